@@ -1,0 +1,66 @@
+/**
+ * Errors a user can act on. The CLI prints their message on one line and exits
+ * with {@link NadirError.exitCode}; anything else is a bug and keeps its stack.
+ *
+ * @module
+ */
+
+/** Where in an input the problem is. Every field is optional; set what you know. */
+export interface Location {
+  /** File path (or a name such as "request body"). */
+  file?: string;
+  /** 1-based line number. */
+  line?: number;
+  /** Column name or 1-based column number. */
+  column?: string | number;
+  /** Byte offset inside a binary file. */
+  offset?: number;
+}
+
+/** Formats a location as `file:line, column "x", byte offset N`. */
+export function formatLocation(loc: Location): string {
+  const parts: string[] = [];
+  if (loc.file !== undefined) parts.push(loc.line !== undefined ? `${loc.file}:${loc.line}` : loc.file);
+  else if (loc.line !== undefined) parts.push(`line ${loc.line}`);
+  if (loc.column !== undefined) {
+    parts.push(typeof loc.column === "number" ? `column ${loc.column}` : `column "${loc.column}"`);
+  }
+  if (loc.offset !== undefined) parts.push(`byte offset ${loc.offset}`);
+  return parts.join(", ");
+}
+
+/**
+ * A mistake in the user's input (bad file, unknown dataset, corrupt model dir).
+ * The CLI exits 1 with the message and no stack trace.
+ *
+ * @example
+ * ```ts
+ * import { InputError } from "./errors.ts";
+ * const e = new InputError("expected 42 columns, found 41", { file: "a.csv", line: 7 });
+ * console.assert(e.message === "a.csv:7: expected 42 columns, found 41");
+ * ```
+ */
+export class InputError extends Error {
+  readonly exitCode: number = 1;
+  readonly location: Location;
+  constructor(detail: string, location: Location = {}, options?: ErrorOptions) {
+    const where = formatLocation(location);
+    super(where ? `${where}: ${detail}` : detail, options);
+    this.name = "InputError";
+    this.location = location;
+  }
+}
+
+/** A wrong command line (unknown flag, missing argument). The CLI exits 2. */
+export class UsageError extends Error {
+  readonly exitCode: number = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** True for errors whose message is meant for the user as is. */
+export function isUserError(e: unknown): e is InputError | UsageError {
+  return e instanceof InputError || e instanceof UsageError;
+}

@@ -1,0 +1,49 @@
+/**
+ * Test helpers for data that lives outside the repository. Tests that need
+ * ../shared/data call {@link sharedData} and skip (with a printed reason) when
+ * it is missing, so a fresh clone without it still passes.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Repository root. */
+export const ROOT: string = fileURLToPath(new URL("../", import.meta.url));
+
+/** Path of a vendored file under data/. */
+export function dataPath(...parts: string[]): string {
+  return join(ROOT, "data", ...parts);
+}
+
+/** ../shared/data (or $NADIR_SHARED_DATA) when present, else undefined. */
+export function sharedDataDir(): string | undefined {
+  const candidates = [Deno.env.get("NADIR_SHARED_DATA"), join(ROOT, "..", "shared", "data")];
+  for (const c of candidates) {
+    if (!c) continue;
+    try {
+      if (Deno.statSync(c).isDirectory) return c;
+    } catch { /* absent */ }
+  }
+  return undefined;
+}
+
+/** Path under the shared data dir, or undefined (and a printed skip reason) when it is absent. */
+export function sharedData(what: string, ...parts: string[]): string | undefined {
+  const dir = sharedDataDir();
+  if (!dir) {
+    console.warn(`skip: ${what} needs ../shared/data (not found)`);
+    return undefined;
+  }
+  return join(dir, ...parts);
+}
+
+/** True when `cmd` is on PATH. */
+export function hasCommand(cmd: string): boolean {
+  try {
+    const r = new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null", stderr: "null" }).outputSync();
+    return r.success;
+  } catch {
+    return false;
+  }
+}

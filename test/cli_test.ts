@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { main } from "../src/cli.ts";
+import { COMMANDS } from "../src/cli/registry.ts";
+import { helpText } from "../src/cli/command.ts";
+
+function quiet<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const log = console.log, error = console.error;
+  let out = "", err = "";
+  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
+  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
+  return f().then((value) => ({ value, out, err })).finally(() => {
+    console.log = log;
+    console.error = error;
+  });
+}
+
+Deno.test("cli: --help lists every command", async () => {
+  const r = await quiet(() => main(["--help"]));
+  assert.equal(r.value, 0);
+  for (const c of COMMANDS) assert.match(r.out, new RegExp(`^  ${c.name} `, "m"));
+});
+
+Deno.test("cli: unknown command is a usage error (exit 2, one line)", async () => {
+  const r = await quiet(() => main(["frobnicate"]));
+  assert.equal(r.value, 2);
+  assert.equal(r.err.trim().split("\n").length, 1);
+  assert.match(r.err, /unknown command "frobnicate"/);
+});
+
+Deno.test("cli: every command has --help", async () => {
+  for (const lazy of COMMANDS) {
+    const cmd = await lazy.load();
+    assert.equal(cmd.name, lazy.name);
+    const r = await quiet(() => main([lazy.name, "--help"]));
+    assert.equal(r.value, 0, `${lazy.name} --help`);
+    assert.match(r.out, /^Usage: deno task nadir /);
+    for (const sub of cmd.subcommands ?? []) {
+      const rs = await quiet(() => main([lazy.name, sub.name, "--help"]));
+      assert.equal(rs.value, 0, `${lazy.name} ${sub.name} --help`);
+      assert.ok(helpText(sub, [lazy.name, sub.name]).includes(sub.summary));
+    }
+  }
+});
+
+Deno.test("cli: unknown flag is a usage error", async () => {
+  const r = await quiet(() => main(["data", "--no-such-flag"]));
+  assert.equal(r.value, 2);
+  assert.match(r.err, /no-such-flag/);
+});

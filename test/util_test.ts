@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { Rng } from "../src/util/random.ts";
+import { InputError } from "../src/util/errors.ts";
+import { Progress } from "../src/util/progress.ts";
+
+Deno.test("Rng: same seed same stream, different seed different stream", () => {
+  const a = new Rng(7), b = new Rng(7), c = new Rng(8);
+  const xa = Array.from({ length: 5 }, () => a.next());
+  const xb = Array.from({ length: 5 }, () => b.next());
+  const xc = Array.from({ length: 5 }, () => c.next());
+  assert.deepEqual(xa, xb);
+  assert.notDeepEqual(xa, xc);
+  for (const x of xa) assert.ok(x >= 0 && x < 1);
+});
+
+Deno.test("Rng: uniform mean and normal moments are plausible", () => {
+  const r = new Rng(1);
+  let s = 0, sn = 0, sn2 = 0;
+  const n = 100_000;
+  for (let i = 0; i < n; i++) {
+    s += r.next();
+    const z = r.normal();
+    sn += z;
+    sn2 += z * z;
+  }
+  assert.ok(Math.abs(s / n - 0.5) < 0.01);
+  assert.ok(Math.abs(sn / n) < 0.02);
+  assert.ok(Math.abs(sn2 / n - 1) < 0.03);
+});
+
+Deno.test("Rng: sampleIndices gives distinct in-range indices", () => {
+  const idx = new Rng(3).sampleIndices(100, 30);
+  assert.equal(new Set(idx).size, 30);
+  for (const i of idx) assert.ok(i < 100);
+  assert.throws(() => new Rng(3).sampleIndices(3, 4), /cannot sample 4 of 3/);
+});
+
+Deno.test("InputError names file, line and column", () => {
+  const e = new InputError("expected a number, found \"abc\"", { file: "x.csv", line: 3, column: "src_bytes" });
+  assert.equal(e.message, 'x.csv:3, column "src_bytes": expected a number, found "abc"');
+});
+
+Deno.test("Progress counts silently", () => {
+  const p = new Progress({ label: "x", total: 10, silent: true });
+  p.tick(4);
+  p.update(9);
+  p.done();
+  assert.equal(p.count, 9);
+});
