@@ -1,0 +1,310 @@
+/**
+ * What happens to an alert between the threshold and the sinks:
+ * suppression/allowlist rules, deduplication and per-host rate limiting.
+ *
+ * - A suppression rule matches on any of src/dest address (exact or CIDR),
+ *   dest port, protocol and detector; rules may expire. Allowlist entries are
+ *   suppression rules without expiry. An analyst's "false positive" feedback
+ *   adds one (see {@link SuppressionList.add}).
+ * - Dedup drops an alert when one with the same (src, dest, dest port, proto,
+ *   detector) was emitted within `dedupWindowS` seconds: a long flow re-scored
+ *   every few seconds raises one alert, not one per rescoring.
+ * - The per-host limit is a token bucket per source address (`perHostPerMinute`
+ *   alerts/minute, burst of the same size), so one noisy scanner cannot drown
+ *   the sinks.
+ *
+ * @example
+ * ```ts
+ * import { AlertFilter } from "./rules.ts";
+ * const f = new AlertFilter({ dedupWindowS: 60, perHostPerMinute: 100 });
+ * f.suppressions.add({ src: "10.0.0.0/8", reason: "lab" });
+ * const v = f.check({ src_ip: "10.1.2.3", dest_ip: "1.1.1.1", dest_port: 53, proto: "UDP", detector: "x" }, 0);
+ * console.assert(v === "suppressed");
+ * ```
+ * @module
+ */
+import { InputError } from "../util/errors.ts";
+
+/** The alert fields the rules look at. */
+export interface AlertKey {
+  src_ip: string;
+  dest_ip: string;
+  dest_port: number;
+  proto: string;
+  detector: string;
+}
+
+/** One suppression (or allowlist) rule. Absent fields match anything. */
+export interface SuppressionRule {
+  /** Source address or CIDR. */
+  src?: string;
+  /** Destination address or CIDR. */
+  dest?: string;
+  dest_port?: number;
+  proto?: string;
+  detector?: string;
+  /** Why (shown in the API). */
+  reason?: string;
+  /** ISO time after which the rule no longer applies. */
+  until?: string;
+  /** Alert id that created it (feedback). */
+  from_alert?: string;
+  created?: string;
+}
+
+/** Parsed IPv4/IPv6 address as 16 bytes (IPv4 mapped into ::ffff:0:0/96). */
+export function parseIp(s: string): Uint8Array | undefined {
+  const out = new Uint8Array(16);
+  if (s.includes(":")) {
+    let str = s;
+    const pct = str.indexOf("%");
+    if (pct >= 0) str = str.slice(0, pct);
+    let tail: number[] = [];
+    const lastColon = str.lastIndexOf(":");
+    if (str.slice(lastColon + 1).includes(".")) {
+      const v4 = parseIp(str.slice(lastColon + 1));
+      if (!v4) return undefined;
+      tail = [v4[12] << 8 | v4[13], v4[14] << 8 | v4[15]];
+      str = str.slice(0, lastColon + 1) + "0:0";
+    }
+    const halves = str.split("::");
+    if (halves.length > 2) return undefined;
+    const parse = (h: string) => (h === "" ? [] : h.split(":").map((x) => (/^[0-9a-fA-F]{1,4}$/.test(x) ? parseInt(x, 16) : NaN)));
+    const a = parse(halves[0]);
+    const b = halves.length === 2 ? parse(halves[1]) : [];
+    if ([...a, ...b].some(Number.isNaN)) return undefined;
+    let groups: number[];
+    if (halves.length === 2) {
+      if (a.length + b.length > 7) return undefined;
+      groups = [...a, ...new Array(8 - a.length - b.length).fill(0), ...b];
+    } else {
+      if (a.length !== 8) return undefined;
+      groups = a;
+    }
+    if (tail.length) groups.splice(6, 2, ...tail);
+    groups.forEach((g, i) => {
+      out[2 * i] = g >> 8;
+      out[2 * i + 1] = g & 0xff;
+    });
+    return out;
+  }
+  const parts = s.split(".");
+  if (parts.length !== 4) return undefined;
+  out[10] = 0xff;
+  out[11] = 0xff;
+  for (let i = 0; i < 4; i++) {
+    if (!/^\d{1,3}$/.test(parts[i])) return undefined;
+    const n = Number(parts[i]);
+    if (n > 255) return undefined;
+    out[12 + i] = n;
+  }
+  return out;
+}
+
+/** A compiled address or CIDR matcher. */
+export class Cidr {
+  readonly #net: Uint8Array;
+  readonly #bits: number;
+  constructor(readonly text: string) {
+    const [addr, len] = text.split("/");
+    const net = parseIp(addr);
+    if (!net) throw new InputError(`expected an IP address or CIDR, found "${text}"`);
+    const isV4 = !addr.includes(":");
+    let bits = isV4 ? 32 : 128;
+    if (len !== undefined) {
+      if (!/^\d+$/.test(len) || Number(len) > bits) {
+        throw new InputError(`expected a prefix length 0-${bits} in "${text}"`);
+      }
+      bits = Number(len);
+    }
+    this.#bits = isV4 ? 96 + bits : bits;
+    this.#net = net;
+  }
+  /** True when `ip` lies inside this network. */
+  contains(ip: string | Uint8Array): boolean {
+    const a = typeof ip === "string" ? parseIp(ip) : ip;
+    if (!a) return false;
+    let bits = this.#bits;
+    for (let i = 0; i < 16 && bits > 0; i++, bits -= 8) {
+      const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+      if ((a[i] & mask) !== (this.#net[i] & mask)) return false;
+    }
+    return true;
+  }
+}
+
+interface CompiledRule {
+  rule: SuppressionRule;
+  src?: Cidr;
+  dest?: Cidr;
+  untilMs: number;
+}
+
+/** Checks one rule's fields; returns `field: problem` strings. */
+export function ruleProblems(r: unknown, where = "rule"): string[] {
+  const out: string[] = [];
+  if (typeof r !== "object" || r === null || Array.isArray(r)) return [`${where}: expected an object`];
+  const o = r as Record<string, unknown>;
+  const known = ["src", "dest", "dest_port", "proto", "detector", "reason", "until", "from_alert", "created"];
+  for (const k of Object.keys(o)) if (!known.includes(k)) out.push(`${where}.${k}: unknown field (expected one of ${known.join(", ")})`);
+  for (const k of ["src", "dest"]) {
+    if (o[k] === undefined) continue;
+    if (typeof o[k] !== "string") out.push(`${where}.${k}: expected an address or CIDR string`);
+    else {
+      try {
+        new Cidr(o[k] as string);
+      } catch (e) {
+        out.push(`${where}.${k}: ${(e as Error).message}`);
+      }
+    }
+  }
+  if (o.dest_port !== undefined && !(Number.isInteger(o.dest_port) && (o.dest_port as number) >= 0 && (o.dest_port as number) <= 65535)) {
+    out.push(`${where}.dest_port: expected an integer 0-65535, found ${JSON.stringify(o.dest_port)}`);
+  }
+  for (const k of ["proto", "detector", "reason", "from_alert", "created"]) {
+    if (o[k] !== undefined && typeof o[k] !== "string") out.push(`${where}.${k}: expected a string`);
+  }
+  if (o.until !== undefined && (typeof o.until !== "string" || Number.isNaN(Date.parse(o.until)))) {
+    out.push(`${where}.until: expected an ISO 8601 time, found ${JSON.stringify(o.until)}`);
+  }
+  return out;
+}
+
+/** Suppression/allowlist rules, optionally persisted to a JSON file. */
+export class SuppressionList {
+  #rules: CompiledRule[] = [];
+  constructor(readonly file?: string) {
+    if (file) this.#load(file);
+  }
+
+  #load(file: string): void {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new InputError(`invalid JSON: ${(e as Error).message}`, { file });
+    }
+    if (!Array.isArray(parsed)) throw new InputError("expected a JSON array of suppression rules", { file });
+    parsed.forEach((r, i) => {
+      const p = ruleProblems(r, `[${i}]`);
+      if (p.length) throw new InputError(p.join("; "), { file });
+      this.#compile(r as SuppressionRule);
+    });
+  }
+
+  #compile(rule: SuppressionRule): CompiledRule {
+    const c: CompiledRule = {
+      rule,
+      src: rule.src ? new Cidr(rule.src) : undefined,
+      dest: rule.dest ? new Cidr(rule.dest) : undefined,
+      untilMs: rule.until ? Date.parse(rule.until) : Infinity,
+    };
+    this.#rules.push(c);
+    return c;
+  }
+
+  /** Adds a rule (validated) and persists the list when backed by a file. */
+  add(rule: SuppressionRule): void {
+    const p = ruleProblems(rule);
+    if (p.length) throw new InputError(p.join("; "));
+    this.#compile({ ...rule, created: rule.created ?? new Date().toISOString() });
+    this.save();
+  }
+
+  /** Writes the rules to the backing file (atomic rename). */
+  save(): void {
+    if (!this.file) return;
+    const tmp = this.file + ".tmp";
+    Deno.writeTextFileSync(tmp, JSON.stringify(this.rules(), null, 2) + "\n");
+    Deno.renameSync(tmp, this.file);
+  }
+
+  /** Current rules (expired ones included until pruned). */
+  rules(): SuppressionRule[] {
+    return this.#rules.map((r) => r.rule);
+  }
+
+  /** The first rule matching `a` at wall time `nowMs`, if any. */
+  match(a: AlertKey, nowMs = Date.now()): SuppressionRule | undefined {
+    let ipS: Uint8Array | undefined, ipD: Uint8Array | undefined;
+    for (const r of this.#rules) {
+      if (r.untilMs < nowMs) continue;
+      const q = r.rule;
+      if (q.dest_port !== undefined && q.dest_port !== a.dest_port) continue;
+      if (q.proto !== undefined && q.proto.toLowerCase() !== a.proto.toLowerCase()) continue;
+      if (q.detector !== undefined && q.detector !== a.detector) continue;
+      if (r.src && !r.src.contains(ipS ??= parseIp(a.src_ip) ?? new Uint8Array(16).fill(0xff))) continue;
+      if (r.dest && !r.dest.contains(ipD ??= parseIp(a.dest_ip) ?? new Uint8Array(16).fill(0xff))) continue;
+      return q;
+    }
+    return undefined;
+  }
+}
+
+/** Options for {@link AlertFilter}. */
+export interface AlertFilterOptions {
+  /** Seconds during which a repeat of the same alert key is dropped (0 = off). Default 60. */
+  dedupWindowS?: number;
+  /** Alerts per minute per source host (0 = unlimited). Default 60. */
+  perHostPerMinute?: number;
+  /** Suppression rules (shared with the API). */
+  suppressions?: SuppressionList;
+  /** Cap on remembered keys/hosts (oldest forgotten first). Default 100k. */
+  maxKeys?: number;
+}
+
+/** Verdict of {@link AlertFilter.check}. */
+export type FilterVerdict = "pass" | "suppressed" | "duplicate" | "rate_limited";
+
+/** Suppression + dedup + per-host rate limit, in that order. */
+export class AlertFilter {
+  readonly suppressions: SuppressionList;
+  readonly #dedupMs: number;
+  readonly #perMin: number;
+  readonly #maxKeys: number;
+  readonly #lastSeen = new Map<string, number>();
+  readonly #buckets = new Map<string, { tokens: number; atMs: number }>();
+
+  constructor(opts: AlertFilterOptions = {}) {
+    this.suppressions = opts.suppressions ?? new SuppressionList();
+    this.#dedupMs = (opts.dedupWindowS ?? 60) * 1000;
+    this.#perMin = opts.perHostPerMinute ?? 60;
+    this.#maxKeys = opts.maxKeys ?? 100_000;
+  }
+
+  /** Decides about one alert at wall time `nowMs`; a "pass" updates dedup and rate state. */
+  check(a: AlertKey, nowMs = Date.now()): FilterVerdict {
+    if (this.suppressions.match(a, nowMs)) return "suppressed";
+    const key = `${a.src_ip}|${a.dest_ip}|${a.dest_port}|${a.proto}|${a.detector}`;
+    if (this.#dedupMs > 0) {
+      const last = this.#lastSeen.get(key);
+      if (last !== undefined && nowMs - last < this.#dedupMs) return "duplicate";
+    }
+    if (this.#perMin > 0) {
+      let b = this.#buckets.get(a.src_ip);
+      if (!b) {
+        b = { tokens: this.#perMin, atMs: nowMs };
+        this.#remember(this.#buckets, a.src_ip, b);
+      }
+      b.tokens = Math.min(this.#perMin, b.tokens + ((nowMs - b.atMs) / 60_000) * this.#perMin);
+      b.atMs = nowMs;
+      if (b.tokens < 1) return "rate_limited";
+      b.tokens -= 1;
+    }
+    if (this.#dedupMs > 0) this.#remember(this.#lastSeen, key, nowMs);
+    return "pass";
+  }
+
+  #remember<V>(m: Map<string, V>, k: string, v: V): void {
+    m.delete(k);
+    m.set(k, v);
+    if (m.size > this.#maxKeys) m.delete(m.keys().next().value as string);
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * A small NATS client (core protocol over TCP: INFO, CONNECT, PUB, SUB, MSG,
+ * PING/PONG, +OK/-ERR) and the NATS alert sink, so several sensors can feed
+ * one place (`nats-server` from Debian; subscribe to `nadir.alerts.>`).
+ *
+ * Written against the protocol description at docs.nats.io ("Client
+ * Protocol"); no TLS or JetStream. `flush()` is a PING/PONG round trip: when
+ * it resolves the server has processed every PUB sent before it.
+ *
+ * @example
+ * ```ts ignore
+ * import { NatsClient } from "./nats.ts";
+ * const c = await NatsClient.connect({ host: "127.0.0.1", port: 4222 });
+ * c.publish("nadir.alerts.sensor1", '{"id":"x"}');
+ * await c.flush();
+ * c.close();
+ * ```
+ * @module
+ */
+import type { Alert } from "../alert.ts";
+import { type AlertSink, sleep } from "./sink.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Connection options. */
+export interface NatsConnectOptions {
+  host: string;
+  port: number;
+  /** Token or user/pass authentication. */
+  token?: string;
+  user?: string;
+  pass?: string;
+  name?: string;
+  /** Connect + handshake timeout. Default 3000 ms. */
+  timeoutMs?: number;
+}
+
+/** A received message. */
+export interface NatsMsg {
+  subject: string;
+  sid: string;
+  reply?: string;
+  data: Uint8Array;
+}
+
+/** One connection to a NATS server. */
+export class NatsClient {
+  readonly #conn: Deno.TcpConn;
+  #buf = new Uint8Array(0);
+  #pongs: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  #subs = new Map<string, (m: NatsMsg) => void>();
+  #nextSid = 1;
+  #closed = false;
+  #error?: Error;
+  #writeChain: Promise<void> = Promise.resolve();
+  /** The server's INFO object. */
+  info: Record<string, unknown> = {};
+  readonly #readLoop: Promise<void>;
+  #onInfo?: (() => void) | undefined;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+    this.#readLoop = this.#read();
+  }
+
+  /** Connects, waits for INFO, sends CONNECT and checks it with a PING/PONG. */
+  static async connect(o: NatsConnectOptions): Promise<NatsClient> {
+    const timeout = o.timeoutMs ?? 3000;
+    const conn = await withTimeout(Deno.connect({ hostname: o.host, port: o.port }), timeout, "connect");
+    const c = new NatsClient(conn);
+    try {
+      await withTimeout(new Promise<void>((r) => (c.#onInfo = r)), timeout, "INFO");
+      const connect: Record<string, unknown> = {
+        verbose: false,
+        pedantic: false,
+        lang: "deno",
+        version: "0.1.0",
+        protocol: 1,
+        name: o.name ?? "nadir",
+      };
+      if (o.token) connect.auth_token = o.token;
+      if (o.user) connect.user = o.user;
+      if (o.pass) connect.pass = o.pass;
+      await c.#write(`CONNECT ${JSON.stringify(connect)}\r\n`);
+      await withTimeout(c.flush(), timeout, "CONNECT/PONG");
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  /** True once the connection failed or was closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #write(s: string | Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#error ?? new Error("NATS connection closed"));
+    const bytes = typeof s === "string" ? enc.encode(s) : s;
+    this.#writeChain = this.#writeChain.then(async () => {
+      let off = 0;
+      while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+    });
+    return this.#writeChain;
+  }
+
+  /** Publishes `data` on `subject`. */
+  publish(subject: string, data: string | Uint8Array): Promise<void> {
+    if (!/^[^\s*>]+(\.[^\s.]+)*$/.test(subject) || /\s/.test(subject)) {
+      return Promise.reject(new Error(`invalid NATS subject "${subject}"`));
+    }
+    const payload = typeof data === "string" ? enc.encode(data) : data;
+    const head = enc.encode(`PUB ${subject} ${payload.length}\r\n`);
+    const msg = new Uint8Array(head.length + payload.length + 2);
+    msg.set(head);
+    msg.set(payload, head.length);
+    msg.set([13, 10], head.length + payload.length);
+    return this.#write(msg);
+  }
+
+  /** Subscribes; returns the sid. */
+  async subscribe(subject: string, cb: (m: NatsMsg) => void): Promise<string> {
+    const sid = String(this.#nextSid++);
+    this.#subs.set(sid, cb);
+    await this.#write(`SUB ${subject} ${sid}\r\n`);
+    return sid;
+  }
+
+  /** PING/PONG round trip: resolves when the server has processed everything sent before. */
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pongs.push({ resolve, reject });
+      this.#write("PING\r\n").catch(reject);
+    });
+  }
+
+  /** Closes the connection (pending flushes reject). */
+  close(): void {
+    if (this.#closed) return;
+    this.#fail(new Error("NATS connection closed"));
+    try {
+      this.#conn.close();
+    } catch { /* closed */ }
+  }
+
+  #fail(e: Error): void {
+    this.#closed = true;
+    this.#error ??= e;
+    for (const p of this.#pongs.splice(0)) p.reject(e);
+  }
+
+  async #read(): Promise<void> {
+    const chunk = new Uint8Array(64 * 1024);
+    try {
+      while (true) {
+        const n = await this.#conn.read(chunk);
+        if (n === null) break;
+        const merged = new Uint8Array(this.#buf.length + n);
+        merged.set(this.#buf);
+        merged.set(chunk.subarray(0, n), this.#buf.length);
+        this.#buf = merged;
+        this.#parse();
+      }
+      this.#fail(new Error("NATS server closed the connection"));
+    } catch (e) {
+      this.#fail(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  #parse(): void {
+    let pos = 0;
+    const b = this.#buf;
+    while (true) {
+      let eol = -1;
+      for (let i = pos; i + 1 < b.length; i++) {
+        if (b[i] === 13 && b[i + 1] === 10) {
+          eol = i;
+          break;
+        }
+      }
+      if (eol < 0) break;
+      const line = dec.decode(b.subarray(pos, eol));
+      const op = line.split(" ", 1)[0].toUpperCase();
+      if (op === "MSG") {
+        const parts = line.split(" ");
+        const size = Number(parts[parts.length - 1]);
+        if (eol + 2 + size + 2 > b.length) break; // payload not complete yet
+        const data = b.slice(eol + 2, eol + 2 + size);
+        pos = eol + 2 + size + 2;
+        const msg: NatsMsg = { subject: parts[1], sid: parts[2], reply: parts.length === 5 ? parts[3] : undefined, data };
+        this.#subs.get(msg.sid)?.(msg);
+        continue;
+      }
+      pos = eol + 2;
+      if (op === "PING") this.#write("PONG\r\n").catch(() => {});
+      else if (op === "PONG") this.#pongs.shift()?.resolve();
+      else if (op === "INFO") {
+        try {
+          this.info = JSON.parse(line.slice(5));
+        } catch { /* keep old */ }
+        this.#onInfo?.();
+        this.#onInfo = undefined;
+      } else if (op === "-ERR") {
+        const e = new Error(`NATS server error: ${line.slice(5)}`);
+        this.#pongs.shift()?.reject(e);
+      }
+    }
+    this.#buf = b.slice(pos);
+  }
+
+  /** Waits for the read loop to end (after close). */
+  async closed_(): Promise<void> {
+    await this.#readLoop;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`NATS ${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
+}
+
+/** Options for {@link NatsSink}. */
+export interface NatsSinkOptions extends NatsConnectOptions {
+  /** Subject; `{host}` is replaced by the alert's host. Default "nadir.alerts.{host}". */
+  subject?: string;
+  /** Alerts kept in memory while the server is unreachable. Default 10000. */
+  maxQueue?: number;
+  onError?: (e: Error) => void;
+}
+
+/** Publishes each alert as JSON; reconnects with backoff and queues meanwhile. */
+export class NatsSink implements AlertSink {
+  readonly name = "nats";
+  readonly #o: NatsSinkOptions;
+  #client?: NatsClient;
+  readonly #queue: { subject: string; data: string }[] = [];
+  #wake?: () => void;
+  #idle: (() => void)[] = [];
+  readonly #stop = new AbortController();
+  readonly #loop: Promise<void>;
+  dropped = 0;
+  published = 0;
+
+  constructor(opts: NatsSinkOptions) {
+    this.#o = opts;
+    this.#loop = this.#run();
+  }
+
+  pending(): number {
+    return this.#queue.length;
+  }
+
+  send(a: Alert): void {
+    const subject = (this.#o.subject ?? "nadir.alerts.{host}").replace("{host}", a.host.replace(/[^A-Za-z0-9_-]/g, "_"));
+    this.#queue.push({ subject, data: JSON.stringify(a) });
+    while (this.#queue.length > (this.#o.maxQueue ?? 10_000)) {
+      this.#queue.shift();
+      this.dropped++;
+    }
+    this.#wake?.();
+  }
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stop.signal.aborted) {
+      if (!this.#queue.length) {
+        this.#idle.splice(0).forEach((f) => f());
+        await new Promise<void>((r) => {
+          this.#wake = r;
+          this.#stop.signal.addEventListener("abort", () => r(), { once: true });
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      try {
+        if (!this.#client || this.#client.closed) this.#client = await NatsClient.connect(this.#o);
+        // Publish what is queued, then confirm with PING/PONG before dropping it from the queue.
+        const batch = this.#queue.slice(0, 1000);
+        for (const m of batch) await this.#client.publish(m.subject, m.data);
+        await this.#client.flush();
+        this.#queue.splice(0, batch.length);
+        this.published += batch.length;
+        attempt = 0;
+      } catch (e) {
+        this.#o.onError?.(e as Error);
+        this.#client?.close();
+        this.#client = undefined;
+        await sleep(Math.min(10_000, 100 * 2 ** attempt++), this.#stop.signal);
+      }
+    }
+  }
+
+  flush(timeoutMs = 3000): Promise<void> {
+    if (!this.#queue.length) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.#idle.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.#stop.abort();
+    await this.#loop;
+    this.#client?.close();
+  }
+}

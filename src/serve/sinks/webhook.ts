@@ -1,0 +1,178 @@
+/**
+ * Webhook sink: POSTs each alert as JSON to a URL, with retry and exponential
+ * backoff, behind a write-ahead on-disk spool so a receiver outage (or a
+ * crash of nadir itself) loses no alert.
+ *
+ * Every alert is appended to the spool file before `send` returns; a
+ * background loop delivers the spool in order and records how many lines are
+ * done in `<spool>.done`; when everything is delivered the spool is
+ * truncated. Delivery is therefore at-least-once: after a crash, alerts
+ * delivered since the last `.done` update are sent again (receivers should
+ * dedupe on the alert `id`). A 4xx answer other than 408/429 is permanent:
+ * the alert goes to `<spool>.rejected` (kept, not retried) so one bad alert
+ * cannot block the queue.
+ *
+ * @module
+ */
+import type { Alert } from "../alert.ts";
+import { type AlertSink, sleep } from "./sink.ts";
+import { dirname } from "node:path";
+
+/** Options for {@link WebhookSink}. */
+export interface WebhookOptions {
+  url: string;
+  /** Spool file (JSON lines). */
+  spoolPath: string;
+  /** Extra request headers (e.g. Authorization). */
+  headers?: Record<string, string>;
+  /** Per-request timeout. Default 5000 ms. */
+  timeoutMs?: number;
+  /** First retry delay. Default 200 ms. */
+  backoffMs?: number;
+  /** Longest retry delay. Default 30 s. */
+  maxBackoffMs?: number;
+  /** How long `close()` keeps trying before leaving the rest in the spool. Default 5 s. */
+  closeTimeoutMs?: number;
+  /** Called on each failed attempt (metrics). */
+  onError?: (e: Error) => void;
+}
+
+const enc = new TextEncoder();
+
+/** See the module doc. */
+export class WebhookSink implements AlertSink {
+  readonly name = "webhook";
+  readonly #o: Required<Omit<WebhookOptions, "headers" | "onError">> & Pick<WebhookOptions, "headers" | "onError">;
+  readonly #queue: string[] = [];
+  #done = 0;
+  #spool: Deno.FsFile;
+  #wake: (() => void) | undefined;
+  #idle: (() => void)[] = [];
+  #closed = false;
+  readonly #stop = new AbortController();
+  readonly #loop: Promise<void>;
+  /** Delivered alerts (this process). */
+  delivered = 0;
+  /** Failed attempts (this process). */
+  failures = 0;
+  /** Alerts moved to the rejected file. */
+  rejected = 0;
+
+  constructor(opts: WebhookOptions) {
+    this.#o = {
+      timeoutMs: 5000,
+      backoffMs: 200,
+      maxBackoffMs: 30_000,
+      closeTimeoutMs: 5000,
+      ...opts,
+    };
+    Deno.mkdirSync(dirname(opts.spoolPath), { recursive: true });
+    // Recover what an earlier run left behind.
+    let lines: string[] = [];
+    try {
+      lines = Deno.readTextFileSync(opts.spoolPath).split("\n").filter((l) => l.trim() !== "");
+    } catch { /* no spool yet */ }
+    let done = 0;
+    try {
+      done = Number(Deno.readTextFileSync(opts.spoolPath + ".done").trim()) || 0;
+    } catch { /* none */ }
+    this.#queue.push(...lines.slice(Math.min(done, lines.length)));
+    this.#done = Math.min(done, lines.length);
+    this.#spool = Deno.openSync(opts.spoolPath, { append: true, create: true });
+    this.#loop = this.#run();
+  }
+
+  pending(): number {
+    return this.#queue.length;
+  }
+
+  send(a: Alert): void {
+    if (this.#closed) throw new Error("webhook sink is closed");
+    const line = JSON.stringify(a);
+    const b = enc.encode(line + "\n");
+    let off = 0;
+    while (off < b.length) off += this.#spool.writeSync(b.subarray(off));
+    this.#queue.push(line);
+    this.#wake?.();
+  }
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stop.signal.aborted) {
+      if (!this.#queue.length) {
+        this.#idle.splice(0).forEach((f) => f());
+        await new Promise<void>((r) => {
+          this.#wake = r;
+          this.#stop.signal.addEventListener("abort", () => r(), { once: true });
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      const line = this.#queue[0];
+      const result = await this.#post(line);
+      if (result === "ok" || result === "rejected") {
+        if (result === "rejected") {
+          this.rejected++;
+          Deno.writeTextFileSync(this.#o.spoolPath + ".rejected", line + "\n", { append: true });
+        } else this.delivered++;
+        this.#queue.shift();
+        this.#done++;
+        attempt = 0;
+        if (!this.#queue.length) {
+          this.#spool.truncateSync(0);
+          this.#done = 0;
+        }
+        Deno.writeTextFileSync(this.#o.spoolPath + ".done", String(this.#done));
+      } else {
+        this.failures++;
+        const delay = Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** attempt) * (0.5 + Math.random() * 0.5);
+        attempt = Math.min(attempt + 1, 30);
+        await sleep(delay, this.#stop.signal);
+      }
+    }
+  }
+
+  async #post(line: string): Promise<"ok" | "retry" | "rejected"> {
+    try {
+      const r = await fetch(this.#o.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...this.#o.headers },
+        body: line,
+        signal: AbortSignal.any([AbortSignal.timeout(this.#o.timeoutMs), this.#stop.signal]),
+      });
+      await r.body?.cancel();
+      if (r.ok) return "ok";
+      const err = new Error(`webhook ${this.#o.url} answered ${r.status}`);
+      this.#o.onError?.(err);
+      if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) return "rejected";
+      return "retry";
+    } catch (e) {
+      this.#o.onError?.(e as Error);
+      return "retry";
+    }
+  }
+
+  /** Resolves when the queue is empty, or after `timeoutMs` (the rest stays spooled). */
+  flush(timeoutMs = this.#o.closeTimeoutMs): Promise<void> {
+    if (!this.#queue.length) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.#idle.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    this.#stop.abort();
+    await this.#loop;
+    try {
+      this.#spool.syncSync();
+    } catch { /* best effort */ }
+    this.#spool.close();
+  }
+}

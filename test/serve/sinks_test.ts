@@ -1,0 +1,242 @@
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import { join } from "node:path";
+import { type Alert, makeAlert } from "../../src/serve/alert.ts";
+import { FileSink } from "../../src/serve/sinks/sink.ts";
+import { WebhookSink } from "../../src/serve/sinks/webhook.ts";
+import { formatRfc5424, SyslogSink } from "../../src/serve/sinks/syslog.ts";
+import { NatsClient, NatsSink } from "../../src/serve/sinks/nats.ts";
+import { hasCommand } from "../_shared.ts";
+
+function alert(i: number, extra: Partial<{ src: string }> = {}): Alert {
+  return makeAlert({
+    tsUs: 1_700_000_000_000_000 + i,
+    flowId: i,
+    srcIp: extra.src ?? "192.0.2.7",
+    srcPort: 40000 + i,
+    destIp: "198.51.100.1",
+    destPort: 443,
+    protocol: 6,
+    detector: "kitnet",
+    score: 2 + i,
+    threshold: 1,
+    explanation: `<img src=x onerror=alert(${i})> "quoted" ]`,
+  });
+}
+
+Deno.test("file sink rotates by size and keeps every line complete", async () => {
+  const dir = Deno.makeTempDirSync();
+  const path = join(dir, "alerts.jsonl");
+  const s = new FileSink(path, { maxBytes: 2000, keep: 3 });
+  for (let i = 0; i < 20; i++) s.send(alert(i));
+  await s.close();
+  const files = [path, `${path}.1`, `${path}.2`, `${path}.3`];
+  const lines = files.flatMap((f) => {
+    try {
+      return Deno.readTextFileSync(f).split("\n").filter(Boolean);
+    } catch {
+      return [];
+    }
+  });
+  for (const l of lines) JSON.parse(l);
+  for (const f of files) {
+    try {
+      assert.ok(Deno.statSync(f).size <= 2000, `${f} over the rotation size`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  // Only the newest alerts survive when older files rotate out; the newest must be in the live file.
+  const live = Deno.readTextFileSync(path).trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(live.at(-1).flow_id, 19);
+  assert.ok(lines.length < 20 && lines.length >= 6, `kept ${lines.length}`);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("webhook: failing then slow receiver, spool survives a restart, no alert lost", async () => {
+  const dir = Deno.makeTempDirSync();
+  const spool = join(dir, "webhook.spool");
+  const got: string[] = [];
+  let mode: "fail" | "slow" | "ok" = "fail";
+  const ac = new AbortController();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} }, async (req) => {
+    const body = await req.text();
+    if (mode === "fail") return new Response("down", { status: 503 });
+    if (mode === "slow") await new Promise((r) => setTimeout(r, 300));
+    got.push(JSON.parse(body).id);
+    return new Response("ok");
+  });
+  const url = `http://127.0.0.1:${server.addr.port}/hook`;
+  try {
+    // Phase 1: receiver fails; the sink closes with everything still spooled.
+    let errors = 0;
+    const s1 = new WebhookSink({ url, spoolPath: spool, backoffMs: 20, maxBackoffMs: 50, closeTimeoutMs: 200, onError: () => errors++ });
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const a = alert(i);
+      sent.push(a.id);
+      s1.send(a);
+    }
+    await s1.close();
+    assert.ok(errors >= 1, "receiver failures were seen");
+    assert.equal(got.length, 0);
+    assert.equal(Deno.readTextFileSync(spool).trim().split("\n").length, 5, "all 5 alerts in the spool");
+    // Phase 2: a new sink on the same spool, a slow receiver (timeout shorter than the delay at first).
+    mode = "slow";
+    const s2 = new WebhookSink({ url, spoolPath: spool, timeoutMs: 1000, backoffMs: 20, closeTimeoutMs: 10_000 });
+    for (let i = 5; i < 8; i++) {
+      const a = alert(i);
+      sent.push(a.id);
+      s2.send(a);
+    }
+    await s2.flush();
+    assert.equal(s2.pending(), 0);
+    await s2.close();
+    assert.deepEqual(got, sent, "every alert delivered once, in order");
+    assert.equal(Deno.statSync(spool).size, 0, "spool truncated when drained");
+  } finally {
+    ac.abort();
+    await server.finished;
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("webhook: permanent 4xx goes to the rejected file instead of blocking", async () => {
+  const dir = Deno.makeTempDirSync();
+  const spool = join(dir, "w.spool");
+  const ac = new AbortController();
+  let n = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} }, async (req) => {
+    await req.text();
+    return n++ === 0 ? new Response("bad", { status: 400 }) : new Response("ok");
+  });
+  try {
+    const s = new WebhookSink({ url: `http://127.0.0.1:${server.addr.port}/`, spoolPath: spool, backoffMs: 10 });
+    s.send(alert(1));
+    s.send(alert(2));
+    await s.close();
+    assert.equal(s.rejected, 1);
+    assert.equal(s.delivered, 1);
+    assert.equal(Deno.readTextFileSync(spool + ".rejected").trim().split("\n").length, 1);
+  } finally {
+    ac.abort();
+    await server.finished;
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("syslog RFC 5424 formatting escapes structured data and header fields", () => {
+  const s = formatRfc5424({
+    facility: 16,
+    severity: 2,
+    timestamp: "2024-01-01T00:00:00Z",
+    host: "bad host\n",
+    app: "nadir",
+    procId: "1",
+    msgId: "alert",
+    sd: { x: 'a"b]c\\' },
+    msg: "m",
+  });
+  assert.equal(s, '<130>1 2024-01-01T00:00:00Z bad_host_ nadir 1 alert [nadir@32473 x="a\\"b\\]c\\\\"] m');
+});
+
+Deno.test("syslog sink over UDP and TCP reaches a local listener", async () => {
+  // UDP
+  const sock = dgram.createSocket("udp4");
+  const udpGot: string[] = [];
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  sock.on("message", (m: Uint8Array) => udpGot.push(new TextDecoder().decode(m)));
+  const port = (sock.address() as { port: number }).port;
+  const u = new SyslogSink({ host: "127.0.0.1", port, transport: "udp" });
+  u.send(alert(1));
+  u.send(alert(2));
+  await u.close();
+  for (let i = 0; i < 50 && udpGot.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  sock.close();
+  assert.equal(udpGot.length, 2);
+  assert.match(udpGot[0], /^<130>1 \S+ \S+ nadir \d+ alert \[nadir@32473 id="[^"]+" src="192\.0\.2\.7"/);
+  // UDP may reorder; the MSG after the structured data is the alert's JSON.
+  const flowIds = udpGot.map((m) => JSON.parse(m.slice(m.indexOf("] ") + 2)).flow_id).sort();
+  assert.deepEqual(flowIds, [1, 2]);
+
+  // TCP with octet counting
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const tcpRead = (async () => {
+    const conn = await listener.accept();
+    const chunks: Uint8Array[] = [];
+    const buf = new Uint8Array(65536);
+    while (true) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      chunks.push(buf.slice(0, n));
+    }
+    conn.close();
+    return new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  })();
+  const t = new SyslogSink({ host: "127.0.0.1", port: listener.addr.port, transport: "tcp" });
+  for (let i = 0; i < 3; i++) t.send(alert(i));
+  await t.close();
+  const text = await tcpRead;
+  listener.close();
+  const msgs: string[] = [];
+  let rest = new TextEncoder().encode(text);
+  while (rest.length) {
+    const sp = rest.indexOf(32);
+    const len = Number(new TextDecoder().decode(rest.subarray(0, sp)));
+    msgs.push(new TextDecoder().decode(rest.subarray(sp + 1, sp + 1 + len)));
+    rest = rest.subarray(sp + 1 + len);
+  }
+  assert.equal(msgs.length, 3);
+  for (const m of msgs) assert.match(m, /^<1\d\d>1 /);
+});
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = l.addr.port;
+  l.close();
+  return p;
+}
+
+Deno.test("NATS sink publishes alerts to a real nats-server", async (t) => {
+  const bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  }) ?? (hasCommand("nats-server") ? "nats-server" : undefined);
+  if (!bin) {
+    console.warn("skip: nats-server not installed (apt install nats-server)");
+    return;
+  }
+  const port = freePort();
+  const proc = new Deno.Command(bin, { args: ["-a", "127.0.0.1", "-p", String(port)], stdout: "null", stderr: "null" }).spawn();
+  let sub: NatsClient | undefined;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        sub = await NatsClient.connect({ host: "127.0.0.1", port, timeoutMs: 500 });
+        break;
+      } catch (e) {
+        if (i > 40) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const got: Alert[] = [];
+    await sub.subscribe("nadir.alerts.>", (m) => got.push(JSON.parse(new TextDecoder().decode(m.data))));
+    await sub.flush();
+    await t.step("publish + flush", async () => {
+      const s = new NatsSink({ host: "127.0.0.1", port });
+      const sent = [alert(1), alert(2, { src: "2001:db8::1" }), alert(3)];
+      for (const a of sent) s.send(a);
+      await s.close();
+      for (let i = 0; i < 50 && got.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(got.map((a) => a.id), sent.map((a) => a.id));
+      assert.equal(got[1].src_ip, "2001:db8::1");
+    });
+  } finally {
+    sub?.close();
+    proc.kill("SIGTERM");
+    await proc.status;
+  }
+});
