@@ -1,0 +1,247 @@
+/**
+ * Strict CSV reading for dataset loaders: polars does the parsing (fast, multi-threaded), this module
+ * makes it strict. Polars on its own silently drops extra fields and turns missing ones into nulls,
+ * so every read adds a sentinel column and checks null counts afterwards; when anything is off (or
+ * polars throws), the text is re-scanned in JavaScript to find the first offending line and column,
+ * and an {@link InputError} naming file, line and column is thrown. The slow scan runs only on the
+ * error path.
+ *
+ * @example
+ * ```ts
+ * import { parseTable } from "./csv.ts";
+ * const df = parseTable(new TextEncoder().encode("a,b\n1,x\n2,y\n"), {
+ *   file: "inline.csv",
+ *   columns: [{ name: "a", type: "num" }, { name: "b", type: "str" }],
+ *   header: true,
+ * });
+ * console.assert(df.height === 2);
+ * ```
+ * @module
+ */
+import pl from "nodejs-polars";
+import { gunzipSync } from "node:zlib";
+import { Buffer } from "node:buffer";
+import { InputError } from "../util/errors.ts";
+
+/** One column as the file holds it. `num` columns are read as float64. */
+export interface ColumnSpec {
+  name: string;
+  type: "num" | "int" | "str";
+  /** An empty field is allowed (read as null). Default false: empty fields are errors. */
+  nullable?: boolean;
+}
+
+/** Options for {@link parseTable}. */
+export interface ParseTableOptions {
+  /** Name used in error messages. */
+  file: string;
+  /** Columns in file order. */
+  columns: readonly ColumnSpec[];
+  /** The first line is a header (already checked by the caller) and is skipped. */
+  header: boolean;
+  /** Drop rows whose every field is empty (e.g. the trailing ",,,," rows of some CIC-IDS2017 files). */
+  skipEmptyRows?: boolean;
+}
+
+/** The result of {@link parseTable} with what was skipped, so nothing is dropped silently. */
+export interface ParsedTable {
+  df: pl.DataFrame;
+  /** Rows dropped because every field was empty (only with skipEmptyRows). */
+  emptyRowsSkipped: number;
+}
+
+const SENTINEL = "__nadir_extra_field__";
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/**
+ * Reads a file into bytes, gunzipping `.gz` (detected by magic number, not by name) and removing a
+ * UTF-8 byte-order mark. Truncated or corrupt gzip data becomes an InputError naming the file.
+ */
+export function readBytes(path: string): Uint8Array {
+  let raw: Uint8Array;
+  try {
+    raw = Deno.readFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new InputError("file not found", { file: path });
+    if (e instanceof Deno.errors.IsADirectory) throw new InputError("expected a file, found a directory", { file: path });
+    throw new InputError(`cannot read: ${(e as Error).message}`, { file: path });
+  }
+  let bytes = raw;
+  if (raw.length >= 2 && raw[0] === GZIP_MAGIC[0] && raw[1] === GZIP_MAGIC[1]) {
+    try {
+      bytes = gunzipSync(raw);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const what = /unexpected end/i.test(msg) ? "truncated gzip data (unexpected end of file)" : `corrupt gzip data (${msg})`;
+      throw new InputError(`${what}; the download or copy is incomplete`, { file: path });
+    }
+  } else if (path.endsWith(".gz")) {
+    throw new InputError(`expected gzip data (a .gz name), found no gzip header (first bytes ${hex(raw.subarray(0, 2))})`, { file: path });
+  }
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+  return bytes;
+}
+
+function hex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ") || "none";
+}
+
+/** The first line of `bytes` (without CR/LF), decoded as UTF-8. */
+export function firstLine(bytes: Uint8Array, maxBytes = 1 << 16): string {
+  const end = Math.min(bytes.length, maxBytes);
+  let i = 0;
+  while (i < end && bytes[i] !== 0x0a) i++;
+  return new TextDecoder().decode(bytes.subarray(0, i)).replace(/\r$/, "");
+}
+
+/** True when `bytes` hold no data line after the (optional) header. */
+function hasNoRows(bytes: Uint8Array, header: boolean): boolean {
+  const text = new TextDecoder().decode(bytes.subarray(0, Math.min(bytes.length, 1 << 20)));
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+  return lines.length <= (header ? 1 : 0);
+}
+
+function dtypeOf(t: ColumnSpec["type"]) {
+  return t === "str" ? pl.Utf8 : t === "int" ? pl.Int64 : pl.Float64;
+}
+
+/** Parses CSV bytes strictly against `columns`; see the module doc. */
+export function parseTable(bytes: Uint8Array, opts: ParseTableOptions): ParsedTable {
+  const { file, columns, header } = opts;
+  if (bytes.length === 0 || hasNoRows(bytes, header)) {
+    throw new InputError(`empty file: expected ${header ? "a header and " : ""}rows of ${columns.length} columns, found no data rows`, { file });
+  }
+  const schema: Record<string, any> = {};
+  for (const c of columns) schema[c.name] = dtypeOf(c.type);
+  schema[SENTINEL] = pl.Utf8;
+  let df: pl.DataFrame;
+  try {
+    df = pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+      hasHeader: false,
+      skipRows: header ? 1 : 0,
+      schema,
+      quoteChar: '"',
+    } as any);
+  } catch (e) {
+    throw locateError(bytes, opts) ?? new InputError(`cannot parse CSV: ${String((e as Error).message ?? e).split("\n")[0]}`, { file });
+  }
+  let emptyRowsSkipped = 0;
+  const nulls = df.nullCount().toRecords()[0] as Record<string, number>;
+  const extra = nulls[SENTINEL] !== df.height;
+  const badNull = columns.some((c) => !c.nullable && nulls[c.name] > 0);
+  if (extra || badNull) {
+    if (opts.skipEmptyRows && !extra) {
+      // Rows where every field is null are the empty ",,,," lines; drop them and count.
+      let allNull = pl.lit(true);
+      for (const c of columns) allNull = allNull.and(pl.col(c.name).isNull());
+      const before = df.height;
+      df = df.filter(allNull.not());
+      emptyRowsSkipped = before - df.height;
+      const n2 = df.nullCount().toRecords()[0] as Record<string, number>;
+      if (columns.some((c) => !c.nullable && n2[c.name] > 0)) {
+        throw locateError(bytes, opts) ?? new InputError("unexpected empty value (could not locate the line)", { file });
+      }
+    } else {
+      throw locateError(bytes, opts) ?? new InputError("unexpected empty value or extra field (could not locate the line)", { file });
+    }
+  }
+  return { df: df.drop(SENTINEL), emptyRowsSkipped };
+}
+
+const INT_RE = /^[+-]?\d+$/;
+const NUM_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$/i;
+
+/**
+ * Scans the text for the first line that breaks the column spec. Returns undefined when every line
+ * is fine (then the caller reports polars' own message).
+ */
+export function locateError(bytes: Uint8Array, opts: ParseTableOptions): InputError | undefined {
+  const { file, columns, header } = opts;
+  const text = new TextDecoder().decode(bytes);
+  const n = columns.length;
+  let pos = 0;
+  let line = 0;
+  while (pos < text.length) {
+    let end = text.indexOf("\n", pos);
+    if (end < 0) end = text.length;
+    line++;
+    const raw = text.slice(pos, end).replace(/\r$/, "");
+    pos = end + 1;
+    if (header && line === 1) continue;
+    if (raw.length === 0) {
+      if (pos >= text.length) break; // the final newline
+      throw new InputError(`empty line; expected ${n} comma-separated fields`, { file, line });
+    }
+    const fields = splitCsvLine(raw);
+    if (opts.skipEmptyRows && fields.every((f) => f.trim() === "")) continue;
+    if (fields.length !== n) {
+      throw new InputError(
+        `expected ${n} columns, found ${fields.length}` + (fields.length < n ? ` (missing from column "${columns[fields.length].name}" on)` : ""),
+        { file, line },
+      );
+    }
+    for (let i = 0; i < n; i++) {
+      const c = columns[i];
+      const v = fields[i];
+      if (v === "") {
+        if (!c.nullable) throw new InputError(`empty value; expected ${c.type === "str" ? "a value" : "a number"}`, { file, line, column: c.name });
+        continue;
+      }
+      if (c.type === "num" && !NUM_RE.test(v)) {
+        throw new InputError(`expected a number, found "${clip(v)}"`, { file, line, column: c.name });
+      }
+      if (c.type === "int" && !INT_RE.test(v)) {
+        throw new InputError(`expected an integer, found "${clip(v)}"`, { file, line, column: c.name });
+      }
+    }
+  }
+  return undefined;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? s.slice(0, 40) + "…" : s;
+}
+
+/** Splits one CSV line, honouring double quotes. */
+export function splitCsvLine(s: string): string[] {
+  if (!s.includes('"')) return s.split(",");
+  const out: string[] = [];
+  let cur = "";
+  let q = false;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (q) {
+      if (ch === '"' && s[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') q = false;
+      else cur += ch;
+    } else if (ch === '"') q = true;
+    else if (ch === ",") {
+      out.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+/**
+ * The files a source stands for: the file itself, or every file matching `pattern` in a directory
+ * (sorted by name, so concatenation order is stable).
+ */
+export function listSourceFiles(path: string, pattern: RegExp = /\.csv(\.gz)?$/i): string[] {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(path);
+  } catch {
+    throw new InputError("file or directory not found", { file: path });
+  }
+  if (!st.isDirectory) return [path];
+  const files: string[] = [];
+  for (const e of Deno.readDirSync(path)) {
+    if (e.isFile && !e.name.startsWith(".") && pattern.test(e.name)) files.push(`${path.replace(/\/$/, "")}/${e.name}`);
+  }
+  if (!files.length) throw new InputError(`directory holds no data files (names matching ${pattern})`, { file: path });
+  return files.sort();
+}
