@@ -1,0 +1,79 @@
+/**
+ * Provenance for figures and reports: which code (git sha), which data
+ * (sha256 of the input files), when, and which nadir version. Stamped on every
+ * saved figure and in every report footer so a slide can be traced back.
+ *
+ * @example
+ * ```ts
+ * import { provenance } from "./provenance.ts";
+ * const p = await provenance({ source: "NSL-KDD" });
+ * console.assert(p.version !== undefined && p.date !== undefined);
+ * ```
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { VERSION } from "../version.ts";
+import type { Provenance } from "./figure.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Short git commit of the working tree (with "+dirty" when tracked files changed), or undefined outside git. */
+export function gitSha(cwd: string = ROOT): string | undefined {
+  try {
+    const r = new Deno.Command("git", {
+      args: ["rev-parse", "--short=10", "HEAD"],
+      cwd,
+      stdout: "piped",
+      stderr: "null",
+    })
+      .outputSync();
+    if (!r.success) return undefined;
+    return new TextDecoder().decode(r.stdout).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const shaCache = new Map<string, string>();
+
+/** sha256 (hex) of a file, streamed; cached per path+size+mtime for the process. */
+export async function fileSha256(path: string): Promise<string> {
+  const st = await Deno.stat(path);
+  const key = `${path}:${st.size}:${st.mtime?.getTime()}`;
+  const hit = shaCache.get(key);
+  if (hit) return hit;
+  const h = createHash("sha256");
+  using f = await Deno.open(path);
+  const buf = new Uint8Array(1 << 20);
+  for (;;) {
+    const n = await f.read(buf);
+    if (n === null) break;
+    h.update(buf.subarray(0, n));
+  }
+  const out = h.digest("hex");
+  shaCache.set(key, out);
+  return out;
+}
+
+/** One sha256 over several files (their individual digests in the given order); first 16 hex digits. */
+export async function dataSha256(paths: string[]): Promise<string | undefined> {
+  if (paths.length === 0) return undefined;
+  if (paths.length === 1) return (await fileSha256(paths[0])).slice(0, 16);
+  const h = createHash("sha256");
+  for (const p of paths) h.update(await fileSha256(p));
+  return h.digest("hex").slice(0, 16);
+}
+
+/** Builds a {@link Provenance}: git sha, UTC date, nadir version and the sha256 of `dataFiles`. */
+export async function provenance(
+  opts: { dataFiles?: string[]; source?: string; date?: Date } = {},
+): Promise<Provenance> {
+  return {
+    gitSha: gitSha(),
+    date: (opts.date ?? new Date()).toISOString().slice(0, 16).replace("T", " ") + " UTC",
+    dataSha: await dataSha256(opts.dataFiles ?? []),
+    version: VERSION,
+    source: opts.source,
+  };
+}
