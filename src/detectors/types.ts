@@ -1,5 +1,5 @@
 /**
- * The contract every detector meets (checked by test/detectors_conformance_test.ts).
+ * The contract every detector meets (checked by test/detectors/conformance_test.ts).
  *
  * - `fit(x)` learns normal behaviour from benign rows.
  * - `score(x, context?)` returns one score per row, higher = more anomalous,
@@ -86,4 +86,11 @@ export interface DetectorFactory {
   create(params: Record<string, unknown>, seed: number): Detector;
   /** Restores a fitted detector from {@link Detector.save}'s output. */
   load(saved: DetectorState, params: Record<string, unknown>, seed: number): Promise<Detector> | Detector;
+  /**
+   * Small hyperparameters the conformance suite uses so that every detector
+   * fits its synthetic set in a few seconds (merged over the defaults).
+   */
+  conformanceParams?: Record<string, unknown>;
+  /** Compute backend this detector runs on ("js" for plain TypeScript, "tfjs-wasm", ...). */
+  backend?: () => string;
 }

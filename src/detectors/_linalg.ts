@@ -1,0 +1,140 @@
+/**
+ * Small typed-array helpers shared by the plain-TypeScript detectors: input
+ * checks with clear messages, distances, quantiles and blob encoding.
+ *
+ * @module
+ */
+import type { Matrix } from "../data/matrix.ts";
+import { InputError } from "../util/errors.ts";
+
+/** Checks a training matrix: at least `minRows` rows, ≥ 1 column, all values finite. */
+export function checkFitInput(detector: string, x: Matrix, minRows = 1): void {
+  if (!x || !(x.data instanceof Float64Array)) {
+    throw new InputError(`${detector}.fit: expected a Matrix (Float64Array data), found ${typeof x}`);
+  }
+  if (x.rows < minRows) {
+    throw new InputError(`${detector}.fit: expected at least ${minRows} training row(s), found ${x.rows}`);
+  }
+  if (x.cols < 1) throw new InputError(`${detector}.fit: expected at least 1 feature column, found 0`);
+  if (x.data.length !== x.rows * x.cols) {
+    throw new InputError(`${detector}.fit: matrix has ${x.data.length} values, expected rows*cols = ${x.rows * x.cols}`);
+  }
+  checkFinite(detector + ".fit", x);
+}
+
+/** Checks a scoring matrix against the fitted width. Zero rows are allowed (→ empty scores). */
+export function checkScoreInput(detector: string, x: Matrix, nFeatures: number | undefined): void {
+  if (nFeatures === undefined) throw new InputError(`${detector}.score: the model is not fitted; call fit() first`);
+  if (!x || !(x.data instanceof Float64Array)) {
+    throw new InputError(`${detector}.score: expected a Matrix (Float64Array data), found ${typeof x}`);
+  }
+  if (x.cols !== nFeatures) {
+    throw new InputError(`${detector}.score: expected ${nFeatures} feature columns (as in training), found ${x.cols}`);
+  }
+  if (x.data.length !== x.rows * x.cols) {
+    throw new InputError(`${detector}.score: matrix has ${x.data.length} values, expected rows*cols = ${x.rows * x.cols}`);
+  }
+  checkFinite(detector + ".score", x);
+}
+
+/** Checks one streaming row. */
+export function checkOne(detector: string, what: string, x: ArrayLike<number>, nFeatures: number | undefined): void {
+  if (nFeatures !== undefined && x.length !== nFeatures) {
+    throw new InputError(`${detector}.${what}: expected a row of ${nFeatures} features, found ${x.length}`);
+  }
+  if (x.length === 0) throw new InputError(`${detector}.${what}: expected a non-empty row, found 0 features`);
+  for (let j = 0; j < x.length; j++) {
+    if (!Number.isFinite(x[j])) {
+      throw new InputError(`${detector}.${what}: feature ${j + 1} is ${x[j]}, expected a finite number`);
+    }
+  }
+}
+
+function checkFinite(where: string, x: Matrix): void {
+  const d = x.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i])) {
+      const r = Math.floor(i / x.cols), c = i % x.cols;
+      throw new InputError(
+        `${where}: row ${r + 1}, column "${x.names[c] ?? c + 1}" is ${d[i]}; expected finite numbers (impute or drop first)`,
+      );
+    }
+  }
+}
+
+/** Squared Euclidean distance between a[ai..ai+d) and b[bi..bi+d). */
+export function sqDist(a: Float64Array, ai: number, b: Float64Array, bi: number, d: number): number {
+  let s = 0;
+  let j = 0;
+  for (; j + 3 < d; j += 4) {
+    const d0 = a[ai + j] - b[bi + j], d1 = a[ai + j + 1] - b[bi + j + 1];
+    const d2 = a[ai + j + 2] - b[bi + j + 2], d3 = a[ai + j + 3] - b[bi + j + 3];
+    s += d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3;
+  }
+  for (; j < d; j++) {
+    const t = a[ai + j] - b[bi + j];
+    s += t * t;
+  }
+  return s;
+}
+
+/** Linear-interpolated quantile (type 7) of an ascending-sorted array. */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h), hi = Math.min(n - 1, lo + 1);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/** Bytes of a typed array (copy, little-endian as on every platform Deno runs on). */
+export function toBytes(a: Float64Array | Float32Array | Int32Array | Uint32Array | Uint8Array): Uint8Array {
+  return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+}
+
+function blob(blobs: Record<string, Uint8Array> | undefined, name: string, detector: string): Uint8Array {
+  const b = blobs?.[name];
+  if (!b) throw new InputError(`${detector}: saved model lacks weight blob "${name}"`);
+  return b;
+}
+
+/** Reads a Float64Array blob, checking its length when `expected` is given. */
+export function f64Blob(
+  blobs: Record<string, Uint8Array> | undefined,
+  name: string,
+  detector: string,
+  expected?: number,
+): Float64Array {
+  const b = blob(blobs, name, detector);
+  if (b.byteLength % 8 !== 0 || (expected !== undefined && b.byteLength !== expected * 8)) {
+    throw new InputError(
+      `${detector}: weight blob "${name}" has ${b.byteLength} bytes, expected ${expected !== undefined ? expected * 8 : "a multiple of 8"}`,
+    );
+  }
+  return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/** Reads an Int32Array blob, checking its length when `expected` is given. */
+export function i32Blob(
+  blobs: Record<string, Uint8Array> | undefined,
+  name: string,
+  detector: string,
+  expected?: number,
+): Int32Array {
+  const b = blob(blobs, name, detector);
+  if (b.byteLength % 4 !== 0 || (expected !== undefined && b.byteLength !== expected * 4)) {
+    throw new InputError(
+      `${detector}: weight blob "${name}" has ${b.byteLength} bytes, expected ${expected !== undefined ? expected * 4 : "a multiple of 4"}`,
+    );
+  }
+  return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/** Reads a number from saved state, with a clear error when it is missing or of the wrong type. */
+export function stateNumber(state: Record<string, unknown>, key: string, detector: string): number {
+  const v = state[key];
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new InputError(`${detector}: saved state field "${key}" should be a finite number, found ${JSON.stringify(v)}`);
+  }
+  return v;
+}
