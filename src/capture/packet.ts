@@ -21,7 +21,10 @@ export interface Packet {
   /** Source / destination MAC (lower-case colon hex) when the link has them. */
   srcMac?: string;
   dstMac?: string;
-  /** Outer-most 802.1Q VLAN id, 0 when none. */
+  /**
+   * 802.1Q VLAN id, 0 when none. With stacked tags (QinQ) this is the id of the innermost tag, as NFStream
+   * keys flows (its parser overwrites vlan_id per tag).
+   */
   vlanId: number;
   /** 4, 6, or 0 when not IP. */
   ipVersion: 0 | 4 | 6;
@@ -32,7 +35,12 @@ export interface Packet {
   /** Transport ports (0 when absent, e.g. ICMP or non-first fragments). */
   srcPort: number;
   dstPort: number;
-  /** Length of the IP packet (header + payload) as NFStream counts bytes: from the IP header. */
+  /**
+   * Length of the IP packet (header + payload) from the IP header (IPv4 total length; IPv6 40 + payload
+   * length). NOTE for flow byte counts: NFStream's default bidirectional_bytes (accounting_mode 0) sums
+   * the frame length on the wire, i.e. `wireLen` (checked: capwap.pcap flow 0 = 1 packet of 107 bytes
+   * = frame.len, IP length 93). NFStream stores it as uint16 (`wireLen & 0xffff`).
+   */
   ipLen: number;
   /** IP header TTL / hop limit. */
   ttl: number;
@@ -51,8 +59,20 @@ export interface Packet {
   fragment: boolean;
   /** True when this is a non-first fragment (no transport header). */
   laterFragment: boolean;
-  /** Tunnel id (e.g. GTP TEID) or 0; part of the flow key as in NFStream. */
+  /** Tunnel the packet was decoded from, NFStream's numbering (1 GTP-U, 2 CAPWAP, 3 TZSP; 0 none or IP-in-IP); part of the flow key as in NFStream. */
   tunnelId: number;
   /** Raw frame bytes as captured (may be a view into a reused buffer: copy to keep). */
   raw?: Uint8Array;
+  /**
+   * False where NFStream's packet_process drops the frame without metering it (frame shorter than link
+   * header + 28 bytes, a later IPv4 fragment behind an IPv4 ethertype, IPv4 total length < header length,
+   * IPv6 payload length beyond the captured bytes, broken IPv6 extension headers). Absent = true.
+   * Set by src/capture/decode.ts; a flow meter that matches NFStream skips packets with `meterable === false`.
+   */
+  meterable?: boolean;
+  /** IPv4 source/destination as unsigned 32-bit numbers (0 for IPv6/non-IP): cheap flow-key hashing. */
+  srcIp4?: number;
+  dstIp4?: number;
+  /** Offset of the (innermost) IP header inside `raw`, -1 when not IP. */
+  ipOffset?: number;
 }
