@@ -1,0 +1,311 @@
+// nadir dashboard: plain browser JavaScript, no build step. Observable Plot (UMD, global `Plot`)
+// and d3 are served from node_modules by the API under /static/.
+//
+// Security: alert fields (host names, explanations, SNI, anything payload-derived) are attacker
+// controlled. This file never assigns them to innerHTML/outerHTML/insertAdjacentHTML: every string
+// goes through textContent or a Plot text mark (SVG text nodes). The page runs under a CSP that
+// forbids inline scripts, so even a missed sink could not execute injected markup.
+"use strict";
+
+const state = {
+  token: null,
+  alerts: [], // newest first
+  ids: new Set(),
+  selected: null,
+  stats: null,
+  maxAlerts: 500,
+};
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("data-")) e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c ?? "")));
+  return e;
+}
+
+function headers() {
+  return state.token ? { authorization: `Bearer ${state.token}` } : {};
+}
+
+async function api(path, opts = {}) {
+  const r = await fetch(path, { ...opts, headers: { ...headers(), ...(opts.headers || {}) } });
+  if (r.status === 401) {
+    askToken();
+    throw new Error("unauthorized");
+  }
+  return r;
+}
+
+function askToken() {
+  const f = document.getElementById("tokenForm");
+  f.hidden = false;
+  setStatus("token needed", "err");
+}
+
+function setStatus(text, cls) {
+  const s = document.getElementById("status");
+  s.textContent = text;
+  s.className = "pill " + (cls || "");
+}
+
+function fmt(n) {
+  if (n === null || n === undefined || Number.isNaN(n)) return "–";
+  if (Math.abs(n) >= 1e6) return (n / 1e6).toFixed(2) + "M";
+  if (Math.abs(n) >= 1e4) return (n / 1e3).toFixed(1) + "k";
+  return Number.isInteger(n) ? String(n) : n.toFixed(2);
+}
+
+function fmtScore(x) {
+  if (typeof x !== "number" || !Number.isFinite(x)) return String(x);
+  return Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toFixed(4);
+}
+
+function endpoint(ip, port) {
+  return String(ip).includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+// ---------- alerts ----------
+
+function addAlert(a, atFront) {
+  if (!a || typeof a.id !== "string" || state.ids.has(a.id)) return;
+  state.ids.add(a.id);
+  if (atFront) state.alerts.unshift(a);
+  else state.alerts.push(a);
+  while (state.alerts.length > state.maxAlerts) state.ids.delete(state.alerts.pop().id);
+}
+
+function renderAlerts() {
+  const body = document.getElementById("alertsBody");
+  const rows = state.alerts.slice(0, 200).map((a) => {
+    const tr = el("tr", { "data-id": a.id, "data-testid": "alert-row" },
+      el("td", {}, String(a.timestamp).replace("T", " ").slice(0, 23)),
+      el("td", { class: "sev" + a.severity }, a.severity),
+      el("td", {}, endpoint(a.src_ip, a.src_port)),
+      el("td", {}, endpoint(a.dest_ip, a.dest_port)),
+      el("td", {}, a.proto),
+      el("td", {}, a.detector),
+      el("td", {}, fmtScore(a.score)),
+      el("td", { class: "host" }, a.host),
+    );
+    tr.addEventListener("click", () => showDetail(a));
+    return tr;
+  });
+  body.replaceChildren(...rows);
+}
+
+function showDetail(a) {
+  state.selected = a;
+  const d = document.getElementById("detail");
+  d.hidden = false;
+  document.getElementById("detailId").textContent = a.id;
+  const fields = [
+    ["time", a.timestamp], ["severity", a.severity], ["source", endpoint(a.src_ip, a.src_port)],
+    ["destination", endpoint(a.dest_ip, a.dest_port)], ["protocol", a.proto], ["detector", a.detector],
+    ["score", fmtScore(a.score)], ["threshold", fmtScore(a.threshold)], ["sensor", a.host],
+    ["flow", a.flow ? `${a.flow.pkts} packets, ${a.flow.bytes} bytes, ${a.flow.state}` : ""],
+    ["signature", a.alert && a.alert.signature],
+  ];
+  for (const [k, v] of Object.entries(a.extra || {})) fields.push([k, v]);
+  if (a.feedback) fields.push(["feedback", a.feedback]);
+  document.getElementById("detailFields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  document.getElementById("detailExplanation").textContent = a.explanation || "(no explanation)";
+  document.getElementById("detailFeatures").replaceChildren(
+    ...(a.top_features || []).map((f) => el("tr", {}, el("td", {}, f.name), el("td", {}, fmtScore(f.value)), el("td", {}, fmtScore(f.deviation)))),
+  );
+  document.getElementById("detailPcap").disabled = !a.evidence;
+  document.getElementById("detailMsg").textContent = "";
+}
+
+async function downloadPcap() {
+  const a = state.selected;
+  if (!a) return;
+  const r = await api(`/alerts/${encodeURIComponent(a.id)}/pcap`);
+  if (!r.ok) {
+    document.getElementById("detailMsg").textContent = `no evidence (${r.status})`;
+    return;
+  }
+  const blob = await r.blob();
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: `nadir-${a.id}.pcap` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  document.getElementById("detailMsg").textContent = `downloaded ${blob.size} bytes`;
+}
+
+async function markFalsePositive() {
+  const a = state.selected;
+  if (!a) return;
+  const r = await api(`/alerts/${encodeURIComponent(a.id)}/feedback`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ label: "false_positive", note: "marked from dashboard" }),
+  });
+  const msg = document.getElementById("detailMsg");
+  if (r.ok) {
+    a.feedback = "false_positive";
+    msg.textContent = "suppressed; flow stored as benign feedback";
+  } else msg.textContent = `feedback failed (${r.status})`;
+}
+
+async function loadAlerts() {
+  const r = await api("/alerts?limit=500");
+  if (!r.ok) return;
+  const page = await r.json();
+  for (const a of page.alerts) addAlert(a, false);
+  renderAlerts();
+}
+
+// Server-sent events read through fetch so the bearer token travels in a header, not the URL.
+async function streamAlerts() {
+  for (;;) {
+    try {
+      const r = await api("/alerts/stream");
+      if (!r.ok || !r.body) throw new Error(`stream ${r.status}`);
+      setStatus("live", "ok");
+      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+          if (!data) continue;
+          try {
+            addAlert(JSON.parse(data), true);
+            renderAlerts();
+            renderTimeline();
+          } catch { /* malformed event: ignore */ }
+        }
+      }
+    } catch (e) {
+      if (String(e.message) === "unauthorized") return;
+    }
+    setStatus("reconnecting…", "err");
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+// ---------- charts ----------
+
+function put(id, node) {
+  const box = document.getElementById(id);
+  box.replaceChildren(node);
+}
+
+function width(id) {
+  return Math.max(300, document.getElementById(id).clientWidth || 500);
+}
+
+function renderRates() {
+  const s = state.stats;
+  if (!s || typeof Plot === "undefined") return;
+  const rows = [];
+  for (const r of s.rates || []) {
+    rows.push({ t: new Date(r.t), series: "packets/s", v: r.packets });
+    rows.push({ t: new Date(r.t), series: "flows/s", v: r.flows });
+    rows.push({ t: new Date(r.t), series: "alerts/s", v: r.alerts });
+  }
+  put("chartRates", Plot.plot({
+    width: width("chartRates"), height: 220, marginLeft: 60,
+    y: { grid: true, label: "per second", type: "symlog" }, x: { label: null },
+    color: { legend: true, domain: ["packets/s", "flows/s", "alerts/s"] },
+    marks: [Plot.lineY(rows, { x: "t", y: "v", stroke: "series" }), Plot.ruleY([0])],
+  }));
+}
+
+function renderTimeline() {
+  if (typeof Plot === "undefined") return;
+  const rows = state.alerts.map((a) => ({ t: new Date(a.timestamp), score: a.score, severity: String(a.severity), src: a.src_ip }));
+  put("chartTimeline", Plot.plot({
+    width: width("chartTimeline"), height: 220, marginLeft: 60,
+    y: { grid: true, label: "score", type: rows.some((r) => r.score <= 0) ? "linear" : "log" }, x: { label: null },
+    color: { domain: ["1", "2", "3"], range: ["#ff4d4f", "#ffa940", "#fadb14"], legend: true },
+    marks: [Plot.dot(rows, { x: "t", y: "score", fill: "severity", r: 3, title: (d) => `${d.src} score ${fmtScore(d.score)}` })],
+  }));
+}
+
+function renderTalkers() {
+  const s = state.stats;
+  if (!s || typeof Plot === "undefined") return;
+  const rows = (s.top_talkers || []).map((t) => ({ ip: String(t.ip), bytes: t.bytes, alerts: t.alerts }));
+  put("chartTalkers", Plot.plot({
+    width: width("chartTalkers"), height: 220, marginLeft: 130,
+    x: { grid: true, label: "bytes" }, y: { label: null, domain: rows.map((r) => r.ip) },
+    color: { type: "linear", scheme: "reds", legend: true, label: "alerts" },
+    marks: [Plot.barX(rows, { x: "bytes", y: "ip", fill: "alerts" }), Plot.ruleX([0])],
+  }));
+}
+
+function renderScores() {
+  const s = state.stats;
+  if (!s || typeof Plot === "undefined") return;
+  const scores = (s.scores || []).filter((x) => Number.isFinite(x));
+  const marks = [Plot.rectY(scores, Plot.binX({ y: "count" }, { x: (d) => d, thresholds: 40, fill: "#4fa3ff" })), Plot.ruleY([0])];
+  if (typeof s.threshold === "number") {
+    marks.push(Plot.ruleX([s.threshold], { stroke: "#ff4d4f", strokeWidth: 2 }));
+    marks.push(Plot.text([s.threshold], { x: (d) => d, frameAnchor: "top", dx: 4, textAnchor: "start", text: () => "threshold", fill: "#ff4d4f" }));
+  }
+  put("chartScores", Plot.plot({
+    width: width("chartScores"), height: 220, marginLeft: 50,
+    y: { grid: true, label: "flows", type: "sqrt" }, x: { label: "score" }, marks,
+  }));
+}
+
+async function pollStats() {
+  try {
+    const r = await api("/stats");
+    if (!r.ok) return;
+    const s = await r.json();
+    state.stats = s;
+    const last = (s.rates || []).slice(-6, -1); // complete seconds only
+    const avg = (k) => (last.length ? last.reduce((x, r) => x + r[k], 0) / last.length : 0);
+    const minute = (s.rates || []).slice(-60).reduce((x, r) => x + r.alerts, 0);
+    const t = s.totals || {};
+    document.getElementById("kpiPackets").textContent = fmt(avg("packets"));
+    document.getElementById("kpiFlows").textContent = fmt(avg("flows"));
+    document.getElementById("kpiAlerts").textContent = fmt(minute);
+    document.getElementById("kpiActive").textContent = fmt(t.flows_active);
+    document.getElementById("kpiDrops").textContent = `${fmt(t.kernel_drops)} / ${fmt(t.internal_drops)}`;
+    document.getElementById("kpiTotal").textContent = fmt(t.alerts);
+    document.getElementById("source").textContent = s.source ? `${s.source} · ${s.detector || ""}` : "API only";
+    renderRates();
+    renderTalkers();
+    renderScores();
+    document.body.dataset.statsLoaded = "1";
+  } catch { /* retried on the next tick */ }
+}
+
+function init() {
+  const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+  if (m) {
+    state.token = decodeURIComponent(m[1]);
+    sessionStorage.setItem("nadirToken", state.token);
+    history.replaceState(null, "", location.pathname);
+  } else state.token = sessionStorage.getItem("nadirToken");
+  document.getElementById("tokenForm").addEventListener("submit", (e) => {
+    e.preventDefault();
+    state.token = document.getElementById("tokenInput").value.trim();
+    sessionStorage.setItem("nadirToken", state.token);
+    location.reload();
+  });
+  document.getElementById("detailClose").addEventListener("click", () => (document.getElementById("detail").hidden = true));
+  document.getElementById("detailPcap").addEventListener("click", () => downloadPcap().catch(() => {}));
+  document.getElementById("detailFp").addEventListener("click", () => markFalsePositive().catch(() => {}));
+  loadAlerts().then(renderTimeline).catch(() => {});
+  streamAlerts();
+  pollStats();
+  setInterval(pollStats, 2000);
+  setInterval(renderTimeline, 5000);
+}
+
+document.addEventListener("DOMContentLoaded", init);
