@@ -1,0 +1,62 @@
+/**
+ * The contract of a flow feature set: per-flow state updated by the meter,
+ * then turned into one output row with fixed columns.
+ *
+ * @module
+ */
+import type { Flow, FlowFeatureSet, MeterOptions } from "../meter.ts";
+
+/** Column value kinds, for writers (CSV/Parquet/Arrow) and matrix builders. */
+export type ColumnType = "int" | "float" | "str";
+
+/** One output column. */
+export interface Column {
+  name: string;
+  type: ColumnType;
+  /** True for identifiers/metadata (addresses, ids, timestamps) that must not be fed to a model. */
+  meta?: boolean;
+}
+
+/** A named feature set. */
+export interface FeatureSet<S = unknown> extends FlowFeatureSet<S> {
+  readonly columns: readonly Column[];
+  /** Writes the row of an ended flow into `out` (length = columns.length). */
+  row(flow: Flow, state: S, out: (number | string)[]): void;
+  /** Meter settings this feature set is defined with (e.g. CIC: TCP termination, 120 s flow timeout). */
+  readonly meterDefaults?: Partial<Omit<MeterOptions, "onFlow" | "features">>;
+}
+
+/** Welford running statistics (count, mean, M2, min, max). */
+export class RunningStats {
+  n = 0;
+  mean = 0;
+  m2 = 0;
+  min = 0;
+  max = 0;
+  sum = 0;
+
+  add(x: number): void {
+    const n = ++this.n;
+    this.sum += x;
+    if (n === 1) {
+      this.mean = this.min = this.max = x;
+      this.m2 = 0;
+      return;
+    }
+    if (x < this.min) this.min = x;
+    if (x > this.max) this.max = x;
+    const d = x - this.mean;
+    this.mean += d / n;
+    this.m2 += d * (x - this.mean);
+  }
+
+  /** Sample standard deviation (n − 1), 0 below 2 values. */
+  get std(): number {
+    return this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : 0;
+  }
+
+  /** Sample variance (n − 1), 0 below 2 values. */
+  get variance(): number {
+    return this.n > 1 ? this.m2 / (this.n - 1) : 0;
+  }
+}

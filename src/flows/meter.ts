@@ -1,0 +1,423 @@
+/**
+ * Bidirectional flow meter. Default semantics follow NFStream's metering
+ * engine (idle timeout 120 s, active timeout 1800 s, time in milliseconds,
+ * direction from the first packet, key = bidirectional 5-tuple + VLAN +
+ * tunnel id, non-first IPv4 fragments ignored, ICMP keyed with ports 0,
+ * non-IP packets counted but not metered, bytes = frame length on the wire).
+ *
+ * Timeouts are checked on packet time, so processing a capture file is
+ * deterministic; {@link FlowMeter.expire} and {@link FlowMeter.flush} serve
+ * live capture. Optional TCP termination (off by default, as in NFStream)
+ * ends a flow on RST or after FINs from both sides, keeping late packets of
+ * the closed connection in the same flow for a short linger instead of
+ * emitting "TCP appendix" flows. A flow-table cap evicts the least recently
+ * updated flow (counted).
+ *
+ * @example
+ * ```ts
+ * import { FlowMeter } from "./meter.ts";
+ * const flows: number[] = [];
+ * const m = new FlowMeter({ onFlow: (f) => flows.push(f.packets) });
+ * const p = { tsUs: 0, wireLen: 60, capLen: 60, ifIndex: 0, linkType: 1, vlanId: 0, ipVersion: 4 as const,
+ *   srcIp: "10.0.0.1", dstIp: "10.0.0.2", protocol: 17, srcPort: 1234, dstPort: 53, ipLen: 46, ttl: 64,
+ *   transportHeaderLen: 8, payloadLen: 18, tcpFlags: 0, tcpWindow: 0, icmpType: -1, icmpCode: -1,
+ *   fragment: false, laterFragment: false, tunnelId: 0 };
+ * m.add(p);
+ * m.add({ ...p, tsUs: 1000, srcIp: "10.0.0.2", dstIp: "10.0.0.1", srcPort: 53, dstPort: 1234 });
+ * m.flush();
+ * console.assert(flows[0] === 2);
+ * ```
+ * @module
+ */
+import type { Packet } from "../capture/packet.ts";
+
+/** Why a flow ended. 0 and 1 are NFStream's codes. */
+export const Expiration = {
+  /** No packet for `idleTimeout`. */
+  IDLE: 0,
+  /** Flow older than `activeTimeout`. */
+  ACTIVE: 1,
+  /** TCP connection closed (RST, or FIN from both sides) with `tcpTermination`. */
+  TCP_END: 2,
+  /** Evicted because the flow table reached `maxFlows`. */
+  EVICTED: 3,
+  /** Still active at the end of the input ({@link FlowMeter.flush}). */
+  FLUSH: 4,
+} as const;
+
+/** TCP flag bits as in {@link Packet.tcpFlags}. */
+export const TCP = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32, ECE: 64, CWR: 128, NS: 256 } as const;
+
+/**
+ * Per-flow feature state. A feature set creates one per flow and updates it
+ * with every packet; the meter never looks inside.
+ */
+export interface FlowFeatureSet<S = unknown> {
+  /** Name (`basic`, `cic`, ...). */
+  readonly name: string;
+  /**
+   * Called for the first packet of a flow (direction 0). `prev` is the flow of the same key that this
+   * packet's arrival just ended by a timeout (a long connection cut in pieces), if any.
+   */
+  init(flow: Flow, pkt: Packet, prev?: Flow): S;
+  /** Called for every later packet, after the flow's counters were updated. `dir`: 0 src→dst, 1 dst→src. */
+  update(state: S, flow: Flow, pkt: Packet, dir: 0 | 1): void;
+}
+
+/** A flow record as the meter keeps it. Times are microseconds since the epoch. */
+export class Flow {
+  /** Sequence number in order of creation, from 0. */
+  id = 0;
+  /** One of {@link Expiration}; -1 while active. */
+  expirationId = -1;
+  key = "";
+  srcIp = "";
+  dstIp = "";
+  srcPort = 0;
+  dstPort = 0;
+  protocol = 0;
+  ipVersion = 0;
+  vlanId = 0;
+  tunnelId = 0;
+  srcMac: string | undefined;
+  dstMac: string | undefined;
+  firstUs = 0;
+  lastUs = 0;
+  packets = 0;
+  bytes = 0;
+  s2dFirstUs = 0;
+  s2dLastUs = 0;
+  s2dPackets = 0;
+  s2dBytes = 0;
+  d2sFirstUs = 0;
+  d2sLastUs = 0;
+  d2sPackets = 0;
+  d2sBytes = 0;
+  /** TCP close tracking (only with `tcpTermination`): bit 1 FIN src→dst, bit 2 FIN dst→src, bit 4 RST. */
+  tcpClose = 0;
+  /** Time the connection closed (µs), 0 while open. */
+  closedUs = 0;
+  /** Feature-set state. */
+  state: unknown = undefined;
+  // LRU list links (least recently updated first).
+  prev: Flow | null = null;
+  next: Flow | null = null;
+
+  /** First seen in ms, truncated as NFStream does (sec*1000 + usec/1000). */
+  get firstMs(): number {
+    return Math.floor(this.firstUs / 1000);
+  }
+  get lastMs(): number {
+    return Math.floor(this.lastUs / 1000);
+  }
+}
+
+/** Options for {@link FlowMeter}. */
+export interface MeterOptions {
+  /** Seconds without a packet after which a flow ends (NFStream: 120). */
+  idleTimeout?: number;
+  /** Seconds after its first packet after which a flow ends (NFStream: 1800). */
+  activeTimeout?: number;
+  /** End TCP flows on RST or FIN from both sides (default false, as NFStream). */
+  tcpTermination?: boolean;
+  /** With `tcpTermination`: seconds a closed connection keeps absorbing its late packets (default 2). */
+  tcpLinger?: number;
+  /** Flow-table cap; the least recently updated flow is evicted beyond it (default 4,000,000). */
+  maxFlows?: number;
+  /**
+   * Count each packet's bytes modulo 65536 like NFStream, whose engine keeps the frame length in a uint16
+   * (only matters for frames longer than 64 KiB: GRO/TSO captures, damaged records). Default false.
+   */
+  nfstreamBytes16?: boolean;
+  /** Receives every ended flow. */
+  onFlow: (flow: Flow) => void;
+  /** Per-flow features. */
+  features?: FlowFeatureSet;
+}
+
+/** Meter counters. */
+export interface MeterStats {
+  /** Packets offered to {@link FlowMeter.add}. */
+  packets: number;
+  /** Packets that went into a flow. */
+  metered: number;
+  /** Non-IP packets (not metered). */
+  nonIp: number;
+  /** IP packets not metered, as NFStream: later IPv4 fragments, frames the decoder marks `meterable: false`. */
+  ignored: number;
+  /** Flows now in the table. */
+  active: number;
+  /** Flows created. */
+  created: number;
+  /** Flows ended (any reason, incl. evictions). */
+  ended: number;
+  /** Flows evicted because the table was full. */
+  evicted: number;
+  /** Largest table size seen. */
+  peakActive: number;
+}
+
+const KEY_SEP = "|";
+
+/** The bidirectional flow key (same for both directions). */
+export function flowKey(p: Packet): string {
+  const a = p.srcIp, b = p.dstIp;
+  const tail = KEY_SEP + p.protocol + KEY_SEP + p.vlanId + KEY_SEP + p.tunnelId;
+  if (a < b || (a === b && p.srcPort <= p.dstPort)) {
+    return a + KEY_SEP + p.srcPort + KEY_SEP + b + KEY_SEP + p.dstPort + tail;
+  }
+  return b + KEY_SEP + p.dstPort + KEY_SEP + a + KEY_SEP + p.srcPort + tail;
+}
+
+/** Streaming bidirectional flow meter; O(1) per packet. */
+export class FlowMeter {
+  readonly #table = new Map<string, Flow>();
+  readonly #idleMs: number;
+  readonly #activeMs: number;
+  readonly #tcpEnd: boolean;
+  readonly #lingerUs: number;
+  readonly #max: number;
+  readonly #onFlow: (f: Flow) => void;
+  readonly #features: FlowFeatureSet | undefined;
+  readonly #wrap16: boolean;
+  #head: Flow | null = null; // least recently updated
+  #tail: Flow | null = null;
+  #closing: Flow[] = [];
+  #closingHead = 0;
+  #tickUs = -Infinity;
+  #lastScanUs = -Infinity;
+  #nextId = 0;
+  readonly stats: MeterStats = {
+    packets: 0,
+    metered: 0,
+    nonIp: 0,
+    ignored: 0,
+    active: 0,
+    created: 0,
+    ended: 0,
+    evicted: 0,
+    peakActive: 0,
+  };
+
+  constructor(opts: MeterOptions) {
+    const idle = opts.idleTimeout ?? 120;
+    const active = opts.activeTimeout ?? 1800;
+    if (!(idle > 0) || !(active > 0)) {
+      throw new RangeError(`timeouts must be > 0 seconds, found idle ${idle}, active ${active}`);
+    }
+    this.#idleMs = Math.round(idle * 1000);
+    this.#activeMs = Math.round(active * 1000);
+    this.#tcpEnd = opts.tcpTermination ?? false;
+    this.#lingerUs = (opts.tcpLinger ?? 2) * 1e6;
+    this.#max = opts.maxFlows ?? 4_000_000;
+    if (!(this.#max >= 1)) throw new RangeError(`maxFlows must be >= 1, found ${this.#max}`);
+    this.#onFlow = opts.onFlow;
+    this.#features = opts.features;
+    this.#wrap16 = opts.nfstreamBytes16 ?? false;
+  }
+
+  /** Current packet-time clock (µs), the largest timestamp seen. */
+  get nowUs(): number {
+    return this.#tickUs;
+  }
+
+  /** Meters one packet. */
+  add(p: Packet): void {
+    const st = this.stats;
+    st.packets++;
+    // NFStream forces time order: a packet older than the clock takes the clock's time.
+    let ts = p.tsUs;
+    if (ts > this.#tickUs) this.#tickUs = ts;
+    else ts = this.#tickUs;
+    if (this.#closingHead < this.#closing.length) this.#drainClosing(ts);
+    if (p.ipVersion === 0) {
+      st.nonIp++;
+      return;
+    }
+    if (p.meterable === false) {
+      // The decoder marks frames NFStream's engine drops (too short, later IPv4 fragment, broken IPv6).
+      st.ignored++;
+      return;
+    }
+    if (p.laterFragment && (p.ipVersion === 6 || p.meterable === undefined)) {
+      st.ignored++;
+      return;
+    }
+    // Periodic idle scan from the LRU head keeps memory bounded on long captures.
+    if (ts - this.#lastScanUs >= 1e6) {
+      this.#lastScanUs = ts;
+      this.#scanIdle(ts);
+    }
+    st.metered++;
+    const key = flowKey(p);
+    let f = this.#table.get(key);
+    let prev: Flow | undefined;
+    if (f !== undefined) {
+      const nowMs = Math.floor(ts / 1000);
+      if (nowMs - f.lastMs >= this.#idleMs) {
+        this.#end(f, Expiration.IDLE);
+        prev = f;
+        f = undefined;
+      } else if (nowMs - f.firstMs >= this.#activeMs) {
+        this.#end(f, Expiration.ACTIVE);
+        prev = f;
+        f = undefined;
+      } else if (f.closedUs !== 0 && (p.tcpFlags & (TCP.SYN | TCP.ACK)) === TCP.SYN) {
+        // A new connection reuses the 5-tuple of one that closed.
+        this.#end(f, Expiration.TCP_END);
+        f = undefined;
+      }
+    }
+    if (f === undefined) {
+      this.#create(key, p, ts, prev);
+      return;
+    }
+    // Direction as NFStream: anything not matching the first packet's endpoints is dst→src.
+    const dir: 0 | 1 = p.srcPort === f.srcPort && p.dstPort === f.dstPort && p.srcIp === f.srcIp &&
+        p.dstIp === f.dstIp
+      ? 0
+      : 1;
+    const size = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
+    f.packets++;
+    f.bytes += size;
+    f.lastUs = ts;
+    if (dir === 0) {
+      f.s2dPackets++;
+      f.s2dBytes += size;
+      f.s2dLastUs = ts;
+    } else {
+      if (f.d2sPackets === 0) f.d2sFirstUs = ts;
+      f.d2sPackets++;
+      f.d2sBytes += size;
+      f.d2sLastUs = ts;
+    }
+    this.#touch(f);
+    if (this.#features !== undefined) this.#features.update(f.state, f, p, dir);
+    if (this.#tcpEnd && p.protocol === 6 && f.closedUs === 0) this.#trackTcp(f, p, dir, ts);
+  }
+
+  /** Ends flows that are idle or too old at time `nowUs` (live capture: call with the wall clock). */
+  expire(nowUs: number): void {
+    if (nowUs > this.#tickUs) this.#tickUs = nowUs;
+    this.#drainClosing(nowUs);
+    const nowMs = Math.floor(nowUs / 1000);
+    let f = this.#head;
+    while (f !== null) {
+      const next = f.next;
+      if (nowMs - f.lastMs >= this.#idleMs) this.#end(f, Expiration.IDLE);
+      else if (nowMs - f.firstMs >= this.#activeMs) this.#end(f, Expiration.ACTIVE);
+      f = next;
+    }
+  }
+
+  /** Ends every flow still in the table (end of a capture file). */
+  flush(): void {
+    let f = this.#head;
+    while (f !== null) {
+      const next = f.next;
+      this.#end(f, f.closedUs !== 0 ? Expiration.TCP_END : Expiration.FLUSH);
+      f = next;
+    }
+    this.#closing = [];
+    this.#closingHead = 0;
+  }
+
+  #create(key: string, p: Packet, ts: number, prev?: Flow): void {
+    const st = this.stats;
+    if (this.#table.size >= this.#max && this.#head !== null) {
+      st.evicted++;
+      this.#end(this.#head, Expiration.EVICTED);
+    }
+    const f = new Flow();
+    f.id = this.#nextId++;
+    f.key = key;
+    f.srcIp = p.srcIp;
+    f.dstIp = p.dstIp;
+    f.srcPort = p.srcPort;
+    f.dstPort = p.dstPort;
+    f.protocol = p.protocol;
+    f.ipVersion = p.ipVersion;
+    f.vlanId = p.vlanId;
+    f.tunnelId = p.tunnelId;
+    f.srcMac = p.srcMac;
+    f.dstMac = p.dstMac;
+    f.firstUs = f.lastUs = f.s2dFirstUs = f.s2dLastUs = ts;
+    f.packets = f.s2dPackets = 1;
+    f.bytes = f.s2dBytes = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
+    this.#table.set(key, f);
+    // append at the LRU tail
+    f.prev = this.#tail;
+    if (this.#tail !== null) this.#tail.next = f;
+    else this.#head = f;
+    this.#tail = f;
+    st.created++;
+    st.active = this.#table.size;
+    if (st.active > st.peakActive) st.peakActive = st.active;
+    if (this.#features !== undefined) f.state = this.#features.init(f, p, prev);
+    if (this.#tcpEnd && p.protocol === 6) this.#trackTcp(f, p, 0, ts);
+  }
+
+  #touch(f: Flow): void {
+    if (f === this.#tail) return;
+    // unlink
+    if (f.prev !== null) f.prev.next = f.next;
+    else this.#head = f.next;
+    f.next!.prev = f.prev;
+    // append
+    f.prev = this.#tail;
+    f.next = null;
+    this.#tail!.next = f;
+    this.#tail = f;
+  }
+
+  #trackTcp(f: Flow, p: Packet, dir: 0 | 1, ts: number): void {
+    const fl = p.tcpFlags;
+    if (fl & TCP.RST) f.tcpClose |= 4;
+    if (fl & TCP.FIN) f.tcpClose |= dir === 0 ? 1 : 2;
+    if ((f.tcpClose & 4) !== 0 || (f.tcpClose & 3) === 3) {
+      f.closedUs = ts;
+      this.#closing.push(f);
+    }
+  }
+
+  #drainClosing(nowUs: number): void {
+    const q = this.#closing;
+    while (this.#closingHead < q.length) {
+      const f = q[this.#closingHead];
+      if (f.expirationId !== -1) {
+        this.#closingHead++;
+        continue;
+      }
+      if (nowUs - f.closedUs < this.#lingerUs) break;
+      this.#closingHead++;
+      this.#end(f, Expiration.TCP_END);
+    }
+    if (this.#closingHead > 1024 && this.#closingHead * 2 > q.length) {
+      this.#closing = q.slice(this.#closingHead);
+      this.#closingHead = 0;
+    }
+  }
+
+  #scanIdle(ts: number): void {
+    const nowMs = Math.floor(ts / 1000);
+    let f = this.#head;
+    while (f !== null && nowMs - f.lastMs >= this.#idleMs) {
+      const next = f.next;
+      this.#end(f, Expiration.IDLE);
+      f = next;
+    }
+  }
+
+  #end(f: Flow, why: number): void {
+    f.expirationId = why;
+    this.#table.delete(f.key);
+    if (f.prev !== null) f.prev.next = f.next;
+    else this.#head = f.next;
+    if (f.next !== null) f.next.prev = f.prev;
+    else this.#tail = f.prev;
+    f.prev = f.next = null;
+    this.stats.ended++;
+    this.stats.active = this.#table.size;
+    this.#onFlow(f);
+  }
+}

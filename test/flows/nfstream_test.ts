@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { dataPath, sharedData } from "../_shared.ts";
+import { describeDiffs, matchAll, type MatchSummary } from "../../src/flows/nfstream_check.ts";
+
+function report(what: string, s: MatchSummary): void {
+  console.log(
+    `${what}: ${s.matched}/${s.expected + s.produced - s.matched} flows equal (${(100 * s.rate).toFixed(2)} %) ` +
+      `over ${s.captures} captures (NFStream ${s.expected} flows, nadir ${s.produced})` +
+      (s.differing.length ? `; differing captures:\n${describeDiffs(s)}` : ""),
+  );
+}
+
+Deno.test("flows: (packets, bytes) multiset equals NFStream's on the vendored captures", async () => {
+  const s = await matchAll(dataPath("nfstream"));
+  report("vendored", s);
+  assert.ok(s.captures >= 90, `expected the vendored subset in data/nfstream, found ${s.captures} captures`);
+  assert.ok(s.rate >= 0.99, `match rate ${(100 * s.rate).toFixed(2)} % < 99 %`);
+});
+
+Deno.test("flows: (packets, bytes) multiset equals NFStream's on all 147 shared captures", async () => {
+  const dir = sharedData("NFStream ground truth (147 captures)", "nfstream");
+  if (!dir) return;
+  const s = await matchAll(join(dir));
+  report("all shared", s);
+  assert.equal(s.captures, 147);
+  assert.ok(s.rate >= 0.99, `match rate ${(100 * s.rate).toFixed(2)} % < 99 %`);
+});
