@@ -89,7 +89,10 @@ export function parseCommand(cmd: Command, argv: string[], path: string[]): Pars
   const specs = cmd.options ?? {};
   const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const [name, o] of Object.entries(specs)) {
-    options[name] = { type: o.type === "boolean" ? "boolean" : "string", short: o.short, multiple: o.multiple };
+    // node:util parseArgs rejects keys present with value undefined: only set what is given.
+    options[name] = { type: o.type === "boolean" ? "boolean" : "string" };
+    if (o.short !== undefined) options[name].short = o.short;
+    if (o.multiple !== undefined) options[name].multiple = o.multiple;
   }
   options.help = { type: "boolean", short: "h" };
   const where = `nadir ${path.join(" ")}`;

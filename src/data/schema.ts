@@ -183,20 +183,26 @@ export function getSchema(name: string): DatasetSchema {
 }
 
 /**
- * The schema whose columns a frame carries: the one whose metadata columns are all present and
- * whose features are present in the largest number. Undefined for frames that match none.
+ * The schema whose columns a frame carries: the one that explains the most of the frame's
+ * non-target columns (as features or metadata), provided it explains at least 90 % of them and
+ * the frame has at least one of its features. Ties go to the schema with fewer missing metadata
+ * columns. Undefined for frames that match none.
  */
 export function schemaOf(columns: readonly string[] | pl.DataFrame): DatasetSchema | undefined {
-  const cols = new Set(Array.isArray(columns) ? columns : (columns as pl.DataFrame).columns);
+  const cols = (Array.isArray(columns) ? columns : (columns as pl.DataFrame).columns)
+    .filter((c) => !(TARGET_COLUMNS as readonly string[]).includes(c));
   let best: DatasetSchema | undefined;
-  let bestHits = 0;
+  let bestScore = -Infinity;
   for (const s of SCHEMAS) {
-    if (!s.metadata.every((m) => cols.has(m))) continue;
-    const hits = s.features.filter((f) => cols.has(f)).length;
-    // A schema must explain most of the frame's non-target columns.
-    if (hits > bestHits && hits >= Math.min(s.features.length, 0.5 * (cols.size - TARGET_COLUMNS.length))) {
+    const known = new Set([...s.features, ...s.metadata]);
+    const hits = cols.filter((c) => known.has(c)).length;
+    const feats = cols.filter((c) => s.features.includes(c)).length;
+    if (feats === 0 || hits < 0.9 * cols.length) continue;
+    const missingMeta = s.metadata.filter((m) => !cols.includes(m)).length;
+    const score = hits * 1000 - missingMeta;
+    if (score > bestScore) {
       best = s;
-      bestHits = hits;
+      bestScore = score;
     }
   }
   return best;
