@@ -1,15 +1,161 @@
 /**
- * `nadir ids`: Signature IDS baselines (run Suricata/Snort when installed).
+ * `nadir ids`: signature-IDS baselines.
+ *
+ * - `nadir ids eval --engine snort3 --alerts DIR|FILE...`: matches recorded
+ *   alerts to the labelled CIC-IDS2017 flows and writes a result folder that
+ *   `nadir compare` shows beside the detectors.
+ * - `nadir ids parse FILE`: parses an alert file and prints a summary (JSON).
+ * - `nadir ids run --engine suricata|snort --pcap FILE`: runs the engine when it
+ *   is on PATH and ingests its output; otherwise says so and points to the
+ *   recorded alert files.
  *
  * @module
  */
+import { join } from "node:path";
 import type { Command } from "./command.ts";
-import { UsageError } from "../util/errors.ts";
+import { InputError, UsageError } from "../util/errors.ts";
+
+function sharedAlertsDir(): string {
+  const env = Deno.env.get("NADIR_SHARED_DATA");
+  return env ? join(env, "alerts") : join(new URL("../../../shared/data/alerts", import.meta.url).pathname);
+}
+
+function expandAlertPaths(paths: string[]): Promise<string[]> {
+  return (async () => {
+    const { snort3CicFiles } = await import("../eval/ids_baseline.ts");
+    const out: string[] = [];
+    for (const p of paths) {
+      let st: Deno.FileInfo;
+      try {
+        st = Deno.statSync(p);
+      } catch {
+        throw new InputError("alert file or directory not found", { file: p });
+      }
+      if (st.isDirectory) out.push(...snort3CicFiles(p));
+      else out.push(p);
+    }
+    if (!out.length) throw new InputError(`no alert files (*.json) found in ${paths.join(", ")}`);
+    return out;
+  })();
+}
+
+const evalCmd: Command = {
+  name: "eval",
+  summary: "Score recorded IDS alerts against labelled CIC-IDS2017 flows (writes a result folder)",
+  options: {
+    engine: { type: "string", description: "Engine label for the result", default: "snort3", arg: "NAME" },
+    alerts: { type: "string", multiple: true, description: "Alert file or directory (repeatable); a directory of Snort 3 CIC files uses Monday-full + partial days", arg: "PATH" },
+    id: { type: "string", description: "Result id (results/<id>/)", default: "snort3-cic-ids2017", arg: "ID" },
+    out: { type: "string", description: "Results root", default: "results", arg: "DIR" },
+    "tolerance-ms": { type: "number", description: "Slack around each flow's [start, end]", default: 1000, arg: "MS" },
+    "tz-offset": { type: "number", description: "Flow clock minus UTC, minutes", default: 0, arg: "MIN" },
+    "alert-tz-offset": { type: "number", description: "Snort local time minus UTC, minutes", default: 0, arg: "MIN" },
+    year: { type: "number", description: "Year for Snort timestamps (they have none)", default: 2017, arg: "YYYY" },
+    dataset: { type: "string", description: "CIC-IDS2017 directory (default: vendored sample)", arg: "PATH" },
+  },
+  details: `Example:
+  deno task nadir ids eval --alerts ../shared/data/alerts/snort3-cicids2017
+Prints recall/FPR on all flows, on the flows inside the alert files' time coverage, and with 5-tuple-only matching.`,
+  async run({ options }) {
+    const { runIdsBaseline } = await import("../eval/ids_baseline.ts");
+    const alerts = (options.alerts as string[] | undefined) ?? [join(sharedAlertsDir(), "snort3-cicids2017")];
+    const files = await expandAlertPaths(alerts);
+    const { dir, result } = await runIdsBaseline({
+      id: options.id as string,
+      root: options.out as string,
+      engine: options.engine as string,
+      files,
+      toleranceMs: Number(options["tolerance-ms"]),
+      tzOffsetMinutes: Number(options["tz-offset"]),
+      alertTzOffsetMinutes: Number(options["alert-tz-offset"]),
+      year: Number(options.year),
+      datasetPath: options.dataset as string | undefined,
+    });
+    const line = (n: string) => {
+      const m = result.sets[n] as Record<string, number> | undefined;
+      return m ? `${n.padEnd(11)} rows ${String(m.rows).padStart(6)}  recall ${m.recall.toFixed(4)}  fpr ${m.fpr.toFixed(4)}  precision ${m.precision.toFixed(4)}  f1 ${m.f1.toFixed(4)}` : `${n}: (not enough rows of both classes)`;
+    };
+    console.log(`alerts ${result.alerts.total} (${result.alerts.matched} matched to flows), coverage ${result.coverage.flowsCovered}/${result.coverage.flowsTotal} flows`);
+    for (const n of ["test", "covered", "tuple-only"]) console.log(line(n));
+    console.log(`wrote ${dir}`);
+  },
+};
+
+const parseCmd: Command = {
+  name: "parse",
+  summary: "Parse a Snort (alert_json/alert_fast) or Suricata (eve.json) file and print a JSON summary",
+  positionals: [{ name: "FILE", description: "Alert file" }],
+  options: {
+    year: { type: "number", description: "Year for Snort timestamps", arg: "YYYY" },
+    "tz-offset": { type: "number", description: "Snort local time minus UTC, minutes", default: 0, arg: "MIN" },
+    strict: { type: "boolean", description: "Fail on the first malformed line instead of counting it" },
+  },
+  async run({ options, positionals }) {
+    const { readAlerts } = await import("../ids/mod.ts");
+    const r = await readAlerts(positionals[0], {
+      year: options.year as number | undefined,
+      tzOffsetMinutes: Number(options["tz-offset"]),
+      strict: !!options.strict,
+    });
+    const rules: Record<string, number> = {};
+    for (const a of r.alerts) rules[a.rule] = (rules[a.rule] ?? 0) + 1;
+    const top = Object.entries(rules).sort((a, b) => b[1] - a[1]).slice(0, 10);
+    const ts = r.alerts.map((a) => a.ts);
+    console.log(JSON.stringify({
+      file: positionals[0],
+      format: r.format,
+      alerts: r.alerts.length,
+      skipped: r.skipped.length,
+      first_skipped: r.skipped.slice(0, 5),
+      first: ts.length ? new Date(Math.min(...ts)).toISOString() : null,
+      last: ts.length ? new Date(Math.max(...ts)).toISOString() : null,
+      top_rules: Object.fromEntries(top),
+    }, null, 2));
+  },
+};
+
+const runCmd: Command = {
+  name: "run",
+  summary: "Run Suricata or Snort on a pcap when installed, and summarise its alerts",
+  options: {
+    engine: { type: "string", choices: ["suricata", "snort"], description: "IDS engine", default: "suricata" },
+    pcap: { type: "string", description: "Capture to analyse", arg: "FILE" },
+    out: { type: "string", description: "Output directory for the engine's logs", arg: "DIR" },
+  },
+  async run({ options }) {
+    const engine = options.engine as string;
+    const pcap = options.pcap as string | undefined;
+    if (!pcap) throw new UsageError("nadir ids run: --pcap FILE is required");
+    try {
+      Deno.statSync(pcap);
+    } catch {
+      throw new InputError("capture not found", { file: pcap });
+    }
+    const which = new Deno.Command("sh", { args: ["-c", `command -v ${engine}`], stdout: "piped", stderr: "null" }).outputSync();
+    if (!which.success) {
+      throw new InputError(
+        `${engine} is not installed (not on PATH). Recorded real alert files to use instead: ` +
+          `${join(sharedAlertsDir(), "snort3-cicids2017")} (Snort 3 alert_json on CIC-IDS2017), ` +
+          `${join(sharedAlertsDir(), "suricata")} (Suricata eve.json), and the vendored slices in data/alerts/. ` +
+          `Score them with: deno task nadir ids eval --alerts <dir-or-file>`,
+      );
+    }
+    const out = (options.out as string | undefined) ?? await Deno.makeTempDir({ prefix: `nadir-${engine}-` });
+    await Deno.mkdir(out, { recursive: true });
+    const args = engine === "suricata"
+      ? ["-r", pcap, "-l", out, "-k", "none"]
+      : ["-r", pcap, "-l", out, "-A", "alert_json", "-k", "none", "-q"];
+    const p = await new Deno.Command(engine, { args, stdout: "inherit", stderr: "inherit" }).output();
+    if (!p.success) throw new InputError(`${engine} exited with code ${p.code}`, { file: pcap });
+    const file = engine === "suricata" ? join(out, "eve.json") : join(out, "alert_json.txt");
+    const { readAlerts } = await import("../ids/mod.ts");
+    const r = await readAlerts(file, {});
+    console.log(JSON.stringify({ engine, pcap, output: file, alerts: r.alerts.length, skipped: r.skipped.length }));
+  },
+};
 
 export const command: Command = {
   name: "ids",
   summary: "Signature IDS baselines (run Suricata/Snort when installed)",
-  run() {
-    throw new UsageError("nadir ids: not built yet");
-  },
+  subcommands: [evalCmd, parseCmd, runCmd],
 };
