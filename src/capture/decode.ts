@@ -485,7 +485,9 @@ function decodeIp(
       p.fragment = frag;
       p.laterFragment = later;
       if (later) {
-        p.meterable = meterable;
+        // NFStream's code would read ports from the fragment's payload, yet its ground truth holds no
+        // flows for later IPv6 fragments (dns_fragmented.pcap): they are not metered.
+        p.meterable = false;
         p.payloadLen = Math.max(0, l4Len);
         return;
       }
@@ -574,7 +576,10 @@ function decodeUdpTunnel(
       }
       if (o >= end) return;
       const v = b[o] >> 4;
-      if (v !== 4 && v !== 6) return;
+      if (v !== 4 && v !== 6) {
+        p.meterable = false;
+        return;
+      }
       const saved = snapshot(p);
       p.vlanId = saved.vlan;
       clearL3(p);
@@ -605,8 +610,10 @@ function decodeUdpTunnel(
       clearL3(p);
       p.tunnelId = 3;
       decodeLink(p, b, base, end, o, 1, depth + 1);
-      if (p.ipVersion === 0) restore(p, saved);
-      else if (p._macOff === -1) p._macOff = saved.mac;
+      if (p.ipVersion === 0) { // NFStream drops a TZSP frame whose payload is not IP
+        restore(p, saved);
+        p.meterable = false;
+      } else if (p._macOff === -1) p._macOff = saved.mac;
     }
     return;
   }
@@ -625,7 +632,10 @@ function decodeUdpTunnel(
     p.tunnelId = 2;
     p._macOff = -(wifi - base) - 2; // 802.11: addr2 = transmitter (src), addr3 = destination
     decodeIp(p, b, base, end, o, type, depth + 1, !meterable);
-    if (p.ipVersion === 0) restore(p, saved);
+    if (p.ipVersion === 0) { // NFStream drops a CAPWAP frame whose payload is not IP
+      restore(p, saved);
+      p.meterable = false;
+    }
   }
 }
 
@@ -721,8 +731,8 @@ function decodeIpTunnelInner(
 ): void {
   // NFStream parses the GTP inner packet directly (no ethertype, so no fragment drop).
   decodeIp(p, b, base, end, o, 0, depth + 1, !meterable);
-  if (p.ipVersion === 0) {
+  if (p.ipVersion === 0) { // NFStream drops a GTP-U T-PDU whose payload is not IP
     restore(p, saved);
-    p.tunnelId = 1;
+    p.meterable = false;
   }
 }
