@@ -14,7 +14,10 @@
  * ```
  * @module
  */
-import { escapeXml } from "./figure.ts";
+import { escapeXml, type Provenance, provenanceLine } from "./figure.ts";
+
+/** Mime type of the provenance note a notebook displays; the report footer reads it. */
+export const PROVENANCE_MIME = "application/vnd.nadir.provenance+json";
 
 const DISPLAY = Symbol.for("Jupyter.display");
 
@@ -133,4 +136,18 @@ export function md(text: string): MimeBundle {
     return `<p>${inline(b)}</p>`;
   });
   return new MimeBundle({ "text/html": blocks.join(""), "text/plain": text.trim() });
+}
+
+/**
+ * A provenance note for notebooks: shows one line (git sha, data sha256,
+ * version, date) and carries the record under {@link PROVENANCE_MIME}, which
+ * the HTML report (scripts/nbhtml.py) puts in its footer.
+ */
+export function provenanceNote(p: Provenance): MimeBundle {
+  const line = provenanceLine(p);
+  return new MimeBundle({
+    [PROVENANCE_MIME]: JSON.stringify(p),
+    "text/html": `<p class="nadir-provenance"><small>${escapeXml(line)}</small></p>`,
+    "text/plain": line,
+  });
 }

@@ -13,8 +13,18 @@
  * @module
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Figure, type FrameText, OUTPUT_WIDTH } from "./figure.ts";
 import { provenance as makeProvenance } from "./provenance.ts";
+
+/**
+ * Where notebooks and `nadir figures` save slide figures: `$NADIR_FIGURES_DIR`
+ * (set by `nadir report --out DIR` to DIR/figures) or `reports/figures/`.
+ */
+export function figuresDir(): string {
+  return Deno.env.get("NADIR_FIGURES_DIR") ||
+    fileURLToPath(new URL("../../reports/figures", import.meta.url));
+}
 
 /** Paths written by {@link saveFigure}. */
 export interface SavedFigure {
