@@ -1,15 +1,80 @@
 /**
- * `nadir compare`: Compare result runs (Markdown table, HTML page, figure).
+ * `nadir compare [RESULT_DIR...]`: Markdown table on stdout, an HTML page and
+ * a figure (SVG + PNG) comparing runs, with published results marked
+ * "published". `--update-readme` rewrites README.md between the results
+ * markers.
  *
  * @module
  */
+import { join } from "node:path";
 import type { Command } from "./command.ts";
-import { UsageError } from "../util/errors.ts";
+import { InputError } from "../util/errors.ts";
 
 export const command: Command = {
   name: "compare",
   summary: "Compare result runs (Markdown table, HTML page, figure)",
-  run() {
-    throw new UsageError("nadir compare: not built yet");
+  positionals: [{ name: "RESULT_DIR", description: "Run folders or results/<id> folders (default: every run under --root)", optional: true, variadic: true }],
+  options: {
+    root: { type: "string", description: "Results root", default: "results", arg: "DIR" },
+    all: { type: "boolean", description: "Show every run instead of the best per protocol and detector" },
+    out: { type: "string", description: "Where the HTML page and figure go", default: "reports/compare", arg: "DIR" },
+    "no-published": { type: "boolean", description: "Leave out the published rows" },
+    "update-readme": { type: "boolean", description: "Rewrite README.md between <!-- results:start --> and <!-- results:end -->" },
+    readme: { type: "string", description: "README to update", default: "README.md", arg: "FILE" },
+    "no-figure": { type: "boolean", description: "Skip the figure (faster)" },
+  },
+  details: `Examples:
+  deno task nadir compare
+  deno task nadir compare results/nsl-kdd-knn results/nsl-kdd-autoencoder --all
+  deno task nadir compare --update-readme`,
+  async run({ options, positionals }) {
+    const { loadRun, loadRuns } = await import("../eval/runs.ts");
+    const cmp = await import("../eval/compare.ts");
+    let runs;
+    if (positionals.length) {
+      runs = [];
+      for (const p of positionals) {
+        let isRun = false;
+        try {
+          Deno.statSync(join(p, "config.json"));
+          isRun = true;
+        } catch { /* a results/<id> folder */ }
+        if (isRun) runs.push(await loadRun(p));
+        else {
+          const parts = p.replace(/\/+$/, "").split("/");
+          const got = await loadRuns(parts.slice(0, -1).join("/") || ".", { ids: [parts.at(-1)!] });
+          if (!got.length) throw new InputError("no finished runs here", { file: p });
+          runs.push(...got);
+        }
+      }
+    } else runs = await loadRuns(options.root as string);
+    if (!runs.length) throw new InputError(`no finished runs under ${options.root}; run one with: deno task nadir experiment experiments/<id>.ts`);
+    const chosen = options.all ? runs : cmp.bestRuns(runs);
+    const rows = cmp.compareRows(chosen, { published: !options["no-published"] });
+    console.log(cmp.markdownTable(rows));
+    const out = options.out as string;
+    await Deno.mkdir(out, { recursive: true });
+    let svg: string | undefined;
+    if (!options["no-figure"]) {
+      const fig = await import("../figures/mod.ts");
+      const main = rows.filter((r) => !r.published && r.f1 !== undefined && (r.test_set === "test" || r.test_set === "KDDTest+" || r.test_set === "covered"));
+      const chart = fig.comparisonChart(
+        main.map((r) => ({ label: `${r.protocol}${r.test_set === "covered" ? " (covered)" : ""} · ${r.detector}`, values: { F1: r.f1!, Recall: r.recall!, "1 − FPR": 1 - (r.fpr ?? 0) } })),
+        { title: "Detectors and Snort on the nadir protocols", subtitle: "Threshold from benign training data only", domain: [0, 1], xLabel: "Score" },
+      );
+      const saved = await fig.saveFigure(chart, out, "compare", { caption: "Best committed run per protocol and detector; see docs/protocols.md." });
+      svg = await Deno.readTextFile(saved.svg);
+      console.error(`figure: ${saved.svg}, ${saved.png}`);
+    }
+    const html = join(out, "compare.html");
+    await Deno.writeTextFile(html, cmp.htmlPage(rows, svg));
+    console.error(`html: ${html}`);
+    if (options["update-readme"]) {
+      const readme = options.readme as string;
+      const text = await Deno.readTextFile(readme);
+      const readmeRows = cmp.compareRows(cmp.bestRuns(runs), { published: true });
+      await Deno.writeTextFile(readme, cmp.replaceBetweenMarkers(text, cmp.readmeBlock(readmeRows)));
+      console.error(`updated ${readme}`);
+    }
   },
 };

@@ -1,0 +1,166 @@
+/**
+ * Comparison tables of runs and published results: Markdown (terminal,
+ * README), HTML (reviewers) and a figure (slides).
+ *
+ * By default one run per (protocol, detector) is shown: the one with the
+ * highest mean F1 on its main test set among the committed runs. Every run
+ * fits its threshold on training data only, so this picks between finished
+ * configs; it tunes nothing inside a run.
+ *
+ * @example
+ * ```ts
+ * import { markdownTable } from "./compare.ts";
+ * console.assert(markdownTable([]).startsWith("| Protocol"));
+ * ```
+ * @module
+ */
+import { PUBLISHED } from "./published.ts";
+import type { Run } from "./runs.ts";
+import { relative } from "node:path";
+
+/** One table row. */
+export interface CompareRow {
+  protocol: string;
+  test_set: string;
+  detector: string;
+  f1?: number;
+  precision?: number;
+  recall?: number;
+  accuracy?: number;
+  fpr?: number;
+  roc_auc?: number;
+  pr_auc?: number;
+  f1_oracle?: number;
+  seeds?: number;
+  /** Run folder, or "published: <citation>". */
+  source: string;
+  published: boolean;
+}
+
+const PROTOCOL_ORDER = ["kddcup-dagmm", "kddcup-rev", "nsl-kdd", "cic-ids2017", "unsw-nb15"];
+
+/** Best run per (protocol, detector) by mean main-set F1. */
+export function bestRuns(runs: Run[]): Run[] {
+  const best = new Map<string, Run>();
+  for (const r of runs) {
+    const k = `${r.protocol}\u0000${r.detector}`;
+    const cur = best.get(k);
+    const f = (x: Run) => Number(x.metrics.main?.f1 ?? -1);
+    if (!cur || f(r) > f(cur) || (f(r) === f(cur) && r.stamp > cur.stamp)) best.set(k, r);
+  }
+  return [...best.values()];
+}
+
+/** Table rows for runs (every test set) plus the published rows of the protocols present. */
+export function compareRows(runs: Run[], opts: { base?: string; published?: boolean } = {}): CompareRow[] {
+  const rows: CompareRow[] = [];
+  for (const r of runs) {
+    for (const [set, m] of Object.entries(r.metrics)) {
+      rows.push({
+        protocol: r.protocol,
+        test_set: String(m.test_set ?? set),
+        detector: r.kind === "signature-ids" ? `${r.detector} (signatures)` : r.detector,
+        f1: m.f1,
+        precision: m.precision,
+        recall: m.recall,
+        accuracy: m.accuracy,
+        fpr: m.fpr,
+        roc_auc: r.kind === "signature-ids" ? undefined : m.roc_auc,
+        pr_auc: r.kind === "signature-ids" ? undefined : m.pr_auc,
+        f1_oracle: r.kind === "signature-ids" ? undefined : m.f1_oracle,
+        seeds: m.n_seeds,
+        source: relative(opts.base ?? ".", r.dir),
+        published: false,
+      });
+    }
+  }
+  if (opts.published ?? true) {
+    const protocols = new Set(runs.map((r) => r.protocol));
+    for (const p of PUBLISHED) {
+      if (protocols.size && !protocols.has(p.protocol)) continue;
+      rows.push({
+        protocol: p.protocol,
+        test_set: p.test_set,
+        detector: `${p.method} (published)`,
+        precision: p.precision,
+        recall: p.recall,
+        accuracy: p.accuracy,
+        f1_oracle: p.f1_oracle,
+        source: `published: ${p.citation.split(",")[0]} ${/\d{4}/.exec(p.citation)?.[0] ?? ""}, ${p.where}`,
+        published: true,
+      });
+    }
+  }
+  const order = (p: string) => (PROTOCOL_ORDER.indexOf(p) + 1 || 99);
+  return rows.sort((a, b) =>
+    order(a.protocol) - order(b.protocol) || a.protocol.localeCompare(b.protocol) ||
+    Number(a.test_set !== "test" && !a.test_set.endsWith("+")) - Number(b.test_set !== "test" && !b.test_set.endsWith("+")) ||
+    a.test_set.localeCompare(b.test_set) || Number(a.published) - Number(b.published) || a.detector.localeCompare(b.detector)
+  );
+}
+
+const f3 = (v: number | undefined) => (v === undefined || v === null || !Number.isFinite(v) ? "–" : v.toFixed(3));
+
+/** The Markdown table (also used for the README between the results markers). */
+export function markdownTable(rows: CompareRow[]): string {
+  const head = "| Protocol | Test set | Detector | F1 | Precision | Recall | Accuracy | FPR | AUROC | AUPRC | F1 (oracle) | Seeds | Source |";
+  const sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
+  const lines = rows.map((r) =>
+    `| ${r.protocol} | ${r.test_set} | ${r.detector} | ${f3(r.f1)} | ${f3(r.precision)} | ${f3(r.recall)} | ${f3(r.accuracy)} | ${f3(r.fpr)} | ${f3(r.roc_auc)} | ${f3(r.pr_auc)} | ${f3(r.f1_oracle)} | ${r.seeds ?? "–"} | ${r.published ? r.source : `\`${r.source}\``} |`
+  );
+  return [head, sep, ...lines].join("\n");
+}
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** A self-contained HTML page: the table plus the comparison figure (inline SVG). */
+export function htmlPage(rows: CompareRow[], svg?: string): string {
+  const cols = ["protocol", "test_set", "detector", "f1", "precision", "recall", "accuracy", "fpr", "roc_auc", "pr_auc", "f1_oracle", "seeds", "source"] as const;
+  const th = cols.map((c) => `<th>${c}</th>`).join("");
+  const tr = rows.map((r) =>
+    `<tr class="${r.published ? "published" : ""}">` +
+    cols.map((c) => {
+      const v = r[c];
+      return `<td>${typeof v === "number" && c !== "seeds" ? f3(v) : esc(String(v ?? "–"))}</td>`;
+    }).join("") + "</tr>"
+  ).join("\n");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nadir — results comparison</title>
+<style>
+body{font-family:"DejaVu Sans",system-ui,sans-serif;margin:2rem;color:#111}
+table{border-collapse:collapse;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
+td:nth-child(-n+3),td:last-child,th{text-align:left}tr.published{background:#f3f3f3;font-style:italic}
+figure{margin:2rem 0;max-width:1200px}figure svg{width:100%;height:auto}
+</style></head><body>
+<h1>nadir — results comparison</h1>
+<p>Headline F1/precision/recall use a threshold fit on benign training-side validation scores only.
+"F1 (oracle)" sets the threshold from the known test anomaly ratio (as DAGMM and GOAD report) and is for comparison with those papers only.
+Grey rows are published figures (see docs/baselines.md).</p>
+<table><thead><tr>${th}</tr></thead><tbody>
+${tr}
+</tbody></table>
+${svg ? `<figure>${svg}</figure>` : ""}
+</body></html>
+`;
+}
+
+/** Replaces the text between `<!-- results:start -->` and `<!-- results:end -->`. */
+export function replaceBetweenMarkers(text: string, body: string): string {
+  const start = "<!-- results:start -->", end = "<!-- results:end -->";
+  const i = text.indexOf(start), j = text.indexOf(end);
+  if (i < 0 || j < 0 || j < i) throw new Error(`README lacks the ${start} / ${end} markers`);
+  return text.slice(0, i + start.length) + "\n" + body.trim() + "\n" + text.slice(j);
+}
+
+/** The README block: a note plus the table. */
+export function readmeBlock(rows: CompareRow[]): string {
+  return [
+    "<!-- generated by `deno task nadir compare --update-readme`; do not edit by hand -->",
+    "",
+    markdownTable(rows),
+    "",
+    "F1/precision/recall/accuracy/FPR: threshold fit on benign validation rows of the training data only. " +
+    "F1 (oracle): threshold from the known test anomaly ratio (DAGMM/GOAD convention), for comparison with papers only. " +
+    "Signature rows: Snort 3 alerts matched to flows by 5-tuple within each flow's time window (docs/ids.md).",
+  ].join("\n");
+}
