@@ -1,0 +1,329 @@
+/**
+ * Building blocks shared by the tfjs detectors (autoencoder, lstm, flow-lm):
+ * seeded weight initialisation, a named parameter store that saves to and
+ * loads from binary blobs, a fitted column scaler, chunked inference, and a
+ * mini-batch training loop with a benign validation split and early stopping.
+ *
+ * Weights are created from nadir's own seeded {@link Rng} (not tfjs's
+ * initialisers) and batches are shuffled with it, so a seed fixes the whole
+ * training run; on a deterministic backend (single-threaded wasm, cpu) the
+ * same seed gives bit-identical scores.
+ *
+ * @module
+ */
+import type { Tensor, Variable } from "@tensorflow/tfjs";
+import type { Tf } from "./tf_backend.ts";
+import type { Rng } from "../util/random.ts";
+import { InputError } from "../util/errors.ts";
+import type { FitOptions } from "./types.ts";
+
+/** Rows per inference chunk: big enough to amortise kernel launches, small enough for memory. */
+export const CHUNK_ROWS = 16384;
+
+/** Glorot-uniform values for a `fanIn × fanOut` weight. */
+export function glorot(rng: Rng, fanIn: number, fanOut: number, size = fanIn * fanOut): Float32Array {
+  const lim = Math.sqrt(6 / (fanIn + fanOut));
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = (rng.next() * 2 - 1) * lim;
+  return out;
+}
+
+/** Normal(0, std) values. */
+export function normalInit(rng: Rng, size: number, std: number): Float32Array {
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = rng.normal(0, std);
+  return out;
+}
+
+/** Named trainable variables with blob (de)serialisation. */
+export class ParamStore {
+  readonly tf: Tf;
+  readonly vars = new Map<string, Variable>();
+  constructor(tf: Tf) {
+    this.tf = tf;
+  }
+
+  /** Adds a variable initialised from `values`. */
+  add(name: string, shape: number[], values: Float32Array): Variable {
+    if (this.vars.has(name)) throw new Error(`duplicate parameter ${name}`);
+    const v = this.tf.variable(this.tf.tensor(values, shape, "float32"), true, undefined);
+    this.vars.set(name, v);
+    return v;
+  }
+
+  get(name: string): Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new Error(`unknown parameter ${name}`);
+    return v;
+  }
+
+  list(): Variable[] {
+    return [...this.vars.values()];
+  }
+
+  /** Number of scalar parameters. */
+  count(): number {
+    let n = 0;
+    for (const v of this.vars.values()) n += v.size;
+    return n;
+  }
+
+  /** Copies current values (for "restore best weights"). */
+  snapshot(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [k, v] of this.vars) out.set(k, v.dataSync() as Float32Array);
+    return out;
+  }
+
+  restore(snap: Map<string, Float32Array>): void {
+    for (const [k, v] of this.vars) {
+      const vals = snap.get(k);
+      if (vals) v.assign(this.tf.tensor(vals, v.shape, "float32"));
+    }
+  }
+
+  /** One little-endian float32 blob per variable plus a shape table for the manifest. */
+  toBlobs(prefix = "w/"): { shapes: Record<string, number[]>; blobs: Record<string, Uint8Array> } {
+    const shapes: Record<string, number[]> = {};
+    const blobs: Record<string, Uint8Array> = {};
+    for (const [k, v] of this.vars) {
+      shapes[k] = v.shape.slice();
+      const a = v.dataSync() as Float32Array;
+      blobs[prefix + k] = new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+    }
+    return { shapes, blobs };
+  }
+
+  /** Replaces values from blobs written by {@link toBlobs}; checks names and sizes. */
+  fromBlobs(
+    detector: string,
+    shapes: Record<string, number[]>,
+    blobs: Record<string, Uint8Array> | undefined,
+    prefix = "w/",
+  ): void {
+    for (const [k, v] of this.vars) {
+      const blob = blobs?.[prefix + k];
+      if (!blob) throw new InputError(`${detector}: saved model lacks weight blob "${prefix + k}"`);
+      const want = v.size * 4;
+      if (blob.byteLength !== want) {
+        throw new InputError(
+          `${detector}: weight blob "${prefix + k}" has ${blob.byteLength} bytes, expected ${want} for shape [${v.shape}]`,
+        );
+      }
+      const saved = shapes[k];
+      if (saved && saved.join(",") !== v.shape.join(",")) {
+        throw new InputError(`${detector}: weight "${k}" has shape [${saved}], expected [${v.shape}]`);
+      }
+      const f = new Float32Array(v.size);
+      new Uint8Array(f.buffer).set(blob);
+      for (let i = 0; i < f.length; i++) {
+        if (!Number.isFinite(f[i])) throw new InputError(`${detector}: weight "${k}" holds a non-finite value`);
+      }
+      v.assign(this.tf.tensor(f, v.shape, "float32"));
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+}
+
+/** Per-column affine scaling fitted on training data (min-max, z-score or identity). */
+export interface Scaler {
+  kind: "none" | "minmax" | "standard";
+  shift: number[];
+  scale: number[];
+}
+
+/** Fits a scaler on row-major float64 data. Constant columns get scale 1. */
+export function fitScaler(kind: Scaler["kind"], data: Float64Array, rows: number, cols: number): Scaler {
+  const shift = new Array(cols).fill(0);
+  const scale = new Array(cols).fill(1);
+  if (kind === "none") return { kind, shift, scale };
+  for (let j = 0; j < cols; j++) {
+    if (kind === "minmax") {
+      let lo = Infinity, hi = -Infinity;
+      for (let i = 0; i < rows; i++) {
+        const v = data[i * cols + j];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      shift[j] = lo;
+      scale[j] = hi - lo > 1e-12 ? 1 / (hi - lo) : 1;
+    } else {
+      let m = 0;
+      for (let i = 0; i < rows; i++) m += data[i * cols + j];
+      m /= rows;
+      let s = 0;
+      for (let i = 0; i < rows; i++) s += (data[i * cols + j] - m) ** 2;
+      const sd = Math.sqrt(s / rows);
+      shift[j] = m;
+      scale[j] = sd > 1e-12 ? 1 / sd : 1;
+    }
+  }
+  return { kind, shift, scale };
+}
+
+/** Applies a scaler, returning float32 (tfjs) values. */
+export function applyScaler(s: Scaler, data: Float64Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) out[o + j] = (data[o + j] - s.shift[j]) * s.scale[j];
+  }
+  return out;
+}
+
+/** Validates a saved scaler. */
+export function checkScaler(detector: string, s: unknown, cols: number): Scaler {
+  const sc = s as Scaler;
+  if (
+    !sc || !Array.isArray(sc.shift) || !Array.isArray(sc.scale) || sc.shift.length !== cols ||
+    sc.scale.length !== cols
+  ) {
+    throw new InputError(`${detector}: saved model has no valid scaler for ${cols} features`);
+  }
+  return sc;
+}
+
+/** Options for {@link trainLoop}. */
+export interface TrainLoopOptions {
+  tf: Tf;
+  rng: Rng;
+  /** Training example ids (already excluding validation). */
+  train: Int32Array;
+  /** Validation example ids (may be empty: then no early stopping). */
+  val: Int32Array;
+  epochs: number;
+  batchSize: number;
+  patience: number;
+  params: ParamStore;
+  /** Lr-scheduled optimiser. */
+  lr: number;
+  /** Loss of one batch of example ids (scalar tensor), used inside optimizer.minimize. */
+  batchLoss: (ids: Int32Array, training: boolean) => Tensor;
+  onProgress?: FitOptions["onProgress"];
+  /** Gradient-norm clip (0 = off). */
+  clipNorm?: number;
+}
+
+/** Result of {@link trainLoop}. */
+export interface TrainResult {
+  epochs: number;
+  loss: number[];
+  valLoss: number[];
+  bestEpoch: number;
+}
+
+/**
+ * Mini-batch Adam with per-epoch seeded shuffling, mean validation loss after
+ * each epoch, early stopping after `patience` epochs without improvement, and
+ * restoring the best weights.
+ */
+export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
+  const { tf, rng } = o;
+  const opt = tf.train.adam(o.lr);
+  const vars = o.params.list();
+  const loss: number[] = [];
+  const valLoss: number[] = [];
+  let best = Infinity, bestEpoch = -1, bad = 0;
+  let snap: Map<string, Float32Array> | undefined;
+  const order = Int32Array.from(o.train);
+  try {
+    for (let ep = 0; ep < o.epochs; ep++) {
+      rng.shuffle(order);
+      let sum = 0, n = 0;
+      for (let b = 0; b < order.length; b += o.batchSize) {
+        const ids = order.subarray(b, Math.min(order.length, b + o.batchSize));
+        const l = tf.tidy(() => {
+          if (!o.clipNorm) {
+            return opt.minimize(() => o.batchLoss(ids, true) as any, true, vars) as Tensor;
+          }
+          const { value, grads } = tf.variableGrads(() => o.batchLoss(ids, true) as any, vars);
+          const names = Object.keys(grads);
+          const norm = tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k]))))).dataSync()[0];
+          const f = norm > o.clipNorm ? o.clipNorm / norm : 1;
+          const clipped: Record<string, Tensor> = {};
+          for (const k of names) clipped[k] = f === 1 ? grads[k] : tf.mul(grads[k], f);
+          opt.applyGradients(clipped as any);
+          return value;
+        });
+        const v = (await l.data())[0];
+        l.dispose();
+        sum += v * ids.length;
+        n += ids.length;
+        // Yield to the event loop now and then so progress output and timers stay live.
+        if ((b / o.batchSize) % 50 === 49) await new Promise((r) => setTimeout(r, 0));
+      }
+      const trainLoss = sum / Math.max(1, n);
+      if (!Number.isFinite(trainLoss)) {
+        throw new Error(`training diverged (loss ${trainLoss} in epoch ${ep + 1}); lower the learning rate`);
+      }
+      loss.push(trainLoss);
+      let vl: number | undefined;
+      if (o.val.length) {
+        let s = 0;
+        for (let b = 0; b < o.val.length; b += CHUNK_ROWS) {
+          const ids = o.val.subarray(b, Math.min(o.val.length, b + CHUNK_ROWS));
+          const t = tf.tidy(() => o.batchLoss(ids, false));
+          s += (await t.data())[0] * ids.length;
+          t.dispose();
+        }
+        vl = s / o.val.length;
+        valLoss.push(vl);
+      }
+      o.onProgress?.({ step: ep + 1, total: o.epochs, loss: trainLoss, valLoss: vl });
+      const crit = vl ?? trainLoss;
+      if (!Number.isFinite(best) || crit < best - 1e-7 * Math.abs(best)) {
+        best = crit;
+        bestEpoch = ep;
+        bad = 0;
+        if (o.val.length && o.patience > 0) snap = o.params.snapshot();
+      } else if (o.val.length && o.patience > 0 && ++bad >= o.patience) {
+        break;
+      }
+    }
+    if (snap) o.params.restore(snap);
+  } finally {
+    opt.dispose();
+  }
+  return { epochs: loss.length, loss, valLoss, bestEpoch: bestEpoch + 1 };
+}
+
+/** Splits `n` example ids into seeded train / validation parts. */
+export function splitIds(rng: Rng, n: number, valFraction: number): { train: Int32Array; val: Int32Array } {
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = i;
+  rng.shuffle(ids);
+  let nVal = Math.floor(n * valFraction);
+  if (n - nVal < 1) nVal = n - 1;
+  if (nVal < 2) nVal = 0; // too few rows to validate on: train on everything
+  return { train: ids.slice(nVal), val: ids.slice(0, nVal) };
+}
+
+/** Activation by name. */
+export function activate(tf: Tf, x: Tensor, name: string): Tensor {
+  switch (name) {
+    case "relu":
+      return tf.relu(x);
+    case "tanh":
+      return tf.tanh(x);
+    case "sigmoid":
+      return tf.sigmoid(x);
+    case "elu":
+      return tf.elu(x);
+    case "gelu":
+      return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+    case "linear":
+      return x;
+  }
+  throw new Error(`unknown activation ${name}`);
+}
+
+/** Inverted dropout with a per-call seed (deterministic given the seed). */
+export function dropout(tf: Tf, x: Tensor, rate: number, seed: number): Tensor {
+  if (rate <= 0) return x;
+  const keep = tf.cast(tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, "float32", seed), rate), "float32");
+  return tf.mul(x, tf.mul(keep, 1 / (1 - rate)));
+}

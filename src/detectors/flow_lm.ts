@@ -1,0 +1,406 @@
+/**
+ * `flow-lm`: a small causal transformer language model of traffic, trained
+ * from scratch on benign flows. A flow is tokenised field by field (see
+ * tokenizer.ts: one-hot groups become categorical words, numeric columns
+ * quantile bins) into `[BOS, f1, …, fK]`; the model learns
+ * p(f_i | f_1 … f_{i−1}) and the anomaly score of a flow is its mean (or max)
+ * token surprisal −log p, in nats. Because the i-th token is always field i,
+ * the output layer only scores field i's own vocabulary (a per-position
+ * softmax), which is both exact and much cheaper than a full-vocabulary head.
+ *
+ * Architecture (GPT-style, written from tfjs ops — tfjs-layers has no
+ * multi-head attention): token + position embeddings → `layers` pre-norm
+ * blocks (LayerNorm → multi-head causal self-attention → residual; LayerNorm
+ * → MLP (GELU) → residual) → LayerNorm → per-field output head. `context`
+ * limits how many previous tokens each position attends to (0 = all).
+ * Trained with Adam (gradient clipping) on a custom loop, seeded init and
+ * shuffling, early stopping on a held-out benign split.
+ *
+ * @example
+ * ```ts
+ * import { flowLmFactory } from "./flow_lm.ts";
+ * import { matrixFromRows } from "../data/matrix.ts";
+ * const lm = flowLmFactory.create({ layers: 1, width: 8, heads: 2, epochs: 1 }, 1);
+ * await lm.fit(matrixFromRows([[0, 1], [1, 2], [0, 1], [1, 2]], ["a", "b"]));
+ * const s = await lm.score(matrixFromRows([[0, 2]], ["a", "b"]));
+ * console.assert(s.length === 1 && s[0] > 0);
+ * ```
+ * @module
+ */
+import type { Tensor } from "@tensorflow/tfjs";
+import type { Matrix } from "../data/matrix.ts";
+import { InputError } from "../util/errors.ts";
+import { Rng } from "../util/random.ts";
+import { checkFitInput, checkScoreInput } from "./_linalg.ts";
+import { dropout, glorot, normalInit, ParamStore, splitIds, trainLoop } from "./_tf_nn.ts";
+import { validateParams } from "./params.ts";
+import { initTf, type Tf } from "./tf_backend.ts";
+import { fitTokenizer, Tokenizer } from "./tokenizer.ts";
+import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
+
+const NAME = "flow-lm";
+
+/** Hyperparameters of {@link flowLmFactory}. */
+export const flowLmParams: Record<string, ParamSpec> = {
+  layers: { type: "int", default: 2, min: 1, max: 12, description: "transformer blocks" },
+  heads: { type: "int", default: 2, min: 1, max: 16, description: "attention heads (must divide width)" },
+  width: { type: "int", default: 32, min: 4, max: 512, description: "model width (embedding size)" },
+  mlpRatio: { type: "int", default: 2, min: 1, max: 8, description: "MLP hidden size = mlpRatio × width" },
+  context: { type: "int", default: 0, min: 0, description: "tokens each position attends to (0 = whole flow)" },
+  bins: { type: "int", default: 16, min: 2, max: 256, description: "quantile bins per numeric field" },
+  epochs: { type: "int", default: 8, min: 1, description: "maximum training epochs" },
+  batchSize: { type: "int", default: 128, min: 1, description: "mini-batch size" },
+  lr: { type: "number", default: 3e-3, min: 0, description: "Adam learning rate" },
+  dropout: { type: "number", default: 0, min: 0, max: 0.9, description: "dropout on residual branches" },
+  patience: { type: "int", default: 2, min: 0, description: "early-stopping patience in epochs (0 = off)" },
+  valFraction: { type: "number", default: 0.1, min: 0, max: 0.5, description: "benign rows held out" },
+  maxTrainRows: {
+    type: "int",
+    default: 60000,
+    min: 1,
+    description: "seeded subsample of training rows (bounds training time)",
+  },
+  score: { type: "string", default: "mean", choices: ["mean", "max"], description: "token surprisal aggregate" },
+};
+
+/** Rows per scoring chunk (attention tensors are rows × heads × T × T floats). */
+const SCORE_CHUNK = 4096;
+
+interface History {
+  epochs: number;
+  loss: number[];
+  valLoss: number[];
+}
+
+class FlowLm implements Detector {
+  readonly name = NAME;
+  readonly params: Readonly<Record<string, unknown>>;
+  nFeatures: number | undefined;
+  #seed: number;
+  #tf: Tf | undefined;
+  #store: ParamStore | undefined;
+  #tok: Tokenizer | undefined;
+  #consts: { mask: Tensor; outMasks: Tensor[] } | undefined;
+  /** Sequence position → field index (fields sorted by vocabulary size). */
+  #perm: number[] = [];
+  /** Contiguous position ranges whose fields share a padded output vocabulary. */
+  #buckets: { start: number; len: number; K: number }[] = [];
+  #history: History | undefined;
+
+  constructor(params: Record<string, unknown>, seed: number) {
+    const w = params.width as number, h = params.heads as number;
+    if (w % h !== 0) throw new InputError(`detector "${NAME}": width ${w} must be a multiple of heads ${h}`);
+    this.params = params;
+    this.#seed = seed;
+  }
+
+  /** The fitted tokenizer. */
+  get tokenizer(): Tokenizer | undefined {
+    return this.#tok;
+  }
+
+  get history(): History | undefined {
+    return this.#history;
+  }
+
+  #build(tf: Tf, tok: Tokenizer, rng: Rng): void {
+    const d = this.params.width as number;
+    const L = this.params.layers as number;
+    const m = d * (this.params.mlpRatio as number);
+    const T = tok.fields.length;
+    // Order fields by vocabulary size and bucket them (sizes within 2×), so each
+    // bucket's output head is a dense [len, d, K] batch matmul with little padding.
+    const vocab = tok.fields.map((f) => f.labels.length);
+    this.#perm = vocab.map((_, i) => i).sort((a, b) => vocab[a] - vocab[b] || a - b);
+    this.#buckets = [];
+    for (let t = 0; t < T; t++) {
+      const v = vocab[this.#perm[t]];
+      const last = this.#buckets[this.#buckets.length - 1];
+      if (last && v <= 2 * vocab[this.#perm[last.start]]) {
+        last.len++;
+        last.K = v;
+      } else this.#buckets.push({ start: t, len: 1, K: v });
+    }
+    const s = new ParamStore(tf);
+    const resid = 0.02 / Math.sqrt(2 * L);
+    s.add("tokEmb", [tok.vocabSize + 1, d], normalInit(rng, (tok.vocabSize + 1) * d, 0.02));
+    s.add("posEmb", [T, d], normalInit(rng, T * d, 0.02));
+    for (let l = 0; l < L; l++) {
+      s.add(`l${l}.ln1.g`, [d], new Float32Array(d).fill(1));
+      s.add(`l${l}.ln1.b`, [d], new Float32Array(d));
+      for (const w of ["q", "k", "v"]) {
+        s.add(`l${l}.${w}.W`, [d, d], glorot(rng, d, d));
+        s.add(`l${l}.${w}.b`, [d], new Float32Array(d));
+      }
+      s.add(`l${l}.o.W`, [d, d], normalInit(rng, d * d, resid));
+      s.add(`l${l}.o.b`, [d], new Float32Array(d));
+      s.add(`l${l}.ln2.g`, [d], new Float32Array(d).fill(1));
+      s.add(`l${l}.ln2.b`, [d], new Float32Array(d));
+      s.add(`l${l}.fc1.W`, [d, m], glorot(rng, d, m));
+      s.add(`l${l}.fc1.b`, [m], new Float32Array(m));
+      s.add(`l${l}.fc2.W`, [m, d], normalInit(rng, m * d, resid));
+      s.add(`l${l}.fc2.b`, [d], new Float32Array(d));
+    }
+    s.add("lnf.g", [d], new Float32Array(d).fill(1));
+    s.add("lnf.b", [d], new Float32Array(d));
+    this.#buckets.forEach((b, i) => {
+      s.add(`head${i}.W`, [b.len, d, b.K], glorot(rng, d, b.K, b.len * d * b.K));
+      s.add(`head${i}.b`, [b.len, 1, b.K], new Float32Array(b.len * b.K));
+    });
+    this.#store = s;
+    // Causal (and optional local-window) mask as an additive bias.
+    const ctx = this.params.context as number;
+    const mask = new Float32Array(T * T);
+    for (let i = 0; i < T; i++) {
+      for (let j = 0; j < T; j++) {
+        const ok = j <= i && (ctx === 0 || i - j < ctx);
+        mask[i * T + j] = ok ? 0 : -1e9;
+      }
+    }
+    // Output positions only score their own field's vocabulary.
+    const outMasks = this.#buckets.map((b) => {
+      const m = new Float32Array(b.len * b.K);
+      for (let t = 0; t < b.len; t++) {
+        for (let k = vocab[this.#perm[b.start + t]]; k < b.K; k++) m[t * b.K + k] = -1e9;
+      }
+      return tf.keep(tf.tensor3d(m, [b.len, 1, b.K]));
+    });
+    this.#disposeConsts();
+    this.#consts = { mask: tf.keep(tf.tensor2d(mask, [T, T])), outMasks };
+  }
+
+  /** Input ids [B, T] (global, BOS first) and targets [T, B] (local) for rows `ids` of `tokens`. */
+  #batch(tokens: Int32Array, ids: ArrayLike<number>): { inp: Int32Array; tgt: Int32Array } {
+    const tok = this.#tok!;
+    const T = tok.fields.length;
+    const B = ids.length;
+    const inp = new Int32Array(B * T);
+    const tgt = new Int32Array(T * B);
+    const bos = tok.vocabSize;
+    const perm = this.#perm;
+    for (let b = 0; b < B; b++) {
+      const r = ids[b] * T;
+      inp[b * T] = bos;
+      for (let t = 0; t < T; t++) {
+        const f = perm[t];
+        const v = tokens[r + f];
+        if (t + 1 < T) inp[b * T + t + 1] = tok.offsets[f] + v;
+        tgt[t * B + b] = v;
+      }
+    }
+    return { inp, tgt };
+  }
+
+  /**
+   * Embedding lookup [n] → [n, d]. The forward gather runs in JS (wasm's
+   * GatherV2 is ~40× slower than a typed-array copy for this shape) and the
+   * gradient is a scatter-add (wasm has no UnsortedSegmentSum for gather's
+   * own gradient).
+   */
+  #embed(tf: Tf, table: Tensor, ids: Int32Array): Tensor {
+    const [V, d] = table.shape as number[];
+    const f = tf.customGrad((tbl: any) => {
+      const w = tbl.dataSync() as Float32Array;
+      const out = new Float32Array(ids.length * d);
+      for (let i = 0; i < ids.length; i++) out.set(w.subarray(ids[i] * d, ids[i] * d + d), i * d);
+      return {
+        value: tf.tensor2d(out, [ids.length, d]),
+        gradFunc: (dy: any) => [tf.scatterND(tf.tensor2d(ids, [ids.length, 1], "int32"), dy, [V, d])],
+      };
+    });
+    return f(table) as Tensor;
+  }
+
+  #layerNorm(tf: Tf, x: Tensor, g: Tensor, b: Tensor): Tensor {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+  }
+
+  /** Per-position negative log-likelihood [T, B] of a batch. */
+  #nll(tf: Tf, inp: Int32Array, tgt: Int32Array, B: number, dropSeed?: number): Tensor {
+    const s = this.#store!;
+    const tok = this.#tok!;
+    const T = tok.fields.length;
+    const d = this.params.width as number;
+    const H = this.params.heads as number;
+    const hd = d / H;
+    const L = this.params.layers as number;
+    const rate = this.params.dropout as number;
+    const drop = (x: Tensor, k: number) =>
+      dropSeed !== undefined && rate > 0 ? dropout(tf, x, rate, (dropSeed + k * 7919) >>> 0) : x;
+    let x = tf.reshape(
+      tf.add(tf.reshape(this.#embed(tf, s.get("tokEmb"), inp), [B, T, d]), s.get("posEmb")),
+      [B * T, d],
+    );
+    const scale = 1 / Math.sqrt(hd);
+    const heads = (t: Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]);
+    for (let l = 0; l < L; l++) {
+      const p = `l${l}.`;
+      const h1 = this.#layerNorm(tf, x, s.get(p + "ln1.g"), s.get(p + "ln1.b"));
+      // Three matmuls beat one fused matmul + split: SplitV is slow on wasm.
+      const q = tf.add(tf.matMul(h1, s.get(p + "q.W")), s.get(p + "q.b"));
+      const k = tf.add(tf.matMul(h1, s.get(p + "k.W")), s.get(p + "k.b"));
+      const v = tf.add(tf.matMul(h1, s.get(p + "v.W")), s.get(p + "v.b"));
+      const att = tf.softmax(tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), scale), this.#consts!.mask));
+      const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, heads(v)), [B, H, T, hd]), [0, 2, 1, 3]), [B * T, d]);
+      x = tf.add(x, drop(tf.add(tf.matMul(o, s.get(p + "o.W")), s.get(p + "o.b")), 2 * l));
+      const h2 = this.#layerNorm(tf, x, s.get(p + "ln2.g"), s.get(p + "ln2.b"));
+      const f1 = tf.add(tf.matMul(h2, s.get(p + "fc1.W")), s.get(p + "fc1.b"));
+      const gelu = tf.mul(f1, tf.sigmoid(tf.mul(f1, 1.702)));
+      x = tf.add(x, drop(tf.add(tf.matMul(gelu, s.get(p + "fc2.W")), s.get(p + "fc2.b")), 2 * l + 1));
+    }
+    x = this.#layerNorm(tf, x, s.get("lnf.g"), s.get("lnf.b"));
+    const byPos = tf.transpose(tf.reshape(x, [B, T, d]), [1, 0, 2]); // [T, B, d]
+    const parts = this.#buckets.map((bk, i) => {
+      const h = bk.len === T ? byPos : tf.slice(byPos, [bk.start, 0, 0], [bk.len, B, d]);
+      const logits = tf.add(tf.add(tf.matMul(h, s.get(`head${i}.W`)), s.get(`head${i}.b`)), this.#consts!.outMasks[i]);
+      const logp = tf.sub(logits, tf.logSumExp(logits, -1, true)); // [len, B, K]
+      const y = tf.tensor2d(tgt.subarray(bk.start * B, (bk.start + bk.len) * B), [bk.len, B], "int32");
+      return tf.neg(tf.sum(tf.mul(tf.oneHot(y, bk.K), logp), -1)); // [len, B]
+    });
+    return parts.length === 1 ? parts[0] : tf.concat(parts, 0); // [T, B] in sequence order
+  }
+
+  async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
+    checkFitInput(NAME, x, 2);
+    const tf = this.#tf = await initTf();
+    const rng = new Rng(this.#seed);
+    let train = x;
+    const cap = this.params.maxTrainRows as number;
+    if (x.rows > cap) {
+      const idx = rng.fork().sampleIndices(x.rows, cap).sort();
+      const data = new Float64Array(cap * x.cols);
+      for (let k = 0; k < cap; k++) data.set(x.data.subarray(idx[k] * x.cols, (idx[k] + 1) * x.cols), k * x.cols);
+      train = { data, rows: cap, cols: x.cols, names: x.names };
+    }
+    this.#tok = fitTokenizer(train, { bins: this.params.bins as number });
+    const tokens = this.#tok.encode(train);
+    this.#store?.dispose();
+    this.#build(tf, this.#tok, rng.fork());
+    this.nFeatures = x.cols;
+    const stepRng = rng.fork();
+    const { train: tr, val } = splitIds(rng.fork(), train.rows, this.params.valFraction as number);
+    this.#history = await trainLoop({
+      tf,
+      rng: rng.fork(),
+      train: tr,
+      val,
+      epochs: this.params.epochs as number,
+      batchSize: this.params.batchSize as number,
+      patience: this.params.patience as number,
+      lr: this.params.lr as number,
+      params: this.#store!,
+      clipNorm: 1,
+      onProgress: options.onProgress,
+      batchLoss: (ids, training) => {
+        const { inp, tgt } = this.#batch(tokens, ids);
+        return tf.mean(this.#nll(tf, inp, tgt, ids.length, training ? stepRng.nextUint32() : undefined));
+      },
+    });
+  }
+
+  /** Per-field surprisal (nats), rows × fields, row-major. */
+  async surprisal(x: Matrix): Promise<Float32Array> {
+    checkScoreInput(NAME, x, this.nFeatures);
+    const tf = this.#tf!;
+    const tok = this.#tok!;
+    const T = tok.fields.length;
+    const tokens = tok.encode(x);
+    const out = new Float32Array(x.rows * T);
+    for (let r = 0; r < x.rows; r += SCORE_CHUNK) {
+      const n = Math.min(SCORE_CHUNK, x.rows - r);
+      const ids = new Int32Array(n);
+      for (let i = 0; i < n; i++) ids[i] = r + i;
+      const { inp, tgt } = this.#batch(tokens, ids);
+      const t = tf.tidy(() => this.#nll(tf, inp, tgt, n)); // [T, n], sequence order
+      const v = await t.data() as Float32Array;
+      t.dispose();
+      for (let p = 0; p < T; p++) {
+        const f = this.#perm[p];
+        for (let i = 0; i < n; i++) out[(r + i) * T + f] = v[p * n + i];
+      }
+    }
+    return out;
+  }
+
+  async score(x: Matrix): Promise<Float64Array> {
+    checkScoreInput(NAME, x, this.nFeatures);
+    const out = new Float64Array(x.rows);
+    if (x.rows === 0) return out;
+    const T = this.#tok!.fields.length;
+    const s = await this.surprisal(x);
+    const useMax = this.params.score === "max";
+    for (let i = 0; i < x.rows; i++) {
+      let acc = useMax ? -Infinity : 0;
+      for (let t = 0; t < T; t++) {
+        const v = s[i * T + t];
+        acc = useMax ? Math.max(acc, v) : acc + v;
+      }
+      out[i] = useMax ? acc : acc / T;
+    }
+    return out;
+  }
+
+  save(): DetectorState {
+    if (!this.#store || !this.#tok) throw new InputError(`${NAME}.save: the model is not fitted`);
+    const { shapes, blobs } = this.#store.toBlobs();
+    return {
+      state: { nFeatures: this.nFeatures, tokenizer: this.#tok.toJSON(), shapes, history: this.#history },
+      blobs,
+    };
+  }
+
+  async restore(saved: DetectorState): Promise<void> {
+    const st = saved.state ?? {};
+    const nF = st.nFeatures;
+    if (typeof nF !== "number" || !Number.isInteger(nF) || nF < 1) {
+      throw new InputError(`${NAME}: saved state has no valid nFeatures (found ${JSON.stringify(nF)})`);
+    }
+    const tok = Tokenizer.fromJSON(st.tokenizer, NAME);
+    if (tok.nCols !== nF) throw new InputError(`${NAME}: saved tokenizer expects ${tok.nCols} columns, model ${nF}`);
+    const tf = this.#tf = await initTf();
+    this.#tok = tok;
+    this.#build(tf, tok, new Rng(0));
+    this.#store!.fromBlobs(NAME, (st.shapes ?? {}) as Record<string, number[]>, saved.blobs);
+    this.nFeatures = nF;
+    this.#history = st.history as History | undefined;
+  }
+
+  dispose(): void {
+    this.#store?.dispose();
+    this.#store = undefined;
+    this.#disposeConsts();
+  }
+
+  #disposeConsts(): void {
+    this.#consts?.mask.dispose();
+    this.#consts?.outMasks.forEach((m) => m.dispose());
+    this.#consts = undefined;
+  }
+}
+
+/** Registry entry for the transformer language model of flows. */
+export const flowLmFactory: DetectorFactory = {
+  name: NAME,
+  summary: "causal transformer LM over tokenised flows (tfjs); score = mean token surprisal",
+  params: flowLmParams,
+  create(params, seed) {
+    return new FlowLm(validateParams(NAME, flowLmParams, params), seed);
+  },
+  async load(saved, params, seed) {
+    const d = new FlowLm(validateParams(NAME, flowLmParams, params), seed);
+    await d.restore(saved);
+    return d;
+  },
+};
+
+/** Small, fast settings for the conformance suite and unit tests. */
+export const flowLmTestParams: Record<string, unknown> = {
+  layers: 1,
+  heads: 2,
+  width: 16,
+  bins: 8,
+  epochs: 6,
+  batchSize: 64,
+  lr: 0.01,
+};

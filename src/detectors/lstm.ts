@@ -1,0 +1,367 @@
+/**
+ * `lstm`: a sequence model over windows of consecutive flows.
+ *
+ * **Windows.** With `context.groups` (e.g. source host) the rows of each group
+ * are ordered by `context.timestamps` (input order when absent) and every flow
+ * gets the window of the `window` flows of its group ending at it (earlier
+ * slots zero-padded and masked out). Without groups all rows form one
+ * sequence in input order — datasets such as NSL-KDD carry no host or time, so
+ * this is the only honest choice there, and it means the sequence part learns
+ * little on shuffled data (the model then behaves like a per-flow
+ * autoencoder). Windows never look ahead, so a flow's score only depends on
+ * its past: the same rule works for batch scoring and for a live monitor.
+ *
+ * **Modes.**
+ * - `autoencoder` (default): an encoder LSTM reads the window, a decoder LSTM
+ *   fed the encoder's final state reconstructs it. The flow's score is the
+ *   reconstruction error of its own (last) step of the window ending at it
+ *   (`windowScore: "last"`), or the mean error over the window's real steps
+ *   (`"window"`).
+ * - `predict`: the LSTM reads the `window` flows *before* a flow and predicts
+ *   it; the score is the prediction error.
+ *
+ * Errors are mean squared errors in the scaled feature space (min-max fitted
+ * on training rows).
+ *
+ * @example
+ * ```ts
+ * import { lstmFactory } from "./lstm.ts";
+ * import { matrixFromRows } from "../data/matrix.ts";
+ * const m = lstmFactory.create({ window: 3, units: 4, epochs: 1 }, 1);
+ * await m.fit(matrixFromRows([[0, 1], [1, 0], [0, 1], [1, 0], [0, 1]]));
+ * const s = await m.score(matrixFromRows([[5, 5], [0, 1]]));
+ * console.assert(s.length === 2);
+ * ```
+ * @module
+ */
+import type { Tensor } from "@tensorflow/tfjs";
+import type { Matrix } from "../data/matrix.ts";
+import { InputError } from "../util/errors.ts";
+import { Rng } from "../util/random.ts";
+import { checkFitInput, checkScoreInput } from "./_linalg.ts";
+import {
+  applyScaler,
+  checkScaler,
+  fitScaler,
+  glorot,
+  ParamStore,
+  type Scaler,
+  splitIds,
+  trainLoop,
+} from "./_tf_nn.ts";
+import { validateParams } from "./params.ts";
+import { initTf, type Tf } from "./tf_backend.ts";
+import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec, ScoreContext } from "./types.ts";
+
+const NAME = "lstm";
+
+/** Hyperparameters of {@link lstmFactory}. */
+export const lstmParams: Record<string, ParamSpec> = {
+  window: { type: "int", default: 10, min: 1, max: 256, description: "flows per window" },
+  units: { type: "int", default: 32, min: 1, max: 1024, description: "LSTM hidden units" },
+  mode: {
+    type: "string",
+    default: "autoencoder",
+    choices: ["autoencoder", "predict"],
+    description: "sequence autoencoder or next-flow predictor",
+  },
+  windowScore: {
+    type: "string",
+    default: "last",
+    choices: ["last", "window"],
+    description: "autoencoder: error of the flow's own step or mean over the window",
+  },
+  epochs: { type: "int", default: 20, min: 1, description: "maximum training epochs" },
+  batchSize: { type: "int", default: 128, min: 1, description: "mini-batch size (windows)" },
+  lr: { type: "number", default: 3e-3, min: 0, description: "Adam learning rate" },
+  patience: { type: "int", default: 3, min: 0, description: "early-stopping patience in epochs (0 = off)" },
+  valFraction: { type: "number", default: 0.1, min: 0, max: 0.5, description: "benign windows held out" },
+  maxTrainWindows: { type: "int", default: 30000, min: 1, description: "seeded subsample of training windows" },
+  scale: {
+    type: "string",
+    default: "minmax",
+    choices: ["minmax", "standard", "none"],
+    description: "input scaling fitted on training rows",
+  },
+};
+
+/** Windows are scored this many at a time. */
+const SCORE_CHUNK = 8192;
+
+interface History {
+  epochs: number;
+  loss: number[];
+  valLoss: number[];
+}
+
+/**
+ * For each row, the indices of the `w` rows of its group ending at it (oldest
+ * first); `pad` marks slots before the group's start.
+ */
+export function windowIndex(rows: number, w: number, pad: number, context?: ScoreContext): Int32Array {
+  const groups = context?.groups;
+  const ts = context?.timestamps;
+  if (groups && groups.length !== rows) {
+    throw new InputError(`${NAME}: context.groups has ${groups.length} entries, expected one per row (${rows})`);
+  }
+  if (ts && ts.length !== rows) {
+    throw new InputError(`${NAME}: context.timestamps has ${ts.length} entries, expected one per row (${rows})`);
+  }
+  const order = Array.from({ length: rows }, (_, i) => i);
+  if (groups || ts) {
+    order.sort((a, b) => {
+      if (groups) {
+        const ga = String(groups[a]), gb = String(groups[b]);
+        if (ga !== gb) return ga < gb ? -1 : 1;
+      }
+      if (ts && ts[a] !== ts[b]) return ts[a] - ts[b];
+      return a - b;
+    });
+  }
+  const out = new Int32Array(rows * w).fill(pad);
+  let start = 0;
+  for (let p = 0; p < rows; p++) {
+    const i = order[p];
+    if (groups && p > 0 && String(groups[order[p - 1]]) !== String(groups[i])) start = p;
+    for (let k = 0; k < w; k++) {
+      const q = p - (w - 1 - k);
+      if (q >= start) out[i * w + k] = order[q];
+    }
+  }
+  return out;
+}
+
+class Lstm implements Detector {
+  readonly name = NAME;
+  readonly params: Readonly<Record<string, unknown>>;
+  nFeatures: number | undefined;
+  #seed: number;
+  #tf: Tf | undefined;
+  #store: ParamStore | undefined;
+  #scaler: Scaler | undefined;
+  #history: History | undefined;
+
+  constructor(params: Record<string, unknown>, seed: number) {
+    this.params = params;
+    this.#seed = seed;
+  }
+
+  get history(): History | undefined {
+    return this.#history;
+  }
+
+  #build(tf: Tf, F: number, rng: Rng): void {
+    const U = this.params.units as number;
+    const s = new ParamStore(tf);
+    const cells = this.params.mode === "autoencoder" ? ["enc", "dec"] : ["enc"];
+    for (const c of cells) {
+      const nIn = c === "enc" ? F : U;
+      for (const g of ["i", "f", "g", "o"]) {
+        s.add(`${c}.W${g}`, [nIn, U], glorot(rng, nIn, U));
+        s.add(`${c}.U${g}`, [U, U], glorot(rng, U, U));
+        // Forget-gate bias 1: the usual trick so early training keeps memory.
+        s.add(`${c}.b${g}`, [U], new Float32Array(U).fill(g === "f" ? 1 : 0));
+      }
+    }
+    s.add("out.W", [U, F], glorot(rng, U, F));
+    s.add("out.b", [F], new Float32Array(F));
+    this.#store = s;
+  }
+
+  #run(tf: Tf, cell: string, inputs: Tensor[], B: number): Tensor[] {
+    const s = this.#store!;
+    const U = this.params.units as number;
+    let h: Tensor = tf.zeros([B, U]);
+    let c: Tensor = tf.zeros([B, U]);
+    const hs: Tensor[] = [];
+    const gate = (x: Tensor, g: string) =>
+      tf.add(tf.add(tf.matMul(x, s.get(`${cell}.W${g}`)), tf.matMul(h, s.get(`${cell}.U${g}`))), s.get(`${cell}.b${g}`));
+    for (const x of inputs) {
+      const i = tf.sigmoid(gate(x, "i"));
+      const f = tf.sigmoid(gate(x, "f"));
+      const g = tf.tanh(gate(x, "g"));
+      const o = tf.sigmoid(gate(x, "o"));
+      c = tf.add(tf.mul(f, c), tf.mul(i, g));
+      h = tf.mul(o, tf.tanh(c));
+      hs.push(h);
+    }
+    return hs;
+  }
+
+  /**
+   * Per-window errors for windows `ids` of `win`: returns [B, W] squared-error
+   * means per step (autoencoder) or [B, 1] (predict), plus the step mask.
+   */
+  #errors(tf: Tf, xs: Float32Array, F: number, win: Int32Array, ids: ArrayLike<number>, pad: number): {
+    err: Tensor;
+    mask: Float32Array;
+  } {
+    const W = this.params.window as number;
+    const B = ids.length;
+    const s = this.#store!;
+    const ae = this.params.mode === "autoencoder";
+    // predict mode reads the W flows before the target: shift the window by one.
+    const steps: Tensor[] = [];
+    const mask = new Float32Array(B * W);
+    const target = new Float32Array(B * F);
+    for (let k = 0; k < W; k++) {
+      const buf = new Float32Array(B * F);
+      for (let b = 0; b < B; b++) {
+        const base = ids[b] * W;
+        let r: number;
+        if (ae) r = win[base + k];
+        else r = k === 0 ? pad : win[base + k - 1];
+        if (r !== pad) {
+          buf.set(xs.subarray(r * F, r * F + F), b * F);
+          mask[b * W + k] = 1;
+        }
+      }
+      steps.push(tf.tensor2d(buf, [B, F]));
+    }
+    if (!ae) {
+      for (let b = 0; b < B; b++) {
+        const r = win[ids[b] * W + W - 1];
+        target.set(xs.subarray(r * F, r * F + F), b * F);
+      }
+      const hs = this.#run(tf, "enc", steps, B);
+      const pred = tf.add(tf.matMul(hs[hs.length - 1], s.get("out.W")), s.get("out.b"));
+      return { err: tf.mean(tf.squaredDifference(pred, tf.tensor2d(target, [B, F])), 1, true), mask };
+    }
+    const enc = this.#run(tf, "enc", steps, B);
+    const z = enc[enc.length - 1];
+    const dec = this.#run(tf, "dec", Array.from({ length: W }, () => z), B);
+    const outs = dec.map((h, k) =>
+      tf.mean(tf.squaredDifference(tf.add(tf.matMul(h, s.get("out.W")), s.get("out.b")), steps[k]), 1, true)
+    );
+    return { err: tf.concat(outs, 1), mask }; // [B, W]
+  }
+
+  async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
+    checkFitInput(NAME, x, 2);
+    const tf = this.#tf = await initTf();
+    const rng = new Rng(this.#seed);
+    const W = this.params.window as number;
+    const F = x.cols;
+    this.#scaler = fitScaler(this.params.scale as Scaler["kind"], x.data, x.rows, x.cols);
+    const xs = applyScaler(this.#scaler, x.data, x.rows, x.cols);
+    const win = windowIndex(x.rows, W, x.rows, options.context);
+    this.#store?.dispose();
+    this.#build(tf, F, rng.fork());
+    this.nFeatures = F;
+    let all = Int32Array.from({ length: x.rows }, (_, i) => i);
+    const cap = this.params.maxTrainWindows as number;
+    if (all.length > cap) all = Int32Array.from(rng.fork().sampleIndices(all.length, cap));
+    const { train, val } = splitIds(rng.fork(), all.length, this.params.valFraction as number);
+    const pick = (ids: Int32Array) => ids.map((i) => all[i]);
+    const ae = this.params.mode === "autoencoder";
+    this.#history = await trainLoop({
+      tf,
+      rng: rng.fork(),
+      train: pick(train),
+      val: pick(val),
+      epochs: this.params.epochs as number,
+      batchSize: this.params.batchSize as number,
+      patience: this.params.patience as number,
+      lr: this.params.lr as number,
+      params: this.#store!,
+      clipNorm: 5,
+      onProgress: options.onProgress,
+      batchLoss: (ids) => {
+        const { err, mask } = this.#errors(tf, xs, F, win, ids, x.rows);
+        if (!ae) return tf.mean(err);
+        const m = tf.tensor2d(mask, [ids.length, W]);
+        return tf.div(tf.sum(tf.mul(err, m)), tf.maximum(tf.sum(m), 1));
+      },
+    });
+  }
+
+  async score(x: Matrix, context?: ScoreContext): Promise<Float64Array> {
+    checkScoreInput(NAME, x, this.nFeatures);
+    const out = new Float64Array(x.rows);
+    if (x.rows === 0) return out;
+    const tf = this.#tf!;
+    const W = this.params.window as number;
+    const F = x.cols;
+    const xs = applyScaler(this.#scaler!, x.data, x.rows, x.cols);
+    const win = windowIndex(x.rows, W, x.rows, context);
+    const last = this.params.mode === "predict" || this.params.windowScore === "last";
+    for (let r = 0; r < x.rows; r += SCORE_CHUNK) {
+      const n = Math.min(SCORE_CHUNK, x.rows - r);
+      const ids = Int32Array.from({ length: n }, (_, i) => r + i);
+      let mask: Float32Array = new Float32Array(0);
+      const t = tf.tidy(() => {
+        const e = this.#errors(tf, xs, F, win, ids, x.rows);
+        mask = e.mask;
+        return e.err;
+      });
+      const v = await t.data() as Float32Array;
+      t.dispose();
+      const cols = v.length / n;
+      for (let i = 0; i < n; i++) {
+        if (last || cols === 1) {
+          out[r + i] = v[i * cols + cols - 1];
+        } else {
+          let s = 0, c = 0;
+          for (let k = 0; k < W; k++) {
+            if (mask[i * W + k]) {
+              s += v[i * cols + k];
+              c++;
+            }
+          }
+          out[r + i] = s / Math.max(1, c);
+        }
+      }
+    }
+    return out;
+  }
+
+  save(): DetectorState {
+    if (!this.#store || this.nFeatures === undefined) throw new InputError(`${NAME}.save: the model is not fitted`);
+    const { shapes, blobs } = this.#store.toBlobs();
+    return { state: { nFeatures: this.nFeatures, scaler: this.#scaler, shapes, history: this.#history }, blobs };
+  }
+
+  async restore(saved: DetectorState): Promise<void> {
+    const st = saved.state ?? {};
+    const nF = st.nFeatures;
+    if (typeof nF !== "number" || !Number.isInteger(nF) || nF < 1) {
+      throw new InputError(`${NAME}: saved state has no valid nFeatures (found ${JSON.stringify(nF)})`);
+    }
+    const tf = this.#tf = await initTf();
+    this.#scaler = checkScaler(NAME, st.scaler, nF);
+    this.#build(tf, nF, new Rng(0));
+    this.#store!.fromBlobs(NAME, (st.shapes ?? {}) as Record<string, number[]>, saved.blobs);
+    this.nFeatures = nF;
+    this.#history = st.history as History | undefined;
+  }
+
+  dispose(): void {
+    this.#store?.dispose();
+    this.#store = undefined;
+  }
+}
+
+/** Registry entry for the LSTM sequence model. */
+export const lstmFactory: DetectorFactory = {
+  name: NAME,
+  summary: "LSTM sequence autoencoder / next-flow predictor over per-host windows (tfjs)",
+  params: lstmParams,
+  create(params, seed) {
+    return new Lstm(validateParams(NAME, lstmParams, params), seed);
+  },
+  async load(saved, params, seed) {
+    const d = new Lstm(validateParams(NAME, lstmParams, params), seed);
+    await d.restore(saved);
+    return d;
+  },
+};
+
+/** Small, fast settings for the conformance suite and unit tests. */
+export const lstmTestParams: Record<string, unknown> = {
+  window: 3,
+  units: 8,
+  epochs: 15,
+  batchSize: 64,
+  lr: 0.01,
+  maxTrainWindows: 2000,
+};
