@@ -1,0 +1,396 @@
+/**
+ * Live capture through libpcap (`Deno.dlopen`, needs `--unstable-ffi`).
+ *
+ * The handle is non-blocking: a blocking read never returns on an idle
+ * interface, which would freeze the event loop (and Ctrl-C). {@link LiveSource}
+ * drains whatever the kernel buffered with `pcap_next_ex`, then sleeps
+ * `pollMs` and tries again, so `stop()`, timers and signals keep working.
+ * Kernel drop counts come from `pcap_stats`.
+ *
+ * Capturing needs root or CAP_NET_RAW (+ CAP_NET_ADMIN for promiscuous mode).
+ *
+ * @example
+ * ```ts ignore
+ * import { LiveSource } from "./live.ts";
+ * const src = LiveSource.open({ interface: "eth0", filter: "tcp port 443" });
+ * setTimeout(() => src.stop(), 5000);
+ * const n = { pkts: 0 };
+ * await src.forEach(() => { n.pkts++; });
+ * console.log(n.pkts, src.stats());
+ * src.close();
+ * ```
+ *
+ * @module
+ */
+import { InputError } from "../util/errors.ts";
+import { DecodedPacket, decodeFrame, formatIpv6 } from "./decode.ts";
+
+const SYMBOLS = {
+  pcap_findalldevs: { parameters: ["buffer", "buffer"], result: "i32" },
+  pcap_freealldevs: { parameters: ["pointer"], result: "void" },
+  pcap_create: { parameters: ["buffer", "buffer"], result: "pointer" },
+  pcap_set_snaplen: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_set_promisc: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_set_timeout: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_set_immediate_mode: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_set_buffer_size: { parameters: ["pointer", "i32"], result: "i32" },
+  pcap_activate: { parameters: ["pointer"], result: "i32" },
+  pcap_geterr: { parameters: ["pointer"], result: "pointer" },
+  pcap_statustostr: { parameters: ["i32"], result: "pointer" },
+  pcap_setnonblock: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
+  pcap_compile: { parameters: ["pointer", "buffer", "buffer", "i32", "u32"], result: "i32" },
+  pcap_setfilter: { parameters: ["pointer", "buffer"], result: "i32" },
+  pcap_freecode: { parameters: ["buffer"], result: "void" },
+  pcap_next_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  pcap_stats: { parameters: ["pointer", "buffer"], result: "i32" },
+  pcap_datalink: { parameters: ["pointer"], result: "i32" },
+  pcap_close: { parameters: ["pointer"], result: "void" },
+  pcap_lib_version: { parameters: [], result: "pointer" },
+} as const;
+
+type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let lib: Lib | undefined;
+
+/** Opens libpcap once (libpcap.so.0.8 on Debian, then other sonames). */
+export function libpcap(): Lib {
+  if (lib) return lib;
+  const names = ["libpcap.so.0.8", "libpcap.so.1", "libpcap.so", "libpcap.dylib"];
+  const errors: string[] = [];
+  for (const n of names) {
+    try {
+      lib = Deno.dlopen(n, SYMBOLS).symbols;
+      return lib;
+    } catch (e) {
+      if (e instanceof TypeError && /unstable|ffi/i.test(String(e))) {
+        throw new Error("live capture needs Deno's FFI: run with --unstable-ffi (deno task nadir does)");
+      }
+      errors.push(`${n}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`libpcap not found (Debian package libpcap0.8): ${errors.join("; ")}`);
+}
+
+function cstr(p: Deno.PointerValue): string {
+  return p === null ? "" : Deno.UnsafePointerView.getCString(p);
+}
+
+function cbuf(s: string): Uint8Array {
+  const b = new TextEncoder().encode(s + "\0");
+  return b;
+}
+
+/** libpcap's version string. */
+export function libpcapVersion(): string {
+  return cstr(libpcap().pcap_lib_version());
+}
+
+/** An interface as libpcap lists it. */
+export interface InterfaceInfo {
+  name: string;
+  description: string;
+  addresses: string[];
+  loopback: boolean;
+  up: boolean;
+  running: boolean;
+  wireless: boolean;
+}
+
+function readPtr(view: Deno.UnsafePointerView, off: number): Deno.PointerValue {
+  const v = view.getBigUint64(off);
+  return v === 0n ? null : Deno.UnsafePointer.create(v);
+}
+
+function sockaddrString(p: Deno.PointerValue): string | undefined {
+  if (p === null) return undefined;
+  const v = new Deno.UnsafePointerView(p);
+  const fam = v.getUint16(0);
+  if (fam === 2) return [v.getUint8(4), v.getUint8(5), v.getUint8(6), v.getUint8(7)].join(".");
+  if (fam === 10) {
+    const b = new Uint8Array(16);
+    v.copyInto(b, 8);
+    return formatIpv6(b, 0);
+  }
+  return undefined;
+}
+
+/** Lists capture interfaces (pcap_findalldevs). */
+export function listInterfaces(): InterfaceInfo[] {
+  const L = libpcap();
+  const out = new BigUint64Array(1);
+  const err = new Uint8Array(256);
+  if (L.pcap_findalldevs(new Uint8Array(out.buffer), err) !== 0) {
+    throw new Error(`pcap_findalldevs: ${new TextDecoder().decode(err.subarray(0, err.indexOf(0)))}`);
+  }
+  const list: InterfaceInfo[] = [];
+  const head = out[0] === 0n ? null : Deno.UnsafePointer.create(out[0]);
+  let cur = head;
+  for (let guard = 0; cur !== null && guard < 10000; guard++) {
+    const v = new Deno.UnsafePointerView(cur);
+    const flags = v.getUint32(32);
+    const addresses: string[] = [];
+    let a = readPtr(v, 24);
+    for (let g = 0; a !== null && g < 1000; g++) {
+      const av = new Deno.UnsafePointerView(a);
+      const s = sockaddrString(readPtr(av, 8));
+      if (s) addresses.push(s);
+      a = readPtr(av, 0);
+    }
+    list.push({
+      name: cstr(readPtr(v, 8)),
+      description: cstr(readPtr(v, 16)),
+      addresses,
+      loopback: (flags & 1) !== 0,
+      up: (flags & 2) !== 0,
+      running: (flags & 4) !== 0,
+      wireless: (flags & 8) !== 0,
+    });
+    cur = readPtr(v, 0);
+  }
+  if (head !== null) L.pcap_freealldevs(head);
+  return list;
+}
+
+/** Options of {@link LiveSource.open}. */
+export interface LiveOptions {
+  /** Interface name (`any` captures on all, link type Linux SLL). */
+  interface: string;
+  /** Bytes kept per packet (default 262144). */
+  snaplen?: number;
+  /** Promiscuous mode (default true). */
+  promisc?: boolean;
+  /** BPF filter expression (tcpdump syntax). */
+  filter?: string;
+  /** Kernel buffer size in MiB (default libpcap's, 2 MiB). */
+  bufferMb?: number;
+  /** Sleep between polls of an idle interface, ms (default 5). */
+  pollMs?: number;
+  /** Packets handled per poll before yielding to the event loop (default 4096). */
+  batch?: number;
+}
+
+/** Counters of a live source. */
+export interface LiveStats {
+  /** Packets delivered to the consumer. */
+  packets: number;
+  /** Captured bytes delivered. */
+  bytes: number;
+  /** pcap_stats ps_recv: packets the kernel handed to the filter. */
+  kernelReceived: number;
+  /** pcap_stats ps_drop: dropped because the buffer was full (the consumer was too slow). */
+  kernelDropped: number;
+  /** pcap_stats ps_ifdrop: dropped by the interface/driver. */
+  ifDropped: number;
+}
+
+const PCAP_ERRORS: Record<number, string> = {
+  [-1]: "generic error",
+  [-3]: "no such device or not up",
+  [-4]: "already activated",
+  [-5]: "no such device",
+  [-6]: "radio frequency monitor mode not supported",
+  [-7]: "not activated",
+  [-8]: "permission denied",
+  [-9]: "interface is not up",
+  [-11]: "permission denied for promiscuous mode",
+};
+
+/** A live libpcap capture yielding decoded packets. */
+export class LiveSource implements AsyncIterable<DecodedPacket> {
+  /** LINKTYPE of the interface. */
+  readonly linkType: number;
+  readonly interface: string;
+  /** Warning libpcap gave at activation (e.g. promiscuous mode not supported), or "". */
+  readonly warning: string;
+  private handle: Deno.PointerValue;
+  private stopped = false;
+  private closed = false;
+  private readonly pkt = new DecodedPacket();
+  private readonly hdrPtr = new BigUint64Array(1);
+  private readonly dataPtr = new BigUint64Array(1);
+  private readonly hdrOut = new Uint8Array(this.hdrPtr.buffer);
+  private readonly dataOut = new Uint8Array(this.dataPtr.buffer);
+  private buf: Uint8Array;
+  private readonly counters = { packets: 0, bytes: 0 };
+  private wake: (() => void) | undefined;
+
+  private constructor(handle: Deno.PointerValue, private readonly opts: LiveOptions, warning: string) {
+    this.handle = handle;
+    this.interface = opts.interface;
+    this.linkType = libpcap().pcap_datalink(handle);
+    this.warning = warning;
+    this.buf = new Uint8Array(Math.max(opts.snaplen ?? 262144, 65536));
+  }
+
+  /**
+   * Opens and activates a capture. Throws InputError with a clear message for
+   * a missing interface, missing permission or a bad filter.
+   */
+  static open(opts: LiveOptions): LiveSource {
+    const L = libpcap();
+    const err = new Uint8Array(256);
+    const errText = () => new TextDecoder().decode(err.subarray(0, Math.max(0, err.indexOf(0))));
+    const name = opts.interface;
+    const h = L.pcap_create(cbuf(name), err);
+    if (h === null) throw new InputError(`cannot open interface "${name}": ${errText()}`);
+    let ok = false;
+    try {
+      L.pcap_set_snaplen(h, opts.snaplen ?? 262144);
+      L.pcap_set_promisc(h, opts.promisc === false ? 0 : 1);
+      L.pcap_set_timeout(h, 100);
+      L.pcap_set_immediate_mode(h, 1);
+      if (opts.bufferMb) L.pcap_set_buffer_size(h, Math.round(opts.bufferMb * 1024 * 1024));
+      const rc = L.pcap_activate(h);
+      let warning = "";
+      if (rc < 0) {
+        const detail = cstr(L.pcap_geterr(h)) || PCAP_ERRORS[rc] || `error ${rc}`;
+        if (rc === -5 || rc === -3) {
+          throw new InputError(`no such interface "${name}" (${detail}); see \`nadir capture list\``);
+        }
+        if (rc === -8 || rc === -11) {
+          throw new InputError(
+            `no permission to capture on "${name}" (${detail}): run as root or grant the capability, ` +
+              `e.g. sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v deno)"`,
+          );
+        }
+        if (rc === -9) throw new InputError(`interface "${name}" is not up (${detail})`);
+        throw new InputError(`cannot activate capture on "${name}": ${detail}`);
+      }
+      if (rc > 0) warning = cstr(L.pcap_geterr(h)) || cstr(L.pcap_statustostr(rc));
+      if (L.pcap_setnonblock(h, 1, err) !== 0) throw new Error(`pcap_setnonblock: ${errText()}`);
+      if (opts.filter) {
+        const prog = new Uint8Array(16);
+        if (L.pcap_compile(h, prog, cbuf(opts.filter), 1, 0xffffffff) !== 0) {
+          throw new InputError(`bad BPF filter "${opts.filter}": ${cstr(L.pcap_geterr(h))}`);
+        }
+        const rcf = L.pcap_setfilter(h, prog);
+        L.pcap_freecode(prog);
+        if (rcf !== 0) {
+          throw new InputError(`cannot set BPF filter "${opts.filter}": ${cstr(L.pcap_geterr(h))}`);
+        }
+      }
+      ok = true;
+      return new LiveSource(h, opts, warning);
+    } finally {
+      if (!ok) L.pcap_close(h);
+    }
+  }
+
+  /** Asks the capture loop to end (after the current batch). */
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  /** True once stop() was called. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Delivered counts plus the kernel's pcap_stats counters. */
+  stats(): LiveStats {
+    const s: LiveStats = { ...this.counters, kernelReceived: 0, kernelDropped: 0, ifDropped: 0 };
+    if (this.closed) return { ...s, ...this.lastKernel };
+    const b = new Uint32Array(4);
+    if (libpcap().pcap_stats(this.handle, new Uint8Array(b.buffer)) === 0) {
+      s.kernelReceived = b[0];
+      s.kernelDropped = b[1];
+      s.ifDropped = b[2];
+      this.lastKernel = { kernelReceived: b[0], kernelDropped: b[1], ifDropped: b[2] };
+    }
+    return s;
+  }
+  private lastKernel = { kernelReceived: 0, kernelDropped: 0, ifDropped: 0 };
+
+  /**
+   * Reads one packet if the kernel has one: decodes it into the reused
+   * packet and returns it, or returns undefined when nothing is waiting.
+   */
+  private next(): DecodedPacket | undefined {
+    const L = libpcap();
+    const rc = L.pcap_next_ex(this.handle, this.hdrOut, this.dataOut);
+    if (rc === 1) {
+      const hdr = Deno.UnsafePointer.create(this.hdrPtr[0])!;
+      const hv = new Deno.UnsafePointerView(hdr);
+      const sec = Number(hv.getBigInt64(0));
+      const usec = Number(hv.getBigInt64(8));
+      const cap = hv.getUint32(16);
+      const wire = hv.getUint32(20);
+      if (cap > this.buf.length) this.buf = new Uint8Array(cap);
+      const data = Deno.UnsafePointer.create(this.dataPtr[0]);
+      if (cap > 0 && data !== null) new Deno.UnsafePointerView(data).copyInto(this.buf.subarray(0, cap));
+      const p = this.pkt;
+      decodeFrame(p, this.buf, 0, cap, this.linkType);
+      p.tsUs = sec * 1e6 + usec;
+      p.wireLen = wire;
+      p.ifIndex = 0;
+      p.fileOffset = -1;
+      this.counters.packets++;
+      this.counters.bytes += cap;
+      return p;
+    }
+    if (rc === 0) return undefined;
+    if (rc === -2) {
+      this.stopped = true;
+      return undefined;
+    }
+    throw new Error(`pcap_next_ex on "${this.interface}": ${cstr(L.pcap_geterr(this.handle))}`);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Calls `cb` for each packet until stop() (or `cb` returns false). The
+   * packet object is reused: copy what you keep (`p.clone()`).
+   */
+  async forEach(cb: (p: DecodedPacket) => void | boolean): Promise<LiveStats> {
+    const batch = this.opts.batch ?? 4096;
+    const poll = this.opts.pollMs ?? 5;
+    while (!this.stopped && !this.closed) {
+      let n = 0;
+      for (; n < batch && !this.stopped; n++) {
+        const p = this.next();
+        if (!p) break;
+        if (cb(p) === false) {
+          this.stopped = true;
+          break;
+        }
+      }
+      if (this.stopped) break;
+      if (n < batch) await this.sleep(poll);
+      else await new Promise((r) => setTimeout(r, 0));
+    }
+    return this.stats();
+  }
+
+  /** Async iteration; each packet is an independent copy. Ends on stop(). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<DecodedPacket> {
+    const poll = this.opts.pollMs ?? 5;
+    while (!this.stopped && !this.closed) {
+      const p = this.next();
+      if (p) yield p.clone();
+      else if (!this.stopped) await this.sleep(poll);
+    }
+  }
+
+  /** Stops and releases the handle (stats stay readable). */
+  close(): void {
+    if (this.closed) return;
+    this.stats();
+    this.stopped = true;
+    this.closed = true;
+    libpcap().pcap_close(this.handle);
+    this.handle = null;
+  }
+}
