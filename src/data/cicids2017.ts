@@ -57,7 +57,7 @@ export const CIC_ORIGINAL_RENAME: Readonly<Record<string, string>> = {
 const DROP_PREFIX = "__drop_";
 const STRING_COLS = new Set(["Flow ID", "Src IP", "Dst IP", "Timestamp", "Label"]);
 const INT_COLS = new Set(["id", "Src Port", "Dst Port", "Attempted Category"]);
-const CANON_LOWER = new Map(CIC_COLUMNS.map((c) => [c.toLowerCase(), c]));
+const CANON_LOWER = new Map<string, string>(CIC_COLUMNS.map((c) => [c.toLowerCase(), c]));
 const RENAME_LOWER = new Map(Object.entries(CIC_ORIGINAL_RENAME).map(([k, v]) => [k.toLowerCase(), v]));
 
 /** Which layout a header is in. */

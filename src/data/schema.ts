@@ -208,6 +208,18 @@ export function schemaOf(columns: readonly string[] | pl.DataFrame): DatasetSche
   return best;
 }
 
+/**
+ * For frames of no known schema (e.g. a flow table from another tool): column names that are
+ * treated as metadata, never features — ids, addresses, ports, MACs, timestamps, raw labels.
+ */
+export const GENERIC_METADATA_PATTERN: RegExp =
+  /^(id|.*[_ ]id|flow[ _]?id|.*(^|[_ ])(ip|mac|addr|address|port|sport|dport)|src|dst|saddr|daddr|timestamp|.*_?time_?stamp|ts|.*first_seen.*|.*last_seen.*|(raw_)?label_?raw|attack_cat|difficulty)$/i;
+
+/** True for a column name that {@link GENERIC_METADATA_PATTERN} marks as metadata. */
+export function isGenericMetadata(name: string): boolean {
+  return GENERIC_METADATA_PATTERN.test(name);
+}
+
 /** The names of a schema's feature set. */
 export function featureSet(schema: DatasetSchema, set = "all"): readonly string[] {
   const f = schema.featureSets[set];
@@ -221,7 +233,8 @@ export function featureSet(schema: DatasetSchema, set = "all"): readonly string[
 
 /**
  * The feature columns of a schema, or of a frame (present columns only, in schema order). For a
- * frame that matches no known schema, every column except the targets is a feature.
+ * frame that matches no known schema, every column except the targets and names matching
+ * {@link GENERIC_METADATA_PATTERN} is a feature.
  * `set` picks a named feature set ("all", "kdd-header"), or pass an explicit list of names.
  */
 export function featureColumns(of: DatasetSchema | pl.DataFrame, set: string | readonly string[] = "all"): string[] {
@@ -236,7 +249,7 @@ export function featureColumns(of: DatasetSchema | pl.DataFrame, set: string | r
   const schema = schemaOf(cols);
   if (!schema) {
     if (set !== "all") throw new UsageError(`feature set "${set}" needs a known dataset schema; this frame matches none`);
-    return cols.filter((c) => !(TARGET_COLUMNS as readonly string[]).includes(c));
+    return cols.filter((c) => !(TARGET_COLUMNS as readonly string[]).includes(c) && !isGenericMetadata(c));
   }
   return featureSet(schema, set).filter((c) => present.has(c));
 }

@@ -1,0 +1,121 @@
+/**
+ * Loads "some table" for preprocessing and model commands: a dataset name, a file of a known
+ * dataset (detected from its first line), or any other CSV/Parquet file (generic: polars infers
+ * the types, string columns are categorical).
+ *
+ * @example
+ * ```ts
+ * import { detectFamily, loadTable } from "./table.ts";
+ * console.assert((await detectFamily("data/kdd99/corrected.gz")) === "kdd99");
+ * const df = await loadTable("nsl-kdd-test-21");
+ * console.assert(df.height === 11850);
+ * ```
+ * @module
+ */
+import pl from "nodejs-polars";
+import { Buffer } from "node:buffer";
+import { InputError } from "../util/errors.ts";
+import { familyOf, loadDataset } from "./datasets.ts";
+import { listSourceFiles, readBytes, splitCsvLine } from "./csv.ts";
+import { VENDORED } from "./source.ts";
+
+/** The first line of a (possibly gzipped) file, reading only its start. */
+export async function sniffFirstLine(path: string, maxBytes = 1 << 16): Promise<string> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true });
+  } catch {
+    throw new InputError("file not found", { file: path });
+  }
+  const head = new Uint8Array(2);
+  const n = await f.read(head);
+  await f.seek(0, Deno.SeekMode.Start);
+  let stream: ReadableStream<Uint8Array> = f.readable;
+  if (n === 2 && head[0] === 0x1f && head[1] === 0x8b) stream = stream.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < maxBytes) {
+      const { value, done } = await reader.read();
+      if (done || !value) break;
+      chunks.push(value);
+      total += value.length;
+      if (value.includes(0x0a)) break;
+    }
+  } catch (e) {
+    throw new InputError(`cannot read the start of the file (${(e as Error).message})`, { file: path });
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const text = new TextDecoder().decode(concat(chunks)).replace(/^\uFEFF/, "");
+  return text.split("\n")[0].replace(/\r$/, "");
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/**
+ * The dataset family a file (or directory, by its first file) belongs to, from its first line:
+ * "cic-ids2017", "unsw-nb15", "nsl-kdd", "kdd99", or undefined for anything else.
+ */
+export async function detectFamily(path: string): Promise<string | undefined> {
+  if (/\.(parquet|pq)$/i.test(path)) return undefined;
+  const files = listSourceFiles(path, /\.(csv|txt)(\.gz)?$|\.gz$|\.data/i);
+  const line = await sniffFirstLine(files[0]);
+  const fields = splitCsvLine(line).map((f) => f.trim());
+  const lower = fields.map((f) => f.toLowerCase());
+  if (lower.includes("flow duration") && lower.includes("label")) return "cic-ids2017";
+  if (lower.includes("attack_cat") || (fields.length === 49 && /^\d+\.\d+\.\d+\.\d+$/.test(fields[0]))) return "unsw-nb15";
+  const kddLike = fields.length >= 42 && ["tcp", "udp", "icmp"].includes(lower[1]);
+  if (kddLike && fields.length === 43) return "nsl-kdd";
+  if (kddLike && fields.length === 42) return "kdd99";
+  return undefined;
+}
+
+/** Reads any CSV (.gz ok) or Parquet file with type inference; errors name the file. */
+export function readGenericTable(path: string): pl.DataFrame {
+  try {
+    if (/\.(parquet|pq)$/i.test(path)) return pl.readParquet(path);
+    const bytes = readBytes(path);
+    if (bytes.length === 0) throw new InputError("empty file: expected a CSV header and rows", { file: path });
+    return pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { inferSchemaLength: 10000 });
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`cannot read table: ${String((e as Error).message ?? e).split("\n")[0]}`, { file: path });
+  }
+}
+
+/**
+ * Loads a table: `schema` (dataset name or family) forces a loader; a vendored dataset name loads
+ * that dataset; otherwise the family is detected from the file and unknown files are read generically.
+ */
+export async function loadTable(source: string, schema?: string): Promise<pl.DataFrame> {
+  if (schema) {
+    familyOf(schema); // validates the name
+    if (source === schema && VENDORED[source]) return loadDataset(source).df;
+    return loadDataset({ name: schema, path: source }).df;
+  }
+  if (VENDORED[source]) return loadDataset(source).df;
+  let isPath = true;
+  try {
+    Deno.statSync(source);
+  } catch {
+    isPath = false;
+  }
+  if (!isPath) {
+    familyOf(source); // unknown dataset names get the list of known ones
+    return loadDataset(source).df;
+  }
+  const fam = await detectFamily(source);
+  if (fam) return loadDataset({ name: fam, path: source }).df;
+  if (Deno.statSync(source).isDirectory) throw new InputError("directory of unknown format; give --schema", { file: source });
+  return readGenericTable(source);
+}
