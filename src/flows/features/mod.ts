@@ -1,0 +1,34 @@
+/**
+ * Feature-set registry: `featureSet("basic" | "cic" | "kdd")` returns a fresh
+ * instance (kdd keeps window state across flows, so never share one).
+ *
+ * @example
+ * ```ts
+ * import { featureSet } from "./mod.ts";
+ * console.assert(featureSet("cic").columns.length === 89);
+ * ```
+ * @module
+ */
+import { basicFeatures } from "./basic.ts";
+import { cicFeatures } from "./cic.ts";
+import { kddFeatures } from "./kdd.ts";
+import type { FeatureSet } from "./types.ts";
+
+/** Names accepted by {@link featureSet}. */
+export const FEATURE_SET_NAMES = ["basic", "cic", "kdd"] as const;
+export type FeatureSetName = typeof FEATURE_SET_NAMES[number];
+
+/** A fresh feature set by name. */
+export function featureSet(name: FeatureSetName): FeatureSet<any> {
+  switch (name) {
+    case "basic":
+      return basicFeatures;
+    case "cic":
+      return cicFeatures;
+    case "kdd":
+      return kddFeatures();
+  }
+  throw new RangeError(`unknown feature set "${name}", expected one of ${FEATURE_SET_NAMES.join(", ")}`);
+}
+
+export type { Column, FeatureSet } from "./types.ts";
