@@ -207,7 +207,7 @@ export class Transform {
   /** Applies to a DataFrame; also says which rows were kept. */
   applyDetailed(df: pl.DataFrame): Applied {
     const missing = this.inputColumns.filter((c) => !df.columns.includes(c));
-    if (missing.length) throw new InputError(`frame lacks the transform's input column(s) ${missing.map((m) => `"${m}"`).join(", ")}`);
+    if (missing.length) throw new InputError(`frame lacks ${missing.length} of the transform's ${this.inputColumns.length} input columns: ${nameList(missing)}`);
     return this.#run({
       n: df.height,
       num: (name) => numericColumn(df, name),
@@ -416,6 +416,11 @@ export class Transform {
       throw e;
     }
   }
+}
+
+function nameList(names: readonly string[], max = 6): string {
+  const shown = names.slice(0, max).map((m) => `"${m}"`).join(", ");
+  return names.length > max ? `${shown}, ... (${names.length - max} more)` : shown;
 }
 
 function toNumber(v: unknown, name: string, i: number): number {
@@ -703,7 +708,7 @@ export async function preprocess_data(
     }
   }
   try {
-    if (format === "parquet") frame.writeParquet(outputPath);
+    if (format === "parquet") frame.writeParquet(outputPath, { compression: "zstd" });
     else frame.writeCSV(outputPath);
   } catch (e) {
     throw new InputError(`cannot write ${format}: ${(e as Error).message}`, { file: outputPath });
