@@ -761,7 +761,7 @@ export function heatmap(
  * x range (1st–99th percentile, or log10 when `logX` lists the feature).
  */
 export function distributionGrid(
-  panels: { name: string; groups: { name: string; values: ArrayLike<number> }[]; logX?: boolean }[],
+  panels: { name: string; groups: { name: string; values: ArrayLike<number> }[]; logX?: boolean | "auto" }[],
   opts: ChartOptions & { cols?: number; bins?: number } = {},
 ): Figure {
   const classNames = [...new Set(panels.flatMap((p) => p.groups.map((g) => g.name)))];
@@ -773,14 +773,15 @@ export function distributionGrid(
       const pw = w / cols, ph = h / Math.max(rowsN, 1);
       const parts: string[] = [];
       panels.forEach((p, k) => {
-        const { bins } = binGroups(p.groups, { bins: opts.bins ?? 30, logX: p.logX, clipQuantile: 0.01 });
+        const logX = p.logX === "auto" ? heavyTailed(p.groups.map((g) => g.values)) : p.logX ?? false;
+        const { bins } = binGroups(p.groups, { bins: opts.bins ?? 30, logX, clipQuantile: 0.01 });
         const svg = plotSvg(
           {
             marginLeft: 46,
             marginTop: 24,
             marginBottom: 28,
             marginRight: 12,
-            x: { type: p.logX ? "log" : "linear", label: null, ticks: 4 },
+            x: { type: logX ? "log" : "linear", label: null, ticks: 4 },
             y: { label: null, ticks: 3, tickFormat: ".0%" },
             color: { domain: classNames, range: PALETTE.slice() as string[] },
             marks: [
@@ -794,7 +795,7 @@ export function distributionGrid(
                 stroke: "s",
                 strokeWidth: 0.6,
               }),
-              Plot.text([p.name + (p.logX ? " (log)" : "")], {
+              Plot.text([p.name + (logX ? " (log x)" : "")], {
                 frameAnchor: "top-left",
                 dy: -18,
                 fontSize: 12,
@@ -815,6 +816,18 @@ export function distributionGrid(
     }),
     opts,
   );
+}
+
+/**
+ * True when a log axis reads better: every finite value is ≥ 0, and the
+ * positive values span more than three decades between their 5th and 99th
+ * percentiles (byte and packet counters). Zeros then fall into the first bin.
+ */
+export function heavyTailed(groups: ArrayLike<number>[]): boolean {
+  for (const g of groups) for (let i = 0; i < g.length; i++) if (g[i] < 0) return false;
+  const s = sortedSample(groups, true);
+  if (s.length < 10) return false;
+  return quantileSorted(s, 0.99) / quantileSorted(s, 0.05) > 1000;
 }
 
 /** Short number format for labels (3 significant digits, exponent when tiny/huge). */

@@ -56,9 +56,24 @@ export async function fileSha256(path: string): Promise<string> {
   return out;
 }
 
-/** One sha256 over several files (their individual digests in the given order); first 16 hex digits. */
+/** Files under `path` (itself when it is a file), sorted, recursively. */
+async function expandFiles(path: string): Promise<string[]> {
+  const st = await Deno.stat(path);
+  if (!st.isDirectory) return [path];
+  const out: string[] = [];
+  for await (const e of Deno.readDir(path)) out.push(...await expandFiles(`${path}/${e.name}`));
+  return out.sort();
+}
+
+/**
+ * One sha256 over several files (their individual digests in the given
+ * order; a folder counts as its files, sorted); first 16 hex digits.
+ */
 export async function dataSha256(paths: string[]): Promise<string | undefined> {
   if (paths.length === 0) return undefined;
+  const files: string[] = [];
+  for (const p of paths) files.push(...await expandFiles(p));
+  paths = files;
   if (paths.length === 1) return (await fileSha256(paths[0])).slice(0, 16);
   const h = createHash("sha256");
   for (const p of paths) h.update(await fileSha256(p));
