@@ -83,7 +83,7 @@ export class ParamStore {
   }
 
   /** One little-endian float32 blob per variable plus a shape table for the manifest. */
-  toBlobs(prefix = "w/"): { shapes: Record<string, number[]>; blobs: Record<string, Uint8Array> } {
+  toBlobs(prefix = "w."): { shapes: Record<string, number[]>; blobs: Record<string, Uint8Array> } {
     const shapes: Record<string, number[]> = {};
     const blobs: Record<string, Uint8Array> = {};
     for (const [k, v] of this.vars) {
@@ -99,7 +99,7 @@ export class ParamStore {
     detector: string,
     shapes: Record<string, number[]>,
     blobs: Record<string, Uint8Array> | undefined,
-    prefix = "w/",
+    prefix = "w.",
   ): void {
     for (const [k, v] of this.vars) {
       const blob = blobs?.[prefix + k];

@@ -40,7 +40,7 @@ import {
   trainLoop,
 } from "./_tf_nn.ts";
 import { validateParams } from "./params.ts";
-import { initTf, type Tf } from "./tf_backend.ts";
+import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
 
 const NAME = "autoencoder";
@@ -241,6 +241,10 @@ class Autoencoder implements Detector {
 
 /** Registry entry for the dense autoencoder. */
 export const autoencoderFactory: DetectorFactory = {
+  backend: tfBackendName,
+  get conformanceParams() {
+    return autoencoderTestParams;
+  },
   name: NAME,
   summary: "dense autoencoder (tfjs); score = reconstruction error",
   params: autoencoderParams,
@@ -255,4 +259,4 @@ export const autoencoderFactory: DetectorFactory = {
 };
 
 /** Small, fast settings for the conformance suite and unit tests. */
-export const autoencoderTestParams: Record<string, unknown> = { layers: [8, 4, 8], epochs: 30, batchSize: 64, lr: 0.01 };
+export const autoencoderTestParams: Record<string, unknown> = { layers: [8, 4, 8], epochs: 10, batchSize: 64, lr: 0.01 };

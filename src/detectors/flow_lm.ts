@@ -34,7 +34,7 @@ import { Rng } from "../util/random.ts";
 import { checkFitInput, checkScoreInput } from "./_linalg.ts";
 import { dropout, glorot, normalInit, ParamStore, splitIds, trainLoop } from "./_tf_nn.ts";
 import { validateParams } from "./params.ts";
-import { initTf, type Tf } from "./tf_backend.ts";
+import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
 import { fitTokenizer, Tokenizer } from "./tokenizer.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
 
@@ -381,6 +381,10 @@ class FlowLm implements Detector {
 
 /** Registry entry for the transformer language model of flows. */
 export const flowLmFactory: DetectorFactory = {
+  backend: tfBackendName,
+  get conformanceParams() {
+    return flowLmTestParams;
+  },
   name: NAME,
   summary: "causal transformer LM over tokenised flows (tfjs); score = mean token surprisal",
   params: flowLmParams,
@@ -400,7 +404,7 @@ export const flowLmTestParams: Record<string, unknown> = {
   heads: 2,
   width: 16,
   bins: 8,
-  epochs: 6,
+  epochs: 3,
   batchSize: 64,
   lr: 0.01,
 };

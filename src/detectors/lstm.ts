@@ -50,7 +50,7 @@ import {
   trainLoop,
 } from "./_tf_nn.ts";
 import { validateParams } from "./params.ts";
-import { initTf, type Tf } from "./tf_backend.ts";
+import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec, ScoreContext } from "./types.ts";
 
 const NAME = "lstm";
@@ -343,6 +343,10 @@ class Lstm implements Detector {
 
 /** Registry entry for the LSTM sequence model. */
 export const lstmFactory: DetectorFactory = {
+  backend: tfBackendName,
+  get conformanceParams() {
+    return lstmTestParams;
+  },
   name: NAME,
   summary: "LSTM sequence autoencoder / next-flow predictor over per-host windows (tfjs)",
   params: lstmParams,
@@ -358,10 +362,9 @@ export const lstmFactory: DetectorFactory = {
 
 /** Small, fast settings for the conformance suite and unit tests. */
 export const lstmTestParams: Record<string, unknown> = {
-  window: 3,
+  window: 2,
   units: 8,
-  epochs: 15,
-  batchSize: 64,
-  lr: 0.01,
-  maxTrainWindows: 2000,
+  epochs: 5,
+  batchSize: 128,
+  lr: 0.02,
 };

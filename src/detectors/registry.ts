@@ -28,6 +28,9 @@ import { isolationForest } from "./isolation_forest.ts";
 import { knn } from "./knn.ts";
 import { kitnet } from "./kitnet.ts";
 // ─── deep-learning detectors: imports (autoencoder, lstm, ...) go here ───
+import { autoencoderFactory } from "./autoencoder.ts";
+import { lstmFactory } from "./lstm.ts";
+import { flowLmFactory } from "./flow_lm.ts";
 // ─── end deep-learning imports ───
 
 const FACTORIES: readonly DetectorFactory[] = [
@@ -36,6 +39,9 @@ const FACTORIES: readonly DetectorFactory[] = [
   knn,
   kitnet,
   // ─── deep-learning detectors: factories go here ───
+  autoencoderFactory,
+  lstmFactory,
+  flowLmFactory,
   // ─── end deep-learning factories ───
 ];
 

@@ -25,12 +25,15 @@
  * ```
  * @module
  */
-import * as tfjs from "@tensorflow/tfjs";
+import type * as tfjsTypes from "@tensorflow/tfjs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
 /** The tfjs namespace type. */
-export type Tf = typeof tfjs;
+export type Tf = typeof tfjsTypes;
+
+// Loaded lazily in init(): importing the registry must not pay for tfjs.
+let tfjs: Tf;
 
 /** What {@link initTf} settled on. */
 export interface BackendInfo {
@@ -99,6 +102,7 @@ async function tryWasm(notes: string[]): Promise<Tf | undefined> {
 }
 
 async function init(): Promise<Tf> {
+  tfjs = await import("@tensorflow/tfjs");
   const notes: string[] = [];
   const forced = (() => {
     try {
@@ -145,4 +149,9 @@ export function backendLine(): string {
   const b = backendInfo();
   const simd = b.name === "wasm" ? (b.simd ? "SIMD, " : "no SIMD, ") : "";
   return `${b.name} (${simd}${b.threads} thread${b.threads === 1 ? "" : "s"}, tfjs ${b.version})`;
+}
+
+/** "tfjs-wasm", "tfjs-cpu", ... once initialised; "tfjs" before (for registry `backend()`). */
+export function tfBackendName(): string {
+  return info ? `tfjs-${info.name}` : "tfjs";
 }
