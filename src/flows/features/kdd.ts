@@ -216,7 +216,7 @@ export function kddFeatures(opts: KddOptions = {}): FeatureSet<KddState> {
     columns,
     // KDD connections are TCP sessions: end them at teardown.
     meterDefaults: { tcpTermination: true },
-    init(flow: Flow, p: Packet): KddState {
+    init(_flow: Flow, p: Packet): KddState {
       const s = new KddState();
       s.icmpType = p.icmpType;
       s.icmpCode = p.icmpCode;
