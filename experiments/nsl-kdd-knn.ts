@@ -1,6 +1,10 @@
 import { defineExperiment } from "../src/eval/config.ts";
 
-/** 1-NN distance to the deduplicated benign KDDTrain+ rows; threshold at the 99th percentile of held-out benign rows. */
+/**
+ * 1-NN distance to the deduplicated normal training rows (ball tree).
+ * Protocol: NSL-KDD, KDDTrain+ normal rows → KDDTest+ / KDDTest-21 — see docs/protocols.md.
+ * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
+ */
 export default defineExperiment({
   id: "nsl-kdd-knn",
   protocol: "nsl-kdd",
@@ -10,5 +14,5 @@ export default defineExperiment({
   preprocess: { scale: "minmax" },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0],
-  quick: { maxRows: 1500 },
+  quick: { maxRows: 1500, seeds: [0] },
 });

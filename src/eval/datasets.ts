@@ -9,14 +9,25 @@ import { familyOf, loadDataset } from "../data/datasets.ts";
 import { listSourceFiles } from "../data/csv.ts";
 import { resolveSource } from "../data/source.ts";
 
-/** Loads a dataset by name (or name + `path`) for a protocol. */
+const cache = new Map<string, { frame: pl.DataFrame; files: string[] }>();
+
+/**
+ * Loads a dataset by name (or name + `path`) for a protocol. Frames are cached
+ * per (name, path, features) for the life of the process: seeds and protocols
+ * that share a file parse it once (frames are never mutated).
+ */
 export function loadForProtocol(
   name: string,
   opts: { path?: string; features?: string },
 ): Promise<{ frame: pl.DataFrame; files: string[] }> {
+  const key = JSON.stringify([name, opts.path ?? "", opts.features ?? "all"]);
+  const hit = cache.get(key);
+  if (hit) return Promise.resolve(hit);
   const fam = familyOf(name);
   const d = loadDataset(opts.path ? { name, path: opts.path } : name, { features: opts.features ?? "all", warn: () => {} });
   const root = resolveSource(opts.path ?? name, fam);
   const files = listSourceFiles(root, /\.(txt|csv|data)?(\.gz)?$/i);
-  return Promise.resolve({ frame: d.df, files });
+  const out = { frame: d.df, files };
+  cache.set(key, out);
+  return Promise.resolve(out);
 }

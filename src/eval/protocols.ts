@@ -134,7 +134,7 @@ export function capStratified(rows: Uint32Array, y: Uint8Array, max: number, see
   const pickP = rng.sampleIndices(pos.length, Math.min(kp, pos.length));
   const pickN = rng.sampleIndices(neg.length, Math.min(kn, neg.length));
   const keep = [...Array.from(pickP, (j) => pos[j]), ...Array.from(pickN, (j) => neg[j])].sort((a, b) => a - b);
-  return Uint32Array.from(keep);
+  return Uint32Array.from(keep, (k) => rows[k]);
 }
 
 /** Column values of a frame as JS arrays. */

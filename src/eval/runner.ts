@@ -132,7 +132,7 @@ async function runSeed(
   });
   const trainDf = gather(split.frames[split.train.frame], split.train.rows);
   const prep = fitPreprocess(trainDf, config.preprocess ?? {});
-  const xTrain = prep.apply(trainDf);
+  const xTrain = prep.train;
   const xVal = prep.apply(gather(split.frames[split.validation.frame], split.validation.rows));
   log(`seed ${seed}: train ${xTrain.rows}×${xTrain.cols}, validation ${xVal.rows}`);
 
@@ -329,7 +329,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
     const metrics: Record<string, Record<string, unknown>> = {};
     for (const [name, per] of bySet) {
       const main = name === protocol.mainTest;
-      const agg = { protocol: config.protocol, detector: config.detector, test_set: name, ...aggregate(per) };
+      const agg: Record<string, unknown> = { protocol: config.protocol, detector: config.detector, test_set: name, ...aggregate(per) };
       metrics[name] = agg;
       await writeScores(folder, main ? "scores" : `scores.${name}`, per[0]);
       if (opts.figures ?? true) {

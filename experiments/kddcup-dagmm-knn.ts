@@ -1,0 +1,18 @@
+import { defineExperiment } from "../src/eval/config.ts";
+
+/**
+ * 1-NN distance to the deduplicated normal training rows (ball tree).
+ * Protocol: KDD'99 10 % with DAGMM's inverted labelling (Zong et al. 2018) — see docs/protocols.md.
+ * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
+ */
+export default defineExperiment({
+  id: "kddcup-dagmm-knn",
+  protocol: "kddcup-dagmm",
+  detector: "knn",
+  params: { k: 1 },
+  features: "all",
+  preprocess: { scale: "minmax" },
+  threshold: { strategy: "percentile", params: { q: 0.99 } },
+  seeds: [0],
+  quick: { maxRows: 1500, seeds: [0] },
+});

@@ -1,0 +1,18 @@
+import { defineExperiment } from "../src/eval/config.ts";
+
+/**
+ * standard isolation forest (ψ = 256, 100 trees).
+ * Protocol: KDD'99 10 %, attacks subsampled to 25 % of normal (Bergman & Hoshen 2020) — see docs/protocols.md.
+ * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
+ */
+export default defineExperiment({
+  id: "kddcup-rev-isolation-forest",
+  protocol: "kddcup-rev",
+  detector: "isolation-forest",
+  params: { nTrees: 100, maxSamples: 256 },
+  features: "all",
+  preprocess: { scale: "minmax" },
+  threshold: { strategy: "percentile", params: { q: 0.99 } },
+  seeds: [0, 1, 2],
+  quick: { maxRows: 1500, seeds: [0], params: { nTrees: 50 } },
+});

@@ -1,0 +1,18 @@
+import { defineExperiment } from "../src/eval/config.ts";
+
+/**
+ * 1-NN distance to the deduplicated normal training rows (ball tree).
+ * Protocol: KDD'99 10 %, attacks subsampled to 25 % of normal (Bergman & Hoshen 2020) — see docs/protocols.md.
+ * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
+ */
+export default defineExperiment({
+  id: "kddcup-rev-knn",
+  protocol: "kddcup-rev",
+  detector: "knn",
+  params: { k: 1 },
+  features: "all",
+  preprocess: { scale: "minmax" },
+  threshold: { strategy: "percentile", params: { q: 0.99 } },
+  seeds: [0, 1],
+  quick: { maxRows: 1500, seeds: [0] },
+});

@@ -1,0 +1,18 @@
+import { defineExperiment } from "../src/eval/config.ts";
+
+/**
+ * dense autoencoder, reconstruction MSE; early stopping on benign rows held out from training.
+ * Protocol: NSL-KDD, KDDTrain+ normal rows → KDDTest+ / KDDTest-21 — see docs/protocols.md.
+ * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
+ */
+export default defineExperiment({
+  id: "nsl-kdd-autoencoder",
+  protocol: "nsl-kdd",
+  detector: "autoencoder",
+  params: { layers: [64, 16, 64], epochs: 20, batchSize: 256, patience: 3, lr: 0.001 },
+  features: "all",
+  preprocess: { scale: "minmax" },
+  threshold: { strategy: "percentile", params: { q: 0.99 } },
+  seeds: [0, 1, 2],
+  quick: { maxRows: 1500, seeds: [0], params: { epochs: 2 } },
+});
