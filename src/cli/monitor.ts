@@ -1,15 +1,108 @@
 /**
- * `nadir monitor`: Live monitor: capture -> flows -> scores -> alerts.
+ * `nadir monitor`: live monitor: capture → flows/features → score → threshold → alerts,
+ * optionally with the HTTP API and dashboard (`--port`). See docs/monitor.md.
  *
  * @module
  */
-import type { Command } from "./command.ts";
+import { type Command, num, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
+import { loadConfig, type MonitorConfig, configProblems } from "../serve/config.ts";
+import { InputError } from "../util/errors.ts";
 
 export const command: Command = {
   name: "monitor",
   summary: "Live monitor: capture -> flows -> scores -> alerts",
-  run() {
-    throw new UsageError("nadir monitor: not built yet");
+  options: {
+    interface: { type: "string", short: "i", arg: "IF", description: "Capture live on this interface (needs CAP_NET_RAW)" },
+    pcap: { type: "string", arg: "FILE", description: "Replay a pcap/pcapng file instead" },
+    replay: { type: "string", arg: "fast|realtime|xN", description: "Replay speed for --pcap (default fast)" },
+    model: { type: "string", arg: "DIR", description: "Saved flow model directory (flow-level, batch-trained)" },
+    detector: { type: "string", arg: "NAME", description: "Streaming detector learning on the fly (kitnet, on AfterImage packet features)" },
+    grace: { type: "number", arg: "PACKETS", description: "Packets the streaming detector learns from before scoring (default 50000)" },
+    threshold: { type: "string", arg: "SPEC", description: "Threshold for streaming detectors, fit after the grace period (default percentile:0.999)" },
+    alerts: { type: "string", arg: "FILE", description: "Alerts JSON-lines file (eve.json field names); evidence pcaps go to <dir>/evidence" },
+    config: { type: "string", arg: "FILE", description: "JSON config (schema: deploy/nadir.schema.json); options override it" },
+    port: { type: "number", arg: "N", description: "Serve the API and dashboard on this port (0 = any free port)" },
+    host: { type: "string", arg: "H", description: "API listen address (default 127.0.0.1; non-loopback needs a token)" },
+    "token-file": { type: "string", arg: "FILE", description: "API bearer token file (else NADIR_TOKEN)" },
+    stdout: { type: "boolean", description: "Also print alerts as JSON lines on stdout" },
+    stay: { type: "boolean", description: "Keep serving the API after a --pcap replay ends (until SIGINT/SIGTERM)" },
+    "idle-timeout": { type: "number", arg: "S", description: "Flow idle timeout in seconds (default 15)" },
+    rescore: { type: "number", arg: "S", description: "Re-score long flows every S seconds (default 5, 0 = at end only)" },
+    "max-flows": { type: "number", arg: "N", description: "Flow-table cap; the least recently active flow is evicted (default 1e6)" },
+  },
+  details: `
+Examples:
+  nadir monitor --pcap data/pcaps/synscan.pcapng --model models/iforest --alerts out/alerts.jsonl
+  nadir monitor --interface eth0 --detector kitnet --grace 50000 --alerts /var/lib/nadir/alerts.jsonl --port 8787
+Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, alerts and sinks are flushed.`,
+  async run(args) {
+    let cfg: MonitorConfig = {};
+    const cfgFile = str(args, "config");
+    if (cfgFile) cfg = loadConfig(cfgFile);
+    const src = { ...(cfg.source ?? {}) };
+    const iface = str(args, "interface"), pcap = str(args, "pcap");
+    if (iface && pcap) throw new UsageError("nadir monitor: give --interface or --pcap, not both");
+    if (iface) {
+      src.interface = iface;
+      delete src.pcap;
+    }
+    if (pcap) {
+      src.pcap = pcap;
+      delete src.interface;
+    }
+    if (str(args, "replay")) src.replay = str(args, "replay");
+    cfg.source = src;
+    const model = str(args, "model"), detector = str(args, "detector");
+    if (model && detector) throw new UsageError("nadir monitor: give --model or --detector, not both");
+    if (model) {
+      cfg.model = model;
+      delete cfg.detector;
+    }
+    if (detector) {
+      cfg.detector = detector;
+      delete cfg.model;
+    }
+    if (num(args, "grace") !== undefined) cfg.grace = num(args, "grace");
+    if (str(args, "threshold")) cfg.threshold = str(args, "threshold");
+    cfg.alerts = { ...(cfg.alerts ?? {}) };
+    if (str(args, "alerts")) cfg.alerts.file = str(args, "alerts");
+    if (args.options.stdout) cfg.alerts.stdout = true;
+    cfg.flows = { ...(cfg.flows ?? {}) };
+    if (num(args, "idle-timeout") !== undefined) cfg.flows.idle_timeout_s = num(args, "idle-timeout");
+    if (num(args, "rescore") !== undefined) cfg.flows.rescore_interval_s = num(args, "rescore");
+    if (num(args, "max-flows") !== undefined) cfg.flows.max_flows = num(args, "max-flows");
+    if (num(args, "port") !== undefined || str(args, "host") || str(args, "token-file")) {
+      cfg.api = { ...(cfg.api ?? {}) };
+      if (num(args, "port") !== undefined) cfg.api.port = num(args, "port");
+      if (str(args, "host")) cfg.api.host = str(args, "host");
+      if (str(args, "token-file")) cfg.api.token_file = str(args, "token-file");
+    }
+    const problems = configProblems(cfg);
+    if (problems.length) throw new InputError(problems.join("; "), { file: cfgFile ?? "command line" });
+
+    const { runMonitor } = await import("../serve/run.ts");
+    const { afterImageFeaturizer } = await import("../serve/featurizer.ts");
+    const stop = new AbortController();
+    let signals = 0;
+    const onSignal = () => {
+      signals++;
+      if (signals === 1) {
+        console.error("nadir monitor: stopping (flushing flows, alerts and sinks; signal again to force)");
+        stop.abort();
+      } else Deno.exit(130);
+    };
+    for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, onSignal);
+    try {
+      const r = await runMonitor(cfg, { signal: stop.signal, stay: args.options.stay === true, featurizer: afterImageFeaturizer });
+      console.error(
+        `nadir monitor: ${r.packets} packets, ${r.flows} flows, ${r.alerts} alerts, ` +
+          `${r.kernelDrops} kernel drops, ${r.evicted} flows evicted in ${r.seconds.toFixed(1)} s` +
+          (r.captureDamage ? `; capture damage: ${r.captureDamage}` : ""),
+      );
+    } finally {
+      for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal);
+    }
+    return 0;
   },
 };

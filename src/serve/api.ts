@@ -213,9 +213,10 @@ export function parsePredictInput(
     return { errors };
   }
   const rowsIn = o.rows as unknown[];
-  if (!rowsIn.length) push("rows", "expected at least one row");
-  if (rowsIn.length > maxRows) push("rows", `expected at most ${maxRows} rows, found ${rowsIn.length}`);
-  if (errors.length) return { errors };
+  if (!rowsIn.length || rowsIn.length > maxRows) {
+    push("rows", rowsIn.length ? `expected at most ${maxRows} rows, found ${rowsIn.length}` : "expected at least one row");
+    return { errors };
+  }
   const data = new Float64Array(rowsIn.length * cols);
   const known = new Set(names);
   rowsIn.forEach((r, i) => {

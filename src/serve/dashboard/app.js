@@ -2,7 +2,7 @@
 // and d3 are served from node_modules by the API under /static/.
 //
 // Security: alert fields (host names, explanations, SNI, anything payload-derived) are attacker
-// controlled. This file never assigns them to innerHTML/outerHTML/insertAdjacentHTML: every string
+// controlled. This file never hands them to an HTML parsing sink (inner/outer HTML, document.write): every string
 // goes through textContent or a Plot text mark (SVG text nodes). The page runs under a CSP that
 // forbids inline scripts, so even a missed sink could not execute injected markup.
 "use strict";

@@ -1,0 +1,172 @@
+/**
+ * Models for the live side: load a saved model directory as a flow scorer
+ * (monitor) or a /predict model (API), resolve its feature set, and train a
+ * flow model from a benign capture (the monitor's "learn this network first"
+ * path, also used by the live and dashboard tests and the bench).
+ *
+ * @example
+ * ```ts ignore
+ * import { flowScoringFromDir } from "./models.ts";
+ * const scoring = await flowScoringFromDir("models/iforest-basic");
+ * console.log(scoring.featureSet.name, scoring.threshold);
+ * ```
+ * @module
+ */
+import type { Matrix } from "../data/matrix.ts";
+import { loadModel, saveModel } from "../detectors/model_dir.ts";
+import { createDetector } from "../detectors/registry.ts";
+import { fitThreshold } from "../thresholds/index.ts";
+import { forEachPacket } from "../capture/reader.ts";
+import { FlowMeter } from "../flows/meter.ts";
+import { basicFeatures } from "../flows/features/basic.ts";
+import { cicFeatures } from "../flows/features/cic.ts";
+import type { FeatureSet } from "../flows/features/types.ts";
+import { InputError } from "../util/errors.ts";
+import type { PredictModel } from "./api.ts";
+import type { FlowScoring } from "./monitor.ts";
+import { basename } from "node:path";
+
+const FEATURE_SETS: Record<string, FeatureSet> = {
+  basic: basicFeatures as FeatureSet,
+  nfstream: basicFeatures as FeatureSet,
+  cic: cicFeatures as FeatureSet,
+};
+
+/** The feature set called `name` ("basic"/"nfstream", "cic"). */
+export function featureSetByName(name: string): FeatureSet {
+  const fs = FEATURE_SETS[name];
+  if (!fs) throw new InputError(`unknown feature set "${name}"; the monitor computes: ${Object.keys(FEATURE_SETS).join(", ")}`);
+  return fs;
+}
+
+/** The first feature set whose columns include every name, if any. */
+export function inferFeatureSet(names: readonly string[]): FeatureSet | undefined {
+  for (const fs of [basicFeatures, cicFeatures] as FeatureSet[]) {
+    const cols = new Set(fs.columns.map((c) => c.name));
+    if (names.every((n) => cols.has(n))) return fs;
+  }
+  return undefined;
+}
+
+/** The numeric, non-metadata columns of a feature set: what a flow model is trained on. */
+export function modelColumns(fs: FeatureSet): string[] {
+  return fs.columns.filter((c) => !c.meta && c.type !== "str").map((c) => c.name);
+}
+
+/** Loads a model directory as a {@link FlowScoring} for the monitor. */
+export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
+  const m = await loadModel(dir);
+  const setName = m.manifest.features.set;
+  let fs: FeatureSet | undefined;
+  if (setName && FEATURE_SETS[setName]) fs = FEATURE_SETS[setName];
+  else fs = inferFeatureSet(m.featureNames);
+  if (!fs) {
+    throw new InputError(
+      `the model's features (${m.featureNames.slice(0, 5).join(", ")}${m.featureNames.length > 5 ? ", ..." : ""}) ` +
+        `are not columns of a feature set the monitor computes from packets (${Object.keys(FEATURE_SETS).join(", ")})`,
+      { file: `${dir}/manifest.json`, column: "features" },
+    );
+  }
+  const cols = new Set(fs.columns.map((c) => c.name));
+  const missing = m.featureNames.filter((n) => !cols.has(n));
+  if (missing.length) {
+    throw new InputError(`features ${missing.join(", ")} are not columns of feature set ${fs.name}`, { file: `${dir}/manifest.json`, column: "features.names" });
+  }
+  if (m.transform !== null && m.transform !== undefined) {
+    throw new InputError(
+      "the model has a preprocessing transform; the monitor scores raw flow features only (train without a transform, or use a scale-free detector such as isolation-forest)",
+      { file: `${dir}/manifest.json`, column: "transform" },
+    );
+  }
+  if (!m.threshold) {
+    throw new InputError("the model has no threshold; fit one on benign scores when training (nadir train --threshold ...)", {
+      file: `${dir}/manifest.json`,
+      column: "threshold",
+    });
+  }
+  return {
+    kind: "flow",
+    name: m.manifest.detector.name,
+    detector: m.detector,
+    featureSet: fs,
+    featureNames: m.featureNames,
+    threshold: m.threshold.value,
+  };
+}
+
+/** Loads a model directory for POST /predict (any feature names; transform must be absent). */
+export async function predictModelFromDir(dir: string): Promise<PredictModel> {
+  const m = await loadModel(dir);
+  if (m.transform !== null && m.transform !== undefined) {
+    throw new InputError("the model has a preprocessing transform, which /predict does not apply; send transformed rows to a model without one", {
+      file: `${dir}/manifest.json`,
+      column: "transform",
+    });
+  }
+  return {
+    name: basename(dir.replace(/\/+$/, "")),
+    detector: m.manifest.detector.name,
+    featureNames: m.featureNames,
+    featureSet: m.manifest.features.set ?? undefined,
+    threshold: m.threshold?.value,
+    score: (x: Matrix) => m.detector.score(x),
+  };
+}
+
+/** Options for {@link trainFlowModelFromPcap}. */
+export interface TrainFlowOptions {
+  detector?: string;
+  params?: Record<string, unknown>;
+  featureSet?: string;
+  /** Threshold strategy and params fit on the benign training scores. Default percentile q=0.995. */
+  threshold?: { strategy: string; params: Record<string, unknown> };
+  seed?: number;
+  idleTimeoutS?: number;
+  activeTimeoutS?: number;
+}
+
+/** Meters a capture into the rows a flow model sees (same meter settings as the monitor). */
+export async function flowMatrixFromPcap(pcap: string, fs: FeatureSet, o: { idleTimeoutS?: number; activeTimeoutS?: number } = {}): Promise<Matrix> {
+  const names = modelColumns(fs);
+  const cols = fs.columns.map((c) => c.name);
+  const idx = names.map((n) => cols.indexOf(n));
+  const rows: number[] = [];
+  const buf: (number | string)[] = new Array(cols.length);
+  const meter = new FlowMeter({
+    idleTimeout: o.idleTimeoutS ?? 15,
+    activeTimeout: o.activeTimeoutS ?? 300,
+    tcpTermination: true,
+    tcpLinger: 1,
+    features: fs,
+    onFlow: (f) => {
+      fs.row(f, f.state, buf);
+      for (const i of idx) rows.push(Number(buf[i]));
+    },
+  });
+  await forEachPacket(pcap, (p) => meter.add(p));
+  meter.flush();
+  const n = rows.length / names.length;
+  return { data: Float64Array.from(rows), rows: n, cols: names.length, names };
+}
+
+/** Trains a flow model on a benign capture, fits its threshold on the training scores, saves it. */
+export async function trainFlowModelFromPcap(pcap: string, dir: string, o: TrainFlowOptions = {}): Promise<{ rows: number; threshold: number }> {
+  const fs = featureSetByName(o.featureSet ?? "basic");
+  const x = await flowMatrixFromPcap(pcap, fs, o);
+  if (x.rows < 2) throw new InputError(`expected at least 2 flows to train on, found ${x.rows}`, { file: pcap });
+  const name = o.detector ?? "isolation-forest";
+  const d = createDetector(name, o.params ?? {}, o.seed ?? 0);
+  await d.fit(x);
+  const scores = await d.score(x);
+  const th = o.threshold ?? { strategy: "percentile", params: { q: 0.995 } };
+  const threshold = fitThreshold(th.strategy, scores, th.params);
+  await saveModel(dir, {
+    detector: d,
+    seed: o.seed ?? 0,
+    featureNames: x.names,
+    featureSet: fs.name,
+    threshold,
+    training: { rows: x.rows, source: basename(pcap), note: "benign capture metered with the monitor's flow settings" },
+  });
+  return { rows: x.rows, threshold: threshold.value };
+}

@@ -1,0 +1,503 @@
+/**
+ * The live pipeline: packets → flows/features → scores → threshold → alerts.
+ *
+ * Two scoring modes:
+ * - **flow** (a saved, batch-trained model): packets go through the
+ *   {@link FlowMeter} with the model's feature set; a flow is scored when it
+ *   ends (idle/active timeout, FIN/RST, eviction) and, while it lasts, every
+ *   `rescoreIntervalS` seconds of traffic, so a long attack does not wait for
+ *   its flow to end. Rows are scored in batches (at most `batchSize` rows or
+ *   `maxBatchDelayMs` of waiting) because batch `score` is what batch models
+ *   are fast at.
+ * - **packet** (a streaming detector such as KitNET on per-packet features):
+ *   every packet is featurised; the first `grace` packets train the detector,
+ *   the next `calibration` packets are scored (no learning) to fit the
+ *   threshold on benign scores, then every packet is scored and an anomalous
+ *   packet raises an alert for its flow.
+ *
+ * Alerts go through the {@link AlertFilter} (suppression, dedup, per-host
+ * rate), get the flow's first packets as an evidence pcap, then reach every
+ * sink, the API's store and the dashboard statistics. Latency (packet entering
+ * the pipeline → alert written) and scoring time go to the metrics.
+ *
+ * @module
+ */
+import type { Packet } from "../capture/packet.ts";
+import type { Detector, StreamingDetector } from "../detectors/types.ts";
+import { Expiration, type Flow, type FlowFeatureSet, FlowMeter } from "../flows/meter.ts";
+import type { FeatureSet } from "../flows/features/types.ts";
+import type { Matrix } from "../data/matrix.ts";
+import { type Alert, type FeatureDeviation, hostName, makeAlert } from "./alert.ts";
+import { EvidenceBuffer, type EvidenceOptions, pcapBytes } from "./evidence.ts";
+import type { MonitorMetrics } from "./metrics.ts";
+import type { AlertFilter } from "./rules.ts";
+import type { AlertSink } from "./sinks/sink.ts";
+import type { AlertStore, LiveStats } from "./store.ts";
+import { join } from "node:path";
+
+/** A batch-trained flow model plus how to build its rows. */
+export interface FlowScoring {
+  kind: "flow";
+  name: string;
+  detector: Detector;
+  /** Feature set that computes the model's features. */
+  featureSet: FeatureSet;
+  /** The model's feature names (a subset of the feature set's columns, in model order). */
+  featureNames: readonly string[];
+  /** Applies the model's preprocessing to a matrix (identity when absent). */
+  transform?: (x: Matrix) => Matrix;
+  threshold: number;
+}
+
+/** Per-packet features (AfterImage for KitNET). */
+export interface PacketFeaturizer {
+  readonly names: readonly string[];
+  /** Updates the statistics with `p` and writes its feature vector into `out`. */
+  update(p: Packet, out: Float64Array): void;
+}
+
+/** A streaming detector on per-packet features. */
+export interface PacketScoring {
+  kind: "packet";
+  name: string;
+  detector: StreamingDetector;
+  featurizer: PacketFeaturizer;
+  /** Packets used for learning before scoring starts. */
+  grace: number;
+  /** Packets after the grace period scored (not learned) to fit the threshold. Default grace/4. */
+  calibration?: number;
+  /** Fits the threshold from the calibration scores. */
+  fitThreshold: (benignScores: Float64Array) => number;
+  /** A fixed threshold instead of calibrating (e.g. from a saved model). */
+  threshold?: number;
+}
+
+/** Options for {@link Monitor}. */
+export interface MonitorOptions {
+  scoring: FlowScoring | PacketScoring;
+  metrics: MonitorMetrics;
+  store: AlertStore;
+  stats: LiveStats;
+  filter: AlertFilter;
+  sinks: AlertSink[];
+  /** Directory for evidence pcaps (none written when absent). */
+  evidenceDir?: string;
+  evidence?: EvidenceOptions;
+  /** Flow idle timeout (s). Default 15. */
+  idleTimeoutS?: number;
+  /** Flow active timeout (s). Default 300. */
+  activeTimeoutS?: number;
+  /** Re-score flows still active every N seconds (packet time). Default 5; 0 = only when they end. */
+  rescoreIntervalS?: number;
+  /** Only re-score active flows with at least this many packets. Default 3. */
+  rescoreMinPackets?: number;
+  /** Flow-table cap. Default 1,000,000. */
+  maxFlows?: number;
+  /** Rows per scoring batch. Default 512. */
+  batchSize?: number;
+  /** Longest a row waits for its batch (wall ms). Default 10. */
+  maxBatchDelayMs?: number;
+  /** Sensor name in alerts. Default the host name. */
+  sensor?: string;
+  /** How many top deviating features an alert lists. Default 5. */
+  topFeatures?: number;
+  /** Optional explanation builder (src/detectors/explain.ts when present). */
+  explain?: (a: Alert, names: readonly string[], values: ArrayLike<number>) => string | undefined;
+  /** Called for every alert that passed the filter (tests, bench). */
+  onAlert?: (a: Alert, latencyMs: number) => void;
+}
+
+interface PendingRow {
+  flow: Flow;
+  state: "ended" | "active";
+  triggerWall: number;
+  tsUs: number;
+}
+
+/** Welford statistics per feature, for z-score "top deviating features". */
+class FeatureStats {
+  readonly n: Float64Array;
+  readonly mean: Float64Array;
+  readonly m2: Float64Array;
+  constructor(readonly names: readonly string[]) {
+    this.n = new Float64Array(names.length);
+    this.mean = new Float64Array(names.length);
+    this.m2 = new Float64Array(names.length);
+  }
+  add(x: ArrayLike<number>): void {
+    for (let j = 0; j < this.names.length; j++) {
+      const v = x[j];
+      if (!Number.isFinite(v)) continue;
+      const n = ++this.n[j];
+      const d = v - this.mean[j];
+      this.mean[j] += d / n;
+      this.m2[j] += d * (v - this.mean[j]);
+    }
+  }
+  top(x: ArrayLike<number>, k: number): FeatureDeviation[] {
+    const out: FeatureDeviation[] = [];
+    for (let j = 0; j < this.names.length; j++) {
+      const n = this.n[j];
+      const sd = n > 1 ? Math.sqrt(this.m2[j] / (n - 1)) : 0;
+      const v = x[j];
+      const z = sd > 1e-12 ? (v - this.mean[j]) / sd : v === this.mean[j] ? 0 : Math.sign(v - this.mean[j]) * 1e3;
+      if (Number.isFinite(z)) out.push({ name: this.names[j], value: v, deviation: Math.round(z * 1000) / 1000 });
+    }
+    out.sort((a, b) => Math.abs(b.deviation) - Math.abs(a.deviation));
+    return out.slice(0, k);
+  }
+}
+
+/** See the module doc. Drive it with {@link Monitor.packet}, {@link Monitor.tick}, {@link Monitor.finish}. */
+export class Monitor {
+  readonly o: MonitorOptions;
+  readonly meter: FlowMeter;
+  readonly evidence: EvidenceBuffer;
+  readonly #active = new Map<number, Flow>();
+  readonly #lastScoredUs = new Map<number, number>();
+  readonly #scoredPackets = new Map<number, number>();
+  #queue: PendingRow[] = [];
+  #queueSince = 0;
+  #inflight = new Set<Promise<void>>();
+  #currentWall = 0;
+  #lastRescoreUs = -Infinity;
+  #lastGaugeWall = 0;
+  readonly #sensor: string;
+  // flow mode
+  readonly #flow?: FlowScoring;
+  readonly #colIdx?: Int32Array;
+  readonly #rowBuf: (number | string)[] = [];
+  readonly #fstats: FeatureStats;
+  // packet mode
+  readonly #pkt?: PacketScoring;
+  #pktSeen = 0;
+  #calib: number[] = [];
+  #threshold: number;
+  readonly #pvec?: Float64Array;
+  #lastFlowOfPacket: Flow | undefined;
+  #alertedFlows = new Set<number>();
+  /** Alerts emitted (after the filter). */
+  alertCount = 0;
+
+  constructor(o: MonitorOptions) {
+    this.o = o;
+    this.#sensor = o.sensor ?? hostName();
+    this.evidence = new EvidenceBuffer(o.evidence);
+    if (o.evidenceDir) Deno.mkdirSync(o.evidenceDir, { recursive: true });
+    const s = o.scoring;
+    let inner: FlowFeatureSet | undefined;
+    if (s.kind === "flow") {
+      this.#flow = s;
+      inner = s.featureSet;
+      const cols = s.featureSet.columns.map((c) => c.name);
+      this.#colIdx = Int32Array.from(s.featureNames, (n) => {
+        const i = cols.indexOf(n);
+        if (i < 0) throw new Error(`model feature "${n}" is not a column of feature set ${s.featureSet.name}`);
+        return i;
+      });
+      this.#rowBuf = new Array(cols.length);
+      this.#fstats = new FeatureStats(s.featureNames);
+      this.#threshold = s.threshold;
+      o.stats.threshold = s.threshold;
+    } else {
+      this.#pkt = s;
+      this.#pvec = new Float64Array(s.featurizer.names.length);
+      this.#fstats = new FeatureStats(s.featurizer.names);
+      this.#threshold = s.threshold ?? NaN;
+      o.stats.threshold = s.threshold ?? null;
+    }
+    o.stats.detector = s.name;
+    // Wrap the feature set: track active flows (for periodic re-scoring) and keep evidence packets.
+    const self = this;
+    const wrapper: FlowFeatureSet = {
+      name: inner?.name ?? "monitor",
+      init(flow, pkt, prev) {
+        self.#active.set(flow.id, flow);
+        self.#lastFlowOfPacket = flow;
+        if (pkt.raw) self.evidence.add(flow.id, pkt.tsUs, pkt.wireLen, pkt.raw, pkt.linkType);
+        return inner ? inner.init(flow, pkt, prev) : undefined;
+      },
+      update(state, flow, pkt, dir) {
+        self.#lastFlowOfPacket = flow;
+        if (pkt.raw) self.evidence.add(flow.id, pkt.tsUs, pkt.wireLen, pkt.raw, pkt.linkType);
+        if (inner) inner.update(state, flow, pkt, dir);
+      },
+    };
+    this.meter = new FlowMeter({
+      idleTimeout: o.idleTimeoutS ?? 15,
+      activeTimeout: o.activeTimeoutS ?? 300,
+      tcpTermination: true,
+      tcpLinger: 1,
+      maxFlows: o.maxFlows ?? 1_000_000,
+      features: wrapper,
+      onFlow: (f) => this.#flowEnded(f),
+    });
+  }
+
+  /** The current threshold (NaN while a packet-mode detector is still calibrating). */
+  get threshold(): number {
+    return this.#threshold;
+  }
+
+  /** Feeds one packet (the packet object may be reused by the caller after return). */
+  packet(p: Packet): void {
+    const wall = performance.now();
+    this.#currentWall = wall;
+    const m = this.o.metrics;
+    m.packets.inc();
+    m.bytes.inc(p.wireLen);
+    this.o.stats.packets(1);
+    if (p.ipVersion !== 0) this.o.stats.talker(p.srcIp, p.wireLen, 1);
+    this.#lastFlowOfPacket = undefined;
+    this.meter.add(p);
+    if (this.#pkt) this.#packetScore(p, wall);
+    else {
+      const ri = this.o.rescoreIntervalS ?? 5;
+      if (ri > 0 && p.tsUs - this.#lastRescoreUs >= ri * 1e6) {
+        if (this.#lastRescoreUs !== -Infinity) this.#rescore(p.tsUs, ri * 1e6, wall);
+        this.#lastRescoreUs = p.tsUs;
+      }
+      if (this.#queue.length && (this.#queue.length >= (this.o.batchSize ?? 512) || wall - this.#queueSince >= (this.o.maxBatchDelayMs ?? 10))) {
+        this.#scoreQueue();
+      }
+    }
+    if (wall - this.#lastGaugeWall > 250) {
+      this.#lastGaugeWall = wall;
+      this.#gauges();
+    }
+  }
+
+  /**
+   * Periodic work on the wall clock (call about once a second in live capture): expires idle flows
+   * at `nowUs` (live: the wall clock in µs), re-scores long flows and scores a waiting batch.
+   */
+  tick(nowUs?: number): void {
+    const wall = performance.now();
+    this.#currentWall = wall;
+    if (nowUs !== undefined) this.meter.expire(nowUs);
+    if (this.#flow) {
+      const ri = this.o.rescoreIntervalS ?? 5;
+      const now = nowUs ?? this.meter.nowUs;
+      if (ri > 0 && Number.isFinite(now) && now - this.#lastRescoreUs >= ri * 1e6) {
+        this.#rescore(now, ri * 1e6, wall);
+        this.#lastRescoreUs = now;
+      }
+      if (this.#queue.length) this.#scoreQueue();
+    }
+    this.#gauges();
+  }
+
+  /** Ends every flow, scores what is left, waits for scoring and flushes the sinks. */
+  async finish(): Promise<void> {
+    this.#currentWall = performance.now();
+    this.meter.flush();
+    if (this.#queue.length) this.#scoreQueue();
+    while (this.#inflight.size) await Promise.all([...this.#inflight]);
+    this.#gauges();
+    await Promise.all(this.o.sinks.map((s) => s.flush()));
+  }
+
+  #gauges(): void {
+    const m = this.o.metrics;
+    const st = this.meter.stats;
+    m.flowsActive.set(st.active);
+    m.flowsEvicted.setTotal(st.evicted);
+    m.evidenceBytes.set(this.evidence.bytes);
+    for (const s of this.o.sinks) if (s.pending) m.sinkSpooled.set(s.pending(), { sink: s.name });
+  }
+
+  #flowEnded(f: Flow): void {
+    this.#active.delete(f.id);
+    this.o.metrics.flowsEnded.inc();
+    this.o.stats.flows(1);
+    if (this.#flow) {
+      // Score it unless it was already scored with exactly these packets (a rescore just before it ended).
+      if (this.#scoredPackets.get(f.id) === f.packets) this.#forget(f);
+      else this.#enqueue({ flow: f, state: "ended", triggerWall: this.#currentWall || performance.now(), tsUs: f.lastUs });
+    } else {
+      this.#forget(f);
+    }
+  }
+
+  #forget(f: Flow): void {
+    this.#lastScoredUs.delete(f.id);
+    this.#scoredPackets.delete(f.id);
+    this.#alertedFlows.delete(f.id);
+    this.evidence.drop(f.id);
+  }
+
+  #enqueue(r: PendingRow): void {
+    if (!this.#queue.length) this.#queueSince = performance.now();
+    this.#queue.push(r);
+  }
+
+  #rescore(nowUs: number, intervalUs: number, wall: number): void {
+    const minP = this.o.rescoreMinPackets ?? 3;
+    for (const f of this.#active.values()) {
+      if (f.packets < minP || f.expirationId !== -1) continue;
+      const last = this.#lastScoredUs.get(f.id) ?? f.firstUs;
+      if (nowUs - last < intervalUs) continue;
+      if (this.#scoredPackets.get(f.id) === f.packets) continue;
+      this.#lastScoredUs.set(f.id, nowUs);
+      this.#enqueue({ flow: f, state: "active", triggerWall: wall, tsUs: f.lastUs });
+    }
+  }
+
+  #scoreQueue(): void {
+    const s = this.#flow!;
+    const rows = this.#queue;
+    this.#queue = [];
+    const cols = s.featureNames.length;
+    const data = new Float64Array(rows.length * cols);
+    const idx = this.#colIdx!;
+    const buf = this.#rowBuf;
+    for (let i = 0; i < rows.length; i++) {
+      const f = rows[i].flow;
+      s.featureSet.row(f, f.state, buf);
+      for (let j = 0; j < cols; j++) {
+        const v = buf[idx[j]];
+        data[i * cols + j] = typeof v === "number" ? v : Number(v);
+      }
+      this.#scoredPackets.set(f.id, f.packets);
+    }
+    let x: Matrix = { data, rows: rows.length, cols, names: s.featureNames };
+    const raw = x;
+    if (s.transform) x = s.transform(x);
+    const t0 = performance.now();
+    const out = s.detector.score(x);
+    if (out instanceof Promise) {
+      const p = out.then((scores) => this.#handleScores(rows, raw, scores, t0)).finally(() => this.#inflight.delete(p));
+      this.#inflight.add(p);
+    } else this.#handleScores(rows, raw, out, t0);
+  }
+
+  #handleScores(rows: PendingRow[], x: Matrix, scores: Float64Array, t0: number): void {
+    const m = this.o.metrics;
+    m.scoringLatency.observe((performance.now() - t0) / 1000);
+    m.flowsScored.inc(rows.length);
+    const cols = x.cols;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      const score = scores[i];
+      this.o.stats.score(score);
+      const vals = x.data.subarray(i * cols, (i + 1) * cols);
+      if (score > this.#threshold && !this.#alertedFlows.has(r.flow.id)) {
+        this.#raise(r.flow, score, r.tsUs, r.state, r.triggerWall, x.names, vals);
+      } else this.#fstats.add(vals);
+      if (r.state === "ended") this.#forget(r.flow);
+    }
+  }
+
+  #packetScore(p: Packet, wall: number): void {
+    const s = this.#pkt!;
+    if (p.ipVersion === 0) return;
+    const v = this.#pvec!;
+    s.featurizer.update(p, v);
+    this.#pktSeen++;
+    const calib = s.calibration ?? Math.max(1, Math.floor(s.grace / 4));
+    if (this.#pktSeen <= s.grace) {
+      s.detector.learnOne(v);
+      this.#fstats.add(v);
+      return;
+    }
+    const t0 = performance.now();
+    const score = s.detector.scoreOne(v);
+    const m = this.o.metrics;
+    m.scoringLatency.observe((performance.now() - t0) / 1000);
+    m.flowsScored.inc();
+    if (Number.isNaN(score)) return;
+    this.o.stats.score(score);
+    if (Number.isNaN(this.#threshold)) {
+      this.#calib.push(score);
+      this.#fstats.add(v);
+      if (this.#calib.length >= calib) {
+        this.#threshold = s.fitThreshold(Float64Array.from(this.#calib));
+        this.o.stats.threshold = this.#threshold;
+        this.#calib = [];
+      }
+      return;
+    }
+    const f = this.#lastFlowOfPacket;
+    if (score > this.#threshold && f) {
+      if (!this.#alertedFlows.has(f.id)) this.#raise(f, score, p.tsUs, "active", wall, s.featurizer.names, v);
+    } else this.#fstats.add(v);
+  }
+
+  #raise(f: Flow, score: number, tsUs: number, state: "ended" | "active", triggerWall: number, names: readonly string[], vals: ArrayLike<number>): void {
+    const o = this.o;
+    const a = makeAlert({
+      tsUs,
+      flowId: f.id,
+      srcIp: f.srcIp,
+      srcPort: f.srcPort,
+      destIp: f.dstIp,
+      destPort: f.dstPort,
+      protocol: f.protocol,
+      detector: o.scoring.name,
+      score,
+      threshold: this.#threshold,
+      host: this.#sensor,
+      startUs: f.firstUs,
+      endUs: f.lastUs,
+      packets: f.packets,
+      bytes: f.bytes,
+      state: state === "ended" || f.expirationId !== -1 ? "ended" : "active",
+      topFeatures: this.#fstats.top(vals, o.topFeatures ?? 5),
+    });
+    const verdict = o.filter.check(a);
+    if (verdict !== "pass") {
+      o.metrics.alertsSuppressed.inc(1, { reason: verdict });
+      return;
+    }
+    this.#alertedFlows.add(f.id);
+    if (o.explain) {
+      try {
+        const e = o.explain(a, names, vals);
+        if (e) a.explanation = e;
+      } catch (e) {
+        a.explanation = `(explanation failed: ${(e as Error).message})`;
+      }
+    } else a.explanation = defaultExplanation(a);
+    const ev = this.evidence.get(f.id);
+    if (ev && o.evidenceDir) {
+      const name = `${a.id}.pcap`;
+      try {
+        Deno.writeFileSync(join(o.evidenceDir, name), pcapBytes(ev));
+        a.evidence = name;
+      } catch (e) {
+        o.metrics.sinkErrors.inc(1, { sink: "evidence" });
+        console.error(`nadir monitor: cannot write evidence ${name}: ${(e as Error).message}`);
+      }
+    }
+    for (const s of o.sinks) {
+      try {
+        const r = s.send(a);
+        if (r instanceof Promise) r.catch(() => o.metrics.sinkErrors.inc(1, { sink: s.name }));
+      } catch (e) {
+        o.metrics.sinkErrors.inc(1, { sink: s.name });
+        console.error(`nadir monitor: sink ${s.name}: ${(e as Error).message}`);
+      }
+    }
+    const latencyMs = performance.now() - triggerWall;
+    o.metrics.alertLatency.observe(latencyMs / 1000);
+    o.metrics.alerts.inc(1, { severity: String(a.severity) });
+    o.store.add({ alert: a, featureNames: names, features: Array.from(vals) });
+    o.stats.alert(a.src_ip);
+    this.alertCount++;
+    o.onAlert?.(a, latencyMs);
+  }
+}
+
+/** A plain-words explanation from the top deviating features (used when no explainer is configured). */
+export function defaultExplanation(a: Alert): string {
+  const ratio = Math.abs(a.threshold) > 1e-12 ? a.score / a.threshold : NaN;
+  const head = `${a.detector} scored this ${a.proto} flow ${a.src_ip}:${a.src_port} → ${a.dest_ip}:${a.dest_port} at ` +
+    `${a.score.toPrecision(4)}${Number.isFinite(ratio) ? ` (${ratio.toFixed(1)}× the threshold ${a.threshold.toPrecision(4)})` : ""}.`;
+  if (!a.top_features.length) return head;
+  const parts = a.top_features.slice(0, 3).map((f) =>
+    `${f.name} = ${Number.isInteger(f.value) ? f.value : f.value.toPrecision(4)} (${f.deviation >= 0 ? "+" : ""}${f.deviation.toFixed(1)} σ from the traffic seen so far)`
+  );
+  return `${head} Most unusual: ${parts.join("; ")}.`;
+}
+
+export { Expiration };
