@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import pl from "nodejs-polars";
+import { FLAT_KEYS, runExperiment } from "../../src/eval/runner.ts";
+import { defineExperiment, validateConfig } from "../../src/eval/config.ts";
+import { loadRuns } from "../../src/eval/runs.ts";
+import { runStamp } from "../../src/eval/results.ts";
+
+const tiny = defineExperiment({
+  id: "test-cic-knn",
+  protocol: "cic-ids2017",
+  detector: "knn",
+  params: { k: 1 },
+  threshold: { strategy: "percentile", params: { q: 0.99 } },
+  seeds: [0, 1],
+  quick: { maxRows: 300, seeds: [3] },
+});
+
+Deno.test("runner --quick writes a complete result folder", async () => {
+  const root = await Deno.makeTempDir({ prefix: "nadir-runner-" });
+  try {
+    const { dir, metrics } = await runExperiment(tiny, { quick: true, root, silent: true });
+    assert.match(dir, /test-cic-knn\/\d{8}T\d{6}Z-[0-9a-f]{7}|nogit$/);
+    const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    for (const f of ["config.json", "data.json", "env.json", "metrics.json", "scores.parquet", "figures"]) {
+      assert.ok(files.includes(f), `${f} in ${files}`);
+    }
+    assert.ok(!files.some((f) => f.endsWith(".tmp")), "no temp files left");
+    const figs = [...Deno.readDirSync(join(dir, "figures"))].map((e) => e.name).sort();
+    assert.deepEqual(figs, ["confusion.png", "confusion.svg", "pr.png", "pr.svg", "roc.png", "roc.svg", "scores.png", "scores.svg"]);
+    const m = JSON.parse(await Deno.readTextFile(join(dir, "metrics.json")));
+    for (const k of [...FLAT_KEYS, "f1_oracle", "ci95", "std", "per_seed", "per_category"]) assert.ok(k in m, `metrics.json has ${k}`);
+    assert.equal(m.n_seeds, 1);
+    assert.equal(m.per_seed[0].seed, 3);
+    assert.ok(m.roc_auc > 0.7 && m.roc_auc <= 1, `auc ${m.roc_auc}`);
+    assert.ok(m.ci95.f1[0] <= m.f1 && m.f1 <= m.ci95.f1[1]);
+    assert.deepEqual(m, JSON.parse(JSON.stringify(metrics.test)));
+    const data = JSON.parse(await Deno.readTextFile(join(dir, "data.json")));
+    assert.equal(Object.keys(data.files).length, 16);
+    assert.ok(Object.values(data.files).every((h) => /^[0-9a-f]{64}$/.test(h as string)));
+    assert.equal(data.splits[0].train_rows <= 300, true);
+    const env = JSON.parse(await Deno.readTextFile(join(dir, "env.json")));
+    assert.equal(env.backend, "js");
+    const scores = pl.readParquet(join(dir, "scores.parquet"));
+    assert.deepEqual(scores.columns, ["row", "label", "category", "score"]);
+    assert.equal(scores.height, data.splits[0].tests.test.rows);
+    const runs = await loadRuns(root);
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0].metrics.main.f1, m.f1);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a failed run leaves a partial folder and no metrics file", async () => {
+  const root = await Deno.makeTempDir({ prefix: "nadir-runner-" });
+  try {
+    const bad = { ...tiny, id: "test-bad", threshold: { strategy: "no-such-strategy" } };
+    await assert.rejects(() => runExperiment(bad, { quick: true, root, silent: true, figures: false }), /no-such-strategy/);
+    const dirs = [...Deno.readDirSync(join(root, "test-bad"))].map((e) => e.name);
+    assert.equal(dirs.length, 1);
+    assert.match(dirs[0], /^partial-/);
+    const files = [...Deno.readDirSync(join(root, "test-bad", dirs[0]))].map((e) => e.name);
+    assert.ok(files.includes("PARTIAL") && files.includes("config.json"));
+    assert.ok(!files.some((f) => f.startsWith("metrics")), `no metrics file: ${files}`);
+    assert.match(await Deno.readTextFile(join(root, "test-bad", dirs[0], "PARTIAL")), /no-such-strategy/);
+    assert.deepEqual(await loadRuns(root), [], "partial runs are not loaded");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("config validation and stamps", () => {
+  assert.throws(() => validateConfig({ id: "X Y", protocol: "p", detector: "d", threshold: { strategy: "s" }, seeds: [0] }, "e.ts"), /e\.ts: field "id"/);
+  assert.throws(() => validateConfig({ id: "x", protocol: "p", detector: "d", threshold: { strategy: "s" }, seeds: [] }), /seeds/);
+  assert.equal(runStamp(new Date(Date.UTC(2026, 10, 23, 12, 0, 0)), "abc1234"), "20261123T120000Z-abc1234");
+});
