@@ -1,0 +1,352 @@
+/**
+ * Reader + decoder against tshark on real captures: every vendored pcap and
+ * pcapng, the link types and tunnels in the vendored NFStream subset, and
+ * variants made from real captures at test time (nanosecond pcap via editcap,
+ * big-endian pcap by byte-swapping a real file's headers, multi-interface and
+ * multi-section pcapng via mergecap / concatenation).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  type DecodedPacket,
+  forEachPacket,
+  newStats,
+  readAllPackets,
+  readPackets,
+} from "../../src/capture/reader.ts";
+import { formatIpv6 } from "../../src/capture/decode.ts";
+import {
+  epochToUs,
+  hasWiresharkTools,
+  nfstreamPcap,
+  run,
+  tempDir,
+  tsharkFields,
+  vendoredPcaps,
+} from "./_util.ts";
+
+const FIELDS = [
+  "frame.len",
+  "frame.cap_len",
+  "frame.time_epoch",
+  "ip.src",
+  "ip.dst",
+  "ipv6.src",
+  "ipv6.dst",
+  "ip.proto",
+  "tcp.srcport",
+  "tcp.dstport",
+  "udp.srcport",
+  "udp.dstport",
+  "tcp.flags",
+  "ip.ttl",
+];
+
+interface Cmp {
+  frames: number;
+  checked: number;
+  mismatches: string[];
+}
+
+/**
+ * Compares decoded packets with tshark's fields. `which` picks the first
+ * (outer) or last (innermost) value of multi-valued fields (tunnels, ICMP
+ * errors quoting a header).
+ */
+function compareWithTshark(file: string, pkts: DecodedPacket[], which: "first" | "last" = "first"): Cmp {
+  // Outside tunnels, keep tshark from dissecting UDP/TCP payloads (Teredo, VXLAN, ... would add inner headers
+  // that NFStream, and so nadir, does not decode).
+  const noPayload = ["-d", "udp.port==1-65535,data", "-d", "tcp.port==1-65535,data"];
+  const rows = tsharkFields(file, FIELDS, which === "first" ? noPayload : []);
+  const mismatches: string[] = [];
+  let checked = 0;
+  const pick = (v: string) => {
+    const parts = v.split(",");
+    return which === "first" ? parts[0] : parts[parts.length - 1];
+  };
+  assert.equal(pkts.length, rows.length, `${file}: packet count vs tshark`);
+  for (let i = 0; i < rows.length; i++) {
+    const [len, cap, epoch, ipsrc, ipdst, ip6src, ip6dst, proto, tsp, tdp, usp, udp, flags, ttl] = rows[i]
+      .map(pick);
+    const p = pkts[i];
+    const bad = (what: string, want: unknown, got: unknown) =>
+      mismatches.push(`${file.split("/").pop()} #${i + 1} ${what}: tshark ${want}, nadir ${got}`);
+    if (Number(len) !== p.wireLen) bad("frame.len", len, p.wireLen);
+    if (Number(cap) !== p.capLen) bad("frame.cap_len", cap, p.capLen);
+    if (p.tsUs < 2 ** 53 && epochToUs(epoch) !== p.tsUs) bad("time", epoch, p.tsUs);
+    if (ipsrc && ip6src === "") {
+      if (p.ipVersion !== 4 || p.srcIp !== ipsrc || p.dstIp !== ipdst) {
+        bad("ipv4", `${ipsrc}>${ipdst}`, `${p.srcIp}>${p.dstIp}`);
+      }
+      if (Number(ttl) !== p.ttl) bad("ttl", ttl, p.ttl);
+    } else if (ip6src && ipsrc === "") {
+      if (p.ipVersion !== 6 || p.srcIp !== ip6src || p.dstIp !== ip6dst) {
+        bad("ipv6", `${ip6src}>${ip6dst}`, `${p.srcIp}>${p.dstIp}`);
+      }
+    }
+    if (!p.laterFragment && p.ipVersion) {
+      if (Number(proto) === 6 && tsp && p.protocol === 6) {
+        if (Number(tsp) !== p.srcPort || Number(tdp) !== p.dstPort) {
+          bad("tcp ports", `${tsp}>${tdp}`, `${p.srcPort}>${p.dstPort}`);
+        }
+        // tshark's tcp.flags also holds the 3 reserved bits (and AE); nadir keeps CWR..FIN + NS (bit 8).
+        if (flags && (Number(flags) & 0x1ff) !== p.tcpFlags) bad("tcp flags", flags, p.tcpFlags);
+      }
+      if (Number(proto) === 17 && usp && p.protocol === 17) {
+        if (Number(usp) !== p.srcPort || Number(udp) !== p.dstPort) {
+          bad("udp ports", `${usp}>${udp}`, `${p.srcPort}>${p.dstPort}`);
+        }
+      }
+    }
+    checked++;
+  }
+  return { frames: rows.length, checked, mismatches };
+}
+
+Deno.test("reader: every vendored pcap/pcapng matches tshark (lengths, time, addresses, ports, flags, ttl)", async () => {
+  if (!hasWiresharkTools()) return;
+  // One tshark run over all files (mergecap -a keeps file order) instead of one per file: tshark's start-up
+  // dominates on small files.
+  const { dir, cleanup } = tempDir();
+  try {
+    const files = vendoredPcaps();
+    const all: DecodedPacket[] = [];
+    for (const f of files) {
+      const stats = newStats();
+      all.push(...await readAllPackets(f, { stats }));
+      assert.equal(stats.damaged + stats.truncated, 0, f);
+    }
+    const merged = join(dir, "all.pcapng");
+    run("mergecap", ["-a", "-w", merged, ...files]);
+    const c = compareWithTshark(merged, all);
+    console.log(
+      `reader vs tshark: ${c.frames} frames in ${files.length} files, ${c.mismatches.length} mismatching fields`,
+    );
+    assert.deepEqual(c.mismatches.slice(0, 10), []);
+    assert.ok(c.frames > 10000);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("reader: link types (PPP, Cisco HDLC, BSD null, raw IP, Linux SLL) and big-endian pcapng match tshark", async () => {
+  if (!hasWiresharkTools()) return;
+  const names = [
+    ["BGP_Cisco_hdlc_slarp.pcap", 9],
+    ["BGP_redist.pcap", 104],
+    ["dlt_ppp.pcap", 9],
+    ["nats.pcap", 0],
+    ["selfsigned.pcap", 0],
+    ["raw.pcap", 101],
+    ["reasm_crash_anon.pcapng", 113],
+    ["dhcp_big_endian.pcapng", 1],
+    ["dhcp_little_endian.pcapng", 1],
+  ] as const;
+  const files: string[] = [];
+  const all: DecodedPacket[] = [];
+  for (const [name, lt] of names) {
+    const f = nfstreamPcap(name);
+    if (!f) continue;
+    const stats = newStats();
+    const pkts = await readAllPackets(f, { stats });
+    assert.ok(pkts.length > 0, name);
+    assert.equal(pkts[0].linkType, lt, `${name}: link type`);
+    assert.ok(pkts.some((p) => p.ipVersion !== 0), `${name}: decodes IP`);
+    assert.equal(stats.damaged, 0);
+    files.push(f);
+    all.push(...pkts);
+  }
+  if (!files.length) return;
+  const { dir, cleanup } = tempDir();
+  try {
+    const merged = join(dir, "linktypes.pcapng");
+    run("mergecap", ["-a", "-w", merged, ...files]);
+    assert.deepEqual(compareWithTshark(merged, all).mismatches.slice(0, 5), []);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("decoder: tunnels give the inner packet (GTP-U, 4in6, 6in4) as tshark's innermost header", async () => {
+  if (!hasWiresharkTools()) return;
+  for (const [name, tunnel] of [["gtp-u.pcap", 1], ["4in6tunnel.pcap", 0], ["6in4tunnel.pcap", 0]] as const) {
+    const f = nfstreamPcap(name);
+    if (!f) continue;
+    const pkts = await readAllPackets(f);
+    const c = compareWithTshark(f, pkts, "last");
+    assert.deepEqual(c.mismatches.slice(0, 5), [], name);
+    assert.ok(pkts.every((p) => p.tunnelId === tunnel), `${name}: tunnelId ${tunnel}`);
+  }
+  const gtp = nfstreamPcap("gtp-u.pcap");
+  if (gtp) {
+    const pkts = await readAllPackets(gtp);
+    // Inner ICMP echo, not the outer UDP 2152.
+    assert.ok(
+      pkts.every((p) => p.protocol === 1 && p.srcPort === 0 && (p.icmpType === 0 || p.icmpType === 8)),
+    );
+  }
+});
+
+Deno.test("decoder: CAPWAP data frames (UDP 5247) are decoded to the 802.11 payload with tunnelId 2", async () => {
+  const f = nfstreamPcap("capwap.pcap");
+  if (!f) return;
+  const pkts = await readAllPackets(f);
+  const inner = pkts.filter((p) => p.tunnelId === 2 && p.meterable);
+  assert.ok(inner.some((p) => p.protocol === 17 && p.dstPort === 67), "DHCP inside CAPWAP");
+  assert.ok(inner.some((p) => p.ipVersion === 6 && p.protocol === 58), "ICMPv6 inside CAPWAP");
+  // 802.11 addresses become the MACs.
+  const dhcp = inner.find((p) => p.dstPort === 67)!;
+  assert.match(dhcp.srcMac!, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+  // Control traffic on 5246 is not a tunnel.
+  assert.ok(pkts.some((p) => p.tunnelId === 0 && (p.dstPort === 5246 || p.srcPort === 5246)));
+});
+
+Deno.test("reader: nanosecond pcap (editcap -F nsecpcap) and pcapng with if_tsresol=9 read like the original", async () => {
+  if (!hasWiresharkTools()) return;
+  const { dir, cleanup } = tempDir();
+  try {
+    const src = vendoredPcaps().find((f) => f.endsWith("zeek-smtp.pcap"))!;
+    const ns = join(dir, "ns.pcap");
+    const ngns = join(dir, "ns.pcapng");
+    run("editcap", ["-F", "nsecpcap", src, ns]);
+    run("editcap", ["-F", "pcapng", ns, ngns]);
+    const a = await readAllPackets(src);
+    for (const f of [ns, ngns]) {
+      const stats = newStats();
+      const b = await readAllPackets(f, { stats });
+      assert.equal(b.length, a.length);
+      for (let i = 0; i < a.length; i++) {
+        assert.equal(b[i].tsUs, a[i].tsUs, `${f} #${i + 1} ts`);
+        assert.deepEqual(b[i].raw, a[i].raw);
+      }
+      assert.equal(stats.format, f.endsWith(".pcap") ? "pcap-ns" : "pcapng");
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+/** Rewrites a little-endian µs pcap as big-endian (header and record headers swapped; frames unchanged). */
+function toBigEndian(le: Uint8Array): Uint8Array {
+  const out = le.slice();
+  const a = new DataView(le.buffer, le.byteOffset, le.byteLength);
+  const b = new DataView(out.buffer);
+  assert.equal(a.getUint32(0, true), 0xa1b2c3d4);
+  b.setUint32(0, 0xa1b2c3d4, false);
+  b.setUint16(4, a.getUint16(4, true), false);
+  b.setUint16(6, a.getUint16(6, true), false);
+  for (const o of [8, 12, 16, 20]) b.setUint32(o, a.getUint32(o, true), false);
+  let p = 24;
+  while (p + 16 <= le.length) {
+    const cap = a.getUint32(p + 8, true);
+    for (const o of [0, 4, 8, 12]) b.setUint32(p + o, a.getUint32(p + o, true), false);
+    p += 16 + cap;
+  }
+  return out;
+}
+
+Deno.test("reader: big-endian pcap (a real capture with swapped headers) reads like the original; tshark agrees", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const src = vendoredPcaps().find((f) => f.endsWith("zeek-ftp-bruteforce.pcap"))!;
+    const be = join(dir, "be.pcap");
+    Deno.writeFileSync(be, toBigEndian(Deno.readFileSync(src)));
+    const a = await readAllPackets(src);
+    const b = await readAllPackets(be);
+    assert.equal(b.length, a.length);
+    for (let i = 0; i < a.length; i++) assert.deepEqual(b[i].toJSON(), a[i].toJSON());
+    if (hasWiresharkTools()) assert.deepEqual(compareWithTshark(be, b).mismatches.slice(0, 5), []);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("reader: multi-interface pcapng (mergecap of Ethernet + Cisco HDLC + raw IP) and multi-section pcapng", async () => {
+  if (!hasWiresharkTools()) return;
+  const { dir, cleanup } = tempDir();
+  try {
+    const eth = vendoredPcaps().find((f) => f.endsWith("stratosphere-test12-icmp-portscan.pcap"))!;
+    const others = [nfstreamPcap("BGP_redist.pcap"), nfstreamPcap("raw.pcap")].filter((x): x is string =>
+      !!x
+    );
+    const merged = join(dir, "merged.pcapng");
+    run("mergecap", ["-w", merged, eth, ...others]);
+    const stats = newStats();
+    const pkts = await readAllPackets(merged, { stats });
+    assert.equal(stats.interfaces, 1 + others.length);
+    assert.deepEqual(new Set(pkts.map((p) => p.ifIndex)).size, 1 + others.length);
+    assert.deepEqual(compareWithTshark(merged, pkts).mismatches.slice(0, 5), []);
+    // Two sections: a µs pcapng followed by a ns pcapng (different if_tsresol), one file.
+    const ng = join(dir, "us.pcapng"), ngns = join(dir, "ns.pcapng"), both = join(dir, "two-sections.pcapng");
+    run("editcap", ["-F", "pcapng", eth, ng]);
+    run("editcap", ["-F", "nsecpcap", eth, join(dir, "ns.pcap")]);
+    run("editcap", ["-F", "pcapng", join(dir, "ns.pcap"), ngns]);
+    const bytes = new Uint8Array([...Deno.readFileSync(ng), ...Deno.readFileSync(ngns)]);
+    Deno.writeFileSync(both, bytes);
+    const s2 = newStats();
+    const two = await readAllPackets(both, { stats: s2 });
+    const one = await readAllPackets(eth);
+    assert.equal(s2.sections, 2);
+    assert.equal(two.length, 2 * one.length);
+    for (let i = 0; i < one.length; i++) {
+      assert.equal(two[i].tsUs, one[i].tsUs);
+      assert.equal(two[i + one.length].tsUs, one[i].tsUs);
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("reader: small chunks, readPackets and forEachPacket agree; stop early; a big file streams in bounded memory", async () => {
+  const f = vendoredPcaps().find((x) => x.endsWith("zeek-ssh-ssh.pcap"))!;
+  const a = await readAllPackets(f);
+  const b: DecodedPacket[] = [];
+  const stats = newStats();
+  for await (const p of readPackets(f, { chunkSize: 64 * 1024, stats })) b.push(p);
+  assert.equal(b.length, a.length);
+  assert.equal(stats.packets, a.length);
+  for (let i = 0; i < a.length; i += 97) assert.deepEqual(b[i].toJSON(), a[i].toJSON());
+  let n = 0;
+  const st = await forEachPacket(f, () => ++n < 10);
+  assert.equal(n, 10);
+  assert.equal(st.packets, 10);
+  // Concatenate the file 40× (~53 MB) and read it with a 64 KiB buffer: memory must not grow with the file.
+  const { dir, cleanup } = tempDir();
+  try {
+    const one = Deno.readFileSync(f);
+    const big = join(dir, "big.pcap");
+    const fh = Deno.openSync(big, { write: true, create: true });
+    fh.writeSync(one);
+    for (let i = 1; i < 40; i++) fh.writeSync(one.subarray(24));
+    fh.close();
+    const rss0 = Deno.memoryUsage().rss;
+    const s = await forEachPacket(big, () => {}, { chunkSize: 64 * 1024 });
+    const grew = Deno.memoryUsage().rss - rss0;
+    assert.equal(s.packets, 40 * a.length);
+    assert.ok(grew < 40e6, `rss grew ${(grew / 1e6).toFixed(1)} MB reading a 53 MB file`);
+  } finally {
+    cleanup();
+  }
+});
+
+Deno.test("decoder: IPv6 formatting follows inet_ntop (RFC 5952)", () => {
+  const b = (hex: string) => Uint8Array.from(hex.match(/../g)!.map((x) => parseInt(x, 16)));
+  assert.equal(formatIpv6(b("20010db8000000000000000000000001"), 0), "2001:db8::1");
+  assert.equal(formatIpv6(b("00000000000000000000000000000000"), 0), "::");
+  assert.equal(formatIpv6(b("fe800000000000000000000000000001"), 0), "fe80::1");
+  assert.equal(formatIpv6(b("20010db8000100000001000000000001"), 0), "2001:db8:1:0:1::1");
+  assert.equal(formatIpv6(b("00000000000000000000ffffc0000201"), 0), "::ffff:192.0.2.1");
+  assert.equal(formatIpv6(b("20010db8000000010000000000000000"), 0), "2001:db8:0:1::");
+});
+
+Deno.test("decoder: IPv4 fragments (ip_frag_source) and IPv6 fragments are flagged; later fragments carry no ports", async () => {
+  const v4 = await readAllPackets(vendoredPcaps().find((f) => f.endsWith("ip_frag_source.pcapng"))!);
+  assert.ok(v4.some((p) => p.fragment && !p.laterFragment && p.ipVersion === 4));
+  const later4 = v4.filter((p) => p.laterFragment);
+  assert.ok(later4.length > 0);
+  assert.ok(later4.every((p) => p.srcPort === 0 && p.dstPort === 0 && p.meterable === false));
+  const v6 = await readAllPackets(vendoredPcaps().find((f) => f.endsWith("ipv6_fragments.pcapng"))!);
+  const frag6 = v6.filter((p) => p.ipVersion === 6 && p.fragment);
+  assert.ok(frag6.some((p) => !p.laterFragment) && frag6.some((p) => p.laterFragment));
+  assert.ok(frag6.filter((p) => p.laterFragment).every((p) => p.srcPort === 0));
+});
