@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import type { Packet } from "../../src/capture/packet.ts";
+import { Expiration, type Flow, FlowMeter, type MeterOptions, TCP } from "../../src/flows/meter.ts";
+import { basicFeatures, type BasicState } from "../../src/flows/features/basic.ts";
+
+// Field values taken from zeek-ftp-bruteforce.pcap (frames 1-3 of tcp.stream 0), varied per test.
+const A = "192.168.56.1", B = "192.168.56.101";
+function pkt(tsUs: number, fromA: boolean, over: Partial<Packet> = {}): Packet {
+  return {
+    tsUs, wireLen: 66, capLen: 66, ifIndex: 0, linkType: 1, vlanId: 0, ipVersion: 4,
+    srcIp: fromA ? A : B, dstIp: fromA ? B : A, protocol: 6,
+    srcPort: fromA ? 54017 : 21, dstPort: fromA ? 21 : 54017, ipLen: 52, ttl: 64,
+    transportHeaderLen: 32, payloadLen: 0, tcpFlags: TCP.ACK, tcpWindow: 16471, icmpType: -1, icmpCode: -1,
+    fragment: false, laterFragment: false, tunnelId: 0, ...over,
+  };
+}
+function run(pkts: Packet[], opts: Partial<MeterOptions> = {}): { flows: Flow[]; meter: FlowMeter } {
+  const flows: Flow[] = [];
+  const meter = new FlowMeter({ ...opts, onFlow: (f) => flows.push(f) });
+  for (const p of pkts) meter.add(p);
+  meter.flush();
+  return { flows, meter };
+}
+
+Deno.test("meter: one bidirectional flow, direction from the first packet", () => {
+  const { flows } = run([
+    pkt(1_389_721_044_820_046, true, { wireLen: 78, tcpFlags: TCP.SYN }),
+    pkt(1_389_721_044_820_089, false, { wireLen: 74, tcpFlags: TCP.SYN | TCP.ACK }),
+    pkt(1_389_721_044_820_500, true),
+  ]);
+  assert.equal(flows.length, 1);
+  const f = flows[0];
+  assert.deepEqual([f.srcIp, f.srcPort, f.dstIp, f.dstPort], [A, 54017, B, 21]);
+  assert.deepEqual([f.packets, f.bytes, f.s2dPackets, f.s2dBytes, f.d2sPackets, f.d2sBytes], [3, 218, 2, 144, 1, 74]);
+  assert.equal(f.expirationId, Expiration.FLUSH);
+  // NFStream truncates µs to ms: 820046 µs → 820 ms, 820500 → 820 ms.
+  assert.equal(f.lastMs - f.firstMs, 0);
+});
+
+Deno.test("meter: idle timeout in ms as NFStream (gap >= timeout starts a new flow)", () => {
+  const t0 = 1_000_000_000;
+  const { flows } = run([pkt(t0, true), pkt(t0 + 119_999_999, false), pkt(t0 + 119_999_999 + 120_000_000, true)]);
+  assert.deepEqual(flows.map((f) => f.packets), [2, 1]);
+  assert.equal(flows[0].expirationId, Expiration.IDLE);
+  const { flows: f2 } = run([pkt(t0, true), pkt(t0 + 5e6, true)], { idleTimeout: 5 });
+  assert.equal(f2.length, 2, "custom idle timeout of 5 s cuts at exactly 5 s");
+});
+
+Deno.test("meter: active timeout cuts long flows; packet time is forced monotonic", () => {
+  const t0 = 1_000_000_000;
+  const pkts = Array.from({ length: 10 }, (_, i) => pkt(t0 + i * 1e6, i % 2 === 0));
+  const { flows } = run(pkts, { activeTimeout: 3 });
+  assert.deepEqual(flows.map((f) => f.packets), [3, 3, 3, 1]);
+  assert.equal(flows[0].expirationId, Expiration.ACTIVE);
+  // an out-of-order packet takes the clock's time
+  const { flows: g } = run([pkt(t0 + 5e6, true), pkt(t0, false)]);
+  assert.equal(g[0].lastUs, t0 + 5e6);
+});
+
+Deno.test("meter: non-IP packets are counted, not metered; later IPv4 fragments and unmeterable frames ignored", () => {
+  const { flows, meter } = run([
+    pkt(1, true, { ipVersion: 0, protocol: 0, srcIp: "", dstIp: "" }),
+    pkt(2, true, { laterFragment: true, fragment: true, srcPort: 0, dstPort: 0 }),
+    pkt(3, true, { meterable: false }),
+    pkt(4, true),
+  ]);
+  assert.equal(flows.length, 1);
+  assert.equal(meter.stats.nonIp, 1);
+  assert.equal(meter.stats.ignored, 2);
+  assert.equal(meter.stats.metered, 1);
+});
+
+Deno.test("meter: ICMP is keyed with ports 0; VLAN and tunnel id are part of the key", () => {
+  const icmp = (t: number, a: boolean) => pkt(t, a, { protocol: 1, srcPort: 0, dstPort: 0, icmpType: a ? 8 : 0, icmpCode: 0 });
+  const { flows } = run([icmp(1, true), icmp(2, false), pkt(3, true, { vlanId: 7 }), pkt(4, true), pkt(5, true, { tunnelId: 1 })]);
+  assert.deepEqual(flows.map((f) => f.packets).sort(), [1, 1, 1, 2]);
+});
+
+Deno.test("meter: flow-table cap evicts the least recently updated flow and counts it", () => {
+  const pkts: Packet[] = [];
+  for (let i = 0; i < 10; i++) pkts.push(pkt(i, true, { srcPort: 40000 + i }));
+  pkts.push(pkt(20, true, { srcPort: 40000 })); // flow 0 was evicted: this starts a new flow
+  const { flows, meter } = run(pkts, { maxFlows: 4 });
+  assert.equal(meter.stats.evicted, 7);
+  assert.equal(meter.stats.peakActive, 4);
+  assert.equal(flows.filter((f) => f.expirationId === Expiration.EVICTED).length, 7);
+  assert.equal(flows.reduce((s, f) => s + f.packets, 0), 11, "no packet lost");
+});
+
+Deno.test("meter: TCP termination off by default; on: RST ends, late ACK stays in the flow, SYN reopens", () => {
+  const t0 = 1_000_000_000;
+  const conn = (t: number) => [
+    pkt(t, true, { tcpFlags: TCP.SYN }),
+    pkt(t + 10, false, { tcpFlags: TCP.SYN | TCP.ACK }),
+    pkt(t + 20, true, { tcpFlags: TCP.FIN | TCP.ACK }),
+    pkt(t + 30, false, { tcpFlags: TCP.FIN | TCP.ACK }),
+    pkt(t + 40, true, { tcpFlags: TCP.ACK }), // last ACK: no "TCP appendix" flow
+  ];
+  const two = [...conn(t0), ...conn(t0 + 100_000)];
+  assert.deepEqual(run(two).flows.map((f) => f.packets), [10]);
+  const on = run(two, { tcpTermination: true }).flows;
+  assert.deepEqual(on.map((f) => f.packets), [5, 5]);
+  assert.equal(on[0].expirationId, Expiration.TCP_END);
+  const rst = run([pkt(t0, true, { tcpFlags: TCP.SYN }), pkt(t0 + 5, false, { tcpFlags: TCP.RST | TCP.ACK }),
+    pkt(t0 + 3e6, true, { tcpFlags: TCP.ACK })], { tcpTermination: true }).flows;
+  assert.deepEqual(rst.map((f) => f.packets), [2, 1], "after the 2 s linger a late packet starts a new flow");
+});
+
+Deno.test("meter: expire(now) ends idle flows for live use", () => {
+  const flows: Flow[] = [];
+  const m = new FlowMeter({ idleTimeout: 10, onFlow: (f) => flows.push(f) });
+  m.add(pkt(1e9, true));
+  m.add(pkt(1e9 + 5e6, true, { srcPort: 50000 }));
+  m.expire(1e9 + 12e6);
+  assert.equal(flows.length, 1);
+  assert.equal(m.stats.active, 1);
+});
+
+Deno.test("basic: NFStream statistics (sizes, piat ms, sample stddev, flags per direction)", () => {
+  const flows: Flow[] = [];
+  const m = new FlowMeter({ features: basicFeatures, onFlow: (f) => flows.push(f) });
+  // tcp.stream 0 of zeek-ftp-bruteforce.pcap, first 4 frames (times in µs, frame lengths)
+  m.add(pkt(1_389_721_044_820_046, true, { wireLen: 78, tcpFlags: TCP.SYN }));
+  m.add(pkt(1_389_721_044_820_089, false, { wireLen: 74, tcpFlags: TCP.SYN | TCP.ACK }));
+  m.add(pkt(1_389_721_044_820_500, true, { wireLen: 66 }));
+  m.add(pkt(1_389_721_044_826_077, false, { wireLen: 135, tcpFlags: TCP.ACK | TCP.PSH }));
+  m.flush();
+  const out: (number | string)[] = [];
+  basicFeatures.row(flows[0], flows[0].state as BasicState, out);
+  const row = Object.fromEntries(basicFeatures.columns.map((c, i) => [c.name, out[i]]));
+  assert.equal(row.bidirectional_packets, 4);
+  assert.equal(row.bidirectional_bytes, 353);
+  assert.equal(row.bidirectional_min_ps, 66);
+  assert.equal(row.bidirectional_max_ps, 135);
+  assert.equal(row.bidirectional_mean_ps, 353 / 4);
+  const m4 = 353 / 4;
+  const sd = Math.sqrt([78, 74, 66, 135].reduce((s, x) => s + (x - m4) ** 2, 0) / 3);
+  assert.ok(Math.abs((row.bidirectional_stddev_ps as number) - sd) < 1e-9);
+  assert.equal(row.bidirectional_duration_ms, 6); // 826 − 820 ms
+  assert.equal(row.bidirectional_max_piat_ms, 6);
+  assert.equal(row.dst2src_mean_piat_ms, 6);
+  assert.equal(row.bidirectional_syn_packets, 2);
+  assert.equal(row.src2dst_syn_packets, 1);
+  assert.equal(row.dst2src_psh_packets, 1);
+  assert.equal(row.bidirectional_ack_packets, 3);
+});
