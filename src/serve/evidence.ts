@@ -66,6 +66,12 @@ export class EvidenceBuffer {
     return this.#flows.size;
   }
 
+  /** True when flow `id` still has room (check before touching the frame: getting it may allocate). */
+  wants(id: number): boolean {
+    const f = this.#flows.get(id);
+    return f === undefined || (f.packets.length < this.#perFlowPackets && f.bytes < this.#perFlowBytes);
+  }
+
   /** Stores a copy of `frame` for flow `id` if the flow still has room. */
   add(id: number, tsUs: number, wireLen: number, frame: Uint8Array, linkType: number): void {
     let f = this.#flows.get(id);

@@ -209,17 +209,18 @@ export class Monitor {
     o.stats.detector = s.name;
     // Wrap the feature set: track active flows (for periodic re-scoring) and keep evidence packets.
     const self = this;
+    const keepEvidence = o.evidenceDir !== undefined;
     const wrapper: FlowFeatureSet = {
       name: inner?.name ?? "monitor",
       init(flow, pkt, prev) {
         self.#active.set(flow.id, flow);
         self.#lastFlowOfPacket = flow;
-        if (pkt.raw) self.evidence.add(flow.id, pkt.tsUs, pkt.wireLen, pkt.raw, pkt.linkType);
+        if (keepEvidence) self.#keep(flow.id, pkt);
         return inner ? inner.init(flow, pkt, prev) : undefined;
       },
       update(state, flow, pkt, dir) {
         self.#lastFlowOfPacket = flow;
-        if (pkt.raw) self.evidence.add(flow.id, pkt.tsUs, pkt.wireLen, pkt.raw, pkt.linkType);
+        if (keepEvidence && self.evidence.wants(flow.id)) self.#keep(flow.id, pkt);
         if (inner) inner.update(state, flow, pkt, dir);
       },
     };
@@ -232,6 +233,11 @@ export class Monitor {
       features: wrapper,
       onFlow: (f) => this.#flowEnded(f),
     });
+  }
+
+  #keep(id: number, p: Packet): void {
+    const raw = p.raw;
+    if (raw) this.evidence.add(id, p.tsUs, p.wireLen, raw, p.linkType);
   }
 
   /** The current threshold (NaN while a packet-mode detector is still calibrating). */

@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { forEachPacket, readAllPackets } from "../../src/capture/reader.ts";
+import { runMonitor } from "../../src/serve/run.ts";
+import type { MonitorMetrics } from "../../src/serve/metrics.ts";
+import { alertProblems } from "../../src/serve/alert.ts";
+import { configProblems, loadConfig } from "../../src/serve/config.ts";
+import { EvidenceBuffer } from "../../src/serve/evidence.ts";
+import { AlertFilter, Cidr, parseIp } from "../../src/serve/rules.ts";
+import { dataPath, ROOT } from "../_shared.ts";
+import { benignFlowModel, repeatCapture } from "./_helpers.ts";
+
+Deno.test("monitor replays a capture: eve-style alerts, evidence pcaps, consistent counters", async () => {
+  const model = await benignFlowModel();
+  const out = Deno.makeTempDirSync({ prefix: "nadir-mon-" });
+  const pcap = dataPath("pcaps", "zeek-ftp-bruteforce.pcap");
+  let metrics: MonitorMetrics | undefined;
+  const r = await runMonitor(
+    { source: { pcap }, model, alerts: { file: join(out, "alerts.jsonl") }, rules: { dedup_window_s: 0, per_host_per_minute: 0 } },
+    { onReady: (x) => (metrics = x.metrics), log: () => {} },
+  );
+  let n = 0;
+  await forEachPacket(pcap, () => {
+    n++;
+  });
+  assert.equal(r.packets, n, "every packet reached the pipeline");
+  assert.equal(metrics!.flowsEnded.get(), r.flows, "every flow ended at shutdown");
+  assert.ok(metrics!.flowsScored.get() >= r.flows, "every flow scored at least once");
+  const lines = Deno.readTextFileSync(join(out, "alerts.jsonl")).split("\n").filter(Boolean);
+  assert.ok(lines.length >= 1, "the brute force raises alerts");
+  assert.equal(lines.length, r.alerts);
+  for (const l of lines) {
+    const a = JSON.parse(l);
+    assert.deepEqual(alertProblems(a), []);
+    assert.match(a.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.ok(a.score > a.threshold);
+    assert.ok([1, 2, 3].includes(a.severity) && a.alert.severity === a.severity);
+    assert.ok(a.top_features.length > 0 && typeof a.top_features[0].name === "string");
+    assert.ok(a.explanation.length > 10);
+    // Evidence: a pcap whose packets belong to the alert's flow.
+    assert.ok(a.evidence, "evidence saved");
+    const pk = await readAllPackets(join(out, "evidence", a.evidence));
+    assert.ok(pk.length >= 1 && pk.length <= 32);
+    for (const p of pk) {
+      const ends = [`${p.srcIp}:${p.srcPort}`, `${p.dstIp}:${p.dstPort}`].sort();
+      assert.deepEqual(ends, [`${a.src_ip}:${a.src_port}`, `${a.dest_ip}:${a.dest_port}`].sort());
+    }
+  }
+  const text = metrics!.registry.render();
+  assert.match(text, new RegExp(`^nadir_packets_total ${n}$`, "m"));
+  assert.match(text, /^nadir_alert_latency_seconds_count \d+$/m);
+  Deno.removeSync(out, { recursive: true });
+});
+
+Deno.test("flood of new flows: the flow table stays capped, evicted flows are still scored", async () => {
+  const model = await benignFlowModel();
+  let metrics: MonitorMetrics | undefined;
+  const r = await runMonitor(
+    { source: { pcap: dataPath("pcaps", "synscan.pcapng") }, model, flows: { max_flows: 50 } },
+    { onReady: (x) => (metrics = x.metrics), log: () => {} },
+  );
+  assert.ok(r.flows > 1000, `synscan opens many flows (${r.flows})`);
+  assert.ok(r.evicted > 0, "the cap evicted flows");
+  assert.ok(metrics!.flowsEvicted.get() === r.evicted);
+  assert.ok(metrics!.flowsScored.get() >= r.flows, "evicted flows are scored, not dropped");
+  assert.equal(metrics!.flowsActive.get(), 0);
+});
+
+Deno.test("capture cut mid-packet: packets before the cut are processed, the damage is reported", async () => {
+  const model = await benignFlowModel();
+  const src = Deno.readFileSync(dataPath("pcaps", "zeek-smtp.pcap"));
+  const dir = Deno.makeTempDirSync();
+  const cut = join(dir, "cut.pcap");
+  Deno.writeFileSync(cut, src.subarray(0, Math.floor(src.length * 0.6) + 7));
+  let whole = 0;
+  await forEachPacket(cut, () => {
+    whole++;
+  });
+  const r = await runMonitor({ source: { pcap: cut }, model }, { log: () => {} });
+  assert.equal(r.packets, whole);
+  assert.ok(r.packets > 10);
+  assert.match(r.captureDamage ?? "", /truncated/);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("paced replay follows packet time (x20 on a 23 s capture takes about 1.15 s)", async () => {
+  const model = await benignFlowModel();
+  const pcap = dataPath("pcaps", "synscan.pcapng");
+  const pk = await readAllPackets(pcap);
+  const spanS = (pk[pk.length - 1].tsUs - pk[0].tsUs) / 1e6;
+  const t0 = performance.now();
+  const r = await runMonitor({ source: { pcap, replay: "x20" }, model }, { log: () => {} });
+  const took = (performance.now() - t0) / 1000;
+  assert.equal(r.packets, pk.length);
+  assert.ok(took >= (spanS / 20) * 0.9, `took ${took.toFixed(2)} s for a ${spanS.toFixed(1)} s capture at x20`);
+  assert.ok(took < (spanS / 20) * 3 + 1, `took ${took.toFixed(2)} s: pacing far too slow`);
+});
+
+Deno.test("config: the example validates; problems name the field", () => {
+  const ex = loadConfig(join(ROOT, "deploy", "nadir.example.json"));
+  assert.equal(ex.source?.interface, "eth0");
+  const p = configProblems({
+    flows: { idle_timeout_s: -1, bogus: 1 },
+    source: { replay: "slow" },
+    sinks: { syslog: { host: "x", port: 70000, transport: "sctp" }, webhook: {} },
+    rules: { allowlist: [{ dest_port: "53" }] },
+  });
+  const text = p.join("\n");
+  assert.match(text, /field "flows\.idle_timeout_s": expected a number ≥ 0\.1, found -1/);
+  assert.match(text, /field "flows\.bogus": unknown/);
+  assert.match(text, /field "source\.replay": expected a value matching/);
+  assert.match(text, /field "sinks\.syslog\.port": expected a number ≤ 65535/);
+  assert.match(text, /field "sinks\.syslog\.transport": expected one of "udp", "tcp"/);
+  assert.match(text, /field "sinks\.webhook\.url": required/);
+  assert.match(text, /field "rules\.allowlist\[0\]\.dest_port": expected an integer/);
+  assert.deepEqual(configProblems({ source: { pcap: "a", interface: "b" } }), [`field "source": give either interface or pcap, not both`]);
+  const dir = Deno.makeTempDirSync();
+  Deno.writeTextFileSync(join(dir, "bad.json"), '{"flows": {"max_flows": 0}}');
+  assert.throws(() => loadConfig(join(dir, "bad.json")), /bad\.json: field "flows\.max_flows": expected a number ≥ 1, found 0/);
+  Deno.writeTextFileSync(join(dir, "bad.json"), "{oops");
+  assert.throws(() => loadConfig(join(dir, "bad.json")), /bad\.json: invalid JSON/);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("rules: CIDR v4/v6, suppression, dedup window, per-host token bucket", () => {
+  assert.ok(new Cidr("10.0.0.0/8").contains("10.255.1.2"));
+  assert.ok(!new Cidr("10.0.0.0/8").contains("11.0.0.1"));
+  assert.ok(new Cidr("2001:db8::/32").contains("2001:db8:1::5"));
+  assert.ok(!new Cidr("2001:db8::/32").contains("2001:db9::1"));
+  assert.ok(new Cidr("::ffff:192.0.2.0/120").contains("::ffff:192.0.2.9"));
+  assert.ok(!new Cidr("10.0.0.0/8").contains("::1"));
+  assert.equal(parseIp("1.2.3.256"), undefined);
+  assert.equal(parseIp("1::2::3"), undefined);
+  assert.throws(() => new Cidr("10.0.0.0/33"), /prefix length/);
+  const f = new AlertFilter({ dedupWindowS: 10, perHostPerMinute: 3 });
+  const k = { src_ip: "192.0.2.1", dest_ip: "198.51.100.1", dest_port: 22, proto: "TCP", detector: "d" };
+  assert.equal(f.check(k, 0), "pass");
+  assert.equal(f.check(k, 5_000), "duplicate");
+  assert.equal(f.check(k, 11_000), "pass");
+  assert.equal(f.check({ ...k, dest_port: 23 }, 11_000), "pass");
+  assert.equal(f.check({ ...k, dest_port: 24 }, 11_000), "rate_limited");
+  assert.equal(f.check({ ...k, dest_port: 24 }, 11_000 + 20_000), "pass", "the bucket refills");
+  f.suppressions.add({ src: "192.0.2.0/24", dest_port: 25, until: new Date(50_000).toISOString() });
+  assert.equal(f.check({ ...k, dest_port: 25 }, 40_000), "suppressed");
+  assert.equal(f.check({ ...k, dest_port: 25 }, 60_000), "pass", "expired rule");
+  assert.throws(() => f.suppressions.add({ src: "nope" }), /expected an IP address or CIDR/);
+});
+
+Deno.test("evidence buffer: per-flow and global caps", () => {
+  const ev = new EvidenceBuffer({ perFlowPackets: 3, perFlowBytes: 250, maxBytes: 1000 });
+  for (let i = 0; i < 10; i++) ev.add(1, i, 100, new Uint8Array(100), 1);
+  assert.equal(ev.get(1)!.packets.length, 3);
+  assert.equal(ev.get(1)!.bytes, 250, "the third frame is cut to the per-flow byte cap");
+  for (let id = 2; id < 20; id++) ev.add(id, 0, 200, new Uint8Array(200), 1);
+  assert.ok(ev.bytes <= 1000, `global cap held (${ev.bytes})`);
+  assert.equal(ev.get(1), undefined, "oldest flow forgotten first");
+  assert.ok(ev.evicted > 0);
+  ev.drop(19);
+  assert.equal(ev.get(19), undefined);
+});
+
+Deno.test("SIGTERM under load: the monitor flushes and the alerts file is complete JSON lines", async () => {
+  const model = await benignFlowModel();
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-sigterm-" });
+  const big = join(dir, "big.pcap");
+  await repeatCapture(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), big, 400);
+  const alerts = join(dir, "alerts.jsonl");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-ffi", join(ROOT, "src", "cli.ts"), "monitor", "--pcap", big, "--model", model, "--alerts", alerts, "--replay", "x2000"],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
+  }).spawn();
+  // Wait until it is producing alerts, then stop it.
+  const t0 = Date.now();
+  while (Date.now() - t0 < 20_000) {
+    try {
+      if (Deno.statSync(alerts).size > 0) break;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill("SIGTERM");
+  const res = await child.output();
+  const err = new TextDecoder().decode(res.stderr);
+  assert.equal(res.code, 0, err);
+  assert.match(err, /stopping/);
+  assert.match(err, /nadir monitor: \d+ packets, \d+ flows, \d+ alerts/);
+  const text = Deno.readTextFileSync(alerts);
+  assert.ok(text.endsWith("\n"), "last line complete");
+  const lines = text.split("\n").filter(Boolean);
+  assert.ok(lines.length >= 1);
+  for (const l of lines) assert.deepEqual(alertProblems(JSON.parse(l)), []);
+  const m = /(\d+) alerts/.exec(err)!;
+  assert.equal(Number(m[1]), lines.length, "every alert counted was written");
+  const pk = /(\d+) packets/.exec(err)!;
+  assert.ok(Number(pk[1]) < 400 * 1000, "stopped before the end of the capture");
+  Deno.removeSync(dir, { recursive: true });
+});
