@@ -31,6 +31,7 @@ import { kitnet } from "./kitnet.ts";
 import { autoencoderFactory } from "./autoencoder.ts";
 import { lstmFactory } from "./lstm.ts";
 import { flowLmFactory } from "./flow_lm.ts";
+import { textEmbeddingFactory } from "./text_embedding.ts";
 // ─── end deep-learning imports ───
 
 const FACTORIES: readonly DetectorFactory[] = [
@@ -42,6 +43,7 @@ const FACTORIES: readonly DetectorFactory[] = [
   autoencoderFactory,
   lstmFactory,
   flowLmFactory,
+  textEmbeddingFactory,
   // ─── end deep-learning factories ───
 ];
 
