@@ -52,3 +52,19 @@ Deno.test("coverage: alert spans and flow overlap", () => {
   const flows = [flow({ start: 0, end: 45 }), flow({ start: 311, end: 400 }), flow({ start: 0, end: 1000 })];
   assert.deepEqual([...covered(flows, iv)], [1, 0, 1]);
 });
+
+Deno.test("labelFlowsWithAlerts labels nadir flows and CIC flows with the matcher", async () => {
+  const pl = (await import("nodejs-polars")).default;
+  const { labelFlowsWithAlerts } = await import("../../src/eval/alert_labels.ts");
+  const flows = pl.DataFrame({
+    src_ip: ["10.0.0.1", "10.0.0.3"], src_port: [5000, 5001], dst_ip: ["10.0.0.2", "10.0.0.2"], dst_port: [21, 21],
+    protocol: [6, 6], bidirectional_first_seen_ms: [1000, 1000], bidirectional_last_seen_ms: [2000, 2000], label: [0, 0],
+  });
+  const a = [{ engine: "snort" as const, ts: 1500, proto: "TCP", src: "10.0.0.2", srcPort: 21, dst: "10.0.0.1", dstPort: 5000, rule: "1:9:2", line: 1 }];
+  const r = labelFlowsWithAlerts(flows, a);
+  assert.equal(r.flagged, 1);
+  assert.deepEqual(r.df.getColumn("label").toArray(), [1, 0]);
+  assert.deepEqual(r.df.getColumn("ids_rules").toArray(), ["1:9:2", ""]);
+  assert.equal(r.df.width, flows.width + 3);
+  assert.throws(() => labelFlowsWithAlerts(pl.DataFrame({ a: [1] }), a), /lacks "src_ip"/);
+});
