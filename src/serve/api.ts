@@ -440,7 +440,9 @@ function stream(store: AlertStore, signal: AbortSignal): Response {
       send(": nadir alert stream\nretry: 2000\n\n");
       unsub = store.subscribe((a) => send(`event: alert\nid: ${a.id}\ndata: ${JSON.stringify(a)}\n\n`));
       beat = setInterval(() => send(": keep-alive\n\n"), 15_000);
-      signal.addEventListener("abort", cleanup, { once: true });
+      // A client that goes away cancels the stream (cancel() below); the request signal is only
+      // used when it aborts before the response started.
+      if (signal.aborted) cleanup();
     },
     cancel() {
       unsub();
