@@ -3,13 +3,132 @@
  *
  * @module
  */
-import type { Command } from "./command.ts";
-import { UsageError } from "../util/errors.ts";
+import { type Command, type ParsedArgs, str } from "./command.ts";
+import { InputError, UsageError } from "../util/errors.ts";
+import { type FlowKeyFields, labelFlow, loadRules, protocolNumber } from "../flows/label.ts";
+
+/** Reads a flow table (CSV, Parquet or Arrow IPC, by extension) with nodejs-polars. */
+async function readTable(path: string) {
+  const pl = (await import("nodejs-polars")).default;
+  try {
+    await Deno.stat(path);
+  } catch {
+    throw new InputError("no such file", { file: path });
+  }
+  const lower = path.toLowerCase();
+  try {
+    if (lower.endsWith(".parquet")) return pl.readParquet(path);
+    if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) return pl.readIPC(path);
+    return pl.readCSV(path, { inferSchemaLength: 10000 });
+  } catch (e) {
+    throw new InputError(`cannot read the flow table: ${(e as Error).message}`, { file: path });
+  }
+}
+
+/** How to get the rule fields out of a row, for each feature set nadir writes. */
+function keyReader(cols: string[], file: string): (get: (c: string) => unknown) => FlowKeyFields {
+  const has = (c: string) => cols.includes(c);
+  if (has("bidirectional_first_seen_ms")) { // basic (NFStream names)
+    return (g) => ({
+      srcIp: String(g("src_ip")), dstIp: String(g("dst_ip")), srcPort: Number(g("src_port")), dstPort: Number(g("dst_port")),
+      protocol: Number(g("protocol")),
+      startUs: Number(g("bidirectional_first_seen_ms")) * 1000, endUs: Number(g("bidirectional_last_seen_ms")) * 1000 + 999,
+    });
+  }
+  if (has("Flow ID") && has("Timestamp")) { // cic (nadir writes Timestamp in UTC)
+    return (g) => {
+      const start = Date.parse(String(g("Timestamp")).replace(" ", "T") + "Z") * 1000;
+      return {
+        srcIp: String(g("Src IP")), dstIp: String(g("Dst IP")), srcPort: Number(g("Src Port")), dstPort: Number(g("Dst Port")),
+        protocol: Number(g("Protocol")), startUs: start, endUs: start + Number(g("Flow Duration")),
+      };
+    };
+  }
+  if (has("first_seen_us") && has("protocol_type")) { // kdd
+    return (g) => ({
+      srcIp: String(g("src_ip")), dstIp: String(g("dst_ip")), srcPort: Number(g("src_port")), dstPort: Number(g("dst_port")),
+      protocol: protocolNumber(String(g("protocol_type"))) ?? -1,
+      startUs: Number(g("first_seen_us")), endUs: Number(g("first_seen_us")) + (Number(g("duration")) + 1) * 1e6,
+    });
+  }
+  throw new InputError(
+    "expected a flow table written by `nadir flows` (basic, cic or kdd columns: addresses, ports, protocol, times)",
+    { file },
+  );
+}
 
 export const command: Command = {
   name: "label",
   summary: "Label flows from a rules file or from IDS alerts",
-  run() {
-    throw new UsageError("nadir label: not built yet");
+  positionals: [{ name: "FLOWS", description: "Flow table from `nadir flows` (.csv, .parquet, .arrow)" }],
+  options: {
+    rules: { type: "string", arg: "FILE", description: "JSON rules file (attacker/victim CIDRs, ports, protocol, time windows)" },
+    // ── --alerts FILE: reserved for the IDS-alert labelling mode (added by the experiment-runner work). ──
+    // Add the option here and a branch at "ALERTS MODE" in run(); --rules and --alerts exclude each other.
+    out: { type: "string", arg: "FILE", description: "Write the labelled table here (.csv, .parquet, .arrow); default: overwrite nothing, print CSV" },
+    default: { type: "string", choices: ["benign", "unknown"], description: "Label of flows no rule matches (overrides the rules file; default benign)" },
+  },
+  details: `
+Rules file (see docs/labelling.md):
+  { "default": "benign", "rules": [ { "name": "ftp-bruteforce", "attack": "FTP-Patator", "category": "Brute Force",
+      "attacker": ["192.168.56.1"], "victim": ["192.168.56.101/32"], "ports": [21], "protocol": "tcp",
+      "windows": [{ "start": "2014-01-14T17:37:00Z", "end": "2014-01-14T17:40:00Z" }] } ] }
+A flow matches a rule in either direction; the first matching rule wins. Adds columns label, attack, category.
+Example: deno task nadir label /tmp/ftp.csv --rules data/labels/zeek-ftp-bruteforce.json --out /tmp/ftp-labelled.csv`,
+  async run(args: ParsedArgs) {
+    const flowsPath = args.positionals[0];
+    const rulesPath = str(args, "rules");
+    // ── ALERTS MODE: `--alerts FILE` goes here (before the --rules check). ──
+    if (!rulesPath) throw new UsageError("nadir label: expected --rules FILE (see --help)");
+    const rules = await loadRules(rulesPath);
+    const def = str(args, "default");
+    if (def) rules.defaultLabel = def;
+    const pl = (await import("nodejs-polars")).default;
+    let df = await readTable(flowsPath);
+    const cols = df.columns;
+    const read = keyReader(cols, flowsPath);
+    const n = df.height;
+    const columns = new Map<string, unknown[]>();
+    const col = (c: string) => {
+      let a = columns.get(c);
+      if (!a) columns.set(c, a = df.getColumn(c).toArray());
+      return a;
+    };
+    const labels: string[] = new Array(n), attacks: string[] = new Array(n), cats: string[] = new Array(n);
+    const hits = new Array(rules.rules.length).fill(0);
+    const byLabel: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const k = read((c) => col(c)[i]);
+      if (!k.srcIp || !k.dstIp || !Number.isFinite(k.startUs)) {
+        throw new InputError("row without addresses or time", { file: flowsPath, line: i + 2 });
+      }
+      const r = labelFlow(rules, k);
+      labels[i] = r.label;
+      attacks[i] = r.attack;
+      cats[i] = r.category;
+      if (r.rule >= 0) hits[r.rule]++;
+      byLabel[r.label] = (byLabel[r.label] ?? 0) + 1;
+    }
+    for (const c of ["label", "attack", "category"]) if (cols.includes(c)) df = df.drop(c);
+    df = df.withColumns(pl.Series("label", labels, pl.Utf8), pl.Series("attack", attacks, pl.Utf8), pl.Series("category", cats, pl.Utf8));
+    const out = str(args, "out");
+    const summary = {
+      flows: n,
+      labels: byLabel,
+      rules: rules.names.map((name, i) => ({ name, hits: hits[i] })),
+      unmatched: n - hits.reduce((a, b) => a + b, 0),
+      default: rules.defaultLabel,
+      out: out ?? "-",
+    };
+    if (out) {
+      const lower = out.toLowerCase();
+      if (lower.endsWith(".parquet")) df.writeParquet(out);
+      else if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) df.writeIPC(out);
+      else df.writeCSV(out);
+      console.log(JSON.stringify(summary, null, 2));
+    } else {
+      console.log(df.writeCSV().toString().trimEnd());
+      console.error(JSON.stringify(summary, null, 2));
+    }
   },
 };

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { dataPath } from "../_shared.ts";
+import { compileRules, labelFlow, loadRules, parseIp } from "../../src/flows/label.ts";
+import { InputError } from "../../src/util/errors.ts";
+import { main } from "../../src/cli.ts";
+
+const flow = { srcIp: "192.168.56.1", srcPort: 54017, dstIp: "192.168.56.101", dstPort: 21, protocol: 6, startUs: 1_389_721_044_820_046, endUs: 1_389_721_047_193_055 };
+
+Deno.test("label: CIDR, ports on the victim side, protocol, windows, either direction, first rule wins", async () => {
+  const rules = await loadRules(dataPath("labels", "zeek-ftp-bruteforce.json"));
+  assert.deepEqual(labelFlow(rules, flow), { label: "attack", attack: "FTP-Patator", category: "Brute Force", rule: 0 });
+  const rev = { ...flow, srcIp: flow.dstIp, srcPort: 21, dstIp: flow.srcIp, dstPort: 54017 };
+  assert.equal(labelFlow(rules, rev).attack, "FTP-Patator", "direction-insensitive");
+  assert.equal(labelFlow(rules, { ...flow, dstPort: 22 }).label, "benign", "victim port must match");
+  assert.equal(labelFlow(rules, { ...flow, protocol: 17 }).label, "benign");
+  assert.equal(labelFlow(rules, { ...flow, startUs: 0, endUs: 1 }).label, "benign", "outside the window");
+  const two = compileRules({
+    default: "unknown",
+    rules: [
+      { attack: "A", victim: ["192.168.56.0/24"], protocol: "udp" },
+      { attack: "B", attacker: ["192.168.0.0/16"] },
+      { attack: "C", attacker: ["192.168.56.1"] },
+    ],
+  }, "inline");
+  assert.equal(labelFlow(two, flow).attack, "B");
+  assert.equal(labelFlow(two, { ...flow, srcIp: "10.0.0.1", dstIp: "10.0.0.2" }).label, "unknown");
+  const v6 = compileRules({ rules: [{ attack: "X", attacker: ["2001:db8::/32"] }] }, "inline");
+  assert.equal(labelFlow(v6, { ...flow, srcIp: "2001:db8:0:1::5", dstIp: "2001:470::1" }).attack, "X");
+  assert.equal(labelFlow(v6, { ...flow, srcIp: "2001:db9::5", dstIp: "2001:470::1" }).attack, "");
+  assert.deepEqual([...parseIp("::ffff:10.0.0.1")!.bytes.slice(12)], [10, 0, 0, 1]);
+});
+
+Deno.test("label: bad rules name the problem", () => {
+  assert.throws(() => compileRules({ rules: [{ attack: "A", attacker: ["300.1.1.1"] }] }, "r.json"), InputError);
+  assert.throws(() => compileRules({ rules: [{ attack: "A", windows: [{ start: "2020-01-01 00:00", end: "2020-01-02 00:00" }] }] }, "r.json"), /no UTC offset/);
+  assert.throws(() => compileRules({ rules: [{ attack: "A", protocol: "tcpx" }] }, "r.json"), /unknown protocol/);
+});
+
+Deno.test("label: nadir flows | nadir label on the FTP brute force (worked example of docs/labelling.md)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const flows = `${dir}/ftp.csv`, out = `${dir}/ftp-labelled.csv`;
+    assert.equal(await main(["flows", dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), "--out", flows]), 0);
+    assert.equal(await main(["label", flows, "--rules", dataPath("labels", "zeek-ftp-bruteforce.json"), "--out", out]), 0);
+    const lines = (await Deno.readTextFile(out)).trim().split("\n");
+    const head = lines[0].split(",");
+    const li = head.indexOf("label"), ai = head.indexOf("attack");
+    assert.ok(li > 0 && ai > 0);
+    assert.equal(lines.length - 1, 30);
+    assert.ok(lines.slice(1).every((l) => l.split(",")[li] === "attack" && l.split(",")[ai] === "FTP-Patator"));
+    assert.equal(await main(["label", flows]), 2, "no --rules is a usage error");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
