@@ -209,7 +209,8 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   try {
     if (live) {
       const opener = ro.liveOpener ?? (await defaultLiveOpener());
-      const source = await opener(src.interface!, { snaplen: src.snaplen ?? 65535, bufferMib: src.buffer_mib ?? 64, bpf: src.bpf });
+      const source = await opener(src.interface!, { snaplen: src.snaplen ?? 2048, bufferMib: src.buffer_mib ?? 64, bpf: src.bpf });
+      log(`nadir monitor: capturing on ${src.interface}${src.bpf ? ` (filter ${src.bpf})` : ""}`);
       const dropTicker = setInterval(() => {
         const s = source.stats();
         kernelDrops = s.kernelDrops;
