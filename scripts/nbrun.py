@@ -152,7 +152,7 @@ class Runner:
             quiet_since = time.monotonic()
 
     async def run(self) -> int:
-        client = NotebookClient(self.nb, kernel_name=self.kernel, resources={"metadata": {"path": self.cwd}}, timeout=self.timeout)
+        client = NotebookClient(self.nb, kernel_name=self.kernel, resources={"metadata": {"path": self.cwd}}, timeout=int(self.timeout))
         status = 0
         timings: list[float | None] = [None] * len(self.nb.cells)
         t_start = time.monotonic()

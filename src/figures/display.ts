@@ -92,9 +92,10 @@ export function formatCell(v: unknown, digits = 4): string {
  * `maxRows` rows are shown (a note says how many were left out).
  */
 export function table(
-  rows: readonly Record<string, unknown>[],
+  records: readonly object[],
   opts: { columns?: string[]; maxRows?: number; caption?: string; digits?: number } = {},
 ): MimeBundle {
+  const rows = records as readonly Record<string, unknown>[];
   const cols = opts.columns ?? [...new Set(rows.slice(0, 50).flatMap((r) => Object.keys(r)))];
   const max = opts.maxRows ?? 50;
   const shown = rows.slice(0, max);

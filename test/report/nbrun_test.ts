@@ -1,0 +1,170 @@
+/**
+ * scripts/nbrun.py and scripts/nbhtml.py on small hand-made notebooks (the
+ * notebook format has no "real file" to slice; these are built in the test).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { jupyterPath, notebookToolsMissing, pythonPath, REPO_ROOT } from "../../src/figures/report.ts";
+import { concatNotebook } from "../../scripts/check_notebooks.ts";
+
+const missing = notebookToolsMissing();
+if (missing) console.warn(`skip: nbrun tests need Jupyter and the Deno kernel: ${missing}`);
+
+function notebook(cells: { code?: string; md?: string; tags?: string[] }[]) {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: "deno", display_name: "Deno", language: "typescript" } },
+    cells: cells.map((c, i) =>
+      c.md !== undefined ? { id: `m${i}`, cell_type: "markdown", metadata: {}, source: c.md } : {
+        id: `c${i}`,
+        cell_type: "code",
+        metadata: c.tags ? { tags: c.tags } : {},
+        source: c.code!,
+        outputs: [],
+        execution_count: null,
+      }
+    ),
+  };
+}
+
+async function py(args: string[]): Promise<{ code: number; stderr: string }> {
+  const r = await new Deno.Command(pythonPath(), {
+    args,
+    cwd: REPO_ROOT,
+    env: { JUPYTER_PATH: jupyterPath() },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
+}
+
+// deno-lint-ignore no-explicit-any
+type Nb = any;
+
+/** nbformat writes multi-line strings as lists of lines. */
+const text = (v: string | string[]) => Array.isArray(v) ? v.join("") : v;
+
+Deno.test({
+  name: "nbrun: keeps outputs published after the cell went idle, injects parameters, stops at an error",
+  ignore: !!missing,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "nadir-nbrun-" });
+    try {
+      const input = join(dir, "in.ipynb");
+      await Deno.writeTextFile(
+        input,
+        JSON.stringify(notebook([
+          { md: "# Title\n\nSome **text**." },
+          { code: 'const QUICK = false;\nconst NAME: string = "full"; // comment', tags: ["parameters"] },
+          // The timer fires ~300 ms after execute_reply/idle: stock nbclient would drop this output.
+          { code: 'setTimeout(() => console.log("late", QUICK, NAME), 300);\n"now"' },
+          {
+            code:
+              'await Deno.jupyter.display({ "image/svg+xml": "<svg xmlns=\\"http://www.w3.org/2000/svg\\" width=\\"10\\" height=\\"10\\"><rect width=\\"10\\" height=\\"10\\"/></svg>" }, { raw: true });',
+          },
+          { code: 'throw new Error("boom")' },
+          { code: 'console.log("never runs")' },
+        ])),
+      );
+      const out = join(dir, "out.ipynb");
+      const r = await py([
+        join(REPO_ROOT, "scripts/nbrun.py"),
+        input,
+        out,
+        "-p",
+        "QUICK=true",
+        "-p",
+        "NAME=quick",
+        "--grace",
+        "0.6",
+        "--quiet",
+      ]);
+      assert.equal(r.code, 1, `a raising cell makes nbrun exit 1 (stderr: ${r.stderr})`);
+      const nb: Nb = JSON.parse(await Deno.readTextFile(out));
+      assert.match(text(nb.cells[1].source), /const QUICK = true; \/\/ injected by nbrun/);
+      assert.match(text(nb.cells[1].source), /const NAME: string = "quick";/);
+      const late = nb.cells[2].outputs;
+      assert.ok(
+        late.some((o: Nb) =>
+          o.output_type === "execute_result" && text(o.data["text/plain"]).includes("now")
+        ),
+      );
+      const stream = late.find((o: Nb) => o.output_type === "stream");
+      assert.ok(stream, `late stream output kept: ${JSON.stringify(late)}`);
+      assert.equal(text(stream.text), "late true quick\n");
+      assert.ok(nb.metadata.nadir.late_outputs >= 1, "the late output is counted");
+      assert.ok(text(nb.cells[3].outputs[0].data["image/svg+xml"]).includes("<rect"));
+      assert.equal(nb.cells[4].outputs[0].output_type, "error");
+      assert.equal(nb.cells[4].outputs[0].evalue, "boom");
+      assert.deepEqual(nb.cells[5].outputs, [], "execution stops at the first error");
+      assert.equal(nb.metadata.nadir.status, "error");
+      assert.deepEqual(nb.metadata.nadir.parameters, { QUICK: true, NAME: "quick" });
+
+      const html = join(dir, "out.html");
+      const h = await py([
+        join(REPO_ROOT, "scripts/nbhtml.py"),
+        "render",
+        out,
+        html,
+        "--provenance",
+        '{"gitSha":"abc123","version":"0.1.0"}',
+      ]);
+      assert.equal(h.code, 0, h.stderr);
+      const page = await Deno.readTextFile(html);
+      assert.ok(page.includes("<h1>Title</h1>") && page.includes("<strong>text</strong>"));
+      assert.ok(page.includes("<rect"), "an SVG-only output is inlined (Debian's nbconvert blanks it)");
+      assert.ok(page.includes("late true quick"));
+      assert.ok(page.includes("boom") && page.includes("a cell raised an error"));
+      assert.ok(page.includes("abc123") && page.includes("data sha256"));
+      assert.ok(!/<script/i.test(page), "no JavaScript in reports");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "nbrun: an unknown parameter is a usage error that lists the declared ones",
+  ignore: !!missing,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "nadir-nbrun-" });
+    try {
+      const input = join(dir, "in.ipynb");
+      await Deno.writeTextFile(
+        input,
+        JSON.stringify(notebook([{ code: "const QUICK = false;", tags: ["parameters"] }])),
+      );
+      const r = await py([
+        join(REPO_ROOT, "scripts/nbrun.py"),
+        input,
+        join(dir, "o.ipynb"),
+        "-p",
+        "DATASET=x",
+      ]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /unknown parameter\(s\) DATASET; the parameters cell declares QUICK/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("check:notebooks: concatNotebook joins code cells, rewrites ../src imports and maps lines back", () => {
+  const { code, map } = concatNotebook(
+    {
+      cells: [{ cell_type: "markdown", source: "# x" }, {
+        cell_type: "code",
+        source: 'import { a } from "../src/x.ts";\na;',
+      }, {
+        cell_type: "code",
+        source: ["%time\n", "const b = 1;"],
+      }],
+    },
+    "file:///repo/src/",
+  );
+  const lines = code.split("\n");
+  assert.equal(lines[1], 'import { a } from "file:///repo/src/x.ts";');
+  assert.equal(lines[4], "// %time");
+  assert.deepEqual(map[5], [2, 2]);
+});

@@ -1,0 +1,175 @@
+/**
+ * End to end: `nadir report --quick` runs every notebook in notebooks/ with the
+ * Deno kernel into a temporary folder; every code cell that displays something
+ * must have its output and no cell may raise. Then headless Chromium (Debian)
+ * opens each HTML report, checks that every figure has a non-zero size and
+ * keeps a screenshot under test/artifacts/ (gitignored).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { notebookToolsMissing, REPO_ROOT, type ReportResult, runReport } from "../../src/figures/report.ts";
+
+const missing = notebookToolsMissing();
+if (missing) console.warn(`skip: report tests need Jupyter and the Deno kernel: ${missing}`);
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!hasChromium) console.warn(`skip: report HTML test needs ${CHROMIUM} (Debian chromium)`);
+
+type Cell = {
+  cell_type: string;
+  source: string | string[];
+  outputs?: { output_type: string; ename?: string; evalue?: string }[];
+};
+const text = (v: string | string[]) => Array.isArray(v) ? v.join("") : v;
+
+/**
+ * A code cell displays something when it prints, calls show/display, or ends
+ * with a bare expression (what the kernel shows as the cell's value).
+ */
+export function cellDisplays(source: string): boolean {
+  const code = source.replace(/\/\/.*$/gm, "").trim();
+  if (!code) return false;
+  if (/\b(console\.log|show|Deno\.jupyter\.display)\s*\(/.test(code)) return true;
+  const last = code.split("\n").filter((l) => l.trim()).at(-1)!.trim();
+  if (
+    /^(const|let|var|import|export|function|class|interface|type|await\s+saveFigure|for|if|while|\}|\)|\]|await\s+Deno\.(write|mkdir))/
+      .test(last)
+  ) {
+    // A multi-line call ending in `})` or `);` may still be a bare expression: look at its first line.
+    if (!/^[\])}]/.test(last)) return false;
+    const stmts = code.split(/;\s*\n(?=\S)/);
+    const lastStmt = stmts.at(-1)!.trim();
+    return !/^(const|let|var|import|export|function|class|interface|type|for|if|while|await\s+saveFigure|await\s+Deno\.)/
+      .test(lastStmt);
+  }
+  return true;
+}
+
+let run: Promise<ReportResult> | undefined;
+let out = "";
+function report(): Promise<ReportResult> {
+  if (!run) {
+    run = (async () => {
+      out = await Deno.makeTempDir({ prefix: "nadir-report-" });
+      return await runReport({ out, quick: true, log: (l) => console.log(l), grace: 0.3 });
+    })();
+  }
+  return run;
+}
+
+Deno.test("report: cellDisplays recognises displaying cells", () => {
+  assert.equal(cellDisplays("const a = 1;"), false);
+  assert.equal(cellDisplays("const a = 1;\na;"), true);
+  assert.equal(cellDisplays('table(rows, {\n  caption: "x",\n});'), true);
+  assert.equal(cellDisplays("const t = table(rows, {\n  caption: 'x',\n});"), false);
+  assert.equal(cellDisplays("await show(fig);\nconst x = 1;"), true);
+  assert.equal(cellDisplays("// only a comment"), false);
+});
+
+Deno.test({
+  name: "report: every notebook runs with --quick; displaying cells have outputs, none raises",
+  ignore: !!missing,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const r = await report();
+    console.log(`quick report: ${r.notebooks.length} notebooks in ${r.seconds.toFixed(1)} s`);
+    assert.ok(r.notebooks.length >= 1);
+    for (const n of r.notebooks) {
+      assert.equal(n.status, "ok", `${n.name} failed: ${n.message}`);
+      const nb = JSON.parse(await Deno.readTextFile(n.ipynb)) as {
+        cells: Cell[];
+        metadata: { nadir: { parameters: unknown } };
+      };
+      assert.deepEqual(
+        nb.metadata.nadir.parameters,
+        { QUICK: true },
+        `${n.name} declares QUICK in its parameters cell`,
+      );
+      nb.cells.forEach((c, i) => {
+        if (c.cell_type !== "code") return;
+        const errors = (c.outputs ?? []).filter((o) => o.output_type === "error");
+        assert.deepEqual(errors, [], `${n.name} cell ${i} raised`);
+        if (cellDisplays(text(c.source))) {
+          assert.ok(
+            (c.outputs ?? []).length > 0,
+            `${n.name} cell ${i} displays something but has no output:\n${text(c.source).slice(0, 200)}`,
+          );
+        }
+      });
+      const html = await Deno.readTextFile(n.html);
+      assert.ok(
+        html.includes("<footer>") && html.includes("data sha256"),
+        `${n.name}.html has a provenance footer`,
+      );
+    }
+    const index = await Deno.readTextFile(r.index);
+    for (const n of r.notebooks) assert.ok(index.includes(`href="${n.name}.html"`), `index links ${n.name}`);
+  },
+});
+
+Deno.test({
+  name: "report: Chromium shows every figure of every HTML report with a non-zero size",
+  ignore: !!missing || !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const r = await report();
+    const { chromium } = await import("playwright-core");
+    const profile = await Deno.makeTempDir({ prefix: "nadir-chromium-" });
+    // A fresh profile per run (launchPersistentContext owns --user-data-dir).
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    const artifacts = join(REPO_ROOT, "test", "artifacts", "report");
+    await Deno.mkdir(artifacts, { recursive: true });
+    try {
+      const page = await browser.newPage();
+      for (const n of r.notebooks) {
+        await page.goto(`file://${n.html}`);
+        const figs = await page.$$eval(
+          ".output svg, .output img",
+          (els) =>
+            els.filter((e) => !e.parentElement?.closest("svg")).map((e) => {
+              const b = e.getBoundingClientRect();
+              return { w: b.width, h: b.height, tag: e.tagName };
+            }),
+        );
+        const nbFile = JSON.parse(await Deno.readTextFile(n.ipynb));
+        const expected = (nbFile.cells as { outputs?: { data?: Record<string, unknown> }[] }[])
+          .flatMap((c) => c.outputs ?? [])
+          .filter((o) => o.data && ("image/svg+xml" in o.data || "image/png" in o.data)).length;
+        assert.equal(figs.length, expected, `${n.name}: ${expected} figure outputs, ${figs.length} rendered`);
+        for (const f of figs) {
+          assert.ok(f.w > 100 && f.h > 50, `${n.name}: a figure renders at ${f.w}×${f.h}`);
+        }
+        await page.screenshot({ path: join(artifacts, `${n.name}.png`), fullPage: false });
+      }
+      await page.goto(`file://${r.index}`);
+      assert.equal(await page.locator("ul.index li").count(), r.notebooks.length);
+      await page.screenshot({ path: join(artifacts, "index.png") });
+    } finally {
+      await browser.close();
+      await Deno.remove(profile, { recursive: true });
+      if (out) await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
+  },
+});
