@@ -39,6 +39,18 @@ function expandAlertPaths(paths: string[]): Promise<string[]> {
   })();
 }
 
+/** The executable's path when `name` is on PATH. */
+function onPath(name: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (!dir) continue;
+    try {
+      const st = Deno.statSync(join(dir, name));
+      if (st.isFile && ((st.mode ?? 0o111) & 0o111)) return join(dir, name);
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
+
 const evalCmd: Command = {
   name: "eval",
   summary: "Score recorded IDS alerts against labelled CIC-IDS2017 flows (writes a result folder)",
@@ -131,8 +143,7 @@ const runCmd: Command = {
     } catch {
       throw new InputError("capture not found", { file: pcap });
     }
-    const which = new Deno.Command("sh", { args: ["-c", `command -v ${engine}`], stdout: "piped", stderr: "null" }).outputSync();
-    if (!which.success) {
+    if (!onPath(engine)) {
       throw new InputError(
         `${engine} is not installed (not on PATH). Recorded real alert files to use instead: ` +
           `${join(sharedAlertsDir(), "snort3-cicids2017")} (Snort 3 alert_json on CIC-IDS2017), ` +

@@ -63,8 +63,11 @@ export const command: Command = {
   positionals: [{ name: "FLOWS", description: "Flow table from `nadir flows` (.csv, .parquet, .arrow)" }],
   options: {
     rules: { type: "string", arg: "FILE", description: "JSON rules file (attacker/victim CIDRs, ports, protocol, time windows)" },
-    // ── --alerts FILE: reserved for the IDS-alert labelling mode (added by the experiment-runner work). ──
-    // Add the option here and a branch at "ALERTS MODE" in run(); --rules and --alerts exclude each other.
+    // ── --alerts FILE: IDS-alert labelling mode (src/eval/alert_labels.ts); --rules and --alerts exclude each other. ──
+    alerts: { type: "string", arg: "FILE", description: "Label from IDS alerts (Snort alert_json/alert_fast, Suricata eve.json): a flow with a matching alert (5-tuple either direction, in its time window) is an attack" },
+    "tolerance-ms": { type: "number", arg: "MS", description: "With --alerts: slack around each flow's [first, last] seen time", default: 1000 },
+    year: { type: "number", arg: "YYYY", description: "With --alerts: year for Snort timestamps (they have none; default: current year)" },
+    "alert-tz-offset": { type: "number", arg: "MIN", description: "With --alerts: Snort local time minus UTC, minutes", default: 0 },
     out: { type: "string", arg: "FILE", description: "Write the labelled table here (.csv, .parquet, .arrow); default: overwrite nothing, print CSV" },
     default: { type: "string", choices: ["benign", "unknown"], description: "Label of flows no rule matches (overrides the rules file; default benign)" },
   },
@@ -78,7 +81,37 @@ Example: deno task nadir label /tmp/ftp.csv --rules data/labels/zeek-ftp-brutefo
   async run(args: ParsedArgs) {
     const flowsPath = args.positionals[0];
     const rulesPath = str(args, "rules");
-    // ── ALERTS MODE: `--alerts FILE` goes here (before the --rules check). ──
+    // ── ALERTS MODE: `--alerts FILE` (before the --rules check). ──
+    const alertsPath = str(args, "alerts");
+    if (alertsPath) {
+      if (rulesPath) throw new UsageError("nadir label: --rules and --alerts exclude each other");
+      const { readAlerts } = await import("../ids/mod.ts");
+      const { labelFlowsWithAlerts } = await import("../eval/alert_labels.ts");
+      const pl = (await import("nodejs-polars")).default;
+      const a = await readAlerts(alertsPath, {
+        year: args.options.year as number | undefined,
+        tzOffsetMinutes: Number(args.options["alert-tz-offset"] ?? 0),
+      });
+      const r = labelFlowsWithAlerts(await readTable(flowsPath), a.alerts, { toleranceMs: Number(args.options["tolerance-ms"] ?? 1000) });
+      const flagged = Array.from(r.df.getColumn("label").toArray() as number[]);
+      const df = r.df.withColumns(
+        pl.Series("label", flagged.map((f) => (f ? "attack" : "benign")), pl.Utf8),
+        pl.Series("category", flagged.map((f) => (f ? "ids-alert" : "benign")), pl.Utf8),
+      );
+      const out = str(args, "out");
+      const summary = { flows: df.height, labels: { attack: r.flagged, benign: df.height - r.flagged }, alerts: a.alerts.length, alerts_matched: r.alertsMatched, alert_lines_skipped: a.skipped.length, out: out ?? "-" };
+      if (out) {
+        const lower = out.toLowerCase();
+        if (lower.endsWith(".parquet")) df.writeParquet(out);
+        else if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) df.writeIPC(out);
+        else df.writeCSV(out);
+        console.log(JSON.stringify(summary, null, 2));
+      } else {
+        console.log(df.writeCSV().toString().trimEnd());
+        console.error(JSON.stringify(summary, null, 2));
+      }
+      return;
+    }
     if (!rulesPath) throw new UsageError("nadir label: expected --rules FILE (see --help)");
     const rules = await loadRules(rulesPath);
     const def = str(args, "default");
