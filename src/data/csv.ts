@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import { parseTable } from "./csv.ts";
- * const df = parseTable(new TextEncoder().encode("a,b\n1,x\n2,y\n"), {
+ * const { df } = parseTable(new TextEncoder().encode("a,b\n1,x\n2,y\n"), {
  *   file: "inline.csv",
  *   columns: [{ name: "a", type: "num" }, { name: "b", type: "str" }],
  *   header: true,

@@ -35,7 +35,7 @@
  * const { transform } = fitTransform(df, { features: ["bytes", "proto"], categorical: ["proto"] });
  * const again = Transform.fromJSON(JSON.parse(JSON.stringify(transform.toJSON())));
  * const x = again.transformRow({ bytes: 25, proto: "icmp" }); // icmp → proto=__unknown__
- * console.assert(x.length === again.outputNames.length);
+ * console.assert(x !== null && x.length === again.outputNames.length);
  * ```
  * @module
  */
