@@ -103,6 +103,11 @@ class FlowLm implements Detector {
     return this.#history;
   }
 
+  /** Sequence position → field index (fields are ordered by vocabulary size). */
+  get seqOrder(): number[] {
+    return [...this.#perm];
+  }
+
   #build(tf: Tf, tok: Tokenizer, rng: Rng): void {
     const d = this.params.width as number;
     const L = this.params.layers as number;

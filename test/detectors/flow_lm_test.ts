@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { matrix, type Matrix } from "../../src/data/matrix.ts";
+import { flowLmFactory } from "../../src/detectors/flow_lm.ts";
+import { fitTokenizer, oneHotGroups, Tokenizer } from "../../src/detectors/tokenizer.ts";
+import { Rng } from "../../src/util/random.ts";
+
+Deno.test("tokenizer: quantile bins, out-of-range tokens, one-hot groups, JSON round trip", () => {
+  const n = 100, names = ["proto=tcp", "proto=udp", "bytes", "flag"];
+  const data = new Float64Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    data[i * 4 + (i % 4 === 0 ? 1 : 0)] = 1;
+    data[i * 4 + 2] = i; // uniform 0..99
+    data[i * 4 + 3] = i < 90 ? 0 : 1; // zero-inflated binary
+  }
+  const x = matrix(data, n, 4, names);
+  assert.deepEqual([...oneHotGroups(names)], [["proto", [0, 1]]]);
+  const tok = fitTokenizer(x, { bins: 4 });
+  assert.deepEqual(tok.fields.map((f) => f.name), ["proto", "bytes", "flag"]);
+  const bytes = tok.fields[1];
+  assert.deepEqual(bytes.cuts, [25, 50, 75]);
+  assert.equal(bytes.labels.length, 4 + 2, "4 bins + below + above");
+  const flag = tok.fields[2];
+  assert.deepEqual(flag.cuts, [0], "ties merge: a binary column gets two bins");
+  const ids = tok.encode(x);
+  const col = (f: number) => Array.from({ length: n }, (_, i) => ids[i * 3 + f]);
+  const counts = [0, 0, 0, 0];
+  for (const b of col(1)) counts[b]++;
+  assert.deepEqual(counts, [26, 25, 25, 24], "quantile bins hold equal shares");
+  assert.deepEqual([...new Set(col(0))].sort(), [0, 1]);
+  const probe = matrix(Float64Array.from([0, 0, -5, 0, 0, 1, 500, 1]), 2, 4, names);
+  const p = tok.encode(probe);
+  assert.deepEqual(Array.from(p), [2, 4, 0, 1, 5, 1], "none-category, below-min and above-max tokens");
+  assert.deepEqual(tok.words(p.subarray(0, 3)), ["proto=<none>", "bytes=<0", "flag=[0,0]"]);
+  const back = Tokenizer.fromJSON(JSON.parse(JSON.stringify(tok.toJSON())));
+  assert.deepEqual(back.encode(x), ids);
+  assert.throws(() => Tokenizer.fromJSON({ fields: [{ name: "a" }], nCols: 1 }), /malformed/);
+});
+
+/** Rows where field b copies field a and field c is noise; categorical d depends on a. */
+function structured(n: number, seed: number): Matrix {
+  const rng = new Rng(seed), names = ["a", "b", "c", "d=x", "d=y"], data = new Float64Array(n * 5);
+  for (let i = 0; i < n; i++) {
+    const a = rng.int(4);
+    data.set([a, a * 10, rng.next(), a < 2 ? 1 : 0, a < 2 ? 0 : 1], i * 5);
+  }
+  return matrix(data, n, 5, names);
+}
+
+const P = { layers: 2, heads: 2, width: 16, bins: 8, epochs: 12, batchSize: 32, lr: 0.01 };
+
+Deno.test("flow-lm: attention is causal — changing a later field never changes earlier surprisals", async () => {
+  const x = structured(300, 1);
+  const lm = flowLmFactory.create({ ...P, epochs: 1 }, 5);
+  await lm.fit(x);
+  const s = lm as unknown as { surprisal(x: Matrix): Promise<Float32Array> };
+  // Sequence order is by field vocabulary size; find which fields come before "b" there by probing.
+  const base = matrix(Float64Array.from([1, 10, 0.5, 1, 0]), 1, 5, x.names);
+  const changed = matrix(Float64Array.from([1, 30, 0.5, 1, 0]), 1, 5, x.names);
+  const s0 = await s.surprisal(base), s1 = await s.surprisal(changed);
+  const fields = (lm as unknown as { tokenizer: Tokenizer }).tokenizer.fields.map((f) => f.name);
+  const bIdx = fields.indexOf("b");
+  assert.notEqual(s0[bIdx], s1[bIdx], "the changed field's own surprisal changes");
+  const diff = fields.map((_, k) => s0[k] !== s1[k]);
+  // Exactly the fields at or after b in sequence order may change; with the seq order unknown here,
+  // check the causal property directly on the model's order via the position of b.
+  const order = (lm as unknown as { seqOrder: number[] }).seqOrder;
+  const pos = order.indexOf(bIdx);
+  for (let p = 0; p < pos; p++) assert.equal(diff[order[p]], false, `field ${fields[order[p]]} before b changed`);
+  assert.ok(order.slice(pos + 1).some((f) => diff[f]), "later fields see the change");
+  lm.dispose?.();
+});
+
+Deno.test("flow-lm: learns field dependencies; save/load gives identical scores; corrupt state fails", async () => {
+  const x = structured(600, 2);
+  const lm = flowLmFactory.create(P, 3);
+  const losses: number[] = [];
+  await lm.fit(x, { onProgress: (p) => losses.push(p.loss!) });
+  assert.ok(losses[losses.length - 1] < losses[0] * 0.8, `loss ${losses[0]} → ${losses[losses.length - 1]}`);
+  const ok = matrix(Float64Array.from([2, 20, 0.5, 0, 1]), 1, 5, x.names);
+  const broken = matrix(Float64Array.from([2, 10, 0.5, 0, 1]), 1, 5, x.names); // b does not match a
+  const wrongCat = matrix(Float64Array.from([2, 20, 0.5, 1, 0]), 1, 5, x.names); // d does not match a
+  const [so, sb, sc] = [await lm.score(ok), await lm.score(broken), await lm.score(wrongCat)];
+  assert.ok(sb[0] > so[0] && sc[0] > so[0], `broken ${sb[0]}, wrong category ${sc[0]} vs ok ${so[0]}`);
+  // Per field: the inconsistent field itself carries the surprise (b and d depend on a).
+  const sur = (m: Matrix) => (lm as unknown as { surprisal(x: Matrix): Promise<Float32Array> }).surprisal(m);
+  const fields = (lm as unknown as { tokenizer: Tokenizer }).tokenizer.fields.map((f) => f.name);
+  const [fo, fb, fc] = [await sur(ok), await sur(broken), await sur(wrongCat)];
+  const b = fields.indexOf("b"), d = fields.indexOf("d");
+  const order = (lm as unknown as { seqOrder: number[] }).seqOrder;
+  // Whichever of a / b comes later in the sequence is the one that looks wrong.
+  const later = order.indexOf(b) > order.indexOf(fields.indexOf("a")) ? b : fields.indexOf("a");
+  assert.ok(fb[later] > fo[later] + 1, `field ${fields[later]}: ${fb[later]} vs ${fo[later]} nats`);
+  const laterD = order.indexOf(d) > order.indexOf(fields.indexOf("a")) ? d : fields.indexOf("a");
+  assert.ok(fc[laterD] > fo[laterD] + 1, `field ${fields[laterD]}: ${fc[laterD]} vs ${fo[laterD]} nats`);
+  const saved = await lm.save();
+  const back = await flowLmFactory.load({ state: JSON.parse(JSON.stringify(saved.state)), blobs: saved.blobs }, P, 3);
+  assert.deepEqual(await back.score(x), await lm.score(x));
+  const maxP = await flowLmFactory.load(saved, { ...P, score: "max" }, 3);
+  assert.ok((await maxP.score(broken))[0] >= sb[0], "max surprisal ≥ mean surprisal");
+  await assert.rejects(
+    async () => await flowLmFactory.load({ state: { ...saved.state, tokenizer: { fields: 3 } }, blobs: saved.blobs }, P, 3),
+    /tokenizer/,
+  );
+  assert.throws(() => flowLmFactory.create({ width: 10, heads: 4 }, 1), /multiple of heads/);
+  for (const d of [lm, back, maxP]) d.dispose?.();
+});

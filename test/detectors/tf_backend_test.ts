@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { backendInfo, backendLine, initTf, wasmDir } from "../../src/detectors/tf_backend.ts";
+
+Deno.test("tf_backend: initialises once, wasm with SIMD when its files are present", async () => {
+  const tf = await initTf();
+  assert.equal(await initTf(), tf, "second call returns the same module");
+  const info = backendInfo();
+  assert.equal(tf.getBackend(), info.name);
+  if (Deno.env.get("NADIR_TF_BACKEND")) return; // forced backend: nothing more to check
+  if (wasmDir()) {
+    assert.equal(info.name, "wasm", `expected wasm, got ${info.name}: ${info.notes.join("; ")}`);
+    assert.equal(info.simd, true, "WebAssembly SIMD should be available in Deno");
+  }
+  assert.ok(info.notes.some((n) => n.includes("tfjs-node")), "the tfjs-node attempt is recorded");
+  assert.match(backendLine(), /^(wasm|cpu|tensorflow) \(/);
+});
+
+Deno.test("tf_backend: kernels compute correctly (matMul against a hand product)", async () => {
+  const tf = await initTf();
+  const c = tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2]));
+  assert.deepEqual(Array.from(await c.data()), [19, 22, 43, 50]);
+  c.dispose();
+});
