@@ -62,6 +62,8 @@ export interface Manifest {
   transform: unknown;
   threshold: Threshold | null;
   training: { dataSha256: string | null } & Record<string, unknown>;
+  /** Benign per-feature statistics for explanations (src/detectors/explain.ts `benignProfile`), or null. */
+  profile?: unknown;
   files: Record<string, ManifestFile>;
 }
 
@@ -82,6 +84,8 @@ export interface SaveModelOptions {
   trainingDataHash?: string;
   /** Extra training facts (rows, dataset, split, seconds, ...). */
   training?: Record<string, unknown>;
+  /** Benign per-feature statistics (`benignProfile(trainMatrix)` from ./explain.ts) for alert explanations. */
+  profile?: unknown;
 }
 
 /** A model loaded from a directory. */
@@ -146,6 +150,7 @@ export async function saveModel(dir: string, opts: SaveModelOptions): Promise<Ma
     transform: opts.transform ?? null,
     threshold: opts.threshold ? { strategy: opts.threshold.strategy, params: { ...opts.threshold.params }, value: opts.threshold.value, ...extraThresholdFields(opts.threshold) } : null,
     training: { dataSha256: opts.trainingDataHash ?? null, ...(opts.training ?? {}) },
+    profile: opts.profile ?? null,
     files,
   };
   // The manifest is written last: a directory without one is never mistaken for a complete model.
@@ -221,6 +226,7 @@ export async function readManifest(dir: string): Promise<Manifest> {
   if (!isObject(m.training)) m.training = { dataSha256: null };
   if (m.transform === undefined) m.transform = null;
   if (m.threshold === undefined) m.threshold = null;
+  if (m.profile === undefined) m.profile = null;
   return m as unknown as Manifest;
 }
 
