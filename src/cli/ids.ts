@@ -165,8 +165,26 @@ const runCmd: Command = {
   },
 };
 
+const compareCmd: Command = {
+  name: "compare",
+  summary: "Detectors vs Snort on the same CIC-IDS2017 flows (recall at Snort's FPR, all and covered flows)",
+  options: {
+    root: { type: "string", description: "Results root", default: "results", arg: "DIR" },
+    id: { type: "string", description: "IDS result id", default: "snort3-cic-ids2017", arg: "ID" },
+  },
+  async run({ options }) {
+    const { loadRuns } = await import("../eval/runs.ts");
+    const { bestRuns } = await import("../eval/compare.ts");
+    const { compareWithIds, idsCompareTable } = await import("../eval/ids_compare.ts");
+    const runs = await loadRuns(options.root as string);
+    const ids = runs.filter((r) => r.id === options.id).at(-1);
+    if (!ids) throw new InputError(`no finished ${options.id} run under ${options.root}; make one with: deno task nadir ids eval`);
+    console.log(idsCompareTable(compareWithIds(ids, bestRuns(runs.filter((r) => r.protocol === "cic-ids2017")))));
+  },
+};
+
 export const command: Command = {
   name: "ids",
   summary: "Signature IDS baselines (run Suricata/Snort when installed)",
-  subcommands: [evalCmd, parseCmd, runCmd],
+  subcommands: [evalCmd, compareCmd, parseCmd, runCmd],
 };

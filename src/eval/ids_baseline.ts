@@ -66,11 +66,15 @@ export interface IdsEvalOptions extends MatchOptions {
   alertTzOffsetMinutes?: number;
   /** Engine label for the result ("snort3", "suricata"). */
   engine: string;
+  /** Rows of the detectors' cic-ids2017 test set (seed 0): also scored as "protocol-test". */
+  protocolTestRows?: Uint32Array;
 }
 
 /** Per-set outcome of {@link evaluateIds}. */
 export interface IdsEvalResult {
   sets: Record<string, Record<string, unknown>>;
+  /** Per flow (frame order): flagged (windowed match), inside coverage, label, class. */
+  flags: { flagged: Uint8Array; covered: Uint8Array; y: Uint8Array; cls: string[] };
   coverage: { intervals: { source: string; start: string; end: string }[]; flowsCovered: number; flowsTotal: number };
   alerts: { total: number; matched: number; skippedLines: number; perFile: Record<string, number> };
 }
@@ -110,10 +114,12 @@ export async function evaluateIds(
   const covRows: number[] = [];
   cov.forEach((c, i) => c && covRows.push(i));
   if (covRows.length && covRows.some((i) => y[i]) && covRows.some((i) => !y[i])) score(windowed.flagged, covRows, "covered");
+  if (opts.protocolTestRows) score(windowed.flagged, Array.from(opts.protocolTestRows), "protocol-test");
   const loose = matchAlerts(flows, alerts, { ...opts, window: false });
   score(loose.flagged, undefined, "tuple-only");
   return {
     sets,
+    flags: { flagged: windowed.flagged, covered: cov, y, cls },
     coverage: {
       intervals: intervals.map((iv) => ({ source: iv.source ?? "", start: new Date(iv.start).toISOString(), end: new Date(iv.end).toISOString() })),
       flowsCovered: covRows.length,
@@ -134,7 +140,9 @@ export async function runIdsBaseline(
   const d = loadDataset(opts.datasetPath ? { name, path: opts.datasetPath } : name, { warn: () => {} });
   const folder = await RunFolder.create(opts.root ?? "results", opts.id, runStamp(new Date(), gitShortSha()));
   try {
-    const result = await evaluateIds(d.df, opts);
+    const { getProtocol } = await import("./protocols.ts");
+    const split = await getProtocol("cic-ids2017").load({ seed: 0 });
+    const result = await evaluateIds(d.df, { ...opts, protocolTestRows: opts.datasetPath ? undefined : split.tests[0].rows });
     const { files: _f, ...matchOpts } = opts;
     await folder.writeJson("config.json", {
       id: opts.id,
@@ -160,6 +168,7 @@ export async function runIdsBaseline(
       notes: [
         "all 25,127 flows are scored (no training split: a signature IDS needs none); the detectors' cic-ids2017 test set is a subset",
         "flagged = at least one alert matched by 5-tuple (either direction) within [start - tol, end + tol]",
+        "metrics.protocol-test.json: the same flags on the detectors' cic-ids2017 test rows of seed 0 (same flows as their first seed)",
       ],
     });
     const env = { train_seconds: 0, score_rows_per_s: 0, model_bytes: 0, peak_rss_bytes: 0 };
@@ -181,6 +190,16 @@ export async function runIdsBaseline(
         f1_oracle_note: "binary alerts: f1_oracle, roc_auc and pr_auc treat 'alerted' as a 0/1 score",
       });
     }
+    const pl = (await import("nodejs-polars")).default;
+    const f = result.flags;
+    pl.DataFrame({
+      row: pl.Series("row", Array.from({ length: f.y.length }, (_, i) => i), pl.UInt32),
+      label: pl.Series("label", Array.from(f.y), pl.UInt8),
+      category: pl.Series("category", f.cls, pl.Utf8),
+      score: pl.Series("score", Array.from(f.flagged), pl.Float64),
+      covered: pl.Series("covered", Array.from(f.covered), pl.UInt8),
+    }).writeParquet(folder.path("scores.parquet.tmp"));
+    await Deno.rename(folder.path("scores.parquet.tmp"), folder.path("scores.parquet"));
     return { dir: await folder.finish(), result };
   } catch (e) {
     await folder.fail(e);
