@@ -44,6 +44,7 @@ const SYMBOLS = {
   pcap_next_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   pcap_stats: { parameters: ["pointer", "buffer"], result: "i32" },
   pcap_datalink: { parameters: ["pointer"], result: "i32" },
+  pcap_set_datalink: { parameters: ["pointer", "i32"], result: "i32" },
   pcap_close: { parameters: ["pointer"], result: "void" },
   pcap_lib_version: { parameters: [], result: "pointer" },
 } as const;
@@ -166,6 +167,8 @@ export interface LiveOptions {
   pollMs?: number;
   /** Packets handled per poll before yielding to the event loop (default 4096). */
   batch?: number;
+  /** Link type to ask for (pcap_set_datalink), e.g. 276 for Linux SLL2 on `any`. */
+  linkType?: number;
 }
 
 /** Counters of a live source. */
@@ -256,6 +259,11 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
         throw new InputError(`cannot activate capture on "${name}": ${detail}`);
       }
       if (rc > 0) warning = cstr(L.pcap_geterr(h)) || cstr(L.pcap_statustostr(rc));
+      if (opts.linkType !== undefined && L.pcap_set_datalink(h, opts.linkType) !== 0) {
+        throw new InputError(
+          `interface "${name}" cannot deliver link type ${opts.linkType}: ${cstr(L.pcap_geterr(h))}`,
+        );
+      }
       if (L.pcap_setnonblock(h, 1, err) !== 0) throw new Error(`pcap_setnonblock: ${errText()}`);
       if (opts.filter) {
         const prog = new Uint8Array(16);
@@ -357,19 +365,27 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
   async forEach(cb: (p: DecodedPacket) => void | boolean): Promise<LiveStats> {
     const batch = this.opts.batch ?? 4096;
     const poll = this.opts.pollMs ?? 5;
+    let consumerStopped = false;
     while (!this.stopped && !this.closed) {
       let n = 0;
       for (; n < batch && !this.stopped; n++) {
         const p = this.next();
         if (!p) break;
         if (cb(p) === false) {
-          this.stopped = true;
+          this.stopped = consumerStopped = true;
           break;
         }
       }
       if (this.stopped) break;
       if (n < batch) await this.sleep(poll);
       else await new Promise((r) => setTimeout(r, 0));
+    }
+    // stop() (Ctrl-C, a timer): hand over what the kernel already captured instead of dropping it.
+    if (!consumerStopped && !this.closed) {
+      for (let i = 0; i < 1_000_000; i++) {
+        const p = this.next();
+        if (!p || cb(p) === false) break;
+      }
     }
     return this.stats();
   }

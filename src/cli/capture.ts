@@ -82,6 +82,7 @@ const record: Command = {
     count: { type: "number", arg: "N", description: "Stop after N packets" },
     "no-promisc": { type: "boolean", description: "Do not put the interface in promiscuous mode" },
     "buffer-mb": { type: "number", arg: "N", description: "Kernel capture buffer size in MiB" },
+    dlt: { type: "number", arg: "N", description: "Link type to request (e.g. 276 = Linux SLL2 on `any`)" },
     json: { type: "boolean", description: "Print the summary as JSON on stdout" },
   },
   details: `Stops on --duration, --count, Ctrl-C (SIGINT) or SIGTERM, flushing the file, and prints packets,
@@ -119,6 +120,7 @@ Example:
       filter: str(args, "filter"),
       promisc: !bool(args, "no-promisc"),
       bufferMb: num(args, "buffer-mb"),
+      linkType: num(args, "dlt"),
     });
     if (src.warning) console.error(`nadir capture record: warning: ${src.warning}`);
     const files: string[] = [];
@@ -138,6 +140,11 @@ Example:
     const stop = () => src.stop();
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, stop);
+    // Printed once signals are handled: scripts may wait for this line before sending traffic.
+    console.error(
+      `nadir capture record: capturing on ${iface} (link type ${src.linkType})` +
+        (str(args, "filter") ? ` with filter "${str(args, "filter")}"` : "") + "; stop with Ctrl-C",
+    );
     const timer = duration ? setTimeout(stop, duration * 1000) : undefined;
     const progress = new Progress({ label: `capture ${iface}`, unit: " pkts" });
     const t0 = performance.now();

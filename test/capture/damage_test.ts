@@ -9,7 +9,6 @@ import {
   damageSummary,
   type DecodedPacket,
   forEachPacket,
-  newStats,
   parseCaptureBytes,
   readAllPackets,
 } from "../../src/capture/reader.ts";
