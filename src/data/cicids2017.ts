@@ -117,7 +117,13 @@ export function loadCicIds2017(source: string, opts: CicOptions = {}): pl.DataFr
   for (const file of files) {
     const bytes = readBytes(file);
     const { columns } = cicHeader(firstLine(bytes), file);
-    const { df, emptyRowsSkipped } = parseTable(bytes, { file, columns, header: true, skipEmptyRows: true });
+    const { df, emptyRowsSkipped } = parseTable(bytes, {
+      file,
+      columns,
+      header: true,
+      skipEmptyRows: true,
+      encoding: "utf8-lossy",
+    });
     if (emptyRowsSkipped) warn(`${file}: skipped ${emptyRowsSkipped} rows whose every field is empty`);
     const kept = df.select(...df.columns.filter((c) => !c.startsWith(DROP_PREFIX)));
     const sig = kept.columns.join(",");

@@ -41,6 +41,11 @@ export interface ParseTableOptions {
   header: boolean;
   /** Drop rows whose every field is empty (e.g. the trailing ",,,," rows of some CIC-IDS2017 files). */
   skipEmptyRows?: boolean;
+  /**
+   * "utf8" (default): invalid UTF-8 is an error naming the line. "utf8-lossy": invalid bytes become
+   * U+FFFD (the original CIC-IDS2017 CSVs hold a Windows-1252 en-dash, byte 0x96, in labels).
+   */
+  encoding?: "utf8" | "utf8-lossy";
 }
 
 /** The result of {@link parseTable} with what was skipped, so nothing is dropped silently. */
@@ -121,6 +126,7 @@ export function parseTable(bytes: Uint8Array, opts: ParseTableOptions): ParsedTa
       skipRows: header ? 1 : 0,
       schema,
       quoteChar: '"',
+      encoding: opts.encoding ?? "utf8",
     } as any);
   } catch (e) {
     throw locateError(bytes, opts) ?? new InputError(`cannot parse CSV: ${String((e as Error).message ?? e).split("\n")[0]}`, { file });
@@ -158,6 +164,15 @@ const NUM_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)
 export function locateError(bytes: Uint8Array, opts: ParseTableOptions): InputError | undefined {
   const { file, columns, header } = opts;
   const text = new TextDecoder().decode(bytes);
+  if (opts.encoding !== "utf8-lossy") {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      const at = text.indexOf("\uFFFD");
+      const line = at < 0 ? undefined : text.slice(0, at).split("\n").length;
+      return new InputError("invalid UTF-8 byte (is the file in another encoding?)", { file, line });
+    }
+  }
   const n = columns.length;
   let pos = 0;
   let line = 0;

@@ -131,3 +131,21 @@ Deno.test("CLI: bad input exits 1 with one line naming file and line, no stack t
   assert.match(u.stderr, /unknown dataset "kdd-cup"/);
   assert.doesNotMatch(u.stderr + r.stderr, /\bat .*\.ts:\d+/);
 });
+
+Deno.test("invalid UTF-8 in a KDD file names the line", () => {
+  const lines = realLines("nsl-kdd/KDDTest-21.txt.gz", 10);
+  const enc = new TextEncoder();
+  // Line 7: a Windows-1252 byte (0x96) before the attack name, every field count still right.
+  const f = lines[6].split(",");
+  const bad = new Uint8Array([...enc.encode(f.slice(0, 41).join(",") + ","), 0x96, ...enc.encode(f.slice(41).join(","))]);
+  const parts = lines.map((l, i) => (i === 6 ? bad : enc.encode(l)));
+  const bytes = new Uint8Array(parts.reduce((s, p) => s + p.length + 1, 0));
+  let o = 0;
+  for (const p of parts) {
+    bytes.set(p, o);
+    bytes[o + p.length] = 0x0a;
+    o += p.length + 1;
+  }
+  const e = inputError(() => loadNslKdd(tempFile("latin1.txt", bytes)), /invalid UTF-8 byte/);
+  assert.equal(e.location.line, 7);
+});
