@@ -127,7 +127,7 @@ export function subsample(rows: Uint32Array, k: number, seed: number): Uint32Arr
 export function capStratified(rows: Uint32Array, y: Uint8Array, max: number, seed: number): Uint32Array {
   if (rows.length <= max) return rows;
   const pos: number[] = [], neg: number[] = [];
-  rows.forEach((r, k) => (y[k] ? pos : neg).push(k));
+  rows.forEach((_r, k) => (y[k] ? pos : neg).push(k));
   const kp = Math.max(pos.length ? 1 : 0, Math.round((max * pos.length) / rows.length));
   const kn = Math.max(neg.length ? 1 : 0, max - kp);
   const rng = new Rng(seed);
