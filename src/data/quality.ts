@@ -217,21 +217,36 @@ export interface OutlierReport {
 /**
  * Flags rows (of `rows`, default all — pass the benign training rows) that lie
  * more than `k` robust standard deviations (1.4826·MAD) from the median in
- * some feature. Features with MAD 0 (mostly-constant counters) are skipped:
+ * some feature, measured on log1p of the non-negative columns (`log`,
+ * default true) because counters are heavy-tailed. Features with MAD 0 (mostly-constant counters) are skipped:
  * a z-score against zero spread says nothing. Meant for cleaning benign
  * training data before fitting an unsupervised detector.
  */
 export function robustOutliers(
   m: Matrix,
-  opts: { rows?: ArrayLike<number>; k?: number } = {},
+  opts: { rows?: ArrayLike<number>; k?: number; log?: boolean } = {},
 ): OutlierReport {
   const k = opts.k ?? 10;
   const rows = opts.rows ?? Uint32Array.from({ length: m.rows }, (_, i) => i);
   const n = rows.length;
   const med = new Float64Array(m.cols), scale = new Float64Array(m.cols);
   const col = new Float64Array(n);
+  // Byte/packet/time counters are heavy-tailed: on a raw scale half the benign rows sit "10 MADs" out.
+  // On log1p of non-negative columns the same test flags the rows that are really unlike the rest.
+  const logCol = new Uint8Array(m.cols);
+  if (opts.log ?? true) {
+    for (let j = 0; j < m.cols; j++) {
+      let nonNeg = true;
+      for (let r = 0; r < n && nonNeg; r++) if (m.data[rows[r] * m.cols + j] < 0) nonNeg = false;
+      logCol[j] = nonNeg ? 1 : 0;
+    }
+  }
+  const value = (i: number, j: number) => {
+    const v = m.data[i * m.cols + j];
+    return logCol[j] ? Math.log1p(v) : v;
+  };
   for (let j = 0; j < m.cols; j++) {
-    for (let r = 0; r < n; r++) col[r] = m.data[rows[r] * m.cols + j];
+    for (let r = 0; r < n; r++) col[r] = value(rows[r], j);
     med[j] = median(col);
     for (let r = 0; r < n; r++) col[r] = Math.abs(col[r] - med[j]);
     scale[j] = 1.4826 * median(col);
@@ -240,11 +255,10 @@ export function robustOutliers(
   const perF = new Float64Array(m.cols);
   const out: number[] = [];
   for (let r = 0; r < n; r++) {
-    const o = rows[r] * m.cols;
     let z = 0;
     for (let j = 0; j < m.cols; j++) {
       if (!(scale[j] > 0)) continue;
-      const v = m.data[o + j];
+      const v = value(rows[r], j);
       if (!Number.isFinite(v)) continue;
       const zj = Math.abs(v - med[j]) / scale[j];
       if (zj > k) perF[j]++;
