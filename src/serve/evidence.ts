@@ -14,7 +14,6 @@
  * ```
  * @module
  */
-import { encodeCapture } from "../capture/writer.ts";
 
 /** One stored frame. */
 export interface EvidencePacket {
@@ -109,12 +108,29 @@ export class EvidenceBuffer {
 }
 
 /**
- * Serialises a flow's frames as a classic pcap (µs timestamps) with
- * src/capture/writer.ts, so anyone can open the evidence in Wireshark.
+ * Serialises a flow's frames as a classic little-endian pcap (magic
+ * a1b2c3d4, µs timestamps, version 2.4), sized exactly: this runs once per
+ * alert on the capture thread, where src/capture/writer.ts's buffered writer
+ * (256 KiB buffer per file) costs more than the frames themselves.
  */
 export function pcapBytes(ev: FlowEvidence): Uint8Array {
-  return encodeCapture(
-    ev.packets.map((p) => ({ tsUs: p.tsUs, data: p.data, wireLen: Math.max(p.wireLen, p.data.length) })),
-    { format: "pcap", linkType: ev.linkType, snaplen: 262144 },
-  );
+  const total = 24 + ev.packets.reduce((s, p) => s + 16 + p.data.length, 0);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0xa1b2c3d4, true);
+  dv.setUint16(4, 2, true);
+  dv.setUint16(6, 4, true);
+  dv.setUint32(16, 262144, true);
+  dv.setUint32(20, ev.linkType, true);
+  let off = 24;
+  for (const p of ev.packets) {
+    const sec = Math.floor(p.tsUs / 1e6);
+    dv.setUint32(off, sec >>> 0, true);
+    dv.setUint32(off + 4, Math.round(p.tsUs - sec * 1e6) >>> 0, true);
+    dv.setUint32(off + 8, p.data.length, true);
+    dv.setUint32(off + 12, Math.max(p.wireLen, p.data.length), true);
+    out.set(p.data, off + 16);
+    off += 16 + p.data.length;
+  }
+  return out;
 }

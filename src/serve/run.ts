@@ -64,6 +64,9 @@ export interface RunOptions {
   onReady?: (m: { monitor: Monitor; store: AlertStore; metrics: MonitorMetrics; stats: LiveStats }) => void;
   liveOpener?: LiveOpener;
   featurizer?: FeaturizerFactory;
+  /** Passed to the monitor (see MonitorOptions.cpuClock / onAlert). */
+  cpuClock?: () => number;
+  onAlert?: (a: import("./alert.ts").Alert, latencyMs: number, cpuLatencyMs?: number) => void;
   /** Log line sink (stderr by default). */
   log?: (line: string) => void;
 }
@@ -171,6 +174,8 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     batchSize: fl.batch_size,
     maxBatchDelayMs: fl.max_batch_delay_ms,
     sensor: cfg.sensor,
+    cpuClock: ro.cpuClock,
+    onAlert: ro.onAlert,
   });
 
   // --- API
