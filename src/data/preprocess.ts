@@ -437,6 +437,12 @@ function toNumber(v: unknown, name: string, i: number): number {
   throw new InputError(`record ${i}: expected a number, found ${JSON.stringify(v)}`, { column: name });
 }
 
+function gather(src: Float64Array, idx: Uint32Array): Float64Array {
+  const out = new Float64Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = src[idx[i]];
+  return out;
+}
+
 /** Linearly interpolated quantile of sorted values (type 7, as numpy's default). */
 function quantileSorted(s: Float64Array, q: number): number {
   if (!s.length) return 0;
@@ -490,7 +496,7 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
   const values = new Map<string, Float64Array>();
   for (const f of numCols) {
     const all = numericColumn(train, f);
-    values.set(f, Float64Array.from(rows, (r) => all[r]));
+    values.set(f, gather(all, rows));
   }
   let nonFiniteRowsDropped = 0;
   if (nanPolicy === "error") {
@@ -508,11 +514,9 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
     bad.forEach((b, i) => { if (!b) keep.push(i); });
     if (keep.length !== rows.length) {
       nonFiniteRowsDropped = rows.length - keep.length;
-      rows = Uint32Array.from(keep, (i) => rows[i]);
-      for (const f of numCols) {
-        const v = values.get(f)!;
-        values.set(f, Float64Array.from(keep, (i) => v[i]));
-      }
+      const k = Uint32Array.from(keep);
+      rows = Uint32Array.from(k, (i) => rows[i]);
+      for (const f of numCols) values.set(f, gather(values.get(f)!, k));
     }
   }
   if (rows.length === 0) throw new InputError("no training rows left after dropping duplicates and non-finite rows");
@@ -525,7 +529,11 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
   for (const f of features) {
     if (categorical.has(f)) {
       const all = train.getColumn(f).toArray() as unknown[];
-      const v = Array.from(rows, (r) => (all[r] === null || all[r] === undefined ? null : String(all[r])));
+      const v = new Array<string | null>(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const x = all[rows[i]];
+        v[i] = x === null || x === undefined ? null : typeof x === "string" ? x : String(x);
+      }
       catValues.set(f, v);
       const counts = new Map<string, number>();
       for (const x of v) if (x !== null) counts.set(x, (counts.get(x) ?? 0) + 1);
@@ -539,13 +547,25 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
       continue;
     }
     const v = values.get(f)!;
-    const finite = v.filter(Number.isFinite) as Float64Array;
-    const sorted = Float64Array.from(finite).sort();
-    const median = quantileSorted(sorted, 0.5);
-    const fill = nanPolicy === "median" ? median : 0;
-    const min = sorted.length ? sorted[0] : fill;
-    const max = sorted.length ? sorted[sorted.length - 1] : fill;
-    const hasNonFinite = finite.length !== v.length;
+    // One pass for min/max/mean of the finite values; sorting only when a quantile is needed.
+    let min = Infinity, max = -Infinity, nFinite = 0;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x - x !== 0) continue; // NaN or ±Infinity
+      if (x < min) min = x;
+      if (x > max) max = x;
+      nFinite++;
+    }
+    const hasNonFinite = nFinite !== v.length;
+    const needSorted = (nanPolicy === "median" && hasNonFinite) || scale === "robust";
+    let finiteSorted: Float64Array | undefined;
+    if (needSorted) {
+      finiteSorted = new Float64Array(nFinite);
+      for (let i = 0, k = 0; i < v.length; i++) if (v[i] - v[i] === 0) finiteSorted[k++] = v[i];
+      finiteSorted.sort();
+    }
+    const fill = nanPolicy === "median" && hasNonFinite ? quantileSorted(finiteSorted!, 0.5) : 0;
+    if (nFinite === 0) min = max = fill;
     const lo = hasNonFinite ? Math.min(min, fill) : min;
     const hi = hasNonFinite ? Math.max(max, fill) : max;
     if ((options.dropConstant ?? true) && lo === hi) {
@@ -557,20 +577,18 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
     if (scale === "minmax") {
       center = lo;
       s = hi - lo || 1;
-    } else if (scale === "standard" || scale === "robust") {
+    } else if (scale === "standard") {
       // Statistics over the values as the model will see them (non-finite replaced by fill).
-      const filled = hasNonFinite ? Float64Array.from(v, (x) => (Number.isFinite(x) ? x : fill)).sort() : sorted;
-      if (scale === "standard") {
-        let mean = 0;
-        for (let i = 0; i < filled.length; i++) mean += (filled[i] - mean) / (i + 1);
-        let ss = 0;
-        for (let i = 0; i < filled.length; i++) ss += (filled[i] - mean) ** 2;
-        center = mean;
-        s = Math.sqrt(ss / filled.length) || 1;
-      } else {
-        center = quantileSorted(filled, 0.5);
-        s = quantileSorted(filled, 0.75) - quantileSorted(filled, 0.25) || 1;
-      }
+      let mean = 0;
+      for (let i = 0; i < v.length; i++) mean += ((v[i] - v[i] === 0 ? v[i] : fill) - mean) / (i + 1);
+      let ss = 0;
+      for (let i = 0; i < v.length; i++) ss += ((v[i] - v[i] === 0 ? v[i] : fill) - mean) ** 2;
+      center = mean;
+      s = Math.sqrt(ss / v.length) || 1;
+    } else if (scale === "robust") {
+      const filled = hasNonFinite ? Float64Array.from(v, (x) => (x - x === 0 ? x : fill)).sort() : finiteSorted!;
+      center = quantileSorted(filled, 0.5);
+      s = quantileSorted(filled, 0.75) - quantileSorted(filled, 0.25) || 1;
     }
     columns.push({ kind: "numeric", name: f, fill, center, scale: s });
   }
