@@ -22,8 +22,13 @@
 export interface FeatureDeviation {
   name: string;
   value: number;
-  /** Deviation from the benign reference (z-score or share of the reconstruction error). */
+  /**
+   * How much it deviates: the feature's share (0–1) of the score when the model has a benign profile
+   * (src/detectors/explain.ts), else a z-score against the traffic scored so far.
+   */
   deviation: number;
+  /** Benign percentile of the value (0–100), when the model has a benign profile. */
+  percentile?: number;
 }
 
 /** An alert as written to sinks (one JSON line each). */

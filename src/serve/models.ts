@@ -15,6 +15,7 @@
 import type { Matrix } from "../data/matrix.ts";
 import { loadModel, saveModel } from "../detectors/model_dir.ts";
 import { createDetector } from "../detectors/registry.ts";
+import { type BenignProfile, benignProfile, explain } from "../detectors/explain.ts";
 import { fitThreshold } from "../thresholds/index.ts";
 import { forEachPacket } from "../capture/reader.ts";
 import { FlowMeter } from "../flows/meter.ts";
@@ -84,13 +85,29 @@ export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
       column: "threshold",
     });
   }
+  const profile = (m.manifest as { profile?: unknown }).profile;
+  const det = m.detector;
   return {
     kind: "flow",
     name: m.manifest.detector.name,
-    detector: m.detector,
+    detector: det,
     featureSet: fs,
     featureNames: m.featureNames,
     threshold: m.threshold.value,
+    explain: profile
+      ? async (names, values) => {
+        const ex = await explain(det, { data: Float64Array.from(values), rows: 1, cols: names.length, names }, 0, { profile: profile as BenignProfile });
+        return {
+          summary: ex.summary,
+          features: ex.features.filter((f) => typeof f.value === "number").map((f) => ({
+            name: f.name,
+            value: f.value as number,
+            deviation: Math.round(f.share * 1000) / 1000,
+            ...(f.percentile !== undefined ? { percentile: Math.round(f.percentile * 100) / 100 } : {}),
+          })),
+        };
+      }
+      : undefined,
   };
 }
 
@@ -161,6 +178,7 @@ export async function trainFlowModelFromPcap(pcap: string, dir: string, o: Train
   const th = o.threshold ?? { strategy: "percentile", params: { q: 0.995 } };
   const threshold = fitThreshold(th.strategy, scores, th.params);
   await saveModel(dir, {
+    profile: benignProfile(x),
     detector: d,
     seed: o.seed ?? 0,
     featureNames: x.names,

@@ -28,7 +28,7 @@ import { Expiration, type Flow, type FlowFeatureSet, FlowMeter } from "../flows/
 import type { FeatureSet } from "../flows/features/types.ts";
 import type { Matrix } from "../data/matrix.ts";
 import { type Alert, type FeatureDeviation, hostName, makeAlert, protoName } from "./alert.ts";
-import { EvidenceBuffer, type EvidenceOptions, pcapBytes } from "./evidence.ts";
+import { EvidenceBuffer, type EvidenceOptions, type FlowEvidence, pcapBytes } from "./evidence.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import type { AlertFilter } from "./rules.ts";
 import type { AlertSink } from "./sinks/sink.ts";
@@ -47,6 +47,8 @@ export interface FlowScoring {
   /** Applies the model's preprocessing to a matrix (identity when absent). */
   transform?: (x: Matrix) => Matrix;
   threshold: number;
+  /** Explains one row (the model's benign profile); used when the monitor has no other explainer. */
+  explain?: (names: readonly string[], values: number[]) => Promise<{ summary: string; features: FeatureDeviation[] }>;
 }
 
 /** Per-packet features (AfterImage for KitNET). */
@@ -101,8 +103,11 @@ export interface MonitorOptions {
   sensor?: string;
   /** How many top deviating features an alert lists. Default 5. */
   topFeatures?: number;
-  /** Optional explanation builder (src/detectors/explain.ts when present). */
-  explain?: (a: Alert, names: readonly string[], values: ArrayLike<number>) => string | undefined;
+  /**
+   * Explanation builder (src/detectors/explain.ts for models saved with a benign profile); may be
+   * async, the alert is then written when it resolves. Default: {@link defaultExplanation}.
+   */
+  explain?: (a: Alert, names: readonly string[], values: number[]) => string | undefined | Promise<string | undefined>;
   /** Called for every alert that passed the filter (tests, bench); `cpuLatencyMs` needs `cpuClock`. */
   onAlert?: (a: Alert, latencyMs: number, cpuLatencyMs?: number) => void;
   /**
@@ -146,8 +151,10 @@ class FeatureStats {
       const n = this.n[j];
       const sd = n > 1 ? Math.sqrt(this.m2[j] / (n - 1)) : 0;
       const v = x[j];
+      if (n < 2) continue;
+      // A feature constant so far that now differs is reported at a capped 1000 σ.
       const z = sd > 1e-12 ? (v - this.mean[j]) / sd : v === this.mean[j] ? 0 : Math.sign(v - this.mean[j]) * 1e3;
-      if (Number.isFinite(z)) out.push({ name: this.names[j], value: v, deviation: Math.round(z * 1000) / 1000 });
+      if (Number.isFinite(z) && z !== 0) out.push({ name: this.names[j], value: v, deviation: Math.round(z * 1000) / 1000 });
     }
     out.sort((a, b) => Math.abs(b.deviation) - Math.abs(a.deviation));
     return out.slice(0, k);
@@ -156,7 +163,7 @@ class FeatureStats {
 
 /** See the module doc. Drive it with {@link Monitor.packet}, {@link Monitor.tick}, {@link Monitor.finish}. */
 export class Monitor {
-  readonly o: MonitorOptions;
+  o: MonitorOptions;
   readonly meter: FlowMeter;
   readonly evidence: EvidenceBuffer;
   readonly #active = new Map<number, Flow>();
@@ -219,6 +226,17 @@ export class Monitor {
       o.stats.threshold = s.threshold ?? null;
     }
     o.stats.detector = s.name;
+    if (!o.explain && s.kind === "flow" && s.explain) {
+      const ex = s.explain;
+      this.o = {
+        ...o,
+        explain: async (a, names, values) => {
+          const r = await ex(names, values);
+          if (r.features.length) a.top_features = r.features;
+          return r.summary;
+        },
+      };
+    }
     // Wrap the feature set: track active flows (for periodic re-scoring) and keep evidence packets.
     const self = this;
     const keepEvidence = o.evidenceDir !== undefined;
@@ -532,15 +550,35 @@ export class Monitor {
       topFeatures: this.#fstats.top(vals, o.topFeatures ?? 5),
     });
     this.#alertedFlows.add(f.id);
-    if (o.explain) {
-      try {
-        const e = o.explain(a, names, vals);
-        if (e) a.explanation = e;
-      } catch (e) {
-        a.explanation = `(explanation failed: ${(e as Error).message})`;
-      }
-    } else a.explanation = defaultExplanation(a);
+    // Evidence is taken now: the flow may end (and its buffer be dropped) before an async explanation returns.
     const ev = this.evidence.get(f.id);
+    const values = Array.from(vals);
+    let ex: string | undefined | Promise<string | undefined>;
+    try {
+      ex = o.explain ? o.explain(a, names, values) : undefined;
+    } catch (e) {
+      ex = `(explanation failed: ${(e as Error).message})`;
+    }
+    if (ex instanceof Promise) {
+      const p = ex
+        .catch((e) => `(explanation failed: ${(e as Error).message})`)
+        .then((text) => this.#deliver(a, text, ev, names, values, triggerWall, triggerCpu))
+        .finally(() => this.#inflight.delete(p));
+      this.#inflight.add(p);
+    } else this.#deliver(a, ex, ev, names, values, triggerWall, triggerCpu);
+  }
+
+  #deliver(
+    a: Alert,
+    explanation: string | undefined,
+    ev: FlowEvidence | undefined,
+    names: readonly string[],
+    values: number[],
+    triggerWall: number,
+    triggerCpu: number | undefined,
+  ): void {
+    const o = this.o;
+    a.explanation = explanation ?? defaultExplanation(a);
     if (ev && o.evidenceDir) {
       const name = `${a.id}.pcap`;
       try {
@@ -563,7 +601,7 @@ export class Monitor {
     const latencyMs = performance.now() - triggerWall;
     o.metrics.alertLatency.observe(latencyMs / 1000);
     o.metrics.alerts.inc(1, { severity: String(a.severity) });
-    o.store.add({ alert: a, featureNames: names, features: Array.from(vals) });
+    o.store.add({ alert: a, featureNames: names, features: values });
     o.stats.alert(a.src_ip);
     this.alertCount++;
     o.onAlert?.(a, latencyMs, triggerCpu !== undefined && o.cpuClock ? o.cpuClock() - triggerCpu : undefined);
