@@ -105,6 +105,26 @@ function formatMac(b: Uint8Array, o: number): string {
 
 const EMPTY = new Uint8Array(0);
 
+/** Bump allocator for copied frame bytes: packets cloned into it share large blocks. */
+export class ByteArena {
+  buf: Uint8Array;
+  private pos = 0;
+  constructor(private readonly blockSize = 1 << 20) {
+    this.buf = new Uint8Array(blockSize);
+  }
+  /** Copies `src[off, off + len)` into the current block (a new one when full); returns its offset. */
+  put(src: Uint8Array, off: number, len: number): number {
+    if (this.pos + len > this.buf.length) {
+      this.buf = new Uint8Array(Math.max(this.blockSize, len));
+      this.pos = 0;
+    }
+    const at = this.pos;
+    this.buf.set(src.subarray(off, off + len), at);
+    this.pos += len;
+    return at;
+  }
+}
+
 /**
  * A packet decoded in place. The reader reuses one instance per stream in its
  * fast path ({@link forEachPacket}); `readPackets` yields independent copies.
@@ -144,9 +164,9 @@ export class DecodedPacket implements Packet {
   _off = 0;
   /** Offset (in `_buf`) of the MAC pair (dst then src, 12 bytes), -1 when none; -2 = 802.11 (addr1/addr2/addr3). */
   _macOff = -1;
-  private _raw: Uint8Array | undefined;
-  private _srcIp: string | undefined;
-  private _dstIp: string | undefined;
+  private _raw: Uint8Array | undefined = undefined;
+  private _srcIp: string | undefined = undefined;
+  private _dstIp: string | undefined = undefined;
 
   /** Raw frame bytes (a view: copy to keep past the callback in the fast path). */
   get raw(): Uint8Array {
@@ -183,13 +203,48 @@ export class DecodedPacket implements Packet {
     return formatMac(this._buf, this._off + (this._macOff >= 0 ? this._macOff : -this._macOff - 2 + 16));
   }
 
-  /** A self-contained copy (own bytes, independent of the reader's buffer). */
-  clone(): DecodedPacket {
+  /**
+   * A self-contained copy (own bytes, independent of the reader's buffer).
+   * With an `arena`, the frame bytes are copied into a shared block instead of
+   * a fresh buffer per packet (much cheaper for many small packets).
+   */
+  clone(arena?: ByteArena): DecodedPacket {
     const c = new DecodedPacket();
-    Object.assign(c, this);
-    c._buf = this._buf.slice(this._off, this._off + this.capLen);
-    c._off = 0;
-    c._raw = undefined;
+    c.tsUs = this.tsUs;
+    c.wireLen = this.wireLen;
+    c.capLen = this.capLen;
+    c.ifIndex = this.ifIndex;
+    c.linkType = this.linkType;
+    c.vlanId = this.vlanId;
+    c.ipVersion = this.ipVersion;
+    c.protocol = this.protocol;
+    c.srcPort = this.srcPort;
+    c.dstPort = this.dstPort;
+    c.ipLen = this.ipLen;
+    c.ttl = this.ttl;
+    c.transportHeaderLen = this.transportHeaderLen;
+    c.payloadLen = this.payloadLen;
+    c.tcpFlags = this.tcpFlags;
+    c.tcpWindow = this.tcpWindow;
+    c.icmpType = this.icmpType;
+    c.icmpCode = this.icmpCode;
+    c.fragment = this.fragment;
+    c.laterFragment = this.laterFragment;
+    c.tunnelId = this.tunnelId;
+    c.meterable = this.meterable;
+    c.ipOffset = this.ipOffset;
+    c.transportOffset = this.transportOffset;
+    c.srcIp4 = this.srcIp4;
+    c.dstIp4 = this.dstIp4;
+    c.fileOffset = this.fileOffset;
+    c._macOff = this._macOff;
+    if (arena) {
+      c._off = arena.put(this._buf, this._off, this.capLen);
+      c._buf = arena.buf;
+    } else {
+      c._buf = this._buf.slice(this._off, this._off + this.capLen);
+      c._off = 0;
+    }
     c._srcIp = this._srcIp;
     c._dstIp = this._dstIp;
     return c;
