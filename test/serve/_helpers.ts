@@ -39,3 +39,25 @@ export async function repeatCapture(src: string, out: string, times: number, gap
   w.close();
   return frames.length * times;
 }
+
+/** Concatenates captures (same link type) into one pcap, each shifted to start `gapS` after the previous ends. */
+export async function concatCaptures(srcs: string[], out: string, gapS = 5): Promise<{ starts: number[]; packets: number }> {
+  let w: ReturnType<typeof createWriter> | undefined;
+  let nextStart = 0;
+  const starts: number[] = [];
+  let packets = 0;
+  for (const src of srcs) {
+    const frames: { ts: number; data: Uint8Array; wire: number; link: number }[] = [];
+    await forEachPacket(src, (p) => {
+      frames.push({ ts: p.tsUs, data: p.raw!.slice(), wire: p.wireLen, link: p.linkType });
+    });
+    w ??= createWriter(out, { format: "pcap", linkType: frames[0].link });
+    const shift = nextStart === 0 ? 0 : nextStart - frames[0].ts;
+    starts.push(frames[0].ts + shift);
+    for (const f of frames) w.writePacket(f.ts + shift, f.data, f.wire);
+    nextStart = frames[frames.length - 1].ts + shift + gapS * 1e6;
+    packets += frames.length;
+  }
+  w!.close();
+  return { starts, packets };
+}

@@ -8,7 +8,9 @@ import { configProblems, loadConfig } from "../../src/serve/config.ts";
 import { EvidenceBuffer } from "../../src/serve/evidence.ts";
 import { AlertFilter, Cidr, parseIp } from "../../src/serve/rules.ts";
 import { dataPath, ROOT } from "../_shared.ts";
-import { benignFlowModel, repeatCapture } from "./_helpers.ts";
+import { benignFlowModel, concatCaptures, repeatCapture } from "./_helpers.ts";
+import { afterImageFeaturizer } from "../../src/serve/featurizer.ts";
+import type { Alert } from "../../src/serve/alert.ts";
 
 Deno.test("monitor replays a capture: eve-style alerts, evidence pcaps, consistent counters", async () => {
   const model = await benignFlowModel();
@@ -195,5 +197,43 @@ Deno.test("SIGTERM under load: the monitor flushes and the alerts file is comple
   assert.equal(Number(m[1]), lines.length, "every alert counted was written");
   const pk = /(\d+) packets/.exec(err)!;
   assert.ok(Number(pk[1]) < 400 * 1000, "stopped before the end of the capture");
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("streaming KitNET on AfterImage: learns during grace, calibrates, then names the SYN scanner only", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-kit-" });
+  const pcap = join(dir, "benign-then-scan.pcap");
+  const { starts } = await concatCaptures(
+    [dataPath("pcaps", "http_espn.pcapng"), dataPath("pcaps", "zeek-http-bro.org.pcap"), dataPath("pcaps", "synscan.pcapng")],
+    pcap,
+  );
+  const alerts: Alert[] = [];
+  let threshold = NaN;
+  const r = await runMonitor(
+    {
+      source: { pcap },
+      detector: "kitnet",
+      detector_params: { fmGrace: 300 },
+      grace: 1300,
+      calibration: 400,
+      threshold: "percentile:0.999",
+      rules: { dedup_window_s: 0, per_host_per_minute: 0 },
+    },
+    {
+      featurizer: afterImageFeaturizer,
+      log: () => {},
+      onAlert: (a) => alerts.push(a),
+      onReady: (x) => (threshold = x.stats.threshold ?? NaN),
+    },
+  );
+  assert.ok(r.alerts >= 1, "the scan raises alerts");
+  assert.equal(alerts.length, r.alerts);
+  for (const a of alerts) {
+    assert.equal(a.detector, "kitnet");
+    assert.equal(a.src_ip, "172.16.0.8", "only the scanner is named");
+    assert.ok(Date.parse(a.timestamp) * 1000 >= starts[2] - 1000, "no alert during the benign phases");
+    assert.ok(a.score > a.threshold && Number.isFinite(a.threshold));
+  }
+  assert.ok(Number.isNaN(threshold), "no threshold before calibration");
   Deno.removeSync(dir, { recursive: true });
 });
