@@ -11,11 +11,11 @@
  *   few mislabelled or odd rows in the benign set, where k = 1 would let one
  *   stray training row mask every anomaly near it.
  * - Search is exact. Small sets (≤ `bruteMax` distinct rows) are scanned; larger
- *   ones go into a ball tree (split along the line between two far-apart
- *   points, at the median projection; leaves of `leafSize` rows), searched
- *   depth first, nearer child first, pruning balls whose lower bound
- *   `‖q − c‖ − r` exceeds the current k-th distance, and abandoning a leaf
- *   row's distance sum as soon as it exceeds that bound.
+ *   ones go into a k-d tree with tight bounding boxes (see {@link KdTree}),
+ *   searched depth first, nearer child first, pruning boxes whose distance
+ *   exceeds the current k-th distance. Columns are reordered by decreasing
+ *   variance so that a row's distance sum (and a box's) passes the bound, and
+ *   is abandoned, after as few columns as possible.
  *
  * @example
  * ```ts
@@ -39,11 +39,11 @@ const PARAMS: Record<string, ParamSpec> = {
   algorithm: {
     type: "string",
     default: "auto",
-    choices: ["auto", "brute", "ball-tree"],
-    description: "exact search method; auto = brute force up to bruteMax distinct rows, else a ball tree",
+    choices: ["auto", "brute", "kd-tree"],
+    description: "exact search method; auto = brute force up to bruteMax distinct rows, else a k-d tree",
   },
   bruteMax: { type: "int", default: 2048, min: 0, description: "auto uses brute force up to this many distinct rows" },
-  leafSize: { type: "int", default: 32, min: 1, description: "ball-tree leaf size" },
+  leafSize: { type: "int", default: 16, min: 1, description: "k-d tree leaf size" },
 };
 
 /** Distinct rows of `x` (first occurrence order) and how many rows were dropped. */
@@ -86,97 +86,128 @@ export function dedupeRows(x: Matrix): { data: Float64Array; rows: number; dropp
 }
 
 /**
- * An exact ball tree over row-major points. Points are stored in tree order so
- * every leaf is a contiguous block.
+ * An exact k-d tree over row-major points with tight per-node bounding boxes.
+ * Points are stored in tree order so every leaf is a contiguous block.
+ *
+ * Splits go along the dimension of largest spread, at the value boundary
+ * nearest the median. On one-hot + min-max data this separates categories
+ * cleanly (all rows with `service=http` on one side), so a query's box lower
+ * bound jumps by a whole category mismatch and prunes most of the tree;
+ * splitting at the exact median (or along far-point lines, as ball trees do)
+ * mixes categories and prunes far less in our measurements on NSL-KDD.
  */
-export class BallTree {
+export class KdTree {
   readonly points: Float64Array;
   readonly d: number;
   readonly start: Int32Array;
   readonly end: Int32Array;
   readonly left: Int32Array; // -1 at leaves
   readonly right: Int32Array;
-  readonly centre: Float64Array;
-  readonly radius: Float64Array;
+  readonly lo: Float64Array; // nodes × d
+  readonly hi: Float64Array;
 
-  constructor(
-    fields: Pick<BallTree, "points" | "d" | "start" | "end" | "left" | "right" | "centre" | "radius">,
-  ) {
+  constructor(fields: Pick<KdTree, "points" | "d" | "start" | "end" | "left" | "right" | "lo" | "hi">) {
     this.points = fields.points;
     this.d = fields.d;
     this.start = fields.start;
     this.end = fields.end;
     this.left = fields.left;
     this.right = fields.right;
-    this.centre = fields.centre;
-    this.radius = fields.radius;
+    this.lo = fields.lo;
+    this.hi = fields.hi;
   }
 
   /** Builds the tree (deterministic: no randomness). */
-  static build(points: Float64Array, n: number, d: number, leafSize: number): BallTree {
+  static build(points: Float64Array, n: number, d: number, leafSize: number): KdTree {
     const idx = new Uint32Array(n);
     for (let i = 0; i < n; i++) idx[i] = i;
-    const maxNodes = 2 * Math.ceil(n / Math.max(1, Math.floor(leafSize / 2))) + 1;
-    const start = new Int32Array(maxNodes), end = new Int32Array(maxNodes);
-    const left = new Int32Array(maxNodes).fill(-1), right = new Int32Array(maxNodes).fill(-1);
-    const centre = new Float64Array(maxNodes * d), radius = new Float64Array(maxNodes);
-    const proj = new Float64Array(n);
-    const dir = new Float64Array(d);
+    let cap = 2 * Math.ceil(n / Math.max(1, leafSize)) + 16;
+    let start = new Int32Array(cap), end = new Int32Array(cap), left = new Int32Array(cap), right = new Int32Array(cap);
+    let lo = new Float64Array(cap * d), hi = new Float64Array(cap * d);
+    const scratch = new Float64Array(n);
+    const bl = new Float64Array(d), bh = new Float64Array(d);
     let count = 0;
-    const build = (lo: number, hi: number): number => {
+    const grow = () => {
+      cap *= 2;
+      const g32 = (a: Int32Array) => {
+        const b = new Int32Array(cap);
+        b.set(a);
+        return b;
+      };
+      const g64 = (a: Float64Array) => {
+        const b = new Float64Array(cap * d);
+        b.set(a);
+        return b;
+      };
+      start = g32(start), end = g32(end), left = g32(left), right = g32(right), lo = g64(lo), hi = g64(hi);
+    };
+    const build = (a: number, b: number): number => {
+      if (count === cap) grow();
       const node = count++;
-      start[node] = lo;
-      end[node] = hi;
-      const co = node * d;
-      for (let t = lo; t < hi; t++) {
+      start[node] = a;
+      end[node] = b;
+      left[node] = right[node] = -1;
+      bl.fill(Infinity);
+      bh.fill(-Infinity);
+      for (let t = a; t < b; t++) {
         const r = idx[t] * d;
-        for (let j = 0; j < d; j++) centre[co + j] += points[r + j];
-      }
-      for (let j = 0; j < d; j++) centre[co + j] /= hi - lo;
-      let far = -1, p1 = idx[lo];
-      for (let t = lo; t < hi; t++) {
-        const s = sqDist(points, idx[t] * d, centre, co, d);
-        if (s > far) {
-          far = s;
-          p1 = idx[t];
+        for (let j = 0; j < d; j++) {
+          const v = points[r + j];
+          if (v < bl[j]) bl[j] = v;
+          if (v > bh[j]) bh[j] = v;
         }
       }
-      radius[node] = Math.sqrt(far);
-      if (hi - lo <= leafSize || far === 0) return node;
-      let far2 = -1, p2 = p1;
-      for (let t = lo; t < hi; t++) {
-        const s = sqDist(points, idx[t] * d, points, p1 * d, d);
-        if (s > far2) {
-          far2 = s;
-          p2 = idx[t];
+      lo.set(bl, node * d);
+      hi.set(bh, node * d);
+      if (b - a <= leafSize) return node;
+      let dim = 0, spread = 0;
+      for (let j = 0; j < d; j++) {
+        if (bh[j] - bl[j] > spread) {
+          spread = bh[j] - bl[j];
+          dim = j;
         }
       }
-      for (let j = 0; j < d; j++) dir[j] = points[p2 * d + j] - points[p1 * d + j];
-      for (let t = lo; t < hi; t++) {
-        const r = idx[t] * d;
-        let s = 0;
-        for (let j = 0; j < d; j++) s += points[r + j] * dir[j];
-        proj[idx[t]] = s;
+      if (spread === 0) return node; // identical rows (cannot happen after dedupe)
+      // Median value via a native typed-array sort of the keys, then a three-way
+      // partition (< v | = v | > v) so the split can sit on a value boundary.
+      const keys = scratch.subarray(0, b - a);
+      for (let t = a; t < b; t++) keys[t - a] = points[idx[t] * d + dim];
+      keys.sort();
+      const v = keys[(b - a) >> 1];
+      let lt = a, gt = b, t = a;
+      while (t < gt) {
+        const key = points[idx[t] * d + dim];
+        if (key < v) {
+          const tmp = idx[t];
+          idx[t++] = idx[lt];
+          idx[lt++] = tmp;
+        } else if (key > v) {
+          const tmp = idx[t];
+          idx[t] = idx[--gt];
+          idx[gt] = tmp;
+        } else t++;
       }
-      const sub = idx.subarray(lo, hi);
-      sub.sort((a, b) => proj[a] - proj[b]);
-      const mid = (lo + hi) >> 1;
-      left[node] = build(lo, mid);
-      right[node] = build(mid, hi);
+      // Rows equal to the median go wholly to the side that keeps the halves most even.
+      const mid = (a + b) >> 1;
+      const split = lt > a && (gt >= b || mid - lt <= gt - mid) ? lt : gt;
+      const l = build(a, split);
+      const r = build(split, b);
+      left[node] = l;
+      right[node] = r;
       return node;
     };
     build(0, n);
     const ordered = new Float64Array(n * d);
     for (let t = 0; t < n; t++) ordered.set(points.subarray(idx[t] * d, idx[t] * d + d), t * d);
-    return new BallTree({
+    return new KdTree({
       points: ordered,
       d,
       start: start.slice(0, count),
       end: end.slice(0, count),
       left: left.slice(0, count),
       right: right.slice(0, count),
-      centre: centre.slice(0, count * d),
-      radius: radius.slice(0, count),
+      lo: lo.slice(0, count * d),
+      hi: hi.slice(0, count * d),
     });
   }
 
@@ -184,10 +215,22 @@ export class BallTree {
   kthSq(q: Float64Array, qo: number, k: number, best: Float64Array): number {
     best.fill(Infinity);
     const d = this.d, pts = this.points, left = this.left, right = this.right;
-    const centre = this.centre, radius = this.radius, start = this.start, end = this.end;
-    const lowerSq = (node: number): number => {
-      const c = Math.sqrt(sqDist(q, qo, centre, node * d, d)) - radius[node];
-      return c > 0 ? c * c : 0;
+    const lo = this.lo, hi = this.hi, start = this.start, end = this.end;
+    // Squared distance from q to the node's box, abandoned once it reaches the current k-th distance.
+    const boxSq = (node: number): number => {
+      const o = node * d, limit = best[k - 1];
+      let s = 0;
+      for (let j = 0; j < d; j++) {
+        const v = q[qo + j];
+        const l = lo[o + j];
+        if (v < l) s += (l - v) * (l - v);
+        else {
+          const h = hi[o + j];
+          if (v > h) s += (v - h) * (v - h);
+        }
+        if (s >= limit) return s;
+      }
+      return s;
     };
     const visit = (node: number, lb: number): void => {
       if (lb >= best[k - 1]) return;
@@ -197,16 +240,16 @@ export class BallTree {
         return;
       }
       const r = right[node];
-      const ll = lowerSq(l), lr = lowerSq(r);
+      const ll = boxSq(l), lr = boxSq(r);
       if (ll <= lr) {
         visit(l, ll);
-        visit(r, lr);
+        visit(r, lr); // a bound abandoned early is still >= the (now smaller) k-th distance
       } else {
         visit(r, lr);
         visit(l, ll);
       }
     };
-    visit(0, lowerSq(0));
+    visit(0, 0);
     return best[k - 1];
   }
 }
@@ -253,8 +296,10 @@ export class KnnDetector implements Detector {
   #d: number | undefined;
   #n = 0;
   #dropped = 0;
-  #points: Float64Array = new Float64Array(0); // distinct rows (brute) or tree-ordered rows
-  #tree: BallTree | undefined;
+  /** Column order used internally: largest variance first, so partial distances abandon early. */
+  #order: Int32Array = new Int32Array(0);
+  #points: Float64Array = new Float64Array(0); // distinct rows, columns in #order (tree order when a tree is used)
+  #tree: KdTree | undefined;
 
   constructor(params: Record<string, unknown>) {
     this.params = params;
@@ -276,23 +321,28 @@ export class KnnDetector implements Detector {
     if (u.rows < k) {
       throw new InputError(`knn.fit: parameter k = ${k} exceeds the ${u.rows} distinct training rows; lower k`);
     }
+    const d = x.cols;
+    const order = varianceOrder(u.data, u.rows, d);
+    const permuted = permuteColumns(u.data, u.rows, d, order);
     const algo = this.params.algorithm as string;
-    const useTree = algo === "ball-tree" || (algo === "auto" && u.rows > (this.params.bruteMax as number));
-    this.#tree = useTree ? BallTree.build(u.data, u.rows, x.cols, this.params.leafSize as number) : undefined;
-    this.#points = this.#tree ? this.#tree.points : u.data;
+    const useTree = algo === "kd-tree" || (algo === "auto" && u.rows > (this.params.bruteMax as number));
+    this.#tree = useTree ? KdTree.build(permuted, u.rows, d, this.params.leafSize as number) : undefined;
+    this.#points = this.#tree ? this.#tree.points : permuted;
+    this.#order = order;
     this.#n = u.rows;
     this.#dropped = u.dropped;
-    this.#d = x.cols;
+    this.#d = d;
     options.onProgress?.({ step: 1, total: 1 });
   }
 
   score(x: Matrix): Float64Array {
     checkScoreInput(this.name, x, this.#d);
     const k = this.params.k as number, d = this.#d!;
+    const q = permuteColumns(x.data, x.rows, d, this.#order);
     const out = new Float64Array(x.rows);
     const best = new Float64Array(k);
     if (this.#tree) {
-      for (let i = 0; i < x.rows; i++) out[i] = Math.sqrt(this.#tree.kthSq(x.data, i * d, k, best));
+      for (let i = 0; i < x.rows; i++) out[i] = Math.sqrt(this.#tree.kthSq(q, i * d, k, best));
       return out;
     }
     // Brute force, blocked over training rows so a block stays in cache for many queries.
@@ -301,8 +351,7 @@ export class KnnDetector implements Detector {
     for (let b = 0; b < this.#n; b += block) {
       const e = Math.min(this.#n, b + block);
       for (let i = 0; i < x.rows; i++) {
-        const view = bests.subarray(i * k, i * k + k);
-        scanBlock(x.data, i * d, this.#points, b, e, d, k, view);
+        scanBlock(q, i * d, this.#points, b, e, d, k, bests.subarray(i * k, i * k + k));
       }
     }
     for (let i = 0; i < x.rows; i++) out[i] = Math.sqrt(bests[i * k + k - 1]);
@@ -311,18 +360,23 @@ export class KnnDetector implements Detector {
 
   save(): DetectorState {
     if (this.#d === undefined) throw new InputError("knn.save: the model is not fitted");
-    const state = { nFeatures: this.#d, distinctRows: this.#n, droppedDuplicates: this.#dropped, tree: !!this.#tree };
-    const blobs: Record<string, Uint8Array> = { points: toBytes(this.#points) };
+    const state: Record<string, unknown> = {
+      nFeatures: this.#d,
+      distinctRows: this.#n,
+      droppedDuplicates: this.#dropped,
+      tree: !!this.#tree,
+    };
+    const blobs: Record<string, Uint8Array> = { points: toBytes(this.#points), order: toBytes(this.#order) };
     if (this.#tree) {
       const t = this.#tree;
-      Object.assign(state, { nodes: t.start.length });
+      state.nodes = t.start.length;
       Object.assign(blobs, {
         start: toBytes(t.start),
         end: toBytes(t.end),
         left: toBytes(t.left),
         right: toBytes(t.right),
-        centre: toBytes(t.centre),
-        radius: toBytes(t.radius),
+        lo: toBytes(t.lo),
+        hi: toBytes(t.hi),
       });
     }
     return { state, blobs };
@@ -333,24 +387,33 @@ export class KnnDetector implements Detector {
     const n = this.name, s = saved.state;
     const d = stateNumber(s, "nFeatures", n), rows = stateNumber(s, "distinctRows", n);
     this.#points = f64Blob(saved.blobs, "points", n, rows * d);
+    this.#order = i32Blob(saved.blobs, "order", n, d);
+    const seen = new Uint8Array(d);
+    for (const c of this.#order) {
+      if (c < 0 || c >= d || seen[c]) throw new InputError("knn: saved column order is not a permutation (corrupt weights)");
+      seen[c] = 1;
+    }
     if (s.tree === true) {
       const nodes = stateNumber(s, "nodes", n);
       const start = i32Blob(saved.blobs, "start", n, nodes), end = i32Blob(saved.blobs, "end", n, nodes);
       const left = i32Blob(saved.blobs, "left", n, nodes), right = i32Blob(saved.blobs, "right", n, nodes);
       for (let i = 0; i < nodes; i++) {
-        if (start[i] < 0 || end[i] > rows || start[i] > end[i] || left[i] >= nodes || right[i] >= nodes || (left[i] >= 0 && left[i] <= i)) {
-          throw new InputError(`knn: saved ball-tree node ${i} is inconsistent (corrupt weights)`);
+        if (
+          start[i] < 0 || end[i] > rows || start[i] > end[i] || left[i] >= nodes || right[i] >= nodes ||
+          (left[i] >= 0 && (left[i] <= i || right[i] <= i))
+        ) {
+          throw new InputError(`knn: saved k-d tree node ${i} is inconsistent (corrupt weights)`);
         }
       }
-      this.#tree = new BallTree({
+      this.#tree = new KdTree({
         points: this.#points,
         d,
         start,
         end,
         left,
         right,
-        centre: f64Blob(saved.blobs, "centre", n, nodes * d),
-        radius: f64Blob(saved.blobs, "radius", n, nodes),
+        lo: f64Blob(saved.blobs, "lo", n, nodes * d),
+        hi: f64Blob(saved.blobs, "hi", n, nodes * d),
       });
     } else this.#tree = undefined;
     this.#n = rows;
@@ -360,10 +423,33 @@ export class KnnDetector implements Detector {
   }
 }
 
+/** Column indices sorted by decreasing variance (ties by index). */
+function varianceOrder(data: Float64Array, n: number, d: number): Int32Array {
+  const mean = new Float64Array(d), m2 = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      const t = data[i * d + j] - mean[j];
+      m2[j] += t * t;
+    }
+  }
+  return Int32Array.from(Array.from({ length: d }, (_, j) => j).sort((a, b) => m2[b] - m2[a] || a - b));
+}
+
+function permuteColumns(data: Float64Array, n: number, d: number, order: Int32Array): Float64Array {
+  const out = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let j = 0; j < d; j++) out[o + j] = data[o + order[j]];
+  }
+  return out;
+}
+
 /** Registry entry. */
 export const knn: DetectorFactory = {
   name: "knn",
-  summary: "distance to the k-th nearest distinct benign row (exact; brute force or ball tree)",
+  summary: "distance to the k-th nearest distinct benign row (exact; brute force or k-d tree)",
   params: PARAMS,
   create: (params) => new KnnDetector(validateParams("knn", PARAMS, params)),
   load: (saved, params) => new KnnDetector(validateParams("knn", PARAMS, params)).restore(saved),
