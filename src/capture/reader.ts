@@ -16,10 +16,11 @@
  * @example
  * ```ts
  * import { forEachPacket } from "./reader.ts";
+ * let syns = 0;
  * const stats = await forEachPacket("data/pcaps/synscan.pcapng", (p) => {
- *   if (p.protocol === 6 && (p.tcpFlags & 0x12) === 0x02) { /* a SYN *\/ }
+ *   if (p.protocol === 6 && (p.tcpFlags & 0x12) === 0x02) syns++;
  * });
- * console.assert(stats.packets > 0);
+ * console.assert(stats.packets > 0 && syns > 0);
  * ```
  *
  * @module
