@@ -19,7 +19,7 @@
 import pl from "nodejs-polars";
 import { type ColumnSpec, firstLine, listSourceFiles, parseTable, readBytes, splitCsvLine } from "./csv.ts";
 import { CIC_COLUMNS, CIC_IDS2017_SCHEMA } from "./schema.ts";
-import { cicAttackName, cicCategory, mapDistinct, withTargets } from "./targets.ts";
+import { cicAttackName, cicCategory, labelFromCategory, mapDistinct, withTargets } from "./targets.ts";
 import { type LoaderOptions, resolveSource, selectColumns } from "./source.ts";
 import { InputError } from "../util/errors.ts";
 
@@ -141,6 +141,6 @@ export function loadCicIds2017(source: string, opts: CicOptions = {}): pl.DataFr
     if (benignAttempts && / - attempted$/i.test(a)) return "normal";
     return cicCategory(a);
   });
-  const label = pl.Series("label", Int32Array.from(category.toArray() as string[], (c) => (c === "normal" ? 0 : 1)));
+  const label = labelFromCategory(category);
   return selectColumns(withTargets(df.drop("Label"), attack, category, label), CIC_IDS2017_SCHEMA, opts.features);
 }

@@ -68,27 +68,42 @@ export function unswCategory(raw: string | null): string {
 }
 
 /**
- * Maps a string column through `fn` (evaluated once per distinct value) and returns the new series.
- * Null input values map through fn(null).
+ * Maps a string column through `fn`, evaluated once per distinct value (a handful for label
+ * columns); the per-row work is a polars `when/isIn` chain, not a JavaScript loop.
  */
 export function mapDistinct(s: pl.Series, name: string, fn: (v: string | null) => string): pl.Series {
-  const values = s.toArray() as (string | null)[];
-  const cache = new Map<string | null, string>();
-  const out = new Array<string>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    let m = cache.get(v);
-    if (m === undefined) {
-      m = fn(v);
-      cache.set(v, m);
+  const distinct = s.unique().toArray() as (string | null)[];
+  const groups = new Map<string, string[]>();
+  let nullOut: string | undefined;
+  for (const v of distinct) {
+    const out = fn(v);
+    if (v === null) {
+      nullOut = out;
+      continue;
     }
-    out[i] = m;
+    const g = groups.get(out);
+    if (g) g.push(v);
+    else groups.set(out, [v]);
   }
-  return pl.Series(name, out, pl.Utf8);
+  const col = pl.col("v");
+  let expr: any = null;
+  const add = (cond: pl.Expr, out: string) => {
+    expr = expr === null ? pl.when(cond).then(pl.lit(out)) : expr.when(cond).then(pl.lit(out));
+  };
+  if (nullOut !== undefined) add(col.isNull(), nullOut);
+  for (const [out, values] of groups) add(col.isIn(values), out);
+  if (expr === null) return pl.Series(name, [], pl.Utf8);
+  const df = pl.DataFrame([s.cast(pl.Utf8).rename("v")]);
+  return df.select(expr.otherwise(pl.lit(null)).cast(pl.Utf8).alias(name)).getColumn(name);
+}
+
+/** 1 where `category` is not "normal", else 0, as an Int32 series named `label`. */
+export function labelFromCategory(category: pl.Series): pl.Series {
+  return pl.DataFrame([category.rename("c")]).select(pl.col("c").neq(pl.lit("normal")).cast(pl.Int32).alias("label")).getColumn("label");
 }
 
 /** Appends `label` (from attack != "normal" unless given), `attack` and `category`. */
 export function withTargets(df: pl.DataFrame, attack: pl.Series, category: pl.Series, label?: pl.Series): pl.DataFrame {
-  const lab = label ?? pl.Series("label", Int32Array.from(attack.toArray() as string[], (a) => (a === "normal" ? 0 : 1)));
+  const lab = label ?? labelFromCategory(attack);
   return df.withColumns(lab.cast(pl.Int32).rename("label"), attack.rename("attack"), category.rename("category"));
 }
