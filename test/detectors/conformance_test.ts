@@ -115,7 +115,7 @@ for (const factory of listDetectors()) {
         for (let i = 0; i < data.train.rows; i++) stream.learnOne(data.train.data.subarray(i * c, (i + 1) * c));
         const b = await batch.score(data.test, data.testContext);
         for (let i = 0; i < data.test.rows; i++) {
-          const s = stream.scoreOne(data.test.data.subarray(i * c, (i + 1) * c));
+          const s: number = stream.scoreOne(data.test.data.subarray(i * c, (i + 1) * c));
           assert.ok(Math.abs(s - b[i]) <= 1e-9 * Math.max(1, Math.abs(b[i])), `row ${i}: streaming ${s} vs batch ${b[i]}`);
         }
         // Not ready yet → NaN, never a made-up number.
