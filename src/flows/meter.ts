@@ -70,7 +70,16 @@ export class Flow {
   id = 0;
   /** One of {@link Expiration}; -1 while active. */
   expirationId = -1;
-  key = "";
+  /** Table key: a numeric hash (IPv4, chained through `bucketNext`) or the string key (IPv6). */
+  key: number | string = "";
+  /** Canonical endpoints of the key (IPv4 fast path): lower address/port first. */
+  ka = 0;
+  kap = 0;
+  kb = 0;
+  kbp = 0;
+  bucketNext: Flow | null = null;
+  /** Whether the first packet's source is the key's second endpoint (direction test). */
+  swapped = false;
   srcIp = "";
   dstIp = "";
   srcPort = 0;
@@ -159,19 +168,35 @@ export interface MeterStats {
 
 const KEY_SEP = "|";
 
-/** The bidirectional flow key (same for both directions). */
+/** Set by {@link flowKey}: whether the packet's source is the key's second endpoint. */
+let swapped = false;
+
+/**
+ * The bidirectional flow key (same for both directions). IPv4 packets from
+ * the decoder carry numeric addresses, which keeps address formatting out of
+ * the per-packet path.
+ */
 export function flowKey(p: Packet): string {
-  const a = p.srcIp, b = p.dstIp;
-  const tail = KEY_SEP + p.protocol + KEY_SEP + p.vlanId + KEY_SEP + p.tunnelId;
-  if (a < b || (a === b && p.srcPort <= p.dstPort)) {
-    return a + KEY_SEP + p.srcPort + KEY_SEP + b + KEY_SEP + p.dstPort + tail;
+  if (p.ipVersion === 4 && p.srcIp4 !== undefined && p.dstIp4 !== undefined) {
+    // 9 UTF-16 code units, no number formatting: (addr hi, addr lo, port) × 2, protocol, VLAN, tunnel.
+    const a = p.srcIp4 >>> 0, b = p.dstIp4 >>> 0;
+    swapped = !(a < b || (a === b && p.srcPort <= p.dstPort));
+    const x = swapped ? b : a, y = swapped ? a : b;
+    const xp = swapped ? p.dstPort : p.srcPort, yp = swapped ? p.srcPort : p.dstPort;
+    return String.fromCharCode(x >>> 16, x & 0xffff, xp, y >>> 16, y & 0xffff, yp, p.protocol, p.vlanId, p.tunnelId & 0xffff);
   }
-  return b + KEY_SEP + p.dstPort + KEY_SEP + a + KEY_SEP + p.srcPort + tail;
+  const tail = KEY_SEP + p.protocol + KEY_SEP + p.vlanId + KEY_SEP + p.tunnelId;
+  const a = p.srcIp, b = p.dstIp;
+  swapped = !(a < b || (a === b && p.srcPort <= p.dstPort));
+  return swapped
+    ? b + KEY_SEP + p.dstPort + KEY_SEP + a + KEY_SEP + p.srcPort + tail
+    : a + KEY_SEP + p.srcPort + KEY_SEP + b + KEY_SEP + p.dstPort + tail;
 }
 
 /** Streaming bidirectional flow meter; O(1) per packet. */
 export class FlowMeter {
-  readonly #table = new Map<string, Flow>();
+  readonly #table = new Map<number | string, Flow>();
+  #count = 0;
   readonly #idleMs: number;
   readonly #activeMs: number;
   readonly #tcpEnd: boolean;
@@ -249,8 +274,31 @@ export class FlowMeter {
       this.#scanIdle(ts);
     }
     st.metered++;
-    const key = flowKey(p);
-    let f = this.#table.get(key);
+    let key: number | string;
+    let sw: boolean;
+    let f: Flow | undefined;
+    let ka = 0, kb = 0, kap = 0, kbp = 0;
+    if (p.ipVersion === 4 && p.srcIp4 !== undefined && p.dstIp4 !== undefined) {
+      // IPv4: numeric hash into a chained bucket; no string is built per packet.
+      const a = p.srcIp4 >>> 0, b = p.dstIp4 >>> 0;
+      sw = !(a < b || (a === b && p.srcPort <= p.dstPort));
+      if (sw) ka = b, kap = p.dstPort, kb = a, kbp = p.srcPort;
+      else ka = a, kap = p.srcPort, kb = b, kbp = p.dstPort;
+      let h = Math.imul(ka ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(kb + 0x632be5ab, 0xc2b2ae35);
+      h = Math.imul(h ^ ((kap << 16) | kbp), 0x27d4eb2f) ^ Math.imul(p.protocol + (p.vlanId << 8) + (p.tunnelId << 20), 0x165667b1);
+      key = (h ^ (h >>> 15)) & 0x3fffffff;
+      let c: Flow | null = this.#table.get(key) ?? null;
+      while (
+        c !== null &&
+        !(c.ka === ka && c.kb === kb && c.kap === kap && c.kbp === kbp && c.protocol === p.protocol &&
+          c.vlanId === p.vlanId && c.tunnelId === p.tunnelId)
+      ) c = c.bucketNext;
+      f = c ?? undefined;
+    } else {
+      key = flowKey(p);
+      sw = swapped;
+      f = this.#table.get(key);
+    }
     let prev: Flow | undefined;
     if (f !== undefined) {
       const nowMs = Math.floor(ts / 1000);
@@ -269,14 +317,12 @@ export class FlowMeter {
       }
     }
     if (f === undefined) {
-      this.#create(key, p, ts, prev);
+      this.#create(key, p, ts, prev, sw, ka, kap, kb, kbp);
       return;
     }
-    // Direction as NFStream: anything not matching the first packet's endpoints is dst→src.
-    const dir: 0 | 1 = p.srcPort === f.srcPort && p.dstPort === f.dstPort && p.srcIp === f.srcIp &&
-        p.dstIp === f.dstIp
-      ? 0
-      : 1;
+    // Direction as NFStream: anything not matching the first packet's endpoints is dst→src
+    // (both endpoints equal: always src→dst).
+    const dir: 0 | 1 = sw === f.swapped ? 0 : 1;
     const size = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
     f.packets++;
     f.bytes += size;
@@ -322,15 +368,30 @@ export class FlowMeter {
     this.#closingHead = 0;
   }
 
-  #create(key: string, p: Packet, ts: number, prev?: Flow): void {
+  #create(
+    key: number | string,
+    p: Packet,
+    ts: number,
+    prev: Flow | undefined,
+    sw: boolean,
+    ka: number,
+    kap: number,
+    kb: number,
+    kbp: number,
+  ): void {
     const st = this.stats;
-    if (this.#table.size >= this.#max && this.#head !== null) {
+    if (this.#count >= this.#max && this.#head !== null) {
       st.evicted++;
       this.#end(this.#head, Expiration.EVICTED);
     }
     const f = new Flow();
     f.id = this.#nextId++;
     f.key = key;
+    f.swapped = sw;
+    f.ka = ka;
+    f.kap = kap;
+    f.kb = kb;
+    f.kbp = kbp;
     f.srcIp = p.srcIp;
     f.dstIp = p.dstIp;
     f.srcPort = p.srcPort;
@@ -344,14 +405,16 @@ export class FlowMeter {
     f.firstUs = f.lastUs = f.s2dFirstUs = f.s2dLastUs = ts;
     f.packets = f.s2dPackets = 1;
     f.bytes = f.s2dBytes = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
+    if (typeof key === "number") f.bucketNext = this.#table.get(key) ?? null;
     this.#table.set(key, f);
+    this.#count++;
     // append at the LRU tail
     f.prev = this.#tail;
     if (this.#tail !== null) this.#tail.next = f;
     else this.#head = f;
     this.#tail = f;
     st.created++;
-    st.active = this.#table.size;
+    st.active = this.#count;
     if (st.active > st.peakActive) st.peakActive = st.active;
     if (this.#features !== undefined) f.state = this.#features.init(f, p, prev);
     if (this.#tcpEnd && p.protocol === 6) this.#trackTcp(f, p, 0, ts);
@@ -410,14 +473,26 @@ export class FlowMeter {
 
   #end(f: Flow, why: number): void {
     f.expirationId = why;
-    this.#table.delete(f.key);
+    if (typeof f.key === "number") {
+      const head = this.#table.get(f.key);
+      if (head === f) {
+        if (f.bucketNext !== null) this.#table.set(f.key, f.bucketNext);
+        else this.#table.delete(f.key);
+      } else {
+        let c = head ?? null;
+        while (c !== null && c.bucketNext !== f) c = c.bucketNext;
+        if (c !== null) c.bucketNext = f.bucketNext;
+      }
+      f.bucketNext = null;
+    } else this.#table.delete(f.key);
+    this.#count--;
     if (f.prev !== null) f.prev.next = f.next;
     else this.#head = f.next;
     if (f.next !== null) f.next.prev = f.prev;
     else this.#tail = f.prev;
     f.prev = f.next = null;
     this.stats.ended++;
-    this.stats.active = this.#table.size;
+    this.stats.active = this.#count;
     this.#onFlow(f);
   }
 }

@@ -144,3 +144,22 @@ Deno.test("basic: NFStream statistics (sizes, piat ms, sample stddev, flags per 
   assert.equal(row.dst2src_psh_packets, 1);
   assert.equal(row.bidirectional_ack_packets, 3);
 });
+
+Deno.test("meter: 50k distinct IPv4 flows (hashed table with chains) keep every packet in its own flow", () => {
+  const flows: Flow[] = [];
+  const m = new FlowMeter({ onFlow: (f) => flows.push(f) });
+  const n = 50_000;
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < n; i++) {
+      const src4 = (10 << 24) | (i >> 8), dst4 = (192 << 24) | (168 << 16) | (i & 255);
+      const fwd = pass === 0;
+      m.add(pkt(1e9 + pass * 1e6 + i, fwd, {
+        srcIp4: fwd ? src4 : dst4, dstIp4: fwd ? dst4 : src4, srcPort: fwd ? 1024 + (i % 7) : 80, dstPort: fwd ? 80 : 1024 + (i % 7),
+      }));
+    }
+  }
+  m.flush();
+  assert.equal(flows.length, n);
+  assert.ok(flows.every((f) => f.packets === 2 && f.s2dPackets === 1 && f.d2sPackets === 1));
+  assert.equal(m.stats.active, 0);
+});

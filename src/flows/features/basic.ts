@@ -12,23 +12,17 @@
  */
 import type { Packet } from "../../capture/packet.ts";
 import { type Flow, TCP } from "../meter.ts";
-import { type Column, type FeatureSet, RunningStats } from "./types.ts";
+import type { Column, FeatureSet } from "./types.ts";
 
 const DIRS = ["bidirectional", "src2dst", "dst2src"] as const;
 const FLAGS = ["syn", "cwr", "ece", "urg", "ack", "psh", "rst", "fin"] as const;
 const FLAG_BITS = [TCP.SYN, TCP.CWR, TCP.ECE, TCP.URG, TCP.ACK, TCP.PSH, TCP.RST, TCP.FIN];
 
-/** Per-flow state: packet-size and inter-arrival statistics, TCP flag counts per direction. */
-export class BasicState {
-  /** Packet sizes: [bidirectional, src2dst, dst2src]. */
-  ps = [new RunningStats(), new RunningStats(), new RunningStats()];
-  /** Packet inter-arrival times in ms. */
-  piat = [new RunningStats(), new RunningStats(), new RunningStats()];
-  /** Last packet time (ms) per direction: [bidirectional, src2dst, dst2src]. */
-  lastMs = [0, 0, 0];
-  /** Flag counts: 3 directions × 8 flags. */
-  flags = new Float64Array(24);
-}
+// Per direction: packet sizes (n, mean, m2, min, max), inter-arrival ms (n, mean, m2, min, max), last ms, 8 flags.
+const PS = 0, PIAT = 5, LAST = 10, FL = 11, DIR = 19;
+
+/** Per-flow state in one typed array (3 directions × 19 values): small and allocation-free. */
+export type BasicState = Float64Array;
 
 const COLUMNS: Column[] = [
   { name: "id", type: "int", meta: true },
@@ -71,13 +65,26 @@ for (const d of DIRS) {
 }
 for (const d of DIRS) for (const f of FLAGS) COLUMNS.push({ name: `${d}_${f}_packets`, type: "int" });
 
-function addFlags(s: BasicState, dir: number, flags: number): void {
+/** Welford update of (n, mean, m2, min, max) at offset o. */
+function addStat(s: Float64Array, o: number, x: number): void {
+  const n = ++s[o];
+  if (n === 1) {
+    s[o + 1] = s[o + 3] = s[o + 4] = x;
+    return;
+  }
+  if (x < s[o + 3]) s[o + 3] = x;
+  if (x > s[o + 4]) s[o + 4] = x;
+  const d = x - s[o + 1];
+  s[o + 1] += d / n;
+  s[o + 2] += d * (x - s[o + 1]);
+}
+
+function addFlags(s: Float64Array, d: number, flags: number): void {
   if (flags === 0) return;
-  const base = dir * 8;
   for (let i = 0; i < 8; i++) {
     if (flags & FLAG_BITS[i]) {
-      s.flags[i]++;
-      s.flags[base + i]++;
+      s[FL + i]++;
+      s[d * DIR + FL + i]++;
     }
   }
 }
@@ -87,24 +94,24 @@ export const basicFeatures: FeatureSet<BasicState> = {
   name: "basic",
   columns: COLUMNS,
   init(flow: Flow, p: Packet): BasicState {
-    const s = new BasicState();
+    const s = new Float64Array(3 * DIR);
     const ms = flow.firstMs;
-    s.lastMs[0] = s.lastMs[1] = ms;
-    s.ps[0].add(p.wireLen);
-    s.ps[1].add(p.wireLen);
-    addFlags(s, 1, p.protocol === 6 ? p.tcpFlags : 0);
+    s[LAST] = s[DIR + LAST] = ms;
+    addStat(s, PS, p.wireLen);
+    addStat(s, DIR + PS, p.wireLen);
+    if (p.protocol === 6) addFlags(s, 1, p.tcpFlags);
     return s;
   },
   update(s: BasicState, flow: Flow, p: Packet, dir: 0 | 1): void {
     const ms = flow.lastMs;
-    const d = dir + 1;
-    s.ps[0].add(p.wireLen);
-    s.ps[d].add(p.wireLen);
-    s.piat[0].add(ms - s.lastMs[0]);
-    s.lastMs[0] = ms;
-    if (d === 1 || flow.d2sPackets > 1) s.piat[d].add(ms - s.lastMs[d]);
-    s.lastMs[d] = ms;
-    addFlags(s, d, p.protocol === 6 ? p.tcpFlags : 0);
+    const d = (dir + 1) * DIR;
+    addStat(s, PS, p.wireLen);
+    addStat(s, d + PS, p.wireLen);
+    addStat(s, PIAT, ms - s[LAST]);
+    s[LAST] = ms;
+    if (dir === 0 || flow.d2sPackets > 1) addStat(s, d + PIAT, ms - s[d + LAST]);
+    s[d + LAST] = ms;
+    if (p.protocol === 6) addFlags(s, dir + 1, p.tcpFlags);
   },
   row(f: Flow, s: BasicState, out: (number | string)[]): void {
     let i = 0;
@@ -137,18 +144,15 @@ export const basicFeatures: FeatureSet<BasicState> = {
     out[i++] = d2s ? ms(f.d2sLastUs) - ms(f.d2sFirstUs) : 0;
     out[i++] = f.d2sPackets;
     out[i++] = f.d2sBytes;
-    for (const r of s.ps) {
-      out[i++] = r.n ? r.min : 0;
-      out[i++] = r.n ? r.mean : 0;
-      out[i++] = r.std;
-      out[i++] = r.n ? r.max : 0;
+    for (const base of [PS, PIAT]) {
+      for (let d = 0; d < 3; d++) {
+        const o = d * DIR + base, n = s[o];
+        out[i++] = n ? s[o + 3] : 0;
+        out[i++] = n ? s[o + 1] : 0;
+        out[i++] = n > 1 ? Math.sqrt(s[o + 2] / (n - 1)) : 0;
+        out[i++] = n ? s[o + 4] : 0;
+      }
     }
-    for (const r of s.piat) {
-      out[i++] = r.n ? r.min : 0;
-      out[i++] = r.n ? r.mean : 0;
-      out[i++] = r.std;
-      out[i++] = r.n ? r.max : 0;
-    }
-    for (let d = 0; d < 3; d++) for (let k = 0; k < 8; k++) out[i++] = s.flags[d * 8 + k];
+    for (let d = 0; d < 3; d++) for (let k = 0; k < 8; k++) out[i++] = s[d * DIR + FL + k];
   },
 };
