@@ -246,9 +246,14 @@ async function writeFigures(folder: RunFolder, config: ExperimentConfig, first: 
     "pr",
     `Seed ${first.seed}; AP = average precision.`,
   );
-  const finite = Array.from(s).filter(Number.isFinite);
-  const positive = finite.every((v) => v > 0);
-  const spread = positive ? Math.max(...finite) / Math.min(...finite) : 0;
+  let lo = Infinity, hi = -Infinity;
+  for (const v of s) {
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const positive = lo > 0;
+  const spread = positive ? hi / lo : 0; // no Math.max(...array): 300k arguments overflow the stack
   await save(
     fig.scoreHistogram(fig.groupScores(s, first.test.category), {
       title: `Score distribution by class — ${title}`,
