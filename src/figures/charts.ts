@@ -183,7 +183,7 @@ export function rocChart(
               : Plot.line([[0, 0], [1, 1]], { stroke: "#999", strokeDasharray: "4,4" }),
             Plot.line(
               opts.logX ? data.map((d) => ({ ...d, x: Math.max(d.x, floor) })) : data,
-              { x: "x", y: "y", stroke: "s", strokeWidth: 2.5, curve: "step-after" },
+              { x: "x", y: "y", stroke: "s", z: "s", strokeWidth: 2.5, curve: "step-after" },
             ),
             Plot.dot(pts, { x: "x", y: "tpr", fill: "name", r: 7, stroke: "white", symbol: "diamond" }),
           ],
@@ -226,7 +226,7 @@ export function prChart(curves: PrCurve[], opts: ChartOptions & { baseline?: num
             ...(opts.baseline !== undefined
               ? [Plot.ruleY([opts.baseline], { stroke: "#999", strokeDasharray: "4,4" })]
               : []),
-            Plot.line(data, { x: "x", y: "y", stroke: "s", strokeWidth: 2.5 }),
+            Plot.line(data, { x: "x", y: "y", stroke: "s", z: "s", strokeWidth: 2.5 }),
           ],
         },
         w,
@@ -493,12 +493,14 @@ export function lossCurve(histories: LossHistory[], opts: ChartOptions & { logY?
             Plot.line(data.filter((d) => d.kind === "train"), {
               x: "epoch",
               y: "loss",
+              z: "s",
               stroke: "s",
               strokeWidth: 2.5,
             }),
             Plot.line(data.filter((d) => d.kind === "validation"), {
               x: "epoch",
               y: "loss",
+              z: "s",
               stroke: "s",
               strokeWidth: 2.5,
               strokeDasharray: "6,4",
