@@ -42,13 +42,13 @@ const NAME = "flow-lm";
 
 /** Hyperparameters of {@link flowLmFactory}. */
 export const flowLmParams: Record<string, ParamSpec> = {
-  layers: { type: "int", default: 2, min: 1, max: 12, description: "transformer blocks" },
+  layers: { type: "int", default: 1, min: 1, max: 12, description: "transformer blocks" },
   heads: { type: "int", default: 2, min: 1, max: 16, description: "attention heads (must divide width)" },
-  width: { type: "int", default: 32, min: 4, max: 512, description: "model width (embedding size)" },
+  width: { type: "int", default: 24, min: 4, max: 512, description: "model width (embedding size)" },
   mlpRatio: { type: "int", default: 2, min: 1, max: 8, description: "MLP hidden size = mlpRatio × width" },
   context: { type: "int", default: 0, min: 0, description: "tokens each position attends to (0 = whole flow)" },
   bins: { type: "int", default: 16, min: 2, max: 256, description: "quantile bins per numeric field" },
-  epochs: { type: "int", default: 8, min: 1, description: "maximum training epochs" },
+  epochs: { type: "int", default: 6, min: 1, description: "maximum training epochs" },
   batchSize: { type: "int", default: 128, min: 1, description: "mini-batch size" },
   lr: { type: "number", default: 3e-3, min: 0, description: "Adam learning rate" },
   dropout: { type: "number", default: 0, min: 0, max: 0.9, description: "dropout on residual branches" },

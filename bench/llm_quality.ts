@@ -1,0 +1,83 @@
+/**
+ * AUROC of flow-lm next to the autoencoder and kNN on two datasets:
+ * - NSL-KDD: train on (a seeded sample of) the normal rows of KDDTrain+,
+ *   test on KDDTest+;
+ * - the vendored CIC-IDS2017 sample: train on half of the benign flows, test
+ *   on the other half plus every attack flow.
+ * All detectors use their default hyperparameters (chosen without looking at
+ * test data); nothing is tuned on test labels.
+ *
+ * Usage: `deno run -A bench/llm_quality.ts [--train-rows N] [--seed S] [--detectors a,b,c]`
+ * (or `main(args)` from bench/main.ts). `--train-rows` bounds the NSL-KDD
+ * training sample (default 20,000) so the run fits a shared 2-core machine.
+ *
+ * @module
+ */
+import { rocAuc } from "../src/eval/metrics.ts";
+import { createDetector } from "../src/detectors/registry.ts";
+import { backendLine, initTf } from "../src/detectors/tf_backend.ts";
+import { cicSplit, nslKddSplit, type Split } from "./_deep.ts";
+
+/** One result. */
+export interface QualityRow {
+  dataset: string;
+  detector: string;
+  trainRows: number;
+  testRows: number;
+  auroc: number;
+  trainSeconds: number;
+}
+
+function arg(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Runs the comparison and prints a table; returns the rows. */
+export async function main(args: string[] = []): Promise<QualityRow[]> {
+  await initTf();
+  const trainRows = Number(arg(args, "--train-rows") ?? 20000);
+  const seed = Number(arg(args, "--seed") ?? 1);
+  const detectors = (arg(args, "--detectors") ?? "flow-lm,autoencoder,knn").split(",");
+  const which = (arg(args, "--datasets") ?? "nsl-kdd,cic").split(",");
+  const rows: QualityRow[] = [];
+  const splits: (() => Split)[] = [];
+  if (which.includes("nsl-kdd")) splits.push(() => nslKddSplit({ trainRows, seed }));
+  if (which.includes("cic")) splits.push(() => cicSplit({ seed }));
+  for (const make of splits) {
+    const split = make();
+    console.error(`${split.name}: train ${split.train.rows} × ${split.train.cols}, test ${split.test.rows}`);
+    for (const name of detectors) {
+      const d = createDetector(name, {}, seed);
+      const t0 = performance.now();
+      await d.fit(split.train, {
+        onProgress: (p) =>
+          console.error(`  ${name} epoch ${p.step}/${p.total} loss ${p.loss?.toFixed(4)} val ${p.valLoss?.toFixed(4)}`),
+      });
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const s = await d.score(split.test);
+      const row: QualityRow = {
+        dataset: split.name,
+        detector: name,
+        trainRows: split.train.rows,
+        testRows: split.test.rows,
+        auroc: rocAuc(split.labels, s),
+        trainSeconds,
+      };
+      rows.push(row);
+      console.error(`  ${name}: AUROC ${row.auroc.toFixed(4)} (${trainSeconds.toFixed(0)} s)`);
+      d.dispose?.();
+    }
+  }
+  console.log(`backend: ${backendLine()}; seed ${seed}; load average ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")}`);
+  console.log("| dataset | detector | train rows | test rows | AUROC | train s |");
+  console.log("|---|---|---:|---:|---:|---:|");
+  for (const r of rows) {
+    console.log(
+      `| ${r.dataset} | ${r.detector} | ${r.trainRows} | ${r.testRows} | ${r.auroc.toFixed(4)} | ${r.trainSeconds.toFixed(0)} |`,
+    );
+  }
+  return rows;
+}
+
+if (import.meta.main) await main(Deno.args);
