@@ -1,15 +1,143 @@
 /**
  * `nadir train`: Train a detector on benign rows and save a model directory.
+ * Prints one JSON summary line on stdout; progress (with loss) on stderr.
  *
  * @module
  */
-import type { Command } from "./command.ts";
+import type pl from "nodejs-polars";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { bool, type Command, num, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
+
+const META_LIKE = /(^|_)(ip|mac|port|id)$|^id$|first_seen|last_seen|timestamp|^flow id$/i;
+
+/**
+ * Raw feature columns of a table: a known dataset's feature set; for `nadir flows`
+ * output, the non-metadata columns of the flows feature set it was written with
+ * (addresses, ports, ids and timestamps never become features); otherwise every
+ * column except targets and metadata-like names.
+ */
+export async function featureColumnsFor(df: pl.DataFrame, set: string): Promise<string[]> {
+  const { schemaOf, featureColumns, TARGET_COLUMNS } = await import("../data/schema.ts");
+  if (schemaOf(df)) return featureColumns(df, set);
+  const { FEATURE_SET_NAMES, featureSet } = await import("../flows/features/mod.ts");
+  const present = new Set(df.columns);
+  const names = (FEATURE_SET_NAMES as readonly string[]).includes(set) ? [set] : [...FEATURE_SET_NAMES];
+  for (const n of names) {
+    const cols = featureSet(n as "basic").columns;
+    const feats = cols.filter((c) => !c.meta).map((c) => c.name);
+    if (feats.length && feats.every((f) => present.has(f))) return feats;
+  }
+  if (set !== "all") {
+    throw new UsageError(`feature set "${set}" does not apply: the input matches no dataset schema and no flows feature set`);
+  }
+  return df.columns.filter((c) => !(TARGET_COLUMNS as readonly string[]).includes(c) && !META_LIKE.test(c));
+}
+
+/** sha256 of a source: a file's bytes, a directory's files in name order, or a vendored dataset's file. */
+export async function fileSha256(source: string): Promise<string | undefined> {
+  const { VENDORED, DATA_DIR } = await import("../data/source.ts");
+  const path = VENDORED[source] ? join(DATA_DIR, VENDORED[source].path) : source;
+  let files: string[];
+  try {
+    const st = await Deno.stat(path);
+    files = st.isDirectory
+      ? [...Deno.readDirSync(path)].filter((e) => e.isFile).map((e) => join(path, e.name)).sort()
+      : [path];
+  } catch {
+    return undefined;
+  }
+  const h = createHash("sha256");
+  for (const f of files) {
+    const file = await Deno.open(f, { read: true });
+    for await (const chunk of file.readable) h.update(chunk);
+  }
+  return h.digest("hex");
+}
 
 export const command: Command = {
   name: "train",
   summary: "Train a detector on benign rows and save a model directory",
-  run() {
-    throw new UsageError("nadir train: not built yet");
+  options: {
+    detector: { type: "string", arg: "NAME", description: "Detector (see `--help` list below)" },
+    dataset: { type: "string", arg: "NAME", description: "Dataset name (nsl-kdd-train, ...)" },
+    path: { type: "string", arg: "FILE", description: "Any file the loaders read, or a feature CSV/Parquet (e.g. `nadir flows` output)" },
+    schema: { type: "string", arg: "NAME", description: "Dataset name/family of --path when detection fails" },
+    features: { type: "string", arg: "SET", description: "Feature set (all, kdd-header, ...; for flows files: basic, cic, kdd)", default: "all" },
+    "assume-benign": { type: "boolean", description: "Train on every row (unlabelled flows)" },
+    out: { type: "string", arg: "DIR", description: "Model directory (default models/<detector>)" },
+    seed: { type: "number", arg: "N", description: "Seed for splits and model randomness", default: 0 },
+    param: { type: "string", arg: "K=V", multiple: true, description: "Detector hyperparameter (repeatable), e.g. --param k=5" },
+    threshold: { type: "string", arg: "SPEC", description: "percentile:Q | fpr:RATE | pot:RISK, fitted on benign validation scores", default: "percentile:0.99" },
+    "val-fraction": { type: "number", arg: "F", description: "Benign rows held out for the threshold", default: 0.1 },
+    split: { type: "string", choices: ["auto", "random", "tail"], description: "Validation split (auto: tail for streaming/sequence detectors)", default: "auto" },
+    scale: { type: "string", choices: ["minmax", "standard", "robust", "none"], description: "Feature scaling fitted on training rows", default: "minmax" },
+    "nan-policy": { type: "string", choices: ["error", "drop", "zero", "median"], description: "Non-finite feature values", default: "median" },
+    "max-rows": { type: "number", arg: "N", description: "Train on at most N benign rows (seeded sample)" },
+  },
+  details: `Fits preprocessing (dedupe, one-hot, scaling) on the benign training rows only, holds out a benign
+validation split, trains, fits the threshold on the validation scores, and writes DIR/manifest.json +
+DIR/weights/ (docs/models.md). Detectors and their parameters: docs/detectors.md.
+
+Examples:
+  deno task nadir train --detector knn --dataset nsl-kdd-train --out models/knn
+  deno task nadir train --detector isolation-forest --dataset nsl-kdd-train --threshold fpr:0.01
+  deno task nadir train --detector kitnet --path flows.csv --assume-benign --param fmGrace=1000`,
+  async run(args) {
+    const detector = str(args, "detector");
+    const { listDetectors, getDetectorFactory } = await import("../detectors/registry.ts");
+    if (!detector) {
+      throw new UsageError(`nadir train: --detector is required; one of ${listDetectors().map((f) => f.name).join(", ")}`);
+    }
+    getDetectorFactory(detector);
+    const dataset = str(args, "dataset"), path = str(args, "path");
+    if (!dataset === !path) throw new UsageError("nadir train: give exactly one of --dataset NAME or --path FILE");
+    const { parseParamArgs } = await import("../detectors/params.ts");
+    const { parseThresholdSpec } = await import("../thresholds/index.ts");
+    const { loadTable } = await import("../data/table.ts");
+    const { trainOnFrame, saveTrained } = await import("../detectors/train.ts");
+    const params = parseParamArgs((args.options.param as string[] | undefined) ?? []);
+    const threshold = parseThresholdSpec(str(args, "threshold") ?? "percentile:0.99");
+    const seed = num(args, "seed") ?? 0;
+    const source = (dataset ?? path)!;
+    const df = await loadTable(source, str(args, "schema"));
+    const fset = str(args, "features") ?? "all";
+    const features = await featureColumnsFor(df, fset);
+    const r = await trainOnFrame(df, {
+      detector,
+      params,
+      seed,
+      features,
+      assumeBenign: bool(args, "assume-benign"),
+      valFraction: num(args, "val-fraction"),
+      split: str(args, "split") as "auto",
+      threshold,
+      scale: str(args, "scale") as "minmax",
+      nanPolicy: str(args, "nan-policy") as "median",
+      maxRows: num(args, "max-rows"),
+    });
+    const out = str(args, "out") ?? `models/${detector}`;
+    const dataHash = await fileSha256(source);
+    const manifest = await saveTrained(out, r, {
+      seed,
+      featureSet: fset,
+      trainingDataHash: dataHash,
+      training: { source, assumeBenign: bool(args, "assume-benign") },
+    });
+    r.detector.dispose?.();
+    console.log(JSON.stringify({
+      model: out,
+      detector,
+      params: manifest.detector.params,
+      backend: manifest.detector.backend,
+      features: r.featureNames.length,
+      train_rows: r.trainRows,
+      val_rows: r.valRows,
+      split: r.split,
+      train_seconds: Number(r.trainSeconds.toFixed(3)),
+      threshold: r.threshold,
+    }));
+    return 0;
   },
 };

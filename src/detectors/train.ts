@@ -1,0 +1,218 @@
+/**
+ * Training a detector end to end on a table: select benign rows, hold out a
+ * benign validation split, fit the preprocessing transform on the training
+ * part only, fit the detector, fit the threshold on the validation scores,
+ * and (optionally) save a model directory. `nadir train` is a thin wrapper;
+ * notebooks and the experiment runner call {@link trainOnFrame} directly.
+ *
+ * Split: random (seeded) by default; detectors whose order matters (streaming
+ * ones such as KitNET, and the sequence model `lstm`) get the last
+ * `valFraction` of the rows instead, so training and validation stay in time
+ * order.
+ *
+ * @example
+ * ```ts
+ * import { loadDataset } from "../data/datasets.ts";
+ * import { trainOnFrame } from "./train.ts";
+ * const { df } = loadDataset("nsl-kdd-test-21");
+ * const r = await trainOnFrame(df.head(2000), { detector: "isolation-forest", silent: true });
+ * console.assert(r.threshold.strategy === "percentile" && r.trainRows > 0);
+ * ```
+ * @module
+ */
+import pl from "nodejs-polars";
+import { type NanPolicy, type ScaleMethod, fitTransform, type Transform } from "../data/preprocess.ts";
+import { featureColumns, TARGET_COLUMNS } from "../data/schema.ts";
+import type { Matrix } from "../data/matrix.ts";
+import { InputError } from "../util/errors.ts";
+import { Progress } from "../util/progress.ts";
+import { Rng } from "../util/random.ts";
+import { fitThreshold } from "../thresholds/index.ts";
+import type { Threshold } from "../thresholds/types.ts";
+import { createDetector } from "./registry.ts";
+import { hashMatrix, type Manifest, saveModel } from "./model_dir.ts";
+import { type Detector, isStreaming, type ScoreContext } from "./types.ts";
+
+/** Options for {@link trainOnFrame}. */
+export interface TrainOptions {
+  detector: string;
+  params?: Record<string, unknown>;
+  seed?: number;
+  /** Feature columns (raw input names); default: the frame's feature set `featureSet`. */
+  features?: readonly string[];
+  /** Named feature set of the frame's schema (default "all"). */
+  featureSet?: string;
+  /** Train on every row (unlabelled flows). Without it the frame needs a `label` column (0 = benign). */
+  assumeBenign?: boolean;
+  /** Fraction of benign rows held out to fit the threshold (default 0.1). */
+  valFraction?: number;
+  /** "auto" (default): "tail" for streaming/sequence detectors, else "random". */
+  split?: "auto" | "random" | "tail";
+  /** Threshold strategy and params (default percentile q = 0.99). */
+  threshold?: { strategy: string; params?: Record<string, unknown> };
+  scale?: ScaleMethod;
+  nanPolicy?: NanPolicy;
+  /** Use at most this many benign training rows (seeded sample; for quick runs). */
+  maxRows?: number;
+  /** Group keys / timestamps per frame row for sequence models (default: derived from the frame). */
+  context?: ScoreContext;
+  /** No progress bar. */
+  silent?: boolean;
+}
+
+/** What {@link trainOnFrame} returns. */
+export interface TrainResult {
+  detector: Detector;
+  transform: Transform;
+  threshold: Threshold;
+  featureNames: string[];
+  /** Raw input feature columns the transform reads. */
+  inputFeatures: string[];
+  trainRows: number;
+  valRows: number;
+  valScores: Float64Array;
+  trainSeconds: number;
+  split: "random" | "tail";
+  /** sha256 of the transformed training matrix. */
+  trainingMatrixHash: string;
+  report: Record<string, unknown>;
+}
+
+const GROUP_COLUMNS = ["src_ip", "Source IP", "srcip", "saddr"];
+const TIME_COLUMNS = ["bidirectional_first_seen_ms", "src2dst_first_seen_ms", "first_seen_us", "stime", "ts", "timestamp"];
+
+/** Group keys (source host) and numeric timestamps from a frame's metadata columns, when present. */
+export function contextFromFrame(df: pl.DataFrame): ScoreContext | undefined {
+  const g = GROUP_COLUMNS.find((c) => df.columns.includes(c));
+  const t = TIME_COLUMNS.find((c) => df.columns.includes(c) && /Int|Float/.test(String(df.getColumn(c).dtype)));
+  if (!g && !t) return undefined;
+  return {
+    groups: g ? (df.getColumn(g).toArray() as unknown[]).map((v) => String(v)) : undefined,
+    timestamps: t ? Float64Array.from(df.getColumn(t).cast(pl.Float64).toArray() as (number | null)[], (v) => v ?? NaN) : undefined,
+  };
+}
+
+function pick<T>(a: ArrayLike<T> | undefined, idx: ArrayLike<number>): T[] | undefined {
+  return a ? Array.from({ length: idx.length }, (_, i) => a[idx[i]]) : undefined;
+}
+
+function subContext(c: ScoreContext | undefined, idx: ArrayLike<number>): ScoreContext | undefined {
+  return c ? { groups: pick(c.groups, idx), timestamps: pick(c.timestamps, idx) } : undefined;
+}
+
+function mask(n: number, idx: ArrayLike<number>): pl.Series {
+  const m = new Array<boolean>(n).fill(false);
+  for (let i = 0; i < idx.length; i++) m[idx[i]] = true;
+  return pl.Series("__keep", m);
+}
+
+/** Trains on a frame (see the module docs). */
+export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promise<TrainResult> {
+  const seed = opts.seed ?? 0;
+  const valFraction = opts.valFraction ?? 0.1;
+  if (!(valFraction > 0 && valFraction < 1)) {
+    throw new InputError(`valFraction must be in (0, 1): the threshold is fitted on held-out benign rows; found ${valFraction}`);
+  }
+  const detector = createDetector(opts.detector, opts.params ?? {}, seed);
+  // Benign rows.
+  let benign: number[];
+  if (opts.assumeBenign) benign = Array.from({ length: df.height }, (_, i) => i);
+  else {
+    if (!df.columns.includes("label")) {
+      throw new InputError("the input has no label column; pass --assume-benign (assumeBenign) to train on every row");
+    }
+    const lab = df.getColumn("label").cast(pl.Float64).toArray() as (number | null)[];
+    benign = [];
+    for (let i = 0; i < lab.length; i++) if (lab[i] === 0) benign.push(i);
+  }
+  if (benign.length < 2) throw new InputError(`need at least 2 benign rows to train and validate, found ${benign.length}`);
+  const rng = new Rng(seed);
+  const split: "random" | "tail" = opts.split && opts.split !== "auto"
+    ? opts.split
+    : isStreaming(detector) || opts.detector === "lstm"
+    ? "tail"
+    : "random";
+  let order = benign;
+  if (split === "random") order = Array.from(rng.shuffle(benign.slice()));
+  const nVal = Math.max(1, Math.round(order.length * valFraction));
+  let trainIdx: number[], valIdx: number[];
+  if (split === "random") {
+    valIdx = order.slice(0, nVal).sort((a, b) => a - b);
+    trainIdx = order.slice(nVal).sort((a, b) => a - b);
+  } else {
+    trainIdx = order.slice(0, order.length - nVal);
+    valIdx = order.slice(order.length - nVal);
+  }
+  if (opts.maxRows !== undefined && trainIdx.length > opts.maxRows) {
+    const keep = rng.sampleIndices(trainIdx.length, opts.maxRows).sort();
+    trainIdx = Array.from(keep, (k) => trainIdx[k]);
+  }
+  if (trainIdx.length === 0) throw new InputError("no benign rows left for training after the validation split");
+  const context = opts.context ?? contextFromFrame(df);
+  const trainDf = df.filter(mask(df.height, trainIdx));
+  const valDf = df.filter(mask(df.height, valIdx));
+  const features = opts.features ? [...opts.features] : featureColumns(df, opts.featureSet ?? "all");
+  const leaks = features.filter((f) => (TARGET_COLUMNS as readonly string[]).includes(f));
+  if (leaks.length) throw new InputError(`target column(s) ${leaks.join(", ")} cannot be features`);
+  const fitted = fitTransform(trainDf, { features, scale: opts.scale ?? "minmax", nanPolicy: opts.nanPolicy ?? "median" });
+  const x: Matrix = fitted.matrix;
+  const trainCtx = subContext(subContext(context, trainIdx), fitted.rows);
+  const valApplied = fitted.transform.applyDetailed(valDf);
+  const valCtx = subContext(subContext(context, valIdx), valApplied.rows ?? Array.from({ length: valIdx.length }, (_, i) => i));
+  const progress = new Progress({ label: `train ${opts.detector}`, total: 1, silent: opts.silent });
+  const t0 = performance.now();
+  await detector.fit(x, {
+    context: trainCtx,
+    onProgress: (p) => {
+      const extra: Record<string, number> = {};
+      if (p.loss !== undefined && Number.isFinite(p.loss)) extra.loss = p.loss;
+      if (p.valLoss !== undefined && Number.isFinite(p.valLoss)) extra.val_loss = p.valLoss;
+      progress.update(p.step / p.total, extra);
+    },
+  });
+  const trainSeconds = (performance.now() - t0) / 1000;
+  progress.done();
+  const valScores = Float64Array.from(await detector.score(valApplied.matrix, valCtx));
+  const tSpec = opts.threshold ?? { strategy: "percentile", params: { q: 0.99 } };
+  const threshold = fitThreshold(tSpec.strategy, valScores, tSpec.params ?? {});
+  return {
+    detector,
+    transform: fitted.transform,
+    threshold,
+    featureNames: [...fitted.transform.outputNames],
+    inputFeatures: fitted.transform.inputColumns,
+    trainRows: x.rows,
+    valRows: valApplied.matrix.rows,
+    valScores,
+    trainSeconds,
+    split,
+    trainingMatrixHash: hashMatrix(x),
+    report: { ...fitted.report },
+  };
+}
+
+/** Saves a {@link trainOnFrame} result as a model directory. */
+export async function saveTrained(
+  dir: string,
+  r: TrainResult,
+  extra: { seed: number; featureSet?: string; trainingDataHash?: string; training?: Record<string, unknown> },
+): Promise<Manifest> {
+  return await saveModel(dir, {
+    detector: r.detector,
+    seed: extra.seed,
+    featureNames: r.featureNames,
+    featureSet: extra.featureSet,
+    transform: r.transform.toJSON(),
+    threshold: r.threshold,
+    trainingDataHash: extra.trainingDataHash ?? r.trainingMatrixHash,
+    training: {
+      trainRows: r.trainRows,
+      valRows: r.valRows,
+      split: r.split,
+      trainSeconds: Number(r.trainSeconds.toFixed(3)),
+      trainingMatrixSha256: r.trainingMatrixHash,
+      preprocess: r.report,
+      ...(extra.training ?? {}),
+    },
+  });
+}
