@@ -24,7 +24,9 @@ const list: Command = {
       return 0;
     }
     const w = Math.max(...names.map((n) => n.name.length));
-    for (const n of names) console.log(`${n.name.padEnd(w)}  ${n.description}${n.path ? ` [${n.path}]` : ""}`);
+    for (const n of names) {
+      console.log(`${n.name.padEnd(w)}  ${n.description}${n.path ? ` [${n.path}]` : ""}`);
+    }
     return 0;
   },
 };
@@ -32,10 +34,22 @@ const list: Command = {
 const info: Command = {
   name: "info",
   summary: "Print one JSON object with rows, columns, features and label/category counts",
-  positionals: [{ name: "dataset", description: "Dataset name (see `nadir data list`) or family with --path" }],
+  positionals: [{
+    name: "dataset",
+    description: "Dataset name (see `nadir data list`) or family with --path",
+  }],
   options: {
-    path: { type: "string", arg: "FILE", description: "File or directory to load instead of the vendored copy" },
-    features: { type: "string", arg: "SET", description: "Feature set to count (all, kdd-header)", default: "all" },
+    path: {
+      type: "string",
+      arg: "FILE",
+      description: "File or directory to load instead of the vendored copy",
+    },
+    features: {
+      type: "string",
+      arg: "SET",
+      description: "Feature set to count (all, kdd-header)",
+      default: "all",
+    },
   },
   details: `Example:
   deno task nadir data info nsl-kdd-train
@@ -55,9 +69,14 @@ const verify: Command = {
   summary: "Check the sha256 of every vendored file listed in data/SHA256SUMS",
   options: {
     strict: { type: "boolean", description: "Also fail when data/ holds files SHA256SUMS does not list" },
-    "data-dir": { type: "string", arg: "DIR", description: "Data directory to check (default: the repository's data/)" },
+    "data-dir": {
+      type: "string",
+      arg: "DIR",
+      description: "Data directory to check (default: the repository's data/)",
+    },
   },
-  details: "Exit 0 when every listed file matches; 1 naming each missing or changed file. See data/SOURCES.md.",
+  details:
+    "Exit 0 when every listed file matches; 1 naming each missing or changed file. See data/SOURCES.md.",
   async run(args) {
     const { verifyData } = await import("../data/verify.ts");
     const r = await verifyData(str(args, "data-dir"));
@@ -69,11 +88,17 @@ const verify: Command = {
         byDir.set(d, (byDir.get(d) ?? 0) + 1);
       }
       const where = [...byDir].map(([d, n]) => `data/${d}/ (${n})`).join(", ");
-      console.error(`nadir: warning: ${r.unlisted.length} files not listed in data/SHA256SUMS: ${where}; add them with \`deno task nadir data checksum FILE...\` (see data/SOURCES.md)`);
+      console.error(
+        `nadir: warning: ${r.unlisted.length} files not listed in data/SHA256SUMS: ${where}; add them with \`deno task nadir data checksum FILE...\` (see data/SOURCES.md)`,
+      );
     }
     for (const b of r.bad) console.error(`nadir: data/${b.path}: ${b.reason}`);
     if (r.bad.length) {
-      throw new InputError(`${r.bad.length} of ${r.ok.length + r.bad.length} vendored files failed verification: ${r.bad.map((b) => `data/${b.path}`).join(", ")}`);
+      throw new InputError(
+        `${r.bad.length} of ${r.ok.length + r.bad.length} vendored files failed verification: ${
+          r.bad.map((b) => `data/${b.path}`).join(", ")
+        }`,
+      );
     }
     if (args.options.strict && r.unlisted.length) {
       throw new InputError(`${r.unlisted.length} files under data/ are not listed in data/SHA256SUMS`);

@@ -11,22 +11,62 @@ export const command: Command = {
   name: "preprocess",
   summary: "Fit/apply a preprocessing transform (dedupe, NaN policy, one-hot, scaling)",
   positionals: [
-    { name: "IN", description: "Input: dataset name (nsl-kdd-test, ...) or a file/directory (CSV, .gz, Parquet)" },
+    {
+      name: "IN",
+      description: "Input: dataset name (nsl-kdd-test, ...) or a file/directory (CSV, .gz, Parquet)",
+    },
     { name: "OUT", description: "Output file: .csv or .parquet" },
   ],
   options: {
-    schema: { type: "string", arg: "NAME", description: "Dataset name or family of IN/TRAIN (nsl-kdd, kdd99, cic-ids2017, unsw-nb15); default: detected" },
-    "fit-on": { type: "string", arg: "TRAIN", description: "Fit on this file/dataset and only transform IN (default: fit on IN itself)" },
-    transform: { type: "string", arg: "FILE", description: "Apply a saved transform (JSON) instead of fitting" },
+    schema: {
+      type: "string",
+      arg: "NAME",
+      description:
+        "Dataset name or family of IN/TRAIN (nsl-kdd, kdd99, cic-ids2017, unsw-nb15); default: detected",
+    },
+    "fit-on": {
+      type: "string",
+      arg: "TRAIN",
+      description: "Fit on this file/dataset and only transform IN (default: fit on IN itself)",
+    },
+    transform: {
+      type: "string",
+      arg: "FILE",
+      description: "Apply a saved transform (JSON) instead of fitting",
+    },
     "save-transform": { type: "string", arg: "FILE", description: "Save the fitted transform as JSON" },
-    scale: { type: "string", choices: ["minmax", "standard", "robust", "none"], description: "Scaling fitted on the training data", default: "minmax" },
-    "nan-policy": { type: "string", choices: ["error", "drop", "zero", "median"], description: "NaN/Infinity/empty values in numeric features", default: "error" },
-    features: { type: "string", arg: "SET|A,B,...", description: "Feature set (all, kdd-header) or comma-separated column names", default: "all" },
+    scale: {
+      type: "string",
+      choices: ["minmax", "standard", "robust", "none"],
+      description: "Scaling fitted on the training data",
+      default: "minmax",
+    },
+    "nan-policy": {
+      type: "string",
+      choices: ["error", "drop", "zero", "median"],
+      description: "NaN/Infinity/empty values in numeric features",
+      default: "error",
+    },
+    features: {
+      type: "string",
+      arg: "SET|A,B,...",
+      description: "Feature set (all, kdd-header) or comma-separated column names",
+      default: "all",
+    },
     clip: { type: "boolean", description: "Clip scaled values (minmax to [0,1], standard/robust to ±10)" },
     "keep-duplicates": { type: "boolean", description: "Do not drop exact duplicates of the training data" },
     "keep-constant": { type: "boolean", description: "Do not drop constant columns" },
-    "max-categories": { type: "number", arg: "N", description: "Most frequent categories kept per column; the rest go to __unknown__", default: 1000 },
-    format: { type: "string", choices: ["csv", "parquet"], description: "Output format (default: from the OUT extension)" },
+    "max-categories": {
+      type: "number",
+      arg: "N",
+      description: "Most frequent categories kept per column; the rest go to __unknown__",
+      default: 1000,
+    },
+    format: {
+      type: "string",
+      choices: ["csv", "parquet"],
+      description: "Output format (default: from the OUT extension)",
+    },
   },
   details: `Fitting happens on training data only: with --fit-on the input is transformed, never fitted;
 without it the input is the training data and OUT holds its deduplicated rows. A saved transform

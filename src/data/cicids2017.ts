@@ -90,8 +90,15 @@ export function cicHeader(line: string, file: string): { columns: ColumnSpec[]; 
     seen.add(name);
     return { name, type: STRING_COLS.has(name) ? "str" : INT_COLS.has(name) ? "int" : "num" };
   });
-  if (!seen.has("Label")) throw new InputError(`no "Label" column in the header; is this a CIC-IDS2017 file?`, { file, line: 1 });
-  if (!seen.has("Flow Duration")) throw new InputError(`no "Flow Duration" column in the header; is this a CIC-IDS2017 file?`, { file, line: 1 });
+  if (!seen.has("Label")) {
+    throw new InputError(`no "Label" column in the header; is this a CIC-IDS2017 file?`, { file, line: 1 });
+  }
+  if (!seen.has("Flow Duration")) {
+    throw new InputError(`no "Flow Duration" column in the header; is this a CIC-IDS2017 file?`, {
+      file,
+      line: 1,
+    });
+  }
   return { columns, layout: original || !seen.has("Total Fwd Packet") ? "original" : "improved" };
 }
 
@@ -128,7 +135,10 @@ export function loadCicIds2017(source: string, opts: CicOptions = {}): pl.DataFr
     const kept = df.select(...df.columns.filter((c) => !c.startsWith(DROP_PREFIX)));
     const sig = kept.columns.join(",");
     if (firstCols !== undefined && sig !== firstCols) {
-      throw new InputError(`columns differ from ${files[0]}; a directory must hold files of one layout`, { file, line: 1 });
+      throw new InputError(`columns differ from ${files[0]}; a directory must hold files of one layout`, {
+        file,
+        line: 1,
+      });
     }
     firstCols = sig;
     parts.push(kept);
@@ -142,5 +152,9 @@ export function loadCicIds2017(source: string, opts: CicOptions = {}): pl.DataFr
     return cicCategory(a);
   });
   const label = labelFromCategory(category);
-  return selectColumns(withTargets(df.drop("Label"), attack, category, label), CIC_IDS2017_SCHEMA, opts.features);
+  return selectColumns(
+    withTargets(df.drop("Label"), attack, category, label),
+    CIC_IDS2017_SCHEMA,
+    opts.features,
+  );
 }

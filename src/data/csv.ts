@@ -68,7 +68,9 @@ export function readBytes(path: string): Uint8Array {
     raw = Deno.readFileSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new InputError("file not found", { file: path });
-    if (e instanceof Deno.errors.IsADirectory) throw new InputError("expected a file, found a directory", { file: path });
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new InputError("expected a file, found a directory", { file: path });
+    }
     throw new InputError(`cannot read: ${(e as Error).message}`, { file: path });
   }
   let bytes = raw;
@@ -77,13 +79,20 @@ export function readBytes(path: string): Uint8Array {
       bytes = gunzipSync(raw);
     } catch (e) {
       const msg = (e as Error).message;
-      const what = /unexpected end/i.test(msg) ? "truncated gzip data (unexpected end of file)" : `corrupt gzip data (${msg})`;
+      const what = /unexpected end/i.test(msg)
+        ? "truncated gzip data (unexpected end of file)"
+        : `corrupt gzip data (${msg})`;
       throw new InputError(`${what}; the download or copy is incomplete`, { file: path });
     }
   } else if (path.endsWith(".gz")) {
-    throw new InputError(`expected gzip data (a .gz name), found no gzip header (first bytes ${hex(raw.subarray(0, 2))})`, { file: path });
+    throw new InputError(
+      `expected gzip data (a .gz name), found no gzip header (first bytes ${hex(raw.subarray(0, 2))})`,
+      { file: path },
+    );
   }
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    bytes = bytes.subarray(3);
+  }
   return bytes;
 }
 
@@ -114,7 +123,12 @@ function dtypeOf(t: ColumnSpec["type"]) {
 export function parseTable(bytes: Uint8Array, opts: ParseTableOptions): ParsedTable {
   const { file, columns, header } = opts;
   if (bytes.length === 0 || hasNoRows(bytes, header)) {
-    throw new InputError(`empty file: expected ${header ? "a header and " : ""}rows of ${columns.length} columns, found no data rows`, { file });
+    throw new InputError(
+      `empty file: expected ${
+        header ? "a header and " : ""
+      }rows of ${columns.length} columns, found no data rows`,
+      { file },
+    );
   }
   const schema: Record<string, any> = {};
   for (const c of columns) schema[c.name] = dtypeOf(c.type);
@@ -129,7 +143,8 @@ export function parseTable(bytes: Uint8Array, opts: ParseTableOptions): ParsedTa
       encoding: opts.encoding ?? "utf8",
     } as any);
   } catch (e) {
-    throw locateError(bytes, opts) ?? new InputError(`cannot parse CSV: ${String((e as Error).message ?? e).split("\n")[0]}`, { file });
+    throw locateError(bytes, opts) ??
+      new InputError(`cannot parse CSV: ${String((e as Error).message ?? e).split("\n")[0]}`, { file });
   }
   let emptyRowsSkipped = 0;
   const nulls = df.nullCount().toRecords()[0] as Record<string, number>;
@@ -145,10 +160,12 @@ export function parseTable(bytes: Uint8Array, opts: ParseTableOptions): ParsedTa
       emptyRowsSkipped = before - df.height;
       const n2 = df.nullCount().toRecords()[0] as Record<string, number>;
       if (columns.some((c) => !c.nullable && n2[c.name] > 0)) {
-        throw locateError(bytes, opts) ?? new InputError("unexpected empty value (could not locate the line)", { file });
+        throw locateError(bytes, opts) ??
+          new InputError("unexpected empty value (could not locate the line)", { file });
       }
     } else {
-      throw locateError(bytes, opts) ?? new InputError("unexpected empty value or extra field (could not locate the line)", { file });
+      throw locateError(bytes, opts) ??
+        new InputError("unexpected empty value or extra field (could not locate the line)", { file });
     }
   }
   return { df: df.drop(SENTINEL), emptyRowsSkipped };
@@ -191,7 +208,8 @@ export function locateError(bytes: Uint8Array, opts: ParseTableOptions): InputEr
     if (opts.skipEmptyRows && fields.every((f) => f.trim() === "")) continue;
     if (fields.length !== n) {
       throw new InputError(
-        `expected ${n} columns, found ${fields.length}` + (fields.length < n ? ` (missing from column "${columns[fields.length].name}" on)` : ""),
+        `expected ${n} columns, found ${fields.length}` +
+          (fields.length < n ? ` (missing from column "${columns[fields.length].name}" on)` : ""),
         { file, line },
       );
     }
@@ -199,7 +217,13 @@ export function locateError(bytes: Uint8Array, opts: ParseTableOptions): InputEr
       const c = columns[i];
       const v = fields[i];
       if (v === "") {
-        if (!c.nullable) throw new InputError(`empty value; expected ${c.type === "str" ? "a value" : "a number"}`, { file, line, column: c.name });
+        if (!c.nullable) {
+          throw new InputError(`empty value; expected ${c.type === "str" ? "a value" : "a number"}`, {
+            file,
+            line,
+            column: c.name,
+          });
+        }
         continue;
       }
       if (c.type === "num" && !NUM_RE.test(v)) {
@@ -255,8 +279,12 @@ export function listSourceFiles(path: string, pattern: RegExp = /\.csv(\.gz)?$/i
   if (!st.isDirectory) return [path];
   const files: string[] = [];
   for (const e of Deno.readDirSync(path)) {
-    if (e.isFile && !e.name.startsWith(".") && pattern.test(e.name)) files.push(`${path.replace(/\/$/, "")}/${e.name}`);
+    if (e.isFile && !e.name.startsWith(".") && pattern.test(e.name)) {
+      files.push(`${path.replace(/\/$/, "")}/${e.name}`);
+    }
   }
-  if (!files.length) throw new InputError(`directory holds no data files (names matching ${pattern})`, { file: path });
+  if (!files.length) {
+    throw new InputError(`directory holds no data files (names matching ${pattern})`, { file: path });
+  }
   return files.sort();
 }

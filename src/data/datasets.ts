@@ -44,12 +44,20 @@ export interface LoadedDataset {
 /** Every dataset name with its family and description. */
 export function datasetNames(): { name: string; family: string; description: string; path?: string }[] {
   return [
-    ...Object.entries(VENDORED).map(([name, v]) => ({ name, family: v.family, description: v.description, path: `data/${v.path}` })),
+    ...Object.entries(VENDORED).map(([name, v]) => ({
+      name,
+      family: v.family,
+      description: v.description,
+      path: `data/${v.path}`,
+    })),
     ...Object.entries(PATH_ONLY).map(([name, v]) => ({ name, family: v.family, description: v.description })),
   ];
 }
 
-const FAMILIES: Record<string, { load: (src: string, o: CicOptions) => pl.DataFrame; schema: DatasetSchema }> = {
+const FAMILIES: Record<
+  string,
+  { load: (src: string, o: CicOptions) => pl.DataFrame; schema: DatasetSchema }
+> = {
   "nsl-kdd": { load: loadNslKdd, schema: NSL_KDD_SCHEMA },
   "kdd99": { load: loadKdd99, schema: KDD99_SCHEMA },
   "cic-ids2017": { load: loadCicIds2017, schema: CIC_IDS2017_SCHEMA },
@@ -61,7 +69,9 @@ export function familyOf(name: string): string {
   const fam = VENDORED[name]?.family ?? PATH_ONLY[name]?.family ?? (FAMILIES[name] ? name : undefined);
   if (!fam) {
     throw new InputError(
-      `unknown dataset "${name}"; expected one of ${[...Object.keys(VENDORED), ...Object.keys(PATH_ONLY)].join(", ")}`,
+      `unknown dataset "${name}"; expected one of ${
+        [...Object.keys(VENDORED), ...Object.keys(PATH_ONLY)].join(", ")
+      }`,
     );
   }
   return fam;
@@ -75,11 +85,18 @@ export function loadDataset(ref: DatasetRef, opts: LoaderOptions & CicOptions = 
   const { name, path } = typeof ref === "string" ? { name: ref, path: undefined } : ref;
   const fam = familyOf(name);
   if (!path && !VENDORED[name]) {
-    throw new UsageError(`dataset "${name}" has no vendored copy: give its path (--path FILE or { name, path })`);
+    throw new UsageError(
+      `dataset "${name}" has no vendored copy: give its path (--path FILE or { name, path })`,
+    );
   }
   const df = FAMILIES[fam].load(path ?? name, opts);
   const schema = schemaOf(df) ?? FAMILIES[fam].schema;
-  return { name, schema, df, features: featureColumns(df, typeof opts.features === "string" ? opts.features : opts.features ?? "all") };
+  return {
+    name,
+    schema,
+    df,
+    features: featureColumns(df, typeof opts.features === "string" ? opts.features : opts.features ?? "all"),
+  };
 }
 
 /** The summary `nadir data info` prints. */
@@ -98,10 +115,14 @@ export function datasetInfo(name: string, df: pl.DataFrame, features?: readonly 
   let ones = 0;
   for (let i = 0; i < labels.length; i++) ones += labels[i];
   const cats: Record<string, number> = {};
-  for (const r of df.getColumn("category").valueCounts().toRecords() as { category: string; count: number }[]) {
+  for (
+    const r of df.getColumn("category").valueCounts().toRecords() as { category: string; count: number }[]
+  ) {
     cats[r.category] = Number(r.count);
   }
-  const sorted = Object.fromEntries(Object.entries(cats).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+  const sorted = Object.fromEntries(
+    Object.entries(cats).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+  );
   return {
     dataset: name,
     rows: df.height,

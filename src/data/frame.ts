@@ -19,14 +19,25 @@ import { featureColumns } from "./schema.ts";
 
 /** A numeric column as float64 (nulls become NaN). Throws for string columns. */
 export function numericColumn(df: pl.DataFrame, name: string): Float64Array {
-  if (!df.columns.includes(name)) throw new InputError(`no column "${name}" in the frame (has ${df.columns.slice(0, 8).join(", ")}${df.width > 8 ? ", ..." : ""})`);
+  if (!df.columns.includes(name)) {
+    throw new InputError(
+      `no column "${name}" in the frame (has ${df.columns.slice(0, 8).join(", ")}${
+        df.width > 8 ? ", ..." : ""
+      })`,
+    );
+  }
   const s = df.getColumn(name);
   const dt = String(s.dtype);
   if (dt.includes("String") || dt.includes("Utf8") || dt.includes("Categorical")) {
-    throw new InputError(`column "${name}" holds strings; one-hot encode it first (see src/data/preprocess.ts)`, { column: name });
+    throw new InputError(
+      `column "${name}" holds strings; one-hot encode it first (see src/data/preprocess.ts)`,
+      { column: name },
+    );
   }
   const f = s.cast(pl.Float64);
-  const arr = f.nullCount() > 0 ? Float64Array.from(f.toArray() as (number | null)[], (v) => (v === null ? NaN : v)) : (f.toTypedArray() as Float64Array);
+  const arr = f.nullCount() > 0
+    ? Float64Array.from(f.toArray() as (number | null)[], (v) => (v === null ? NaN : v))
+    : (f.toTypedArray() as Float64Array);
   return arr;
 }
 

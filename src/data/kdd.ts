@@ -13,7 +13,7 @@
  */
 import pl from "nodejs-polars";
 import { type ColumnSpec, listSourceFiles, parseTable, readBytes } from "./csv.ts";
-import { KDD_CATEGORICAL, KDD_FEATURES, KDD99_SCHEMA, NSL_KDD_SCHEMA } from "./schema.ts";
+import { KDD99_SCHEMA, KDD_CATEGORICAL, KDD_FEATURES, NSL_KDD_SCHEMA } from "./schema.ts";
 import { kddCategory, mapDistinct, withTargets } from "./targets.ts";
 import { type LoaderOptions, resolveSource, selectColumns } from "./source.ts";
 

@@ -164,10 +164,20 @@ export class Transform {
   readonly #catIndex: Map<string, Map<string, number>>;
 
   constructor(json: TransformJSON) {
-    if (json?.format !== FORMAT) throw new InputError(`not a nadir transform (format is ${JSON.stringify(json?.format)}, expected "${FORMAT}")`);
-    if (json.version !== VERSION) throw new InputError(`transform format version ${json.version} is not supported (expected ${VERSION})`);
-    if (!SCALE_METHODS.includes(json.scale)) throw new InputError(`transform has unknown scale "${json.scale}"`);
-    if (!NAN_POLICIES.includes(json.nanPolicy)) throw new InputError(`transform has unknown nanPolicy "${json.nanPolicy}"`);
+    if (json?.format !== FORMAT) {
+      throw new InputError(
+        `not a nadir transform (format is ${JSON.stringify(json?.format)}, expected "${FORMAT}")`,
+      );
+    }
+    if (json.version !== VERSION) {
+      throw new InputError(`transform format version ${json.version} is not supported (expected ${VERSION})`);
+    }
+    if (!SCALE_METHODS.includes(json.scale)) {
+      throw new InputError(`transform has unknown scale "${json.scale}"`);
+    }
+    if (!NAN_POLICIES.includes(json.nanPolicy)) {
+      throw new InputError(`transform has unknown nanPolicy "${json.nanPolicy}"`);
+    }
     this.scale = json.scale;
     this.nanPolicy = json.nanPolicy;
     this.clip = json.clip;
@@ -207,11 +217,20 @@ export class Transform {
   /** Applies to a DataFrame; also says which rows were kept. */
   applyDetailed(df: pl.DataFrame): Applied {
     const missing = this.inputColumns.filter((c) => !df.columns.includes(c));
-    if (missing.length) throw new InputError(`frame lacks ${missing.length} of the transform's ${this.inputColumns.length} input columns: ${nameList(missing)}`);
+    if (missing.length) {
+      throw new InputError(
+        `frame lacks ${missing.length} of the transform's ${this.inputColumns.length} input columns: ${
+          nameList(missing)
+        }`,
+      );
+    }
     return this.#run({
       n: df.height,
       num: (name) => numericColumn(df, name),
-      cat: (name) => (df.getColumn(name).toArray() as unknown[]).map((v) => (v === null || v === undefined ? null : String(v))),
+      cat: (name) =>
+        (df.getColumn(name).toArray() as unknown[]).map((
+          v,
+        ) => (v === null || v === undefined ? null : String(v))),
       where: (i) => `row ${i + 1}`,
     });
   }
@@ -249,10 +268,18 @@ export class Transform {
    */
   applyToMatrix(m: Matrix): Matrix {
     const cats = this.columns.filter((c) => c.kind === "categorical").map((c) => c.name);
-    if (cats.length) throw new UsageError(`transform has categorical column(s) ${cats.join(", ")}: use transformRows() or apply() on a frame`);
+    if (cats.length) {
+      throw new UsageError(
+        `transform has categorical column(s) ${cats.join(", ")}: use transformRows() or apply() on a frame`,
+      );
+    }
     const pos = new Map(m.names.map((n, i) => [n, i]));
     const missing = this.inputColumns.filter((c) => !pos.has(c));
-    if (missing.length) throw new InputError(`matrix lacks the transform's input column(s) ${missing.map((x) => `"${x}"`).join(", ")}`);
+    if (missing.length) {
+      throw new InputError(
+        `matrix lacks the transform's input column(s) ${missing.map((x) => `"${x}"`).join(", ")}`,
+      );
+    }
     return this.#run({
       n: m.rows,
       num: (name) => {
@@ -270,7 +297,11 @@ export class Transform {
    * Applies to columns already extracted (numeric as Float64Array, categorical as strings). Used
    * by fitting so that the training matrix comes out of the same code as every later input.
    */
-  applyColumns(n: number, num: ReadonlyMap<string, Float64Array>, cat: ReadonlyMap<string, (string | null)[]>): Applied {
+  applyColumns(
+    n: number,
+    num: ReadonlyMap<string, Float64Array>,
+    cat: ReadonlyMap<string, (string | null)[]>,
+  ): Applied {
     return this.#run({
       n,
       num: (name) => {
@@ -302,7 +333,10 @@ export class Transform {
       for (let i = 0; i < n; i++) {
         if (Number.isFinite(x[i])) continue;
         if (this.nanPolicy === "error") {
-          throw new InputError(`non-finite value ${x[i]} at ${src.where(i)} (nanPolicy "error"; choose drop, zero or median)`, { column: c.name });
+          throw new InputError(
+            `non-finite value ${x[i]} at ${src.where(i)} (nanPolicy "error"; choose drop, zero or median)`,
+            { column: c.name },
+          );
         }
         if (drop) {
           drop[i] = 1;
@@ -364,7 +398,11 @@ export class Transform {
       nonFiniteValuesReplaced: replaced,
       unknownCategories: unknown,
       constantColumnsDropped: [],
-      oneHot: Object.fromEntries(this.columns.filter((c) => c.kind === "categorical").map((c) => [c.name, (c as CategoricalStep).categories.length + 1])),
+      oneHot: Object.fromEntries(
+        this.columns.filter((c) => c.kind === "categorical").map((
+          c,
+        ) => [c.name, (c as CategoricalStep).categories.length + 1]),
+      ),
       outputColumns: cols,
     };
     return { matrix: matrix(data, rows, cols, this.outputNames), rows: keep, report };
@@ -432,7 +470,9 @@ function toNumber(v: unknown, name: string, i: number): number {
     const t = v.trim();
     const n = Number(t);
     if (t !== "" && !Number.isNaN(n)) return n;
-    if (/^(nan|-?inf(inity)?)$/i.test(t)) return t.toLowerCase().includes("inf") ? (t.startsWith("-") ? -Infinity : Infinity) : NaN;
+    if (/^(nan|-?inf(inity)?)$/i.test(t)) {
+      return t.toLowerCase().includes("inf") ? (t.startsWith("-") ? -Infinity : Infinity) : NaN;
+    }
   }
   throw new InputError(`record ${i}: expected a number, found ${JSON.stringify(v)}`, { column: name });
 }
@@ -469,12 +509,20 @@ export interface FitResult {
 export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {}): FitResult {
   const scale = options.scale ?? "minmax";
   const nanPolicy = options.nanPolicy ?? "error";
-  if (!SCALE_METHODS.includes(scale)) throw new UsageError(`scale must be one of ${SCALE_METHODS.join(", ")}, found "${scale}"`);
-  if (!NAN_POLICIES.includes(nanPolicy)) throw new UsageError(`nanPolicy must be one of ${NAN_POLICIES.join(", ")}, found "${nanPolicy}"`);
-  const features = options.features ? [...options.features] : featureColumns(train, options.featureSet ?? "all");
+  if (!SCALE_METHODS.includes(scale)) {
+    throw new UsageError(`scale must be one of ${SCALE_METHODS.join(", ")}, found "${scale}"`);
+  }
+  if (!NAN_POLICIES.includes(nanPolicy)) {
+    throw new UsageError(`nanPolicy must be one of ${NAN_POLICIES.join(", ")}, found "${nanPolicy}"`);
+  }
+  const features = options.features
+    ? [...options.features]
+    : featureColumns(train, options.featureSet ?? "all");
   if (!features.length) throw new InputError("no feature columns to fit on");
   const missing = features.filter((f) => !train.columns.includes(f));
-  if (missing.length) throw new InputError(`training frame lacks feature column(s) ${missing.map((m) => `"${m}"`).join(", ")}`);
+  if (missing.length) {
+    throw new InputError(`training frame lacks feature column(s) ${missing.map((m) => `"${m}"`).join(", ")}`);
+  }
   const leaks = features.filter((f) => (TARGET_COLUMNS as readonly string[]).includes(f));
   if (leaks.length) throw new UsageError(`target column(s) ${leaks.join(", ")} cannot be features`);
   const categorical = new Set(options.categorical ?? categoricalColumns(train, features));
@@ -483,8 +531,15 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
   // 1. Exact duplicates (features + targets), first occurrence kept, order preserved.
   let rows: Uint32Array;
   if (options.dropDuplicates ?? true) {
-    const subset = [...features, ...TARGET_COLUMNS.filter((t) => t !== "category" && train.columns.includes(t))];
-    const u = train.select(...subset).withRowIndex("__nadir_row").unique({ subset, keep: "first", maintainOrder: true });
+    const subset = [
+      ...features,
+      ...TARGET_COLUMNS.filter((t) => t !== "category" && train.columns.includes(t)),
+    ];
+    const u = train.select(...subset).withRowIndex("__nadir_row").unique({
+      subset,
+      keep: "first",
+      maintainOrder: true,
+    });
     rows = Uint32Array.from(u.getColumn("__nadir_row").toArray() as number[]);
   } else {
     rows = Uint32Array.from({ length: train.height }, (_, i) => i);
@@ -504,14 +559,25 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
       const v = values.get(f)!;
       const i = v.findIndex((x) => !Number.isFinite(x));
       if (i >= 0) {
-        throw new InputError(`non-finite value ${v[i]} in training row ${rows[i] + 1} (nanPolicy "error"; choose drop, zero or median)`, { column: f });
+        throw new InputError(
+          `non-finite value ${v[i]} in training row ${
+            rows[i] + 1
+          } (nanPolicy "error"; choose drop, zero or median)`,
+          { column: f },
+        );
       }
     }
   } else if (nanPolicy === "drop") {
     const bad = new Uint8Array(rows.length);
-    for (const f of numCols) values.get(f)!.forEach((x, i) => { if (!Number.isFinite(x)) bad[i] = 1; });
+    for (const f of numCols) {
+      values.get(f)!.forEach((x, i) => {
+        if (!Number.isFinite(x)) bad[i] = 1;
+      });
+    }
     const keep: number[] = [];
-    bad.forEach((b, i) => { if (!b) keep.push(i); });
+    bad.forEach((b, i) => {
+      if (!b) keep.push(i);
+    });
     if (keep.length !== rows.length) {
       nonFiniteRowsDropped = rows.length - keep.length;
       const k = Uint32Array.from(keep);
@@ -519,7 +585,9 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
       for (const f of numCols) values.set(f, gather(values.get(f)!, k));
     }
   }
-  if (rows.length === 0) throw new InputError("no training rows left after dropping duplicates and non-finite rows");
+  if (rows.length === 0) {
+    throw new InputError("no training rows left after dropping duplicates and non-finite rows");
+  }
 
   // 3–5. Per-column parameters.
   const columns: TransformJSON["columns"] = [];
@@ -542,7 +610,9 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
         droppedConstant.push(f);
         continue;
       }
-      const cats = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, maxCats).map((e) => e[0]).sort();
+      const cats = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, maxCats).map((
+        e,
+      ) => e[0]).sort();
       columns.push({ kind: "categorical", name: f, categories: cats });
       continue;
     }
@@ -586,13 +656,19 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
       center = mean;
       s = Math.sqrt(ss / v.length) || 1;
     } else if (scale === "robust") {
-      const filled = hasNonFinite ? Float64Array.from(v, (x) => (x - x === 0 ? x : fill)).sort() : finiteSorted!;
+      const filled = hasNonFinite
+        ? Float64Array.from(v, (x) => (x - x === 0 ? x : fill)).sort()
+        : finiteSorted!;
       center = quantileSorted(filled, 0.5);
       s = quantileSorted(filled, 0.75) - quantileSorted(filled, 0.25) || 1;
     }
     columns.push({ kind: "numeric", name: f, fill, center, scale: s });
   }
-  if (!columns.length) throw new InputError(`every feature is constant in the training data (${droppedConstant.length} dropped)`);
+  if (!columns.length) {
+    throw new InputError(
+      `every feature is constant in the training data (${droppedConstant.length} dropped)`,
+    );
+  }
 
   const fitReport: TransformReport = {
     inputRows: train.height,
@@ -685,7 +761,9 @@ export async function preprocess_data(
 ): Promise<PreprocessDataResult> {
   const { loadTable } = await import("./table.ts");
   const format = options.format ?? (/\.(parquet|pq)$/i.test(outputPath) ? "parquet" : "csv");
-  if (format !== "csv" && format !== "parquet") throw new UsageError(`format must be csv or parquet, found "${format}"`);
+  if (format !== "csv" && format !== "parquet") {
+    throw new UsageError(`format must be csv or parquet, found "${format}"`);
+  }
   const input = await loadTable(inputPath, options.schema);
   let transform: Transform;
   let fitReport: TransformReport;

@@ -36,13 +36,47 @@ export interface DatasetSchema {
 
 /** The 41 KDD Cup 99 features, in file order (shared by NSL-KDD). */
 export const KDD_FEATURES = [
-  "duration", "protocol_type", "service", "flag", "src_bytes", "dst_bytes", "land", "wrong_fragment", "urgent",
-  "hot", "num_failed_logins", "logged_in", "num_compromised", "root_shell", "su_attempted", "num_root",
-  "num_file_creations", "num_shells", "num_access_files", "num_outbound_cmds", "is_host_login", "is_guest_login",
-  "count", "srv_count", "serror_rate", "srv_serror_rate", "rerror_rate", "srv_rerror_rate", "same_srv_rate",
-  "diff_srv_rate", "srv_diff_host_rate", "dst_host_count", "dst_host_srv_count", "dst_host_same_srv_rate",
-  "dst_host_diff_srv_rate", "dst_host_same_src_port_rate", "dst_host_srv_diff_host_rate", "dst_host_serror_rate",
-  "dst_host_srv_serror_rate", "dst_host_rerror_rate", "dst_host_srv_rerror_rate",
+  "duration",
+  "protocol_type",
+  "service",
+  "flag",
+  "src_bytes",
+  "dst_bytes",
+  "land",
+  "wrong_fragment",
+  "urgent",
+  "hot",
+  "num_failed_logins",
+  "logged_in",
+  "num_compromised",
+  "root_shell",
+  "su_attempted",
+  "num_root",
+  "num_file_creations",
+  "num_shells",
+  "num_access_files",
+  "num_outbound_cmds",
+  "is_host_login",
+  "is_guest_login",
+  "count",
+  "srv_count",
+  "serror_rate",
+  "srv_serror_rate",
+  "rerror_rate",
+  "srv_rerror_rate",
+  "same_srv_rate",
+  "diff_srv_rate",
+  "srv_diff_host_rate",
+  "dst_host_count",
+  "dst_host_srv_count",
+  "dst_host_same_srv_rate",
+  "dst_host_diff_srv_rate",
+  "dst_host_same_src_port_rate",
+  "dst_host_srv_diff_host_rate",
+  "dst_host_serror_rate",
+  "dst_host_srv_serror_rate",
+  "dst_host_rerror_rate",
+  "dst_host_srv_rerror_rate",
 ] as const;
 
 /**
@@ -51,11 +85,34 @@ export const KDD_FEATURES = [
  * src/flows computes exactly these names from pcaps, so a model trained on this set runs on live flows.
  */
 export const KDD_HEADER_FEATURES = [
-  "duration", "protocol_type", "service", "flag", "src_bytes", "dst_bytes", "land", "wrong_fragment", "urgent",
-  "count", "srv_count", "serror_rate", "srv_serror_rate", "rerror_rate", "srv_rerror_rate", "same_srv_rate",
-  "diff_srv_rate", "srv_diff_host_rate", "dst_host_count", "dst_host_srv_count", "dst_host_same_srv_rate",
-  "dst_host_diff_srv_rate", "dst_host_same_src_port_rate", "dst_host_srv_diff_host_rate", "dst_host_serror_rate",
-  "dst_host_srv_serror_rate", "dst_host_rerror_rate", "dst_host_srv_rerror_rate",
+  "duration",
+  "protocol_type",
+  "service",
+  "flag",
+  "src_bytes",
+  "dst_bytes",
+  "land",
+  "wrong_fragment",
+  "urgent",
+  "count",
+  "srv_count",
+  "serror_rate",
+  "srv_serror_rate",
+  "rerror_rate",
+  "srv_rerror_rate",
+  "same_srv_rate",
+  "diff_srv_rate",
+  "srv_diff_host_rate",
+  "dst_host_count",
+  "dst_host_srv_count",
+  "dst_host_same_srv_rate",
+  "dst_host_diff_srv_rate",
+  "dst_host_same_src_port_rate",
+  "dst_host_srv_diff_host_rate",
+  "dst_host_serror_rate",
+  "dst_host_srv_serror_rate",
+  "dst_host_rerror_rate",
+  "dst_host_srv_rerror_rate",
 ] as const;
 
 /** KDD features that hold strings. */
@@ -83,30 +140,114 @@ export const KDD99_SCHEMA: DatasetSchema = {
 
 /** CIC-IDS2017 (improved, Engelen et al. 2021) column names; the canonical names for both layouts. */
 export const CIC_COLUMNS = [
-  "id", "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Protocol", "Timestamp", "Flow Duration",
-  "Total Fwd Packet", "Total Bwd packets", "Total Length of Fwd Packet", "Total Length of Bwd Packet",
-  "Fwd Packet Length Max", "Fwd Packet Length Min", "Fwd Packet Length Mean", "Fwd Packet Length Std",
-  "Bwd Packet Length Max", "Bwd Packet Length Min", "Bwd Packet Length Mean", "Bwd Packet Length Std",
-  "Flow Bytes/s", "Flow Packets/s", "Flow IAT Mean", "Flow IAT Std", "Flow IAT Max", "Flow IAT Min",
-  "Fwd IAT Total", "Fwd IAT Mean", "Fwd IAT Std", "Fwd IAT Max", "Fwd IAT Min", "Bwd IAT Total", "Bwd IAT Mean",
-  "Bwd IAT Std", "Bwd IAT Max", "Bwd IAT Min", "Fwd PSH Flags", "Bwd PSH Flags", "Fwd URG Flags", "Bwd URG Flags",
-  "Fwd RST Flags", "Bwd RST Flags", "Fwd Header Length", "Bwd Header Length", "Fwd Packets/s", "Bwd Packets/s",
-  "Packet Length Min", "Packet Length Max", "Packet Length Mean", "Packet Length Std", "Packet Length Variance",
-  "FIN Flag Count", "SYN Flag Count", "RST Flag Count", "PSH Flag Count", "ACK Flag Count", "URG Flag Count",
-  "CWR Flag Count", "ECE Flag Count", "Down/Up Ratio", "Average Packet Size", "Fwd Segment Size Avg",
-  "Bwd Segment Size Avg", "Fwd Bytes/Bulk Avg", "Fwd Packet/Bulk Avg", "Fwd Bulk Rate Avg", "Bwd Bytes/Bulk Avg",
-  "Bwd Packet/Bulk Avg", "Bwd Bulk Rate Avg", "Subflow Fwd Packets", "Subflow Fwd Bytes", "Subflow Bwd Packets",
-  "Subflow Bwd Bytes", "FWD Init Win Bytes", "Bwd Init Win Bytes", "Fwd Act Data Pkts", "Fwd Seg Size Min",
-  "Active Mean", "Active Std", "Active Max", "Active Min", "Idle Mean", "Idle Std", "Idle Max", "Idle Min",
-  "ICMP Code", "ICMP Type", "Total TCP Flow Time", "Label", "Attempted Category",
+  "id",
+  "Flow ID",
+  "Src IP",
+  "Src Port",
+  "Dst IP",
+  "Dst Port",
+  "Protocol",
+  "Timestamp",
+  "Flow Duration",
+  "Total Fwd Packet",
+  "Total Bwd packets",
+  "Total Length of Fwd Packet",
+  "Total Length of Bwd Packet",
+  "Fwd Packet Length Max",
+  "Fwd Packet Length Min",
+  "Fwd Packet Length Mean",
+  "Fwd Packet Length Std",
+  "Bwd Packet Length Max",
+  "Bwd Packet Length Min",
+  "Bwd Packet Length Mean",
+  "Bwd Packet Length Std",
+  "Flow Bytes/s",
+  "Flow Packets/s",
+  "Flow IAT Mean",
+  "Flow IAT Std",
+  "Flow IAT Max",
+  "Flow IAT Min",
+  "Fwd IAT Total",
+  "Fwd IAT Mean",
+  "Fwd IAT Std",
+  "Fwd IAT Max",
+  "Fwd IAT Min",
+  "Bwd IAT Total",
+  "Bwd IAT Mean",
+  "Bwd IAT Std",
+  "Bwd IAT Max",
+  "Bwd IAT Min",
+  "Fwd PSH Flags",
+  "Bwd PSH Flags",
+  "Fwd URG Flags",
+  "Bwd URG Flags",
+  "Fwd RST Flags",
+  "Bwd RST Flags",
+  "Fwd Header Length",
+  "Bwd Header Length",
+  "Fwd Packets/s",
+  "Bwd Packets/s",
+  "Packet Length Min",
+  "Packet Length Max",
+  "Packet Length Mean",
+  "Packet Length Std",
+  "Packet Length Variance",
+  "FIN Flag Count",
+  "SYN Flag Count",
+  "RST Flag Count",
+  "PSH Flag Count",
+  "ACK Flag Count",
+  "URG Flag Count",
+  "CWR Flag Count",
+  "ECE Flag Count",
+  "Down/Up Ratio",
+  "Average Packet Size",
+  "Fwd Segment Size Avg",
+  "Bwd Segment Size Avg",
+  "Fwd Bytes/Bulk Avg",
+  "Fwd Packet/Bulk Avg",
+  "Fwd Bulk Rate Avg",
+  "Bwd Bytes/Bulk Avg",
+  "Bwd Packet/Bulk Avg",
+  "Bwd Bulk Rate Avg",
+  "Subflow Fwd Packets",
+  "Subflow Fwd Bytes",
+  "Subflow Bwd Packets",
+  "Subflow Bwd Bytes",
+  "FWD Init Win Bytes",
+  "Bwd Init Win Bytes",
+  "Fwd Act Data Pkts",
+  "Fwd Seg Size Min",
+  "Active Mean",
+  "Active Std",
+  "Active Max",
+  "Active Min",
+  "Idle Mean",
+  "Idle Std",
+  "Idle Max",
+  "Idle Min",
+  "ICMP Code",
+  "ICMP Type",
+  "Total TCP Flow Time",
+  "Label",
+  "Attempted Category",
 ] as const;
 
 /** CIC-IDS2017 metadata (never features). The raw `Label` is replaced by `attack`. */
 export const CIC_METADATA = [
-  "id", "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Timestamp", "Attempted Category",
+  "id",
+  "Flow ID",
+  "Src IP",
+  "Src Port",
+  "Dst IP",
+  "Dst Port",
+  "Timestamp",
+  "Attempted Category",
 ] as const;
 
-const CIC_FEATURES = CIC_COLUMNS.filter((c) => !(CIC_METADATA as readonly string[]).includes(c) && c !== "Label");
+const CIC_FEATURES = CIC_COLUMNS.filter((c) =>
+  !(CIC_METADATA as readonly string[]).includes(c) && c !== "Label"
+);
 
 /** CIC-IDS2017, both layouts, canonical (improved) names. Protocol (6/17/1) is kept as a numeric feature. */
 export const CIC_IDS2017_SCHEMA: DatasetSchema = {
@@ -120,11 +261,51 @@ export const CIC_IDS2017_SCHEMA: DatasetSchema = {
 
 /** UNSW-NB15 official training/testing CSV columns, file order. */
 export const UNSW_COLUMNS = [
-  "id", "dur", "proto", "service", "state", "spkts", "dpkts", "sbytes", "dbytes", "rate", "sttl", "dttl", "sload",
-  "dload", "sloss", "dloss", "sinpkt", "dinpkt", "sjit", "djit", "swin", "stcpb", "dtcpb", "dwin", "tcprtt",
-  "synack", "ackdat", "smean", "dmean", "trans_depth", "response_body_len", "ct_srv_src", "ct_state_ttl",
-  "ct_dst_ltm", "ct_src_dport_ltm", "ct_dst_sport_ltm", "ct_dst_src_ltm", "is_ftp_login", "ct_ftp_cmd",
-  "ct_flw_http_mthd", "ct_src_ltm", "ct_srv_dst", "is_sm_ips_ports", "attack_cat", "label",
+  "id",
+  "dur",
+  "proto",
+  "service",
+  "state",
+  "spkts",
+  "dpkts",
+  "sbytes",
+  "dbytes",
+  "rate",
+  "sttl",
+  "dttl",
+  "sload",
+  "dload",
+  "sloss",
+  "dloss",
+  "sinpkt",
+  "dinpkt",
+  "sjit",
+  "djit",
+  "swin",
+  "stcpb",
+  "dtcpb",
+  "dwin",
+  "tcprtt",
+  "synack",
+  "ackdat",
+  "smean",
+  "dmean",
+  "trans_depth",
+  "response_body_len",
+  "ct_srv_src",
+  "ct_state_ttl",
+  "ct_dst_ltm",
+  "ct_src_dport_ltm",
+  "ct_dst_sport_ltm",
+  "ct_dst_src_ltm",
+  "is_ftp_login",
+  "ct_ftp_cmd",
+  "ct_flw_http_mthd",
+  "ct_src_ltm",
+  "ct_srv_dst",
+  "is_sm_ips_ports",
+  "attack_cat",
+  "label",
 ] as const;
 
 const UNSW_FEATURES = UNSW_COLUMNS.filter((c) => c !== "id" && c !== "attack_cat" && c !== "label");
@@ -141,19 +322,73 @@ export const UNSW_NB15_SCHEMA: DatasetSchema = {
 
 /** The 49 published columns of the raw UNSW-NB15_1..4.csv files (no header), in file order. */
 export const UNSW_RAW_COLUMNS = [
-  "srcip", "sport", "dstip", "dsport", "proto", "state", "dur", "sbytes", "dbytes", "sttl", "dttl", "sloss",
-  "dloss", "service", "Sload", "Dload", "Spkts", "Dpkts", "swin", "dwin", "stcpb", "dtcpb", "smeansz", "dmeansz",
-  "trans_depth", "res_bdy_len", "Sjit", "Djit", "Stime", "Ltime", "Sintpkt", "Dintpkt", "tcprtt", "synack",
-  "ackdat", "is_sm_ips_ports", "ct_state_ttl", "ct_flw_http_mthd", "is_ftp_login", "ct_ftp_cmd", "ct_srv_src",
-  "ct_srv_dst", "ct_dst_ltm", "ct_src_ltm", "ct_src_dport_ltm", "ct_dst_sport_ltm", "ct_dst_src_ltm",
-  "attack_cat", "Label",
+  "srcip",
+  "sport",
+  "dstip",
+  "dsport",
+  "proto",
+  "state",
+  "dur",
+  "sbytes",
+  "dbytes",
+  "sttl",
+  "dttl",
+  "sloss",
+  "dloss",
+  "service",
+  "Sload",
+  "Dload",
+  "Spkts",
+  "Dpkts",
+  "swin",
+  "dwin",
+  "stcpb",
+  "dtcpb",
+  "smeansz",
+  "dmeansz",
+  "trans_depth",
+  "res_bdy_len",
+  "Sjit",
+  "Djit",
+  "Stime",
+  "Ltime",
+  "Sintpkt",
+  "Dintpkt",
+  "tcprtt",
+  "synack",
+  "ackdat",
+  "is_sm_ips_ports",
+  "ct_state_ttl",
+  "ct_flw_http_mthd",
+  "is_ftp_login",
+  "ct_ftp_cmd",
+  "ct_srv_src",
+  "ct_srv_dst",
+  "ct_dst_ltm",
+  "ct_src_ltm",
+  "ct_src_dport_ltm",
+  "ct_dst_sport_ltm",
+  "ct_dst_src_ltm",
+  "attack_cat",
+  "Label",
 ] as const;
 
 /** Raw-file name → canonical (training/testing) name, where they differ beyond case. */
 export const UNSW_RAW_RENAME: Readonly<Record<string, string>> = {
-  Sload: "sload", Dload: "dload", Spkts: "spkts", Dpkts: "dpkts", smeansz: "smean", dmeansz: "dmean",
-  res_bdy_len: "response_body_len", Sjit: "sjit", Djit: "djit", Stime: "stime", Ltime: "ltime",
-  Sintpkt: "sinpkt", Dintpkt: "dinpkt", Label: "label",
+  Sload: "sload",
+  Dload: "dload",
+  Spkts: "spkts",
+  Dpkts: "dpkts",
+  smeansz: "smean",
+  dmeansz: "dmean",
+  res_bdy_len: "response_body_len",
+  Sjit: "sjit",
+  Djit: "djit",
+  Stime: "stime",
+  Ltime: "ltime",
+  Sintpkt: "sinpkt",
+  Dintpkt: "dinpkt",
+  Label: "label",
 };
 
 const UNSW_RAW_METADATA = ["srcip", "sport", "dstip", "dsport", "stime", "ltime", "attack_cat"];
@@ -172,13 +407,21 @@ export const UNSW_NB15_RAW_SCHEMA: DatasetSchema = {
 
 /** Every schema the loaders produce. */
 export const SCHEMAS: readonly DatasetSchema[] = [
-  NSL_KDD_SCHEMA, KDD99_SCHEMA, CIC_IDS2017_SCHEMA, UNSW_NB15_SCHEMA, UNSW_NB15_RAW_SCHEMA,
+  NSL_KDD_SCHEMA,
+  KDD99_SCHEMA,
+  CIC_IDS2017_SCHEMA,
+  UNSW_NB15_SCHEMA,
+  UNSW_NB15_RAW_SCHEMA,
 ];
 
 /** Looks a schema up by id. */
 export function getSchema(name: string): DatasetSchema {
   const s = SCHEMAS.find((x) => x.name === name);
-  if (!s) throw new UsageError(`unknown schema "${name}"; expected one of ${SCHEMAS.map((x) => x.name).join(", ")}`);
+  if (!s) {
+    throw new UsageError(
+      `unknown schema "${name}"; expected one of ${SCHEMAS.map((x) => x.name).join(", ")}`,
+    );
+  }
   return s;
 }
 
@@ -225,7 +468,9 @@ export function featureSet(schema: DatasetSchema, set = "all"): readonly string[
   const f = schema.featureSets[set];
   if (!f) {
     throw new UsageError(
-      `feature set "${set}" is not defined for ${schema.name}; expected one of ${Object.keys(schema.featureSets).join(", ")}`,
+      `feature set "${set}" is not defined for ${schema.name}; expected one of ${
+        Object.keys(schema.featureSets).join(", ")
+      }`,
     );
   }
   return f;
@@ -237,18 +482,25 @@ export function featureSet(schema: DatasetSchema, set = "all"): readonly string[
  * {@link GENERIC_METADATA_PATTERN} is a feature.
  * `set` picks a named feature set ("all", "kdd-header"), or pass an explicit list of names.
  */
-export function featureColumns(of: DatasetSchema | pl.DataFrame, set: string | readonly string[] = "all"): string[] {
+export function featureColumns(
+  of: DatasetSchema | pl.DataFrame,
+  set: string | readonly string[] = "all",
+): string[] {
   if (isSchema(of)) return [...(typeof set === "string" ? featureSet(of, set) : set)];
   const cols = of.columns;
   const present = new Set(cols);
   if (typeof set !== "string") {
     const missing = set.filter((c) => !present.has(c));
-    if (missing.length) throw new InputError(`frame lacks feature column(s) ${missing.map((m) => `"${m}"`).join(", ")}`);
+    if (missing.length) {
+      throw new InputError(`frame lacks feature column(s) ${missing.map((m) => `"${m}"`).join(", ")}`);
+    }
     return [...set];
   }
   const schema = schemaOf(cols);
   if (!schema) {
-    if (set !== "all") throw new UsageError(`feature set "${set}" needs a known dataset schema; this frame matches none`);
+    if (set !== "all") {
+      throw new UsageError(`feature set "${set}" needs a known dataset schema; this frame matches none`);
+    }
     return cols.filter((c) => !(TARGET_COLUMNS as readonly string[]).includes(c) && !isGenericMetadata(c));
   }
   return featureSet(schema, set).filter((c) => present.has(c));
@@ -260,7 +512,9 @@ export function categoricalColumns(of: DatasetSchema | pl.DataFrame, columns?: r
   if (isSchema(of)) return cols.filter((c) => of.categorical.includes(c));
   const schema = schemaOf(of);
   if (schema) return cols.filter((c) => schema.categorical.includes(c));
-  return cols.filter((c) => String(of.getColumn(c).dtype).includes("String") || String(of.getColumn(c).dtype).includes("Utf8"));
+  return cols.filter((c) =>
+    String(of.getColumn(c).dtype).includes("String") || String(of.getColumn(c).dtype).includes("Utf8")
+  );
 }
 
 function isSchema(x: unknown): x is DatasetSchema {

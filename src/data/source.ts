@@ -23,13 +23,21 @@ export const DATA_DIR: string = fileURLToPath(new URL("../../data/", import.meta
 
 /** Dataset name → (family, path relative to data/). */
 export const VENDORED: Readonly<Record<string, { family: string; path: string; description: string }>> = {
-  "nsl-kdd-train": { family: "nsl-kdd", path: "nsl-kdd/KDDTrain+.txt.gz", description: "NSL-KDD KDDTrain+ (125,973 rows)" },
+  "nsl-kdd-train": {
+    family: "nsl-kdd",
+    path: "nsl-kdd/KDDTrain+.txt.gz",
+    description: "NSL-KDD KDDTrain+ (125,973 rows)",
+  },
   "nsl-kdd-train-20": {
     family: "nsl-kdd",
     path: "nsl-kdd/KDDTrain+_20Percent.txt.gz",
     description: "NSL-KDD KDDTrain+_20Percent (25,192 rows)",
   },
-  "nsl-kdd-test": { family: "nsl-kdd", path: "nsl-kdd/KDDTest+.txt.gz", description: "NSL-KDD KDDTest+ (22,544 rows)" },
+  "nsl-kdd-test": {
+    family: "nsl-kdd",
+    path: "nsl-kdd/KDDTest+.txt.gz",
+    description: "NSL-KDD KDDTest+ (22,544 rows)",
+  },
   "nsl-kdd-test-21": {
     family: "nsl-kdd",
     path: "nsl-kdd/KDDTest-21.txt.gz",
@@ -40,7 +48,11 @@ export const VENDORED: Readonly<Record<string, { family: string; path: string; d
     path: "kdd99/kddcup.data_10_percent.gz",
     description: "KDD Cup 99 10% training set (494,021 rows)",
   },
-  "kdd99-test": { family: "kdd99", path: "kdd99/corrected.gz", description: "KDD Cup 99 labelled test set 'corrected' (311,029 rows)" },
+  "kdd99-test": {
+    family: "kdd99",
+    path: "kdd99/corrected.gz",
+    description: "KDD Cup 99 labelled test set 'corrected' (311,029 rows)",
+  },
   "cic-ids2017": {
     family: "cic-ids2017",
     path: "cic-ids2017",
@@ -50,7 +62,10 @@ export const VENDORED: Readonly<Record<string, { family: string; path: string; d
 
 /** Dataset names that need an explicit path (nothing vendored). */
 export const PATH_ONLY: Readonly<Record<string, { family: string; description: string }>> = {
-  "unsw-nb15": { family: "unsw-nb15", description: "UNSW-NB15 training/testing CSV or raw UNSW-NB15_1..4.csv (path required)" },
+  "unsw-nb15": {
+    family: "unsw-nb15",
+    description: "UNSW-NB15 training/testing CSV or raw UNSW-NB15_1..4.csv (path required)",
+  },
 };
 
 /**
@@ -69,14 +84,20 @@ export function resolveSource(source: string, family: string): string {
   } catch {
     const names = Object.entries(VENDORED).filter(([, x]) => x.family === family).map(([k]) => k);
     throw new InputError(
-      `not a file, directory or dataset name${names.length ? `; known ${family} datasets: ${names.join(", ")}` : ""}`,
+      `not a file, directory or dataset name${
+        names.length ? `; known ${family} datasets: ${names.join(", ")}` : ""
+      }`,
       { file: source },
     );
   }
 }
 
 /** Keeps metadata, the chosen features, then the targets, in that order. */
-export function selectColumns(df: pl.DataFrame, schema: DatasetSchema, features: LoaderOptions["features"] = "all"): pl.DataFrame {
+export function selectColumns(
+  df: pl.DataFrame,
+  schema: DatasetSchema,
+  features: LoaderOptions["features"] = "all",
+): pl.DataFrame {
   const present = new Set(df.columns);
   let feats: readonly string[];
   if (typeof features === "string") feats = featureSet(schema, features);

@@ -31,7 +31,11 @@ export async function sniffFirstLine(path: string, maxBytes = 1 << 16): Promise<
   const n = await f.read(head);
   await f.seek(0, Deno.SeekMode.Start);
   let stream: ReadableStream<Uint8Array> = f.readable;
-  if (n === 2 && head[0] === 0x1f && head[1] === 0x8b) stream = stream.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
+  if (n === 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    stream = stream.pipeThrough(
+      new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+    );
+  }
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -73,7 +77,9 @@ export async function detectFamily(path: string): Promise<string | undefined> {
   const fields = splitCsvLine(line).map((f) => f.trim());
   const lower = fields.map((f) => f.toLowerCase());
   if (lower.includes("flow duration") && lower.includes("label")) return "cic-ids2017";
-  if (lower.includes("attack_cat") || (fields.length === 49 && /^\d+\.\d+\.\d+\.\d+$/.test(fields[0]))) return "unsw-nb15";
+  if (lower.includes("attack_cat") || (fields.length === 49 && /^\d+\.\d+\.\d+\.\d+$/.test(fields[0]))) {
+    return "unsw-nb15";
+  }
   const kddLike = fields.length >= 42 && ["tcp", "udp", "icmp"].includes(lower[1]);
   if (kddLike && fields.length === 43) return "nsl-kdd";
   if (kddLike && fields.length === 42) return "kdd99";
@@ -85,11 +91,17 @@ export function readGenericTable(path: string): pl.DataFrame {
   try {
     if (/\.(parquet|pq)$/i.test(path)) return pl.readParquet(path);
     const bytes = readBytes(path);
-    if (bytes.length === 0) throw new InputError("empty file: expected a CSV header and rows", { file: path });
-    return pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { inferSchemaLength: 10000 });
+    if (bytes.length === 0) {
+      throw new InputError("empty file: expected a CSV header and rows", { file: path });
+    }
+    return pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+      inferSchemaLength: 10000,
+    });
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`cannot read table: ${String((e as Error).message ?? e).split("\n")[0]}`, { file: path });
+    throw new InputError(`cannot read table: ${String((e as Error).message ?? e).split("\n")[0]}`, {
+      file: path,
+    });
   }
 }
 
@@ -116,6 +128,8 @@ export async function loadTable(source: string, schema?: string): Promise<pl.Dat
   }
   const fam = await detectFamily(source);
   if (fam) return loadDataset({ name: fam, path: source }).df;
-  if (Deno.statSync(source).isDirectory) throw new InputError("directory of unknown format; give --schema", { file: source });
+  if (Deno.statSync(source).isDirectory) {
+    throw new InputError("directory of unknown format; give --schema", { file: source });
+  }
   return readGenericTable(source);
 }

@@ -14,17 +14,48 @@ import pl from "nodejs-polars";
  */
 export const KDD_CATEGORIES: Readonly<Record<string, "DoS" | "Probe" | "R2L" | "U2R">> = {
   // DoS
-  back: "DoS", land: "DoS", neptune: "DoS", pod: "DoS", smurf: "DoS", teardrop: "DoS",
-  apache2: "DoS", mailbomb: "DoS", processtable: "DoS", udpstorm: "DoS",
+  back: "DoS",
+  land: "DoS",
+  neptune: "DoS",
+  pod: "DoS",
+  smurf: "DoS",
+  teardrop: "DoS",
+  apache2: "DoS",
+  mailbomb: "DoS",
+  processtable: "DoS",
+  udpstorm: "DoS",
   // Probe
-  ipsweep: "Probe", nmap: "Probe", portsweep: "Probe", satan: "Probe", mscan: "Probe", saint: "Probe",
+  ipsweep: "Probe",
+  nmap: "Probe",
+  portsweep: "Probe",
+  satan: "Probe",
+  mscan: "Probe",
+  saint: "Probe",
   // R2L
-  ftp_write: "R2L", guess_passwd: "R2L", imap: "R2L", multihop: "R2L", phf: "R2L", spy: "R2L",
-  warezclient: "R2L", warezmaster: "R2L", named: "R2L", sendmail: "R2L", snmpgetattack: "R2L",
-  snmpguess: "R2L", xlock: "R2L", xsnoop: "R2L", worm: "R2L",
+  ftp_write: "R2L",
+  guess_passwd: "R2L",
+  imap: "R2L",
+  multihop: "R2L",
+  phf: "R2L",
+  spy: "R2L",
+  warezclient: "R2L",
+  warezmaster: "R2L",
+  named: "R2L",
+  sendmail: "R2L",
+  snmpgetattack: "R2L",
+  snmpguess: "R2L",
+  xlock: "R2L",
+  xsnoop: "R2L",
+  worm: "R2L",
   // U2R
-  buffer_overflow: "U2R", loadmodule: "U2R", perl: "U2R", rootkit: "U2R", ps: "U2R", sqlattack: "U2R",
-  xterm: "U2R", httptunnel: "U2R",
+  buffer_overflow: "U2R",
+  loadmodule: "U2R",
+  perl: "U2R",
+  rootkit: "U2R",
+  ps: "U2R",
+  sqlattack: "U2R",
+  xterm: "U2R",
+  httptunnel: "U2R",
 };
 
 /** Category for a KDD attack name ("normal" for normal, "unknown" for a name outside the mapping). */
@@ -62,7 +93,17 @@ export function cicAttackName(raw: string): string {
 export function unswCategory(raw: string | null): string {
   const s = (raw ?? "").trim();
   if (s === "" || s.toLowerCase() === "normal") return "normal";
-  const known = ["Fuzzers", "Analysis", "Backdoor", "DoS", "Exploits", "Generic", "Reconnaissance", "Shellcode", "Worms"];
+  const known = [
+    "Fuzzers",
+    "Analysis",
+    "Backdoor",
+    "DoS",
+    "Exploits",
+    "Generic",
+    "Reconnaissance",
+    "Shellcode",
+    "Worms",
+  ];
   const canon = s === "Backdoors" ? "Backdoor" : s;
   return known.find((k) => k.toLowerCase() === canon.toLowerCase()) ?? "unknown";
 }
@@ -99,11 +140,22 @@ export function mapDistinct(s: pl.Series, name: string, fn: (v: string | null) =
 
 /** 1 where `category` is not "normal", else 0, as an Int32 series named `label`. */
 export function labelFromCategory(category: pl.Series): pl.Series {
-  return pl.DataFrame([category.rename("c")]).select(pl.col("c").neq(pl.lit("normal")).cast(pl.Int32).alias("label")).getColumn("label");
+  return pl.DataFrame([category.rename("c")]).select(
+    pl.col("c").neq(pl.lit("normal")).cast(pl.Int32).alias("label"),
+  ).getColumn("label");
 }
 
 /** Appends `label` (from attack != "normal" unless given), `attack` and `category`. */
-export function withTargets(df: pl.DataFrame, attack: pl.Series, category: pl.Series, label?: pl.Series): pl.DataFrame {
+export function withTargets(
+  df: pl.DataFrame,
+  attack: pl.Series,
+  category: pl.Series,
+  label?: pl.Series,
+): pl.DataFrame {
   const lab = label ?? labelFromCategory(attack);
-  return df.withColumns(lab.cast(pl.Int32).rename("label"), attack.rename("attack"), category.rename("category"));
+  return df.withColumns(
+    lab.cast(pl.Int32).rename("label"),
+    attack.rename("attack"),
+    category.rename("category"),
+  );
 }

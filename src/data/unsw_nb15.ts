@@ -19,7 +19,13 @@
  */
 import pl from "nodejs-polars";
 import { type ColumnSpec, firstLine, listSourceFiles, parseTable, readBytes, splitCsvLine } from "./csv.ts";
-import { UNSW_COLUMNS, UNSW_NB15_RAW_SCHEMA, UNSW_NB15_SCHEMA, UNSW_RAW_COLUMNS, UNSW_RAW_RENAME } from "./schema.ts";
+import {
+  UNSW_COLUMNS,
+  UNSW_NB15_RAW_SCHEMA,
+  UNSW_NB15_SCHEMA,
+  UNSW_RAW_COLUMNS,
+  UNSW_RAW_RENAME,
+} from "./schema.ts";
 import { mapDistinct, unswCategory, withTargets } from "./targets.ts";
 import { type LoaderOptions, resolveSource, selectColumns } from "./source.ts";
 import { InputError } from "../util/errors.ts";
@@ -37,7 +43,11 @@ function officialSpecs(header: string[], file: string): ColumnSpec[] {
   const specs = header.map((h, i): ColumnSpec => {
     const name = h.trim().toLowerCase();
     if (!expected.has(name)) {
-      throw new InputError(`unknown UNSW-NB15 column "${h}"; expected the training/testing-set names`, { file, line: 1, column: i + 1 });
+      throw new InputError(`unknown UNSW-NB15 column "${h}"; expected the training/testing-set names`, {
+        file,
+        line: 1,
+        column: i + 1,
+      });
     }
     if (seen.has(name)) throw new InputError(`duplicate column "${h}"`, { file, line: 1, column: i + 1 });
     seen.add(name);
@@ -48,7 +58,9 @@ function officialSpecs(header: string[], file: string): ColumnSpec[] {
     };
   });
   const missing = UNSW_COLUMNS.filter((c) => !seen.has(c));
-  if (missing.length) throw new InputError(`missing UNSW-NB15 column(s) ${missing.join(", ")}`, { file, line: 1 });
+  if (missing.length) {
+    throw new InputError(`missing UNSW-NB15 column(s) ${missing.join(", ")}`, { file, line: 1 });
+  }
   return specs;
 }
 
@@ -72,7 +84,11 @@ function blankToZero(df: pl.DataFrame, file: string, firstDataLine: number): pl.
       if (v === "") continue;
       const n = Number(v);
       if (!Number.isFinite(n)) {
-        throw new InputError(`expected a number or blank, found "${v}"`, { file, line: i + firstDataLine, column: name });
+        throw new InputError(`expected a number or blank, found "${v}"`, {
+          file,
+          line: i + firstDataLine,
+          column: name,
+        });
       }
       out[i] = n;
     }
@@ -95,7 +111,9 @@ export function readUnswFile(file: string): { df: pl.DataFrame; layout: UnswLayo
     // A raw file with the published names added as a header (some mirrors do this).
     const got = lower.join(",");
     const want = UNSW_RAW_COLUMNS.map((c) => c.toLowerCase()).join(",");
-    if (got !== want) throw new InputError(`header does not match the 49 published UNSW-NB15 columns`, { file, line: 1 });
+    if (got !== want) {
+      throw new InputError(`header does not match the 49 published UNSW-NB15 columns`, { file, line: 1 });
+    }
   }
   let { df } = parseTable(bytes, { file, columns: rawSpecs(), header: hasHeader });
   df = blankToZero(df, file, hasHeader ? 2 : 1);
@@ -112,18 +130,35 @@ export function loadUnswNb15(source: string, opts: LoaderOptions = {}): pl.DataF
   const parts = files.map((f) => ({ file: f, ...readUnswFile(f) }));
   const layout = parts[0].layout;
   const bad = parts.find((p) => p.layout !== layout);
-  if (bad) throw new InputError(`is in the ${bad.layout} form but ${parts[0].file} is ${layout}; do not mix them`, { file: bad.file });
+  if (bad) {
+    throw new InputError(`is in the ${bad.layout} form but ${parts[0].file} is ${layout}; do not mix them`, {
+      file: bad.file,
+    });
+  }
   const df = parts.length === 1 ? parts[0].df : pl.concat(parts.map((p) => p.df), { how: "vertical" });
   const raw = df.getColumn("label").toArray() as number[];
   for (let i = 0; i < raw.length; i++) {
-    if (raw[i] !== 0 && raw[i] !== 1) throw new InputError(`label must be 0 or 1, found ${raw[i]} (row ${i + 1})`, { file: source, column: "label" });
+    if (raw[i] !== 0 && raw[i] !== 1) {
+      throw new InputError(`label must be 0 or 1, found ${raw[i]} (row ${i + 1})`, {
+        file: source,
+        column: "label",
+      });
+    }
   }
   const category = mapDistinct(df.getColumn("attack_cat"), "category", unswCategory);
   const cats = category.toArray() as string[];
   // A label-0 row is benign whatever attack_cat says; attack is the trimmed attack_cat otherwise.
   const attackCat = df.getColumn("attack_cat").toArray() as (string | null)[];
-  const attack = pl.Series("attack", raw.map((l, i) => (l === 0 ? "normal" : (attackCat[i] ?? "").trim() || "unknown")), pl.Utf8);
-  const fixedCat = pl.Series("category", raw.map((l, i) => (l === 0 ? "normal" : cats[i] === "normal" ? "unknown" : cats[i])), pl.Utf8);
+  const attack = pl.Series(
+    "attack",
+    raw.map((l, i) => (l === 0 ? "normal" : (attackCat[i] ?? "").trim() || "unknown")),
+    pl.Utf8,
+  );
+  const fixedCat = pl.Series(
+    "category",
+    raw.map((l, i) => (l === 0 ? "normal" : cats[i] === "normal" ? "unknown" : cats[i])),
+    pl.Utf8,
+  );
   const label = pl.Series("label", Int32Array.from(raw));
   const schema = layout === "official" ? UNSW_NB15_SCHEMA : UNSW_NB15_RAW_SCHEMA;
   return selectColumns(withTargets(df.drop("label"), attack, fixedCat, label), schema, opts.features);

@@ -32,7 +32,12 @@ export function parseSums(text: string, file = "data/SHA256SUMS"): SumEntry[] {
     const line = raw.replace(/\r$/, "");
     if (!line.trim() || line.startsWith("#")) return;
     const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
-    if (!m) throw new InputError(`expected "<64 hex digits>  <path>", found "${line.slice(0, 80)}"`, { file, line: i + 1 });
+    if (!m) {
+      throw new InputError(`expected "<64 hex digits>  <path>", found "${line.slice(0, 80)}"`, {
+        file,
+        line: i + 1,
+      });
+    }
     out.push({ sha256: m[1], path: m[2].replace(/^\.\//, ""), line: i + 1 });
   });
   return out;
@@ -112,7 +117,9 @@ export async function checksumLines(paths: readonly string[], dataDir: string = 
   const out: string[] = [];
   for (const f of [...new Set(files)].sort()) {
     const rel = relative(Deno.realPathSync(dataDir), Deno.realPathSync(f));
-    if (rel.startsWith("..")) throw new InputError(`is outside ${dataDir}; copy it under data/ first`, { file: f });
+    if (rel.startsWith("..")) {
+      throw new InputError(`is outside ${dataDir}; copy it under data/ first`, { file: f });
+    }
     if (rel === "SHA256SUMS" || rel === "SOURCES.md") continue;
     out.push(`${await sha256File(f)}  ${rel}`);
   }

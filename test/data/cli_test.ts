@@ -37,7 +37,16 @@ Deno.test("nadir data list names every dataset", async () => {
   const r = await nadir("data", "list", "--json");
   assert.equal(r.code, 0);
   const names = r.stdout.trim().split("\n").map((l) => JSON.parse(l).name);
-  assert.deepEqual(names, ["nsl-kdd-train", "nsl-kdd-train-20", "nsl-kdd-test", "nsl-kdd-test-21", "kdd99-train", "kdd99-test", "cic-ids2017", "unsw-nb15"]);
+  assert.deepEqual(names, [
+    "nsl-kdd-train",
+    "nsl-kdd-train-20",
+    "nsl-kdd-test",
+    "nsl-kdd-test-21",
+    "kdd99-train",
+    "kdd99-test",
+    "cic-ids2017",
+    "unsw-nb15",
+  ]);
 });
 
 Deno.test("nadir data verify: exit 0 on the tree, 1 naming a changed or missing file", async () => {
@@ -50,7 +59,9 @@ Deno.test("nadir data verify: exit 0 on the tree, 1 naming a changed or missing 
   Deno.mkdirSync(`${dir}/kdd99`);
   const sums = parseSums(Deno.readTextFileSync(dataPath("SHA256SUMS")));
   const pick = sums.filter((s) => s.path.startsWith("nsl-kdd/") || s.path === "kdd99/corrected.gz");
-  for (const s of pick.filter((s) => s.path !== "nsl-kdd/KDDTest-21.txt.gz")) Deno.copyFileSync(dataPath(s.path), `${dir}/${s.path}`);
+  for (const s of pick.filter((s) => s.path !== "nsl-kdd/KDDTest-21.txt.gz")) {
+    Deno.copyFileSync(dataPath(s.path), `${dir}/${s.path}`);
+  }
   const bytes = Deno.readFileSync(`${dir}/kdd99/corrected.gz`);
   bytes[1000] ^= 1;
   Deno.writeFileSync(`${dir}/kdd99/corrected.gz`, bytes);

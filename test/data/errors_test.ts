@@ -57,7 +57,10 @@ Deno.test("an empty value in a numeric column is an error", () => {
   const f = lines[4].split(",");
   f[0] = "";
   lines[4] = f.join(",");
-  const e = inputError(() => loadNslKdd(tempFile("blank.txt", lines.join("\n"))), /empty value; expected a number/);
+  const e = inputError(
+    () => loadNslKdd(tempFile("blank.txt", lines.join("\n"))),
+    /empty value; expected a number/,
+  );
   assert.equal(e.location.line, 5);
   assert.equal(e.location.column, "duration");
 });
@@ -86,7 +89,10 @@ Deno.test("a truncated last line (download cut mid-row) is reported", () => {
 });
 
 Deno.test("unknown dataset name and missing path", () => {
-  inputError(() => loadDataset("nsl-kdd-tarin"), /unknown dataset "nsl-kdd-tarin"; expected one of nsl-kdd-train/);
+  inputError(
+    () => loadDataset("nsl-kdd-tarin"),
+    /unknown dataset "nsl-kdd-tarin"; expected one of nsl-kdd-train/,
+  );
   inputError(() => loadNslKdd("no/such/file.txt"), /not a file, directory or dataset name/);
   assert.throws(() => loadDataset("unsw-nb15"), /has no vendored copy: give its path/);
 });
@@ -94,13 +100,19 @@ Deno.test("unknown dataset name and missing path", () => {
 Deno.test("CIC-IDS2017: unknown header column and text in a numeric column (hand-written fixture)", () => {
   const text = Deno.readTextFileSync(fixture("cic-original/MachineLearningCVE-sample.csv"));
   const lines = text.split("\n");
-  const bad = tempFile("hdr.csv", lines[0].replace(" Flow IAT Max", " Flow IAT Maximum") + "\n" + lines.slice(1).join("\n"));
+  const bad = tempFile(
+    "hdr.csv",
+    lines[0].replace(" Flow IAT Max", " Flow IAT Maximum") + "\n" + lines.slice(1).join("\n"),
+  );
   const e = inputError(() => loadCicIds2017(bad), /unknown CIC-IDS2017 column "Flow IAT Maximum"/);
   assert.equal(e.location.line, 1);
   const f = lines[3].split(",");
   f[1] = "fast";
   lines[3] = f.join(",");
-  const e2 = inputError(() => loadCicIds2017(tempFile("num.csv", lines.join("\n"))), /expected a number, found "fast"/);
+  const e2 = inputError(
+    () => loadCicIds2017(tempFile("num.csv", lines.join("\n"))),
+    /expected a number, found "fast"/,
+  );
   assert.equal(e2.location.line, 4);
   assert.equal(e2.location.column, "Flow Duration");
 });
@@ -109,12 +121,18 @@ Deno.test("UNSW-NB15: wrong column count and a non-number in a blank-is-zero col
   const lines = Deno.readTextFileSync(fixture("unsw/UNSW-NB15_1.csv")).split("\n");
   const short = [...lines];
   short[1] = short[1].split(",").slice(0, 48).join(",");
-  const e = inputError(() => loadUnswNb15(tempFile("UNSW-NB15_2.csv", short.join("\n"))), /expected 49 columns, found 48/);
+  const e = inputError(
+    () => loadUnswNb15(tempFile("UNSW-NB15_2.csv", short.join("\n"))),
+    /expected 49 columns, found 48/,
+  );
   assert.equal(e.location.line, 2);
   const f = lines[2].split(",");
   f[39] = "many"; // ct_ftp_cmd
   lines[2] = f.join(",");
-  const e2 = inputError(() => loadUnswNb15(tempFile("UNSW-NB15_3.csv", lines.join("\n"))), /expected a number or blank, found "many"/);
+  const e2 = inputError(
+    () => loadUnswNb15(tempFile("UNSW-NB15_3.csv", lines.join("\n"))),
+    /expected a number or blank, found "many"/,
+  );
   assert.equal(e2.location.line, 3);
   assert.equal(e2.location.column, "ct_ftp_cmd");
 });
@@ -137,7 +155,11 @@ Deno.test("invalid UTF-8 in a KDD file names the line", () => {
   const enc = new TextEncoder();
   // Line 7: a Windows-1252 byte (0x96) before the attack name, every field count still right.
   const f = lines[6].split(",");
-  const bad = new Uint8Array([...enc.encode(f.slice(0, 41).join(",") + ","), 0x96, ...enc.encode(f.slice(41).join(","))]);
+  const bad = new Uint8Array([
+    ...enc.encode(f.slice(0, 41).join(",") + ","),
+    0x96,
+    ...enc.encode(f.slice(41).join(",")),
+  ]);
   const parts = lines.map((l, i) => (i === 6 ? bad : enc.encode(l)));
   const bytes = new Uint8Array(parts.reduce((s, p) => s + p.length + 1, 0));
   let o = 0;

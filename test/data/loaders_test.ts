@@ -66,7 +66,19 @@ Deno.test("KDD Cup 99: 10% train and corrected test reproduce the published cate
   // Elkan 2000, SIGKDD Explorations 1(2): test-set class distribution.
   assert.deepEqual(test.category_counts, { DoS: 229853, normal: 60593, R2L: 16189, Probe: 4166, U2R: 228 });
   const attacks = new Set(testDf.getColumn("attack").toArray() as string[]);
-  for (const a of ["apache2", "mailbomb", "processtable", "udpstorm", "saint", "mscan", "snmpgetattack", "httptunnel", "xterm"]) {
+  for (
+    const a of [
+      "apache2",
+      "mailbomb",
+      "processtable",
+      "udpstorm",
+      "saint",
+      "mscan",
+      "snmpgetattack",
+      "httptunnel",
+      "xterm",
+    ]
+  ) {
     assert.ok(attacks.has(a), `${a} present without trailing dot`);
   }
   assert.ok(![...attacks].some((a) => a.endsWith(".")));
@@ -78,12 +90,32 @@ Deno.test("CIC-IDS2017 improved sample: 25,127 rows, 2,500 benign, metadata sepa
   assert.equal(info.rows, 25127);
   assert.equal(info.label_counts["0"], 2500);
   assert.deepEqual(info.category_counts, {
-    DoS: 9240, "Brute Force": 5000, Infiltration: 2536, DDoS: 2500, normal: 2500, PortScan: 2500, Botnet: 736,
-    "Web Attack": 104, Heartbleed: 11,
+    DoS: 9240,
+    "Brute Force": 5000,
+    Infiltration: 2536,
+    DDoS: 2500,
+    normal: 2500,
+    PortScan: 2500,
+    Botnet: 736,
+    "Web Attack": 104,
+    Heartbleed: 11,
   });
   const feats = featureColumns(df);
   assert.equal(feats.length, 82);
-  for (const m of ["id", "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Timestamp", "Attempted Category", "Label", "label"]) {
+  for (
+    const m of [
+      "id",
+      "Flow ID",
+      "Src IP",
+      "Src Port",
+      "Dst IP",
+      "Dst Port",
+      "Timestamp",
+      "Attempted Category",
+      "Label",
+      "label",
+    ]
+  ) {
     assert.ok(!feats.includes(m), `${m} is not a feature`);
   }
   assert.equal(schemaOf(df)?.name, "cic-ids2017");
@@ -101,7 +133,9 @@ Deno.test("CIC-IDS2017: the shared plain-CSV directory loads identically to the 
 
 Deno.test("CIC-IDS2017 original MachineLearningCVE layout maps to the improved names (hand-written fixture)", () => {
   const warnings: string[] = [];
-  const df = loadCicIds2017(fixture("cic-original/MachineLearningCVE-sample.csv"), { warn: (m) => warnings.push(m) });
+  const df = loadCicIds2017(fixture("cic-original/MachineLearningCVE-sample.csv"), {
+    warn: (m) => warnings.push(m),
+  });
   assert.equal(df.height, 7);
   assert.ok(df.columns.includes("Total Fwd Packet") && !df.columns.includes("Total Fwd Packets"));
   assert.ok(df.columns.includes("CWR Flag Count") && df.columns.includes("FWD Init Win Bytes"));
@@ -114,8 +148,20 @@ Deno.test("CIC-IDS2017 original MachineLearningCVE layout maps to the improved n
   const bytes = df.getColumn("Flow Bytes/s").toArray() as number[];
   assert.equal(bytes[2], Infinity);
   assert.ok(Number.isNaN(bytes[3]));
-  const rec = df.select("attack", "category", "label").toRecords() as { attack: string; category: string; label: number }[];
-  assert.deepEqual(rec.map((r) => r.category), ["normal", "Brute Force", "Brute Force", "normal", "Web Attack", "DoS", "Botnet"]);
+  const rec = df.select("attack", "category", "label").toRecords() as {
+    attack: string;
+    category: string;
+    label: number;
+  }[];
+  assert.deepEqual(rec.map((r) => r.category), [
+    "normal",
+    "Brute Force",
+    "Brute Force",
+    "normal",
+    "Web Attack",
+    "DoS",
+    "Botnet",
+  ]);
   assert.equal(rec[4].attack, "Web Attack - Brute Force");
   assert.deepEqual(rec.map((r) => r.label), [0, 1, 1, 0, 1, 1, 1]);
   assert.deepEqual(warnings, []);
@@ -123,9 +169,18 @@ Deno.test("CIC-IDS2017 original MachineLearningCVE layout maps to the improved n
 
 Deno.test("CIC-IDS2017 original TrafficLabelling layout: addresses are metadata; empty rows counted", () => {
   const warnings: string[] = [];
-  const df = loadCicIds2017(fixture("cic-original/TrafficLabelling-sample.csv"), { warn: (m) => warnings.push(m) });
+  const df = loadCicIds2017(fixture("cic-original/TrafficLabelling-sample.csv"), {
+    warn: (m) => warnings.push(m),
+  });
   assert.equal(df.height, 3);
-  assert.deepEqual(df.columns.slice(0, 6), ["Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Timestamp"]);
+  assert.deepEqual(df.columns.slice(0, 6), [
+    "Flow ID",
+    "Src IP",
+    "Src Port",
+    "Dst IP",
+    "Dst Port",
+    "Timestamp",
+  ]);
   assert.equal(featureColumns(df).length, 77);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /skipped 1 rows whose every field is empty/);
@@ -138,7 +193,14 @@ Deno.test("UNSW-NB15 training/testing CSV with BOM (hand-written fixture)", () =
   assert.deepEqual(featureColumns(df), [...UNSW_NB15_SCHEMA.features]);
   assert.equal(UNSW_NB15_SCHEMA.features.length, 42);
   assert.deepEqual(df.getColumn("category").toArray(), [
-    "normal", "normal", "Exploits", "Reconnaissance", "Generic", "Backdoor", "normal", "Fuzzers",
+    "normal",
+    "normal",
+    "Exploits",
+    "Reconnaissance",
+    "Generic",
+    "Backdoor",
+    "normal",
+    "Fuzzers",
   ]);
   assert.deepEqual(Array.from(labels(df)), [0, 0, 1, 1, 1, 1, 0, 1]);
   assert.equal(df.getColumn("id").toArray()[0], 1);
@@ -151,12 +213,26 @@ Deno.test("UNSW-NB15 raw file: 49 published columns, blanks, hex ports, padded a
   const feats = featureColumns(df);
   assert.deepEqual(feats, [...UNSW_NB15_RAW_SCHEMA.features]);
   assert.equal(feats.length, 41);
-  for (const m of ["srcip", "sport", "dstip", "dsport", "stime", "ltime", "attack_cat"]) assert.ok(!feats.includes(m));
+  for (const m of ["srcip", "sport", "dstip", "dsport", "stime", "ltime", "attack_cat"]) {
+    assert.ok(!feats.includes(m));
+  }
   assert.ok(feats.includes("smean") && feats.includes("response_body_len") && feats.includes("sload"));
   assert.deepEqual(df.getColumn("sport").toArray(), ["1390", "2142", "0x000b", "-", "1043"]);
   assert.deepEqual(df.getColumn("ct_ftp_cmd").toArray(), [0, 0, 0, 0, 2]);
-  assert.deepEqual(df.getColumn("attack").toArray(), ["normal", "normal", "Exploits", "Fuzzers", "Backdoors"]);
-  assert.deepEqual(df.getColumn("category").toArray(), ["normal", "normal", "Exploits", "Fuzzers", "Backdoor"]);
+  assert.deepEqual(df.getColumn("attack").toArray(), [
+    "normal",
+    "normal",
+    "Exploits",
+    "Fuzzers",
+    "Backdoors",
+  ]);
+  assert.deepEqual(df.getColumn("category").toArray(), [
+    "normal",
+    "normal",
+    "Exploits",
+    "Fuzzers",
+    "Backdoor",
+  ]);
 });
 
 Deno.test("feature sets: kdd-header selects the header-computable KDD features only", () => {
@@ -165,7 +241,10 @@ Deno.test("feature sets: kdd-header selects the header-computable KDD features o
   assert.equal(KDD_HEADER_FEATURES.length, 28);
   assert.ok(!df.columns.includes("hot") && !df.columns.includes("logged_in"));
   assert.deepEqual(featureColumns(NSL_KDD_SCHEMA, "kdd-header"), [...KDD_HEADER_FEATURES]);
-  assert.throws(() => loadCicIds2017("cic-ids2017", { features: "kdd-header" }), /feature set "kdd-header" is not defined for cic-ids2017/);
+  assert.throws(
+    () => loadCicIds2017("cic-ids2017", { features: "kdd-header" }),
+    /feature set "kdd-header" is not defined for cic-ids2017/,
+  );
 });
 
 Deno.test("toMatrix: row-major float64 of the chosen columns; strings are rejected", () => {
@@ -175,7 +254,14 @@ Deno.test("toMatrix: row-major float64 of the chosen columns; strings are reject
   assert.equal(m.rows, 11850);
   assert.equal(m.cols, 3);
   const r0 = df.head(2).toRecords() as Record<string, number>[];
-  assert.deepEqual(Array.from(m.data.subarray(0, 6)), [r0[0].src_bytes, r0[0].dst_bytes, r0[0].count, r0[1].src_bytes, r0[1].dst_bytes, r0[1].count]);
+  assert.deepEqual(Array.from(m.data.subarray(0, 6)), [
+    r0[0].src_bytes,
+    r0[0].dst_bytes,
+    r0[0].count,
+    r0[1].src_bytes,
+    r0[1].dst_bytes,
+    r0[1].count,
+  ]);
   assert.throws(() => toMatrix(df, ["service"]), /holds strings; one-hot encode/);
 });
 

@@ -3,7 +3,13 @@ import pl from "nodejs-polars";
 import { loadDataset } from "../../src/data/datasets.ts";
 import { loadCicIds2017 } from "../../src/data/cicids2017.ts";
 import { labels } from "../../src/data/frame.ts";
-import { fitTransform, preprocess_data, preprocessData, Transform, UNKNOWN } from "../../src/data/preprocess.ts";
+import {
+  fitTransform,
+  preprocess_data,
+  preprocessData,
+  Transform,
+  UNKNOWN,
+} from "../../src/data/preprocess.ts";
 import { matrixFromRows } from "../../src/data/matrix.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { fixture, nadir } from "./_helpers.ts";
@@ -42,7 +48,9 @@ Deno.test("fitTransform: minmax on NSL-KDD train, one-hot with unknown buckets, 
   });
   // Each row sets exactly one column per one-hot group.
   const svc = transform.outputNames.map((n, j) => [n, j] as const).filter(([n]) => n.startsWith("service="));
-  for (let i = 0; i < matrix.rows; i += 997) assert.equal(svc.reduce((s, [, j]) => s + matrix.data[i * matrix.cols + j], 0), 1);
+  for (let i = 0; i < matrix.rows; i += 997) {
+    assert.equal(svc.reduce((s, [, j]) => s + matrix.data[i * matrix.cols + j], 0), 1);
+  }
   assert.equal(labels(train, rows).length, matrix.rows);
 });
 
@@ -56,7 +64,8 @@ Deno.test("apply to test data: same columns, unknown categories counted, never r
   assert.equal(JSON.stringify(transform.toJSON()), before);
   // Values absent from the 20 % training file go to the unknown bucket.
   const trainServices = new Set(train.getColumn("service").toArray() as string[]);
-  const unseen = (test.getColumn("service").toArray() as string[]).filter((s) => !trainServices.has(s)).length;
+  const unseen =
+    (test.getColumn("service").toArray() as string[]).filter((s) => !trainServices.has(s)).length;
   const j = transform.outputNames.indexOf(`service=${UNKNOWN}`);
   let bucket = 0;
   for (let i = 0; i < a.matrix.rows; i++) bucket += a.matrix.data[i * a.matrix.cols + j];
@@ -103,7 +112,10 @@ Deno.test("JSON round trip: a saved and loaded transform applies bit-identically
   assert.ok(m.data.every((v) => v >= 0 && v <= 1));
   // Corrupt or foreign files are InputErrors naming the file.
   Deno.writeTextFileSync(`${dir}/bad.json`, "{");
-  assert.throws(() => Transform.load(`${dir}/bad.json`), (e) => e instanceof InputError && /bad\.json: not valid JSON/.test(e.message));
+  assert.throws(
+    () => Transform.load(`${dir}/bad.json`),
+    (e) => e instanceof InputError && /bad\.json: not valid JSON/.test(e.message),
+  );
   Deno.writeTextFileSync(`${dir}/v9.json`, JSON.stringify({ ...transform.toJSON(), version: 9 }));
   assert.throws(() => Transform.load(`${dir}/v9.json`), /format version 9 is not supported/);
 });
@@ -125,14 +137,19 @@ Deno.test("applyToMatrix: numeric-only transforms apply to a Matrix by column na
   const m = transform.applyToMatrix(matrixFromRows([[0, 4, 10], [9, 2, 40]], ["extra", "a", "b"]));
   assert.deepEqual(Array.from(m.data), [1, 0, 1 / 3, 1]);
   assert.deepEqual(Array.from(matrix.data.subarray(0, 2)), [0, 0]);
-  const withCat = fitTransform(pl.DataFrame({ a: [1, 2], p: ["x", "y"] }), { features: ["a", "p"], categorical: ["p"] }).transform;
+  const withCat =
+    fitTransform(pl.DataFrame({ a: [1, 2], p: ["x", "y"] }), { features: ["a", "p"], categorical: ["p"] })
+      .transform;
   assert.throws(() => withCat.applyToMatrix(matrixFromRows([[1]], ["a"])), /use transformRows/);
 });
 
 Deno.test("NaN/Infinity policies on the original CIC layout (hand-written fixture)", () => {
   const df = loadCicIds2017(fixture("cic-original/MachineLearningCVE-sample.csv"));
   const opts = { dropDuplicates: false, dropConstant: false } as const;
-  assert.throws(() => fitTransform(df, { ...opts, nanPolicy: "error" }), /non-finite value Infinity in training row 3.*"Flow Bytes\/s"|column "Flow Bytes\/s".*non-finite value Infinity in training row 3/);
+  assert.throws(
+    () => fitTransform(df, { ...opts, nanPolicy: "error" }),
+    /non-finite value Infinity in training row 3.*"Flow Bytes\/s"|column "Flow Bytes\/s".*non-finite value Infinity in training row 3/,
+  );
   const dropped = fitTransform(df, { ...opts, nanPolicy: "drop" });
   assert.deepEqual(Array.from(dropped.rows), [0, 1, 4, 5, 6]);
   assert.equal(dropped.report.nonFiniteRowsDropped, 2);
@@ -148,7 +165,12 @@ Deno.test("NaN/Infinity policies on the original CIC layout (hand-written fixtur
 });
 
 Deno.test("duplicates: exact duplicates of the fit data are dropped, first kept, labels aligned", () => {
-  const df = pl.DataFrame({ x: [1, 1, 2, 1, 3], y: [5, 5, 6, 5, 7], label: [0, 0, 1, 1, 0], attack: ["normal", "normal", "a", "a", "normal"] });
+  const df = pl.DataFrame({
+    x: [1, 1, 2, 1, 3],
+    y: [5, 5, 6, 5, 7],
+    label: [0, 0, 1, 1, 0],
+    attack: ["normal", "normal", "a", "a", "normal"],
+  });
   const r = fitTransform(df, { features: ["x", "y"] });
   assert.deepEqual(Array.from(r.rows), [0, 2, 3, 4]); // row 3 differs by label: not a duplicate
   assert.equal(r.report.duplicatesDropped, 1);
@@ -159,25 +181,49 @@ Deno.test("duplicates: exact duplicates of the fit data are dropped, first kept,
 Deno.test("preprocess_data: fit on train, apply to test, CSV and Parquet out, reload transform", async () => {
   assert.equal(preprocessData, preprocess_data);
   const dir = Deno.makeTempDirSync();
-  const r1 = await preprocess_data("nsl-kdd-train-20", `${dir}/train.parquet`, { saveTransform: `${dir}/t.json`, scale: "standard" });
+  const r1 = await preprocess_data("nsl-kdd-train-20", `${dir}/train.parquet`, {
+    saveTransform: `${dir}/t.json`,
+    scale: "standard",
+  });
   assert.equal(r1.fitted, true);
   const pq = pl.readParquet(`${dir}/train.parquet`);
   assert.equal(pq.height, r1.rows);
   assert.deepEqual(pq.columns.slice(-3), ["label", "attack", "category"]);
-  const r2 = await preprocess_data("data/nsl-kdd/KDDTest-21.txt.gz", `${dir}/test.csv`, { transform: `${dir}/t.json` });
+  const r2 = await preprocess_data("data/nsl-kdd/KDDTest-21.txt.gz", `${dir}/test.csv`, {
+    transform: `${dir}/t.json`,
+  });
   assert.equal(r2.fitted, false);
   assert.equal(r2.rows, 11850);
   const csv = pl.readCSV(`${dir}/test.csv`);
   assert.equal(csv.width, r2.columns + 3);
   const direct = Transform.load(`${dir}/t.json`).apply(test);
-  assert.deepEqual(Float64Array.from(csv.getColumn("src_bytes").toArray() as number[]), Float64Array.from({ length: direct.rows }, (_, i) => direct.data[i * direct.cols + direct.names.indexOf("src_bytes")]));
-  const r3 = await preprocess_data("nsl-kdd-test-21", `${dir}/t3.csv`, { fitOn: "nsl-kdd-train-20", scale: "standard" });
+  assert.deepEqual(
+    Float64Array.from(csv.getColumn("src_bytes").toArray() as number[]),
+    Float64Array.from(
+      { length: direct.rows },
+      (_, i) => direct.data[i * direct.cols + direct.names.indexOf("src_bytes")],
+    ),
+  );
+  const r3 = await preprocess_data("nsl-kdd-test-21", `${dir}/t3.csv`, {
+    fitOn: "nsl-kdd-train-20",
+    scale: "standard",
+  });
   assert.deepEqual(r3.transform.toJSON(), Transform.load(`${dir}/t.json`).toJSON());
 });
 
 Deno.test("CLI: nadir preprocess writes OUT and prints a JSON report", async () => {
   const dir = Deno.makeTempDirSync();
-  const r = await nadir("preprocess", "nsl-kdd-test-21", `${dir}/o.csv`, "--fit-on", "nsl-kdd-train-20", "--features", "kdd-header", "--save-transform", `${dir}/t.json`);
+  const r = await nadir(
+    "preprocess",
+    "nsl-kdd-test-21",
+    `${dir}/o.csv`,
+    "--fit-on",
+    "nsl-kdd-train-20",
+    "--features",
+    "kdd-header",
+    "--save-transform",
+    `${dir}/t.json`,
+  );
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.rows, 11850);

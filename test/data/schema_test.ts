@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
-import { featureColumns, isGenericMetadata, KDD99_SCHEMA, NSL_KDD_SCHEMA, schemaOf } from "../../src/data/schema.ts";
+import {
+  featureColumns,
+  isGenericMetadata,
+  KDD99_SCHEMA,
+  NSL_KDD_SCHEMA,
+  schemaOf,
+} from "../../src/data/schema.ts";
 import { loadCicIds2017 } from "../../src/data/cicids2017.ts";
 import { cicAttackName, cicCategory, kddCategory, unswCategory } from "../../src/data/targets.ts";
 import { tempFile } from "./_helpers.ts";
@@ -8,18 +14,32 @@ import { gunzipSync } from "node:zlib";
 import { dataPath } from "../_shared.ts";
 
 Deno.test("schemaOf / featureColumns on frames: known schemas, subsets, generic flow tables", () => {
-  const kdd = pl.DataFrame(Object.fromEntries([...KDD99_SCHEMA.features, "label", "attack", "category"].map((c) => [c, [1]])));
+  const kdd = pl.DataFrame(
+    Object.fromEntries([...KDD99_SCHEMA.features, "label", "attack", "category"].map((c) => [c, [1]])),
+  );
   assert.deepEqual(featureColumns(kdd), [...KDD99_SCHEMA.features]);
   const nsl = kdd.withColumns(pl.lit(3).alias("difficulty"));
   assert.equal(schemaOf(nsl), NSL_KDD_SCHEMA);
   assert.ok(!featureColumns(nsl).includes("difficulty"));
   const flows = pl.DataFrame({
-    id: [1], src_ip: ["10.0.0.1"], dst_ip: ["10.0.0.2"], src_port: [1], dst_port: [80], vlan_id: [0],
-    bidirectional_first_seen_ms: [1], bidirectional_packets: [3], bidirectional_bytes: [200], protocol: [6], label: [0],
+    id: [1],
+    src_ip: ["10.0.0.1"],
+    dst_ip: ["10.0.0.2"],
+    src_port: [1],
+    dst_port: [80],
+    vlan_id: [0],
+    bidirectional_first_seen_ms: [1],
+    bidirectional_packets: [3],
+    bidirectional_bytes: [200],
+    protocol: [6],
+    label: [0],
   });
   assert.equal(schemaOf(flows), undefined);
   assert.deepEqual(featureColumns(flows), ["bidirectional_packets", "bidirectional_bytes", "protocol"]);
-  assert.deepEqual(featureColumns(flows, ["src_port", "bidirectional_bytes"]), ["src_port", "bidirectional_bytes"]);
+  assert.deepEqual(featureColumns(flows, ["src_port", "bidirectional_bytes"]), [
+    "src_port",
+    "bidirectional_bytes",
+  ]);
   assert.throws(() => featureColumns(flows, ["nope"]), /lacks feature column\(s\) "nope"/);
   assert.ok(isGenericMetadata("Src IP") && isGenericMetadata("timestamp") && !isGenericMetadata("dst_bytes"));
 });
@@ -45,7 +65,9 @@ Deno.test("label mappings: KDD, CIC (both spellings), UNSW", () => {
 
 Deno.test("CIC-IDS2017 '- Attempted' labels: attack by default, benign on request", () => {
   // The real Heartbleed slice, relabelled as the improved release marks attempted attacks.
-  const text = new TextDecoder().decode(gunzipSync(Deno.readFileSync(dataPath("cic-ids2017/Heartbleed_11.csv.gz"))));
+  const text = new TextDecoder().decode(
+    gunzipSync(Deno.readFileSync(dataPath("cic-ids2017/Heartbleed_11.csv.gz"))),
+  );
   const lines = text.trimEnd().split("\n");
   lines[2] = lines[2].replace(",Heartbleed,-1", ",Heartbleed - Attempted,3");
   const path = tempFile("attempted.csv", lines.join("\n") + "\n");
