@@ -590,7 +590,7 @@ export function barChart(
               fy: grouped ? "label" : undefined,
               stroke: "#222",
               strokeWidth: 1.6,
-              inset: 12,
+              inset: grouped ? 1 : 12,
             }),
             Plot.tickX(rows.filter((r) => r.hi !== undefined), {
               x: "hi",
@@ -598,7 +598,7 @@ export function barChart(
               fy: grouped ? "label" : undefined,
               stroke: "#222",
               strokeWidth: 1.6,
-              inset: 12,
+              inset: grouped ? 1 : 12,
             }),
             ...(opts.valueLabels ?? !grouped
               ? [Plot.text(rows, {
