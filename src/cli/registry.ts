@@ -17,7 +17,7 @@ export interface LazyCommand {
 }
 
 export const COMMANDS: LazyCommand[] = [
-  { name: "data", summary: "Inspect and verify datasets (info, verify)", load: async () => (await import("./data.ts")).command },
+  { name: "data", summary: "Inspect and verify datasets (list, info, verify, checksum)", load: async () => (await import("./data.ts")).command },
   { name: "preprocess", summary: "Fit/apply a preprocessing transform (dedupe, NaN policy, one-hot, scaling)", load: async () => (await import("./preprocess.ts")).command },
   { name: "capture", summary: "Live capture with libpcap (list interfaces, record to pcapng)", load: async () => (await import("./capture.ts")).command },
   { name: "flows", summary: "Meter a pcap/pcapng file into bidirectional flows with features", load: async () => (await import("./flows.ts")).command },
