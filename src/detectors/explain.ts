@@ -345,3 +345,20 @@ export async function llmSummary(ex: Explanation, opts: LlmOptions): Promise<Exp
     return { ...ex, summaryBy: `template (${dir} failed: ${(e as Error).message.slice(0, 120)})` };
   }
 }
+
+/**
+ * The benign profile stored in a model directory's manifest (`profile`, written
+ * by `saveModel(dir, { profile: benignProfile(x) })`), checked against the
+ * model's feature names; undefined when the model was saved without one.
+ */
+export function profileFromManifest(manifest: { profile?: unknown; features: { names: string[] } }): BenignProfile | undefined {
+  if (manifest.profile === undefined || manifest.profile === null) return undefined;
+  const p = checkProfile(manifest.profile, manifest.features.names.length);
+  const bad = p.names.findIndex((n, j) => n !== manifest.features.names[j]);
+  if (bad >= 0) {
+    throw new InputError(
+      `benign profile feature ${bad + 1} is "${p.names[bad]}", the model's is "${manifest.features.names[bad]}"`,
+    );
+  }
+  return p;
+}

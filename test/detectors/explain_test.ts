@@ -8,8 +8,10 @@ import {
   explain,
   type Explanation,
   percentile,
+  profileFromManifest,
   quoteUntrusted,
 } from "../../src/detectors/explain.ts";
+import { loadModel, saveModel } from "../../src/detectors/model_dir.ts";
 import { flowLmFactory } from "../../src/detectors/flow_lm.ts";
 import { createDetector } from "../../src/detectors/registry.ts";
 import { Rng } from "../../src/util/random.ts";
@@ -25,6 +27,27 @@ Deno.test("explain: benign profile percentiles", () => {
   assert.equal(percentile(zeros, 0, 0), 50, "a value every row shares sits mid-tie");
   assert.deepEqual(checkProfile(JSON.parse(JSON.stringify(p)), 1), p);
   assert.throws(() => checkProfile(p, 2), /not for 2 features/);
+});
+
+Deno.test("explain: the benign profile travels in the model directory manifest", async () => {
+  const train = data(200, 5);
+  const dir = await Deno.makeTempDir({ prefix: "nadir-explain-" });
+  try {
+    const knn = createDetector("knn", {}, 1);
+    await knn.fit(train);
+    await saveModel(dir, { detector: knn, seed: 1, featureNames: train.names, profile: benignProfile(train) });
+    const m = await loadModel(dir);
+    const p = profileFromManifest(m.manifest)!;
+    assert.deepEqual(p, benignProfile(train));
+    const ex = await explain(m.detector, train, 0, { profile: p });
+    assert.equal(ex.features.length, 5);
+    assert.throws(
+      () => profileFromManifest({ ...m.manifest, features: { names: ["a", ...train.names.slice(1)] } }),
+      /feature 1 is "duration", the model's is "a"/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 function data(n: number, seed: number) {
