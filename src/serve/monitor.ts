@@ -238,19 +238,18 @@ export class Monitor {
       };
     }
     // Wrap the feature set: track active flows (for periodic re-scoring) and keep evidence packets.
-    const self = this;
     const keepEvidence = o.evidenceDir !== undefined;
     const wrapper: FlowFeatureSet = {
       name: inner?.name ?? "monitor",
-      init(flow, pkt, prev) {
-        self.#active.set(flow.id, flow);
-        self.#lastFlowOfPacket = flow;
-        if (keepEvidence) self.#keep(flow.id, pkt);
+      init: (flow, pkt, prev) => {
+        this.#active.set(flow.id, flow);
+        this.#lastFlowOfPacket = flow;
+        if (keepEvidence) this.#keep(flow.id, pkt);
         return inner ? inner.init(flow, pkt, prev) : undefined;
       },
-      update(state, flow, pkt, dir) {
-        self.#lastFlowOfPacket = flow;
-        if (keepEvidence && self.evidence.wants(flow.id)) self.#keep(flow.id, pkt);
+      update: (state, flow, pkt, dir) => {
+        this.#lastFlowOfPacket = flow;
+        if (keepEvidence && this.evidence.wants(flow.id)) this.#keep(flow.id, pkt);
         if (inner) inner.update(state, flow, pkt, dir);
       },
     };

@@ -51,12 +51,13 @@ async function stopProc(p: Deno.ChildProcess | undefined, sig: Deno.Signal = "SI
 /** Reads stderr lines of a child into an array as they come. */
 function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
   return (async () => {
-    const r = stream.pipeThrough(new TextDecoderStream()).getReader();
+    const r = stream.getReader();
+    const dec = new TextDecoder();
     let buf = "";
     for (;;) {
       const { value, done } = await r.read();
       if (done) break;
-      buf += value;
+      buf += dec.decode(value, { stream: true });
       let i;
       while ((i = buf.indexOf("\n")) >= 0) {
         lines.push(buf.slice(0, i));

@@ -59,12 +59,13 @@ export class WebhookSink implements AlertSink {
   rejected = 0;
 
   constructor(opts: WebhookOptions) {
+    // Field by field: an explicit `undefined` (from an absent config key) must not erase a default.
     this.#o = {
-      timeoutMs: 5000,
-      backoffMs: 200,
-      maxBackoffMs: 30_000,
-      closeTimeoutMs: 5000,
       ...opts,
+      timeoutMs: opts.timeoutMs ?? 5000,
+      backoffMs: opts.backoffMs ?? 200,
+      maxBackoffMs: opts.maxBackoffMs ?? 30_000,
+      closeTimeoutMs: opts.closeTimeoutMs ?? 5000,
     };
     Deno.mkdirSync(dirname(opts.spoolPath), { recursive: true });
     // Recover what an earlier run left behind.
