@@ -40,6 +40,7 @@ const FIELDS = [
   "udp.dstport",
   "tcp.flags",
   "ip.ttl",
+  "vlan.id",
 ];
 
 interface Cmp {
@@ -71,6 +72,9 @@ function compareWithTshark(file: string, pkts: DecodedPacket[], which: "first" |
     const p = pkts[i];
     const bad = (what: string, want: unknown, got: unknown) =>
       mismatches.push(`${file.split("/").pop()} #${i + 1} ${what}: tshark ${want}, nadir ${got}`);
+    // vlanId is the innermost 802.1Q tag (NFStream's flow key), i.e. tshark's last vlan.id.
+    const vlans = (rows[i][14] ?? "").split(",");
+    if (p.ipVersion && Number(vlans[vlans.length - 1] || 0) !== p.vlanId) bad("vlan", rows[i][14], p.vlanId);
     if (Number(len) !== p.wireLen) bad("frame.len", len, p.wireLen);
     if (Number(cap) !== p.capLen) bad("frame.cap_len", cap, p.capLen);
     if (p.tsUs < 2 ** 53 && epochToUs(epoch) !== p.tsUs) bad("time", epoch, p.tsUs);
@@ -349,4 +353,108 @@ Deno.test("decoder: IPv4 fragments (ip_frag_source) and IPv6 fragments are flagg
   const frag6 = v6.filter((p) => p.ipVersion === 6 && p.fragment);
   assert.ok(frag6.some((p) => !p.laterFragment) && frag6.some((p) => p.laterFragment));
   assert.ok(frag6.filter((p) => p.laterFragment).every((p) => p.srcPort === 0));
+});
+
+Deno.test("decoder: 802.1Q VLAN on real captures (mongodb, cpha) matches tshark; vlanId is the innermost tag", async () => {
+  if (!hasWiresharkTools()) return;
+  for (const name of ["mongodb.pcap", "cpha.pcap"]) {
+    const f = nfstreamPcap(name);
+    if (!f) continue;
+    const pkts = await readAllPackets(f);
+    assert.ok(pkts.filter((p) => p.vlanId !== 0).length > 0, name);
+    assert.deepEqual(compareWithTshark(f, pkts).mismatches.slice(0, 5), [], name);
+  }
+});
+
+/**
+ * Derived captures (no real file here has QinQ, PPPoE or MPLS over Ethernet): real Ethernet frames with a
+ * header stack inserted after the MAC addresses. tshark is the judge of what the result means.
+ */
+Deno.test("decoder: QinQ (0x88a8 + 0x8100), MPLS label stack and PPPoE session inserted into real frames", async () => {
+  if (!hasWiresharkTools()) return;
+  const src = vendoredPcaps().find((f) => f.endsWith("zeek-http-bro.org.pcap"))!;
+  const orig = (await readAllPackets(src)).slice(0, 200);
+  const stacks: [string, (frame: Uint8Array) => number[], number][] = [
+    ["qinq", () => [0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8, 0x08, 0x00], 200],
+    ["mpls", () => [0x88, 0x47, 0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40], 0],
+    ["pppoe", (fr) => {
+      const plen = fr.length - 14 + 2;
+      return [0x88, 0x64, 0x11, 0x00, 0x12, 0x34, plen >> 8, plen & 0xff, 0x00, 0x21];
+    }, 0],
+  ];
+  const { dir, cleanup } = tempDir();
+  try {
+    for (const [name, stack, vlan] of stacks) {
+      const frames = orig.map((p) => {
+        const r = p.raw;
+        if (p.ipVersion !== 4) return r;
+        // MAC addresses, the inserted stack (which ends with its own type field), then the IP packet.
+        return new Uint8Array([...r.subarray(0, 12), ...stack(r), ...r.subarray(14)]);
+      });
+      const f = join(dir, `${name}.pcap`);
+      const { writePcap } = await import("../../src/capture/writer.ts");
+      writePcap(f, frames.map((data, i) => ({ tsUs: orig[i].tsUs, data })));
+      const pkts = await readAllPackets(f);
+      assert.deepEqual(compareWithTshark(f, pkts).mismatches.slice(0, 5), [], name);
+      const ip = pkts.filter((p) => p.ipVersion === 4);
+      assert.equal(ip.length, orig.filter((p) => p.ipVersion === 4).length, name);
+      assert.ok(ip.every((p) => p.vlanId === vlan && p.meterable), name);
+      assert.deepEqual(ip.map((p) => p.srcPort), orig.filter((p) => p.ipVersion === 4).map((p) => p.srcPort));
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+/** pcapng Simple and obsolete Packet blocks: no tool here writes them, so they are built from real frames. */
+Deno.test("reader: pcapng Simple Packet and obsolete Packet blocks (built from real frames) read like EPBs", async () => {
+  const src = vendoredPcaps().find((f) => f.endsWith("zeek-smtp.pcap"))!;
+  const orig = (await readAllPackets(src)).slice(0, 50);
+  const { PcapngWriter } = await import("../../src/capture/writer.ts");
+  const head = PcapngWriter.inMemory({ linkType: 1, snaplen: 262144 }).toBytes();
+  const blocks: Uint8Array[] = [head];
+  for (const [i, p] of orig.entries()) {
+    const cap = p.capLen, pad = (cap + 3) & ~3;
+    if (i % 2 === 0) { // SPB: type 3, original length, data
+      const b = new Uint8Array(16 + pad);
+      const dv = new DataView(b.buffer);
+      dv.setUint32(0, 3, true);
+      dv.setUint32(4, b.length, true);
+      dv.setUint32(8, p.wireLen, true);
+      b.set(p.raw, 12);
+      dv.setUint32(b.length - 4, b.length, true);
+      blocks.push(b);
+    } else { // OPB: type 2, interface 16 bits, drops 16 bits, timestamp, lengths, data
+      const b = new Uint8Array(32 + pad);
+      const dv = new DataView(b.buffer);
+      dv.setUint32(0, 2, true);
+      dv.setUint32(4, b.length, true);
+      dv.setUint16(8, 0, true);
+      dv.setUint32(12, Math.floor(p.tsUs / 2 ** 32), true);
+      dv.setUint32(16, p.tsUs % 2 ** 32, true);
+      dv.setUint32(20, cap, true);
+      dv.setUint32(24, p.wireLen, true);
+      b.set(p.raw, 28);
+      dv.setUint32(b.length - 4, b.length, true);
+      blocks.push(b);
+    }
+  }
+  const all = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of blocks) {
+    all.set(b, o);
+    o += b.length;
+  }
+  const back: DecodedPacket[] = [];
+  const { parseCaptureBytes } = await import("../../src/capture/reader.ts");
+  const stats = parseCaptureBytes(all, (p) => {
+    back.push(p.clone());
+  });
+  assert.equal(stats.damaged, 0);
+  assert.equal(back.length, orig.length);
+  for (let i = 0; i < orig.length; i++) {
+    assert.deepEqual(back[i].raw, orig[i].raw);
+    assert.equal(back[i].srcIp, orig[i].srcIp);
+    assert.equal(back[i].tsUs, i % 2 === 0 ? 0 : orig[i].tsUs); // SPBs carry no timestamp
+  }
 });
