@@ -48,7 +48,12 @@ export const flowLmParams: Record<string, ParamSpec> = {
   mlpRatio: { type: "int", default: 2, min: 1, max: 8, description: "MLP hidden size = mlpRatio × width" },
   context: { type: "int", default: 0, min: 0, description: "tokens each position attends to (0 = whole flow)" },
   bins: { type: "int", default: 16, min: 2, max: 256, description: "quantile bins per numeric field" },
-  epochs: { type: "int", default: 6, min: 1, description: "maximum training epochs" },
+  epochs: {
+    type: "int",
+    default: 0,
+    min: 0,
+    description: "maximum training epochs; 0 = auto: about 360k row-passes (6 epochs at 60k rows), 3–50 epochs",
+  },
   batchSize: { type: "int", default: 128, min: 1, description: "mini-batch size" },
   lr: { type: "number", default: 3e-3, min: 0, description: "Adam learning rate" },
   dropout: { type: "number", default: 0, min: 0, max: 0.9, description: "dropout on residual branches" },
@@ -62,6 +67,17 @@ export const flowLmParams: Record<string, ParamSpec> = {
   },
   score: { type: "string", default: "mean", choices: ["mean", "max"], description: "token surprisal aggregate" },
 };
+
+/**
+ * Epoch budget: an explicit `epochs` wins; 0 means a fixed budget of row-passes
+ * (≈ 6 epochs of 60 k rows, the size the default model is sized for), so small
+ * training sets get more epochs (early stopping on benign validation loss still
+ * decides when to stop) and big ones stay within the time target.
+ */
+export function autoEpochs(epochs: number, trainRows: number): number {
+  if (epochs > 0) return epochs;
+  return Math.max(3, Math.min(50, Math.round(360_000 / Math.max(1, trainRows))));
+}
 
 /** Rows per scoring chunk (attention tensors are rows × heads × T × T floats). */
 const SCORE_CHUNK = 4096;
@@ -290,7 +306,7 @@ class FlowLm implements Detector {
       rng: rng.fork(),
       train: tr,
       val,
-      epochs: this.params.epochs as number,
+      epochs: autoEpochs(this.params.epochs as number, tr.length),
       batchSize: this.params.batchSize as number,
       patience: this.params.patience as number,
       lr: this.params.lr as number,
