@@ -60,7 +60,8 @@ async function buildCapture(cache: string, target: number): Promise<{ path: stri
   try {
     if (Deno.statSync(shared).isDirectory) dir = shared;
   } catch { /* vendored only */ }
-  const files = [...Deno.readDirSync(dir)].map((e) => join(dir, e.name)).filter((f) => /\.pcap(ng)?$/.test(f)).sort();
+  const files = [...Deno.readDirSync(dir)].map((e) => join(dir, e.name)).filter((f) => /\.pcap(ng)?$/.test(f))
+    .sort();
   // Ethernet captures only, so one pcap link type holds them all.
   const ether = files.filter((f) => {
     const r = run("capinfos", ["-T", "-E", f]);
@@ -85,8 +86,13 @@ async function buildCapture(cache: string, target: number): Promise<{ path: stri
     }
   }
   w.close();
-  Deno.writeTextFileSync(meta, JSON.stringify({ packets: n, bytes: Deno.statSync(path).size, source: dir, files: ether.length }));
-  console.error(`bench monitor: wrote ${n} packets (${frames.length} distinct, repeated with shifted time) to ${path}`);
+  Deno.writeTextFileSync(
+    meta,
+    JSON.stringify({ packets: n, bytes: Deno.statSync(path).size, source: dir, files: ether.length }),
+  );
+  console.error(
+    `bench monitor: wrote ${n} packets (${frames.length} distinct, repeated with shifted time) to ${path}`,
+  );
   return { path, packets: n };
 }
 
@@ -106,7 +112,8 @@ async function phaseMonitor(pcap: string, model: string, out: string): Promise<v
     },
   );
   cpuLat.sort((a, b) => a - b);
-  const q = (p: number) => cpuLat.length ? cpuLat[Math.min(cpuLat.length - 1, Math.ceil(p * cpuLat.length) - 1)] : NaN;
+  const q = (p: number) =>
+    cpuLat.length ? cpuLat[Math.min(cpuLat.length - 1, Math.ceil(p * cpuLat.length) - 1)] : NaN;
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds() - cpu0;
   const lat = metrics!.alertLatency;
@@ -114,7 +121,8 @@ async function phaseMonitor(pcap: string, model: string, out: string): Promise<v
     packets: r.packets,
     flows: r.flows,
     alerts: r.alerts,
-    suppressed: metrics!.alertsSuppressed.get({ reason: "duplicate" }) + metrics!.alertsSuppressed.get({ reason: "rate_limited" }),
+    suppressed: metrics!.alertsSuppressed.get({ reason: "duplicate" }) +
+      metrics!.alertsSuppressed.get({ reason: "rate_limited" }),
     scored: metrics!.flowsScored.get(),
     wall,
     cpu,
@@ -133,7 +141,11 @@ async function phaseMonitor(pcap: string, model: string, out: string): Promise<v
 function peerFlows(pcap: string, out: string): { wall: number; cpu: number } {
   const script = `
     start=$(date +%s.%N)
-    "${Deno.execPath()}" run -A --unstable-ffi "${join(ROOT, "src", "cli.ts")}" flows "${pcap}" --features basic --out "${join(out, "flows.csv")}" >/dev/null 2>"${join(out, "flows.err")}" || exit 1
+    "${Deno.execPath()}" run -A --unstable-ffi "${
+    join(ROOT, "src", "cli.ts")
+  }" flows "${pcap}" --features basic --out "${join(out, "flows.csv")}" >/dev/null 2>"${
+    join(out, "flows.err")
+  }" || exit 1
     end=$(date +%s.%N)
     echo "$start $end"
     times`;
@@ -166,26 +178,76 @@ export async function main(args: string[]): Promise<void> {
   const work = Deno.makeTempDirSync({ prefix: "nadir-bench-monitor-" });
   try {
     const model = join(work, `model-${detector}`);
-    const trained = await trainFlowModelFromPcap(join(ROOT, "data", "pcaps", "http_espn.pcapng"), model, { detector, seed: 1 });
-    console.error(`bench monitor: ${detector} flow model trained on ${trained.rows} benign flows (http_espn.pcapng)`);
+    const trained = await trainFlowModelFromPcap(join(ROOT, "data", "pcaps", "http_espn.pcapng"), model, {
+      detector,
+      seed: 1,
+    });
+    console.error(
+      `bench monitor: ${detector} flow model trained on ${trained.rows} benign flows (http_espn.pcapng)`,
+    );
 
     const peer = peerFlows(path, work);
-    const child = run(Deno.execPath(), ["run", "-A", "--unstable-ffi", join(ROOT, "bench", "monitor.ts"), "--phase", path, model, work]);
+    const child = run(Deno.execPath(), [
+      "run",
+      "-A",
+      "--unstable-ffi",
+      join(ROOT, "bench", "monitor.ts"),
+      "--phase",
+      path,
+      model,
+      work,
+    ]);
     if (!child.ok) throw new Error(`monitor phase failed: ${child.err}`);
     const m = JSON.parse(child.out.trim().split("\n").pop()!);
     const monPerCore = m.packets / m.cpu;
     const peerPerCore = packets / peer.cpu;
     const f = (x: number) => Math.round(x).toLocaleString("en-US");
-    console.log(`\nnadir monitor bench — ${f(packets)} packets (${path}), flow model: ${detector}, features: basic`);
-    console.log(`  monitor:      ${f(monPerCore)} packets/s per core (CPU ${m.cpu.toFixed(2)} s), ${f(m.packets / m.wall)} packets/s wall (${m.wall.toFixed(2)} s)`);
-    console.log(`                ${f(m.flows)} flows, ${f(m.scored)} scorings, ${f(m.alerts)} alerts written (${f(m.suppressed)} deduplicated/rate-limited)`);
-    console.log(`  nadir flows:  ${f(peerPerCore)} packets/s per core (CPU ${peer.cpu.toFixed(2)} s, wall ${peer.wall.toFixed(2)} s, CSV out)`);
-    console.log(`  ratio monitor/flows (per core): ${(monPerCore / peerPerCore).toFixed(2)}  → pipeline overhead ${(100 * (peerPerCore / monPerCore - 1)).toFixed(0)} %`);
-    console.log(`  alert latency (triggering packet in → alert written, n=${m.latencyN}): p50 ${m.p50ms.toFixed(2)} ms, p99 ${m.p99ms.toFixed(2)} ms, max ${m.maxms.toFixed(2)} ms`);
-    console.log(`  same, in monitor CPU time (≈ latency on an idle core): p50 ${m.cpuP50ms.toFixed(2)} ms, p99 ${m.cpuP99ms.toFixed(2)} ms`);
-    console.log(`  machine load average during the run: ${m.load.toFixed(1)} on ${navigator.hardwareConcurrency} cores (wall figures include waiting for a core)`);
+    console.log(
+      `\nnadir monitor bench — ${f(packets)} packets (${path}), flow model: ${detector}, features: basic`,
+    );
+    console.log(
+      `  monitor:      ${f(monPerCore)} packets/s per core (CPU ${m.cpu.toFixed(2)} s), ${
+        f(m.packets / m.wall)
+      } packets/s wall (${m.wall.toFixed(2)} s)`,
+    );
+    console.log(
+      `                ${f(m.flows)} flows, ${f(m.scored)} scorings, ${f(m.alerts)} alerts written (${
+        f(m.suppressed)
+      } deduplicated/rate-limited)`,
+    );
+    console.log(
+      `  nadir flows:  ${f(peerPerCore)} packets/s per core (CPU ${peer.cpu.toFixed(2)} s, wall ${
+        peer.wall.toFixed(2)
+      } s, CSV out)`,
+    );
+    console.log(
+      `  ratio monitor/flows (per core): ${(monPerCore / peerPerCore).toFixed(2)}  → pipeline overhead ${
+        (100 * (peerPerCore / monPerCore - 1)).toFixed(0)
+      } %`,
+    );
+    console.log(
+      `  alert latency (triggering packet in → alert written, n=${m.latencyN}): p50 ${
+        m.p50ms.toFixed(2)
+      } ms, p99 ${m.p99ms.toFixed(2)} ms, max ${m.maxms.toFixed(2)} ms`,
+    );
+    console.log(
+      `  same, in monitor CPU time (≈ latency on an idle core): p50 ${m.cpuP50ms.toFixed(2)} ms, p99 ${
+        m.cpuP99ms.toFixed(2)
+      } ms`,
+    );
+    console.log(
+      `  machine load average during the run: ${
+        m.load.toFixed(1)
+      } on ${navigator.hardwareConcurrency} cores (wall figures include waiting for a core)`,
+    );
     console.log(`  peak RSS monitor: ${m.rssMiB.toFixed(0)} MiB`);
-    console.log(`  targets: ≥ 150,000 packets/s per core → ${monPerCore >= 150_000 ? "met" : "NOT met"}; p99 < 50 ms → ${m.p99ms < 50 ? "met" : "NOT met"} (wall), ${m.cpuP99ms < 50 ? "met" : "NOT met"} (CPU time)`);
+    console.log(
+      `  targets: ≥ 150,000 packets/s per core → ${
+        monPerCore >= 150_000 ? "met" : "NOT met"
+      }; p99 < 50 ms → ${m.p99ms < 50 ? "met" : "NOT met"} (wall), ${
+        m.cpuP99ms < 50 ? "met" : "NOT met"
+      } (CPU time)`,
+    );
     console.log(`  (published references per core: Kitsune C++ ≈ 40 k packets/s, Suricata ≈ 71 k packets/s)`);
   } finally {
     if (!args.includes("--keep")) Deno.removeSync(work, { recursive: true });

@@ -6,30 +6,82 @@
  */
 import { type Command, num, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
-import { loadConfig, type MonitorConfig, configProblems } from "../serve/config.ts";
+import { configProblems, loadConfig, type MonitorConfig } from "../serve/config.ts";
 import { InputError } from "../util/errors.ts";
 
 export const command: Command = {
   name: "monitor",
   summary: "Live monitor: capture -> flows -> scores -> alerts",
   options: {
-    interface: { type: "string", short: "i", arg: "IF", description: "Capture live on this interface (needs CAP_NET_RAW)" },
+    interface: {
+      type: "string",
+      short: "i",
+      arg: "IF",
+      description: "Capture live on this interface (needs CAP_NET_RAW)",
+    },
     pcap: { type: "string", arg: "FILE", description: "Replay a pcap/pcapng file instead" },
-    replay: { type: "string", arg: "fast|realtime|xN", description: "Replay speed for --pcap (default fast)" },
-    model: { type: "string", arg: "DIR", description: "Saved flow model directory (flow-level, batch-trained)" },
-    detector: { type: "string", arg: "NAME", description: "Streaming detector learning on the fly (kitnet, on AfterImage packet features)" },
-    grace: { type: "number", arg: "PACKETS", description: "Packets the streaming detector learns from before scoring (default 50000)" },
-    threshold: { type: "string", arg: "SPEC", description: "Threshold for streaming detectors, fit after the grace period (default percentile:0.999)" },
-    alerts: { type: "string", arg: "FILE", description: "Alerts JSON-lines file (eve.json field names); evidence pcaps go to <dir>/evidence" },
-    config: { type: "string", arg: "FILE", description: "JSON config (schema: deploy/nadir.schema.json); options override it" },
-    port: { type: "number", arg: "N", description: "Serve the API and dashboard on this port (0 = any free port)" },
-    host: { type: "string", arg: "H", description: "API listen address (default 127.0.0.1; non-loopback needs a token)" },
+    replay: {
+      type: "string",
+      arg: "fast|realtime|xN",
+      description: "Replay speed for --pcap (default fast)",
+    },
+    model: {
+      type: "string",
+      arg: "DIR",
+      description: "Saved flow model directory (flow-level, batch-trained)",
+    },
+    detector: {
+      type: "string",
+      arg: "NAME",
+      description: "Streaming detector learning on the fly (kitnet, on AfterImage packet features)",
+    },
+    grace: {
+      type: "number",
+      arg: "PACKETS",
+      description: "Packets the streaming detector learns from before scoring (default 50000)",
+    },
+    threshold: {
+      type: "string",
+      arg: "SPEC",
+      description: "Threshold for streaming detectors, fit after the grace period (default percentile:0.999)",
+    },
+    alerts: {
+      type: "string",
+      arg: "FILE",
+      description: "Alerts JSON-lines file (eve.json field names); evidence pcaps go to <dir>/evidence",
+    },
+    config: {
+      type: "string",
+      arg: "FILE",
+      description: "JSON config (schema: deploy/nadir.schema.json); options override it",
+    },
+    port: {
+      type: "number",
+      arg: "N",
+      description: "Serve the API and dashboard on this port (0 = any free port)",
+    },
+    host: {
+      type: "string",
+      arg: "H",
+      description: "API listen address (default 127.0.0.1; non-loopback needs a token)",
+    },
     "token-file": { type: "string", arg: "FILE", description: "API bearer token file (else NADIR_TOKEN)" },
     stdout: { type: "boolean", description: "Also print alerts as JSON lines on stdout" },
-    stay: { type: "boolean", description: "Keep serving the API after a --pcap replay ends (until SIGINT/SIGTERM)" },
+    stay: {
+      type: "boolean",
+      description: "Keep serving the API after a --pcap replay ends (until SIGINT/SIGTERM)",
+    },
     "idle-timeout": { type: "number", arg: "S", description: "Flow idle timeout in seconds (default 15)" },
-    rescore: { type: "number", arg: "S", description: "Re-score long flows every S seconds (default 5, 0 = at end only)" },
-    "max-flows": { type: "number", arg: "N", description: "Flow-table cap; the least recently active flow is evicted (default 1e6)" },
+    rescore: {
+      type: "number",
+      arg: "S",
+      description: "Re-score long flows every S seconds (default 5, 0 = at end only)",
+    },
+    "max-flows": {
+      type: "number",
+      arg: "N",
+      description: "Flow-table cap; the least recently active flow is evicted (default 1e6)",
+    },
   },
   details: `
 Examples:
@@ -94,7 +146,11 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
     };
     for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, onSignal);
     try {
-      const r = await runMonitor(cfg, { signal: stop.signal, stay: args.options.stay === true, featurizer: afterImageFeaturizer });
+      const r = await runMonitor(cfg, {
+        signal: stop.signal,
+        stay: args.options.stay === true,
+        featurizer: afterImageFeaturizer,
+      });
       console.error(
         `nadir monitor: ${r.packets} packets, ${r.flows} flows, ${r.alerts} alerts, ` +
           `${r.kernelDrops} kernel drops, ${r.evicted} flows evicted in ${r.seconds.toFixed(1)} s` +

@@ -12,13 +12,32 @@ export const command: Command = {
   summary: "HTTP API and dashboard",
   options: {
     port: { type: "number", arg: "N", description: "Port (0 = any free port)", default: 8787 },
-    host: { type: "string", arg: "H", description: "Listen address (non-loopback needs a token)", default: "127.0.0.1" },
-    model: { type: "string", arg: "DIR", multiple: true, description: "Model directory for POST /predict (repeatable)" },
-    alerts: { type: "string", arg: "FILE", description: "Serve the alerts of this JSON-lines file (a monitor's --alerts)" },
+    host: {
+      type: "string",
+      arg: "H",
+      description: "Listen address (non-loopback needs a token)",
+      default: "127.0.0.1",
+    },
+    model: {
+      type: "string",
+      arg: "DIR",
+      multiple: true,
+      description: "Model directory for POST /predict (repeatable)",
+    },
+    alerts: {
+      type: "string",
+      arg: "FILE",
+      description: "Serve the alerts of this JSON-lines file (a monitor's --alerts)",
+    },
     "token-file": { type: "string", arg: "FILE", description: "Bearer token file (else NADIR_TOKEN)" },
     cert: { type: "string", arg: "FILE", description: "TLS certificate (PEM); with --key serves HTTPS" },
     key: { type: "string", arg: "FILE", description: "TLS private key (PEM)" },
-    "max-body": { type: "number", arg: "BYTES", description: "Largest request body", default: 8 * 1024 * 1024 },
+    "max-body": {
+      type: "number",
+      arg: "BYTES",
+      description: "Largest request body",
+      default: 8 * 1024 * 1024,
+    },
   },
   details: `
 Examples:
@@ -36,13 +55,21 @@ Examples:
     for (const d of dirs) models.push(await predictModelFromDir(d));
     const names = new Set<string>();
     for (const m of models) {
-      if (names.has(m.name)) throw new UsageError(`nadir serve: two models named "${m.name}" (directory names must differ)`);
+      if (names.has(m.name)) {
+        throw new UsageError(`nadir serve: two models named "${m.name}" (directory names must differ)`);
+      }
       names.add(m.name);
     }
     const alerts = str(args, "alerts");
     const base = alerts ? dirname(alerts) : undefined;
-    const filter = new AlertFilter({ suppressions: new SuppressionList(base ? join(base, "suppressions.json") : undefined) });
-    const store = new AlertStore({ evidenceDir: base ? join(base, "evidence") : undefined, feedbackFile: base ? join(base, "feedback.jsonl") : undefined, filter });
+    const filter = new AlertFilter({
+      suppressions: new SuppressionList(base ? join(base, "suppressions.json") : undefined),
+    });
+    const store = new AlertStore({
+      evidenceDir: base ? join(base, "evidence") : undefined,
+      feedbackFile: base ? join(base, "feedback.jsonl") : undefined,
+      filter,
+    });
     if (alerts) store.loadFile(alerts);
     const token = loadToken(str(args, "token-file"));
     const stop = new AbortController();
@@ -55,8 +82,20 @@ Examples:
       certFile: str(args, "cert"),
       keyFile: str(args, "key"),
       signal: stop.signal,
-      handler: createHandler({ store, stats: new LiveStats(), metrics: new MonitorMetrics(), models, token, maxBodyBytes: num(args, "max-body") }),
-      onListen: (a) => console.error(`nadir serve: ${str(args, "cert") ? "https" : "http"}://${a.hostname}:${a.port}/ (${models.length} model(s))`),
+      handler: createHandler({
+        store,
+        stats: new LiveStats(),
+        metrics: new MonitorMetrics(),
+        models,
+        token,
+        maxBodyBytes: num(args, "max-body"),
+      }),
+      onListen: (a) =>
+        console.error(
+          `nadir serve: ${
+            str(args, "cert") ? "https" : "http"
+          }://${a.hostname}:${a.port}/ (${models.length} model(s))`,
+        ),
     });
     await server.finished;
     for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal);

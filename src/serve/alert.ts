@@ -89,7 +89,14 @@ export interface AlertInput {
   extra?: Record<string, string | number>;
 }
 
-const PROTO_NAMES: Record<number, string> = { 1: "ICMP", 6: "TCP", 17: "UDP", 58: "IPv6-ICMP", 132: "SCTP", 47: "GRE" };
+const PROTO_NAMES: Record<number, string> = {
+  1: "ICMP",
+  6: "TCP",
+  17: "UDP",
+  58: "IPv6-ICMP",
+  132: "SCTP",
+  47: "GRE",
+};
 
 /** eve.json protocol name for an IP protocol number. */
 export function protoName(p: number): string {
@@ -98,7 +105,9 @@ export function protoName(p: number): string {
 
 /** IP protocol number from an eve.json name or a number string; NaN when unknown. */
 export function protoNumber(name: string): number {
-  for (const [k, v] of Object.entries(PROTO_NAMES)) if (v.toLowerCase() === name.toLowerCase()) return Number(k);
+  for (const [k, v] of Object.entries(PROTO_NAMES)) {
+    if (v.toLowerCase() === name.toLowerCase()) return Number(k);
+  }
   return /^\d+$/.test(name) ? Number(name) : NaN;
 }
 
@@ -201,8 +210,12 @@ export function alertProblems(v: unknown): string[] {
   const o = v as Record<string, unknown>;
   const str = ["id", "timestamp", "src_ip", "dest_ip", "proto", "detector", "host"];
   const num = ["flow_id", "src_port", "dest_port", "score", "threshold", "severity"];
-  for (const k of str) if (typeof o[k] !== "string") out.push(`${k}: expected a string, found ${typeof o[k]}`);
-  for (const k of num) if (typeof o[k] !== "number") out.push(`${k}: expected a number, found ${typeof o[k]}`);
+  for (const k of str) {
+    if (typeof o[k] !== "string") out.push(`${k}: expected a string, found ${typeof o[k]}`);
+  }
+  for (const k of num) {
+    if (typeof o[k] !== "number") out.push(`${k}: expected a number, found ${typeof o[k]}`);
+  }
   if (o.event_type !== "alert") out.push(`event_type: expected "alert"`);
   return out;
 }

@@ -72,11 +72,21 @@ const SECURITY_HEADERS: Record<string, string> = {
 function json(body: unknown, status = 200, extra: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...SECURITY_HEADERS, ...extra },
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      ...SECURITY_HEADERS,
+      ...extra,
+    },
   });
 }
 
-function error(status: number, message: string, errors?: FieldError[], extra: Record<string, string> = {}): Response {
+function error(
+  status: number,
+  message: string,
+  errors?: FieldError[],
+  extra: Record<string, string> = {},
+): Response {
   return json(errors ? { error: message, errors } : { error: message }, status, extra);
 }
 
@@ -137,7 +147,9 @@ function npmDist(pkg: string, file: string): string | undefined {
   try {
     const scoped = pkg.replace("/", "+");
     for (const e of Deno.readDirSync(join(ROOT, "node_modules", ".deno"))) {
-      if (e.name.startsWith(scoped + "@")) cands.push(join(ROOT, "node_modules", ".deno", e.name, "node_modules", pkg, "dist", file));
+      if (e.name.startsWith(scoped + "@")) {
+        cands.push(join(ROOT, "node_modules", ".deno", e.name, "node_modules", pkg, "dist", file));
+      }
     }
   } catch { /* no .deno dir */ }
   return findFile(cands);
@@ -147,7 +159,10 @@ const STATIC: Record<string, { type: string; path: () => string | undefined }> =
   "app.js": { type: "text/javascript; charset=utf-8", path: () => join(DASHBOARD_DIR, "app.js") },
   "style.css": { type: "text/css; charset=utf-8", path: () => join(DASHBOARD_DIR, "style.css") },
   "d3.js": { type: "text/javascript; charset=utf-8", path: () => npmDist("d3", "d3.min.js") },
-  "plot.js": { type: "text/javascript; charset=utf-8", path: () => npmDist("@observablehq/plot", "plot.umd.min.js") },
+  "plot.js": {
+    type: "text/javascript; charset=utf-8",
+    path: () => npmDist("@observablehq/plot", "plot.umd.min.js"),
+  },
 };
 
 /** Parses /predict input into a matrix in the model's feature order, or field errors. */
@@ -172,14 +187,22 @@ export function parsePredictInput(
   if (contentType.startsWith("text/csv")) {
     const lines = text.split(/\r?\n/);
     while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
-    if (!lines.length) return { errors: [{ field: "body", message: "expected a CSV header line, found an empty body" }] };
+    if (!lines.length) {
+      return { errors: [{ field: "body", message: "expected a CSV header line, found an empty body" }] };
+    }
     const header = splitCsvLine(lines[0]).map((h) => h.trim());
     const idx = names.map((n) => header.indexOf(n));
-    names.forEach((n, j) => idx[j] < 0 && push(`header.${n}`, `missing column "${n}" required by model ${model.name}`));
+    names.forEach((n, j) =>
+      idx[j] < 0 && push(`header.${n}`, `missing column "${n}" required by model ${model.name}`)
+    );
     if (errors.length) return { errors };
     const rows = lines.length - 1;
-    if (rows < 1) return { errors: [{ field: "body", message: "expected at least one data row after the header" }] };
-    if (rows > maxRows) return { errors: [{ field: "body", message: `expected at most ${maxRows} rows, found ${rows}` }] };
+    if (rows < 1) {
+      return { errors: [{ field: "body", message: "expected at least one data row after the header" }] };
+    }
+    if (rows > maxRows) {
+      return { errors: [{ field: "body", message: `expected at most ${maxRows} rows, found ${rows}` }] };
+    }
     const data = new Float64Array(rows * cols);
     for (let i = 0; i < rows; i++) {
       const cells = splitCsvLine(lines[i + 1]);
@@ -190,7 +213,12 @@ export function parsePredictInput(
       for (let j = 0; j < cols; j++) {
         const raw = cells[idx[j]].trim();
         const v = Number(raw);
-        if (raw === "" || !Number.isFinite(v)) push(`line ${i + 2}.${names[j]}`, `expected a finite number, found ${JSON.stringify(raw.slice(0, 40))}`);
+        if (raw === "" || !Number.isFinite(v)) {
+          push(
+            `line ${i + 2}.${names[j]}`,
+            `expected a finite number, found ${JSON.stringify(raw.slice(0, 40))}`,
+          );
+        }
         data[i * cols + j] = v;
       }
     }
@@ -203,10 +231,19 @@ export function parsePredictInput(
     return { errors: [{ field: "body", message: `invalid JSON: ${(e as Error).message}` }] };
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return { errors: [{ field: "body", message: `expected an object {"rows": [...]}, found ${Array.isArray(parsed) ? "an array" : typeof parsed}` }] };
+    return {
+      errors: [{
+        field: "body",
+        message: `expected an object {"rows": [...]}, found ${
+          Array.isArray(parsed) ? "an array" : typeof parsed
+        }`,
+      }],
+    };
   }
   const o = parsed as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== "rows" && k !== "model") push(k, `unknown field (expected "rows" and optional "model")`);
+  for (const k of Object.keys(o)) {
+    if (k !== "rows" && k !== "model") push(k, `unknown field (expected "rows" and optional "model")`);
+  }
   if (o.model !== undefined && typeof o.model !== "string") push("model", "expected a string");
   if (!Array.isArray(o.rows)) {
     push("rows", `expected an array of rows, found ${o.rows === undefined ? "nothing" : typeof o.rows}`);
@@ -214,18 +251,28 @@ export function parsePredictInput(
   }
   const rowsIn = o.rows as unknown[];
   if (!rowsIn.length || rowsIn.length > maxRows) {
-    push("rows", rowsIn.length ? `expected at most ${maxRows} rows, found ${rowsIn.length}` : "expected at least one row");
+    push(
+      "rows",
+      rowsIn.length
+        ? `expected at most ${maxRows} rows, found ${rowsIn.length}`
+        : "expected at least one row",
+    );
     return { errors };
   }
   const data = new Float64Array(rowsIn.length * cols);
   const known = new Set(names);
   rowsIn.forEach((r, i) => {
     if (Array.isArray(r)) {
-      if (r.length !== cols) push(`rows[${i}]`, `expected ${cols} values in the order of model ${model.name}'s features, found ${r.length}`);
-      else {
+      if (r.length !== cols) {
+        push(
+          `rows[${i}]`,
+          `expected ${cols} values in the order of model ${model.name}'s features, found ${r.length}`,
+        );
+      } else {
         r.forEach((v, j) => {
-          if (typeof v !== "number" || !Number.isFinite(v)) push(`rows[${i}][${j}] (${names[j]})`, `expected a finite number, found ${describe(v)}`);
-          else data[i * cols + j] = v;
+          if (typeof v !== "number" || !Number.isFinite(v)) {
+            push(`rows[${i}][${j}] (${names[j]})`, `expected a finite number, found ${describe(v)}`);
+          } else data[i * cols + j] = v;
         });
       }
     } else if (typeof r === "object" && r !== null) {
@@ -233,13 +280,20 @@ export function parsePredictInput(
       names.forEach((n, j) => {
         const v = row[n];
         if (v === undefined) push(`rows[${i}].${n}`, "missing");
-        else if (typeof v !== "number" || !Number.isFinite(v)) push(`rows[${i}].${n}`, `expected a finite number, found ${describe(v)}`);
-        else data[i * cols + j] = v;
+        else if (typeof v !== "number" || !Number.isFinite(v)) {
+          push(`rows[${i}].${n}`, `expected a finite number, found ${describe(v)}`);
+        } else data[i * cols + j] = v;
       });
-      for (const k of Object.keys(row)) if (!known.has(k)) push(`rows[${i}].${k.slice(0, 80)}`, `unknown feature for model ${model.name}`);
+      for (const k of Object.keys(row)) {
+        if (!known.has(k)) push(`rows[${i}].${k.slice(0, 80)}`, `unknown feature for model ${model.name}`);
+      }
     } else push(`rows[${i}]`, `expected an object or an array, found ${describe(r)}`);
   });
-  return errors.length ? { errors } : { matrix: { data, rows: rowsIn.length, cols, names }, errors, modelName: o.model as string | undefined };
+  return errors.length ? { errors } : {
+    matrix: { data, rows: rowsIn.length, cols, names },
+    errors,
+    modelName: o.model as string | undefined,
+  };
 }
 
 function describe(v: unknown): string {
@@ -297,35 +351,51 @@ export function createHandler(o: ApiOptions): (req: Request) => Promise<Response
       const h = req.headers.get("authorization") ?? "";
       const m = /^Bearer\s+(\S+)$/i.exec(h);
       if (!m || !(await tokenOk(m[1], o.token))) {
-        return error(401, "missing or wrong bearer token", undefined, { "www-authenticate": 'Bearer realm="nadir"' });
+        return error(401, "missing or wrong bearer token", undefined, {
+          "www-authenticate": 'Bearer realm="nadir"',
+        });
       }
     }
     try {
       if (method === "GET" || method === "HEAD") {
-        if (path === "/" || path === "/index.html") return staticFile(join(DASHBOARD_DIR, "index.html"), "text/html; charset=utf-8");
+        if (path === "/" || path === "/index.html") {
+          return staticFile(join(DASHBOARD_DIR, "index.html"), "text/html; charset=utf-8");
+        }
         if (path.startsWith("/static/")) {
           const s = STATIC[path.slice(8)];
           const p = s?.path();
-          return s && p ? staticFile(p, s.type) : error(404, `no static file ${JSON.stringify(path.slice(8, 80))}`);
+          return s && p
+            ? staticFile(p, s.type)
+            : error(404, `no static file ${JSON.stringify(path.slice(8, 80))}`);
         }
         if (path === "/health") {
           return json({
             status: "ok",
             version: VERSION,
             uptime_s: (Date.now() - started) / 1000,
-            monitor: stats.source ? { source: stats.source, detector: stats.detector, running: stats.running } : null,
+            monitor: stats.source
+              ? { source: stats.source, detector: stats.detector, running: stats.running }
+              : null,
             models: models.length,
           });
         }
         if (path === "/openapi.json") return json(spec);
         if (path === "/metrics") {
           const body = o.metrics ? o.metrics.registry.render() : "";
-          return new Response(body, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", ...SECURITY_HEADERS } });
+          return new Response(body, {
+            headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", ...SECURITY_HEADERS },
+          });
         }
         if (path === "/stats") return json(stats.snapshot(totals(o.metrics)));
         if (path === "/models") {
           return json({
-            models: models.map((m) => ({ name: m.name, detector: m.detector, features: m.featureNames, feature_set: m.featureSet, threshold: m.threshold ?? null })),
+            models: models.map((m) => ({
+              name: m.name,
+              detector: m.detector,
+              features: m.featureNames,
+              feature_set: m.featureSet,
+              threshold: m.threshold ?? null,
+            })),
           });
         }
         if (path === "/suppressions") return json({ rules: o.store.filter?.suppressions.rules() ?? [] });
@@ -334,7 +404,12 @@ export function createHandler(o: ApiOptions): (req: Request) => Promise<Response
         const m = /^\/alerts\/([^/]+)(\/pcap)?$/.exec(path);
         if (m) {
           const id = decodeURIComponent(m[1]);
-          if (!ID_RE.test(id)) return error(400, "invalid alert id", [{ field: "id", message: "expected 1-64 characters A-Z a-z 0-9 _ -" }]);
+          if (!ID_RE.test(id)) {
+            return error(400, "invalid alert id", [{
+              field: "id",
+              message: "expected 1-64 characters A-Z a-z 0-9 _ -",
+            }]);
+          }
           const rec = o.store.get(id);
           if (!rec) return error(404, `no alert with id "${id}"`);
           if (!m[2]) return json(rec.alert);
@@ -388,7 +463,9 @@ function totals(m?: MonitorMetrics): Record<string, number> {
 async function staticFile(path: string, type: string): Promise<Response> {
   try {
     const body = await Deno.readFile(path);
-    return new Response(body, { headers: { "content-type": type, "cache-control": "no-cache", ...SECURITY_HEADERS } });
+    return new Response(body, {
+      headers: { "content-type": type, "cache-control": "no-cache", ...SECURITY_HEADERS },
+    });
   } catch {
     return error(404, "static file missing (run `deno install`)");
   }
@@ -402,7 +479,10 @@ function listAlerts(url: URL, store: AlertStore): Response {
     if (v === null) return undefined;
     const n = Number(v);
     if (!/^\d+$/.test(v) || n < lo || n > hi) {
-      errs.push({ field: name, message: `expected an integer ${lo}-${hi}, found ${JSON.stringify(v.slice(0, 40))}` });
+      errs.push({
+        field: name,
+        message: `expected an integer ${lo}-${hi}, found ${JSON.stringify(v.slice(0, 40))}`,
+      });
       return undefined;
     }
     return n;
@@ -410,7 +490,9 @@ function listAlerts(url: URL, store: AlertStore): Response {
   const limit = int("limit", 1, 1000);
   const severity = int("severity", 1, 3);
   const before = q.get("before") ?? undefined;
-  if (before !== undefined && !ID_RE.test(before)) errs.push({ field: "before", message: "expected an alert id" });
+  if (before !== undefined && !ID_RE.test(before)) {
+    errs.push({ field: "before", message: "expected an alert id" });
+  }
   const srcIp = q.get("src_ip") ?? undefined;
   if (srcIp !== undefined && srcIp.length > 64) errs.push({ field: "src_ip", message: "too long" });
   if (errs.length) return error(400, "invalid query", errs);
@@ -450,15 +532,29 @@ function stream(store: AlertStore, signal: AbortSignal): Response {
     },
   });
   return new Response(body, {
-    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no", ...SECURITY_HEADERS },
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      "x-accel-buffering": "no",
+      ...SECURITY_HEADERS,
+    },
   });
 }
 
-async function predict(req: Request, url: URL, models: PredictModel[], maxBody: number, maxRows: number): Promise<Response> {
+async function predict(
+  req: Request,
+  url: URL,
+  models: PredictModel[],
+  maxBody: number,
+  maxRows: number,
+): Promise<Response> {
   if (!models.length) return error(404, "no model loaded (start with --model DIR)");
   const ct = (req.headers.get("content-type") ?? "application/json").toLowerCase();
   if (!ct.startsWith("application/json") && !ct.startsWith("text/csv")) {
-    return error(415, `expected content-type application/json or text/csv, found ${JSON.stringify(ct.slice(0, 60))}`);
+    return error(
+      415,
+      `expected content-type application/json or text/csv, found ${JSON.stringify(ct.slice(0, 60))}`,
+    );
   }
   const body = await readBody(req, maxBody);
   let name = url.searchParams.get("model") ?? undefined;
@@ -472,9 +568,19 @@ async function predict(req: Request, url: URL, models: PredictModel[], maxBody: 
   let model: PredictModel | undefined;
   if (name !== undefined) {
     model = models.find((m) => m.name === name);
-    if (!model) return error(404, `no model named ${JSON.stringify(name.slice(0, 80))}; loaded: ${models.map((m) => m.name).join(", ")}`);
+    if (!model) {
+      return error(
+        404,
+        `no model named ${JSON.stringify(name.slice(0, 80))}; loaded: ${
+          models.map((m) => m.name).join(", ")
+        }`,
+      );
+    }
   } else if (models.length === 1) model = models[0];
-  else return error(400, "several models loaded: name one", [{ field: "model", message: `expected one of ${models.map((m) => m.name).join(", ")}` }]);
+  else {return error(400, "several models loaded: name one", [{
+      field: "model",
+      message: `expected one of ${models.map((m) => m.name).join(", ")}`,
+    }]);}
   const parsed = parsePredictInput(body, ct, model, maxRows);
   if (!parsed.matrix) return error(400, "validation failed", parsed.errors);
   const scores = await model.score(parsed.matrix);
@@ -489,7 +595,12 @@ async function predict(req: Request, url: URL, models: PredictModel[], maxBody: 
 }
 
 async function feedback(req: Request, id: string, store: AlertStore, limit: number): Promise<Response> {
-  if (!ID_RE.test(id)) return error(400, "invalid alert id", [{ field: "id", message: "expected 1-64 characters A-Z a-z 0-9 _ -" }]);
+  if (!ID_RE.test(id)) {
+    return error(400, "invalid alert id", [{
+      field: "id",
+      message: "expected 1-64 characters A-Z a-z 0-9 _ -",
+    }]);
+  }
   const body = await readBody(req, limit).catch((e) => {
     if (e instanceof TooLarge) throw new TooLarge();
     throw e;
@@ -498,16 +609,36 @@ async function feedback(req: Request, id: string, store: AlertStore, limit: numb
   try {
     v = JSON.parse(new TextDecoder().decode(body));
   } catch (e) {
-    return error(400, "validation failed", [{ field: "body", message: `invalid JSON: ${(e as Error).message}` }]);
+    return error(400, "validation failed", [{
+      field: "body",
+      message: `invalid JSON: ${(e as Error).message}`,
+    }]);
   }
   const errs: FieldError[] = [];
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return error(400, "validation failed", [{ field: "body", message: "expected an object" }]);
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    return error(400, "validation failed", [{ field: "body", message: "expected an object" }]);
+  }
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!["label", "note", "scope", "suppress_for_s"].includes(k)) errs.push({ field: k.slice(0, 80), message: "unknown field" });
-  if (o.label !== "false_positive" && o.label !== "true_positive") errs.push({ field: "label", message: `expected "false_positive" or "true_positive", found ${describe(o.label)}` });
-  if (o.note !== undefined && (typeof o.note !== "string" || o.note.length > 2000)) errs.push({ field: "note", message: "expected a string of at most 2000 characters" });
-  if (o.scope !== undefined && !["pair", "src", "flow"].includes(o.scope as string)) errs.push({ field: "scope", message: `expected "pair", "src" or "flow"` });
-  if (o.suppress_for_s !== undefined && (typeof o.suppress_for_s !== "number" || !(o.suppress_for_s >= 0))) errs.push({ field: "suppress_for_s", message: "expected a number ≥ 0" });
+  for (const k of Object.keys(o)) {
+    if (!["label", "note", "scope", "suppress_for_s"].includes(k)) {
+      errs.push({ field: k.slice(0, 80), message: "unknown field" });
+    }
+  }
+  if (o.label !== "false_positive" && o.label !== "true_positive") {
+    errs.push({
+      field: "label",
+      message: `expected "false_positive" or "true_positive", found ${describe(o.label)}`,
+    });
+  }
+  if (o.note !== undefined && (typeof o.note !== "string" || o.note.length > 2000)) {
+    errs.push({ field: "note", message: "expected a string of at most 2000 characters" });
+  }
+  if (o.scope !== undefined && !["pair", "src", "flow"].includes(o.scope as string)) {
+    errs.push({ field: "scope", message: `expected "pair", "src" or "flow"` });
+  }
+  if (o.suppress_for_s !== undefined && (typeof o.suppress_for_s !== "number" || !(o.suppress_for_s >= 0))) {
+    errs.push({ field: "suppress_for_s", message: "expected a number ≥ 0" });
+  }
   if (errs.length) return error(400, "validation failed", errs);
   if (!store.get(id)) return error(404, `no alert with id "${id}"`);
   const r = store.feedback(id, o as unknown as FeedbackInput);
@@ -536,10 +667,16 @@ export function isLoopback(host: string): boolean {
 /** Starts Deno.serve with the auth rule and optional TLS. */
 export function serveApi(o: ServeOptions): Deno.HttpServer<Deno.NetAddr> {
   if (!isLoopback(o.host) && !o.hasToken) {
-    throw new UsageError(`refusing to listen on ${o.host} without a token: set NADIR_TOKEN or pass --token-file (loopback needs none)`);
+    throw new UsageError(
+      `refusing to listen on ${o.host} without a token: set NADIR_TOKEN or pass --token-file (loopback needs none)`,
+    );
   }
-  if ((o.certFile === undefined) !== (o.keyFile === undefined)) throw new UsageError("--cert and --key go together");
-  const tls = o.certFile && o.keyFile ? { cert: Deno.readTextFileSync(o.certFile), key: Deno.readTextFileSync(o.keyFile) } : {};
+  if ((o.certFile === undefined) !== (o.keyFile === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  const tls = o.certFile && o.keyFile
+    ? { cert: Deno.readTextFileSync(o.certFile), key: Deno.readTextFileSync(o.keyFile) }
+    : {};
   return Deno.serve({
     hostname: o.host,
     port: o.port,
@@ -559,6 +696,8 @@ export function loadToken(file?: string): string | undefined {
       throw new UsageError(`cannot read --token-file ${file}: ${(e as Error).message}`);
     }
   } else t = Deno.env.get("NADIR_TOKEN")?.trim() || undefined;
-  if (t !== undefined && t.length < 16) throw new UsageError(`API token too short: expected at least 16 characters, found ${t.length}`);
+  if (t !== undefined && t.length < 16) {
+    throw new UsageError(`API token too short: expected at least 16 characters, found ${t.length}`);
+  }
   return t;
 }

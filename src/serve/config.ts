@@ -19,7 +19,14 @@ import { InputError } from "../util/errors.ts";
 /** The configuration (snake_case as in the file). */
 export interface MonitorConfig {
   sensor?: string;
-  source?: { interface?: string; pcap?: string; replay?: string; bpf?: string; snaplen?: number; buffer_mib?: number };
+  source?: {
+    interface?: string;
+    pcap?: string;
+    replay?: string;
+    bpf?: string;
+    snaplen?: number;
+    buffer_mib?: number;
+  };
   model?: string;
   detector?: string;
   detector_params?: Record<string, unknown>;
@@ -41,7 +48,15 @@ export interface MonitorConfig {
     dedup_window_s?: number;
     per_host_per_minute?: number;
     suppressions_file?: string;
-    allowlist?: { src?: string; dest?: string; dest_port?: number; proto?: string; detector?: string; reason?: string; until?: string }[];
+    allowlist?: {
+      src?: string;
+      dest?: string;
+      dest_port?: number;
+      proto?: string;
+      detector?: string;
+      reason?: string;
+      until?: string;
+    }[];
   };
   feedback_file?: string;
   sinks?: {
@@ -49,7 +64,14 @@ export interface MonitorConfig {
     syslog?: { host: string; port: number; transport?: "udp" | "tcp"; facility?: number };
     nats?: { host: string; port: number; subject?: string; token_file?: string };
   };
-  api?: { host?: string; port?: number; token_file?: string; cert?: string; key?: string; max_body_bytes?: number };
+  api?: {
+    host?: string;
+    port?: number;
+    token_file?: string;
+    cert?: string;
+    key?: string;
+    max_body_bytes?: number;
+  };
 }
 
 interface Schema {
@@ -86,25 +108,48 @@ export function validateSchema(v: unknown, s: Schema, path: string, out: string[
     const t = typeOf(v);
     const ok = types.some((x) => x === t || (x === "number" && t === "integer"));
     if (!ok) {
-      const want = types.map((x) => (x === "object" ? "an object" : x === "array" ? "an array" : x === "integer" ? "an integer" : `a ${x}`)).join(" or ");
+      const want = types.map((
+        x,
+      ) => (x === "object"
+        ? "an object"
+        : x === "array"
+        ? "an array"
+        : x === "integer"
+        ? "an integer"
+        : `a ${x}`)
+      ).join(" or ");
       out.push(`${at}: expected ${want}, found ${show(v)}`);
       return;
     }
   }
-  if (s.enum && !s.enum.some((e) => e === v)) out.push(`${at}: expected one of ${s.enum.map(show).join(", ")}, found ${show(v)}`);
+  if (s.enum && !s.enum.some((e) => e === v)) {
+    out.push(`${at}: expected one of ${s.enum.map(show).join(", ")}, found ${show(v)}`);
+  }
   if (typeof v === "number") {
-    if (s.minimum !== undefined && v < s.minimum) out.push(`${at}: expected a number ≥ ${s.minimum}, found ${v}`);
-    if (s.maximum !== undefined && v > s.maximum) out.push(`${at}: expected a number ≤ ${s.maximum}, found ${v}`);
+    if (s.minimum !== undefined && v < s.minimum) {
+      out.push(`${at}: expected a number ≥ ${s.minimum}, found ${v}`);
+    }
+    if (s.maximum !== undefined && v > s.maximum) {
+      out.push(`${at}: expected a number ≤ ${s.maximum}, found ${v}`);
+    }
   }
   if (typeof v === "string") {
-    if (s.minLength !== undefined && v.length < s.minLength) out.push(`${at}: expected at least ${s.minLength} character(s)`);
-    if (s.maxLength !== undefined && v.length > s.maxLength) out.push(`${at}: expected at most ${s.maxLength} characters`);
-    if (s.pattern && !new RegExp(s.pattern).test(v)) out.push(`${at}: expected a value matching /${s.pattern}/, found ${show(v)}`);
+    if (s.minLength !== undefined && v.length < s.minLength) {
+      out.push(`${at}: expected at least ${s.minLength} character(s)`);
+    }
+    if (s.maxLength !== undefined && v.length > s.maxLength) {
+      out.push(`${at}: expected at most ${s.maxLength} characters`);
+    }
+    if (s.pattern && !new RegExp(s.pattern).test(v)) {
+      out.push(`${at}: expected a value matching /${s.pattern}/, found ${show(v)}`);
+    }
   }
   if (Array.isArray(v) && s.items) v.forEach((x, i) => validateSchema(x, s.items!, `${path}[${i}]`, out));
   if (typeOf(v) === "object") {
     const o = v as Record<string, unknown>;
-    for (const r of s.required ?? []) if (o[r] === undefined) out.push(`field "${path ? path + "." : ""}${r}": required`);
+    for (const r of s.required ?? []) {
+      if (o[r] === undefined) out.push(`field "${path ? path + "." : ""}${r}": required`);
+    }
     for (const [k, x] of Object.entries(o)) {
       const sub = s.properties?.[k];
       const p = path ? `${path}.${k}` : k;
@@ -112,7 +157,9 @@ export function validateSchema(v: unknown, s: Schema, path: string, out: string[
       else if (s.additionalProperties === false) {
         const known = Object.keys(s.properties ?? {});
         out.push(`field "${p}": unknown (expected one of ${known.join(", ")})`);
-      } else if (typeof s.additionalProperties === "object") validateSchema(x, s.additionalProperties, p, out);
+      } else if (typeof s.additionalProperties === "object") {
+        validateSchema(x, s.additionalProperties, p, out);
+      }
     }
   }
 }
@@ -123,9 +170,13 @@ export function configProblems(v: unknown): string[] {
   validateSchema(v, schema as Schema, "", out);
   if (out.length) return out;
   const c = v as MonitorConfig;
-  if (c.source && c.source.interface && c.source.pcap) out.push(`field "source": give either interface or pcap, not both`);
+  if (c.source && c.source.interface && c.source.pcap) {
+    out.push(`field "source": give either interface or pcap, not both`);
+  }
   if (c.model && c.detector) out.push(`field "model": give either model or detector, not both`);
-  if ((c.api?.cert === undefined) !== (c.api?.key === undefined)) out.push(`field "api.cert": cert and key go together`);
+  if ((c.api?.cert === undefined) !== (c.api?.key === undefined)) {
+    out.push(`field "api.cert": cert and key go together`);
+  }
   return out;
 }
 
@@ -135,7 +186,9 @@ export function loadConfig(path: string): MonitorConfig {
   try {
     text = Deno.readTextFileSync(path);
   } catch (e) {
-    throw new InputError(e instanceof Deno.errors.NotFound ? "config file not found" : (e as Error).message, { file: path });
+    throw new InputError(e instanceof Deno.errors.NotFound ? "config file not found" : (e as Error).message, {
+      file: path,
+    });
   }
   let v: unknown;
   try {

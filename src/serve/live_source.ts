@@ -10,7 +10,13 @@ import type { LiveOpener, LiveSource } from "./run.ts";
 
 /** Opens `iface` with libpcap (non-blocking, immediate mode). */
 export const openLiveSource: LiveOpener = (iface, o) => {
-  const src = PcapLive.open({ interface: iface, snaplen: o.snaplen, filter: o.bpf, bufferMb: o.bufferMib, pollMs: 2 });
+  const src = PcapLive.open({
+    interface: iface,
+    snaplen: o.snaplen,
+    filter: o.bpf,
+    bufferMb: o.bufferMib,
+    pollMs: 2,
+  });
   if (src.warning) console.error(`nadir monitor: libpcap on ${iface}: ${src.warning}`);
   const out: LiveSource = {
     async run(cb, signal) {

@@ -137,7 +137,9 @@ export class MetricsRegistry {
   #add<T extends Metric>(m: T): T {
     const existing = this.#metrics.get(m.name);
     if (existing) {
-      if (existing.type !== m.type) throw new Error(`metric ${m.name} already registered as ${existing.type}`);
+      if (existing.type !== m.type) {
+        throw new Error(`metric ${m.name} already registered as ${existing.type}`);
+      }
       return existing as T;
     }
     this.#metrics.set(m.name, m);
@@ -156,7 +158,10 @@ export class MetricsRegistry {
   render(): string {
     const out: string[] = [];
     for (const m of this.#metrics.values()) {
-      out.push(`# HELP ${m.name} ${m.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${m.name} ${m.type}`);
+      out.push(
+        `# HELP ${m.name} ${m.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`,
+        `# TYPE ${m.name} ${m.type}`,
+      );
       out.push(...m.lines());
     }
     return out.join("\n") + "\n";
@@ -164,7 +169,23 @@ export class MetricsRegistry {
 }
 
 /** Latency buckets in seconds: 0.1 ms … 10 s. */
-export const LATENCY_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const LATENCY_BUCKETS = [
+  0.0001,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+];
 
 /** The monitor's standard metric set. */
 export class MonitorMetrics {
@@ -194,16 +215,29 @@ export class MonitorMetrics {
     this.bytes = r.counter("bytes_total", "Bytes on the wire received from the capture source");
     this.kernelDrops = r.counter("kernel_drops_total", "Packets dropped by the kernel (libpcap ps_drop)");
     this.ifDrops = r.counter("interface_drops_total", "Packets dropped by the interface (libpcap ps_ifdrop)");
-    this.internalDrops = r.counter("internal_drops_total", "Packets nadir dropped itself (queue full, undecodable)");
+    this.internalDrops = r.counter(
+      "internal_drops_total",
+      "Packets nadir dropped itself (queue full, undecodable)",
+    );
     this.flowsActive = r.gauge("flows_active", "Flows in the flow table");
     this.flowsEnded = r.counter("flows_ended_total", "Flows that ended (idle/active timeout, FIN/RST)");
-    this.flowsEvicted = r.counter("flows_evicted_total", "Flows evicted early because the flow table was full");
+    this.flowsEvicted = r.counter(
+      "flows_evicted_total",
+      "Flows evicted early because the flow table was full",
+    );
     this.flowsScored = r.counter("flows_scored_total", "Flow (or packet) scores computed");
     this.alerts = r.counter("alerts_total", "Alerts emitted, by severity");
-    this.alertsSuppressed = r.counter("alerts_suppressed_total", "Alerts dropped by dedup, rate limit or suppression, by reason");
+    this.alertsSuppressed = r.counter(
+      "alerts_suppressed_total",
+      "Alerts dropped by dedup, rate limit or suppression, by reason",
+    );
     this.sinkErrors = r.counter("sink_errors_total", "Failed sink deliveries (retried), by sink");
     this.sinkSpooled = r.gauge("sink_spooled", "Alerts waiting in a sink's on-disk spool, by sink");
-    this.scoringLatency = r.histogram("scoring_latency_seconds", "Time to score one batch of flows", LATENCY_BUCKETS);
+    this.scoringLatency = r.histogram(
+      "scoring_latency_seconds",
+      "Time to score one batch of flows",
+      LATENCY_BUCKETS,
+    );
     this.alertLatency = r.histogram(
       "alert_latency_seconds",
       "Wall time from a flow's triggering packet entering the pipeline to its alert being written",

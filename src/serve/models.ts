@@ -36,7 +36,11 @@ const FEATURE_SETS: Record<string, FeatureSet> = {
 /** The feature set called `name` ("basic"/"nfstream", "cic"). */
 export function featureSetByName(name: string): FeatureSet {
   const fs = FEATURE_SETS[name];
-  if (!fs) throw new InputError(`unknown feature set "${name}"; the monitor computes: ${Object.keys(FEATURE_SETS).join(", ")}`);
+  if (!fs) {
+    throw new InputError(
+      `unknown feature set "${name}"; the monitor computes: ${Object.keys(FEATURE_SETS).join(", ")}`,
+    );
+  }
   return fs;
 }
 
@@ -63,15 +67,22 @@ export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
   else fs = inferFeatureSet(m.featureNames);
   if (!fs) {
     throw new InputError(
-      `the model's features (${m.featureNames.slice(0, 5).join(", ")}${m.featureNames.length > 5 ? ", ..." : ""}) ` +
-        `are not columns of a feature set the monitor computes from packets (${Object.keys(FEATURE_SETS).join(", ")})`,
+      `the model's features (${m.featureNames.slice(0, 5).join(", ")}${
+        m.featureNames.length > 5 ? ", ..." : ""
+      }) ` +
+        `are not columns of a feature set the monitor computes from packets (${
+          Object.keys(FEATURE_SETS).join(", ")
+        })`,
       { file: `${dir}/manifest.json`, column: "features" },
     );
   }
   const cols = new Set(fs.columns.map((c) => c.name));
   const missing = m.featureNames.filter((n) => !cols.has(n));
   if (missing.length) {
-    throw new InputError(`features ${missing.join(", ")} are not columns of feature set ${fs.name}`, { file: `${dir}/manifest.json`, column: "features.names" });
+    throw new InputError(`features ${missing.join(", ")} are not columns of feature set ${fs.name}`, {
+      file: `${dir}/manifest.json`,
+      column: "features.names",
+    });
   }
   if (m.transform !== null && m.transform !== undefined) {
     throw new InputError(
@@ -80,10 +91,13 @@ export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
     );
   }
   if (!m.threshold) {
-    throw new InputError("the model has no threshold; fit one on benign scores when training (nadir train --threshold ...)", {
-      file: `${dir}/manifest.json`,
-      column: "threshold",
-    });
+    throw new InputError(
+      "the model has no threshold; fit one on benign scores when training (nadir train --threshold ...)",
+      {
+        file: `${dir}/manifest.json`,
+        column: "threshold",
+      },
+    );
   }
   const profile = (m.manifest as { profile?: unknown }).profile;
   const det = m.detector;
@@ -96,7 +110,12 @@ export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
     threshold: m.threshold.value,
     explain: profile
       ? async (names, values) => {
-        const ex = await explain(det, { data: Float64Array.from(values), rows: 1, cols: names.length, names }, 0, { profile: profile as BenignProfile });
+        const ex = await explain(
+          det,
+          { data: Float64Array.from(values), rows: 1, cols: names.length, names },
+          0,
+          { profile: profile as BenignProfile },
+        );
         return {
           summary: ex.summary,
           features: ex.features.filter((f) => typeof f.value === "number").map((f) => ({
@@ -115,10 +134,13 @@ export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
 export async function predictModelFromDir(dir: string): Promise<PredictModel> {
   const m = await loadModel(dir);
   if (m.transform !== null && m.transform !== undefined) {
-    throw new InputError("the model has a preprocessing transform, which /predict does not apply; send transformed rows to a model without one", {
-      file: `${dir}/manifest.json`,
-      column: "transform",
-    });
+    throw new InputError(
+      "the model has a preprocessing transform, which /predict does not apply; send transformed rows to a model without one",
+      {
+        file: `${dir}/manifest.json`,
+        column: "transform",
+      },
+    );
   }
   return {
     name: basename(dir.replace(/\/+$/, "")),
@@ -143,7 +165,11 @@ export interface TrainFlowOptions {
 }
 
 /** Meters a capture into the rows a flow model sees (same meter settings as the monitor). */
-export async function flowMatrixFromPcap(pcap: string, fs: FeatureSet, o: { idleTimeoutS?: number; activeTimeoutS?: number } = {}): Promise<Matrix> {
+export async function flowMatrixFromPcap(
+  pcap: string,
+  fs: FeatureSet,
+  o: { idleTimeoutS?: number; activeTimeoutS?: number } = {},
+): Promise<Matrix> {
   const names = modelColumns(fs);
   const cols = fs.columns.map((c) => c.name);
   const idx = names.map((n) => cols.indexOf(n));
@@ -167,10 +193,16 @@ export async function flowMatrixFromPcap(pcap: string, fs: FeatureSet, o: { idle
 }
 
 /** Trains a flow model on a benign capture, fits its threshold on the training scores, saves it. */
-export async function trainFlowModelFromPcap(pcap: string, dir: string, o: TrainFlowOptions = {}): Promise<{ rows: number; threshold: number }> {
+export async function trainFlowModelFromPcap(
+  pcap: string,
+  dir: string,
+  o: TrainFlowOptions = {},
+): Promise<{ rows: number; threshold: number }> {
   const fs = featureSetByName(o.featureSet ?? "basic");
   const x = await flowMatrixFromPcap(pcap, fs, o);
-  if (x.rows < 2) throw new InputError(`expected at least 2 flows to train on, found ${x.rows}`, { file: pcap });
+  if (x.rows < 2) {
+    throw new InputError(`expected at least 2 flows to train on, found ${x.rows}`, { file: pcap });
+  }
   const name = o.detector ?? "isolation-forest";
   const d = createDetector(name, o.params ?? {}, o.seed ?? 0);
   await d.fit(x);
@@ -184,7 +216,11 @@ export async function trainFlowModelFromPcap(pcap: string, dir: string, o: Train
     featureNames: x.names,
     featureSet: fs.name,
     threshold,
-    training: { rows: x.rows, source: basename(pcap), note: "benign capture metered with the monitor's flow settings" },
+    training: {
+      rows: x.rows,
+      source: basename(pcap),
+      note: "benign capture metered with the monitor's flow settings",
+    },
   });
   return { rows: x.rows, threshold: threshold.value };
 }

@@ -48,7 +48,10 @@ export interface FlowScoring {
   transform?: (x: Matrix) => Matrix;
   threshold: number;
   /** Explains one row (the model's benign profile); used when the monitor has no other explainer. */
-  explain?: (names: readonly string[], values: number[]) => Promise<{ summary: string; features: FeatureDeviation[] }>;
+  explain?: (
+    names: readonly string[],
+    values: number[],
+  ) => Promise<{ summary: string; features: FeatureDeviation[] }>;
 }
 
 /** Per-packet features (AfterImage for KitNET). */
@@ -107,7 +110,11 @@ export interface MonitorOptions {
    * Explanation builder (src/detectors/explain.ts for models saved with a benign profile); may be
    * async, the alert is then written when it resolves. Default: {@link defaultExplanation}.
    */
-  explain?: (a: Alert, names: readonly string[], values: number[]) => string | undefined | Promise<string | undefined>;
+  explain?: (
+    a: Alert,
+    names: readonly string[],
+    values: number[],
+  ) => string | undefined | Promise<string | undefined>;
   /** Called for every alert that passed the filter (tests, bench); `cpuLatencyMs` needs `cpuClock`. */
   onAlert?: (a: Alert, latencyMs: number, cpuLatencyMs?: number) => void;
   /**
@@ -153,8 +160,14 @@ class FeatureStats {
       const v = x[j];
       if (n < 2) continue;
       // A feature constant so far that now differs is reported at a capped 1000 σ.
-      const z = sd > 1e-12 ? (v - this.mean[j]) / sd : v === this.mean[j] ? 0 : Math.sign(v - this.mean[j]) * 1e3;
-      if (Number.isFinite(z) && z !== 0) out.push({ name: this.names[j], value: v, deviation: Math.round(z * 1000) / 1000 });
+      const z = sd > 1e-12
+        ? (v - this.mean[j]) / sd
+        : v === this.mean[j]
+        ? 0
+        : Math.sign(v - this.mean[j]) * 1e3;
+      if (Number.isFinite(z) && z !== 0) {
+        out.push({ name: this.names[j], value: v, deviation: Math.round(z * 1000) / 1000 });
+      }
     }
     out.sort((a, b) => Math.abs(b.deviation) - Math.abs(a.deviation));
     return out.slice(0, k);
@@ -211,7 +224,9 @@ export class Monitor {
       const cols = s.featureSet.columns.map((c) => c.name);
       this.#colIdx = Int32Array.from(s.featureNames, (n) => {
         const i = cols.indexOf(n);
-        if (i < 0) throw new Error(`model feature "${n}" is not a column of feature set ${s.featureSet.name}`);
+        if (i < 0) {
+          throw new Error(`model feature "${n}" is not a column of feature set ${s.featureSet.name}`);
+        }
         return i;
       });
       this.#rowBuf = new Array(cols.length);
@@ -291,7 +306,10 @@ export class Monitor {
         this.#lastRescoreUs = p.tsUs;
       }
       if (this.#queue.length) {
-        if (this.#queue.length >= (this.o.batchSize ?? 512) || performance.now() - this.#queueSince >= (this.o.maxBatchDelayMs ?? 5)) {
+        if (
+          this.#queue.length >= (this.o.batchSize ?? 512) ||
+          performance.now() - this.#queueSince >= (this.o.maxBatchDelayMs ?? 5)
+        ) {
           this.#scoreQueue();
         }
       }
@@ -455,7 +473,9 @@ export class Monitor {
     const t0 = performance.now();
     const out = s.detector.score(x);
     if (out instanceof Promise) {
-      const p = out.then((scores) => this.#handleScores(rows, raw, scores, t0)).finally(() => this.#inflight.delete(p));
+      const p = out.then((scores) => this.#handleScores(rows, raw, scores, t0)).finally(() =>
+        this.#inflight.delete(p)
+      );
       this.#inflight.add(p);
     } else this.#handleScores(rows, raw, out, t0);
   }
@@ -524,7 +544,13 @@ export class Monitor {
   ): void {
     const o = this.o;
     // Filter first (cheap key): suppressed/duplicate alerts never pay for features and formatting.
-    const verdict = o.filter.check({ src_ip: f.srcIp, dest_ip: f.dstIp, dest_port: f.dstPort, proto: protoName(f.protocol), detector: o.scoring.name });
+    const verdict = o.filter.check({
+      src_ip: f.srcIp,
+      dest_ip: f.dstIp,
+      dest_port: f.dstPort,
+      proto: protoName(f.protocol),
+      detector: o.scoring.name,
+    });
     if (verdict !== "pass") {
       o.metrics.alertsSuppressed.inc(1, { reason: verdict });
       return;
@@ -610,11 +636,16 @@ export class Monitor {
 /** A plain-words explanation from the top deviating features (used when no explainer is configured). */
 export function defaultExplanation(a: Alert): string {
   const ratio = Math.abs(a.threshold) > 1e-12 ? a.score / a.threshold : NaN;
-  const head = `${a.detector} scored this ${a.proto} flow ${a.src_ip}:${a.src_port} → ${a.dest_ip}:${a.dest_port} at ` +
-    `${a.score.toPrecision(4)}${Number.isFinite(ratio) ? ` (${ratio.toFixed(1)}× the threshold ${a.threshold.toPrecision(4)})` : ""}.`;
+  const head =
+    `${a.detector} scored this ${a.proto} flow ${a.src_ip}:${a.src_port} → ${a.dest_ip}:${a.dest_port} at ` +
+    `${a.score.toPrecision(4)}${
+      Number.isFinite(ratio) ? ` (${ratio.toFixed(1)}× the threshold ${a.threshold.toPrecision(4)})` : ""
+    }.`;
   if (!a.top_features.length) return head;
   const parts = a.top_features.slice(0, 3).map((f) =>
-    `${f.name} = ${Number.isInteger(f.value) ? f.value : f.value.toPrecision(4)} (${f.deviation >= 0 ? "+" : ""}${f.deviation.toFixed(1)} σ from the traffic seen so far)`
+    `${f.name} = ${Number.isInteger(f.value) ? f.value : f.value.toPrecision(4)} (${
+      f.deviation >= 0 ? "+" : ""
+    }${f.deviation.toFixed(1)} σ from the traffic seen so far)`
   );
   return `${head} Most unusual: ${parts.join("; ")}.`;
 }

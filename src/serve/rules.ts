@@ -69,7 +69,9 @@ export function parseIp(s: string): Uint8Array | undefined {
     }
     const halves = str.split("::");
     if (halves.length > 2) return undefined;
-    const parse = (h: string) => (h === "" ? [] : h.split(":").map((x) => (/^[0-9a-fA-F]{1,4}$/.test(x) ? parseInt(x, 16) : NaN)));
+    const parse = (
+      h: string,
+    ) => (h === "" ? [] : h.split(":").map((x) => (/^[0-9a-fA-F]{1,4}$/.test(x) ? parseInt(x, 16) : NaN)));
     const a = parse(halves[0]);
     const b = halves.length === 2 ? parse(halves[1]) : [];
     if ([...a, ...b].some(Number.isNaN)) return undefined;
@@ -146,7 +148,9 @@ export function ruleProblems(r: unknown, where = "rule"): string[] {
   if (typeof r !== "object" || r === null || Array.isArray(r)) return [`${where}: expected an object`];
   const o = r as Record<string, unknown>;
   const known = ["src", "dest", "dest_port", "proto", "detector", "reason", "until", "from_alert", "created"];
-  for (const k of Object.keys(o)) if (!known.includes(k)) out.push(`${where}.${k}: unknown field (expected one of ${known.join(", ")})`);
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) out.push(`${where}.${k}: unknown field (expected one of ${known.join(", ")})`);
+  }
   for (const k of ["src", "dest"]) {
     if (o[k] === undefined) continue;
     if (typeof o[k] !== "string") out.push(`${where}.${k}: expected an address or CIDR string`);
@@ -158,7 +162,10 @@ export function ruleProblems(r: unknown, where = "rule"): string[] {
       }
     }
   }
-  if (o.dest_port !== undefined && !(Number.isInteger(o.dest_port) && (o.dest_port as number) >= 0 && (o.dest_port as number) <= 65535)) {
+  if (
+    o.dest_port !== undefined &&
+    !(Number.isInteger(o.dest_port) && (o.dest_port as number) >= 0 && (o.dest_port as number) <= 65535)
+  ) {
     out.push(`${where}.dest_port: expected an integer 0-65535, found ${JSON.stringify(o.dest_port)}`);
   }
   for (const k of ["proto", "detector", "reason", "from_alert", "created"]) {

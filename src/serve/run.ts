@@ -36,7 +36,10 @@ export interface LiveSource {
 }
 
 /** Opens a live capture; replaced in tests. Loads src/capture/live.ts lazily (it needs --unstable-ffi). */
-export type LiveOpener = (iface: string, o: { snaplen: number; bufferMib: number; bpf?: string }) => Promise<LiveSource>;
+export type LiveOpener = (
+  iface: string,
+  o: { snaplen: number; bufferMib: number; bpf?: string },
+) => Promise<LiveSource>;
 
 /** Builds per-packet features for a streaming detector (AfterImage); resolved lazily from src/flows/. */
 export type FeaturizerFactory = () => Promise<PacketFeaturizer>;
@@ -75,7 +78,9 @@ function replaySpeed(r: string | undefined): number {
   if (!r || r === "fast") return Infinity;
   if (r === "realtime") return 1;
   const m = /^x([0-9]+(?:\.[0-9]+)?)$/.exec(r);
-  if (!m || !(Number(m[1]) > 0)) throw new UsageError(`--replay expects fast, realtime or xN (e.g. x10), found "${r}"`);
+  if (!m || !(Number(m[1]) > 0)) {
+    throw new UsageError(`--replay expects fast, realtime or xN (e.g. x10), found "${r}"`);
+  }
   return Number(m[1]);
 }
 
@@ -97,9 +102,13 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   } else {
     const det = createDetector(cfg.detector!, cfg.detector_params ?? {}, cfg.seed ?? 0);
     if (!isStreaming(det)) {
-      throw new UsageError(`nadir monitor: --detector ${cfg.detector} is not a streaming detector; train it and pass --model DIR`);
+      throw new UsageError(
+        `nadir monitor: --detector ${cfg.detector} is not a streaming detector; train it and pass --model DIR`,
+      );
     }
-    if (!ro.featurizer) throw new InputError("per-packet features (AfterImage) are not available in this build");
+    if (!ro.featurizer) {
+      throw new InputError("per-packet features (AfterImage) are not available in this build");
+    }
     const featurizer = await ro.featurizer();
     const th = parseThresholdSpec(cfg.threshold ?? "percentile:0.999");
     const ps: PacketScoring = {
@@ -120,7 +129,8 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   stats.source = src.interface ? `interface ${src.interface}` : `pcap ${src.pcap}`;
   const suppressions = new SuppressionList(cfg.rules?.suppressions_file);
   for (const r of cfg.rules?.allowlist ?? []) {
-    suppressions.rules().some((x) => JSON.stringify(x) === JSON.stringify(r)) || suppressions.add({ ...r, reason: r.reason ?? "allowlist" });
+    suppressions.rules().some((x) => JSON.stringify(x) === JSON.stringify(r)) ||
+      suppressions.add({ ...r, reason: r.reason ?? "allowlist" });
   }
   const filter = new AlertFilter({
     dedupWindowS: cfg.rules?.dedup_window_s,
@@ -130,7 +140,11 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   const alertsFile = cfg.alerts?.file;
   const baseDir = alertsFile ? dirname(alertsFile) : undefined;
   const evidenceDir = cfg.evidence?.dir ?? (baseDir ? join(baseDir, "evidence") : undefined);
-  const store = new AlertStore({ evidenceDir, feedbackFile: cfg.feedback_file ?? (baseDir ? join(baseDir, "feedback.jsonl") : undefined), filter });
+  const store = new AlertStore({
+    evidenceDir,
+    feedbackFile: cfg.feedback_file ?? (baseDir ? join(baseDir, "feedback.jsonl") : undefined),
+    filter,
+  });
   const onErr = (name: string) => () => metrics.sinkErrors.inc(1, { sink: name });
   const sinks: AlertSink[] = [];
   if (alertsFile) {
@@ -140,22 +154,42 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   if (cfg.alerts?.stdout) sinks.push(new StdoutSink());
   const sk = cfg.sinks ?? {};
   if (sk.webhook) {
-    sinks.push(new WebhookSink({
-      url: sk.webhook.url,
-      headers: sk.webhook.headers,
-      timeoutMs: sk.webhook.timeout_ms,
-      spoolPath: sk.webhook.spool ?? join(baseDir ?? ".", "webhook.spool"),
-      onError: onErr("webhook"),
-    }));
+    sinks.push(
+      new WebhookSink({
+        url: sk.webhook.url,
+        headers: sk.webhook.headers,
+        timeoutMs: sk.webhook.timeout_ms,
+        spoolPath: sk.webhook.spool ?? join(baseDir ?? ".", "webhook.spool"),
+        onError: onErr("webhook"),
+      }),
+    );
   }
   if (sk.syslog) {
-    sinks.push(new SyslogSink({ host: sk.syslog.host, port: sk.syslog.port, transport: sk.syslog.transport ?? "udp", facility: sk.syslog.facility, onError: onErr("syslog") }));
+    sinks.push(
+      new SyslogSink({
+        host: sk.syslog.host,
+        port: sk.syslog.port,
+        transport: sk.syslog.transport ?? "udp",
+        facility: sk.syslog.facility,
+        onError: onErr("syslog"),
+      }),
+    );
   }
   if (sk.nats) {
     const token = sk.nats.token_file ? Deno.readTextFileSync(sk.nats.token_file).trim() : undefined;
-    sinks.push(new NatsSink({ host: sk.nats.host, port: sk.nats.port, subject: sk.nats.subject, token, onError: onErr("nats") }));
+    sinks.push(
+      new NatsSink({
+        host: sk.nats.host,
+        port: sk.nats.port,
+        subject: sk.nats.subject,
+        token,
+        onError: onErr("nats"),
+      }),
+    );
   }
-  if (!sinks.length) log("nadir monitor: no alert sink configured (--alerts FILE); alerts are only kept for the API");
+  if (!sinks.length) {
+    log("nadir monitor: no alert sink configured (--alerts FILE); alerts are only kept for the API");
+  }
 
   const fl = cfg.flows ?? {};
   const monitor = new Monitor({
@@ -166,7 +200,11 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     filter,
     sinks,
     evidenceDir,
-    evidence: { perFlowPackets: cfg.evidence?.packets_per_flow, perFlowBytes: cfg.evidence?.bytes_per_flow, maxBytes: cfg.evidence?.max_bytes },
+    evidence: {
+      perFlowPackets: cfg.evidence?.packets_per_flow,
+      perFlowBytes: cfg.evidence?.bytes_per_flow,
+      maxBytes: cfg.evidence?.max_bytes,
+    },
     idleTimeoutS: fl.idle_timeout_s,
     activeTimeoutS: fl.active_timeout_s,
     rescoreIntervalS: fl.rescore_interval_s,
@@ -190,9 +228,20 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
       hasToken: token !== undefined,
       certFile: cfg.api.cert,
       keyFile: cfg.api.key,
-      handler: createHandler({ store, stats, metrics, models: predictModels, token, maxBodyBytes: cfg.api.max_body_bytes }),
+      handler: createHandler({
+        store,
+        stats,
+        metrics,
+        models: predictModels,
+        token,
+        maxBodyBytes: cfg.api.max_body_bytes,
+      }),
       onListen: (addr) => {
-        log(`nadir monitor: API and dashboard on ${cfg.api?.cert ? "https" : "http"}://${addr.hostname}:${addr.port}/`);
+        log(
+          `nadir monitor: API and dashboard on ${
+            cfg.api?.cert ? "https" : "http"
+          }://${addr.hostname}:${addr.port}/`,
+        );
         ro.onListen?.(addr);
       },
     });
@@ -214,7 +263,11 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   try {
     if (live) {
       const opener = ro.liveOpener ?? (await defaultLiveOpener());
-      const source = await opener(src.interface!, { snaplen: src.snaplen ?? 2048, bufferMib: src.buffer_mib ?? 64, bpf: src.bpf });
+      const source = await opener(src.interface!, {
+        snaplen: src.snaplen ?? 2048,
+        bufferMib: src.buffer_mib ?? 64,
+        bpf: src.bpf,
+      });
       log(`nadir monitor: capturing on ${src.interface}${src.bpf ? ` (filter ${src.bpf})` : ""}`);
       const dropTicker = setInterval(() => {
         const s = source.stats();
@@ -265,7 +318,11 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
       log("nadir monitor: replay finished; serving the API until SIGINT/SIGTERM");
       await new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true }));
     }
-    await Promise.all(sinks.map((s) => s.close().catch((e) => log(`nadir monitor: closing sink ${s.name}: ${(e as Error).message}`))));
+    await Promise.all(
+      sinks.map((s) =>
+        s.close().catch((e) => log(`nadir monitor: closing sink ${s.name}: ${(e as Error).message}`))
+      ),
+    );
     if (server) await server.shutdown();
   }
   const ms = monitor.meter.stats;

@@ -108,7 +108,9 @@ export class AlertStore {
   }
 
   /** Newest first; `before` is a cursor (an alert id). */
-  list(o: { limit?: number; before?: string; severity?: number; srcIp?: string } = {}): { alerts: Alert[]; next: string | null; total: number } {
+  list(
+    o: { limit?: number; before?: string; severity?: number; srcIp?: string } = {},
+  ): { alerts: Alert[]; next: string | null; total: number } {
     const limit = o.limit ?? 100;
     let i = this.#order.length - 1;
     if (o.before !== undefined) {
@@ -150,9 +152,16 @@ export class AlertStore {
     const out: { suppression?: SuppressionRule } = {};
     if (f.label === "false_positive") {
       const scope = f.scope ?? "pair";
-      const rule: SuppressionRule = { src: a.src_ip, detector: a.detector, reason: f.note ?? "false positive (analyst)", from_alert: a.id };
+      const rule: SuppressionRule = {
+        src: a.src_ip,
+        detector: a.detector,
+        reason: f.note ?? "false positive (analyst)",
+        from_alert: a.id,
+      };
       if (scope !== "src") Object.assign(rule, { dest: a.dest_ip, dest_port: a.dest_port, proto: a.proto });
-      if (f.suppress_for_s && f.suppress_for_s > 0) rule.until = new Date(Date.now() + f.suppress_for_s * 1000).toISOString();
+      if (f.suppress_for_s && f.suppress_for_s > 0) {
+        rule.until = new Date(Date.now() + f.suppress_for_s * 1000).toISOString();
+      }
       this.filter?.suppressions.add(rule);
       out.suppression = rule;
     }
@@ -163,13 +172,24 @@ export class AlertStore {
         label: f.label === "false_positive" ? "benign" : "attack",
         verdict: f.label,
         note: f.note,
-        flow: { src_ip: a.src_ip, src_port: a.src_port, dest_ip: a.dest_ip, dest_port: a.dest_port, proto: a.proto, start: a.flow.start, end: a.flow.end },
+        flow: {
+          src_ip: a.src_ip,
+          src_port: a.src_port,
+          dest_ip: a.dest_ip,
+          dest_port: a.dest_port,
+          proto: a.proto,
+          start: a.flow.start,
+          end: a.flow.end,
+        },
         detector: a.detector,
         score: a.score,
       };
       if (r.featureNames && r.features) {
         const feats: Record<string, number | null> = {};
-        r.featureNames.forEach((n, i) => (feats[n] = Number.isFinite(r.features![i]) ? r.features![i] : null));
+        r.featureNames.forEach((
+          n,
+          i,
+        ) => (feats[n] = Number.isFinite(r.features![i]) ? r.features![i] : null));
         row.features = feats;
       }
       Deno.writeTextFileSync(this.feedbackFile, JSON.stringify(row) + "\n", { append: true, create: true });

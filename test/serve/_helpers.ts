@@ -41,7 +41,11 @@ export async function repeatCapture(src: string, out: string, times: number, gap
 }
 
 /** Concatenates captures (same link type) into one pcap, each shifted to start `gapS` after the previous ends. */
-export async function concatCaptures(srcs: string[], out: string, gapS = 5): Promise<{ starts: number[]; packets: number }> {
+export async function concatCaptures(
+  srcs: string[],
+  out: string,
+  gapS = 5,
+): Promise<{ starts: number[]; packets: number }> {
   let w: ReturnType<typeof createWriter> | undefined;
   let nextStart = 0;
   const starts: number[] = [];

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import spec from "../../docs/openapi.json" with { type: "json" };
-import { createHandler, isLoopback, parsePredictInput, type PredictModel, serveApi } from "../../src/serve/api.ts";
+import {
+  createHandler,
+  isLoopback,
+  parsePredictInput,
+  type PredictModel,
+  serveApi,
+} from "../../src/serve/api.ts";
 import { makeAlert } from "../../src/serve/alert.ts";
 import { AlertStore, LiveStats } from "../../src/serve/store.ts";
 import { AlertFilter, SuppressionList } from "../../src/serve/rules.ts";
@@ -27,9 +33,20 @@ const HOSTILE = `<img src=x onerror="alert(1)">\u0000\u202e"]`;
 function setup(opts: { token?: string; maxBody?: number } = {}) {
   const dir = Deno.makeTempDirSync();
   const filter = new AlertFilter({ suppressions: new SuppressionList(join(dir, "suppressions.json")) });
-  const store = new AlertStore({ evidenceDir: join(dir, "evidence"), feedbackFile: join(dir, "feedback.jsonl"), filter });
+  const store = new AlertStore({
+    evidenceDir: join(dir, "evidence"),
+    feedbackFile: join(dir, "feedback.jsonl"),
+    filter,
+  });
   const metrics = new MonitorMetrics();
-  const h = createHandler({ store, stats: new LiveStats(), metrics, models: [model], token: opts.token, maxBodyBytes: opts.maxBody ?? 4096 });
+  const h = createHandler({
+    store,
+    stats: new LiveStats(),
+    metrics,
+    models: [model],
+    token: opts.token,
+    maxBodyBytes: opts.maxBody ?? 4096,
+  });
   const call = (path: string, init: RequestInit = {}) => h(new Request("http://127.0.0.1" + path, init));
   return { dir, store, filter, metrics, call };
 }
@@ -61,7 +78,9 @@ Deno.test("every OpenAPI path is routed (no 404 from the router for documented r
       const p = path.replace("{id}", a.id);
       const init: RequestInit = { method: method.toUpperCase() };
       if (method === "post") {
-        init.body = p.endsWith("feedback") ? JSON.stringify({ label: "true_positive" }) : JSON.stringify({ rows: [[1, 2, 3]] });
+        init.body = p.endsWith("feedback")
+          ? JSON.stringify({ label: "true_positive" })
+          : JSON.stringify({ rows: [[1, 2, 3]] });
         init.headers = { "content-type": "application/json" };
       }
       const ac = new AbortController();
@@ -71,7 +90,10 @@ Deno.test("every OpenAPI path is routed (no 404 from the router for documented r
         ac.abort();
         await r.body?.cancel();
       } else body = await r.text();
-      assert.ok(r.status !== 404 || p.endsWith("/pcap"), `${method} ${p} → ${r.status} ${body.slice(0, 100)}`);
+      assert.ok(
+        r.status !== 404 || p.endsWith("/pcap"),
+        `${method} ${p} → ${r.status} ${body.slice(0, 100)}`,
+      );
       assert.ok(r.status < 500, `${method} ${p} → ${r.status}`);
     }
   }
@@ -82,7 +104,9 @@ Deno.test("predict: JSON objects, arrays and CSV score correctly", async () => {
   let r = await call("/predict", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ rows: [{ bidirectional_packets: 1, bidirectional_bytes: 2, bidirectional_duration_ms: 3 }, [100, 1, 0]] }),
+    body: JSON.stringify({
+      rows: [{ bidirectional_packets: 1, bidirectional_bytes: 2, bidirectional_duration_ms: 3 }, [100, 1, 0]],
+    }),
   });
   assert.equal(r.status, 200);
   let j = await r.json();
@@ -91,7 +115,8 @@ Deno.test("predict: JSON objects, arrays and CSV score correctly", async () => {
   r = await call("/predict?model=sum", {
     method: "POST",
     headers: { "content-type": "text/csv" },
-    body: "extra,bidirectional_duration_ms,bidirectional_bytes,bidirectional_packets\nx,1,2,3\n\"q,\",10,20,30\n",
+    body:
+      'extra,bidirectional_duration_ms,bidirectional_bytes,bidirectional_packets\nx,1,2,3\n"q,",10,20,30\n',
   });
   j = await r.json();
   assert.equal(r.status, 200, JSON.stringify(j));
@@ -100,14 +125,20 @@ Deno.test("predict: JSON objects, arrays and CSV score correctly", async () => {
 
 Deno.test("predict: malformed input gets 400 naming each field; wrong types; hostile keys", async () => {
   const { call } = setup();
-  const post = (body: string, ct = "application/json") => call("/predict", { method: "POST", headers: { "content-type": ct }, body });
+  const post = (body: string, ct = "application/json") =>
+    call("/predict", { method: "POST", headers: { "content-type": ct }, body });
   let r = await post("{not json");
   assert.equal(r.status, 400);
   let j = await r.json();
   assert.equal(j.errors[0].field, "body");
   assert.match(j.errors[0].message, /invalid JSON/);
 
-  r = await post(JSON.stringify({ rows: [{ bidirectional_packets: "7", bidirectional_bytes: null }, [1, 2], 5], [HOSTILE]: 1 }));
+  r = await post(
+    JSON.stringify({
+      rows: [{ bidirectional_packets: "7", bidirectional_bytes: null }, [1, 2], 5],
+      [HOSTILE]: 1,
+    }),
+  );
   assert.equal(r.status, 400);
   j = await r.json();
   const fields = j.errors.map((e: { field: string }) => e.field);
@@ -127,22 +158,37 @@ Deno.test("predict: malformed input gets 400 naming each field; wrong types; hos
   j = await r.json();
   assert.equal(r.status, 400);
   assert.match(j.errors[0].field, /^header\./);
-  r = await post("bidirectional_packets,bidirectional_bytes,bidirectional_duration_ms\n1,abc,3\n", "text/csv");
+  r = await post(
+    "bidirectional_packets,bidirectional_bytes,bidirectional_duration_ms\n1,abc,3\n",
+    "text/csv",
+  );
   j = await r.json();
   assert.deepEqual(j.errors[0].field, "line 2.bidirectional_bytes");
   r = await post("x", "application/xml");
   assert.equal(r.status, 415);
-  r = await call("/predict?model=nope", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  r = await call("/predict?model=nope", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   assert.equal(r.status, 404);
   // Bad UTF-8
-  r = await call("/predict", { method: "POST", headers: { "content-type": "application/json" }, body: new Uint8Array([0xff, 0xfe, 0x7b]) });
+  r = await call("/predict", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: new Uint8Array([0xff, 0xfe, 0x7b]),
+  });
   assert.equal(r.status, 400);
 });
 
 Deno.test("huge body gets 413, with and without Content-Length", async () => {
   const { call } = setup({ maxBody: 1024 });
   const big = JSON.stringify({ rows: Array.from({ length: 500 }, () => [1, 2, 3]) });
-  let r = await call("/predict", { method: "POST", headers: { "content-type": "application/json" }, body: big });
+  let r = await call("/predict", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: big,
+  });
   assert.equal(r.status, 413);
   // Streamed body (no length known up front).
   const chunk = new TextEncoder().encode("[1,2,3],".repeat(100));
@@ -153,7 +199,11 @@ Deno.test("huge body gets 413, with and without Content-Length", async () => {
       else c.close();
     },
   });
-  r = await call("/predict", { method: "POST", headers: { "content-type": "application/json" }, body: stream });
+  r = await call("/predict", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: stream,
+  });
   assert.equal(r.status, 413);
   assert.ok(n < 50, `reading stopped early (pulled ${n} chunks)`);
 });
@@ -162,7 +212,10 @@ Deno.test("bearer token: required on data routes, not on /health; wrong token 40
   const { call } = setup({ token: TOKEN });
   assert.equal((await call("/health")).status, 200);
   assert.equal((await call("/metrics")).status, 401);
-  assert.equal((await call("/alerts", { headers: { authorization: "Bearer wrong-token-000000000" } })).status, 401);
+  assert.equal(
+    (await call("/alerts", { headers: { authorization: "Bearer wrong-token-000000000" } })).status,
+    401,
+  );
   assert.equal((await call("/alerts", { headers: { authorization: `Basic ${TOKEN}` } })).status, 401);
   assert.equal((await call("/alerts", { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
   const m = await call("/metrics", { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -204,7 +257,8 @@ Deno.test("alerts: paging, filters, 404, bad query, feedback adds suppression an
   assert.equal((await call(`/alerts/${ids[0]}/pcap`)).status, 404);
 
   // Feedback: bad bodies, then a real false positive.
-  const fb = (id: string, body: string) => call(`/alerts/${id}/feedback`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const fb = (id: string, body: string) =>
+    call(`/alerts/${id}/feedback`, { method: "POST", headers: { "content-type": "application/json" }, body });
   r = await fb(ids[0], JSON.stringify({ label: "maybe", extra: 1, note: 5 }));
   assert.equal(r.status, 400);
   j = await r.json();
@@ -222,10 +276,16 @@ Deno.test("alerts: paging, filters, 404, bad query, feedback adds suppression an
   const saved = JSON.parse(Deno.readTextFileSync(join(dir, "suppressions.json")));
   assert.equal(saved.length, 1);
   assert.equal(new SuppressionList(join(dir, "suppressions.json")).match(a0)?.from_alert, ids[0]);
-  const feedback = Deno.readTextFileSync(join(dir, "feedback.jsonl")).trim().split("\n").map((l) => JSON.parse(l));
+  const feedback = Deno.readTextFileSync(join(dir, "feedback.jsonl")).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
   assert.equal(feedback.length, 1);
   assert.equal(feedback[0].label, "benign");
-  assert.deepEqual(feedback[0].features, { bidirectional_packets: 1, bidirectional_bytes: 2, bidirectional_duration_ms: 3 });
+  assert.deepEqual(feedback[0].features, {
+    bidirectional_packets: 1,
+    bidirectional_bytes: 2,
+    bidirectional_duration_ms: 3,
+  });
   assert.equal((await (await call(`/alerts/${ids[0]}`)).json()).feedback, "false_positive");
   Deno.removeSync(dir, { recursive: true });
 });
@@ -238,7 +298,7 @@ Deno.test("SSE stream delivers alerts as they are added", async () => {
   const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
   const a = addAlert(store, 42);
   let text = "";
-  while (!text.includes("\n\n" ) || !text.includes(a.id)) {
+  while (!text.includes("\n\n") || !text.includes(a.id)) {
     const { value, done } = await reader.read();
     if (done) break;
     text += value;
@@ -275,7 +335,12 @@ Deno.test("dashboard and static bundles are served with a strict CSP", async () 
 
 Deno.test("parsePredictInput caps the number of reported errors", () => {
   const rows = Array.from({ length: 500 }, () => ({ bad: "x" }));
-  const r = parsePredictInput(new TextEncoder().encode(JSON.stringify({ rows })), "application/json", model, 1000);
+  const r = parsePredictInput(
+    new TextEncoder().encode(JSON.stringify({ rows })),
+    "application/json",
+    model,
+    1000,
+  );
   assert.equal(r.matrix, undefined);
   assert.equal(r.errors.length, 50);
 });

@@ -26,7 +26,10 @@ Deno.test("CLI: usage and input errors name the problem, exit 2 / 1", () => {
   assert.equal(r.code, 2, r.err);
   assert.match(r.err, /give --model DIR or --detector NAME/);
   const dir = Deno.makeTempDirSync();
-  Deno.writeTextFileSync(join(dir, "c.json"), JSON.stringify({ source: { pcap: "x.pcap" }, flows: { rescore_interval_s: "often" } }));
+  Deno.writeTextFileSync(
+    join(dir, "c.json"),
+    JSON.stringify({ source: { pcap: "x.pcap" }, flows: { rescore_interval_s: "often" } }),
+  );
   r = cli(["monitor", "--config", join(dir, "c.json")]);
   assert.equal(r.code, 1, r.err);
   assert.match(r.err, /c\.json: field "flows\.rescore_interval_s": expected a number, found "often"/);
@@ -40,11 +43,23 @@ Deno.test("POST /predict with a real saved flow model matches the detector's own
   const dir = await benignFlowModel();
   const pm = await predictModelFromDir(dir);
   const lm = await loadModel(dir);
-  const x = await flowMatrixFromPcap(dataPath("pcaps", "zeek-http-methods.pcap"), basicFeatures as FeatureSet);
+  const x = await flowMatrixFromPcap(
+    dataPath("pcaps", "zeek-http-methods.pcap"),
+    basicFeatures as FeatureSet,
+  );
   const want = await lm.detector.score(x);
   const h = createHandler({ store: new AlertStore(), models: [pm] });
-  const rows = Array.from({ length: x.rows }, (_, i) => Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols)));
-  const r = await h(new Request("http://127.0.0.1/predict", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ rows }) }));
+  const rows = Array.from(
+    { length: x.rows },
+    (_, i) => Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols)),
+  );
+  const r = await h(
+    new Request("http://127.0.0.1/predict", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ rows }),
+    }),
+  );
   const j = await r.json();
   assert.equal(r.status, 200, JSON.stringify(j).slice(0, 300));
   assert.equal(j.model, "kmeans-basic");
@@ -64,7 +79,27 @@ Deno.test({
     const dir = Deno.makeTempDirSync();
     const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
     const g = new Deno.Command("openssl", {
-      args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"],
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+      ],
       stdout: "null",
       stderr: "piped",
     }).outputSync();
@@ -101,15 +136,18 @@ Deno.test("monitor → failing webhook: every alert in the file also reaches the
   const got = new Set<string>();
   let calls = 0;
   const ac = new AbortController();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} }, async (req) => {
-    const a = JSON.parse(await req.text());
-    // The first 3 deliveries fail (500), then a slow phase, then normal.
-    calls++;
-    if (calls <= 3) return new Response("no", { status: 500 });
-    if (calls <= 6) await new Promise((r) => setTimeout(r, 100));
-    got.add(a.id);
-    return new Response("ok");
-  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    async (req) => {
+      const a = JSON.parse(await req.text());
+      // The first 3 deliveries fail (500), then a slow phase, then normal.
+      calls++;
+      if (calls <= 3) return new Response("no", { status: 500 });
+      if (calls <= 6) await new Promise((r) => setTimeout(r, 100));
+      got.add(a.id);
+      return new Response("ok");
+    },
+  );
   try {
     const alerts = join(dir, "alerts.jsonl");
     const T0 = performance.now();
@@ -119,7 +157,9 @@ Deno.test("monitor → failing webhook: every alert in the file also reaches the
         model,
         alerts: { file: alerts },
         rules: { dedup_window_s: 0, per_host_per_minute: 0 },
-        sinks: { webhook: { url: `http://127.0.0.1:${server.addr.port}/hook`, spool: join(dir, "wh.spool") } },
+        sinks: {
+          webhook: { url: `http://127.0.0.1:${server.addr.port}/hook`, spool: join(dir, "wh.spool") },
+        },
       },
       { log: () => {} },
     );
@@ -127,7 +167,11 @@ Deno.test("monitor → failing webhook: every alert in the file also reaches the
     assert.equal(ids.length, r.alerts);
     assert.ok(ids.length >= 5);
     // Whatever the monitor could not deliver before exiting is still in the spool; a restarted sink sends it.
-    const again = new WebhookSink({ url: `http://127.0.0.1:${server.addr.port}/hook`, spoolPath: join(dir, "wh.spool"), backoffMs: 10 });
+    const again = new WebhookSink({
+      url: `http://127.0.0.1:${server.addr.port}/hook`,
+      spoolPath: join(dir, "wh.spool"),
+      backoffMs: 10,
+    });
     await again.close();
     assert.ok(calls >= ids.length + 3, "failed deliveries were retried");
     assert.deepEqual([...got].sort(), [...ids].sort(), "no alert lost");

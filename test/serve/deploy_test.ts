@@ -35,7 +35,8 @@ Deno.test("systemd unit: systemd-analyze verify accepts it", () => {
   Deno.chmodSync(bin, 0o755);
   const path = join(dir, "nadir.service");
   Deno.writeTextFileSync(path, unit().replaceAll("/usr/local/bin/nadir", bin));
-  const r = new Deno.Command("systemd-analyze", { args: ["verify", path], stdout: "piped", stderr: "piped" }).outputSync();
+  const r = new Deno.Command("systemd-analyze", { args: ["verify", path], stdout: "piped", stderr: "piped" })
+    .outputSync();
   const out = new TextDecoder().decode(r.stderr) + new TextDecoder().decode(r.stdout);
   // Lines about other units on this machine are not ours; only nadir.service problems count.
   const ours = out.split("\n").filter((l) => l.includes("nadir.service") && !/Documentation/.test(l));
@@ -49,7 +50,10 @@ Deno.test("Dockerfile: non-root, capabilities on the runtime, libpcap, monitor e
   assert.match(d, /libpcap0\.8/);
   assert.match(d, /setcap cap_net_raw,cap_net_admin\+eip/);
   assert.match(d, /^USER deno$/m);
-  assert.match(d, /^ENTRYPOINT \["deno", "run", "--allow-all", "--unstable-ffi", "\/opt\/nadir\/src\/cli\.ts"\]$/m);
+  assert.match(
+    d,
+    /^ENTRYPOINT \["deno", "run", "--allow-all", "--unstable-ffi", "\/opt\/nadir\/src\/cli\.ts"\]$/m,
+  );
   for (const m of d.matchAll(/^COPY (\S+)/gm)) {
     if (m[1].startsWith("--")) continue;
     for (const p of d.split("\n").find((l) => l.startsWith(`COPY ${m[1]}`))!.split(/\s+/).slice(1, -1)) {
@@ -80,12 +84,18 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     if (!denortAvailable()) {
-      console.warn("skip: deno compile needs the Deno runtime (denort) from dl.deno.land, not available offline here (set DENORT_BIN)");
+      console.warn(
+        "skip: deno compile needs the Deno runtime (denort) from dl.deno.land, not available offline here (set DENORT_BIN)",
+      );
       return;
     }
     const dir = Deno.makeTempDirSync();
     const out = join(dir, "nadir");
-    const c = new Deno.Command("bash", { args: [join(ROOT, "deploy", "compile.sh"), out], stdout: "piped", stderr: "piped" }).outputSync();
+    const c = new Deno.Command("bash", {
+      args: [join(ROOT, "deploy", "compile.sh"), out],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
     assert.ok(c.success, new TextDecoder().decode(c.stderr));
     const v = new Deno.Command(out, { args: ["--version"], stdout: "piped" }).outputSync();
     assert.match(new TextDecoder().decode(v.stdout), /^nadir \d+\.\d+\.\d+/);

@@ -35,8 +35,17 @@ function unavailable(): string | undefined {
   return undefined;
 }
 
-function inNs(ns: string, args: string[], opts: { stdout?: "piped" | "null"; stderr?: "piped" | "null" } = {}): Deno.ChildProcess {
-  return new Deno.Command("ip", { args: ["netns", "exec", ns, ...args], stdout: opts.stdout ?? "null", stderr: opts.stderr ?? "null", env: { NO_COLOR: "1", NADIR_PROGRESS: "0" } })
+function inNs(
+  ns: string,
+  args: string[],
+  opts: { stdout?: "piped" | "null"; stderr?: "piped" | "null" } = {},
+): Deno.ChildProcess {
+  return new Deno.Command("ip", {
+    args: ["netns", "exec", ns, ...args],
+    stdout: opts.stdout ?? "null",
+    stderr: opts.stderr ?? "null",
+    env: { NO_COLOR: "1", NADIR_PROGRESS: "0" },
+  })
     .spawn();
 }
 
@@ -103,7 +112,9 @@ Deno.test({
     }
     const dir = Deno.makeTempDirSync({ prefix: "nadir-live-" });
     const deno = Deno.execPath();
-    let server: Deno.ChildProcess | undefined, dump: Deno.ChildProcess | undefined, monitor: Deno.ChildProcess | undefined;
+    let server: Deno.ChildProcess | undefined,
+      dump: Deno.ChildProcess | undefined,
+      monitor: Deno.ChildProcess | undefined;
     try {
       for (
         const cmd of [
@@ -132,7 +143,10 @@ Deno.test({
       dump = inNs(NS_SRV, ["tcpdump", "-i", IF_SRV, "-U", "-w", benign, "-s", "0"], { stderr: "piped" });
       const dumpErr: string[] = [];
       collect(dump.stderr, dumpErr);
-      assert.ok(await until(() => dumpErr.some((l) => l.includes("listening")), 10_000), "tcpdump did not start");
+      assert.ok(
+        await until(() => dumpErr.some((l) => l.includes("listening")), 10_000),
+        "tcpdump did not start",
+      );
       const client = await inNs(NS_ATT, [deno, "eval", CLIENT], { stderr: "piped" }).output();
       assert.ok(client.success, new TextDecoder().decode(client.stderr));
       await new Promise((r) => setTimeout(r, 300));
@@ -144,16 +158,43 @@ Deno.test({
 
       // --- monitor in the server namespace
       const alerts = join(dir, "alerts.jsonl");
-      monitor = inNs(NS_SRV, [deno, "run", "-A", "--unstable-ffi", join(ROOT, "src", "cli.ts"), "monitor", "--interface", IF_SRV, "--model", model, "--alerts", alerts], {
+      monitor = inNs(NS_SRV, [
+        deno,
+        "run",
+        "-A",
+        "--unstable-ffi",
+        join(ROOT, "src", "cli.ts"),
+        "monitor",
+        "--interface",
+        IF_SRV,
+        "--model",
+        model,
+        "--alerts",
+        alerts,
+      ], {
         stderr: "piped",
       });
       const monErr: string[] = [];
       const monDone = collect(monitor.stderr, monErr);
-      assert.ok(await until(() => monErr.some((l) => l.includes("capturing on")), 15_000), `monitor did not start: ${monErr.join("\n")}`);
+      assert.ok(
+        await until(() => monErr.some((l) => l.includes("capturing on")), 15_000),
+        `monitor did not start: ${monErr.join("\n")}`,
+      );
 
       // --- attack: SYN scan from the other namespace
       const t0 = Date.now();
-      const scan = inNs(NS_ATT, ["nmap", "-sS", "-n", "-Pn", "-T4", "--max-retries", "0", "-p", "1-1000", SRV_IP]);
+      const scan = inNs(NS_ATT, [
+        "nmap",
+        "-sS",
+        "-n",
+        "-Pn",
+        "-T4",
+        "--max-retries",
+        "0",
+        "-p",
+        "1-1000",
+        SRV_IP,
+      ]);
       const readAlerts = () => {
         try {
           return Deno.readTextFileSync(alerts).split("\n").filter(Boolean).map((l) => JSON.parse(l));

@@ -18,7 +18,12 @@ Deno.test("monitor replays a capture: eve-style alerts, evidence pcaps, consiste
   const pcap = dataPath("pcaps", "zeek-ftp-bruteforce.pcap");
   let metrics: MonitorMetrics | undefined;
   const r = await runMonitor(
-    { source: { pcap }, model, alerts: { file: join(out, "alerts.jsonl") }, rules: { dedup_window_s: 0, per_host_per_minute: 0 } },
+    {
+      source: { pcap },
+      model,
+      alerts: { file: join(out, "alerts.jsonl") },
+      rules: { dedup_window_s: 0, per_host_per_minute: 0 },
+    },
     { onReady: (x) => (metrics = x.metrics), log: () => {} },
   );
   let n = 0;
@@ -94,7 +99,10 @@ Deno.test("paced replay follows packet time (x20 on a 23 s capture takes about 1
   const r = await runMonitor({ source: { pcap, replay: "x20" }, model }, { log: () => {} });
   const took = (performance.now() - t0) / 1000;
   assert.equal(r.packets, pk.length);
-  assert.ok(took >= (spanS / 20) * 0.9, `took ${took.toFixed(2)} s for a ${spanS.toFixed(1)} s capture at x20`);
+  assert.ok(
+    took >= (spanS / 20) * 0.9,
+    `took ${took.toFixed(2)} s for a ${spanS.toFixed(1)} s capture at x20`,
+  );
   assert.ok(took < (spanS / 20) * 3 + 1, `took ${took.toFixed(2)} s: pacing far too slow`);
 });
 
@@ -115,10 +123,15 @@ Deno.test("config: the example validates; problems name the field", () => {
   assert.match(text, /field "sinks\.syslog\.transport": expected one of "udp", "tcp"/);
   assert.match(text, /field "sinks\.webhook\.url": required/);
   assert.match(text, /field "rules\.allowlist\[0\]\.dest_port": expected an integer/);
-  assert.deepEqual(configProblems({ source: { pcap: "a", interface: "b" } }), [`field "source": give either interface or pcap, not both`]);
+  assert.deepEqual(configProblems({ source: { pcap: "a", interface: "b" } }), [
+    `field "source": give either interface or pcap, not both`,
+  ]);
   const dir = Deno.makeTempDirSync();
   Deno.writeTextFileSync(join(dir, "bad.json"), '{"flows": {"max_flows": 0}}');
-  assert.throws(() => loadConfig(join(dir, "bad.json")), /bad\.json: field "flows\.max_flows": expected a number ≥ 1, found 0/);
+  assert.throws(
+    () => loadConfig(join(dir, "bad.json")),
+    /bad\.json: field "flows\.max_flows": expected a number ≥ 1, found 0/,
+  );
   Deno.writeTextFileSync(join(dir, "bad.json"), "{oops");
   assert.throws(() => loadConfig(join(dir, "bad.json")), /bad\.json: invalid JSON/);
   Deno.removeSync(dir, { recursive: true });
@@ -168,7 +181,21 @@ Deno.test("SIGTERM under load: the monitor flushes and the alerts file is comple
   await repeatCapture(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), big, 400);
   const alerts = join(dir, "alerts.jsonl");
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-ffi", join(ROOT, "src", "cli.ts"), "monitor", "--pcap", big, "--model", model, "--alerts", alerts, "--replay", "x2000"],
+    args: [
+      "run",
+      "-A",
+      "--unstable-ffi",
+      join(ROOT, "src", "cli.ts"),
+      "monitor",
+      "--pcap",
+      big,
+      "--model",
+      model,
+      "--alerts",
+      alerts,
+      "--replay",
+      "x2000",
+    ],
     stdout: "piped",
     stderr: "piped",
     env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
@@ -204,7 +231,11 @@ Deno.test("streaming KitNET on AfterImage: learns during grace, calibrates, then
   const dir = Deno.makeTempDirSync({ prefix: "nadir-kit-" });
   const pcap = join(dir, "benign-then-scan.pcap");
   const { starts } = await concatCaptures(
-    [dataPath("pcaps", "http_espn.pcapng"), dataPath("pcaps", "zeek-http-bro.org.pcap"), dataPath("pcaps", "synscan.pcapng")],
+    [
+      dataPath("pcaps", "http_espn.pcapng"),
+      dataPath("pcaps", "zeek-http-bro.org.pcap"),
+      dataPath("pcaps", "synscan.pcapng"),
+    ],
     pcap,
   );
   const alerts: Alert[] = [];

@@ -59,18 +59,28 @@ Deno.test("webhook: failing then slow receiver, spool survives a restart, no ale
   const got: string[] = [];
   let mode: "fail" | "slow" | "ok" = "fail";
   const ac = new AbortController();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} }, async (req) => {
-    const body = await req.text();
-    if (mode === "fail") return new Response("down", { status: 503 });
-    if (mode === "slow") await new Promise((r) => setTimeout(r, 300));
-    got.push(JSON.parse(body).id);
-    return new Response("ok");
-  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    async (req) => {
+      const body = await req.text();
+      if (mode === "fail") return new Response("down", { status: 503 });
+      if (mode === "slow") await new Promise((r) => setTimeout(r, 300));
+      got.push(JSON.parse(body).id);
+      return new Response("ok");
+    },
+  );
   const url = `http://127.0.0.1:${server.addr.port}/hook`;
   try {
     // Phase 1: receiver fails; the sink closes with everything still spooled.
     let errors = 0;
-    const s1 = new WebhookSink({ url, spoolPath: spool, backoffMs: 20, maxBackoffMs: 50, closeTimeoutMs: 200, onError: () => errors++ });
+    const s1 = new WebhookSink({
+      url,
+      spoolPath: spool,
+      backoffMs: 20,
+      maxBackoffMs: 50,
+      closeTimeoutMs: 200,
+      onError: () => errors++,
+    });
     const sent: string[] = [];
     for (let i = 0; i < 5; i++) {
       const a = alert(i);
@@ -83,7 +93,13 @@ Deno.test("webhook: failing then slow receiver, spool survives a restart, no ale
     assert.equal(Deno.readTextFileSync(spool).trim().split("\n").length, 5, "all 5 alerts in the spool");
     // Phase 2: a new sink on the same spool, a slow receiver (timeout shorter than the delay at first).
     mode = "slow";
-    const s2 = new WebhookSink({ url, spoolPath: spool, timeoutMs: 1000, backoffMs: 20, closeTimeoutMs: 10_000 });
+    const s2 = new WebhookSink({
+      url,
+      spoolPath: spool,
+      timeoutMs: 1000,
+      backoffMs: 20,
+      closeTimeoutMs: 10_000,
+    });
     for (let i = 5; i < 8; i++) {
       const a = alert(i);
       sent.push(a.id);
@@ -106,12 +122,19 @@ Deno.test("webhook: permanent 4xx goes to the rejected file instead of blocking"
   const spool = join(dir, "w.spool");
   const ac = new AbortController();
   let n = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} }, async (req) => {
-    await req.text();
-    return n++ === 0 ? new Response("bad", { status: 400 }) : new Response("ok");
-  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    async (req) => {
+      await req.text();
+      return n++ === 0 ? new Response("bad", { status: 400 }) : new Response("ok");
+    },
+  );
   try {
-    const s = new WebhookSink({ url: `http://127.0.0.1:${server.addr.port}/`, spoolPath: spool, backoffMs: 10 });
+    const s = new WebhookSink({
+      url: `http://127.0.0.1:${server.addr.port}/`,
+      spoolPath: spool,
+      backoffMs: 10,
+    });
     s.send(alert(1));
     s.send(alert(2));
     await s.close();
@@ -210,10 +233,14 @@ Deno.test("NATS sink publishes alerts to a real nats-server", async (t) => {
     return;
   }
   const port = freePort();
-  const proc = new Deno.Command(bin, { args: ["-a", "127.0.0.1", "-p", String(port)], stdout: "null", stderr: "null" }).spawn();
+  const proc = new Deno.Command(bin, {
+    args: ["-a", "127.0.0.1", "-p", String(port)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
   let sub: NatsClient | undefined;
   try {
-    for (let i = 0; ; i++) {
+    for (let i = 0;; i++) {
       try {
         sub = await NatsClient.connect({ host: "127.0.0.1", port, timeoutMs: 500 });
         break;

@@ -81,7 +81,9 @@ function addAlert(a, atFront) {
 function renderAlerts() {
   const body = document.getElementById("alertsBody");
   const rows = state.alerts.slice(0, 200).map((a) => {
-    const tr = el("tr", { "data-id": a.id, "data-testid": "alert-row" },
+    const tr = el(
+      "tr",
+      { "data-id": a.id, "data-testid": "alert-row" },
       el("td", {}, String(a.timestamp).replace("T", " ").slice(0, 23)),
       el("td", { class: "sev" + a.severity }, a.severity),
       el("td", {}, endpoint(a.src_ip, a.src_port)),
@@ -103,18 +105,28 @@ function showDetail(a) {
   d.hidden = false;
   document.getElementById("detailId").textContent = a.id;
   const fields = [
-    ["time", a.timestamp], ["severity", a.severity], ["source", endpoint(a.src_ip, a.src_port)],
-    ["destination", endpoint(a.dest_ip, a.dest_port)], ["protocol", a.proto], ["detector", a.detector],
-    ["score", fmtScore(a.score)], ["threshold", fmtScore(a.threshold)], ["sensor", a.host],
+    ["time", a.timestamp],
+    ["severity", a.severity],
+    ["source", endpoint(a.src_ip, a.src_port)],
+    ["destination", endpoint(a.dest_ip, a.dest_port)],
+    ["protocol", a.proto],
+    ["detector", a.detector],
+    ["score", fmtScore(a.score)],
+    ["threshold", fmtScore(a.threshold)],
+    ["sensor", a.host],
     ["flow", a.flow ? `${a.flow.pkts} packets, ${a.flow.bytes} bytes, ${a.flow.state}` : ""],
     ["signature", a.alert && a.alert.signature],
   ];
   for (const [k, v] of Object.entries(a.extra || {})) fields.push([k, v]);
   if (a.feedback) fields.push(["feedback", a.feedback]);
-  document.getElementById("detailFields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  document.getElementById("detailFields").replaceChildren(
+    ...fields.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
+  );
   document.getElementById("detailExplanation").textContent = a.explanation || "(no explanation)";
   document.getElementById("detailFeatures").replaceChildren(
-    ...(a.top_features || []).map((f) => el("tr", {}, el("td", {}, f.name), el("td", {}, fmtScore(f.value)), el("td", {}, fmtScore(f.deviation)))),
+    ...(a.top_features || []).map((f) =>
+      el("tr", {}, el("td", {}, f.name), el("td", {}, fmtScore(f.value)), el("td", {}, fmtScore(f.deviation)))
+    ),
   );
   document.getElementById("detailPcap").disabled = !a.evidence;
   document.getElementById("detailMsg").textContent = "";
@@ -178,7 +190,9 @@ async function streamAlerts() {
         while ((i = buf.indexOf("\n\n")) >= 0) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+          const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join(
+            "\n",
+          );
           if (!data) continue;
           try {
             addAlert(JSON.parse(data), true);
@@ -215,50 +229,98 @@ function renderRates() {
     rows.push({ t: new Date(r.t), series: "flows/s", v: r.flows });
     rows.push({ t: new Date(r.t), series: "alerts/s", v: r.alerts });
   }
-  put("chartRates", Plot.plot({
-    width: width("chartRates"), height: 220, marginLeft: 60,
-    y: { grid: true, label: "per second", type: "symlog" }, x: { label: null },
-    color: { legend: true, domain: ["packets/s", "flows/s", "alerts/s"] },
-    marks: [Plot.lineY(rows, { x: "t", y: "v", stroke: "series" }), Plot.ruleY([0])],
-  }));
+  put(
+    "chartRates",
+    Plot.plot({
+      width: width("chartRates"),
+      height: 220,
+      marginLeft: 60,
+      y: { grid: true, label: "per second", type: "symlog" },
+      x: { label: null },
+      color: { legend: true, domain: ["packets/s", "flows/s", "alerts/s"] },
+      marks: [Plot.lineY(rows, { x: "t", y: "v", stroke: "series" }), Plot.ruleY([0])],
+    }),
+  );
 }
 
 function renderTimeline() {
   if (typeof Plot === "undefined") return;
-  const rows = state.alerts.map((a) => ({ t: new Date(a.timestamp), score: a.score, severity: String(a.severity), src: a.src_ip }));
-  put("chartTimeline", Plot.plot({
-    width: width("chartTimeline"), height: 220, marginLeft: 60,
-    y: { grid: true, label: "score", type: rows.some((r) => r.score <= 0) ? "linear" : "log" }, x: { label: null },
-    color: { domain: ["1", "2", "3"], range: ["#ff4d4f", "#ffa940", "#fadb14"], legend: true },
-    marks: [Plot.dot(rows, { x: "t", y: "score", fill: "severity", r: 3, title: (d) => `${d.src} score ${fmtScore(d.score)}` })],
+  const rows = state.alerts.map((a) => ({
+    t: new Date(a.timestamp),
+    score: a.score,
+    severity: String(a.severity),
+    src: a.src_ip,
   }));
+  put(
+    "chartTimeline",
+    Plot.plot({
+      width: width("chartTimeline"),
+      height: 220,
+      marginLeft: 60,
+      y: { grid: true, label: "score", type: rows.some((r) => r.score <= 0) ? "linear" : "log" },
+      x: { label: null },
+      color: { domain: ["1", "2", "3"], range: ["#ff4d4f", "#ffa940", "#fadb14"], legend: true },
+      marks: [Plot.dot(rows, {
+        x: "t",
+        y: "score",
+        fill: "severity",
+        r: 3,
+        title: (d) => `${d.src} score ${fmtScore(d.score)}`,
+      })],
+    }),
+  );
 }
 
 function renderTalkers() {
   const s = state.stats;
   if (!s || typeof Plot === "undefined") return;
   const rows = (s.top_talkers || []).map((t) => ({ ip: String(t.ip), bytes: t.bytes, alerts: t.alerts }));
-  put("chartTalkers", Plot.plot({
-    width: width("chartTalkers"), height: 220, marginLeft: 130,
-    x: { grid: true, label: "bytes" }, y: { label: null, domain: rows.map((r) => r.ip) },
-    color: { type: "linear", scheme: "reds", legend: true, label: "alerts" },
-    marks: [Plot.barX(rows, { x: "bytes", y: "ip", fill: "alerts" }), Plot.ruleX([0])],
-  }));
+  put(
+    "chartTalkers",
+    Plot.plot({
+      width: width("chartTalkers"),
+      height: 220,
+      marginLeft: 130,
+      x: { grid: true, label: "bytes" },
+      y: { label: null, domain: rows.map((r) => r.ip) },
+      color: { type: "linear", scheme: "reds", legend: true, label: "alerts" },
+      marks: [Plot.barX(rows, { x: "bytes", y: "ip", fill: "alerts" }), Plot.ruleX([0])],
+    }),
+  );
 }
 
 function renderScores() {
   const s = state.stats;
   if (!s || typeof Plot === "undefined") return;
   const scores = (s.scores || []).filter((x) => Number.isFinite(x));
-  const marks = [Plot.rectY(scores, Plot.binX({ y: "count" }, { x: (d) => d, thresholds: 40, fill: "#4fa3ff" })), Plot.ruleY([0])];
+  const marks = [
+    Plot.rectY(scores, Plot.binX({ y: "count" }, { x: (d) => d, thresholds: 40, fill: "#4fa3ff" })),
+    Plot.ruleY([0]),
+  ];
   if (typeof s.threshold === "number") {
     marks.push(Plot.ruleX([s.threshold], { stroke: "#ff4d4f", strokeWidth: 2 }));
-    marks.push(Plot.text([s.threshold], { x: (d) => d, frameAnchor: "top", dx: 4, textAnchor: "start", text: () => "threshold", fill: "#ff4d4f" }));
+    marks.push(
+      Plot.text([s.threshold], {
+        x: (d) => d,
+        frameAnchor: "top",
+        dx: 4,
+        textAnchor: "start",
+        text: () => "threshold",
+        fill: "#ff4d4f",
+      }),
+    );
   }
-  put("chartScores", Plot.plot({
-    width: width("chartScores"), height: 220, marginLeft: 50,
-    y: { grid: true, label: "flows", type: "sqrt" }, x: { label: "score" }, marks,
-  }));
+  put(
+    "chartScores",
+    Plot.plot({
+      width: width("chartScores"),
+      height: 220,
+      marginLeft: 50,
+      y: { grid: true, label: "flows", type: "sqrt" },
+      x: { label: "score" },
+      marks,
+    }),
+  );
 }
 
 async function pollStats() {
@@ -277,7 +339,9 @@ async function pollStats() {
     document.getElementById("kpiActive").textContent = fmt(t.flows_active);
     document.getElementById("kpiDrops").textContent = `${fmt(t.kernel_drops)} / ${fmt(t.internal_drops)}`;
     document.getElementById("kpiTotal").textContent = fmt(t.alerts);
-    document.getElementById("source").textContent = s.source ? `${s.source} · ${s.detector || ""}` : "API only";
+    document.getElementById("source").textContent = s.source
+      ? `${s.source} · ${s.detector || ""}`
+      : "API only";
     renderRates();
     renderTalkers();
     renderScores();
@@ -298,7 +362,10 @@ function init() {
     sessionStorage.setItem("nadirToken", state.token);
     location.reload();
   });
-  document.getElementById("detailClose").addEventListener("click", () => (document.getElementById("detail").hidden = true));
+  document.getElementById("detailClose").addEventListener(
+    "click",
+    () => (document.getElementById("detail").hidden = true),
+  );
   document.getElementById("detailPcap").addEventListener("click", () => downloadPcap().catch(() => {}));
   document.getElementById("detailFp").addEventListener("click", () => markFalsePositive().catch(() => {}));
   loadAlerts().then(renderTimeline).catch(() => {});

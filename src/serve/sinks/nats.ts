@@ -189,7 +189,12 @@ export class NatsClient {
         if (eol + 2 + size + 2 > b.length) break; // payload not complete yet
         const data = b.slice(eol + 2, eol + 2 + size);
         pos = eol + 2 + size + 2;
-        const msg: NatsMsg = { subject: parts[1], sid: parts[2], reply: parts.length === 5 ? parts[3] : undefined, data };
+        const msg: NatsMsg = {
+          subject: parts[1],
+          sid: parts[2],
+          reply: parts.length === 5 ? parts[3] : undefined,
+          data,
+        };
         this.#subs.get(msg.sid)?.(msg);
         continue;
       }
@@ -258,7 +263,10 @@ export class NatsSink implements AlertSink {
   }
 
   send(a: Alert): void {
-    const subject = (this.#o.subject ?? "nadir.alerts.{host}").replace("{host}", a.host.replace(/[^A-Za-z0-9_-]/g, "_"));
+    const subject = (this.#o.subject ?? "nadir.alerts.{host}").replace(
+      "{host}",
+      a.host.replace(/[^A-Za-z0-9_-]/g, "_"),
+    );
     this.#queue.push({ subject, data: JSON.stringify(a) });
     while (this.#queue.length > (this.#o.maxQueue ?? 10_000)) {
       this.#queue.shift();

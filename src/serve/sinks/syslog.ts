@@ -52,7 +52,9 @@ export function formatRfc5424(p: Rfc5424Parts): string {
   let sd = "-";
   if (p.sd && Object.keys(p.sd).length) {
     const id = p.sdId ?? "nadir@32473";
-    sd = `[${id} ` + Object.entries(p.sd).map(([k, v]) => `${headerField(k, 32).replace(/[= "\]]/g, "_")}="${sdValue(v)}"`).join(" ") + "]";
+    sd = `[${id} ` + Object.entries(p.sd).map(([k, v]) =>
+      `${headerField(k, 32).replace(/[= "\]]/g, "_")}="${sdValue(v)}"`
+    ).join(" ") + "]";
   }
   return `<${pri}>1 ${headerField(p.timestamp, 64)} ${headerField(p.host, 255)} ${headerField(p.app, 48)} ` +
     `${headerField(p.procId, 128)} ${headerField(p.msgId, 32)} ${sd} ${p.msg}`;
@@ -113,7 +115,15 @@ export class SyslogSink implements AlertSink {
       procId: String(Deno.pid),
       msgId: "alert",
       sdId: this.#o.sdId,
-      sd: { id: a.id, src: a.src_ip, dst: a.dest_ip, dport: a.dest_port, proto: a.proto, score: a.score, severity: a.severity },
+      sd: {
+        id: a.id,
+        src: a.src_ip,
+        dst: a.dest_ip,
+        dport: a.dest_port,
+        proto: a.proto,
+        score: a.score,
+        severity: a.severity,
+      },
       msg: JSON.stringify(a),
     });
   }

@@ -42,7 +42,9 @@ const enc = new TextEncoder();
 /** See the module doc. */
 export class WebhookSink implements AlertSink {
   readonly name = "webhook";
-  readonly #o: Required<Omit<WebhookOptions, "headers" | "onError">> & Pick<WebhookOptions, "headers" | "onError">;
+  readonly #o:
+    & Required<Omit<WebhookOptions, "headers" | "onError">>
+    & Pick<WebhookOptions, "headers" | "onError">;
   readonly #queue: string[] = [];
   #done = 0;
   #spool: Deno.FsFile;
@@ -126,7 +128,8 @@ export class WebhookSink implements AlertSink {
         Deno.writeTextFileSync(this.#o.spoolPath + ".done", String(this.#done));
       } else {
         this.failures++;
-        const delay = Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** attempt) * (0.5 + Math.random() * 0.5);
+        const delay = Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** attempt) *
+          (0.5 + Math.random() * 0.5);
         attempt = Math.min(attempt + 1, 30);
         await sleep(delay, this.#stop.signal);
       }
