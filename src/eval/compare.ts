@@ -39,11 +39,11 @@ export interface CompareRow {
 
 const PROTOCOL_ORDER = ["kddcup-dagmm", "kddcup-rev", "nsl-kdd", "cic-ids2017", "unsw-nb15"];
 
-/** Best run per (protocol, detector) by mean main-set F1. */
+/** Best run per (protocol, detector, variant) by mean main-set F1. */
 export function bestRuns(runs: Run[]): Run[] {
   const best = new Map<string, Run>();
   for (const r of runs) {
-    const k = `${r.protocol}\u0000${r.detector}`;
+    const k = `${r.protocol}\u0000${r.detector}\u0000${r.variant ?? ""}`;
     const cur = best.get(k);
     const f = (x: Run) => Number(x.metrics.main?.f1 ?? -1);
     if (!cur || f(r) > f(cur) || (f(r) === f(cur) && r.stamp > cur.stamp)) best.set(k, r);
@@ -59,7 +59,7 @@ export function compareRows(runs: Run[], opts: { base?: string; published?: bool
       rows.push({
         protocol: r.protocol,
         test_set: String(m.test_set ?? set),
-        detector: r.kind === "signature-ids" ? `${r.detector} (signatures)` : r.detector,
+        detector: r.kind === "signature-ids" ? `${r.detector} (signatures)` : r.variant ? `${r.detector} [${r.variant}]` : r.detector,
         f1: m.f1,
         precision: m.precision,
         recall: m.recall,

@@ -23,6 +23,8 @@ export interface PreprocessOptions {
   scale?: "minmax" | "standard" | "robust" | "none";
   /** Inf/NaN handling. */
   nanPolicy?: string;
+  /** Signed log sign(x)·ln(1+|x|) of numeric features before scaling (src/eval/prep.ts). Default false. */
+  log1p?: boolean;
   /** Drop constant columns (of the training rows). Default true. */
   dropConstant?: boolean;
   /** Other preprocess options passed through unchanged. */
@@ -45,6 +47,11 @@ export interface ExperimentConfig {
   protocol: string;
   /** Detector name (src/detectors/registry.ts). */
   detector: string;
+  /**
+   * Names a variant of the (protocol, detector) pair, e.g. "log1p". `compare` keeps variants in
+   * separate rows (it never picks between them), shown as `knn [log1p]`.
+   */
+  variant?: string;
   /** Detector hyperparameters. */
   params?: Record<string, unknown>;
   /** Named feature set of the dataset schema. Default "all". */

@@ -24,6 +24,8 @@ export interface Run {
   detector: string;
   /** "detector" or "signature-ids". */
   kind: string;
+  /** Config variant name ("" when none). */
+  variant: string;
   config: Record<string, unknown>;
   env: Record<string, unknown>;
   data: Record<string, unknown>;
@@ -56,6 +58,7 @@ export async function loadRun(dir: string): Promise<Run> {
     protocol: String(config.protocol),
     detector: String(config.detector),
     kind: String(config.kind ?? "detector"),
+    variant: typeof config.variant === "string" ? config.variant : "",
     config,
     env: await readJson(join(dir, "env.json")).catch(() => ({})),
     data: await readJson(join(dir, "data.json")).catch(() => ({})),

@@ -8,7 +8,7 @@ import { PUBLISHED } from "../../src/eval/published.ts";
 function fakeRun(protocol: string, detector: string, f1: number, stamp: string): Run {
   return {
     id: `${protocol}-${detector}`, stamp, dir: `results/${protocol}-${detector}/${stamp}`, protocol, detector, kind: "detector",
-    config: {}, env: {}, data: {},
+    variant: "", config: {}, env: {}, data: {},
     metrics: { main: { test_set: "test", f1, precision: 0.5, recall: 0.25, accuracy: 0.75, fpr: 0.01, roc_auc: 0.9, pr_auc: 0.8, f1_oracle: 0.95, n_seeds: 2 } },
   };
 }

@@ -19,7 +19,7 @@ Deno.test("detectors vs IDS on the same flows: joins by row id, covered subset, 
       row: [1, 2, 3, 4, 5, 6, 7], label: [0, 0, 0, 1, 1, 1, 1], category: ["normal", "normal", "normal", "a", "a", "b", "b"],
       score: [0.1, 0.8, 0.2, 0.3, 0.7, 0.9, 0.95],
     }).writeParquet(join(dir, "det", "scores.parquet"));
-    const base = { stamp: "s", config: {}, env: {}, data: {}, protocol: "cic-ids2017" };
+    const base = { stamp: "s", variant: "", config: {}, env: {}, data: {}, protocol: "cic-ids2017" };
     const ids = { ...base, id: "snort", dir: join(dir, "ids"), detector: "snort3", kind: "signature-ids", metrics: { main: {} } } as Run;
     const det = { ...base, id: "d", dir: join(dir, "det"), detector: "knn", kind: "detector", metrics: { main: { threshold: 0.5, per_seed: [{ seed: 0, threshold: 0.5 }] } } } as Run;
     const rows = compareWithIds(ids, [det, ids]);
