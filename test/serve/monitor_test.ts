@@ -268,3 +268,21 @@ Deno.test("streaming KitNET on AfterImage: learns during grace, calibrates, then
   assert.ok(Number.isNaN(threshold), "no threshold before calibration");
   Deno.removeSync(dir, { recursive: true });
 });
+
+Deno.test("long flows are re-scored while active; with --rescore 0 only when they end", async () => {
+  const model = await benignFlowModel();
+  const pcap = dataPath("pcaps", "zeek-http-methods.pcap");
+  const scored = async (rescore: number) => {
+    let m: MonitorMetrics | undefined;
+    const r = await runMonitor(
+      { source: { pcap }, model, flows: { rescore_interval_s: rescore, idle_timeout_s: 120 } },
+      { onReady: (x) => (m = x.metrics), log: () => {} },
+    );
+    return { flows: r.flows, scored: m!.flowsScored.get() };
+  };
+  const off = await scored(0);
+  assert.equal(off.scored, off.flows, "one score per flow without rescoring");
+  const on = await scored(1);
+  assert.equal(on.flows, off.flows);
+  assert.ok(on.scored > on.flows, `active flows re-scored (${on.scored} scores for ${on.flows} flows)`);
+});
