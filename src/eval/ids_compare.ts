@@ -69,7 +69,7 @@ export function compareWithIds(ids: Run, detectors: Run[]): IdsCompareRow[] {
       const idsR = rates(y, idsPred);
       const detR = rates(y, detScore.map((v) => (v > threshold ? 1 : 0)));
       out.push({
-        detector: d.detector,
+        detector: d.variant ? `${d.detector} [${d.variant}]` : d.detector,
         subset,
         flows: idx.length,
         attacks: y.reduce((a, b) => a + b, 0),
