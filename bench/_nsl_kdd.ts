@@ -1,0 +1,51 @@
+/**
+ * NSL-KDD prepared the same way for the detector bench and the quality check:
+ * preprocessing (dedupe, one-hot, min-max) fitted on the benign rows of
+ * KDDTrain+ only, then applied to KDDTest+. Test labels are returned for
+ * evaluation only; nothing is tuned on them.
+ *
+ * @module
+ */
+import { loadDataset } from "../src/data/datasets.ts";
+import { labels } from "../src/data/frame.ts";
+import { fitTransform } from "../src/data/preprocess.ts";
+import type { Matrix } from "../src/data/matrix.ts";
+import pl from "nodejs-polars";
+
+export interface NslKdd {
+  /** Benign KDDTrain+ rows, transformed (deduplicated). */
+  train: Matrix;
+  /** KDDTest+ rows, transformed. */
+  test: Matrix;
+  /** KDDTest+ labels (1 = attack). */
+  testLabels: Int32Array;
+}
+
+/** Loads and preprocesses NSL-KDD (KDDTrain+ benign → KDDTest+). */
+export function nslKdd(trainName = "nsl-kdd-train", testName = "nsl-kdd-test"): NslKdd {
+  const tr = loadDataset(trainName).df;
+  const te = loadDataset(testName).df;
+  const benign = tr.filter(pl.col("label").eq(0));
+  const { transform, matrix } = fitTransform(benign, { scale: "minmax" });
+  return { train: matrix, test: transform.apply(te), testLabels: labels(te) };
+}
+
+/** Area under the ROC curve (Mann–Whitney U, ties count half). */
+export function auroc(scores: ArrayLike<number>, y: ArrayLike<number>): number {
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let rankSum = 0, nPos = 0;
+  for (let i = 0; i < idx.length;) {
+    let j = i;
+    while (j + 1 < idx.length && scores[idx[j + 1]] === scores[idx[i]]) j++;
+    const rank = (i + j) / 2 + 1;
+    for (let t = i; t <= j; t++) {
+      if (y[idx[t]]) {
+        rankSum += rank;
+        nPos++;
+      }
+    }
+    i = j + 1;
+  }
+  const nNeg = idx.length - nPos;
+  return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
+}
