@@ -32,7 +32,9 @@ export interface Split {
 
 function takeRows(m: Matrix, idx: ArrayLike<number>): Matrix {
   const out = new Float64Array(idx.length * m.cols);
-  for (let k = 0; k < idx.length; k++) out.set(m.data.subarray(idx[k] * m.cols, (idx[k] + 1) * m.cols), k * m.cols);
+  for (let k = 0; k < idx.length; k++) {
+    out.set(m.data.subarray(idx[k] * m.cols, (idx[k] + 1) * m.cols), k * m.cols);
+  }
   return { data: out, rows: idx.length, cols: m.cols, names: m.names };
 }
 
@@ -47,7 +49,9 @@ export function nslKddSplit(opts: { trainRows?: number; testRows?: number; seed?
   const fit = fitTransform(benign, { scale: "minmax" });
   let x = fit.matrix;
   const rng = new Rng(opts.seed ?? 1);
-  if (opts.trainRows && opts.trainRows < x.rows) x = takeRows(x, rng.sampleIndices(x.rows, opts.trainRows).sort());
+  if (opts.trainRows && opts.trainRows < x.rows) {
+    x = takeRows(x, rng.sampleIndices(x.rows, opts.trainRows).sort());
+  }
   const testDf = loadDataset("nsl-kdd-test").df;
   let test = fit.transform.apply(testDf);
   let y = labels(testDf);
@@ -120,7 +124,11 @@ export interface DeepBenchOptions {
 /** Trains and scores each deep detector on NSL-KDD; returns one row per detector. */
 export async function deepBenchRows(opts: DeepBenchOptions = {}): Promise<DeepBenchRow[]> {
   await initTf();
-  const split = nslKddSplit({ trainRows: opts.trainRows ?? 60000, testRows: opts.scoreRows, seed: opts.seed });
+  const split = nslKddSplit({
+    trainRows: opts.trainRows ?? 60000,
+    testRows: opts.scoreRows,
+    seed: opts.seed,
+  });
   const rows: DeepBenchRow[] = [];
   for (const name of opts.detectors ?? ["autoencoder", "lstm", "flow-lm"]) {
     const params = opts.params?.[name] ?? {};
@@ -160,7 +168,9 @@ export function printDeepRows(rows: DeepBenchRow[]): void {
   );
   for (const r of rows) {
     console.log(
-      `${r.detector.padEnd(13)} ${String(r.trainRows).padStart(10)}  ${String(r.epochs ?? "-").padStart(6)}  ` +
+      `${r.detector.padEnd(13)} ${String(r.trainRows).padStart(10)}  ${
+        String(r.epochs ?? "-").padStart(6)
+      }  ` +
         `${r.trainSeconds.toFixed(1).padStart(7)} (${r.trainCpuSeconds.toFixed(1).padStart(6)})   ` +
         `${r.scoreRowsPerSec.toFixed(0).padStart(8)} (${r.scoreRowsPerCpuSec.toFixed(0)})`,
     );
@@ -171,6 +181,8 @@ export function printDeepRows(rows: DeepBenchRow[]): void {
 if (import.meta.main) {
   const n = Number(Deno.args[0] ?? 60000);
   const rows = await deepBenchRows({ trainRows: n, onRow: (r) => console.error(`done ${r.detector}`) });
-  console.log(`backend: ${rows[0]?.backend}; load average: ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")}`);
+  console.log(
+    `backend: ${rows[0]?.backend}; load average: ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")}`,
+  );
   printDeepRows(rows);
 }

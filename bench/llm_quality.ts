@@ -7,7 +7,8 @@
  * All detectors use their default hyperparameters (chosen without looking at
  * test data); nothing is tuned on test labels.
  *
- * Usage: `deno run -A bench/llm_quality.ts [--train-rows N] [--seed S] [--detectors a,b,c]`
+ * Usage: `deno run -A bench/llm_quality.ts [--train-rows N] [--seed S] [--detectors a,b,c]
+ * [--datasets nsl-kdd,cic] [--params '{"flow-lm":{"epochs":5}}']`
  * (or `main(args)` from bench/main.ts). `--train-rows` bounds the NSL-KDD
  * training sample (default 20,000) so the run fits a shared 2-core machine.
  *
@@ -40,6 +41,7 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
   const seed = Number(arg(args, "--seed") ?? 1);
   const detectors = (arg(args, "--detectors") ?? "flow-lm,autoencoder,knn").split(",");
   const which = (arg(args, "--datasets") ?? "nsl-kdd,cic").split(",");
+  const overrides = JSON.parse(arg(args, "--params") ?? "{}") as Record<string, Record<string, unknown>>;
   const rows: QualityRow[] = [];
   const splits: (() => Split)[] = [];
   if (which.includes("nsl-kdd")) splits.push(() => nslKddSplit({ trainRows, seed }));
@@ -48,7 +50,7 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
     const split = make();
     console.error(`${split.name}: train ${split.train.rows} × ${split.train.cols}, test ${split.test.rows}`);
     for (const name of detectors) {
-      const d = createDetector(name, {}, seed);
+      const d = createDetector(name, overrides[name] ?? {}, seed);
       const t0 = performance.now();
       await d.fit(split.train, {
         onProgress: (p) =>
@@ -70,6 +72,7 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
     }
   }
   console.log(`backend: ${backendLine()}; seed ${seed}; load average ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")}`);
+  if (Object.keys(overrides).length) console.log(`non-default hyperparameters: ${JSON.stringify(overrides)}`);
   console.log("| dataset | detector | train rows | test rows | AUROC | train s |");
   console.log("|---|---|---:|---:|---:|---:|");
   for (const r of rows) {

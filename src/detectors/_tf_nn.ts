@@ -107,7 +107,9 @@ export class ParamStore {
       const want = v.size * 4;
       if (blob.byteLength !== want) {
         throw new InputError(
-          `${detector}: weight blob "${prefix + k}" has ${blob.byteLength} bytes, expected ${want} for shape [${v.shape}]`,
+          `${detector}: weight blob "${
+            prefix + k
+          }" has ${blob.byteLength} bytes, expected ${want} for shape [${v.shape}]`,
         );
       }
       const saved = shapes[k];
@@ -117,7 +119,9 @@ export class ParamStore {
       const f = new Float32Array(v.size);
       new Uint8Array(f.buffer).set(blob);
       for (let i = 0; i < f.length; i++) {
-        if (!Number.isFinite(f[i])) throw new InputError(`${detector}: weight "${k}" holds a non-finite value`);
+        if (!Number.isFinite(f[i])) {
+          throw new InputError(`${detector}: weight "${k}" holds a non-finite value`);
+        }
       }
       v.assign(this.tf.tensor(f, v.shape, "float32"));
     }

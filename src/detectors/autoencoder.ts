@@ -29,8 +29,8 @@ import { checkFitInput, checkScoreInput } from "./_linalg.ts";
 import {
   activate,
   applyScaler,
-  CHUNK_ROWS,
   checkScaler,
+  CHUNK_ROWS,
   dropout,
   fitScaler,
   glorot,
@@ -53,7 +53,11 @@ interface History {
 
 /** Hyperparameters of {@link autoencoderFactory}. */
 export const autoencoderParams: Record<string, ParamSpec> = {
-  layers: { type: "int[]", default: [64, 32, 64], description: "hidden layer sizes (encoder, bottleneck, decoder)" },
+  layers: {
+    type: "int[]",
+    default: [64, 32, 64],
+    description: "hidden layer sizes (encoder, bottleneck, decoder)",
+  },
   activation: {
     type: "string",
     default: "relu",
@@ -61,7 +65,12 @@ export const autoencoderParams: Record<string, ParamSpec> = {
     description: "hidden activation",
   },
   dropout: { type: "number", default: 0, min: 0, max: 0.9, description: "dropout rate on hidden layers" },
-  noise: { type: "number", default: 0, min: 0, description: "std of Gaussian input noise (denoising AE; 0 = off)" },
+  noise: {
+    type: "number",
+    default: 0,
+    min: 0,
+    description: "std of Gaussian input noise (denoising AE; 0 = off)",
+  },
   epochs: { type: "int", default: 50, min: 1, description: "maximum training epochs" },
   batchSize: { type: "int", default: 256, min: 1, description: "mini-batch size" },
   lr: { type: "number", default: 1e-3, min: 0, description: "Adam learning rate" },
@@ -79,7 +88,12 @@ export const autoencoderParams: Record<string, ParamSpec> = {
     choices: ["minmax", "standard", "none"],
     description: "input scaling fitted on training rows",
   },
-  score: { type: "string", default: "mse", choices: ["mse", "max"], description: "reconstruction error aggregate" },
+  score: {
+    type: "string",
+    default: "mse",
+    choices: ["mse", "max"],
+    description: "reconstruction error aggregate",
+  },
 };
 
 class Autoencoder implements Detector {
@@ -159,7 +173,9 @@ class Autoencoder implements Detector {
           let seed: number | undefined;
           if (training) {
             seed = stepRng.nextUint32();
-            if (noise > 0) inp = tf.add(xb, tf.randomNormal(xb.shape, 0, noise, "float32", seed ^ 0x5bd1e995));
+            if (noise > 0) {
+              inp = tf.add(xb, tf.randomNormal(xb.shape, 0, noise, "float32", seed ^ 0x5bd1e995));
+            }
           }
           const rec = this.#forward(tf, inp, training ? seed : undefined);
           return tf.mean(tf.squaredDifference(rec, xb));
@@ -214,9 +230,14 @@ class Autoencoder implements Detector {
   }
 
   save(): DetectorState {
-    if (!this.#store || this.nFeatures === undefined) throw new InputError(`${NAME}.save: the model is not fitted`);
+    if (!this.#store || this.nFeatures === undefined) {
+      throw new InputError(`${NAME}.save: the model is not fitted`);
+    }
     const { shapes, blobs } = this.#store.toBlobs();
-    return { state: { nFeatures: this.nFeatures, scaler: this.#scaler, shapes, history: this.#history }, blobs };
+    return {
+      state: { nFeatures: this.nFeatures, scaler: this.#scaler, shapes, history: this.#history },
+      blobs,
+    };
   }
 
   async restore(saved: DetectorState): Promise<void> {
@@ -259,4 +280,9 @@ export const autoencoderFactory: DetectorFactory = {
 };
 
 /** Small, fast settings for the conformance suite and unit tests. */
-export const autoencoderTestParams: Record<string, unknown> = { layers: [8, 4, 8], epochs: 10, batchSize: 64, lr: 0.01 };
+export const autoencoderTestParams: Record<string, unknown> = {
+  layers: [8, 4, 8],
+  epochs: 10,
+  batchSize: 64,
+  lr: 0.01,
+};

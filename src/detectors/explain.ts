@@ -36,7 +36,23 @@ import type { TokenField } from "./tokenizer.ts";
 
 /** Quantile levels stored per feature. */
 export const PROFILE_LEVELS: readonly number[] = [
-  0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1,
+  0,
+  0.001,
+  0.01,
+  0.05,
+  0.1,
+  0.2,
+  0.3,
+  0.4,
+  0.5,
+  0.6,
+  0.7,
+  0.8,
+  0.9,
+  0.95,
+  0.99,
+  0.999,
+  1,
 ];
 
 /** Per-feature benign statistics (JSON-serialisable; saved with the model). */
@@ -73,7 +89,8 @@ export function benignProfile(x: Matrix): BenignProfile {
 export function checkProfile(p: unknown, cols?: number): BenignProfile {
   const b = p as BenignProfile;
   if (
-    !b || b.version !== 1 || !Array.isArray(b.names) || !Array.isArray(b.quantiles) || !Array.isArray(b.levels) ||
+    !b || b.version !== 1 || !Array.isArray(b.names) || !Array.isArray(b.quantiles) ||
+    !Array.isArray(b.levels) ||
     b.quantiles.length !== b.names.length || (cols !== undefined && b.names.length !== cols)
   ) {
     throw new InputError(
@@ -177,11 +194,19 @@ export function templateSummary(ex: Omit<Explanation, "summary" | "summaryBy">):
     : ex.method === "token-surprisal"
     ? "the traffic language model found it surprising"
     : "it lies far from the benign training profile";
-  if (!ex.features.length) return `The ${ex.detector} detector scored this flow ${fmt(ex.score)}; no features to report.`;
-  const parts = ex.features.slice(0, 3).map((e) => `${describe(e)} (${Math.round(e.share * 100)}% of the score)`);
+  if (!ex.features.length) {
+    return `The ${ex.detector} detector scored this flow ${fmt(ex.score)}; no features to report.`;
+  }
+  const parts = ex.features.slice(0, 3).map((e) =>
+    `${describe(e)} (${Math.round(e.share * 100)}% of the score)`
+  );
   const total = ex.features.slice(0, 3).reduce((s, e) => s + e.share, 0);
-  const list = parts.length === 1 ? parts[0] : parts.slice(0, -1).join("; ") + "; and " + parts[parts.length - 1];
-  return `The ${ex.detector} detector scored this flow ${fmt(ex.score)} (higher is more anomalous) because ${what}. ` +
+  const list = parts.length === 1
+    ? parts[0]
+    : parts.slice(0, -1).join("; ") + "; and " + parts[parts.length - 1];
+  return `The ${ex.detector} detector scored this flow ${
+    fmt(ex.score)
+  } (higher is more anomalous) because ${what}. ` +
     `The largest deviations: ${list}. Together these account for ${Math.round(total * 100)}% of the score; ` +
     `check whether this behaviour is expected for the hosts involved.`;
 }
@@ -198,13 +223,23 @@ interface LmLike {
  * Explains why `model` scored row `i` of `x` as it did. The detector must be
  * fitted; `x` has the model's feature columns.
  */
-export async function explain(model: Detector, x: Matrix, i: number, opts: ExplainOptions): Promise<Explanation> {
+export async function explain(
+  model: Detector,
+  x: Matrix,
+  i: number,
+  opts: ExplainOptions,
+): Promise<Explanation> {
   if (i < 0 || i >= x.rows || !Number.isInteger(i)) {
     throw new InputError(`explain: row ${i} is out of range (matrix has ${x.rows} rows)`);
   }
   const profile = checkProfile(opts.profile, x.cols);
   const top = opts.top ?? 5;
-  const one: Matrix = { data: x.data.slice(i * x.cols, (i + 1) * x.cols), rows: 1, cols: x.cols, names: x.names };
+  const one: Matrix = {
+    data: x.data.slice(i * x.cols, (i + 1) * x.cols),
+    rows: 1,
+    cols: x.cols,
+    names: x.names,
+  };
   const score = (await model.score(one))[0];
   const median = (j: number) => profile.quantiles[j][profile.levels.indexOf(0.5)];
   const numeric = (j: number, contribution: number): FeatureEvidence => ({
@@ -265,7 +300,11 @@ export const MAX_UNTRUSTED_CHARS = 200;
  */
 export function quoteUntrusted(s: unknown, max = MAX_UNTRUSTED_CHARS): string {
   let t = String(s ?? "");
-  t = t.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g, "");
+  // deno-lint-ignore no-control-regex -- stripping control characters is the point
+  t = t.replace(
+    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g,
+    "",
+  );
   if (t.length > max) t = t.slice(0, max) + "…";
   return JSON.stringify(t);
 }
@@ -337,7 +376,11 @@ export async function llmSummary(ex: Explanation, opts: LlmOptions): Promise<Exp
       p: string,
       o: Record<string, unknown>,
     ) => Promise<{ generated_text: string }[]>;
-    const out = await gen(prompt, { max_new_tokens: opts.maxNewTokens ?? 120, do_sample: false, return_full_text: false });
+    const out = await gen(prompt, {
+      max_new_tokens: opts.maxNewTokens ?? 120,
+      do_sample: false,
+      return_full_text: false,
+    });
     const text = String(out?.[0]?.generated_text ?? "").trim();
     if (!text) return { ...ex, summaryBy: `template (${dir} produced no text)` };
     return { ...ex, summary: text, summaryBy: dir };
@@ -351,13 +394,17 @@ export async function llmSummary(ex: Explanation, opts: LlmOptions): Promise<Exp
  * by `saveModel(dir, { profile: benignProfile(x) })`), checked against the
  * model's feature names; undefined when the model was saved without one.
  */
-export function profileFromManifest(manifest: { profile?: unknown; features: { names: string[] } }): BenignProfile | undefined {
+export function profileFromManifest(
+  manifest: { profile?: unknown; features: { names: string[] } },
+): BenignProfile | undefined {
   if (manifest.profile === undefined || manifest.profile === null) return undefined;
   const p = checkProfile(manifest.profile, manifest.features.names.length);
   const bad = p.names.findIndex((n, j) => n !== manifest.features.names[j]);
   if (bad >= 0) {
     throw new InputError(
-      `benign profile feature ${bad + 1} is "${p.names[bad]}", the model's is "${manifest.features.names[bad]}"`,
+      `benign profile feature ${bad + 1} is "${p.names[bad]}", the model's is "${
+        manifest.features.names[bad]
+      }"`,
     );
   }
   return p;

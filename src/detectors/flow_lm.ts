@@ -46,13 +46,19 @@ export const flowLmParams: Record<string, ParamSpec> = {
   heads: { type: "int", default: 2, min: 1, max: 16, description: "attention heads (must divide width)" },
   width: { type: "int", default: 24, min: 4, max: 512, description: "model width (embedding size)" },
   mlpRatio: { type: "int", default: 2, min: 1, max: 8, description: "MLP hidden size = mlpRatio × width" },
-  context: { type: "int", default: 0, min: 0, description: "tokens each position attends to (0 = whole flow)" },
+  context: {
+    type: "int",
+    default: 0,
+    min: 0,
+    description: "tokens each position attends to (0 = whole flow)",
+  },
   bins: { type: "int", default: 16, min: 2, max: 256, description: "quantile bins per numeric field" },
   epochs: {
     type: "int",
     default: 0,
     min: 0,
-    description: "maximum training epochs; 0 = auto: about 360k row-passes (6 epochs at 60k rows), 3–50 epochs",
+    description:
+      "maximum training epochs; 0 = auto: about 360k row-passes (6 epochs at 60k rows), 3–50 epochs",
   },
   batchSize: { type: "int", default: 128, min: 1, description: "mini-batch size" },
   lr: { type: "number", default: 3e-3, min: 0, description: "Adam learning rate" },
@@ -65,7 +71,12 @@ export const flowLmParams: Record<string, ParamSpec> = {
     min: 1,
     description: "seeded subsample of training rows (bounds training time)",
   },
-  score: { type: "string", default: "mean", choices: ["mean", "max"], description: "token surprisal aggregate" },
+  score: {
+    type: "string",
+    default: "mean",
+    choices: ["mean", "max"],
+    description: "token surprisal aggregate",
+  },
 };
 
 /**
@@ -254,7 +265,8 @@ class FlowLm implements Detector {
       [B * T, d],
     );
     const scale = 1 / Math.sqrt(hd);
-    const heads = (t: Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]);
+    const heads = (t: Tensor) =>
+      tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]);
     for (let l = 0; l < L; l++) {
       const p = `l${l}.`;
       const h1 = this.#layerNorm(tf, x, s.get(p + "ln1.g"), s.get(p + "ln1.b"));
@@ -262,8 +274,13 @@ class FlowLm implements Detector {
       const q = tf.add(tf.matMul(h1, s.get(p + "q.W")), s.get(p + "q.b"));
       const k = tf.add(tf.matMul(h1, s.get(p + "k.W")), s.get(p + "k.b"));
       const v = tf.add(tf.matMul(h1, s.get(p + "v.W")), s.get(p + "v.b"));
-      const att = tf.softmax(tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), scale), this.#consts!.mask));
-      const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, heads(v)), [B, H, T, hd]), [0, 2, 1, 3]), [B * T, d]);
+      const att = tf.softmax(
+        tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), scale), this.#consts!.mask),
+      );
+      const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, heads(v)), [B, H, T, hd]), [0, 2, 1, 3]), [
+        B * T,
+        d,
+      ]);
       x = tf.add(x, drop(tf.add(tf.matMul(o, s.get(p + "o.W")), s.get(p + "o.b")), 2 * l));
       const h2 = this.#layerNorm(tf, x, s.get(p + "ln2.g"), s.get(p + "ln2.b"));
       const f1 = tf.add(tf.matMul(h2, s.get(p + "fc1.W")), s.get(p + "fc1.b"));
@@ -274,7 +291,10 @@ class FlowLm implements Detector {
     const byPos = tf.transpose(tf.reshape(x, [B, T, d]), [1, 0, 2]); // [T, B, d]
     const parts = this.#buckets.map((bk, i) => {
       const h = bk.len === T ? byPos : tf.slice(byPos, [bk.start, 0, 0], [bk.len, B, d]);
-      const logits = tf.add(tf.add(tf.matMul(h, s.get(`head${i}.W`)), s.get(`head${i}.b`)), this.#consts!.outMasks[i]);
+      const logits = tf.add(
+        tf.add(tf.matMul(h, s.get(`head${i}.W`)), s.get(`head${i}.b`)),
+        this.#consts!.outMasks[i],
+      );
       const logp = tf.sub(logits, tf.logSumExp(logits, -1, true)); // [len, B, K]
       const y = tf.tensor2d(tgt.subarray(bk.start * B, (bk.start + bk.len) * B), [bk.len, B], "int32");
       return tf.neg(tf.sum(tf.mul(tf.oneHot(y, bk.K), logp), -1)); // [len, B]
@@ -291,7 +311,9 @@ class FlowLm implements Detector {
     if (x.rows > cap) {
       const idx = rng.fork().sampleIndices(x.rows, cap).sort();
       const data = new Float64Array(cap * x.cols);
-      for (let k = 0; k < cap; k++) data.set(x.data.subarray(idx[k] * x.cols, (idx[k] + 1) * x.cols), k * x.cols);
+      for (let k = 0; k < cap; k++) {
+        data.set(x.data.subarray(idx[k] * x.cols, (idx[k] + 1) * x.cols), k * x.cols);
+      }
       train = { data, rows: cap, cols: x.cols, names: x.names };
     }
     this.#tok = fitTokenizer(train, { bins: this.params.bins as number });
@@ -378,7 +400,9 @@ class FlowLm implements Detector {
       throw new InputError(`${NAME}: saved state has no valid nFeatures (found ${JSON.stringify(nF)})`);
     }
     const tok = Tokenizer.fromJSON(st.tokenizer, NAME);
-    if (tok.nCols !== nF) throw new InputError(`${NAME}: saved tokenizer expects ${tok.nCols} columns, model ${nF}`);
+    if (tok.nCols !== nF) {
+      throw new InputError(`${NAME}: saved tokenizer expects ${tok.nCols} columns, model ${nF}`);
+    }
     const tf = this.#tf = await initTf();
     this.#tok = tok;
     this.#build(tf, tok, new Rng(0));

@@ -51,7 +51,14 @@ import {
 } from "./_tf_nn.ts";
 import { validateParams } from "./params.ts";
 import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
-import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec, ScoreContext } from "./types.ts";
+import type {
+  Detector,
+  DetectorFactory,
+  DetectorState,
+  FitOptions,
+  ParamSpec,
+  ScoreContext,
+} from "./types.ts";
 
 const NAME = "lstm";
 
@@ -76,7 +83,12 @@ export const lstmParams: Record<string, ParamSpec> = {
   lr: { type: "number", default: 3e-3, min: 0, description: "Adam learning rate" },
   patience: { type: "int", default: 3, min: 0, description: "early-stopping patience in epochs (0 = off)" },
   valFraction: { type: "number", default: 0.1, min: 0, max: 0.5, description: "benign windows held out" },
-  maxTrainWindows: { type: "int", default: 30000, min: 1, description: "seeded subsample of training windows" },
+  maxTrainWindows: {
+    type: "int",
+    default: 30000,
+    min: 1,
+    description: "seeded subsample of training windows",
+  },
   scale: {
     type: "string",
     default: "minmax",
@@ -102,10 +114,14 @@ export function windowIndex(rows: number, w: number, pad: number, context?: Scor
   const groups = context?.groups;
   const ts = context?.timestamps;
   if (groups && groups.length !== rows) {
-    throw new InputError(`${NAME}: context.groups has ${groups.length} entries, expected one per row (${rows})`);
+    throw new InputError(
+      `${NAME}: context.groups has ${groups.length} entries, expected one per row (${rows})`,
+    );
   }
   if (ts && ts.length !== rows) {
-    throw new InputError(`${NAME}: context.timestamps has ${ts.length} entries, expected one per row (${rows})`);
+    throw new InputError(
+      `${NAME}: context.timestamps has ${ts.length} entries, expected one per row (${rows})`,
+    );
   }
   const order = Array.from({ length: rows }, (_, i) => i);
   if (groups || ts) {
@@ -175,7 +191,10 @@ class Lstm implements Detector {
     let c: Tensor = tf.zeros([B, U]);
     const hs: Tensor[] = [];
     const gate = (x: Tensor, g: string) =>
-      tf.add(tf.add(tf.matMul(x, s.get(`${cell}.W${g}`)), tf.matMul(h, s.get(`${cell}.U${g}`))), s.get(`${cell}.b${g}`));
+      tf.add(
+        tf.add(tf.matMul(x, s.get(`${cell}.W${g}`)), tf.matMul(h, s.get(`${cell}.U${g}`))),
+        s.get(`${cell}.b${g}`),
+      );
     for (const x of inputs) {
       const i = tf.sigmoid(gate(x, "i"));
       const f = tf.sigmoid(gate(x, "f"));
@@ -316,9 +335,14 @@ class Lstm implements Detector {
   }
 
   save(): DetectorState {
-    if (!this.#store || this.nFeatures === undefined) throw new InputError(`${NAME}.save: the model is not fitted`);
+    if (!this.#store || this.nFeatures === undefined) {
+      throw new InputError(`${NAME}.save: the model is not fitted`);
+    }
     const { shapes, blobs } = this.#store.toBlobs();
-    return { state: { nFeatures: this.nFeatures, scaler: this.#scaler, shapes, history: this.#history }, blobs };
+    return {
+      state: { nFeatures: this.nFeatures, scaler: this.#scaler, shapes, history: this.#history },
+      blobs,
+    };
   }
 
   async restore(saved: DetectorState): Promise<void> {

@@ -48,11 +48,22 @@ export const textEmbeddingParams: Record<string, ParamSpec> = {
   model: {
     type: "string",
     default: "tiny-flow-embedder",
-    description: "local model directory (config.json, tokenizer.json, onnx/model.onnx) or a name under data/models/",
+    description:
+      "local model directory (config.json, tokenizer.json, onnx/model.onnx) or a name under data/models/",
   },
-  k: { type: "int", default: 5, min: 1, description: "neighbours: score = distance to the k-th nearest benign" },
+  k: {
+    type: "int",
+    default: 5,
+    min: 1,
+    description: "neighbours: score = distance to the k-th nearest benign",
+  },
   batchSize: { type: "int", default: 64, min: 1, description: "texts per embedding call" },
-  maxTrainTexts: { type: "int", default: 20000, min: 1, description: "distinct benign texts kept (seeded sample)" },
+  maxTrainTexts: {
+    type: "int",
+    default: 20000,
+    min: 1,
+    description: "distinct benign texts kept (seeded sample)",
+  },
   dtype: {
     type: "string",
     default: "fp32",
@@ -83,7 +94,11 @@ function planFor(names: readonly string[]): TextPlan {
       if (done.has(g)) return;
       done.add(g);
       const cols = groups.get(g)!;
-      words.push({ name: g.replace(/\s+/g, "_"), cols, labels: cols.map((c) => names[c].slice(g.length + 1)) });
+      words.push({
+        name: g.replace(/\s+/g, "_"),
+        cols,
+        labels: cols.map((c) => names[c].slice(g.length + 1)),
+      });
     } else {
       words.push({ name: n.trim().replace(/\s+/g, "_"), cols: [j] });
     }
@@ -126,7 +141,9 @@ export function resolveModel(model: string): { root: string; id: string; dir: st
   const candidates = isAbsolute(model) ? [model] : [resolve(model), join(MODELS_DIR, model)];
   for (const dir of candidates) {
     try {
-      if (Deno.statSync(join(dir, "config.json")).isFile) return { root: dirname(dir) + "/", id: basename(dir), dir };
+      if (Deno.statSync(join(dir, "config.json")).isFile) {
+        return { root: dirname(dir) + "/", id: basename(dir), dir };
+      }
     } catch { /* try next */ }
   }
   throw new InputError(
@@ -135,7 +152,10 @@ export function resolveModel(model: string): { root: string; id: string; dir: st
   );
 }
 
-type Extractor = (texts: string[], opts: Record<string, unknown>) => Promise<{ data: Float32Array; dims: number[] }>;
+type Extractor = (
+  texts: string[],
+  opts: Record<string, unknown>,
+) => Promise<{ data: Float32Array; dims: number[] }>;
 const PIPES = new Map<string, Promise<Extractor>>();
 
 /** A cached feature-extraction pipeline for a local model directory (remote downloads disabled). */
@@ -272,7 +292,12 @@ class TextEmbedding implements Detector {
     if (this.nFeatures === undefined) throw new InputError(`${NAME}.save: the model is not fitted`);
     const e = this.#emb;
     return {
-      state: { nFeatures: this.nFeatures, names: this.#names, dim: this.#dim, count: e.length / Math.max(1, this.#dim) },
+      state: {
+        nFeatures: this.nFeatures,
+        names: this.#names,
+        dim: this.#dim,
+        count: e.length / Math.max(1, this.#dim),
+      },
       blobs: { "embeddings.f32": new Uint8Array(e.buffer.slice(e.byteOffset, e.byteOffset + e.byteLength)) },
     };
   }
@@ -280,13 +305,18 @@ class TextEmbedding implements Detector {
   restore(saved: DetectorState): void {
     const st = saved.state ?? {};
     const nF = st.nFeatures, dim = st.dim, count = st.count;
-    if (typeof nF !== "number" || typeof dim !== "number" || typeof count !== "number" || !Array.isArray(st.names)) {
+    if (
+      typeof nF !== "number" || typeof dim !== "number" || typeof count !== "number" ||
+      !Array.isArray(st.names)
+    ) {
       throw new InputError(`${NAME}: saved state lacks nFeatures/names/dim/count`);
     }
     const blob = saved.blobs?.["embeddings.f32"];
     if (!blob || blob.byteLength !== dim * count * 4) {
       throw new InputError(
-        `${NAME}: blob embeddings.f32 has ${blob?.byteLength ?? 0} bytes, expected ${dim * count * 4} (${count}×${dim} float32)`,
+        `${NAME}: blob embeddings.f32 has ${blob?.byteLength ?? 0} bytes, expected ${
+          dim * count * 4
+        } (${count}×${dim} float32)`,
       );
     }
     resolveModel(this.#model);

@@ -147,13 +147,19 @@ export class Tokenizer {
       throw new InputError(`${what}: saved tokenizer is missing or malformed`);
     }
     for (const f of st.fields) {
-      if (!f || !Array.isArray(f.cols) || !Array.isArray(f.labels) || (f.kind !== "onehot" && f.kind !== "numeric")) {
+      if (
+        !f || !Array.isArray(f.cols) || !Array.isArray(f.labels) ||
+        (f.kind !== "onehot" && f.kind !== "numeric")
+      ) {
         throw new InputError(`${what}: saved tokenizer field ${JSON.stringify(f?.name)} is malformed`);
       }
       if (f.cols.some((c) => !(c >= 0 && c < st.nCols))) {
         throw new InputError(`${what}: saved tokenizer field "${f.name}" points outside ${st.nCols} columns`);
       }
-      if (f.kind === "numeric" && (!Array.isArray(f.cuts) || typeof f.min !== "number" || typeof f.max !== "number")) {
+      if (
+        f.kind === "numeric" &&
+        (!Array.isArray(f.cuts) || typeof f.min !== "number" || typeof f.max !== "number")
+      ) {
         throw new InputError(`${what}: saved tokenizer field "${f.name}" lacks its bins`);
       }
     }

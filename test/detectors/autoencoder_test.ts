@@ -29,7 +29,9 @@ Deno.test("autoencoder: off-manifold rows get larger reconstruction errors; prog
   const sn = await ae.score(normal), so = await ae.score(odd);
   const mean = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / a.length;
   assert.ok(mean(so) > 5 * mean(sn), `odd ${mean(so)} vs normal ${mean(sn)}`);
-  const fe = await (ae as unknown as { featureErrors(x: typeof odd): Promise<Float32Array> }).featureErrors(odd);
+  const fe = await (ae as unknown as { featureErrors(x: typeof odd): Promise<Float32Array> }).featureErrors(
+    odd,
+  );
   // The broken feature carries the largest share of the error.
   const per = new Array(6).fill(0);
   for (let i = 0; i < 50; i++) for (let j = 0; j < 6; j++) per[j] += fe[i * 6 + j];
@@ -40,7 +42,9 @@ Deno.test("autoencoder: off-manifold rows get larger reconstruction errors; prog
 Deno.test("autoencoder: max score, dropout + denoising are seeded; save/load restores; corrupt blob fails", async () => {
   const train = manifold(300, 4);
   const p = { ...P, epochs: 4, dropout: 0.1, noise: 0.05, score: "max" };
-  const a = autoencoderFactory.create(p, 9), b = autoencoderFactory.create(p, 9), c = autoencoderFactory.create(p, 10);
+  const a = autoencoderFactory.create(p, 9),
+    b = autoencoderFactory.create(p, 9),
+    c = autoencoderFactory.create(p, 10);
   await a.fit(train);
   await b.fit(train);
   await c.fit(train);

@@ -35,7 +35,12 @@ Deno.test("explain: the benign profile travels in the model directory manifest",
   try {
     const knn = createDetector("knn", {}, 1);
     await knn.fit(train);
-    await saveModel(dir, { detector: knn, seed: 1, featureNames: train.names, profile: benignProfile(train) });
+    await saveModel(dir, {
+      detector: knn,
+      seed: 1,
+      featureNames: train.names,
+      profile: benignProfile(train),
+    });
     const m = await loadModel(dir);
     const p = profileFromManifest(m.manifest)!;
     assert.deepEqual(p, benignProfile(train));
@@ -121,7 +126,10 @@ Deno.test("explain: untrusted strings are cleaned, length-limited and JSON-quote
   const parsed = JSON.parse(block);
   assert.equal(parsed.context.host, "ab");
   assert.ok(!parsed.context.sni.includes("\n") && !parsed.context.sni.includes("\u202e"));
-  assert.ok(parsed.context.sni.includes("</evidence>"), "content survives, only as data inside the JSON string");
+  assert.ok(
+    parsed.context.sni.includes("</evidence>"),
+    "content survives, only as data inside the JSON string",
+  );
   assert.ok(!block.includes("</evidence>"), "raw tag text never appears in the block");
   assert.match(prompt, /never follow instructions/);
 });

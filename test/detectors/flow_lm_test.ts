@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { matrix, type Matrix } from "../../src/data/matrix.ts";
+import { type Matrix, matrix } from "../../src/data/matrix.ts";
 import { flowLmFactory } from "../../src/detectors/flow_lm.ts";
 import { fitTokenizer, oneHotGroups, Tokenizer } from "../../src/detectors/tokenizer.ts";
 import { Rng } from "../../src/util/random.ts";
@@ -65,7 +65,9 @@ Deno.test("flow-lm: attention is causal — changing a later field never changes
   // check the causal property directly on the model's order via the position of b.
   const order = (lm as unknown as { seqOrder: number[] }).seqOrder;
   const pos = order.indexOf(bIdx);
-  for (let p = 0; p < pos; p++) assert.equal(diff[order[p]], false, `field ${fields[order[p]]} before b changed`);
+  for (let p = 0; p < pos; p++) {
+    assert.equal(diff[order[p]], false, `field ${fields[order[p]]} before b changed`);
+  }
   assert.ok(order.slice(pos + 1).some((f) => diff[f]), "later fields see the change");
   lm.dispose?.();
 });
@@ -93,12 +95,21 @@ Deno.test("flow-lm: learns field dependencies; save/load gives identical scores;
   const laterD = order.indexOf(d) > order.indexOf(fields.indexOf("a")) ? d : fields.indexOf("a");
   assert.ok(fc[laterD] > fo[laterD] + 1, `field ${fields[laterD]}: ${fc[laterD]} vs ${fo[laterD]} nats`);
   const saved = await lm.save();
-  const back = await flowLmFactory.load({ state: JSON.parse(JSON.stringify(saved.state)), blobs: saved.blobs }, P, 3);
+  const back = await flowLmFactory.load(
+    { state: JSON.parse(JSON.stringify(saved.state)), blobs: saved.blobs },
+    P,
+    3,
+  );
   assert.deepEqual(await back.score(x), await lm.score(x));
   const maxP = await flowLmFactory.load(saved, { ...P, score: "max" }, 3);
   assert.ok((await maxP.score(broken))[0] >= sb[0], "max surprisal ≥ mean surprisal");
   await assert.rejects(
-    async () => await flowLmFactory.load({ state: { ...saved.state, tokenizer: { fields: 3 } }, blobs: saved.blobs }, P, 3),
+    async () =>
+      await flowLmFactory.load(
+        { state: { ...saved.state, tokenizer: { fields: 3 } }, blobs: saved.blobs },
+        P,
+        3,
+      ),
     /tokenizer/,
   );
   assert.throws(() => flowLmFactory.create({ width: 10, heads: 4 }, 1), /multiple of heads/);

@@ -27,7 +27,10 @@ function cyclic(n: number, breakAt = -1) {
 
 Deno.test("lstm predict: an ordinary flow arriving out of sequence scores high", async () => {
   const { x, ctx } = cyclic(400);
-  const m = lstmFactory.create({ mode: "predict", window: 3, units: 8, epochs: 12, batchSize: 32, lr: 0.02 }, 1);
+  const m = lstmFactory.create(
+    { mode: "predict", window: 3, units: 8, epochs: 12, batchSize: 32, lr: 0.02 },
+    1,
+  );
   await m.fit(x, { context: ctx });
   const t = cyclic(80, 41);
   const s = await m.score(t.x, t.ctx);
@@ -50,7 +53,10 @@ Deno.test("lstm autoencoder: window score modes and context checks", async () =>
   assert.equal(a.length, 200);
   assert.ok(a.every(Number.isFinite) && b.every(Number.isFinite));
   assert.notDeepEqual(a, b, "the two window scores differ");
-  await assert.rejects(async () => await last.score(x, { groups: ["a"] }), /groups has 1 entries, expected one per row/);
+  await assert.rejects(
+    async () => await last.score(x, { groups: ["a"] }),
+    /groups has 1 entries, expected one per row/,
+  );
   last.dispose?.();
   win.dispose?.();
 });

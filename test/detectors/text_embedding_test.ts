@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { matrix } from "../../src/data/matrix.ts";
-import { embedTexts, flowText, flowTexts, resolveModel, textEmbeddingFactory } from "../../src/detectors/text_embedding.ts";
+import {
+  embedTexts,
+  flowText,
+  flowTexts,
+  resolveModel,
+  textEmbeddingFactory,
+} from "../../src/detectors/text_embedding.ts";
 
 Deno.test("text-embedding: flows serialise as name=value words, one-hot groups collapsed", () => {
   const names = ["duration", "protocol_type=tcp", "protocol_type=udp", "Flow Bytes/s", "rate"];
@@ -10,7 +16,10 @@ Deno.test("text-embedding: flows serialise as name=value words, one-hot groups c
 });
 
 Deno.test("text-embedding: the tiny local model embeds through transformers.js (mean-pooled, unit norm)", async () => {
-  const texts = ["protocol_type=tcp service=http flag=SF src_bytes=215", "protocol_type=udp service=domain_u"];
+  const texts = [
+    "protocol_type=tcp service=http flag=SF src_bytes=215",
+    "protocol_type=udp service=domain_u",
+  ];
   const { data, dim } = await embedTexts("tiny-flow-embedder", [...texts, texts[0]]);
   assert.equal(dim, 32);
   assert.equal(data.length, 3 * 32);
@@ -35,11 +44,17 @@ Deno.test("text-embedding: kNN distance is 0 for training rows (k=1), positive f
   assert.ok(st[0] > 0.05, `new row distance ${st[0]}`);
   const back = await textEmbeddingFactory.load(await d.save(), { k: 1 }, 1);
   assert.deepEqual(await back.score(test), st);
-  await assert.rejects(async () => await textEmbeddingFactory.create({ k: 5 }, 1).fit(train), /at least k=5 distinct/);
+  await assert.rejects(
+    async () => await textEmbeddingFactory.create({ k: 5 }, 1).fit(train),
+    /at least k=5 distinct/,
+  );
 });
 
 Deno.test("text-embedding: a missing model directory is a clear error", async () => {
-  assert.throws(() => resolveModel("/nonexistent/model-dir"), /not found: expected a directory with config.json/);
+  assert.throws(
+    () => resolveModel("/nonexistent/model-dir"),
+    /not found: expected a directory with config.json/,
+  );
   const d = textEmbeddingFactory.create({ model: "no-such-model" }, 1);
   await assert.rejects(async () => await d.fit(matrix(Float64Array.from([1]), 1, 1)), /no-such-model/);
 });
