@@ -15,7 +15,17 @@
 import type { Matrix } from "../data/matrix.ts";
 import { loadModel, saveModel } from "../detectors/model_dir.ts";
 import { createDetector } from "../detectors/registry.ts";
-import { type BenignProfile, benignProfile, explain } from "../detectors/explain.ts";
+import {
+  type BenignProfile,
+  benignProfile,
+  checkProfile,
+  explain,
+  type FeatureEvidence,
+  percentile,
+  templateSummary,
+} from "../detectors/explain.ts";
+import type { Detector } from "../detectors/types.ts";
+import type { FeatureDeviation } from "./alert.ts";
 import { fitThreshold } from "../thresholds/index.ts";
 import { forEachPacket } from "../capture/reader.ts";
 import { FlowMeter } from "../flows/meter.ts";
@@ -24,7 +34,7 @@ import { cicFeatures } from "../flows/features/cic.ts";
 import type { FeatureSet } from "../flows/features/types.ts";
 import { InputError } from "../util/errors.ts";
 import type { PredictModel } from "./api.ts";
-import type { FlowScoring } from "./monitor.ts";
+import type { FlowExplanation, FlowScoring } from "./monitor.ts";
 import { basename } from "node:path";
 
 const FEATURE_SETS: Record<string, FeatureSet> = {
@@ -108,25 +118,66 @@ export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
     featureSet: fs,
     featureNames: m.featureNames,
     threshold: m.threshold.value,
-    explain: profile
-      ? async (names, values) => {
-        const ex = await explain(
-          det,
-          { data: Float64Array.from(values), rows: 1, cols: names.length, names },
-          0,
-          { profile: profile as BenignProfile },
-        );
-        return {
-          summary: ex.summary,
-          features: ex.features.filter((f) => typeof f.value === "number").map((f) => ({
-            name: f.name,
-            value: f.value as number,
-            deviation: Math.round(f.share * 1000) / 1000,
-            ...(f.percentile !== undefined ? { percentile: Math.round(f.percentile * 100) / 100 } : {}),
-          })),
-        };
-      }
-      : undefined,
+    explain: profile ? flowExplainer(det, checkProfile(profile, m.featureNames.length)) : undefined,
+  };
+}
+
+function evidence(f: FeatureEvidence): FeatureDeviation {
+  return {
+    name: f.name,
+    value: f.value as number,
+    deviation: Math.round(f.share * 1000) / 1000,
+    ...(f.percentile !== undefined ? { percentile: Math.round(f.percentile * 100) / 100 } : {}),
+  };
+}
+
+/**
+ * Explanations for alerts of a flow model with a benign profile. Autoencoders and the traffic language
+ * model go through src/detectors/explain.ts's `explain` (their contributions need the model). For every
+ * other detector the evidence is the profile deviation, which `explain` computes as
+ * ((v − median) / spread)², spread = (p95 − p5)/3.29 (falling back to the range); it is computed here
+ * synchronously with the same formula and wording (`percentile`, `templateSummary`): the async path
+ * resolves only after several microtask hops, each of which lets the capture loop parse another chunk
+ * before the alert is written.
+ */
+export function flowExplainer(
+  det: Detector,
+  profile: BenignProfile,
+  top = 5,
+): (names: readonly string[], values: number[], score: number) => FlowExplanation | Promise<FlowExplanation> {
+  const modelBased = typeof (det as unknown as { featureErrors?: unknown }).featureErrors === "function" ||
+    typeof (det as unknown as { surprisal?: unknown }).surprisal === "function";
+  const lv = profile.levels;
+  const at = (q: number) => lv.indexOf(q);
+  const median = profile.quantiles.map((q) => q[at(0.5)]);
+  const spread = profile.quantiles.map((q, j) => {
+    let s = (q[at(0.95)] - q[at(0.05)]) / 3.29;
+    if (!(s > 0)) s = (q[q.length - 1] - q[0]) / 3.29;
+    if (!(s > 0)) s = Math.max(1e-9, Math.abs(median[j]) * 0.01, 1e-6);
+    return s;
+  });
+  return (names, values, score) => {
+    if (modelBased) {
+      const x = { data: Float64Array.from(values), rows: 1, cols: names.length, names };
+      return explain(det, x, 0, { profile, top }).then((ex) => ({
+        summary: ex.summary,
+        features: ex.features.filter((f) => typeof f.value === "number").map(evidence),
+      }));
+    }
+    let feats: FeatureEvidence[] = names.map((name, j) => ({
+      name,
+      value: values[j],
+      percentile: percentile(profile, j, values[j]),
+      benignMedian: median[j],
+      contribution: ((values[j] - median[j]) / spread[j]) ** 2,
+      share: 0,
+    }));
+    const total = feats.reduce((s, f) => s + Math.max(0, f.contribution), 0);
+    for (const f of feats) f.share = total > 0 ? Math.max(0, f.contribution) / total : 0;
+    feats.sort((a, b) => b.contribution - a.contribution);
+    feats = feats.slice(0, top);
+    const base = { detector: det.name, score, method: "profile-deviation" as const, features: feats };
+    return { summary: templateSummary(base), features: feats.map(evidence) };
   };
 }
 

@@ -51,7 +51,14 @@ export interface FlowScoring {
   explain?: (
     names: readonly string[],
     values: number[],
-  ) => Promise<{ summary: string; features: FeatureDeviation[] }>;
+    score: number,
+  ) => FlowExplanation | Promise<FlowExplanation>;
+}
+
+/** An explanation of one scored flow. */
+export interface FlowExplanation {
+  summary: string;
+  features: FeatureDeviation[];
 }
 
 /** Per-packet features (AfterImage for KitNET). */
@@ -245,10 +252,13 @@ export class Monitor {
       const ex = s.explain;
       this.o = {
         ...o,
-        explain: async (a, names, values) => {
-          const r = await ex(names, values);
-          if (r.features.length) a.top_features = r.features;
-          return r.summary;
+        explain: (a, names, values) => {
+          const use = (r: FlowExplanation) => {
+            if (r.features.length) a.top_features = r.features;
+            return r.summary;
+          };
+          const r = ex(names, values, a.score);
+          return r instanceof Promise ? r.then(use) : use(r);
         },
       };
     }

@@ -289,7 +289,9 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
       const cs = await forEachPacket(src.pcap!, (p) => {
         if (stop.signal.aborted) return false;
         monitor.packet(p);
-      }, { signal: stop.signal });
+        // Small reads: microtasks (batch flushes, async explanations) run between chunks, so an alert
+        // never waits for a multi-MiB chunk to be parsed.
+      }, { signal: stop.signal, chunkSize: 256 * 1024 });
       damage = damageSummary(cs) || undefined;
     } else {
       const cs = newStats();

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createHandler, serveApi } from "../../src/serve/api.ts";
-import { flowMatrixFromPcap, predictModelFromDir } from "../../src/serve/models.ts";
+import { flowExplainer, flowMatrixFromPcap, predictModelFromDir } from "../../src/serve/models.ts";
+import { checkProfile, explain } from "../../src/detectors/explain.ts";
 import { loadModel } from "../../src/detectors/model_dir.ts";
 import { basicFeatures } from "../../src/flows/features/basic.ts";
 import type { FeatureSet } from "../../src/flows/features/types.ts";
@@ -179,5 +180,27 @@ Deno.test("monitor → failing webhook: every alert in the file also reaches the
     ac.abort();
     await server.finished;
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("the monitor's synchronous explanation equals src/detectors/explain.ts's for profile models", async () => {
+  const dir = await benignFlowModel();
+  const lm = await loadModel(dir);
+  const profile = checkProfile((lm.manifest as { profile?: unknown }).profile, lm.featureNames.length);
+  const x = await flowMatrixFromPcap(
+    dataPath("pcaps", "zeek-ftp-bruteforce.pcap"),
+    basicFeatures as FeatureSet,
+  );
+  const scores = await lm.detector.score(x);
+  const fx = flowExplainer(lm.detector, profile);
+  for (const i of [0, 3, 7]) {
+    const want = await explain(lm.detector, x, i, { profile });
+    const got = fx(x.names, Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols)), scores[i]);
+    assert.ok(!(got instanceof Promise), "computed synchronously");
+    assert.equal((got as { summary: string }).summary, want.summary);
+    assert.deepEqual(
+      (got as { features: { name: string }[] }).features.map((f) => f.name),
+      want.features.map((f) => f.name),
+    );
   }
 });
