@@ -74,6 +74,7 @@ export const command: Command = {
     split: { type: "string", choices: ["auto", "random", "tail"], description: "Validation split (auto: tail for streaming/sequence detectors)", default: "auto" },
     scale: { type: "string", choices: ["minmax", "standard", "robust", "none"], description: "Feature scaling fitted on training rows", default: "minmax" },
     "nan-policy": { type: "string", choices: ["error", "drop", "zero", "median"], description: "Non-finite feature values", default: "median" },
+    "keep-duplicates": { type: "boolean", description: "Keep exact duplicate training rows (default: kept only for streaming/sequence detectors)" },
     "max-rows": { type: "number", arg: "N", description: "Train on at most N benign rows (seeded sample)" },
   },
   details: `Fits preprocessing (dedupe, one-hot, scaling) on the benign training rows only, holds out a benign
@@ -116,6 +117,7 @@ Examples:
       scale: str(args, "scale") as "minmax",
       nanPolicy: str(args, "nan-policy") as "median",
       maxRows: num(args, "max-rows"),
+      dropDuplicates: bool(args, "keep-duplicates") ? false : undefined,
     });
     const out = str(args, "out") ?? `models/${detector}`;
     const dataHash = await fileSha256(source);

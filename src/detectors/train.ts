@@ -8,7 +8,7 @@
  * Split: random (seeded) by default; detectors whose order matters (streaming
  * ones such as KitNET, and the sequence model `lstm`) get the last
  * `valFraction` of the rows instead, so training and validation stay in time
- * order.
+ * order, and keep duplicate rows (repetition is part of a stream).
  *
  * @example
  * ```ts
@@ -52,6 +52,12 @@ export interface TrainOptions {
   threshold?: { strategy: string; params?: Record<string, unknown> };
   scale?: ScaleMethod;
   nanPolicy?: NanPolicy;
+  /**
+   * Drop exact duplicate training rows before fitting (default: yes for the
+   * random split, no for the tail split, where row order and repetition are
+   * the signal a streaming/sequence detector learns from).
+   */
+  dropDuplicates?: boolean;
   /** Use at most this many benign training rows (seeded sample; for quick runs). */
   maxRows?: number;
   /** Group keys / timestamps per frame row for sequence models (default: derived from the frame). */
@@ -154,7 +160,12 @@ export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promis
   const features = opts.features ? [...opts.features] : featureColumns(df, opts.featureSet ?? "all");
   const leaks = features.filter((f) => (TARGET_COLUMNS as readonly string[]).includes(f));
   if (leaks.length) throw new InputError(`target column(s) ${leaks.join(", ")} cannot be features`);
-  const fitted = fitTransform(trainDf, { features, scale: opts.scale ?? "minmax", nanPolicy: opts.nanPolicy ?? "median" });
+  const fitted = fitTransform(trainDf, {
+    features,
+    scale: opts.scale ?? "minmax",
+    nanPolicy: opts.nanPolicy ?? "median",
+    dropDuplicates: opts.dropDuplicates ?? split === "random",
+  });
   const x: Matrix = fitted.matrix;
   const trainCtx = subContext(subContext(context, trainIdx), fitted.rows);
   const valApplied = fitted.transform.applyDetailed(valDf);

@@ -1,0 +1,87 @@
+/**
+ * End to end: `nadir train` / `nadir predict` on NSL-KDD (vendored slice) and
+ * on flows metered from a vendored capture.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { dataPath, ROOT } from "../_shared.ts";
+
+async function nadir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts"), ...args],
+    env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
+}
+
+function jsonl(text: string): { score: number | null; is_anomaly: boolean }[] {
+  return text.trim().split("\n").map((l) => JSON.parse(l));
+}
+
+Deno.test("cli: train knn on NSL-KDD benign rows, predict one line per input row", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nadir-cli-" });
+  try {
+    const model = join(dir, "knn");
+    const t = await nadir("train", "--detector", "knn", "--dataset", "nsl-kdd-test-21", "--max-rows", "1500", "--out", model, "--threshold", "fpr:0.02", "--param", "k=3");
+    assert.equal(t.code, 0, t.stderr);
+    const summary = JSON.parse(t.stdout);
+    assert.equal(summary.detector, "knn");
+    assert.equal(summary.params.k, 3);
+    assert.equal(summary.threshold.strategy, "fpr");
+    const manifest = JSON.parse(await Deno.readTextFile(join(model, "manifest.json")));
+    assert.match(manifest.training.dataSha256, /^[0-9a-f]{64}$/);
+    assert.equal(manifest.transform.format, "nadir-transform");
+    const out = join(dir, "scores.jsonl");
+    const p = await nadir("predict", "--model", model, "--input", dataPath("nsl-kdd", "KDDTest-21.txt.gz"), "--out", out);
+    assert.equal(p.code, 0, p.stderr);
+    const rows = jsonl(await Deno.readTextFile(out));
+    assert.equal(rows.length, 11850);
+    assert.ok(rows.every((r) => typeof r.score === "number" && typeof r.is_anomaly === "boolean"));
+    // KDDTest-21 is ~82 % attacks: a working model flags most rows.
+    const flagged = rows.filter((r) => r.is_anomaly).length / rows.length;
+    assert.ok(flagged > 0.5, `only ${flagged} flagged`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli: train kitnet on flows from a capture (--assume-benign), predict flows of another", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nadir-cli-flows-" });
+  try {
+    const a = join(dir, "scan.csv"), b = join(dir, "espn.csv"), model = join(dir, "kitnet");
+    assert.equal((await nadir("flows", dataPath("pcaps", "synscan.pcapng"), "--out", a)).code, 0);
+    assert.equal((await nadir("flows", dataPath("pcaps", "http_espn.pcapng"), "--out", b)).code, 0);
+    const unlabelled = await nadir("train", "--detector", "kitnet", "--path", a, "--out", model);
+    assert.equal(unlabelled.code, 1);
+    assert.match(unlabelled.stderr, /no label column; pass --assume-benign/);
+    const t = await nadir("train", "--detector", "kitnet", "--path", a, "--assume-benign", "--param", "fmGrace=200", "--out", model);
+    assert.equal(t.code, 0, t.stderr);
+    const manifest = JSON.parse(await Deno.readTextFile(join(model, "manifest.json")));
+    for (const n of manifest.features.names as string[]) assert.doesNotMatch(n, /(_ip|_mac|_port|first_seen|^id)$/, `metadata column ${n} used as a feature`);
+    const p = await nadir("predict", "--model", model, "--input", b);
+    assert.equal(p.code, 0, p.stderr);
+    const lines = jsonl(p.stdout);
+    const flows = (await Deno.readTextFile(b)).trim().split("\n").length - 1;
+    assert.equal(lines.length, flows);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli: usage and input errors", async () => {
+  const missing = await nadir("train", "--dataset", "nsl-kdd-test-21");
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--detector is required; one of kmeans, isolation-forest, knn, kitnet/);
+  const unknown = await nadir("train", "--detector", "svm", "--dataset", "nsl-kdd-test-21");
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /unknown detector "svm"/);
+  const badParam = await nadir("train", "--detector", "knn", "--dataset", "nsl-kdd-test-21", "--param", "k=zero");
+  assert.equal(badParam.code, 1);
+  assert.match(badParam.stderr, /parameter k expects an integer >= 1, found "zero"/);
+  const noModel = await nadir("predict", "--model", "/nonexistent/model", "--input", "nsl-kdd-test-21");
+  assert.equal(noModel.code, 1);
+  assert.match(noModel.stderr, /model directory not found/);
+});
