@@ -1,14 +1,19 @@
 /**
- * `deno task bench <name>`: runs bench/<name>.ts, which prints nadir's figures
- * next to a peer measured in the same run, as ratios.
+ * `deno task bench <name>`: runs a benchmark that prints nadir's figures next
+ * to a peer measured in the same run, as ratios.
  *
  * @module
  */
-const BENCHES = ["flows", "detectors", "monitor"];
+const BENCHES: Record<string, string> = {
+  flows: "./flows.ts",
+  detectors: "./detectors.ts",
+  monitor: "./monitor.ts",
+  capture: "./_capture_read.ts",
+};
 const name = Deno.args[0];
-if (!name || !BENCHES.includes(name)) {
-  console.error(`usage: deno task bench <${BENCHES.join("|")}> [args]`);
+if (!name || !(name in BENCHES)) {
+  console.error(`usage: deno task bench <${Object.keys(BENCHES).join("|")}> [args]`);
   Deno.exit(2);
 }
-const mod = await import(`./${name}.ts`);
+const mod = await import(BENCHES[name]);
 await mod.main(Deno.args.slice(1));
