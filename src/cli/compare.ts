@@ -59,7 +59,7 @@ export const command: Command = {
       const fig = await import("../figures/mod.ts");
       const main = rows.filter((r) => !r.published && r.f1 !== undefined && (r.test_set === "test" || r.test_set === "KDDTest+" || r.test_set === "covered"));
       const chart = fig.comparisonChart(
-        main.map((r) => ({ label: `${r.protocol}${r.test_set === "covered" ? " (covered)" : ""} · ${r.detector}`, values: { F1: r.f1!, Recall: r.recall!, "1 − FPR": 1 - (r.fpr ?? 0) } })),
+        main.map((r) => ({ label: `${r.protocol} · ${r.detector.replace(" (signatures)", "")}${r.test_set === "covered" ? " covered" : ""}`, values: { F1: r.f1!, Recall: r.recall!, "1 − FPR": 1 - (r.fpr ?? 0) } })),
         { title: "Detectors and Snort on the nadir protocols", subtitle: "Threshold from benign training data only", domain: [0, 1], xLabel: "Score" },
       );
       const saved = await fig.saveFigure(chart, out, "compare", { caption: "Best committed run per protocol and detector; see docs/protocols.md." });
