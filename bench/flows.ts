@@ -188,6 +188,10 @@ export async function main(args: string[]): Promise<void> {
         `flows ${s.flows}, peak table ${s.peakActiveFlows}, evicted ${s.evictedFlows}`,
     );
   }
+  if (has("ndpiReader") && !args.includes("--no-flood-peer")) {
+    const t = await timed(["ndpiReader", "-i", flood, "-q"]);
+    console.log(`  ndpiReader -q (peer)    peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${t.wall.toFixed(2)} s`);
+  }
 }
 
 if (import.meta.main) await main(Deno.args);

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { type Command, type ParsedArgs, str } from "./command.ts";
 import { InputError, UsageError } from "../util/errors.ts";
 import { type FlowKeyFields, labelFlow, loadRules, protocolNumber } from "../flows/label.ts";
@@ -17,8 +18,11 @@ async function readTable(path: string) {
   }
   const lower = path.toLowerCase();
   try {
-    if (lower.endsWith(".parquet")) return pl.readParquet(path);
-    if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) return pl.readIPC(path);
+    // nodejs-polars treats a path string not ending in .ipc as inline data: pass the bytes.
+    if (lower.endsWith(".parquet")) return pl.readParquet(Buffer.from(await Deno.readFile(path)));
+    if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) {
+      return pl.readIPC(Buffer.from(await Deno.readFile(path)));
+    }
     return pl.readCSV(path, { inferSchemaLength: 10000 });
   } catch (e) {
     throw new InputError(`cannot read the flow table: ${(e as Error).message}`, { file: path });
@@ -155,9 +159,13 @@ Example: deno task nadir label /tmp/ftp.csv --rules data/labels/zeek-ftp-brutefo
     };
     if (out) {
       const lower = out.toLowerCase();
-      if (lower.endsWith(".parquet")) df.writeParquet(out);
-      else if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) df.writeIPC(out);
-      else df.writeCSV(out);
+      // Write from memory: nodejs-polars' path writers may leave the file unflushed until GC.
+      const bytes = lower.endsWith(".parquet")
+        ? df.writeParquet()
+        : lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")
+        ? df.writeIPC()
+        : df.writeCSV();
+      await Deno.writeFile(out, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       console.log(JSON.stringify(summary, null, 2));
     } else {
       console.log(df.writeCSV().toString().trimEnd());

@@ -89,8 +89,9 @@ export class PolarsSink implements RowSink {
         : pl.Series(c.name, this.#data[i] as number[], c.type === "int" ? pl.Int64 : pl.Float64)
     );
     const df = pl.DataFrame(series);
-    if (this.format === "parquet") df.writeParquet(this.path);
-    else df.writeIPC(this.path);
+    // Write from an in-memory buffer: nodejs-polars' path writers may leave the file unflushed until GC.
+    const bytes = this.format === "parquet" ? df.writeParquet() : df.writeIPC();
+    await Deno.writeFile(this.path, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 }
 

@@ -53,3 +53,19 @@ Deno.test("label: nadir flows | nadir label on the FTP brute force (worked examp
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("label: reads Arrow flow tables and writes Parquet", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ar = `${dir}/scan.arrow`, pq = `${dir}/scan-labelled.parquet`;
+    assert.equal(await main(["flows", dataPath("pcaps", "synscan.pcapng"), "--features", "cic", "--out", ar]), 0);
+    assert.equal(await main(["label", ar, "--rules", dataPath("labels", "synscan.json"), "--out", pq]), 0);
+    const pl = (await import("nodejs-polars")).default;
+    const { Buffer } = await import("node:buffer");
+    const df = pl.readParquet(Buffer.from(await Deno.readFile(pq)));
+    assert.equal(df.height, 1994);
+    assert.equal(df.getColumn("attack").toArray().filter((a) => a === "PortScan").length, 1994);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
