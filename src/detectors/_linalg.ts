@@ -78,6 +78,23 @@ export function sqDist(a: Float64Array, ai: number, b: Float64Array, bi: number,
   return s;
 }
 
+/**
+ * Squared distance, abandoned (returning a value ≥ `bound`) as soon as the
+ * partial sum reaches `bound`: exact whenever the true distance is below it.
+ */
+export function sqDistBounded(a: Float64Array, ai: number, b: Float64Array, bi: number, d: number, bound: number): number {
+  let s = 0, j = 0;
+  while (j < d) {
+    const stop = j + 8 < d ? j + 8 : d;
+    for (; j < stop; j++) {
+      const t = a[ai + j] - b[bi + j];
+      s += t * t;
+    }
+    if (s >= bound) return s;
+  }
+  return s;
+}
+
 /** Linear-interpolated quantile (type 7) of an ascending-sorted array. */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;

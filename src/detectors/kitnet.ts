@@ -364,10 +364,9 @@ export class KitNetDetector implements StreamingDetector {
     return this.#score(x);
   }
 
-  #score(x: ArrayLike<number>): number {
+  #score(x: ArrayLike<number>, s = new Float64Array(this.#ensemble.length)): number {
     if (!this.ready) return NaN;
-    // A scratch array local to the call keeps scoring free of side effects.
-    const s = new Float64Array(this.#ensemble.length);
+    // `s` is scratch owned by the caller, so scoring leaves the model untouched.
     for (let a = 0; a < this.#ensemble.length; a++) s[a] = this.#ensemble[a].execute(x, this.#map![a]);
     return this.#output!.execute(s, undefined);
   }
@@ -401,8 +400,8 @@ export class KitNetDetector implements StreamingDetector {
 
   score(x: Matrix): Float64Array {
     checkScoreInput(this.name, x, this.ready ? this.#d : undefined);
-    const d = x.cols, out = new Float64Array(x.rows);
-    for (let i = 0; i < x.rows; i++) out[i] = this.#score(x.data.subarray(i * d, i * d + d));
+    const d = x.cols, out = new Float64Array(x.rows), scratch = new Float64Array(this.#ensemble.length);
+    for (let i = 0; i < x.rows; i++) out[i] = this.#score(x.data.subarray(i * d, i * d + d), scratch);
     return out;
   }
 

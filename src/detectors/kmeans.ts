@@ -27,7 +27,7 @@
 import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
-import { checkFitInput, checkScoreInput, f64Blob, quantileSorted, sqDist, stateNumber, toBytes } from "./_linalg.ts";
+import { checkFitInput, checkScoreInput, f64Blob, quantileSorted, sqDist, sqDistBounded, stateNumber, toBytes } from "./_linalg.ts";
 import { validateParams } from "./params.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
 
@@ -131,7 +131,7 @@ export class KMeansDetector implements Detector {
     for (let i = 0; i < x.rows; i++) {
       let best = Infinity, bc = 0;
       for (let j = 0; j < k; j++) {
-        const s = sqDist(data, i * d, c, j * d, d);
+        const s = sqDistBounded(data, i * d, c, j * d, d, best);
         if (s < best) {
           best = s;
           bc = j;
@@ -212,7 +212,7 @@ function kmeansPlusPlus(x: Matrix, k: number, rng: Rng): Float64Array {
       }
       let p = 0;
       for (let i = 0; i < n; i++) {
-        const s = sqDist(data, i * d, data, idx * d, d);
+        const s = sqDistBounded(data, i * d, data, idx * d, d, closest[i]);
         cand[i] = s < closest[i] ? s : closest[i];
         p += cand[i];
       }
@@ -234,7 +234,7 @@ function assignAll(x: Matrix, c: Float64Array, k: number, labels: Int32Array): v
   for (let i = 0; i < x.rows; i++) {
     let best = Infinity, bc = 0;
     for (let j = 0; j < k; j++) {
-      const s = sqDist(x.data, i * d, c, j * d, d);
+      const s = sqDistBounded(x.data, i * d, c, j * d, d, best);
       if (s < best) {
         best = s;
         bc = j;
@@ -267,7 +267,7 @@ function hamerlyLloyd(
   for (let i = 0; i < n; i++) {
     let b1 = Infinity, b2 = Infinity, bc = 0;
     for (let j = 0; j < k; j++) {
-      const s = sqDist(data, i * d, c, j * d, d);
+      const s = sqDistBounded(data, i * d, c, j * d, d, b2);
       if (s < b1) {
         b2 = b1;
         b1 = s;
@@ -294,7 +294,7 @@ function hamerlyLloyd(
       if (upper[i] <= bound) continue;
       let b1 = Infinity, b2 = Infinity, bc = 0;
       for (let j = 0; j < k; j++) {
-        const s = sqDist(data, i * d, c, j * d, d);
+        const s = sqDistBounded(data, i * d, c, j * d, d, b2);
         if (s < b1) {
           b2 = b1;
           b1 = s;
