@@ -30,7 +30,7 @@
  */
 import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
-import { checkFitInput, checkScoreInput, f64Blob, i32Blob, sqDist, stateNumber, toBytes } from "./_linalg.ts";
+import { checkFitInput, checkScoreInput, f64Blob, i32Blob, stateNumber, toBytes } from "./_linalg.ts";
 import { validateParams } from "./params.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
 
