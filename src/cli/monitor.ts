@@ -40,6 +40,12 @@ export const command: Command = {
       arg: "PACKETS",
       description: "Packets the streaming detector learns from before scoring (default 50000)",
     },
+    param: {
+      type: "string",
+      arg: "KEY=VALUE",
+      multiple: true,
+      description: "Detector hyperparameter for --detector (repeatable), e.g. --param fmGrace=500",
+    },
     threshold: {
       type: "string",
       arg: "SPEC",
@@ -116,6 +122,11 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
       delete cfg.model;
     }
     if (num(args, "grace") !== undefined) cfg.grace = num(args, "grace");
+    for (const kv of (args.options.param as string[] | undefined) ?? []) {
+      const m = /^([A-Za-z][\w-]*)=(.*)$/.exec(kv);
+      if (!m) throw new UsageError(`nadir monitor: --param expects KEY=VALUE, found "${kv}"`);
+      cfg.detector_params = { ...(cfg.detector_params ?? {}), [m[1]]: m[2] };
+    }
     if (str(args, "threshold")) cfg.threshold = str(args, "threshold");
     cfg.alerts = { ...(cfg.alerts ?? {}) };
     if (str(args, "alerts")) cfg.alerts.file = str(args, "alerts");

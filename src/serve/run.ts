@@ -100,7 +100,19 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     scoring = await flowScoringFromDir(cfg.model);
     predictModels.push(await predictModelFromDir(cfg.model));
   } else {
-    const det = createDetector(cfg.detector!, cfg.detector_params ?? {}, cfg.seed ?? 0);
+    const params: Record<string, unknown> = { ...(cfg.detector_params ?? {}) };
+    const grace = cfg.grace ?? 50_000;
+    // KitNET maps features during its first fmGrace rows and only then trains: keep that phase inside the
+    // monitor's grace period (Kitsune's own defaults: 5,000 of 50,000), or nothing would ever be scored.
+    if (cfg.detector === "kitnet" && params.fmGrace === undefined) {
+      params.fmGrace = Math.max(1, Math.min(5000, Math.floor(grace / 10)));
+    }
+    if (params.fmGrace !== undefined && Number(params.fmGrace) >= grace) {
+      throw new UsageError(
+        `nadir monitor: --grace ${grace} must exceed the detector's fmGrace ${params.fmGrace} (it learns the feature map first)`,
+      );
+    }
+    const det = createDetector(cfg.detector!, params, cfg.seed ?? 0);
     if (!isStreaming(det)) {
       throw new UsageError(
         `nadir monitor: --detector ${cfg.detector} is not a streaming detector; train it and pass --model DIR`,
@@ -116,7 +128,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
       name: cfg.detector!,
       detector: det,
       featurizer,
-      grace: cfg.grace ?? 50_000,
+      grace,
       calibration: cfg.calibration,
       fitThreshold: (s) => fitThreshold(th.strategy, s, th.params).value,
     };
