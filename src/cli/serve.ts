@@ -27,7 +27,7 @@ export const command: Command = {
     alerts: {
       type: "string",
       arg: "FILE",
-      description: "Serve the alerts of this JSON-lines file (a monitor's --alerts)",
+      description: "Serve (and follow) the alerts of this JSON-lines file (a monitor's --alerts)",
     },
     "token-file": { type: "string", arg: "FILE", description: "Bearer token file (else NADIR_TOKEN)" },
     cert: { type: "string", arg: "FILE", description: "TLS certificate (PEM); with --key serves HTTPS" },
@@ -70,7 +70,6 @@ Examples:
       feedbackFile: base ? join(base, "feedback.jsonl") : undefined,
       filter,
     });
-    if (alerts) store.loadFile(alerts);
     const token = loadToken(str(args, "token-file"));
     const stop = new AbortController();
     const onSignal = () => stop.abort();
@@ -97,7 +96,12 @@ Examples:
           }://${a.hostname}:${a.port}/ (${models.length} model(s))`,
         ),
     });
+    // Follow the monitor's alerts file: new lines appear in /alerts and on the live stream.
+    const following = alerts
+      ? store.follow(alerts, stop.signal, 1000, (m) => console.error(`nadir serve: ${m}`))
+      : Promise.resolve();
     await server.finished;
+    await following;
     for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal);
     return 0;
   },

@@ -103,6 +103,73 @@ export class AlertStore {
     return n;
   }
 
+  /**
+   * Follows an alerts file another process (a monitor) appends to: loads what is there, then polls for
+   * new complete lines every `everyMs` until `signal` aborts. A file that shrinks (rotated) is read
+   * again from the start; malformed lines are reported once through `onError` and skipped.
+   */
+  async follow(
+    path: string,
+    signal: AbortSignal,
+    everyMs = 1000,
+    onError?: (msg: string) => void,
+  ): Promise<void> {
+    let offset = 0;
+    let partial = "";
+    let lineNo = 0;
+    const dec = new TextDecoder();
+    while (!signal.aborted) {
+      try {
+        const st = await Deno.stat(path);
+        if (st.size < offset) {
+          offset = 0;
+          partial = "";
+          lineNo = 0;
+        }
+        if (st.size > offset) {
+          const f = await Deno.open(path, { read: true });
+          try {
+            await f.seek(offset, Deno.SeekMode.Start);
+            const buf = new Uint8Array(st.size - offset);
+            let got = 0;
+            while (got < buf.length) {
+              const n = await f.read(buf.subarray(got));
+              if (n === null) break;
+              got += n;
+            }
+            offset += got;
+            const text = partial + dec.decode(buf.subarray(0, got));
+            const lines = text.split("\n");
+            partial = lines.pop() ?? "";
+            for (const l of lines) {
+              lineNo++;
+              if (!l.trim()) continue;
+              try {
+                const v = JSON.parse(l);
+                const p = alertProblems(v);
+                if (p.length) throw new Error(p.join("; "));
+                if (!this.#byId.has(v.id)) this.add({ alert: v });
+              } catch (e) {
+                onError?.(`${path}:${lineNo}: skipped: ${(e as Error).message}`);
+              }
+            }
+          } finally {
+            f.close();
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) onError?.(`${path}: ${(e as Error).message}`);
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, everyMs);
+        signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          r();
+        }, { once: true });
+      });
+    }
+  }
+
   get(id: string): AlertRecord | undefined {
     return this.#byId.get(id);
   }

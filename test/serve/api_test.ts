@@ -344,3 +344,45 @@ Deno.test("parsePredictInput caps the number of reported errors", () => {
   assert.equal(r.matrix, undefined);
   assert.equal(r.errors.length, 50);
 });
+
+Deno.test("store.follow picks up alerts appended by another writer, survives rotation and bad lines", async () => {
+  const dir = Deno.makeTempDirSync();
+  const path = join(dir, "alerts.jsonl");
+  const store = new AlertStore();
+  const ac = new AbortController();
+  const errors: string[] = [];
+  const seen: string[] = [];
+  store.subscribe((a) => seen.push(a.id));
+  const done = store.follow(path, ac.signal, 20, (m) => errors.push(m));
+  const mk = (i: number) =>
+    makeAlert({
+      tsUs: 1.7e15,
+      flowId: i,
+      srcIp: "192.0.2.1",
+      srcPort: i,
+      destIp: "192.0.2.2",
+      destPort: 80,
+      protocol: 6,
+      detector: "d",
+      score: 2,
+      threshold: 1,
+    });
+  const a1 = mk(1), a2 = mk(2), a3 = mk(3);
+  const wait = async (n: number) => {
+    for (let i = 0; i < 200 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  Deno.writeTextFileSync(path, JSON.stringify(a1) + "\n" + JSON.stringify(a2).slice(0, 20));
+  await wait(1);
+  assert.deepEqual(seen, [a1.id], "a torn last line waits for its end");
+  Deno.writeTextFileSync(path, JSON.stringify(a2).slice(20) + "\n{oops}\n", { append: true });
+  await wait(2);
+  assert.deepEqual(seen, [a1.id, a2.id]);
+  Deno.writeTextFileSync(path, JSON.stringify(a3) + "\n"); // rotated: shorter file
+  await wait(3);
+  ac.abort();
+  await done;
+  assert.deepEqual(seen, [a1.id, a2.id, a3.id]);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /alerts\.jsonl:3: skipped/);
+  Deno.removeSync(dir, { recursive: true });
+});
