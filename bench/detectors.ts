@@ -116,7 +116,8 @@ export async function main(args: string[]): Promise<void> {
   }
   const peer = peerModels.length ? await runPeer(train, test, peerArgs) : new Map<string, PeerResult>();
 
-  const rows: string[][] = [];
+  const header = ["detector", "train s", "sklearn train s", "train ratio", "score rows/s", "sklearn rows/s", "score ratio", "backend", "note"];
+  console.log(`\n| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
   for (const f of factories) {
     const params = paramsFor(f.name);
     let fitS = NaN, scoreS = NaN, note = "";
@@ -139,7 +140,7 @@ export async function main(args: string[]): Promise<void> {
     const p = peer.get(f.name);
     const fmt = (v: number, digits = 2) => Number.isFinite(v) ? v.toFixed(digits) : "-";
     const rate = (s: number) => Number.isFinite(s) && s > 0 ? Math.round(test.rows / s).toLocaleString("en-US") : "-";
-    rows.push([
+    const row = [
       f.name,
       fmt(fitS),
       p ? fmt(p.fit_s) : "-",
@@ -149,12 +150,9 @@ export async function main(args: string[]): Promise<void> {
       p ? fmt(p.score_s / scoreS) : "-",
       f.backend?.() ?? "js",
       note || (p ? "" : "no sklearn peer"),
-    ]);
-    console.error(`bench: ${f.name} done`);
+    ];
+    console.log(`| ${row.join(" | ")} |`);
   }
-  const header = ["detector", "train s", "sklearn train s", "train ratio", "score rows/s", "sklearn rows/s", "score ratio", "backend", "note"];
-  console.log(`\n| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
-  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
   console.log(
     `\nratio = sklearn seconds / nadir seconds (>= 1.0: nadir faster). sklearn peers: ${
       [...peer.keys()].join(", ") || "none"
