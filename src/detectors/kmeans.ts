@@ -128,15 +128,25 @@ export class KMeansDetector implements Detector {
     checkScoreInput(this.name, x, this.#d);
     const d = this.#d!, k = this.#k, c = this.#centroids, data = x.data;
     const out = new Float64Array(x.rows);
+    // Centre-to-centre distances: by the triangle inequality, centre j cannot be
+    // nearer than the current best b when ‖c_b − c_j‖ ≥ 2‖x − c_b‖ (Elkan 2003).
+    const cc = new Float64Array(k * k);
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) cc[a * k + b] = Math.sqrt(sqDist(c, a * d, c, b * d, d));
+    let guess = 0; // consecutive rows are often in the same cluster
     for (let i = 0; i < x.rows; i++) {
-      let best = Infinity, bc = 0;
+      let bc = guess;
+      let best = sqDist(data, i * d, c, bc * d, d);
+      let twice = 2 * Math.sqrt(best);
       for (let j = 0; j < k; j++) {
+        if (j === bc || cc[bc * k + j] >= twice) continue;
         const s = sqDistBounded(data, i * d, c, j * d, d, best);
         if (s < best) {
           best = s;
           bc = j;
+          twice = 2 * Math.sqrt(best);
         }
       }
+      guess = bc;
       out[i] = Math.sqrt(best) / this.#radii[bc];
     }
     return out;
