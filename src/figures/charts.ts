@@ -365,7 +365,11 @@ export function scoreHistogram(
           marginLeft: 64,
           marginBottom: 46,
           grid: true,
-          x: { type: opts.logX ? "log" : "linear", label: opts.xLabel ?? "Anomaly score" },
+          x: {
+            type: opts.logX ? "log" : "linear",
+            label: opts.xLabel ?? "Anomaly score",
+            ...(opts.logX ? { ticks: 8, tickFormat: (v: number) => fmt(v) } : {}),
+          },
           y: logY
             ? {
               type: "log",

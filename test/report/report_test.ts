@@ -114,62 +114,103 @@ Deno.test({
   },
 });
 
+/** Opens each report in headless Chromium, checks every figure's size, keeps screenshots in test/artifacts/<dir>/. */
+async function checkInChromium(
+  reports: { name: string; html: string; ipynb: string }[],
+  index: string | undefined,
+  dir: string,
+) {
+  const { chromium } = await import("playwright-core");
+  const profile = await Deno.makeTempDir({ prefix: "nadir-chromium-" });
+  // A fresh profile per run (launchPersistentContext owns --user-data-dir).
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const artifacts = join(REPO_ROOT, "test", "artifacts", dir);
+  await Deno.mkdir(artifacts, { recursive: true });
+  try {
+    const page = await browser.newPage();
+    for (const n of reports) {
+      await page.goto(`file://${n.html}`);
+      const figs = await page.$$eval(
+        ".output svg, .output img",
+        (els) =>
+          els.filter((e) => !e.parentElement?.closest("svg")).map((e) => {
+            const b = e.getBoundingClientRect();
+            return { w: b.width, h: b.height, tag: e.tagName };
+          }),
+      );
+      const nbFile = JSON.parse(await Deno.readTextFile(n.ipynb));
+      const expected = (nbFile.cells as { outputs?: { data?: Record<string, unknown> }[] }[])
+        .flatMap((c) => c.outputs ?? [])
+        .filter((o) => o.data && ("image/svg+xml" in o.data || "image/png" in o.data)).length;
+      assert.ok(expected > 0, `${n.name}: has figure outputs`);
+      assert.equal(figs.length, expected, `${n.name}: ${expected} figure outputs, ${figs.length} rendered`);
+      for (const f of figs) assert.ok(f.w > 100 && f.h > 50, `${n.name}: a figure renders at ${f.w}×${f.h}`);
+      // Screenshot around the first figure, so the artifact shows that figures render.
+      await page.locator(".output svg, .output img").first().scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(artifacts, `${n.name}.png`), fullPage: false });
+    }
+    if (index) {
+      await page.goto(`file://${index}`);
+      assert.equal(await page.locator("ul.index li").count(), reports.length);
+      await page.screenshot({ path: join(artifacts, "index.png") });
+    }
+  } finally {
+    await browser.close();
+    await Deno.remove(profile, { recursive: true });
+  }
+}
+
 Deno.test({
-  name: "report: Chromium shows every figure of every HTML report with a non-zero size",
+  name: "report: Chromium shows every figure of every quick HTML report with a non-zero size",
   ignore: !!missing || !hasChromium,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     const r = await report();
-    const { chromium } = await import("playwright-core");
-    const profile = await Deno.makeTempDir({ prefix: "nadir-chromium-" });
-    // A fresh profile per run (launchPersistentContext owns --user-data-dir).
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    const artifacts = join(REPO_ROOT, "test", "artifacts", "report");
-    await Deno.mkdir(artifacts, { recursive: true });
     try {
-      const page = await browser.newPage();
-      for (const n of r.notebooks) {
-        await page.goto(`file://${n.html}`);
-        const figs = await page.$$eval(
-          ".output svg, .output img",
-          (els) =>
-            els.filter((e) => !e.parentElement?.closest("svg")).map((e) => {
-              const b = e.getBoundingClientRect();
-              return { w: b.width, h: b.height, tag: e.tagName };
-            }),
-        );
-        const nbFile = JSON.parse(await Deno.readTextFile(n.ipynb));
-        const expected = (nbFile.cells as { outputs?: { data?: Record<string, unknown> }[] }[])
-          .flatMap((c) => c.outputs ?? [])
-          .filter((o) => o.data && ("image/svg+xml" in o.data || "image/png" in o.data)).length;
-        assert.equal(figs.length, expected, `${n.name}: ${expected} figure outputs, ${figs.length} rendered`);
-        for (const f of figs) {
-          assert.ok(f.w > 100 && f.h > 50, `${n.name}: a figure renders at ${f.w}×${f.h}`);
-        }
-        await page.screenshot({ path: join(artifacts, `${n.name}.png`), fullPage: false });
-      }
-      await page.goto(`file://${r.index}`);
-      assert.equal(await page.locator("ul.index li").count(), r.notebooks.length);
-      await page.screenshot({ path: join(artifacts, "index.png") });
+      await checkInChromium(r.notebooks, r.index, "report-quick");
     } finally {
-      await browser.close();
-      await Deno.remove(profile, { recursive: true });
       if (out) await Deno.remove(out, { recursive: true }).catch(() => {});
     }
+  },
+});
+
+const committed = (() => {
+  try {
+    return [...Deno.readDirSync(join(REPO_ROOT, "reports"))].filter((e) =>
+      e.name.endsWith(".html") && e.name !== "index.html"
+    )
+      .map((e) => e.name.replace(/\.html$/, "")).sort();
+  } catch {
+    return [];
+  }
+})();
+
+Deno.test({
+  name: "report: the committed reports/ show their figures in Chromium",
+  ignore: !hasChromium || committed.length === 0,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = join(REPO_ROOT, "reports");
+    await checkInChromium(
+      committed.map((name) => ({ name, html: join(dir, `${name}.html`), ipynb: join(dir, `${name}.ipynb`) })),
+      join(dir, "index.html"),
+      "report-committed",
+    );
   },
 });
