@@ -173,7 +173,12 @@ export function rocChart(
           marginBottom: 46,
           grid: true,
           x: opts.logX
-            ? { type: "log", domain: [floor, 1], label: "False-positive rate (log)" }
+            ? {
+              type: "log",
+              domain: [floor, 1],
+              label: "False-positive rate (log)",
+              tickFormat: logTick,
+            }
             : { domain: [0, 1], label: "False-positive rate" },
           y: { domain: [0, 1], label: "True-positive rate (recall)" },
           color: { domain: [...names, ...pts.map((p) => p.name)], range: PALETTE.slice() as string[] },
@@ -368,7 +373,7 @@ export function scoreHistogram(
           x: {
             type: opts.logX ? "log" : "linear",
             label: opts.xLabel ?? "Anomaly score",
-            ...(opts.logX ? { ticks: 8, tickFormat: (v: number) => fmt(v) } : {}),
+            ...(opts.logX ? { ticks: 8, tickFormat: logTick } : {}),
           },
           y: logY
             ? {
@@ -481,6 +486,7 @@ export function lossCurve(histories: LossHistory[], opts: ChartOptions & { logY?
     }
   }
   const names = histories.map((h) => h.name);
+  const maxEpoch = Math.max(1, ...data.map((d) => d.epoch));
   const items = names.map((n, i) => ({ name: n, color: colorOf(i) }));
   if (histories.some((h) => h.valLoss)) items.push({ name: "validation (dashed)", color: "#666" });
   return new Figure(
@@ -490,8 +496,17 @@ export function lossCurve(histories: LossHistory[], opts: ChartOptions & { logY?
           marginLeft: 70,
           marginBottom: 46,
           grid: true,
-          x: { label: "Epoch", tickFormat: "d" },
-          y: { type: opts.logY ? "log" : "linear", label: opts.logY ? "Loss (log)" : "Loss" },
+          x: {
+            label: "Epoch",
+            // Integer ticks only: with 2-3 epochs Plot's default ticks are fractional.
+            ticks: maxEpoch <= 12 ? Array.from({ length: maxEpoch }, (_, i) => i + 1) : 10,
+            tickFormat: "d",
+          },
+          y: {
+            type: opts.logY ? "log" : "linear",
+            label: opts.logY ? "Loss (log)" : "Loss",
+            ...(opts.logY ? { tickFormat: logTick } : {}),
+          },
           color: { domain: names, range: PALETTE.slice() as string[] },
           marks: [
             Plot.line(data.filter((d) => d.kind === "train"), {
@@ -699,7 +714,11 @@ export function timeline(
             type: opts.relative ? "linear" : "utc",
             label: opts.relative ? "Seconds from start" : "Time (UTC)",
           },
-          y: { type: opts.logY ? "log" : "linear", label: opts.yLabel ?? "Anomaly score" },
+          y: {
+            type: opts.logY ? "log" : "linear",
+            label: opts.yLabel ?? "Anomaly score",
+            ...(opts.logY ? { tickFormat: logTick } : {}),
+          },
           marks: [
             Plot.line(line, { x: "t", y: "v", stroke: PALETTE[0], strokeWidth: 1.4 }),
             ...(data.threshold !== undefined
@@ -836,10 +855,17 @@ export function heavyTailed(groups: ArrayLike<number>[]): boolean {
   return quantileSorted(s, 0.99) / quantileSorted(s, 0.05) > 1000;
 }
 
+/** Log-axis tick labels: only mantissas 1, 2 and 5 are labelled, so dense decades stay readable. */
+export function logTick(v: number): string {
+  if (!(v > 0)) return "";
+  const m = Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9));
+  return m === 1 || m === 2 || m === 5 ? fmt(v) : "";
+}
+
 /** Short number format for labels (3 significant digits, exponent when tiny/huge). */
 export function fmt(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2).replace(/\.?0+e/, "e");
   return Number(v.toPrecision(3)).toString();
 }
