@@ -101,6 +101,14 @@ Deno.test({
       assert.equal(nb.metadata.nadir.status, "error");
       assert.deepEqual(nb.metadata.nadir.parameters, { QUICK: true, NAME: "quick" });
 
+      const sig = await py([
+        "-c",
+        "import nbformat, sys\nfrom nbformat.sign import NotebookNotary\n" +
+        "sys.exit(0 if NotebookNotary().check_signature(nbformat.read(sys.argv[1], 4)) else 3)",
+        out,
+      ]);
+      assert.equal(sig.code, 0, `the executed notebook is signed (trusted): ${sig.stderr}`);
+
       const html = join(dir, "out.html");
       const h = await py([
         join(REPO_ROOT, "scripts/nbhtml.py"),
