@@ -187,6 +187,11 @@ export async function runReport(opts: ReportOptions = {}): Promise<ReportResult>
       NO_COLOR: "1",
       NADIR_PROGRESS: "0",
     };
+    // Quick runs write their feature sets and models to temporary folders: keep those inside OUT and remove them after.
+    if (opts.quick) {
+      env.TMPDIR = join(out, ".tmp");
+      await Deno.mkdir(env.TMPDIR, { recursive: true });
+    }
     const r = await runPython(args, env, REPO_ROOT);
     const seconds = (performance.now() - t1) / 1000;
     let lateOutputs = 0;
@@ -224,6 +229,7 @@ export async function runReport(opts: ReportOptions = {}): Promise<ReportResult>
     });
     log(`report: ${name} ${status} in ${seconds.toFixed(1)} s (${lateOutputs} late outputs kept) → ${html}`);
   }
+  if (opts.quick) await Deno.remove(join(out, ".tmp"), { recursive: true }).catch(() => {});
   const index = join(out, "index.html");
   const executed: string[] = [];
   for (const r of runs) if (await exists(r.ipynb)) executed.push(r.ipynb);
