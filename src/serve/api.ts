@@ -30,10 +30,22 @@ import { fileURLToPath } from "node:url";
 export interface PredictModel {
   name: string;
   detector: string;
+  /**
+   * Columns each row carries, in order: the model's features, or for a model with a preprocessing
+   * transform its raw input columns (the transform is applied by `score`).
+   */
   featureNames: readonly string[];
+  /** Columns of `featureNames` that take text (categories of a transform); NaN in the matrix. */
+  categorical?: readonly string[];
+  /** Numeric cells may be null / empty (missing: the transform's nanPolicy fills or drops them). */
+  allowMissing?: boolean;
   featureSet?: string;
   threshold?: number;
-  score(x: Matrix): Promise<Float64Array> | Float64Array;
+  /** One score per row; NaN for a row the model's transform dropped. */
+  score(
+    x: Matrix,
+    categories?: ReadonlyMap<string, readonly (string | null)[]>,
+  ): Promise<Float64Array> | Float64Array;
 }
 
 /** What the handler serves. */
@@ -171,12 +183,42 @@ export function parsePredictInput(
   contentType: string,
   model: PredictModel,
   maxRows: number,
-): { matrix?: Matrix; errors: FieldError[]; modelName?: string } {
+): {
+  matrix?: Matrix;
+  categories?: Map<string, (string | null)[]>;
+  errors: FieldError[];
+  modelName?: string;
+} {
   const names = model.featureNames;
   const cols = names.length;
   const errors: FieldError[] = [];
   const push = (field: string, message: string) => {
     if (errors.length < MAX_ERRORS) errors.push({ field, message });
+  };
+  // Categorical columns (a transform's one-hot inputs) take text; their matrix cells stay NaN.
+  const catSet = new Set(model.categorical ?? []);
+  const catCols = names.map((n) => (catSet.has(n) ? [] as (string | null)[] : undefined));
+  const categories = (): Map<string, (string | null)[]> | undefined =>
+    catSet.size ? new Map(names.flatMap((n, j) => (catCols[j] ? [[n, catCols[j]!]] : []))) : undefined;
+  const allowMissing = model.allowMissing === true;
+  const expectNumber = allowMissing ? "a finite number or null" : "a finite number";
+  // One cell of a JSON row; returns the number to store.
+  const cell = (v: unknown, j: number, field: string): number => {
+    const c = catCols[j];
+    if (c) {
+      if (typeof v === "string") c.push(v);
+      else if (typeof v === "number" && Number.isFinite(v)) c.push(String(v));
+      else if (v === null) c.push(null);
+      else {
+        push(field, `expected a string (category), found ${describe(v)}`);
+        c.push(null);
+      }
+      return NaN;
+    }
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+    if (v === null && allowMissing) return NaN;
+    push(field, `expected ${expectNumber}, found ${describe(v)}`);
+    return NaN;
   };
   let text: string;
   try {
@@ -212,17 +254,27 @@ export function parsePredictInput(
       }
       for (let j = 0; j < cols; j++) {
         const raw = cells[idx[j]].trim();
-        const v = Number(raw);
-        if (raw === "" || !Number.isFinite(v)) {
+        const c = catCols[j];
+        if (c) {
+          c.push(raw === "" ? null : raw);
+          data[i * cols + j] = NaN;
+          continue;
+        }
+        const v = raw === "" ? NaN : Number(raw);
+        if (!(raw === "" && allowMissing) && !Number.isFinite(v)) {
           push(
             `line ${i + 2}.${names[j]}`,
-            `expected a finite number, found ${JSON.stringify(raw.slice(0, 40))}`,
+            `expected ${allowMissing ? "a finite number or an empty cell" : "a finite number"}, found ${
+              JSON.stringify(raw.slice(0, 40))
+            }`,
           );
         }
         data[i * cols + j] = v;
       }
     }
-    return errors.length ? { errors } : { matrix: { data, rows, cols, names }, errors };
+    return errors.length
+      ? { errors }
+      : { matrix: { data, rows, cols, names }, categories: categories(), errors };
   }
   let parsed: unknown;
   try {
@@ -270,9 +322,7 @@ export function parsePredictInput(
         );
       } else {
         r.forEach((v, j) => {
-          if (typeof v !== "number" || !Number.isFinite(v)) {
-            push(`rows[${i}][${j}] (${names[j]})`, `expected a finite number, found ${describe(v)}`);
-          } else data[i * cols + j] = v;
+          data[i * cols + j] = cell(v, j, `rows[${i}][${j}] (${names[j]})`);
         });
       }
     } else if (typeof r === "object" && r !== null) {
@@ -280,9 +330,7 @@ export function parsePredictInput(
       names.forEach((n, j) => {
         const v = row[n];
         if (v === undefined) push(`rows[${i}].${n}`, "missing");
-        else if (typeof v !== "number" || !Number.isFinite(v)) {
-          push(`rows[${i}].${n}`, `expected a finite number, found ${describe(v)}`);
-        } else data[i * cols + j] = v;
+        else data[i * cols + j] = cell(v, j, `rows[${i}].${n}`);
       });
       for (const k of Object.keys(row)) {
         if (!known.has(k)) push(`rows[${i}].${k.slice(0, 80)}`, `unknown feature for model ${model.name}`);
@@ -291,6 +339,7 @@ export function parsePredictInput(
   });
   return errors.length ? { errors } : {
     matrix: { data, rows: rowsIn.length, cols, names },
+    categories: categories(),
     errors,
     modelName: o.model as string | undefined,
   };
@@ -583,7 +632,7 @@ async function predict(
     }]);}
   const parsed = parsePredictInput(body, ct, model, maxRows);
   if (!parsed.matrix) return error(400, "validation failed", parsed.errors);
-  const scores = await model.score(parsed.matrix);
+  const scores = await model.score(parsed.matrix, parsed.categories);
   const out = Array.from(scores, (s) => (Number.isFinite(s) ? s : null));
   const t = model.threshold;
   return json({

@@ -31,19 +31,24 @@ import { forEachPacket } from "../capture/reader.ts";
 import { FlowMeter } from "../flows/meter.ts";
 import { basicFeatures } from "../flows/features/basic.ts";
 import { cicFeatures } from "../flows/features/cic.ts";
+import { kddFeatures } from "../flows/features/kdd.ts";
 import type { FeatureSet } from "../flows/features/types.ts";
+import { transformOf } from "../detectors/predict.ts";
+import type { Transform } from "../data/preprocess.ts";
 import { InputError } from "../util/errors.ts";
 import type { PredictModel } from "./api.ts";
 import type { FlowExplanation, FlowScoring } from "./monitor.ts";
 import { basename } from "node:path";
 
-const FEATURE_SETS: Record<string, FeatureSet> = {
-  basic: basicFeatures as FeatureSet,
-  nfstream: basicFeatures as FeatureSet,
-  cic: cicFeatures as FeatureSet,
+// Factories: kdd keeps host/service windows across flows, so every monitor gets a fresh instance.
+const FEATURE_SETS: Record<string, () => FeatureSet> = {
+  basic: () => basicFeatures as FeatureSet,
+  nfstream: () => basicFeatures as FeatureSet,
+  cic: () => cicFeatures as FeatureSet,
+  kdd: () => kddFeatures() as FeatureSet,
 };
 
-/** The feature set called `name` ("basic"/"nfstream", "cic"). */
+/** The feature set called `name` ("basic"/"nfstream", "cic", "kdd"; a fresh instance for kdd). */
 export function featureSetByName(name: string): FeatureSet {
   const fs = FEATURE_SETS[name];
   if (!fs) {
@@ -51,12 +56,13 @@ export function featureSetByName(name: string): FeatureSet {
       `unknown feature set "${name}"; the monitor computes: ${Object.keys(FEATURE_SETS).join(", ")}`,
     );
   }
-  return fs;
+  return fs();
 }
 
-/** The first feature set whose columns include every name, if any. */
+/** The first feature set (basic, cic, kdd) whose columns include every name, if any. */
 export function inferFeatureSet(names: readonly string[]): FeatureSet | undefined {
-  for (const fs of [basicFeatures, cicFeatures] as FeatureSet[]) {
+  for (const make of [FEATURE_SETS.basic, FEATURE_SETS.cic, FEATURE_SETS.kdd]) {
+    const fs = make();
     const cols = new Set(fs.columns.map((c) => c.name));
     if (names.every((n) => cols.has(n))) return fs;
   }
@@ -68,37 +74,55 @@ export function modelColumns(fs: FeatureSet): string[] {
   return fs.columns.filter((c) => !c.meta && c.type !== "str").map((c) => c.name);
 }
 
-/** Loads a model directory as a {@link FlowScoring} for the monitor. */
+/**
+ * Loads a model directory as a {@link FlowScoring} for the monitor. A model trained by `nadir train`
+ * carries a preprocessing transform (scaling, one-hot categories, non-finite fill): its input columns
+ * must be columns of the feature set, which the monitor computes per flow and hands to the transform
+ * before scoring. The feature set is the manifest's `features.set` when it names one the monitor
+ * computes (basic, cic, kdd), else the first whose columns include every input column (`nadir train`
+ * records "all" unless `--features` names the set).
+ */
 export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
   const m = await loadModel(dir);
+  const transform = transformOf(m);
+  // Raw columns read from each flow: the transform's inputs, or the model's features as they are.
+  const inputs = transform ? transform.inputColumns : m.featureNames;
   const setName = m.manifest.features.set;
   let fs: FeatureSet | undefined;
-  if (setName && FEATURE_SETS[setName]) fs = FEATURE_SETS[setName];
-  else fs = inferFeatureSet(m.featureNames);
+  if (setName && FEATURE_SETS[setName]) fs = FEATURE_SETS[setName]();
+  else fs = inferFeatureSet(inputs);
   if (!fs) {
     throw new InputError(
-      `the model's features (${m.featureNames.slice(0, 5).join(", ")}${
-        m.featureNames.length > 5 ? ", ..." : ""
+      `the model's ${transform ? "input columns" : "features"} (${inputs.slice(0, 5).join(", ")}${
+        inputs.length > 5 ? ", ..." : ""
       }) ` +
         `are not columns of a feature set the monitor computes from packets (${
           Object.keys(FEATURE_SETS).join(", ")
         })`,
-      { file: `${dir}/manifest.json`, column: "features" },
+      { file: `${dir}/manifest.json`, column: transform ? "transform.columns" : "features" },
     );
   }
-  const cols = new Set(fs.columns.map((c) => c.name));
-  const missing = m.featureNames.filter((n) => !cols.has(n));
+  const colType = new Map(fs.columns.map((c) => [c.name, c.type]));
+  const missing = inputs.filter((n) => !colType.has(n));
   if (missing.length) {
     throw new InputError(`features ${missing.join(", ")} are not columns of feature set ${fs.name}`, {
       file: `${dir}/manifest.json`,
-      column: "features.names",
+      column: transform ? "transform.columns" : "features.names",
     });
   }
-  if (m.transform !== null && m.transform !== undefined) {
-    throw new InputError(
-      "the model has a preprocessing transform; the monitor scores raw flow features only (train without a transform, or use a scale-free detector such as isolation-forest)",
-      { file: `${dir}/manifest.json`, column: "transform" },
-    );
+  let featureNames: readonly string[] = m.featureNames;
+  let categoricalNames: string[] | undefined;
+  if (transform) {
+    const cats = transform.columns.filter((c) => c.kind === "categorical").map((c) => c.name);
+    featureNames = transform.columns.filter((c) => c.kind === "numeric").map((c) => c.name);
+    const strAsNumber = featureNames.filter((n) => colType.get(n) === "str");
+    if (strAsNumber.length) {
+      throw new InputError(
+        `the transform reads text column(s) ${strAsNumber.join(", ")} of feature set ${fs.name} as numbers`,
+        { file: `${dir}/manifest.json`, column: "transform.columns" },
+      );
+    }
+    categoricalNames = cats;
   }
   if (!m.threshold) {
     throw new InputError(
@@ -116,9 +140,16 @@ export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
     name: m.manifest.detector.name,
     detector: det,
     featureSet: fs,
-    featureNames: m.featureNames,
+    featureNames,
+    ...(transform ? { transform, categoricalNames } : {}),
+    // kdd's row() adds the connection to its 2 s / 100-connection windows: once per flow only.
+    ...(fs.name === "kdd" ? { endedOnly: true } : {}),
     threshold: m.threshold.value,
-    explain: profile ? flowExplainer(det, checkProfile(profile, m.featureNames.length)) : undefined,
+    // A profile describes the detector's input columns; alerts of a transformed model show raw
+    // flow values, so the monitor's running benign statistics explain them instead.
+    explain: profile && !transform
+      ? flowExplainer(det, checkProfile(profile, m.featureNames.length))
+      : undefined,
   };
 }
 
@@ -181,26 +212,65 @@ export function flowExplainer(
   };
 }
 
-/** Loads a model directory for POST /predict (any feature names; transform must be absent). */
+/**
+ * Loads a model directory for POST /predict. Without a transform, rows carry the model's features
+ * (`features.names`); with one (every `nadir train` model), rows carry the raw input columns, numbers
+ * for numeric ones and strings for categorical ones, and the transform is applied as `nadir predict`
+ * applies it (unknown categories go to the unknown bucket, non-finite values follow its nanPolicy).
+ */
 export async function predictModelFromDir(dir: string): Promise<PredictModel> {
   const m = await loadModel(dir);
-  if (m.transform !== null && m.transform !== undefined) {
-    throw new InputError(
-      "the model has a preprocessing transform, which /predict does not apply; send transformed rows to a model without one",
-      {
-        file: `${dir}/manifest.json`,
-        column: "transform",
-      },
-    );
-  }
-  return {
+  const transform = transformOf(m);
+  const base = {
     name: basename(dir.replace(/\/+$/, "")),
     detector: m.manifest.detector.name,
-    featureNames: m.featureNames,
     featureSet: m.manifest.features.set ?? undefined,
     threshold: m.threshold?.value,
-    score: (x: Matrix) => m.detector.score(x),
   };
+  if (!transform) {
+    return { ...base, featureNames: m.featureNames, score: (x: Matrix) => m.detector.score(x) };
+  }
+  return {
+    ...base,
+    featureNames: transform.inputColumns,
+    categorical: transform.columns.filter((c) => c.kind === "categorical").map((c) => c.name),
+    allowMissing: transform.nanPolicy !== "error",
+    score: (x, categories) => scoreTransformed(m.detector, transform, x, categories),
+  };
+}
+
+/**
+ * Applies `transform` to raw rows (numeric columns in `x`, categorical ones in `categories`) and scores
+ * them; rows the transform drops (nanPolicy "drop") score NaN, so results stay one per input row.
+ */
+export async function scoreTransformed(
+  det: Detector,
+  transform: Transform,
+  x: Matrix,
+  categories?: ReadonlyMap<string, readonly (string | null)[]>,
+): Promise<Float64Array> {
+  const num = new Map<string, Float64Array>();
+  const cat = new Map<string, (string | null)[]>();
+  const pos = new Map(x.names.map((n, j) => [n, j]));
+  for (const c of transform.columns) {
+    if (c.kind === "categorical") {
+      const v = categories?.get(c.name);
+      if (!v) throw new InputError(`missing categorical column "${c.name}"`, { column: c.name });
+      cat.set(c.name, v as (string | null)[]);
+      continue;
+    }
+    const j = pos.get(c.name);
+    if (j === undefined) throw new InputError(`missing numeric column "${c.name}"`, { column: c.name });
+    const col = new Float64Array(x.rows);
+    for (let i = 0; i < x.rows; i++) col[i] = x.data[i * x.cols + j];
+    num.set(c.name, col);
+  }
+  const a = transform.applyColumns(x.rows, num, cat);
+  const s = a.matrix.rows ? await det.score(a.matrix) : new Float64Array(0);
+  if (!a.rows) return Float64Array.from(s);
+  const out = new Float64Array(x.rows).fill(NaN);
+  for (let r = 0; r < a.rows.length; r++) out[a.rows[r]] = s[r];
+  return out;
 }
 
 /** Options for {@link trainFlowModelFromPcap}. */

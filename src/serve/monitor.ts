@@ -8,7 +8,8 @@
  *   `rescoreIntervalS` seconds of traffic, so a long attack does not wait for
  *   its flow to end. Rows are scored in batches (at most `batchSize` rows or
  *   `maxBatchDelayMs` of waiting) because batch `score` is what batch models
- *   are fast at.
+ *   are fast at. A model with a preprocessing transform (every `nadir train`
+ *   model) gets each batch of raw flow columns through that transform first.
  * - **packet** (a streaming detector such as KitNET on per-packet features):
  *   every packet is featurised; the first `grace` packets train the detector,
  *   the next `calibration` packets are scored (no learning) to fit the
@@ -27,6 +28,7 @@ import type { Detector, StreamingDetector } from "../detectors/types.ts";
 import { Expiration, type Flow, type FlowFeatureSet, FlowMeter } from "../flows/meter.ts";
 import type { FeatureSet } from "../flows/features/types.ts";
 import type { Matrix } from "../data/matrix.ts";
+import type { Transform } from "../data/preprocess.ts";
 import { type Alert, type FeatureDeviation, hostName, makeAlert, protoName } from "./alert.ts";
 import { EvidenceBuffer, type EvidenceOptions, type FlowEvidence, pcapBytes } from "./evidence.ts";
 import type { MonitorMetrics } from "./metrics.ts";
@@ -42,10 +44,23 @@ export interface FlowScoring {
   detector: Detector;
   /** Feature set that computes the model's features. */
   featureSet: FeatureSet;
-  /** The model's feature names (a subset of the feature set's columns, in model order). */
+  /**
+   * Numeric feature-set columns read from each flow, in order: the model's features, or with a
+   * `transform` its numeric input columns. Alerts list and explain these raw values.
+   */
   featureNames: readonly string[];
-  /** Applies the model's preprocessing to a matrix (identity when absent). */
-  transform?: (x: Matrix) => Matrix;
+  /** Text feature-set columns a `transform` one-hot encodes (kdd's protocol_type, service, flag). */
+  categoricalNames?: readonly string[];
+  /**
+   * The model's preprocessing (src/data/preprocess.ts, as `nadir train` saved it), applied to each
+   * batch of raw rows before scoring; rows it drops (nanPolicy "drop") are not scored.
+   */
+  transform?: Transform;
+  /**
+   * Score flows only when they end: the feature set's `row()` has side effects (kdd adds each row to
+   * its connection windows), so re-scoring an active flow would count it twice.
+   */
+  endedOnly?: boolean;
   threshold: number;
   /** Explains one row (the model's benign profile); used when the monitor has no other explainer. */
   explain?: (
@@ -200,6 +215,11 @@ export class Monitor {
   // flow mode
   readonly #flow?: FlowScoring;
   readonly #colIdx?: Int32Array;
+  readonly #catIdx?: Int32Array;
+  readonly #rescoreS: number;
+  // Reused per-batch columns handed to the transform (grown when a batch is larger).
+  #tNum = new Map<string, Float64Array>();
+  #tCap = 0;
   readonly #rowBuf: (number | string)[] = [];
   readonly #fstats: FeatureStats;
   // packet mode
@@ -225,18 +245,31 @@ export class Monitor {
     this.evidence = new EvidenceBuffer(o.evidence);
     if (o.evidenceDir) Deno.mkdirSync(o.evidenceDir, { recursive: true });
     const s = o.scoring;
+    this.#rescoreS = s.kind === "flow" && s.endedOnly ? 0 : o.rescoreIntervalS ?? 5;
     let inner: FlowFeatureSet | undefined;
     if (s.kind === "flow") {
       this.#flow = s;
       inner = s.featureSet;
       const cols = s.featureSet.columns.map((c) => c.name);
-      this.#colIdx = Int32Array.from(s.featureNames, (n) => {
+      const colOf = (n: string) => {
         const i = cols.indexOf(n);
         if (i < 0) {
           throw new Error(`model feature "${n}" is not a column of feature set ${s.featureSet.name}`);
         }
         return i;
-      });
+      };
+      this.#colIdx = Int32Array.from(s.featureNames, colOf);
+      if (s.transform) {
+        const want = new Set(s.transform.inputColumns);
+        const have = [...s.featureNames, ...(s.categoricalNames ?? [])];
+        const bad = have.filter((n) => !want.has(n));
+        if (bad.length || have.length !== want.size) {
+          throw new Error(
+            `the monitor reads ${have.join(", ")} but the transform's inputs are ${[...want].join(", ")}`,
+          );
+        }
+        this.#catIdx = Int32Array.from(s.categoricalNames ?? [], colOf);
+      }
       this.#rowBuf = new Array(cols.length);
       this.#fstats = new FeatureStats(s.featureNames);
       this.#threshold = s.threshold;
@@ -311,7 +344,7 @@ export class Monitor {
     this.meter.add(p);
     if (this.#pkt) this.#packetScore(p, this.#wallNow());
     else {
-      const ri = this.o.rescoreIntervalS ?? 5;
+      const ri = this.#rescoreS;
       if (ri > 0 && p.tsUs - this.#lastRescoreUs >= ri * 1e6) {
         if (this.#lastRescoreUs !== -Infinity) this.#rescore(p.tsUs, ri * 1e6, this.#wallNow());
         this.#lastRescoreUs = p.tsUs;
@@ -379,7 +412,7 @@ export class Monitor {
     if (nowUs !== undefined) this.meter.expire(nowUs);
     for (const f of this.#active.values()) this.#accountTalkers(f, false);
     if (this.#flow) {
-      const ri = this.o.rescoreIntervalS ?? 5;
+      const ri = this.#rescoreS;
       const now = nowUs ?? this.meter.nowUs;
       if (ri > 0 && Number.isFinite(now) && now - this.#lastRescoreUs >= ri * 1e6) {
         this.#rescore(now, ri * 1e6, wall);
@@ -470,6 +503,9 @@ export class Monitor {
     const data = new Float64Array(rows.length * cols);
     const idx = this.#colIdx!;
     const buf = this.#rowBuf;
+    // Text columns for the transform's categories, taken from the same row (row() runs once per flow).
+    const ci = this.#catIdx;
+    const catVals = ci?.length ? Array.from(ci, () => new Array<string | null>(rows.length)) : undefined;
     for (let i = 0; i < rows.length; i++) {
       const f = rows[i].flow;
       s.featureSet.row(f, f.state, buf);
@@ -477,19 +513,64 @@ export class Monitor {
         const v = buf[idx[j]];
         data[i * cols + j] = typeof v === "number" ? v : Number(v);
       }
+      if (catVals) {
+        for (let k = 0; k < catVals.length; k++) {
+          const v = buf[ci![k]];
+          catVals[k][i] = v === undefined || v === null ? null : String(v);
+        }
+      }
       this.#scoredPackets.set(f.id, f.packets);
     }
-    let x: Matrix = { data, rows: rows.length, cols, names: s.featureNames };
-    const raw = x;
-    if (s.transform) x = s.transform(x);
+    const raw: Matrix = { data, rows: rows.length, cols, names: s.featureNames };
     const t0 = performance.now();
-    const out = s.detector.score(x);
+    let x = raw;
+    let kept: Uint32Array | null = null;
+    if (s.transform) {
+      try {
+        ({ matrix: x, rows: kept } = this.#transform(s, raw, catVals));
+      } catch (e) {
+        // A value the transform rejects (nanPolicy "error") must not stop the sensor: these rows
+        // go unscored, counted as a scoring error, and the message is logged.
+        this.o.metrics.sinkErrors.inc(rows.length, { sink: "transform" });
+        console.error(`nadir monitor: preprocessing failed, ${rows.length} flow(s) unscored: ${(e as Error).message}`);
+        for (const r of rows) if (r.state === "ended") this.#forget(r.flow);
+        return;
+      }
+    }
+    const out = x.rows ? s.detector.score(x) : new Float64Array(0);
+    const done = (sc: Float64Array) => {
+      if (!kept) return this.#handleScores(rows, raw, sc, t0);
+      const all = new Float64Array(rows.length).fill(NaN);
+      for (let r = 0; r < kept.length; r++) all[kept[r]] = sc[r];
+      this.#handleScores(rows, raw, all, t0);
+    };
     if (out instanceof Promise) {
-      const p = out.then((scores) => this.#handleScores(rows, raw, scores, t0)).finally(() =>
-        this.#inflight.delete(p)
-      );
+      const p = out.then(done).finally(() => this.#inflight.delete(p));
       this.#inflight.add(p);
-    } else this.#handleScores(rows, raw, out, t0);
+    } else done(out);
+  }
+
+  /** Raw batch → model matrix through the saved transform (columns reused across batches). */
+  #transform(
+    s: FlowScoring,
+    raw: Matrix,
+    catVals: (string | null)[][] | undefined,
+  ): { matrix: Matrix; rows: Uint32Array | null } {
+    const n = raw.rows, cols = raw.cols;
+    if (n > this.#tCap) {
+      this.#tCap = Math.max(n, this.o.batchSize ?? 512);
+      for (const name of s.featureNames) this.#tNum.set(name, new Float64Array(this.#tCap));
+    }
+    const num = new Map<string, Float64Array>();
+    s.featureNames.forEach((name, j) => {
+      const col = this.#tNum.get(name)!;
+      for (let i = 0; i < n; i++) col[i] = raw.data[i * cols + j];
+      num.set(name, n === this.#tCap ? col : col.subarray(0, n));
+    });
+    const cat = new Map<string, (string | null)[]>();
+    s.categoricalNames?.forEach((name, k) => cat.set(name, catVals![k]));
+    const a = s.transform!.applyColumns(n, num, cat);
+    return { matrix: a.matrix, rows: a.rows };
   }
 
   #handleScores(rows: PendingRow[], x: Matrix, scores: Float64Array, t0: number): void {
@@ -500,6 +581,11 @@ export class Monitor {
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       const score = scores[i];
+      if (Number.isNaN(score)) {
+        // Dropped by the transform (non-finite values under nanPolicy "drop"): nothing to judge.
+        if (r.state === "ended") this.#forget(r.flow);
+        continue;
+      }
       this.o.stats.score(score);
       const vals = x.data.subarray(i * cols, (i + 1) * cols);
       if (score > this.#threshold && !this.#alertedFlows.has(r.flow.id)) {
