@@ -683,6 +683,15 @@ function decodeUdpTunnel(
     const type = (b[o + 6] << 8) | b[o + 7];
     o += 8;
     const saved = snapshot(p);
+    // NFStream jumps back to its IP check with the LLC type; when that is not IPv4 it keeps the outer
+    // header's protocol (UDP), so an inner "IPv4" header (version nibble 4 behind a non-IP LLC type) goes
+    // through its UDP-tunnel length check again: without room for ihl + 8 bytes the frame is dropped
+    // (capwap.pcap frame 418: ihl 56 with 61 bytes left). A frame that passes is metered as NFStream does.
+    const innerV4 = o + 20 <= end && (b[o] >> 4) === 4;
+    if (type !== ETH_IP && innerV4 && o + (b[o] & 15) * 4 + 8 > end) {
+      p.meterable = false;
+      return;
+    }
     clearL3(p);
     p.tunnelId = 2;
     p._macOff = -(wifi - base) - 2; // 802.11: addr2 = transmitter (src), addr3 = destination

@@ -26,3 +26,11 @@ Deno.test("flows: (packets, bytes) multiset equals NFStream's on all 147 shared 
   assert.equal(s.captures, 147);
   assert.ok(s.rate >= 0.99, `match rate ${(100 * s.rate).toFixed(2)} % < 99 %`);
 });
+
+Deno.test("flows: capwap.pcap equals NFStream exactly (non-IPv4 LLC type with a too-long garbage IPv4 header is dropped)", async () => {
+  const s = await matchAll(dataPath("nfstream"));
+  const capwap = s.differing.find((d) => d.name.includes("capwap"));
+  assert.equal(capwap, undefined, `capwap.pcap differs from NFStream:\n${describeDiffs(s)}`);
+  assert.equal(s.matched, s.expected, "every vendored NFStream flow is produced");
+  assert.equal(s.produced, s.expected, "no extra flows on the vendored captures");
+});
