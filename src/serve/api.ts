@@ -37,6 +37,8 @@ export interface PredictModel {
   featureNames: readonly string[];
   /** Columns of `featureNames` that take text (categories of a transform); NaN in the matrix. */
   categorical?: readonly string[];
+  /** `score` applies a saved preprocessing transform to the raw rows. */
+  preprocessed?: boolean;
   /** Numeric cells may be null / empty (missing: the transform's nanPolicy fills or drops them). */
   allowMissing?: boolean;
   featureSet?: string;
@@ -442,6 +444,8 @@ export function createHandler(o: ApiOptions): (req: Request) => Promise<Response
               name: m.name,
               detector: m.detector,
               features: m.featureNames,
+              ...(m.categorical ? { categorical: m.categorical, allow_missing: m.allowMissing === true } : {}),
+              preprocessed: m.preprocessed === true,
               feature_set: m.featureSet,
               threshold: m.threshold ?? null,
             })),

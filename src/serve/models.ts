@@ -233,6 +233,7 @@ export async function predictModelFromDir(dir: string): Promise<PredictModel> {
   return {
     ...base,
     featureNames: transform.inputColumns,
+    preprocessed: true,
     categorical: transform.columns.filter((c) => c.kind === "categorical").map((c) => c.name),
     allowMissing: transform.nanPolicy !== "error",
     score: (x, categories) => scoreTransformed(m.detector, transform, x, categories),

@@ -36,8 +36,9 @@ function handlerFor(models: Awaited<ReturnType<typeof predictModelFromDir>>[], d
   const filter = new AlertFilter({ suppressions: new SuppressionList(join(dir, "suppressions.json")) });
   const store = new AlertStore({ evidenceDir: join(dir, "evidence"), feedbackFile: join(dir, "fb.jsonl"), filter });
   const h = createHandler({ store, stats: new LiveStats(), metrics: new MonitorMetrics(), models });
-  return (body: string, type = "application/json") =>
+  const post = (body: string, type = "application/json") =>
     h(new Request("http://127.0.0.1/predict", { method: "POST", headers: { "content-type": type }, body }));
+  return Object.assign(post, { get: (path: string) => h(new Request("http://127.0.0.1" + path)) });
 }
 
 /** Rows of a flows file as JSON objects of the given raw columns (numbers, text for categories). */
@@ -97,6 +98,10 @@ for (
       assert.equal(cats.size > 0, set === "kdd");
       const rows = rowsOf(train, pm.featureNames, cats);
       const post = handlerFor([pm], tmp);
+      const listed = (await (await post.get("/models")).json()).models[0];
+      assert.equal(listed.preprocessed, true);
+      assert.deepEqual(listed.features, pm.featureNames);
+      assert.deepEqual(listed.categorical, [...cats]);
       const r = await post(JSON.stringify({ rows }));
       const body = await r.json();
       assert.equal(r.status, 200, JSON.stringify(body));
