@@ -13,7 +13,7 @@
  * @module
  */
 import type { Matrix } from "../data/matrix.ts";
-import { loadModel, saveModel } from "../detectors/model_dir.ts";
+import { type LoadedModel, loadModel, saveModel } from "../detectors/model_dir.ts";
 import { createDetector } from "../detectors/registry.ts";
 import {
   type BenignProfile,
@@ -33,7 +33,6 @@ import { basicFeatures } from "../flows/features/basic.ts";
 import { cicFeatures } from "../flows/features/cic.ts";
 import { kddFeatures } from "../flows/features/kdd.ts";
 import type { FeatureSet } from "../flows/features/types.ts";
-import { transformOf } from "../detectors/predict.ts";
 import type { Transform } from "../data/preprocess.ts";
 import { InputError } from "../util/errors.ts";
 import type { PredictModel } from "./api.ts";
@@ -75,6 +74,17 @@ export function modelColumns(fs: FeatureSet): string[] {
 }
 
 /**
+ * The model's saved transform, restored and checked by src/detectors/predict.ts (the code `nadir
+ * predict` uses), or null. Imported only when there is one: src/data/preprocess.ts loads polars'
+ * native library (+0.2 s, +18 MiB at start), which a model without a transform never needs.
+ */
+async function transformOfModel(m: LoadedModel): Promise<Transform | null> {
+  if (m.transform === null || m.transform === undefined) return null;
+  const { transformOf } = await import("../detectors/predict.ts");
+  return transformOf(m);
+}
+
+/**
  * Loads a model directory as a {@link FlowScoring} for the monitor. A model trained by `nadir train`
  * carries a preprocessing transform (scaling, one-hot categories, non-finite fill): its input columns
  * must be columns of the feature set, which the monitor computes per flow and hands to the transform
@@ -84,7 +94,7 @@ export function modelColumns(fs: FeatureSet): string[] {
  */
 export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
   const m = await loadModel(dir);
-  const transform = transformOf(m);
+  const transform = await transformOfModel(m);
   // Raw columns read from each flow: the transform's inputs, or the model's features as they are.
   const inputs = transform ? transform.inputColumns : m.featureNames;
   const setName = m.manifest.features.set;
@@ -220,7 +230,7 @@ export function flowExplainer(
  */
 export async function predictModelFromDir(dir: string): Promise<PredictModel> {
   const m = await loadModel(dir);
-  const transform = transformOf(m);
+  const transform = await transformOfModel(m);
   const base = {
     name: basename(dir.replace(/\/+$/, "")),
     detector: m.manifest.detector.name,
