@@ -97,7 +97,8 @@ export function formatIpv6(b: Uint8Array, o: number): string {
   return s;
 }
 
-function formatMac(b: Uint8Array, o: number): string {
+/** Formats 6 bytes as a lower-case colon-separated MAC address. */
+export function formatMac(b: Uint8Array, o: number): string {
   return HEX[b[o]] + ":" + HEX[b[o + 1]] + ":" + HEX[b[o + 2]] + ":" + HEX[b[o + 3]] + ":" + HEX[b[o + 4]] +
     ":" +
     HEX[b[o + 5]];
@@ -195,12 +196,22 @@ export class DecodedPacket implements Packet {
     return this._dstIp;
   }
   get srcMac(): string | undefined {
-    if (this._macOff === -1) return undefined;
-    return formatMac(this._buf, this._off + (this._macOff >= 0 ? this._macOff + 6 : -this._macOff - 2 + 10));
+    const o = this.srcMacOffset();
+    return o < 0 ? undefined : formatMac(this._buf, o);
   }
   get dstMac(): string | undefined {
-    if (this._macOff === -1) return undefined;
-    return formatMac(this._buf, this._off + (this._macOff >= 0 ? this._macOff : -this._macOff - 2 + 16));
+    const o = this.dstMacOffset();
+    return o < 0 ? undefined : formatMac(this._buf, o);
+  }
+  /** Offset in `_buf` of the 6 source MAC bytes, -1 when the frame has none (lets a consumer skip formatting). */
+  srcMacOffset(): number {
+    const m = this._macOff;
+    return m === -1 ? -1 : this._off + (m >= 0 ? m + 6 : -m - 2 + 10);
+  }
+  /** Offset in `_buf` of the 6 destination MAC bytes, -1 when the frame has none. */
+  dstMacOffset(): number {
+    const m = this._macOff;
+    return m === -1 ? -1 : this._off + (m >= 0 ? m : -m - 2 + 16);
   }
 
   /**

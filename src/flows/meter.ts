@@ -30,6 +30,18 @@
  * @module
  */
 import type { Packet } from "../capture/packet.ts";
+import { DecodedPacket } from "../capture/decode.ts";
+
+const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function formatIp4(x: number): string {
+  return (x >>> 24) + "." + ((x >>> 16) & 255) + "." + ((x >>> 8) & 255) + "." + (x & 255);
+}
+
+function formatMac48(hi: number, lo: number): string {
+  return HEX2[hi >>> 16] + ":" + HEX2[(hi >>> 8) & 255] + ":" + HEX2[hi & 255] + ":" + HEX2[lo >>> 16] + ":" +
+    HEX2[(lo >>> 8) & 255] + ":" + HEX2[lo & 255];
+}
 
 /** Why a flow ended. 0 and 1 are NFStream's codes. */
 export const Expiration = {
@@ -80,16 +92,22 @@ export class Flow {
   bucketNext: Flow | null = null;
   /** Whether the first packet's source is the key's second endpoint (direction test). */
   swapped = false;
-  srcIp = "";
-  dstIp = "";
+  /** Address strings: set for IPv6 / string-keyed flows; IPv4 flows format `ka`/`kb` on first read. */
+  _srcIp: string | undefined = undefined;
+  _dstIp: string | undefined = undefined;
   srcPort = 0;
   dstPort = 0;
   protocol = 0;
   ipVersion = 0;
   vlanId = 0;
   tunnelId = 0;
-  srcMac: string | undefined;
-  dstMac: string | undefined;
+  /** MACs as two 24-bit halves (hi -1: none), formatted on first read; `_srcMac`/`_dstMac` cache the strings. */
+  _smHi = -1;
+  _smLo = 0;
+  _dmHi = -1;
+  _dmLo = 0;
+  _srcMac: string | undefined = undefined;
+  _dstMac: string | undefined = undefined;
   firstUs = 0;
   lastUs = 0;
   packets = 0;
@@ -111,6 +129,35 @@ export class Flow {
   // LRU list links (least recently updated first).
   prev: Flow | null = null;
   next: Flow | null = null;
+
+  /** Source address of the first packet (IPv4 dotted quad, IPv6 as inet_ntop). */
+  get srcIp(): string {
+    return this._srcIp ??= formatIp4(this.swapped ? this.kb : this.ka);
+  }
+  set srcIp(v: string) {
+    this._srcIp = v;
+  }
+  get dstIp(): string {
+    return this._dstIp ??= formatIp4(this.swapped ? this.ka : this.kb);
+  }
+  set dstIp(v: string) {
+    this._dstIp = v;
+  }
+  /** Source / destination MAC of the first packet (lower-case colon hex), undefined when the link has none. */
+  get srcMac(): string | undefined {
+    if (this._srcMac === undefined && this._smHi >= 0) this._srcMac = formatMac48(this._smHi, this._smLo);
+    return this._srcMac;
+  }
+  set srcMac(v: string | undefined) {
+    this._srcMac = v;
+  }
+  get dstMac(): string | undefined {
+    if (this._dstMac === undefined && this._dmHi >= 0) this._dstMac = formatMac48(this._dmHi, this._dmLo);
+    return this._dstMac;
+  }
+  set dstMac(v: string | undefined) {
+    this._dstMac = v;
+  }
 
   /** First seen in ms, truncated as NFStream does (sec*1000 + usec/1000). */
   get firstMs(): number {
@@ -392,16 +439,31 @@ export class FlowMeter {
     f.kap = kap;
     f.kb = kb;
     f.kbp = kbp;
-    f.srcIp = p.srcIp;
-    f.dstIp = p.dstIp;
+    // Strings are made only when a row needs them: IPv4 addresses come from the numeric key, MACs from the bytes.
+    if (typeof key !== "number") {
+      f._srcIp = p.srcIp;
+      f._dstIp = p.dstIp;
+    }
     f.srcPort = p.srcPort;
     f.dstPort = p.dstPort;
     f.protocol = p.protocol;
     f.ipVersion = p.ipVersion;
     f.vlanId = p.vlanId;
     f.tunnelId = p.tunnelId;
-    f.srcMac = p.srcMac;
-    f.dstMac = p.dstMac;
+    if (p instanceof DecodedPacket) {
+      const b = p._buf, so = p.srcMacOffset(), d = p.dstMacOffset();
+      if (so >= 0) {
+        f._smHi = (b[so] << 16) | (b[so + 1] << 8) | b[so + 2];
+        f._smLo = (b[so + 3] << 16) | (b[so + 4] << 8) | b[so + 5];
+      }
+      if (d >= 0) {
+        f._dmHi = (b[d] << 16) | (b[d + 1] << 8) | b[d + 2];
+        f._dmLo = (b[d + 3] << 16) | (b[d + 4] << 8) | b[d + 5];
+      }
+    } else {
+      f._srcMac = p.srcMac;
+      f._dstMac = p.dstMac;
+    }
     f.firstUs = f.lastUs = f.s2dFirstUs = f.s2dLastUs = ts;
     f.packets = f.s2dPackets = 1;
     f.bytes = f.s2dBytes = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
