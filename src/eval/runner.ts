@@ -295,6 +295,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
   const stamp = runStamp(new Date(), gitShortSha());
   let seeds = opts.quick && config.quick?.seeds ? config.quick.seeds : config.seeds;
   if (opts.seeds !== undefined) seeds = seeds.slice(0, Math.max(1, opts.seeds));
+  getProtocol(config.protocol); // unknown names fail here, before a folder exists
   const params = detectorParams(config.detector, { ...(config.params ?? {}), ...(opts.quick ? config.quick?.params ?? {} : {}) });
   const folder = await RunFolder.create(root, config.id, stamp);
   try {
