@@ -140,6 +140,34 @@ for (
   });
 }
 
+Deno.test("/predict follows the transform's nanPolicy: null scores null under drop, is a field error under error", async () => {
+  const tmp = Deno.makeTempDirSync({ prefix: "nadir-transform-" });
+  try {
+    const train = join(tmp, "t.parquet");
+    await nadir("flows", dataPath("pcaps", "zeek-http-bro.org.pcap"), "--features", "basic", "--out", train);
+    for (const policy of ["drop", "error"]) {
+      const model = join(tmp, policy);
+      await nadir("train", "--detector", "knn", "--path", train, "--assume-benign", "--nan-policy", policy, "--out", model);
+      const pm = await predictModelFromDir(model);
+      assert.equal(pm.allowMissing, policy === "drop");
+      const row = rowsOf(train, pm.featureNames, new Set())[0];
+      const col = pm.featureNames[1];
+      const r = await handlerFor([pm], tmp)(JSON.stringify({ rows: [row, { ...row, [col]: null }] }));
+      const b = await r.json();
+      if (policy === "drop") {
+        assert.equal(r.status, 200, JSON.stringify(b));
+        assert.ok(Number.isFinite(b.scores[0]));
+        assert.equal(b.scores[1], null, "the dropped row scores null, one result per row");
+      } else {
+        assert.equal(r.status, 400);
+        assert.deepEqual(b.errors.map((e: { field: string }) => e.field), [`rows[1].${col}`]);
+      }
+    }
+  } finally {
+    Deno.removeSync(tmp, { recursive: true });
+  }
+});
+
 Deno.test("monitor applies the transform per flow (kdd model, --features all): the detector sees one-hot rows", async () => {
   const tmp = Deno.makeTempDirSync({ prefix: "nadir-transform-" });
   try {
