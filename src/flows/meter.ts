@@ -242,7 +242,15 @@ export function flowKey(p: Packet): string {
 
 /** Streaming bidirectional flow meter; O(1) per packet. */
 export class FlowMeter {
-  readonly #table = new Map<number | string, Flow>();
+  /** String-keyed flows (IPv6, packets without numeric addresses). */
+  readonly #table = new Map<string, Flow>();
+  /**
+   * IPv4 flows: an open hash table of chains (`Flow.bucketNext`) indexed by the key hash; a plain array load
+   * per packet instead of a Map lookup. Doubled (rehashed) when the chains average more than one flow.
+   */
+  #buckets: (Flow | null)[] = new Array<Flow | null>(4096).fill(null);
+  #mask = 4095;
+  #numeric = 0;
   #count = 0;
   readonly #idleMs: number;
   readonly #activeMs: number;
@@ -334,7 +342,7 @@ export class FlowMeter {
       let h = Math.imul(ka ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(kb + 0x632be5ab, 0xc2b2ae35);
       h = Math.imul(h ^ ((kap << 16) | kbp), 0x27d4eb2f) ^ Math.imul(p.protocol + (p.vlanId << 8) + (p.tunnelId << 20), 0x165667b1);
       key = (h ^ (h >>> 15)) & 0x3fffffff;
-      let c: Flow | null = this.#table.get(key) ?? null;
+      let c: Flow | null = this.#buckets[key & this.#mask];
       while (
         c !== null &&
         !(c.ka === ka && c.kb === kb && c.kap === kap && c.kbp === kbp && c.protocol === p.protocol &&
@@ -344,7 +352,7 @@ export class FlowMeter {
     } else {
       key = flowKey(p);
       sw = swapped;
-      f = this.#table.get(key);
+      f = this.#table.get(key as string);
     }
     let prev: Flow | undefined;
     if (f !== undefined) {
@@ -467,8 +475,12 @@ export class FlowMeter {
     f.firstUs = f.lastUs = f.s2dFirstUs = f.s2dLastUs = ts;
     f.packets = f.s2dPackets = 1;
     f.bytes = f.s2dBytes = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
-    if (typeof key === "number") f.bucketNext = this.#table.get(key) ?? null;
-    this.#table.set(key, f);
+    if (typeof key === "number") {
+      if (++this.#numeric > this.#buckets.length) this.#grow(); // before f is linked: #grow walks the table's flows
+      const i = key & this.#mask;
+      f.bucketNext = this.#buckets[i];
+      this.#buckets[i] = f;
+    } else this.#table.set(key, f);
     this.#count++;
     // append at the LRU tail
     f.prev = this.#tail;
@@ -480,6 +492,20 @@ export class FlowMeter {
     if (st.active > st.peakActive) st.peakActive = st.active;
     if (this.#features !== undefined) f.state = this.#features.init(f, p, prev);
     if (this.#tcpEnd && p.protocol === 6) this.#trackTcp(f, p, 0, ts);
+  }
+
+  #grow(): void {
+    const size = this.#buckets.length * 2;
+    const b = new Array<Flow | null>(size).fill(null);
+    const mask = size - 1;
+    for (let f = this.#head; f !== null; f = f.next) {
+      if (typeof f.key !== "number") continue;
+      const i = f.key & mask;
+      f.bucketNext = b[i];
+      b[i] = f;
+    }
+    this.#buckets = b;
+    this.#mask = mask;
   }
 
   #touch(f: Flow): void {
@@ -536,17 +562,17 @@ export class FlowMeter {
   #end(f: Flow, why: number): void {
     f.expirationId = why;
     if (typeof f.key === "number") {
-      const head = this.#table.get(f.key);
-      if (head === f) {
-        if (f.bucketNext !== null) this.#table.set(f.key, f.bucketNext);
-        else this.#table.delete(f.key);
-      } else {
-        let c = head ?? null;
+      const i = f.key & this.#mask;
+      const head = this.#buckets[i];
+      this.#numeric--;
+      if (head === f) this.#buckets[i] = f.bucketNext;
+      else {
+        let c = head;
         while (c !== null && c.bucketNext !== f) c = c.bucketNext;
         if (c !== null) c.bucketNext = f.bucketNext;
       }
       f.bucketNext = null;
-    } else this.#table.delete(f.key);
+    } else this.#table.delete(f.key as string);
     this.#count--;
     if (f.prev !== null) f.prev.next = f.next;
     else this.#head = f.next;

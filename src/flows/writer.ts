@@ -54,13 +54,32 @@ export class CsvSink implements RowSink {
     this.#byte(CH_NL);
   }
   row(values: readonly (number | string)[]): void {
-    for (let i = 0; i < values.length; i++) {
-      if (i) this.#byte(CH_COMMA);
+    const n = values.length;
+    // One bound check per row: a number takes at most 24 bytes + the comma; strings check their own room.
+    if (this.#pos + n * 26 + 1 > this.#buf.length) this.#room(n * 26 + 1);
+    for (let i = 0; i < n; i++) {
       const v = values[i];
-      if (typeof v === "number") this.#num(v);
-      else this.#field(v);
+      if (typeof v === "number") {
+        const b = this.#buf;
+        let p = this.#pos;
+        if (i) b[p++] = CH_COMMA;
+        if ((v | 0) === v && v !== -2147483648) { // int32 (and -0, printed "0" as String does)
+          let x = v;
+          if (x < 0) {
+            b[p++] = CH_MINUS;
+            x = -x;
+          }
+          this.#pos = writeUint(b, p, x);
+        } else {
+          this.#pos = p;
+          this.#num(v);
+        }
+      } else {
+        if (i) this.#buf[this.#pos++] = CH_COMMA;
+        this.#field(v, (n - i) * 26 + 1);
+      }
     }
-    this.#byte(CH_NL);
+    this.#buf[this.#pos++] = CH_NL;
   }
   #byte(c: number): void {
     if (this.#pos >= this.#buf.length) this.#flush();
@@ -72,24 +91,10 @@ export class CsvSink implements RowSink {
       if (n > this.#buf.length) this.#buf = new Uint8Array(n);
     }
   }
+  /** Numbers that are not int32: integers up to 2^53 digit by digit, the rest via String. Room is reserved. */
   #num(v: number): void {
-    this.#room(32);
     const b = this.#buf;
     let p = this.#pos;
-    if ((v | 0) === v) { // int32 (and -0, printed "0" as String does)
-      let x = v;
-      if (x < 0) {
-        b[p++] = CH_MINUS;
-        if (x === -2147483648) {
-          this.#pos = p;
-          this.#ascii("2147483648");
-          return;
-        }
-        x = -x;
-      }
-      this.#pos = writeUint(b, p, x);
-      return;
-    }
     if (Number.isInteger(v) && v > -9007199254740992 && v < 9007199254740992) {
       // Up to 2^53 (ms timestamps, byte counts): two int32-sized halves, the low one zero-padded to 9 digits.
       let x = v;
@@ -98,23 +103,20 @@ export class CsvSink implements RowSink {
         x = -x;
       }
       const hi = Math.floor(x / 1e9), lo = x - hi * 1e9;
-      p = writeUint(b, p, hi);
-      for (let d = 100000000; d >= 1; d = (d / 10) | 0) b[p++] = CH_0 + (((lo / d) | 0) % 10);
+      if (hi > 0) {
+        p = writeUint(b, p, hi);
+        for (let d = 100000000; d >= 1; d = (d / 10) | 0) b[p++] = CH_0 + (((lo / d) | 0) % 10);
+      } else p = writeUint(b, p, lo);
       this.#pos = p;
       return;
     }
     if (!Number.isFinite(v)) return; // NaN / ±Infinity: empty field
-    this.#ascii(String(v));
-  }
-  /** Writes a string known to be ASCII without quoting needs (numbers). */
-  #ascii(s: string): void {
-    this.#room(s.length);
-    const b = this.#buf;
-    let p = this.#pos;
+    const s = String(v);
     for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
     this.#pos = p;
   }
-  #field(s: string): void {
+  /** A string field; `after` = room to keep for the rest of the row. */
+  #field(s: string, after: number): void {
     let plain = true;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
@@ -123,8 +125,16 @@ export class CsvSink implements RowSink {
         break;
       }
     }
-    if (plain) this.#ascii(s);
-    else this.#str(csvField(s));
+    if (plain) {
+      this.#room(s.length + after);
+      const b = this.#buf;
+      let p = this.#pos;
+      for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+      this.#pos = p;
+    } else {
+      this.#str(csvField(s));
+      this.#room(after);
+    }
   }
   /** Writes any (already quoted) string as UTF-8. */
   #str(s: string): void {
