@@ -26,7 +26,21 @@ const PS = 0, PIAT = 5, LAST = 10, FL = 11, DIR = 19;
  * Float64Array: V8 allocates it on the heap with a pointer bump, while every typed array over 64 bytes gets an
  * off-heap backing store and ArrayBuffer bookkeeping (about 2 µs and 250 bytes more per flow).
  */
-export type BasicState = number[];
+export type BasicState = number[] | number;
+
+/**
+ * A flow's state stays a single number (first frame size × 512 + its TCP flags) until its second packet:
+ * one-packet flows (scans, SYN floods, DNS) then cost no array at all.
+ */
+function materialize(flow: Flow, first: number): number[] {
+  const s = ZERO.slice();
+  const size = Math.floor(first / 512), flags = first % 512;
+  s[LAST] = s[DIR + LAST] = flow.firstMs;
+  addStat(s, PS, size);
+  addStat(s, DIR + PS, size);
+  if (flags !== 0) addFlags(s, 1, flags);
+  return s;
+}
 
 /** Zeroed template in PACKED_DOUBLE_ELEMENTS form: `slice()` copies keep that form (no per-flow transition). */
 const ZERO: number[] = new Array(3 * DIR);
@@ -75,7 +89,7 @@ for (const d of DIRS) {
 for (const d of DIRS) for (const f of FLAGS) COLUMNS.push({ name: `${d}_${f}_packets`, type: "int" });
 
 /** Welford update of (n, mean, m2, min, max) at offset o. */
-function addStat(s: BasicState, o: number, x: number): void {
+function addStat(s: number[], o: number, x: number): void {
   const n = ++s[o];
   if (n === 1) {
     s[o + 1] = s[o + 3] = s[o + 4] = x;
@@ -88,7 +102,7 @@ function addStat(s: BasicState, o: number, x: number): void {
   s[o + 2] += d * (x - s[o + 1]);
 }
 
-function addFlags(s: BasicState, d: number, flags: number): void {
+function addFlags(s: number[], d: number, flags: number): void {
   if (flags === 0) return;
   for (let i = 0; i < 8; i++) {
     if (flags & FLAG_BITS[i]) {
@@ -104,16 +118,11 @@ const ms = (us: number) => Math.floor(us / 1000);
 export const basicFeatures: FeatureSet<BasicState> = {
   name: "basic",
   columns: COLUMNS,
-  init(flow: Flow, p: Packet): BasicState {
-    const s = ZERO.slice();
-    const ms = flow.firstMs;
-    s[LAST] = s[DIR + LAST] = ms;
-    addStat(s, PS, p.wireLen);
-    addStat(s, DIR + PS, p.wireLen);
-    if (p.protocol === 6) addFlags(s, 1, p.tcpFlags);
-    return s;
+  init(_flow: Flow, p: Packet): BasicState {
+    return p.wireLen * 512 + (p.protocol === 6 ? p.tcpFlags & 511 : 0);
   },
-  update(s: BasicState, flow: Flow, p: Packet, dir: 0 | 1): void {
+  update(state: BasicState, flow: Flow, p: Packet, dir: 0 | 1): void {
+    const s = typeof state === "number" ? (flow.state = materialize(flow, state)) : state;
     const ms = flow.lastMs;
     const d = (dir + 1) * DIR;
     addStat(s, PS, p.wireLen);
@@ -124,7 +133,8 @@ export const basicFeatures: FeatureSet<BasicState> = {
     s[d + LAST] = ms;
     if (p.protocol === 6) addFlags(s, dir + 1, p.tcpFlags);
   },
-  row(f: Flow, s: BasicState, out: (number | string)[]): void {
+  row(f: Flow, state: BasicState, out: (number | string)[]): void {
+    const s = typeof state === "number" ? materialize(f, state) : state;
     let i = 0;
     out[i++] = f.id;
     out[i++] = f.expirationId;
