@@ -3,8 +3,16 @@
  * pcap → flows throughput of `nadir flows` against ndpiReader (nDPI) and
  * tshark (`-q -z conv,tcp -z conv,udp`) on the same ≥ 1 M-packet file, in the
  * same run, runs interleaved (A B C A B C ...) so machine drift hits all
- * three; prints median packets/s and the ratios. Whole processes are timed
- * (start-up included) with /usr/bin/time, which also gives peak RSS. Then
+ * peers; prints median packets/s and the ratios. Whole processes are timed
+ * (start-up included) with /usr/bin/time, which also gives CPU time (user +
+ * system: the fair figure on a shared, loaded machine) and peak RSS.
+ *
+ * Like with like: `nadir flows --out /dev/null` meters every flow and formats
+ * its 84-column CSV row. The like-for-like peer is `ndpiReader -q -C
+ * /dev/null`, which meters, runs nDPI's protocol detection and writes its own
+ * per-flow CSV (packet-length / inter-arrival statistics and TCP flag counts,
+ * the same kind of columns); `ndpiReader -q` (no per-flow output) is kept as a
+ * second yardstick. tshark only prints conversation totals. Then
  * meters a generated flood of N distinct TCP SYN flows (default 1 M) with and
  * without a flow-table cap and prints peak memory and evictions.
  *
@@ -130,15 +138,17 @@ async function buildFlood(cache: string, n: number): Promise<string> {
 
 interface Run {
   wall: number;
+  /** user + system CPU seconds */
+  cpu: number;
   rssKb: number;
   out: string;
 }
 
 async function timed(cmd: string[]): Promise<Run> {
-  const r = await sh(["/usr/bin/time", "-f", "__TIME__ %e %M", ...cmd], { quiet: true });
-  const m = r.err.match(/__TIME__ ([\d.]+) (\d+)/);
+  const r = await sh(["/usr/bin/time", "-f", "__TIME__ %e %M %U %S", ...cmd], { quiet: true });
+  const m = r.err.match(/__TIME__ ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/);
   if (r.code !== 0 || !m) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${r.err.slice(-400)}`);
-  return { wall: Number(m[1]), rssKb: Number(m[2]), out: r.out };
+  return { wall: Number(m[1]), rssKb: Number(m[2]), cpu: Number(m[3]) + Number(m[4]), out: r.out };
 }
 
 const median = (xs: number[]) => {
@@ -158,25 +168,38 @@ export async function main(args: string[]): Promise<void> {
   const deno = Deno.execPath();
   const nadir = [deno, "run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts"), "flows", file, "--out", "/dev/null"];
   const peers: [string, string[]][] = [["nadir flows (basic)", nadir]];
-  if (has("ndpiReader")) peers.push(["ndpiReader -q", ["ndpiReader", "-i", file, "-q"]]);
-  else console.log("ndpiReader not found: skipped");
+  if (has("ndpiReader")) {
+    peers.push(["ndpiReader -q -C (CSV)", ["ndpiReader", "-i", file, "-q", "-C", "/dev/null"]]);
+    peers.push(["ndpiReader -q", ["ndpiReader", "-i", file, "-q"]]);
+  } else console.log("ndpiReader not found: skipped");
   if (has("tshark")) peers.push(["tshark conv,tcp+udp", ["tshark", "-r", file, "-q", "-z", "conv,tcp", "-z", "conv,udp"]]);
   const walls: number[][] = peers.map(() => []);
+  const cpus: number[][] = peers.map(() => []);
   const rss: number[][] = peers.map(() => []);
   await timed(nadir); // warm-up (module cache)
   for (let r = 0; r < runs; r++) {
     for (let i = 0; i < peers.length; i++) {
       const t = await timed(peers[i][1]);
       walls[i].push(t.wall);
+      cpus[i].push(t.cpu);
       rss[i].push(t.rssKb);
     }
   }
-  console.log(`\npcap → flows, ${packets} packets, ${runs} interleaved runs, whole process (median wall):`);
+  console.log(`\npcap → flows, ${packets} packets, ${runs} interleaved runs, whole process (medians):`);
   const pps = walls.map((w) => packets / median(w));
+  const ppsCpu = cpus.map((c) => packets / median(c));
   peers.forEach(([name], i) =>
-    console.log(`  ${name.padEnd(22)} ${median(walls[i]).toFixed(2)} s  ${(pps[i] / 1e6).toFixed(3)} M packets/s  peak RSS ${(median(rss[i]) / 1024).toFixed(0)} MiB`)
+    console.log(
+      `  ${name.padEnd(24)} wall ${median(walls[i]).toFixed(2)} s (${(pps[i] / 1e6).toFixed(3)} M packets/s)  ` +
+        `CPU ${median(cpus[i]).toFixed(2)} s (${(ppsCpu[i] / 1e6).toFixed(3)} M packets/CPU-s)  peak RSS ${(median(rss[i]) / 1024).toFixed(0)} MiB`,
+    )
   );
-  for (let i = 1; i < peers.length; i++) console.log(`  ratio nadir / ${peers[i][0]}: ${(pps[0] / pps[i]).toFixed(2)}x packets/s`);
+  for (let i = 1; i < peers.length; i++) {
+    console.log(
+      `  ratio nadir / ${peers[i][0]}: ${(pps[0] / pps[i]).toFixed(2)}x packets/s (wall), ` +
+        `${(ppsCpu[0] / ppsCpu[i]).toFixed(2)}x packets per CPU-second`,
+    );
+  }
 
   const flood = await buildFlood(cache, floodN);
   console.log(`\nflood: ${floodN} distinct TCP SYN flows (${flood})`);
