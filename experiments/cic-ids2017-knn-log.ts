@@ -13,7 +13,7 @@ export default defineExperiment({
   variant: "log1p",
   params: { k: 1 },
   features: "all",
-  preprocess: { log1p: true, scale: "minmax" },
+  preprocess: { log1p: true, scale: "minmax", dropConstant: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2],
   quick: { maxRows: 1500, seeds: [0] },

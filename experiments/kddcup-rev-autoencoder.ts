@@ -11,7 +11,7 @@ export default defineExperiment({
   detector: "autoencoder",
   params: { layers: [64, 16, 64], epochs: 20, batchSize: 1024, patience: 3, lr: 0.001 },
   features: "all",
-  preprocess: { scale: "minmax" },
+  preprocess: { scale: "minmax", dropConstant: false, dropDuplicates: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2],
   quick: { maxRows: 1500, seeds: [0], params: { epochs: 2 } },

@@ -11,7 +11,7 @@ export default defineExperiment({
   detector: "knn",
   params: { k: 1 },
   features: "all",
-  preprocess: { scale: "minmax" },
+  preprocess: { scale: "minmax", dropConstant: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2],
   quick: { maxRows: 1500, seeds: [0] },

@@ -67,6 +67,25 @@ function gather(df: pl.DataFrame, rows: Uint32Array): pl.DataFrame {
   return df.select(pl.all().gather(pl.Series("rows", Array.from(rows), pl.UInt32)));
 }
 
+/**
+ * How many rows of `held` are exact copies of a row of `fit` (after preprocessing). KDD'99 is
+ * mostly duplicates: a held-out copy of a fit row scores like a fit row (kNN distance 0). That is
+ * right when the protocol's benign test rows come from the same pool (kddcup-*, cic-ids2017: they
+ * carry the same share of copies, so the validation quantile stays calibrated) and would bias the
+ * threshold low when they do not; data.json records the share so the question can be checked.
+ */
+export function rowsSeenIn(fit: Matrix, held: Matrix): number {
+  if (fit.cols !== held.cols) throw new Error(`column counts differ: ${fit.cols} vs ${held.cols}`);
+  const dec = new TextDecoder("latin1");
+  const key = (m: Matrix, i: number) =>
+    dec.decode(new Uint8Array(m.data.buffer, m.data.byteOffset + i * m.cols * 8, m.cols * 8));
+  const seen = new Set<string>();
+  for (let i = 0; i < fit.rows; i++) seen.add(key(fit, i));
+  let n = 0;
+  for (let i = 0; i < held.rows; i++) if (seen.has(key(held, i))) n++;
+  return n;
+}
+
 /** Scores unique rows only and scatters the scores back. */
 async function scoreDedup(
   score: (x: Matrix) => Promise<Float64Array> | Float64Array,
@@ -119,7 +138,7 @@ async function runSeed(
   seed: number,
   opts: RunOptions,
   params: Record<string, unknown>,
-): Promise<{ results: SeedResult[]; split: ProtocolSplit; prep: Prepared; trainRows: number; valRows: number; threshold: number }> {
+): Promise<{ results: SeedResult[]; split: ProtocolSplit; prep: Prepared; trainRows: number; valRows: number; valSeenInFit: number; threshold: number }> {
   const log = opts.log ?? (() => {});
   const protocol = getProtocol(config.protocol);
   const maxRows = opts.quick ? (config.quick?.maxRows ?? 2000) : undefined;
@@ -134,7 +153,8 @@ async function runSeed(
   const prep = fitPreprocess(trainDf, config.preprocess ?? {});
   const xTrain = prep.train;
   const xVal = prep.apply(gather(split.frames[split.validation.frame], split.validation.rows));
-  log(`seed ${seed}: train ${xTrain.rows}×${xTrain.cols}, validation ${xVal.rows}`);
+  const valSeenInFit = rowsSeenIn(xTrain, xVal);
+  log(`seed ${seed}: train ${xTrain.rows}×${xTrain.cols}, validation ${xVal.rows} (${valSeenInFit} copies of fit rows)`);
 
   let peak = Deno.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 250);
@@ -178,7 +198,7 @@ async function runSeed(
       log(`seed ${seed} ${test.name}: f1 ${m.f1.toFixed(4)} acc ${m.accuracy.toFixed(4)} auc ${m.roc_auc.toFixed(4)}`);
     }
     det.dispose?.();
-    return { results, split, prep, trainRows: xTrain.rows, valRows: xVal.rows, threshold: threshold.value };
+    return { results, split, prep, trainRows: xTrain.rows, valRows: xVal.rows, valSeenInFit, threshold: threshold.value };
   } finally {
     clearInterval(timer);
   }
@@ -314,6 +334,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
         seed,
         train_rows: r.trainRows,
         validation_rows: r.valRows,
+        validation_rows_seen_in_fit: r.valSeenInFit,
         threshold: r.threshold,
         tests: Object.fromEntries(r.split.tests.map((t) => [t.name, { rows: t.rows.length, anomalies: t.y.reduce((a, b) => a + b, 0) }])),
         preprocess: r.prep.describe(),

@@ -234,3 +234,18 @@ Deno.test("CLI: nadir preprocess writes OUT and prints a JSON report", async () 
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--scale expects one of minmax, standard, robust, none, found "log"/);
 });
+
+Deno.test("dropConstant false: a column constant on the fit rows is kept (range 0 → scale 1) and not clipped", () => {
+  // wrong_fragment is 0 on every benign NSL-KDD training row and > 0 on teardrop/pod attacks:
+  // dropping it would hide exactly the deviation a detector should see.
+  const train = pl.DataFrame({ a: [0, 5, 10], wrong_fragment: [0, 0, 0] });
+  const test = pl.DataFrame({ a: [20, 5], wrong_fragment: [3, 0] });
+  const dropped = fitTransform(train, { features: ["a", "wrong_fragment"], dropDuplicates: false });
+  assert.deepEqual(dropped.report.constantColumnsDropped, ["wrong_fragment"]);
+  const kept = fitTransform(train, { features: ["a", "wrong_fragment"], dropDuplicates: false, dropConstant: false });
+  assert.deepEqual(kept.report.constantColumnsDropped, []);
+  assert.deepEqual([...kept.transform.outputNames], ["a", "wrong_fragment"]);
+  assert.deepEqual(Array.from(kept.matrix.data), [0, 0, 0.5, 0, 1, 0]);
+  // Outside the training range passes through: a = 20 → 2, wrong_fragment = 3 → 3.
+  assert.deepEqual(Array.from(kept.transform.apply(test).data), [2, 3, 0.5, 0]);
+});

@@ -75,3 +75,11 @@ Deno.test("config validation and stamps", () => {
   assert.throws(() => validateConfig({ id: "x", protocol: "p", detector: "d", threshold: { strategy: "s" }, seeds: [] }), /seeds/);
   assert.equal(runStamp(new Date(Date.UTC(2026, 10, 23, 12, 0, 0)), "abc1234"), "20261123T120000Z-abc1234");
 });
+
+Deno.test("rowsSeenIn counts held-out rows that are exact copies of fit rows", async () => {
+  const { rowsSeenIn } = await import("../../src/eval/runner.ts");
+  const m = (rows: number[][]) => ({ data: Float64Array.from(rows.flat()), rows: rows.length, cols: 2, names: ["a", "b"] });
+  assert.equal(rowsSeenIn(m([[0, 1], [2, 3]]), m([[0, 1], [0, 1], [2, 4], [3, 2]])), 2);
+  assert.equal(rowsSeenIn(m([[0, 1]]), m([[1, 0]])), 0);
+  assert.throws(() => rowsSeenIn(m([[0, 1]]), { data: new Float64Array(3), rows: 1, cols: 3, names: ["a", "b", "c"] }), /column counts differ/);
+});
