@@ -7,7 +7,7 @@ import { type Command, type ParsedArgs, bool, num, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
 import { FEATURE_SET_NAMES, type FeatureSetName } from "../flows/features/mod.ts";
 import { meterFile } from "../flows/pipeline.ts";
-import { sinkFor } from "../flows/writer.ts";
+import { CsvSink, sinkFor } from "../flows/writer.ts";
 
 export const command: Command = {
   name: "flows",
@@ -55,6 +55,7 @@ With --out, a JSON summary goes to stdout; without, CSV goes to stdout and the s
       progress: bool(args, "progress") || undefined,
       onColumns: (c) => sink.header(c),
       onRow: (r) => sink.row(r),
+      writer: sink instanceof CsvSink ? sink : undefined,
     });
     await sink.close();
     const json = JSON.stringify({

@@ -15,7 +15,7 @@
 import { type CaptureStats, damageSummary, forEachPacket } from "../capture/reader.ts";
 import { Progress } from "../util/progress.ts";
 import { featureSet, type FeatureSetName } from "./features/mod.ts";
-import type { Column } from "./features/types.ts";
+import type { Column, RowWriter } from "./features/types.ts";
 import { FlowMeter, type MeterOptions, type MeterStats } from "./meter.ts";
 
 /** Options for {@link meterFile}. */
@@ -23,6 +23,11 @@ export interface MeterFileOptions extends Partial<Omit<MeterOptions, "onFlow" | 
   features?: FeatureSetName;
   /** Receives each row (the array is reused: copy to keep). */
   onRow: (row: (number | string)[], columns: readonly Column[]) => void;
+  /**
+   * Fast path: when the feature set can write rows value by value ({@link FeatureSet.writeRow}), rows go to
+   * this writer instead of `onRow` (no row array).
+   */
+  writer?: RowWriter;
   /** Called once with the columns before the first row. */
   onColumns?: (columns: readonly Column[]) => void;
   /** Stop at the first damaged record with an error naming its byte offset. */
@@ -51,6 +56,8 @@ export async function meterFile(path: string, opts: MeterFileOptions): Promise<M
   const columns = fs.columns;
   opts.onColumns?.(columns);
   const row: (number | string)[] = new Array(columns.length);
+  const writer = opts.writer;
+  const direct = writer !== undefined && fs.writeRow !== undefined ? fs : undefined;
   let flows = 0;
   const meter = new FlowMeter({
     ...fs.meterDefaults,
@@ -58,11 +65,16 @@ export async function meterFile(path: string, opts: MeterFileOptions): Promise<M
       v !== undefined && ["idleTimeout", "activeTimeout", "tcpTermination", "tcpLinger", "maxFlows", "nfstreamBytes16"].includes(k)
     )),
     features: fs,
-    onFlow: (f) => {
-      fs.row(f, f.state, row);
-      flows++;
-      opts.onRow(row, columns);
-    },
+    onFlow: direct
+      ? (f) => {
+        direct.writeRow!(f, f.state, writer!);
+        flows++;
+      }
+      : (f) => {
+        fs.row(f, f.state, row);
+        flows++;
+        opts.onRow(row, columns);
+      },
   });
   let size = 0;
   try {

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import type { Column } from "./features/types.ts";
+import type { Column, RowWriter } from "./features/types.ts";
 
 /** Formats one CSV field (RFC 4180 quoting). */
 export function csvField(v: number | string): string {
@@ -34,7 +34,7 @@ const CH_COMMA = 44, CH_NL = 10, CH_MINUS = 45, CH_0 = 48;
  * char) that is written in large blocks: no per-field strings, no join, no
  * re-encoding, which keeps the CSV step a small part of `nadir flows`.
  */
-export class CsvSink implements RowSink {
+export class CsvSink implements RowSink, RowWriter {
   #out: { writeSync(b: Uint8Array): number };
   #file: Deno.FsFile | undefined;
   #buf = new Uint8Array(1 << 20);
@@ -80,6 +80,37 @@ export class CsvSink implements RowSink {
       }
     }
     this.#buf[this.#pos++] = CH_NL;
+  }
+  // RowWriter: a feature set's writeRow() hands values over one by one (no row array, no boxed doubles).
+  #col = 0;
+  /** Appends a number field to the current row. */
+  num(v: number): void {
+    if (this.#pos + 27 > this.#buf.length) this.#room(27);
+    const b = this.#buf;
+    let p = this.#pos;
+    if (this.#col++ !== 0) b[p++] = CH_COMMA;
+    if ((v | 0) === v && v !== -2147483648) {
+      let x = v;
+      if (x < 0) {
+        b[p++] = CH_MINUS;
+        x = -x;
+      }
+      this.#pos = writeUint(b, p, x);
+    } else {
+      this.#pos = p;
+      this.#num(v);
+    }
+  }
+  /** Appends a text field (quoted when needed) to the current row. */
+  str(v: string): void {
+    if (this.#pos + 1 > this.#buf.length) this.#room(1);
+    if (this.#col++ !== 0) this.#buf[this.#pos++] = CH_COMMA;
+    this.#field(v, 1);
+  }
+  /** Ends the current row. */
+  end(): void {
+    this.#byte(CH_NL);
+    this.#col = 0;
   }
   #byte(c: number): void {
     if (this.#pos >= this.#buf.length) this.#flush();

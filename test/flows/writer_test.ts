@@ -23,3 +23,31 @@ Deno.test("CsvSink writes the same text as csvField joins (integer fast paths, f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("basic writeRow through CsvSink equals row() + csvField on a real capture", async () => {
+  const { meterFile } = await import("../../src/flows/pipeline.ts");
+  const { basicFeatures } = await import("../../src/flows/features/basic.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/fast.csv`;
+    const sink = new CsvSink(path);
+    const s = await meterFile("data/pcaps/zeek-ftp-bruteforce.pcap", {
+      features: "basic",
+      onColumns: (c) => sink.header(c),
+      onRow: () => assert.fail("onRow must not be called when a writer takes the rows"),
+      writer: sink,
+    });
+    await sink.close();
+    const lines: string[] = [basicFeatures.columns.map((c) => csvField(c.name)).join(",")];
+    await meterFile("data/pcaps/zeek-ftp-bruteforce.pcap", {
+      features: "basic",
+      onRow: (r) => lines.push(r.map(csvField).join(",")),
+    });
+    assert.ok(s.flows > 10);
+    const got = await Deno.readTextFile(path);
+    assert.equal(got.split("\n").length - 2, s.flows);
+    assert.ok(got === lines.join("\n") + "\n", "fast CSV path differs from row() + csvField");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

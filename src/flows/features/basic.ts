@@ -12,7 +12,7 @@
  */
 import type { Packet } from "../../capture/packet.ts";
 import { type Flow, TCP } from "../meter.ts";
-import type { Column, FeatureSet } from "./types.ts";
+import type { Column, FeatureSet, RowWriter } from "./types.ts";
 
 const DIRS = ["bidirectional", "src2dst", "dst2src"] as const;
 const FLAGS = ["syn", "cwr", "ece", "urg", "ack", "psh", "rst", "fin"] as const;
@@ -114,6 +114,68 @@ function addFlags(s: number[], d: number, flags: number): void {
 
 const ms = (us: number) => Math.floor(us / 1000);
 
+/** The one definition of a basic row, shared by {@link FeatureSet.row} and {@link FeatureSet.writeRow}. */
+function emit(f: Flow, state: BasicState, w: RowWriter): void {
+  const s = typeof state === "number" ? materialize(f, state) : state;
+  w.num(f.id);
+  w.num(f.expirationId);
+  w.str(f.srcIp);
+  w.str(f.srcMac ?? "");
+  w.num(f.srcPort);
+  w.str(f.dstIp);
+  w.str(f.dstMac ?? "");
+  w.num(f.dstPort);
+  w.num(f.protocol);
+  w.num(f.ipVersion);
+  w.num(f.vlanId);
+  w.num(f.tunnelId);
+  const first = f.firstMs, last = f.lastMs;
+  w.num(first);
+  w.num(last);
+  w.num(last - first);
+  w.num(f.packets);
+  w.num(f.bytes);
+  const s2dFirst = ms(f.s2dFirstUs), s2dLast = ms(f.s2dLastUs);
+  w.num(s2dFirst);
+  w.num(s2dLast);
+  w.num(s2dLast - s2dFirst);
+  w.num(f.s2dPackets);
+  w.num(f.s2dBytes);
+  const d2s = f.d2sPackets > 0;
+  const d2sFirst = d2s ? ms(f.d2sFirstUs) : 0, d2sLast = d2s ? ms(f.d2sLastUs) : 0;
+  w.num(d2sFirst);
+  w.num(d2sLast);
+  w.num(d2sLast - d2sFirst);
+  w.num(f.d2sPackets);
+  w.num(f.d2sBytes);
+  for (let base = PS; base <= PIAT; base += PIAT - PS) {
+    for (let d = 0; d < 3; d++) {
+      const o = d * DIR + base, n = s[o];
+      w.num(n ? s[o + 3] : 0);
+      w.num(n ? s[o + 1] : 0);
+      w.num(n > 1 ? Math.sqrt(s[o + 2] / (n - 1)) : 0);
+      w.num(n ? s[o + 4] : 0);
+    }
+  }
+  for (let d = 0; d < 3; d++) for (let k = 0; k < 8; k++) w.num(s[d * DIR + FL + k]);
+}
+
+const NO_ROW: (number | string)[] = [];
+
+/** Collects a row into an array (for {@link FeatureSet.row}). */
+class ArrayWriter implements RowWriter {
+  out: (number | string)[] = NO_ROW;
+  i = 0;
+  num(v: number): void {
+    this.out[this.i++] = v;
+  }
+  str(v: string): void {
+    this.out[this.i++] = v;
+  }
+  end(): void {}
+}
+const ARRAY_WRITER = new ArrayWriter();
+
 /** NFStream's columns for one flow. */
 export const basicFeatures: FeatureSet<BasicState> = {
   name: "basic",
@@ -134,45 +196,14 @@ export const basicFeatures: FeatureSet<BasicState> = {
     if (p.protocol === 6) addFlags(s, dir + 1, p.tcpFlags);
   },
   row(f: Flow, state: BasicState, out: (number | string)[]): void {
-    const s = typeof state === "number" ? materialize(f, state) : state;
-    let i = 0;
-    out[i++] = f.id;
-    out[i++] = f.expirationId;
-    out[i++] = f.srcIp;
-    out[i++] = f.srcMac ?? "";
-    out[i++] = f.srcPort;
-    out[i++] = f.dstIp;
-    out[i++] = f.dstMac ?? "";
-    out[i++] = f.dstPort;
-    out[i++] = f.protocol;
-    out[i++] = f.ipVersion;
-    out[i++] = f.vlanId;
-    out[i++] = f.tunnelId;
-    out[i++] = f.firstMs;
-    out[i++] = f.lastMs;
-    out[i++] = f.lastMs - f.firstMs;
-    out[i++] = f.packets;
-    out[i++] = f.bytes;
-    out[i++] = ms(f.s2dFirstUs);
-    out[i++] = ms(f.s2dLastUs);
-    out[i++] = ms(f.s2dLastUs) - ms(f.s2dFirstUs);
-    out[i++] = f.s2dPackets;
-    out[i++] = f.s2dBytes;
-    const d2s = f.d2sPackets > 0;
-    out[i++] = d2s ? ms(f.d2sFirstUs) : 0;
-    out[i++] = d2s ? ms(f.d2sLastUs) : 0;
-    out[i++] = d2s ? ms(f.d2sLastUs) - ms(f.d2sFirstUs) : 0;
-    out[i++] = f.d2sPackets;
-    out[i++] = f.d2sBytes;
-    for (let base = PS; base <= PIAT; base += PIAT - PS) {
-      for (let d = 0; d < 3; d++) {
-        const o = d * DIR + base, n = s[o];
-        out[i++] = n ? s[o + 3] : 0;
-        out[i++] = n ? s[o + 1] : 0;
-        out[i++] = n > 1 ? Math.sqrt(s[o + 2] / (n - 1)) : 0;
-        out[i++] = n ? s[o + 4] : 0;
-      }
-    }
-    for (let d = 0; d < 3; d++) for (let k = 0; k < 8; k++) out[i++] = s[d * DIR + FL + k];
+    const w = ARRAY_WRITER;
+    w.out = out;
+    w.i = 0;
+    emit(f, state, w);
+    w.out = NO_ROW;
+  },
+  writeRow(f: Flow, state: BasicState, w: RowWriter): void {
+    emit(f, state, w);
+    w.end();
   },
 };

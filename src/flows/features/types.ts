@@ -17,11 +17,23 @@ export interface Column {
   meta?: boolean;
 }
 
+/**
+ * Receives one row's values in column order, without an intermediate array (the CSV sink formats them
+ * straight into its output buffer). {@link FeatureSet.writeRow} calls `num`/`str` once per column, then `end`.
+ */
+export interface RowWriter {
+  num(v: number): void;
+  str(v: string): void;
+  end(): void;
+}
+
 /** A named feature set. */
 export interface FeatureSet<S = unknown> extends FlowFeatureSet<S> {
   readonly columns: readonly Column[];
   /** Writes the row of an ended flow into `out` (length = columns.length). */
   row(flow: Flow, state: S, out: (number | string)[]): void;
+  /** Optional fast path: the same values as {@link row}, handed to a writer one by one. */
+  writeRow?(flow: Flow, state: S, w: RowWriter): void;
   /** Meter settings this feature set is defined with (e.g. CIC: TCP termination, 120 s flow timeout). */
   readonly meterDefaults?: Partial<Omit<MeterOptions, "onFlow" | "features">>;
 }
