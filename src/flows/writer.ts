@@ -134,10 +134,8 @@ export class CsvSink implements RowSink, RowWriter {
         x = -x;
       }
       const hi = Math.floor(x / 1e9), lo = x - hi * 1e9;
-      if (hi > 0) {
-        p = writeUint(b, p, hi);
-        for (let d = 100000000; d >= 1; d = (d / 10) | 0) b[p++] = CH_0 + (((lo / d) | 0) % 10);
-      } else p = writeUint(b, p, lo);
+      if (hi > 0) p = write9(b, writeUint(b, p, hi), lo);
+      else p = writeUint(b, p, lo);
       this.#pos = p;
       return;
     }
@@ -191,8 +189,8 @@ function writeUint(b: Uint8Array, p: number, x: number): number {
     b[p] = CH_0 + x;
     return p + 1;
   }
-  let n = 1;
-  for (let t = x; t >= 10; t = (t / 10) | 0) n++;
+  const n = x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : x < 100000 ? 5 : x < 1000000 ? 6 : x < 10000000 ? 7 :
+    x < 100000000 ? 8 : x < 1000000000 ? 9 : 10;
   const end = p + n;
   for (let q = end - 1; q >= p; q--) {
     const t = (x / 10) | 0;
@@ -200,6 +198,16 @@ function writeUint(b: Uint8Array, p: number, x: number): number {
     x = t;
   }
   return end;
+}
+
+/** Writes exactly 9 digits (zero-padded) of a non-negative integer below 10^9 at `p`; returns the end. */
+function write9(b: Uint8Array, p: number, x: number): number {
+  for (let q = p + 8; q >= p; q--) {
+    const t = (x / 10) | 0;
+    b[q] = CH_0 + x - t * 10;
+    x = t;
+  }
+  return p + 9;
 }
 
 /** Collects columns, then writes Parquet (`.parquet`) or Arrow IPC (`.arrow`/`.ipc`/`.feather`). */
