@@ -9,6 +9,7 @@ const BENCHES: Record<string, string> = {
   detectors: "./detectors.ts",
   monitor: "./monitor.ts",
   capture: "./_capture_read.ts",
+  llm: "./llm_quality.ts",
 };
 const name = Deno.args[0];
 if (!name || !(name in BENCHES)) {
