@@ -8,7 +8,7 @@
  * system: the fair figure on a shared, loaded machine) and peak RSS.
  *
  * Like with like: `nadir flows --out /dev/null` meters every flow and formats
- * its 84-column CSV row. The like-for-like peer is `ndpiReader -q -C
+ * its 75-column CSV row. The like-for-like peer is `ndpiReader -q -C
  * /dev/null`, which meters, runs nDPI's protocol detection and writes its own
  * per-flow CSV (packet-length / inter-arrival statistics and TCP flag counts,
  * the same kind of columns); `ndpiReader -q` (no per-flow output) is kept as a
