@@ -35,7 +35,7 @@ import { checkFitInput, checkScoreInput } from "./_linalg.ts";
 import { dropout, glorot, normalInit, ParamStore, splitIds, trainLoop } from "./_tf_nn.ts";
 import { validateParams } from "./params.ts";
 import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
-import { fitTokenizer, Tokenizer } from "./tokenizer.ts";
+import { fitTokenizer, OUT_OF_RANGE_EDGES, Tokenizer } from "./tokenizer.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
 
 const NAME = "flow-lm";
@@ -53,6 +53,13 @@ export const flowLmParams: Record<string, ParamSpec> = {
     description: "tokens each position attends to (0 = whole flow)",
   },
   bins: { type: "int", default: 16, min: 2, max: 256, description: "quantile bins per numeric field" },
+  outOfRange: {
+    type: "string",
+    default: "graded",
+    choices: ["graded", "single"],
+    description:
+      "words for values outside the benign range: graded by distance (≤0.1, 0.1–1, 1–10, >10 ranges) or one per side",
+  },
   epochs: {
     type: "int",
     default: 0,
@@ -74,10 +81,14 @@ export const flowLmParams: Record<string, ParamSpec> = {
   score: {
     type: "string",
     default: "mean",
-    choices: ["mean", "max"],
-    description: "token surprisal aggregate",
+    choices: ["mean", "max", "topk"],
+    description: "token surprisal aggregate (topk = mean of the topK highest field surprisals)",
   },
+  topK: { type: "int", default: 5, min: 1, description: "fields averaged by score=topk" },
 };
+
+/** Saved-state format of flow-lm; states without `format` are format 1 (one out-of-range word per side). */
+export const FLOW_LM_FORMAT = 2;
 
 /**
  * Epoch budget: an explicit `epochs` wins; 0 means a fixed budget of row-passes
@@ -316,7 +327,10 @@ class FlowLm implements Detector {
       }
       train = { data, rows: cap, cols: x.cols, names: x.names };
     }
-    this.#tok = fitTokenizer(train, { bins: this.params.bins as number });
+    this.#tok = fitTokenizer(train, {
+      bins: this.params.bins as number,
+      outEdges: this.params.outOfRange === "single" ? [] : OUT_OF_RANGE_EDGES,
+    });
     const tokens = this.#tok.encode(train);
     this.#store?.dispose();
     this.#build(tf, this.#tok, rng.fork());
@@ -371,30 +385,39 @@ class FlowLm implements Detector {
     const out = new Float64Array(x.rows);
     if (x.rows === 0) return out;
     const T = this.#tok!.fields.length;
-    const s = await this.surprisal(x);
-    const useMax = this.params.score === "max";
-    for (let i = 0; i < x.rows; i++) {
-      let acc = useMax ? -Infinity : 0;
-      for (let t = 0; t < T; t++) {
-        const v = s[i * T + t];
-        acc = useMax ? Math.max(acc, v) : acc + v;
-      }
-      out[i] = useMax ? acc : acc / T;
-    }
-    return out;
+    return aggregateSurprisal(
+      await this.surprisal(x),
+      T,
+      this.params.score as "mean" | "max" | "topk",
+      this.params.topK as number,
+    );
   }
 
   save(): DetectorState {
     if (!this.#store || !this.#tok) throw new InputError(`${NAME}.save: the model is not fitted`);
     const { shapes, blobs } = this.#store.toBlobs();
     return {
-      state: { nFeatures: this.nFeatures, tokenizer: this.#tok.toJSON(), shapes, history: this.#history },
+      state: {
+        format: FLOW_LM_FORMAT,
+        nFeatures: this.nFeatures,
+        tokenizer: this.#tok.toJSON(),
+        shapes,
+        history: this.#history,
+      },
       blobs,
     };
   }
 
   async restore(saved: DetectorState): Promise<void> {
     const st = saved.state ?? {};
+    const format = st.format ?? 1;
+    if (format !== 1 && format !== FLOW_LM_FORMAT) {
+      throw new InputError(
+        `${NAME}: saved model has format ${
+          JSON.stringify(st.format)
+        }; this nadir reads formats 1 and ${FLOW_LM_FORMAT}`,
+      );
+    }
     const nF = st.nFeatures;
     if (typeof nF !== "number" || !Number.isInteger(nF) || nF < 1) {
       throw new InputError(`${NAME}: saved state has no valid nFeatures (found ${JSON.stringify(nF)})`);
@@ -422,6 +445,48 @@ class FlowLm implements Detector {
     this.#consts?.outMasks.forEach((m) => m.dispose());
     this.#consts = undefined;
   }
+}
+
+/**
+ * Per-row score from per-field surprisals (rows × `T`, row-major): the mean,
+ * the max, or the mean of the `k` largest.
+ *
+ * @example
+ * ```ts
+ * import { aggregateSurprisal } from "./flow_lm.ts";
+ * const s = aggregateSurprisal(Float32Array.from([1, 2, 6]), 3, "topk", 2);
+ * console.assert(s[0] === 4);
+ * ```
+ */
+export function aggregateSurprisal(
+  s: Float32Array,
+  T: number,
+  how: "mean" | "max" | "topk",
+  k = 5,
+): Float64Array {
+  const rows = T > 0 ? s.length / T : 0;
+  const out = new Float64Array(rows);
+  const kk = Math.max(1, Math.min(T, Math.floor(k)));
+  const buf = new Float32Array(T);
+  for (let i = 0; i < rows; i++) {
+    const row = s.subarray(i * T, (i + 1) * T);
+    if (how === "max") {
+      let m = -Infinity;
+      for (let t = 0; t < T; t++) m = Math.max(m, row[t]);
+      out[i] = m;
+    } else if (how === "topk") {
+      buf.set(row);
+      buf.sort();
+      let acc = 0;
+      for (let t = T - kk; t < T; t++) acc += buf[t];
+      out[i] = acc / kk;
+    } else {
+      let acc = 0;
+      for (let t = 0; t < T; t++) acc += row[t];
+      out[i] = acc / T;
+    }
+  }
+  return out;
 }
 
 /** Registry entry for the transformer language model of flows. */

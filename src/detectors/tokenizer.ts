@@ -10,10 +10,16 @@
  * - **Numeric fields** (every other column) are quantised into quantile bins
  *   fitted on the training rows (`bins` quantiles, duplicate cut points merged,
  *   so a heavily zero-inflated column gets few bins and a binary column two).
- *   Two extra tokens per field mark values below the training minimum and above
- *   the training maximum: they never occur in benign training data, so the
- *   model gives them low probability — exactly what an out-of-range value
- *   should cost.
+ * - **Out-of-range values** get words of their own that never occur in benign
+ *   training data, so the model gives them low probability — exactly what a
+ *   novel value should cost. They are graded by how far out the value lies, in
+ *   decades of the field's benign range R = max − min: beyond the edge by
+ *   ≤ 0.1 R, 0.1–1 R, 1–10 R, > 10 R ({@link OUT_OF_RANGE_EDGES}), on each
+ *   side (`<min`, `>max`), so a value far outside benign traffic is a different
+ *   word from one just past the edge. A column that is constant in training
+ *   (R = 0) gets one word per side. Categories never seen in training (the
+ *   preprocessor's `field=__unknown__` column, or no column set) are likewise
+ *   words the model never saw.
  *
  * A row becomes `[f1=t1, f2=t2, …, fK=tK]` with one token per field, in column
  * order; ids are local to each field (`0 … vocab(field) − 1`), and
@@ -49,7 +55,23 @@ export interface TokenField {
   /** Numeric only: training min and max (outside → the below/above tokens). */
   min?: number;
   max?: number;
+  /**
+   * Numeric only: grade edges of out-of-range distances, in units of the
+   * benign range (`max − min`); `edges.length + 1` words per side. Absent in
+   * format-1 tokenizers, which have one word per side.
+   */
+  outEdges?: number[];
 }
+
+/**
+ * Default out-of-range grade edges, in units of the benign range: one word
+ * each for ≤ 0.1, 0.1–1, 1–10 and > 10 ranges beyond the edge. Chosen a
+ * priori (log-scale decades), not from test results.
+ */
+export const OUT_OF_RANGE_EDGES: readonly number[] = [0.1, 1, 10];
+
+/** Current tokenizer state format; 1 (no `version` field) is still read. */
+export const TOKENIZER_FORMAT = 2;
 
 /** Options for {@link fitTokenizer}. */
 export interface TokenizerOptions {
@@ -57,10 +79,17 @@ export interface TokenizerOptions {
   bins: number;
   /** Recognise `field=value` one-hot groups (default true). */
   onehot?: boolean;
+  /**
+   * Out-of-range grade edges in units of the benign range (default
+   * {@link OUT_OF_RANGE_EDGES}); `[]` = one word per side.
+   */
+  outEdges?: readonly number[];
 }
 
 /** Serialisable tokenizer state. */
 export interface TokenizerState {
+  /** Format version ({@link TOKENIZER_FORMAT}); absent = 1. */
+  version?: number;
   fields: TokenField[];
   nCols: number;
 }
@@ -106,8 +135,16 @@ export class Tokenizer {
     const v = data[base + f.cols[0]];
     const cuts = f.cuts!;
     const nb = cuts.length + 1;
-    if (v < f.min!) return nb; // below
-    if (v > f.max!) return nb + 1; // above
+    if (v < f.min! || v > f.max!) {
+      const edges = f.outEdges;
+      if (!edges) return v < f.min! ? nb : nb + 1; // format 1: one word per side
+      const g = edges.length + 1;
+      const range = f.max! - f.min!;
+      const dist = v < f.min! ? f.min! - v : v - f.max!;
+      let k = 0;
+      if (range > 0) { while (k < edges.length && dist > edges[k] * range) k++; }
+      return (v < f.min! ? nb : nb + g) + k;
+    }
     let lo = 0, hi = cuts.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
@@ -137,7 +174,7 @@ export class Tokenizer {
   }
 
   toJSON(): TokenizerState {
-    return { fields: this.fields, nCols: this.nCols };
+    return { version: TOKENIZER_FORMAT, fields: this.fields, nCols: this.nCols };
   }
 
   /** Restores a tokenizer from {@link toJSON}'s output, checking its shape. */
@@ -145,6 +182,14 @@ export class Tokenizer {
     const st = s as TokenizerState;
     if (!st || !Array.isArray(st.fields) || typeof st.nCols !== "number") {
       throw new InputError(`${what}: saved tokenizer is missing or malformed`);
+    }
+    const version = st.version ?? 1;
+    if (version !== 1 && version !== TOKENIZER_FORMAT) {
+      throw new InputError(
+        `${what}: saved tokenizer has format ${
+          JSON.stringify(st.version)
+        }; this nadir reads formats 1 and ${TOKENIZER_FORMAT}`,
+      );
     }
     for (const f of st.fields) {
       if (
@@ -161,6 +206,16 @@ export class Tokenizer {
         (!Array.isArray(f.cuts) || typeof f.min !== "number" || typeof f.max !== "number")
       ) {
         throw new InputError(`${what}: saved tokenizer field "${f.name}" lacks its bins`);
+      }
+      if (f.kind === "numeric") {
+        const g = f.outEdges === undefined ? 1 : Array.isArray(f.outEdges) ? f.outEdges.length + 1 : NaN;
+        if (version === 1 && f.outEdges !== undefined || !(f.labels.length === f.cuts!.length + 1 + 2 * g)) {
+          throw new InputError(
+            `${what}: saved tokenizer field "${f.name}" has ${f.labels.length} words, expected ${
+              f.cuts!.length + 1
+            } bins + ${2 * g} out-of-range words`,
+          );
+        }
       }
     }
     return new Tokenizer(st);
@@ -190,6 +245,12 @@ function fmtNum(v: number): string {
 export function fitTokenizer(x: Matrix, opts: TokenizerOptions): Tokenizer {
   if (x.rows < 1) throw new InputError("tokenizer: needs at least one training row");
   const bins = Math.max(1, Math.floor(opts.bins));
+  const edges = [...(opts.outEdges ?? OUT_OF_RANGE_EDGES)];
+  if (edges.some((e, i) => !(e > 0) || (i > 0 && e <= edges[i - 1]))) {
+    throw new InputError(
+      `tokenizer: outEdges must be increasing positive numbers, found ${JSON.stringify(edges)}`,
+    );
+  }
   const groups = opts.onehot === false ? new Map<string, number[]>() : oneHotGroups(x.names);
   const inGroup = new Map<number, string>();
   for (const [p, cols] of groups) for (const c of cols) inGroup.set(c, p);
@@ -227,8 +288,19 @@ export function fitTokenizer(x: Matrix, opts: TokenizerOptions): Tokenizer {
       labels.push(b === 0 ? `[${fmtNum(lo)},${fmtNum(hi)}]` : `(${fmtNum(lo)},${fmtNum(hi)}]`);
       lo = hi;
     }
-    labels.push(`<${fmtNum(min)}`, `>${fmtNum(max)}`);
-    fields.push({ name: x.names[j], kind: "numeric", cols: [j], labels, cuts, min, max });
+    // A constant column has no range to measure distance in: one word per side.
+    const outEdges = max > min ? edges : [];
+    const grade = (k: number) =>
+      outEdges.length === 0
+        ? ""
+        : k === 0
+        ? `(≤${outEdges[0]}R)`
+        : k === outEdges.length
+        ? `(>${outEdges[k - 1]}R)`
+        : `(${outEdges[k - 1]}–${outEdges[k]}R)`;
+    for (let k = 0; k <= outEdges.length; k++) labels.push(`<${fmtNum(min)}${grade(k)}`);
+    for (let k = 0; k <= outEdges.length; k++) labels.push(`>${fmtNum(max)}${grade(k)}`);
+    fields.push({ name: x.names[j], kind: "numeric", cols: [j], labels, cuts, min, max, outEdges });
   }
   return new Tokenizer({ fields, nCols: x.cols });
 }

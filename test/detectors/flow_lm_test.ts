@@ -18,7 +18,7 @@ Deno.test("tokenizer: quantile bins, out-of-range tokens, one-hot groups, JSON r
   assert.deepEqual(tok.fields.map((f) => f.name), ["proto", "bytes", "flag"]);
   const bytes = tok.fields[1];
   assert.deepEqual(bytes.cuts, [25, 50, 75]);
-  assert.equal(bytes.labels.length, 4 + 2, "4 bins + below + above");
+  assert.equal(bytes.labels.length, 4 + 2 * 4, "4 bins + 4 graded words below + 4 above");
   const flag = tok.fields[2];
   assert.deepEqual(flag.cuts, [0], "ties merge: a binary column gets two bins");
   const ids = tok.encode(x);
@@ -27,10 +27,42 @@ Deno.test("tokenizer: quantile bins, out-of-range tokens, one-hot groups, JSON r
   for (const b of col(1)) counts[b]++;
   assert.deepEqual(counts, [26, 25, 25, 24], "quantile bins hold equal shares");
   assert.deepEqual([...new Set(col(0))].sort(), [0, 1]);
+  // bytes: range R = 99. −5 is 0.05 R below (grade 0); 500 is 4.05 R above (grade 2 of 0..3).
   const probe = matrix(Float64Array.from([0, 0, -5, 0, 0, 1, 500, 1]), 2, 4, names);
   const p = tok.encode(probe);
-  assert.deepEqual(Array.from(p), [2, 4, 0, 1, 5, 1], "none-category, below-min and above-max tokens");
-  assert.deepEqual(tok.words(p.subarray(0, 3)), ["proto=<none>", "bytes=<0", "flag=[0,0]"]);
+  assert.deepEqual(
+    Array.from(p),
+    [2, 4, 0, 1, 4 + 4 + 2, 1],
+    "none-category, below-min and above-max tokens",
+  );
+  assert.deepEqual(tok.words(p.subarray(0, 3)), ["proto=<none>", "bytes=<0(≤0.1R)", "flag=[0,0]"]);
+  assert.deepEqual(tok.words(p.subarray(3, 6)), ["proto=udp", "bytes=>99(1–10R)", "flag=(0,1]"]);
+  // Each grade: ≤ 0.1 R, 0.1–1 R, 1–10 R, > 10 R past the max (R = 99).
+  const above = [99.5, 99 + 9, 99 + 10, 99 + 98, 99 + 100, 99 + 980, 99 + 1000];
+  const pa = tok.encode(
+    matrix(Float64Array.from(above.flatMap((v) => [1, 0, v, 0])), above.length, 4, names),
+  );
+  assert.deepEqual(above.map((_, i) => pa[i * 3 + 1] - 8), [0, 0, 1, 1, 2, 2, 3]);
+  // A column constant in training has no range to grade by: one word per side.
+  const constTok = fitTokenizer(matrix(Float64Array.from([3, 3, 3]), 3, 1, ["c"]), { bins: 4 });
+  assert.deepEqual(constTok.fields[0].labels, ["[3,3]", "<3", ">3"]);
+  assert.deepEqual(Array.from(constTok.encode(matrix(Float64Array.from([2, 3, 1e9]), 3, 1, ["c"]))), [
+    1,
+    0,
+    2,
+  ]);
+  // Format 1 (no version, one out-of-range word per side) still reads and encodes as before.
+  const v1 = fitTokenizer(x, { bins: 4, outEdges: [] }).toJSON();
+  const v1State = JSON.parse(JSON.stringify({ ...v1, version: undefined }));
+  for (const f of v1State.fields) delete f.outEdges;
+  assert.deepEqual(Array.from(Tokenizer.fromJSON(v1State).encode(probe)), [2, 4, 0, 1, 5, 1]);
+  assert.throws(
+    () => Tokenizer.fromJSON({ ...v1, version: 7 }),
+    /format 7; this nadir reads formats 1 and 2/,
+  );
+  const badLen = JSON.parse(JSON.stringify(tok.toJSON()));
+  badLen.fields[1].labels.pop();
+  assert.throws(() => Tokenizer.fromJSON(badLen), /bytes.*expected 4 bins \+ 8 out-of-range words/);
   const back = Tokenizer.fromJSON(JSON.parse(JSON.stringify(tok.toJSON())));
   assert.deepEqual(back.encode(x), ids);
   assert.throws(() => Tokenizer.fromJSON({ fields: [{ name: "a" }], nCols: 1 }), /malformed/);
@@ -113,5 +145,37 @@ Deno.test("flow-lm: learns field dependencies; save/load gives identical scores;
     /tokenizer/,
   );
   assert.throws(() => flowLmFactory.create({ width: 10, heads: 4 }, 1), /multiple of heads/);
+  await assert.rejects(
+    async () => await flowLmFactory.load({ state: { ...saved.state, format: 9 }, blobs: saved.blobs }, P, 3),
+    /format 9/,
+  );
   for (const d of [lm, back, maxP]) d.dispose?.();
+});
+
+Deno.test("flow-lm: a value outside the benign range raises the score, farther grades are their own words", async () => {
+  const x = structured(600, 4);
+  const lm = flowLmFactory.create({ ...P, epochs: 6 }, 7);
+  await lm.fit(x);
+  // c is uniform noise in [0, 1): in range vs 5 ranges above the benign max.
+  const rows = [[1, 10, 0.5, 1, 0], [1, 10, 6, 1, 0], [1, 10, 500, 1, 0]];
+  const s = await lm.score(matrix(Float64Array.from(rows.flat()), 3, 5, x.names));
+  assert.ok(s[1] > s[0] + 0.3 && s[2] > s[0] + 0.3, `in range ${s[0]}, out of range ${s[1]}, ${s[2]}`);
+  const tok = (lm as unknown as { tokenizer: Tokenizer }).tokenizer;
+  const ids = tok.encode(matrix(Float64Array.from(rows.flat()), 3, 5, x.names));
+  const c = tok.fields.findIndex((f) => f.name === "c"), F = tok.fields.length;
+  assert.notEqual(ids[F + c], ids[2 * F + c], "5 R and 500 R above are different words");
+  // The format-1 layout (one word per side) still saves, loads from a state without `format`, and scores alike.
+  const single = flowLmFactory.create({ ...P, epochs: 1, outOfRange: "single" }, 7);
+  await single.fit(x);
+  const saved = await single.save();
+  const old = JSON.parse(JSON.stringify(saved.state));
+  delete old.format;
+  delete old.tokenizer.version;
+  for (const f of old.tokenizer.fields) delete f.outEdges;
+  const back = await flowLmFactory.load({ state: old, blobs: saved.blobs }, P, 7);
+  assert.deepEqual(await back.score(x), await single.score(x));
+  const topk = await flowLmFactory.load(saved, { ...P, score: "topk", topK: 2 }, 7);
+  const mean = await single.score(x), top = await topk.score(x);
+  assert.ok(top.every((v, i) => v >= mean[i] - 1e-9), "mean of the 2 largest ≥ mean of all");
+  for (const d of [lm, single, back, topk]) d.dispose?.();
 });
