@@ -31,6 +31,7 @@ import { fitThreshold } from "../thresholds/index.ts";
 import type { Threshold } from "../thresholds/types.ts";
 import { createDetector } from "./registry.ts";
 import { hashMatrix, type Manifest, saveModel } from "./model_dir.ts";
+import { type BenignProfile, benignProfile } from "./explain.ts";
 import { type Detector, isStreaming, type ScoreContext } from "./types.ts";
 
 /** Options for {@link trainOnFrame}. */
@@ -81,6 +82,8 @@ export interface TrainResult {
   split: "random" | "tail";
   /** sha256 of the transformed training matrix. */
   trainingMatrixHash: string;
+  /** Per-column benign quantiles of the (transformed) training matrix, saved for explanations. */
+  profile: BenignProfile;
   report: Record<string, unknown>;
 }
 
@@ -198,6 +201,7 @@ export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promis
     trainSeconds,
     split,
     trainingMatrixHash: hashMatrix(x),
+    profile: benignProfile(x),
     report: { ...fitted.report },
   };
 }
@@ -215,6 +219,7 @@ export async function saveTrained(
     featureSet: extra.featureSet,
     transform: r.transform.toJSON(),
     threshold: r.threshold,
+    profile: r.profile,
     trainingDataHash: extra.trainingDataHash ?? r.trainingMatrixHash,
     training: {
       trainRows: r.trainRows,
