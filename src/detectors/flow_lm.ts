@@ -259,8 +259,11 @@ class FlowLm implements Detector {
     return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
   }
 
-  /** Per-position negative log-likelihood [T, B] of a batch. */
-  #nll(tf: Tf, inp: Int32Array, tgt: Int32Array, B: number, dropSeed?: number): Tensor {
+  /**
+   * Per-position negative log-likelihood [T, B] of a batch. `inference`
+   * (scoring: no gradient) may reorder arithmetic for speed.
+   */
+  #nll(tf: Tf, inp: Int32Array, tgt: Int32Array, B: number, dropSeed?: number, inference = false): Tensor {
     const s = this.#store!;
     const tok = this.#tok!;
     const T = tok.fields.length;
@@ -282,12 +285,13 @@ class FlowLm implements Detector {
       const p = `l${l}.`;
       const h1 = this.#layerNorm(tf, x, s.get(p + "ln1.g"), s.get(p + "ln1.b"));
       // Three matmuls beat one fused matmul + split: SplitV is slow on wasm.
-      const q = tf.add(tf.matMul(h1, s.get(p + "q.W")), s.get(p + "q.b"));
+      // Scoring folds the 1/√hd scale into q ([B·T, d]) instead of the [B·H, T, T] scores: fewer multiplies.
+      let q = tf.add(tf.matMul(h1, s.get(p + "q.W")), s.get(p + "q.b"));
+      if (inference) q = tf.mul(q, scale);
       const k = tf.add(tf.matMul(h1, s.get(p + "k.W")), s.get(p + "k.b"));
       const v = tf.add(tf.matMul(h1, s.get(p + "v.W")), s.get(p + "v.b"));
-      const att = tf.softmax(
-        tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), scale), this.#consts!.mask),
-      );
+      const qk = tf.matMul(heads(q), heads(k), false, true);
+      const att = tf.softmax(tf.add(inference ? qk : tf.mul(qk, scale), this.#consts!.mask));
       const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, heads(v)), [B, H, T, hd]), [0, 2, 1, 3]), [
         B * T,
         d,
@@ -369,7 +373,7 @@ class FlowLm implements Detector {
       const ids = new Int32Array(n);
       for (let i = 0; i < n; i++) ids[i] = r + i;
       const { inp, tgt } = this.#batch(tokens, ids);
-      const t = tf.tidy(() => this.#nll(tf, inp, tgt, n)); // [T, n], sequence order
+      const t = tf.tidy(() => this.#nll(tf, inp, tgt, n, undefined, true)); // [T, n], sequence order
       const v = await t.data() as Float32Array;
       t.dispose();
       for (let p = 0; p < T; p++) {
