@@ -240,12 +240,18 @@ class FlowLm implements Detector {
    * gradient is a scatter-add (wasm has no UnsortedSegmentSum for gather's
    * own gradient).
    */
-  #embed(tf: Tf, table: Tensor, ids: Int32Array): Tensor {
+  #embed(tf: Tf, table: Tensor, ids: Int32Array, inference = false): Tensor {
     const [V, d] = table.shape as number[];
-    const f = tf.customGrad((tbl: any) => {
+    const lookup = (tbl: Tensor) => {
       const w = tbl.dataSync() as Float32Array;
       const out = new Float32Array(ids.length * d);
       for (let i = 0; i < ids.length; i++) out.set(w.subarray(ids[i] * d, ids[i] * d + d), i * d);
+      return out;
+    };
+    // Scoring needs no gradient: skip customGrad's bookkeeping.
+    if (inference) return tf.tensor2d(lookup(table), [ids.length, d]);
+    const f = tf.customGrad((tbl: any) => {
+      const out = lookup(tbl);
       return {
         value: tf.tensor2d(out, [ids.length, d]),
         gradFunc: (dy: any) => [tf.scatterND(tf.tensor2d(ids, [ids.length, 1], "int32"), dy, [V, d])],
@@ -275,7 +281,7 @@ class FlowLm implements Detector {
     const drop = (x: Tensor, k: number) =>
       dropSeed !== undefined && rate > 0 ? dropout(tf, x, rate, (dropSeed + k * 7919) >>> 0) : x;
     let x = tf.reshape(
-      tf.add(tf.reshape(this.#embed(tf, s.get("tokEmb"), inp), [B, T, d]), s.get("posEmb")),
+      tf.add(tf.reshape(this.#embed(tf, s.get("tokEmb"), inp, inference), [B, T, d]), s.get("posEmb")),
       [B * T, d],
     );
     const scale = 1 / Math.sqrt(hd);
