@@ -49,6 +49,9 @@ export async function renderSlideFigures(
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   const detectorRuns = runs.filter((r) => r.kind === "detector");
+  // Experiment id without the protocol prefix ("knn", "knn-log"): unique where detector names repeat.
+  const label = (r: (typeof runs)[number]) =>
+    r.id.startsWith(`${r.protocol}-`) ? r.id.slice(r.protocol.length + 1) : r.id;
   const idsRuns = runs.filter((r) => r.kind === "signature-ids");
   if (runs.length) {
     const prov = await F.provenance({
@@ -65,8 +68,8 @@ export async function renderSlideFigures(
         const y = df.getColumn("label").cast(pl.Int32).toTypedArray() as Int32Array;
         const s = df.getColumn("score").cast(pl.Float64).toTypedArray() as Float64Array;
         const rc = rocCurve(y, s), pc = prCurve(y, s);
-        roc.push({ name: r.detector, fpr: rc.fpr, tpr: rc.tpr, auc: rocAuc(y, s) });
-        pr.push({ name: r.detector, recall: pc.recall, precision: pc.precision, ap: averagePrecision(y, s) });
+        roc.push({ name: label(r), fpr: rc.fpr, tpr: rc.tpr, auc: rocAuc(y, s) });
+        pr.push({ name: label(r), recall: pc.recall, precision: pc.precision, ap: averagePrecision(y, s) });
         prevalence = y.reduce((a, b) => a + b, 0) / y.length;
       }
       for (const r of [...detectorRuns, ...idsRuns].filter((x) => x.protocol === p)) {
@@ -75,7 +78,7 @@ export async function renderSlideFigures(
           if (cat !== "normal") {
             bars.push({
               label: `${cat} (n=${v.n.toLocaleString("en-US")})`,
-              group: r.detector,
+              group: r.kind === "detector" ? label(r) : r.detector,
               value: v.recall,
               lo: v.ci95[0],
               hi: v.ci95[1],

@@ -184,7 +184,11 @@ export function rocChart(
           color: { domain: [...names, ...pts.map((p) => p.name)], range: PALETTE.slice() as string[] },
           marks: [
             opts.logX
-              ? Plot.line([[floor, floor], [1, 1]], { stroke: "#999", strokeDasharray: "4,4" })
+              // Chance (tpr = fpr) is a curve on a log x axis: draw it through log-spaced points.
+              ? Plot.line(Array.from({ length: 41 }, (_, i) => [10 ** (-4 + i / 10), 10 ** (-4 + i / 10)]), {
+                stroke: "#999",
+                strokeDasharray: "4,4",
+              })
               : Plot.line([[0, 0], [1, 1]], { stroke: "#999", strokeDasharray: "4,4" }),
             Plot.line(
               opts.logX ? data.map((d) => ({ ...d, x: Math.max(d.x, floor) })) : data,

@@ -231,8 +231,12 @@ export async function runReport(opts: ReportOptions = {}): Promise<ReportResult>
   }
   if (opts.quick) await Deno.remove(join(out, ".tmp"), { recursive: true }).catch(() => {});
   const index = join(out, "index.html");
+  // The index lists every executed notebook in OUT (a run with --only keeps the others' earlier results).
   const executed: string[] = [];
-  for (const r of runs) if (await exists(r.ipynb)) executed.push(r.ipynb);
+  for (const nb of listNotebooks(nbDir)) {
+    const ipynb = join(out, basename(nb));
+    if (await exists(ipynb)) executed.push(ipynb);
+  }
   if (executed.length) {
     const ri = await runPython(
       [
