@@ -12,10 +12,10 @@
  * @module
  */
 import type { Tensor, Variable } from "@tensorflow/tfjs";
-import type { Tf } from "./tf_backend.ts";
+import { initTf, type Tf } from "./tf_backend.ts";
 import type { Rng } from "../util/random.ts";
 import { InputError } from "../util/errors.ts";
-import type { FitOptions } from "./types.ts";
+import type { DetectorState, FitOptions } from "./types.ts";
 
 /** Rows per inference chunk: big enough to amortise kernel launches, small enough for memory. */
 export const CHUNK_ROWS = 16384;
@@ -330,4 +330,54 @@ export function dropout(tf: Tf, x: Tensor, rate: number, seed: number): Tensor {
   if (rate <= 0) return x;
   const keep = tf.cast(tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, "float32", seed), rate), "float32");
   return tf.mul(x, tf.mul(keep, 1 / (1 - rate)));
+}
+
+/**
+ * Saved form of a detector made of one {@link ParamStore}, one input
+ * {@link Scaler} and a training history (autoencoder, lstm): the weights go
+ * to blobs, the rest to JSON state.
+ */
+export function saveScaledModel(
+  detector: string,
+  store: ParamStore | undefined,
+  nFeatures: number | undefined,
+  scaler: Scaler | undefined,
+  history: unknown,
+): DetectorState {
+  if (!store || nFeatures === undefined) {
+    throw new InputError(`${detector}.save: the model is not fitted`);
+  }
+  const { shapes, blobs } = store.toBlobs();
+  return { state: { nFeatures, scaler, shapes, history }, blobs };
+}
+
+/** What {@link restoreScaledModel} hands back to the detector. */
+export interface RestoredScaledModel {
+  tf: Tf;
+  store: ParamStore;
+  scaler: Scaler;
+  nFeatures: number;
+  history: unknown;
+}
+
+/**
+ * Reverse of {@link saveScaledModel}: checks `nFeatures` and the scaler,
+ * builds the parameter layout with `build` (for `nFeatures` inputs) and fills
+ * it from the blobs, which checks every name and size.
+ */
+export async function restoreScaledModel(
+  detector: string,
+  saved: DetectorState,
+  build: (tf: Tf, nFeatures: number) => ParamStore,
+): Promise<RestoredScaledModel> {
+  const st = saved.state ?? {};
+  const nF = st.nFeatures;
+  if (typeof nF !== "number" || !Number.isInteger(nF) || nF < 1) {
+    throw new InputError(`${detector}: saved state has no valid nFeatures (found ${JSON.stringify(nF)})`);
+  }
+  const tf = await initTf();
+  const scaler = checkScaler(detector, st.scaler, nF);
+  const store = build(tf, nF);
+  store.fromBlobs(detector, (st.shapes ?? {}) as Record<string, number[]>, saved.blobs);
+  return { tf, store, scaler, nFeatures: nF, history: st.history };
 }

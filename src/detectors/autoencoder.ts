@@ -23,18 +23,18 @@
  */
 import type { Tensor } from "@tensorflow/tfjs";
 import type { Matrix } from "../data/matrix.ts";
-import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
 import { checkFitInput, checkScoreInput } from "./_linalg.ts";
 import {
   activate,
   applyScaler,
-  checkScaler,
   CHUNK_ROWS,
   dropout,
   fitScaler,
   glorot,
   ParamStore,
+  restoreScaledModel,
+  saveScaledModel,
   type Scaler,
   splitIds,
   trainLoop,
@@ -230,28 +230,16 @@ class Autoencoder implements Detector {
   }
 
   save(): DetectorState {
-    if (!this.#store || this.nFeatures === undefined) {
-      throw new InputError(`${NAME}.save: the model is not fitted`);
-    }
-    const { shapes, blobs } = this.#store.toBlobs();
-    return {
-      state: { nFeatures: this.nFeatures, scaler: this.#scaler, shapes, history: this.#history },
-      blobs,
-    };
+    return saveScaledModel(NAME, this.#store, this.nFeatures, this.#scaler, this.#history);
   }
 
   async restore(saved: DetectorState): Promise<void> {
-    const st = saved.state ?? {};
-    const nF = st.nFeatures;
-    if (typeof nF !== "number" || !Number.isInteger(nF) || nF < 1) {
-      throw new InputError(`${NAME}: saved state has no valid nFeatures (found ${JSON.stringify(nF)})`);
-    }
-    const tf = this.#tf = await initTf();
-    this.#scaler = checkScaler(NAME, st.scaler, nF);
-    this.#store = this.#build(tf, nF, new Rng(0));
-    this.#store.fromBlobs(NAME, (st.shapes ?? {}) as Record<string, number[]>, saved.blobs);
-    this.nFeatures = nF;
-    this.#history = st.history as History | undefined;
+    const m = await restoreScaledModel(NAME, saved, (tf, nF) => this.#build(tf, nF, new Rng(0)));
+    this.#tf = m.tf;
+    this.#scaler = m.scaler;
+    this.#store = m.store;
+    this.nFeatures = m.nFeatures;
+    this.#history = m.history as History | undefined;
   }
 
   dispose(): void {
