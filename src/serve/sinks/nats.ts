@@ -18,7 +18,8 @@
  * @module
  */
 import type { Alert } from "../alert.ts";
-import { type AlertSink, sleep } from "./sink.ts";
+import type { AlertSink } from "./sink.ts";
+import { RetryQueue } from "./retry_queue.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -245,21 +246,21 @@ export class NatsSink implements AlertSink {
   readonly name = "nats";
   readonly #o: NatsSinkOptions;
   #client?: NatsClient;
-  readonly #queue: { subject: string; data: string }[] = [];
-  #wake?: () => void;
-  #idle: (() => void)[] = [];
-  readonly #stop = new AbortController();
-  readonly #loop: Promise<void>;
+  readonly #queue: RetryQueue<{ subject: string; data: string }>;
   dropped = 0;
   published = 0;
 
   constructor(opts: NatsSinkOptions) {
     this.#o = opts;
-    this.#loop = this.#run();
+    this.#queue = new RetryQueue({
+      deliver: (items) => this.#deliver(items),
+      backoffMs: (attempt) => Math.min(10_000, 100 * 2 ** attempt),
+    });
+    this.#queue.start();
   }
 
   pending(): number {
-    return this.#queue.length;
+    return this.#queue.items.length;
   }
 
   send(a: Alert): void {
@@ -267,59 +268,34 @@ export class NatsSink implements AlertSink {
       "{host}",
       a.host.replace(/[^A-Za-z0-9_-]/g, "_"),
     );
-    this.#queue.push({ subject, data: JSON.stringify(a) });
-    while (this.#queue.length > (this.#o.maxQueue ?? 10_000)) {
-      this.#queue.shift();
-      this.dropped++;
-    }
-    this.#wake?.();
+    this.dropped += this.#queue.push({ subject, data: JSON.stringify(a) }, this.#o.maxQueue ?? 10_000);
   }
 
-  async #run(): Promise<void> {
-    let attempt = 0;
-    while (!this.#stop.signal.aborted) {
-      if (!this.#queue.length) {
-        this.#idle.splice(0).forEach((f) => f());
-        await new Promise<void>((r) => {
-          this.#wake = r;
-          this.#stop.signal.addEventListener("abort", () => r(), { once: true });
-        });
-        this.#wake = undefined;
-        continue;
-      }
-      try {
-        if (!this.#client || this.#client.closed) this.#client = await NatsClient.connect(this.#o);
-        // Publish what is queued, then confirm with PING/PONG before dropping it from the queue.
-        const batch = this.#queue.slice(0, 1000);
-        for (const m of batch) await this.#client.publish(m.subject, m.data);
-        await this.#client.flush();
-        this.#queue.splice(0, batch.length);
-        this.published += batch.length;
-        attempt = 0;
-      } catch (e) {
-        this.#o.onError?.(e as Error);
-        this.#client?.close();
-        this.#client = undefined;
-        await sleep(Math.min(10_000, 100 * 2 ** attempt++), this.#stop.signal);
-      }
+  async #deliver(queue: { subject: string; data: string }[]): Promise<boolean> {
+    try {
+      if (!this.#client || this.#client.closed) this.#client = await NatsClient.connect(this.#o);
+      // Publish what is queued, then confirm with PING/PONG before dropping it from the queue.
+      const batch = queue.slice(0, 1000);
+      for (const m of batch) await this.#client.publish(m.subject, m.data);
+      await this.#client.flush();
+      queue.splice(0, batch.length);
+      this.published += batch.length;
+      return true;
+    } catch (e) {
+      this.#o.onError?.(e as Error);
+      this.#client?.close();
+      this.#client = undefined;
+      return false;
     }
   }
 
   flush(timeoutMs = 3000): Promise<void> {
-    if (!this.#queue.length) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, timeoutMs);
-      this.#idle.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    return this.#queue.whenEmpty(timeoutMs);
   }
 
   async close(): Promise<void> {
     await this.flush();
-    this.#stop.abort();
-    await this.#loop;
+    await this.#queue.stop();
     this.#client?.close();
   }
 }

@@ -18,7 +18,8 @@
  * @module
  */
 import type { Alert } from "../alert.ts";
-import { type AlertSink, sleep } from "./sink.ts";
+import type { AlertSink } from "./sink.ts";
+import { RetryQueue } from "./retry_queue.ts";
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 
@@ -81,14 +82,10 @@ const enc = new TextEncoder();
 export class SyslogSink implements AlertSink {
   readonly name: string;
   readonly #o: SyslogOptions;
-  readonly #queue: Uint8Array[] = [];
+  readonly #queue: RetryQueue<Uint8Array>;
   #udp?: dgram.Socket;
   #tcp?: Deno.TcpConn;
-  #wake?: () => void;
-  #idle: (() => void)[] = [];
   #closed = false;
-  #loop?: Promise<void>;
-  readonly #stop = new AbortController();
   /** Messages dropped because the queue overflowed. */
   dropped = 0;
   sent = 0;
@@ -96,11 +93,15 @@ export class SyslogSink implements AlertSink {
   constructor(opts: SyslogOptions) {
     this.#o = opts;
     this.name = `syslog-${opts.transport}`;
+    this.#queue = new RetryQueue({
+      deliver: (items) => this.#deliverTcp(items),
+      backoffMs: (attempt) => Math.min(10_000, 100 * 2 ** attempt),
+    });
     if (opts.transport === "udp") {
       this.#udp = dgram.createSocket(opts.host.includes(":") ? "udp6" : "udp4");
       this.#udp.on("error", (e: Error) => opts.onError?.(e));
     } else {
-      this.#loop = this.#runTcp();
+      this.#queue.start();
     }
   }
 
@@ -129,7 +130,7 @@ export class SyslogSink implements AlertSink {
   }
 
   pending(): number {
-    return this.#queue.length;
+    return this.#queue.items.length;
   }
 
   send(a: Alert): void {
@@ -142,63 +143,38 @@ export class SyslogSink implements AlertSink {
       return;
     }
     const framed = new Uint8Array([...enc.encode(`${msg.length} `), ...msg]);
-    this.#queue.push(framed);
-    const max = this.#o.maxQueue ?? 10_000;
-    while (this.#queue.length > max) {
-      this.#queue.shift();
-      this.dropped++;
-    }
-    this.#wake?.();
+    this.dropped += this.#queue.push(framed, this.#o.maxQueue ?? 10_000);
   }
 
-  async #runTcp(): Promise<void> {
-    let attempt = 0;
-    while (!this.#stop.signal.aborted) {
-      if (!this.#queue.length) {
-        this.#idle.splice(0).forEach((f) => f());
-        await new Promise<void>((r) => {
-          this.#wake = r;
-          this.#stop.signal.addEventListener("abort", () => r(), { once: true });
-        });
-        this.#wake = undefined;
-        continue;
-      }
+  async #deliverTcp(queue: Uint8Array[]): Promise<boolean> {
+    try {
+      this.#tcp ??= await Deno.connect({ hostname: this.#o.host, port: this.#o.port });
+      const m = queue[0];
+      let off = 0;
+      while (off < m.length) off += await this.#tcp.write(m.subarray(off));
+      queue.shift();
+      this.sent++;
+      return true;
+    } catch (e) {
+      this.#o.onError?.(e as Error);
       try {
-        this.#tcp ??= await Deno.connect({ hostname: this.#o.host, port: this.#o.port });
-        const m = this.#queue[0];
-        let off = 0;
-        while (off < m.length) off += await this.#tcp.write(m.subarray(off));
-        this.#queue.shift();
-        this.sent++;
-        attempt = 0;
-      } catch (e) {
-        this.#o.onError?.(e as Error);
-        try {
-          this.#tcp?.close();
-        } catch { /* closed */ }
-        this.#tcp = undefined;
-        await sleep(Math.min(10_000, 100 * 2 ** attempt++), this.#stop.signal);
-      }
+        this.#tcp?.close();
+      } catch { /* closed */ }
+      this.#tcp = undefined;
+      return false;
     }
   }
 
   flush(timeoutMs = 3000): Promise<void> {
-    if (this.#udp || !this.#queue.length) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, timeoutMs);
-      this.#idle.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    if (this.#udp) return Promise.resolve();
+    return this.#queue.whenEmpty(timeoutMs);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.flush();
-    this.#stop.abort();
-    await this.#loop;
+    await this.#queue.stop();
     if (this.#udp) {
       // Let queued datagrams leave before closing the socket.
       await new Promise<void>((r) => setTimeout(r, 20));

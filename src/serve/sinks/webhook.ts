@@ -15,7 +15,8 @@
  * @module
  */
 import type { Alert } from "../alert.ts";
-import { type AlertSink, sleep } from "./sink.ts";
+import type { AlertSink } from "./sink.ts";
+import { RetryQueue } from "./retry_queue.ts";
 import { dirname } from "node:path";
 
 /** Options for {@link WebhookSink}. */
@@ -45,14 +46,10 @@ export class WebhookSink implements AlertSink {
   readonly #o:
     & Required<Omit<WebhookOptions, "headers" | "onError">>
     & Pick<WebhookOptions, "headers" | "onError">;
-  readonly #queue: string[] = [];
+  readonly #queue: RetryQueue<string>;
   #done = 0;
   #spool: Deno.FsFile;
-  #wake: (() => void) | undefined;
-  #idle: (() => void)[] = [];
   #closed = false;
-  readonly #stop = new AbortController();
-  readonly #loop: Promise<void>;
   /** Delivered alerts (this process). */
   delivered = 0;
   /** Failed attempts (this process). */
@@ -69,6 +66,12 @@ export class WebhookSink implements AlertSink {
       maxBackoffMs: opts.maxBackoffMs ?? 30_000,
       closeTimeoutMs: opts.closeTimeoutMs ?? 5000,
     };
+    this.#queue = new RetryQueue({
+      deliver: (items) => this.#deliver(items),
+      backoffMs: (attempt) =>
+        Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** Math.min(attempt, 30)) *
+        (0.5 + Math.random() * 0.5),
+    });
     Deno.mkdirSync(dirname(opts.spoolPath), { recursive: true });
     // Recover what an earlier run left behind.
     let lines: string[] = [];
@@ -79,14 +82,14 @@ export class WebhookSink implements AlertSink {
     try {
       done = Number(Deno.readTextFileSync(opts.spoolPath + ".done").trim()) || 0;
     } catch { /* none */ }
-    this.#queue.push(...lines.slice(Math.min(done, lines.length)));
+    this.#queue.items.push(...lines.slice(Math.min(done, lines.length)));
     this.#done = Math.min(done, lines.length);
     this.#spool = Deno.openSync(opts.spoolPath, { append: true, create: true });
-    this.#loop = this.#run();
+    this.#queue.start();
   }
 
   pending(): number {
-    return this.#queue.length;
+    return this.#queue.items.length;
   }
 
   send(a: Alert): void {
@@ -96,44 +99,27 @@ export class WebhookSink implements AlertSink {
     let off = 0;
     while (off < b.length) off += this.#spool.writeSync(b.subarray(off));
     this.#queue.push(line);
-    this.#wake?.();
   }
 
-  async #run(): Promise<void> {
-    let attempt = 0;
-    while (!this.#stop.signal.aborted) {
-      if (!this.#queue.length) {
-        this.#idle.splice(0).forEach((f) => f());
-        await new Promise<void>((r) => {
-          this.#wake = r;
-          this.#stop.signal.addEventListener("abort", () => r(), { once: true });
-        });
-        this.#wake = undefined;
-        continue;
-      }
-      const line = this.#queue[0];
-      const result = await this.#post(line);
-      if (result === "ok" || result === "rejected") {
-        if (result === "rejected") {
-          this.rejected++;
-          Deno.writeTextFileSync(this.#o.spoolPath + ".rejected", line + "\n", { append: true });
-        } else this.delivered++;
-        this.#queue.shift();
-        this.#done++;
-        attempt = 0;
-        if (!this.#queue.length) {
-          this.#spool.truncateSync(0);
-          this.#done = 0;
-        }
-        Deno.writeTextFileSync(this.#o.spoolPath + ".done", String(this.#done));
-      } else {
-        this.failures++;
-        const delay = Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** attempt) *
-          (0.5 + Math.random() * 0.5);
-        attempt = Math.min(attempt + 1, 30);
-        await sleep(delay, this.#stop.signal);
-      }
+  async #deliver(queue: string[]): Promise<boolean> {
+    const line = queue[0];
+    const result = await this.#post(line);
+    if (result === "retry") {
+      this.failures++;
+      return false;
     }
+    if (result === "rejected") {
+      this.rejected++;
+      Deno.writeTextFileSync(this.#o.spoolPath + ".rejected", line + "\n", { append: true });
+    } else this.delivered++;
+    queue.shift();
+    this.#done++;
+    if (!queue.length) {
+      this.#spool.truncateSync(0);
+      this.#done = 0;
+    }
+    Deno.writeTextFileSync(this.#o.spoolPath + ".done", String(this.#done));
+    return true;
   }
 
   async #post(line: string): Promise<"ok" | "retry" | "rejected"> {
@@ -142,7 +128,7 @@ export class WebhookSink implements AlertSink {
         method: "POST",
         headers: { "content-type": "application/json", ...this.#o.headers },
         body: line,
-        signal: AbortSignal.any([AbortSignal.timeout(this.#o.timeoutMs), this.#stop.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(this.#o.timeoutMs), this.#queue.signal]),
       });
       await r.body?.cancel();
       if (r.ok) return "ok";
@@ -158,22 +144,14 @@ export class WebhookSink implements AlertSink {
 
   /** Resolves when the queue is empty, or after `timeoutMs` (the rest stays spooled). */
   flush(timeoutMs = this.#o.closeTimeoutMs): Promise<void> {
-    if (!this.#queue.length) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, timeoutMs);
-      this.#idle.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    return this.#queue.whenEmpty(timeoutMs);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
-    this.#stop.abort();
-    await this.#loop;
+    await this.#queue.stop();
     try {
       this.#spool.syncSync();
     } catch { /* best effort */ }
