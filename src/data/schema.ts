@@ -79,41 +79,31 @@ export const KDD_FEATURES = [
   "dst_host_srv_rerror_rate",
 ] as const;
 
+/** The KDD content features (from the connection payload, not the headers). */
+const KDD_CONTENT_FEATURES = [
+  "hot",
+  "num_failed_logins",
+  "logged_in",
+  "num_compromised",
+  "root_shell",
+  "su_attempted",
+  "num_root",
+  "num_file_creations",
+  "num_shells",
+  "num_access_files",
+  "num_outbound_cmds",
+  "is_host_login",
+  "is_guest_login",
+] as const;
+
 /**
  * The KDD features computable from packet headers alone (basic + time/host window features); the
  * content features (hot, num_failed_logins, logged_in, ...) need payload inspection and are left out.
  * src/flows computes exactly these names from pcaps, so a model trained on this set runs on live flows.
  */
-export const KDD_HEADER_FEATURES = [
-  "duration",
-  "protocol_type",
-  "service",
-  "flag",
-  "src_bytes",
-  "dst_bytes",
-  "land",
-  "wrong_fragment",
-  "urgent",
-  "count",
-  "srv_count",
-  "serror_rate",
-  "srv_serror_rate",
-  "rerror_rate",
-  "srv_rerror_rate",
-  "same_srv_rate",
-  "diff_srv_rate",
-  "srv_diff_host_rate",
-  "dst_host_count",
-  "dst_host_srv_count",
-  "dst_host_same_srv_rate",
-  "dst_host_diff_srv_rate",
-  "dst_host_same_src_port_rate",
-  "dst_host_srv_diff_host_rate",
-  "dst_host_serror_rate",
-  "dst_host_srv_serror_rate",
-  "dst_host_rerror_rate",
-  "dst_host_srv_rerror_rate",
-] as const;
+export const KDD_HEADER_FEATURES: readonly (typeof KDD_FEATURES)[number][] = KDD_FEATURES.filter((f) =>
+  !(KDD_CONTENT_FEATURES as readonly string[]).includes(f)
+);
 
 /** KDD features that hold strings. */
 export const KDD_CATEGORICAL = ["protocol_type", "service", "flag"] as const;
