@@ -285,6 +285,11 @@ class FlowLm implements Detector {
       [B * T, d],
     );
     const scale = 1 / Math.sqrt(hd);
+    // Scoring fuses the bias into the matmul (one wasm kernel instead of two); training keeps plain ops.
+    const dense = (a: Tensor, w: string) =>
+      inference
+        ? tf.fused.matMul({ a, b: s.get(w + ".W"), bias: s.get(w + ".b") }) as Tensor
+        : tf.add(tf.matMul(a, s.get(w + ".W")), s.get(w + ".b"));
     const heads = (t: Tensor) =>
       tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]);
     for (let l = 0; l < L; l++) {
@@ -292,30 +297,31 @@ class FlowLm implements Detector {
       const h1 = this.#layerNorm(tf, x, s.get(p + "ln1.g"), s.get(p + "ln1.b"));
       // Three matmuls beat one fused matmul + split: SplitV is slow on wasm.
       // Scoring folds the 1/√hd scale into q ([B·T, d]) instead of the [B·H, T, T] scores: fewer multiplies.
-      let q = tf.add(tf.matMul(h1, s.get(p + "q.W")), s.get(p + "q.b"));
+      let q = dense(h1, p + "q");
       if (inference) q = tf.mul(q, scale);
-      const k = tf.add(tf.matMul(h1, s.get(p + "k.W")), s.get(p + "k.b"));
-      const v = tf.add(tf.matMul(h1, s.get(p + "v.W")), s.get(p + "v.b"));
+      const k = dense(h1, p + "k");
+      const v = dense(h1, p + "v");
       const qk = tf.matMul(heads(q), heads(k), false, true);
       const att = tf.softmax(tf.add(inference ? qk : tf.mul(qk, scale), this.#consts!.mask));
       const o = tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, heads(v)), [B, H, T, hd]), [0, 2, 1, 3]), [
         B * T,
         d,
       ]);
-      x = tf.add(x, drop(tf.add(tf.matMul(o, s.get(p + "o.W")), s.get(p + "o.b")), 2 * l));
+      x = tf.add(x, drop(dense(o, p + "o"), 2 * l));
       const h2 = this.#layerNorm(tf, x, s.get(p + "ln2.g"), s.get(p + "ln2.b"));
-      const f1 = tf.add(tf.matMul(h2, s.get(p + "fc1.W")), s.get(p + "fc1.b"));
+      const f1 = dense(h2, p + "fc1");
       const gelu = tf.mul(f1, tf.sigmoid(tf.mul(f1, 1.702)));
-      x = tf.add(x, drop(tf.add(tf.matMul(gelu, s.get(p + "fc2.W")), s.get(p + "fc2.b")), 2 * l + 1));
+      x = tf.add(x, drop(dense(gelu, p + "fc2"), 2 * l + 1));
     }
     x = this.#layerNorm(tf, x, s.get("lnf.g"), s.get("lnf.b"));
     const byPos = tf.transpose(tf.reshape(x, [B, T, d]), [1, 0, 2]); // [T, B, d]
     const parts = this.#buckets.map((bk, i) => {
       const h = bk.len === T ? byPos : tf.slice(byPos, [bk.start, 0, 0], [bk.len, B, d]);
-      const logits = tf.add(
-        tf.add(tf.matMul(h, s.get(`head${i}.W`)), s.get(`head${i}.b`)),
-        this.#consts!.outMasks[i],
-      );
+      const bias = s.get(`head${i}.b`), outMask = this.#consts!.outMasks[i];
+      // Scoring adds bias + mask ([len, 1, K], tiny) in one broadcast add over the logits instead of two.
+      const logits = inference
+        ? tf.add(tf.matMul(h, s.get(`head${i}.W`)), tf.add(bias, outMask))
+        : tf.add(tf.add(tf.matMul(h, s.get(`head${i}.W`)), bias), outMask);
       const logp = tf.sub(logits, tf.logSumExp(logits, -1, true)); // [len, B, K]
       const y = tf.tensor2d(tgt.subarray(bk.start * B, (bk.start + bk.len) * B), [bk.len, B], "int32");
       return tf.neg(tf.sum(tf.mul(tf.oneHot(y, bk.K), logp), -1)); // [len, B]
