@@ -27,20 +27,39 @@
 import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
-import { checkFitInput, checkScoreInput, f64Blob, quantileSorted, sqDist, sqDistBounded, stateNumber, toBytes } from "./_linalg.ts";
+import {
+  checkFitInput,
+  checkScoreInput,
+  f64Blob,
+  quantileSorted,
+  sqDist,
+  sqDistBounded,
+  stateNumber,
+  toBytes,
+} from "./_linalg.ts";
 import { validateParams } from "./params.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
 
 const PARAMS: Record<string, ParamSpec> = {
   k: { type: "int", default: 8, min: 1, description: "number of clusters" },
-  maxIter: { type: "int", default: 300, min: 1, description: "Lloyd iterations (or mini-batch epochs) at most" },
+  maxIter: {
+    type: "int",
+    default: 300,
+    min: 1,
+    description: "Lloyd iterations (or mini-batch epochs) at most",
+  },
   tol: {
     type: "number",
     default: 1e-4,
     min: 0,
     description: "stop when centroids move less than tol × mean feature variance (squared)",
   },
-  batchSize: { type: "int", default: 0, min: 0, description: "0 = full-batch Lloyd; > 0 = mini-batch k-means with this batch size" },
+  batchSize: {
+    type: "int",
+    default: 0,
+    min: 0,
+    description: "0 = full-batch Lloyd; > 0 = mini-batch k-means with this batch size",
+  },
   radiusQuantile: {
     type: "number",
     default: 0.95,
@@ -131,7 +150,9 @@ export class KMeansDetector implements Detector {
     // Centre-to-centre distances: by the triangle inequality, centre j cannot be
     // nearer than the current best b when ‖c_b − c_j‖ ≥ 2‖x − c_b‖ (Elkan 2003).
     const cc = new Float64Array(k * k);
-    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) cc[a * k + b] = Math.sqrt(sqDist(c, a * d, c, b * d, d));
+    for (let a = 0; a < k; a++) {
+      for (let b = 0; b < k; b++) cc[a * k + b] = Math.sqrt(sqDist(c, a * d, c, b * d, d));
+    }
     let guess = 0; // consecutive rows are often in the same cluster
     for (let i = 0; i < x.rows; i++) {
       let bc = guess;
@@ -255,6 +276,34 @@ function assignAll(x: Matrix, c: Float64Array, k: number, labels: Int32Array): v
 }
 
 /**
+ * Full assignment of row `i` for {@link hamerlyLloyd}: its nearest centre,
+ * the distance to it (upper bound) and to the second nearest (lower bound).
+ */
+function assignNearest(
+  data: Float64Array,
+  i: number,
+  d: number,
+  c: Float64Array,
+  k: number,
+  labels: Int32Array,
+  upper: Float64Array,
+  lower: Float64Array,
+): void {
+  let b1 = Infinity, b2 = Infinity, bc = 0;
+  for (let j = 0; j < k; j++) {
+    const s = sqDistBounded(data, i * d, c, j * d, d, b2);
+    if (s < b1) {
+      b2 = b1;
+      b1 = s;
+      bc = j;
+    } else if (s < b2) b2 = s;
+  }
+  labels[i] = bc;
+  upper[i] = Math.sqrt(b1);
+  lower[i] = Math.sqrt(b2);
+}
+
+/**
  * Lloyd's algorithm with Hamerly's (2010) bounds: an upper bound on the
  * distance to the assigned centre and a lower bound on the distance to every
  * other centre let most points skip the k distance computations once the
@@ -275,18 +324,7 @@ function hamerlyLloyd(
   const shift = new Float64Array(k), half = new Float64Array(k);
   // Initial full assignment.
   for (let i = 0; i < n; i++) {
-    let b1 = Infinity, b2 = Infinity, bc = 0;
-    for (let j = 0; j < k; j++) {
-      const s = sqDistBounded(data, i * d, c, j * d, d, b2);
-      if (s < b1) {
-        b2 = b1;
-        b1 = s;
-        bc = j;
-      } else if (s < b2) b2 = s;
-    }
-    labels[i] = bc;
-    upper[i] = Math.sqrt(b1);
-    lower[i] = Math.sqrt(b2);
+    assignNearest(data, i, d, c, k, labels, upper, lower);
   }
   let it = 0;
   for (; it < maxIter; it++) {
@@ -302,18 +340,7 @@ function hamerlyLloyd(
       if (upper[i] <= bound) continue;
       upper[i] = Math.sqrt(sqDist(data, i * d, c, a * d, d));
       if (upper[i] <= bound) continue;
-      let b1 = Infinity, b2 = Infinity, bc = 0;
-      for (let j = 0; j < k; j++) {
-        const s = sqDistBounded(data, i * d, c, j * d, d, b2);
-        if (s < b1) {
-          b2 = b1;
-          b1 = s;
-          bc = j;
-        } else if (s < b2) b2 = s;
-      }
-      labels[i] = bc;
-      upper[i] = Math.sqrt(b1);
-      lower[i] = Math.sqrt(b2);
+      assignNearest(data, i, d, c, k, labels, upper, lower);
     }
     // Recompute centres.
     sums.fill(0);
@@ -429,7 +456,8 @@ export const kmeans: DetectorFactory = {
   summary: "k-means++ / Lloyd (Hamerly) or mini-batch; score = distance to nearest centroid / cluster radius",
   params: PARAMS,
   create: (params, seed) => new KMeansDetector(validateParams("kmeans", PARAMS, params), seed),
-  load: (saved, params, seed) => new KMeansDetector(validateParams("kmeans", PARAMS, params), seed).restore(saved),
+  load: (saved, params, seed) =>
+    new KMeansDetector(validateParams("kmeans", PARAMS, params), seed).restore(saved),
   conformanceParams: { k: 4 },
   backend: () => "js",
 };
