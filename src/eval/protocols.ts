@@ -178,6 +178,39 @@ async function load(name: string, opts: ProtocolOptions, pathKey = name) {
   return await loader.load(name, { path: opts.paths?.[pathKey], features: opts.features });
 }
 
+/**
+ * {@link splitRows} with the validation fraction the run asked for, else the
+ * protocol's default, and the run's seed.
+ */
+function splitFor(
+  p: Protocol,
+  opts: ProtocolOptions,
+  isNormal: Uint8Array,
+  split: { trainFraction: number; withOthers?: boolean },
+): RowSplit {
+  return splitRows(isNormal, {
+    ...split,
+    validationFraction: opts.validationFraction ?? p.defaultValidationFraction,
+    seed: opts.seed,
+  });
+}
+
+/** Training and validation rows of a split, both from the frame called `frame`. */
+function fitRows(frame: string, s: RowSplit): Pick<ProtocolSplit, "train" | "validation"> {
+  return { train: { frame, rows: s.train }, validation: { frame, rows: s.validation } };
+}
+
+/** A test set of every row of `df` (the frame called `frame`), with its labels and categories. */
+function wholeFrameTest(name: string, frame: string, df: pl.DataFrame): TestSet {
+  return {
+    name,
+    frame,
+    rows: Uint32Array.from({ length: df.height }, (_, i) => i),
+    y: labels(df),
+    category: strings(df, "category"),
+  };
+}
+
 function finish(split: ProtocolSplit, opts: ProtocolOptions): ProtocolSplit {
   const max = opts.maxRows;
   if (!max) return split;
@@ -207,19 +240,14 @@ const kddcupDagmm: Protocol = {
     const cat = strings(frame, "category");
     // DAGMM's twist: the minority 'normal' class is the anomaly, the attacks are the "normal" data.
     const isNormalClass = Uint8Array.from(attack, (a) => (a === "normal" ? 0 : 1));
-    const s = splitRows(isNormalClass, {
-      trainFraction: 0.5,
-      validationFraction: opts.validationFraction ?? this.defaultValidationFraction,
-      seed: opts.seed,
-    });
+    const s = splitFor(this, opts, isNormalClass, { trainFraction: 0.5 });
     const y = Uint8Array.from(s.test, (r) => (attack[r] === "normal" ? 1 : 0));
     return finish({
       protocol: this.name,
       seed: opts.seed,
       frames: { "kdd99-train": frame },
       files,
-      train: { frame: "kdd99-train", rows: s.train },
-      validation: { frame: "kdd99-train", rows: s.validation },
+      ...fitRows("kdd99-train", s),
       tests: [{ name: "test", frame: "kdd99-train", rows: s.test, y, category: pick(cat, s.test) }],
       notes: ["label inverted: rows labelled 'normal' are the anomaly class (y=1); attacks are the normal class"],
     }, opts);
@@ -241,20 +269,14 @@ const kddcupRev: Protocol = {
     const nAttack = Math.round(normalRows.length * 0.25);
     const attacks = subsample(Uint32Array.from(attackRows), nAttack, opts.seed + 7);
     const isNormal = Uint8Array.from(y0, (v) => 1 - v);
-    const s = splitRows(isNormal, {
-      trainFraction: 0.5,
-      validationFraction: opts.validationFraction ?? this.defaultValidationFraction,
-      seed: opts.seed,
-      withOthers: false,
-    });
+    const s = splitFor(this, opts, isNormal, { trainFraction: 0.5, withOthers: false });
     const test = Uint32Array.from([...s.test, ...attacks]).sort();
     return finish({
       protocol: this.name,
       seed: opts.seed,
       frames: { "kdd99-train": frame },
       files,
-      train: { frame: "kdd99-train", rows: s.train },
-      validation: { frame: "kdd99-train", rows: s.validation },
+      ...fitRows("kdd99-train", s),
       tests: [{ name: "test", frame: "kdd99-train", rows: test, y: Uint8Array.from(test, (r) => y0[r]), category: pick(cat, test) }],
       notes: [`attacks subsampled to ${nAttack} rows (25 % of ${normalRows.length} normal rows)`],
     }, opts);
@@ -272,23 +294,16 @@ const nslKdd: Protocol = {
     const te = await load("nsl-kdd-test", opts);
     const t21 = await load("nsl-kdd-test-21", opts);
     const y0 = labels(tr.frame);
-    const s = splitRows(Uint8Array.from(y0, (v) => 1 - v), {
-      trainFraction: 1,
-      validationFraction: opts.validationFraction ?? this.defaultValidationFraction,
-      seed: opts.seed,
-      withOthers: false,
-    });
-    const all = (f: pl.DataFrame) => Uint32Array.from({ length: f.height }, (_, i) => i);
+    const s = splitFor(this, opts, Uint8Array.from(y0, (v) => 1 - v), { trainFraction: 1, withOthers: false });
     return finish({
       protocol: this.name,
       seed: opts.seed,
       frames: { "nsl-kdd-train": tr.frame, "nsl-kdd-test": te.frame, "nsl-kdd-test-21": t21.frame },
       files: [...tr.files, ...te.files, ...t21.files],
-      train: { frame: "nsl-kdd-train", rows: s.train },
-      validation: { frame: "nsl-kdd-train", rows: s.validation },
+      ...fitRows("nsl-kdd-train", s),
       tests: [
-        { name: "KDDTest+", frame: "nsl-kdd-test", rows: all(te.frame), y: labels(te.frame), category: strings(te.frame, "category") },
-        { name: "KDDTest-21", frame: "nsl-kdd-test-21", rows: all(t21.frame), y: labels(t21.frame), category: strings(t21.frame, "category") },
+        wholeFrameTest("KDDTest+", "nsl-kdd-test", te.frame),
+        wholeFrameTest("KDDTest-21", "nsl-kdd-test-21", t21.frame),
       ],
       notes: [],
     }, opts);
@@ -304,19 +319,14 @@ const cicIds2017: Protocol = {
   async load(opts) {
     const { frame, files } = await load("cic-ids2017", opts);
     const y0 = labels(frame);
-    const s = splitRows(Uint8Array.from(y0, (v) => 1 - v), {
-      trainFraction: 0.5,
-      validationFraction: opts.validationFraction ?? this.defaultValidationFraction,
-      seed: opts.seed,
-    });
+    const s = splitFor(this, opts, Uint8Array.from(y0, (v) => 1 - v), { trainFraction: 0.5 });
     const attack = frame.columns.includes("attack") ? strings(frame, "attack") : strings(frame, "category");
     return finish({
       protocol: this.name,
       seed: opts.seed,
       frames: { "cic-ids2017": frame },
       files,
-      train: { frame: "cic-ids2017", rows: s.train },
-      validation: { frame: "cic-ids2017", rows: s.validation },
+      ...fitRows("cic-ids2017", s),
       // per-class recall uses the attack name (15 classes), not the coarser family
       tests: [{ name: "test", frame: "cic-ids2017", rows: s.test, y: Uint8Array.from(s.test, (r) => y0[r]), category: pick(attack, s.test) }],
       notes: ["per_category is per attack class (CIC label); intervals matter: several classes have < 40 rows"],
@@ -340,26 +350,14 @@ const unswNb15: Protocol = {
     const tr = await loader.load("unsw-nb15", { path: trPath, features: opts.features });
     const te = await loader.load("unsw-nb15", { path: tePath, features: opts.features });
     const y0 = labels(tr.frame);
-    const s = splitRows(Uint8Array.from(y0, (v) => 1 - v), {
-      trainFraction: 1,
-      validationFraction: opts.validationFraction ?? this.defaultValidationFraction,
-      seed: opts.seed,
-      withOthers: false,
-    });
+    const s = splitFor(this, opts, Uint8Array.from(y0, (v) => 1 - v), { trainFraction: 1, withOthers: false });
     return finish({
       protocol: this.name,
       seed: opts.seed,
       frames: { "unsw-nb15-train": tr.frame, "unsw-nb15-test": te.frame },
       files: [...tr.files, ...te.files],
-      train: { frame: "unsw-nb15-train", rows: s.train },
-      validation: { frame: "unsw-nb15-train", rows: s.validation },
-      tests: [{
-        name: "test",
-        frame: "unsw-nb15-test",
-        rows: Uint32Array.from({ length: te.frame.height }, (_, i) => i),
-        y: labels(te.frame),
-        category: strings(te.frame, "category"),
-      }],
+      ...fitRows("unsw-nb15-train", s),
+      tests: [wholeFrameTest("test", "unsw-nb15-test", te.frame)],
       notes: [],
     }, opts);
   },
