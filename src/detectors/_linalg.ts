@@ -115,6 +115,22 @@ function blob(blobs: Record<string, Uint8Array> | undefined, name: string, detec
   return b;
 }
 
+/** A blob's bytes as a fresh buffer, checking they hold whole elements (and `expected` of them when given). */
+function elementBlob(
+  blobs: Record<string, Uint8Array> | undefined,
+  name: string,
+  detector: string,
+  bytesPer: number,
+  expected?: number,
+): ArrayBuffer {
+  const b = blob(blobs, name, detector);
+  if (b.byteLength % bytesPer !== 0 || (expected !== undefined && b.byteLength !== expected * bytesPer)) {
+    const want = expected !== undefined ? expected * bytesPer : `a multiple of ${bytesPer}`;
+    throw new InputError(`${detector}: weight blob "${name}" has ${b.byteLength} bytes, expected ${want}`);
+  }
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
 /** Reads a Float64Array blob, checking its length when `expected` is given. */
 export function f64Blob(
   blobs: Record<string, Uint8Array> | undefined,
@@ -122,13 +138,7 @@ export function f64Blob(
   detector: string,
   expected?: number,
 ): Float64Array {
-  const b = blob(blobs, name, detector);
-  if (b.byteLength % 8 !== 0 || (expected !== undefined && b.byteLength !== expected * 8)) {
-    throw new InputError(
-      `${detector}: weight blob "${name}" has ${b.byteLength} bytes, expected ${expected !== undefined ? expected * 8 : "a multiple of 8"}`,
-    );
-  }
-  return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  return new Float64Array(elementBlob(blobs, name, detector, 8, expected));
 }
 
 /** Reads an Int32Array blob, checking its length when `expected` is given. */
@@ -138,13 +148,7 @@ export function i32Blob(
   detector: string,
   expected?: number,
 ): Int32Array {
-  const b = blob(blobs, name, detector);
-  if (b.byteLength % 4 !== 0 || (expected !== undefined && b.byteLength !== expected * 4)) {
-    throw new InputError(
-      `${detector}: weight blob "${name}" has ${b.byteLength} bytes, expected ${expected !== undefined ? expected * 4 : "a multiple of 4"}`,
-    );
-  }
-  return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  return new Int32Array(elementBlob(blobs, name, detector, 4, expected));
 }
 
 /** Reads a number from saved state, with a clear error when it is missing or of the wrong type. */
