@@ -110,6 +110,27 @@ class Child {
 
 const NADIR = ["deno", "run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts")];
 
+/** `nadir capture record` on A's veth into `out` (30 s at most, JSON summary), with extra options. */
+function recordInA(out: string, ...options: string[]): Child {
+  return new Child([
+    "ip",
+    "netns",
+    "exec",
+    NS_A,
+    ...NADIR,
+    "capture",
+    "record",
+    "-i",
+    IF_A,
+    "-o",
+    out,
+    ...options,
+    "--duration",
+    "30",
+    "--json",
+  ]);
+}
+
 Deno.test({
   name:
     "live: nadir capture record in a namespace captures the peer's ping and UDP; SIGINT and --count stop it; SLL2",
@@ -125,44 +146,8 @@ Deno.test({
         countOut = join(dir, "count.pcapng"),
         sll2Out = join(dir, "sll2.pcap");
       const filter = `icmp or udp port 9999`;
-      const a = new Child([
-        "ip",
-        "netns",
-        "exec",
-        NS_A,
-        ...NADIR,
-        "capture",
-        "record",
-        "-i",
-        IF_A,
-        "-o",
-        vethOut,
-        "--filter",
-        filter,
-        "--duration",
-        "30",
-        "--json",
-      ]);
-      const c = new Child([
-        "ip",
-        "netns",
-        "exec",
-        NS_A,
-        ...NADIR,
-        "capture",
-        "record",
-        "-i",
-        IF_A,
-        "-o",
-        countOut,
-        "--count",
-        "4",
-        "--filter",
-        "udp port 9999",
-        "--duration",
-        "30",
-        "--json",
-      ]);
+      const a = recordInA(vethOut, "--filter", filter);
+      const c = recordInA(countOut, "--count", "4", "--filter", "udp port 9999");
       children.push(a, c);
       let tcpdump: Child | undefined;
       if (hasCommand("tcpdump")) {
