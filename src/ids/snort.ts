@@ -67,8 +67,16 @@ function lines(text: string): string[] {
   return text.split(/\r?\n/);
 }
 
-/** Parses Snort 3 `alert_json` (one JSON object per line). */
-export function parseSnortJson(text: string, options: SnortOptions = {}): ParseResult<Alert> {
+/**
+ * What both Snort formats share: one alert per non-blank line, each counted in
+ * `total`; a line `parse` throws on is skipped with the error's message (or,
+ * when strict, fails the whole parse naming the file and line).
+ */
+function parseAlertLines(
+  text: string,
+  options: SnortOptions,
+  parse: (raw: string, line: number, year: number, tz: number) => Alert,
+): ParseResult<Alert> {
   const year = options.year ?? new Date().getUTCFullYear();
   const tz = options.tzOffsetMinutes ?? 0;
   const out: ParseResult<Alert> = { items: [], skipped: [], total: 0 };
@@ -78,48 +86,57 @@ export function parseSnortJson(text: string, options: SnortOptions = {}): ParseR
     if (!raw) continue;
     out.total++;
     const line = k + 1;
+    let alert: Alert;
+    try {
+      alert = parse(raw, line, year, tz);
+    } catch (e) {
+      fail(options, line, (e as Error).message, out);
+      continue;
+    }
+    out.items.push(alert);
+  }
+  return out;
+}
+
+/** Parses Snort 3 `alert_json` (one JSON object per line). */
+export function parseSnortJson(text: string, options: SnortOptions = {}): ParseResult<Alert> {
+  return parseAlertLines(text, options, (raw, line, year, tz) => {
     let o: Record<string, unknown>;
     try {
       o = JSON.parse(raw);
     } catch (e) {
-      fail(options, line, `not valid JSON (${(e as Error).message})`, out);
-      continue;
+      throw new Error(`not valid JSON (${(e as Error).message})`);
     }
-    try {
-      if (typeof o !== "object" || o === null || Array.isArray(o)) throw new Error("expected a JSON object");
-      if (typeof o.timestamp !== "string") throw new Error(`field "timestamp" missing`);
-      const src = typeof o.src_ap === "string"
-        ? splitAddrPort(o.src_ap)
-        : { addr: String(o.src_addr ?? ""), port: Number(o.src_port ?? 0) };
-      const dst = typeof o.dst_ap === "string"
-        ? splitAddrPort(o.dst_ap)
-        : { addr: String(o.dst_addr ?? ""), port: Number(o.dst_port ?? 0) };
-      if (!src.addr || !dst.addr) throw new Error(`fields "src_ap"/"dst_ap" (or src_addr/dst_addr) missing`);
-      const rule = typeof o.rule === "string"
-        ? o.rule
-        : o.sid !== undefined
-        ? `${o.gid ?? 1}:${o.sid}:${o.rev ?? 0}`
-        : undefined;
-      if (!rule) throw new Error(`field "rule" missing`);
-      out.items.push({
-        engine: "snort",
-        ts: parseSnortTime(o.timestamp, year, tz),
-        proto: String(o.proto ?? "").toUpperCase(),
-        src: src.addr,
-        srcPort: src.port,
-        dst: dst.addr,
-        dstPort: dst.port,
-        rule,
-        message: typeof o.msg === "string" ? o.msg : undefined,
-        classification: typeof o.class === "string" ? o.class : undefined,
-        priority: typeof o.priority === "number" ? o.priority : undefined,
-        line,
-      });
-    } catch (e) {
-      fail(options, line, (e as Error).message, out);
-    }
-  }
-  return out;
+    if (typeof o !== "object" || o === null || Array.isArray(o)) throw new Error("expected a JSON object");
+    if (typeof o.timestamp !== "string") throw new Error(`field "timestamp" missing`);
+    const src = typeof o.src_ap === "string"
+      ? splitAddrPort(o.src_ap)
+      : { addr: String(o.src_addr ?? ""), port: Number(o.src_port ?? 0) };
+    const dst = typeof o.dst_ap === "string"
+      ? splitAddrPort(o.dst_ap)
+      : { addr: String(o.dst_addr ?? ""), port: Number(o.dst_port ?? 0) };
+    if (!src.addr || !dst.addr) throw new Error(`fields "src_ap"/"dst_ap" (or src_addr/dst_addr) missing`);
+    const rule = typeof o.rule === "string"
+      ? o.rule
+      : o.sid !== undefined
+      ? `${o.gid ?? 1}:${o.sid}:${o.rev ?? 0}`
+      : undefined;
+    if (!rule) throw new Error(`field "rule" missing`);
+    return {
+      engine: "snort",
+      ts: parseSnortTime(o.timestamp, year, tz),
+      proto: String(o.proto ?? "").toUpperCase(),
+      src: src.addr,
+      srcPort: src.port,
+      dst: dst.addr,
+      dstPort: dst.port,
+      rule,
+      message: typeof o.msg === "string" ? o.msg : undefined,
+      classification: typeof o.class === "string" ? o.class : undefined,
+      priority: typeof o.priority === "number" ? o.priority : undefined,
+      line,
+    };
+  });
 }
 
 // 07/07-19:40:44.228212 [**] [1:399:9] "msg" [**] [Classification: x] [Priority: 3] {ICMP} 1.2.3.4 -> 5.6.7.8
@@ -129,42 +146,28 @@ const FAST =
 
 /** Parses Snort 2 or Snort 3 `alert_fast` text. */
 export function parseSnortFast(text: string, options: SnortOptions = {}): ParseResult<Alert> {
-  const year = options.year ?? new Date().getUTCFullYear();
-  const tz = options.tzOffsetMinutes ?? 0;
-  const out: ParseResult<Alert> = { items: [], skipped: [], total: 0 };
-  const ls = lines(text);
-  for (let k = 0; k < ls.length; k++) {
-    const raw = ls[k].trim();
-    if (!raw) continue;
-    out.total++;
-    const line = k + 1;
+  return parseAlertLines(text, options, (raw, line, year, tz) => {
     const m = FAST.exec(raw);
     if (!m) {
-      fail(options, line, `expected an alert_fast line "MM/DD-hh:mm:ss.us [**] [gid:sid:rev] msg [**] ... {PROTO} src -> dst", found "${raw.slice(0, 80)}"`, out);
-      continue;
+      throw new Error(`expected an alert_fast line "MM/DD-hh:mm:ss.us [**] [gid:sid:rev] msg [**] ... {PROTO} src -> dst", found "${raw.slice(0, 80)}"`);
     }
-    try {
-      const src = splitAddrPort(m[7]);
-      const dst = splitAddrPort(m[8]);
-      let msg = m[3].trim();
-      if (msg.startsWith('"') && msg.endsWith('"') && msg.length >= 2) msg = msg.slice(1, -1);
-      out.items.push({
-        engine: "snort",
-        ts: parseSnortTime(m[1], year, tz),
-        proto: m[6].trim().toUpperCase(),
-        src: src.addr,
-        srcPort: src.port,
-        dst: dst.addr,
-        dstPort: dst.port,
-        rule: m[2],
-        message: msg,
-        classification: m[4]?.trim(),
-        priority: m[5] !== undefined ? Number(m[5]) : undefined,
-        line,
-      });
-    } catch (e) {
-      fail(options, line, (e as Error).message, out);
-    }
-  }
-  return out;
+    const src = splitAddrPort(m[7]);
+    const dst = splitAddrPort(m[8]);
+    let msg = m[3].trim();
+    if (msg.startsWith('"') && msg.endsWith('"') && msg.length >= 2) msg = msg.slice(1, -1);
+    return {
+      engine: "snort",
+      ts: parseSnortTime(m[1], year, tz),
+      proto: m[6].trim().toUpperCase(),
+      src: src.addr,
+      srcPort: src.port,
+      dst: dst.addr,
+      dstPort: dst.port,
+      rule: m[2],
+      message: msg,
+      classification: m[4]?.trim(),
+      priority: m[5] !== undefined ? Number(m[5]) : undefined,
+      line,
+    };
+  });
 }
