@@ -673,20 +673,15 @@ export async function* readPackets(
   path: string,
   opts: ReadOptions = {},
 ): AsyncGenerator<DecodedPacket, CaptureStats> {
-  const file = await openCapture(path);
-  const pending: DecodedPacket[] = [];
-  const arena = new ByteArena();
-  const parser = new CaptureParser(path, (p) => {
-    pending.push(p.clone(arena));
-  }, opts);
+  const batches = readBatches(path, opts);
   try {
-    for await (const _ of drive(file, parser, { ...opts, chunkSize: opts.chunkSize ?? 1024 * 1024 })) {
-      for (const p of pending) yield p;
-      pending.length = 0;
+    for (let r = await batches.next();; r = await batches.next()) {
+      if (r.done) return r.value;
+      for (const p of r.value) yield p;
     }
-    return parser.stats;
   } finally {
-    file.close();
+    // The consumer may stop early: let the batch reader close the file.
+    await batches.return(undefined as unknown as CaptureStats);
   }
 }
 
