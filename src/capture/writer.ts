@@ -134,12 +134,35 @@ export interface CaptureWriter {
   close(): void;
 }
 
-/** pcapng writer (SHB + IDBs, then one EPB per packet, µs timestamps). */
-export class PcapngWriter implements CaptureWriter {
+/** What both writers share: the buffered sink they write to and its bookkeeping. */
+abstract class SinkWriter implements CaptureWriter {
   packetsWritten = 0;
+
+  protected constructor(protected readonly sink: Sink) {}
+
+  abstract writePacket(tsUs: number, data: Uint8Array, wireLen?: number, ifIndex?: number): void;
+
+  get bytesWritten(): number {
+    return this.sink.size;
+  }
+  flush(): void {
+    this.sink.flush();
+  }
+  close(): void {
+    this.sink.close();
+  }
+  /** The bytes of an in-memory writer. */
+  toBytes(): Uint8Array {
+    return this.sink.collect();
+  }
+}
+
+/** pcapng writer (SHB + IDBs, then one EPB per packet, µs timestamps). */
+export class PcapngWriter extends SinkWriter {
   private readonly nIfaces: number;
 
-  private constructor(private readonly sink: Sink, opts: WriterOptions) {
+  private constructor(sink: Sink, opts: WriterOptions) {
+    super(sink);
     const ifaces = opts.interfaces?.length
       ? opts.interfaces
       : [{ linkType: opts.linkType ?? 1, snaplen: opts.snaplen, name: opts.ifName }];
@@ -156,10 +179,6 @@ export class PcapngWriter implements CaptureWriter {
   /** A writer that collects the file in memory; get it with {@link toBytes}. */
   static inMemory(opts: WriterOptions = {}): PcapngWriter {
     return new PcapngWriter(new Sink(undefined), opts);
-  }
-
-  get bytesWritten(): number {
-    return this.sink.size;
   }
 
   private static optLen(value: Uint8Array | undefined): number {
@@ -245,25 +264,14 @@ export class PcapngWriter implements CaptureWriter {
     this.sink.advance(len);
     this.packetsWritten++;
   }
-
-  flush(): void {
-    this.sink.flush();
-  }
-  close(): void {
-    this.sink.close();
-  }
-  /** The bytes of an in-memory writer. */
-  toBytes(): Uint8Array {
-    return this.sink.collect();
-  }
 }
 
 /** Classic pcap writer (little-endian, microseconds). */
-export class PcapWriter implements CaptureWriter {
-  packetsWritten = 0;
+export class PcapWriter extends SinkWriter {
   private readonly snaplen: number;
 
-  private constructor(private readonly sink: Sink, opts: WriterOptions) {
+  private constructor(sink: Sink, opts: WriterOptions) {
+    super(sink);
     this.snaplen = opts.snaplen ?? 262144;
     const dv = sink.reserve(24);
     const o = sink.pos;
@@ -283,9 +291,6 @@ export class PcapWriter implements CaptureWriter {
   static inMemory(opts: WriterOptions = {}): PcapWriter {
     return new PcapWriter(new Sink(undefined), opts);
   }
-  get bytesWritten(): number {
-    return this.sink.size;
-  }
 
   /** Appends one record; `ifIndex` is ignored (pcap has one interface). */
   writePacket(tsUs: number, data: Uint8Array, wireLen: number = data.length, _ifIndex = 0): void {
@@ -300,15 +305,6 @@ export class PcapWriter implements CaptureWriter {
     this.sink.bytes.set(cap === data.length ? data : data.subarray(0, cap), o + 16);
     this.sink.advance(16 + cap);
     this.packetsWritten++;
-  }
-  flush(): void {
-    this.sink.flush();
-  }
-  close(): void {
-    this.sink.close();
-  }
-  toBytes(): Uint8Array {
-    return this.sink.collect();
   }
 }
 
