@@ -60,20 +60,9 @@ export class CsvSink implements RowSink, RowWriter {
     for (let i = 0; i < n; i++) {
       const v = values[i];
       if (typeof v === "number") {
-        const b = this.#buf;
         let p = this.#pos;
-        if (i) b[p++] = CH_COMMA;
-        if ((v | 0) === v && v !== -2147483648) { // int32 (and -0, printed "0" as String does)
-          let x = v;
-          if (x < 0) {
-            b[p++] = CH_MINUS;
-            x = -x;
-          }
-          this.#pos = writeUint(b, p, x);
-        } else {
-          this.#pos = p;
-          this.#num(v);
-        }
+        if (i) this.#buf[p++] = CH_COMMA;
+        this.#numAt(p, v);
       } else {
         if (i) this.#buf[this.#pos++] = CH_COMMA;
         this.#field(v, (n - i) * 26 + 1);
@@ -86,20 +75,9 @@ export class CsvSink implements RowSink, RowWriter {
   /** Appends a number field to the current row. */
   num(v: number): void {
     if (this.#pos + 27 > this.#buf.length) this.#room(27);
-    const b = this.#buf;
     let p = this.#pos;
-    if (this.#col++ !== 0) b[p++] = CH_COMMA;
-    if ((v | 0) === v && v !== -2147483648) {
-      let x = v;
-      if (x < 0) {
-        b[p++] = CH_MINUS;
-        x = -x;
-      }
-      this.#pos = writeUint(b, p, x);
-    } else {
-      this.#pos = p;
-      this.#num(v);
-    }
+    if (this.#col++ !== 0) this.#buf[p++] = CH_COMMA;
+    this.#numAt(p, v);
   }
   /** Appends a text field (quoted when needed) to the current row. */
   str(v: string): void {
@@ -120,6 +98,21 @@ export class CsvSink implements RowSink, RowWriter {
     if (this.#pos + n > this.#buf.length) {
       this.#flush();
       if (n > this.#buf.length) this.#buf = new Uint8Array(n);
+    }
+  }
+  /** A number field at `p` (past any comma; room is reserved): int32 digit by digit here, the rest in #num. */
+  #numAt(p: number, v: number): void {
+    if ((v | 0) === v && v !== -2147483648) { // int32 (and -0, printed "0" as String does)
+      const b = this.#buf;
+      let x = v;
+      if (x < 0) {
+        b[p++] = CH_MINUS;
+        x = -x;
+      }
+      this.#pos = writeUint(b, p, x);
+    } else {
+      this.#pos = p;
+      this.#num(v);
     }
   }
   /** Numbers that are not int32: integers up to 2^53 digit by digit, the rest via String. Room is reserved. */
