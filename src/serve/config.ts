@@ -15,6 +15,7 @@
  */
 import schema from "../../deploy/nadir.schema.json" with { type: "json" };
 import { InputError } from "../util/errors.ts";
+import type { SuppressionRule } from "./rules.ts";
 
 /** The configuration (snake_case as in the file). */
 export interface MonitorConfig {
@@ -48,15 +49,8 @@ export interface MonitorConfig {
     dedup_window_s?: number;
     per_host_per_minute?: number;
     suppressions_file?: string;
-    allowlist?: {
-      src?: string;
-      dest?: string;
-      dest_port?: number;
-      proto?: string;
-      detector?: string;
-      reason?: string;
-      until?: string;
-    }[];
+    /** Suppression rules from the config file (the feedback-only fields are not accepted here). */
+    allowlist?: Omit<SuppressionRule, "from_alert" | "created">[];
   };
   feedback_file?: string;
   sinks?: {
