@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Command, num, str } from "./command.ts";
+import { type Command, num, type ParsedArgs, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
 import { configProblems, loadConfig, type MonitorConfig } from "../serve/config.ts";
 import { InputError } from "../util/errors.ts";
@@ -99,28 +99,10 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
     const cfgFile = str(args, "config");
     if (cfgFile) cfg = loadConfig(cfgFile);
     const src = { ...(cfg.source ?? {}) };
-    const iface = str(args, "interface"), pcap = str(args, "pcap");
-    if (iface && pcap) throw new UsageError("nadir monitor: give --interface or --pcap, not both");
-    if (iface) {
-      src.interface = iface;
-      delete src.pcap;
-    }
-    if (pcap) {
-      src.pcap = pcap;
-      delete src.interface;
-    }
+    eitherOption(src, args, "interface", "pcap");
     if (str(args, "replay")) src.replay = str(args, "replay");
     cfg.source = src;
-    const model = str(args, "model"), detector = str(args, "detector");
-    if (model && detector) throw new UsageError("nadir monitor: give --model or --detector, not both");
-    if (model) {
-      cfg.model = model;
-      delete cfg.detector;
-    }
-    if (detector) {
-      cfg.detector = detector;
-      delete cfg.model;
-    }
+    eitherOption(cfg, args, "model", "detector");
     if (num(args, "grace") !== undefined) cfg.grace = num(args, "grace");
     for (const kv of (args.options.param as string[] | undefined) ?? []) {
       const m = /^([A-Za-z][\w-]*)=(.*)$/.exec(kv);
@@ -173,3 +155,25 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
     return 0;
   },
 };
+
+/**
+ * Two options that each name the same thing (a source, a model): at most one
+ * may be given, and the one given replaces both keys from the config file.
+ */
+function eitherOption<K extends string>(
+  target: { [k in K]?: string },
+  args: ParsedArgs,
+  a: K,
+  b: K,
+): void {
+  const av = str(args, a), bv = str(args, b);
+  if (av && bv) throw new UsageError(`nadir monitor: give --${a} or --${b}, not both`);
+  if (av) {
+    target[a] = av;
+    delete target[b];
+  }
+  if (bv) {
+    target[b] = bv;
+    delete target[a];
+  }
+}
