@@ -22,6 +22,9 @@ import pl from "nodejs-polars";
 import { gunzipSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { InputError } from "../util/errors.ts";
+import { splitCsvLine } from "./csv_line.ts";
+
+export { splitCsvLine };
 
 /** One column as the file holds it. `num` columns are read as float64. */
 export interface ColumnSpec {
@@ -239,30 +242,6 @@ export function locateError(bytes: Uint8Array, opts: ParseTableOptions): InputEr
 
 function clip(s: string): string {
   return s.length > 40 ? s.slice(0, 40) + "…" : s;
-}
-
-/** Splits one CSV line, honouring double quotes. */
-export function splitCsvLine(s: string): string[] {
-  if (!s.includes('"')) return s.split(",");
-  const out: string[] = [];
-  let cur = "";
-  let q = false;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i];
-    if (q) {
-      if (ch === '"' && s[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') q = false;
-      else cur += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ",") {
-      out.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out;
 }
 
 /**

@@ -19,6 +19,7 @@
  */
 import spec from "../../docs/openapi.json" with { type: "json" };
 import type { Matrix } from "../data/matrix.ts";
+import { splitCsvLine } from "../data/csv_line.ts";
 import { VERSION } from "../version.ts";
 import { type AlertStore, type FeedbackInput, LiveStats } from "./store.ts";
 import type { MonitorMetrics } from "./metrics.ts";
@@ -352,30 +353,6 @@ function describe(v: unknown): string {
   if (typeof v === "string") return `string ${JSON.stringify(v.slice(0, 40))}`;
   if (typeof v === "number") return String(v);
   return Array.isArray(v) ? "an array" : typeof v;
-}
-
-/** Splits one CSV line (RFC 4180 quotes). */
-function splitCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (q) {
-      if (c === '"') {
-        if (line[i + 1] === '"') {
-          cur += '"';
-          i++;
-        } else q = false;
-      } else cur += c;
-    } else if (c === '"') q = true;
-    else if (c === ",") {
-      out.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  out.push(cur);
-  return out;
 }
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
