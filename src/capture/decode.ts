@@ -174,26 +174,19 @@ export class DecodedPacket implements Packet {
     return this._raw ??= this._buf.subarray(this._off, this._off + this.capLen);
   }
   get srcIp(): string {
-    if (this._srcIp === undefined) {
-      const o = this._off + this.ipOffset;
-      this._srcIp = this.ipVersion === 4
-        ? formatIpv4(this._buf, o + 12)
-        : this.ipVersion === 6
-        ? formatIpv6(this._buf, o + 8)
-        : "";
-    }
-    return this._srcIp;
+    return this._srcIp ??= this.ipText(12, 8);
   }
   get dstIp(): string {
-    if (this._dstIp === undefined) {
-      const o = this._off + this.ipOffset;
-      this._dstIp = this.ipVersion === 4
-        ? formatIpv4(this._buf, o + 16)
-        : this.ipVersion === 6
-        ? formatIpv6(this._buf, o + 24)
-        : "";
-    }
-    return this._dstIp;
+    return this._dstIp ??= this.ipText(16, 24);
+  }
+  /** An address as text, given its offset in an IPv4 and in an IPv6 header ("" without IP). */
+  private ipText(v4Offset: number, v6Offset: number): string {
+    const o = this._off + this.ipOffset;
+    return this.ipVersion === 4
+      ? formatIpv4(this._buf, o + v4Offset)
+      : this.ipVersion === 6
+      ? formatIpv6(this._buf, o + v6Offset)
+      : "";
   }
   get srcMac(): string | undefined {
     const o = this.srcMacOffset();
