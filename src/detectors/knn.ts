@@ -30,7 +30,15 @@
  */
 import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
-import { checkFitInput, checkScoreInput, f64Blob, i32Blob, stateNumber, toBytes } from "./_linalg.ts";
+import {
+  checkFitInput,
+  checkScoreInput,
+  f64Blob,
+  i32Blob,
+  sqDistBounded,
+  stateNumber,
+  toBytes,
+} from "./_linalg.ts";
 import { validateParams } from "./params.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
 
@@ -267,17 +275,8 @@ function scanBlock(
 ): void {
   let worst = best[k - 1];
   for (let t = from; t < to; t++) {
-    const po = t * d;
-    let s = 0, j = 0;
-    // Check the bound every 8 dimensions: most far points are abandoned early.
-    while (j < d) {
-      const stop = j + 8 < d ? j + 8 : d;
-      for (; j < stop; j++) {
-        const v = q[qo + j] - pts[po + j];
-        s += v * v;
-      }
-      if (s >= worst) break;
-    }
+    // Abandoned at the bound (checked every 8 dimensions): most far points stop early.
+    const s = sqDistBounded(q, qo, pts, t * d, d, worst);
     if (s >= worst) continue;
     let p = k - 1;
     while (p > 0 && best[p - 1] > s) {
