@@ -29,23 +29,3 @@ export function nslKdd(trainName = "nsl-kdd-train", testName = "nsl-kdd-test"): 
   const { transform, matrix } = fitTransform(benign, { scale: "minmax" });
   return { train: matrix, test: transform.apply(te), testLabels: labels(te) };
 }
-
-/** Area under the ROC curve (Mann–Whitney U, ties count half). */
-export function auroc(scores: ArrayLike<number>, y: ArrayLike<number>): number {
-  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
-  let rankSum = 0, nPos = 0;
-  for (let i = 0; i < idx.length;) {
-    let j = i;
-    while (j + 1 < idx.length && scores[idx[j + 1]] === scores[idx[i]]) j++;
-    const rank = (i + j) / 2 + 1;
-    for (let t = i; t <= j; t++) {
-      if (y[idx[t]]) {
-        rankSum += rank;
-        nPos++;
-      }
-    }
-    i = j + 1;
-  }
-  const nNeg = idx.length - nPos;
-  return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
-}

@@ -15,7 +15,8 @@ import { Rng } from "../src/util/random.ts";
 import { matrix, type Matrix, takeRows } from "../src/data/matrix.ts";
 import { createDetector, listDetectors } from "../src/detectors/registry.ts";
 import { fitThreshold, parseThresholdSpec } from "../src/thresholds/index.ts";
-import { auroc, nslKdd } from "./_nsl_kdd.ts";
+import { rocAuc } from "../src/eval/metrics.ts";
+import { nslKdd } from "./_nsl_kdd.ts";
 
 function flagValues(args: string[], name: string): string[] {
   const out: string[] = [];
@@ -70,7 +71,7 @@ export async function main(args: string[]): Promise<void> {
     const acc = (tp + tn) / s.length, prec = tp / (tp + fp), rec = tp / (tp + fn), f1 = 2 * prec * rec / (prec + rec);
     const pct = (v: number) => (100 * v).toFixed(2) + " %";
     console.log(
-      `| ${name} | ${pct(acc)} | ${pct(prec)} | ${pct(rec)} | ${f1.toFixed(3)} | ${auroc(s, y).toFixed(4)} | ` +
+      `| ${name} | ${pct(acc)} | ${pct(prec)} | ${pct(rec)} | ${f1.toFixed(3)} | ${rocAuc(y, s).toFixed(4)} | ` +
         `${pct(vfp / vs.length)} | ${trainS.toFixed(1)} |`,
     );
     d.dispose?.();

@@ -61,22 +61,3 @@ export function syntheticSet(opts: { d?: number; nTrain?: number; nBenign?: numb
     labels,
   };
 }
-
-/** Area under the ROC curve (Mann–Whitney U, ties count half). */
-export function auroc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
-  let rankSumPos = 0, nPos = 0;
-  for (let i = 0; i < idx.length;) {
-    let j = i;
-    while (j + 1 < idx.length && scores[idx[j + 1]] === scores[idx[i]]) j++;
-    const rank = (i + j) / 2 + 1;
-    for (let t = i; t <= j; t++) if (labels[idx[t]]) {
-      rankSumPos += rank;
-      nPos++;
-    }
-    i = j + 1;
-  }
-  const nNeg = idx.length - nPos;
-  if (nPos === 0 || nNeg === 0) return NaN;
-  return (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
-}

@@ -8,7 +8,8 @@ import { matrix, type Matrix } from "../../src/data/matrix.ts";
 import { listDetectors, createDetector } from "../../src/detectors/registry.ts";
 import { loadModel, saveModel } from "../../src/detectors/model_dir.ts";
 import { type Detector, type DetectorState, isStreaming } from "../../src/detectors/types.ts";
-import { auroc, syntheticSet } from "./_synthetic.ts";
+import { rocAuc } from "../../src/eval/metrics.ts";
+import { syntheticSet } from "./_synthetic.ts";
 
 const SEED = 7;
 const data = syntheticSet();
@@ -51,7 +52,7 @@ for (const factory of listDetectors()) {
     });
 
     await t.step("planted anomalies score higher (AUROC > 0.9)", () => {
-      const a = auroc(scores, data.labels);
+      const a = rocAuc(data.labels, scores);
       assert.ok(a > 0.9, `AUROC ${a.toFixed(3)} <= 0.9`);
     });
 
