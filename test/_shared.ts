@@ -47,3 +47,15 @@ export function hasCommand(cmd: string): boolean {
     return false;
   }
 }
+
+/** Runs the nadir CLI in a subprocess (no progress bars, no colour); returns exit code, stdout and stderr. */
+export async function nadir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts"), ...args],
+    env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}

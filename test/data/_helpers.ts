@@ -4,9 +4,9 @@
  * @module
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import { dataPath, ROOT } from "../_shared.ts";
+import { dataPath, nadir, ROOT } from "../_shared.ts";
 
-export { dataPath, ROOT };
+export { dataPath, nadir, ROOT };
 
 /** Path of a hand-written fixture (see test/fixtures/data/README.md). */
 export function fixture(...parts: string[]): string {
@@ -26,16 +26,4 @@ export function tempFile(name: string, content: string | Uint8Array): string {
   const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
   Deno.writeFileSync(path, name.endsWith(".gz") && typeof content === "string" ? gzipSync(bytes) : bytes);
   return path;
-}
-
-/** Runs the CLI in a subprocess; returns exit code, stdout and stderr. */
-export async function nadir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-ffi", `${ROOT}src/cli.ts`, ...args],
-    env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }

@@ -4,18 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { dataPath, ROOT } from "../_shared.ts";
-
-async function nadir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts"), ...args],
-    env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
-}
+import { dataPath, nadir } from "../_shared.ts";
 
 function jsonl(text: string): { score: number | null; is_anomaly: boolean }[] {
   return text.trim().split("\n").map((l) => JSON.parse(l));
