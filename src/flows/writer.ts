@@ -133,6 +133,11 @@ export class CsvSink implements RowSink, RowWriter {
       return;
     }
     if (!Number.isFinite(v)) return; // NaN / ±Infinity: empty field
+    const d = decimalsOf(v);
+    if (d !== 0) {
+      this.#pos = writeFixed(b, p, v, d);
+      return;
+    }
     const s = String(v);
     for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
     this.#pos = p;
@@ -191,6 +196,45 @@ function writeUint(b: Uint8Array, p: number, x: number): number {
     x = t;
   }
   return end;
+}
+
+const POW10 = [1, 10, 100, 1000];
+
+/**
+ * For a non-integer |v| < 10^9: the number of decimals d (1..3) when v is exactly the double nearest to a
+ * decimal with d digits after the point, else 0. Then that decimal is what String(v) prints: it round-trips
+ * (the parser and r / 10^d both round the same real number once), and no other string with as few digits
+ * does, since decimals with ≤ 3 digits after the point lie ≥ 0.001 apart and doubles below 10^9 lie < 2^-22
+ * apart. Mean packet sizes and inter-arrival times (89.25, 0.5) take this path instead of String().
+ */
+function decimalsOf(v: number): number {
+  const a = v < 0 ? -v : v;
+  if (!(a < 1e9)) return 0;
+  for (let d = 1; d <= 3; d++) {
+    const s = POW10[d];
+    if (Math.round(a * s) / s === a) return d;
+  }
+  return 0;
+}
+
+/** Writes v (see {@link decimalsOf}) with exactly `d` decimals at `p`; returns the end. */
+function writeFixed(b: Uint8Array, p: number, v: number, d: number): number {
+  if (v < 0) {
+    b[p++] = CH_MINUS;
+    v = -v;
+  }
+  const s = POW10[d];
+  const r = Math.round(v * s);
+  const q = Math.floor(r / s);
+  p = writeUint(b, p, q);
+  b[p++] = 46; // "."
+  let frac = r - q * s;
+  for (let i = p + d - 1; i >= p; i--) {
+    const t = (frac / 10) | 0;
+    b[i] = CH_0 + frac - t * 10;
+    frac = t;
+  }
+  return p + d;
 }
 
 /** Writes exactly 9 digits (zero-padded) of a non-negative integer below 10^9 at `p`; returns the end. */

@@ -51,3 +51,32 @@ Deno.test("basic writeRow through CsvSink equals row() + csvField on a real capt
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("CsvSink's short-decimal fast path prints what String() prints (seeded random doubles near 3 decimals)", async () => {
+  let seed = 12345;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const vals: number[] = [0.1, 0.2, 0.1 + 0.2, 999999999.999, 999999999.5, 1e9 + 0.5, 0.001, 0.0015, -0.001, 1.005, 2.675];
+  for (let i = 0; i < 200_000; i++) {
+    const k = i % 6;
+    vals.push(
+      k === 0 ? Math.round(rnd() * 1e6) / 4 : k === 1 ? Math.round(rnd() * 1e7) / 1000
+      : k === 2 ? -Math.round(rnd() * 1e12) / 1000 : k === 3 ? Math.round(rnd() * 1e4) / 10000 + Math.floor(rnd() * 1e9)
+      : k === 4 ? (rnd() - 0.5) * 10 ** Math.floor(rnd() * 24 - 12) : rnd() * 10 ** Math.floor(rnd() * 12),
+    );
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/floats.csv`;
+    const sink = new CsvSink(path);
+    for (const v of vals) {
+      sink.num(v);
+      sink.end();
+    }
+    await sink.close();
+    const got = (await Deno.readTextFile(path)).split("\n");
+    const bad = vals.filter((v, i) => got[i] !== String(v));
+    assert.deepEqual(bad.slice(0, 5), [], `${bad.length} of ${vals.length} numbers print differently from String()`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
