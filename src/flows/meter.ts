@@ -34,11 +34,13 @@ import { DecodedPacket } from "../capture/decode.ts";
 
 const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
-function formatIp4(x: number): string {
+/** Dotted quad of an unsigned 32-bit IPv4 address. */
+export function formatIp4(x: number): string {
   return (x >>> 24) + "." + ((x >>> 16) & 255) + "." + ((x >>> 8) & 255) + "." + (x & 255);
 }
 
-function formatMac48(hi: number, lo: number): string {
+/** Lower-case colon hex of a MAC given as two 24-bit halves. */
+export function formatMac48(hi: number, lo: number): string {
   return HEX2[hi >>> 16] + ":" + HEX2[(hi >>> 8) & 255] + ":" + HEX2[hi & 255] + ":" + HEX2[lo >>> 16] + ":" +
     HEX2[(lo >>> 8) & 255] + ":" + HEX2[lo & 255];
 }

@@ -26,7 +26,8 @@ export interface RowSink {
 }
 
 const enc = new TextEncoder();
-const CH_COMMA = 44, CH_NL = 10, CH_MINUS = 45, CH_0 = 48;
+const CH_COMMA = 44, CH_NL = 10, CH_MINUS = 45, CH_0 = 48, CH_DOT = 46;
+const HEX = new TextEncoder().encode("0123456789abcdef");
 
 /**
  * Streaming CSV to a file or (path undefined) stdout. Rows are formatted
@@ -84,6 +85,34 @@ export class CsvSink implements RowSink, RowWriter {
     if (this.#pos + 1 > this.#buf.length) this.#room(1);
     if (this.#col++ !== 0) this.#buf[this.#pos++] = CH_COMMA;
     this.#field(v, 1);
+  }
+  /** Appends an IPv4 address as a dotted quad (digits straight into the buffer). */
+  ip4(x: number): void {
+    if (this.#pos + 17 > this.#buf.length) this.#room(17);
+    const b = this.#buf;
+    let p = this.#pos;
+    if (this.#col++ !== 0) b[p++] = CH_COMMA;
+    p = writeUint(b, p, x >>> 24);
+    b[p++] = CH_DOT;
+    p = writeUint(b, p, (x >>> 16) & 255);
+    b[p++] = CH_DOT;
+    p = writeUint(b, p, (x >>> 8) & 255);
+    b[p++] = CH_DOT;
+    this.#pos = writeUint(b, p, x & 255);
+  }
+  /** Appends a MAC address (two 24-bit halves) as lower-case colon hex. */
+  mac48(hi: number, lo: number): void {
+    if (this.#pos + 18 > this.#buf.length) this.#room(18);
+    const b = this.#buf;
+    let p = this.#pos;
+    if (this.#col++ !== 0) b[p++] = CH_COMMA;
+    for (let k = 0; k < 6; k++) {
+      const x = k < 3 ? (hi >>> (16 - 8 * k)) & 255 : (lo >>> (40 - 8 * k)) & 255;
+      if (k) b[p++] = 58; // ":"
+      b[p++] = HEX[x >>> 4];
+      b[p++] = HEX[x & 15];
+    }
+    this.#pos = p;
   }
   /** Ends the current row. */
   end(): void {

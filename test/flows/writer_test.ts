@@ -80,3 +80,27 @@ Deno.test("CsvSink's short-decimal fast path prints what String() prints (seeded
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("CsvSink ip4/mac48 print what the Flow getters print", async () => {
+  const { formatIp4, formatMac48 } = await import("../../src/flows/meter.ts");
+  const ips = [0, 1, 0xffffffff, 0x7f000001, 0xc0a80001, 0x0a00000a, 0x80000000, 0x01020304];
+  const macs: [number, number][] = [[0, 0], [0xffffff, 0xffffff], [0x00163e, 0x0a0b0c], [0x102030, 0xabcdef]];
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/addr.csv`;
+    const sink = new CsvSink(path);
+    for (const x of ips) for (const [hi, lo] of macs) {
+      sink.num(7);
+      sink.ip4(x);
+      sink.mac48(hi, lo);
+      sink.end();
+    }
+    await sink.close();
+    const expected = ips.flatMap((x) => macs.map(([hi, lo]) => `7,${formatIp4(x)},${formatMac48(hi, lo)}\n`)).join("");
+    assert.equal(await Deno.readTextFile(path), expected);
+    assert.equal(formatIp4(0xc0a80001), "192.168.0.1");
+    assert.equal(formatMac48(0x00163e, 0x0a0b0c), "00:16:3e:0a:0b:0c");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

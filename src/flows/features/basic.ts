@@ -11,7 +11,7 @@
  * @module
  */
 import type { Packet } from "../../capture/packet.ts";
-import { type Flow, TCP } from "../meter.ts";
+import { type Flow, formatIp4, formatMac48, TCP } from "../meter.ts";
 import type { Column, FeatureSet, RowWriter } from "./types.ts";
 
 const DIRS = ["bidirectional", "src2dst", "dst2src"] as const;
@@ -119,11 +119,16 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
   const s = typeof state === "number" ? materialize(f, state) : state;
   w.num(f.id);
   w.num(f.expirationId);
-  w.str(f.srcIp);
-  w.str(f.srcMac ?? "");
+  // Addresses and MACs go to the writer as numbers when no string was made yet (IPv4 keys, link MACs).
+  if (f._srcIp === undefined) w.ip4(f.swapped ? f.kb : f.ka);
+  else w.str(f._srcIp);
+  if (f._srcMac === undefined && f._smHi >= 0) w.mac48(f._smHi, f._smLo);
+  else w.str(f._srcMac ?? "");
   w.num(f.srcPort);
-  w.str(f.dstIp);
-  w.str(f.dstMac ?? "");
+  if (f._dstIp === undefined) w.ip4(f.swapped ? f.ka : f.kb);
+  else w.str(f._dstIp);
+  if (f._dstMac === undefined && f._dmHi >= 0) w.mac48(f._dmHi, f._dmLo);
+  else w.str(f._dstMac ?? "");
   w.num(f.dstPort);
   w.num(f.protocol);
   w.num(f.ipVersion);
@@ -171,6 +176,12 @@ class ArrayWriter implements RowWriter {
   }
   str(v: string): void {
     this.out[this.i++] = v;
+  }
+  ip4(x: number): void {
+    this.out[this.i++] = formatIp4(x);
+  }
+  mac48(hi: number, lo: number): void {
+    this.out[this.i++] = formatMac48(hi, lo);
   }
   end(): void {}
 }

@@ -24,6 +24,10 @@ export interface Column {
 export interface RowWriter {
   num(v: number): void;
   str(v: string): void;
+  /** Appends an IPv4 address (dotted quad) given as an unsigned 32-bit number: no string is made for it. */
+  ip4(x: number): void;
+  /** Appends a MAC address (lower-case colon hex) given as two 24-bit halves (see {@link Flow}). */
+  mac48(hi: number, lo: number): void;
   end(): void;
 }
 
