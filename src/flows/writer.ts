@@ -276,8 +276,6 @@ function write9(b: Uint8Array, p: number, x: number): number {
   return p + 9;
 }
 
-const POLARS: string = "nodejs-polars";
-
 /** Collects columns, then writes Parquet (`.parquet`) or Arrow IPC (`.arrow`/`.ipc`/`.feather`). */
 export class PolarsSink implements RowSink {
   #cols: readonly Column[] = [];
@@ -292,9 +290,7 @@ export class PolarsSink implements RowSink {
     for (let i = 0; i < values.length; i++) this.#data[i].push(values[i]);
   }
   async close(): Promise<void> {
-    // A specifier variable, not a literal: Deno would otherwise resolve nodejs-polars at start-up of every
-    // `nadir flows`, CSV output included.
-    const pl = (await import(POLARS) as typeof import("nodejs-polars")).default;
+    const pl = (await import("nodejs-polars")).default;
     const series = this.#cols.map((c, i) =>
       c.type === "str"
         ? pl.Series(c.name, this.#data[i] as string[], pl.Utf8)
