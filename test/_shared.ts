@@ -59,3 +59,30 @@ export async function nadir(...args: string[]): Promise<{ code: number; stdout: 
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/** Debian's Chromium, driven by playwright-core in the browser tests. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+/**
+ * Flags for headless Chromium here: no sandbox (tests run as root), and no background networking,
+ * component updates, sync or QUIC — on this offline machine those connections are refused, many at a time.
+ */
+export const CHROMIUM_ARGS: readonly string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** True when {@link CHROMIUM} exists. */
+export function hasChromium(): boolean {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+}

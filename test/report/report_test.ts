@@ -8,18 +8,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { notebookToolsMissing, REPO_ROOT, type ReportResult, runReport } from "../../src/figures/report.ts";
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from "../_shared.ts";
 
 const missing = notebookToolsMissing();
 if (missing) console.warn(`skip: report tests need Jupyter and the Deno kernel: ${missing}`);
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasChromium) console.warn(`skip: report HTML test needs ${CHROMIUM} (Debian chromium)`);
+const chromiumPresent = hasChromium();
+if (!chromiumPresent) console.warn(`skip: report HTML test needs ${CHROMIUM} (Debian chromium)`);
 
 type Cell = {
   cell_type: string;
@@ -127,16 +121,7 @@ async function checkInChromium(
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 900 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: [...CHROMIUM_ARGS],
   });
   const artifacts = join(REPO_ROOT, "test", "artifacts", dir);
   await Deno.mkdir(artifacts, { recursive: true });
@@ -176,7 +161,7 @@ async function checkInChromium(
 
 Deno.test({
   name: "report: Chromium shows every figure of every quick HTML report with a non-zero size",
-  ignore: !!missing || !hasChromium,
+  ignore: !!missing || !chromiumPresent,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -202,7 +187,7 @@ const committed = (() => {
 
 Deno.test({
   name: "report: the committed reports/ show their figures in Chromium",
-  ignore: !hasChromium || committed.length === 0,
+  ignore: !chromiumPresent || committed.length === 0,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -9,20 +9,12 @@ import { join } from "node:path";
 import { runMonitor } from "../../src/serve/run.ts";
 import { makeAlert } from "../../src/serve/alert.ts";
 import type { AlertStore } from "../../src/serve/store.ts";
-import { dataPath, ROOT } from "../_shared.ts";
+import { CHROMIUM, CHROMIUM_ARGS, dataPath, hasChromium, ROOT } from "../_shared.ts";
 import { benignFlowModel } from "./_helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const HOSTILE = `<img src=x onerror="window.__xss=1">`;
 const TOKEN = "dashboard-test-token-0123456789";
 
-function hasChromium(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test({
   name: "dashboard renders live alerts in chromium and escapes hostile strings",
@@ -65,16 +57,7 @@ Deno.test({
     await listening.promise;
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      args: [...CHROMIUM_ARGS],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
