@@ -351,6 +351,15 @@ export function saveScaledModel(
   return { state: { nFeatures, scaler, shapes, history }, blobs };
 }
 
+/** The positive integer `nFeatures` of a saved tfjs detector's state, or an InputError naming the detector. */
+export function savedNFeatures(detector: string, state: Record<string, unknown>): number {
+  const nF = state.nFeatures;
+  if (typeof nF !== "number" || !Number.isInteger(nF) || nF < 1) {
+    throw new InputError(`${detector}: saved state has no valid nFeatures (found ${JSON.stringify(nF)})`);
+  }
+  return nF;
+}
+
 /** What {@link restoreScaledModel} hands back to the detector. */
 export interface RestoredScaledModel {
   tf: Tf;
@@ -371,10 +380,7 @@ export async function restoreScaledModel(
   build: (tf: Tf, nFeatures: number) => ParamStore,
 ): Promise<RestoredScaledModel> {
   const st = saved.state ?? {};
-  const nF = st.nFeatures;
-  if (typeof nF !== "number" || !Number.isInteger(nF) || nF < 1) {
-    throw new InputError(`${detector}: saved state has no valid nFeatures (found ${JSON.stringify(nF)})`);
-  }
+  const nF = savedNFeatures(detector, st);
   const tf = await initTf();
   const scaler = checkScaler(detector, st.scaler, nF);
   const store = build(tf, nF);

@@ -32,7 +32,7 @@ import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
 import { checkFitInput, checkScoreInput } from "./_linalg.ts";
-import { dropout, glorot, normalInit, ParamStore, splitIds, trainLoop } from "./_tf_nn.ts";
+import { dropout, glorot, normalInit, ParamStore, savedNFeatures, splitIds, trainLoop } from "./_tf_nn.ts";
 import { validateParams } from "./params.ts";
 import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
 import { fitTokenizer, OUT_OF_RANGE_EDGES, Tokenizer } from "./tokenizer.ts";
@@ -434,10 +434,7 @@ class FlowLm implements Detector {
         }; this nadir reads formats 1 and ${FLOW_LM_FORMAT}`,
       );
     }
-    const nF = st.nFeatures;
-    if (typeof nF !== "number" || !Number.isInteger(nF) || nF < 1) {
-      throw new InputError(`${NAME}: saved state has no valid nFeatures (found ${JSON.stringify(nF)})`);
-    }
+    const nF = savedNFeatures(NAME, st);
     const tok = Tokenizer.fromJSON(st.tokenizer, NAME);
     if (tok.nCols !== nF) {
       throw new InputError(`${NAME}: saved tokenizer expects ${tok.nCols} columns, model ${nF}`);
