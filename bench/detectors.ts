@@ -15,8 +15,8 @@
  * @module
  */
 import { join } from "node:path";
-import { matrix, type Matrix } from "../src/data/matrix.ts";
-import { listDetectors, createDetector } from "../src/detectors/registry.ts";
+import { type Matrix, matrix } from "../src/data/matrix.ts";
+import { createDetector, listDetectors } from "../src/detectors/registry.ts";
 import { nslKdd } from "./_nsl_kdd.ts";
 
 interface PeerResult {
@@ -34,7 +34,9 @@ function head(m: Matrix, n: number): Matrix {
 function every(m: Matrix, step: number): Matrix {
   const rows = Math.ceil(m.rows / step);
   const out = new Float64Array(rows * m.cols);
-  for (let i = 0; i < rows; i++) out.set(m.data.subarray(i * step * m.cols, (i * step + 1) * m.cols), i * m.cols);
+  for (let i = 0; i < rows; i++) {
+    out.set(m.data.subarray(i * step * m.cols, (i * step + 1) * m.cols), i * m.cols);
+  }
   return matrix(out, rows, m.cols, m.names);
 }
 
@@ -57,7 +59,9 @@ async function runPeer(train: Matrix, test: Matrix, peerArgs: string[]): Promise
       stderr: "piped",
     }).output();
     if (!r.success) {
-      console.error(`sklearn peer failed: ${new TextDecoder().decode(r.stderr).trim().split("\n").slice(-3).join(" | ")}`);
+      console.error(
+        `sklearn peer failed: ${new TextDecoder().decode(r.stderr).trim().split("\n").slice(-3).join(" | ")}`,
+      );
       return out;
     }
     for (const line of new TextDecoder().decode(r.stdout).split("\n")) {
@@ -101,22 +105,55 @@ export async function main(args: string[]): Promise<void> {
     return p;
   };
   // Same hyperparameters on both sides, taken from nadir's validated defaults.
-  const peerModels = ["isolation-forest", "knn", "kmeans", "autoencoder"].filter((m) => factories.some((f) => f.name === m));
-  const defaults = (name: string) => factories.find((f) => f.name === name) ? createDetector(name, paramsFor(name), 0).params : {};
-  const ifp = defaults("isolation-forest"), knp = defaults("knn"), kmp = defaults("kmeans"), aep = defaults("autoencoder");
+  const peerModels = ["isolation-forest", "knn", "kmeans", "autoencoder"].filter((m) =>
+    factories.some((f) => f.name === m)
+  );
+  const defaults = (name: string) =>
+    factories.find((f) => f.name === name) ? createDetector(name, paramsFor(name), 0).params : {};
+  const ifp = defaults("isolation-forest"),
+    knp = defaults("knn"),
+    kmp = defaults("kmeans"),
+    aep = defaults("autoencoder");
   const peerArgs = ["--models", peerModels.join(",")];
   if (ifp.nTrees) peerArgs.push("--trees", String(ifp.nTrees), "--psi", String(ifp.maxSamples));
   if (knp.k) peerArgs.push("--k", String(knp.k));
-  if (kmp.k) peerArgs.push("--clusters", String(kmp.k), "--kmeans-iter", String(kmp.maxIter), "--kmeans-tol", String(kmp.tol));
+  if (kmp.k) {
+    peerArgs.push(
+      "--clusters",
+      String(kmp.k),
+      "--kmeans-iter",
+      String(kmp.maxIter),
+      "--kmeans-tol",
+      String(kmp.tol),
+    );
+  }
   if (aep.layers) {
     peerArgs.push(
-      "--layers", (aep.layers as number[]).join(","), "--activation", String(aep.activation),
-      "--epochs", String(epochs), "--batch", String(aep.batchSize), "--lr", String(aep.lr),
+      "--layers",
+      (aep.layers as number[]).join(","),
+      "--activation",
+      String(aep.activation),
+      "--epochs",
+      String(epochs),
+      "--batch",
+      String(aep.batchSize),
+      "--lr",
+      String(aep.lr),
     );
   }
   const peer = peerModels.length ? await runPeer(train, test, peerArgs) : new Map<string, PeerResult>();
 
-  const header = ["detector", "train s", "sklearn train s", "train ratio", "score rows/s", "sklearn rows/s", "score ratio", "backend", "note"];
+  const header = [
+    "detector",
+    "train s",
+    "sklearn train s",
+    "train ratio",
+    "score rows/s",
+    "sklearn rows/s",
+    "score ratio",
+    "backend",
+    "note",
+  ];
   console.log(`\n| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
   for (const f of factories) {
     const params = paramsFor(f.name);
@@ -139,7 +176,8 @@ export async function main(args: string[]): Promise<void> {
     }
     const p = peer.get(f.name);
     const fmt = (v: number, digits = 2) => Number.isFinite(v) ? v.toFixed(digits) : "-";
-    const rate = (s: number) => Number.isFinite(s) && s > 0 ? Math.round(test.rows / s).toLocaleString("en-US") : "-";
+    const rate = (s: number) =>
+      Number.isFinite(s) && s > 0 ? Math.round(test.rows / s).toLocaleString("en-US") : "-";
     const row = [
       f.name,
       fmt(fitS),

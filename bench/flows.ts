@@ -31,7 +31,10 @@ function arg(args: string[], name: string, def: string): string {
   return i >= 0 && args[i + 1] ? args[i + 1] : def;
 }
 
-async function sh(cmd: string[], opts: { quiet?: boolean } = {}): Promise<{ code: number; out: string; err: string }> {
+async function sh(
+  cmd: string[],
+  opts: { quiet?: boolean } = {},
+): Promise<{ code: number; out: string; err: string }> {
   const r = await new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped" }).output();
   const out = new TextDecoder().decode(r.stdout), err = new TextDecoder().decode(r.stderr);
   if (r.code !== 0 && !opts.quiet) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${err.slice(-500)}`);
@@ -40,7 +43,8 @@ async function sh(cmd: string[], opts: { quiet?: boolean } = {}): Promise<{ code
 
 function has(cmd: string): boolean {
   try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null", stderr: "null" }).outputSync().success;
+    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null", stderr: "null" })
+      .outputSync().success;
   } catch {
     return false;
   }
@@ -162,17 +166,31 @@ export async function main(args: string[]): Promise<void> {
   const floodN = Number(arg(args, "flood", "1000000"));
   const cache = arg(args, "cache", Deno.env.get("NADIR_BENCH_CACHE") ?? "/tmp/nadir-bench-cache");
   await Deno.mkdir(cache, { recursive: true });
-  for (const t of ["mergecap", "editcap", "capinfos"]) if (!has(t)) throw new Error(`bench flows needs ${t} (Debian tshark/wireshark-common)`);
+  for (const t of ["mergecap", "editcap", "capinfos"]) {
+    if (!has(t)) throw new Error(`bench flows needs ${t} (Debian tshark/wireshark-common)`);
+  }
   const { file, packets } = await buildTestFile(cache, minPackets);
   console.log(`test file: ${file} (${packets} packets)`);
   const deno = Deno.execPath();
-  const nadir = [deno, "run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts"), "flows", file, "--out", "/dev/null"];
+  const nadir = [
+    deno,
+    "run",
+    "-A",
+    "--unstable-ffi",
+    join(ROOT, "src/cli.ts"),
+    "flows",
+    file,
+    "--out",
+    "/dev/null",
+  ];
   const peers: [string, string[]][] = [["nadir flows (basic)", nadir]];
   if (has("ndpiReader")) {
     peers.push(["ndpiReader -q -C (CSV)", ["ndpiReader", "-i", file, "-q", "-C", "/dev/null"]]);
     peers.push(["ndpiReader -q", ["ndpiReader", "-i", file, "-q"]]);
   } else console.log("ndpiReader not found: skipped");
-  if (has("tshark")) peers.push(["tshark conv,tcp+udp", ["tshark", "-r", file, "-q", "-z", "conv,tcp", "-z", "conv,udp"]]);
+  if (has("tshark")) {
+    peers.push(["tshark conv,tcp+udp", ["tshark", "-r", file, "-q", "-z", "conv,tcp", "-z", "conv,udp"]]);
+  }
   const walls: number[][] = peers.map(() => []);
   const cpus: number[][] = peers.map(() => []);
   const rss: number[][] = peers.map(() => []);
@@ -190,8 +208,12 @@ export async function main(args: string[]): Promise<void> {
   const ppsCpu = cpus.map((c) => packets / median(c));
   peers.forEach(([name], i) =>
     console.log(
-      `  ${name.padEnd(24)} wall ${median(walls[i]).toFixed(2)} s (${(pps[i] / 1e6).toFixed(3)} M packets/s)  ` +
-        `CPU ${median(cpus[i]).toFixed(2)} s (${(ppsCpu[i] / 1e6).toFixed(3)} M packets/CPU-s)  peak RSS ${(median(rss[i]) / 1024).toFixed(0)} MiB`,
+      `  ${name.padEnd(24)} wall ${median(walls[i]).toFixed(2)} s (${
+        (pps[i] / 1e6).toFixed(3)
+      } M packets/s)  ` +
+        `CPU ${median(cpus[i]).toFixed(2)} s (${(ppsCpu[i] / 1e6).toFixed(3)} M packets/CPU-s)  peak RSS ${
+          (median(rss[i]) / 1024).toFixed(0)
+        } MiB`,
     )
   );
   for (let i = 1; i < peers.length; i++) {
@@ -204,16 +226,32 @@ export async function main(args: string[]): Promise<void> {
   const flood = await buildFlood(cache, floodN);
   console.log(`\nflood: ${floodN} distinct TCP SYN flows (${flood})`);
   for (const cap of [4_000_000, 100_000]) {
-    const t = await timed([deno, "run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts"), "flows", flood, "--out", "/dev/null", "--max-flows", String(cap)]);
+    const t = await timed([
+      deno,
+      "run",
+      "-A",
+      "--unstable-ffi",
+      join(ROOT, "src/cli.ts"),
+      "flows",
+      flood,
+      "--out",
+      "/dev/null",
+      "--max-flows",
+      String(cap),
+    ]);
     const s = JSON.parse(t.out);
     console.log(
-      `  --max-flows ${String(cap).padEnd(8)} peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${t.wall.toFixed(2)} s, ` +
+      `  --max-flows ${String(cap).padEnd(8)} peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${
+        t.wall.toFixed(2)
+      } s, ` +
         `flows ${s.flows}, peak table ${s.peakActiveFlows}, evicted ${s.evictedFlows}`,
     );
   }
   if (has("ndpiReader") && !args.includes("--no-flood-peer")) {
     const t = await timed(["ndpiReader", "-i", flood, "-q"]);
-    console.log(`  ndpiReader -q (peer)    peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${t.wall.toFixed(2)} s`);
+    console.log(
+      `  ndpiReader -q (peer)    peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${t.wall.toFixed(2)} s`,
+    );
   }
 }
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { Rng } from "../src/util/random.ts";
-import { matrix, type Matrix, takeRows } from "../src/data/matrix.ts";
+import { type Matrix, matrix, takeRows } from "../src/data/matrix.ts";
 import { createDetector, listDetectors } from "../src/detectors/registry.ts";
 import { fitThreshold, parseThresholdSpec } from "../src/thresholds/index.ts";
 import { rocAuc } from "../src/eval/metrics.ts";
@@ -43,10 +43,16 @@ export async function main(args: string[]): Promise<void> {
   const fit: Matrix = takeRows(data.train, perm.slice(nVal).sort((a, b) => a - b));
   const y = data.testLabels;
   console.log(
-    `NSL-KDD: fit on ${fit.rows} benign KDDTrain+ rows, threshold (${spec.strategy} ${JSON.stringify(spec.params)}) ` +
-      `on ${val.rows} held-out benign rows, test on ${data.test.rows} KDDTest+ rows (${y.reduce((a, b) => a + b, 0)} attacks)`,
+    `NSL-KDD: fit on ${fit.rows} benign KDDTrain+ rows, threshold (${spec.strategy} ${
+      JSON.stringify(spec.params)
+    }) ` +
+      `on ${val.rows} held-out benign rows, test on ${data.test.rows} KDDTest+ rows (${
+        y.reduce((a, b) => a + b, 0)
+      } attacks)`,
   );
-  console.log("| detector | accuracy | precision | recall | F1 | AUROC | benign val FPR | train s |\n|---|---|---|---|---|---|---|---|");
+  console.log(
+    "| detector | accuracy | precision | recall | F1 | AUROC | benign val FPR | train s |\n|---|---|---|---|---|---|---|---|",
+  );
   for (const name of only) {
     if (!listDetectors().some((f) => f.name === name)) {
       console.log(`| ${name} | unknown detector | | | | | | |`);
@@ -68,10 +74,15 @@ export async function main(args: string[]): Promise<void> {
       else tn++;
     }
     for (const v of vs) if (v > th.value) vfp++;
-    const acc = (tp + tn) / s.length, prec = tp / (tp + fp), rec = tp / (tp + fn), f1 = 2 * prec * rec / (prec + rec);
+    const acc = (tp + tn) / s.length,
+      prec = tp / (tp + fp),
+      rec = tp / (tp + fn),
+      f1 = 2 * prec * rec / (prec + rec);
     const pct = (v: number) => (100 * v).toFixed(2) + " %";
     console.log(
-      `| ${name} | ${pct(acc)} | ${pct(prec)} | ${pct(rec)} | ${f1.toFixed(3)} | ${rocAuc(y, s).toFixed(4)} | ` +
+      `| ${name} | ${pct(acc)} | ${pct(prec)} | ${pct(rec)} | ${f1.toFixed(3)} | ${
+        rocAuc(y, s).toFixed(4)
+      } | ` +
         `${pct(vfp / vs.length)} | ${trainS.toFixed(1)} |`,
     );
     d.dispose?.();

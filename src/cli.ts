@@ -26,7 +26,9 @@ export async function main(argv: string[]): Promise<number> {
       if (argv[0].startsWith("-")) {
         console.error(`nadir: unknown option "${argv[0]}" (see --help)`);
       } else {
-        console.error(`nadir: unknown command "${argv[0]}"; expected one of ${COMMANDS.map((c) => c.name).join(", ")}`);
+        console.error(
+          `nadir: unknown command "${argv[0]}"; expected one of ${COMMANDS.map((c) => c.name).join(", ")}`,
+        );
       }
       return 2;
     }
@@ -39,7 +41,11 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (!cmd.run) {
-      console.error(`nadir ${fullPath.join(" ")}: expected a subcommand (${(cmd.subcommands ?? []).map((c: Command) => c.name).join(", ")})`);
+      console.error(
+        `nadir ${fullPath.join(" ")}: expected a subcommand (${
+          (cmd.subcommands ?? []).map((c: Command) => c.name).join(", ")
+        })`,
+      );
       return 2;
     }
     return (await cmd.run(args)) ?? 0;

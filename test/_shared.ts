@@ -41,7 +41,8 @@ export function sharedData(what: string, ...parts: string[]): string | undefined
 /** True when `cmd` is on PATH. */
 export function hasCommand(cmd: string): boolean {
   try {
-    const r = new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null", stderr: "null" }).outputSync();
+    const r = new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null", stderr: "null" })
+      .outputSync();
     return r.success;
   } catch {
     return false;

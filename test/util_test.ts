@@ -36,7 +36,7 @@ Deno.test("Rng: sampleIndices gives distinct in-range indices", () => {
 });
 
 Deno.test("InputError names file, line and column", () => {
-  const e = new InputError("expected a number, found \"abc\"", { file: "x.csv", line: 3, column: "src_bytes" });
+  const e = new InputError('expected a number, found "abc"', { file: "x.csv", line: 3, column: "src_bytes" });
   assert.equal(e.message, 'x.csv:3, column "src_bytes": expected a number, found "abc"');
 });
 

@@ -74,7 +74,9 @@ export function helpText(cmd: Command, path: string[]): string {
   opts.push(["help", { type: "boolean", short: "h", description: "Show this help" }]);
   lines.push("", "Options:");
   const flag = ([name, o]: [string, OptionSpec]) =>
-    `${o.short ? `-${o.short}, ` : "    "}--${name}${o.type === "boolean" ? "" : ` ${o.arg ?? (o.choices ? o.choices.join("|") : o.type.toUpperCase())}`}`;
+    `${o.short ? `-${o.short}, ` : "    "}--${name}${
+      o.type === "boolean" ? "" : ` ${o.arg ?? (o.choices ? o.choices.join("|") : o.type.toUpperCase())}`
+    }`;
   const w = Math.max(...opts.map((o) => flag(o).length));
   for (const o of opts) {
     const d = o[1].default !== undefined ? ` (default: ${o[1].default})` : "";
@@ -156,7 +158,9 @@ export function resolveCommand(
     const next = cmd.subcommands.find((c) => c.name === argv[i]);
     if (!next) {
       const names = cmd.subcommands.map((c) => c.name).join(", ");
-      throw new UsageError(`nadir ${[...path, argv[i]].join(" ")}: unknown command; expected one of ${names}`);
+      throw new UsageError(
+        `nadir ${[...path, argv[i]].join(" ")}: unknown command; expected one of ${names}`,
+      );
     }
     cmd = next;
     path.push(argv[i]);

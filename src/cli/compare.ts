@@ -13,13 +13,26 @@ import { InputError } from "../util/errors.ts";
 export const command: Command = {
   name: "compare",
   summary: "Compare result runs (Markdown table, HTML page, figure)",
-  positionals: [{ name: "RESULT_DIR", description: "Run folders or results/<id> folders (default: every run under --root)", optional: true, variadic: true }],
+  positionals: [{
+    name: "RESULT_DIR",
+    description: "Run folders or results/<id> folders (default: every run under --root)",
+    optional: true,
+    variadic: true,
+  }],
   options: {
     root: { type: "string", description: "Results root", default: "results", arg: "DIR" },
     all: { type: "boolean", description: "Show every run instead of the best per protocol and detector" },
-    out: { type: "string", description: "Where the HTML page and figure go", default: "reports/compare", arg: "DIR" },
+    out: {
+      type: "string",
+      description: "Where the HTML page and figure go",
+      default: "reports/compare",
+      arg: "DIR",
+    },
     "no-published": { type: "boolean", description: "Leave out the published rows" },
-    "update-readme": { type: "boolean", description: "Rewrite README.md between <!-- results:start --> and <!-- results:end -->" },
+    "update-readme": {
+      type: "boolean",
+      description: "Rewrite README.md between <!-- results:start --> and <!-- results:end -->",
+    },
     readme: { type: "string", description: "README to update", default: "README.md", arg: "FILE" },
     "no-figure": { type: "boolean", description: "Skip the figure (faster)" },
   },
@@ -48,7 +61,11 @@ export const command: Command = {
         }
       }
     } else runs = await loadRuns(options.root as string);
-    if (!runs.length) throw new InputError(`no finished runs under ${options.root}; run one with: deno task nadir experiment experiments/<id>.ts`);
+    if (!runs.length) {
+      throw new InputError(
+        `no finished runs under ${options.root}; run one with: deno task nadir experiment experiments/<id>.ts`,
+      );
+    }
     const chosen = options.all ? runs : cmp.bestRuns(runs);
     const rows = cmp.compareRows(chosen, { published: !options["no-published"] });
     console.log(cmp.markdownTable(rows));
@@ -57,12 +74,27 @@ export const command: Command = {
     let svg: string | undefined;
     if (!options["no-figure"]) {
       const fig = await import("../figures/mod.ts");
-      const main = rows.filter((r) => !r.published && r.f1 !== undefined && (r.test_set === "test" || r.test_set === "KDDTest+" || r.test_set === "covered"));
-      const chart = fig.comparisonChart(
-        main.map((r) => ({ label: `${r.protocol} · ${r.detector.replace(" (signatures)", "")}${r.test_set === "covered" ? " covered" : ""}`, values: { F1: r.f1!, Recall: r.recall!, "1 − FPR": 1 - (r.fpr ?? 0) } })),
-        { title: "Detectors and Snort on the nadir protocols", subtitle: "Threshold from benign training data only", domain: [0, 1], xLabel: "Score" },
+      const main = rows.filter((r) =>
+        !r.published && r.f1 !== undefined &&
+        (r.test_set === "test" || r.test_set === "KDDTest+" || r.test_set === "covered")
       );
-      const saved = await fig.saveFigure(chart, out, "compare", { caption: "Best committed run per protocol and detector; see docs/protocols.md." });
+      const chart = fig.comparisonChart(
+        main.map((r) => ({
+          label: `${r.protocol} · ${r.detector.replace(" (signatures)", "")}${
+            r.test_set === "covered" ? " covered" : ""
+          }`,
+          values: { F1: r.f1!, Recall: r.recall!, "1 − FPR": 1 - (r.fpr ?? 0) },
+        })),
+        {
+          title: "Detectors and Snort on the nadir protocols",
+          subtitle: "Threshold from benign training data only",
+          domain: [0, 1],
+          xLabel: "Score",
+        },
+      );
+      const saved = await fig.saveFigure(chart, out, "compare", {
+        caption: "Best committed run per protocol and detector; see docs/protocols.md.",
+      });
       svg = await Deno.readTextFile(saved.svg);
       console.error(`figure: ${saved.svg}, ${saved.png}`);
     }

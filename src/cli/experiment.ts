@@ -16,7 +16,8 @@ export const command: Command = {
     root: { type: "string", description: "Results root", default: "results", arg: "DIR" },
     "no-figures": { type: "boolean", description: "Skip figures" },
   },
-  details: `Writes config.json, env.json, data.json, metrics.json (+ metrics.<TestSet>.json), scores.parquet and
+  details:
+    `Writes config.json, env.json, data.json, metrics.json (+ metrics.<TestSet>.json), scores.parquet and
 figures/ (ROC, PR, score histogram, confusion matrix; SVG + PNG). A failed run leaves results/<id>/partial-<stamp>/
 with a PARTIAL file. Protocols: docs/protocols.md.
 
@@ -35,7 +36,11 @@ Example:
     });
     for (const [set, m] of Object.entries(metrics)) {
       const f = (k: string) => Number(m[k]).toFixed(4);
-      console.log(`${config.id} ${set}: f1 ${f("f1")} precision ${f("precision")} recall ${f("recall")} accuracy ${f("accuracy")} fpr ${f("fpr")} roc_auc ${f("roc_auc")} f1_oracle ${f("f1_oracle")}`);
+      console.log(
+        `${config.id} ${set}: f1 ${f("f1")} precision ${f("precision")} recall ${f("recall")} accuracy ${
+          f("accuracy")
+        } fpr ${f("fpr")} roc_auc ${f("roc_auc")} f1_oracle ${f("f1_oracle")}`,
+      );
     }
     console.log(dir);
   },

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type Command, type ParsedArgs, bool, num, str } from "./command.ts";
+import { bool, type Command, num, type ParsedArgs, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
 import { FEATURE_SET_NAMES, type FeatureSetName } from "../flows/features/mod.ts";
 import { meterFile } from "../flows/pipeline.ts";
@@ -14,14 +14,40 @@ export const command: Command = {
   summary: "Meter a pcap/pcapng file into bidirectional flows with features",
   positionals: [{ name: "INPUT", description: "pcap or pcapng file" }],
   options: {
-    out: { type: "string", arg: "FILE", description: "Write flows to FILE (.csv, .parquet, .arrow); default CSV on stdout" },
+    out: {
+      type: "string",
+      arg: "FILE",
+      description: "Write flows to FILE (.csv, .parquet, .arrow); default CSV on stdout",
+    },
     features: { type: "string", choices: FEATURE_SET_NAMES, default: "basic", description: "Feature set" },
-    "idle-timeout": { type: "number", arg: "S", description: "Idle timeout in seconds (basic/kdd default 120; cic 120)" },
-    "active-timeout": { type: "number", arg: "S", description: "Active timeout in seconds (basic/kdd default 1800; cic 120)" },
-    "tcp-end": { type: "boolean", description: "End TCP flows at RST / FIN from both sides (default on for cic and kdd)" },
-    "no-tcp-end": { type: "boolean", description: "Never end TCP flows on flags (NFStream behaviour; default for basic)" },
-    "max-flows": { type: "number", arg: "N", description: "Flow-table cap; least recently updated flow is evicted beyond it", default: 4000000 },
-    strict: { type: "boolean", description: "Stop at the first damaged record (error names the byte offset)" },
+    "idle-timeout": {
+      type: "number",
+      arg: "S",
+      description: "Idle timeout in seconds (basic/kdd default 120; cic 120)",
+    },
+    "active-timeout": {
+      type: "number",
+      arg: "S",
+      description: "Active timeout in seconds (basic/kdd default 1800; cic 120)",
+    },
+    "tcp-end": {
+      type: "boolean",
+      description: "End TCP flows at RST / FIN from both sides (default on for cic and kdd)",
+    },
+    "no-tcp-end": {
+      type: "boolean",
+      description: "Never end TCP flows on flags (NFStream behaviour; default for basic)",
+    },
+    "max-flows": {
+      type: "number",
+      arg: "N",
+      description: "Flow-table cap; least recently updated flow is evicted beyond it",
+      default: 4000000,
+    },
+    strict: {
+      type: "boolean",
+      description: "Stop at the first damaged record (error names the byte offset)",
+    },
     progress: { type: "boolean", description: "Always show the progress bar (default: files over 16 MiB)" },
   },
   details: `
@@ -42,7 +68,9 @@ With --out, a JSON summary goes to stdout; without, CSV goes to stdout and the s
     }
     for (const k of ["idle-timeout", "active-timeout", "max-flows"]) {
       const v = num(args, k);
-      if (v !== undefined && !(v > 0)) throw new UsageError(`nadir flows: --${k} expects a number > 0, found ${v}`);
+      if (v !== undefined && !(v > 0)) {
+        throw new UsageError(`nadir flows: --${k} expects a number > 0, found ${v}`);
+      }
     }
     const sink = sinkFor(out);
     const summary = await meterFile(input, {
@@ -58,22 +86,26 @@ With --out, a JSON summary goes to stdout; without, CSV goes to stdout and the s
       writer: sink instanceof CsvSink ? sink : undefined,
     });
     await sink.close();
-    const json = JSON.stringify({
-      file: summary.file,
-      out: out ?? "-",
-      features: summary.features,
-      flows: summary.flows,
-      packets: summary.capture.packets,
-      meteredPackets: summary.meter.metered,
-      nonIpPackets: summary.meter.nonIp,
-      ignoredPackets: summary.meter.ignored,
-      evictedFlows: summary.meter.evicted,
-      peakActiveFlows: summary.meter.peakActive,
-      damagedRecords: summary.capture.damaged,
-      truncated: summary.capture.truncated > 0,
-      seconds: Number(summary.seconds.toFixed(3)),
-      packetsPerSecond: Math.round(summary.packetsPerSecond),
-    }, null, 2);
+    const json = JSON.stringify(
+      {
+        file: summary.file,
+        out: out ?? "-",
+        features: summary.features,
+        flows: summary.flows,
+        packets: summary.capture.packets,
+        meteredPackets: summary.meter.metered,
+        nonIpPackets: summary.meter.nonIp,
+        ignoredPackets: summary.meter.ignored,
+        evictedFlows: summary.meter.evicted,
+        peakActiveFlows: summary.meter.peakActive,
+        damagedRecords: summary.capture.damaged,
+        truncated: summary.capture.truncated > 0,
+        seconds: Number(summary.seconds.toFixed(3)),
+        packetsPerSecond: Math.round(summary.packetsPerSecond),
+      },
+      null,
+      2,
+    );
     if (summary.damage) console.error(`nadir flows: warning: ${input}: ${summary.damage}`);
     if (out) console.log(json);
     else console.error(json);

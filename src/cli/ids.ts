@@ -56,13 +56,39 @@ const evalCmd: Command = {
   summary: "Score recorded IDS alerts against labelled CIC-IDS2017 flows (writes a result folder)",
   options: {
     engine: { type: "string", description: "Engine label for the result", default: "snort3", arg: "NAME" },
-    alerts: { type: "string", multiple: true, description: "Alert file or directory (repeatable); a directory of Snort 3 CIC files uses Monday-full + partial days", arg: "PATH" },
-    id: { type: "string", description: "Result id (results/<id>/)", default: "snort3-cic-ids2017", arg: "ID" },
+    alerts: {
+      type: "string",
+      multiple: true,
+      description:
+        "Alert file or directory (repeatable); a directory of Snort 3 CIC files uses Monday-full + partial days",
+      arg: "PATH",
+    },
+    id: {
+      type: "string",
+      description: "Result id (results/<id>/)",
+      default: "snort3-cic-ids2017",
+      arg: "ID",
+    },
     out: { type: "string", description: "Results root", default: "results", arg: "DIR" },
-    "tolerance-ms": { type: "number", description: "Slack around each flow's [start, end]", default: 1000, arg: "MS" },
+    "tolerance-ms": {
+      type: "number",
+      description: "Slack around each flow's [start, end]",
+      default: 1000,
+      arg: "MS",
+    },
     "tz-offset": { type: "number", description: "Flow clock minus UTC, minutes", default: 0, arg: "MIN" },
-    "alert-tz-offset": { type: "number", description: "Snort local time minus UTC, minutes", default: 0, arg: "MIN" },
-    year: { type: "number", description: "Year for Snort timestamps (they have none)", default: 2017, arg: "YYYY" },
+    "alert-tz-offset": {
+      type: "number",
+      description: "Snort local time minus UTC, minutes",
+      default: 0,
+      arg: "MIN",
+    },
+    year: {
+      type: "number",
+      description: "Year for Snort timestamps (they have none)",
+      default: 2017,
+      arg: "YYYY",
+    },
     dataset: { type: "string", description: "CIC-IDS2017 directory (default: vendored sample)", arg: "PATH" },
   },
   details: `Example:
@@ -85,9 +111,15 @@ Prints recall/FPR on all flows, on the flows inside the alert files' time covera
     });
     const line = (n: string) => {
       const m = result.sets[n] as Record<string, number> | undefined;
-      return m ? `${n.padEnd(11)} rows ${String(m.rows).padStart(6)}  recall ${m.recall.toFixed(4)}  fpr ${m.fpr.toFixed(4)}  precision ${m.precision.toFixed(4)}  f1 ${m.f1.toFixed(4)}` : `${n}: (not enough rows of both classes)`;
+      return m
+        ? `${n.padEnd(11)} rows ${String(m.rows).padStart(6)}  recall ${m.recall.toFixed(4)}  fpr ${
+          m.fpr.toFixed(4)
+        }  precision ${m.precision.toFixed(4)}  f1 ${m.f1.toFixed(4)}`
+        : `${n}: (not enough rows of both classes)`;
     };
-    console.log(`alerts ${result.alerts.total} (${result.alerts.matched} matched to flows), coverage ${result.coverage.flowsCovered}/${result.coverage.flowsTotal} flows`);
+    console.log(
+      `alerts ${result.alerts.total} (${result.alerts.matched} matched to flows), coverage ${result.coverage.flowsCovered}/${result.coverage.flowsTotal} flows`,
+    );
     for (const n of ["test", "covered", "tuple-only"]) console.log(line(n));
     console.log(`wrote ${dir}`);
   },
@@ -99,7 +131,12 @@ const parseCmd: Command = {
   positionals: [{ name: "FILE", description: "Alert file" }],
   options: {
     year: { type: "number", description: "Year for Snort timestamps", arg: "YYYY" },
-    "tz-offset": { type: "number", description: "Snort local time minus UTC, minutes", default: 0, arg: "MIN" },
+    "tz-offset": {
+      type: "number",
+      description: "Snort local time minus UTC, minutes",
+      default: 0,
+      arg: "MIN",
+    },
     strict: { type: "boolean", description: "Fail on the first malformed line instead of counting it" },
   },
   async run({ options, positionals }) {
@@ -113,16 +150,20 @@ const parseCmd: Command = {
     for (const a of r.alerts) rules[a.rule] = (rules[a.rule] ?? 0) + 1;
     const top = Object.entries(rules).sort((a, b) => b[1] - a[1]).slice(0, 10);
     const ts = r.alerts.map((a) => a.ts);
-    console.log(JSON.stringify({
-      file: positionals[0],
-      format: r.format,
-      alerts: r.alerts.length,
-      skipped: r.skipped.length,
-      first_skipped: r.skipped.slice(0, 5),
-      first: ts.length ? new Date(Math.min(...ts)).toISOString() : null,
-      last: ts.length ? new Date(Math.max(...ts)).toISOString() : null,
-      top_rules: Object.fromEntries(top),
-    }, null, 2));
+    console.log(JSON.stringify(
+      {
+        file: positionals[0],
+        format: r.format,
+        alerts: r.alerts.length,
+        skipped: r.skipped.length,
+        first_skipped: r.skipped.slice(0, 5),
+        first: ts.length ? new Date(Math.min(...ts)).toISOString() : null,
+        last: ts.length ? new Date(Math.max(...ts)).toISOString() : null,
+        top_rules: Object.fromEntries(top),
+      },
+      null,
+      2,
+    ));
   },
 };
 
@@ -130,7 +171,12 @@ const runCmd: Command = {
   name: "run",
   summary: "Run Suricata or Snort on a pcap when installed, and summarise its alerts",
   options: {
-    engine: { type: "string", choices: ["suricata", "snort"], description: "IDS engine", default: "suricata" },
+    engine: {
+      type: "string",
+      choices: ["suricata", "snort"],
+      description: "IDS engine",
+      default: "suricata",
+    },
     pcap: { type: "string", description: "Capture to analyse", arg: "FILE" },
     out: { type: "string", description: "Output directory for the engine's logs", arg: "DIR" },
   },
@@ -147,7 +193,9 @@ const runCmd: Command = {
       throw new InputError(
         `${engine} is not installed (not on PATH). Recorded real alert files to use instead: ` +
           `${join(sharedAlertsDir(), "snort3-cicids2017")} (Snort 3 alert_json on CIC-IDS2017), ` +
-          `${join(sharedAlertsDir(), "suricata")} (Suricata eve.json), and the vendored slices in data/alerts/. ` +
+          `${
+            join(sharedAlertsDir(), "suricata")
+          } (Suricata eve.json), and the vendored slices in data/alerts/. ` +
           `Score them with: deno task nadir ids eval --alerts <dir-or-file>`,
       );
     }
@@ -161,7 +209,9 @@ const runCmd: Command = {
     const file = engine === "suricata" ? join(out, "eve.json") : join(out, "alert_json.txt");
     const { readAlerts } = await import("../ids/mod.ts");
     const r = await readAlerts(file, {});
-    console.log(JSON.stringify({ engine, pcap, output: file, alerts: r.alerts.length, skipped: r.skipped.length }));
+    console.log(
+      JSON.stringify({ engine, pcap, output: file, alerts: r.alerts.length, skipped: r.skipped.length }),
+    );
   },
 };
 
@@ -178,8 +228,14 @@ const compareCmd: Command = {
     const { compareWithIds, idsCompareTable } = await import("../eval/ids_compare.ts");
     const runs = await loadRuns(options.root as string);
     const ids = runs.filter((r) => r.id === options.id).at(-1);
-    if (!ids) throw new InputError(`no finished ${options.id} run under ${options.root}; make one with: deno task nadir ids eval`);
-    console.log(idsCompareTable(compareWithIds(ids, bestRuns(runs.filter((r) => r.protocol === "cic-ids2017")))));
+    if (!ids) {
+      throw new InputError(
+        `no finished ${options.id} run under ${options.root}; make one with: deno task nadir ids eval`,
+      );
+    }
+    console.log(
+      idsCompareTable(compareWithIds(ids, bestRuns(runs.filter((r) => r.protocol === "cic-ids2017")))),
+    );
   },
 };
 

@@ -34,25 +34,38 @@ function keyReader(cols: string[], file: string): (get: (c: string) => unknown) 
   const has = (c: string) => cols.includes(c);
   if (has("bidirectional_first_seen_ms")) { // basic (NFStream names)
     return (g) => ({
-      srcIp: String(g("src_ip")), dstIp: String(g("dst_ip")), srcPort: Number(g("src_port")), dstPort: Number(g("dst_port")),
+      srcIp: String(g("src_ip")),
+      dstIp: String(g("dst_ip")),
+      srcPort: Number(g("src_port")),
+      dstPort: Number(g("dst_port")),
       protocol: Number(g("protocol")),
-      startUs: Number(g("bidirectional_first_seen_ms")) * 1000, endUs: Number(g("bidirectional_last_seen_ms")) * 1000 + 999,
+      startUs: Number(g("bidirectional_first_seen_ms")) * 1000,
+      endUs: Number(g("bidirectional_last_seen_ms")) * 1000 + 999,
     });
   }
   if (has("Flow ID") && has("Timestamp")) { // cic (nadir writes Timestamp in UTC)
     return (g) => {
       const start = Date.parse(String(g("Timestamp")).replace(" ", "T") + "Z") * 1000;
       return {
-        srcIp: String(g("Src IP")), dstIp: String(g("Dst IP")), srcPort: Number(g("Src Port")), dstPort: Number(g("Dst Port")),
-        protocol: Number(g("Protocol")), startUs: start, endUs: start + Number(g("Flow Duration")),
+        srcIp: String(g("Src IP")),
+        dstIp: String(g("Dst IP")),
+        srcPort: Number(g("Src Port")),
+        dstPort: Number(g("Dst Port")),
+        protocol: Number(g("Protocol")),
+        startUs: start,
+        endUs: start + Number(g("Flow Duration")),
       };
     };
   }
   if (has("first_seen_us") && has("protocol_type")) { // kdd
     return (g) => ({
-      srcIp: String(g("src_ip")), dstIp: String(g("dst_ip")), srcPort: Number(g("src_port")), dstPort: Number(g("dst_port")),
+      srcIp: String(g("src_ip")),
+      dstIp: String(g("dst_ip")),
+      srcPort: Number(g("src_port")),
+      dstPort: Number(g("dst_port")),
       protocol: protocolNumber(String(g("protocol_type"))) ?? -1,
-      startUs: Number(g("first_seen_us")), endUs: Number(g("first_seen_us")) + (Number(g("duration")) + 1) * 1e6,
+      startUs: Number(g("first_seen_us")),
+      endUs: Number(g("first_seen_us")) + (Number(g("duration")) + 1) * 1e6,
     });
   }
   throw new InputError(
@@ -66,14 +79,46 @@ export const command: Command = {
   summary: "Label flows from a rules file or from IDS alerts",
   positionals: [{ name: "FLOWS", description: "Flow table from `nadir flows` (.csv, .parquet, .arrow)" }],
   options: {
-    rules: { type: "string", arg: "FILE", description: "JSON rules file (attacker/victim CIDRs, ports, protocol, time windows)" },
+    rules: {
+      type: "string",
+      arg: "FILE",
+      description: "JSON rules file (attacker/victim CIDRs, ports, protocol, time windows)",
+    },
     // ── --alerts FILE: IDS-alert labelling mode (src/eval/alert_labels.ts); --rules and --alerts exclude each other. ──
-    alerts: { type: "string", arg: "FILE", description: "Label from IDS alerts (Snort alert_json/alert_fast, Suricata eve.json): a flow with a matching alert (5-tuple either direction, in its time window) is an attack" },
-    "tolerance-ms": { type: "number", arg: "MS", description: "With --alerts: slack around each flow's [first, last] seen time", default: 1000 },
-    year: { type: "number", arg: "YYYY", description: "With --alerts: year for Snort timestamps (they have none; default: current year)" },
-    "alert-tz-offset": { type: "number", arg: "MIN", description: "With --alerts: Snort local time minus UTC, minutes", default: 0 },
-    out: { type: "string", arg: "FILE", description: "Write the labelled table here (.csv, .parquet, .arrow); default: overwrite nothing, print CSV" },
-    default: { type: "string", choices: ["benign", "unknown"], description: "Label of flows no rule matches (overrides the rules file; default benign)" },
+    alerts: {
+      type: "string",
+      arg: "FILE",
+      description:
+        "Label from IDS alerts (Snort alert_json/alert_fast, Suricata eve.json): a flow with a matching alert (5-tuple either direction, in its time window) is an attack",
+    },
+    "tolerance-ms": {
+      type: "number",
+      arg: "MS",
+      description: "With --alerts: slack around each flow's [first, last] seen time",
+      default: 1000,
+    },
+    year: {
+      type: "number",
+      arg: "YYYY",
+      description: "With --alerts: year for Snort timestamps (they have none; default: current year)",
+    },
+    "alert-tz-offset": {
+      type: "number",
+      arg: "MIN",
+      description: "With --alerts: Snort local time minus UTC, minutes",
+      default: 0,
+    },
+    out: {
+      type: "string",
+      arg: "FILE",
+      description:
+        "Write the labelled table here (.csv, .parquet, .arrow); default: overwrite nothing, print CSV",
+    },
+    default: {
+      type: "string",
+      choices: ["benign", "unknown"],
+      description: "Label of flows no rule matches (overrides the rules file; default benign)",
+    },
   },
   details: `
 Rules file (see docs/labelling.md):
@@ -96,19 +141,29 @@ Example: deno task nadir label /tmp/ftp.csv --rules data/labels/zeek-ftp-brutefo
         year: args.options.year as number | undefined,
         tzOffsetMinutes: Number(args.options["alert-tz-offset"] ?? 0),
       });
-      const r = labelFlowsWithAlerts(await readTable(flowsPath), a.alerts, { toleranceMs: Number(args.options["tolerance-ms"] ?? 1000) });
+      const r = labelFlowsWithAlerts(await readTable(flowsPath), a.alerts, {
+        toleranceMs: Number(args.options["tolerance-ms"] ?? 1000),
+      });
       const flagged = Array.from(r.df.getColumn("label").toArray() as number[]);
       const df = r.df.withColumns(
         pl.Series("label", flagged.map((f) => (f ? "attack" : "benign")), pl.Utf8),
         pl.Series("category", flagged.map((f) => (f ? "ids-alert" : "benign")), pl.Utf8),
       );
       const out = str(args, "out");
-      const summary = { flows: df.height, labels: { attack: r.flagged, benign: df.height - r.flagged }, alerts: a.alerts.length, alerts_matched: r.alertsMatched, alert_lines_skipped: a.skipped.length, out: out ?? "-" };
+      const summary = {
+        flows: df.height,
+        labels: { attack: r.flagged, benign: df.height - r.flagged },
+        alerts: a.alerts.length,
+        alerts_matched: r.alertsMatched,
+        alert_lines_skipped: a.skipped.length,
+        out: out ?? "-",
+      };
       if (out) {
         const lower = out.toLowerCase();
         if (lower.endsWith(".parquet")) df.writeParquet(out);
-        else if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) df.writeIPC(out);
-        else df.writeCSV(out);
+        else if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) {
+          df.writeIPC(out);
+        } else df.writeCSV(out);
         console.log(JSON.stringify(summary, null, 2));
       } else {
         console.log(df.writeCSV().toString().trimEnd());
@@ -147,7 +202,11 @@ Example: deno task nadir label /tmp/ftp.csv --rules data/labels/zeek-ftp-brutefo
       byLabel[r.label] = (byLabel[r.label] ?? 0) + 1;
     }
     for (const c of ["label", "attack", "category"]) if (cols.includes(c)) df = df.drop(c);
-    df = df.withColumns(pl.Series("label", labels, pl.Utf8), pl.Series("attack", attacks, pl.Utf8), pl.Series("category", cats, pl.Utf8));
+    df = df.withColumns(
+      pl.Series("label", labels, pl.Utf8),
+      pl.Series("attack", attacks, pl.Utf8),
+      pl.Series("category", cats, pl.Utf8),
+    );
     const out = str(args, "out");
     const summary = {
       flows: n,

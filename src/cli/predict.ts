@@ -13,8 +13,16 @@ export const command: Command = {
   summary: "Score a file with a saved model (JSON lines out)",
   options: {
     model: { type: "string", arg: "DIR", description: "Model directory written by `nadir train`" },
-    input: { type: "string", arg: "FILE", description: "Dataset name, any file the loaders read, or a feature CSV/Parquet" },
-    schema: { type: "string", arg: "NAME", description: "Dataset name/family of --input when detection fails" },
+    input: {
+      type: "string",
+      arg: "FILE",
+      description: "Dataset name, any file the loaders read, or a feature CSV/Parquet",
+    },
+    schema: {
+      type: "string",
+      arg: "NAME",
+      description: "Dataset name/family of --input when detection fails",
+    },
     out: { type: "string", arg: "FILE.jsonl", description: "Output file (default: stdout)" },
     threshold: { type: "number", arg: "X", description: "Override the model's saved threshold" },
   },
@@ -33,11 +41,16 @@ Examples:
     const { loadTable } = await import("../data/table.ts");
     const model = await loadModel(modelDir);
     const df = await loadTable(input, str(args, "schema"));
-    const r = await predictBatch(df, model, { threshold: num(args, "threshold"), context: contextFromFrame(df) });
+    const r = await predictBatch(df, model, {
+      threshold: num(args, "threshold"),
+      context: contextFromFrame(df),
+    });
     const lines: string[] = new Array(r.scores.length);
     for (let i = 0; i < r.scores.length; i++) {
       const s = r.scores[i];
-      lines[i] = Number.isNaN(s) ? `{"score":null,"is_anomaly":false}` : `{"score":${s},"is_anomaly":${r.isAnomaly[i]}}`;
+      lines[i] = Number.isNaN(s)
+        ? `{"score":null,"is_anomaly":false}`
+        : `{"score":${s},"is_anomaly":${r.isAnomaly[i]}}`;
     }
     const text = lines.length ? lines.join("\n") + "\n" : "";
     const out = str(args, "out");
@@ -47,7 +60,16 @@ Examples:
     let anomalies = 0;
     for (const a of r.isAnomaly) if (a) anomalies++;
     if (out) {
-      console.log(JSON.stringify({ model: modelDir, input, rows: r.scores.length, anomalies, threshold: r.threshold, out }));
+      console.log(
+        JSON.stringify({
+          model: modelDir,
+          input,
+          rows: r.scores.length,
+          anomalies,
+          threshold: r.threshold,
+          out,
+        }),
+      );
     }
     return 0;
   },

@@ -27,18 +27,62 @@ function lazy(specifier: string): () => Promise<Command> {
 }
 
 export const COMMANDS: LazyCommand[] = [
-  { name: "data", summary: "Inspect and verify datasets (list, info, verify, checksum)", load: lazy("./data.ts") },
-  { name: "preprocess", summary: "Fit/apply a preprocessing transform (dedupe, NaN policy, one-hot, scaling)", load: lazy("./preprocess.ts") },
-  { name: "capture", summary: "Live capture with libpcap (list interfaces, record to pcapng)", load: lazy("./capture.ts") },
-  { name: "flows", summary: "Meter a pcap/pcapng file into bidirectional flows with features", load: lazy("./flows.ts") },
+  {
+    name: "data",
+    summary: "Inspect and verify datasets (list, info, verify, checksum)",
+    load: lazy("./data.ts"),
+  },
+  {
+    name: "preprocess",
+    summary: "Fit/apply a preprocessing transform (dedupe, NaN policy, one-hot, scaling)",
+    load: lazy("./preprocess.ts"),
+  },
+  {
+    name: "capture",
+    summary: "Live capture with libpcap (list interfaces, record to pcapng)",
+    load: lazy("./capture.ts"),
+  },
+  {
+    name: "flows",
+    summary: "Meter a pcap/pcapng file into bidirectional flows with features",
+    load: lazy("./flows.ts"),
+  },
   { name: "label", summary: "Label flows from a rules file or from IDS alerts", load: lazy("./label.ts") },
-  { name: "train", summary: "Train a detector on benign rows and save a model directory", load: lazy("./train.ts") },
-  { name: "predict", summary: "Score a file with a saved model (JSON lines out)", load: lazy("./predict.ts") },
-  { name: "experiment", summary: "Run an experiment config and record results", load: lazy("./experiment.ts") },
-  { name: "compare", summary: "Compare result runs (Markdown table, HTML page, figure)", load: lazy("./compare.ts") },
-  { name: "ids", summary: "Signature IDS baselines (run Suricata/Snort when installed)", load: lazy("./ids.ts") },
-  { name: "report", summary: "Execute notebooks headless and render HTML reports", load: lazy("./report.ts") },
+  {
+    name: "train",
+    summary: "Train a detector on benign rows and save a model directory",
+    load: lazy("./train.ts"),
+  },
+  {
+    name: "predict",
+    summary: "Score a file with a saved model (JSON lines out)",
+    load: lazy("./predict.ts"),
+  },
+  {
+    name: "experiment",
+    summary: "Run an experiment config and record results",
+    load: lazy("./experiment.ts"),
+  },
+  {
+    name: "compare",
+    summary: "Compare result runs (Markdown table, HTML page, figure)",
+    load: lazy("./compare.ts"),
+  },
+  {
+    name: "ids",
+    summary: "Signature IDS baselines (run Suricata/Snort when installed)",
+    load: lazy("./ids.ts"),
+  },
+  {
+    name: "report",
+    summary: "Execute notebooks headless and render HTML reports",
+    load: lazy("./report.ts"),
+  },
   { name: "figures", summary: "Render the slide figures (SVG + PNG, 1600x900)", load: lazy("./figures.ts") },
-  { name: "monitor", summary: "Live monitor: capture -> flows -> scores -> alerts", load: lazy("./monitor.ts") },
+  {
+    name: "monitor",
+    summary: "Live monitor: capture -> flows -> scores -> alerts",
+    load: lazy("./monitor.ts"),
+  },
   { name: "serve", summary: "HTTP API and dashboard", load: lazy("./serve.ts") },
 ];

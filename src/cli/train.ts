@@ -30,7 +30,9 @@ export async function featureColumnsFor(df: pl.DataFrame, set: string): Promise<
     if (feats.length && feats.every((f) => present.has(f))) return feats;
   }
   if (set !== "all") {
-    throw new UsageError(`feature set "${set}" does not apply: the input matches no dataset schema and no flows feature set`);
+    throw new UsageError(
+      `feature set "${set}" does not apply: the input matches no dataset schema and no flows feature set`,
+    );
   }
   return df.columns.filter((c) => !(TARGET_COLUMNS as readonly string[]).includes(c) && !META_LIKE.test(c));
 }
@@ -62,19 +64,65 @@ export const command: Command = {
   options: {
     detector: { type: "string", arg: "NAME", description: "Detector (see `--help` list below)" },
     dataset: { type: "string", arg: "NAME", description: "Dataset name (nsl-kdd-train, ...)" },
-    path: { type: "string", arg: "FILE", description: "Any file the loaders read, or a feature CSV/Parquet (e.g. `nadir flows` output)" },
-    schema: { type: "string", arg: "NAME", description: "Dataset name/family of --path when detection fails" },
-    features: { type: "string", arg: "SET", description: "Feature set (all, kdd-header, ...; for flows files: basic, cic, kdd)", default: "all" },
+    path: {
+      type: "string",
+      arg: "FILE",
+      description: "Any file the loaders read, or a feature CSV/Parquet (e.g. `nadir flows` output)",
+    },
+    schema: {
+      type: "string",
+      arg: "NAME",
+      description: "Dataset name/family of --path when detection fails",
+    },
+    features: {
+      type: "string",
+      arg: "SET",
+      description: "Feature set (all, kdd-header, ...; for flows files: basic, cic, kdd)",
+      default: "all",
+    },
     "assume-benign": { type: "boolean", description: "Train on every row (unlabelled flows)" },
     out: { type: "string", arg: "DIR", description: "Model directory (default models/<detector>)" },
     seed: { type: "number", arg: "N", description: "Seed for splits and model randomness", default: 0 },
-    param: { type: "string", arg: "K=V", multiple: true, description: "Detector hyperparameter (repeatable), e.g. --param k=5" },
-    threshold: { type: "string", arg: "SPEC", description: "percentile:Q | fpr:RATE | pot:RISK, fitted on benign validation scores", default: "percentile:0.99" },
-    "val-fraction": { type: "number", arg: "F", description: "Benign rows held out for the threshold", default: 0.1 },
-    split: { type: "string", choices: ["auto", "random", "tail"], description: "Validation split (auto: tail for streaming/sequence detectors)", default: "auto" },
-    scale: { type: "string", choices: ["minmax", "standard", "robust", "none"], description: "Feature scaling fitted on training rows", default: "minmax" },
-    "nan-policy": { type: "string", choices: ["error", "drop", "zero", "median"], description: "Non-finite feature values", default: "median" },
-    "keep-duplicates": { type: "boolean", description: "Keep exact duplicate training rows (default: kept only for streaming/sequence detectors)" },
+    param: {
+      type: "string",
+      arg: "K=V",
+      multiple: true,
+      description: "Detector hyperparameter (repeatable), e.g. --param k=5",
+    },
+    threshold: {
+      type: "string",
+      arg: "SPEC",
+      description: "percentile:Q | fpr:RATE | pot:RISK, fitted on benign validation scores",
+      default: "percentile:0.99",
+    },
+    "val-fraction": {
+      type: "number",
+      arg: "F",
+      description: "Benign rows held out for the threshold",
+      default: 0.1,
+    },
+    split: {
+      type: "string",
+      choices: ["auto", "random", "tail"],
+      description: "Validation split (auto: tail for streaming/sequence detectors)",
+      default: "auto",
+    },
+    scale: {
+      type: "string",
+      choices: ["minmax", "standard", "robust", "none"],
+      description: "Feature scaling fitted on training rows",
+      default: "minmax",
+    },
+    "nan-policy": {
+      type: "string",
+      choices: ["error", "drop", "zero", "median"],
+      description: "Non-finite feature values",
+      default: "median",
+    },
+    "keep-duplicates": {
+      type: "boolean",
+      description: "Keep exact duplicate training rows (default: kept only for streaming/sequence detectors)",
+    },
     "max-rows": { type: "number", arg: "N", description: "Train on at most N benign rows (seeded sample)" },
   },
   details: `Fits preprocessing (dedupe, one-hot, scaling) on the benign training rows only, holds out a benign
@@ -89,11 +137,15 @@ Examples:
     const detector = str(args, "detector");
     const { listDetectors, getDetectorFactory } = await import("../detectors/registry.ts");
     if (!detector) {
-      throw new UsageError(`nadir train: --detector is required; one of ${listDetectors().map((f) => f.name).join(", ")}`);
+      throw new UsageError(
+        `nadir train: --detector is required; one of ${listDetectors().map((f) => f.name).join(", ")}`,
+      );
     }
     getDetectorFactory(detector);
     const dataset = str(args, "dataset"), path = str(args, "path");
-    if (!dataset === !path) throw new UsageError("nadir train: give exactly one of --dataset NAME or --path FILE");
+    if (!dataset === !path) {
+      throw new UsageError("nadir train: give exactly one of --dataset NAME or --path FILE");
+    }
     const { parseParamArgs } = await import("../detectors/params.ts");
     const { parseThresholdSpec } = await import("../thresholds/index.ts");
     const { loadTable } = await import("../data/table.ts");

@@ -25,7 +25,9 @@ export interface Matrix {
 /** Builds a matrix, checking that the sizes agree. */
 export function matrix(data: Float64Array, rows: number, cols: number, names?: readonly string[]): Matrix {
   if (data.length !== rows * cols) {
-    throw new RangeError(`matrix data has ${data.length} values, expected rows*cols = ${rows}*${cols} = ${rows * cols}`);
+    throw new RangeError(
+      `matrix data has ${data.length} values, expected rows*cols = ${rows}*${cols} = ${rows * cols}`,
+    );
   }
   const n = names ?? Array.from({ length: cols }, (_, i) => `f${i}`);
   if (n.length !== cols) throw new RangeError(`matrix has ${cols} columns but ${n.length} names`);

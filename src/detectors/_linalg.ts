@@ -17,28 +17,41 @@ export function checkFitInput(detector: string, x: Matrix, minRows = 1): void {
   }
   if (x.cols < 1) throw new InputError(`${detector}.fit: expected at least 1 feature column, found 0`);
   if (x.data.length !== x.rows * x.cols) {
-    throw new InputError(`${detector}.fit: matrix has ${x.data.length} values, expected rows*cols = ${x.rows * x.cols}`);
+    throw new InputError(
+      `${detector}.fit: matrix has ${x.data.length} values, expected rows*cols = ${x.rows * x.cols}`,
+    );
   }
   checkFinite(detector + ".fit", x);
 }
 
 /** Checks a scoring matrix against the fitted width. Zero rows are allowed (→ empty scores). */
 export function checkScoreInput(detector: string, x: Matrix, nFeatures: number | undefined): void {
-  if (nFeatures === undefined) throw new InputError(`${detector}.score: the model is not fitted; call fit() first`);
+  if (nFeatures === undefined) {
+    throw new InputError(`${detector}.score: the model is not fitted; call fit() first`);
+  }
   if (!x || !(x.data instanceof Float64Array)) {
     throw new InputError(`${detector}.score: expected a Matrix (Float64Array data), found ${typeof x}`);
   }
   if (x.cols !== nFeatures) {
-    throw new InputError(`${detector}.score: expected ${nFeatures} feature columns (as in training), found ${x.cols}`);
+    throw new InputError(
+      `${detector}.score: expected ${nFeatures} feature columns (as in training), found ${x.cols}`,
+    );
   }
   if (x.data.length !== x.rows * x.cols) {
-    throw new InputError(`${detector}.score: matrix has ${x.data.length} values, expected rows*cols = ${x.rows * x.cols}`);
+    throw new InputError(
+      `${detector}.score: matrix has ${x.data.length} values, expected rows*cols = ${x.rows * x.cols}`,
+    );
   }
   checkFinite(detector + ".score", x);
 }
 
 /** Checks one streaming row. */
-export function checkOne(detector: string, what: string, x: ArrayLike<number>, nFeatures: number | undefined): void {
+export function checkOne(
+  detector: string,
+  what: string,
+  x: ArrayLike<number>,
+  nFeatures: number | undefined,
+): void {
   if (nFeatures !== undefined && x.length !== nFeatures) {
     throw new InputError(`${detector}.${what}: expected a row of ${nFeatures} features, found ${x.length}`);
   }
@@ -56,7 +69,9 @@ function checkFinite(where: string, x: Matrix): void {
     if (!Number.isFinite(d[i])) {
       const r = Math.floor(i / x.cols), c = i % x.cols;
       throw new InputError(
-        `${where}: row ${r + 1}, column "${x.names[c] ?? c + 1}" is ${d[i]}; expected finite numbers (impute or drop first)`,
+        `${where}: row ${r + 1}, column "${x.names[c] ?? c + 1}" is ${
+          d[i]
+        }; expected finite numbers (impute or drop first)`,
       );
     }
   }
@@ -82,7 +97,14 @@ export function sqDist(a: Float64Array, ai: number, b: Float64Array, bi: number,
  * Squared distance, abandoned (returning a value ≥ `bound`) as soon as the
  * partial sum reaches `bound`: exact whenever the true distance is below it.
  */
-export function sqDistBounded(a: Float64Array, ai: number, b: Float64Array, bi: number, d: number, bound: number): number {
+export function sqDistBounded(
+  a: Float64Array,
+  ai: number,
+  b: Float64Array,
+  bi: number,
+  d: number,
+  bound: number,
+): number {
   let s = 0, j = 0;
   while (j < d) {
     const stop = j + 8 < d ? j + 8 : d;
@@ -155,7 +177,9 @@ export function i32Blob(
 export function stateNumber(state: Record<string, unknown>, key: string, detector: string): number {
   const v = state[key];
   if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new InputError(`${detector}: saved state field "${key}" should be a finite number, found ${JSON.stringify(v)}`);
+    throw new InputError(
+      `${detector}: saved state field "${key}" should be a finite number, found ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }

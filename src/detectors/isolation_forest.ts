@@ -33,7 +33,12 @@ import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } 
 
 const PARAMS: Record<string, ParamSpec> = {
   nTrees: { type: "int", default: 100, min: 1, description: "number of isolation trees" },
-  maxSamples: { type: "int", default: 256, min: 2, description: "subsample size ψ per tree (capped at the training rows)" },
+  maxSamples: {
+    type: "int",
+    default: 256,
+    min: 2,
+    description: "subsample size ψ per tree (capped at the training rows)",
+  },
 };
 
 const EULER = 0.5772156649015329;
@@ -148,7 +153,11 @@ export class IsolationForestDetector implements Detector {
   score(x: Matrix): Float64Array {
     checkScoreInput(this.name, x, this.#d);
     const d = this.#d!, data = x.data, nTrees = this.#roots.length;
-    const feature = this.#feature, split = this.#split, left = this.#left, right = this.#right, roots = this.#roots;
+    const feature = this.#feature,
+      split = this.#split,
+      left = this.#left,
+      right = this.#right,
+      roots = this.#roots;
     const norm = averagePathLength(this.#psi) * nTrees;
     const out = new Float64Array(x.rows);
     for (let i = 0; i < x.rows; i++) {
@@ -196,7 +205,9 @@ export class IsolationForestDetector implements Detector {
     // Guard against a corrupt blob sending traversal out of bounds.
     for (let i = 0; i < nodes; i++) {
       const f = this.#feature[i];
-      if (f >= this.#d || (f >= 0 && (this.#left[i] >= nodes || this.#right[i] >= nodes || this.#left[i] <= i))) {
+      if (
+        f >= this.#d || (f >= 0 && (this.#left[i] >= nodes || this.#right[i] >= nodes || this.#left[i] <= i))
+      ) {
         throw new InputError(`isolation-forest: saved tree node ${i} is inconsistent (corrupt weights)`);
       }
     }
@@ -209,7 +220,8 @@ export const isolationForest: DetectorFactory = {
   name: "isolation-forest",
   summary: "Isolation Forest (Liu et al. 2008): score = 2^(-E[h]/c(psi)), 100 trees x 256 rows by default",
   params: PARAMS,
-  create: (params, seed) => new IsolationForestDetector(validateParams("isolation-forest", PARAMS, params), seed),
+  create: (params, seed) =>
+    new IsolationForestDetector(validateParams("isolation-forest", PARAMS, params), seed),
   load: (saved, params, seed) =>
     new IsolationForestDetector(validateParams("isolation-forest", PARAMS, params), seed).restore(saved),
   conformanceParams: { nTrees: 50 },

@@ -45,10 +45,26 @@ import type { DetectorFactory, DetectorState, FitOptions, ParamSpec, StreamingDe
 
 const PARAMS: Record<string, ParamSpec> = {
   maxAESize: { type: "int", default: 10, min: 1, description: "most features per ensemble autoencoder (m)" },
-  fmGrace: { type: "int", default: 5000, min: 1, description: "rows used for feature mapping before autoencoders train" },
-  hiddenRatio: { type: "number", default: 0.75, min: 0.01, max: 1, description: "hidden units / visible units" },
+  fmGrace: {
+    type: "int",
+    default: 5000,
+    min: 1,
+    description: "rows used for feature mapping before autoencoders train",
+  },
+  hiddenRatio: {
+    type: "number",
+    default: 0.75,
+    min: 0.01,
+    max: 1,
+    description: "hidden units / visible units",
+  },
   learningRate: { type: "number", default: 0.1, min: 0, description: "SGD learning rate" },
-  epochs: { type: "int", default: 1, min: 1, description: "passes of fit() over the post-grace rows (1 = streaming)" },
+  epochs: {
+    type: "int",
+    default: 1,
+    min: 1,
+    description: "passes of fit() over the post-grace rows (1 = streaming)",
+  },
 };
 
 function sigmoid(v: number): number {
@@ -126,7 +142,14 @@ class TinyAE {
     }
     this.#load(src, idx);
     this.#forward();
-    const nv = this.nv, nh = this.nh, w = this.w, x = this.#x, y = this.#y, z = this.#z, e = this.#e, eh = this.#eh;
+    const nv = this.nv,
+      nh = this.nh,
+      w = this.w,
+      x = this.#x,
+      y = this.#y,
+      z = this.#z,
+      e = this.#e,
+      eh = this.#eh;
     let se = 0;
     for (let v = 0; v < nv; v++) {
       e[v] = x[v] - z[v];
@@ -263,7 +286,11 @@ class CorrelationStats {
           }
         }
       }
-      const merged: Node = { members: [...active[ba].members, ...active[bb].members], left: active[ba], right: active[bb] };
+      const merged: Node = {
+        members: [...active[ba].members, ...active[bb].members],
+        left: active[ba],
+        right: active[bb],
+      };
       const ra = idxOf[ba], rb = idxOf[bb];
       for (let t = 0; t < size; t++) {
         const r = idxOf[t];
@@ -374,7 +401,9 @@ export class KitNetDetector implements StreamingDetector {
   fit(x: Matrix, options: FitOptions = {}): void {
     checkFitInput(this.name, x);
     if (this.#d !== undefined && x.cols !== this.#d) {
-      throw new InputError(`kitnet.fit: expected ${this.#d} feature columns (as learned so far), found ${x.cols}`);
+      throw new InputError(
+        `kitnet.fit: expected ${this.#d} feature columns (as learned so far), found ${x.cols}`,
+      );
     }
     const grace = this.params.fmGrace as number;
     const epochs = this.params.epochs as number;
@@ -458,7 +487,9 @@ export class KitNetDetector implements StreamingDetector {
       o += len;
     }
     this.#map = (map as unknown[]).map((g, i) => {
-      if (!Array.isArray(g) || g.length !== aes[i].nv || !g.every((f) => Number.isInteger(f) && f >= 0 && f < d)) {
+      if (
+        !Array.isArray(g) || g.length !== aes[i].nv || !g.every((f) => Number.isInteger(f) && f >= 0 && f < d)
+      ) {
         throw bad(`has a malformed feature map entry ${i}`);
       }
       return Int32Array.from(g as number[]);
@@ -479,7 +510,8 @@ export const kitnet: DetectorFactory = {
   summary: "Kitsune's KitNET (NDSS 2018): correlation-clustered ensemble of tiny autoencoders; streaming",
   params: PARAMS,
   create: (params, seed) => new KitNetDetector(validateParams("kitnet", PARAMS, params), seed),
-  load: (saved, params, seed) => new KitNetDetector(validateParams("kitnet", PARAMS, params), seed).restore(saved),
+  load: (saved, params, seed) =>
+    new KitNetDetector(validateParams("kitnet", PARAMS, params), seed).restore(saved),
   conformanceParams: { fmGrace: 100, maxAESize: 4, epochs: 10 },
   backend: () => "js",
 };

@@ -43,14 +43,24 @@ import { validateParams } from "./params.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
 
 const PARAMS: Record<string, ParamSpec> = {
-  k: { type: "int", default: 5, min: 1, description: "score = distance to the k-th nearest distinct benign row" },
+  k: {
+    type: "int",
+    default: 5,
+    min: 1,
+    description: "score = distance to the k-th nearest distinct benign row",
+  },
   algorithm: {
     type: "string",
     default: "auto",
     choices: ["auto", "brute", "kd-tree"],
     description: "exact search method; auto = brute force up to bruteMax distinct rows, else a k-d tree",
   },
-  bruteMax: { type: "int", default: 2048, min: 0, description: "auto uses brute force up to this many distinct rows" },
+  bruteMax: {
+    type: "int",
+    default: 2048,
+    min: 0,
+    description: "auto uses brute force up to this many distinct rows",
+  },
   leafSize: { type: "int", default: 16, min: 1, description: "k-d tree leaf size" },
 };
 
@@ -130,7 +140,10 @@ export class KdTree {
     const idx = new Uint32Array(n);
     for (let i = 0; i < n; i++) idx[i] = i;
     let cap = 2 * Math.ceil(n / Math.max(1, leafSize)) + 16;
-    let start = new Int32Array(cap), end = new Int32Array(cap), left = new Int32Array(cap), right = new Int32Array(cap);
+    let start = new Int32Array(cap),
+      end = new Int32Array(cap),
+      left = new Int32Array(cap),
+      right = new Int32Array(cap);
     let lo = new Float64Array(cap * d), hi = new Float64Array(cap * d);
     const scratch = new Float64Array(n);
     const bl = new Float64Array(d), bh = new Float64Array(d);
@@ -318,7 +331,9 @@ export class KnnDetector implements Detector {
     const k = this.params.k as number;
     const u = dedupeRows(x);
     if (u.rows < k) {
-      throw new InputError(`knn.fit: parameter k = ${k} exceeds the ${u.rows} distinct training rows; lower k`);
+      throw new InputError(
+        `knn.fit: parameter k = ${k} exceeds the ${u.rows} distinct training rows; lower k`,
+      );
     }
     const d = x.cols;
     const order = varianceOrder(u.data, u.rows, d);
@@ -389,7 +404,9 @@ export class KnnDetector implements Detector {
     this.#order = i32Blob(saved.blobs, "order", n, d);
     const seen = new Uint8Array(d);
     for (const c of this.#order) {
-      if (c < 0 || c >= d || seen[c]) throw new InputError("knn: saved column order is not a permutation (corrupt weights)");
+      if (c < 0 || c >= d || seen[c]) {
+        throw new InputError("knn: saved column order is not a permutation (corrupt weights)");
+      }
       seen[c] = 1;
     }
     if (s.tree === true) {

@@ -128,7 +128,9 @@ export async function saveModel(dir: string, opts: SaveModelOptions): Promise<Ma
   const files: Record<string, ManifestFile> = {};
   const blobs: Record<string, string> = {};
   for (const [name, bytes] of Object.entries(saved.blobs ?? {})) {
-    if (!BLOB_NAME.test(name)) throw new Error(`${d.name}.save returned a blob with an unsafe name "${name}"`);
+    if (!BLOB_NAME.test(name)) {
+      throw new Error(`${d.name}.save returned a blob with an unsafe name "${name}"`);
+    }
     const rel = `weights/${name}.bin`;
     await Deno.writeFile(join(dir, rel), bytes);
     files[rel] = { sha256: sha256Hex(bytes), bytes: bytes.byteLength };
@@ -148,7 +150,14 @@ export async function saveModel(dir: string, opts: SaveModelOptions): Promise<Ma
     },
     features: { set: opts.featureSet ?? null, names: [...opts.featureNames] },
     transform: opts.transform ?? null,
-    threshold: opts.threshold ? { strategy: opts.threshold.strategy, params: { ...opts.threshold.params }, value: opts.threshold.value, ...extraThresholdFields(opts.threshold) } : null,
+    threshold: opts.threshold
+      ? {
+        strategy: opts.threshold.strategy,
+        params: { ...opts.threshold.params },
+        value: opts.threshold.value,
+        ...extraThresholdFields(opts.threshold),
+      }
+      : null,
     training: { dataSha256: opts.trainingDataHash ?? null, ...(opts.training ?? {}) },
     profile: opts.profile ?? null,
     files,
@@ -199,7 +208,11 @@ export async function readManifest(dir: string): Promise<Manifest> {
   if (!isObject(m)) throw fail(dir, "manifest.json", "expected a JSON object");
   const v = m.formatVersion;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-    throw fail(dir, "manifest.json", `formatVersion should be a positive integer, found ${JSON.stringify(v)}`);
+    throw fail(
+      dir,
+      "manifest.json",
+      `formatVersion should be a positive integer, found ${JSON.stringify(v)}`,
+    );
   }
   if (v > FORMAT_VERSION) {
     throw fail(
@@ -209,10 +222,15 @@ export async function readManifest(dir: string): Promise<Manifest> {
     );
   }
   const det = m.detector;
-  if (!isObject(det) || typeof det.name !== "string" || !isObject(det.params) || !isObject(det.state) || !isObject(det.blobs)) {
+  if (
+    !isObject(det) || typeof det.name !== "string" || !isObject(det.params) || !isObject(det.state) ||
+    !isObject(det.blobs)
+  ) {
     throw fail(dir, "manifest.json", "field detector should hold name, params, state and blobs");
   }
-  if (typeof det.seed !== "number") throw fail(dir, "manifest.json", "field detector.seed should be a number");
+  if (typeof det.seed !== "number") {
+    throw fail(dir, "manifest.json", "field detector.seed should be a number");
+  }
   const feats = m.features;
   if (!isObject(feats) || !Array.isArray(feats.names) || !feats.names.every((n) => typeof n === "string")) {
     throw fail(dir, "manifest.json", "field features.names should be a list of strings");
@@ -236,7 +254,11 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   const blobs: Record<string, Uint8Array> = {};
   for (const [name, rel] of Object.entries(manifest.detector.blobs)) {
     if (typeof rel !== "string" || rel.includes("..") || rel.startsWith("/")) {
-      throw fail(dir, "manifest.json", `detector.blobs.${name} should be a relative path inside the directory`);
+      throw fail(
+        dir,
+        "manifest.json",
+        `detector.blobs.${name} should be a relative path inside the directory`,
+      );
     }
     const listed = manifest.files[rel];
     if (!listed) throw fail(dir, "manifest.json", `weight file ${rel} is not listed under files`);
@@ -248,11 +270,19 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       throw e;
     }
     if (bytes.byteLength !== listed.bytes) {
-      throw fail(dir, rel, `weight file has ${bytes.byteLength} bytes, the manifest says ${listed.bytes} (truncated or replaced)`);
+      throw fail(
+        dir,
+        rel,
+        `weight file has ${bytes.byteLength} bytes, the manifest says ${listed.bytes} (truncated or replaced)`,
+      );
     }
     const sum = sha256Hex(bytes);
     if (sum !== listed.sha256) {
-      throw fail(dir, rel, `weight file sha256 ${sum} does not match the manifest's ${listed.sha256} (corrupt)`);
+      throw fail(
+        dir,
+        rel,
+        `weight file sha256 ${sum} does not match the manifest's ${listed.sha256} (corrupt)`,
+      );
     }
     blobs[name] = bytes;
   }
@@ -279,5 +309,12 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       `features.names lists ${manifest.features.names.length} features but the ${det.name} weights expect ${detector.nFeatures}`,
     );
   }
-  return { dir, manifest, detector, threshold, featureNames: manifest.features.names, transform: manifest.transform };
+  return {
+    dir,
+    manifest,
+    detector,
+    threshold,
+    featureNames: manifest.features.names,
+    transform: manifest.transform,
+  };
 }

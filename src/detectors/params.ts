@@ -16,7 +16,11 @@ import { InputError } from "../util/errors.ts";
 import type { ParamSpec } from "./types.ts";
 
 function describe(spec: ParamSpec): string {
-  let what = spec.type === "int" ? "an integer" : spec.type === "number" ? "a number" : spec.type === "boolean"
+  let what = spec.type === "int"
+    ? "an integer"
+    : spec.type === "number"
+    ? "a number"
+    : spec.type === "boolean"
     ? "true or false"
     : spec.type === "int[]"
     ? "a list of integers (e.g. 64,32,64)"
@@ -54,18 +58,24 @@ export function validateParam(detector: string, name: string, spec: ParamSpec, v
       if (typeof v === "boolean") return v;
       if (v === "true" || v === "1") return true;
       if (v === "false" || v === "0") return false;
-      throw new InputError(`detector "${detector}": parameter ${name} expects true or false, found ${show(v)}`);
+      throw new InputError(
+        `detector "${detector}": parameter ${name} expects true or false, found ${show(v)}`,
+      );
     }
     case "string": {
       if (typeof v !== "string" || (spec.choices && !spec.choices.includes(v))) {
-        throw new InputError(`detector "${detector}": parameter ${name} expects ${describe(spec)}, found ${show(v)}`);
+        throw new InputError(
+          `detector "${detector}": parameter ${name} expects ${describe(spec)}, found ${show(v)}`,
+        );
       }
       return v;
     }
     case "int[]": {
       const list = typeof v === "string" ? (v.trim() === "" ? [] : v.split(",")) : v;
       if (!Array.isArray(list)) {
-        throw new InputError(`detector "${detector}": parameter ${name} expects ${describe(spec)}, found ${show(v)}`);
+        throw new InputError(
+          `detector "${detector}": parameter ${name} expects ${describe(spec)}, found ${show(v)}`,
+        );
       }
       const elem: ParamSpec = { ...spec, type: "int" };
       return list.map((x, i) => {
@@ -73,7 +83,9 @@ export function validateParam(detector: string, name: string, spec: ParamSpec, v
           return checkNumber(detector, name, elem, x, true);
         } catch {
           throw new InputError(
-            `detector "${detector}": parameter ${name} expects ${describe(spec)}, found ${show(v)} (item ${i + 1})`,
+            `detector "${detector}": parameter ${name} expects ${describe(spec)}, found ${show(v)} (item ${
+              i + 1
+            })`,
           );
         }
       });

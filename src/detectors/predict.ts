@@ -61,7 +61,9 @@ export interface PredictOptions {
 
 const cache = new Map<string, { mtime: number; model: LoadedModel; transform: Transform | null }>();
 
-async function resolve(model: string | LoadedModel): Promise<{ model: LoadedModel; transform: Transform | null }> {
+async function resolve(
+  model: string | LoadedModel,
+): Promise<{ model: LoadedModel; transform: Transform | null }> {
   if (typeof model !== "string") return { model, transform: transformOf(model) };
   let mtime = -1;
   try {
@@ -86,10 +88,17 @@ export function transformOf(model: LoadedModel): Transform | null {
     try {
       t = Transform.fromJSON(model.transform);
     } catch (e) {
-      throw new InputError(`saved preprocessing transform is invalid: ${(e as Error).message}`, { file: `${model.dir}/manifest.json` });
+      throw new InputError(`saved preprocessing transform is invalid: ${(e as Error).message}`, {
+        file: `${model.dir}/manifest.json`,
+      });
     }
-    if (t.outputNames.length !== model.featureNames.length || t.outputNames.some((n, i) => n !== model.featureNames[i])) {
-      throw new InputError("the saved transform's output columns differ from features.names", { file: `${model.dir}/manifest.json` });
+    if (
+      t.outputNames.length !== model.featureNames.length ||
+      t.outputNames.some((n, i) => n !== model.featureNames[i])
+    ) {
+      throw new InputError("the saved transform's output columns differ from features.names", {
+        file: `${model.dir}/manifest.json`,
+      });
     }
   }
   transforms.set(model, t);
@@ -98,11 +107,17 @@ export function transformOf(model: LoadedModel): Transform | null {
 
 function cut(model: LoadedModel, override?: number): number {
   if (override !== undefined) {
-    if (!Number.isFinite(override)) throw new InputError(`threshold must be a finite number, found ${override}`);
+    if (!Number.isFinite(override)) {
+      throw new InputError(`threshold must be a finite number, found ${override}`);
+    }
     return override;
   }
   const t: Threshold | undefined = model.threshold;
-  if (!t) throw new InputError("the model has no saved threshold; pass one explicitly", { file: `${model.dir}/manifest.json` });
+  if (!t) {
+    throw new InputError("the model has no saved threshold; pass one explicitly", {
+      file: `${model.dir}/manifest.json`,
+    });
+  }
   return t.value;
 }
 
@@ -133,7 +148,11 @@ export function toModelMatrix(
     }
     const missing = names.filter((n) => !input.columns.includes(n));
     if (missing.length) {
-      throw new InputError(`input lacks ${missing.length} of the model's ${d} feature columns: ${missing.slice(0, 6).join(", ")}`);
+      throw new InputError(
+        `input lacks ${missing.length} of the model's ${d} feature columns: ${
+          missing.slice(0, 6).join(", ")
+        }`,
+      );
     }
     const data = new Float64Array(input.height * d);
     names.forEach((n, j) => {
@@ -146,7 +165,9 @@ export function toModelMatrix(
     const same = input.cols === d && input.names.every((n, i) => n === names[i]);
     if (same || !transform) {
       if (input.cols !== d) {
-        throw new InputError(`expected ${d} feature columns (the model's features.names), found ${input.cols}`);
+        throw new InputError(
+          `expected ${d} feature columns (the model's features.names), found ${input.cols}`,
+        );
       }
       return { x: input, kept: null, inputRows: input.rows };
     }
@@ -161,7 +182,9 @@ export function toModelMatrix(
     rows.forEach((r, i) => {
       const a = r as ArrayLike<number>;
       if (a.length !== d) {
-        throw new InputError(`row ${i + 1} has ${a.length} values, expected ${d} (the model's features.names, in order)`);
+        throw new InputError(
+          `row ${i + 1} has ${a.length} values, expected ${d} (the model's features.names, in order)`,
+        );
       }
       for (let j = 0; j < d; j++) data[i * d + j] = Number(a[j]);
     });
@@ -205,7 +228,7 @@ export async function predictBatch(
   }
   const s = x.rows ? await m.detector.score(x, context) : new Float64Array(0);
   const scores = new Float64Array(inputRows).fill(NaN);
-  if (kept) for (let r = 0; r < kept.length; r++) scores[kept[r]] = s[r];
+  if (kept) { for (let r = 0; r < kept.length; r++) scores[kept[r]] = s[r]; }
   else scores.set(s);
   const isAnomaly = Array.from(scores, (v) => v > threshold);
   return { scores, isAnomaly, threshold };
@@ -223,7 +246,9 @@ export async function predict(
 ): Promise<Prediction> {
   const r = await predictBatch([features], modelPath, { threshold });
   if (Number.isNaN(r.scores[0])) {
-    throw new InputError("the row was dropped by the model's preprocessing (non-finite values under nanPolicy \"drop\")");
+    throw new InputError(
+      'the row was dropped by the model\'s preprocessing (non-finite values under nanPolicy "drop")',
+    );
   }
   return { isAnomaly: r.isAnomaly[0], score: r.scores[0] };
 }

@@ -58,7 +58,9 @@ export function listDetectors(): readonly DetectorFactory[] {
 export function getDetectorFactory(name: string): DetectorFactory {
   const f = BY_NAME.get(name);
   if (!f) {
-    throw new InputError(`unknown detector "${name}"; known detectors: ${FACTORIES.map((x) => x.name).join(", ")}`);
+    throw new InputError(
+      `unknown detector "${name}"; known detectors: ${FACTORIES.map((x) => x.name).join(", ")}`,
+    );
   }
   return f;
 }

@@ -21,7 +21,7 @@
  * @module
  */
 import pl from "nodejs-polars";
-import { type NanPolicy, type ScaleMethod, fitTransform, type Transform } from "../data/preprocess.ts";
+import { fitTransform, type NanPolicy, type ScaleMethod, type Transform } from "../data/preprocess.ts";
 import { featureColumns, TARGET_COLUMNS } from "../data/schema.ts";
 import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
@@ -88,16 +88,27 @@ export interface TrainResult {
 }
 
 const GROUP_COLUMNS = ["src_ip", "Source IP", "srcip", "saddr"];
-const TIME_COLUMNS = ["bidirectional_first_seen_ms", "src2dst_first_seen_ms", "first_seen_us", "stime", "ts", "timestamp"];
+const TIME_COLUMNS = [
+  "bidirectional_first_seen_ms",
+  "src2dst_first_seen_ms",
+  "first_seen_us",
+  "stime",
+  "ts",
+  "timestamp",
+];
 
 /** Group keys (source host) and numeric timestamps from a frame's metadata columns, when present. */
 export function contextFromFrame(df: pl.DataFrame): ScoreContext | undefined {
   const g = GROUP_COLUMNS.find((c) => df.columns.includes(c));
-  const t = TIME_COLUMNS.find((c) => df.columns.includes(c) && /Int|Float/.test(String(df.getColumn(c).dtype)));
+  const t = TIME_COLUMNS.find((c) =>
+    df.columns.includes(c) && /Int|Float/.test(String(df.getColumn(c).dtype))
+  );
   if (!g && !t) return undefined;
   return {
     groups: g ? (df.getColumn(g).toArray() as unknown[]).map((v) => String(v)) : undefined,
-    timestamps: t ? Float64Array.from(df.getColumn(t).cast(pl.Float64).toArray() as (number | null)[], (v) => v ?? NaN) : undefined,
+    timestamps: t
+      ? Float64Array.from(df.getColumn(t).cast(pl.Float64).toArray() as (number | null)[], (v) => v ?? NaN)
+      : undefined,
   };
 }
 
@@ -120,7 +131,9 @@ export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promis
   const seed = opts.seed ?? 0;
   const valFraction = opts.valFraction ?? 0.1;
   if (!(valFraction > 0 && valFraction < 1)) {
-    throw new InputError(`valFraction must be in (0, 1): the threshold is fitted on held-out benign rows; found ${valFraction}`);
+    throw new InputError(
+      `valFraction must be in (0, 1): the threshold is fitted on held-out benign rows; found ${valFraction}`,
+    );
   }
   const detector = createDetector(opts.detector, opts.params ?? {}, seed);
   // Benign rows.
@@ -128,13 +141,17 @@ export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promis
   if (opts.assumeBenign) benign = Array.from({ length: df.height }, (_, i) => i);
   else {
     if (!df.columns.includes("label")) {
-      throw new InputError("the input has no label column; pass --assume-benign (assumeBenign) to train on every row");
+      throw new InputError(
+        "the input has no label column; pass --assume-benign (assumeBenign) to train on every row",
+      );
     }
     const lab = df.getColumn("label").cast(pl.Float64).toArray() as (number | null)[];
     benign = [];
     for (let i = 0; i < lab.length; i++) if (lab[i] === 0) benign.push(i);
   }
-  if (benign.length < 2) throw new InputError(`need at least 2 benign rows to train and validate, found ${benign.length}`);
+  if (benign.length < 2) {
+    throw new InputError(`need at least 2 benign rows to train and validate, found ${benign.length}`);
+  }
   const rng = new Rng(seed);
   const split: "random" | "tail" = opts.split && opts.split !== "auto"
     ? opts.split
@@ -156,7 +173,9 @@ export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promis
     const keep = rng.sampleIndices(trainIdx.length, opts.maxRows).sort();
     trainIdx = Array.from(keep, (k) => trainIdx[k]);
   }
-  if (trainIdx.length === 0) throw new InputError("no benign rows left for training after the validation split");
+  if (trainIdx.length === 0) {
+    throw new InputError("no benign rows left for training after the validation split");
+  }
   const context = opts.context ?? contextFromFrame(df);
   const trainDf = df.filter(mask(df.height, trainIdx));
   const valDf = df.filter(mask(df.height, valIdx));
@@ -172,7 +191,10 @@ export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promis
   const x: Matrix = fitted.matrix;
   const trainCtx = subContext(subContext(context, trainIdx), fitted.rows);
   const valApplied = fitted.transform.applyDetailed(valDf);
-  const valCtx = subContext(subContext(context, valIdx), valApplied.rows ?? Array.from({ length: valIdx.length }, (_, i) => i));
+  const valCtx = subContext(
+    subContext(context, valIdx),
+    valApplied.rows ?? Array.from({ length: valIdx.length }, (_, i) => i),
+  );
   const progress = new Progress({ label: `train ${opts.detector}`, total: 1, silent: opts.silent });
   const t0 = performance.now();
   await detector.fit(x, {

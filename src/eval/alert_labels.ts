@@ -29,11 +29,21 @@ import { InputError } from "../util/errors.ts";
 export function flowTuples(df: pl.DataFrame, tzOffsetMinutes = 0): FlowTuple[] {
   const cols = new Set(df.columns);
   if (cols.has("Src IP")) return cicFlows(df, tzOffsetMinutes);
-  const need = ["src_ip", "src_port", "dst_ip", "dst_port", "protocol", "bidirectional_first_seen_ms", "bidirectional_last_seen_ms"];
+  const need = [
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "protocol",
+    "bidirectional_first_seen_ms",
+    "bidirectional_last_seen_ms",
+  ];
   const missing = need.filter((c) => !cols.has(c));
   if (missing.length) {
     throw new InputError(
-      `flow table lacks ${missing.map((m) => `"${m}"`).join(", ")}; expected nadir flows (nadir flows --features basic) or CIC-IDS2017 columns`,
+      `flow table lacks ${
+        missing.map((m) => `"${m}"`).join(", ")
+      }; expected nadir flows (nadir flows --features basic) or CIC-IDS2017 columns`,
     );
   }
   const [src, sp, dst, dp, pr, fs, ls] = need.map((c) => df.getColumn(c).toArray() as unknown[]);

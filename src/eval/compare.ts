@@ -59,7 +59,11 @@ export function compareRows(runs: Run[], opts: { base?: string; published?: bool
       rows.push({
         protocol: r.protocol,
         test_set: String(m.test_set ?? set),
-        detector: r.kind === "signature-ids" ? `${r.detector} (signatures)` : r.variant ? `${r.detector} [${r.variant}]` : r.detector,
+        detector: r.kind === "signature-ids"
+          ? `${r.detector} (signatures)`
+          : r.variant
+          ? `${r.detector} [${r.variant}]`
+          : r.detector,
         f1: m.f1,
         precision: m.precision,
         recall: m.recall,
@@ -94,19 +98,28 @@ export function compareRows(runs: Run[], opts: { base?: string; published?: bool
   const order = (p: string) => (PROTOCOL_ORDER.indexOf(p) + 1 || 99);
   return rows.sort((a, b) =>
     order(a.protocol) - order(b.protocol) || a.protocol.localeCompare(b.protocol) ||
-    Number(a.test_set !== "test" && !a.test_set.endsWith("+")) - Number(b.test_set !== "test" && !b.test_set.endsWith("+")) ||
-    a.test_set.localeCompare(b.test_set) || Number(a.published) - Number(b.published) || a.detector.localeCompare(b.detector)
+    Number(a.test_set !== "test" && !a.test_set.endsWith("+")) -
+      Number(b.test_set !== "test" && !b.test_set.endsWith("+")) ||
+    a.test_set.localeCompare(b.test_set) || Number(a.published) - Number(b.published) ||
+    a.detector.localeCompare(b.detector)
   );
 }
 
-const f3 = (v: number | undefined) => (v === undefined || v === null || !Number.isFinite(v) ? "–" : v.toFixed(3));
+const f3 = (
+  v: number | undefined,
+) => (v === undefined || v === null || !Number.isFinite(v) ? "–" : v.toFixed(3));
 
 /** The Markdown table (also used for the README between the results markers). */
 export function markdownTable(rows: CompareRow[]): string {
-  const head = "| Protocol | Test set | Detector | F1 | Precision | Recall | Accuracy | FPR | AUROC | AUPRC | F1 (oracle) | Seeds | Source |";
+  const head =
+    "| Protocol | Test set | Detector | F1 | Precision | Recall | Accuracy | FPR | AUROC | AUPRC | F1 (oracle) | Seeds | Source |";
   const sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
   const lines = rows.map((r) =>
-    `| ${r.protocol} | ${r.test_set} | ${r.detector} | ${f3(r.f1)} | ${f3(r.precision)} | ${f3(r.recall)} | ${f3(r.accuracy)} | ${f3(r.fpr)} | ${f3(r.roc_auc)} | ${f3(r.pr_auc)} | ${f3(r.f1_oracle)} | ${r.seeds ?? "–"} | ${r.published ? r.source : `\`${r.source}\``} |`
+    `| ${r.protocol} | ${r.test_set} | ${r.detector} | ${f3(r.f1)} | ${f3(r.precision)} | ${f3(r.recall)} | ${
+      f3(r.accuracy)
+    } | ${f3(r.fpr)} | ${f3(r.roc_auc)} | ${f3(r.pr_auc)} | ${f3(r.f1_oracle)} | ${r.seeds ?? "–"} | ${
+      r.published ? r.source : `\`${r.source}\``
+    } |`
   );
   return [head, sep, ...lines].join("\n");
 }
@@ -115,7 +128,21 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 
 /** A self-contained HTML page: the table plus the comparison figure (inline SVG). */
 export function htmlPage(rows: CompareRow[], svg?: string): string {
-  const cols = ["protocol", "test_set", "detector", "f1", "precision", "recall", "accuracy", "fpr", "roc_auc", "pr_auc", "f1_oracle", "seeds", "source"] as const;
+  const cols = [
+    "protocol",
+    "test_set",
+    "detector",
+    "f1",
+    "precision",
+    "recall",
+    "accuracy",
+    "fpr",
+    "roc_auc",
+    "pr_auc",
+    "f1_oracle",
+    "seeds",
+    "source",
+  ] as const;
   const th = cols.map((c) => `<th>${c}</th>`).join("");
   const tr = rows.map((r) =>
     `<tr class="${r.published ? "published" : ""}">` +

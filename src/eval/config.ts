@@ -76,12 +76,18 @@ export function defineExperiment(c: ExperimentConfig): ExperimentConfig {
 /** Checks a loaded config and says exactly what is wrong. */
 export function validateConfig(c: unknown, file = "config"): ExperimentConfig {
   const bad = (msg: string) => new InputError(msg, { file });
-  if (typeof c !== "object" || c === null) throw bad("expected the module to default-export an ExperimentConfig object");
+  if (typeof c !== "object" || c === null) {
+    throw bad("expected the module to default-export an ExperimentConfig object");
+  }
   const o = c as Record<string, unknown>;
   for (const k of ["id", "protocol", "detector"]) {
-    if (typeof o[k] !== "string" || !o[k]) throw bad(`field "${k}" must be a non-empty string, found ${JSON.stringify(o[k])}`);
+    if (typeof o[k] !== "string" || !o[k]) {
+      throw bad(`field "${k}" must be a non-empty string, found ${JSON.stringify(o[k])}`);
+    }
   }
-  if (!/^[a-z0-9][a-z0-9.-]*$/.test(o.id as string)) throw bad(`field "id" must match [a-z0-9][a-z0-9.-]*, found "${o.id}"`);
+  if (!/^[a-z0-9][a-z0-9.-]*$/.test(o.id as string)) {
+    throw bad(`field "id" must match [a-z0-9][a-z0-9.-]*, found "${o.id}"`);
+  }
   const t = o.threshold as Record<string, unknown> | undefined;
   if (!t || typeof t.strategy !== "string") throw bad(`field "threshold" must be { strategy, params? }`);
   if (!Array.isArray(o.seeds) || !o.seeds.length || !o.seeds.every((s) => Number.isInteger(s))) {
@@ -100,7 +106,9 @@ export async function loadConfig(path: string): Promise<ExperimentConfig> {
   try {
     mod = await import(toFileUrl(resolve(path)).href);
   } catch (e) {
-    throw new InputError(`cannot load experiment config (${(e as Error).message.split("\n")[0]})`, { file: path });
+    throw new InputError(`cannot load experiment config (${(e as Error).message.split("\n")[0]})`, {
+      file: path,
+    });
   }
   return validateConfig(mod.default, path);
 }

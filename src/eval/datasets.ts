@@ -24,7 +24,10 @@ export function loadForProtocol(
   const hit = cache.get(key);
   if (hit) return Promise.resolve(hit);
   const fam = familyOf(name);
-  const d = loadDataset(opts.path ? { name, path: opts.path } : name, { features: opts.features ?? "all", warn: () => {} });
+  const d = loadDataset(opts.path ? { name, path: opts.path } : name, {
+    features: opts.features ?? "all",
+    warn: () => {},
+  });
   const root = resolveSource(opts.path ?? name, fam);
   const files = listSourceFiles(root, /\.(txt|csv|data)?(\.gz)?$/i);
   const out = { frame: d.df, files };

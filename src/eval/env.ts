@@ -28,6 +28,10 @@ export function environment(backend: string): Record<string, unknown> {
     cpu: cpuModel(),
     cores: navigator.hardwareConcurrency,
     backend,
-    packages: { "nodejs-polars": "0.25.2", "@tensorflow/tfjs": "4.22.0", "@tensorflow/tfjs-backend-wasm": "4.22.0" },
+    packages: {
+      "nodejs-polars": "0.25.2",
+      "@tensorflow/tfjs": "4.22.0",
+      "@tensorflow/tfjs-backend-wasm": "4.22.0",
+    },
   };
 }

@@ -34,15 +34,28 @@ import { InputError } from "../util/errors.ts";
 /** Flows of a labelled frame in matcher form (CIC-IDS2017 layout: Src IP, ..., Timestamp, Flow Duration µs). */
 export function cicFlows(df: pl.DataFrame, tzOffsetMinutes = 0): FlowTuple[] {
   for (const c of ["Src IP", "Src Port", "Dst IP", "Dst Port", "Protocol", "Timestamp", "Flow Duration"]) {
-    if (!df.columns.includes(c)) throw new InputError(`flow table lacks column "${c}" (CIC-IDS2017 layout expected)`);
+    if (!df.columns.includes(c)) {
+      throw new InputError(`flow table lacks column "${c}" (CIC-IDS2017 layout expected)`);
+    }
   }
   const col = (c: string) => df.getColumn(c).toArray() as unknown[];
-  const [src, sp, dst, dp, pr, ts, dur] = ["Src IP", "Src Port", "Dst IP", "Dst Port", "Protocol", "Timestamp", "Flow Duration"].map(col);
+  const [src, sp, dst, dp, pr, ts, dur] = [
+    "Src IP",
+    "Src Port",
+    "Dst IP",
+    "Dst Port",
+    "Protocol",
+    "Timestamp",
+    "Flow Duration",
+  ].map(col);
   const out: FlowTuple[] = new Array(df.height);
   for (let i = 0; i < df.height; i++) {
     const t = String(ts[i]);
-    const start = Date.parse(t.replace(" ", "T") + (/[zZ]|[+-]\d\d:?\d\d$/.test(t) ? "" : "Z")) - tzOffsetMinutes * 60_000;
-    if (!Number.isFinite(start)) throw new InputError(`unparseable timestamp "${t}"`, { line: i + 2, column: "Timestamp" });
+    const start = Date.parse(t.replace(" ", "T") + (/[zZ]|[+-]\d\d:?\d\d$/.test(t) ? "" : "Z")) -
+      tzOffsetMinutes * 60_000;
+    if (!Number.isFinite(start)) {
+      throw new InputError(`unparseable timestamp "${t}"`, { line: i + 2, column: "Timestamp" });
+    }
     out[i] = {
       src: String(src[i]),
       srcPort: Number(sp[i]),
@@ -75,7 +88,11 @@ export interface IdsEvalResult {
   sets: Record<string, Record<string, unknown>>;
   /** Per flow (frame order): flagged (windowed match), inside coverage, label, class. */
   flags: { flagged: Uint8Array; covered: Uint8Array; y: Uint8Array; cls: string[] };
-  coverage: { intervals: { source: string; start: string; end: string }[]; flowsCovered: number; flowsTotal: number };
+  coverage: {
+    intervals: { source: string; start: string; end: string }[];
+    flowsCovered: number;
+    flowsTotal: number;
+  };
   alerts: { total: number; matched: number; skippedLines: number; perFile: Record<string, number> };
 }
 
@@ -86,13 +103,18 @@ export async function evaluateIds(
 ): Promise<IdsEvalResult> {
   const flows = cicFlows(df, opts.tzOffsetMinutes ?? 0);
   const y = Uint8Array.from(df.getColumn("label").toArray() as number[]);
-  const cls = (df.getColumn(df.columns.includes("attack") ? "attack" : "category").toArray() as string[]).map(String);
+  const cls = (df.getColumn(df.columns.includes("attack") ? "attack" : "category").toArray() as string[]).map(
+    String,
+  );
   const alerts: Alert[] = [];
   const perFile: Record<string, number> = {};
   const spans: { source: string; ts: number[] }[] = [];
   let skipped = 0;
   for (const f of opts.files) {
-    const r = await readAlerts(f, { year: opts.year ?? 2017, tzOffsetMinutes: opts.alertTzOffsetMinutes ?? 0 });
+    const r = await readAlerts(f, {
+      year: opts.year ?? 2017,
+      tzOffsetMinutes: opts.alertTzOffsetMinutes ?? 0,
+    });
     alerts.push(...r.alerts);
     perFile[basename(f)] = r.alerts.length;
     skipped += r.skipped.length;
@@ -113,7 +135,9 @@ export async function evaluateIds(
   score(windowed.flagged, undefined, "test");
   const covRows: number[] = [];
   cov.forEach((c, i) => c && covRows.push(i));
-  if (covRows.length && covRows.some((i) => y[i]) && covRows.some((i) => !y[i])) score(windowed.flagged, covRows, "covered");
+  if (covRows.length && covRows.some((i) => y[i]) && covRows.some((i) => !y[i])) {
+    score(windowed.flagged, covRows, "covered");
+  }
   if (opts.protocolTestRows) score(windowed.flagged, Array.from(opts.protocolTestRows), "protocol-test");
   const loose = matchAlerts(flows, alerts, { ...opts, window: false });
   score(loose.flagged, undefined, "tuple-only");
@@ -121,7 +145,11 @@ export async function evaluateIds(
     sets,
     flags: { flagged: windowed.flagged, covered: cov, y, cls },
     coverage: {
-      intervals: intervals.map((iv) => ({ source: iv.source ?? "", start: new Date(iv.start).toISOString(), end: new Date(iv.end).toISOString() })),
+      intervals: intervals.map((iv) => ({
+        source: iv.source ?? "",
+        start: new Date(iv.start).toISOString(),
+        end: new Date(iv.end).toISOString(),
+      })),
       flowsCovered: covRows.length,
       flowsTotal: flows.length,
     },
@@ -142,7 +170,10 @@ export async function runIdsBaseline(
   try {
     const { getProtocol } = await import("./protocols.ts");
     const split = await getProtocol("cic-ids2017").load({ seed: 0 });
-    const result = await evaluateIds(d.df, { ...opts, protocolTestRows: opts.datasetPath ? undefined : split.tests[0].rows });
+    const result = await evaluateIds(d.df, {
+      ...opts,
+      protocolTestRows: opts.datasetPath ? undefined : split.tests[0].rows,
+    });
     const { files: _f, ...matchOpts } = opts;
     await folder.writeJson("config.json", {
       id: opts.id,
@@ -150,14 +181,24 @@ export async function runIdsBaseline(
       detector: opts.engine,
       kind: "signature-ids",
       alert_files: opts.files.map((f) => f.replace(/^.*\/shared\/data\//, "../shared/data/")),
-      match: { toleranceMs: opts.toleranceMs ?? 1000, tzOffsetMinutes: opts.tzOffsetMinutes ?? 0, alertTzOffsetMinutes: opts.alertTzOffsetMinutes ?? 0, year: opts.year ?? 2017, icmpIgnorePorts: matchOpts.icmpIgnorePorts ?? true },
+      match: {
+        toleranceMs: opts.toleranceMs ?? 1000,
+        tzOffsetMinutes: opts.tzOffsetMinutes ?? 0,
+        alertTzOffsetMinutes: opts.alertTzOffsetMinutes ?? 0,
+        year: opts.year ?? 2017,
+        icmpIgnorePorts: matchOpts.icmpIgnorePorts ?? true,
+      },
     });
     await folder.writeJson("env.json", environment("n/a (recorded alerts)"));
     const hashes: Record<string, string> = {};
-    for (const f of [...listSourceFiles(resolveSource(opts.datasetPath ?? name, "cic-ids2017")), ...opts.files]) {
+    for (
+      const f of [...listSourceFiles(resolveSource(opts.datasetPath ?? name, "cic-ids2017")), ...opts.files]
+    ) {
       const buf = await Deno.readFile(f);
       const h = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
-      hashes[f.replace(/^.*?\/(data|shared\/data)\//, (_m, p) => (p === "data" ? "data/" : "../shared/data/"))] = Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("");
+      hashes[
+        f.replace(/^.*?\/(data|shared\/data)\//, (_m, p) => (p === "data" ? "data/" : "../shared/data/"))
+      ] = Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("");
     }
     await folder.writeJson("data.json", {
       protocol: "cic-ids2017",

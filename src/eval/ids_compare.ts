@@ -33,7 +33,12 @@ export interface IdsCompareRow {
 function readScores(dir: string): { row: number[]; label: number[]; score: number[]; covered?: number[] } {
   const df = pl.readParquet(join(dir, "scores.parquet"));
   const get = (c: string) => df.getColumn(c).toArray() as number[];
-  return { row: get("row"), label: get("label"), score: get("score"), covered: df.columns.includes("covered") ? get("covered") : undefined };
+  return {
+    row: get("row"),
+    label: get("label"),
+    score: get("score"),
+    covered: df.columns.includes("covered") ? get("covered") : undefined,
+  };
 }
 
 function rates(y: number[], pred: number[]): { recall: number; fpr: number } {
@@ -61,7 +66,9 @@ export function compareWithIds(ids: Run, detectors: Run[]): IdsCompareRow[] {
     const first = (d.metrics.main.per_seed ?? [])[0] ?? {};
     const threshold = Number(first.threshold ?? d.metrics.main.threshold);
     for (const subset of ["all test flows", "covered flows"] as const) {
-      const idx = ds.row.map((_, i) => i).filter((i) => subset === "all test flows" || cov.get(ds.row[i]) === 1);
+      const idx = ds.row.map((_, i) => i).filter((i) =>
+        subset === "all test flows" || cov.get(ds.row[i]) === 1
+      );
       const y = idx.map((i) => ds.label[i]);
       if (!y.some((v) => v) || !y.some((v) => !v)) continue;
       const idsPred = idx.map((i) => flag.get(ds.row[i]) ?? 0);
@@ -91,6 +98,10 @@ export function idsCompareTable(rows: IdsCompareRow[], engine = "Snort 3"): stri
   return [
     `| Detector | Flows | Attack flows | ${engine} recall | ${engine} FPR | Detector recall | Detector FPR | Detector recall at FPR ≤ ${engine}'s |`,
     "|---|---|---:|---:|---:|---:|---:|---:|",
-    ...rows.map((r) => `| ${r.detector} (seed ${r.seed}) | ${r.subset} (${r.flows}) | ${r.attacks} | ${f(r.ids_recall)} | ${f(r.ids_fpr)} | ${f(r.det_recall)} | ${f(r.det_fpr)} | ${f(r.det_recall_at_ids_fpr)} |`),
+    ...rows.map((r) =>
+      `| ${r.detector} (seed ${r.seed}) | ${r.subset} (${r.flows}) | ${r.attacks} | ${f(r.ids_recall)} | ${
+        f(r.ids_fpr)
+      } | ${f(r.det_recall)} | ${f(r.det_fpr)} | ${f(r.det_recall_at_ids_fpr)} |`
+    ),
   ].join("\n");
 }

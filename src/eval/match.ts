@@ -73,7 +73,15 @@ export interface MatchResult {
 }
 
 const PROTO_NUM: Record<string, number> = {
-  ICMP: 1, IGMP: 2, TCP: 6, UDP: 17, GRE: 47, ESP: 50, "IPV6-ICMP": 58, ICMPV6: 58, SCTP: 132,
+  ICMP: 1,
+  IGMP: 2,
+  TCP: 6,
+  UDP: 17,
+  GRE: 47,
+  ESP: 50,
+  "IPV6-ICMP": 58,
+  ICMPV6: 58,
+  SCTP: 132,
 };
 
 /** Normalises a protocol to its IANA number, or -1 when unknown ("IP", "any"). */
@@ -106,7 +114,11 @@ interface Bucket {
 }
 
 /** Matches alerts to flows; see the module doc for the rule. */
-export function matchAlerts(flows: ArrayLike<FlowTuple>, alerts: ArrayLike<AlertTuple>, options: MatchOptions = {}): MatchResult {
+export function matchAlerts(
+  flows: ArrayLike<FlowTuple>,
+  alerts: ArrayLike<AlertTuple>,
+  options: MatchOptions = {},
+): MatchResult {
   const tol = options.toleranceMs ?? 1000;
   const shift = (options.tzOffsetMinutes ?? 0) * 60_000;
   const useWindow = options.window ?? true;
@@ -144,7 +156,9 @@ export function matchAlerts(flows: ArrayLike<FlowTuple>, alerts: ArrayLike<Alert
     const fl = flows[f];
     const p = protoNumber(fl.proto);
     const noPorts = icmpNoPorts && (p === 1 || p === 58);
-    const key = noPorts ? endpointKey(fl.src, 0, fl.dst, 0) : endpointKey(fl.src, fl.srcPort, fl.dst, fl.dstPort);
+    const key = noPorts
+      ? endpointKey(fl.src, 0, fl.dst, 0)
+      : endpointKey(fl.src, fl.srcPort, fl.dst, fl.dstPort);
     const byProto = buckets.get(key);
     const hit: string[] = [];
     let count = 0;
@@ -183,7 +197,10 @@ export interface Interval {
  * alert (± `padMs`). Snort was run on slices of each day's capture; the slices'
  * exact bounds are not published, so the alert span is a conservative estimate.
  */
-export function coverageFromAlerts(files: { source: string; ts: ArrayLike<number> }[], padMs = 0): Interval[] {
+export function coverageFromAlerts(
+  files: { source: string; ts: ArrayLike<number> }[],
+  padMs = 0,
+): Interval[] {
   const out: Interval[] = [];
   for (const f of files) {
     if (!f.ts.length) continue;

@@ -55,7 +55,9 @@ function checkLabel(v: number, i: number): void {
 }
 
 function checkScore(v: number, i: number): void {
-  if (Number.isNaN(v)) throw new RangeError(`score at row ${i} is NaN; drop not-ready rows before evaluating`);
+  if (Number.isNaN(v)) {
+    throw new RangeError(`score at row ${i} is NaN; drop not-ready rows before evaluating`);
+  }
 }
 
 /** Confusion counts of predictions (truthy = attack) against labels. */
@@ -91,7 +93,11 @@ export function fromConfusion(c: Confusion): ClassMetrics {
 }
 
 /** Threshold metrics for `score > threshold`. */
-export function classify(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold: number): ClassMetrics {
+export function classify(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  threshold: number,
+): ClassMetrics {
   checkLengths(labels, scores, "scores");
   const pred = new Uint8Array(scores.length);
   for (let i = 0; i < scores.length; i++) pred[i] = scores[i] > threshold ? 1 : 0;
@@ -118,7 +124,10 @@ export interface CurvePoint {
 }
 
 /** Cumulative (tp, fp) at each distinct score, scanning from the highest. */
-export function sweep(labels: ArrayLike<number>, scores: ArrayLike<number>): { points: CurvePoint[]; pos: number; neg: number } {
+export function sweep(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+): { points: CurvePoint[]; pos: number; neg: number } {
   checkLengths(labels, scores, "scores");
   const order = orderDesc(scores);
   let pos = 0;
@@ -145,7 +154,10 @@ function needBoth(pos: number, neg: number, what: string): void {
 }
 
 /** ROC curve points (fpr, tpr), starting at (0, 0). */
-export function rocCurve(labels: ArrayLike<number>, scores: ArrayLike<number>): { fpr: number[]; tpr: number[]; thresholds: number[] } {
+export function rocCurve(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+): { fpr: number[]; tpr: number[]; thresholds: number[] } {
   const { points, pos, neg } = sweep(labels, scores);
   needBoth(pos, neg, "ROC");
   const fpr = [0], tpr = [0], thresholds = [Infinity];
@@ -172,7 +184,10 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
 }
 
 /** Precision–recall curve points at each distinct score (highest first). */
-export function prCurve(labels: ArrayLike<number>, scores: ArrayLike<number>): { precision: number[]; recall: number[]; thresholds: number[] } {
+export function prCurve(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+): { precision: number[]; recall: number[]; thresholds: number[] } {
   const { points, pos, neg } = sweep(labels, scores);
   needBoth(pos, neg, "PR curve");
   return {
@@ -221,7 +236,10 @@ export function oracleThreshold(labels: ArrayLike<number>, scores: ArrayLike<num
 }
 
 /** Metrics at the oracle cut (see {@link oracleThreshold}); `score >= cut` is flagged. */
-export function f1Oracle(labels: ArrayLike<number>, scores: ArrayLike<number>): ClassMetrics & { threshold: number } {
+export function f1Oracle(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+): ClassMetrics & { threshold: number } {
   const t = oracleThreshold(labels, scores);
   const pred = new Uint8Array(scores.length);
   for (let i = 0; i < scores.length; i++) pred[i] = scores[i] >= t ? 1 : 0;
@@ -321,7 +339,11 @@ export interface EvalMetrics {
 }
 
 /** All threshold-free and threshold metrics for one scored test set. */
-export function evaluate(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold: number): EvalMetrics {
+export function evaluate(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  threshold: number,
+): EvalMetrics {
   const c = classify(labels, scores, threshold);
   return {
     accuracy: c.accuracy,

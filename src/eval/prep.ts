@@ -56,6 +56,9 @@ export function fitPreprocess(train0: pl.DataFrame, opts: PreprocessOptions): Pr
   return {
     train: fit.matrix,
     apply: (df) => fit.transform.apply(pre(df)),
-    describe: () => ({ options: { log1p: !!log1p, scale: scale ?? "minmax", nanPolicy: nanPolicy ?? "zero", ...rest }, fit_report: fit.report }),
+    describe: () => ({
+      options: { log1p: !!log1p, scale: scale ?? "minmax", nanPolicy: nanPolicy ?? "zero", ...rest },
+      fit_report: fit.report,
+    }),
   };
 }

@@ -133,7 +133,9 @@ export function capStratified(rows: Uint32Array, y: Uint8Array, max: number, see
   const rng = new Rng(seed);
   const pickP = rng.sampleIndices(pos.length, Math.min(kp, pos.length));
   const pickN = rng.sampleIndices(neg.length, Math.min(kn, neg.length));
-  const keep = [...Array.from(pickP, (j) => pos[j]), ...Array.from(pickN, (j) => neg[j])].sort((a, b) => a - b);
+  const keep = [...Array.from(pickP, (j) => pos[j]), ...Array.from(pickN, (j) => neg[j])].sort((a, b) =>
+    a - b
+  );
   return Uint32Array.from(keep, (k) => rows[k]);
 }
 
@@ -154,7 +156,10 @@ function pick<T>(a: ArrayLike<T>, rows: Uint32Array): T[] {
 
 /** How a dataset name becomes a frame and its files (set by the data layer). */
 export interface DatasetLoader {
-  load(name: string, opts: { path?: string; features?: string }): Promise<{ frame: pl.DataFrame; files: string[] }>;
+  load(
+    name: string,
+    opts: { path?: string; features?: string },
+  ): Promise<{ frame: pl.DataFrame; files: string[] }>;
 }
 
 /** The default loader: src/data's loaders, imported lazily so protocols stay cheap to list. */
@@ -222,7 +227,12 @@ function finish(split: ProtocolSplit, opts: ProtocolOptions): ProtocolSplit {
     const pos = new Map<number, number>();
     t.rows.forEach((r, k) => pos.set(r, k));
     const ks = Array.from(keep, (r) => pos.get(r)!);
-    return { ...t, rows: keep, y: Uint8Array.from(ks, (k) => t.y[k]), category: ks.map((k) => t.category[k]) };
+    return {
+      ...t,
+      rows: keep,
+      y: Uint8Array.from(ks, (k) => t.y[k]),
+      category: ks.map((k) => t.category[k]),
+    };
   });
   split.notes.push(`--quick: at most ${max} rows per split`);
   return split;
@@ -230,8 +240,10 @@ function finish(split: ProtocolSplit, opts: ProtocolOptions): ProtocolSplit {
 
 const kddcupDagmm: Protocol = {
   name: "kddcup-dagmm",
-  summary: "KDD'99 10 %: 'normal' (≈20 %) is the anomaly class; train on a random 50 % of the attack rows; test on the rest plus all 'normal' rows",
-  citation: "Zong et al., Deep Autoencoding Gaussian Mixture Model for Unsupervised Anomaly Detection, ICLR 2018, §4.1",
+  summary:
+    "KDD'99 10 %: 'normal' (≈20 %) is the anomaly class; train on a random 50 % of the attack rows; test on the rest plus all 'normal' rows",
+  citation:
+    "Zong et al., Deep Autoencoding Gaussian Mixture Model for Unsupervised Anomaly Detection, ICLR 2018, §4.1",
   mainTest: "test",
   defaultValidationFraction: 0.1,
   async load(opts) {
@@ -249,15 +261,19 @@ const kddcupDagmm: Protocol = {
       files,
       ...fitRows("kdd99-train", s),
       tests: [{ name: "test", frame: "kdd99-train", rows: s.test, y, category: pick(cat, s.test) }],
-      notes: ["label inverted: rows labelled 'normal' are the anomaly class (y=1); attacks are the normal class"],
+      notes: [
+        "label inverted: rows labelled 'normal' are the anomaly class (y=1); attacks are the normal class",
+      ],
     }, opts);
   },
 };
 
 const kddcupRev: Protocol = {
   name: "kddcup-rev",
-  summary: "KDD'99 10 %: 'normal' is normal; attacks subsampled to 25 % of the normal count; train on a random 50 % of normal rows; test on the rest plus the sampled attacks",
-  citation: "Bergman & Hoshen, Classification-Based Anomaly Detection for General Data (GOAD), ICLR 2020, §5.2",
+  summary:
+    "KDD'99 10 %: 'normal' is normal; attacks subsampled to 25 % of the normal count; train on a random 50 % of normal rows; test on the rest plus the sampled attacks",
+  citation:
+    "Bergman & Hoshen, Classification-Based Anomaly Detection for General Data (GOAD), ICLR 2020, §5.2",
   mainTest: "test",
   defaultValidationFraction: 0.1,
   async load(opts) {
@@ -277,7 +293,13 @@ const kddcupRev: Protocol = {
       frames: { "kdd99-train": frame },
       files,
       ...fitRows("kdd99-train", s),
-      tests: [{ name: "test", frame: "kdd99-train", rows: test, y: Uint8Array.from(test, (r) => y0[r]), category: pick(cat, test) }],
+      tests: [{
+        name: "test",
+        frame: "kdd99-train",
+        rows: test,
+        y: Uint8Array.from(test, (r) => y0[r]),
+        category: pick(cat, test),
+      }],
       notes: [`attacks subsampled to ${nAttack} rows (25 % of ${normalRows.length} normal rows)`],
     }, opts);
   },
@@ -294,7 +316,10 @@ const nslKdd: Protocol = {
     const te = await load("nsl-kdd-test", opts);
     const t21 = await load("nsl-kdd-test-21", opts);
     const y0 = labels(tr.frame);
-    const s = splitFor(this, opts, Uint8Array.from(y0, (v) => 1 - v), { trainFraction: 1, withOthers: false });
+    const s = splitFor(this, opts, Uint8Array.from(y0, (v) => 1 - v), {
+      trainFraction: 1,
+      withOthers: false,
+    });
     return finish({
       protocol: this.name,
       seed: opts.seed,
@@ -312,7 +337,8 @@ const nslKdd: Protocol = {
 
 const cicIds2017: Protocol = {
   name: "cic-ids2017",
-  summary: "CIC-IDS2017 improved sample: train on a seeded half of the benign rows; test on the other half plus all attack rows",
+  summary:
+    "CIC-IDS2017 improved sample: train on a seeded half of the benign rows; test on the other half plus all attack rows",
   citation: "Sharafaldin et al., ICISSP 2018 (CIC-IDS2017); Engelen et al., WTMC 2021 (improved labels)",
   mainTest: "test",
   defaultValidationFraction: 0.2,
@@ -328,29 +354,42 @@ const cicIds2017: Protocol = {
       files,
       ...fitRows("cic-ids2017", s),
       // per-class recall uses the attack name (15 classes), not the coarser family
-      tests: [{ name: "test", frame: "cic-ids2017", rows: s.test, y: Uint8Array.from(s.test, (r) => y0[r]), category: pick(attack, s.test) }],
-      notes: ["per_category is per attack class (CIC label); intervals matter: several classes have < 40 rows"],
+      tests: [{
+        name: "test",
+        frame: "cic-ids2017",
+        rows: s.test,
+        y: Uint8Array.from(s.test, (r) => y0[r]),
+        category: pick(attack, s.test),
+      }],
+      notes: [
+        "per_category is per attack class (CIC label); intervals matter: several classes have < 40 rows",
+      ],
     }, opts);
   },
 };
 
 const unswNb15: Protocol = {
   name: "unsw-nb15",
-  summary: "UNSW-NB15: train on normal rows of the training set; test on the testing set (files supplied by the user)",
-  citation: "Moustafa & Slay, UNSW-NB15: a comprehensive data set for network intrusion detection systems, MilCIS 2015",
+  summary:
+    "UNSW-NB15: train on normal rows of the training set; test on the testing set (files supplied by the user)",
+  citation:
+    "Moustafa & Slay, UNSW-NB15: a comprehensive data set for network intrusion detection systems, MilCIS 2015",
   mainTest: "test",
   defaultValidationFraction: 0.1,
   async load(opts) {
     const trPath = opts.paths?.["unsw-nb15-train"], tePath = opts.paths?.["unsw-nb15-test"];
     if (!trPath || !tePath) {
       throw new UsageError(
-        "protocol unsw-nb15 needs the official files: set paths {\"unsw-nb15-train\": \"UNSW_NB15_training-set.csv\", \"unsw-nb15-test\": \"UNSW_NB15_testing-set.csv\"} in the experiment config",
+        'protocol unsw-nb15 needs the official files: set paths {"unsw-nb15-train": "UNSW_NB15_training-set.csv", "unsw-nb15-test": "UNSW_NB15_testing-set.csv"} in the experiment config',
       );
     }
     const tr = await loader.load("unsw-nb15", { path: trPath, features: opts.features });
     const te = await loader.load("unsw-nb15", { path: tePath, features: opts.features });
     const y0 = labels(tr.frame);
-    const s = splitFor(this, opts, Uint8Array.from(y0, (v) => 1 - v), { trainFraction: 1, withOthers: false });
+    const s = splitFor(this, opts, Uint8Array.from(y0, (v) => 1 - v), {
+      trainFraction: 1,
+      withOthers: false,
+    });
     return finish({
       protocol: this.name,
       seed: opts.seed,
@@ -371,6 +410,8 @@ export const PROTOCOLS: Readonly<Record<string, Protocol>> = Object.fromEntries(
 /** The protocol called `name`, or a UsageError listing the known ones. */
 export function getProtocol(name: string): Protocol {
   const p = PROTOCOLS[name];
-  if (!p) throw new UsageError(`unknown protocol "${name}"; known protocols: ${Object.keys(PROTOCOLS).join(", ")}`);
+  if (!p) {
+    throw new UsageError(`unknown protocol "${name}"; known protocols: ${Object.keys(PROTOCOLS).join(", ")}`);
+  }
   return p;
 }

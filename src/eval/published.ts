@@ -36,13 +36,15 @@ export const PUBLISHED: readonly PublishedResult[] = [
     protocol: "kddcup-dagmm",
     test_set: "test",
     method: "DAGMM",
-    citation: "Zong et al., Deep Autoencoding Gaussian Mixture Model for Unsupervised Anomaly Detection, ICLR 2018",
+    citation:
+      "Zong et al., Deep Autoencoding Gaussian Mixture Model for Unsupervised Anomaly Detection, ICLR 2018",
     where: "Table 2 (KDDCUP row)",
     threshold: "oracle",
     precision: 0.9297,
     recall: 0.9442,
     f1_oracle: 0.9369,
-    verified: "figures as given in the project brief; table not reachable through the search tool (abstract only)",
+    verified:
+      "figures as given in the project brief; table not reachable through the search tool (abstract only)",
   },
   {
     protocol: "kddcup-dagmm",
@@ -52,7 +54,8 @@ export const PUBLISHED: readonly PublishedResult[] = [
     where: "tabular-data results table (KDDCUP99 column)",
     threshold: "oracle",
     f1_oracle: 0.984,
-    verified: "figure as given in the project brief; paper found (arXiv 2005.02359), table not reachable through the search tool",
+    verified:
+      "figure as given in the project brief; paper found (arXiv 2005.02359), table not reachable through the search tool",
   },
   {
     protocol: "kddcup-rev",
@@ -62,23 +65,27 @@ export const PUBLISHED: readonly PublishedResult[] = [
     where: "tabular-data results table (KDD-Rev column)",
     threshold: "oracle",
     f1_oracle: 0.989,
-    verified: "figure as given in the project brief; paper found (arXiv 2005.02359), table not reachable through the search tool",
+    verified:
+      "figure as given in the project brief; paper found (arXiv 2005.02359), table not reachable through the search tool",
   },
   {
     protocol: "nsl-kdd",
     test_set: "KDDTest+",
     method: "AE (Aygün & Yavuz)",
-    citation: "Aygün & Yavuz, Network Anomaly Detection with Stochastically Improved Autoencoder Based Models, IEEE CSCloud 2017, doi:10.1109/CSCloud.2017.39",
+    citation:
+      "Aygün & Yavuz, Network Anomaly Detection with Stochastically Improved Autoencoder Based Models, IEEE CSCloud 2017, doi:10.1109/CSCloud.2017.39",
     where: "abstract and results (KDDTest+)",
     threshold: "paper-specific",
     accuracy: 0.8828,
-    verified: "checked against the paper's abstract (IEEE CSCloud 2017 record): 88.28 % AE, 88.65 % DAE on KDDTest+",
+    verified:
+      "checked against the paper's abstract (IEEE CSCloud 2017 record): 88.28 % AE, 88.65 % DAE on KDDTest+",
   },
   {
     protocol: "nsl-kdd",
     test_set: "KDDTest+",
     method: "DAE (Aygün & Yavuz)",
-    citation: "Aygün & Yavuz, Network Anomaly Detection with Stochastically Improved Autoencoder Based Models, IEEE CSCloud 2017, doi:10.1109/CSCloud.2017.39",
+    citation:
+      "Aygün & Yavuz, Network Anomaly Detection with Stochastically Improved Autoencoder Based Models, IEEE CSCloud 2017, doi:10.1109/CSCloud.2017.39",
     where: "abstract and results (KDDTest+)",
     threshold: "paper-specific",
     accuracy: 0.8865,

@@ -25,7 +25,12 @@ export function runStamp(date: Date, sha: string): string {
 /** The short git sha of the working tree (with `-dirty` when it has uncommitted changes to tracked files), or "nogit". */
 export function gitShortSha(cwd?: string): string {
   try {
-    const out = new Deno.Command("git", { args: ["rev-parse", "--short=7", "HEAD"], cwd, stdout: "piped", stderr: "null" })
+    const out = new Deno.Command("git", {
+      args: ["rev-parse", "--short=7", "HEAD"],
+      cwd,
+      stdout: "piped",
+      stderr: "null",
+    })
       .outputSync();
     if (!out.success) return "nogit";
     return new TextDecoder().decode(out.stdout).trim();
@@ -44,7 +49,8 @@ export async function writeAtomic(path: string, data: string | Uint8Array): Prom
 
 /** JSON with stable 2-space formatting; non-finite numbers become null. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n";
+  return JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) +
+    "\n";
 }
 
 /** A result folder being written. */
@@ -99,7 +105,9 @@ export class RunFolder {
   /** Leaves the folder marked partial with the error. */
   async fail(error: unknown): Promise<void> {
     if (this.#finished) return;
-    const msg = error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ""}` : String(error);
+    const msg = error instanceof Error
+      ? `${error.name}: ${error.message}\n${error.stack ?? ""}`
+      : String(error);
     await writeAtomic(this.path("PARTIAL"), `run failed at ${new Date().toISOString()}\n${msg}\n`);
   }
 }

@@ -23,7 +23,16 @@
 import pl from "nodejs-polars";
 import type { ExperimentConfig } from "./config.ts";
 import { getProtocol, type ProtocolSplit, type TestSet } from "./protocols.ts";
-import { bootstrapCi95, classify, evaluate, type EvalMetrics, perCategory, prCurve, rocAuc, rocCurve } from "./metrics.ts";
+import {
+  bootstrapCi95,
+  classify,
+  type EvalMetrics,
+  evaluate,
+  perCategory,
+  prCurve,
+  rocAuc,
+  rocCurve,
+} from "./metrics.ts";
 import { gitShortSha, RunFolder, runStamp } from "./results.ts";
 import { fitPreprocess, type Prepared } from "./prep.ts";
 import { createDetector, detectorBackend, detectorParams } from "../detectors/registry.ts";
@@ -50,14 +59,30 @@ export interface RunOptions {
 
 /** The flat keys of a metrics file, averaged over seeds. */
 export const FLAT_KEYS = [
-  "accuracy", "precision", "recall", "f1", "fpr", "roc_auc", "pr_auc", "recall_at_fpr_0_001", "recall_at_fpr_0_01",
-  "train_seconds", "score_rows_per_s", "model_bytes", "peak_rss_bytes",
+  "accuracy",
+  "precision",
+  "recall",
+  "f1",
+  "fpr",
+  "roc_auc",
+  "pr_auc",
+  "recall_at_fpr_0_001",
+  "recall_at_fpr_0_01",
+  "train_seconds",
+  "score_rows_per_s",
+  "model_bytes",
+  "peak_rss_bytes",
 ] as const;
 
 /** What one seed produced for one test set. */
 interface SeedResult {
   seed: number;
-  metrics: EvalMetrics & { train_seconds: number; score_rows_per_s: number; model_bytes: number; peak_rss_bytes: number };
+  metrics: EvalMetrics & {
+    train_seconds: number;
+    score_rows_per_s: number;
+    model_bytes: number;
+    peak_rss_bytes: number;
+  };
   perCategory: ReturnType<typeof perCategory>;
   scores: Float64Array;
   test: TestSet;
@@ -138,7 +163,17 @@ async function runSeed(
   seed: number,
   opts: RunOptions,
   params: Record<string, unknown>,
-): Promise<{ results: SeedResult[]; split: ProtocolSplit; prep: Prepared; trainRows: number; valRows: number; valSeenInFit: number; threshold: number }> {
+): Promise<
+  {
+    results: SeedResult[];
+    split: ProtocolSplit;
+    prep: Prepared;
+    trainRows: number;
+    valRows: number;
+    valSeenInFit: number;
+    threshold: number;
+  }
+> {
   const log = opts.log ?? (() => {});
   const protocol = getProtocol(config.protocol);
   const maxRows = opts.quick ? (config.quick?.maxRows ?? 2000) : undefined;
@@ -154,7 +189,9 @@ async function runSeed(
   const xTrain = prep.train;
   const xVal = prep.apply(gather(split.frames[split.validation.frame], split.validation.rows));
   const valSeenInFit = rowsSeenIn(xTrain, xVal);
-  log(`seed ${seed}: train ${xTrain.rows}×${xTrain.cols}, validation ${xVal.rows} (${valSeenInFit} copies of fit rows)`);
+  log(
+    `seed ${seed}: train ${xTrain.rows}×${xTrain.cols}, validation ${xVal.rows} (${valSeenInFit} copies of fit rows)`,
+  );
 
   let peak = Deno.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 250);
@@ -175,7 +212,11 @@ async function runSeed(
     const results: SeedResult[] = [];
     for (const test of split.tests) {
       const x = prep.apply(gather(split.frames[test.frame], test.rows));
-      const sb = new Progress({ label: `score ${test.name} seed ${seed}`, total: x.rows, silent: opts.silent });
+      const sb = new Progress({
+        label: `score ${test.name} seed ${seed}`,
+        total: x.rows,
+        silent: opts.silent,
+      });
       const { scores, unique, seconds } = await scoreDedup((m) => det.score(m), x);
       sb.update(x.rows);
       sb.done();
@@ -195,10 +236,22 @@ async function runSeed(
           peak_rss_bytes: peak,
         },
       });
-      log(`seed ${seed} ${test.name}: f1 ${m.f1.toFixed(4)} acc ${m.accuracy.toFixed(4)} auc ${m.roc_auc.toFixed(4)}`);
+      log(
+        `seed ${seed} ${test.name}: f1 ${m.f1.toFixed(4)} acc ${m.accuracy.toFixed(4)} auc ${
+          m.roc_auc.toFixed(4)
+        }`,
+      );
     }
     det.dispose?.();
-    return { results, split, prep, trainRows: xTrain.rows, valRows: xVal.rows, valSeenInFit, threshold: threshold.value };
+    return {
+      results,
+      split,
+      prep,
+      trainRows: xTrain.rows,
+      valRows: xVal.rows,
+      valSeenInFit,
+      threshold: threshold.value,
+    };
   } finally {
     clearInterval(timer);
   }
@@ -220,7 +273,10 @@ export function aggregate(per: SeedResult[], bootstrapSeed = 0): Record<string, 
   const big = y.length > 50_000;
   const ci: Record<string, [number, number]> = {};
   for (const k of ["accuracy", "precision", "recall", "f1", "fpr"] as const) {
-    ci[k] = bootstrapCi95(y, s, (yy, ss) => classify(yy, ss, t)[k], { rounds: big ? 100 : 200, seed: bootstrapSeed });
+    ci[k] = bootstrapCi95(y, s, (yy, ss) => classify(yy, ss, t)[k], {
+      rounds: big ? 100 : 200,
+      seed: bootstrapSeed,
+    });
   }
   ci.roc_auc = bootstrapCi95(y, s, rocAuc, { rounds: big ? 20 : 100, seed: bootstrapSeed });
   out.ci95 = ci;
@@ -232,11 +288,17 @@ export function aggregate(per: SeedResult[], bootstrapSeed = 0): Record<string, 
   });
   out.per_category = first.perCategory;
   out.per_category_seed = first.seed;
-  out.f1_oracle_note = "secondary: threshold from the known test anomaly ratio (as DAGMM/GOAD report); uses test labels";
+  out.f1_oracle_note =
+    "secondary: threshold from the known test anomaly ratio (as DAGMM/GOAD report); uses test labels";
   return out;
 }
 
-async function writeFigures(folder: RunFolder, config: ExperimentConfig, first: SeedResult, name: string): Promise<string[]> {
+async function writeFigures(
+  folder: RunFolder,
+  config: ExperimentConfig,
+  first: SeedResult,
+  name: string,
+): Promise<string[]> {
   const fig = await import("../figures/mod.ts");
   const suffix = name === "" ? "" : `.${name}`;
   const dir = folder.path("figures");
@@ -259,7 +321,12 @@ async function writeFigures(folder: RunFolder, config: ExperimentConfig, first: 
   const pr = prCurve(y, s);
   const prevalence = y.reduce((a, b) => a + b, 0) / y.length;
   await save(
-    fig.prChart([{ name: config.detector, recall: pr.recall, precision: pr.precision, ap: first.metrics.pr_auc }], {
+    fig.prChart([{
+      name: config.detector,
+      recall: pr.recall,
+      precision: pr.precision,
+      ap: first.metrics.pr_auc,
+    }], {
       title: `Precision–recall — ${title}`,
       baseline: prevalence,
     }),
@@ -286,7 +353,11 @@ async function writeFigures(folder: RunFolder, config: ExperimentConfig, first: 
   const c = first.metrics;
   await save(
     fig.confusionMatrix(
-      { labels: ["normal", "anomaly"], predicted: ["normal", "anomaly"], matrix: [[c.tn, c.fp], [c.fn, c.tp]] },
+      {
+        labels: ["normal", "anomaly"],
+        predicted: ["normal", "anomaly"],
+        matrix: [[c.tn, c.fp], [c.fn, c.tp]],
+      },
       { title: `Confusion matrix — ${title}` },
     ),
     "confusion",
@@ -309,14 +380,20 @@ async function writeScores(folder: RunFolder, name: string, r: SeedResult): Prom
 }
 
 /** Runs an experiment and writes its result folder. Returns the final folder path. */
-export async function runExperiment(config: ExperimentConfig, opts: RunOptions = {}): Promise<{ dir: string; metrics: Record<string, Record<string, unknown>> }> {
+export async function runExperiment(
+  config: ExperimentConfig,
+  opts: RunOptions = {},
+): Promise<{ dir: string; metrics: Record<string, Record<string, unknown>> }> {
   const root = opts.root ?? "results";
   const log = opts.log ?? (() => {});
   const stamp = runStamp(new Date(), gitShortSha());
   let seeds = opts.quick && config.quick?.seeds ? config.quick.seeds : config.seeds;
   if (opts.seeds !== undefined) seeds = seeds.slice(0, Math.max(1, opts.seeds));
   getProtocol(config.protocol); // unknown names fail here, before a folder exists
-  const params = detectorParams(config.detector, { ...(config.params ?? {}), ...(opts.quick ? config.quick?.params ?? {} : {}) });
+  const params = detectorParams(config.detector, {
+    ...(config.params ?? {}),
+    ...(opts.quick ? config.quick?.params ?? {} : {}),
+  });
   const folder = await RunFolder.create(root, config.id, stamp);
   try {
     await folder.writeJson("config.json", { ...config, resolved: { params, seeds, quick: !!opts.quick } });
@@ -336,7 +413,11 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
         validation_rows: r.valRows,
         validation_rows_seen_in_fit: r.valSeenInFit,
         threshold: r.threshold,
-        tests: Object.fromEntries(r.split.tests.map((t) => [t.name, { rows: t.rows.length, anomalies: t.y.reduce((a, b) => a + b, 0) }])),
+        tests: Object.fromEntries(
+          r.split.tests.map((
+            t,
+          ) => [t.name, { rows: t.rows.length, anomalies: t.y.reduce((a, b) => a + b, 0) }]),
+        ),
         preprocess: r.prep.describe(),
       });
       if (!dataInfo) {
@@ -346,7 +427,9 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
           protocol: config.protocol,
           features: config.features ?? "all",
           files,
-          frames: Object.fromEntries(Object.entries(r.split.frames).map(([k, v]) => [k, { rows: v.height, columns: v.width }])),
+          frames: Object.fromEntries(
+            Object.entries(r.split.frames).map(([k, v]) => [k, { rows: v.height, columns: v.width }]),
+          ),
           notes: r.split.notes,
         };
       }
@@ -356,7 +439,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions =
     const metrics: Record<string, Record<string, unknown>> = {};
     for (const [name, per] of bySet) {
       const main = name === protocol.mainTest;
-      const agg: Record<string, unknown> = { protocol: config.protocol, detector: config.detector, test_set: name, ...aggregate(per) };
+      const agg: Record<string, unknown> = {
+        protocol: config.protocol,
+        detector: config.detector,
+        test_set: name,
+        ...aggregate(per),
+      };
       metrics[name] = agg;
       await writeScores(folder, main ? "scores" : `scores.${name}`, per[0]);
       if (opts.figures ?? true) {

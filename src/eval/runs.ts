@@ -70,7 +70,10 @@ export async function loadRun(dir: string): Promise<Run> {
  * Every finished run under `root` (default "results"), oldest first within an id.
  * `latestOnly` keeps the newest run of each experiment id.
  */
-export async function loadRuns(root = "results", opts: { latestOnly?: boolean; ids?: string[] } = {}): Promise<Run[]> {
+export async function loadRuns(
+  root = "results",
+  opts: { latestOnly?: boolean; ids?: string[] } = {},
+): Promise<Run[]> {
   const runs: Run[] = [];
   let ids: string[];
   try {

@@ -107,7 +107,9 @@ export function parseIp(s: string): { v: 4 | 6; bytes: Uint8Array } | undefined 
     }
     const halves = str.split("::");
     if (halves.length > 2) return undefined;
-    const part = (h: string) => (h === "" ? [] : h.split(":").map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)));
+    const part = (
+      h: string,
+    ) => (h === "" ? [] : h.split(":").map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)));
     const a = part(halves[0]), b = halves.length === 2 ? part(halves[1]) : [];
     const fill = 8 - a.length - b.length;
     if (halves.length === 1 ? fill !== 0 : fill < 1) return undefined;
@@ -171,7 +173,9 @@ export function protocolNumber(p: string | number): number | undefined {
 function parseTime(s: string, offset: string | undefined, where: string): number {
   const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(s.trim());
   if (!hasZone && !offset) {
-    throw new InputError(`time "${s}" has no UTC offset; add one (e.g. "Z", "-03:00") or set "utc_offset"`, { file: where });
+    throw new InputError(`time "${s}" has no UTC offset; add one (e.g. "Z", "-03:00") or set "utc_offset"`, {
+      file: where,
+    });
   }
   const ms = Date.parse(hasZone ? s.trim() : s.trim().replace(" ", "T") + offset);
   if (Number.isNaN(ms)) throw new InputError(`expected an ISO 8601 time, found "${s}"`, { file: where });
@@ -189,14 +193,20 @@ export function compileRules(spec: LabelRulesFile, where: string): LabelRules {
   }
   const rules = spec.rules.map((r, i): CompiledRule => {
     const at = `${where} (rule ${i + 1})`;
-    if (!r || typeof r.attack !== "string" || !r.attack) throw new InputError(`each rule needs an "attack" name`, { file: at });
+    if (!r || typeof r.attack !== "string" || !r.attack) {
+      throw new InputError(`each rule needs an "attack" name`, { file: at });
+    }
     let protocol: number | null = null;
     if (r.protocol !== undefined) {
       const p = protocolNumber(r.protocol);
-      if (p === undefined) throw new InputError(`unknown protocol "${r.protocol}" (tcp, udp, icmp or a number)`, { file: at });
+      if (p === undefined) {
+        throw new InputError(`unknown protocol "${r.protocol}" (tcp, udp, icmp or a number)`, { file: at });
+      }
       protocol = p;
     }
-    if (r.ports && (!Array.isArray(r.ports) || r.ports.some((p) => !Number.isInteger(p) || p < 0 || p > 65535))) {
+    if (
+      r.ports && (!Array.isArray(r.ports) || r.ports.some((p) => !Number.isInteger(p) || p < 0 || p > 65535))
+    ) {
       throw new InputError(`"ports" must be a list of integers 0..65535`, { file: at });
     }
     const windows = r.windows?.map((w) => {
@@ -237,7 +247,12 @@ export async function loadRules(path: string): Promise<LabelRules> {
   return compileRules(spec, path);
 }
 
-function sideMatches(r: CompiledRule, att: ReturnType<typeof parseIp>, vic: ReturnType<typeof parseIp>, vicPort: number): boolean {
+function sideMatches(
+  r: CompiledRule,
+  att: ReturnType<typeof parseIp>,
+  vic: ReturnType<typeof parseIp>,
+  vicPort: number,
+): boolean {
   if (r.attacker && !inNet(att, r.attacker)) return false;
   if (r.victim && !inNet(vic, r.victim)) return false;
   if (r.ports && !r.ports.has(vicPort)) return false;

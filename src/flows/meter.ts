@@ -232,7 +232,17 @@ export function flowKey(p: Packet): string {
     swapped = !(a < b || (a === b && p.srcPort <= p.dstPort));
     const x = swapped ? b : a, y = swapped ? a : b;
     const xp = swapped ? p.dstPort : p.srcPort, yp = swapped ? p.srcPort : p.dstPort;
-    return String.fromCharCode(x >>> 16, x & 0xffff, xp, y >>> 16, y & 0xffff, yp, p.protocol, p.vlanId, p.tunnelId & 0xffff);
+    return String.fromCharCode(
+      x >>> 16,
+      x & 0xffff,
+      xp,
+      y >>> 16,
+      y & 0xffff,
+      yp,
+      p.protocol,
+      p.vlanId,
+      p.tunnelId & 0xffff,
+    );
   }
   const tail = KEY_SEP + p.protocol + KEY_SEP + p.vlanId + KEY_SEP + p.tunnelId;
   const a = p.srcIp, b = p.dstIp;
@@ -342,7 +352,8 @@ export class FlowMeter {
       if (sw) ka = b, kap = p.dstPort, kb = a, kbp = p.srcPort;
       else ka = a, kap = p.srcPort, kb = b, kbp = p.dstPort;
       let h = Math.imul(ka ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(kb + 0x632be5ab, 0xc2b2ae35);
-      h = Math.imul(h ^ ((kap << 16) | kbp), 0x27d4eb2f) ^ Math.imul(p.protocol + (p.vlanId << 8) + (p.tunnelId << 20), 0x165667b1);
+      h = Math.imul(h ^ ((kap << 16) | kbp), 0x27d4eb2f) ^
+        Math.imul(p.protocol + (p.vlanId << 8) + (p.tunnelId << 20), 0x165667b1);
       key = (h ^ (h >>> 15)) & 0x3fffffff;
       let c: Flow | null = this.#buckets[key & this.#mask];
       while (
@@ -474,7 +485,11 @@ export class FlowMeter {
       f._srcMac = p.srcMac;
       f._dstMac = p.dstMac;
     }
-    f.firstUs = f.lastUs = f.s2dFirstUs = f.s2dLastUs = ts;
+    f.firstUs =
+      f.lastUs =
+      f.s2dFirstUs =
+      f.s2dLastUs =
+        ts;
     f.packets = f.s2dPackets = 1;
     f.bytes = f.s2dBytes = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
     if (typeof key === "number") {

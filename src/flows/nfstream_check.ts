@@ -24,7 +24,9 @@ export function parseExpected(text: string, file: string): string[] {
   const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
   const head = lines[0].split(",");
   const ip = head.indexOf("bidirectional_packets"), ib = head.indexOf("bidirectional_bytes");
-  if (ip < 0 || ib < 0) throw new Error(`${file}: expected bidirectional_packets and bidirectional_bytes columns`);
+  if (ip < 0 || ib < 0) {
+    throw new Error(`${file}: expected bidirectional_packets and bidirectional_bytes columns`);
+  }
   return lines.slice(1).map((l) => {
     const c = l.split(",");
     return `${c[ip]},${c[ib]}`;
@@ -57,7 +59,11 @@ export async function matchCapture(
 ): Promise<CaptureMatch> {
   const expected = parseExpected(await Deno.readTextFile(expectedCsv), expectedCsv);
   const produced: string[] = [];
-  const meter = new FlowMeter({ nfstreamBytes16: true, ...opts, onFlow: (f) => produced.push(`${f.packets},${f.bytes}`) });
+  const meter = new FlowMeter({
+    nfstreamBytes16: true,
+    ...opts,
+    onFlow: (f) => produced.push(`${f.packets},${f.bytes}`),
+  });
   await forEachPacket(pcap, (p) => meter.add(p));
   meter.flush();
   const d = multisetDiff(expected, produced);

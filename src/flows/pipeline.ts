@@ -61,9 +61,13 @@ export async function meterFile(path: string, opts: MeterFileOptions): Promise<M
   let flows = 0;
   const meter = new FlowMeter({
     ...fs.meterDefaults,
-    ...Object.fromEntries(Object.entries(opts).filter(([k, v]) =>
-      v !== undefined && ["idleTimeout", "activeTimeout", "tcpTermination", "tcpLinger", "maxFlows", "nfstreamBytes16"].includes(k)
-    )),
+    ...Object.fromEntries(
+      Object.entries(opts).filter(([k, v]) =>
+        v !== undefined &&
+        ["idleTimeout", "activeTimeout", "tcpTermination", "tcpLinger", "maxFlows", "nfstreamBytes16"]
+          .includes(k)
+      ),
+    ),
     features: fs,
     onFlow: direct
       ? (f) => {
@@ -80,7 +84,12 @@ export async function meterFile(path: string, opts: MeterFileOptions): Promise<M
   try {
     size = (await Deno.stat(path)).size;
   } catch { /* reader reports it */ }
-  const bar = new Progress({ label: "bytes", total: size, unit: "B", silent: !(opts.progress ?? size > 16 << 20) });
+  const bar = new Progress({
+    label: "bytes",
+    total: size,
+    unit: "B",
+    silent: !(opts.progress ?? size > 16 << 20),
+  });
   const t0 = performance.now();
   let n = 0;
   const capture = await forEachPacket(path, (p) => {

@@ -216,8 +216,23 @@ function writeUint(b: Uint8Array, p: number, x: number): number {
     b[p] = CH_0 + x;
     return p + 1;
   }
-  const n = x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : x < 100000 ? 5 : x < 1000000 ? 6 : x < 10000000 ? 7 :
-    x < 100000000 ? 8 : x < 1000000000 ? 9 : 10;
+  const n = x < 100
+    ? 2
+    : x < 1000
+    ? 3
+    : x < 10000
+    ? 4
+    : x < 100000
+    ? 5
+    : x < 1000000
+    ? 6
+    : x < 10000000
+    ? 7
+    : x < 100000000
+    ? 8
+    : x < 1000000000
+    ? 9
+    : 10;
   const end = p + n;
   for (let q = end - 1; q >= p; q--) {
     const t = (x / 10) | 0;
@@ -308,6 +323,8 @@ export function sinkFor(path: string | undefined): RowSink {
   if (!path) return new CsvSink();
   const lower = path.toLowerCase();
   if (lower.endsWith(".parquet")) return new PolarsSink(path, "parquet");
-  if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) return new PolarsSink(path, "arrow");
+  if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) {
+    return new PolarsSink(path, "arrow");
+  }
   return new CsvSink(path);
 }

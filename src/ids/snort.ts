@@ -149,7 +149,11 @@ export function parseSnortFast(text: string, options: SnortOptions = {}): ParseR
   return parseAlertLines(text, options, (raw, line, year, tz) => {
     const m = FAST.exec(raw);
     if (!m) {
-      throw new Error(`expected an alert_fast line "MM/DD-hh:mm:ss.us [**] [gid:sid:rev] msg [**] ... {PROTO} src -> dst", found "${raw.slice(0, 80)}"`);
+      throw new Error(
+        `expected an alert_fast line "MM/DD-hh:mm:ss.us [**] [gid:sid:rev] msg [**] ... {PROTO} src -> dst", found "${
+          raw.slice(0, 80)
+        }"`,
+      );
     }
     const src = splitAddrPort(m[7]);
     const dst = splitAddrPort(m[8]);

@@ -39,7 +39,7 @@ export function parseEveTime(s: string, tzOffsetMinutes = 0): number {
   const m = ISO.exec(s.trim());
   if (!m) throw new Error(`expected an ISO-8601 timestamp, found "${s}"`);
   const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number);
-  const frac = m[7] ? Number(("0." + m[7])) * 1000 : 0;
+  const frac = m[7] ? Number("0." + m[7]) * 1000 : 0;
   let off = tzOffsetMinutes;
   if (m[8] === "Z") off = 0;
   else if (m[8]) {
@@ -81,9 +81,13 @@ export function parseEve(text: string, options: EveOptions = {}): EveResult {
     try {
       arr = JSON.parse(text);
     } catch (e) {
-      throw new InputError(`not a valid JSON array of EVE events (${(e as Error).message})`, { file: options.file });
+      throw new InputError(`not a valid JSON array of EVE events (${(e as Error).message})`, {
+        file: options.file,
+      });
     }
-    if (!Array.isArray(arr)) throw new InputError("expected a JSON array of EVE events", { file: options.file });
+    if (!Array.isArray(arr)) {
+      throw new InputError("expected a JSON array of EVE events", { file: options.file });
+    }
     records = arr.map((o, i) => [i + 1, o]);
   } else {
     const ls = text.split(/\r?\n/);
@@ -100,7 +104,9 @@ export function parseEve(text: string, options: EveOptions = {}): EveResult {
 
   for (const [line, rec] of records) {
     try {
-      if (typeof rec !== "object" || rec === null || Array.isArray(rec)) throw new Error("expected a JSON object");
+      if (typeof rec !== "object" || rec === null || Array.isArray(rec)) {
+        throw new Error("expected a JSON object");
+      }
       const o = rec as Record<string, unknown>;
       const type = str(o, "event_type");
       eventTypes[type] = (eventTypes[type] ?? 0) + 1;
@@ -121,7 +127,9 @@ export function parseEve(text: string, options: EveOptions = {}): EveResult {
         alerts.items.push({
           engine: "suricata",
           ...base,
-          rule: `${num(a.gid ?? 1, "alert.gid")}:${num(a.signature_id, "alert.signature_id")}:${num(a.rev, "alert.rev")}`,
+          rule: `${num(a.gid ?? 1, "alert.gid")}:${num(a.signature_id, "alert.signature_id")}:${
+            num(a.rev, "alert.rev")
+          }`,
           message: typeof a.signature === "string" ? a.signature : undefined,
           classification: typeof a.category === "string" ? a.category : undefined,
           priority: typeof a.severity === "number" ? a.severity : undefined,

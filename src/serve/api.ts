@@ -421,7 +421,9 @@ export function createHandler(o: ApiOptions): (req: Request) => Promise<Response
               name: m.name,
               detector: m.detector,
               features: m.featureNames,
-              ...(m.categorical ? { categorical: m.categorical, allow_missing: m.allowMissing === true } : {}),
+              ...(m.categorical
+                ? { categorical: m.categorical, allow_missing: m.allowMissing === true }
+                : {}),
               preprocessed: m.preprocessed === true,
               feature_set: m.featureSet,
               threshold: m.threshold ?? null,

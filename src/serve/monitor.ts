@@ -532,7 +532,9 @@ export class Monitor {
         // A value the transform rejects (nanPolicy "error") must not stop the sensor: these rows
         // go unscored, counted as a scoring error, and the message is logged.
         this.o.metrics.sinkErrors.inc(rows.length, { sink: "transform" });
-        console.error(`nadir monitor: preprocessing failed, ${rows.length} flow(s) unscored: ${(e as Error).message}`);
+        console.error(
+          `nadir monitor: preprocessing failed, ${rows.length} flow(s) unscored: ${(e as Error).message}`,
+        );
         for (const r of rows) if (r.state === "ended") this.#forget(r.flow);
         return;
       }

@@ -33,10 +33,14 @@ function finiteScores(strategy: string, scores: ArrayLike<number>): Float64Array
   for (let i = 0; i < scores.length; i++) {
     const v = scores[i];
     if (Number.isNaN(v)) continue; // not-ready rows (streaming grace) carry no information
-    if (!Number.isFinite(v)) throw new InputError(`threshold ${strategy}: benign score ${i + 1} is ${v}, expected finite`);
+    if (!Number.isFinite(v)) {
+      throw new InputError(`threshold ${strategy}: benign score ${i + 1} is ${v}, expected finite`);
+    }
     out[n++] = v;
   }
-  if (n === 0) throw new InputError(`threshold ${strategy}: expected at least 1 finite benign score, found 0`);
+  if (n === 0) {
+    throw new InputError(`threshold ${strategy}: expected at least 1 finite benign score, found 0`);
+  }
   return out.slice(0, n).sort();
 }
 
@@ -53,7 +57,9 @@ function numParam(
   const v = typeof raw === "string" ? Number(raw) : raw;
   if (typeof v !== "number" || !Number.isFinite(v) || (openLo ? v <= lo : v < lo) || v > hi) {
     throw new InputError(
-      `threshold ${strategy}: parameter ${name} expects a number in ${openLo ? "(" : "["}${lo}, ${hi}], found ${JSON.stringify(raw)}`,
+      `threshold ${strategy}: parameter ${name} expects a number in ${
+        openLo ? "(" : "["
+      }${lo}, ${hi}], found ${JSON.stringify(raw)}`,
     );
   }
   return v;
@@ -62,7 +68,9 @@ function numParam(
 function checkKnown(strategy: string, params: Record<string, unknown>, known: string[]): void {
   for (const k of Object.keys(params)) {
     if (!known.includes(k)) {
-      throw new InputError(`threshold ${strategy} has no parameter ${k}; known parameters: ${known.join(", ")}`);
+      throw new InputError(
+        `threshold ${strategy} has no parameter ${k}; known parameters: ${known.join(", ")}`,
+      );
     }
   }
 }
@@ -108,7 +116,9 @@ const pot: ThresholdStrategy = {
       throw new InputError(`threshold ${(e as Error).message}`);
     }
     if (!Number.isFinite(r.value)) {
-      throw new InputError(`threshold pot: the GPD fit gave a non-finite cut (gamma ${r.gamma}, sigma ${r.sigma})`);
+      throw new InputError(
+        `threshold pot: the GPD fit gave a non-finite cut (gamma ${r.gamma}, sigma ${r.sigma})`,
+      );
     }
     return {
       strategy: "pot",
@@ -129,7 +139,11 @@ export function listThresholdStrategies(): readonly ThresholdStrategy[] {
 /** The strategy called `name`, or an error listing the known ones. */
 export function getThresholdStrategy(name: string): ThresholdStrategy {
   const s = STRATEGIES.find((x) => x.name === name);
-  if (!s) throw new InputError(`unknown threshold strategy "${name}"; known: ${STRATEGIES.map((x) => x.name).join(", ")}`);
+  if (!s) {
+    throw new InputError(
+      `unknown threshold strategy "${name}"; known: ${STRATEGIES.map((x) => x.name).join(", ")}`,
+    );
+  }
   return s;
 }
 
@@ -155,26 +169,36 @@ export function parseThresholdSpec(spec: string): { strategy: string; params: Re
   if (rest.length) throw new InputError(`threshold "${spec}": expected STRATEGY or STRATEGY:VALUE`);
   if (value === undefined || value === "") return { strategy: name, params: {} };
   const v = Number(value);
-  if (!Number.isFinite(v)) throw new InputError(`threshold "${spec}": expected a number after "${name}:", found "${value}"`);
+  if (!Number.isFinite(v)) {
+    throw new InputError(`threshold "${spec}": expected a number after "${name}:", found "${value}"`);
+  }
   return { strategy: name, params: { [MAIN_PARAM[name]]: v } };
 }
 
 /** Validates a threshold read from JSON (a saved model). */
 export function thresholdFromJSON(v: unknown): Threshold {
-  if (typeof v !== "object" || v === null) throw new InputError(`expected a threshold object, found ${JSON.stringify(v)}`);
+  if (typeof v !== "object" || v === null) {
+    throw new InputError(`expected a threshold object, found ${JSON.stringify(v)}`);
+  }
   const t = v as Record<string, unknown>;
-  if (typeof t.strategy !== "string") throw new InputError(`threshold.strategy should be a string, found ${JSON.stringify(t.strategy)}`);
+  if (typeof t.strategy !== "string") {
+    throw new InputError(`threshold.strategy should be a string, found ${JSON.stringify(t.strategy)}`);
+  }
   if (t.strategy !== "fixed") getThresholdStrategy(t.strategy);
   if (typeof t.value !== "number" || Number.isNaN(t.value)) {
     throw new InputError(`threshold.value should be a number, found ${JSON.stringify(t.value)}`);
   }
-  if (typeof t.params !== "object" || t.params === null) throw new InputError("threshold.params should be an object");
+  if (typeof t.params !== "object" || t.params === null) {
+    throw new InputError("threshold.params should be an object");
+  }
   return { ...t, strategy: t.strategy, params: t.params as Record<string, unknown>, value: t.value };
 }
 
 /** A fixed cut chosen by hand (e.g. `predict(..., threshold)`), recorded as such. */
 export function fixedThreshold(value: number): Threshold {
-  if (!Number.isFinite(value)) throw new InputError(`a fixed threshold must be a finite number, found ${value}`);
+  if (!Number.isFinite(value)) {
+    throw new InputError(`a fixed threshold must be a finite number, found ${value}`);
+  }
   return { strategy: "fixed", params: {}, value };
 }
 

@@ -129,6 +129,8 @@ export function potThreshold(
   const y = Float64Array.from(peaksList);
   const fit = fitGpd(y);
   const r = (q * n) / y.length;
-  const value = Math.abs(fit.gamma) < 1e-12 ? t - fit.sigma * Math.log(r) : t + (fit.sigma / fit.gamma) * (Math.pow(r, -fit.gamma) - 1);
+  const value = Math.abs(fit.gamma) < 1e-12
+    ? t - fit.sigma * Math.log(r)
+    : t + (fit.sigma / fit.gamma) * (Math.pow(r, -fit.gamma) - 1);
   return { value, t, gamma: fit.gamma, sigma: fit.sigma, peaks: y.length, n };
 }

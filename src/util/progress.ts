@@ -98,7 +98,9 @@ export class Progress {
     const secs = (performance.now() - this.#start) / 1000;
     const rate = secs > 0 ? this.#count / secs : 0;
     const extra = Object.entries(this.#extra)
-      .map(([k, v]) => `${k}=${typeof v === "number" ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(3) : fmt(v)) : v}`)
+      .map(([k, v]) =>
+        `${k}=${typeof v === "number" ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(3) : fmt(v)) : v}`
+      )
       .join(" ");
     let line: string;
     if (total !== undefined && total > 0) {
@@ -107,7 +109,8 @@ export class Progress {
       const filled = Math.round(frac * width);
       const eta = rate > 0 ? (total - this.#count) / rate : 0;
       line = `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(frac * 100).toFixed(0)}% ` +
-        `${fmt(this.#count)}/${fmt(total)}${unit} ${fmt(rate)}${unit}/s` + (final ? ` ${secs.toFixed(1)}s` : ` eta ${eta.toFixed(0)}s`);
+        `${fmt(this.#count)}/${fmt(total)}${unit} ${fmt(rate)}${unit}/s` +
+        (final ? ` ${secs.toFixed(1)}s` : ` eta ${eta.toFixed(0)}s`);
     } else {
       line = `${label} ${fmt(this.#count)}${unit} ${fmt(rate)}${unit}/s ${secs.toFixed(1)}s`;
     }

@@ -242,7 +242,11 @@ Deno.test("dropConstant false: a column constant on the fit rows is kept (range 
   const test = pl.DataFrame({ a: [20, 5], wrong_fragment: [3, 0] });
   const dropped = fitTransform(train, { features: ["a", "wrong_fragment"], dropDuplicates: false });
   assert.deepEqual(dropped.report.constantColumnsDropped, ["wrong_fragment"]);
-  const kept = fitTransform(train, { features: ["a", "wrong_fragment"], dropDuplicates: false, dropConstant: false });
+  const kept = fitTransform(train, {
+    features: ["a", "wrong_fragment"],
+    dropDuplicates: false,
+    dropConstant: false,
+  });
   assert.deepEqual(kept.report.constantColumnsDropped, []);
   assert.deepEqual([...kept.transform.outputNames], ["a", "wrong_fragment"]);
   assert.deepEqual(Array.from(kept.matrix.data), [0, 0, 0.5, 0, 1, 0]);

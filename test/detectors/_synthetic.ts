@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { matrix, type Matrix } from "../../src/data/matrix.ts";
+import { type Matrix, matrix } from "../../src/data/matrix.ts";
 import type { ScoreContext } from "../../src/detectors/types.ts";
 import { Rng } from "../../src/util/random.ts";
 
@@ -19,15 +19,25 @@ export interface SyntheticSet {
   labels: Uint8Array;
 }
 
-export function syntheticSet(opts: { d?: number; nTrain?: number; nBenign?: number; nAnomalies?: number; seed?: number } = {}): SyntheticSet {
-  const d = opts.d ?? 6, nTrain = opts.nTrain ?? 800, nBenign = opts.nBenign ?? 300, nAnom = opts.nAnomalies ?? 60;
+export function syntheticSet(
+  opts: { d?: number; nTrain?: number; nBenign?: number; nAnomalies?: number; seed?: number } = {},
+): SyntheticSet {
+  const d = opts.d ?? 6,
+    nTrain = opts.nTrain ?? 800,
+    nBenign = opts.nBenign ?? 300,
+    nAnom = opts.nAnomalies ?? 60;
   const rng = new Rng(opts.seed ?? 12345);
   const centres = Array.from({ length: 3 }, () => Array.from({ length: d }, () => 0.25 + 0.5 * rng.next()));
-  const basis = Array.from({ length: 2 }, () => Array.from({ length: d }, () => rng.normal(0, 1) / Math.sqrt(d)));
+  const basis = Array.from(
+    { length: 2 },
+    () => Array.from({ length: d }, () => rng.normal(0, 1) / Math.sqrt(d)),
+  );
   const benign = (out: Float64Array, o: number) => {
     const c = centres[rng.int(3)];
     const z0 = rng.normal(0, 0.06), z1 = rng.normal(0, 0.06);
-    for (let j = 0; j < d; j++) out[o + j] = c[j] + z0 * basis[0][j] + z1 * basis[1][j] + rng.normal(0, 0.005);
+    for (let j = 0; j < d; j++) {
+      out[o + j] = c[j] + z0 * basis[0][j] + z1 * basis[1][j] + rng.normal(0, 0.005);
+    }
   };
   const anomaly = (out: Float64Array, o: number) => {
     for (;;) {

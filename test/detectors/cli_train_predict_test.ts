@@ -14,7 +14,21 @@ Deno.test("cli: train knn on NSL-KDD benign rows, predict one line per input row
   const dir = await Deno.makeTempDir({ prefix: "nadir-cli-" });
   try {
     const model = join(dir, "knn");
-    const t = await nadir("train", "--detector", "knn", "--dataset", "nsl-kdd-test-21", "--max-rows", "1500", "--out", model, "--threshold", "fpr:0.02", "--param", "k=3");
+    const t = await nadir(
+      "train",
+      "--detector",
+      "knn",
+      "--dataset",
+      "nsl-kdd-test-21",
+      "--max-rows",
+      "1500",
+      "--out",
+      model,
+      "--threshold",
+      "fpr:0.02",
+      "--param",
+      "k=3",
+    );
     assert.equal(t.code, 0, t.stderr);
     const summary = JSON.parse(t.stdout);
     assert.equal(summary.detector, "knn");
@@ -24,7 +38,15 @@ Deno.test("cli: train knn on NSL-KDD benign rows, predict one line per input row
     assert.match(manifest.training.dataSha256, /^[0-9a-f]{64}$/);
     assert.equal(manifest.transform.format, "nadir-transform");
     const out = join(dir, "scores.jsonl");
-    const p = await nadir("predict", "--model", model, "--input", dataPath("nsl-kdd", "KDDTest-21.txt.gz"), "--out", out);
+    const p = await nadir(
+      "predict",
+      "--model",
+      model,
+      "--input",
+      dataPath("nsl-kdd", "KDDTest-21.txt.gz"),
+      "--out",
+      out,
+    );
     assert.equal(p.code, 0, p.stderr);
     const rows = jsonl(await Deno.readTextFile(out));
     assert.equal(rows.length, 11850);
@@ -46,10 +68,23 @@ Deno.test("cli: train kitnet on flows from a capture (--assume-benign), predict 
     const unlabelled = await nadir("train", "--detector", "kitnet", "--path", a, "--out", model);
     assert.equal(unlabelled.code, 1);
     assert.match(unlabelled.stderr, /no label column; pass --assume-benign/);
-    const t = await nadir("train", "--detector", "kitnet", "--path", a, "--assume-benign", "--param", "fmGrace=200", "--out", model);
+    const t = await nadir(
+      "train",
+      "--detector",
+      "kitnet",
+      "--path",
+      a,
+      "--assume-benign",
+      "--param",
+      "fmGrace=200",
+      "--out",
+      model,
+    );
     assert.equal(t.code, 0, t.stderr);
     const manifest = JSON.parse(await Deno.readTextFile(join(model, "manifest.json")));
-    for (const n of manifest.features.names as string[]) assert.doesNotMatch(n, /(_ip|_mac|_port|first_seen|^id)$/, `metadata column ${n} used as a feature`);
+    for (const n of manifest.features.names as string[]) {
+      assert.doesNotMatch(n, /(_ip|_mac|_port|first_seen|^id)$/, `metadata column ${n} used as a feature`);
+    }
     const p = await nadir("predict", "--model", model, "--input", b);
     assert.equal(p.code, 0, p.stderr);
     const lines = jsonl(p.stdout);
@@ -67,7 +102,15 @@ Deno.test("cli: usage and input errors", async () => {
   const unknown = await nadir("train", "--detector", "svm", "--dataset", "nsl-kdd-test-21");
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /unknown detector "svm"/);
-  const badParam = await nadir("train", "--detector", "knn", "--dataset", "nsl-kdd-test-21", "--param", "k=zero");
+  const badParam = await nadir(
+    "train",
+    "--detector",
+    "knn",
+    "--dataset",
+    "nsl-kdd-test-21",
+    "--param",
+    "k=zero",
+  );
   assert.equal(badParam.code, 1);
   assert.match(badParam.stderr, /parameter k expects an integer >= 1, found "zero"/);
   const noModel = await nadir("predict", "--model", "/nonexistent/model", "--input", "nsl-kdd-test-21");

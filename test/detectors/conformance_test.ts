@@ -4,8 +4,8 @@
  * factory's `conformanceParams` (small models) so the suite stays fast.
  */
 import assert from "node:assert/strict";
-import { matrix, type Matrix } from "../../src/data/matrix.ts";
-import { listDetectors, createDetector } from "../../src/detectors/registry.ts";
+import { type Matrix, matrix } from "../../src/data/matrix.ts";
+import { createDetector, listDetectors } from "../../src/detectors/registry.ts";
 import { loadModel, saveModel } from "../../src/detectors/model_dir.ts";
 import { type Detector, type DetectorState, isStreaming } from "../../src/detectors/types.ts";
 import { rocAuc } from "../../src/eval/metrics.ts";
@@ -48,7 +48,9 @@ for (const factory of listDetectors()) {
       assert.equal(d.name, name);
       assert.equal(d.nFeatures, data.train.cols);
       assert.equal(scores.length, data.test.rows);
-      for (let i = 0; i < scores.length; i++) assert.ok(Number.isFinite(scores[i]), `score ${i} is ${scores[i]}`);
+      for (let i = 0; i < scores.length; i++) {
+        assert.ok(Number.isFinite(scores[i]), `score ${i} is ${scores[i]}`);
+      }
     });
 
     await t.step("planted anomalies score higher (AUROC > 0.9)", () => {
@@ -94,7 +96,11 @@ for (const factory of listDetectors()) {
       );
       const cols = data.test.cols;
       const narrow: Matrix = matrix(new Float64Array(data.test.rows * (cols - 1)), data.test.rows, cols - 1);
-      await expectError("score with a missing column", () => d.score(narrow, data.testContext), new RegExp(`${cols}.*${cols - 1}|${cols - 1}.*${cols}`));
+      await expectError(
+        "score with a missing column",
+        () => d.score(narrow, data.testContext),
+        new RegExp(`${cols}.*${cols - 1}|${cols - 1}.*${cols}`),
+      );
       // Zero rows to score is not a mistake in a streaming pipeline: empty result or a clear error.
       try {
         const empty = await d.score(matrix(new Float64Array(0), 0, cols), { groups: [], timestamps: [] });
@@ -113,11 +119,16 @@ for (const factory of listDetectors()) {
         const stream = createDetector(name, p, SEED);
         assert.ok(isStreaming(stream));
         const c = data.train.cols;
-        for (let i = 0; i < data.train.rows; i++) stream.learnOne(data.train.data.subarray(i * c, (i + 1) * c));
+        for (let i = 0; i < data.train.rows; i++) {
+          stream.learnOne(data.train.data.subarray(i * c, (i + 1) * c));
+        }
         const b = await batch.score(data.test, data.testContext);
         for (let i = 0; i < data.test.rows; i++) {
           const s: number = stream.scoreOne(data.test.data.subarray(i * c, (i + 1) * c));
-          assert.ok(Math.abs(s - b[i]) <= 1e-9 * Math.max(1, Math.abs(b[i])), `row ${i}: streaming ${s} vs batch ${b[i]}`);
+          assert.ok(
+            Math.abs(s - b[i]) <= 1e-9 * Math.max(1, Math.abs(b[i])),
+            `row ${i}: streaming ${s} vs batch ${b[i]}`,
+          );
         }
         // Not ready yet → NaN, never a made-up number.
         const young = createDetector(name, p, SEED);
@@ -133,6 +144,8 @@ for (const factory of listDetectors()) {
 
 Deno.test("conformance: the registry lists the plain-TypeScript detectors", () => {
   const names = listDetectors().map((f) => f.name);
-  for (const n of ["kmeans", "isolation-forest", "knn", "kitnet"]) assert.ok(names.includes(n), `${n} missing`);
+  for (const n of ["kmeans", "isolation-forest", "knn", "kitnet"]) {
+    assert.ok(names.includes(n), `${n} missing`);
+  }
   assert.equal(new Set(names).size, names.length, "duplicate detector names");
 });

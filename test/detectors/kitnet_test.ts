@@ -42,5 +42,8 @@ Deno.test("kitnet: NaN during the grace period, then finite; fit needs more rows
   assert.throws(() => det.learnOne([1, 2]), /expected a row of 12 features, found 2/);
   assert.throws(() => det.scoreOne(new Array(12).fill(NaN)), /feature 1 is NaN/);
   const small = createDetector("kitnet", { fmGrace: 500 }, 0);
-  assert.throws(() => small.fit(matrix(x, 200, 12)), /200 rows do not outlast the feature-mapping grace period \(fmGrace = 500\)/);
+  assert.throws(
+    () => small.fit(matrix(x, 200, 12)),
+    /200 rows do not outlast the feature-mapping grace period \(fmGrace = 500\)/,
+  );
 });

@@ -72,7 +72,10 @@ Deno.test("model dir: unknown format, missing/corrupt files, bad JSON, unknown d
     await rejects(dir, /formatVersion should be a positive integer, found 1.5/);
     await Deno.writeTextFile(manifestPath, original.slice(0, 100));
     await rejects(dir, /manifest\.json: invalid JSON/);
-    await Deno.writeTextFile(manifestPath, JSON.stringify({ ...m, detector: { ...m.detector, name: "svm" } }));
+    await Deno.writeTextFile(
+      manifestPath,
+      JSON.stringify({ ...m, detector: { ...m.detector, name: "svm" } }),
+    );
     await rejects(dir, /unknown detector "svm"/);
     await Deno.writeTextFile(manifestPath, original);
 
@@ -102,7 +105,10 @@ Deno.test("model dir: refuses to save an unfitted detector or mismatched names",
     const d = createDetector("kmeans", { k: 2 }, 0);
     await assert.rejects(() => saveModel(dir, { detector: d, seed: 0, featureNames: [] }), /not fitted/);
     await d.fit(data.train);
-    await assert.rejects(() => saveModel(dir, { detector: d, seed: 0, featureNames: ["a"] }), /1 feature names given, but the detector was fitted on 6/);
+    await assert.rejects(
+      () => saveModel(dir, { detector: d, seed: 0, featureNames: ["a"] }),
+      /1 feature names given, but the detector was fitted on 6/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -20,7 +20,13 @@ function frame(n: number, seed: number): pl.DataFrame {
 
 Deno.test("predict: raw records, arrays, frames and batch agree; threshold override", async () => {
   const df = frame(400, 1);
-  const r = await trainOnFrame(df, { detector: "knn", params: { k: 2 }, seed: 0, features: ["bytes", "dur", "proto"], silent: true });
+  const r = await trainOnFrame(df, {
+    detector: "knn",
+    params: { k: 2 },
+    seed: 0,
+    features: ["bytes", "dur", "proto"],
+    silent: true,
+  });
   assert.equal(r.split, "random");
   assert.ok(r.trainRows > 300 && r.valRows === 36);
   const dir = await Deno.makeTempDir({ prefix: "nadir-predict-" });
@@ -54,9 +60,21 @@ Deno.test("predict: raw records, arrays, frames and batch agree; threshold overr
 
 Deno.test("trainOnFrame: needs labels or assumeBenign, streaming detectors split at the tail", async () => {
   const df = frame(300, 3).drop("label");
-  await assert.rejects(() => trainOnFrame(df, { detector: "knn", silent: true }), /no label column; pass --assume-benign/);
-  const r = await trainOnFrame(df, { detector: "kitnet", params: { fmGrace: 50 }, assumeBenign: true, silent: true, features: ["bytes", "dur", "proto"] });
+  await assert.rejects(
+    () => trainOnFrame(df, { detector: "knn", silent: true }),
+    /no label column; pass --assume-benign/,
+  );
+  const r = await trainOnFrame(df, {
+    detector: "kitnet",
+    params: { fmGrace: 50 },
+    assumeBenign: true,
+    silent: true,
+    features: ["bytes", "dur", "proto"],
+  });
   assert.equal(r.split, "tail");
   assert.equal(r.valRows, 30);
-  await assert.rejects(() => trainOnFrame(frame(100, 1), { detector: "knn", valFraction: 0, silent: true }), /valFraction must be in \(0, 1\)/);
+  await assert.rejects(
+    () => trainOnFrame(frame(100, 1), { detector: "knn", valFraction: 0, silent: true }),
+    /valFraction must be in \(0, 1\)/,
+  );
 });

@@ -1,31 +1,73 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT } from "../_shared.ts";
-import { bestRuns, compareRows, htmlPage, markdownTable, readmeBlock, replaceBetweenMarkers } from "../../src/eval/compare.ts";
+import {
+  bestRuns,
+  compareRows,
+  htmlPage,
+  markdownTable,
+  readmeBlock,
+  replaceBetweenMarkers,
+} from "../../src/eval/compare.ts";
 import { loadRuns, type Run } from "../../src/eval/runs.ts";
 import { PUBLISHED } from "../../src/eval/published.ts";
 
 function fakeRun(protocol: string, detector: string, f1: number, stamp: string): Run {
   return {
-    id: `${protocol}-${detector}`, stamp, dir: `results/${protocol}-${detector}/${stamp}`, protocol, detector, kind: "detector",
-    variant: "", config: {}, env: {}, data: {},
-    metrics: { main: { test_set: "test", f1, precision: 0.5, recall: 0.25, accuracy: 0.75, fpr: 0.01, roc_auc: 0.9, pr_auc: 0.8, f1_oracle: 0.95, n_seeds: 2 } },
+    id: `${protocol}-${detector}`,
+    stamp,
+    dir: `results/${protocol}-${detector}/${stamp}`,
+    protocol,
+    detector,
+    kind: "detector",
+    variant: "",
+    config: {},
+    env: {},
+    data: {},
+    metrics: {
+      main: {
+        test_set: "test",
+        f1,
+        precision: 0.5,
+        recall: 0.25,
+        accuracy: 0.75,
+        fpr: 0.01,
+        roc_auc: 0.9,
+        pr_auc: 0.8,
+        f1_oracle: 0.95,
+        n_seeds: 2,
+      },
+    },
   };
 }
 
 Deno.test("compare: best run per protocol and detector, published rows marked", () => {
-  const runs = [fakeRun("kddcup-rev", "knn", 0.9, "a"), fakeRun("kddcup-rev", "knn", 0.95, "b"), fakeRun("kddcup-rev", "autoencoder", 0.8, "c")];
+  const runs = [
+    fakeRun("kddcup-rev", "knn", 0.9, "a"),
+    fakeRun("kddcup-rev", "knn", 0.95, "b"),
+    fakeRun("kddcup-rev", "autoencoder", 0.8, "c"),
+  ];
   const best = bestRuns(runs);
   assert.equal(best.length, 2);
   assert.equal(best.find((r) => r.detector === "knn")!.stamp, "b");
   const rows = compareRows(best);
   const pub = rows.filter((r) => r.published);
-  assert.deepEqual(pub.map((r) => r.detector), ["GOAD (published)"], "only the protocols present get published rows");
+  assert.deepEqual(
+    pub.map((r) => r.detector),
+    ["GOAD (published)"],
+    "only the protocols present get published rows",
+  );
   const md = markdownTable(rows);
   const lines = md.split("\n");
   assert.equal(lines.length, 2 + 3);
-  assert.match(lines[2], /\| kddcup-rev \| test \| autoencoder \| 0\.800 \| 0\.500 \| 0\.250 \| 0\.750 \| 0\.010 \| 0\.900 \| 0\.800 \| 0\.950 \| 2 \| `results\/kddcup-rev-autoencoder\/c` \|/);
-  assert.match(md, /GOAD \(published\) \| – \| – \| – \| – \| – \| – \| – \| 0\.989 \| – \| published: Bergman & Hoshen/);
+  assert.match(
+    lines[2],
+    /\| kddcup-rev \| test \| autoencoder \| 0\.800 \| 0\.500 \| 0\.250 \| 0\.750 \| 0\.010 \| 0\.900 \| 0\.800 \| 0\.950 \| 2 \| `results\/kddcup-rev-autoencoder\/c` \|/,
+  );
+  assert.match(
+    md,
+    /GOAD \(published\) \| – \| – \| – \| – \| – \| – \| – \| 0\.989 \| – \| published: Bergman & Hoshen/,
+  );
   const html = htmlPage(rows, "<svg></svg>");
   assert.match(html, /<tr class="published">/);
   assert.match(html, /<figure><svg><\/svg><\/figure>/);
@@ -33,7 +75,10 @@ Deno.test("compare: best run per protocol and detector, published rows marked", 
 
 Deno.test("compare: README markers are replaced, text outside kept", () => {
   const t = "intro\n<!-- results:start -->\nold\n<!-- results:end -->\noutro\n";
-  assert.equal(replaceBetweenMarkers(t, "new"), "intro\n<!-- results:start -->\nnew\n<!-- results:end -->\noutro\n");
+  assert.equal(
+    replaceBetweenMarkers(t, "new"),
+    "intro\n<!-- results:start -->\nnew\n<!-- results:end -->\noutro\n",
+  );
   assert.throws(() => replaceBetweenMarkers("no markers", "x"), /markers/);
 });
 
@@ -72,14 +117,29 @@ Deno.test("compare CLI writes table, HTML and figure for a results root", async 
     }
     const out = join(root, "out");
     const p = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--unstable-ffi", join(ROOT, "src", "cli.ts"), "compare", "--root", join(root, "results"), "--out", out],
-      cwd: root, env: { NADIR_PROGRESS: "0", NO_COLOR: "1" }, stdout: "piped", stderr: "piped",
+      args: [
+        "run",
+        "-A",
+        "--unstable-ffi",
+        join(ROOT, "src", "cli.ts"),
+        "compare",
+        "--root",
+        join(root, "results"),
+        "--out",
+        out,
+      ],
+      cwd: root,
+      env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
     }).output();
     const stdout = new TextDecoder().decode(p.stdout);
     assert.equal(p.code, 0, new TextDecoder().decode(p.stderr));
     assert.match(stdout, /\| cic-ids2017 \| test \| snort3 \(signatures\) \| 0\.037 \|/);
     assert.match(stdout, /\| cic-ids2017 \| covered \| snort3 \(signatures\) \|/);
-    for (const f of ["compare.html", "compare.svg", "compare.png"]) assert.ok(Deno.statSync(join(out, f)).size > 500, f);
+    for (const f of ["compare.html", "compare.svg", "compare.png"]) {
+      assert.ok(Deno.statSync(join(out, f)).size > 500, f);
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }

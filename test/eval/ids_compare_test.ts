@@ -11,17 +11,36 @@ Deno.test("detectors vs IDS on the same flows: joins by row id, covered subset, 
     await Deno.mkdir(join(dir, "det"));
     // 8 flows: rows 0-3 benign, 4-7 attacks; the IDS flags rows 3 (FP) and 4, 5; rows 2-5 are covered
     pl.DataFrame({
-      row: [0, 1, 2, 3, 4, 5, 6, 7], label: [0, 0, 0, 0, 1, 1, 1, 1], category: ["normal", "normal", "normal", "normal", "a", "a", "b", "b"],
-      score: [0, 0, 0, 1, 1, 1, 0, 0], covered: [0, 0, 1, 1, 1, 1, 0, 0],
+      row: [0, 1, 2, 3, 4, 5, 6, 7],
+      label: [0, 0, 0, 0, 1, 1, 1, 1],
+      category: ["normal", "normal", "normal", "normal", "a", "a", "b", "b"],
+      score: [0, 0, 0, 1, 1, 1, 0, 0],
+      covered: [0, 0, 1, 1, 1, 1, 0, 0],
     }).writeParquet(join(dir, "ids", "scores.parquet"));
     // detector tested on rows 1..7 (row 0 was training): scores rank attacks 7 > 6 > 2(benign) > 5 > 4 ...
     pl.DataFrame({
-      row: [1, 2, 3, 4, 5, 6, 7], label: [0, 0, 0, 1, 1, 1, 1], category: ["normal", "normal", "normal", "a", "a", "b", "b"],
+      row: [1, 2, 3, 4, 5, 6, 7],
+      label: [0, 0, 0, 1, 1, 1, 1],
+      category: ["normal", "normal", "normal", "a", "a", "b", "b"],
       score: [0.1, 0.8, 0.2, 0.3, 0.7, 0.9, 0.95],
     }).writeParquet(join(dir, "det", "scores.parquet"));
     const base = { stamp: "s", variant: "", config: {}, env: {}, data: {}, protocol: "cic-ids2017" };
-    const ids = { ...base, id: "snort", dir: join(dir, "ids"), detector: "snort3", kind: "signature-ids", metrics: { main: {} } } as Run;
-    const det = { ...base, id: "d", dir: join(dir, "det"), detector: "knn", kind: "detector", metrics: { main: { threshold: 0.5, per_seed: [{ seed: 0, threshold: 0.5 }] } } } as Run;
+    const ids = {
+      ...base,
+      id: "snort",
+      dir: join(dir, "ids"),
+      detector: "snort3",
+      kind: "signature-ids",
+      metrics: { main: {} },
+    } as Run;
+    const det = {
+      ...base,
+      id: "d",
+      dir: join(dir, "det"),
+      detector: "knn",
+      kind: "detector",
+      metrics: { main: { threshold: 0.5, per_seed: [{ seed: 0, threshold: 0.5 }] } },
+    } as Run;
     const rows = compareWithIds(ids, [det, ids]);
     assert.equal(rows.length, 2);
     const all = rows[0];
@@ -36,7 +55,10 @@ Deno.test("detectors vs IDS on the same flows: joins by row id, covered subset, 
     assert.equal(cov.ids_recall, 1);
     assert.equal(cov.ids_fpr, 0.5);
     assert.equal(cov.det_recall_at_ids_fpr, 1); // cut at 0.3 flags 2, 4, 5: FPR 1/2
-    assert.match(idsCompareTable(rows), /\| knn \(seed 0\) \| covered flows \(4\) \| 2 \| 1\.0000 \| 0\.5000 \|/);
+    assert.match(
+      idsCompareTable(rows),
+      /\| knn \(seed 0\) \| covered flows \(4\) \| 2 \| 1\.0000 \| 0\.5000 \|/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -2,10 +2,24 @@ import assert from "node:assert/strict";
 import { coverageFromAlerts, covered, matchAlerts, protoNumber } from "../../src/eval/match.ts";
 
 const flow = (over: Record<string, unknown> = {}) => ({
-  src: "192.168.10.50", srcPort: 52712, dst: "172.16.0.1", dstPort: 21, proto: 6, start: 10_000, end: 20_000, ...over,
+  src: "192.168.10.50",
+  srcPort: 52712,
+  dst: "172.16.0.1",
+  dstPort: 21,
+  proto: 6,
+  start: 10_000,
+  end: 20_000,
+  ...over,
 });
 const alert = (over: Record<string, unknown> = {}) => ({
-  src: "192.168.10.50", srcPort: 52712, dst: "172.16.0.1", dstPort: 21, proto: "TCP", ts: 15_000, rule: "1:1:1", ...over,
+  src: "192.168.10.50",
+  srcPort: 52712,
+  dst: "172.16.0.1",
+  dstPort: 21,
+  proto: "TCP",
+  ts: 15_000,
+  rule: "1:1:1",
+  ...over,
 });
 
 Deno.test("match: same 5-tuple, either direction, inside the window", () => {
@@ -38,7 +52,11 @@ Deno.test("match: protocol must agree; unknown alert protocol matches on address
 Deno.test("match: ICMP ignores ports; timezone offset shifts the flow clock", () => {
   const icmp = [flow({ proto: 1, srcPort: 8, dstPort: 0 })];
   assert.equal(matchAlerts(icmp, [alert({ proto: "ICMP", srcPort: 0, dstPort: 0 })]).flagged[0], 1);
-  assert.equal(matchAlerts(icmp, [alert({ proto: "ICMP", srcPort: 0, dstPort: 0 })], { icmpIgnorePorts: false }).flagged[0], 0);
+  assert.equal(
+    matchAlerts(icmp, [alert({ proto: "ICMP", srcPort: 0, dstPort: 0 })], { icmpIgnorePorts: false })
+      .flagged[0],
+    0,
+  );
   // flows written in UTC-3 local time: 10:00 local = 13:00 UTC
   const local = [flow({ start: Date.UTC(2017, 6, 4, 10), end: Date.UTC(2017, 6, 4, 10, 1) })];
   const utcAlert = [alert({ ts: Date.UTC(2017, 6, 4, 13, 0, 30) })];
@@ -57,10 +75,26 @@ Deno.test("labelFlowsWithAlerts labels nadir flows and CIC flows with the matche
   const pl = (await import("nodejs-polars")).default;
   const { labelFlowsWithAlerts } = await import("../../src/eval/alert_labels.ts");
   const flows = pl.DataFrame({
-    src_ip: ["10.0.0.1", "10.0.0.3"], src_port: [5000, 5001], dst_ip: ["10.0.0.2", "10.0.0.2"], dst_port: [21, 21],
-    protocol: [6, 6], bidirectional_first_seen_ms: [1000, 1000], bidirectional_last_seen_ms: [2000, 2000], label: [0, 0],
+    src_ip: ["10.0.0.1", "10.0.0.3"],
+    src_port: [5000, 5001],
+    dst_ip: ["10.0.0.2", "10.0.0.2"],
+    dst_port: [21, 21],
+    protocol: [6, 6],
+    bidirectional_first_seen_ms: [1000, 1000],
+    bidirectional_last_seen_ms: [2000, 2000],
+    label: [0, 0],
   });
-  const a = [{ engine: "snort" as const, ts: 1500, proto: "TCP", src: "10.0.0.2", srcPort: 21, dst: "10.0.0.1", dstPort: 5000, rule: "1:9:2", line: 1 }];
+  const a = [{
+    engine: "snort" as const,
+    ts: 1500,
+    proto: "TCP",
+    src: "10.0.0.2",
+    srcPort: 21,
+    dst: "10.0.0.1",
+    dstPort: 5000,
+    rule: "1:9:2",
+    line: 1,
+  }];
   const r = labelFlowsWithAlerts(flows, a);
   assert.equal(r.flagged, 1);
   assert.deepEqual(r.df.getColumn("label").toArray(), [1, 0]);

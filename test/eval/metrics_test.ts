@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import {
-  averagePrecision, bootstrapCi95, classify, confusion, evaluate, f1Oracle, fromConfusion, perCategory, prCurve,
-  recallAtFpr, rocAuc, rocCurve, wilson,
+  averagePrecision,
+  bootstrapCi95,
+  classify,
+  confusion,
+  evaluate,
+  f1Oracle,
+  fromConfusion,
+  perCategory,
+  prCurve,
+  recallAtFpr,
+  rocAuc,
+  rocCurve,
+  wilson,
 } from "../../src/eval/metrics.ts";
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);

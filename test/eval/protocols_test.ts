@@ -64,5 +64,8 @@ Deno.test("nsl-kdd and cic-ids2017 splits", async () => {
   assert.equal(c.validation.rows.length, 250);
   assert.equal(c.tests[0].rows.length, 25127 - 1250);
   assert.ok(c.tests[0].category.includes("FTP-Patator") || c.tests[0].category.some((x) => /ftp/i.test(x)));
-  await assert.rejects(async () => await getProtocol("unsw-nb15").load({ seed: 0 }), /needs the official files/);
+  await assert.rejects(
+    async () => await getProtocol("unsw-nb15").load({ seed: 0 }),
+    /needs the official files/,
+  );
 });

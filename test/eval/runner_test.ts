@@ -27,9 +27,20 @@ Deno.test("runner --quick writes a complete result folder", async () => {
     }
     assert.ok(!files.some((f) => f.endsWith(".tmp")), "no temp files left");
     const figs = [...Deno.readDirSync(join(dir, "figures"))].map((e) => e.name).sort();
-    assert.deepEqual(figs, ["confusion.png", "confusion.svg", "pr.png", "pr.svg", "roc.png", "roc.svg", "scores.png", "scores.svg"]);
+    assert.deepEqual(figs, [
+      "confusion.png",
+      "confusion.svg",
+      "pr.png",
+      "pr.svg",
+      "roc.png",
+      "roc.svg",
+      "scores.png",
+      "scores.svg",
+    ]);
     const m = JSON.parse(await Deno.readTextFile(join(dir, "metrics.json")));
-    for (const k of [...FLAT_KEYS, "f1_oracle", "ci95", "std", "per_seed", "per_category"]) assert.ok(k in m, `metrics.json has ${k}`);
+    for (const k of [...FLAT_KEYS, "f1_oracle", "ci95", "std", "per_seed", "per_category"]) {
+      assert.ok(k in m, `metrics.json has ${k}`);
+    }
     assert.equal(m.n_seeds, 1);
     assert.equal(m.per_seed[0].seed, 3);
     assert.ok(m.roc_auc > 0.7 && m.roc_auc <= 1, `auc ${m.roc_auc}`);
@@ -56,7 +67,10 @@ Deno.test("a failed run leaves a partial folder and no metrics file", async () =
   const root = await Deno.makeTempDir({ prefix: "nadir-runner-" });
   try {
     const bad = { ...tiny, id: "test-bad", threshold: { strategy: "no-such-strategy" } };
-    await assert.rejects(() => runExperiment(bad, { quick: true, root, silent: true, figures: false }), /no-such-strategy/);
+    await assert.rejects(
+      () => runExperiment(bad, { quick: true, root, silent: true, figures: false }),
+      /no-such-strategy/,
+    );
     const dirs = [...Deno.readDirSync(join(root, "test-bad"))].map((e) => e.name);
     assert.equal(dirs.length, 1);
     assert.match(dirs[0], /^partial-/);
@@ -71,15 +85,33 @@ Deno.test("a failed run leaves a partial folder and no metrics file", async () =
 });
 
 Deno.test("config validation and stamps", () => {
-  assert.throws(() => validateConfig({ id: "X Y", protocol: "p", detector: "d", threshold: { strategy: "s" }, seeds: [0] }, "e.ts"), /e\.ts: field "id"/);
-  assert.throws(() => validateConfig({ id: "x", protocol: "p", detector: "d", threshold: { strategy: "s" }, seeds: [] }), /seeds/);
+  assert.throws(
+    () =>
+      validateConfig(
+        { id: "X Y", protocol: "p", detector: "d", threshold: { strategy: "s" }, seeds: [0] },
+        "e.ts",
+      ),
+    /e\.ts: field "id"/,
+  );
+  assert.throws(
+    () => validateConfig({ id: "x", protocol: "p", detector: "d", threshold: { strategy: "s" }, seeds: [] }),
+    /seeds/,
+  );
   assert.equal(runStamp(new Date(Date.UTC(2026, 10, 23, 12, 0, 0)), "abc1234"), "20261123T120000Z-abc1234");
 });
 
 Deno.test("rowsSeenIn counts held-out rows that are exact copies of fit rows", async () => {
   const { rowsSeenIn } = await import("../../src/eval/runner.ts");
-  const m = (rows: number[][]) => ({ data: Float64Array.from(rows.flat()), rows: rows.length, cols: 2, names: ["a", "b"] });
+  const m = (rows: number[][]) => ({
+    data: Float64Array.from(rows.flat()),
+    rows: rows.length,
+    cols: 2,
+    names: ["a", "b"],
+  });
   assert.equal(rowsSeenIn(m([[0, 1], [2, 3]]), m([[0, 1], [0, 1], [2, 4], [3, 2]])), 2);
   assert.equal(rowsSeenIn(m([[0, 1]]), m([[1, 0]])), 0);
-  assert.throws(() => rowsSeenIn(m([[0, 1]]), { data: new Float64Array(3), rows: 1, cols: 3, names: ["a", "b", "c"] }), /column counts differ/);
+  assert.throws(
+    () => rowsSeenIn(m([[0, 1]]), { data: new Float64Array(3), rows: 1, cols: 3, names: ["a", "b", "c"] }),
+    /column counts differ/,
+  );
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { dataPath } from "../_shared.ts";
 import { readAllPackets } from "../../src/capture/reader.ts";
-import { AFTERIMAGE_LAMBDAS, AfterImage } from "../../src/flows/features/afterimage.ts";
+import { AfterImage, AFTERIMAGE_LAMBDAS } from "../../src/flows/features/afterimage.ts";
 
 // Batch recomputation of a damped 1-D stream at time t from all earlier values (definition, O(n)).
 function batch(values: { t: number; x: number }[], t: number, lambda: number) {

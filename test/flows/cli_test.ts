@@ -9,11 +9,17 @@ Deno.test("nadir flows: Parquet and Arrow outputs hold every flow with the featu
   const dir = await Deno.makeTempDir();
   try {
     const pq = `${dir}/f.parquet`, ar = `${dir}/f.arrow`;
-    assert.equal(await main(["flows", dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), "--features", "cic", "--out", pq]), 0);
+    assert.equal(
+      await main(["flows", dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), "--features", "cic", "--out", pq]),
+      0,
+    );
     const df = pl.readParquet(pq);
     assert.equal(df.height, 30);
     assert.deepEqual(df.columns, [...CIC_COLUMNS]);
-    assert.equal(await main(["flows", dataPath("pcaps", "synscan.pcapng"), "--out", ar, "--max-flows", "100"]), 0);
+    assert.equal(
+      await main(["flows", dataPath("pcaps", "synscan.pcapng"), "--out", ar, "--max-flows", "100"]),
+      0,
+    );
     const a = pl.readIPC(Buffer.from(Deno.readFileSync(ar)));
     // a 100-flow cap splits some scan flows by eviction: more rows, but every packet is in exactly one
     assert.ok(a.height >= 1994, `rows ${a.height}`);

@@ -17,7 +17,9 @@ async function rows(file: string, features: "basic" | "cic" | "kdd") {
 }
 
 Deno.test("cic: column names equal the improved CIC-IDS2017 CSV header (minus Label, Attempted Category)", () => {
-  const head = new TextDecoder().decode(gunzipSync(Deno.readFileSync(dataPath("cic-ids2017", "Heartbleed_11.csv.gz"))))
+  const head = new TextDecoder().decode(
+    gunzipSync(Deno.readFileSync(dataPath("cic-ids2017", "Heartbleed_11.csv.gz"))),
+  )
     .split("\n")[0].trim().split(",");
   assert.deepEqual([...CIC_COLUMNS], head.filter((h) => h !== "Label" && h !== "Attempted Category"));
 });
@@ -46,12 +48,22 @@ Deno.test("cic: FTP brute-force flow 0 equals values hand-checked with tshark", 
 
 Deno.test("cic: never Infinity or NaN (zero-duration flows get rate 0)", async () => {
   for (const r of await rows("synscan.pcapng", "cic")) {
-    for (const [k, v] of Object.entries(r)) if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} = ${v}`);
+    for (const [k, v] of Object.entries(r)) {
+      if (typeof v === "number") assert.ok(Number.isFinite(v), `${k} = ${v}`);
+    }
   }
 });
 
 Deno.test("kdd: flag state machine", () => {
-  const t = { origSyn: true, respSynAck: false, origFin: false, respFin: false, origRst: false, respRst: false, respPackets: 0 };
+  const t = {
+    origSyn: true,
+    respSynAck: false,
+    origFin: false,
+    respFin: false,
+    origRst: false,
+    respRst: false,
+    respPackets: 0,
+  };
   assert.equal(kddFlag(t), "S0");
   assert.equal(kddFlag({ ...t, respRst: true }), "REJ");
   assert.equal(kddFlag({ ...t, origRst: true }), "RSTOS0");
@@ -76,7 +88,10 @@ Deno.test("kdd: SYN scan is S0/REJ with high serror counts; FTP logins are SF; n
   const scan = await rows("synscan.pcapng", "kdd");
   const flags = new Map<string, number>();
   for (const r of scan) flags.set(r.flag as string, (flags.get(r.flag as string) ?? 0) + 1);
-  assert.ok((flags.get("S0") ?? 0) + (flags.get("REJ") ?? 0) > 0.95 * scan.length, JSON.stringify([...flags]));
+  assert.ok(
+    (flags.get("S0") ?? 0) + (flags.get("REJ") ?? 0) > 0.95 * scan.length,
+    JSON.stringify([...flags]),
+  );
   const last = scan[scan.length - 1];
   assert.ok((last.dst_host_count as number) >= 90 && (last.dst_host_serror_rate as number) > 0.9);
   const ftp = await rows("zeek-ftp-bruteforce.pcap", "kdd");

@@ -4,11 +4,24 @@ import { compileRules, labelFlow, loadRules, parseIp } from "../../src/flows/lab
 import { InputError } from "../../src/util/errors.ts";
 import { main } from "../../src/cli.ts";
 
-const flow = { srcIp: "192.168.56.1", srcPort: 54017, dstIp: "192.168.56.101", dstPort: 21, protocol: 6, startUs: 1_389_721_044_820_046, endUs: 1_389_721_047_193_055 };
+const flow = {
+  srcIp: "192.168.56.1",
+  srcPort: 54017,
+  dstIp: "192.168.56.101",
+  dstPort: 21,
+  protocol: 6,
+  startUs: 1_389_721_044_820_046,
+  endUs: 1_389_721_047_193_055,
+};
 
 Deno.test("label: CIDR, ports on the victim side, protocol, windows, either direction, first rule wins", async () => {
   const rules = await loadRules(dataPath("labels", "zeek-ftp-bruteforce.json"));
-  assert.deepEqual(labelFlow(rules, flow), { label: "attack", attack: "FTP-Patator", category: "Brute Force", rule: 0 });
+  assert.deepEqual(labelFlow(rules, flow), {
+    label: "attack",
+    attack: "FTP-Patator",
+    category: "Brute Force",
+    rule: 0,
+  });
   const rev = { ...flow, srcIp: flow.dstIp, srcPort: 21, dstIp: flow.srcIp, dstPort: 54017 };
   assert.equal(labelFlow(rules, rev).attack, "FTP-Patator", "direction-insensitive");
   assert.equal(labelFlow(rules, { ...flow, dstPort: 22 }).label, "benign", "victim port must match");
@@ -31,9 +44,21 @@ Deno.test("label: CIDR, ports on the victim side, protocol, windows, either dire
 });
 
 Deno.test("label: bad rules name the problem", () => {
-  assert.throws(() => compileRules({ rules: [{ attack: "A", attacker: ["300.1.1.1"] }] }, "r.json"), InputError);
-  assert.throws(() => compileRules({ rules: [{ attack: "A", windows: [{ start: "2020-01-01 00:00", end: "2020-01-02 00:00" }] }] }, "r.json"), /no UTC offset/);
-  assert.throws(() => compileRules({ rules: [{ attack: "A", protocol: "tcpx" }] }, "r.json"), /unknown protocol/);
+  assert.throws(
+    () => compileRules({ rules: [{ attack: "A", attacker: ["300.1.1.1"] }] }, "r.json"),
+    InputError,
+  );
+  assert.throws(
+    () =>
+      compileRules({
+        rules: [{ attack: "A", windows: [{ start: "2020-01-01 00:00", end: "2020-01-02 00:00" }] }],
+      }, "r.json"),
+    /no UTC offset/,
+  );
+  assert.throws(
+    () => compileRules({ rules: [{ attack: "A", protocol: "tcpx" }] }, "r.json"),
+    /unknown protocol/,
+  );
 });
 
 Deno.test("label: nadir flows | nadir label on the FTP brute force (worked example of docs/labelling.md)", async () => {
@@ -41,13 +66,18 @@ Deno.test("label: nadir flows | nadir label on the FTP brute force (worked examp
   try {
     const flows = `${dir}/ftp.csv`, out = `${dir}/ftp-labelled.csv`;
     assert.equal(await main(["flows", dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), "--out", flows]), 0);
-    assert.equal(await main(["label", flows, "--rules", dataPath("labels", "zeek-ftp-bruteforce.json"), "--out", out]), 0);
+    assert.equal(
+      await main(["label", flows, "--rules", dataPath("labels", "zeek-ftp-bruteforce.json"), "--out", out]),
+      0,
+    );
     const lines = (await Deno.readTextFile(out)).trim().split("\n");
     const head = lines[0].split(",");
     const li = head.indexOf("label"), ai = head.indexOf("attack");
     assert.ok(li > 0 && ai > 0);
     assert.equal(lines.length - 1, 30);
-    assert.ok(lines.slice(1).every((l) => l.split(",")[li] === "attack" && l.split(",")[ai] === "FTP-Patator"));
+    assert.ok(
+      lines.slice(1).every((l) => l.split(",")[li] === "attack" && l.split(",")[ai] === "FTP-Patator"),
+    );
     assert.equal(await main(["label", flows]), 2, "no --rules is a usage error");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -58,7 +88,10 @@ Deno.test("label: reads Arrow flow tables and writes Parquet", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const ar = `${dir}/scan.arrow`, pq = `${dir}/scan-labelled.parquet`;
-    assert.equal(await main(["flows", dataPath("pcaps", "synscan.pcapng"), "--features", "cic", "--out", ar]), 0);
+    assert.equal(
+      await main(["flows", dataPath("pcaps", "synscan.pcapng"), "--features", "cic", "--out", ar]),
+      0,
+    );
     assert.equal(await main(["label", ar, "--rules", dataPath("labels", "synscan.json"), "--out", pq]), 0);
     const pl = (await import("nodejs-polars")).default;
     const { Buffer } = await import("node:buffer");

@@ -7,11 +7,30 @@ import { basicFeatures, type BasicState } from "../../src/flows/features/basic.t
 const A = "192.168.56.1", B = "192.168.56.101";
 function pkt(tsUs: number, fromA: boolean, over: Partial<Packet> = {}): Packet {
   return {
-    tsUs, wireLen: 66, capLen: 66, ifIndex: 0, linkType: 1, vlanId: 0, ipVersion: 4,
-    srcIp: fromA ? A : B, dstIp: fromA ? B : A, protocol: 6,
-    srcPort: fromA ? 54017 : 21, dstPort: fromA ? 21 : 54017, ipLen: 52, ttl: 64,
-    transportHeaderLen: 32, payloadLen: 0, tcpFlags: TCP.ACK, tcpWindow: 16471, icmpType: -1, icmpCode: -1,
-    fragment: false, laterFragment: false, tunnelId: 0, ...over,
+    tsUs,
+    wireLen: 66,
+    capLen: 66,
+    ifIndex: 0,
+    linkType: 1,
+    vlanId: 0,
+    ipVersion: 4,
+    srcIp: fromA ? A : B,
+    dstIp: fromA ? B : A,
+    protocol: 6,
+    srcPort: fromA ? 54017 : 21,
+    dstPort: fromA ? 21 : 54017,
+    ipLen: 52,
+    ttl: 64,
+    transportHeaderLen: 32,
+    payloadLen: 0,
+    tcpFlags: TCP.ACK,
+    tcpWindow: 16471,
+    icmpType: -1,
+    icmpCode: -1,
+    fragment: false,
+    laterFragment: false,
+    tunnelId: 0,
+    ...over,
   };
 }
 function run(pkts: Packet[], opts: Partial<MeterOptions> = {}): { flows: Flow[]; meter: FlowMeter } {
@@ -31,7 +50,14 @@ Deno.test("meter: one bidirectional flow, direction from the first packet", () =
   assert.equal(flows.length, 1);
   const f = flows[0];
   assert.deepEqual([f.srcIp, f.srcPort, f.dstIp, f.dstPort], [A, 54017, B, 21]);
-  assert.deepEqual([f.packets, f.bytes, f.s2dPackets, f.s2dBytes, f.d2sPackets, f.d2sBytes], [3, 218, 2, 144, 1, 74]);
+  assert.deepEqual([f.packets, f.bytes, f.s2dPackets, f.s2dBytes, f.d2sPackets, f.d2sBytes], [
+    3,
+    218,
+    2,
+    144,
+    1,
+    74,
+  ]);
   assert.equal(f.expirationId, Expiration.FLUSH);
   // NFStream truncates µs to ms: 820046 µs → 820 ms, 820500 → 820 ms.
   assert.equal(f.lastMs - f.firstMs, 0);
@@ -39,7 +65,11 @@ Deno.test("meter: one bidirectional flow, direction from the first packet", () =
 
 Deno.test("meter: idle timeout in ms as NFStream (gap >= timeout starts a new flow)", () => {
   const t0 = 1_000_000_000;
-  const { flows } = run([pkt(t0, true), pkt(t0 + 119_999_999, false), pkt(t0 + 119_999_999 + 120_000_000, true)]);
+  const { flows } = run([
+    pkt(t0, true),
+    pkt(t0 + 119_999_999, false),
+    pkt(t0 + 119_999_999 + 120_000_000, true),
+  ]);
   assert.deepEqual(flows.map((f) => f.packets), [2, 1]);
   assert.equal(flows[0].expirationId, Expiration.IDLE);
   const { flows: f2 } = run([pkt(t0, true), pkt(t0 + 5e6, true)], { idleTimeout: 5 });
@@ -71,8 +101,15 @@ Deno.test("meter: non-IP packets are counted, not metered; later IPv4 fragments 
 });
 
 Deno.test("meter: ICMP is keyed with ports 0; VLAN and tunnel id are part of the key", () => {
-  const icmp = (t: number, a: boolean) => pkt(t, a, { protocol: 1, srcPort: 0, dstPort: 0, icmpType: a ? 8 : 0, icmpCode: 0 });
-  const { flows } = run([icmp(1, true), icmp(2, false), pkt(3, true, { vlanId: 7 }), pkt(4, true), pkt(5, true, { tunnelId: 1 })]);
+  const icmp = (t: number, a: boolean) =>
+    pkt(t, a, { protocol: 1, srcPort: 0, dstPort: 0, icmpType: a ? 8 : 0, icmpCode: 0 });
+  const { flows } = run([
+    icmp(1, true),
+    icmp(2, false),
+    pkt(3, true, { vlanId: 7 }),
+    pkt(4, true),
+    pkt(5, true, { tunnelId: 1 }),
+  ]);
   assert.deepEqual(flows.map((f) => f.packets).sort(), [1, 1, 1, 2]);
 });
 
@@ -101,8 +138,11 @@ Deno.test("meter: TCP termination off by default; on: RST ends, late ACK stays i
   const on = run(two, { tcpTermination: true }).flows;
   assert.deepEqual(on.map((f) => f.packets), [5, 5]);
   assert.equal(on[0].expirationId, Expiration.TCP_END);
-  const rst = run([pkt(t0, true, { tcpFlags: TCP.SYN }), pkt(t0 + 5, false, { tcpFlags: TCP.RST | TCP.ACK }),
-    pkt(t0 + 3e6, true, { tcpFlags: TCP.ACK })], { tcpTermination: true }).flows;
+  const rst = run([
+    pkt(t0, true, { tcpFlags: TCP.SYN }),
+    pkt(t0 + 5, false, { tcpFlags: TCP.RST | TCP.ACK }),
+    pkt(t0 + 3e6, true, { tcpFlags: TCP.ACK }),
+  ], { tcpTermination: true }).flows;
   assert.deepEqual(rst.map((f) => f.packets), [2, 1], "after the 2 s linger a late packet starts a new flow");
 });
 
@@ -154,7 +194,10 @@ Deno.test("meter: 50k distinct IPv4 flows (hashed table with chains) keep every 
       const src4 = (10 << 24) | (i >> 8), dst4 = (192 << 24) | (168 << 16) | (i & 255);
       const fwd = pass === 0;
       m.add(pkt(1e9 + pass * 1e6 + i, fwd, {
-        srcIp4: fwd ? src4 : dst4, dstIp4: fwd ? dst4 : src4, srcPort: fwd ? 1024 + (i % 7) : 80, dstPort: fwd ? 80 : 1024 + (i % 7),
+        srcIp4: fwd ? src4 : dst4,
+        dstIp4: fwd ? dst4 : src4,
+        srcPort: fwd ? 1024 + (i % 7) : 80,
+        dstPort: fwd ? 80 : 1024 + (i % 7),
       }));
     }
   }

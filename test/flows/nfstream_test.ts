@@ -5,7 +5,9 @@ import { describeDiffs, matchAll, type MatchSummary } from "../../src/flows/nfst
 
 function report(what: string, s: MatchSummary): void {
   console.log(
-    `${what}: ${s.matched}/${s.expected + s.produced - s.matched} flows equal (${(100 * s.rate).toFixed(2)} %) ` +
+    `${what}: ${s.matched}/${s.expected + s.produced - s.matched} flows equal (${
+      (100 * s.rate).toFixed(2)
+    } %) ` +
       `over ${s.captures} captures (NFStream ${s.expected} flows, nadir ${s.produced})` +
       (s.differing.length ? `; differing captures:\n${describeDiffs(s)}` : ""),
   );

@@ -1,11 +1,40 @@
 import assert from "node:assert/strict";
-import { CsvSink, csvField } from "../../src/flows/writer.ts";
+import { csvField, CsvSink } from "../../src/flows/writer.ts";
 
 Deno.test("CsvSink writes the same text as csvField joins (integer fast paths, floats, quoting, UTF-8)", async () => {
   const vals: (number | string)[] = [
-    0, -0, 1, -1, 9, 10, 99, 100, 2147483647, -2147483648, 2147483648, 1e9, 1e9 + 1, 1700000000123,
-    -1700000000123, 9007199254740991, 2 ** 53, 1.5, -0.25, 1e21, 1e-7, NaN, Infinity, 0.1 + 0.2, 4294967295,
-    "a,b", 'q"x', "é ✓", "", "192.168.0.1", "line\nbreak", "fe80::1",
+    0,
+    -0,
+    1,
+    -1,
+    9,
+    10,
+    99,
+    100,
+    2147483647,
+    -2147483648,
+    2147483648,
+    1e9,
+    1e9 + 1,
+    1700000000123,
+    -1700000000123,
+    9007199254740991,
+    2 ** 53,
+    1.5,
+    -0.25,
+    1e21,
+    1e-7,
+    NaN,
+    Infinity,
+    0.1 + 0.2,
+    4294967295,
+    "a,b",
+    'q"x',
+    "é ✓",
+    "",
+    "192.168.0.1",
+    "line\nbreak",
+    "fe80::1",
   ];
   const dir = await Deno.makeTempDir();
   try {
@@ -55,13 +84,33 @@ Deno.test("basic writeRow through CsvSink equals row() + csvField on a real capt
 Deno.test("CsvSink's short-decimal fast path prints what String() prints (seeded random doubles near 3 decimals)", async () => {
   let seed = 12345;
   const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const vals: number[] = [0.1, 0.2, 0.1 + 0.2, 999999999.999, 999999999.5, 1e9 + 0.5, 0.001, 0.0015, -0.001, 1.005, 2.675];
+  const vals: number[] = [
+    0.1,
+    0.2,
+    0.1 + 0.2,
+    999999999.999,
+    999999999.5,
+    1e9 + 0.5,
+    0.001,
+    0.0015,
+    -0.001,
+    1.005,
+    2.675,
+  ];
   for (let i = 0; i < 200_000; i++) {
     const k = i % 6;
     vals.push(
-      k === 0 ? Math.round(rnd() * 1e6) / 4 : k === 1 ? Math.round(rnd() * 1e7) / 1000
-      : k === 2 ? -Math.round(rnd() * 1e12) / 1000 : k === 3 ? Math.round(rnd() * 1e4) / 10000 + Math.floor(rnd() * 1e9)
-      : k === 4 ? (rnd() - 0.5) * 10 ** Math.floor(rnd() * 24 - 12) : rnd() * 10 ** Math.floor(rnd() * 12),
+      k === 0
+        ? Math.round(rnd() * 1e6) / 4
+        : k === 1
+        ? Math.round(rnd() * 1e7) / 1000
+        : k === 2
+        ? -Math.round(rnd() * 1e12) / 1000
+        : k === 3
+        ? Math.round(rnd() * 1e4) / 10000 + Math.floor(rnd() * 1e9)
+        : k === 4
+        ? (rnd() - 0.5) * 10 ** Math.floor(rnd() * 24 - 12)
+        : rnd() * 10 ** Math.floor(rnd() * 12),
     );
   }
   const dir = await Deno.makeTempDir();
@@ -75,7 +124,11 @@ Deno.test("CsvSink's short-decimal fast path prints what String() prints (seeded
     await sink.close();
     const got = (await Deno.readTextFile(path)).split("\n");
     const bad = vals.filter((v, i) => got[i] !== String(v));
-    assert.deepEqual(bad.slice(0, 5), [], `${bad.length} of ${vals.length} numbers print differently from String()`);
+    assert.deepEqual(
+      bad.slice(0, 5),
+      [],
+      `${bad.length} of ${vals.length} numbers print differently from String()`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -89,14 +142,17 @@ Deno.test("CsvSink ip4/mac48 print what the Flow getters print", async () => {
   try {
     const path = `${dir}/addr.csv`;
     const sink = new CsvSink(path);
-    for (const x of ips) for (const [hi, lo] of macs) {
-      sink.num(7);
-      sink.ip4(x);
-      sink.mac48(hi, lo);
-      sink.end();
+    for (const x of ips) {
+      for (const [hi, lo] of macs) {
+        sink.num(7);
+        sink.ip4(x);
+        sink.mac48(hi, lo);
+        sink.end();
+      }
     }
     await sink.close();
-    const expected = ips.flatMap((x) => macs.map(([hi, lo]) => `7,${formatIp4(x)},${formatMac48(hi, lo)}\n`)).join("");
+    const expected = ips.flatMap((x) => macs.map(([hi, lo]) => `7,${formatIp4(x)},${formatMac48(hi, lo)}\n`))
+      .join("");
     assert.equal(await Deno.readTextFile(path), expected);
     assert.equal(formatIp4(0xc0a80001), "192.168.0.1");
     assert.equal(formatMac48(0x00163e, 0x0a0b0c), "00:16:3e:0a:0b:0c");

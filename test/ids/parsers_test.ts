@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { dataPath, sharedData } from "../_shared.ts";
 import {
-  detectFormat, parseEve, parseEveTime, parseSnortFast, parseSnortJson, parseSnortTime, readAlerts, splitAddrPort,
+  detectFormat,
+  parseEve,
+  parseEveTime,
+  parseSnortFast,
+  parseSnortJson,
+  parseSnortTime,
+  readAlerts,
+  splitAddrPort,
 } from "../../src/ids/mod.ts";
 import { InputError } from "../../src/util/errors.ts";
 
@@ -36,9 +43,18 @@ Deno.test("snort3 alert_json: vendored real slices parse completely", async () =
   }
   const w = await readAlerts(dataPath("alerts", "snort3-cicids2017", "Wednesday_start.json"), { year: 2017 });
   assert.deepEqual(w.alerts[0], {
-    engine: "snort", ts: Date.UTC(2017, 6, 5, 11, 42, 44) + 722.002, proto: "TCP", src: "13.107.4.50", srcPort: 80,
-    dst: "192.168.10.15", dstPort: 49451, rule: "1:11192:20", message: undefined, classification: undefined,
-    priority: undefined, line: 1,
+    engine: "snort",
+    ts: Date.UTC(2017, 6, 5, 11, 42, 44) + 722.002,
+    proto: "TCP",
+    src: "13.107.4.50",
+    srcPort: 80,
+    dst: "192.168.10.15",
+    dstPort: 49451,
+    rule: "1:11192:20",
+    message: undefined,
+    classification: undefined,
+    priority: undefined,
+    line: 1,
   });
 });
 
@@ -57,8 +73,15 @@ Deno.test("snort3 alert_json: every shared file parses without skips", async () 
 });
 
 Deno.test("snort3 alert_json: malformed lines are counted with line numbers, or thrown in strict mode", () => {
-  const good = '{ "timestamp" : "07/07-19:40:44.228212", "proto" : "TCP", "src_ap" : "1.2.3.4:80", "dst_ap" : "5.6.7.8:1234", "rule" : "1:399:9" }';
-  const text = [good, "{ truncated", "", '{"timestamp":"07/07-19:40:44","src_ap":"1.2.3.4:1"}', '{"timestamp":"yesterday","src_ap":"1.2.3.4:1","dst_ap":"1.1.1.1:2","rule":"1:1:1"}'].join("\n");
+  const good =
+    '{ "timestamp" : "07/07-19:40:44.228212", "proto" : "TCP", "src_ap" : "1.2.3.4:80", "dst_ap" : "5.6.7.8:1234", "rule" : "1:399:9" }';
+  const text = [
+    good,
+    "{ truncated",
+    "",
+    '{"timestamp":"07/07-19:40:44","src_ap":"1.2.3.4:1"}',
+    '{"timestamp":"yesterday","src_ap":"1.2.3.4:1","dst_ap":"1.1.1.1:2","rule":"1:1:1"}',
+  ].join("\n");
   const r = parseSnortJson(text, { year: 2017 });
   assert.equal(r.items.length, 1);
   assert.equal(r.total, 4);
@@ -74,13 +97,23 @@ Deno.test("snort3 alert_json: malformed lines are counted with line numbers, or 
 });
 
 Deno.test("snort 2/3 alert_fast (hand-written fixture) with malformed lines", async () => {
-  const text = (await Deno.readTextFile(new URL("./fixtures/alert_fast.txt", import.meta.url))).replace(/^#.*/, "");
+  const text = (await Deno.readTextFile(new URL("./fixtures/alert_fast.txt", import.meta.url))).replace(
+    /^#.*/,
+    "",
+  );
   assert.equal(detectFormat(text), "snort-fast");
   const r = parseSnortFast(text, { year: 2017 });
   assert.equal(r.items.length, 3);
   assert.deepEqual(r.skipped.map((s) => s.line), [5, 6, 7]);
   const [icmp, s2, s3] = r.items;
-  assert.deepEqual([icmp.proto, icmp.src, icmp.srcPort, icmp.dst, icmp.rule, icmp.priority], ["ICMP", "172.16.0.1", 0, "192.168.10.14", "1:399:9", 3]);
+  assert.deepEqual([icmp.proto, icmp.src, icmp.srcPort, icmp.dst, icmp.rule, icmp.priority], [
+    "ICMP",
+    "172.16.0.1",
+    0,
+    "192.168.10.14",
+    "1:399:9",
+    3,
+  ]);
   assert.equal(icmp.message, "PROTOCOL-ICMP Destination Unreachable Host Unreachable");
   assert.equal(icmp.classification, "Misc activity");
   assert.equal(s2.message, "FILE-IDENTIFY Microsoft executable file download request");

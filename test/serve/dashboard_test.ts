@@ -15,7 +15,6 @@ import { benignFlowModel } from "./_helpers.ts";
 const HOSTILE = `<img src=x onerror="window.__xss=1">`;
 const TOKEN = "dashboard-test-token-0123456789";
 
-
 Deno.test({
   name: "dashboard renders live alerts in chromium and escapes hostile strings",
   sanitizeOps: false,

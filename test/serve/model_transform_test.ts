@@ -34,7 +34,11 @@ async function nadir(...args: string[]): Promise<string> {
 
 function handlerFor(models: Awaited<ReturnType<typeof predictModelFromDir>>[], dir: string) {
   const filter = new AlertFilter({ suppressions: new SuppressionList(join(dir, "suppressions.json")) });
-  const store = new AlertStore({ evidenceDir: join(dir, "evidence"), feedbackFile: join(dir, "fb.jsonl"), filter });
+  const store = new AlertStore({
+    evidenceDir: join(dir, "evidence"),
+    feedbackFile: join(dir, "fb.jsonl"),
+    filter,
+  });
   const h = createHandler({ store, stats: new LiveStats(), metrics: new MonitorMetrics(), models });
   const post = (body: string, type = "application/json") =>
     h(new Request("http://127.0.0.1/predict", { method: "POST", headers: { "content-type": type }, body }));
@@ -55,7 +59,7 @@ function rowsOf(file: string, cols: readonly string[], text: ReadonlySet<string>
 }
 
 function predictScores(out: string): number[] {
-  return out.trim().split("\n").filter((l) => l.startsWith("{\"score\"")).map((l) => JSON.parse(l).score);
+  return out.trim().split("\n").filter((l) => l.startsWith('{"score"')).map((l) => JSON.parse(l).score);
 }
 
 function alertsIn(file: string): { src_ip: string; score: number; threshold: number }[] {
@@ -74,7 +78,18 @@ for (
     try {
       const train = join(tmp, "espn.parquet"), model = join(tmp, "model"), alerts = join(tmp, "alerts.jsonl");
       await nadir("flows", dataPath("pcaps", "http_espn.pcapng"), "--features", set, "--out", train);
-      await nadir("train", "--detector", detector, "--path", train, "--assume-benign", "--features", set, "--out", model);
+      await nadir(
+        "train",
+        "--detector",
+        detector,
+        "--path",
+        train,
+        "--assume-benign",
+        "--features",
+        set,
+        "--out",
+        model,
+      );
       const manifest = JSON.parse(Deno.readTextFileSync(join(model, "manifest.json")));
       assert.equal(manifest.transform?.format, "nadir-transform", "nadir train saves a transform");
 
@@ -82,7 +97,15 @@ for (
       assert.equal(scores.length, pl.readParquet(train).height);
       assert.ok(scores.every(Number.isFinite));
 
-      const summary = await nadir("monitor", "--pcap", dataPath("pcaps", "synscan.pcapng"), "--model", model, "--alerts", alerts);
+      const summary = await nadir(
+        "monitor",
+        "--pcap",
+        dataPath("pcaps", "synscan.pcapng"),
+        "--model",
+        model,
+        "--alerts",
+        alerts,
+      );
       assert.match(summary, /1994 flows/);
       const got = alertsIn(alerts);
       assert.ok(got.length > 0, `no alerts on the SYN scan:\n${summary}`);
@@ -106,12 +129,22 @@ for (
       const body = await r.json();
       assert.equal(r.status, 200, JSON.stringify(body));
       assert.equal(body.scores.length, scores.length);
-      body.scores.forEach((s: number, i: number) => assert.ok(Math.abs(s - scores[i]) <= 1e-9 * Math.max(1, Math.abs(s)), `row ${i}: ${s} vs ${scores[i]}`));
-      const csv = [pm.featureNames.join(","), ...rows.map((o) => pm.featureNames.map((c) => o[c] ?? "").join(","))].join("\n");
+      body.scores.forEach((s: number, i: number) =>
+        assert.ok(
+          Math.abs(s - scores[i]) <= 1e-9 * Math.max(1, Math.abs(s)),
+          `row ${i}: ${s} vs ${scores[i]}`,
+        )
+      );
+      const csv = [
+        pm.featureNames.join(","),
+        ...rows.map((o) => pm.featureNames.map((c) => o[c] ?? "").join(",")),
+      ].join("\n");
       const rc = await post(csv, "text/csv");
       const bc = await rc.json();
       assert.equal(rc.status, 200, JSON.stringify(bc));
-      bc.scores.forEach((s: number, i: number) => assert.ok(Math.abs(s - scores[i]) <= 1e-9 * Math.max(1, Math.abs(s)), `csv row ${i}`));
+      bc.scores.forEach((s: number, i: number) =>
+        assert.ok(Math.abs(s - scores[i]) <= 1e-9 * Math.max(1, Math.abs(s)), `csv row ${i}`)
+      );
 
       // Validation still names the field; an unseen category goes to the unknown bucket.
       const one = { ...rows[0] };
@@ -122,7 +155,11 @@ for (
       assert.ok((await e.json()).errors.some((x: { field: string }) => x.field === `rows[0].${first}`));
       e = await post(JSON.stringify({ rows: [{ ...rows[0], [first]: "12x" }] }));
       assert.equal(e.status, 400);
-      assert.ok((await e.json()).errors.some((x: { field: string; message: string }) => x.field === `rows[0].${first}` && /number/.test(x.message)));
+      assert.ok(
+        (await e.json()).errors.some((x: { field: string; message: string }) =>
+          x.field === `rows[0].${first}` && /number/.test(x.message)
+        ),
+      );
       if (set === "kdd") {
         e = await post(JSON.stringify({ rows: [{ ...rows[0], service: { x: 1 } }] }));
         assert.equal(e.status, 400);
@@ -132,7 +169,11 @@ for (
         const ub = await unk.json();
         assert.equal(unk.status, 200, JSON.stringify(ub));
         assert.ok(Number.isFinite(ub.scores[0]));
-        assert.notEqual(ub.scores[0], known.scores[0], "the unknown bucket is a different input than a known service");
+        assert.notEqual(
+          ub.scores[0],
+          known.scores[0],
+          "the unknown bucket is a different input than a known service",
+        );
       }
     } finally {
       Deno.removeSync(tmp, { recursive: true });
@@ -147,7 +188,18 @@ Deno.test("/predict follows the transform's nanPolicy: null scores null under dr
     await nadir("flows", dataPath("pcaps", "zeek-http-bro.org.pcap"), "--features", "basic", "--out", train);
     for (const policy of ["drop", "error"]) {
       const model = join(tmp, policy);
-      await nadir("train", "--detector", "knn", "--path", train, "--assume-benign", "--nan-policy", policy, "--out", model);
+      await nadir(
+        "train",
+        "--detector",
+        "knn",
+        "--path",
+        train,
+        "--assume-benign",
+        "--nan-policy",
+        policy,
+        "--out",
+        model,
+      );
       const pm = await predictModelFromDir(model);
       assert.equal(pm.allowMissing, policy === "drop");
       const row = rowsOf(train, pm.featureNames, new Set())[0];
@@ -188,14 +240,22 @@ Deno.test("monitor applies the transform per flow (kdd model, --features all): t
       return origScore(x, ctx);
     };
     const filter = new AlertFilter({ suppressions: new SuppressionList(join(tmp, "s.json")) });
-    const store = new AlertStore({ evidenceDir: join(tmp, "ev"), feedbackFile: join(tmp, "fb.jsonl"), filter });
+    const store = new AlertStore({
+      evidenceDir: join(tmp, "ev"),
+      feedbackFile: join(tmp, "fb.jsonl"),
+      filter,
+    });
     const metrics = new MonitorMetrics();
     const mon = new Monitor({ scoring: s, metrics, store, stats: new LiveStats(), filter, sinks: [] });
     await forEachPacket(dataPath("pcaps", "zeek-http-bro.org.pcap"), (p) => mon.packet(p));
     await mon.finish();
     assert.ok(seen.length > 0);
     assert.equal(seen.length, metrics.flowsScored.get(), "every scored flow went through the transform");
-    assert.equal(metrics.flowsScored.get(), metrics.flowsEnded.get(), "kdd flows are scored once, when they end");
+    assert.equal(
+      metrics.flowsScored.get(),
+      metrics.flowsEnded.get(),
+      "kdd flows are scored once, when they end",
+    );
     const width = s.transform!.outputNames.length;
     for (const v of seen) {
       assert.equal(v.length, width);

@@ -40,7 +40,10 @@ Deno.test("pot: exponential tail extrapolates to -ln(q)", () => {
 Deno.test("pot: GPD fit recovers a heavy tail", () => {
   const rng = new Rng(5);
   const gamma = 0.3, sigma = 2;
-  const y = Float64Array.from({ length: 5000 }, () => (sigma / gamma) * (Math.pow(1 - rng.next(), -gamma) - 1));
+  const y = Float64Array.from(
+    { length: 5000 },
+    () => (sigma / gamma) * (Math.pow(1 - rng.next(), -gamma) - 1),
+  );
   const f = fitGpd(y);
   assert.ok(Math.abs(f.gamma - gamma) < 0.08, `gamma ${f.gamma}`);
   assert.ok(Math.abs(f.sigma - sigma) / sigma < 0.1, `sigma ${f.sigma}`);
@@ -53,9 +56,15 @@ Deno.test("thresholds: NaN scores are skipped, bad input is a clear error", () =
   assert.equal(fitThreshold("percentile", [NaN, 1, 2, 3, NaN], { q: 1 }).value, 3);
   assert.throws(() => fitThreshold("percentile", [NaN]), /at least 1 finite benign score/);
   assert.throws(() => fitThreshold("percentile", [1, Infinity]), /score 2 is Infinity/);
-  assert.throws(() => fitThreshold("percentile", [1], { q: 2 }), /parameter q expects a number in \[0, 1\], found 2/);
+  assert.throws(
+    () => fitThreshold("percentile", [1], { q: 2 }),
+    /parameter q expects a number in \[0, 1\], found 2/,
+  );
   assert.throws(() => fitThreshold("percentile", [1], { rate: 0.1 }), /no parameter rate/);
-  assert.throws(() => fitThreshold("nope", [1]), /unknown threshold strategy "nope"; known: percentile, fpr, pot/);
+  assert.throws(
+    () => fitThreshold("nope", [1]),
+    /unknown threshold strategy "nope"; known: percentile, fpr, pot/,
+  );
   assert.throws(() => fitThreshold("pot", [1, 2, 3]), /pot needs at least 10 benign scores above/);
 });
 
@@ -72,5 +81,8 @@ Deno.test("thresholds: CLI specs and JSON round trip", () => {
     assert.deepEqual(back, t);
   }
   assert.equal(fixedThreshold(2).value, 2);
-  assert.throws(() => thresholdFromJSON({ strategy: "percentile", params: {}, value: "x" }), /threshold.value should be a number/);
+  assert.throws(
+    () => thresholdFromJSON({ strategy: "percentile", params: {}, value: "x" }),
+    /threshold.value should be a number/,
+  );
 });

@@ -30,10 +30,12 @@ import type { Packet } from "../../capture/packet.ts";
 export const AFTERIMAGE_LAMBDAS: readonly number[] = [5, 3, 1, 0.1, 0.01];
 
 /** The packet fields AfterImage reads. */
-export type AfterImagePacket = Pick<Packet, "tsUs" | "wireLen" | "srcIp" | "dstIp" | "srcPort" | "dstPort" | "protocol" | "ipVersion"> & {
-  srcMac?: string;
-  dstMac?: string;
-};
+export type AfterImagePacket =
+  & Pick<Packet, "tsUs" | "wireLen" | "srcIp" | "dstIp" | "srcPort" | "dstPort" | "protocol" | "ipVersion">
+  & {
+    srcMac?: string;
+    dstMac?: string;
+  };
 
 // One damped 1-D stream for L lambdas: per lambda [w, LS, SS, lastT].
 const S = 4;
@@ -116,12 +118,23 @@ export function afterImageNames(lambdas: readonly number[] = AFTERIMAGE_LAMBDAS)
     const L = `L${l}`;
     names.push(`MI_dir_${L}_weight`, `MI_dir_${L}_mean`, `MI_dir_${L}_variance`);
     names.push(
-      `HH_${L}_weight`, `HH_${L}_mean`, `HH_${L}_std`, `HH_${L}_magnitude`, `HH_${L}_radius`, `HH_${L}_covariance`, `HH_${L}_pcc`,
+      `HH_${L}_weight`,
+      `HH_${L}_mean`,
+      `HH_${L}_std`,
+      `HH_${L}_magnitude`,
+      `HH_${L}_radius`,
+      `HH_${L}_covariance`,
+      `HH_${L}_pcc`,
     );
     names.push(`HH_jit_${L}_weight`, `HH_jit_${L}_mean`, `HH_jit_${L}_variance`);
     names.push(
-      `HpHp_${L}_weight`, `HpHp_${L}_mean`, `HpHp_${L}_std`, `HpHp_${L}_magnitude`, `HpHp_${L}_radius`,
-      `HpHp_${L}_covariance`, `HpHp_${L}_pcc`,
+      `HpHp_${L}_weight`,
+      `HpHp_${L}_mean`,
+      `HpHp_${L}_std`,
+      `HpHp_${L}_magnitude`,
+      `HpHp_${L}_radius`,
+      `HpHp_${L}_covariance`,
+      `HpHp_${L}_pcc`,
     );
   }
   return names;

@@ -210,7 +210,7 @@ function onPacket(s: CicState, p: Packet, ts: number, dir: 0 | 1): void {
   const pay = payloadOf(p);
   s.allLen.add(pay);
   const fl = p.protocol === 6 ? p.tcpFlags : 0;
-  if (fl !== 0) for (let i = 0; i < 8; i++) if (fl & FLAG_ORDER[i]) s.flags[i]++;
+  if (fl !== 0) { for (let i = 0; i < 8; i++) if (fl & FLAG_ORDER[i]) s.flags[i]++; }
   if (dir === 0) {
     s.fwdBulk.add(ts, pay, s.bwdBulk.lastTs);
     s.fwdLen.add(pay);
@@ -264,7 +264,11 @@ export const cicFeatures: FeatureSet<CicState> = {
   init(flow: Flow, p: Packet, prev?: Flow): CicState {
     const s = new CicState();
     const ts = flow.firstUs;
-    s.lastUs = s.fwdLastUs = s.startActiveUs = s.endActiveUs = ts;
+    s.lastUs =
+      s.fwdLastUs =
+      s.startActiveUs =
+      s.endActiveUs =
+        ts;
     s.initWinFwd = p.protocol === 6 ? p.tcpWindow : 0;
     if (p.icmpType >= 0) {
       s.icmpType = p.icmpType;

@@ -27,14 +27,63 @@ import type { Column, FeatureSet } from "./types.ts";
 
 /** TCP port → KDD service name (KDD Cup 99 / NSL-KDD service vocabulary). */
 const TCP_SERVICES: Record<number, string> = {
-  5190: "aol", 113: "auth", 179: "bgp", 530: "courier", 105: "csnet_ns", 84: "ctf", 13: "daytime",
-  9: "discard", 53: "domain", 7: "echo", 520: "efs", 512: "exec", 79: "finger", 21: "ftp", 20: "ftp_data",
-  70: "gopher", 101: "hostnames", 80: "http", 2784: "http_2784", 443: "http_443", 8001: "http_8001",
-  143: "imap4", 194: "IRC", 6667: "IRC", 102: "iso_tsap", 543: "klogin", 544: "kshell", 389: "ldap",
-  87: "link", 513: "login", 57: "mtp", 42: "name", 138: "netbios_dgm", 137: "netbios_ns", 139: "netbios_ssn",
-  15: "netstat", 433: "nnsp", 119: "nntp", 109: "pop_2", 110: "pop_3", 515: "printer", 71: "remote_job",
-  77: "rje", 514: "shell", 25: "smtp", 150: "sql_net", 22: "ssh", 111: "sunrpc", 95: "supdup", 11: "systat",
-  23: "telnet", 37: "time", 540: "uucp", 117: "uucp_path", 175: "vmnet", 43: "whois", 210: "Z39_50",
+  5190: "aol",
+  113: "auth",
+  179: "bgp",
+  530: "courier",
+  105: "csnet_ns",
+  84: "ctf",
+  13: "daytime",
+  9: "discard",
+  53: "domain",
+  7: "echo",
+  520: "efs",
+  512: "exec",
+  79: "finger",
+  21: "ftp",
+  20: "ftp_data",
+  70: "gopher",
+  101: "hostnames",
+  80: "http",
+  2784: "http_2784",
+  443: "http_443",
+  8001: "http_8001",
+  143: "imap4",
+  194: "IRC",
+  6667: "IRC",
+  102: "iso_tsap",
+  543: "klogin",
+  544: "kshell",
+  389: "ldap",
+  87: "link",
+  513: "login",
+  57: "mtp",
+  42: "name",
+  138: "netbios_dgm",
+  137: "netbios_ns",
+  139: "netbios_ssn",
+  15: "netstat",
+  433: "nnsp",
+  119: "nntp",
+  109: "pop_2",
+  110: "pop_3",
+  515: "printer",
+  71: "remote_job",
+  77: "rje",
+  514: "shell",
+  25: "smtp",
+  150: "sql_net",
+  22: "ssh",
+  111: "sunrpc",
+  95: "supdup",
+  11: "systat",
+  23: "telnet",
+  37: "time",
+  540: "uucp",
+  117: "uucp_path",
+  175: "vmnet",
+  43: "whois",
+  210: "Z39_50",
 };
 /** UDP port → KDD service name. */
 const UDP_SERVICES: Record<number, string> = { 53: "domain_u", 123: "ntp_u", 69: "tftp_u" };
@@ -207,7 +256,11 @@ export function kddFeatures(opts: KddOptions = {}): FeatureSet<KddState> {
     { name: "first_seen_us", type: "int", meta: true },
     ...KDD_HEADER_FEATURES.map((n): Column => ({
       name: n,
-      type: n === "protocol_type" || n === "service" || n === "flag" ? "str" : n.endsWith("_rate") ? "float" : "int",
+      type: n === "protocol_type" || n === "service" || n === "flag"
+        ? "str"
+        : n.endsWith("_rate")
+        ? "float"
+        : "int",
     })),
   ];
 
@@ -239,7 +292,9 @@ export function kddFeatures(opts: KddOptions = {}): FeatureSet<KddState> {
         rerr: RERROR.has(flag) ? 1 : 0,
       };
       // 2-second window (includes the current connection).
-      while (timeHead < timeQ.length && timeQ[timeHead].t < c.t - windowUs) time.change(timeQ[timeHead++], -1);
+      while (timeHead < timeQ.length && timeQ[timeHead].t < c.t - windowUs) {
+        time.change(timeQ[timeHead++], -1);
+      }
       if (timeHead > 4096 && timeHead * 2 > timeQ.length) timeQ.splice(0, timeHead), timeHead = 0;
       timeQ.push(c);
       time.change(c, 1);
@@ -254,7 +309,13 @@ export function kddFeatures(opts: KddOptions = {}): FeatureSet<KddState> {
       const sameSrvHost = time.hostSvc.get(c.hostSvc);
       const dh = last.host.get(c.host), dhs = last.svc.get(svc);
       const dhSame = last.hostSvc.get(c.hostSvc);
-      const proto = f.protocol === 6 ? "tcp" : f.protocol === 17 ? "udp" : f.protocol === 1 || f.protocol === 58 ? "icmp" : "other";
+      const proto = f.protocol === 6
+        ? "tcp"
+        : f.protocol === 17
+        ? "udp"
+        : f.protocol === 1 || f.protocol === 58
+        ? "icmp"
+        : "other";
       let i = 0;
       out[i++] = f.id;
       out[i++] = f.srcIp;
