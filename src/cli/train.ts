@@ -6,7 +6,7 @@
  */
 import type pl from "nodejs-polars";
 import { join } from "node:path";
-import { createHash } from "node:crypto";
+import { filesSha256 } from "../util/hash.ts";
 import { bool, type Command, num, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
 
@@ -50,12 +50,7 @@ export async function fileSha256(source: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-  const h = createHash("sha256");
-  for (const f of files) {
-    const file = await Deno.open(f, { read: true });
-    for await (const chunk of file.readable) h.update(chunk);
-  }
-  return h.digest("hex");
+  return await filesSha256(files);
 }
 
 export const command: Command = {

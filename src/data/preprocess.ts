@@ -44,6 +44,7 @@ import { type Matrix, matrix } from "./matrix.ts";
 import { InputError, UsageError } from "../util/errors.ts";
 import { categoricalColumns, featureColumns, TARGET_COLUMNS } from "./schema.ts";
 import { numericColumn } from "./frame.ts";
+import { quantileSorted } from "../util/quantile.ts";
 
 /** How numeric features are scaled. */
 export type ScaleMethod = "minmax" | "standard" | "robust" | "none";
@@ -483,15 +484,6 @@ function gather(src: Float64Array, idx: Uint32Array): Float64Array {
   return out;
 }
 
-/** Linearly interpolated quantile of sorted values (type 7, as numpy's default). */
-function quantileSorted(s: Float64Array, q: number): number {
-  if (!s.length) return 0;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
-
 /** What {@link fitTransform} returns. */
 export interface FitResult {
   transform: Transform;
@@ -634,7 +626,9 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
       for (let i = 0, k = 0; i < v.length; i++) if (v[i] - v[i] === 0) finiteSorted[k++] = v[i];
       finiteSorted.sort();
     }
-    const fill = nanPolicy === "median" && hasNonFinite ? quantileSorted(finiteSorted!, 0.5) : 0;
+    const fill = nanPolicy === "median" && hasNonFinite
+      ? (nFinite ? quantileSorted(finiteSorted!, 0.5) : 0)
+      : 0;
     if (nFinite === 0) min = max = fill;
     const lo = hasNonFinite ? Math.min(min, fill) : min;
     const hi = hasNonFinite ? Math.max(max, fill) : max;

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { createHash } from "node:crypto";
+import { fileSha256 } from "../util/hash.ts";
 import { join, relative } from "node:path";
 import { InputError } from "../util/errors.ts";
 import { DATA_DIR } from "./source.ts";
@@ -43,13 +43,8 @@ export function parseSums(text: string, file = "data/SHA256SUMS"): SumEntry[] {
   return out;
 }
 
-/** SHA-256 of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash("sha256");
-  using f = await Deno.open(path, { read: true });
-  for await (const chunk of f.readable) h.update(chunk);
-  return h.digest("hex");
-}
+/** SHA-256 of a file, streamed (kept under this name for callers of verify.ts). */
+export const sha256File: (path: string) => Promise<string> = fileSha256;
 
 /** The outcome of {@link verifyData}. */
 export interface VerifyResult {

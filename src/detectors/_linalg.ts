@@ -117,14 +117,7 @@ export function sqDistBounded(
   return s;
 }
 
-/** Linear-interpolated quantile (type 7) of an ascending-sorted array. */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = (n - 1) * q;
-  const lo = Math.floor(h), hi = Math.min(n - 1, lo + 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
-}
+export { quantileSorted } from "../util/quantile.ts";
 
 /** Bytes of a typed array (copy, little-endian as on every platform Deno runs on). */
 export function toBytes(a: Float64Array | Float32Array | Int32Array | Uint32Array | Uint8Array): Uint8Array {

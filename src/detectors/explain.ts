@@ -300,8 +300,8 @@ export const MAX_UNTRUSTED_CHARS = 200;
  */
 export function quoteUntrusted(s: unknown, max = MAX_UNTRUSTED_CHARS): string {
   let t = String(s ?? "");
-  // deno-lint-ignore no-control-regex -- stripping control characters is the point
   t = t.replace(
+    // deno-lint-ignore no-control-regex -- stripping control characters is the point
     /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g,
     "",
   );

@@ -24,6 +24,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { sha256Hex } from "../util/hash.ts";
 import { join } from "node:path";
 import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
@@ -98,10 +99,7 @@ export interface LoadedModel {
   transform: unknown;
 }
 
-/** Hex sha256 of bytes. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
+export { sha256Hex };
 
 /** sha256 of a matrix's values and column names (a stable fingerprint of training data). */
 export function hashMatrix(x: Matrix): string {

@@ -30,6 +30,7 @@ import { coverageFromAlerts, covered, type FlowTuple, matchAlerts, type MatchOpt
 import { environment } from "./env.ts";
 import { gitShortSha, RunFolder, runStamp } from "./results.ts";
 import { InputError } from "../util/errors.ts";
+import { fileSha256 } from "../util/hash.ts";
 
 /** Flows of a labelled frame in matcher form (CIC-IDS2017 layout: Src IP, ..., Timestamp, Flow Duration µs). */
 export function cicFlows(df: pl.DataFrame, tzOffsetMinutes = 0): FlowTuple[] {
@@ -194,11 +195,9 @@ export async function runIdsBaseline(
     for (
       const f of [...listSourceFiles(resolveSource(opts.datasetPath ?? name, "cic-ids2017")), ...opts.files]
     ) {
-      const buf = await Deno.readFile(f);
-      const h = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
       hashes[
         f.replace(/^.*?\/(data|shared\/data)\//, (_m, p) => (p === "data" ? "data/" : "../shared/data/"))
-      ] = Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("");
+      ] = await fileSha256(f);
     }
     await folder.writeJson("data.json", {
       protocol: "cic-ids2017",

@@ -39,6 +39,7 @@ import { createDetector, detectorBackend, detectorParams } from "../detectors/re
 import { fitThreshold } from "../thresholds/index.ts";
 import type { Matrix } from "../data/matrix.ts";
 import { Progress } from "../util/progress.ts";
+import { fileSha256 } from "../util/hash.ts";
 import { environment } from "./env.ts";
 
 /** Options for {@link runExperiment}. */
@@ -149,12 +150,6 @@ function std(a: number[]): number {
   if (a.length < 2) return 0;
   const m = mean(a);
   return Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / (a.length - 1));
-}
-
-async function sha256File(path: string): Promise<string> {
-  const buf = await Deno.readFile(path);
-  const h = await crypto.subtle.digest("SHA-256", buf);
-  return Array.from(new Uint8Array(h), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Runs one seed; returns a result per test set plus split facts. */
@@ -422,7 +417,7 @@ export async function runExperiment(
       });
       if (!dataInfo) {
         const files: Record<string, string> = {};
-        for (const f of r.split.files) files[f.replace(/^.*?\/data\//, "data/")] = await sha256File(f);
+        for (const f of r.split.files) files[f.replace(/^.*?\/data\//, "data/")] = await fileSha256(f);
         dataInfo = {
           protocol: config.protocol,
           features: config.features ?? "all",

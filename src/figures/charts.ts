@@ -19,6 +19,7 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
+import { quantileSorted } from "../util/quantile.ts";
 import {
   BASE_FONT_SIZE,
   type DrawFn,
@@ -270,14 +271,6 @@ export function groupScores(
   return [...by.entries()]
     .sort(([a], [b]) => (benign.test(a) ? 0 : 1) - (benign.test(b) ? 0 : 1) || a.localeCompare(b))
     .map(([name, s]) => ({ name, scores: Float64Array.from(s) }));
-}
-
-/** Quantile of a sorted array (linear interpolation). */
-function quantileSorted(s: Float64Array, q: number): number {
-  if (s.length === 0) return NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
 /** A sorted sample (≤ 200k values) of the finite values of all groups, for picking a range. */

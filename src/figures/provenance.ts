@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { createHash } from "node:crypto";
+import { fileSha256 as sha256OfFile, sha256Hex } from "../util/hash.ts";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../version.ts";
 import type { Provenance } from "./figure.ts";
@@ -43,15 +43,7 @@ export async function fileSha256(path: string): Promise<string> {
   const key = `${path}:${st.size}:${st.mtime?.getTime()}`;
   const hit = shaCache.get(key);
   if (hit) return hit;
-  const h = createHash("sha256");
-  using f = await Deno.open(path);
-  const buf = new Uint8Array(1 << 20);
-  for (;;) {
-    const n = await f.read(buf);
-    if (n === null) break;
-    h.update(buf.subarray(0, n));
-  }
-  const out = h.digest("hex");
+  const out = await sha256OfFile(path);
   shaCache.set(key, out);
   return out;
 }
@@ -75,9 +67,8 @@ export async function dataSha256(paths: string[]): Promise<string | undefined> {
   for (const p of paths) files.push(...await expandFiles(p));
   paths = files;
   if (paths.length === 1) return (await fileSha256(paths[0])).slice(0, 16);
-  const h = createHash("sha256");
-  for (const p of paths) h.update(await fileSha256(p));
-  return h.digest("hex").slice(0, 16);
+  const digests = await Promise.all(paths.map(fileSha256));
+  return sha256Hex(new TextEncoder().encode(digests.join(""))).slice(0, 16);
 }
 
 /** Builds a {@link Provenance}: git sha, UTC date, nadir version and the sha256 of `dataFiles`. */

@@ -22,6 +22,7 @@
  * @module
  */
 import { InputError } from "../util/errors.ts";
+import { quantileSorted } from "../util/quantile.ts";
 import type { Threshold, ThresholdStrategy } from "./types.ts";
 import { potThreshold } from "./pot.ts";
 
@@ -82,8 +83,7 @@ const percentile: ThresholdStrategy = {
     checkKnown("percentile", params, ["q"]);
     const q = numParam("percentile", params, "q", 0.99, 0, 1);
     const s = finiteScores("percentile", scores);
-    const h = (s.length - 1) * q, lo = Math.floor(h), hi = Math.min(s.length - 1, lo + 1);
-    return { strategy: "percentile", params: { q }, value: s[lo] + (h - lo) * (s[hi] - s[lo]) };
+    return { strategy: "percentile", params: { q }, value: quantileSorted(s, q) };
   },
 };
 

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { quantileSorted } from "../util/quantile.ts";
 
 /** Result of a GPD fit. */
 export interface GpdFit {
@@ -115,9 +116,7 @@ export function potThreshold(
 ): { value: number; t: number; gamma: number; sigma: number; peaks: number; n: number } {
   const sorted = Float64Array.from(scores).sort();
   const n = sorted.length;
-  const h = (n - 1) * level;
-  const lo = Math.floor(h);
-  const t = sorted[lo] + (h - lo) * (sorted[Math.min(n - 1, lo + 1)] - sorted[lo]);
+  const t = quantileSorted(sorted, level);
   const peaksList: number[] = [];
   for (let i = 0; i < n; i++) if (sorted[i] > t) peaksList.push(sorted[i] - t);
   if (peaksList.length < minPeaks) {

@@ -151,7 +151,6 @@ Deno.test("monitor → failing webhook: every alert in the file also reaches the
   );
   try {
     const alerts = join(dir, "alerts.jsonl");
-    const T0 = performance.now();
     const r = await runMonitor(
       {
         source: { pcap: dataPath("pcaps", "zeek-ftp-bruteforce.pcap") },
