@@ -1,0 +1,331 @@
+/**
+ * Flow scoring mode: a saved, batch-trained model judges metered flows.
+ *
+ * Packets go through the flow meter with the model's feature set; a flow is
+ * scored when it ends (idle/active timeout, FIN/RST, eviction) and, while it
+ * lasts, every `rescoreIntervalS` seconds of traffic, so a long attack does not
+ * wait for its flow to end. Rows are scored in batches (at most `batchSize`
+ * rows or `maxBatchDelayMs` of waiting) because batch `score` is what batch
+ * models are fast at. A model with a preprocessing transform (every `nadir
+ * train` model) gets each batch of raw flow columns through that transform
+ * first.
+ *
+ * @module
+ */
+import type { Packet } from "../../capture/packet.ts";
+import type { Matrix } from "../../data/matrix.ts";
+import type { Transform } from "../../data/preprocess.ts";
+import type { Detector } from "../../detectors/types.ts";
+import type { FeatureSet } from "../../flows/features/types.ts";
+import type { Flow } from "../../flows/meter.ts";
+import type { FeatureDeviation } from "../alert.ts";
+import { FeatureStats } from "./feature_stats.ts";
+import type { Explainer, ModeHost, ScoringMode } from "./mode.ts";
+
+/** A batch-trained flow model plus how to build its rows. */
+export interface FlowScoring {
+  kind: "flow";
+  name: string;
+  detector: Detector;
+  /** Feature set that computes the model's features. */
+  featureSet: FeatureSet;
+  /**
+   * Numeric feature-set columns read from each flow, in order: the model's features, or with a
+   * `transform` its numeric input columns. Alerts list and explain these raw values.
+   */
+  featureNames: readonly string[];
+  /** Text feature-set columns a `transform` one-hot encodes (kdd's protocol_type, service, flag). */
+  categoricalNames?: readonly string[];
+  /**
+   * The model's preprocessing (src/data/preprocess.ts, as `nadir train` saved it), applied to each
+   * batch of raw rows before scoring; rows it drops (nanPolicy "drop") are not scored.
+   */
+  transform?: Transform;
+  /**
+   * Score flows only when they end: the feature set's `row()` has side effects (kdd adds each row to
+   * its connection windows), so re-scoring an active flow would count it twice.
+   */
+  endedOnly?: boolean;
+  threshold: number;
+  /** Explains one row (the model's benign profile); used when the monitor has no other explainer. */
+  explain?: (
+    names: readonly string[],
+    values: number[],
+    score: number,
+  ) => FlowExplanation | Promise<FlowExplanation>;
+}
+
+/** An explanation of one scored flow. */
+export interface FlowExplanation {
+  summary: string;
+  features: FeatureDeviation[];
+}
+
+/** The Monitor options the flow mode reads (same names and defaults as `MonitorOptions`). */
+export interface FlowModeOptions {
+  /** Re-score flows still active every N seconds (packet time). Default 5; 0 = only when they end. */
+  rescoreIntervalS?: number;
+  /** Only re-score active flows with at least this many packets. Default 3. */
+  rescoreMinPackets?: number;
+  /** Rows per scoring batch. Default 512. */
+  batchSize?: number;
+  /** Longest a row waits for its batch (wall ms). Default 5. */
+  maxBatchDelayMs?: number;
+  /** Process CPU time in ms; when given, each row records it so alerts can report CPU latency. */
+  cpuClock?: () => number;
+}
+
+interface PendingRow {
+  flow: Flow;
+  state: "ended" | "active";
+  triggerWall: number;
+  tsUs: number;
+  triggerCpu?: number;
+}
+
+/** See the module doc. */
+export class FlowScoringMode implements ScoringMode {
+  readonly featureSet: FeatureSet;
+  readonly baseline: FeatureStats;
+  readonly threshold: number;
+  readonly explain?: Explainer;
+  readonly #s: FlowScoring;
+  readonly #host: ModeHost;
+  readonly #colIdx: Int32Array;
+  readonly #catIdx?: Int32Array;
+  readonly #rescoreS: number;
+  readonly #rescoreMinPackets: number;
+  readonly #batchSize: number;
+  readonly #maxBatchDelayMs: number;
+  readonly #cpuClock?: () => number;
+  readonly #lastScoredUs = new Map<number, number>();
+  readonly #scoredPackets = new Map<number, number>();
+  #queue: PendingRow[] = [];
+  #queueSince = 0;
+  #flushScheduled = false;
+  #lastRescoreUs = -Infinity;
+  // Reused per-batch columns handed to the transform (grown when a batch is larger).
+  #tNum = new Map<string, Float64Array>();
+  #tCap = 0;
+  readonly #rowBuf: (number | string)[];
+
+  /** Throws when the model's feature names are not columns of its feature set or its transform's inputs. */
+  constructor(s: FlowScoring, host: ModeHost, o: FlowModeOptions = {}) {
+    this.#s = s;
+    this.#host = host;
+    this.#rescoreS = s.endedOnly ? 0 : o.rescoreIntervalS ?? 5;
+    this.#rescoreMinPackets = o.rescoreMinPackets ?? 3;
+    this.#batchSize = o.batchSize ?? 512;
+    this.#maxBatchDelayMs = o.maxBatchDelayMs ?? 5;
+    this.#cpuClock = o.cpuClock;
+    this.featureSet = s.featureSet;
+    const cols = s.featureSet.columns.map((c) => c.name);
+    const colOf = (n: string) => {
+      const i = cols.indexOf(n);
+      if (i < 0) {
+        throw new Error(`model feature "${n}" is not a column of feature set ${s.featureSet.name}`);
+      }
+      return i;
+    };
+    this.#colIdx = Int32Array.from(s.featureNames, colOf);
+    if (s.transform) {
+      const want = new Set(s.transform.inputColumns);
+      const have = [...s.featureNames, ...(s.categoricalNames ?? [])];
+      const bad = have.filter((n) => !want.has(n));
+      if (bad.length || have.length !== want.size) {
+        throw new Error(
+          `the monitor reads ${have.join(", ")} but the transform's inputs are ${[...want].join(", ")}`,
+        );
+      }
+      this.#catIdx = Int32Array.from(s.categoricalNames ?? [], colOf);
+    }
+    this.#rowBuf = new Array(cols.length);
+    this.baseline = new FeatureStats(s.featureNames);
+    this.threshold = s.threshold;
+    host.stats.threshold = s.threshold;
+    if (s.explain) {
+      const ex = s.explain;
+      // The model explains with numbers; an alert also lists the features it names.
+      this.explain = (a, names, values) => {
+        const use = (r: FlowExplanation) => {
+          if (r.features.length) a.top_features = r.features;
+          return r.summary;
+        };
+        const r = ex(names, values, a.score);
+        return r instanceof Promise ? r.then(use) : use(r);
+      };
+    }
+  }
+
+  packet(p: Packet): void {
+    const ri = this.#rescoreS;
+    if (ri > 0 && p.tsUs - this.#lastRescoreUs >= ri * 1e6) {
+      if (this.#lastRescoreUs !== -Infinity) this.#rescore(p.tsUs, ri * 1e6, this.#host.wallNow());
+      this.#lastRescoreUs = p.tsUs;
+    }
+    if (this.#queue.length) {
+      if (
+        this.#queue.length >= this.#batchSize ||
+        performance.now() - this.#queueSince >= this.#maxBatchDelayMs
+      ) {
+        this.#scoreQueue();
+      }
+    }
+  }
+
+  tick(nowUs: number, wall: number): void {
+    const ri = this.#rescoreS;
+    if (ri > 0 && Number.isFinite(nowUs) && nowUs - this.#lastRescoreUs >= ri * 1e6) {
+      this.#rescore(nowUs, ri * 1e6, wall);
+      this.#lastRescoreUs = nowUs;
+    }
+    if (this.#queue.length) this.#scoreQueue();
+  }
+
+  flowEnded(f: Flow): void {
+    // Score it unless it was already scored with exactly these packets (a rescore just before it ended).
+    if (this.#scoredPackets.get(f.id) === f.packets) this.#forget(f);
+    else this.#enqueue({ flow: f, state: "ended", triggerWall: this.#host.wallNow(), tsUs: f.lastUs });
+  }
+
+  finish(): void {
+    if (this.#queue.length) this.#scoreQueue();
+  }
+
+  #forget(f: Flow): void {
+    this.#lastScoredUs.delete(f.id);
+    this.#scoredPackets.delete(f.id);
+    this.#host.forget(f);
+  }
+
+  #enqueue(r: PendingRow): void {
+    if (this.#cpuClock) r.triggerCpu = this.#cpuClock();
+    if (!this.#queue.length) {
+      this.#queueSince = performance.now();
+      // Score what is waiting before the source next yields to the event loop (an I/O wait or a
+      // poll sleep), so no row waits across it; within a synchronous run of packets the size and
+      // delay limits in packet() apply.
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        queueMicrotask(() => {
+          this.#flushScheduled = false;
+          if (this.#queue.length) this.#scoreQueue();
+        });
+      }
+    }
+    this.#queue.push(r);
+  }
+
+  #rescore(nowUs: number, intervalUs: number, wall: number): void {
+    const minP = this.#rescoreMinPackets;
+    for (const f of this.#host.active.values()) {
+      if (f.packets < minP || f.expirationId !== -1) continue;
+      const last = this.#lastScoredUs.get(f.id) ?? f.firstUs;
+      if (nowUs - last < intervalUs) continue;
+      if (this.#scoredPackets.get(f.id) === f.packets) continue;
+      this.#lastScoredUs.set(f.id, nowUs);
+      this.#enqueue({ flow: f, state: "active", triggerWall: wall, tsUs: f.lastUs });
+    }
+  }
+
+  #scoreQueue(): void {
+    const s = this.#s;
+    const rows = this.#queue;
+    this.#queue = [];
+    const cols = s.featureNames.length;
+    const data = new Float64Array(rows.length * cols);
+    const idx = this.#colIdx;
+    const buf = this.#rowBuf;
+    // Text columns for the transform's categories, taken from the same row (row() runs once per flow).
+    const ci = this.#catIdx;
+    const catVals = ci?.length ? Array.from(ci, () => new Array<string | null>(rows.length)) : undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const f = rows[i].flow;
+      s.featureSet.row(f, f.state, buf);
+      for (let j = 0; j < cols; j++) {
+        const v = buf[idx[j]];
+        data[i * cols + j] = typeof v === "number" ? v : Number(v);
+      }
+      if (catVals) {
+        for (let k = 0; k < catVals.length; k++) {
+          const v = buf[ci![k]];
+          catVals[k][i] = v === undefined || v === null ? null : String(v);
+        }
+      }
+      this.#scoredPackets.set(f.id, f.packets);
+    }
+    const raw: Matrix = { data, rows: rows.length, cols, names: s.featureNames };
+    const t0 = performance.now();
+    let x = raw;
+    let kept: Uint32Array | null = null;
+    if (s.transform) {
+      try {
+        ({ matrix: x, rows: kept } = this.#transform(s, raw, catVals));
+      } catch (e) {
+        // A value the transform rejects (nanPolicy "error") must not stop the sensor: these rows
+        // go unscored, counted as a scoring error, and the message is logged.
+        this.#host.metrics.sinkErrors.inc(rows.length, { sink: "transform" });
+        console.error(
+          `nadir monitor: preprocessing failed, ${rows.length} flow(s) unscored: ${(e as Error).message}`,
+        );
+        for (const r of rows) if (r.state === "ended") this.#forget(r.flow);
+        return;
+      }
+    }
+    const out = x.rows ? s.detector.score(x) : new Float64Array(0);
+    const done = (sc: Float64Array) => {
+      if (!kept) return this.#handleScores(rows, raw, sc, t0);
+      const all = new Float64Array(rows.length).fill(NaN);
+      for (let r = 0; r < kept.length; r++) all[kept[r]] = sc[r];
+      this.#handleScores(rows, raw, all, t0);
+    };
+    if (out instanceof Promise) this.#host.track(out.then(done));
+    else done(out);
+  }
+
+  /** Raw batch → model matrix through the saved transform (columns reused across batches). */
+  #transform(
+    s: FlowScoring,
+    raw: Matrix,
+    catVals: (string | null)[][] | undefined,
+  ): { matrix: Matrix; rows: Uint32Array | null } {
+    const n = raw.rows, cols = raw.cols;
+    if (n > this.#tCap) {
+      this.#tCap = Math.max(n, this.#batchSize);
+      for (const name of s.featureNames) this.#tNum.set(name, new Float64Array(this.#tCap));
+    }
+    const num = new Map<string, Float64Array>();
+    s.featureNames.forEach((name, j) => {
+      const col = this.#tNum.get(name)!;
+      for (let i = 0; i < n; i++) col[i] = raw.data[i * cols + j];
+      num.set(name, n === this.#tCap ? col : col.subarray(0, n));
+    });
+    const cat = new Map<string, (string | null)[]>();
+    s.categoricalNames?.forEach((name, k) => cat.set(name, catVals![k]));
+    const a = s.transform!.applyColumns(n, num, cat);
+    return { matrix: a.matrix, rows: a.rows };
+  }
+
+  #handleScores(rows: PendingRow[], x: Matrix, scores: Float64Array, t0: number): void {
+    const host = this.#host;
+    const m = host.metrics;
+    m.scoringLatency.observe((performance.now() - t0) / 1000);
+    m.flowsScored.inc(rows.length);
+    const cols = x.cols;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      const score = scores[i];
+      if (Number.isNaN(score)) {
+        // Dropped by the transform (non-finite values under nanPolicy "drop"): nothing to judge.
+        if (r.state === "ended") this.#forget(r.flow);
+        continue;
+      }
+      host.stats.score(score);
+      const vals = x.data.subarray(i * cols, (i + 1) * cols);
+      if (score > this.threshold && !host.alerted.has(r.flow.id)) {
+        host.raise(r.flow, score, r.tsUs, r.state, r.triggerWall, x.names, vals, r.triggerCpu);
+      } else this.baseline.add(vals);
+      if (r.state === "ended") this.#forget(r.flow);
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The contract between the `Monitor` and its scoring modes.
+ *
+ * The Monitor owns what every mode needs in the same way — the flow meter and
+ * its table of active flows, the packet/byte counters, evidence, and the alert
+ * path (filter → alert → sinks, store, dashboard). A mode owns only how packets
+ * and flows become scores and when a score is judged: a batch-trained flow
+ * model scores rows of metered flows in batches
+ * (`flow_mode.ts`), a streaming detector scores every packet and
+ * calibrates its own threshold (`packet_mode.ts`). Keeping the split at
+ * one interface means a third mode needs no change to the alert path, and the
+ * per-packet cost of the indirection is one method call.
+ *
+ * @module
+ */
+import type { Packet } from "../../capture/packet.ts";
+import type { Flow, FlowFeatureSet } from "../../flows/meter.ts";
+import type { Alert } from "../alert.ts";
+import type { MonitorMetrics } from "../metrics.ts";
+import type { LiveStats } from "../store.ts";
+import type { FeatureStats } from "./feature_stats.ts";
+
+/**
+ * Builds an alert's explanation text; may be async, the alert is then written when it resolves.
+ * Same shape as `MonitorOptions.explain`.
+ */
+export type Explainer = (
+  a: Alert,
+  names: readonly string[],
+  values: number[],
+) => string | undefined | Promise<string | undefined>;
+
+/**
+ * What the Monitor lends a mode. The mode keeps no copy of shared state: it reads the flow table
+ * and alerted set live and hands every anomalous score back through {@link ModeHost.raise}, so
+ * filtering, evidence and delivery stay identical across modes.
+ */
+export interface ModeHost {
+  /** Flows the meter holds now, by flow id (a mode re-scores long flows from it). */
+  readonly active: ReadonlyMap<number, Flow>;
+  /** Flows that already raised an alert: at most one alert per flow. */
+  readonly alerted: ReadonlySet<number>;
+  readonly metrics: MonitorMetrics;
+  readonly stats: LiveStats;
+  /**
+   * Wall time (performance.now()) at which the current packet entered the pipeline, read lazily
+   * and once per packet: a clock read per packet is a measurable share of the per-packet budget.
+   */
+  wallNow(): number;
+  /** Filters, builds and delivers an alert for `f` (see the Monitor's module doc). */
+  raise(
+    f: Flow,
+    score: number,
+    tsUs: number,
+    state: "ended" | "active",
+    triggerWall: number,
+    names: readonly string[],
+    vals: ArrayLike<number>,
+    triggerCpu?: number,
+  ): void;
+  /** Drops the shared per-flow state (alerted mark, evidence) of a flow that ended. */
+  forget(f: Flow): void;
+  /** Registers asynchronous scoring that `Monitor.finish` must wait for. */
+  track(work: Promise<void>): void;
+}
+
+/**
+ * A scoring strategy. The Monitor calls {@link ScoringMode.packet} after metering every packet, {@link ScoringMode.tick}
+ * on the wall clock, {@link ScoringMode.flowEnded} when the meter ends a flow, and {@link ScoringMode.finish} once at
+ * shutdown after every flow has ended.
+ */
+export interface ScoringMode {
+  /** Features the meter computes per flow; `undefined` when the mode needs only the flow record. */
+  readonly featureSet?: FlowFeatureSet;
+  /** Benign traffic seen so far, in this mode's feature order, that alerts rank top features against. */
+  readonly baseline: FeatureStats;
+  /** Score above which a flow alerts; NaN while the mode is still calibrating. */
+  readonly threshold: number;
+  /** The explainer the mode offers when the Monitor is given none (a model's benign profile). */
+  readonly explain?: Explainer;
+  /** One metered packet; `flow` is the flow the meter put it in (undefined when it was not metered). */
+  packet(p: Packet, flow: Flow | undefined): void;
+  /**
+   * Periodic work: `nowUs` is the current time (live: the wall clock, replay: the last packet's
+   * time), `wall` the performance.now() of this tick.
+   */
+  tick(nowUs: number, wall: number): void;
+  /** The meter ended `f`; the mode scores it or calls {@link ModeHost.forget}. */
+  flowEnded(f: Flow): void;
+  /** Starts scoring whatever is still waiting; asynchronous work goes through {@link ModeHost.track}. */
+  finish(): void;
+}
