@@ -12,10 +12,11 @@
  * @module
  */
 import type { Tensor, Variable } from "@tensorflow/tfjs";
+import type { Matrix } from "../data/matrix.ts";
 import { initTf, type Tf } from "./tf_backend.ts";
-import type { Rng } from "../util/random.ts";
+import { Rng } from "../util/random.ts";
 import { InputError } from "../util/errors.ts";
-import type { DetectorState, FitOptions } from "./types.ts";
+import type { Detector, DetectorState, FitOptions, ScoreContext } from "./types.ts";
 
 /** Rows per inference chunk: big enough to amortise kernel launches, small enough for memory. */
 export const CHUNK_ROWS = 16384;
@@ -332,25 +333,6 @@ export function dropout(tf: Tf, x: Tensor, rate: number, seed: number): Tensor {
   return tf.mul(x, tf.mul(keep, 1 / (1 - rate)));
 }
 
-/**
- * Saved form of a detector made of one {@link ParamStore}, one input
- * {@link Scaler} and a training history (autoencoder, lstm): the weights go
- * to blobs, the rest to JSON state.
- */
-export function saveScaledModel(
-  detector: string,
-  store: ParamStore | undefined,
-  nFeatures: number | undefined,
-  scaler: Scaler | undefined,
-  history: unknown,
-): DetectorState {
-  if (!store || nFeatures === undefined) {
-    throw new InputError(`${detector}.save: the model is not fitted`);
-  }
-  const { shapes, blobs } = store.toBlobs();
-  return { state: { nFeatures, scaler, shapes, history }, blobs };
-}
-
 /** The positive integer `nFeatures` of a saved tfjs detector's state, or an InputError naming the detector. */
 export function savedNFeatures(detector: string, state: Record<string, unknown>): number {
   const nF = state.nFeatures;
@@ -360,30 +342,95 @@ export function savedNFeatures(detector: string, state: Record<string, unknown>)
   return nF;
 }
 
-/** What {@link restoreScaledModel} hands back to the detector. */
-export interface RestoredScaledModel {
-  tf: Tf;
-  store: ParamStore;
-  scaler: Scaler;
-  nFeatures: number;
-  history: unknown;
+/** Training history a tfjs detector keeps and saves (loss and validation loss per epoch). */
+export interface History {
+  epochs: number;
+  loss: number[];
+  valLoss: number[];
 }
 
 /**
- * Reverse of {@link saveScaledModel}: checks `nFeatures` and the scaler,
- * builds the parameter layout with `build` (for `nFeatures` inputs) and fills
- * it from the blobs, which checks every name and size.
+ * What every tfjs detector (autoencoder, lstm, flow-lm) holds: its typed
+ * params and seed, the tfjs namespace, one {@link ParamStore} of weights and
+ * the last training history; and how those are saved and restored. The
+ * weights go to one blob per variable, the rest to JSON state as
+ * `{ ...head, shapes, history }` (the key order of the versioned model format).
  */
-export async function restoreScaledModel(
-  detector: string,
-  saved: DetectorState,
-  build: (tf: Tf, nFeatures: number) => ParamStore,
-): Promise<RestoredScaledModel> {
-  const st = saved.state ?? {};
-  const nF = savedNFeatures(detector, st);
-  const tf = await initTf();
-  const scaler = checkScaler(detector, st.scaler, nF);
-  const store = build(tf, nF);
-  store.fromBlobs(detector, (st.shapes ?? {}) as Record<string, number[]>, saved.blobs);
-  return { tf, store, scaler, nFeatures: nF, history: st.history };
+export abstract class TfDetector<P extends Record<string, unknown>> implements Detector {
+  abstract readonly name: string;
+  readonly params: Readonly<P>;
+  nFeatures: number | undefined;
+  protected readonly seed: number;
+  protected tf: Tf | undefined;
+  protected store: ParamStore | undefined;
+  protected trainHistory: History | undefined;
+
+  constructor(params: P, seed: number) {
+    this.params = params;
+    this.seed = seed;
+  }
+
+  /** Training history of the last fit (or of the saved model). */
+  get history(): History | undefined {
+    return this.trainHistory;
+  }
+
+  abstract fit(x: Matrix, options?: FitOptions): Promise<void>;
+  abstract score(x: Matrix, context?: ScoreContext): Promise<Float64Array>;
+  abstract save(): DetectorState;
+
+  /** Saved state `{ ...head, shapes, history }` plus the weight blobs; throws when not fitted. */
+  protected saveWeights(head: Record<string, unknown>): DetectorState {
+    if (!this.store || this.nFeatures === undefined) {
+      throw new InputError(`${this.name}.save: the model is not fitted`);
+    }
+    const { shapes, blobs } = this.store.toBlobs();
+    return { state: { ...head, shapes, history: this.trainHistory }, blobs };
+  }
+
+  /**
+   * Reverse of {@link saveWeights}: checks `nFeatures`, lets `build` check
+   * the detector's own state and lay out the weights (for `nFeatures`
+   * inputs), then fills them from the blobs, which checks every name and size.
+   */
+  protected async restoreWeights(
+    saved: DetectorState,
+    build: (tf: Tf, nFeatures: number, state: Record<string, unknown>) => ParamStore,
+  ): Promise<void> {
+    const st = saved.state ?? {};
+    const nF = savedNFeatures(this.name, st);
+    const tf = this.tf = await initTf();
+    const store = this.store = build(tf, nF, st);
+    store.fromBlobs(this.name, (st.shapes ?? {}) as Record<string, number[]>, saved.blobs);
+    this.nFeatures = nF;
+    this.trainHistory = st.history as History | undefined;
+  }
+
+  dispose(): void {
+    this.store?.dispose();
+    this.store = undefined;
+  }
+}
+
+/**
+ * A {@link TfDetector} whose inputs pass through one fitted {@link Scaler}
+ * (autoencoder, lstm): saved as `{ nFeatures, scaler, shapes, history }`.
+ */
+export abstract class ScaledTfDetector<P extends Record<string, unknown>> extends TfDetector<P> {
+  protected scaler: Scaler | undefined;
+
+  /** A fresh weight layout for `nFeatures` inputs, initialised from `rng`. */
+  protected abstract build(tf: Tf, nFeatures: number, rng: Rng): ParamStore;
+
+  save(): DetectorState {
+    return this.saveWeights({ nFeatures: this.nFeatures, scaler: this.scaler });
+  }
+
+  /** Restores a model saved by {@link save} (the registry's `load` calls this). */
+  async restore(saved: DetectorState): Promise<void> {
+    await this.restoreWeights(saved, (tf, nF, st) => {
+      this.scaler = checkScaler(this.name, st.scaler, nF);
+      return this.build(tf, nF, new Rng(0));
+    });
+  }
 }

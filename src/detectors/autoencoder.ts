@@ -12,12 +12,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { autoencoderFactory } from "./autoencoder.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
  * const ae = autoencoderFactory.create({ layers: [4, 2, 4], epochs: 2 }, 1);
  * await ae.fit(matrixFromRows([[0, 1], [1, 0], [0.5, 0.5], [0.2, 0.8]]));
  * const s = await ae.score(matrixFromRows([[9, 9]]));
- * console.assert(s.length === 1 && s[0] > 0);
+ * assert.equal(s.length, 1);
+ * assert.ok(s[0] > 0);
+ * ae.dispose?.();
  * ```
  * @module
  */
@@ -33,26 +36,19 @@ import {
   fitScaler,
   glorot,
   ParamStore,
-  restoreScaledModel,
-  saveScaledModel,
-  type Scaler,
+  ScaledTfDetector,
   splitIds,
   trainLoop,
 } from "./_tf_nn.ts";
-import { validateParams } from "./params.ts";
+import { defineDetector } from "./factory.ts";
+import { defineParams, type ParamValues } from "./params.ts";
 import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
-import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
+import type { DetectorFactory, FitOptions } from "./types.ts";
 
 const NAME = "autoencoder";
 
-interface History {
-  epochs: number;
-  loss: number[];
-  valLoss: number[];
-}
-
 /** Hyperparameters of {@link autoencoderFactory}. */
-export const autoencoderParams: Record<string, ParamSpec> = {
+export const autoencoderParams = defineParams({
   layers: {
     type: "int[]",
     default: [64, 32, 64],
@@ -94,29 +90,20 @@ export const autoencoderParams: Record<string, ParamSpec> = {
     choices: ["mse", "max"],
     description: "reconstruction error aggregate",
   },
-};
+});
 
-class Autoencoder implements Detector {
+/** Validated hyperparameters of the autoencoder. */
+export type AutoencoderParams = ParamValues<typeof autoencoderParams>;
+
+class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
   readonly name = NAME;
-  readonly params: Readonly<Record<string, unknown>>;
-  nFeatures: number | undefined;
-  #seed: number;
-  #tf: Tf | undefined;
-  #store: ParamStore | undefined;
-  #scaler: Scaler | undefined;
   #sizes: number[] = [];
-  #history: History | undefined;
-
-  constructor(params: Record<string, unknown>, seed: number) {
-    this.params = params;
-    this.#seed = seed;
-  }
 
   get layers(): number[] {
-    return this.params.layers as number[];
+    return this.params.layers;
   }
 
-  #build(tf: Tf, nIn: number, rng: Rng): ParamStore {
+  protected build(tf: Tf, nIn: number, rng: Rng): ParamStore {
     const sizes = [nIn, ...this.layers, nIn];
     const store = new ParamStore(tf);
     for (let l = 0; l + 1 < sizes.length; l++) {
@@ -129,14 +116,14 @@ class Autoencoder implements Detector {
 
   /** Forward pass: reconstruction of `x` (already scaled). */
   #forward(tf: Tf, x: Tensor, dropSeed?: number): Tensor {
-    const store = this.#store!;
+    const store = this.store!;
     const nL = this.#sizes.length - 1;
     let h = x;
     for (let l = 0; l < nL; l++) {
       h = tf.add(tf.matMul(h, store.get(`W${l}`)), store.get(`b${l}`));
       if (l < nL - 1) {
-        h = activate(tf, h, this.params.activation as string);
-        if (dropSeed !== undefined) h = dropout(tf, h, this.params.dropout as number, dropSeed + l);
+        h = activate(tf, h, this.params.activation);
+        if (dropSeed !== undefined) h = dropout(tf, h, this.params.dropout, dropSeed + l);
       }
     }
     return h;
@@ -144,28 +131,28 @@ class Autoencoder implements Detector {
 
   async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
     checkFitInput(NAME, x, 2);
-    const tf = this.#tf = await initTf();
-    const rng = new Rng(this.#seed);
-    this.#store?.dispose();
-    this.#scaler = fitScaler(this.params.scale as Scaler["kind"], x.data, x.rows, x.cols);
-    const xs = applyScaler(this.#scaler, x.data, x.rows, x.cols);
-    this.#store = this.#build(tf, x.cols, rng.fork());
+    const tf = this.tf = await initTf();
+    const rng = new Rng(this.seed);
+    this.store?.dispose();
+    this.scaler = fitScaler(this.params.scale, x.data, x.rows, x.cols);
+    const xs = applyScaler(this.scaler, x.data, x.rows, x.cols);
+    this.store = this.build(tf, x.cols, rng.fork());
     this.nFeatures = x.cols;
     const all = tf.tensor2d(xs, [x.rows, x.cols]);
     const stepRng = rng.fork();
-    const noise = this.params.noise as number;
+    const noise = this.params.noise;
     try {
-      const { train, val } = splitIds(rng.fork(), x.rows, this.params.valFraction as number);
-      this.#history = await trainLoop({
+      const { train, val } = splitIds(rng.fork(), x.rows, this.params.valFraction);
+      this.trainHistory = await trainLoop({
         tf,
         rng: rng.fork(),
         train,
         val,
-        epochs: this.params.epochs as number,
-        batchSize: this.params.batchSize as number,
-        patience: this.params.patience as number,
-        lr: this.params.lr as number,
-        params: this.#store,
+        epochs: this.params.epochs,
+        batchSize: this.params.batchSize,
+        patience: this.params.patience,
+        lr: this.params.lr,
+        params: this.store,
         onProgress: options.onProgress,
         batchLoss: (ids, training) => {
           const xb = tf.gather(all, tf.tensor1d(ids, "int32"));
@@ -189,8 +176,8 @@ class Autoencoder implements Detector {
   /** Per-feature squared reconstruction errors (rows × cols, scaled space). */
   async featureErrors(x: Matrix): Promise<Float32Array> {
     checkScoreInput(NAME, x, this.nFeatures);
-    const tf = this.#tf!;
-    const xs = applyScaler(this.#scaler!, x.data, x.rows, x.cols);
+    const tf = this.tf!;
+    const xs = applyScaler(this.scaler!, x.data, x.rows, x.cols);
     const out = new Float32Array(x.rows * x.cols);
     for (let r = 0; r < x.rows; r += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, x.rows - r);
@@ -208,8 +195,8 @@ class Autoencoder implements Detector {
     checkScoreInput(NAME, x, this.nFeatures);
     const out = new Float64Array(x.rows);
     if (x.rows === 0) return out;
-    const tf = this.#tf!;
-    const xs = applyScaler(this.#scaler!, x.data, x.rows, x.cols);
+    const tf = this.tf!;
+    const xs = applyScaler(this.scaler!, x.data, x.rows, x.cols);
     const useMax = this.params.score === "max";
     for (let r = 0; r < x.rows; r += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, x.rows - r);
@@ -223,49 +210,7 @@ class Autoencoder implements Detector {
     }
     return out;
   }
-
-  /** Training history of the last fit (loss and validation loss per epoch). */
-  get history(): History | undefined {
-    return this.#history;
-  }
-
-  save(): DetectorState {
-    return saveScaledModel(NAME, this.#store, this.nFeatures, this.#scaler, this.#history);
-  }
-
-  async restore(saved: DetectorState): Promise<void> {
-    const m = await restoreScaledModel(NAME, saved, (tf, nF) => this.#build(tf, nF, new Rng(0)));
-    this.#tf = m.tf;
-    this.#scaler = m.scaler;
-    this.#store = m.store;
-    this.nFeatures = m.nFeatures;
-    this.#history = m.history as History | undefined;
-  }
-
-  dispose(): void {
-    this.#store?.dispose();
-    this.#store = undefined;
-  }
 }
-
-/** Registry entry for the dense autoencoder. */
-export const autoencoderFactory: DetectorFactory = {
-  backend: tfBackendName,
-  get conformanceParams() {
-    return autoencoderTestParams;
-  },
-  name: NAME,
-  summary: "dense autoencoder (tfjs); score = reconstruction error",
-  params: autoencoderParams,
-  create(params, seed) {
-    return new Autoencoder(validateParams(NAME, autoencoderParams, params), seed);
-  },
-  async load(saved, params, seed) {
-    const d = new Autoencoder(validateParams(NAME, autoencoderParams, params), seed);
-    await d.restore(saved);
-    return d;
-  },
-};
 
 /** Small, fast settings for the conformance suite and unit tests. */
 export const autoencoderTestParams: Record<string, unknown> = {
@@ -274,3 +219,14 @@ export const autoencoderTestParams: Record<string, unknown> = {
   batchSize: 64,
   lr: 0.01,
 };
+
+/** Registry entry for the dense autoencoder. */
+export const autoencoderFactory: DetectorFactory = defineDetector({
+  name: NAME,
+  summary: "dense autoencoder (tfjs); score = reconstruction error",
+  params: autoencoderParams,
+  create: (params, seed) => new Autoencoder(params, seed),
+  restore: (d, saved) => d.restore(saved),
+  conformanceParams: autoencoderTestParams,
+  backend: tfBackendName,
+});

@@ -22,10 +22,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { benignProfile, percentile } from "./explain.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
  * const p = benignProfile(matrixFromRows([[1], [2], [3], [4]], ["bytes"]));
- * console.assert(percentile(p, 0, 100) === 100);
+ * assert.equal(percentile(p, 0, 100), 100);
  * ```
  * @module
  */

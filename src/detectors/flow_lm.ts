@@ -18,12 +18,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { flowLmFactory } from "./flow_lm.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
  * const lm = flowLmFactory.create({ layers: 1, width: 8, heads: 2, epochs: 1 }, 1);
  * await lm.fit(matrixFromRows([[0, 1], [1, 2], [0, 1], [1, 2]], ["a", "b"]));
  * const s = await lm.score(matrixFromRows([[0, 2]], ["a", "b"]));
- * console.assert(s.length === 1 && s[0] > 0);
+ * assert.equal(s.length, 1);
+ * assert.ok(s[0] > 0);
+ * lm.dispose?.();
  * ```
  * @module
  */
@@ -32,16 +35,26 @@ import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
 import { checkFitInput, checkScoreInput } from "./_linalg.ts";
-import { dropout, glorot, normalInit, ParamStore, savedNFeatures, splitIds, trainLoop } from "./_tf_nn.ts";
-import { validateParams } from "./params.ts";
+import {
+  dropout,
+  glorot,
+  normalInit,
+  ParamStore,
+  savedNFeatures,
+  splitIds,
+  TfDetector,
+  trainLoop,
+} from "./_tf_nn.ts";
+import { defineDetector } from "./factory.ts";
+import { defineParams, type ParamValues } from "./params.ts";
 import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
 import { fitTokenizer, OUT_OF_RANGE_EDGES, Tokenizer } from "./tokenizer.ts";
-import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
+import type { DetectorFactory, DetectorState, FitOptions } from "./types.ts";
 
 const NAME = "flow-lm";
 
 /** Hyperparameters of {@link flowLmFactory}. */
-export const flowLmParams: Record<string, ParamSpec> = {
+export const flowLmParams = defineParams({
   layers: { type: "int", default: 1, min: 1, max: 12, description: "transformer blocks" },
   heads: { type: "int", default: 2, min: 1, max: 16, description: "attention heads (must divide width)" },
   width: { type: "int", default: 24, min: 4, max: 512, description: "model width (embedding size)" },
@@ -85,7 +98,10 @@ export const flowLmParams: Record<string, ParamSpec> = {
     description: "token surprisal aggregate (topk = mean of the topK highest field surprisals)",
   },
   topK: { type: "int", default: 5, min: 1, description: "fields averaged by score=topk" },
-};
+});
+
+/** Validated hyperparameters of flow-lm. */
+export type FlowLmParams = ParamValues<typeof flowLmParams>;
 
 /** Saved-state format of flow-lm; states without `format` are format 1 (one out-of-range word per side). */
 export const FLOW_LM_FORMAT = 2;
@@ -104,41 +120,24 @@ export function autoEpochs(epochs: number, trainRows: number): number {
 /** Rows per scoring chunk (attention tensors are rows × heads × T × T floats). */
 const SCORE_CHUNK = 4096;
 
-interface History {
-  epochs: number;
-  loss: number[];
-  valLoss: number[];
-}
-
-class FlowLm implements Detector {
+class FlowLm extends TfDetector<FlowLmParams> {
   readonly name = NAME;
-  readonly params: Readonly<Record<string, unknown>>;
-  nFeatures: number | undefined;
-  #seed: number;
-  #tf: Tf | undefined;
-  #store: ParamStore | undefined;
   #tok: Tokenizer | undefined;
   #consts: { mask: Tensor; outMasks: Tensor[] } | undefined;
   /** Sequence position → field index (fields sorted by vocabulary size). */
   #perm: number[] = [];
   /** Contiguous position ranges whose fields share a padded output vocabulary. */
   #buckets: { start: number; len: number; K: number }[] = [];
-  #history: History | undefined;
 
-  constructor(params: Record<string, unknown>, seed: number) {
-    const w = params.width as number, h = params.heads as number;
+  constructor(params: FlowLmParams, seed: number) {
+    const w = params.width, h = params.heads;
     if (w % h !== 0) throw new InputError(`detector "${NAME}": width ${w} must be a multiple of heads ${h}`);
-    this.params = params;
-    this.#seed = seed;
+    super(params, seed);
   }
 
   /** The fitted tokenizer. */
   get tokenizer(): Tokenizer | undefined {
     return this.#tok;
-  }
-
-  get history(): History | undefined {
-    return this.#history;
   }
 
   /** Sequence position → field index (fields are ordered by vocabulary size). */
@@ -147,9 +146,9 @@ class FlowLm implements Detector {
   }
 
   #build(tf: Tf, tok: Tokenizer, rng: Rng): void {
-    const d = this.params.width as number;
-    const L = this.params.layers as number;
-    const m = d * (this.params.mlpRatio as number);
+    const d = this.params.width;
+    const L = this.params.layers;
+    const m = d * this.params.mlpRatio;
     const T = tok.fields.length;
     // Order fields by vocabulary size and bucket them (sizes within 2×), so each
     // bucket's output head is a dense [len, d, K] batch matmul with little padding.
@@ -190,9 +189,9 @@ class FlowLm implements Detector {
       s.add(`head${i}.W`, [b.len, d, b.K], glorot(rng, d, b.K, b.len * d * b.K));
       s.add(`head${i}.b`, [b.len, 1, b.K], new Float32Array(b.len * b.K));
     });
-    this.#store = s;
+    this.store = s;
     // Causal (and optional local-window) mask as an additive bias.
-    const ctx = this.params.context as number;
+    const ctx = this.params.context;
     const mask = new Float32Array(T * T);
     for (let i = 0; i < T; i++) {
       for (let j = 0; j < T; j++) {
@@ -270,14 +269,14 @@ class FlowLm implements Detector {
    * (scoring: no gradient) may reorder arithmetic for speed.
    */
   #nll(tf: Tf, inp: Int32Array, tgt: Int32Array, B: number, dropSeed?: number, inference = false): Tensor {
-    const s = this.#store!;
+    const s = this.store!;
     const tok = this.#tok!;
     const T = tok.fields.length;
-    const d = this.params.width as number;
-    const H = this.params.heads as number;
+    const d = this.params.width;
+    const H = this.params.heads;
     const hd = d / H;
-    const L = this.params.layers as number;
-    const rate = this.params.dropout as number;
+    const L = this.params.layers;
+    const rate = this.params.dropout;
     const drop = (x: Tensor, k: number) =>
       dropSeed !== undefined && rate > 0 ? dropout(tf, x, rate, (dropSeed + k * 7919) >>> 0) : x;
     let x = tf.reshape(
@@ -331,10 +330,10 @@ class FlowLm implements Detector {
 
   async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
     checkFitInput(NAME, x, 2);
-    const tf = this.#tf = await initTf();
-    const rng = new Rng(this.#seed);
+    const tf = this.tf = await initTf();
+    const rng = new Rng(this.seed);
     let train = x;
-    const cap = this.params.maxTrainRows as number;
+    const cap = this.params.maxTrainRows;
     if (x.rows > cap) {
       const idx = rng.fork().sampleIndices(x.rows, cap).sort();
       const data = new Float64Array(cap * x.cols);
@@ -344,25 +343,25 @@ class FlowLm implements Detector {
       train = { data, rows: cap, cols: x.cols, names: x.names };
     }
     this.#tok = fitTokenizer(train, {
-      bins: this.params.bins as number,
+      bins: this.params.bins,
       outEdges: this.params.outOfRange === "single" ? [] : OUT_OF_RANGE_EDGES,
     });
     const tokens = this.#tok.encode(train);
-    this.#store?.dispose();
+    this.store?.dispose();
     this.#build(tf, this.#tok, rng.fork());
     this.nFeatures = x.cols;
     const stepRng = rng.fork();
-    const { train: tr, val } = splitIds(rng.fork(), train.rows, this.params.valFraction as number);
-    this.#history = await trainLoop({
+    const { train: tr, val } = splitIds(rng.fork(), train.rows, this.params.valFraction);
+    this.trainHistory = await trainLoop({
       tf,
       rng: rng.fork(),
       train: tr,
       val,
-      epochs: autoEpochs(this.params.epochs as number, tr.length),
-      batchSize: this.params.batchSize as number,
-      patience: this.params.patience as number,
-      lr: this.params.lr as number,
-      params: this.#store!,
+      epochs: autoEpochs(this.params.epochs, tr.length),
+      batchSize: this.params.batchSize,
+      patience: this.params.patience,
+      lr: this.params.lr,
+      params: this.store!,
       clipNorm: 1,
       onProgress: options.onProgress,
       batchLoss: (ids, training) => {
@@ -375,7 +374,7 @@ class FlowLm implements Detector {
   /** Per-field surprisal (nats), rows × fields, row-major. */
   async surprisal(x: Matrix): Promise<Float32Array> {
     checkScoreInput(NAME, x, this.nFeatures);
-    const tf = this.#tf!;
+    const tf = this.tf!;
     const tok = this.#tok!;
     const T = tok.fields.length;
     const tokens = tok.encode(x);
@@ -401,27 +400,16 @@ class FlowLm implements Detector {
     const out = new Float64Array(x.rows);
     if (x.rows === 0) return out;
     const T = this.#tok!.fields.length;
-    return aggregateSurprisal(
-      await this.surprisal(x),
-      T,
-      this.params.score as "mean" | "max" | "topk",
-      this.params.topK as number,
-    );
+    return aggregateSurprisal(await this.surprisal(x), T, this.params.score, this.params.topK);
   }
 
   save(): DetectorState {
-    if (!this.#store || !this.#tok) throw new InputError(`${NAME}.save: the model is not fitted`);
-    const { shapes, blobs } = this.#store.toBlobs();
-    return {
-      state: {
-        format: FLOW_LM_FORMAT,
-        nFeatures: this.nFeatures,
-        tokenizer: this.#tok.toJSON(),
-        shapes,
-        history: this.#history,
-      },
-      blobs,
-    };
+    if (!this.#tok) throw new InputError(`${NAME}.save: the model is not fitted`);
+    return this.saveWeights({
+      format: FLOW_LM_FORMAT,
+      nFeatures: this.nFeatures,
+      tokenizer: this.#tok.toJSON(),
+    });
   }
 
   async restore(saved: DetectorState): Promise<void> {
@@ -439,17 +427,15 @@ class FlowLm implements Detector {
     if (tok.nCols !== nF) {
       throw new InputError(`${NAME}: saved tokenizer expects ${tok.nCols} columns, model ${nF}`);
     }
-    const tf = this.#tf = await initTf();
-    this.#tok = tok;
-    this.#build(tf, tok, new Rng(0));
-    this.#store!.fromBlobs(NAME, (st.shapes ?? {}) as Record<string, number[]>, saved.blobs);
-    this.nFeatures = nF;
-    this.#history = st.history as History | undefined;
+    await this.restoreWeights(saved, (tf) => {
+      this.#tok = tok;
+      this.#build(tf, tok, new Rng(0));
+      return this.store!;
+    });
   }
 
-  dispose(): void {
-    this.#store?.dispose();
-    this.#store = undefined;
+  override dispose(): void {
+    super.dispose();
     this.#disposeConsts();
   }
 
@@ -466,9 +452,10 @@ class FlowLm implements Detector {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { aggregateSurprisal } from "./flow_lm.ts";
  * const s = aggregateSurprisal(Float32Array.from([1, 2, 6]), 3, "topk", 2);
- * console.assert(s[0] === 4);
+ * assert.equal(s[0], 4);
  * ```
  */
 export function aggregateSurprisal(
@@ -502,25 +489,6 @@ export function aggregateSurprisal(
   return out;
 }
 
-/** Registry entry for the transformer language model of flows. */
-export const flowLmFactory: DetectorFactory = {
-  backend: tfBackendName,
-  get conformanceParams() {
-    return flowLmTestParams;
-  },
-  name: NAME,
-  summary: "causal transformer LM over tokenised flows (tfjs); score = mean token surprisal",
-  params: flowLmParams,
-  create(params, seed) {
-    return new FlowLm(validateParams(NAME, flowLmParams, params), seed);
-  },
-  async load(saved, params, seed) {
-    const d = new FlowLm(validateParams(NAME, flowLmParams, params), seed);
-    await d.restore(saved);
-    return d;
-  },
-};
-
 /** Small, fast settings for the conformance suite and unit tests. */
 export const flowLmTestParams: Record<string, unknown> = {
   layers: 1,
@@ -531,3 +499,14 @@ export const flowLmTestParams: Record<string, unknown> = {
   batchSize: 64,
   lr: 0.01,
 };
+
+/** Registry entry for the transformer language model of flows. */
+export const flowLmFactory: DetectorFactory = defineDetector({
+  name: NAME,
+  summary: "causal transformer LM over tokenised flows (tfjs); score = mean token surprisal",
+  params: flowLmParams,
+  create: (params, seed) => new FlowLm(params, seed),
+  restore: (d, saved) => d.restore(saved),
+  conformanceParams: flowLmTestParams,
+  backend: tfBackendName,
+});

@@ -14,13 +14,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createDetector } from "./registry.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
  * const d = createDetector("isolation-forest", { nTrees: 50 }, 7);
  * const rows = Array.from({ length: 200 }, (_, i) => [Math.sin(i), Math.cos(i)]);
  * await d.fit(matrixFromRows(rows));
  * const s = await d.score(matrixFromRows([[0, 0.5], [40, 40]]));
- * console.assert(s[1] > s[0]);
+ * assert.ok(s[1] > s[0], `an outlier scores higher: ${s[1]} > ${s[0]}`);
  * ```
  * @module
  */
@@ -28,10 +29,11 @@ import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
 import { checkFitInput, checkScoreInput, f64Blob, i32Blob, stateNumber, toBytes } from "./_linalg.ts";
-import { validateParams } from "./params.ts";
-import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
+import { defineDetector } from "./factory.ts";
+import { defineParams, type ParamValues } from "./params.ts";
+import type { Detector, DetectorFactory, DetectorState, FitOptions } from "./types.ts";
 
-const PARAMS: Record<string, ParamSpec> = {
+const PARAMS = defineParams({
   nTrees: { type: "int", default: 100, min: 1, description: "number of isolation trees" },
   maxSamples: {
     type: "int",
@@ -39,7 +41,10 @@ const PARAMS: Record<string, ParamSpec> = {
     min: 2,
     description: "subsample size ψ per tree (capped at the training rows)",
   },
-};
+});
+
+/** Validated hyperparameters of the isolation-forest detector. */
+export type IsolationForestParams = ParamValues<typeof PARAMS>;
 
 const EULER = 0.5772156649015329;
 
@@ -53,7 +58,7 @@ export function averagePathLength(n: number): number {
 /** The isolation-forest detector. Trees are stored flat in typed arrays. */
 export class IsolationForestDetector implements Detector {
   readonly name = "isolation-forest";
-  readonly params: Readonly<Record<string, unknown>>;
+  readonly params: Readonly<IsolationForestParams>;
   readonly #seed: number;
   #d: number | undefined;
   #psi = 0;
@@ -63,7 +68,7 @@ export class IsolationForestDetector implements Detector {
   #right: Int32Array = new Int32Array(0);
   #roots: Int32Array = new Int32Array(0);
 
-  constructor(params: Record<string, unknown>, seed: number) {
+  constructor(params: IsolationForestParams, seed: number) {
     this.params = params;
     this.#seed = seed;
   }
@@ -75,8 +80,8 @@ export class IsolationForestDetector implements Detector {
   fit(x: Matrix, options: FitOptions = {}): void {
     checkFitInput(this.name, x);
     const rng = new Rng(this.#seed);
-    const nTrees = this.params.nTrees as number;
-    const psi = Math.min(this.params.maxSamples as number, x.rows);
+    const nTrees = this.params.nTrees;
+    const psi = Math.min(this.params.maxSamples, x.rows);
     const heightLimit = Math.ceil(Math.log2(Math.max(psi, 2)));
     const d = x.cols, data = x.data;
     const cap = nTrees * (2 * psi);
@@ -216,14 +221,11 @@ export class IsolationForestDetector implements Detector {
 }
 
 /** Registry entry. */
-export const isolationForest: DetectorFactory = {
+export const isolationForest: DetectorFactory = defineDetector({
   name: "isolation-forest",
   summary: "Isolation Forest (Liu et al. 2008): score = 2^(-E[h]/c(psi)), 100 trees x 256 rows by default",
   params: PARAMS,
-  create: (params, seed) =>
-    new IsolationForestDetector(validateParams("isolation-forest", PARAMS, params), seed),
-  load: (saved, params, seed) =>
-    new IsolationForestDetector(validateParams("isolation-forest", PARAMS, params), seed).restore(saved),
+  create: (params, seed) => new IsolationForestDetector(params, seed),
+  restore: (d, saved) => d.restore(saved),
   conformanceParams: { nTrees: 50 },
-  backend: () => "js",
-};
+});

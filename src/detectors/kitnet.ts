@@ -27,12 +27,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createDetector } from "./registry.ts";
  * import { isStreaming } from "./types.ts";
  * const d = createDetector("kitnet", { fmGrace: 50 }, 1);
- * if (!isStreaming(d)) throw new Error("kitnet streams");
+ * assert.ok(isStreaming(d), "kitnet streams");
  * for (let i = 0; i < 500; i++) d.learnOne([Math.random(), Math.random(), 0.5]);
- * console.assert(Number.isFinite(d.scoreOne([0.5, 0.5, 0.5])));
+ * assert.ok(Number.isFinite(d.scoreOne([0.5, 0.5, 0.5])));
  * ```
  * @module
  */
@@ -40,10 +41,11 @@ import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
 import { checkFitInput, checkOne, checkScoreInput, f64Blob, stateNumber, toBytes } from "./_linalg.ts";
-import { validateParams } from "./params.ts";
-import type { DetectorFactory, DetectorState, FitOptions, ParamSpec, StreamingDetector } from "./types.ts";
+import { defineDetector } from "./factory.ts";
+import { defineParams, type ParamValues } from "./params.ts";
+import type { DetectorFactory, DetectorState, FitOptions, StreamingDetector } from "./types.ts";
 
-const PARAMS: Record<string, ParamSpec> = {
+const PARAMS = defineParams({
   maxAESize: { type: "int", default: 10, min: 1, description: "most features per ensemble autoencoder (m)" },
   fmGrace: {
     type: "int",
@@ -65,7 +67,10 @@ const PARAMS: Record<string, ParamSpec> = {
     min: 1,
     description: "passes of fit() over the post-grace rows (1 = streaming)",
   },
-};
+});
+
+/** Validated hyperparameters of the KitNET detector. */
+export type KitNetParams = ParamValues<typeof PARAMS>;
 
 function sigmoid(v: number): number {
   return 1 / (1 + Math.exp(-v));
@@ -318,7 +323,7 @@ class CorrelationStats {
 /** The KitNET detector. */
 export class KitNetDetector implements StreamingDetector {
   readonly name = "kitnet";
-  readonly params: Readonly<Record<string, unknown>>;
+  readonly params: Readonly<KitNetParams>;
   readonly #seed: number;
   #d: number | undefined;
   #seen = 0;
@@ -329,7 +334,7 @@ export class KitNetDetector implements StreamingDetector {
   #s: Float64Array = new Float64Array(0);
   #lastLoss = NaN;
 
-  constructor(params: Record<string, unknown>, seed: number) {
+  constructor(params: KitNetParams, seed: number) {
     this.params = params;
     this.#seed = seed;
   }
@@ -354,7 +359,7 @@ export class KitNetDetector implements StreamingDetector {
   }
 
   #buildEnsemble(): void {
-    const maxSize = this.params.maxAESize as number, ratio = this.params.hiddenRatio as number;
+    const maxSize = this.params.maxAESize, ratio = this.params.hiddenRatio;
     const groups = this.#stats!.cluster(maxSize);
     this.#map = groups.map((g) => Int32Array.from(g));
     const rng = new Rng(this.#seed);
@@ -372,7 +377,7 @@ export class KitNetDetector implements StreamingDetector {
 
   #learn(x: ArrayLike<number>): void {
     if (this.#d === undefined) this.#d = x.length;
-    const grace = this.params.fmGrace as number;
+    const grace = this.params.fmGrace;
     this.#seen++;
     if (!this.#map) {
       if (!this.#stats) this.#stats = new CorrelationStats(this.#d);
@@ -380,7 +385,7 @@ export class KitNetDetector implements StreamingDetector {
       if (this.#seen >= grace) this.#buildEnsemble();
       return;
     }
-    const lr = this.params.learningRate as number;
+    const lr = this.params.learningRate;
     const s = this.#s;
     for (let a = 0; a < this.#ensemble.length; a++) s[a] = this.#ensemble[a].train(x, this.#map[a], lr);
     this.#lastLoss = this.#output!.train(s, undefined, lr);
@@ -405,8 +410,8 @@ export class KitNetDetector implements StreamingDetector {
         `kitnet.fit: expected ${this.#d} feature columns (as learned so far), found ${x.cols}`,
       );
     }
-    const grace = this.params.fmGrace as number;
-    const epochs = this.params.epochs as number;
+    const grace = this.params.fmGrace;
+    const epochs = this.params.epochs;
     const pending = Math.max(0, grace - this.#seen);
     if (x.rows <= pending) {
       throw new InputError(
@@ -505,13 +510,11 @@ export class KitNetDetector implements StreamingDetector {
 }
 
 /** Registry entry. */
-export const kitnet: DetectorFactory = {
+export const kitnet: DetectorFactory = defineDetector({
   name: "kitnet",
   summary: "Kitsune's KitNET (NDSS 2018): correlation-clustered ensemble of tiny autoencoders; streaming",
   params: PARAMS,
-  create: (params, seed) => new KitNetDetector(validateParams("kitnet", PARAMS, params), seed),
-  load: (saved, params, seed) =>
-    new KitNetDetector(validateParams("kitnet", PARAMS, params), seed).restore(saved),
+  create: (params, seed) => new KitNetDetector(params, seed),
+  restore: (d, saved) => d.restore(saved),
   conformanceParams: { fmGrace: 100, maxAESize: 4, epochs: 10 },
-  backend: () => "js",
-};
+});

@@ -15,12 +15,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createDetector } from "./registry.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
  * const d = createDetector("kmeans", { k: 2 }, 1);
  * await d.fit(matrixFromRows([[0, 0], [0, 1], [10, 10], [10, 11]]));
  * const s = await d.score(matrixFromRows([[0, 0.5], [50, 50]]));
- * console.assert(s[1] > s[0]);
+ * assert.ok(s[1] > s[0], `an outlier scores higher: ${s[1]} > ${s[0]}`);
  * ```
  * @module
  */
@@ -37,10 +38,11 @@ import {
   stateNumber,
   toBytes,
 } from "./_linalg.ts";
-import { validateParams } from "./params.ts";
-import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
+import { defineDetector } from "./factory.ts";
+import { defineParams, type ParamValues } from "./params.ts";
+import type { Detector, DetectorFactory, DetectorState, FitOptions } from "./types.ts";
 
-const PARAMS: Record<string, ParamSpec> = {
+const PARAMS = defineParams({
   k: { type: "int", default: 8, min: 1, description: "number of clusters" },
   maxIter: {
     type: "int",
@@ -67,12 +69,15 @@ const PARAMS: Record<string, ParamSpec> = {
     max: 1,
     description: "quantile of member distances that defines a cluster's radius",
   },
-};
+});
+
+/** Validated hyperparameters of the k-means detector. */
+export type KMeansParams = ParamValues<typeof PARAMS>;
 
 /** The k-means detector. */
 export class KMeansDetector implements Detector {
   readonly name = "kmeans";
-  readonly params: Readonly<Record<string, unknown>>;
+  readonly params: Readonly<KMeansParams>;
   readonly #seed: number;
   #d: number | undefined;
   #k = 0;
@@ -81,7 +86,7 @@ export class KMeansDetector implements Detector {
   #inertia = NaN;
   #iterations = 0;
 
-  constructor(params: Record<string, unknown>, seed: number) {
+  constructor(params: KMeansParams, seed: number) {
     this.params = params;
     this.#seed = seed;
   }
@@ -102,16 +107,16 @@ export class KMeansDetector implements Detector {
 
   fit(x: Matrix, options: FitOptions = {}): void {
     checkFitInput(this.name, x);
-    const k = this.params.k as number;
+    const k = this.params.k;
     if (k > x.rows) {
       throw new InputError(`kmeans.fit: parameter k = ${k} exceeds the ${x.rows} training rows; lower k`);
     }
     const rng = new Rng(this.#seed);
     const d = x.cols;
-    const tolScaled = (this.params.tol as number) * meanVariance(x);
+    const tolScaled = this.params.tol * meanVariance(x);
     const centroids = kmeansPlusPlus(x, k, rng);
-    const batch = this.params.batchSize as number;
-    const maxIter = this.params.maxIter as number;
+    const batch = this.params.batchSize;
+    const maxIter = this.params.maxIter;
     const labels = new Int32Array(x.rows);
     if (batch > 0) {
       this.#iterations = miniBatch(x, centroids, k, batch, maxIter, tolScaled, rng, options);
@@ -127,7 +132,7 @@ export class KMeansDetector implements Detector {
       inertia += s;
       dists[labels[i]].push(Math.sqrt(s));
     }
-    const q = this.params.radiusQuantile as number;
+    const q = this.params.radiusQuantile;
     const radii = new Float64Array(k);
     for (let c = 0; c < k; c++) {
       const a = Float64Array.from(dists[c]).sort();
@@ -451,13 +456,11 @@ function miniBatch(
 }
 
 /** Registry entry. */
-export const kmeans: DetectorFactory = {
+export const kmeans: DetectorFactory = defineDetector({
   name: "kmeans",
   summary: "k-means++ / Lloyd (Hamerly) or mini-batch; score = distance to nearest centroid / cluster radius",
   params: PARAMS,
-  create: (params, seed) => new KMeansDetector(validateParams("kmeans", PARAMS, params), seed),
-  load: (saved, params, seed) =>
-    new KMeansDetector(validateParams("kmeans", PARAMS, params), seed).restore(saved),
+  create: (params, seed) => new KMeansDetector(params, seed),
+  restore: (d, saved) => d.restore(saved),
   conformanceParams: { k: 4 },
-  backend: () => "js",
-};
+});

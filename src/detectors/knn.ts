@@ -19,12 +19,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createDetector } from "./registry.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
  * const d = createDetector("knn", { k: 1 }, 0);
  * await d.fit(matrixFromRows([[0, 0], [0, 0], [3, 4]])); // the duplicate is dropped
  * const s = await d.score(matrixFromRows([[0, 0], [6, 8]]));
- * console.assert(s[0] === 0 && s[1] === 5);
+ * assert.deepEqual([...s], [0, 5]);
  * ```
  * @module
  */
@@ -39,10 +40,11 @@ import {
   stateNumber,
   toBytes,
 } from "./_linalg.ts";
-import { validateParams } from "./params.ts";
-import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
+import { defineDetector } from "./factory.ts";
+import { defineParams, type ParamValues } from "./params.ts";
+import type { Detector, DetectorFactory, DetectorState, FitOptions } from "./types.ts";
 
-const PARAMS: Record<string, ParamSpec> = {
+const PARAMS = defineParams({
   k: {
     type: "int",
     default: 5,
@@ -62,7 +64,10 @@ const PARAMS: Record<string, ParamSpec> = {
     description: "auto uses brute force up to this many distinct rows",
   },
   leafSize: { type: "int", default: 16, min: 1, description: "k-d tree leaf size" },
-};
+});
+
+/** Validated hyperparameters of the kNN detector. */
+export type KnnParams = ParamValues<typeof PARAMS>;
 
 /** Distinct rows of `x` (first occurrence order) and how many rows were dropped. */
 export function dedupeRows(x: Matrix): { data: Float64Array; rows: number; dropped: number } {
@@ -304,7 +309,7 @@ function scanBlock(
 /** The kNN detector. */
 export class KnnDetector implements Detector {
   readonly name = "knn";
-  readonly params: Readonly<Record<string, unknown>>;
+  readonly params: Readonly<KnnParams>;
   #d: number | undefined;
   #n = 0;
   #dropped = 0;
@@ -313,7 +318,7 @@ export class KnnDetector implements Detector {
   #points: Float64Array = new Float64Array(0); // distinct rows, columns in #order (tree order when a tree is used)
   #tree: KdTree | undefined;
 
-  constructor(params: Record<string, unknown>) {
+  constructor(params: KnnParams) {
     this.params = params;
   }
 
@@ -328,7 +333,7 @@ export class KnnDetector implements Detector {
 
   fit(x: Matrix, options: FitOptions = {}): void {
     checkFitInput(this.name, x);
-    const k = this.params.k as number;
+    const k = this.params.k;
     const u = dedupeRows(x);
     if (u.rows < k) {
       throw new InputError(
@@ -338,9 +343,9 @@ export class KnnDetector implements Detector {
     const d = x.cols;
     const order = varianceOrder(u.data, u.rows, d);
     const permuted = permuteColumns(u.data, u.rows, d, order);
-    const algo = this.params.algorithm as string;
-    const useTree = algo === "kd-tree" || (algo === "auto" && u.rows > (this.params.bruteMax as number));
-    this.#tree = useTree ? KdTree.build(permuted, u.rows, d, this.params.leafSize as number) : undefined;
+    const algo = this.params.algorithm;
+    const useTree = algo === "kd-tree" || (algo === "auto" && u.rows > this.params.bruteMax);
+    this.#tree = useTree ? KdTree.build(permuted, u.rows, d, this.params.leafSize) : undefined;
     this.#points = this.#tree ? this.#tree.points : permuted;
     this.#order = order;
     this.#n = u.rows;
@@ -351,7 +356,7 @@ export class KnnDetector implements Detector {
 
   score(x: Matrix): Float64Array {
     checkScoreInput(this.name, x, this.#d);
-    const k = this.params.k as number, d = this.#d!;
+    const k = this.params.k, d = this.#d!;
     const q = permuteColumns(x.data, x.rows, d, this.#order);
     const out = new Float64Array(x.rows);
     const best = new Float64Array(k);
@@ -463,12 +468,11 @@ function permuteColumns(data: Float64Array, n: number, d: number, order: Int32Ar
 }
 
 /** Registry entry. */
-export const knn: DetectorFactory = {
+export const knn: DetectorFactory = defineDetector({
   name: "knn",
   summary: "distance to the k-th nearest distinct benign row (exact; brute force or k-d tree)",
   params: PARAMS,
-  create: (params) => new KnnDetector(validateParams("knn", PARAMS, params)),
-  load: (saved, params) => new KnnDetector(validateParams("knn", PARAMS, params)).restore(saved),
+  create: (params) => new KnnDetector(params),
+  restore: (d, saved) => d.restore(saved),
   conformanceParams: { k: 3, bruteMax: 256 },
-  backend: () => "js",
-};
+});

@@ -25,12 +25,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lstmFactory } from "./lstm.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
  * const m = lstmFactory.create({ window: 3, units: 4, epochs: 1 }, 1);
  * await m.fit(matrixFromRows([[0, 1], [1, 0], [0, 1], [1, 0], [0, 1]]));
  * const s = await m.score(matrixFromRows([[5, 5], [0, 1]]));
- * console.assert(s.length === 2);
+ * assert.equal(s.length, 2);
+ * m.dispose?.();
  * ```
  * @module
  */
@@ -44,27 +46,19 @@ import {
   fitScaler,
   glorot,
   ParamStore,
-  restoreScaledModel,
-  saveScaledModel,
-  type Scaler,
+  ScaledTfDetector,
   splitIds,
   trainLoop,
 } from "./_tf_nn.ts";
-import { validateParams } from "./params.ts";
+import { defineDetector } from "./factory.ts";
+import { defineParams, type ParamValues } from "./params.ts";
 import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
-import type {
-  Detector,
-  DetectorFactory,
-  DetectorState,
-  FitOptions,
-  ParamSpec,
-  ScoreContext,
-} from "./types.ts";
+import type { DetectorFactory, FitOptions, ScoreContext } from "./types.ts";
 
 const NAME = "lstm";
 
 /** Hyperparameters of {@link lstmFactory}. */
-export const lstmParams: Record<string, ParamSpec> = {
+export const lstmParams = defineParams({
   window: { type: "int", default: 10, min: 1, max: 256, description: "flows per window" },
   units: { type: "int", default: 32, min: 1, max: 1024, description: "LSTM hidden units" },
   mode: {
@@ -96,16 +90,13 @@ export const lstmParams: Record<string, ParamSpec> = {
     choices: ["minmax", "standard", "none"],
     description: "input scaling fitted on training rows",
   },
-};
+});
+
+/** Validated hyperparameters of the LSTM. */
+export type LstmParams = ParamValues<typeof lstmParams>;
 
 /** Windows are scored this many at a time. */
 const SCORE_CHUNK = 8192;
-
-interface History {
-  epochs: number;
-  loss: number[];
-  valLoss: number[];
-}
 
 /**
  * For each row, the indices of the `w` rows of its group ending at it (oldest
@@ -148,27 +139,11 @@ export function windowIndex(rows: number, w: number, pad: number, context?: Scor
   return out;
 }
 
-class Lstm implements Detector {
+class Lstm extends ScaledTfDetector<LstmParams> {
   readonly name = NAME;
-  readonly params: Readonly<Record<string, unknown>>;
-  nFeatures: number | undefined;
-  #seed: number;
-  #tf: Tf | undefined;
-  #store: ParamStore | undefined;
-  #scaler: Scaler | undefined;
-  #history: History | undefined;
 
-  constructor(params: Record<string, unknown>, seed: number) {
-    this.params = params;
-    this.#seed = seed;
-  }
-
-  get history(): History | undefined {
-    return this.#history;
-  }
-
-  #build(tf: Tf, F: number, rng: Rng): void {
-    const U = this.params.units as number;
+  protected build(tf: Tf, F: number, rng: Rng): ParamStore {
+    const U = this.params.units;
     const s = new ParamStore(tf);
     const cells = this.params.mode === "autoencoder" ? ["enc", "dec"] : ["enc"];
     for (const c of cells) {
@@ -182,12 +157,12 @@ class Lstm implements Detector {
     }
     s.add("out.W", [U, F], glorot(rng, U, F));
     s.add("out.b", [F], new Float32Array(F));
-    this.#store = s;
+    return s;
   }
 
   #run(tf: Tf, cell: string, inputs: Tensor[], B: number): Tensor[] {
-    const s = this.#store!;
-    const U = this.params.units as number;
+    const s = this.store!;
+    const U = this.params.units;
     let h: Tensor = tf.zeros([B, U]);
     let c: Tensor = tf.zeros([B, U]);
     const hs: Tensor[] = [];
@@ -216,9 +191,9 @@ class Lstm implements Detector {
     err: Tensor;
     mask: Float32Array;
   } {
-    const W = this.params.window as number;
+    const W = this.params.window;
     const B = ids.length;
-    const s = this.#store!;
+    const s = this.store!;
     const ae = this.params.mode === "autoencoder";
     // predict mode reads the W flows before the target: shift the window by one.
     const steps: Tensor[] = [];
@@ -258,32 +233,32 @@ class Lstm implements Detector {
 
   async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
     checkFitInput(NAME, x, 2);
-    const tf = this.#tf = await initTf();
-    const rng = new Rng(this.#seed);
-    const W = this.params.window as number;
+    const tf = this.tf = await initTf();
+    const rng = new Rng(this.seed);
+    const W = this.params.window;
     const F = x.cols;
-    this.#scaler = fitScaler(this.params.scale as Scaler["kind"], x.data, x.rows, x.cols);
-    const xs = applyScaler(this.#scaler, x.data, x.rows, x.cols);
+    this.scaler = fitScaler(this.params.scale, x.data, x.rows, x.cols);
+    const xs = applyScaler(this.scaler, x.data, x.rows, x.cols);
     const win = windowIndex(x.rows, W, x.rows, options.context);
-    this.#store?.dispose();
-    this.#build(tf, F, rng.fork());
+    this.store?.dispose();
+    this.store = this.build(tf, F, rng.fork());
     this.nFeatures = F;
     let all = Int32Array.from({ length: x.rows }, (_, i) => i);
-    const cap = this.params.maxTrainWindows as number;
+    const cap = this.params.maxTrainWindows;
     if (all.length > cap) all = Int32Array.from(rng.fork().sampleIndices(all.length, cap));
-    const { train, val } = splitIds(rng.fork(), all.length, this.params.valFraction as number);
+    const { train, val } = splitIds(rng.fork(), all.length, this.params.valFraction);
     const pick = (ids: Int32Array) => ids.map((i) => all[i]);
     const ae = this.params.mode === "autoencoder";
-    this.#history = await trainLoop({
+    this.trainHistory = await trainLoop({
       tf,
       rng: rng.fork(),
       train: pick(train),
       val: pick(val),
-      epochs: this.params.epochs as number,
-      batchSize: this.params.batchSize as number,
-      patience: this.params.patience as number,
-      lr: this.params.lr as number,
-      params: this.#store!,
+      epochs: this.params.epochs,
+      batchSize: this.params.batchSize,
+      patience: this.params.patience,
+      lr: this.params.lr,
+      params: this.store,
       clipNorm: 5,
       onProgress: options.onProgress,
       batchLoss: (ids) => {
@@ -299,10 +274,10 @@ class Lstm implements Detector {
     checkScoreInput(NAME, x, this.nFeatures);
     const out = new Float64Array(x.rows);
     if (x.rows === 0) return out;
-    const tf = this.#tf!;
-    const W = this.params.window as number;
+    const tf = this.tf!;
+    const W = this.params.window;
     const F = x.cols;
-    const xs = applyScaler(this.#scaler!, x.data, x.rows, x.cols);
+    const xs = applyScaler(this.scaler!, x.data, x.rows, x.cols);
     const win = windowIndex(x.rows, W, x.rows, context);
     const last = this.params.mode === "predict" || this.params.windowScore === "last";
     for (let r = 0; r < x.rows; r += SCORE_CHUNK) {
@@ -334,47 +309,7 @@ class Lstm implements Detector {
     }
     return out;
   }
-
-  save(): DetectorState {
-    return saveScaledModel(NAME, this.#store, this.nFeatures, this.#scaler, this.#history);
-  }
-
-  async restore(saved: DetectorState): Promise<void> {
-    const m = await restoreScaledModel(NAME, saved, (tf, nF) => {
-      this.#build(tf, nF, new Rng(0));
-      return this.#store!;
-    });
-    this.#tf = m.tf;
-    this.#scaler = m.scaler;
-    this.#store = m.store;
-    this.nFeatures = m.nFeatures;
-    this.#history = m.history as History | undefined;
-  }
-
-  dispose(): void {
-    this.#store?.dispose();
-    this.#store = undefined;
-  }
 }
-
-/** Registry entry for the LSTM sequence model. */
-export const lstmFactory: DetectorFactory = {
-  backend: tfBackendName,
-  get conformanceParams() {
-    return lstmTestParams;
-  },
-  name: NAME,
-  summary: "LSTM sequence autoencoder / next-flow predictor over per-host windows (tfjs)",
-  params: lstmParams,
-  create(params, seed) {
-    return new Lstm(validateParams(NAME, lstmParams, params), seed);
-  },
-  async load(saved, params, seed) {
-    const d = new Lstm(validateParams(NAME, lstmParams, params), seed);
-    await d.restore(saved);
-    return d;
-  },
-};
 
 /** Small, fast settings for the conformance suite and unit tests. */
 export const lstmTestParams: Record<string, unknown> = {
@@ -384,3 +319,14 @@ export const lstmTestParams: Record<string, unknown> = {
   batchSize: 128,
   lr: 0.02,
 };
+
+/** Registry entry for the LSTM sequence model. */
+export const lstmFactory: DetectorFactory = defineDetector({
+  name: NAME,
+  summary: "LSTM sequence autoencoder / next-flow predictor over per-host windows (tfjs)",
+  params: lstmParams,
+  create: (params, seed) => new Lstm(params, seed),
+  restore: (d, saved) => d.restore(saved),
+  conformanceParams: lstmTestParams,
+  backend: tfBackendName,
+});

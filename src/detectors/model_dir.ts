@@ -9,6 +9,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createDetector } from "./registry.ts";
  * import { loadModel, saveModel } from "./model_dir.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
@@ -18,7 +19,7 @@
  * const dir = await Deno.makeTempDir();
  * await saveModel(dir, { detector: d, seed: 0, featureNames: ["a", "b"] });
  * const m = await loadModel(dir);
- * console.assert(m.manifest.detector.name === "knn");
+ * assert.equal(m.manifest.detector.name, "knn");
  * await Deno.remove(dir, { recursive: true });
  * ```
  * @module

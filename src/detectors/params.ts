@@ -4,16 +4,56 @@
  * both are checked against the detector's {@link ParamSpec}s and defaults are
  * filled in, so a saved model always records every hyperparameter it used.
  *
+ * A detector declares its specs once with {@link defineParams}; the literal
+ * types are kept, so {@link validateParams} hands back a typed object
+ * ({@link ParamValues}): `int`/`number` → `number`, `int[]` → `number[]`,
+ * `boolean` → `boolean`, `string` → the union of its `choices` (or `string`).
+ *
  * @example
  * ```ts
- * import { validateParams } from "./params.ts";
- * const p = validateParams("knn", { k: { type: "int", default: 5, min: 1, description: "neighbours" } }, { k: "3" });
- * console.assert(p.k === 3);
+ * import assert from "node:assert/strict";
+ * import { defineParams, validateParams } from "./params.ts";
+ * const specs = defineParams({
+ *   k: { type: "int", default: 5, min: 1, description: "neighbours" },
+ *   metric: { type: "string", default: "l2", choices: ["l1", "l2"], description: "distance" },
+ * });
+ * const p = validateParams("knn", specs, { k: "3" });
+ * const k: number = p.k; // typed: no cast needed
+ * const metric: "l1" | "l2" = p.metric;
+ * assert.equal(k, 3);
+ * assert.equal(metric, "l2");
+ * assert.throws(() => validateParams("knn", specs, { k: 0 }), /parameter k expects an integer >= 1, found 0/);
  * ```
  * @module
  */
 import { InputError } from "../util/errors.ts";
 import type { ParamSpec } from "./types.ts";
+
+/** A detector's hyperparameter specs by name. */
+export type ParamSpecs = Record<string, ParamSpec>;
+
+/** The value type of a spec `type` (distributes over a union of types). */
+type ValueOfType<T extends ParamSpec["type"]> = T extends "int" | "number" ? number
+  : T extends "boolean" ? boolean
+  : T extends "int[]" ? number[]
+  : string;
+
+/** The validated value type of one spec: a string spec with `choices` is the union of the choices. */
+export type ParamValue<S extends ParamSpec> = S extends
+  { type: "string"; choices: readonly (infer C extends string)[] } ? C
+  : ValueOfType<S["type"]>;
+
+/** The validated, typed hyperparameters of `specs` (what {@link validateParams} returns). */
+export type ParamValues<S extends ParamSpecs> = { [K in keyof S]: ParamValue<S[K]> };
+
+/**
+ * Declares a detector's specs, keeping their literal types (`"int"`, the
+ * `choices`) so that {@link ParamValues} can type the validated values. It
+ * returns `specs` unchanged.
+ */
+export function defineParams<const S extends ParamSpecs>(specs: S): S {
+  return specs;
+}
 
 function describe(spec: ParamSpec): string {
   let what = spec.type === "int"
@@ -97,11 +137,11 @@ export function validateParam(detector: string, name: string, spec: ParamSpec, v
  * Fills defaults and validates `given` against `specs`. Unknown names are an
  * error (a typo must not silently train with the default).
  */
-export function validateParams(
+export function validateParams<S extends ParamSpecs>(
   detector: string,
-  specs: Record<string, ParamSpec>,
+  specs: S,
   given: Record<string, unknown> = {},
-): Record<string, unknown> {
+): ParamValues<S> {
   for (const k of Object.keys(given)) {
     if (!(k in specs)) {
       const known = Object.keys(specs).join(", ") || "(none)";
@@ -113,7 +153,8 @@ export function validateParams(
     const v = given[name];
     out[name] = v === undefined ? structuredClone(spec.default) : validateParam(detector, name, spec, v);
   }
-  return out;
+  // Every name of `specs` is filled and each value was checked against its spec's type above.
+  return out as ParamValues<S>;
 }
 
 /** Parses `["k=5", "metric=l2"]` (CLI `--param`) into a record of strings. */

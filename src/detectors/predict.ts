@@ -15,6 +15,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { predict } from "./predict.ts";
  * import { createDetector } from "./registry.ts";
  * import { saveModel } from "./model_dir.ts";
@@ -24,7 +25,7 @@
  * const dir = await Deno.makeTempDir();
  * await saveModel(dir, { detector: d, seed: 0, featureNames: ["a", "b"], threshold: { strategy: "fixed", params: {}, value: 2 } });
  * const r = await predict({ a: 9, b: 9 }, dir);
- * console.assert(r.isAnomaly && r.score > 2);
+ * assert.ok(r.isAnomaly && r.score > 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  * @module

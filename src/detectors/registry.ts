@@ -11,12 +11,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createDetector, listDetectors } from "./registry.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
- * console.assert(listDetectors().some((f) => f.name === "knn"));
+ * assert.ok(listDetectors().some((f) => f.name === "knn"));
  * const d = createDetector("knn", { k: 1 }, 42);
  * await d.fit(matrixFromRows([[0, 0], [1, 1]]));
- * console.assert((await d.score(matrixFromRows([[5, 5]])))[0] > 0);
+ * assert.ok((await d.score(matrixFromRows([[5, 5]])))[0] > 0);
  * ```
  * @module
  */

@@ -21,10 +21,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { flowText } from "./text_embedding.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
  * const m = matrixFromRows([[1, 0, 215]], ["proto=tcp", "proto=udp", "src_bytes"]);
- * console.assert(flowText(m, 0) === "proto=tcp src_bytes=215");
+ * assert.equal(flowText(m, 0), "proto=tcp src_bytes=215");
  * ```
  * @module
  */
@@ -33,10 +34,11 @@ import { fileURLToPath } from "node:url";
 import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { checkFitInput, checkScoreInput } from "./_linalg.ts";
-import { validateParams } from "./params.ts";
+import { defineDetector } from "./factory.ts";
+import { defineParams, type ParamValues } from "./params.ts";
 import { initTf } from "./tf_backend.ts";
 import { oneHotGroups } from "./tokenizer.ts";
-import type { Detector, DetectorFactory, DetectorState, FitOptions, ParamSpec } from "./types.ts";
+import type { Detector, DetectorFactory, DetectorState, FitOptions } from "./types.ts";
 
 const NAME = "text-embedding";
 
@@ -44,7 +46,7 @@ const NAME = "text-embedding";
 export const MODELS_DIR: string = fileURLToPath(new URL("../../data/models/", import.meta.url));
 
 /** Hyperparameters of {@link textEmbeddingFactory}. */
-export const textEmbeddingParams: Record<string, ParamSpec> = {
+export const textEmbeddingParams = defineParams({
   model: {
     type: "string",
     default: "tiny-flow-embedder",
@@ -70,7 +72,10 @@ export const textEmbeddingParams: Record<string, ParamSpec> = {
     choices: ["fp32", "fp16", "q8", "int8", "uint8", "q4"],
     description: "ONNX weights variant to load (onnx/model.onnx for fp32, model_quantized.onnx for q8, ...)",
   },
-};
+});
+
+/** Validated hyperparameters of the text-embedding detector. */
+export type TextEmbeddingParams = ParamValues<typeof textEmbeddingParams>;
 
 function fmt(v: number): string {
   if (Number.isInteger(v)) return String(v);
@@ -205,39 +210,39 @@ export async function embedTexts(
 
 class TextEmbedding implements Detector {
   readonly name = NAME;
-  readonly params: Readonly<Record<string, unknown>>;
+  readonly params: Readonly<TextEmbeddingParams>;
   nFeatures: number | undefined;
   #seed: number;
   #names: string[] = [];
   #emb = new Float32Array(0);
   #dim = 0;
 
-  constructor(params: Record<string, unknown>, seed: number) {
+  constructor(params: TextEmbeddingParams, seed: number) {
     this.params = params;
     this.#seed = seed;
   }
 
   get #model(): string {
-    return this.params.model as string;
+    return this.params.model;
   }
 
   async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
     checkFitInput(NAME, x, 1);
     resolveModel(this.#model);
     let texts = [...new Set(flowTexts(x))];
-    const cap = this.params.maxTrainTexts as number;
+    const cap = this.params.maxTrainTexts;
     if (texts.length > cap) {
       const { Rng } = await import("../util/random.ts");
       const idx = new Rng(this.#seed).sampleIndices(texts.length, cap).sort();
       texts = Array.from(idx, (i) => texts[i]);
     }
-    const k = this.params.k as number;
+    const k = this.params.k;
     if (texts.length < k) {
       throw new InputError(`${NAME}.fit: needs at least k=${k} distinct benign rows, found ${texts.length}`);
     }
     const { data, dim } = await embedTexts(this.#model, texts, {
-      batchSize: this.params.batchSize as number,
-      dtype: this.params.dtype as string,
+      batchSize: this.params.batchSize,
+      dtype: this.params.dtype,
       onBatch: (done) => options.onProgress?.({ step: done, total: texts.length }),
     });
     this.#emb = new Float32Array(data);
@@ -254,8 +259,8 @@ class TextEmbedding implements Detector {
     const texts = flowTexts({ ...x, names: this.#names });
     const uniq = [...new Set(texts)];
     const { data } = await embedTexts(this.#model, uniq, {
-      batchSize: this.params.batchSize as number,
-      dtype: this.params.dtype as string,
+      batchSize: this.params.batchSize,
+      dtype: this.params.dtype,
     });
     const dists = await this.#knn(data, uniq.length);
     const at = new Map(uniq.map((t, i) => [t, i]));
@@ -266,7 +271,7 @@ class TextEmbedding implements Detector {
   /** Euclidean distance (on unit vectors) to the k-th nearest training embedding, via tfjs matmul + topk. */
   async #knn(q: Float32Array, n: number): Promise<Float64Array> {
     const tf = await initTf();
-    const D = this.#dim, N = this.#emb.length / D, k = this.params.k as number;
+    const D = this.#dim, N = this.#emb.length / D, k = this.params.k;
     const out = new Float64Array(n);
     const E = tf.tensor2d(this.#emb, [N, D]);
     try {
@@ -330,18 +335,12 @@ class TextEmbedding implements Detector {
 }
 
 /** Registry entry for the transformers.js text-embedding kNN detector. */
-export const textEmbeddingFactory: DetectorFactory = {
+export const textEmbeddingFactory: DetectorFactory = defineDetector({
   name: NAME,
   summary: "flow → text → local transformers.js embedding; score = k-NN distance to benign embeddings",
   params: textEmbeddingParams,
-  backend: () => "onnxruntime (transformers.js)",
+  create: (params, seed) => new TextEmbedding(params, seed),
+  restore: (d, saved) => d.restore(saved),
   conformanceParams: { k: 3, batchSize: 128 },
-  create(params, seed) {
-    return new TextEmbedding(validateParams(NAME, textEmbeddingParams, params), seed);
-  },
-  load(saved, params, seed) {
-    const d = new TextEmbedding(validateParams(NAME, textEmbeddingParams, params), seed);
-    d.restore(saved);
-    return d;
-  },
-};
+  backend: () => "onnxruntime (transformers.js)",
+});

@@ -19,9 +19,10 @@
  *
  * @example
  * ```ts
- * import { initTf, backendInfo } from "./tf_backend.ts";
+ * import assert from "node:assert/strict";
+ * import { backendInfo, initTf } from "./tf_backend.ts";
  * const tf = await initTf();
- * console.assert(tf.getBackend() === backendInfo().name);
+ * assert.equal(tf.getBackend(), backendInfo().name);
  * ```
  * @module
  */

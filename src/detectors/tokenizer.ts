@@ -28,13 +28,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fitTokenizer } from "./tokenizer.ts";
  * import { matrixFromRows } from "../data/matrix.ts";
  * const m = matrixFromRows([[1, 0, 5], [0, 1, 7], [1, 0, 9]], ["proto=tcp", "proto=udp", "bytes"]);
  * const tok = fitTokenizer(m, { bins: 2 });
- * console.assert(tok.fields.length === 2 && tok.fields[0].name === "proto");
+ * assert.equal(tok.fields.length, 2);
+ * assert.equal(tok.fields[0].name, "proto");
  * const ids = tok.encode(m);
- * console.assert(ids.length === 6);
+ * assert.equal(ids.length, 6);
  * ```
  * @module
  */

@@ -12,11 +12,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadDataset } from "../data/datasets.ts";
  * import { trainOnFrame } from "./train.ts";
  * const { df } = loadDataset("nsl-kdd-test-21");
  * const r = await trainOnFrame(df.head(2000), { detector: "isolation-forest", silent: true });
- * console.assert(r.threshold.strategy === "percentile" && r.trainRows > 0);
+ * assert.equal(r.threshold.strategy, "percentile");
+ * assert.ok(r.trainRows > 0);
  * ```
  * @module
  */
