@@ -9,11 +9,15 @@ DENO_VERSION=2.9.6
 say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 t0=$(date +%s)
 
-# --- Debian packages: Jupyter (Deno kernel host), libpcap (live capture), tshark/ndpiReader/tcpdump/tcpreplay
-# (peers and tests), nmap/hping3 (attack traffic in namespace tests), nats-server (alert sink), sklearn
-# (speed peer), onnx (tiny test model), chromium (report/dashboard tests), fonts for figures.
+# --- Debian packages: Jupyter (Deno kernel host), libpcap (live capture), tshark/wireshark-common/ndpiReader/
+# tcpdump/tcpreplay (peers and tests), nmap/hping3/ping (traffic in namespace tests), nats-server (alert sink),
+# openssl (TLS test certificate), systemd (systemd-analyze checks the unit file), time (bench CPU/RSS), git
+# (provenance), sklearn (speed peer), onnx (tiny test model), chromium (report/dashboard tests), fonts for
+# figures. Every program a test or bench spawns is listed in test/_shared.ts PROGRAMS with its package here;
+# test/setup_test.ts fails when one is missing from this list.
 APT_PACKAGES=(jupyter-notebook jupyter-nbconvert python3-ipykernel jupyter-client python3-nbclient python3-nbformat
-  libpcap0.8 tshark tcpdump tcpreplay libndpi-bin nmap hping3 nats-server iproute2
+  libpcap0.8 tshark wireshark-common tcpdump tcpreplay libndpi-bin nmap hping3 iputils-ping nats-server iproute2
+  openssl systemd time git bash dash python3
   python3-sklearn python3-numpy python3-onnx chromium fonts-dejavu-core ca-certificates)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -71,5 +75,10 @@ say "Jupyter kernel 'Deno' registered in $KDIR (run notebooks with: deno task no
 
 # --- Data: verify vendored files against data/SOURCES.md.
 "$DENO" task --quiet nadir data verify >/dev/null && say "vendored data verified" || { say "data verification failed"; exit 1; }
+
+# --- Stamp: tests treat a machine with this stamp, root and ../shared/data as complete, where a skip
+# for a missing install is a failure rather than a quiet pass (test/_shared.ts completeEnvironment).
+mkdir -p "$ROOT/.tools"
+printf 'deno %s\npackages %s\n' "$DENO_VERSION" "${APT_PACKAGES[*]}" > "$ROOT/.tools/setup-complete"
 
 say "done in $(( $(date +%s) - t0 ))s"

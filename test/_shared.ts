@@ -28,25 +28,210 @@ export function sharedDataDir(): string | undefined {
   return undefined;
 }
 
-/** Path under the shared data dir, or undefined (and a printed skip reason) when it is absent. */
-export function sharedData(what: string, ...parts: string[]): string | undefined {
-  const dir = sharedDataDir();
-  if (!dir) {
-    console.warn(`skip: ${what} needs ../shared/data (not found)`);
-    return undefined;
-  }
-  return join(dir, ...parts);
+/** Path under ../shared/data (or $NADIR_SHARED_DATA); guard its test with {@link needShared}. */
+export function sharedPath(...parts: string[]): string {
+  return join(sharedDataDir() ?? join(ROOT, "..", "shared", "data"), ...parts);
 }
 
-/** True when `cmd` is on PATH. */
-export function hasCommand(cmd: string): boolean {
+/**
+ * Every external program a test or benchmark spawns, with the Debian package
+ * that scripts/setup.sh installs it from. Tests name programs only through
+ * {@link needPrograms} or {@link hasCommand}, which accept these names alone,
+ * and test/setup_test.ts checks both directions: every name here is in
+ * set-up's package list, and every program literal spawned under test/ and
+ * bench/ is named here. That is how "it passed on my machine" (a program the
+ * developer happened to have) is caught before CI on a brand-new machine.
+ */
+export const PROGRAMS = {
+  bash: "bash",
+  capinfos: "wireshark-common",
+  chromium: "chromium",
+  editcap: "wireshark-common",
+  git: "git",
+  ip: "iproute2",
+  mergecap: "wireshark-common",
+  "nats-server": "nats-server",
+  ndpiReader: "libndpi-bin",
+  nmap: "nmap",
+  openssl: "openssl",
+  ping: "iputils-ping",
+  python3: "python3",
+  sh: "dash",
+  "systemd-analyze": "systemd",
+  tcpdump: "tcpdump",
+  time: "time",
+  tshark: "tshark",
+} as const;
+
+/** A program named in {@link PROGRAMS}. */
+export type Program = keyof typeof PROGRAMS;
+
+/**
+ * Where a program is: /usr/bin and /usr/sbin first (Debian's places, which a
+ * non-login PATH may lack), then PATH. Undefined when it is not installed.
+ */
+export function programPath(cmd: Program): string | undefined {
+  for (const dir of ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]) {
+    try {
+      const p = join(dir, cmd);
+      if (Deno.statSync(p).isFile) return p;
+    } catch { /* not here */ }
+  }
   try {
-    const r = new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null", stderr: "null" })
+    const r = new Deno.Command("sh", { args: ["-c", `command -v '${cmd}'`], stdout: "piped", stderr: "null" })
       .outputSync();
-    return r.success;
+    const out = new TextDecoder().decode(r.stdout).trim();
+    return r.success && out ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `cmd` (a program set-up installs) is installed. */
+export function hasCommand(cmd: Program): boolean {
+  return programPath(cmd) !== undefined;
+}
+
+/**
+ * Why a test cannot run here. `kind` says whether a complete environment
+ * should have had what is missing: "shared" (../shared/data), "root", "setup"
+ * (something scripts/setup.sh installs) — or "unavailable", for what cannot
+ * exist on this platform at all (Suricata, Snort, Deno's offline compile
+ * runtime), which may be skipped anywhere.
+ */
+export interface Unmet {
+  kind: "shared" | "root" | "setup" | "unavailable";
+  why: string;
+}
+
+/** Unmet when any of `programs` is missing, naming each with its Debian package. */
+export function needPrograms(...programs: Program[]): Unmet | undefined {
+  const missing = programs.filter((p) => !hasCommand(p));
+  if (!missing.length) return undefined;
+  const pkgs = [...new Set(missing.map((p) => PROGRAMS[p]))].join(" ");
+  return {
+    kind: "setup",
+    why: `${missing.join(", ")} not installed (apt install ${pkgs}; scripts/setup.sh does)`,
+  };
+}
+
+/** Unmet unless running as root (network namespaces, raw capture). */
+export function needRoot(what = "network namespaces and raw capture"): Unmet | undefined {
+  if (Deno.build.os !== "linux") return { kind: "unavailable", why: `needs Linux (${what})` };
+  return Deno.uid() === 0 ? undefined : { kind: "root", why: `needs root (${what})` };
+}
+
+/** Unmet when ../shared/data (or one path under it) is absent. */
+export function needShared(what: string, ...parts: string[]): Unmet | undefined {
+  const dir = sharedDataDir();
+  if (!dir) return { kind: "shared", why: `${what} needs ../shared/data (not found)` };
+  try {
+    Deno.statSync(join(dir, ...parts));
+    return undefined;
+  } catch {
+    return { kind: "shared", why: `${what} needs ../shared/data/${parts.join("/")} (not found)` };
+  }
+}
+
+/**
+ * Unmet unless network namespaces can be made here: root, iproute2 and a
+ * kernel that lets us (probed with a throw-away namespace). `programs` are the
+ * other tools the test runs inside them.
+ */
+export function needNetns(...programs: Program[]): Unmet | undefined {
+  const basic = needRoot() ?? needPrograms("ip", ...programs);
+  if (basic) return basic;
+  const probe = `nadir-probe-${Deno.pid % 100000}`;
+  const r = new Deno.Command("ip", { args: ["netns", "add", probe], stdout: "null", stderr: "piped" })
+    .outputSync();
+  if (!r.success) {
+    return { kind: "root", why: `ip netns unavailable: ${new TextDecoder().decode(r.stderr).trim()}` };
+  }
+  new Deno.Command("ip", { args: ["netns", "del", probe], stdout: "null", stderr: "null" }).outputSync();
+  return undefined;
+}
+
+/** Path of the stamp scripts/setup.sh writes when every step succeeded. */
+export const SETUP_STAMP: string = join(ROOT, ".tools", "setup-complete");
+
+/**
+ * True when this machine should run every test: root, ../shared/data present
+ * and set-up completed. Then a skip of any kind but "unavailable" is a defect
+ * (a missing install, a broken probe) and fails instead of hiding.
+ */
+export function completeEnvironment(): boolean {
+  if (Deno.build.os !== "linux" || Deno.uid() !== 0 || !sharedDataDir()) return false;
+  try {
+    return Deno.statSync(SETUP_STAMP).isFile;
   } catch {
     return false;
   }
+}
+
+/** The first unmet requirement, or undefined when all hold. */
+function firstUnmet(needs: readonly (Unmet | undefined)[]): Unmet | undefined {
+  return needs.find((n): n is Unmet => n !== undefined);
+}
+
+/**
+ * Turns unmet requirements into Deno's `ignore` (so the summary's "ignored"
+ * count is true) and prints the reason once. In a complete environment an
+ * avoidable skip becomes a failure naming what was missing.
+ */
+function skipOrFail(name: string, needs: readonly (Unmet | undefined)[]): { ignore: boolean; fail?: string } {
+  const unmet = firstUnmet(needs);
+  if (!unmet) return { ignore: false };
+  if (unmet.kind !== "unavailable" && completeEnvironment()) {
+    return { ignore: false, fail: `expected to run on this fully set-up machine, but ${unmet.why}` };
+  }
+  console.warn(`skip: ${name}: ${unmet.why}`);
+  return { ignore: true };
+}
+
+/**
+ * `Deno.test` that runs only when every requirement holds; otherwise it is
+ * reported as ignored, with the reason printed — never an early `return`
+ * that the summary would count as a pass.
+ */
+export function testWhen(needs: readonly (Unmet | undefined)[], def: Deno.TestDefinition): void;
+export function testWhen(
+  needs: readonly (Unmet | undefined)[],
+  name: string,
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+): void;
+export function testWhen(
+  needs: readonly (Unmet | undefined)[],
+  defOrName: Deno.TestDefinition | string,
+  fn?: (t: Deno.TestContext) => void | Promise<void>,
+): void {
+  const def = typeof defOrName === "string" ? { name: defOrName, fn: fn! } : defOrName;
+  const { ignore, fail } = skipOrFail(def.name, needs);
+  if (fail) {
+    Deno.test({
+      ...def,
+      fn: () => {
+        throw new Error(fail);
+      },
+    });
+  } else Deno.test({ ...def, ignore: ignore || def.ignore });
+}
+
+/** {@link testWhen} for a step inside a test. */
+export function stepWhen(
+  t: Deno.TestContext,
+  needs: readonly (Unmet | undefined)[],
+  def: Deno.TestStepDefinition,
+): Promise<boolean> {
+  const { ignore, fail } = skipOrFail(`${t.name} > ${def.name}`, needs);
+  if (fail) {
+    return t.step({
+      ...def,
+      fn: () => {
+        throw new Error(fail);
+      },
+    });
+  }
+  return t.step({ ...def, ignore: ignore || def.ignore });
 }
 
 /** Runs the nadir CLI in a subprocess (no progress bars, no colour); returns exit code, stdout and stderr. */
@@ -78,12 +263,3 @@ export const CHROMIUM_ARGS: readonly string[] = [
   "--disable-component-update",
   "--disable-sync",
 ];
-
-/** True when {@link CHROMIUM} exists. */
-export function hasChromium(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-}

@@ -57,9 +57,10 @@ export function formatIpv4(b: Uint8Array, o: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatIpv6 } from "./decode.ts";
  * const b = new Uint8Array(16); b[15] = 1;
- * console.assert(formatIpv6(b, 0) === "::1");
+ * assert.equal(formatIpv6(b, 0), "::1");
  * ```
  */
 export function formatIpv6(b: Uint8Array, o: number): string {

@@ -15,12 +15,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { forEachPacket } from "./reader.ts";
  * let syns = 0;
  * const stats = await forEachPacket("data/pcaps/synscan.pcapng", (p) => {
  *   if (p.protocol === 6 && (p.tcpFlags & 0x12) === 0x02) syns++;
  * });
- * console.assert(stats.packets > 0 && syns > 0);
+ * assert.ok(stats.packets > 0 && syns > 0);
  * ```
  *
  * @module
@@ -662,11 +663,12 @@ export async function forEachPacket(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newStats, readPackets } from "./reader.ts";
  * const stats = newStats();
  * let n = 0;
  * for await (const p of readPackets("data/pcaps/zeek-smtp.pcap", { stats })) if (p.dstPort === 25) n++;
- * console.assert(n > 0 && stats.packets > 0);
+ * assert.ok(n > 0 && stats.packets > 0);
  * ```
  */
 export async function* readPackets(

@@ -7,12 +7,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PcapngWriter } from "./writer.ts";
  * const path = Deno.makeTempFileSync({ suffix: ".pcapng" });
  * const w = PcapngWriter.create(path, { linkType: 1 });
  * w.writePacket(1_700_000_000_000_000, new Uint8Array(60));
  * w.close();
- * console.assert(Deno.statSync(path).size > 60);
+ * assert.ok(Deno.statSync(path).size > 60);
  * ```
  *
  * @module

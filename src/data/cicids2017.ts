@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadCicIds2017 } from "./cicids2017.ts";
  * const df = loadCicIds2017("cic-ids2017");
- * console.assert(df.height === 25127);
+ * assert.equal(df.height, 25127);
  * ```
  * @module
  */

@@ -8,13 +8,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTable } from "./csv.ts";
  * const { df } = parseTable(new TextEncoder().encode("a,b\n1,x\n2,y\n"), {
  *   file: "inline.csv",
  *   columns: [{ name: "a", type: "num" }, { name: "b", type: "str" }],
  *   header: true,
  * });
- * console.assert(df.height === 2);
+ * assert.equal(df.height, 2);
  * ```
  * @module
  */

@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitCsvLine } from "./csv_line.ts";
- * console.assert(splitCsvLine('a,"b,""c""",d').join("|") === 'a|b,"c"|d');
+ * assert.equal(splitCsvLine('a,"b,""c""",d').join("|"), 'a|b,"c"|d');
  * ```
  * @module
  */

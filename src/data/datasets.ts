@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { datasetInfo, loadDataset } from "./datasets.ts";
  * const { df, schema } = loadDataset("nsl-kdd-test-21");
  * const info = datasetInfo("nsl-kdd-test-21", df);
- * console.assert(info.rows === 11850 && schema.name === "nsl-kdd");
+ * assert.ok(info.rows === 11850 && schema.name === "nsl-kdd");
  * ```
  * @module
  */

@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import pl from "nodejs-polars";
  * import { toMatrix } from "./frame.ts";
  * const m = toMatrix(pl.DataFrame({ a: [1, 2], b: [3, 4], ip: ["x", "y"] }), ["a", "b"]);
- * console.assert(m.rows === 2 && m.data[1] === 3);
+ * assert.ok(m.rows === 2 && m.data[1] === 3);
  * ```
  * @module
  */

@@ -4,10 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadNslKdd } from "./kdd.ts";
  * import { featureColumns } from "./schema.ts";
  * const df = loadNslKdd("nsl-kdd-test-21");
- * console.assert(df.height === 11850 && featureColumns(df).length === 41);
+ * assert.ok(df.height === 11850 && featureColumns(df).length === 41);
  * ```
  * @module
  */

@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matrixFromRows, row } from "./matrix.ts";
  * const m = matrixFromRows([[1, 2], [3, 4]], ["a", "b"]);
- * console.assert(m.rows === 2 && row(m, 1)[0] === 3);
+ * assert.ok(m.rows === 2 && row(m, 1)[0] === 3);
  * ```
  * @module
  */

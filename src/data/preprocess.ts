@@ -17,6 +17,7 @@
  *
  * @example Fit on training data, apply to test data
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadDataset } from "./datasets.ts";
  * import { labels } from "./frame.ts";
  * import { fitTransform } from "./preprocess.ts";
@@ -25,17 +26,18 @@
  * const { transform, matrix, rows } = fitTransform(train, { scale: "minmax" });
  * const yTrain = labels(train, rows);          // labels aligned with the deduplicated rows
  * const xTest = transform.apply(test);         // same columns, same scaling
- * console.assert(xTest.cols === matrix.cols && yTrain.length === matrix.rows);
+ * assert.ok(xTest.cols === matrix.cols && yTrain.length === matrix.rows);
  * ```
  * @example Save, load, and score one live flow
  * ```ts
+ * import assert from "node:assert/strict";
  * import pl from "nodejs-polars";
  * import { fitTransform, Transform } from "./preprocess.ts";
  * const df = pl.DataFrame({ bytes: [10, 20, 30, 40], proto: ["tcp", "udp", "tcp", "tcp"] });
  * const { transform } = fitTransform(df, { features: ["bytes", "proto"], categorical: ["proto"] });
  * const again = Transform.fromJSON(JSON.parse(JSON.stringify(transform.toJSON())));
  * const x = again.transformRow({ bytes: 25, proto: "icmp" }); // icmp → proto=__unknown__
- * console.assert(x !== null && x.length === again.outputNames.length);
+ * assert.ok(x !== null && x.length === again.outputNames.length);
  * ```
  * @module
  */

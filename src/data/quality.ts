@@ -12,11 +12,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matrixFromRows } from "./matrix.ts";
  * import { duplicateRows } from "./quality.ts";
  * const m = matrixFromRows([[1, 2], [1, 2], [3, 4]], ["a", "b"]);
  * const d = duplicateRows(m, [0, 1, 0]);
- * console.assert(d.duplicateRows === 1 && d.contradictoryGroups === 1);
+ * assert.ok(d.duplicateRows === 1 && d.contradictoryGroups === 1);
  * ```
  * @module
  */

@@ -7,9 +7,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { featureColumns, NSL_KDD_SCHEMA } from "./schema.ts";
  * const cols = featureColumns(NSL_KDD_SCHEMA, "kdd-header");
- * console.assert(cols.includes("src_bytes") && !cols.includes("hot") && !cols.includes("difficulty"));
+ * assert.ok(cols.includes("src_bytes") && !cols.includes("hot") && !cols.includes("difficulty"));
  * ```
  * @module
  */

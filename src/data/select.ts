@@ -10,12 +10,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matrixFromRows } from "./matrix.ts";
  * import { correlationPrune, mutualInformation } from "./select.ts";
  * const m = matrixFromRows([[1, 2, 0], [2, 4, 1], [3, 6, 0], [4, 8, 1]], ["a", "twice_a", "c"]);
- * console.assert(correlationPrune(m, { threshold: 0.95 }).keep.join() === "a,c");
+ * assert.equal(correlationPrune(m, { threshold: 0.95 }).keep.join(), "a,c");
  * const mi = mutualInformation(m, [0, 1, 0, 1]);
- * console.assert(mi.find((x) => x.feature === "c")!.mi === 1);
+ * assert.equal(mi.find((x) => x.feature === "c")!.mi, 1);
  * ```
  * @module
  */

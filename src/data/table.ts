@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { detectFamily, loadTable } from "./table.ts";
- * console.assert((await detectFamily("data/kdd99/corrected.gz")) === "kdd99");
+ * assert.equal((await detectFamily("data/kdd99/corrected.gz")), "kdd99");
  * const df = await loadTable("nsl-kdd-test-21");
- * console.assert(df.height === 11850);
+ * assert.equal(df.height, 11850);
  * ```
  * @module
  */

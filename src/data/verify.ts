@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { verifyData } from "./verify.ts";
  * const r = await verifyData();
- * console.assert(r.bad.length === 0 && r.ok.length > 0);
+ * assert.ok(r.bad.length === 0 && r.ok.length > 0);
  * ```
  * @module
  */

@@ -9,13 +9,14 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import pl from "nodejs-polars";
  * import { labelFlowsWithAlerts } from "./alert_labels.ts";
  * const flows = pl.DataFrame({ src_ip: ["10.0.0.1"], src_port: [5000], dst_ip: ["10.0.0.2"], dst_port: [21], protocol: [6],
  *   bidirectional_first_seen_ms: [1000], bidirectional_last_seen_ms: [2000] });
  * const alerts = [{ engine: "snort" as const, ts: 1500, proto: "TCP", src: "10.0.0.2", srcPort: 21, dst: "10.0.0.1", dstPort: 5000, rule: "1:1:1", line: 1 }];
  * const out = labelFlowsWithAlerts(flows, alerts).df;
- * console.assert(out.getColumn("label").get(0) === 1);
+ * assert.equal(out.getColumn("label").get(0), 1);
  * ```
  * @module
  */

@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { markdownTable } from "./compare.ts";
- * console.assert(markdownTable([]).startsWith("| Protocol"));
+ * assert.ok(markdownTable([]).startsWith("| Protocol"));
  * ```
  * @module
  */

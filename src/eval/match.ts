@@ -15,10 +15,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matchAlerts } from "./match.ts";
  * const flows = [{ src: "10.0.0.1", srcPort: 5000, dst: "10.0.0.2", dstPort: 21, proto: 6, start: 1000, end: 2000 }];
  * const alerts = [{ src: "10.0.0.2", srcPort: 21, dst: "10.0.0.1", dstPort: 5000, proto: "TCP", ts: 1500 }];
- * console.assert(matchAlerts(flows, alerts).flagged[0] === 1);
+ * assert.equal(matchAlerts(flows, alerts).flagged[0], 1);
  * ```
  * @module
  */

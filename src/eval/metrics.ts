@@ -18,10 +18,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rocAuc, classify } from "./metrics.ts";
  * const y = [0, 0, 1, 1], s = [0.1, 0.4, 0.35, 0.8];
- * console.assert(rocAuc(y, s) === 0.75);
- * console.assert(classify(y, s, 0.5).precision === 1);
+ * assert.equal(rocAuc(y, s), 0.75);
+ * assert.equal(classify(y, s, 0.5).precision, 1);
  * ```
  * @module
  */

@@ -13,10 +13,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitRows } from "./protocols.ts";
  * const isNormal = Uint8Array.from([1, 1, 1, 1, 0, 0]);
  * const s = splitRows(isNormal, { trainFraction: 0.5, validationFraction: 0.5, seed: 1 });
- * console.assert(s.train.length + s.validation.length === 2 && s.test.length === 4);
+ * assert.ok(s.train.length + s.validation.length === 2 && s.test.length === 4);
  * ```
  * @module
  */

@@ -5,8 +5,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PUBLISHED } from "./published.ts";
- * console.assert(PUBLISHED.some((p) => p.method === "DAGMM" && p.f1_oracle === 0.9369));
+ * assert.ok(PUBLISHED.some((p) => p.method === "DAGMM" && p.f1_oracle === 0.9369));
  * ```
  * @module
  */

@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runStamp } from "./results.ts";
- * console.assert(runStamp(new Date(Date.UTC(2026, 10, 23, 12)), "abc1234") === "20261123T120000Z-abc1234");
+ * assert.equal(runStamp(new Date(Date.UTC(2026, 10, 23, 12)), "abc1234"), "20261123T120000Z-abc1234");
  * ```
  * @module
  */

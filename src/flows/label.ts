@@ -7,11 +7,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileRules, labelFlow } from "./label.ts";
  * const rules = compileRules({ rules: [{ name: "ftp", attack: "FTP-Patator", category: "Brute Force",
  *   attacker: ["192.168.56.1"], victim: ["192.168.56.0/24"], ports: [21], protocol: "tcp" }] }, "inline");
  * const r = labelFlow(rules, { srcIp: "192.168.56.101", srcPort: 21, dstIp: "192.168.56.1", dstPort: 5000, protocol: 6, startUs: 0, endUs: 1 });
- * console.assert(r.attack === "FTP-Patator" && r.label === "attack");
+ * assert.ok(r.attack === "FTP-Patator" && r.label === "attack");
  * ```
  * @module
  */

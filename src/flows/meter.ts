@@ -15,6 +15,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FlowMeter } from "./meter.ts";
  * const flows: number[] = [];
  * const m = new FlowMeter({ onFlow: (f) => flows.push(f.packets) });
@@ -25,7 +26,7 @@
  * m.add(p);
  * m.add({ ...p, tsUs: 1000, srcIp: "10.0.0.2", dstIp: "10.0.0.1", srcPort: 53, dstPort: 1234 });
  * m.flush();
- * console.assert(flows[0] === 2);
+ * assert.equal(flows[0], 2);
  * ```
  * @module
  */

@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { meterFile } from "./pipeline.ts";
  * const rows: unknown[] = [];
  * const s = await meterFile("data/pcaps/zeek-smtp.pcap", { features: "basic", onRow: (r) => rows.push([...r]) });
- * console.assert(s.flows === rows.length && s.flows > 0);
+ * assert.ok(s.flows === rows.length && s.flows > 0);
  * ```
  * @module
  */

@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { csvField } from "./writer.ts";
- * console.assert(csvField('a,"b"') === '"a,""b"""' && csvField(1.5) === "1.5");
+ * assert.ok(csvField('a,"b"') === '"a,""b"""' && csvField(1.5) === "1.5");
  * ```
  * @module
  */

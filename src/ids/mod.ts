@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { detectFormat } from "./mod.ts";
- * console.assert(detectFormat('{"event_type":"alert"}') === "eve");
+ * assert.equal(detectFormat('{"event_type":"alert"}'), "eve");
  * ```
  * @module
  */

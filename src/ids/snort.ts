@@ -9,9 +9,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSnortJson } from "./snort.ts";
  * const r = parseSnortJson('{ "timestamp" : "07/07-19:40:44.228212", "proto" : "TCP", "src_ap" : "1.2.3.4:80", "dst_ap" : "5.6.7.8:1234", "rule" : "1:399:9" }', { year: 2017 });
- * console.assert(r.items[0].srcPort === 80 && r.skipped.length === 0);
+ * assert.ok(r.items[0].srcPort === 80 && r.skipped.length === 0);
  * ```
  * @module
  */

@@ -8,9 +8,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseEve } from "./suricata.ts";
  * const r = parseEve('{"timestamp":"2021-06-06T15:59:46.457984+0200","event_type":"alert","src_ip":"1.2.3.4","src_port":1,"dest_ip":"5.6.7.8","dest_port":445,"proto":"TCP","alert":{"gid":1,"signature_id":2403388,"rev":1,"signature":"x"}}');
- * console.assert(r.alerts.items[0].ts === Date.UTC(2021, 5, 6, 13, 59, 46) + 457.984);
+ * assert.equal(r.alerts.items[0].ts, Date.UTC(2021, 5, 6, 13, 59, 46) + 457.984);
  * ```
  * @module
  */

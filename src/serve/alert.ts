@@ -8,12 +8,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeAlert, severityFor } from "./alert.ts";
  * const a = makeAlert({
  *   tsUs: 1_700_000_000_000_000, flowId: 7, srcIp: "10.0.0.9", srcPort: 4242, destIp: "10.0.0.1",
  *   destPort: 80, protocol: 6, detector: "kitnet", score: 3, threshold: 1,
  * });
- * console.assert(a.event_type === "alert" && a.proto === "TCP" && a.severity === severityFor(3, 1));
+ * assert.ok(a.event_type === "alert" && a.proto === "TCP" && a.severity === severityFor(3, 1));
  * ```
  * @module
  */

@@ -8,8 +8,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { configProblems } from "./config.ts";
- * console.assert(configProblems({ flows: { idle_timeout_s: -1 } })[0].startsWith('field "flows.idle_timeout_s"'));
+ * assert.ok(configProblems({ flows: { idle_timeout_s: -1 } })[0].startsWith('field "flows.idle_timeout_s"'));
  * ```
  * @module
  */

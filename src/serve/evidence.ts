@@ -7,10 +7,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EvidenceBuffer, pcapBytes } from "./evidence.ts";
  * const ev = new EvidenceBuffer({ perFlowPackets: 2 });
  * ev.add(1, 1_000_000, 60, new Uint8Array(60), 1);
- * console.assert(pcapBytes(ev.get(1)!).length === 24 + 16 + 60);
+ * assert.equal(pcapBytes(ev.get(1)!).length, 24 + 16 + 60);
  * ```
  * @module
  */

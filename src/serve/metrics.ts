@@ -4,11 +4,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MetricsRegistry } from "./metrics.ts";
  * const m = new MetricsRegistry();
  * const c = m.counter("packets_total", "Packets seen");
  * c.inc(3);
- * console.assert(m.render().includes("nadir_packets_total 3"));
+ * assert.ok(m.render().includes("nadir_packets_total 3"));
  * ```
  * @module
  */

@@ -15,11 +15,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AlertFilter } from "./rules.ts";
  * const f = new AlertFilter({ dedupWindowS: 60, perHostPerMinute: 100 });
  * f.suppressions.add({ src: "10.0.0.0/8", reason: "lab" });
  * const v = f.check({ src_ip: "10.1.2.3", dest_ip: "1.1.1.1", dest_port: 53, proto: "UDP", detector: "x" }, 0);
- * console.assert(v === "suppressed");
+ * assert.equal(v, "suppressed");
  * ```
  * @module
  */

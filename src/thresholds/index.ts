@@ -15,9 +15,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fitThreshold, isAnomalous } from "./index.ts";
  * const t = fitThreshold("percentile", [1, 2, 3, 4, 5], { q: 0.5 });
- * console.assert(t.value === 3 && isAnomalous(t, 3.5));
+ * assert.ok(t.value === 3 && isAnomalous(t, 3.5));
  * ```
  * @module
  */

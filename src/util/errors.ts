@@ -35,9 +35,10 @@ export function formatLocation(loc: Location): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { InputError } from "./errors.ts";
  * const e = new InputError("expected 42 columns, found 41", { file: "a.csv", line: 7 });
- * console.assert(e.message === "a.csv:7: expected 42 columns, found 41");
+ * assert.equal(e.message, "a.csv:7: expected 42 columns, found 41");
  * ```
  */
 export class InputError extends Error {

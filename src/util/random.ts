@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng } from "./random.ts";
  * const a = new Rng(42), b = new Rng(42);
- * console.assert(a.next() === b.next());
+ * assert.equal(a.next(), b.next());
  * ```
  * @module
  */

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { dataPath, hasCommand } from "../_shared.ts";
+import { dataPath, needPrograms, type Unmet } from "../_shared.ts";
 
 /** Vendored real captures (data/pcaps) — always present in a clone. */
 export function vendoredPcaps(): string[] {
@@ -14,16 +14,15 @@ export function vendoredPcaps(): string[] {
     .sort();
 }
 
-/** A capture from the vendored NFStream subset (data/nfstream/pcaps), or undefined (with a skip note). */
-export function nfstreamPcap(name: string): string | undefined {
+/** A capture from the vendored NFStream subset (data/nfstream/pcaps); it is in every clone, so absence throws. */
+export function nfstreamPcap(name: string): string {
   const p = dataPath("nfstream", "pcaps", name);
   try {
     Deno.statSync(p);
-    return p;
   } catch {
-    console.warn(`skip: data/nfstream/pcaps/${name} not vendored`);
-    return undefined;
+    throw new Error(`data/nfstream/pcaps/${name} is not vendored (see data/SOURCES.md)`);
   }
+  return p;
 }
 
 /** Runs a command; throws with its stderr when it fails. */
@@ -35,11 +34,9 @@ export function run(cmd: string, args: string[]): string {
   return new TextDecoder().decode(r.stdout);
 }
 
-/** True when tshark/editcap/mergecap are installed (Debian tshark + wireshark-common). */
-export function hasWiresharkTools(): boolean {
-  const ok = hasCommand("tshark") && hasCommand("editcap") && hasCommand("mergecap");
-  if (!ok) console.warn("skip: tshark/editcap/mergecap not installed (Debian package tshark)");
-  return ok;
+/** tshark, editcap and mergecap (Debian tshark + wireshark-common), the reference the capture tests compare to. */
+export function needWireshark(): Unmet | undefined {
+  return needPrograms("tshark", "editcap", "mergecap", "capinfos");
 }
 
 /** tshark -T fields rows (one array of raw field strings per frame). */

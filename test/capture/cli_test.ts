@@ -7,7 +7,7 @@ import { ROOT } from "../_shared.ts";
 import { tempDir, vendoredPcaps } from "./_util.ts";
 
 function nadir(...args: string[]): { code: number; out: string; err: string } {
-  const r = new Deno.Command("deno", {
+  const r = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts"), ...args],
     stdout: "piped",
     stderr: "piped",

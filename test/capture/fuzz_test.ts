@@ -39,8 +39,7 @@ function inputs(): Uint8Array[] {
       "BGP_redist.pcap",
     ]
   ) {
-    const p = nfstreamPcap(n);
-    if (p) files.push(p);
+    files.push(nfstreamPcap(n));
   }
   return files.map((f) => Deno.readFileSync(f));
 }

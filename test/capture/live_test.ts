@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type DecodedPacket, newStats, readAllPackets } from "../../src/capture/reader.ts";
 import { InputError } from "../../src/util/errors.ts";
-import { hasCommand, ROOT } from "../_shared.ts";
+import { needNetns, needRoot, ROOT, testWhen } from "../_shared.ts";
 import { tempDir } from "./_util.ts";
 
 const TAG = `${Deno.pid % 100000}`;
@@ -27,22 +27,6 @@ function sh(args: string[], allowFail = false): { ok: boolean; out: string; err:
   };
   if (!r.success && !allowFail) throw new Error(`${args.join(" ")}: ${res.err}`);
   return res;
-}
-
-function canUseNetns(): boolean {
-  if (Deno.build.os !== "linux") return skip("not Linux");
-  if (Deno.uid() !== 0) return skip("needs root (network namespaces, raw capture)");
-  if (!hasCommand("ip")) return skip("`ip` (iproute2) not installed");
-  const probe = `nadir-cap-probe-${TAG}`;
-  const r = sh(["ip", "netns", "add", probe], true);
-  if (!r.ok) return skip(`ip netns unavailable: ${r.err.trim()}`);
-  sh(["ip", "netns", "del", probe], true);
-  return true;
-}
-
-function skip(why: string): false {
-  console.warn(`skip: live capture test: ${why}`);
-  return false;
 }
 
 function setupNamespaces(): void {
@@ -108,7 +92,7 @@ class Child {
   }
 }
 
-const NADIR = ["deno", "run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts")];
+const NADIR = [Deno.execPath(), "run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts")];
 
 /** `nadir capture record` on A's veth into `out` (30 s at most, JSON summary), with extra options. */
 function recordInA(out: string, ...options: string[]): Child {
@@ -131,13 +115,12 @@ function recordInA(out: string, ...options: string[]): Child {
   ]);
 }
 
-Deno.test({
+testWhen([needNetns("ping", "tcpdump")], {
   name:
     "live: nadir capture record in a namespace captures the peer's ping and UDP; SIGINT and --count stop it; SLL2",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    if (!canUseNetns()) return;
     const { dir, cleanup } = tempDir();
     const children: Child[] = [];
     try {
@@ -150,7 +133,7 @@ Deno.test({
       const c = recordInA(countOut, "--count", "4", "--filter", "udp port 9999");
       children.push(a, c);
       let tcpdump: Child | undefined;
-      if (hasCommand("tcpdump")) {
+      {
         tcpdump = new Child([
           "ip",
           "netns",
@@ -242,16 +225,12 @@ Deno.test({
   },
 });
 
-Deno.test({
+testWhen([needRoot("live capture")], {
   name:
     "live: clear errors for a missing interface, a bad BPF filter; pcap_stats and stop() on an idle interface",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    if (Deno.uid() !== 0) {
-      console.warn("skip: live capture errors test needs root");
-      return;
-    }
     const { LiveSource, listInterfaces } = await import("../../src/capture/live.ts");
     assert.ok(listInterfaces().some((i) => i.name === "lo" && i.loopback));
     assert.throws(() => LiveSource.open({ interface: "nadir-nope0" }), (e: unknown) => {

@@ -17,13 +17,14 @@ import {
 import { formatIpv6 } from "../../src/capture/decode.ts";
 import {
   epochToUs,
-  hasWiresharkTools,
+  needWireshark,
   nfstreamPcap,
   run,
   tempDir,
   tsharkFields,
   vendoredPcaps,
 } from "./_util.ts";
+import { testWhen } from "../_shared.ts";
 
 const FIELDS = [
   "frame.len",
@@ -107,93 +108,97 @@ function compareWithTshark(file: string, pkts: DecodedPacket[], which: "first" |
   return { frames: rows.length, checked, mismatches };
 }
 
-Deno.test("reader: every vendored pcap/pcapng matches tshark (lengths, time, addresses, ports, flags, ttl)", async () => {
-  if (!hasWiresharkTools()) return;
-  // One tshark run over all files (mergecap -a keeps file order) instead of one per file: tshark's start-up
-  // dominates on small files.
-  const { dir, cleanup } = tempDir();
-  try {
-    const files = vendoredPcaps();
-    const all: DecodedPacket[] = [];
-    for (const f of files) {
-      const stats = newStats();
-      all.push(...await readAllPackets(f, { stats }));
-      assert.equal(stats.damaged + stats.truncated, 0, f);
+testWhen(
+  [needWireshark()],
+  "reader: every vendored pcap/pcapng matches tshark (lengths, time, addresses, ports, flags, ttl)",
+  async () => {
+    // One tshark run over all files (mergecap -a keeps file order) instead of one per file: tshark's start-up
+    // dominates on small files.
+    const { dir, cleanup } = tempDir();
+    try {
+      const files = vendoredPcaps();
+      const all: DecodedPacket[] = [];
+      for (const f of files) {
+        const stats = newStats();
+        all.push(...await readAllPackets(f, { stats }));
+        assert.equal(stats.damaged + stats.truncated, 0, f);
+      }
+      const merged = join(dir, "all.pcapng");
+      run("mergecap", ["-a", "-w", merged, ...files]);
+      const c = compareWithTshark(merged, all);
+      console.log(
+        `reader vs tshark: ${c.frames} frames in ${files.length} files, ${c.mismatches.length} mismatching fields`,
+      );
+      assert.deepEqual(c.mismatches.slice(0, 10), []);
+      assert.ok(c.frames > 10000);
+    } finally {
+      cleanup();
     }
-    const merged = join(dir, "all.pcapng");
-    run("mergecap", ["-a", "-w", merged, ...files]);
-    const c = compareWithTshark(merged, all);
-    console.log(
-      `reader vs tshark: ${c.frames} frames in ${files.length} files, ${c.mismatches.length} mismatching fields`,
-    );
-    assert.deepEqual(c.mismatches.slice(0, 10), []);
-    assert.ok(c.frames > 10000);
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
 
-Deno.test("reader: link types (PPP, Cisco HDLC, BSD null, raw IP, Linux SLL) and big-endian pcapng match tshark", async () => {
-  if (!hasWiresharkTools()) return;
-  const names = [
-    ["BGP_Cisco_hdlc_slarp.pcap", 9],
-    ["BGP_redist.pcap", 104],
-    ["dlt_ppp.pcap", 9],
-    ["nats.pcap", 0],
-    ["selfsigned.pcap", 0],
-    ["raw.pcap", 101],
-    ["reasm_crash_anon.pcapng", 113],
-    ["dhcp_big_endian.pcapng", 1],
-    ["dhcp_little_endian.pcapng", 1],
-  ] as const;
-  const files: string[] = [];
-  const all: DecodedPacket[] = [];
-  for (const [name, lt] of names) {
-    const f = nfstreamPcap(name);
-    if (!f) continue;
-    const stats = newStats();
-    const pkts = await readAllPackets(f, { stats });
-    assert.ok(pkts.length > 0, name);
-    assert.equal(pkts[0].linkType, lt, `${name}: link type`);
-    assert.ok(pkts.some((p) => p.ipVersion !== 0), `${name}: decodes IP`);
-    assert.equal(stats.damaged, 0);
-    files.push(f);
-    all.push(...pkts);
-  }
-  if (!files.length) return;
-  const { dir, cleanup } = tempDir();
-  try {
-    const merged = join(dir, "linktypes.pcapng");
-    run("mergecap", ["-a", "-w", merged, ...files]);
-    assert.deepEqual(compareWithTshark(merged, all).mismatches.slice(0, 5), []);
-  } finally {
-    cleanup();
-  }
-});
+testWhen(
+  [needWireshark()],
+  "reader: link types (PPP, Cisco HDLC, BSD null, raw IP, Linux SLL) and big-endian pcapng match tshark",
+  async () => {
+    const names = [
+      ["BGP_Cisco_hdlc_slarp.pcap", 9],
+      ["BGP_redist.pcap", 104],
+      ["dlt_ppp.pcap", 9],
+      ["nats.pcap", 0],
+      ["selfsigned.pcap", 0],
+      ["raw.pcap", 101],
+      ["reasm_crash_anon.pcapng", 113],
+      ["dhcp_big_endian.pcapng", 1],
+      ["dhcp_little_endian.pcapng", 1],
+    ] as const;
+    const files: string[] = [];
+    const all: DecodedPacket[] = [];
+    for (const [name, lt] of names) {
+      const f = nfstreamPcap(name);
+      const stats = newStats();
+      const pkts = await readAllPackets(f, { stats });
+      assert.ok(pkts.length > 0, name);
+      assert.equal(pkts[0].linkType, lt, `${name}: link type`);
+      assert.ok(pkts.some((p) => p.ipVersion !== 0), `${name}: decodes IP`);
+      assert.equal(stats.damaged, 0);
+      files.push(f);
+      all.push(...pkts);
+    }
+    const { dir, cleanup } = tempDir();
+    try {
+      const merged = join(dir, "linktypes.pcapng");
+      run("mergecap", ["-a", "-w", merged, ...files]);
+      assert.deepEqual(compareWithTshark(merged, all).mismatches.slice(0, 5), []);
+    } finally {
+      cleanup();
+    }
+  },
+);
 
-Deno.test("decoder: tunnels give the inner packet (GTP-U, 4in6, 6in4) as tshark's innermost header", async () => {
-  if (!hasWiresharkTools()) return;
-  for (const [name, tunnel] of [["gtp-u.pcap", 1], ["4in6tunnel.pcap", 0], ["6in4tunnel.pcap", 0]] as const) {
-    const f = nfstreamPcap(name);
-    if (!f) continue;
-    const pkts = await readAllPackets(f);
-    const c = compareWithTshark(f, pkts, "last");
-    assert.deepEqual(c.mismatches.slice(0, 5), [], name);
-    assert.ok(pkts.every((p) => p.tunnelId === tunnel), `${name}: tunnelId ${tunnel}`);
-  }
-  const gtp = nfstreamPcap("gtp-u.pcap");
-  if (gtp) {
-    const pkts = await readAllPackets(gtp);
+testWhen(
+  [needWireshark()],
+  "decoder: tunnels give the inner packet (GTP-U, 4in6, 6in4) as tshark's innermost header",
+  async () => {
+    for (
+      const [name, tunnel] of [["gtp-u.pcap", 1], ["4in6tunnel.pcap", 0], ["6in4tunnel.pcap", 0]] as const
+    ) {
+      const f = nfstreamPcap(name);
+      const pkts = await readAllPackets(f);
+      const c = compareWithTshark(f, pkts, "last");
+      assert.deepEqual(c.mismatches.slice(0, 5), [], name);
+      assert.ok(pkts.every((p) => p.tunnelId === tunnel), `${name}: tunnelId ${tunnel}`);
+    }
+    const pkts = await readAllPackets(nfstreamPcap("gtp-u.pcap"));
     // Inner ICMP echo, not the outer UDP 2152.
     assert.ok(
       pkts.every((p) => p.protocol === 1 && p.srcPort === 0 && (p.icmpType === 0 || p.icmpType === 8)),
     );
-  }
-});
+  },
+);
 
 Deno.test("decoder: CAPWAP data frames (UDP 5247) are decoded to the 802.11 payload with tunnelId 2", async () => {
   const f = nfstreamPcap("capwap.pcap");
-  if (!f) return;
   const pkts = await readAllPackets(f);
   const inner = pkts.filter((p) => p.tunnelId === 2 && p.meterable);
   assert.ok(inner.some((p) => p.protocol === 17 && p.dstPort === 67), "DHCP inside CAPWAP");
@@ -205,30 +210,33 @@ Deno.test("decoder: CAPWAP data frames (UDP 5247) are decoded to the 802.11 payl
   assert.ok(pkts.some((p) => p.tunnelId === 0 && (p.dstPort === 5246 || p.srcPort === 5246)));
 });
 
-Deno.test("reader: nanosecond pcap (editcap -F nsecpcap) and pcapng with if_tsresol=9 read like the original", async () => {
-  if (!hasWiresharkTools()) return;
-  const { dir, cleanup } = tempDir();
-  try {
-    const src = vendoredPcaps().find((f) => f.endsWith("zeek-smtp.pcap"))!;
-    const ns = join(dir, "ns.pcap");
-    const ngns = join(dir, "ns.pcapng");
-    run("editcap", ["-F", "nsecpcap", src, ns]);
-    run("editcap", ["-F", "pcapng", ns, ngns]);
-    const a = await readAllPackets(src);
-    for (const f of [ns, ngns]) {
-      const stats = newStats();
-      const b = await readAllPackets(f, { stats });
-      assert.equal(b.length, a.length);
-      for (let i = 0; i < a.length; i++) {
-        assert.equal(b[i].tsUs, a[i].tsUs, `${f} #${i + 1} ts`);
-        assert.deepEqual(b[i].raw, a[i].raw);
+testWhen(
+  [needWireshark()],
+  "reader: nanosecond pcap (editcap -F nsecpcap) and pcapng with if_tsresol=9 read like the original",
+  async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const src = vendoredPcaps().find((f) => f.endsWith("zeek-smtp.pcap"))!;
+      const ns = join(dir, "ns.pcap");
+      const ngns = join(dir, "ns.pcapng");
+      run("editcap", ["-F", "nsecpcap", src, ns]);
+      run("editcap", ["-F", "pcapng", ns, ngns]);
+      const a = await readAllPackets(src);
+      for (const f of [ns, ngns]) {
+        const stats = newStats();
+        const b = await readAllPackets(f, { stats });
+        assert.equal(b.length, a.length);
+        for (let i = 0; i < a.length; i++) {
+          assert.equal(b[i].tsUs, a[i].tsUs, `${f} #${i + 1} ts`);
+          assert.deepEqual(b[i].raw, a[i].raw);
+        }
+        assert.equal(stats.format, f.endsWith(".pcap") ? "pcap-ns" : "pcapng");
       }
-      assert.equal(stats.format, f.endsWith(".pcap") ? "pcap-ns" : "pcapng");
+    } finally {
+      cleanup();
     }
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
 
 /** Rewrites a little-endian µs pcap as big-endian (header and record headers swapped; frames unchanged). */
 function toBigEndian(le: Uint8Array): Uint8Array {
@@ -249,57 +257,64 @@ function toBigEndian(le: Uint8Array): Uint8Array {
   return out;
 }
 
-Deno.test("reader: big-endian pcap (a real capture with swapped headers) reads like the original; tshark agrees", async () => {
-  const { dir, cleanup } = tempDir();
-  try {
-    const src = vendoredPcaps().find((f) => f.endsWith("zeek-ftp-bruteforce.pcap"))!;
-    const be = join(dir, "be.pcap");
-    Deno.writeFileSync(be, toBigEndian(Deno.readFileSync(src)));
-    const a = await readAllPackets(src);
-    const b = await readAllPackets(be);
-    assert.equal(b.length, a.length);
-    for (let i = 0; i < a.length; i++) assert.deepEqual(b[i].toJSON(), a[i].toJSON());
-    if (hasWiresharkTools()) assert.deepEqual(compareWithTshark(be, b).mismatches.slice(0, 5), []);
-  } finally {
-    cleanup();
-  }
-});
-
-Deno.test("reader: multi-interface pcapng (mergecap of Ethernet + Cisco HDLC + raw IP) and multi-section pcapng", async () => {
-  if (!hasWiresharkTools()) return;
-  const { dir, cleanup } = tempDir();
-  try {
-    const eth = vendoredPcaps().find((f) => f.endsWith("stratosphere-test12-icmp-portscan.pcap"))!;
-    const others = [nfstreamPcap("BGP_redist.pcap"), nfstreamPcap("raw.pcap")].filter((x): x is string =>
-      !!x
-    );
-    const merged = join(dir, "merged.pcapng");
-    run("mergecap", ["-w", merged, eth, ...others]);
-    const stats = newStats();
-    const pkts = await readAllPackets(merged, { stats });
-    assert.equal(stats.interfaces, 1 + others.length);
-    assert.deepEqual(new Set(pkts.map((p) => p.ifIndex)).size, 1 + others.length);
-    assert.deepEqual(compareWithTshark(merged, pkts).mismatches.slice(0, 5), []);
-    // Two sections: a µs pcapng followed by a ns pcapng (different if_tsresol), one file.
-    const ng = join(dir, "us.pcapng"), ngns = join(dir, "ns.pcapng"), both = join(dir, "two-sections.pcapng");
-    run("editcap", ["-F", "pcapng", eth, ng]);
-    run("editcap", ["-F", "nsecpcap", eth, join(dir, "ns.pcap")]);
-    run("editcap", ["-F", "pcapng", join(dir, "ns.pcap"), ngns]);
-    const bytes = new Uint8Array([...Deno.readFileSync(ng), ...Deno.readFileSync(ngns)]);
-    Deno.writeFileSync(both, bytes);
-    const s2 = newStats();
-    const two = await readAllPackets(both, { stats: s2 });
-    const one = await readAllPackets(eth);
-    assert.equal(s2.sections, 2);
-    assert.equal(two.length, 2 * one.length);
-    for (let i = 0; i < one.length; i++) {
-      assert.equal(two[i].tsUs, one[i].tsUs);
-      assert.equal(two[i + one.length].tsUs, one[i].tsUs);
+testWhen(
+  [needWireshark()],
+  "reader: big-endian pcap (a real capture with swapped headers) reads like the original; tshark agrees",
+  async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const src = vendoredPcaps().find((f) => f.endsWith("zeek-ftp-bruteforce.pcap"))!;
+      const be = join(dir, "be.pcap");
+      Deno.writeFileSync(be, toBigEndian(Deno.readFileSync(src)));
+      const a = await readAllPackets(src);
+      const b = await readAllPackets(be);
+      assert.equal(b.length, a.length);
+      for (let i = 0; i < a.length; i++) assert.deepEqual(b[i].toJSON(), a[i].toJSON());
+      assert.deepEqual(compareWithTshark(be, b).mismatches.slice(0, 5), []);
+    } finally {
+      cleanup();
     }
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
+
+testWhen(
+  [needWireshark()],
+  "reader: multi-interface pcapng (mergecap of Ethernet + Cisco HDLC + raw IP) and multi-section pcapng",
+  async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const eth = vendoredPcaps().find((f) => f.endsWith("stratosphere-test12-icmp-portscan.pcap"))!;
+      const others = [nfstreamPcap("BGP_redist.pcap"), nfstreamPcap("raw.pcap")];
+      const merged = join(dir, "merged.pcapng");
+      run("mergecap", ["-w", merged, eth, ...others]);
+      const stats = newStats();
+      const pkts = await readAllPackets(merged, { stats });
+      assert.equal(stats.interfaces, 1 + others.length);
+      assert.deepEqual(new Set(pkts.map((p) => p.ifIndex)).size, 1 + others.length);
+      assert.deepEqual(compareWithTshark(merged, pkts).mismatches.slice(0, 5), []);
+      // Two sections: a µs pcapng followed by a ns pcapng (different if_tsresol), one file.
+      const ng = join(dir, "us.pcapng"),
+        ngns = join(dir, "ns.pcapng"),
+        both = join(dir, "two-sections.pcapng");
+      run("editcap", ["-F", "pcapng", eth, ng]);
+      run("editcap", ["-F", "nsecpcap", eth, join(dir, "ns.pcap")]);
+      run("editcap", ["-F", "pcapng", join(dir, "ns.pcap"), ngns]);
+      const bytes = new Uint8Array([...Deno.readFileSync(ng), ...Deno.readFileSync(ngns)]);
+      Deno.writeFileSync(both, bytes);
+      const s2 = newStats();
+      const two = await readAllPackets(both, { stats: s2 });
+      const one = await readAllPackets(eth);
+      assert.equal(s2.sections, 2);
+      assert.equal(two.length, 2 * one.length);
+      for (let i = 0; i < one.length; i++) {
+        assert.equal(two[i].tsUs, one[i].tsUs);
+        assert.equal(two[i + one.length].tsUs, one[i].tsUs);
+      }
+    } finally {
+      cleanup();
+    }
+  },
+);
 
 Deno.test("reader: small chunks, readPackets and forEachPacket agree; stop early; a big file streams in bounded memory", async () => {
   const f = vendoredPcaps().find((x) => x.endsWith("zeek-ssh-ssh.pcap"))!;
@@ -355,56 +370,64 @@ Deno.test("decoder: IPv4 fragments (ip_frag_source) and IPv6 fragments are flagg
   assert.ok(frag6.filter((p) => p.laterFragment).every((p) => p.srcPort === 0));
 });
 
-Deno.test("decoder: 802.1Q VLAN on real captures (mongodb, cpha) matches tshark; vlanId is the innermost tag", async () => {
-  if (!hasWiresharkTools()) return;
-  for (const name of ["mongodb.pcap", "cpha.pcap"]) {
-    const f = nfstreamPcap(name);
-    if (!f) continue;
-    const pkts = await readAllPackets(f);
-    assert.ok(pkts.filter((p) => p.vlanId !== 0).length > 0, name);
-    assert.deepEqual(compareWithTshark(f, pkts).mismatches.slice(0, 5), [], name);
-  }
-});
+testWhen(
+  [needWireshark()],
+  "decoder: 802.1Q VLAN on real captures (mongodb, cpha) matches tshark; vlanId is the innermost tag",
+  async () => {
+    for (const name of ["mongodb.pcap", "cpha.pcap"]) {
+      const f = nfstreamPcap(name);
+      const pkts = await readAllPackets(f);
+      assert.ok(pkts.filter((p) => p.vlanId !== 0).length > 0, name);
+      assert.deepEqual(compareWithTshark(f, pkts).mismatches.slice(0, 5), [], name);
+    }
+  },
+);
 
 /**
  * Derived captures (no real file here has QinQ, PPPoE or MPLS over Ethernet): real Ethernet frames with a
  * header stack inserted after the MAC addresses. tshark is the judge of what the result means.
  */
-Deno.test("decoder: QinQ (0x88a8 + 0x8100), MPLS label stack and PPPoE session inserted into real frames", async () => {
-  if (!hasWiresharkTools()) return;
-  const src = vendoredPcaps().find((f) => f.endsWith("zeek-http-bro.org.pcap"))!;
-  const orig = (await readAllPackets(src)).slice(0, 200);
-  const stacks: [string, (frame: Uint8Array) => number[], number][] = [
-    ["qinq", () => [0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8, 0x08, 0x00], 200],
-    ["mpls", () => [0x88, 0x47, 0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40], 0],
-    ["pppoe", (fr) => {
-      const plen = fr.length - 14 + 2;
-      return [0x88, 0x64, 0x11, 0x00, 0x12, 0x34, plen >> 8, plen & 0xff, 0x00, 0x21];
-    }, 0],
-  ];
-  const { dir, cleanup } = tempDir();
-  try {
-    for (const [name, stack, vlan] of stacks) {
-      const frames = orig.map((p) => {
-        const r = p.raw;
-        if (p.ipVersion !== 4) return r;
-        // MAC addresses, the inserted stack (which ends with its own type field), then the IP packet.
-        return new Uint8Array([...r.subarray(0, 12), ...stack(r), ...r.subarray(14)]);
-      });
-      const f = join(dir, `${name}.pcap`);
-      const { writePcap } = await import("../../src/capture/writer.ts");
-      writePcap(f, frames.map((data, i) => ({ tsUs: orig[i].tsUs, data })));
-      const pkts = await readAllPackets(f);
-      assert.deepEqual(compareWithTshark(f, pkts).mismatches.slice(0, 5), [], name);
-      const ip = pkts.filter((p) => p.ipVersion === 4);
-      assert.equal(ip.length, orig.filter((p) => p.ipVersion === 4).length, name);
-      assert.ok(ip.every((p) => p.vlanId === vlan && p.meterable), name);
-      assert.deepEqual(ip.map((p) => p.srcPort), orig.filter((p) => p.ipVersion === 4).map((p) => p.srcPort));
+testWhen(
+  [needWireshark()],
+  "decoder: QinQ (0x88a8 + 0x8100), MPLS label stack and PPPoE session inserted into real frames",
+  async () => {
+    const src = vendoredPcaps().find((f) => f.endsWith("zeek-http-bro.org.pcap"))!;
+    const orig = (await readAllPackets(src)).slice(0, 200);
+    const stacks: [string, (frame: Uint8Array) => number[], number][] = [
+      ["qinq", () => [0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8, 0x08, 0x00], 200],
+      ["mpls", () => [0x88, 0x47, 0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40], 0],
+      ["pppoe", (fr) => {
+        const plen = fr.length - 14 + 2;
+        return [0x88, 0x64, 0x11, 0x00, 0x12, 0x34, plen >> 8, plen & 0xff, 0x00, 0x21];
+      }, 0],
+    ];
+    const { dir, cleanup } = tempDir();
+    try {
+      for (const [name, stack, vlan] of stacks) {
+        const frames = orig.map((p) => {
+          const r = p.raw;
+          if (p.ipVersion !== 4) return r;
+          // MAC addresses, the inserted stack (which ends with its own type field), then the IP packet.
+          return new Uint8Array([...r.subarray(0, 12), ...stack(r), ...r.subarray(14)]);
+        });
+        const f = join(dir, `${name}.pcap`);
+        const { writePcap } = await import("../../src/capture/writer.ts");
+        writePcap(f, frames.map((data, i) => ({ tsUs: orig[i].tsUs, data })));
+        const pkts = await readAllPackets(f);
+        assert.deepEqual(compareWithTshark(f, pkts).mismatches.slice(0, 5), [], name);
+        const ip = pkts.filter((p) => p.ipVersion === 4);
+        assert.equal(ip.length, orig.filter((p) => p.ipVersion === 4).length, name);
+        assert.ok(ip.every((p) => p.vlanId === vlan && p.meterable), name);
+        assert.deepEqual(
+          ip.map((p) => p.srcPort),
+          orig.filter((p) => p.ipVersion === 4).map((p) => p.srcPort),
+        );
+      }
+    } finally {
+      cleanup();
     }
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
 
 /** pcapng Simple and obsolete Packet blocks: no tool here writes them, so they are built from real frames. */
 Deno.test("reader: pcapng Simple Packet and obsolete Packet blocks (built from real frames) read like EPBs", async () => {

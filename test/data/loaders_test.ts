@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sharedData } from "../_shared.ts";
+import { needShared, sharedPath, testWhen } from "../_shared.ts";
 import { fixture } from "./_helpers.ts";
 import { datasetInfo, loadDataset } from "../../src/data/datasets.ts";
 import { loadKdd99, loadNslKdd } from "../../src/data/kdd.ts";
@@ -123,13 +123,16 @@ Deno.test("CIC-IDS2017 improved sample: 25,127 rows, 2,500 benign, metadata sepa
   assert.ok(attacks.has("Web Attack - SQL Injection") && attacks.has("normal") && !attacks.has("BENIGN"));
 });
 
-Deno.test("CIC-IDS2017: the shared plain-CSV directory loads identically to the vendored .gz copies", () => {
-  const dir = sharedData("CIC-IDS2017 plain CSVs", "cic-ids2017");
-  if (!dir) return;
-  const a = loadCicIds2017("cic-ids2017");
-  const b = loadDataset({ name: "cic-ids2017", path: dir }).df;
-  assert.ok(a.frameEqual(b));
-});
+testWhen(
+  [needShared("CIC-IDS2017 plain CSVs", "cic-ids2017")],
+  "CIC-IDS2017: the shared plain-CSV directory loads identically to the vendored .gz copies",
+  () => {
+    const dir = sharedPath("cic-ids2017");
+    const a = loadCicIds2017("cic-ids2017");
+    const b = loadDataset({ name: "cic-ids2017", path: dir }).df;
+    assert.ok(a.frameEqual(b));
+  },
+);
 
 Deno.test("CIC-IDS2017 original MachineLearningCVE layout maps to the improved names (hand-written fixture)", () => {
   const warnings: string[] = [];

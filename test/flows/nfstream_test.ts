@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { dataPath, sharedData } from "../_shared.ts";
+import { dataPath, needShared, sharedPath, testWhen } from "../_shared.ts";
 import { describeDiffs, matchAll, type MatchSummary } from "../../src/flows/nfstream_check.ts";
 
 function report(what: string, s: MatchSummary): void {
@@ -20,14 +19,16 @@ Deno.test("flows: (packets, bytes) multiset equals NFStream's on the vendored ca
   assert.ok(s.rate >= 0.99, `match rate ${(100 * s.rate).toFixed(2)} % < 99 %`);
 });
 
-Deno.test("flows: (packets, bytes) multiset equals NFStream's on all 147 shared captures", async () => {
-  const dir = sharedData("NFStream ground truth (147 captures)", "nfstream");
-  if (!dir) return;
-  const s = await matchAll(join(dir));
-  report("all shared", s);
-  assert.equal(s.captures, 147);
-  assert.ok(s.rate >= 0.99, `match rate ${(100 * s.rate).toFixed(2)} % < 99 %`);
-});
+testWhen(
+  [needShared("NFStream ground truth (147 captures)", "nfstream")],
+  "flows: (packets, bytes) multiset equals NFStream's on all 147 shared captures",
+  async () => {
+    const s = await matchAll(sharedPath("nfstream"));
+    report("all shared", s);
+    assert.equal(s.captures, 147);
+    assert.ok(s.rate >= 0.99, `match rate ${(100 * s.rate).toFixed(2)} % < 99 %`);
+  },
+);
 
 Deno.test("flows: capwap.pcap equals NFStream exactly (non-IPv4 LLC type with a too-long garbage IPv4 header is dropped)", async () => {
   const s = await matchAll(dataPath("nfstream"));

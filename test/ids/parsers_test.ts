@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { dataPath, sharedData } from "../_shared.ts";
+import { dataPath, needShared, sharedPath, testWhen } from "../_shared.ts";
 import {
   detectFormat,
   parseEve,
@@ -58,19 +58,22 @@ Deno.test("snort3 alert_json: vendored real slices parse completely", async () =
   });
 });
 
-Deno.test("snort3 alert_json: every shared file parses without skips", async () => {
-  const dir = sharedData("snort3 alert files", "alerts", "snort3-cicids2017");
-  if (!dir) return;
-  let n = 0;
-  for (const e of Deno.readDirSync(dir)) {
-    if (!e.name.endsWith(".json")) continue;
-    const r = await readAlerts(join(dir, e.name), { year: 2017 });
-    assert.equal(r.skipped.length, 0, `${e.name}: ${JSON.stringify(r.skipped.slice(0, 2))}`);
-    assert.equal(r.alerts.length, r.total);
-    n += r.alerts.length;
-  }
-  assert.ok(n > 20000, `read ${n} alerts`);
-});
+testWhen(
+  [needShared("snort3 alert files", "alerts", "snort3-cicids2017")],
+  "snort3 alert_json: every shared file parses without skips",
+  async () => {
+    const dir = sharedPath("alerts", "snort3-cicids2017");
+    let n = 0;
+    for (const e of Deno.readDirSync(dir)) {
+      if (!e.name.endsWith(".json")) continue;
+      const r = await readAlerts(join(dir, e.name), { year: 2017 });
+      assert.equal(r.skipped.length, 0, `${e.name}: ${JSON.stringify(r.skipped.slice(0, 2))}`);
+      assert.equal(r.alerts.length, r.total);
+      n += r.alerts.length;
+    }
+    assert.ok(n > 20000, `read ${n} alerts`);
+  },
+);
 
 Deno.test("snort3 alert_json: malformed lines are counted with line numbers, or thrown in strict mode", () => {
   const good =
@@ -136,21 +139,27 @@ Deno.test("suricata eve: JSON lines with alert + flow events (vendored real slic
   assert.ok(f.end >= f.start && f.pktsToServer > 0);
 });
 
-Deno.test("suricata eve: JSON array export and every shared file", async () => {
+Deno.test("suricata eve: JSON array export (vendored honeypot sample)", async () => {
   const h = await readAlerts(dataPath("alerts", "suricata", "honeypot-2018-alerts-only.json"));
   assert.equal(h.format, "eve");
   assert.ok(h.alerts.length > 20 && h.skipped.length === 0);
   assert.equal(h.alerts[0].ts, Date.UTC(2019, 0, 2, 3, 50, 11) + 315.11);
-  const dir = sharedData("suricata eve files", "alerts", "suricata");
-  if (!dir) return;
-  const full = parseEve(await Deno.readTextFile(join(dir, "stratosphere-test6-eve.json")));
-  assert.equal(full.alerts.items.length, 745);
-  assert.equal(full.flows.items.length, 3512);
-  for (const n of ["first-org-conf-2015-alerts-only.json", "wrccdc-2017-alerts-only.json"]) {
-    const r = await readAlerts(join(dir, n));
-    assert.ok(r.alerts.length > 0 && r.skipped.length === 0, n);
-  }
 });
+
+testWhen(
+  [needShared("suricata eve files", "alerts", "suricata")],
+  "suricata eve: every shared file",
+  async () => {
+    const dir = sharedPath("alerts", "suricata");
+    const full = parseEve(await Deno.readTextFile(join(dir, "stratosphere-test6-eve.json")));
+    assert.equal(full.alerts.items.length, 745);
+    assert.equal(full.flows.items.length, 3512);
+    for (const n of ["first-org-conf-2015-alerts-only.json", "wrccdc-2017-alerts-only.json"]) {
+      const r = await readAlerts(join(dir, n));
+      assert.ok(r.alerts.length > 0 && r.skipped.length === 0, n);
+    }
+  },
+);
 
 Deno.test("suricata eve: malformed events are counted or thrown", () => {
   assert.equal(parseEveTime("2015-03-29T11:01:38.5-0600"), Date.UTC(2015, 2, 29, 17, 1, 38, 500));

@@ -6,9 +6,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jupyterPath, notebookToolsMissing, pythonPath, REPO_ROOT } from "../../src/figures/report.ts";
 import { concatNotebook } from "../../scripts/check_notebooks.ts";
+import { testWhen, type Unmet } from "../_shared.ts";
 
 const missing = notebookToolsMissing();
-if (missing) console.warn(`skip: nbrun tests need Jupyter and the Deno kernel: ${missing}`);
+const jupyter: Unmet | undefined = missing
+  ? { kind: "setup", why: `needs Jupyter and the Deno kernel: ${missing}` }
+  : undefined;
 
 function notebook(cells: { code?: string; md?: string; tags?: string[] }[]) {
   return {
@@ -45,9 +48,8 @@ type Nb = any;
 /** nbformat writes multi-line strings as lists of lines. */
 const text = (v: string | string[]) => Array.isArray(v) ? v.join("") : v;
 
-Deno.test({
+testWhen([jupyter], {
   name: "nbrun: keeps outputs published after the cell went idle, injects parameters, stops at an error",
-  ignore: !!missing,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nadir-nbrun-" });
     try {
@@ -132,9 +134,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testWhen([jupyter], {
   name: "nbrun: an unknown parameter is a usage error that lists the declared ones",
-  ignore: !!missing,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nadir-nbrun-" });
     try {

@@ -8,12 +8,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { notebookToolsMissing, REPO_ROOT, type ReportResult, runReport } from "../../src/figures/report.ts";
-import { CHROMIUM, CHROMIUM_ARGS, hasChromium } from "../_shared.ts";
+import { CHROMIUM, CHROMIUM_ARGS, needPrograms, testWhen, type Unmet } from "../_shared.ts";
 
 const missing = notebookToolsMissing();
-if (missing) console.warn(`skip: report tests need Jupyter and the Deno kernel: ${missing}`);
-const chromiumPresent = hasChromium();
-if (!chromiumPresent) console.warn(`skip: report HTML test needs ${CHROMIUM} (Debian chromium)`);
+const jupyter: Unmet | undefined = missing
+  ? { kind: "setup", why: `needs Jupyter and the Deno kernel: ${missing}` }
+  : undefined;
 
 type Cell = {
   cell_type: string;
@@ -66,9 +66,8 @@ Deno.test("report: cellDisplays recognises displaying cells", () => {
   assert.equal(cellDisplays("// only a comment"), false);
 });
 
-Deno.test({
+testWhen([jupyter], {
   name: "report: every notebook runs with --quick; displaying cells have outputs, none raises",
-  ignore: !!missing,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -159,9 +158,8 @@ async function checkInChromium(
   }
 }
 
-Deno.test({
+testWhen([jupyter, needPrograms("chromium")], {
   name: "report: Chromium shows every figure of every quick HTML report with a non-zero size",
-  ignore: !!missing || !chromiumPresent,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -185,12 +183,12 @@ const committed = (() => {
   }
 })();
 
-Deno.test({
+testWhen([needPrograms("chromium")], {
   name: "report: the committed reports/ show their figures in Chromium",
-  ignore: !chromiumPresent || committed.length === 0,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
+    assert.ok(committed.length > 0, "reports/ holds committed HTML reports");
     const dir = join(REPO_ROOT, "reports");
     await checkInChromium(
       committed.map((name) => ({ name, html: join(dir, `${name}.html`), ipynb: join(dir, `${name}.ipynb`) })),

@@ -9,7 +9,7 @@ import type { FeatureSet } from "../../src/flows/features/types.ts";
 import { AlertStore } from "../../src/serve/store.ts";
 import { runMonitor } from "../../src/serve/run.ts";
 import { WebhookSink } from "../../src/serve/sinks/webhook.ts";
-import { dataPath, hasCommand, ROOT } from "../_shared.ts";
+import { dataPath, needPrograms, ROOT, testWhen } from "../_shared.ts";
 import { benignFlowModel } from "./_helpers.ts";
 
 function cli(args: string[], env: Record<string, string> = {}): { code: number; err: string } {
@@ -69,14 +69,10 @@ Deno.test("POST /predict with a real saved flow model matches the detector's own
   assert.equal(j.threshold, lm.threshold!.value);
 });
 
-Deno.test({
+testWhen([needPrograms("openssl")], {
   name: "TLS: --cert/--key serve HTTPS",
   sanitizeResources: false,
   async fn() {
-    if (!hasCommand("openssl")) {
-      console.warn("skip: TLS test needs openssl to make a throw-away certificate");
-      return;
-    }
     const dir = Deno.makeTempDirSync();
     const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
     const g = new Deno.Command("openssl", {

@@ -9,21 +9,17 @@ import { join } from "node:path";
 import { runMonitor } from "../../src/serve/run.ts";
 import { makeAlert } from "../../src/serve/alert.ts";
 import type { AlertStore } from "../../src/serve/store.ts";
-import { CHROMIUM, CHROMIUM_ARGS, dataPath, hasChromium, ROOT } from "../_shared.ts";
+import { CHROMIUM, CHROMIUM_ARGS, dataPath, needPrograms, ROOT, testWhen } from "../_shared.ts";
 import { benignFlowModel } from "./_helpers.ts";
 
 const HOSTILE = `<img src=x onerror="window.__xss=1">`;
 const TOKEN = "dashboard-test-token-0123456789";
 
-Deno.test({
+testWhen([needPrograms("chromium")], {
   name: "dashboard renders live alerts in chromium and escapes hostile strings",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    if (!hasChromium()) {
-      console.warn(`skip: dashboard e2e needs ${CHROMIUM} (apt install chromium)`);
-      return;
-    }
     const { chromium } = await import("playwright-core");
     const model = await benignFlowModel();
     const out = Deno.makeTempDirSync({ prefix: "nadir-dash-" });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { hasCommand, ROOT } from "../_shared.ts";
+import { needPrograms, ROOT, testWhen, type Unmet } from "../_shared.ts";
 
 const unit = () => Deno.readTextFileSync(join(ROOT, "deploy", "nadir.service"));
 
@@ -24,11 +24,7 @@ Deno.test("systemd unit: sandboxing and capability settings", () => {
   assert.doesNotMatch(u, /^User=root$/m);
 });
 
-Deno.test("systemd unit: systemd-analyze verify accepts it", () => {
-  if (!hasCommand("systemd-analyze")) {
-    console.warn("skip: systemd-analyze not installed");
-    return;
-  }
+testWhen([needPrograms("systemd-analyze")], "systemd unit: systemd-analyze verify accepts it", () => {
   const dir = Deno.makeTempDirSync();
   const bin = join(dir, "nadir");
   Deno.writeTextFileSync(bin, "#!/bin/sh\nexit 0\n");
@@ -79,16 +75,19 @@ function denortAvailable(): string | undefined {
   return undefined;
 }
 
-Deno.test({
+/** `deno compile` embeds denort, which only dl.deno.land serves (no npm or Debian package carries it). */
+function needDenort(): Unmet | undefined {
+  if (denortAvailable()) return undefined;
+  return {
+    kind: "unavailable",
+    why: "deno compile needs the Deno runtime (denort) from dl.deno.land, unreachable here (set DENORT_BIN)",
+  };
+}
+
+testWhen([needDenort()], {
   name: "deno compile: single binary runs --version and serves /health",
   sanitizeResources: false,
   async fn() {
-    if (!denortAvailable()) {
-      console.warn(
-        "skip: deno compile needs the Deno runtime (denort) from dl.deno.land, not available offline here (set DENORT_BIN)",
-      );
-      return;
-    }
     const dir = Deno.makeTempDirSync();
     const out = join(dir, "nadir");
     const c = new Deno.Command("bash", {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { trainFlowModelFromPcap } from "../../src/serve/models.ts";
 import { alertProblems } from "../../src/serve/alert.ts";
-import { hasCommand, ROOT } from "../_shared.ts";
+import { needNetns, ROOT, testWhen } from "../_shared.ts";
 
 const NS_SRV = `nadir${Deno.pid % 100000}s`;
 const NS_ATT = `nadir${Deno.pid % 100000}a`;
@@ -22,17 +22,6 @@ const ATT_IP = "10.77.0.2";
 function sh(args: string[]): { ok: boolean; out: string } {
   const r = new Deno.Command(args[0], { args: args.slice(1), stdout: "piped", stderr: "piped" }).outputSync();
   return { ok: r.success, out: new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr) };
-}
-
-function unavailable(): string | undefined {
-  if (Deno.build.os !== "linux") return "not Linux";
-  if (Deno.uid() !== 0) return "needs root for ip netns";
-  for (const c of ["ip", "nmap", "tcpdump"]) if (!hasCommand(c)) return `${c} not installed`;
-  const probe = `nadirprobe${Deno.pid % 100000}`;
-  const r = sh(["ip", "netns", "add", probe]);
-  if (!r.ok) return `ip netns unavailable: ${r.out.trim()}`;
-  sh(["ip", "netns", "del", probe]);
-  return undefined;
 }
 
 function inNs(
@@ -100,16 +89,11 @@ for (let i = 0; i < 40; i++) {
   await new Promise((r) => setTimeout(r, 40));
 }`;
 
-Deno.test({
+testWhen([needNetns("nmap", "tcpdump")], {
   name: "live: monitor --interface on a veth names the SYN scanner within seconds, no drops",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const why = unavailable();
-    if (why) {
-      console.warn(`skip: live namespace test: ${why}`);
-      return;
-    }
     const dir = Deno.makeTempDirSync({ prefix: "nadir-live-" });
     const deno = Deno.execPath();
     let server: Deno.ChildProcess | undefined,

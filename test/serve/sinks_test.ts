@@ -6,7 +6,7 @@ import { FileSink } from "../../src/serve/sinks/sink.ts";
 import { WebhookSink } from "../../src/serve/sinks/webhook.ts";
 import { formatRfc5424, SyslogSink } from "../../src/serve/sinks/syslog.ts";
 import { NatsClient, NatsSink } from "../../src/serve/sinks/nats.ts";
-import { hasCommand } from "../_shared.ts";
+import { needPrograms, programPath, testWhen } from "../_shared.ts";
 
 function alert(i: number, extra: Partial<{ src: string }> = {}): Alert {
   return makeAlert({
@@ -221,18 +221,8 @@ function freePort(): number {
   return p;
 }
 
-Deno.test("NATS sink publishes alerts to a real nats-server", async (t) => {
-  const bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server"].find((p) => {
-    try {
-      return Deno.statSync(p).isFile;
-    } catch {
-      return false;
-    }
-  }) ?? (hasCommand("nats-server") ? "nats-server" : undefined);
-  if (!bin) {
-    console.warn("skip: nats-server not installed (apt install nats-server)");
-    return;
-  }
+testWhen([needPrograms("nats-server")], "NATS sink publishes alerts to a real nats-server", async (t) => {
+  const bin = programPath("nats-server")!;
   const port = freePort();
   const proc = new Deno.Command(bin, {
     args: ["-a", "127.0.0.1", "-p", String(port)],

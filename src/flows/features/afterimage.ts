@@ -16,11 +16,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AfterImage } from "./afterimage.ts";
  * const ai = new AfterImage();
  * const p = { tsUs: 1e6, wireLen: 100, srcIp: "10.0.0.1", dstIp: "10.0.0.2", srcPort: 1, dstPort: 2, protocol: 6, ipVersion: 4 as const };
  * const v = ai.update(p);
- * console.assert(v.length === 100 && Math.abs(v[1] - 100) < 1e-9);
+ * assert.ok(v.length === 100 && Math.abs(v[1] - 100) < 1e-9);
  * ```
  * @module
  */

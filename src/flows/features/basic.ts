@@ -5,8 +5,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { basicFeatures } from "./basic.ts";
- * console.assert(basicFeatures.columns.some((c) => c.name === "bidirectional_packets"));
+ * assert.ok(basicFeatures.columns.some((c) => c.name === "bidirectional_packets"));
  * ```
  * @module
  */

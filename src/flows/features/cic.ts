@@ -13,8 +13,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cicFeatures } from "./cic.ts";
- * console.assert(cicFeatures.columns[1].name === "Flow ID");
+ * assert.equal(cicFeatures.columns[1].name, "Flow ID");
  * ```
  * @module
  */

@@ -14,9 +14,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { kddFlag, kddService } from "./kdd.ts";
- * console.assert(kddService(6, 80, -1, -1) === "http");
- * console.assert(kddFlag({ origSyn: true, respSynAck: true, origFin: true, respFin: true, origRst: false, respRst: false, respPackets: 3 }) === "SF");
+ * assert.equal(kddService(6, 80, -1, -1), "http");
+ * assert.equal(kddFlag({ origSyn: true, respSynAck: true, origFin: true, respFin: true, origRst: false, respRst: false, respPackets: 3 }), "SF");
  * ```
  * @module
  */

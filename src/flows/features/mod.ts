@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { featureSet } from "./mod.ts";
- * console.assert(featureSet("cic").columns.length === 89);
+ * assert.equal(featureSet("cic").columns.length, 89);
  * ```
  * @module
  */

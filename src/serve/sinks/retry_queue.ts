@@ -8,6 +8,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RetryQueue } from "./retry_queue.ts";
  * const got: number[] = [];
  * const q = new RetryQueue<number>({
@@ -19,9 +20,10 @@
  * });
  * q.push(1);
  * q.push(2);
+ * q.start();
  * await q.whenEmpty(1000);
  * await q.stop();
- * console.assert(got.join() === "1,2");
+ * assert.equal(got.join(), "1,2");
  * ```
  * @module
  */

@@ -10,10 +10,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRfc5424 } from "./syslog.ts";
  * const line = formatRfc5424({ facility: 16, severity: 2, timestamp: "2024-01-01T00:00:00.000000Z",
  *   host: "sensor-1", app: "nadir", procId: "42", msgId: "alert", sd: { src: "10.0.0.1" }, msg: "{}" });
- * console.assert(line === '<130>1 2024-01-01T00:00:00.000000Z sensor-1 nadir 42 alert [nadir@32473 src="10.0.0.1"] {}');
+ * assert.equal(line, '<130>1 2024-01-01T00:00:00.000000Z sensor-1 nadir 42 alert [nadir@32473 src="10.0.0.1"] {}');
  * ```
  * @module
  */
