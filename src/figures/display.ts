@@ -8,9 +8,12 @@
  *
  * @example
  * ```ts
- * import { table } from "./display.ts";
+ * import assert from "node:assert/strict";
+ * import { mimeBundle, table } from "./display.ts";
  * const t = table([{ class: "DoS", recall: 0.91 }]);
- * console.assert(t[Symbol.for("Jupyter.display")]()["text/html"].includes("<table"));
+ * // What the kernel gets through Symbol.for("Jupyter.display").
+ * assert.ok(mimeBundle(t)?.["text/html"].startsWith("<table"));
+ * assert.equal(String(t), "class  recall\nDoS      0.91");
  * ```
  * @module
  */
@@ -26,7 +29,17 @@ export interface Displayable {
   [key: symbol]: () => Record<string, string>;
 }
 
-/** The mime bundle of a displayable (figure, table, ...), or undefined for plain values. */
+/**
+ * The mime bundle of a displayable (figure, table, ...), or undefined for plain values.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MimeBundle, mimeBundle } from "./display.ts";
+ * assert.deepEqual(mimeBundle(new MimeBundle({ "text/plain": "hi" })), { "text/plain": "hi" });
+ * assert.equal(mimeBundle(42), undefined);
+ * ```
+ */
 export function mimeBundle(obj: unknown): Record<string, string> | undefined {
   if (obj === null || typeof obj !== "object" || !(DISPLAY in obj)) return undefined;
   return (obj as Displayable)[DISPLAY]();
@@ -70,7 +83,16 @@ export async function show(obj: unknown): Promise<void> {
   } else console.log(obj);
 }
 
-/** Formats a cell value: numbers to 4 significant digits, thousands separated. */
+/**
+ * Formats a cell value: numbers to 4 significant digits, thousands separated.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatCell } from "./display.ts";
+ * assert.deepEqual([1234567, 0.123456789, 1e-6, null].map((v) => formatCell(v)), ["1,234,567", "0.1235", "1.00e-6", ""]);
+ * ```
+ */
 export function formatCell(v: unknown, digits = 4): string {
   if (typeof v === "number") {
     if (Number.isInteger(v)) return v.toLocaleString("en-US");
@@ -90,6 +112,16 @@ export function formatCell(v: unknown, digits = 4): string {
  * A table of row objects (columns = keys of the first rows, or `columns`) for
  * display: HTML for notebooks/reports, aligned text for terminals. At most
  * `maxRows` rows are shown (a note says how many were left out).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { table } from "./display.ts";
+ * const rows = Array.from({ length: 5 }, (_, i) => ({ epoch: i + 1, loss: 1 / (i + 1) }));
+ * const t = table(rows, { maxRows: 2, caption: "Loss" });
+ * assert.equal(String(t), "epoch  loss\n    1     1\n    2   0.5\n... 3 more rows");
+ * assert.ok(t.bundle["text/html"].includes("<caption>Loss</caption>"));
+ * ```
  */
 export function table(
   records: readonly object[],
@@ -125,7 +157,16 @@ export function table(
   return new MimeBundle({ "text/html": html, "text/plain": text });
 }
 
-/** A short Markdown note rendered as HTML (paragraphs, **bold**, `code`, bullet lists only). */
+/**
+ * A short Markdown note rendered as HTML (paragraphs, **bold**, `code`, bullet lists only).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { md } from "./display.ts";
+ * assert.equal(md("**k** = `5`\n\n- a\n- b").bundle["text/html"], "<p><strong>k</strong> = <code>5</code></p><ul><li>a</li><li>b</li></ul>");
+ * ```
+ */
 export function md(text: string): MimeBundle {
   const inline = (s: string) =>
     escapeXml(s).replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>").replace(/`([^`]+)`/g, "<code>$1</code>");
@@ -143,6 +184,15 @@ export function md(text: string): MimeBundle {
  * A provenance note for notebooks: shows one line (git sha, data sha256,
  * version, date) and carries the record under {@link PROVENANCE_MIME}, which
  * the HTML report (scripts/nbhtml.py) puts in its footer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PROVENANCE_MIME, provenanceNote } from "./display.ts";
+ * const note = provenanceNote({ gitSha: "abc1234", version: "0.1.0" });
+ * assert.equal(String(note), "git abc1234 · nadir 0.1.0");
+ * assert.equal(JSON.parse(note.bundle[PROVENANCE_MIME]).gitSha, "abc1234");
+ * ```
  */
 export function provenanceNote(p: Provenance): MimeBundle {
   const line = provenanceLine(p);

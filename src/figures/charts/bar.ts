@@ -1,0 +1,118 @@
+/**
+ * Horizontal bar charts, plain or grouped, with interval whiskers: per-class
+ * recall with confidence intervals, detector comparisons.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { barChart } from "./bar.ts";
+ * const fig = barChart([{ label: "DoS", value: 0.91, lo: 0.89, hi: 0.93 }], { percent: true, domain: [0, 1] });
+ * assert.ok(fig.toSVG().includes("91.0%"));
+ * ```
+ * @module
+ */
+import * as Plot from "@observablehq/plot";
+import { Figure } from "../figure.ts";
+import { type ChartOptions, fmt, PALETTE, paletteScale } from "./_shared.ts";
+import { plotSvg, seriesItems, withLegend } from "./_plot.ts";
+
+/** One bar: `label` on the category axis, optional `group` (colour, grouped bars) and interval. */
+export interface Bar {
+  label: string;
+  value: number;
+  group?: string;
+  /** Lower end of an interval (e.g. Wilson 95 % lower bound). */
+  lo?: number;
+  hi?: number;
+}
+
+/**
+ * Horizontal bars (categories on y), grouped and coloured by `group` when
+ * given, with interval whiskers from `lo`/`hi`. Use it for per-class recall
+ * with confidence intervals and for detector comparisons (`comparisonChart`).
+ * Value labels are drawn by default on plain bars only (`valueLabels`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { barChart } from "./bar.ts";
+ * const fig = barChart([
+ *   { label: "DoS", group: "kmeans", value: 0.8 },
+ *   { label: "DoS", group: "autoencoder", value: 0.9 },
+ * ], { xLabel: "Recall" });
+ * const svg = fig.toSVG();
+ * assert.ok(svg.includes(">autoencoder</text>"));
+ * assert.ok(!svg.includes(">0.9</text>"));
+ * ```
+ */
+export function barChart(
+  bars: Bar[],
+  opts: ChartOptions & {
+    xLabel?: string;
+    domain?: [number, number];
+    percent?: boolean;
+    valueLabels?: boolean;
+  } = {},
+): Figure {
+  const labels = [...new Set(bars.map((b) => b.label))];
+  const groups = [...new Set(bars.map((b) => b.group ?? ""))];
+  const grouped = groups.length > 1 || groups[0] !== "";
+  const items = grouped ? seriesItems(groups) : [];
+  const rows = bars.map((b) => ({
+    ...b,
+    g: b.group ?? "",
+    txt: opts.percent ? `${(100 * b.value).toFixed(1)}%` : fmt(b.value),
+  }));
+  const marginLeft = Math.min(300, 24 + 8.4 * Math.max(...labels.map((l) => l.length), 4));
+  // Grouped bars: one facet row per label, one bar per group inside it.
+  const at = { y: grouped ? "g" : "label", fy: grouped ? "label" : undefined };
+  const whisker = { stroke: "#222", strokeWidth: 1.6 };
+  const cap = { ...whisker, inset: grouped ? 1 : 12 };
+  return new Figure(
+    withLegend(items, (w, h) =>
+      plotSvg(
+        {
+          marginLeft,
+          marginRight: 60,
+          marginBottom: 46,
+          x: {
+            grid: true,
+            label: opts.xLabel ?? "Value",
+            domain: opts.domain,
+            tickFormat: opts.percent ? ((v: number) => `${Math.round(v * 100)}%`) : undefined,
+          },
+          ...(grouped
+            ? {
+              fy: { domain: labels, label: null },
+              y: { domain: groups, axis: null },
+            }
+            : { y: { domain: labels, label: null } }),
+          color: paletteScale(groups),
+          marks: [
+            Plot.barX(rows, { x: "value", ...at, fill: grouped ? "g" : PALETTE[0] }),
+            Plot.ruleY(rows.filter((r) => r.lo !== undefined && r.hi !== undefined), {
+              x1: "lo",
+              x2: "hi",
+              ...at,
+              ...whisker,
+            }),
+            Plot.tickX(rows.filter((r) => r.lo !== undefined), { x: "lo", ...at, ...cap }),
+            Plot.tickX(rows.filter((r) => r.hi !== undefined), { x: "hi", ...at, ...cap }),
+            ...(opts.valueLabels ?? !grouped
+              ? [Plot.text(rows, {
+                x: (r: Bar) => r.hi ?? r.value,
+                ...at,
+                text: "txt",
+                dx: 6,
+                textAnchor: "start",
+                fill: "#222",
+              })]
+              : []),
+          ],
+        },
+        w,
+        h,
+      )),
+    opts,
+  );
+}

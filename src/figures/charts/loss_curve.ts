@@ -1,0 +1,88 @@
+/**
+ * Training curves: loss per epoch of one or more models.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lossCurve } from "./loss_curve.ts";
+ * const fig = lossCurve([{ name: "autoencoder", loss: [1, 0.5, 0.3] }], { title: "Training loss" });
+ * assert.ok(fig.toSVG().startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
+ * ```
+ * @module
+ */
+import * as Plot from "@observablehq/plot";
+import { Figure } from "../figure.ts";
+import { type ChartOptions, logTick, paletteScale } from "./_shared.ts";
+import { plotSvg, seriesItems, withLegend } from "./_plot.ts";
+
+/** Training history of one model. */
+export interface LossHistory {
+  name: string;
+  loss: ArrayLike<number>;
+  valLoss?: ArrayLike<number>;
+}
+
+/**
+ * Training (solid) and validation (dashed) loss per epoch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lossCurve } from "./loss_curve.ts";
+ * const fig = lossCurve([{ name: "ae", loss: [1, 0.1, 0.01], valLoss: [1.2, 0.2, 0.05] }], { logY: true });
+ * const svg = fig.toSVG();
+ * assert.ok(svg.includes("validation (dashed)"));
+ * assert.ok(svg.includes("Loss (log)"));
+ * ```
+ */
+export function lossCurve(histories: LossHistory[], opts: ChartOptions & { logY?: boolean } = {}): Figure {
+  const data: { epoch: number; loss: number; s: string; kind: string }[] = [];
+  for (const h of histories) {
+    for (let i = 0; i < h.loss.length; i++) {
+      data.push({ epoch: i + 1, loss: h.loss[i], s: h.name, kind: "train" });
+    }
+    if (h.valLoss) {
+      for (let i = 0; i < h.valLoss.length; i++) {
+        data.push({ epoch: i + 1, loss: h.valLoss[i], s: h.name, kind: "validation" });
+      }
+    }
+  }
+  const names = histories.map((h) => h.name);
+  const maxEpoch = Math.max(1, ...data.map((d) => d.epoch));
+  const items = seriesItems(names);
+  if (histories.some((h) => h.valLoss)) {
+    items.push({ name: "validation (dashed)", color: "#666", dash: true });
+  }
+  const line = { x: "epoch", y: "loss", z: "s", stroke: "s", strokeWidth: 2.5 };
+  return new Figure(
+    withLegend(items, (w, h) =>
+      plotSvg(
+        {
+          marginLeft: 70,
+          marginBottom: 46,
+          grid: true,
+          x: {
+            label: "Epoch",
+            // Integer ticks only: with 2-3 epochs Plot's default ticks are fractional.
+            ticks: maxEpoch <= 12 ? Array.from({ length: maxEpoch }, (_, i) => i + 1) : 10,
+            tickFormat: "d",
+          },
+          y: {
+            type: opts.logY ? "log" : "linear",
+            label: opts.logY ? "Loss (log)" : "Loss",
+            ...(opts.logY ? { tickFormat: logTick } : {}),
+          },
+          color: paletteScale(names),
+          marks: [
+            Plot.line(data.filter((d) => d.kind === "train"), line),
+            Plot.line(data.filter((d) => d.kind === "validation"), { ...line, strokeDasharray: "6,4" }),
+            // Dots mark the epochs while there are few; on long runs they would hide the line.
+            Plot.dot(data, { x: "epoch", y: "loss", fill: "s", r: data.length > 200 ? 0 : 3 }),
+          ],
+        },
+        w,
+        h,
+      )),
+    opts,
+  );
+}
