@@ -1,7 +1,7 @@
 import { defineExperiment } from "../src/eval/config.ts";
 
 /**
- * 1-NN distance to the deduplicated normal training rows (ball tree).
+ * 1-NN distance to the deduplicated normal training rows (exact k-d tree, or brute force for small sets).
  * Protocol: CIC-IDS2017 improved sample, half the benign rows for training — see docs/protocols.md.
  * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
  */

@@ -1,7 +1,7 @@
 import { defineExperiment } from "../src/eval/config.ts";
 
 /**
- * 1-NN distance to the deduplicated normal training rows (ball tree).
+ * 1-NN distance to the deduplicated normal training rows (exact k-d tree, or brute force for small sets).
  * Protocol: KDD'99 10 %, attacks subsampled to 25 % of normal (Bergman & Hoshen 2020) — see docs/protocols.md.
  * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
  */

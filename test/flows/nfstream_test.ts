@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { dataPath, needShared, sharedPath, testWhen } from "../_shared.ts";
+import { join } from "node:path";
+import { dataPath, needShared, ROOT, sharedPath, testWhen } from "../_shared.ts";
 import { describeDiffs, matchAll, type MatchSummary } from "../../src/flows/nfstream_check.ts";
 
 function report(what: string, s: MatchSummary): void {
@@ -27,6 +28,16 @@ testWhen(
     report("all shared", s);
     assert.equal(s.captures, 147);
     assert.ok(s.rate >= 0.99, `match rate ${(100 * s.rate).toFixed(2)} % < 99 %`);
+    // The README quotes this figure; it must be the one measured here.
+    const readme = Deno.readTextFileSync(join(ROOT, "README.md"));
+    const quoted = /<!-- nfstream-match -->(.*?)<!-- \/nfstream-match -->/.exec(readme)?.[1];
+    const fmt = (n: number) => n.toLocaleString("en-US");
+    const measured = `${fmt(s.matched)} of ${fmt(s.expected + s.produced - s.matched)}`;
+    assert.equal(
+      quoted,
+      measured,
+      "README.md quotes a stale NFStream match: update the nfstream-match figure",
+    );
   },
 );
 
