@@ -2,8 +2,10 @@
  * Training a detector end to end on a table: select benign rows, hold out a
  * benign validation split, fit the preprocessing transform on the training
  * part only, fit the detector, fit the threshold on the validation scores,
- * and (optionally) save a model directory. `nadir train` is a thin wrapper;
- * notebooks and the experiment runner call {@link trainOnFrame} directly.
+ * and (optionally) save a model directory. `nadir train` is a thin wrapper
+ * around {@link trainOnFrame}; notebooks and the experiment runner compose the
+ * same steps themselves (src/eval/prep.ts, the detector registry and
+ * src/thresholds/) because they keep test splits and per-seed state.
  *
  * Split: random (seeded) by default; detectors whose order matters (streaming
  * ones such as KitNET, and the sequence model `lstm`) get the last
