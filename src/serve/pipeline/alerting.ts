@@ -1,0 +1,53 @@
+/**
+ * Alert stage: what decides whether an alert is emitted (suppressions, the
+ * config's allowlist, dedup window, per-host rate) and where emitted alerts
+ * are kept for the API (the store, with evidence pcaps and analyst feedback).
+ *
+ * Evidence and feedback live next to the alerts file by default, so one
+ * directory holds everything a sensor produced.
+ *
+ * @module
+ */
+import type { MonitorConfig } from "../config.ts";
+import { AlertFilter, SuppressionList } from "../rules.ts";
+import { AlertStore } from "../store.ts";
+import { dirname, join } from "node:path";
+
+/** The filter and store the Monitor and the API share. */
+export interface Alerting {
+  filter: AlertFilter;
+  store: AlertStore;
+  /** Directory for evidence pcaps; none are written when undefined. */
+  evidenceDir?: string;
+  /** Directory of the alerts file, default home for the other sensor files; undefined without one. */
+  baseDir?: string;
+}
+
+/**
+ * Builds the filter and store from `cfg.rules`, `cfg.evidence` and `cfg.feedback_file`, and loads the
+ * alerts already in `cfg.alerts.file`: a restarted sensor serves its earlier alerts. Allowlist rules
+ * already in the suppressions file are not added twice (a restart must not grow the file).
+ */
+export function openAlerting(cfg: MonitorConfig): Alerting {
+  const suppressions = new SuppressionList(cfg.rules?.suppressions_file);
+  for (const r of cfg.rules?.allowlist ?? []) {
+    suppressions.rules().some((x) => JSON.stringify(x) === JSON.stringify(r)) ||
+      suppressions.add({ ...r, reason: r.reason ?? "allowlist" });
+  }
+  const filter = new AlertFilter({
+    dedupWindowS: cfg.rules?.dedup_window_s,
+    perHostPerMinute: cfg.rules?.per_host_per_minute,
+    suppressions,
+  });
+  const alertsFile = cfg.alerts?.file;
+  const baseDir = alertsFile ? dirname(alertsFile) : undefined;
+  const evidenceDir = cfg.evidence?.dir ?? (baseDir ? join(baseDir, "evidence") : undefined);
+  const store = new AlertStore({
+    evidenceDir,
+    feedbackFile: cfg.feedback_file ?? (baseDir ? join(baseDir, "feedback.jsonl") : undefined),
+    filter,
+  });
+  // Read before any sink appends to the file, so the store holds exactly the earlier runs' alerts.
+  if (alertsFile) store.loadFile(alertsFile);
+  return { filter, store, evidenceDir, baseDir };
+}

@@ -1,0 +1,217 @@
+/**
+ * Source stage: where the monitor's packets come from — a capture file
+ * replayed as fast as it can be read or paced to packet time, or a live
+ * interface through libpcap.
+ *
+ * Every source hands packets to a {@link PacketConsumer} by calling its
+ * `packet` method directly: the per-packet path is the sensor's budget, so no
+ * wrapper closure sits between the reader and the monitor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { replaySpeed } from "./source.ts";
+ *
+ * assert.equal(replaySpeed(undefined), Infinity);
+ * assert.equal(replaySpeed("realtime"), 1);
+ * assert.equal(replaySpeed("x10"), 10);
+ * assert.throws(() => replaySpeed("x0"), /--replay expects fast, realtime or xN/);
+ * ```
+ * @module
+ */
+import type { Packet } from "../../capture/packet.ts";
+import { damageSummary, forEachPacket, newStats, readPackets } from "../../capture/reader.ts";
+import { UsageError } from "../../util/errors.ts";
+import type { MonitorConfig } from "../config.ts";
+import type { MonitorMetrics } from "../metrics.ts";
+
+/** A live packet source (libpcap); see `openLiveSource` in src/serve/live_source.ts. */
+export interface LiveSource {
+  /** Delivers packets until `signal` aborts; the packet object may be reused. */
+  run(cb: (p: Packet) => void, signal: AbortSignal): Promise<void>;
+  /** Kernel counters (libpcap pcap_stats). */
+  stats(): { received: number; kernelDrops: number; ifDrops: number };
+  close(): void;
+}
+
+/** Opens a live capture; replaced in tests. Loads src/capture/live.ts lazily (it needs --unstable-ffi). */
+export type LiveOpener = (
+  iface: string,
+  o: { snaplen: number; bufferMib: number; bpf?: string },
+) => Promise<LiveSource>;
+
+/** What receives packets: the Monitor. The packet object may be reused after the call returns. */
+export interface PacketConsumer {
+  packet(p: Packet): void;
+}
+
+/** What a source knows once it stops, for the run summary. */
+export interface SourceReport {
+  /** Packets the kernel dropped (live capture; 0 for a file). */
+  kernelDrops: number;
+  /** What was wrong with the capture file (truncated records, ...), when anything was. */
+  damage?: string;
+}
+
+/** A packet source, read once. */
+export interface PacketSource {
+  /**
+   * Whether packet time is the wall clock. A live source's flows must be expired on the wall clock
+   * (a quiet link sends no packet to advance packet time); a file's only on packet time, so a replay
+   * is deterministic.
+   */
+  readonly live: boolean;
+  /** Delivers every packet to `consumer` until the source ends or `signal` aborts. */
+  run(consumer: PacketConsumer, signal: AbortSignal): Promise<SourceReport>;
+}
+
+/**
+ * Parses `--replay`: `fast` (default, Infinity), `realtime` (1) or `xN` (N times packet time).
+ * Checked before anything is loaded so a typo fails at once.
+ */
+export function replaySpeed(r: string | undefined): number {
+  if (!r || r === "fast") return Infinity;
+  if (r === "realtime") return 1;
+  const m = /^x([0-9]+(?:\.[0-9]+)?)$/.exec(r);
+  if (!m || !(Number(m[1]) > 0)) {
+    throw new UsageError(`--replay expects fast, realtime or xN (e.g. x10), found "${r}"`);
+  }
+  return Number(m[1]);
+}
+
+/** Options for {@link packetSource}. */
+export interface PacketSourceOptions {
+  /** From {@link replaySpeed}; only used for a pcap. */
+  speed: number;
+  /** Live capture opener; default src/serve/live_source.ts (libpcap). */
+  liveOpener?: LiveOpener;
+  /** Receives the kernel and interface drop counters of a live capture. */
+  metrics: MonitorMetrics;
+  log: (line: string) => void;
+}
+
+/** The source the config names: its interface when it has one, else its pcap. */
+export function packetSource(
+  src: NonNullable<MonitorConfig["source"]>,
+  o: PacketSourceOptions,
+): PacketSource {
+  if (src.interface !== undefined) {
+    return liveCapture({
+      iface: src.interface,
+      snaplen: src.snaplen ?? 2048,
+      bufferMib: src.buffer_mib ?? 64,
+      bpf: src.bpf,
+      opener: o.liveOpener,
+      metrics: o.metrics,
+      log: o.log,
+    });
+  }
+  return o.speed === Infinity ? pcapFast(src.pcap!) : pcapPaced(src.pcap!, o.speed);
+}
+
+/**
+ * A capture file read as fast as possible. Small reads (256 KiB): microtasks (batch flushes, async
+ * explanations) run between chunks, so an alert never waits for a multi-MiB chunk to be parsed.
+ */
+export function pcapFast(path: string): PacketSource {
+  return {
+    live: false,
+    async run(consumer, signal) {
+      const cs = await forEachPacket(path, (p) => {
+        if (signal.aborted) return false;
+        consumer.packet(p);
+      }, { signal, chunkSize: 256 * 1024 });
+      return { kernelDrops: 0, damage: damageSummary(cs) || undefined };
+    },
+  };
+}
+
+/**
+ * A capture file replayed at `speed` times packet time (1 = as captured): packet k is due
+ * (its time − the first packet's time) / speed after the first was delivered. Waits shorter than
+ * 2 ms are skipped, as timers cannot honour them anyway.
+ */
+export function pcapPaced(path: string, speed: number): PacketSource {
+  return {
+    live: false,
+    async run(consumer, signal) {
+      const cs = newStats();
+      let first = NaN;
+      let wall0 = 0;
+      for await (const p of readPackets(path, { stats: cs, signal })) {
+        if (signal.aborted) break;
+        if (Number.isNaN(first)) {
+          first = p.tsUs;
+          wall0 = performance.now();
+        }
+        const due = wall0 + (p.tsUs - first) / 1000 / speed;
+        const wait = due - performance.now();
+        if (wait > 2) await sleepAbortable(wait, signal);
+        if (signal.aborted) break;
+        consumer.packet(p);
+      }
+      return { kernelDrops: 0, damage: damageSummary(cs) || undefined };
+    },
+  };
+}
+
+/** Options for {@link liveCapture}. */
+export interface LiveCaptureOptions {
+  iface: string;
+  snaplen: number;
+  bufferMib: number;
+  bpf?: string;
+  opener?: LiveOpener;
+  metrics: MonitorMetrics;
+  log: (line: string) => void;
+}
+
+/**
+ * A live interface. The capture is opened when the source runs (not before), so opening failures
+ * surface where the run's shutdown still happens. Drop counters are copied to the metrics every
+ * second while capturing, and once more after it stops so the summary has the final count.
+ */
+export function liveCapture(o: LiveCaptureOptions): PacketSource {
+  return {
+    live: true,
+    async run(consumer, signal) {
+      const opener = o.opener ?? (await defaultLiveOpener());
+      const source = await opener(o.iface, { snaplen: o.snaplen, bufferMib: o.bufferMib, bpf: o.bpf });
+      o.log(`nadir monitor: capturing on ${o.iface}${o.bpf ? ` (filter ${o.bpf})` : ""}`);
+      let kernelDrops = 0;
+      const syncDrops = () => {
+        const s = source.stats();
+        kernelDrops = s.kernelDrops;
+        o.metrics.kernelDrops.setTotal(s.kernelDrops);
+        o.metrics.ifDrops.setTotal(s.ifDrops);
+      };
+      const dropTicker = setInterval(syncDrops, 1000);
+      try {
+        await source.run((p) => consumer.packet(p), signal);
+      } finally {
+        clearInterval(dropTicker);
+        syncDrops();
+        source.close();
+      }
+      return { kernelDrops };
+    },
+  };
+}
+
+/** Resolves after `ms`, or as soon as `signal` aborts (a paced replay must stop at once on SIGINT). */
+export function sleepAbortable(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((r) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      r();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+async function defaultLiveOpener(): Promise<LiveOpener> {
+  const mod = await import("../live_source.ts");
+  return mod.openLiveSource;
+}
