@@ -166,6 +166,22 @@ export function i32Blob(
   return new Int32Array(elementBlob(blobs, name, detector, 4, expected));
 }
 
+/**
+ * The format of a saved state whose `found` format field may be absent (1:
+ * written before formats were numbered). This nadir reads format 1 and the
+ * `current` one; anything else is an InputError naming `what` ("flow-lm: saved
+ * model") and the format found.
+ */
+export function savedFormat(found: unknown, current: number, what: string): number {
+  const format = found ?? 1;
+  if (format !== 1 && format !== current) {
+    throw new InputError(
+      `${what} has format ${JSON.stringify(found)}; this nadir reads formats 1 and ${current}`,
+    );
+  }
+  return format;
+}
+
 /** Reads a number from saved state, with a clear error when it is missing or of the wrong type. */
 export function stateNumber(state: Record<string, unknown>, key: string, detector: string): number {
   const v = state[key];

@@ -226,7 +226,6 @@ export const autoencoderFactory: DetectorFactory = defineDetector({
   summary: "dense autoencoder (tfjs); score = reconstruction error",
   params: autoencoderParams,
   create: (params, seed) => new Autoencoder(params, seed),
-  restore: (d, saved) => d.restore(saved),
   conformanceParams: autoencoderTestParams,
   backend: tfBackendName,
 });

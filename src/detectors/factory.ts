@@ -1,10 +1,10 @@
 /**
  * One way to build a registry entry ({@link DetectorFactory}) for every
- * detector: a detector states its specs, how to construct it from typed
- * params, and how to refill a fresh instance from saved state; the factory's
- * `create` and `load` (which the registry and model directories call) are
- * written once here, so every detector validates its params and restores the
- * same way.
+ * detector: a detector states its specs and how to construct it from typed
+ * params, and restores itself from saved state ({@link RestorableDetector});
+ * the factory's `create` and `load` (which the registry and model directories
+ * call) are written once here, so every detector validates its params and
+ * restores the same way.
  *
  * @example
  * ```ts
@@ -36,7 +36,6 @@
  *   summary: "scores every row the same",
  *   params: specs,
  *   create: (params) => new Constant(params),
- *   restore: (d, saved) => d.restore(saved),
  * });
  * const d = await factory.load({ state: { nFeatures: 3 } }, { offset: "2" }, 0);
  * assert.equal(d.nFeatures, 3);
@@ -48,8 +47,14 @@
 import { type ParamSpecs, type ParamValues, validateParams } from "./params.ts";
 import type { Detector, DetectorFactory, DetectorState } from "./types.ts";
 
+/** A detector that can refill itself, fresh from its constructor, from {@link Detector.save}'s output. */
+export interface RestorableDetector extends Detector {
+  /** Restores the saved model; throws an InputError when the state is invalid. */
+  restore(saved: DetectorState): unknown;
+}
+
 /** What {@link defineDetector} needs: the parts of a registry entry that differ between detectors. */
-export interface DetectorDefinition<S extends ParamSpecs, D extends Detector> {
+export interface DetectorDefinition<S extends ParamSpecs, D extends RestorableDetector> {
   /** Registry name, e.g. "knn" (also the detector's `name`). */
   name: string;
   /** One line for `nadir detectors` and docs. */
@@ -58,11 +63,6 @@ export interface DetectorDefinition<S extends ParamSpecs, D extends Detector> {
   params: S;
   /** Builds an unfitted detector from validated params (defaults filled in) and a seed. */
   create(params: ParamValues<S>, seed: number): D;
-  /**
-   * Fills `detector`, fresh from {@link create}, from {@link Detector.save}'s
-   * output; throws an InputError when the state is invalid.
-   */
-  restore(detector: D, saved: DetectorState): unknown;
   /** Small settings for the conformance suite (see {@link DetectorFactory.conformanceParams}). */
   conformanceParams?: Record<string, unknown>;
   /** Compute backend name; "js" when absent. */
@@ -72,10 +72,11 @@ export interface DetectorDefinition<S extends ParamSpecs, D extends Detector> {
 /**
  * The registry entry for a detector. `create` and `load` validate their
  * params themselves (callers may pass raw `--param` strings or a partial
- * record, as tests and notebooks do); `load` stays synchronous when
- * `restore` is, so plain-TypeScript detectors restore without a microtask.
+ * record, as tests and notebooks do). `load` builds a fresh detector and
+ * calls its `restore`; it stays synchronous when `restore` is, so
+ * plain-TypeScript detectors restore without a microtask.
  */
-export function defineDetector<S extends ParamSpecs, D extends Detector>(
+export function defineDetector<S extends ParamSpecs, D extends RestorableDetector>(
   def: DetectorDefinition<S, D>,
 ): DetectorFactory {
   const create = (params: Record<string, unknown>, seed: number): D =>
@@ -87,7 +88,7 @@ export function defineDetector<S extends ParamSpecs, D extends Detector>(
     create,
     load(saved, params, seed) {
       const d = create(params, seed);
-      const done = def.restore(d, saved);
+      const done = d.restore(saved);
       return done instanceof Promise ? done.then(() => d) : d;
     },
     backend: def.backend ?? (() => "js"),

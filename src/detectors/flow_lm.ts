@@ -34,7 +34,7 @@ import type { Tensor } from "@tensorflow/tfjs";
 import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
-import { checkFitInput, checkScoreInput } from "./_linalg.ts";
+import { checkFitInput, checkScoreInput, savedFormat } from "./_linalg.ts";
 import {
   dropout,
   glorot,
@@ -414,14 +414,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
 
   async restore(saved: DetectorState): Promise<void> {
     const st = saved.state ?? {};
-    const format = st.format ?? 1;
-    if (format !== 1 && format !== FLOW_LM_FORMAT) {
-      throw new InputError(
-        `${NAME}: saved model has format ${
-          JSON.stringify(st.format)
-        }; this nadir reads formats 1 and ${FLOW_LM_FORMAT}`,
-      );
-    }
+    savedFormat(st.format, FLOW_LM_FORMAT, `${NAME}: saved model`);
     const nF = savedNFeatures(NAME, st);
     const tok = Tokenizer.fromJSON(st.tokenizer, NAME);
     if (tok.nCols !== nF) {
@@ -506,7 +499,6 @@ export const flowLmFactory: DetectorFactory = defineDetector({
   summary: "causal transformer LM over tokenised flows (tfjs); score = mean token surprisal",
   params: flowLmParams,
   create: (params, seed) => new FlowLm(params, seed),
-  restore: (d, saved) => d.restore(saved),
   conformanceParams: flowLmTestParams,
   backend: tfBackendName,
 });

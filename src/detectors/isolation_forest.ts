@@ -226,6 +226,5 @@ export const isolationForest: DetectorFactory = defineDetector({
   summary: "Isolation Forest (Liu et al. 2008): score = 2^(-E[h]/c(psi)), 100 trees x 256 rows by default",
   params: PARAMS,
   create: (params, seed) => new IsolationForestDetector(params, seed),
-  restore: (d, saved) => d.restore(saved),
   conformanceParams: { nTrees: 50 },
 });

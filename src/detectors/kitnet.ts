@@ -515,6 +515,5 @@ export const kitnet: DetectorFactory = defineDetector({
   summary: "Kitsune's KitNET (NDSS 2018): correlation-clustered ensemble of tiny autoencoders; streaming",
   params: PARAMS,
   create: (params, seed) => new KitNetDetector(params, seed),
-  restore: (d, saved) => d.restore(saved),
   conformanceParams: { fmGrace: 100, maxAESize: 4, epochs: 10 },
 });

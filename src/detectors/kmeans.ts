@@ -461,6 +461,5 @@ export const kmeans: DetectorFactory = defineDetector({
   summary: "k-means++ / Lloyd (Hamerly) or mini-batch; score = distance to nearest centroid / cluster radius",
   params: PARAMS,
   create: (params, seed) => new KMeansDetector(params, seed),
-  restore: (d, saved) => d.restore(saved),
   conformanceParams: { k: 4 },
 });

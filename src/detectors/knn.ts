@@ -473,6 +473,5 @@ export const knn: DetectorFactory = defineDetector({
   summary: "distance to the k-th nearest distinct benign row (exact; brute force or k-d tree)",
   params: PARAMS,
   create: (params) => new KnnDetector(params),
-  restore: (d, saved) => d.restore(saved),
   conformanceParams: { k: 3, bruteMax: 256 },
 });

@@ -326,7 +326,6 @@ export const lstmFactory: DetectorFactory = defineDetector({
   summary: "LSTM sequence autoencoder / next-flow predictor over per-host windows (tfjs)",
   params: lstmParams,
   create: (params, seed) => new Lstm(params, seed),
-  restore: (d, saved) => d.restore(saved),
   conformanceParams: lstmTestParams,
   backend: tfBackendName,
 });

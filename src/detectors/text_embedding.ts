@@ -37,7 +37,7 @@ import { checkFitInput, checkScoreInput } from "./_linalg.ts";
 import { defineDetector } from "./factory.ts";
 import { defineParams, type ParamValues } from "./params.ts";
 import { initTf } from "./tf_backend.ts";
-import { oneHotGroups } from "./tokenizer.ts";
+import { columnFields } from "./tokenizer.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions } from "./types.ts";
 
 const NAME = "text-embedding";
@@ -88,27 +88,13 @@ interface TextPlan {
 }
 
 function planFor(names: readonly string[]): TextPlan {
-  const groups = oneHotGroups(names);
-  const inGroup = new Map<number, string>();
-  for (const [p, cols] of groups) for (const c of cols) inGroup.set(c, p);
-  const words: TextPlan["words"] = [];
-  const done = new Set<string>();
-  names.forEach((n, j) => {
-    const g = inGroup.get(j);
-    if (g !== undefined) {
-      if (done.has(g)) return;
-      done.add(g);
-      const cols = groups.get(g)!;
-      words.push({
-        name: g.replace(/\s+/g, "_"),
-        cols,
-        labels: cols.map((c) => names[c].slice(g.length + 1)),
-      });
-    } else {
-      words.push({ name: n.trim().replace(/\s+/g, "_"), cols: [j] });
-    }
-  });
-  return { words };
+  return {
+    words: columnFields(names).map((f) =>
+      f.group !== undefined
+        ? { name: f.group.replace(/\s+/g, "_"), cols: f.cols, labels: f.labels }
+        : { name: names[f.col].trim().replace(/\s+/g, "_"), cols: [f.col] }
+    ),
+  };
 }
 
 function textOf(plan: TextPlan, data: Float64Array, base: number): string {
@@ -340,7 +326,6 @@ export const textEmbeddingFactory: DetectorFactory = defineDetector({
   summary: "flow → text → local transformers.js embedding; score = k-NN distance to benign embeddings",
   params: textEmbeddingParams,
   create: (params, seed) => new TextEmbedding(params, seed),
-  restore: (d, saved) => d.restore(saved),
   conformanceParams: { k: 3, batchSize: 128 },
   backend: () => "onnxruntime (transformers.js)",
 });

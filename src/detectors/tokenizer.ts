@@ -42,6 +42,7 @@
  */
 import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
+import { savedFormat } from "./_linalg.ts";
 
 /** One token field. */
 export interface TokenField {
@@ -185,14 +186,7 @@ export class Tokenizer {
     if (!st || !Array.isArray(st.fields) || typeof st.nCols !== "number") {
       throw new InputError(`${what}: saved tokenizer is missing or malformed`);
     }
-    const version = st.version ?? 1;
-    if (version !== 1 && version !== TOKENIZER_FORMAT) {
-      throw new InputError(
-        `${what}: saved tokenizer has format ${
-          JSON.stringify(st.version)
-        }; this nadir reads formats 1 and ${TOKENIZER_FORMAT}`,
-      );
-    }
+    const version = savedFormat(st.version, TOKENIZER_FORMAT, `${what}: saved tokenizer`);
     for (const f of st.fields) {
       if (
         !f || !Array.isArray(f.cols) || !Array.isArray(f.labels) ||
@@ -238,6 +232,46 @@ export function oneHotGroups(names: readonly string[]): Map<string, number[]> {
   return groups;
 }
 
+/** One field of a row: a one-hot group (prefix, columns, value labels) or a plain column. */
+export type ColumnField =
+  | { group: string; cols: number[]; labels: string[] }
+  | { group: undefined; col: number };
+
+/**
+ * The fields of a row in column order. Each one-hot group ({@link oneHotGroups})
+ * becomes one field where its first column stands, labelled by the value
+ * after `prefix=`; every other column is a field of its own. Shared by the
+ * tokenizer and the text serialisation of flows, so both read a row alike.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { columnFields } from "./tokenizer.ts";
+ * assert.deepEqual(columnFields(["bytes", "proto=tcp", "proto=udp"]), [
+ *   { group: undefined, col: 0 },
+ *   { group: "proto", cols: [1, 2], labels: ["tcp", "udp"] },
+ * ]);
+ * ```
+ */
+export function columnFields(names: readonly string[], cols = names.length, onehot = true): ColumnField[] {
+  const groups = onehot ? oneHotGroups(names) : new Map<string, number[]>();
+  const inGroup = new Map<number, string>();
+  for (const [p, cs] of groups) for (const c of cs) inGroup.set(c, p);
+  const out: ColumnField[] = [];
+  const done = new Set<string>();
+  for (let j = 0; j < cols; j++) {
+    const g = inGroup.get(j);
+    if (g === undefined) {
+      out.push({ group: undefined, col: j });
+    } else if (!done.has(g)) {
+      done.add(g);
+      const cs = groups.get(g)!;
+      out.push({ group: g, cols: cs, labels: cs.map((c) => names[c].slice(g.length + 1)) });
+    }
+  }
+  return out;
+}
+
 function fmtNum(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(0) : Number(v.toPrecision(3)).toString();
@@ -253,26 +287,14 @@ export function fitTokenizer(x: Matrix, opts: TokenizerOptions): Tokenizer {
       `tokenizer: outEdges must be increasing positive numbers, found ${JSON.stringify(edges)}`,
     );
   }
-  const groups = opts.onehot === false ? new Map<string, number[]>() : oneHotGroups(x.names);
-  const inGroup = new Map<number, string>();
-  for (const [p, cols] of groups) for (const c of cols) inGroup.set(c, p);
   const fields: TokenField[] = [];
-  const done = new Set<string>();
   const col = new Float64Array(x.rows);
-  for (let j = 0; j < x.cols; j++) {
-    const g = inGroup.get(j);
-    if (g !== undefined) {
-      if (done.has(g)) continue;
-      done.add(g);
-      const cols = groups.get(g)!;
-      fields.push({
-        name: g,
-        kind: "onehot",
-        cols,
-        labels: [...cols.map((c) => x.names[c].slice(g.length + 1)), "<none>"],
-      });
+  for (const f of columnFields(x.names, x.cols, opts.onehot !== false)) {
+    if (f.group !== undefined) {
+      fields.push({ name: f.group, kind: "onehot", cols: f.cols, labels: [...f.labels, "<none>"] });
       continue;
     }
+    const j = f.col;
     for (let i = 0; i < x.rows; i++) col[i] = x.data[i * x.cols + j];
     const sorted = Float64Array.from(col).sort();
     const min = sorted[0], max = sorted[sorted.length - 1];
