@@ -18,7 +18,15 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { BASE_FONT_SIZE, type DrawFn, escapeXml, FONT_FAMILY, plotDocument } from "../figure.ts";
+import {
+  BASE_FONT_SIZE,
+  type DrawFn,
+  escapeXml,
+  Figure,
+  FONT_FAMILY,
+  type FrameText,
+  plotDocument,
+} from "../figure.ts";
 import { colorOf } from "./_shared.ts";
 
 /** One entry of a legend row: a swatch (a dashed line when `dash`) and a name. */
@@ -127,4 +135,30 @@ export function withLegend(items: LegendItem[], draw: DrawFn): DrawFn {
     const inner = draw(w, h - LEGEND_HEIGHT).replace(/^<svg/, `<svg y="${LEGEND_HEIGHT}"`);
     return svgRoot(w, h, `<g>${legendSvg(items, w)}</g>${inner}`);
   };
+}
+
+/**
+ * The {@link Figure} of one Plot chart under a legend row (none without
+ * items): what most charts are. `options` is called at each draw, so the
+ * marks are built only when the figure is rendered, at the size the frame
+ * leaves for the chart.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as Plot from "@observablehq/plot";
+ * import { plotFigure } from "./_plot.ts";
+ * const fig = plotFigure([{ name: "flows", color: "#4e79a7" }], () => ({ marks: [Plot.dot([[1, 2]])] }), {
+ *   title: "Toy",
+ * });
+ * assert.ok(fig.toSVG().includes(">flows</text>"));
+ * ```
+ */
+export function plotFigure(
+  items: LegendItem[],
+  options: () => Plot.PlotOptions,
+  frame: FrameText,
+  fontSize?: number,
+): Figure {
+  return new Figure(withLegend(items, (w, h) => plotSvg(options(), w, h, fontSize)), frame);
 }

@@ -102,6 +102,25 @@ export function logTick(v: number): string {
 }
 
 /**
+ * A value axis for Plot, linear or log; a log axis labels only the 1, 2 and 5
+ * ticks of each decade ({@link logTick}), as every chart with a log option does.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { logTick, valueAxis } from "./_shared.ts";
+ * assert.deepEqual(valueAxis("Loss"), { type: "linear", label: "Loss" });
+ * assert.deepEqual(valueAxis("Loss (log)", true), { type: "log", label: "Loss (log)", tickFormat: logTick });
+ * ```
+ */
+export function valueAxis(
+  label: string,
+  log = false,
+): { type: "linear" | "log"; label: string; tickFormat?: (v: number) => string } {
+  return log ? { type: "log", label, tickFormat: logTick } : { type: "linear", label };
+}
+
+/**
  * A sorted sample (≤ 200k values) of the finite values of all groups, for
  * picking a range; with `logX` only the positive ones (a log axis cannot show
  * the rest). Sampling by a fixed stride keeps this fast and deterministic.

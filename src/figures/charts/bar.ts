@@ -12,9 +12,9 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { Figure } from "../figure.ts";
+import type { Figure } from "../figure.ts";
 import { type ChartOptions, fmt, PALETTE, paletteScale } from "./_shared.ts";
-import { plotSvg, seriesItems, withLegend } from "./_plot.ts";
+import { plotFigure, seriesItems } from "./_plot.ts";
 
 /** One bar: `label` on the category axis, optional `group` (colour, grouped bars) and interval. */
 export interface Bar {
@@ -68,51 +68,43 @@ export function barChart(
   const at = { y: grouped ? "g" : "label", fy: grouped ? "label" : undefined };
   const whisker = { stroke: "#222", strokeWidth: 1.6 };
   const cap = { ...whisker, inset: grouped ? 1 : 12 };
-  return new Figure(
-    withLegend(items, (w, h) =>
-      plotSvg(
-        {
-          marginLeft,
-          marginRight: 60,
-          marginBottom: 46,
-          x: {
-            grid: true,
-            label: opts.xLabel ?? "Value",
-            domain: opts.domain,
-            tickFormat: opts.percent ? ((v: number) => `${Math.round(v * 100)}%`) : undefined,
-          },
-          ...(grouped
-            ? {
-              fy: { domain: labels, label: null },
-              y: { domain: groups, axis: null },
-            }
-            : { y: { domain: labels, label: null } }),
-          color: paletteScale(groups),
-          marks: [
-            Plot.barX(rows, { x: "value", ...at, fill: grouped ? "g" : PALETTE[0] }),
-            Plot.ruleY(rows.filter((r) => r.lo !== undefined && r.hi !== undefined), {
-              x1: "lo",
-              x2: "hi",
-              ...at,
-              ...whisker,
-            }),
-            Plot.tickX(rows.filter((r) => r.lo !== undefined), { x: "lo", ...at, ...cap }),
-            Plot.tickX(rows.filter((r) => r.hi !== undefined), { x: "hi", ...at, ...cap }),
-            ...(opts.valueLabels ?? !grouped
-              ? [Plot.text(rows, {
-                x: (r: Bar) => r.hi ?? r.value,
-                ...at,
-                text: "txt",
-                dx: 6,
-                textAnchor: "start",
-                fill: "#222",
-              })]
-              : []),
-          ],
-        },
-        w,
-        h,
-      )),
-    opts,
-  );
+  return plotFigure(items, () => ({
+    marginLeft,
+    marginRight: 60,
+    marginBottom: 46,
+    x: {
+      grid: true,
+      label: opts.xLabel ?? "Value",
+      domain: opts.domain,
+      tickFormat: opts.percent ? ((v: number) => `${Math.round(v * 100)}%`) : undefined,
+    },
+    ...(grouped
+      ? {
+        fy: { domain: labels, label: null },
+        y: { domain: groups, axis: null },
+      }
+      : { y: { domain: labels, label: null } }),
+    color: paletteScale(groups),
+    marks: [
+      Plot.barX(rows, { x: "value", ...at, fill: grouped ? "g" : PALETTE[0] }),
+      Plot.ruleY(rows.filter((r) => r.lo !== undefined && r.hi !== undefined), {
+        x1: "lo",
+        x2: "hi",
+        ...at,
+        ...whisker,
+      }),
+      Plot.tickX(rows.filter((r) => r.lo !== undefined), { x: "lo", ...at, ...cap }),
+      Plot.tickX(rows.filter((r) => r.hi !== undefined), { x: "hi", ...at, ...cap }),
+      ...(opts.valueLabels ?? !grouped
+        ? [Plot.text(rows, {
+          x: (r: Bar) => r.hi ?? r.value,
+          ...at,
+          text: "txt",
+          dx: 6,
+          textAnchor: "start",
+          fill: "#222",
+        })]
+        : []),
+    ],
+  }), opts);
 }

@@ -11,9 +11,9 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { BASE_FONT_SIZE, Figure } from "../figure.ts";
+import { BASE_FONT_SIZE, type Figure } from "../figure.ts";
 import type { ChartOptions } from "./_shared.ts";
-import { plotSvg } from "./_plot.ts";
+import { plotFigure } from "./_plot.ts";
 
 /** A confusion matrix: `matrix[i][j]` = count of true class `labels[i]` predicted as `predicted[j]`. */
 export interface ConfusionData {
@@ -55,30 +55,23 @@ export function confusionMatrix(cm: ConfusionData, opts: ChartOptions = {}): Fig
       text: `${v.toLocaleString("en-US")}\n${total ? (100 * v / total).toFixed(1) : "0.0"}%`,
     }));
   });
-  return new Figure(
-    (w, h) =>
-      plotSvg(
-        {
-          marginLeft: Math.min(260, 20 + 8.5 * Math.max(...cm.labels.map((l) => l.length))),
-          marginBottom: 50,
-          x: { domain: cols, label: "Predicted", tickRotate: cols.length > 6 ? -25 : 0 },
-          y: { domain: cm.labels, label: "True class" },
-          color: { type: "linear", domain: [0, 1], scheme: "blues" },
-          marks: [
-            Plot.cell(cells, { x: "p", y: "t", fill: "frac", inset: 1 }),
-            Plot.text(cells, {
-              x: "p",
-              y: "t",
-              text: "text",
-              // White text on the dark cells, dark text on the light ones.
-              fill: (d: { frac: number }) => d.frac > 0.55 ? "white" : "#111",
-              fontSize: cells.length > 60 ? 10 : BASE_FONT_SIZE,
-            }),
-          ],
-        },
-        w,
-        h,
-      ),
-    opts,
-  );
+  // No legend: the axis labels name the classes.
+  return plotFigure([], () => ({
+    marginLeft: Math.min(260, 20 + 8.5 * Math.max(...cm.labels.map((l) => l.length))),
+    marginBottom: 50,
+    x: { domain: cols, label: "Predicted", tickRotate: cols.length > 6 ? -25 : 0 },
+    y: { domain: cm.labels, label: "True class" },
+    color: { type: "linear", domain: [0, 1], scheme: "blues" },
+    marks: [
+      Plot.cell(cells, { x: "p", y: "t", fill: "frac", inset: 1 }),
+      Plot.text(cells, {
+        x: "p",
+        y: "t",
+        text: "text",
+        // White text on the dark cells, dark text on the light ones.
+        fill: (d: { frac: number }) => d.frac > 0.55 ? "white" : "#111",
+        fontSize: cells.length > 60 ? 10 : BASE_FONT_SIZE,
+      }),
+    ],
+  }), opts);
 }

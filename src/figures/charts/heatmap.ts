@@ -11,9 +11,9 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { BASE_FONT_SIZE, Figure } from "../figure.ts";
+import { BASE_FONT_SIZE, type Figure } from "../figure.ts";
 import type { ChartOptions } from "./_shared.ts";
-import { plotSvg, withLegend } from "./_plot.ts";
+import { plotFigure } from "./_plot.ts";
 
 /**
  * A matrix heat map (e.g. feature correlations), values row-major. The colour
@@ -44,32 +44,27 @@ export function heatmap(
   }
   const domain = opts.domain ?? [-1, 1];
   const small = m.cols.length > 30;
-  return new Figure(
-    withLegend(
-      [{ name: `${opts.legendLabel ?? "value"}: ${domain[0]}`, color: "#2166ac" }, {
-        name: `${domain[1]}`,
-        color: "#b2182b",
-      }],
-      (w, h) =>
-        plotSvg(
-          {
-            marginLeft: Math.min(220, 16 + (small ? 6 : 8) * Math.max(...m.rows.map((l) => l.length))),
-            marginBottom: Math.min(200, 16 + (small ? 6 : 8) * Math.max(...m.cols.map((l) => l.length))),
-            x: { domain: m.cols as string[], tickRotate: -60, label: null },
-            y: { domain: m.rows as string[], label: null },
-            color: {
-              type: "linear",
-              domain,
-              scheme: (opts.scheme ?? "rdbu") as Plot.ColorScheme,
-              reverse: true,
-            },
-            marks: [Plot.cell(cells, { x: "c", y: "r", fill: "v" })],
-          },
-          w,
-          h,
-          small ? 9 : BASE_FONT_SIZE,
-        ),
-    ),
+  // The legend names the two ends of the colour scale.
+  const items = [
+    { name: `${opts.legendLabel ?? "value"}: ${domain[0]}`, color: "#2166ac" },
+    { name: `${domain[1]}`, color: "#b2182b" },
+  ];
+  return plotFigure(
+    items,
+    () => ({
+      marginLeft: Math.min(220, 16 + (small ? 6 : 8) * Math.max(...m.rows.map((l) => l.length))),
+      marginBottom: Math.min(200, 16 + (small ? 6 : 8) * Math.max(...m.cols.map((l) => l.length))),
+      x: { domain: m.cols as string[], tickRotate: -60, label: null },
+      y: { domain: m.rows as string[], label: null },
+      color: {
+        type: "linear",
+        domain,
+        scheme: (opts.scheme ?? "rdbu") as Plot.ColorScheme,
+        reverse: true,
+      },
+      marks: [Plot.cell(cells, { x: "c", y: "r", fill: "v" })],
+    }),
     opts,
+    small ? 9 : BASE_FONT_SIZE,
   );
 }

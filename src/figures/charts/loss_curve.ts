@@ -11,9 +11,9 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { Figure } from "../figure.ts";
-import { type ChartOptions, logTick, paletteScale } from "./_shared.ts";
-import { plotSvg, seriesItems, withLegend } from "./_plot.ts";
+import type { Figure } from "../figure.ts";
+import { type ChartOptions, paletteScale, valueAxis } from "./_shared.ts";
+import { plotFigure, seriesItems } from "./_plot.ts";
 
 /** Training history of one model. */
 export interface LossHistory {
@@ -54,35 +54,23 @@ export function lossCurve(histories: LossHistory[], opts: ChartOptions & { logY?
     items.push({ name: "validation (dashed)", color: "#666", dash: true });
   }
   const line = { x: "epoch", y: "loss", z: "s", stroke: "s", strokeWidth: 2.5 };
-  return new Figure(
-    withLegend(items, (w, h) =>
-      plotSvg(
-        {
-          marginLeft: 70,
-          marginBottom: 46,
-          grid: true,
-          x: {
-            label: "Epoch",
-            // Integer ticks only: with 2-3 epochs Plot's default ticks are fractional.
-            ticks: maxEpoch <= 12 ? Array.from({ length: maxEpoch }, (_, i) => i + 1) : 10,
-            tickFormat: "d",
-          },
-          y: {
-            type: opts.logY ? "log" : "linear",
-            label: opts.logY ? "Loss (log)" : "Loss",
-            ...(opts.logY ? { tickFormat: logTick } : {}),
-          },
-          color: paletteScale(names),
-          marks: [
-            Plot.line(data.filter((d) => d.kind === "train"), line),
-            Plot.line(data.filter((d) => d.kind === "validation"), { ...line, strokeDasharray: "6,4" }),
-            // Dots mark the epochs while there are few; on long runs they would hide the line.
-            Plot.dot(data, { x: "epoch", y: "loss", fill: "s", r: data.length > 200 ? 0 : 3 }),
-          ],
-        },
-        w,
-        h,
-      )),
-    opts,
-  );
+  return plotFigure(items, () => ({
+    marginLeft: 70,
+    marginBottom: 46,
+    grid: true,
+    x: {
+      label: "Epoch",
+      // Integer ticks only: with 2-3 epochs Plot's default ticks are fractional.
+      ticks: maxEpoch <= 12 ? Array.from({ length: maxEpoch }, (_, i) => i + 1) : 10,
+      tickFormat: "d",
+    },
+    y: valueAxis(opts.logY ? "Loss (log)" : "Loss", opts.logY),
+    color: paletteScale(names),
+    marks: [
+      Plot.line(data.filter((d) => d.kind === "train"), line),
+      Plot.line(data.filter((d) => d.kind === "validation"), { ...line, strokeDasharray: "6,4" }),
+      // Dots mark the epochs while there are few; on long runs they would hide the line.
+      Plot.dot(data, { x: "epoch", y: "loss", fill: "s", r: data.length > 200 ? 0 : 3 }),
+    ],
+  }), opts);
 }

@@ -11,9 +11,9 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { Figure } from "../figure.ts";
+import type { Figure } from "../figure.ts";
 import { type ChartOptions, paletteScale } from "./_shared.ts";
-import { plotSvg, seriesItems, withLegend } from "./_plot.ts";
+import { plotFigure, seriesItems } from "./_plot.ts";
 import { thinCurve } from "./reduce.ts";
 
 /** One precision–recall curve. */
@@ -43,26 +43,18 @@ export function prChart(curves: PrCurve[], opts: ChartOptions & { baseline?: num
   if (opts.baseline !== undefined) {
     items.push({ name: `no skill (${opts.baseline.toFixed(3)})`, color: "#999", dash: true });
   }
-  return new Figure(
-    withLegend(items, (w, h) =>
-      plotSvg(
-        {
-          marginLeft: 60,
-          marginBottom: 46,
-          grid: true,
-          x: { domain: [0, 1], label: "Recall" },
-          y: { domain: [0, 1], label: "Precision" },
-          color: paletteScale(names),
-          marks: [
-            ...(opts.baseline !== undefined
-              ? [Plot.ruleY([opts.baseline], { stroke: "#999", strokeDasharray: "4,4" })]
-              : []),
-            Plot.line(data, { x: "x", y: "y", stroke: "s", z: "s", strokeWidth: 2.5 }),
-          ],
-        },
-        w,
-        h,
-      )),
-    opts,
-  );
+  return plotFigure(items, () => ({
+    marginLeft: 60,
+    marginBottom: 46,
+    grid: true,
+    x: { domain: [0, 1], label: "Recall" },
+    y: { domain: [0, 1], label: "Precision" },
+    color: paletteScale(names),
+    marks: [
+      ...(opts.baseline !== undefined
+        ? [Plot.ruleY([opts.baseline], { stroke: "#999", strokeDasharray: "4,4" })]
+        : []),
+      Plot.line(data, { x: "x", y: "y", stroke: "s", z: "s", strokeWidth: 2.5 }),
+    ],
+  }), opts);
 }

@@ -12,9 +12,9 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { Figure } from "../figure.ts";
+import type { Figure } from "../figure.ts";
 import { type ChartOptions, colorOf, logTick, paletteScale } from "./_shared.ts";
-import { plotSvg, seriesItems, withLegend } from "./_plot.ts";
+import { plotFigure, seriesItems } from "./_plot.ts";
 import { thinCurve } from "./reduce.ts";
 
 /** One ROC curve. */
@@ -57,41 +57,33 @@ export function rocChart(
     name: `${p.name} (operating point)`,
     color: colorOf(names.length + i),
   }));
-  return new Figure(
-    withLegend([...seriesItems(names), ...ptItems], (w, h) =>
-      plotSvg(
-        {
-          marginLeft: 60,
-          marginBottom: 46,
-          grid: true,
-          x: opts.logX
-            ? {
-              type: "log",
-              domain: [floor, 1],
-              label: "False-positive rate (log)",
-              tickFormat: logTick,
-            }
-            : { domain: [0, 1], label: "False-positive rate" },
-          y: { domain: [0, 1], label: "True-positive rate (recall)" },
-          color: paletteScale([...names, ...pts.map((p) => p.name)]),
-          marks: [
-            opts.logX
-              // Chance (tpr = fpr) is a curve on a log x axis: draw it through log-spaced points.
-              ? Plot.line(Array.from({ length: 41 }, (_, i) => [10 ** (-4 + i / 10), 10 ** (-4 + i / 10)]), {
-                stroke: "#999",
-                strokeDasharray: "4,4",
-              })
-              : Plot.line([[0, 0], [1, 1]], { stroke: "#999", strokeDasharray: "4,4" }),
-            Plot.line(
-              opts.logX ? data.map((d) => ({ ...d, x: Math.max(d.x, floor) })) : data,
-              { x: "x", y: "y", stroke: "s", z: "s", strokeWidth: 2.5, curve: "step-after" },
-            ),
-            Plot.dot(pts, { x: "x", y: "tpr", fill: "name", r: 7, stroke: "white", symbol: "diamond" }),
-          ],
-        },
-        w,
-        h,
-      )),
-    opts,
-  );
+  return plotFigure([...seriesItems(names), ...ptItems], () => ({
+    marginLeft: 60,
+    marginBottom: 46,
+    grid: true,
+    x: opts.logX
+      ? {
+        type: "log",
+        domain: [floor, 1],
+        label: "False-positive rate (log)",
+        tickFormat: logTick,
+      }
+      : { domain: [0, 1], label: "False-positive rate" },
+    y: { domain: [0, 1], label: "True-positive rate (recall)" },
+    color: paletteScale([...names, ...pts.map((p) => p.name)]),
+    marks: [
+      opts.logX
+        // Chance (tpr = fpr) is a curve on a log x axis: draw it through log-spaced points.
+        ? Plot.line(Array.from({ length: 41 }, (_, i) => [10 ** (-4 + i / 10), 10 ** (-4 + i / 10)]), {
+          stroke: "#999",
+          strokeDasharray: "4,4",
+        })
+        : Plot.line([[0, 0], [1, 1]], { stroke: "#999", strokeDasharray: "4,4" }),
+      Plot.line(
+        opts.logX ? data.map((d) => ({ ...d, x: Math.max(d.x, floor) })) : data,
+        { x: "x", y: "y", stroke: "s", z: "s", strokeWidth: 2.5, curve: "step-after" },
+      ),
+      Plot.dot(pts, { x: "x", y: "tpr", fill: "name", r: 7, stroke: "white", symbol: "diamond" }),
+    ],
+  }), opts);
 }

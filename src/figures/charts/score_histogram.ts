@@ -13,9 +13,9 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { Figure } from "../figure.ts";
-import { type ChartOptions, fmt, logTick, paletteScale } from "./_shared.ts";
-import { plotSvg, seriesItems, withLegend } from "./_plot.ts";
+import type { Figure } from "../figure.ts";
+import { type ChartOptions, fmt, paletteScale, valueAxis } from "./_shared.ts";
+import { plotFigure, seriesItems } from "./_plot.ts";
 import { binGroups } from "./reduce.ts";
 
 /** Scores of one class (e.g. "benign", "DoS"). */
@@ -99,49 +99,37 @@ export function scoreHistogram(
   if (opts.threshold !== undefined) {
     items.push({ name: `threshold ${fmt(opts.threshold)}`, color: "#d62728", dash: true });
   }
-  return new Figure(
-    withLegend(items, (w, h) =>
-      plotSvg(
-        {
-          marginLeft: 64,
-          marginBottom: 46,
-          grid: true,
-          x: {
-            type: opts.logX ? "log" : "linear",
-            label: opts.xLabel ?? "Anomaly score",
-            ...(opts.logX ? { ticks: 8, tickFormat: logTick } : {}),
-          },
-          y: logY
-            ? {
-              type: "log",
-              label: "Share of class (log)",
-              ticks: 6,
-              tickFormat: (v: number) => `${fmt(v * 100)}%`,
-            }
-            : { label: "Share of class", tickFormat: (v: number) => `${fmt(v * 100)}%` },
-          color: paletteScale(names),
-          marks: [
-            Plot.rectY(rows, {
-              x1: "x1",
-              x2: "x2",
-              y1: logY ? floor : 0,
-              y2: "frac",
-              fill: "s",
-              fillOpacity: 0.35,
-              stroke: "s",
-              strokeOpacity: 0.9,
-              strokeWidth: 0.8,
-            }),
-            ...(opts.threshold !== undefined
-              ? [
-                Plot.ruleX([opts.threshold], { stroke: "#d62728", strokeWidth: 2.5, strokeDasharray: "6,4" }),
-              ]
-              : []),
-          ],
-        },
-        w,
-        h,
-      )),
-    opts,
-  );
+  return plotFigure(items, () => ({
+    marginLeft: 64,
+    marginBottom: 46,
+    grid: true,
+    x: { ...valueAxis(opts.xLabel ?? "Anomaly score", opts.logX), ...(opts.logX ? { ticks: 8 } : {}) },
+    y: logY
+      ? {
+        type: "log",
+        label: "Share of class (log)",
+        ticks: 6,
+        tickFormat: (v: number) => `${fmt(v * 100)}%`,
+      }
+      : { label: "Share of class", tickFormat: (v: number) => `${fmt(v * 100)}%` },
+    color: paletteScale(names),
+    marks: [
+      Plot.rectY(rows, {
+        x1: "x1",
+        x2: "x2",
+        y1: logY ? floor : 0,
+        y2: "frac",
+        fill: "s",
+        fillOpacity: 0.35,
+        stroke: "s",
+        strokeOpacity: 0.9,
+        strokeWidth: 0.8,
+      }),
+      ...(opts.threshold !== undefined
+        ? [
+          Plot.ruleX([opts.threshold], { stroke: "#d62728", strokeWidth: 2.5, strokeDasharray: "6,4" }),
+        ]
+        : []),
+    ],
+  }), opts);
 }

@@ -11,9 +11,9 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { Figure } from "../figure.ts";
-import { type ChartOptions, fmt, logTick, PALETTE } from "./_shared.ts";
-import { plotSvg, withLegend } from "./_plot.ts";
+import type { Figure } from "../figure.ts";
+import { type ChartOptions, fmt, PALETTE, valueAxis } from "./_shared.ts";
+import { plotFigure } from "./_plot.ts";
 
 /** A timeline of scores with alerts: `t` in epoch milliseconds (or Date). */
 export interface TimelineData {
@@ -81,33 +81,21 @@ export function timeline(
       : []),
     { name: `alerts (${alerts.length.toLocaleString("en-US")})`, color: "#d62728" },
   ];
-  return new Figure(
-    withLegend(items, (w, h) =>
-      plotSvg(
-        {
-          marginLeft: 70,
-          marginBottom: 46,
-          grid: true,
-          x: {
-            type: opts.relative ? "linear" : "utc",
-            label: opts.relative ? "Seconds from start" : "Time (UTC)",
-          },
-          y: {
-            type: opts.logY ? "log" : "linear",
-            label: opts.yLabel ?? "Anomaly score",
-            ...(opts.logY ? { tickFormat: logTick } : {}),
-          },
-          marks: [
-            Plot.line(line, { x: "t", y: "v", stroke: PALETTE[0], strokeWidth: 1.4 }),
-            ...(data.threshold !== undefined
-              ? [Plot.ruleY([data.threshold], { stroke: "#999", strokeDasharray: "6,4", strokeWidth: 2 })]
-              : []),
-            Plot.dot(alertRows, { x: "t", y: "v", fill: "#d62728", r: 4, fillOpacity: 0.8 }),
-          ],
-        },
-        w,
-        h,
-      )),
-    opts,
-  );
+  return plotFigure(items, () => ({
+    marginLeft: 70,
+    marginBottom: 46,
+    grid: true,
+    x: {
+      type: opts.relative ? "linear" : "utc",
+      label: opts.relative ? "Seconds from start" : "Time (UTC)",
+    },
+    y: valueAxis(opts.yLabel ?? "Anomaly score", opts.logY),
+    marks: [
+      Plot.line(line, { x: "t", y: "v", stroke: PALETTE[0], strokeWidth: 1.4 }),
+      ...(data.threshold !== undefined
+        ? [Plot.ruleY([data.threshold], { stroke: "#999", strokeDasharray: "6,4", strokeWidth: 2 })]
+        : []),
+      Plot.dot(alertRows, { x: "t", y: "v", fill: "#d62728", r: 4, fillOpacity: 0.8 }),
+    ],
+  }), opts);
 }
