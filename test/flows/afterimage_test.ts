@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { dataPath } from "../_shared.ts";
 import { readAllPackets } from "../../src/capture/reader.ts";
-import { AfterImage, AFTERIMAGE_LAMBDAS } from "../../src/flows/features/afterimage.ts";
+import {
+  AfterImage,
+  AFTERIMAGE_LAMBDAS,
+  type AfterImagePacket,
+} from "../../src/flows/features/afterimage.ts";
+import { Rng } from "../../src/util/random.ts";
 
 // Batch recomputation of a damped 1-D stream at time t from all earlier values (definition, O(n)).
 function batch(values: { t: number; x: number }[], t: number, lambda: number) {
@@ -61,5 +66,63 @@ Deno.test("afterimage: incremental statistics equal batch recomputation on a rea
       close(v[o + 11], j.mean, "jitter mean");
     });
     for (const x of v) assert.ok(Number.isFinite(x));
+  }
+});
+
+/** The fields AfterImage reads, as a plain object that a test may change. */
+function fields(p: AfterImagePacket): AfterImagePacket {
+  const { tsUs, wireLen, ipVersion, srcIp, dstIp, protocol, srcPort, dstPort, srcMac, dstMac } = p;
+  return { tsUs, wireLen, ipVersion, srcIp, dstIp, protocol, srcPort, dstPort, srcMac, dstMac };
+}
+
+/** Every value finite, or the index and value of the first that is not. */
+function firstNonFinite(v: ArrayLike<number>): string | undefined {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return `feature ${i} = ${v[i]}`;
+  return undefined;
+}
+
+Deno.test("afterimage: a host pair silent for 230 s (2^(-5*230) underflows to 0) keeps every feature finite", async () => {
+  // The reproduction from issue 19: zeek-ssh-ssh.pcap has such a pause; KitNET then saw NaN in feature 8.
+  const ai = new AfterImage();
+  const pkts = await readAllPackets(dataPath("pcaps", "zeek-ssh-ssh.pcap"));
+  for (const [i, p] of pkts.entries()) {
+    const bad = firstNonFinite(ai.update(p));
+    assert.equal(bad, undefined, `packet ${i}: ${bad}`);
+  }
+  // The same pair again after exactly 230 s of silence.
+  const again = new AfterImage();
+  const p = pkts[0];
+  again.update(p);
+  const later = { ...fields(p), tsUs: p.tsUs + 230e6 };
+  const rev = {
+    ...later,
+    srcIp: p.dstIp,
+    dstIp: p.srcIp,
+    srcPort: p.dstPort,
+    dstPort: p.srcPort,
+    srcMac: p.dstMac,
+    dstMac: p.srcMac,
+  };
+  assert.equal(firstNonFinite(again.update(rev)), undefined);
+  assert.equal(firstNonFinite(again.update(later)), undefined);
+});
+
+Deno.test("afterimage: property — random gaps (0 to 1e6 s), equal times, constant and extreme sizes stay finite", async () => {
+  const base = (await readAllPackets(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"))).slice(0, 200);
+  const sizes = [0, 1, 60, 1514, 65535, 2 ** 32 - 1];
+  for (let seed = 1; seed <= 20; seed++) {
+    const rng = new Rng(seed);
+    const ai = new AfterImage();
+    let t = base[0].tsUs;
+    for (let i = 0; i < 400; i++) {
+      const p = base[rng.int(base.length)];
+      const r = rng.next();
+      // A quarter equal timestamps, a quarter long silences up to 1e6 s, the rest sub-second.
+      t += r < 0.25 ? 0 : r < 0.5 ? Math.floor(rng.next() * 1e12) : Math.floor(rng.next() * 1e6);
+      const wireLen = seed % 2 ? sizes[rng.int(sizes.length)] : 100;
+      const q = { ...fields(p), tsUs: t, wireLen };
+      const bad = firstNonFinite(ai.update(q));
+      assert.equal(bad, undefined, `seed ${seed}, packet ${i} (t=${t} µs, len ${wireLen}): ${bad}`);
+    }
   }
 });

@@ -40,13 +40,24 @@ export type AfterImagePacket =
 
 // One damped 1-D stream for L lambdas: per lambda [w, LS, SS, lastT].
 const S = 4;
+/** Weight of an empty stream (Kitsune's initial value). */
+const EMPTY_WEIGHT = 1e-20;
+/**
+ * Below this a decayed weight is about to leave the normal float range: after
+ * a long silence 2^(−λΔt) underflows (λ = 5, Δt > ~215 s gives exactly 0) and
+ * LS/w, SS/w become 0/0 = NaN — a feature any remote host could trigger by
+ * pausing; subnormal weights already lose the precision the ratios need. Such
+ * a stream is reset to empty, as if first seen now. Above it nothing changes,
+ * so features stay Kitsune's.
+ */
+const MIN_WEIGHT = 1e-300;
 
 class Stream {
   readonly v: Float64Array;
   constructor(L: number, t: number) {
     this.v = new Float64Array(L * S);
     for (let k = 0; k < L; k++) {
-      this.v[k * S] = 1e-20;
+      this.v[k * S] = EMPTY_WEIGHT;
       this.v[k * S + 3] = t;
     }
   }
@@ -55,9 +66,15 @@ class Stream {
     const dt = t - v[o + 3];
     if (dt > 0) {
       const f = Math.pow(2, -lambda * dt);
-      v[o] *= f;
-      v[o + 1] *= f;
-      v[o + 2] *= f;
+      if (v[o] * f < MIN_WEIGHT) {
+        v[o] = EMPTY_WEIGHT;
+        v[o + 1] = 0;
+        v[o + 2] = 0;
+      } else {
+        v[o] *= f;
+        v[o + 1] *= f;
+        v[o + 2] *= f;
+      }
       v[o + 3] = t;
     }
   }
@@ -87,7 +104,7 @@ class Cov {
   constructor(L: number, t: number) {
     this.v = new Float64Array(L * C);
     for (let k = 0; k < L; k++) {
-      this.v[k * C + 1] = 1e-20;
+      this.v[k * C + 1] = EMPTY_WEIGHT;
       this.v[k * C + 2] = t;
     }
   }
@@ -97,6 +114,7 @@ class Cov {
     const dt = t - v[o + 2];
     if (dt > 0) {
       const f = Math.pow(2, -lambda * dt);
+      // No underflow guard needed: w3 gains 1 below before cov() divides by it.
       v[o] *= f;
       v[o + 1] *= f;
       v[o + 2] = t;
