@@ -15,10 +15,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lossCurve } from "./charts.ts";
  * const fig = lossCurve([{ name: "autoencoder", loss: [1, 0.5, 0.3] }], { title: "Training loss" });
  * const svg = fig.toSVG();
- * console.assert(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+ * assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
  * ```
  * @module
  */

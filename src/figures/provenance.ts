@@ -5,9 +5,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { provenance } from "./provenance.ts";
  * const p = await provenance({ source: "NSL-KDD" });
- * console.assert(p.version !== undefined && p.date !== undefined);
+ * assert.notEqual(p.version, undefined);
+ * assert.notEqual(p.date, undefined);
+ * assert.equal(p.source, "NSL-KDD");
  * ```
  * @module
  */

@@ -4,11 +4,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lossCurve } from "./charts.ts";
  * import { saveFigure } from "./save.ts";
  * const dir = await Deno.makeTempDir();
  * const out = await saveFigure(lossCurve([{ name: "ae", loss: [1, 0.5] }]), dir, "loss", { title: "Loss" });
- * console.assert(out.png.endsWith("loss.png"));
+ * assert.ok(out.png.endsWith("loss.png"));
+ * assert.ok(out.svg.endsWith("loss.svg"));
  * ```
  * @module
  */
