@@ -5,7 +5,9 @@
  * entry automatically.
  *
  * To add a detector: write `src/detectors/<name>.ts` exporting a
- * {@link DetectorFactory}, import it below and add it to `FACTORIES`.
+ * {@link DetectorFactory} built with `defineDetector` (./factory.ts) from
+ * specs declared with `defineParams` (./params.ts), so the detector gets typed
+ * params; import it below and add it to `FACTORIES`.
  * Factories of heavy detectors (tfjs) should load their backend lazily inside
  * `create`/`load`/`fit`, so importing the registry stays cheap.
  *
