@@ -16,6 +16,36 @@
  * (packet entering the pipeline → alert written) and scoring time go to the
  * metrics.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Monitor } from "./monitor.ts";
+ * import { MonitorMetrics } from "./metrics.ts";
+ * import { AlertFilter } from "./rules.ts";
+ * import { AlertStore, LiveStats } from "./store.ts";
+ * import type { StreamingDetector } from "../detectors/types.ts";
+ *
+ * // A toy streaming detector whose score is the packet's size, with a fixed threshold.
+ * const detector = { learnOne() {}, scoreOne: (x: ArrayLike<number>) => x[0] } as unknown as StreamingDetector;
+ * const filter = new AlertFilter({ dedupWindowS: 0, perHostPerMinute: 0 });
+ * const monitor = new Monitor({
+ *   scoring: {
+ *     kind: "packet", name: "size", detector, grace: 1, threshold: 1000, fitThreshold: () => 1000,
+ *     featurizer: { names: ["wire_len"], update: (p, out) => void (out[0] = p.wireLen) },
+ *   },
+ *   metrics: new MonitorMetrics(), store: new AlertStore({ filter }), stats: new LiveStats(), filter,
+ *   sinks: [], sensor: "example",
+ * });
+ * const p = { tsUs: 0, wireLen: 60, capLen: 60, ifIndex: 0, linkType: 1, vlanId: 0, ipVersion: 4 as const,
+ *   srcIp: "10.0.0.1", dstIp: "10.0.0.2", protocol: 17, srcPort: 1234, dstPort: 53, ipLen: 46, ttl: 64,
+ *   transportHeaderLen: 8, payloadLen: 18, tcpFlags: 0, tcpWindow: 0, icmpType: -1, icmpCode: -1,
+ *   fragment: false, laterFragment: false, tunnelId: 0 };
+ * monitor.packet(p); // learnt (grace)
+ * monitor.packet({ ...p, tsUs: 1000 }); // scored 60: below the threshold
+ * monitor.packet({ ...p, tsUs: 2000, wireLen: 1500 }); // scored 1500: alerts for the flow
+ * await monitor.finish();
+ * assert.equal(monitor.alertCount, 1);
+ * ```
  * @module
  */
 import type { Packet } from "../capture/packet.ts";
@@ -110,7 +140,7 @@ export class Monitor {
       alerted: this.#alertedFlows,
       metrics: o.metrics,
       stats: o.stats,
-      wallNow: () => this.#wallNow(),
+      wallNow: () => this.#currentWall ||= performance.now(),
       raise: (f, score, tsUs, state, triggerWall, names, vals, triggerCpu) =>
         this.#raise(f, score, tsUs, state, triggerWall, names, vals, triggerCpu),
       forget: (f) => this.#forget(f),

@@ -8,6 +8,38 @@
  * (SIGINT/SIGTERM in the CLI): stop reading, end every flow and score it, wait
  * for scoring, flush and close the sinks, stop the server.
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type LiveOpener, runMonitor } from "./run.ts";
+ * import { afterImageFeaturizer } from "./featurizer.ts";
+ *
+ * // A stand-in for libpcap on "test0": 300 DNS queries from one host, then the capture ends.
+ * const p = { tsUs: 0, wireLen: 60, capLen: 60, ifIndex: 0, linkType: 1, vlanId: 0, ipVersion: 4 as const,
+ *   srcIp: "10.0.0.1", dstIp: "10.0.0.2", protocol: 17, srcPort: 1234, dstPort: 53, ipLen: 46, ttl: 64,
+ *   transportHeaderLen: 8, payloadLen: 18, tcpFlags: 0, tcpWindow: 0, icmpType: -1, icmpCode: -1,
+ *   fragment: false, laterFragment: false, tunnelId: 0 };
+ * const liveOpener: LiveOpener = () =>
+ *   Promise.resolve({
+ *     run(cb) {
+ *       for (let i = 0; i < 300; i++) cb({ ...p, tsUs: i * 1000, srcPort: 1024 + i });
+ *       return Promise.resolve();
+ *     },
+ *     stats: () => ({ received: 300, kernelDrops: 0, ifDrops: 0 }),
+ *     close() {},
+ *   });
+ * const lines: string[] = [];
+ * const summary = await runMonitor(
+ *   { source: { interface: "test0" }, detector: "kitnet", grace: 200, calibration: 50, sensor: "example" },
+ *   { liveOpener, featurizer: afterImageFeaturizer, log: (l) => lines.push(l) },
+ * );
+ * assert.equal(summary.packets, 300);
+ * assert.equal(summary.flows, 300, "every flow ended at shutdown");
+ * assert.deepEqual(lines, [
+ *   "nadir monitor: no alert sink configured (--alerts FILE); alerts are only kept for the API",
+ *   "nadir monitor: capturing on test0",
+ * ]);
+ * ```
  * @module
  */
 import { UsageError } from "../util/errors.ts";
