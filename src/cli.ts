@@ -54,6 +54,16 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`nadir: ${e.message}`);
       return e.exitCode;
     }
+    // A parameter or an input too large for this machine is the user's to fix, not a bug: say so in one line.
+    if (
+      e instanceof RangeError &&
+      /allocation failed|Invalid (typed )?array length|Array buffer/i.test(e.message)
+    ) {
+      console.error(
+        `nadir: out of memory (${e.message}): a parameter or the input is too large for this machine; lower it`,
+      );
+      return 1;
+    }
     throw e;
   }
 }

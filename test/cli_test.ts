@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { main } from "../src/cli.ts";
 import { COMMANDS } from "../src/cli/registry.ts";
 import { helpText } from "../src/cli/command.ts";
+import { nadir } from "./_shared.ts";
 
 function quiet<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
   const log = console.log, error = console.error;
@@ -46,4 +47,36 @@ Deno.test("cli: unknown flag is a usage error", async () => {
   const r = await quiet(() => main(["data", "--no-such-flag"]));
   assert.equal(r.value, 2);
   assert.match(r.err, /no-such-flag/);
+});
+
+Deno.test("cli: --model FILE and a parameter too large for memory end in one line, exit 1, no stack trace", async () => {
+  const notDir = await nadir(
+    "predict",
+    "--model",
+    "README.md",
+    "--input",
+    "nsl-kdd-test",
+    "--out",
+    "/dev/null",
+  );
+  assert.equal(notDir.code, 1, notDir.stderr);
+  assert.match(notDir.stderr, /^nadir: README\.md: expected a model directory/);
+  const out = await Deno.makeTempDir({ prefix: "nadir-oom-" });
+  try {
+    const big = await nadir(
+      "train",
+      "--detector",
+      "isolation-forest",
+      "--dataset",
+      "nsl-kdd-train",
+      "--out",
+      out,
+      "--param",
+      "nTrees=1e9",
+    );
+    assert.equal(big.code, 1, big.stderr);
+    assert.match(big.stderr, /^nadir: out of memory .* lower it\n$/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });

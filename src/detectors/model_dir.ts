@@ -186,6 +186,11 @@ export async function readManifest(dir: string): Promise<Manifest> {
   try {
     text = await Deno.readTextFile(join(dir, "manifest.json"));
   } catch (e) {
+    if (e instanceof Deno.errors.NotADirectory) {
+      throw new InputError("expected a model directory (as `nadir train --out` writes), found a file", {
+        file: dir,
+      });
+    }
     if (e instanceof Deno.errors.NotFound) {
       let exists = false;
       try {
@@ -263,6 +268,23 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     if (!listed) throw fail(dir, "manifest.json", `weight file ${rel} is not listed under files`);
     let bytes: Uint8Array;
     try {
+      // lstat, not stat: a symlink could point anywhere (/dev/zero, a FIFO that never ends, another
+      // user's file); the sha256 check below would only catch it after reading whatever is there.
+      const st = await Deno.lstat(join(dir, rel));
+      if (!st.isFile) {
+        throw fail(
+          dir,
+          rel,
+          `expected a regular weight file, found ${st.isSymlink ? "a symbolic link" : "something else"}`,
+        );
+      }
+      if (st.size !== listed.bytes) {
+        throw fail(
+          dir,
+          rel,
+          `weight file has ${st.size} bytes, the manifest says ${listed.bytes} (truncated or replaced)`,
+        );
+      }
       bytes = await Deno.readFile(join(dir, rel));
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) throw fail(dir, rel, "weight file is missing");

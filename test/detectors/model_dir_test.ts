@@ -113,3 +113,24 @@ Deno.test("model dir: refuses to save an unfitted detector or mismatched names",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("model dir: a symlinked weight file is refused before it is read; a file given as the directory is named", async () => {
+  const dir = await savedKnn();
+  try {
+    const m = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
+    const rel = Object.values(m.detector.blobs)[0] as string;
+    // The link points at a copy with the right bytes: only the kind of file is wrong.
+    const copy = `${dir}-${rel.replaceAll("/", "_")}.elsewhere`;
+    await Deno.copyFile(join(dir, rel), copy);
+    await Deno.remove(join(dir, rel));
+    await Deno.symlink(copy, join(dir, rel));
+    try {
+      await rejects(dir, /expected a regular weight file, found a symbolic link/);
+    } finally {
+      await Deno.remove(copy);
+    }
+    await rejects(join(dir, "manifest.json"), /expected a model directory .* found a file/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
