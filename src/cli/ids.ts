@@ -31,7 +31,7 @@ function expandAlertPaths(paths: string[]): Promise<string[]> {
       } catch {
         throw new InputError("alert file or directory not found", { file: p });
       }
-      if (st.isDirectory) out.push(...snort3CicFiles(p));
+      if (st.isDirectory) for (const f of snort3CicFiles(p)) out.push(f);
       else out.push(p);
     }
     if (!out.length) throw new InputError(`no alert files (*.json) found in ${paths.join(", ")}`);
@@ -90,6 +90,10 @@ const evalCmd: Command = {
       arg: "YYYY",
     },
     dataset: { type: "string", description: "CIC-IDS2017 directory (default: vendored sample)", arg: "PATH" },
+    "allow-empty-alerts": {
+      type: "boolean",
+      description: "Accept alert files without a single alert (otherwise an error: every flow would score benign)",
+    },
   },
   details: `Example:
   deno task nadir ids eval --alerts ../shared/data/alerts/snort3-cicids2017
@@ -108,6 +112,8 @@ Prints recall/FPR on all flows, on the flows inside the alert files' time covera
       alertTzOffsetMinutes: Number(options["alert-tz-offset"]),
       year: Number(options.year),
       datasetPath: options.dataset as string | undefined,
+      allowEmpty: !!options["allow-empty-alerts"],
+      warn: (m) => console.error(m),
     });
     const line = (n: string) => {
       const m = result.sets[n] as Record<string, number> | undefined;
@@ -137,33 +143,27 @@ const parseCmd: Command = {
       default: 0,
       arg: "MIN",
     },
-    strict: { type: "boolean", description: "Fail on the first malformed line instead of counting it" },
+    strict: {
+      type: "boolean",
+      description: "Fail on the first malformed line (bad JSON, port, address, timestamp) instead of counting it",
+    },
+    "allow-empty-alerts": {
+      type: "boolean",
+      description: "Summarise a file without a single alert instead of failing",
+    },
   },
+  details: `Malformed lines (bad JSON, a port outside 0–65535, an invalid IPv4/IPv6 address, a timestamp that
+does not exist) are counted in "skipped" and listed on stderr as FILE:LINE, column "FIELD": expected ..., found ...`,
   async run({ options, positionals }) {
-    const { readAlerts } = await import("../ids/mod.ts");
+    const { readAlerts, skippedLines, summarizeAlerts } = await import("../ids/mod.ts");
     const r = await readAlerts(positionals[0], {
       year: options.year as number | undefined,
       tzOffsetMinutes: Number(options["tz-offset"]),
       strict: !!options.strict,
+      allowEmpty: !!options["allow-empty-alerts"],
     });
-    const rules: Record<string, number> = {};
-    for (const a of r.alerts) rules[a.rule] = (rules[a.rule] ?? 0) + 1;
-    const top = Object.entries(rules).sort((a, b) => b[1] - a[1]).slice(0, 10);
-    const ts = r.alerts.map((a) => a.ts);
-    console.log(JSON.stringify(
-      {
-        file: positionals[0],
-        format: r.format,
-        alerts: r.alerts.length,
-        skipped: r.skipped.length,
-        first_skipped: r.skipped.slice(0, 5),
-        first: ts.length ? new Date(Math.min(...ts)).toISOString() : null,
-        last: ts.length ? new Date(Math.max(...ts)).toISOString() : null,
-        top_rules: Object.fromEntries(top),
-      },
-      null,
-      2,
-    ));
+    for (const m of skippedLines(r)) console.error(m);
+    console.log(JSON.stringify(summarizeAlerts(r), null, 2));
   },
 };
 
@@ -208,7 +208,8 @@ const runCmd: Command = {
     if (!p.success) throw new InputError(`${engine} exited with code ${p.code}`, { file: pcap });
     const file = engine === "suricata" ? join(out, "eve.json") : join(out, "alert_json.txt");
     const { readAlerts } = await import("../ids/mod.ts");
-    const r = await readAlerts(file, {});
+    // A clean capture legitimately raises no alert: report 0 rather than fail.
+    const r = await readAlerts(file, { allowEmpty: true });
     console.log(
       JSON.stringify({ engine, pcap, output: file, alerts: r.alerts.length, skipped: r.skipped.length }),
     );

@@ -108,6 +108,11 @@ export const command: Command = {
       description: "With --alerts: Snort local time minus UTC, minutes",
       default: 0,
     },
+    "allow-empty-alerts": {
+      type: "boolean",
+      description:
+        "With --alerts: accept an alerts file without a single alert (labels every flow benign); otherwise an error",
+    },
     out: {
       type: "string",
       arg: "FILE",
@@ -134,13 +139,15 @@ Example: deno task nadir label /tmp/ftp.csv --rules data/labels/zeek-ftp-brutefo
     const alertsPath = str(args, "alerts");
     if (alertsPath) {
       if (rulesPath) throw new UsageError("nadir label: --rules and --alerts exclude each other");
-      const { readAlerts } = await import("../ids/mod.ts");
+      const { readAlerts, skippedLines } = await import("../ids/mod.ts");
       const { labelFlowsWithAlerts } = await import("../eval/alert_labels.ts");
       const pl = (await import("nodejs-polars")).default;
       const a = await readAlerts(alertsPath, {
         year: args.options.year as number | undefined,
         tzOffsetMinutes: Number(args.options["alert-tz-offset"] ?? 0),
+        allowEmpty: !!args.options["allow-empty-alerts"],
       });
+      for (const m of skippedLines(a)) console.error(m);
       const r = labelFlowsWithAlerts(await readTable(flowsPath), a.alerts, {
         toleranceMs: Number(args.options["tolerance-ms"] ?? 1000),
       });

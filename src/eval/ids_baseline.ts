@@ -23,7 +23,7 @@
  */
 import type pl from "nodejs-polars";
 import { basename, join } from "node:path";
-import { readAlerts } from "../ids/mod.ts";
+import { readAlerts, skippedLines } from "../ids/mod.ts";
 import type { Alert } from "../ids/types.ts";
 import { evaluate, perCategory } from "./metrics.ts";
 import { coverageFromAlerts, covered, type FlowTuple, matchAlerts, type MatchOptions } from "./match.ts";
@@ -82,6 +82,48 @@ export interface IdsEvalOptions extends MatchOptions {
   engine: string;
   /** Rows of the detectors' cic-ids2017 test set (seed 0): also scored as "protocol-test". */
   protocolTestRows?: Uint32Array;
+  /** Accept alert files without a single alert (default false: an InputError naming the file). */
+  allowEmpty?: boolean;
+  /** Where to report skipped (malformed) alert lines, one message each; default: not reported. */
+  warn?: (message: string) => void;
+  /** Alerts already read with {@link readIdsAlerts} (then `files` are not read again). */
+  read?: IdsAlerts;
+}
+
+/** Alerts of every file of an evaluation, in file order. */
+export interface IdsAlerts {
+  alerts: Alert[];
+  perFile: Record<string, number>;
+  /** Per-file alert times, for the coverage estimate. */
+  spans: { source: string; ts: number[] }[];
+  skipped: number;
+}
+
+/**
+ * Reads and concatenates the alert files of an evaluation. Alerts are appended
+ * one by one: `alerts.push(...r.alerts)` overflows the stack from ~120 k
+ * alerts in one file.
+ */
+export async function readIdsAlerts(
+  opts: Pick<IdsEvalOptions, "files" | "year" | "alertTzOffsetMinutes" | "allowEmpty" | "warn">,
+): Promise<IdsAlerts> {
+  const alerts: Alert[] = [];
+  const perFile: Record<string, number> = {};
+  const spans: { source: string; ts: number[] }[] = [];
+  let skipped = 0;
+  for (const f of opts.files) {
+    const r = await readAlerts(f, {
+      year: opts.year ?? 2017,
+      tzOffsetMinutes: opts.alertTzOffsetMinutes ?? 0,
+      allowEmpty: opts.allowEmpty,
+    });
+    for (const a of r.alerts) alerts.push(a);
+    perFile[basename(f)] = r.alerts.length;
+    skipped += r.skipped.length;
+    spans.push({ source: basename(f), ts: r.alerts.map((a) => a.ts) });
+    if (opts.warn) for (const m of skippedLines(r)) opts.warn(m);
+  }
+  return { alerts, perFile, spans, skipped };
 }
 
 /** Per-set outcome of {@link evaluateIds}. */
@@ -107,20 +149,7 @@ export async function evaluateIds(
   const cls = (df.getColumn(df.columns.includes("attack") ? "attack" : "category").toArray() as string[]).map(
     String,
   );
-  const alerts: Alert[] = [];
-  const perFile: Record<string, number> = {};
-  const spans: { source: string; ts: number[] }[] = [];
-  let skipped = 0;
-  for (const f of opts.files) {
-    const r = await readAlerts(f, {
-      year: opts.year ?? 2017,
-      tzOffsetMinutes: opts.alertTzOffsetMinutes ?? 0,
-    });
-    alerts.push(...r.alerts);
-    perFile[basename(f)] = r.alerts.length;
-    skipped += r.skipped.length;
-    spans.push({ source: basename(f), ts: r.alerts.map((a) => a.ts) });
-  }
+  const { alerts, perFile, spans, skipped } = opts.read ?? await readIdsAlerts(opts);
   const intervals = coverageFromAlerts(spans, opts.toleranceMs ?? 1000);
   const cov = covered(flows, intervals);
   const sets: IdsEvalResult["sets"] = {};
@@ -162,6 +191,8 @@ export async function evaluateIds(
 export async function runIdsBaseline(
   opts: IdsEvalOptions & { id: string; root?: string; dataset?: string; datasetPath?: string },
 ): Promise<{ dir: string; result: IdsEvalResult }> {
+  // Alerts first: a bad or empty alert file fails before a result folder exists.
+  const read = opts.read ?? await readIdsAlerts(opts);
   const { loadDataset } = await import("../data/datasets.ts");
   const { listSourceFiles } = await import("../data/csv.ts");
   const { resolveSource } = await import("../data/source.ts");
@@ -173,9 +204,10 @@ export async function runIdsBaseline(
     const split = await getProtocol("cic-ids2017").load({ seed: 0 });
     const result = await evaluateIds(d.df, {
       ...opts,
+      read,
       protocolTestRows: opts.datasetPath ? undefined : split.tests[0].rows,
     });
-    const { files: _f, ...matchOpts } = opts;
+    const { files: _f, read: _r, warn: _w, ...matchOpts } = opts;
     await folder.writeJson("config.json", {
       id: opts.id,
       protocol: "cic-ids2017",

@@ -16,8 +16,9 @@
  * ```
  * @module
  */
-import { InputError } from "../util/errors.ts";
 import type { Alert, ParseOptions, ParseResult } from "./types.ts";
+import { checkAddress, checkCivil, checkPort, FieldError, isAddress, shown } from "./validate.ts";
+import { skipLine } from "./skip.ts";
 
 /** Options for Snort output (which lacks a year and a zone). */
 export interface SnortOptions extends ParseOptions {
@@ -29,39 +30,50 @@ export interface SnortOptions extends ParseOptions {
 
 const TS = /^(\d{2})\/(\d{2})(?:\/(\d{2}))?-(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
 
-/** Parses a Snort timestamp to UTC ms. Throws a plain Error naming what it found. */
-export function parseSnortTime(s: string, year: number, tzOffsetMinutes = 0): number {
+/**
+ * Parses a Snort timestamp to UTC ms. Throws a {@link FieldError} (named
+ * `field`) saying what it expected and found: a bad layout, or a date that
+ * does not exist (month 13, 02/30, 24:00).
+ */
+export function parseSnortTime(s: string, year: number, tzOffsetMinutes = 0, field = "timestamp"): number {
   const m = TS.exec(s.trim());
-  if (!m) throw new Error(`expected a Snort timestamp MM/DD-hh:mm:ss.us, found "${s}"`);
+  if (!m) throw new FieldError(field, "a Snort timestamp MM/DD-hh:mm:ss.us", shown(s));
   const y = m[3] !== undefined ? 2000 + Number(m[3]) : year;
   const [mo, d, h, mi, se] = [m[1], m[2], m[4], m[5], m[6]].map(Number);
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) {
-    throw new Error(`timestamp "${s}" is out of range`);
-  }
+  checkCivil(field, s, y, mo, d, h, mi, se);
   const frac = m[7] ? Number(m[7].padEnd(6, "0")) / 1000 : 0;
   return Date.UTC(y, mo - 1, d, h, mi, se) + frac - tzOffsetMinutes * 60_000;
 }
 
-/** Splits `ip:port` (port optional; IPv6 split at the last colon when the tail is numeric). */
-export function splitAddrPort(ap: string): { addr: string; port: number } {
+/**
+ * Splits and checks `ip:port` (port optional, 0–65535). IPv4 and IPv6
+ * addresses are validated; a bare IPv6 address is split at the last colon
+ * when what precedes it is itself an address (Snort writes `fe80::1:443`),
+ * `[v6]:port` is accepted too. Throws a {@link FieldError} named `field`.
+ */
+export function splitAddrPort(ap: string, field = "address"): { addr: string; port: number } {
   const s = ap.trim();
+  const withPort = "ip:port with a port 0–65535";
+  const port = (p: string | undefined) => {
+    if (p === undefined) return 0;
+    if (!/^\d{1,5}$/.test(p) || Number(p) > 65535) throw new FieldError(field, withPort, shown(ap));
+    return Number(p);
+  };
   if (s.startsWith("[")) {
     const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-    if (!m) throw new Error(`expected [ipv6]:port, found "${ap}"`);
-    return { addr: m[1], port: m[2] ? Number(m[2]) : 0 };
+    if (!m) throw new FieldError(field, "[ipv6]:port", shown(ap));
+    return { addr: checkAddress(m[1], field), port: port(m[2]) };
+  }
+  const colons = s.split(":").length - 1;
+  if (colons <= 1) {
+    const i = s.indexOf(":");
+    const addr = i < 0 ? s : s.slice(0, i);
+    return { addr: checkAddress(addr, field), port: port(i < 0 ? undefined : s.slice(i + 1)) };
   }
   const i = s.lastIndexOf(":");
-  const colons = s.split(":").length - 1;
-  if (i < 0 || (colons > 1 && !/^\d{1,5}$/.test(s.slice(i + 1)))) return { addr: s, port: 0 };
-  const port = s.slice(i + 1);
-  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new Error(`expected ip:port, found "${ap}"`);
-  if (i === 0) throw new Error(`expected ip:port, found "${ap}"`);
-  return { addr: s.slice(0, i), port: Number(port) };
-}
-
-function fail(opts: ParseOptions, line: number, reason: string, result: ParseResult<unknown>): void {
-  if (opts.strict) throw new InputError(reason, { file: opts.file, line });
-  result.skipped.push({ line, reason });
+  const head = s.slice(0, i), tail = s.slice(i + 1);
+  if (/^\d{1,5}$/.test(tail) && isAddress(head)) return { addr: head, port: port(tail) };
+  return { addr: checkAddress(s, field), port: 0 };
 }
 
 function lines(text: string): string[] {
@@ -91,7 +103,7 @@ function parseAlertLines(
     try {
       alert = parse(raw, line, year, tz);
     } catch (e) {
-      fail(options, line, (e as Error).message, out);
+      skipLine(options, out.skipped, line, e);
       continue;
     }
     out.items.push(alert);
@@ -110,13 +122,18 @@ export function parseSnortJson(text: string, options: SnortOptions = {}): ParseR
     }
     if (typeof o !== "object" || o === null || Array.isArray(o)) throw new Error("expected a JSON object");
     if (typeof o.timestamp !== "string") throw new Error(`field "timestamp" missing`);
-    const src = typeof o.src_ap === "string"
-      ? splitAddrPort(o.src_ap)
-      : { addr: String(o.src_addr ?? ""), port: Number(o.src_port ?? 0) };
-    const dst = typeof o.dst_ap === "string"
-      ? splitAddrPort(o.dst_ap)
-      : { addr: String(o.dst_addr ?? ""), port: Number(o.dst_port ?? 0) };
-    if (!src.addr || !dst.addr) throw new Error(`fields "src_ap"/"dst_ap" (or src_addr/dst_addr) missing`);
+    const end = (side: "src" | "dst") => {
+      const ap = o[`${side}_ap`];
+      if (typeof ap === "string") return splitAddrPort(ap, `${side}_ap`);
+      if (o[`${side}_addr`] === undefined) {
+        throw new Error(`fields "src_ap"/"dst_ap" (or src_addr/dst_addr) missing`);
+      }
+      return {
+        addr: checkAddress(o[`${side}_addr`], `${side}_addr`),
+        port: checkPort(o[`${side}_port`], `${side}_port`),
+      };
+    };
+    const src = end("src"), dst = end("dst");
     const rule = typeof o.rule === "string"
       ? o.rule
       : o.sid !== undefined
@@ -156,8 +173,8 @@ export function parseSnortFast(text: string, options: SnortOptions = {}): ParseR
         }"`,
       );
     }
-    const src = splitAddrPort(m[7]);
-    const dst = splitAddrPort(m[8]);
+    const src = splitAddrPort(m[7], "src");
+    const dst = splitAddrPort(m[8], "dst");
     let msg = m[3].trim();
     if (msg.startsWith('"') && msg.endsWith('"') && msg.length >= 2) msg = msg.slice(1, -1);
     return {

@@ -17,6 +17,8 @@
  */
 import { InputError } from "../util/errors.ts";
 import type { Alert, IdsFlow, ParseOptions, ParseResult, Skipped } from "./types.ts";
+import { skipLine } from "./skip.ts";
+import { checkAddress, checkCivil, checkPort, FieldError, shown } from "./validate.ts";
 
 /** Options for EVE input. */
 export interface EveOptions extends ParseOptions {
@@ -35,17 +37,26 @@ export interface EveResult {
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
 
-/** Parses an EVE timestamp to UTC ms. */
-export function parseEveTime(s: string, tzOffsetMinutes = 0): number {
+/**
+ * Parses an EVE timestamp to UTC ms. Throws a {@link FieldError} (named
+ * `field`) for a bad layout, a date that does not exist or a zone offset
+ * beyond ±14:00.
+ */
+export function parseEveTime(s: string, tzOffsetMinutes = 0, field = "timestamp"): number {
   const m = ISO.exec(s.trim());
-  if (!m) throw new Error(`expected an ISO-8601 timestamp, found "${s}"`);
+  if (!m) throw new FieldError(field, "an ISO-8601 timestamp", shown(s));
   const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number);
+  checkCivil(field, s, y, mo, d, h, mi, se);
   const frac = m[7] ? Number("0." + m[7]) * 1000 : 0;
   let off = tzOffsetMinutes;
   if (m[8] === "Z") off = 0;
   else if (m[8]) {
     const z = m[8].replace(":", "");
-    off = (z[0] === "-" ? -1 : 1) * (Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5)));
+    const [zh, zm] = [Number(z.slice(1, 3)), Number(z.slice(3, 5))];
+    if (zh > 14 || zm > 59 || zh * 60 + zm > 14 * 60) {
+      throw new FieldError(field, "a zone offset between -14:00 and +14:00", shown(s));
+    }
+    off = (z[0] === "-" ? -1 : 1) * (zh * 60 + zm);
   }
   return Date.UTC(y, mo - 1, d, h, mi, se) + frac - off * 60_000;
 }
@@ -53,13 +64,13 @@ export function parseEveTime(s: string, tzOffsetMinutes = 0): number {
 function num(v: unknown, field: string): number {
   if (v === undefined || v === null) return 0;
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`field "${field}" must be a number, found ${JSON.stringify(v)}`);
+  if (typeof v === "boolean" || v === "" || !Number.isFinite(n)) throw new FieldError(field, "a number", shown(v));
   return n;
 }
 
 function str(o: Record<string, unknown>, field: string): string {
   const v = o[field];
-  if (typeof v !== "string" || !v) throw new Error(`field "${field}" missing`);
+  if (typeof v !== "string" || !v) throw new FieldError(field, "a non-empty string", shown(v));
   return v;
 }
 
@@ -70,10 +81,7 @@ export function parseEve(text: string, options: EveOptions = {}): EveResult {
   const flows: ParseResult<IdsFlow> = { items: [], skipped: [], total: 0 };
   const eventTypes: Record<string, number> = {};
   const skipped: Skipped[] = [];
-  const fail = (line: number, reason: string) => {
-    if (options.strict) throw new InputError(reason, { file: options.file, line });
-    skipped.push({ line, reason });
-  };
+  const fail = (line: number, e: unknown) => skipLine(options, skipped, line, e);
 
   let records: [number, unknown][] = [];
   const trimmed = text.trimStart();
@@ -98,7 +106,7 @@ export function parseEve(text: string, options: EveOptions = {}): EveResult {
       try {
         records.push([k + 1, JSON.parse(raw)]);
       } catch (e) {
-        fail(k + 1, `not valid JSON (${(e as Error).message})`);
+        fail(k + 1, new Error(`not valid JSON (${(e as Error).message})`));
       }
     }
   }
@@ -115,10 +123,10 @@ export function parseEve(text: string, options: EveOptions = {}): EveResult {
       const base = {
         ts: parseEveTime(str(o, "timestamp"), tz),
         proto: String(o.proto ?? "").toUpperCase(),
-        src: str(o, "src_ip"),
-        srcPort: num(o.src_port, "src_port"),
-        dst: str(o, "dest_ip"),
-        dstPort: num(o.dest_port, "dest_port"),
+        src: checkAddress(str(o, "src_ip"), "src_ip"),
+        srcPort: checkPort(o.src_port, "src_port"),
+        dst: checkAddress(str(o, "dest_ip"), "dest_ip"),
+        dstPort: checkPort(o.dest_port, "dest_port"),
         line,
       };
       if (type === "alert") {
@@ -141,8 +149,8 @@ export function parseEve(text: string, options: EveOptions = {}): EveResult {
         if (!f || typeof f !== "object") throw new Error(`flow event without a "flow" object`);
         flows.items.push({
           ...base,
-          start: parseEveTime(String(f.start ?? o.timestamp), tz),
-          end: parseEveTime(String(f.end ?? f.start ?? o.timestamp), tz),
+          start: parseEveTime(String(f.start ?? o.timestamp), tz, "flow.start"),
+          end: parseEveTime(String(f.end ?? f.start ?? o.timestamp), tz, "flow.end"),
           pktsToServer: num(f.pkts_toserver, "flow.pkts_toserver"),
           pktsToClient: num(f.pkts_toclient, "flow.pkts_toclient"),
           bytesToServer: num(f.bytes_toserver, "flow.bytes_toserver"),
@@ -152,7 +160,7 @@ export function parseEve(text: string, options: EveOptions = {}): EveResult {
         });
       }
     } catch (e) {
-      fail(line, (e as Error).message);
+      fail(line, e);
     }
   }
   alerts.skipped = skipped;

@@ -49,6 +49,9 @@ export interface IdsFlow {
 /** A line (or element) that was skipped, and why. */
 export interface Skipped {
   line: number;
+  /** The field holding the bad value, when one field was at fault (`src_ap`, `dest_port`, `timestamp`). */
+  field?: string;
+  /** What was wrong: `field "src_port": expected a port 0–65535, found 99999999`, `not valid JSON (...)`. */
   reason: string;
 }
 
