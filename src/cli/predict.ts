@@ -1,12 +1,15 @@
 /**
  * `nadir predict`: Score a file with a saved model (JSON lines out): one
  * `{"score": x, "is_anomaly": bool}` per input row, in input order. Rows the
- * model's preprocessing drops (nanPolicy "drop") get `"score": null`.
+ * model's preprocessing drops (nanPolicy "drop") get `"score": null` and
+ * `"reason": "dropped"`; a row the model scores NaN or ±Infinity fails closed:
+ * `{"score": null, "is_anomaly": true, "reason": "non_finite_score"}`, counted
+ * on stderr and in the summary.
  *
  * @module
  */
 import { type Command, num, str } from "./command.ts";
-import { UsageError } from "../util/errors.ts";
+import { UsageError, withFile } from "../util/errors.ts";
 
 export const command: Command = {
   name: "predict",
@@ -41,16 +44,26 @@ Examples:
     const { loadTable } = await import("../data/table.ts");
     const model = await loadModel(modelDir);
     const df = await loadTable(input, str(args, "schema"));
-    const r = await predictBatch(df, model, {
-      threshold: num(args, "threshold"),
-      context: contextFromFrame(df),
-    });
+    const r = await withFile(input, () =>
+      predictBatch(df, model, {
+        threshold: num(args, "threshold"),
+        context: contextFromFrame(df),
+      }));
     const lines: string[] = new Array(r.scores.length);
     for (let i = 0; i < r.scores.length; i++) {
       const s = r.scores[i];
-      lines[i] = Number.isNaN(s)
-        ? `{"score":null,"is_anomaly":false}`
+      // JSON has no NaN or Infinity: a non-finite score is null, with the reason.
+      lines[i] = r.dropped[i]
+        ? `{"score":null,"is_anomaly":false,"reason":"dropped"}`
+        : r.nonFinite[i]
+        ? `{"score":null,"is_anomaly":true,"reason":"non_finite_score"}`
         : `{"score":${s},"is_anomaly":${r.isAnomaly[i]}}`;
+    }
+    if (r.nonFiniteCount) {
+      console.error(
+        `nadir predict: ${r.nonFiniteCount} of ${r.scores.length} rows scored NaN or ±Infinity (the model ` +
+          `failed on them): written as "score": null, "is_anomaly": true, "reason": "non_finite_score"`,
+      );
     }
     const text = lines.length ? lines.join("\n") + "\n" : "";
     const out = str(args, "out");
@@ -66,6 +79,7 @@ Examples:
           input,
           rows: r.scores.length,
           anomalies,
+          non_finite_scores: r.nonFiniteCount,
           threshold: r.threshold,
           out,
         }),

@@ -148,7 +148,7 @@ export function parseTable(bytes: Uint8Array, opts: ParseTableOptions): ParsedTa
     } as any);
   } catch (e) {
     throw locateError(bytes, opts) ??
-      new InputError(`cannot parse CSV: ${String((e as Error).message ?? e).split("\n")[0]}`, { file });
+      new InputError(`cannot parse CSV: ${polarsMessage(e)}`, { file });
   }
   let emptyRowsSkipped = 0;
   const nulls = df.nullCount().toRecords()[0] as Record<string, number>;
@@ -173,6 +173,78 @@ export function parseTable(bytes: Uint8Array, opts: ParseTableOptions): ParsedTa
     }
   }
   return { df: df.drop(SENTINEL), emptyRowsSkipped };
+}
+
+/** Longest CSV line accepted (bytes). Real rows are a few hundred bytes; a line past this is damage. */
+export const MAX_LINE_BYTES = 1 << 20;
+
+/**
+ * Checks the shape of CSV bytes in one pass without decoding them: every line
+ * holds as many fields as the first (the header), and no line is longer than
+ * `maxLineBytes`. polars alone turns a short row into nulls and an extra field
+ * into nothing, and a 200 MB line without a newline costs gigabytes before it
+ * fails, so the generic reader runs this first. Quoted fields may hold commas
+ * and newlines. Throws an {@link InputError} naming the file and line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkCsvShape } from "./csv.ts";
+ * const ok = new TextEncoder().encode('a,b\n1,"x,y"\n');
+ * assert.equal(checkCsvShape(ok, "ok.csv"), 1);
+ * assert.throws(() => checkCsvShape(new TextEncoder().encode("a,b\n1\n"), "short.csv"), /short\.csv:2/);
+ * ```
+ */
+export function checkCsvShape(bytes: Uint8Array, file: string, maxLineBytes = MAX_LINE_BYTES): number {
+  const n = bytes.length;
+  let line = 1, fields = 1, expected = -1, start = 0, quoted = false, rows = 0;
+  for (let i = 0; i <= n; i++) {
+    const b = i < n ? bytes[i] : 0x0a;
+    if (b === 0x22) quoted = !quoted; // a doubled "" inside quotes toggles twice: no net change
+    else if (!quoted && b === 0x2c) fields++;
+    else if (b === 0x0a && (!quoted || i === n)) {
+      const len = i - start - (i > start && bytes[i - 1] === 0x0d ? 1 : 0);
+      if (len > maxLineBytes) {
+        throw new InputError(`line of ${len} bytes; expected CSV rows under ${maxLineBytes} bytes`, {
+          file,
+          line,
+        });
+      }
+      if (len > 0 || i < n) {
+        if (len === 0) {
+          throw new InputError(`empty line; expected ${expected} comma-separated fields`, { file, line });
+        }
+        if (expected < 0) expected = fields;
+        else {
+          rows++;
+          if (fields !== expected) {
+            throw new InputError(`expected ${expected} fields (as the header), found ${fields}`, {
+              file,
+              line,
+            });
+          }
+        }
+      }
+      line++;
+      fields = 1;
+      start = i + 1;
+      quoted = false;
+      continue;
+    }
+    if (i - start > maxLineBytes) {
+      throw new InputError(
+        `line longer than ${maxLineBytes} bytes (no newline?); expected CSV rows`,
+        { file, line },
+      );
+    }
+  }
+  return rows;
+}
+
+/** polars' message, first line, without the offending data it may quote at length. */
+export function polarsMessage(e: unknown, max = 200): string {
+  const m = String((e as Error)?.message ?? e).split("\n")[0];
+  return m.length > max ? m.slice(0, max) + "…" : m;
 }
 
 const INT_RE = /^[+-]?\d+$/;

@@ -18,7 +18,7 @@ import { type Matrix, matrix } from "./matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { featureColumns } from "./schema.ts";
 
-/** A numeric column as float64 (nulls become NaN). Throws for string columns. */
+/** A numeric column as float64 (nulls become NaN; numbers written as text are read). Throws for other text. */
 export function numericColumn(df: pl.DataFrame, name: string): Float64Array {
   if (!df.columns.includes(name)) {
     throw new InputError(
@@ -30,16 +30,66 @@ export function numericColumn(df: pl.DataFrame, name: string): Float64Array {
   const s = df.getColumn(name);
   const dt = String(s.dtype);
   if (dt.includes("String") || dt.includes("Utf8") || dt.includes("Categorical")) {
-    throw new InputError(
-      `column "${name}" holds strings; one-hot encode it first (see src/data/preprocess.ts)`,
-      { column: name },
-    );
+    return numbersFromText(s, name);
   }
   const f = s.cast(pl.Float64);
   const arr = f.nullCount() > 0
     ? Float64Array.from(f.toArray() as (number | null)[], (v) => (v === null ? NaN : v))
     : (f.toTypedArray() as Float64Array);
   return arr;
+}
+
+const NUMBER_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+const SPECIAL: Record<string, number> = {
+  inf: Infinity,
+  "+inf": Infinity,
+  "-inf": -Infinity,
+  infinity: Infinity,
+  "+infinity": Infinity,
+  "-infinity": -Infinity,
+  nan: NaN,
+};
+
+/**
+ * A text column that should be numeric. CSV type inference makes a column
+ * text when one value is not a plain number: "Infinity" (CIC-IDS2017's
+ * Flow Bytes/s, a flow meter's rate over zero time) reads as the number it
+ * spells; anything else is the row's mistake, named with its row, rather than
+ * a "holds strings" verdict on the whole column.
+ */
+function numbersFromText(s: pl.Series, name: string): Float64Array {
+  const values = s.cast(pl.Utf8).toArray() as (string | null)[];
+  const out = new Float64Array(values.length);
+  let firstBad = -1;
+  let numeric = 0;
+  for (let i = 0; i < values.length; i++) {
+    const x = textNumber(values[i]);
+    if (x === undefined) {
+      if (firstBad < 0) firstBad = i;
+    } else {
+      out[i] = x;
+      if (values[i]) numeric++;
+    }
+  }
+  if (firstBad < 0) return out;
+  const v = values[firstBad]!;
+  const shown = v.length > 40 ? v.slice(0, 40) + "…" : v;
+  throw new InputError(
+    numeric === 0
+      ? `expected numbers, found text (e.g. "${shown}"); one-hot encode a categorical column first ` +
+        `(see src/data/preprocess.ts)`
+      : `expected a number, found "${shown}" in data row ${firstBad + 1} (line ${
+        firstBad + 2
+      } of a CSV with a header)`,
+    { column: name },
+  );
+}
+
+/** The number a CSV field spells (empty: NaN), or undefined when it is not one. */
+function textNumber(v: string | null): number | undefined {
+  if (v === null || v === "") return NaN;
+  if (NUMBER_TEXT.test(v)) return Number(v);
+  return SPECIAL[v.trim().toLowerCase()];
 }
 
 /**

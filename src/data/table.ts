@@ -17,7 +17,7 @@ import pl from "nodejs-polars";
 import { Buffer } from "node:buffer";
 import { InputError } from "../util/errors.ts";
 import { familyOf, loadDataset } from "./datasets.ts";
-import { listSourceFiles, readBytes, splitCsvLine } from "./csv.ts";
+import { checkCsvShape, listSourceFiles, polarsMessage, readBytes, splitCsvLine } from "./csv.ts";
 import { VENDORED } from "./source.ts";
 
 /** The first line of a (possibly gzipped) file, reading only its start. */
@@ -95,14 +95,13 @@ export function readGenericTable(path: string): pl.DataFrame {
     if (bytes.length === 0) {
       throw new InputError("empty file: expected a CSV header and rows", { file: path });
     }
+    checkCsvShape(bytes, path);
     return pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
       inferSchemaLength: 10000,
     });
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`cannot read table: ${String((e as Error).message ?? e).split("\n")[0]}`, {
-      file: path,
-    });
+    throw new InputError(`cannot read table: ${polarsMessage(e)}`, { file: path });
   }
 }
 

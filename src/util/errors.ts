@@ -44,11 +44,40 @@ export function formatLocation(loc: Location): string {
 export class InputError extends Error {
   readonly exitCode: number = 1;
   readonly location: Location;
+  /** The message without its location. */
+  readonly detail: string;
   constructor(detail: string, location: Location = {}, options?: ErrorOptions) {
     const where = formatLocation(location);
     super(where ? `${where}: ${detail}` : detail, options);
     this.name = "InputError";
     this.location = location;
+    this.detail = detail;
+  }
+}
+
+/**
+ * Runs `fn`; an {@link InputError} that does not say which file it is about
+ * (a column check deep in preprocessing knows the column, not the file) gets
+ * `file` added. Other errors pass through unchanged.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InputError, withFile } from "./errors.ts";
+ * await assert.rejects(
+ *   () => withFile("flows.csv", () => Promise.reject(new InputError("bad", { column: "x" }))),
+ *   /^InputError: flows\.csv, column "x": bad$/,
+ * );
+ * ```
+ */
+export async function withFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof InputError && e.location.file === undefined) {
+      throw new InputError(e.detail, { ...e.location, file }, { cause: e });
+    }
+    throw e;
   }
 }
 

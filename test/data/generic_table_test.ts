@@ -1,0 +1,102 @@
+/**
+ * Flow tables read without a known schema (nadir's own flow CSVs, user files):
+ * a short row, text in a numeric column, "Infinity" and a line without end are
+ * named by file, line and column — never scored silently. Built from a real
+ * capture's flows (data/pcaps/http_espn.pcapng), then damaged on purpose.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { checkCsvShape } from "../../src/data/csv.ts";
+import { numericColumn } from "../../src/data/frame.ts";
+import { readGenericTable } from "../../src/data/table.ts";
+import { InputError } from "../../src/util/errors.ts";
+import { dataPath, nadir } from "../_shared.ts";
+
+const dir = Deno.makeTempDirSync({ prefix: "nadir-generic-" });
+const flows = join(dir, "flows.csv");
+const model = join(dir, "model");
+
+async function realFlows(): Promise<string[]> {
+  if (!(await exists(flows))) {
+    const r = await nadir("flows", dataPath("pcaps", "http_espn.pcapng"), "--out", flows);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  return (await Deno.readTextFile(flows)).trimEnd().split("\n");
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The flows file with line `line` (1-based) replaced by `edit(fields)`. */
+async function damaged(name: string, line: number, edit: (f: string[]) => string[]): Promise<string> {
+  const lines = await realFlows();
+  lines[line - 1] = edit(lines[line - 1].split(",")).join(",");
+  const p = join(dir, name);
+  await Deno.writeTextFile(p, lines.join("\n") + "\n");
+  return p;
+}
+
+const column = (lines: string[], name: string) => lines[0].split(",").indexOf(name);
+
+Deno.test("generic table: a short row is an error naming its line (polars alone fills it with nulls)", async () => {
+  const p = await damaged("short.csv", 31, (f) => f.slice(0, 20));
+  assert.throws(() => readGenericTable(p), (e: unknown) => {
+    assert.ok(e instanceof InputError);
+    assert.match(e.message, /short\.csv:31: expected \d+ fields \(as the header\), found 20/);
+    return true;
+  });
+});
+
+Deno.test("generic table: a line without end stops at the line limit, not after reading it as text", async () => {
+  const p = join(dir, "long.csv");
+  await Deno.writeTextFile(p, "a,b\n1," + "9".repeat(3 << 20));
+  assert.throws(() => readGenericTable(p), /long\.csv:2: line longer than 1048576 bytes/);
+  assert.equal(checkCsvShape(new TextEncoder().encode('a,b\n1,"x\ny"\n'), "q.csv"), 1, "quoted newline");
+});
+
+Deno.test("generic table: text in a numeric column names row and column; Infinity reads as a number", async () => {
+  const lines = await realFlows();
+  const c = column(lines, "bidirectional_packets");
+  const txt = readGenericTable(await damaged("text.csv", 31, (f) => f.map((v, i) => (i === c ? "abc" : v))));
+  assert.throws(() => numericColumn(txt, "bidirectional_packets"), (e: unknown) => {
+    assert.ok(e instanceof InputError);
+    assert.match(
+      e.message,
+      /column "bidirectional_packets": expected a number, found "abc" in data row 30 \(line 31/,
+    );
+    return true;
+  });
+  const inf = readGenericTable(
+    await damaged("inf.csv", 31, (f) => f.map((v, i) => (i === c ? "Infinity" : v))),
+  );
+  const v = numericColumn(inf, "bidirectional_packets");
+  assert.equal(v[29], Infinity);
+  assert.equal(v[0], Number(lines[1].split(",")[c]));
+});
+
+Deno.test("nadir predict: text in a flow column is one line naming file, column and line (exit 1)", async () => {
+  await realFlows();
+  const t = await nadir("train", "--detector", "knn", "--path", flows, "--assume-benign", "--out", model);
+  assert.equal(t.code, 0, t.stderr);
+  const lines = await realFlows();
+  const c = column(lines, "bidirectional_packets");
+  const p = await damaged("text2.csv", 31, (f) => f.map((v, i) => (i === c ? "abc" : v)));
+  const r = await nadir("predict", "--model", model, "--input", p, "--out", join(dir, "s.jsonl"));
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^nadir: .*text2\.csv, column "bidirectional_packets": expected a number, found "abc" in data row 30/,
+  );
+  const short = await damaged("short2.csv", 31, (f) => f.slice(0, 20));
+  const s = await nadir("predict", "--model", model, "--input", short, "--out", join(dir, "s.jsonl"));
+  assert.equal(s.code, 1);
+  assert.match(s.stderr, /short2\.csv:31: expected \d+ fields/);
+});
+
+globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
