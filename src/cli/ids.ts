@@ -31,7 +31,7 @@ function expandAlertPaths(paths: string[]): Promise<string[]> {
       } catch {
         throw new InputError("alert file or directory not found", { file: p });
       }
-      if (st.isDirectory) for (const f of snort3CicFiles(p)) out.push(f);
+      if (st.isDirectory) { for (const f of snort3CicFiles(p)) out.push(f); }
       else out.push(p);
     }
     if (!out.length) throw new InputError(`no alert files (*.json) found in ${paths.join(", ")}`);
@@ -92,7 +92,8 @@ const evalCmd: Command = {
     dataset: { type: "string", description: "CIC-IDS2017 directory (default: vendored sample)", arg: "PATH" },
     "allow-empty-alerts": {
       type: "boolean",
-      description: "Accept alert files without a single alert (otherwise an error: every flow would score benign)",
+      description:
+        "Accept alert files without a single alert (otherwise an error: every flow would score benign)",
     },
   },
   details: `Example:
@@ -145,7 +146,8 @@ const parseCmd: Command = {
     },
     strict: {
       type: "boolean",
-      description: "Fail on the first malformed line (bad JSON, port, address, timestamp) instead of counting it",
+      description:
+        "Fail on the first malformed line (bad JSON, port, address, timestamp) instead of counting it",
     },
     "allow-empty-alerts": {
       type: "boolean",

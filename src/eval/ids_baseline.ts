@@ -121,7 +121,7 @@ export async function readIdsAlerts(
     perFile[basename(f)] = r.alerts.length;
     skipped += r.skipped.length;
     spans.push({ source: basename(f), ts: r.alerts.map((a) => a.ts) });
-    if (opts.warn) for (const m of skippedLines(r)) opts.warn(m);
+    if (opts.warn) { for (const m of skippedLines(r)) opts.warn(m); }
   }
   return { alerts, perFile, spans, skipped };
 }

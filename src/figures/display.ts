@@ -146,7 +146,7 @@ export function table(
     `</tbody></table>`,
     rows.length > max ? `<p><em>${rows.length - max} more rows not shown</em></p>` : "",
   ].join("");
-  const widths = cols.map((c) => Math.max(c.length, ...shown.map((r) => cell(r[c]).length)));
+  const widths = cols.map((c) => shown.reduce((m, r) => Math.max(m, cell(r[c]).length), c.length));
   const text = [
     cols.map((c, i) => c.padEnd(widths[i])).join("  "),
     ...shown.map((r) =>

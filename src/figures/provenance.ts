@@ -56,7 +56,9 @@ async function expandFiles(path: string): Promise<string[]> {
   const st = await Deno.stat(path);
   if (!st.isDirectory) return [path];
   const out: string[] = [];
-  for await (const e of Deno.readDir(path)) out.push(...await expandFiles(`${path}/${e.name}`));
+  for await (const e of Deno.readDir(path)) {
+    for (const f of await expandFiles(`${path}/${e.name}`)) out.push(f);
+  }
   return out.sort();
 }
 
@@ -67,7 +69,7 @@ async function expandFiles(path: string): Promise<string[]> {
 export async function dataSha256(paths: string[]): Promise<string | undefined> {
   if (paths.length === 0) return undefined;
   const files: string[] = [];
-  for (const p of paths) files.push(...await expandFiles(p));
+  for (const p of paths) for (const f of await expandFiles(p)) files.push(f);
   paths = files;
   if (paths.length === 1) return (await fileSha256(paths[0])).slice(0, 16);
   const digests = await Promise.all(paths.map(fileSha256));

@@ -64,7 +64,9 @@ export function parseEveTime(s: string, tzOffsetMinutes = 0, field = "timestamp"
 function num(v: unknown, field: string): number {
   if (v === undefined || v === null) return 0;
   const n = Number(v);
-  if (typeof v === "boolean" || v === "" || !Number.isFinite(n)) throw new FieldError(field, "a number", shown(v));
+  if (typeof v === "boolean" || v === "" || !Number.isFinite(n)) {
+    throw new FieldError(field, "a number", shown(v));
+  }
   return n;
 }
 

@@ -35,7 +35,11 @@ export class FieldError extends Error {
 
 /** A value as it appeared in the input, for messages: strings quoted, long values cut. */
 export function shown(v: unknown): string {
-  const s = typeof v === "string" ? JSON.stringify(v) : v === undefined ? "nothing" : JSON.stringify(v) ?? String(v);
+  const s = typeof v === "string"
+    ? JSON.stringify(v)
+    : v === undefined
+    ? "nothing"
+    : JSON.stringify(v) ?? String(v);
   return s.length > 80 ? s.slice(0, 77) + "..." : s;
 }
 

@@ -163,7 +163,7 @@ export class MetricsRegistry {
         `# HELP ${m.name} ${m.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`,
         `# TYPE ${m.name} ${m.type}`,
       );
-      out.push(...m.lines());
+      for (const l of m.lines()) out.push(l); // not push(...): one series per label set, unbounded
     }
     return out.join("\n") + "\n";
   }

@@ -49,7 +49,9 @@ function replicateSnort(n: number): { text: string; first: number; last: number 
       if (lines.length >= n) break;
       const o = JSON.parse(l);
       const m = /^(\d\d)\/(\d\d)-(\d\d):(\d\d):(\d\d)\.(\d{6})$/.exec(o.timestamp)!;
-      const d = new Date(Date.UTC(2017, Number(m[1]) - 1, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])));
+      const d = new Date(
+        Date.UTC(2017, Number(m[1]) - 1, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])),
+      );
       d.setUTCSeconds(d.getUTCSeconds() + k);
       const p = (v: number) => String(v).padStart(2, "0");
       o.timestamp = `${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}-${p(d.getUTCHours())}:${
@@ -150,7 +152,10 @@ Deno.test("snort alert_json: invalid ports, addresses and timestamps are skipped
   assert.match(r.skipped[4].reason, /day 1–28.*found "02\/30/);
   assert.throws(() => parseSnortJson(text, { year: 2017, strict: true, file: "t.json" }), (e: unknown) => {
     assert.ok(e instanceof InputError);
-    assert.match(e.message, /^t\.json:2, column "src_ap": expected an IPv4 or IPv6 address, found "999\.1\.1\.1"/);
+    assert.match(
+      e.message,
+      /^t\.json:2, column "src_ap": expected an IPv4 or IPv6 address, found "999\.1\.1\.1"/,
+    );
     return true;
   });
 });
@@ -173,7 +178,9 @@ Deno.test("snort alert_fast: an invalid address or port is skipped with its fiel
 
 Deno.test("suricata eve: invalid ports, addresses and timestamps are skipped naming the field", () => {
   // The first real alert of the vendored honeypot sample, with hand-made invalid values.
-  const [real] = JSON.parse(Deno.readTextFileSync(dataPath("alerts", "suricata", "honeypot-2018-alerts-only.json")));
+  const [real] = JSON.parse(
+    Deno.readTextFileSync(dataPath("alerts", "suricata", "honeypot-2018-alerts-only.json")),
+  );
   const ev = (change: Record<string, unknown>) => JSON.stringify({ ...real, ...change });
   const text = [
     ev({}),
@@ -204,9 +211,10 @@ Deno.test("ids parse: invalid lines are reported with file:line and counted as s
     const file = join(dir, "bad.json");
     await Deno.writeTextFile(
       file,
-      [real[1], mutateReal({ src_ap: "999.1.1.1:80" }), mutateReal({ dst_ap: "5.6.7.8:99999999" }), real[2]].join(
-        "\n",
-      ),
+      [real[1], mutateReal({ src_ap: "999.1.1.1:80" }), mutateReal({ dst_ap: "5.6.7.8:99999999" }), real[2]]
+        .join(
+          "\n",
+        ),
     );
     const r = await cli(["ids", "parse", file, "--year", "2017"]);
     assert.equal(r.code, 0, r.err);
@@ -217,10 +225,16 @@ Deno.test("ids parse: invalid lines are reported with file:line and counted as s
       [2, "src_ap"],
       [3, "dst_ap"],
     ]);
-    assert.ok(r.err.includes(`${file}:2, column "src_ap": expected an IPv4 or IPv6 address, found "999.1.1.1"`), r.err);
+    assert.ok(
+      r.err.includes(`${file}:2, column "src_ap": expected an IPv4 or IPv6 address, found "999.1.1.1"`),
+      r.err,
+    );
     const strict = await cli(["ids", "parse", file, "--year", "2017", "--strict"]);
     assert.equal(strict.code, 1);
-    assert.match(strict.err, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:2, column "src_ap"`));
+    assert.match(
+      strict.err,
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:2, column "src_ap"`),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -251,7 +265,10 @@ Deno.test("readAlerts: a file with no alerts is an error naming the file and wha
       .split("\n").filter((l) => l.trim() && !l.includes('"event_type":"alert"'));
     const noAlerts = join(dir, "flows-only.json");
     await Deno.writeTextFile(noAlerts, eve.join("\n") + "\n");
-    await assert.rejects(() => readAlerts(noAlerts), /found 143 events, none of type "alert" \(dns 134, flow 8, tls 1\)/);
+    await assert.rejects(
+      () => readAlerts(noAlerts),
+      /found 143 events, none of type "alert" \(dns 134, flow 8, tls 1\)/,
+    );
     const garbage = join(dir, "garbage.json");
     await Deno.writeTextFile(garbage, '{"timestamp":"yesterday"}\n{"timestamp":"today"}\n');
     await assert.rejects(() => readAlerts(garbage), /found 2 lines, none a valid alert \(line 1: /);
@@ -268,15 +285,27 @@ Deno.test("nadir label --alerts EMPTY exits 1 naming the file; --allow-empty-ale
   try {
     // First 50 real FTP-Patator flows of the vendored CIC-IDS2017 sample.
     const gz = await Deno.readFile(dataPath("cic-ids2017", "FTP-Patator_2500.csv.gz"));
-    const csv = await new Response(new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+    const csv = await new Response(new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")))
+      .text();
     const flows = join(dir, "ftp.csv");
     await Deno.writeTextFile(flows, csv.split("\n").slice(0, 51).join("\n") + "\n");
     const empty = join(dir, "empty.json");
     await Deno.writeTextFile(empty, "");
     const r = await cli(["label", flows, "--alerts", empty, "--out", join(dir, "out.csv")]);
     assert.equal(r.code, 1);
-    assert.match(r.err, new RegExp(`no alerts in ${empty.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: expected`));
-    const ok = await cli(["label", flows, "--alerts", empty, "--allow-empty-alerts", "--out", join(dir, "out.csv")]);
+    assert.match(
+      r.err,
+      new RegExp(`no alerts in ${empty.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: expected`),
+    );
+    const ok = await cli([
+      "label",
+      flows,
+      "--alerts",
+      empty,
+      "--allow-empty-alerts",
+      "--out",
+      join(dir, "out.csv"),
+    ]);
     assert.equal(ok.code, 0, ok.err);
     assert.deepEqual(JSON.parse(ok.out).labels, { attack: 0, benign: 50 });
   } finally {
@@ -294,7 +323,11 @@ Deno.test("nadir ids eval with a directory of empty alert files exits 1 before w
     const r = await cli(["ids", "eval", "--alerts", alerts, "--out", out]);
     assert.equal(r.code, 1);
     assert.match(r.err, /no alerts in .*Tuesday_start\.json: expected Snort alert_json/);
-    assert.equal([...Deno.readDirSync(dir)].map((e) => e.name).includes("results"), false, "no result folder");
+    assert.equal(
+      [...Deno.readDirSync(dir)].map((e) => e.name).includes("results"),
+      false,
+      "no result folder",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -63,7 +63,7 @@ export function barChart(
     g: b.group ?? "",
     txt: opts.percent ? `${(100 * b.value).toFixed(1)}%` : fmt(b.value),
   }));
-  const marginLeft = Math.min(300, 24 + 8.4 * Math.max(...labels.map((l) => l.length), 4));
+  const marginLeft = Math.min(300, 24 + 8.4 * labels.reduce((m, l) => Math.max(m, l.length), 4));
   // Grouped bars: one facet row per label, one bar per group inside it.
   const at = { y: grouped ? "g" : "label", fy: grouped ? "label" : undefined };
   const whisker = { stroke: "#222", strokeWidth: 1.6 };

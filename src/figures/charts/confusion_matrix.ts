@@ -57,7 +57,7 @@ export function confusionMatrix(cm: ConfusionData, opts: ChartOptions = {}): Fig
   });
   // No legend: the axis labels name the classes.
   return plotFigure([], () => ({
-    marginLeft: Math.min(260, 20 + 8.5 * Math.max(...cm.labels.map((l) => l.length))),
+    marginLeft: Math.min(260, 20 + 8.5 * cm.labels.reduce((m, l) => Math.max(m, l.length), -Infinity)),
     marginBottom: 50,
     x: { domain: cols, label: "Predicted", tickRotate: cols.length > 6 ? -25 : 0 },
     y: { domain: cm.labels, label: "True class" },

@@ -52,8 +52,14 @@ export function heatmap(
   return plotFigure(
     items,
     () => ({
-      marginLeft: Math.min(220, 16 + (small ? 6 : 8) * Math.max(...m.rows.map((l) => l.length))),
-      marginBottom: Math.min(200, 16 + (small ? 6 : 8) * Math.max(...m.cols.map((l) => l.length))),
+      marginLeft: Math.min(
+        220,
+        16 + (small ? 6 : 8) * m.rows.reduce((w, l) => Math.max(w, l.length), -Infinity),
+      ),
+      marginBottom: Math.min(
+        200,
+        16 + (small ? 6 : 8) * m.cols.reduce((w, l) => Math.max(w, l.length), -Infinity),
+      ),
       x: { domain: m.cols as string[], tickRotate: -60, label: null },
       y: { domain: m.rows as string[], label: null },
       color: {

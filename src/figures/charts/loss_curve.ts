@@ -48,7 +48,7 @@ export function lossCurve(histories: LossHistory[], opts: ChartOptions & { logY?
     }
   }
   const names = histories.map((h) => h.name);
-  const maxEpoch = Math.max(1, ...data.map((d) => d.epoch));
+  const maxEpoch = data.reduce((m, d) => Math.max(m, d.epoch), 1);
   const items = seriesItems(names);
   if (histories.some((h) => h.valLoss)) {
     items.push({ name: "validation (dashed)", color: "#666", dash: true });
