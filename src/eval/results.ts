@@ -16,6 +16,7 @@
  * @module
  */
 import { join } from "node:path";
+import { gitCommit } from "../util/git.ts";
 
 /** `20261123T120000Z-<sha>`. */
 export function runStamp(date: Date, sha: string): string {
@@ -23,21 +24,9 @@ export function runStamp(date: Date, sha: string): string {
   return `${iso}-${sha}`;
 }
 
-/** The short git sha of the working tree (with `-dirty` when it has uncommitted changes to tracked files), or "nogit". */
+/** The short git sha (7 digits) of the checkout `cwd` is in, or "nogit" outside one. */
 export function gitShortSha(cwd?: string): string {
-  try {
-    const out = new Deno.Command("git", {
-      args: ["rev-parse", "--short=7", "HEAD"],
-      cwd,
-      stdout: "piped",
-      stderr: "null",
-    })
-      .outputSync();
-    if (!out.success) return "nogit";
-    return new TextDecoder().decode(out.stdout).trim();
-  } catch {
-    return "nogit";
-  }
+  return gitCommit(cwd, 7) ?? "nogit";
 }
 
 /** Writes `data` to `path` atomically (temp file in the same folder, then rename). */

@@ -17,25 +17,14 @@
 import { fileSha256 as sha256OfFile, sha256Hex } from "../util/hash.ts";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../version.ts";
+import { gitCommit } from "../util/git.ts";
 import type { Provenance } from "./figure.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Short git commit of the working tree (with "+dirty" when tracked files changed), or undefined outside git. */
+/** Short git commit (10 digits) of the checkout `cwd` is in, or undefined outside one. */
 export function gitSha(cwd: string = ROOT): string | undefined {
-  try {
-    const r = new Deno.Command("git", {
-      args: ["rev-parse", "--short=10", "HEAD"],
-      cwd,
-      stdout: "piped",
-      stderr: "null",
-    })
-      .outputSync();
-    if (!r.success) return undefined;
-    return new TextDecoder().decode(r.stdout).trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  return gitCommit(cwd, 10);
 }
 
 const shaCache = new Map<string, string>();
