@@ -50,6 +50,7 @@ export const PROGRAMS = {
   git: "git",
   ip: "iproute2",
   mergecap: "wireshark-common",
+  mount: "mount",
   "nats-server": "nats-server",
   ndpiReader: "libndpi-bin",
   nmap: "nmap",
@@ -61,6 +62,7 @@ export const PROGRAMS = {
   tcpdump: "tcpdump",
   time: "time",
   tshark: "tshark",
+  unshare: "util-linux",
 } as const;
 
 /** A program named in {@link PROGRAMS}. */

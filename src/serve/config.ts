@@ -36,8 +36,15 @@ export interface MonitorConfig {
   calibration?: number;
   threshold?: string;
   seed?: number;
-  alerts?: { file?: string; max_bytes?: number; keep?: number; stdout?: boolean };
-  evidence?: { dir?: string; packets_per_flow?: number; bytes_per_flow?: number; max_bytes?: number };
+  alerts?: { file?: string; max_bytes?: number; keep?: number; stdout?: boolean; repair?: boolean };
+  evidence?: {
+    dir?: string;
+    packets_per_flow?: number;
+    bytes_per_flow?: number;
+    max_bytes?: number;
+    disk_max_bytes?: number;
+    disk_max_files?: number;
+  };
   flows?: {
     idle_timeout_s?: number;
     active_timeout_s?: number;

@@ -13,8 +13,13 @@
  * ev.add(1, 1_000_000, 60, new Uint8Array(60), 1);
  * assert.equal(pcapBytes(ev.get(1)!).length, 24 + 16 + 60);
  * ```
+ * {@link EvidenceDisk} keeps the written pcaps within a disk budget.
+ *
  * @module
  */
+import { join } from "node:path";
+import type { Alert } from "./alert.ts";
+import type { AlertSink } from "./sinks/sink.ts";
 
 /** One stored frame. */
 export interface EvidencePacket {
@@ -134,4 +139,216 @@ export function pcapBytes(ev: FlowEvidence): Uint8Array {
     off += 16 + p.data.length;
   }
   return out;
+}
+
+/** Limits for {@link EvidenceDisk}. */
+export interface EvidenceDiskOptions {
+  /** Bytes of evidence pcaps kept on disk. Default 1 GiB. */
+  maxBytes?: number;
+  /** Evidence pcaps kept on disk. Default 100 000. */
+  maxFiles?: number;
+}
+
+interface DiskEntry {
+  name: string;
+  /** Undefined until the file is seen on disk (it is written at the end of the alert's burst). */
+  size?: number;
+  gone?: boolean;
+}
+
+/**
+ * The disk budget of the evidence directory: at most `maxBytes` and
+ * `maxFiles` pcaps, the oldest removed first. A flood of alerting flows
+ * otherwise leaves a pcap per alert forever (1.5 M files, 5.8 GB in the
+ * review's flood). Files an earlier run left count too (oldest by mtime). The
+ * monitor names a pcap when it raises the alert and writes it a moment later,
+ * so a name is sized once its file appears; a name whose file is removed
+ * before it was written is removed again when it shows up.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { EvidenceDisk } from "./evidence.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const disk = new EvidenceDisk(dir, { maxFiles: 2 });
+ * for (const n of ["a.pcap", "b.pcap", "c.pcap"]) {
+ *   Deno.writeFileSync(join(dir, n), new Uint8Array(40));
+ *   disk.add(n);
+ * }
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["b.pcap", "c.pcap"]);
+ * assert.equal(disk.files, 2);
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export class EvidenceDisk {
+  readonly #entries: DiskEntry[] = [];
+  #head = 0;
+  readonly #byName = new Map<string, DiskEntry>();
+  /** Entries not yet seen on disk. */
+  #unsized: DiskEntry[] = [];
+  /** Removed before their file was written: remove when they appear. */
+  #doomed = new Set<string>();
+  readonly #maxBytes: number;
+  readonly #maxFiles: number;
+  #bytes = 0;
+  /** Files removed to stay within the budget or because their alerts rotated away. */
+  removed = 0;
+
+  constructor(readonly dir: string, opts: EvidenceDiskOptions = {}) {
+    this.#maxBytes = opts.maxBytes ?? 1024 ** 3;
+    this.#maxFiles = opts.maxFiles ?? 100_000;
+    Deno.mkdirSync(dir, { recursive: true });
+    const found: { name: string; size: number; mtime: number }[] = [];
+    for (const e of Deno.readDirSync(dir)) {
+      if (!e.isFile || !e.name.endsWith(".pcap")) continue;
+      try {
+        const st = Deno.statSync(join(dir, e.name));
+        found.push({ name: e.name, size: st.size, mtime: st.mtime?.getTime() ?? 0 });
+      } catch { /* removed meanwhile */ }
+    }
+    found.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? -1 : 1));
+    for (const f of found) this.#track({ name: f.name, size: f.size });
+    this.#enforce();
+  }
+
+  /** Bytes of tracked pcaps on disk. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Tracked pcaps (on disk, or named and about to be written). */
+  get files(): number {
+    return this.#byName.size;
+  }
+
+  #track(e: DiskEntry): void {
+    const old = this.#byName.get(e.name);
+    if (old) this.#forget(old);
+    this.#entries.push(e);
+    this.#byName.set(e.name, e);
+    if (e.size === undefined) this.#unsized.push(e);
+    else this.#bytes += e.size;
+  }
+
+  #forget(e: DiskEntry): void {
+    if (e.gone) return;
+    e.gone = true;
+    this.#byName.delete(e.name);
+    if (e.size !== undefined) this.#bytes -= e.size;
+  }
+
+  /** Records the pcap of a new alert (file `name` in the directory), then enforces the budget. */
+  add(name: string): void {
+    if (!isPlainName(name)) return;
+    this.#track({ name });
+    this.settle();
+  }
+
+  /** Sizes the pcaps written since, removes late ones already doomed, and enforces the budget. */
+  settle(): void {
+    if (this.#unsized.length) {
+      const still: DiskEntry[] = [];
+      for (const e of this.#unsized) {
+        if (e.gone) continue;
+        try {
+          e.size = Deno.statSync(join(this.dir, e.name)).size;
+          this.#bytes += e.size;
+        } catch {
+          still.push(e);
+        }
+      }
+      // A pcap that never came (its write failed) must not pin the list: keep the newest 4096.
+      for (const e of still.splice(0, Math.max(0, still.length - 4096))) this.#forget(e);
+      this.#unsized = still;
+    }
+    for (const name of this.#doomed) if (this.#unlink(name)) this.#doomed.delete(name);
+    this.#enforce();
+  }
+
+  /** Removes the pcaps `names` (their alerts are gone), tracked or not. */
+  remove(names: Iterable<string>): void {
+    for (const name of names) {
+      if (!isPlainName(name)) continue;
+      const e = this.#byName.get(name);
+      const unsized = e !== undefined && e.size === undefined;
+      if (e) this.#forget(e);
+      if (this.#unlink(name)) this.removed++;
+      // Its alert rotated out before the end of the burst that writes the pcap: remove it when it comes.
+      else if (unsized && this.#doomed.size < 100_000) this.#doomed.add(name);
+    }
+    this.#compact();
+  }
+
+  /** Removes the pcaps the alerts in JSON-lines file `path` refer to (called before the file is deleted). */
+  removeFor(path: string): void {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch {
+      return;
+    }
+    // A regular expression, not JSON.parse: this runs on the capture thread at rotation, over up to
+    // max_bytes of alerts; evidence names are `<alert id>.pcap` and need no unescaping.
+    const names: string[] = [];
+    for (const m of text.matchAll(/"evidence":"([A-Za-z0-9._-]+\.pcap)"/g)) names.push(m[1]);
+    this.remove(names);
+  }
+
+  #enforce(): void {
+    while (
+      this.#head < this.#entries.length && (this.files > this.#maxFiles || this.#bytes > this.#maxBytes)
+    ) {
+      const e = this.#entries[this.#head++];
+      if (e.gone) continue;
+      const unsized = e.size === undefined;
+      this.#forget(e);
+      if (this.#unlink(e.name)) this.removed++;
+      else if (unsized && this.#doomed.size < 100_000) this.#doomed.add(e.name);
+    }
+    this.#compact();
+  }
+
+  #unlink(name: string): boolean {
+    try {
+      Deno.removeSync(join(this.dir, name));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Drops the consumed head of the entry list once it is most of the array (amortised O(1)). */
+  #compact(): void {
+    while (this.#head < this.#entries.length && this.#entries[this.#head].gone) this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
+      this.#entries.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
+/** A bare file name: what the monitor writes (never a path that could leave the directory). */
+function isPlainName(name: string): boolean {
+  return /^[A-Za-z0-9._-]+$/.test(name) && name !== "." && name !== "..";
+}
+
+/**
+ * The evidence budget as a sink at the end of the monitor's sink list: it
+ * sees every alert that names a pcap and keeps the directory within its
+ * {@link EvidenceDisk} budget.
+ */
+export class EvidenceJanitor implements AlertSink {
+  readonly name = "evidence";
+  constructor(readonly disk: EvidenceDisk) {}
+  send(a: Alert): void {
+    if (a.evidence) this.disk.add(a.evidence);
+  }
+  flush(): Promise<void> {
+    this.disk.settle();
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return this.flush();
+  }
 }

@@ -204,6 +204,8 @@ export class MonitorMetrics {
   readonly alertsSuppressed: Counter;
   readonly sinkErrors: Counter;
   readonly sinkSpooled: Gauge;
+  readonly sinkWritten: Counter;
+  readonly sinkLost: Counter;
   readonly scoringLatency: Histogram;
   readonly alertLatency: Histogram;
   readonly evidenceBytes: Gauge;
@@ -234,6 +236,11 @@ export class MonitorMetrics {
     );
     this.sinkErrors = r.counter("sink_errors_total", "Failed sink deliveries (retried), by sink");
     this.sinkSpooled = r.gauge("sink_spooled", "Alerts waiting in a sink's on-disk spool, by sink");
+    this.sinkWritten = r.counter(
+      "sink_written_total",
+      "Alerts a sink acknowledged (file: line fully written; webhook: spooled), by sink",
+    );
+    this.sinkLost = r.counter("sink_lost_total", "Alerts a sink could not write (disk full, I/O error), by sink");
     this.scoringLatency = r.histogram(
       "scoring_latency_seconds",
       "Time to score one batch of flows",

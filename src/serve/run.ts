@@ -54,7 +54,7 @@ import { createMonitor, startTicker } from "./pipeline/meter.ts";
 import { type FeaturizerFactory, resolveScoring } from "./pipeline/scoring.ts";
 import { startApi } from "./pipeline/server.ts";
 import { shutdown } from "./pipeline/shutdown.ts";
-import { openSinks } from "./pipeline/sinks.ts";
+import { openSinks, repairAlertFile, type SinkReport, sinkReports } from "./pipeline/sinks.ts";
 import { type LiveOpener, packetSource, replaySpeed, type SourceReport } from "./pipeline/source.ts";
 
 export type { FeaturizerFactory } from "./pipeline/scoring.ts";
@@ -70,6 +70,12 @@ export interface RunSummary {
   evicted: number;
   seconds: number;
   captureDamage?: string;
+  /** Alerts some sink could not write (sum over sinks; the CLI exits 3 when non-zero). */
+  lost: number;
+  /** What each sink wrote and lost. */
+  sinks: SinkReport[];
+  /** Files repaired on start (torn tails moved aside). */
+  repairs: string[];
 }
 
 /** Options beyond the config. */
@@ -104,8 +110,16 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   const stats = new LiveStats();
   stats.source = src.interface ? `interface ${src.interface}` : `pcap ${src.pcap}`;
   const source = packetSource(src, { speed, liveOpener: ro.liveOpener, metrics, log });
+  // Before the store reads the alerts file and before any sink appends to it.
+  const repairs = repairAlertFile(cfg, log);
   const alerting = openAlerting(cfg);
-  const sinks = openSinks(cfg, { metrics, baseDir: alerting.baseDir, log });
+  const sinks = openSinks(cfg, {
+    metrics,
+    baseDir: alerting.baseDir,
+    evidenceDir: alerting.evidenceDir,
+    repairs,
+    log,
+  });
   const monitor = createMonitor(cfg, { scoring, metrics, stats, sinks, ...alerting }, ro);
 
   const stop = new AbortController();
@@ -136,5 +150,8 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     evicted: ms.evicted,
     seconds: (performance.now() - t0) / 1000,
     captureDamage: report.damage,
+    lost: sinkReports(sinks).reduce((n, s) => n + s.lost, 0),
+    sinks: sinkReports(sinks),
+    repairs,
   };
 }

@@ -3,14 +3,16 @@
  * reading has stopped (the caller's source returned); the ticker stops; every
  * flow is ended and scored and the scoring awaited (Monitor.finish), so the
  * last alerts reach the sinks; only then are the sinks flushed and closed; the
- * API stops last, so the dashboard shows the final state until the end.
+ * API stops last, so the dashboard shows the final state until the end. Then
+ * each sink that lost alerts gets a summary line (raised, written, lost and
+ * why).
  *
  * @module
  */
 import type { Monitor } from "../monitor.ts";
 import type { AlertSink } from "../sinks/sink.ts";
 import type { LiveStats } from "../store.ts";
-import { closeSinks } from "./sinks.ts";
+import { closeSinks, lossLines, sinkReports } from "./sinks.ts";
 
 /** What {@link shutdown} stops. */
 export interface ShutdownParts {
@@ -37,5 +39,7 @@ export async function shutdown(p: ShutdownParts): Promise<void> {
     await new Promise<void>((r) => p.signal.addEventListener("abort", () => r(), { once: true }));
   }
   await closeSinks(p.sinks, p.log);
+  // Alerts a sink lost (disk full…) are said plainly: the run "worked" but the record is incomplete.
+  for (const l of lossLines(p.monitor.alertCount, sinkReports(p.sinks))) p.log(l);
   if (p.server) await p.server.shutdown();
 }

@@ -5,7 +5,16 @@
  *
  * A sink failing must never stop the sensor: send errors are counted per sink
  * in the metrics, and a sink that fails to close is logged while the others
- * still close.
+ * still close. Each sink also reports what it acknowledged and lost
+ * (`nadir_sink_written_total{sink}`, `nadir_sink_lost_total{sink}`); the first
+ * error of each kind is logged, the rest only counted (a full disk fails every
+ * alert), and {@link lossLines} sums it up at shutdown.
+ *
+ * Files the sinks append to are checked on start ({@link repairAlertFile}, and
+ * the webhook's own spool check): a torn tail left by a crash or a full disk
+ * is moved to a side file. The evidence directory gets a disk budget
+ * ({@link EvidenceJanitor}), and pcaps of alerts rotated out of the alerts
+ * file are removed with them.
  *
  * @example
  * ```ts
@@ -30,7 +39,9 @@
  */
 import type { MonitorConfig } from "../config.ts";
 import type { MonitorMetrics } from "../metrics.ts";
-import { type AlertSink, FileSink, StdoutSink } from "../sinks/sink.ts";
+import { type AlertSink, FileSink, type SinkEvents, type SinkStats, StdoutSink } from "../sinks/sink.ts";
+import { describeRepair, repairJsonLines } from "../sinks/repair.ts";
+import { EvidenceDisk, EvidenceJanitor } from "../evidence.ts";
 import { WebhookSink } from "../sinks/webhook.ts";
 import { SyslogSink } from "../sinks/syslog.ts";
 import { NatsSink } from "../sinks/nats.ts";
@@ -42,7 +53,48 @@ export interface OpenSinksOptions {
   metrics: MonitorMetrics;
   /** Directory for the webhook spool when the config names none (default "."). */
   baseDir?: string;
+  /** Evidence pcap directory: kept within `cfg.evidence.disk_max_bytes/_files`; none when undefined. */
+  evidenceDir?: string;
+  /** Receives a line per file repaired on start (the webhook spool). */
+  repairs?: string[];
   log: (line: string) => void;
+}
+
+/**
+ * Checks the alerts file before anything reads or appends to it: a torn tail
+ * is moved to `<file>.torn-<UTC>`; with `alerts.repair`, invalid lines
+ * anywhere are too (without it the store's load names the first one,
+ * file:line). Returns the log lines of what was repaired (also logged).
+ */
+export function repairAlertFile(cfg: MonitorConfig, log: (line: string) => void): string[] {
+  const file = cfg.alerts?.file;
+  if (!file) return [];
+  const r = repairJsonLines(file, { all: cfg.alerts?.repair });
+  if (!r) return [];
+  const line = describeRepair(r);
+  log(`nadir monitor: repaired ${line}`);
+  return [line];
+}
+
+/** Per-sink counts for the run summary. */
+export interface SinkReport extends SinkStats {
+  name: string;
+}
+
+/** The counts of every sink that keeps them (the evidence janitor does not). */
+export function sinkReports(sinks: AlertSink[]): SinkReport[] {
+  return sinks.flatMap((s) => s.stats ? [{ name: s.name, ...s.stats() }] : []);
+}
+
+/**
+ * Summary lines for sinks that lost alerts:
+ * `1994 alerts raised, 1469 written, 525 lost: No space left on device (os error 28) (file sink)`.
+ */
+export function lossLines(raised: number, reports: SinkReport[]): string[] {
+  return reports.filter((r) => r.lost > 0).map((r) =>
+    `nadir monitor: ${raised} alerts raised, ${r.written} written, ${r.lost} lost: ` +
+    `${r.lastError ?? "queue overflow"} (${r.name} sink)`
+  );
 }
 
 /**
@@ -51,12 +103,38 @@ export interface OpenSinksOptions {
  */
 export function openSinks(cfg: MonitorConfig, o: OpenSinksOptions): AlertSink[] {
   const onErr = (name: string) => () => o.metrics.sinkErrors.inc(1, { sink: name });
+  const logged = new Set<string>();
+  const events = (name: string): SinkEvents => ({
+    onError: (e) => {
+      o.metrics.sinkErrors.inc(1, { sink: name });
+      // Once per sink and message: a full disk fails every alert after it, the count tells how many.
+      const key = `${name}\0${e.message}`;
+      if (logged.has(key) || logged.size > 100) return;
+      logged.add(key);
+      o.log(`nadir monitor: sink ${name}: ${e.message} (further errors like it are only counted)`);
+    },
+    onWritten: () => o.metrics.sinkWritten.inc(1, { sink: name }),
+    onLost: () => o.metrics.sinkLost.inc(1, { sink: name }),
+  });
   const sinks: AlertSink[] = [];
   const alertsFile = cfg.alerts?.file;
+  const disk = o.evidenceDir
+    ? new EvidenceDisk(o.evidenceDir, {
+      maxBytes: cfg.evidence?.disk_max_bytes,
+      maxFiles: cfg.evidence?.disk_max_files,
+    })
+    : undefined;
   if (alertsFile) {
-    sinks.push(new FileSink(alertsFile, { maxBytes: cfg.alerts?.max_bytes, keep: cfg.alerts?.keep }));
+    sinks.push(
+      new FileSink(alertsFile, {
+        maxBytes: cfg.alerts?.max_bytes,
+        keep: cfg.alerts?.keep,
+        onRotateOut: (path) => disk?.removeFor(path),
+        ...events("file"),
+      }),
+    );
   }
-  if (cfg.alerts?.stdout) sinks.push(new StdoutSink());
+  if (cfg.alerts?.stdout) sinks.push(new StdoutSink(events("stdout")));
   const sk = cfg.sinks ?? {};
   if (sk.webhook) {
     sinks.push(
@@ -65,9 +143,17 @@ export function openSinks(cfg: MonitorConfig, o: OpenSinksOptions): AlertSink[] 
         headers: sk.webhook.headers,
         timeoutMs: sk.webhook.timeout_ms,
         spoolPath: sk.webhook.spool ?? join(o.baseDir ?? ".", "webhook.spool"),
+        repair: cfg.alerts?.repair,
         onError: onErr("webhook"),
+        onWritten: events("webhook").onWritten,
+        onLost: events("webhook").onLost,
       }),
     );
+    const fixed = (sinks.at(-1) as WebhookSink).repair;
+    if (fixed) {
+      o.log(`nadir monitor: repaired ${fixed}`);
+      o.repairs?.push(fixed);
+    }
   }
   if (sk.syslog) {
     sinks.push(
@@ -95,6 +181,8 @@ export function openSinks(cfg: MonitorConfig, o: OpenSinksOptions): AlertSink[] 
   if (!sinks.length) {
     o.log("nadir monitor: no alert sink configured (--alerts FILE); alerts are only kept for the API");
   }
+  // Last: it sees each alert after the others took it (its pcap is written right after).
+  if (disk) sinks.push(new EvidenceJanitor(disk));
   return sinks;
 }
 

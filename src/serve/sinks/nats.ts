@@ -18,7 +18,7 @@
  * @module
  */
 import type { Alert } from "../alert.ts";
-import type { AlertSink } from "./sink.ts";
+import type { AlertSink, SinkStats } from "./sink.ts";
 import { RetryQueue } from "./retry_queue.ts";
 
 const enc = new TextEncoder();
@@ -249,6 +249,11 @@ export class NatsSink implements AlertSink {
   readonly #queue: RetryQueue<{ subject: string; data: string }>;
   dropped = 0;
   published = 0;
+
+  /** Alerts confirmed by the server (`written`) and dropped from a full queue (`lost`). */
+  stats(): SinkStats {
+    return { written: this.published, lost: this.dropped };
+  }
 
   constructor(opts: NatsSinkOptions) {
     this.#o = opts;

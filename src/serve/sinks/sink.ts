@@ -11,6 +11,7 @@
  */
 import { type Alert, alertLine } from "../alert.ts";
 import { dirname } from "node:path";
+import { repairJsonLines, type RepairReport } from "./repair.ts";
 
 /** A destination for alerts. */
 export interface AlertSink {
@@ -24,6 +25,34 @@ export interface AlertSink {
   close(): Promise<void>;
   /** Alerts not yet delivered (in memory or spool). */
   pending?(): number;
+  /** Alerts written and lost so far (this process); see {@link SinkStats}. */
+  stats?(): SinkStats;
+}
+
+/**
+ * What a sink did with the alerts handed to it. `written` counts alerts the
+ * sink has acknowledged: for the file sink, the line's write() returned for
+ * every byte (the line is in the kernel's page cache and survives the process
+ * being killed; surviving power loss also needs the fsync done on flush); for
+ * the webhook, the line is in its spool. `lost` counts alerts the sink could
+ * not take (disk full, I/O error, a network sink's queue overflowing) — gone
+ * for that sink.
+ */
+export interface SinkStats {
+  written: number;
+  lost: number;
+  /** Message of the last error, e.g. "No space left on device (os error 28)". */
+  lastError?: string;
+}
+
+/** Callbacks a sink reports through (the sink stage wires them to the metrics). */
+export interface SinkEvents {
+  /** An attempt failed (a lost alert, a failed delivery to retry). */
+  onError?: (e: Error) => void;
+  /** One alert acknowledged (see {@link SinkStats}). */
+  onWritten?: () => void;
+  /** One alert lost (see {@link SinkStats}). */
+  onLost?: (e: Error) => void;
 }
 
 const enc = new TextEncoder();
@@ -36,12 +65,29 @@ export interface FileSinkOptions {
   keep?: number;
   /** fsync on flush (durability across power loss). Default true. */
   fsync?: boolean;
+  /**
+   * Move a torn tail aside before appending (see ./repair.ts). Default true;
+   * the monitor repairs earlier, before it reads the file, and passes false.
+   */
+  repairTail?: boolean;
+  /**
+   * Called with a rotated file just before it is deleted (the oldest one, or
+   * the live file when `keep` is 0), so what refers to its alerts (evidence
+   * pcaps) can go with it.
+   */
+  onRotateOut?: (path: string) => void;
 }
 
 /**
  * JSON lines appended with one write per alert, so each line is complete on
  * disk when `send` returns (the latency clock of the bench stops here) and a
  * crash can at most lose nothing already returned.
+ *
+ * A failed write (disk full, I/O error) never throws into the capture loop:
+ * the file is cut back to the last line boundary (a write that stopped
+ * half-way would leave a torn line for the next alert to be glued to), the
+ * alert is counted as lost, and `onError`/`onLost` are told. The next alert
+ * tries again, so writing resumes by itself once space is freed.
  */
 export class FileSink implements AlertSink {
   readonly name = "file";
@@ -50,12 +96,20 @@ export class FileSink implements AlertSink {
   readonly #maxBytes: number;
   readonly #keep: number;
   readonly #fsync: boolean;
+  readonly #o: FileSinkOptions & SinkEvents;
+  #written = 0;
+  #lost = 0;
+  #lastError?: string;
+  /** What the start-up repair moved aside, if anything. */
+  readonly repair?: RepairReport;
 
-  constructor(readonly path: string, opts: FileSinkOptions = {}) {
+  constructor(readonly path: string, opts: FileSinkOptions & SinkEvents = {}) {
+    this.#o = opts;
     this.#maxBytes = opts.maxBytes ?? 100 * 1024 * 1024;
     this.#keep = opts.keep ?? 5;
     this.#fsync = opts.fsync ?? true;
     Deno.mkdirSync(dirname(path), { recursive: true });
+    if (opts.repairTail ?? true) this.repair = repairJsonLines(path);
     this.#file = Deno.openSync(path, { append: true, create: true });
     this.#size = this.#file.statSync().size;
   }
@@ -64,17 +118,43 @@ export class FileSink implements AlertSink {
     this.writeLine(alertLine(a));
   }
 
-  /** Appends one raw line (must end with "\n"). */
+  /** Appends one raw line (must end with "\n"); a failure is counted, not thrown (see the class doc). */
   writeLine(line: string): void {
     const bytes = enc.encode(line);
-    if (this.#maxBytes > 0 && this.#size > 0 && this.#size + bytes.length > this.#maxBytes) this.#rotate();
-    let off = 0;
-    while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    try {
+      if (this.#maxBytes > 0 && this.#size > 0 && this.#size + bytes.length > this.#maxBytes) this.#rotate();
+      let off = 0;
+      while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    } catch (e) {
+      this.#cutBack();
+      this.#lost++;
+      this.#lastError = (e as Error).message;
+      this.#o.onError?.(e as Error);
+      this.#o.onLost?.(e as Error);
+      return;
+    }
     this.#size += bytes.length;
+    this.#written++;
+    this.#o.onWritten?.();
+  }
+
+  /** Drops the bytes of a line whose write failed half-way, so the file ends on a line boundary. */
+  #cutBack(): void {
+    try {
+      if (this.#file.statSync().size > this.#size) this.#file.truncateSync(this.#size);
+    } catch { /* not a regular file (/dev/full), or the handle is gone: the next start repairs */ }
+  }
+
+  /** Alerts written (acknowledged) and lost by this sink. */
+  stats(): SinkStats {
+    return { written: this.#written, lost: this.#lost, lastError: this.#lastError };
   }
 
   #rotate(): void {
     this.#file.close();
+    const oldest = `${this.path}.${this.#keep}`;
+    if (this.#keep === 0) this.#o.onRotateOut?.(this.path);
+    else if (exists(oldest)) this.#o.onRotateOut?.(oldest);
     for (let i = this.#keep; i >= 1; i--) {
       const from = i === 1 ? this.path : `${this.path}.${i - 1}`;
       const to = `${this.path}.${i}`;
@@ -107,13 +187,40 @@ export class FileSink implements AlertSink {
   }
 }
 
-/** One JSON line per alert on stdout. */
+function exists(p: string): boolean {
+  try {
+    Deno.statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One JSON line per alert on stdout; a closed pipe or full disk counts the alert as lost, as in {@link FileSink}. */
 export class StdoutSink implements AlertSink {
   readonly name = "stdout";
+  #written = 0;
+  #lost = 0;
+  #lastError?: string;
+  constructor(readonly events: SinkEvents = {}) {}
   send(a: Alert): void {
     const b = enc.encode(alertLine(a));
-    let off = 0;
-    while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
+    try {
+      let off = 0;
+      while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
+    } catch (e) {
+      this.#lost++;
+      this.#lastError = (e as Error).message;
+      this.events.onError?.(e as Error);
+      this.events.onLost?.(e as Error);
+      return;
+    }
+    this.#written++;
+    this.events.onWritten?.();
+  }
+  /** Alerts written and lost. */
+  stats(): SinkStats {
+    return { written: this.#written, lost: this.#lost, lastError: this.#lastError };
   }
   flush(): Promise<void> {
     return Promise.resolve();

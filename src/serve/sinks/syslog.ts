@@ -19,7 +19,7 @@
  * @module
  */
 import type { Alert } from "../alert.ts";
-import type { AlertSink } from "./sink.ts";
+import type { AlertSink, SinkStats } from "./sink.ts";
 import { RetryQueue } from "./retry_queue.ts";
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
@@ -91,6 +91,11 @@ export class SyslogSink implements AlertSink {
   dropped = 0;
   sent = 0;
 
+  /** Messages delivered (`written`) and dropped from a full queue (`lost`). */
+  stats(): SinkStats {
+    return { written: this.sent, lost: this.dropped };
+  }
+
   constructor(opts: SyslogOptions) {
     this.#o = opts;
     this.name = `syslog-${opts.transport}`;
@@ -143,7 +148,11 @@ export class SyslogSink implements AlertSink {
       });
       return;
     }
-    const framed = new Uint8Array([...enc.encode(`${msg.length} `), ...msg]);
+    // Octet counting (RFC 6587): "<length> <message>", built with set() (a spread copies byte by byte).
+    const head = enc.encode(`${msg.length} `);
+    const framed = new Uint8Array(head.length + msg.length);
+    framed.set(head);
+    framed.set(msg, head.length);
     this.dropped += this.#queue.push(framed, this.#o.maxQueue ?? 10_000);
   }
 

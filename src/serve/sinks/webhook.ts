@@ -12,11 +12,18 @@
  * the alert goes to `<spool>.rejected` (kept, not retried) so one bad alert
  * cannot block the queue.
  *
+ * On start the spool is checked like the alerts file (./repair.ts): a torn
+ * tail is moved to `<spool>.torn-<UTC>`, an invalid line before it is an
+ * error naming spool:line unless `repair` is set. A spool write that fails
+ * (disk full) is cut back to the line boundary and the alert counted as lost
+ * for this sink, never thrown into the capture loop.
+ *
  * @module
  */
 import type { Alert } from "../alert.ts";
-import type { AlertSink } from "./sink.ts";
+import type { AlertSink, SinkEvents, SinkStats } from "./sink.ts";
 import { RetryQueue } from "./retry_queue.ts";
+import { describeRepair, repairJsonLines, type RepairReport } from "./repair.ts";
 import { dirname } from "node:path";
 
 /** Options for {@link WebhookSink}. */
@@ -36,6 +43,8 @@ export interface WebhookOptions {
   closeTimeoutMs?: number;
   /** Called on each failed attempt (metrics). */
   onError?: (e: Error) => void;
+  /** Move invalid spool lines anywhere (not just a torn tail) to the side file. Default false. */
+  repair?: boolean;
 }
 
 const enc = new TextEncoder();
@@ -44,12 +53,19 @@ const enc = new TextEncoder();
 export class WebhookSink implements AlertSink {
   readonly name = "webhook";
   readonly #o:
-    & Required<Omit<WebhookOptions, "headers" | "onError">>
-    & Pick<WebhookOptions, "headers" | "onError">;
+    & Required<Omit<WebhookOptions, "headers" | "onError" | "repair">>
+    & Pick<WebhookOptions, "headers" | "onError">
+    & SinkEvents;
   readonly #queue: RetryQueue<string>;
   #done = 0;
   #spool: Deno.FsFile;
+  #spoolSize: number;
   #closed = false;
+  #spooled = 0;
+  #lost = 0;
+  #lastError?: string;
+  /** What the start-up check moved out of the spool, as a log line. */
+  readonly repair?: string;
   /** Delivered alerts (this process). */
   delivered = 0;
   /** Failed attempts (this process). */
@@ -57,7 +73,7 @@ export class WebhookSink implements AlertSink {
   /** Alerts moved to the rejected file. */
   rejected = 0;
 
-  constructor(opts: WebhookOptions) {
+  constructor(opts: WebhookOptions & SinkEvents) {
     // Field by field: an explicit `undefined` (from an absent config key) must not erase a default.
     this.#o = {
       ...opts,
@@ -74,17 +90,31 @@ export class WebhookSink implements AlertSink {
     });
     Deno.mkdirSync(dirname(opts.spoolPath), { recursive: true });
     // Recover what an earlier run left behind.
-    let lines: string[] = [];
-    try {
-      lines = Deno.readTextFileSync(opts.spoolPath).split("\n").filter((l) => l.trim() !== "");
-    } catch { /* no spool yet */ }
     let done = 0;
     try {
       done = Number(Deno.readTextFileSync(opts.spoolPath + ".done").trim()) || 0;
     } catch { /* none */ }
-    this.#queue.items.push(...lines.slice(Math.min(done, lines.length)));
-    this.#done = Math.min(done, lines.length);
+    // Moving invalid lines out of the delivered part shifts the undelivered ones up: count them.
+    if (opts.repair && done > 0) done -= invalidLinesBefore(opts.spoolPath, done);
+    const fixed: RepairReport | undefined = repairJsonLines(opts.spoolPath, {
+      scanAll: true,
+      all: opts.repair,
+    });
+    if (fixed) this.repair = describeRepair(fixed);
+    let lines: string[] = [];
+    try {
+      lines = Deno.readTextFileSync(opts.spoolPath).split("\n");
+    } catch { /* no spool yet */ }
+    // One push per line: spreading 200 k lines into push() overflows the call stack.
+    const items = this.#queue.items;
+    let seen = 0;
+    for (const l of lines) {
+      if (l.trim() === "") continue;
+      if (seen++ >= done) items.push(l);
+    }
+    this.#done = Math.min(done, seen);
     this.#spool = Deno.openSync(opts.spoolPath, { append: true, create: true });
+    this.#spoolSize = this.#spool.statSync().size;
     this.#queue.start();
   }
 
@@ -92,12 +122,32 @@ export class WebhookSink implements AlertSink {
     return this.#queue.items.length;
   }
 
+  /** Alerts spooled (acknowledged) and lost (spool write failed) by this process. */
+  stats(): SinkStats {
+    return { written: this.#spooled, lost: this.#lost, lastError: this.#lastError };
+  }
+
   send(a: Alert): void {
     if (this.#closed) throw new Error("webhook sink is closed");
     const line = JSON.stringify(a);
     const b = enc.encode(line + "\n");
-    let off = 0;
-    while (off < b.length) off += this.#spool.writeSync(b.subarray(off));
+    try {
+      let off = 0;
+      while (off < b.length) off += this.#spool.writeSync(b.subarray(off));
+    } catch (e) {
+      // Cut a half-written line back, so the spool stays whole lines for the next run.
+      try {
+        this.#spool.truncateSync(this.#spoolSize);
+      } catch { /* the next start repairs the tail */ }
+      this.#lost++;
+      this.#lastError = (e as Error).message;
+      this.#o.onError?.(e as Error);
+      this.#o.onLost?.(e as Error);
+      return;
+    }
+    this.#spoolSize += b.length;
+    this.#spooled++;
+    this.#o.onWritten?.();
     this.#queue.push(line);
   }
 
@@ -114,11 +164,17 @@ export class WebhookSink implements AlertSink {
     } else this.delivered++;
     queue.shift();
     this.#done++;
-    if (!queue.length) {
-      this.#spool.truncateSync(0);
-      this.#done = 0;
+    try {
+      if (!queue.length) {
+        this.#spool.truncateSync(0);
+        this.#spoolSize = 0;
+        this.#done = 0;
+      }
+      Deno.writeTextFileSync(this.#o.spoolPath + ".done", String(this.#done));
+    } catch (e) {
+      // Disk full: the alert was delivered; at worst it is sent again after a restart.
+      this.#o.onError?.(e as Error);
     }
-    Deno.writeTextFileSync(this.#o.spoolPath + ".done", String(this.#done));
     return true;
   }
 
@@ -157,4 +213,26 @@ export class WebhookSink implements AlertSink {
     } catch { /* best effort */ }
     this.#spool.close();
   }
+}
+
+/** Invalid non-blank lines among the first `count` non-blank lines of `path` (0 when absent). */
+function invalidLinesBefore(path: string, count: number): number {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return 0;
+  }
+  let bad = 0, seen = 0;
+  for (const l of text.split("\n")) {
+    if (seen >= count) break;
+    if (l.trim() === "") continue;
+    seen++;
+    try {
+      JSON.parse(l);
+    } catch {
+      bad++;
+    }
+  }
+  return bad;
 }

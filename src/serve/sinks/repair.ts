@@ -1,0 +1,248 @@
+/**
+ * Start-up repair of a JSON-lines file a sink appends to (the alerts file,
+ * the webhook spool). A crash or a full disk can leave a torn last line: bytes
+ * without their newline, or — after an older nadir appended onto such a tail
+ * — a last line that is not JSON. Appending after it would glue the next
+ * alert onto the fragment and lose both, and the run after would refuse to
+ * start. So, before a sink opens the file:
+ *
+ * - the torn tail (an unterminated last line, and a last complete line that
+ *   is not valid JSON) is moved to a side file `<file>.torn-<UTC>` (written
+ *   and fsync'd first, then the file is truncated to the last good line
+ *   boundary), so nothing is thrown away and writing resumes on a clean line;
+ * - an invalid line anywhere else is not a crash artefact but damage or a
+ *   foreign file: {@link repairJsonLines} reports it as an {@link InputError}
+ *   naming file:line, unless `all` is set (`alerts.repair` in the config,
+ *   `--repair` on the command line), which moves every invalid line to the
+ *   side file and rewrites the file (through a temporary file and a rename).
+ *
+ * Only the last 64 KiB are read for the tail check, so a 100 MiB alerts file
+ * costs nothing to open; `all` (and `scanAll`) reads the whole file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { join } from "node:path";
+ * import { repairJsonLines } from "./repair.ts";
+ *
+ * const dir = Deno.makeTempDirSync();
+ * const file = join(dir, "alerts.jsonl");
+ * Deno.writeTextFileSync(file, '{"id":"a"}\n{"id":"b"}\n{"id":"c');
+ * const r = repairJsonLines(file, { now: new Date("2024-05-01T12:00:00Z") })!;
+ * assert.equal(Deno.readTextFileSync(file), '{"id":"a"}\n{"id":"b"}\n');
+ * assert.equal(r.line, 3);
+ * assert.equal(Deno.readTextFileSync(r.movedTo), '{"id":"c');
+ * assert.equal(r.movedTo, file + ".torn-20240501T120000Z");
+ * assert.equal(repairJsonLines(file), undefined); // clean now
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ * @module
+ */
+import { InputError } from "../../util/errors.ts";
+import { basename } from "node:path";
+
+/** What {@link repairJsonLines} did. */
+export interface RepairReport {
+  /** The repaired file. */
+  path: string;
+  /** 1-based line number of the first line moved aside. */
+  line: number;
+  /** Lines moved aside (a torn tail without newline counts as one). */
+  lines: number;
+  /** Bytes moved aside. */
+  bytes: number;
+  /** The side file that holds them. */
+  movedTo: string;
+  /** "tail" (crash/disk-full artefact) or "all" (invalid lines anywhere, on request). */
+  kind: "tail" | "all";
+}
+
+/** Options for {@link repairJsonLines}. */
+export interface RepairOptions {
+  /** Move every invalid line aside instead of failing on one before the tail. Default false. */
+  all?: boolean;
+  /** Also check every line (without `all`: fail naming file:line on the first invalid one). */
+  scanAll?: boolean;
+  /** Clock for the side file's name (tests). */
+  now?: Date;
+}
+
+const TAIL_BYTES = 64 * 1024;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `<path>.torn-YYYYMMDDTHHMMSSZ`, with `-2`, `-3`… when a repair already happened this second. */
+function sideName(path: string, now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  let name = `${path}.torn-${stamp}`;
+  for (let i = 2; exists(name); i++) name = `${path}.torn-${stamp}-${i}`;
+  return name;
+}
+
+function exists(p: string): boolean {
+  try {
+    Deno.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function writeDurably(path: string, data: Uint8Array): void {
+  const f = Deno.openSync(path, { write: true, createNew: true });
+  try {
+    let off = 0;
+    while (off < data.length) off += f.writeSync(data.subarray(off));
+    f.syncSync();
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Repairs `path` as the module doc says; undefined when it is absent, empty
+ * or clean. Throws {@link InputError} (file:line) on an invalid line before
+ * the tail unless `all`.
+ */
+export function repairJsonLines(path: string, opts: RepairOptions = {}): RepairReport | undefined {
+  let size: number;
+  try {
+    const st = Deno.statSync(path);
+    if (!st.isFile) return undefined; // /dev/stdout, /dev/full, a FIFO: nothing to repair
+    size = st.size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  if (size === 0) return undefined;
+  if (opts.all || opts.scanAll) return repairAll(path, opts);
+  // Tail only: the last 64 KiB hold the unterminated fragment and the last complete line (an
+  // alert line is a few KiB); a longer last line is read whole below.
+  const f = Deno.openSync(path, { read: true });
+  let tail = new Uint8Array(0);
+  let start = 0;
+  try {
+    let want = Math.min(size, TAIL_BYTES);
+    for (;;) {
+      start = size - want;
+      tail = new Uint8Array(want);
+      f.seekSync(start, Deno.SeekMode.Start);
+      let off = 0;
+      while (off < want) {
+        const n = f.readSync(tail.subarray(off));
+        if (n === null) break;
+        off += n;
+      }
+      // Enough when the window holds the start of the last complete line (or the whole file).
+      const lastNl = tail.lastIndexOf(0x0a);
+      const prevNl = lastNl < 0 ? -1 : tail.subarray(0, lastNl).lastIndexOf(0x0a);
+      if (start === 0 || prevNl >= 0 || want === size) break;
+      want = Math.min(size, want * 4);
+    }
+  } finally {
+    f.close();
+  }
+  const lastNl = tail.lastIndexOf(0x0a);
+  let cut = lastNl + 1; // keep tail[0, cut)
+  if (lastNl >= 0) {
+    const prevNl = tail.subarray(0, lastNl).lastIndexOf(0x0a);
+    const lastLine = dec.decode(tail.subarray(prevNl + 1, lastNl));
+    if (lastLine.trim() !== "" && !isJson(lastLine)) cut = prevNl + 1;
+  }
+  if (start + cut === size) return undefined;
+  const moved = tail.subarray(cut);
+  // Line number of the first moved line: count newlines before the cut (reads the file once more
+  // only when something is actually repaired).
+  const line = countLines(path, start + cut) + 1;
+  const movedTo = sideName(path, opts.now ?? new Date());
+  writeDurably(movedTo, moved);
+  Deno.truncateSync(path, start + cut);
+  const nl = moved.reduce((n, b) => n + (b === 0x0a ? 1 : 0), 0);
+  return {
+    path,
+    line,
+    lines: nl + (moved.at(-1) === 0x0a ? 0 : 1),
+    bytes: moved.length,
+    movedTo,
+    kind: "tail",
+  };
+}
+
+function countLines(path: string, upTo: number): number {
+  const f = Deno.openSync(path, { read: true });
+  try {
+    const buf = new Uint8Array(1 << 20);
+    let n = 0, pos = 0;
+    while (pos < upTo) {
+      const r = f.readSync(buf.subarray(0, Math.min(buf.length, upTo - pos)));
+      if (r === null) break;
+      for (let i = 0; i < r; i++) if (buf[i] === 0x0a) n++;
+      pos += r;
+    }
+    return n;
+  } finally {
+    f.close();
+  }
+}
+
+function repairAll(path: string, opts: RepairOptions): RepairReport | undefined {
+  const text = Deno.readTextFileSync(path);
+  const lines = text.split("\n");
+  const unterminated = lines.pop() ?? ""; // "" when the file ends with a newline
+  const bad: number[] = [];
+  for (let i = 0; i < lines.length; i++) if (lines[i].trim() !== "" && !isJson(lines[i])) bad.push(i);
+  const tornTail = unterminated !== "";
+  // Without `all`, only the tail may be moved: the last complete line, and the fragment after it.
+  const tailStart = lines.length - 1;
+  const early = bad.find((i) => i < tailStart);
+  if (!opts.all && early !== undefined) {
+    throw new InputError(
+      `invalid JSON line (start with --repair to move invalid lines to a side file)`,
+      { file: path, line: early + 1 },
+    );
+  }
+  if (!bad.length && !tornTail) return undefined;
+  const badSet = new Set(bad);
+  const keep = lines.filter((_, i) => !badSet.has(i));
+  const moved = bad.map((i) => lines[i] + "\n").join("") + unterminated;
+  const movedTo = sideName(path, opts.now ?? new Date());
+  const movedBytes = enc.encode(moved);
+  writeDurably(movedTo, movedBytes);
+  if (!bad.length || bad.every((i) => i === tailStart)) {
+    // Only the tail: truncating keeps the file's inode (a tail -F reader, open handles).
+    Deno.truncateSync(path, enc.encode(keep.map((l) => l + "\n").join("")).length);
+  } else {
+    const tmp = `${path}.repair-${Deno.pid}`;
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* absent */ }
+    writeDurably(tmp, enc.encode(keep.map((l) => l + "\n").join("")));
+    Deno.renameSync(tmp, path);
+  }
+  return {
+    path,
+    line: (bad[0] ?? lines.length) + 1,
+    lines: bad.length + (tornTail ? 1 : 0),
+    bytes: movedBytes.length,
+    movedTo,
+    kind: bad.some((i) => i < tailStart) ? "all" : "tail",
+  };
+}
+
+/** One log line for a repair: `alerts.jsonl:61: torn last line (312 bytes) moved to alerts.jsonl.torn-…`. */
+export function describeRepair(r: RepairReport): string {
+  const what = r.kind === "tail"
+    ? `torn last line${r.lines > 1 ? "s" : ""}`
+    : `${r.lines} invalid line${r.lines > 1 ? "s" : ""} (first)`;
+  return `${r.path}:${r.line}: ${what} (${r.bytes} bytes) moved to ${basename(r.movedTo)}; ` +
+    `writing continues on a clean line`;
+}
