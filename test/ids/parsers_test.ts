@@ -19,7 +19,10 @@ Deno.test("snort timestamps: local time, year and offset options", () => {
   assert.equal(parseSnortTime("07/07-19:40:44", 2017, -180), Date.UTC(2017, 6, 7, 22, 40, 44));
   assert.equal(parseSnortTime("07/05/17-11:42:45.5", 1999), Date.UTC(2017, 6, 5, 11, 42, 45, 500));
   assert.throws(() => parseSnortTime("2017-07-07 19:40", 2017), /MM\/DD-hh:mm:ss/);
-  assert.throws(() => parseSnortTime("13/07-19:40:44", 2017), /expected a month 01–12, found "13\/07-19:40:44"/);
+  assert.throws(
+    () => parseSnortTime("13/07-19:40:44", 2017),
+    /expected a month 01–12, found "13\/07-19:40:44"/,
+  );
 });
 
 Deno.test("ip:port splitting, IPv4 and IPv6", () => {
