@@ -240,7 +240,10 @@ export class MonitorMetrics {
       "sink_written_total",
       "Alerts a sink acknowledged (file: line fully written; webhook: spooled), by sink",
     );
-    this.sinkLost = r.counter("sink_lost_total", "Alerts a sink could not write (disk full, I/O error), by sink");
+    this.sinkLost = r.counter(
+      "sink_lost_total",
+      "Alerts a sink could not write (disk full, I/O error), by sink",
+    );
     this.scoringLatency = r.histogram(
       "scoring_latency_seconds",
       "Time to score one batch of flows",
