@@ -135,7 +135,10 @@ for (const factory of listDetectors()) {
         assert.ok(isStreaming(young));
         young.learnOne(data.train.data.subarray(0, c));
         const early = young.scoreOne(data.test.data.subarray(0, c));
-        assert.ok(Number.isNaN(early), `after one learnOne the detector is not ready: expected NaN, found ${early}`);
+        assert.ok(
+          Number.isNaN(early),
+          `after one learnOne the detector is not ready: expected NaN, found ${early}`,
+        );
       });
     }
     d.dispose?.();
