@@ -11,6 +11,10 @@
  *   0x88a8/0x9100 S-tags are also walked (NFStream does not know them).
  * - MPLS label stacks and PPPoE session headers are skipped; the IP version
  *   nibble then decides IPv4/IPv6.
+ * - VN-tags (0x8926), 802.1BR E-tags (0x893F) and NSH (0x894F, RFC 8300) are
+ *   walked to the packet they carry (NSH over Ethernet: the inner frame is
+ *   the packet); NFStream knows none of them. PPP protocol fields compressed
+ *   to one byte (RFC 1661 PFC) are read, in PPPoE and on PPP links.
  * - IP-in-IP, 6in4, 4in6, 6in6: the innermost IP header is the packet.
  * - GTP-U (UDP 2152, v1 T-PDU), TZSP (UDP 37008, Ethernet encapsulation) and
  *   CAPWAP data (UDP 5247, 802.11 + LLC/SNAP): the inner packet is the packet
@@ -395,14 +399,22 @@ function decodeLink(
     case 50:
     case 104: { // PPP, PPP in HDLC framing, Cisco HDLC
       if (end - lo < 4) return;
-      if (b[lo] === 0x0f || b[lo] === 0x8f || linkType === 50 || (b[lo] === 0xff && b[lo + 1] === 0x03)) {
+      if (b[lo] === 0x0f || b[lo] === 0x8f) { // Cisco HDLC: address, control, 2-byte ethertype
         type = (b[lo + 2] << 8) | b[lo + 3];
         o = lo + 4;
       } else {
-        type = (b[lo] << 8) | b[lo + 1];
-        o = lo + 2;
+        // PPP: optional address/control (ff 03), then the protocol field, one byte when its first byte is
+        // odd (protocol-field compression, RFC 1661 6.5: 0x21 IPv4, 0x57 IPv6). Cisco HDLC has no PFC.
+        const q = linkType === 50 || (b[lo] === 0xff && b[lo + 1] === 0x03) ? lo + 2 : lo;
+        if (linkType !== 104 && (b[q] & 1) === 1) {
+          type = b[q];
+          o = q + 1;
+        } else {
+          type = (b[q] << 8) | b[q + 1];
+          o = q + 2;
+        }
       }
-      if (type === 0x0021) type = 0x21; // PPP IPv4: not ETH_P_IP, as in NFStream
+      // PPP IPv4 (0x0021 or compressed 0x21) stays 0x21, not ETH_P_IP, as in NFStream.
       break;
     }
     case 101:
@@ -415,7 +427,7 @@ function decodeLink(
     default:
       return;
   }
-  // Ethertype chain: VLAN tags, MPLS labels, PPPoE session.
+  // Ethertype chain: VLAN tags, MPLS labels, PPPoE session, VN-tag, E-tag, NSH.
   for (let guard = 0; guard < 16; guard++) {
     if (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
       if (o + 4 > end) return;
@@ -431,9 +443,34 @@ function decodeLink(
       } while (!bos);
       type = ETH_IP;
     } else if (type === 0x8864) {
-      if (o + 8 > end) return;
-      o += 8;
+      // PPPoE session header (6 bytes), then the PPP protocol: 2 bytes, or 1 when compressed (odd first byte).
+      if (o + 7 > end) return;
+      o += (b[o + 6] & 1) === 1 ? 7 : 8;
       type = ETH_IP;
+    } else if (type === 0x8926) { // VN-tag: 4 bytes, then the ethertype
+      if (o + 6 > end) return;
+      type = (b[o + 4] << 8) | b[o + 5];
+      o += 6;
+    } else if (type === 0x893f) { // 802.1BR E-tag: 6-byte E-TCI, then the ethertype
+      if (o + 8 > end) return;
+      type = (b[o + 6] << 8) | b[o + 7];
+      o += 8;
+    } else if (type === 0x894f) { // NSH (RFC 8300): base + service path header + context headers
+      if (o + 8 > end) return;
+      const md = b[o + 2] & 0x0f, next = b[o + 3];
+      // Length in 4-byte words: MD type 1 is always 6 (as Wireshark reads it), others at least the 2 words of
+      // base and service path header.
+      const len = md === 1 ? 24 : Math.max(8, (b[o + 1] & 0x3f) * 4);
+      o += len;
+      if (o > end) return;
+      if (next === 1) type = ETH_IP;
+      else if (next === 2) type = ETH_IP6;
+      else if (next === 4) type = 0x894f;
+      else if (next === 5) type = 0x8847;
+      else if (next === 3) { // Ethernet: the inner frame is the packet (its MACs and VLAN tags)
+        if (depth < 4) decodeLink(p, b, base, end, o, 1, depth + 1);
+        return;
+      } else return;
     } else break;
   }
   // NFStream does not look at the ethertype to decide IP: any frame whose byte after the link header has

@@ -11,7 +11,12 @@
  *
  * Damage: by default a damaged record or block is skipped, counted in
  * {@link CaptureStats} and the reader resynchronises on the next plausible
- * record; `strict: true` throws an {@link InputError} naming the byte offset.
+ * record (also when a length runs past the end of the file but valid records
+ * follow); `strict: true` throws an {@link InputError} naming the byte offset.
+ * Header fields libpcap or Wireshark reject (pcap versions other than 2.0–2.4
+ * and 543.0, reserved link-type bits, pcapng section versions other than 1.0
+ * and 1.2) and out-of-range sub-second timestamps are read anyway, counted and
+ * reported the same way (and fail a strict read).
  *
  * @example
  * ```ts
@@ -52,6 +57,17 @@ export interface CaptureStats {
   oversize: number;
   /** Packets whose captured length exceeds the original length (delivered, as found). */
   capOverWire: number;
+  /**
+   * Header fields libpcap or Wireshark reject, read anyway: a pcap version other than 2.0–2.4 or 543.0,
+   * reserved bits set in the pcap link-type field, a pcapng section version other than 1.0 (or 1.2), a
+   * section header block shorter than 28 bytes.
+   */
+  badHeaders: number;
+  /**
+   * pcap records whose sub-second field is out of range (µs ≥ 10^6, ns ≥ 10^9); delivered, the excess
+   * carried into the seconds.
+   */
+  badTimestamps: number;
   /** pcapng sections seen (1 for pcap). */
   sections: number;
   /** Interfaces described (pcapng IDBs; 1 for pcap). */
@@ -78,6 +94,8 @@ export function newStats(): CaptureStats {
     empty: 0,
     oversize: 0,
     capOverWire: 0,
+    badHeaders: 0,
+    badTimestamps: 0,
     sections: 0,
     interfaces: 0,
     linkTypes: {},
@@ -93,6 +111,12 @@ export function damageSummary(s: CaptureStats): string {
   if (s.skippedBytes) parts.push(`${s.skippedBytes} byte(s) skipped to resynchronise`);
   if (s.oversize) parts.push(`${s.oversize} packet(s) longer than the snaplen`);
   if (s.capOverWire) parts.push(`${s.capOverWire} packet(s) with captured length > original length`);
+  if (s.badHeaders) {
+    parts.push(`${s.badHeaders} header field(s) that libpcap or Wireshark reject (read anyway)`);
+  }
+  if (s.badTimestamps) {
+    parts.push(`${s.badTimestamps} record(s) with an invalid timestamp (sub-second field out of range)`);
+  }
   if (!parts.length) return "";
   const first = s.warnings.length ? `; first: ${s.warnings[0]}` : "";
   return `${parts.join(", ")}${first}`;
@@ -121,6 +145,10 @@ export type PacketCallback = (p: DecodedPacket) => void | boolean;
 
 const PCAPNG_SHB = 0x0a0d0d0a;
 const BOM = 0x1a2b3c4d;
+/** Bits of the pcap link-type field that must be zero: R (0x08000000) and Reserved3 (0x03FF0000). */
+const LT_RESERVED = 0x0bff0000;
+/** Reserved3: libpcap reads these bits as part of the link type, so it (and tshark) rejects such a file. */
+const LT_RESERVED3 = 0x03ff0000;
 const DEFAULT_MAX_PACKET = 262144;
 const RESYNC_WINDOW_S = 365 * 86400;
 
@@ -156,6 +184,8 @@ export class CaptureParser {
   private ifaces: Iface[] = [];
   private lastSec = 0;
   private resyncing = false;
+  /** Set by {@link scanNg}: whether it found a plausible block. */
+  private scanOk = false;
 
   constructor(
     private readonly name: string,
@@ -170,6 +200,12 @@ export class CaptureParser {
   /** Largest record this parser may ask the driver to buffer. */
   get maxRecord(): number {
     return Math.max(this.maxBlock, this.maxPacket + 64) + 64;
+  }
+
+  /** A header field libpcap or Wireshark rejects: counted and reported, the read goes on (strict: throws). */
+  private badHeader(offset: number, what: string): void {
+    this.stats.badHeaders++;
+    this.damage(offset, what);
   }
 
   private damage(offset: number, what: string): void {
@@ -237,7 +273,9 @@ export class CaptureParser {
         }
         this.kind = 1;
         this.snaplen = dv.getUint32(start + 16, this.le);
-        this.linkType = dv.getUint32(start + 20, this.le) & 0xffff;
+        const lt = dv.getUint32(start + 20, this.le);
+        this.linkType = lt & 0xffff;
+        this.checkPcapHeader(dv, start, base, lt);
         if (this.snaplen > this.maxPacket && this.opts.maxPacketBytes === undefined) {
           this.maxPacket = Math.min(this.snaplen, 64 * 1024 * 1024);
         }
@@ -261,6 +299,53 @@ export class CaptureParser {
     return true;
   }
 
+  /** True when a plausible record at or after `q` is followed by another plausible one within `end`. */
+  private pcapPairFollows(dv: DataView, q: number, end: number): boolean {
+    const H = this.recHdr;
+    for (; q + H <= end; q++) {
+      if (!this.plausiblePcap(dv, q)) continue;
+      const next = q + H + dv.getUint32(q + 8, this.le);
+      if (next + H <= end && this.plausiblePcap(dv, next)) return true;
+    }
+    return false;
+  }
+
+  /** Version and link-type checks of the pcap file header at `start` (libpcap's pcap_check_header). */
+  private checkPcapHeader(dv: DataView, start: number, base: number, lt: number): void {
+    const major = dv.getUint16(start + 4, this.le), minor = dv.getUint16(start + 6, this.le);
+    if (!((major === 2 && minor <= 4) || (major === 543 && minor === 0))) {
+      const why = major < 2
+        ? "archaic pcap savefile format"
+        : `unsupported pcap savefile version ${major}.${minor}`;
+      this.badHeader(
+        base + start + 4,
+        `pcap header field version is ${major}.${minor}: libpcap rejects the file ("${why}"; it reads 2.0–2.4 ` +
+          `and 543.0); records read as version 2.4`,
+      );
+    }
+    const reserved = (lt & LT_RESERVED) >>> 0;
+    if (reserved !== 0) {
+      const hex = (v: number) => "0x" + v.toString(16).padStart(8, "0");
+      const rejected = (lt & LT_RESERVED3) !== 0 ? "; libpcap and tshark reject the file" : "";
+      this.badHeader(
+        base + start + 20,
+        `pcap header field link type is ${hex(lt >>> 0)}: reserved bits ${hex(reserved)} are set ` +
+          `(they must be zero${rejected}); link type read as ${lt & 0xffff}`,
+      );
+    }
+  }
+
+  /** A pcap record whose sub-second field is out of range (counted; the value is carried into the seconds). */
+  private badTimestamp(offset: number, frac: number): void {
+    this.stats.badTimestamps++;
+    const [field, limit] = this.nano ? ["ts_nsec", "10^9"] : ["ts_usec", "10^6"];
+    this.damage(
+      offset,
+      `record ${this.stats.packets + 1}: timestamp field ${field} is ${frac}, not below ${limit} (invalid; ` +
+        `the excess is carried into the seconds)`,
+    );
+  }
+
   private parsePcap(
     buf: Uint8Array,
     dv: DataView,
@@ -270,7 +355,7 @@ export class CaptureParser {
     eof: boolean,
   ): number {
     const le = this.le, H = this.recHdr, st = this.stats, pkt = this.pkt, lt = this.linkType;
-    const nano = this.nano, snap = this.snaplen;
+    const nano = this.nano, snap = this.snaplen, fracMax = nano ? 1e9 : 1e6;
     let p = start;
     for (;;) {
       if (this.resyncing) {
@@ -325,6 +410,20 @@ export class CaptureParser {
       }
       if (end - p < H + cap) {
         if (eof) {
+          // Cut file, or a damaged length with records behind it (which must not be lost): resynchronise
+          // when a pair of plausible records follows.
+          if (this.pcapPairFollows(dv, p + 1, end)) {
+            const left = end - p - H;
+            st.damaged++;
+            this.damage(
+              base + p,
+              `record length ${cap} runs past the end of the file (${left} bytes left), ` +
+                "valid records follow",
+            );
+            this.resyncing = true;
+            p += 1;
+            continue;
+          }
           this.truncated(base + p, `file ends inside a packet (${end - p - H} of ${cap} bytes)`);
           return end;
         }
@@ -333,6 +432,7 @@ export class CaptureParser {
       }
       const sec = dv.getUint32(p, le), frac = dv.getUint32(p + 4, le);
       const wire = dv.getUint32(p + H - 4, le);
+      if (frac >= fracMax) this.badTimestamp(base + p, frac);
       this.lastSec = sec;
       const off = p + H;
       decodeFrame(pkt, buf, off, cap, lt);
@@ -359,6 +459,36 @@ export class CaptureParser {
     this.damage(offset, what);
   }
 
+  /**
+   * First plausible block at or after `q` (known type, sane length, trailer equal to the length); sets
+   * {@link scanOk}. Without `eof`, stops (scanOk false) at a candidate whose trailer is not buffered yet.
+   */
+  private scanNg(dv: DataView, q: number, end: number, eof: boolean): number {
+    this.scanOk = false;
+    for (; q + 12 <= end; q++) {
+      const t = dv.getUint32(q, this.le);
+      const tb = dv.getUint32(q, false);
+      if (!CaptureParser.knownBlock(t) && tb !== PCAPNG_SHB) continue;
+      let le = this.le;
+      if (tb === PCAPNG_SHB) {
+        const bom = dv.getUint32(q + 8, true);
+        if (bom === BOM) le = true;
+        else if (bom === 0x4d3c2b1a) le = false;
+        else continue;
+      }
+      const len = dv.getUint32(q + 4, le);
+      if (len < 12 || len % 4 !== 0 || len > this.maxBlock) continue;
+      if (q + len > end) {
+        if (eof) continue;
+        return q; // need more to check the trailer
+      }
+      if (dv.getUint32(q + len - 4, le) !== len) continue;
+      this.scanOk = true;
+      return q;
+    }
+    return q;
+  }
+
   private static knownBlock(t: number): boolean {
     return t === PCAPNG_SHB || (t >= 1 && t <= 11) || t === 0xbad || t === 0x40000bad;
   }
@@ -375,31 +505,10 @@ export class CaptureParser {
     let p = start;
     for (;;) {
       if (this.resyncing) {
-        let q = p, ok = false;
-        for (; q + 12 <= end; q++) {
-          const t = dv.getUint32(q, this.le);
-          const tb = dv.getUint32(q, false);
-          if (!CaptureParser.knownBlock(t) && tb !== PCAPNG_SHB) continue;
-          let le = this.le;
-          if (tb === PCAPNG_SHB) {
-            const bom = dv.getUint32(q + 8, true);
-            if (bom === BOM) le = true;
-            else if (bom === 0x4d3c2b1a) le = false;
-            else continue;
-          }
-          const len = dv.getUint32(q + 4, le);
-          if (len < 12 || len % 4 !== 0 || len > this.maxBlock) continue;
-          if (q + len > end) {
-            if (eof) continue;
-            break; // need more to check the trailer
-          }
-          if (dv.getUint32(q + len - 4, le) !== len) continue;
-          ok = true;
-          break;
-        }
+        const q = this.scanNg(dv, p, end, eof);
         st.skippedBytes += q - p;
         p = q;
-        if (!ok) {
+        if (!this.scanOk) {
           if (eof) {
             st.skippedBytes += end - p;
             return end;
@@ -445,6 +554,21 @@ export class CaptureParser {
       }
       if (end - p < len) {
         if (eof) {
+          // Cut file, or a damaged length with blocks behind it (which must not be lost): resynchronise when
+          // a plausible block follows, as after any other damage.
+          this.scanNg(dv, p + 1, end, true);
+          if (this.scanOk) {
+            const left = end - p;
+            st.damaged++;
+            this.damage(
+              base + p,
+              `block length ${len} runs past the end of the file (${left} bytes left), ` +
+                "valid blocks follow",
+            );
+            this.resyncing = true;
+            p += 1;
+            continue;
+          }
           this.truncated(base + p, `file ends inside a block (${end - p} of ${len} bytes)`);
           return end;
         }
@@ -536,6 +660,22 @@ export class CaptureParser {
       } else if (type === PCAPNG_SHB) {
         this.ifaces = [];
         st.sections++;
+        if (len < 28) {
+          this.badHeader(
+            base + q,
+            `section header block of ${len} bytes is shorter than its 28-byte minimum`,
+          );
+        } else {
+          const major = dv.getUint16(q + 12, le), minor = dv.getUint16(q + 14, le);
+          // libpcap reads 1.0 and 1.2 (a minor version some writers used), Wireshark too; nothing else.
+          if (major !== 1 || (minor !== 0 && minor !== 2)) {
+            this.badHeader(
+              base + q + 12,
+              `pcapng section header field version is ${major}.${minor}: libpcap and tshark read only 1.0 ` +
+                `(and 1.2) and reject the section; read as 1.0`,
+            );
+          }
+        }
       } else {
         st.skippedBlocks++;
       }

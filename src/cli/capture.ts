@@ -208,7 +208,8 @@ const info: Command = {
   options: {
     strict: {
       type: "boolean",
-      description: "Stop at the first damaged record (error names the byte offset)",
+      description:
+        "Fail at the first damaged record, rejected header field or bad timestamp (names the offset)",
     },
     json: { type: "boolean", description: "Print JSON" },
   },
