@@ -44,10 +44,20 @@ export interface Prediction {
   score: number;
 }
 
-/** Many decisions, one per input row. Rows a transform dropped (nanPolicy "drop") score NaN. */
+/**
+ * Many decisions, one per input row. Rows a transform dropped (nanPolicy "drop") score NaN and are
+ * not anomalous. A row the model scored NaN or ±Infinity (it failed on the row) fails closed: it is
+ * anomalous, marked in `nonFinite`.
+ */
 export interface BatchPrediction {
   scores: Float64Array;
   isAnomaly: boolean[];
+  /** 1 for each row the transform dropped. */
+  dropped: Uint8Array;
+  /** 1 for each row whose score is not finite although it was scored. */
+  nonFinite: Uint8Array;
+  /** How many rows `nonFinite` marks. */
+  nonFiniteCount: number;
   /** The cut used. */
   threshold: number;
 }
@@ -220,6 +230,9 @@ export async function predictBatch(
   const { model: m, transform } = await resolve(model);
   const threshold = cut(m, options.threshold);
   const { x, kept, inputRows } = toModelMatrix(m, transform, input);
+  // Without a transform the values reach the detector as they are: a non-finite one (or 1e400, read
+  // as Infinity) would only come back as a meaningless score, so it is refused with its row and column.
+  if (!transform) finiteOrThrow(x);
   let context = options.context;
   if (context && kept) {
     context = {
@@ -229,10 +242,41 @@ export async function predictBatch(
   }
   const s = x.rows ? await m.detector.score(x, context) : new Float64Array(0);
   const scores = new Float64Array(inputRows).fill(NaN);
-  if (kept) { for (let r = 0; r < kept.length; r++) scores[kept[r]] = s[r]; }
-  else scores.set(s);
-  const isAnomaly = Array.from(scores, (v) => v > threshold);
-  return { scores, isAnomaly, threshold };
+  const dropped = new Uint8Array(inputRows);
+  if (kept) {
+    dropped.fill(1);
+    for (let r = 0; r < kept.length; r++) {
+      scores[kept[r]] = s[r];
+      dropped[kept[r]] = 0;
+    }
+  } else scores.set(s);
+  const nonFinite = new Uint8Array(inputRows);
+  let nonFiniteCount = 0;
+  for (let i = 0; i < inputRows; i++) {
+    if (!dropped[i] && !Number.isFinite(scores[i])) {
+      nonFinite[i] = 1;
+      nonFiniteCount++;
+    }
+  }
+  // Fail closed: a NaN score compares false with any threshold, so a model with NaN weights would
+  // otherwise pass every row as normal.
+  const isAnomaly = Array.from(scores, (v, i) => nonFinite[i] === 1 || v > threshold);
+  return { scores, isAnomaly, threshold, dropped, nonFinite, nonFiniteCount };
+}
+
+/** Throws an InputError naming the first non-finite value's row (1-based) and column. */
+function finiteOrThrow(x: Matrix): void {
+  for (let k = 0; k < x.data.length; k++) {
+    const v = x.data[k];
+    if (Number.isFinite(v)) continue;
+    const row = Math.floor(k / x.cols) + 1, col = x.names[k % x.cols];
+    throw new InputError(
+      `row ${row}, column "${col}": expected a finite number, found ${
+        Number.isNaN(v) ? "a missing or non-numeric value" : `${v} (outside the 64-bit float range)`
+      } (the model has no preprocessing transform to fill it)`,
+      { column: col },
+    );
+  }
 }
 
 /**
@@ -246,7 +290,7 @@ export async function predict(
   threshold?: number,
 ): Promise<Prediction> {
   const r = await predictBatch([features], modelPath, { threshold });
-  if (Number.isNaN(r.scores[0])) {
+  if (r.dropped[0]) {
     throw new InputError(
       'the row was dropped by the model\'s preprocessing (non-finite values under nanPolicy "drop")',
     );

@@ -246,19 +246,21 @@ export async function predictModelFromDir(dir: string): Promise<PredictModel> {
     preprocessed: true,
     categorical: transform.columns.filter((c) => c.kind === "categorical").map((c) => c.name),
     allowMissing: transform.nanPolicy !== "error",
-    score: (x, categories) => scoreTransformed(m.detector, transform, x, categories),
+    score: (x, categories, dropped) => scoreTransformed(m.detector, transform, x, categories, dropped),
   };
 }
 
 /**
  * Applies `transform` to raw rows (numeric columns in `x`, categorical ones in `categories`) and scores
- * them; rows the transform drops (nanPolicy "drop") score NaN, so results stay one per input row.
+ * them; rows the transform drops (nanPolicy "drop") score NaN, so results stay one per input row,
+ * and are marked 1 in `dropped` when given (to tell them from rows the detector scored NaN).
  */
 export async function scoreTransformed(
   det: Detector,
   transform: Transform,
   x: Matrix,
   categories?: ReadonlyMap<string, readonly (string | null)[]>,
+  dropped?: Uint8Array,
 ): Promise<Float64Array> {
   const num = new Map<string, Float64Array>();
   const cat = new Map<string, (string | null)[]>();
@@ -280,7 +282,11 @@ export async function scoreTransformed(
   const s = a.matrix.rows ? await det.score(a.matrix) : new Float64Array(0);
   if (!a.rows) return Float64Array.from(s);
   const out = new Float64Array(x.rows).fill(NaN);
-  for (let r = 0; r < a.rows.length; r++) out[a.rows[r]] = s[r];
+  dropped?.fill(1);
+  for (let r = 0; r < a.rows.length; r++) {
+    out[a.rows[r]] = s[r];
+    if (dropped) dropped[a.rows[r]] = 0;
+  }
   return out;
 }
 

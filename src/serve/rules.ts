@@ -5,7 +5,12 @@
  * - A suppression rule matches on any of src/dest address (exact or CIDR),
  *   dest port, protocol and detector; rules may expire. Allowlist entries are
  *   suppression rules without expiry. An analyst's "false positive" feedback
- *   adds one (see {@link SuppressionList.add}).
+ *   adds one (see {@link SuppressionList.add}). Identical rules (same match
+ *   fields) merge into one whose expiry is the later of the two and whose
+ *   `hits` counts how often it was added, and the list holds at most
+ *   `maxRules` rules ({@link RuleLimitError} beyond): every rule costs each
+ *   alert a check, and 2,126 repeated feedback rules once took the per-alert
+ *   latency from 2.7 to 91 ms.
  * - Dedup drops an alert when one with the same (src, dest, dest port, proto,
  *   detector) was emitted within `dedupWindowS` seconds: a long flow re-scored
  *   every few seconds raises one alert, not one per rescoring.
@@ -21,6 +26,9 @@
  * f.suppressions.add({ src: "10.0.0.0/8", reason: "lab" });
  * const v = f.check({ src_ip: "10.1.2.3", dest_ip: "1.1.1.1", dest_port: 53, proto: "UDP", detector: "x" }, 0);
  * assert.equal(v, "suppressed");
+ * f.suppressions.add({ src: "10.0.0.0/8", reason: "lab again" });
+ * assert.equal(f.suppressions.rules().length, 1);
+ * assert.equal(f.suppressions.rules()[0].hits, 2);
  * ```
  * @module
  */
@@ -51,6 +59,34 @@ export interface SuppressionRule {
   /** Alert id that created it (feedback). */
   from_alert?: string;
   created?: string;
+  /** How many times this rule was added (identical rules merge into one); absent means once. */
+  hits?: number;
+}
+
+/** Default most rules a {@link SuppressionList} holds. */
+export const DEFAULT_MAX_RULES = 1000;
+
+/** Thrown by {@link SuppressionList.add} when the list is full (the API answers 409). */
+export class RuleLimitError extends Error {
+  /** @param limit The most rules the list holds. */
+  constructor(readonly limit: number) {
+    super(
+      `expected at most ${limit} suppression rules, and ${limit} are active: remove some from the ` +
+        `suppressions file, or let rules with an expiry (suppress_for_s) lapse`,
+    );
+    this.name = "RuleLimitError";
+  }
+}
+
+/** The fields that decide what a rule matches: two rules with the same key are the same rule. */
+function ruleKey(r: SuppressionRule): string {
+  return JSON.stringify([
+    r.src ?? null,
+    r.dest ?? null,
+    r.dest_port ?? null,
+    r.proto?.toLowerCase() ?? null,
+    r.detector ?? null,
+  ]);
 }
 
 /** Parsed IPv4/IPv6 address as 16 bytes (IPv4 mapped into ::ffff:0:0/96). */
@@ -148,7 +184,18 @@ export function ruleProblems(r: unknown, where = "rule"): string[] {
   const out: string[] = [];
   if (typeof r !== "object" || r === null || Array.isArray(r)) return [`${where}: expected an object`];
   const o = r as Record<string, unknown>;
-  const known = ["src", "dest", "dest_port", "proto", "detector", "reason", "until", "from_alert", "created"];
+  const known = [
+    "src",
+    "dest",
+    "dest_port",
+    "proto",
+    "detector",
+    "reason",
+    "until",
+    "from_alert",
+    "created",
+    "hits",
+  ];
   for (const k of Object.keys(o)) {
     if (!known.includes(k)) out.push(`${where}.${k}: unknown field (expected one of ${known.join(", ")})`);
   }
@@ -175,13 +222,25 @@ export function ruleProblems(r: unknown, where = "rule"): string[] {
   if (o.until !== undefined && (typeof o.until !== "string" || Number.isNaN(Date.parse(o.until)))) {
     out.push(`${where}.until: expected an ISO 8601 time, found ${JSON.stringify(o.until)}`);
   }
+  if (o.hits !== undefined && !(Number.isSafeInteger(o.hits) && (o.hits as number) >= 1)) {
+    out.push(`${where}.hits: expected an integer ≥ 1, found ${JSON.stringify(o.hits)}`);
+  }
   return out;
+}
+
+/** Options for {@link SuppressionList}. */
+export interface SuppressionListOptions {
+  /** Most rules held; adding one more throws {@link RuleLimitError}. Default {@link DEFAULT_MAX_RULES}. */
+  maxRules?: number;
 }
 
 /** Suppression/allowlist rules, optionally persisted to a JSON file. */
 export class SuppressionList {
   #rules: CompiledRule[] = [];
-  constructor(readonly file?: string) {
+  readonly #byKey = new Map<string, CompiledRule>();
+  readonly maxRules: number;
+  constructor(readonly file?: string, opts: SuppressionListOptions = {}) {
+    this.maxRules = opts.maxRules ?? DEFAULT_MAX_RULES;
     if (file) this.#load(file);
   }
 
@@ -203,7 +262,8 @@ export class SuppressionList {
     parsed.forEach((r, i) => {
       const p = ruleProblems(r, `[${i}]`);
       if (p.length) throw new InputError(p.join("; "), { file });
-      this.#compile(r as SuppressionRule);
+      // A file written before rules merged may repeat one rule many times: load it once.
+      if (!this.#merge(r as SuppressionRule)) this.#compile(r as SuppressionRule);
     });
   }
 
@@ -215,15 +275,56 @@ export class SuppressionList {
       untilMs: rule.until ? Date.parse(rule.until) : Infinity,
     };
     this.#rules.push(c);
+    this.#byKey.set(ruleKey(rule), c);
     return c;
   }
 
-  /** Adds a rule (validated) and persists the list when backed by a file. */
-  add(rule: SuppressionRule): void {
+  /**
+   * Folds `rule` into the identical rule already held, if any: the later expiry wins (none = never
+   * expires), hits add up. Returns the merged rule, or undefined when there is none to merge into.
+   */
+  #merge(rule: SuppressionRule): SuppressionRule | undefined {
+    const c = this.#byKey.get(ruleKey(rule));
+    if (!c) return undefined;
+    const untilMs = rule.until ? Date.parse(rule.until) : Infinity;
+    if (untilMs > c.untilMs) {
+      c.untilMs = untilMs;
+      if (untilMs === Infinity) delete c.rule.until;
+      else c.rule.until = rule.until;
+    }
+    c.rule.hits = (c.rule.hits ?? 1) + (rule.hits ?? 1);
+    return c.rule;
+  }
+
+  /** Forgets rules whose expiry has passed. */
+  #prune(nowMs: number): void {
+    const keep = this.#rules.filter((r) => r.untilMs >= nowMs);
+    if (keep.length === this.#rules.length) return;
+    this.#rules = keep;
+    this.#byKey.clear();
+    for (const r of keep) this.#byKey.set(ruleKey(r.rule), r);
+  }
+
+  /**
+   * Adds a rule (validated) and persists the list when backed by a file. An identical rule (same
+   * src, dest, dest_port, proto, detector) is not added again: the one held takes the later expiry
+   * and counts the hit. Returns the rule as held.
+   *
+   * @throws {InputError} when the rule is invalid.
+   * @throws {RuleLimitError} when it is new and the list already holds `maxRules` unexpired rules.
+   * Either way nothing has changed.
+   */
+  add(rule: SuppressionRule, nowMs = Date.now()): SuppressionRule {
     const p = ruleProblems(rule);
     if (p.length) throw new InputError(p.join("; "));
-    this.#compile({ ...rule, created: rule.created ?? new Date().toISOString() });
+    let held = this.#merge(rule);
+    if (!held) {
+      if (this.#rules.length >= this.maxRules) this.#prune(nowMs);
+      if (this.#rules.length >= this.maxRules) throw new RuleLimitError(this.maxRules);
+      held = this.#compile({ ...rule, created: rule.created ?? new Date(nowMs).toISOString() }).rule;
+    }
     this.save();
+    return held;
   }
 
   /** Writes the rules to the backing file (atomic rename). */

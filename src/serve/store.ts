@@ -32,11 +32,15 @@ export interface AlertStoreOptions {
   filter?: AlertFilter;
 }
 
+/** Longest suppression feedback may ask for (`suppress_for_s`): 30 days. */
+export const MAX_SUPPRESS_FOR_S = 30 * 24 * 3600;
+
 /** A verdict posted by an analyst. */
 export interface FeedbackInput {
   label: "false_positive" | "true_positive";
   note?: string;
   scope?: "pair" | "src" | "flow";
+  /** Seconds the suppression lasts, > 0 and ≤ {@link MAX_SUPPRESS_FOR_S}; absent = until removed. */
   suppress_for_s?: number;
 }
 
@@ -210,12 +214,22 @@ export class AlertStore {
     return join(this.evidenceDir, r.alert.evidence);
   }
 
-  /** Records an analyst verdict; a false positive adds a suppression and benign feedback. */
+  /**
+   * Records an analyst verdict; a false positive adds a suppression and benign feedback. All or
+   * nothing: everything that can be refused (the alert, `suppress_for_s`, the rule limit) is checked
+   * before the alert's label changes.
+   *
+   * @throws {InputError} for an unknown alert or a `suppress_for_s` out of range.
+   * @throws {RuleLimitError} (from rules.ts) when the suppression list is full.
+   */
   feedback(id: string, f: FeedbackInput): { suppression?: SuppressionRule } {
     const r = this.#byId.get(id);
     if (!r) throw new InputError(`no alert with id "${id}"`);
+    const t = f.suppress_for_s;
+    if (t !== undefined && !(Number.isFinite(t) && t > 0 && t <= MAX_SUPPRESS_FOR_S)) {
+      throw new InputError(`suppress_for_s: expected seconds > 0 and ≤ ${MAX_SUPPRESS_FOR_S}, found ${t}`);
+    }
     const a = r.alert;
-    a.feedback = f.label;
     const out: { suppression?: SuppressionRule } = {};
     if (f.label === "false_positive") {
       const scope = f.scope ?? "pair";
@@ -226,12 +240,11 @@ export class AlertStore {
         from_alert: a.id,
       };
       if (scope !== "src") Object.assign(rule, { dest: a.dest_ip, dest_port: a.dest_port, proto: a.proto });
-      if (f.suppress_for_s && f.suppress_for_s > 0) {
-        rule.until = new Date(Date.now() + f.suppress_for_s * 1000).toISOString();
-      }
-      this.filter?.suppressions.add(rule);
-      out.suppression = rule;
+      if (t !== undefined) rule.until = new Date(Date.now() + t * 1000).toISOString();
+      // add() throws before changing anything (invalid rule, list full), so the label is set after it.
+      out.suppression = this.filter ? this.filter.suppressions.add(rule) : rule;
     }
+    a.feedback = f.label;
     if (this.feedbackFile) {
       const row: Record<string, unknown> = {
         timestamp: new Date().toISOString(),

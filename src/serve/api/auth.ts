@@ -134,3 +134,31 @@ export function loadToken(file?: string): string | undefined {
   }
   return t;
 }
+
+/**
+ * Why a request's host name (`URL.hostname`, from its Host header) is not one
+ * this server answers to, or undefined when it is: a loopback name or
+ * address, or one of `allowed` (lower-case, IPv6 without brackets). A page on
+ * an attacker's domain that re-points its DNS name at 127.0.0.1 (DNS
+ * rebinding) reaches the server with its own name in Host, and is refused here.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hostProblem } from "./auth.ts";
+ *
+ * const allowed = new Set(["sensor.lan"]);
+ * assert.equal(hostProblem("127.0.0.1", allowed), undefined);
+ * assert.equal(hostProblem("[::1]", allowed), undefined);
+ * assert.equal(hostProblem("Sensor.LAN", allowed), undefined);
+ * assert.match(hostProblem("rebind.example", allowed)!, /not allowed: expected localhost/);
+ * ```
+ */
+export function hostProblem(hostname: string, allowed: ReadonlySet<string>): string | undefined {
+  const h = hostname.toLowerCase().replace(/\.$/, "");
+  if (isLoopback(h) || allowed.has(h) || allowed.has(h.replace(/^\[(.*)\]$/, "$1"))) return undefined;
+  const extra = allowed.size ? `, ${[...allowed].slice(0, 8).join(", ")}` : " (add names with --allow-host)";
+  return `host ${
+    JSON.stringify(h.slice(0, 100))
+  } not allowed: expected localhost, 127.0.0.1 or [::1]${extra}`;
+}

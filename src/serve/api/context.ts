@@ -12,13 +12,15 @@
  * const api = resolveOptions({ store: new AlertStore() });
  * assert.equal(api.maxBodyBytes, 8 * 1024 * 1024);
  * assert.equal(api.maxRows, 100_000);
+ * assert.equal(api.sseMaxQueueBytes, 1024 * 1024);
  * assert.deepEqual(api.models, []);
  * ```
  * @module
  */
 import { type AlertStore, LiveStats } from "../store.ts";
-import type { MonitorMetrics } from "../metrics.ts";
+import type { Counter, MonitorMetrics } from "../metrics.ts";
 import type { PredictModel } from "./predict_input.ts";
+import { SseClients } from "./sse.ts";
 
 /** What the handler serves. */
 export interface ApiOptions {
@@ -32,6 +34,17 @@ export interface ApiOptions {
   maxBodyBytes?: number;
   /** Most rows per /predict request. Default 100000. */
   maxRows?: number;
+  /**
+   * Host names (or addresses) a request's Host header may name, on top of the
+   * loopback names (`localhost`, 127.0.0.0/8, `::1`), which are always allowed.
+   * Without a token the Host header is always checked (a DNS-rebinding page
+   * names its own host); with a token it is checked only when this list is given.
+   */
+  allowedHosts?: readonly string[];
+  /** Bytes one /alerts/stream client may have queued before it is disconnected as too slow. Default 1 MiB. */
+  sseMaxQueueBytes?: number;
+  /** Rows /predict scores per slice before letting other requests run. Default 2048. */
+  predictChunkRows?: number;
 }
 
 /** {@link ApiOptions} with the defaults filled in, plus the handler's start time. */
@@ -42,6 +55,15 @@ export interface ApiState {
   models: PredictModel[];
   maxBodyBytes: number;
   maxRows: number;
+  /** Whether the Host header is checked ({@link ApiOptions.allowedHosts}). */
+  checkHost: boolean;
+  /** Allowed Host names besides loopback, lower-case, IPv6 without brackets. */
+  allowedHosts: ReadonlySet<string>;
+  /** The /alerts/stream clients and their queues. */
+  sse: SseClients;
+  predictChunkRows: number;
+  /** Rows /predict answered null + anomalous because the model's score was not finite, by model. */
+  predictNonFinite?: Counter;
   /** `Date.now()` when the handler was built (for `/health`'s uptime). */
   started: number;
 }
@@ -55,6 +77,14 @@ export function resolveOptions(o: ApiOptions): ApiState {
     models: o.models ?? [],
     maxBodyBytes: o.maxBodyBytes ?? 8 * 1024 * 1024,
     maxRows: o.maxRows ?? 100_000,
+    checkHost: !o.token || o.allowedHosts !== undefined,
+    allowedHosts: new Set((o.allowedHosts ?? []).map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, "$1"))),
+    sse: new SseClients({ maxQueueBytes: o.sseMaxQueueBytes, metrics: o.metrics }),
+    predictChunkRows: o.predictChunkRows ?? 2048,
+    predictNonFinite: o.metrics?.registry.counter(
+      "api_predict_non_finite_scores_total",
+      "POST /predict rows whose score was not finite (answered null and anomalous), by model",
+    ),
     started: Date.now(),
   };
 }

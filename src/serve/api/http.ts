@@ -161,6 +161,119 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
 export function describeValue(v: unknown): string {
   if (v === null) return "null";
   if (typeof v === "string") return `string ${JSON.stringify(v.slice(0, 40))}`;
-  if (typeof v === "number") return String(v);
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : `${v} (outside the 64-bit float range)`;
   return Array.isArray(v) ? "an array" : typeof v;
+}
+
+/** Deepest JSON nesting a request body may have ({@link jsonDepthProblem}). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Scans JSON text for nesting deeper than `maxDepth` without parsing it: one
+ * pass over the characters, skipping strings. JSON.parse of a deeply nested
+ * 8 MiB body takes seconds of one thread, during which no other request is
+ * served; this scan refuses such a body in a few milliseconds. Returns the
+ * problem as a message, or undefined when the nesting is within the limit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { jsonDepthProblem } from "./http.ts";
+ *
+ * assert.equal(jsonDepthProblem('{"a":[[1]],"b":"[[[[["}', 3), undefined);
+ * assert.equal(
+ *   jsonDepthProblem("[[[[1]]]]", 3),
+ *   "expected JSON nested at most 3 levels deep, found a 4th level at character 3",
+ * );
+ * ```
+ */
+export function jsonDepthProblem(text: string, maxDepth: number = MAX_JSON_DEPTH): string | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped, whatever it is
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) {
+        return `expected JSON nested at most ${maxDepth} levels deep, found a ${
+          ordinal(depth)
+        } level at character ${i}`;
+      }
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return undefined;
+}
+
+function ordinal(n: number): string {
+  const tens = n % 100;
+  if (tens >= 11 && tens <= 13) return `${n}th`;
+  return `${n}${["th", "st", "nd", "rd"][n % 10] ?? "th"}`;
+}
+
+/**
+ * Decodes a request body as UTF-8 JSON after the {@link jsonDepthProblem}
+ * scan. Returns the value, or the `body` field error to answer with 400.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseJsonBody } from "./http.ts";
+ *
+ * const enc = new TextEncoder();
+ * assert.deepEqual(parseJsonBody(enc.encode('{"a":1}')), { value: { a: 1 } });
+ * assert.equal(parseJsonBody(enc.encode("[".repeat(100))).error?.field, "body");
+ * assert.match(parseJsonBody(enc.encode("{x")).error!.message, /^invalid JSON/);
+ * ```
+ */
+export function parseJsonBody(
+  body: Uint8Array,
+  maxDepth: number = MAX_JSON_DEPTH,
+): { value: unknown; error?: undefined } | { value?: undefined; error: FieldError } {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch (e) {
+    // A fatal TextDecoder reports bytes that are not UTF-8 with a TypeError; anything else is a bug.
+    if (!(e instanceof TypeError)) throw e;
+    return { error: { field: "body", message: "expected UTF-8 text" } };
+  }
+  const deep = jsonDepthProblem(text, maxDepth);
+  if (deep) return { error: { field: "body", message: deep } };
+  try {
+    return { value: JSON.parse(text) };
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    return { error: { field: "body", message: `invalid JSON: ${e.message}` } };
+  }
+}
+
+/**
+ * The media type of a request's Content-Type without parameters, lower-cased
+ * (`"text/csv; charset=utf-8"` → `"text/csv"`); `""` when there is none.
+ * Compared exactly, so `text/plain; x=application/json` is `text/plain`, as a
+ * browser's CORS check reads it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mediaType } from "./http.ts";
+ *
+ * const req = (ct: string) => new Request("http://x/", { method: "POST", headers: { "content-type": ct } });
+ * assert.equal(mediaType(req("Application/JSON; charset=utf-8")), "application/json");
+ * assert.equal(mediaType(req("text/plain; x=application/json")), "text/plain");
+ * ```
+ */
+export function mediaType(req: Request): string {
+  return (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/**
+ * Resolves after the event loop has had a turn (timers and I/O), so long work
+ * done in slices lets other requests be served between the slices.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

@@ -29,9 +29,10 @@
  * ```
  * @module
  */
+import type { Matrix } from "../../data/matrix.ts";
 import type { RouteContext } from "./context.ts";
-import { json, jsonError, readBody } from "./http.ts";
-import { parsePredictInput, type PredictModel } from "./predict_input.ts";
+import { json, jsonError, mediaType, parseJsonBody, readBody, yieldToEventLoop } from "./http.ts";
+import { parsePredictInput, predictInputFromJson, type PredictModel } from "./predict_input.ts";
 
 /** GET /models: the models /predict can use and the columns each row must carry. */
 export function listModels(ctx: RouteContext): Response {
@@ -48,17 +49,9 @@ export function listModels(ctx: RouteContext): Response {
   });
 }
 
-/** The model a JSON body names in its `model` field, if it is JSON and names one. */
-function modelInJsonBody(body: Uint8Array): string | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(new TextDecoder().decode(body));
-  } catch (e) {
-    // Only a peek: invalid JSON is reported field by field by parsePredictInput once a model is chosen.
-    if (e instanceof SyntaxError) return undefined;
-    throw e;
-  }
-  const model = (v as { model?: unknown } | null)?.model;
+/** The model a parsed JSON body names in its `model` field, if any. */
+function modelInJson(v: unknown): string | undefined {
+  const model = typeof v === "object" && v !== null ? (v as { model?: unknown }).model : undefined;
   return typeof model === "string" ? model : undefined;
 }
 
@@ -77,33 +70,130 @@ function chooseModel(models: PredictModel[], name: string | undefined): PredictM
 }
 
 /**
- * POST /predict[?model=NAME]: JSON or CSV rows in, one score per row out
- * (null for a row the model's transform dropped), and `anomalous` when the
- * model has a threshold.
+ * Scores `x` in slices of `sliceRows` rows, letting the event loop run between slices: an 80,000-row
+ * request once held every other request (even /health) for over a second. Returns the scores and,
+ * per row, whether the model's transform dropped it.
+ */
+export async function scoreInSlices(
+  model: PredictModel,
+  x: Matrix,
+  categories: ReadonlyMap<string, readonly (string | null)[]> | undefined,
+  sliceRows: number,
+): Promise<{ scores: Float64Array; dropped: Uint8Array }> {
+  const scores = new Float64Array(x.rows);
+  const dropped = new Uint8Array(x.rows);
+  const step = Math.max(1, Math.floor(sliceRows));
+  for (let lo = 0; lo < x.rows; lo += step) {
+    const hi = Math.min(x.rows, lo + step);
+    if (lo > 0) await yieldToEventLoop();
+    const part: Matrix = {
+      data: x.data.subarray(lo * x.cols, hi * x.cols),
+      rows: hi - lo,
+      cols: x.cols,
+      names: x.names,
+    };
+    const cats = categories && new Map([...categories].map(([k, v]) => [k, v.slice(lo, hi)]));
+    const s = await model.score(part, cats, dropped.subarray(lo, hi));
+    if (s.length !== hi - lo) {
+      throw new Error(`model ${model.name} returned ${s.length} scores for ${hi - lo} rows`);
+    }
+    scores.set(s, lo);
+  }
+  return { scores, dropped };
+}
+
+/** Why a row has no score: its model failed on it, or its transform dropped it. */
+export type NoScoreReason = "non_finite_score" | "dropped";
+
+/**
+ * The response fields for `scores`: finite scores as they are; a non-finite one (the model failed on
+ * the row: NaN weights, an overflow) fails closed, as null that is anomalous with reason
+ * `non_finite_score`, so a broken model cannot pass everything; a row the transform dropped is null,
+ * not anomalous, reason `dropped`. `reasons` and the count appear only when some row has a reason.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { predictFields } from "./predict.ts";
+ *
+ * const f = predictFields(Float64Array.of(1, NaN, Infinity, NaN), Uint8Array.of(0, 0, 0, 1), 2);
+ * assert.deepEqual(f, {
+ *   scores: [1, null, null, null],
+ *   threshold: 2,
+ *   anomalous: [false, true, true, false],
+ *   reasons: [null, "non_finite_score", "non_finite_score", "dropped"],
+ *   non_finite_scores: 2,
+ * });
+ * ```
+ */
+export function predictFields(
+  scores: Float64Array,
+  dropped: Uint8Array,
+  threshold: number | undefined,
+): Record<string, unknown> {
+  const reasons: (NoScoreReason | null)[] = new Array(scores.length).fill(null);
+  let nonFinite = 0, any = false;
+  const out: (number | null)[] = new Array(scores.length);
+  const anomalous: boolean[] = new Array(scores.length);
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i];
+    if (Number.isFinite(s)) {
+      out[i] = s;
+      anomalous[i] = threshold !== undefined && s > threshold;
+      continue;
+    }
+    out[i] = null;
+    any = true;
+    if (dropped[i]) {
+      reasons[i] = "dropped";
+      anomalous[i] = false;
+    } else {
+      reasons[i] = "non_finite_score";
+      anomalous[i] = true;
+      nonFinite++;
+    }
+  }
+  return {
+    scores: out,
+    threshold: threshold ?? null,
+    // Without a threshold there is no verdict, except that a failed score is never "normal".
+    ...(threshold !== undefined || nonFinite ? { anomalous } : {}),
+    ...(any ? { reasons, non_finite_scores: nonFinite } : {}),
+  };
+}
+
+/**
+ * POST /predict[?model=NAME]: JSON or CSV rows in (the router admits only those two content types),
+ * one score per row out, `anomalous` when the model has a threshold; see {@link predictFields} for
+ * rows without a score.
  */
 export async function predict(ctx: RouteContext): Promise<Response> {
   const { models, maxBodyBytes, maxRows } = ctx.api;
   if (!models.length) return jsonError(404, "no model loaded (start with --model DIR)");
-  const ct = (ctx.req.headers.get("content-type") ?? "application/json").toLowerCase();
-  if (!ct.startsWith("application/json") && !ct.startsWith("text/csv")) {
-    return jsonError(
-      415,
-      `expected content-type application/json or text/csv, found ${JSON.stringify(ct.slice(0, 60))}`,
-    );
-  }
+  const csv = mediaType(ctx.req) === "text/csv";
   const body = await readBody(ctx.req, maxBodyBytes);
-  let name = ctx.url.searchParams.get("model") ?? undefined;
-  if (!name && ct.startsWith("application/json")) name = modelInJsonBody(body) ?? name;
+  let value: unknown;
+  if (!csv) {
+    // Parsed once, after the nesting check: the model's name may be inside.
+    const p = parseJsonBody(body);
+    if (p.error) return jsonError(400, "validation failed", [p.error]);
+    value = p.value;
+  }
+  const name = ctx.url.searchParams.get("model") ?? (csv ? undefined : modelInJson(value));
   const model = chooseModel(models, name);
   if (model instanceof Response) return model;
-  const parsed = parsePredictInput(body, ct, model, maxRows);
+  const parsed = csv
+    ? parsePredictInput(body, "text/csv", model, maxRows)
+    : predictInputFromJson(value, model, maxRows);
   if (!parsed.matrix) return jsonError(400, "validation failed", parsed.errors);
-  const scores = await model.score(parsed.matrix, parsed.categories);
-  const t = model.threshold;
-  return json({
-    model: model.name,
-    scores: Array.from(scores, (s) => (Number.isFinite(s) ? s : null)),
-    threshold: t ?? null,
-    ...(t !== undefined ? { anomalous: Array.from(scores, (s) => s > t) } : {}),
-  });
+  const { scores, dropped } = await scoreInSlices(
+    model,
+    parsed.matrix,
+    parsed.categories,
+    ctx.api.predictChunkRows,
+  );
+  const fields = predictFields(scores, dropped, model.threshold);
+  const nonFinite = (fields.non_finite_scores as number | undefined) ?? 0;
+  if (nonFinite) ctx.api.predictNonFinite?.inc(nonFinite, { model: model.name });
+  return json({ model: model.name, ...fields });
 }

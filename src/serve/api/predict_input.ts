@@ -19,7 +19,7 @@
  */
 import type { Matrix } from "../../data/matrix.ts";
 import { splitCsvLine } from "../../data/csv_line.ts";
-import { describeValue, type FieldError } from "./http.ts";
+import { describeValue, type FieldError, parseJsonBody } from "./http.ts";
 
 /** A model that POST /predict can use. */
 export interface PredictModel {
@@ -38,10 +38,14 @@ export interface PredictModel {
   allowMissing?: boolean;
   featureSet?: string;
   threshold?: number;
-  /** One score per row; NaN for a row the model's transform dropped. */
+  /**
+   * One score per row; NaN for a row the model's transform dropped, and then `dropped[row]` is set
+   * to 1 when `dropped` is given (any other non-finite score is the model failing on that row).
+   */
   score(
     x: Matrix,
     categories?: ReadonlyMap<string, readonly (string | null)[]>,
+    dropped?: Uint8Array,
   ): Promise<Float64Array> | Float64Array;
 }
 
@@ -135,6 +139,10 @@ export function parsePredictInput(
   model: PredictModel,
   maxRows: number,
 ): PredictInput {
+  if (!contentType.startsWith("text/csv")) {
+    const p = parseJsonBody(body);
+    return p.error ? { errors: [p.error] } : predictInputFromJson(p.value, model, maxRows);
+  }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(body);
@@ -143,8 +151,25 @@ export function parsePredictInput(
     if (!(e instanceof TypeError)) throw e;
     return { errors: [{ field: "body", message: "expected UTF-8 text" }] };
   }
-  const c = new Collector(model);
-  return contentType.startsWith("text/csv") ? parseCsv(text, c, maxRows) : parseJson(text, c, maxRows);
+  return parseCsv(text, new Collector(model), maxRows);
+}
+
+/**
+ * The rows of an already parsed JSON body (`{"rows": [...], "model"?: name}`) as a matrix in the
+ * model's feature order, or field errors; what {@link parsePredictInput} does after JSON.parse.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { predictInputFromJson, type PredictModel } from "./predict_input.ts";
+ *
+ * const model: PredictModel = { name: "m", detector: "d", featureNames: ["a"], score: (x) => x.data };
+ * assert.deepEqual(Array.from(predictInputFromJson({ rows: [[1], { a: 2 }] }, model, 10).matrix!.data), [1, 2]);
+ * assert.equal(predictInputFromJson({ rows: [[1e999]] }, model, 10).errors[0].field, "rows[0][0] (a)");
+ * ```
+ */
+export function predictInputFromJson(parsed: unknown, model: PredictModel, maxRows: number): PredictInput {
+  return parseJson(parsed, new Collector(model), maxRows);
 }
 
 function parseCsv(text: string, c: Collector, maxRows: number): PredictInput {
@@ -200,16 +225,10 @@ function parseCsv(text: string, c: Collector, maxRows: number): PredictInput {
     : { matrix: { data, rows, cols, names }, categories: c.categories(), errors };
 }
 
-function parseJson(text: string, c: Collector, maxRows: number): PredictInput {
+function parseJson(parsed: unknown, c: Collector, maxRows: number): PredictInput {
   const { model, errors } = c;
   const names = model.featureNames;
   const cols = names.length;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    return { errors: [{ field: "body", message: `invalid JSON: ${(e as Error).message}` }] };
-  }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     const found = Array.isArray(parsed) ? "an array" : typeof parsed;
     return { errors: [{ field: "body", message: `expected an object {"rows": [...]}, found ${found}` }] };

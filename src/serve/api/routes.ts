@@ -2,7 +2,11 @@
  * Every endpoint of the API in one table ({@link ROUTES}), and the request
  * handler that applies the bearer token, finds the route and turns failures
  * into the API's error responses (413 for a body over the limit, 500 logged
- * for anything unexpected). docs/openapi.json is the contract;
+ * for anything unexpected). Before any route runs it checks the Host header
+ * (421 for a name the server does not answer to: DNS rebinding) and, for
+ * POST, the Content-Type (415 unless the route accepts it: JSON everywhere,
+ * CSV too for /predict; a browser cannot send either cross-site without a
+ * CORS preflight, which the API never grants). docs/openapi.json is the contract;
  * test/serve/api_test.ts checks that every path in it is routed.
  *
  * @example
@@ -19,16 +23,19 @@
  * const put = await handler(new Request("http://127.0.0.1/health", { method: "PUT" }));
  * assert.equal(put.status, 405);
  * assert.equal(put.headers.get("allow"), "GET, HEAD, POST");
+ * const rebound = await handler(new Request("http://evil.example/health"));
+ * assert.equal(rebound.status, 200); // with a token the Host is checked only against --allow-host
+ * const open = createHandler({ store: new AlertStore() });
+ * assert.equal((await open(new Request("http://evil.example/alerts"))).status, 421);
  * ```
  * @module
  */
 import spec from "../../../docs/openapi.json" with { type: "json" };
 import { getAlert, getAlertPcap, listAlerts, listSuppressions, postFeedback } from "./alerts.ts";
-import { checkBearer, isPublicPath } from "./auth.ts";
+import { checkBearer, hostProblem, isPublicPath } from "./auth.ts";
 import { type ApiOptions, resolveOptions, type RouteHandler } from "./context.ts";
-import { BodyTooLargeError, json, jsonError } from "./http.ts";
+import { BodyTooLargeError, json, jsonError, mediaType } from "./http.ts";
 import { listModels, predict } from "./predict.ts";
-import { alertStream } from "./sse.ts";
 import { INDEX_HTML, serveStatic, staticFile } from "./static.ts";
 import { health, metrics, stats } from "./status.ts";
 
@@ -42,6 +49,11 @@ export interface Route {
    */
   path: string;
   handler: RouteHandler;
+  /**
+   * Media types a POST body may have; default `application/json` alone. Anything else is 415 before
+   * the handler runs, so no state-changing route takes a type a cross-site form can send.
+   */
+  accepts?: readonly string[];
 }
 
 const dashboard: RouteHandler = () => staticFile(INDEX_HTML, "text/html; charset=utf-8");
@@ -58,10 +70,10 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", path: "/models", handler: listModels },
   { method: "GET", path: "/suppressions", handler: listSuppressions },
   { method: "GET", path: "/alerts", handler: listAlerts },
-  { method: "GET", path: "/alerts/stream", handler: (c) => alertStream(c.api.store, c.req.signal) },
+  { method: "GET", path: "/alerts/stream", handler: (c) => c.api.sse.stream(c.api.store) },
   { method: "GET", path: "/alerts/:id", handler: getAlert },
   { method: "GET", path: "/alerts/:id/pcap", handler: getAlertPcap },
-  { method: "POST", path: "/predict", handler: predict },
+  { method: "POST", path: "/predict", handler: predict, accepts: ["application/json", "text/csv"] },
   { method: "POST", path: "/alerts/:id/feedback", handler: postFeedback },
 ];
 
@@ -108,6 +120,11 @@ export function matchRoute(
   return undefined;
 }
 
+/** How a 413 names the route: the path with its alert id replaced. */
+function routeName(path: string): string {
+  return path.startsWith("/alerts/") ? "POST /alerts/{id}/feedback" : `POST ${path.slice(0, 40)}`;
+}
+
 /** Builds the request handler. */
 export function createHandler(o: ApiOptions): (req: Request) => Promise<Response> {
   const api = resolveOptions(o);
@@ -122,6 +139,11 @@ export function createHandler(o: ApiOptions): (req: Request) => Promise<Response
     }
     const path = url.pathname;
     const method = req.method.toUpperCase();
+    // The Host check comes first: a DNS-rebinding page must learn nothing, not even that a token is needed.
+    if (api.checkHost) {
+      const bad = hostProblem(url.hostname, api.allowedHosts);
+      if (bad) return jsonError(421, bad);
+    }
     // Auth comes before routing, so that without the token even the 404s say nothing about the API.
     if (o.token && !isPublicPath(path)) {
       const denied = await checkBearer(req, o.token);
@@ -136,12 +158,26 @@ export function createHandler(o: ApiOptions): (req: Request) => Promise<Response
       const routeMethod = method === "HEAD" ? "GET" : method;
       const found = matchRoute(routeMethod, path);
       if (!found) return jsonError(404, `no route ${routeMethod} ${path.slice(0, 100)}`);
+      if (routeMethod === "POST") {
+        const accepts = found.route.accepts ?? ["application/json"];
+        const type = mediaType(req);
+        if (!accepts.includes(type)) {
+          return jsonError(
+            415,
+            `expected content-type ${accepts.join(" or ")}, found ${
+              type ? JSON.stringify(type.slice(0, 60)) : "none"
+            }`,
+          );
+        }
+      }
       return await found.route.handler({ req, url, params: found.params, api });
     } catch (e) {
-      // The message names the server's --max-body limit even for feedback's smaller cap (as before).
+      // The limit is the route's own (feedback's is smaller than --max-body).
       if (e instanceof BodyTooLargeError) {
-        return jsonError(413, `request body larger than ${api.maxBodyBytes} bytes`);
+        return jsonError(413, `request body larger than ${e.limit} bytes, the limit of ${routeName(path)}`);
       }
+      // decodeURIComponent of a malformed %-escape: the client's URL is wrong, not the server.
+      if (e instanceof URIError) return jsonError(400, `malformed %-escape in ${path.slice(0, 100)}`);
       console.error(`nadir api: ${method} ${path}: ${(e as Error).stack ?? e}`);
       return jsonError(500, "internal error");
     }
