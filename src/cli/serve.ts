@@ -30,6 +30,12 @@ export const command: Command = {
       description: "Serve (and follow) the alerts of this JSON-lines file (a monitor's --alerts)",
     },
     "token-file": { type: "string", arg: "FILE", description: "Bearer token file (else NADIR_TOKEN)" },
+    "allow-host": {
+      type: "string",
+      arg: "NAME",
+      multiple: true,
+      description: "Host header name to answer besides loopback ones (repeatable; against DNS rebinding)",
+    },
     cert: { type: "string", arg: "FILE", description: "TLS certificate (PEM); with --key serves HTTPS" },
     key: { type: "string", arg: "FILE", description: "TLS private key (PEM)" },
     "max-body": {
@@ -87,6 +93,7 @@ Examples:
         metrics: new MonitorMetrics(),
         models,
         token,
+        allowedHosts: args.options["allow-host"] as string[] | undefined,
         maxBodyBytes: num(args, "max-body"),
       }),
       onListen: (a) =>

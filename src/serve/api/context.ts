@@ -12,7 +12,8 @@
  * const api = resolveOptions({ store: new AlertStore() });
  * assert.equal(api.maxBodyBytes, 8 * 1024 * 1024);
  * assert.equal(api.maxRows, 100_000);
- * assert.equal(api.sseMaxQueueBytes, 1024 * 1024);
+ * assert.equal(api.sse.maxQueueBytes, 1024 * 1024);
+ * assert.equal(api.checkHost, true); // no token: only loopback Host names are answered
  * assert.deepEqual(api.models, []);
  * ```
  * @module
