@@ -112,17 +112,55 @@ const f3 = (
 
 /** The Markdown table (also used for the README between the results markers). */
 export function markdownTable(rows: CompareRow[]): string {
-  const head =
-    "| Protocol | Test set | Detector | F1 | Precision | Recall | Accuracy | FPR | AUROC | AUPRC | F1 (oracle) | Seeds | Source |";
-  const sep = "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|";
-  const lines = rows.map((r) =>
-    `| ${r.protocol} | ${r.test_set} | ${r.detector} | ${f3(r.f1)} | ${f3(r.precision)} | ${f3(r.recall)} | ${
-      f3(r.accuracy)
-    } | ${f3(r.fpr)} | ${f3(r.roc_auc)} | ${f3(r.pr_auc)} | ${f3(r.f1_oracle)} | ${r.seeds ?? "–"} | ${
-      r.published ? r.source : `\`${r.source}\``
-    } |`
-  );
-  return [head, sep, ...lines].join("\n");
+  const head = [
+    "Protocol",
+    "Test set",
+    "Detector",
+    "F1",
+    "Precision",
+    "Recall",
+    "Accuracy",
+    "FPR",
+    "AUROC",
+    "AUPRC",
+    "F1 (oracle)",
+    "Seeds",
+    "Source",
+  ];
+  const right = [false, false, false, true, true, true, true, true, true, true, true, true, false];
+  const cells = rows.map((r) => [
+    r.protocol,
+    r.test_set,
+    r.detector,
+    f3(r.f1),
+    f3(r.precision),
+    f3(r.recall),
+    f3(r.accuracy),
+    f3(r.fpr),
+    f3(r.roc_auc),
+    f3(r.pr_auc),
+    f3(r.f1_oracle),
+    String(r.seeds ?? "–"),
+    r.published ? r.source : `\`${r.source}\``,
+  ]);
+  return alignedTable(head, right, cells);
+}
+
+/**
+ * A Markdown table padded the way `deno fmt` pads one (columns as wide as
+ * their widest cell, numbers right-aligned), so a generated README block is
+ * already formatted and `deno fmt --check` agrees with the generator.
+ */
+export function alignedTable(head: string[], right: boolean[], rows: string[][]): string {
+  const len = (s: string) => [...s].length;
+  const w = head.map((h, j) => Math.max(3, len(h), ...rows.map((r) => len(r[j]))));
+  const pad = (s: string, j: number) => {
+    const fill = " ".repeat(w[j] - len(s));
+    return right[j] ? fill + s : s + fill;
+  };
+  const line = (cells: string[]) => `| ${cells.map(pad).join(" | ")} |`;
+  const sep = `| ${w.map((n, j) => right[j] ? "-".repeat(n - 1) + ":" : "-".repeat(n)).join(" | ")} |`;
+  return [line(head), sep, ...rows.map(line)].join("\n");
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");

@@ -57,7 +57,10 @@ Deno.test("compare: best run per protocol and detector, published rows marked", 
     ["GOAD (published)"],
     "only the protocols present get published rows",
   );
-  const md = markdownTable(rows);
+  const padded = markdownTable(rows);
+  // deno fmt's padding (the table is generated already formatted) is not what these checks are about.
+  const md = padded.replace(/ {2,}/g, " ");
+  assert.ok(padded.split("\n").every((l) => l.length === padded.split("\n")[0].length), "columns aligned");
   const lines = md.split("\n");
   assert.equal(lines.length, 2 + 3);
   assert.match(
@@ -130,7 +133,7 @@ Deno.test("compare CLI writes table, HTML and figure for a results root", async 
       stdout: "piped",
       stderr: "piped",
     }).output();
-    const stdout = new TextDecoder().decode(p.stdout);
+    const stdout = new TextDecoder().decode(p.stdout).replace(/ {2,}/g, " ");
     assert.equal(p.code, 0, new TextDecoder().decode(p.stderr));
     assert.match(stdout, /\| cic-ids2017 \| test \| snort3 \(signatures\) \| 0\.037 \|/);
     assert.match(stdout, /\| cic-ids2017 \| covered \| snort3 \(signatures\) \|/);
