@@ -37,9 +37,10 @@ export function spawnedPrograms(source: string): Set<string> {
   const out = new Set<string>();
   const patterns = [
     /Deno\.Command\(\s*"([^"]+)"/g,
-    /\b(?:sh|run|Child|spawn)\(\s*\[?\s*"([^"]+)"/g,
+    /\b(?:sh|Child|spawn)\(\s*\[\s*"([^"]+)"/g, // helpers taking an argv array
+    /\b(?:sh|run)\(\s*"([^"]+)"/g, // helpers taking (program, args)
     /"exec",\s*\w+,\s*"([^"]+)"/g,
-    /(?<!(?:args:|main\(|cli\(|nadir\(|execPath\(\),)\s*)\[\s*"([A-Za-z][\w.-]*)",\s*"-[\w-]/g,
+    /(?<!(?:args:|main\(|cli\(|nadir\(|run\(|execPath\(\),)\s*)\[\s*"([A-Za-z][\w.-]*)",\s*"-[\w-]/g,
     /"\/(?:usr\/)?s?bin\/([\w.-]+)"/g,
   ];
   for (const re of patterns) for (const m of code.matchAll(re)) out.add(m[1].replace(/^.*\//, ""));
