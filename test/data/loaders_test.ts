@@ -265,7 +265,10 @@ Deno.test("toMatrix: row-major float64 of the chosen columns; strings are reject
     r0[1].dst_bytes,
     r0[1].count,
   ]);
-  assert.throws(() => toMatrix(df, ["service"]), /column "service": expected numbers, found text \(e.g. "[a-z_]+"\); one-hot encode/);
+  assert.throws(
+    () => toMatrix(df, ["service"]),
+    /column "service": expected numbers, found text \(e.g. "[a-z_]+"\); one-hot encode/,
+  );
 });
 
 Deno.test("detectFamily / loadTable recognise every format from the first line", async () => {
