@@ -11,6 +11,16 @@ import { fileURLToPath } from "node:url";
 /** Repository root. */
 export const ROOT: string = fileURLToPath(new URL("../", import.meta.url));
 
+/** True when `path` exists (file, directory or anything else). */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Path of a vendored file under data/. */
 export function dataPath(...parts: string[]): string {
   return join(ROOT, "data", ...parts);

@@ -7,7 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
-import { completeEnvironment, hasCommand, type Program, PROGRAMS, ROOT, SETUP_STAMP } from "./_shared.ts";
+import {
+  completeEnvironment,
+  exists,
+  hasCommand,
+  type Program,
+  PROGRAMS,
+  ROOT,
+  SETUP_STAMP,
+} from "./_shared.ts";
 
 /** The APT_PACKAGES array of scripts/setup.sh. */
 function setupPackages(): Set<string> {
@@ -99,12 +107,3 @@ Deno.test("setup: a complete environment is recognised (root, ../shared/data, se
   const expected = Deno.uid() === 0 && exists(join(ROOT, "..", "shared", "data")) && exists(SETUP_STAMP);
   if (!Deno.env.get("NADIR_SHARED_DATA")) assert.equal(completeEnvironment(), expected);
 });
-
-function exists(p: string): boolean {
-  try {
-    Deno.statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -10,27 +10,18 @@ import { checkCsvShape } from "../../src/data/csv.ts";
 import { numericColumn } from "../../src/data/frame.ts";
 import { readGenericTable } from "../../src/data/table.ts";
 import { InputError } from "../../src/util/errors.ts";
-import { dataPath, nadir } from "../_shared.ts";
+import { dataPath, exists, nadir } from "../_shared.ts";
 
 const dir = Deno.makeTempDirSync({ prefix: "nadir-generic-" });
 const flows = join(dir, "flows.csv");
 const model = join(dir, "model");
 
 async function realFlows(): Promise<string[]> {
-  if (!(await exists(flows))) {
+  if (!exists(flows)) {
     const r = await nadir("flows", dataPath("pcaps", "http_espn.pcapng"), "--out", flows);
     assert.equal(r.code, 0, r.stderr);
   }
   return (await Deno.readTextFile(flows)).trimEnd().split("\n");
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The flows file with line `line` (1-based) replaced by `edit(fields)`. */

@@ -15,18 +15,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { dataPath, ROOT } from "../_shared.ts";
 import { benignFlowModel, repeatCapture } from "./_helpers.ts";
-
-/** Seeded PRNG (mulberry32): the kill points are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Rng } from "../../src/util/random.ts";
 
 /** Reads a child's stderr into a growing string. */
 function collect(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
@@ -76,7 +65,7 @@ Deno.test("kill -9 loop: the alerts file always parses after repair and no ackno
   Deno.writeTextFileSync(cfg, JSON.stringify({ rules: { dedup_window_s: 0, per_host_per_minute: 0 } }));
   const alerts = join(dir, "alerts.jsonl");
   const args = ["--pcap", big, "--model", model, "--config", cfg, "--alerts", alerts, "--port", "0"];
-  const rand = prng(19);
+  const rng = new Rng(19); // seeded: the kill points are the same on every run
   const acknowledged: string[] = [];
   let repairs = 0;
   const kills = 10;
@@ -92,7 +81,7 @@ Deno.test("kill -9 loop: the alerts file always parses after repair and no ackno
       else await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(port, `run ${k}: the API never came up:\n${err.text()}`);
-    await new Promise((r) => setTimeout(r, 200 + rand() * 1500));
+    await new Promise((r) => setTimeout(r, 200 + rng.next() * 1500));
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     child.kill("SIGKILL");
     const status = await child.status;
