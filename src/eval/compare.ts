@@ -153,7 +153,7 @@ export function markdownTable(rows: CompareRow[]): string {
  */
 export function alignedTable(head: string[], right: boolean[], rows: string[][]): string {
   const len = (s: string) => [...s].length;
-  const w = head.map((h, j) => Math.max(3, len(h), ...rows.map((r) => len(r[j]))));
+  const w = head.map((h, j) => rows.reduce((m, r) => Math.max(m, len(r[j])), Math.max(3, len(h))));
   const pad = (s: string, j: number) => {
     const fill = " ".repeat(w[j] - len(s));
     return right[j] ? fill + s : s + fill;
