@@ -172,6 +172,10 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
       console.error(
         `nadir monitor: ${r.packets} packets, ${r.flows} flows, ${r.alerts} alerts, ` +
           `${r.kernelDrops} kernel drops, ${r.evicted} flows evicted in ${r.seconds.toFixed(1)} s` +
+          `; ${r.alertsRaised} alerts raised, dropped by the rules: ${
+            Object.entries(r.alertsDropped).map(([k, v]) => `${v} ${k}`).join(", ") || "none"
+          }` +
+          (r.nonFiniteScores ? `; ${r.nonFiniteScores} non-finite scores flagged` : "") +
           (r.captureDamage ? `; capture damage: ${r.captureDamage}` : ""),
       );
       for (const x of r.repairs) console.error(`nadir monitor: repaired on start: ${x}`);

@@ -203,6 +203,7 @@ export class MonitorMetrics {
   readonly alerts: Counter;
   readonly alertsSuppressed: Counter;
   readonly sinkErrors: Counter;
+  readonly nonFiniteScores: Counter;
   readonly sinkSpooled: Gauge;
   readonly sinkWritten: Counter;
   readonly sinkLost: Counter;
@@ -235,6 +236,10 @@ export class MonitorMetrics {
       "Alerts dropped by dedup, rate limit or suppression, by reason",
     );
     this.sinkErrors = r.counter("sink_errors_total", "Failed sink deliveries (retried), by sink");
+    this.nonFiniteScores = r.counter(
+      "non_finite_scores_total",
+      "NaN/Infinity scores from a ready detector; each flow is flagged (reason non_finite_score)",
+    );
     this.sinkSpooled = r.gauge("sink_spooled", "Alerts waiting in a sink's on-disk spool, by sink");
     this.sinkWritten = r.counter(
       "sink_written_total",

@@ -55,7 +55,7 @@ import { EvidenceBuffer, type EvidenceOptions, type FlowEvidence, pcapBytes } fr
 import type { MonitorMetrics } from "./metrics.ts";
 import type { AlertFilter } from "./rules.ts";
 import type { AlertSink } from "./sinks/sink.ts";
-import type { AlertRecord, AlertStore, LiveStats } from "./store.ts";
+import type { AlertStore, LiveStats } from "./store.ts";
 import { type FlowScoring, FlowScoringMode } from "./monitor/flow_mode.ts";
 import { type PacketScoring, PacketScoringMode } from "./monitor/packet_mode.ts";
 import type { Explainer, ModeHost, ScoringMode } from "./monitor/mode.ts";
@@ -83,7 +83,7 @@ export interface MonitorOptions {
   rescoreIntervalS?: number;
   /** Only re-score active flows with at least this many packets. Default 3. */
   rescoreMinPackets?: number;
-  /** Flow-table cap. Default 1,000,000. */
+  /** Flow-table cap. Default {@link defaultMaxFlows}() (from the machine's memory). */
   maxFlows?: number;
   /** Rows per scoring batch. Default 512. */
   batchSize?: number;
@@ -124,10 +124,16 @@ export class Monitor {
   #nBytes = 0;
   #syncedPackets = 0;
   #syncedBytes = 0;
-  readonly #talked = new Map<number, Float64Array>();
-  #evidenceQueue: { rec: AlertRecord; ev: FlowEvidence }[] = [];
   /** Alerts emitted (after the filter). */
   alertCount = 0;
+  /** Alerts raised (a score past the threshold, or non-finite) before the filter. */
+  alertsRaised = 0;
+  /** Raised alerts the filter dropped, by reason (suppressed, duplicate, rate_limited). */
+  readonly alertsDropped: Record<string, number> = {};
+  /** Scores that were NaN or ±Infinity after the detector was ready (each one judged anomalous). */
+  nonFiniteScores = 0;
+  #nonFiniteLogged = 0;
+  #nonFiniteLogWall = -Infinity;
 
   /** Throws when a flow model's features do not match its feature set or transform. */
   constructor(o: MonitorOptions) {
@@ -144,6 +150,7 @@ export class Monitor {
       raise: (f, score, tsUs, state, triggerWall, names, vals, triggerCpu) =>
         this.#raise(f, score, tsUs, state, triggerWall, names, vals, triggerCpu),
       forget: (f) => this.#forget(f),
+      nonFinite: (score) => this.#nonFinite(score),
       track: (work) => this.#track(work),
     };
     const s = o.scoring;
@@ -172,7 +179,7 @@ export class Monitor {
       activeTimeout: o.activeTimeoutS ?? 300,
       tcpTermination: true,
       tcpLinger: 1,
-      maxFlows: o.maxFlows ?? 1_000_000,
+      maxFlows: o.maxFlows ?? defaultMaxFlows(),
       features: wrapper,
       onFlow: (f) => this.#flowEnded(f),
     });
@@ -224,20 +231,22 @@ export class Monitor {
     }
   }
 
-  /** Adds a flow's traffic since it was last accounted to the top-talker table. */
-  #accountTalkers(f: Flow, done: boolean): void {
-    let prev = this.#talked.get(f.id);
-    if (!prev) prev = new Float64Array(4);
+  /**
+   * Adds a flow's traffic since it was last accounted to the top-talker table. What was accounted
+   * lives on the flow record (`Flow.acct*`): a Map of Float64Array per active flow cost ~280 bytes a
+   * flow, a quarter of the table's memory under a flow flood.
+   */
+  #accountTalkers(f: Flow): void {
     const st = this.o.stats;
-    if (f.s2dPackets > prev[1]) st.talker(f.srcIp, f.s2dBytes - prev[0], f.s2dPackets - prev[1]);
-    if (f.d2sPackets > prev[3]) st.talker(f.dstIp, f.d2sBytes - prev[2], f.d2sPackets - prev[3]);
-    if (done) this.#talked.delete(f.id);
-    else {
-      prev[0] = f.s2dBytes;
-      prev[1] = f.s2dPackets;
-      prev[2] = f.d2sBytes;
-      prev[3] = f.d2sPackets;
-      this.#talked.set(f.id, prev);
+    if (f.s2dPackets > f.acctS2dPackets) {
+      st.talker(f.srcIp, f.s2dBytes - f.acctS2dBytes, f.s2dPackets - f.acctS2dPackets);
+      f.acctS2dPackets = f.s2dPackets;
+      f.acctS2dBytes = f.s2dBytes;
+    }
+    if (f.d2sPackets > f.acctD2sPackets) {
+      st.talker(f.dstIp, f.d2sBytes - f.acctD2sBytes, f.d2sPackets - f.acctD2sPackets);
+      f.acctD2sPackets = f.d2sPackets;
+      f.acctD2sBytes = f.d2sBytes;
     }
   }
 
@@ -250,7 +259,7 @@ export class Monitor {
     this.#currentWall = wall;
     this.#syncCounters();
     if (nowUs !== undefined) this.meter.expire(nowUs);
-    for (const f of this.#active.values()) this.#accountTalkers(f, false);
+    for (const f of this.#active.values()) this.#accountTalkers(f);
     this.#mode.tick(nowUs ?? this.meter.nowUs, wall);
     this.#gauges();
   }
@@ -262,7 +271,6 @@ export class Monitor {
     this.#syncCounters();
     this.#mode.finish();
     while (this.#inflight.size) await Promise.all([...this.#inflight]);
-    this.#writeEvidence();
     this.#gauges();
     await Promise.all(this.o.sinks.map((s) => s.flush()));
   }
@@ -278,7 +286,7 @@ export class Monitor {
 
   #flowEnded(f: Flow): void {
     this.#active.delete(f.id);
-    this.#accountTalkers(f, true);
+    this.#accountTalkers(f);
     this.o.metrics.flowsEnded.inc();
     this.o.stats.flows(1);
     this.#mode.flowEnded(f);
@@ -288,6 +296,26 @@ export class Monitor {
   #forget(f: Flow): void {
     this.#alertedFlows.delete(f.id);
     this.evidence.drop(f.id);
+  }
+
+  /**
+   * Counts a non-finite score (metrics, run summary) and logs it once per burst: the first one, then
+   * at most one line per 10 s saying how many more came, so a detector gone NaN on every packet
+   * cannot flood the log.
+   */
+  #nonFinite(score: number): void {
+    this.nonFiniteScores++;
+    this.o.metrics.nonFiniteScores.inc();
+    const wall = performance.now();
+    if (wall - this.#nonFiniteLogWall < 10_000) return;
+    const more = this.nonFiniteScores - 1 - this.#nonFiniteLogged;
+    console.error(
+      `nadir monitor: detector ${this.o.scoring.name} returned a non-finite score (${score}); ` +
+        `such flows are flagged (reason non_finite_score)` +
+        (more > 0 ? `; ${more} more since the last report` : ""),
+    );
+    this.#nonFiniteLogged = this.nonFiniteScores;
+    this.#nonFiniteLogWall = wall;
   }
 
   /** Keeps `work` in the set {@link Monitor.finish} waits for until it settles. */
@@ -307,6 +335,15 @@ export class Monitor {
     triggerCpu?: number,
   ): void {
     const o = this.o;
+    this.alertsRaised++;
+    // Fail closed: a NaN/±Infinity score (a detector's numerics broke, or an input drove it there)
+    // is an alert, never a pass. The alert carries a finite stand-in score (JSON has no NaN, and the
+    // alerts file must stay loadable) and says why in extra.reason.
+    let extra: Record<string, string> | undefined;
+    if (!Number.isFinite(score)) {
+      extra = { reason: "non_finite_score", raw_score: String(score) };
+      score = Number.MAX_VALUE;
+    }
     // Filter first (cheap key): suppressed/duplicate alerts never pay for features and formatting.
     const verdict = o.filter.check({
       src_ip: f.srcIp,
@@ -317,6 +354,7 @@ export class Monitor {
     });
     if (verdict !== "pass") {
       o.metrics.alertsSuppressed.inc(1, { reason: verdict });
+      this.alertsDropped[verdict] = (this.alertsDropped[verdict] ?? 0) + 1;
       return;
     }
     const a = makeAlert({
@@ -337,6 +375,7 @@ export class Monitor {
       bytes: f.bytes,
       state: state === "ended" || f.expirationId !== -1 ? "ended" : "active",
       topFeatures: this.#mode.baseline.top(vals, o.topFeatures ?? 5),
+      ...(extra ? { extra } : {}),
     });
     this.#alertedFlows.add(f.id);
     // Evidence is taken now: the flow may end (and its buffer be dropped) before an async explanation returns.
@@ -368,12 +407,22 @@ export class Monitor {
   ): void {
     const o = this.o;
     a.explanation = explanation ?? defaultExplanation(a);
-    // The evidence pcap is named now but written after the alert line (end of the current burst, see
-    // #writeEvidence): writing a file per alert on the critical path tripled alert latency in the
-    // bench. The API's store only gets the alert once its pcap is on disk, so a download never 404s;
-    // a file/syslog/webhook consumer may see the alert up to a few ms before its pcap.
-    const withEvidence = ev !== undefined && o.evidenceDir !== undefined;
-    if (withEvidence) a.evidence = `${a.id}.pcap`;
+    // The evidence pcap is written before the alert goes to any sink. Deferring it to the end of
+    // the burst (as before) kept the first p99 low, but the evidence disk budget (a sink,
+    // src/serve/evidence.ts) looks for every named pcap not yet on disk on each alert: with the
+    // writes deferred, a burst of n alerts cost O(n²) failing stat() calls — 10 ms per alert, the
+    // 3–5 k packets/s collapse of a flood where every flow alerts (issue 19). Written first, each
+    // alert's pcap is found at once; the cost is one small file write per alert (~30 µs).
+    if (ev !== undefined && o.evidenceDir !== undefined) {
+      const name = `${a.id}.pcap`;
+      try {
+        Deno.writeFileSync(join(o.evidenceDir, name), pcapBytes(ev));
+        a.evidence = name;
+      } catch (e) {
+        o.metrics.sinkErrors.inc(1, { sink: "evidence" });
+        console.error(`nadir monitor: cannot write evidence ${name}: ${(e as Error).message}`);
+      }
+    }
     for (const s of o.sinks) {
       try {
         const r = s.send(a);
@@ -389,31 +438,41 @@ export class Monitor {
     o.stats.alert(a.src_ip);
     this.alertCount++;
     o.onAlert?.(a, latencyMs, triggerCpu !== undefined && o.cpuClock ? o.cpuClock() - triggerCpu : undefined);
-    const rec = { alert: a, featureNames: names, features: values };
-    if (!withEvidence) {
-      o.store.add(rec);
-      return;
-    }
-    this.#evidenceQueue.push({ rec, ev: ev! });
-    if (this.#evidenceQueue.length === 1) queueMicrotask(() => this.#writeEvidence());
+    o.store.add({ alert: a, featureNames: names, features: values });
   }
+}
 
-  /** Writes queued evidence pcaps, then hands their alerts to the store (API, live stream). */
-  #writeEvidence(): void {
-    const o = this.o;
-    const q = this.#evidenceQueue.splice(0);
-    for (const { rec, ev } of q) {
-      const name = rec.alert.evidence!;
-      try {
-        Deno.writeFileSync(join(o.evidenceDir!, name), pcapBytes(ev));
-      } catch (e) {
-        delete rec.alert.evidence;
-        o.metrics.sinkErrors.inc(1, { sink: "evidence" });
-        console.error(`nadir monitor: cannot write evidence ${name}: ${(e as Error).message}`);
-      }
-      o.store.add(rec);
+/**
+ * Heap bytes one active single-packet flow costs the monitor (flow record, `basic` feature state,
+ * table entries, evidence frame), measured with Deno.memoryUsage() over 100 k flows of a SYN flood
+ * (docs/monitor.md): 1,270 before issue 19's cut of the top-talker side table, 1,062 after.
+ */
+export const BYTES_PER_FLOW = 1000;
+
+/**
+ * The default flow-table cap: a 16th of the machine's memory at {@link BYTES_PER_FLOW}, clamped to
+ * 10,000 … 1,000,000 (1 GiB of flows on a 16 GiB sensor). A flood beyond it evicts the least
+ * recently active flows (scored, counted in `flows_evicted_total`) instead of growing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultMaxFlows } from "./monitor.ts";
+ * assert.equal(defaultMaxFlows(16 * 2 ** 30), 1_000_000);
+ * assert.equal(defaultMaxFlows(2 * 2 ** 30), 134_217);
+ * assert.equal(defaultMaxFlows(0), 10_000);
+ * ```
+ */
+export function defaultMaxFlows(totalBytes?: number): number {
+  let total = totalBytes;
+  if (total === undefined) {
+    try {
+      total = Deno.systemMemoryInfo().total;
+    } catch {
+      total = 16 * 2 ** 30; // not permitted to ask: assume a 16 GiB machine
     }
   }
+  return Math.max(10_000, Math.min(1_000_000, Math.floor(total / 16 / BYTES_PER_FLOW)));
 }
 
 /** A plain-words explanation from the top deviating features (used when no explainer is configured). */

@@ -68,6 +68,12 @@ export interface RunSummary {
   kernelDrops: number;
   internalDrops: number;
   evicted: number;
+  /** Alerts raised (score past the threshold or non-finite, one per flow) before the rules. */
+  alertsRaised: number;
+  /** Raised alerts the rules dropped, by reason: alerts = alertsRaised − the sum of these. */
+  alertsDropped: Record<string, number>;
+  /** NaN/±Infinity scores of a ready detector (each flagged, reason non_finite_score). */
+  nonFiniteScores: number;
   seconds: number;
   captureDamage?: string;
   /** Alerts some sink could not write (sum over sinks; the CLI exits 3 when non-zero). */
@@ -148,6 +154,9 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     kernelDrops: report.kernelDrops,
     internalDrops: metrics.internalDrops.get(),
     evicted: ms.evicted,
+    alertsRaised: monitor.alertsRaised,
+    alertsDropped: { ...monitor.alertsDropped },
+    nonFiniteScores: monitor.nonFiniteScores,
     seconds: (performance.now() - t0) / 1000,
     captureDamage: report.damage,
     lost: sinkReports(sinks).reduce((n, s) => n + s.lost, 0),

@@ -274,10 +274,14 @@ export class FlowScoringMode implements ScoringMode {
     }
     const out = x.rows ? s.detector.score(x) : new Float64Array(0);
     const done = (sc: Float64Array) => {
-      if (!kept) return this.#handleScores(rows, raw, sc, t0);
-      const all = new Float64Array(rows.length).fill(NaN);
-      for (let r = 0; r < kept.length; r++) all[kept[r]] = sc[r];
-      this.#handleScores(rows, raw, all, t0);
+      if (!kept) return this.#handleScores(rows, raw, sc, null, t0);
+      const all = new Float64Array(rows.length);
+      const dropped = new Uint8Array(rows.length).fill(1);
+      for (let r = 0; r < kept.length; r++) {
+        all[kept[r]] = sc[r];
+        dropped[kept[r]] = 0;
+      }
+      this.#handleScores(rows, raw, all, dropped, t0);
     };
     if (out instanceof Promise) this.#host.track(out.then(done));
     else done(out);
@@ -306,7 +310,14 @@ export class FlowScoringMode implements ScoringMode {
     return { matrix: a.matrix, rows: a.rows };
   }
 
-  #handleScores(rows: PendingRow[], x: Matrix, scores: Float64Array, t0: number): void {
+  /** `dropped[i]` = 1: row i was dropped by the transform (not scored); null = every row scored. */
+  #handleScores(
+    rows: PendingRow[],
+    x: Matrix,
+    scores: Float64Array,
+    dropped: Uint8Array | null,
+    t0: number,
+  ): void {
     const host = this.#host;
     const m = host.metrics;
     m.scoringLatency.observe((performance.now() - t0) / 1000);
@@ -315,16 +326,19 @@ export class FlowScoringMode implements ScoringMode {
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       const score = scores[i];
-      if (Number.isNaN(score)) {
+      if (dropped !== null && dropped[i] === 1) {
         // Dropped by the transform (non-finite values under nanPolicy "drop"): nothing to judge.
         if (r.state === "ended") this.#forget(r.flow);
         continue;
       }
-      host.stats.score(score);
       const vals = x.data.subarray(i * cols, (i + 1) * cols);
-      if (score > this.threshold && !host.alerted.has(r.flow.id)) {
+      // Fail closed: a NaN/±Infinity score is flagged, never compared (NaN > t is false: it would pass).
+      const finite = Number.isFinite(score);
+      if (finite) host.stats.score(score);
+      else host.nonFinite(score);
+      if ((!finite || score > this.threshold) && !host.alerted.has(r.flow.id)) {
         host.raise(r.flow, score, r.tsUs, r.state, r.triggerWall, x.names, vals, r.triggerCpu);
-      } else this.baseline.add(vals);
+      } else if (finite) this.baseline.add(vals);
       if (r.state === "ended") this.#forget(r.flow);
     }
   }

@@ -58,6 +58,11 @@ export interface ModeHost {
     vals: ArrayLike<number>,
     triggerCpu?: number,
   ): void;
+  /**
+   * Counts (metrics, run summary) and logs a NaN/±Infinity score from a ready detector. The mode then
+   * still raises the flow (fail closed): a non-finite score is never taken as benign.
+   */
+  nonFinite(score: number): void;
   /** Drops the shared per-flow state (alerted mark, evidence) of a flow that ended. */
   forget(f: Flow): void;
   /** Registers asynchronous scoring that `Monitor.finish` must wait for. */

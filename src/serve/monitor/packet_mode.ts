@@ -94,7 +94,16 @@ export class PacketScoringMode implements ScoringMode {
     const m = this.#metrics;
     m.scoringLatency.observe((performance.now() - t0) / 1000);
     m.flowsScored.inc();
-    if (Number.isNaN(score)) return;
+    if (!Number.isFinite(score)) {
+      // Past the grace period the detector is ready: a NaN/±Infinity score fails closed. While
+      // calibrating there is no threshold to alert against; the score is counted and left out of
+      // the calibration set (it would poison the fitted threshold).
+      this.#host.nonFinite(score);
+      if (f && !Number.isNaN(this.#threshold) && !this.#alerted.has(f.id)) {
+        this.#host.raise(f, score, p.tsUs, "active", wall, s.featurizer.names, v);
+      }
+      return;
+    }
     this.#stats.score(score);
     if (Number.isNaN(this.#threshold)) {
       this.#calib.push(score);

@@ -36,8 +36,18 @@ export async function resolveScoring(
   cfg: MonitorConfig,
   featurizer: FeaturizerFactory | undefined,
 ): Promise<ResolvedScoring> {
+  const fixed = fixedThreshold(cfg.threshold);
   if (cfg.model) {
     const scoring = await flowScoringFromDir(cfg.model);
+    if (cfg.threshold !== undefined) {
+      // A saved model's threshold was fit at training; only a fixed value can replace it.
+      if (fixed === undefined) {
+        throw new UsageError(
+          `nadir monitor: with --model, --threshold takes fixed:VALUE, found "${cfg.threshold}"`,
+        );
+      }
+      scoring.threshold = fixed;
+    }
     return { scoring, predictModels: [await predictModelFromDir(cfg.model)] };
   }
   const params: Record<string, unknown> = { ...(cfg.detector_params ?? {}) };
@@ -62,7 +72,7 @@ export async function resolveScoring(
     throw new InputError("per-packet features (AfterImage) are not available in this build");
   }
   const packetFeaturizer = await featurizer();
-  const th = parseThresholdSpec(cfg.threshold ?? "percentile:0.999");
+  const th = parseThresholdSpec(fixed === undefined ? cfg.threshold ?? "percentile:0.999" : "percentile");
   const scoring: PacketScoring = {
     kind: "packet",
     name: cfg.detector!,
@@ -71,6 +81,18 @@ export async function resolveScoring(
     grace,
     calibration: cfg.calibration,
     fitThreshold: (s) => fitThreshold(th.strategy, s, th.params).value,
+    ...(fixed !== undefined ? { threshold: fixed } : {}),
   };
   return { scoring, predictModels: [] };
+}
+
+/** The value of a `fixed:VALUE` threshold spec (no calibration, no model threshold); undefined otherwise. */
+function fixedThreshold(spec: string | undefined): number | undefined {
+  const m = /^fixed:(.+)$/.exec(spec ?? "");
+  if (!m) return undefined;
+  const v = Number(m[1]);
+  if (!Number.isFinite(v)) {
+    throw new UsageError(`nadir monitor: --threshold fixed:VALUE needs a finite number, found "${m[1]}"`);
+  }
+  return v;
 }
