@@ -1,5 +1,6 @@
 /**
  * `deno task bench monitor [--packets N] [--model kmeans|isolation-forest] [--keep]`
+ * `deno task bench monitor --flood [N] [--max-flows CAP]` (issue 19 soak, default 1.5 M flows)
  *
  * Replays a ≥ 1 M-packet capture at full speed through the whole monitor
  * pipeline (decode → flow meter with the `basic` feature set → batch scoring
@@ -171,6 +172,7 @@ export async function main(args: string[]): Promise<void> {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : d;
   };
+  if (args.includes("--flood")) return await flood(Number(opt("--flood", "1500000")), opt("--max-flows", ""));
   const target = Number(opt("--packets", "1000000"));
   const detector = opt("--model", "kmeans");
   const cache = Deno.env.get("NADIR_BENCH_CACHE") ?? "/tmp/nadir-bench-cache";
@@ -251,6 +253,56 @@ export async function main(args: string[]): Promise<void> {
     console.log(`  (published references per core: Kitsune C++ ≈ 40 k packets/s, Suricata ≈ 71 k packets/s)`);
   } finally {
     if (!args.includes("--keep")) Deno.removeSync(work, { recursive: true });
+  }
+}
+
+/**
+ * `--flood N` (issue 19's soak): N single-packet SYN flows (test/serve/_flood.ts, seeded, written to a
+ * temp dir), a threshold below every score so every flow alerts, rules off; prints time, peak RSS,
+ * evictions and alerts raised vs written vs dropped.
+ */
+async function flood(n: number, maxFlows: string): Promise<void> {
+  const { writeSynFlood } = await import("../test/serve/_flood.ts");
+  const work = Deno.makeTempDirSync({ prefix: "nadir-bench-flood-" });
+  try {
+    const pcap = join(work, "flood.pcap");
+    await writeSynFlood(pcap, n, 19);
+    const model = join(work, "model");
+    await trainFlowModelFromPcap(join(ROOT, "data", "pcaps", "http_espn.pcapng"), model, {
+      detector: "kmeans",
+      seed: 1,
+    });
+    const out = join(work, "out");
+    Deno.mkdirSync(out);
+    const child = run(Deno.execPath(), [
+      "run",
+      "-A",
+      "--unstable-ffi",
+      join(ROOT, "test", "serve", "_soak_child.ts"),
+      pcap,
+      model,
+      out,
+      ...(maxFlows ? [maxFlows] : []),
+    ]);
+    if (!child.ok) throw new Error(`flood run failed: ${child.err}`);
+    const s = JSON.parse(child.out.trim().split("\n").pop()!);
+    const dropped = Object.values(s.alertsDropped as Record<string, number>).reduce((a, b) => a + b, 0);
+    console.log(
+      `\nnadir monitor flood — ${n.toLocaleString("en-US")} single-packet flows, every flow alerting`,
+    );
+    console.log(
+      `  time ${s.wall.toFixed(1)} s wall, ${s.cpu.toFixed(1)} s CPU; peak RSS ${
+        s.peakRssMiB.toFixed(0)
+      } MiB`,
+    );
+    console.log(`  flows ${s.flows}, evicted ${s.evicted} (table cap ${maxFlows || "default"})`);
+    console.log(
+      `  alerts raised ${s.alertsRaised}, written ${s.written}, dropped by rules ${dropped} ${
+        JSON.stringify(s.alertsDropped)
+      }, lost by sinks ${s.lost}, non-finite scores ${s.nonFiniteScores}`,
+    );
+  } finally {
+    Deno.removeSync(work, { recursive: true });
   }
 }
 
