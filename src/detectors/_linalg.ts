@@ -77,6 +77,36 @@ function checkFinite(where: string, x: Matrix): void {
   }
 }
 
+/**
+ * Checks that every value of `x` lies within ±`limit`, for detectors whose
+ * arithmetic (sums of squares, means) would overflow float64 beyond it; the
+ * error names the row and column and says `why`.
+ */
+export function checkMagnitude(where: string, x: Matrix, limit: number, why: string): void {
+  const d = x.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!(Math.abs(d[i]) <= limit)) {
+      const r = Math.floor(i / x.cols), c = i % x.cols;
+      throw new InputError(
+        `${where}: row ${r + 1}, column "${x.names[c] ?? c + 1}" is ${
+          d[i]
+        }; expected values within ±${limit} ` +
+          `(${why}); rescale the column first (e.g. log1p)`,
+      );
+    }
+  }
+}
+
+/**
+ * A distance-based score that overflowed float64 (a finite row 1e300 away:
+ * its squared distance is Infinity) saturates at `Number.MAX_VALUE`: still
+ * the most anomalous score there is, and finite, so that thresholds,
+ * quantiles and JSON output keep working. Finite scores pass unchanged.
+ */
+export function saturateScore(v: number): number {
+  return v === Infinity ? Number.MAX_VALUE : v;
+}
+
 /** Squared Euclidean distance between a[ai..ai+d) and b[bi..bi+d). */
 export function sqDist(a: Float64Array, ai: number, b: Float64Array, bi: number, d: number): number {
   let s = 0;

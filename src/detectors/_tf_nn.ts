@@ -141,19 +141,39 @@ export interface Scaler {
   scale: number[];
 }
 
-/** Fits a scaler on row-major float64 data. Constant columns get scale 1. */
-export function fitScaler(kind: Scaler["kind"], data: Float64Array, rows: number, cols: number): Scaler {
+/**
+ * Fits a scaler on row-major float64 data. Constant columns get scale 1.
+ *
+ * A column whose spread overflows float64 (values from −1e308 to 1e308: the
+ * range, or the sum of squared deviations, is Infinity) cannot be scaled —
+ * the scale would be 0 and ∞·0 = NaN would reach the network — so it is an
+ * {@link InputError} naming the column (`where.detector`, `where.names`).
+ */
+export function fitScaler(
+  kind: Scaler["kind"],
+  data: Float64Array,
+  rows: number,
+  cols: number,
+  where: { detector?: string; names?: readonly string[] } = {},
+): Scaler {
   const shift = new Array(cols).fill(0);
   const scale = new Array(cols).fill(1);
   if (kind === "none") return { kind, shift, scale };
+  const overflow = (j: number, lo: number, hi: number, what: string) =>
+    new InputError(
+      `${where.detector ?? "scaler"}.fit: column "${where.names?.[j] ?? j + 1}" spans ${lo} to ${hi}; ` +
+        `its ${what} overflows float64 (expected a spread below ${Number.MAX_VALUE}); ` +
+        `rescale the column first (e.g. log1p)`,
+    );
   for (let j = 0; j < cols; j++) {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < rows; i++) {
+      const v = data[i * cols + j];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     if (kind === "minmax") {
-      let lo = Infinity, hi = -Infinity;
-      for (let i = 0; i < rows; i++) {
-        const v = data[i * cols + j];
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
+      if (!Number.isFinite(hi - lo)) throw overflow(j, lo, hi, "range (max − min)");
       shift[j] = lo;
       scale[j] = hi - lo > 1e-12 ? 1 / (hi - lo) : 1;
     } else {
@@ -162,6 +182,7 @@ export function fitScaler(kind: Scaler["kind"], data: Float64Array, rows: number
       m /= rows;
       let s = 0;
       for (let i = 0; i < rows; i++) s += (data[i * cols + j] - m) ** 2;
+      if (!Number.isFinite(m) || !Number.isFinite(s)) throw overflow(j, lo, hi, "mean or variance");
       const sd = Math.sqrt(s / rows);
       shift[j] = m;
       scale[j] = sd > 1e-12 ? 1 / sd : 1;
@@ -170,12 +191,26 @@ export function fitScaler(kind: Scaler["kind"], data: Float64Array, rows: number
   return { kind, shift, scale };
 }
 
-/** Applies a scaler, returning float32 (tfjs) values. */
+/**
+ * Largest magnitude of a scaled value handed to tfjs. Float32 ends at 3.4e38:
+ * a test value of 1e300 in a column trained on [0, 1] would become Infinity,
+ * and ∞ − ∞ inside a matrix product NaN. At 1e12 a squared error stays below
+ * float32's limit even if a network amplifies its input ten-million-fold, and
+ * no ordinary row comes near (it would lie 1e12 training ranges or standard
+ * deviations away).
+ */
+export const SCALED_LIMIT = 1e12;
+
+/** Applies a scaler, returning float32 (tfjs) values clamped to ±{@link SCALED_LIMIT}. */
 export function applyScaler(s: Scaler, data: Float64Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
   for (let i = 0; i < rows; i++) {
     const o = i * cols;
-    for (let j = 0; j < cols; j++) out[o + j] = (data[o + j] - s.shift[j]) * s.scale[j];
+    for (let j = 0; j < cols; j++) {
+      // Finite inputs and positive finite scales: v is finite or ±Infinity, never NaN.
+      const v = (data[o + j] - s.shift[j]) * s.scale[j];
+      out[o + j] = v > SCALED_LIMIT ? SCALED_LIMIT : v < -SCALED_LIMIT ? -SCALED_LIMIT : v;
+    }
   }
   return out;
 }

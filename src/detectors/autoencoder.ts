@@ -134,7 +134,10 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
     const tf = this.tf = await initTf();
     const rng = new Rng(this.seed);
     this.store?.dispose();
-    this.scaler = fitScaler(this.params.scale, x.data, x.rows, x.cols);
+    this.scaler = fitScaler(this.params.scale, x.data, x.rows, x.cols, {
+      detector: this.name,
+      names: x.names,
+    });
     const xs = applyScaler(this.scaler, x.data, x.rows, x.cols);
     this.store = this.build(tf, x.cols, rng.fork());
     this.nFeatures = x.cols;

@@ -77,6 +77,28 @@ function sigmoid(v: number): number {
 }
 
 /**
+ * Largest magnitude of a min-max-scaled input. A row far outside the training
+ * range (a test value of 1e300 against a range of 1e-3) would otherwise scale
+ * to ±Infinity, and ∞·w sums of mixed sign give NaN in the sigmoids. At 1e100
+ * the squared errors of any autoencoder stay far below float64's 1.8e308, and
+ * no ordinary row comes near: it would have to lie 1e100 ranges away.
+ */
+const SCALED_LIMIT = 1e100;
+
+/**
+ * Min-max scaling of a value for which the direct formula overflowed: the
+ * training range itself overflows float64 (min −1e308, max 1e308 give
+ * Infinity, and Infinity/Infinity = NaN would poison the weights during
+ * `learnOne`), or the value is astronomically far outside it. Halving every
+ * term keeps the differences finite; the result is clamped to
+ * ±{@link SCALED_LIMIT}.
+ */
+function scaleExtreme(raw: number, min: number, max: number): number {
+  const t = (raw / 2 - min / 2) / (max / 2 - min / 2 + 5e-17);
+  return t > SCALED_LIMIT ? SCALED_LIMIT : t < -SCALED_LIMIT ? -SCALED_LIMIT : t;
+}
+
+/**
  * One denoising-free autoencoder with tied weights, as in Kitsune's dA:
  * y = σ(x̃W + b_h), z = σ(yWᵀ + b_v), inputs scaled by running min/max.
  */
@@ -134,7 +156,9 @@ class TinyAE {
     const x = this.#x;
     for (let v = 0; v < this.nv; v++) {
       const raw = idx ? src[idx[v]] : src[v];
-      x[v] = (raw - this.min[v]) / (this.max[v] - this.min[v] + 1e-16);
+      const t = (raw - this.min[v]) / (this.max[v] - this.min[v] + 1e-16);
+      // `!(|t| <= limit)` also catches NaN; ordinary rows never reach the slow path, so their scores are Kitsune's.
+      x[v] = t >= -SCALED_LIMIT && t <= SCALED_LIMIT ? t : scaleExtreme(raw, this.min[v], this.max[v]);
     }
   }
 
@@ -261,6 +285,9 @@ class CorrelationStats {
       for (let b = a + 1; b < d; b++) {
         let v = 1 - this.cc[a * d + b] / (s[a] * s[b]);
         if (v < 0) v = 0;
+        // Sums that overflowed on huge inputs (∞ − ∞) say nothing about the pair: call it uncorrelated
+        // rather than let NaN (every comparison false) drive the clustering.
+        else if (Number.isNaN(v)) v = 1;
         out[a * d + b] = out[b * d + a] = v;
       }
     }

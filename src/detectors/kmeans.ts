@@ -30,9 +30,11 @@ import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
 import {
   checkFitInput,
+  checkMagnitude,
   checkScoreInput,
   f64Blob,
   quantileSorted,
+  saturateScore,
   sqDist,
   sqDistBounded,
   stateNumber,
@@ -71,6 +73,14 @@ const PARAMS = defineParams({
   },
 });
 
+/**
+ * Largest training value k-means accepts: centroids, inertia and variances
+ * sum squares over rows and columns, which stay finite below ±1e100 for any
+ * realistic matrix (and any real feature is far below it). Scoring accepts
+ * every finite value; distances that overflow saturate (see saturateScore).
+ */
+const FIT_LIMIT = 1e100;
+
 /** Validated hyperparameters of the k-means detector. */
 export type KMeansParams = ParamValues<typeof PARAMS>;
 
@@ -107,6 +117,12 @@ export class KMeansDetector implements Detector {
 
   fit(x: Matrix, options: FitOptions = {}): void {
     checkFitInput(this.name, x);
+    checkMagnitude(
+      "kmeans.fit",
+      x,
+      FIT_LIMIT,
+      "k-means sums squared distances, which overflow float64 beyond",
+    );
     const k = this.params.k;
     if (k > x.rows) {
       throw new InputError(`kmeans.fit: parameter k = ${k} exceeds the ${x.rows} training rows; lower k`);
@@ -173,7 +189,7 @@ export class KMeansDetector implements Detector {
         }
       }
       guess = bc;
-      out[i] = Math.sqrt(best) / this.#radii[bc];
+      out[i] = saturateScore(Math.sqrt(best) / this.#radii[bc]);
     }
     return out;
   }

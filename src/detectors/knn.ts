@@ -36,6 +36,7 @@ import {
   checkScoreInput,
   f64Blob,
   i32Blob,
+  saturateScore,
   sqDistBounded,
   stateNumber,
   toBytes,
@@ -361,7 +362,7 @@ export class KnnDetector implements Detector {
     const out = new Float64Array(x.rows);
     const best = new Float64Array(k);
     if (this.#tree) {
-      for (let i = 0; i < x.rows; i++) out[i] = Math.sqrt(this.#tree.kthSq(q, i * d, k, best));
+      for (let i = 0; i < x.rows; i++) out[i] = saturateScore(Math.sqrt(this.#tree.kthSq(q, i * d, k, best)));
       return out;
     }
     // Brute force, blocked over training rows so a block stays in cache for many queries.
@@ -373,7 +374,8 @@ export class KnnDetector implements Detector {
         scanBlock(q, i * d, this.#points, b, e, d, k, bests.subarray(i * k, i * k + k));
       }
     }
-    for (let i = 0; i < x.rows; i++) out[i] = Math.sqrt(bests[i * k + k - 1]);
+    // A row whose every distance overflowed (1e300 away) keeps Infinity here: saturated, like the tree path.
+    for (let i = 0; i < x.rows; i++) out[i] = saturateScore(Math.sqrt(bests[i * k + k - 1]));
     return out;
   }
 

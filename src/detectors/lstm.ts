@@ -237,7 +237,10 @@ class Lstm extends ScaledTfDetector<LstmParams> {
     const rng = new Rng(this.seed);
     const W = this.params.window;
     const F = x.cols;
-    this.scaler = fitScaler(this.params.scale, x.data, x.rows, x.cols);
+    this.scaler = fitScaler(this.params.scale, x.data, x.rows, x.cols, {
+      detector: this.name,
+      names: x.names,
+    });
     const xs = applyScaler(this.scaler, x.data, x.rows, x.cols);
     const win = windowIndex(x.rows, W, x.rows, options.context);
     this.store?.dispose();
