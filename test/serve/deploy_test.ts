@@ -48,7 +48,7 @@ Deno.test("Dockerfile: non-root, capabilities on the runtime, libpcap, monitor e
   assert.match(d, /^USER deno$/m);
   assert.match(
     d,
-    /^ENTRYPOINT \["deno", "run", "--allow-all", "--unstable-ffi", "\/opt\/nadir\/src\/cli\.ts"\]$/m,
+    /^ENTRYPOINT \["deno", "run", "--allow-all", "--unstable-ffi", "--v8-flags=--heap-growing-percent=25", "\/opt\/nadir\/src\/cli\.ts"\]$/m,
   );
   for (const m of d.matchAll(/^COPY (\S+)/gm)) {
     if (m[1].startsWith("--")) continue;
