@@ -262,7 +262,7 @@ export async function main(args: string[]): Promise<void> {
  * evictions and alerts raised vs written vs dropped.
  */
 async function flood(n: number, maxFlows: string): Promise<void> {
-  const { writeSynFlood } = await import("../test/serve/_flood.ts");
+  const { nadirV8Flags, writeSynFlood } = await import("../test/serve/_flood.ts");
   const work = Deno.makeTempDirSync({ prefix: "nadir-bench-flood-" });
   try {
     const pcap = join(work, "flood.pcap");
@@ -278,6 +278,8 @@ async function flood(n: number, maxFlows: string): Promise<void> {
       "run",
       "-A",
       "--unstable-ffi",
+      // As `deno task nadir` runs the monitor (the heap growth limit that bounds its peak RSS).
+      ...nadirV8Flags(),
       join(ROOT, "test", "serve", "_soak_child.ts"),
       pcap,
       model,
@@ -296,10 +298,17 @@ async function flood(n: number, maxFlows: string): Promise<void> {
       } MiB`,
     );
     console.log(`  flows ${s.flows}, evicted ${s.evicted} (table cap ${maxFlows || "default"})`);
+    // `written` is the file sink's count (nadir_sink_written_total{sink="file"}): rotation removes
+    // most of a flood's alert files, so lines left on disk undercount it.
     console.log(
       `  alerts raised ${s.alertsRaised}, written ${s.written}, dropped by rules ${dropped} ${
         JSON.stringify(s.alertsDropped)
       }, lost by sinks ${s.lost}, non-finite scores ${s.nonFiniteScores}`,
+    );
+    const ev = s.evidence;
+    console.log(
+      `  evidence pcaps written ${ev.written}, lost ${ev.lost}, alerts without frames ${ev.missing} ` +
+        `(${ev.bufferEvicted} flows over the evidence buffer cap)`,
     );
   } finally {
     Deno.removeSync(work, { recursive: true });

@@ -101,7 +101,8 @@ export const command: Command = {
     "max-flows": {
       type: "number",
       arg: "N",
-      description: "Flow-table cap; the least recently active flow is evicted (default 1e6)",
+      description:
+        "Flow-table cap; the least recently active flow is evicted (default 536,870: 256 MiB at ~500 B a flow)",
     },
   },
   details: `
@@ -176,6 +177,10 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
             Object.entries(r.alertsDropped).map(([k, v]) => `${v} ${k}`).join(", ") || "none"
           }` +
           (r.nonFiniteScores ? `; ${r.nonFiniteScores} non-finite scores flagged` : "") +
+          (r.evidence
+            ? `; evidence pcaps: ${r.evidence.written} written, ${r.evidence.lost} lost, ${r.evidence.missing} ` +
+              `alerts without frames (${r.evidence.bufferEvicted} flows over the evidence buffer cap)`
+            : "") +
           (r.captureDamage ? `; capture damage: ${r.captureDamage}` : ""),
       );
       for (const x of r.repairs) console.error(`nadir monitor: repaired on start: ${x}`);

@@ -19,7 +19,7 @@
  */
 import { join } from "node:path";
 import type { Alert } from "./alert.ts";
-import type { AlertSink } from "./sinks/sink.ts";
+import type { AlertSink, SinkStats } from "./sinks/sink.ts";
 
 /** One stored frame. */
 export interface EvidencePacket {
@@ -35,13 +35,28 @@ export interface FlowEvidence {
   bytes: number;
 }
 
+/**
+ * Heap bytes a flow's evidence costs beyond its frames: the map entry and {@link FlowEvidence}
+ * record, and per frame its {@link EvidencePacket}, Uint8Array and ArrayBuffer. Measured with
+ * Deno.memoryUsage() over 100 k single-packet flows of the SYN flood (test/serve/_flood.ts): 528
+ * bytes a flow for a 58-byte frame (docs/monitor.md). {@link EvidenceBuffer} counts these against its
+ * cap: counting frame bytes alone let a flood of one-frame flows hold 8× the cap (~500 MB at 1 M
+ * flows under a 64 MiB cap).
+ */
+export const EVIDENCE_FLOW_OVERHEAD = 200;
+/** See {@link EVIDENCE_FLOW_OVERHEAD}: the per-frame part. */
+export const EVIDENCE_PACKET_OVERHEAD = 270;
+
 /** Limits for {@link EvidenceBuffer}. */
 export interface EvidenceOptions {
   /** Packets kept per flow. Default 32. */
   perFlowPackets?: number;
   /** Bytes kept per flow (frames are cut to fit, as a snaplen would). Default 64 KiB. */
   perFlowBytes?: number;
-  /** Bytes kept in all. Default 64 MiB. */
+  /**
+   * Memory kept in all: frame bytes plus {@link EVIDENCE_FLOW_OVERHEAD} a flow and
+   * {@link EVIDENCE_PACKET_OVERHEAD} a frame. Default 64 MiB (~125 k one-frame flows of a SYN flood).
+   */
   maxBytes?: number;
 }
 
@@ -61,7 +76,7 @@ export class EvidenceBuffer {
     this.#maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
   }
 
-  /** Bytes held now. */
+  /** Memory held now (frame bytes plus bookkeeping, as counted against `maxBytes`). */
   get bytes(): number {
     return this.#bytes;
   }
@@ -83,18 +98,19 @@ export class EvidenceBuffer {
     if (!f) {
       f = { linkType, packets: [], bytes: 0 };
       this.#flows.set(id, f);
+      this.#bytes += EVIDENCE_FLOW_OVERHEAD;
     } else if (f.packets.length >= this.#perFlowPackets) return;
     const room = this.#perFlowBytes - f.bytes;
     if (room <= 0) return;
     const data = frame.slice(0, Math.min(frame.length, room));
     f.packets.push({ tsUs, wireLen, data });
     f.bytes += data.length;
-    this.#bytes += data.length;
+    this.#bytes += data.length + EVIDENCE_PACKET_OVERHEAD;
     while (this.#bytes > this.#maxBytes && this.#flows.size > 1) {
       const [oldId, old] = this.#flows.entries().next().value as [number, FlowEvidence];
       if (oldId === id) break;
       this.#flows.delete(oldId);
-      this.#bytes -= old.bytes;
+      this.#bytes -= held(old);
       this.evicted++;
     }
   }
@@ -108,9 +124,14 @@ export class EvidenceBuffer {
   drop(id: number): void {
     const f = this.#flows.get(id);
     if (!f) return;
-    this.#bytes -= f.bytes;
+    this.#bytes -= held(f);
     this.#flows.delete(id);
   }
+}
+
+/** What a flow's evidence counts against the buffer's cap. */
+function held(f: FlowEvidence): number {
+  return f.bytes + EVIDENCE_FLOW_OVERHEAD + f.packets.length * EVIDENCE_PACKET_OVERHEAD;
 }
 
 /**
@@ -141,6 +162,88 @@ export function pcapBytes(ev: FlowEvidence): Uint8Array {
   return out;
 }
 
+/** Callbacks of {@link EvidenceWriter} (the monitor wires them to the sink metrics and its log). */
+export interface EvidenceWriterEvents {
+  onWritten?: () => void;
+  onLost?: (e: Error) => void;
+  /** Receives the first failure of each kind (errno code), e.g. the first ENOSPC. */
+  log?: (line: string) => void;
+}
+
+/**
+ * Writes each alert's evidence pcap, and accounts for it as a sink does: a
+ * write that fails (disk full, directory gone) removes whatever part of the
+ * file it left — an empty or cut pcap named by an alert is worse than none —
+ * counts the loss, and logs the first failure of each kind only (a full disk
+ * fails every alert after it: one line per alert flooded the log). The run
+ * summary reports it as the `evidence` sink, so lost pcaps make the CLI exit 3
+ * like lost alert lines. Alerts whose flow had no frames left in the
+ * {@link EvidenceBuffer} (forgotten under its cap) are counted as `missing`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EvidenceWriter } from "./evidence.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const log: string[] = [];
+ * const w = new EvidenceWriter(dir, { log: (l) => log.push(l) });
+ * assert.equal(w.write("a.pcap", new Uint8Array(24)), true);
+ * Deno.removeSync(dir, { recursive: true }); // the directory is gone: every later write fails
+ * assert.equal(w.write("b.pcap", new Uint8Array(24)), false);
+ * assert.equal(w.write("c.pcap", new Uint8Array(24)), false);
+ * assert.deepEqual(w.stats(), { written: 1, lost: 2, lastError: "No such file or directory (os error 2)" });
+ * assert.equal(log.length, 1, "one line per kind of error");
+ * ```
+ */
+export class EvidenceWriter {
+  written = 0;
+  lost = 0;
+  /** Alerts with no evidence frames left to write. */
+  missing = 0;
+  lastError?: string;
+  readonly #logged = new Set<string>();
+
+  constructor(readonly dir: string, readonly events: EvidenceWriterEvents = {}) {}
+
+  /** Writes `bytes` as file `name` of the directory; false (counted, partial file removed) on failure. */
+  write(name: string, bytes: Uint8Array): boolean {
+    const path = join(this.dir, name);
+    try {
+      Deno.writeFileSync(path, bytes);
+      this.written++;
+      this.events.onWritten?.();
+      return true;
+    } catch (e) {
+      try {
+        Deno.removeSync(path);
+      } catch { /* never created */ }
+      const err = e as Error & { code?: string };
+      // Deno's message ends with the operation and path ("…: writefile '/x/y.pcap'"): per-file detail.
+      const msg = err.message.replace(/: \w+ '[^']*'$/, "");
+      this.lost++;
+      this.lastError = msg;
+      this.events.onLost?.(err);
+      const kind = err.code ?? err.name;
+      if (!this.#logged.has(kind) && this.#logged.size < 16) {
+        this.#logged.add(kind);
+        this.events.log?.(
+          `nadir monitor: cannot write evidence ${path}: ${msg} (further evidence errors like it are only counted)`,
+        );
+      }
+      return false;
+    }
+  }
+
+  /** Counts as the sink stage reports them ({@link SinkStats}). */
+  stats(): SinkStats {
+    return {
+      written: this.written,
+      lost: this.lost,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+}
+
 /** Limits for {@link EvidenceDisk}. */
 export interface EvidenceDiskOptions {
   /** Bytes of evidence pcaps kept on disk. Default 1 GiB. */
@@ -151,19 +254,28 @@ export interface EvidenceDiskOptions {
 
 interface DiskEntry {
   name: string;
-  /** Undefined until the file is seen on disk (it is written at the end of the alert's burst). */
+  /** Undefined until the file is seen on disk (sized by the next {@link EvidenceDisk.settle}). */
   size?: number;
   gone?: boolean;
+  /** Settles that did not find the file yet. */
+  misses?: number;
 }
+
+/** Alerts between two {@link EvidenceDisk.settle} calls from {@link EvidenceDisk.add}. */
+const SETTLE_EVERY = 256;
 
 /**
  * The disk budget of the evidence directory: at most `maxBytes` and
  * `maxFiles` pcaps, the oldest removed first. A flood of alerting flows
  * otherwise leaves a pcap per alert forever (1.5 M files, 5.8 GB in the
- * review's flood). Files an earlier run left count too (oldest by mtime). The
- * monitor names a pcap when it raises the alert and writes it a moment later,
- * so a name is sized once its file appears; a name whose file is removed
- * before it was written is removed again when it shows up.
+ * review's flood). Files an earlier run left count too (oldest by mtime).
+ *
+ * Names are recorded as alerts go out and sized in batches ({@link settle},
+ * every 256 alerts and at flush): each name is stat()ed once, or twice when its
+ * file was not there yet, then forgotten — O(1) a name. Sizing every unsized
+ * name on every alert made a burst of n alerts cost O(n²) stat() calls (issue
+ * 19). A name whose file is removed before it appeared is removed again when it
+ * does (checked at the next two settles).
  *
  * @example
  * ```ts
@@ -187,8 +299,9 @@ export class EvidenceDisk {
   readonly #byName = new Map<string, DiskEntry>();
   /** Entries not yet seen on disk. */
   #unsized: DiskEntry[] = [];
-  /** Removed before their file was written: remove when they appear. */
-  #doomed = new Set<string>();
+  /** Removed before their file was written: remove when they appear (value: settles tried). */
+  #doomed = new Map<string, number>();
+  #sinceSettle = 0;
   readonly #maxBytes: number;
   readonly #maxFiles: number;
   #bytes = 0;
@@ -242,11 +355,16 @@ export class EvidenceDisk {
   add(name: string): void {
     if (!isPlainName(name)) return;
     this.#track({ name });
-    this.settle();
+    if (++this.#sinceSettle >= SETTLE_EVERY) this.settle();
+    else this.#enforce();
   }
 
-  /** Sizes the pcaps written since, removes late ones already doomed, and enforces the budget. */
+  /**
+   * Sizes the pcaps named since the last call, removes late ones already doomed, and enforces the
+   * budget. A name whose file is missing twice is forgotten (its write failed: nothing to keep).
+   */
   settle(): void {
+    this.#sinceSettle = 0;
     if (this.#unsized.length) {
       const still: DiskEntry[] = [];
       for (const e of this.#unsized) {
@@ -255,14 +373,16 @@ export class EvidenceDisk {
           e.size = Deno.statSync(join(this.dir, e.name)).size;
           this.#bytes += e.size;
         } catch {
-          still.push(e);
+          if ((e.misses = (e.misses ?? 0) + 1) < 2) still.push(e);
+          else this.#forget(e);
         }
       }
-      // A pcap that never came (its write failed) must not pin the list: keep the newest 4096.
-      for (const e of still.splice(0, Math.max(0, still.length - 4096))) this.#forget(e);
       this.#unsized = still;
     }
-    for (const name of this.#doomed) if (this.#unlink(name)) this.#doomed.delete(name);
+    for (const [name, tries] of this.#doomed) {
+      if (this.#unlink(name) || tries >= 1) this.#doomed.delete(name);
+      else this.#doomed.set(name, tries + 1);
+    }
     this.#enforce();
   }
 
@@ -275,7 +395,7 @@ export class EvidenceDisk {
       if (e) this.#forget(e);
       if (this.#unlink(name)) this.removed++;
       // Its alert rotated out before the end of the burst that writes the pcap: remove it when it comes.
-      else if (unsized && this.#doomed.size < 100_000) this.#doomed.add(name);
+      else if (unsized && this.#doomed.size < 100_000) this.#doomed.set(name, 0);
     }
     this.#compact();
   }
@@ -304,7 +424,7 @@ export class EvidenceDisk {
       const unsized = e.size === undefined;
       this.#forget(e);
       if (this.#unlink(e.name)) this.removed++;
-      else if (unsized && this.#doomed.size < 100_000) this.#doomed.add(e.name);
+      else if (unsized && this.#doomed.size < 100_000) this.#doomed.set(e.name, 0);
     }
     this.#compact();
   }
@@ -336,11 +456,15 @@ function isPlainName(name: string): boolean {
 /**
  * The evidence budget as a sink at the end of the monitor's sink list: it
  * sees every alert that names a pcap and keeps the directory within its
- * {@link EvidenceDisk} budget.
+ * {@link EvidenceDisk} budget. With the monitor's {@link EvidenceWriter} it
+ * reports the pcaps written and lost as the `evidence` sink of the run summary.
  */
 export class EvidenceJanitor implements AlertSink {
   readonly name = "evidence";
-  constructor(readonly disk: EvidenceDisk) {}
+  constructor(readonly disk: EvidenceDisk, readonly writer?: EvidenceWriter) {}
+  stats(): SinkStats {
+    return this.writer?.stats() ?? { written: 0, lost: 0 };
+  }
   send(a: Alert): void {
     if (a.evidence) this.disk.add(a.evidence);
   }

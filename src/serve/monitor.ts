@@ -51,7 +51,13 @@
 import type { Packet } from "../capture/packet.ts";
 import { Expiration, type Flow, type FlowFeatureSet, FlowMeter } from "../flows/meter.ts";
 import { type Alert, hostName, makeAlert, protoName } from "./alert.ts";
-import { EvidenceBuffer, type EvidenceOptions, type FlowEvidence, pcapBytes } from "./evidence.ts";
+import {
+  EvidenceBuffer,
+  type EvidenceOptions,
+  EvidenceWriter,
+  type FlowEvidence,
+  pcapBytes,
+} from "./evidence.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import type { AlertFilter } from "./rules.ts";
 import type { AlertSink } from "./sinks/sink.ts";
@@ -59,7 +65,6 @@ import type { AlertStore, LiveStats } from "./store.ts";
 import { type FlowScoring, FlowScoringMode } from "./monitor/flow_mode.ts";
 import { type PacketScoring, PacketScoringMode } from "./monitor/packet_mode.ts";
 import type { Explainer, ModeHost, ScoringMode } from "./monitor/mode.ts";
-import { join } from "node:path";
 
 export type { FlowExplanation, FlowScoring } from "./monitor/flow_mode.ts";
 export type { PacketFeaturizer, PacketScoring } from "./monitor/packet_mode.ts";
@@ -75,6 +80,13 @@ export interface MonitorOptions {
   /** Directory for evidence pcaps (none written when absent). */
   evidenceDir?: string;
   evidence?: EvidenceOptions;
+  /**
+   * Writes the pcaps into `evidenceDir` and counts them (the sink stage's, so the run summary reports
+   * lost pcaps). Default: one of its own, counted in the `evidence` sink metrics.
+   */
+  evidenceWriter?: EvidenceWriter;
+  /** Log line sink (stderr by default). */
+  log?: (line: string) => void;
   /** Flow idle timeout (s). Default 15. */
   idleTimeoutS?: number;
   /** Flow active timeout (s). Default 300. */
@@ -112,6 +124,8 @@ export class Monitor {
   o: MonitorOptions;
   readonly meter: FlowMeter;
   readonly evidence: EvidenceBuffer;
+  /** Writes the evidence pcaps (undefined without `evidenceDir`). */
+  readonly evidenceWriter?: EvidenceWriter;
   readonly #mode: ScoringMode;
   readonly #active = new Map<number, Flow>();
   #inflight = new Set<Promise<void>>();
@@ -140,7 +154,17 @@ export class Monitor {
     this.o = o;
     this.#sensor = o.sensor ?? hostName();
     this.evidence = new EvidenceBuffer(o.evidence);
-    if (o.evidenceDir) Deno.mkdirSync(o.evidenceDir, { recursive: true });
+    if (o.evidenceDir) {
+      Deno.mkdirSync(o.evidenceDir, { recursive: true });
+      this.evidenceWriter = o.evidenceWriter ?? new EvidenceWriter(o.evidenceDir, {
+        onWritten: () => o.metrics.sinkWritten.inc(1, { sink: "evidence" }),
+        onLost: () => {
+          o.metrics.sinkErrors.inc(1, { sink: "evidence" });
+          o.metrics.sinkLost.inc(1, { sink: "evidence" });
+        },
+        log: o.log ?? ((l) => console.error(l)),
+      });
+    }
     const host: ModeHost = {
       active: this.#active,
       alerted: this.#alertedFlows,
@@ -412,16 +436,12 @@ export class Monitor {
     // src/serve/evidence.ts) looks for every named pcap not yet on disk on each alert: with the
     // writes deferred, a burst of n alerts cost O(n²) failing stat() calls — 10 ms per alert, the
     // 3–5 k packets/s collapse of a flood where every flow alerts (issue 19). Written first, each
-    // alert's pcap is found at once; the cost is one small file write per alert (~30 µs).
-    if (ev !== undefined && o.evidenceDir !== undefined) {
-      const name = `${a.id}.pcap`;
-      try {
-        Deno.writeFileSync(join(o.evidenceDir, name), pcapBytes(ev));
-        a.evidence = name;
-      } catch (e) {
-        o.metrics.sinkErrors.inc(1, { sink: "evidence" });
-        console.error(`nadir monitor: cannot write evidence ${name}: ${(e as Error).message}`);
-      }
+    // alert's pcap is found at once; the cost is one small file write per alert (~30 µs). A failed
+    // write leaves no file and no `evidence` field, and is counted (EvidenceWriter).
+    const w = this.evidenceWriter;
+    if (w !== undefined) {
+      if (ev === undefined || !ev.packets.length) w.missing++;
+      else if (w.write(`${a.id}.pcap`, pcapBytes(ev))) a.evidence = `${a.id}.pcap`;
     }
     for (const s of o.sinks) {
       try {
@@ -443,23 +463,30 @@ export class Monitor {
 }
 
 /**
- * Heap bytes one active single-packet flow costs the monitor (flow record, `basic` feature state,
- * table entries, evidence frame), measured with Deno.memoryUsage() over 100 k flows of a SYN flood
- * (docs/monitor.md): 1,270 before issue 19's cut of the top-talker side table, 1,062 after.
+ * Heap bytes one active single-packet flow costs the monitor's flow table (flow record, `basic`
+ * feature state, table entries), measured with Deno.memoryUsage() over 100 k flows of the SYN flood
+ * (docs/monitor.md): 481. Its evidence frames are bounded apart, by the evidence buffer's own cap
+ * (`evidence.max_bytes`, 64 MiB), which counts their bookkeeping too (~528 bytes a one-frame flow).
  */
-export const BYTES_PER_FLOW = 1000;
+export const BYTES_PER_FLOW = 500;
+
+/** Heap the default flow-table cap allows at most: {@link BYTES_PER_FLOW} × cap ≤ this. */
+export const FLOW_TABLE_BUDGET = 256 * 2 ** 20;
 
 /**
- * The default flow-table cap: a 16th of the machine's memory at {@link BYTES_PER_FLOW}, clamped to
- * 10,000 … 1,000,000 (1 GiB of flows on a 16 GiB sensor). A flood beyond it evicts the least
- * recently active flows (scored, counted in `flows_evicted_total`) instead of growing.
+ * The default flow-table cap: {@link FLOW_TABLE_BUDGET} (or a 16th of the machine's memory when that
+ * is less) at {@link BYTES_PER_FLOW}, at least 10,000: 536,870 flows. A fixed budget, not a share of
+ * the machine: V8 lets garbage grow to a multiple of the live heap before it collects, so a 1 M-flow
+ * table (~1 GB live with its evidence) peaked at 4.1 GB RSS under a flood (issue 19). A flood beyond
+ * the cap evicts the least recently active flows (scored, counted in `flows_evicted_total` and the run
+ * summary) instead of growing; `flows.max_flows` / `--max-flows` sets it outright.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { defaultMaxFlows } from "./monitor.ts";
- * assert.equal(defaultMaxFlows(16 * 2 ** 30), 1_000_000);
- * assert.equal(defaultMaxFlows(2 * 2 ** 30), 134_217);
+ * assert.equal(defaultMaxFlows(16 * 2 ** 30), 536_870);
+ * assert.equal(defaultMaxFlows(2 * 2 ** 30), 268_435);
  * assert.equal(defaultMaxFlows(0), 10_000);
  * ```
  */
@@ -472,7 +499,7 @@ export function defaultMaxFlows(totalBytes?: number): number {
       total = 16 * 2 ** 30; // not permitted to ask: assume a 16 GiB machine
     }
   }
-  return Math.max(10_000, Math.min(1_000_000, Math.floor(total / 16 / BYTES_PER_FLOW)));
+  return Math.max(10_000, Math.floor(Math.min(FLOW_TABLE_BUDGET, total / 16) / BYTES_PER_FLOW));
 }
 
 /** A plain-words explanation from the top deviating features (used when no explainer is configured). */

@@ -78,8 +78,13 @@ export interface RunSummary {
   captureDamage?: string;
   /** Alerts some sink could not write (sum over sinks; the CLI exits 3 when non-zero). */
   lost: number;
-  /** What each sink wrote and lost. */
+  /** What each sink wrote and lost (evidence pcaps as sink `evidence`). */
   sinks: SinkReport[];
+  /**
+   * Evidence pcaps (with an evidence directory): written and lost (also in `sinks`), `missing` alerts
+   * whose flow had no frames left, `bufferEvicted` flows whose frames the buffer forgot under its cap.
+   */
+  evidence?: { written: number; lost: number; missing: number; bufferEvicted: number };
   /** Files repaired on start (torn tails moved aside). */
   repairs: string[];
 }
@@ -161,6 +166,16 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     captureDamage: report.damage,
     lost: sinkReports(sinks).reduce((n, s) => n + s.lost, 0),
     sinks: sinkReports(sinks),
+    ...(monitor.evidenceWriter
+      ? {
+        evidence: {
+          written: monitor.evidenceWriter.written,
+          lost: monitor.evidenceWriter.lost,
+          missing: monitor.evidenceWriter.missing,
+          bufferEvicted: monitor.evidence.evicted,
+        },
+      }
+      : {}),
     repairs,
   };
 }

@@ -17,18 +17,17 @@
  */
 import { forEachPacket } from "../../src/capture/reader.ts";
 import { createWriter } from "../../src/capture/writer.ts";
-import { dataPath } from "../_shared.ts";
+import { Rng } from "../../src/util/random.ts";
+import { dataPath, ROOT } from "../_shared.ts";
+import { join } from "node:path";
 
-/** mulberry32: a tiny seeded PRNG, so the same seed gives the same file. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/**
+ * The `--v8-flags=…` of the `nadir` task in deno.json (how `deno task nadir monitor` runs): the soak
+ * child runs under them, so its peak RSS is the product's.
+ */
+export function nadirV8Flags(): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).tasks as Record<string, string>;
+  return tasks.nadir.split(/\s+/).filter((a) => a.startsWith("--v8-flags="));
 }
 
 /** The first pure SYN of synscan.pcapng (Ethernet/IPv4/TCP) and its capture time. */
@@ -58,7 +57,7 @@ export async function writeSynFlood(path: string, n: number, seed = 1): Promise<
   const ip = 14, ihl = (f[ip] & 15) * 4, tcp = ip + ihl;
   const ipLen = (f[ip + 2] << 8) | f[ip + 3];
   const tcpLen = ipLen - ihl;
-  const rnd = prng(seed);
+  const rng = new Rng(seed);
   const w = createWriter(path, { format: "pcap", linkType: t.linkType });
   const perNet = 65_000;
   let hosts = new Uint16Array(0);
@@ -68,7 +67,7 @@ export async function writeSynFlood(path: string, n: number, seed = 1): Promise<
       // A fresh shuffled list of host numbers (1 … 65,000) for this /16.
       hosts = Uint16Array.from({ length: perNet }, (_, j) => j + 1);
       for (let j = perNet - 1; j > 0; j--) {
-        const r = Math.floor(rnd() * (j + 1));
+        const r = rng.int(j + 1);
         const x = hosts[j];
         hosts[j] = hosts[r];
         hosts[r] = x;

@@ -10,6 +10,7 @@ import type { MonitorConfig } from "../config.ts";
 import type { MonitorMetrics } from "../metrics.ts";
 import { type FlowScoring, Monitor, type PacketScoring } from "../monitor.ts";
 import type { AlertSink } from "../sinks/sink.ts";
+import { EvidenceJanitor } from "../evidence.ts";
 import type { LiveStats } from "../store.ts";
 import type { Alerting } from "./alerting.ts";
 
@@ -25,6 +26,8 @@ export interface MonitorParts extends Alerting {
 export interface MonitorHooks {
   cpuClock?: () => number;
   onAlert?: (a: Alert, latencyMs: number, cpuLatencyMs?: number) => void;
+  /** Log line sink (stderr by default). */
+  log?: (line: string) => void;
 }
 
 /** A Monitor over `parts`, with the flow table, timeouts, batching and evidence caps of `cfg`. */
@@ -38,6 +41,8 @@ export function createMonitor(cfg: MonitorConfig, parts: MonitorParts, hooks: Mo
     filter: parts.filter,
     sinks: parts.sinks,
     evidenceDir: parts.evidenceDir,
+    // The evidence sink's writer (src/serve/pipeline/sinks.ts): its counts reach the run summary.
+    evidenceWriter: parts.sinks.find((s): s is EvidenceJanitor => s instanceof EvidenceJanitor)?.writer,
     evidence: {
       perFlowPackets: cfg.evidence?.packets_per_flow,
       perFlowBytes: cfg.evidence?.bytes_per_flow,
@@ -52,6 +57,7 @@ export function createMonitor(cfg: MonitorConfig, parts: MonitorParts, hooks: Mo
     sensor: cfg.sensor,
     cpuClock: hooks.cpuClock,
     onAlert: hooks.onAlert,
+    log: hooks.log,
   });
 }
 

@@ -41,7 +41,7 @@ import type { MonitorConfig } from "../config.ts";
 import type { MonitorMetrics } from "../metrics.ts";
 import { type AlertSink, FileSink, type SinkEvents, type SinkStats, StdoutSink } from "../sinks/sink.ts";
 import { describeRepair, repairJsonLines } from "../sinks/repair.ts";
-import { EvidenceDisk, EvidenceJanitor } from "../evidence.ts";
+import { EvidenceDisk, EvidenceJanitor, EvidenceWriter } from "../evidence.ts";
 import { WebhookSink } from "../sinks/webhook.ts";
 import { SyslogSink } from "../sinks/syslog.ts";
 import { NatsSink } from "../sinks/nats.ts";
@@ -181,8 +181,19 @@ export function openSinks(cfg: MonitorConfig, o: OpenSinksOptions): AlertSink[] 
   if (!sinks.length) {
     o.log("nadir monitor: no alert sink configured (--alerts FILE); alerts are only kept for the API");
   }
-  // Last: it sees each alert after the others took it (its pcap is written right after).
-  if (disk) sinks.push(new EvidenceJanitor(disk));
+  // Last: it sees each alert after the others took it. Its writer is the monitor's (createMonitor),
+  // which writes each pcap before the alert goes to any sink; lost pcaps count as this sink's losses.
+  if (disk) {
+    const writer = new EvidenceWriter(disk.dir, {
+      onWritten: events("evidence").onWritten,
+      onLost: () => {
+        o.metrics.sinkErrors.inc(1, { sink: "evidence" });
+        o.metrics.sinkLost.inc(1, { sink: "evidence" });
+      },
+      log: o.log,
+    });
+    sinks.push(new EvidenceJanitor(disk, writer));
+  }
   return sinks;
 }
 
