@@ -67,6 +67,7 @@ export class EvidenceBuffer {
   readonly #perFlowBytes: number;
   readonly #maxBytes: number;
   #bytes = 0;
+  #oldest: MapIterator<[number, FlowEvidence]> | undefined;
   /** Flows forgotten because of the global cap. */
   evicted = 0;
 
@@ -107,8 +108,15 @@ export class EvidenceBuffer {
     f.bytes += data.length;
     this.#bytes += data.length + EVIDENCE_PACKET_OVERHEAD;
     while (this.#bytes > this.#maxBytes && this.#flows.size > 1) {
-      const [oldId, old] = this.#flows.entries().next().value as [number, FlowEvidence];
-      if (oldId === id) break;
+      // One iterator kept across calls: a fresh `entries().next()` walks past every deleted entry at
+      // the front of the map first, O(n) per eviction once the cap is reached (a flood evicts per flow).
+      let next = this.#oldest?.next();
+      if (next === undefined || next.done) next = (this.#oldest = this.#flows.entries()).next();
+      const [oldId, old] = next.value as [number, FlowEvidence];
+      if (oldId === id) {
+        this.#oldest = undefined; // not evicted: start from the front next time
+        break;
+      }
       this.#flows.delete(oldId);
       this.#bytes -= held(old);
       this.evicted++;
@@ -270,12 +278,12 @@ const SETTLE_EVERY = 256;
  * otherwise leaves a pcap per alert forever (1.5 M files, 5.8 GB in the
  * review's flood). Files an earlier run left count too (oldest by mtime).
  *
- * Names are recorded as alerts go out and sized in batches ({@link settle},
- * every 256 alerts and at flush): each name is stat()ed once, or twice when its
- * file was not there yet, then forgotten — O(1) a name. Sizing every unsized
- * name on every alert made a burst of n alerts cost O(n²) stat() calls (issue
- * 19). A name whose file is removed before it appeared is removed again when it
- * does (checked at the next two settles).
+ * Each name is sized when its alert goes out (one stat()); a name whose file
+ * is not there yet is retried in batches ({@link settle}, every 256 alerts and
+ * at flush) and forgotten after two misses — O(1) stat() calls a name. Sizing
+ * every unsized name on every alert made a burst of n alerts cost O(n²) stat()
+ * calls (issue 19). A name whose file is removed before it appeared is removed
+ * again when it does (checked at the next two settles).
  *
  * @example
  * ```ts
@@ -354,7 +362,13 @@ export class EvidenceDisk {
   /** Records the pcap of a new alert (file `name` in the directory), then enforces the budget. */
   add(name: string): void {
     if (!isPlainName(name)) return;
-    this.#track({ name });
+    // One stat() of this name only (the monitor wrote the file before the alert reached the sinks);
+    // names not on disk yet wait for the next settle.
+    let size: number | undefined;
+    try {
+      size = Deno.statSync(join(this.dir, name)).size;
+    } catch { /* not written (yet) */ }
+    this.#track({ name, size });
     if (++this.#sinceSettle >= SETTLE_EVERY) this.settle();
     else this.#enforce();
   }

@@ -471,11 +471,11 @@ export class Monitor {
 export const BYTES_PER_FLOW = 500;
 
 /** Heap the default flow-table cap allows at most: {@link BYTES_PER_FLOW} × cap ≤ this. */
-export const FLOW_TABLE_BUDGET = 256 * 2 ** 20;
+export const FLOW_TABLE_BUDGET = 192 * 2 ** 20;
 
 /**
  * The default flow-table cap: {@link FLOW_TABLE_BUDGET} (or a 16th of the machine's memory when that
- * is less) at {@link BYTES_PER_FLOW}, at least 10,000: 536,870 flows. A fixed budget, not a share of
+ * is less) at {@link BYTES_PER_FLOW}, at least 10,000: 402,653 flows. A fixed budget, not a share of
  * the machine: V8 lets garbage grow to a multiple of the live heap before it collects, so a 1 M-flow
  * table (~1 GB live with its evidence) peaked at 4.1 GB RSS under a flood (issue 19). A flood beyond
  * the cap evicts the least recently active flows (scored, counted in `flows_evicted_total` and the run
@@ -485,7 +485,7 @@ export const FLOW_TABLE_BUDGET = 256 * 2 ** 20;
  * ```ts
  * import assert from "node:assert/strict";
  * import { defaultMaxFlows } from "./monitor.ts";
- * assert.equal(defaultMaxFlows(16 * 2 ** 30), 536_870);
+ * assert.equal(defaultMaxFlows(16 * 2 ** 30), 402_653);
  * assert.equal(defaultMaxFlows(2 * 2 ** 30), 268_435);
  * assert.equal(defaultMaxFlows(0), 10_000);
  * ```

@@ -214,6 +214,10 @@ export class FlowScoringMode implements ScoringMode {
       }
     }
     this.#queue.push(r);
+    // A full batch is scored at once: at shutdown (or a burst of evictions) every flow of the table
+    // ends in one synchronous pass, and one batch of all of them (537 k rows, their alerts and
+    // garbage) was the flood's peak RSS (issue 19).
+    if (this.#queue.length >= this.#batchSize) this.#scoreQueue();
   }
 
   #rescore(nowUs: number, intervalUs: number, wall: number): void {
