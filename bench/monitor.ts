@@ -262,7 +262,7 @@ export async function main(args: string[]): Promise<void> {
  * evictions and alerts raised vs written vs dropped.
  */
 async function flood(n: number, maxFlows: string): Promise<void> {
-  const { nadirV8Flags, writeSynFlood } = await import("../test/serve/_flood.ts");
+  const { soakChildArgs, writeSynFlood } = await import("../test/serve/_flood.ts");
   const work = Deno.makeTempDirSync({ prefix: "nadir-bench-flood-" });
   try {
     const pcap = join(work, "flood.pcap");
@@ -274,18 +274,7 @@ async function flood(n: number, maxFlows: string): Promise<void> {
     });
     const out = join(work, "out");
     Deno.mkdirSync(out);
-    const child = run(Deno.execPath(), [
-      "run",
-      "-A",
-      "--unstable-ffi",
-      // As `deno task nadir` runs the monitor (the heap growth limit that bounds its peak RSS).
-      ...nadirV8Flags(),
-      join(ROOT, "test", "serve", "_soak_child.ts"),
-      pcap,
-      model,
-      out,
-      ...(maxFlows ? [maxFlows] : []),
-    ]);
+    const child = run(Deno.execPath(), soakChildArgs(pcap, model, out, maxFlows));
     if (!child.ok) throw new Error(`flood run failed: ${child.err}`);
     const s = JSON.parse(child.out.trim().split("\n").pop()!);
     const dropped = Object.values(s.alertsDropped as Record<string, number>).reduce((a, b) => a + b, 0);

@@ -30,6 +30,29 @@ export function nadirV8Flags(): string[] {
   return tasks.nadir.split(/\s+/).filter((a) => a.startsWith("--v8-flags="));
 }
 
+/**
+ * The `deno` arguments that run test/serve/_soak_child.ts as `deno task nadir monitor` runs (same V8
+ * flags, so the peak RSS measured is the product's); the soak test and `bench monitor --flood` share it.
+ */
+export function soakChildArgs(
+  pcap: string,
+  model: string,
+  out: string,
+  maxFlows?: number | string,
+): string[] {
+  return [
+    "run",
+    "-A",
+    "--unstable-ffi",
+    ...nadirV8Flags(),
+    join(ROOT, "test", "serve", "_soak_child.ts"),
+    pcap,
+    model,
+    out,
+    ...(maxFlows ? [String(maxFlows)] : []),
+  ];
+}
+
 /** The first pure SYN of synscan.pcapng (Ethernet/IPv4/TCP) and its capture time. */
 export async function synTemplate(): Promise<{ frame: Uint8Array; tsUs: number; linkType: number }> {
   let found: { frame: Uint8Array; tsUs: number; linkType: number } | undefined;

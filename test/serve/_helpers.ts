@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { forEachPacket } from "../../src/capture/reader.ts";
 import { createWriter } from "../../src/capture/writer.ts";
 import { trainFlowModelFromPcap } from "../../src/serve/models.ts";
-import { dataPath } from "../_shared.ts";
+import { dataPath, ROOT } from "../_shared.ts";
 
 let modelDir: Promise<string> | undefined;
 
@@ -64,4 +64,35 @@ export async function concatCaptures(
   }
   w!.close();
   return { starts, packets };
+}
+
+/**
+ * Runs `nadir monitor` on stratosphere-test7-malicious.pcap (175 alerts with rate limits off) inside a
+ * private mount namespace where `mnt` is a 64 KiB tmpfs, so whatever is written under it hits "No space
+ * left on device" after a few dozen alerts. `args` go after `--pcap … --model …`; `after` is shell run
+ * once the monitor exits (copy what it wrote out of the tmpfs, which vanishes with the namespace).
+ * Needs root, unshare, mount and sh (callers declare them with testWhen). Exit 99 = the mount failed.
+ */
+export async function monitorOnFullDisk(
+  mnt: string,
+  args: string,
+  after: string,
+): Promise<{ code: number; stderr: string }> {
+  const model = await benignFlowModel();
+  const deno = [Deno.execPath(), "run", "-A", "--unstable-ffi", join(ROOT, "src", "cli.ts")].join(" ");
+  const pcap = dataPath("pcaps", "stratosphere-test7-malicious.pcap");
+  const script = `mount -t tmpfs -o size=64k tmpfs ${mnt} || exit 99
+${deno} monitor --pcap ${pcap} --model ${model} ${args}
+rc=$?
+${after}
+exit $rc`;
+  const r = await new Deno.Command("unshare", {
+    args: ["-m", "--propagation", "private", "sh", "-c", script],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(r.stderr);
+  if (r.code === 99) throw new Error(`could not mount a tmpfs on ${mnt}:\n${stderr}`);
+  return { code: r.code, stderr };
 }

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EvidenceDisk } from "../../src/serve/evidence.ts";
-import { dataPath, needPrograms, needRoot, ROOT, testWhen } from "../_shared.ts";
-import { benignFlowModel } from "./_helpers.ts";
+import { needPrograms, needRoot, testWhen } from "../_shared.ts";
+import { monitorOnFullDisk } from "./_helpers.ts";
 
 /** Whole classic pcap: a 24-byte header, then records whose lengths add up to the file's size. */
 function wholePcap(b: Uint8Array): boolean {
@@ -28,7 +28,6 @@ testWhen(
   [needRoot("a small tmpfs in a private mount namespace"), needPrograms("unshare", "mount", "sh")],
   "evidence on a full disk (64 KiB tmpfs): no partial pcap, one log line, counted in the summary, exit 3",
   async () => {
-    const model = await benignFlowModel();
     const out = Deno.makeTempDirSync({ prefix: "nadir-evfull-" });
     const mnt = join(out, "mnt");
     Deno.mkdirSync(mnt);
@@ -41,21 +40,12 @@ testWhen(
         evidence: { dir: `${mnt}/ev` },
       }),
     );
-    const deno = [Deno.execPath(), "run", "-A", "--unstable-ffi", join(ROOT, "src", "cli.ts")].join(" ");
-    const script = `mount -t tmpfs -o size=64k tmpfs ${mnt} || exit 99
-${deno} monitor --pcap ${dataPath("pcaps", "stratosphere-test7-malicious.pcap")} --model ${model} \
-  --config ${cfg} --alerts ${out}/alerts.jsonl
-rc=$?
-cp -r ${mnt}/ev ${out}/ev
-exit $rc`;
-    const r = await new Deno.Command("unshare", {
-      args: ["-m", "--propagation", "private", "sh", "-c", script],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
-    }).output();
-    const err = new TextDecoder().decode(r.stderr);
-    assert.notEqual(r.code, 99, err);
+    const r = await monitorOnFullDisk(
+      mnt,
+      `--config ${cfg} --alerts ${out}/alerts.jsonl`,
+      `cp -r ${mnt}/ev ${out}/ev`,
+    );
+    const err = r.stderr;
     assert.equal(r.code, 3, `exit 3: the evidence record is incomplete\n${err}`);
     const logged = err.split("\n").filter((l) => l.includes("cannot write evidence"));
     assert.equal(logged.length, 1, `one line per kind of error:\n${err}`);

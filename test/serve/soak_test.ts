@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT } from "../_shared.ts";
 import { benignFlowModel } from "./_helpers.ts";
-import { nadirV8Flags, writeSynFlood } from "./_flood.ts";
+import { soakChildArgs, writeSynFlood } from "./_flood.ts";
 
 /** Runs test/serve/_soak_child.ts on an `n`-flow SYN flood; returns its JSON summary. */
 async function soak(n: number, maxFlows: number) {
@@ -13,18 +12,7 @@ async function soak(n: number, maxFlows: number) {
     const out = join(dir, "out");
     Deno.mkdirSync(out);
     const r = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--unstable-ffi",
-        // As `deno task nadir` runs the monitor: the peak RSS asserted is the product's.
-        ...nadirV8Flags(),
-        join(ROOT, "test", "serve", "_soak_child.ts"),
-        pcap,
-        await benignFlowModel(),
-        out,
-        String(maxFlows),
-      ],
+      args: soakChildArgs(pcap, await benignFlowModel(), out, maxFlows),
       stdout: "piped",
       stderr: "piped",
     }).output();
