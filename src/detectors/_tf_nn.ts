@@ -17,6 +17,9 @@ import { initTf, type Tf } from "./tf_backend.ts";
 import { Rng } from "../util/random.ts";
 import { InputError } from "../util/errors.ts";
 import type { Detector, DetectorState, FitOptions, ScoreContext } from "./types.ts";
+import { runEpochs, type TrainResult } from "../nn/train.ts";
+import { decodeWeightBlob, floatBlob, Params } from "../nn/params.ts";
+import { nnEngine } from "../nn/engine.ts";
 
 /** Rows per inference chunk: big enough to amortise kernel launches, small enough for memory. */
 export const CHUNK_ROWS = 16384;
@@ -89,8 +92,7 @@ export class ParamStore {
     const blobs: Record<string, Uint8Array> = {};
     for (const [k, v] of this.vars) {
       shapes[k] = v.shape.slice();
-      const a = v.dataSync() as Float32Array;
-      blobs[prefix + k] = new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+      blobs[prefix + k] = floatBlob(v.dataSync() as Float32Array);
     }
     return { shapes, blobs };
   }
@@ -103,27 +105,7 @@ export class ParamStore {
     prefix = "w.",
   ): void {
     for (const [k, v] of this.vars) {
-      const blob = blobs?.[prefix + k];
-      if (!blob) throw new InputError(`${detector}: saved model lacks weight blob "${prefix + k}"`);
-      const want = v.size * 4;
-      if (blob.byteLength !== want) {
-        throw new InputError(
-          `${detector}: weight blob "${
-            prefix + k
-          }" has ${blob.byteLength} bytes, expected ${want} for shape [${v.shape}]`,
-        );
-      }
-      const saved = shapes[k];
-      if (saved && saved.join(",") !== v.shape.join(",")) {
-        throw new InputError(`${detector}: weight "${k}" has shape [${saved}], expected [${v.shape}]`);
-      }
-      const f = new Float32Array(v.size);
-      new Uint8Array(f.buffer).set(blob);
-      for (let i = 0; i < f.length; i++) {
-        if (!Number.isFinite(f[i])) {
-          throw new InputError(`${detector}: weight "${k}" holds a non-finite value`);
-        }
-      }
+      const f = decodeWeightBlob(detector, k, v.shape, shapes[k], blobs?.[prefix + k], prefix);
       v.assign(this.tf.tensor(f, v.shape, "float32"));
     }
   }
@@ -249,33 +231,29 @@ export interface TrainLoopOptions {
 }
 
 /** Result of {@link trainLoop}. */
-export interface TrainResult {
-  epochs: number;
-  loss: number[];
-  valLoss: number[];
-  bestEpoch: number;
-}
+export type { TrainResult };
 
 /**
- * Mini-batch Adam with per-epoch seeded shuffling, mean validation loss after
- * each epoch, early stopping after `patience` epochs without improvement, and
- * restoring the best weights.
+ * Mini-batch Adam on tfjs inside the shared epoch loop ({@link runEpochs}:
+ * seeded shuffling, validation, early stopping, best-weight restore).
  */
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
-  const { tf, rng } = o;
+  const { tf } = o;
   const opt = tf.train.adam(o.lr);
   const vars = o.params.list();
-  const loss: number[] = [];
-  const valLoss: number[] = [];
-  let best = Infinity, bestEpoch = -1, bad = 0;
-  let snap: Map<string, Float32Array> | undefined;
-  const order = Int32Array.from(o.train);
   try {
-    for (let ep = 0; ep < o.epochs; ep++) {
-      rng.shuffle(order);
-      let sum = 0, n = 0;
-      for (let b = 0; b < order.length; b += o.batchSize) {
-        const ids = order.subarray(b, Math.min(order.length, b + o.batchSize));
+    return await runEpochs({
+      rng: o.rng,
+      train: o.train,
+      val: o.val,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      patience: o.patience,
+      valChunk: CHUNK_ROWS,
+      onProgress: o.onProgress,
+      snapshot: () => o.params.snapshot(),
+      restore: (s) => o.params.restore(s),
+      trainBatch: async (ids) => {
         const l = tf.tidy(() => {
           if (!o.clipNorm) {
             return opt.minimize(() => o.batchLoss(ids, true) as any, true, vars) as Tensor;
@@ -291,44 +269,18 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
         });
         const v = (await l.data())[0];
         l.dispose();
-        sum += v * ids.length;
-        n += ids.length;
-        // Yield to the event loop now and then so progress output and timers stay live.
-        if ((b / o.batchSize) % 50 === 49) await new Promise((r) => setTimeout(r, 0));
-      }
-      const trainLoss = sum / Math.max(1, n);
-      if (!Number.isFinite(trainLoss)) {
-        throw new Error(`training diverged (loss ${trainLoss} in epoch ${ep + 1}); lower the learning rate`);
-      }
-      loss.push(trainLoss);
-      let vl: number | undefined;
-      if (o.val.length) {
-        let s = 0;
-        for (let b = 0; b < o.val.length; b += CHUNK_ROWS) {
-          const ids = o.val.subarray(b, Math.min(o.val.length, b + CHUNK_ROWS));
-          const t = tf.tidy(() => o.batchLoss(ids, false));
-          s += (await t.data())[0] * ids.length;
-          t.dispose();
-        }
-        vl = s / o.val.length;
-        valLoss.push(vl);
-      }
-      o.onProgress?.({ step: ep + 1, total: o.epochs, loss: trainLoss, valLoss: vl });
-      const crit = vl ?? trainLoss;
-      if (!Number.isFinite(best) || crit < best - 1e-7 * Math.abs(best)) {
-        best = crit;
-        bestEpoch = ep;
-        bad = 0;
-        if (o.val.length && o.patience > 0) snap = o.params.snapshot();
-      } else if (o.val.length && o.patience > 0 && ++bad >= o.patience) {
-        break;
-      }
-    }
-    if (snap) o.params.restore(snap);
+        return v;
+      },
+      valLoss: async (ids) => {
+        const t = tf.tidy(() => o.batchLoss(ids, false));
+        const v = (await t.data())[0];
+        t.dispose();
+        return v;
+      },
+    });
   } finally {
     opt.dispose();
   }
-  return { epochs: loss.length, loss, valLoss, bestEpoch: bestEpoch + 1 };
 }
 
 /** Splits `n` example ids into seeded train / validation parts. */
@@ -384,12 +336,32 @@ export interface History {
   valLoss: number[];
 }
 
+/** One weight of a model's layout: name, shape and initial values (drawn from the seeded Rng). */
+export type WeightSpec = [name: string, shape: number[], values: Float32Array];
+
+/** A tfjs {@link ParamStore} holding `specs`. */
+export function storeFrom(tf: Tf, specs: WeightSpec[]): ParamStore {
+  const s = new ParamStore(tf);
+  for (const [name, shape, values] of specs) s.add(name, shape, values);
+  return s;
+}
+
+/** A native {@link Params} set holding `specs`. */
+export function paramsFrom(specs: WeightSpec[]): Params {
+  const p = new Params();
+  for (const [name, shape, values] of specs) p.add(name, shape, values);
+  return p;
+}
+
 /**
- * What every tfjs detector (autoencoder, lstm, flow-lm) holds: its typed
- * params and seed, the tfjs namespace, one {@link ParamStore} of weights and
- * the last training history; and how those are saved and restored. The
- * weights go to one blob per variable, the rest to JSON state as
- * `{ ...head, shapes, history }` (the key order of the versioned model format).
+ * What every neural detector (autoencoder, lstm, flow-lm) holds: its typed
+ * params and seed, the engine that runs it (see src/nn/engine.ts: native
+ * sgemm kernels, or tfjs), the weights — a native {@link Params} set or a
+ * tfjs {@link ParamStore}, built from one {@link WeightSpec} layout so both
+ * engines start from the same seeded values — and the last training history;
+ * and how those are saved and restored. The weights go to one blob per
+ * variable, the rest to JSON state as `{ ...head, shapes, history }` (the key
+ * order of the versioned model format), identical for both engines.
  */
 export abstract class TfDetector<P extends Record<string, unknown>> implements Detector {
   abstract readonly name: string;
@@ -397,12 +369,25 @@ export abstract class TfDetector<P extends Record<string, unknown>> implements D
   nFeatures: number | undefined;
   protected readonly seed: number;
   protected tf: Tf | undefined;
+  /** tfjs weights (engine "tfjs"). */
   protected store: ParamStore | undefined;
+  /** Native weights (engine "native"). */
+  protected native: Params | undefined;
   protected trainHistory: History | undefined;
 
   constructor(params: P, seed: number) {
     this.params = params;
     this.seed = seed;
+  }
+
+  /** Whether this detector has a native implementation (false: always tfjs). */
+  protected get nativeImplemented(): boolean {
+    return false;
+  }
+
+  /** The engine that fits, restores and scores this model, decided per process (NADIR_BACKEND). */
+  get engine(): "native" | "tfjs" {
+    return this.nativeImplemented ? nnEngine().name : "tfjs";
   }
 
   /** Training history of the last fit (or of the saved model). */
@@ -416,34 +401,54 @@ export abstract class TfDetector<P extends Record<string, unknown>> implements D
 
   /** Saved state `{ ...head, shapes, history }` plus the weight blobs; throws when not fitted. */
   protected saveWeights(head: Record<string, unknown>): DetectorState {
-    if (!this.store || this.nFeatures === undefined) {
+    const w = this.native ?? this.store;
+    if (!w || this.nFeatures === undefined) {
       throw new InputError(`${this.name}.save: the model is not fitted`);
     }
-    const { shapes, blobs } = this.store.toBlobs();
+    const { shapes, blobs } = w.toBlobs();
     return { state: { ...head, shapes, history: this.trainHistory }, blobs };
   }
 
   /**
-   * Reverse of {@link saveWeights}: checks `nFeatures`, lets `build` check
+   * Reverse of {@link saveWeights}: checks `nFeatures`, lets `layout` check
    * the detector's own state and lay out the weights (for `nFeatures`
-   * inputs), then fills them from the blobs, which checks every name and size.
+   * inputs), builds them on the engine in use, then fills them from the
+   * blobs, which checks every name and size.
    */
   protected async restoreWeights(
     saved: DetectorState,
-    build: (tf: Tf, nFeatures: number, state: Record<string, unknown>) => ParamStore,
+    layout: (nFeatures: number, state: Record<string, unknown>) => WeightSpec[],
   ): Promise<void> {
     const st = saved.state ?? {};
     const nF = savedNFeatures(this.name, st);
-    const tf = this.tf = await initTf();
-    const store = this.store = build(tf, nF, st);
-    store.fromBlobs(this.name, (st.shapes ?? {}) as Record<string, number[]>, saved.blobs);
+    const specs = layout(nF, st);
+    const shapes = (st.shapes ?? {}) as Record<string, number[]>;
+    this.dispose();
+    if (this.engine === "native") {
+      const p = paramsFrom(specs);
+      p.fromBlobs(this.name, shapes, saved.blobs);
+      this.native = p;
+    } else {
+      const tf = this.tf = await initTf();
+      const store = storeFrom(tf, specs);
+      store.fromBlobs(this.name, shapes, saved.blobs);
+      this.store = store;
+    }
     this.nFeatures = nF;
     this.trainHistory = st.history as History | undefined;
+  }
+
+  /** Builds fresh weights from `specs` on the engine in use (drops earlier ones). */
+  protected async initWeights(specs: WeightSpec[]): Promise<void> {
+    this.dispose();
+    if (this.engine === "native") this.native = paramsFrom(specs);
+    else this.store = storeFrom(this.tf = await initTf(), specs);
   }
 
   dispose(): void {
     this.store?.dispose();
     this.store = undefined;
+    this.native = undefined;
   }
 }
 
@@ -454,8 +459,8 @@ export abstract class TfDetector<P extends Record<string, unknown>> implements D
 export abstract class ScaledTfDetector<P extends Record<string, unknown>> extends TfDetector<P> {
   protected scaler: Scaler | undefined;
 
-  /** A fresh weight layout for `nFeatures` inputs, initialised from `rng`. */
-  protected abstract build(tf: Tf, nFeatures: number, rng: Rng): ParamStore;
+  /** The weight layout for `nFeatures` inputs, initialised from `rng`. */
+  protected abstract layout(nFeatures: number, rng: Rng): WeightSpec[];
 
   save(): DetectorState {
     return this.saveWeights({ nFeatures: this.nFeatures, scaler: this.scaler });
@@ -463,9 +468,9 @@ export abstract class ScaledTfDetector<P extends Record<string, unknown>> extend
 
   /** Restores a model saved by {@link save} (the registry's `load` calls this). */
   async restore(saved: DetectorState): Promise<void> {
-    await this.restoreWeights(saved, (tf, nF, st) => {
+    await this.restoreWeights(saved, (nF, st) => {
       this.scaler = checkScaler(this.name, st.scaler, nF);
-      return this.build(tf, nF, new Rng(0));
+      return this.layout(nF, new Rng(0));
     });
   }
 }

@@ -35,14 +35,19 @@ import {
   dropout,
   fitScaler,
   glorot,
-  ParamStore,
   ScaledTfDetector,
   splitIds,
   trainLoop,
+  type WeightSpec,
 } from "./_tf_nn.ts";
+import { Adam } from "../nn/adam.ts";
+import { Mlp } from "../nn/mlp.ts";
+import { type Activation, mseLoss } from "../nn/ops.ts";
+import { type EpochLoopOptions, runEpochs } from "../nn/train.ts";
 import { defineDetector } from "./factory.ts";
 import { defineParams, type ParamValues } from "./params.ts";
-import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
+import type { Tf } from "./tf_backend.ts";
+import { nnBackendName } from "./nn_backend.ts";
 import type { DetectorFactory, FitOptions } from "./types.ts";
 
 const NAME = "autoencoder";
@@ -98,23 +103,38 @@ export type AutoencoderParams = ParamValues<typeof autoencoderParams>;
 class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
   readonly name = NAME;
   #sizes: number[] = [];
+  #mlp: Mlp | undefined;
 
   get layers(): number[] {
     return this.params.layers;
   }
 
-  protected build(tf: Tf, nIn: number, rng: Rng): ParamStore {
-    const sizes = [nIn, ...this.layers, nIn];
-    const store = new ParamStore(tf);
-    for (let l = 0; l + 1 < sizes.length; l++) {
-      store.add(`W${l}`, [sizes[l], sizes[l + 1]], glorot(rng, sizes[l], sizes[l + 1]));
-      store.add(`b${l}`, [sizes[l + 1]], new Float32Array(sizes[l + 1]));
-    }
-    this.#sizes = sizes;
-    return store;
+  protected override get nativeImplemented(): boolean {
+    return true;
   }
 
-  /** Forward pass: reconstruction of `x` (already scaled). */
+  protected layout(nIn: number, rng: Rng): WeightSpec[] {
+    const sizes = [nIn, ...this.layers, nIn];
+    const specs: WeightSpec[] = [];
+    for (let l = 0; l + 1 < sizes.length; l++) {
+      specs.push([`W${l}`, [sizes[l], sizes[l + 1]], glorot(rng, sizes[l], sizes[l + 1])]);
+      specs.push([`b${l}`, [sizes[l + 1]], new Float32Array(sizes[l + 1])]);
+    }
+    this.#sizes = sizes;
+    return specs;
+  }
+
+  /** The native network over the current weights (rebuilt when the weights were replaced). */
+  #net(): Mlp {
+    if (!this.#mlp || this.#mlpParams !== this.native) {
+      this.#mlp = new Mlp(this.native!, this.#sizes, this.params.activation as Activation);
+      this.#mlpParams = this.native;
+    }
+    return this.#mlp;
+  }
+  #mlpParams: unknown;
+
+  /** tfjs forward pass: reconstruction of `x` (already scaled). */
   #forward(tf: Tf, x: Tensor, dropSeed?: number): Tensor {
     const store = this.store!;
     const nL = this.#sizes.length - 1;
@@ -131,32 +151,38 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
 
   async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
     checkFitInput(NAME, x, 2);
-    const tf = this.tf = await initTf();
     const rng = new Rng(this.seed);
-    this.store?.dispose();
     this.scaler = fitScaler(this.params.scale, x.data, x.rows, x.cols, {
       detector: this.name,
       names: x.names,
     });
     const xs = applyScaler(this.scaler, x.data, x.rows, x.cols);
-    this.store = this.build(tf, x.cols, rng.fork());
+    await this.initWeights(this.layout(x.cols, rng.fork()));
     this.nFeatures = x.cols;
-    const all = tf.tensor2d(xs, [x.rows, x.cols]);
     const stepRng = rng.fork();
+    const { train, val } = splitIds(rng.fork(), x.rows, this.params.valFraction);
+    const loop = {
+      rng: rng.fork(),
+      train,
+      val,
+      epochs: this.params.epochs,
+      batchSize: this.params.batchSize,
+      patience: this.params.patience,
+      onProgress: options.onProgress,
+    };
+    if (this.engine === "native") {
+      this.trainHistory = await this.#fitNative(xs, x.cols, loop, stepRng);
+      return;
+    }
+    const tf = this.tf!;
+    const all = tf.tensor2d(xs, [x.rows, x.cols]);
     const noise = this.params.noise;
     try {
-      const { train, val } = splitIds(rng.fork(), x.rows, this.params.valFraction);
       this.trainHistory = await trainLoop({
+        ...loop,
         tf,
-        rng: rng.fork(),
-        train,
-        val,
-        epochs: this.params.epochs,
-        batchSize: this.params.batchSize,
-        patience: this.params.patience,
         lr: this.params.lr,
-        params: this.store,
-        onProgress: options.onProgress,
+        params: this.store!,
         batchLoss: (ids, training) => {
           const xb = tf.gather(all, tf.tensor1d(ids, "int32"));
           let inp = xb;
@@ -176,21 +202,89 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
     }
   }
 
+  /** Native training: gather → (noise) → forward → MSE → backward → Adam, all in preallocated buffers. */
+  #fitNative(
+    xs: Float32Array,
+    F: number,
+    loop: Omit<
+      EpochLoopOptions<Map<string, Float32Array>>,
+      "trainBatch" | "valLoss" | "snapshot" | "restore"
+    >,
+    stepRng: Rng,
+  ) {
+    const params = this.native!;
+    const net = this.#net();
+    const opt = new Adam(params, { lr: this.params.lr });
+    const { noise, dropout: rate } = this.params;
+    const B = Math.max(1, Math.min(this.params.batchSize, loop.train.length));
+    let xb = new Float32Array(B * F), inp = new Float32Array(B * F), grad = new Float32Array(B * F);
+    const gather = (ids: Int32Array) => {
+      const n = ids.length * F;
+      if (xb.length < n) [xb, inp, grad] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+      for (let i = 0; i < ids.length; i++) xb.set(xs.subarray(ids[i] * F, ids[i] * F + F), i * F);
+      return n;
+    };
+    return runEpochs({
+      ...loop,
+      valChunk: CHUNK_ROWS,
+      snapshot: () => params.snapshot(),
+      restore: (s) => params.restore(s),
+      trainBatch: (ids) => {
+        const n = gather(ids);
+        let x = xb;
+        if (noise > 0) {
+          for (let i = 0; i < n; i++) inp[i] = xb[i] + stepRng.normal(0, noise);
+          x = inp;
+        }
+        const rec = net.forward(x, ids.length, rate > 0 ? { rate, rng: stepRng } : undefined);
+        const loss = mseLoss(rec, xb, n, grad);
+        params.zeroGrad();
+        net.backward(grad);
+        opt.step();
+        return loss;
+      },
+      valLoss: (ids) => {
+        const n = gather(ids);
+        return mseLoss(net.forward(xb, ids.length), xb, n);
+      },
+    });
+  }
+
+  /**
+   * Squared reconstruction errors of scaled rows, chunk by chunk; `each(r, n, e)`
+   * gets rows r … r+n−1 and their n × cols errors (a view, valid during the call).
+   */
+  async #errors(x: Matrix, each: (r: number, n: number, e: Float32Array) => void): Promise<void> {
+    const xs = applyScaler(this.scaler!, x.data, x.rows, x.cols);
+    const F = x.cols;
+    for (let r = 0; r < x.rows; r += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, x.rows - r);
+      const xb = xs.subarray(r * F, (r + n) * F);
+      if (this.engine === "native") {
+        const rec = this.#net().forward(xb, n);
+        const e = new Float32Array(n * F);
+        for (let i = 0; i < n * F; i++) {
+          const d = rec[i] - xb[i];
+          e[i] = d * d;
+        }
+        each(r, n, e);
+        continue;
+      }
+      const tf = this.tf!;
+      const t = tf.tidy(() => {
+        const xt = tf.tensor2d(xb, [n, F]);
+        return tf.squaredDifference(this.#forward(tf, xt), xt);
+      });
+      each(r, n, await t.data() as Float32Array);
+      t.dispose();
+    }
+  }
+
   /** Per-feature squared reconstruction errors (rows × cols, scaled space). */
   async featureErrors(x: Matrix): Promise<Float32Array> {
     checkScoreInput(NAME, x, this.nFeatures);
-    const tf = this.tf!;
-    const xs = applyScaler(this.scaler!, x.data, x.rows, x.cols);
     const out = new Float32Array(x.rows * x.cols);
-    for (let r = 0; r < x.rows; r += CHUNK_ROWS) {
-      const n = Math.min(CHUNK_ROWS, x.rows - r);
-      const t = tf.tidy(() => {
-        const xb = tf.tensor2d(xs.subarray(r * x.cols, (r + n) * x.cols), [n, x.cols]);
-        return tf.squaredDifference(this.#forward(tf, xb), xb);
-      });
-      out.set(await t.data() as Float32Array, r * x.cols);
-      t.dispose();
-    }
+    await this.#errors(x, (r, _n, e) => out.set(e, r * x.cols));
     return out;
   }
 
@@ -198,19 +292,20 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
     checkScoreInput(NAME, x, this.nFeatures);
     const out = new Float64Array(x.rows);
     if (x.rows === 0) return out;
-    const tf = this.tf!;
-    const xs = applyScaler(this.scaler!, x.data, x.rows, x.cols);
+    const F = x.cols;
     const useMax = this.params.score === "max";
-    for (let r = 0; r < x.rows; r += CHUNK_ROWS) {
-      const n = Math.min(CHUNK_ROWS, x.rows - r);
-      const t = tf.tidy(() => {
-        const xb = tf.tensor2d(xs.subarray(r * x.cols, (r + n) * x.cols), [n, x.cols]);
-        const e = tf.squaredDifference(this.#forward(tf, xb), xb);
-        return useMax ? tf.max(e, 1) : tf.mean(e, 1);
-      });
-      out.set(await t.data() as Float32Array, r);
-      t.dispose();
-    }
+    // Both engines aggregate in float32 the way tf.mean/tf.max do, so scores agree to float32 rounding.
+    await this.#errors(x, (r, n, e) => {
+      for (let i = 0; i < n; i++) {
+        let agg = useMax ? -Infinity : 0;
+        for (let j = 0; j < F; j++) {
+          const v = e[i * F + j];
+          if (useMax) agg = v > agg ? v : agg;
+          else agg += v;
+        }
+        out[r + i] = Math.fround(useMax ? agg : agg / F);
+      }
+    });
     return out;
   }
 }
@@ -226,9 +321,9 @@ export const autoencoderTestParams: Record<string, unknown> = {
 /** Registry entry for the dense autoencoder. */
 export const autoencoderFactory: DetectorFactory = defineDetector({
   name: NAME,
-  summary: "dense autoencoder (tfjs); score = reconstruction error",
+  summary: "dense autoencoder (native sgemm engine, tfjs fallback); score = reconstruction error",
   params: autoencoderParams,
   create: (params, seed) => new Autoencoder(params, seed),
   conformanceParams: autoencoderTestParams,
-  backend: tfBackendName,
+  backend: nnBackendName,
 });

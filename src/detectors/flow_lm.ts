@@ -39,11 +39,11 @@ import {
   dropout,
   glorot,
   normalInit,
-  ParamStore,
   savedNFeatures,
   splitIds,
   TfDetector,
   trainLoop,
+  type WeightSpec,
 } from "./_tf_nn.ts";
 import { defineDetector } from "./factory.ts";
 import { defineParams, type ParamValues } from "./params.ts";
@@ -145,7 +145,8 @@ class FlowLm extends TfDetector<FlowLmParams> {
     return [...this.#perm];
   }
 
-  #build(tf: Tf, tok: Tokenizer, rng: Rng): void {
+  /** The weight layout for `tok` (also fixes the field order and output buckets). */
+  #layout(tok: Tokenizer, rng: Rng): WeightSpec[] {
     const d = this.params.width;
     const L = this.params.layers;
     const m = d * this.params.mlpRatio;
@@ -163,33 +164,40 @@ class FlowLm extends TfDetector<FlowLmParams> {
         last.K = v;
       } else this.#buckets.push({ start: t, len: 1, K: v });
     }
-    const s = new ParamStore(tf);
+    const s: WeightSpec[] = [];
+    const add = (name: string, shape: number[], values: Float32Array) => s.push([name, shape, values]);
     const resid = 0.02 / Math.sqrt(2 * L);
-    s.add("tokEmb", [tok.vocabSize + 1, d], normalInit(rng, (tok.vocabSize + 1) * d, 0.02));
-    s.add("posEmb", [T, d], normalInit(rng, T * d, 0.02));
+    add("tokEmb", [tok.vocabSize + 1, d], normalInit(rng, (tok.vocabSize + 1) * d, 0.02));
+    add("posEmb", [T, d], normalInit(rng, T * d, 0.02));
     for (let l = 0; l < L; l++) {
-      s.add(`l${l}.ln1.g`, [d], new Float32Array(d).fill(1));
-      s.add(`l${l}.ln1.b`, [d], new Float32Array(d));
+      add(`l${l}.ln1.g`, [d], new Float32Array(d).fill(1));
+      add(`l${l}.ln1.b`, [d], new Float32Array(d));
       for (const w of ["q", "k", "v"]) {
-        s.add(`l${l}.${w}.W`, [d, d], glorot(rng, d, d));
-        s.add(`l${l}.${w}.b`, [d], new Float32Array(d));
+        add(`l${l}.${w}.W`, [d, d], glorot(rng, d, d));
+        add(`l${l}.${w}.b`, [d], new Float32Array(d));
       }
-      s.add(`l${l}.o.W`, [d, d], normalInit(rng, d * d, resid));
-      s.add(`l${l}.o.b`, [d], new Float32Array(d));
-      s.add(`l${l}.ln2.g`, [d], new Float32Array(d).fill(1));
-      s.add(`l${l}.ln2.b`, [d], new Float32Array(d));
-      s.add(`l${l}.fc1.W`, [d, m], glorot(rng, d, m));
-      s.add(`l${l}.fc1.b`, [m], new Float32Array(m));
-      s.add(`l${l}.fc2.W`, [m, d], normalInit(rng, m * d, resid));
-      s.add(`l${l}.fc2.b`, [d], new Float32Array(d));
+      add(`l${l}.o.W`, [d, d], normalInit(rng, d * d, resid));
+      add(`l${l}.o.b`, [d], new Float32Array(d));
+      add(`l${l}.ln2.g`, [d], new Float32Array(d).fill(1));
+      add(`l${l}.ln2.b`, [d], new Float32Array(d));
+      add(`l${l}.fc1.W`, [d, m], glorot(rng, d, m));
+      add(`l${l}.fc1.b`, [m], new Float32Array(m));
+      add(`l${l}.fc2.W`, [m, d], normalInit(rng, m * d, resid));
+      add(`l${l}.fc2.b`, [d], new Float32Array(d));
     }
-    s.add("lnf.g", [d], new Float32Array(d).fill(1));
-    s.add("lnf.b", [d], new Float32Array(d));
+    add("lnf.g", [d], new Float32Array(d).fill(1));
+    add("lnf.b", [d], new Float32Array(d));
     this.#buckets.forEach((b, i) => {
-      s.add(`head${i}.W`, [b.len, d, b.K], glorot(rng, d, b.K, b.len * d * b.K));
-      s.add(`head${i}.b`, [b.len, 1, b.K], new Float32Array(b.len * b.K));
+      add(`head${i}.W`, [b.len, d, b.K], glorot(rng, d, b.K, b.len * d * b.K));
+      add(`head${i}.b`, [b.len, 1, b.K], new Float32Array(b.len * b.K));
     });
-    this.store = s;
+    return s;
+  }
+
+  /** tfjs constants: the causal mask and the per-bucket output masks. */
+  #tfConsts(tf: Tf, tok: Tokenizer): void {
+    const T = tok.fields.length;
+    const vocab = tok.fields.map((f) => f.labels.length);
     // Causal (and optional local-window) mask as an additive bias.
     const ctx = this.params.context;
     const mask = new Float32Array(T * T);
@@ -347,8 +355,8 @@ class FlowLm extends TfDetector<FlowLmParams> {
       outEdges: this.params.outOfRange === "single" ? [] : OUT_OF_RANGE_EDGES,
     });
     const tokens = this.#tok.encode(train);
-    this.store?.dispose();
-    this.#build(tf, this.#tok, rng.fork());
+    await this.initWeights(this.#layout(this.#tok, rng.fork()));
+    this.#tfConsts(tf, this.#tok);
     this.nFeatures = x.cols;
     const stepRng = rng.fork();
     const { train: tr, val } = splitIds(rng.fork(), train.rows, this.params.valFraction);
@@ -420,11 +428,11 @@ class FlowLm extends TfDetector<FlowLmParams> {
     if (tok.nCols !== nF) {
       throw new InputError(`${NAME}: saved tokenizer expects ${tok.nCols} columns, model ${nF}`);
     }
-    await this.restoreWeights(saved, (tf) => {
+    await this.restoreWeights(saved, () => {
       this.#tok = tok;
-      this.#build(tf, tok, new Rng(0));
-      return this.store!;
+      return this.#layout(tok, new Rng(0));
     });
+    this.#tfConsts(this.tf!, tok);
   }
 
   override dispose(): void {

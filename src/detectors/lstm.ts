@@ -45,10 +45,10 @@ import {
   applyScaler,
   fitScaler,
   glorot,
-  ParamStore,
   ScaledTfDetector,
   splitIds,
   trainLoop,
+  type WeightSpec,
 } from "./_tf_nn.ts";
 import { defineDetector } from "./factory.ts";
 import { defineParams, type ParamValues } from "./params.ts";
@@ -142,21 +142,22 @@ export function windowIndex(rows: number, w: number, pad: number, context?: Scor
 class Lstm extends ScaledTfDetector<LstmParams> {
   readonly name = NAME;
 
-  protected build(tf: Tf, F: number, rng: Rng): ParamStore {
+  protected layout(F: number, rng: Rng): WeightSpec[] {
     const U = this.params.units;
-    const s = new ParamStore(tf);
+    const s: WeightSpec[] = [];
+    const add = (name: string, shape: number[], values: Float32Array) => s.push([name, shape, values]);
     const cells = this.params.mode === "autoencoder" ? ["enc", "dec"] : ["enc"];
     for (const c of cells) {
       const nIn = c === "enc" ? F : U;
       for (const g of ["i", "f", "g", "o"]) {
-        s.add(`${c}.W${g}`, [nIn, U], glorot(rng, nIn, U));
-        s.add(`${c}.U${g}`, [U, U], glorot(rng, U, U));
+        add(`${c}.W${g}`, [nIn, U], glorot(rng, nIn, U));
+        add(`${c}.U${g}`, [U, U], glorot(rng, U, U));
         // Forget-gate bias 1: the usual trick so early training keeps memory.
-        s.add(`${c}.b${g}`, [U], new Float32Array(U).fill(g === "f" ? 1 : 0));
+        add(`${c}.b${g}`, [U], new Float32Array(U).fill(g === "f" ? 1 : 0));
       }
     }
-    s.add("out.W", [U, F], glorot(rng, U, F));
-    s.add("out.b", [F], new Float32Array(F));
+    add("out.W", [U, F], glorot(rng, U, F));
+    add("out.b", [F], new Float32Array(F));
     return s;
   }
 
@@ -243,8 +244,7 @@ class Lstm extends ScaledTfDetector<LstmParams> {
     });
     const xs = applyScaler(this.scaler, x.data, x.rows, x.cols);
     const win = windowIndex(x.rows, W, x.rows, options.context);
-    this.store?.dispose();
-    this.store = this.build(tf, F, rng.fork());
+    await this.initWeights(this.layout(F, rng.fork()));
     this.nFeatures = F;
     let all = Int32Array.from({ length: x.rows }, (_, i) => i);
     const cap = this.params.maxTrainWindows;
@@ -261,7 +261,7 @@ class Lstm extends ScaledTfDetector<LstmParams> {
       batchSize: this.params.batchSize,
       patience: this.params.patience,
       lr: this.params.lr,
-      params: this.store,
+      params: this.store!,
       clipNorm: 5,
       onProgress: options.onProgress,
       batchLoss: (ids) => {

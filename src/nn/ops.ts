@@ -1,0 +1,184 @@
+/**
+ * Coarse kernels of the native engine: fused bias + activation, their
+ * gradients, dense layers whose products go through sgemm, mean squared
+ * error and inverted dropout. Every kernel writes into buffers the caller
+ * owns (allocated once per model and batch size), so a training step
+ * allocates nothing.
+ *
+ * Row-major throughout: a batch of `rows` vectors of width `n` is one
+ * Float32Array of `rows · n`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { activationForward } from "./ops.ts";
+ * const z = new Float32Array([-1, 2]);
+ * const y = new Float32Array(2);
+ * activationForward("relu", z, y, 2);
+ * assert.deepEqual([...y], [0, 2]);
+ * ```
+ * @module
+ */
+import { sgemm } from "./blas.ts";
+import type { Rng } from "../util/random.ts";
+
+/** Activations both engines implement with the same formulas. */
+export type Activation = "relu" | "tanh" | "sigmoid" | "elu" | "gelu" | "linear";
+
+/** The activations by name (for parameter validation). */
+export const ACTIVATIONS: readonly Activation[] = ["relu", "tanh", "sigmoid", "elu", "gelu", "linear"];
+
+/** The GELU used by nadir (both engines): x·σ(1.702x), the sigmoid approximation. */
+export const GELU_K = 1.702;
+
+function sigmoid(v: number): number {
+  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+}
+
+/** `y[i] = act(z[i])` for the first `n` values (`y` may be `z`, except for gelu's backward, which needs `z`). */
+export function activationForward(act: Activation, z: Float32Array, y: Float32Array, n: number): void {
+  switch (act) {
+    case "relu":
+      for (let i = 0; i < n; i++) y[i] = z[i] > 0 ? z[i] : 0;
+      return;
+    case "tanh":
+      for (let i = 0; i < n; i++) y[i] = Math.tanh(z[i]);
+      return;
+    case "sigmoid":
+      for (let i = 0; i < n; i++) y[i] = sigmoid(z[i]);
+      return;
+    case "elu":
+      for (let i = 0; i < n; i++) y[i] = z[i] > 0 ? z[i] : Math.expm1(z[i]);
+      return;
+    case "gelu":
+      for (let i = 0; i < n; i++) y[i] = z[i] * sigmoid(GELU_K * z[i]);
+      return;
+    case "linear":
+      if (y !== z) y.set(z.subarray(0, n));
+      return;
+  }
+  throw new Error(`unknown activation ${act}`);
+}
+
+/** `dz[i] = dy[i] · act'(z[i])` given the pre-activation `z` and output `y` (`dz` may be `dy`). */
+export function activationBackward(
+  act: Activation,
+  z: Float32Array,
+  y: Float32Array,
+  dy: Float32Array,
+  dz: Float32Array,
+  n: number,
+): void {
+  switch (act) {
+    case "relu":
+      for (let i = 0; i < n; i++) dz[i] = z[i] > 0 ? dy[i] : 0;
+      return;
+    case "tanh":
+      for (let i = 0; i < n; i++) dz[i] = dy[i] * (1 - y[i] * y[i]);
+      return;
+    case "sigmoid":
+      for (let i = 0; i < n; i++) dz[i] = dy[i] * y[i] * (1 - y[i]);
+      return;
+    case "elu":
+      for (let i = 0; i < n; i++) dz[i] = z[i] > 0 ? dy[i] : dy[i] * (y[i] + 1);
+      return;
+    case "gelu":
+      for (let i = 0; i < n; i++) {
+        const s = sigmoid(GELU_K * z[i]);
+        dz[i] = dy[i] * (s + GELU_K * z[i] * s * (1 - s));
+      }
+      return;
+    case "linear":
+      if (dz !== dy) dz.set(dy.subarray(0, n));
+      return;
+  }
+  throw new Error(`unknown activation ${act}`);
+}
+
+/** `z = x · W + b` for `rows` rows: x is rows × nIn, W nIn × nOut, b nOut (bias copied in, then sgemm accumulates). */
+export function denseForward(
+  x: Float32Array,
+  rows: number,
+  nIn: number,
+  w: Float32Array,
+  b: Float32Array | undefined,
+  nOut: number,
+  z: Float32Array,
+): void {
+  if (b) { for (let r = 0; r < rows; r++) z.set(b, r * nOut); }
+  sgemm(false, false, rows, nOut, nIn, 1, x, nIn, w, nOut, b ? 1 : 0, z, nOut);
+}
+
+/**
+ * Gradients of {@link denseForward} given `dz` (rows × nOut): accumulates
+ * `dW += xᵀ·dz` and `db += Σ rows dz`, and writes `dx = dz · Wᵀ` when `dx`
+ * is given (also accumulating when `accumulateDx`).
+ */
+export function denseBackward(
+  x: Float32Array,
+  rows: number,
+  nIn: number,
+  w: Float32Array,
+  nOut: number,
+  dz: Float32Array,
+  dw: Float32Array,
+  db: Float32Array | undefined,
+  dx?: Float32Array,
+  accumulateDx = false,
+): void {
+  if (rows === 0) return;
+  sgemm(true, false, nIn, nOut, rows, 1, x, nIn, dz, nOut, 1, dw, nOut);
+  if (db) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * nOut;
+      for (let j = 0; j < nOut; j++) db[j] += dz[o + j];
+    }
+  }
+  if (dx) sgemm(false, true, rows, nIn, nOut, 1, dz, nOut, w, nOut, accumulateDx ? 1 : 0, dx, nIn);
+}
+
+/**
+ * Mean squared error over `n` values and its gradient: returns
+ * mean((pred − target)²) and, when `grad` is given, writes
+ * `grad = scale · 2(pred − target)/n` (scale lets a caller weight batches).
+ */
+export function mseLoss(
+  pred: Float32Array,
+  target: Float32Array,
+  n: number,
+  grad?: Float32Array,
+  scale = 1,
+): number {
+  if (n === 0) return 0;
+  let s = 0;
+  const k = (2 * scale) / n;
+  for (let i = 0; i < n; i++) {
+    const d = pred[i] - target[i];
+    s += d * d;
+    if (grad) grad[i] = k * d;
+  }
+  return s / n;
+}
+
+/**
+ * Inverted dropout: draws a keep mask (1/(1−rate) or 0) for `n` values from
+ * `rng` into `mask` and multiplies `x` by it in place. `rate` 0 fills the
+ * mask with 1 and leaves `x` alone.
+ */
+export function dropoutForward(x: Float32Array, mask: Float32Array, n: number, rate: number, rng: Rng): void {
+  if (rate <= 0) {
+    mask.fill(1, 0, n);
+    return;
+  }
+  const keep = 1 / (1 - rate);
+  for (let i = 0; i < n; i++) {
+    const m = rng.next() >= rate ? keep : 0;
+    mask[i] = m;
+    x[i] *= m;
+  }
+}
+
+/** `dx = dy ⊙ mask` in place (the backward of {@link dropoutForward}). */
+export function dropoutBackward(dy: Float32Array, mask: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) dy[i] *= mask[i];
+}
