@@ -10,6 +10,9 @@ import { loadModel, saveModel } from "../../src/detectors/model_dir.ts";
 import { type Detector, type DetectorState, isStreaming } from "../../src/detectors/types.ts";
 import { rocAuc } from "../../src/eval/metrics.ts";
 import { syntheticSet } from "./_synthetic.ts";
+import { setNnEngine } from "../../src/nn/engine.ts";
+import { blasAvailable, blasInfo } from "../../src/nn/blas.ts";
+import { testWhen } from "../_shared.ts";
 
 const SEED = 7;
 const data = syntheticSet();
@@ -37,10 +40,44 @@ async function expectError(what: string, fn: () => unknown, pattern: RegExp): Pr
   assert.match(err.message, pattern, `${what}: unclear error message "${err.message}"`);
 }
 
+/**
+ * Neural detectors (those reporting a "native …" or "tfjs-…" backend) run the whole contract on both engines:
+ * the native sgemm engine and the tfjs reference.
+ */
+function enginesOf(backend: string): ("native" | "tfjs" | undefined)[] {
+  return /^(native|tfjs)/.test(backend) ? ["native", "tfjs"] : [undefined];
+}
+
 for (const factory of listDetectors()) {
-  const name = factory.name;
-  const params = factory.conformanceParams ?? {};
-  Deno.test(`conformance: ${name}`, async (t) => {
+  for (const engine of enginesOf(factory.backend?.() ?? "js")) {
+    const name = factory.name;
+    const params = factory.conformanceParams ?? {};
+    const needs = engine === "native" && !blasAvailable()
+      ? [{
+        kind: "unavailable" as const,
+        why: `the native engine needs OpenBLAS: ${blasInfo().notes.join("; ")}`,
+      }]
+      : [];
+    testWhen(needs, `conformance: ${name}${engine ? ` [${engine}]` : ""}`, async (t) => {
+      setNnEngine(engine);
+      try {
+        await contract(t, name, params, factory.params, engine);
+      } finally {
+        setNnEngine(undefined);
+      }
+    });
+  }
+}
+
+/** The contract for one detector (on one engine, for neural detectors). */
+async function contract(
+  t: Deno.TestContext,
+  name: string,
+  params: Record<string, unknown>,
+  declared: Record<string, unknown>,
+  engine: "native" | "tfjs" | undefined,
+): Promise<void> {
+  {
     const d = await fitted(name, params);
     const scores = Float64Array.from(await d.score(data.test, data.testContext));
 
@@ -114,7 +151,7 @@ for (const factory of listDetectors()) {
     if (isStreaming(d)) {
       await t.step("streaming and batch agree", async () => {
         // fit() is one streaming pass when it makes a single pass over the rows.
-        const p = "epochs" in factory.params ? { ...params, epochs: 1 } : params;
+        const p = "epochs" in declared ? { ...params, epochs: 1 } : params;
         const batch = await fitted(name, p);
         const stream = createDetector(name, p, SEED);
         assert.ok(isStreaming(stream));
@@ -141,8 +178,36 @@ for (const factory of listDetectors()) {
         );
       });
     }
+    if (engine) {
+      const other = engine === "native" ? "tfjs" : "native";
+      await t.step({
+        name: "a model saved on one engine scores the same on the other (1e-5)",
+        // Without OpenBLAS the native run of this detector is ignored with the reason.
+        ignore: other === "native" && !blasAvailable(),
+        fn: async () => {
+          const dir = await Deno.makeTempDir({ prefix: `nadir-conf-x-${name}-` });
+          try {
+            await saveModel(dir, { detector: d, seed: SEED, featureNames: data.train.names });
+            setNnEngine(other);
+            const m = await loadModel(dir);
+            const loaded = await m.detector.score(data.test, data.testContext);
+            for (let i = 0; i < scores.length; i++) {
+              const tol = 1e-5 * Math.abs(scores[i]) + 1e-9;
+              assert.ok(
+                Math.abs(loaded[i] - scores[i]) <= tol,
+                `row ${i}: ${engine} ${scores[i]} vs ${other} ${loaded[i]}`,
+              );
+            }
+            m.detector.dispose?.();
+          } finally {
+            setNnEngine(engine);
+            await Deno.remove(dir, { recursive: true });
+          }
+        },
+      });
+    }
     d.dispose?.();
-  });
+  }
 }
 
 Deno.test("conformance: the registry lists the plain-TypeScript detectors", () => {
