@@ -12,13 +12,13 @@ t0=$(date +%s)
 # --- Debian packages: Jupyter (Deno kernel host), libpcap (live capture), tshark/wireshark-common/ndpiReader/
 # tcpdump/tcpreplay (peers and tests), nmap/hping3/ping (traffic in namespace tests), nats-server (alert sink),
 # openssl (TLS test certificate), systemd (systemd-analyze checks the unit file), time (bench CPU/RSS), git
-# (provenance), sklearn (speed peer), onnx (tiny test model), chromium (report/dashboard tests), fonts for
-# figures. Every program a test or bench spawns is listed in test/_shared.ts PROGRAMS with its package here;
+# (provenance), OpenBLAS (sgemm of the native neural engine, src/nn/blas.ts), sklearn (speed peer), onnx
+# (tiny test model), chromium (report/dashboard tests), fonts for figures. Every program a test or bench spawns is listed in test/_shared.ts PROGRAMS with its package here;
 # test/setup_test.ts fails when one is missing from this list.
 APT_PACKAGES=(jupyter-notebook jupyter-nbconvert python3-ipykernel jupyter-client python3-nbclient python3-nbformat
   libpcap0.8 tshark wireshark-common tcpdump tcpreplay libndpi-bin nmap hping3 iputils-ping nats-server iproute2
   openssl systemd time git bash dash python3 util-linux mount
-  python3-sklearn python3-numpy python3-onnx chromium fonts-dejavu-core ca-certificates)
+  libopenblas0-pthread python3-sklearn python3-numpy python3-onnx chromium fonts-dejavu-core ca-certificates)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${APT_PACKAGES[@]}"; do

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { blasAvailable, blasInfo } from "../src/nn/blas.ts";
 
 /** Repository root. */
 export const ROOT: string = fileURLToPath(new URL("../", import.meta.url));
@@ -161,6 +162,19 @@ export function needNetns(...programs: Program[]): Unmet | undefined {
   }
   new Deno.Command("ip", { args: ["netns", "del", probe], stdout: "null", stderr: "null" }).outputSync();
   return undefined;
+}
+
+/**
+ * Unmet unless OpenBLAS loads (the native neural engine, src/nn/blas.ts).
+ * scripts/setup.sh installs it (libopenblas0-pthread), so on a complete
+ * machine a missing library is a set-up defect, not a skip.
+ */
+export function needBlas(): Unmet | undefined {
+  if (blasAvailable()) return undefined;
+  return {
+    kind: "setup",
+    why: `OpenBLAS did not load (${blasInfo().notes.join("; ")}); install libopenblas0-pthread`,
+  };
 }
 
 /** Path of the stamp scripts/setup.sh writes when every step succeeded. */

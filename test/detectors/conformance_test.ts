@@ -11,8 +11,8 @@ import { type Detector, type DetectorState, isStreaming } from "../../src/detect
 import { rocAuc } from "../../src/eval/metrics.ts";
 import { syntheticSet } from "./_synthetic.ts";
 import { setNnEngine } from "../../src/nn/engine.ts";
-import { blasAvailable, blasInfo } from "../../src/nn/blas.ts";
-import { testWhen } from "../_shared.ts";
+import { blasAvailable } from "../../src/nn/blas.ts";
+import { needBlas, testWhen } from "../_shared.ts";
 
 const SEED = 7;
 const data = syntheticSet();
@@ -52,20 +52,18 @@ for (const factory of listDetectors()) {
   for (const engine of enginesOf(factory.backend?.() ?? "js")) {
     const name = factory.name;
     const params = factory.conformanceParams ?? {};
-    const needs = engine === "native" && !blasAvailable()
-      ? [{
-        kind: "unavailable" as const,
-        why: `the native engine needs OpenBLAS: ${blasInfo().notes.join("; ")}`,
-      }]
-      : [];
-    testWhen(needs, `conformance: ${name}${engine ? ` [${engine}]` : ""}`, async (t) => {
-      setNnEngine(engine);
-      try {
-        await contract(t, name, params, factory.params, engine);
-      } finally {
-        setNnEngine(undefined);
-      }
-    });
+    testWhen(
+      engine === "native" ? [needBlas()] : [],
+      `conformance: ${name}${engine ? ` [${engine}]` : ""}`,
+      async (t) => {
+        setNnEngine(engine);
+        try {
+          await contract(t, name, params, factory.params, engine);
+        } finally {
+          setNnEngine(undefined);
+        }
+      },
+    );
   }
 }
 
