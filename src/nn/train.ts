@@ -24,13 +24,22 @@
  */
 import type { Rng } from "../util/random.ts";
 
-/** Progress after each epoch (the detectors' `FitOptions.onProgress` shape). */
+/**
+ * Progress (the detectors' `FitOptions.onProgress` shape): after each epoch,
+ * and — so a long epoch does not look hung — every {@link PARTIAL_EVERY_MS}
+ * inside one, with a fractional `step`, the running mean loss and
+ * `partial: true` (consumers that keep per-epoch history skip those).
+ */
 export interface EpochProgress {
   step: number;
   total: number;
   loss: number;
   valLoss?: number;
+  partial?: boolean;
 }
+
+/** Wall-clock interval between in-epoch progress reports. */
+export const PARTIAL_EVERY_MS = 2000;
 
 /** Options for {@link runEpochs}. */
 export interface EpochLoopOptions<S> {
@@ -75,12 +84,20 @@ export async function runEpochs<S>(o: EpochLoopOptions<S>): Promise<TrainResult>
   for (let ep = 0; ep < o.epochs; ep++) {
     o.rng.shuffle(order);
     let sum = 0, n = 0;
+    let reported = performance.now();
     for (let b = 0; b < order.length; b += o.batchSize) {
       const ids = order.subarray(b, Math.min(order.length, b + o.batchSize));
       sum += (await o.trainBatch(ids)) * ids.length;
       n += ids.length;
       // Yield to the event loop now and then so progress output, timers and the API stay live.
-      if ((b / o.batchSize) % 50 === 49) await new Promise((r) => setTimeout(r, 0));
+      if ((b / o.batchSize) % 50 === 49) {
+        await new Promise((r) => setTimeout(r, 0));
+        const now = performance.now();
+        if (o.onProgress && now - reported >= PARTIAL_EVERY_MS && n < order.length) {
+          reported = now;
+          o.onProgress({ step: ep + n / order.length, total: o.epochs, loss: sum / n, partial: true });
+        }
+      }
     }
     const trainLoss = sum / Math.max(1, n);
     if (!Number.isFinite(trainLoss)) {

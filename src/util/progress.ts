@@ -1,7 +1,9 @@
 /**
- * Progress bars on stderr for long work. On a terminal the bar redraws in
- * place; elsewhere (CI logs, notebooks) it prints a line at most every
- * `logEveryMs` so logs stay short. Set `NADIR_PROGRESS=0` to silence it.
+ * Progress bars for long work. On a terminal the bar redraws in place on
+ * stderr; in a Jupyter kernel (`deno jupyter`) it is one display that updates
+ * in place under the cell (at most every second); elsewhere (CI logs) it
+ * prints a line at most every `logEveryMs` so logs stay short. Set
+ * `NADIR_PROGRESS=0` to silence it.
  *
  * @example
  * ```ts
@@ -37,6 +39,23 @@ function isTerminal(): boolean {
   }
 }
 
+/** The kernel's display function inside `deno jupyter`; undefined elsewhere (where touching Deno.jupyter throws). */
+type JupyterDisplay = (
+  obj: unknown,
+  opts: { raw?: boolean; update?: boolean; display_id?: string },
+) => Promise<void>;
+
+function jupyterDisplay(): JupyterDisplay | undefined {
+  try {
+    const j = (Deno as unknown as { jupyter?: { display?: JupyterDisplay } }).jupyter;
+    return typeof j?.display === "function" ? j.display.bind(j) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let displays = 0;
+
 function fmt(n: number): string {
   if (n >= 1e9) return (n / 1e9).toFixed(2) + "G";
   if (n >= 1e6) return (n / 1e6).toFixed(2) + "M";
@@ -48,6 +67,9 @@ function fmt(n: number): string {
 export class Progress {
   readonly #opts: Required<Omit<ProgressOptions, "total">> & { total?: number };
   readonly #tty: boolean;
+  readonly #jupyter: JupyterDisplay | undefined;
+  readonly #displayId = `nadir-progress-${Deno.pid}-${++displays}`;
+  #shown = false;
   readonly #start = performance.now();
   #last = 0;
   #count = 0;
@@ -64,6 +86,7 @@ export class Progress {
     this.#opts = { unit: "", logEveryMs: 5000, silent: false, ...opts };
     if (envSilent) this.#opts.silent = true;
     this.#tty = isTerminal();
+    this.#jupyter = jupyterDisplay();
   }
 
   /** Items counted so far. */
@@ -77,7 +100,7 @@ export class Progress {
     if (extra) this.#extra = extra;
     if (this.#opts.silent) return;
     const now = performance.now();
-    const every = this.#tty ? 100 : this.#opts.logEveryMs;
+    const every = this.#tty ? 100 : this.#jupyter ? 1000 : this.#opts.logEveryMs;
     if (now - this.#last < every) return;
     this.#last = now;
     this.#draw(false);
@@ -115,6 +138,13 @@ export class Progress {
       line = `${label} ${fmt(this.#count)}${unit} ${fmt(rate)}${unit}/s ${secs.toFixed(1)}s`;
     }
     if (extra) line += " " + extra;
+    if (this.#jupyter) {
+      // One display per bar, replaced in place; a failed display is ignored (progress is best effort).
+      this.#jupyter({ "text/plain": line }, { raw: true, display_id: this.#displayId, update: this.#shown })
+        .catch(() => {});
+      this.#shown = true;
+      return;
+    }
     const out = this.#tty ? `\r\x1b[2K${line}${final ? "\n" : ""}` : line + "\n";
     try {
       Deno.stderr.writeSync(enc.encode(out));

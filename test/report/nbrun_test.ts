@@ -177,3 +177,40 @@ Deno.test("check:notebooks: concatNotebook joins code cells, rewrites ../src imp
   assert.equal(lines[4], "// %time");
   assert.deepEqual(map[5], [2, 2]);
 });
+
+testWhen([jupyter], {
+  name: "progress in a Jupyter kernel: one display updated in place, nothing on stderr",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "nadir-nbprogress-" });
+    try {
+      const input = join(dir, "in.ipynb");
+      const mod = new URL("src/util/progress.ts", `file://${REPO_ROOT.replace(/\/?$/, "/")}`).href;
+      await Deno.writeTextFile(
+        input,
+        JSON.stringify(notebook([{
+          code: `import { Progress } from "${mod}";
+Deno.env.delete("NADIR_PROGRESS");
+const p = new Progress({ label: "epochs", total: 3 });
+for (let i = 0; i < 3; i++) {
+  await new Promise((r) => setTimeout(r, 1100));
+  p.tick(1, { loss: 0.5 });
+}
+p.done();`,
+        }])),
+      );
+      const out = join(dir, "out.ipynb");
+      const r = await py([join(REPO_ROOT, "scripts/nbrun.py"), input, out, "--grace", "0.6", "--quiet"]);
+      assert.equal(r.code, 0, r.stderr);
+      const outputs: Nb[] = JSON.parse(await Deno.readTextFile(out)).cells[0].outputs;
+      const shown = outputs.filter((o) => o.output_type === "display_data");
+      assert.equal(shown.length, 1, `one progress display: ${JSON.stringify(outputs)}`);
+      assert.match(text(shown[0].data["text/plain"]), /^epochs \[#+\] 100% 3\/3 .* loss=0\.50$/);
+      assert.ok(
+        !outputs.some((o) => o.output_type === "stream"),
+        `no stderr lines: ${JSON.stringify(outputs)}`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
