@@ -186,11 +186,13 @@ export const SCALED_LIMIT = 1e12;
 /** Applies a scaler, returning float32 (tfjs) values clamped to ±{@link SCALED_LIMIT}. */
 export function applyScaler(s: Scaler, data: Float64Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
+  // Typed copies: indexing plain number[] in the inner loop costs ~3× here (measured on 60 k × 78).
+  const shift = Float64Array.from(s.shift), scale = Float64Array.from(s.scale);
   for (let i = 0; i < rows; i++) {
     const o = i * cols;
     for (let j = 0; j < cols; j++) {
       // Finite inputs and positive finite scales: v is finite or ±Infinity, never NaN.
-      const v = (data[o + j] - s.shift[j]) * s.scale[j];
+      const v = (data[o + j] - shift[j]) * scale[j];
       out[o + j] = v > SCALED_LIMIT ? SCALED_LIMIT : v < -SCALED_LIMIT ? -SCALED_LIMIT : v;
     }
   }

@@ -221,7 +221,9 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
     const gather = (ids: Int32Array) => {
       const n = ids.length * F;
       if (xb.length < n) [xb, inp, grad] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-      for (let i = 0; i < ids.length; i++) xb.set(xs.subarray(ids[i] * F, ids[i] * F + F), i * F);
+      for (let i = 0, o = 0; i < ids.length; i++) {
+        for (let j = ids[i] * F, e = j + F; j < e; j++) xb[o++] = xs[j];
+      }
       return n;
     };
     return runEpochs({
@@ -238,8 +240,8 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
         }
         const rec = net.forward(x, ids.length, rate > 0 ? { rate, rng: stepRng } : undefined);
         const loss = mseLoss(rec, xb, n, grad);
-        params.zeroGrad();
-        net.backward(grad);
+        net.backward(grad, { accumulate: false }); // the network is the only user of its weights
+
         opt.step();
         return loss;
       },

@@ -62,10 +62,14 @@ export class Adam {
     this.#v = list.map((p) => new Float32Array(p.value.length));
   }
 
-  /** Applies the gradients accumulated in the parameters; returns the gradient norm before clipping. */
+  /**
+   * Applies the gradients accumulated in the parameters; returns the gradient
+   * norm before clipping when clipping is on (NaN otherwise: not computed, it
+   * is a full extra pass over the gradients).
+   */
   step(): number {
     const list = this.#params.list();
-    const norm = this.#params.gradNorm();
+    const norm = this.#clip > 0 ? this.#params.gradNorm() : NaN;
     const f = this.#clip > 0 && norm > this.#clip ? this.#clip / norm : 1;
     this.#t++;
     const b1 = this.#b1, b2 = this.#b2, eps = this.#eps;

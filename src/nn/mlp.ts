@@ -29,11 +29,10 @@
  */
 import type { Rng } from "../util/random.ts";
 import {
+  actBackwardBias,
   type Activation,
-  activationBackward,
-  activationForward,
+  denseActForward,
   denseBackward,
-  denseForward,
   dropoutBackward,
   dropoutForward,
 } from "./ops.ts";
@@ -98,17 +97,13 @@ export class Mlp {
     for (let l = 0; l < nL; l++) {
       const nIn = this.sizes[l], nOut = this.sizes[l + 1], n = rows * nOut;
       const z = this.#z[l], y = this.#y[l];
-      denseForward(h, rows, nIn, this.#w[l], this.#b[l], nOut, z);
-      if (l < nL - 1) {
-        activationForward(this.#act, z, y, n);
-        h = y;
-        if (this.#dropped) {
-          h = this.#yd[l];
-          h.set(y.subarray(0, n));
-          dropoutForward(h, this.#mask[l], n, dropout!.rate, dropout!.rng);
-        }
-      } else {
-        h = z;
+      const hidden = l < nL - 1;
+      denseActForward(h, rows, nIn, this.#w[l], this.#b[l], nOut, hidden ? this.#act : "linear", z, y);
+      h = y;
+      if (hidden && this.#dropped) {
+        h = this.#yd[l];
+        h.set(y.subarray(0, n));
+        dropoutForward(h, this.#mask[l], n, dropout!.rate, dropout!.rng);
       }
     }
     return h.subarray(0, rows * this.sizes[nL]);
@@ -116,23 +111,32 @@ export class Mlp {
 
   /**
    * Backward pass of the last {@link forward}: `dOut` is the gradient of the
-   * loss with respect to the output (rows × sizes[last]); accumulates into the
-   * parameters' gradients. Returns nothing: the input needs no gradient.
+   * loss with respect to the output (rows × sizes[last]). Adds into the
+   * parameters' gradients, or — `accumulate: false`, when this network is the
+   * only user of its weights in the step — overwrites them, which saves the
+   * zeroing pass. The input needs no gradient, so none is computed.
    */
-  backward(dOut: Float32Array): void {
+  backward(dOut: Float32Array, opts: { accumulate?: boolean } = {}): void {
+    const acc = opts.accumulate ?? true;
     const nL = this.sizes.length - 1, rows = this.#rows;
-    let dz = dOut;
+    let dy = dOut;
     for (let l = nL - 1; l >= 0; l--) {
       const nIn = this.sizes[l], nOut = this.sizes[l + 1];
+      // dz of this layer: the output layer is linear, hidden layers go through their activation.
+      let dz = dy;
+      if (l === nL - 1) {
+        const db = this.#db[l];
+        if (!acc) db.fill(0);
+        for (let r = 0; r < rows; r++) for (let j = 0; j < nOut; j++) db[j] += dy[r * nOut + j];
+      } else {
+        if (this.#dropped) dropoutBackward(dy, this.#mask[l], rows * nOut);
+        actBackwardBias(this.#act, this.#z[l], this.#y[l], dy, dy, rows, nOut, this.#db[l], acc);
+        dz = dy;
+      }
       const input = l === 0 ? this.#x : this.#dropped ? this.#yd[l - 1] : this.#y[l - 1];
       const dIn = l > 0 ? (dz === this.#dA ? this.#dB : this.#dA) : undefined;
-      denseBackward(input, rows, nIn, this.#w[l], nOut, dz, this.#dw[l], this.#db[l], dIn);
-      if (l > 0) {
-        const n = rows * nIn;
-        if (this.#dropped) dropoutBackward(dIn!, this.#mask[l - 1], n);
-        activationBackward(this.#act, this.#z[l - 1], this.#y[l - 1], dIn!, dIn!, n);
-        dz = dIn!;
-      }
+      denseBackward(input, rows, nIn, this.#w[l], nOut, dz, this.#dw[l], undefined, dIn, false, acc);
+      if (dIn) dy = dIn;
     }
   }
 }

@@ -124,3 +124,27 @@ Deno.test("activations: extreme inputs stay finite (sigmoid/gelu never overflow 
     }
   }
 });
+
+testWhen([needBlas()], "fused kernels: denseActForward and actBackwardBias equal the unfused passes", () => {
+  const rng = new Rng(21);
+  const rows = 9, nIn = 6, nOut = 5, n = rows * nOut;
+  const x = rand(rng, rows * nIn, 2), w = rand(rng, nIn * nOut), b = rand(rng, nOut), dy = rand(rng, n);
+  for (const act of ACTIVATIONS) {
+    const z1 = new Float32Array(n),
+      y1 = new Float32Array(n),
+      z2 = new Float32Array(n),
+      y2 = new Float32Array(n);
+    denseForward(x, rows, nIn, w, b, nOut, z1);
+    activationForward(act, z1, y1, n);
+    denseActForward(x, rows, nIn, w, b, nOut, act, z2, y2);
+    assertClose(`${act} z`, z2, z1, 1e-6, 1e-7);
+    assertClose(`${act} y`, y2, y1, 1e-6, 1e-7);
+    const dz1 = new Float32Array(n), db1 = new Float32Array(nOut);
+    activationBackward(act, z1, y1, dy, dz1, n);
+    for (let i = 0; i < n; i++) db1[i % nOut] += dz1[i];
+    const dz2 = new Float32Array(n), db2 = new Float32Array(nOut).fill(99);
+    actBackwardBias(act, z1, y1, dy, dz2, rows, nOut, db2, false);
+    assertClose(`${act} dz`, dz2, dz1, 1e-6, 1e-7);
+    assertClose(`${act} db (overwritten, not added to 99)`, db2, db1, 1e-5, 1e-6);
+  }
+});
