@@ -43,6 +43,7 @@ import { Rng } from "../util/random.ts";
 import { checkFitInput, checkScoreInput } from "./_linalg.ts";
 import {
   applyScaler,
+  CHUNK_ROWS,
   fitScaler,
   glorot,
   ScaledTfDetector,
@@ -50,9 +51,14 @@ import {
   trainLoop,
   type WeightSpec,
 } from "./_tf_nn.ts";
+import { Adam } from "../nn/adam.ts";
+import { LstmSeqModel } from "../nn/lstm.ts";
+import type { Params } from "../nn/params.ts";
+import { type EpochLoopOptions, runEpochs } from "../nn/train.ts";
 import { defineDetector } from "./factory.ts";
 import { defineParams, type ParamValues } from "./params.ts";
-import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
+import type { Tf } from "./tf_backend.ts";
+import { nnBackendName } from "./nn_backend.ts";
 import type { DetectorFactory, FitOptions, ScoreContext } from "./types.ts";
 
 const NAME = "lstm";
@@ -98,6 +104,12 @@ export type LstmParams = ParamValues<typeof lstmParams>;
 /** Windows are scored this many at a time. */
 const SCORE_CHUNK = 8192;
 
+/** Windows per native forward pass when scoring or validating (bounds the per-step buffers). */
+const NATIVE_CHUNK = 1024;
+
+/** Clip on the global gradient norm (both engines). */
+const CLIP_NORM = 5;
+
 /**
  * For each row, the indices of the `w` rows of its group ending at it (oldest
  * first); `pad` marks slots before the group's start.
@@ -139,8 +151,77 @@ export function windowIndex(rows: number, w: number, pad: number, context?: Scor
   return out;
 }
 
+/**
+ * Step-major window buffers for the native engine: inputs (W·B) × F with
+ * padded slots zero, the step mask B × W and, in predict mode, the targets
+ * B × F — the same windows the tfjs path builds step by step.
+ */
+class WindowBatch {
+  x = new Float32Array(0);
+  mask = new Float32Array(0);
+  target = new Float32Array(0);
+  err = new Float32Array(0);
+  #cap = 0;
+
+  constructor(readonly W: number, readonly F: number, readonly ae: boolean) {}
+
+  /** Fills the buffers for windows `ids` of `win` (rows `pad` are padding). */
+  fill(xs: Float32Array, win: Int32Array, ids: ArrayLike<number>, pad: number): void {
+    const { W, F, ae } = this;
+    const B = ids.length;
+    if (B > this.#cap) {
+      const cap = Math.max(B, 2 * this.#cap);
+      this.x = new Float32Array(W * cap * F);
+      this.mask = new Float32Array(cap * W);
+      this.target = new Float32Array(cap * F);
+      this.err = new Float32Array(cap * W);
+      this.#cap = cap;
+    }
+    const { x, mask, target } = this;
+    for (let b = 0; b < B; b++) {
+      const base = ids[b] * W;
+      for (let k = 0; k < W; k++) {
+        // predict mode reads the W flows before the target: the window shifted by one.
+        const r = ae ? win[base + k] : k === 0 ? pad : win[base + k - 1];
+        const o = (k * B + b) * F;
+        if (r !== pad) {
+          x.set(xs.subarray(r * F, r * F + F), o);
+          mask[b * W + k] = 1;
+        } else {
+          x.fill(0, o, o + F);
+          mask[b * W + k] = 0;
+        }
+      }
+      if (!ae) {
+        const r = win[base + W - 1];
+        target.set(xs.subarray(r * F, r * F + F), b * F);
+      }
+    }
+  }
+}
+
 class Lstm extends ScaledTfDetector<LstmParams> {
   readonly name = NAME;
+  #net: LstmSeqModel | undefined;
+  #netParams: Params | undefined;
+
+  protected override get nativeImplemented(): boolean {
+    return true;
+  }
+
+  /** The native network over the current weights (rebuilt when the weights were replaced). */
+  #model(): LstmSeqModel {
+    if (!this.#net || this.#netParams !== this.native) {
+      this.#net = new LstmSeqModel(
+        this.native!,
+        this.params.mode as "autoencoder" | "predict",
+        this.nFeatures!,
+        this.params.units,
+      );
+      this.#netParams = this.native;
+    }
+    return this.#net;
+  }
 
   protected layout(F: number, rng: Rng): WeightSpec[] {
     const U = this.params.units;
@@ -234,7 +315,6 @@ class Lstm extends ScaledTfDetector<LstmParams> {
 
   async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
     checkFitInput(NAME, x, 2);
-    const tf = this.tf = await initTf();
     const rng = new Rng(this.seed);
     const W = this.params.window;
     const F = x.cols;
@@ -252,18 +332,26 @@ class Lstm extends ScaledTfDetector<LstmParams> {
     const { train, val } = splitIds(rng.fork(), all.length, this.params.valFraction);
     const pick = (ids: Int32Array) => ids.map((i) => all[i]);
     const ae = this.params.mode === "autoencoder";
-    this.trainHistory = await trainLoop({
-      tf,
+    const loop = {
       rng: rng.fork(),
       train: pick(train),
       val: pick(val),
       epochs: this.params.epochs,
       batchSize: this.params.batchSize,
       patience: this.params.patience,
+      onProgress: options.onProgress,
+    };
+    if (this.engine === "native") {
+      this.trainHistory = await this.#fitNative(xs, F, win, x.rows, loop);
+      return;
+    }
+    const tf = this.tf!;
+    this.trainHistory = await trainLoop({
+      ...loop,
+      tf,
       lr: this.params.lr,
       params: this.store!,
-      clipNorm: 5,
-      onProgress: options.onProgress,
+      clipNorm: CLIP_NORM,
       batchLoss: (ids) => {
         const { err, mask } = this.#errors(tf, xs, F, win, ids, x.rows);
         if (!ae) return tf.mean(err);
@@ -273,27 +361,105 @@ class Lstm extends ScaledTfDetector<LstmParams> {
     });
   }
 
+  /**
+   * Native training: gather windows → forward → masked mean loss → BPTT →
+   * Adam (global-norm clip 5), in buffers allocated once.
+   */
+  #fitNative(
+    xs: Float32Array,
+    F: number,
+    win: Int32Array,
+    pad: number,
+    loop: Omit<
+      EpochLoopOptions<Map<string, Float32Array>>,
+      "trainBatch" | "valLoss" | "snapshot" | "restore"
+    >,
+  ) {
+    const params = this.native!;
+    const net = this.#model();
+    const W = this.params.window;
+    const opt = new Adam(params, { lr: this.params.lr, clipNorm: CLIP_NORM });
+    const batch = new WindowBatch(W, F, this.params.mode === "autoencoder");
+    return runEpochs({
+      ...loop,
+      valChunk: CHUNK_ROWS,
+      snapshot: () => params.snapshot(),
+      restore: (s) => params.restore(s),
+      trainBatch: (ids) => {
+        batch.fill(xs, win, ids, pad);
+        params.zeroGrad();
+        const { loss } = net.lossAndGrad(batch.x, ids.length, W, batch.mask, batch.target);
+        opt.step();
+        return loss;
+      },
+      // The loss over all of `ids` (the tfjs path's one batch), computed a sub-chunk at a time.
+      valLoss: (ids) => {
+        let sum = 0, count = 0;
+        for (let r = 0; r < ids.length; r += NATIVE_CHUNK) {
+          const sub = ids.subarray(r, Math.min(ids.length, r + NATIVE_CHUNK));
+          batch.fill(xs, win, sub, pad);
+          const l = net.lossAndGrad(batch.x, sub.length, W, batch.mask, batch.target, false);
+          sum += l.sum;
+          count += l.count;
+        }
+        return sum / Math.max(count, 1);
+      },
+    });
+  }
+
+  /** Native per-window errors in the tfjs path's layout ([n, W] or [n, 1]) for windows r … r+n−1. */
+  #errorsNative(
+    xs: Float32Array,
+    win: Int32Array,
+    pad: number,
+    r0: number,
+    n: number,
+    batch: WindowBatch,
+  ) {
+    const W = this.params.window;
+    const net = this.#model();
+    const cols = net.mode === "autoencoder" ? W : 1;
+    const v = new Float32Array(n * cols);
+    const mask = new Float32Array(n * W);
+    for (let r = 0; r < n; r += NATIVE_CHUNK) {
+      const m = Math.min(NATIVE_CHUNK, n - r);
+      const ids = Int32Array.from({ length: m }, (_, i) => r0 + r + i);
+      batch.fill(xs, win, ids, pad);
+      net.errors(batch.x, m, W, batch.target, batch.err);
+      v.set(batch.err.subarray(0, m * cols), r * cols);
+      mask.set(batch.mask.subarray(0, m * W), r * W);
+    }
+    return { v, mask };
+  }
+
   async score(x: Matrix, context?: ScoreContext): Promise<Float64Array> {
     checkScoreInput(NAME, x, this.nFeatures);
     const out = new Float64Array(x.rows);
     if (x.rows === 0) return out;
-    const tf = this.tf!;
     const W = this.params.window;
     const F = x.cols;
     const xs = applyScaler(this.scaler!, x.data, x.rows, x.cols);
     const win = windowIndex(x.rows, W, x.rows, context);
     const last = this.params.mode === "predict" || this.params.windowScore === "last";
+    const native = this.engine === "native";
+    const batch = new WindowBatch(W, F, this.params.mode === "autoencoder");
     for (let r = 0; r < x.rows; r += SCORE_CHUNK) {
       const n = Math.min(SCORE_CHUNK, x.rows - r);
-      const ids = Int32Array.from({ length: n }, (_, i) => r + i);
       let mask: Float32Array = new Float32Array(0);
-      const t = tf.tidy(() => {
-        const e = this.#errors(tf, xs, F, win, ids, x.rows);
-        mask = e.mask;
-        return e.err;
-      });
-      const v = await t.data() as Float32Array;
-      t.dispose();
+      let v: Float32Array;
+      if (native) {
+        ({ v, mask } = this.#errorsNative(xs, win, x.rows, r, n, batch));
+      } else {
+        const tf = this.tf!;
+        const ids = Int32Array.from({ length: n }, (_, i) => r + i);
+        const t = tf.tidy(() => {
+          const e = this.#errors(tf, xs, F, win, ids, x.rows);
+          mask = e.mask;
+          return e.err;
+        });
+        v = await t.data() as Float32Array;
+        t.dispose();
+      }
       const cols = v.length / n;
       for (let i = 0; i < n; i++) {
         if (last || cols === 1) {
@@ -326,9 +492,10 @@ export const lstmTestParams: Record<string, unknown> = {
 /** Registry entry for the LSTM sequence model. */
 export const lstmFactory: DetectorFactory = defineDetector({
   name: NAME,
-  summary: "LSTM sequence autoencoder / next-flow predictor over per-host windows (tfjs)",
+  summary:
+    "LSTM sequence autoencoder / next-flow predictor over per-host windows (native sgemm engine, tfjs fallback)",
   params: lstmParams,
   create: (params, seed) => new Lstm(params, seed),
   conformanceParams: lstmTestParams,
-  backend: tfBackendName,
+  backend: nnBackendName,
 });

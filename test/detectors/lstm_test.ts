@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { matrix } from "../../src/data/matrix.ts";
 import { lstmFactory, windowIndex } from "../../src/detectors/lstm.ts";
+import { setNnEngine } from "../../src/nn/engine.ts";
+import { needBlas, testWhen } from "../_shared.ts";
 
 Deno.test("lstm: windows follow groups and timestamps, padded at each group's start", () => {
   // rows: 0:a@3 1:b@1 2:a@1 3:a@2 4:b@2
@@ -60,3 +62,44 @@ Deno.test("lstm autoencoder: window score modes and context checks", async () =>
   last.dispose?.();
   win.dispose?.();
 });
+
+for (const [from, to] of [["native", "tfjs"], ["tfjs", "native"]] as const) {
+  testWhen(
+    [needBlas()],
+    `lstm: a model trained on ${from} and saved scores the same on ${to} (1e-5), both modes`,
+    async () => {
+      const { x, ctx } = cyclic(240);
+      const t = cyclic(60, 31);
+      const cases: Record<string, unknown>[] = [
+        { mode: "autoencoder", windowScore: "last" },
+        { mode: "autoencoder", windowScore: "window" },
+        { mode: "predict" },
+      ];
+      try {
+        for (const extra of cases) {
+          const params = { window: 4, units: 6, epochs: 3, batchSize: 32, lr: 0.02, ...extra };
+          setNnEngine(from);
+          const m = lstmFactory.create(params, 3);
+          await m.fit(x, { context: ctx });
+          const s = await m.score(t.x, t.ctx);
+          const saved = await m.save();
+          m.dispose?.();
+          setNnEngine(to);
+          const back = await lstmFactory.load(saved, m.params as Record<string, unknown>, 3);
+          const s2 = await back.score(t.x, t.ctx);
+          back.dispose?.();
+          assert.equal(s2.length, s.length);
+          for (let i = 0; i < s.length; i++) {
+            assert.ok(s[i] > 0 && Number.isFinite(s[i]), `${extra.mode} row ${i}: score ${s[i]}`);
+            assert.ok(
+              Math.abs(s2[i] - s[i]) <= 1e-5 * Math.abs(s[i]),
+              `${JSON.stringify(extra)} row ${i}: ${from} ${s[i]} vs ${to} ${s2[i]}`,
+            );
+          }
+        }
+      } finally {
+        setNnEngine(undefined);
+      }
+    },
+  );
+}
