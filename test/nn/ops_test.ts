@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  actBackwardBias,
   type Activation,
   activationBackward,
   activationForward,
   ACTIVATIONS,
+  denseActForward,
   denseBackward,
   denseForward,
   dropoutBackward,
