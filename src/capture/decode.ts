@@ -13,7 +13,9 @@
  *   nibble then decides IPv4/IPv6.
  * - VN-tags (0x8926), 802.1BR E-tags (0x893F) and NSH (0x894F, RFC 8300) are
  *   walked to the packet they carry (NSH over Ethernet: the inner frame is
- *   the packet); NFStream knows none of them. PPP protocol fields compressed
+ *   the packet); NFStream knows none of them. VXLAN-GPE (UDP 4790, version 0
+ *   with the P bit) is opened by its next protocol (IPv4, IPv6, Ethernet,
+ *   NSH, MPLS) the same way; `tunnelId` stays 0 as NFStream has no number for it. PPP protocol fields compressed
  *   to one byte (RFC 1661 PFC) are read, in PPPoE and on PPP links.
  * - IP-in-IP, 6in4, 4in6, 6in6: the innermost IP header is the packet.
  * - GTP-U (UDP 2152, v1 T-PDU), TZSP (UDP 37008, Ethernet encapsulation) and
@@ -427,7 +429,48 @@ function decodeLink(
     default:
       return;
   }
-  // Ethertype chain: VLAN tags, MPLS labels, PPPoE session, VN-tag, E-tag, NSH.
+  decodeEtherChain(p, b, base, end, o, type, depth, tooShort);
+}
+
+/** Next-protocol values NSH (RFC 8300) and VXLAN-GPE share: the same IANA numbering in both headers. */
+const NEXT_IPV4 = 1, NEXT_IPV6 = 2, NEXT_ETHERNET = 3, NEXT_NSH = 4, NEXT_MPLS = 5;
+
+/**
+ * The ethertype that continues the chain after an NSH or VXLAN-GPE header with next protocol `next`;
+ * 0 for Ethernet (the caller decodes a whole inner frame) and -1 for anything else (not decoded).
+ */
+function nextProtocolType(next: number): number {
+  switch (next) {
+    case NEXT_IPV4:
+      return ETH_IP;
+    case NEXT_IPV6:
+      return ETH_IP6;
+    case NEXT_ETHERNET:
+      return 0;
+    case NEXT_NSH:
+      return 0x894f;
+    case NEXT_MPLS:
+      return 0x8847;
+    default:
+      return -1;
+  }
+}
+
+/**
+ * The ethertype chain from `o` with ethertype `type`: VLAN tags, MPLS labels, PPPoE session, VN-tag, E-tag,
+ * NSH, then IP. Entered after a link header, and after a VXLAN-GPE header with the type its next protocol
+ * names. `tooShort`: NFStream would drop the frame (shorter than link header + 28 bytes).
+ */
+function decodeEtherChain(
+  p: DecodedPacket,
+  b: Uint8Array,
+  base: number,
+  end: number,
+  o: number,
+  type: number,
+  depth: number,
+  tooShort: boolean,
+): void {
   for (let guard = 0; guard < 16; guard++) {
     if (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
       if (o + 4 > end) return;
@@ -463,14 +506,12 @@ function decodeLink(
       const len = md === 1 ? 24 : Math.max(8, (b[o + 1] & 0x3f) * 4);
       o += len;
       if (o > end) return;
-      if (next === 1) type = ETH_IP;
-      else if (next === 2) type = ETH_IP6;
-      else if (next === 4) type = 0x894f;
-      else if (next === 5) type = 0x8847;
-      else if (next === 3) { // Ethernet: the inner frame is the packet (its MACs and VLAN tags)
-        if (depth < 4) decodeLink(p, b, base, end, o, 1, depth + 1);
+      type = nextProtocolType(next);
+      if (type === 0) { // Ethernet: the inner frame is the packet (its MACs and VLAN tags)
+        if (depth < 4) decodeLink(p, b, base, end, o, LINKTYPE.ETHERNET, depth + 1);
         return;
-      } else return;
+      }
+      if (type < 0) return;
     } else break;
   }
   // NFStream does not look at the ethertype to decide IP: any frame whose byte after the link header has
@@ -645,7 +686,10 @@ function decodeTransport(
   p.payloadLen = l4Len;
 }
 
-/** GTP-U, TZSP and CAPWAP data over UDP, decoded as NFStream does. */
+/**
+ * GTP-U, TZSP and CAPWAP data over UDP, decoded as NFStream does; VXLAN-GPE (which NFStream does not
+ * open) in {@link decodeVxlanGpe}.
+ */
 function decodeUdpTunnel(
   p: DecodedPacket,
   b: Uint8Array,
@@ -714,6 +758,10 @@ function decodeUdpTunnel(
     }
     return;
   }
+  if (dp === VXLAN_GPE_PORT) {
+    decodeVxlanGpe(p, b, base, end, u, depth, meterable);
+    return;
+  }
   if (sp === 5247 || dp === 5247) {
     let o = u;
     if (o + 1 >= end) return;
@@ -743,6 +791,41 @@ function decodeUdpTunnel(
       p.meterable = false;
     }
   }
+}
+
+/** IANA's UDP port for VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe). */
+const VXLAN_GPE_PORT = 4790;
+
+/**
+ * VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe-13) at `u`, the UDP payload of a datagram to port 4790. Its 8-byte
+ * header is flags (R R Ver Ver I P B O), 2 reserved bytes, the next protocol (IPv4, IPv6, Ethernet, NSH,
+ * MPLS, numbered as in NSH), the 24-bit VNI and a reserved byte. The draft makes receivers drop a version
+ * they do not know and requires the P bit, so only version 0 with P set is opened (tshark opens any);
+ * otherwise, and when the payload holds no IP packet, the outer UDP datagram stays the packet, metered as
+ * before. The inner IP packet becomes the packet, like NSH on its ethertype: with next protocol Ethernet
+ * (directly or behind NSH) its MACs and VLAN tags too. `tunnelId` stays 0: NFStream has no number for
+ * VXLAN-GPE, and 1–3 mean its own tunnels.
+ */
+function decodeVxlanGpe(
+  p: DecodedPacket,
+  b: Uint8Array,
+  base: number,
+  end: number,
+  u: number,
+  depth: number,
+  meterable: boolean,
+): void {
+  if (u + 8 > end) return;
+  const flags = b[u];
+  if ((flags & 0x30) !== 0 || (flags & 0x04) === 0) return; // version 0, P bit set
+  const type = nextProtocolType(b[u + 3]);
+  if (type < 0) return;
+  const saved = snapshot(p);
+  clearL3(p);
+  if (type === 0) decodeLink(p, b, base, end, u + 8, LINKTYPE.ETHERNET, depth + 1);
+  else decodeEtherChain(p, b, base, end, u + 8, type, depth + 1, !meterable);
+  if (p.ipVersion === 0) restore(p, saved);
+  else if (!meterable) p.meterable = false; // a frame NFStream drops as a whole stays dropped
 }
 
 interface Snap {

@@ -59,7 +59,7 @@ export interface Packet {
   fragment: boolean;
   /** True when this is a non-first fragment (no transport header). */
   laterFragment: boolean;
-  /** Tunnel the packet was decoded from, NFStream's numbering (1 GTP-U, 2 CAPWAP, 3 TZSP; 0 none or IP-in-IP); part of the flow key as in NFStream. */
+  /** Tunnel the packet was decoded from, NFStream's numbering (1 GTP-U, 2 CAPWAP, 3 TZSP; 0 none, IP-in-IP or VXLAN-GPE); part of the flow key as in NFStream. */
   tunnelId: number;
   /** Raw frame bytes as captured (may be a view into a reused buffer: copy to keep). */
   raw?: Uint8Array;

@@ -4,10 +4,12 @@
  * record is decoded in place into a reused {@link DecodedPacket}.
  *
  * Formats: pcap in either byte order with micro- or nanosecond timestamps
- * (and the "modified" Kuznetzov variant), pcapng with any number of sections
- * (each in its own byte order), interfaces with their own link type, snaplen,
- * if_tsresol and if_tsoffset; Enhanced, Simple and obsolete Packet blocks;
- * every other block is skipped.
+ * (and the "modified" Kuznetzov variant), its record length fields in the
+ * order the file's version implies (before 2.3, and in DG/UX's 543.0, the
+ * original length comes first: swapped back as libpcap does), pcapng with
+ * any number of sections (each in its own byte order), interfaces with
+ * their own link type, snaplen, if_tsresol and if_tsoffset; Enhanced,
+ * Simple and obsolete Packet blocks; every other block is skipped.
  *
  * Damage: by default a damaged record or block is skipped, counted in
  * {@link CaptureStats} and the reader resynchronises on the next plausible
@@ -152,6 +154,16 @@ const LT_RESERVED3 = 0x03ff0000;
 const DEFAULT_MAX_PACKET = 262144;
 const RESYNC_WINDOW_S = 365 * 86400;
 
+/**
+ * Order of the two length fields of a pcap record header, decided by the file's version as libpcap's
+ * sf-pcap.c does (`lengths_swapped`). Version 2.3 interchanged caplen and len to match the BPF header, so
+ * files older than 2.3, and DG/UX tcpdump's 543.0, hold the original length first: their fields are always
+ * swapped back. Some 2.3 writers kept the old order, so a 2.3 record is swapped back only where its
+ * "captured" length exceeds its "original" one (the order that cannot be right).
+ */
+const LENGTHS_IN_ORDER = 0, LENGTHS_SWAPPED = 1, LENGTHS_MAYBE_SWAPPED = 2;
+type LengthOrder = typeof LENGTHS_IN_ORDER | typeof LENGTHS_SWAPPED | typeof LENGTHS_MAYBE_SWAPPED;
+
 interface Iface {
   linkType: number;
   snaplen: number;
@@ -177,6 +189,11 @@ export class CaptureParser {
   private le = true;
   private nano = false;
   private recHdr = 16;
+  /** How the pcap record length fields are ordered ({@link LENGTHS_SWAPPED} ...), from the file's version. */
+  private lengthOrder: LengthOrder = LENGTHS_IN_ORDER;
+  /** Captured and original length of the last record header read by {@link recordLengths}. */
+  private recCap = 0;
+  private recWire = 0;
   private snaplen = 0;
   private linkType = 1;
   private maxPacket: number;
@@ -292,11 +309,30 @@ export class CaptureParser {
   private plausiblePcap(dv: DataView, q: number): boolean {
     const le = this.le;
     const sec = dv.getUint32(q, le), frac = dv.getUint32(q + 4, le);
-    const cap = dv.getUint32(q + 8, le), wire = dv.getUint32(q + this.recHdr - 4, le);
+    this.recordLengths(dv, q);
+    const cap = this.recCap, wire = this.recWire;
     if (cap > this.maxPacket || wire < cap || wire > 0x40000000) return false;
     if (frac >= (this.nano ? 1e9 : 1e6)) return false;
     if (this.lastSec !== 0 && Math.abs(sec - this.lastSec) > RESYNC_WINDOW_S) return false;
     return true;
+  }
+
+  /**
+   * Reads the captured and original length of the pcap record header at `q` into {@link recCap} and
+   * {@link recWire}, swapping them back where the file's version says they are swapped. Both sit at bytes
+   * 8 and 12 in either record format: the "modified" format's extra fields (interface index, protocol,
+   * packet type) follow them.
+   */
+  private recordLengths(dv: DataView, q: number): void {
+    const a = dv.getUint32(q + 8, this.le), b = dv.getUint32(q + 12, this.le);
+    const order = this.lengthOrder;
+    if (order === LENGTHS_SWAPPED || (order === LENGTHS_MAYBE_SWAPPED && a > b)) {
+      this.recCap = b;
+      this.recWire = a;
+    } else {
+      this.recCap = a;
+      this.recWire = b;
+    }
   }
 
   /** True when a plausible record at or after `q` is followed by another plausible one within `end`. */
@@ -304,15 +340,23 @@ export class CaptureParser {
     const H = this.recHdr;
     for (; q + H <= end; q++) {
       if (!this.plausiblePcap(dv, q)) continue;
-      const next = q + H + dv.getUint32(q + 8, this.le);
+      const next = q + H + this.recCap;
       if (next + H <= end && this.plausiblePcap(dv, next)) return true;
     }
     return false;
   }
 
-  /** Version and link-type checks of the pcap file header at `start` (libpcap's pcap_check_header). */
+  /**
+   * Version and link-type checks of the pcap file header at `start` (libpcap's pcap_check_header), and the
+   * order of the record length fields that the version implies ({@link LENGTHS_SWAPPED}).
+   */
   private checkPcapHeader(dv: DataView, start: number, base: number, lt: number): void {
     const major = dv.getUint16(start + 4, this.le), minor = dv.getUint16(start + 6, this.le);
+    this.lengthOrder = (major === 2 && minor < 3) || (major === 543 && minor === 0)
+      ? LENGTHS_SWAPPED
+      : major === 2 && minor === 3
+      ? LENGTHS_MAYBE_SWAPPED
+      : LENGTHS_IN_ORDER;
     if (!((major === 2 && minor <= 4) || (major === 543 && minor === 0))) {
       const why = major < 2
         ? "archaic pcap savefile format"
@@ -364,7 +408,7 @@ export class CaptureParser {
         let ok = false;
         for (; q + H <= end; q++) {
           if (!this.plausiblePcap(dv, q)) continue;
-          const next = q + H + dv.getUint32(q + 8, le);
+          const next = q + H + this.recCap;
           if (next === end && eof) {
             ok = true;
             break;
@@ -400,7 +444,8 @@ export class CaptureParser {
         this.need = H;
         return p;
       }
-      const cap = dv.getUint32(p + 8, le);
+      this.recordLengths(dv, p);
+      const cap = this.recCap, wire = this.recWire;
       if (cap > this.maxPacket) {
         st.damaged++;
         this.damage(base + p, `record length ${cap} exceeds the maximum ${this.maxPacket} (snaplen ${snap})`);
@@ -431,7 +476,6 @@ export class CaptureParser {
         return p;
       }
       const sec = dv.getUint32(p, le), frac = dv.getUint32(p + 4, le);
-      const wire = dv.getUint32(p + H - 4, le);
       if (frac >= fracMax) this.badTimestamp(base + p, frac);
       this.lastSec = sec;
       const off = p + H;

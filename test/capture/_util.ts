@@ -76,9 +76,10 @@ export interface TsharkInner {
 
 /**
  * tshark's innermost IP packet per frame. TCP/UDP payloads are not dissected (`-d ...,data`), so only the
- * encapsulation under test can add inner headers.
+ * encapsulation under test can add inner headers; `udpTunnelPorts` are left to tshark's own dissectors (a UDP
+ * tunnel under test, e.g. VXLAN-GPE on 4790).
  */
-export function tsharkInnermost(file: string): TsharkInner[] {
+export function tsharkInnermost(file: string, udpTunnelPorts: number[] = []): TsharkInner[] {
   const fields = [
     "frame.protocols",
     "ip.src",
@@ -93,7 +94,14 @@ export function tsharkInnermost(file: string): TsharkInner[] {
     "eth.src",
   ];
   const last = (v: string | undefined) => (v ?? "").split(",").pop() ?? "";
-  return tsharkFields(file, fields, ["-d", "udp.port==1-65535,data", "-d", "tcp.port==1-65535,data"]).map(
+  const udpData: string[] = [];
+  let from = 1;
+  for (const port of [...udpTunnelPorts].sort((a, b) => a - b)) {
+    if (port > from) udpData.push("-d", `udp.port==${from}-${port - 1},data`);
+    from = port + 1;
+  }
+  if (from <= 65535) udpData.push("-d", `udp.port==${from}-65535,data`);
+  return tsharkFields(file, fields, [...udpData, "-d", "tcp.port==1-65535,data"]).map(
     (r) => {
       const protos = r[0].split(":");
       const v = protos.findLastIndex((x) => x === "ip"), v6 = protos.findLastIndex((x) => x === "ipv6");

@@ -2,8 +2,9 @@
  * Reader + decoder against tshark on real captures: every vendored pcap and
  * pcapng, the link types and tunnels in the vendored NFStream subset, and
  * variants made from real captures at test time (nanosecond pcap via editcap,
- * big-endian pcap by byte-swapping a real file's headers, multi-interface and
- * multi-section pcapng via mergecap / concatenation).
+ * big-endian pcap by byte-swapping a real file's headers, pcap versions before
+ * 2.3 and the "modified" record format by rewriting a real file's headers,
+ * multi-interface and multi-section pcapng via mergecap / concatenation).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import {
   type DecodedPacket,
   forEachPacket,
   newStats,
+  parseCaptureBytes,
   readAllPackets,
   readPackets,
 } from "../../src/capture/reader.ts";
@@ -24,7 +26,7 @@ import {
   tsharkFields,
   vendoredPcaps,
 } from "./_util.ts";
-import { testWhen } from "../_shared.ts";
+import { needPrograms, testWhen } from "../_shared.ts";
 
 const FIELDS = [
   "frame.len",
@@ -271,6 +273,174 @@ testWhen(
       assert.equal(b.length, a.length);
       for (let i = 0; i < a.length; i++) assert.deepEqual(b[i].toJSON(), a[i].toJSON());
       assert.deepEqual(compareWithTshark(be, b).mismatches.slice(0, 5), []);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+/**
+ * A real little-endian µs pcap with every record cut to `snap` captured bytes (caplen = min(len, snap), len
+ * kept, header snaplen `snap`), as `tcpdump -s` or `editcap -s` writes it. Derived, because no vendored
+ * capture has a record whose captured length differs from its original length, and only unequal lengths show
+ * whether a reader swapped them.
+ */
+function cutPcap(le: Uint8Array, snap: number): Uint8Array {
+  const a = new DataView(le.buffer, le.byteOffset, le.byteLength);
+  assert.equal(a.getUint32(0, true), 0xa1b2c3d4, "a little-endian µs pcap");
+  const parts: Uint8Array[] = [le.slice(0, 24)];
+  new DataView(parts[0].buffer).setUint32(16, snap, true);
+  for (let p = 24; p + 16 <= le.length;) {
+    const cap = a.getUint32(p + 8, true), keep = Math.min(cap, snap);
+    const rec = le.slice(p, p + 16 + keep);
+    new DataView(rec.buffer).setUint32(8, keep, true);
+    parts.push(rec);
+    p += 16 + cap;
+  }
+  return concat(parts);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of parts) {
+    out.set(b, o);
+    o += b.length;
+  }
+  return out;
+}
+
+/**
+ * Rewrites a little-endian pcap as version `major.minor`, its record i holding len before caplen (the order
+ * before 2.3) where `swapped(i)`, and with `modified`, in Kuznetzov's 24-byte record format (magic
+ * a1b2cd34; interface index 7, protocol 0x0800, packet type 4 after the lengths).
+ */
+function oldPcap(
+  le: Uint8Array,
+  major: number,
+  minor: number,
+  swapped: (i: number) => boolean,
+  modified = false,
+): Uint8Array {
+  const a = new DataView(le.buffer, le.byteOffset, le.byteLength);
+  const head = le.slice(0, 24), hv = new DataView(head.buffer);
+  hv.setUint16(4, major, true);
+  hv.setUint16(6, minor, true);
+  if (modified) hv.setUint32(0, 0xa1b2cd34, true);
+  const parts = [head];
+  for (let p = 24, i = 0; p + 16 <= le.length; i++) {
+    const cap = a.getUint32(p + 8, true), len = a.getUint32(p + 12, true);
+    const rec = new Uint8Array((modified ? 24 : 16) + cap), rv = new DataView(rec.buffer);
+    rec.set(le.subarray(p, p + 8));
+    rv.setUint32(8, swapped(i) ? len : cap, true);
+    rv.setUint32(12, swapped(i) ? cap : len, true);
+    if (modified) {
+      rv.setUint32(16, 7, true);
+      rv.setUint16(20, 0x0800, true);
+      rv.setUint8(22, 4);
+    }
+    rec.set(le.subarray(p + 16, p + 16 + cap), rec.length - cap);
+    parts.push(rec);
+    p += 16 + cap;
+  }
+  return concat(parts);
+}
+
+function readBytes(b: Uint8Array): { pkts: DecodedPacket[]; stats: ReturnType<typeof newStats> } {
+  const pkts: DecodedPacket[] = [];
+  const stats = parseCaptureBytes(b, (p) => {
+    pkts.push(p.clone());
+  });
+  return { pkts, stats };
+}
+
+/** The pcap variants of the length-order tests: [name, bytes], each meant to read like the cut original. */
+function oldPcapVariants(cut: Uint8Array): [string, Uint8Array][] {
+  const all = () => true;
+  return [
+    ["2.2", oldPcap(cut, 2, 2, all)],
+    ["2.0", oldPcap(cut, 2, 0, all)],
+    ["543.0 (DG/UX)", oldPcap(cut, 543, 0, all)],
+    // 2.3: some writers kept the old order, so records of both orders occur; every other one here.
+    ["2.3, every other record in the old order", oldPcap(cut, 2, 3, (i) => i % 2 === 0)],
+    ["modified 2.4", oldPcap(cut, 2, 4, () => false, true)],
+    ["modified 2.2", oldPcap(cut, 2, 2, all, true)],
+  ];
+}
+
+const LENGTH_ORDER_SRC = "stratosphere-test7-malicious.pcap";
+
+Deno.test("reader: pcap versions before 2.3 and 543.0 hold len before caplen and are swapped back as libpcap does (2.3 only where caplen > len)", () => {
+  const src = Deno.readFileSync(vendoredPcaps().find((f) => f.endsWith(LENGTH_ORDER_SRC))!);
+  const cut = cutPcap(src, 96);
+  const ref = readBytes(cut);
+  const short = ref.pkts.findIndex((p) => p.capLen < p.wireLen);
+  assert.ok(ref.pkts.filter((p) => p.capLen < p.wireLen).length > 100, "the cut capture has short records");
+  assert.deepEqual(ref.stats.warnings, []);
+  for (const [name, bytes] of oldPcapVariants(cut)) {
+    const { pkts, stats } = readBytes(bytes);
+    assert.equal(pkts.length, ref.pkts.length, name);
+    for (let i = 0; i < pkts.length; i++) {
+      assert.deepEqual(pkts[i].toJSON(), ref.pkts[i].toJSON(), `${name} #${i + 1}`);
+      assert.deepEqual(pkts[i].raw, ref.pkts[i].raw, `${name} #${i + 1}`);
+    }
+    // libpcap reads these versions: nothing to warn about.
+    assert.deepEqual(stats.warnings, [], name);
+    assert.equal(stats.badHeaders + stats.damaged + stats.capOverWire, 0, name);
+    assert.equal(stats.format, name.startsWith("modified") ? "pcap-modified" : "pcap", name);
+  }
+  // Before 2.3 libpcap swaps unconditionally, even where that makes caplen exceed len: a 2.2 file whose
+  // records are in the 2.4 order reads the first short record with caplen = its original length (and then
+  // out of step, as libpcap does). A 2.4 file is never swapped: old-order records stay as written.
+  const w = ref.pkts[short].wireLen;
+  for (
+    const [name, bytes] of [
+      ["2.2 in the 2.4 order", oldPcap(cut, 2, 2, () => false)],
+      ["2.4 in the old order", oldPcap(cut, 2, 4, () => true)],
+    ] as const
+  ) {
+    const { pkts } = readBytes(bytes);
+    for (let i = 0; i < short; i++) {
+      assert.deepEqual(pkts[i].toJSON(), ref.pkts[i].toJSON(), `${name} #${i + 1}`);
+    }
+    assert.deepEqual([pkts[short].capLen, pkts[short].wireLen], [w, 96], name);
+  }
+});
+
+testWhen(
+  [needPrograms("tshark")],
+  "reader: pcap versions before 2.3, 2.3 with both orders, 543.0 and the modified format: tshark reads the same lengths",
+  () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const src = Deno.readFileSync(vendoredPcaps().find((f) => f.endsWith(LENGTH_ORDER_SRC))!);
+      const cut = cutPcap(src, 96);
+      const fields = ["frame.len", "frame.cap_len", "frame.time_epoch"];
+      const lengths = (pkts: DecodedPacket[]) => pkts.map((p) => [p.wireLen, p.capLen, p.tsUs]);
+      const tshark = (rows: string[][]) =>
+        rows.map(([len, cap, t]) => [Number(len), Number(cap), epochToUs(t)]);
+      for (const [i, [name, bytes]] of oldPcapVariants(cut).entries()) {
+        const f = join(dir, `v${i}.pcap`);
+        Deno.writeFileSync(f, bytes);
+        const mine = lengths(readBytes(bytes).pkts);
+        assert.deepEqual(tshark(tsharkFields(f, fields)), mine, name);
+        assert.ok(mine.some(([len, cap]) => cap < len), name);
+      }
+      // tshark too swaps a 2.2 file's lengths unconditionally: records in the 2.4 order come out with caplen >
+      // len at the first short record, then the file is out of step (tshark fails; compare up to there).
+      const f = join(dir, "v22-in-24-order.pcap");
+      const bytes = oldPcap(cut, 2, 2, () => false);
+      Deno.writeFileSync(f, bytes);
+      const r = new Deno.Command("tshark", {
+        args: ["-r", f, "-T", "fields", ...fields.flatMap((x) => ["-e", x])],
+        stdout: "piped",
+        stderr: "null",
+      }).outputSync();
+      const rows = new TextDecoder().decode(r.stdout).split("\n").filter((l) => l).map((l) => l.split("\t"));
+      const mine = lengths(readBytes(bytes).pkts);
+      const short = mine.findIndex(([len, cap]) => cap > len);
+      assert.ok(short > 0 && rows.length > short, `tshark read ${rows.length} rows`);
+      assert.deepEqual(tshark(rows.slice(0, short + 1)), mine.slice(0, short + 1));
     } finally {
       cleanup();
     }
