@@ -52,6 +52,9 @@ export function spawnedPrograms(source: string): Set<string> {
     /"\/(?:usr\/)?s?bin\/([\w.-]+)"/g,
   ];
   for (const re of patterns) for (const m of code.matchAll(re)) out.add(m[1].replace(/^.*\//, ""));
+  // Deno subcommands that start an argv array handed to Deno.execPath() (e.g. a helper returning
+  // ["run", "-A", ...]); no Debian program has these names.
+  for (const sub of ["run", "eval", "compile", "task"]) out.delete(sub);
   return out;
 }
 
@@ -89,6 +92,7 @@ Deno.test("setup: the scanner finds the ways tests start programs", () => {
     peers.push(["ndpiReader", "-i", file]);
     new Deno.Command("/usr/bin/python3", {});
     // new Deno.Command("commented-out")
+    return ["run", "-A", "child.ts"]; // a deno argv for Deno.execPath(), not a program
   `);
   assert.deepEqual([...found].sort(), ["editcap", "ip", "ndpiReader", "openssl", "ping", "python3"]);
 });
