@@ -1,0 +1,101 @@
+/**
+ * Layer normalisation over the last axis, forward and backward, for the
+ * native engine's transformer (src/nn/transformer.ts).
+ *
+ * The maths is tfjs's `moments`-based layer norm as flow-lm writes it:
+ * biased variance (divide by `d`, not `d − 1`) and `eps` inside the square
+ * root, `y = (x − mean) / √(var + eps) · g + b`. The forward keeps the
+ * normalised values `xhat` and `1/√(var + eps)` per row, which is all the
+ * backward needs — so the residual stream itself can be updated in place.
+ *
+ * Sums run in float64 (JS numbers) and are stored in float32, which keeps
+ * the results within float32 rounding of tfjs's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { layerNormForward } from "./norm.ts";
+ * const x = new Float32Array([1, 3]), y = new Float32Array(2);
+ * layerNormForward(x, 1, 2, new Float32Array([1, 1]), new Float32Array([0, 0]), y, new Float32Array(2), new Float32Array(1));
+ * // mean 2, variance 1: (x − 2)/√(1 + 1e-5)
+ * assert.ok(Math.abs(y[0] + 1) < 1e-5 && Math.abs(y[1] - 1) < 1e-5);
+ * ```
+ * @module
+ */
+
+/** The epsilon of nadir's layer norm (both engines). */
+export const LAYER_NORM_EPS = 1e-5;
+
+/**
+ * `y = (x − mean) · rstd · g + b` row by row for `rows` rows of width `d`;
+ * writes the normalised `xhat` (rows × d) and `rstd = 1/√(var + eps)` (rows)
+ * for {@link layerNormBackward}. `y` may not alias `x` when `xhat` is needed.
+ */
+export function layerNormForward(
+  x: Float32Array,
+  rows: number,
+  d: number,
+  g: Float32Array,
+  b: Float32Array,
+  y: Float32Array,
+  xhat: Float32Array,
+  rstd: Float32Array,
+  eps = LAYER_NORM_EPS,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    let s = 0;
+    for (let j = 0; j < d; j++) s += x[o + j];
+    const mean = s / d;
+    let v = 0;
+    for (let j = 0; j < d; j++) {
+      const c = x[o + j] - mean;
+      v += c * c;
+    }
+    const rs = 1 / Math.sqrt(v / d + eps);
+    rstd[r] = rs;
+    for (let j = 0; j < d; j++) {
+      const h = (x[o + j] - mean) * rs;
+      xhat[o + j] = h;
+      y[o + j] = h * g[j] + b[j];
+    }
+  }
+}
+
+/**
+ * Backward of {@link layerNormForward}: given `dy` (rows × d) accumulates
+ * `dg += Σ dy ⊙ xhat`, `db += Σ dy` and writes (or, with `accumulate`, adds)
+ * `dx = rstd/d · (d·dxhat − Σ dxhat − xhat · Σ dxhat ⊙ xhat)` with
+ * `dxhat = dy ⊙ g`.
+ */
+export function layerNormBackward(
+  dy: Float32Array,
+  rows: number,
+  d: number,
+  g: Float32Array,
+  xhat: Float32Array,
+  rstd: Float32Array,
+  dx: Float32Array,
+  dg: Float32Array,
+  db: Float32Array,
+  accumulate = false,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * d;
+    let s1 = 0, s2 = 0;
+    for (let j = 0; j < d; j++) {
+      const dyj = dy[o + j], h = xhat[o + j];
+      dg[j] += dyj * h;
+      db[j] += dyj;
+      const dh = dyj * g[j];
+      s1 += dh;
+      s2 += dh * h;
+    }
+    const k = rstd[r] / d;
+    if (accumulate) {
+      for (let j = 0; j < d; j++) dx[o + j] += k * (d * dy[o + j] * g[j] - s1 - xhat[o + j] * s2);
+    } else {
+      for (let j = 0; j < d; j++) dx[o + j] = k * (d * dy[o + j] * g[j] - s1 - xhat[o + j] * s2);
+    }
+  }
+}

@@ -1,0 +1,520 @@
+/**
+ * A GPT-style causal transformer language model on the native engine:
+ * forward pass, per-position negative log-likelihood and a hand-written
+ * backward pass, every product through sgemm. It is flow-lm's network
+ * (src/detectors/flow_lm.ts), written so both engines compute the same
+ * maths from the same weights:
+ *
+ * token + position embeddings → `layers` pre-norm blocks (LayerNorm →
+ * multi-head causal self-attention → output projection → (dropout) →
+ * residual; LayerNorm → dense → GELU x·σ(1.702x) → dense → (dropout) →
+ * residual) → final LayerNorm → per-position output heads. Position `t`
+ * scores only its own vocabulary of `vocab[t]` words: positions are grouped
+ * into buckets that share a padded size `K`, with weights `head{i}.W`
+ * [len, d, K] and `head{i}.b` [len, 1, K]; logits past `vocab[t]` are masked
+ * out (probability exactly 0, as tfjs's −1e9 gives). The loss is the mean
+ * token surprisal (log-softmax cross-entropy, nats).
+ *
+ * Weight names and shapes are flow-lm's tfjs layout (`tokEmb`, `posEmb`,
+ * `l{l}.ln1.g`, `l{l}.q.W`, …, `lnf.b`, `head{i}.W`), so a model saved by
+ * either engine loads in the other. Activations kept for the backward pass
+ * live in buffers allocated once per model and batch size (they grow to the
+ * largest batch seen); inference reuses one layer's buffers for every
+ * layer, so scoring needs no per-layer memory.
+ *
+ * Inputs: `inp` holds `B · T` token ids (sequence `b` at `b·T … b·T+T−1`,
+ * ids index `tokEmb`), `tgt` the `T · B` targets position-major (position
+ * `t`, sequence `b` at `t·B + b`; a target indexes position `t`'s own
+ * vocabulary) — the layout flow-lm batches in.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CausalLm, causalLmLayout } from "./transformer.ts";
+ * import { Params } from "./params.ts";
+ * import { blasAvailable } from "./blas.ts";
+ * import { Rng } from "../util/random.ts";
+ * if (blasAvailable()) {
+ *   const cfg = { seqLen: 2, width: 4, heads: 2, layers: 1, mlp: 8, context: 0, tokens: 5, vocab: [3, 2] };
+ *   const rng = new Rng(1);
+ *   const p = new Params();
+ *   for (const [name, shape] of causalLmLayout(cfg)) {
+ *     const n = shape.reduce((a, b) => a * b, 1);
+ *     p.add(name, shape, Float32Array.from({ length: n }, () => rng.normal(0, 0.1)));
+ *   }
+ *   const lm = new CausalLm(p, cfg);
+ *   const nll = lm.forward(Int32Array.from([4, 0]), Int32Array.from([2, 1]), 1);
+ *   assert.equal(nll.length, 2);
+ *   assert.ok(nll[0] > 0 && nll[1] > 0); // surprisal in nats
+ *   const loss = lm.trainStep(Int32Array.from([4, 0]), Int32Array.from([2, 1]), 1);
+ *   assert.ok(Math.abs(loss - (nll[0] + nll[1]) / 2) < 1e-6);
+ *   assert.ok(p.gradNorm() > 0);
+ * }
+ * ```
+ * @module
+ */
+import type { Rng } from "../util/random.ts";
+import { attentionBackward, attentionForward, type AttentionShape } from "./attention.ts";
+import { sgemm } from "./blas.ts";
+import { embedBackward, embedForward } from "./embedding.ts";
+import { layerNormBackward, layerNormForward } from "./norm.ts";
+import {
+  activationBackward,
+  activationForward,
+  denseBackward,
+  denseForward,
+  dropoutBackward,
+  dropoutForward,
+} from "./ops.ts";
+import type { Params } from "./params.ts";
+
+/** Sizes of a {@link CausalLm}. */
+export interface CausalLmConfig {
+  /** Tokens per sequence (T). */
+  seqLen: number;
+  /** Model width (d). */
+  width: number;
+  heads: number;
+  layers: number;
+  /** MLP hidden size. */
+  mlp: number;
+  /** Tokens each position attends to, itself included (0 = all earlier ones). */
+  context: number;
+  /** Rows of `tokEmb` (input vocabulary, BOS included). */
+  tokens: number;
+  /** Output vocabulary size per sequence position. */
+  vocab: readonly number[];
+  /**
+   * Output buckets in sequence order: positions `start … start+len−1` share a
+   * head of padded size `K` (≥ each position's vocabulary). Default: one
+   * bucket per position with `K = vocab[t]`.
+   */
+  buckets?: readonly OutputBucket[];
+}
+
+/** Positions that share one output head. */
+export interface OutputBucket {
+  start: number;
+  len: number;
+  K: number;
+}
+
+/** Dropout on the residual branches while training. */
+export interface DropoutOption {
+  rate: number;
+  rng: Rng;
+}
+
+/** Weight names and shapes of a {@link CausalLm} in flow-lm's order (values are the caller's). */
+export function causalLmLayout(cfg: CausalLmConfig): [name: string, shape: number[]][] {
+  const d = cfg.width, m = cfg.mlp, T = cfg.seqLen;
+  const out: [string, number[]][] = [["tokEmb", [cfg.tokens, d]], ["posEmb", [T, d]]];
+  for (let l = 0; l < cfg.layers; l++) {
+    out.push([`l${l}.ln1.g`, [d]], [`l${l}.ln1.b`, [d]]);
+    for (const w of ["q", "k", "v", "o"]) out.push([`l${l}.${w}.W`, [d, d]], [`l${l}.${w}.b`, [d]]);
+    out.push([`l${l}.ln2.g`, [d]], [`l${l}.ln2.b`, [d]]);
+    out.push([`l${l}.fc1.W`, [d, m]], [`l${l}.fc1.b`, [m]], [`l${l}.fc2.W`, [m, d]], [`l${l}.fc2.b`, [d]]);
+  }
+  out.push(["lnf.g", [d]], ["lnf.b", [d]]);
+  bucketsOf(cfg).forEach((b, i) =>
+    out.push([`head${i}.W`, [b.len, d, b.K]], [`head${i}.b`, [b.len, 1, b.K]])
+  );
+  return out;
+}
+
+function bucketsOf(cfg: CausalLmConfig): readonly OutputBucket[] {
+  return cfg.buckets ?? cfg.vocab.map((K, start) => ({ start, len: 1, K }));
+}
+
+/** Value and gradient of one weight. */
+interface W {
+  v: Float32Array;
+  g: Float32Array;
+}
+
+interface LayerWeights {
+  ln1g: W;
+  ln1b: W;
+  q: [W, W];
+  k: [W, W];
+  v: [W, W];
+  o: [W, W];
+  ln2g: W;
+  ln2b: W;
+  fc1: [W, W];
+  fc2: [W, W];
+}
+
+/** Activations of one block (kept per layer while training; one shared set for inference). */
+interface LayerActs {
+  xhat1: Float32Array;
+  rstd1: Float32Array;
+  h1: Float32Array;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  probs: Float32Array;
+  att: Float32Array;
+  mask1: Float32Array;
+  xhat2: Float32Array;
+  rstd2: Float32Array;
+  h2: Float32Array;
+  f1: Float32Array;
+  g: Float32Array;
+  mask2: Float32Array;
+}
+
+/** The transformer over a {@link Params} set laid out by {@link causalLmLayout}. */
+export class CausalLm {
+  readonly config: Readonly<CausalLmConfig>;
+  readonly #buckets: readonly OutputBucket[];
+  /** Bucket index and index inside the bucket, per position. */
+  readonly #posBucket: Int32Array;
+  readonly #posInBucket: Int32Array;
+  /** Offset of position t's B×K block in the kept output probabilities, per unit of B. */
+  readonly #posOut: Int32Array;
+  readonly #outPerRow: number;
+  readonly #maxK: number;
+  readonly #tok: W;
+  readonly #pos: W;
+  readonly #layers: LayerWeights[];
+  readonly #lnf: [W, W];
+  readonly #heads: [W, W][];
+
+  // Buffers (grown on demand).
+  #trainCap = 0;
+  #inferCap = 0;
+  #train: LayerActs[] = [];
+  #infer: LayerActs | undefined;
+  #x = new Float32Array(0);
+  #branch = new Float32Array(0);
+  #xhatf = new Float32Array(0);
+  #rstdf = new Float32Array(0);
+  #hf = new Float32Array(0);
+  #out = new Float32Array(0);
+  #nll = new Float32Array(0);
+  // Backward scratch.
+  #dX = new Float32Array(0);
+  #dBr = new Float32Array(0);
+  #dH = new Float32Array(0);
+  #dAtt = new Float32Array(0);
+  #dq = new Float32Array(0);
+  #dk = new Float32Array(0);
+  #dv = new Float32Array(0);
+  #dG = new Float32Array(0);
+  #attScratch = new Float32Array(0);
+
+  // The last training forward, for backward().
+  #last: { inp: Int32Array; tgt: Int32Array; B: number; dropped: boolean } | undefined;
+
+  constructor(params: Params, cfg: CausalLmConfig) {
+    const { seqLen: T, width: d, heads, vocab } = cfg;
+    if (!(T >= 1) || vocab.length !== T) {
+      throw new RangeError(
+        `CausalLm: expected ${T} output vocabularies (one per position), found ${vocab.length}`,
+      );
+    }
+    if (!(heads >= 1) || d % heads !== 0) {
+      throw new RangeError(`CausalLm: width ${d} must be a positive multiple of heads ${heads}`);
+    }
+    this.config = { ...cfg, vocab: vocab.slice() };
+    this.#buckets = bucketsOf(cfg).map((b) => ({ ...b }));
+    this.#posBucket = new Int32Array(T).fill(-1);
+    this.#posInBucket = new Int32Array(T);
+    this.#posOut = new Int32Array(T);
+    let off = 0, maxK = 0;
+    this.#buckets.forEach((b, i) => {
+      for (let tt = 0; tt < b.len; tt++) {
+        const t = b.start + tt;
+        if (t >= T || this.#posBucket[t] >= 0) {
+          throw new RangeError(`CausalLm: bucket ${i} covers position ${t}, outside 0…${T - 1} or twice`);
+        }
+        if (!(vocab[t] >= 1 && vocab[t] <= b.K)) {
+          throw new RangeError(`CausalLm: position ${t} has vocabulary ${vocab[t]}, expected 1…${b.K}`);
+        }
+        this.#posBucket[t] = i;
+        this.#posInBucket[t] = tt;
+        this.#posOut[t] = off;
+        off += b.K;
+      }
+      maxK = Math.max(maxK, b.K);
+    });
+    const missing = this.#posBucket.indexOf(-1);
+    if (missing >= 0) throw new RangeError(`CausalLm: no output bucket covers position ${missing}`);
+    this.#outPerRow = off;
+    this.#maxK = maxK;
+    const shapes = new Map(causalLmLayout(cfg));
+    const w = (name: string): W => {
+      const want = shapes.get(name)!;
+      const have = params.shape(name);
+      if (have.join(",") !== want.join(",")) {
+        throw new RangeError(`CausalLm: weight ${name} has shape [${have}], expected [${want}]`);
+      }
+      return { v: params.get(name), g: params.grad(name) };
+    };
+    this.#tok = w("tokEmb");
+    this.#pos = w("posEmb");
+    this.#layers = Array.from({ length: cfg.layers }, (_, l) => {
+      const p = `l${l}.`;
+      const dense = (n: string): [W, W] => [w(p + n + ".W"), w(p + n + ".b")];
+      return {
+        ln1g: w(p + "ln1.g"),
+        ln1b: w(p + "ln1.b"),
+        q: dense("q"),
+        k: dense("k"),
+        v: dense("v"),
+        o: dense("o"),
+        ln2g: w(p + "ln2.g"),
+        ln2b: w(p + "ln2.b"),
+        fc1: dense("fc1"),
+        fc2: dense("fc2"),
+      };
+    });
+    this.#lnf = [w("lnf.g"), w("lnf.b")];
+    this.#heads = this.#buckets.map((_, i) => [w(`head${i}.W`), w(`head${i}.b`)]);
+  }
+
+  #acts(B: number, keep: boolean): LayerActs {
+    const { seqLen: T, width: d, mlp: m, heads: H } = this.config;
+    const N = B * T;
+    return {
+      xhat1: new Float32Array(N * d),
+      rstd1: new Float32Array(N),
+      h1: new Float32Array(N * d),
+      q: new Float32Array(N * d),
+      k: new Float32Array(N * d),
+      v: new Float32Array(N * d),
+      probs: new Float32Array(keep ? B * H * T * T : T * T),
+      att: new Float32Array(N * d),
+      mask1: new Float32Array(keep ? N * d : 0),
+      xhat2: new Float32Array(N * d),
+      rstd2: new Float32Array(N),
+      h2: new Float32Array(N * d),
+      f1: new Float32Array(N * m),
+      g: new Float32Array(N * m),
+      mask2: new Float32Array(keep ? N * d : 0),
+    };
+  }
+
+  /** Shared buffers for `B` sequences (`keepOut`: room for every position's output probabilities). */
+  #reserveShared(B: number, keepOut: boolean): void {
+    const { seqLen: T, width: d } = this.config;
+    const N = B * T;
+    const grow = (a: Float32Array<ArrayBuffer>, n: number) => (a.length >= n ? a : new Float32Array(n));
+    this.#x = grow(this.#x, N * d);
+    this.#branch = grow(this.#branch, N * d);
+    this.#xhatf = grow(this.#xhatf, N * d);
+    this.#rstdf = grow(this.#rstdf, N);
+    this.#hf = grow(this.#hf, N * d);
+    this.#out = grow(this.#out, keepOut ? B * this.#outPerRow : B * this.#maxK);
+    this.#nll = grow(this.#nll, N);
+  }
+
+  #reserveTrain(B: number): void {
+    if (B > this.#trainCap) {
+      const cap = Math.max(B, this.#trainCap * 2);
+      this.#train = this.#layers.map(() => this.#acts(cap, true));
+      const { seqLen: T, width: d, mlp: m } = this.config;
+      const N = cap * T;
+      this.#dX = new Float32Array(N * d);
+      this.#dBr = new Float32Array(N * d);
+      this.#dH = new Float32Array(N * d);
+      this.#dAtt = new Float32Array(N * d);
+      this.#dq = new Float32Array(N * d);
+      this.#dk = new Float32Array(N * d);
+      this.#dv = new Float32Array(N * d);
+      this.#dG = new Float32Array(N * m);
+      this.#attScratch = new Float32Array(T * T);
+      this.#trainCap = cap;
+    }
+    this.#reserveShared(this.#trainCap, true);
+  }
+
+  #reserveInfer(B: number): void {
+    if (B > this.#inferCap || !this.#infer) {
+      this.#inferCap = Math.max(B, this.#inferCap);
+      this.#infer = this.#acts(this.#inferCap, false);
+    }
+    this.#reserveShared(this.#inferCap, false);
+  }
+
+  /**
+   * Per-position surprisal −log p(target) in nats, `T · B` values
+   * position-major (a view into an internal buffer, valid until the next
+   * call). With `training`, activations are kept for {@link backward} and
+   * `dropout` (if any) is applied to the residual branches.
+   */
+  forward(
+    inp: Int32Array,
+    tgt: Int32Array,
+    B: number,
+    opts: { training?: boolean; dropout?: DropoutOption } = {},
+  ): Float32Array {
+    const { seqLen: T, width: d, mlp: m, heads, context } = this.config;
+    const N = B * T;
+    if (inp.length < N || tgt.length < N) {
+      throw new RangeError(
+        `CausalLm: ${B} sequences need ${N} inputs and targets, found ${inp.length}, ${tgt.length}`,
+      );
+    }
+    const training = opts.training ?? false;
+    const drop = training && opts.dropout && opts.dropout.rate > 0 ? opts.dropout : undefined;
+    if (training) this.#reserveTrain(B);
+    else this.#reserveInfer(B);
+    this.#last = training ? { inp, tgt, B, dropped: !!drop } : undefined;
+    const nll = this.#nll.subarray(0, N);
+    if (B === 0) return nll;
+    const x = this.#x, br = this.#branch;
+    embedForward(this.#tok.v, this.#pos.v, inp, B, T, d, x);
+    const shape: AttentionShape = { B, T, d, heads, context };
+    for (let l = 0; l < this.#layers.length; l++) {
+      const w = this.#layers[l];
+      const a = training ? this.#train[l] : this.#infer!;
+      layerNormForward(x, N, d, w.ln1g.v, w.ln1b.v, a.h1, a.xhat1, a.rstd1);
+      denseForward(a.h1, N, d, w.q[0].v, w.q[1].v, d, a.q);
+      denseForward(a.h1, N, d, w.k[0].v, w.k[1].v, d, a.k);
+      denseForward(a.h1, N, d, w.v[0].v, w.v[1].v, d, a.v);
+      attentionForward(a.q, a.k, a.v, shape, a.probs, a.att);
+      denseForward(a.att, N, d, w.o[0].v, w.o[1].v, d, br);
+      if (drop) dropoutForward(br, a.mask1, N * d, drop.rate, drop.rng);
+      for (let i = 0; i < N * d; i++) x[i] += br[i];
+      layerNormForward(x, N, d, w.ln2g.v, w.ln2b.v, a.h2, a.xhat2, a.rstd2);
+      denseForward(a.h2, N, d, w.fc1[0].v, w.fc1[1].v, m, a.f1);
+      activationForward("gelu", a.f1, a.g, N * m);
+      denseForward(a.g, N, m, w.fc2[0].v, w.fc2[1].v, d, br);
+      if (drop) dropoutForward(br, a.mask2, N * d, drop.rate, drop.rng);
+      for (let i = 0; i < N * d; i++) x[i] += br[i];
+    }
+    layerNormForward(x, N, d, this.#lnf[0].v, this.#lnf[1].v, this.#hf, this.#xhatf, this.#rstdf);
+    this.#outputs(tgt, B, training, nll);
+    return nll;
+  }
+
+  /** Output heads and log-softmax cross-entropy; keeps the probabilities when training. */
+  #outputs(tgt: Int32Array, B: number, keep: boolean, nll: Float32Array): void {
+    const { seqLen: T, width: d, vocab } = this.config;
+    const hf = this.#hf;
+    for (let t = 0; t < T; t++) {
+      const bi = this.#posBucket[t], tt = this.#posInBucket[t], K = this.#buckets[bi].K;
+      const [W, bias] = this.#heads[bi];
+      const lg = keep ? this.#out.subarray(this.#posOut[t] * B) : this.#out;
+      const bo = tt * K;
+      for (let b = 0; b < B; b++) for (let j = 0; j < K; j++) lg[b * K + j] = bias.v[bo + j];
+      sgemm(false, false, B, K, d, 1, hf.subarray(t * d), T * d, W.v.subarray(tt * d * K), K, 1, lg, K);
+      const V = vocab[t];
+      for (let b = 0; b < B; b++) {
+        const o = b * K;
+        let mx = -Infinity;
+        for (let j = 0; j < V; j++) if (lg[o + j] > mx) mx = lg[o + j];
+        let sum = 0;
+        for (let j = 0; j < V; j++) sum += Math.exp(lg[o + j] - mx);
+        const y = tgt[t * B + b];
+        if (!(y >= 0 && y < V)) {
+          throw new RangeError(
+            `CausalLm: target ${y} at position ${t}, row ${b} is outside its vocabulary of ${V}`,
+          );
+        }
+        nll[t * B + b] = mx + Math.log(sum) - lg[o + y];
+        if (keep) {
+          const inv = 1 / sum;
+          for (let j = 0; j < V; j++) lg[o + j] = Math.exp(lg[o + j] - mx) * inv;
+          for (let j = V; j < K; j++) lg[o + j] = 0;
+        }
+      }
+    }
+  }
+
+  /**
+   * Backward of the mean surprisal of the last training {@link forward}
+   * (`scale` multiplies the loss, e.g. to weight batches): accumulates into
+   * the parameters' gradients.
+   */
+  backward(scale = 1): void {
+    const last = this.#last;
+    if (!last) throw new Error("CausalLm.backward: call forward with { training: true } first");
+    const { inp, tgt, B, dropped } = last;
+    if (B === 0) return;
+    const { seqLen: T, width: d, mlp: m, heads, context } = this.config;
+    const N = B * T;
+    const hf = this.#hf, dX = this.#dX, dH = this.#dH;
+    // Output heads: dlogits = (p − onehot) · scale / (T·B), in place over the kept probabilities.
+    const k = scale / N;
+    for (let t = 0; t < T; t++) {
+      const bi = this.#posBucket[t], tt = this.#posInBucket[t], K = this.#buckets[bi].K;
+      const [W, bias] = this.#heads[bi];
+      const lg = this.#out.subarray(this.#posOut[t] * B);
+      for (let b = 0; b < B; b++) {
+        const o = b * K;
+        lg[o + tgt[t * B + b]] -= 1;
+        for (let j = 0; j < K; j++) lg[o + j] *= k;
+      }
+      const bo = tt * K;
+      for (let b = 0; b < B; b++) for (let j = 0; j < K; j++) bias.g[bo + j] += lg[b * K + j];
+      sgemm(true, false, d, K, B, 1, hf.subarray(t * d), T * d, lg, K, 1, W.g.subarray(tt * d * K), K);
+      sgemm(false, true, B, d, K, 1, lg, K, W.v.subarray(tt * d * K), K, 0, dH.subarray(t * d), T * d);
+    }
+    layerNormBackward(dH, N, d, this.#lnf[0].v, this.#xhatf, this.#rstdf, dX, this.#lnf[0].g, this.#lnf[1].g);
+    const shape: AttentionShape = { B, T, d, heads, context };
+    for (let l = this.#layers.length - 1; l >= 0; l--) {
+      const w = this.#layers[l], a = this.#train[l];
+      // MLP branch.
+      let dBr = dX;
+      if (dropped) {
+        dBr = this.#dBr;
+        dBr.set(dX.subarray(0, N * d));
+        dropoutBackward(dBr, a.mask2, N * d);
+      }
+      denseBackward(a.g, N, m, w.fc2[0].v, d, dBr, w.fc2[0].g, w.fc2[1].g, this.#dG);
+      activationBackward("gelu", a.f1, a.g, this.#dG, this.#dG, N * m);
+      denseBackward(a.h2, N, d, w.fc1[0].v, m, this.#dG, w.fc1[0].g, w.fc1[1].g, dH);
+      layerNormBackward(dH, N, d, w.ln2g.v, a.xhat2, a.rstd2, dX, w.ln2g.g, w.ln2b.g, true);
+      // Attention branch.
+      dBr = dX;
+      if (dropped) {
+        dBr = this.#dBr;
+        dBr.set(dX.subarray(0, N * d));
+        dropoutBackward(dBr, a.mask1, N * d);
+      }
+      denseBackward(a.att, N, d, w.o[0].v, d, dBr, w.o[0].g, w.o[1].g, this.#dAtt);
+      attentionBackward(
+        a.q,
+        a.k,
+        a.v,
+        a.probs,
+        this.#dAtt,
+        shape,
+        this.#dq,
+        this.#dk,
+        this.#dv,
+        this.#attScratch,
+      );
+      denseBackward(a.h1, N, d, w.q[0].v, d, this.#dq, w.q[0].g, w.q[1].g, dH);
+      denseBackward(a.h1, N, d, w.k[0].v, d, this.#dk, w.k[0].g, w.k[1].g, dH, true);
+      denseBackward(a.h1, N, d, w.v[0].v, d, this.#dv, w.v[0].g, w.v[1].g, dH, true);
+      layerNormBackward(dH, N, d, w.ln1g.v, a.xhat1, a.rstd1, dX, w.ln1g.g, w.ln1b.g, true);
+    }
+    embedBackward(dX, inp, B, T, d, this.#tok.g, this.#pos.g);
+    this.#last = undefined;
+  }
+
+  /**
+   * One training step's loss and gradients: forward (training), backward of
+   * the mean surprisal, gradients accumulated (zero them first). Returns the
+   * mean surprisal of the batch (0 for an empty batch).
+   */
+  trainStep(inp: Int32Array, tgt: Int32Array, B: number, dropout?: DropoutOption): number {
+    const nll = this.forward(inp, tgt, B, { training: true, dropout });
+    let s = 0;
+    for (let i = 0; i < nll.length; i++) s += nll[i];
+    this.backward();
+    return nll.length ? s / nll.length : 0;
+  }
+
+  /** Mean surprisal of a batch without training (for validation). */
+  meanLoss(inp: Int32Array, tgt: Int32Array, B: number): number {
+    const nll = this.forward(inp, tgt, B);
+    let s = 0;
+    for (let i = 0; i < nll.length; i++) s += nll[i];
+    return nll.length ? s / nll.length : 0;
+  }
+}

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { LAYER_NORM_EPS, layerNormBackward, layerNormForward } from "../../src/nn/norm.ts";
+import { initTf } from "../../src/detectors/tf_backend.ts";
+import { assertClose, finiteDiff, rand, Rng } from "./_grad.ts";
+
+/** Loss Σ u ⊙ LN(x) for a fixed random u, and its native gradients. */
+function nativeNorm(rows: number, d: number, seed: number) {
+  const rng = new Rng(seed);
+  const x = rand(rng, rows * d, 3), g = rand(rng, d, 1.5), b = rand(rng, d), u = rand(rng, rows * d);
+  const y = new Float32Array(rows * d), xhat = new Float32Array(rows * d), rstd = new Float32Array(rows);
+  const loss = () => {
+    layerNormForward(x, rows, d, g, b, y, xhat, rstd);
+    let s = 0;
+    for (let i = 0; i < y.length; i++) s += u[i] * y[i];
+    return s;
+  };
+  const grads = () => {
+    loss();
+    const dx = new Float32Array(rows * d), dg = new Float32Array(d), db = new Float32Array(d);
+    layerNormBackward(u, rows, d, g, xhat, rstd, dx, dg, db);
+    return { dx, dg, db };
+  };
+  return { x, g, b, u, y, loss, grads };
+}
+
+Deno.test("layerNorm: forward and gradients match tfjs moments-based layer norm (1e-4), odd widths", async () => {
+  const tf = await initTf();
+  for (const [rows, d] of [[1, 1], [3, 6], [17, 5], [40, 33]]) {
+    const n = nativeNorm(rows, d, rows * 7 + d);
+    const g = n.grads();
+    const [x, gt, bt, u] = [
+      tf.tensor2d(n.x, [rows, d]),
+      tf.tensor1d(n.g),
+      tf.tensor1d(n.b),
+      tf.tensor2d(n.u, [rows, d]),
+    ];
+    // The formula flow-lm's tfjs path uses.
+    const ln = (x: any, g: any, b: any) => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, LAYER_NORM_EPS))), g), b);
+    };
+    const fwd = ln(x, gt, bt);
+    const [gx, gg, gb] = tf.grads((x: any, g: any, b: any) => tf.sum(tf.mul(u, ln(x, g, b))))([x, gt, bt]);
+    assertClose(`forward ${rows}×${d}`, n.y, await fwd.data(), 1e-4, 1e-5);
+    assertClose(`dx ${rows}×${d}`, g.dx, await gx.data(), 1e-4, 1e-4);
+    assertClose(`dg ${rows}×${d}`, g.dg, await gg.data(), 1e-4, 1e-5);
+    assertClose(`db ${rows}×${d}`, g.db, await gb.data(), 1e-4, 1e-5);
+    tf.dispose([x, gt, bt, u, fwd, gx, gg, gb]);
+  }
+});
+
+Deno.test("layerNorm: gradients match central finite differences; accumulate adds; empty input is a no-op", () => {
+  const n = nativeNorm(4, 7, 3);
+  const g = n.grads();
+  assertClose("dx (finite differences)", g.dx, finiteDiff(n.x, n.loss, 1e-3), 2e-2, 2e-3);
+  assertClose("dg (finite differences)", g.dg, finiteDiff(n.g, n.loss, 1e-3), 2e-2, 2e-3);
+  assertClose("db (finite differences)", g.db, finiteDiff(n.b, n.loss, 1e-3), 2e-2, 2e-3);
+  // accumulate = true adds onto what dx held.
+  const { xhat, rstd } = (() => {
+    const xhat = new Float32Array(28), rstd = new Float32Array(4);
+    layerNormForward(n.x, 4, 7, n.g, n.b, new Float32Array(28), xhat, rstd);
+    return { xhat, rstd };
+  })();
+  const acc = new Float32Array(28).fill(1);
+  layerNormBackward(n.u, 4, 7, n.g, xhat, rstd, acc, new Float32Array(7), new Float32Array(7), true);
+  assertClose("accumulated dx", acc, g.dx.map((v) => v + 1), 1e-6, 1e-6);
+  const dg = new Float32Array(2);
+  layerNormForward(
+    new Float32Array(0),
+    0,
+    2,
+    dg,
+    dg,
+    new Float32Array(0),
+    new Float32Array(0),
+    new Float32Array(0),
+  );
+  layerNormBackward(new Float32Array(0), 0, 2, dg, dg, dg, new Float32Array(0), dg, dg);
+  assert.deepEqual([...dg], [0, 0]);
+});
