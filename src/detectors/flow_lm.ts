@@ -45,9 +45,14 @@ import {
   trainLoop,
   type WeightSpec,
 } from "./_tf_nn.ts";
+import { Adam } from "../nn/adam.ts";
+import type { Params } from "../nn/params.ts";
+import { runEpochs, type TrainResult } from "../nn/train.ts";
+import { CausalLm } from "../nn/transformer.ts";
 import { defineDetector } from "./factory.ts";
+import { nnBackendName } from "./nn_backend.ts";
 import { defineParams, type ParamValues } from "./params.ts";
-import { initTf, type Tf, tfBackendName } from "./tf_backend.ts";
+import type { Tf } from "./tf_backend.ts";
 import { fitTokenizer, OUT_OF_RANGE_EDGES, Tokenizer } from "./tokenizer.ts";
 import type { DetectorFactory, DetectorState, FitOptions } from "./types.ts";
 
@@ -120,10 +125,19 @@ export function autoEpochs(epochs: number, trainRows: number): number {
 /** Rows per scoring chunk (attention tensors are rows × heads × T × T floats). */
 const SCORE_CHUNK = 4096;
 
+/**
+ * Rows per native scoring/validation chunk: the native engine keeps one
+ * layer's activations (≈ 10 · rows · T · width floats), and products of
+ * 512 · T rows already run at full sgemm speed.
+ */
+const NATIVE_CHUNK = 512;
+
 class FlowLm extends TfDetector<FlowLmParams> {
   readonly name = NAME;
   #tok: Tokenizer | undefined;
   #consts: { mask: Tensor; outMasks: Tensor[] } | undefined;
+  /** The native network over `this.native` (rebuilt when the weights are replaced). */
+  #lm: { net: CausalLm; over: Params } | undefined;
   /** Sequence position → field index (fields sorted by vocabulary size). */
   #perm: number[] = [];
   /** Contiguous position ranges whose fields share a padded output vocabulary. */
@@ -133,6 +147,10 @@ class FlowLm extends TfDetector<FlowLmParams> {
     const w = params.width, h = params.heads;
     if (w % h !== 0) throw new InputError(`detector "${NAME}": width ${w} must be a multiple of heads ${h}`);
     super(params, seed);
+  }
+
+  protected override get nativeImplemented(): boolean {
+    return true;
   }
 
   /** The fitted tokenizer. */
@@ -217,6 +235,28 @@ class FlowLm extends TfDetector<FlowLmParams> {
     });
     this.#disposeConsts();
     this.#consts = { mask: tf.keep(tf.tensor2d(mask, [T, T])), outMasks };
+  }
+
+  /** The native network over the current weights (same layout, names and maths as the tfjs path). */
+  #net(): CausalLm {
+    const params = this.native!;
+    if (this.#lm?.over !== params) {
+      const tok = this.#tok!;
+      const vocab = this.#perm.map((f) => tok.fields[f].labels.length);
+      const net = new CausalLm(params, {
+        seqLen: tok.fields.length,
+        width: this.params.width,
+        heads: this.params.heads,
+        layers: this.params.layers,
+        mlp: this.params.width * this.params.mlpRatio,
+        context: this.params.context,
+        tokens: tok.vocabSize + 1,
+        vocab,
+        buckets: this.#buckets,
+      });
+      this.#lm = { net, over: params };
+    }
+    return this.#lm.net;
   }
 
   /** Input ids [B, T] (global, BOS first) and targets [T, B] (local) for rows `ids` of `tokens`. */
@@ -338,7 +378,6 @@ class FlowLm extends TfDetector<FlowLmParams> {
 
   async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
     checkFitInput(NAME, x, 2);
-    const tf = this.tf = await initTf();
     const rng = new Rng(this.seed);
     let train = x;
     const cap = this.params.maxTrainRows;
@@ -356,22 +395,30 @@ class FlowLm extends TfDetector<FlowLmParams> {
     });
     const tokens = this.#tok.encode(train);
     await this.initWeights(this.#layout(this.#tok, rng.fork()));
-    this.#tfConsts(tf, this.#tok);
     this.nFeatures = x.cols;
     const stepRng = rng.fork();
     const { train: tr, val } = splitIds(rng.fork(), train.rows, this.params.valFraction);
-    this.trainHistory = await trainLoop({
-      tf,
+    const loop = {
       rng: rng.fork(),
       train: tr,
       val,
       epochs: autoEpochs(this.params.epochs, tr.length),
       batchSize: this.params.batchSize,
       patience: this.params.patience,
+      onProgress: options.onProgress,
+    };
+    if (this.engine === "native") {
+      this.trainHistory = await this.#fitNative(tokens, loop, stepRng);
+      return;
+    }
+    const tf = this.tf!;
+    this.#tfConsts(tf, this.#tok);
+    this.trainHistory = await trainLoop({
+      ...loop,
+      tf,
       lr: this.params.lr,
       params: this.store!,
       clipNorm: 1,
-      onProgress: options.onProgress,
       batchLoss: (ids, training) => {
         const { inp, tgt } = this.#batch(tokens, ids);
         return tf.mean(this.#nll(tf, inp, tgt, ids.length, training ? stepRng.nextUint32() : undefined));
@@ -379,14 +426,71 @@ class FlowLm extends TfDetector<FlowLmParams> {
     });
   }
 
+  /**
+   * Native training: the same epoch loop, Adam (tfjs's defaults) and global
+   * gradient-norm clip 1 as the tfjs path; dropout masks come from `stepRng`.
+   */
+  #fitNative(
+    tokens: Int32Array,
+    loop: {
+      rng: Rng;
+      train: Int32Array;
+      val: Int32Array;
+      epochs: number;
+      batchSize: number;
+      patience: number;
+    } & {
+      onProgress?: FitOptions["onProgress"];
+    },
+    stepRng: Rng,
+  ): Promise<TrainResult> {
+    const params = this.native!;
+    const net = this.#net();
+    const opt = new Adam(params, { lr: this.params.lr, clipNorm: 1 });
+    const rate = this.params.dropout;
+    const drop = rate > 0 ? { rate, rng: stepRng } : undefined;
+    return runEpochs({
+      ...loop,
+      valChunk: NATIVE_CHUNK,
+      snapshot: () => params.snapshot(),
+      restore: (s) => params.restore(s),
+      trainBatch: (ids) => {
+        const { inp, tgt } = this.#batch(tokens, ids);
+        params.zeroGrad();
+        const loss = net.trainStep(inp, tgt, ids.length, drop);
+        opt.step();
+        return loss;
+      },
+      valLoss: (ids) => {
+        const { inp, tgt } = this.#batch(tokens, ids);
+        return net.meanLoss(inp, tgt, ids.length);
+      },
+    });
+  }
+
   /** Per-field surprisal (nats), rows × fields, row-major. */
   async surprisal(x: Matrix): Promise<Float32Array> {
     checkScoreInput(NAME, x, this.nFeatures);
-    const tf = this.tf!;
     const tok = this.#tok!;
     const T = tok.fields.length;
     const tokens = tok.encode(x);
     const out = new Float32Array(x.rows * T);
+    if (this.engine === "native") {
+      const net = this.#net();
+      for (let r = 0; r < x.rows; r += NATIVE_CHUNK) {
+        const n = Math.min(NATIVE_CHUNK, x.rows - r);
+        const ids = new Int32Array(n);
+        for (let i = 0; i < n; i++) ids[i] = r + i;
+        const { inp, tgt } = this.#batch(tokens, ids);
+        const v = net.forward(inp, tgt, n); // [T, n], sequence order
+        for (let p = 0; p < T; p++) {
+          const f = this.#perm[p];
+          for (let i = 0; i < n; i++) out[(r + i) * T + f] = v[p * n + i];
+        }
+      }
+      return out;
+    }
+    const tf = this.tf!;
     for (let r = 0; r < x.rows; r += SCORE_CHUNK) {
       const n = Math.min(SCORE_CHUNK, x.rows - r);
       const ids = new Int32Array(n);
@@ -432,12 +536,13 @@ class FlowLm extends TfDetector<FlowLmParams> {
       this.#tok = tok;
       return this.#layout(tok, new Rng(0));
     });
-    this.#tfConsts(this.tf!, tok);
+    if (this.engine === "tfjs") this.#tfConsts(this.tf!, tok);
   }
 
   override dispose(): void {
     super.dispose();
     this.#disposeConsts();
+    this.#lm = undefined;
   }
 
   #disposeConsts(): void {
@@ -504,9 +609,10 @@ export const flowLmTestParams: Record<string, unknown> = {
 /** Registry entry for the transformer language model of flows. */
 export const flowLmFactory: DetectorFactory = defineDetector({
   name: NAME,
-  summary: "causal transformer LM over tokenised flows (tfjs); score = mean token surprisal",
+  summary:
+    "causal transformer LM over tokenised flows (native sgemm engine, tfjs fallback); score = mean token surprisal",
   params: flowLmParams,
   create: (params, seed) => new FlowLm(params, seed),
   conformanceParams: flowLmTestParams,
-  backend: tfBackendName,
+  backend: nnBackendName,
 });

@@ -3,6 +3,8 @@ import { type Matrix, matrix } from "../../src/data/matrix.ts";
 import { flowLmFactory } from "../../src/detectors/flow_lm.ts";
 import { fitTokenizer, oneHotGroups, Tokenizer } from "../../src/detectors/tokenizer.ts";
 import { Rng } from "../../src/util/random.ts";
+import { setNnEngine } from "../../src/nn/engine.ts";
+import { needBlas, testWhen } from "../_shared.ts";
 
 Deno.test("tokenizer: quantile bins, out-of-range tokens, one-hot groups, JSON round trip", () => {
   const n = 100, names = ["proto=tcp", "proto=udp", "bytes", "flag"];
@@ -179,3 +181,47 @@ Deno.test("flow-lm: a value outside the benign range raises the score, farther g
   assert.ok(top.every((v, i) => v >= mean[i] - 1e-9), "mean of the 2 largest ≥ mean of all");
   for (const d of [lm, single, back, topk]) d.dispose?.();
 });
+
+for (const [from, to] of [["native", "tfjs"], ["tfjs", "native"]] as const) {
+  testWhen(
+    [needBlas()],
+    `flow-lm: trained on ${from}, saved, loaded on ${to} — same surprisals (1e-5) and scores`,
+    async () => {
+      const x = structured(400, 6);
+      const params = { ...P, epochs: 2, context: 3, dropout: 0.1 };
+      try {
+        setNnEngine(from);
+        const lm = flowLmFactory.create(params, 11);
+        await lm.fit(x);
+        assert.match(flowLmFactory.backend?.() ?? "", from === "native" ? /^native/ : /^tfjs/);
+        const sur = (d: unknown) => (d as { surprisal(x: Matrix): Promise<Float32Array> }).surprisal(x);
+        const want = await sur(lm), wantScore = await lm.score(x);
+        const saved = await lm.save();
+        setNnEngine(to);
+        const back = await flowLmFactory.load(
+          { state: JSON.parse(JSON.stringify(saved.state)), blobs: saved.blobs },
+          params,
+          11,
+        );
+        const got = await sur(back), gotScore = await back.score(x);
+        for (let i = 0; i < want.length; i++) {
+          const tol = 1e-5 * Math.max(Math.abs(want[i]), Math.abs(got[i])) + 1e-6;
+          assert.ok(
+            Math.abs(want[i] - got[i]) <= tol,
+            `surprisal ${i}: ${from} ${want[i]} vs ${to} ${got[i]}`,
+          );
+        }
+        for (let i = 0; i < wantScore.length; i++) {
+          assert.ok(Math.abs(wantScore[i] - gotScore[i]) <= 1e-5 * wantScore[i] + 1e-6, `score ${i}`);
+        }
+        // The reloaded model saves the same weights back.
+        const again = await back.save();
+        assert.deepEqual(Object.keys(again.blobs ?? {}), Object.keys(saved.blobs ?? {}));
+        lm.dispose?.();
+        back.dispose?.();
+      } finally {
+        setNnEngine(undefined); // back to what NADIR_BACKEND / OpenBLAS decide
+      }
+    },
+  );
+}
