@@ -14,8 +14,9 @@
  *
  * The mask is flow-lm's: position `i` sees `j ≤ i`, and with a `context`
  * window only `i − j < context`. tfjs adds −1e9 to masked scores, whose
- * exponentials are exactly 0 in float32; here masked entries are skipped and
- * written as 0, which gives the same probabilities.
+ * exponentials are exactly 0 in float32; here masked entries are written as
+ * 0, which gives the same probabilities. The exponentials go through the
+ * vectorised exp of simd.ts (they were most of the forward's time).
  *
  * @example
  * ```ts
@@ -34,6 +35,7 @@
  * @module
  */
 import { sgemm } from "./blas.ts";
+import { expInPlace } from "./simd.ts";
 
 /** Sizes of one attention call. */
 export interface AttentionShape {
@@ -63,8 +65,9 @@ function firstKey(i: number, context: number): number {
 /**
  * `out = concat_h softmax(Q_h K_hᵀ / √hd + mask) V_h` per sequence.
  * `probs` receives the attention weights: `B · heads · T · T` floats, kept
- * for {@link attentionBackward}; for inference a buffer of just `T · T`
- * floats is reused for every (sequence, head).
+ * for {@link attentionBackward}; for inference a smaller scratch (a
+ * multiple of `heads · T · T` floats) is reused, a group of sequences at a
+ * time.
  */
 export function attentionForward(
   q: Float32Array,
@@ -76,34 +79,55 @@ export function attentionForward(
 ): void {
   const hd = check(s);
   const { B, T, d, heads: H, context } = s;
-  const TT = T * T;
-  const keep = probs.length >= B * H * TT;
-  if (!keep && probs.length < TT) {
-    throw new RangeError(`attention: probs holds ${probs.length} floats, expected at least T·T = ${TT}`);
+  const TT = T * T, per = H * TT;
+  // Sequences per group: all of them when probs keeps every weight, else as many as the scratch holds.
+  const group = Math.min(B, Math.floor(probs.length / per));
+  if (B > 0 && group < 1) {
+    throw new RangeError(
+      `attention: probs holds ${probs.length} floats, expected at least heads·T·T = ${per}`,
+    );
   }
+  const keep = group === B;
   const scale = 1 / Math.sqrt(hd);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const off = b * T * d + h * hd;
-      const po = keep ? (b * H + h) * TT : 0;
-      const p = po === 0 ? probs : probs.subarray(po);
-      sgemm(false, true, T, T, hd, scale, q.subarray(off), d, k.subarray(off), d, 0, p, T);
-      for (let i = 0; i < T; i++) {
-        const r = i * T, lo = firstKey(i, context);
-        let m = -Infinity;
-        for (let j = lo; j <= i; j++) if (p[r + j] > m) m = p[r + j];
-        let sum = 0;
-        for (let j = 0; j < lo; j++) p[r + j] = 0;
-        for (let j = lo; j <= i; j++) {
-          const e = Math.exp(p[r + j] - m);
-          p[r + j] = e;
-          sum += e;
-        }
-        const inv = 1 / sum;
-        for (let j = lo; j <= i; j++) p[r + j] *= inv;
-        for (let j = i + 1; j < T; j++) p[r + j] = 0;
+  for (let b0 = 0; b0 < B; b0 += group) {
+    const nb = Math.min(group, B - b0);
+    const base = keep ? b0 * per : 0;
+    for (let b = b0; b < b0 + nb; b++) {
+      for (let h = 0; h < H; h++) {
+        const off = b * T * d + h * hd;
+        const p = probs.subarray(base + (b - b0) * per + h * TT);
+        sgemm(false, true, T, T, hd, scale, q.subarray(off), d, k.subarray(off), d, 0, p, T);
       }
-      sgemm(false, false, T, hd, T, 1, p, T, v.subarray(off), d, 0, out.subarray(off), d);
+    }
+    // Softmax over each row's visible keys: shift by the row max, one vectorised exp over the
+    // group's blocks (masked entries are computed too, then overwritten with 0), normalise.
+    const blocks = probs.subarray(base, base + nb * per);
+    for (let r0 = 0; r0 < nb * per; r0 += TT) {
+      for (let i = 0; i < T; i++) {
+        const r = r0 + i * T, lo = firstKey(i, context);
+        let m = -Infinity;
+        for (let j = lo; j <= i; j++) if (blocks[r + j] > m) m = blocks[r + j];
+        for (let j = lo; j <= i; j++) blocks[r + j] -= m;
+      }
+    }
+    expInPlace(blocks, nb * per);
+    for (let r0 = 0; r0 < nb * per; r0 += TT) {
+      for (let i = 0; i < T; i++) {
+        const r = r0 + i * T, lo = firstKey(i, context);
+        let sum = 0;
+        for (let j = 0; j < lo; j++) blocks[r + j] = 0;
+        for (let j = lo; j <= i; j++) sum += blocks[r + j];
+        const inv = 1 / sum;
+        for (let j = lo; j <= i; j++) blocks[r + j] *= inv;
+        for (let j = i + 1; j < T; j++) blocks[r + j] = 0;
+      }
+    }
+    for (let b = b0; b < b0 + nb; b++) {
+      for (let h = 0; h < H; h++) {
+        const off = b * T * d + h * hd;
+        const p = blocks.subarray((b - b0) * per + h * TT);
+        sgemm(false, false, T, hd, T, 1, p, T, v.subarray(off), d, 0, out.subarray(off), d);
+      }
     }
   }
 }

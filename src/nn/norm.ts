@@ -9,7 +9,8 @@
  * backward needs — so the residual stream itself can be updated in place.
  *
  * Sums run in float64 (JS numbers) and are stored in float32, which keeps
- * the results within float32 rounding of tfjs's.
+ * the results within float32 rounding of tfjs's; the moments come from one
+ * pass (Σx, Σx²), the normalisation from a second.
  *
  * @example
  * ```ts
@@ -44,15 +45,16 @@ export function layerNormForward(
 ): void {
   for (let r = 0; r < rows; r++) {
     const o = r * d;
-    let s = 0;
-    for (let j = 0; j < d; j++) s += x[o + j];
-    const mean = s / d;
-    let v = 0;
+    // One pass for both moments: float64 sums of float32 values, so E[x²] − mean² loses
+    // nothing that matters unless |mean| exceeds the spread a millionfold.
+    let s = 0, s2 = 0;
     for (let j = 0; j < d; j++) {
-      const c = x[o + j] - mean;
-      v += c * c;
+      const v = x[o + j];
+      s += v;
+      s2 += v * v;
     }
-    const rs = 1 / Math.sqrt(v / d + eps);
+    const mean = s / d;
+    const rs = 1 / Math.sqrt(Math.max(0, s2 / d - mean * mean) + eps);
     rstd[r] = rs;
     for (let j = 0; j < d; j++) {
       const h = (x[o + j] - mean) * rs;

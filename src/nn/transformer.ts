@@ -8,7 +8,9 @@
  * token + position embeddings → `layers` pre-norm blocks (LayerNorm →
  * multi-head causal self-attention → output projection → (dropout) →
  * residual; LayerNorm → dense → GELU x·σ(1.702x) → dense → (dropout) →
- * residual) → final LayerNorm → per-position output heads. Position `t`
+ * residual) → final LayerNorm → per-position output heads. (GELU, the
+ * attention softmax and the output log-softmax take their exponentials from
+ * the vectorised kernels of simd.ts.) Position `t`
  * scores only its own vocabulary of `vocab[t]` words: positions are grouped
  * into buckets that share a padded size `K`, with weights `head{i}.W`
  * [len, d, K] and `head{i}.b` [len, 1, K]; logits past `vocab[t]` are masked
@@ -58,15 +60,12 @@ import { attentionBackward, attentionForward, type AttentionShape } from "./atte
 import { sgemm } from "./blas.ts";
 import { embedBackward, embedForward } from "./embedding.ts";
 import { layerNormBackward, layerNormForward } from "./norm.ts";
-import {
-  activationBackward,
-  activationForward,
-  denseBackward,
-  denseForward,
-  dropoutBackward,
-  dropoutForward,
-} from "./ops.ts";
+import { denseBackward, denseForward, dropoutBackward, dropoutForward } from "./ops.ts";
+import { expInPlace, geluBackward, geluForward } from "./simd.ts";
 import type { Params } from "./params.ts";
+
+/** Sequences whose attention weights inference computes at once (bounds its scratch). */
+const INFER_GROUP = 32;
 
 /** Sizes of a {@link CausalLm}. */
 export interface CausalLmConfig {
@@ -284,7 +283,7 @@ export class CausalLm {
       q: new Float32Array(N * d),
       k: new Float32Array(N * d),
       v: new Float32Array(N * d),
-      probs: new Float32Array(keep ? B * H * T * T : T * T),
+      probs: new Float32Array(keep ? B * H * T * T : Math.min(B, INFER_GROUP) * H * T * T),
       att: new Float32Array(N * d),
       mask1: new Float32Array(keep ? N * d : 0),
       xhat2: new Float32Array(N * d),
@@ -380,7 +379,7 @@ export class CausalLm {
       for (let i = 0; i < N * d; i++) x[i] += br[i];
       layerNormForward(x, N, d, w.ln2g.v, w.ln2b.v, a.h2, a.xhat2, a.rstd2);
       denseForward(a.h2, N, d, w.fc1[0].v, w.fc1[1].v, m, a.f1);
-      activationForward("gelu", a.f1, a.g, N * m);
+      geluForward(a.f1, a.g, N * m);
       denseForward(a.g, N, m, w.fc2[0].v, w.fc2[1].v, d, br);
       if (drop) dropoutForward(br, a.mask2, N * d, drop.rate, drop.rng);
       for (let i = 0; i < N * d; i++) x[i] += br[i];
@@ -402,22 +401,30 @@ export class CausalLm {
       for (let b = 0; b < B; b++) for (let j = 0; j < K; j++) lg[b * K + j] = bias.v[bo + j];
       sgemm(false, false, B, K, d, 1, hf.subarray(t * d), T * d, W.v.subarray(tt * d * K), K, 1, lg, K);
       const V = vocab[t];
+      // Log-softmax over the first V logits: shift by the row max (the target's shifted logit
+      // is kept in nll meanwhile), one vectorised exp over the block, then log of the sums.
       for (let b = 0; b < B; b++) {
         const o = b * K;
         let mx = -Infinity;
         for (let j = 0; j < V; j++) if (lg[o + j] > mx) mx = lg[o + j];
-        let sum = 0;
-        for (let j = 0; j < V; j++) sum += Math.exp(lg[o + j] - mx);
+        for (let j = 0; j < V; j++) lg[o + j] -= mx;
         const y = tgt[t * B + b];
         if (!(y >= 0 && y < V)) {
           throw new RangeError(
             `CausalLm: target ${y} at position ${t}, row ${b} is outside its vocabulary of ${V}`,
           );
         }
-        nll[t * B + b] = mx + Math.log(sum) - lg[o + y];
+        nll[t * B + b] = -lg[o + y];
+      }
+      expInPlace(lg, B * K);
+      for (let b = 0; b < B; b++) {
+        const o = b * K;
+        let sum = 0;
+        for (let j = 0; j < V; j++) sum += lg[o + j];
+        nll[t * B + b] += Math.log(sum);
         if (keep) {
           const inv = 1 / sum;
-          for (let j = 0; j < V; j++) lg[o + j] = Math.exp(lg[o + j] - mx) * inv;
+          for (let j = 0; j < V; j++) lg[o + j] *= inv;
           for (let j = V; j < K; j++) lg[o + j] = 0;
         }
       }
@@ -465,7 +472,7 @@ export class CausalLm {
         dropoutBackward(dBr, a.mask2, N * d);
       }
       denseBackward(a.g, N, m, w.fc2[0].v, d, dBr, w.fc2[0].g, w.fc2[1].g, this.#dG);
-      activationBackward("gelu", a.f1, a.g, this.#dG, this.#dG, N * m);
+      geluBackward(a.f1, this.#dG, this.#dG, N * m);
       denseBackward(a.h2, N, d, w.fc1[0].v, m, this.#dG, w.fc1[0].g, w.fc1[1].g, dH);
       layerNormBackward(dH, N, d, w.ln2g.v, a.xhat2, a.rstd2, dX, w.ln2g.g, w.ln2b.g, true);
       // Attention branch.

@@ -111,24 +111,28 @@ testWhen(
 
 testWhen(
   [needBlas()],
-  "attention: inference with a T×T scratch gives the training output; empty batch; bad sizes refused",
+  "attention: inference with a smaller scratch gives the training output; empty batch; bad sizes refused",
   () => {
-    const s = SHAPES[3];
+    const s = { ...SHAPES[4], B: 5 };
     const n = nativeAttention(s, 2);
     n.loss();
-    const out = new Float32Array(n.out.length);
-    attentionForward(n.q, n.k, n.v, s, new Float32Array(s.T * s.T), out);
-    assert.deepEqual(out, n.out);
+    const per = s.heads * s.T * s.T;
+    for (const groups of [1, 2, 4]) {
+      const out = new Float32Array(n.out.length);
+      attentionForward(n.q, n.k, n.v, s, new Float32Array(groups * per + 3), out);
+      assert.deepEqual(out, n.out, `scratch for ${groups} sequences`);
+    }
     const e = new Float32Array(0);
-    attentionForward(e, e, e, { ...s, B: 0 }, new Float32Array(s.T * s.T), e);
+    attentionForward(e, e, e, { ...s, B: 0 }, new Float32Array(per), e);
     attentionBackward(e, e, e, e, e, { ...s, B: 0 }, e, e, e, new Float32Array(s.T * s.T));
+    const out = new Float32Array(n.out.length);
     assert.throws(
       () => attentionForward(n.q, n.k, n.v, { ...s, heads: 3 }, n.probs, out),
       /multiple of heads 3/,
     );
     assert.throws(
-      () => attentionForward(n.q, n.k, n.v, s, new Float32Array(3), out),
-      /expected at least T·T/,
+      () => attentionForward(n.q, n.k, n.v, s, new Float32Array(per - 1), out),
+      /expected at least heads·T·T = 245/,
     );
   },
 );

@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { expInPlace, geluBackward, geluForward, simdAvailable, simdModuleBytes } from "../../src/nn/simd.ts";
+import { activationBackward, activationForward } from "../../src/nn/ops.ts";
+import { assertClose, rand, Rng } from "./_grad.ts";
+
+Deno.test("simd: the assembled module validates; its kernels are in use unless NADIR_SIMD=off", () => {
+  assert.ok(WebAssembly.validate(simdModuleBytes(3)), "the module's bytes are valid WebAssembly");
+  // Deno's V8 has WebAssembly SIMD on every platform it ships for.
+  assert.equal(simdAvailable(), Deno.env.get("NADIR_SIMD") !== "off");
+});
+
+Deno.test("simd: exp matches Math.exp to 3e-7 relative over [−80, 80], odd lengths and chunk boundaries", () => {
+  const rng = new Rng(1);
+  for (const n of [1, 3, 5, 16384 + 7, 40001]) {
+    const x = rand(rng, n, 80);
+    const a = x.slice();
+    expInPlace(a, n);
+    assertClose(`exp (n ${n})`, a, Array.from(x, (v) => Math.fround(Math.exp(v))), 3e-7, 0);
+  }
+  // Only the first n values change.
+  const b = new Float32Array([0, 0, 5]);
+  expInPlace(b, 2);
+  assert.deepEqual([...b], [1, 1, 5]);
+  // Clamped below −87 and above 88: finite, never NaN; NaN stays NaN.
+  const e = new Float32Array([-1e30, -200, 200, 1e30, NaN]);
+  expInPlace(e, 5);
+  assert.ok(e[0] >= 0 && e[0] < 1e-37 && e[1] < 1e-37, `${e[0]}, ${e[1]}`);
+  assert.ok(Number.isFinite(e[2]) && e[2] > 1e38 && Number.isFinite(e[3]), `${e[2]}, ${e[3]}`);
+  assert.ok(Number.isNaN(e[4]));
+});
+
+Deno.test('simd: GELU forward and backward match ops.ts activationForward/Backward("gelu")', () => {
+  const rng = new Rng(2);
+  const n = 20003;
+  const z = rand(rng, n, 12), dy = rand(rng, n);
+  const y = new Float32Array(n), yRef = new Float32Array(n);
+  geluForward(z, y, n);
+  activationForward("gelu", z, yRef, n);
+  assertClose("gelu", y, yRef, 1e-5, 1e-7);
+  const dz = new Float32Array(n), dzRef = new Float32Array(n);
+  geluBackward(z, dy, dz, n);
+  activationBackward("gelu", z, yRef, dy, dzRef, n);
+  assertClose("gelu backward", dz, dzRef, 1e-5, 1e-6);
+  // In place (dz = dy) as the transformer calls it.
+  const d2 = dy.slice();
+  geluBackward(z, d2, d2, n);
+  assert.deepEqual(d2, dz);
+  const ext = new Float32Array([-1e30, -100, 100, 1e30]), out = new Float32Array(4);
+  geluForward(ext, out, 4);
+  assert.ok(out.every(Number.isFinite), `${[...out]}`);
+  assert.ok(Math.abs(out[1]) < 1e-30 && out[2] === 100 && out[3] === ext[3], `${[...out]}`);
+});
