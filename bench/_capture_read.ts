@@ -14,6 +14,7 @@
  */
 import { join } from "node:path";
 import { forEachPacket, readPackets } from "../src/capture/reader.ts";
+import { saveRecord } from "./_record.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -92,6 +93,35 @@ export async function main(argv: string[]): Promise<void> {
     `ratios: nadir fields / libpcap read = ${(best(pcap) / best(fields)).toFixed(2)}×, ` +
       `nadir fields / tshark = ${(best(tshark) / best(fields)).toFixed(1)}×`,
   );
+  const modes: [string, number[], number | null][] = [
+    ["nadir forEachPacket (fields)", fields, null],
+    ["nadir forEachPacket (+ IP strings)", strings, null],
+    ["nadir readPackets (async, copies)", iter, null],
+    ["libpcap read loop (tcpdump -w null)", pcap, best(pcap) / best(fields)],
+    ["tshark -T fields -e frame.len (first 100k, scaled)", tshark, best(tshark) / best(fields)],
+  ];
+  await saveRecord("capture", {
+    params: { file, packets, bytes: size, runs },
+    tables: [{
+      id: "read",
+      title: `pcap read + decode, ${packets} packets, best of ${runs} runs, one core`,
+      columns: [
+        { key: "reader", label: "reader" },
+        { key: "seconds", label: "s", digits: 3 },
+        { key: "mpps", label: "M packets/s" },
+        { key: "mbps", label: "MB/s", digits: 0 },
+        { key: "ratio", label: "nadir fields vs reader", suffix: "×" },
+      ],
+      rows: modes.map(([reader, xs, ratio]) => ({
+        reader,
+        seconds: best(xs),
+        mpps: pps(best(xs)) / 1e6,
+        mbps: size / best(xs) / 1e6,
+        ratio,
+      })),
+      notes: ["Ratio = reader seconds / nadir forEachPacket (fields) seconds (≥ 1.0×: nadir faster)."],
+    }],
+  });
 }
 
 if (import.meta.main) await main(Deno.args);

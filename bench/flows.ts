@@ -23,6 +23,7 @@
  */
 import { join } from "node:path";
 import { sharedDataDir } from "../test/_shared.ts";
+import { type Cell, saveRecord, type Table } from "./_record.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -223,6 +224,33 @@ export async function main(args: string[]): Promise<void> {
     );
   }
 
+  const peerTable: Table = {
+    id: "throughput",
+    title: `pcap → flows, ${packets} packets, ${runs} interleaved runs, whole process (medians)`,
+    columns: [
+      { key: "tool", label: "tool" },
+      { key: "wall", label: "wall s" },
+      { key: "mpps", label: "M packets/s", digits: 3 },
+      { key: "cpu", label: "CPU s" },
+      { key: "mppsCpu", label: "M packets/CPU-s", digits: 3 },
+      { key: "rss", label: "peak RSS MiB", digits: 0 },
+      { key: "ratioWall", label: "nadir vs tool (wall)", suffix: "×" },
+      { key: "ratioCpu", label: "nadir vs tool (CPU)", suffix: "×" },
+    ],
+    rows: peers.map(([tool], i) => ({
+      tool,
+      wall: median(walls[i]),
+      mpps: pps[i] / 1e6,
+      cpu: median(cpus[i]),
+      mppsCpu: ppsCpu[i] / 1e6,
+      rss: median(rss[i]) / 1024,
+      ratioWall: i ? pps[0] / pps[i] : null,
+      ratioCpu: i ? ppsCpu[0] / ppsCpu[i] : null,
+    })),
+    notes: ["Ratio = nadir packets/s / tool packets/s (≥ 1.0×: nadir faster)."],
+  };
+  const floodRows: Record<string, Cell>[] = [];
+
   const flood = await buildFlood(cache, floodN);
   console.log(`\nflood: ${floodN} distinct TCP SYN flows (${flood})`);
   for (const cap of [4_000_000, 100_000]) {
@@ -246,13 +274,46 @@ export async function main(args: string[]): Promise<void> {
       } s, ` +
         `flows ${s.flows}, peak table ${s.peakActiveFlows}, evicted ${s.evictedFlows}`,
     );
+    floodRows.push({
+      run: `nadir flows --max-flows ${cap}`,
+      rss: t.rssKb / 1024,
+      wall: t.wall,
+      flows: s.flows,
+      peak: s.peakActiveFlows,
+      evicted: s.evictedFlows,
+    });
   }
   if (has("ndpiReader") && !args.includes("--no-flood-peer")) {
     const t = await timed(["ndpiReader", "-i", flood, "-q"]);
     console.log(
       `  ndpiReader -q (peer)    peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${t.wall.toFixed(2)} s`,
     );
+    floodRows.push({ run: "ndpiReader -q (peer)", rss: t.rssKb / 1024, wall: t.wall });
   }
+  const floodTable: Table = {
+    id: "flood",
+    title: `Flood: ${floodN} distinct TCP SYN flows`,
+    columns: [
+      { key: "run", label: "run" },
+      { key: "rss", label: "peak RSS MiB", digits: 0 },
+      { key: "wall", label: "wall s" },
+      { key: "flows", label: "flows", int: true },
+      { key: "peak", label: "peak table", int: true },
+      { key: "evicted", label: "evicted", int: true },
+    ],
+    rows: floodRows,
+  };
+  await saveRecord("flows", {
+    params: {
+      file,
+      packets,
+      runs,
+      minPackets,
+      floodFlows: floodN,
+      floodPeer: !args.includes("--no-flood-peer"),
+    },
+    tables: [peerTable, floodTable],
+  });
 }
 
 if (import.meta.main) await main(Deno.args);

@@ -15,10 +15,11 @@
  * @module
  */
 import { rocAuc } from "../src/eval/metrics.ts";
-import { createDetector } from "../src/detectors/registry.ts";
+import { createDetector, detectorBackend } from "../src/detectors/registry.ts";
 import { aggregateSurprisal } from "../src/detectors/flow_lm.ts";
 import { backendLine, initTf } from "../src/detectors/tf_backend.ts";
 import { cicSplit, nslKddSplit, type Split } from "./_deep.ts";
+import { saveRecord } from "./_record.ts";
 
 /** One result. */
 export interface QualityRow {
@@ -104,6 +105,23 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
       } |`,
     );
   }
+  await saveRecord("llm", {
+    engine: detectorBackend("flow-lm"),
+    params: { trainRows, seed, detectors, datasets: which, overrides, tfBackend: backendLine() },
+    tables: [{
+      id: "auroc",
+      title: "AUROC of flow-lm next to the autoencoder and kNN (default hyperparameters)",
+      columns: [
+        { key: "dataset", label: "dataset" },
+        { key: "detector", label: "detector" },
+        { key: "trainRows", label: "train rows", int: true },
+        { key: "testRows", label: "test rows", int: true },
+        { key: "auroc", label: "AUROC", digits: 4 },
+        { key: "trainSeconds", label: "train s", digits: 0 },
+      ],
+      rows: rows.map((r) => ({ ...r })),
+    }],
+  });
   return rows;
 }
 

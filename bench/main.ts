@@ -1,6 +1,8 @@
 /**
  * `deno task bench <name>`: runs a benchmark that prints nadir's figures next
- * to a peer measured in the same run, as ratios.
+ * to a peer measured in the same run, as ratios, and writes the run to
+ * `bench/results/<name>-<UTC stamp>.json` (bench/_record.ts); the docs' speed
+ * tables are generated from those records (`deno task bench:tables`).
  *
  * @module
  */

@@ -3,7 +3,7 @@
 Reads the same preprocessed NSL-KDD matrices as nadir (raw float64, row-major,
 written by bench/detectors.ts), fits each model on the benign training rows
 and scores the test rows, and prints one JSON object per model:
-{"model", "fit_s", "score_s", "rows"}. Hyperparameters are passed in so both
+{"model", "fit_s", "score_s", "rows", "checksum", "version"}. Hyperparameters are passed in so both
 sides run the same model.
 """
 import argparse
@@ -11,6 +11,7 @@ import json
 import time
 
 import numpy as np
+import sklearn
 
 
 def load(path, d):
@@ -93,7 +94,10 @@ def main():
             score = time.perf_counter() - t
         else:
             continue
-        out.append({"model": m, "fit_s": fit, "score_s": score, "rows": int(len(xte)), "checksum": float(np.sum(s))})
+        out.append({
+            "model": m, "fit_s": fit, "score_s": score, "rows": int(len(xte)), "checksum": float(np.sum(s)),
+            "version": sklearn.__version__,
+        })
     for o in out:
         print(json.dumps(o))
 
