@@ -12,6 +12,18 @@
  * - Radius of cluster c: the `radiusQuantile` quantile (default 0.95) of the
  *   distances of c's training members to c, floored at 1 % of the median
  *   positive radius so that clusters of identical rows do not divide by zero.
+ * - Distances: when OpenBLAS is loaded and the engine is not forced to tfjs
+ *   ({@link kmeansUsesBlas}: the switch the neural detectors' native engine
+ *   uses, so `NADIR_BACKEND=tfjs` means "no OpenBLAS" everywhere), a block of
+ *   rows gets its distances to all centres from one float32 sgemm,
+ *   ‖x − c‖² = ‖x‖² − 2x·c + ‖c‖², as intervals guaranteed to hold the float64
+ *   value (src/nn/distance.ts); only the centres an interval leaves in the
+ *   running get the exact float64 distance. That serves k-means++ (all trials
+ *   of a round at once), the rows Hamerly's bounds send to a full assignment,
+ *   mini-batches and scoring. Seeds, centroids, labels and scores are those of
+ *   the plain loops, to the bit (same operations, same order, same ties), so a
+ *   model scores the same whichever kernel fitted it; the kernel in use is
+ *   the reported backend ("native (OpenBLAS …)" or "js").
  *
  * @example
  * ```ts
@@ -41,6 +53,9 @@ import {
   toBytes,
 } from "./_linalg.ts";
 import { defineDetector } from "./factory.ts";
+import { blasAvailable } from "../nn/blas.ts";
+import { nativeEngineLine, nnEngine } from "../nn/engine.ts";
+import { gatherRows, prepareRows, type Rows32, sqDistBounds } from "../nn/distance.ts";
 import { defineParams, type ParamValues } from "./params.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions } from "./types.ts";
 
@@ -117,41 +132,49 @@ export class KMeansDetector implements Detector {
 
   fit(x: Matrix, options: FitOptions = {}): void {
     checkFitInput(this.name, x);
-    checkMagnitude(
-      "kmeans.fit",
-      x,
-      FIT_LIMIT,
-      "k-means sums squared distances, which overflow float64 beyond",
-    );
+    const { meanVar, maxAbs } = columnStats(x);
+    if (!(maxAbs <= FIT_LIMIT)) {
+      checkMagnitude(
+        "kmeans.fit",
+        x,
+        FIT_LIMIT,
+        "k-means sums squared distances, which overflow float64 beyond",
+      );
+    }
     const k = this.params.k;
     if (k > x.rows) {
       throw new InputError(`kmeans.fit: parameter k = ${k} exceeds the ${x.rows} training rows; lower k`);
     }
     const rng = new Rng(this.#seed);
     const d = x.cols;
-    const tolScaled = this.params.tol * meanVariance(x);
-    const centroids = kmeansPlusPlus(x, k, rng);
+    const tolScaled = this.params.tol * meanVar;
+    const blas = kmeansUsesBlas();
+    const centroids = kmeansPlusPlus(x, k, rng, blas);
     const batch = this.params.batchSize;
     const maxIter = this.params.maxIter;
     const labels = new Int32Array(x.rows);
     if (batch > 0) {
-      this.#iterations = miniBatch(x, centroids, k, batch, maxIter, tolScaled, rng, options);
-      assignAll(x, centroids, k, labels);
+      this.#iterations = miniBatch(x, centroids, k, batch, maxIter, tolScaled, rng, options, blas);
+      assignAll(x, centroids, k, labels, blas);
     } else {
-      this.#iterations = hamerlyLloyd(x, centroids, k, maxIter, tolScaled, labels, options);
+      this.#iterations = hamerlyLloyd(x, centroids, k, maxIter, tolScaled, labels, options, blas);
     }
-    // Radii from the final assignment.
-    const dists: number[][] = Array.from({ length: k }, () => []);
+    // Radii from the final assignment: member distances bucketed by cluster (counting sort), each bucket sorted.
+    const counts = new Int32Array(k + 1);
+    for (let i = 0; i < x.rows; i++) counts[labels[i] + 1]++;
+    for (let c = 0; c < k; c++) counts[c + 1] += counts[c];
+    const fill = counts.slice(0, k);
+    const dists = new Float64Array(x.rows);
     let inertia = 0;
     for (let i = 0; i < x.rows; i++) {
       const s = sqDist(x.data, i * d, centroids, labels[i] * d, d);
       inertia += s;
-      dists[labels[i]].push(Math.sqrt(s));
+      dists[fill[labels[i]]++] = Math.sqrt(s);
     }
     const q = this.params.radiusQuantile;
     const radii = new Float64Array(k);
     for (let c = 0; c < k; c++) {
-      const a = Float64Array.from(dists[c]).sort();
+      const a = dists.subarray(counts[c], counts[c + 1]).sort();
       radii[c] = a.length ? quantileSorted(a, q) : 0;
     }
     const positive = Array.from(radii).filter((r) => r > 0).sort((a, b) => a - b);
@@ -166,32 +189,25 @@ export class KMeansDetector implements Detector {
 
   score(x: Matrix): Float64Array {
     checkScoreInput(this.name, x, this.#d);
-    const d = this.#d!, k = this.#k, c = this.#centroids, data = x.data;
     const out = new Float64Array(x.rows);
-    // Centre-to-centre distances: by the triangle inequality, centre j cannot be
-    // nearer than the current best b when ‖c_b − c_j‖ ≥ 2‖x − c_b‖ (Elkan 2003).
-    const cc = new Float64Array(k * k);
-    for (let a = 0; a < k; a++) {
-      for (let b = 0; b < k; b++) cc[a * k + b] = Math.sqrt(sqDist(c, a * d, c, b * d, d));
-    }
-    let guess = 0; // consecutive rows are often in the same cluster
-    for (let i = 0; i < x.rows; i++) {
-      let bc = guess;
-      let best = sqDist(data, i * d, c, bc * d, d);
-      let twice = 2 * Math.sqrt(best);
-      for (let j = 0; j < k; j++) {
-        if (j === bc || cc[bc * k + j] >= twice) continue;
-        const s = sqDistBounded(data, i * d, c, j * d, d, best);
-        if (s < best) {
-          best = s;
-          bc = j;
-          twice = 2 * Math.sqrt(best);
-        }
-      }
-      guess = bc;
-      out[i] = saturateScore(Math.sqrt(best) / this.#radii[bc]);
-    }
+    const labels = new Int32Array(x.rows);
+    this.#nearest(x, labels, out);
+    for (let i = 0; i < x.rows; i++) out[i] = saturateScore(Math.sqrt(out[i]) / this.#radii[labels[i]]);
     return out;
+  }
+
+  /** Index of the nearest centroid of every row of `x` (the cluster whose radius scales its score). */
+  assign(x: Matrix): Int32Array {
+    checkScoreInput(this.name, x, this.#d);
+    const labels = new Int32Array(x.rows);
+    this.#nearest(x, labels, new Float64Array(x.rows));
+    return labels;
+  }
+
+  /** Nearest centroid and the squared distance to it, exact in float64 on either kernel. */
+  #nearest(x: Matrix, labels: Int32Array, best: Float64Array): void {
+    if (kmeansUsesBlas()) nearestBlas(x, this.#centroids, this.#k, labels, best);
+    else nearestJs(x, this.#centroids, this.#k, labels, best);
   }
 
   save(): DetectorState {
@@ -215,24 +231,109 @@ export class KMeansDetector implements Detector {
   }
 }
 
-function meanVariance(x: Matrix): number {
-  const d = x.cols, n = x.rows;
-  let total = 0;
-  for (let j = 0; j < d; j++) {
-    let m = 0, m2 = 0;
-    for (let i = 0; i < n; i++) {
-      const v = x.data[i * d + j];
-      m += v;
-      m2 += v * v;
-    }
-    m /= n;
-    total += Math.max(0, m2 / n - m * m);
+/**
+ * Nearest centroid of every row, plain loops: the first candidate is the
+ * previous row's cluster (consecutive rows are often in the same one) and
+ * centre j is skipped when ‖c_b − c_j‖ ≥ 2‖x − c_b‖ for the current best b
+ * (triangle inequality, Elkan 2003). Ties keep the earlier candidate.
+ */
+function nearestJs(x: Matrix, c: Float64Array, k: number, labels: Int32Array, out: Float64Array): void {
+  const d = x.cols, data = x.data;
+  const cc = new Float64Array(k * k);
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < k; b++) cc[a * k + b] = Math.sqrt(sqDist(c, a * d, c, b * d, d));
   }
-  return total / d;
+  let guess = 0;
+  for (let i = 0; i < x.rows; i++) {
+    let bc = guess;
+    let best = sqDist(data, i * d, c, bc * d, d);
+    let twice = 2 * Math.sqrt(best);
+    for (let j = 0; j < k; j++) {
+      if (j === bc || cc[bc * k + j] >= twice) continue;
+      const s = sqDistBounded(data, i * d, c, j * d, d, best);
+      if (s < best) {
+        best = s;
+        bc = j;
+        twice = 2 * Math.sqrt(best);
+      }
+    }
+    guess = bc;
+    labels[i] = bc;
+    out[i] = best;
+  }
 }
 
-/** Greedy k-means++ seeding. */
-function kmeansPlusPlus(x: Matrix, k: number, rng: Rng): Float64Array {
+/**
+ * {@link nearestJs} through sgemm: bounds on all k distances of a block of
+ * rows at once, then the exact float64 loop over the centres that the bounds
+ * leave in the running, in the same order and with the same tie rule, so the
+ * result is the plain loop's.
+ */
+function nearestBlas(x: Matrix, c: Float64Array, k: number, labels: Int32Array, out: Float64Array): void {
+  const d = x.cols, data = x.data, block = blockRows(k);
+  const cs = prepareRows(c, d, 0, k);
+  const lo = new Float64Array(block * k), hi = new Float64Array(block * k);
+  let rs: Rows32 | undefined;
+  let guess = 0;
+  for (let from = 0; from < x.rows; from += block) {
+    const to = Math.min(x.rows, from + block);
+    rs = prepareRows(data, d, from, to, rs);
+    sqDistBounds(rs, cs, lo, hi);
+    for (let i = from; i < to; i++) {
+      const o = (i - from) * k;
+      let h = Infinity;
+      for (let j = 0; j < k; j++) if (hi[o + j] < h) h = hi[o + j];
+      let best = Infinity, bc = 0;
+      // The previous row's cluster goes first, as in nearestJs, unless its bound rules it out.
+      if (lo[o + guess] <= h) {
+        best = sqDist(data, i * d, c, guess * d, d);
+        bc = guess;
+      } else bc = -1;
+      for (let j = 0; j < k; j++) {
+        if (j === guess || lo[o + j] > h || lo[o + j] > best) continue;
+        const s = sqDistBounded(data, i * d, c, j * d, d, best);
+        if (s < best || bc < 0) {
+          best = s;
+          bc = j;
+        }
+      }
+      guess = bc;
+      labels[i] = bc;
+      out[i] = best;
+    }
+  }
+}
+
+/** Mean per-column variance and the largest |value|, in one row-major pass (each column sums its rows in order). */
+function columnStats(x: Matrix): { meanVar: number; maxAbs: number } {
+  const d = x.cols, n = x.rows, data = x.data;
+  const m = new Float64Array(d), m2 = new Float64Array(d);
+  let maxAbs = 0;
+  for (let i = 0; i < n; i++) {
+    const r = i * d;
+    for (let j = 0; j < d; j++) {
+      const v = data[r + j];
+      m[j] += v;
+      m2[j] += v * v;
+      const a = v < 0 ? -v : v;
+      if (a > maxAbs) maxAbs = a;
+    }
+  }
+  let total = 0;
+  for (let j = 0; j < d; j++) {
+    const mean = m[j] / n;
+    total += Math.max(0, m2[j] / n - mean * mean);
+  }
+  return { meanVar: total / d, maxAbs };
+}
+
+/**
+ * Greedy k-means++ seeding. With `blas`, each round bounds the distances of
+ * every row to all trial centres through one sgemm per block of rows
+ * ({@link ppRoundBlas}); the JS loop abandons each distance once it exceeds
+ * the row's current one.
+ */
+function kmeansPlusPlus(x: Matrix, k: number, rng: Rng, blas: boolean): Float64Array {
   const n = x.rows, d = x.cols, data = x.data;
   const c = new Float64Array(k * d);
   const first = rng.int(n);
@@ -244,45 +345,208 @@ function kmeansPlusPlus(x: Matrix, k: number, rng: Rng): Float64Array {
     pot += closest[i];
   }
   const trials = 2 + Math.floor(Math.log(k));
-  const cand = new Float64Array(n);
-  const bestCand = new Float64Array(n);
+  const idx = new Int32Array(trials);
+  const round = blas ? new PpRoundBlas(x, trials) : undefined;
+  const cand = blas ? new Float64Array(0) : new Float64Array(n);
+  const bestCand = blas ? new Float64Array(0) : new Float64Array(n);
   for (let m = 1; m < k; m++) {
-    let bestPot = Infinity, bestIdx = -1;
+    // The trial centres depend only on `closest`, so they can all be drawn first (the same draws as one by one).
     for (let t = 0; t < trials; t++) {
-      let idx: number;
-      if (pot <= 0) idx = rng.int(n);
+      if (pot <= 0) idx[t] = rng.int(n);
       else {
         let r = rng.next() * pot;
-        idx = n - 1;
+        idx[t] = n - 1;
         for (let i = 0; i < n; i++) {
           r -= closest[i];
           if (r < 0) {
-            idx = i;
+            idx[t] = i;
             break;
           }
         }
       }
-      let p = 0;
-      for (let i = 0; i < n; i++) {
-        const s = sqDistBounded(data, i * d, data, idx * d, d, closest[i]);
-        cand[i] = s < closest[i] ? s : closest[i];
-        p += cand[i];
-      }
-      if (p < bestPot) {
-        bestPot = p;
-        bestIdx = idx;
-        bestCand.set(cand);
-      }
     }
+    let bestPot = Infinity, bestT = 0;
+    if (round) {
+      [bestT, bestPot] = round.run(idx, closest);
+    } else {
+      for (let t = 0; t < trials; t++) {
+        let p = 0;
+        const co = idx[t] * d;
+        for (let i = 0; i < n; i++) {
+          const s = sqDistBounded(data, i * d, data, co, d, closest[i]);
+          cand[i] = s < closest[i] ? s : closest[i];
+          p += cand[i];
+        }
+        if (p < bestPot) {
+          bestPot = p;
+          bestT = t;
+          bestCand.set(cand);
+        }
+      }
+      closest.set(bestCand);
+    }
+    const bestIdx = idx[bestT];
     c.set(data.subarray(bestIdx * d, bestIdx * d + d), m * d);
-    closest.set(bestCand);
     pot = bestPot;
   }
   return c;
 }
 
-function assignAll(x: Matrix, c: Float64Array, k: number, labels: Int32Array): void {
+/**
+ * One k-means++ round through sgemm. A pass over blocks of rows bounds every
+ * row's distance to every trial centre; a row whose lower bound is not below
+ * its current distance keeps it (the plain loop would find the new distance
+ * no smaller), and summing the bounds brackets each trial's potential. The
+ * brackets usually settle the winner; only its candidate rows then get exact
+ * float64 distances (the ties, rarely, get theirs too), computed and summed
+ * as the plain loop does — so the seeds and potentials are the plain loop's.
+ */
+class PpRoundBlas {
+  readonly #x: Matrix;
+  readonly #trials: number;
+  readonly #block: number;
+  /** may[i·trials + t] = 1: trial t's lower bound for row i is below closest[i]. */
+  readonly #may: Uint8Array;
+  readonly #lo: Float64Array;
+  readonly #hi: Float64Array;
+  readonly #potLo: Float64Array;
+  readonly #potHi: Float64Array;
+  #rows: Rows32 | undefined;
+  #trialRows: Rows32 | undefined;
+
+  constructor(x: Matrix, trials: number) {
+    this.#x = x;
+    this.#trials = trials;
+    this.#block = blockRows(trials);
+    this.#may = new Uint8Array(x.rows * trials);
+    this.#lo = new Float64Array(this.#block * trials);
+    this.#hi = new Float64Array(this.#block * trials);
+    this.#potLo = new Float64Array(trials);
+    this.#potHi = new Float64Array(trials);
+  }
+
+  /** Evaluates the trial rows `idx`, updates `closest` for the winner; returns [winner, its potential]. */
+  run(idx: Int32Array, closest: Float64Array): [number, number] {
+    const { rows: n, cols: d, data } = this.#x;
+    const trials = this.#trials, block = this.#block, may = this.#may, lo = this.#lo, hi = this.#hi;
+    const potLo = this.#potLo.fill(0), potHi = this.#potHi.fill(0);
+    const ts = this.#trialRows = gatherRows(data, d, idx, trials, this.#trialRows);
+    for (let from = 0; from < n; from += block) {
+      const to = Math.min(n, from + block);
+      const rs = this.#rows = prepareRows(data, d, from, to, this.#rows);
+      sqDistBounds(rs, ts, lo, hi);
+      for (let i = from; i < to; i++) {
+        const cl = closest[i], o = (i - from) * trials, f = i * trials;
+        for (let t = 0; t < trials; t++) {
+          const l = lo[o + t];
+          if (l < cl) {
+            const h = hi[o + t];
+            may[f + t] = 1;
+            potLo[t] += l;
+            potHi[t] += h < cl ? h : cl;
+          } else {
+            may[f + t] = 0;
+            potLo[t] += cl;
+            potHi[t] += cl;
+          }
+        }
+      }
+    }
+    // Trials whose potential may be the smallest (the 1e-9 margin covers the rounding of the sums).
+    let minHi = Infinity;
+    for (let t = 0; t < trials; t++) minHi = Math.min(minHi, potHi[t] * (1 + 1e-9));
+    let contenders = 0, best = 0, bestPot = Infinity;
+    for (let t = 0; t < trials; t++) {
+      if (potLo[t] * (1 - 1e-9) <= minHi) {
+        contenders++;
+        best = t;
+      }
+    }
+    if (contenders > 1) {
+      // As the plain loop: the first trial with the smallest exact potential.
+      for (let t = 0; t < trials; t++) {
+        if (potLo[t] * (1 - 1e-9) > minHi) continue;
+        const p = this.#exact(idx, closest, t, false);
+        if (p < bestPot) {
+          bestPot = p;
+          best = t;
+        }
+      }
+    }
+    return [best, this.#exact(idx, closest, best, true)];
+  }
+
+  /** Trial t's exact potential (rows summed in order, as the plain loop sums them); stored into `closest` when `store`. */
+  #exact(idx: Int32Array, closest: Float64Array, t: number, store: boolean): number {
+    const { rows: n, cols: d, data } = this.#x;
+    const trials = this.#trials, may = this.#may, co = idx[t] * d;
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      const cl = closest[i];
+      let v = cl;
+      if (may[i * trials + t]) {
+        const s = sqDistBounded(data, i * d, data, co, d, cl);
+        if (s < cl) v = s;
+      }
+      if (store) closest[i] = v;
+      p += v;
+    }
+    return p;
+  }
+}
+
+/** Rows per sgemm block for `k` centres: a few hundred kB of bounds, at least 64 rows. */
+function blockRows(k: number): number {
+  return Math.max(64, Math.min(2048, Math.floor(32768 / Math.max(1, k))));
+}
+
+/**
+ * Nearest centre of the block `rs` = rows [from, from + rs.rows) from sgemm
+ * bounds, then the exact float64 loop over the centres the bounds leave in the
+ * running; the first centre wins ties, as in the plain loop.
+ */
+function assignBlockBlas(
+  rs: Rows32,
+  from: number,
+  data: Float64Array,
+  c: Float64Array,
+  cs: Rows32,
+  k: number,
+  labels: Int32Array,
+  lo: Float64Array,
+  hi: Float64Array,
+): void {
+  const d = rs.d;
+  sqDistBounds(rs, cs, lo, hi);
+  for (let t = 0; t < rs.rows; t++) {
+    const i = from + t, o = t * k;
+    let h = Infinity;
+    for (let j = 0; j < k; j++) if (hi[o + j] < h) h = hi[o + j];
+    let best = Infinity, bc = 0;
+    for (let j = 0; j < k; j++) {
+      if (lo[o + j] > h) continue;
+      const s = sqDistBounded(data, i * d, c, j * d, d, best);
+      if (s < best) {
+        best = s;
+        bc = j;
+      }
+    }
+    labels[i] = bc;
+  }
+}
+
+function assignAll(x: Matrix, c: Float64Array, k: number, labels: Int32Array, blas: boolean): void {
   const d = x.cols;
+  if (blas) {
+    const block = blockRows(k), cs = prepareRows(c, d, 0, k);
+    const lo = new Float64Array(block * k), hi = new Float64Array(block * k);
+    let rs: Rows32 | undefined;
+    for (let from = 0; from < x.rows; from += block) {
+      rs = prepareRows(x.data, d, from, Math.min(x.rows, from + block), rs);
+      assignBlockBlas(rs, from, x.data, c, cs, k, labels, lo, hi);
+    }
+    return;
+  }
   for (let i = 0; i < x.rows; i++) {
     let best = Infinity, bc = 0;
     for (let j = 0; j < k; j++) {
@@ -325,10 +589,138 @@ function assignNearest(
 }
 
 /**
+ * {@link assignNearest} for blocks of rows through sgemm: rows are queued by
+ * index and assigned a block at a time. From the bounds on all k distances,
+ * only the centres that can be nearest or second nearest get the exact
+ * float64 distance, computed as assignNearest computes it, so labels and
+ * bounds come out the same.
+ */
+class BlasAssigner {
+  readonly #n: number;
+  readonly #d: number;
+  readonly #data: Float64Array;
+  readonly #c: Float64Array;
+  readonly #k: number;
+  readonly #labels: Int32Array;
+  readonly #upper: Float64Array;
+  readonly #lower: Float64Array;
+  readonly #block: number;
+  readonly #ids: Int32Array;
+  readonly #lo: Float64Array;
+  readonly #hi: Float64Array;
+  #count = 0;
+  #cs: Rows32 | undefined;
+  #rows: Rows32 | undefined;
+
+  constructor(
+    x: Matrix,
+    c: Float64Array,
+    k: number,
+    labels: Int32Array,
+    upper: Float64Array,
+    lower: Float64Array,
+  ) {
+    this.#n = x.rows;
+    this.#d = x.cols;
+    this.#data = x.data;
+    this.#c = c;
+    this.#k = k;
+    this.#labels = labels;
+    this.#upper = upper;
+    this.#lower = lower;
+    this.#block = blockRows(k);
+    this.#ids = new Int32Array(this.#block);
+    this.#lo = new Float64Array(this.#block * k);
+    this.#hi = new Float64Array(this.#block * k);
+  }
+
+  /** Takes the centres as they are now (call after every update, with the queue empty). */
+  centresChanged(): void {
+    this.#cs = prepareRows(this.#c, this.#d, 0, this.#k, this.#cs);
+  }
+
+  /** Assigns every row. */
+  all(): void {
+    const n = this.#n;
+    for (let from = 0; from < n; from += this.#block) {
+      this.#rows = prepareRows(this.#data, this.#d, from, Math.min(n, from + this.#block), this.#rows);
+      this.#assign(this.#rows, undefined, from);
+    }
+  }
+
+  /** Queues row `i` (assigned by the next {@link flush} at the latest). */
+  push(i: number): void {
+    this.#ids[this.#count++] = i;
+    if (this.#count === this.#block) this.flush();
+  }
+
+  /** Assigns the queued rows. */
+  flush(): void {
+    if (this.#count === 0) return;
+    this.#rows = gatherRows(this.#data, this.#d, this.#ids, this.#count, this.#rows);
+    this.#assign(this.#rows, this.#ids, 0);
+    this.#count = 0;
+  }
+
+  #assign(rs: Rows32, ids: Int32Array | undefined, from: number): void {
+    const k = this.#k, d = rs.d, lo = this.#lo, hi = this.#hi, data = this.#data, c = this.#c;
+    sqDistBounds(rs, this.#cs!, lo, hi);
+    for (let t = 0; t < rs.rows; t++) {
+      const i = ids ? ids[t] : from + t, o = t * k;
+      // h2: the second smallest upper bound; no centre with a lower bound above it is among the two nearest.
+      let h1 = Infinity, h2 = Infinity;
+      for (let j = 0; j < k; j++) {
+        const v = hi[o + j];
+        if (v < h1) {
+          h2 = h1;
+          h1 = v;
+        } else if (v < h2) h2 = v;
+      }
+      let b1 = Infinity, b2 = Infinity, bc = 0;
+      for (let j = 0; j < k; j++) {
+        if (lo[o + j] > h2) continue;
+        const s = sqDistBounded(data, i * d, c, j * d, d, b2);
+        if (s < b1) {
+          b2 = b1;
+          b1 = s;
+          bc = j;
+        } else if (s < b2) b2 = s;
+      }
+      this.#labels[i] = bc;
+      this.#upper[i] = Math.sqrt(b1);
+      this.#lower[i] = Math.sqrt(b2);
+    }
+  }
+}
+
+/** sums[o..o+d) += data[r..r+d) (unrolled; each element gets the same additions in the same order). */
+function addRow(sums: Float64Array, o: number, data: Float64Array, r: number, d: number): void {
+  let j = 0;
+  for (; j + 3 < d; j += 4) {
+    sums[o + j] += data[r + j];
+    sums[o + j + 1] += data[r + j + 1];
+    sums[o + j + 2] += data[r + j + 2];
+    sums[o + j + 3] += data[r + j + 3];
+  }
+  for (; j < d; j++) sums[o + j] += data[r + j];
+}
+
+/** Half the distance from each centre to its nearest other centre (Infinity when k = 1). */
+function halfGaps(c: Float64Array, k: number, d: number, half: Float64Array): void {
+  for (let a = 0; a < k; a++) {
+    let m = Infinity;
+    for (let b = 0; b < k; b++) if (b !== a) m = Math.min(m, sqDist(c, a * d, c, b * d, d));
+    half[a] = k > 1 ? Math.sqrt(m) / 2 : Infinity;
+  }
+}
+
+/**
  * Lloyd's algorithm with Hamerly's (2010) bounds: an upper bound on the
  * distance to the assigned centre and a lower bound on the distance to every
  * other centre let most points skip the k distance computations once the
- * centres settle. Gives exactly the assignments plain Lloyd would.
+ * centres settle. Gives exactly the assignments plain Lloyd would. With
+ * `blas`, the rows that need all k distances go through sgemm in blocks
+ * ({@link BlasAssigner}).
  */
 function hamerlyLloyd(
   x: Matrix,
@@ -338,38 +730,41 @@ function hamerlyLloyd(
   tolScaled: number,
   labels: Int32Array,
   options: FitOptions,
+  blas: boolean,
 ): number {
   const n = x.rows, d = x.cols, data = x.data;
   const upper = new Float64Array(n), lower = new Float64Array(n);
   const sums = new Float64Array(k * d), counts = new Float64Array(k);
   const shift = new Float64Array(k), half = new Float64Array(k);
+  const assigner = blas ? new BlasAssigner(x, c, k, labels, upper, lower) : undefined;
   // Initial full assignment.
-  for (let i = 0; i < n; i++) {
-    assignNearest(data, i, d, c, k, labels, upper, lower);
+  if (assigner) {
+    assigner.centresChanged();
+    assigner.all();
+  } else {
+    for (let i = 0; i < n; i++) assignNearest(data, i, d, c, k, labels, upper, lower);
   }
   let it = 0;
   for (; it < maxIter; it++) {
-    // Half the distance from each centre to its nearest other centre.
-    for (let a = 0; a < k; a++) {
-      let m = Infinity;
-      for (let b = 0; b < k; b++) if (b !== a) m = Math.min(m, sqDist(c, a * d, c, b * d, d));
-      half[a] = k > 1 ? Math.sqrt(m) / 2 : Infinity;
-    }
+    halfGaps(c, k, d, half);
+    assigner?.centresChanged();
     for (let i = 0; i < n; i++) {
       const a = labels[i];
       const bound = Math.max(half[a], lower[i]);
       if (upper[i] <= bound) continue;
       upper[i] = Math.sqrt(sqDist(data, i * d, c, a * d, d));
       if (upper[i] <= bound) continue;
-      assignNearest(data, i, d, c, k, labels, upper, lower);
+      if (assigner) assigner.push(i);
+      else assignNearest(data, i, d, c, k, labels, upper, lower);
     }
+    assigner?.flush();
     // Recompute centres.
     sums.fill(0);
     counts.fill(0);
     for (let i = 0; i < n; i++) {
-      const a = labels[i], o = a * d, r = i * d;
+      const a = labels[i];
       counts[a]++;
-      for (let j = 0; j < d; j++) sums[o + j] += data[r + j];
+      addRow(sums, a * d, data, i * d, d);
     }
     // Empty clusters take the point farthest from its centre (as scikit-learn does).
     for (let a = 0; a < k; a++) {
@@ -413,8 +808,21 @@ function hamerlyLloyd(
       break;
     }
   }
-  // Final exact assignment to the final centres.
-  assignAll(x, c, k, labels);
+  // Final assignment to the final centres. The bounds still hold; where they prove that the assigned centre is
+  // strictly nearest (strict: no tie is possible) the label stands, the other rows get a full assignment, which
+  // picks the first of tied centres as a plain scan over all rows would.
+  halfGaps(c, k, d, half);
+  assigner?.centresChanged();
+  for (let i = 0; i < n; i++) {
+    const a = labels[i];
+    const bound = Math.max(half[a], lower[i]);
+    if (upper[i] < bound) continue;
+    upper[i] = Math.sqrt(sqDist(data, i * d, c, a * d, d));
+    if (upper[i] < bound) continue;
+    if (assigner) assigner.push(i);
+    else assignNearest(data, i, d, c, k, labels, upper, lower);
+  }
+  assigner?.flush();
   return it;
 }
 
@@ -428,6 +836,7 @@ function miniBatch(
   tolScaled: number,
   rng: Rng,
   options: FitOptions,
+  blas: boolean,
 ): number {
   const n = x.rows, d = x.cols, data = x.data;
   const counts = new Float64Array(k);
@@ -435,23 +844,51 @@ function miniBatch(
   for (let i = 0; i < n; i++) order[i] = i;
   const bl = new Int32Array(Math.min(batch, n));
   const before = new Float64Array(k * d);
+  const block = blockRows(k);
+  const lo = new Float64Array(blas ? block * k : 0), hi = new Float64Array(blas ? block * k : 0);
+  let cs: Rows32 | undefined, gathered: Rows32 | undefined;
   let ep = 0;
   for (; ep < epochs; ep++) {
     rng.shuffle(order);
     before.set(c);
     for (let start = 0; start < n; start += batch) {
       const end = Math.min(n, start + batch);
-      for (let b = start; b < end; b++) {
-        const i = order[b];
-        let best = Infinity, bc = 0;
-        for (let j = 0; j < k; j++) {
-          const s = sqDist(data, i * d, c, j * d, d);
-          if (s < best) {
-            best = s;
-            bc = j;
+      if (blas) {
+        // The same nearest centres as the loop below: bounds through sgemm, exact distances for the contenders.
+        cs = prepareRows(c, d, 0, k, cs);
+        for (let from = start; from < end; from += block) {
+          const to = Math.min(end, from + block);
+          gathered = gatherRows(data, d, order.subarray(from, to), to - from, gathered);
+          sqDistBounds(gathered, cs, lo, hi);
+          for (let b = from; b < to; b++) {
+            const i = order[b], o = (b - from) * k;
+            let h = Infinity;
+            for (let j = 0; j < k; j++) if (hi[o + j] < h) h = hi[o + j];
+            let best = Infinity, bc = 0;
+            for (let j = 0; j < k; j++) {
+              if (lo[o + j] > h) continue;
+              const s = sqDist(data, i * d, c, j * d, d);
+              if (s < best) {
+                best = s;
+                bc = j;
+              }
+            }
+            bl[b - start] = bc;
           }
         }
-        bl[b - start] = bc;
+      } else {
+        for (let b = start; b < end; b++) {
+          const i = order[b];
+          let best = Infinity, bc = 0;
+          for (let j = 0; j < k; j++) {
+            const s = sqDist(data, i * d, c, j * d, d);
+            if (s < best) {
+              best = s;
+              bc = j;
+            }
+          }
+          bl[b - start] = bc;
+        }
       }
       for (let b = start; b < end; b++) {
         const i = order[b], a = bl[b - start];
@@ -471,6 +908,17 @@ function miniBatch(
   return ep;
 }
 
+/**
+ * Whether k-means computes its distances through sgemm: when OpenBLAS loaded
+ * and the engine is not forced to tfjs (`NADIR_BACKEND=tfjs` or
+ * `setNnEngine("tfjs")`), the same switch as the neural detectors' native
+ * engine. Either way the results are the same (exact float64 where it counts);
+ * only the speed differs.
+ */
+export function kmeansUsesBlas(): boolean {
+  return blasAvailable() && nnEngine().name === "native";
+}
+
 /** Registry entry. */
 export const kmeans: DetectorFactory = defineDetector({
   name: "kmeans",
@@ -478,4 +926,5 @@ export const kmeans: DetectorFactory = defineDetector({
   params: PARAMS,
   create: (params, seed) => new KMeansDetector(params, seed),
   conformanceParams: { k: 4 },
+  backend: () => kmeansUsesBlas() ? nativeEngineLine() : "js",
 });

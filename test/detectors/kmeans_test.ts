@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
-import { matrix } from "../../src/data/matrix.ts";
-import { KMeansDetector } from "../../src/detectors/kmeans.ts";
-import { createDetector } from "../../src/detectors/registry.ts";
+import pl from "nodejs-polars";
+import { loadDataset } from "../../src/data/datasets.ts";
+import { type Matrix, matrix } from "../../src/data/matrix.ts";
+import { fitTransform } from "../../src/data/preprocess.ts";
+import { KMeansDetector, kmeansUsesBlas } from "../../src/detectors/kmeans.ts";
+import { createDetector, getDetectorFactory } from "../../src/detectors/registry.ts";
+import { setNnEngine } from "../../src/nn/engine.ts";
 import { Rng } from "../../src/util/random.ts";
+import { needBlas, testWhen } from "../_shared.ts";
 
 const CENTRES = [[0, 0], [10, 0], [0, 10]];
 
@@ -38,4 +43,157 @@ for (const batchSize of [0, 64]) {
 Deno.test("kmeans: k larger than the rows is a clear error", async () => {
   const det = createDetector("kmeans", { k: 10 }, 0);
   await assert.rejects(async () => await det.fit(blobs(5, 1)), /k = 10 exceeds the 5 training rows/);
+});
+
+// ---- The sgemm kernel and the plain loops give the same model and scores ----
+//
+// Real slice: benign KDDTrain+_20Percent rows (vendored), min-max scaled as in the bench; scored on KDDTest-21
+// (attacks included, so scores reach far beyond the radii).
+const kdd = (() => {
+  const train = loadDataset("nsl-kdd-train-20").df.filter(pl.col("label").eq(0));
+  const { transform, matrix: x } = fitTransform(train, { scale: "minmax" });
+  return { train: x, test: transform.apply(loadDataset("nsl-kdd-test-21").df) };
+})();
+
+/** The first `n` rows of `m`, keeping only the columns named in `cols` (all when absent). */
+function slice(m: Matrix, n: number, cols?: string[]): Matrix {
+  const keep = cols ? cols.map((c) => m.names.indexOf(c)) : m.names.map((_, j) => j);
+  assert.ok(keep.every((j) => j >= 0), `columns ${cols} not all in the matrix`);
+  const r = Math.min(n, m.rows), out = new Float64Array(r * keep.length);
+  for (let i = 0; i < r; i++) {
+    for (let j = 0; j < keep.length; j++) out[i * keep.length + j] = m.data[i * m.cols + keep[j]];
+  }
+  return matrix(out, r, keep.length, keep.map((j) => m.names[j]));
+}
+
+interface Run {
+  centroids: Float64Array;
+  radii: Float64Array;
+  state: Record<string, unknown>;
+  labels: Int32Array;
+  scores: Float64Array;
+}
+
+/** Fits and scores with the given engine forced ("native" = sgemm kernel, "tfjs" = plain loops). */
+function runOn(engine: "native" | "tfjs", params: Record<string, unknown>, x: Matrix, test: Matrix): Run {
+  setNnEngine(engine);
+  try {
+    assert.equal(kmeansUsesBlas(), engine === "native");
+    const det = createDetector("kmeans", params, 5) as KMeansDetector;
+    det.fit(x);
+    return {
+      centroids: det.centroids,
+      radii: det.radii,
+      state: det.save().state,
+      labels: det.assign(test),
+      scores: det.score(test),
+    };
+  } finally {
+    setNnEngine(undefined);
+  }
+}
+
+function assertRel(what: string, a: ArrayLike<number>, b: ArrayLike<number>, rel = 1e-6): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) {
+    const tol = rel * Math.max(Math.abs(a[i]), Math.abs(b[i])) + 1e-300;
+    assert.ok(Math.abs(a[i] - b[i]) <= tol, `${what}[${i}]: sgemm ${a[i]} vs plain ${b[i]}`);
+  }
+}
+
+function assertSame(what: string, blas: Run, js: Run): void {
+  assertRel(`${what}: centroids`, blas.centroids, js.centroids);
+  assertRel(`${what}: radii`, blas.radii, js.radii);
+  assert.equal(blas.state.iterations, js.state.iterations, `${what}: iterations`);
+  assertRel(`${what}: inertia`, [blas.state.inertia as number], [js.state.inertia as number]);
+  const moved = blas.labels.findIndex((l, i) => l !== js.labels[i]);
+  assert.equal(
+    moved,
+    -1,
+    `${what}: row ${moved} assigned to ${blas.labels[moved]} (sgemm) vs ${js.labels[moved]}`,
+  );
+  assertRel(`${what}: scores`, blas.scores, js.scores);
+}
+
+const CONFIGS: [string, Record<string, unknown>][] = [
+  ["Lloyd, default k", {}],
+  ["Lloyd, k = 40", { k: 40, maxIter: 30 }],
+  ["mini-batch", { k: 6, batchSize: 300, maxIter: 4 }],
+  ["k = 1", { k: 1 }],
+];
+
+for (const [what, params] of CONFIGS) {
+  testWhen([needBlas()], `kmeans (${what}): the sgemm kernel and the plain loops agree on real rows`, () => {
+    const x = slice(kdd.train, 5000), test = slice(kdd.test, 4000);
+    const blas = runOn("native", params, x, test), js = runOn("tfjs", params, x, test);
+    assertSame(what, blas, js);
+    // The slice is real work: test rows fall both inside and outside the radii, and k > 1 uses several clusters.
+    const outside = blas.scores.filter((v) => v > 1).length;
+    assert.ok(
+      outside > 0 && outside < test.rows,
+      `${what}: ${outside} of ${test.rows} rows outside the radii`,
+    );
+    const used = new Set(blas.labels).size;
+    assert.ok(
+      blas.radii.length === 1 || used > 1,
+      `${what}: all test rows in one of ${blas.radii.length} clusters`,
+    );
+  });
+}
+
+testWhen(
+  [needBlas()],
+  "kmeans: sgemm and plain loops agree on odd shapes — 1 row, 1 column, k = rows, ties",
+  () => {
+    const row = slice(kdd.train, 1);
+    for (
+      const [what, params, x, test] of [
+        ["1 training row", { k: 1 }, row, slice(kdd.test, 50)],
+        ["1 column", { k: 3 }, slice(kdd.train, 2000, ["src_bytes"]), slice(kdd.test, 500, ["src_bytes"])],
+        ["k = rows", { k: 12 }, slice(kdd.train, 12), slice(kdd.test, 300)],
+        // Two binary columns: 4 distinct rows for k = 6, so seeding runs out of potential, centres coincide and
+        // distances tie exactly — the tie rules of both kernels must match.
+        [
+          "exact ties",
+          { k: 6 },
+          slice(kdd.train, 3000, ["logged_in", "flag=SF"]),
+          slice(kdd.test, 800, ["logged_in", "flag=SF"]),
+        ],
+      ] as [string, Record<string, unknown>, Matrix, Matrix][]
+    ) {
+      const blas = runOn("native", params, x, test), js = runOn("tfjs", params, x, test);
+      assertSame(what, blas, js);
+    }
+    // Scoring rows far beyond float32 (and float64 squares) saturates the same way on both kernels.
+    const huge = matrix(
+      Float64Array.from(slice(kdd.test, 4).data, (v, i) => i % 7 === 0 ? 1e300 : v),
+      4,
+      kdd.test.cols,
+    );
+    const blas = runOn("native", { k: 3 }, slice(kdd.train, 500), huge),
+      js = runOn("tfjs", { k: 3 }, slice(kdd.train, 500), huge);
+    assertSame("1e300 rows", blas, js);
+    assert.ok(blas.scores.every((s) => s === Number.MAX_VALUE), `1e300 rows: ${blas.scores}`);
+    // k > rows is refused the same way on both.
+    for (const engine of ["native", "tfjs"] as const) {
+      assert.throws(
+        () => runOn(engine, { k: 13 }, slice(kdd.train, 12), row),
+        /k = 13 exceeds the 12 training rows/,
+      );
+    }
+  },
+);
+
+testWhen([needBlas()], "kmeans: the backend names the engine that computes the distances", () => {
+  for (const engine of ["native", "tfjs"] as const) {
+    setNnEngine(engine);
+    try {
+      assert.match(
+        getDetectorFactory("kmeans").backend!(),
+        engine === "native" ? /^native \(OpenBLAS/ : /^js$/,
+      );
+    } finally {
+      setNnEngine(undefined);
+    }
+  }
 });
