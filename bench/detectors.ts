@@ -266,8 +266,9 @@ export async function main(args: string[]): Promise<void> {
       const torchModel = torch.version &&
         (f.name === "autoencoder" || (f.name === "lstm" && p.mode === "autoencoder") || f.name === "flow-lm");
       const peered = skArgs !== undefined || !!torchModel;
-      const sliced = neural && train.rows > deepRows &&
-        (!peered || (deepRowsArg !== undefined && f.name !== "autoencoder"));
+      // Slow models without a peer train on a slice; an explicit --deep-rows also slices lstm and flow-lm.
+      const sliced = train.rows > deepRows &&
+        ((neural && !peered) || (deepRowsArg !== undefined && (f.name === "lstm" || f.name === "flow-lm")));
       const fitOn = sliced ? every(train, Math.ceil(train.rows / deepRows)) : train;
       const noteParts: string[] = [];
       if (sliced) noteParts.push(`trained on ${fitOn.rows} rows (--deep-rows)`);
@@ -307,10 +308,11 @@ export async function main(args: string[]): Promise<void> {
         ]);
         sk = r.results.find((x) => x.model === f.name && !x.error);
         sklearnVersion ??= sk?.version;
-        if (!sk) say(`sklearn peer failed on ${f.name}: ${r.error ?? r.results[0]?.error ?? "no result"}`);
-        else {console.error(
-            `${f.name}: sklearn fit ${sk.fit_s.toFixed(2)} s, score ${sk.score_s.toFixed(2)} s`,
-          );}
+        if (sk) {
+          console.error(`${f.name}: sklearn fit ${sk.fit_s.toFixed(2)} s, score ${sk.score_s.toFixed(2)} s`);
+        } else {
+          say(`sklearn peer failed on ${f.name}: ${r.error ?? r.results[0]?.error ?? "no result"}`);
+        }
       }
 
       // PyTorch
@@ -367,6 +369,29 @@ export async function main(args: string[]): Promise<void> {
   }
 
   const ratioCol = (key: string, label: string) => ({ key, label, digits: 2, suffix: "×" });
+  const tableNotes = () => {
+    const out = ["Ratio = peer seconds / nadir seconds (≥ 1.0×: nadir faster)."];
+    if (resolved.lstm || resolved["flow-lm"]) {
+      const windows = resolved.lstm?.maxTrainWindows ?? "-",
+        lmRows = resolved["flow-lm"]?.maxTrainRows ?? "-";
+      out.push(
+        `train rows = rows given to fit; lstm and flow-lm then take their default caps (${windows} windows, ` +
+          `${lmRows} rows) and hold out a validation share on both sides (the PyTorch table gives the rows ` +
+          "each side trained on).",
+      );
+    }
+    const torchRun = torch.version ? `torch ${torch.version}, OMP_WAIT_POLICY=${OMP_WAIT}` : "skipped";
+    const cores = navigator.hardwareConcurrency;
+    out.push(
+      `Neural detectors: ${epochs} epochs on both sides with a validation pass per epoch and best-weight ` +
+        `bookkeeping (patience = epochs, so no early stop); PyTorch: best of ${threads.join(" and ")} ` +
+        `thread(s) per phase (${torchRun}); ` +
+        (sklearnVersion
+          ? `scikit-learn ${sklearnVersion} uses every core its BLAS offers (${cores} here).`
+          : "scikit-learn: not run."),
+    );
+    return out;
+  };
   const ratioTable: Table = {
     id: "ratios",
     title: `Detectors on NSL-KDD: nadir vs scikit-learn and PyTorch, same run (${
@@ -389,24 +414,7 @@ export async function main(args: string[]): Promise<void> {
       { key: "note", label: "note" },
     ],
     rows,
-    notes: [
-      "Ratio = peer seconds / nadir seconds (≥ 1.0×: nadir faster).",
-      "train rows = rows given to fit; lstm and flow-lm then take their default caps " +
-      `(${resolved.lstm?.maxTrainWindows ?? "-"} windows, ${
-        resolved["flow-lm"]?.maxTrainRows ?? "-"
-      } rows) ` +
-      "and hold out a validation share on both sides (the PyTorch table gives the rows each side trained on).",
-      `Neural detectors: ${epochs} epochs on both sides with a validation pass per epoch and best-weight ` +
-      `bookkeeping (patience = epochs, so no early stop); PyTorch: best of ${
-        threads.join(" and ")
-      } thread(s) ` +
-      `per phase${
-        torch.version ? ` (torch ${torch.version}, OMP_WAIT_POLICY=${OMP_WAIT})` : " (skipped)"
-      }; ` +
-      (sklearnVersion
-        ? `scikit-learn ${sklearnVersion} uses every core its BLAS offers (${navigator.hardwareConcurrency} here).`
-        : "scikit-learn: not run."),
-    ],
+    notes: tableNotes(),
   };
   printTable(ratioTable);
   console.log(`\nnadir engine: ${engine}`);
@@ -491,7 +499,15 @@ async function torchSpec(
   if (name === "lstm") {
     return {
       ...base,
-      models: { lstm: { ...loop, window: p.window, units: p.units, maxTrainWindows: p.maxTrainWindows } },
+      models: {
+        lstm: {
+          ...loop,
+          window: p.window,
+          units: p.units,
+          maxTrainWindows: p.maxTrainWindows,
+          windowScore: p.windowScore,
+        },
+      },
     };
   }
   // flow-lm: tokenise as the detector does (its own training-row cap, then the tokenizer) and hand over tokens.

@@ -10,7 +10,7 @@ optimiser settings, so the bench can print peer time / nadir time from one run:
 - ``lstm``: encoder ``nn.LSTM`` over windows of W consecutive rows (earlier
   slots zero-padded and masked), decoder ``nn.LSTM`` fed the encoder's final h
   at every step, a linear output per step, masked MSE, Adam, grad-norm clip 5;
-  score = error of the window's last step.
+  score = error of the window's last step (or the mean over its real steps).
 - ``flow-lm``: a causal pre-norm transformer over the tokenised rows (token and
   position embeddings, multi-head causal attention, GELU MLP, final LayerNorm,
   per-position output heads over each field's own vocabulary), cross-entropy,
@@ -195,10 +195,17 @@ def run_lstm(spec, p, gen):
     xt = torch.cat([xt64.float(), torch.zeros(1, d)])
     wt = windows(len(xt64), w)
     out = np.empty(len(xt64))
+    last = p.get("windowScore", "last") == "last"
     with torch.no_grad():
         for r in range(0, len(xt64), 8192):
-            xb = xt[wt[r:r + 8192]]
-            out[r:r + len(xb)] = ((model(xb)[:, -1] - xb[:, -1]) ** 2).mean(1).double().numpy()
+            wi = wt[r:r + 8192]
+            xb = xt[wi]
+            if last:
+                e = ((model(xb)[:, -1] - xb[:, -1]) ** 2).mean(1)
+            else:  # mean error over the window's real steps
+                mask = (wi < len(xt64)).float()
+                e = (((model(xb) - xb) ** 2).mean(2) * mask).sum(1) / mask.sum(1).clamp(min=1)
+            out[r:r + len(xb)] = e.double().numpy()
     score = time.perf_counter() - t
     return fit, score, out, {"train_rows": len(train_ids), "val_rows": len(val_ids), "epochs": epochs}
 
