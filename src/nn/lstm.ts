@@ -12,10 +12,17 @@
  * and layout the tfjs detector saves, so models move between engines. For
  * speed each forward packs them into `[nIn, 4U]`, `[U, 4U]` and `[4U]`
  * buffers (gate order i, f, g, o): the input products of all T steps are one
- * sgemm, the recurrent product one sgemm per step, and the backward pass
- * computes packed gradients (again one sgemm each for the input and
- * recurrent weights over all steps) that are scattered back into the
- * per-gate gradient buffers.
+ * product, the recurrent product one per step, and the backward pass
+ * computes packed gradients (again one product each for the input and
+ * recurrent weights over all steps, bias gradients as 1ᵀ·dZ) that are
+ * scattered back into the per-gate gradient buffers. Products go through
+ * sgemm on one OpenBLAS thread (see `gemm` below for the measurement).
+ *
+ * **Elementwise step.** Gates, cell and hidden state of one step (and its
+ * backward) run in a small WebAssembly SIMD module assembled here when U is
+ * a multiple of 4 (the default 32 is), over state buffers that live in the
+ * layer's WebAssembly memory; otherwise, or with `NADIR_SIMD=off`, scalar
+ * loops compute the same formulas. Both are checked against tfjs.
  *
  * **Layout.** Sequences are step-major: the input of step t for sequence b is
  * row `t·B + b` of a `(T·B) × nIn` buffer, hidden states likewise
@@ -41,8 +48,7 @@
  * ```
  * @module
  */
-import { sgemm } from "./blas.ts";
-import { denseBackward, denseForward } from "./ops.ts";
+import { sgemm, THREAD_MIN_FLOPS } from "./blas.ts";
 import type { Params } from "./params.ts";
 import type { Rng } from "../util/random.ts";
 
@@ -74,14 +80,387 @@ export function lstmLayerSpecs(
   return s;
 }
 
-/** σ(v) in float64 (one exp; exact limits 0 and 1 for large |v|). */
-function sig(v: number): number {
-  return 1 / (1 + Math.exp(-v));
+/** 2^(k/2) for k in [−512, 511], indexed k + 512 (the exponent part of {@link expFast}). */
+const POW2H = Float64Array.from({ length: 1024 }, (_, k) => 2 ** ((k - 512) / 2));
+
+/**
+ * e^x to 1.1e-9 relative (float32 needs 6e-8) on [−170, 170], clamped
+ * outside, where σ and tanh are 0 or ±1 far below float32 precision:
+ * x = k·ln2/2 + r with |r| ≤ ln2/4, 2^(k/2) from a table and e^r by its
+ * degree-6 Taylor polynomial, evaluated in Estrin's scheme (short dependency
+ * chains). Measured here 2.5–3× faster than Math.exp, which dominated the
+ * cell's elementwise work.
+ */
+export function expFast(x: number): number {
+  x = x > 170 ? 170 : x < -170 ? -170 : x;
+  // k + 512 = round(2x / ln2) + 512 ≥ 0 (x ≥ −170), so `| 0` floors it.
+  const k = (x * 2.8853900817779268 + 512.5) | 0;
+  const r = x - (k - 512) * 0.34657359027997264;
+  const r2 = r * r, r4 = r2 * r2;
+  const p = (1 + r) + r2 * (0.5 + r * (1 / 6)) + r4 * ((1 / 24 + r * (1 / 120)) + r2 * (1 / 720));
+  return p * POW2H[k];
 }
 
-/** tanh(v) through one exp: 2σ(2v) − 1 (absolute error ~1e-16, far below float32's). */
+/** σ(v) in float64 (limits exactly 0 and 1 for large |v|). */
+function sig(v: number): number {
+  return 1 / (1 + expFast(-v));
+}
+
+/** tanh(v) = 2σ(2v) − 1 (absolute error ~1e-16, far below float32's). */
 function tanh(v: number): number {
-  return 2 / (1 + Math.exp(-2 * v)) - 1;
+  return 2 / (1 + expFast(-2 * v)) - 1;
+}
+
+// --- The cell's elementwise step in WebAssembly SIMD -----------------------------------------------
+//
+// Per element the step needs three sigmoids and two tanh: scalar JS spends most of a training step
+// there (a polynomial exp costs 3–5 ns a value, Math.exp 7–20). Four lanes at a time it is a few
+// instructions a value. The module is assembled here at load time (no toolchain, no binary blob) for
+// one unit count U (a multiple of 4, so each gate block of a row is whole vectors; other U run the JS
+// loops, which compute the same formulas in float64). It works on the layer's own WebAssembly memory,
+// where every state buffer lives, so nothing is copied in or out; sgemm reads and writes the same
+// memory through views.
+//
+// exp(x), float32 lanes: x clamped to [−87, 88] (NaN passes), x = n·ln2 + r with ln2 in two parts
+// (Cody–Waite), e^r by its degree-7 Taylor polynomial, 2ⁿ built in the exponent bits: a few float32
+// ulps.
+// σ(z) = 1/(1 + e^−z), tanh(z) = 2/(1 + e^−2z) − 1 (absolute error ~1e-7).
+
+type Code = number[];
+
+function uleb(n: number): Code {
+  const out: Code = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+function sleb(n: number): Code {
+  const out: Code = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && (b & 0x40))) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+
+const simdOp = (o: number): Code => [0xfd, ...uleb(o)];
+const lget = (i: number): Code => [0x20, ...uleb(i)];
+const lset = (i: number, v: Code): Code => [...v, 0x21, ...uleb(i)];
+const i32c = (v: number): Code => [0x41, ...sleb(v)];
+const f32c = (v: number): Code => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setFloat32(0, v, true);
+  return [0x43, ...b];
+};
+const vbin = (o: number) => (a: Code, b: Code): Code => [...a, ...b, ...simdOp(o)];
+const vadd = vbin(0xe4), vsub = vbin(0xe5), vmul = vbin(0xe6), vdiv = vbin(0xe7);
+/** f32x4.pmin / pmax: `b < a ? b : a` / `a < b ? b : a` — one instruction each (min/max propagate NaN at ~4× the cost); a NaN `a` passes through. */
+const vpmin = vbin(0xea), vpmax = vbin(0xeb);
+/** v128.load / v128.store at local pointer `p` + constant byte offset (alignment hint 4 bytes). */
+const vload = (p: number, off: number): Code => [...lget(p), ...simdOp(0x00), 2, ...uleb(off)];
+const vstore = (
+  p: number,
+  off: number,
+  v: Code,
+): Code => [...lget(p), ...v, ...simdOp(0x0b), 2, ...uleb(off)];
+/** local p += n (i32). */
+const bump = (p: number, n: number): Code => lset(p, [...lget(p), ...i32c(n), 0x6a]);
+
+const EXP_TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
+const VCONST: [string, number][] = [
+  ["one", 1],
+  ["two", 2],
+  ["m2", -2],
+  ["lo", -87],
+  ["hi", 88],
+  ["log2e", Math.LOG2E],
+  ["magic", 12582912], // 1.5·2²³
+  ["ln2hi", 0.693359375], // n·ln2hi is exact for |n| ≤ 127
+  ["ln2lo", -2.12194440e-4],
+  ...EXP_TAYLOR.map((c, i) => [`c${i}`, c] as [string, number]),
+];
+
+/** v128 locals by name, numbered after the function's i32 params and locals. */
+class VLocals {
+  readonly #names = new Map<string, number>();
+  constructor(readonly first: number) {}
+  get size(): number {
+    return this.#names.size;
+  }
+  at(name: string): number {
+    if (!this.#names.has(name)) this.#names.set(name, this.first + this.#names.size);
+    return this.#names.get(name)!;
+  }
+  get(name: string): Code {
+    return lget(this.at(name));
+  }
+}
+
+function vexp(L: VLocals, x: Code): Code {
+  const g = (n: string) => L.get(n);
+  let p = g("c7");
+  for (let k = 6; k >= 0; k--) p = vadd(vmul(p, g("r")), g(`c${k}`));
+  // t = x·log2e + 1.5·2²³ rounds to an integer n in t's low mantissa bits: n = t − 1.5·2²³, and
+  // 2ⁿ's bits are (bits(t) − bits(1.5·2²³) + 127) << 23 — no float↔int conversions.
+  const pow2 = [...g("t"), ...g("bias"), ...simdOp(0xae), ...i32c(23), ...simdOp(0xab)];
+  return [
+    ...lset(L.at("x"), vpmax(vpmin(x, g("hi")), g("lo"))),
+    ...lset(L.at("t"), vadd(vmul(g("x"), g("log2e")), g("magic"))),
+    ...lset(L.at("n"), vsub(g("t"), g("magic"))),
+    ...lset(L.at("r"), vsub(vsub(g("x"), vmul(g("n"), g("ln2hi"))), vmul(g("n"), g("ln2lo")))),
+    ...vmul(p, pow2),
+  ];
+}
+
+const vsig = (L: VLocals, z: Code): Code =>
+  vdiv(L.get("one"), vadd(L.get("one"), vexp(L, [...z, ...simdOp(0xe1)])));
+const vtanh = (L: VLocals, z: Code): Code =>
+  vsub(vdiv(L.get("two"), vadd(L.get("one"), vexp(L, vmul(z, L.get("m2"))))), L.get("one"));
+
+function vprologue(L: VLocals): Code {
+  const out: Code = [];
+  for (const [name, v] of VCONST) out.push(...lset(L.at(name), [...f32c(v), ...simdOp(0x13)]));
+  out.push(...lset(L.at("bias"), [...i32c(127 - 0x4b400000), ...simdOp(0x11)]));
+  return out;
+}
+
+/**
+ * A function over `rows` rows of U/4 vectors: `np` i32 pointer params, then
+ * `rows`; `body` is one vector's work, `ptrs` the pointers advanced 16 bytes
+ * a vector, `pa` (if any) also skips the other three gate blocks per row.
+ */
+function cellFunction(
+  np: number,
+  U: number,
+  ptrs: number[],
+  pa: number,
+  body: (L: VLocals) => Code,
+): { type: Code; code: Code } {
+  const rows = np, k = np + 1;
+  const L = new VLocals(np + 2);
+  const inner: Code = [...body(L)];
+  for (const p of ptrs) inner.push(...bump(p, 16));
+  inner.push(...lset(k, [...lget(k), ...i32c(1), 0x6b]), ...lget(k), 0x0d, 0); // k--, br_if inner
+  const outer: Code = [
+    ...lset(k, i32c(U / 4)),
+    0x03,
+    0x40,
+    ...inner,
+    0x0b,
+    ...bump(pa, 3 * U * 4),
+    ...lset(rows, [...lget(rows), ...i32c(1), 0x6b]),
+    ...lget(rows),
+    0x0d,
+    0,
+  ];
+  const pro = vprologue(L);
+  const expr = [...pro, 0x02, 0x40, ...lget(rows), 0x45, 0x0d, 0, 0x03, 0x40, ...outer, 0x0b, 0x0b, 0x0b];
+  const code = [2, 1, 0x7f, ...uleb(L.size), 0x7b, ...expr]; // locals: 1 × i32 (k), n × v128
+  return {
+    type: [0x60, ...uleb(np + 1), ...Array(np + 1).fill(0x7f), 0],
+    code: [...uleb(code.length), ...code],
+  };
+}
+
+/**
+ * The module for U units: `f(a, cPrev, c, tc, h, rows)` — one forward step
+ * (gate activations in place, then c, tanh c, h) — and `b(a, cPrev, tc, dH,
+ * dh, dc, rows)` — one backward step (gate pre-activation gradients in place
+ * of the activations, dc carried); pointers are byte offsets into the
+ * imported memory `e.m`.
+ */
+export function lstmCellModuleBytes(U: number): Uint8Array<ArrayBuffer> {
+  const Ub = U * 4;
+  // forward: pa 0, pcp 1, pc 2, ptc 3, ph 4
+  const fwd = cellFunction(5, U, [0, 1, 2, 3, 4], 0, (L) => [
+    ...lset(L.at("i"), vsig(L, vload(0, 0))),
+    ...lset(L.at("f"), vsig(L, vload(0, Ub))),
+    ...lset(L.at("g"), vtanh(L, vload(0, 2 * Ub))),
+    ...lset(L.at("o"), vsig(L, vload(0, 3 * Ub))),
+    ...vstore(0, 0, L.get("i")),
+    ...vstore(0, Ub, L.get("f")),
+    ...vstore(0, 2 * Ub, L.get("g")),
+    ...vstore(0, 3 * Ub, L.get("o")),
+    ...lset(L.at("cv"), vadd(vmul(L.get("f"), vload(1, 0)), vmul(L.get("i"), L.get("g")))),
+    ...vstore(2, 0, L.get("cv")),
+    ...lset(L.at("tv"), vtanh(L, L.get("cv"))),
+    ...vstore(3, 0, L.get("tv")),
+    ...vstore(4, 0, vmul(L.get("o"), L.get("tv"))),
+  ]);
+  // backward: pa 0, pcp 1, ptc 2, pdH 3, pdh 4, pdc 5
+  const bwd = cellFunction(6, U, [0, 1, 2, 3, 4, 5], 0, (L) => {
+    const g = (n: string) => L.get(n);
+    const one = g("one");
+    return [
+      ...lset(L.at("dh"), vadd(vload(4, 0), vload(3, 0))),
+      ...lset(L.at("i"), vload(0, 0)),
+      ...lset(L.at("f"), vload(0, Ub)),
+      ...lset(L.at("g"), vload(0, 2 * Ub)),
+      ...lset(L.at("o"), vload(0, 3 * Ub)),
+      ...lset(L.at("tv"), vload(2, 0)),
+      ...lset(
+        L.at("dc"),
+        vadd(vmul(vmul(g("dh"), g("o")), vsub(one, vmul(g("tv"), g("tv")))), vload(5, 0)),
+      ),
+      ...vstore(5, 0, vmul(g("dc"), g("f"))),
+      ...vstore(0, 0, vmul(vmul(g("dc"), g("g")), vmul(g("i"), vsub(one, g("i"))))),
+      ...vstore(0, Ub, vmul(vmul(g("dc"), vload(1, 0)), vmul(g("f"), vsub(one, g("f"))))),
+      ...vstore(0, 2 * Ub, vmul(vmul(g("dc"), g("i")), vsub(one, vmul(g("g"), g("g"))))),
+      ...vstore(0, 3 * Ub, vmul(vmul(g("dh"), g("tv")), vmul(g("o"), vsub(one, g("o"))))),
+    ];
+  });
+  const section = (id: number, items: Code[]): Code => {
+    const body = [...uleb(items.length), ...items.flat()];
+    return [id, ...uleb(body.length), ...body];
+  };
+  const str = (s: string): Code => [...uleb(s.length), ...new TextEncoder().encode(s)];
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, [fwd.type, bwd.type]),
+    ...section(2, [[...str("e"), ...str("m"), 0x02, 0x00, 0x00]]), // memory import, min 0 pages
+    ...section(3, [[0], [1]]),
+    ...section(7, [[...str("f"), 0x00, 0], [...str("b"), 0x00, 1]]),
+    ...section(10, [fwd.code, bwd.code]),
+  ]);
+}
+
+interface CellKernels {
+  f: (a: number, cp: number, c: number, tc: number, h: number, rows: number) => void;
+  b: (a: number, cp: number, tc: number, dH: number, dh: number, dc: number, rows: number) => void;
+}
+
+const cellModules = new Map<number, WebAssembly.Module | null>();
+
+/** Whether the SIMD kernels are allowed: WebAssembly SIMD compiles and `NADIR_SIMD` is not "off". */
+function simdWanted(): boolean {
+  try {
+    return Deno.env.get("NADIR_SIMD") !== "off";
+  } catch {
+    return true; // no env permission: the default
+  }
+}
+
+/** The SIMD step kernels for U units over `mem`, or null (U not a multiple of 4, no WebAssembly SIMD). */
+function cellKernels(U: number, mem: WebAssembly.Memory): CellKernels | null {
+  if (U % 4 !== 0 || U === 0) return null;
+  let m = cellModules.get(U);
+  if (m === undefined) {
+    try {
+      m = new WebAssembly.Module(lstmCellModuleBytes(U));
+    } catch {
+      m = null;
+    }
+    cellModules.set(U, m);
+  }
+  if (!m) return null;
+  return new WebAssembly.Instance(m, { e: { m: mem } }).exports as unknown as CellKernels;
+}
+
+/**
+ * `C = op(A)·op(B) + beta·C` (alpha 1) through sgemm, split along m or k so
+ * that every call stays below {@link THREAD_MIN_FLOPS} and runs on one
+ * OpenBLAS thread. Measured on the 2-core machine this engine is tuned on:
+ * the LSTM's largest products (1280 × 128 × 40, 40 × 128 × 1280) take
+ * 120–135 µs on one thread, 65–110 µs on two when the other core is idle —
+ * and 170–900 µs on two when another process holds it, which made a training
+ * step up to 3× slower. One thread costs ~6 % of a step at best and is never
+ * hostage to the scheduler.
+ */
+function gemm(
+  tA: boolean,
+  tB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+): void {
+  const flops = 2 * m * n * k;
+  if (flops < THREAD_MIN_FLOPS) {
+    sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc);
+  } else if (m >= k) {
+    const mc = Math.max(1, Math.floor((THREAD_MIN_FLOPS - 1) / (2 * n * k)));
+    for (let m0 = 0; m0 < m; m0 += mc) {
+      const a0 = tA ? a.subarray(m0) : a.subarray(m0 * lda);
+      sgemm(tA, tB, Math.min(mc, m - m0), n, k, 1, a0, lda, b, ldb, beta, c.subarray(m0 * ldc), ldc);
+    }
+  } else {
+    const kc = Math.max(1, Math.floor((THREAD_MIN_FLOPS - 1) / (2 * m * n)));
+    for (let k0 = 0; k0 < k; k0 += kc) {
+      const a0 = tA ? a.subarray(k0 * lda) : a.subarray(k0);
+      const b0 = tB ? b.subarray(k0) : b.subarray(k0 * ldb);
+      sgemm(tA, tB, m, n, Math.min(kc, k - k0), 1, a0, lda, b0, ldb, k0 === 0 ? beta : 1, c, ldc);
+    }
+  }
+}
+
+/** `z = x·W + b` for `rows` rows (x rows × nIn, W nIn × nOut): bias copied in, then the product added. */
+function affine(
+  x: Float32Array,
+  rows: number,
+  nIn: number,
+  w: Float32Array,
+  b: Float32Array,
+  nOut: number,
+  z: Float32Array,
+): void {
+  if (rows === 0) return;
+  for (let r = 0; r < rows; r++) z.set(b.subarray(0, nOut), r * nOut);
+  gemm(false, false, rows, nOut, nIn, x, nIn, w, nOut, 1, z, nOut);
+}
+
+/** A run of ones for column sums as products (grown on demand, never written otherwise). */
+let ones = new Float32Array(0);
+
+function onesOf(n: number): Float32Array {
+  if (ones.length < n) ones = new Float32Array(Math.max(n, 2 * ones.length)).fill(1);
+  return ones;
+}
+
+/**
+ * `out (+)= Σ rows m` of a rows × n matrix, as the product 1ᵀ·m (a plain
+ * loop over 10⁵ values costs more than the rest of a layer's weight
+ * gradients here).
+ */
+function colSum(m: Float32Array, rows: number, n: number, out: Float32Array, accumulate: boolean): void {
+  if (rows === 0) {
+    if (!accumulate) out.fill(0, 0, n);
+    return;
+  }
+  gemm(false, false, 1, n, rows, onesOf(rows), rows, m, n, accumulate ? 1 : 0, out, n);
+}
+
+/**
+ * Gradients of `z = x·W + b` (x rows × nIn, W nIn × nOut) given dz: `dW +=
+ * xᵀ·dz`, `db += Σ rows dz`, and `dx = dz·Wᵀ` when `dx` is given — every
+ * part a product.
+ */
+function denseGrads(
+  x: Float32Array,
+  rows: number,
+  nIn: number,
+  w: Float32Array,
+  nOut: number,
+  dz: Float32Array,
+  dw: Float32Array,
+  db: Float32Array,
+  dx?: Float32Array,
+): void {
+  if (rows === 0) return;
+  gemm(true, false, nIn, nOut, rows, x, nIn, dz, nOut, 1, dw, nOut);
+  colSum(dz, rows, nOut, db, true);
+  if (dx) gemm(false, true, rows, nIn, nOut, dz, nOut, w, nOut, 0, dx, nIn);
 }
 
 /** One LSTM cell unrolled over T steps for a batch of B sequences (see the module doc). */
@@ -104,25 +483,38 @@ export class LstmLayer {
   readonly #dbp: Float32Array;
   #cap = 0;
   #capB = 0;
+  /** The memory every state buffer below lives in (the SIMD kernels address it). */
+  readonly #mem: WebAssembly.Memory;
+  readonly #k: CellKernels | null;
   /** Gate activations (T·B) × 4U (overwritten by their pre-activation gradients in backward). */
   #a = new Float32Array(0);
   /** Cell states, tanh of them and hidden states, (T·B) × U each. */
   #c = new Float32Array(0);
   #tc = new Float32Array(0);
   #h = new Float32Array(0);
-  /** Input projection of the repeated input (B × 4U), and backward carries dh, dc (B × U). */
+  /** The loss gradient of the hidden states, (T·B) × U, as the SIMD backward reads it. */
+  #dH = new Float32Array(0);
+  /** Input projection of the repeated input (B × 4U), backward carries dh, dc and zeros (B × U). */
   #zx = new Float32Array(0);
   #dh = new Float32Array(0);
   #dc = new Float32Array(0);
+  #zeros = new Float32Array(0);
   #x: Float32Array = new Float32Array(0);
   #B = 0;
   #T = 0;
   #repeat = false;
 
-  constructor(params: Params, cell: string, nIn: number, units: number) {
+  /**
+   * The layer over `params`' `<cell>.*` weights. `simd: false` forces the
+   * scalar loops (tests compare both); by default the WebAssembly SIMD step
+   * runs when U is a multiple of 4 and `NADIR_SIMD` is not "off".
+   */
+  constructor(params: Params, cell: string, nIn: number, units: number, opts: { simd?: boolean } = {}) {
     this.cell = cell;
     this.nIn = nIn;
     this.units = units;
+    this.#mem = new WebAssembly.Memory({ initial: 0 });
+    this.#k = (opts.simd ?? simdWanted()) ? cellKernels(units, this.#mem) : null;
     const get = (k: string) => LSTM_GATES.map((g) => params.get(`${cell}.${k}${g}`));
     const grad = (k: string) => LSTM_GATES.map((g) => params.grad(`${cell}.${k}${g}`));
     this.#w = get("W");
@@ -145,24 +537,41 @@ export class LstmLayer {
     this.#dbp = new Float32Array(G);
   }
 
+  /** Whether the WebAssembly SIMD step kernels run (else the scalar loops). */
+  get simd(): boolean {
+    return this.#k !== null;
+  }
+
+  /** Lays the state buffers out in the layer's memory for T·B ≤ cap rows and B ≤ capB (grows it). */
   #reserve(B: number, T: number): void {
     const U = this.units, G = 4 * U;
     const n = B * T;
-    if (n > this.#cap) {
-      const cap = Math.max(n, Math.min(2 * this.#cap, 1 << 20));
-      this.#a = new Float32Array(cap * G);
-      this.#c = new Float32Array(cap * U);
-      this.#tc = new Float32Array(cap * U);
-      this.#h = new Float32Array(cap * U);
-      this.#cap = cap;
-    }
-    if (B > this.#capB) {
-      const capB = Math.max(B, 2 * this.#capB);
-      this.#zx = new Float32Array(capB * G);
-      this.#dh = new Float32Array(capB * U);
-      this.#dc = new Float32Array(capB * U);
-      this.#capB = capB;
-    }
+    if (n <= this.#cap && B <= this.#capB) return;
+    const cap = n > this.#cap ? Math.max(n, Math.min(2 * this.#cap, 1 << 20)) : this.#cap;
+    const capB = B > this.#capB ? Math.max(B, 2 * this.#capB) : this.#capB;
+    const sizes = [cap * G, cap * U, cap * U, cap * U, cap * U, capB * G, capB * U, capB * U, capB * U];
+    const bytes = sizes.reduce((a, b) => a + b, 0) * 4;
+    const have = this.#mem.buffer.byteLength;
+    if (bytes > have) this.#mem.grow(Math.ceil((bytes - have) / 65536));
+    const buf = this.#mem.buffer;
+    let off = 0;
+    const [a, c, tc, h, dH, zx, dh, dc, zeros] = sizes.map((len) => {
+      const v = new Float32Array(buf, off, len);
+      off += len * 4;
+      return v;
+    });
+    zeros.fill(0);
+    this.#a = a;
+    this.#c = c;
+    this.#tc = tc;
+    this.#h = h;
+    this.#dH = dH;
+    this.#zx = zx;
+    this.#dh = dh;
+    this.#dc = dc;
+    this.#zeros = zeros;
+    this.#cap = cap;
+    this.#capB = capB;
   }
 
   /** Copies the per-gate weights into the packed buffers (done by every forward). */
@@ -195,15 +604,27 @@ export class LstmLayer {
     if (B === 0 || T === 0) return h.subarray(0, 0);
     // Input projections (+ bias) of every step: one product.
     if (repeat) {
-      denseForward(x, B, nIn, this.#wp, this.#bp, G, this.#zx);
+      affine(x, B, nIn, this.#wp, this.#bp, G, this.#zx);
       const zx = this.#zx.subarray(0, B * G);
       for (let t = 0; t < T; t++) a.set(zx, t * B * G);
     } else {
-      denseForward(x, T * B, nIn, this.#wp, this.#bp, G, a);
+      affine(x, T * B, nIn, this.#wp, this.#bp, G, a);
     }
     for (let t = 0; t < T; t++) {
       const zo = t * B * G, ho = t * B * U, po = ho - B * U;
-      if (t > 0) sgemm(false, false, B, G, U, 1, h.subarray(po), U, this.#up, G, 1, a.subarray(zo), G);
+      if (t > 0) gemm(false, false, B, G, U, h.subarray(po), U, this.#up, G, 1, a.subarray(zo), G);
+      if (this.#k) {
+        const cp = t > 0 ? c.byteOffset + po * 4 : this.#zeros.byteOffset;
+        this.#k.f(
+          a.byteOffset + zo * 4,
+          cp,
+          c.byteOffset + ho * 4,
+          tc.byteOffset + ho * 4,
+          h.byteOffset + ho * 4,
+          B,
+        );
+        continue;
+      }
       for (let b = 0; b < B; b++) {
         const ro = zo + b * G, so = ho + b * U, sp = po + b * U;
         for (let j = 0; j < U; j++) {
@@ -246,49 +667,75 @@ export class LstmLayer {
       if (dx) dx.fill(0, 0, (this.#repeat ? B : T * B) * nIn);
       return;
     }
-    const a = this.#a, c = this.#c, tc = this.#tc, h = this.#h, dh = this.#dh, dc = this.#dc;
+    const a = this.#a, c = this.#c, tc = this.#tc, dh = this.#dh, dc = this.#dc;
     const BU = B * U;
     if (dhLast) dh.set(dhLast.subarray(0, BU));
     else dh.fill(0, 0, BU);
     dc.fill(0, 0, BU);
+    const k = this.#k;
+    if (k && dH && dH !== this.#dH) this.#dH.set(dH.subarray(0, T * BU));
     for (let t = T - 1; t >= 0; t--) {
       const zo = t * B * G, ho = t * B * U, po = ho - BU;
-      for (let b = 0; b < B; b++) {
-        const ro = zo + b * G, so = ho + b * U, sp = po + b * U, bo = b * U;
-        for (let j = 0; j < U; j++) {
-          const dhv = dH ? dh[bo + j] + dH[so + j] : dh[bo + j];
-          const ig = a[ro + j], fg = a[ro + U + j], gg = a[ro + 2 * U + j], og = a[ro + 3 * U + j];
-          const tv = tc[so + j];
-          const dcv = dhv * og * (1 - tv * tv) + dc[bo + j];
-          const cp = t > 0 ? c[sp + j] : 0;
-          dc[bo + j] = dcv * fg;
-          a[ro + j] = dcv * gg * ig * (1 - ig);
-          a[ro + U + j] = dcv * cp * fg * (1 - fg);
-          a[ro + 2 * U + j] = dcv * ig * (1 - gg * gg);
-          a[ro + 3 * U + j] = dhv * tv * og * (1 - og);
-        }
+      if (k) {
+        const zero = this.#zeros.byteOffset;
+        k.b(
+          a.byteOffset + zo * 4,
+          t > 0 ? c.byteOffset + po * 4 : zero,
+          tc.byteOffset + ho * 4,
+          dH ? this.#dH.byteOffset + ho * 4 : zero,
+          dh.byteOffset,
+          dc.byteOffset,
+          B,
+        );
+      } else {
+        this.#backwardStep(t, dH);
       }
       // dh for step t−1: dZ[t] · Upᵀ.
-      if (t > 0) sgemm(false, true, B, U, G, 1, a.subarray(zo), G, this.#up, G, 0, dh, U);
+      if (t > 0) gemm(false, true, B, U, G, a.subarray(zo), G, this.#up, G, 0, dh, U);
     }
-    const dz = a; // (T·B) × 4U pre-activation gradients
+    this.#weightGrads(dx);
+  }
+
+  /** The scalar backward of step t (what the SIMD kernel `b` does). */
+  #backwardStep(t: number, dH: Float32Array | undefined): void {
+    const U = this.units, G = 4 * U, B = this.#B, BU = B * U;
+    const a = this.#a, c = this.#c, tc = this.#tc, dh = this.#dh, dc = this.#dc;
+    const zo = t * B * G, ho = t * B * U, po = ho - BU;
+    for (let b = 0; b < B; b++) {
+      const ro = zo + b * G, so = ho + b * U, sp = po + b * U, bo = b * U;
+      for (let j = 0; j < U; j++) {
+        const dhv = dH ? dh[bo + j] + dH[so + j] : dh[bo + j];
+        const ig = a[ro + j], fg = a[ro + U + j], gg = a[ro + 2 * U + j], og = a[ro + 3 * U + j];
+        const tv = tc[so + j];
+        const dcv = dhv * og * (1 - tv * tv) + dc[bo + j];
+        const cp = t > 0 ? c[sp + j] : 0;
+        dc[bo + j] = dcv * fg;
+        a[ro + j] = dcv * gg * ig * (1 - ig);
+        a[ro + U + j] = dcv * cp * fg * (1 - fg);
+        a[ro + 2 * U + j] = dcv * ig * (1 - gg * gg);
+        a[ro + 3 * U + j] = dhv * tv * og * (1 - og);
+      }
+    }
+  }
+
+  /** Packed weight gradients from the pre-activation gradients, scattered per gate; the input gradient. */
+  #weightGrads(dx: Float32Array | undefined): void {
+    const U = this.units, G = 4 * U, nIn = this.nIn, B = this.#B, T = this.#T;
+    const h = this.#h;
+    const dz = this.#a; // (T·B) × 4U pre-activation gradients
     // Recurrent weights: Σ_t h[t−1]ᵀ · dZ[t] in one product.
     if (T > 1) {
-      sgemm(true, false, U, G, (T - 1) * B, 1, h, U, dz.subarray(B * G), G, 0, this.#dup, G);
+      gemm(true, false, U, G, (T - 1) * B, h, U, dz.subarray(B * G), G, 0, this.#dup, G);
     } else this.#dup.fill(0);
     this.#dwp.fill(0);
     this.#dbp.fill(0);
     if (this.#repeat) {
-      // The same input at every step: sum dZ over steps first.
+      // The same input at every step: sum dZ over steps first (dZ as a T × (B·4U) matrix).
       const s = this.#zx;
-      s.set(dz.subarray(0, B * G));
-      for (let t = 1; t < T; t++) {
-        const o = t * B * G;
-        for (let i = 0; i < B * G; i++) s[i] += dz[o + i];
-      }
-      denseBackward(this.#x, B, nIn, this.#wp, G, s, this.#dwp, this.#dbp, dx);
+      colSum(dz, T, B * G, s, false);
+      denseGrads(this.#x, B, nIn, this.#wp, G, s, this.#dwp, this.#dbp, dx);
     } else {
-      denseBackward(this.#x, T * B, nIn, this.#wp, G, dz, this.#dwp, this.#dbp, dx);
+      denseGrads(this.#x, T * B, nIn, this.#wp, G, dz, this.#dwp, this.#dbp, dx);
     }
     this.#scatter();
   }
@@ -348,12 +795,19 @@ export class LstmSeqModel {
   #dhs = new Float32Array(0);
   #dz = new Float32Array(0);
 
-  constructor(params: Params, mode: LstmMode, features: number, units: number) {
+  /** The model over `params`; `simd` as in {@link LstmLayer}. */
+  constructor(
+    params: Params,
+    mode: LstmMode,
+    features: number,
+    units: number,
+    opts: { simd?: boolean } = {},
+  ) {
     this.mode = mode;
     this.features = features;
     this.units = units;
-    this.enc = new LstmLayer(params, "enc", features, units);
-    this.dec = mode === "autoencoder" ? new LstmLayer(params, "dec", units, units) : undefined;
+    this.enc = new LstmLayer(params, "enc", features, units, opts);
+    this.dec = mode === "autoencoder" ? new LstmLayer(params, "dec", units, units, opts) : undefined;
     this.#ow = params.get("out.W");
     this.#ob = params.get("out.b");
     this.#dow = params.grad("out.W");
@@ -388,10 +842,10 @@ export class LstmSeqModel {
     const last = henc.subarray((T - 1) * B * U, T * B * U);
     if (this.dec) {
       const hdec = this.dec.forward(last, B, T, true);
-      denseForward(hdec, T * B, U, this.#ow, this.#ob, F, this.#y);
+      affine(hdec, T * B, U, this.#ow, this.#ob, F, this.#y);
       return this.#y.subarray(0, T * B * F);
     }
-    denseForward(last, B, U, this.#ow, this.#ob, F, this.#y);
+    affine(last, B, U, this.#ow, this.#ob, F, this.#y);
     return this.#y.subarray(0, B * F);
   }
 
@@ -468,7 +922,7 @@ export class LstmSeqModel {
       if (backward && B > 0) {
         const dhs = this.#dhs, dz = this.#dz;
         const hdec = this.dec.hidden();
-        denseBackward(hdec, T * B, U, this.#ow, F, dy, this.#dow, this.#dob, dhs);
+        denseGrads(hdec, T * B, U, this.#ow, F, dy, this.#dow, this.#dob, dhs);
         this.dec.backward(dhs, undefined, dz);
         this.enc.backward(undefined, dz);
       }
@@ -486,7 +940,7 @@ export class LstmSeqModel {
     if (backward && B > 0) {
       const henc = this.enc.hidden();
       const last = henc.subarray((T - 1) * B * U, T * B * U);
-      denseBackward(last, B, U, this.#ow, F, dy, this.#dow, this.#dob, this.#dz);
+      denseGrads(last, B, U, this.#ow, F, dy, this.#dow, this.#dob, this.#dz);
       this.enc.backward(undefined, this.#dz);
     }
     return { loss, sum: sum / F, count: B };
