@@ -30,6 +30,14 @@ import { kmeans } from "./kmeans.ts";
 import { isolationForest } from "./isolation_forest.ts";
 import { knn } from "./knn.ts";
 import { kitnet } from "./kitnet.ts";
+// ─── classical baselines (PyOD/ADBench) ───
+import { lof } from "./lof.ts";
+import { ocsvm } from "./ocsvm.ts";
+import { pca } from "./pca.ts";
+import { hbos } from "./hbos.ts";
+import { ecod } from "./ecod.ts";
+import { copod } from "./copod.ts";
+// ─── end classical baselines ───
 // ─── deep-learning detectors: imports (autoencoder, lstm, ...) go here ───
 import { autoencoderFactory } from "./autoencoder.ts";
 import { lstmFactory } from "./lstm.ts";
@@ -42,6 +50,14 @@ const FACTORIES: readonly DetectorFactory[] = [
   isolationForest,
   knn,
   kitnet,
+  // ─── classical baselines (PyOD/ADBench) ───
+  lof,
+  ocsvm,
+  pca,
+  hbos,
+  ecod,
+  copod,
+  // ─── end classical baselines ───
   // ─── deep-learning detectors: factories go here ───
   autoencoderFactory,
   lstmFactory,
