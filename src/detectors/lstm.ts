@@ -185,7 +185,7 @@ class WindowBatch {
         const r = ae ? win[base + k] : k === 0 ? pad : win[base + k - 1];
         const o = (k * B + b) * F;
         if (r !== pad) {
-          x.set(xs.subarray(r * F, r * F + F), o);
+          for (let j = 0, s = r * F; j < F; j++) x[o + j] = xs[s + j];
           mask[b * W + k] = 1;
         } else {
           x.fill(0, o, o + F);

@@ -70,14 +70,17 @@ for (const [from, to] of [["native", "tfjs"], ["tfjs", "native"]] as const) {
     async () => {
       const { x, ctx } = cyclic(240);
       const t = cyclic(60, 31);
+      // units 8 runs the native engine's SIMD step, units 6 its scalar loops.
       const cases: Record<string, unknown>[] = [
-        { mode: "autoencoder", windowScore: "last" },
-        { mode: "autoencoder", windowScore: "window" },
-        { mode: "predict" },
+        { mode: "autoencoder", windowScore: "last", units: 8 },
+        { mode: "autoencoder", windowScore: "window", units: 8 },
+        { mode: "predict", units: 8 },
+        { mode: "autoencoder", windowScore: "last", units: 6 },
+        { mode: "predict", units: 6 },
       ];
       try {
         for (const extra of cases) {
-          const params = { window: 4, units: 6, epochs: 3, batchSize: 32, lr: 0.02, ...extra };
+          const params = { window: 4, epochs: 3, batchSize: 32, lr: 0.02, ...extra };
           setNnEngine(from);
           const m = lstmFactory.create(params, 3);
           await m.fit(x, { context: ctx });
