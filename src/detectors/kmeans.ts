@@ -131,9 +131,14 @@ export class KMeansDetector implements Detector {
   }
 
   fit(x: Matrix, options: FitOptions = {}): void {
-    checkFitInput(this.name, x);
-    const { meanVar, maxAbs } = columnStats(x);
-    if (!(maxAbs <= FIT_LIMIT)) {
+    // Shape problems go straight to the shared check (for its messages); values are checked in one pass with the
+    // column statistics, and the shared checks, which name the offending cell, run only when that pass objects.
+    if (!(x?.data instanceof Float64Array) || x.rows < 1 || x.cols < 1 || x.data.length !== x.rows * x.cols) {
+      checkFitInput(this.name, x);
+    }
+    const { meanVar, outside } = columnStats(x, FIT_LIMIT);
+    if (outside) {
+      checkFitInput(this.name, x);
       checkMagnitude(
         "kmeans.fit",
         x,
@@ -159,24 +164,7 @@ export class KMeansDetector implements Detector {
     } else {
       this.#iterations = hamerlyLloyd(x, centroids, k, maxIter, tolScaled, labels, options, blas);
     }
-    // Radii from the final assignment: member distances bucketed by cluster (counting sort), each bucket sorted.
-    const counts = new Int32Array(k + 1);
-    for (let i = 0; i < x.rows; i++) counts[labels[i] + 1]++;
-    for (let c = 0; c < k; c++) counts[c + 1] += counts[c];
-    const fill = counts.slice(0, k);
-    const dists = new Float64Array(x.rows);
-    let inertia = 0;
-    for (let i = 0; i < x.rows; i++) {
-      const s = sqDist(x.data, i * d, centroids, labels[i] * d, d);
-      inertia += s;
-      dists[fill[labels[i]]++] = Math.sqrt(s);
-    }
-    const q = this.params.radiusQuantile;
-    const radii = new Float64Array(k);
-    for (let c = 0; c < k; c++) {
-      const a = dists.subarray(counts[c], counts[c + 1]).sort();
-      radii[c] = a.length ? quantileSorted(a, q) : 0;
-    }
+    const { radii, inertia } = memberRadii(x, centroids, k, labels, this.params.radiusQuantile);
     const positive = Array.from(radii).filter((r) => r > 0).sort((a, b) => a - b);
     const floor = positive.length ? 0.01 * quantileSorted(positive, 0.5) : 1e-12;
     for (let c = 0; c < k; c++) radii[c] = Math.max(radii[c], floor, 1e-12);
@@ -304,19 +292,53 @@ function nearestBlas(x: Matrix, c: Float64Array, k: number, labels: Int32Array, 
   }
 }
 
-/** Mean per-column variance and the largest |value|, in one row-major pass (each column sums its rows in order). */
-function columnStats(x: Matrix): { meanVar: number; maxAbs: number } {
+/**
+ * Per cluster, the `q` quantile of its members' distances to its centre (0
+ * for an empty cluster), and the inertia (sum of squared distances, rows in
+ * order). Distances are bucketed by cluster (counting sort), each bucket sorted.
+ */
+function memberRadii(
+  x: Matrix,
+  c: Float64Array,
+  k: number,
+  labels: Int32Array,
+  q: number,
+): { radii: Float64Array; inertia: number } {
+  const n = x.rows, d = x.cols, data = x.data;
+  const start = new Int32Array(k + 1);
+  for (let i = 0; i < n; i++) start[labels[i] + 1]++;
+  for (let a = 0; a < k; a++) start[a + 1] += start[a];
+  const next = start.slice(0, k);
+  const dists = new Float64Array(n);
+  let inertia = 0;
+  for (let i = 0; i < n; i++) {
+    const s = sqDist(data, i * d, c, labels[i] * d, d);
+    inertia += s;
+    dists[next[labels[i]]++] = Math.sqrt(s);
+  }
+  const radii = new Float64Array(k);
+  for (let a = 0; a < k; a++) {
+    const m = dists.subarray(start[a], start[a + 1]).sort();
+    radii[a] = m.length ? quantileSorted(m, q) : 0;
+  }
+  return { radii, inertia };
+}
+
+/**
+ * Mean per-column variance, and whether any value is outside ±`limit` (or not
+ * finite), in one row-major pass (each column sums its rows in order).
+ */
+function columnStats(x: Matrix, limit: number): { meanVar: number; outside: boolean } {
   const d = x.cols, n = x.rows, data = x.data;
   const m = new Float64Array(d), m2 = new Float64Array(d);
-  let maxAbs = 0;
+  let outside = false;
   for (let i = 0; i < n; i++) {
     const r = i * d;
     for (let j = 0; j < d; j++) {
       const v = data[r + j];
       m[j] += v;
       m2[j] += v * v;
-      const a = v < 0 ? -v : v;
-      if (a > maxAbs) maxAbs = a;
+      if (!((v < 0 ? -v : v) <= limit)) outside = true; // NaN too
     }
   }
   let total = 0;
@@ -324,7 +346,7 @@ function columnStats(x: Matrix): { meanVar: number; maxAbs: number } {
     const mean = m[j] / n;
     total += Math.max(0, m2[j] / n - mean * mean);
   }
-  return { meanVar: total / d, maxAbs };
+  return { meanVar: total / d, outside };
 }
 
 /**
@@ -351,20 +373,7 @@ function kmeansPlusPlus(x: Matrix, k: number, rng: Rng, blas: boolean): Float64A
   const bestCand = blas ? new Float64Array(0) : new Float64Array(n);
   for (let m = 1; m < k; m++) {
     // The trial centres depend only on `closest`, so they can all be drawn first (the same draws as one by one).
-    for (let t = 0; t < trials; t++) {
-      if (pot <= 0) idx[t] = rng.int(n);
-      else {
-        let r = rng.next() * pot;
-        idx[t] = n - 1;
-        for (let i = 0; i < n; i++) {
-          r -= closest[i];
-          if (r < 0) {
-            idx[t] = i;
-            break;
-          }
-        }
-      }
-    }
+    for (let t = 0; t < trials; t++) idx[t] = pot <= 0 ? rng.int(n) : drawRow(closest, rng.next() * pot);
     let bestPot = Infinity, bestT = 0;
     if (round) {
       [bestT, bestPot] = round.run(idx, closest);
@@ -390,6 +399,16 @@ function kmeansPlusPlus(x: Matrix, k: number, rng: Rng, blas: boolean): Float64A
     pot = bestPot;
   }
   return c;
+}
+
+/** The row where the running sum of `weights` first exceeds `r` (the last row if it never does). */
+function drawRow(weights: Float64Array, r: number): number {
+  const n = weights.length;
+  for (let i = 0; i < n; i++) {
+    r -= weights[i];
+    if (r < 0) return i;
+  }
+  return n - 1;
 }
 
 /**
@@ -428,29 +447,14 @@ class PpRoundBlas {
   /** Evaluates the trial rows `idx`, updates `closest` for the winner; returns [winner, its potential]. */
   run(idx: Int32Array, closest: Float64Array): [number, number] {
     const { rows: n, cols: d, data } = this.#x;
-    const trials = this.#trials, block = this.#block, may = this.#may, lo = this.#lo, hi = this.#hi;
+    const trials = this.#trials, block = this.#block;
     const potLo = this.#potLo.fill(0), potHi = this.#potHi.fill(0);
     const ts = this.#trialRows = gatherRows(data, d, idx, trials, this.#trialRows);
     for (let from = 0; from < n; from += block) {
       const to = Math.min(n, from + block);
       const rs = this.#rows = prepareRows(data, d, from, to, this.#rows);
-      sqDistBounds(rs, ts, lo, hi);
-      for (let i = from; i < to; i++) {
-        const cl = closest[i], o = (i - from) * trials, f = i * trials;
-        for (let t = 0; t < trials; t++) {
-          const l = lo[o + t];
-          if (l < cl) {
-            const h = hi[o + t];
-            may[f + t] = 1;
-            potLo[t] += l;
-            potHi[t] += h < cl ? h : cl;
-          } else {
-            may[f + t] = 0;
-            potLo[t] += cl;
-            potHi[t] += cl;
-          }
-        }
-      }
+      sqDistBounds(rs, ts, this.#lo, this.#hi);
+      for (let t = 0; t < trials; t++) this.#tally(t, from, to, closest);
     }
     // Trials whose potential may be the smallest (the 1e-9 margin covers the rounding of the sums).
     let minHi = Infinity;
@@ -474,6 +478,27 @@ class PpRoundBlas {
       }
     }
     return [best, this.#exact(idx, closest, best, true)];
+  }
+
+  /** Rows [from, to) of the block just bounded, trial t: flags the rows it may bring closer, brackets its potential. */
+  #tally(t: number, from: number, to: number, closest: Float64Array): void {
+    const trials = this.#trials, may = this.#may, lo = this.#lo, hi = this.#hi;
+    let pl = this.#potLo[t], ph = this.#potHi[t];
+    for (let i = from, o = t; i < to; i++, o += trials) {
+      const cl = closest[i], l = lo[o];
+      if (l < cl) {
+        const h = hi[o];
+        may[i * trials + t] = 1;
+        pl += l;
+        ph += h < cl ? h : cl;
+      } else {
+        may[i * trials + t] = 0;
+        pl += cl;
+        ph += cl;
+      }
+    }
+    this.#potLo[t] = pl;
+    this.#potHi[t] = ph;
   }
 
   /** Trial t's exact potential (rows summed in order, as the plain loop sums them); stored into `closest` when `store`. */
@@ -720,7 +745,8 @@ function halfGaps(c: Float64Array, k: number, d: number, half: Float64Array): vo
  * other centre let most points skip the k distance computations once the
  * centres settle. Gives exactly the assignments plain Lloyd would. With
  * `blas`, the rows that need all k distances go through sgemm in blocks
- * ({@link BlasAssigner}).
+ * ({@link BlasAssigner}). Each pass over the rows is a function of its own:
+ * V8 then optimizes it whole rather than piecewise on the first fit.
  */
 function hamerlyLloyd(
   x: Matrix,
@@ -733,75 +759,26 @@ function hamerlyLloyd(
   blas: boolean,
 ): number {
   const n = x.rows, d = x.cols, data = x.data;
-  const upper = new Float64Array(n), lower = new Float64Array(n);
-  const sums = new Float64Array(k * d), counts = new Float64Array(k);
-  const shift = new Float64Array(k), half = new Float64Array(k);
-  const assigner = blas ? new BlasAssigner(x, c, k, labels, upper, lower) : undefined;
+  const b: Bounds = { upper: new Float64Array(n), lower: new Float64Array(n), half: new Float64Array(k) };
+  const sums = new Float64Array(k * d), counts = new Float64Array(k), shift = new Float64Array(k);
+  const assigner = blas ? new BlasAssigner(x, c, k, labels, b.upper, b.lower) : undefined;
   // Initial full assignment.
   if (assigner) {
     assigner.centresChanged();
     assigner.all();
   } else {
-    for (let i = 0; i < n; i++) assignNearest(data, i, d, c, k, labels, upper, lower);
+    for (let i = 0; i < n; i++) assignNearest(data, i, d, c, k, labels, b.upper, b.lower);
   }
   let it = 0;
   for (; it < maxIter; it++) {
-    halfGaps(c, k, d, half);
+    halfGaps(c, k, d, b.half);
     assigner?.centresChanged();
-    for (let i = 0; i < n; i++) {
-      const a = labels[i];
-      const bound = Math.max(half[a], lower[i]);
-      if (upper[i] <= bound) continue;
-      upper[i] = Math.sqrt(sqDist(data, i * d, c, a * d, d));
-      if (upper[i] <= bound) continue;
-      if (assigner) assigner.push(i);
-      else assignNearest(data, i, d, c, k, labels, upper, lower);
-    }
-    assigner?.flush();
-    // Recompute centres.
-    sums.fill(0);
-    counts.fill(0);
-    for (let i = 0; i < n; i++) {
-      const a = labels[i];
-      counts[a]++;
-      addRow(sums, a * d, data, i * d, d);
-    }
-    // Empty clusters take the point farthest from its centre (as scikit-learn does).
-    for (let a = 0; a < k; a++) {
-      if (counts[a] > 0) continue;
-      let far = -1, fi = 0;
-      for (let i = 0; i < n; i++) {
-        if (counts[labels[i]] > 1 && upper[i] > far) {
-          far = upper[i];
-          fi = i;
-        }
-      }
-      const old = labels[fi];
-      counts[old]--;
-      for (let j = 0; j < d; j++) sums[old * d + j] -= data[fi * d + j];
-      labels[fi] = a;
-      counts[a] = 1;
-      for (let j = 0; j < d; j++) sums[a * d + j] = data[fi * d + j];
-      upper[fi] = Infinity; // forces a full recomputation next iteration
-      lower[fi] = 0;
-    }
-    let totalShift = 0, maxShift = 0;
-    for (let a = 0; a < k; a++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) {
-        const v = sums[a * d + j] / counts[a];
-        const t = v - c[a * d + j];
-        s += t * t;
-        c[a * d + j] = v;
-      }
-      totalShift += s;
-      shift[a] = Math.sqrt(s);
-      if (shift[a] > maxShift) maxShift = shift[a];
-    }
-    for (let i = 0; i < n; i++) {
-      upper[i] += shift[labels[i]];
-      lower[i] -= maxShift;
-    }
+    boundPass(x, c, k, labels, b, false, assigner);
+    // Recompute centres; empty clusters take the point farthest from its centre (as scikit-learn does).
+    centreSums(data, d, labels, sums, counts);
+    for (let a = 0; a < k; a++) if (counts[a] === 0) fillEmpty(data, d, a, labels, sums, counts, b);
+    const [totalShift, maxShift] = moveCentres(c, sums, counts, k, d, shift);
+    shiftBounds(labels, b, shift, maxShift);
     options.onProgress?.({ step: it + 1, total: maxIter, loss: totalShift });
     if (totalShift <= tolScaled) {
       it++;
@@ -811,19 +788,124 @@ function hamerlyLloyd(
   // Final assignment to the final centres. The bounds still hold; where they prove that the assigned centre is
   // strictly nearest (strict: no tie is possible) the label stands, the other rows get a full assignment, which
   // picks the first of tied centres as a plain scan over all rows would.
-  halfGaps(c, k, d, half);
+  halfGaps(c, k, d, b.half);
   assigner?.centresChanged();
+  boundPass(x, c, k, labels, b, true, assigner);
+  return it;
+}
+
+/** Hamerly's bounds: per row, upper (to its centre) and lower (to every other); per centre, half the gap to the nearest other. */
+interface Bounds {
+  upper: Float64Array;
+  lower: Float64Array;
+  half: Float64Array;
+}
+
+/**
+ * One assignment pass: rows whose bounds prove the label (`strict`: with no
+ * tie possible) keep it, the others get their upper bound tightened and, if
+ * still not proven, a full assignment (queued on `assigner` when given).
+ */
+function boundPass(
+  x: Matrix,
+  c: Float64Array,
+  k: number,
+  labels: Int32Array,
+  b: Bounds,
+  strict: boolean,
+  assigner: BlasAssigner | undefined,
+): void {
+  const n = x.rows, d = x.cols, data = x.data, upper = b.upper, lower = b.lower, half = b.half;
   for (let i = 0; i < n; i++) {
     const a = labels[i];
-    const bound = Math.max(half[a], lower[i]);
-    if (upper[i] < bound) continue;
-    upper[i] = Math.sqrt(sqDist(data, i * d, c, a * d, d));
-    if (upper[i] < bound) continue;
+    const bound = half[a] > lower[i] ? half[a] : lower[i];
+    if (strict ? upper[i] < bound : upper[i] <= bound) continue;
+    const u = Math.sqrt(sqDist(data, i * d, c, a * d, d));
+    upper[i] = u;
+    if (strict ? u < bound : u <= bound) continue;
     if (assigner) assigner.push(i);
     else assignNearest(data, i, d, c, k, labels, upper, lower);
   }
   assigner?.flush();
-  return it;
+}
+
+/** Per-cluster sums and counts of the rows (rows added in order). */
+function centreSums(
+  data: Float64Array,
+  d: number,
+  labels: Int32Array,
+  sums: Float64Array,
+  counts: Float64Array,
+): void {
+  sums.fill(0);
+  counts.fill(0);
+  for (let i = 0; i < labels.length; i++) {
+    const a = labels[i];
+    counts[a]++;
+    addRow(sums, a * d, data, i * d, d);
+  }
+}
+
+/** Moves the row farthest from its centre (by upper bound, among clusters of 2 or more) into the empty cluster `a`. */
+function fillEmpty(
+  data: Float64Array,
+  d: number,
+  a: number,
+  labels: Int32Array,
+  sums: Float64Array,
+  counts: Float64Array,
+  b: Bounds,
+): void {
+  const upper = b.upper;
+  let far = -1, fi = 0;
+  for (let i = 0; i < labels.length; i++) {
+    if (counts[labels[i]] > 1 && upper[i] > far) {
+      far = upper[i];
+      fi = i;
+    }
+  }
+  const old = labels[fi];
+  counts[old]--;
+  for (let j = 0; j < d; j++) sums[old * d + j] -= data[fi * d + j];
+  labels[fi] = a;
+  counts[a] = 1;
+  for (let j = 0; j < d; j++) sums[a * d + j] = data[fi * d + j];
+  upper[fi] = Infinity; // forces a full recomputation next iteration
+  b.lower[fi] = 0;
+}
+
+/** Centres ← sums / counts; per-centre shift into `shift`; returns [sum of squared shifts, largest shift]. */
+function moveCentres(
+  c: Float64Array,
+  sums: Float64Array,
+  counts: Float64Array,
+  k: number,
+  d: number,
+  shift: Float64Array,
+): [number, number] {
+  let totalShift = 0, maxShift = 0;
+  for (let a = 0; a < k; a++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const v = sums[a * d + j] / counts[a];
+      const t = v - c[a * d + j];
+      s += t * t;
+      c[a * d + j] = v;
+    }
+    totalShift += s;
+    shift[a] = Math.sqrt(s);
+    if (shift[a] > maxShift) maxShift = shift[a];
+  }
+  return [totalShift, maxShift];
+}
+
+/** Keeps the bounds valid after the centres moved. */
+function shiftBounds(labels: Int32Array, b: Bounds, shift: Float64Array, maxShift: number): void {
+  const upper = b.upper, lower = b.lower;
+  for (let i = 0; i < labels.length; i++) {
+    upper[i] += shift[labels[i]];
+    lower[i] -= maxShift;
+  }
 }
 
 /** Mini-batch k-means (Sculley 2010): per-centre learning rate 1 / count. */

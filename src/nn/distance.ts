@@ -77,21 +77,32 @@ function ensure(out: Rows32 | undefined, d: number, rows: number): Rows32 {
   return out;
 }
 
-/** Converts one float64 row (from `src[so..so+d)`) into slot `r` of `out`. */
-function fillRow(src: Float64Array, so: number, out: Rows32, r: number): void {
-  const d = out.d, f = out.f32, o = r * d;
-  let s = 0;
-  for (let j = 0; j < d; j++) {
-    const v = src[so + j];
-    s += v * v;
-    f[o + j] = v;
-  }
-  out.sq[r] = s;
-  const n = Math.sqrt(s);
-  if (n <= F32_NORM_LIMIT) out.norm[r] = n;
-  else {
-    out.norm[r] = Infinity;
-    f.fill(0, o, o + d);
+/**
+ * Converts `count` float64 rows into slots 0.. of (f32, sq, norm): row t starts
+ * at `src[idx[t]·d]` when `idx` is given, else at `src[(first + t)·d]`.
+ */
+function fill(
+  src: Float64Array,
+  d: number,
+  first: number,
+  idx: ArrayLike<number> | undefined,
+  count: number,
+  f32: Float32Array,
+  sq: Float64Array,
+  norm: Float64Array,
+): void {
+  for (let t = 0, o = 0; t < count; t++, o += d) {
+    const so = (idx ? idx[t] : first + t) * d;
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const v = src[so + j];
+      s += v * v;
+      f32[o + j] = v;
+    }
+    sq[t] = s;
+    const n = Math.sqrt(s);
+    norm[t] = n <= F32_NORM_LIMIT ? n : Infinity;
+    if (!(n <= F32_NORM_LIMIT)) f32.fill(0, o, o + d);
   }
 }
 
@@ -108,8 +119,8 @@ export function prepareRows(
 ): Rows32 {
   const rows = Math.max(0, to - from);
   const r = ensure(out, d, rows);
-  for (let i = 0; i < rows; i++) fillRow(data, (from + i) * d, r, i);
   r.rows = rows;
+  fill(data, d, from, undefined, rows, r.f32, r.sq, r.norm);
   return r;
 }
 
@@ -125,8 +136,8 @@ export function gatherRows(
   out?: Rows32,
 ): Rows32 {
   const r = ensure(out, d, count);
-  for (let t = 0; t < count; t++) fillRow(data, idx[t] * d, r, t);
   r.rows = count;
+  fill(data, d, 0, idx, count, r.f32, r.sq, r.norm);
   return r;
 }
 
