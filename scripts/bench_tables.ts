@@ -15,8 +15,9 @@
  * ```
  *
  * Each block is filled from the newest record of its bench (by the UTC stamp
- * in the file name) and formatted with `deno fmt`, so the docs stay
- * `deno fmt --check` clean. `--check` changes nothing and exits 1 when a block
+ * in the file name; records of partial runs, `--quick` or `--only`, are
+ * skipped) and formatted with `deno fmt`, so the docs stay `deno fmt --check`
+ * clean. `--check` changes nothing and exits 1 when a block
  * differs from what would be written. test/bench_tables_test.ts checks that
  * every block matches the committed records.
  *
@@ -24,7 +25,8 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { newestRecords } from "./bench_tables.ts";
- * const newest = newestRecords(["r/detectors-20260101T000000Z.json", "r/detectors-20260102T000000Z.json"]);
+ * const files = ["r/detectors-20260101T000000Z.json", "r/detectors-20260102T000000Z.json", "r/notes.json"];
+ * const newest = newestRecords(files, () => true);
  * assert.equal(newest.get("detectors"), "r/detectors-20260102T000000Z.json");
  * ```
  * @module
@@ -40,16 +42,31 @@ export function parseRecordName(path: string): { bench: string; stamp: string } 
   return m ? { bench: m[1], stamp: m[2] } : undefined;
 }
 
-/** The newest record file of each bench among `paths` (others and foreign names are ignored). */
-export function newestRecords(paths: readonly string[]): Map<string, string> {
-  const best = new Map<string, { stamp: string; path: string }>();
-  for (const path of paths) {
-    const n = parseRecordName(path);
-    if (!n) continue;
-    const b = best.get(n.bench);
-    if (!b || n.stamp > b.stamp) best.set(n.bench, { stamp: n.stamp, path });
+/**
+ * Whether the docs may quote a record: a partial run (`--quick`, or `--only` a
+ * subset) is recorded like any other but does not replace a full one.
+ */
+export function quotable(rec: BenchRecord): boolean {
+  const p = rec.params ?? {};
+  return p.quick !== true && !(Array.isArray(p.only) && p.only.length > 0);
+}
+
+/**
+ * The newest record file of each bench among `paths` that `accept` takes
+ * (default: {@link quotable}, read from the file); other names are ignored.
+ */
+export function newestRecords(
+  paths: readonly string[],
+  accept: (path: string) => boolean = (path) => quotable(readRecord(path)),
+): Map<string, string> {
+  const named = paths.map((path) => ({ path, name: parseRecordName(path) }))
+    .filter((x) => x.name !== undefined)
+    .sort((a, b) => a.name!.stamp < b.name!.stamp ? 1 : a.name!.stamp > b.name!.stamp ? -1 : 0);
+  const out = new Map<string, string>();
+  for (const { path, name } of named) {
+    if (!out.has(name!.bench) && accept(path)) out.set(name!.bench, path);
   }
-  return new Map([...best].map(([k, v]) => [k, v.path]));
+  return out;
 }
 
 /** Every record file in `dir` (none when it does not exist). */
