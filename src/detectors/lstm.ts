@@ -104,8 +104,10 @@ export type LstmParams = ParamValues<typeof lstmParams>;
 /** Windows are scored this many at a time. */
 const SCORE_CHUNK = 8192;
 
-/** Windows per native forward pass when scoring or validating (bounds the per-step buffers). */
+/** Windows per native forward pass when scoring or validating, at most … */
 const NATIVE_CHUNK = 1024;
+/** … and fewer when the per-step state of that many windows would pass this many bytes. */
+const NATIVE_CHUNK_BYTES = 64 << 20;
 
 /** Clip on the global gradient norm (both engines). */
 const CLIP_NORM = 5;
@@ -207,6 +209,20 @@ class Lstm extends ScaledTfDetector<LstmParams> {
 
   protected override get nativeImplemented(): boolean {
     return true;
+  }
+
+  /** Windows per native inference pass: ≤ {@link NATIVE_CHUNK}, state (gates, c, tanh c, h, dH per step and cell) ≤ 64 MiB. */
+  #nativeChunk(): number {
+    const { window: W, units: U } = this.params;
+    const cells = this.params.mode === "autoencoder" ? 2 : 1;
+    const perWindow = W * 8 * U * 4 * cells;
+    return Math.max(1, Math.min(NATIVE_CHUNK, Math.floor(NATIVE_CHUNK_BYTES / perWindow)));
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.#net = undefined;
+    this.#netParams = undefined;
   }
 
   /** The native network over the current weights (rebuilt when the weights were replaced). */
@@ -395,8 +411,9 @@ class Lstm extends ScaledTfDetector<LstmParams> {
       // The loss over all of `ids` (the tfjs path's one batch), computed a sub-chunk at a time.
       valLoss: (ids) => {
         let sum = 0, count = 0;
-        for (let r = 0; r < ids.length; r += NATIVE_CHUNK) {
-          const sub = ids.subarray(r, Math.min(ids.length, r + NATIVE_CHUNK));
+        const chunk = this.#nativeChunk();
+        for (let r = 0; r < ids.length; r += chunk) {
+          const sub = ids.subarray(r, Math.min(ids.length, r + chunk));
           batch.fill(xs, win, sub, pad);
           const l = net.lossAndGrad(batch.x, sub.length, W, batch.mask, batch.target, false);
           sum += l.sum;
@@ -421,11 +438,12 @@ class Lstm extends ScaledTfDetector<LstmParams> {
     const cols = net.mode === "autoencoder" ? W : 1;
     const v = new Float32Array(n * cols);
     const mask = new Float32Array(n * W);
-    for (let r = 0; r < n; r += NATIVE_CHUNK) {
-      const m = Math.min(NATIVE_CHUNK, n - r);
+    const chunk = this.#nativeChunk();
+    for (let r = 0; r < n; r += chunk) {
+      const m = Math.min(chunk, n - r);
       const ids = Int32Array.from({ length: m }, (_, i) => r0 + r + i);
       batch.fill(xs, win, ids, pad);
-      net.errors(batch.x, m, W, batch.target, batch.err);
+      net.errors(batch.x, m, W, batch.target, batch.err, this.params.windowScore === "last");
       v.set(batch.err.subarray(0, m * cols), r * cols);
       mask.set(batch.mask.subarray(0, m * W), r * W);
     }

@@ -558,7 +558,19 @@ export class LstmLayer {
     const sizes = [cap * G, cap * U, cap * U, cap * U, cap * U, capB * G, capB * U, capB * U, capB * U];
     const bytes = sizes.reduce((a, b) => a + b, 0) * 4;
     const have = this.#mem.buffer.byteLength;
-    if (bytes > have) this.#mem.grow(Math.ceil((bytes - have) / 65536));
+    if (bytes > have) {
+      try {
+        this.#mem.grow(Math.ceil((bytes - have) / 65536));
+      } catch (e) {
+        throw new RangeError(
+          `${this.cell}: the LSTM state of ${B} sequences × ${T} steps × ${U} units needs ${
+            Math.ceil(bytes / 2 ** 20)
+          } MiB, more than one WebAssembly memory holds (${
+            (e as Error).message
+          }); use a smaller batch, window or units`,
+        );
+      }
+    }
     const buf = this.#mem.buffer;
     let off = 0;
     const [a, c, tc, h, dH, zx, dh, dc, zeros] = sizes.map((len) => {
@@ -839,8 +851,12 @@ export class LstmSeqModel {
     }
   }
 
-  /** Forward pass; returns the outputs (a view: (T·B) × F or B × F). */
-  #forward(x: Float32Array, B: number, T: number): Float32Array {
+  /**
+   * Forward pass; returns the outputs (a view: (T·B) × F or B × F). With
+   * `lastOnly` the autoencoder's output is computed for the last step only
+   * (rows (T−1)·B … T·B−1 of the view; the others are stale).
+   */
+  #forward(x: Float32Array, B: number, T: number, lastOnly = false): Float32Array {
     const F = this.features, U = this.units;
     this.#reserve(B, T);
     const henc = this.enc.forward(x, B, T);
@@ -848,7 +864,10 @@ export class LstmSeqModel {
     const last = henc.subarray((T - 1) * B * U, T * B * U);
     if (this.dec) {
       const hdec = this.dec.forward(last, B, T, true);
-      affine(hdec, T * B, U, this.#ow, this.#ob, F, this.#y);
+      if (lastOnly) {
+        const o = (T - 1) * B;
+        affine(hdec.subarray(o * U), B, U, this.#ow, this.#ob, F, this.#y.subarray(o * F));
+      } else affine(hdec, T * B, U, this.#ow, this.#ob, F, this.#y);
       return this.#y.subarray(0, T * B * F);
     }
     affine(last, B, U, this.#ow, this.#ob, F, this.#y);
@@ -859,13 +878,21 @@ export class LstmSeqModel {
    * Per-window errors: for the autoencoder the mean squared error of every
    * step into `out` (B × T, padded steps included: the caller masks), for
    * predict the prediction error of each window against `target` (B × F)
-   * into `out` (B).
+   * into `out` (B). With `lastOnly` the autoencoder computes the last
+   * step's errors only (`out[b·T + T − 1]`; the rest of `out` is untouched).
    */
-  errors(x: Float32Array, B: number, T: number, target: Float32Array | undefined, out: Float32Array): void {
+  errors(
+    x: Float32Array,
+    B: number,
+    T: number,
+    target: Float32Array | undefined,
+    out: Float32Array,
+    lastOnly = false,
+  ): void {
     const F = this.features;
-    const y = this.#forward(x, B, T);
+    const y = this.#forward(x, B, T, lastOnly);
     if (this.dec) {
-      for (let t = 0; t < T; t++) {
+      for (let t = lastOnly ? T - 1 : 0; t < T; t++) {
         for (let b = 0; b < B; b++) {
           const o = (t * B + b) * F;
           let s = 0;

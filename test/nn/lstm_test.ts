@@ -251,6 +251,13 @@ for (const { simd, name } of KERNELS) {
             n += m;
           }
           assertClose(`${what} errors`, [s / Math.max(n, 1)], [loss], 1e-5, 1e-8);
+          // The last step alone (what the detector's default windowScore reads) is the same value.
+          const last = new Float32Array(e.length).fill(NaN);
+          c.model.errors(c.x, B, T, c.target, last, true);
+          for (let b = 0; b < B; b++) {
+            const i = mode === "autoencoder" ? b * T + T - 1 : b;
+            assert.equal(last[i], e[i], `${what} last-step error of window ${b}`);
+          }
           tf.dispose([...vars, ...gs]);
         }
       },
