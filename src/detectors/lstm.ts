@@ -23,6 +23,13 @@
  * Errors are mean squared errors in the scaled feature space (min-max fitted
  * on training rows).
  *
+ * **Engines.** The native engine (src/nn/lstm.ts: products on OpenBLAS, the
+ * cell step in WebAssembly SIMD, hand-written backpropagation through time)
+ * runs it by default; the tfjs implementation below is the reference and the
+ * fallback (`NADIR_BACKEND=tfjs`, or no OpenBLAS). Both train with the same
+ * windows, masked loss, Adam and gradient-norm clip, and save the same
+ * per-gate weights, so a model saved by one scores on the other.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
