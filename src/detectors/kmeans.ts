@@ -368,7 +368,7 @@ function kmeansPlusPlus(x: Matrix, k: number, rng: Rng, blas: boolean): Float64A
   }
   const trials = 2 + Math.floor(Math.log(k));
   const idx = new Int32Array(trials);
-  const round = blas ? new PpRoundBlas(x, trials) : undefined;
+  const round = blas ? new PpRoundBlas(x, trials, k, closest) : undefined;
   const cand = blas ? new Float64Array(0) : new Float64Array(n);
   const bestCand = blas ? new Float64Array(0) : new Float64Array(n);
   for (let m = 1; m < k; m++) {
@@ -376,7 +376,7 @@ function kmeansPlusPlus(x: Matrix, k: number, rng: Rng, blas: boolean): Float64A
     for (let t = 0; t < trials; t++) idx[t] = pot <= 0 ? rng.int(n) : drawRow(closest, rng.next() * pot);
     let bestPot = Infinity, bestT = 0;
     if (round) {
-      [bestT, bestPot] = round.run(idx, closest);
+      [bestT, bestPot] = round.run(idx, closest, c, m);
     } else {
       for (let t = 0; t < trials; t++) {
         let p = 0;
@@ -412,20 +412,30 @@ function drawRow(weights: Float64Array, r: number): number {
 }
 
 /**
- * One k-means++ round through sgemm. A pass over blocks of rows bounds every
- * row's distance to every trial centre; a row whose lower bound is not below
- * its current distance keeps it (the plain loop would find the new distance
- * no smaller), and summing the bounds brackets each trial's potential. The
- * brackets usually settle the winner; only its candidate rows then get exact
- * float64 distances (the ties, rarely, get theirs too), computed and summed
- * as the plain loop does — so the seeds and potentials are the plain loop's.
+ * One k-means++ round through sgemm. First the triangle inequality: trial t
+ * cannot bring row x closer than its nearest centre a when
+ * ‖c_a − t‖ ≥ 2‖x − c_a‖ (Elkan 2003), and once a few centres are placed that
+ * holds for every trial on about half the rows, which are then done. The
+ * other rows get bounds on their distance to every trial, a block at a time
+ * through sgemm: a row whose lower bound is not below its current distance
+ * keeps it (the plain loop would find the new distance no smaller), and
+ * summing the bounds brackets each trial's potential. The brackets usually
+ * settle the winner; only its candidate rows then get exact float64
+ * distances (the ties, rarely, get theirs too), computed and summed as the
+ * plain loop does — so the seeds and potentials are the plain loop's.
  */
 class PpRoundBlas {
   readonly #x: Matrix;
   readonly #trials: number;
   readonly #block: number;
-  /** may[i·trials + t] = 1: trial t's lower bound for row i is below closest[i]. */
+  /** may[i·trials + t] = 1: trial t may bring row i closer than closest[i]. */
   readonly #may: Uint8Array;
+  /** The centre closest[i] is measured to, and √closest[i]. */
+  readonly #near: Int32Array;
+  readonly #root: Float64Array;
+  /** half[t·k + a] = ‖c_a − trial t‖ / 2. */
+  readonly #half: Float64Array;
+  readonly #ids: Int32Array;
   readonly #lo: Float64Array;
   readonly #hi: Float64Array;
   readonly #potLo: Float64Array;
@@ -433,28 +443,39 @@ class PpRoundBlas {
   #rows: Rows32 | undefined;
   #trialRows: Rows32 | undefined;
 
-  constructor(x: Matrix, trials: number) {
+  /** For `trials` trials a round, k centres in all, rows at distance² `closest` from the first centre. */
+  constructor(x: Matrix, trials: number, k: number, closest: Float64Array) {
     this.#x = x;
     this.#trials = trials;
     this.#block = blockRows(trials);
     this.#may = new Uint8Array(x.rows * trials);
+    this.#near = new Int32Array(x.rows);
+    this.#root = new Float64Array(x.rows);
+    for (let i = 0; i < x.rows; i++) this.#root[i] = Math.sqrt(closest[i]);
+    this.#half = new Float64Array(trials * k);
+    this.#ids = new Int32Array(this.#block);
     this.#lo = new Float64Array(this.#block * trials);
     this.#hi = new Float64Array(this.#block * trials);
     this.#potLo = new Float64Array(trials);
     this.#potHi = new Float64Array(trials);
   }
 
-  /** Evaluates the trial rows `idx`, updates `closest` for the winner; returns [winner, its potential]. */
-  run(idx: Int32Array, closest: Float64Array): [number, number] {
-    const { rows: n, cols: d, data } = this.#x;
-    const trials = this.#trials, block = this.#block;
+  /**
+   * Evaluates the trial rows `idx` against the first `m` centres of `c`, updates `closest` for the winner;
+   * returns [winner, its potential].
+   */
+  run(idx: Int32Array, closest: Float64Array, c: Float64Array, m: number): [number, number] {
+    const { cols: d, data } = this.#x;
+    const trials = this.#trials, half = this.#half, stride = half.length / trials;
     const potLo = this.#potLo.fill(0), potHi = this.#potHi.fill(0);
-    const ts = this.#trialRows = gatherRows(data, d, idx, trials, this.#trialRows);
-    for (let from = 0; from < n; from += block) {
-      const to = Math.min(n, from + block);
-      const rs = this.#rows = prepareRows(data, d, from, to, this.#rows);
-      sqDistBounds(rs, ts, this.#lo, this.#hi);
-      for (let t = 0; t < trials; t++) this.#tally(t, from, to, closest);
+    for (let t = 0; t < trials; t++) {
+      for (let a = 0; a < m; a++) half[t * stride + a] = Math.sqrt(sqDist(c, a * d, data, idx[t] * d, d)) / 2;
+    }
+    this.#trialRows = gatherRows(data, d, idx, trials, this.#trialRows);
+    const kept = this.#screen(closest);
+    for (let t = 0; t < trials; t++) {
+      potLo[t] += kept;
+      potHi[t] += kept;
     }
     // Trials whose potential may be the smallest (the 1e-9 margin covers the rounding of the sums).
     let minHi = Infinity;
@@ -470,22 +491,62 @@ class PpRoundBlas {
       // As the plain loop: the first trial with the smallest exact potential.
       for (let t = 0; t < trials; t++) {
         if (potLo[t] * (1 - 1e-9) > minHi) continue;
-        const p = this.#exact(idx, closest, t, false);
+        const p = this.#exact(idx, closest, t, -1);
         if (p < bestPot) {
           bestPot = p;
           best = t;
         }
       }
     }
-    return [best, this.#exact(idx, closest, best, true)];
+    return [best, this.#exact(idx, closest, best, m)];
   }
 
-  /** Rows [from, to) of the block just bounded, trial t: flags the rows it may bring closer, brackets its potential. */
-  #tally(t: number, from: number, to: number, closest: Float64Array): void {
-    const trials = this.#trials, may = this.#may, lo = this.#lo, hi = this.#hi;
+  /**
+   * Rows no trial can bring closer (triangle inequality, with a relative and an absolute margin far above
+   * rounding) are done: their flags cleared, their distances summed into the returned total. The others are
+   * bounded and tallied a block at a time.
+   */
+  #screen(closest: Float64Array): number {
+    const n = this.#x.rows, trials = this.#trials, half = this.#half, stride = half.length / trials;
+    const may = this.#may, near = this.#near, root = this.#root, ids = this.#ids, block = this.#block;
+    let kept = 0, count = 0;
+    for (let i = 0; i < n; i++) {
+      const r = root[i] * (1 + 1e-9) + 1e-150, a = near[i];
+      let open = false;
+      for (let t = 0; t < trials; t++) {
+        if (!(half[t * stride + a] >= r)) {
+          open = true;
+          break;
+        }
+      }
+      if (open) {
+        ids[count++] = i;
+        if (count === block) {
+          this.#bound(count, closest);
+          count = 0;
+        }
+      } else {
+        for (let t = 0; t < trials; t++) may[i * trials + t] = 0;
+        kept += closest[i];
+      }
+    }
+    if (count > 0) this.#bound(count, closest);
+    return kept;
+  }
+
+  /** Bounds the rows ids[0..count) against every trial; flags the rows each may bring closer, brackets potentials. */
+  #bound(count: number, closest: Float64Array): void {
+    const { cols: d, data } = this.#x;
+    const rs = this.#rows = gatherRows(data, d, this.#ids, count, this.#rows);
+    sqDistBounds(rs, this.#trialRows!, this.#lo, this.#hi);
+    for (let t = 0; t < this.#trials; t++) this.#tally(t, count, closest);
+  }
+
+  #tally(t: number, count: number, closest: Float64Array): void {
+    const trials = this.#trials, may = this.#may, lo = this.#lo, hi = this.#hi, ids = this.#ids;
     let pl = this.#potLo[t], ph = this.#potHi[t];
-    for (let i = from, o = t; i < to; i++, o += trials) {
-      const cl = closest[i], l = lo[o];
+    for (let r = 0, o = t; r < count; r++, o += trials) {
+      const i = ids[r], cl = closest[i], l = lo[o];
       if (l < cl) {
         const h = hi[o];
         may[i * trials + t] = 1;
@@ -501,19 +562,28 @@ class PpRoundBlas {
     this.#potHi[t] = ph;
   }
 
-  /** Trial t's exact potential (rows summed in order, as the plain loop sums them); stored into `closest` when `store`. */
-  #exact(idx: Int32Array, closest: Float64Array, t: number, store: boolean): number {
+  /**
+   * Trial t's exact potential (rows summed in order, as the plain loop sums them). With `m` ≥ 0 the trial is
+   * adopted as centre m: `closest` (and the nearest-centre bookkeeping) take its distances.
+   */
+  #exact(idx: Int32Array, closest: Float64Array, t: number, m: number): number {
     const { rows: n, cols: d, data } = this.#x;
-    const trials = this.#trials, may = this.#may, co = idx[t] * d;
+    const trials = this.#trials, may = this.#may, co = idx[t] * d, near = this.#near, root = this.#root;
     let p = 0;
     for (let i = 0; i < n; i++) {
       const cl = closest[i];
       let v = cl;
       if (may[i * trials + t]) {
         const s = sqDistBounded(data, i * d, data, co, d, cl);
-        if (s < cl) v = s;
+        if (s < cl) {
+          v = s;
+          if (m >= 0) {
+            closest[i] = s;
+            near[i] = m;
+            root[i] = Math.sqrt(s);
+          }
+        }
       }
-      if (store) closest[i] = v;
       p += v;
     }
     return p;
