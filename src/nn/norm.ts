@@ -27,10 +27,22 @@
 /** The epsilon of nadir's layer norm (both engines). */
 export const LAYER_NORM_EPS = 1e-5;
 
+/** Options of {@link layerNormForward}. */
+export interface LayerNormOptions {
+  eps?: number;
+  /**
+   * Residual to add first: `x += add` (in place) before normalising, in the
+   * same pass that sums the row — the pre-norm block's "residual, then
+   * norm" without a separate pass over the stream.
+   */
+  add?: Float32Array;
+}
+
 /**
  * `y = (x − mean) · rstd · g + b` row by row for `rows` rows of width `d`;
  * writes the normalised `xhat` (rows × d) and `rstd = 1/√(var + eps)` (rows)
- * for {@link layerNormBackward}. `y` may not alias `x` when `xhat` is needed.
+ * for {@link layerNormBackward} — both may be omitted when no backward
+ * follows (inference). `y` may not alias `x`.
  */
 export function layerNormForward(
   x: Float32Array,
@@ -39,27 +51,40 @@ export function layerNormForward(
   g: Float32Array,
   b: Float32Array,
   y: Float32Array,
-  xhat: Float32Array,
-  rstd: Float32Array,
-  eps = LAYER_NORM_EPS,
+  xhat: Float32Array | undefined,
+  rstd: Float32Array | undefined,
+  opts: LayerNormOptions = {},
 ): void {
+  const eps = opts.eps ?? LAYER_NORM_EPS, add = opts.add;
   for (let r = 0; r < rows; r++) {
     const o = r * d;
     // One pass for both moments: float64 sums of float32 values, so E[x²] − mean² loses
     // nothing that matters unless |mean| exceeds the spread a millionfold.
     let s = 0, s2 = 0;
-    for (let j = 0; j < d; j++) {
-      const v = x[o + j];
-      s += v;
-      s2 += v * v;
+    if (add) {
+      for (let j = 0; j < d; j++) {
+        const v = x[o + j] += add[o + j];
+        s += v;
+        s2 += v * v;
+      }
+    } else {
+      for (let j = 0; j < d; j++) {
+        const v = x[o + j];
+        s += v;
+        s2 += v * v;
+      }
     }
     const mean = s / d;
     const rs = 1 / Math.sqrt(Math.max(0, s2 / d - mean * mean) + eps);
-    rstd[r] = rs;
-    for (let j = 0; j < d; j++) {
-      const h = (x[o + j] - mean) * rs;
-      xhat[o + j] = h;
-      y[o + j] = h * g[j] + b[j];
+    if (rstd) rstd[r] = rs;
+    if (xhat) {
+      for (let j = 0; j < d; j++) {
+        const h = (x[o + j] - mean) * rs;
+        xhat[o + j] = h;
+        y[o + j] = h * g[j] + b[j];
+      }
+    } else {
+      for (let j = 0; j < d; j++) y[o + j] = (x[o + j] - mean) * rs * g[j] + b[j];
     }
   }
 }

@@ -60,7 +60,7 @@ import { attentionBackward, attentionForward, type AttentionShape } from "./atte
 import { sgemm } from "./blas.ts";
 import { embedBackward, embedForward } from "./embedding.ts";
 import { layerNormBackward, layerNormForward } from "./norm.ts";
-import { denseBackward, denseForward, dropoutBackward, dropoutForward } from "./ops.ts";
+import { denseBackward, dropoutBackward, dropoutForward } from "./ops.ts";
 import { expInPlace, geluBackward, geluForward } from "./simd.ts";
 import type { Params } from "./params.ts";
 
@@ -102,6 +102,33 @@ export interface OutputBucket {
 export interface DropoutOption {
   rate: number;
   rng: Rng;
+}
+
+/**
+ * `z = x · W + b` (rows × nOut): the bias is copied into the first row and
+ * doubled across the rest with `copyWithin` (a handful of memcpy calls rather
+ * than one call per row), then sgemm accumulates the product.
+ */
+function dense(
+  x: Float32Array,
+  rows: number,
+  nIn: number,
+  w: Float32Array,
+  b: Float32Array,
+  nOut: number,
+  z: Float32Array,
+): void {
+  if (rows === 0) return;
+  fillRows(z, b, rows);
+  sgemm(false, false, rows, nOut, nIn, 1, x, nIn, w, nOut, 1, z, nOut);
+}
+
+/** Copies `row` into the first `rows` rows of `z` (doubling with `copyWithin`). */
+function fillRows(z: Float32Array, row: Float32Array, rows: number): void {
+  const k = row.length, n = rows * k;
+  if (n === 0) return;
+  z.set(row);
+  for (let filled = k; filled < n; filled *= 2) z.copyWithin(filled, 0, Math.min(filled, n - filled));
 }
 
 /** Weight names and shapes of a {@link CausalLm} in flow-lm's order (values are the caller's). */
@@ -366,25 +393,28 @@ export class CausalLm {
     const x = this.#x, br = this.#branch;
     embedForward(this.#tok.v, this.#pos.v, inp, B, T, d, x);
     const shape: AttentionShape = { B, T, d, heads, context };
+    // The residual add of each branch is folded into the layer norm that follows it.
+    let pending: Float32Array | undefined;
     for (let l = 0; l < this.#layers.length; l++) {
       const w = this.#layers[l];
       const a = training ? this.#train[l] : this.#infer!;
-      layerNormForward(x, N, d, w.ln1g.v, w.ln1b.v, a.h1, a.xhat1, a.rstd1);
-      denseForward(a.h1, N, d, w.q[0].v, w.q[1].v, d, a.q);
-      denseForward(a.h1, N, d, w.k[0].v, w.k[1].v, d, a.k);
-      denseForward(a.h1, N, d, w.v[0].v, w.v[1].v, d, a.v);
+      const keep = training ? a : undefined;
+      layerNormForward(x, N, d, w.ln1g.v, w.ln1b.v, a.h1, keep?.xhat1, keep?.rstd1, { add: pending });
+      dense(a.h1, N, d, w.q[0].v, w.q[1].v, d, a.q);
+      dense(a.h1, N, d, w.k[0].v, w.k[1].v, d, a.k);
+      dense(a.h1, N, d, w.v[0].v, w.v[1].v, d, a.v);
       attentionForward(a.q, a.k, a.v, shape, a.probs, a.att);
-      denseForward(a.att, N, d, w.o[0].v, w.o[1].v, d, br);
+      dense(a.att, N, d, w.o[0].v, w.o[1].v, d, br);
       if (drop) dropoutForward(br, a.mask1, N * d, drop.rate, drop.rng);
-      for (let i = 0; i < N * d; i++) x[i] += br[i];
-      layerNormForward(x, N, d, w.ln2g.v, w.ln2b.v, a.h2, a.xhat2, a.rstd2);
-      denseForward(a.h2, N, d, w.fc1[0].v, w.fc1[1].v, m, a.f1);
+      layerNormForward(x, N, d, w.ln2g.v, w.ln2b.v, a.h2, keep?.xhat2, keep?.rstd2, { add: br });
+      dense(a.h2, N, d, w.fc1[0].v, w.fc1[1].v, m, a.f1);
       geluForward(a.f1, a.g, N * m);
-      denseForward(a.g, N, m, w.fc2[0].v, w.fc2[1].v, d, br);
+      dense(a.g, N, m, w.fc2[0].v, w.fc2[1].v, d, br);
       if (drop) dropoutForward(br, a.mask2, N * d, drop.rate, drop.rng);
-      for (let i = 0; i < N * d; i++) x[i] += br[i];
+      pending = br;
     }
-    layerNormForward(x, N, d, this.#lnf[0].v, this.#lnf[1].v, this.#hf, this.#xhatf, this.#rstdf);
+    const [gf, bf] = this.#lnf;
+    layerNormForward(x, N, d, gf.v, bf.v, this.#hf, this.#xhatf, this.#rstdf, { add: pending });
     this.#outputs(tgt, B, training, nll);
     return nll;
   }
@@ -398,7 +428,7 @@ export class CausalLm {
       const [W, bias] = this.#heads[bi];
       const lg = keep ? this.#out.subarray(this.#posOut[t] * B) : this.#out;
       const bo = tt * K;
-      for (let b = 0; b < B; b++) for (let j = 0; j < K; j++) lg[b * K + j] = bias.v[bo + j];
+      fillRows(lg, bias.v.subarray(bo, bo + K), B);
       sgemm(false, false, B, K, d, 1, hf.subarray(t * d), T * d, W.v.subarray(tt * d * K), K, 1, lg, K);
       const V = vocab[t];
       // Log-softmax over the first V logits: shift by the row max (the target's shifted logit

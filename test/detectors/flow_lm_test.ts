@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Matrix, matrix } from "../../src/data/matrix.ts";
-import { flowLmFactory } from "../../src/detectors/flow_lm.ts";
+import { AUTO_ROW_PASSES, autoEpochs, flowLmFactory, flowLmParams } from "../../src/detectors/flow_lm.ts";
 import { fitTokenizer, oneHotGroups, Tokenizer } from "../../src/detectors/tokenizer.ts";
 import { Rng } from "../../src/util/random.ts";
 import { setNnEngine } from "../../src/nn/engine.ts";
@@ -225,3 +225,22 @@ for (const [from, to] of [["native", "tfjs"], ["tfjs", "native"]] as const) {
     },
   );
 }
+
+Deno.test("flow-lm: automatic epoch budget — explicit epochs win; row-passes by engine, clamped to 3–50", () => {
+  assert.equal(autoEpochs(4, 54_000), 4);
+  assert.equal(autoEpochs(0, 60_000, AUTO_ROW_PASSES.native), 20);
+  assert.equal(autoEpochs(0, 60_000, AUTO_ROW_PASSES.tfjs), 6);
+  assert.equal(
+    autoEpochs(0, 54_000),
+    Math.round(AUTO_ROW_PASSES.native / 54_000),
+    "native is the default budget",
+  );
+  assert.equal(autoEpochs(0, 1_248), 50, "small sets: at most 50");
+  assert.equal(autoEpochs(0, 10_000_000), 3, "huge sets: at least 3");
+  assert.equal(autoEpochs(0, 0), 50);
+  // The defaults the native engine is sized for (docs/llm.md "Why this default size").
+  assert.deepEqual(
+    [flowLmParams.layers.default, flowLmParams.width.default, flowLmParams.heads.default],
+    [1, 32, 2],
+  );
+});

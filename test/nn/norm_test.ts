@@ -78,3 +78,16 @@ Deno.test("layerNorm: gradients match central finite differences; accumulate add
   layerNormBackward(new Float32Array(0), 0, 2, dg, dg, dg, new Float32Array(0), dg, dg);
   assert.deepEqual([...dg], [0, 0]);
 });
+
+Deno.test("layerNorm: `add` folds the residual in first; without xhat/rstd (inference) y is the same", () => {
+  const rng = new Rng(4);
+  const rows = 5, d = 9;
+  const x = rand(rng, rows * d, 2), res = rand(rng, rows * d), g = rand(rng, d), b = rand(rng, d);
+  const sum = x.map((v, i) => v + res[i]);
+  const want = new Float32Array(rows * d);
+  layerNormForward(sum, rows, d, g, b, want, new Float32Array(rows * d), new Float32Array(rows));
+  const xs = x.slice(), y = new Float32Array(rows * d);
+  layerNormForward(xs, rows, d, g, b, y, undefined, undefined, { add: res });
+  assert.deepEqual(xs, sum, "x holds x + add afterwards");
+  assertClose("normalised x + add", y, want, 1e-6, 1e-7);
+});
