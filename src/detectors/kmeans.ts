@@ -136,7 +136,10 @@ export class KMeansDetector implements Detector {
     if (!(x?.data instanceof Float64Array) || x.rows < 1 || x.cols < 1 || x.data.length !== x.rows * x.cols) {
       checkFitInput(this.name, x);
     }
-    const { meanVar, outside } = columnStats(x, FIT_LIMIT);
+    // The first seed is drawn up front so that the same pass also measures every row's distance to it.
+    const rng = new Rng(this.#seed);
+    const first = rng.int(x.rows);
+    const { meanVar, outside, closest, pot } = scanRows(x, FIT_LIMIT, first);
     if (outside) {
       checkFitInput(this.name, x);
       checkMagnitude(
@@ -150,11 +153,10 @@ export class KMeansDetector implements Detector {
     if (k > x.rows) {
       throw new InputError(`kmeans.fit: parameter k = ${k} exceeds the ${x.rows} training rows; lower k`);
     }
-    const rng = new Rng(this.#seed);
     const d = x.cols;
     const tolScaled = this.params.tol * meanVar;
     const blas = kmeansUsesBlas();
-    const centroids = kmeansPlusPlus(x, k, rng, blas);
+    const centroids = kmeansPlusPlus(x, k, rng, blas, first, closest, pot);
     const batch = this.params.batchSize;
     const maxIter = this.params.maxIter;
     const labels = new Int32Array(x.rows);
@@ -162,9 +164,11 @@ export class KMeansDetector implements Detector {
       this.#iterations = miniBatch(x, centroids, k, batch, maxIter, tolScaled, rng, options, blas);
       assignAll(x, centroids, k, labels, blas);
     } else {
-      this.#iterations = hamerlyLloyd(x, centroids, k, maxIter, tolScaled, labels, options, blas);
+      this.#iterations = hamerlyLloyd(x, centroids, k, maxIter, tolScaled, labels, options, blas, closest);
     }
-    const { radii, inertia } = memberRadii(x, centroids, k, labels, this.params.radiusQuantile);
+    // Squared distance of each row to its final centre: the Lloyd path leaves them in `closest`.
+    if (batch > 0) for (let i = 0; i < x.rows; i++) closest[i] = sqDist(x.data, i * d, centroids, labels[i] * d, d);
+    const { radii, inertia } = memberRadii(closest, k, labels, this.params.radiusQuantile);
     const positive = Array.from(radii).filter((r) => r > 0).sort((a, b) => a - b);
     const floor = positive.length ? 0.01 * quantileSorted(positive, 0.5) : 1e-12;
     for (let c = 0; c < k; c++) radii[c] = Math.max(radii[c], floor, 1e-12);
@@ -294,17 +298,17 @@ function nearestBlas(x: Matrix, c: Float64Array, k: number, labels: Int32Array, 
 
 /**
  * Per cluster, the `q` quantile of its members' distances to its centre (0
- * for an empty cluster), and the inertia (sum of squared distances, rows in
- * order). Distances are bucketed by cluster (counting sort), each bucket sorted.
+ * for an empty cluster), and the inertia (sum of the squared distances `sq`,
+ * rows in order). Distances are bucketed by cluster (counting sort), each
+ * bucket sorted.
  */
 function memberRadii(
-  x: Matrix,
-  c: Float64Array,
+  sq: Float64Array,
   k: number,
   labels: Int32Array,
   q: number,
 ): { radii: Float64Array; inertia: number } {
-  const n = x.rows, d = x.cols, data = x.data;
+  const n = sq.length;
   const start = new Int32Array(k + 1);
   for (let i = 0; i < n; i++) start[labels[i] + 1]++;
   for (let a = 0; a < k; a++) start[a + 1] += start[a];
@@ -312,9 +316,8 @@ function memberRadii(
   const dists = new Float64Array(n);
   let inertia = 0;
   for (let i = 0; i < n; i++) {
-    const s = sqDist(data, i * d, c, labels[i] * d, d);
-    inertia += s;
-    dists[next[labels[i]]++] = Math.sqrt(s);
+    inertia += sq[i];
+    dists[next[labels[i]]++] = Math.sqrt(sq[i]);
   }
   const radii = new Float64Array(k);
   for (let a = 0; a < k; a++) {
@@ -325,13 +328,19 @@ function memberRadii(
 }
 
 /**
- * Mean per-column variance, and whether any value is outside ±`limit` (or not
- * finite), in one row-major pass (each column sums its rows in order).
+ * One row-major pass: the mean per-column variance (each column sums its rows
+ * in order), whether any value is outside ±`limit` (or not finite), and every
+ * row's squared distance to row `first` with their sum (the first k-means++
+ * seed and its potential).
  */
-function columnStats(x: Matrix, limit: number): { meanVar: number; outside: boolean } {
+function scanRows(
+  x: Matrix,
+  limit: number,
+  first: number,
+): { meanVar: number; outside: boolean; closest: Float64Array; pot: number } {
   const d = x.cols, n = x.rows, data = x.data;
-  const m = new Float64Array(d), m2 = new Float64Array(d);
-  let outside = false;
+  const m = new Float64Array(d), m2 = new Float64Array(d), closest = new Float64Array(n);
+  let outside = false, pot = 0;
   for (let i = 0; i < n; i++) {
     const r = i * d;
     for (let j = 0; j < d; j++) {
@@ -340,32 +349,37 @@ function columnStats(x: Matrix, limit: number): { meanVar: number; outside: bool
       m2[j] += v * v;
       if (!((v < 0 ? -v : v) <= limit)) outside = true; // NaN too
     }
+    const s = sqDist(data, r, data, first * d, d);
+    closest[i] = s;
+    pot += s;
   }
   let total = 0;
   for (let j = 0; j < d; j++) {
     const mean = m[j] / n;
     total += Math.max(0, m2[j] / n - mean * mean);
   }
-  return { meanVar: total / d, outside };
+  return { meanVar: total / d, outside, closest, pot };
 }
 
 /**
- * Greedy k-means++ seeding. With `blas`, each round bounds the distances of
- * every row to all trial centres through one sgemm per block of rows
- * ({@link ppRoundBlas}); the JS loop abandons each distance once it exceeds
- * the row's current one.
+ * Greedy k-means++ seeding from row `first` (drawn by the caller), with
+ * `closest` every row's squared distance to it and `pot` their sum; on return
+ * `closest` holds each row's squared distance to its nearest seed. With
+ * `blas`, each round goes through sgemm ({@link PpRoundBlas}); the JS loop
+ * abandons each distance once it exceeds the row's current one.
  */
-function kmeansPlusPlus(x: Matrix, k: number, rng: Rng, blas: boolean): Float64Array {
+function kmeansPlusPlus(
+  x: Matrix,
+  k: number,
+  rng: Rng,
+  blas: boolean,
+  first: number,
+  closest: Float64Array,
+  pot: number,
+): Float64Array {
   const n = x.rows, d = x.cols, data = x.data;
   const c = new Float64Array(k * d);
-  const first = rng.int(n);
   c.set(data.subarray(first * d, first * d + d), 0);
-  const closest = new Float64Array(n);
-  let pot = 0;
-  for (let i = 0; i < n; i++) {
-    closest[i] = sqDist(data, i * d, c, 0, d);
-    pot += closest[i];
-  }
   const trials = 2 + Math.floor(Math.log(k));
   const idx = new Int32Array(trials);
   const round = blas ? new PpRoundBlas(x, trials, k, closest) : undefined;
@@ -827,6 +841,7 @@ function hamerlyLloyd(
   labels: Int32Array,
   options: FitOptions,
   blas: boolean,
+  sq: Float64Array,
 ): number {
   const n = x.rows, d = x.cols, data = x.data;
   const b: Bounds = { upper: new Float64Array(n), lower: new Float64Array(n), half: new Float64Array(k) };
@@ -843,7 +858,7 @@ function hamerlyLloyd(
   for (; it < maxIter; it++) {
     halfGaps(c, k, d, b.half);
     assigner?.centresChanged();
-    boundPass(x, c, k, labels, b, false, assigner);
+    boundPass(x, c, k, labels, b, assigner);
     // Recompute centres; empty clusters take the point farthest from its centre (as scikit-learn does).
     centreSums(data, d, labels, sums, counts);
     for (let a = 0; a < k; a++) if (counts[a] === 0) fillEmpty(data, d, a, labels, sums, counts, b);
@@ -855,13 +870,43 @@ function hamerlyLloyd(
       break;
     }
   }
-  // Final assignment to the final centres. The bounds still hold; where they prove that the assigned centre is
-  // strictly nearest (strict: no tie is possible) the label stands, the other rows get a full assignment, which
-  // picks the first of tied centres as a plain scan over all rows would.
+  // Final assignment to the final centres, with each row's squared distance to its centre into `sq`.
   halfGaps(c, k, d, b.half);
   assigner?.centresChanged();
-  boundPass(x, c, k, labels, b, true, assigner);
+  finalPass(x, c, k, labels, b, assigner, sq);
   return it;
+}
+
+/**
+ * The last assignment: every row's exact distance to its centre (wanted for
+ * the radii anyway) is checked against its lower bound; where that proves the
+ * centre strictly nearest (strict: no tie is possible) the label stands, the
+ * other rows get a full assignment, which picks the first of tied centres as
+ * a plain scan over all rows would, and their distance is measured again.
+ */
+function finalPass(
+  x: Matrix,
+  c: Float64Array,
+  k: number,
+  labels: Int32Array,
+  b: Bounds,
+  assigner: BlasAssigner | undefined,
+  sq: Float64Array,
+): void {
+  const n = x.rows, d = x.cols, data = x.data, upper = b.upper, lower = b.lower, half = b.half;
+  const redo: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = labels[i];
+    const s = sqDist(data, i * d, c, a * d, d), u = Math.sqrt(s);
+    sq[i] = s;
+    if (u < (half[a] > lower[i] ? half[a] : lower[i])) continue;
+    upper[i] = u;
+    redo.push(i);
+    if (assigner) assigner.push(i);
+    else assignNearest(data, i, d, c, k, labels, upper, lower);
+  }
+  assigner?.flush();
+  for (const i of redo) sq[i] = sqDist(data, i * d, c, labels[i] * d, d);
 }
 
 /** Hamerly's bounds: per row, upper (to its centre) and lower (to every other); per centre, half the gap to the nearest other. */
@@ -872,9 +917,9 @@ interface Bounds {
 }
 
 /**
- * One assignment pass: rows whose bounds prove the label (`strict`: with no
- * tie possible) keep it, the others get their upper bound tightened and, if
- * still not proven, a full assignment (queued on `assigner` when given).
+ * One assignment pass: rows whose bounds prove the label keep it, the others
+ * get their upper bound tightened and, if still not proven, a full assignment
+ * (queued on `assigner` when given).
  */
 function boundPass(
   x: Matrix,
@@ -882,17 +927,16 @@ function boundPass(
   k: number,
   labels: Int32Array,
   b: Bounds,
-  strict: boolean,
   assigner: BlasAssigner | undefined,
 ): void {
   const n = x.rows, d = x.cols, data = x.data, upper = b.upper, lower = b.lower, half = b.half;
   for (let i = 0; i < n; i++) {
     const a = labels[i];
     const bound = half[a] > lower[i] ? half[a] : lower[i];
-    if (strict ? upper[i] < bound : upper[i] <= bound) continue;
+    if (upper[i] <= bound) continue;
     const u = Math.sqrt(sqDist(data, i * d, c, a * d, d));
     upper[i] = u;
-    if (strict ? u < bound : u <= bound) continue;
+    if (u <= bound) continue;
     if (assigner) assigner.push(i);
     else assignNearest(data, i, d, c, k, labels, upper, lower);
   }
