@@ -10,7 +10,9 @@
  *
  * Sums run in float64 (JS numbers) and are stored in float32, which keeps
  * the results within float32 rounding of tfjs's; the moments come from one
- * pass (Σx, Σx²), the normalisation from a second.
+ * pass (Σx, Σx²), the normalisation from a second. Inference calls (no
+ * `xhat`/`rstd`) run in WebAssembly SIMD when the width is a multiple of 4
+ * (`layerNormRows` in simd.ts: float32 lanes, two-pass moments).
  *
  * @example
  * ```ts
@@ -23,6 +25,7 @@
  * ```
  * @module
  */
+import { layerNormRows } from "./simd.ts";
 
 /** The epsilon of nadir's layer norm (both engines). */
 export const LAYER_NORM_EPS = 1e-5;
@@ -56,6 +59,8 @@ export function layerNormForward(
   opts: LayerNormOptions = {},
 ): void {
   const eps = opts.eps ?? LAYER_NORM_EPS, add = opts.add;
+  // Inference (nothing kept for a backward): the WebAssembly SIMD kernel when it can run.
+  if (!xhat && !rstd && layerNormRows(x, add, rows, d, g, b, y, eps)) return;
   for (let r = 0; r < rows; r++) {
     const o = r * d;
     // One pass for both moments: float64 sums of float32 values, so E[x²] − mean² loses

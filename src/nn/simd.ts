@@ -33,6 +33,8 @@ import { GELU_K } from "./ops.ts";
 
 /** Floats per chunk and region of the module's memory. */
 const CHUNK = 16384;
+/** Widest row {@link layerNormRows} runs in WebAssembly (its g and b live after the three chunk regions). */
+const MAX_LN_WIDTH = 4096;
 const EXP_LO = -87, EXP_HI = 88;
 
 // --- A minimal WebAssembly encoder (only what the three kernels use). ---
@@ -89,6 +91,17 @@ const I = {
   min: simd(0xe8),
   max: simd(0xe9),
   truncSat: simd(0xf8),
+  extract: (lane: number) => [...simd(0x1f), lane],
+  tee: (i: number) => [0x22, ...uleb(i)],
+  fadd: [0x92],
+  fmul: [0x94],
+  fdiv: [0x95],
+  fsqrt: [0x91],
+  i32eqz: [0x45],
+  brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  end: [0x0b],
 };
 
 /** Local indices of the kernels (after their i32 parameters). */
@@ -195,6 +208,172 @@ function kernel(nIn: number, body: (L: Locals) => number[]): { type: number[]; c
   };
 }
 
+/**
+ * Layer norm of `rows` rows of `4·d4` floats for inference:
+ * `ln(x, add, y, g, b, rows, d4, eps)` writes `y = (x − mean)/√(var + eps)·g + b`;
+ * with `withAdd` it first does `x += add` (stored back). Two passes for the
+ * moments (mean, then Σ(x − mean)², in float32 lanes), a third for `y`.
+ */
+function layerNormKernel(withAdd: boolean): { type: number[]; code: number[] } {
+  const [X, ADD, Y, G, B, ROWS, D4, EPS] = [0, 1, 2, 3, 4, 5, 6, 7]; // EPS is an f32 parameter
+  const [C, XP, AP, YP, GP, BP] = [8, 9, 10, 11, 12, 13]; // i32 locals
+  const [MEAN, RS, DINV] = [14, 15, 16]; // f32 locals
+  const [ACC, T, MEANV, RSV] = [17, 18, 19, 20]; // v128 locals
+  const hsum = [
+    ...I.get(ACC),
+    ...I.extract(0),
+    ...I.get(ACC),
+    ...I.extract(1),
+    ...I.fadd,
+    ...I.get(ACC),
+    ...I.extract(2),
+    ...I.fadd,
+    ...I.get(ACC),
+    ...I.extract(3),
+    ...I.fadd,
+  ];
+  const zeroAcc = [...I.f32(0), ...I.f32x4splat, ...I.set(ACC)];
+  const step = (p: number) => [...I.get(p), ...I.i32(16), ...I.i32add, ...I.set(p)];
+  const countdown = [...I.get(C), ...I.i32(1), ...I.i32sub, ...I.tee(C), ...I.brIf(0)];
+  const pass1 = [
+    ...zeroAcc,
+    ...I.get(D4),
+    ...I.set(C),
+    ...I.get(X),
+    ...I.set(XP),
+    ...I.get(ADD),
+    ...I.set(AP),
+    ...I.loop,
+    ...(withAdd
+      ? [
+        ...I.get(XP),
+        ...I.get(XP),
+        ...I.load,
+        ...I.get(AP),
+        ...I.load,
+        ...I.add,
+        ...I.tee(T),
+        ...I.store,
+        ...step(AP),
+      ]
+      : [...I.get(XP), ...I.load, ...I.set(T)]),
+    ...I.get(ACC),
+    ...I.get(T),
+    ...I.add,
+    ...I.set(ACC),
+    ...step(XP),
+    ...countdown,
+    ...I.end,
+    ...hsum,
+    ...I.get(DINV),
+    ...I.fmul,
+    ...I.tee(MEAN),
+    ...I.f32x4splat,
+    ...I.set(MEANV),
+  ];
+  const pass2 = [
+    ...zeroAcc,
+    ...I.get(D4),
+    ...I.set(C),
+    ...I.get(X),
+    ...I.set(XP),
+    ...I.loop,
+    ...I.get(XP),
+    ...I.load,
+    ...I.get(MEANV),
+    ...I.sub,
+    ...I.tee(T),
+    ...I.get(T),
+    ...I.mul,
+    ...I.get(ACC),
+    ...I.add,
+    ...I.set(ACC),
+    ...step(XP),
+    ...countdown,
+    ...I.end,
+    ...I.f32(1),
+    ...hsum,
+    ...I.get(DINV),
+    ...I.fmul,
+    ...I.get(EPS),
+    ...I.fadd,
+    ...I.fsqrt,
+    ...I.fdiv,
+    ...I.tee(RS),
+    ...I.f32x4splat,
+    ...I.set(RSV),
+  ];
+  const pass3 = [
+    ...I.get(D4),
+    ...I.set(C),
+    ...I.get(X),
+    ...I.set(XP),
+    ...I.get(G),
+    ...I.set(GP),
+    ...I.get(B),
+    ...I.set(BP),
+    ...I.loop,
+    ...I.get(YP),
+    ...I.get(XP),
+    ...I.load,
+    ...I.get(MEANV),
+    ...I.sub,
+    ...I.get(RSV),
+    ...I.mul,
+    ...I.get(GP),
+    ...I.load,
+    ...I.mul,
+    ...I.get(BP),
+    ...I.load,
+    ...I.add,
+    ...I.store,
+    ...step(XP),
+    ...step(YP),
+    ...step(GP),
+    ...step(BP),
+    ...countdown,
+    ...I.end,
+  ];
+  const expr = [
+    // dInv = 1 / (4·d4)
+    ...I.f32(1),
+    ...I.get(D4),
+    0xb2, // f32.convert_i32_s
+    ...I.f32(4),
+    ...I.fmul,
+    ...I.fdiv,
+    ...I.set(DINV),
+    ...I.get(Y),
+    ...I.set(YP),
+    ...I.block,
+    ...I.get(ROWS),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.get(D4),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.loop,
+    ...pass1,
+    ...pass2,
+    ...pass3,
+    // next row: x (and add) advance by one row; y already did in pass 3
+    ...I.get(XP),
+    ...I.set(X),
+    ...(withAdd ? [...I.get(AP), ...I.set(ADD)] : []),
+    ...I.get(ROWS),
+    ...I.i32(1),
+    ...I.i32sub,
+    ...I.tee(ROWS),
+    ...I.brIf(0),
+    ...I.end,
+    ...I.end,
+    ...I.end,
+  ];
+  const locals = [3, 6, 0x7f, 3, 0x7d, 4, 0x7b];
+  const code = [...locals, ...expr];
+  return { type: [0x60, 8, ...Array(7).fill(0x7f), 0x7d, 0], code: [...uleb(code.length), ...code] };
+}
+
 function section(id: number, items: number[][]): number[] {
   const body = [...uleb(items.length), ...items.flat()];
   return [id, ...uleb(body.length), ...body];
@@ -244,7 +423,7 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     ...I.add,
     ...I.mul,
   ]);
-  const fns = [exp, gelu, geluGrad];
+  const fns = [exp, gelu, geluGrad, layerNormKernel(false), layerNormKernel(true)];
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, fns.map((f) => f.type)),
@@ -254,6 +433,8 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
       [...str("exp"), 0x00, 0],
       [...str("gelu"), 0x00, 1],
       [...str("geluGrad"), 0x00, 2],
+      [...str("ln"), 0x00, 3],
+      [...str("addLn"), 0x00, 4],
       [...str("mem"), 0x02, 0],
     ]),
     ...section(10, fns.map((f) => f.code)),
@@ -265,8 +446,21 @@ interface Kernels {
   exp: (src: number, dst: number, n: number) => void;
   gelu: (src: number, dst: number, n: number) => void;
   geluGrad: (z: number, dy: number, dst: number, n: number) => void;
+  ln: LnKernel;
+  addLn: LnKernel;
   mem: Float32Array;
 }
+
+type LnKernel = (
+  x: number,
+  add: number,
+  y: number,
+  g: number,
+  b: number,
+  rows: number,
+  d4: number,
+  eps: number,
+) => void;
 
 let kernels: Kernels | null | undefined;
 
@@ -279,10 +473,17 @@ function load(): Kernels | null {
   } catch { /* no env permission: the default */ }
   if (off) return kernels;
   try {
-    const pages = Math.ceil((3 * CHUNK * 4) / 65536);
+    const pages = Math.ceil(((3 * CHUNK + 2 * MAX_LN_WIDTH) * 4) / 65536);
     const inst = new WebAssembly.Instance(new WebAssembly.Module(simdModuleBytes(pages)));
     const e = inst.exports as unknown as Omit<Kernels, "mem"> & { mem: WebAssembly.Memory };
-    kernels = { exp: e.exp, gelu: e.gelu, geluGrad: e.geluGrad, mem: new Float32Array(e.mem.buffer) };
+    kernels = {
+      exp: e.exp,
+      gelu: e.gelu,
+      geluGrad: e.geluGrad,
+      ln: e.ln,
+      addLn: e.addLn,
+      mem: new Float32Array(e.mem.buffer),
+    };
   } catch {
     kernels = null; // no WebAssembly SIMD: the loops below do the same maths
   }
@@ -347,4 +548,38 @@ export function geluBackward(z: Float32Array, dy: Float32Array, dz: Float32Array
     k.geluGrad(A, B, C, (m + 3) >> 2);
     dz.set(k.mem.subarray(2 * CHUNK, 2 * CHUNK + m), o);
   }
+}
+
+/**
+ * Inference layer norm of `rows` rows of width `d`: `y = (x − mean)/√(var + eps)·g + b`
+ * (biased variance), after `x += add` (stored back) when `add` is given.
+ * Returns false — and does nothing — when it cannot run here (no SIMD, or `d`
+ * not a multiple of 4 or above {@link MAX_LN_WIDTH}): the caller then runs its
+ * own loop. Moments are float32 lanes, two passes (mean, then Σ(x − mean)²).
+ */
+export function layerNormRows(
+  x: Float32Array,
+  add: Float32Array | undefined,
+  rows: number,
+  d: number,
+  g: Float32Array,
+  b: Float32Array,
+  y: Float32Array,
+  eps: number,
+): boolean {
+  const k = load();
+  if (!k || d % 4 !== 0 || d > MAX_LN_WIDTH) return false;
+  const GO = 3 * CHUNK, BO = 3 * CHUNK + MAX_LN_WIDTH;
+  k.mem.set(g.subarray(0, d), GO);
+  k.mem.set(b.subarray(0, d), BO);
+  const per = Math.max(1, Math.floor(CHUNK / d));
+  for (let r = 0; r < rows; r += per) {
+    const nr = Math.min(per, rows - r), o = r * d, n = nr * d;
+    k.mem.set(x.subarray(o, o + n), 0);
+    if (add) k.mem.set(add.subarray(o, o + n), CHUNK);
+    (add ? k.addLn : k.ln)(A, B, C, GO * 4, BO * 4, nr, d / 4, eps);
+    if (add) x.set(k.mem.subarray(0, n), o);
+    y.set(k.mem.subarray(2 * CHUNK, 2 * CHUNK + n), o);
+  }
+  return true;
 }

@@ -79,15 +79,20 @@ Deno.test("layerNorm: gradients match central finite differences; accumulate add
   assert.deepEqual([...dg], [0, 0]);
 });
 
-Deno.test("layerNorm: `add` folds the residual in first; without xhat/rstd (inference) y is the same", () => {
+Deno.test("layerNorm: `add` folds the residual in first; inference (no xhat/rstd, SIMD when d % 4 = 0) gives the same y", () => {
   const rng = new Rng(4);
-  const rows = 5, d = 9;
-  const x = rand(rng, rows * d, 2), res = rand(rng, rows * d), g = rand(rng, d), b = rand(rng, d);
-  const sum = x.map((v, i) => v + res[i]);
-  const want = new Float32Array(rows * d);
-  layerNormForward(sum, rows, d, g, b, want, new Float32Array(rows * d), new Float32Array(rows));
-  const xs = x.slice(), y = new Float32Array(rows * d);
-  layerNormForward(xs, rows, d, g, b, y, undefined, undefined, { add: res });
-  assert.deepEqual(xs, sum, "x holds x + add afterwards");
-  assertClose("normalised x + add", y, want, 1e-6, 1e-7);
+  for (const [rows, d] of [[5, 9], [7, 8], [1000, 32], [3, 4]]) {
+    const x = rand(rng, rows * d, 2), res = rand(rng, rows * d), g = rand(rng, d), b = rand(rng, d);
+    // An offset row mean (|mean| ≫ spread) as the residual stream can have.
+    for (let j = 0; j < d; j++) x[j] += 50;
+    for (const add of [undefined, res]) {
+      const sum = add ? x.map((v, i) => v + add[i]) : x.slice();
+      const want = new Float32Array(rows * d);
+      layerNormForward(sum, rows, d, g, b, want, new Float32Array(rows * d), new Float32Array(rows));
+      const xs = x.slice(), y = new Float32Array(rows * d);
+      layerNormForward(xs, rows, d, g, b, y, undefined, undefined, { add });
+      assert.deepEqual(xs, sum, "x holds x + add afterwards");
+      assertClose(`${rows}×${d}${add ? " + add" : ""}`, y, want, 1e-5, 2e-6);
+    }
+  }
 });

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { expInPlace, geluBackward, geluForward, simdAvailable, simdModuleBytes } from "../../src/nn/simd.ts";
+import {
+  expInPlace,
+  geluBackward,
+  geluForward,
+  layerNormRows,
+  simdAvailable,
+  simdModuleBytes,
+} from "../../src/nn/simd.ts";
 import { activationBackward, activationForward } from "../../src/nn/ops.ts";
 import { assertClose, rand, Rng } from "./_grad.ts";
 
@@ -49,4 +56,20 @@ Deno.test('simd: GELU forward and backward match ops.ts activationForward/Backwa
   geluForward(ext, out, 4);
   assert.ok(out.every(Number.isFinite), `${[...out]}`);
   assert.ok(Math.abs(out[1]) < 1e-30 && out[2] === 100 && out[3] === ext[3], `${[...out]}`);
+});
+
+Deno.test("simd: layerNormRows runs for widths that are multiples of 4 and declines the rest", () => {
+  const rng = new Rng(3);
+  const g = rand(rng, 8), b = rand(rng, 8), x = rand(rng, 3 * 8, 3), y = new Float32Array(24);
+  assert.equal(layerNormRows(x, undefined, 4, 6, g, b, new Float32Array(24), 1e-5), false, "width 6");
+  assert.equal(layerNormRows(x, undefined, 3, 8, g, b, y, 1e-5), simdAvailable(), "width 8");
+  if (simdAvailable()) {
+    for (let r = 0; r < 3; r++) {
+      const row = Array.from(x.subarray(r * 8, r * 8 + 8));
+      const mean = row.reduce((a, v) => a + v, 0) / 8;
+      const v = row.reduce((a, u) => a + (u - mean) ** 2, 0) / 8;
+      const want = row.map((u, j) => ((u - mean) / Math.sqrt(v + 1e-5)) * g[j] + b[j]);
+      assertClose(`row ${r}`, y.subarray(r * 8, r * 8 + 8), want, 1e-5, 1e-6);
+    }
+  }
 });
