@@ -167,7 +167,9 @@ export class KMeansDetector implements Detector {
       this.#iterations = hamerlyLloyd(x, centroids, k, maxIter, tolScaled, labels, options, blas, closest);
     }
     // Squared distance of each row to its final centre: the Lloyd path leaves them in `closest`.
-    if (batch > 0) for (let i = 0; i < x.rows; i++) closest[i] = sqDist(x.data, i * d, centroids, labels[i] * d, d);
+    if (batch > 0) {
+      for (let i = 0; i < x.rows; i++) closest[i] = sqDist(x.data, i * d, centroids, labels[i] * d, d);
+    }
     const { radii, inertia } = memberRadii(closest, k, labels, this.params.radiusQuantile);
     const positive = Array.from(radii).filter((r) => r > 0).sort((a, b) => a - b);
     const floor = positive.length ? 0.01 * quantileSorted(positive, 0.5) : 1e-12;
@@ -456,6 +458,8 @@ class PpRoundBlas {
   readonly #potHi: Float64Array;
   #rows: Rows32 | undefined;
   #trialRows: Rows32 | undefined;
+  #flagged = new Int32Array(0);
+  #flagDist = new Float64Array(0);
 
   /** For `trials` trials a round, k centres in all, rows at distance² `closest` from the first centre. */
   constructor(x: Matrix, trials: number, k: number, closest: Float64Array) {
@@ -583,12 +587,23 @@ class PpRoundBlas {
   #exact(idx: Int32Array, closest: Float64Array, t: number, m: number): number {
     const { rows: n, cols: d, data } = this.#x;
     const trials = this.#trials, may = this.#may, co = idx[t] * d, near = this.#near, root = this.#root;
+    // The flagged rows' exact distances first (full sums: where the plain loop abandons one, it is no smaller
+    // than the row's current distance either way), then the potential in row order.
+    let f = 0;
+    for (let i = 0; i < n; i++) if (may[i * trials + t]) f++;
+    if (this.#flagged.length < f) {
+      this.#flagged = new Int32Array(Math.max(f, 2 * this.#flagged.length));
+      this.#flagDist = new Float64Array(this.#flagged.length);
+    }
+    const rows = this.#flagged, dist = this.#flagDist;
+    for (let i = 0, q = 0; q < f; i++) if (may[i * trials + t]) rows[q++] = i;
+    seqDistsToPoint(data, d, rows, f, co, dist);
     let p = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0, q = 0; i < n; i++) {
       const cl = closest[i];
       let v = cl;
-      if (may[i * trials + t]) {
-        const s = sqDistBounded(data, i * d, data, co, d, cl);
+      if (q < f && rows[q] === i) {
+        const s = dist[q++];
         if (s < cl) {
           v = s;
           if (m >= 0) {
@@ -602,6 +617,40 @@ class PpRoundBlas {
     }
     return p;
   }
+}
+
+/**
+ * dist[q] = Σ_j (data[rows[q]·d + j] − data[p + j])², summed in column order
+ * exactly as the plain loop ({@link sqDistBounded} without abandoning) sums
+ * it. Four rows go through one loop: four independent sums run in parallel
+ * where one waits on each addition.
+ */
+function seqDistsToPoint(
+  data: Float64Array,
+  d: number,
+  rows: Int32Array,
+  count: number,
+  p: number,
+  dist: Float64Array,
+): void {
+  let q = 0;
+  for (; q + 3 < count; q += 4) {
+    const r0 = rows[q] * d, r1 = rows[q + 1] * d, r2 = rows[q + 2] * d, r3 = rows[q + 3] * d;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let j = 0; j < d; j++) {
+      const c = data[p + j];
+      const t0 = data[r0 + j] - c, t1 = data[r1 + j] - c, t2 = data[r2 + j] - c, t3 = data[r3 + j] - c;
+      s0 += t0 * t0;
+      s1 += t1 * t1;
+      s2 += t2 * t2;
+      s3 += t3 * t3;
+    }
+    dist[q] = s0;
+    dist[q + 1] = s1;
+    dist[q + 2] = s2;
+    dist[q + 3] = s3;
+  }
+  for (; q < count; q++) dist[q] = sqDistBounded(data, rows[q] * d, data, p, d, Infinity);
 }
 
 /** Rows per sgemm block for `k` centres: a few hundred kB of bounds, at least 64 rows. */
@@ -718,6 +767,8 @@ class BlasAssigner {
   readonly #lo: Float64Array;
   readonly #hi: Float64Array;
   #count = 0;
+  readonly #cand: Int32Array;
+  readonly #dist: Float64Array;
   #cs: Rows32 | undefined;
   #rows: Rows32 | undefined;
 
@@ -741,6 +792,8 @@ class BlasAssigner {
     this.#ids = new Int32Array(this.#block);
     this.#lo = new Float64Array(this.#block * k);
     this.#hi = new Float64Array(this.#block * k);
+    this.#cand = new Int32Array(k);
+    this.#dist = new Float64Array(k);
   }
 
   /** Takes the centres as they are now (call after every update, with the queue empty). */
@@ -773,6 +826,7 @@ class BlasAssigner {
 
   #assign(rs: Rows32, ids: Int32Array | undefined, from: number): void {
     const k = this.#k, d = rs.d, lo = this.#lo, hi = this.#hi, data = this.#data, c = this.#c;
+    const cand = this.#cand, dist = this.#dist;
     sqDistBounds(rs, this.#cs!, lo, hi);
     for (let t = 0; t < rs.rows; t++) {
       const i = ids ? ids[t] : from + t, o = t * k;
@@ -785,14 +839,20 @@ class BlasAssigner {
           h1 = v;
         } else if (v < h2) h2 = v;
       }
+      // The contenders' exact distances, two at a time (full sums; see seqDistsToPoint), then the plain loop's
+      // running two smallest, in centre order.
+      let nc = 0;
+      for (let j = 0; j < k; j++) if (lo[o + j] <= h2) cand[nc++] = j;
+      let q = 0;
+      for (; q + 1 < nc; q += 2) seqDistPair(data, i * d, c, cand[q] * d, cand[q + 1] * d, d, dist, q);
+      if (q < nc) dist[q] = sqDistBounded(data, i * d, c, cand[q] * d, d, Infinity);
       let b1 = Infinity, b2 = Infinity, bc = 0;
-      for (let j = 0; j < k; j++) {
-        if (lo[o + j] > h2) continue;
-        const s = sqDistBounded(data, i * d, c, j * d, d, b2);
+      for (q = 0; q < nc; q++) {
+        const s = dist[q];
         if (s < b1) {
           b2 = b1;
           b1 = s;
-          bc = j;
+          bc = cand[q];
         } else if (s < b2) b2 = s;
       }
       this.#labels[i] = bc;
@@ -800,6 +860,28 @@ class BlasAssigner {
       this.#lower[i] = Math.sqrt(b2);
     }
   }
+}
+
+/** dist[q], dist[q + 1] = the sequential squared distances of row x (at `xo`) to c[c1..], c[c2..] (see seqDistsToPoint). */
+function seqDistPair(
+  data: Float64Array,
+  xo: number,
+  c: Float64Array,
+  c1: number,
+  c2: number,
+  d: number,
+  dist: Float64Array,
+  q: number,
+): void {
+  let s1 = 0, s2 = 0;
+  for (let j = 0; j < d; j++) {
+    const v = data[xo + j];
+    const t1 = v - c[c1 + j], t2 = v - c[c2 + j];
+    s1 += t1 * t1;
+    s2 += t2 * t2;
+  }
+  dist[q] = s1;
+  dist[q + 1] = s2;
 }
 
 /** sums[o..o+d) += data[r..r+d) (unrolled; each element gets the same additions in the same order). */
