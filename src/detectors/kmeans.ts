@@ -266,13 +266,11 @@ function nearestJs(x: Matrix, c: Float64Array, k: number, labels: Int32Array, ou
 function nearestBlas(x: Matrix, c: Float64Array, k: number, labels: Int32Array, out: Float64Array): void {
   const d = x.cols, data = x.data, block = blockRows(k);
   const cs = prepareRows(c, d, 0, k);
-  const lo = new Float64Array(block * k), hi = new Float64Array(block * k);
-  let rs: Rows32 | undefined;
+  const { lo, hi } = boundsOf(block * k);
   let guess = 0;
   for (let from = 0; from < x.rows; from += block) {
     const to = Math.min(x.rows, from + block);
-    rs = prepareRows(data, d, from, to, rs);
-    sqDistBounds(rs, cs, lo, hi);
+    sqDistBounds(blockOf(data, d, from, to), cs, lo, hi);
     for (let i = from; i < to; i++) {
       const o = (i - from) * k;
       let h = Infinity;
@@ -452,11 +450,8 @@ class PpRoundBlas {
   /** half[t·k + a] = ‖c_a − trial t‖ / 2. */
   readonly #half: Float64Array;
   readonly #ids: Int32Array;
-  readonly #lo: Float64Array;
-  readonly #hi: Float64Array;
   readonly #potLo: Float64Array;
   readonly #potHi: Float64Array;
-  #rows: Rows32 | undefined;
   #trialRows: Rows32 | undefined;
   #flagged = new Int32Array(0);
   #flagDist = new Float64Array(0);
@@ -472,8 +467,6 @@ class PpRoundBlas {
     for (let i = 0; i < x.rows; i++) this.#root[i] = Math.sqrt(closest[i]);
     this.#half = new Float64Array(trials * k);
     this.#ids = new Int32Array(this.#block);
-    this.#lo = new Float64Array(this.#block * trials);
-    this.#hi = new Float64Array(this.#block * trials);
     this.#potLo = new Float64Array(trials);
     this.#potHi = new Float64Array(trials);
   }
@@ -555,13 +548,13 @@ class PpRoundBlas {
   /** Bounds the rows ids[0..count) against every trial; flags the rows each may bring closer, brackets potentials. */
   #bound(count: number, closest: Float64Array): void {
     const { cols: d, data } = this.#x;
-    const rs = this.#rows = gatherRows(data, d, this.#ids, count, this.#rows);
-    sqDistBounds(rs, this.#trialRows!, this.#lo, this.#hi);
-    for (let t = 0; t < this.#trials; t++) this.#tally(t, count, closest);
+    const { lo, hi } = boundsOf(this.#block * this.#trials);
+    sqDistBounds(gatherOf(data, d, this.#ids, count), this.#trialRows!, lo, hi);
+    for (let t = 0; t < this.#trials; t++) this.#tally(t, count, closest, lo, hi);
   }
 
-  #tally(t: number, count: number, closest: Float64Array): void {
-    const trials = this.#trials, may = this.#may, lo = this.#lo, hi = this.#hi, ids = this.#ids;
+  #tally(t: number, count: number, closest: Float64Array, lo: Float64Array, hi: Float64Array): void {
+    const trials = this.#trials, may = this.#may, ids = this.#ids;
     let pl = this.#potLo[t], ph = this.#potHi[t];
     for (let r = 0, o = t; r < count; r++, o += trials) {
       const i = ids[r], cl = closest[i], l = lo[o];
@@ -653,6 +646,32 @@ function seqDistsToPoint(
   for (; q < count; q++) dist[q] = sqDistBounded(data, rows[q] * d, data, p, d, Infinity);
 }
 
+/**
+ * Block buffers of the sgemm kernels, kept between calls: fresh memory costs
+ * page faults (measured here: touching 21 MB of it took about 60 ms), and fit
+ * and score run synchronously, so one set serves every kernel in turn.
+ */
+const scratch = { rows: undefined as Rows32 | undefined, lo: new Float64Array(0), hi: new Float64Array(0) };
+
+/** Rows [from, to) of `data`, converted into the shared block buffer. */
+function blockOf(data: Float64Array, d: number, from: number, to: number): Rows32 {
+  return scratch.rows = prepareRows(data, d, from, to, scratch.rows);
+}
+
+/** Rows idx[0..count) of `data`, converted into the shared block buffer. */
+function gatherOf(data: Float64Array, d: number, idx: ArrayLike<number>, count: number): Rows32 {
+  return scratch.rows = gatherRows(data, d, idx, count, scratch.rows);
+}
+
+/** The shared bound buffers, with room for `size` values each. */
+function boundsOf(size: number): { lo: Float64Array; hi: Float64Array } {
+  if (scratch.lo.length < size) {
+    scratch.lo = new Float64Array(size);
+    scratch.hi = new Float64Array(size);
+  }
+  return scratch;
+}
+
 /** Rows per sgemm block for `k` centres: a few hundred kB of bounds, at least 64 rows. */
 function blockRows(k: number): number {
   return Math.max(64, Math.min(2048, Math.floor(32768 / Math.max(1, k))));
@@ -697,11 +716,19 @@ function assignAll(x: Matrix, c: Float64Array, k: number, labels: Int32Array, bl
   const d = x.cols;
   if (blas) {
     const block = blockRows(k), cs = prepareRows(c, d, 0, k);
-    const lo = new Float64Array(block * k), hi = new Float64Array(block * k);
-    let rs: Rows32 | undefined;
+    const { lo, hi } = boundsOf(block * k);
     for (let from = 0; from < x.rows; from += block) {
-      rs = prepareRows(x.data, d, from, Math.min(x.rows, from + block), rs);
-      assignBlockBlas(rs, from, x.data, c, cs, k, labels, lo, hi);
+      assignBlockBlas(
+        blockOf(x.data, d, from, Math.min(x.rows, from + block)),
+        from,
+        x.data,
+        c,
+        cs,
+        k,
+        labels,
+        lo,
+        hi,
+      );
     }
     return;
   }
@@ -764,13 +791,10 @@ class BlasAssigner {
   readonly #lower: Float64Array;
   readonly #block: number;
   readonly #ids: Int32Array;
-  readonly #lo: Float64Array;
-  readonly #hi: Float64Array;
   #count = 0;
   readonly #cand: Int32Array;
   readonly #dist: Float64Array;
   #cs: Rows32 | undefined;
-  #rows: Rows32 | undefined;
 
   constructor(
     x: Matrix,
@@ -790,8 +814,6 @@ class BlasAssigner {
     this.#lower = lower;
     this.#block = blockRows(k);
     this.#ids = new Int32Array(this.#block);
-    this.#lo = new Float64Array(this.#block * k);
-    this.#hi = new Float64Array(this.#block * k);
     this.#cand = new Int32Array(k);
     this.#dist = new Float64Array(k);
   }
@@ -805,8 +827,7 @@ class BlasAssigner {
   all(): void {
     const n = this.#n;
     for (let from = 0; from < n; from += this.#block) {
-      this.#rows = prepareRows(this.#data, this.#d, from, Math.min(n, from + this.#block), this.#rows);
-      this.#assign(this.#rows, undefined, from);
+      this.#assign(blockOf(this.#data, this.#d, from, Math.min(n, from + this.#block)), undefined, from);
     }
   }
 
@@ -819,13 +840,13 @@ class BlasAssigner {
   /** Assigns the queued rows. */
   flush(): void {
     if (this.#count === 0) return;
-    this.#rows = gatherRows(this.#data, this.#d, this.#ids, this.#count, this.#rows);
-    this.#assign(this.#rows, this.#ids, 0);
+    this.#assign(gatherOf(this.#data, this.#d, this.#ids, this.#count), this.#ids, 0);
     this.#count = 0;
   }
 
   #assign(rs: Rows32, ids: Int32Array | undefined, from: number): void {
-    const k = this.#k, d = rs.d, lo = this.#lo, hi = this.#hi, data = this.#data, c = this.#c;
+    const k = this.#k, d = rs.d, data = this.#data, c = this.#c;
+    const { lo, hi } = boundsOf(this.#block * k);
     const cand = this.#cand, dist = this.#dist;
     sqDistBounds(rs, this.#cs!, lo, hi);
     for (let t = 0; t < rs.rows; t++) {
@@ -1123,8 +1144,7 @@ function miniBatch(
   const bl = new Int32Array(Math.min(batch, n));
   const before = new Float64Array(k * d);
   const block = blockRows(k);
-  const lo = new Float64Array(blas ? block * k : 0), hi = new Float64Array(blas ? block * k : 0);
-  let cs: Rows32 | undefined, gathered: Rows32 | undefined;
+  let cs: Rows32 | undefined;
   let ep = 0;
   for (; ep < epochs; ep++) {
     rng.shuffle(order);
@@ -1136,8 +1156,8 @@ function miniBatch(
         cs = prepareRows(c, d, 0, k, cs);
         for (let from = start; from < end; from += block) {
           const to = Math.min(end, from + block);
-          gathered = gatherRows(data, d, order.subarray(from, to), to - from, gathered);
-          sqDistBounds(gathered, cs, lo, hi);
+          const { lo, hi } = boundsOf(block * k);
+          sqDistBounds(gatherOf(data, d, order.subarray(from, to), to - from), cs, lo, hi);
           for (let b = from; b < to; b++) {
             const i = order[b], o = (b - from) * k;
             let h = Infinity;
