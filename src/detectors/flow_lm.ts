@@ -8,13 +8,20 @@
  * the output layer only scores field i's own vocabulary (a per-position
  * softmax), which is both exact and much cheaper than a full-vocabulary head.
  *
- * Architecture (GPT-style, written from tfjs ops — tfjs-layers has no
- * multi-head attention): token + position embeddings → `layers` pre-norm
+ * Architecture (GPT-style): token + position embeddings → `layers` pre-norm
  * blocks (LayerNorm → multi-head causal self-attention → residual; LayerNorm
  * → MLP (GELU) → residual) → LayerNorm → per-field output head. `context`
  * limits how many previous tokens each position attends to (0 = all).
- * Trained with Adam (gradient clipping) on a custom loop, seeded init and
- * shuffling, early stopping on a held-out benign split.
+ * Trained with Adam (gradient clipping) in the shared epoch loop, seeded init
+ * and shuffling, early stopping on a held-out benign split.
+ *
+ * Two engines, one network: the native engine (src/nn/transformer.ts, every
+ * product through OpenBLAS sgemm, a hand-written backward pass) is the
+ * default; the tfjs ops below (tfjs-layers has no multi-head attention) are
+ * the reference and the fallback without OpenBLAS. Both use the weight
+ * layout of `#layout`, so a model saved on one scores the same on the other.
+ * The default size (1 block × width 32) is the largest that scores ≥ 20 k
+ * flows/s on the native engine here (docs/llm.md).
  *
  * @example
  * ```ts

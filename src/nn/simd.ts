@@ -70,6 +70,14 @@ function f32(v: number): number[] {
 }
 
 const simd = (op: number) => [0xfd, ...uleb(op)];
+
+/** Appends instruction byte lists to `out` (no spread into push: arrays stay off the call stack). */
+function emit(out: number[], ...parts: (number | number[])[]): void {
+  for (const p of parts) {
+    if (typeof p === "number") out.push(p);
+    else for (const b of p) out.push(b);
+  }
+}
 const I = {
   get: (i: number) => [0x20, ...uleb(i)],
   set: (i: number) => [0x21, ...uleb(i)],
@@ -129,8 +137,8 @@ const CONSTS: [string, number][] = [
 /** Loads every constant into its v128 local (once per call, outside the loop). */
 function prologue(L: Locals): number[] {
   const out: number[] = [];
-  for (const [name, v] of CONSTS) out.push(...I.f32(v), ...I.f32x4splat, ...I.set(L.v(name)));
-  out.push(...I.i32(127), ...I.i32x4splat, ...I.set(L.v("bias")));
+  for (const [name, v] of CONSTS) emit(out, I.f32(v), I.f32x4splat, I.set(L.v(name)));
+  emit(out, I.i32(127), I.i32x4splat, I.set(L.v("bias")));
   return out;
 }
 
@@ -162,9 +170,9 @@ function expOp(L: Locals): number[] {
     ...I.set(L.v("r")),
     ...g("c7"),
   ];
-  for (let k = 6; k >= 0; k--) out.push(...g("r"), ...I.mul, ...g(`c${k}`), ...I.add);
+  for (let k = 6; k >= 0; k--) emit(out, g("r"), I.mul, g(`c${k}`), I.add);
   // 2ⁿ from the exponent bits: (n + 127) << 23.
-  out.push(...g("n"), ...I.truncSat, ...g("bias"), ...I.iadd, ...I.i32(23), ...I.shl, ...I.mul);
+  emit(out, g("n"), I.truncSat, g("bias"), I.iadd, I.i32(23), I.shl, I.mul);
   return out;
 }
 
@@ -178,12 +186,12 @@ function kernel(nIn: number, body: (L: Locals) => number[]): { type: number[]; c
   const L = new Locals(params);
   const out = nIn, cnt = nIn + 1;
   const loopBody: number[] = [...I.get(out)];
-  for (let i = 0; i < nIn; i++) loopBody.push(...I.get(i), ...I.load, ...I.set(L.v(`in${i}`)));
-  loopBody.push(...body(L), ...I.store);
+  for (let i = 0; i < nIn; i++) emit(loopBody, I.get(i), I.load, I.set(L.v(`in${i}`)));
+  emit(loopBody, body(L), I.store);
   for (const p of [...Array(nIn).keys(), out]) {
-    loopBody.push(...I.get(p), ...I.i32(16), ...I.i32add, ...I.set(p));
+    emit(loopBody, I.get(p), I.i32(16), I.i32add, I.set(p));
   }
-  loopBody.push(...I.get(cnt), ...I.i32(1), ...I.i32sub, ...I.set(cnt), ...I.get(cnt), 0x0d, 0); // br_if loop
+  emit(loopBody, I.get(cnt), I.i32(1), I.i32sub, I.set(cnt), I.get(cnt), 0x0d, 0); // br_if loop
   const pro = prologue(L);
   const expr = [
     ...pro,
