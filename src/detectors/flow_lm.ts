@@ -54,7 +54,7 @@ import {
 } from "./_tf_nn.ts";
 import { Adam } from "../nn/adam.ts";
 import type { Params } from "../nn/params.ts";
-import { runEpochs, type TrainResult } from "../nn/train.ts";
+import { type EpochLoopOptions, runEpochs, type TrainResult } from "../nn/train.ts";
 import { CausalLm } from "../nn/transformer.ts";
 import { defineDetector } from "./factory.ts";
 import { nnBackendName } from "./nn_backend.ts";
@@ -449,16 +449,10 @@ class FlowLm extends TfDetector<FlowLmParams> {
    */
   #fitNative(
     tokens: Int32Array,
-    loop: {
-      rng: Rng;
-      train: Int32Array;
-      val: Int32Array;
-      epochs: number;
-      batchSize: number;
-      patience: number;
-    } & {
-      onProgress?: FitOptions["onProgress"];
-    },
+    loop: Omit<
+      EpochLoopOptions<Map<string, Float32Array>>,
+      "trainBatch" | "valLoss" | "snapshot" | "restore"
+    >,
     stepRng: Rng,
   ): Promise<TrainResult> {
     const params = this.native!;
