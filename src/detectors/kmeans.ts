@@ -19,11 +19,14 @@
  *   ‖x − c‖² = ‖x‖² − 2x·c + ‖c‖², as intervals guaranteed to hold the float64
  *   value (src/nn/distance.ts); only the centres an interval leaves in the
  *   running get the exact float64 distance. That serves k-means++ (all trials
- *   of a round at once), the rows Hamerly's bounds send to a full assignment,
- *   mini-batches and scoring. Seeds, centroids, labels and scores are those of
- *   the plain loops, to the bit (same operations, same order, same ties), so a
- *   model scores the same whichever kernel fitted it; the kernel in use is
- *   the reported backend ("native (OpenBLAS …)" or "js").
+ *   of a round at once, once the triangle inequality has set aside the rows
+ *   no trial can bring closer), the rows Hamerly's bounds send to a full
+ *   assignment, mini-batches and scoring. The exact distances are the plain
+ *   loops' own sums (same terms, same order; several rows per loop only to
+ *   overlap the additions), so seeds, centroids, labels and scores are those
+ *   of the plain loops to the bit, ties included, and a model scores the same
+ *   whichever kernel fitted it. The kernel in use is the reported backend
+ *   ("native (OpenBLAS …)" or "js").
  *
  * @example
  * ```ts

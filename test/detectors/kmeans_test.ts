@@ -197,3 +197,46 @@ testWhen([needBlas()], "kmeans: the backend names the engine that computes the d
     }
   }
 });
+
+Deno.test("kmeans: a non-finite or too large training value is named by row and column", async () => {
+  // Real rows with one cell replaced: the value check shares its pass with the column statistics.
+  const x = slice(kdd.train, 40);
+  const col = x.names.indexOf("src_bytes");
+  for (
+    const [bad, why] of [
+      [NaN, /row 7, column "src_bytes" is NaN; expected finite numbers/],
+      [-Infinity, /row 7, column "src_bytes" is -Infinity; expected finite numbers/],
+      [2e100, /row 7, column "src_bytes" is 2e\+100; expected values within ±1e\+100/],
+    ] as const
+  ) {
+    const data = x.data.slice();
+    data[6 * x.cols + col] = bad;
+    const det = createDetector("kmeans", { k: 2 }, 0);
+    await assert.rejects(async () => await det.fit(matrix(data, x.rows, x.cols, x.names)), why);
+  }
+  // At the limit itself the fit goes through.
+  const data = x.data.slice();
+  data[6 * x.cols + col] = 1e100;
+  const det = createDetector("kmeans", { k: 2 }, 0);
+  await det.fit(matrix(data, x.rows, x.cols, x.names));
+  assert.ok((await det.score(x)).every(Number.isFinite));
+});
+
+Deno.test("kmeans: assign gives the cluster whose radius scales the score", async () => {
+  const x = slice(kdd.train, 3000), test = slice(kdd.test, 500);
+  const det = createDetector("kmeans", { k: 5 }, 1) as KMeansDetector;
+  await det.fit(x);
+  const labels = det.assign(test), scores = await det.score(test);
+  const c = det.centroids, r = det.radii, d = test.cols;
+  for (let i = 0; i < test.rows; i++) {
+    let best = Infinity, arg = -1;
+    for (let j = 0; j < 5; j++) {
+      let s = 0;
+      for (let q = 0; q < d; q++) s += (test.data[i * d + q] - c[j * d + q]) ** 2;
+      if (s < best) [best, arg] = [s, j];
+    }
+    assert.equal(labels[i], arg, `row ${i}: nearest centroid`);
+    const want = Math.sqrt(best) / r[arg];
+    assert.ok(Math.abs(scores[i] - want) <= 1e-9 * want + 1e-12, `row ${i}: score ${scores[i]} vs ${want}`);
+  }
+});
