@@ -12,6 +12,9 @@
  * - Radius of cluster c: the `radiusQuantile` quantile (default 0.95) of the
  *   distances of c's training members to c, floored at 1 % of the median
  *   positive radius so that clusters of identical rows do not divide by zero.
+ * - Scoring: the nearest centroid (the lower index on a tie) and the exact
+ *   distance to it; a row's score depends on that row alone, not on the batch
+ *   it comes in.
  * - Distances: when OpenBLAS is loaded and the engine is not forced to tfjs
  *   ({@link kmeansUsesBlas}: the switch the neural detectors' native engine
  *   uses, so `NADIR_BACKEND=tfjs` means "no OpenBLAS" everywhere), a block of
@@ -25,7 +28,8 @@
  *   loops' own sums (same terms, same order; several rows per loop only to
  *   overlap the additions), so seeds, centroids, labels and scores are those
  *   of the plain loops to the bit, ties included, and a model scores the same
- *   whichever kernel fitted it. The kernel in use is the reported backend
+ *   whichever kernel fitted it. Scoring batches under {@link BLAS_MIN_ROWS}
+ *   rows stay on the plain loop. The kernel in use is the reported backend
  *   ("native (OpenBLAS …)" or "js").
  *
  * @example
@@ -98,6 +102,9 @@ const PARAMS = defineParams({
  * every finite value; distances that overflow saturate (see saturateScore).
  */
 const FIT_LIMIT = 1e100;
+
+/** Scoring batches from this many rows up go through sgemm (when {@link kmeansUsesBlas}). */
+export const BLAS_MIN_ROWS = 32;
 
 /** Validated hyperparameters of the k-means detector. */
 export type KMeansParams = ParamValues<typeof PARAMS>;
@@ -201,9 +208,13 @@ export class KMeansDetector implements Detector {
     return labels;
   }
 
-  /** Nearest centroid and the squared distance to it, exact in float64 on either kernel. */
+  /**
+   * Nearest centroid and the squared distance to it, exact in float64 on either kernel (the same values). Batches
+   * of fewer than {@link BLAS_MIN_ROWS} rows stay on the plain loop, where converting the centroids and calling
+   * into OpenBLAS would cost more than it saves.
+   */
   #nearest(x: Matrix, labels: Int32Array, best: Float64Array): void {
-    if (kmeansUsesBlas()) nearestBlas(x, this.#centroids, this.#k, labels, best);
+    if (x.rows >= BLAS_MIN_ROWS && kmeansUsesBlas()) nearestBlas(x, this.#centroids, this.#k, labels, best);
     else nearestJs(x, this.#centroids, this.#k, labels, best);
   }
 
@@ -229,10 +240,13 @@ export class KMeansDetector implements Detector {
 }
 
 /**
- * Nearest centroid of every row, plain loops: the first candidate is the
- * previous row's cluster (consecutive rows are often in the same one) and
- * centre j is skipped when ‖c_b − c_j‖ ≥ 2‖x − c_b‖ for the current best b
- * (triangle inequality, Elkan 2003). Ties keep the earlier candidate.
+ * Nearest centroid of every row, plain loops: the first index among the
+ * nearest, and its distance as the sequential sum over the columns — so a
+ * row's result depends on that row alone, never on the batch around it. For
+ * speed the previous row's cluster is tried first (consecutive rows are often
+ * in the same one), and centre j is skipped when ‖c_b − c_j‖ > 2‖x − c_b‖
+ * for the current best b (triangle inequality, Elkan 2003: j is then
+ * strictly farther).
  */
 function nearestJs(x: Matrix, c: Float64Array, k: number, labels: Int32Array, out: Float64Array): void {
   const d = x.cols, data = x.data;
@@ -242,13 +256,15 @@ function nearestJs(x: Matrix, c: Float64Array, k: number, labels: Int32Array, ou
   }
   let guess = 0;
   for (let i = 0; i < x.rows; i++) {
+    const xo = i * d;
     let bc = guess;
-    let best = sqDist(data, i * d, c, bc * d, d);
+    let best = sqDistBounded(data, xo, c, bc * d, d, Infinity);
     let twice = 2 * Math.sqrt(best);
     for (let j = 0; j < k; j++) {
-      if (j === bc || cc[bc * k + j] >= twice) continue;
-      const s = sqDistBounded(data, i * d, c, j * d, d, best);
-      if (s < best) {
+      if (j === bc || cc[bc * k + j] > twice) continue;
+      const s = sqDistBounded(data, xo, c, j * d, d, best);
+      // A tie goes to the lower index (a partial sum that stopped at `best` is checked in full first).
+      if (s < best || (s === best && j < bc && sqDistBounded(data, xo, c, j * d, d, Infinity) === best)) {
         best = s;
         bc = j;
         twice = 2 * Math.sqrt(best);
@@ -262,15 +278,13 @@ function nearestJs(x: Matrix, c: Float64Array, k: number, labels: Int32Array, ou
 
 /**
  * {@link nearestJs} through sgemm: bounds on all k distances of a block of
- * rows at once, then the exact float64 loop over the centres that the bounds
- * leave in the running, in the same order and with the same tie rule, so the
- * result is the plain loop's.
+ * rows at once, then the exact sequential sums for the centres the bounds
+ * leave in the running, in index order — the same centre and distance.
  */
 function nearestBlas(x: Matrix, c: Float64Array, k: number, labels: Int32Array, out: Float64Array): void {
   const d = x.cols, data = x.data, block = blockRows(k);
   const cs = prepareRows(c, d, 0, k);
   const { lo, hi } = boundsOf(block * k);
-  let guess = 0;
   for (let from = 0; from < x.rows; from += block) {
     const to = Math.min(x.rows, from + block);
     sqDistBounds(blockOf(data, d, from, to), cs, lo, hi);
@@ -279,20 +293,14 @@ function nearestBlas(x: Matrix, c: Float64Array, k: number, labels: Int32Array, 
       let h = Infinity;
       for (let j = 0; j < k; j++) if (hi[o + j] < h) h = hi[o + j];
       let best = Infinity, bc = 0;
-      // The previous row's cluster goes first, as in nearestJs, unless its bound rules it out.
-      if (lo[o + guess] <= h) {
-        best = sqDist(data, i * d, c, guess * d, d);
-        bc = guess;
-      } else bc = -1;
       for (let j = 0; j < k; j++) {
-        if (j === guess || lo[o + j] > h || lo[o + j] > best) continue;
+        if (lo[o + j] > h || lo[o + j] > best) continue;
         const s = sqDistBounded(data, i * d, c, j * d, d, best);
-        if (s < best || bc < 0) {
+        if (s < best) {
           best = s;
           bc = j;
         }
       }
-      guess = bc;
       labels[i] = bc;
       out[i] = best;
     }

@@ -3,7 +3,7 @@ import pl from "nodejs-polars";
 import { loadDataset } from "../../src/data/datasets.ts";
 import { type Matrix, matrix } from "../../src/data/matrix.ts";
 import { fitTransform } from "../../src/data/preprocess.ts";
-import { KMeansDetector, kmeansUsesBlas } from "../../src/detectors/kmeans.ts";
+import { BLAS_MIN_ROWS, KMeansDetector, kmeansUsesBlas } from "../../src/detectors/kmeans.ts";
 import { createDetector, getDetectorFactory } from "../../src/detectors/registry.ts";
 import { setNnEngine } from "../../src/nn/engine.ts";
 import { Rng } from "../../src/util/random.ts";
@@ -164,16 +164,24 @@ testWhen(
       const blas = runOn("native", params, x, test), js = runOn("tfjs", params, x, test);
       assertSame(what, blas, js);
     }
-    // Scoring rows far beyond float32 (and float64 squares) saturates the same way on both kernels.
+    // Scoring rows far beyond float32 (and float64 squares) saturates the same way on both kernels; every other
+    // row carries one 1e300 cell, the rest are ordinary (a batch large enough for the sgemm kernel).
+    const n = 2 * BLAS_MIN_ROWS, cols = kdd.test.cols;
     const huge = matrix(
-      Float64Array.from(slice(kdd.test, 4).data, (v, i) => i % 7 === 0 ? 1e300 : v),
-      4,
-      kdd.test.cols,
+      Float64Array.from(slice(kdd.test, n).data, (v, i) => i % (2 * cols) === 5 ? 1e300 : v),
+      n,
+      cols,
     );
     const blas = runOn("native", { k: 3 }, slice(kdd.train, 500), huge),
       js = runOn("tfjs", { k: 3 }, slice(kdd.train, 500), huge);
     assertSame("1e300 rows", blas, js);
-    assert.ok(blas.scores.every((s) => s === Number.MAX_VALUE), `1e300 rows: ${blas.scores}`);
+    for (let i = 0; i < n; i++) {
+      assert.equal(
+        blas.scores[i] === Number.MAX_VALUE,
+        i % 2 === 0,
+        `1e300 rows: row ${i} scored ${blas.scores[i]}`,
+      );
+    }
     // k > rows is refused the same way on both.
     for (const engine of ["native", "tfjs"] as const) {
       assert.throws(
@@ -240,3 +248,19 @@ Deno.test("kmeans: assign gives the cluster whose radius scales the score", asyn
     assert.ok(Math.abs(scores[i] - want) <= 1e-9 * want + 1e-12, `row ${i}: score ${scores[i]} vs ${want}`);
   }
 });
+
+testWhen(
+  [needBlas()],
+  "kmeans: small batches (plain loop) score as the same rows in a large batch (sgemm)",
+  async () => {
+    const det = createDetector("kmeans", { k: 6 }, 2) as KMeansDetector;
+    await det.fit(slice(kdd.train, 3000));
+    const test = slice(kdd.test, 3 * BLAS_MIN_ROWS), d = test.cols;
+    const whole = await det.score(test);
+    for (let from = 0; from < test.rows; from += 7) {
+      const r = Math.min(7, test.rows - from);
+      const part = await det.score(matrix(test.data.slice(from * d, (from + r) * d), r, d));
+      assert.deepEqual([...part], [...whole.subarray(from, from + r)], `rows ${from}..${from + r}`);
+    }
+  },
+);
