@@ -15,8 +15,10 @@
  * The mask is flow-lm's: position `i` sees `j ≤ i`, and with a `context`
  * window only `i − j < context`. tfjs adds −1e9 to masked scores, whose
  * exponentials are exactly 0 in float32; here masked entries are written as
- * 0, which gives the same probabilities. The exponentials go through the
- * vectorised exp of simd.ts (they were most of the forward's time).
+ * 0, which gives the same probabilities. The softmax runs in WebAssembly
+ * SIMD (simd.ts `causalSoftmax`, with a lane mask for the visible keys; rows
+ * are padded to a multiple of 4 floats for it): exponentials and the JS
+ * passes around them were most of the forward's time.
  *
  * @example
  * ```ts
@@ -26,7 +28,7 @@
  * if (blasAvailable()) {
  *   // One sequence of 2 tokens, one head of width 1: token 0 sees only itself.
  *   const q = new Float32Array([1, 1]), k = new Float32Array([1, 1]), v = new Float32Array([3, 5]);
- *   const p = new Float32Array(4), out = new Float32Array(2);
+ *   const p = new Float32Array(8), out = new Float32Array(2); // T × probsStride(T) = 2 × 4
  *   attentionForward(q, k, v, { B: 1, T: 2, d: 1, heads: 1, context: 0 }, p, out);
  *   assert.equal(out[0], 3);
  *   assert.ok(Math.abs(out[1] - 4) < 1e-6); // equal scores: the mean of 3 and 5
@@ -35,7 +37,7 @@
  * @module
  */
 import { sgemm } from "./blas.ts";
-import { expInPlace } from "./simd.ts";
+import { causalSoftmax } from "./simd.ts";
 
 /** Sizes of one attention call. */
 export interface AttentionShape {
@@ -62,12 +64,37 @@ function firstKey(i: number, context: number): number {
   return context > 0 ? Math.max(0, i - context + 1) : 0;
 }
 
+/** Row stride of the attention weights: `T` rounded up to a multiple of 4 (whole SIMD vectors a row). */
+export function probsStride(T: number): number {
+  return Math.ceil(T / 4) * 4;
+}
+
+/** Floats of attention weights one sequence needs: `heads · T · probsStride(T)`. */
+export function probsPerSequence(T: number, heads: number): number {
+  return heads * T * probsStride(T);
+}
+
+/** Softmax of one group's blocks in plain JS (no WebAssembly SIMD): same result as `causalSoftmax`. */
+function softmaxLoops(p: Float32Array, blocks: number, T: number, Tp: number, context: number): void {
+  for (let r0 = 0; r0 < blocks * T * Tp; r0 += T * Tp) {
+    for (let i = 0; i < T; i++) {
+      const r = r0 + i * Tp, lo = firstKey(i, context);
+      let m = -Infinity;
+      for (let j = lo; j <= i; j++) if (p[r + j] > m) m = p[r + j];
+      let sum = 0;
+      for (let j = lo; j <= i; j++) sum += p[r + j] = Math.exp(p[r + j] - m);
+      const inv = 1 / sum;
+      for (let j = 0; j < Tp; j++) p[r + j] = j >= lo && j <= i ? p[r + j] * inv : 0;
+    }
+  }
+}
+
 /**
  * `out = concat_h softmax(Q_h K_hᵀ / √hd + mask) V_h` per sequence.
- * `probs` receives the attention weights: `B · heads · T · T` floats, kept
- * for {@link attentionBackward}; for inference a smaller scratch (a
- * multiple of `heads · T · T` floats) is reused, a group of sequences at a
- * time.
+ * `probs` receives the attention weights, one `T × probsStride(T)` block per
+ * (sequence, head) — `B · probsPerSequence(T, heads)` floats, kept for
+ * {@link attentionBackward}; for inference a smaller scratch (a multiple of
+ * `probsPerSequence` floats) is reused, a group of sequences at a time.
  */
 export function attentionForward(
   q: Float32Array,
@@ -79,12 +106,12 @@ export function attentionForward(
 ): void {
   const hd = check(s);
   const { B, T, d, heads: H, context } = s;
-  const TT = T * T, per = H * TT;
+  const Tp = probsStride(T), TT = T * Tp, per = H * TT;
   // Sequences per group: all of them when probs keeps every weight, else as many as the scratch holds.
   const group = Math.min(B, Math.floor(probs.length / per));
   if (B > 0 && group < 1) {
     throw new RangeError(
-      `attention: probs holds ${probs.length} floats, expected at least heads·T·T = ${per}`,
+      `attention: probs holds ${probs.length} floats, expected at least heads·T·stride = ${per}`,
     );
   }
   const keep = group === B;
@@ -96,37 +123,17 @@ export function attentionForward(
       for (let h = 0; h < H; h++) {
         const off = b * T * d + h * hd;
         const p = probs.subarray(base + (b - b0) * per + h * TT);
-        sgemm(false, true, T, T, hd, scale, q.subarray(off), d, k.subarray(off), d, 0, p, T);
+        sgemm(false, true, T, T, hd, scale, q.subarray(off), d, k.subarray(off), d, 0, p, Tp);
       }
     }
-    // Softmax over each row's visible keys: shift by the row max, one vectorised exp over the
-    // group's blocks (masked entries are computed too, then overwritten with 0), normalise.
+    // Softmax over each row's visible keys, in WebAssembly SIMD when available (simd.ts).
     const blocks = probs.subarray(base, base + nb * per);
-    for (let r0 = 0; r0 < nb * per; r0 += TT) {
-      for (let i = 0; i < T; i++) {
-        const r = r0 + i * T, lo = firstKey(i, context);
-        let m = -Infinity;
-        for (let j = lo; j <= i; j++) if (blocks[r + j] > m) m = blocks[r + j];
-        for (let j = lo; j <= i; j++) blocks[r + j] -= m;
-      }
-    }
-    expInPlace(blocks, nb * per);
-    for (let r0 = 0; r0 < nb * per; r0 += TT) {
-      for (let i = 0; i < T; i++) {
-        const r = r0 + i * T, lo = firstKey(i, context);
-        let sum = 0;
-        for (let j = 0; j < lo; j++) blocks[r + j] = 0;
-        for (let j = lo; j <= i; j++) sum += blocks[r + j];
-        const inv = 1 / sum;
-        for (let j = lo; j <= i; j++) blocks[r + j] *= inv;
-        for (let j = i + 1; j < T; j++) blocks[r + j] = 0;
-      }
-    }
+    if (!causalSoftmax(blocks, nb * H, T, Tp, context)) softmaxLoops(blocks, nb * H, T, Tp, context);
     for (let b = b0; b < b0 + nb; b++) {
       for (let h = 0; h < H; h++) {
         const off = b * T * d + h * hd;
         const p = blocks.subarray((b - b0) * per + h * TT);
-        sgemm(false, false, T, hd, T, 1, p, T, v.subarray(off), d, 0, out.subarray(off), d);
+        sgemm(false, false, T, hd, T, 1, p, Tp, v.subarray(off), d, 0, out.subarray(off), d);
       }
     }
   }
@@ -151,7 +158,7 @@ export function attentionBackward(
 ): void {
   const hd = check(s);
   const { B, T, d, heads: H, context } = s;
-  const TT = T * T;
+  const Tp = probsStride(T), TT = T * Tp;
   if (probs.length < B * H * TT) {
     throw new RangeError(`attention backward: probs holds ${probs.length} floats, expected ${B * H * TT}`);
   }
@@ -163,15 +170,15 @@ export function attentionBackward(
       const p = probs.subarray((b * H + h) * TT);
       const dO = dOut.subarray(off);
       // dV = Pᵀ dO; dP = dO Vᵀ.
-      sgemm(true, false, T, hd, T, 1, p, T, dO, d, 0, dv.subarray(off), d);
+      sgemm(true, false, T, hd, T, 1, p, Tp, dO, d, 0, dv.subarray(off), d);
       sgemm(false, true, T, T, hd, 1, dO, d, v.subarray(off), d, 0, ds, T);
       // dS = P ⊙ (dP − Σ_j dP ⊙ P) / √hd (masked entries have P = 0).
       for (let i = 0; i < T; i++) {
-        const r = i * T, lo = firstKey(i, context);
+        const r = i * T, rp = i * Tp, lo = firstKey(i, context);
         let dot = 0;
-        for (let j = lo; j <= i; j++) dot += ds[r + j] * p[r + j];
+        for (let j = lo; j <= i; j++) dot += ds[r + j] * p[rp + j];
         for (let j = 0; j < lo; j++) ds[r + j] = 0;
-        for (let j = lo; j <= i; j++) ds[r + j] = p[r + j] * (ds[r + j] - dot) * scale;
+        for (let j = lo; j <= i; j++) ds[r + j] = p[rp + j] * (ds[r + j] - dot) * scale;
         for (let j = i + 1; j < T; j++) ds[r + j] = 0;
       }
       // dQ = dS K; dK = dSᵀ Q.

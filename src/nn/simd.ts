@@ -107,6 +107,20 @@ const I = {
   fsqrt: [0x91],
   i32eqz: [0x45],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  i32x4: (a: number, b: number, c: number, d: number) => {
+    const bytes = new Uint8Array(16);
+    new Int32Array(bytes.buffer).set([a, b, c, d]);
+    return [...simd(0x0c), ...bytes];
+  },
+  geS: simd(0x3f), // i32x4.ge_s
+  leS: simd(0x3d), // i32x4.le_s
+  and: simd(0x4e), // v128.and
+  bitselect: simd(0x52),
+  fmax: [0x97],
+  i32gtS: [0x4a],
+  i32eq: [0x46],
+  select: [0x1b],
+  ifVoid: [0x04, 0x40],
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
   end: [0x0b],
@@ -382,6 +396,202 @@ function layerNormKernel(withAdd: boolean): { type: number[]; code: number[] } {
   return { type: [0x60, 8, ...Array(7).fill(0x7f), 0x7d, 0], code: [...uleb(code.length), ...code] };
 }
 
+/**
+ * Causal softmax over attention blocks: `softmax(ptr, blocks, T, tp4, ctx)`
+ * treats `blocks · T` rows of `4·tp4` floats (row `i` of each block sees keys
+ * `lo … i`, `lo = max(0, i − ctx + 1)` when `ctx` > 0, else 0) and writes
+ * `exp(x − max) / Σ` on the visible keys, exactly 0 elsewhere (padding
+ * included). Visibility is a lane mask from the key index, so every pass is
+ * whole vectors: max (masked lanes −∞), exp and sum (masked lanes zeroed),
+ * scale.
+ */
+function softmaxKernel(): { type: number[]; code: number[] } {
+  const [PTR, BLOCKS, T, TP4, CTX] = [0, 1, 2, 3, 4];
+  const [ROW, C, P, LO, ROWS, J] = [5, 6, 7, 8, 9, 10]; // i32 locals
+  const [M, INV] = [11, 12]; // f32 locals
+  const L = new Locals(13); // v128 locals
+  const v = (n: string) => L.v(n);
+  const mask = [
+    ...I.get(J),
+    ...I.i32x4splat,
+    ...I.get(v("iota")),
+    ...I.iadd,
+    ...I.set(v("jv")),
+    ...I.get(v("jv")),
+    ...I.get(v("lov")),
+    ...I.geS,
+    ...I.get(v("jv")),
+    ...I.get(v("hiv")),
+    ...I.leS,
+    ...I.and,
+    ...I.set(v("mask")),
+  ];
+  const rowStart = [...I.get(TP4), ...I.set(C), ...I.get(PTR), ...I.set(P), ...I.i32(0), ...I.set(J)];
+  const advance = [
+    ...I.get(P),
+    ...I.i32(16),
+    ...I.i32add,
+    ...I.set(P),
+    ...I.get(J),
+    ...I.i32(4),
+    ...I.i32add,
+    ...I.set(J),
+    ...I.get(C),
+    ...I.i32(1),
+    ...I.i32sub,
+    ...I.tee(C),
+    ...I.brIf(0),
+  ];
+  const hfold = (op: number[]) => [
+    ...I.get(v("acc")),
+    ...I.extract(0),
+    ...I.get(v("acc")),
+    ...I.extract(1),
+    ...op,
+    ...I.get(v("acc")),
+    ...I.extract(2),
+    ...op,
+    ...I.get(v("acc")),
+    ...I.extract(3),
+    ...op,
+  ];
+  const row = [
+    // lo = ctx > 0 ? max(0, i − ctx + 1) : 0
+    ...I.get(ROW),
+    ...I.get(CTX),
+    ...I.i32sub,
+    ...I.i32(1),
+    ...I.i32add,
+    ...I.set(LO),
+    ...I.get(LO),
+    ...I.i32(0),
+    ...I.get(LO),
+    ...I.i32(0),
+    ...I.i32gtS,
+    ...I.select,
+    ...I.i32(0),
+    ...I.get(CTX),
+    ...I.i32(0),
+    ...I.i32gtS,
+    ...I.select,
+    ...I.i32x4splat,
+    ...I.set(v("lov")),
+    ...I.get(ROW),
+    ...I.i32x4splat,
+    ...I.set(v("hiv")),
+    // pass 1: row max over visible keys
+    ...I.get(v("neginf")),
+    ...I.set(v("acc")),
+    ...rowStart,
+    ...I.loop,
+    ...mask,
+    ...I.get(v("acc")),
+    ...I.get(P),
+    ...I.load,
+    ...I.get(v("neginf")),
+    ...I.get(v("mask")),
+    ...I.bitselect,
+    ...I.max,
+    ...I.set(v("acc")),
+    ...advance,
+    ...I.end,
+    ...hfold(I.fmax),
+    ...I.f32x4splat,
+    ...I.set(v("mv")),
+    // pass 2: e = exp(x − max) on visible keys, 0 elsewhere; sum
+    ...I.f32(0),
+    ...I.f32x4splat,
+    ...I.set(v("sum")),
+    ...rowStart,
+    ...I.loop,
+    ...mask,
+    ...I.get(P),
+    ...I.get(P),
+    ...I.load,
+    ...I.get(v("mv")),
+    ...I.sub,
+    ...expOp(L),
+    ...I.get(v("mask")),
+    ...I.and,
+    ...I.tee(v("e")),
+    ...I.store,
+    ...I.get(v("sum")),
+    ...I.get(v("e")),
+    ...I.add,
+    ...I.set(v("sum")),
+    ...advance,
+    ...I.end,
+    ...I.get(v("sum")),
+    ...I.set(v("acc")),
+    ...I.f32(1),
+    ...hfold(I.fadd),
+    ...I.fdiv,
+    ...I.f32x4splat,
+    ...I.set(v("invv")),
+    // pass 3: scale
+    ...rowStart,
+    ...I.loop,
+    ...I.get(P),
+    ...I.get(P),
+    ...I.load,
+    ...I.get(v("invv")),
+    ...I.mul,
+    ...I.store,
+    ...advance,
+    ...I.end,
+    // next row: ptr moves one row on; i wraps at T
+    ...I.get(P),
+    ...I.set(PTR),
+    ...I.get(ROW),
+    ...I.i32(1),
+    ...I.i32add,
+    ...I.tee(ROW),
+    ...I.get(T),
+    ...I.i32eq,
+    ...I.ifVoid,
+    ...I.i32(0),
+    ...I.set(ROW),
+    ...I.end,
+    ...I.get(ROWS),
+    ...I.i32(1),
+    ...I.i32sub,
+    ...I.tee(ROWS),
+    ...I.brIf(0),
+  ];
+  const pro = prologue(L);
+  const expr = [
+    ...pro,
+    ...I.i32x4(0, 1, 2, 3),
+    ...I.set(v("iota")),
+    ...I.f32(-Infinity),
+    ...I.f32x4splat,
+    ...I.set(v("neginf")),
+    ...I.get(BLOCKS),
+    ...I.get(T),
+    0x6c, // i32.mul
+    ...I.set(ROWS),
+    ...I.i32(0),
+    ...I.set(ROW),
+    ...I.block,
+    ...I.get(ROWS),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.get(TP4),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.loop,
+    ...row,
+    ...I.end,
+    ...I.end,
+    ...I.end,
+  ];
+  void M;
+  void INV;
+  const locals = [3, 6, 0x7f, 2, 0x7d, ...uleb(L.names.size), 0x7b];
+  const code = [...locals, ...expr];
+  return { type: [0x60, 5, ...Array(5).fill(0x7f), 0], code: [...uleb(code.length), ...code] };
+}
+
 function section(id: number, items: number[][]): number[] {
   const body = [...uleb(items.length), ...items.flat()];
   return [id, ...uleb(body.length), ...body];
@@ -431,7 +641,7 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     ...I.add,
     ...I.mul,
   ]);
-  const fns = [exp, gelu, geluGrad, layerNormKernel(false), layerNormKernel(true)];
+  const fns = [exp, gelu, geluGrad, layerNormKernel(false), layerNormKernel(true), softmaxKernel()];
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, fns.map((f) => f.type)),
@@ -443,6 +653,7 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
       [...str("geluGrad"), 0x00, 2],
       [...str("ln"), 0x00, 3],
       [...str("addLn"), 0x00, 4],
+      [...str("softmax"), 0x00, 5],
       [...str("mem"), 0x02, 0],
     ]),
     ...section(10, fns.map((f) => f.code)),
@@ -456,6 +667,7 @@ interface Kernels {
   geluGrad: (z: number, dy: number, dst: number, n: number) => void;
   ln: LnKernel;
   addLn: LnKernel;
+  softmax: (ptr: number, blocks: number, T: number, tp4: number, ctx: number) => void;
   mem: Float32Array;
 }
 
@@ -490,6 +702,7 @@ function load(): Kernels | null {
       geluGrad: e.geluGrad,
       ln: e.ln,
       addLn: e.addLn,
+      softmax: e.softmax,
       mem: new Float32Array(e.mem.buffer),
     };
   } catch {
@@ -588,6 +801,34 @@ export function layerNormRows(
     (add ? k.addLn : k.ln)(A, B, C, GO * 4, BO * 4, nr, d / 4, eps);
     if (add) x.set(k.mem.subarray(0, n), o);
     y.set(k.mem.subarray(2 * CHUNK, 2 * CHUNK + n), o);
+  }
+  return true;
+}
+
+/**
+ * Causal softmax of `blocks` attention blocks of `T` rows × `Tp` columns
+ * (row stride `Tp`, a multiple of 4 ≥ T) in place: row `i` keeps keys
+ * `lo … i` (`lo = max(0, i − context + 1)` with a window, else 0) as
+ * `exp(s − max) / Σ`, every other entry (padding included) becomes exactly 0.
+ * Returns false — doing nothing — without SIMD or when one block does not
+ * fit the kernel's memory; the caller then runs its own loops.
+ */
+export function causalSoftmax(
+  p: Float32Array,
+  blocks: number,
+  T: number,
+  Tp: number,
+  context: number,
+): boolean {
+  const k = load();
+  const per = T * Tp;
+  if (!k || Tp % 4 !== 0 || Tp < T || per > 3 * CHUNK) return false;
+  const group = Math.max(1, Math.floor((3 * CHUNK) / per));
+  for (let b = 0; b < blocks; b += group) {
+    const nb = Math.min(group, blocks - b), o = b * per, n = nb * per;
+    k.mem.set(p.subarray(o, o + n), 0);
+    k.softmax(A, nb, T, Tp / 4, context);
+    p.set(k.mem.subarray(0, n), o);
   }
   return true;
 }

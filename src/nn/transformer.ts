@@ -56,7 +56,7 @@
  * @module
  */
 import type { Rng } from "../util/random.ts";
-import { attentionBackward, attentionForward, type AttentionShape } from "./attention.ts";
+import { attentionBackward, attentionForward, type AttentionShape, probsPerSequence } from "./attention.ts";
 import { sgemm } from "./blas.ts";
 import { embedBackward, embedForward } from "./embedding.ts";
 import { layerNormBackward, layerNormForward } from "./norm.ts";
@@ -310,7 +310,7 @@ export class CausalLm {
       q: new Float32Array(N * d),
       k: new Float32Array(N * d),
       v: new Float32Array(N * d),
-      probs: new Float32Array(keep ? B * H * T * T : Math.min(B, INFER_GROUP) * H * T * T),
+      probs: new Float32Array((keep ? B : Math.min(B, INFER_GROUP)) * probsPerSequence(T, H)),
       att: new Float32Array(N * d),
       mask1: new Float32Array(keep ? N * d : 0),
       xhat2: new Float32Array(N * d),

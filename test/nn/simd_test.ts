@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  causalSoftmax,
   expInPlace,
   geluBackward,
   geluForward,
@@ -72,4 +73,29 @@ Deno.test("simd: layerNormRows runs for widths that are multiples of 4 and decli
       assertClose(`row ${r}`, y.subarray(r * 8, r * 8 + 8), want, 1e-5, 1e-6);
     }
   }
+});
+
+Deno.test("simd: causalSoftmax matches a float64 masked softmax (context on/off, odd T); padding and masked keys are 0", () => {
+  const rng = new Rng(6);
+  for (const [T, ctx] of [[1, 0], [5, 0], [5, 2], [39, 0], [39, 7], [8, 3]]) {
+    const Tp = Math.ceil(T / 4) * 4, blocks = 3;
+    const p = rand(rng, blocks * T * Tp, 10);
+    const want = new Float64Array(p.length);
+    for (let b = 0; b < blocks; b++) {
+      for (let i = 0; i < T; i++) {
+        const r = (b * T + i) * Tp, lo = ctx > 0 ? Math.max(0, i - ctx + 1) : 0;
+        let m = -Infinity, sum = 0;
+        for (let j = lo; j <= i; j++) m = Math.max(m, p[r + j]);
+        for (let j = lo; j <= i; j++) sum += Math.exp(p[r + j] - m);
+        for (let j = lo; j <= i; j++) want[r + j] = Math.exp(p[r + j] - m) / sum;
+      }
+    }
+    const ran = causalSoftmax(p, blocks, T, Tp, ctx);
+    assert.equal(ran, simdAvailable());
+    if (!ran) continue; // the JS loops in attention.ts take over (tested there)
+    assertClose(`T ${T}, context ${ctx}`, p, want, 1e-6, 1e-7);
+    for (let i = 0; i < p.length; i++) if (want[i] === 0) assert.equal(p[i], 0, `masked entry ${i}`);
+  }
+  // A row stride that is not a multiple of 4 is declined.
+  assert.equal(causalSoftmax(new Float32Array(6), 1, 2, 3, 0), false);
 });
