@@ -210,7 +210,9 @@ async function contract(
 
 Deno.test("conformance: the registry lists the plain-TypeScript detectors", () => {
   const names = listDetectors().map((f) => f.name);
-  for (const n of ["kmeans", "isolation-forest", "knn", "kitnet"]) {
+  for (
+    const n of ["kmeans", "isolation-forest", "knn", "kitnet", "lof", "ocsvm", "pca", "hbos", "ecod", "copod"]
+  ) {
     assert.ok(names.includes(n), `${n} missing`);
   }
   assert.equal(new Set(names).size, names.length, "duplicate detector names");
