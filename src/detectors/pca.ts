@@ -128,6 +128,9 @@ export function symmetricEigen(a: Float64Array, d: number): { values: Float64Arr
 }
 
 /** The PCA reconstruction-error detector. */
+/** Largest magnitude of a standardised value in scoring (see score). */
+const Z_LIMIT = 1e150;
+
 export class PcaDetector implements Detector {
   readonly name = "pca";
   readonly params: Readonly<PcaParams>;
@@ -225,7 +228,12 @@ export class PcaDetector implements Detector {
     const z = new Float64Array(d), proj = new Float64Array(k);
     const out = new Float64Array(x.rows);
     for (let i = 0; i < x.rows; i++) {
-      for (let j = 0; j < d; j++) z[j] = (data[i * d + j] - mean[j]) / scale[j];
+      // Clamped so a finite extreme (±1e308) cannot become ±Infinity and Infinity − Infinity = NaN in the
+      // residual; 1e150 squared stays finite, and no ordinary row comes within 1e140 training deviations.
+      for (let j = 0; j < d; j++) {
+        const v = (data[i * d + j] - mean[j]) / scale[j];
+        z[j] = v > Z_LIMIT ? Z_LIMIT : v < -Z_LIMIT ? -Z_LIMIT : v;
+      }
       for (let c = 0; c < k; c++) {
         let s = 0;
         for (let j = 0; j < d; j++) s += comp[c * d + j] * z[j];

@@ -76,7 +76,7 @@ export class Mlp {
     this.#y = Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]));
     this.#mask = Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]));
     this.#yd = Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]));
-    const widest = Math.max(...this.sizes);
+    const widest = this.sizes.reduce((a, b) => Math.max(a, b), 0);
     this.#dA = new Float32Array(cap * widest);
     this.#dB = new Float32Array(cap * widest);
     this.#cap = cap;
