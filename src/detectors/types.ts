@@ -27,7 +27,9 @@ export interface FitOptions {
    * Called with progress (epoch / total, loss) for progress bars and loss curves; neural detectors also
    * report inside long epochs (fractional `step`, `partial: true`), which per-epoch loss curves skip.
    */
-  onProgress?: (p: { step: number; total: number; loss?: number; valLoss?: number; partial?: boolean }) => void;
+  onProgress?: (
+    p: { step: number; total: number; loss?: number; valLoss?: number; partial?: boolean },
+  ) => void;
   /** Context for sequence models (same meaning as in {@link ScoreContext}). */
   context?: ScoreContext;
 }
