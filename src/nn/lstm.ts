@@ -51,6 +51,23 @@
 import { sgemm, THREAD_MIN_FLOPS } from "./blas.ts";
 import type { Params } from "./params.ts";
 import type { Rng } from "../util/random.ts";
+import {
+  cat,
+  type Code,
+  emit,
+  f32Const,
+  funcBody,
+  funcType,
+  I32,
+  i32Const,
+  localGet,
+  localSet,
+  moduleBytes,
+  NamedLocals,
+  simdOp,
+  uleb,
+  V128,
+} from "./wasm.ts";
 
 /** Gate order of the packed buffers (and of the per-gate parameter names). */
 export const LSTM_GATES = ["i", "f", "g", "o"] as const;
@@ -115,7 +132,8 @@ function tanh(v: number): number {
 //
 // Per element the step needs three sigmoids and two tanh: scalar JS spends most of a training step
 // there (a polynomial exp costs 3–5 ns a value, Math.exp 7–20). Four lanes at a time it is a few
-// instructions a value. The module is assembled here at load time (no toolchain, no binary blob) for
+// instructions a value. The module is assembled here at load time through the shared encoder in
+// ./wasm.ts (no toolchain, no binary blob; src/nn/simd.ts uses the same one) for
 // one unit count U (a multiple of 4, so each gate block of a row is whole vectors; other U run the JS
 // loops, which compute the same formulas in float64). It works on the layer's own WebAssembly memory,
 // where every state buffer lives, so nothing is copied in or out; sgemm reads and writes the same
@@ -126,51 +144,16 @@ function tanh(v: number): number {
 // ulps.
 // σ(z) = 1/(1 + e^−z), tanh(z) = 2/(1 + e^−2z) − 1 (absolute error ~1e-7).
 
-type Code = number[];
-
-function uleb(n: number): Code {
-  const out: Code = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): Code {
-  const out: Code = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && (b & 0x40))) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-
-const simdOp = (o: number): Code => [0xfd, ...uleb(o)];
-const lget = (i: number): Code => [0x20, ...uleb(i)];
-const lset = (i: number, v: Code): Code => [...v, 0x21, ...uleb(i)];
-const i32c = (v: number): Code => [0x41, ...sleb(v)];
-const f32c = (v: number): Code => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setFloat32(0, v, true);
-  return [0x43, ...b];
-};
-const vbin = (o: number) => (a: Code, b: Code): Code => [...a, ...b, ...simdOp(o)];
+const lset = (i: number, v: Code): Code => cat(v, localSet(i));
+const vbin = (o: number) => (a: Code, b: Code): Code => cat(a, b, simdOp(o));
 const vadd = vbin(0xe4), vsub = vbin(0xe5), vmul = vbin(0xe6), vdiv = vbin(0xe7);
 /** f32x4.pmin / pmax: `b < a ? b : a` / `a < b ? b : a` — one instruction each (min/max propagate NaN at ~4× the cost); a NaN `a` passes through. */
 const vpmin = vbin(0xea), vpmax = vbin(0xeb);
 /** v128.load / v128.store at local pointer `p` + constant byte offset (alignment hint 4 bytes). */
-const vload = (p: number, off: number): Code => [...lget(p), ...simdOp(0x00), 2, ...uleb(off)];
-const vstore = (
-  p: number,
-  off: number,
-  v: Code,
-): Code => [...lget(p), ...v, ...simdOp(0x0b), 2, ...uleb(off)];
+const vload = (p: number, off: number): Code => cat(localGet(p), simdOp(0x00), 2, uleb(off));
+const vstore = (p: number, off: number, v: Code): Code => cat(localGet(p), v, simdOp(0x0b), 2, uleb(off));
 /** local p += n (i32). */
-const bump = (p: number, n: number): Code => lset(p, [...lget(p), ...i32c(n), 0x6a]);
+const bump = (p: number, n: number): Code => lset(p, cat(localGet(p), i32Const(n), 0x6a));
 
 const EXP_TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
 const VCONST: [string, number][] = [
@@ -186,29 +169,13 @@ const VCONST: [string, number][] = [
   ...EXP_TAYLOR.map((c, i) => [`c${i}`, c] as [string, number]),
 ];
 
-/** v128 locals by name, numbered after the function's i32 params and locals. */
-class VLocals {
-  readonly #names = new Map<string, number>();
-  constructor(readonly first: number) {}
-  get size(): number {
-    return this.#names.size;
-  }
-  at(name: string): number {
-    if (!this.#names.has(name)) this.#names.set(name, this.first + this.#names.size);
-    return this.#names.get(name)!;
-  }
-  get(name: string): Code {
-    return lget(this.at(name));
-  }
-}
-
-function vexp(L: VLocals, x: Code): Code {
+function vexp(L: NamedLocals, x: Code): Code {
   const g = (n: string) => L.get(n);
   let p = g("c7");
   for (let k = 6; k >= 0; k--) p = vadd(vmul(p, g("r")), g(`c${k}`));
   // t = x·log2e + 1.5·2²³ rounds to an integer n in t's low mantissa bits: n = t − 1.5·2²³, and
   // 2ⁿ's bits are (bits(t) − bits(1.5·2²³) + 127) << 23 — no float↔int conversions.
-  const pow2 = [...g("t"), ...g("bias"), ...simdOp(0xae), ...i32c(23), ...simdOp(0xab)];
+  const pow2 = cat(g("t"), g("bias"), simdOp(0xae), i32Const(23), simdOp(0xab));
   return [
     ...lset(L.at("x"), vpmax(vpmin(x, g("hi")), g("lo"))),
     ...lset(L.at("t"), vadd(vmul(g("x"), g("log2e")), g("magic"))),
@@ -218,15 +185,15 @@ function vexp(L: VLocals, x: Code): Code {
   ];
 }
 
-const vsig = (L: VLocals, z: Code): Code =>
-  vdiv(L.get("one"), vadd(L.get("one"), vexp(L, [...z, ...simdOp(0xe1)])));
-const vtanh = (L: VLocals, z: Code): Code =>
+const vsig = (L: NamedLocals, z: Code): Code =>
+  vdiv(L.get("one"), vadd(L.get("one"), vexp(L, cat(z, simdOp(0xe1)))));
+const vtanh = (L: NamedLocals, z: Code): Code =>
   vsub(vdiv(L.get("two"), vadd(L.get("one"), vexp(L, vmul(z, L.get("m2"))))), L.get("one"));
 
-function vprologue(L: VLocals): Code {
+function vprologue(L: NamedLocals): Code {
   const out: Code = [];
-  for (const [name, v] of VCONST) out.push(...lset(L.at(name), [...f32c(v), ...simdOp(0x13)]));
-  out.push(...lset(L.at("bias"), [...i32c(127 - 0x4b400000), ...simdOp(0x11)]));
+  for (const [name, v] of VCONST) emit(out, lset(L.at(name), cat(f32Const(v), simdOp(0x13))));
+  emit(out, lset(L.at("bias"), cat(i32Const(127 - 0x4b400000), simdOp(0x11))));
   return out;
 }
 
@@ -240,31 +207,30 @@ function cellFunction(
   U: number,
   ptrs: number[],
   pa: number,
-  body: (L: VLocals) => Code,
+  body: (L: NamedLocals) => Code,
 ): { type: Code; code: Code } {
   const rows = np, k = np + 1;
-  const L = new VLocals(np + 2);
-  const inner: Code = [...body(L)];
-  for (const p of ptrs) inner.push(...bump(p, 16));
-  inner.push(...lset(k, [...lget(k), ...i32c(1), 0x6b]), ...lget(k), 0x0d, 0); // k--, br_if inner
+  const L = new NamedLocals(np + 2);
+  const inner: Code = body(L);
+  for (const p of ptrs) emit(inner, bump(p, 16));
+  emit(inner, lset(k, cat(localGet(k), i32Const(1), 0x6b)), localGet(k), 0x0d, 0); // k--, br_if inner
   const outer: Code = [
-    ...lset(k, i32c(U / 4)),
+    ...lset(k, i32Const(U / 4)),
     0x03,
     0x40,
     ...inner,
     0x0b,
     ...bump(pa, 3 * U * 4),
-    ...lset(rows, [...lget(rows), ...i32c(1), 0x6b]),
-    ...lget(rows),
+    ...lset(rows, cat(localGet(rows), i32Const(1), 0x6b)),
+    ...localGet(rows),
     0x0d,
     0,
   ];
   const pro = vprologue(L);
-  const expr = [...pro, 0x02, 0x40, ...lget(rows), 0x45, 0x0d, 0, 0x03, 0x40, ...outer, 0x0b, 0x0b, 0x0b];
-  const code = [2, 1, 0x7f, ...uleb(L.size), 0x7b, ...expr]; // locals: 1 × i32 (k), n × v128
+  const expr = cat(pro, 0x02, 0x40, localGet(rows), 0x45, 0x0d, 0, 0x03, 0x40, outer, 0x0b, 0x0b, 0x0b);
   return {
-    type: [0x60, ...uleb(np + 1), ...Array(np + 1).fill(0x7f), 0],
-    code: [...uleb(code.length), ...code],
+    type: funcType(Array(np + 1).fill(I32), []),
+    code: funcBody([[1, I32], [L.size, V128]], expr), // locals: k, then the named v128s
   };
 }
 
@@ -315,19 +281,10 @@ export function lstmCellModuleBytes(U: number): Uint8Array<ArrayBuffer> {
       ...vstore(0, 3 * Ub, vmul(vmul(g("dh"), g("tv")), vmul(g("o"), vsub(one, g("o"))))),
     ];
   });
-  const section = (id: number, items: Code[]): Code => {
-    const body = [...uleb(items.length), ...items.flat()];
-    return [id, ...uleb(body.length), ...body];
-  };
-  const str = (s: string): Code => [...uleb(s.length), ...new TextEncoder().encode(s)];
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [fwd.type, bwd.type]),
-    ...section(2, [[...str("e"), ...str("m"), 0x02, 0x00, 0x00]]), // memory import, min 0 pages
-    ...section(3, [[0], [1]]),
-    ...section(7, [[...str("f"), 0x00, 0], [...str("b"), 0x00, 1]]),
-    ...section(10, [fwd.code, bwd.code]),
-  ]);
+  return moduleBytes({
+    funcs: [{ name: "f", ...fwd }, { name: "b", ...bwd }],
+    importMemory: { module: "e", name: "m", min: 0 },
+  });
 }
 
 interface CellKernels {

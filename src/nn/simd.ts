@@ -7,7 +7,8 @@
  * flow-lm's native scoring time while every product (sgemm) took the rest.
  * Four lanes at a time with a polynomial exp cost about a nanosecond.
  *
- * The module is assembled at load time from the instruction list below (no
+ * The module is assembled at load time from the instruction list below,
+ * through the encoder in ./wasm.ts that src/nn/lstm.ts shares (no
  * toolchain, no binary blob): three functions over a private 64 KiB-aligned
  * memory, fed in chunks by {@link expInPlace}, {@link geluForward} and
  * {@link geluBackward}. Where WebAssembly SIMD is missing they fall back to
@@ -30,6 +31,23 @@
  * @module
  */
 import { GELU_K } from "./ops.ts";
+import {
+  emit,
+  F32,
+  f32Const,
+  funcBody,
+  funcType,
+  I32,
+  i32Const,
+  localGet,
+  localSet,
+  localTee,
+  moduleBytes,
+  NamedLocals,
+  simdOp,
+  uleb,
+  V128,
+} from "./wasm.ts";
 
 /** Floats per chunk and region of the module's memory. */
 const CHUNK = 16384;
@@ -37,70 +55,31 @@ const CHUNK = 16384;
 const MAX_LN_WIDTH = 4096;
 const EXP_LO = -87, EXP_HI = 88;
 
-// --- A minimal WebAssembly encoder (only what the three kernels use). ---
+// --- Instructions the kernels use (the encoder itself is ./wasm.ts, shared with lstm.ts). ---
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && (b & 0x40))) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-function f32(v: number): number[] {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setFloat32(0, v, true);
-  return [...b];
-}
-
-const simd = (op: number) => [0xfd, ...uleb(op)];
-
-/** Appends instruction byte lists to `out` (no spread into push: arrays stay off the call stack). */
-function emit(out: number[], ...parts: (number | number[])[]): void {
-  for (const p of parts) {
-    if (typeof p === "number") out.push(p);
-    else for (const b of p) out.push(b);
-  }
-}
 const I = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  i32: (v: number) => [0x41, ...sleb(v)],
-  f32: (v: number) => [0x43, ...f32(v)],
+  get: localGet,
+  set: localSet,
+  i32: i32Const,
+  f32: f32Const,
   i32add: [0x6a],
   i32sub: [0x6b],
-  load: [...simd(0x00), 2, 0], // v128.load align 2^2, offset 0
-  store: [...simd(0x0b), 2, 0],
-  i32x4splat: simd(0x11),
-  f32x4splat: simd(0x13),
-  nearest: simd(0x6a),
-  shl: simd(0xab),
-  iadd: simd(0xae),
-  add: simd(0xe4),
-  sub: simd(0xe5),
-  mul: simd(0xe6),
-  div: simd(0xe7),
-  min: simd(0xe8),
-  max: simd(0xe9),
-  truncSat: simd(0xf8),
-  extract: (lane: number) => [...simd(0x1f), lane],
-  tee: (i: number) => [0x22, ...uleb(i)],
+  load: [...simdOp(0x00), 2, 0], // v128.load align 2^2, offset 0
+  store: [...simdOp(0x0b), 2, 0],
+  i32x4splat: simdOp(0x11),
+  f32x4splat: simdOp(0x13),
+  nearest: simdOp(0x6a),
+  shl: simdOp(0xab),
+  iadd: simdOp(0xae),
+  add: simdOp(0xe4),
+  sub: simdOp(0xe5),
+  mul: simdOp(0xe6),
+  div: simdOp(0xe7),
+  min: simdOp(0xe8),
+  max: simdOp(0xe9),
+  truncSat: simdOp(0xf8),
+  extract: (lane: number) => [...simdOp(0x1f), lane],
+  tee: localTee,
   fadd: [0x92],
   fmul: [0x94],
   fdiv: [0x95],
@@ -110,12 +89,12 @@ const I = {
   i32x4: (a: number, b: number, c: number, d: number) => {
     const bytes = new Uint8Array(16);
     new Int32Array(bytes.buffer).set([a, b, c, d]);
-    return [...simd(0x0c), ...bytes];
+    return [...simdOp(0x0c), ...bytes];
   },
-  geS: simd(0x3f), // i32x4.ge_s
-  leS: simd(0x3d), // i32x4.le_s
-  and: simd(0x4e), // v128.and
-  bitselect: simd(0x52),
+  geS: simdOp(0x3f), // i32x4.ge_s
+  leS: simdOp(0x3d), // i32x4.le_s
+  and: simdOp(0x4e), // v128.and
+  bitselect: simdOp(0x52),
   fmax: [0x97],
   i32gtS: [0x4a],
   i32eq: [0x46],
@@ -125,16 +104,6 @@ const I = {
   loop: [0x03, 0x40],
   end: [0x0b],
 };
-
-/** Local indices of the kernels (after their i32 parameters). */
-class Locals {
-  readonly names = new Map<string, number>();
-  constructor(readonly params: number) {}
-  v(name: string): number {
-    if (!this.names.has(name)) this.names.set(name, this.params + this.names.size);
-    return this.names.get(name)!;
-  }
-}
 
 const TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
 const CONSTS: [string, number][] = [
@@ -149,29 +118,29 @@ const CONSTS: [string, number][] = [
 ];
 
 /** Loads every constant into its v128 local (once per call, outside the loop). */
-function prologue(L: Locals): number[] {
+function prologue(L: NamedLocals): number[] {
   const out: number[] = [];
-  for (const [name, v] of CONSTS) emit(out, I.f32(v), I.f32x4splat, I.set(L.v(name)));
-  emit(out, I.i32(127), I.i32x4splat, I.set(L.v("bias")));
+  for (const [name, v] of CONSTS) emit(out, I.f32(v), I.f32x4splat, I.set(L.at(name)));
+  emit(out, I.i32(127), I.i32x4splat, I.set(L.at("bias")));
   return out;
 }
 
 /** exp of the v128 on the stack, leaving the result on the stack. */
-function expOp(L: Locals): number[] {
-  const g = (n: string) => I.get(L.v(n));
+function expOp(L: NamedLocals): number[] {
+  const g = (n: string) => I.get(L.at(n));
   const out = [
-    ...I.set(L.v("x")),
+    ...I.set(L.at("x")),
     ...g("x"),
     ...g("lo"),
     ...I.max,
     ...g("hi"),
     ...I.min,
-    ...I.set(L.v("x")),
+    ...I.set(L.at("x")),
     ...g("x"),
     ...g("log2e"),
     ...I.mul,
     ...I.nearest,
-    ...I.set(L.v("n")),
+    ...I.set(L.at("n")),
     ...g("x"),
     ...g("n"),
     ...g("ln2hi"),
@@ -181,7 +150,7 @@ function expOp(L: Locals): number[] {
     ...g("ln2lo"),
     ...I.mul,
     ...I.sub,
-    ...I.set(L.v("r")),
+    ...I.set(L.at("r")),
     ...g("c7"),
   ];
   for (let k = 6; k >= 0; k--) emit(out, g("r"), I.mul, g(`c${k}`), I.add);
@@ -195,12 +164,12 @@ function expOp(L: Locals): number[] {
  * then a count of v128 vectors; `body` maps the loaded inputs (in locals
  * in0…) to the value stored at the output.
  */
-function kernel(nIn: number, body: (L: Locals) => number[]): { type: number[]; code: number[] } {
+function kernel(nIn: number, body: (L: NamedLocals) => number[]): { type: number[]; code: number[] } {
   const params = nIn + 2; // inputs…, out, count
-  const L = new Locals(params);
+  const L = new NamedLocals(params);
   const out = nIn, cnt = nIn + 1;
   const loopBody: number[] = [...I.get(out)];
-  for (let i = 0; i < nIn; i++) emit(loopBody, I.get(i), I.load, I.set(L.v(`in${i}`)));
+  for (let i = 0; i < nIn; i++) emit(loopBody, I.get(i), I.load, I.set(L.at(`in${i}`)));
   emit(loopBody, body(L), I.store);
   for (const p of [...Array(nIn).keys(), out]) {
     emit(loopBody, I.get(p), I.i32(16), I.i32add, I.set(p));
@@ -222,11 +191,9 @@ function kernel(nIn: number, body: (L: Locals) => number[]): { type: number[]; c
     0x0b,
     0x0b,
   ];
-  const locals = [1, ...uleb(L.names.size), 0x7b]; // one group of v128 locals
-  const code = [...locals, ...expr];
   return {
-    type: [0x60, ...uleb(params), ...Array(params).fill(0x7f), 0],
-    code: [...uleb(code.length), ...code],
+    type: funcType(Array(params).fill(I32), []),
+    code: funcBody([[L.size, V128]], expr), // one group of v128 locals
   };
 }
 
@@ -391,9 +358,10 @@ function layerNormKernel(withAdd: boolean): { type: number[]; code: number[] } {
     ...I.end,
     ...I.end,
   ];
-  const locals = [3, 6, 0x7f, 3, 0x7d, 4, 0x7b];
-  const code = [...locals, ...expr];
-  return { type: [0x60, 8, ...Array(7).fill(0x7f), 0x7d, 0], code: [...uleb(code.length), ...code] };
+  return {
+    type: funcType([I32, I32, I32, I32, I32, I32, I32, F32], []),
+    code: funcBody([[6, I32], [3, F32], [4, V128]], expr),
+  };
 }
 
 /**
@@ -409,8 +377,8 @@ function softmaxKernel(): { type: number[]; code: number[] } {
   const [PTR, BLOCKS, T, TP4, CTX] = [0, 1, 2, 3, 4];
   const [ROW, C, P, LO, ROWS, J] = [5, 6, 7, 8, 9, 10]; // i32 locals
   const [M, INV] = [11, 12]; // f32 locals
-  const L = new Locals(13); // v128 locals
-  const v = (n: string) => L.v(n);
+  const L = new NamedLocals(13); // v128 locals
+  const v = (n: string) => L.at(n);
   const mask = [
     ...I.get(J),
     ...I.i32x4splat,
@@ -587,78 +555,57 @@ function softmaxKernel(): { type: number[]; code: number[] } {
   ];
   void M;
   void INV;
-  const locals = [3, 6, 0x7f, 2, 0x7d, ...uleb(L.names.size), 0x7b];
-  const code = [...locals, ...expr];
-  return { type: [0x60, 5, ...Array(5).fill(0x7f), 0], code: [...uleb(code.length), ...code] };
-}
-
-function section(id: number, items: number[][]): number[] {
-  const body = [...uleb(items.length), ...items.flat()];
-  return [id, ...uleb(body.length), ...body];
-}
-
-function str(s: string): number[] {
-  const b = [...new TextEncoder().encode(s)];
-  return [...uleb(b.length), ...b];
+  return {
+    type: funcType([I32, I32, I32, I32, I32], []),
+    code: funcBody([[6, I32], [2, F32], [L.size, V128]], expr),
+  };
 }
 
 /** The module's bytes: exp(in, out, n), gelu(in, out, n), geluGrad(z, dy, out, n); memory "mem". */
 export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
-  const exp = kernel(1, (L) => [...I.get(L.v("in0")), ...expOp(L)]);
+  const exp = kernel(1, (L) => [...I.get(L.at("in0")), ...expOp(L)]);
   // y = z / (1 + exp(−k z))
   const gelu = kernel(1, (L) => [
-    ...I.get(L.v("in0")),
-    ...I.get(L.v("in0")),
-    ...I.get(L.v("negk")),
+    ...I.get(L.at("in0")),
+    ...I.get(L.at("in0")),
+    ...I.get(L.at("negk")),
     ...I.mul,
     ...expOp(L),
-    ...I.get(L.v("c0")),
+    ...I.get(L.at("c0")),
     ...I.add,
     ...I.div,
   ]);
   // s = 1 / (1 + exp(−k z)); dz = dy · (s + k z s (1 − s))
   const geluGrad = kernel(2, (L) => [
-    ...I.get(L.v("c0")),
-    ...I.get(L.v("in0")),
-    ...I.get(L.v("negk")),
+    ...I.get(L.at("c0")),
+    ...I.get(L.at("in0")),
+    ...I.get(L.at("negk")),
     ...I.mul,
     ...expOp(L),
-    ...I.get(L.v("c0")),
+    ...I.get(L.at("c0")),
     ...I.add,
     ...I.div,
-    ...I.set(L.v("s")),
-    ...I.get(L.v("in1")),
-    ...I.get(L.v("s")),
-    ...I.get(L.v("k")),
-    ...I.get(L.v("in0")),
+    ...I.set(L.at("s")),
+    ...I.get(L.at("in1")),
+    ...I.get(L.at("s")),
+    ...I.get(L.at("k")),
+    ...I.get(L.at("in0")),
     ...I.mul,
-    ...I.get(L.v("s")),
+    ...I.get(L.at("s")),
     ...I.mul,
-    ...I.get(L.v("c0")),
-    ...I.get(L.v("s")),
+    ...I.get(L.at("c0")),
+    ...I.get(L.at("s")),
     ...I.sub,
     ...I.mul,
     ...I.add,
     ...I.mul,
   ]);
   const fns = [exp, gelu, geluGrad, layerNormKernel(false), layerNormKernel(true), softmaxKernel()];
-  const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, fns.map((f) => f.type)),
-    ...section(3, fns.map((_, i) => uleb(i))),
-    ...section(5, [[0x00, ...uleb(pages)]]),
-    ...section(7, [
-      [...str("exp"), 0x00, 0],
-      [...str("gelu"), 0x00, 1],
-      [...str("geluGrad"), 0x00, 2],
-      [...str("ln"), 0x00, 3],
-      [...str("addLn"), 0x00, 4],
-      [...str("softmax"), 0x00, 5],
-      [...str("mem"), 0x02, 0],
-    ]),
-    ...section(10, fns.map((f) => f.code)),
-  ];
-  return new Uint8Array(bytes);
+  const names = ["exp", "gelu", "geluGrad", "ln", "addLn", "softmax"];
+  return moduleBytes({
+    funcs: fns.map((f, i) => ({ name: names[i], ...f })),
+    memory: { min: pages, export: "mem" },
+  });
 }
 
 interface Kernels {
