@@ -222,3 +222,30 @@ export function stateNumber(state: Record<string, unknown>, key: string, detecto
   }
   return v;
 }
+
+/**
+ * Column indices by decreasing variance (ties by index): nearest-neighbour searches (knn, lof) visit
+ * columns in this order so partial distances pass the pruning bound early.
+ */
+export function varianceOrder(data: Float64Array, n: number, d: number): Int32Array {
+  const mean = new Float64Array(d), m2 = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      const t = data[i * d + j] - mean[j];
+      m2[j] += t * t;
+    }
+  }
+  return Int32Array.from(Array.from({ length: d }, (_, j) => j).sort((a, b) => m2[b] - m2[a] || a - b));
+}
+
+/** A copy of the n × d row-major `data` with its columns in `order`. */
+export function permuteColumns(data: Float64Array, n: number, d: number, order: Int32Array): Float64Array {
+  const out = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let j = 0; j < d; j++) out[o + j] = data[o + order[j]];
+  }
+  return out;
+}

@@ -36,10 +36,12 @@ import {
   checkScoreInput,
   f64Blob,
   i32Blob,
+  permuteColumns,
   saturateScore,
   sqDistBounded,
   stateNumber,
   toBytes,
+  varianceOrder,
 } from "./_linalg.ts";
 import { defineDetector } from "./factory.ts";
 import { defineParams, type ParamValues } from "./params.ts";
@@ -444,29 +446,6 @@ export class KnnDetector implements Detector {
     this.#dropped = typeof s.droppedDuplicates === "number" ? s.droppedDuplicates : 0;
     return this;
   }
-}
-
-/** Column indices sorted by decreasing variance (ties by index). */
-function varianceOrder(data: Float64Array, n: number, d: number): Int32Array {
-  const mean = new Float64Array(d), m2 = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
-  for (let j = 0; j < d; j++) mean[j] /= n;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) {
-      const t = data[i * d + j] - mean[j];
-      m2[j] += t * t;
-    }
-  }
-  return Int32Array.from(Array.from({ length: d }, (_, j) => j).sort((a, b) => m2[b] - m2[a] || a - b));
-}
-
-function permuteColumns(data: Float64Array, n: number, d: number, order: Int32Array): Float64Array {
-  const out = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const o = i * d;
-    for (let j = 0; j < d; j++) out[o + j] = data[o + order[j]];
-  }
-  return out;
 }
 
 /** Registry entry. */
