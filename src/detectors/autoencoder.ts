@@ -232,7 +232,9 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
     };
     return runEpochs({
       ...loop,
-      valChunk: CHUNK_ROWS,
+      // Small validation chunks: every buffer sized by a chunk is fresh memory whose page faults cost more
+      // than the validation itself at 16 k rows (≈40 ms per 11 MB here).
+      valChunk: NATIVE_CHUNK,
       snapshot: () => params.snapshot(),
       restore: (s) => params.restore(s),
       trainBatch: (ids) => {

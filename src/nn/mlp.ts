@@ -74,8 +74,9 @@ export class Mlp {
     const nL = this.sizes.length - 1;
     this.#z = Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]));
     this.#y = Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]));
-    this.#mask = Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]));
-    this.#yd = Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]));
+    // Dropout buffers only when dropout runs (see forward): fresh pages are not free here.
+    this.#mask = [];
+    this.#yd = [];
     const widest = this.sizes.reduce((a, b) => Math.max(a, b), 0);
     this.#dA = new Float32Array(cap * widest);
     this.#dB = new Float32Array(cap * widest);
@@ -93,6 +94,10 @@ export class Mlp {
     this.#x = x;
     this.#rows = rows;
     this.#dropped = !!dropout && dropout.rate > 0;
+    if (this.#dropped && this.#mask.length === 0) {
+      this.#mask = Array.from({ length: nL }, (_, l) => new Float32Array(this.#cap * this.sizes[l + 1]));
+      this.#yd = Array.from({ length: nL }, (_, l) => new Float32Array(this.#cap * this.sizes[l + 1]));
+    }
     let h = x;
     for (let l = 0; l < nL; l++) {
       const nIn = this.sizes[l], nOut = this.sizes[l + 1], n = rows * nOut;
