@@ -21,7 +21,10 @@ export const command: Command = {
   }],
   options: {
     root: { type: "string", description: "Results root", default: "results", arg: "DIR" },
-    all: { type: "boolean", description: "Show every run instead of the best per protocol and detector" },
+    all: {
+      type: "boolean",
+      description: "Show every full run instead of the latest per protocol, detector and variant",
+    },
     out: {
       type: "string",
       description: "Where the HTML page and figure go",
@@ -66,7 +69,7 @@ export const command: Command = {
         `no finished runs under ${options.root}; run one with: deno task nadir experiment experiments/<id>.ts`,
       );
     }
-    const chosen = options.all ? runs : cmp.bestRuns(runs);
+    const chosen = options.all ? runs : cmp.latestRuns(runs);
     const rows = cmp.compareRows(chosen, { published: !options["no-published"] });
     console.log(cmp.markdownTable(rows));
     const out = options.out as string;
@@ -93,7 +96,7 @@ export const command: Command = {
         },
       );
       const saved = await fig.saveFigure(chart, out, "compare", {
-        caption: "Best committed run per protocol and detector; see docs/protocols.md.",
+        caption: "Latest full run per protocol, detector and variant; see docs/protocols.md.",
       });
       svg = await Deno.readTextFile(saved.svg);
       console.error(`figure: ${saved.svg}, ${saved.png}`);
@@ -104,7 +107,7 @@ export const command: Command = {
     if (options["update-readme"]) {
       const readme = options.readme as string;
       const text = await Deno.readTextFile(readme);
-      const readmeRows = cmp.compareRows(cmp.bestRuns(runs), { published: true });
+      const readmeRows = cmp.compareRows(cmp.latestRuns(runs), { published: true });
       await Deno.writeTextFile(readme, cmp.replaceBetweenMarkers(text, cmp.readmeBlock(readmeRows)));
       console.error(`updated ${readme}`);
     }

@@ -24,7 +24,7 @@ export async function renderSlideFigures(
   const log = opts.log ?? ((l: string) => console.error(l));
   const pl = (await import("nodejs-polars")).default;
   const { loadRuns } = await import("../eval/runs.ts");
-  const { bestRuns, compareRows } = await import("../eval/compare.ts");
+  const { latestRuns, compareRows } = await import("../eval/compare.ts");
   const { averagePrecision, prCurve, rocAuc, rocCurve } = await import("../eval/metrics.ts");
   const F = await import("../figures/mod.ts");
   const { loadDataset } = await import("../data/datasets.ts");
@@ -124,7 +124,7 @@ export async function renderSlideFigures(
         );
       }
     }
-    const rows = compareRows(bestRuns(detectorRuns), { published: false })
+    const rows = compareRows(latestRuns(detectorRuns), { published: false })
       .filter((r) =>
         r.test_set === detectorRuns.find((d) => d.protocol === r.protocol)?.metrics.main.test_set
       );

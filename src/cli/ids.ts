@@ -227,7 +227,7 @@ const compareCmd: Command = {
   },
   async run({ options }) {
     const { loadRuns } = await import("../eval/runs.ts");
-    const { bestRuns } = await import("../eval/compare.ts");
+    const { latestRuns } = await import("../eval/compare.ts");
     const { compareWithIds, idsCompareTable } = await import("../eval/ids_compare.ts");
     const runs = await loadRuns(options.root as string);
     const ids = runs.filter((r) => r.id === options.id).at(-1);
@@ -237,7 +237,7 @@ const compareCmd: Command = {
       );
     }
     console.log(
-      idsCompareTable(compareWithIds(ids, bestRuns(runs.filter((r) => r.protocol === "cic-ids2017")))),
+      idsCompareTable(compareWithIds(ids, latestRuns(runs.filter((r) => r.protocol === "cic-ids2017")))),
     );
   },
 };

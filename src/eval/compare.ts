@@ -2,10 +2,12 @@
  * Comparison tables of runs and published results: Markdown (terminal,
  * README), HTML (reviewers) and a figure (slides).
  *
- * By default one run per (protocol, detector) is shown: the one with the
- * highest mean F1 on its main test set among the committed runs. Every run
- * fits its threshold on training data only, so this picks between finished
- * configs; it tunes nothing inside a run.
+ * By default one run per (protocol, detector, variant) is shown: the latest
+ * full run by its recorded timestamp ({@link latestRuns}). No test metric
+ * takes part in the choice, so a rerun that scores worse replaces the one
+ * before it, and an older run cannot be kept for scoring better. `--quick`
+ * runs are shown only when asked for at both steps:
+ * `latestRuns(await loadRuns(root, { includeQuick: true }), { includeQuick: true })`.
  *
  * @example
  * ```ts
@@ -40,16 +42,31 @@ export interface CompareRow {
 
 const PROTOCOL_ORDER = ["kddcup-dagmm", "kddcup-rev", "nsl-kdd", "cic-ids2017", "unsw-nb15"];
 
-/** Best run per (protocol, detector, variant) by mean main-set F1. */
-export function bestRuns(runs: Run[]): Run[] {
-  const best = new Map<string, Run>();
+/**
+ * When a run was recorded: the UTC stamp at the start of its folder name
+ * (`20261123T120000Z-<sha>`, which sorts as text in time order). A folder name
+ * without one sorts by its full name, before any stamped run.
+ */
+function recordedAt(run: Run): string {
+  const m = /^\d{8}T\d{6}Z/.exec(run.stamp);
+  return m ? `1${m[0]}` : `0${run.stamp}`;
+}
+
+/**
+ * The run shown per (protocol, detector, variant): the latest one by its
+ * recorded timestamp, whatever its metrics. Quick runs are skipped even when
+ * the caller loaded them (unless `includeQuick`), so a smoke test never
+ * stands in for a config by accident.
+ */
+export function latestRuns(runs: Run[], opts: { includeQuick?: boolean } = {}): Run[] {
+  const latest = new Map<string, Run>();
   for (const r of runs) {
+    if (r.quick && !opts.includeQuick) continue;
     const k = `${r.protocol}\u0000${r.detector}\u0000${r.variant ?? ""}`;
-    const cur = best.get(k);
-    const f = (x: Run) => Number(x.metrics.main?.f1 ?? -1);
-    if (!cur || f(r) > f(cur) || (f(r) === f(cur) && r.stamp > cur.stamp)) best.set(k, r);
+    const cur = latest.get(k);
+    if (!cur || recordedAt(r) > recordedAt(cur)) latest.set(k, r);
   }
-  return [...best.values()];
+  return [...latest.values()];
 }
 
 /** Table rows for runs (every test set) plus the published rows of the protocols present. */

@@ -438,6 +438,8 @@ export async function runExperiment(
         protocol: config.protocol,
         detector: config.detector,
         test_set: name,
+        // Marks smoke-test numbers in the metrics file itself (config.json has resolved.quick too).
+        quick: !!opts.quick,
         ...aggregate(per),
       };
       metrics[name] = agg;

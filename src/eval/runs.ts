@@ -1,6 +1,8 @@
 /**
  * Reading result folders back: `loadRuns()` for notebooks, `compare` and tests.
- * Folders named `partial-*` (failed or running) are skipped.
+ * Folders named `partial-*` (failed or running) are skipped, and so are
+ * `--quick` runs (smoke tests on a tiny slice) unless `includeQuick` asks for
+ * them: their numbers must never reach a table, report or figure by accident.
  *
  * @example
  * ```ts
@@ -26,6 +28,8 @@ export interface Run {
   kind: string;
   /** Config variant name ("" when none). */
   variant: string;
+  /** A `--quick` run (tiny slice, smoke test); folders written before the flag existed count as full runs. */
+  quick: boolean;
   config: Record<string, unknown>;
   env: Record<string, unknown>;
   data: Record<string, unknown>;
@@ -39,6 +43,19 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   } catch (e) {
     throw new InputError(`cannot read result file (${(e as Error).message})`, { file: path });
   }
+}
+
+/**
+ * Whether a run's files mark it as a `--quick` run: `resolved.quick` in config.json or `quick` in
+ * metrics.json is `true`. (The config's own `quick` field holds the overrides `--quick` would apply,
+ * not whether they were applied, so it is not read.) Missing fields mean a full run.
+ */
+export function isQuickRun(
+  config: Record<string, unknown>,
+  metrics: Record<string, unknown> | undefined,
+): boolean {
+  const resolved = config.resolved as Record<string, unknown> | undefined;
+  return resolved?.quick === true || metrics?.quick === true;
 }
 
 /** Loads one run folder. */
@@ -59,6 +76,7 @@ export async function loadRun(dir: string): Promise<Run> {
     detector: String(config.detector),
     kind: String(config.kind ?? "detector"),
     variant: typeof config.variant === "string" ? config.variant : "",
+    quick: isQuickRun(config, metrics.main),
     config,
     env: await readJson(join(dir, "env.json")).catch(() => ({})),
     data: await readJson(join(dir, "data.json")).catch(() => ({})),
@@ -66,14 +84,22 @@ export async function loadRun(dir: string): Promise<Run> {
   };
 }
 
+/** Options for {@link loadRuns}. */
+export interface LoadRunsOptions {
+  /** Keep only the newest run (by folder stamp) of each experiment id among the runs kept. */
+  latestOnly?: boolean;
+  /** Only these experiment ids. */
+  ids?: string[];
+  /** Also load `--quick` runs (default: skipped, so their numbers reach no table or figure). */
+  includeQuick?: boolean;
+}
+
 /**
- * Every finished run under `root` (default "results"), oldest first within an id.
- * `latestOnly` keeps the newest run of each experiment id.
+ * Every finished full run under `root` (default "results"), oldest first within an id.
+ * `--quick` runs are left out unless `includeQuick`; `latestOnly` keeps the newest run of each
+ * experiment id among those kept, so a quick run never hides the full run before it.
  */
-export async function loadRuns(
-  root = "results",
-  opts: { latestOnly?: boolean; ids?: string[] } = {},
-): Promise<Run[]> {
+export async function loadRuns(root = "results", opts: LoadRunsOptions = {}): Promise<Run[]> {
   const runs: Run[] = [];
   let ids: string[];
   try {
@@ -87,14 +113,21 @@ export async function loadRuns(
       .filter((e) => e.isDirectory && !e.name.startsWith("partial-"))
       .map((e) => e.name)
       .sort();
-    const pick = opts.latestOnly ? stamps.slice(-1) : stamps;
-    for (const s of pick) {
+    const kept: Run[] = [];
+    // Newest first, so latestOnly can stop at the first run it keeps.
+    for (const s of stamps.reverse()) {
+      let run: Run;
       try {
-        runs.push(await loadRun(join(root, id, s)));
+        run = await loadRun(join(root, id, s));
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
+        continue;
       }
+      if (run.quick && !opts.includeQuick) continue;
+      kept.push(run);
+      if (opts.latestOnly) break;
     }
+    runs.push(...kept.reverse());
   }
   return runs;
 }

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT } from "../_shared.ts";
 import {
-  bestRuns,
   compareRows,
   htmlPage,
+  latestRuns,
   markdownTable,
   readmeBlock,
   replaceBetweenMarkers,
@@ -12,7 +12,13 @@ import {
 import { loadRuns, type Run } from "../../src/eval/runs.ts";
 import { PUBLISHED } from "../../src/eval/published.ts";
 
-function fakeRun(protocol: string, detector: string, f1: number, stamp: string): Run {
+function fakeRun(
+  protocol: string,
+  detector: string,
+  f1: number,
+  stamp: string,
+  extra: Partial<Run> = {},
+): Run {
   return {
     id: `${protocol}-${detector}`,
     stamp,
@@ -21,6 +27,7 @@ function fakeRun(protocol: string, detector: string, f1: number, stamp: string):
     detector,
     kind: "detector",
     variant: "",
+    quick: false,
     config: {},
     env: {},
     data: {},
@@ -38,16 +45,35 @@ function fakeRun(protocol: string, detector: string, f1: number, stamp: string):
         n_seeds: 2,
       },
     },
+    ...extra,
   };
 }
 
-Deno.test("compare: best run per protocol and detector, published rows marked", () => {
+Deno.test("compare: the latest full run per config is shown, never the one with the best test F1", () => {
+  const older = fakeRun("kddcup-rev", "knn", 0.95, "20261101T090000Z-1111111");
+  const newer = fakeRun("kddcup-rev", "knn", 0.9, "20261102T080000Z-0000000");
+  const newerQuick = fakeRun("kddcup-rev", "knn", 0.99, "20261103T000000Z-2222222", { quick: true });
+  const variant = fakeRun("kddcup-rev", "knn", 0.97, "20261001T000000Z-3333333", { variant: "log1p" });
+  // Input order must not matter: the newest run comes first here.
+  const shown = latestRuns([newerQuick, newer, variant, older]);
+  assert.deepEqual(shown.map((r) => r.stamp).sort(), [newer.stamp, variant.stamp].sort());
+  assert.equal(
+    shown.find((r) => !r.variant),
+    newer,
+    "older run with higher F1 and newer quick run both passed over",
+  );
+  assert.equal(latestRuns([older, newer, newerQuick], { includeQuick: true })[0], newerQuick);
+  // A folder name without a recorded stamp sorts before any stamped run.
+  assert.equal(latestRuns([newer, fakeRun("kddcup-rev", "knn", 1, "zz-manual")])[0], newer);
+});
+
+Deno.test("compare: one row set per shown run, published rows marked", () => {
   const runs = [
     fakeRun("kddcup-rev", "knn", 0.9, "a"),
     fakeRun("kddcup-rev", "knn", 0.95, "b"),
     fakeRun("kddcup-rev", "autoencoder", 0.8, "c"),
   ];
-  const best = bestRuns(runs);
+  const best = latestRuns(runs);
   assert.equal(best.length, 2);
   assert.equal(best.find((r) => r.detector === "knn")!.stamp, "b");
   const rows = compareRows(best);
@@ -100,7 +126,7 @@ Deno.test("README results table matches the committed results", async () => {
   const readme = await Deno.readTextFile(join(ROOT, "README.md"));
   const m = /<!-- results:start -->\n([\s\S]*?)<!-- results:end -->/.exec(readme);
   assert.ok(m, "README.md has the results markers");
-  const expected = runs.length ? readmeBlock(compareRows(bestRuns(runs), { base: ROOT })).trim() : "";
+  const expected = runs.length ? readmeBlock(compareRows(latestRuns(runs), { base: ROOT })).trim() : "";
   assert.equal(m[1].trim(), expected, "README table is stale: run `deno task nadir compare --update-readme`");
 });
 

@@ -55,9 +55,78 @@ Deno.test("runner --quick writes a complete result folder", async () => {
     const scores = pl.readParquet(join(dir, "scores.parquet"));
     assert.deepEqual(scores.columns, ["row", "label", "category", "score"]);
     assert.equal(scores.height, data.splits[0].tests.test.rows);
-    const runs = await loadRuns(root);
+    assert.equal(m.quick, true, "metrics.json marks the quick run");
+    assert.equal(JSON.parse(await Deno.readTextFile(join(dir, "config.json"))).resolved.quick, true);
+    assert.deepEqual(await loadRuns(root), [], "a quick run is not loaded by default");
+    const runs = await loadRuns(root, { includeQuick: true });
     assert.equal(runs.length, 1);
+    assert.equal(runs[0].quick, true);
     assert.equal(runs[0].metrics.main.f1, m.f1);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+/** Copies a run folder's files (not figures/) to a sibling folder named `stamp`, editing its JSON. */
+async function copyRun(
+  dir: string,
+  stamp: string,
+  edit: (name: string, json: Record<string, any>) => void,
+): Promise<string> {
+  const dst = join(dir, "..", stamp);
+  await Deno.mkdir(dst);
+  for (const e of Deno.readDirSync(dir)) {
+    if (!e.isFile) continue;
+    if (!e.name.endsWith(".json")) await Deno.copyFile(join(dir, e.name), join(dst, e.name));
+    else {
+      const json = JSON.parse(await Deno.readTextFile(join(dir, e.name)));
+      edit(e.name, json);
+      await Deno.writeTextFile(join(dst, e.name), JSON.stringify(json));
+    }
+  }
+  return dst;
+}
+
+Deno.test("a quick run next to full ones is left out unless asked; unmarked old folders count as full", async () => {
+  const root = await Deno.makeTempDir({ prefix: "nadir-runner-" });
+  try {
+    const full = await runExperiment(tiny, { root, silent: true, figures: false, seeds: 1 });
+    // Back-date the full run so the quick run below is the newest folder of the id (and the two
+    // stamps cannot collide when both runs finish within one second).
+    const fullDir = join(root, tiny.id, "20260101T000000Z-aaaaaaa");
+    await Deno.rename(full.dir, fullDir);
+    assert.equal(full.metrics.test.quick, false);
+    // A folder written before runs were marked: neither config.json nor metrics.json says quick.
+    const oldDir = await copyRun(fullDir, "20250101T000000Z-bbbbbbb", (name, json) => {
+      if (name === "config.json") delete json.resolved.quick;
+      else delete json.quick;
+    });
+    const quick = await runExperiment(tiny, { quick: true, root, silent: true, figures: false });
+    assert.ok(quick.dir > fullDir, "the quick run is the newest folder");
+
+    const byDefault = await loadRuns(root);
+    assert.deepEqual(byDefault.map((r) => r.dir), [oldDir, fullDir]);
+    assert.deepEqual(byDefault.map((r) => r.quick), [false, false]);
+    assert.ok(byDefault[1].config.quick, "the config's quick overrides alone do not make a run quick");
+    assert.deepEqual((await loadRuns(root, { latestOnly: true })).map((r) => r.dir), [fullDir]);
+
+    const all = await loadRuns(root, { includeQuick: true });
+    assert.deepEqual(all.map((r) => r.dir), [oldDir, fullDir, quick.dir]);
+    assert.deepEqual(all.map((r) => r.quick), [false, false, true]);
+    assert.deepEqual(
+      (await loadRuns(root, { includeQuick: true, latestOnly: true })).map((r) => r.dir),
+      [quick.dir],
+    );
+
+    // Marked in metrics.json only (config.json without resolved.quick) is still quick.
+    const metricsOnly = await copyRun(quick.dir, "20270101T000000Z-ccccccc", (name, json) => {
+      if (name === "config.json") delete json.resolved.quick;
+    });
+    assert.deepEqual((await loadRuns(root, { latestOnly: true })).map((r) => r.dir), [fullDir]);
+    assert.equal(
+      (await loadRuns(root, { includeQuick: true })).find((r) => r.dir === metricsOnly)?.quick,
+      true,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
