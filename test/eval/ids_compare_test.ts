@@ -24,7 +24,15 @@ Deno.test("detectors vs IDS on the same flows: joins by row id, covered subset, 
       category: ["normal", "normal", "normal", "a", "a", "b", "b"],
       score: [0.1, 0.8, 0.2, 0.3, 0.7, 0.9, 0.95],
     }).writeParquet(join(dir, "det", "scores.parquet"));
-    const base = { stamp: "s", variant: "", config: {}, env: {}, data: {}, protocol: "cic-ids2017" };
+    const base = {
+      stamp: "s",
+      variant: "",
+      config: {},
+      env: {},
+      data: {},
+      protocol: "cic-ids2017",
+      quick: false,
+    };
     const ids = {
       ...base,
       id: "snort",
