@@ -127,7 +127,7 @@ export async function loadRuns(root = "results", opts: LoadRunsOptions = {}): Pr
       kept.push(run);
       if (opts.latestOnly) break;
     }
-    runs.push(...kept.reverse());
+    for (let i = kept.length - 1; i >= 0; i--) runs.push(kept[i]);
   }
   return runs;
 }
