@@ -50,6 +50,7 @@
  */
 import { sgemm, THREAD_MIN_FLOPS } from "./blas.ts";
 import type { Params } from "./params.ts";
+import { fillRows } from "./ops.ts";
 import type { Rng } from "../util/random.ts";
 import {
   cat,
@@ -373,13 +374,7 @@ function affine(
   z: Float32Array,
 ): void {
   if (rows === 0) return;
-  // Bias into every row by doubling copies (log2(rows) memmoves).
-  z.set(b.subarray(0, nOut));
-  for (let done = 1; done < rows;) {
-    const n = Math.min(done, rows - done);
-    z.copyWithin(done * nOut, 0, n * nOut);
-    done += n;
-  }
+  fillRows(z, b.subarray(0, nOut), rows);
   gemm(false, false, rows, nOut, nIn, x, nIn, w, nOut, 1, z, nOut);
 }
 

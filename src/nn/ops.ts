@@ -172,6 +172,17 @@ export function actBackwardBias(
   }
 }
 
+/**
+ * Copies `row` into the first `rows` rows of `z`, doubling with `copyWithin`
+ * (log2(rows) memmoves rather than one call per row).
+ */
+export function fillRows(z: Float32Array, row: Float32Array, rows: number): void {
+  const k = row.length, n = rows * k;
+  if (n === 0) return;
+  z.set(row);
+  for (let filled = k; filled < n; filled *= 2) z.copyWithin(filled, 0, Math.min(filled, n - filled));
+}
+
 /** `z = x · W + b` for `rows` rows: x is rows × nIn, W nIn × nOut, b nOut (bias copied in, then sgemm accumulates). */
 export function denseForward(
   x: Float32Array,

@@ -60,7 +60,7 @@ import { attentionBackward, attentionForward, type AttentionShape, probsPerSeque
 import { sgemm } from "./blas.ts";
 import { embedBackward, embedForward } from "./embedding.ts";
 import { layerNormBackward, layerNormForward } from "./norm.ts";
-import { denseBackward, dropoutBackward, dropoutForward } from "./ops.ts";
+import { denseBackward, denseForward, dropoutBackward, dropoutForward, fillRows } from "./ops.ts";
 import { expInPlace, geluBackward, geluForward } from "./simd.ts";
 import type { Params } from "./params.ts";
 
@@ -102,33 +102,6 @@ export interface OutputBucket {
 export interface DropoutOption {
   rate: number;
   rng: Rng;
-}
-
-/**
- * `z = x · W + b` (rows × nOut): the bias is copied into the first row and
- * doubled across the rest with `copyWithin` (a handful of memcpy calls rather
- * than one call per row), then sgemm accumulates the product.
- */
-function dense(
-  x: Float32Array,
-  rows: number,
-  nIn: number,
-  w: Float32Array,
-  b: Float32Array,
-  nOut: number,
-  z: Float32Array,
-): void {
-  if (rows === 0) return;
-  fillRows(z, b, rows);
-  sgemm(false, false, rows, nOut, nIn, 1, x, nIn, w, nOut, 1, z, nOut);
-}
-
-/** Copies `row` into the first `rows` rows of `z` (doubling with `copyWithin`). */
-function fillRows(z: Float32Array, row: Float32Array, rows: number): void {
-  const k = row.length, n = rows * k;
-  if (n === 0) return;
-  z.set(row);
-  for (let filled = k; filled < n; filled *= 2) z.copyWithin(filled, 0, Math.min(filled, n - filled));
 }
 
 /** Weight names and shapes of a {@link CausalLm} in flow-lm's order (values are the caller's). */
@@ -400,16 +373,16 @@ export class CausalLm {
       const a = training ? this.#train[l] : this.#infer!;
       const keep = training ? a : undefined;
       layerNormForward(x, N, d, w.ln1g.v, w.ln1b.v, a.h1, keep?.xhat1, keep?.rstd1, { add: pending });
-      dense(a.h1, N, d, w.q[0].v, w.q[1].v, d, a.q);
-      dense(a.h1, N, d, w.k[0].v, w.k[1].v, d, a.k);
-      dense(a.h1, N, d, w.v[0].v, w.v[1].v, d, a.v);
+      denseForward(a.h1, N, d, w.q[0].v, w.q[1].v, d, a.q);
+      denseForward(a.h1, N, d, w.k[0].v, w.k[1].v, d, a.k);
+      denseForward(a.h1, N, d, w.v[0].v, w.v[1].v, d, a.v);
       attentionForward(a.q, a.k, a.v, shape, a.probs, a.att);
-      dense(a.att, N, d, w.o[0].v, w.o[1].v, d, br);
+      denseForward(a.att, N, d, w.o[0].v, w.o[1].v, d, br);
       if (drop) dropoutForward(br, a.mask1, N * d, drop.rate, drop.rng);
       layerNormForward(x, N, d, w.ln2g.v, w.ln2b.v, a.h2, keep?.xhat2, keep?.rstd2, { add: br });
-      dense(a.h2, N, d, w.fc1[0].v, w.fc1[1].v, m, a.f1);
+      denseForward(a.h2, N, d, w.fc1[0].v, w.fc1[1].v, m, a.f1);
       geluForward(a.f1, a.g, N * m);
-      dense(a.g, N, m, w.fc2[0].v, w.fc2[1].v, d, br);
+      denseForward(a.g, N, m, w.fc2[0].v, w.fc2[1].v, d, br);
       if (drop) dropoutForward(br, a.mask2, N * d, drop.rate, drop.rng);
       pending = br;
     }
