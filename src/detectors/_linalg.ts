@@ -126,6 +126,9 @@ export function sqDist(a: Float64Array, ai: number, b: Float64Array, bi: number,
 /**
  * Squared distance, abandoned (returning a value ≥ `bound`) as soon as the
  * partial sum reaches `bound`: exact whenever the true distance is below it.
+ * With `keepTies` it is abandoned only once the sum passes `bound`, so a
+ * distance equal to the bound is exact too (LOF counts every row tied at the
+ * k-th distance).
  */
 export function sqDistBounded(
   a: Float64Array,
@@ -134,6 +137,7 @@ export function sqDistBounded(
   bi: number,
   d: number,
   bound: number,
+  keepTies = false,
 ): number {
   let s = 0, j = 0;
   while (j < d) {
@@ -142,7 +146,7 @@ export function sqDistBounded(
       const t = a[ai + j] - b[bi + j];
       s += t * t;
     }
-    if (s >= bound) return s;
+    if (s > bound || (s === bound && !keepTies)) return s;
   }
   return s;
 }

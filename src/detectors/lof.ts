@@ -53,6 +53,7 @@ import {
   i32Blob,
   permuteColumns,
   saturateScore,
+  sqDistBounded,
   stateNumber,
   toBytes,
   varianceOrder,
@@ -137,27 +138,6 @@ class NeighbourList {
   }
 }
 
-/** Squared distance, abandoned (returning a value > `bound`) once the partial sum exceeds it. */
-function sqDistAbove(
-  a: Float64Array,
-  ai: number,
-  b: Float64Array,
-  bi: number,
-  d: number,
-  bound: number,
-): number {
-  let s = 0, j = 0;
-  while (j < d) {
-    const stop = j + 8 < d ? j + 8 : d;
-    for (; j < stop; j++) {
-      const t = a[ai + j] - b[bi + j];
-      s += t * t;
-    }
-    if (s > bound) return s;
-  }
-  return s;
-}
-
 /**
  * Fills `list` with the k nearest tree points of `q[qo..qo+d)` and their ties,
  * skipping point `exclude` (the query itself when it is a training row; -1 for none).
@@ -193,7 +173,7 @@ function searchTree(
     if (l < 0) {
       for (let t = start[node]; t < end[node]; t++) {
         if (t === exclude) continue;
-        const s = sqDistAbove(q, qo, pts, t * d, d, list.bound());
+        const s = sqDistBounded(q, qo, pts, t * d, d, list.bound(), true);
         if (s <= list.bound()) list.offer(s, t);
       }
       return;
