@@ -153,10 +153,7 @@ export function sqDistBounded(
 
 export { quantileSorted } from "../util/quantile.ts";
 
-/** Bytes of a typed array (copy, little-endian as on every platform Deno runs on). */
-export function toBytes(a: Float64Array | Float32Array | Int32Array | Uint32Array | Uint8Array): Uint8Array {
-  return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
-}
+export { toBytes } from "../util/bytes.ts";
 
 function blob(blobs: Record<string, Uint8Array> | undefined, name: string, detector: string): Uint8Array {
   const b = blobs?.[name];

@@ -18,7 +18,8 @@ import { Rng } from "../util/random.ts";
 import { InputError } from "../util/errors.ts";
 import type { Detector, DetectorState, FitOptions, ScoreContext } from "./types.ts";
 import { runEpochs, type TrainResult } from "../nn/train.ts";
-import { decodeWeightBlob, floatBlob, Params } from "../nn/params.ts";
+import { decodeWeightBlob, Params } from "../nn/params.ts";
+import { toBytes } from "../util/bytes.ts";
 import { nnEngine } from "../nn/engine.ts";
 
 /** Rows per inference chunk: big enough to amortise kernel launches, small enough for memory. */
@@ -92,7 +93,7 @@ export class ParamStore {
     const blobs: Record<string, Uint8Array> = {};
     for (const [k, v] of this.vars) {
       shapes[k] = v.shape.slice();
-      blobs[prefix + k] = floatBlob(v.dataSync() as Float32Array);
+      blobs[prefix + k] = toBytes(v.dataSync() as Float32Array);
     }
     return { shapes, blobs };
   }

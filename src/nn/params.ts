@@ -23,6 +23,7 @@
  * @module
  */
 import { InputError } from "../util/errors.ts";
+import { toBytes } from "../util/bytes.ts";
 
 /** One parameter: values, gradient and shape. */
 export interface Param {
@@ -66,11 +67,6 @@ export function decodeWeightBlob(
     }
   }
   return f;
-}
-
-/** The bytes of a float32 array (a copy: blobs outlive training buffers). */
-export function floatBlob(a: Float32Array): Uint8Array {
-  return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 }
 
 /** An ordered set of named parameters. */
@@ -163,7 +159,7 @@ export class Params {
     const blobs: Record<string, Uint8Array> = {};
     for (const [k, p] of this.#byName) {
       shapes[k] = p.shape.slice();
-      blobs[prefix + k] = floatBlob(p.value);
+      blobs[prefix + k] = toBytes(p.value);
     }
     return { shapes, blobs };
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { decodeWeightBlob, floatBlob, Params } from "../../src/nn/params.ts";
+import { decodeWeightBlob, Params } from "../../src/nn/params.ts";
+import { toBytes } from "../../src/util/bytes.ts";
 
 Deno.test("Params: blobs round-trip names, shapes and values; snapshot/restore; gradient norm", () => {
   const p = new Params();
@@ -25,7 +26,7 @@ Deno.test("Params: blobs round-trip names, shapes and values; snapshot/restore; 
 });
 
 Deno.test("Params: corrupt weights are refused naming the detector, weight and what was expected", () => {
-  const ok = floatBlob(new Float32Array([1, 2]));
+  const ok = toBytes(new Float32Array([1, 2]));
   assert.throws(
     () => decodeWeightBlob("ae", "b0", [2], [2], undefined),
     /ae: saved model lacks weight blob "w.b0"/,
@@ -39,7 +40,7 @@ Deno.test("Params: corrupt weights are refused naming the detector, weight and w
     /weight "b0" has shape \[1,2\], expected \[2\]/,
   );
   assert.throws(
-    () => decodeWeightBlob("ae", "b0", [2], [2], floatBlob(new Float32Array([1, NaN]))),
+    () => decodeWeightBlob("ae", "b0", [2], [2], toBytes(new Float32Array([1, NaN]))),
     /weight "b0" holds a non-finite value/,
   );
   const p = new Params();
