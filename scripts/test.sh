@@ -4,8 +4,9 @@
 # then one line per skipped test with its reason.
 #   bash scripts/test.sh [deno test args...]
 # Steps: format (deno fmt --check), lint (deno lint), strict type check of src/ test/ bench/ scripts/,
-# then one deno test run over the test files and the @example blocks of src/ (--doc), then the neural
-# detectors' tests again on the tfjs engine.
+# then one parallel deno test run over the test files and the @example blocks of src/ (--doc), the files
+# that run ONNX models one at a time (see ONNX_TESTS), then the neural detectors' tests on the tfjs engine.
+# With arguments, only those tests run, in one sequential run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DENO=$(command -v deno || echo "$PWD/.tools/node_modules/.bin/deno")
@@ -34,34 +35,53 @@ echo "== lint"
 echo "== type check"
 "$DENO" task --quiet check || fail "type check"
 
-echo "== deno test (tests and src/ @example blocks)"
+# onnxruntime-node (loaded by transformers.js for the text-embedding detector) keeps V8 handles of the
+# first isolate that loads it: a second isolate in the same process using it panics Deno 2.9 ("attempt
+# to use Handle in an Isolate that is not its host"). --parallel runs test files in concurrent isolates,
+# so the files that run ONNX models run afterwards, one after another (sequential isolates are safe).
+# test/setup_test.ts checks that every test file running the text-embedding detector is listed here.
+ONNX_TESTS=(test/detectors/conformance_test.ts test/detectors/property_test.ts test/detectors/text_embedding_test.ts)
+
 log=$(mktemp)
-full=0
-if [ $# -eq 0 ]; then set -- test/ src/; full=1; fi
-"$DENO" test -A --unstable-ffi --parallel --doc "$@" 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
+rc=0
+passed=0; failed=0; ignored=0
 count() {
   local v
   v=$(sed -nE "s/.* ([0-9]+) $1.*/\1/p" <<<"$(grep -E '^(ok|FAILED) \|' "$2" | tail -1)")
   echo "${v:-0}"
 }
-passed=$(count passed "$log"); failed=$(count failed "$log"); ignored=$(count ignored "$log")
-# The neural detectors' own tests once more on the tfjs engine (the first run used the native one): both
-# engines must pass them (issue 12). The conformance suite already runs both engines in one process.
-if [ "$full" -eq 1 ]; then
-  echo "== neural detector tests on the tfjs engine (NADIR_BACKEND=tfjs)"
-  log2=$(mktemp)
-  NADIR_BACKEND=tfjs "$DENO" test -A --unstable-ffi --parallel test/detectors/autoencoder_test.ts \
-    test/detectors/lstm_test.ts test/detectors/flow_lm_test.ts 2>&1 | tee "$log2"
-  rc2=${PIPESTATUS[0]}
-  [ "$rc2" -ne 0 ] && rc=$rc2
-  passed=$(( ${passed:-0} + $(count passed "$log2") ))
-  failed=$(( ${failed:-0} + $(count failed "$log2") ))
-  ignored=$(( ${ignored:-0} + $(count ignored "$log2") ))
-  cat "$log2" >>"$log"
-  rm -f "$log2"
+# run_tests TITLE [env=value...] -- deno-test-args...: one deno test run, its counts added to the totals.
+run_tests() {
+  local title=$1; shift
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  echo "== $title"
+  local part r
+  part=$(mktemp)
+  env "${envs[@]}" "$DENO" test -A --unstable-ffi "$@" 2>&1 | tee "$part"
+  r=${PIPESTATUS[0]}
+  [ "$r" -ne 0 ] && rc=$r
+  passed=$(( passed + $(count passed "$part") ))
+  failed=$(( failed + $(count failed "$part") ))
+  ignored=$(( ignored + $(count ignored "$part") ))
+  cat "$part" >>"$log"
+  rm -f "$part"
+}
+
+if [ $# -gt 0 ]; then
+  # A chosen subset runs in one sequential run (it may hold several ONNX test files).
+  run_tests "deno test $*" -- "$@"
+else
+  ignore=$(IFS=,; echo "${ONNX_TESTS[*]}")
+  run_tests "deno test (tests and src/ @example blocks)" -- --parallel --doc --ignore="$ignore" test/ src/
+  run_tests "deno test: files that run ONNX models, one at a time" -- "${ONNX_TESTS[@]}"
+  # The neural detectors' own tests once more on the tfjs engine (the first run used the native one): both
+  # engines must pass them (issue 12). The conformance suite already runs both engines in one process.
+  run_tests "neural detector tests on the tfjs engine (NADIR_BACKEND=tfjs)" NADIR_BACKEND=tfjs -- --parallel \
+    test/detectors/autoencoder_test.ts test/detectors/lstm_test.ts test/detectors/flow_lm_test.ts
 fi
-echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${ignored:-0} skipped"
+echo "tests: $passed passed, $failed failed, $ignored skipped"
 # Every skip goes through test/_shared.ts testWhen, which prints "skip: <test>: <reason>".
 grep -E '^skip: ' "$log" | sort -u | sed 's/^/  /'
 rm -f "$log"

@@ -111,3 +111,25 @@ Deno.test("setup: a complete environment is recognised (root, ../shared/data, se
   const expected = Deno.uid() === 0 && exists(join(ROOT, "..", "shared", "data")) && exists(SETUP_STAMP);
   if (!Deno.env.get("NADIR_SHARED_DATA")) assert.equal(completeEnvironment(), expected);
 });
+
+/**
+ * Whether a test file can run an ONNX model: it imports the text-embedding
+ * detector or names it, or it fits every registered detector.
+ */
+export function runsOnnx(source: string): boolean {
+  return /text_embedding\.ts"|"text-embedding["]/.test(source) ||
+    (/\blistDetectors\(\)/.test(source) && /\.fit\(/.test(source));
+}
+
+Deno.test("setup: every test file that runs ONNX models is in scripts/test.sh's ONNX_TESTS (one isolate at a time)", () => {
+  const sh = Deno.readTextFileSync(join(ROOT, "scripts", "test.sh"));
+  const m = /^ONNX_TESTS=\(([^)]*)\)/m.exec(sh);
+  assert.ok(m, "scripts/test.sh defines ONNX_TESTS=(...)");
+  const listed = new Set(m[1].split(/\s+/).filter(Boolean));
+  const found = new Set<string>();
+  for (const p of sources(join(ROOT, "test"))) {
+    if (p.endsWith("_test.ts") && runsOnnx(Deno.readTextFileSync(p))) found.add(relative(ROOT, p));
+  }
+  assert.ok(found.has("test/detectors/text_embedding_test.ts"), "the scan finds the text-embedding tests");
+  assert.deepEqual([...found].sort(), [...listed].sort());
+});

@@ -19,6 +19,13 @@
  *
  * Identical texts are embedded once (KDD-style data is massively duplicated).
  *
+ * **One isolate at a time.** The model runs in onnxruntime-node, a native
+ * addon that keeps V8 handles of the first isolate that loads it; Deno 2.9
+ * panics when a second isolate of the same process (a Worker, or a
+ * `deno test --parallel` file) runs a model while the first is alive. Run this
+ * detector in one isolate per process (scripts/test.sh runs the test files
+ * that use it one after another).
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
