@@ -244,6 +244,13 @@ def footer(prov: dict, meta: dict) -> str:
     if meta.get("duration_s") is not None:
         params = ", ".join(f"{k}={json.dumps(v)}" for k, v in meta.get("parameters", {}).items()) or "defaults"
         rows.append(("run", f"{meta.get('duration_s')} s, parameters {params}, status {meta.get('status', '?')}"))
+    inputs = meta.get("inputs")
+    if inputs:
+        rows.append(("rendered from", f"commit {inputs.get('commit') or 'unknown'}, {inputs.get('renderedAt', '')}"))
+        runs = list(inputs.get("results", {}).keys())
+        rows.append(("result folders", ", ".join(runs) if runs else "none"))
+        rows.append(("inputs checked", f"notebook, {len(inputs.get('src', {}))} src/ modules and the result folders"
+                     " carry sha256 digests; deno task nadir report --check tells whether any changed since"))
     dl = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in rows if v != "")
     return f'<footer><strong>Provenance</strong><dl>{dl}</dl></footer>'
 

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type { Command } from "./command.ts";
-import { InputError } from "../util/errors.ts";
+import { InputError, UsageError } from "../util/errors.ts";
 
 export const command: Command = {
   name: "compare",
@@ -38,12 +38,22 @@ export const command: Command = {
     },
     readme: { type: "string", description: "README to update", default: "README.md", arg: "FILE" },
     "no-figure": { type: "boolean", description: "Skip the figure (faster)" },
+    "include-quick": {
+      type: "boolean",
+      description: "Also show --quick runs (smoke tests on tiny slices); never with --update-readme",
+    },
   },
   details: `Examples:
   deno task nadir compare
   deno task nadir compare results/nsl-kdd-knn results/nsl-kdd-autoencoder --all
   deno task nadir compare --update-readme`,
   async run({ options, positionals }) {
+    const includeQuick = !!options["include-quick"];
+    if (includeQuick && options["update-readme"]) {
+      throw new UsageError(
+        "nadir compare: --include-quick cannot be used with --update-readme (quick runs never reach the README)",
+      );
+    }
     const { loadRun, loadRuns } = await import("../eval/runs.ts");
     const cmp = await import("../eval/compare.ts");
     let runs;
@@ -55,21 +65,31 @@ export const command: Command = {
           Deno.statSync(join(p, "config.json"));
           isRun = true;
         } catch { /* a results/<id> folder */ }
-        if (isRun) runs.push(await loadRun(p));
-        else {
+        if (isRun) {
+          const run = await loadRun(p);
+          if (run.quick && !includeQuick) {
+            throw new InputError("is a --quick run (tiny slice); pass --include-quick to show it", {
+              file: p,
+            });
+          }
+          runs.push(run);
+        } else {
           const parts = p.replace(/\/+$/, "").split("/");
-          const got = await loadRuns(parts.slice(0, -1).join("/") || ".", { ids: [parts.at(-1)!] });
+          const got = await loadRuns(parts.slice(0, -1).join("/") || ".", {
+            ids: [parts.at(-1)!],
+            includeQuick,
+          });
           if (!got.length) throw new InputError("no finished runs here", { file: p });
           for (const r of got) runs.push(r); // no push(...got): a spread of 120 k+ items overflows the stack
         }
       }
-    } else runs = await loadRuns(options.root as string);
+    } else runs = await loadRuns(options.root as string, { includeQuick });
     if (!runs.length) {
       throw new InputError(
         `no finished runs under ${options.root}; run one with: deno task nadir experiment experiments/<id>.ts`,
       );
     }
-    const chosen = options.all ? runs : cmp.latestRuns(runs);
+    const chosen = options.all ? runs : cmp.latestRuns(runs, { includeQuick });
     const rows = cmp.compareRows(chosen, { published: !options["no-published"] });
     console.log(cmp.markdownTable(rows));
     const out = options.out as string;

@@ -26,6 +26,11 @@ export const command: Command = {
       multiple: true,
       description: "Set a parameters-cell value in every notebook run (VALUE as JSON, else a string)",
     },
+    check: {
+      type: "boolean",
+      description: "Run nothing: exit 1 when a rendered report in OUT is stale (its notebook, the src/ " +
+        "modules it imports or the result folders it read changed since), quick, or has no inputs record",
+    },
     grace: {
       type: "number",
       arg: "S",
@@ -37,11 +42,18 @@ export const command: Command = {
 notebooks save go to OUT/figures/. Needs Debian Jupyter (python3-nbclient) and the Deno kernel from
 bash scripts/setup.sh. Exit 1 when a notebook raised (its report still shows where).
 
+Each executed notebook records what it was built from (metadata.nadir.inputs): the commit, and sha256
+digests of the notebook, of every src/ module it imports (transitively) and of every result folder it
+read, plus which full runs each results listing offered. The HTML footer names the commit and the
+result folders. --check recomputes them (CI runs it on the committed reports/).
+
 Examples:
   deno task nadir report                      # full data, into reports/
+  deno task nadir report --check              # are the committed reports current?
   deno task nadir report --quick --out /tmp/r # CI-sized slices
   deno task nadir report --only 01 --param DATASET='"cic-ids2017"'`,
   async run(args) {
+    if (bool(args, "check")) return await check(str(args, "out") ?? "reports");
     const { runReport } = await import("../figures/report.ts");
     const params: Record<string, unknown> = {};
     for (const p of (args.options.param as string[] | undefined) ?? []) {
@@ -72,3 +84,23 @@ Examples:
     return r.notebooks.some((n) => n.status !== "ok") ? 1 : 0;
   },
 };
+
+async function check(out: string): Promise<number> {
+  const { checkReports } = await import("../eval/report_inputs.ts");
+  const { REPO_ROOT } = await import("../figures/report.ts");
+  const results = await checkReports(out, REPO_ROOT);
+  let stale = 0;
+  for (const r of results) {
+    if (r.problems.length === 0) {
+      console.log(`${r.report}: current`);
+      continue;
+    }
+    stale++;
+    console.log(`${r.report}: STALE`);
+    for (const p of r.problems) console.log(`  ${p}`);
+  }
+  if (stale) {
+    console.log(`${stale} of ${results.length} reports are stale: re-render with deno task nadir report`);
+  }
+  return stale ? 1 : 0;
+}

@@ -34,6 +34,9 @@ export interface CompareRow {
   roc_auc?: number;
   pr_auc?: number;
   f1_oracle?: number;
+  /** Half-widths of the 95 % confidence intervals of the seed means (Student t over seeds; 2+ seeds). */
+  f1_ci95?: number;
+  roc_auc_ci95?: number;
   seeds?: number;
   /** Run folder, or "published: <citation>". */
   source: string;
@@ -69,6 +72,57 @@ export function latestRuns(runs: Run[], opts: { includeQuick?: boolean } = {}): 
   return [...latest.values()];
 }
 
+/** Two-sided 97.5 % quantiles of Student's t for 1–30 degrees of freedom (standard table values). */
+const T975 = [
+  12.706,
+  4.303,
+  3.182,
+  2.776,
+  2.571,
+  2.447,
+  2.365,
+  2.306,
+  2.262,
+  2.228,
+  2.201,
+  2.179,
+  2.16,
+  2.145,
+  2.131,
+  2.12,
+  2.11,
+  2.101,
+  2.093,
+  2.086,
+  2.08,
+  2.074,
+  2.069,
+  2.064,
+  2.06,
+  2.056,
+  2.052,
+  2.048,
+  2.045,
+  2.042,
+];
+
+/**
+ * Half-width of the 95 % confidence interval of a mean over `n` seeds with sample standard deviation
+ * `std`: t(0.975, n − 1) · std / √n. Undefined below 2 seeds (no spread to estimate).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { seedCi95 } from "./compare.ts";
+ * assert.equal(seedCi95(0.02, 5)?.toFixed(4), "0.0248");
+ * assert.equal(seedCi95(0.02, 1), undefined);
+ * ```
+ */
+export function seedCi95(std: number | undefined, n: number | undefined): number | undefined {
+  if (std === undefined || !Number.isFinite(std) || n === undefined || n < 2) return undefined;
+  return (T975[n - 2] ?? 1.96) * std / Math.sqrt(n);
+}
+
 /** Table rows for runs (every test set) plus the published rows of the protocols present. */
 export function compareRows(runs: Run[], opts: { base?: string; published?: boolean } = {}): CompareRow[] {
   const rows: CompareRow[] = [];
@@ -90,6 +144,8 @@ export function compareRows(runs: Run[], opts: { base?: string; published?: bool
         roc_auc: r.kind === "signature-ids" ? undefined : m.roc_auc,
         pr_auc: r.kind === "signature-ids" ? undefined : m.pr_auc,
         f1_oracle: r.kind === "signature-ids" ? undefined : m.f1_oracle,
+        f1_ci95: seedCi95(m.std?.f1, m.n_seeds),
+        roc_auc_ci95: r.kind === "signature-ids" ? undefined : seedCi95(m.std?.roc_auc, m.n_seeds),
         seeds: m.n_seeds,
         source: relative(opts.base ?? ".", r.dir),
         published: false,
@@ -126,6 +182,9 @@ export function compareRows(runs: Run[], opts: { base?: string; published?: bool
 const f3 = (
   v: number | undefined,
 ) => (v === undefined || v === null || !Number.isFinite(v) ? "–" : v.toFixed(3));
+/** A mean with its 95 % half-width when there is one: "0.739 ± 0.031". */
+const withCi = (v: number | undefined, ci: number | undefined) =>
+  ci === undefined || v === undefined || !Number.isFinite(v) ? f3(v) : `${f3(v)} ± ${f3(ci)}`;
 
 /** The Markdown table (also used for the README between the results markers). */
 export function markdownTable(rows: CompareRow[]): string {
@@ -149,12 +208,12 @@ export function markdownTable(rows: CompareRow[]): string {
     r.protocol,
     r.test_set,
     r.detector,
-    f3(r.f1),
+    withCi(r.f1, r.f1_ci95),
     f3(r.precision),
     f3(r.recall),
     f3(r.accuracy),
     f3(r.fpr),
-    f3(r.roc_auc),
+    withCi(r.roc_auc, r.roc_auc_ci95),
     f3(r.pr_auc),
     f3(r.f1_oracle),
     String(r.seeds ?? "–"),
@@ -204,6 +263,7 @@ export function htmlPage(rows: CompareRow[], svg?: string): string {
     `<tr class="${r.published ? "published" : ""}">` +
     cols.map((c) => {
       const v = r[c];
+      if (c === "f1" || c === "roc_auc") return `<td>${withCi(r[c], r[`${c}_ci95`])}</td>`;
       return `<td>${typeof v === "number" && c !== "seeds" ? f3(v) : esc(String(v ?? "–"))}</td>`;
     }).join("") + "</tr>"
   ).join("\n");
@@ -244,6 +304,10 @@ export function readmeBlock(rows: CompareRow[]): string {
     "",
     "F1/precision/recall/accuracy/FPR: threshold fit on benign validation rows of the training data only. " +
     "F1 (oracle): threshold from the known test anomaly ratio (DAGMM/GOAD convention), for comparison with papers only. " +
-    "Signature rows: Snort 3 alerts matched to flows by 5-tuple within each flow's time window (docs/ids.md).",
+    "Values are means over the seeds; ± is the 95 % confidence interval of that mean (Student t over seeds). " +
+    "Signature rows: Snort 3 alerts matched to flows by 5-tuple within each flow's time window (docs/ids.md). " +
+    "The Snort `covered` row keeps only flows inside each alert file's first-to-last alert span (± tolerance): " +
+    "coverage is derived from the alerts themselves, so it is optimistic by construction — a stretch of traffic " +
+    "Snort saw but raised nothing on counts as uncovered (docs/ids.md).",
   ].join("\n");
 }

@@ -14,6 +14,7 @@
  */
 import { join, relative } from "node:path";
 import { InputError } from "../util/errors.ts";
+import { noteInput } from "../util/inputs.ts";
 
 /** One finished run. */
 export interface Run {
@@ -67,6 +68,7 @@ export async function loadRun(dir: string): Promise<Run> {
     if (m) metrics[m[1] ?? "main"] = await readJson(join(dir, e.name));
   }
   if (!metrics.main) throw new InputError("run folder has no metrics.json", { file: dir });
+  noteInput({ kind: "run", path: dir });
   const parts = dir.replace(/\/+$/, "").split("/");
   return {
     id: String(config.id ?? parts.at(-2)),
@@ -128,6 +130,10 @@ export async function loadRuns(root = "results", opts: LoadRunsOptions = {}): Pr
       if (opts.latestOnly) break;
     }
     for (let i = kept.length - 1; i >= 0; i--) runs.push(kept[i]);
+  }
+  // What this listing offered is an input too: a run added later changes which one a report shows.
+  if (!opts.ids && !opts.includeQuick) {
+    noteInput({ kind: "root", path: root, runs: runs.map((r) => r.dir), latestOnly: !!opts.latestOnly });
   }
   return runs;
 }

@@ -25,6 +25,8 @@ import { fileURLToPath } from "node:url";
 import { InputError, UsageError } from "../util/errors.ts";
 import { VERSION } from "../version.ts";
 import { gitSha } from "./provenance.ts";
+import { collectReportInputs } from "../eval/report_inputs.ts";
+import { readInputsLog } from "../util/inputs.ts";
 
 /** Repository root. */
 export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -182,10 +184,12 @@ export async function runReport(opts: ReportOptions = {}): Promise<ReportResult>
       "--quiet",
       ...Object.entries(params).flatMap(([k, v]) => ["-p", `${k}=${JSON.stringify(v)}`]),
     ];
+    const inputsLog = await Deno.makeTempFile({ prefix: "nadir-report-inputs-" });
     const env: Record<string, string> = {
       NADIR_FIGURES_DIR: join(out, "figures"),
       NO_COLOR: "1",
       NADIR_PROGRESS: "0",
+      NADIR_INPUTS_LOG: inputsLog,
     };
     // Quick runs write their feature sets and models to temporary folders: keep those inside OUT and remove them after.
     if (opts.quick) {
@@ -208,10 +212,12 @@ export async function runReport(opts: ReportOptions = {}): Promise<ReportResult>
       .slice(-5)
       .join("\n");
     if (r.code === 2 || (status === "error" && !(await exists(ipynb)))) {
+      await Deno.remove(inputsLog).catch(() => {});
       runs.push({ name, status: "error", seconds, ipynb, html, lateOutputs, message: tail });
       log(`report: ${name} failed to run: ${tail}`);
       continue;
     }
+    await recordInputs(ipynb, nb, inputsLog);
     const rr = await runPython(
       [join(REPO_ROOT, "scripts", "nbhtml.py"), "render", ipynb, html, "--provenance", JSON.stringify(prov)],
       {},
@@ -254,6 +260,35 @@ export async function runReport(opts: ReportOptions = {}): Promise<ReportResult>
   }
   return { out, index, notebooks: runs, seconds: (performance.now() - t0) / 1000 };
 }
+
+/**
+ * Stores in the executed notebook's metadata (`nadir.inputs`) what it was built from: the commit, the
+ * notebook, the src/ modules it imports and the result folders and listings it read (logged by the
+ * loaders through NADIR_INPUTS_LOG). `nadir report --check` compares them with the checkout.
+ */
+async function recordInputs(ipynb: string, source: string, inputsLog: string): Promise<void> {
+  try {
+    const inputs = await collectReportInputs({
+      notebook: source,
+      notes: readInputsLog(inputsLog),
+      root: REPO_ROOT,
+    });
+    await Deno.writeTextFile(inputsLog, JSON.stringify(inputs));
+    // nbformat writes and re-signs the notebook, so its layout and Jupyter's trust stay as nbrun left them.
+    const r = await runPython(["-c", ANNOTATE, ipynb, inputsLog], {}, REPO_ROOT);
+    if (r.code !== 0) throw new Error(`cannot record the inputs of ${ipynb}: ${r.stderr}`);
+  } finally {
+    await Deno.remove(inputsLog).catch(() => {});
+  }
+}
+
+const ANNOTATE = `import json, sys, nbformat
+from nbformat.sign import NotebookNotary
+nb = nbformat.read(sys.argv[1], as_version=4)
+nb.metadata.setdefault("nadir", {})["inputs"] = json.load(open(sys.argv[2]))
+NotebookNotary().sign(nb)
+nbformat.write(nb, sys.argv[1])
+`;
 
 async function exists(p: string): Promise<boolean> {
   try {

@@ -170,3 +170,69 @@ Deno.test("compare CLI writes table, HTML and figure for a results root", async 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("compare: F1 and AUROC carry the 95 % confidence interval of the seed mean (Student t)", () => {
+  const run = fakeRun("nsl-kdd", "knn", 0.8, "20261201T000000Z-1111111");
+  run.metrics.main.n_seeds = 5;
+  run.metrics.main.std = { f1: 0.02, roc_auc: 0.01 };
+  const [row] = compareRows([run], { published: false });
+  // t(0.975, 4) = 2.776: 2.776 · 0.02 / √5 = 0.0248, 2.776 · 0.01 / √5 = 0.0124.
+  assert.equal(row.f1_ci95?.toFixed(4), "0.0248");
+  assert.equal(row.roc_auc_ci95?.toFixed(4), "0.0124");
+  assert.match(markdownTable([row]), /\| 0\.800 ± 0\.025 \|.*\| 0\.900 ± 0\.012 \|/);
+  // One seed: no spread to estimate, so no interval is printed.
+  const single = fakeRun("nsl-kdd", "knn", 0.8, "20261201T000000Z-1111111");
+  single.metrics.main.n_seeds = 1;
+  single.metrics.main.std = { f1: 0 };
+  assert.doesNotMatch(markdownTable(compareRows([single], { published: false })), /±/);
+});
+
+Deno.test("compare CLI: --quick runs only with --include-quick, and never into the README", async () => {
+  // A hand-made quick run folder (config + metrics only): what `nadir experiment --quick` marks.
+  const root = await Deno.makeTempDir({ prefix: "nadir-compare-quick-" });
+  try {
+    const dir = join(root, "results", "nsl-kdd-knn", "20261201T000000Z-1234567");
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(
+      join(dir, "config.json"),
+      JSON.stringify({ id: "nsl-kdd-knn", protocol: "nsl-kdd", detector: "knn", resolved: { quick: true } }),
+    );
+    await Deno.writeTextFile(
+      join(dir, "metrics.json"),
+      JSON.stringify({ test_set: "KDDTest+", f1: 0.207, quick: true }),
+    );
+    const cli = async (...extra: string[]) => {
+      const p = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--unstable-ffi",
+          join(ROOT, "src", "cli.ts"),
+          "compare",
+          "--no-figure",
+          ...extra,
+        ],
+        cwd: root,
+        env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const d = new TextDecoder();
+      return { code: p.code, out: d.decode(p.stdout), err: d.decode(p.stderr) };
+    };
+    const hidden = await cli("--root", "results", "--out", "out");
+    assert.equal(hidden.code, 1);
+    assert.match(hidden.err, /no finished runs under results/);
+    const direct = await cli(dir, "--out", "out");
+    assert.equal(direct.code, 1);
+    assert.match(direct.err, /is a --quick run .*pass --include-quick/);
+    const shown = await cli("--root", "results", "--out", "out", "--include-quick");
+    assert.equal(shown.code, 0, shown.err);
+    assert.match(shown.out.replace(/ {2,}/g, " "), /\| nsl-kdd \| KDDTest\+ \| knn \| 0\.207 \|/);
+    const readme = await cli("--root", "results", "--include-quick", "--update-readme");
+    assert.equal(readme.code, 2);
+    assert.match(readme.err, /--include-quick cannot be used with --update-readme/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

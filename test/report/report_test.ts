@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { notebookToolsMissing, REPO_ROOT, type ReportResult, runReport } from "../../src/figures/report.ts";
+import { checkReports, type ReportInputs } from "../../src/eval/report_inputs.ts";
 import { CHROMIUM, CHROMIUM_ARGS, needPrograms, testWhen, type Unmet } from "../_shared.ts";
 
 const missing = notebookToolsMissing();
@@ -101,6 +102,23 @@ testWhen([jupyter], {
         html.includes("<footer>") && html.includes("data sha256"),
         `${n.name}.html has a provenance footer`,
       );
+      // What it was built from: the notebook, its src/ modules and (04) the result folders it read.
+      const inputs = (nb.metadata.nadir as { inputs?: ReportInputs }).inputs;
+      assert.ok(inputs, `${n.name} records its inputs`);
+      assert.deepEqual(Object.keys(inputs.notebook), [`notebooks/${n.name}.ipynb`]);
+      assert.ok(
+        Object.keys(inputs.src).some((p) => p.startsWith("src/")),
+        `${n.name} records its src/ modules`,
+      );
+      if (n.name.startsWith("04")) {
+        assert.ok(Object.keys(inputs.results).length > 0, "04 records the result folders it read");
+        assert.ok(inputs.listings.some((l) => l.root === "results"), "04 records the results listing");
+        for (const dir of Object.keys(inputs.results)) assert.ok(html.includes(dir), `04.html names ${dir}`);
+      }
+    }
+    // The check sees these as quick renderings and nothing else: every recorded input is current.
+    for (const c of await checkReports(out, REPO_ROOT)) {
+      assert.deepEqual(c.problems, ["rendered with --quick (tiny slices): re-render in full"], c.report);
     }
     const index = await Deno.readTextFile(r.index);
     for (const n of r.notebooks) assert.ok(index.includes(`href="${n.name}.html"`), `index links ${n.name}`);
