@@ -38,6 +38,48 @@ export interface ThresholdConfig {
   params?: Record<string, unknown>;
 }
 
+/** The `search` block of an experiment config. */
+export interface SearchConfig {
+  /** Candidate values per detector parameter; the grid is their product. */
+  params?: Record<string, unknown[]>;
+  /** Candidate preprocessing overrides, each merged over the config's `preprocess`. */
+  preprocess?: Partial<PreprocessOptions>[];
+  /** The seed the search's split and fits use (default: the config's first seed). */
+  seed?: number;
+  /** Cap on the rows each candidate fits on (seeded sample; default: all), to keep big grids affordable. */
+  maxFitRows?: number;
+}
+
+/** Checks a config's `search` block and says what is wrong. */
+export function validateSearch(s: unknown, file: string): SearchConfig {
+  const bad = (msg: string) => new InputError(`field "search": ${msg}`, { file });
+  if (typeof s !== "object" || s === null || Array.isArray(s)) {
+    throw bad(`expected { params?, preprocess?, seed?, maxFitRows? }, found ${JSON.stringify(s)}`);
+  }
+  const o = s as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!["params", "preprocess", "seed", "maxFitRows"].includes(k)) throw bad(`unknown key "${k}"`);
+  }
+  if (o.params !== undefined) {
+    if (typeof o.params !== "object" || o.params === null) throw bad("params must map names to value lists");
+    for (const [k, v] of Object.entries(o.params)) {
+      if (!Array.isArray(v) || v.length === 0) {
+        throw bad(`params.${k} must be a non-empty list of candidate values, found ${JSON.stringify(v)}`);
+      }
+    }
+  }
+  if (o.preprocess !== undefined && (!Array.isArray(o.preprocess) || o.preprocess.length === 0)) {
+    throw bad(`preprocess must be a non-empty list of overrides, found ${JSON.stringify(o.preprocess)}`);
+  }
+  if (o.seed !== undefined && !Number.isInteger(o.seed)) {
+    throw bad(`seed must be an integer, found ${o.seed}`);
+  }
+  if (o.maxFitRows !== undefined && !(Number.isInteger(o.maxFitRows) && (o.maxFitRows as number) > 0)) {
+    throw bad(`maxFitRows must be a positive integer, found ${o.maxFitRows}`);
+  }
+  return o as SearchConfig;
+}
+
 /** An experiment. */
 export interface ExperimentConfig {
   /** Results go to results/<id>/. Lower-case letters, digits, '-' and '.'. */
@@ -64,6 +106,11 @@ export interface ExperimentConfig {
   validationFraction?: number;
   /** Dataset paths for protocols whose files are not vendored (unsw-nb15). */
   paths?: Record<string, string>;
+  /**
+   * Model selection without test labels (src/eval/search.ts): candidate parameter values and
+   * preprocessing, ranked on rows the protocol allows before the seeds run with the winner.
+   */
+  search?: SearchConfig;
   /** What `--quick` changes: fewer rows, cheaper params, fewer seeds. */
   quick?: { maxRows?: number; params?: Record<string, unknown>; seeds?: number[] };
 }
@@ -93,6 +140,7 @@ export function validateConfig(c: unknown, file = "config"): ExperimentConfig {
   if (!Array.isArray(o.seeds) || !o.seeds.length || !o.seeds.every((s) => Number.isInteger(s))) {
     throw bad(`field "seeds" must be a non-empty array of integers, found ${JSON.stringify(o.seeds)}`);
   }
+  if (o.search !== undefined) validateSearch(o.search, file);
   return o as unknown as ExperimentConfig;
 }
 

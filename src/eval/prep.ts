@@ -16,6 +16,11 @@ import { categoricalColumns, featureColumns } from "../data/schema.ts";
 import { numericColumn } from "../data/frame.ts";
 import type { PreprocessOptions } from "./config.ts";
 
+/** The rows `rows` of `df`, in that order. */
+export function gather(df: pl.DataFrame, rows: Uint32Array): pl.DataFrame {
+  return df.select(pl.all().gather(pl.Series("rows", Array.from(rows), pl.UInt32)));
+}
+
 /** A fitted preprocessing step. */
 export interface Prepared {
   /** The transformed training rows (after deduplication). */

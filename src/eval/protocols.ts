@@ -52,6 +52,12 @@ export interface ProtocolSplit {
   validation: { frame: string; rows: Uint32Array };
   /** Test sets, main one first. */
   tests: TestSet[];
+  /**
+   * Attack rows of the *training* file that no test set contains, where the protocol lets a method
+   * see them for model selection (src/eval/search.ts) — never for fitting. Absent when the
+   * protocol's only anomalies are test rows.
+   */
+  labelledTrainingAnomalies?: { frame: string; rows: Uint32Array };
   /** Protocol-specific notes recorded in data.json. */
   notes: string[];
 }
@@ -151,6 +157,13 @@ function labels(df: pl.DataFrame): Uint8Array {
   return Uint8Array.from(df.getColumn("label").toArray() as number[]);
 }
 
+/** Indices of the rows whose value is `v`. */
+function rowsWhere(a: Uint8Array, v: number): Uint32Array {
+  const out: number[] = [];
+  a.forEach((x, i) => x === v && out.push(i));
+  return Uint32Array.from(out);
+}
+
 function pick<T>(a: ArrayLike<T>, rows: Uint32Array): T[] {
   return Array.from(rows, (r) => a[r]);
 }
@@ -222,6 +235,8 @@ function finish(split: ProtocolSplit, opts: ProtocolOptions): ProtocolSplit {
   if (!max) return split;
   split.train.rows = subsample(split.train.rows, max, opts.seed + 11);
   split.validation.rows = subsample(split.validation.rows, Math.max(50, Math.round(max / 4)), opts.seed + 12);
+  const a = split.labelledTrainingAnomalies;
+  if (a) a.rows = subsample(a.rows, Math.max(50, Math.round(max / 4)), opts.seed + 14);
   split.tests = split.tests.map((t, i) => {
     const keep = capStratified(t.rows, t.y, max, opts.seed + 13 + i);
     if (keep === t.rows) return t;
@@ -327,6 +342,7 @@ const nslKdd: Protocol = {
       frames: { "nsl-kdd-train": tr.frame, "nsl-kdd-test": te.frame, "nsl-kdd-test-21": t21.frame },
       files: [...tr.files, ...te.files, ...t21.files],
       ...fitRows("nsl-kdd-train", s),
+      labelledTrainingAnomalies: { frame: "nsl-kdd-train", rows: rowsWhere(y0, 1) },
       tests: [
         wholeFrameTest("KDDTest+", "nsl-kdd-test", te.frame),
         wholeFrameTest("KDDTest-21", "nsl-kdd-test-21", t21.frame),
@@ -397,6 +413,7 @@ const unswNb15: Protocol = {
       frames: { "unsw-nb15-train": tr.frame, "unsw-nb15-test": te.frame },
       files: [...tr.files, ...te.files],
       ...fitRows("unsw-nb15-train", s),
+      labelledTrainingAnomalies: { frame: "unsw-nb15-train", rows: rowsWhere(y0, 1) },
       tests: [wholeFrameTest("test", "unsw-nb15-test", te.frame)],
       notes: [],
     }, opts);

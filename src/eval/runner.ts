@@ -21,7 +21,8 @@
  * @module
  */
 import pl from "nodejs-polars";
-import type { ExperimentConfig } from "./config.ts";
+import type { ExperimentConfig, PreprocessOptions } from "./config.ts";
+import { searchCandidates, selectModel } from "./search.ts";
 import { getProtocol, type ProtocolSplit, type TestSet } from "./protocols.ts";
 import {
   bootstrapCi95,
@@ -34,7 +35,7 @@ import {
   rocCurve,
 } from "./metrics.ts";
 import { gitShortSha, RunFolder, runStamp } from "./results.ts";
-import { fitPreprocess, type Prepared } from "./prep.ts";
+import { fitPreprocess, gather, type Prepared } from "./prep.ts";
 import { createDetector, detectorBackend, detectorParams } from "../detectors/registry.ts";
 import { fitThreshold } from "../thresholds/index.ts";
 import type { Matrix } from "../data/matrix.ts";
@@ -87,10 +88,6 @@ interface SeedResult {
   perCategory: ReturnType<typeof perCategory>;
   scores: Float64Array;
   test: TestSet;
-}
-
-function gather(df: pl.DataFrame, rows: Uint32Array): pl.DataFrame {
-  return df.select(pl.all().gather(pl.Series("rows", Array.from(rows), pl.UInt32)));
 }
 
 /**
@@ -152,12 +149,26 @@ function std(a: number[]): number {
   return Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / (a.length - 1));
 }
 
+/** The protocol's split of `config` for `seed` (capped rows with `--quick`). */
+function loadSplit(config: ExperimentConfig, seed: number, opts: RunOptions): Promise<ProtocolSplit> {
+  return Promise.resolve(
+    getProtocol(config.protocol).load({
+      seed,
+      validationFraction: config.validationFraction,
+      paths: config.paths,
+      features: config.features,
+      maxRows: opts.quick ? (config.quick?.maxRows ?? 2000) : undefined,
+    }),
+  );
+}
+
 /** Runs one seed; returns a result per test set plus split facts. */
 async function runSeed(
   config: ExperimentConfig,
   seed: number,
   opts: RunOptions,
   params: Record<string, unknown>,
+  preprocess: PreprocessOptions,
 ): Promise<
   {
     results: SeedResult[];
@@ -170,17 +181,9 @@ async function runSeed(
   }
 > {
   const log = opts.log ?? (() => {});
-  const protocol = getProtocol(config.protocol);
-  const maxRows = opts.quick ? (config.quick?.maxRows ?? 2000) : undefined;
-  const split = await protocol.load({
-    seed,
-    validationFraction: config.validationFraction,
-    paths: config.paths,
-    features: config.features,
-    maxRows,
-  });
+  const split = await loadSplit(config, seed, opts);
   const trainDf = gather(split.frames[split.train.frame], split.train.rows);
-  const prep = fitPreprocess(trainDf, config.preprocess ?? {});
+  const prep = fitPreprocess(trainDf, preprocess);
   const xTrain = prep.train;
   const xVal = prep.apply(gather(split.frames[split.validation.frame], split.validation.rows));
   const valSeenInFit = rowsSeenIn(xTrain, xVal);
@@ -374,6 +377,38 @@ async function writeScores(folder: RunFolder, name: string, r: SeedResult): Prom
   await Deno.rename(tmp, folder.path(`${name}.parquet`));
 }
 
+/** What a run records in config.json: the config as given plus what the options resolved it to. */
+export interface RunRecord extends ExperimentConfig {
+  resolved: {
+    params: Record<string, unknown>;
+    seeds: number[];
+    quick: boolean;
+    /** With a `search` block: the preprocessing the search chose (its params are `params`). */
+    preprocess?: PreprocessOptions;
+    /** With a `search` block: which candidate won, of how many (details in search.json). */
+    search?: { chosen: number; candidates: number; selection: string };
+  };
+}
+
+/**
+ * The config.json a run of `config` under `opts` writes: the config, the detector's hyperparameters
+ * with registry defaults filled in (and `quick.params` over them with `quick`), the seeds actually
+ * run (`quick.seeds` with `quick`, the first `seeds` of them with `seeds`) and the quick flag.
+ * Throws for an unknown detector or bad params, before anything is written.
+ */
+export function runRecord(
+  config: ExperimentConfig,
+  opts: Pick<RunOptions, "quick" | "seeds"> = {},
+): RunRecord {
+  let seeds = opts.quick && config.quick?.seeds ? config.quick.seeds : config.seeds;
+  if (opts.seeds !== undefined) seeds = seeds.slice(0, Math.max(1, opts.seeds));
+  const params = detectorParams(config.detector, {
+    ...(config.params ?? {}),
+    ...(opts.quick ? config.quick?.params ?? {} : {}),
+  });
+  return { ...config, resolved: { params, seeds, quick: !!opts.quick } };
+}
+
 /** Runs an experiment and writes its result folder. Returns the final folder path. */
 export async function runExperiment(
   config: ExperimentConfig,
@@ -382,22 +417,40 @@ export async function runExperiment(
   const root = opts.root ?? "results";
   const log = opts.log ?? (() => {});
   const stamp = runStamp(new Date(), gitShortSha());
-  let seeds = opts.quick && config.quick?.seeds ? config.quick.seeds : config.seeds;
-  if (opts.seeds !== undefined) seeds = seeds.slice(0, Math.max(1, opts.seeds));
   getProtocol(config.protocol); // unknown names fail here, before a folder exists
-  const params = detectorParams(config.detector, {
-    ...(config.params ?? {}),
-    ...(opts.quick ? config.quick?.params ?? {} : {}),
-  });
+  const record = runRecord(config, opts);
+  const { seeds } = record.resolved;
+  let params = record.resolved.params;
+  let preprocess: PreprocessOptions = config.preprocess ?? {};
   const folder = await RunFolder.create(root, config.id, stamp);
   try {
-    await folder.writeJson("config.json", { ...config, resolved: { params, seeds, quick: !!opts.quick } });
+    if (config.search) {
+      const seed = config.search.seed ?? seeds[0];
+      const candidates = searchCandidates(params, preprocess, config.search);
+      log(`search: ${candidates.length} candidates on seed ${seed}, ranked without test labels`);
+      const found = await selectModel(config, await loadSplit(config, seed, opts), candidates, {
+        seed,
+        maxFitRows: config.search.maxFitRows,
+        log,
+      });
+      await folder.writeJson("search.json", found);
+      ({ params, preprocess } = candidates[found.chosen]);
+      record.resolved.params = params;
+      record.resolved.preprocess = preprocess;
+      record.resolved.search = {
+        chosen: found.chosen,
+        candidates: candidates.length,
+        selection: found.selection,
+      };
+      log(`search: chose ${JSON.stringify(params)} ${JSON.stringify(preprocess)}`);
+    }
+    await folder.writeJson("config.json", record);
     await folder.writeJson("env.json", environment(detectorBackend(config.detector)));
     const bySet = new Map<string, SeedResult[]>();
     const splits: Record<string, unknown>[] = [];
     let dataInfo: Record<string, unknown> | undefined;
     for (const seed of seeds) {
-      const r = await runSeed(config, seed, opts, params);
+      const r = await runSeed(config, seed, opts, params, preprocess);
       for (const res of r.results) {
         if (!bySet.has(res.test.name)) bySet.set(res.test.name, []);
         bySet.get(res.test.name)!.push(res);

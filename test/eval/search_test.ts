@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import pl from "nodejs-polars";
+import { defineExperiment, validateConfig } from "../../src/eval/config.ts";
+import { getProtocol } from "../../src/eval/protocols.ts";
+import { runExperiment } from "../../src/eval/runner.ts";
+import { gather } from "../../src/eval/prep.ts";
+import {
+  permuteColumns,
+  searchCandidates,
+  type SearchResult,
+  selectionSet,
+  selectModel,
+} from "../../src/eval/search.ts";
+
+const nsl = defineExperiment({
+  id: "test-nsl-knn-search",
+  protocol: "nsl-kdd",
+  detector: "knn",
+  params: { k: 1 },
+  preprocess: { scale: "minmax", dropConstant: false },
+  threshold: { strategy: "percentile", params: { q: 0.99 } },
+  seeds: [0],
+  search: { params: { k: [1, 5] }, preprocess: [{}, { log1p: true }] },
+  quick: { maxRows: 800, seeds: [0] },
+});
+
+Deno.test("search: the grid is preprocessing × parameter values, the config's own values first", () => {
+  const c = searchCandidates({ k: 1, rate: 0.5 }, { scale: "minmax" }, {
+    params: { k: [3, 1], rate: [0.5] },
+    preprocess: [{}, { scale: "robust" }],
+  });
+  assert.deepEqual(c, [
+    { params: { k: 3, rate: 0.5 }, preprocess: { scale: "minmax" } },
+    { params: { k: 3, rate: 0.5 }, preprocess: { scale: "robust" } },
+    { params: { k: 1, rate: 0.5 }, preprocess: { scale: "minmax" } },
+    { params: { k: 1, rate: 0.5 }, preprocess: { scale: "robust" } },
+  ]);
+  assert.deepEqual(searchCandidates({ k: 1 }, {}, {}), [{ params: { k: 1 }, preprocess: {} }]);
+});
+
+Deno.test("search: a bad search block is named field by field", () => {
+  const base = {
+    id: "x",
+    protocol: "nsl-kdd",
+    detector: "knn",
+    threshold: { strategy: "percentile" },
+    seeds: [0],
+  };
+  const bad = (search: unknown) => () => validateConfig({ ...base, search }, "experiments/x.ts");
+  assert.throws(bad([]), /experiments\/x\.ts: field "search": expected \{ params\?/);
+  assert.throws(
+    bad({ params: { k: [] } }),
+    /params\.k must be a non-empty list of candidate values, found \[\]/,
+  );
+  assert.throws(bad({ params: { k: 3 } }), /params\.k must be a non-empty list/);
+  assert.throws(bad({ preprocess: {} }), /preprocess must be a non-empty list of overrides/);
+  assert.throws(bad({ grid: {} }), /unknown key "grid"/);
+  assert.throws(bad({ maxFitRows: 0 }), /maxFitRows must be a positive integer, found 0/);
+  assert.equal(validateConfig({ ...base, search: { params: { k: [1, 3] } } }).search?.params?.k.length, 2);
+});
+
+Deno.test("search: permuting columns keeps every column's values and breaks the rows", async () => {
+  const split = await getProtocol("nsl-kdd").load({ seed: 0, maxRows: 600 });
+  const val = gather(split.frames[split.validation.frame], split.validation.rows);
+  const p = permuteColumns(val, 7);
+  assert.deepEqual(p.columns, val.columns);
+  for (const c of ["src_bytes", "service", "count"]) {
+    const sorted = (df: pl.DataFrame) => [...df.getColumn(c).toArray()].map(String).sort();
+    assert.deepEqual(sorted(p), sorted(val), `${c} keeps its values`);
+  }
+  const rows = (df: pl.DataFrame) => df.rows().map((r) => JSON.stringify(r));
+  const orig = new Set(rows(val));
+  const same = rows(p).filter((r) => orig.has(r)).length;
+  assert.ok(same < val.height / 10, `${same} of ${val.height} permuted rows equal an original row`);
+  assert.deepEqual(rows(permuteColumns(val, 7)), rows(p), "seeded");
+});
+
+Deno.test("search: nsl-kdd ranks on KDDTrain+ attacks, cic-ids2017 on synthetic rows — never on test rows", async () => {
+  const split = await getProtocol("nsl-kdd").load({ seed: 1, maxRows: 800 });
+  const sel = selectionSet(split, 1);
+  assert.equal(sel.kind, "labelled-training-split");
+  const nVal = split.validation.rows.length;
+  assert.equal(sel.frame.height, nVal * 2);
+  assert.deepEqual([...sel.y.subarray(0, nVal)].every((v) => v === 0), true);
+  // The anomalies are attack rows of the training file: their own label column says so.
+  const labels = sel.frame.getColumn("label").toArray().slice(nVal) as unknown[];
+  assert.ok(labels.every((l) => String(l) !== "normal" && Number(l) !== 0), "only attack rows of KDDTrain+");
+
+  const cic = await getProtocol("cic-ids2017").load({ seed: 1, maxRows: 800 });
+  assert.equal(cic.labelledTrainingAnomalies, undefined, "cic-ids2017's attacks are all test rows");
+  assert.equal(selectionSet(cic, 1).kind, "synthetic");
+
+  // The choice cannot depend on test rows: without any test set the search finds the same.
+  const candidates = searchCandidates({ k: 1 }, { scale: "minmax", dropConstant: false }, nsl.search!);
+  const a = await selectModel(nsl, split, candidates, { seed: 1 });
+  const b = await selectModel(nsl, { ...split, tests: [] }, candidates, { seed: 1 });
+  assert.deepEqual(a.candidates.map((c) => c.auroc), b.candidates.map((c) => c.auroc));
+  assert.equal(a.chosen, b.chosen);
+  for (const c of a.candidates) assert.ok(c.auroc > 0.5 && c.auroc <= 1, `AUROC ${c.auroc} beats chance`);
+});
+
+Deno.test("runner: a config's search runs first, writes search.json and the seeds use the winner", async () => {
+  const root = await Deno.makeTempDir({ prefix: "nadir-search-" });
+  try {
+    const { dir } = await runExperiment(nsl, { quick: true, root, silent: true, figures: false });
+    const search = JSON.parse(await Deno.readTextFile(join(dir, "search.json"))) as SearchResult;
+    assert.equal(search.candidates.length, 4);
+    assert.equal(search.selection, "labelled-training-split");
+    const best = Math.max(...search.candidates.map((c) => c.auroc));
+    assert.equal(search.candidates[search.chosen].auroc, best);
+    assert.equal(
+      search.candidates.findIndex((c) => c.auroc === best),
+      search.chosen,
+      "ties keep the earlier",
+    );
+    const config = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
+    assert.deepEqual(config.resolved.params, search.candidates[search.chosen].params);
+    assert.deepEqual(config.resolved.preprocess, search.candidates[search.chosen].preprocess);
+    assert.deepEqual(config.resolved.search, {
+      chosen: search.chosen,
+      candidates: 4,
+      selection: search.selection,
+    });
+    const data = JSON.parse(await Deno.readTextFile(join(dir, "data.json")));
+    assert.equal(
+      data.splits[0].preprocess.options.log1p,
+      !!search.candidates[search.chosen].preprocess.log1p,
+      "the seeds ran with the chosen preprocessing",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
