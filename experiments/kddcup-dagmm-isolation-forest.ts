@@ -15,6 +15,6 @@ export default defineExperiment({
   features: "all",
   preprocess: { scale: "minmax", dropConstant: false, dropDuplicates: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
-  seeds: [0, 1, 2],
+  seeds: [0, 1, 2, 3, 4],
   quick: { maxRows: 1500, seeds: [0], params: { nTrees: 50 } },
 });

@@ -16,6 +16,6 @@ export default defineExperiment({
   features: "all",
   preprocess: { log1p: true, scale: "minmax", dropConstant: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
-  seeds: [0, 1, 2],
+  seeds: [0, 1, 2, 3, 4],
   quick: { maxRows: 1500, seeds: [0] },
 });

@@ -1,0 +1,20 @@
+import { defineExperiment } from "../src/eval/config.ts";
+
+/**
+ * k-means (k-means++ init, Lloyd with Hamerly's bounds); score = distance to the nearest centroid divided
+ * by that cluster's radius (the 95th percentile of its members' distances).
+ * Hyperparameters: registry defaults (no search yet — issue 13 item 4).
+ * Protocol: CIC-IDS2017 improved sample, half the benign rows for training — see docs/protocols.md.
+ * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
+ */
+export default defineExperiment({
+  id: "cic-ids2017-kmeans",
+  protocol: "cic-ids2017",
+  detector: "kmeans",
+  params: {},
+  features: "all",
+  preprocess: { scale: "minmax", dropConstant: false },
+  threshold: { strategy: "percentile", params: { q: 0.99 } },
+  seeds: [0, 1, 2, 3, 4],
+  quick: { maxRows: 1500, seeds: [0], params: { maxIter: 20 } },
+});
