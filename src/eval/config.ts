@@ -48,17 +48,28 @@ export interface SearchConfig {
   seed?: number;
   /** Cap on the rows each candidate fits on (seeded sample; default: all), to keep big grids affordable. */
   maxFitRows?: number;
+  /**
+   * Candidate threshold parameters (each merged over `threshold.params`, e.g. `[{ q: 0.95 }, { q: 0.99 }]`),
+   * ranked by balanced accuracy on a labelled selection set with the chosen model. The threshold is
+   * still fit on each seed's benign validation scores; only its parameter is chosen here. Needs a
+   * protocol whose training file carries attack labels (nsl-kdd, unsw-nb15).
+   */
+  threshold?: Record<string, unknown>[];
 }
 
 /** Checks a config's `search` block and says what is wrong. */
 export function validateSearch(s: unknown, file: string): SearchConfig {
   const bad = (msg: string) => new InputError(`field "search": ${msg}`, { file });
   if (typeof s !== "object" || s === null || Array.isArray(s)) {
-    throw bad(`expected { params?, preprocess?, seed?, maxFitRows? }, found ${JSON.stringify(s)}`);
+    throw bad(
+      `expected { params?, preprocess?, threshold?, seed?, maxFitRows? }, found ${JSON.stringify(s)}`,
+    );
   }
   const o = s as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!["params", "preprocess", "seed", "maxFitRows"].includes(k)) throw bad(`unknown key "${k}"`);
+    if (!["params", "preprocess", "seed", "maxFitRows", "threshold"].includes(k)) {
+      throw bad(`unknown key "${k}"`);
+    }
   }
   if (o.params !== undefined) {
     if (typeof o.params !== "object" || o.params === null) throw bad("params must map names to value lists");

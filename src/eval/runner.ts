@@ -385,6 +385,8 @@ export interface RunRecord extends ExperimentConfig {
     quick: boolean;
     /** With a `search` block: the preprocessing the search chose (its params are `params`). */
     preprocess?: PreprocessOptions;
+    /** With `search.threshold`: the threshold strategy and the parameters the search chose. */
+    threshold?: ExperimentConfig["threshold"];
     /** With a `search` block: which candidate won, of how many (details in search.json). */
     search?: { chosen: number; candidates: number; selection: string };
   };
@@ -422,6 +424,7 @@ export async function runExperiment(
   const { seeds } = record.resolved;
   let params = record.resolved.params;
   let preprocess: PreprocessOptions = config.preprocess ?? {};
+  let threshold = config.threshold;
   const folder = await RunFolder.create(root, config.id, stamp);
   try {
     if (config.search) {
@@ -435,6 +438,10 @@ export async function runExperiment(
       });
       await folder.writeJson("search.json", found);
       ({ params, preprocess } = candidates[found.chosen]);
+      if (found.thresholds) {
+        threshold = { ...threshold, params: found.thresholds[found.chosenThreshold!].params };
+        record.resolved.threshold = threshold;
+      }
       record.resolved.params = params;
       record.resolved.preprocess = preprocess;
       record.resolved.search = {
@@ -450,7 +457,7 @@ export async function runExperiment(
     const splits: Record<string, unknown>[] = [];
     let dataInfo: Record<string, unknown> | undefined;
     for (const seed of seeds) {
-      const r = await runSeed(config, seed, opts, params, preprocess);
+      const r = await runSeed({ ...config, threshold }, seed, opts, params, preprocess);
       for (const res of r.results) {
         if (!bySet.has(res.test.name)) bySet.set(res.test.name, []);
         bySet.get(res.test.name)!.push(res);

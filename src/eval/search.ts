@@ -42,6 +42,8 @@ import { fitPreprocess, gather } from "./prep.ts";
 import { rocAuc } from "./metrics.ts";
 import { createDetector } from "../detectors/registry.ts";
 import { Rng } from "../util/random.ts";
+import { InputError } from "../util/errors.ts";
+import { fitThreshold } from "../thresholds/index.ts";
 
 /** One point of the grid. */
 export interface Candidate {
@@ -122,6 +124,15 @@ export interface CandidateResult extends Candidate {
   seconds: number;
 }
 
+/** One ranked threshold parameter set. */
+export interface ThresholdCandidateResult {
+  params: Record<string, unknown>;
+  /** The threshold it gave on the chosen model's benign validation scores. */
+  value: number;
+  /** (TPR + TNR) / 2 on the selection set: prevalence-free, as the set is balanced by construction. */
+  balanced_accuracy: number;
+}
+
 /** What {@link selectModel} found; written to search.json. */
 export interface SearchResult {
   criterion: "roc_auc";
@@ -132,6 +143,26 @@ export interface SearchResult {
   candidates: CandidateResult[];
   /** Index into `candidates` of the one the seeds run with. */
   chosen: number;
+  /** With `search.threshold`: every threshold parameter set, ranked on the chosen model. */
+  thresholds?: ThresholdCandidateResult[];
+  /** Index into `thresholds` of the one the seeds use. */
+  chosenThreshold?: number;
+}
+
+/** (TPR + TNR) / 2 of flagging `scores > threshold` against `y`. */
+export function balancedAccuracy(y: ArrayLike<number>, scores: ArrayLike<number>, threshold: number): number {
+  let tp = 0, pos = 0, tn = 0, neg = 0;
+  for (let i = 0; i < y.length; i++) {
+    const flagged = scores[i] > threshold;
+    if (y[i]) {
+      pos++;
+      if (flagged) tp++;
+    } else {
+      neg++;
+      if (!flagged) tn++;
+    }
+  }
+  return ((pos ? tp / pos : 0) + (neg ? tn / neg : 0)) / 2;
 }
 
 /**
@@ -154,6 +185,7 @@ export async function selectModel(
   const trainDf = gather(split.frames[split.train.frame], trainRows);
   const results: CandidateResult[] = [];
   let chosen = 0;
+  let chosenScores = new Float64Array(0);
   for (const [i, c] of candidates.entries()) {
     const t0 = performance.now();
     const prep = fitPreprocess(trainDf, c.preprocess);
@@ -163,11 +195,42 @@ export async function selectModel(
     det.dispose?.();
     const auroc = rocAuc(sel.y, scores);
     results.push({ ...c, auroc, seconds: (performance.now() - t0) / 1000 });
-    if (auroc > results[chosen].auroc) chosen = i;
+    if (i === 0 || auroc > results[chosen].auroc) {
+      chosen = i;
+      chosenScores = Float64Array.from(scores);
+    }
     opts.log?.(
       `search ${i + 1}/${candidates.length}: ${JSON.stringify(c.params)} ${
         JSON.stringify(c.preprocess)
       } → selection AUROC ${auroc.toFixed(4)}`,
+    );
+  }
+  let thresholds: ThresholdCandidateResult[] | undefined, chosenThreshold: number | undefined;
+  if (config.search?.threshold) {
+    if (sel.kind !== "labelled-training-split") {
+      throw new InputError(
+        `search.threshold needs attack-labelled training rows; protocol ${config.protocol} has none ` +
+          `(its anomalies are all test rows), so a threshold cannot be chosen without test labels`,
+      );
+    }
+    // The selection set's benign rows are the validation rows the seeds' thresholds are fit on.
+    const benign = chosenScores.filter((_, i) => sel.y[i] === 0);
+    thresholds = config.search.threshold.map((t) => {
+      const params = { ...(config.threshold.params ?? {}), ...t };
+      const value = fitThreshold(config.threshold.strategy, benign, params).value;
+      return { params, value, balanced_accuracy: balancedAccuracy(sel.y, chosenScores, value) };
+    });
+    chosenThreshold = 0;
+    thresholds.forEach((t, i) => {
+      if (t.balanced_accuracy > thresholds![chosenThreshold!].balanced_accuracy) chosenThreshold = i;
+    });
+    opts.log?.(
+      `search: threshold ${
+        thresholds.map((t) =>
+          `${JSON.stringify(t.params)} → balanced accuracy ${t.balanced_accuracy.toFixed(4)}`
+        )
+          .join(", ")
+      }`,
     );
   }
   return {
@@ -178,5 +241,6 @@ export async function selectModel(
     fitRows: trainRows.length,
     candidates: results,
     chosen,
+    ...(thresholds ? { thresholds, chosenThreshold } : {}),
   };
 }

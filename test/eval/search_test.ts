@@ -6,6 +6,7 @@ import { getProtocol } from "../../src/eval/protocols.ts";
 import { runExperiment } from "../../src/eval/runner.ts";
 import { gather } from "../../src/eval/prep.ts";
 import {
+  balancedAccuracy,
   permuteColumns,
   searchCandidates,
   type SearchResult,
@@ -127,6 +128,54 @@ Deno.test("runner: a config's search runs first, writes search.json and the seed
       data.splits[0].preprocess.options.log1p,
       !!search.candidates[search.chosen].preprocess.log1p,
       "the seeds ran with the chosen preprocessing",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("search: balanced accuracy is the mean of TPR and TNR at a threshold", () => {
+  const y = [0, 0, 0, 0, 1, 1];
+  const s = [0.1, 0.2, 0.3, 0.9, 0.8, 0.4];
+  // threshold 0.35: benign 3 of 4 kept (TNR 0.75), attacks 2 of 2 flagged (TPR 1).
+  assert.equal(balancedAccuracy(y, s, 0.35), 0.875);
+  assert.equal(balancedAccuracy(y, s, 1), 0.5);
+});
+
+Deno.test("runner: search.threshold picks the percentile on KDDTrain+ attacks; refused where only test rows are anomalies", async () => {
+  const root = await Deno.makeTempDir({ prefix: "nadir-search-thr-" });
+  try {
+    const config = {
+      ...nsl,
+      search: { params: { k: [1] }, threshold: [{ q: 0.9 }, { q: 0.99 }, { q: 0.999 }] },
+    };
+    const { dir } = await runExperiment(config, { quick: true, root, silent: true, figures: false });
+    const search = JSON.parse(await Deno.readTextFile(join(dir, "search.json"))) as SearchResult;
+    const t = search.thresholds!;
+    assert.deepEqual(t.map((x) => x.params.q), [0.9, 0.99, 0.999]);
+    assert.ok(t[0].value <= t[1].value && t[1].value <= t[2].value, "higher percentiles, higher thresholds");
+    const best = Math.max(...t.map((x) => x.balanced_accuracy));
+    assert.equal(t.findIndex((x) => x.balanced_accuracy === best), search.chosenThreshold);
+    const rec = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
+    assert.deepEqual(rec.resolved.threshold, {
+      strategy: "percentile",
+      params: t[search.chosenThreshold!].params,
+    });
+    const data = JSON.parse(await Deno.readTextFile(join(dir, "data.json")));
+    assert.equal(
+      data.splits[0].threshold,
+      t[search.chosenThreshold!].value,
+      "seed 0 fit the chosen percentile",
+    );
+
+    const cic = defineExperiment({
+      ...config,
+      id: "test-cic-knn-search",
+      protocol: "cic-ids2017",
+    });
+    await assert.rejects(
+      () => runExperiment(cic, { quick: true, root, silent: true, figures: false }),
+      /search\.threshold needs attack-labelled training rows; protocol cic-ids2017 has none/,
     );
   } finally {
     await Deno.remove(root, { recursive: true });
