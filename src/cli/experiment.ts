@@ -47,7 +47,7 @@ export async function configHash(record: unknown): Promise<string> {
 /**
  * The part of a config.json record that the request fixes before anything runs: the config as
  * given and `resolved` without what a `search` block decides during the run (`resolved.preprocess`,
- * `resolved.search`, and `resolved.params` when the config has a `search` block; the search block
+ * `resolved.search`, `resolved.threshold`, and `resolved.params` when the config has a `search` block; the search block
  * itself and the params it starts from are part of the config, so they still count).
  */
 export function requestPart(record: unknown): unknown {
@@ -55,7 +55,7 @@ export function requestPart(record: unknown): unknown {
   const r = record as Record<string, unknown>;
   const resolved = r.resolved;
   if (resolved === null || typeof resolved !== "object" || Array.isArray(resolved)) return record;
-  const { preprocess: _p, search: _s, ...kept } = resolved as Record<string, unknown>;
+  const { preprocess: _p, search: _s, threshold: _t, ...kept } = resolved as Record<string, unknown>;
   if (r.search !== undefined) delete kept.params;
   return { ...r, resolved: kept };
 }
