@@ -1,9 +1,12 @@
 import { defineExperiment } from "../src/eval/config.ts";
 
 /**
- * 1-NN distance to the deduplicated normal training rows (exact k-d tree, or brute force for small sets).
+ * k-NN distance (k chosen by the search) to the deduplicated normal training rows (exact k-d tree, or brute force for small sets).
+ * Model selection (k, signed-log scaling or not and the threshold percentile): ranked on KDDTrain+ attack rows beside benign validation rows,
+ * never on the test files (search block; docs/protocols.md "Model selection").
  * Protocol: NSL-KDD, KDDTrain+ normal rows → KDDTest+ / KDDTest-21 — see docs/protocols.md.
- * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
+ * Threshold: the percentile the search chose, fit on the scores of normal training rows held out from
+ * fitting (no test labels).
  */
 export default defineExperiment({
   id: "nsl-kdd-knn",
@@ -14,5 +17,10 @@ export default defineExperiment({
   preprocess: { scale: "minmax", dropConstant: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2, 3, 4],
+  search: {
+    params: { k: [1, 3, 10] },
+    preprocess: [{}, { log1p: true }],
+    threshold: [{ q: 0.9 }, { q: 0.95 }, { q: 0.97 }, { q: 0.98 }, { q: 0.99 }, { q: 0.995 }],
+  },
   quick: { maxRows: 1500, seeds: [0] },
 });

@@ -3,9 +3,11 @@ import { defineExperiment } from "../src/eval/config.ts";
 /**
  * Local Outlier Factor (Breunig et al. 2000) in novelty mode against the normal training rows (exact
  * k-d tree search; the detector drops duplicate rows itself, as kNN does).
- * Hyperparameters: registry defaults (no search yet — issue 13 item 4).
+ * Model selection (signed-log scaling or not and the threshold percentile): ranked on KDDTrain+ attack rows beside benign validation rows,
+ * never on the test files (search block; docs/protocols.md "Model selection"). Other parameters: as below.
  * Protocol: NSL-KDD, KDDTrain+ normal rows → KDDTest+ / KDDTest-21 — see docs/protocols.md.
- * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
+ * Threshold: the percentile the search chose, fit on the scores of normal training rows held out from
+ * fitting (no test labels).
  */
 export default defineExperiment({
   id: "nsl-kdd-lof",
@@ -16,5 +18,9 @@ export default defineExperiment({
   preprocess: { scale: "minmax", dropConstant: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2, 3, 4],
+  search: {
+    preprocess: [{}, { log1p: true }],
+    threshold: [{ q: 0.9 }, { q: 0.95 }, { q: 0.97 }, { q: 0.98 }, { q: 0.99 }, { q: 0.995 }],
+  },
   quick: { maxRows: 1500, seeds: [0] },
 });
