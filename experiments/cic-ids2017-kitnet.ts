@@ -5,6 +5,8 @@ import { defineExperiment } from "../src/eval/config.ts";
  * one small autoencoder per cluster and an output autoencoder over their RMSEs, one streaming pass in row
  * order; score = the output autoencoder's RMSE.
  * Hyperparameters: registry defaults (no search yet — issue 13 item 4) except fmGrace: the protocol fits on
+ * Model selection (signed-log scaling or not): ranked on benign validation rows against the same rows
+ * with columns permuted — the protocol's only anomalies are test rows (docs/protocols.md "Model selection").
  * 1,000 benign rows, fewer than the default 5,000-row feature-mapping grace period (kitnet.fit refuses that);
  * 100 keeps Kitsune's 1:10 ratio of feature-mapping rows to autoencoder-training rows.
  * Protocol: CIC-IDS2017 improved sample, half the benign rows for training — see docs/protocols.md.
@@ -19,5 +21,6 @@ export default defineExperiment({
   preprocess: { scale: "minmax", dropConstant: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2, 3, 4],
+  search: { preprocess: [{}, { log1p: true }] },
   quick: { maxRows: 1500, seeds: [0], params: { fmGrace: 100 } },
 });

@@ -5,7 +5,7 @@ import { defineExperiment } from "../src/eval/config.ts";
  * copies' frequency is part of the density this detector models.
  * flow-lm: small causal transformer language model of flows (fields tokenised, numeric ones into
  * quantile bins), trained from scratch on normal rows; score = mean token surprisal in nats.
- * Hyperparameters: registry defaults (no search yet — issue 13 item 4).
+ * Other hyperparameters: registry defaults (not searched yet).
  * Protocol: KDD'99 10 % with DAGMM's inverted labelling (Zong et al. 2018) — see docs/protocols.md.
  * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
  */

@@ -2,6 +2,8 @@ import { defineExperiment } from "../src/eval/config.ts";
 
 /**
  * dense autoencoder, reconstruction MSE; early stopping on benign rows held out from training.
+ * Model selection (signed-log scaling or not): ranked on benign validation rows against the same rows
+ * with columns permuted — the protocol's only anomalies are test rows (docs/protocols.md "Model selection").
  * Protocol: KDD'99 10 %, attacks subsampled to 25 % of normal (Bergman & Hoshen 2020) — see docs/protocols.md.
  * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
  */
@@ -14,5 +16,6 @@ export default defineExperiment({
   preprocess: { scale: "minmax", dropConstant: false, dropDuplicates: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2, 3, 4],
+  search: { preprocess: [{}, { log1p: true }] },
   quick: { maxRows: 1500, seeds: [0], params: { epochs: 2 } },
 });

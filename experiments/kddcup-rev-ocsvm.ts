@@ -5,7 +5,9 @@ import { defineExperiment } from "../src/eval/config.ts";
  * copies' frequency is part of the density this detector models.
  * ν one-class SVM with an RBF kernel (γ = 1/(d·Var X)), exact dual by SMO on a seeded subsample of at
  * most maxSamples normal rows.
- * Hyperparameters: registry defaults (no search yet — issue 13 item 4).
+ * Other hyperparameters: registry defaults (not searched yet).
+ * Model selection (signed-log scaling or not): ranked on benign validation rows against the same rows
+ * with columns permuted — the protocol's only anomalies are test rows (docs/protocols.md "Model selection").
  * Protocol: KDD'99 10 %, attacks subsampled to 25 % of normal (Bergman & Hoshen 2020) — see docs/protocols.md.
  * Threshold: 99th percentile of the scores of normal training rows held out from fitting (no test labels).
  */
@@ -18,5 +20,6 @@ export default defineExperiment({
   preprocess: { scale: "minmax", dropConstant: false, dropDuplicates: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2, 3, 4],
+  search: { preprocess: [{}, { log1p: true }] },
   quick: { maxRows: 1500, seeds: [0], params: { maxSamples: 512 } },
 });
