@@ -26,6 +26,7 @@ import { gitCommit } from "../util/git.ts";
 import type { InputNote } from "../util/inputs.ts";
 import { InputError } from "../util/errors.ts";
 import { loadRuns } from "./runs.ts";
+import { exists } from "../util/fs.ts";
 
 /** The inputs record of one rendered report. Paths are relative to the repository root. */
 export interface ReportInputs {
@@ -126,15 +127,6 @@ export async function collectReportInputs(
     results: await digestMap(runDirs, root, true),
     listings,
   };
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** One line per input of `inputs` that differs now under `root` (empty: the report is current). */

@@ -27,6 +27,7 @@ import { VERSION } from "../version.ts";
 import { gitSha } from "./provenance.ts";
 import { collectReportInputs } from "../eval/report_inputs.ts";
 import { readInputsLog } from "../util/inputs.ts";
+import { exists } from "../util/fs.ts";
 
 /** Repository root. */
 export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -289,12 +290,3 @@ nb.metadata.setdefault("nadir", {})["inputs"] = json.load(open(sys.argv[2]))
 NotebookNotary().sign(nb)
 nbformat.write(nb, sys.argv[1])
 `;
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -40,6 +40,7 @@
  */
 import { InputError } from "../../util/errors.ts";
 import { basename } from "node:path";
+import { existsSync as exists } from "../../util/fs.ts";
 
 /** What {@link repairJsonLines} did. */
 export interface RepairReport {
@@ -86,15 +87,6 @@ function sideName(path: string, now: Date): string {
   let name = `${path}.torn-${stamp}`;
   for (let i = 2; exists(name); i++) name = `${path}.torn-${stamp}-${i}`;
   return name;
-}
-
-function exists(p: string): boolean {
-  try {
-    Deno.lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function writeDurably(path: string, data: Uint8Array): void {

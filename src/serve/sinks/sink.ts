@@ -12,6 +12,7 @@
 import { type Alert, alertLine } from "../alert.ts";
 import { dirname } from "node:path";
 import { repairJsonLines, type RepairReport } from "./repair.ts";
+import { existsSync as exists } from "../../util/fs.ts";
 
 /** A destination for alerts. */
 export interface AlertSink {
@@ -184,15 +185,6 @@ export class FileSink implements AlertSink {
     try {
       this.#file.close();
     } catch { /* already closed */ }
-  }
-}
-
-function exists(p: string): boolean {
-  try {
-    Deno.statSync(p);
-    return true;
-  } catch {
-    return false;
   }
 }
 

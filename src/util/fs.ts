@@ -1,0 +1,35 @@
+/**
+ * Whether a path exists, for the places that only need a yes or no. A
+ * permission or I/O error counts as "no": callers that must tell them apart
+ * stat the path themselves.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exists, existsSync } from "./fs.ts";
+ * const dir = Deno.makeTempDirSync();
+ * assert.equal(await exists(dir), true);
+ * assert.equal(existsSync(`${dir}/missing`), false);
+ * ```
+ * @module
+ */
+
+/** Whether `path` exists (a dangling symlink counts: it is not followed). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** {@link exists}, synchronously. */
+export function existsSync(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
