@@ -261,9 +261,18 @@ export function stepWhen(
 }
 
 /** Runs the nadir CLI in a subprocess (no progress bars, no colour); returns exit code, stdout and stderr. */
-export async function nadir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function nadir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return nadirIn(undefined, ...args);
+}
+
+/** {@link nadir} with `cwd` as the working directory (relative paths in `args` resolve there). */
+export async function nadirIn(
+  cwd: string | undefined,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts"), ...args],
+    cwd,
     env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT } from "../_shared.ts";
+import { nadirIn, ROOT } from "../_shared.ts";
 import {
   compareRows,
   htmlPage,
@@ -142,25 +142,9 @@ Deno.test("compare CLI writes table, HTML and figure for a results root", async 
       if (e.isFile) await Deno.copyFile(join(src, stamps[0].name, e.name), join(dst, e.name));
     }
     const out = join(root, "out");
-    const p = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--unstable-ffi",
-        join(ROOT, "src", "cli.ts"),
-        "compare",
-        "--root",
-        join(root, "results"),
-        "--out",
-        out,
-      ],
-      cwd: root,
-      env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(p.stdout).replace(/ {2,}/g, " ");
-    assert.equal(p.code, 0, new TextDecoder().decode(p.stderr));
+    const p = await nadirIn(root, "compare", "--root", join(root, "results"), "--out", out);
+    const stdout = p.stdout.replace(/ {2,}/g, " ");
+    assert.equal(p.code, 0, p.stderr);
     assert.match(stdout, /\| cic-ids2017 \| test \| snort3 \(signatures\) \| 0\.037 \|/);
     assert.match(stdout, /\| cic-ids2017 \| covered \| snort3 \(signatures\) \|/);
     for (const f of ["compare.html", "compare.svg", "compare.png"]) {
@@ -202,23 +186,8 @@ Deno.test("compare CLI: --quick runs only with --include-quick, and never into t
       JSON.stringify({ test_set: "KDDTest+", f1: 0.207, quick: true }),
     );
     const cli = async (...extra: string[]) => {
-      const p = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--unstable-ffi",
-          join(ROOT, "src", "cli.ts"),
-          "compare",
-          "--no-figure",
-          ...extra,
-        ],
-        cwd: root,
-        env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const d = new TextDecoder();
-      return { code: p.code, out: d.decode(p.stdout), err: d.decode(p.stderr) };
+      const r = await nadirIn(root, "compare", "--no-figure", ...extra);
+      return { code: r.code, out: r.stdout, err: r.stderr };
     };
     const hidden = await cli("--root", "results", "--out", "out");
     assert.equal(hidden.code, 1);
