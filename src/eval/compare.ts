@@ -292,7 +292,8 @@ export function replaceBetweenMarkers(text: string, body: string): string {
   const start = "<!-- results:start -->", end = "<!-- results:end -->";
   const i = text.indexOf(start), j = text.indexOf(end);
   if (i < 0 || j < 0 || j < i) throw new Error(`README lacks the ${start} / ${end} markers`);
-  return text.slice(0, i + start.length) + "\n" + body.trim() + "\n" + text.slice(j);
+  // A blank line before the end marker: deno fmt separates the closing HTML comment from a paragraph.
+  return text.slice(0, i + start.length) + "\n" + body.trim() + "\n\n" + text.slice(j);
 }
 
 /** The README block: a note plus the table. */

@@ -106,7 +106,7 @@ Deno.test("compare: README markers are replaced, text outside kept", () => {
   const t = "intro\n<!-- results:start -->\nold\n<!-- results:end -->\noutro\n";
   assert.equal(
     replaceBetweenMarkers(t, "new"),
-    "intro\n<!-- results:start -->\nnew\n<!-- results:end -->\noutro\n",
+    "intro\n<!-- results:start -->\nnew\n\n<!-- results:end -->\noutro\n",
   );
   assert.throws(() => replaceBetweenMarkers("no markers", "x"), /markers/);
 });
