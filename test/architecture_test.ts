@@ -76,7 +76,6 @@ Deno.test("architecture: imports point one way (building blocks never import eva
   const files = [...tsFiles(SRC)];
   assert.ok(files.length > 100, "src/ scanned");
   for (const l of Object.keys(FORBIDDEN)) {
-    if (l === "adapt") continue; // not written yet (issue 15); the rule is ready for it
     assert.ok(files.some((f) => layer(f) === l), `src/${l}/ exists`);
   }
   assert.deepEqual(layerViolations(files), []);

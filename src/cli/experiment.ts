@@ -202,7 +202,7 @@ Examples:
       }
     }
     if (!batch) return 0;
-    const w = Math.max(...outcomes.map((o) => o.id.length));
+    const w = outcomes.reduce((w, o) => Math.max(w, o.id.length), 0);
     console.log(`\nsummary: ${n} configs`);
     for (const o of outcomes) {
       console.log(

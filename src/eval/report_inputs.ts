@@ -198,7 +198,7 @@ export async function checkReports(reportsDir: string, root: string): Promise<Re
       problems.push("rendered with --quick (tiny slices): re-render in full");
     }
     if (!meta.inputs) problems.push("has no inputs record (rendered before nadir recorded them): re-render");
-    else problems.push(...await staleInputs(meta.inputs as ReportInputs, root));
+    else for (const p of await staleInputs(meta.inputs as ReportInputs, root)) problems.push(p);
     out.push({ report: relative(root, resolve(file)) || file, problems });
   }
   return out;

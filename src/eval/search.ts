@@ -86,11 +86,10 @@ export interface SelectionSet {
 /** Independently permutes every column of `df` (seeded): draws from the product of its marginals. */
 export function permuteColumns(df: pl.DataFrame, seed: number): pl.DataFrame {
   const rng = new Rng(seed);
-  return df.select(
-    ...df.columns.map((c) =>
-      pl.col(c).gather(pl.Series("i", Array.from(rng.sampleIndices(df.height, df.height)), pl.UInt32))
-    ),
+  const cols = df.columns.map((c) =>
+    pl.col(c).gather(pl.Series("i", Array.from(rng.sampleIndices(df.height, df.height)), pl.UInt32))
   );
+  return df.select(...cols);
 }
 
 /** Builds the selection set of a split (`seed` drives sampling and permutation). */
@@ -111,7 +110,8 @@ export function selectionSet(split: ProtocolSplit, seed: number): SelectionSet {
     kind = "synthetic";
     describe = `${n} benign validation rows with independently permuted columns beside ${n} unpermuted ones`;
   }
-  const frame = pl.concat([val, anomalies.select(...val.columns)], { how: "vertical" });
+  const cols = val.columns;
+  const frame = pl.concat([val, anomalies.select(...cols)], { how: "vertical" });
   const y = new Uint8Array(frame.height);
   y.fill(1, n);
   return { kind, frame, y, describe };
