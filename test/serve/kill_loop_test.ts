@@ -98,7 +98,21 @@ Deno.test({
     }
     assert.ok(port, `run ${k}: the API never came up:\n${err.text()}`);
     await new Promise((r) => setTimeout(r, 200 + rng.next() * 1500));
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    // A fresh connection each time: ports are reused across runs, and a pooled keep-alive connection
+    // to an earlier, killed monitor on the same port would fail the request.
+    const client = Deno.createHttpClient({});
+    let metrics: string;
+    try {
+      metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { client } as RequestInit)).text();
+    } catch (e) {
+      throw new Error(
+        `run ${k}: GET /metrics on port ${port} failed (${
+          (e as Error).message
+        }); monitor said:\n${err.text()}`,
+      );
+    } finally {
+      client.close();
+    }
     child.kill("SIGKILL");
     const status = await child.status;
     await err.done;
