@@ -84,6 +84,11 @@ export interface Protocol {
   /** Main test set name. */
   mainTest: string;
   defaultValidationFraction: number;
+  /**
+   * Dataset files the user must supply (keys of `paths`, e.g. "unsw-nb15-train"): the protocol's data
+   * is not in the repository. A run without them stops before it writes anything.
+   */
+  requiredPaths?: string[];
   load(options: ProtocolOptions): Promise<ProtocolSplit> | ProtocolSplit;
 }
 
@@ -393,6 +398,7 @@ const unswNb15: Protocol = {
     "Moustafa & Slay, UNSW-NB15: a comprehensive data set for network intrusion detection systems, MilCIS 2015",
   mainTest: "test",
   defaultValidationFraction: 0.1,
+  requiredPaths: ["unsw-nb15-train", "unsw-nb15-test"],
   async load(opts) {
     const trPath = opts.paths?.["unsw-nb15-train"], tePath = opts.paths?.["unsw-nb15-test"];
     if (!trPath || !tePath) {
@@ -419,6 +425,11 @@ const unswNb15: Protocol = {
     }, opts);
   },
 };
+
+/** The user-supplied dataset files a run of `protocol` lacks in `paths` (empty: it can run). */
+export function missingPaths(protocol: Protocol, paths: Record<string, string> = {}): string[] {
+  return (protocol.requiredPaths ?? []).filter((k) => !paths[k]);
+}
 
 /** Every protocol, by name. */
 export const PROTOCOLS: Readonly<Record<string, Protocol>> = Object.fromEntries(

@@ -23,7 +23,8 @@
 import pl from "nodejs-polars";
 import type { ExperimentConfig, PreprocessOptions } from "./config.ts";
 import { searchCandidates, selectModel } from "./search.ts";
-import { getProtocol, type ProtocolSplit, type TestSet } from "./protocols.ts";
+import { getProtocol, missingPaths, type ProtocolSplit, type TestSet } from "./protocols.ts";
+import { MissingDataError } from "../util/errors.ts";
 import {
   bootstrapCi95,
   classify,
@@ -419,7 +420,14 @@ export async function runExperiment(
   const root = opts.root ?? "results";
   const log = opts.log ?? (() => {});
   const stamp = runStamp(new Date(), gitShortSha());
-  getProtocol(config.protocol); // unknown names fail here, before a folder exists
+  // Unknown names and missing user-supplied files fail here, before a folder exists.
+  const missing = missingPaths(getProtocol(config.protocol), config.paths);
+  if (missing.length) {
+    throw new MissingDataError(
+      `${config.id}: protocol ${config.protocol} needs dataset files that are not in the repository: give ` +
+        missing.map((k) => `--path ${k}=FILE`).join(" ") + ` (or "paths" in the config; docs/protocols.md)`,
+    );
+  }
   const record = runRecord(config, opts);
   const { seeds } = record.resolved;
   let params = record.resolved.params;

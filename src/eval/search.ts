@@ -96,6 +96,12 @@ export function permuteColumns(df: pl.DataFrame, seed: number): pl.DataFrame {
 export function selectionSet(split: ProtocolSplit, seed: number): SelectionSet {
   const val = gather(split.frames[split.validation.frame], split.validation.rows);
   const n = val.height;
+  if (n < 2) {
+    throw new InputError(
+      `search: the ${split.protocol} split of seed ${seed} holds ${n} benign validation rows; ranking candidates ` +
+        `needs at least 2 (the dataset is too small for a search, or validationFraction is 0)`,
+    );
+  }
   let anomalies: pl.DataFrame, describe: string, kind: SelectionKind;
   const a = split.labelledTrainingAnomalies;
   if (a && a.rows.length) {

@@ -90,6 +90,17 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A usage error caused by data the user has to supply (a dataset that is not in the repository). A
+ * batch of experiments reports these as skipped rather than failed.
+ */
+export class MissingDataError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = "MissingDataError";
+  }
+}
+
 /** True for errors whose message is meant for the user as is. */
 export function isUserError(e: unknown): e is InputError | UsageError {
   return e instanceof InputError || e instanceof UsageError;
