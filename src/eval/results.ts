@@ -24,9 +24,18 @@ export function runStamp(date: Date, sha: string): string {
   return `${iso}-${sha}`;
 }
 
-/** The short git sha (7 digits) of the checkout `cwd` is in, or "nogit" outside one. */
+const shaAtStart = new Map<string, string>();
+
+/**
+ * The short git sha (7 digits) of the checkout `cwd` is in, or "nogit" outside one — as it was the
+ * first time this process asked. The code a process runs is the code it loaded when it started, so a
+ * long batch keeps naming that commit even when commits land while it runs.
+ */
 export function gitShortSha(cwd?: string): string {
-  return gitCommit(cwd, 7) ?? "nogit";
+  const key = cwd ?? Deno.cwd();
+  let sha = shaAtStart.get(key);
+  if (sha === undefined) shaAtStart.set(key, sha = gitCommit(cwd, 7) ?? "nogit");
+  return sha;
 }
 
 /** Writes `data` to `path` atomically (temp file in the same folder, then rename). */
