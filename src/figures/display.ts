@@ -18,6 +18,7 @@
  * @module
  */
 import { escapeXml, type Provenance, provenanceLine } from "./figure.ts";
+import { relativePaths } from "./provenance.ts";
 
 /** Mime type of the provenance note a notebook displays; the report footer reads it. */
 export const PROVENANCE_MIME = "application/vnd.nadir.provenance+json";
@@ -111,7 +112,10 @@ export function formatCell(v: unknown, digits = 4): string {
 /**
  * A table of row objects (columns = keys of the first rows, or `columns`) for
  * display: HTML for notebooks/reports, aligned text for terminals. At most
- * `maxRows` rows are shown (a note says how many were left out).
+ * `maxRows` rows are shown (a note says how many were left out). A missing
+ * value (undefined or null) shows as `missing` (default empty; "–" marks
+ * "not available" the way the README's tables do). Absolute paths in cells and
+ * the caption are shown relative ({@link relativePaths}).
  *
  * @example
  * ```ts
@@ -125,17 +129,18 @@ export function formatCell(v: unknown, digits = 4): string {
  */
 export function table(
   records: readonly object[],
-  opts: { columns?: string[]; maxRows?: number; caption?: string; digits?: number } = {},
+  opts: { columns?: string[]; maxRows?: number; caption?: string; digits?: number; missing?: string } = {},
 ): MimeBundle {
   const rows = records as readonly Record<string, unknown>[];
   const cols = opts.columns ?? [...new Set(rows.slice(0, 50).flatMap((r) => Object.keys(r)))];
   const max = opts.maxRows ?? 50;
   const shown = rows.slice(0, max);
-  const cell = (v: unknown) => formatCell(v, opts.digits);
+  const cell = (v: unknown) =>
+    v === undefined || v === null ? (opts.missing ?? "") : relativePaths(formatCell(v, opts.digits));
   const num = (v: unknown) => typeof v === "number" || typeof v === "bigint";
   const html = [
     `<table class="nadir-table">`,
-    opts.caption ? `<caption>${escapeXml(opts.caption)}</caption>` : "",
+    opts.caption ? `<caption>${escapeXml(relativePaths(opts.caption))}</caption>` : "",
     `<thead><tr>${cols.map((c) => `<th>${escapeXml(c)}</th>`).join("")}</tr></thead><tbody>`,
     ...shown.map((r) =>
       `<tr>${
@@ -157,27 +162,173 @@ export function table(
   return new MimeBundle({ "text/html": html, "text/plain": text });
 }
 
+/** Inline Markdown: `code`, **bold**, *emphasis* / _emphasis_ and [links](url); the rest is escaped. */
+function inlineMd(s: string): string {
+  return s.split(/(`[^`]+`)/).map((part, i) => {
+    if (i % 2) return `<code>${escapeXml(part.slice(1, -1))}</code>`;
+    return escapeXml(part)
+      .replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>")
+      .replace(/(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])/g, "<em>$1</em>")
+      .replace(/(?<![\w_])_(?![\s_])(.+?)(?<![\s_])_(?![\w_])/g, "<em>$1</em>")
+      .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, '<a href="$2">$1</a>');
+  }).join("");
+}
+
+const LIST_ITEM = /^( *)([-*+]|\d{1,9}[.)])( +|$)(.*)$/;
+const FENCE = /^ {0,3}```/;
+const HEADING = /^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
+const RULE = /^ {0,3}([-*_])( *\1){2,}\s*$/;
+const indentOf = (l: string) => l.length - l.trimStart().length;
+
 /**
- * A short Markdown note rendered as HTML (paragraphs, **bold**, `code`, bullet lists only).
+ * Whether `line` starts a block that ends a paragraph (and a lazy list
+ * continuation). As in CommonMark, a numbered item interrupts a paragraph only
+ * when it is "1." (so a wrapped line starting "2009. " stays text).
+ */
+function startsBlock(line: string): boolean {
+  const item = LIST_ITEM.exec(line);
+  return FENCE.test(line) || HEADING.test(line) || RULE.test(line) || /^ {0,3}>/.test(line) ||
+    (item !== null && (!/\d/.test(item[2]) || /^1[.)]$/.test(item[2])));
+}
+
+/**
+ * Markdown blocks to HTML: headings, paragraphs, fenced code, rules, quotes and
+ * bullet/numbered lists whose items may wrap onto continuation lines — indented
+ * or not ("lazy") — and hold nested lists or several paragraphs.
+ */
+function blocksHtml(lines: string[]): string {
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    if (!line.trim()) {
+      i++;
+      continue;
+    }
+    if (FENCE.test(line)) {
+      let j = i + 1;
+      while (j < lines.length && !FENCE.test(lines[j])) j++;
+      out.push(`<pre><code>${escapeXml(lines.slice(i + 1, j).join("\n"))}</code></pre>`);
+      i = j + 1;
+      continue;
+    }
+    const h = HEADING.exec(line);
+    if (h) {
+      out.push(`<h${h[1].length}>${inlineMd(h[2])}</h${h[1].length}>`);
+      i++;
+      continue;
+    }
+    if (RULE.test(line)) {
+      out.push("<hr>");
+      i++;
+      continue;
+    }
+    if (/^ {0,3}>/.test(line)) {
+      const quote: string[] = [];
+      while (i < lines.length && lines[i].trim() && (/^ {0,3}>/.test(lines[i]) || !startsBlock(lines[i]))) {
+        quote.push(lines[i].replace(/^ {0,3}> ?/, ""));
+        i++;
+      }
+      out.push(`<blockquote>${blocksHtml(quote)}</blockquote>`);
+      continue;
+    }
+    if (LIST_ITEM.test(line)) {
+      i = listHtml(lines, i, out);
+      continue;
+    }
+    const para: string[] = [];
+    while (i < lines.length && lines[i].trim() && (para.length === 0 || !startsBlock(lines[i]))) {
+      para.push(lines[i].trim());
+      i++;
+    }
+    out.push(`<p>${inlineMd(para.join(" "))}</p>`);
+  }
+  return out.join("");
+}
+
+/** One list starting at `lines[start]` into `out`; returns the index after it. */
+function listHtml(lines: string[], start: number, out: string[]): number {
+  const head = LIST_ITEM.exec(lines[start])!;
+  const indent = head[1].length;
+  const ordered = /\d/.test(head[2]);
+  const items: string[][] = [];
+  let loose = false;
+  let i = start;
+  while (i < lines.length) {
+    const line = lines[i];
+    const m = LIST_ITEM.exec(line);
+    if (m && m[1].length <= indent + 1) {
+      if (/\d/.test(m[2]) !== ordered) break; // another kind of list starts
+      items.push([m[4]]);
+      const content = m[1].length + m[2].length + Math.max(1, Math.min(m[3].length, 4));
+      i++;
+      // The item's other lines: indented ones, lazy ones right after text, blank lines inside it.
+      while (i < lines.length) {
+        const l = lines[i];
+        if (!l.trim()) {
+          let j = i;
+          while (j < lines.length && !lines[j].trim()) j++;
+          // After a blank line only lines indented to the item's text belong to it (a new paragraph or list).
+          if (j < lines.length && indentOf(lines[j]) >= Math.min(content, indent + 2)) {
+            items.at(-1)!.push("");
+            loose = true;
+            i = j;
+            continue;
+          }
+          break;
+        }
+        const sub = LIST_ITEM.exec(l);
+        // The next item of this list, or another list starting.
+        if (sub && sub[1].length <= indent + 1 && (/\d/.test(sub[2]) === ordered || startsBlock(l))) break;
+        if (indentOf(l) > indent) {
+          items.at(-1)!.push(l.slice(Math.min(indentOf(l), content)));
+        } else if (items.at(-1)!.at(-1)!.trim() && !startsBlock(l)) {
+          items.at(-1)!.push(l.trim()); // lazy continuation of the item's paragraph
+        } else break;
+        i++;
+      }
+      // A blank line between two items makes the list loose (items keep their paragraphs).
+      let j = i;
+      while (j < lines.length && !lines[j].trim()) j++;
+      const next = j < lines.length ? LIST_ITEM.exec(lines[j]) : null;
+      if (next && next[1].length <= indent + 1 && /\d/.test(next[2]) === ordered) {
+        if (j > i) loose = true;
+        i = j;
+      } else break;
+    } else break;
+  }
+  const lis = items.map((it) => {
+    const html = blocksHtml(it);
+    const tight = !loose && html.startsWith("<p>");
+    return `<li>${tight ? html.replace(/^<p>(.*?)<\/p>/s, "$1") : html}</li>`;
+  });
+  const startAt = ordered ? Number(head[2].slice(0, -1)) : 1;
+  const tag = ordered ? "ol" : "ul";
+  out.push(`<${tag}${startAt !== 1 ? ` start="${startAt}"` : ""}>${lis.join("")}</${tag}>`);
+  return i;
+}
+
+/**
+ * A Markdown note rendered as HTML: paragraphs, headings, **bold**, *emphasis*,
+ * `code`, [links](url), fenced code, quotes and bullet or numbered lists whose
+ * items wrap onto continuation lines (indented or not). Absolute paths under
+ * the repository, the report folder, `$TMPDIR` or `~` are shown relative
+ * ({@link relativePaths}).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { md } from "./display.ts";
  * assert.equal(md("**k** = `5`\n\n- a\n- b").bundle["text/html"], "<p><strong>k</strong> = <code>5</code></p><ul><li>a</li><li>b</li></ul>");
+ * assert.equal(
+ *   md("- **One.** wraps\n  onto a second line\nand a lazy third\n- two").bundle["text/html"],
+ *   "<ul><li><strong>One.</strong> wraps onto a second line and a lazy third</li><li>two</li></ul>",
+ * );
  * ```
  */
 export function md(text: string): MimeBundle {
-  const inline = (s: string) =>
-    escapeXml(s).replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>").replace(/`([^`]+)`/g, "<code>$1</code>");
-  const blocks = text.trim().split(/\n\s*\n/).map((b) => {
-    const lines = b.split("\n");
-    if (lines.every((l) => /^\s*[-*] /.test(l))) {
-      return `<ul>${lines.map((l) => `<li>${inline(l.replace(/^\s*[-*] /, ""))}</li>`).join("")}</ul>`;
-    }
-    return `<p>${inline(b)}</p>`;
-  });
-  return new MimeBundle({ "text/html": blocks.join(""), "text/plain": text.trim() });
+  const src = relativePaths(text).replace(/\r\n?/g, "\n").replace(/\t/g, "    ").trim();
+  return new MimeBundle({ "text/html": blocksHtml(src.split("\n")), "text/plain": src });
 }
 
 /**
@@ -195,6 +346,9 @@ export function md(text: string): MimeBundle {
  * ```
  */
 export function provenanceNote(p: Provenance): MimeBundle {
+  p = Object.fromEntries(
+    Object.entries(p).map(([k, v]) => [k, typeof v === "string" ? relativePaths(v) : v]),
+  ) as Provenance;
   const line = provenanceLine(p);
   return new MimeBundle({
     [PROVENANCE_MIME]: JSON.stringify(p),
