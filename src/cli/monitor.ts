@@ -98,6 +98,22 @@ export const command: Command = {
       arg: "S",
       description: "Re-score long flows every S seconds (default 5, 0 = at end only)",
     },
+    drift: {
+      type: "string",
+      arg: "NAME|off",
+      description: "Drift detector on the score stream: adwin (default), page-hinkley, kswin; off = none",
+    },
+    "drift-features": {
+      type: "string",
+      arg: "all|A,B",
+      description: "Also watch these feature columns for drift (comma-separated names, or all)",
+    },
+    "drift-param": {
+      type: "string",
+      arg: "KEY=VALUE",
+      multiple: true,
+      description: "Drift detector option (repeatable), e.g. --drift-param delta=0.0001",
+    },
     "max-flows": {
       type: "number",
       arg: "N",
@@ -109,6 +125,8 @@ export const command: Command = {
 Examples:
   nadir monitor --pcap data/pcaps/synscan.pcapng --model models/iforest --alerts out/alerts.jsonl
   nadir monitor --interface eth0 --detector kitnet --grace 50000 --alerts /var/lib/nadir/alerts.jsonl --port 8787
+  nadir monitor --pcap day2.pcap --model models/knn --alerts out/eve.jsonl --drift adwin --drift-features all
+Drift events (event_type "drift") go to the alert sinks; see docs/monitor.md#drift-events.
 Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, alerts and sinks are flushed.`,
   async run(args) {
     let cfg: MonitorConfig = {};
@@ -149,6 +167,7 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
       if (str(args, "host")) cfg.api.host = str(args, "host");
       if (str(args, "token-file")) cfg.api.token_file = str(args, "token-file");
     }
+    driftOptions(cfg, args);
     const problems = configProblems(cfg);
     if (problems.length) throw new InputError(problems.join("; "), { file: cfgFile ?? "command line" });
 
@@ -177,6 +196,7 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
             Object.entries(r.alertsDropped).map(([k, v]) => `${v} ${k}`).join(", ") || "none"
           }` +
           (r.nonFiniteScores ? `; ${r.nonFiniteScores} non-finite scores flagged` : "") +
+          (r.driftEvents ? `; ${r.driftEvents} drift events` : "") +
           (r.evidence
             ? `; evidence pcaps: ${r.evidence.written} written, ${r.evidence.lost} lost, ${r.evidence.missing} ` +
               `alerts without frames (${r.evidence.bufferEvicted} flows over the evidence buffer cap)`
@@ -192,6 +212,31 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
     return 0;
   },
 };
+
+/**
+ * `--drift NAME|off`, `--drift-features`, `--drift-param KEY=VALUE` over the config's `drift` section.
+ * A parameter's value is a number when it reads as one (`delta=0.001`), else text (`mode=up`).
+ */
+export function driftOptions(cfg: MonitorConfig, args: ParsedArgs): void {
+  const name = str(args, "drift");
+  const feats = str(args, "drift-features");
+  const params = (args.options["drift-param"] as string[] | undefined) ?? [];
+  if (name === undefined && feats === undefined && !params.length) return;
+  const d = cfg.drift = { ...(cfg.drift ?? {}) };
+  if (name === "off") d.enabled = false;
+  else if (name !== undefined) {
+    d.enabled = true;
+    if (d.detector !== name) delete d.options; // the file's options were for its own detector
+    d.detector = name;
+  }
+  if (feats !== undefined) d.features = feats === "all" ? "all" : feats.split(",").map((f) => f.trim());
+  for (const kv of params) {
+    const m = /^([A-Za-z][\w-]*)=(.*)$/.exec(kv);
+    if (!m) throw new UsageError(`nadir monitor: --drift-param expects KEY=VALUE, found "${kv}"`);
+    const v = m[2].trim() !== "" && Number.isFinite(Number(m[2])) ? Number(m[2]) : m[2];
+    d.options = { ...(d.options ?? {}), [m[1]]: v };
+  }
+}
 
 /**
  * Two options that each name the same thing (a source, a model): at most one

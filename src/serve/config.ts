@@ -17,6 +17,7 @@
 import schema from "../../deploy/nadir.schema.json" with { type: "json" };
 import { InputError } from "../util/errors.ts";
 import type { SuppressionRule } from "./rules.ts";
+import { type DriftConfig, driftConfigProblems } from "./drift.ts";
 
 /** The configuration (snake_case as in the file). */
 export interface MonitorConfig {
@@ -60,6 +61,8 @@ export interface MonitorConfig {
     /** Suppression rules from the config file (the feedback-only fields are not accepted here). */
     allowlist?: Omit<SuppressionRule, "from_alert" | "created">[];
   };
+  /** Drift detection on live streams (src/serve/drift.ts); on for the score stream by default. */
+  drift?: DriftConfig;
   feedback_file?: string;
   sinks?: {
     webhook?: { url: string; headers?: Record<string, string>; spool?: string; timeout_ms?: number };
@@ -179,6 +182,7 @@ export function configProblems(v: unknown): string[] {
   if ((c.api?.cert === undefined) !== (c.api?.key === undefined)) {
     out.push(`field "api.cert": cert and key go together`);
   }
+  for (const p of c.drift ? driftConfigProblems(c.drift) : []) out.push(p);
   return out;
 }
 

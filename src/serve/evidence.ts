@@ -18,7 +18,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { Alert } from "./alert.ts";
+import type { EveRecord } from "./eve.ts";
 import type { AlertSink, SinkStats } from "./sinks/sink.ts";
 
 /** One stored frame. */
@@ -479,8 +479,8 @@ export class EvidenceJanitor implements AlertSink {
   stats(): SinkStats {
     return this.writer?.stats() ?? { written: 0, lost: 0 };
   }
-  send(a: Alert): void {
-    if (a.evidence) this.disk.add(a.evidence);
+  send(r: EveRecord): void {
+    if (r.event_type === "alert" && r.evidence) this.disk.add(r.evidence);
   }
   flush(): Promise<void> {
     this.disk.settle();

@@ -204,6 +204,7 @@ export class MonitorMetrics {
   readonly alertsSuppressed: Counter;
   readonly sinkErrors: Counter;
   readonly nonFiniteScores: Counter;
+  readonly driftEvents: Counter;
   readonly sinkSpooled: Gauge;
   readonly sinkWritten: Counter;
   readonly sinkLost: Counter;
@@ -240,14 +241,18 @@ export class MonitorMetrics {
       "non_finite_scores_total",
       "NaN/Infinity scores from a ready detector; each flow is flagged (reason non_finite_score)",
     );
-    this.sinkSpooled = r.gauge("sink_spooled", "Alerts waiting in a sink's on-disk spool, by sink");
+    this.driftEvents = r.counter(
+      "drift_events_total",
+      "Drift events (a watched stream's distribution changed), by stream and drift detector",
+    );
+    this.sinkSpooled = r.gauge("sink_spooled", "Records waiting in a sink's on-disk spool, by sink");
     this.sinkWritten = r.counter(
       "sink_written_total",
-      "Alerts a sink acknowledged (file: line fully written; webhook: spooled), by sink",
+      "Records (alerts, drift events) a sink acknowledged (file: line fully written; webhook: spooled), by sink",
     );
     this.sinkLost = r.counter(
       "sink_lost_total",
-      "Alerts a sink could not write (disk full, I/O error), by sink",
+      "Records (alerts, drift events) a sink could not write (disk full, I/O error), by sink",
     );
     this.scoringLatency = r.histogram(
       "scoring_latency_seconds",

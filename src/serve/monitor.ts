@@ -12,7 +12,10 @@
  *
  * Whatever the mode, alerts take one path, kept here: the {@link AlertFilter}
  * (suppression, dedup, per-host rate), the flow's first packets as an evidence
- * pcap, then every sink, the API's store and the dashboard statistics. Latency
+ * pcap, then every sink, the API's store and the dashboard statistics. Every
+ * scored row also feeds the drift detectors ({@link MonitorOptions.drift},
+ * src/serve/drift.ts), whose events take the same sinks, the store's drift list
+ * and `nadir_drift_events_total`. Latency
  * (packet entering the pipeline → alert written) and scoring time go to the
  * metrics.
  *
@@ -62,6 +65,8 @@ import type { MonitorMetrics } from "./metrics.ts";
 import type { AlertFilter } from "./rules.ts";
 import type { AlertSink } from "./sinks/sink.ts";
 import type { AlertStore, LiveStats } from "./store.ts";
+import { type DriftOptions, type DriftRecord, DriftWatch } from "./drift.ts";
+import type { EveRecord } from "./eve.ts";
 import { type FlowScoring, FlowScoringMode } from "./monitor/flow_mode.ts";
 import { type PacketScoring, PacketScoringMode } from "./monitor/packet_mode.ts";
 import type { Explainer, ModeHost, ScoringMode } from "./monitor/mode.ts";
@@ -110,6 +115,14 @@ export interface MonitorOptions {
    * async, the alert is then written when it resolves. Default: {@link defaultExplanation}.
    */
   explain?: Explainer;
+  /**
+   * Drift detection on the score stream and chosen feature columns (src/serve/drift.ts); off when
+   * absent. The config's default (`drift` section, src/serve/pipeline/meter.ts) turns it on for the
+   * score stream.
+   */
+  drift?: DriftOptions;
+  /** Called for every drift event (tests). */
+  onDrift?: (d: DriftRecord) => void;
   /** Called for every alert that passed the filter (tests, bench); `cpuLatencyMs` needs `cpuClock`. */
   onAlert?: (a: Alert, latencyMs: number, cpuLatencyMs?: number) => void;
   /**
@@ -146,6 +159,10 @@ export class Monitor {
   readonly alertsDropped: Record<string, number> = {};
   /** Scores that were NaN or ±Infinity after the detector was ready (each one judged anomalous). */
   nonFiniteScores = 0;
+  /** Drift events emitted (each went to the sinks and the store). */
+  driftEvents = 0;
+  /** The drift detectors (undefined when drift detection is off). */
+  readonly drift?: DriftWatch;
   #nonFiniteLogged = 0;
   #nonFiniteLogWall = -Infinity;
 
@@ -175,10 +192,18 @@ export class Monitor {
         this.#raise(f, score, tsUs, state, triggerWall, names, vals, triggerCpu),
       forget: (f) => this.#forget(f),
       nonFinite: (score) => this.#nonFinite(score),
+      observe: (score, vals, tsUs, flowId) => this.drift?.observe(score, vals, tsUs, flowId),
       track: (work) => this.#track(work),
     };
     const s = o.scoring;
     this.#mode = s.kind === "flow" ? new FlowScoringMode(s, host, o) : new PacketScoringMode(s, host);
+    if (o.drift) {
+      this.drift = new DriftWatch(o.drift, this.#mode.baseline.names, {
+        host: this.#sensor,
+        anomalyDetector: s.name,
+        emit: (d) => this.#driftEvent(d),
+      });
+    }
     o.stats.detector = s.name;
     if (!o.explain && this.#mode.explain) this.o = { ...o, explain: this.#mode.explain };
     // Wrap the feature set: track active flows (for periodic re-scoring) and keep evidence packets.
@@ -342,6 +367,30 @@ export class Monitor {
     this.#nonFiniteLogWall = wall;
   }
 
+  /** A drift event: counted, sent to every sink (like an alert, without filter or evidence), kept for the API. */
+  #driftEvent(d: DriftRecord): void {
+    const o = this.o;
+    this.driftEvents++;
+    o.metrics.driftEvents.inc(1, { stream: d.stream, detector: d.detector });
+    this.#send(d);
+    o.store.addDrift(d);
+    o.onDrift?.(d);
+  }
+
+  /** Hands a record to every sink; a sink that throws or rejects is counted and never stops the others. */
+  #send(r: EveRecord): void {
+    const o = this.o;
+    for (const s of o.sinks) {
+      try {
+        const p = s.send(r);
+        if (p instanceof Promise) p.catch(() => o.metrics.sinkErrors.inc(1, { sink: s.name }));
+      } catch (e) {
+        o.metrics.sinkErrors.inc(1, { sink: s.name });
+        console.error(`nadir monitor: sink ${s.name}: ${(e as Error).message}`);
+      }
+    }
+  }
+
   /** Keeps `work` in the set {@link Monitor.finish} waits for until it settles. */
   #track(work: Promise<void>): void {
     const p = work.finally(() => this.#inflight.delete(p));
@@ -443,15 +492,7 @@ export class Monitor {
       if (ev === undefined || !ev.packets.length) w.missing++;
       else if (w.write(`${a.id}.pcap`, pcapBytes(ev))) a.evidence = `${a.id}.pcap`;
     }
-    for (const s of o.sinks) {
-      try {
-        const r = s.send(a);
-        if (r instanceof Promise) r.catch(() => o.metrics.sinkErrors.inc(1, { sink: s.name }));
-      } catch (e) {
-        o.metrics.sinkErrors.inc(1, { sink: s.name });
-        console.error(`nadir monitor: sink ${s.name}: ${(e as Error).message}`);
-      }
-    }
+    this.#send(a);
     const latencyMs = performance.now() - triggerWall;
     o.metrics.alertLatency.observe(latencyMs / 1000);
     o.metrics.alerts.inc(1, { severity: String(a.severity) });

@@ -45,6 +45,7 @@
 import { UsageError } from "../util/errors.ts";
 import type { Alert } from "./alert.ts";
 import type { MonitorConfig } from "./config.ts";
+import type { DriftRecord } from "./drift.ts";
 import { MonitorMetrics } from "./metrics.ts";
 import type { Monitor } from "./monitor.ts";
 import { LiveStats } from "./store.ts";
@@ -74,6 +75,8 @@ export interface RunSummary {
   alertsDropped: Record<string, number>;
   /** NaN/±Infinity scores of a ready detector (each flagged, reason non_finite_score). */
   nonFiniteScores: number;
+  /** Drift events written beside the alerts (the sinks' written counts include them). */
+  driftEvents: number;
   seconds: number;
   captureDamage?: string;
   /** Alerts some sink could not write (sum over sinks; the CLI exits 3 when non-zero). */
@@ -103,6 +106,8 @@ export interface RunOptions {
   /** Passed to the monitor (see MonitorOptions.cpuClock / onAlert). */
   cpuClock?: () => number;
   onAlert?: (a: Alert, latencyMs: number, cpuLatencyMs?: number) => void;
+  /** Called for every drift event. */
+  onDrift?: (d: DriftRecord) => void;
   /** Log line sink (stderr by default). */
   log?: (line: string) => void;
 }
@@ -162,6 +167,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     alertsRaised: monitor.alertsRaised,
     alertsDropped: { ...monitor.alertsDropped },
     nonFiniteScores: monitor.nonFiniteScores,
+    driftEvents: monitor.driftEvents,
     seconds: (performance.now() - t0) / 1000,
     captureDamage: report.damage,
     lost: sinkReports(sinks).reduce((n, s) => n + s.lost, 0),

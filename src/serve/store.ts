@@ -1,13 +1,14 @@
 /**
  * The sensor's shared state that the HTTP API reads: recent alerts (with the
- * feature vector of the flow that raised each one, for feedback), live
- * subscribers (server-sent events), analyst feedback, and the dashboard's
- * rolling statistics.
+ * feature vector of the flow that raised each one, for feedback), recent drift
+ * events, live subscribers (server-sent events), analyst feedback, and the
+ * dashboard's rolling statistics.
  *
  * @module
  */
 import type { Alert } from "./alert.ts";
 import { alertProblems } from "./alert.ts";
+import { driftProblems, type DriftRecord } from "./drift.ts";
 import type { AlertFilter, SuppressionRule } from "./rules.ts";
 import { join } from "node:path";
 import { InputError } from "../util/errors.ts";
@@ -30,6 +31,8 @@ export interface AlertStoreOptions {
   feedbackFile?: string;
   /** Filter whose suppression list feedback extends. */
   filter?: AlertFilter;
+  /** Drift events kept in memory for the API (oldest forgotten first). Default 1000. */
+  driftCapacity?: number;
 }
 
 /** Longest suppression feedback may ask for (`suppress_for_s`): 30 days. */
@@ -49,15 +52,22 @@ export class AlertStore {
   readonly #byId = new Map<string, AlertRecord>();
   readonly #order: string[] = [];
   readonly #subs = new Set<(a: Alert) => void>();
+  readonly #drift: DriftRecord[] = [];
+  readonly #driftIds = new Set<string>();
+  readonly #driftSubs = new Set<(d: DriftRecord) => void>();
   readonly capacity: number;
+  readonly driftCapacity: number;
   readonly evidenceDir?: string;
   readonly feedbackFile?: string;
   readonly filter?: AlertFilter;
   /** Alerts ever added (this process). */
   total = 0;
+  /** Drift events ever added (this process). */
+  driftTotal = 0;
 
   constructor(opts: AlertStoreOptions = {}) {
     this.capacity = opts.capacity ?? 10_000;
+    this.driftCapacity = opts.driftCapacity ?? 1000;
     this.evidenceDir = opts.evidenceDir;
     this.feedbackFile = opts.feedbackFile;
     this.filter = opts.filter;
@@ -76,7 +86,57 @@ export class AlertStore {
     }
   }
 
-  /** Loads the last `capacity` alerts of an alerts JSON-lines file (restart, or `serve --alerts`). */
+  /** Adds a drift event (ignored when its id is already held) and notifies drift subscribers. */
+  addDrift(d: DriftRecord): void {
+    if (this.#driftIds.has(d.id)) return;
+    this.#drift.push(d);
+    this.#driftIds.add(d.id);
+    this.driftTotal++;
+    // Bounded by driftCapacity (1000 by default): the shift is cheap at that size and events are rare.
+    while (this.#drift.length > this.driftCapacity) this.#driftIds.delete(this.#drift.shift()!.id);
+    for (const s of this.#driftSubs) {
+      try {
+        s(d);
+      } catch { /* a broken subscriber must not stop the monitor */ }
+    }
+  }
+
+  /** Drift events held, newest first; `stream` keeps one stream ("score", "feature:<name>"). */
+  listDrift(o: { limit?: number; stream?: string } = {}): { events: DriftRecord[]; total: number } {
+    const limit = o.limit ?? 100;
+    const out: DriftRecord[] = [];
+    for (let i = this.#drift.length - 1; i >= 0 && out.length < limit; i--) {
+      const d = this.#drift[i];
+      if (o.stream === undefined || d.stream === o.stream) out.push(d);
+    }
+    return { events: out, total: this.#drift.length };
+  }
+
+  /** Registers a live subscriber to drift events; returns the unsubscribe function. */
+  subscribeDrift(fn: (d: DriftRecord) => void): () => void {
+    this.#driftSubs.add(fn);
+    return () => this.#driftSubs.delete(fn);
+  }
+
+  /**
+   * One parsed line of an alerts file: an alert, or a drift event (`event_type: "drift"`, which
+   * the sinks write to the same file). Returns the problems that make it neither.
+   */
+  #addLine(v: unknown): string[] {
+    if ((v as { event_type?: unknown } | null)?.event_type === "drift") {
+      const p = driftProblems(v);
+      if (!p.length) this.addDrift(v as DriftRecord);
+      return p;
+    }
+    const p = alertProblems(v);
+    if (!p.length && !this.#byId.has((v as Alert).id)) this.add({ alert: v as Alert });
+    return p;
+  }
+
+  /**
+   * Loads the last `capacity` alerts (and `driftCapacity` drift events) of an alerts JSON-lines file
+   * (restart, or `serve --alerts`).
+   */
   loadFile(path: string): number {
     let text: string;
     try {
@@ -97,12 +157,10 @@ export class AlertStore {
         if (i >= lines.length - 2) return;
         throw new InputError("invalid JSON line", { file: path, line: i + 1 });
       }
-      const p = alertProblems(v);
+      const before = this.total;
+      const p = this.#addLine(v);
       if (p.length) throw new InputError(p.join("; "), { file: path, line: i + 1 });
-      if (!this.#byId.has((v as Alert).id)) {
-        this.add({ alert: v as Alert });
-        n++;
-      }
+      n += this.total - before;
     });
     return n;
   }
@@ -149,10 +207,8 @@ export class AlertStore {
               lineNo++;
               if (!l.trim()) continue;
               try {
-                const v = JSON.parse(l);
-                const p = alertProblems(v);
+                const p = this.#addLine(JSON.parse(l));
                 if (p.length) throw new Error(p.join("; "));
-                if (!this.#byId.has(v.id)) this.add({ alert: v });
               } catch (e) {
                 onError?.(`${path}:${lineNo}: skipped: ${(e as Error).message}`);
               }

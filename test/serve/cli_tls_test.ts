@@ -160,7 +160,7 @@ Deno.test("monitor → failing webhook: every alert in the file also reaches the
       { log: () => {} },
     );
     const ids = Deno.readTextFileSync(alerts).split("\n").filter(Boolean).map((l) => JSON.parse(l).id);
-    assert.equal(ids.length, r.alerts);
+    assert.equal(ids.length, r.alerts + r.driftEvents, "alerts and drift events, each with an id");
     assert.ok(ids.length >= 5);
     // Whatever the monitor could not deliver before exiting is still in the spool; a restarted sink sends it.
     const again = new WebhookSink({

@@ -99,7 +99,11 @@ Deno.test("torn tail of the alerts file is moved aside on start; the next run ap
   const r1 = await runMonitor(cfg, { log: (l) => log.push(l) });
   assert.ok(r1.alerts >= 1);
   const all = parseAll(file);
-  assert.equal(all.length, 10 + r1.alerts, "earlier alerts kept, every new alert on its own line");
+  assert.equal(
+    all.length,
+    10 + r1.alerts + r1.driftEvents,
+    "earlier alerts kept, every new record on its own line",
+  );
   const side = sideFiles(dir, "alerts.jsonl");
   assert.equal(side.length, 1);
   assert.match(side[0], /^alerts\.jsonl\.torn-\d{8}T\d{6}Z/);
@@ -111,7 +115,7 @@ Deno.test("torn tail of the alerts file is moved aside on start; the next run ap
   assert.ok(r1.repairs?.some((x) => /alerts\.jsonl:11/.test(x)));
   // And a third run starts (before the fix it refused: "invalid JSON line").
   await runMonitor(cfg, { log: () => {} });
-  assert.equal(parseAll(file).length, 10 + 2 * r1.alerts);
+  assert.equal(parseAll(file).length, 10 + 2 * (r1.alerts + r1.driftEvents));
   Deno.removeSync(dir, { recursive: true });
 });
 
@@ -130,7 +134,7 @@ Deno.test("a file damaged by an older run (torn line with an alert appended onto
     alerts: { file },
   };
   const r = await runMonitor(cfg, { log: () => {} });
-  assert.equal(parseAll(file).length, 5 + r.alerts);
+  assert.equal(parseAll(file).length, 5 + r.alerts + r.driftEvents);
   assert.equal(sideFiles(dir, "alerts.jsonl").length, 1);
   Deno.removeSync(dir, { recursive: true });
 });
@@ -148,7 +152,7 @@ Deno.test("an invalid line in the middle stops the start naming file:line; alert
   };
   await assert.rejects(runMonitor(cfg, { log: () => {} }), /alerts\.jsonl:3: invalid JSON line/);
   const r = await runMonitor({ ...cfg, alerts: { file, repair: true } }, { log: () => {} });
-  assert.equal(parseAll(file).length, 3 + r.alerts);
+  assert.equal(parseAll(file).length, 3 + r.alerts + r.driftEvents);
   const side = sideFiles(dir, "alerts.jsonl");
   assert.equal(side.length, 1);
   assert.equal(Deno.readTextFileSync(join(dir, side[0])), bad + "\n");
@@ -171,14 +175,17 @@ testWhen(
     );
     const err = r.stderr;
     assert.equal(r.code, 3, err);
-    const m = /(\d+) alerts raised, (\d+) written, (\d+) lost: No space left on device/.exec(err);
+    // The file sink's counts cover every line it takes: alerts and drift events.
+    const m =
+      /(\d+) alerts(?: and (\d+) drift events)? raised, (\d+) written, (\d+) lost: No space left on device/
+        .exec(err);
     assert.ok(m, err);
-    const [raised, written, lost] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const [raised, drift, written, lost] = [Number(m[1]), Number(m[2] ?? 0), Number(m[3]), Number(m[4])];
     assert.equal(raised, 175);
     assert.ok(lost > 0 && written > 0);
-    assert.equal(written + lost, raised);
+    assert.equal(written + lost, raised + drift);
     const lines = parseAll(join(out, "alerts.jsonl"));
-    assert.equal(lines.length, written, "every alert counted as written is a whole line");
+    assert.equal(lines.length, written, "every record counted as written is a whole line");
     Deno.removeSync(out, { recursive: true });
   },
 );
@@ -294,7 +301,8 @@ Deno.test("monitor: evidence stays within evidence.disk_max_files and follows ro
     },
     { log: () => {} },
   );
-  const all = parseAll(join(dir2, "alerts.jsonl")) as Alert[];
+  // Alerts only: drift events share the file and have no pcap.
+  const all = (parseAll(join(dir2, "alerts.jsonl")) as Alert[]).filter((a) => a.event_type === "alert");
   const left = [...Deno.readDirSync(join(dir2, "evidence"))].map((e) => e.name).sort();
   assert.deepEqual(left, all.slice(-10).map((a) => a.evidence).sort());
   Deno.removeSync(dir, { recursive: true });

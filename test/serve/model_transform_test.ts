@@ -63,7 +63,8 @@ function predictScores(out: string): number[] {
 }
 
 function alertsIn(file: string): { src_ip: string; score: number; threshold: number }[] {
-  return Deno.readTextFileSync(file).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  return Deno.readTextFileSync(file).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l))
+    .filter((a) => a.event_type === "alert"); // drift events share the file
 }
 
 for (

@@ -1,6 +1,7 @@
 /**
  * The alert routes: the paged list, one alert, its evidence pcap, analyst
- * feedback, and the suppression rules feedback creates.
+ * feedback, the suppression rules feedback creates, and the recent drift
+ * events (`GET /drift`).
  *
  * @example
  * ```ts
@@ -66,23 +67,32 @@ function findAlert(ctx: RouteContext): { id: string; rec: AlertRecord } | Respon
   return rec ? { id, rec } : jsonError(404, `no alert with id "${id}"`);
 }
 
+/** The query parameter `name` as an integer in [lo, hi]; undefined when absent, or pushed to `errs`. */
+function queryInt(
+  q: URLSearchParams,
+  errs: FieldError[],
+  name: string,
+  lo: number,
+  hi: number,
+): number | undefined {
+  const v = q.get(name);
+  if (v === null) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < lo || n > hi) {
+    errs.push({
+      field: name,
+      message: `expected an integer ${lo}-${hi}, found ${JSON.stringify(v.slice(0, 40))}`,
+    });
+    return undefined;
+  }
+  return n;
+}
+
 /** GET /alerts?limit&before&severity&src_ip: newest first, `next` is the cursor for `before`. */
 export function listAlerts(ctx: RouteContext): Response {
   const errs: FieldError[] = [];
   const q = ctx.url.searchParams;
-  const int = (name: string, lo: number, hi: number): number | undefined => {
-    const v = q.get(name);
-    if (v === null) return undefined;
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < lo || n > hi) {
-      errs.push({
-        field: name,
-        message: `expected an integer ${lo}-${hi}, found ${JSON.stringify(v.slice(0, 40))}`,
-      });
-      return undefined;
-    }
-    return n;
-  };
+  const int = (name: string, lo: number, hi: number) => queryInt(q, errs, name, lo, hi);
   const limit = int("limit", 1, 1000);
   const severity = int("severity", 1, 3);
   const before = q.get("before") ?? undefined;
@@ -93,6 +103,22 @@ export function listAlerts(ctx: RouteContext): Response {
   if (srcIp !== undefined && srcIp.length > 64) errs.push({ field: "src_ip", message: "too long" });
   if (errs.length) return jsonError(400, "invalid query", errs);
   return json(ctx.api.store.list({ limit, before, severity, srcIp }));
+}
+
+/**
+ * GET /drift?limit&stream: the drift events the sensor holds (the last `drift.max_events`, default
+ * 1000), newest first; `stream` keeps one stream ("score", "feature:<name>").
+ */
+export function listDrift(ctx: RouteContext): Response {
+  const errs: FieldError[] = [];
+  const q = ctx.url.searchParams;
+  const limit = queryInt(q, errs, "limit", 1, 1000);
+  const stream = q.get("stream") ?? undefined;
+  if (stream !== undefined && (stream.length < 1 || stream.length > 200)) {
+    errs.push({ field: "stream", message: `expected 1-200 characters, found ${stream.length}` });
+  }
+  if (errs.length) return jsonError(400, "invalid query", errs);
+  return json(ctx.api.store.listDrift({ limit, stream }));
 }
 
 /** GET /alerts/{id}. */

@@ -31,7 +31,7 @@
  * @module
  */
 import spec from "../../../docs/openapi.json" with { type: "json" };
-import { getAlert, getAlertPcap, listAlerts, listSuppressions, postFeedback } from "./alerts.ts";
+import { getAlert, getAlertPcap, listAlerts, listDrift, listSuppressions, postFeedback } from "./alerts.ts";
 import { checkBearer, hostProblem, isPublicPath } from "./auth.ts";
 import { type ApiOptions, resolveOptions, type RouteHandler } from "./context.ts";
 import { BodyTooLargeError, json, jsonError, mediaType } from "./http.ts";
@@ -69,6 +69,7 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", path: "/stats", handler: stats },
   { method: "GET", path: "/models", handler: listModels },
   { method: "GET", path: "/suppressions", handler: listSuppressions },
+  { method: "GET", path: "/drift", handler: listDrift },
   { method: "GET", path: "/alerts", handler: listAlerts },
   { method: "GET", path: "/alerts/stream", handler: (c) => c.api.sse.stream(c.api.store) },
   { method: "GET", path: "/alerts/:id", handler: getAlert },

@@ -1,7 +1,9 @@
 /**
  * GET /alerts/stream: new alerts as server-sent events (`event: alert`,
- * `id: <alert id>`, `data: <alert JSON>`), with a keep-alive comment every
- * 15 s so proxies do not close an idle stream.
+ * `id: <alert id>`, `data: <alert JSON>`), and drift events as `event: drift`
+ * (`data: <drift record JSON>`), with a keep-alive comment every 15 s so
+ * proxies do not close an idle stream. An `EventSource` that listens for
+ * `alert` only never sees the drift events.
  *
  * Each client has a bounded queue: events wait in it until the connection
  * takes them, and a client whose queue would pass `maxQueueBytes` (it stopped
@@ -171,7 +173,16 @@ export class SseClients {
         this.#queued.add(queued);
         this.#clientsGauge?.set(this.#queued.size);
         send(": nadir alert stream\nretry: 2000\n\n");
-        unsub = store.subscribe((a) => send(`event: alert\nid: ${a.id}\ndata: ${JSON.stringify(a)}\n\n`));
+        const unAlert = store.subscribe((a) =>
+          send(`event: alert\nid: ${a.id}\ndata: ${JSON.stringify(a)}\n\n`)
+        );
+        const unDrift = store.subscribeDrift((d) =>
+          send(`event: drift\nid: ${d.id}\ndata: ${JSON.stringify(d)}\n\n`)
+        );
+        unsub = () => {
+          unAlert();
+          unDrift();
+        };
         beat = setInterval(() => send(": keep-alive\n\n"), KEEP_ALIVE_MS);
         // A client that goes away cancels the body (cancel() below). The API passes no signal:
         // Deno.serve's request.signal also aborts when a response completes, and warns when read.

@@ -14,6 +14,9 @@ const state = {
   selected: null,
   stats: null,
   maxAlerts: 500,
+  drift: [], // drift events, newest first (GET /drift, then the live stream)
+  driftIds: new Set(),
+  maxDrift: 200,
 };
 
 function el(tag, attrs, ...children) {
@@ -173,6 +176,21 @@ async function loadAlerts() {
   renderAlerts();
 }
 
+function addDrift(d, atFront) {
+  if (!d || typeof d.id !== "string" || state.driftIds.has(d.id)) return;
+  state.driftIds.add(d.id);
+  if (atFront) state.drift.unshift(d);
+  else state.drift.push(d);
+  while (state.drift.length > state.maxDrift) state.driftIds.delete(state.drift.pop().id);
+}
+
+async function loadDrift() {
+  const r = await api("/drift?limit=200");
+  if (!r.ok) return;
+  const page = await r.json();
+  for (const d of page.events || []) addDrift(d, false);
+}
+
 // Server-sent events read through fetch so the bearer token travels in a header, not the URL.
 async function streamAlerts() {
   for (;;) {
@@ -190,13 +208,16 @@ async function streamAlerts() {
         while ((i = buf.indexOf("\n\n")) >= 0) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join(
-            "\n",
-          );
+          const lines = block.split("\n");
+          const data = lines.filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+          const kind = (lines.find((l) => l.startsWith("event: ")) || "event: alert").slice(7);
           if (!data) continue;
           try {
-            addAlert(JSON.parse(data), true);
-            renderAlerts();
+            if (kind === "drift") addDrift(JSON.parse(data), true);
+            else if (kind === "alert") {
+              addAlert(JSON.parse(data), true);
+              renderAlerts();
+            } else continue;
             renderTimeline();
           } catch { /* malformed event: ignore */ }
         }
@@ -251,6 +272,7 @@ function renderTimeline() {
     severity: String(a.severity),
     src: a.src_ip,
   }));
+  const drift = driftMarks();
   put(
     "chartTimeline",
     Plot.plot({
@@ -260,15 +282,39 @@ function renderTimeline() {
       y: { grid: true, label: "score", type: rows.some((r) => r.score <= 0) ? "linear" : "log" },
       x: { label: null },
       color: { domain: ["1", "2", "3"], range: ["#ff4d4f", "#ffa940", "#fadb14"], legend: true },
-      marks: [Plot.dot(rows, {
-        x: "t",
-        y: "score",
-        fill: "severity",
-        r: 3,
-        title: (d) => `${d.src} score ${fmtScore(d.score)}`,
-      })],
+      marks: [
+        // Drift events: a thin dashed rule where a watched stream changed, labelled at the top.
+        Plot.ruleX(drift, { x: "t", stroke: "#b37feb", strokeDasharray: "3,3", title: (d) => d.label }),
+        Plot.text(drift, {
+          x: "t",
+          frameAnchor: "top",
+          dy: -2,
+          text: () => "drift",
+          fill: "#b37feb",
+          fontSize: 9,
+          title: (d) => d.label,
+        }),
+        Plot.dot(rows, {
+          x: "t",
+          y: "score",
+          fill: "severity",
+          r: 3,
+          title: (d) => `${d.src} score ${fmtScore(d.score)}`,
+        }),
+      ],
     }),
   );
+}
+
+/** Drift events as timeline marks (the x axis widens to show them all). */
+function driftMarks() {
+  return state.drift.map((d) => ({
+    t: new Date(d.timestamp),
+    label: `drift on ${d.stream} (${d.detector})` +
+      (d.drift && d.drift.before && d.drift.after
+        ? `: mean ${fmtScore(d.drift.before.mean)} → ${fmtScore(d.drift.after.mean)}`
+        : ""),
+  })).filter((d) => Number.isFinite(d.t.getTime()));
 }
 
 function renderTalkers() {
@@ -368,7 +414,7 @@ function init() {
   );
   document.getElementById("detailPcap").addEventListener("click", () => downloadPcap().catch(() => {}));
   document.getElementById("detailFp").addEventListener("click", () => markFalsePositive().catch(() => {}));
-  loadAlerts().then(renderTimeline).catch(() => {});
+  Promise.all([loadAlerts(), loadDrift()]).then(renderTimeline).catch(() => {});
   streamAlerts();
   pollStats();
   setInterval(pollStats, 2000);

@@ -336,6 +336,7 @@ export class FlowScoringMode implements ScoringMode {
         continue;
       }
       const vals = x.data.subarray(i * cols, (i + 1) * cols);
+      host.observe(score, vals, r.tsUs, r.flow.id);
       // Fail closed: a NaN/±Infinity score is flagged, never compared (NaN > t is false: it would pass).
       const finite = Number.isFinite(score);
       if (finite) host.stats.score(score);

@@ -63,6 +63,12 @@ export interface ModeHost {
    * still raises the flow (fail closed): a non-finite score is never taken as benign.
    */
   nonFinite(score: number): void;
+  /**
+   * One scored row (flow mode) or packet (packet mode), before it is judged: its score, finite or
+   * not, and its feature values in {@link ScoringMode.baseline}'s order. Feeds the drift detectors
+   * (src/serve/drift.ts), which skip non-finite values; a no-op when drift detection is off.
+   */
+  observe(score: number, vals: ArrayLike<number>, tsUs: number, flowId: number): void;
   /** Drops the shared per-flow state (alerted mark, evidence) of a flow that ended. */
   forget(f: Flow): void;
   /** Registers asynchronous scoring that `Monitor.finish` must wait for. */

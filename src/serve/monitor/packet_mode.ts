@@ -94,6 +94,7 @@ export class PacketScoringMode implements ScoringMode {
     const m = this.#metrics;
     m.scoringLatency.observe((performance.now() - t0) / 1000);
     m.flowsScored.inc();
+    this.#host.observe(score, v, p.tsUs, f?.id ?? -1);
     if (!Number.isFinite(score)) {
       // Past the grace period the detector is ready: a NaN/±Infinity score fails closed. While
       // calibrating there is no threshold to alert against; the score is counted and left out of

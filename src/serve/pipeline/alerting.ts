@@ -46,6 +46,7 @@ export function openAlerting(cfg: MonitorConfig): Alerting {
     evidenceDir,
     feedbackFile: cfg.feedback_file ?? (baseDir ? join(baseDir, "feedback.jsonl") : undefined),
     filter,
+    driftCapacity: cfg.drift?.max_events,
   });
   // Read before any sink appends to the file, so the store holds exactly the earlier runs' alerts.
   if (alertsFile) store.loadFile(alertsFile);

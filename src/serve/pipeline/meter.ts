@@ -13,6 +13,7 @@ import type { AlertSink } from "../sinks/sink.ts";
 import { EvidenceJanitor } from "../evidence.ts";
 import type { LiveStats } from "../store.ts";
 import type { Alerting } from "./alerting.ts";
+import { driftOptionsFromConfig, type DriftRecord } from "../drift.ts";
 
 /** The stages the Monitor connects: scoring in front, alerting and sinks behind. */
 export interface MonitorParts extends Alerting {
@@ -26,11 +27,17 @@ export interface MonitorParts extends Alerting {
 export interface MonitorHooks {
   cpuClock?: () => number;
   onAlert?: (a: Alert, latencyMs: number, cpuLatencyMs?: number) => void;
+  /** Called for every drift event. */
+  onDrift?: (d: DriftRecord) => void;
   /** Log line sink (stderr by default). */
   log?: (line: string) => void;
 }
 
-/** A Monitor over `parts`, with the flow table, timeouts, batching and evidence caps of `cfg`. */
+/**
+ * A Monitor over `parts`, with the flow table, timeouts, batching and evidence caps of `cfg`, and
+ * drift detection as `cfg.drift` says (default: ADWIN on the score stream). Throws an InputError
+ * naming `drift.features` for a feature the scoring does not have.
+ */
 export function createMonitor(cfg: MonitorConfig, parts: MonitorParts, hooks: MonitorHooks = {}): Monitor {
   const fl = cfg.flows ?? {};
   return new Monitor({
@@ -55,8 +62,10 @@ export function createMonitor(cfg: MonitorConfig, parts: MonitorParts, hooks: Mo
     batchSize: fl.batch_size,
     maxBatchDelayMs: fl.max_batch_delay_ms,
     sensor: cfg.sensor,
+    drift: driftOptionsFromConfig(cfg.drift),
     cpuClock: hooks.cpuClock,
     onAlert: hooks.onAlert,
+    onDrift: hooks.onDrift,
     log: hooks.log,
   });
 }

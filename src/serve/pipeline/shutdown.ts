@@ -40,6 +40,6 @@ export async function shutdown(p: ShutdownParts): Promise<void> {
   }
   await closeSinks(p.sinks, p.log);
   // Alerts a sink lost (disk full…) are said plainly: the run "worked" but the record is incomplete.
-  for (const l of lossLines(p.monitor.alertCount, sinkReports(p.sinks))) p.log(l);
+  for (const l of lossLines(p.monitor.alertCount, sinkReports(p.sinks), p.monitor.driftEvents)) p.log(l);
   if (p.server) await p.server.shutdown();
 }

@@ -89,10 +89,15 @@ export function sinkReports(sinks: AlertSink[]): SinkReport[] {
 /**
  * Summary lines for sinks that lost alerts:
  * `1994 alerts raised, 1469 written, 525 lost: No space left on device (os error 28) (file sink)`.
+ * A sink's counts include the drift events it took; with `drift` > 0 the line says
+ * `… alerts and 2 drift events raised` (not for the evidence sink, whose pcaps are the alerts').
  */
-export function lossLines(raised: number, reports: SinkReport[]): string[] {
+export function lossLines(raised: number, reports: SinkReport[], drift = 0): string[] {
   return reports.filter((r) => r.lost > 0).map((r) =>
-    `nadir monitor: ${raised} alerts raised, ${r.written} written, ${r.lost} lost: ` +
+    `nadir monitor: ${raised} alerts${
+      drift > 0 && r.name !== "evidence" ? ` and ${drift} drift events` : ""
+    } ` +
+    `raised, ${r.written} written, ${r.lost} lost: ` +
     `${r.lastError ?? "queue overflow"} (${r.name} sink)`
   );
 }

@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import type { Alert } from "../alert.ts";
+import type { EveRecord } from "../eve.ts";
 import type { AlertSink, SinkStats } from "./sink.ts";
 import { RetryQueue } from "./retry_queue.ts";
 
@@ -268,12 +268,12 @@ export class NatsSink implements AlertSink {
     return this.#queue.items.length;
   }
 
-  send(a: Alert): void {
+  send(r: EveRecord): void {
     const subject = (this.#o.subject ?? "nadir.alerts.{host}").replace(
       "{host}",
-      a.host.replace(/[^A-Za-z0-9_-]/g, "_"),
+      r.host.replace(/[^A-Za-z0-9_-]/g, "_"),
     );
-    this.dropped += this.#queue.push({ subject, data: JSON.stringify(a) }, this.#o.maxQueue ?? 10_000);
+    this.dropped += this.#queue.push({ subject, data: JSON.stringify(r) }, this.#o.maxQueue ?? 10_000);
   }
 
   async #deliver(queue: { subject: string; data: string }[]): Promise<boolean> {

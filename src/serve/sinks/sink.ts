@@ -1,5 +1,6 @@
 /**
- * Alert sinks: where alerts go after the filter. Every sink implements
+ * Alert sinks: where alerts go after the filter, and drift events beside them
+ * (both are eve-style records, src/serve/eve.ts). Every sink implements
  * {@link AlertSink}; `send` must not block the capture loop for long (network
  * sinks queue and deliver in the background), `flush` waits until everything
  * handed over so far is delivered or safely spooled, `close` flushes and frees.
@@ -9,7 +10,7 @@
  *
  * @module
  */
-import { type Alert, alertLine } from "../alert.ts";
+import { eveLine, type EveRecord } from "../eve.ts";
 import { dirname } from "node:path";
 import { repairJsonLines, type RepairReport } from "./repair.ts";
 import { existsSync as exists } from "../../util/fs.ts";
@@ -18,8 +19,8 @@ import { existsSync as exists } from "../../util/fs.ts";
 export interface AlertSink {
   /** Short name for metrics and logs ("file", "webhook", ...). */
   readonly name: string;
-  /** Hands one alert over. Sync sinks write immediately. */
-  send(a: Alert): void | Promise<void>;
+  /** Hands one record (an alert or a drift event) over. Sync sinks write immediately. */
+  send(r: EveRecord): void | Promise<void>;
   /** Waits until every alert sent so far is delivered or spooled to disk. */
   flush(): Promise<void>;
   /** Flushes and releases resources. */
@@ -31,8 +32,8 @@ export interface AlertSink {
 }
 
 /**
- * What a sink did with the alerts handed to it. `written` counts alerts the
- * sink has acknowledged: for the file sink, the line's write() returned for
+ * What a sink did with the records handed to it (alerts, and drift events when
+ * the monitor raised any). `written` counts records the sink has acknowledged: for the file sink, the line's write() returned for
  * every byte (the line is in the kernel's page cache and survives the process
  * being killed; surviving power loss also needs the fsync done on flush); for
  * the webhook, the line is in its spool. `lost` counts alerts the sink could
@@ -115,8 +116,8 @@ export class FileSink implements AlertSink {
     this.#size = this.#file.statSync().size;
   }
 
-  send(a: Alert): void {
-    this.writeLine(alertLine(a));
+  send(r: EveRecord): void {
+    this.writeLine(eveLine(r));
   }
 
   /** Appends one raw line (must end with "\n"); a failure is counted, not thrown (see the class doc). */
@@ -195,8 +196,8 @@ export class StdoutSink implements AlertSink {
   #lost = 0;
   #lastError?: string;
   constructor(readonly events: SinkEvents = {}) {}
-  send(a: Alert): void {
-    const b = enc.encode(alertLine(a));
+  send(r: EveRecord): void {
+    const b = enc.encode(eveLine(r));
     try {
       let off = 0;
       while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));

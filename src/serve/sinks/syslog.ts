@@ -5,7 +5,8 @@
  * so syslog servers can filter without parsing JSON (32473 is the example
  * enterprise number of RFC 5612; set `sdId` to your own).
  *
- * Severity mapping: alert severity 1 → crit (2), 2 → err (3), 3 → warning (4).
+ * Severity mapping: alert severity 1 → crit (2), 2 → err (3), 3 → warning (4);
+ * a drift event (`event_type: "drift"`, MSGID `drift`) is notice (5).
  * Default facility: local0 (16).
  *
  * @example
@@ -18,7 +19,7 @@
  * ```
  * @module
  */
-import type { Alert } from "../alert.ts";
+import type { EveRecord } from "../eve.ts";
 import type { AlertSink, SinkStats } from "./sink.ts";
 import { RetryQueue } from "./retry_queue.ts";
 import dgram from "node:dgram";
@@ -111,8 +112,22 @@ export class SyslogSink implements AlertSink {
     }
   }
 
-  /** The RFC 5424 text for an alert. */
-  format(a: Alert): string {
+  /** The RFC 5424 text for a record (an alert, or a drift event at severity notice). */
+  format(a: EveRecord): string {
+    if (a.event_type === "drift") {
+      return formatRfc5424({
+        facility: this.#o.facility ?? 16,
+        severity: 5,
+        timestamp: a.timestamp,
+        host: a.host,
+        app: this.#o.app ?? "nadir",
+        procId: String(Deno.pid),
+        msgId: "drift",
+        sdId: this.#o.sdId,
+        sd: { id: a.id, stream: a.stream, detector: a.detector, index: a.drift.index },
+        msg: JSON.stringify(a),
+      });
+    }
     return formatRfc5424({
       facility: this.#o.facility ?? 16,
       severity: SEVERITY_MAP[a.severity] ?? 4,
@@ -139,8 +154,8 @@ export class SyslogSink implements AlertSink {
     return this.#queue.items.length;
   }
 
-  send(a: Alert): void {
-    const msg = enc.encode(this.format(a));
+  send(r: EveRecord): void {
+    const msg = enc.encode(this.format(r));
     if (this.#udp) {
       this.#udp.send(Buffer.from(msg), this.#o.port, this.#o.host, (e) => {
         if (e) this.#o.onError?.(e);

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { Alert } from "../alert.ts";
+import type { EveRecord } from "../eve.ts";
 import type { AlertSink, SinkEvents, SinkStats } from "./sink.ts";
 import { RetryQueue } from "./retry_queue.ts";
 import { describeRepair, repairJsonLines, type RepairReport } from "./repair.ts";
@@ -127,9 +127,9 @@ export class WebhookSink implements AlertSink {
     return { written: this.#spooled, lost: this.#lost, lastError: this.#lastError };
   }
 
-  send(a: Alert): void {
+  send(r: EveRecord): void {
     if (this.#closed) throw new Error("webhook sink is closed");
-    const line = JSON.stringify(a);
+    const line = JSON.stringify(r);
     const b = enc.encode(line + "\n");
     try {
       let off = 0;
