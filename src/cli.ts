@@ -38,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     const args = parseCommand(cmd, rest, fullPath);
     if (args.options.help) {
       console.log(helpText(cmd, fullPath));
+      if (cmd.moreHelp) console.log(`\n${(await cmd.moreHelp()).trim()}`);
       return 0;
     }
     if (!cmd.run) {

@@ -43,6 +43,11 @@ export interface Command {
   summary: string;
   /** Extra help text (examples, notes) printed after the option list. */
   details?: string;
+  /**
+   * Help text computed when `--help` is asked (e.g. the registered detectors), printed after `details`;
+   * kept out of `details` so that listing commands does not load what it reads.
+   */
+  moreHelp?: () => Promise<string> | string;
   options?: Record<string, OptionSpec>;
   positionals?: PositionalSpec[];
   subcommands?: Command[];

@@ -57,7 +57,7 @@ export const command: Command = {
   name: "train",
   summary: "Train a detector on benign rows and save a model directory",
   options: {
-    detector: { type: "string", arg: "NAME", description: "Detector (see `--help` list below)" },
+    detector: { type: "string", arg: "NAME", description: "Detector (the list follows the examples below)" },
     dataset: { type: "string", arg: "NAME", description: "Dataset name (nsl-kdd-train, ...)" },
     path: {
       type: "string",
@@ -120,6 +120,12 @@ export const command: Command = {
     },
     "max-rows": { type: "number", arg: "N", description: "Train on at most N benign rows (seeded sample)" },
   },
+  moreHelp: async () => {
+    const { listDetectors } = await import("../detectors/registry.ts");
+    const all = listDetectors();
+    const w = all.reduce((m, f) => Math.max(m, f.name.length), 0);
+    return `Detectors:\n${all.map((f) => `  ${f.name.padEnd(w)}  ${f.summary}`).join("\n")}`;
+  },
   details: `Fits preprocessing (dedupe, one-hot, scaling) on the benign training rows only, holds out a benign
 validation split, trains, fits the threshold on the validation scores, and writes DIR/manifest.json +
 DIR/weights/ (docs/models.md). Detectors and their parameters: docs/detectors.md.
@@ -134,6 +140,14 @@ Examples:
     if (!detector) {
       throw new UsageError(
         `nadir train: --detector is required; one of ${listDetectors().map((f) => f.name).join(", ")}`,
+      );
+    }
+    // A flag naming no detector is a usage error (exit 2), like any bad flag value.
+    if (!listDetectors().some((f) => f.name === detector)) {
+      throw new UsageError(
+        `nadir train: unknown detector "${detector}"; known detectors: ${
+          listDetectors().map((f) => f.name).join(", ")
+        }`,
       );
     }
     getDetectorFactory(detector);

@@ -100,8 +100,13 @@ Deno.test("cli: usage and input errors", async () => {
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--detector is required; one of kmeans, isolation-forest, knn, kitnet/);
   const unknown = await nadir("train", "--detector", "svm", "--dataset", "nsl-kdd-test-21");
-  assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /unknown detector "svm"/);
+  assert.equal(unknown.code, 2, "a flag naming no detector is a usage error");
+  assert.match(unknown.stderr, /unknown detector "svm"; known detectors: kmeans, /);
+  const help = await nadir("train", "--help");
+  assert.equal(help.code, 0);
+  for (const name of ["knn", "ocsvm", "flow-lm"]) {
+    assert.match(help.stdout, new RegExp(`^  ${name} +\\S`, "m"));
+  }
   const badParam = await nadir(
     "train",
     "--detector",
