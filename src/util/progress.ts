@@ -56,12 +56,53 @@ function jupyterDisplay(): JupyterDisplay | undefined {
 
 let displays = 0;
 
-function fmt(n: number): string {
-  if (n >= 1e9) return (n / 1e9).toFixed(2) + "G";
-  if (n >= 1e6) return (n / 1e6).toFixed(2) + "M";
-  if (n >= 1e4) return (n / 1e3).toFixed(1) + "k";
-  return Number.isInteger(n) ? String(n) : n.toFixed(2);
+/**
+ * A count or metric for a progress line: large values with k/M/G, others with 4 significant digits
+ * (a loss of 0.0042 prints as 0.0042, never 0.00), tiny ones in exponent form.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatValue } from "./progress.ts";
+ * assert.equal(formatValue(0.0042), "0.0042");
+ * assert.equal(formatValue(0.33333), "0.3333");
+ * assert.equal(formatValue(12), "12");
+ * assert.equal(formatValue(22544), "22.5k");
+ * assert.equal(formatValue(2e-5), "2.000e-5");
+ * ```
+ */
+export function formatValue(n: number): string {
+  const a = Math.abs(n);
+  if (a >= 1e9) return (n / 1e9).toFixed(2) + "G";
+  if (a >= 1e6) return (n / 1e6).toFixed(2) + "M";
+  if (a >= 1e4) return (n / 1e3).toFixed(1) + "k";
+  if (Number.isInteger(n)) return String(n);
+  if (a < 1e-3) return n.toExponential(3);
+  return String(Number(n.toPrecision(4)));
 }
+
+/**
+ * A rate for a progress line: per second when at least one unit a second, else seconds per unit
+ * (an epoch every 20 s prints as "20.0 s/epoch", not "0.05/s").
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatRate } from "./progress.ts";
+ * assert.equal(formatRate(31200, " rows"), "31.2k rows/s");
+ * assert.equal(formatRate(0.05, " epochs"), "20.0 s/epoch");
+ * assert.equal(formatRate(0.5, ""), "2.0 s/step");
+ * assert.equal(formatRate(0, ""), "");
+ * ```
+ */
+export function formatRate(perSecond: number, unit: string): string {
+  if (!(perSecond > 0) || !Number.isFinite(perSecond)) return "";
+  if (perSecond >= 1) return `${formatValue(perSecond)}${unit}/s`;
+  const one = unit.trim().replace(/s$/, "") || "step";
+  return `${(1 / perSecond).toFixed(1)} s/${one}`;
+}
+
+const fmt = formatValue;
 
 /** A progress bar. */
 export class Progress {
@@ -121,9 +162,7 @@ export class Progress {
     const secs = (performance.now() - this.#start) / 1000;
     const rate = secs > 0 ? this.#count / secs : 0;
     const extra = Object.entries(this.#extra)
-      .map(([k, v]) =>
-        `${k}=${typeof v === "number" ? (Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(3) : fmt(v)) : v}`
-      )
+      .map(([k, v]) => `${k}=${typeof v === "number" ? fmt(v) : v}`)
       .join(" ");
     let line: string;
     if (total !== undefined && total > 0) {
@@ -132,10 +171,10 @@ export class Progress {
       const filled = Math.round(frac * width);
       const eta = rate > 0 ? (total - this.#count) / rate : 0;
       line = `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(frac * 100).toFixed(0)}% ` +
-        `${fmt(this.#count)}/${fmt(total)}${unit} ${fmt(rate)}${unit}/s` +
+        `${fmt(this.#count)}/${fmt(total)}${unit} ${formatRate(rate, unit)}` +
         (final ? ` ${secs.toFixed(1)}s` : ` eta ${eta.toFixed(0)}s`);
     } else {
-      line = `${label} ${fmt(this.#count)}${unit} ${fmt(rate)}${unit}/s ${secs.toFixed(1)}s`;
+      line = `${label} ${fmt(this.#count)}${unit} ${formatRate(rate, unit)} ${secs.toFixed(1)}s`;
     }
     if (extra) line += " " + extra;
     if (this.#jupyter) {
