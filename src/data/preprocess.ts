@@ -221,10 +221,16 @@ export class Transform {
   applyDetailed(df: pl.DataFrame): Applied {
     const missing = this.inputColumns.filter((c) => !df.columns.includes(c));
     if (missing.length) {
+      // None matching means another dataset or feature set, not a damaged file: say what the frame has.
+      const hint = missing.length === this.inputColumns.length
+        ? `; the frame has none of them (its columns: ${nameList(df.columns)}): the model was fitted on ` +
+          `another dataset or feature set (a \`nadir flows\` file holds several: train with --features ` +
+          `basic, cic or kdd to match what you score)`
+        : "";
       throw new InputError(
         `frame lacks ${missing.length} of the transform's ${this.inputColumns.length} input columns: ${
           nameList(missing)
-        }`,
+        }${hint}`,
       );
     }
     return this.#run({

@@ -123,6 +123,8 @@ export async function loadTable(source: string, schema?: string): Promise<pl.Dat
     isPath = false;
   }
   if (!isPath) {
+    // Something shaped like a path (a folder separator or a file extension) is a missing file, not a name.
+    if (/[\\/]|\.[A-Za-z0-9]{1,8}$/.test(source)) throw new InputError("file not found", { file: source });
     familyOf(source); // unknown dataset names get the list of known ones
     return loadDataset(source).df;
   }

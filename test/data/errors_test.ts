@@ -171,3 +171,28 @@ Deno.test("invalid UTF-8 in a KDD file names the line", () => {
   const e = inputError(() => loadNslKdd(tempFile("latin1.txt", bytes)), /invalid UTF-8 byte/);
   assert.equal(e.location.line, 7);
 });
+
+Deno.test("loadTable: a missing file is 'file not found', a bare unknown name lists the datasets", async () => {
+  const { loadTable } = await import("../../src/data/table.ts");
+  await assert.rejects(() => loadTable("missing.csv"), /^InputError: missing\.csv: file not found$/);
+  await assert.rejects(() => loadTable("no/such/flows"), /no\/such\/flows: file not found/);
+  await assert.rejects(
+    () => loadTable("kdd-cup"),
+    /unknown dataset "kdd-cup"; expected one of nsl-kdd-train/,
+  );
+});
+
+Deno.test("a transform applied to a frame of another feature set says so and what the frame has", async () => {
+  const { loadTable } = await import("../../src/data/table.ts");
+  const { fitTransform } = await import("../../src/data/preprocess.ts");
+  const nsl = await loadTable("nsl-kdd-test-21");
+  const cic = await loadTable(dataPath("cic-ids2017", "BENIGN_2500.csv.gz"));
+  const t = fitTransform(nsl.head(200)).transform;
+  const e = inputError(
+    () => t.apply(cic),
+    /frame lacks \d+ of the transform's \d+ input columns: "duration".*; the frame has none of them \(its columns: .*"Flow ID".*\): the model was fitted on another dataset or feature set .*--features basic, cic or kdd/,
+  );
+  assert.ok(e instanceof InputError);
+  // One column short is a damaged file, not another feature set: no hint.
+  assert.throws(() => t.apply(nsl.drop("src_bytes")), (err: Error) => !/has none of them/.test(err.message));
+});
