@@ -17,6 +17,9 @@ import { dataPath, exists, ROOT } from "../_shared.ts";
 import { benignFlowModel, repeatCapture } from "./_helpers.ts";
 import { Rng } from "../../src/util/random.ts";
 
+/** Packets in the replayed capture: stratosphere-test7-malicious.pcap (2,000 packets) 100 times. */
+const PACKETS = 200_000;
+
 /** Reads a child's stderr into a growing string. */
 function collect(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
   let text = "";
@@ -76,7 +79,7 @@ Deno.test({
   const model = await benignFlowModel();
   const dir = Deno.makeTempDirSync({ prefix: "nadir-kill-" });
   const big = join(dir, "big.pcap");
-  await repeatCapture(dataPath("pcaps", "stratosphere-test7-malicious.pcap"), big, 100);
+  await repeatCapture(dataPath("pcaps", "stratosphere-test7-malicious.pcap"), big, PACKETS / 2000);
   const cfg = join(dir, "nadir.json");
   Deno.writeTextFileSync(cfg, JSON.stringify({ rules: { dedup_window_s: 0, per_host_per_minute: 0 } }));
   const alerts = join(dir, "alerts.jsonl");
@@ -97,22 +100,32 @@ Deno.test({
       else await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(port, `run ${k}: the API never came up:\n${err.text()}`);
-    await new Promise((r) => setTimeout(r, 200 + rng.next() * 1500));
-    // A fresh connection each time: ports are reused across runs, and a pooled keep-alive connection
-    // to an earlier, killed monitor on the same port would fail the request.
-    const client = Deno.createHttpClient({});
-    let metrics: string;
-    try {
-      metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { client } as RequestInit)).text();
-    } catch (e) {
-      throw new Error(
-        `run ${k}: GET /metrics on port ${port} failed (${
-          (e as Error).message
-        }); monitor said:\n${err.text()}`,
-      );
-    } finally {
-      client.close();
+    // Kill at a seeded point of the run's progress, read from the monitor's own packet counter: a timer
+    // is no measure (a quiet machine finished the capture before a 1.7 s timer), and neither is the
+    // alerts file (the sink queue drains late under load). The last /metrics read before the kill
+    // gives the acknowledged count.
+    const target = Math.round((0.05 + rng.next() * 0.7) * PACKETS);
+    let metrics = "";
+    let packets = 0;
+    for (let t = 0; t < 3000 && packets < target; t++) {
+      // A fresh connection each time: ports recur across runs, and a pooled keep-alive connection to
+      // an earlier, killed monitor on the same port would fail the request.
+      const client = Deno.createHttpClient({});
+      try {
+        metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { client } as RequestInit)).text();
+      } catch (e) {
+        throw new Error(
+          `run ${k}: GET /metrics failed at ${packets} of its ${target}-packet kill point (${
+            (e as Error).message
+          }: ${String((e as Error).cause)}); monitor said:\n${err.text()}`,
+        );
+      } finally {
+        client.close();
+      }
+      packets = Number(/^nadir_packets_total (\d+)$/m.exec(metrics)?.[1] ?? 0);
+      if (packets < target) await new Promise((r) => setTimeout(r, 10));
     }
+    assert.ok(packets >= target, `run ${k} never reached ${target} packets:\n${metrics}`);
     child.kill("SIGKILL");
     const status = await child.status;
     await err.done;
