@@ -19,7 +19,8 @@ Provenance footer: git sha, data sha256, date, nadir version. A notebook can sta
 displaying a bundle with the mime type `application/vnd.nadir.provenance+json` (see
 src/figures/display.ts `provenanceNote`); values given with --provenance fill what it does not.
 The commit reads `<sha>+dirty` when it is the checkout's HEAD and, at render time, any tracked file in the
-whole tree is modified (`git status --porcelain --untracked-files=no`) or the notebook itself is modified
+tree outside what rendering writes (reports/, experiments/feature-sets/) is modified
+(`git status --porcelain --untracked-files=no`) or the notebook itself is modified
 or untracked (`git status --porcelain --untracked-files=all -- <notebook>`; the notebook as recorded in
 metadata.nadir.inputs, else notebooks/<name>.ipynb); an "uncommitted" row then says which. Untracked
 files elsewhere (result folders being written) do not count. `--repo DIR` names the checkout (default:
@@ -386,7 +387,9 @@ def worktree_state(repo: str | None, paths: list[str]) -> dict | None:
     head = git_lines(repo, "rev-parse", "HEAD")
     if not head:
         return None
-    tracked = git_lines(repo, "status", "--porcelain", "--untracked-files=no") or []
+    # What rendering itself rewrites is no uncommitted change (src/figures/provenance.ts RENDER_OUTPUTS).
+    tracked = git_lines(repo, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                        ":(exclude)reports", ":(exclude)experiments/feature-sets") or []
     notebook = git_lines(repo, "status", "--porcelain", "--untracked-files=all", "--", *paths) if paths else []
     return {"head": head[0], "tracked": tracked, "notebook": notebook or []}
 

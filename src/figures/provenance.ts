@@ -40,15 +40,27 @@ function gitStatus(cwd: string, args: string[]): string[] | undefined {
 }
 
 /**
+ * What rendering itself rewrites, so never counts as an uncommitted change: the reports folder
+ * (executed notebooks, HTML, figures) and the feature sets 02-feature-selection writes. Otherwise the
+ * second notebook of a `nadir report` run would find the first one's outputs and read "+dirty".
+ */
+export const RENDER_OUTPUTS: readonly string[] = ["reports", "experiments/feature-sets"];
+
+/**
  * Whether the checkout `cwd` is in differs from its HEAD commit: a tracked
- * file anywhere in the tree is modified, added or deleted (`git status
- * --porcelain --untracked-files=no`), or one of `paths` (a notebook, say) is
- * modified or untracked (`git status --porcelain --untracked-files=all --
- * <paths>`). Untracked files elsewhere (result folders of a running batch,
- * scratch files) do not count. Undefined outside a checkout.
+ * file anywhere in the tree except {@link RENDER_OUTPUTS} is modified, added or
+ * deleted (`git status --porcelain --untracked-files=no`), or one of `paths` (a
+ * notebook, say) is modified or untracked (`git status --porcelain
+ * --untracked-files=all -- <paths>`). Untracked files elsewhere (result folders
+ * of a running batch, scratch files) do not count. Undefined outside a checkout.
  */
 export function gitDirty(cwd: string = ROOT, paths: readonly string[] = []): boolean | undefined {
-  const tree = gitStatus(cwd, ["--untracked-files=no"]);
+  const tree = gitStatus(cwd, [
+    "--untracked-files=no",
+    "--",
+    ".",
+    ...RENDER_OUTPUTS.map((p) => `:(exclude)${p}`),
+  ]);
   if (tree === undefined) return undefined;
   if (tree.length) return true;
   if (!paths.length) return false;

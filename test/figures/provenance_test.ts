@@ -35,9 +35,11 @@ testWhen([needPrograms("git")], {
     try {
       git(dir, "init", "-q");
       Deno.mkdirSync(join(dir, "notebooks"));
+      Deno.mkdirSync(join(dir, "reports"));
       Deno.writeTextFileSync(join(dir, "src.ts"), "export const a = 1;\n");
       Deno.writeTextFileSync(join(dir, "notebooks", "01-a.ipynb"), "{}\n");
-      git(dir, "add", "src.ts", "notebooks/01-a.ipynb");
+      Deno.writeTextFileSync(join(dir, "reports", "01-a.html"), "<p>old</p>\n");
+      git(dir, "add", "src.ts", "notebooks/01-a.ipynb", "reports/01-a.html");
       git(dir, "commit", "-q", "-m", "first");
       const head = git(dir, "rev-parse", "--short=10", "HEAD");
       const nb = join(dir, "notebooks", "01-a.ipynb");
@@ -61,7 +63,11 @@ testWhen([needPrograms("git")], {
       assert.equal(gitSha(dir), head);
       Deno.removeSync(fresh);
 
-      // Any tracked file modified.
+      // What rendering rewrites (reports/) is not an uncommitted change: a report run stays clean.
+      Deno.writeTextFileSync(join(dir, "reports", "01-a.html"), "<p>new</p>\n");
+      assert.equal(gitSha(dir), head);
+
+      // Any other tracked file modified.
       Deno.writeTextFileSync(join(dir, "src.ts"), "export const a = 2;\n");
       assert.equal(gitSha(dir), `${head}+dirty`);
       assert.equal(gitSha(dir, { paths: [nb] }), `${head}+dirty`);
