@@ -204,7 +204,7 @@ p.done();`,
       const outputs: Nb[] = JSON.parse(await Deno.readTextFile(out)).cells[0].outputs;
       const shown = outputs.filter((o) => o.output_type === "display_data");
       assert.equal(shown.length, 1, `one progress display: ${JSON.stringify(outputs)}`);
-      assert.match(text(shown[0].data["text/plain"]), /^epochs \[#+\] 100% 3\/3 .* loss=0\.50$/);
+      assert.match(text(shown[0].data["text/plain"]), /^epochs \[#+\] 100% 3\/3 .* loss=0\.5$/);
       assert.ok(
         !outputs.some((o) => o.output_type === "stream"),
         `no stderr lines: ${JSON.stringify(outputs)}`,

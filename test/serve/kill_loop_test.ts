@@ -107,18 +107,28 @@ Deno.test({
     const target = Math.round((0.05 + rng.next() * 0.7) * PACKETS);
     let metrics = "";
     let packets = 0;
+    let failures = 0;
     for (let t = 0; t < 3000 && packets < target; t++) {
       // A fresh connection each time: ports recur across runs, and a pooled keep-alive connection to
       // an earlier, killed monitor on the same port would fail the request.
       const client = Deno.createHttpClient({});
       try {
         metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { client } as RequestInit)).text();
+        failures = 0;
       } catch (e) {
-        throw new Error(
-          `run ${k}: GET /metrics failed at ${packets} of its ${target}-packet kill point (${
-            (e as Error).message
-          }: ${String((e as Error).cause)}); monitor said:\n${err.text()}`,
-        );
+        // Under a full parallel test run on 2 cores a request is now and then reset mid-run (seen once
+        // in ~60 runs); the durability question needs only the last successful read, so a few retries
+        // are allowed, never a kill on a stale count (metrics is the last good read).
+        if (++failures > 5) {
+          throw new Error(
+            `run ${k}: GET /metrics failed ${failures} times in a row at ${packets} of its ${target}-packet ` +
+              `kill point (${(e as Error).message}: ${
+                String((e as Error).cause)
+              }); monitor said:\n${err.text()}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
       } finally {
         client.close();
       }
