@@ -40,8 +40,9 @@
  * ```
  * @module
  */
-import { checkOptionNames, finiteValue, numberOption } from "./options.ts";
-import { directionOf, type DriftDetector, type DriftEvent } from "./types.ts";
+import { checkOptionNames, numberOption } from "./options.ts";
+import { directionOf, type DriftEvent } from "./types.ts";
+import { DriftDetectorBase } from "./base.ts";
 
 /** ADWIN's options; names and defaults are River's. */
 export interface ADWINOptions {
@@ -98,7 +99,8 @@ class Row {
  * assert.throws(() => new ADWIN({ delta: 2 }), /ADWIN option delta expects a number in \(0, 1\), found 2/);
  * ```
  */
-export class ADWIN implements DriftDetector {
+export class ADWIN extends DriftDetectorBase {
+  protected readonly label = "ADWIN";
   readonly name = "adwin";
   readonly delta: number;
   readonly clock: number;
@@ -112,19 +114,16 @@ export class ADWIN implements DriftDetector {
   /** Sum of squared deviations from the window mean (River's `variance` attribute). */
   #m2 = 0;
   #tick = 0;
-  #drift = false;
-  #seen = 0;
-  #detections = 0;
-  #last: DriftEvent | undefined;
 
   constructor(options?: ADWINOptions) {
+    super();
     const o = checkOptionNames("ADWIN", options, OPTION_NAMES);
     this.delta = numberOption("ADWIN", o, "delta", 0.002, { min: 0, max: 1, minOpen: true, maxOpen: true });
     this.clock = numberOption("ADWIN", o, "clock", 32, { min: 1, integer: true });
     this.maxBuckets = numberOption("ADWIN", o, "maxBuckets", 5, { min: 1, integer: true });
     this.minWindowLength = numberOption("ADWIN", o, "minWindowLength", 5, { min: 1, integer: true });
     this.gracePeriod = numberOption("ADWIN", o, "gracePeriod", 10, { min: 0, integer: true });
-    this.#clearWindow();
+    this.restart();
   }
 
   /** Number of values in the window. */
@@ -150,55 +149,28 @@ export class ADWIN implements DriftDetector {
   get bucketCounts(): number[] {
     return this.#rows.map((r) => r.count);
   }
-  get driftDetected(): boolean {
-    return this.#drift;
-  }
-  get lastDrift(): DriftEvent | undefined {
-    return this.#last;
-  }
-  get seen(): number {
-    return this.#seen;
-  }
-  get detections(): number {
-    return this.#detections;
-  }
 
-  reset(): void {
-    this.#clearWindow();
-    this.#drift = false;
-    this.#seen = 0;
-    this.#detections = 0;
-    this.#last = undefined;
-  }
-
-  update(x: number): boolean {
-    const v = finiteValue("ADWIN", x, this.#seen);
-    if (this.#drift) this.#clearWindow();
-    const index = this.#seen++;
+  protected step(v: number, index: number): DriftEvent | undefined {
     this.#insert(v);
     const widthBefore = this.#width, totalBefore = this.#total;
     const cut = this.#detect();
-    this.#drift = cut !== undefined;
-    if (cut) {
-      this.#detections++;
-      const dropped = widthBefore - this.#width;
-      const before = { n: dropped, mean: (totalBefore - this.#total) / dropped };
-      const after = { n: this.#width, mean: this.#total / this.#width };
-      this.#last = {
-        detector: this.name,
-        index,
-        changeStart: index - this.#width + 1,
-        before,
-        after,
-        direction: directionOf(before, after),
-        statistic: cut.statistic,
-        threshold: cut.threshold,
-      };
-    }
-    return this.#drift;
+    if (!cut) return undefined;
+    const dropped = widthBefore - this.#width;
+    const before = { n: dropped, mean: (totalBefore - this.#total) / dropped };
+    const after = { n: this.#width, mean: this.#total / this.#width };
+    return {
+      detector: this.name,
+      index,
+      changeStart: index - this.#width + 1,
+      before,
+      after,
+      direction: directionOf(before, after),
+      statistic: cut.statistic,
+      threshold: cut.threshold,
+    };
   }
 
-  #clearWindow(): void {
+  protected restart(): void {
     this.#rows = [new Row(this.maxBuckets + 1)];
     this.#width = 0;
     this.#total = 0;

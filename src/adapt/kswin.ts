@@ -38,8 +38,9 @@
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
 import { ks2Samp } from "./ks.ts";
-import { checkOptionNames, finiteValue, numberOption } from "./options.ts";
-import { directionOf, type DriftDetector, type DriftEvent } from "./types.ts";
+import { checkOptionNames, numberOption } from "./options.ts";
+import { directionOf, type DriftEvent } from "./types.ts";
+import { DriftDetectorBase } from "./base.ts";
 
 /** KSWIN's options; names and defaults are River's (except `seed`, see the module notes). */
 export interface KSWINOptions {
@@ -75,7 +76,8 @@ export const KSWIN_MIN_STATISTIC = 0.1;
  * );
  * ```
  */
-export class KSWIN implements DriftDetector {
+export class KSWIN extends DriftDetectorBase {
+  protected readonly label = "KSWIN";
   readonly name = "kswin";
   readonly alpha: number;
   readonly windowSize: number;
@@ -88,12 +90,9 @@ export class KSWIN implements DriftDetector {
   #rng: Rng;
   #pValue = 0;
   #n = 0;
-  #drift = false;
-  #seen = 0;
-  #detections = 0;
-  #last: DriftEvent | undefined;
 
   constructor(options?: KSWINOptions) {
+    super();
     const o = checkOptionNames("KSWIN", options, OPTION_NAMES);
     this.alpha = numberOption("KSWIN", o, "alpha", 0.005, { min: 0, max: 1, minOpen: true, maxOpen: true });
     this.windowSize = numberOption("KSWIN", o, "windowSize", 100, { min: 2, integer: true });
@@ -138,36 +137,11 @@ export class KSWIN implements DriftDetector {
   get n(): number {
     return this.#n;
   }
-  get driftDetected(): boolean {
-    return this.#drift;
-  }
-  get lastDrift(): DriftEvent | undefined {
-    return this.#last;
-  }
-  get seen(): number {
-    return this.#seen;
-  }
-  get detections(): number {
-    return this.#detections;
-  }
 
-  /** Back to a new detector's state; as in River, a `window` given at construction is not restored. */
-  reset(): void {
-    this.#restart();
-    this.#drift = false;
-    this.#seen = 0;
-    this.#detections = 0;
-    this.#last = undefined;
-  }
-
-  update(x: number): boolean {
-    const v = finiteValue("KSWIN", x, this.#seen);
-    if (this.#drift) this.#restart();
-    const index = this.#seen++;
+  protected step(v: number, index: number): DriftEvent | undefined {
     this.#n++;
     this.#push(v);
-    this.#drift = false;
-    if (this.#len < this.windowSize) return false;
+    if (this.#len < this.windowSize) return undefined;
     const older = this.windowSize - this.statSize;
     const picks = this.#rng.sampleIndices(older, this.statSize);
     const sample = new Float64Array(this.statSize);
@@ -176,31 +150,28 @@ export class KSWIN implements DriftDetector {
     for (let i = 0; i < this.statSize; i++) recent[i] = this.#at(older + i);
     const { statistic, pValue } = ks2Samp(sample, recent);
     this.#pValue = pValue;
-    if (pValue <= this.alpha && statistic > KSWIN_MIN_STATISTIC) {
-      this.#drift = true;
-      this.#detections++;
-      let olderSum = 0, recentSum = 0;
-      for (let i = 0; i < older; i++) olderSum += this.#at(i);
-      for (let i = 0; i < this.statSize; i++) recentSum += recent[i];
-      const before = { n: older, mean: olderSum / older };
-      const after = { n: this.statSize, mean: recentSum / this.statSize };
-      this.#last = {
-        detector: this.name,
-        index,
-        changeStart: index - this.statSize + 1,
-        before,
-        after,
-        direction: directionOf(before, after),
-        statistic,
-        threshold: KSWIN_MIN_STATISTIC,
-        pValue,
-      };
-      // River keeps only R until the next update restarts the window.
-      this.#start = 0;
-      this.#len = 0;
-      for (let i = 0; i < this.statSize; i++) this.#push(recent[i]);
-    }
-    return this.#drift;
+    if (!(pValue <= this.alpha && statistic > KSWIN_MIN_STATISTIC)) return undefined;
+    let olderSum = 0, recentSum = 0;
+    for (let i = 0; i < older; i++) olderSum += this.#at(i);
+    for (let i = 0; i < this.statSize; i++) recentSum += recent[i];
+    const before = { n: older, mean: olderSum / older };
+    const after = { n: this.statSize, mean: recentSum / this.statSize };
+    const event: DriftEvent = {
+      detector: this.name,
+      index,
+      changeStart: index - this.statSize + 1,
+      before,
+      after,
+      direction: directionOf(before, after),
+      statistic,
+      threshold: KSWIN_MIN_STATISTIC,
+      pValue,
+    };
+    // River keeps only R until the next update restarts the window.
+    this.#start = 0;
+    this.#len = 0;
+    for (let i = 0; i < this.statSize; i++) this.#push(recent[i]);
+    return event;
   }
 
   #at(i: number): number {
@@ -217,7 +188,8 @@ export class KSWIN implements DriftDetector {
     }
   }
 
-  #restart(): void {
+  /** As in River, a `window` given at construction is not restored. */
+  protected restart(): void {
     this.#start = 0;
     this.#len = 0;
     this.#pValue = 0;

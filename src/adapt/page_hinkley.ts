@@ -34,8 +34,9 @@
  * @module
  */
 import { InputError } from "../util/errors.ts";
-import { checkOptionNames, finiteValue, numberOption } from "./options.ts";
-import { type DriftDetector, type DriftEvent, type WindowStats } from "./types.ts";
+import { checkOptionNames, numberOption } from "./options.ts";
+import type { DriftEvent, WindowStats } from "./types.ts";
+import { DriftDetectorBase } from "./base.ts";
 
 /** Which changes Page-Hinkley looks for. */
 export type PageHinkleyMode = "both" | "up" | "down";
@@ -73,7 +74,8 @@ const MODES: readonly PageHinkleyMode[] = ["both", "up", "down"];
  * assert.throws(() => new PageHinkley({ mode: "sideways" as "up" }), /mode expects one of "both", "up", "down"/);
  * ```
  */
-export class PageHinkley implements DriftDetector {
+export class PageHinkley extends DriftDetectorBase {
+  protected readonly label = "PageHinkley";
   readonly name = "page-hinkley";
   readonly minInstances: number;
   readonly delta: number;
@@ -91,12 +93,9 @@ export class PageHinkley implements DriftDetector {
   /** Values seen (and their sum) when U reached its minimum / L its maximum. */
   #minUpAt = { n: 0, sum: 0 };
   #maxDownAt = { n: 0, sum: 0 };
-  #drift = false;
-  #seen = 0;
-  #detections = 0;
-  #last: DriftEvent | undefined;
 
   constructor(options?: PageHinkleyOptions) {
+    super();
     const o = checkOptionNames("PageHinkley", options, OPTION_NAMES);
     this.minInstances = numberOption("PageHinkley", o, "minInstances", 30, { min: 1, integer: true });
     this.delta = numberOption("PageHinkley", o, "delta", 0.005, { min: 0 });
@@ -129,34 +128,8 @@ export class PageHinkley implements DriftDetector {
   get statisticDown(): number {
     return this.#n === 0 ? 0 : this.#maxDown - this.#down;
   }
-  get driftDetected(): boolean {
-    return this.#drift;
-  }
-  get lastDrift(): DriftEvent | undefined {
-    return this.#last;
-  }
-  get seen(): number {
-    return this.#seen;
-  }
-  get detections(): number {
-    return this.#detections;
-  }
 
-  reset(): void {
-    this.#restart();
-    this.#drift = false;
-    this.#seen = 0;
-    this.#detections = 0;
-    this.#last = undefined;
-  }
-
-  update(x: number): boolean {
-    const v = finiteValue("PageHinkley", x, this.#seen);
-    if (this.#drift) {
-      this.#restart();
-      this.#drift = false;
-    }
-    const index = this.#seen++;
+  protected step(v: number, index: number): DriftEvent | undefined {
     this.#n++;
     this.#mean += (1 / this.#n) * (v - this.#mean);
     this.#sum += v;
@@ -171,33 +144,29 @@ export class PageHinkley implements DriftDetector {
       this.#maxDown = this.#down;
       this.#maxDownAt = { n: this.#n, sum: this.#sum };
     }
-    if (this.#n < this.minInstances) return false;
+    if (this.#n < this.minInstances) return undefined;
     const up = this.#up - this.#minUp, down = this.#maxDown - this.#down;
     const upFires = this.mode !== "down" && up > this.threshold;
     const downFires = this.mode !== "up" && down > this.threshold;
-    this.#drift = upFires || downFires;
-    if (this.#drift) {
-      this.#detections++;
-      const isUp = upFires && (!downFires || up >= down);
-      const at = isUp ? this.#minUpAt : this.#maxDownAt;
-      const before: WindowStats = { n: at.n, mean: at.n ? at.sum / at.n : NaN };
-      const rest = this.#n - at.n;
-      const after: WindowStats = { n: rest, mean: rest ? (this.#sum - at.sum) / rest : NaN };
-      this.#last = {
-        detector: this.name,
-        index,
-        changeStart: index - rest + 1,
-        before,
-        after,
-        direction: isUp ? "up" : "down",
-        statistic: isUp ? up : down,
-        threshold: this.threshold,
-      };
-    }
-    return this.#drift;
+    if (!upFires && !downFires) return undefined;
+    const isUp = upFires && (!downFires || up >= down);
+    const at = isUp ? this.#minUpAt : this.#maxDownAt;
+    const before: WindowStats = { n: at.n, mean: at.n ? at.sum / at.n : NaN };
+    const rest = this.#n - at.n;
+    const after: WindowStats = { n: rest, mean: rest ? (this.#sum - at.sum) / rest : NaN };
+    return {
+      detector: this.name,
+      index,
+      changeStart: index - rest + 1,
+      before,
+      after,
+      direction: isUp ? "up" : "down",
+      statistic: isUp ? up : down,
+      threshold: this.threshold,
+    };
   }
 
-  #restart(): void {
+  protected restart(): void {
     this.#n = 0;
     this.#mean = 0;
     this.#sum = 0;
