@@ -298,3 +298,23 @@ export const CHROMIUM_ARGS: readonly string[] = [
   "--disable-component-update",
   "--disable-sync",
 ];
+
+/** Runs git in `cwd` with a test identity and no signing (throw-away repositories); returns stdout, trimmed. */
+export function git(cwd: string, ...args: string[]): string {
+  const r = new Deno.Command("git", {
+    args: [
+      "-c",
+      "user.name=nadir test",
+      "-c",
+      "user.email=test@nadir.invalid",
+      "-c",
+      "commit.gpgsign=false",
+      ...args,
+    ],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  if (!r.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+  return new TextDecoder().decode(r.stdout).trim();
+}

@@ -6,26 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { gitDirty, gitSha } from "../../src/figures/provenance.ts";
-import { needPrograms, testWhen } from "../_shared.ts";
-
-function git(cwd: string, ...args: string[]): string {
-  const r = new Deno.Command("git", {
-    args: [
-      "-c",
-      "user.name=nadir test",
-      "-c",
-      "user.email=test@nadir.invalid",
-      "-c",
-      "commit.gpgsign=false",
-      ...args,
-    ],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  if (!r.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
-  return new TextDecoder().decode(r.stdout).trim();
-}
+import { git, needPrograms, testWhen } from "../_shared.ts";
 
 testWhen([needPrograms("git")], {
   name:

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pythonPath, REPO_ROOT } from "../../src/figures/report.ts";
-import { CHROMIUM, CHROMIUM_ARGS, needPrograms, testWhen, type Unmet } from "../_shared.ts";
+import { CHROMIUM, CHROMIUM_ARGS, git, needPrograms, testWhen, type Unmet } from "../_shared.ts";
 
 const NBHTML = join(REPO_ROOT, "scripts", "nbhtml.py");
 
@@ -214,25 +214,6 @@ testWhen([nbformat, needPrograms("chromium")], {
     }
   },
 });
-
-function git(cwd: string, ...args: string[]): string {
-  const r = new Deno.Command("git", {
-    args: [
-      "-c",
-      "user.name=nadir test",
-      "-c",
-      "user.email=test@nadir.invalid",
-      "-c",
-      "commit.gpgsign=false",
-      ...args,
-    ],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  if (!r.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
-  return new TextDecoder().decode(r.stdout).trim();
-}
 
 testWhen([nbformat, needPrograms("git")], {
   name:
