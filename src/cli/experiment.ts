@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { Command } from "./command.ts";
 import { MissingDataError, UsageError } from "../util/errors.ts";
 import type { RunRecord } from "../eval/runner.ts";
+import { sha256Hex } from "../util/hash.ts";
 
 /**
  * Sorted-key JSON of `value` after the same JSON round trip config.json goes through (undefined
@@ -38,10 +39,8 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** SHA-256 (hex) of {@link canonicalJson}: the identity of a recorded config. */
-export async function configHash(record: unknown): Promise<string> {
-  const bytes = new TextEncoder().encode(canonicalJson(record));
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+export function configHash(record: unknown): Promise<string> {
+  return Promise.resolve(sha256Hex(new TextEncoder().encode(canonicalJson(record))));
 }
 
 /**
