@@ -148,28 +148,39 @@ export function fitScaler(
         `its ${what} overflows float64 (expected a spread below ${Number.MAX_VALUE}); ` +
         `rescale the column first (e.g. log1p)`,
     );
-  for (let j = 0; j < cols; j++) {
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < rows; i++) {
-      const v = data[i * cols + j];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+  // Extremes in one row-major pass: a column at a time strides the whole matrix once per column
+  // (78 passes over 42 MB for NSL-KDD: 30 ms against 5 measured).
+  const los = new Float64Array(cols).fill(Infinity), his = new Float64Array(cols).fill(-Infinity);
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) {
+      const v = data[o + j];
+      if (v < los[j]) los[j] = v;
+      if (v > his[j]) his[j] = v;
     }
-    if (kind === "minmax") {
+  }
+  if (kind === "minmax") {
+    for (let j = 0; j < cols; j++) {
+      const lo = los[j], hi = his[j];
       if (!Number.isFinite(hi - lo)) throw overflow(j, lo, hi, "range (max − min)");
       shift[j] = lo;
       scale[j] = hi - lo > 1e-12 ? 1 / (hi - lo) : 1;
-    } else {
-      let m = 0;
-      for (let i = 0; i < rows; i++) m += data[i * cols + j];
-      m /= rows;
-      let s = 0;
-      for (let i = 0; i < rows; i++) s += (data[i * cols + j] - m) ** 2;
-      if (!Number.isFinite(m) || !Number.isFinite(s)) throw overflow(j, lo, hi, "mean or variance");
-      const sd = Math.sqrt(s / rows);
-      shift[j] = m;
-      scale[j] = sd > 1e-12 ? 1 / sd : 1;
     }
+    return { kind, shift, scale };
+  }
+  // Mean, then the sum of squared deviations, each in one row-major pass (same summation order per column).
+  const mean = new Float64Array(cols), ss = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) for (let j = 0, o = i * cols; j < cols; j++) mean[j] += data[o + j];
+  for (let j = 0; j < cols; j++) mean[j] /= rows;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0, o = i * cols; j < cols; j++) ss[j] += (data[o + j] - mean[j]) ** 2;
+  }
+  for (let j = 0; j < cols; j++) {
+    const m = mean[j], s = ss[j];
+    if (!Number.isFinite(m) || !Number.isFinite(s)) throw overflow(j, los[j], his[j], "mean or variance");
+    const sd = Math.sqrt(s / rows);
+    shift[j] = m;
+    scale[j] = sd > 1e-12 ? 1 / sd : 1;
   }
   return { kind, shift, scale };
 }

@@ -43,7 +43,7 @@ import {
 } from "./_tf_nn.ts";
 import { Adam } from "../nn/adam.ts";
 import { Mlp } from "../nn/mlp.ts";
-import { type Activation, mseLoss } from "../nn/ops.ts";
+import { type Activation, gatherRows, mseLoss } from "../nn/ops.ts";
 import { type EpochLoopOptions, runEpochs } from "../nn/train.ts";
 import { defineDetector } from "./factory.ts";
 import { defineParams, type ParamValues } from "./params.ts";
@@ -225,9 +225,7 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
     const gather = (ids: Int32Array) => {
       const n = ids.length * F;
       if (xb.length < n) [xb, inp, grad] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-      for (let i = 0, o = 0; i < ids.length; i++) {
-        for (let j = ids[i] * F, e = j + F; j < e; j++) xb[o++] = xs[j];
-      }
+      gatherRows(xs, F, ids, xb);
       return n;
     };
     return runEpochs({

@@ -49,3 +49,24 @@ Deno.test("AdamW: decoupled weight decay shrinks weights with zero gradient by l
   opt.step();
   assert.ok(Math.abs(w[0] - 0.95) < 1e-6, `w = ${w[0]}`);
 });
+
+Deno.test("Adam: the SIMD kernel and the plain loop agree (odd sizes, chunked parameters, decay, clipping)", () => {
+  // Sizes: empty, shorter than a vector, odd, and longer than the kernel's 16,384-float chunk.
+  const sizes = [0, 1, 3, 5, 130, 16384 + 7];
+  const run = (simd: boolean) => {
+    const rng = new Rng(11);
+    const p = new Params();
+    for (const [i, n] of sizes.entries()) p.add(`p${i}`, [n], rand(rng, n));
+    const opt = new Adam(p, { lr: 0.01, weightDecay: 0.1, clipNorm: 5, simd });
+    for (let step = 0; step < 20; step++) {
+      for (const [i, n] of sizes.entries()) p.grad(`p${i}`).set(rand(rng, n, 2));
+      opt.step();
+    }
+    return sizes.map((_, i) => p.get(`p${i}`));
+  };
+  const fast = run(true), plain = run(false);
+  for (const [i, n] of sizes.entries()) {
+    assert.equal(fast[i].length, n);
+    assertClose(`p${i} after 20 steps`, fast[i], plain[i], 1e-5, 1e-7);
+  }
+});
