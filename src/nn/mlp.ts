@@ -72,8 +72,12 @@ export class Mlp {
     if (rows <= this.#cap) return;
     const cap = Math.max(rows, this.#cap * 2);
     const nL = this.sizes.length - 1;
-    this.#z = Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]));
     this.#y = Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]));
+    // Only GELU's backward needs the pre-activation; every other activation's derivative follows from
+    // its output (relu and elu: y > 0 ⇔ z > 0), so z and y share a buffer and the forward writes once.
+    this.#z = this.#act === "gelu"
+      ? Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]))
+      : this.#y;
     // Dropout buffers only when dropout runs (see forward): fresh pages are not free here.
     this.#mask = [];
     this.#yd = [];
