@@ -51,8 +51,8 @@ const PROTOCOL_ORDER = ["kddcup-dagmm", "kddcup-rev", "nsl-kdd", "cic-ids2017", 
  * without one sorts by its full name, before any stamped run.
  */
 function recordedAt(run: Run): string {
-  const m = /^\d{8}T\d{6}Z/.exec(run.stamp);
-  return m ? `1${m[0]}` : `0${run.stamp}`;
+  // The whole name after the time: runs of the same second then order by their `-2`, `-3` suffixes.
+  return /^\d{8}T\d{6}Z/.test(run.stamp) ? `1${run.stamp}` : `0${run.stamp}`;
 }
 
 /**

@@ -17,6 +17,7 @@
  */
 import { join } from "node:path";
 import { gitCommit } from "../util/git.ts";
+import { exists } from "../util/fs.ts";
 
 /** `20261123T120000Z-<sha>`. */
 export function runStamp(date: Date, sha: string): string {
@@ -55,6 +56,7 @@ export function toJson(value: unknown): string {
 /** A result folder being written. */
 export class RunFolder {
   readonly id: string;
+  /** The run's folder name: the stamp given to {@link create}, with `-2`, `-3` … when that name was taken. */
   readonly stamp: string;
   readonly root: string;
   #dir: string;
@@ -67,11 +69,23 @@ export class RunFolder {
     this.#dir = join(root, id, `partial-${stamp}`);
   }
 
-  /** Creates `root/<id>/partial-<stamp>/`. */
+  /**
+   * Creates `root/<id>/partial-<stamp>/`. Stamps are to the second, so two runs of one config that
+   * start within the same second (a batch of quick runs, two shells) would share a folder: the later
+   * one takes `<stamp>-2` (then `-3`, …), checked against both the partial and the finished name.
+   */
   static async create(root: string, id: string, stamp: string): Promise<RunFolder> {
-    const f = new RunFolder(root, id, stamp);
-    await Deno.mkdir(f.#dir, { recursive: true });
-    return f;
+    await Deno.mkdir(join(root, id), { recursive: true });
+    for (let k = 1;; k++) {
+      const f = new RunFolder(root, id, k === 1 ? stamp : `${stamp}-${k}`);
+      if (await exists(join(root, id, f.stamp))) continue;
+      try {
+        await Deno.mkdir(f.#dir); // not recursive: fails if another run holds this name
+        return f;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      }
+    }
   }
 
   /** Current folder path (partial until {@link finish}). */
