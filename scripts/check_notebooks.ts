@@ -15,25 +15,20 @@
 import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+import { codeCellSources, type NotebookCell } from "../src/eval/report_inputs.ts";
 
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-}
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /** Concatenated source and, per output line, the (cell, line) it came from. */
 export function concatNotebook(
-  nb: { cells: Cell[] },
+  nb: { cells: NotebookCell[] },
   srcUrl: string,
 ): { code: string; map: [number, number][] } {
   const lines: string[] = [];
   const map: [number, number][] = [];
   let n = 0;
-  for (const c of nb.cells) {
-    if (c.cell_type !== "code") continue;
+  for (const src of codeCellSources(nb)) {
     n++;
-    const src = Array.isArray(c.source) ? c.source.join("") : c.source;
     lines.push(`// ---- cell ${n}`);
     map.push([n, 0]);
     src.split("\n").forEach((l, i) => {

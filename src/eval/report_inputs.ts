@@ -80,16 +80,27 @@ export function importClosure(code: string, fromDir: string, root: string): stri
   return [...seen].map((f) => relative(root, f)).sort();
 }
 
+/** A notebook cell as nbformat stores it (the fields read here). */
+export interface NotebookCell {
+  cell_type: string;
+  source: string | string[];
+}
+
+/** The source of each code cell of a parsed notebook, in order (also used by scripts/check_notebooks.ts). */
+export function codeCellSources(nb: { cells?: NotebookCell[] }): string[] {
+  return (nb.cells ?? []).filter((c) => c.cell_type === "code")
+    .map((c) => Array.isArray(c.source) ? c.source.join("") : c.source);
+}
+
 /** The code cells of a notebook file, joined. */
 export function notebookCode(path: string): string {
-  let nb: { cells?: { cell_type: string; source: string | string[] }[] };
+  let nb: { cells?: NotebookCell[] };
   try {
     nb = JSON.parse(Deno.readTextFileSync(path));
   } catch (e) {
     throw new InputError(`cannot read notebook (${(e as Error).message})`, { file: path });
   }
-  return (nb.cells ?? []).filter((c) => c.cell_type === "code")
-    .map((c) => Array.isArray(c.source) ? c.source.join("") : c.source).join("\n");
+  return codeCellSources(nb).join("\n");
 }
 
 async function digestMap(paths: string[], root: string, dir = false): Promise<Record<string, string>> {
