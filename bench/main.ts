@@ -12,6 +12,7 @@ const BENCHES: Record<string, string> = {
   monitor: "./monitor.ts",
   capture: "./_capture_read.ts",
   llm: "./llm_quality.ts",
+  "flow-lm-sizes": "./flow_lm_sizes.ts",
 };
 const name = Deno.args[0];
 if (!name || !(name in BENCHES)) {
