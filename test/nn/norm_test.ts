@@ -23,9 +23,10 @@ function nativeNorm(rows: number, d: number, seed: number) {
   return { x, g, b, u, y, loss, grads };
 }
 
-Deno.test("layerNorm: forward and gradients match tfjs moments-based layer norm (1e-4), odd widths", async () => {
+Deno.test("layerNorm: forward and gradients match tfjs moments-based layer norm (1e-4), odd widths and SIMD ones", async () => {
   const tf = await initTf();
-  for (const [rows, d] of [[1, 1], [3, 6], [17, 5], [40, 33]]) {
+  // Widths that are multiples of 4 run the WebAssembly SIMD kernels (2100 × 8 spans two of their chunks).
+  for (const [rows, d] of [[1, 1], [3, 6], [17, 5], [40, 33], [40, 32], [2100, 8]]) {
     const n = nativeNorm(rows, d, rows * 7 + d);
     const g = n.grads();
     const [x, gt, bt, u] = [
@@ -50,20 +51,24 @@ Deno.test("layerNorm: forward and gradients match tfjs moments-based layer norm 
 });
 
 Deno.test("layerNorm: gradients match central finite differences; accumulate adds; empty input is a no-op", () => {
-  const n = nativeNorm(4, 7, 3);
-  const g = n.grads();
-  assertClose("dx (finite differences)", g.dx, finiteDiff(n.x, n.loss, 1e-3), 2e-2, 2e-3);
-  assertClose("dg (finite differences)", g.dg, finiteDiff(n.g, n.loss, 1e-3), 2e-2, 2e-3);
-  assertClose("db (finite differences)", g.db, finiteDiff(n.b, n.loss, 1e-3), 2e-2, 2e-3);
-  // accumulate = true adds onto what dx held.
-  const { xhat, rstd } = (() => {
-    const xhat = new Float32Array(28), rstd = new Float32Array(4);
-    layerNormForward(n.x, 4, 7, n.g, n.b, new Float32Array(28), xhat, rstd);
-    return { xhat, rstd };
-  })();
-  const acc = new Float32Array(28).fill(1);
-  layerNormBackward(n.u, 4, 7, n.g, xhat, rstd, acc, new Float32Array(7), new Float32Array(7), true);
-  assertClose("accumulated dx", acc, g.dx.map((v) => v + 1), 1e-6, 1e-6);
+  // d 7 runs the JS loops, d 8 the WebAssembly SIMD kernels.
+  for (const d of [7, 8]) {
+    const n = nativeNorm(4, d, 3);
+    const g = n.grads();
+    assertClose(`dx (finite differences, d ${d})`, g.dx, finiteDiff(n.x, n.loss, 1e-3), 2e-2, 2e-3);
+    assertClose(`dg (finite differences, d ${d})`, g.dg, finiteDiff(n.g, n.loss, 1e-3), 2e-2, 2e-3);
+    assertClose(`db (finite differences, d ${d})`, g.db, finiteDiff(n.b, n.loss, 1e-3), 2e-2, 2e-3);
+    // accumulate = true adds onto what dx held; dg and db add onto theirs.
+    const xhat = new Float32Array(4 * d), rstd = new Float32Array(4);
+    layerNormForward(n.x, 4, d, n.g, n.b, new Float32Array(4 * d), xhat, rstd);
+    const acc = new Float32Array(4 * d).fill(1),
+      dg = new Float32Array(d).fill(2),
+      db = new Float32Array(d).fill(3);
+    layerNormBackward(n.u, 4, d, n.g, xhat, rstd, acc, dg, db, true);
+    assertClose(`accumulated dx (d ${d})`, acc, g.dx.map((v) => v + 1), 1e-6, 1e-6);
+    assertClose(`accumulated dg (d ${d})`, dg, g.dg.map((v) => v + 2), 1e-6, 1e-6);
+    assertClose(`accumulated db (d ${d})`, db, g.db.map((v) => v + 3), 1e-6, 1e-6);
+  }
   const dg = new Float32Array(2);
   layerNormForward(
     new Float32Array(0),
