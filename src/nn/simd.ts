@@ -578,13 +578,15 @@ function layerNormBackKernel(accumulate: boolean): { type: number[]; code: numbe
  * `exp(x − max) / Σ` on the visible keys, exactly 0 elsewhere (padding
  * included). Visibility is a lane mask from the key index, so every pass is
  * whole vectors: max (masked lanes −∞), exp and sum (masked lanes zeroed),
- * scale.
+ * scale — over the row's first ⌊i/4⌋ + 1 vectors only (the causal half: no
+ * key past i is visible), then the vectors after them are zeroed. That
+ * halves the exponentials, most of the kernel's time.
  */
 function softmaxKernel(): { type: number[]; code: number[] } {
   const [PTR, BLOCKS, T, TP4, CTX] = [0, 1, 2, 3, 4];
-  const [ROW, C, P, LO, ROWS, J] = [5, 6, 7, 8, 9, 10]; // i32 locals
-  const [M, INV] = [11, 12]; // f32 locals
-  const L = new NamedLocals(13); // v128 locals
+  const [ROW, C, P, LO, ROWS, J, HV] = [5, 6, 7, 8, 9, 10, 11]; // i32 locals
+  const [M, INV] = [12, 13]; // f32 locals
+  const L = new NamedLocals(14); // v128 locals
   const v = (n: string) => L.at(n);
   const mask = [
     ...I.get(J),
@@ -601,7 +603,8 @@ function softmaxKernel(): { type: number[]; code: number[] } {
     ...I.and,
     ...I.set(v("mask")),
   ];
-  const rowStart = [...I.get(TP4), ...I.set(C), ...I.get(PTR), ...I.set(P), ...I.i32(0), ...I.set(J)];
+  // Passes run over the row's first HV vectors only: the ones holding keys 0 … i (causal).
+  const rowStart = [...I.get(HV), ...I.set(C), ...I.get(PTR), ...I.set(P), ...I.i32(0), ...I.set(J)];
   const advance = [
     ...I.get(P),
     ...I.i32(16),
@@ -631,6 +634,13 @@ function softmaxKernel(): { type: number[]; code: number[] } {
     ...op,
   ];
   const row = [
+    // HV = ⌊i / 4⌋ + 1 vectors hold every visible key
+    ...I.get(ROW),
+    ...I.i32(2),
+    0x76, // i32.shr_u
+    ...I.i32(1),
+    ...I.i32add,
+    ...I.set(HV),
     // lo = ctx > 0 ? max(0, i − ctx + 1) : 0
     ...I.get(ROW),
     ...I.get(CTX),
@@ -714,6 +724,30 @@ function softmaxKernel(): { type: number[]; code: number[] } {
     ...I.store,
     ...advance,
     ...I.end,
+    // pass 4: the vectors past the diagonal (all keys masked) become 0
+    ...I.get(TP4),
+    ...I.get(HV),
+    ...I.i32sub,
+    ...I.set(C),
+    ...I.block,
+    ...I.get(C),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.loop,
+    ...I.get(P),
+    ...I.get(v("zero")),
+    ...I.store,
+    ...I.get(P),
+    ...I.i32(16),
+    ...I.i32add,
+    ...I.set(P),
+    ...I.get(C),
+    ...I.i32(1),
+    ...I.i32sub,
+    ...I.tee(C),
+    ...I.brIf(0),
+    ...I.end,
+    ...I.end,
     // next row: ptr moves one row on; i wraps at T
     ...I.get(P),
     ...I.set(PTR),
@@ -738,6 +772,9 @@ function softmaxKernel(): { type: number[]; code: number[] } {
     ...pro,
     ...I.i32x4(0, 1, 2, 3),
     ...I.set(v("iota")),
+    ...I.f32(0),
+    ...I.f32x4splat,
+    ...I.set(v("zero")),
     ...I.f32(-Infinity),
     ...I.f32x4splat,
     ...I.set(v("neginf")),
@@ -764,7 +801,7 @@ function softmaxKernel(): { type: number[]; code: number[] } {
   void INV;
   return {
     type: funcType([I32, I32, I32, I32, I32], []),
-    code: funcBody([[6, I32], [2, F32], [L.size, V128]], expr),
+    code: funcBody([[7, I32], [2, F32], [L.size, V128]], expr),
   };
 }
 

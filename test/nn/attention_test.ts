@@ -144,3 +144,56 @@ testWhen(
     );
   },
 );
+
+testWhen(
+  [needBlas()],
+  "attention: q, k, v packed side by side (stride 3d, as the transformer keeps them) give the same output and gradients",
+  () => {
+    for (const s of [SHAPES[0], SHAPES[3]]) {
+      const ref = nativeAttention(s, 11);
+      const g = ref.grads();
+      const { B, T, d } = s, N = B * T, ld = 3 * d;
+      // Pack q | k | v into one [N, 3d] buffer.
+      const qkv = new Float32Array(N * ld);
+      for (let r = 0; r < N; r++) {
+        qkv.set(ref.q.subarray(r * d, r * d + d), r * ld);
+        qkv.set(ref.k.subarray(r * d, r * d + d), r * ld + d);
+        qkv.set(ref.v.subarray(r * d, r * d + d), r * ld + 2 * d);
+      }
+      const packed: AttentionShape = { ...s, stride: ld };
+      const probs = new Float32Array(B * probsPerSequence(T, s.heads)), out = new Float32Array(N * d);
+      attentionForward(qkv, qkv.subarray(d), qkv.subarray(2 * d), packed, probs, out);
+      assert.deepEqual(out, ref.out);
+      const dqkv = new Float32Array(N * ld);
+      attentionBackward(
+        qkv,
+        qkv.subarray(d),
+        qkv.subarray(2 * d),
+        probs,
+        ref.u,
+        packed,
+        dqkv,
+        dqkv.subarray(d),
+        dqkv.subarray(2 * d),
+        new Float32Array(T * T),
+      );
+      for (let r = 0; r < N; r++) {
+        assert.deepEqual(dqkv.subarray(r * ld, r * ld + d), g.dq.subarray(r * d, r * d + d));
+        assert.deepEqual(dqkv.subarray(r * ld + d, r * ld + 2 * d), g.dk.subarray(r * d, r * d + d));
+        assert.deepEqual(dqkv.subarray(r * ld + 2 * d, r * ld + 3 * d), g.dv.subarray(r * d, r * d + d));
+      }
+    }
+    assert.throws(
+      () =>
+        attentionForward(
+          new Float32Array(8),
+          new Float32Array(8),
+          new Float32Array(8),
+          { B: 1, T: 2, d: 4, heads: 1, context: 0, stride: 3 },
+          new Float32Array(8),
+          new Float32Array(8),
+        ),
+      RangeError,
+    );
+  },
+);
