@@ -13,6 +13,10 @@
  *   written (every alert, from the latency reservoir),
  * - peak RSS (VmHWM) of each process.
  *
+ * The figures are printed as tables (throughput, alerts, latency) and written with them to
+ * `bench/results/monitor-<stamp>.json` (bench/_record.ts); `--flood` writes
+ * `bench/results/monitor-flood-<stamp>.json`.
+ *
  * The capture is built once from the real Ethernet captures in ../shared/data/nfstream/pcaps (or
  * data/pcaps): merged with mergecap, then repeated with shifted timestamps until it holds N packets;
  * cached in $NADIR_BENCH_CACHE (default /tmp/nadir-bench-cache).
@@ -26,7 +30,7 @@ import { createWriter } from "../src/capture/writer.ts";
 import { runMonitor } from "../src/serve/run.ts";
 import type { MonitorMetrics } from "../src/serve/metrics.ts";
 import { trainFlowModelFromPcap } from "../src/serve/models.ts";
-import { saveRecord } from "./_record.ts";
+import { printTable, saveRecord, type Table } from "./_record.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -205,100 +209,91 @@ export async function main(args: string[]): Promise<void> {
     const monPerCore = m.packets / m.cpu;
     const peerPerCore = packets / peer.cpu;
     const f = (x: number) => Math.round(x).toLocaleString("en-US");
+    const num = (x: number): number | null => Number.isFinite(x) ? x : null;
+    const targets = `Targets: ≥ 150,000 packets/s per core → ${monPerCore >= 150_000 ? "met" : "NOT met"}; ` +
+      `p99 < 50 ms → ${m.p99ms < 50 ? "met" : "NOT met"} (wall), ${
+        m.cpuP99ms < 50 ? "met" : "NOT met"
+      } (CPU time).`;
+    const load =
+      `Load average during the run: ${m.load.toFixed(1)} on ${navigator.hardwareConcurrency} cores ` +
+      "(wall figures include waiting for a core; CPU-time figures are what one idle core would see).";
+    const tables: Table[] = [
+      {
+        id: "throughput",
+        title: `Monitor pipeline vs nadir flows, ${
+          f(packets)
+        } packets, flow model ${detector}, features basic`,
+        columns: [
+          { key: "run", label: "run" },
+          { key: "perCore", label: "packets/s per core (CPU time)", int: true },
+          { key: "cpu", label: "CPU s" },
+          { key: "perWall", label: "packets/s wall", int: true },
+          { key: "wall", label: "wall s" },
+          { key: "ratio", label: "vs nadir flows (per core)", suffix: "×" },
+          { key: "rss", label: "peak RSS MiB", digits: 0 },
+        ],
+        rows: [
+          {
+            run: `monitor (${detector}, alert file + evidence pcaps)`,
+            perCore: num(monPerCore),
+            cpu: num(m.cpu),
+            perWall: num(m.packets / m.wall),
+            wall: num(m.wall),
+            ratio: num(monPerCore / peerPerCore),
+            rss: num(m.rssMiB),
+          },
+          {
+            run: "nadir flows --features basic (CSV out)",
+            perCore: num(peerPerCore),
+            cpu: num(peer.cpu),
+            perWall: num(packets / peer.wall),
+            wall: num(peer.wall),
+            ratio: null,
+            rss: null,
+          },
+        ],
+        notes: [
+          "Ratio = monitor packets per CPU-second / nadir flows packets per CPU-second " +
+          `(pipeline overhead ${(100 * (peerPerCore / monPerCore - 1)).toFixed(0)} %).`,
+          targets,
+          "Published per-core references: Kitsune C++ ≈ 40 k packets/s, Suricata ≈ 71 k packets/s.",
+        ],
+      },
+      {
+        id: "alerts",
+        title: "Flows scored and alerts written",
+        columns: [
+          { key: "flows", label: "flows", int: true },
+          { key: "scored", label: "scorings", int: true },
+          { key: "alerts", label: "alerts written", int: true },
+          { key: "suppressed", label: "deduplicated/rate-limited", int: true },
+        ],
+        rows: [{ flows: m.flows, scored: m.scored, alerts: m.alerts, suppressed: m.suppressed }],
+      },
+      {
+        id: "latency",
+        title: "Alert latency, triggering packet in → alert written (every alert)",
+        columns: [
+          { key: "clock", label: "clock" },
+          { key: "p50", label: "p50 ms" },
+          { key: "p99", label: "p99 ms" },
+          { key: "max", label: "max ms" },
+          { key: "n", label: "alerts", int: true },
+        ],
+        rows: [
+          { clock: "wall", p50: num(m.p50ms), p99: num(m.p99ms), max: num(m.maxms), n: m.latencyN },
+          { clock: "monitor CPU time", p50: num(m.cpuP50ms), p99: num(m.cpuP99ms), max: null, n: m.latencyN },
+        ],
+        notes: [load],
+      },
+    ];
     console.log(
       `\nnadir monitor bench — ${f(packets)} packets (${path}), flow model: ${detector}, features: basic`,
     );
-    console.log(
-      `  monitor:      ${f(monPerCore)} packets/s per core (CPU ${m.cpu.toFixed(2)} s), ${
-        f(m.packets / m.wall)
-      } packets/s wall (${m.wall.toFixed(2)} s)`,
-    );
-    console.log(
-      `                ${f(m.flows)} flows, ${f(m.scored)} scorings, ${f(m.alerts)} alerts written (${
-        f(m.suppressed)
-      } deduplicated/rate-limited)`,
-    );
-    console.log(
-      `  nadir flows:  ${f(peerPerCore)} packets/s per core (CPU ${peer.cpu.toFixed(2)} s, wall ${
-        peer.wall.toFixed(2)
-      } s, CSV out)`,
-    );
-    console.log(
-      `  ratio monitor/flows (per core): ${(monPerCore / peerPerCore).toFixed(2)}  → pipeline overhead ${
-        (100 * (peerPerCore / monPerCore - 1)).toFixed(0)
-      } %`,
-    );
-    console.log(
-      `  alert latency (triggering packet in → alert written, n=${m.latencyN}): p50 ${
-        m.p50ms.toFixed(2)
-      } ms, p99 ${m.p99ms.toFixed(2)} ms, max ${m.maxms.toFixed(2)} ms`,
-    );
-    console.log(
-      `  same, in monitor CPU time (≈ latency on an idle core): p50 ${m.cpuP50ms.toFixed(2)} ms, p99 ${
-        m.cpuP99ms.toFixed(2)
-      } ms`,
-    );
-    console.log(
-      `  machine load average during the run: ${
-        m.load.toFixed(1)
-      } on ${navigator.hardwareConcurrency} cores (wall figures include waiting for a core)`,
-    );
-    console.log(`  peak RSS monitor: ${m.rssMiB.toFixed(0)} MiB`);
-    console.log(
-      `  targets: ≥ 150,000 packets/s per core → ${
-        monPerCore >= 150_000 ? "met" : "NOT met"
-      }; p99 < 50 ms → ${m.p99ms < 50 ? "met" : "NOT met"} (wall), ${
-        m.cpuP99ms < 50 ? "met" : "NOT met"
-      } (CPU time)`,
-    );
-    console.log(`  (published references per core: Kitsune C++ ≈ 40 k packets/s, Suricata ≈ 71 k packets/s)`);
-    const figures: [string, number, string, number?][] = [
-      ["monitor packets/s per core", monPerCore, "packets/s", 0],
-      ["monitor CPU", m.cpu, "s"],
-      ["monitor packets/s wall", m.packets / m.wall, "packets/s", 0],
-      ["monitor wall", m.wall, "s"],
-      ["flows", m.flows, "", 0],
-      ["scorings", m.scored, "", 0],
-      ["alerts written", m.alerts, "", 0],
-      ["alerts deduplicated/rate-limited", m.suppressed, "", 0],
-      ["nadir flows packets/s per core", peerPerCore, "packets/s", 0],
-      ["nadir flows CPU", peer.cpu, "s"],
-      ["nadir flows wall", peer.wall, "s"],
-      ["ratio monitor/flows (per core)", monPerCore / peerPerCore, "×"],
-      ["pipeline overhead", 100 * (peerPerCore / monPerCore - 1), "%", 0],
-      ["alert latency p50 (wall)", m.p50ms, "ms"],
-      ["alert latency p99 (wall)", m.p99ms, "ms"],
-      ["alert latency max (wall)", m.maxms, "ms"],
-      ["alert latency samples", m.latencyN, "", 0],
-      ["alert latency p50 (monitor CPU time)", m.cpuP50ms, "ms"],
-      ["alert latency p99 (monitor CPU time)", m.cpuP99ms, "ms"],
-      ["load average during the run", m.load, ""],
-      ["peak RSS monitor", m.rssMiB, "MiB", 0],
-    ];
+    for (const t of tables) printTable(t);
     await saveRecord("monitor", {
       params: { packets, capture: path, model: detector, features: "basic", trainedOn: "http_espn.pcapng" },
-      tables: [{
-        id: "monitor",
-        title: `Monitor pipeline, ${f(packets)} packets, flow model ${detector}, features basic`,
-        columns: [{ key: "figure", label: "figure" }, { key: "shown", label: "value" }, {
-          key: "unit",
-          label: "unit",
-        }],
-        rows: figures.map(([figure, value, unit, digits]) => ({
-          figure,
-          value: Number.isFinite(value) ? value : null,
-          // As printed: each figure keeps its own precision in one column.
-          shown: Number.isFinite(value) ? value.toFixed(digits ?? 2) : null,
-          unit,
-        })),
-        notes: [
-          `Targets: ≥ 150,000 packets/s per core → ${
-            monPerCore >= 150_000 ? "met" : "NOT met"
-          }; p99 < 50 ms → ${m.p99ms < 50 ? "met" : "NOT met"} (wall), ${
-            m.cpuP99ms < 50 ? "met" : "NOT met"
-          } (CPU time).`,
-        ],
-      }],
+      tables,
     });
   } finally {
     if (!args.includes("--keep")) Deno.removeSync(work, { recursive: true });
@@ -348,6 +343,37 @@ async function flood(n: number, maxFlows: string): Promise<void> {
       `  evidence pcaps written ${ev.written}, lost ${ev.lost}, alerts without frames ${ev.missing} ` +
         `(${ev.bufferEvicted} flows over the evidence buffer cap)`,
     );
+    await saveRecord("monitor-flood", {
+      params: { flood: n, maxFlows: maxFlows || "default", seed: 19, model: "kmeans" },
+      tables: [{
+        id: "flood",
+        title: `Monitor flood, ${n.toLocaleString("en-US")} single-packet flows, every flow alerting`,
+        columns: [
+          { key: "wall", label: "wall s", digits: 1 },
+          { key: "cpu", label: "CPU s", digits: 1 },
+          { key: "rss", label: "peak RSS MiB", digits: 0 },
+          { key: "flows", label: "flows", int: true },
+          { key: "evicted", label: "evicted", int: true },
+          { key: "raised", label: "alerts raised", int: true },
+          { key: "written", label: "written", int: true },
+          { key: "dropped", label: "dropped by rules", int: true },
+          { key: "lost", label: "lost by sinks", int: true },
+          { key: "evidence", label: "evidence pcaps", int: true },
+        ],
+        rows: [{
+          wall: s.wall,
+          cpu: s.cpu,
+          rss: s.peakRssMiB,
+          flows: s.flows,
+          evicted: s.evicted,
+          raised: s.alertsRaised,
+          written: s.written,
+          dropped,
+          lost: s.lost,
+          evidence: ev.written,
+        }],
+      }],
+    });
   } finally {
     Deno.removeSync(work, { recursive: true });
   }
