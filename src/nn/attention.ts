@@ -38,7 +38,7 @@
  * @module
  */
 import { sgemm } from "./blas.ts";
-import { causalSoftmax } from "./simd.ts";
+import { causalSoftmax, causalSoftmaxBackward } from "./simd.ts";
 
 /** Sizes of one attention call. */
 export interface AttentionShape {
@@ -184,10 +184,39 @@ export function attentionForward(
   }
 }
 
+/** dS from dP in plain JS (no WebAssembly SIMD), for `blocks` blocks with row stride `Tp`: as `causalSoftmaxBackward`. */
+function softmaxBackLoops(
+  p: Float32Array,
+  ds: Float32Array,
+  blocks: number,
+  T: number,
+  Tp: number,
+  context: number,
+  scale: number,
+): void {
+  for (let r0 = 0; r0 < blocks * T * Tp; r0 += T * Tp) {
+    for (let i = 0; i < T; i++) {
+      const r = r0 + i * Tp, lo = firstKey(i, context);
+      let dot = 0;
+      for (let j = lo; j <= i; j++) dot += ds[r + j] * p[r + j];
+      for (let j = 0; j < lo; j++) ds[r + j] = 0;
+      for (let j = lo; j <= i; j++) ds[r + j] = p[r + j] * (ds[r + j] - dot) * scale;
+      for (let j = i + 1; j < Tp; j++) ds[r + j] = 0;
+    }
+  }
+}
+
 /**
  * Backward of {@link attentionForward} (which must have kept `probs`):
- * given `dOut` writes `dq`, `dk`, `dv` (each `B · T` rows of width `d`).
- * `scratch` holds at least `T · T` floats.
+ * given `dOut` writes `dq`, `dk`, `dv` (each `B · T` rows of width `d`, at
+ * row stride `stride`). `scratch` holds at least `T · probsStride(T)`
+ * floats, zeroed when first used (one block of dP / dS; a multiple of that
+ * lets the softmax backward run on as many blocks per WebAssembly call —
+ * the transformer gives it 64).
+ *
+ * Per group of (sequence, head) blocks: dV = Pᵀ dO and dP = dO Vᵀ by
+ * sgemm, then dS = P ⊙ (dP − Σ dP ⊙ P) / √hd for the whole group in
+ * WebAssembly SIMD (`causalSoftmaxBackward`), then dQ = dS K and dK = dSᵀ Q.
  */
 export function attentionBackward(
   q: Float32Array,
@@ -204,35 +233,47 @@ export function attentionBackward(
   const hd = check(s);
   const { B, T, d, heads: H, context } = s;
   const ld = s.stride ?? d;
-  const Tp = probsStride(T), TT = T * Tp;
-  if (probs.length < B * H * TT) {
-    throw new RangeError(`attention backward: probs holds ${probs.length} floats, expected ${B * H * TT}`);
+  const Tp = probsStride(T), TT = T * Tp, n = B * H;
+  if (probs.length < n * TT) {
+    throw new RangeError(`attention backward: probs holds ${probs.length} floats, expected ${n * TT}`);
+  }
+  const group = Math.min(n, Math.floor(scratch.length / TT));
+  if (n > 0 && group < 1) {
+    throw new RangeError(
+      `attention backward: scratch holds ${scratch.length} floats, expected at least ${TT}`,
+    );
   }
   const scale = 1 / Math.sqrt(hd);
-  const ds = scratch;
-  const pv = views(probs, 0, TT, B * H);
+  const pv = views(probs, 0, TT, n), dsv = views(scratch, 0, TT, group);
   const at = (a: Float32Array, h: number, rowStride: number) => views(a, h * hd, T * rowStride, B);
+  const qv: Float32Array[][] = [], kv: Float32Array[][] = [], vv: Float32Array[][] = [];
+  const dOv: Float32Array[][] = [], dqv: Float32Array[][] = [], dkv: Float32Array[][] = [];
+  const dvv: Float32Array[][] = [];
   for (let h = 0; h < H; h++) {
-    const qv = at(q, h, ld), kv = at(k, h, ld), vv = at(v, h, ld), dOv = at(dOut, h, d);
-    const dqv = at(dq, h, ld), dkv = at(dk, h, ld), dvv = at(dv, h, ld);
-    for (let b = 0; b < B; b++) {
-      const p = pv[b * H + h];
-      const dO = dOv[b];
+    qv.push(at(q, h, ld));
+    kv.push(at(k, h, ld));
+    vv.push(at(v, h, ld));
+    dOv.push(at(dOut, h, d));
+    dqv.push(at(dq, h, ld));
+    dkv.push(at(dk, h, ld));
+    dvv.push(at(dv, h, ld));
+  }
+  for (let i0 = 0; i0 < n; i0 += group) {
+    const nb = Math.min(group, n - i0);
+    for (let i = i0; i < i0 + nb; i++) {
+      const b = (i / H) | 0, h = i - b * H, dO = dOv[h][b];
       // dV = Pᵀ dO; dP = dO Vᵀ.
-      sgemm(true, false, T, hd, T, 1, p, Tp, dO, d, 0, dvv[b], ld);
-      sgemm(false, true, T, T, hd, 1, dO, d, vv[b], ld, 0, ds, T);
-      // dS = P ⊙ (dP − Σ_j dP ⊙ P) / √hd (masked entries have P = 0).
-      for (let i = 0; i < T; i++) {
-        const r = i * T, rp = i * Tp, lo = firstKey(i, context);
-        let dot = 0;
-        for (let j = lo; j <= i; j++) dot += ds[r + j] * p[rp + j];
-        for (let j = 0; j < lo; j++) ds[r + j] = 0;
-        for (let j = lo; j <= i; j++) ds[r + j] = p[rp + j] * (ds[r + j] - dot) * scale;
-        for (let j = i + 1; j < T; j++) ds[r + j] = 0;
-      }
+      sgemm(true, false, T, hd, T, 1, pv[i], Tp, dO, d, 0, dvv[h][b], ld);
+      sgemm(false, true, T, T, hd, 1, dO, d, vv[h][b], ld, 0, dsv[i - i0], Tp);
+    }
+    // dS = P ⊙ (dP − Σ_j dP ⊙ P) / √hd (masked entries have P = 0).
+    const p = probs.subarray(i0 * TT, (i0 + nb) * TT), ds = scratch.subarray(0, nb * TT);
+    if (!causalSoftmaxBackward(p, ds, nb, T, Tp, scale)) softmaxBackLoops(p, ds, nb, T, Tp, context, scale);
+    for (let i = i0; i < i0 + nb; i++) {
+      const b = (i / H) | 0, h = i - b * H, dS = dsv[i - i0];
       // dQ = dS K; dK = dSᵀ Q.
-      sgemm(false, false, T, hd, T, 1, ds, T, kv[b], ld, 0, dqv[b], ld);
-      sgemm(true, false, T, hd, T, 1, ds, T, qv[b], ld, 0, dkv[b], ld);
+      sgemm(false, false, T, hd, T, 1, dS, Tp, kv[h][b], ld, 0, dqv[h][b], ld);
+      sgemm(true, false, T, hd, T, 1, dS, Tp, qv[h][b], ld, 0, dkv[h][b], ld);
     }
   }
 }

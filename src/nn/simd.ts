@@ -821,6 +821,153 @@ function softmaxKernel(): { type: number[]; code: number[] } {
   };
 }
 
+/**
+ * Backward of the causal softmax over attention blocks:
+ * `softmaxBack(p, ds, blocks, T, tp4, scale)` treats `blocks · T` rows of
+ * `4·tp4` floats; `ds` holds dP = ∂loss/∂P and becomes
+ * `dS = P ⊙ (dP − Σ_j dP ⊙ P) · scale` on the row's first ⌊i/4⌋ + 1
+ * vectors (masked keys have P = 0, so their dS is 0), exactly 0 after them.
+ * Two passes a row (the dot, then dS) and a zero fill.
+ */
+function softmaxBackKernel(): { type: number[]; code: number[] } {
+  const [PP, DSP, BLOCKS, T, TP4, SCALE] = [0, 1, 2, 3, 4, 5]; // SCALE is f32
+  const [ROW, C, P, D, ROWS, HV] = [6, 7, 8, 9, 10, 11]; // i32 locals
+  const [ACC, DOTV, SCALEV, ZERO] = [12, 13, 14, 15]; // v128 locals
+  const adv = (a: number, b: number) => [
+    ...I.get(a),
+    ...I.i32(16),
+    ...I.i32add,
+    ...I.set(a),
+    ...I.get(b),
+    ...I.i32(16),
+    ...I.i32add,
+    ...I.set(b),
+  ];
+  const countdown = [...I.get(C), ...I.i32(1), ...I.i32sub, ...I.tee(C), ...I.brIf(0)];
+  const start = [...I.get(HV), ...I.set(C), ...I.get(PP), ...I.set(P), ...I.get(DSP), ...I.set(D)];
+  const row = [
+    ...I.get(ROW),
+    ...I.i32(2),
+    0x76, // i32.shr_u
+    ...I.i32(1),
+    ...I.i32add,
+    ...I.set(HV),
+    // pass 1: acc = Σ dP ⊙ P
+    ...I.get(ZERO),
+    ...I.set(ACC),
+    ...start,
+    ...I.loop,
+    ...I.get(ACC),
+    ...I.get(D),
+    ...I.load,
+    ...I.get(P),
+    ...I.load,
+    ...I.mul,
+    ...I.add,
+    ...I.set(ACC),
+    ...adv(P, D),
+    ...countdown,
+    ...I.end,
+    ...I.get(ACC),
+    ...I.extract(0),
+    ...I.get(ACC),
+    ...I.extract(1),
+    ...I.fadd,
+    ...I.get(ACC),
+    ...I.extract(2),
+    ...I.fadd,
+    ...I.get(ACC),
+    ...I.extract(3),
+    ...I.fadd,
+    ...I.f32x4splat,
+    ...I.set(DOTV),
+    // pass 2: dS = P ⊙ (dP − dot) · scale
+    ...start,
+    ...I.loop,
+    ...I.get(D),
+    ...I.get(P),
+    ...I.load,
+    ...I.get(D),
+    ...I.load,
+    ...I.get(DOTV),
+    ...I.sub,
+    ...I.mul,
+    ...I.get(SCALEV),
+    ...I.mul,
+    ...I.store,
+    ...adv(P, D),
+    ...countdown,
+    ...I.end,
+    // pass 3: zero past the diagonal's vector
+    ...I.get(TP4),
+    ...I.get(HV),
+    ...I.i32sub,
+    ...I.set(C),
+    ...I.block,
+    ...I.get(C),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.loop,
+    ...I.get(D),
+    ...I.get(ZERO),
+    ...I.store,
+    ...adv(P, D),
+    ...countdown,
+    ...I.end,
+    ...I.end,
+    // next row
+    ...I.get(P),
+    ...I.set(PP),
+    ...I.get(D),
+    ...I.set(DSP),
+    ...I.get(ROW),
+    ...I.i32(1),
+    ...I.i32add,
+    ...I.tee(ROW),
+    ...I.get(T),
+    ...I.i32eq,
+    ...I.ifVoid,
+    ...I.i32(0),
+    ...I.set(ROW),
+    ...I.end,
+    ...I.get(ROWS),
+    ...I.i32(1),
+    ...I.i32sub,
+    ...I.tee(ROWS),
+    ...I.brIf(0),
+  ];
+  const expr = [
+    ...I.f32(0),
+    ...I.f32x4splat,
+    ...I.set(ZERO),
+    ...I.get(SCALE),
+    ...I.f32x4splat,
+    ...I.set(SCALEV),
+    ...I.get(BLOCKS),
+    ...I.get(T),
+    0x6c, // i32.mul
+    ...I.set(ROWS),
+    ...I.i32(0),
+    ...I.set(ROW),
+    ...I.block,
+    ...I.get(ROWS),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.get(TP4),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.loop,
+    ...row,
+    ...I.end,
+    ...I.end,
+    ...I.end,
+  ];
+  return {
+    type: funcType([I32, I32, I32, I32, I32, F32], []),
+    code: funcBody([[6, I32], [4, V128]], expr),
+  };
+}
+
 /** The module's bytes: exp(in, out, n), gelu(in, out, n), geluGrad(z, dy, out, n); memory "mem". */
 export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
   const exp = kernel(1, (L) => [...I.get(L.at("in0")), ...expOp(L)]);
@@ -871,6 +1018,7 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     layerNormKernel(true, true),
     layerNormBackKernel(false),
     layerNormBackKernel(true),
+    softmaxBackKernel(),
   ];
   const names = [
     "exp",
@@ -883,6 +1031,7 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     "addLnKeep",
     "lnBack",
     "lnBackAdd",
+    "softmaxBack",
   ];
   return moduleBytes({
     funcs: fns.map((f, i) => ({ name: names[i], ...f })),
@@ -895,6 +1044,7 @@ interface Kernels {
   addLnKeep: LnKeepKernel;
   lnBack: LnBackKernel;
   lnBackAdd: LnBackKernel;
+  softmaxBack: (p: number, ds: number, blocks: number, T: number, tp4: number, scale: number) => void;
   exp: (src: number, dst: number, n: number) => void;
   gelu: (src: number, dst: number, n: number) => void;
   geluGrad: (z: number, dy: number, dst: number, n: number) => void;
@@ -965,6 +1115,7 @@ function load(): Kernels | null {
       addLnKeep: e.addLnKeep,
       lnBack: e.lnBack,
       lnBackAdd: e.lnBackAdd,
+      softmaxBack: e.softmaxBack,
       mem: new Float32Array(e.mem.buffer),
     };
   } catch {
@@ -1171,6 +1322,37 @@ export function causalSoftmax(
     k.mem.set(p.subarray(o, o + n), 0);
     k.softmax(A, nb, T, Tp / 4, context);
     p.set(k.mem.subarray(0, n), o);
+  }
+  return true;
+}
+
+/**
+ * Backward of {@link causalSoftmax} for `blocks` blocks of `T` rows ×
+ * `Tp` columns: `ds` holds dP (the gradient of the weights `p`) and becomes
+ * `dS = p ⊙ (dP − Σ_j dP ⊙ p) · scale` row by row, exactly 0 past each
+ * row's diagonal vector (and wherever p is 0: masked keys, padding; dP must
+ * be finite there). The JS loop it replaces cost ≈ 1 ms a flow-lm training
+ * step. Returns false — doing nothing — without SIMD or when one block
+ * does not fit the kernel's memory.
+ */
+export function causalSoftmaxBackward(
+  p: Float32Array,
+  ds: Float32Array,
+  blocks: number,
+  T: number,
+  Tp: number,
+  scale: number,
+): boolean {
+  const k = load();
+  const per = T * Tp;
+  if (!k || Tp % 4 !== 0 || Tp < T || per > 2 * CHUNK) return false;
+  const group = Math.max(1, Math.floor((2 * CHUNK) / per));
+  for (let b = 0; b < blocks; b += group) {
+    const nb = Math.min(group, blocks - b), o = b * per, n = nb * per;
+    k.mem.set(p.subarray(o, o + n), 0);
+    k.mem.set(ds.subarray(o, o + n), 2 * CHUNK);
+    k.softmaxBack(A, C, nb, T, Tp / 4, scale);
+    ds.set(k.mem.subarray(2 * CHUNK, 2 * CHUNK + n), o);
   }
   return true;
 }

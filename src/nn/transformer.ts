@@ -56,7 +56,13 @@
  * @module
  */
 import type { Rng } from "../util/random.ts";
-import { attentionBackward, attentionForward, type AttentionShape, probsPerSequence } from "./attention.ts";
+import {
+  attentionBackward,
+  attentionForward,
+  type AttentionShape,
+  probsPerSequence,
+  probsStride,
+} from "./attention.ts";
 import { sgemm } from "./blas.ts";
 import { embedBackward, embedForward } from "./embedding.ts";
 import { layerNormBackward, layerNormForward } from "./norm.ts";
@@ -400,7 +406,8 @@ export class CausalLm {
       this.#dQkv = new Float32Array(N * 3 * d);
       this.#ones = new Float32Array(N).fill(1);
       this.#dG = new Float32Array(N * m);
-      this.#attScratch = new Float32Array(T * T);
+      // dP / dS blocks for the attention backward: 64 (sequence, head) pairs per SIMD call.
+      this.#attScratch = new Float32Array(Math.min(64, cap * this.config.heads) * T * probsStride(T));
       this.#trainCap = cap;
     }
     this.#reserveShared(this.#trainCap, true);

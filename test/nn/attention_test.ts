@@ -45,7 +45,7 @@ function nativeAttention(s: AttentionShape, seed: number) {
   const grads = () => {
     loss();
     const dq = new Float32Array(n), dk = new Float32Array(n), dv = new Float32Array(n);
-    attentionBackward(q, k, v, probs, u, s, dq, dk, dv, new Float32Array(s.T * s.T));
+    attentionBackward(q, k, v, probs, u, s, dq, dk, dv, new Float32Array(s.T * probsStride(s.T)));
     return { dq, dk, dv };
   };
   return { q, k, v, u, out, probs, loss, grads };
@@ -132,7 +132,7 @@ testWhen(
     }
     const e = new Float32Array(0);
     attentionForward(e, e, e, { ...s, B: 0 }, new Float32Array(per), e);
-    attentionBackward(e, e, e, e, e, { ...s, B: 0 }, e, e, e, new Float32Array(s.T * s.T));
+    attentionBackward(e, e, e, e, e, { ...s, B: 0 }, e, e, e, new Float32Array(s.T * probsStride(s.T)));
     const out = new Float32Array(n.out.length);
     assert.throws(
       () => attentionForward(n.q, n.k, n.v, { ...s, heads: 3 }, n.probs, out),
@@ -175,7 +175,7 @@ testWhen(
         dqkv,
         dqkv.subarray(d),
         dqkv.subarray(2 * d),
-        new Float32Array(T * T),
+        new Float32Array(T * probsStride(T)),
       );
       for (let r = 0; r < N; r++) {
         assert.deepEqual(dqkv.subarray(r * ld, r * ld + d), g.dq.subarray(r * d, r * d + d));

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   causalSoftmax,
+  causalSoftmaxBackward,
   expInPlace,
   geluBackward,
   geluForward,
@@ -10,6 +11,7 @@ import {
 } from "../../src/nn/simd.ts";
 import { activationBackward, activationForward } from "../../src/nn/ops.ts";
 import { assertClose, rand, Rng } from "./_grad.ts";
+import { testWhen } from "../_shared.ts";
 
 Deno.test("simd: the assembled module validates; its kernels are in use unless NADIR_SIMD=off", () => {
   assert.ok(WebAssembly.validate(simdModuleBytes(3)), "the module's bytes are valid WebAssembly");
@@ -99,3 +101,31 @@ Deno.test("simd: causalSoftmax matches a float64 masked softmax (context on/off,
   // A row stride that is not a multiple of 4 is declined.
   assert.equal(causalSoftmax(new Float32Array(6), 1, 2, 3, 0), false);
 });
+
+testWhen(
+  [simdAvailable() ? undefined : { kind: "setup", why: "WebAssembly SIMD is off (NADIR_SIMD=off)" }],
+  "simd: causalSoftmaxBackward matches float64 dS = P ⊙ (dP − Σ dP ⊙ P)·scale; zero past the diagonal and where P is 0",
+  () => {
+    const rng = new Rng(7);
+    for (const [T, ctx] of [[1, 0], [5, 0], [5, 2], [39, 0], [39, 7]]) {
+      const Tp = Math.ceil(T / 4) * 4, blocks = 30; // 30 blocks of 39 × 40 span two kernel calls
+      const p = rand(rng, blocks * T * Tp, 4);
+      assert.ok(causalSoftmax(p, blocks, T, Tp, ctx));
+      const dp = rand(rng, blocks * T * Tp, 2);
+      const want = new Float64Array(p.length);
+      for (let r = 0; r < blocks * T; r++) {
+        const o = r * Tp;
+        let dot = 0;
+        for (let j = 0; j < Tp; j++) dot += dp[o + j] * p[o + j];
+        for (let j = 0; j < Tp; j++) want[o + j] = p[o + j] * (dp[o + j] - dot) * 0.25;
+      }
+      assert.ok(causalSoftmaxBackward(p, dp, blocks, T, Tp, 0.25));
+      assertClose(`T ${T}, context ${ctx}`, dp, want, 1e-5, 1e-6);
+      // ±0 (P · (dP − dot) with P = 0 may be −0; either is the same in the products that follow).
+      for (let i = 0; i < p.length; i++) {
+        if (p[i] === 0) assert.ok(dp[i] === 0, `entry ${i} (P = 0): ${dp[i]}`);
+      }
+    }
+    assert.equal(causalSoftmaxBackward(new Float32Array(6), new Float32Array(6), 1, 2, 3, 1), false);
+  },
+);
