@@ -15,8 +15,8 @@
  * ```
  *
  * Each block is filled from the newest record of its bench (by the UTC stamp
- * in the file name; records of partial runs, `--quick` or `--only`, are
- * skipped) and formatted with `deno fmt`, so the docs stay `deno fmt --check`
+ * in the file name; records of partial runs, `--quick`, `--only` or
+ * `partial: true` in their params, are skipped) and formatted with `deno fmt`, so the docs stay `deno fmt --check`
  * clean. `--check` changes nothing and exits 1 when a block
  * differs from what would be written. test/bench_tables_test.ts checks that
  * every block matches the committed records.
@@ -43,12 +43,14 @@ export function parseRecordName(path: string): { bench: string; stamp: string } 
 }
 
 /**
- * Whether the docs may quote a record: a partial run (`--quick`, or `--only` a
- * subset) is recorded like any other but does not replace a full one.
+ * Whether the docs may quote a record: a partial run (`--quick`, `--only` a
+ * subset, or any run whose params say `partial: true`, e.g. the llm bench on a
+ * subset of its detectors or datasets) is recorded like any other but does not
+ * replace a full one.
  */
 export function quotable(rec: BenchRecord): boolean {
   const p = rec.params ?? {};
-  return p.quick !== true && !(Array.isArray(p.only) && p.only.length > 0);
+  return p.quick !== true && p.partial !== true && !(Array.isArray(p.only) && p.only.length > 0);
 }
 
 /**

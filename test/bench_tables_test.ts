@@ -59,15 +59,16 @@ Deno.test("bench tables: a record renders into its marked blocks; the newest rec
   try {
     const older = await writeRecord(fixture("2026-01-01T00:00:00.000Z", 9.99), dir);
     const newer = await writeRecord(fixture("2026-01-02T03:04:05.678Z", 1.234), dir);
-    // Partial runs after it (--quick, --only) are recorded but not quoted.
+    // Partial runs after it (--quick, --only, params.partial) are recorded but not quoted.
     const quick = await writeRecord(fixture("2026-01-03T00:00:00.000Z", 7.77, { quick: true }), dir);
     const subset = await writeRecord(fixture("2026-01-04T00:00:00.000Z", 8.88, { only: ["knn"] }), dir);
+    const partial = await writeRecord(fixture("2026-01-05T00:00:00.000Z", 6.66, { partial: true }), dir);
     assert.equal(newer, join(dir, "demo-20260102T030405Z.json"));
     assert.deepEqual(parseRecordName(newer), { bench: "demo", stamp: "20260102T030405Z" });
-    assert.deepEqual(recordFiles(dir), [older, newer, quick, subset]);
+    assert.deepEqual(recordFiles(dir), [older, newer, quick, subset, partial]);
     const newest = newestRecords([...recordFiles(dir), join(dir, "notes.json")]);
     assert.deepEqual([...newest], [["demo", newer]]);
-    assert.deepEqual([...newestRecords(recordFiles(dir), () => true)], [["demo", subset]]);
+    assert.deepEqual([...newestRecords(recordFiles(dir), () => true)], [["demo", partial]]);
     // NaN was written as null, so a record read back renders it as missing.
     assert.equal(readRecord(newer).tables[0].rows[1].rate, null);
 
