@@ -4,7 +4,10 @@
  * libpcap's own read loop (`tcpdump -r FILE -w /dev/null`, no decoding) and
  * tshark (`-T fields -e frame.len`, full dissection, first 100k packets, scaled) in the same run.
  *
- *   deno run -A bench/_capture_read.ts [FILE] [--runs N]
+ *   deno task bench capture [FILE] [--runs N]   (or deno run -A bench/_capture_read.ts …)
+ *
+ * The table is written to `bench/results/capture-<stamp>.json` (bench/_record.ts);
+ * docs/capture.md's read-speed figures are generated from it.
  *
  * nadir is measured in three modes: callback with packet fields only
  * (forEachPacket), callback that also formats both IP addresses as strings,
@@ -104,7 +107,7 @@ export async function main(argv: string[]): Promise<void> {
     params: { file, packets, bytes: size, runs },
     tables: [{
       id: "read",
-      title: `pcap read + decode, ${packets} packets, best of ${runs} runs, one core`,
+      title: `pcap read + decode, ${packets.toLocaleString("en-US")} packets, best of ${runs} runs, one core`,
       columns: [
         { key: "reader", label: "reader" },
         { key: "seconds", label: "s", digits: 3 },

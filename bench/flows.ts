@@ -16,6 +16,10 @@
  * meters a generated flood of N distinct TCP SYN flows (default 1 M) with and
  * without a flow-table cap and prints peak memory and evictions.
  *
+ * Both tables (throughput, flood) are written with the run's parameters to
+ * `bench/results/flows-<stamp>.json` (bench/_record.ts); docs/features.md's
+ * figures are generated from it.
+ *
  * The test file is built once from the Ethernet captures in ../shared/data
  * (mergecap, each copy shifted in time with editcap) and cached.
  *
@@ -226,14 +230,16 @@ export async function main(args: string[]): Promise<void> {
 
   const peerTable: Table = {
     id: "throughput",
-    title: `pcap → flows, ${packets} packets, ${runs} interleaved runs, whole process (medians)`,
+    title: `pcap → flows, ${
+      packets.toLocaleString("en-US")
+    } packets, ${runs} interleaved runs, whole process (medians)`,
     columns: [
       { key: "tool", label: "tool" },
       { key: "wall", label: "wall s" },
       { key: "mpps", label: "M packets/s", digits: 3 },
       { key: "cpu", label: "CPU s" },
       { key: "mppsCpu", label: "M packets/CPU-s", digits: 3 },
-      { key: "rss", label: "peak RSS MiB", digits: 0 },
+      { key: "rss", label: "peak RSS MiB", int: true },
       { key: "ratioWall", label: "nadir vs tool (wall)", suffix: "×" },
       { key: "ratioCpu", label: "nadir vs tool (CPU)", suffix: "×" },
     ],
@@ -292,10 +298,10 @@ export async function main(args: string[]): Promise<void> {
   }
   const floodTable: Table = {
     id: "flood",
-    title: `Flood: ${floodN} distinct TCP SYN flows`,
+    title: `Flood: ${floodN.toLocaleString("en-US")} distinct TCP SYN flows`,
     columns: [
       { key: "run", label: "run" },
-      { key: "rss", label: "peak RSS MiB", digits: 0 },
+      { key: "rss", label: "peak RSS MiB", int: true },
       { key: "wall", label: "wall s" },
       { key: "flows", label: "flows", int: true },
       { key: "peak", label: "peak table", int: true },
