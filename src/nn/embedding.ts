@@ -17,8 +17,14 @@
  * embedForward(table, pos, Int32Array.from([1]), 1, 1, 2, out);
  * assert.deepEqual([...out], [11, 22]);
  * ```
+ * Widths that are multiples of 4 run in WebAssembly SIMD (simd.ts
+ * `embedRows`, `embedBackRows`: the tables copied into the kernel's memory,
+ * rows a vector at a time); the JS loops below are the fallback. The ids
+ * are checked here first either way.
+ *
  * @module
  */
+import { embedBackRows, embedRows } from "./simd.ts";
 
 /**
  * `out[b·T + t] = table[ids[b·T + t]] + pos[t]` for `B` sequences of `T`
@@ -35,13 +41,16 @@ export function embedForward(
   out: Float32Array,
 ): void {
   const V = table.length / d;
+  for (let r = 0; r < B * T; r++) {
+    const id = ids[r];
+    if (!(id >= 0 && id < V)) {
+      throw new RangeError(`embedding: token id ${id} at row ${r} is outside the table of ${V} tokens`);
+    }
+  }
+  if (embedRows(table, pos, ids, B, T, d, out)) return;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
-      const r = b * T + t, id = ids[r];
-      if (!(id >= 0 && id < V)) {
-        throw new RangeError(`embedding: token id ${id} at row ${r} is outside the table of ${V} tokens`);
-      }
-      const o = r * d, w = id * d, p = t * d;
+      const r = b * T + t, o = r * d, w = ids[r] * d, p = t * d;
       for (let j = 0; j < d; j++) out[o + j] = table[w + j] + pos[p + j];
     }
   }
@@ -60,6 +69,7 @@ export function embedBackward(
   dTable: Float32Array,
   dPos: Float32Array,
 ): void {
+  if (embedBackRows(dOut, ids, B, T, d, dTable, dPos)) return;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const r = b * T + t, o = r * d, w = ids[r] * d, p = t * d;

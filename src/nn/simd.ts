@@ -968,6 +968,112 @@ function softmaxBackKernel(): { type: number[]; code: number[] } {
   };
 }
 
+/**
+ * Embedding rows: `embed(tab, pos, ids, out, rows, t0, T, d4)` writes row r
+ * of `out` as `tab[ids[r]] + pos[(t0 + r) mod T]` (rows of `4·d4` floats;
+ * ids are i32 at `ids`); with `back`, `embedBack(dTab, dPos, ids, dOut, …)`
+ * instead adds row r of dOut into `dTab[ids[r]]` and `dPos[(t0 + r) mod T]`,
+ * rows in order (the same float32 sums as the JS loop).
+ */
+function embedKernel(back: boolean): { type: number[]; code: number[] } {
+  const [TAB, POS, IDS, OUT, ROWS, T0, T, D4] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [C, SP, PP, RB] = [8, 9, 10, 11]; // i32 locals: count, table row, position row, row bytes
+  const [V] = [12]; // v128 local
+  const step = (p: number) => [...I.get(p), ...I.i32(16), ...I.i32add, ...I.set(p)];
+  const inner = back
+    ? [
+      ...I.get(OUT),
+      ...I.load,
+      ...I.set(V),
+      ...I.get(SP),
+      ...I.get(SP),
+      ...I.load,
+      ...I.get(V),
+      ...I.add,
+      ...I.store,
+      ...I.get(PP),
+      ...I.get(PP),
+      ...I.load,
+      ...I.get(V),
+      ...I.add,
+      ...I.store,
+    ]
+    : [...I.get(OUT), ...I.get(SP), ...I.load, ...I.get(PP), ...I.load, ...I.add, ...I.store];
+  const row = [
+    // table row = tab + ids[r]·rowBytes; position row = pos + t·rowBytes
+    ...I.get(TAB),
+    ...I.get(IDS),
+    0x28,
+    2,
+    0, // i32.load
+    ...I.get(RB),
+    0x6c, // i32.mul
+    ...I.i32add,
+    ...I.set(SP),
+    ...I.get(POS),
+    ...I.get(T0),
+    ...I.get(RB),
+    0x6c,
+    ...I.i32add,
+    ...I.set(PP),
+    ...I.get(D4),
+    ...I.set(C),
+    ...I.loop,
+    ...inner,
+    ...step(OUT),
+    ...step(SP),
+    ...step(PP),
+    ...I.get(C),
+    ...I.i32(1),
+    ...I.i32sub,
+    ...I.tee(C),
+    ...I.brIf(0),
+    ...I.end,
+    // next row: ids + 4; t + 1, wrapping at T
+    ...I.get(IDS),
+    ...I.i32(4),
+    ...I.i32add,
+    ...I.set(IDS),
+    ...I.get(T0),
+    ...I.i32(1),
+    ...I.i32add,
+    ...I.tee(T0),
+    ...I.get(T),
+    ...I.i32eq,
+    ...I.ifVoid,
+    ...I.i32(0),
+    ...I.set(T0),
+    ...I.end,
+    ...I.get(ROWS),
+    ...I.i32(1),
+    ...I.i32sub,
+    ...I.tee(ROWS),
+    ...I.brIf(0),
+  ];
+  const expr = [
+    ...I.get(D4),
+    ...I.i32(16),
+    0x6c,
+    ...I.set(RB),
+    ...I.block,
+    ...I.get(ROWS),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.get(D4),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.loop,
+    ...row,
+    ...I.end,
+    ...I.end,
+    ...I.end,
+  ];
+  return {
+    type: funcType([I32, I32, I32, I32, I32, I32, I32, I32], []),
+    code: funcBody([[4, I32], [1, V128]], expr),
+  };
+}
+
 /** The module's bytes: exp(in, out, n), gelu(in, out, n), geluGrad(z, dy, out, n); memory "mem". */
 export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
   const exp = kernel(1, (L) => [...I.get(L.at("in0")), ...expOp(L)]);
@@ -1019,6 +1125,8 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     layerNormBackKernel(false),
     layerNormBackKernel(true),
     softmaxBackKernel(),
+    embedKernel(false),
+    embedKernel(true),
   ];
   const names = [
     "exp",
@@ -1032,6 +1140,8 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     "lnBack",
     "lnBackAdd",
     "softmaxBack",
+    "embed",
+    "embedBack",
   ];
   return moduleBytes({
     funcs: fns.map((f, i) => ({ name: names[i], ...f })),
@@ -1045,6 +1155,9 @@ interface Kernels {
   lnBack: LnBackKernel;
   lnBackAdd: LnBackKernel;
   softmaxBack: (p: number, ds: number, blocks: number, T: number, tp4: number, scale: number) => void;
+  embed: EmbedKernel;
+  embedBack: EmbedKernel;
+  memI32: Int32Array;
   exp: (src: number, dst: number, n: number) => void;
   gelu: (src: number, dst: number, n: number) => void;
   geluGrad: (z: number, dy: number, dst: number, n: number) => void;
@@ -1076,6 +1189,17 @@ type LnKeepKernel = (
   eps: number,
   xhat: number,
   rstd: number,
+) => void;
+
+type EmbedKernel = (
+  tab: number,
+  pos: number,
+  ids: number,
+  out: number,
+  rows: number,
+  t0: number,
+  T: number,
+  d4: number,
 ) => void;
 
 type LnBackKernel = (
@@ -1116,7 +1240,10 @@ function load(): Kernels | null {
       lnBack: e.lnBack,
       lnBackAdd: e.lnBackAdd,
       softmaxBack: e.softmaxBack,
+      embed: e.embed,
+      embedBack: e.embedBack,
       mem: new Float32Array(e.mem.buffer),
+      memI32: new Int32Array(e.mem.buffer),
     };
   } catch {
     kernels = null; // no WebAssembly SIMD: the loops below do the same maths
@@ -1137,8 +1264,11 @@ const A = 0, B = CHUNK * 4, C = 2 * CHUNK * 4, D = 3 * CHUNK * 4;
 /** Float offsets of layer norm's g, b, dg, db (MAX_LN_WIDTH each) and its per-row rstd (CHUNK / 4), after the four chunk regions. */
 const GO = 4 * CHUNK, BO = GO + MAX_LN_WIDTH, DGO = BO + MAX_LN_WIDTH, DBO = DGO + MAX_LN_WIDTH;
 const RSO = DBO + MAX_LN_WIDTH;
+/** Embeddings: the token table, the position table and a chunk's ids (i32), after rstd. */
+const TAB_FLOATS = 65536, POS_FLOATS = CHUNK;
+const TABO = RSO + CHUNK / 4, POSO = TABO + TAB_FLOATS, IDO = POSO + POS_FLOATS;
 /** Floats of the module's memory. */
-const MEM_FLOATS = RSO + CHUNK / 4;
+const MEM_FLOATS = IDO + CHUNK / 4;
 
 /** `a[i] = exp(a[i])` for the first `n` values. */
 export function expInPlace(a: Float32Array, n: number): void {
@@ -1355,4 +1485,81 @@ export function causalSoftmaxBackward(
     ds.set(k.mem.subarray(2 * CHUNK, 2 * CHUNK + n), o);
   }
   return true;
+}
+
+/**
+ * Embedding lookup in WebAssembly SIMD: `out[b·T + t] = table[ids[b·T + t]]
+ * + pos[t]` (ids already checked by the caller). Why: at flow-lm's 5 k rows
+ * × 32 the JS loop took ≈ 0.25 ms a step; this copies the table in once per
+ * call and runs a vector a cycle or so. Returns false — doing nothing —
+ * without SIMD, when `d` is not a multiple of 4 or the tables do not fit
+ * the kernel's memory (≤ 64 Ki floats of table, ≤ 16 Ki of positions).
+ */
+export function embedRows(
+  table: Float32Array,
+  pos: Float32Array,
+  ids: Int32Array,
+  B: number,
+  T: number,
+  d: number,
+  out: Float32Array,
+): boolean {
+  const k = load();
+  if (!k || !embedFits(table, T, d)) return false;
+  k.mem.set(table, TABO);
+  k.mem.set(pos.subarray(0, T * d), POSO);
+  embedChunks(k, ids, B * T, T, d, (r, nr) => {
+    k.embed(TABO * 4, POSO * 4, IDO * 4, A, nr, r % T, T, d / 4);
+    out.set(k.mem.subarray(0, nr * d), r * d);
+  });
+  return true;
+}
+
+/**
+ * Backward of {@link embedRows}: adds row r of `dOut` into `dTable[ids[r]]`
+ * and `dPos[r mod T]`, rows in order (float32 sums, as the JS loop). Returns
+ * false — doing nothing — where {@link embedRows} would.
+ */
+export function embedBackRows(
+  dOut: Float32Array,
+  ids: Int32Array,
+  B: number,
+  T: number,
+  d: number,
+  dTable: Float32Array,
+  dPos: Float32Array,
+): boolean {
+  const k = load();
+  if (!k || !embedFits(dTable, T, d)) return false;
+  k.mem.set(dTable, TABO);
+  k.mem.set(dPos.subarray(0, T * d), POSO);
+  embedChunks(k, ids, B * T, T, d, (r, nr) => {
+    k.mem.set(dOut.subarray(r * d, (r + nr) * d), 0);
+    k.embedBack(TABO * 4, POSO * 4, IDO * 4, A, nr, r % T, T, d / 4);
+  });
+  dTable.set(k.mem.subarray(TABO, TABO + dTable.length));
+  dPos.set(k.mem.subarray(POSO, POSO + T * d));
+  return true;
+}
+
+function embedFits(table: Float32Array, T: number, d: number): boolean {
+  return d % 4 === 0 && d > 0 && table.length <= TAB_FLOATS && T * d <= POS_FLOATS;
+}
+
+/** Runs `f(firstRow, rows)` over chunks of at most CHUNK / d rows, each chunk's ids copied in first. */
+function embedChunks(
+  k: Kernels,
+  ids: Int32Array,
+  n: number,
+  T: number,
+  d: number,
+  f: (r: number, nr: number) => void,
+): void {
+  void T;
+  const per = Math.max(1, Math.floor(CHUNK / d));
+  for (let r = 0; r < n; r += per) {
+    const nr = Math.min(per, n - r);
+    k.memI32.set(ids.subarray(r, r + nr), IDO);
+    f(r, nr);
+  }
 }

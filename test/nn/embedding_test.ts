@@ -3,10 +3,12 @@ import { embedBackward, embedForward } from "../../src/nn/embedding.ts";
 import { initTf } from "../../src/detectors/tf_backend.ts";
 import { assertClose, finiteDiff, rand, Rng } from "./_grad.ts";
 
-Deno.test("embedding: lookup + position add and scatter-add gradient match tfjs (one-hot product), repeats included", async () => {
+Deno.test("embedding: lookup + position add and scatter-add gradient match tfjs (one-hot product), repeats included, JS and SIMD widths", async () => {
   const tf = await initTf();
   const rng = new Rng(3);
-  for (const [V, B, T, d] of [[2, 1, 1, 1], [7, 3, 5, 6], [20, 4, 9, 5]]) {
+  // d 8 and 64 run the WebAssembly SIMD kernels; 40 × 9 rows of 64 span two of their chunks
+  // (256 rows each, so the second starts mid-sequence).
+  for (const [V, B, T, d] of [[2, 1, 1, 1], [7, 3, 5, 6], [20, 4, 9, 5], [20, 4, 9, 8], [20, 40, 9, 64]]) {
     const table = rand(rng, V * d), pos = rand(rng, T * d), u = rand(rng, B * T * d);
     const ids = Int32Array.from({ length: B * T }, () => rng.int(V));
     ids[0] = ids[ids.length - 1]; // at least one id read twice: the gradient must add up
