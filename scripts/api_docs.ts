@@ -224,6 +224,11 @@ if (import.meta.main) {
     for (const m of r.modules) {
       console.log(`${m.file.padEnd(24)} ${String(m.symbols).padStart(4)} symbols  ${m.summary}`);
     }
+    const bare = r.modules.filter((m) => m.undocumented.length);
+    if (bare.length) {
+      console.log("exported without a doc comment (add one where the symbol is declared):");
+      for (const m of bare) console.log(`  ${m.file}: ${m.undocumented.join(", ")}`);
+    }
     if (checkOnly) console.log(`docs:api: ${r.modules.length} entry points have module docs with examples`);
     else {
       console.log(
