@@ -104,7 +104,10 @@ export function layerNormForward(
  * Backward of {@link layerNormForward}: given `dy` (rows × d) accumulates
  * `dg += Σ dy ⊙ xhat`, `db += Σ dy` and writes (or, with `accumulate`, adds)
  * `dx = rstd/d · (d·dxhat − Σ dxhat − xhat · Σ dxhat ⊙ xhat)` with
- * `dxhat = dy ⊙ g`.
+ * `dxhat = dy ⊙ g`. With `dxSum`, also adds Σ rows of the final dx into it:
+ * in a pre-norm block dx is the output gradient of the dense layer before
+ * the norm, so this is that layer's bias gradient without another pass
+ * over the rows.
  */
 export function layerNormBackward(
   dy: Float32Array,
@@ -117,8 +120,9 @@ export function layerNormBackward(
   dg: Float32Array,
   db: Float32Array,
   accumulate = false,
+  dxSum?: Float32Array,
 ): void {
-  if (layerNormBackRows(dy, rows, d, g, xhat, rstd, dx, dg, db, accumulate)) return;
+  if (layerNormBackRows(dy, rows, d, g, xhat, rstd, dx, dg, db, accumulate, dxSum)) return;
   for (let r = 0; r < rows; r++) {
     const o = r * d;
     let s1 = 0, s2 = 0;
@@ -136,5 +140,6 @@ export function layerNormBackward(
     } else {
       for (let j = 0; j < d; j++) dx[o + j] = k * (d * dy[o + j] * g[j] - s1 - xhat[o + j] * s2);
     }
+    if (dxSum) { for (let j = 0; j < d; j++) dxSum[j] += dx[o + j]; }
   }
 }

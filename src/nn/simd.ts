@@ -409,10 +409,10 @@ function layerNormKernel(withAdd: boolean, keep = false): { type: number[]; code
  * then dx.
  */
 function layerNormBackKernel(accumulate: boolean): { type: number[]; code: number[] } {
-  const [DY, XH, RSP, G, DX, DG, DB, ROWS, D4] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [C, YP, HP, GP, GGP, BGP] = [9, 10, 11, 12, 13, 14]; // i32 locals
-  const [DF, S1, S2] = [15, 16, 17]; // f32 locals
-  const [S1V, S2V, DYV, HV, DHV, KV, DV, ACC] = [18, 19, 20, 21, 22, 23, 24, 25]; // v128 locals
+  const [DY, XH, RSP, G, DX, DG, DB, ROWS, D4, SUM] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [C, YP, HP, GP, GGP, BGP, SP] = [10, 11, 12, 13, 14, 15, 16]; // i32 locals
+  const [DF, S1, S2] = [17, 18, 19]; // f32 locals
+  const [S1V, S2V, DYV, HV, DHV, KV, DV, ACC] = [20, 21, 22, 23, 24, 25, 26, 27]; // v128 locals
   const step = (p: number) => [...I.get(p), ...I.i32(16), ...I.i32add, ...I.set(p)];
   const countdown = [...I.get(C), ...I.i32(1), ...I.i32sub, ...I.tee(C), ...I.brIf(0)];
   const hsum = (v: number) => [
@@ -428,7 +428,6 @@ function layerNormBackKernel(accumulate: boolean): { type: number[]; code: numbe
     ...I.extract(3),
     ...I.fadd,
   ];
-  void ACC;
   const pass1 = [
     ...I.f32(0),
     ...I.f32x4splat,
@@ -514,6 +513,8 @@ function layerNormBackKernel(accumulate: boolean): { type: number[]; code: numbe
     ...I.set(HP),
     ...I.get(G),
     ...I.set(GP),
+    ...I.get(SUM),
+    ...I.set(SP),
     ...I.loop,
     ...I.get(DX),
     // k · (d·dy·g − s1 − xhat·s2)
@@ -534,11 +535,20 @@ function layerNormBackKernel(accumulate: boolean): { type: number[]; code: numbe
     ...I.sub,
     ...I.mul,
     ...(accumulate ? [...I.get(DX), ...I.load, ...I.add] : []),
+    ...I.tee(ACC),
+    ...I.store,
+    // column sums of dx (the bias gradient of the dense layer it feeds)
+    ...I.get(SP),
+    ...I.get(SP),
+    ...I.load,
+    ...I.get(ACC),
+    ...I.add,
     ...I.store,
     ...step(YP),
     ...step(HP),
     ...step(GP),
     ...step(DX),
+    ...step(SP),
     ...countdown,
     ...I.end,
   ];
@@ -582,8 +592,8 @@ function layerNormBackKernel(accumulate: boolean): { type: number[]; code: numbe
   void S1;
   void S2;
   return {
-    type: funcType([I32, I32, I32, I32, I32, I32, I32, I32, I32], []),
-    code: funcBody([[6, I32], [3, F32], [8, V128]], expr),
+    type: funcType([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], []),
+    code: funcBody([[7, I32], [3, F32], [8, V128]], expr),
   };
 }
 
@@ -1212,6 +1222,7 @@ type LnBackKernel = (
   db: number,
   rows: number,
   d4: number,
+  sum: number,
 ) => void;
 
 let kernels: Kernels | null | undefined;
@@ -1267,8 +1278,10 @@ const RSO = DBO + MAX_LN_WIDTH;
 /** Embeddings: the token table, the position table and a chunk's ids (i32), after rstd. */
 const TAB_FLOATS = 65536, POS_FLOATS = CHUNK;
 const TABO = RSO + CHUNK / 4, POSO = TABO + TAB_FLOATS, IDO = POSO + POS_FLOATS;
+/** Column sums of layer norm's dx (MAX_LN_WIDTH floats), after the ids. */
+const SUMO = IDO + CHUNK / 4;
 /** Floats of the module's memory. */
-const MEM_FLOATS = IDO + CHUNK / 4;
+const MEM_FLOATS = SUMO + MAX_LN_WIDTH;
 
 /** `a[i] = exp(a[i])` for the first `n` values. */
 export function expInPlace(a: Float32Array, n: number): void {
@@ -1407,12 +1420,15 @@ export function layerNormBackRows(
   dg: Float32Array,
   db: Float32Array,
   accumulate: boolean,
+  dxSum?: Float32Array,
 ): boolean {
   const k = load();
   if (!k || d % 4 !== 0 || d > MAX_LN_WIDTH) return false;
   k.mem.set(g.subarray(0, d), GO);
   k.mem.set(dg.subarray(0, d), DGO);
   k.mem.set(db.subarray(0, d), DBO);
+  if (dxSum) k.mem.set(dxSum.subarray(0, d), SUMO);
+  else k.mem.fill(0, SUMO, SUMO + d);
   const per = Math.max(1, Math.floor(CHUNK / d));
   for (let r = 0; r < rows; r += per) {
     const nr = Math.min(per, rows - r), o = r * d, n = nr * d;
@@ -1420,11 +1436,12 @@ export function layerNormBackRows(
     k.mem.set(xhat.subarray(o, o + n), CHUNK);
     k.mem.set(rstd.subarray(r, r + nr), RSO);
     if (accumulate) k.mem.set(dx.subarray(o, o + n), 2 * CHUNK);
-    (accumulate ? k.lnBackAdd : k.lnBack)(A, B, RSO * 4, GO * 4, C, DGO * 4, DBO * 4, nr, d / 4);
+    (accumulate ? k.lnBackAdd : k.lnBack)(A, B, RSO * 4, GO * 4, C, DGO * 4, DBO * 4, nr, d / 4, SUMO * 4);
     dx.set(k.mem.subarray(2 * CHUNK, 2 * CHUNK + n), o);
   }
   dg.set(k.mem.subarray(DGO, DGO + d));
   db.set(k.mem.subarray(DBO, DBO + d));
+  if (dxSum) dxSum.set(k.mem.subarray(SUMO, SUMO + d));
   return true;
 }
 

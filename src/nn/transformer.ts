@@ -188,7 +188,8 @@ function dense(
 
 /**
  * Gradients of {@link dense} given `dz`: `dW += xᵀ·dz`, `db += 1ᵀ·dz` and
- * `dx = dz · Wᵀ` (when given). The bias gradient goes through sgemm with a
+ * `dx = dz · Wᵀ` (when given; `db` undefined when a layer norm's backward
+ * already summed dz into it). The bias gradient goes through sgemm with a
  * row of ones (`ones` holds ≥ rows of them) rather than a JS loop over the
  * rows: the loop cost ≈ 2 ns a value here, 6 % of a flow-lm step.
  */
@@ -200,12 +201,12 @@ function denseGrad(
   nOut: number,
   dz: Float32Array,
   dw: Float32Array,
-  db: Float32Array,
+  db: Float32Array | undefined,
   ones: Float32Array,
   dx?: Float32Array,
 ): void {
   sgemm(true, false, nIn, nOut, rows, 1, x, nIn, dz, nOut, 1, dw, nOut);
-  sgemm(false, false, 1, nOut, rows, 1, ones, rows, dz, nOut, 1, db, nOut);
+  if (db) sgemm(false, false, 1, nOut, rows, 1, ones, rows, dz, nOut, 1, db, nOut);
   if (dx) sgemm(false, true, rows, nIn, nOut, 1, dz, nOut, w, nOut, 0, dx, nIn);
 }
 
@@ -548,7 +549,23 @@ export class CausalLm {
       sgemm(true, false, d, K, B, 1, hf.subarray(t * d), T * d, lg, K, 1, W.g.subarray(tt * d * K), K);
       sgemm(false, true, B, d, K, 1, lg, K, W.v.subarray(tt * d * K), K, 0, dH.subarray(t * d), T * d);
     }
-    layerNormBackward(dH, N, d, this.#lnf[0].v, this.#xhatf, this.#rstdf, dX, this.#lnf[0].g, this.#lnf[1].g);
+    // Without dropout, each norm's dx is the output gradient of the dense layer before it, so the
+    // norm's backward sums its rows into that layer's bias gradient (fused: no pass of its own).
+    const layers = this.#layers, fuse = !dropped;
+    const lastFc2 = layers.length ? layers[layers.length - 1].fc2[1].g : undefined;
+    layerNormBackward(
+      dH,
+      N,
+      d,
+      this.#lnf[0].v,
+      this.#xhatf,
+      this.#rstdf,
+      dX,
+      this.#lnf[0].g,
+      this.#lnf[1].g,
+      false,
+      fuse ? lastFc2 : undefined,
+    );
     const shape: AttentionShape = { B, T, d, heads, context, stride: 3 * d };
     const ones = this.#ones;
     for (let l = this.#layers.length - 1; l >= 0; l--) {
@@ -560,10 +577,22 @@ export class CausalLm {
         dBr.set(dX.subarray(0, N * d));
         dropoutBackward(dBr, a.mask2, N * d);
       }
-      denseGrad(a.g, N, m, w.fc2[0].v, d, dBr, w.fc2[0].g, w.fc2[1].g, ones, this.#dG);
+      denseGrad(a.g, N, m, w.fc2[0].v, d, dBr, w.fc2[0].g, fuse ? undefined : w.fc2[1].g, ones, this.#dG);
       geluBackward(a.f1, this.#dG, this.#dG, N * m);
       denseGrad(a.h2, N, d, w.fc1[0].v, m, this.#dG, w.fc1[0].g, w.fc1[1].g, ones, dH);
-      layerNormBackward(dH, N, d, w.ln2g.v, a.xhat2, a.rstd2, dX, w.ln2g.g, w.ln2b.g, true);
+      layerNormBackward(
+        dH,
+        N,
+        d,
+        w.ln2g.v,
+        a.xhat2,
+        a.rstd2,
+        dX,
+        w.ln2g.g,
+        w.ln2b.g,
+        true,
+        fuse ? w.o[1].g : undefined,
+      );
       // Attention branch.
       dBr = dX;
       if (dropped) {
@@ -571,7 +600,7 @@ export class CausalLm {
         dBr.set(dX.subarray(0, N * d));
         dropoutBackward(dBr, a.mask1, N * d);
       }
-      denseGrad(a.att, N, d, w.o[0].v, d, dBr, w.o[0].g, w.o[1].g, ones, this.#dAtt);
+      denseGrad(a.att, N, d, w.o[0].v, d, dBr, w.o[0].g, fuse ? undefined : w.o[1].g, ones, this.#dAtt);
       const qkv = a.qkv, dQkv = this.#dQkv;
       attentionBackward(
         qkv,
@@ -591,7 +620,8 @@ export class CausalLm {
       sgemm(false, false, 1, 3 * d, N, 1, ones, N, dQkv, 3 * d, 0, dB, 3 * d);
       unpackQkvGrad(w, d, dW, dB);
       sgemm(false, true, N, d, 3 * d, 1, dQkv, 3 * d, this.#qkvW[l], 3 * d, 0, dH, d);
-      layerNormBackward(dH, N, d, w.ln1g.v, a.xhat1, a.rstd1, dX, w.ln1g.g, w.ln1b.g, true);
+      const prevFc2 = fuse && l > 0 ? layers[l - 1].fc2[1].g : undefined;
+      layerNormBackward(dH, N, d, w.ln1g.v, a.xhat1, a.rstd1, dX, w.ln1g.g, w.ln1b.g, true, prevFc2);
     }
     embedBackward(dX, inp, B, T, d, this.#tok.g, this.#pos.g);
     this.#last = undefined;

@@ -68,6 +68,14 @@ Deno.test("layerNorm: gradients match central finite differences; accumulate add
     assertClose(`accumulated dx (d ${d})`, acc, g.dx.map((v) => v + 1), 1e-6, 1e-6);
     assertClose(`accumulated dg (d ${d})`, dg, g.dg.map((v) => v + 2), 1e-6, 1e-6);
     assertClose(`accumulated db (d ${d})`, db, g.db.map((v) => v + 3), 1e-6, 1e-6);
+    // dxSum adds the column sums of the final dx (here 1 + dx).
+    const sum = new Float32Array(d).fill(5), dx2 = new Float32Array(4 * d).fill(1);
+    layerNormBackward(n.u, 4, d, n.g, xhat, rstd, dx2, new Float32Array(d), new Float32Array(d), true, sum);
+    const want = Array.from(
+      { length: d },
+      (_, j) => 5 + [0, 1, 2, 3].reduce((a, r) => a + dx2[r * d + j], 0),
+    );
+    assertClose(`dxSum (d ${d})`, sum, want, 1e-6, 1e-6);
   }
   const dg = new Float32Array(2);
   layerNormForward(

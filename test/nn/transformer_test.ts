@@ -102,13 +102,14 @@ function tfNll(
   return tf.concat(parts, 0);
 }
 
-for (const context of [0, 2]) {
+// Width 6 runs the layer norms and embeddings in JS; width 8 (a multiple of 4) in WebAssembly SIMD.
+for (const [context, width, heads] of [[0, 6, 3], [2, 6, 3], [0, 8, 2], [2, 8, 4]]) {
   testWhen(
     [needBlas()],
-    `CausalLm (context ${context}): per-position surprisal and every weight gradient match tfjs (1e-4)`,
+    `CausalLm (context ${context}, width ${width}): per-position surprisal and every weight gradient match tfjs (1e-4)`,
     async () => {
       const tf = await initTf();
-      const cfg = { ...CFG, context };
+      const cfg = { ...CFG, context, width, heads };
       const B = 3;
       const p = params(cfg, 21 + context);
       const { inp, tgt } = batch(cfg, B, 5);
@@ -119,7 +120,7 @@ for (const context of [0, 2]) {
       const vars = new Map(
         p.list().map((
           q,
-        ) => [q.name, tf.variable(tf.tensor(q.value, q.shape), true, `t${context}.${q.name}`)]),
+        ) => [q.name, tf.variable(tf.tensor(q.value, q.shape), true, `t${context}.${width}.${q.name}`)]),
       );
       const ref = tf.tidy(() => tfNll(tf, cfg, vars, inp, tgt, B));
       assertClose("surprisal", nll, await ref.data(), 1e-4, 1e-5);
@@ -140,8 +141,8 @@ for (const context of [0, 2]) {
 
 testWhen([needBlas()], "CausalLm: gradients match finite differences, with and without dropout", () => {
   const B = 2;
-  for (const rate of [0, 0.3]) {
-    const cfg = { ...CFG, context: 3 };
+  for (const [rate, width] of [[0, 6], [0.3, 6], [0, 8], [0.3, 8]]) {
+    const cfg = { ...CFG, context: 3, width, heads: 2 };
     const p = params(cfg, 8);
     const { inp, tgt } = batch(cfg, B, 9);
     const lm = new CausalLm(p, cfg);
@@ -161,13 +162,21 @@ testWhen([needBlas()], "CausalLm: gradients match finite differences, with and w
         "l1.v.W",
         "l1.fc1.b",
         "l1.fc2.W",
+        "l0.fc2.b",
+        "l1.o.b",
         "lnf.b",
         "head2.W",
         "head1.b",
       ]
     ) {
       const fd = finiteDiff(p.get(name), loss, 1e-3);
-      assertClose(`d${name} (finite differences, dropout ${rate})`, p.grad(name), fd, 3e-2, 3e-3);
+      assertClose(
+        `d${name} (finite differences, dropout ${rate}, width ${width})`,
+        p.grad(name),
+        fd,
+        3e-2,
+        3e-3,
+      );
     }
   }
 });
