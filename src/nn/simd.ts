@@ -184,17 +184,24 @@ function expOp(L: NamedLocals): number[] {
 
 /**
  * One kernel: `nIn` input pointers and one output pointer (byte offsets),
- * then a count of v128 vectors; `body` maps the loaded inputs (in locals
- * in0…) to the value stored at the output.
+ * then `extraOuts` more output pointers, then a count of v128 vectors;
+ * `body` maps the loaded inputs (in locals in0…) to the value stored at the
+ * output (it may store at the extra outputs, whose parameter indices it is
+ * given, itself).
  */
-function kernel(nIn: number, body: (L: NamedLocals) => number[]): { type: number[]; code: number[] } {
-  const params = nIn + 2; // inputs…, out, count
+function kernel(
+  nIn: number,
+  body: (L: NamedLocals, extra: number[]) => number[],
+  extraOuts = 0,
+): { type: number[]; code: number[] } {
+  const params = nIn + 2 + extraOuts; // inputs…, out, extra outputs…, count
   const L = new NamedLocals(params);
-  const out = nIn, cnt = nIn + 1;
+  const out = nIn, cnt = nIn + 1 + extraOuts;
+  const extra = Array.from({ length: extraOuts }, (_, i) => nIn + 1 + i);
   const loopBody: number[] = [...I.get(out)];
   for (let i = 0; i < nIn; i++) emit(loopBody, I.get(i), I.load, I.set(L.at(`in${i}`)));
-  emit(loopBody, body(L), I.store);
-  for (const p of [...Array(nIn).keys(), out]) {
+  emit(loopBody, body(L, extra), I.store);
+  for (const p of [...Array(nIn).keys(), out, ...extra]) {
     emit(loopBody, I.get(p), I.i32(16), I.i32add, I.set(p));
   }
   emit(loopBody, I.get(cnt), I.i32(1), I.i32sub, I.set(cnt), I.get(cnt), 0x0d, 0); // br_if loop
@@ -1123,6 +1130,40 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     ...I.add,
     ...I.mul,
   ]);
+  // Training: y = z · s with s = 1 / (1 + exp(−k z)) also stored (the backward then needs no exp).
+  const geluKeep = kernel(1, (L, [sOut]) => [
+    ...I.get(L.at("c0")),
+    ...I.get(L.at("in0")),
+    ...I.get(L.at("negk")),
+    ...I.mul,
+    ...expOp(L),
+    ...I.get(L.at("c0")),
+    ...I.add,
+    ...I.div,
+    ...I.set(L.at("s")),
+    ...I.get(sOut),
+    ...I.get(L.at("s")),
+    ...I.store,
+    ...I.get(L.at("in0")),
+    ...I.get(L.at("s")),
+    ...I.mul,
+  ], 1);
+  // dz = dy · (s + k z s (1 − s)) from z, the kept s and dy
+  const geluGradKept = kernel(3, (L) => [
+    ...I.get(L.at("in2")),
+    ...I.get(L.at("in1")),
+    ...I.get(L.at("k")),
+    ...I.get(L.at("in0")),
+    ...I.mul,
+    ...I.get(L.at("in1")),
+    ...I.mul,
+    ...I.get(L.at("c0")),
+    ...I.get(L.at("in1")),
+    ...I.sub,
+    ...I.mul,
+    ...I.add,
+    ...I.mul,
+  ]);
   const fns = [
     exp,
     gelu,
@@ -1137,6 +1178,8 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     softmaxBackKernel(),
     embedKernel(false),
     embedKernel(true),
+    geluKeep,
+    geluGradKept,
   ];
   const names = [
     "exp",
@@ -1152,6 +1195,8 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     "softmaxBack",
     "embed",
     "embedBack",
+    "geluKeep",
+    "geluGradKept",
   ];
   return moduleBytes({
     funcs: fns.map((f, i) => ({ name: names[i], ...f })),
@@ -1165,6 +1210,8 @@ interface Kernels {
   lnBack: LnBackKernel;
   lnBackAdd: LnBackKernel;
   softmaxBack: (p: number, ds: number, blocks: number, T: number, tp4: number, scale: number) => void;
+  geluKeep: (src: number, dst: number, sig: number, n: number) => void;
+  geluGradKept: (z: number, sig: number, dy: number, dst: number, n: number) => void;
   embed: EmbedKernel;
   embedBack: EmbedKernel;
   memI32: Int32Array;
@@ -1251,6 +1298,8 @@ function load(): Kernels | null {
       lnBack: e.lnBack,
       lnBackAdd: e.lnBackAdd,
       softmaxBack: e.softmaxBack,
+      geluKeep: e.geluKeep,
+      geluGradKept: e.geluGradKept,
       embed: e.embed,
       embedBack: e.embedBack,
       mem: new Float32Array(e.mem.buffer),
@@ -1298,27 +1347,48 @@ export function expInPlace(a: Float32Array, n: number): void {
   }
 }
 
-/** GELU `y = z · σ(1.702 z)` for the first `n` values (`y` may be `z`). */
-export function geluForward(z: Float32Array, y: Float32Array, n: number): void {
+/**
+ * GELU `y = z · σ(1.702 z)` for the first `n` values (`y` may be `z`). With
+ * `sig` (training), also writes `σ(1.702 z)` there for {@link geluBackward}:
+ * the backward then costs a few multiplies a value instead of another
+ * exponential and division (≈ 60 % of GELU's backward time here).
+ */
+export function geluForward(z: Float32Array, y: Float32Array, n: number, sig?: Float32Array): void {
   const k = load();
   if (!k) {
-    for (let i = 0; i < n; i++) y[i] = z[i] * sigmoid(GELU_K * z[i]);
+    for (let i = 0; i < n; i++) {
+      const s = sigmoid(GELU_K * z[i]);
+      if (sig) sig[i] = s;
+      y[i] = z[i] * s;
+    }
     return;
   }
   for (let o = 0; o < n; o += CHUNK) {
     const m = Math.min(CHUNK, n - o);
     k.mem.set(z.subarray(o, o + m), 0);
-    k.gelu(A, B, (m + 3) >> 2);
+    if (sig) {
+      k.geluKeep(A, B, C, (m + 3) >> 2);
+      sig.set(k.mem.subarray(2 * CHUNK, 2 * CHUNK + m), o);
+    } else k.gelu(A, B, (m + 3) >> 2);
     y.set(k.mem.subarray(CHUNK, CHUNK + m), o);
   }
 }
 
-/** GELU's backward: `dz = dy · (s + 1.702 z s (1 − s))`, `s = σ(1.702 z)` (`dz` may be `dy`). */
-export function geluBackward(z: Float32Array, dy: Float32Array, dz: Float32Array, n: number): void {
+/**
+ * GELU's backward: `dz = dy · (s + 1.702 z s (1 − s))`, `s = σ(1.702 z)`
+ * (`dz` may be `dy`); `sig`, when given, holds s as {@link geluForward} kept it.
+ */
+export function geluBackward(
+  z: Float32Array,
+  dy: Float32Array,
+  dz: Float32Array,
+  n: number,
+  sig?: Float32Array,
+): void {
   const k = load();
   if (!k) {
     for (let i = 0; i < n; i++) {
-      const s = sigmoid(GELU_K * z[i]);
+      const s = sig ? sig[i] : sigmoid(GELU_K * z[i]);
       dz[i] = dy[i] * (s + GELU_K * z[i] * s * (1 - s));
     }
     return;
@@ -1326,9 +1396,16 @@ export function geluBackward(z: Float32Array, dy: Float32Array, dz: Float32Array
   for (let o = 0; o < n; o += CHUNK) {
     const m = Math.min(CHUNK, n - o);
     k.mem.set(z.subarray(o, o + m), 0);
-    k.mem.set(dy.subarray(o, o + m), CHUNK);
-    k.geluGrad(A, B, C, (m + 3) >> 2);
-    dz.set(k.mem.subarray(2 * CHUNK, 2 * CHUNK + m), o);
+    if (sig) {
+      k.mem.set(sig.subarray(o, o + m), CHUNK);
+      k.mem.set(dy.subarray(o, o + m), 2 * CHUNK);
+      k.geluGradKept(A, B, C, D, (m + 3) >> 2);
+      dz.set(k.mem.subarray(3 * CHUNK, 3 * CHUNK + m), o);
+    } else {
+      k.mem.set(dy.subarray(o, o + m), CHUNK);
+      k.geluGrad(A, B, C, (m + 3) >> 2);
+      dz.set(k.mem.subarray(2 * CHUNK, 2 * CHUNK + m), o);
+    }
   }
 }
 

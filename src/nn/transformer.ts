@@ -165,6 +165,8 @@ interface LayerActs {
   h2: Float32Array;
   f1: Float32Array;
   g: Float32Array;
+  /** σ(1.702·f1), kept by the training forward so GELU's backward needs no exponential (empty for inference). */
+  sig: Float32Array;
   mask2: Float32Array;
 }
 
@@ -376,6 +378,7 @@ export class CausalLm {
       h2: new Float32Array(N * d),
       f1: new Float32Array(N * m),
       g: new Float32Array(N * m),
+      sig: new Float32Array(keep ? N * m : 0),
       mask2: new Float32Array(keep ? N * d : 0),
     };
   }
@@ -467,7 +470,7 @@ export class CausalLm {
       if (drop) dropoutForward(br, a.mask1, N * d, drop.rate, drop.rng);
       layerNormForward(x, N, d, w.ln2g.v, w.ln2b.v, a.h2, keep?.xhat2, keep?.rstd2, { add: br });
       dense(a.h2, N, d, w.fc1[0].v, w.fc1[1].v, m, a.f1);
-      geluForward(a.f1, a.g, N * m);
+      geluForward(a.f1, a.g, N * m, training ? a.sig : undefined);
       dense(a.g, N, m, w.fc2[0].v, w.fc2[1].v, d, br);
       if (drop) dropoutForward(br, a.mask2, N * d, drop.rate, drop.rng);
       pending = br;
@@ -578,7 +581,7 @@ export class CausalLm {
         dropoutBackward(dBr, a.mask2, N * d);
       }
       denseGrad(a.g, N, m, w.fc2[0].v, d, dBr, w.fc2[0].g, fuse ? undefined : w.fc2[1].g, ones, this.#dG);
-      geluBackward(a.f1, this.#dG, this.#dG, N * m);
+      geluBackward(a.f1, this.#dG, this.#dG, N * m, a.sig);
       denseGrad(a.h2, N, d, w.fc1[0].v, m, this.#dG, w.fc1[0].g, w.fc1[1].g, ones, dH);
       layerNormBackward(
         dH,

@@ -51,6 +51,13 @@ Deno.test('simd: GELU forward and backward match ops.ts activationForward/Backwa
   geluBackward(z, dy, dz, n);
   activationBackward("gelu", z, yRef, dy, dzRef, n);
   assertClose("gelu backward", dz, dzRef, 1e-5, 1e-6);
+  // Training form: σ(1.702 z) kept by the forward, then a backward without exponentials.
+  const sig = new Float32Array(n), yKeep = new Float32Array(n), dzKeep = new Float32Array(n);
+  geluForward(z, yKeep, n, sig);
+  assertClose("gelu (σ kept)", yKeep, yRef, 1e-5, 1e-7);
+  assertClose("σ kept", sig, Array.from(z, (v) => 1 / (1 + Math.exp(-1.702 * v))), 1e-5, 1e-7);
+  geluBackward(z, dy, dzKeep, n, sig);
+  assertClose("gelu backward (σ kept)", dzKeep, dzRef, 1e-5, 1e-6);
   // In place (dz = dy) as the transformer calls it.
   const d2 = dy.slice();
   geluBackward(z, d2, d2, n);
