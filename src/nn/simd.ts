@@ -98,6 +98,8 @@ const I = {
   fsqrt: [0x91],
   f32load: [0x2a, 2, 0], // f32.load align 2^2, offset 0
   f32store: [0x38, 2, 0],
+  f32loadAt4: [0x2a, 2, 4], // offset 4
+  f32storeAt4: [0x38, 2, 4],
   i32eqz: [0x45],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
   i32x4: (a: number, b: number, c: number, d: number) => {
@@ -1091,6 +1093,178 @@ function embedKernel(back: boolean): { type: number[]; code: number[] } {
   };
 }
 
+/**
+ * Log-softmax statistics of output rows: `logSoftmax(ptr, rows, k4, V, stats)`
+ * treats `rows` rows of `4·k4` floats whose first `V` are logits (the rest
+ * padding) and writes per row the max over them and Σ exp(x − max) (two
+ * floats at `stats`), leaving exp(x − max) on the first V entries and 0 on
+ * the padding; with `keep` the row is then divided by its sum (the
+ * probabilities the backward needs).
+ */
+function logSoftmaxKernel(keep: boolean): { type: number[]; code: number[] } {
+  const [PTR, ROWS, K4, VV, STATS] = [0, 1, 2, 3, 4];
+  const [C, P, J, Q] = [5, 6, 7, 8]; // i32 locals
+  const L = new NamedLocals(9); // v128 locals
+  const v = (n: string) => L.at(n);
+  const mask = [
+    ...I.get(J),
+    ...I.i32x4splat,
+    ...I.get(v("iota")),
+    ...I.iadd,
+    ...I.get(v("vlast")),
+    ...I.leS,
+    ...I.set(v("mask")),
+  ];
+  const start = [...I.get(K4), ...I.set(C), ...I.get(Q), ...I.set(P), ...I.i32(0), ...I.set(J)];
+  const advance = [
+    ...I.get(P),
+    ...I.i32(16),
+    ...I.i32add,
+    ...I.set(P),
+    ...I.get(J),
+    ...I.i32(4),
+    ...I.i32add,
+    ...I.set(J),
+    ...I.get(C),
+    ...I.i32(1),
+    ...I.i32sub,
+    ...I.tee(C),
+    ...I.brIf(0),
+  ];
+  const fold = (name: string, op: number[]) => [
+    ...I.get(v(name)),
+    ...I.extract(0),
+    ...I.get(v(name)),
+    ...I.extract(1),
+    ...op,
+    ...I.get(v(name)),
+    ...I.extract(2),
+    ...op,
+    ...I.get(v(name)),
+    ...I.extract(3),
+    ...op,
+  ];
+  const row = [
+    // pass 1: max over the first V entries
+    ...I.get(v("neginf")),
+    ...I.set(v("acc")),
+    ...start,
+    ...I.loop,
+    ...mask,
+    ...I.get(v("acc")),
+    ...I.get(P),
+    ...I.load,
+    ...I.get(v("neginf")),
+    ...I.get(v("mask")),
+    ...I.bitselect,
+    ...I.pmax,
+    ...I.set(v("acc")),
+    ...advance,
+    ...I.end,
+    ...I.get(STATS),
+    ...fold("acc", I.fmax),
+    ...I.f32store,
+    ...I.get(STATS),
+    ...I.f32load,
+    ...I.f32x4splat,
+    ...I.set(v("mv")),
+    // pass 2: e = exp(x − max) on the first V entries, 0 on the padding; their sum
+    ...I.f32(0),
+    ...I.f32x4splat,
+    ...I.set(v("sum")),
+    ...start,
+    ...I.loop,
+    ...mask,
+    ...I.get(P),
+    ...I.get(P),
+    ...I.load,
+    ...I.get(v("mv")),
+    ...I.sub,
+    ...expOp(L),
+    ...I.get(v("mask")),
+    ...I.and,
+    ...I.tee(v("e")),
+    ...I.store,
+    ...I.get(v("sum")),
+    ...I.get(v("e")),
+    ...I.add,
+    ...I.set(v("sum")),
+    ...advance,
+    ...I.end,
+    ...I.get(STATS),
+    ...fold("sum", I.fadd),
+    ...I.f32storeAt4,
+    ...(keep
+      ? [
+        // pass 3: divide by the sum
+        ...I.f32(1),
+        ...I.get(STATS),
+        ...I.f32loadAt4,
+        ...I.fdiv,
+        ...I.f32x4splat,
+        ...I.set(v("inv")),
+        ...start,
+        ...I.loop,
+        ...I.get(P),
+        ...I.get(P),
+        ...I.load,
+        ...I.get(v("inv")),
+        ...I.mul,
+        ...I.store,
+        ...advance,
+        ...I.end,
+      ]
+      : []),
+    // next row
+    ...I.get(STATS),
+    ...I.i32(8),
+    ...I.i32add,
+    ...I.set(STATS),
+    ...I.get(Q),
+    ...I.get(K4),
+    ...I.i32(16),
+    0x6c, // i32.mul
+    ...I.i32add,
+    ...I.set(Q),
+    ...I.get(ROWS),
+    ...I.i32(1),
+    ...I.i32sub,
+    ...I.tee(ROWS),
+    ...I.brIf(0),
+  ];
+  const expr = [
+    ...prologue(L),
+    ...I.i32x4(0, 1, 2, 3),
+    ...I.set(v("iota")),
+    ...I.f32(-Infinity),
+    ...I.f32x4splat,
+    ...I.set(v("neginf")),
+    ...I.get(VV),
+    ...I.i32(1),
+    ...I.i32sub,
+    ...I.i32x4splat,
+    ...I.set(v("vlast")),
+    ...I.get(PTR),
+    ...I.set(Q),
+    ...I.block,
+    ...I.get(ROWS),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.get(K4),
+    ...I.i32eqz,
+    ...I.brIf(0),
+    ...I.loop,
+    ...row,
+    ...I.end,
+    ...I.end,
+    ...I.end,
+  ];
+  return {
+    type: funcType([I32, I32, I32, I32, I32], []),
+    code: funcBody([[4, I32], [L.size, V128]], expr),
+  };
+}
+
 /** The module's bytes: exp(in, out, n), gelu(in, out, n), geluGrad(z, dy, out, n); memory "mem". */
 export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
   const exp = kernel(1, (L) => [...I.get(L.at("in0")), ...expOp(L)]);
@@ -1180,6 +1354,8 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     embedKernel(true),
     geluKeep,
     geluGradKept,
+    logSoftmaxKernel(false),
+    logSoftmaxKernel(true),
   ];
   const names = [
     "exp",
@@ -1197,6 +1373,8 @@ export function simdModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
     "embedBack",
     "geluKeep",
     "geluGradKept",
+    "logSoftmaxStats",
+    "logSoftmaxProbs",
   ];
   return moduleBytes({
     funcs: fns.map((f, i) => ({ name: names[i], ...f })),
@@ -1211,6 +1389,8 @@ interface Kernels {
   lnBackAdd: LnBackKernel;
   softmaxBack: (p: number, ds: number, blocks: number, T: number, tp4: number, scale: number) => void;
   geluKeep: (src: number, dst: number, sig: number, n: number) => void;
+  logSoftmaxStats: LogSoftmaxKernel;
+  logSoftmaxProbs: LogSoftmaxKernel;
   geluGradKept: (z: number, sig: number, dy: number, dst: number, n: number) => void;
   embed: EmbedKernel;
   embedBack: EmbedKernel;
@@ -1247,6 +1427,8 @@ type LnKeepKernel = (
   xhat: number,
   rstd: number,
 ) => void;
+
+type LogSoftmaxKernel = (ptr: number, rows: number, k4: number, V: number, stats: number) => void;
 
 type EmbedKernel = (
   tab: number,
@@ -1299,6 +1481,8 @@ function load(): Kernels | null {
       lnBackAdd: e.lnBackAdd,
       softmaxBack: e.softmaxBack,
       geluKeep: e.geluKeep,
+      logSoftmaxStats: e.logSoftmaxStats,
+      logSoftmaxProbs: e.logSoftmaxProbs,
       geluGradKept: e.geluGradKept,
       embed: e.embed,
       embedBack: e.embedBack,
@@ -1329,8 +1513,10 @@ const TAB_FLOATS = 65536, POS_FLOATS = CHUNK;
 const TABO = RSO + CHUNK / 4, POSO = TABO + TAB_FLOATS, IDO = POSO + POS_FLOATS;
 /** Column sums of layer norm's dx (MAX_LN_WIDTH floats), after the ids. */
 const SUMO = IDO + CHUNK / 4;
+/** Log-softmax row statistics (max, sum) of up to CHUNK rows, after the column sums. */
+const STATO = SUMO + MAX_LN_WIDTH;
 /** Floats of the module's memory. */
-const MEM_FLOATS = SUMO + MAX_LN_WIDTH;
+const MEM_FLOATS = STATO + 2 * CHUNK;
 
 /** `a[i] = exp(a[i])` for the first `n` values. */
 export function expInPlace(a: Float32Array, n: number): void {
@@ -1656,4 +1842,35 @@ function embedChunks(
     k.memI32.set(ids.subarray(r, r + nr), IDO);
     f(r, nr);
   }
+}
+
+/**
+ * Log-softmax of output rows in WebAssembly SIMD: `rows` rows of `K4`
+ * floats (a multiple of 4) whose first `V` are logits. Writes each row's max
+ * and Σ exp(x − max) to `stats` (2 floats a row), so −log p(y) = max +
+ * log Σ − x_y; with `keep` the rows become the probabilities (0 on the
+ * padding), else they are left as they were. The JS loops it replaces (max,
+ * shift, sum, scale over every row of every position) were ≈ 5 % of a
+ * flow-lm training step. Returns false — doing nothing — without SIMD or
+ * when `K4` is not a multiple of 4.
+ */
+export function logSoftmaxRows(
+  lg: Float32Array,
+  rows: number,
+  K4: number,
+  V: number,
+  keep: boolean,
+  stats: Float32Array,
+): boolean {
+  const k = load();
+  if (!k || K4 % 4 !== 0 || K4 < 4 || !(V >= 1 && V <= K4)) return false;
+  const per = Math.floor((4 * CHUNK) / K4);
+  for (let r = 0; r < rows; r += per) {
+    const nr = Math.min(per, rows - r), o = r * K4, n = nr * K4;
+    k.mem.set(lg.subarray(o, o + n), 0);
+    (keep ? k.logSoftmaxProbs : k.logSoftmaxStats)(A, nr, K4 / 4, V, STATO * 4);
+    if (keep) lg.set(k.mem.subarray(0, n), o);
+    stats.set(k.mem.subarray(STATO, STATO + 2 * nr), 2 * r);
+  }
+  return true;
 }

@@ -67,7 +67,7 @@ import { sgemm } from "./blas.ts";
 import { embedBackward, embedForward } from "./embedding.ts";
 import { layerNormBackward, layerNormForward } from "./norm.ts";
 import { dropoutBackward, dropoutForward, fillRows } from "./ops.ts";
-import { expInPlace, geluBackward, geluForward } from "./simd.ts";
+import { geluBackward, geluForward, logSoftmaxRows } from "./simd.ts";
 import type { Params } from "./params.ts";
 
 /** Sequences whose attention weights inference computes at once (bounds its scratch). */
@@ -168,6 +168,34 @@ interface LayerActs {
   /** σ(1.702·f1), kept by the training forward so GELU's backward needs no exponential (empty for inference). */
   sig: Float32Array;
   mask2: Float32Array;
+}
+
+/** Row stride of an output head's logits: `K` rounded up to whole SIMD vectors. */
+function padK(K: number): number {
+  return Math.ceil(K / 4) * 4;
+}
+
+/** Log-softmax of output rows in plain JS (no WebAssembly SIMD): as simd.ts `logSoftmaxRows`. */
+function logSoftmaxLoops(
+  lg: Float32Array,
+  rows: number,
+  K4: number,
+  V: number,
+  keep: boolean,
+  stats: Float32Array,
+): void {
+  for (let b = 0; b < rows; b++) {
+    const o = b * K4;
+    let mx = -Infinity, sum = 0;
+    for (let j = 0; j < V; j++) if (lg[o + j] > mx) mx = lg[o + j];
+    for (let j = 0; j < V; j++) sum += Math.exp(lg[o + j] - mx);
+    stats[2 * b] = mx;
+    stats[2 * b + 1] = sum;
+    if (keep) {
+      for (let j = 0; j < V; j++) lg[o + j] = Math.exp(lg[o + j] - mx) / sum;
+      for (let j = V; j < K4; j++) lg[o + j] = 0;
+    }
+  }
 }
 
 /**
@@ -271,6 +299,10 @@ export class CausalLm {
   #hf = new Float32Array(0);
   #out = new Float32Array(0);
   #nll = new Float32Array(0);
+  /** Per output row: max logit and Σ exp(logit − max) (from logSoftmaxRows). */
+  #stats = new Float32Array(0);
+  /** One output head's bias row padded with zeros to its row stride. */
+  #biasPad = new Float32Array(0);
   // Backward scratch.
   #dX = new Float32Array(0);
   #dBr = new Float32Array(0);
@@ -319,9 +351,9 @@ export class CausalLm {
         this.#posBucket[t] = i;
         this.#posInBucket[t] = tt;
         this.#posOut[t] = off;
-        off += b.K;
+        off += padK(b.K);
       }
-      maxK = Math.max(maxK, b.K);
+      maxK = Math.max(maxK, padK(b.K));
     });
     const missing = this.#posBucket.indexOf(-1);
     if (missing >= 0) throw new RangeError(`CausalLm: no output bucket covers position ${missing}`);
@@ -395,6 +427,8 @@ export class CausalLm {
     this.#hf = grow(this.#hf, N * d);
     this.#out = grow(this.#out, keepOut ? B * this.#outPerRow : B * this.#maxK);
     this.#nll = grow(this.#nll, N);
+    this.#stats = grow(this.#stats, 2 * B);
+    this.#biasPad = grow(this.#biasPad, this.#maxK);
   }
 
   #reserveTrain(B: number): void {
@@ -481,45 +515,38 @@ export class CausalLm {
     return nll;
   }
 
-  /** Output heads and log-softmax cross-entropy; keeps the probabilities when training. */
+  /**
+   * Output heads and log-softmax cross-entropy; keeps the probabilities when
+   * training. Each position's logits are a `B × K4` block, `K4` = its
+   * bucket's `K` rounded up to a multiple of 4 (zero padding), so the
+   * log-softmax runs in WebAssembly SIMD whole vectors a row
+   * (`logSoftmaxRows`); the JS loops below are the fallback.
+   */
   #outputs(tgt: Int32Array, B: number, keep: boolean, nll: Float32Array): void {
     const { seqLen: T, width: d, vocab } = this.config;
-    const hf = this.#hf;
+    const hf = this.#hf, stats = this.#stats, pad = this.#biasPad;
     for (let t = 0; t < T; t++) {
-      const bi = this.#posBucket[t], tt = this.#posInBucket[t], K = this.#buckets[bi].K;
+      const bi = this.#posBucket[t], tt = this.#posInBucket[t], K = this.#buckets[bi].K, K4 = padK(K);
       const [W, bias] = this.#heads[bi];
       const lg = keep ? this.#out.subarray(this.#posOut[t] * B) : this.#out;
       const bo = tt * K;
-      fillRows(lg, bias.v.subarray(bo, bo + K), B);
-      sgemm(false, false, B, K, d, 1, hf.subarray(t * d), T * d, W.v.subarray(tt * d * K), K, 1, lg, K);
+      pad.set(bias.v.subarray(bo, bo + K));
+      pad.fill(0, K, K4);
+      fillRows(lg, pad.subarray(0, K4), B);
+      sgemm(false, false, B, K, d, 1, hf.subarray(t * d), T * d, W.v.subarray(tt * d * K), K, 1, lg, K4);
       const V = vocab[t];
-      // Log-softmax over the first V logits: shift by the row max (the target's shifted logit
-      // is kept in nll meanwhile), one vectorised exp over the block, then log of the sums.
       for (let b = 0; b < B; b++) {
-        const o = b * K;
-        let mx = -Infinity;
-        for (let j = 0; j < V; j++) if (lg[o + j] > mx) mx = lg[o + j];
-        for (let j = 0; j < V; j++) lg[o + j] -= mx;
         const y = tgt[t * B + b];
         if (!(y >= 0 && y < V)) {
           throw new RangeError(
             `CausalLm: target ${y} at position ${t}, row ${b} is outside its vocabulary of ${V}`,
           );
         }
-        nll[t * B + b] = -lg[o + y];
+        nll[t * B + b] = -lg[b * K4 + y];
       }
-      expInPlace(lg, B * K);
-      for (let b = 0; b < B; b++) {
-        const o = b * K;
-        let sum = 0;
-        for (let j = 0; j < V; j++) sum += lg[o + j];
-        nll[t * B + b] += Math.log(sum);
-        if (keep) {
-          const inv = 1 / sum;
-          for (let j = 0; j < V; j++) lg[o + j] *= inv;
-          for (let j = V; j < K; j++) lg[o + j] = 0;
-        }
-      }
+      if (!logSoftmaxRows(lg, B, K4, V, keep, stats)) logSoftmaxLoops(lg, B, K4, V, keep, stats);
+      // −log p(y) = max + log Σ exp(x − max) − x_y.
+      for (let b = 0; b < B; b++) nll[t * B + b] += stats[2 * b] + Math.log(stats[2 * b + 1]);
     }
   }
 
@@ -539,18 +566,20 @@ export class CausalLm {
     // Output heads: dlogits = (p − onehot) · scale / (T·B), in place over the kept probabilities.
     const k = scale / N;
     for (let t = 0; t < T; t++) {
-      const bi = this.#posBucket[t], tt = this.#posInBucket[t], K = this.#buckets[bi].K;
+      const bi = this.#posBucket[t], tt = this.#posInBucket[t], K = this.#buckets[bi].K, K4 = padK(K);
       const [W, bias] = this.#heads[bi];
       const lg = this.#out.subarray(this.#posOut[t] * B);
-      for (let b = 0; b < B; b++) {
-        const o = b * K;
-        lg[o + tgt[t * B + b]] -= 1;
-        for (let j = 0; j < K; j++) lg[o + j] *= k;
-      }
       const bo = tt * K;
-      for (let b = 0; b < B; b++) for (let j = 0; j < K; j++) bias.g[bo + j] += lg[b * K + j];
-      sgemm(true, false, d, K, B, 1, hf.subarray(t * d), T * d, lg, K, 1, W.g.subarray(tt * d * K), K);
-      sgemm(false, true, B, d, K, 1, lg, K, W.v.subarray(tt * d * K), K, 0, dH.subarray(t * d), T * d);
+      for (let b = 0; b < B; b++) {
+        const o = b * K4;
+        lg[o + tgt[t * B + b]] -= 1;
+        for (let j = 0; j < K; j++) {
+          lg[o + j] *= k;
+          bias.g[bo + j] += lg[o + j];
+        }
+      }
+      sgemm(true, false, d, K, B, 1, hf.subarray(t * d), T * d, lg, K4, 1, W.g.subarray(tt * d * K), K);
+      sgemm(false, true, B, d, K, 1, lg, K4, W.v.subarray(tt * d * K), K, 0, dH.subarray(t * d), T * d);
     }
     // Without dropout, each norm's dx is the output gradient of the dense layer before it, so the
     // norm's backward sums its rows into that layer's bias gradient (fused: no pass of its own).

@@ -6,6 +6,7 @@ import {
   geluBackward,
   geluForward,
   layerNormRows,
+  logSoftmaxRows,
   simdAvailable,
   simdModuleBytes,
 } from "../../src/nn/simd.ts";
@@ -134,5 +135,31 @@ testWhen(
       }
     }
     assert.equal(causalSoftmaxBackward(new Float32Array(6), new Float32Array(6), 1, 2, 3, 1), false);
+  },
+);
+
+testWhen(
+  [simdAvailable() ? undefined : { kind: "setup", why: "WebAssembly SIMD is off (NADIR_SIMD=off)" }],
+  "simd: logSoftmaxRows gives each row's max and Σ exp(x − max) over its first V entries; probabilities when kept, 0 on the padding",
+  () => {
+    const rng = new Rng(8);
+    // 5000 rows of 16 span two kernel calls (4096 rows each).
+    for (const [rows, K4, V] of [[3, 4, 1], [7, 8, 5], [5000, 16, 13], [4, 12, 12]]) {
+      for (const keep of [false, true]) {
+        const lg = rand(rng, rows * K4, 8), orig = lg.slice(), stats = new Float32Array(2 * rows);
+        assert.ok(logSoftmaxRows(lg, rows, K4, V, keep, stats));
+        for (let b = 0; b < rows; b++) {
+          const row = Array.from(orig.subarray(b * K4, b * K4 + V));
+          const mx = row.reduce((a, x) => Math.max(a, x), -Infinity), sum = row.reduce((a, x) => a + Math.exp(x - mx), 0);
+          assert.equal(stats[2 * b], Math.fround(mx));
+          assertClose(`sum, row ${b} of ${rows}×${K4}, V ${V}`, [stats[2 * b + 1]], [sum], 2e-6, 0);
+          const want = keep
+            ? [...row.map((x) => Math.exp(x - mx) / sum), ...Array(K4 - V).fill(0)]
+            : orig.subarray(b * K4, b * K4 + K4);
+          assertClose(`row ${b} (keep ${keep})`, lg.subarray(b * K4, b * K4 + K4), want, 1e-5, 1e-7);
+        }
+      }
+    }
+    assert.equal(logSoftmaxRows(new Float32Array(6), 1, 6, 3, false, new Float32Array(2)), false);
   },
 );
