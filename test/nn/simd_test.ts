@@ -150,7 +150,8 @@ testWhen(
         assert.ok(logSoftmaxRows(lg, rows, K4, V, keep, stats));
         for (let b = 0; b < rows; b++) {
           const row = Array.from(orig.subarray(b * K4, b * K4 + V));
-          const mx = row.reduce((a, x) => Math.max(a, x), -Infinity), sum = row.reduce((a, x) => a + Math.exp(x - mx), 0);
+          const mx = row.reduce((a, x) => Math.max(a, x), -Infinity),
+            sum = row.reduce((a, x) => a + Math.exp(x - mx), 0);
           assert.equal(stats[2 * b], Math.fround(mx));
           assertClose(`sum, row ${b} of ${rows}×${K4}, V ${V}`, [stats[2 * b + 1]], [sum], 2e-6, 0);
           const want = keep
