@@ -111,7 +111,7 @@ Deno.test("simd: causalSoftmax matches a float64 masked softmax (context on/off,
 });
 
 testWhen(
-  [simdAvailable() ? undefined : { kind: "setup", why: "WebAssembly SIMD is off (NADIR_SIMD=off)" }],
+  [simdAvailable() ? undefined : { kind: "unavailable", why: "WebAssembly SIMD is off (NADIR_SIMD=off)" }],
   "simd: causalSoftmaxBackward matches float64 dS = P ⊙ (dP − Σ dP ⊙ P)·scale; zero past the diagonal and where P is 0",
   () => {
     const rng = new Rng(7);
@@ -139,7 +139,7 @@ testWhen(
 );
 
 testWhen(
-  [simdAvailable() ? undefined : { kind: "setup", why: "WebAssembly SIMD is off (NADIR_SIMD=off)" }],
+  [simdAvailable() ? undefined : { kind: "unavailable", why: "WebAssembly SIMD is off (NADIR_SIMD=off)" }],
   "simd: logSoftmaxRows gives each row's max and Σ exp(x − max) over its first V entries; probabilities when kept, 0 on the padding",
   () => {
     const rng = new Rng(8);
