@@ -19,6 +19,7 @@
  */
 import { escapeXml, type Provenance, provenanceLine } from "./figure.ts";
 import { relativePaths } from "./provenance.ts";
+import { jupyterDisplay } from "../util/progress.ts";
 
 /** Mime type of the provenance note a notebook displays; the report footer reads it. */
 export const PROVENANCE_MIME = "application/vnd.nadir.provenance+json";
@@ -57,25 +58,21 @@ export class MimeBundle {
   }
 }
 
-interface JupyterNs {
-  display?: (obj: unknown, opts?: { raw?: boolean; update?: boolean; display_id?: string }) => Promise<void>;
-}
-
 /**
  * Displays `obj` now (not only as the cell's last value): figures, tables and
  * other displayables go through the kernel's rich display; outside a kernel
  * the plain text is printed.
  */
 export async function show(obj: unknown): Promise<void> {
-  const jup = (Deno as unknown as { jupyter?: JupyterNs }).jupyter;
+  const display = jupyterDisplay();
   const has = obj !== null && typeof obj === "object" && DISPLAY in (obj as object);
-  if (jup?.display && has) {
+  if (display && has) {
     const bundle = (obj as Displayable)[DISPLAY]();
-    await jup.display(bundle, { raw: true });
+    await display(bundle, { raw: true });
     return;
   }
-  if (jup?.display) {
-    await jup.display(obj);
+  if (display) {
+    await display(obj, {});
     return;
   }
   if (has) {

@@ -40,12 +40,16 @@ function isTerminal(): boolean {
 }
 
 /** The kernel's display function inside `deno jupyter`; undefined elsewhere (where touching Deno.jupyter throws). */
-type JupyterDisplay = (
+export type JupyterDisplay = (
   obj: unknown,
   opts: { raw?: boolean; update?: boolean; display_id?: string },
 ) => Promise<void>;
 
-function jupyterDisplay(): JupyterDisplay | undefined {
+/**
+ * The kernel's `Deno.jupyter.display` (bound), or undefined outside `deno jupyter` — where Deno 2.9 throws
+ * on merely reading `Deno.jupyter`, so every caller goes through this guard.
+ */
+export function jupyterDisplay(): JupyterDisplay | undefined {
   try {
     const j = (Deno as unknown as { jupyter?: { display?: JupyterDisplay } }).jupyter;
     return typeof j?.display === "function" ? j.display.bind(j) : undefined;

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { md, provenanceNote, table } from "../../src/figures/display.ts";
+import { md, provenanceNote, show, table } from "../../src/figures/display.ts";
 import { relativePaths, repoPath } from "../../src/figures/provenance.ts";
 import { REPO_ROOT } from "../../src/figures/report.ts";
 
@@ -120,4 +120,19 @@ Deno.test("md: a wrapped line that starts with a year is text, not a numbered li
     "<ul><li>Tavallaee et al. published it in 2009. It removed duplicates.</li><li>next</li></ul>",
   );
   assert.equal(html("Published in\n2009. Since then"), "<p>Published in 2009. Since then</p>");
+});
+
+Deno.test("show: outside a kernel (where reading Deno.jupyter throws) prints the plain-text form", async () => {
+  const printed: unknown[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => printed.push(...a);
+  try {
+    await show(md("**hello**"));
+    await show(42);
+  } finally {
+    console.log = log;
+  }
+  assert.equal(printed.length, 2);
+  assert.match(String(printed[0]), /hello/);
+  assert.equal(printed[1], 42);
 });
