@@ -53,19 +53,48 @@ export function importSpecifiers(code: string): string[] {
 }
 
 /**
- * The repository files `code` (located in `fromDir`) reaches through relative imports, transitively,
- * relative to `root` and sorted. Package imports (npm:, node:, bare names) are left out: their versions
- * are pinned by deno.lock. A relative import of a file that does not exist is skipped (doc comments may
- * show examples).
+ * The import-map entries of `root`/deno.json that point into the repository (`"nadir/data":
+ * "./src/data/mod.ts"`, or a `"prefix/": "./dir/"` entry), as absolute paths; empty without a deno.json.
+ */
+export function localImportMap(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let imports: Record<string, unknown> = {};
+  try {
+    imports = JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))).imports ?? {};
+  } catch { /* no (readable) deno.json: relative imports only */ }
+  for (const [k, v] of Object.entries(imports)) {
+    if (typeof v === "string" && (v.startsWith("./") || v.startsWith("../"))) out.set(k, resolve(root, v));
+  }
+  return out;
+}
+
+/** `spec` through the local import map: an exact key, or the longest `prefix/` key. */
+function mapSpecifier(spec: string, map: Map<string, string>): string | undefined {
+  const exact = map.get(spec);
+  if (exact) return exact;
+  let best = "";
+  for (const k of map.keys()) if (k.endsWith("/") && spec.startsWith(k) && k.length > best.length) best = k;
+  return best ? join(map.get(best)!, spec.slice(best.length)) : undefined;
+}
+
+/**
+ * The repository files `code` (located in `fromDir`) reaches through relative imports and through
+ * deno.json's import-map entries that point into the repository (`nadir/detectors`), transitively,
+ * relative to `root` and sorted. Package imports (npm:, node:, other bare names) are left out: their
+ * versions are pinned by deno.lock. A relative import of a file that does not exist is skipped (doc
+ * comments may show examples).
  */
 export function importClosure(code: string, fromDir: string, root: string): string[] {
+  const map = localImportMap(root);
   const seen = new Set<string>();
   const queue: [string, string][] = [[code, fromDir]];
   while (queue.length) {
     const [src, dir] = queue.pop()!;
     for (const spec of importSpecifiers(src)) {
-      if (!spec.startsWith("./") && !spec.startsWith("../")) continue;
-      const file = resolve(dir, spec);
+      const relativeSpec = spec.startsWith("./") || spec.startsWith("../");
+      const mapped = relativeSpec ? resolve(dir, spec) : mapSpecifier(spec, map);
+      if (!mapped) continue;
+      const file = mapped;
       if (seen.has(file)) continue;
       let text: string;
       try {

@@ -94,6 +94,24 @@ Deno.test("report inputs: the closure follows relative imports transitively, pac
   assert.deepEqual(importClosure(code, join(root, "notebooks"), root), ["src/a.ts", "src/b.ts"]);
 });
 
+Deno.test("report inputs: the closure follows deno.json import-map entries into the repository (nadir/…)", () => {
+  const root = repo();
+  write(join(root, "src", "mod.ts"), `export * from "./unused.ts";\n`);
+  write(
+    join(root, "deno.json"),
+    JSON.stringify({
+      imports: { "nadir/x": "./src/mod.ts", "lib/": "./src/", "pl": "npm:nodejs-polars@0.25.2" },
+    }),
+  );
+  const code = `import { u } from "nadir/x";\nimport { a } from "lib/a.ts";\nimport pl from "pl";`;
+  assert.deepEqual(importClosure(code, join(root, "notebooks"), root), [
+    "src/a.ts",
+    "src/b.ts",
+    "src/mod.ts",
+    "src/unused.ts",
+  ]);
+});
+
 Deno.test("report inputs: recorded digests; each changed input is named, unrelated edits are not", async () => {
   const root = repo();
   const inputs = await record(root);
