@@ -76,7 +76,7 @@ import {
 import { sgemm } from "./blas.ts";
 import { embedBackward, embedForward } from "./embedding.ts";
 import { layerNormBackward, layerNormForward } from "./norm.ts";
-import { dropoutBackward, dropoutForward, fillRows } from "./ops.ts";
+import { denseForward as dense, dropoutBackward, dropoutForward, fillRows } from "./ops.ts";
 import { geluBackward, geluForward, logSoftmaxRows } from "./simd.ts";
 import type { Params } from "./params.ts";
 
@@ -206,24 +206,6 @@ function logSoftmaxLoops(
       for (let j = V; j < K4; j++) lg[o + j] = 0;
     }
   }
-}
-
-/**
- * `z = x · W + b` for `rows` rows: the bias rows by {@link fillRows}
- * (log2(rows) copies; ops.denseForward's row-by-row `set` took ≈ 0.3 ms a
- * call at flow-lm's 5 k rows), then sgemm accumulating onto them.
- */
-function dense(
-  x: Float32Array,
-  rows: number,
-  nIn: number,
-  w: Float32Array,
-  b: Float32Array,
-  nOut: number,
-  z: Float32Array,
-): void {
-  fillRows(z, b, rows);
-  sgemm(false, false, rows, nOut, nIn, 1, x, nIn, w, nOut, 1, z, nOut);
 }
 
 /**
