@@ -75,7 +75,7 @@ export interface BenchRecord {
   date: string;
   /** Abbreviated HEAD commit (null outside a git checkout). */
   commit: string | null;
-  /** Uncommitted changes under src/ or bench/ at run time (null when git could not tell). */
+  /** Uncommitted changes under src/ or bench/ when the run started (see checkoutAtStart) (null when git could not tell). */
   dirty: boolean | null;
   machine: Machine;
   /** The neural engine line, e.g. "native (OpenBLAS 0.3.21, 2 threads)"; "" when the bench runs no model. */
@@ -140,19 +140,33 @@ export function recordStamp(d: Date): string {
   return d.toISOString().replace(/\.\d+Z$/, "Z").replace(/[-:]/g, "");
 }
 
-/** A record for `bench` stamped now, with this checkout's commit and this machine. */
+/**
+ * The checkout's commit and dirty flag as this process found them when it first asked — the code a
+ * bench runs is what it loaded at start, so commits or edits landing during a long run must not be
+ * credited to it. bench/main.ts asks before it loads a bench.
+ */
+let atStart: { commit: string | null; dirty: boolean | null } | undefined;
+export function checkoutAtStart(): { commit: string | null; dirty: boolean | null } {
+  if (!atStart) {
+    const root = new URL("../", import.meta.url).pathname;
+    atStart = { commit: gitCommit(root) ?? null, dirty: dirtyTree(root) };
+  }
+  return atStart;
+}
+
+/** A record for `bench` stamped now, with the checkout's commit at process start and this machine. */
 export function makeRecord(
   bench: string,
   parts: { engine?: string; params?: Record<string, unknown>; tables: Table[]; notes?: string[] },
   date = new Date(),
 ): BenchRecord {
-  const root = new URL("../", import.meta.url).pathname;
+  const { commit, dirty } = checkoutAtStart();
   return {
     format: 1,
     bench,
     date: date.toISOString(),
-    commit: gitCommit(root) ?? null,
-    dirty: dirtyTree(root),
+    commit,
+    dirty,
     machine: machineInfo(),
     engine: parts.engine ?? "",
     params: parts.params ?? {},

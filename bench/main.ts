@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { checkoutAtStart } from "./_record.ts";
+
 const BENCHES: Record<string, string> = {
   flows: "./flows.ts",
   detectors: "./detectors.ts",
@@ -19,5 +21,6 @@ if (!name || !(name in BENCHES)) {
   console.error(`usage: deno task bench <${Object.keys(BENCHES).join("|")}> [args]`);
   Deno.exit(2);
 }
+checkoutAtStart(); // the commit the run's code comes from, before anything can change under it
 const mod = await import(BENCHES[name]);
 await mod.main(Deno.args.slice(1));
