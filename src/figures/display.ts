@@ -125,9 +125,13 @@ export function formatCell(v: unknown, digits = 4): string {
  * ```
  */
 export function table(
-  records: readonly object[],
+  records: readonly object[] | FrameLike,
   opts: { columns?: string[]; maxRows?: number; caption?: string; digits?: number; missing?: string } = {},
 ): MimeBundle {
+  if (isFrame(records)) {
+    const f = opts.columns ? records.select(...opts.columns) : records;
+    return frame(f, { maxRows: opts.maxRows, caption: opts.caption, digits: opts.digits });
+  }
   const rows = records as readonly Record<string, unknown>[];
   const cols = opts.columns ?? [...new Set(rows.slice(0, 50).flatMap((r) => Object.keys(r)))];
   const max = opts.maxRows ?? 50;
@@ -156,6 +160,124 @@ export function table(
     ),
     ...(rows.length > max ? [`... ${rows.length - max} more rows`] : []),
   ].join("\n");
+  return new MimeBundle({ "text/html": html, "text/plain": text });
+}
+
+/**
+ * The part of a nodejs-polars DataFrame that {@link frame} reads — typed structurally, so this module does
+ * not load polars (figures are drawn in processes that never read a table).
+ */
+export interface FrameLike {
+  readonly height: number;
+  readonly width: number;
+  readonly columns: string[];
+  readonly dtypes: readonly unknown[];
+  head(n: number): { toRecords(): Record<string, unknown>[] };
+  tail(n: number): { toRecords(): Record<string, unknown>[] };
+  select(...columns: string[]): FrameLike;
+}
+
+function isFrame(v: unknown): v is FrameLike {
+  const f = v as FrameLike;
+  return !Array.isArray(v) && typeof f?.height === "number" && typeof f?.head === "function" &&
+    Array.isArray(f?.columns);
+}
+
+/** `DataType(Float64)` → `f64`, the short names polars itself prints. */
+function dtypeName(t: unknown): string {
+  const name = String(t).replace(/^DataType\((.*)\)$/, "$1");
+  const m = /^(U?Int|Float)(\d+)$/.exec(name);
+  if (m) return `${m[1] === "Float" ? "f" : m[1] === "UInt" ? "u" : "i"}${m[2]}`;
+  return ({ String: "str", Utf8: "str", Boolean: "bool", Categorical: "cat" } as Record<string, string>)[
+    name
+  ] ??
+    name.toLowerCase();
+}
+
+/**
+ * A DataFrame for display, the way pandas shows one: the shape, a dtype row under the header, the first
+ * and last rows around a "…" row when there are more than `maxRows` (default 10), the first and last
+ * columns around a "…" column when there are more than `maxCols` (default 20), and numbers to `digits`
+ * significant digits (default 4) — so 45 columns of 19.50406039389393 do not run off the page.
+ * {@link table} hands DataFrames here.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
+ * import { frame } from "./display.ts";
+ * const df = pl.DataFrame({ dur: [0.123456, 2, 3, 4], proto: ["tcp", "udp", null, "icmp"] });
+ * const t = frame(df, { maxRows: 2 });
+ * assert.equal(
+ *   String(t),
+ *   "4 rows × 2 columns\n" +
+ *     "   dur  proto\n" +
+ *     "   f64  str  \n" +
+ *     "0.1235  tcp  \n" +
+ *     "     …  …    \n" +
+ *     "     4  icmp ",
+ * );
+ * assert.ok(t.bundle["text/html"].includes("<caption>4 rows × 2 columns</caption>"));
+ * ```
+ */
+export function frame(
+  df: FrameLike,
+  opts: { maxRows?: number; maxCols?: number; caption?: string; digits?: number } = {},
+): MimeBundle {
+  const maxRows = Math.max(2, opts.maxRows ?? 10), maxCols = Math.max(2, opts.maxCols ?? 20);
+  const ELLIPSIS = "…";
+  const colIdx = df.width > maxCols
+    ? [
+      ...Array(Math.ceil(maxCols / 2)).keys(),
+      -1,
+      ...Array.from({ length: Math.floor(maxCols / 2) }, (_, i) => df.width - Math.floor(maxCols / 2) + i),
+    ]
+    : [...Array(df.width).keys()];
+  const cols = colIdx.map((i) => (i < 0 ? ELLIPSIS : df.columns[i]));
+  const types = colIdx.map((i) => (i < 0 ? "" : dtypeName(df.dtypes[i])));
+  const cut = df.height > maxRows;
+  const records = cut
+    ? [
+      ...df.head(Math.ceil(maxRows / 2)).toRecords(),
+      undefined,
+      ...df.tail(Math.floor(maxRows / 2)).toRecords(),
+    ]
+    : df.head(df.height).toRecords();
+  // Cells as text (missing = empty); numeric columns right-aligned, the "…" row and column included.
+  const isNum = types.map((t) => /^[uif]\d/.test(t));
+  const grid = records.map((r) =>
+    colIdx.map((i) => {
+      const v = r && i >= 0 ? r[df.columns[i]] : ELLIPSIS;
+      return v === null || v === undefined
+        ? ""
+        : v === ELLIPSIS
+        ? v
+        : relativePaths(formatCell(v, opts.digits));
+    })
+  );
+  const shape = `${df.height.toLocaleString("en-US")} rows × ${df.width.toLocaleString("en-US")} columns`;
+  const caption = opts.caption ? `${relativePaths(opts.caption)} (${shape})` : shape;
+  const html = [
+    `<table class="nadir-table">`,
+    `<caption>${escapeXml(caption)}</caption>`,
+    `<thead><tr>${cols.map((c) => `<th>${escapeXml(c)}</th>`).join("")}</tr>`,
+    `<tr>${types.map((t) => `<th style="font-weight:normal"><em>${escapeXml(t)}</em></th>`).join("")}</tr>`,
+    `</thead><tbody>`,
+    ...grid.map((row) =>
+      `<tr>${
+        row.map((c, j) => `<td${isNum[j] ? ' style="text-align:right"' : ""}>${escapeXml(c)}</td>`).join("")
+      }</tr>`
+    ),
+    `</tbody></table>`,
+  ].join("");
+  const widths = cols.map((c, j) =>
+    grid.reduce((m, row) => Math.max(m, row[j].length), Math.max(c.length, types[j].length))
+  );
+  const line = (cells: string[]) =>
+    cells.map((c, j) => (isNum[j] ? c.padStart(widths[j]) : c.padEnd(widths[j]))).join("  ");
+  const text = [caption, line(cols), line(types), ...grid.map(line)].join(
+    "\n",
+  );
   return new MimeBundle({ "text/html": html, "text/plain": text });
 }
 

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { md, provenanceNote, show, table } from "../../src/figures/display.ts";
+import { frame, md, provenanceNote, show, table } from "../../src/figures/display.ts";
+import { loadDataset } from "../../src/data/datasets.ts";
 import { relativePaths, repoPath } from "../../src/figures/provenance.ts";
 import { REPO_ROOT } from "../../src/figures/report.ts";
 
@@ -135,4 +136,26 @@ Deno.test("show: outside a kernel (where reading Deno.jupyter throws) prints the
   assert.equal(printed.length, 2);
   assert.match(String(printed[0]), /hello/);
   assert.equal(printed[1], 42);
+});
+
+Deno.test("frame: a wide real DataFrame shows its shape, dtypes, head/tail rows and first/last columns only", () => {
+  const df = loadDataset("nsl-kdd-train").df; // KDDTrain+: 125,973 rows × 40+ columns
+  const t = frame(df, { maxRows: 6, maxCols: 8 });
+  const lines = String(t).split("\n");
+  assert.equal(lines[0], `${df.height.toLocaleString("en-US")} rows × ${df.width} columns`);
+  const header = lines[1].trim().split(/\s+/);
+  assert.deepEqual(header, [...df.columns.slice(0, 4), "…", ...df.columns.slice(-4)]);
+  // difficulty is an integer level, duration is read as float, protocol_type is text.
+  assert.deepEqual(lines[2].trim().split(/\s+/).slice(0, 3), ["i64", "f64", "str"]);
+  assert.equal(lines.length, 3 + 3 + 1 + 3); // caption, header, dtypes; 3 head rows, "…", 3 tail rows
+  assert.match(lines[6], /^\s*…/);
+  // The last row is KDDTrain+'s last row.
+  const last = df.tail(1).toRecords()[0];
+  assert.ok(lines[9].includes(String(last[df.columns.at(-1)!])), lines[9]);
+  // No float is printed with more than 4 significant digits.
+  assert.ok(!/\d\.\d{5,}/.test(String(t)), String(t));
+  // table() hands DataFrames to frame(), honouring columns.
+  const s = String(table(df, { columns: ["protocol_type", "service"], maxRows: 4 }));
+  assert.match(s.split("\n")[1], /^protocol_type\s+service\s*$/);
+  assert.ok(t.bundle["text/html"].includes("<th>…</th>"));
 });
