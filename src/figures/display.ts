@@ -129,7 +129,7 @@ export function table(
   opts: { columns?: string[]; maxRows?: number; caption?: string; digits?: number; missing?: string } = {},
 ): MimeBundle {
   if (isFrame(records)) {
-    const f = opts.columns ? records.select(...opts.columns) : records;
+    const f = opts.columns ? records.select(opts.columns) : records;
     return frame(f, { maxRows: opts.maxRows, caption: opts.caption, digits: opts.digits });
   }
   const rows = records as readonly Record<string, unknown>[];
@@ -174,7 +174,7 @@ export interface FrameLike {
   readonly dtypes: readonly unknown[];
   head(n: number): { toRecords(): Record<string, unknown>[] };
   tail(n: number): { toRecords(): Record<string, unknown>[] };
-  select(...columns: string[]): FrameLike;
+  select(columns: string[]): FrameLike;
 }
 
 function isFrame(v: unknown): v is FrameLike {
