@@ -38,8 +38,9 @@ function inNs(
     .spawn();
 }
 
+/** Stops a child the test started (nothing to do when it never started). */
 async function stopProc(p: Deno.ChildProcess | undefined, sig: Deno.Signal = "SIGTERM"): Promise<void> {
-  if (!p) return;
+  if (p === undefined) return;
   try {
     p.kill(sig);
   } catch { /* already gone */ }
