@@ -140,12 +140,13 @@ export function recordStamp(d: Date): string {
   return d.toISOString().replace(/\.\d+Z$/, "Z").replace(/[-:]/g, "");
 }
 
+let atStart: { commit: string | null; dirty: boolean | null } | undefined;
+
 /**
  * The checkout's commit and dirty flag as this process found them when it first asked — the code a
  * bench runs is what it loaded at start, so commits or edits landing during a long run must not be
  * credited to it. bench/main.ts asks before it loads a bench.
  */
-let atStart: { commit: string | null; dirty: boolean | null } | undefined;
 export function checkoutAtStart(): { commit: string | null; dirty: boolean | null } {
   if (!atStart) {
     const root = new URL("../", import.meta.url).pathname;

@@ -284,7 +284,8 @@ export async function main(args: string[]): Promise<void> {
 
       // Each side runs `repeat` times, interleaved (nadir, its peers, nadir, …) so that load drift on a
       // shared machine hits every side alike; the best time of each phase counts, on every side.
-      let fitS = NaN, scoreS = NaN, nEpochs: number | undefined;
+      // Best (least) seconds over the repeats; Infinity until a run succeeds.
+      let fitS = Infinity, scoreS = Infinity, nEpochs: number | undefined;
       let sk: PeerResult | undefined, th: PeerResult | undefined;
       const best = (a: PeerResult | undefined, b: PeerResult): PeerResult => {
         if (!a) return b;
@@ -314,12 +315,14 @@ export async function main(args: string[]): Promise<void> {
           let t = performance.now();
           let seen = 0;
           await d.fit(fitOn, { onProgress: (e) => (seen = e.step) });
-          fitS = Math.min((performance.now() - t) / 1000, Number.isNaN(fitS) ? Infinity : fitS);
+          fitS = Math.min(fitS, (performance.now() - t) / 1000);
           nEpochs = seen || undefined;
           t = performance.now();
           const s = await d.score(test);
-          scoreS = Math.min((performance.now() - t) / 1000, Number.isNaN(scoreS) ? Infinity : scoreS);
-          if (s.length !== test.rows) noteParts.push("wrong score count");
+          scoreS = Math.min(scoreS, (performance.now() - t) / 1000);
+          if (s.length !== test.rows && !noteParts.includes("wrong score count")) {
+            noteParts.push("wrong score count");
+          }
           d.dispose?.();
         } catch (e) {
           noteParts.push(`error: ${(e as Error).message.split("\n")[0].slice(0, 80)}`);

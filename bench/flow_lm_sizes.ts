@@ -86,7 +86,7 @@ export async function main(args: string[]): Promise<void> {
     let seen = 0;
     await d.fit(train, { onProgress: (e) => (seen = e.step) });
     const fitWall = (performance.now() - t) / 1000;
-    const fitCpu = (process.cpuUsage(c0).user + process.cpuUsage(c0).system) / 1e6;
+    const used = process.cpuUsage(c0), fitCpu = (used.user + used.system) / 1e6;
     t = performance.now();
     const scores = await d.score(test);
     const scoreWall = (performance.now() - t) / 1000;

@@ -92,9 +92,8 @@ export function importClosure(code: string, fromDir: string, root: string): stri
     const [src, dir] = queue.pop()!;
     for (const spec of importSpecifiers(src)) {
       const relativeSpec = spec.startsWith("./") || spec.startsWith("../");
-      const mapped = relativeSpec ? resolve(dir, spec) : mapSpecifier(spec, map);
-      if (!mapped) continue;
-      const file = mapped;
+      const file = relativeSpec ? resolve(dir, spec) : mapSpecifier(spec, map);
+      if (!file) continue;
       if (seen.has(file)) continue;
       let text: string;
       try {

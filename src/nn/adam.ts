@@ -32,7 +32,20 @@
  * @module
  */
 import type { Params } from "./params.ts";
-import { F32, funcBody, funcType, I32, localGet, localSet, localTee, moduleBytes, simdOp } from "./wasm.ts";
+import {
+  emit,
+  F32,
+  funcBody,
+  funcType,
+  I32,
+  i32Const,
+  localGet,
+  localSet,
+  localTee,
+  moduleBytes,
+  simdOp,
+  V128,
+} from "./wasm.ts";
 
 /** Options of {@link Adam}. */
 export interface AdamOptions {
@@ -57,29 +70,34 @@ const CHUNK = 16384;
  * (w, m, v) with the formula of {@link Adam.step}.
  */
 function adamModule(): Uint8Array<ArrayBuffer> {
-  const v128 = (op: number) => simdOp(op);
   const load = [...simdOp(0x00), 2, 0], store = [...simdOp(0x0b), 2, 0];
-  const splat = simdOp(0x13), add = v128(0xe4), sub = v128(0xe5), mul = v128(0xe6), div = v128(0xe7);
-  const sqrt = v128(0xe3);
+  const splat = simdOp(0x13), add = simdOp(0xe4), sub = simdOp(0xe5), mul = simdOp(0xe6), div = simdOp(0xe7);
+  const sqrt = simdOp(0xe3);
   const [W, G, M, V, CNT] = [0, 1, 2, 3, 4];
   const scalars = ["f", "b1", "ob1", "b2", "ob2", "c2", "lr", "decay", "eps"]; // params 5…13
   const vec = (name: string) => 14 + scalars.indexOf(name); // their splats
   const GI = 14 + scalars.length, MI = GI + 1, VI = GI + 2;
   const code: number[] = [];
-  const put = (...parts: (number | number[])[]) => {
-    for (const p of parts) {
-      if (typeof p === "number") code.push(p);
-      else for (const b of p) code.push(b);
-    }
-  };
-  scalars.forEach((_, i) => put(localGet(5 + i), splat, localSet(14 + i)));
-  put(0x02, 0x40, localGet(CNT), 0x45, 0x0d, 0, 0x03, 0x40); // block; br_if count == 0; loop
-  put(localGet(G), load, localGet(vec("f")), mul, localSet(GI));
+  scalars.forEach((_, i) => emit(code, localGet(5 + i), splat, localSet(14 + i)));
+  emit(code, 0x02, 0x40, localGet(CNT), 0x45, 0x0d, 0, 0x03, 0x40); // block; br_if count == 0; loop
+  emit(code, localGet(G), load, localGet(vec("f")), mul, localSet(GI));
   // m = b1·m + (1−b1)·g
-  put(localGet(M), localGet(vec("b1")), localGet(M), load, mul, localGet(vec("ob1")), localGet(GI), mul, add);
-  put(localTee(MI), store);
+  emit(
+    code,
+    localGet(M),
+    localGet(vec("b1")),
+    localGet(M),
+    load,
+    mul,
+    localGet(vec("ob1")),
+    localGet(GI),
+    mul,
+    add,
+  );
+  emit(code, localTee(MI), store);
   // v = b2·v + (1−b2)·g²
-  put(
+  emit(
+    code,
     localGet(V),
     localGet(vec("b2")),
     localGet(V),
@@ -89,17 +107,27 @@ function adamModule(): Uint8Array<ArrayBuffer> {
     localGet(GI),
     localGet(GI),
   );
-  put(mul, mul, add, localTee(VI), store);
+  emit(code, mul, mul, add, localTee(VI), store);
   // w = w·decay − lr·c1·m / (√(v·c2) + eps)
-  put(localGet(W), localGet(W), load, localGet(vec("decay")), mul, localGet(vec("lr")), localGet(MI), mul);
-  put(localGet(VI), localGet(vec("c2")), mul, sqrt, localGet(vec("eps")), add, div, sub, store);
-  for (const p of [W, G, M, V]) put(localGet(p), 0x41, 16, 0x6a, localSet(p)); // p += 16
-  put(localGet(CNT), 0x41, 1, 0x6b, localTee(CNT), 0x0d, 0, 0x0b, 0x0b, 0x0b); // br_if loop; end; end; end
+  emit(
+    code,
+    localGet(W),
+    localGet(W),
+    load,
+    localGet(vec("decay")),
+    mul,
+    localGet(vec("lr")),
+    localGet(MI),
+    mul,
+  );
+  emit(code, localGet(VI), localGet(vec("c2")), mul, sqrt, localGet(vec("eps")), add, div, sub, store);
+  for (const p of [W, G, M, V]) emit(code, localGet(p), i32Const(16), 0x6a, localSet(p)); // p += 16
+  emit(code, localGet(CNT), i32Const(1), 0x6b, localTee(CNT), 0x0d, 0, 0x0b, 0x0b, 0x0b); // br_if loop; end; end; end
   return moduleBytes({
     funcs: [{
       name: "adam",
       type: funcType([I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, F32], []),
-      code: funcBody([[scalars.length + 3, 0x7b]], code),
+      code: funcBody([[scalars.length + 3, V128]], code),
     }],
     importMemory: { module: "env", name: "mem", min: 1 },
   });

@@ -121,17 +121,10 @@ export function denseActForward(
     const o = r * nOut;
     switch (act) {
       case "relu":
-        if (y === z) {
-          for (let j = 0; j < nOut; j++) {
-            const v = z[o + j] + b[j];
-            y[o + j] = (v + Math.abs(v)) * 0.5; // branch-free relu (see activationForward)
-          }
-          break;
-        }
         for (let j = 0; j < nOut; j++) {
           const v = z[o + j] + b[j];
           z[o + j] = v;
-          y[o + j] = (v + Math.abs(v)) * 0.5;
+          y[o + j] = (v + Math.abs(v)) * 0.5; // branch-free relu (see activationForward)
         }
         break;
       case "linear":
