@@ -36,6 +36,7 @@ import {
   dropout,
   fitScaler,
   glorot,
+  scaledRowGatherer,
   ScaledTfDetector,
   splitIds,
   trainLoop,
@@ -43,7 +44,7 @@ import {
 } from "./_tf_nn.ts";
 import { Adam } from "../nn/adam.ts";
 import { Mlp } from "../nn/mlp.ts";
-import { type Activation, gatherRows, mseLoss } from "../nn/ops.ts";
+import { type Activation, mseLoss } from "../nn/ops.ts";
 import { type EpochLoopOptions, runEpochs } from "../nn/train.ts";
 import { defineDetector } from "./factory.ts";
 import { defineParams, type ParamValues } from "./params.ts";
@@ -160,7 +161,6 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
       detector: this.name,
       names: x.names,
     });
-    const xs = applyScaler(this.scaler, x.data, x.rows, x.cols);
     await this.initWeights(this.layout(x.cols, rng.fork()));
     this.nFeatures = x.cols;
     const stepRng = rng.fork();
@@ -175,9 +175,14 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
       onProgress: options.onProgress,
     };
     if (this.engine === "native") {
-      this.trainHistory = await this.#fitNative(xs, x.cols, loop, stepRng);
+      this.trainHistory = await this.#fitNative(
+        scaledRowGatherer(this.scaler, x.data, x.cols),
+        loop,
+        stepRng,
+      );
       return;
     }
+    const xs = applyScaler(this.scaler, x.data, x.rows, x.cols);
     const tf = this.tf!;
     const all = tf.tensor2d(xs, [x.rows, x.cols]);
     const noise = this.params.noise;
@@ -208,8 +213,7 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
 
   /** Native training: gather → (noise) → forward → MSE → backward → Adam, all in preallocated buffers. */
   #fitNative(
-    xs: Float32Array,
-    F: number,
+    gatherScaled: (ids: Int32Array, out: Float32Array) => void,
     loop: Omit<
       EpochLoopOptions<Map<string, Float32Array>>,
       "trainBatch" | "valLoss" | "snapshot" | "restore"
@@ -220,13 +224,12 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
     const net = this.#net();
     const opt = new Adam(params, { lr: this.params.lr });
     const { noise, dropout: rate } = this.params;
-    const B = Math.max(1, Math.min(this.params.batchSize, loop.train.length));
-    let xb = new Float32Array(B * F), inp = new Float32Array(B * F), grad = new Float32Array(B * F);
+    let inp = new Float32Array(0); // noisy inputs (denoising), when noise > 0
+    // Batches go into the network's own input buffer, so the loss runs in SIMD on workspace views.
     const gather = (ids: Int32Array) => {
-      const n = ids.length * F;
-      if (xb.length < n) [xb, inp, grad] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-      gatherRows(xs, F, ids, xb);
-      return n;
+      const xb = net.inputBuffer(ids.length);
+      gatherScaled(ids, xb);
+      return xb;
     };
     return runEpochs({
       ...loop,
@@ -236,22 +239,23 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
       snapshot: () => params.snapshot(),
       restore: (s) => params.restore(s),
       trainBatch: (ids) => {
-        const n = gather(ids);
+        const xb = gather(ids), n = xb.length;
         let x = xb;
         if (noise > 0) {
+          if (inp.length < n) inp = new Float32Array(n);
           for (let i = 0; i < n; i++) inp[i] = xb[i] + stepRng.normal(0, noise);
           x = inp;
         }
         const rec = net.forward(x, ids.length, rate > 0 ? { rate, rng: stepRng } : undefined);
+        const grad = net.outputGrad(ids.length); // in the network's workspace: its bias gradient in SIMD
         const loss = mseLoss(rec, xb, n, grad);
         net.backward(grad, { accumulate: false }); // the network is the only user of its weights
-
         opt.step();
         return loss;
       },
       valLoss: (ids) => {
-        const n = gather(ids);
-        return mseLoss(net.forward(xb, ids.length), xb, n);
+        const xb = gather(ids);
+        return mseLoss(net.forward(xb, ids.length), xb, xb.length);
       },
     });
   }

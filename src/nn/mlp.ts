@@ -37,6 +37,7 @@ import {
   dropoutForward,
 } from "./ops.ts";
 import type { Params } from "./params.ts";
+import { addColumnSums, Workspace } from "./workspace.ts";
 
 /** Dense layers over a {@link Params} set holding `W{l}`/`b{l}`. */
 export class Mlp {
@@ -54,6 +55,8 @@ export class Mlp {
   #yd: Float32Array[] = [];
   #dA = new Float32Array(0);
   #dB = new Float32Array(0);
+  #dOut = new Float32Array(0);
+  #in = new Float32Array(0);
   #x: Float32Array = new Float32Array(0);
   #rows = 0;
   #dropped = false;
@@ -71,19 +74,23 @@ export class Mlp {
   #reserve(rows: number): void {
     if (rows <= this.#cap) return;
     const cap = Math.max(rows, this.#cap * 2);
-    const nL = this.sizes.length - 1;
-    this.#y = Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]));
+    const nL = this.sizes.length - 1, outs = this.sizes.slice(1);
+    const gelu = this.#act === "gelu";
+    const widest = this.sizes.reduce((a, b) => Math.max(a, b), 0);
+    const sum = outs.reduce((a, b) => a + b, 0);
+    // Activations and gradients in one workspace, where the bias/relu passes run in SIMD in place.
+    const ws = new Workspace(cap * ((gelu ? 2 : 1) * sum + 2 * widest + outs[nL - 1] + this.sizes[0]));
+    this.#y = outs.map((n) => ws.alloc(cap * n));
     // Only GELU's backward needs the pre-activation; every other activation's derivative follows from
     // its output (relu and elu: y > 0 ⇔ z > 0), so z and y share a buffer and the forward writes once.
-    this.#z = this.#act === "gelu"
-      ? Array.from({ length: nL }, (_, l) => new Float32Array(cap * this.sizes[l + 1]))
-      : this.#y;
+    this.#z = gelu ? outs.map((n) => ws.alloc(cap * n)) : this.#y;
     // Dropout buffers only when dropout runs (see forward): fresh pages are not free here.
     this.#mask = [];
     this.#yd = [];
-    const widest = this.sizes.reduce((a, b) => Math.max(a, b), 0);
-    this.#dA = new Float32Array(cap * widest);
-    this.#dB = new Float32Array(cap * widest);
+    this.#dA = ws.alloc(cap * widest);
+    this.#dB = ws.alloc(cap * widest);
+    this.#dOut = ws.alloc(cap * outs[nL - 1]);
+    this.#in = ws.alloc(cap * this.sizes[0]);
     this.#cap = cap;
   }
 
@@ -119,6 +126,27 @@ export class Mlp {
   }
 
   /**
+   * A buffer for `rows` input rows in the network's workspace, to gather a
+   * batch into: an autoencoder's loss then compares two workspace views (in
+   * SIMD, see ./ops.ts `mseLoss`). Valid until a call (here or to
+   * {@link forward}) with more rows than any before.
+   */
+  inputBuffer(rows: number): Float32Array {
+    this.#reserve(rows);
+    return this.#in.subarray(0, rows * this.sizes[0]);
+  }
+
+  /**
+   * A buffer for the loss gradient of `rows` output rows, in the network's
+   * workspace: handing it to {@link backward} lets the output layer's bias
+   * gradient run in SIMD. Valid as {@link inputBuffer}'s.
+   */
+  outputGrad(rows: number): Float32Array {
+    this.#reserve(rows);
+    return this.#dOut.subarray(0, rows * this.sizes[this.sizes.length - 1]);
+  }
+
+  /**
    * Backward pass of the last {@link forward}: `dOut` is the gradient of the
    * loss with respect to the output (rows × sizes[last]). Adds into the
    * parameters' gradients, or — `accumulate: false`, when this network is the
@@ -135,8 +163,10 @@ export class Mlp {
       let dz = dy;
       if (l === nL - 1) {
         const db = this.#db[l];
-        if (!acc) db.fill(0);
-        for (let r = 0; r < rows; r++) for (let j = 0; j < nOut; j++) db[j] += dy[r * nOut + j];
+        if (!addColumnSums(dy, rows, nOut, db, acc)) {
+          if (!acc) db.fill(0);
+          for (let r = 0; r < rows; r++) for (let j = 0; j < nOut; j++) db[j] += dy[r * nOut + j];
+        }
       } else {
         if (this.#dropped) dropoutBackward(dy, this.#mask[l], rows * nOut);
         actBackwardBias(this.#act, this.#z[l], this.#y[l], dy, dy, rows, nOut, this.#db[l], acc);

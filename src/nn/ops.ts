@@ -20,6 +20,7 @@
  * @module
  */
 import { sgemm } from "./blas.ts";
+import { addColumnSums, biasActRows, reluBackwardBias, squaredErrorSum } from "./workspace.ts";
 import type { Rng } from "../util/random.ts";
 
 /** Activations both engines implement with the same formulas. */
@@ -117,6 +118,10 @@ export function denseActForward(
   y: Float32Array,
 ): void {
   sgemm(false, false, rows, nOut, nIn, 1, x, nIn, w, nOut, 0, z, nOut);
+  // In SIMD when z is a workspace view (./workspace.ts) and the pass is bias (+ relu) in place.
+  if ((act === "relu" || act === "linear") && z === y && biasActRows(z, b, rows, nOut, act === "relu")) {
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     const o = r * nOut;
     switch (act) {
@@ -153,6 +158,7 @@ export function actBackwardBias(
   db: Float32Array,
   accumulate: boolean,
 ): void {
+  if (act === "relu" && dz === dy && reluBackwardBias(z, dy, rows, n, db, accumulate)) return;
   if (!accumulate) db.fill(0, 0, n);
   if (act === "relu") {
     for (let r = 0; r < rows; r++) {
@@ -223,7 +229,7 @@ export function denseBackward(
 ): void {
   if (rows === 0) return;
   sgemm(true, false, nIn, nOut, rows, 1, x, nIn, dz, nOut, accumulateDw ? 1 : 0, dw, nOut);
-  if (db) {
+  if (db && !addColumnSums(dz, rows, nOut, db, true)) {
     for (let r = 0; r < rows; r++) {
       const o = r * nOut;
       for (let j = 0; j < nOut; j++) db[j] += dz[o + j];
@@ -245,9 +251,14 @@ export function mseLoss(
   scale = 1,
 ): number {
   if (n === 0) return 0;
-  let s = 0;
+  let s = 0, i = 0;
   const k = (2 * scale) / n;
-  for (let i = 0; i < n; i++) {
+  if (grad) {
+    // In SIMD when all three are views of one workspace (./workspace.ts); the loop finishes the rest.
+    const simd = squaredErrorSum(pred, target, grad, n, k);
+    if (simd) [s, i] = [simd.sum, simd.done];
+  }
+  for (; i < n; i++) {
     const d = pred[i] - target[i];
     s += d * d;
     if (grad) grad[i] = k * d;

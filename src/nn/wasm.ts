@@ -41,6 +41,8 @@ export type Code = number[];
 export const I32 = 0x7f;
 /** Value type `f32`. */
 export const F32 = 0x7d;
+/** Value type `f64`. */
+export const F64 = 0x7c;
 /** Value type `v128`. */
 export const V128 = 0x7b;
 
