@@ -111,15 +111,16 @@ export async function renderSlideFigures(
       );
       if (bars.length) {
         await save(
-          F.barChart(bars, {
-            percent: true,
-            domain: [0, 1],
-            xLabel: "Recall",
-            title: `Recall by attack class · ${p}`,
-            subtitle: "at each run's threshold; whiskers: Wilson 95 % intervals",
-          }),
+          F.recallGrid(
+            bars.map((b) => ({ detector: b.group, cls: b.label, recall: b.value, lo: b.lo, hi: b.hi })),
+            {
+              title: `Recall by attack class · ${p}`,
+              subtitle: "at each run's threshold; ± and italics: Wilson 95 % interval wider than ±10 points",
+            },
+          ),
           `bench-${p}-recall-by-class`,
-          "Share of each attack class's test flows that alert. Wide whiskers mark classes too small to compare detectors on.",
+          "Share of each attack class's test flows that alert, per detector (rows) and class (columns). " +
+            "Classes marked ± are too small to tell detectors apart on.",
           prov,
         );
       }
@@ -128,21 +129,22 @@ export async function renderSlideFigures(
       .filter((r) =>
         r.test_set === detectorRuns.find((d) => d.protocol === r.protocol)?.metrics.main.test_set
       );
-    if (rows.length) {
+    // One comparison per protocol: all protocols on one slide were 150 bars in 480 px, unreadable.
+    for (const p of [...new Set(rows.map((r) => r.protocol))]) {
       await save(
         F.comparisonChart(
-          rows.map((r) => ({
-            label: `${r.protocol} · ${r.detector}`,
+          rows.filter((r) => r.protocol === p).map((r) => ({
+            label: r.detector,
             values: { F1: r.f1 ?? 0, "F1 (oracle)": r.f1_oracle ?? 0, "ROC AUC": r.roc_auc ?? 0 },
           })),
           {
-            title: "Detectors across protocols",
+            title: `Detectors compared · ${p}`,
             subtitle: "F1 at the benign-fit threshold, F1 with the test-ratio (oracle) threshold, ROC AUC",
             domain: [0, 1],
             xLabel: "score",
           },
         ),
-        "bench-comparison",
+        `bench-${p}-comparison`,
         "The gap between F1 and F1 (oracle) is the price of choosing the threshold without test labels.",
         prov,
       );

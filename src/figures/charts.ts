@@ -33,6 +33,7 @@ export { type ConfusionData, confusionMatrix } from "./charts/confusion_matrix.t
 export { lossCurve, type LossHistory } from "./charts/loss_curve.ts";
 export { type Bar, barChart } from "./charts/bar.ts";
 export { comparisonChart } from "./charts/comparison.ts";
+export { type RecallCell, recallGrid } from "./charts/recall_grid.ts";
 export { timeline, type TimelineData } from "./charts/timeline.ts";
 export { heatmap } from "./charts/heatmap.ts";
 export { distributionGrid } from "./charts/distribution_grid.ts";

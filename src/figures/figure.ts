@@ -25,6 +25,7 @@
  */
 import { parseHTML } from "linkedom";
 import { Resvg } from "@resvg/resvg-js";
+import { wrapToWidth } from "./text.ts";
 
 /** Logical canvas the frame lays out on (16:9); output is scaled to {@link OUTPUT_WIDTH}. */
 export const CANVAS_WIDTH = 1200;
@@ -96,22 +97,6 @@ export function standaloneSvg(svg: string): string {
   return out;
 }
 
-/** Splits `text` into lines of at most `maxChars` characters (on spaces). */
-export function wrapText(text: string, maxChars: number): string[] {
-  const lines: string[] = [];
-  for (const para of text.split(/\n/)) {
-    let line = "";
-    for (const word of para.split(/\s+/).filter(Boolean)) {
-      if (line && line.length + 1 + word.length > maxChars) {
-        lines.push(line);
-        line = word;
-      } else line = line ? `${line} ${word}` : word;
-    }
-    lines.push(line);
-  }
-  return lines;
-}
-
 /** Formats a provenance record as one line. */
 export function provenanceLine(p: Provenance): string {
   const parts: string[] = [];
@@ -167,7 +152,7 @@ export class Figure {
       y += 6;
     }
     const top = y + 8;
-    const captionLines = caption ? wrapText(caption, 125) : [];
+    const captionLines = caption ? wrapToWidth(caption, 14.5, W - 2 * pad) : [];
     const provText = provenance ? provenanceLine(provenance) : "";
     const bottomRoom = captionLines.length * 18 + (captionLines.length ? 10 : 0) + (provText ? 22 : 0) +
       pad / 2;

@@ -24,7 +24,6 @@ import {
   table,
   thinCurve,
   timeline,
-  wrapText,
 } from "../../src/figures/mod.ts";
 
 /** Strict XML well-formedness: balanced tags, quoted attributes, known entities. Returns the root tag. */
@@ -252,8 +251,4 @@ Deno.test("figures: table and md display as escaped HTML with a text fallback", 
   assert.ok(
     mimeBundle(md("**x** and `y`\n\n- a\n- b"))!["text/html"].includes("<li>b</li>"),
   );
-});
-
-Deno.test("figures: wrapText wraps on spaces", () => {
-  assert.deepEqual(wrapText("aa bb cc dd", 5), ["aa bb", "cc dd"]);
 });

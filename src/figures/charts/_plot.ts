@@ -1,8 +1,8 @@
 /**
  * The plumbing between Observable Plot and a `Figure`: run Plot at a
  * size with nadir's font and colours, and put an SVG legend row above the
- * chart (Plot's own legends are HTML, which neither resvg nor a plain SVG
- * viewer shows).
+ * chart that wraps onto as many rows as the names need (Plot's own legends
+ * are HTML, which neither resvg nor a plain SVG viewer shows).
  *
  * @example
  * ```ts
@@ -28,6 +28,7 @@ import {
   plotDocument,
 } from "../figure.ts";
 import { colorOf } from "./_shared.ts";
+import { textWidth } from "../text.ts";
 
 /** One entry of a legend row: a swatch (a dashed line when `dash`) and a name. */
 export interface LegendItem {
@@ -37,8 +38,10 @@ export interface LegendItem {
   dash?: boolean;
 }
 
-/** Height of the legend row above a chart, on the logical canvas. */
-const LEGEND_HEIGHT = 26;
+/** Height of one legend row above a chart, on the logical canvas. */
+const LEGEND_ROW = 24;
+/** Swatch width plus the gap before its name, and the gap after an entry. */
+const SWATCH = 22, ENTRY_GAP = 18;
 
 /**
  * An `<svg>` root of the given size in nadir's font around `content`, the
@@ -71,6 +74,9 @@ export function plotSvg(
   fontSize = BASE_FONT_SIZE,
 ): string {
   const el = Plot.plot({
+    // Plot's 20 px top margin puts the y-axis label (drawn at the top-left corner) 3 px into the top
+    // tick label's box; 30 clears it at nadir's font size (checked by test/figures/slides_test.ts).
+    marginTop: 30,
     ...options,
     width: Math.round(width),
     height: Math.round(height),
@@ -89,25 +95,49 @@ export function plotSvg(
     .replace(/currentColor/g, "#222");
 }
 
-/** An SVG legend row: coloured swatches and names, wrapping is not needed for ≤10 short names. */
-function legendSvg(items: LegendItem[], width: number): string {
-  let x = 4;
-  const parts: string[] = [];
-  const charW = BASE_FONT_SIZE * 0.6;
+/**
+ * The legend above a chart: swatches and names in rows that wrap at `width`
+ * (measured in the font, ./text.ts), every entry kept — a slide legend that
+ * drops or clips a series misleads. A name wider than a row is shortened
+ * with "…" only then, and keeps its full text in a `<title>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { legendLayout } from "./_plot.ts";
+ * const items = Array.from({ length: 12 }, (_, i) => ({ name: `detector-${i} (AUC 0.99)`, color: "#000" }));
+ * const { svg, height } = legendLayout(items, 600);
+ * assert.equal(svg.match(/<text /g)?.length, 12);
+ * assert.ok(height > 24, "wrapped onto several rows");
+ * ```
+ */
+export function legendLayout(items: LegendItem[], width: number): { svg: string; height: number } {
+  const parts: string[] = ['<g class="nadir-legend">'];
+  const fs = BASE_FONT_SIZE, maxName = width - 8 - SWATCH;
+  let x = 4, row = 0;
   for (const it of items) {
-    const sw = it.dash
-      ? `<line x1="${x}" x2="${
-        x + 18
-      }" y1="13" y2="13" stroke="${it.color}" stroke-width="2.5" stroke-dasharray="5,3"/>`
-      : `<rect x="${x}" y="5" width="16" height="16" rx="2" fill="${it.color}"/>`;
-    parts.push(sw);
+    let name = it.name;
+    if (textWidth(name, fs) > maxName) {
+      while (name.length > 1 && textWidth(name + "…", fs) > maxName) name = name.slice(0, -1);
+      name += "…";
+    }
+    const w = SWATCH + textWidth(name, fs);
+    if (x > 4 && x + w > width - 4) [x, row] = [4, row + 1];
+    const y = row * LEGEND_ROW;
     parts.push(
-      `<text x="${x + 22}" y="18" font-size="${BASE_FONT_SIZE}" fill="#222">${escapeXml(it.name)}</text>`,
+      it.dash
+        ? `<line x1="${x}" x2="${x + 18}" y1="${y + 13}" y2="${
+          y + 13
+        }" stroke="${it.color}" stroke-width="2.5" ` +
+          `stroke-dasharray="5,3"/>`
+        : `<rect x="${x}" y="${y + 5}" width="16" height="16" rx="2" fill="${it.color}"/>`,
+      `<text x="${x + SWATCH}" y="${y + 18}" font-size="${fs}" fill="#222">${escapeXml(name)}` +
+        (name === it.name ? "" : `<title>${escapeXml(it.name)}</title>`) + "</text>",
     );
-    x += 22 + it.name.length * charW + 18;
-    if (x > width - 40) break;
+    x += w + ENTRY_GAP;
   }
-  return parts.join("");
+  parts.push("</g>");
+  return { svg: parts.join(""), height: (row + 1) * LEGEND_ROW + 2 };
 }
 
 /**
@@ -132,16 +162,18 @@ export function seriesItems(names: readonly string[]): LegendItem[] {
 export function withLegend(items: LegendItem[], draw: DrawFn): DrawFn {
   return (w, h) => {
     if (items.length === 0) return draw(w, h);
-    const inner = draw(w, h - LEGEND_HEIGHT).replace(/^<svg/, `<svg y="${LEGEND_HEIGHT}"`);
-    return svgRoot(w, h, `<g>${legendSvg(items, w)}</g>${inner}`);
+    const legend = legendLayout(items, w);
+    const inner = draw(w, h - legend.height).replace(/^<svg/, `<svg y="${legend.height}"`);
+    return svgRoot(w, h, legend.svg + inner);
   };
 }
 
 /**
  * The {@link Figure} of one Plot chart under a legend row (none without
  * items): what most charts are. `options` is called at each draw, so the
- * marks are built only when the figure is rendered, at the size the frame
- * leaves for the chart.
+ * marks are built only when the figure is rendered, with the size the frame
+ * leaves for the chart (charts that size their text to the room use it, as
+ * `fontSize` may).
  *
  * @example
  * ```ts
@@ -156,9 +188,15 @@ export function withLegend(items: LegendItem[], draw: DrawFn): DrawFn {
  */
 export function plotFigure(
   items: LegendItem[],
-  options: () => Plot.PlotOptions,
+  options: (width: number, height: number) => Plot.PlotOptions,
   frame: FrameText,
-  fontSize?: number,
+  fontSize?: number | ((width: number, height: number) => number),
 ): Figure {
-  return new Figure(withLegend(items, (w, h) => plotSvg(options(), w, h, fontSize)), frame);
+  return new Figure(
+    withLegend(
+      items,
+      (w, h) => plotSvg(options(w, h), w, h, typeof fontSize === "function" ? fontSize(w, h) : fontSize),
+    ),
+    frame,
+  );
 }

@@ -13,7 +13,9 @@
  */
 import * as Plot from "@observablehq/plot";
 import type { Figure } from "../figure.ts";
-import { type ChartOptions, fmt, PALETTE, paletteScale } from "./_shared.ts";
+import { type ChartOptions, fmt, PALETTE, paletteScale, pct } from "./_shared.ts";
+import { BASE_FONT_SIZE } from "../figure.ts";
+import { textWidth } from "../text.ts";
 import { plotFigure, seriesItems } from "./_plot.ts";
 
 /** One bar: `label` on the category axis, optional `group` (colour, grouped bars) and interval. */
@@ -61,50 +63,65 @@ export function barChart(
   const rows = bars.map((b) => ({
     ...b,
     g: b.group ?? "",
-    txt: opts.percent ? `${(100 * b.value).toFixed(1)}%` : fmt(b.value),
+    txt: opts.percent ? pct(b.value) : fmt(b.value),
   }));
-  const marginLeft = Math.min(300, 24 + 8.4 * labels.reduce((m, l) => Math.max(m, l.length), 4));
-  // Grouped bars: one facet row per label, one bar per group inside it.
+  const marginTop = 30, marginBottom = 46;
+  // Text sized to the room: a category label gets at most 80 % of its row, a value label 80 % of its bar, so
+  // neighbours never overlap (test/figures/slides_test.ts checks the boxes). Too dense for legible labels
+  // (under 8 units, ≈ 11 px on a 1600 px slide): value labels are left out rather than stacked.
+  const rowPitch = (h: number) => (h - marginTop - marginBottom) / Math.max(1, labels.length);
+  const labelFont = (h: number) => Math.max(8, Math.min(BASE_FONT_SIZE, 0.8 * rowPitch(h)));
+  const valueFont = (h: number) =>
+    Math.min(BASE_FONT_SIZE, 0.8 * 0.9 * rowPitch(h) / (grouped ? groups.length : 1));
+  const longest = (h: number) => labels.reduce((m, l) => Math.max(m, textWidth(l, labelFont(h))), 0);
   const at = { y: grouped ? "g" : "label", fy: grouped ? "label" : undefined };
   const whisker = { stroke: "#222", strokeWidth: 1.6 };
   const cap = { ...whisker, inset: grouped ? 1 : 12 };
-  return plotFigure(items, () => ({
-    marginLeft,
-    marginRight: 60,
-    marginBottom: 46,
-    x: {
-      grid: true,
-      label: opts.xLabel ?? "Value",
-      domain: opts.domain,
-      tickFormat: opts.percent ? ((v: number) => `${Math.round(v * 100)}%`) : undefined,
-    },
-    ...(grouped
-      ? {
-        fy: { domain: labels, label: null },
-        y: { domain: groups, axis: null },
-      }
-      : { y: { domain: labels, label: null } }),
-    color: paletteScale(groups),
-    marks: [
-      Plot.barX(rows, { x: "value", ...at, fill: grouped ? "g" : PALETTE[0] }),
-      Plot.ruleY(rows.filter((r) => r.lo !== undefined && r.hi !== undefined), {
-        x1: "lo",
-        x2: "hi",
-        ...at,
-        ...whisker,
-      }),
-      Plot.tickX(rows.filter((r) => r.lo !== undefined), { x: "lo", ...at, ...cap }),
-      Plot.tickX(rows.filter((r) => r.hi !== undefined), { x: "hi", ...at, ...cap }),
-      ...(opts.valueLabels ?? !grouped
-        ? [Plot.text(rows, {
-          x: (r: Bar) => r.hi ?? r.value,
+  const showValues = opts.valueLabels ?? !grouped;
+  return plotFigure(
+    items,
+    (w, h) => ({
+      marginLeft: Math.min(0.4 * w, 16 + longest(h)),
+      marginRight: 60,
+      marginTop,
+      marginBottom,
+      x: {
+        grid: true,
+        label: opts.xLabel ?? null,
+        domain: opts.domain,
+        tickFormat: opts.percent ? ((v: number) => `${Math.round(v * 100)}%`) : undefined,
+      },
+      ...(grouped
+        ? {
+          fy: { domain: labels, label: null },
+          y: { domain: groups, axis: null },
+        }
+        : { y: { domain: labels, label: null } }),
+      color: paletteScale(groups),
+      marks: [
+        Plot.barX(rows, { x: "value", ...at, fill: grouped ? "g" : PALETTE[0] }),
+        Plot.ruleY(rows.filter((r) => r.lo !== undefined && r.hi !== undefined), {
+          x1: "lo",
+          x2: "hi",
           ...at,
-          text: "txt",
-          dx: 6,
-          textAnchor: "start",
-          fill: "#222",
-        })]
-        : []),
-    ],
-  }), opts);
+          ...whisker,
+        }),
+        Plot.tickX(rows.filter((r) => r.lo !== undefined), { x: "lo", ...at, ...cap }),
+        Plot.tickX(rows.filter((r) => r.hi !== undefined), { x: "hi", ...at, ...cap }),
+        ...(showValues && valueFont(h) >= 8
+          ? [Plot.text(rows, {
+            x: (r: Bar) => r.hi ?? r.value,
+            ...at,
+            text: "txt",
+            dx: 6,
+            textAnchor: "start",
+            fill: "#222",
+            fontSize: valueFont(h),
+          })]
+          : []),
+      ],
+    }),
+    opts,
+    (_w, h) => labelFont(h),
+  );
 }
