@@ -1,31 +1,117 @@
 /**
- * Matrix heat maps, such as feature correlations.
+ * Matrix heat maps, such as feature correlations, with a continuous colour
+ * bar above the chart.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { heatmap } from "./heatmap.ts";
  * const fig = heatmap({ rows: ["a", "b"], cols: ["a", "b"], values: [1, 0.2, 0.2, 1] }, { legendLabel: "r" });
- * assert.ok(fig.toSVG().includes("r: -1"));
+ * const svg = fig.toSVG();
+ * assert.ok(svg.includes("<linearGradient"));
+ * assert.ok(svg.includes(">r</text>") && svg.includes(">−1</text>") && svg.includes(">1</text>"));
  * ```
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { BASE_FONT_SIZE, type Figure } from "../figure.ts";
-import type { ChartOptions } from "./_shared.ts";
-import { plotFigure } from "./_plot.ts";
+import { BASE_FONT_SIZE, escapeXml, Figure } from "../figure.ts";
+import { type ChartOptions, fmt } from "./_shared.ts";
+import { plotSvg, svgRoot } from "./_plot.ts";
+
+/** A continuous colour scale as the heat map's cells use it. */
+export interface ColorScaleSpec {
+  domain: [number, number];
+  /** A Plot colour scheme name, e.g. "rdbu" or "blues". */
+  scheme: string;
+  reverse?: boolean;
+}
+
+/** Size of the colour bar on the logical canvas; room below it for the tick labels. */
+const BAR_WIDTH = 260, BAR_HEIGHT = 14, BAR_TOP = 4, BAR_ROW = 46;
+/** Colours sampled along the bar: enough that the gradient between them shows no bands. */
+const STOPS = 21;
+
+/** An axis number with a typographic minus ("−1", not "-1"). */
+function tickText(v: number): string {
+  return fmt(v).replace(/^-/, "−");
+}
+
+/** FNV-1a of `s` in base 36: a short id that is the same for the same gradient in every render. */
+function hashId(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}
+
+/**
+ * A horizontal colour bar in SVG: a `<linearGradient>` sampled (21 stops) from
+ * the same Plot colour scale the cells are filled with, ticks and labels at
+ * both ends of the domain and its midpoint, and `label` to its right. Plot's
+ * own colour legend is HTML, which resvg does not draw. The gradient's id is
+ * derived from its colours, so two bars on one page that share an id also
+ * share their colours. Returns the `<g>` and the height it takes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { colorBar } from "./heatmap.ts";
+ * const { svg, height } = colorBar({ domain: [-1, 1], scheme: "rdbu", reverse: true }, "Pearson r");
+ * assert.equal(svg.match(/<stop /g)?.length, 21);
+ * assert.ok(svg.includes('<stop offset="0%" stop-color="rgb(5, 48, 97)"/>'), "blue at −1");
+ * assert.ok(svg.includes('<stop offset="100%" stop-color="rgb(103, 0, 31)"/>'), "red at +1");
+ * assert.deepEqual([...svg.matchAll(/text-anchor="middle"[^>]*>([^<]*)</g)].map((m) => m[1]), ["−1", "0", "1"]);
+ * assert.ok(svg.includes(">Pearson r</text>") && height > 30);
+ * ```
+ */
+export function colorBar(
+  scale: ColorScaleSpec,
+  label: string,
+  x = 4,
+  fontSize = BASE_FONT_SIZE,
+): { svg: string; height: number } {
+  const [d0, d1] = scale.domain;
+  const color = Plot.scale({
+    color: {
+      type: "linear",
+      domain: [d0, d1],
+      scheme: scale.scheme as Plot.ColorScheme,
+      reverse: scale.reverse,
+    },
+  });
+  const stops = Array.from({ length: STOPS }, (_, i) => {
+    const t = i / (STOPS - 1);
+    return `<stop offset="${Math.round(t * 1000) / 10}%" stop-color="${color.apply(d0 + t * (d1 - d0))}"/>`;
+  });
+  const id = `nadir-cbar-${hashId(stops.join(""))}`;
+  const ticks = [0, 0.5, 1].map((t) => {
+    const tx = x + t * BAR_WIDTH, y = BAR_TOP + BAR_HEIGHT;
+    return `<line x1="${tx}" x2="${tx}" y1="${y}" y2="${y + 4}" stroke="#222"/>` +
+      `<text x="${tx}" y="${y + 6 + fontSize}" font-size="${fontSize}" fill="#222" text-anchor="middle">` +
+      `${tickText(d0 + t * (d1 - d0))}</text>`;
+  });
+  const svg = `<g class="nadir-colorbar"><defs><linearGradient id="${id}" x1="0" x2="1" y1="0" y2="0">` +
+    stops.join("") + "</linearGradient></defs>" +
+    `<rect x="${x}" y="${BAR_TOP}" width="${BAR_WIDTH}" height="${BAR_HEIGHT}" fill="url(#${id})" ` +
+    `stroke="#999" stroke-width="0.5"/>` + ticks.join("") +
+    `<text x="${x + BAR_WIDTH + 12}" y="${BAR_TOP + BAR_HEIGHT / 2}" dy="0.35em" font-size="${fontSize}" ` +
+    `fill="#222">${escapeXml(label)}</text></g>`;
+  return { svg, height: BAR_ROW };
+}
 
 /**
  * A matrix heat map (e.g. feature correlations), values row-major. The colour
  * scale runs over `domain` (default [-1, 1]) in `scheme` (default "rdbu",
- * reversed so negative is blue); more than 30 columns get smaller labels.
+ * reversed so negative is blue), shown by a colour bar above the chart
+ * ({@link colorBar}) named `legendLabel` (default "value"); more than 30
+ * columns get smaller labels.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { heatmap } from "./heatmap.ts";
  * const fig = heatmap({ rows: ["x"], cols: ["p", "q"], values: [0.1, 0.9] }, { domain: [0, 1], scheme: "blues" });
- * assert.ok(fig.toSVG().includes("value: 0"));
+ * const svg = fig.toSVG();
+ * assert.ok(svg.includes(">value</text>") && svg.includes(">0.5</text>"));
  * assert.throws(() => heatmap({ rows: ["x"], cols: ["p"], values: [1, 2] }), RangeError);
  * ```
  */
@@ -42,35 +128,32 @@ export function heatmap(
       cells.push({ r: m.rows[i], c: m.cols[j], v: m.values[i * m.cols.length + j] });
     }
   }
-  const domain = opts.domain ?? [-1, 1];
+  const scale: ColorScaleSpec = {
+    domain: opts.domain ?? [-1, 1],
+    scheme: opts.scheme ?? "rdbu",
+    reverse: true,
+  };
   const small = m.cols.length > 30;
-  // The legend names the two ends of the colour scale.
-  const items = [
-    { name: `${opts.legendLabel ?? "value"}: ${domain[0]}`, color: "#2166ac" },
-    { name: `${domain[1]}`, color: "#b2182b" },
-  ];
-  return plotFigure(
-    items,
-    () => ({
-      marginLeft: Math.min(
-        220,
-        16 + (small ? 6 : 8) * m.rows.reduce((w, l) => Math.max(w, l.length), -Infinity),
-      ),
-      marginBottom: Math.min(
-        200,
-        16 + (small ? 6 : 8) * m.cols.reduce((w, l) => Math.max(w, l.length), -Infinity),
-      ),
-      x: { domain: m.cols as string[], tickRotate: -60, label: null },
-      y: { domain: m.rows as string[], label: null },
-      color: {
-        type: "linear",
-        domain,
-        scheme: (opts.scheme ?? "rdbu") as Plot.ColorScheme,
-        reverse: true,
-      },
-      marks: [Plot.cell(cells, { x: "c", y: "r", fill: "v" })],
-    }),
-    opts,
-    small ? 9 : BASE_FONT_SIZE,
+  const marginLeft = Math.min(
+    220,
+    16 + (small ? 6 : 8) * m.rows.reduce((w, l) => Math.max(w, l.length), -Infinity),
   );
+  const options = (): Plot.PlotOptions => ({
+    marginLeft,
+    marginBottom: Math.min(
+      200,
+      16 + (small ? 6 : 8) * m.cols.reduce((w, l) => Math.max(w, l.length), -Infinity),
+    ),
+    x: { domain: m.cols as string[], tickRotate: -60, label: null },
+    y: { domain: m.rows as string[], label: null },
+    color: { type: "linear", domain: scale.domain, scheme: scale.scheme as Plot.ColorScheme, reverse: true },
+    marks: [Plot.cell(cells, { x: "c", y: "r", fill: "v" })],
+  });
+  return new Figure((w, h) => {
+    // The bar starts where the cells do, so it reads as the chart's key rather than a stray legend.
+    const bar = colorBar(scale, opts.legendLabel ?? "value", marginLeft);
+    const chart = plotSvg(options(), w, h - bar.height, small ? 9 : BASE_FONT_SIZE)
+      .replace(/^<svg/, `<svg y="${bar.height}"`);
+    return svgRoot(w, h, bar.svg + chart);
+  }, opts);
 }

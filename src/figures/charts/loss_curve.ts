@@ -12,7 +12,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import type { Figure } from "../figure.ts";
-import { type ChartOptions, paletteScale, valueAxis } from "./_shared.ts";
+import { type ChartOptions, paletteScale, positiveExtent, valueAxis } from "./_shared.ts";
 import { plotFigure, seriesItems } from "./_plot.ts";
 
 /** Training history of one model. */
@@ -23,16 +23,21 @@ export interface LossHistory {
 }
 
 /**
- * Training (solid) and validation (dashed) loss per epoch.
+ * Training (solid) and validation (dashed) loss per epoch. With `logY` the
+ * loss axis is logarithmic and labelled from the data's extent: every tick
+ * when the losses span under 1.5 decades, 1/2/5 beyond, and always a label
+ * near the top and the bottom.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { lossCurve } from "./loss_curve.ts";
- * const fig = lossCurve([{ name: "ae", loss: [1, 0.1, 0.01], valLoss: [1.2, 0.2, 0.05] }], { logY: true });
+ * const fig = lossCurve([{ name: "ae", loss: [0.6, 0.1, 0.05], valLoss: [0.5, 0.2, 0.06] }], { logY: true });
  * const svg = fig.toSVG();
  * assert.ok(svg.includes("validation (dashed)"));
  * assert.ok(svg.includes("Loss (log)"));
+ * // 0.05 to 0.6 is under 1.5 decades: 0.3, 0.4 and 0.6 are labelled, not just 0.1, 0.2 and 0.5.
+ * assert.ok([">0.3</text>", ">0.4</text>", ">0.6</text>"].every((s) => svg.includes(s)));
  * ```
  */
 export function lossCurve(histories: LossHistory[], opts: ChartOptions & { logY?: boolean } = {}): Figure {
@@ -49,6 +54,7 @@ export function lossCurve(histories: LossHistory[], opts: ChartOptions & { logY?
   }
   const names = histories.map((h) => h.name);
   const maxEpoch = data.reduce((m, d) => Math.max(m, d.epoch), 1);
+  const extent = positiveExtent(data.map((d) => d.loss));
   const items = seriesItems(names);
   if (histories.some((h) => h.valLoss)) {
     items.push({ name: "validation (dashed)", color: "#666", dash: true });
@@ -64,7 +70,8 @@ export function lossCurve(histories: LossHistory[], opts: ChartOptions & { logY?
       ticks: maxEpoch <= 12 ? Array.from({ length: maxEpoch }, (_, i) => i + 1) : 10,
       tickFormat: "d",
     },
-    y: valueAxis(opts.logY ? "Loss (log)" : "Loss", opts.logY),
+    // The data extent lets a log axis label enough ticks to be read (every one under 1.5 decades).
+    y: valueAxis(opts.logY ? "Loss (log)" : "Loss", opts.logY, extent),
     color: paletteScale(names),
     marks: [
       Plot.line(data.filter((d) => d.kind === "train"), line),

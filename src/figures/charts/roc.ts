@@ -13,7 +13,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import type { Figure } from "../figure.ts";
-import { type ChartOptions, colorOf, logTick, paletteScale } from "./_shared.ts";
+import { type ChartOptions, colorOf, paletteScale, valueAxis } from "./_shared.ts";
 import { plotFigure, seriesItems } from "./_plot.ts";
 import { thinCurve } from "./reduce.ts";
 
@@ -43,6 +43,7 @@ export interface RocCurve {
  * const svg = fig.toSVG();
  * assert.ok(svg.includes("False-positive rate (log)"));
  * assert.ok(svg.includes("Suricata (operating point)"));
+ * assert.ok(svg.includes(">0.0005</text>") || svg.includes(">5e-4</text>"));
  * ```
  */
 export function rocChart(
@@ -62,12 +63,8 @@ export function rocChart(
     marginBottom: 46,
     grid: true,
     x: opts.logX
-      ? {
-        type: "log",
-        domain: [floor, 1],
-        label: "False-positive rate (log)",
-        tickFormat: logTick,
-      }
+      // From the fixed extent, so 1, 2 and 5 of every decade are labelled (Plot alone would drop the 5s).
+      ? valueAxis("False-positive rate (log)", true, [floor, 1])
       : { domain: [0, 1], label: "False-positive rate" },
     y: { domain: [0, 1], label: "True-positive rate (recall)" },
     color: paletteScale([...names, ...pts.map((p) => p.name)]),
