@@ -86,6 +86,26 @@ export function fmt(v: number): string {
 }
 
 /**
+ * A share as a percentage with enough digits to tell it from zero: one
+ * decimal from 0.1 % up, two significant digits below (a class of 0.04 % of
+ * the rows must not print as "0.0%"), "0%" only for zero.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pct } from "./_shared.ts";
+ * assert.deepEqual([0.912, 0.0012, 0.00042, 0.0000051, 0].map(pct), ["91.2%", "0.1%", "0.042%", "0.00051%", "0%"]);
+ * ```
+ */
+export function pct(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const p = 100 * v;
+  if (p === 0) return "0%";
+  if (Math.abs(p) >= 0.1) return `${p.toFixed(1)}%`;
+  return `${Number(p.toPrecision(2))}%`;
+}
+
+/**
  * Log-axis tick labels: only mantissas 1, 2 and 5 are labelled, so dense
  * decades stay readable. Plot hands a log axis's `tickFormat` only the value,
  * and thins the labels further by its own count; {@link valueAxis} with the
