@@ -6,7 +6,6 @@
  * @module
  */
 import { bool, type Command, str } from "./command.ts";
-import { UsageError } from "../util/errors.ts";
 
 export const command: Command = {
   name: "report",
@@ -22,9 +21,10 @@ export const command: Command = {
     },
     param: {
       type: "string",
-      arg: "KEY=VALUE",
+      arg: "[NB:]KEY=VALUE",
       multiple: true,
-      description: "Set a parameters-cell value in every notebook run (VALUE as JSON, else a string)",
+      description: "Set a parameters-cell value (VALUE as JSON, else a string) in every notebook that declares " +
+        "KEY, or with NB: only in the notebooks whose name starts with NB",
     },
     check: {
       type: "boolean",
@@ -39,7 +39,8 @@ export const command: Command = {
     },
   },
   details: `Writes OUT/<notebook>.ipynb (executed, signed), OUT/<notebook>.html and OUT/index.html; charts the
-notebooks save go to OUT/figures/. Needs Debian Jupyter (python3-nbclient) and the Deno kernel from
+notebooks save go to OUT/figures/. Rendered anywhere but reports/, the notebooks' other outputs (feature
+sets, saved models) go under OUT too, so the checkout is left as it was. Needs Debian Jupyter (python3-nbclient) and the Deno kernel from
 bash scripts/setup.sh. Exit 1 when a notebook raised (its report still shows where).
 
 Each executed notebook records what it was built from (metadata.nadir.inputs): the commit, and sha256
@@ -51,26 +52,25 @@ Examples:
   deno task nadir report                      # full data, into reports/
   deno task nadir report --check              # are the committed reports current?
   deno task nadir report --quick --out /tmp/r # CI-sized slices
-  deno task nadir report --only 01 --param DATASET='"cic-ids2017"'`,
+  deno task nadir report --only 01 --param DATASET=cic-ids2017
+  deno task nadir report --out /tmp/r --param 01:DATASET=unsw-nb15 --param 02:DATASET=cic-ids2017`,
   async run(args) {
     if (bool(args, "check")) return await check(str(args, "out") ?? "reports");
     const { runReport } = await import("../figures/report.ts");
+    const { parseParamArg } = await import("../figures/notebook_params.ts");
     const params: Record<string, unknown> = {};
-    for (const p of (args.options.param as string[] | undefined) ?? []) {
-      const eq = p.indexOf("=");
-      if (eq <= 0) throw new UsageError(`nadir report: --param expects KEY=VALUE, found "${p}"`);
-      const v = p.slice(eq + 1);
-      try {
-        params[p.slice(0, eq)] = JSON.parse(v);
-      } catch {
-        params[p.slice(0, eq)] = v;
-      }
+    const notebookParams = [];
+    for (const arg of (args.options.param as string[] | undefined) ?? []) {
+      const p = parseParamArg(arg);
+      if (p.notebook) notebookParams.push(p);
+      else params[p.key] = p.value;
     }
     const r = await runReport({
       out: str(args, "out"),
       quick: bool(args, "quick"),
       only: args.options.only as string[] | undefined,
       params,
+      notebookParams,
       grace: Number(args.options.grace ?? 0.3),
     });
     const w = Math.max(...r.notebooks.map((n) => n.name.length));

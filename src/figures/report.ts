@@ -28,6 +28,7 @@ import { gitSha } from "./provenance.ts";
 import { collectReportInputs } from "../eval/report_inputs.ts";
 import { readInputsLog } from "../util/inputs.ts";
 import { exists } from "../util/fs.ts";
+import { declaredParams, type ParamArg, planParams } from "./notebook_params.ts";
 
 /** Repository root. */
 export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -40,8 +41,10 @@ export interface ReportOptions {
   quick?: boolean;
   /** Notebook names or prefixes to run (e.g. "01", "04-ids-benchmark"); default all. */
   only?: string[];
-  /** Extra parameters for the notebooks' parameters cells (JSON values). */
+  /** Parameters for every notebook that declares them (JSON values; see ./notebook_params.ts). */
   params?: Record<string, unknown>;
+  /** Parameters for the notebooks whose name starts with their `notebook` prefix. */
+  notebookParams?: ParamArg[];
   /** Folder holding the notebooks (default notebooks/). */
   notebooksDir?: string;
   /** Seconds of IOPub silence nbrun waits after each cell (default 0.3). */
@@ -164,6 +167,18 @@ export async function runReport(opts: ReportOptions = {}): Promise<ReportResult>
   await Deno.mkdir(join(out, "figures"), { recursive: true });
   const params: Record<string, unknown> = { ...(opts.params ?? {}) };
   if (opts.quick) params.QUICK = true;
+  // A render outside the repository's reports/ keeps the notebooks' other outputs (feature sets, models) in OUT.
+  const plan = planParams(
+    notebooks.map((nb) => ({
+      name: basename(nb).replace(/\.ipynb$/, ""),
+      declared: declaredParams(JSON.parse(Deno.readTextFileSync(nb))),
+    })),
+    {
+      global: params,
+      perNotebook: opts.notebookParams ?? [],
+      outputsUnder: !opts.quick && out !== join(REPO_ROOT, "reports") ? out : undefined,
+    },
+  );
   const prov = { gitSha: gitSha(), version: VERSION };
   const runs: NotebookRun[] = [];
   for (const nb of notebooks) {
@@ -183,7 +198,7 @@ export async function runReport(opts: ReportOptions = {}): Promise<ReportResult>
       "--timeout",
       String(opts.cellTimeout ?? 1800),
       "--quiet",
-      ...Object.entries(params).flatMap(([k, v]) => ["-p", `${k}=${JSON.stringify(v)}`]),
+      ...Object.entries(plan.get(name) ?? {}).flatMap(([k, v]) => ["-p", `${k}=${JSON.stringify(v)}`]),
     ];
     const inputsLog = await Deno.makeTempFile({ prefix: "nadir-report-inputs-" });
     const env: Record<string, string> = {

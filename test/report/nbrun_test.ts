@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jupyterPath, notebookToolsMissing, pythonPath, REPO_ROOT } from "../../src/figures/report.ts";
-import { concatNotebook } from "../../scripts/check_notebooks.ts";
+import { cellModule, checkNotebooks } from "../../scripts/check_notebooks.ts";
 import { testWhen, type Unmet } from "../_shared.ts";
 
 const missing = notebookToolsMissing();
@@ -159,24 +159,47 @@ testWhen([jupyter], {
   },
 });
 
-Deno.test("check:notebooks: concatNotebook joins code cells, rewrites ../src imports and maps lines back", () => {
-  const { code, map } = concatNotebook(
-    {
-      cells: [{ cell_type: "markdown", source: "# x" }, {
-        cell_type: "code",
-        source: 'import { a } from "../src/x.ts";\na;',
-      }, {
-        cell_type: "code",
-        source: ["%time\n", "const b = 1;"],
-      }],
-    },
-    "file:///repo/src/",
+Deno.test("check:notebooks: a cell module rewrites ../src imports and comments out magics", () => {
+  assert.equal(
+    cellModule('import { a } from "../src/x.ts";\n%time\na;', "file:///repo/src/"),
+    'import { a } from "file:///repo/src/x.ts";\n// %time\na;',
   );
-  const lines = code.split("\n");
-  assert.equal(lines[1], 'import { a } from "file:///repo/src/x.ts";');
-  assert.equal(lines[4], "// %time");
-  assert.deepEqual(map[5], [2, 2]);
 });
+
+Deno.test(
+  "check:notebooks: kernel semantics — redeclared consts, repeated imports and a later `let` assignment pass; " +
+    "a real type error is found, mapped to its cell and line, and counted once per notebook",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "nadir-nbcheck-test-" });
+    try {
+      const cells = (...code: string[]) =>
+        JSON.stringify({
+          cells: code.map((source) => ({ cell_type: "code", source, metadata: {}, outputs: [] })),
+        });
+      const good = join(dir, "good.ipynb"), bad = join(dir, "bad.ipynb");
+      await Deno.writeTextFile(
+        good,
+        cells(
+          'import { join } from "node:path";\nconst a = 1;\nlet n = 0;\ntype T = { x: number };',
+          'import { join } from "node:path";\nconst a = "now a string";\nconst t: T = { x: a.length };\nn = n + t.x;',
+          'const { b, c: d } = { b: join(a, "x"), c: n };\nfunction f(): string { return b + d; }',
+          "f();\nconst a = f().length;",
+        ),
+      );
+      await Deno.writeTextFile(
+        bad,
+        cells("const a = 1;", "const s: string = a;\nconst ok = 2;", "const t: number = ok + 'x';"),
+      );
+      const r = await checkNotebooks([good, bad]);
+      assert.deepEqual(r.failed, ["bad.ipynb"], r.text);
+      assert.match(r.text, /bad\.ipynb cell 2, line 1, column 7/);
+      assert.match(r.text, /bad\.ipynb cell 3, line 1, column 7/);
+      assert.doesNotMatch(r.text, /good\.ipynb/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 testWhen([jupyter], {
   name: "progress in a Jupyter kernel: one display updated in place, nothing on stderr",
