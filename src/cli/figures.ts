@@ -106,7 +106,16 @@ export async function renderSlideFigures(
       await save(
         F.prChart(pr, { baseline: prevalence, title: `Precision–recall · ${p}` }),
         `bench-${p}-pr`,
-        "Precision against recall; the dashed line is the share of attacks in the test set (a random detector).",
+        (() => {
+          // The chart leaves the chance line out when it zooms past it; the caption must not promise it then.
+          const axis = F.precisionDomain(pr);
+          return axis.domain[0] <= prevalence
+            ? "Precision against recall; the dashed line is the share of attacks in the test set (a random detector)."
+            : `Precision against recall; the y axis is zoomed to ${
+              axis.domain[0]
+            }–1, above the share of attacks ` +
+              `in the test set (${F.pct(prevalence)}, a random detector's precision).`;
+        })(),
         prov,
       );
       if (bars.length) {

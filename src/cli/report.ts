@@ -23,7 +23,8 @@ export const command: Command = {
       type: "string",
       arg: "[NB:]KEY=VALUE",
       multiple: true,
-      description: "Set a parameters-cell value (VALUE as JSON, else a string) in every notebook that declares " +
+      description:
+        "Set a parameters-cell value (VALUE as JSON, else a string) in every notebook that declares " +
         "KEY, or with NB: only in the notebooks whose name starts with NB",
     },
     check: {
@@ -39,7 +40,8 @@ export const command: Command = {
     },
   },
   details: `Writes OUT/<notebook>.ipynb (executed, signed), OUT/<notebook>.html and OUT/index.html; charts the
-notebooks save go to OUT/figures/. Rendered anywhere but reports/, the notebooks' other outputs (feature
+notebooks save go to OUT/figures/, after the slide set of nadir figures (without --only), so that one
+render leaves one set from one commit. Rendered anywhere but reports/, the notebooks' other outputs (feature
 sets, saved models) go under OUT too, so the checkout is left as it was. Needs Debian Jupyter (python3-nbclient) and the Deno kernel from
 bash scripts/setup.sh. Exit 1 when a notebook raised (its report still shows where).
 
@@ -64,6 +66,17 @@ Examples:
       const p = parseParamArg(arg);
       if (p.notebook) notebookParams.push(p);
       else params[p.key] = p.value;
+    }
+    // The slide figures the notebooks do not draw (nadir figures) first, so that a full render leaves one set
+    // from one commit in OUT/figures; the notebooks then redraw the ones they own.
+    if (!args.options.only) {
+      const { renderSlideFigures } = await import("./figures.ts");
+      const { REPO_ROOT } = await import("../figures/report.ts");
+      const { join } = await import("node:path");
+      await renderSlideFigures({
+        out: join(str(args, "out") ?? "reports", "figures"),
+        results: join(REPO_ROOT, "results"),
+      });
     }
     const r = await runReport({
       out: str(args, "out"),

@@ -24,10 +24,10 @@
  * ```
  * @module
  */
-export { type ChartOptions, colorOf, fmt, heavyTailed, logTick, PALETTE } from "./charts/_shared.ts";
+export { type ChartOptions, colorOf, fmt, heavyTailed, logTick, PALETTE, pct } from "./charts/_shared.ts";
 export { binGroups, thinCurve } from "./charts/reduce.ts";
 export { rocChart, type RocCurve } from "./charts/roc.ts";
-export { prChart, type PrCurve } from "./charts/pr.ts";
+export { prChart, type PrCurve, type PrecisionAxis, precisionDomain } from "./charts/pr.ts";
 export { groupScores, type ScoreGroup, scoreHistogram } from "./charts/score_histogram.ts";
 export { type ConfusionData, confusionMatrix } from "./charts/confusion_matrix.ts";
 export { lossCurve, type LossHistory } from "./charts/loss_curve.ts";

@@ -14,6 +14,7 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
+import { textWidth } from "../text.ts";
 import { BASE_FONT_SIZE, escapeXml, Figure } from "../figure.ts";
 import { type ChartOptions, fmt } from "./_shared.ts";
 import { plotSvg, svgRoot } from "./_plot.ts";
@@ -102,8 +103,8 @@ export function colorBar(
  * A matrix heat map (e.g. feature correlations), values row-major. The colour
  * scale runs over `domain` (default [-1, 1]) in `scheme` (default "rdbu",
  * reversed so negative is blue), shown by a colour bar above the chart
- * ({@link colorBar}) named `legendLabel` (default "value"); more than 30
- * columns get smaller labels.
+ * ({@link colorBar}) named `legendLabel` (default "value"). Labels shrink
+ * with the number of rows and columns so that neighbours never overlap.
  *
  * @example
  * ```ts
@@ -133,27 +134,40 @@ export function heatmap(
     scheme: opts.scheme ?? "rdbu",
     reverse: true,
   };
-  const small = m.cols.length > 30;
-  const marginLeft = Math.min(
-    220,
-    16 + (small ? 6 : 8) * m.rows.reduce((w, l) => Math.max(w, l.length), -Infinity),
-  );
-  const options = (): Plot.PlotOptions => ({
-    marginLeft,
-    marginBottom: Math.min(
-      200,
-      16 + (small ? 6 : 8) * m.cols.reduce((w, l) => Math.max(w, l.length), -Infinity),
-    ),
+  // Label size from the room a row (and, for the rotated column labels, a column) gets: at most 80 % of the
+  // pitch, so neighbouring labels never overlap (38 KDD features at 14 units overlapped in a 480-unit chart).
+  const longest = (labels: readonly string[], size: number) =>
+    labels.reduce((w, l) => Math.max(w, textWidth(l, size)), 0);
+  const layout = (w: number, h: number) => {
+    const marginTop = 30, marginRight = 20;
+    let size = BASE_FONT_SIZE;
+    for (let k = 0; k < 4; k++) {
+      const marginLeft = Math.min(0.35 * w, 12 + longest(m.rows, size));
+      const marginBottom = Math.min(0.4 * h, 16 + Math.sin(Math.PI / 3) * longest(m.cols, size));
+      const rowPitch = (h - marginTop - marginBottom) / Math.max(1, m.rows.length);
+      const colPitch = (w - marginLeft - marginRight) / Math.max(1, m.cols.length);
+      size = Math.max(5, Math.min(BASE_FONT_SIZE, 0.8 * rowPitch, 0.8 * Math.sin(Math.PI / 3) * colPitch));
+    }
+    const marginLeft = Math.min(0.35 * w, 12 + longest(m.rows, size));
+    const marginBottom = Math.min(0.4 * h, 16 + Math.sin(Math.PI / 3) * longest(m.cols, size));
+    return { size, marginTop, marginRight, marginLeft, marginBottom };
+  };
+  const options = (l: ReturnType<typeof layout>): Plot.PlotOptions => ({
+    marginLeft: l.marginLeft,
+    marginTop: l.marginTop,
+    marginRight: l.marginRight,
+    marginBottom: l.marginBottom,
     x: { domain: m.cols as string[], tickRotate: -60, label: null },
     y: { domain: m.rows as string[], label: null },
     color: { type: "linear", domain: scale.domain, scheme: scale.scheme as Plot.ColorScheme, reverse: true },
     marks: [Plot.cell(cells, { x: "c", y: "r", fill: "v" })],
   });
   return new Figure((w, h) => {
+    const probe = colorBar(scale, opts.legendLabel ?? "value", 0);
+    const l = layout(w, h - probe.height);
     // The bar starts where the cells do, so it reads as the chart's key rather than a stray legend.
-    const bar = colorBar(scale, opts.legendLabel ?? "value", marginLeft);
-    const chart = plotSvg(options(), w, h - bar.height, small ? 9 : BASE_FONT_SIZE)
-      .replace(/^<svg/, `<svg y="${bar.height}"`);
+    const bar = colorBar(scale, opts.legendLabel ?? "value", l.marginLeft);
+    const chart = plotSvg(options(l), w, h - bar.height, l.size).replace(/^<svg/, `<svg y="${bar.height}"`);
     return svgRoot(w, h, bar.svg + chart);
   }, opts);
 }

@@ -15,7 +15,7 @@
  * import { recallGrid } from "./recall_grid.ts";
  * const fig = recallGrid([
  *   { detector: "knn", cls: "DoS (n=7,458)", recall: 0.962, lo: 0.957, hi: 0.966 },
- *   { detector: "knn", cls: "U2R (n=200)", recall: 0.9, lo: 0.85, hi: 0.94 },
+ *   { detector: "knn", cls: "U2R (n=20)", recall: 0.9, lo: 0.7, hi: 0.98 },
  * ]);
  * const svg = fig.toSVG();
  * assert.ok(svg.includes(">96%<") && svg.includes(">90%±<"));
