@@ -62,7 +62,7 @@ import {
 import { defineDetector } from "./factory.ts";
 import { blasAvailable } from "../nn/blas.ts";
 import { nativeEngineLine, nnEngine } from "../nn/engine.ts";
-import { gatherRows, prepareRows, type Rows32, sqDistBounds } from "../nn/distance.ts";
+import { prepareRows, type Rows32, rowsView, selectRows, sqDistBounds } from "../nn/distance.ts";
 import { defineParams, type ParamValues } from "./params.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions } from "./types.ts";
 
@@ -165,16 +165,16 @@ export class KMeansDetector implements Detector {
     }
     const d = x.cols;
     const tolScaled = this.params.tol * meanVar;
-    const blas = kmeansUsesBlas();
-    const centroids = kmeansPlusPlus(x, k, rng, blas, first, closest, pot);
+    const all = kmeansUsesBlas() ? allRows(x) : undefined;
+    const centroids = kmeansPlusPlus(x, k, rng, all, first, closest, pot);
     const batch = this.params.batchSize;
     const maxIter = this.params.maxIter;
     const labels = new Int32Array(x.rows);
     if (batch > 0) {
-      this.#iterations = miniBatch(x, centroids, k, batch, maxIter, tolScaled, rng, options, blas);
-      assignAll(x, centroids, k, labels, blas);
+      this.#iterations = miniBatch(x, centroids, k, batch, maxIter, tolScaled, rng, options, all);
+      assignAll(x, centroids, k, labels, all);
     } else {
-      this.#iterations = hamerlyLloyd(x, centroids, k, maxIter, tolScaled, labels, options, blas, closest);
+      this.#iterations = hamerlyLloyd(x, centroids, k, maxIter, tolScaled, labels, options, all, closest);
     }
     // Squared distance of each row to its final centre: the Lloyd path leaves them in `closest`.
     if (batch > 0) {
@@ -383,7 +383,7 @@ function kmeansPlusPlus(
   x: Matrix,
   k: number,
   rng: Rng,
-  blas: boolean,
+  all: Rows32 | undefined,
   first: number,
   closest: Float64Array,
   pot: number,
@@ -393,9 +393,9 @@ function kmeansPlusPlus(
   c.set(data.subarray(first * d, first * d + d), 0);
   const trials = 2 + Math.floor(Math.log(k));
   const idx = new Int32Array(trials);
-  const round = blas ? new PpRoundBlas(x, trials, k, closest) : undefined;
-  const cand = blas ? new Float64Array(0) : new Float64Array(n);
-  const bestCand = blas ? new Float64Array(0) : new Float64Array(n);
+  const round = all ? new PpRoundBlas(x, all, trials, k, closest) : undefined;
+  const cand = new Float64Array(round ? 0 : n);
+  const bestCand = new Float64Array(round ? 0 : n);
   for (let m = 1; m < k; m++) {
     // The trial centres depend only on `closest`, so they can all be drawn first (the same draws as one by one).
     for (let t = 0; t < trials; t++) idx[t] = pot <= 0 ? rng.int(n) : drawRow(closest, rng.next() * pot);
@@ -451,6 +451,7 @@ function drawRow(weights: Float64Array, r: number): number {
  */
 class PpRoundBlas {
   readonly #x: Matrix;
+  readonly #all: Rows32;
   readonly #trials: number;
   readonly #block: number;
   /** may[i·trials + t] = 1: trial t may bring row i closer than closest[i]. */
@@ -468,8 +469,9 @@ class PpRoundBlas {
   #flagDist = new Float64Array(0);
 
   /** For `trials` trials a round, k centres in all, rows at distance² `closest` from the first centre. */
-  constructor(x: Matrix, trials: number, k: number, closest: Float64Array) {
+  constructor(x: Matrix, all: Rows32, trials: number, k: number, closest: Float64Array) {
     this.#x = x;
+    this.#all = all;
     this.#trials = trials;
     this.#block = blockRows(trials);
     this.#may = new Uint8Array(x.rows * trials);
@@ -493,7 +495,7 @@ class PpRoundBlas {
     for (let t = 0; t < trials; t++) {
       for (let a = 0; a < m; a++) half[t * stride + a] = Math.sqrt(sqDist(c, a * d, data, idx[t] * d, d)) / 2;
     }
-    this.#trialRows = gatherRows(data, d, idx, trials, this.#trialRows);
+    this.#trialRows = selectRows(this.#all, idx, trials, this.#trialRows);
     const kept = this.#screen(closest);
     for (let t = 0; t < trials; t++) {
       potLo[t] += kept;
@@ -531,44 +533,53 @@ class PpRoundBlas {
   #screen(closest: Float64Array): number {
     const n = this.#x.rows, trials = this.#trials, half = this.#half, stride = half.length / trials;
     const may = this.#may, near = this.#near, root = this.#root, ids = this.#ids, block = this.#block;
-    let kept = 0, count = 0;
-    for (let i = 0; i < n; i++) {
-      const r = root[i] * (1 + 1e-9) + 1e-150, a = near[i];
-      let open = false;
-      for (let t = 0; t < trials; t++) {
-        if (!(half[t * stride + a] >= r)) {
-          open = true;
-          break;
+    let kept = 0;
+    for (let from = 0; from < n; from += block) {
+      const to = Math.min(n, from + block);
+      let count = 0;
+      for (let i = from; i < to; i++) {
+        const r = root[i] * (1 + 1e-9) + 1e-150, a = near[i];
+        let open = false;
+        for (let t = 0; t < trials; t++) {
+          if (!(half[t * stride + a] >= r)) {
+            open = true;
+            break;
+          }
+        }
+        if (open) ids[count++] = i;
+        else {
+          for (let t = 0; t < trials; t++) may[i * trials + t] = 0;
+          kept += closest[i];
         }
       }
-      if (open) {
-        ids[count++] = i;
-        if (count === block) {
-          this.#bound(count, closest);
-          count = 0;
-        }
-      } else {
-        for (let t = 0; t < trials; t++) may[i * trials + t] = 0;
-        kept += closest[i];
-      }
+      if (count > 0) this.#bound(from, to, count, closest);
     }
-    if (count > 0) this.#bound(count, closest);
     return kept;
   }
 
-  /** Bounds the rows ids[0..count) against every trial; flags the rows each may bring closer, brackets potentials. */
-  #bound(count: number, closest: Float64Array): void {
-    const { cols: d, data } = this.#x;
+  /**
+   * Bounds the rows [from, to) against every trial (the whole block: it is converted already, and the product
+   * costs less than gathering the open rows would); flags the rows ids[0..count) each trial may bring closer,
+   * brackets potentials.
+   */
+  #bound(from: number, to: number, count: number, closest: Float64Array): void {
     const { lo, hi } = boundsOf(this.#block * this.#trials);
-    sqDistBounds(gatherOf(data, d, this.#ids, count), this.#trialRows!, lo, hi);
-    for (let t = 0; t < this.#trials; t++) this.#tally(t, count, closest, lo, hi);
+    sqDistBounds(rowsView(this.#all, from, to), this.#trialRows!, lo, hi);
+    for (let t = 0; t < this.#trials; t++) this.#tally(t, from, count, closest, lo, hi);
   }
 
-  #tally(t: number, count: number, closest: Float64Array, lo: Float64Array, hi: Float64Array): void {
+  #tally(
+    t: number,
+    from: number,
+    count: number,
+    closest: Float64Array,
+    lo: Float64Array,
+    hi: Float64Array,
+  ): void {
     const trials = this.#trials, may = this.#may, ids = this.#ids;
     let pl = this.#potLo[t], ph = this.#potHi[t];
-    for (let r = 0, o = t; r < count; r++, o += trials) {
-      const i = ids[r], cl = closest[i], l = lo[o];
+    for (let r = 0; r < count; r++) {
+      const i = ids[r], o = (i - from) * trials + t, cl = closest[i], l = lo[o];
       if (l < cl) {
         const h = hi[o];
         may[i * trials + t] = 1;
@@ -658,20 +669,29 @@ function seqDistsToPoint(
 }
 
 /**
- * Block buffers of the sgemm kernels, kept between calls: fresh memory costs
- * page faults (measured here: touching 21 MB of it took about 60 ms), and fit
- * and score run synchronously, so one set serves every kernel in turn.
+ * Buffers of the sgemm kernels, kept between calls: fresh memory costs page
+ * faults (measured here: touching 21 MB of it took about 60 ms), and fit and
+ * score run synchronously, so one set serves every kernel in turn. `all` holds
+ * the whole training matrix in float32 (a fit converts it once, ≈6 ms for
+ * NSL-KDD's 67,343 × 78, and every seeding round and Lloyd pass reads it;
+ * converting the rows each of those needed instead took ≈42 ms of a ≈190 ms
+ * fit); it stays at the largest matrix fitted so far.
  */
-const scratch = { rows: undefined as Rows32 | undefined, lo: new Float64Array(0), hi: new Float64Array(0) };
+const scratch = {
+  rows: undefined as Rows32 | undefined,
+  all: undefined as Rows32 | undefined,
+  lo: new Float64Array(0),
+  hi: new Float64Array(0),
+};
 
 /** Rows [from, to) of `data`, converted into the shared block buffer. */
 function blockOf(data: Float64Array, d: number, from: number, to: number): Rows32 {
   return scratch.rows = prepareRows(data, d, from, to, scratch.rows);
 }
 
-/** Rows idx[0..count) of `data`, converted into the shared block buffer. */
-function gatherOf(data: Float64Array, d: number, idx: ArrayLike<number>, count: number): Rows32 {
-  return scratch.rows = gatherRows(data, d, idx, count, scratch.rows);
+/** All rows of `x`, converted into the shared whole-matrix buffer. */
+function allRows(x: Matrix): Rows32 {
+  return scratch.all = prepareRows(x.data, x.cols, 0, x.rows, scratch.all);
 }
 
 /** The shared bound buffers, with room for `size` values each. */
@@ -723,14 +743,14 @@ function assignBlockBlas(
   }
 }
 
-function assignAll(x: Matrix, c: Float64Array, k: number, labels: Int32Array, blas: boolean): void {
+function assignAll(x: Matrix, c: Float64Array, k: number, labels: Int32Array, all: Rows32 | undefined): void {
   const d = x.cols;
-  if (blas) {
+  if (all) {
     const block = blockRows(k), cs = prepareRows(c, d, 0, k);
     const { lo, hi } = boundsOf(block * k);
     for (let from = 0; from < x.rows; from += block) {
       assignBlockBlas(
-        blockOf(x.data, d, from, Math.min(x.rows, from + block)),
+        rowsView(all, from, Math.min(x.rows, from + block)),
         from,
         x.data,
         c,
@@ -787,14 +807,18 @@ function assignNearest(
 /**
  * {@link assignNearest} for blocks of rows through sgemm: rows are queued by
  * index and assigned a block at a time. From the bounds on all k distances,
- * only the centres that can be nearest or second nearest get the exact
- * float64 distance, computed as assignNearest computes it, so labels and
- * bounds come out the same.
+ * only the centres that can be nearest get the exact float64 distance,
+ * computed as assignNearest computes it, so the labels come out the same;
+ * Hamerly's bounds come from the sgemm bounds where those settle the row
+ * (looser than assignNearest's, never wrong). Skipping the exact distances of
+ * the nearest and second nearest halved the Lloyd passes' assignment time
+ * (NSL-KDD: ≈12 → 6.5 ms initially, ≈22 → 13 ms in the iterations).
  */
 class BlasAssigner {
   readonly #n: number;
   readonly #d: number;
   readonly #data: Float64Array;
+  readonly #all: Rows32;
   readonly #c: Float64Array;
   readonly #k: number;
   readonly #labels: Int32Array;
@@ -809,6 +833,7 @@ class BlasAssigner {
 
   constructor(
     x: Matrix,
+    all: Rows32,
     c: Float64Array,
     k: number,
     labels: Int32Array,
@@ -818,6 +843,7 @@ class BlasAssigner {
     this.#n = x.rows;
     this.#d = x.cols;
     this.#data = x.data;
+    this.#all = all;
     this.#c = c;
     this.#k = k;
     this.#labels = labels;
@@ -838,7 +864,7 @@ class BlasAssigner {
   all(): void {
     const n = this.#n;
     for (let from = 0; from < n; from += this.#block) {
-      this.#assign(blockOf(this.#data, this.#d, from, Math.min(n, from + this.#block)), undefined, from);
+      this.#assign(rowsView(this.#all, from, Math.min(n, from + this.#block)), undefined, from);
     }
   }
 
@@ -851,7 +877,7 @@ class BlasAssigner {
   /** Assigns the queued rows. */
   flush(): void {
     if (this.#count === 0) return;
-    this.#assign(gatherOf(this.#data, this.#d, this.#ids, this.#count), this.#ids, 0);
+    this.#assign(scratch.rows = selectRows(this.#all, this.#ids, this.#count, scratch.rows), this.#ids, 0);
     this.#count = 0;
   }
 
@@ -862,31 +888,37 @@ class BlasAssigner {
     sqDistBounds(rs, this.#cs!, lo, hi);
     for (let t = 0; t < rs.rows; t++) {
       const i = ids ? ids[t] : from + t, o = t * k;
-      // h2: the second smallest upper bound; no centre with a lower bound above it is among the two nearest.
-      let h1 = Infinity, h2 = Infinity;
+      // h1: the smallest upper bound; no centre with a lower bound above it can be the nearest.
+      let h1 = Infinity, bc = 0;
       for (let j = 0; j < k; j++) {
-        const v = hi[o + j];
-        if (v < h1) {
-          h2 = h1;
-          h1 = v;
-        } else if (v < h2) h2 = v;
+        if (hi[o + j] < h1) {
+          h1 = hi[o + j];
+          bc = j;
+        }
       }
-      // The contenders' exact distances, two at a time (full sums; see seqDistsToPoint), then the plain loop's
-      // running two smallest, in centre order.
       let nc = 0;
-      for (let j = 0; j < k; j++) if (lo[o + j] <= h2) cand[nc++] = j;
-      let q = 0;
-      for (; q + 1 < nc; q += 2) seqDistPair(data, i * d, c, cand[q] * d, cand[q + 1] * d, d, dist, q);
-      if (q < nc) dist[q] = sqDistBounded(data, i * d, c, cand[q] * d, d, Infinity);
-      let b1 = Infinity, b2 = Infinity, bc = 0;
-      for (q = 0; q < nc; q++) {
-        const s = dist[q];
-        if (s < b1) {
-          b2 = b1;
-          b1 = s;
-          bc = cand[q];
-        } else if (s < b2) b2 = s;
+      for (let j = 0; j < k; j++) if (lo[o + j] <= h1) cand[nc++] = j;
+      // One contender (most rows once the centres settle): it is strictly the nearest, and its upper bound serves
+      // as Hamerly's upper bound — no exact distance needed. Otherwise the contenders' exact distances (two at a
+      // time, full sums; see seqDistsToPoint) pick the first nearest, as the plain loop does.
+      let b1 = h1, b2 = Infinity;
+      if (nc > 1) {
+        let q = 0;
+        for (; q + 1 < nc; q += 2) seqDistPair(data, i * d, c, cand[q] * d, cand[q + 1] * d, d, dist, q);
+        if (q < nc) dist[q] = sqDistBounded(data, i * d, c, cand[q] * d, d, Infinity);
+        b1 = Infinity;
+        for (q = 0; q < nc; q++) {
+          const s = dist[q];
+          if (s < b1) {
+            b2 = b1;
+            b1 = s;
+            bc = cand[q];
+          } else if (s < b2) b2 = s;
+        }
       }
+      // Hamerly's lower bound: the other centres' lower bounds (their exact distances for the contenders). Looser
+      // than the plain loop's second-nearest distance, which only means a few more rows checked next time.
+      for (let j = 0; j < k; j++) if (lo[o + j] > h1 && lo[o + j] < b2) b2 = lo[o + j];
       this.#labels[i] = bc;
       this.#upper[i] = Math.sqrt(b1);
       this.#lower[i] = Math.sqrt(b2);
@@ -954,13 +986,13 @@ function hamerlyLloyd(
   tolScaled: number,
   labels: Int32Array,
   options: FitOptions,
-  blas: boolean,
+  all: Rows32 | undefined,
   sq: Float64Array,
 ): number {
   const n = x.rows, d = x.cols, data = x.data;
   const b: Bounds = { upper: new Float64Array(n), lower: new Float64Array(n), half: new Float64Array(k) };
   const sums = new Float64Array(k * d), counts = new Float64Array(k), shift = new Float64Array(k);
-  const assigner = blas ? new BlasAssigner(x, c, k, labels, b.upper, b.lower) : undefined;
+  const assigner = all ? new BlasAssigner(x, all, c, k, labels, b.upper, b.lower) : undefined;
   // Initial full assignment.
   if (assigner) {
     assigner.centresChanged();
@@ -975,7 +1007,7 @@ function hamerlyLloyd(
     boundPass(x, c, k, labels, b, assigner);
     // Recompute centres; empty clusters take the point farthest from its centre (as scikit-learn does).
     centreSums(data, d, labels, sums, counts);
-    for (let a = 0; a < k; a++) if (counts[a] === 0) fillEmpty(data, d, a, labels, sums, counts, b);
+    for (let a = 0; a < k; a++) if (counts[a] === 0) fillEmpty(data, d, c, a, labels, sums, counts, b);
     const [totalShift, maxShift] = moveCentres(c, sums, counts, k, d, shift);
     shiftBounds(labels, b, shift, maxShift);
     options.onProgress?.({ step: it + 1, total: maxIter, loss: totalShift });
@@ -1074,10 +1106,15 @@ function centreSums(
   }
 }
 
-/** Moves the row farthest from its centre (by upper bound, among clusters of 2 or more) into the empty cluster `a`. */
+/**
+ * Moves the row farthest from its centre `c` (the first of the farthest, among clusters of 2 or more) into the
+ * empty cluster `a`. Exact distances, not Hamerly's upper bounds: the sgemm kernel keeps looser bounds than the
+ * plain loop, and the choice must not depend on them (an empty cluster is rare; one pass over the rows).
+ */
 function fillEmpty(
   data: Float64Array,
   d: number,
+  c: Float64Array,
   a: number,
   labels: Int32Array,
   sums: Float64Array,
@@ -1087,8 +1124,10 @@ function fillEmpty(
   const upper = b.upper;
   let far = -1, fi = 0;
   for (let i = 0; i < labels.length; i++) {
-    if (counts[labels[i]] > 1 && upper[i] > far) {
-      far = upper[i];
+    if (counts[labels[i]] <= 1) continue;
+    const s = sqDist(data, i * d, c, labels[i] * d, d);
+    if (s > far) {
+      far = s;
       fi = i;
     }
   }
@@ -1146,7 +1185,7 @@ function miniBatch(
   tolScaled: number,
   rng: Rng,
   options: FitOptions,
-  blas: boolean,
+  all: Rows32 | undefined,
 ): number {
   const n = x.rows, d = x.cols, data = x.data;
   const counts = new Float64Array(k);
@@ -1162,13 +1201,14 @@ function miniBatch(
     before.set(c);
     for (let start = 0; start < n; start += batch) {
       const end = Math.min(n, start + batch);
-      if (blas) {
+      if (all) {
         // The same nearest centres as the loop below: bounds through sgemm, exact distances for the contenders.
         cs = prepareRows(c, d, 0, k, cs);
         for (let from = start; from < end; from += block) {
           const to = Math.min(end, from + block);
           const { lo, hi } = boundsOf(block * k);
-          sqDistBounds(gatherOf(data, d, order.subarray(from, to), to - from), cs, lo, hi);
+          scratch.rows = selectRows(all, order.subarray(from, to), to - from, scratch.rows);
+          sqDistBounds(scratch.rows, cs, lo, hi);
           for (let b = from; b < to; b++) {
             const i = order[b], o = (b - from) * k;
             let h = Infinity;

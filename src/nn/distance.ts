@@ -16,10 +16,12 @@
  * get the empty bound [0, ∞], which makes a caller fall back to its exact loop
  * for them.
  *
- * Callers convert blocks of a few thousand rows into one reused
- * {@link Rows32} rather than the whole matrix at once: converting is cheap,
- * while a fresh float32 copy of a large matrix costs page faults (measured
- * here: 21 MB of new memory took longer than seven conversion passes).
+ * A fresh float32 copy of a large matrix costs page faults (measured here:
+ * 21 MB of new memory took longer than seven conversion passes), so callers
+ * either convert blocks of a few thousand rows into one reused
+ * {@link Rows32}, or convert a matrix they read many times once into a buffer
+ * they keep, and take blocks of it with {@link rowsView} and
+ * {@link selectRows}.
  *
  * @example
  * ```ts
@@ -138,6 +140,39 @@ export function gatherRows(
   const r = ensure(out, d, count);
   r.rows = count;
   fill(data, d, 0, idx, count, r.f32, r.sq, r.norm);
+  return r;
+}
+
+/**
+ * Rows [from, to) of `src` as {@link Rows32} views on its buffers (no copy):
+ * a block of an already converted matrix, ready for {@link sqDistBounds}.
+ */
+export function rowsView(src: Rows32, from: number, to: number): Rows32 {
+  const d = src.d;
+  return {
+    rows: to - from,
+    d,
+    f32: src.f32.subarray(from * d, to * d),
+    sq: src.sq.subarray(from, to),
+    norm: src.norm.subarray(from, to),
+  };
+}
+
+/**
+ * The rows `idx[0..count)` of the already converted `src`, copied into `out`
+ * (reused when it has room): the float32 values and norms as they are, so no
+ * float64 row is read or summed again.
+ */
+export function selectRows(src: Rows32, idx: ArrayLike<number>, count: number, out?: Rows32): Rows32 {
+  const d = src.d, r = ensure(out, d, count);
+  r.rows = count;
+  const f = src.f32, g = r.f32;
+  for (let t = 0; t < count; t++) {
+    const i = idx[t];
+    g.set(f.subarray(i * d, i * d + d), t * d);
+    r.sq[t] = src.sq[i];
+    r.norm[t] = src.norm[i];
+  }
   return r;
 }
 
