@@ -328,3 +328,42 @@ testWhen([needPrograms("chromium")], {
     );
   },
 });
+
+testWhen([jupyter], {
+  name: "report: per-notebook parameters point 01-eda at a UNSW-NB15 file (DATA_PATH) and leave 04 alone",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // The UNSW-NB15 file is the hand-written fixture (no real UNSW file is vendored; see test/fixtures/data).
+    const file = join(REPO_ROOT, "test", "fixtures", "data", "unsw", "UNSW_NB15_training-set.csv");
+    const dir = await Deno.makeTempDir({ prefix: "nadir-report-unsw-" });
+    try {
+      const r = await runReport({
+        out: dir,
+        quick: true,
+        only: ["01"],
+        notebookParams: [
+          { notebook: "01", key: "DATASET", value: "unsw-nb15" },
+          { notebook: "01", key: "DATA_PATH", value: file },
+        ],
+        log: () => {},
+      });
+      assert.deepEqual(
+        r.notebooks.map((n) => [n.name, n.status]),
+        [["01-eda", "ok"]],
+        r.notebooks[0]?.message ?? "",
+      );
+      const nb = JSON.parse(await Deno.readTextFile(r.notebooks[0].ipynb));
+      assert.deepEqual(nb.metadata.nadir.parameters, { QUICK: true, DATASET: "unsw-nb15", DATA_PATH: file });
+      const html = plain(await Deno.readTextFile(r.notebooks[0].html));
+      assert.match(html, /unsw-nb15 \(unsw-nb15\): 8 rows/);
+      // A parameter no selected notebook declares is refused before anything runs.
+      await assert.rejects(
+        () => runReport({ out: dir, only: ["04"], params: { DATASET: "x" }, log: () => {} }),
+        /no selected notebook declares parameter DATASET/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
