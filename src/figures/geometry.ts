@@ -190,21 +190,24 @@ export function outside(
 
 /**
  * The legend's entries in order (the names beside its swatches, full names
- * where a long one is shortened) and their swatch colours.
+ * where a long one is shortened), their swatch colours, and whether the
+ * swatch is a dashed line (a line style — validation curves, rules — rather
+ * than a series colour).
  */
-export function legendEntries(svg: string): { name: string; color: string }[] {
+export function legendEntries(svg: string): { name: string; color: string; dash: boolean }[] {
   const doc = new DOMParser().parseFromString(svg, "image/svg+xml");
-  const out: { name: string; color: string }[] = [];
+  const out: { name: string; color: string; dash: boolean }[] = [];
   for (const g of doc.querySelectorAll("g.nadir-legend") as Iterable<El>) {
-    let color = "";
+    let color = "", dash = false;
     for (const el of g.children as Iterable<El>) {
       const tag = el.tagName.toLowerCase();
-      if (tag === "rect") color = el.getAttribute("fill") ?? "";
-      else if (tag === "line") color = el.getAttribute("stroke") ?? "";
-      else if (tag === "text") {
+      if (tag === "rect") [color, dash] = [el.getAttribute("fill") ?? "", false];
+      else if (tag === "line") {
+        [color, dash] = [el.getAttribute("stroke") ?? "", el.hasAttribute("stroke-dasharray")];
+      } else if (tag === "text") {
         const title = [...el.children].find((c: El) => c.tagName.toLowerCase() === "title");
         const name = title ? title.textContent : [...el.childNodes].map((n: El) => n.textContent).join("");
-        out.push({ name, color });
+        out.push({ name, color, dash });
       }
     }
   }

@@ -23,6 +23,13 @@ function slideProblems(name: string, svg: string): string[] {
   const colours = legend.map((e) => e.color.toLowerCase());
   const chart = svg.replace(/<g class="nadir-legend">[\s\S]*?<\/g>/g, "").toLowerCase();
   legend.forEach((e, i) => {
+    if (e.dash) {
+      // A line-style key (e.g. "validation (dashed)"): some dashed line must be drawn.
+      if (!/stroke-dasharray/.test(chart)) {
+        problems.push(`${name}: legend "${e.name}" promises a dashed line; none is drawn`);
+      }
+      return;
+    }
     if (colours.indexOf(colours[i]) !== i) {
       problems.push(`${name}: legend "${e.name}" shares its colour ${e.color}`);
     }
