@@ -33,6 +33,11 @@ export const COMMANDS: LazyCommand[] = [
     load: lazy("./data.ts"),
   },
   {
+    name: "adapt",
+    summary: "Replay an experiment's test set as a stream under update policies (drift protocol)",
+    load: lazy("./adapt.ts"),
+  },
+  {
     name: "preprocess",
     summary: "Fit/apply a preprocessing transform (dedupe, NaN policy, one-hot, scaling)",
     load: lazy("./preprocess.ts"),

@@ -1,0 +1,364 @@
+/**
+ * The drift protocol's replay (issue 15, scope 4): an experiment's detector
+ * is fit as the runner fits it (same protocol split, preprocessing and
+ * threshold), then the main test set is replayed as a stream, in file order,
+ * window by window. After each window the chosen update policy
+ * (src/adapt/policy.ts) may refit the detector on its pool and refit the
+ * threshold on its calibration rows; per-window false-positive rate and
+ * recall show what that does.
+ *
+ * Simulated analyst feedback on a budget: after each window the oracle
+ * answers for alerts — picked at random (seeded), or the lowest-scoring
+ * first (`pick: "borderline"`) — until it has answered `feedback` × all
+ * alerts so far, from the test labels; the run records every label it used. A false positive joins the benign pool (bypassing the
+ * margin; an analyst vouched for it); a true positive joins the labelled
+ * anomalies, and after every refit the threshold stays below the lowest of
+ * their new scores (never below the calibration scores' `acceptQuantile`, so
+ * one low-scoring attack cannot open the gates).
+ *
+ * Calibration: the threshold is refit on held-out benign rows, never on rows
+ * the detector was fit on (a kNN scores its own training rows 0). The
+ * experiment's validation rows start that set; a tenth of the rows each
+ * update accepts (seeded) joins it instead of the pool.
+ *
+ * @example
+ * ```ts ignore
+ * import { replayAdaptation } from "./adaptation.ts";
+ * import config from "../../experiments/nsl-kdd-knn.ts";
+ * const r = await replayAdaptation(config, { policy: "sliding", feedback: 0.01 });
+ * console.log(r.total.fpr, r.total.recall);
+ * ```
+ * @module
+ */
+import type { Matrix } from "../data/matrix.ts";
+import { matrix } from "../data/matrix.ts";
+import { createDetector } from "../detectors/registry.ts";
+import type { Detector } from "../detectors/types.ts";
+import { fitThreshold } from "../thresholds/index.ts";
+import { createDriftDetector } from "../adapt/mod.ts";
+import {
+  acceptRows,
+  BenignPool,
+  checkPolicy,
+  DEFAULT_GUARD_RAILS,
+  FeedbackBudget,
+  type GuardRails,
+  type UpdatePolicy,
+} from "../adapt/policy.ts";
+import { quantileSorted } from "../util/quantile.ts";
+import { Rng } from "../util/random.ts";
+import type { ExperimentConfig } from "./config.ts";
+import { getProtocol } from "./protocols.ts";
+import { fitPreprocess, gather } from "./prep.ts";
+
+/** Options of {@link replayAdaptation}. */
+export interface AdaptationOptions {
+  policy: UpdatePolicy;
+  /** Seed of the split, the detector, the feedback picks and the samples (default 0). */
+  seed?: number;
+  /** Stream rows per window (default 2000). */
+  window?: number;
+  /** Share of alerts the analyst answers (default 0: no feedback). */
+  feedback?: number;
+  /**
+   * Which alerts the analyst reviews: `random` (default), or `borderline` — the lowest-scoring alerts
+   * first, where false positives concentrate (triage of the least certain alerts).
+   */
+  pick?: "random" | "borderline";
+  guard?: Partial<GuardRails>;
+  /** Sliding pool capacity in rows (default: the fit rows). */
+  capacity?: number;
+  /** Cap the protocol's rows (quick runs). */
+  maxRows?: number;
+  /** Called with one line per window. */
+  log?: (line: string) => void;
+  /**
+   * A recall to compare at (e.g. the frozen policy's): the result then also gives the FPR at that
+   * recall — see {@link AdaptationResult.fprAtRecall}.
+   */
+  atRecall?: number;
+}
+
+/** One window of the replay. */
+export interface WindowResult {
+  window: number;
+  /** First stream row of the window. */
+  start: number;
+  rows: number;
+  benign: number;
+  attacks: number;
+  fp: number;
+  tp: number;
+  /** false positives / benign rows (NaN without benign rows). */
+  fpr: number;
+  /** true positives / attack rows (NaN without attacks). */
+  recall: number;
+  /** The threshold the window was scored with. */
+  threshold: number;
+  /** The detector and threshold were refit after this window. */
+  updated: boolean;
+  /** The score-stream drift detector fired in this window. */
+  drift: boolean;
+  /** Rows learned after the window (accepted by the guard rails, plus confirmed false positives). */
+  learned: number;
+  /** Feedback answers used after the window: confirmed false and true positives. */
+  feedback: { fp: number; tp: number };
+}
+
+/** What {@link replayAdaptation} measured. */
+export interface AdaptationResult {
+  experiment: string;
+  policy: UpdatePolicy;
+  seed: number;
+  test: string;
+  windows: WindowResult[];
+  total: {
+    rows: number;
+    benign: number;
+    attacks: number;
+    fp: number;
+    tp: number;
+    fpr: number;
+    recall: number;
+    f1: number;
+  };
+  updates: number;
+  /**
+   * The false-positive rate at `atRecall`, thresholds aside: every row's score is taken relative to the
+   * threshold it was scored against (score / threshold), and one cut over those ratios is set where recall
+   * reaches `atRecall`. A policy that only moved its threshold gains nothing here; one whose model
+   * separates benign from attack traffic better does. Uses the test labels, as any FPR-at-recall does —
+   * for reporting only; nothing is tuned on it.
+   */
+  fprAtRecall?: { recall: number; fpr: number };
+  /** Every label the feedback oracle gave: stream row and label (1 = attack). */
+  feedbackUsed: { row: number; label: number }[];
+  guard: GuardRails;
+  feedbackShare: number;
+  feedbackPick: "random" | "borderline";
+  window: number;
+}
+
+function sortedCopy(a: ArrayLike<number>): Float64Array {
+  return Float64Array.from(a).sort();
+}
+
+function rowsOf(x: Matrix, idx: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(idx.length * x.cols);
+  for (let i = 0; i < idx.length; i++) {
+    out.set(x.data.subarray(idx[i] * x.cols, (idx[i] + 1) * x.cols), i * x.cols);
+  }
+  return out;
+}
+
+/** Replays the experiment's main test set under `opts.policy`; see the module doc. */
+export async function replayAdaptation(
+  config: ExperimentConfig,
+  opts: AdaptationOptions,
+): Promise<AdaptationResult> {
+  const policy = checkPolicy(opts.policy);
+  const seed = opts.seed ?? 0,
+    W = opts.window ?? 2000,
+    share = opts.feedback ?? 0,
+    pick = opts.pick ?? "random";
+  if (pick !== "random" && pick !== "borderline") {
+    throw new RangeError(`adaptation: pick must be "random" or "borderline", found "${pick}"`);
+  }
+  const guard: GuardRails = { ...DEFAULT_GUARD_RAILS, ...opts.guard };
+  if (!(W >= 1)) throw new RangeError(`adaptation: window must be ≥ 1 row, found ${W}`);
+  const split = await getProtocol(config.protocol).load({
+    seed,
+    validationFraction: config.validationFraction,
+    paths: config.paths,
+    features: config.features,
+    maxRows: opts.maxRows,
+  });
+  const prep = fitPreprocess(
+    gather(split.frames[split.train.frame], split.train.rows),
+    config.preprocess ?? {},
+  );
+  const xFit = prep.train;
+  const xVal = prep.apply(gather(split.frames[split.validation.frame], split.validation.rows));
+  const test = split.tests[0];
+  const xTest = prep.apply(gather(split.frames[test.frame], test.rows));
+  const cols = xFit.cols, names = xFit.names;
+
+  const rng = new Rng(seed ^ 0x5eed);
+  const pool = new BenignPool(cols, policy === "incremental" ? Infinity : opts.capacity ?? xFit.rows);
+  pool.add(xFit.data);
+  const calib = new BenignPool(cols, policy === "incremental" ? Infinity : Math.max(xVal.rows, 1));
+  calib.add(xVal.data);
+  const tpRows: number[] = [];
+
+  let det: Detector = createDetector(config.detector, config.params ?? {}, seed);
+  let threshold = 0, cut = 0;
+  const refit = async (first: boolean) => {
+    if (!first) {
+      det.dispose?.();
+      det = createDetector(config.detector, config.params ?? {}, seed);
+    }
+    await det.fit(first ? xFit : pool.matrix(names));
+    const cm = calib.matrix(names);
+    const calScores = sortedCopy(await det.score(cm));
+    threshold = fitThreshold(config.threshold.strategy, calScores, config.threshold.params ?? {}).value;
+    cut = quantileSorted(calScores, guard.acceptQuantile);
+    if (tpRows.length) {
+      // Keep the analyst's confirmed attacks above the threshold, but never below the margin's cut.
+      const tp = await det.score(matrix(rowsOf(xTest, tpRows), tpRows.length, cols, names));
+      const lowest = tp.reduce((m, v) => Math.min(m, v), Infinity);
+      if (lowest <= threshold) threshold = Math.max(cut, lowest * (1 - 1e-9) - 1e-12);
+    }
+  };
+  await refit(true);
+
+  // The stream starts where training ended: the drift detector first sees the benign calibration scores, so
+  // the step from training traffic to the test stream is a change it can detect.
+  const drift = policy === "on-drift" ? createDriftDetector("adwin") : undefined;
+  if (drift) {
+    for (const v of await det.score(calib.matrix(names))) if (Number.isFinite(v)) drift.update(v);
+  }
+  const budget = new FeedbackBudget(share);
+  const feedbackUsed: { row: number; label: number }[] = [];
+  const windows: WindowResult[] = [];
+  let updates = 0;
+  const relative = new Float64Array(xTest.rows);
+  for (let start = 0, w = 0; start < xTest.rows; start += W, w++) {
+    const n = Math.min(W, xTest.rows - start);
+    const xw = matrix(xTest.data.subarray(start * cols, (start + n) * cols), n, cols, names);
+    const scores = await det.score(xw);
+    const used = threshold;
+    for (let i = 0; i < n; i++) relative[start + i] = used > 0 ? scores[i] / used : scores[i] - used;
+    const alerted = new Uint8Array(n);
+    let fp = 0, tp = 0, benign = 0, attacks = 0, alerts = 0, fired = false;
+    for (let i = 0; i < n; i++) {
+      const y = test.y[start + i];
+      const a = scores[i] > threshold ? 1 : 0;
+      alerted[i] = a;
+      alerts += a;
+      if (y) [attacks, tp] = [attacks + 1, tp + a];
+      else [benign, fp] = [benign + 1, fp + a];
+      if (drift && Number.isFinite(scores[i]) && drift.update(scores[i])) fired = true;
+    }
+    // Feedback: random alerts of this window, as many as the budget allows; answers from the labels.
+    const alertIdx: number[] = [];
+    for (let i = 0; i < n; i++) if (alerted[i]) alertIdx.push(i);
+    const answers = Math.min(budget.allow(alerts), alertIdx.length);
+    const confirmedFp: number[] = [];
+    let fbTp = 0;
+    if (pick === "borderline") alertIdx.sort((a, b) => scores[a] - scores[b] || a - b);
+    for (let k = 0; k < answers; k++) {
+      if (pick === "random") {
+        const j = k + rng.int(alertIdx.length - k);
+        [alertIdx[k], alertIdx[j]] = [alertIdx[j], alertIdx[k]];
+      }
+      const row = start + alertIdx[k], label = test.y[row];
+      feedbackUsed.push({ row, label });
+      if (label) {
+        tpRows.push(row);
+        fbTp++;
+      } else confirmedFp.push(alertIdx[k]);
+    }
+    const update = policy === "sliding" || policy === "incremental" || (policy === "on-drift" && fired);
+    let learned = 0;
+    if (update) {
+      const acc = acceptRows(scores, alerted, cut, guard.maxPerUpdate, rng);
+      // A tenth of the accepted rows calibrates the next threshold; the rest (and confirmed FPs) are learned.
+      const toCal: number[] = [], toPool: number[] = [];
+      for (const i of acc) (rng.next() < 0.1 ? toCal : toPool).push(i);
+      for (const i of confirmedFp) toPool.push(i);
+      if (toCal.length) calib.add(rowsOf(xw, toCal));
+      if (toPool.length) pool.add(rowsOf(xw, toPool));
+      learned = toPool.length;
+      await refit(false);
+      updates++;
+      drift?.reset();
+    }
+    windows.push({
+      window: w,
+      start,
+      rows: n,
+      benign,
+      attacks,
+      fp,
+      tp,
+      fpr: benign ? fp / benign : NaN,
+      recall: attacks ? tp / attacks : NaN,
+      threshold: used,
+      updated: update,
+      drift: fired,
+      learned,
+      feedback: { fp: confirmedFp.length, tp: fbTp },
+    });
+    opts.log?.(
+      `${policy} window ${w}: rows ${start}–${start + n - 1}, FPR ${
+        (100 * (benign ? fp / benign : NaN)).toFixed(2)
+      } %, ` +
+        `recall ${(100 * (attacks ? tp / attacks : NaN)).toFixed(1)} %${
+          update ? `, refit on ${pool.size} rows` : ""
+        }`,
+    );
+  }
+  const t = windows.reduce(
+    (s, w) => ({
+      rows: s.rows + w.rows,
+      benign: s.benign + w.benign,
+      attacks: s.attacks + w.attacks,
+      fp: s.fp + w.fp,
+      tp: s.tp + w.tp,
+    }),
+    { rows: 0, benign: 0, attacks: 0, fp: 0, tp: 0 },
+  );
+  const precision = t.tp + t.fp ? t.tp / (t.tp + t.fp) : 0, recall = t.attacks ? t.tp / t.attacks : NaN;
+  det.dispose?.();
+  let fprAtRecall: AdaptationResult["fprAtRecall"];
+  if (opts.atRecall !== undefined) {
+    fprAtRecall = { recall: opts.atRecall, fpr: fprAt(relative, test.y, opts.atRecall) };
+  }
+  return {
+    fprAtRecall,
+    experiment: config.id,
+    policy,
+    seed,
+    test: test.name,
+    windows,
+    total: {
+      ...t,
+      fpr: t.benign ? t.fp / t.benign : NaN,
+      recall,
+      f1: precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0,
+    },
+    updates,
+    feedbackUsed,
+    guard,
+    feedbackShare: share,
+    feedbackPick: pick,
+    window: W,
+  };
+}
+
+/**
+ * False-positive rate at the cut over `scores` where recall first reaches
+ * `recall` (rows above the cut alert; ties at the cut alert together).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fprAt } from "./adaptation.ts";
+ * // attacks score 5, 4, 1; benign 3, 2, 0: recall 2/3 needs a cut under 4, above 3 → FPR 0.
+ * assert.equal(fprAt([5, 4, 1, 3, 2, 0], new Uint8Array([1, 1, 1, 0, 0, 0]), 2 / 3), 0);
+ * assert.equal(fprAt([5, 4, 1, 3, 2, 0], new Uint8Array([1, 1, 1, 0, 0, 0]), 1), 2 / 3);
+ * ```
+ */
+export function fprAt(scores: ArrayLike<number>, y: ArrayLike<number>, recall: number): number {
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
+  let pos = 0, neg = 0;
+  for (let i = 0; i < y.length; i++) y[i] ? pos++ : neg++;
+  if (!pos || !neg) return NaN;
+  let tp = 0, fp = 0;
+  for (let k = 0; k < idx.length;) {
+    const v = scores[idx[k]];
+    for (; k < idx.length && scores[idx[k]] === v; k++) y[idx[k]] ? tp++ : fp++;
+    if (tp / pos >= recall - 1e-12) return fp / neg;
+  }
+  return fp / neg;
+}
