@@ -62,7 +62,15 @@ import {
 import { defineDetector } from "./factory.ts";
 import { blasAvailable } from "../nn/blas.ts";
 import { nativeEngineLine, nnEngine } from "../nn/engine.ts";
-import { prepareRows, type Rows32, rowsView, selectRows, sqDistBounds } from "../nn/distance.ts";
+import {
+  F32_NORM_LIMIT,
+  prepareRows,
+  type Rows32,
+  rows32,
+  rowsView,
+  selectRows,
+  sqDistBounds,
+} from "../nn/distance.ts";
 import { defineParams, type ParamValues } from "./params.ts";
 import type { Detector, DetectorFactory, DetectorState, FitOptions } from "./types.ts";
 
@@ -149,7 +157,8 @@ export class KMeansDetector implements Detector {
     // The first seed is drawn up front so that the same pass also measures every row's distance to it.
     const rng = new Rng(this.#seed);
     const first = rng.int(x.rows);
-    const { meanVar, outside, closest, pot } = scanRows(x, FIT_LIMIT, first);
+    const all = kmeansUsesBlas() ? allRowsBuffer(x) : undefined;
+    const { meanVar, outside, closest, pot } = scanRows(x, FIT_LIMIT, first, all);
     if (outside) {
       checkFitInput(this.name, x);
       checkMagnitude(
@@ -165,7 +174,6 @@ export class KMeansDetector implements Detector {
     }
     const d = x.cols;
     const tolScaled = this.params.tol * meanVar;
-    const all = kmeansUsesBlas() ? allRows(x) : undefined;
     const centroids = kmeansPlusPlus(x, k, rng, all, first, closest, pot);
     const batch = this.params.batchSize;
     const maxIter = this.params.maxIter;
@@ -342,23 +350,45 @@ function memberRadii(
  * One row-major pass: the mean per-column variance (each column sums its rows
  * in order), whether any value is outside ±`limit` (or not finite), and every
  * row's squared distance to row `first` with their sum (the first k-means++
- * seed and its potential).
+ * seed and its potential). With `all`, the same pass also fills it with the
+ * float32 copy and norms of every row, as prepareRows would (same sums, same
+ * order): a separate conversion read the 42 MB of NSL-KDD's float64 matrix
+ * once more, ≈6 ms of a ≈148 ms fit, where folding it in here adds ≈2 ms.
  */
 function scanRows(
   x: Matrix,
   limit: number,
   first: number,
+  all: Rows32 | undefined,
 ): { meanVar: number; outside: boolean; closest: Float64Array; pot: number } {
   const d = x.cols, n = x.rows, data = x.data;
   const m = new Float64Array(d), m2 = new Float64Array(d), closest = new Float64Array(n);
+  const f32 = all?.f32, norm2 = all?.sq, norm = all?.norm;
   let outside = false, pot = 0;
   for (let i = 0; i < n; i++) {
     const r = i * d;
-    for (let j = 0; j < d; j++) {
-      const v = data[r + j];
-      m[j] += v;
-      m2[j] += v * v;
-      if (!((v < 0 ? -v : v) <= limit)) outside = true; // NaN too
+    if (f32 && norm2 && norm) {
+      let s = 0;
+      for (let j = 0; j < d; j++) {
+        const v = data[r + j], v2 = v * v;
+        m[j] += v;
+        m2[j] += v2;
+        s += v2;
+        f32[r + j] = v;
+        if (!((v < 0 ? -v : v) <= limit)) outside = true; // NaN too
+      }
+      // As prepareRows: a row too large for the float32 expansion gets norm ∞ and zeros (see F32_NORM_LIMIT).
+      const root = Math.sqrt(s);
+      norm2[i] = s;
+      norm[i] = root <= F32_NORM_LIMIT ? root : Infinity;
+      if (!(root <= F32_NORM_LIMIT)) f32.fill(0, r, r + d);
+    } else {
+      for (let j = 0; j < d; j++) {
+        const v = data[r + j];
+        m[j] += v;
+        m2[j] += v * v;
+        if (!((v < 0 ? -v : v) <= limit)) outside = true; // NaN too
+      }
     }
     const s = sqDist(data, r, data, first * d, d);
     closest[i] = s;
@@ -454,8 +484,13 @@ class PpRoundBlas {
   readonly #all: Rows32;
   readonly #trials: number;
   readonly #block: number;
-  /** may[i·trials + t] = 1: trial t may bring row i closer than closest[i]. */
-  readonly #may: Uint8Array;
+  /**
+   * flagged[t][0..count[t]): the rows trial t may bring closer than `closest`, ascending. Lists built by
+   * `#tally` replace a row × trial flag array that `#exact` had to scan twice
+   * per call (≈3 ms of NSL-KDD's ≈23 ms of exact distances).
+   */
+  readonly #flagged: Int32Array[];
+  readonly #count: Int32Array;
   /** The centre closest[i] is measured to, and √closest[i]. */
   readonly #near: Int32Array;
   readonly #root: Float64Array;
@@ -465,7 +500,6 @@ class PpRoundBlas {
   readonly #potLo: Float64Array;
   readonly #potHi: Float64Array;
   #trialRows: Rows32 | undefined;
-  #flagged = new Int32Array(0);
   #flagDist = new Float64Array(0);
 
   /** For `trials` trials a round, k centres in all, rows at distance² `closest` from the first centre. */
@@ -474,7 +508,8 @@ class PpRoundBlas {
     this.#all = all;
     this.#trials = trials;
     this.#block = blockRows(trials);
-    this.#may = new Uint8Array(x.rows * trials);
+    this.#flagged = Array.from({ length: trials }, () => new Int32Array(1024));
+    this.#count = new Int32Array(trials);
     this.#near = new Int32Array(x.rows);
     this.#root = new Float64Array(x.rows);
     for (let i = 0; i < x.rows; i++) this.#root[i] = Math.sqrt(closest[i]);
@@ -496,6 +531,7 @@ class PpRoundBlas {
       for (let a = 0; a < m; a++) half[t * stride + a] = Math.sqrt(sqDist(c, a * d, data, idx[t] * d, d)) / 2;
     }
     this.#trialRows = selectRows(this.#all, idx, trials, this.#trialRows);
+    this.#count.fill(0);
     const kept = this.#screen(closest);
     for (let t = 0; t < trials; t++) {
       potLo[t] += kept;
@@ -527,12 +563,12 @@ class PpRoundBlas {
 
   /**
    * Rows no trial can bring closer (triangle inequality, with a relative and an absolute margin far above
-   * rounding) are done: their flags cleared, their distances summed into the returned total. The others are
+   * rounding) are done: never flagged, their distances summed into the returned total. The others are
    * bounded and tallied a block at a time.
    */
   #screen(closest: Float64Array): number {
     const n = this.#x.rows, trials = this.#trials, half = this.#half, stride = half.length / trials;
-    const may = this.#may, near = this.#near, root = this.#root, ids = this.#ids, block = this.#block;
+    const near = this.#near, root = this.#root, ids = this.#ids, block = this.#block;
     let kept = 0;
     for (let from = 0; from < n; from += block) {
       const to = Math.min(n, from + block);
@@ -547,10 +583,7 @@ class PpRoundBlas {
           }
         }
         if (open) ids[count++] = i;
-        else {
-          for (let t = 0; t < trials; t++) may[i * trials + t] = 0;
-          kept += closest[i];
-        }
+        else kept += closest[i];
       }
       if (count > 0) this.#bound(from, to, count, closest);
     }
@@ -576,21 +609,26 @@ class PpRoundBlas {
     lo: Float64Array,
     hi: Float64Array,
   ): void {
-    const trials = this.#trials, may = this.#may, ids = this.#ids;
-    let pl = this.#potLo[t], ph = this.#potHi[t];
+    const trials = this.#trials, ids = this.#ids;
+    let pl = this.#potLo[t], ph = this.#potHi[t], list = this.#flagged[t], f = this.#count[t];
     for (let r = 0; r < count; r++) {
       const i = ids[r], o = (i - from) * trials + t, cl = closest[i], l = lo[o];
       if (l < cl) {
         const h = hi[o];
-        may[i * trials + t] = 1;
+        if (f === list.length) {
+          const grown = new Int32Array(2 * f);
+          grown.set(list);
+          list = this.#flagged[t] = grown;
+        }
+        list[f++] = i;
         pl += l;
         ph += h < cl ? h : cl;
       } else {
-        may[i * trials + t] = 0;
         pl += cl;
         ph += cl;
       }
     }
+    this.#count[t] = f;
     this.#potLo[t] = pl;
     this.#potHi[t] = ph;
   }
@@ -601,17 +639,12 @@ class PpRoundBlas {
    */
   #exact(idx: Int32Array, closest: Float64Array, t: number, m: number): number {
     const { rows: n, cols: d, data } = this.#x;
-    const trials = this.#trials, may = this.#may, co = idx[t] * d, near = this.#near, root = this.#root;
+    const co = idx[t] * d, near = this.#near, root = this.#root;
     // The flagged rows' exact distances first (full sums: where the plain loop abandons one, it is no smaller
     // than the row's current distance either way), then the potential in row order.
-    let f = 0;
-    for (let i = 0; i < n; i++) if (may[i * trials + t]) f++;
-    if (this.#flagged.length < f) {
-      this.#flagged = new Int32Array(Math.max(f, 2 * this.#flagged.length));
-      this.#flagDist = new Float64Array(this.#flagged.length);
-    }
-    const rows = this.#flagged, dist = this.#flagDist;
-    for (let i = 0, q = 0; q < f; i++) if (may[i * trials + t]) rows[q++] = i;
+    const rows = this.#flagged[t], f = this.#count[t];
+    if (this.#flagDist.length < f) this.#flagDist = new Float64Array(Math.max(f, 2 * this.#flagDist.length));
+    const dist = this.#flagDist;
     seqDistsToPoint(data, d, rows, f, co, dist);
     let p = 0;
     for (let i = 0, q = 0; i < n; i++) {
@@ -637,8 +670,10 @@ class PpRoundBlas {
 /**
  * dist[q] = Σ_j (data[rows[q]·d + j] − data[p + j])², summed in column order
  * exactly as the plain loop ({@link sqDistBounded} without abandoning) sums
- * it. Four rows go through one loop: four independent sums run in parallel
- * where one waits on each addition.
+ * it. Eight rows go through one loop: the rows are scattered, so the loop
+ * waits on memory (NSL-KDD: ≈0.45 ns per element with the rows in cache,
+ * ≈1.9 with four rows a loop, ≈1.5 with eight), and more rows in flight
+ * overlap more of those waits.
  */
 function seqDistsToPoint(
   data: Float64Array,
@@ -649,21 +684,31 @@ function seqDistsToPoint(
   dist: Float64Array,
 ): void {
   let q = 0;
-  for (; q + 3 < count; q += 4) {
+  for (; q + 7 < count; q += 8) {
     const r0 = rows[q] * d, r1 = rows[q + 1] * d, r2 = rows[q + 2] * d, r3 = rows[q + 3] * d;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    const r4 = rows[q + 4] * d, r5 = rows[q + 5] * d, r6 = rows[q + 6] * d, r7 = rows[q + 7] * d;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
     for (let j = 0; j < d; j++) {
       const c = data[p + j];
       const t0 = data[r0 + j] - c, t1 = data[r1 + j] - c, t2 = data[r2 + j] - c, t3 = data[r3 + j] - c;
+      const t4 = data[r4 + j] - c, t5 = data[r5 + j] - c, t6 = data[r6 + j] - c, t7 = data[r7 + j] - c;
       s0 += t0 * t0;
       s1 += t1 * t1;
       s2 += t2 * t2;
       s3 += t3 * t3;
+      s4 += t4 * t4;
+      s5 += t5 * t5;
+      s6 += t6 * t6;
+      s7 += t7 * t7;
     }
     dist[q] = s0;
     dist[q + 1] = s1;
     dist[q + 2] = s2;
     dist[q + 3] = s3;
+    dist[q + 4] = s4;
+    dist[q + 5] = s5;
+    dist[q + 6] = s6;
+    dist[q + 7] = s7;
   }
   for (; q < count; q++) dist[q] = sqDistBounded(data, rows[q] * d, data, p, d, Infinity);
 }
@@ -672,8 +717,8 @@ function seqDistsToPoint(
  * Buffers of the sgemm kernels, kept between calls: fresh memory costs page
  * faults (measured here: touching 21 MB of it took about 60 ms), and fit and
  * score run synchronously, so one set serves every kernel in turn. `all` holds
- * the whole training matrix in float32 (a fit converts it once, ≈6 ms for
- * NSL-KDD's 67,343 × 78, and every seeding round and Lloyd pass reads it;
+ * the whole training matrix in float32 ({@link scanRows} converts it in its
+ * pass over the rows, and every seeding round and Lloyd pass reads it;
  * converting the rows each of those needed instead took ≈42 ms of a ≈190 ms
  * fit); it stays at the largest matrix fitted so far.
  */
@@ -689,9 +734,12 @@ function blockOf(data: Float64Array, d: number, from: number, to: number): Rows3
   return scratch.rows = prepareRows(data, d, from, to, scratch.rows);
 }
 
-/** All rows of `x`, converted into the shared whole-matrix buffer. */
-function allRows(x: Matrix): Rows32 {
-  return scratch.all = prepareRows(x.data, x.cols, 0, x.rows, scratch.all);
+/** The shared whole-matrix buffer, with room for all rows of `x` and `rows` set to them ({@link scanRows} fills it). */
+function allRowsBuffer(x: Matrix): Rows32 {
+  const all = scratch.all;
+  scratch.all = all && all.d === x.cols && all.sq.length >= x.rows ? all : rows32(x.cols, x.rows);
+  scratch.all.rows = x.rows;
+  return scratch.all;
 }
 
 /** The shared bound buffers, with room for `size` values each. */
@@ -1063,9 +1111,14 @@ interface Bounds {
 }
 
 /**
- * One assignment pass: rows whose bounds prove the label keep it, the others
- * get their upper bound tightened and, if still not proven, a full assignment
- * (queued on `assigner` when given).
+ * One assignment pass: rows whose bounds prove the label keep it. Without
+ * `assigner` the others get their upper bound tightened to the exact distance
+ * and, if still not proven, a full assignment. With it they are queued for
+ * the full assignment straight away: its sgemm bounds settle most rows with no
+ * exact distance at all, where tightening first read each row's 624 bytes of
+ * float64 (NSL-KDD) and settled only half of them — about 95,000 exact
+ * distances over a fit's six passes, and ≈10 ms of a ≈140 ms fit. Either way
+ * the labels are the plain loop's.
  */
 function boundPass(
   x: Matrix,
@@ -1080,11 +1133,14 @@ function boundPass(
     const a = labels[i];
     const bound = half[a] > lower[i] ? half[a] : lower[i];
     if (upper[i] <= bound) continue;
+    if (assigner) {
+      assigner.push(i);
+      continue;
+    }
     const u = Math.sqrt(sqDist(data, i * d, c, a * d, d));
     upper[i] = u;
     if (u <= bound) continue;
-    if (assigner) assigner.push(i);
-    else assignNearest(data, i, d, c, k, labels, upper, lower);
+    assignNearest(data, i, d, c, k, labels, upper, lower);
   }
   assigner?.flush();
 }

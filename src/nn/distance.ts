@@ -146,6 +146,18 @@ export function gatherRows(
 /**
  * Rows [from, to) of `src` as {@link Rows32} views on its buffers (no copy):
  * a block of an already converted matrix, ready for {@link sqDistBounds}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { prepareRows, rowsView } from "./distance.ts";
+ * const all = prepareRows(Float64Array.from([1, 0, 0, 2, 3, 4]), 2); // rows (1, 0), (0, 2), (3, 4)
+ * const v = rowsView(all, 1, 3);
+ * assert.equal(v.rows, 2);
+ * assert.deepEqual([...v.f32], [0, 2, 3, 4]);
+ * assert.deepEqual([...v.norm], [2, 5]);
+ * assert.equal(v.f32.buffer, all.f32.buffer); // a view, not a copy
+ * ```
  */
 export function rowsView(src: Rows32, from: number, to: number): Rows32 {
   const d = src.d;
@@ -162,6 +174,19 @@ export function rowsView(src: Rows32, from: number, to: number): Rows32 {
  * The rows `idx[0..count)` of the already converted `src`, copied into `out`
  * (reused when it has room): the float32 values and norms as they are, so no
  * float64 row is read or summed again.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { prepareRows, selectRows } from "./distance.ts";
+ * const all = prepareRows(Float64Array.from([1, 0, 0, 2, 3, 4]), 2); // rows (1, 0), (0, 2), (3, 4)
+ * const picked = selectRows(all, [2, 0, 2], 3);
+ * assert.deepEqual([...picked.f32.subarray(0, 6)], [3, 4, 1, 0, 3, 4]);
+ * assert.deepEqual([...picked.sq.subarray(0, 3)], [25, 1, 25]);
+ * // A buffer with room is reused.
+ * assert.equal(selectRows(all, [1], 1, picked), picked);
+ * assert.equal(picked.rows, 1);
+ * ```
  */
 export function selectRows(src: Rows32, idx: ArrayLike<number>, count: number, out?: Rows32): Rows32 {
   const d = src.d, r = ensure(out, d, count);

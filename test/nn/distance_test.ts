@@ -7,6 +7,8 @@ import {
   gatherRows,
   prepareRows,
   rows32,
+  rowsView,
+  selectRows,
   sqDistBounds,
   sqDistSlack,
 } from "../../src/nn/distance.ts";
@@ -138,3 +140,42 @@ testWhen(
     );
   },
 );
+
+Deno.test("rowsView and selectRows: the rows prepareRows and gatherRows convert, without converting again", () => {
+  // Real rows plus one beyond F32_NORM_LIMIT (its zeros and ∞ norm must carry over as they are).
+  const d = raw.cols, n = 40;
+  const data = raw.data.slice(0, n * d);
+  data[7 * d + 2] = 4 * F32_NORM_LIMIT;
+  const all = prepareRows(data, d);
+  assert.equal(all.norm[7], Infinity);
+
+  // rowsView: a window on the same buffers, equal to converting that range.
+  const v = rowsView(all, 5, 12);
+  assert.equal(v.rows, 7);
+  assert.equal(v.d, d);
+  const p = prepareRows(data, d, 5, 12);
+  assert.deepEqual([...v.f32], [...p.f32.subarray(0, 7 * d)]);
+  assert.deepEqual([...v.sq], [...p.sq.subarray(0, 7)]);
+  assert.deepEqual([...v.norm], [...p.norm.subarray(0, 7)]);
+  v.f32[0] = -1;
+  assert.equal(all.f32[5 * d], -1, "a view writes through to its source");
+  all.f32[5 * d] = p.f32[0];
+  assert.equal(rowsView(all, 3, 3).rows, 0);
+
+  // selectRows: equal to gathering the same rows from float64, repeats and the huge row included.
+  const idx = Int32Array.from([7, 0, 39, 7, 12]);
+  const s = selectRows(all, idx, idx.length);
+  const g = gatherRows(data, d, idx, idx.length);
+  assert.equal(s.rows, idx.length);
+  assert.deepEqual([...s.f32.subarray(0, idx.length * d)], [...g.f32.subarray(0, idx.length * d)]);
+  assert.deepEqual([...s.sq.subarray(0, idx.length)], [...g.sq.subarray(0, idx.length)]);
+  assert.deepEqual([...s.norm.subarray(0, idx.length)], [...g.norm.subarray(0, idx.length)]);
+  assert.equal(s.norm[0], Infinity);
+
+  // Buffers: reused with room, replaced without; only the first `count` indices are read.
+  const again = selectRows(all, idx, 2, s);
+  assert.equal(again, s);
+  assert.equal(again.rows, 2);
+  assert.notEqual(selectRows(all, Int32Array.from({ length: 30 }, (_, i) => i), 30, s), s);
+  assert.equal(selectRows(all, idx, 0).rows, 0);
+});
