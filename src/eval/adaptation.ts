@@ -79,11 +79,8 @@ export interface AdaptationOptions {
   atRecall?: number;
 }
 
-/** One window of the replay. */
-export interface WindowResult {
-  window: number;
-  /** First stream row of the window. */
-  start: number;
+/** Alert counts over some rows of the stream. */
+export interface StreamCounts {
   rows: number;
   benign: number;
   attacks: number;
@@ -93,6 +90,13 @@ export interface WindowResult {
   fpr: number;
   /** true positives / attack rows (NaN without attacks). */
   recall: number;
+}
+
+/** One window of the replay. */
+export interface WindowResult extends StreamCounts {
+  window: number;
+  /** First stream row of the window. */
+  start: number;
   /** The threshold the window was scored with. */
   threshold: number;
   /** The detector and threshold were refit after this window. */
@@ -112,16 +116,7 @@ export interface AdaptationResult {
   seed: number;
   test: string;
   windows: WindowResult[];
-  total: {
-    rows: number;
-    benign: number;
-    attacks: number;
-    fp: number;
-    tp: number;
-    fpr: number;
-    recall: number;
-    f1: number;
-  };
+  total: StreamCounts & { f1: number };
   updates: number;
   /**
    * The false-positive rate at `atRecall`, thresholds aside: every row's score is taken relative to the

@@ -39,6 +39,7 @@ import {
   funcType,
   I32,
   i32Const,
+  lazyKernelModule,
   localGet,
   localSet,
   localTee,
@@ -133,22 +134,8 @@ function adamModule(): Uint8Array<ArrayBuffer> {
   });
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-
 /** The compiled kernel module, or null where WebAssembly SIMD is missing or `NADIR_SIMD=off`. */
-function kernelModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  try {
-    if (Deno.env.get("NADIR_SIMD") === "off") return compiled;
-  } catch { /* no env permission: the default */ }
-  try {
-    compiled = new WebAssembly.Module(adamModule());
-  } catch {
-    compiled = null;
-  }
-  return compiled;
-}
+const kernelModule = lazyKernelModule(adamModule);
 
 type AdamKernel = (
   w: number,

@@ -199,3 +199,37 @@ export function moduleBytes(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   emit(out, section(10, funcs.map((f) => f.code)));
   return new Uint8Array(out);
 }
+
+/**
+ * A memoised compile of a kernel module for the engine's SIMD users: null
+ * where `NADIR_SIMD=off` or where the module does not compile (no
+ * WebAssembly SIMD), so each caller falls back to its plain loops. `build`
+ * runs once, on first use.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cat, funcBody, funcType, lazyKernelModule, moduleBytes } from "./wasm.ts";
+ * const mod = lazyKernelModule(() =>
+ *   moduleBytes({ funcs: [{ name: "nop", type: funcType([], []), code: funcBody([], cat(0x0b)) }] })
+ * );
+ * assert.equal(mod() === null, Deno.env.get("NADIR_SIMD") === "off");
+ * assert.equal(mod(), mod()); // compiled once
+ * ```
+ */
+export function lazyKernelModule(build: () => Uint8Array<ArrayBuffer>): () => WebAssembly.Module | null {
+  let compiled: WebAssembly.Module | null | undefined;
+  return () => {
+    if (compiled !== undefined) return compiled;
+    compiled = null;
+    try {
+      if (Deno.env.get("NADIR_SIMD") === "off") return compiled;
+    } catch { /* no env permission: the default */ }
+    try {
+      compiled = new WebAssembly.Module(build());
+    } catch {
+      compiled = null;
+    }
+    return compiled;
+  };
+}

@@ -52,6 +52,7 @@ import {
   funcType,
   I32,
   i32Const,
+  lazyKernelModule,
   localGet as get,
   localSet as set,
   localTee as tee,
@@ -183,26 +184,14 @@ type Kernels = {
   mse: (pred: number, target: number, grad: number, count: number, k: number) => number;
 };
 
-let compiled: WebAssembly.Module | null | undefined;
-
 /** The compiled kernels, or null where WebAssembly SIMD is missing or `NADIR_SIMD=off`. */
-function kernelModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  try {
-    if (Deno.env.get("NADIR_SIMD") === "off") return compiled;
-  } catch { /* no env permission: the default */ }
-  try {
-    const names = Object.keys(KERNELS) as (keyof typeof KERNELS)[];
-    compiled = new WebAssembly.Module(moduleBytes({
-      funcs: names.map((name) => ({ name, ...KERNELS[name] })),
-      importMemory: { module: "env", name: "mem", min: 1 },
-    }));
-  } catch {
-    compiled = null;
-  }
-  return compiled;
-}
+const kernelModule = lazyKernelModule(() => {
+  const names = Object.keys(KERNELS) as (keyof typeof KERNELS)[];
+  return moduleBytes({
+    funcs: names.map((name) => ({ name, ...KERNELS[name] })),
+    importMemory: { module: "env", name: "mem", min: 1 },
+  });
+});
 
 /** Workspaces by their memory's buffer, for the ops to find the kernels of an operand. */
 const byBuffer = new WeakMap<ArrayBufferLike, Workspace>();
@@ -301,12 +290,13 @@ export function reluBackwardBias(
 ): boolean {
   const ws = kernelsFor(z, rows, n, dy);
   if (!ws) return false;
-  const s = ws.scratch;
-  if (accumulate) s.set(db.subarray(0, n));
-  else s.fill(0, 0, n);
-  ws.kernels!.reluBack(z.byteOffset, dy.byteOffset, 0, rows, n);
-  db.set(s.subarray(0, n));
-  return true;
+  return intoColumnVector(
+    ws,
+    db,
+    n,
+    accumulate,
+    () => ws.kernels!.reluBack(z.byteOffset, dy.byteOffset, 0, rows, n),
+  );
 }
 
 /** `db (+)= Σ rows dy` (overwritten unless `accumulate`); false when dy is not a workspace view. */
@@ -319,10 +309,24 @@ export function addColumnSums(
 ): boolean {
   const ws = kernelsFor(dy, rows, n);
   if (!ws) return false;
+  return intoColumnVector(ws, db, n, accumulate, () => ws.kernels!.colSum(dy.byteOffset, 0, rows, n));
+}
+
+/**
+ * Runs a kernel that adds into the scratch area's first `n` floats, staged
+ * from `db` (or zeroed unless `accumulate`), and copies the sums back.
+ */
+function intoColumnVector(
+  ws: Workspace,
+  db: Float32Array,
+  n: number,
+  accumulate: boolean,
+  run: () => void,
+): true {
   const s = ws.scratch;
   if (accumulate) s.set(db.subarray(0, n));
   else s.fill(0, 0, n);
-  ws.kernels!.colSum(dy.byteOffset, 0, rows, n);
+  run();
   db.set(s.subarray(0, n));
   return true;
 }
