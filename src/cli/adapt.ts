@@ -46,6 +46,13 @@ export const command: Command = {
       default: 0.9,
     },
     "max-learn": { type: "number", arg: "N", description: "Rows learned per update at most", default: 2000 },
+    poison: {
+      type: "string",
+      arg: "CATEGORY",
+      description:
+        "Poisoning scenario: inject half of this attack category's test rows, lowest-scoring first " +
+        "(100 a window), and measure the other half's detection before and after",
+    },
     quick: { type: "boolean", description: "Cap the protocol's rows (smoke test)" },
     out: { type: "string", arg: "FILE", description: "Write every run and window as JSON here" },
   },
@@ -107,9 +114,19 @@ Example:
           maxRows: options.quick ? (config.quick?.maxRows ?? 2000) : undefined,
           log: (l) => console.error(l),
           atRecall: frozenRecall,
+          poison: str(args, "poison") ? { category: str(args, "poison")! } : undefined,
         });
         if (policy === "frozen") frozenRecall = r.total.recall;
         runs.push(r);
+        if (r.poison) {
+          const p = r.poison;
+          console.error(
+            `${policy} (feedback ${
+              pct(share)
+            }) poisoning with ${p.category}: ${p.learned} of ${p.injected} injected rows ` +
+              `learned; held-out detection ${pct(p.detectedBefore)} before, ${pct(p.detectedAfter)} after`,
+          );
+        }
         const fpAns = r.feedbackUsed.filter((f) => !f.label).length;
         const atFrozen = r.fprAtRecall ? pct(r.fprAtRecall.fpr) : "–";
         console.log(

@@ -73,6 +73,12 @@ export interface AdaptationOptions {
   /** Called with one line per window. */
   log?: (line: string) => void;
   /**
+   * The poisoning scenario: half of the test rows of attack `category` are injected into the stream,
+   * the lowest-scoring first (the ones likeliest to pass the guard rails), `perWindow` in each window;
+   * the other half is held out, and its detection rate is measured before the stream and after it.
+   */
+  poison?: { category: string; perWindow?: number };
+  /**
    * A recall to compare at (e.g. the frozen policy's): the result then also gives the FPR at that
    * recall — see {@link AdaptationResult.fprAtRecall}.
    */
@@ -126,6 +132,17 @@ export interface AdaptationResult {
    * for reporting only; nothing is tuned on it.
    */
   fprAtRecall?: { recall: number; fpr: number };
+  /** The poisoning scenario's outcome (with `poison`). */
+  poison?: {
+    category: string;
+    injected: number;
+    heldOut: number;
+    /** Injected rows the model learned as benign. */
+    learned: number;
+    /** Detection rate of the held-out rows with the model and threshold before the stream, and after it. */
+    detectedBefore: number;
+    detectedAfter: number;
+  };
   /** Every label the feedback oracle gave: stream row and label (1 = attack). */
   feedbackUsed: { row: number; label: number }[];
   guard: GuardRails;
@@ -184,6 +201,8 @@ export async function replayAdaptation(
   const calib = new BenignPool(cols, policy === "incremental" ? Infinity : Math.max(xVal.rows, 1));
   calib.add(xVal.data);
   const tpRows: number[] = [];
+  // The stream in order (replaced below in the poisoning scenario): rows, labels.
+  let xs = xTest, ys = test.y;
 
   let det: Detector = createDetector(config.detector, config.params ?? {}, seed);
   let threshold = 0, cut = 0;
@@ -199,12 +218,51 @@ export async function replayAdaptation(
     cut = quantileSorted(calScores, guard.acceptQuantile);
     if (tpRows.length) {
       // Keep the analyst's confirmed attacks above the threshold, but never below the margin's cut.
-      const tp = await det.score(matrix(rowsOf(xTest, tpRows), tpRows.length, cols, names));
+      const tp = await det.score(matrix(rowsOf(xs, tpRows), tpRows.length, cols, names));
       const lowest = tp.reduce((m, v) => Math.min(m, v), Infinity);
       if (lowest <= threshold) threshold = Math.max(cut, lowest * (1 - 1e-9) - 1e-12);
     }
   };
   await refit(true);
+
+  let poisonCtx: { injected: Set<number>; heldOut: Matrix; before: number; category: string } | undefined;
+  let injectedLearned = 0;
+  if (opts.poison) {
+    const { category, perWindow = 100 } = opts.poison;
+    const rowsC: number[] = [];
+    for (let i = 0; i < xTest.rows; i++) if (test.y[i] && test.category[i] === category) rowsC.push(i);
+    if (rowsC.length < 2) {
+      const cats = [...new Set(test.category.filter((_, i) => test.y[i]))].join(", ");
+      throw new RangeError(
+        `adaptation: poison: no attack rows of category "${category}" in ${test.name} (${cats})`,
+      );
+    }
+    rng.shuffle(rowsC);
+    const heldIdx = rowsC.slice(0, rowsC.length >> 1), injIdx = rowsC.slice(rowsC.length >> 1);
+    const injScores = await det.score(matrix(rowsOf(xTest, injIdx), injIdx.length, cols, names));
+    const byScore = injIdx.map((r, k) => [injScores[k], r]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((
+      p,
+    ) => p[1]);
+    const skip = new Set(rowsC);
+    const base: number[] = [];
+    for (let i = 0; i < xTest.rows; i++) if (!skip.has(i)) base.push(i);
+    const order: number[] = [];
+    const per = Math.min(perWindow, W - 1);
+    for (let b = 0, k = 0; b < base.length || k < byScore.length;) {
+      for (let j = 0; j < W - per && b < base.length; j++) order.push(base[b++]);
+      for (let j = 0; j < per && k < byScore.length; j++) order.push(byScore[k++]);
+    }
+    const injSet = new Set(injIdx), injected = new Set<number>();
+    order.forEach((r, pos) => {
+      if (injSet.has(r)) injected.add(pos);
+    });
+    xs = matrix(rowsOf(xTest, order), order.length, cols, names);
+    ys = Uint8Array.from(order, (r) => test.y[r]);
+    const heldOut = matrix(rowsOf(xTest, heldIdx), heldIdx.length, cols, names);
+    const before = (await det.score(heldOut)).reduce((n, v) => n + (v > threshold ? 1 : 0), 0) /
+      heldIdx.length;
+    poisonCtx = { injected, heldOut, before, category };
+  }
 
   // The stream starts where training ended: the drift detector first sees the benign calibration scores, so
   // the step from training traffic to the test stream is a change it can detect.
@@ -216,17 +274,17 @@ export async function replayAdaptation(
   const feedbackUsed: { row: number; label: number }[] = [];
   const windows: WindowResult[] = [];
   let updates = 0;
-  const relative = new Float64Array(xTest.rows);
-  for (let start = 0, w = 0; start < xTest.rows; start += W, w++) {
-    const n = Math.min(W, xTest.rows - start);
-    const xw = matrix(xTest.data.subarray(start * cols, (start + n) * cols), n, cols, names);
+  const relative = new Float64Array(xs.rows);
+  for (let start = 0, w = 0; start < xs.rows; start += W, w++) {
+    const n = Math.min(W, xs.rows - start);
+    const xw = matrix(xs.data.subarray(start * cols, (start + n) * cols), n, cols, names);
     const scores = await det.score(xw);
     const used = threshold;
     for (let i = 0; i < n; i++) relative[start + i] = used > 0 ? scores[i] / used : scores[i] - used;
     const alerted = new Uint8Array(n);
     let fp = 0, tp = 0, benign = 0, attacks = 0, alerts = 0, fired = false;
     for (let i = 0; i < n; i++) {
-      const y = test.y[start + i];
+      const y = ys[start + i];
       const a = scores[i] > threshold ? 1 : 0;
       alerted[i] = a;
       alerts += a;
@@ -246,7 +304,7 @@ export async function replayAdaptation(
         const j = k + rng.int(alertIdx.length - k);
         [alertIdx[k], alertIdx[j]] = [alertIdx[j], alertIdx[k]];
       }
-      const row = start + alertIdx[k], label = test.y[row];
+      const row = start + alertIdx[k], label = ys[row];
       feedbackUsed.push({ row, label });
       if (label) {
         tpRows.push(row);
@@ -264,6 +322,7 @@ export async function replayAdaptation(
       if (toCal.length) calib.add(rowsOf(xw, toCal));
       if (toPool.length) pool.add(rowsOf(xw, toPool));
       learned = toPool.length;
+      if (poisonCtx) { for (const i of toPool) if (poisonCtx.injected.has(start + i)) injectedLearned++; }
       await refit(false);
       updates++;
       drift?.reset();
@@ -304,12 +363,26 @@ export async function replayAdaptation(
     { rows: 0, benign: 0, attacks: 0, fp: 0, tp: 0 },
   );
   const precision = t.tp + t.fp ? t.tp / (t.tp + t.fp) : 0, recall = t.attacks ? t.tp / t.attacks : NaN;
+  let poison: AdaptationResult["poison"];
+  if (poisonCtx) {
+    const after = (await det.score(poisonCtx.heldOut)).reduce((n, v) => n + (v > threshold ? 1 : 0), 0) /
+      poisonCtx.heldOut.rows;
+    poison = {
+      category: poisonCtx.category,
+      injected: poisonCtx.injected.size,
+      heldOut: poisonCtx.heldOut.rows,
+      learned: injectedLearned,
+      detectedBefore: poisonCtx.before,
+      detectedAfter: after,
+    };
+  }
   det.dispose?.();
   let fprAtRecall: AdaptationResult["fprAtRecall"];
   if (opts.atRecall !== undefined) {
-    fprAtRecall = { recall: opts.atRecall, fpr: fprAt(relative, test.y, opts.atRecall) };
+    fprAtRecall = { recall: opts.atRecall, fpr: fprAt(relative, ys, opts.atRecall) };
   }
   return {
+    poison,
     fprAtRecall,
     experiment: config.id,
     policy,

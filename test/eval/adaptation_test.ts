@@ -71,3 +71,31 @@ Deno.test("fprAt: the cut where recall first reaches the target; ties alert toge
   assert.equal(fprAt([0.9, 0.8, 0.5, 0.1], y, 1), 0);
   assert.ok(Number.isNaN(fprAt([1, 2], new Uint8Array([1, 1]), 0.5)));
 });
+
+Deno.test("adaptation: the poisoning scenario injects half of a class lowest-scoring first and measures the other half", async () => {
+  const r = await replayAdaptation(config, {
+    policy: "sliding",
+    poison: { category: "DoS", perWindow: 20 },
+    ...QUICK,
+  });
+  const p = r.poison!;
+  assert.equal(p.category, "DoS");
+  assert.ok(p.injected > 0 && p.heldOut > 0 && Math.abs(p.injected - p.heldOut) <= 1, JSON.stringify(p));
+  assert.ok(p.learned >= 0 && p.learned <= p.injected);
+  for (const v of [p.detectedBefore, p.detectedAfter]) assert.ok(v >= 0 && v <= 1);
+  // The held-out half is not in the stream: the stream is shorter by it.
+  const plain = await replayAdaptation(config, { policy: "frozen", ...QUICK });
+  assert.equal(r.total.rows, plain.total.rows - p.heldOut);
+  // The frozen model learns nothing, so its detection of the held-out half cannot change.
+  const frozen = await replayAdaptation(config, {
+    policy: "frozen",
+    poison: { category: "DoS", perWindow: 20 },
+    ...QUICK,
+  });
+  assert.equal(frozen.poison!.learned, 0);
+  assert.equal(frozen.poison!.detectedAfter, frozen.poison!.detectedBefore);
+  await assert.rejects(
+    () => replayAdaptation(config, { policy: "frozen", poison: { category: "nope" }, ...QUICK }),
+    /poison: no attack rows of category "nope" in KDDTest\+ \(/,
+  );
+});
