@@ -36,6 +36,16 @@ export {
   ksStatistic,
 } from "./ks.ts";
 export { directionOf, type DriftDetector, type DriftEvent, type WindowStats } from "./types.ts";
+export {
+  acceptRows,
+  BenignPool,
+  checkPolicy,
+  DEFAULT_GUARD_RAILS,
+  FeedbackBudget,
+  type GuardRails,
+  UPDATE_POLICIES,
+  type UpdatePolicy,
+} from "./policy.ts";
 
 /** Names accepted by {@link createDriftDetector}. */
 export const DRIFT_DETECTORS = ["adwin", "page-hinkley", "kswin"] as const;

@@ -45,3 +45,4 @@ export * from "./match.ts";
 export * from "./alert_labels.ts";
 export * from "./ids_baseline.ts";
 export * from "./ids_compare.ts";
+export * from "./adaptation.ts";
