@@ -238,8 +238,12 @@ export function applyScalerInto(
  *
  * Rows the scaler was fitted on scale into [0, 1] (min-max) or within √rows
  * standard deviations, so only `none` needs the ±{@link SCALED_LIMIT} clamp.
- * Four rows go side by side, for the reason `gatherRows` in src/nn/ops.ts
- * gives (page walks of random rows overlap).
+ *
+ * Four rows go side by side: at 60 k × 78 values the source is larger than
+ * the TLB reaches, so a random row costs a page walk before its first value,
+ * and one row at a time leaves those walks waiting in line; four independent
+ * rows in one loop keep several in flight (a shuffled NSL-KDD epoch of plain
+ * float32 gathers took 31 ms this way against 65 one row at a time).
  */
 export function scaledRowGatherer(
   s: Scaler,
