@@ -206,14 +206,16 @@ export async function replayAdaptation(
 
   let det: Detector = createDetector(config.detector, config.params ?? {}, seed);
   let threshold = 0, cut = 0;
+  /** The calibration rows' scores under the current model, in row order. */
+  let calRaw: ArrayLike<number> = [];
   const refit = async (first: boolean) => {
     if (!first) {
       det.dispose?.();
       det = createDetector(config.detector, config.params ?? {}, seed);
     }
     await det.fit(first ? xFit : pool.matrix(names));
-    const cm = calib.matrix(names);
-    const calScores = sortedCopy(await det.score(cm));
+    calRaw = await det.score(calib.matrix(names));
+    const calScores = sortedCopy(calRaw);
     threshold = fitThreshold(config.threshold.strategy, calScores, config.threshold.params ?? {}).value;
     cut = quantileSorted(calScores, guard.acceptQuantile);
     if (tpRows.length) {
@@ -268,7 +270,7 @@ export async function replayAdaptation(
   // the step from training traffic to the test stream is a change it can detect.
   const drift = policy === "on-drift" ? createDriftDetector("adwin") : undefined;
   if (drift) {
-    for (const v of await det.score(calib.matrix(names))) if (Number.isFinite(v)) drift.update(v);
+    for (let i = 0; i < calRaw.length; i++) if (Number.isFinite(calRaw[i])) drift.update(calRaw[i]);
   }
   const budget = new FeedbackBudget(share);
   const feedbackUsed: { row: number; label: number }[] = [];
