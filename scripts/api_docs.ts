@@ -20,6 +20,7 @@
  */
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runDeno } from "./_deno.ts";
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("../", import.meta.url));
@@ -120,24 +121,12 @@ export function moduleDocProblems(modules: ModuleSummary[]): string[] {
   return out;
 }
 
-async function deno(args: string[], cwd: string): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { ok: r.success, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
-}
-
 /** Runs `deno doc --json` on the entry points and summarises each. */
 export async function readModules(
   root: string = ROOT,
   files: string[] = entryPoints(root),
 ): Promise<ModuleSummary[]> {
-  const r = await deno(["doc", "--json", ...files], root);
+  const r = await runDeno(["doc", "--json", ...files], root);
   if (!r.ok) throw new Error(`deno doc --json failed:\n${r.stderr.trim()}`);
   return summarize(JSON.parse(r.stdout) as DocJson, root);
 }
@@ -192,7 +181,7 @@ export async function generate(
     }
     await Deno.remove(out, { recursive: true });
   }
-  const r = await deno(["doc", "--html", "--name=nadir", `--output=${out}`, ...files], root);
+  const r = await runDeno(["doc", "--html", "--name=nadir", `--output=${out}`, ...files], root);
   if (!r.ok) throw new Error(`deno doc --html failed:\n${r.stderr.trim()}`);
   const written = Number(/Written (\d+) files/.exec(r.stdout + r.stderr)?.[1] ?? NaN);
   await Deno.writeTextFile(join(out, MARKER), MARKER_TEXT);

@@ -31,6 +31,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 import { codeCellSources, type NotebookCell } from "../src/eval/report_inputs.ts";
+import { runDeno } from "./_deno.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -114,18 +115,6 @@ export function exportsOf(d: CellDecls): string {
   return parts.join(" ") || "export {};";
 }
 
-async function run(cmd: string[], cwd: string): Promise<{ ok: boolean; out: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: cmd,
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { ok: r.success, out: dec.decode(r.stdout) + (r.success ? "" : dec.decode(r.stderr)) };
-}
-
 /** Type-checks notebooks as the kernel runs them; returns the report text and how many notebooks failed. */
 export async function checkNotebooks(paths: string[]): Promise<{ failed: string[]; text: string }> {
   const tmp = await Deno.makeTempDir({ prefix: "nadir-nbcheck-" });
@@ -142,9 +131,12 @@ export async function checkNotebooks(paths: string[]): Promise<{ failed: string[
       nb.cells.forEach((c, i) => Deno.writeTextFileSync(join(tmp, file(nb.name, i)), c + "\nexport {};\n"));
     }
     const all = nbs.flatMap((nb) => nb.cells.map((_, i) => join(tmp, file(nb.name, i))));
-    const doc = await run(["doc", "--json", "--private", "--config", join(ROOT, "deno.json"), ...all], ROOT);
-    if (!doc.ok) throw new Error(`deno doc failed on the notebook cells:\n${doc.out}`);
-    const nodes = JSON.parse(doc.out).nodes as Record<string, Parameters<typeof declsOf>[0]>;
+    const doc = await runDeno(
+      ["doc", "--json", "--private", "--config", join(ROOT, "deno.json"), ...all],
+      ROOT,
+    );
+    if (!doc.ok) throw new Error(`deno doc failed on the notebook cells:\n${doc.stdout}${doc.stderr}`);
+    const nodes = JSON.parse(doc.stdout).nodes as Record<string, Parameters<typeof declsOf>[0]>;
     // Second pass: prelude (one line, so line numbers shift by exactly one) + cell + exports.
     for (const nb of nbs) {
       const decls = nb.cells.map((_, i) =>
@@ -155,10 +147,12 @@ export async function checkNotebooks(paths: string[]): Promise<{ failed: string[
         Deno.writeTextFileSync(join(tmp, file(nb.name, i)), `${head}\n${c}\n${exportsOf(decls[i])}\n`);
       });
     }
-    const check = await run(["check", "--config", join(ROOT, "deno.json"), ...all], ROOT);
+    const check = await runDeno(["check", "--config", join(ROOT, "deno.json"), ...all], ROOT);
     if (check.ok) return { failed: [], text: "" };
     // Diagnostics are blank-line separated blocks; drop assignments to an earlier cell's variable.
-    const blocks = check.out.split(/\n\s*\n/).filter((b) => !/TS2632/.test(b) && /TS\d+/.test(b));
+    const blocks = (check.stdout + check.stderr).split(/\n\s*\n/).filter((b) =>
+      !/TS2632/.test(b) && /TS\d+/.test(b)
+    );
     const failed = new Set<string>();
     const text = blocks.join("\n\n").replace(
       /file:\/\/\S+?\/([A-Za-z0-9_-]+)__cell(\d+)\.ts:(\d+):(\d+)/g,
