@@ -47,6 +47,8 @@ export {
   type UpdatePolicy,
 } from "./policy.ts";
 
+export { ModelAdapter, type ModelAdapterOptions, takeRows, type UpdateResult } from "./adapter.ts";
+
 /** Names accepted by {@link createDriftDetector}. */
 export const DRIFT_DETECTORS = ["adwin", "page-hinkley", "kswin"] as const;
 

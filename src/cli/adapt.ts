@@ -53,6 +53,11 @@ export const command: Command = {
         "Poisoning scenario: inject half of this attack category's test rows, lowest-scoring first " +
         "(100 a window), and measure the other half's detection before and after",
     },
+    "order-by": {
+      type: "string",
+      arg: "COLUMN",
+      description: "Replay the test rows sorted by this column (e.g. Timestamp) instead of file order",
+    },
     quick: { type: "boolean", description: "Cap the protocol's rows (smoke test)" },
     out: { type: "string", arg: "FILE", description: "Write every run and window as JSON here" },
   },
@@ -114,6 +119,7 @@ Example:
           maxRows: options.quick ? (config.quick?.maxRows ?? 2000) : undefined,
           log: (l) => console.error(l),
           atRecall: frozenRecall,
+          orderBy: str(args, "order-by"),
           poison: str(args, "poison") ? { category: str(args, "poison")! } : undefined,
         });
         if (policy === "frozen") frozenRecall = r.total.recall;

@@ -33,22 +33,19 @@
 import type { Matrix } from "../data/matrix.ts";
 import { matrix } from "../data/matrix.ts";
 import { createDetector } from "../detectors/registry.ts";
-import type { Detector } from "../detectors/types.ts";
-import { fitThreshold } from "../thresholds/index.ts";
 import { createDriftDetector } from "../adapt/mod.ts";
+import { ModelAdapter } from "../adapt/adapter.ts";
 import {
-  acceptRows,
-  BenignPool,
   checkPolicy,
   DEFAULT_GUARD_RAILS,
   FeedbackBudget,
   type GuardRails,
   type UpdatePolicy,
 } from "../adapt/policy.ts";
-import { quantileSorted } from "../util/quantile.ts";
 import { Rng } from "../util/random.ts";
 import type { ExperimentConfig } from "./config.ts";
-import { getProtocol } from "./protocols.ts";
+import type pl from "nodejs-polars";
+import { getProtocol, type TestSet } from "./protocols.ts";
 import { fitPreprocess, gather } from "./prep.ts";
 
 /** Options of {@link replayAdaptation}. */
@@ -70,6 +67,11 @@ export interface AdaptationOptions {
   capacity?: number;
   /** Cap the protocol's rows (quick runs). */
   maxRows?: number;
+  /**
+   * Replay the test rows ordered by this column of the test frame (e.g. CIC-IDS2017's `Timestamp`:
+   * Monday → Friday) instead of file order; ties keep file order.
+   */
+  orderBy?: string;
   /** Called with one line per window. */
   log?: (line: string) => void;
   /**
@@ -149,10 +151,8 @@ export interface AdaptationResult {
   feedbackShare: number;
   feedbackPick: "random" | "borderline";
   window: number;
-}
-
-function sortedCopy(a: ArrayLike<number>): Float64Array {
-  return Float64Array.from(a).sort();
+  /** The column the stream was ordered by; null: file order. */
+  orderBy: string | null;
 }
 
 function rowsOf(x: Matrix, idx: ArrayLike<number>): Float64Array {
@@ -191,41 +191,29 @@ export async function replayAdaptation(
   );
   const xFit = prep.train;
   const xVal = prep.apply(gather(split.frames[split.validation.frame], split.validation.rows));
-  const test = split.tests[0];
+  const test = opts.orderBy
+    ? orderedBy(split.frames[split.tests[0].frame], split.tests[0], opts.orderBy)
+    : split.tests[0];
   const xTest = prep.apply(gather(split.frames[test.frame], test.rows));
   const cols = xFit.cols, names = xFit.names;
 
   const rng = new Rng(seed ^ 0x5eed);
-  const pool = new BenignPool(cols, policy === "incremental" ? Infinity : opts.capacity ?? xFit.rows);
-  pool.add(xFit.data);
-  const calib = new BenignPool(cols, policy === "incremental" ? Infinity : Math.max(xVal.rows, 1));
-  calib.add(xVal.data);
-  const tpRows: number[] = [];
+  const adapter = await ModelAdapter.start(
+    {
+      policy,
+      create: () => createDetector(config.detector, config.params ?? {}, seed),
+      threshold: config.threshold,
+      names: names ?? Array.from({ length: cols }, (_, j) => `f${j}`),
+      guard,
+      capacity: opts.capacity ?? xFit.rows,
+      calibrationCapacity: Math.max(xVal.rows, 1),
+      rng,
+    },
+    xFit,
+    xVal,
+  );
   // The stream in order (replaced below in the poisoning scenario): rows, labels.
   let xs = xTest, ys = test.y;
-
-  let det: Detector = createDetector(config.detector, config.params ?? {}, seed);
-  let threshold = 0, cut = 0;
-  /** The calibration rows' scores under the current model, in row order. */
-  let calRaw: ArrayLike<number> = [];
-  const refit = async (first: boolean) => {
-    if (!first) {
-      det.dispose?.();
-      det = createDetector(config.detector, config.params ?? {}, seed);
-    }
-    await det.fit(first ? xFit : pool.matrix(names));
-    calRaw = await det.score(calib.matrix(names));
-    const calScores = sortedCopy(calRaw);
-    threshold = fitThreshold(config.threshold.strategy, calScores, config.threshold.params ?? {}).value;
-    cut = quantileSorted(calScores, guard.acceptQuantile);
-    if (tpRows.length) {
-      // Keep the analyst's confirmed attacks above the threshold, but never below the margin's cut.
-      const tp = await det.score(matrix(rowsOf(xs, tpRows), tpRows.length, cols, names));
-      const lowest = tp.reduce((m, v) => Math.min(m, v), Infinity);
-      if (lowest <= threshold) threshold = Math.max(cut, lowest * (1 - 1e-9) - 1e-12);
-    }
-  };
-  await refit(true);
 
   let poisonCtx: { injected: Set<number>; heldOut: Matrix; before: number; category: string } | undefined;
   let injectedLearned = 0;
@@ -241,7 +229,7 @@ export async function replayAdaptation(
     }
     rng.shuffle(rowsC);
     const heldIdx = rowsC.slice(0, rowsC.length >> 1), injIdx = rowsC.slice(rowsC.length >> 1);
-    const injScores = await det.score(matrix(rowsOf(xTest, injIdx), injIdx.length, cols, names));
+    const injScores = await adapter.detector.score(matrix(rowsOf(xTest, injIdx), injIdx.length, cols, names));
     const byScore = injIdx.map((r, k) => [injScores[k], r]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((
       p,
     ) => p[1]);
@@ -261,7 +249,8 @@ export async function replayAdaptation(
     xs = matrix(rowsOf(xTest, order), order.length, cols, names);
     ys = Uint8Array.from(order, (r) => test.y[r]);
     const heldOut = matrix(rowsOf(xTest, heldIdx), heldIdx.length, cols, names);
-    const before = (await det.score(heldOut)).reduce((n, v) => n + (v > threshold ? 1 : 0), 0) /
+    const before = (await adapter.detector.score(heldOut)).reduce((n, v) =>
+      n + (v > adapter.threshold ? 1 : 0), 0) /
       heldIdx.length;
     poisonCtx = { injected, heldOut, before, category };
   }
@@ -270,6 +259,7 @@ export async function replayAdaptation(
   // the step from training traffic to the test stream is a change it can detect.
   const drift = policy === "on-drift" ? createDriftDetector("adwin") : undefined;
   if (drift) {
+    const calRaw = adapter.calibrationScores;
     for (let i = 0; i < calRaw.length; i++) if (Number.isFinite(calRaw[i])) drift.update(calRaw[i]);
   }
   const budget = new FeedbackBudget(share);
@@ -280,14 +270,14 @@ export async function replayAdaptation(
   for (let start = 0, w = 0; start < xs.rows; start += W, w++) {
     const n = Math.min(W, xs.rows - start);
     const xw = matrix(xs.data.subarray(start * cols, (start + n) * cols), n, cols, names);
-    const scores = await det.score(xw);
-    const used = threshold;
+    const scores = await adapter.detector.score(xw);
+    const used = adapter.threshold;
     for (let i = 0; i < n; i++) relative[start + i] = used > 0 ? scores[i] / used : scores[i] - used;
     const alerted = new Uint8Array(n);
     let fp = 0, tp = 0, benign = 0, attacks = 0, alerts = 0, fired = false;
     for (let i = 0; i < n; i++) {
       const y = ys[start + i];
-      const a = scores[i] > threshold ? 1 : 0;
+      const a = scores[i] > used ? 1 : 0;
       alerted[i] = a;
       alerts += a;
       if (y) [attacks, tp] = [attacks + 1, tp + a];
@@ -309,23 +299,18 @@ export async function replayAdaptation(
       const row = start + alertIdx[k], label = ys[row];
       feedbackUsed.push({ row, label });
       if (label) {
-        tpRows.push(row);
+        adapter.confirmAttack(xs.data.subarray(row * cols, (row + 1) * cols));
         fbTp++;
       } else confirmedFp.push(alertIdx[k]);
     }
     const update = policy === "sliding" || policy === "incremental" || (policy === "on-drift" && fired);
     let learned = 0;
     if (update) {
-      const acc = acceptRows(scores, alerted, cut, guard.maxPerUpdate, rng);
-      // A tenth of the accepted rows calibrates the next threshold; the rest (and confirmed FPs) are learned.
-      const toCal: number[] = [], toPool: number[] = [];
-      for (const i of acc) (rng.next() < 0.1 ? toCal : toPool).push(i);
-      for (const i of confirmedFp) toPool.push(i);
-      if (toCal.length) calib.add(rowsOf(xw, toCal));
-      if (toPool.length) pool.add(rowsOf(xw, toPool));
-      learned = toPool.length;
-      if (poisonCtx) { for (const i of toPool) if (poisonCtx.injected.has(start + i)) injectedLearned++; }
-      await refit(false);
+      const r = await adapter.update(xw, scores, alerted, confirmedFp);
+      learned = r.learned;
+      if (poisonCtx) {
+        for (const i of r.learnedRows) if (poisonCtx.injected.has(start + i)) injectedLearned++;
+      }
       updates++;
       drift?.reset();
     }
@@ -350,7 +335,7 @@ export async function replayAdaptation(
         (100 * (benign ? fp / benign : NaN)).toFixed(2)
       } %, ` +
         `recall ${(100 * (attacks ? tp / attacks : NaN)).toFixed(1)} %${
-          update ? `, refit on ${pool.size} rows` : ""
+          update ? `, refit on ${adapter.pool.size} rows` : ""
         }`,
     );
   }
@@ -367,7 +352,10 @@ export async function replayAdaptation(
   const precision = t.tp + t.fp ? t.tp / (t.tp + t.fp) : 0, recall = t.attacks ? t.tp / t.attacks : NaN;
   let poison: AdaptationResult["poison"];
   if (poisonCtx) {
-    const after = (await det.score(poisonCtx.heldOut)).reduce((n, v) => n + (v > threshold ? 1 : 0), 0) /
+    const after = (await adapter.detector.score(poisonCtx.heldOut)).reduce(
+      (n, v) => n + (v > adapter.threshold ? 1 : 0),
+      0,
+    ) /
       poisonCtx.heldOut.rows;
     poison = {
       category: poisonCtx.category,
@@ -378,7 +366,7 @@ export async function replayAdaptation(
       detectedAfter: after,
     };
   }
-  det.dispose?.();
+  adapter.dispose();
   let fprAtRecall: AdaptationResult["fprAtRecall"];
   if (opts.atRecall !== undefined) {
     fprAtRecall = { recall: opts.atRecall, fpr: fprAt(relative, ys, opts.atRecall) };
@@ -403,6 +391,31 @@ export async function replayAdaptation(
     feedbackShare: share,
     feedbackPick: pick,
     window: W,
+    orderBy: opts.orderBy ?? null,
+  };
+}
+
+/** The test set with its rows sorted by `column` (numbers numerically, else as text; stable). */
+function orderedBy(frame: pl.DataFrame, test: TestSet, column: string): TestSet {
+  if (!frame.columns.includes(column)) {
+    throw new RangeError(
+      `adaptation: orderBy: the test frame has no column "${column}" (columns: ${frame.columns.join(", ")})`,
+    );
+  }
+  const all: unknown[] = frame.getColumn(column).toArray();
+  const key = Array.from(test.rows, (r) => all[r]);
+  const numeric = key.every((v) => typeof v === "number");
+  const idx = Array.from(key, (_, i) => i).sort((a, b) => {
+    const ka = key[a], kb = key[b];
+    if (numeric) return (ka as number) - (kb as number) || a - b;
+    const sa = String(ka), sb = String(kb);
+    return sa < sb ? -1 : sa > sb ? 1 : a - b;
+  });
+  return {
+    ...test,
+    rows: Uint32Array.from(idx, (i) => test.rows[i]),
+    y: Uint8Array.from(idx, (i) => test.y[i]),
+    category: idx.map((i) => test.category[i]),
   };
 }
 

@@ -99,3 +99,17 @@ Deno.test("adaptation: the poisoning scenario injects half of a class lowest-sco
     /poison: no attack rows of category "nope" in KDDTest\+ \(/,
   );
 });
+
+Deno.test("adaptation: orderBy replays the same rows in another order; an unknown column is an error naming it", async () => {
+  const file = await replayAdaptation(config, { policy: "frozen", ...QUICK });
+  const sorted = await replayAdaptation(config, { policy: "frozen", orderBy: "duration", ...QUICK });
+  assert.equal(sorted.orderBy, "duration");
+  assert.equal(file.orderBy, null);
+  // Frozen judges every row alike whatever the order: same totals, different windows.
+  assert.deepEqual(sorted.total, file.total);
+  assert.notDeepEqual(sorted.windows.map((w) => w.fp), file.windows.map((w) => w.fp));
+  await assert.rejects(
+    () => replayAdaptation(config, { policy: "frozen", orderBy: "Timestamp", ...QUICK }),
+    /the test frame has no column "Timestamp" \(columns: .*duration/,
+  );
+});
