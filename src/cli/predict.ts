@@ -15,7 +15,11 @@ export const command: Command = {
   name: "predict",
   summary: "Score a file with a saved model (JSON lines out)",
   options: {
-    model: { type: "string", arg: "DIR", description: "Model directory written by `nadir train`" },
+    model: {
+      type: "string",
+      arg: "DIR",
+      description: "Model directory written by `nadir train`, or a model history (its head)",
+    },
     input: {
       type: "string",
       arg: "FILE",
@@ -39,10 +43,11 @@ Examples:
     if (!modelDir) throw new UsageError("nadir predict: --model DIR is required");
     if (!input) throw new UsageError("nadir predict: --input FILE is required");
     const { loadModel } = await import("../detectors/model_dir.ts");
+    const { resolveModelDir } = await import("../detectors/model_history.ts");
     const { predictBatch } = await import("../detectors/predict.ts");
     const { contextFromFrame } = await import("../detectors/train.ts");
     const { loadTable } = await import("../data/table.ts");
-    const model = await loadModel(modelDir);
+    const model = await loadModel(await resolveModelDir(modelDir));
     const df = await loadTable(input, str(args, "schema"));
     const r = await withFile(input, () =>
       predictBatch(df, model, {

@@ -59,6 +59,11 @@ export const COMMANDS: LazyCommand[] = [
     load: lazy("./train.ts"),
   },
   {
+    name: "model",
+    summary: "Versioned model histories: init, history, rollback",
+    load: lazy("./model.ts"),
+  },
+  {
     name: "predict",
     summary: "Score a file with a saved model (JSON lines out)",
     load: lazy("./predict.ts"),

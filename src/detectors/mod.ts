@@ -46,6 +46,7 @@ export {
   saveModel,
   type SaveModelOptions,
 } from "./model_dir.ts";
+export * from "./model_history.ts";
 export * from "./predict.ts";
 export * from "./train.ts";
 export * from "./explain.ts";

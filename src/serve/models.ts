@@ -14,6 +14,7 @@
  */
 import type { Matrix } from "../data/matrix.ts";
 import { type LoadedModel, loadModel, saveModel } from "../detectors/model_dir.ts";
+import { resolveModelDir } from "../detectors/model_history.ts";
 import { createDetector } from "../detectors/registry.ts";
 import {
   type BenignProfile,
@@ -92,7 +93,8 @@ async function transformOfModel(m: LoadedModel): Promise<Transform | null> {
  * computes (basic, cic, kdd), else the first whose columns include every input column (`nadir train`
  * records "all" unless `--features` names the set).
  */
-export async function flowScoringFromDir(dir: string): Promise<FlowScoring> {
+export async function flowScoringFromDir(modelOrHistory: string): Promise<FlowScoring> {
+  const dir = await resolveModelDir(modelOrHistory); // a model history scores with its head version
   const m = await loadModel(dir);
   const transform = await transformOfModel(m);
   // Raw columns read from each flow: the transform's inputs, or the model's features as they are.
@@ -229,7 +231,7 @@ export function flowExplainer(
  * applies it (unknown categories go to the unknown bucket, non-finite values follow its nanPolicy).
  */
 export async function predictModelFromDir(dir: string): Promise<PredictModel> {
-  const m = await loadModel(dir);
+  const m = await loadModel(await resolveModelDir(dir));
   const transform = await transformOfModel(m);
   const base = {
     name: basename(dir.replace(/\/+$/, "")),
