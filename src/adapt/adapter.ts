@@ -73,6 +73,13 @@ export interface ModelAdapterOptions {
   calibrationCapacity?: number;
   /** Share of accepted rows that calibrate instead of being learned (default 0.1). */
   calibrationShare?: number;
+  /** No refit until the pool holds this many rows (default 1): a pool started empty fills first. */
+  minPoolRows?: number;
+  /**
+   * Called with the detector a refit replaced (default: disposes it). A live sensor may still be
+   * scoring a batch with it and disposes it once that settles.
+   */
+  retire?: (old: Detector) => void;
   /** Draws the guard rails' samples and the calibration split; the caller may share it. */
   rng: Rng;
   /**
@@ -193,7 +200,7 @@ export class ModelAdapter {
    * After a scored window: learns what the guard rails accept plus `confirmedFp` (window row indices an
    * analyst called false positives), then refits the detector and its threshold. `alerted[i]` non-zero
    * excludes row i (it alerted, or an analyst called it an attack). Without a cut yet (no calibration
-   * rows) the accepted rows all calibrate and nothing is refit.
+   * rows) every other row under the threshold calibrates first.
    */
   async update(
     x: Matrix,
@@ -208,12 +215,19 @@ export class ModelAdapter {
       );
     }
     const rng = this.#o.rng, share = this.#o.calibrationShare ?? 0.1;
+    let calibrated = 0;
     if (!(this.#cut === this.#cut)) {
-      // No calibration yet: what scored under the threshold calibrates; nothing is learned.
-      const acc = acceptRows(scores, alerted, this.#threshold, this.guard.maxPerUpdate, rng);
-      if (acc.length) this.calibration.add(rowsOf(x, acc));
-      if (this.calibration.size) await this.#calibrate(this.#threshold);
-      return { learnedRows: [], learned: 0, calibrated: acc.length, refit: false };
+      // No calibration rows yet (a deployed model that kept none): every other row under the threshold
+      // calibrates, which sets the cut; the rest are then judged against it like any window.
+      const under = acceptRows(scores, alerted, this.#threshold, this.guard.maxPerUpdate, rng);
+      const cal = under.filter((_, k) => k % 2 === 0);
+      if (cal.length) this.calibration.add(rowsOf(x, cal));
+      if (!this.calibration.size) return { learnedRows: [], learned: 0, calibrated: 0, refit: false };
+      await this.#calibrate(this.#threshold);
+      calibrated = cal.length;
+      const skip = Uint8Array.from(alerted, (v) => (v ? 1 : 0));
+      for (const i of cal) skip[i] = 1;
+      alerted = skip;
     }
     const acc = acceptRows(scores, alerted, this.#cut, this.guard.maxPerUpdate, rng);
     const toCal: number[] = [], toPool: number[] = [];
@@ -221,8 +235,9 @@ export class ModelAdapter {
     for (const i of confirmedFp) toPool.push(i);
     if (toCal.length) this.calibration.add(rowsOf(x, toCal));
     if (toPool.length) this.pool.add(rowsOf(x, toPool));
-    await this.refit();
-    return { learnedRows: toPool, learned: toPool.length, calibrated: toCal.length, refit: true };
+    const refit = this.pool.size >= (this.#o.minPoolRows ?? 1);
+    if (refit) await this.refit();
+    return { learnedRows: toPool, learned: toPool.length, calibrated: calibrated + toCal.length, refit };
   }
 
   /** Refits the detector on the pool and the threshold on the calibration rows. */
@@ -230,8 +245,10 @@ export class ModelAdapter {
     if (!this.pool.size) throw new RangeError("adapter: nothing to refit on (the pool is empty)");
     const next = this.#o.create();
     await next.fit(this.pool.matrix(this.names));
-    this.#detector.dispose?.();
+    const old = this.#detector;
     this.#detector = next;
+    if (this.#o.retire) this.#o.retire(old);
+    else old.dispose?.();
     await this.#calibrate();
     this.updates++;
   }

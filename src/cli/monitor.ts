@@ -114,6 +114,22 @@ export const command: Command = {
       multiple: true,
       description: "Drift detector option (repeatable), e.g. --drift-param delta=0.0001",
     },
+    adapt: {
+      type: "string",
+      arg: "POLICY",
+      description: "Model update policy with --model: frozen (default), sliding, incremental, on-drift " +
+        "(docs/monitor.md#model-updates)",
+    },
+    history: {
+      type: "string",
+      arg: "DIR",
+      description: "Model history each update is written to (created from --model on first run)",
+    },
+    "adapt-window": {
+      type: "number",
+      arg: "N",
+      description: "Scored flows per update window (default 5000)",
+    },
     "max-flows": {
       type: "number",
       arg: "N",
@@ -126,7 +142,10 @@ Examples:
   nadir monitor --pcap data/pcaps/synscan.pcapng --model models/iforest --alerts out/alerts.jsonl
   nadir monitor --interface eth0 --detector kitnet --grace 50000 --alerts /var/lib/nadir/alerts.jsonl --port 8787
   nadir monitor --pcap day2.pcap --model models/knn --alerts out/eve.jsonl --drift adwin --drift-features all
+  nadir monitor --interface eth0 --model models/knn --adapt sliding --history /var/lib/nadir/model --port 8787
 Drift events (event_type "drift") go to the alert sinks; see docs/monitor.md#drift-events.
+With --adapt the model learns from traffic under guard rails and from analyst verdicts; every update is a
+new version of --history (nadir model history|rollback, GET /model, POST /model/rollback).
 Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, alerts and sinks are flushed.`,
   async run(args) {
     let cfg: MonitorConfig = {};
@@ -168,6 +187,12 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
       if (str(args, "token-file")) cfg.api.token_file = str(args, "token-file");
     }
     driftOptions(cfg, args);
+    if (str(args, "adapt") || str(args, "history") || num(args, "adapt-window") !== undefined) {
+      cfg.adapt = { ...(cfg.adapt ?? {}) };
+      if (str(args, "adapt")) cfg.adapt.policy = str(args, "adapt");
+      if (str(args, "history")) cfg.adapt.history = str(args, "history");
+      if (num(args, "adapt-window") !== undefined) cfg.adapt.window_flows = num(args, "adapt-window");
+    }
     const problems = configProblems(cfg);
     if (problems.length) throw new InputError(problems.join("; "), { file: cfgFile ?? "command line" });
 

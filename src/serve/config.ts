@@ -18,6 +18,7 @@ import schema from "../../deploy/nadir.schema.json" with { type: "json" };
 import { InputError } from "../util/errors.ts";
 import type { SuppressionRule } from "./rules.ts";
 import { type DriftConfig, driftConfigProblems } from "./drift.ts";
+import type { AdaptConfig } from "./adaptation.ts";
 
 /** The configuration (snake_case as in the file). */
 export interface MonitorConfig {
@@ -63,6 +64,8 @@ export interface MonitorConfig {
   };
   /** Drift detection on live streams (src/serve/drift.ts); on for the score stream by default. */
   drift?: DriftConfig;
+  /** Model updates while the sensor runs (src/serve/adaptation.ts); frozen by default. */
+  adapt?: AdaptConfig;
   feedback_file?: string;
   sinks?: {
     webhook?: { url: string; headers?: Record<string, string>; spool?: string; timeout_ms?: number };

@@ -205,6 +205,10 @@ export class MonitorMetrics {
   readonly sinkErrors: Counter;
   readonly nonFiniteScores: Counter;
   readonly driftEvents: Counter;
+  readonly modelUpdates: Counter;
+  readonly modelRollbacks: Counter;
+  readonly modelRowsLearned: Counter;
+  readonly modelVersion: Gauge;
   readonly sinkSpooled: Gauge;
   readonly sinkWritten: Counter;
   readonly sinkLost: Counter;
@@ -245,6 +249,19 @@ export class MonitorMetrics {
       "drift_events_total",
       "Drift events (a watched stream's distribution changed), by stream and drift detector",
     );
+    this.modelUpdates = r.counter(
+      "model_updates_total",
+      "Model versions the update policy wrote (refit detector and threshold), by policy",
+    );
+    this.modelRollbacks = r.counter(
+      "model_rollbacks_total",
+      "Rollbacks of the live model to an earlier version",
+    );
+    this.modelRowsLearned = r.counter(
+      "model_rows_learned_total",
+      "Flows the update policy learned as benign, by source (guard rails: accepted; feedback: false positives)",
+    );
+    this.modelVersion = r.gauge("model_version", "Number of the model version scoring now (v0003 = 3)");
     this.sinkSpooled = r.gauge("sink_spooled", "Records waiting in a sink's on-disk spool, by sink");
     this.sinkWritten = r.counter(
       "sink_written_total",

@@ -52,6 +52,8 @@
  * @module
  */
 import type { Packet } from "../capture/packet.ts";
+import type { Matrix } from "../data/matrix.ts";
+import type { Detector } from "../detectors/types.ts";
 import { Expiration, type Flow, type FlowFeatureSet, FlowMeter } from "../flows/meter.ts";
 import { type Alert, hostName, makeAlert, protoName } from "./alert.ts";
 import {
@@ -121,8 +123,13 @@ export interface MonitorOptions {
    * score stream.
    */
   drift?: DriftOptions;
-  /** Called for every drift event (tests). */
+  /** Called for every drift event (tests; the update policy's on-drift trigger). */
   onDrift?: (d: DriftRecord) => void;
+  /**
+   * Every batch a flow model scored, in the model's columns, with its scores (the update policy,
+   * src/serve/adaptation.ts). Flow mode only.
+   */
+  onScored?: (x: Matrix, scores: ArrayLike<number>) => void;
   /** Called for every alert that passed the filter (tests, bench); `cpuLatencyMs` needs `cpuClock`. */
   onAlert?: (a: Alert, latencyMs: number, cpuLatencyMs?: number) => void;
   /**
@@ -188,12 +195,13 @@ export class Monitor {
       metrics: o.metrics,
       stats: o.stats,
       wallNow: () => this.#currentWall ||= performance.now(),
-      raise: (f, score, tsUs, state, triggerWall, names, vals, triggerCpu) =>
-        this.#raise(f, score, tsUs, state, triggerWall, names, vals, triggerCpu),
+      raise: (f, score, tsUs, state, triggerWall, names, vals, triggerCpu, modelRow) =>
+        this.#raise(f, score, tsUs, state, triggerWall, names, vals, triggerCpu, modelRow),
       forget: (f) => this.#forget(f),
       nonFinite: (score) => this.#nonFinite(score),
       observe: (score, vals, tsUs, flowId) => this.drift?.observe(score, vals, tsUs, flowId),
       track: (work) => this.#track(work),
+      ...(o.onScored ? { scored: o.onScored } : {}),
     };
     const s = o.scoring;
     this.#mode = s.kind === "flow" ? new FlowScoringMode(s, host, o) : new PacketScoringMode(s, host);
@@ -242,6 +250,19 @@ export class Monitor {
   /** The current threshold (NaN while a packet-mode detector is still calibrating). */
   get threshold(): number {
     return this.#mode.threshold;
+  }
+
+  /**
+   * Replaces a flow model's detector and threshold (a model update or rollback) from the next batch
+   * on; resolves once every batch scored before the swap has settled, so the caller may then
+   * dispose the old detector.
+   */
+  async swapModel(detector: Detector, threshold: number): Promise<void> {
+    if (!(this.#mode instanceof FlowScoringMode)) {
+      throw new Error("swapModel: only a flow model (--model) can be replaced while the monitor runs");
+    }
+    this.#mode.swap(detector, threshold);
+    await Promise.allSettled([...this.#inflight]);
   }
 
   /** Feeds one packet (the packet object may be reused by the caller after return). */
@@ -406,6 +427,7 @@ export class Monitor {
     names: readonly string[],
     vals: ArrayLike<number>,
     triggerCpu?: number,
+    modelRow?: { names?: readonly string[]; values: ArrayLike<number> },
   ): void {
     const o = this.o;
     this.alertsRaised++;
@@ -454,6 +476,7 @@ export class Monitor {
     // Evidence is taken now: the flow may end (and its buffer be dropped) before an async explanation returns.
     const ev = this.evidence.get(f.id);
     const values = Array.from(vals);
+    const model = modelRow && { names: modelRow.names, values: Float64Array.from(modelRow.values) };
     let ex: string | undefined | Promise<string | undefined>;
     try {
       ex = o.explain ? o.explain(a, names, values) : undefined;
@@ -464,9 +487,9 @@ export class Monitor {
       this.#track(
         ex
           .catch((e) => `(explanation failed: ${(e as Error).message})`)
-          .then((text) => this.#deliver(a, text, ev, names, values, triggerWall, triggerCpu)),
+          .then((text) => this.#deliver(a, text, ev, names, values, triggerWall, triggerCpu, model)),
       );
-    } else this.#deliver(a, ex, ev, names, values, triggerWall, triggerCpu);
+    } else this.#deliver(a, ex, ev, names, values, triggerWall, triggerCpu, model);
   }
 
   #deliver(
@@ -477,6 +500,7 @@ export class Monitor {
     values: number[],
     triggerWall: number,
     triggerCpu: number | undefined,
+    model?: { names?: readonly string[]; values: Float64Array },
   ): void {
     const o = this.o;
     a.explanation = explanation ?? defaultExplanation(a);
@@ -499,7 +523,12 @@ export class Monitor {
     o.stats.alert(a.src_ip);
     this.alertCount++;
     o.onAlert?.(a, latencyMs, triggerCpu !== undefined && o.cpuClock ? o.cpuClock() - triggerCpu : undefined);
-    o.store.add({ alert: a, featureNames: names, features: values });
+    o.store.add({
+      alert: a,
+      featureNames: names,
+      features: values,
+      ...(model ? { modelFeatureNames: model.names, modelFeatures: model.values } : {}),
+    });
   }
 }
 

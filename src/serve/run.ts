@@ -49,6 +49,7 @@ import type { DriftRecord } from "./drift.ts";
 import { MonitorMetrics } from "./metrics.ts";
 import type { Monitor } from "./monitor.ts";
 import { LiveStats } from "./store.ts";
+import { LiveAdaptation, prepareHistory } from "./adaptation.ts";
 import type { AlertStore } from "./store.ts";
 import { openAlerting } from "./pipeline/alerting.ts";
 import { createMonitor, startTicker } from "./pipeline/meter.ts";
@@ -90,6 +91,8 @@ export interface RunSummary {
   evidence?: { written: number; lost: number; missing: number; bufferEvicted: number };
   /** Files repaired on start (torn tails moved aside). */
   repairs: string[];
+  /** With a model history: the version scoring at the end, and the updates and rollbacks of this run. */
+  model?: { history: string; version: string; policy: string; updates: number; rollbacks: number };
 }
 
 /** Options beyond the config. */
@@ -121,7 +124,19 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   const speed = replaySpeed(src.replay);
   const t0 = performance.now();
 
-  const { scoring, predictModels } = await resolveScoring(cfg, ro.featurizer);
+  // An adaptive monitor scores from a model history (created from --model on first run).
+  let history: string | undefined;
+  if (cfg.model) history = await prepareHistory(cfg.model, cfg.adapt);
+  else if ((cfg.adapt?.policy ?? "frozen") !== "frozen") {
+    throw new UsageError(
+      "nadir monitor: adapt.policy needs a saved flow model (--model); a streaming detector (--detector) " +
+        "learns during its grace period only",
+    );
+  }
+  const { scoring, predictModels } = await resolveScoring(
+    history ? { ...cfg, model: history } : cfg,
+    ro.featurizer,
+  );
   const metrics = new MonitorMetrics();
   const stats = new LiveStats();
   stats.source = src.interface ? `interface ${src.interface}` : `pcap ${src.pcap}`;
@@ -136,12 +151,31 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     repairs,
     log,
   });
-  const monitor = createMonitor(cfg, { scoring, metrics, stats, sinks, ...alerting }, ro);
+  let adaptation: LiveAdaptation | undefined;
+  const monitor = createMonitor(cfg, { scoring, metrics, stats, sinks, ...alerting }, {
+    ...ro,
+    onDrift: (d) => {
+      adaptation?.drift(d.stream);
+      ro.onDrift?.(d);
+    },
+    ...(history ? { onScored: (x, s) => adaptation?.scored(x, s) } : {}),
+  });
+  if (history && scoring.kind === "flow") {
+    adaptation = await LiveAdaptation.open(history, cfg.adapt ?? {}, scoring, {
+      swap: (d, t) => monitor.swapModel(d, t),
+      log,
+      metrics,
+    }, alerting.feedback);
+    alerting.store.onVerdict = (rec, label) => adaptation?.verdict(rec, label);
+    log(
+      `nadir monitor: model history ${history}, version ${adaptation.version}, policy ${adaptation.policy}`,
+    );
+  }
 
   const stop = new AbortController();
   ro.signal?.addEventListener("abort", () => stop.abort(), { once: true });
   const { store } = alerting;
-  const server = startApi(cfg.api, { store, stats, metrics, models: predictModels }, {
+  const server = startApi(cfg.api, { store, stats, metrics, models: predictModels, adaptation }, {
     log,
     onListen: ro.onListen,
   });
@@ -155,6 +189,8 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     if (report.damage) log(`nadir monitor: capture damage: ${report.damage}`);
   } finally {
     await shutdown({ stopTicker, monitor, stats, sinks, server, signal: stop.signal, stay: ro.stay, log });
+    await adaptation?.settle();
+    adaptation?.dispose();
   }
   const ms = monitor.meter.stats;
   return {
@@ -183,5 +219,16 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
       }
       : {}),
     repairs,
+    ...(adaptation
+      ? {
+        model: {
+          history: adaptation.home,
+          version: adaptation.version,
+          policy: adaptation.policy,
+          updates: adaptation.updates,
+          rollbacks: adaptation.rollbacks,
+        },
+      }
+      : {}),
   };
 }

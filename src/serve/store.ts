@@ -19,6 +19,12 @@ export interface AlertRecord {
   /** Feature names/values of the scored flow (kept for benign feedback). */
   featureNames?: readonly string[];
   features?: ArrayLike<number>;
+  /**
+   * The row as the model scored it (after its preprocessing): what an analyst's verdict teaches the
+   * model (src/serve/adaptation.ts). Absent for alerts loaded from a file.
+   */
+  modelFeatureNames?: readonly string[];
+  modelFeatures?: ArrayLike<number>;
 }
 
 /** Options for {@link AlertStore}. */
@@ -33,6 +39,21 @@ export interface AlertStoreOptions {
   filter?: AlertFilter;
   /** Drift events kept in memory for the API (oldest forgotten first). Default 1000. */
   driftCapacity?: number;
+}
+
+/** One line of the feedback file, as {@link AlertStore.feedback} writes it. */
+export interface FeedbackLine {
+  timestamp: string;
+  alert_id: string;
+  label: "benign" | "attack";
+  verdict: "false_positive" | "true_positive";
+  note?: string;
+  detector: string;
+  score: number;
+  /** Raw flow features by name (null: not finite). */
+  features?: Record<string, number | null>;
+  /** The row as the model scored it, in the model's column order (null: not finite). */
+  model_features?: (number | null)[];
 }
 
 /** Longest suppression feedback may ask for (`suppress_for_s`): 30 days. */
@@ -64,6 +85,8 @@ export class AlertStore {
   total = 0;
   /** Drift events ever added (this process). */
   driftTotal = 0;
+  /** Called after every verdict is recorded (the update policy learns from it). */
+  onVerdict?: (rec: AlertRecord, label: FeedbackInput["label"]) => void;
 
   constructor(opts: AlertStoreOptions = {}) {
     this.capacity = opts.capacity ?? 10_000;
@@ -320,6 +343,9 @@ export class AlertStore {
         detector: a.detector,
         score: a.score,
       };
+      if (r.modelFeatures) {
+        row.model_features = Array.from(r.modelFeatures, (v) => (Number.isFinite(v) ? v : null));
+      }
       if (r.featureNames && r.features) {
         const feats: Record<string, number | null> = {};
         r.featureNames.forEach((
@@ -330,8 +356,63 @@ export class AlertStore {
       }
       Deno.writeTextFileSync(this.feedbackFile, JSON.stringify(row) + "\n", { append: true, create: true });
     }
+    this.onVerdict?.(r, f.label);
     return out;
   }
+
+  /**
+   * Reads the feedback file (restart): every verdict is set again on the alert it names when that alert
+   * is held, and all lines are returned, oldest first, for the update policy to learn from. A torn last
+   * line is skipped; any other bad line is an InputError naming the file and line.
+   */
+  loadFeedback(path = this.feedbackFile): FeedbackLine[] {
+    if (!path) return [];
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return [];
+      throw e;
+    }
+    const lines = text.split("\n"), out: FeedbackLine[] = [];
+    lines.forEach((l, i) => {
+      if (!l.trim()) return;
+      let v: FeedbackLine;
+      try {
+        v = JSON.parse(l);
+      } catch {
+        if (i >= lines.length - 2) return; // torn by a crash mid-write
+        throw new InputError("invalid JSON line", { file: path, line: i + 1 });
+      }
+      const bad = feedbackLineProblem(v);
+      if (bad) throw new InputError(bad, { file: path, line: i + 1 });
+      const held = this.#byId.get(v.alert_id);
+      if (held) held.alert.feedback = v.verdict;
+      out.push(v);
+    });
+    return out;
+  }
+}
+
+function feedbackLineProblem(v: unknown): string | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "expected a JSON object";
+  const o = v as Record<string, unknown>;
+  if (typeof o.alert_id !== "string") {
+    return `field "alert_id": expected a string, found ${JSON.stringify(o.alert_id)}`;
+  }
+  if (o.verdict !== "false_positive" && o.verdict !== "true_positive") {
+    return `field "verdict": expected "false_positive" or "true_positive", found ${
+      JSON.stringify(o.verdict)
+    }`;
+  }
+  if (typeof o.timestamp !== "string" || Number.isNaN(Date.parse(o.timestamp))) {
+    return `field "timestamp": expected an ISO 8601 time, found ${JSON.stringify(o.timestamp)}`;
+  }
+  const m = o.model_features;
+  if (m !== undefined && !(Array.isArray(m) && m.every((x) => x === null || typeof x === "number"))) {
+    return `field "model_features": expected an array of numbers (null for non-finite)`;
+  }
+  return undefined;
 }
 
 /** Rolling numbers for the dashboard (per-second rates, top talkers, recent scores). */

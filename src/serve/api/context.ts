@@ -22,6 +22,7 @@ import { type AlertStore, LiveStats } from "../store.ts";
 import type { Counter, MonitorMetrics } from "../metrics.ts";
 import type { PredictModel } from "./predict_input.ts";
 import { SseClients } from "./sse.ts";
+import type { ModelControl } from "./model.ts";
 
 /** What the handler serves. */
 export interface ApiOptions {
@@ -46,6 +47,8 @@ export interface ApiOptions {
   sseMaxQueueBytes?: number;
   /** Rows /predict scores per slice before letting other requests run. Default 2048. */
   predictChunkRows?: number;
+  /** The live model's history and update policy (`/model`); absent without a model history. */
+  model?: ModelControl;
 }
 
 /** {@link ApiOptions} with the defaults filled in, plus the handler's start time. */
@@ -67,6 +70,7 @@ export interface ApiState {
   predictNonFinite?: Counter;
   /** `Date.now()` when the handler was built (for `/health`'s uptime). */
   started: number;
+  model?: ModelControl;
 }
 
 /** Fills in the defaults of {@link ApiOptions}. */
@@ -87,6 +91,7 @@ export function resolveOptions(o: ApiOptions): ApiState {
       "POST /predict rows whose score was not finite (answered null and anomalous), by model",
     ),
     started: Date.now(),
+    model: o.model,
   };
 }
 

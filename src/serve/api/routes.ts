@@ -36,6 +36,7 @@ import { checkBearer, hostProblem, isPublicPath } from "./auth.ts";
 import { type ApiOptions, resolveOptions, type RouteHandler } from "./context.ts";
 import { BodyTooLargeError, json, jsonError, mediaType } from "./http.ts";
 import { listModels, predict } from "./predict.ts";
+import { getModel, postRollback, postUpdate } from "./model.ts";
 import { INDEX_HTML, serveStatic, staticFile } from "./static.ts";
 import { health, metrics, stats } from "./status.ts";
 
@@ -76,6 +77,9 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", path: "/alerts/:id/pcap", handler: getAlertPcap },
   { method: "POST", path: "/predict", handler: predict, accepts: ["application/json", "text/csv"] },
   { method: "POST", path: "/alerts/:id/feedback", handler: postFeedback },
+  { method: "GET", path: "/model", handler: getModel },
+  { method: "POST", path: "/model/rollback", handler: postRollback },
+  { method: "POST", path: "/model/update", handler: postUpdate },
 ];
 
 /** Methods the API answers; any other is 405 whatever the path. */

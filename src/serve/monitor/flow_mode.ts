@@ -87,9 +87,8 @@ interface PendingRow {
 export class FlowScoringMode implements ScoringMode {
   readonly featureSet: FeatureSet;
   readonly baseline: FeatureStats;
-  readonly threshold: number;
   readonly explain?: Explainer;
-  readonly #s: FlowScoring;
+  #s: FlowScoring;
   readonly #host: ModeHost;
   readonly #colIdx: Int32Array;
   readonly #catIdx?: Int32Array;
@@ -141,7 +140,6 @@ export class FlowScoringMode implements ScoringMode {
     }
     this.#rowBuf = new Array(cols.length);
     this.baseline = new FeatureStats(s.featureNames);
-    this.threshold = s.threshold;
     host.stats.threshold = s.threshold;
     if (s.explain) {
       const ex = s.explain;
@@ -155,6 +153,20 @@ export class FlowScoringMode implements ScoringMode {
         return r instanceof Promise ? r.then(use) : use(r);
       };
     }
+  }
+
+  /** Score above which a flow alerts. */
+  get threshold(): number {
+    return this.#s.threshold;
+  }
+
+  /**
+   * Scores with `detector` and `threshold` from the next batch on (a model update or rollback). A batch
+   * already being scored finishes with the detector it started with.
+   */
+  swap(detector: Detector, threshold: number): void {
+    this.#s = { ...this.#s, detector, threshold };
+    this.#host.stats.threshold = threshold;
   }
 
   packet(p: Packet): void {
@@ -278,14 +290,18 @@ export class FlowScoringMode implements ScoringMode {
     }
     const out = x.rows ? s.detector.score(x) : new Float64Array(0);
     const done = (sc: Float64Array) => {
-      if (!kept) return this.#handleScores(rows, raw, sc, null, t0);
+      // The model's own rows go to the update policy before they are judged (src/serve/adaptation.ts).
+      if (x.rows) this.#host.scored?.(x, sc);
+      if (!kept) return this.#handleScores(rows, raw, sc, null, t0, x);
       const all = new Float64Array(rows.length);
       const dropped = new Uint8Array(rows.length).fill(1);
+      const modelRow = new Int32Array(rows.length).fill(-1);
       for (let r = 0; r < kept.length; r++) {
         all[kept[r]] = sc[r];
         dropped[kept[r]] = 0;
+        modelRow[kept[r]] = r;
       }
-      this.#handleScores(rows, raw, all, dropped, t0);
+      this.#handleScores(rows, raw, all, dropped, t0, x, modelRow);
     };
     if (out instanceof Promise) this.#host.track(out.then(done));
     else done(out);
@@ -314,13 +330,18 @@ export class FlowScoringMode implements ScoringMode {
     return { matrix: a.matrix, rows: a.rows };
   }
 
-  /** `dropped[i]` = 1: row i was dropped by the transform (not scored); null = every row scored. */
+  /**
+   * `dropped[i]` = 1: row i was dropped by the transform (not scored); null = every row scored. `model`
+   * holds the rows the detector scored; `modelRow[i]` is row i's index in it (identity when absent).
+   */
   #handleScores(
     rows: PendingRow[],
     x: Matrix,
     scores: Float64Array,
     dropped: Uint8Array | null,
     t0: number,
+    model: Matrix,
+    modelRow?: Int32Array,
   ): void {
     const host = this.#host;
     const m = host.metrics;
@@ -342,7 +363,11 @@ export class FlowScoringMode implements ScoringMode {
       if (finite) host.stats.score(score);
       else host.nonFinite(score);
       if ((!finite || score > this.threshold) && !host.alerted.has(r.flow.id)) {
-        host.raise(r.flow, score, r.tsUs, r.state, r.triggerWall, x.names, vals, r.triggerCpu);
+        const m = modelRow ? modelRow[i] : i, mc = model.cols;
+        host.raise(r.flow, score, r.tsUs, r.state, r.triggerWall, x.names, vals, r.triggerCpu, {
+          names: model.names,
+          values: model.data.subarray(m * mc, (m + 1) * mc),
+        });
       } else if (finite) this.baseline.add(vals);
       if (r.state === "ended") this.#forget(r.flow);
     }

@@ -14,6 +14,7 @@
  * @module
  */
 import type { Packet } from "../../capture/packet.ts";
+import type { Matrix } from "../../data/matrix.ts";
 import type { Flow, FlowFeatureSet } from "../../flows/meter.ts";
 import type { Alert } from "../alert.ts";
 import type { MonitorMetrics } from "../metrics.ts";
@@ -57,7 +58,14 @@ export interface ModeHost {
     names: readonly string[],
     vals: ArrayLike<number>,
     triggerCpu?: number,
+    /** The row as the model scored it (after its transform), kept with the alert for feedback. */
+    modelRow?: { names?: readonly string[]; values: ArrayLike<number> },
   ): void;
+  /**
+   * Every batch a flow model scored, in the model's columns (after its transform), with its scores;
+   * the update policy learns from these (src/serve/adaptation.ts). Absent when the model is frozen.
+   */
+  scored?(x: Matrix, scores: ArrayLike<number>): void;
   /**
    * Counts (metrics, run summary) and logs a NaN/±Infinity score from a ready detector. The mode then
    * still raises the flow (fail closed): a non-finite score is never taken as benign.

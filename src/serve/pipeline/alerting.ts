@@ -10,7 +10,7 @@
  */
 import type { MonitorConfig } from "../config.ts";
 import { AlertFilter, SuppressionList } from "../rules.ts";
-import { AlertStore } from "../store.ts";
+import { AlertStore, type FeedbackLine } from "../store.ts";
 import { dirname, join } from "node:path";
 
 /** The filter and store the Monitor and the API share. */
@@ -21,11 +21,14 @@ export interface Alerting {
   evidenceDir?: string;
   /** Directory of the alerts file, default home for the other sensor files; undefined without one. */
   baseDir?: string;
+  /** The feedback file's verdicts, oldest first (the update policy learns them again). */
+  feedback: FeedbackLine[];
 }
 
 /**
  * Builds the filter and store from `cfg.rules`, `cfg.evidence` and `cfg.feedback_file`, and loads the
- * alerts already in `cfg.alerts.file`: a restarted sensor serves its earlier alerts. Allowlist rules
+ * alerts already in `cfg.alerts.file` and the verdicts of the feedback file: a restarted sensor serves its
+ * earlier alerts with their labels. Allowlist rules
  * already in the suppressions file are not added twice (a restart must not grow the file).
  */
 export function openAlerting(cfg: MonitorConfig): Alerting {
@@ -50,5 +53,7 @@ export function openAlerting(cfg: MonitorConfig): Alerting {
   });
   // Read before any sink appends to the file, so the store holds exactly the earlier runs' alerts.
   if (alertsFile) store.loadFile(alertsFile);
-  return { filter, store, evidenceDir, baseDir };
+  // Verdicts survive restarts: each held alert gets its label back (the update policy reads them again).
+  const feedback = store.loadFeedback();
+  return { filter, store, evidenceDir, baseDir, feedback };
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Matrix } from "../../data/matrix.ts";
 import type { Alert } from "../alert.ts";
 import type { MonitorConfig } from "../config.ts";
 import type { MonitorMetrics } from "../metrics.ts";
@@ -29,6 +30,8 @@ export interface MonitorHooks {
   onAlert?: (a: Alert, latencyMs: number, cpuLatencyMs?: number) => void;
   /** Called for every drift event. */
   onDrift?: (d: DriftRecord) => void;
+  /** Every batch a flow model scored, in its columns (the update policy). */
+  onScored?: (x: Matrix, scores: ArrayLike<number>) => void;
   /** Log line sink (stderr by default). */
   log?: (line: string) => void;
 }
@@ -66,6 +69,7 @@ export function createMonitor(cfg: MonitorConfig, parts: MonitorParts, hooks: Mo
     cpuClock: hooks.cpuClock,
     onAlert: hooks.onAlert,
     onDrift: hooks.onDrift,
+    onScored: hooks.onScored,
     log: hooks.log,
   });
 }

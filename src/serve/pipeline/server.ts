@@ -9,6 +9,7 @@ import { createHandler, loadToken, type PredictModel, serveApi } from "../api.ts
 import type { MonitorConfig } from "../config.ts";
 import type { MonitorMetrics } from "../metrics.ts";
 import type { AlertStore, LiveStats } from "../store.ts";
+import type { ModelControl } from "../api/model.ts";
 
 /** The live state the API serves. */
 export interface ApiState {
@@ -17,6 +18,8 @@ export interface ApiState {
   metrics: MonitorMetrics;
   /** Models `/predict` scores with (the monitor's saved model, if any). */
   models: PredictModel[];
+  /** The live model's history and update policy (`/model`), with a model history. */
+  adaptation?: ModelControl;
 }
 
 /** Options for {@link startApi}. */
@@ -49,6 +52,7 @@ export function startApi(
       stats: state.stats,
       metrics: state.metrics,
       models: state.models,
+      model: state.adaptation,
       token,
       maxBodyBytes: api.max_body_bytes,
     }),
