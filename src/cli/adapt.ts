@@ -7,11 +7,16 @@
  */
 import { type Command, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
+import type { AdaptationOptions, AdaptationResult } from "../eval/adaptation.ts";
 
 export const command: Command = {
   name: "adapt",
   summary: "Replay an experiment's test set as a stream under update policies (drift protocol)",
-  positionals: [{ name: "CONFIG", description: "experiments/<id>.ts" }],
+  positionals: [{
+    name: "CONFIG",
+    description: "experiments/<id>.ts (absent with --captures)",
+    optional: true,
+  }],
   options: {
     policy: {
       type: "string",
@@ -53,6 +58,13 @@ export const command: Command = {
         "Poisoning scenario: inject half of this attack category's test rows, lowest-scoring first " +
         "(100 a window), and measure the other half's detection before and after",
     },
+    captures: {
+      type: "string",
+      arg: "DIR",
+      description:
+        "Instead of CONFIG: the capture stream (warm-up on web browsing, then SMTP, SSH and attacks) " +
+        "from this pcap directory, e.g. ../shared/data/pcaps",
+    },
     "order-by": {
       type: "string",
       arg: "COLUMN",
@@ -75,13 +87,31 @@ Example:
   deno task nadir adapt experiments/nsl-kdd-knn.ts --policy frozen,sliding --feedback 0,0.01`,
   async run(args) {
     const { options, positionals } = args;
-    if (positionals.length !== 1) {
-      throw new UsageError(`nadir adapt: expected one CONFIG, found ${positionals.length}`);
+    const captures = str(args, "captures");
+    if (positionals.length !== (captures ? 0 : 1)) {
+      throw new UsageError(
+        captures
+          ? `nadir adapt: --captures replaces CONFIG, found ${positionals.join(" ")}`
+          : `nadir adapt: expected one CONFIG (or --captures DIR), found ${positionals.length}`,
+      );
     }
-    const { loadConfig } = await import("../eval/config.ts");
-    const { replayAdaptation } = await import("../eval/adaptation.ts");
+    const { replayAdaptation, replayStream } = await import("../eval/adaptation.ts");
     const { UPDATE_POLICIES, checkPolicy } = await import("../adapt/policy.ts");
-    const config = await loadConfig(positionals[0]);
+    let config: { id: string; quick?: { maxRows?: number } };
+    let replay: (o: AdaptationOptions) => Promise<AdaptationResult>;
+    let streamInfo: unknown;
+    if (captures) {
+      const { captureStream } = await import("../eval/adaptation_captures.ts");
+      const input = await captureStream({ dir: captures, seed: Number(options.seed ?? 0) });
+      config = { id: input.id };
+      streamInfo = input.captures;
+      replay = (o) => replayStream(input, o);
+    } else {
+      const { loadConfig } = await import("../eval/config.ts");
+      const c = await loadConfig(positionals[0]);
+      config = c;
+      replay = (o) => replayAdaptation(c, o);
+    }
     const p = str(args, "policy") ?? "all";
     let policies;
     try {
@@ -106,7 +136,7 @@ Example:
     for (const policy of policies) {
       // Frozen learns nothing from feedback: it runs once, without, and sets the recall to compare at.
       for (const share of policy === "frozen" ? [0] : shares) {
-        const r = await replayAdaptation(config, {
+        const r = await replay({
           policy,
           feedback: share,
           pick: (str(args, "pick") ?? "random") as "random" | "borderline",
@@ -148,7 +178,13 @@ Example:
     const out = str(args, "out");
     if (out) {
       const { gitSha } = await import("../figures/provenance.ts");
-      const record = { config: config.id, commit: gitSha() ?? null, date: new Date().toISOString(), runs };
+      const record = {
+        config: config.id,
+        ...(streamInfo ? { captures: streamInfo } : {}),
+        commit: gitSha() ?? null,
+        date: new Date().toISOString(),
+        runs,
+      };
       await Deno.writeTextFile(out, JSON.stringify(record, null, 2) + "\n");
       console.error(`adapt: wrote ${out}`);
     }

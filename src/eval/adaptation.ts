@@ -163,21 +163,32 @@ function rowsOf(x: Matrix, idx: ArrayLike<number>): Float64Array {
   return out;
 }
 
+/**
+ * A stream to replay: the rows the detector is fit on, held-out benign rows that calibrate its
+ * threshold, then the stream in order with its labels — all in the detector's columns.
+ */
+export interface StreamInput {
+  /** Names the run in the result (an experiment id, a capture list). */
+  id: string;
+  /** The stream's name in the result (the test set, "captures"). */
+  test: string;
+  fit: Matrix;
+  calibration: Matrix;
+  stream: Matrix;
+  /** 1 = attack, per stream row. */
+  y: Uint8Array;
+  /** Attack family (or "normal"), per stream row: the poisoning scenario picks rows by it. */
+  category: readonly string[];
+  detector: { name: string; params?: Record<string, unknown> };
+  threshold: { strategy: string; params?: Record<string, unknown> };
+}
+
 /** Replays the experiment's main test set under `opts.policy`; see the module doc. */
 export async function replayAdaptation(
   config: ExperimentConfig,
   opts: AdaptationOptions,
 ): Promise<AdaptationResult> {
-  const policy = checkPolicy(opts.policy);
-  const seed = opts.seed ?? 0,
-    W = opts.window ?? 2000,
-    share = opts.feedback ?? 0,
-    pick = opts.pick ?? "random";
-  if (pick !== "random" && pick !== "borderline") {
-    throw new RangeError(`adaptation: pick must be "random" or "borderline", found "${pick}"`);
-  }
-  const guard: GuardRails = { ...DEFAULT_GUARD_RAILS, ...opts.guard };
-  if (!(W >= 1)) throw new RangeError(`adaptation: window must be ≥ 1 row, found ${W}`);
+  const seed = opts.seed ?? 0;
   const split = await getProtocol(config.protocol).load({
     seed,
     validationFraction: config.validationFraction,
@@ -189,20 +200,44 @@ export async function replayAdaptation(
     gather(split.frames[split.train.frame], split.train.rows),
     config.preprocess ?? {},
   );
-  const xFit = prep.train;
-  const xVal = prep.apply(gather(split.frames[split.validation.frame], split.validation.rows));
   const test = opts.orderBy
     ? orderedBy(split.frames[split.tests[0].frame], split.tests[0], opts.orderBy)
     : split.tests[0];
-  const xTest = prep.apply(gather(split.frames[test.frame], test.rows));
+  return await replayStream({
+    id: config.id,
+    test: test.name,
+    fit: prep.train,
+    calibration: prep.apply(gather(split.frames[split.validation.frame], split.validation.rows)),
+    stream: prep.apply(gather(split.frames[test.frame], test.rows)),
+    y: test.y,
+    category: test.category,
+    detector: { name: config.detector, params: config.params },
+    threshold: config.threshold,
+  }, opts);
+}
+
+/** Replays `input.stream` under `opts.policy` (the experiment-free core of {@link replayAdaptation}). */
+export async function replayStream(input: StreamInput, opts: AdaptationOptions): Promise<AdaptationResult> {
+  const policy = checkPolicy(opts.policy);
+  const seed = opts.seed ?? 0,
+    W = opts.window ?? 2000,
+    share = opts.feedback ?? 0,
+    pick = opts.pick ?? "random";
+  if (pick !== "random" && pick !== "borderline") {
+    throw new RangeError(`adaptation: pick must be "random" or "borderline", found "${pick}"`);
+  }
+  const guard: GuardRails = { ...DEFAULT_GUARD_RAILS, ...opts.guard };
+  if (!(W >= 1)) throw new RangeError(`adaptation: window must be ≥ 1 row, found ${W}`);
+  const xFit = input.fit, xVal = input.calibration, xTest = input.stream;
+  const test = { name: input.test, y: input.y, category: input.category };
   const cols = xFit.cols, names = xFit.names;
 
   const rng = new Rng(seed ^ 0x5eed);
   const adapter = await ModelAdapter.start(
     {
       policy,
-      create: () => createDetector(config.detector, config.params ?? {}, seed),
-      threshold: config.threshold,
+      create: () => createDetector(input.detector.name, input.detector.params ?? {}, seed),
+      threshold: input.threshold,
       names: names ?? Array.from({ length: cols }, (_, j) => `f${j}`),
       guard,
       capacity: opts.capacity ?? xFit.rows,
@@ -374,7 +409,7 @@ export async function replayAdaptation(
   return {
     poison,
     fprAtRecall,
-    experiment: config.id,
+    experiment: input.id,
     policy,
     seed,
     test: test.name,

@@ -46,3 +46,4 @@ export * from "./alert_labels.ts";
 export * from "./ids_baseline.ts";
 export * from "./ids_compare.ts";
 export * from "./adaptation.ts";
+export * from "./adaptation_captures.ts";

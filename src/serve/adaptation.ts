@@ -406,7 +406,7 @@ export class LiveAdaptation {
     if (fromFeedback) m?.modelRowsLearned.inc(fromFeedback, { source: "feedback" });
     if (r.learned < fps.length) {
       // No cut yet: nothing was learned, the analysts' rows included; they wait for the next update.
-      this.#pendingFp.unshift(...fps);
+      this.#pendingFp = fps.concat(this.#pendingFp);
     }
     if (!r.refit) {
       // Calibrating (no cut yet) or filling the pool: nothing new to score with.

@@ -34,6 +34,7 @@ export * from "./eve.ts";
 export * from "./store.ts";
 export * from "./rules.ts";
 export * from "./drift.ts";
+export * from "./adaptation.ts";
 export * from "./evidence.ts";
 export * from "./metrics.ts";
 export * from "./models.ts";
