@@ -58,6 +58,10 @@ export const command: Command = {
         "Poisoning scenario: inject half of this attack category's test rows, lowest-scoring first " +
         "(100 a window), and measure the other half's detection before and after",
     },
+    "update-readme": {
+      type: "boolean",
+      description: "Instead of a run: rewrite README.md's drift protocol table from results/*-adapt/seed*.json",
+    },
     captures: {
       type: "string",
       arg: "DIR",
@@ -87,6 +91,15 @@ Example:
   deno task nadir adapt experiments/nsl-kdd-knn.ts --policy frozen,sliding --feedback 0,0.01`,
   async run(args) {
     const { options, positionals } = args;
+    if (options["update-readme"]) {
+      const { adaptationReadmeBlock, readAdaptRecords } = await import("../eval/adaptation_table.ts");
+      const { replaceBetweenMarkers } = await import("../eval/compare.ts");
+      const block = adaptationReadmeBlock(await readAdaptRecords("."));
+      const text = await Deno.readTextFile("README.md");
+      await Deno.writeTextFile("README.md", replaceBetweenMarkers(text, block, "adaptation"));
+      console.error("adapt: README.md drift protocol table rewritten");
+      return;
+    }
     const captures = str(args, "captures");
     if (positionals.length !== (captures ? 0 : 1)) {
       throw new UsageError(

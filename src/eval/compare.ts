@@ -287,9 +287,9 @@ ${svg ? `<figure>${svg}</figure>` : ""}
 `;
 }
 
-/** Replaces the text between `<!-- results:start -->` and `<!-- results:end -->`. */
-export function replaceBetweenMarkers(text: string, body: string): string {
-  const start = "<!-- results:start -->", end = "<!-- results:end -->";
+/** Replaces the text between `<!-- NAME:start -->` and `<!-- NAME:end -->` (NAME default "results"). */
+export function replaceBetweenMarkers(text: string, body: string, name = "results"): string {
+  const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
   const i = text.indexOf(start), j = text.indexOf(end);
   if (i < 0 || j < 0 || j < i) throw new Error(`README lacks the ${start} / ${end} markers`);
   // A blank line before the end marker: deno fmt separates the closing HTML comment from a paragraph.
