@@ -48,6 +48,7 @@ export {
 } from "./policy.ts";
 
 export { ModelAdapter, type ModelAdapterOptions, takeRows, type UpdateResult } from "./adapter.ts";
+export { coveragePicks } from "./triage.ts";
 
 /** Names accepted by {@link createDriftDetector}. */
 export const DRIFT_DETECTORS = ["adwin", "page-hinkley", "kswin"] as const;

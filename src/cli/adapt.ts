@@ -34,7 +34,8 @@ export const command: Command = {
     pick: {
       type: "string",
       arg: "HOW",
-      description: "Alerts the analyst reviews: random, or borderline (lowest-scoring first)",
+      description: "Alerts the analyst reviews: random, borderline (lowest-scoring first), or coverage " +
+        "(one per densest group of alerts, skipping ones like a confirmed attack)",
       default: "random",
     },
     window: { type: "number", arg: "N", description: "Stream rows per window", default: 2000 },
@@ -60,7 +61,8 @@ export const command: Command = {
     },
     "update-readme": {
       type: "boolean",
-      description: "Instead of a run: rewrite README.md's drift protocol table from results/*-adapt/seed*.json",
+      description:
+        "Instead of a run: rewrite README.md's drift protocol table from results/*-adapt/seed*.json",
     },
     captures: {
       type: "string",
@@ -152,7 +154,7 @@ Example:
         const r = await replay({
           policy,
           feedback: share,
-          pick: (str(args, "pick") ?? "random") as "random" | "borderline",
+          pick: (str(args, "pick") ?? "random") as "random" | "borderline" | "coverage",
           seed: Number(options.seed ?? 0),
           window: Number(options.window ?? 2000),
           guard: {

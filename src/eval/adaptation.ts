@@ -35,6 +35,7 @@ import { matrix } from "../data/matrix.ts";
 import { createDetector } from "../detectors/registry.ts";
 import { createDriftDetector } from "../adapt/mod.ts";
 import { ModelAdapter } from "../adapt/adapter.ts";
+import { coveragePicks } from "../adapt/triage.ts";
 import {
   checkPolicy,
   DEFAULT_GUARD_RAILS,
@@ -61,7 +62,7 @@ export interface AdaptationOptions {
    * Which alerts the analyst reviews: `random` (default), or `borderline` — the lowest-scoring alerts
    * first, where false positives concentrate (triage of the least certain alerts).
    */
-  pick?: "random" | "borderline";
+  pick?: "random" | "borderline" | "coverage";
   guard?: Partial<GuardRails>;
   /** Sliding pool capacity in rows (default: the fit rows). */
   capacity?: number;
@@ -149,7 +150,7 @@ export interface AdaptationResult {
   feedbackUsed: { row: number; label: number }[];
   guard: GuardRails;
   feedbackShare: number;
-  feedbackPick: "random" | "borderline";
+  feedbackPick: "random" | "borderline" | "coverage";
   window: number;
   /** The column the stream was ordered by; null: file order. */
   orderBy: string | null;
@@ -223,8 +224,8 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
     W = opts.window ?? 2000,
     share = opts.feedback ?? 0,
     pick = opts.pick ?? "random";
-  if (pick !== "random" && pick !== "borderline") {
-    throw new RangeError(`adaptation: pick must be "random" or "borderline", found "${pick}"`);
+  if (pick !== "random" && pick !== "borderline" && pick !== "coverage") {
+    throw new RangeError(`adaptation: pick must be "random", "borderline" or "coverage", found "${pick}"`);
   }
   const guard: GuardRails = { ...DEFAULT_GUARD_RAILS, ...opts.guard };
   if (!(W >= 1)) throw new RangeError(`adaptation: window must be ≥ 1 row, found ${W}`);
@@ -326,7 +327,13 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
     const confirmedFp: number[] = [];
     let fbTp = 0;
     if (pick === "borderline") alertIdx.sort((a, b) => scores[a] - scores[b] || a - b);
-    for (let k = 0; k < answers; k++) {
+    if (pick === "coverage") {
+      // Representatives of the densest groups of this window's alerts, within the threshold of each other.
+      const picks = coveragePicks(xw, alertIdx, adapter.attacks.matrix(), used, answers);
+      alertIdx.length = 0;
+      for (const i of picks) alertIdx.push(i);
+    }
+    for (let k = 0; k < Math.min(answers, alertIdx.length); k++) {
       if (pick === "random") {
         const j = k + rng.int(alertIdx.length - k);
         [alertIdx[k], alertIdx[j]] = [alertIdx[j], alertIdx[k]];

@@ -61,7 +61,7 @@ Deno.test("adaptation: bad options are errors that say what was expected", async
   );
   await assert.rejects(
     () => replayAdaptation(config, { policy: "frozen", pick: "best" as "random" }),
-    /pick must be "random" or "borderline", found "best"/,
+    /pick must be "random", "borderline" or "coverage", found "best"/,
   );
 });
 
