@@ -64,6 +64,11 @@ export const COMMANDS: LazyCommand[] = [
     load: lazy("./model.ts"),
   },
   {
+    name: "feedback",
+    summary: "Send a verdict on an alert to a running sensor's API",
+    load: lazy("./feedback.ts"),
+  },
+  {
     name: "predict",
     summary: "Score a file with a saved model (JSON lines out)",
     load: lazy("./predict.ts"),
