@@ -17,6 +17,10 @@ const state = {
   drift: [], // drift events, newest first (GET /drift, then the live stream)
   driftIds: new Set(),
   maxDrift: 200,
+  // GET /model: undefined until the first answer, null when the monitor has no model history (404).
+  model: undefined,
+  modelBusy: false,
+  modelSeq: 0, // a GET /model answer older than the last update/rollback is dropped
 };
 
 function el(tag, attrs, ...children) {
@@ -153,19 +157,54 @@ async function downloadPcap() {
   document.getElementById("detailMsg").textContent = `downloaded ${blob.size} bytes`;
 }
 
-async function markFalsePositive() {
+/** The `error` of a JSON error body (with its field errors), else the status line. */
+async function errorText(r) {
+  try {
+    const b = await r.json();
+    if (b && typeof b.error === "string") {
+      const fields = Array.isArray(b.errors)
+        ? b.errors.map((e) => `${e.field}: ${e.message}`).join("; ")
+        : "";
+      return fields ? `${b.error} (${fields})` : b.error;
+    }
+  } catch { /* not JSON */ }
+  return r.statusText || "request failed";
+}
+
+/**
+ * An analyst's verdict on the selected alert. With a model history the verdict also teaches the model: a
+ * false positive is learned as benign at its next update, a true positive keeps the threshold below the score.
+ */
+async function sendFeedback(label) {
   const a = state.selected;
   if (!a) return;
-  const r = await api(`/alerts/${encodeURIComponent(a.id)}/feedback`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ label: "false_positive", note: "marked from dashboard" }),
-  });
+  const buttons = [document.getElementById("detailFp"), document.getElementById("detailTp")];
   const msg = document.getElementById("detailMsg");
-  if (r.ok) {
-    a.feedback = "false_positive";
-    msg.textContent = "suppressed; flow stored as benign feedback";
-  } else msg.textContent = `feedback failed (${r.status})`;
+  for (const b of buttons) b.disabled = true;
+  try {
+    const r = await api(`/alerts/${encodeURIComponent(a.id)}/feedback`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ label, note: "marked from dashboard" }),
+    });
+    if (!r.ok) {
+      msg.textContent = `feedback failed (${r.status}): ${await errorText(r)}`;
+      return;
+    }
+    a.feedback = label;
+    if (state.selected === a) showDetail(a); // shows the feedback field; clears the message
+    const learns = !!state.model;
+    msg.textContent = label === "false_positive"
+      ? (learns
+        ? "suppressed; the model learns this flow as benign at its next update"
+        : "suppressed; flow stored as benign feedback")
+      : (learns
+        ? "confirmed; the model keeps its threshold below this flow's score"
+        : "confirmed as an attack; verdict stored");
+    pollModel();
+  } finally {
+    for (const b of buttons) b.disabled = false;
+  }
 }
 
 async function loadAlerts() {
@@ -227,6 +266,103 @@ async function streamAlerts() {
     }
     setStatus("reconnecting…", "err");
     await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+// ---------- model ----------
+
+function fmtTime(iso) {
+  return typeof iso === "string" ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "–";
+}
+
+async function pollModel() {
+  const seq = ++state.modelSeq;
+  try {
+    const r = await api("/model");
+    const m = r.status === 404 ? null : r.ok ? await r.json() : undefined;
+    if (m === undefined || seq !== state.modelSeq) return;
+    state.model = m;
+    renderModel();
+  } catch { /* retried on the next tick */ }
+}
+
+function renderModel() {
+  const m = state.model;
+  const summary = document.getElementById("modelSummary");
+  const actions = document.getElementById("modelActions");
+  const fields = document.getElementById("modelFields");
+  if (m === undefined) return;
+  if (m === null) {
+    summary.textContent = "model: frozen (no history)";
+    fields.replaceChildren();
+    actions.hidden = true;
+    document.body.dataset.modelLoaded = "1";
+    return;
+  }
+  summary.textContent = `model ${m.version} · ${m.policy}${m.updating ? " · updating…" : ""}`;
+  const rows = m.rows || {};
+  const head = (m.versions || []).find((v) => v.version === m.version);
+  const last = m.last_update
+    ? `${fmtTime(m.last_update.at)} → ${m.last_update.version}, learned ${m.last_update.learned} flow(s)`
+    : `none since start (${m.version} created ${fmtTime(head && head.createdAt)})`;
+  const items = [
+    ["version", m.version],
+    ["policy", m.policy],
+    ["threshold", fmtScore(m.threshold)],
+    [
+      "rows",
+      `pool ${fmt(rows.pool)} · calibration ${fmt(rows.calibration)} · window ${fmt(rows.window)}` +
+      ` · pending FPs ${fmt(rows.pending_false_positives)} · attacks ${fmt(rows.attacks)}`,
+    ],
+    ["last update", last],
+    ["updates / rollbacks", `${fmt(m.updates)} / ${fmt(m.rollbacks)}`],
+  ];
+  fields.replaceChildren();
+  for (const [k, v] of items) fields.append(el("dt", {}, k), el("dd", { "data-field": k }, v));
+  actions.hidden = false;
+  for (const id of ["modelUpdate", "modelRollback"]) {
+    document.getElementById(id).disabled = state.modelBusy || !!m.updating;
+  }
+  document.body.dataset.modelLoaded = "1";
+}
+
+/**
+ * POST /model/update or /model/rollback with `{}`. A refusal (409: an update running, nothing to learn,
+ * no parent version) shows the server's reason.
+ */
+async function modelAction(kind) {
+  const m = state.model;
+  if (!m || state.modelBusy) return;
+  if (kind === "rollback" && !confirm(`Roll the live model back from ${m.version} to its parent version?`)) {
+    return;
+  }
+  const msg = document.getElementById("modelMsg");
+  state.modelBusy = true;
+  renderModel();
+  msg.textContent = kind === "update" ? "updating…" : "rolling back…";
+  try {
+    const r = await api(`/model/${kind}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    if (!r.ok) {
+      msg.textContent = `${kind} refused (${r.status}): ${await errorText(r)}`;
+      return;
+    }
+    const next = (await r.json()).model;
+    state.modelSeq++; // a poll sent before this answer must not show the old version again
+    if (next) state.model = next;
+    const to = next ? next.version : "?";
+    msg.textContent = kind === "update"
+      ? `updated ${m.version} → ${to}` +
+        (next && next.last_update ? `: learned ${next.last_update.learned} flow(s)` : "")
+      : `rolled back ${m.version} → ${to}`;
+  } catch (e) {
+    msg.textContent = `${kind} failed: ${e.message}`;
+  } finally {
+    state.modelBusy = false;
+    renderModel();
   }
 }
 
@@ -413,11 +549,24 @@ function init() {
     () => (document.getElementById("detail").hidden = true),
   );
   document.getElementById("detailPcap").addEventListener("click", () => downloadPcap().catch(() => {}));
-  document.getElementById("detailFp").addEventListener("click", () => markFalsePositive().catch(() => {}));
+  document.getElementById("detailFp").addEventListener(
+    "click",
+    () => sendFeedback("false_positive").catch(() => {}),
+  );
+  document.getElementById("detailTp").addEventListener(
+    "click",
+    () => sendFeedback("true_positive").catch(() => {}),
+  );
+  document.getElementById("modelUpdate").addEventListener("click", () => modelAction("update"));
+  document.getElementById("modelRollback").addEventListener("click", () => modelAction("rollback"));
   Promise.all([loadAlerts(), loadDrift()]).then(renderTimeline).catch(() => {});
   streamAlerts();
   pollStats();
-  setInterval(pollStats, 2000);
+  pollModel();
+  setInterval(() => {
+    pollStats();
+    pollModel();
+  }, 2000);
   setInterval(renderTimeline, 5000);
 }
 
