@@ -36,6 +36,7 @@ import { Transform } from "../data/preprocess.ts";
 import { InputError } from "../util/errors.ts";
 import type { Threshold } from "../thresholds/types.ts";
 import { type LoadedModel, loadModel } from "./model_dir.ts";
+import { resolveModelDir } from "./model_history.ts";
 import type { ScoreContext } from "./types.ts";
 
 /** One decision. */
@@ -76,6 +77,8 @@ async function resolve(
   model: string | LoadedModel,
 ): Promise<{ model: LoadedModel; transform: Transform | null }> {
   if (typeof model !== "string") return { model, transform: transformOf(model) };
+  // A model history predicts with its head; the cache follows the head (each version is its own key).
+  model = await resolveModelDir(model);
   let mtime = -1;
   try {
     mtime = (await Deno.stat(`${model}/manifest.json`)).mtime?.getTime() ?? -1;

@@ -18,6 +18,7 @@ import {
 } from "../../src/detectors/model_history.ts";
 import type { Detector } from "../../src/detectors/types.ts";
 import { predictModelFromDir } from "../../src/serve/models.ts";
+import { predict } from "../../src/detectors/predict.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { syntheticSet } from "./_synthetic.ts";
 
@@ -298,9 +299,13 @@ Deno.test("model history: resolveModelDir gives a plain model dir itself and a h
     // The server's loader takes a history too: named after the home, scoring with the head.
     const served = await predictModelFromDir(home);
     assert.deepEqual([served.name, served.threshold], ["home", 0.75]);
+    const row = Array.from(data.test.data.subarray(0, data.test.cols));
+    assert.equal((await predict(row, home)).score, (await (await knn(5)).score(data.test))[0]);
     await rollback(home);
     assert.equal((await loadModel(await resolveModelDir(home))).detector.params.k, 1);
     assert.equal((await predictModelFromDir(home)).threshold, 0.5);
+    // predict() follows the head too.
+    assert.equal((await predict(row, home)).score, (await (await knn(1)).score(data.test))[0]);
     // A path that is neither is left to loadModel's own message.
     assert.equal(await resolveModelDir(join(tmp, "absent")), join(tmp, "absent"));
   } finally {
