@@ -44,7 +44,8 @@
  * @module
  */
 import { type Matrix, matrix } from "../data/matrix.ts";
-import type { Detector } from "../detectors/types.ts";
+import { loadDetector } from "../detectors/registry.ts";
+import { type Detector, isStreaming, type StreamingDetector } from "../detectors/types.ts";
 import { fitThreshold } from "../thresholds/index.ts";
 import { quantileSorted } from "../util/quantile.ts";
 import type { Rng } from "../util/random.ts";
@@ -80,6 +81,8 @@ export interface ModelAdapterOptions {
    * scoring a batch with it and disposes it once that settles.
    */
   retire?: (old: Detector) => void;
+  /** The detectors' seed (a streaming detector's copy is loaded with it). Default 0. */
+  seed?: number;
   /** Draws the guard rails' samples and the calibration split; the caller may share it. */
   rng: Rng;
   /**
@@ -236,7 +239,9 @@ export class ModelAdapter {
     if (toCal.length) this.calibration.add(rowsOf(x, toCal));
     if (toPool.length) this.pool.add(rowsOf(x, toPool));
     const refit = this.pool.size >= (this.#o.minPoolRows ?? 1);
-    if (refit) await this.refit();
+    if (refit && this.policy === "incremental" && isStreaming(this.#detector)) {
+      await this.#learnOn(takeRows(x, toPool));
+    } else if (refit) await this.refit();
     return { learnedRows: toPool, learned: toPool.length, calibrated: calibrated + toCal.length, refit };
   }
 
@@ -245,6 +250,22 @@ export class ModelAdapter {
     if (!this.pool.size) throw new RangeError("adapter: nothing to refit on (the pool is empty)");
     const next = this.#o.create();
     await next.fit(this.pool.matrix(this.names));
+    await this.#replace(next);
+  }
+
+  /**
+   * `incremental` for a streaming detector (KitNET): a copy of the detector learns the new rows one at a
+   * time with `learnOne`, as it learned its training rows, instead of refitting on everything. The
+   * copy, never the detector scoring now, is changed: `score` must not see a model half-updated.
+   */
+  async #learnOn(x: Matrix): Promise<void> {
+    const d = this.#detector, saved = await d.save();
+    const next = await loadDetector(d.name, saved, { ...d.params }, this.#o.seed ?? 0) as StreamingDetector;
+    for (let i = 0; i < x.rows; i++) next.learnOne(x.data.subarray(i * x.cols, (i + 1) * x.cols));
+    await this.#replace(next);
+  }
+
+  async #replace(next: Detector): Promise<void> {
     const old = this.#detector;
     this.#detector = next;
     if (this.#o.retire) this.#o.retire(old);

@@ -238,6 +238,7 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
     {
       policy,
       create: () => createDetector(input.detector.name, input.detector.params ?? {}, seed),
+    seed,
       threshold: input.threshold,
       names: names ?? Array.from({ length: cols }, (_, j) => `f${j}`),
       guard,

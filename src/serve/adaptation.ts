@@ -481,6 +481,7 @@ async function startAdapter(
     {
       policy: policyOf(cfg),
       create: () => createDetector(d.name, d.params, d.seed),
+    seed: d.seed,
       threshold: { strategy: th.strategy, params: th.params },
       names,
       guard: {

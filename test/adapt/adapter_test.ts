@@ -111,3 +111,28 @@ Deno.test("ModelAdapter: mismatched shapes and options are errors that say what 
   );
   a.dispose();
 });
+
+Deno.test("ModelAdapter: incremental on a streaming detector learns the new rows with learnOne on a copy", async () => {
+  const retired: unknown[] = [];
+  const o = {
+    ...opts("incremental"),
+    create: () => createDetector("kitnet", { fmGrace: 50, maxAESize: 2 }, 0),
+    retire: (d: unknown) => retired.push(d),
+  };
+  const a = await ModelAdapter.start(o, rows(300, 0, 1), rows(100, 0, 2));
+  const before = a.detector;
+  const probe = rows(20, 0, 11);
+  const s0 = await before.score(probe);
+  const x = rows(200, 0, 12);
+  const r = await a.update(x, await a.detector.score(x), new Uint8Array(200));
+  assert.ok(r.refit && r.learned > 0);
+  assert.notEqual(a.detector, before, "a new detector scores");
+  assert.deepEqual(retired, [before], "the old one is handed back, not disposed under a running batch");
+  assert.deepEqual(await before.score(probe), s0, "the detector that was scoring did not change");
+  // KitNET's fit is learnOne over the rows in order, so continuing the copy on the new rows gives the
+  // model a refit on the whole pool would, without going over the old rows again.
+  const refit = createDetector("kitnet", { fmGrace: 50, maxAESize: 2 }, 0);
+  await refit.fit(a.pool.matrix(["a", "b"]));
+  assert.deepEqual(await a.detector.score(probe), await refit.score(probe));
+  a.dispose();
+});
