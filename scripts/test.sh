@@ -79,7 +79,8 @@ else
   # The neural detectors' own tests once more on the tfjs engine (the first run used the native one): both
   # engines must pass them (issue 12). The conformance suite already runs both engines in one process.
   run_tests "neural detector tests on the tfjs engine (NADIR_BACKEND=tfjs)" NADIR_BACKEND=tfjs -- --parallel \
-    test/detectors/autoencoder_test.ts test/detectors/lstm_test.ts test/detectors/flow_lm_test.ts
+    test/detectors/autoencoder_test.ts test/detectors/lstm_test.ts test/detectors/flow_lm_test.ts \
+    test/detectors/partial_fit_test.ts
 fi
 echo "tests: $passed passed, $failed failed, $ignored skipped"
 # Every skip goes through test/_shared.ts testWhen, which prints "skip: <test>: <reason>".

@@ -239,8 +239,10 @@ export class ModelAdapter {
     if (toCal.length) this.calibration.add(rowsOf(x, toCal));
     if (toPool.length) this.pool.add(rowsOf(x, toPool));
     const refit = this.pool.size >= (this.#o.minPoolRows ?? 1);
-    if (refit && this.policy === "incremental" && isStreaming(this.#detector)) {
+    if (refit && this.policy === "incremental" && toPool.length && isStreaming(this.#detector)) {
       await this.#learnOn(takeRows(x, toPool));
+    } else if (refit && this.policy === "incremental" && toPool.length && this.#detector.partialFit) {
+      await this.#partialFit(takeRows(x, toPool));
     } else if (refit) await this.refit();
     return { learnedRows: toPool, learned: toPool.length, calibrated: calibrated + toCal.length, refit };
   }
@@ -262,6 +264,30 @@ export class ModelAdapter {
     const d = this.#detector, saved = await d.save();
     const next = await loadDetector(d.name, saved, { ...d.params }, this.#o.seed ?? 0) as StreamingDetector;
     for (let i = 0; i < x.rows; i++) next.learnOne(x.data.subarray(i * x.cols, (i + 1) * x.cols));
+    await this.#replace(next);
+  }
+
+  /**
+   * `incremental` for a detector with `partialFit` (the autoencoder, flow-lm): a copy trains further
+   * on the new rows plus as many rows drawn from the pool (rehearsal, so the new rows do not
+   * overwrite what the model knew), instead of training from scratch on everything.
+   */
+  async #partialFit(fresh: Matrix): Promise<void> {
+    const d = this.#detector, saved = await d.save();
+    const next = await loadDetector(d.name, saved, { ...d.params }, this.#o.seed ?? 0);
+    const pool = this.pool.matrix(this.names);
+    const old = Math.max(0, pool.rows - fresh.rows); // the pool's rows before this update's
+    const k = Math.min(fresh.rows, old);
+    const pick = this.#o.rng.sampleIndices(old, k);
+    const data = new Float64Array((fresh.rows + k) * fresh.cols);
+    data.set(fresh.data);
+    for (let i = 0; i < k; i++) {
+      data.set(
+        pool.data.subarray(pick[i] * pool.cols, (pick[i] + 1) * pool.cols),
+        (fresh.rows + i) * fresh.cols,
+      );
+    }
+    await next.partialFit!(matrix(data, fresh.rows + k, fresh.cols, this.names));
     await this.#replace(next);
   }
 

@@ -71,6 +71,11 @@ export const command: Command = {
         "Instead of CONFIG: the capture stream (warm-up on web browsing, then SMTP, SSH and attacks) " +
         "from this pcap directory, e.g. ../shared/data/pcaps",
     },
+    "at-recall": {
+      type: "number",
+      arg: "R",
+      description: "Report FPR at this recall instead of the frozen model's (e.g. another detector's)",
+    },
     "order-by": {
       type: "string",
       arg: "COLUMN",
@@ -141,6 +146,10 @@ Example:
       }
       return v;
     });
+    const atRecallOpt = options["at-recall"] === undefined ? undefined : Number(options["at-recall"]);
+    if (atRecallOpt !== undefined && !(atRecallOpt > 0 && atRecallOpt <= 1)) {
+      throw new UsageError(`nadir adapt: --at-recall expects a recall in (0, 1], found "${options["at-recall"]}"`);
+    }
     const runs = [];
     const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(2)} %` : "–";
     console.log(
@@ -163,7 +172,7 @@ Example:
           },
           maxRows: options.quick ? (config.quick?.maxRows ?? 2000) : undefined,
           log: (l) => console.error(l),
-          atRecall: frozenRecall,
+          atRecall: atRecallOpt ?? frozenRecall,
           orderBy: str(args, "order-by"),
           poison: str(args, "poison") ? { category: str(args, "poison")! } : undefined,
         });

@@ -27,6 +27,7 @@
 import type { Tensor } from "@tensorflow/tfjs";
 import type { Matrix } from "../data/matrix.ts";
 import { Rng } from "../util/random.ts";
+import { InputError } from "../util/errors.ts";
 import { checkFitInput, checkScoreInput } from "./_linalg.ts";
 import {
   activate,
@@ -163,6 +164,25 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
     });
     await this.initWeights(this.layout(x.cols, rng.fork()));
     this.nFeatures = x.cols;
+    await this.#train(x, options, rng);
+  }
+
+  /**
+   * Continues training from the current weights on `x`, with the scaler kept as it was fit: the
+   * `incremental` update policy's partial fit (src/adapt/adapter.ts). Unfitted, it is `fit`.
+   */
+  async partialFit(x: Matrix, options: FitOptions = {}): Promise<void> {
+    if (this.nFeatures === undefined) return await this.fit(x, options);
+    checkFitInput(NAME, x, 2);
+    if (x.cols !== this.nFeatures) {
+      throw new InputError(`${NAME}.partialFit: expected ${this.nFeatures} features, found ${x.cols}`);
+    }
+    // Its own stream of batches and noise, apart from the first fit's.
+    await this.#train(x, options, new Rng(this.seed ^ 0x5a17f17));
+  }
+
+  async #train(x: Matrix, options: FitOptions, rng: Rng): Promise<void> {
+    const scaler = this.scaler!;
     const stepRng = rng.fork();
     const { train, val } = splitIds(rng.fork(), x.rows, this.params.valFraction);
     const loop = {
@@ -176,13 +196,13 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
     };
     if (this.engine === "native") {
       this.trainHistory = await this.#fitNative(
-        scaledRowGatherer(this.scaler, x.data, x.cols),
+        scaledRowGatherer(scaler, x.data, x.cols),
         loop,
         stepRng,
       );
       return;
     }
-    const xs = applyScaler(this.scaler, x.data, x.rows, x.cols);
+    const xs = applyScaler(scaler, x.data, x.rows, x.cols);
     const tf = this.tf!;
     const all = tf.tensor2d(xs, [x.rows, x.cols]);
     const noise = this.params.noise;

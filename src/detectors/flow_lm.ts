@@ -410,9 +410,27 @@ class FlowLm extends TfDetector<FlowLmParams> {
       bins: this.params.bins,
       outEdges: this.params.outOfRange === "single" ? [] : OUT_OF_RANGE_EDGES,
     });
-    const tokens = this.#tok.encode(train);
     await this.initWeights(this.#layout(this.#tok, rng.fork()));
     this.nFeatures = x.cols;
+    await this.#train(train, options, rng);
+  }
+
+  /**
+   * Continues training from the current weights on `x`, with the tokenizer kept as it was fit (values
+   * outside its bins take its out-of-range tokens): the `incremental` update policy's partial fit
+   * (src/adapt/adapter.ts). Unfitted, it is `fit`.
+   */
+  async partialFit(x: Matrix, options: FitOptions = {}): Promise<void> {
+    if (this.nFeatures === undefined) return await this.fit(x, options);
+    checkFitInput(NAME, x, 2);
+    if (x.cols !== this.nFeatures) {
+      throw new InputError(`${NAME}.partialFit: expected ${this.nFeatures} features, found ${x.cols}`);
+    }
+    await this.#train(x, options, new Rng(this.seed ^ 0x5a17f17));
+  }
+
+  async #train(train: Matrix, options: FitOptions, rng: Rng): Promise<void> {
+    const tokens = this.#tok!.encode(train);
     const stepRng = rng.fork();
     const { train: tr, val } = splitIds(rng.fork(), train.rows, this.params.valFraction);
     const loop = {
@@ -429,7 +447,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
       return;
     }
     const tf = this.tf!;
-    this.#tfConsts(tf, this.#tok);
+    this.#tfConsts(tf, this.#tok!);
     this.trainHistory = await trainLoop({
       ...loop,
       tf,

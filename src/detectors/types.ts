@@ -52,6 +52,11 @@ export interface Detector {
   fit(x: Matrix, options?: FitOptions): Promise<void> | void;
   /** One score per row, higher = more anomalous. Must not mutate the model. */
   score(x: Matrix, context?: ScoreContext): Promise<Float64Array> | Float64Array;
+  /**
+   * Continues training from the fitted state on more benign rows (neural detectors: same scaler or
+   * tokenizer, weights trained further). Optional; the `incremental` update policy uses it.
+   */
+  partialFit?(x: Matrix, options?: FitOptions): Promise<void> | void;
   /** Serialises the fitted model. */
   save(): Promise<DetectorState> | DetectorState;
   /** Frees native/GPU memory (tfjs tensors). Optional. */

@@ -136,3 +136,27 @@ Deno.test("ModelAdapter: incremental on a streaming detector learns the new rows
   assert.deepEqual(await a.detector.score(probe), await refit.score(probe));
   a.dispose();
 });
+
+Deno.test("ModelAdapter: incremental on a neural detector trains a copy further (partialFit) on new and rehearsed rows", async () => {
+  const retired: unknown[] = [];
+  const o = {
+    ...opts("incremental"),
+    create: () => createDetector("autoencoder", { epochs: 3, batchSize: 32 }, 0),
+    retire: (d: unknown) => retired.push(d),
+  };
+  const a = await ModelAdapter.start(o, rows(300, 0, 1), rows(100, 0, 2));
+  const before = a.detector, probe = rows(20, 0, 11), s0 = await before.score(probe);
+  const x = rows(200, 0, 12);
+  const r = await a.update(x, await a.detector.score(x), new Uint8Array(200));
+  assert.ok(r.refit && r.learned > 0);
+  assert.deepEqual(retired, [before]);
+  assert.deepEqual(await before.score(probe), s0, "the detector that was scoring did not change");
+  assert.notDeepEqual(await a.detector.score(probe), s0, "the copy trained further");
+  // Not a refit from scratch: a fresh fit on the pool scores differently.
+  const fresh = createDetector("autoencoder", { epochs: 3, batchSize: 32 }, 0);
+  await fresh.fit(a.pool.matrix(["a", "b"]));
+  assert.notDeepEqual(await a.detector.score(probe), await fresh.score(probe));
+  a.dispose();
+  before.dispose?.();
+  fresh.dispose?.();
+});
