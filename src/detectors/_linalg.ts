@@ -5,9 +5,22 @@
  * @module
  */
 import type { Matrix } from "../data/matrix.ts";
+import { Rng } from "../util/random.ts";
 import { InputError } from "../util/errors.ts";
 
 /** Checks a training matrix: at least `minRows` rows, ≥ 1 column, all values finite. */
+/**
+ * The checks of a `partialFit` (rows as for fit, the fitted width), and the seed its batches are drawn
+ * with: its own stream, apart from the first fit's.
+ */
+export function checkPartialFit(detector: string, seed: number, nFeatures: number, x: Matrix): Rng {
+  checkFitInput(detector, x, 2);
+  if (x.cols !== nFeatures) {
+    throw new InputError(`${detector}.partialFit: expected ${nFeatures} features, found ${x.cols}`);
+  }
+  return new Rng(seed ^ 0x5a17f17);
+}
+
 export function checkFitInput(detector: string, x: Matrix, minRows = 1): void {
   if (!x || !(x.data instanceof Float64Array)) {
     throw new InputError(`${detector}.fit: expected a Matrix (Float64Array data), found ${typeof x}`);

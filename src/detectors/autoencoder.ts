@@ -27,8 +27,7 @@
 import type { Tensor } from "@tensorflow/tfjs";
 import type { Matrix } from "../data/matrix.ts";
 import { Rng } from "../util/random.ts";
-import { InputError } from "../util/errors.ts";
-import { checkFitInput, checkScoreInput } from "./_linalg.ts";
+import { checkFitInput, checkPartialFit, checkScoreInput } from "./_linalg.ts";
 import {
   activate,
   applyScaler,
@@ -173,12 +172,7 @@ class Autoencoder extends ScaledTfDetector<AutoencoderParams> {
    */
   async partialFit(x: Matrix, options: FitOptions = {}): Promise<void> {
     if (this.nFeatures === undefined) return await this.fit(x, options);
-    checkFitInput(NAME, x, 2);
-    if (x.cols !== this.nFeatures) {
-      throw new InputError(`${NAME}.partialFit: expected ${this.nFeatures} features, found ${x.cols}`);
-    }
-    // Its own stream of batches and noise, apart from the first fit's.
-    await this.#train(x, options, new Rng(this.seed ^ 0x5a17f17));
+    await this.#train(x, options, checkPartialFit(NAME, this.seed, this.nFeatures, x));
   }
 
   async #train(x: Matrix, options: FitOptions, rng: Rng): Promise<void> {

@@ -41,7 +41,7 @@ import type { Tensor } from "@tensorflow/tfjs";
 import type { Matrix } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
-import { checkFitInput, checkScoreInput, savedFormat } from "./_linalg.ts";
+import { checkFitInput, checkPartialFit, checkScoreInput, savedFormat } from "./_linalg.ts";
 import {
   dropout,
   glorot,
@@ -422,11 +422,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
    */
   async partialFit(x: Matrix, options: FitOptions = {}): Promise<void> {
     if (this.nFeatures === undefined) return await this.fit(x, options);
-    checkFitInput(NAME, x, 2);
-    if (x.cols !== this.nFeatures) {
-      throw new InputError(`${NAME}.partialFit: expected ${this.nFeatures} features, found ${x.cols}`);
-    }
-    await this.#train(x, options, new Rng(this.seed ^ 0x5a17f17));
+    await this.#train(x, options, checkPartialFit(NAME, this.seed, this.nFeatures, x));
   }
 
   async #train(train: Matrix, options: FitOptions, rng: Rng): Promise<void> {

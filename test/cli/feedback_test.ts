@@ -6,10 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runMonitor } from "../../src/serve/run.ts";
 import type { AlertStore } from "../../src/serve/store.ts";
 import { dataPath, nadir } from "../_shared.ts";
-import { benignFlowModel } from "../serve/_helpers.ts";
+import { benignFlowModel, whileServing } from "../serve/_helpers.ts";
 
 const TOKEN = "feedback-cli-test-token-0123456789";
 
@@ -19,30 +18,14 @@ async function withMonitor(
   tokenFile: string | undefined,
   f: (base: string, store: AlertStore) => Promise<void>,
 ): Promise<void> {
-  const stop = new AbortController();
-  const ready = Promise.withResolvers<void>();
-  let base = "", store: AlertStore | undefined;
-  const run = runMonitor({
+  await whileServing({
     source: { pcap: dataPath("pcaps", "stratosphere-test7-malicious.pcap") },
     model: await benignFlowModel(),
     alerts: { file: join(dir, "eve.jsonl") },
     rules: { dedup_window_s: 0, per_host_per_minute: 0 },
     adapt: { policy: "sliding", history: join(dir, "history"), window_flows: 1_000_000, min_pool_rows: 20 },
     api: { port: 0, ...(tokenFile ? { token_file: tokenFile } : {}) },
-  }, {
-    signal: stop.signal,
-    stay: true,
-    log: (l) => l.includes("serving the API") && ready.resolve(),
-    onReady: (x) => (store = x.store),
-    onListen: (a) => (base = `http://127.0.0.1:${a.port}`),
-  });
-  await Promise.race([ready.promise, run]);
-  try {
-    await f(base, store!);
-  } finally {
-    stop.abort();
-    await run;
-  }
+  }, f);
 }
 
 function feedbackLines(dir: string): Record<string, unknown>[] {

@@ -9,6 +9,9 @@ import { join } from "node:path";
 import { forEachPacket } from "../../src/capture/reader.ts";
 import { createWriter } from "../../src/capture/writer.ts";
 import { trainFlowModelFromPcap } from "../../src/serve/models.ts";
+import { runMonitor } from "../../src/serve/run.ts";
+import type { MonitorConfig } from "../../src/serve/config.ts";
+import type { AlertStore } from "../../src/serve/store.ts";
 import { dataPath, ROOT } from "../_shared.ts";
 
 let modelDir: Promise<string> | undefined;
@@ -95,4 +98,32 @@ exit $rc`;
   const stderr = new TextDecoder().decode(r.stderr);
   if (r.code === 99) throw new Error(`could not mount a tmpfs on ${mnt}:\n${stderr}`);
   return { code: r.code, stderr };
+}
+
+/**
+ * Runs a monitor replay with its API on a free port (`cfg.api.port` 0) and keeps serving after the
+ * replay ends; calls `f` with the API's base URL and the store once the replay is done, then stops
+ * the monitor.
+ */
+export async function whileServing(
+  cfg: MonitorConfig,
+  f: (base: string, store: AlertStore) => Promise<void>,
+): Promise<void> {
+  const stop = new AbortController();
+  const ready = Promise.withResolvers<void>();
+  let base = "", store: AlertStore | undefined;
+  const run = runMonitor(cfg, {
+    signal: stop.signal,
+    stay: true,
+    log: (l) => l.includes("serving the API") && ready.resolve(),
+    onReady: (x) => (store = x.store),
+    onListen: (a) => (base = `http://127.0.0.1:${a.port}`),
+  });
+  await Promise.race([ready.promise, run]);
+  try {
+    await f(base, store!);
+  } finally {
+    stop.abort();
+    await run;
+  }
 }

@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { runMonitor, type RunSummary } from "../../src/serve/run.ts";
 import type { MonitorConfig } from "../../src/serve/config.ts";
 import { configProblems } from "../../src/serve/config.ts";
-import type { AlertStore } from "../../src/serve/store.ts";
 import type { MonitorMetrics } from "../../src/serve/metrics.ts";
 import { readAdaptState, writeAdaptState } from "../../src/serve/adaptation.ts";
 import { headDir, readHistory } from "../../src/detectors/model_history.ts";
@@ -20,7 +19,7 @@ import { loadModel } from "../../src/detectors/model_dir.ts";
 import { matrix } from "../../src/data/matrix.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { dataPath } from "../_shared.ts";
-import { benignFlowModel, repeatCapture } from "./_helpers.ts";
+import { benignFlowModel, repeatCapture, whileServing } from "./_helpers.ts";
 
 /** http_espn (the model's own benign traffic) eight times over. */
 async function benignMix(dir: string): Promise<string> {
@@ -91,25 +90,7 @@ Deno.test("adaptation: verdicts through the API are learned and survive a restar
     adapt: { policy: "sliding", history: home, window_flows: 1_000_000, min_pool_rows: 20 },
     api: { port: 0 },
   };
-  const serve = async (cfg: MonitorConfig, f: (base: string, store: AlertStore) => Promise<void>) => {
-    const stop = new AbortController();
-    const ready = Promise.withResolvers<void>();
-    let base = "", store: AlertStore | undefined;
-    const run = runMonitor(cfg, {
-      signal: stop.signal,
-      stay: true,
-      log: (l) => l.includes("serving the API") && ready.resolve(),
-      onReady: (x) => (store = x.store),
-      onListen: (a) => (base = `http://127.0.0.1:${a.port}`),
-    });
-    await Promise.race([ready.promise, run]);
-    try {
-      await f(base, store!);
-    } finally {
-      stop.abort();
-      await run;
-    }
-  };
+  const serve = whileServing;
   const post = (url: string, body: unknown) =>
     fetch(url, {
       method: "POST",
