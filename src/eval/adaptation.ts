@@ -34,7 +34,7 @@ import type { Matrix } from "../data/matrix.ts";
 import { matrix } from "../data/matrix.ts";
 import { createDetector } from "../detectors/registry.ts";
 import { createDriftDetector } from "../adapt/mod.ts";
-import { ModelAdapter } from "../adapt/adapter.ts";
+import { ModelAdapter, takeRows } from "../adapt/adapter.ts";
 import { coveragePicks } from "../adapt/triage.ts";
 import {
   checkPolicy,
@@ -156,14 +156,6 @@ export interface AdaptationResult {
   orderBy: string | null;
 }
 
-function rowsOf(x: Matrix, idx: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(idx.length * x.cols);
-  for (let i = 0; i < idx.length; i++) {
-    out.set(x.data.subarray(idx[i] * x.cols, (idx[i] + 1) * x.cols), i * x.cols);
-  }
-  return out;
-}
-
 /**
  * A stream to replay: the rows the detector is fit on, held-out benign rows that calibrate its
  * threshold, then the stream in order with its labels — all in the detector's columns.
@@ -238,7 +230,7 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
     {
       policy,
       create: () => createDetector(input.detector.name, input.detector.params ?? {}, seed),
-    seed,
+      seed,
       threshold: input.threshold,
       names: names ?? Array.from({ length: cols }, (_, j) => `f${j}`),
       guard,
@@ -266,7 +258,7 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
     }
     rng.shuffle(rowsC);
     const heldIdx = rowsC.slice(0, rowsC.length >> 1), injIdx = rowsC.slice(rowsC.length >> 1);
-    const injScores = await adapter.detector.score(matrix(rowsOf(xTest, injIdx), injIdx.length, cols, names));
+    const injScores = await adapter.detector.score(takeRows(xTest, injIdx));
     const byScore = injIdx.map((r, k) => [injScores[k], r]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((
       p,
     ) => p[1]);
@@ -283,9 +275,9 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
     order.forEach((r, pos) => {
       if (injSet.has(r)) injected.add(pos);
     });
-    xs = matrix(rowsOf(xTest, order), order.length, cols, names);
+    xs = takeRows(xTest, order);
     ys = Uint8Array.from(order, (r) => test.y[r]);
-    const heldOut = matrix(rowsOf(xTest, heldIdx), heldIdx.length, cols, names);
+    const heldOut = takeRows(xTest, heldIdx);
     const before = (await adapter.detector.score(heldOut)).reduce((n, v) =>
       n + (v > adapter.threshold ? 1 : 0), 0) /
       heldIdx.length;
