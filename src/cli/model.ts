@@ -111,7 +111,8 @@ const rollback: Command = {
   details: `A rollback only moves HEAD.json and appends to log.jsonl, so it can be undone:
   deno task nadir model rollback models/knn-history            # v0003 → v0002
   deno task nadir model rollback models/knn-history --to v0003 # back again
-A running \`nadir serve\`/\`monitor\` keeps the model it loaded; restart it to pick up the new head.`,
+A running \`nadir monitor\` scoring from this history follows the new head within 2 s; \`nadir serve\`
+keeps the model it loaded until restarted.`,
   async run(args) {
     const { rollback } = await import("../detectors/model_history.ts");
     const home = args.positionals[0];

@@ -33,7 +33,6 @@ import { checkPolicy, type UpdatePolicy } from "../adapt/policy.ts";
 import { hashMatrix, loadModel, type Manifest, readManifest, saveModel } from "../detectors/model_dir.ts";
 import {
   commitVersion,
-  headDir,
   initHistory,
   isModelHistory,
   type Lineage,
@@ -286,49 +285,74 @@ export class LiveAdaptation {
   /** Makes `to` (default: the head's parent) the head and scores with it. */
   async rollback(to?: string): Promise<AdaptationStatus> {
     if (this.#busy) throw new UsageError("an update is running; roll back when it is done");
-    const run = (async () => {
+    await this.#exclusive(async () => {
       const r = await rollbackHistory(this.home, { to, reason: "rollback (API)" });
-      const dir = await headDir(this.home);
-      const m = await loadModel(dir);
-      if (m.featureNames.join("\0") !== this.#names.join("\0")) {
-        throw new InputError(`version ${r.to} has other features than the running model`, {
-          file: join(dir, "manifest.json"),
-        });
-      }
-      if (!m.threshold) {
-        throw new InputError("the version has no threshold", { file: join(dir, "manifest.json") });
-      }
-      const threshold = m.threshold.value;
-      const next = await startAdapter(
-        this.#cfg,
-        dir,
-        m.manifest,
-        { detector: m.detector, threshold },
-        (old) => this.#retire(old),
-      );
-      // What analysts confirmed stays known whatever the version.
-      const att = this.#adapter.attacks;
-      if (att.size) next.attacks.add(att.matrix().data);
-      const old = this.#adapter;
-      this.#adapter = next;
-      this.#manifest = m.manifest;
-      this.#version = r.to;
-      this.#winRows = 0;
-      this.#driftPending = false;
-      await this.#host.swap(m.detector, threshold);
-      old.dispose();
-      this.#rollbacks++;
-      this.#host.metrics?.modelRollbacks.inc();
-      this.#host.metrics?.modelVersion.set(versionNumber(r.to));
+      await this.#switchTo(r.to);
       this.#host.log(`nadir monitor: model rolled back ${r.from} → ${r.to}`);
-    })();
+    });
+    return this.status();
+  }
+
+  /**
+   * Follows the history's head when something else moved it (`nadir model rollback HOME` while the
+   * sensor runs): scores with the new head. The monitor calls it every few seconds; a no-op while an
+   * update or rollback runs, or when the head is the version scoring.
+   */
+  async followHead(): Promise<void> {
+    if (this.#busy) return;
+    const head = (await readHistory(this.home)).head;
+    if (head === this.#version || this.#busy) return;
+    await this.#exclusive(async () => {
+      const from = this.#version;
+      await this.#switchTo(head);
+      this.#host.log(`nadir monitor: the history's head moved: now scoring with ${head} (was ${from})`);
+    });
+  }
+
+  async #exclusive(f: () => Promise<void>): Promise<void> {
+    const run = f();
     this.#busy = run;
     try {
       await run;
     } finally {
       this.#busy = null;
     }
-    return this.status();
+  }
+
+  /** Scores with `version` of the history (already its head) from the next batch on. */
+  async #switchTo(version: string): Promise<void> {
+    const dir = join(this.home, version);
+    const m = await loadModel(dir);
+    if (m.featureNames.join("\0") !== this.#names.join("\0")) {
+      throw new InputError(`version ${version} has other features than the running model`, {
+        file: join(dir, "manifest.json"),
+      });
+    }
+    if (!m.threshold) {
+      throw new InputError("the version has no threshold", { file: join(dir, "manifest.json") });
+    }
+    const threshold = m.threshold.value;
+    const next = await startAdapter(
+      this.#cfg,
+      dir,
+      m.manifest,
+      { detector: m.detector, threshold },
+      (old) => this.#retire(old),
+    );
+    // What analysts confirmed stays known whatever the version.
+    const att = this.#adapter.attacks;
+    if (att.size) next.attacks.add(att.matrix().data);
+    const old = this.#adapter;
+    this.#adapter = next;
+    this.#manifest = m.manifest;
+    this.#version = version;
+    this.#winRows = 0;
+    this.#driftPending = false;
+    await this.#host.swap(m.detector, threshold);
+    old.dispose();
+    this.#rollbacks++;
+    this.#host.metrics?.modelRollbacks.inc();
+    this.#host.metrics?.modelVersion.set(versionNumber(version));
   }
 
   /** What `GET /model` shows. */
@@ -481,7 +505,7 @@ async function startAdapter(
     {
       policy: policyOf(cfg),
       create: () => createDetector(d.name, d.params, d.seed),
-    seed: d.seed,
+      seed: d.seed,
       threshold: { strategy: th.strategy, params: th.params },
       names,
       guard: {

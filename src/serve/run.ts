@@ -115,6 +115,9 @@ export interface RunOptions {
   log?: (line: string) => void;
 }
 
+/** How often the monitor checks whether the model history's head moved (a rollback from the CLI). */
+const FOLLOW_HEAD_MS = 2000;
+
 /** Runs the sensor until the capture ends (pcap) or `signal` aborts. */
 export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promise<RunSummary> {
   const log = ro.log ?? ((l: string) => console.error(l));
@@ -171,6 +174,14 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
       `nadir monitor: model history ${history}, version ${adaptation.version}, policy ${adaptation.policy}`,
     );
   }
+  // `nadir model rollback HOME` while the sensor runs moves the head on disk: follow it.
+  let headError = "";
+  const followHead = adaptation && setInterval(() => {
+    adaptation!.followHead().then(() => (headError = ""), (e) => {
+      const msg = `nadir monitor: cannot follow the model history's head: ${(e as Error).message}`;
+      if (msg !== headError) log(headError = msg);
+    });
+  }, FOLLOW_HEAD_MS);
 
   const stop = new AbortController();
   ro.signal?.addEventListener("abort", () => stop.abort(), { once: true });
@@ -189,6 +200,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     if (report.damage) log(`nadir monitor: capture damage: ${report.damage}`);
   } finally {
     await shutdown({ stopTicker, monitor, stats, sinks, server, signal: stop.signal, stay: ro.stay, log });
+    if (followHead) clearInterval(followHead);
     await adaptation?.settle();
     adaptation?.dispose();
   }

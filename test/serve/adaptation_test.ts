@@ -14,7 +14,7 @@ import type { MonitorConfig } from "../../src/serve/config.ts";
 import { configProblems } from "../../src/serve/config.ts";
 import type { MonitorMetrics } from "../../src/serve/metrics.ts";
 import { readAdaptState, writeAdaptState } from "../../src/serve/adaptation.ts";
-import { headDir, readHistory } from "../../src/detectors/model_history.ts";
+import { headDir, readHistory, rollback } from "../../src/detectors/model_history.ts";
 import { loadModel } from "../../src/detectors/model_dir.ts";
 import { matrix } from "../../src/data/matrix.ts";
 import { InputError } from "../../src/util/errors.ts";
@@ -151,9 +151,17 @@ Deno.test("adaptation: verdicts through the API are learned and survive a restar
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /nadir_model_rollbacks_total 1/);
     assert.match(metrics, /nadir_model_version 1/);
+    // A rollback on disk (`nadir model rollback HOME --to v0002`) while the sensor runs: it follows.
+    await rollback(home, { to: "v0002", reason: "cli" });
+    let now = "";
+    for (let i = 0; i < 50 && now !== "v0002"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      now = (await (await fetch(`${base}/model`)).json()).version;
+    }
+    assert.equal(now, "v0002", "the monitor follows the history's head");
   });
   const h = await readHistory(home);
-  assert.deepEqual(h.log.map((e) => e.action), ["init", "update", "rollback"]);
+  assert.deepEqual(h.log.map((e) => e.action), ["init", "update", "rollback", "rollback"]);
 });
 
 Deno.test("adaptation: a frozen plain model has no /model; adaptive policies need a history and a saved model", async () => {
