@@ -148,7 +148,9 @@ Example:
     });
     const atRecallOpt = options["at-recall"] === undefined ? undefined : Number(options["at-recall"]);
     if (atRecallOpt !== undefined && !(atRecallOpt > 0 && atRecallOpt <= 1)) {
-      throw new UsageError(`nadir adapt: --at-recall expects a recall in (0, 1], found "${options["at-recall"]}"`);
+      throw new UsageError(
+        `nadir adapt: --at-recall expects a recall in (0, 1], found "${options["at-recall"]}"`,
+      );
     }
     const runs = [];
     const pct = (v: number) => Number.isFinite(v) ? `${(100 * v).toFixed(2)} %` : "–";
