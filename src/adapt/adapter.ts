@@ -43,7 +43,7 @@
  * ```
  * @module
  */
-import { type Matrix, matrix } from "../data/matrix.ts";
+import { type Matrix, matrix, takeRows } from "../data/matrix.ts";
 import { loadDetector } from "../detectors/registry.ts";
 import { type Detector, isStreaming, type StreamingDetector } from "../detectors/types.ts";
 import { fitThreshold } from "../thresholds/index.ts";
@@ -106,14 +106,6 @@ export interface UpdateResult {
 
 function sortedCopy(a: ArrayLike<number>): Float64Array {
   return Float64Array.from(a).sort();
-}
-
-function rowsOf(x: Matrix, idx: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(idx.length * x.cols);
-  for (let i = 0; i < idx.length; i++) {
-    out.set(x.data.subarray(idx[i] * x.cols, (idx[i] + 1) * x.cols), i * x.cols);
-  }
-  return out;
 }
 
 /** See the module doc. */
@@ -224,7 +216,7 @@ export class ModelAdapter {
       // calibrates, which sets the cut; the rest are then judged against it like any window.
       const under = acceptRows(scores, alerted, this.#threshold, this.guard.maxPerUpdate, rng);
       const cal = under.filter((_, k) => k % 2 === 0);
-      if (cal.length) this.calibration.add(rowsOf(x, cal));
+      if (cal.length) this.calibration.add(takeRows(x, cal).data);
       if (!this.calibration.size) return { learnedRows: [], learned: 0, calibrated: 0, refit: false };
       await this.#calibrate(this.#threshold);
       calibrated = cal.length;
@@ -236,8 +228,8 @@ export class ModelAdapter {
     const toCal: number[] = [], toPool: number[] = [];
     for (const i of acc) (rng.next() < share ? toCal : toPool).push(i);
     for (const i of confirmedFp) toPool.push(i);
-    if (toCal.length) this.calibration.add(rowsOf(x, toCal));
-    if (toPool.length) this.pool.add(rowsOf(x, toPool));
+    if (toCal.length) this.calibration.add(takeRows(x, toCal).data);
+    if (toPool.length) this.pool.add(takeRows(x, toPool).data);
     const refit = this.pool.size >= (this.#o.minPoolRows ?? 1);
     if (refit && this.policy === "incremental" && toPool.length && isStreaming(this.#detector)) {
       await this.#learnOn(takeRows(x, toPool));
@@ -327,9 +319,4 @@ export class ModelAdapter {
       if (lowest <= this.#threshold) this.#threshold = Math.max(this.#cut, lowest * (1 - 1e-9) - 1e-12);
     }
   }
-}
-
-/** Copies rows `idx` of `x` into a new matrix (same names). */
-export function takeRows(x: Matrix, idx: ArrayLike<number>): Matrix {
-  return matrix(rowsOf(x, idx), idx.length, x.cols, x.names);
 }

@@ -47,7 +47,7 @@ export {
   type UpdatePolicy,
 } from "./policy.ts";
 
-export { ModelAdapter, type ModelAdapterOptions, takeRows, type UpdateResult } from "./adapter.ts";
+export { ModelAdapter, type ModelAdapterOptions, type UpdateResult } from "./adapter.ts";
 export { coveragePicks } from "./triage.ts";
 
 /** Names accepted by {@link createDriftDetector}. */

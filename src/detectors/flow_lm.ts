@@ -38,7 +38,7 @@
  * @module
  */
 import type { Tensor } from "@tensorflow/tfjs";
-import type { Matrix } from "../data/matrix.ts";
+import { type Matrix, takeRows } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
 import { checkFitInput, checkPartialFit, checkScoreInput, savedFormat } from "./_linalg.ts";
@@ -106,8 +106,9 @@ export const flowLmParams = defineParams({
   score: {
     type: "string",
     default: "mean",
-    choices: ["mean", "max", "topk"],
-    description: "token surprisal aggregate (topk = mean of the topK highest field surprisals)",
+    choices: ["mean", "max", "topk", "zmean", "ztopk"],
+    description: "token surprisal aggregate (topk = mean of the topK highest field surprisals; z… = each " +
+      "field's surprisal standardised by its benign mean and spread on held-out rows first)",
   },
   topK: { type: "int", default: 5, min: 1, description: "fields averaged by score=topk" },
 });
@@ -152,6 +153,11 @@ const NATIVE_CHUNK = 512;
 class FlowLm extends TfDetector<FlowLmParams> {
   readonly name = NAME;
   #tok: Tokenizer | undefined;
+  /**
+   * Per-field surprisal of benign rows the model did not train on (its validation split): mean and
+   * spread, for the z… aggregates. Absent in models saved before they existed.
+   */
+  #fieldStats: FieldStats | undefined;
   #consts: { mask: Tensor; outMasks: Tensor[] } | undefined;
   /** The native network over `this.native` (rebuilt when the weights are replaced). */
   #lm: { net: CausalLm; over: Params } | undefined;
@@ -440,21 +446,29 @@ class FlowLm extends TfDetector<FlowLmParams> {
     };
     if (this.engine === "native") {
       this.trainHistory = await this.#fitNative(tokens, loop, stepRng);
-      return;
+    } else {
+      const tf = this.tf!;
+      this.#tfConsts(tf, this.#tok!);
+      this.trainHistory = await trainLoop({
+        ...loop,
+        tf,
+        lr: this.params.lr,
+        params: this.store!,
+        clipNorm: 1,
+        batchLoss: (ids, training) => {
+          const { inp, tgt } = this.#batch(tokens, ids);
+          return tf.mean(this.#nll(tf, inp, tgt, ids.length, training ? stepRng.nextUint32() : undefined));
+        },
+      });
     }
-    const tf = this.tf!;
-    this.#tfConsts(tf, this.#tok!);
-    this.trainHistory = await trainLoop({
-      ...loop,
-      tf,
-      lr: this.params.lr,
-      params: this.store!,
-      clipNorm: 1,
-      batchLoss: (ids, training) => {
-        const { inp, tgt } = this.#batch(tokens, ids);
-        return tf.mean(this.#nll(tf, inp, tgt, ids.length, training ? stepRng.nextUint32() : undefined));
-      },
-    });
+    // Benign per-field surprisal on rows the model did not train on (all rows when too few were held out).
+    const fromVal = val.length >= MIN_STATS_ROWS;
+    const held = fromVal ? val : Array.from({ length: train.rows }, (_, i) => i);
+    this.#fieldStats = fieldStats(
+      await this.surprisal(takeRows(train, held)),
+      this.#tok!.fields.length,
+      fromVal ? "validation" : "training",
+    );
   }
 
   /**
@@ -537,7 +551,14 @@ class FlowLm extends TfDetector<FlowLmParams> {
     const out = new Float64Array(x.rows);
     if (x.rows === 0) return out;
     const T = this.#tok!.fields.length;
-    return aggregateSurprisal(await this.surprisal(x), T, this.params.score, this.params.topK);
+    const how = this.params.score as SurprisalAggregate;
+    if ((how === "zmean" || how === "ztopk") && !this.#fieldStats) {
+      throw new InputError(
+        `${NAME}: score "${how}" needs the benign per-field surprisal statistics, which this model (saved ` +
+          `before they were kept) lacks; refit it, or use score "mean", "max" or "topk"`,
+      );
+    }
+    return aggregateSurprisal(await this.surprisal(x), T, how, this.params.topK, this.#fieldStats);
   }
 
   save(): DetectorState {
@@ -546,6 +567,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
       format: FLOW_LM_FORMAT,
       nFeatures: this.nFeatures,
       tokenizer: this.#tok.toJSON(),
+      ...(this.#fieldStats ? { fieldStats: this.#fieldStats } : {}),
     });
   }
 
@@ -562,6 +584,14 @@ class FlowLm extends TfDetector<FlowLmParams> {
       return this.#layout(tok, new Rng(0));
     });
     if (this.engine === "tfjs") this.#tfConsts(this.tf!, tok);
+    this.#fieldStats = st.fieldStats === undefined
+      ? undefined
+      : checkFieldStats(st.fieldStats, tok.fields.length);
+  }
+
+  /** Benign per-field surprisal statistics (undefined for a model saved before they were kept). */
+  get fieldStats(): FieldStats | undefined {
+    return this.#fieldStats;
   }
 
   override dispose(): void {
@@ -577,9 +607,55 @@ class FlowLm extends TfDetector<FlowLmParams> {
   }
 }
 
+/** Rows needed in the validation split to take the benign per-field statistics from it. */
+const MIN_STATS_ROWS = 50;
+
+/** The aggregates {@link aggregateSurprisal} knows (flow-lm's `score` parameter). */
+export type SurprisalAggregate = "mean" | "max" | "topk" | "zmean" | "ztopk";
+
+/** Each field's benign surprisal: mean and standard deviation, and which rows they came from. */
+export interface FieldStats {
+  mean: number[];
+  std: number[];
+  from: "validation" | "training";
+}
+
+/** Smallest spread a field's z-score divides by (a field the model always predicts exactly). */
+const MIN_FIELD_STD = 1e-3;
+
+/**
+ * Per-field mean and standard deviation of surprisals (rows × `T`, row-major).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fieldStats } from "./flow_lm.ts";
+ * const st = fieldStats(Float32Array.from([1, 10, 3, 10]), 2, "validation");
+ * assert.deepEqual([st.mean, st.std], [[2, 10], [1, 0]]);
+ * ```
+ */
+export function fieldStats(s: Float32Array, T: number, from: FieldStats["from"]): FieldStats {
+  const n = T > 0 ? s.length / T : 0;
+  const mean = new Array<number>(T).fill(0), std = new Array<number>(T).fill(0);
+  for (let i = 0; i < n; i++) for (let t = 0; t < T; t++) mean[t] += s[i * T + t] / n;
+  for (let i = 0; i < n; i++) for (let t = 0; t < T; t++) std[t] += (s[i * T + t] - mean[t]) ** 2 / n;
+  return { mean, std: std.map(Math.sqrt), from };
+}
+
+function checkFieldStats(v: unknown, T: number): FieldStats {
+  const o = v as Partial<FieldStats> | null;
+  const ok = (a: unknown) => Array.isArray(a) && a.length === T && a.every((x) => Number.isFinite(x));
+  if (!o || !ok(o.mean) || !ok(o.std) || (o.from !== "validation" && o.from !== "training")) {
+    throw new InputError(`${NAME}: saved fieldStats: expected {mean, std} of ${T} finite numbers and from`);
+  }
+  return { mean: [...o.mean!], std: [...o.std!], from: o.from };
+}
+
 /**
  * Per-row score from per-field surprisals (rows × `T`, row-major): the mean,
- * the max, or the mean of the `k` largest.
+ * the max, or the mean of the `k` largest; `zmean` and `ztopk` first
+ * standardise each field by its benign `stats` (a field that is always
+ * uncertain then weighs no more than one the model predicts well).
  *
  * @example
  * ```ts
@@ -587,33 +663,42 @@ class FlowLm extends TfDetector<FlowLmParams> {
  * import { aggregateSurprisal } from "./flow_lm.ts";
  * const s = aggregateSurprisal(Float32Array.from([1, 2, 6]), 3, "topk", 2);
  * assert.equal(s[0], 4);
+ * const stats = { mean: [1, 2, 3], std: [1, 1, 3], from: "validation" as const };
+ * assert.equal(aggregateSurprisal(Float32Array.from([1, 2, 6]), 3, "zmean", 5, stats)[0], 1 / 3);
  * ```
  */
 export function aggregateSurprisal(
   s: Float32Array,
   T: number,
-  how: "mean" | "max" | "topk",
+  how: SurprisalAggregate,
   k = 5,
+  stats?: FieldStats,
 ): Float64Array {
   const rows = T > 0 ? s.length / T : 0;
   const out = new Float64Array(rows);
   const kk = Math.max(1, Math.min(T, Math.floor(k)));
-  const buf = new Float32Array(T);
+  const buf = new Float64Array(T);
+  const z = how === "zmean" || how === "ztopk";
+  if (z && (!stats || stats.mean.length !== T)) {
+    throw new RangeError(`aggregateSurprisal: "${how}" needs per-field stats for ${T} fields`);
+  }
   for (let i = 0; i < rows; i++) {
-    const row = s.subarray(i * T, (i + 1) * T);
+    for (let t = 0; t < T; t++) {
+      const v = s[i * T + t];
+      buf[t] = z ? (v - stats!.mean[t]) / Math.max(stats!.std[t], MIN_FIELD_STD) : v;
+    }
     if (how === "max") {
       let m = -Infinity;
-      for (let t = 0; t < T; t++) m = Math.max(m, row[t]);
+      for (let t = 0; t < T; t++) m = Math.max(m, buf[t]);
       out[i] = m;
-    } else if (how === "topk") {
-      buf.set(row);
+    } else if (how === "topk" || how === "ztopk") {
       buf.sort();
       let acc = 0;
       for (let t = T - kk; t < T; t++) acc += buf[t];
       out[i] = acc / kk;
     } else {
       let acc = 0;
-      for (let t = 0; t < T; t++) acc += row[t];
+      for (let t = 0; t < T; t++) acc += buf[t];
       out[i] = acc / T;
     }
   }

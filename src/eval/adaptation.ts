@@ -31,10 +31,10 @@
  * @module
  */
 import type { Matrix } from "../data/matrix.ts";
-import { matrix } from "../data/matrix.ts";
+import { matrix, takeRows } from "../data/matrix.ts";
 import { createDetector } from "../detectors/registry.ts";
 import { createDriftDetector } from "../adapt/mod.ts";
-import { ModelAdapter, takeRows } from "../adapt/adapter.ts";
+import { ModelAdapter } from "../adapt/adapter.ts";
 import { coveragePicks } from "../adapt/triage.ts";
 import {
   checkPolicy,

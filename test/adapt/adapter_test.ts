@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ModelAdapter, type ModelAdapterOptions, takeRows } from "../../src/adapt/adapter.ts";
+import { ModelAdapter, type ModelAdapterOptions } from "../../src/adapt/adapter.ts";
 import { createDetector } from "../../src/detectors/registry.ts";
-import { type Matrix, matrix } from "../../src/data/matrix.ts";
+import { type Matrix, matrix, takeRows } from "../../src/data/matrix.ts";
 import { Rng } from "../../src/util/random.ts";
 
 // Two columns; benign rows on a small grid around the origin, "attacks" far away.

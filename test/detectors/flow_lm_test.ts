@@ -244,3 +244,29 @@ Deno.test("flow-lm: automatic epoch budget — explicit epochs win; row-passes b
     [1, 32, 2],
   );
 });
+
+Deno.test("flow-lm: benign per-field surprisal statistics come from held-out rows, survive save/load, drive the z aggregates", async () => {
+  const x = structured(600, 4);
+  const lm = flowLmFactory.create({ ...P, epochs: 2, valFraction: 0.2 }, 3);
+  await lm.fit(x);
+  const st = (lm as unknown as { fieldStats: { mean: number[]; std: number[]; from: string } }).fieldStats;
+  assert.equal(st.from, "validation");
+  assert.equal(st.mean.length, (lm as unknown as { tokenizer: Tokenizer }).tokenizer.fields.length);
+  assert.ok(st.std.every((v) => v >= 0) && st.mean.every(Number.isFinite));
+  const saved = await lm.save();
+  assert.deepEqual((saved.state.fieldStats as typeof st).mean, st.mean);
+  const z = await flowLmFactory.load(saved, { ...P, score: "zmean" }, 3);
+  const s = await z.score(x);
+  assert.ok(s.every(Number.isFinite));
+  // A model saved before the statistics were kept loads, scores with mean, and says why zmean cannot.
+  const old = { ...saved, state: { ...saved.state } };
+  delete old.state.fieldStats;
+  const meanModel = await flowLmFactory.load(old, P, 3);
+  assert.deepEqual(await meanModel.score(x), await lm.score(x));
+  const zOld = await flowLmFactory.load(old, { ...P, score: "zmean" }, 3);
+  await assert.rejects(
+    () => Promise.resolve(zOld.score(x)),
+    /needs the benign per-field surprisal statistics/,
+  );
+  for (const d of [lm, z, meanModel, zOld]) d.dispose?.();
+});
