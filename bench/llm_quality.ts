@@ -7,8 +7,10 @@
  * All detectors use their default hyperparameters (chosen without looking at
  * test data); nothing is tuned on test labels.
  *
- * Usage: `deno run -A bench/llm_quality.ts [--train-rows N] [--seed S] [--detectors a,b,c]
+ * Usage: `deno run -A bench/llm_quality.ts [--train-rows N] [--seeds S,S,…] [--detectors a,b,c]
  * [--datasets nsl-kdd,cic] [--params '{"flow-lm":{"epochs":5}}']`
+ * (`--seed S` is `--seeds S`; default seed 1). With several seeds every row is one seed's, and the
+ * aggregates table gives the mean over them.
  * (or `main(args)` from bench/main.ts). `--train-rows` bounds the NSL-KDD
  * training sample (default 20,000) so the run fits a shared 2-core machine.
  * The tables it prints (AUROC per dataset and detector; flow-lm by surprisal
@@ -19,7 +21,7 @@
  */
 import { rocAuc } from "../src/eval/metrics.ts";
 import { createDetector, detectorBackend } from "../src/detectors/registry.ts";
-import { aggregateSurprisal } from "../src/detectors/flow_lm.ts";
+import { aggregateSurprisal, type FieldStats, type SurprisalAggregate } from "../src/detectors/flow_lm.ts";
 import { backendLine, initTf } from "../src/detectors/tf_backend.ts";
 import { cicSplit, nslKddSplit, type Split } from "./_deep.ts";
 import { type Cell, printTable, saveRecord, type Table } from "./_record.ts";
@@ -27,6 +29,7 @@ import { type Cell, printTable, saveRecord, type Table } from "./_record.ts";
 /** One result. */
 export interface QualityRow {
   dataset: string;
+  seed: number;
   detector: string;
   trainRows: number;
   testRows: number;
@@ -35,6 +38,27 @@ export interface QualityRow {
 }
 
 const DEFAULT_DETECTORS = "flow-lm,autoencoder,knn";
+
+/**
+ * Other aggregates of the same fitted flow-lm, reported beside the default mean: the max, top-k means,
+ * and (`z…`) each field standardised by its benign surprisal on held-out rows first.
+ */
+const VARIANTS: readonly (readonly [SurprisalAggregate, number])[] = [
+  ["max", 1],
+  ["topk", 3],
+  ["topk", 5],
+  ["topk", 10],
+  ["zmean", 1],
+  ["ztopk", 5],
+];
+
+function variantLabel(how: SurprisalAggregate, k: number): string {
+  return how === "max" || how === "zmean" ? `flow-lm score=${how}` : `flow-lm score=${how} topK=${k}`;
+}
+
+function variantColumn(how: SurprisalAggregate, k: number): string {
+  return { max: "max", zmean: "z mean", topk: `top-${k} mean`, ztopk: `z top-${k} mean`, mean: "mean" }[how];
+}
 const DEFAULT_DATASETS = "nsl-kdd,cic";
 
 function arg(args: string[], name: string): string | undefined {
@@ -46,58 +70,66 @@ function arg(args: string[], name: string): string | undefined {
 export async function main(args: string[] = []): Promise<QualityRow[]> {
   await initTf();
   const trainRows = Number(arg(args, "--train-rows") ?? 20000);
-  const seed = Number(arg(args, "--seed") ?? 1);
+  const seeds = (arg(args, "--seeds") ?? arg(args, "--seed") ?? "1").split(",").map(Number);
+  if (!seeds.every(Number.isInteger)) throw new Error(`bench llm: --seeds expects integers, found ${seeds}`);
   const detectors = (arg(args, "--detectors") ?? DEFAULT_DETECTORS).split(",");
   const which = (arg(args, "--datasets") ?? DEFAULT_DATASETS).split(",");
   const overrides = JSON.parse(arg(args, "--params") ?? "{}") as Record<string, Record<string, unknown>>;
   const rows: QualityRow[] = [];
-  const splits: (() => Split)[] = [];
-  if (which.includes("nsl-kdd")) splits.push(() => nslKddSplit({ trainRows, seed }));
-  if (which.includes("cic")) splits.push(() => cicSplit({ seed }));
-  for (const make of splits) {
-    const split = make();
-    console.error(`${split.name}: train ${split.train.rows} × ${split.train.cols}, test ${split.test.rows}`);
-    for (const name of detectors) {
-      const d = createDetector(name, overrides[name] ?? {}, seed);
-      const t0 = performance.now();
-      await d.fit(split.train, {
-        onProgress: (p) =>
-          console.error(
-            `  ${name} epoch ${p.step}/${p.total} loss ${p.loss?.toFixed(4)} val ${p.valLoss?.toFixed(4)}`,
-          ),
-      });
-      const trainSeconds = (performance.now() - t0) / 1000;
-      const s = await d.score(split.test);
-      const row: QualityRow = {
-        dataset: split.name,
-        detector: name,
-        trainRows: split.train.rows,
-        testRows: split.test.rows,
-        auroc: rocAuc(split.labels, s),
-        trainSeconds,
-      };
-      rows.push(row);
-      console.error(`  ${name}: AUROC ${row.auroc.toFixed(4)} (${trainSeconds.toFixed(0)} s)`);
-      // Other surprisal aggregates of the same fitted flow-lm, reported as variants (not tuned on these labels).
-      const lm = d as unknown as { surprisal?: (x: typeof split.test) => Promise<Float32Array> };
-      if (name === "flow-lm" && typeof lm.surprisal === "function") {
-        const sur = await lm.surprisal(split.test);
-        const T = sur.length / split.test.rows;
-        for (const [how, k] of [["max", 1], ["topk", 3], ["topk", 5], ["topk", 10]] as const) {
-          const label = how === "max" ? "flow-lm score=max" : `flow-lm score=topk topK=${k}`;
-          rows.push({
-            ...row,
-            detector: label,
-            auroc: rocAuc(split.labels, aggregateSurprisal(sur, T, how, k)),
-          });
-          console.error(`  ${label}: AUROC ${rows[rows.length - 1].auroc.toFixed(4)}`);
+  const splits: ((seed: number) => Split)[] = [];
+  if (which.includes("nsl-kdd")) splits.push((seed) => nslKddSplit({ trainRows, seed }));
+  if (which.includes("cic")) splits.push((seed) => cicSplit({ seed }));
+  for (const seed of seeds) {
+    for (const make of splits) {
+      const split = make(seed);
+      console.error(
+        `${split.name}: train ${split.train.rows} × ${split.train.cols}, test ${split.test.rows}`,
+      );
+      for (const name of detectors) {
+        const d = createDetector(name, overrides[name] ?? {}, seed);
+        const t0 = performance.now();
+        await d.fit(split.train, {
+          onProgress: (p) =>
+            console.error(
+              `  ${name} epoch ${p.step}/${p.total} loss ${p.loss?.toFixed(4)} val ${p.valLoss?.toFixed(4)}`,
+            ),
+        });
+        const trainSeconds = (performance.now() - t0) / 1000;
+        const s = await d.score(split.test);
+        const row: QualityRow = {
+          dataset: split.name,
+          seed,
+          detector: name,
+          trainRows: split.train.rows,
+          testRows: split.test.rows,
+          auroc: rocAuc(split.labels, s),
+          trainSeconds,
+        };
+        rows.push(row);
+        console.error(`  ${name}: AUROC ${row.auroc.toFixed(4)} (${trainSeconds.toFixed(0)} s)`);
+        // Other surprisal aggregates of the same fitted flow-lm, reported as variants (not tuned on these labels).
+        const lm = d as unknown as { surprisal?: (x: typeof split.test) => Promise<Float32Array> };
+        if (name === "flow-lm" && typeof lm.surprisal === "function") {
+          const sur = await lm.surprisal(split.test);
+          const T = sur.length / split.test.rows;
+          const stats = (d as unknown as { fieldStats?: FieldStats }).fieldStats;
+          for (const [how, k] of VARIANTS) {
+            rows.push({
+              ...row,
+              detector: variantLabel(how, k),
+              auroc: rocAuc(split.labels, aggregateSurprisal(sur, T, how, k, stats)),
+            });
+            console.error(
+              `  ${rows[rows.length - 1].detector}: AUROC ${rows[rows.length - 1].auroc.toFixed(4)}`,
+            );
+          }
         }
+        d.dispose?.();
       }
-      d.dispose?.();
     }
   }
   console.log(
-    `backend: ${backendLine()}; seed ${seed}; load average ${
+    `backend: ${backendLine()}; seeds ${seeds.join(", ")}; load average ${
       Deno.loadavg().map((v) => v.toFixed(1)).join(" ")
     }`,
   );
@@ -108,6 +140,7 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
     columns: [
       { key: "dataset", label: "dataset" },
       { key: "detector", label: "detector" },
+      ...(seeds.length > 1 ? [{ key: "seed", label: "seed", int: true }] : []),
       { key: "trainRows", label: "train rows", int: true },
       { key: "testRows", label: "test rows", int: true },
       { key: "auroc", label: "AUROC", digits: 4 },
@@ -121,28 +154,28 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
   };
   const tables = [auroc];
   const datasets = [...new Set(rows.map((r) => r.dataset))];
-  const aggregate = (dataset: string, detector: string): Cell =>
-    rows.find((r) => r.dataset === dataset && r.detector === detector)?.auroc ?? null;
+  // Mean over the seeds run (one seed: its value).
+  const aggregate = (dataset: string, detector: string): Cell => {
+    const v = rows.filter((r) => r.dataset === dataset && r.detector === detector).map((r) => r.auroc);
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+  };
   if (rows.some((r) => r.detector.startsWith("flow-lm score="))) {
     tables.push({
       id: "aggregates",
       title:
-        "flow-lm AUROC by surprisal aggregate (same fitted model; the default stays mean, chosen a priori)",
+        "flow-lm AUROC by surprisal aggregate (same fitted model; the default stays mean, chosen a priori)" +
+        (seeds.length > 1 ? `, mean of seeds ${seeds.join(", ")}` : ""),
       columns: [
         { key: "dataset", label: "dataset" },
         { key: "mean", label: "mean (default)", digits: 4 },
-        { key: "max", label: "max", digits: 4 },
-        { key: "top3", label: "top-3 mean", digits: 4 },
-        { key: "top5", label: "top-5 mean", digits: 4 },
-        { key: "top10", label: "top-10 mean", digits: 4 },
+        ...VARIANTS.map(([how, k]) => ({ key: `${how}${k}`, label: variantColumn(how, k), digits: 4 })),
       ],
       rows: datasets.map((dataset) => ({
         dataset,
         mean: aggregate(dataset, "flow-lm"),
-        max: aggregate(dataset, "flow-lm score=max"),
-        top3: aggregate(dataset, "flow-lm score=topk topK=3"),
-        top5: aggregate(dataset, "flow-lm score=topk topK=5"),
-        top10: aggregate(dataset, "flow-lm score=topk topK=10"),
+        ...Object.fromEntries(
+          VARIANTS.map(([how, k]) => [`${how}${k}`, aggregate(dataset, variantLabel(how, k))]),
+        ),
       })),
     });
   }
@@ -151,7 +184,8 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
     engine: detectorBackend("flow-lm"),
     params: {
       trainRows,
-      seed,
+      seed: seeds[0],
+      seeds,
       detectors,
       datasets: which,
       overrides,
