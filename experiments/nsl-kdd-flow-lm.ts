@@ -3,8 +3,10 @@ import { defineExperiment } from "../src/eval/config.ts";
 /**
  * flow-lm: small causal transformer language model of flows (fields tokenised, numeric ones into
  * quantile bins), trained from scratch on normal rows; score = mean token surprisal in nats.
- * Model selection (the threshold percentile): ranked on KDDTrain+ attack rows beside benign validation rows,
- * never on the test files (search block; docs/protocols.md "Model selection"). Other parameters: as below.
+ * Model selection (the surprisal aggregate — mean, or each field standardised by its benign held-out
+ * surprisal first: zmean, ztopk — and the threshold percentile): ranked on KDDTrain+ attack rows beside
+ * benign validation rows, never on the test files (search block; docs/protocols.md "Model selection").
+ * Other parameters: as below.
  * Protocol: NSL-KDD, KDDTrain+ normal rows → KDDTest+ / KDDTest-21 — see docs/protocols.md.
  * Threshold: the percentile the search chose, fit on the scores of normal training rows held out from
  * fitting (no test labels).
@@ -18,6 +20,10 @@ export default defineExperiment({
   preprocess: { scale: "minmax", dropConstant: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2, 3, 4],
-  search: { threshold: [{ q: 0.9 }, { q: 0.95 }, { q: 0.97 }, { q: 0.98 }, { q: 0.99 }, { q: 0.995 }] },
+  search: {
+    params: { score: ["mean", "zmean", "ztopk"] },
+    maxFitRows: 20000,
+    threshold: [{ q: 0.9 }, { q: 0.95 }, { q: 0.97 }, { q: 0.98 }, { q: 0.99 }, { q: 0.995 }],
+  },
   quick: { maxRows: 1500, seeds: [0], params: { epochs: 1 } },
 });
