@@ -58,6 +58,34 @@ export function takeRows(m: Matrix, indices: ArrayLike<number>): Matrix {
   return { data: out, rows: indices.length, cols: m.cols, names: m.names };
 }
 
+/**
+ * The rows of `ms` one after another, in a new matrix (the first one's names; every one must have
+ * as many columns).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { concatRows, matrixFromRows } from "./matrix.ts";
+ * const m = concatRows([matrixFromRows([[1, 2]]), matrixFromRows([[3, 4], [5, 6]])]);
+ * assert.deepEqual([m.rows, ...m.data], [3, 1, 2, 3, 4, 5, 6]);
+ * ```
+ */
+export function concatRows(ms: readonly Matrix[]): Matrix {
+  if (!ms.length) throw new RangeError("concatRows: expected at least one matrix, found none");
+  const cols = ms[0].cols;
+  const bad = ms.findIndex((m) => m.cols !== cols);
+  if (bad >= 0) {
+    throw new RangeError(`concatRows: matrix ${bad} has ${ms[bad].cols} columns, expected ${cols}`);
+  }
+  const data = new Float64Array(ms.reduce((n, m) => n + m.data.length, 0));
+  let at = 0;
+  for (const m of ms) {
+    data.set(m.data, at);
+    at += m.data.length;
+  }
+  return { data, rows: data.length / cols, cols, names: ms[0].names };
+}
+
 /** Converts to float32 (for tfjs). */
 export function toFloat32(m: Matrix): Float32Array {
   return Float32Array.from(m.data);

@@ -23,8 +23,8 @@
  * @module
  */
 import { join } from "node:path";
-import pl from "nodejs-polars";
-import type { Matrix } from "../data/matrix.ts";
+import { concatRows, takeRows } from "../data/matrix.ts";
+import { matrixToFrame } from "../data/preprocess.ts";
 import { featureSetByName, flowMatrixFromPcap } from "../serve/models.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
@@ -73,24 +73,6 @@ export const CAPTURE_STREAM: Readonly<CaptureStreamSpec> = {
   calibrationFraction: 0.2,
 };
 
-function frameOf(x: Matrix): pl.DataFrame {
-  const cols: Record<string, Float64Array> = {};
-  x.names!.forEach((n, j) => {
-    const c = new Float64Array(x.rows);
-    for (let i = 0; i < x.rows; i++) c[i] = x.data[i * x.cols + j];
-    cols[n] = c;
-  });
-  return pl.DataFrame(cols);
-}
-
-function concatRows(ms: Matrix[]): Matrix {
-  const cols = ms[0].cols, rows = ms.reduce((n, m) => n + m.rows, 0);
-  const data = new Float64Array(rows * cols);
-  let at = 0;
-  for (const m of ms) (data.set(m.data, at), at += m.data.length);
-  return { data, rows, cols, names: ms[0].names };
-}
-
 /**
  * Meters the captures of `spec` (found in `dir`) into a {@link StreamInput}: warm-up flows split
  * (seeded) into fit and calibration rows, signed-log and min-max scaled as fit on the fit rows.
@@ -116,14 +98,9 @@ export async function captureStream(
   const order = Array.from({ length: warm.rows }, (_, i) => i);
   new Rng(o.seed ?? 0).shuffle(order);
   const nCal = Math.max(1, Math.round(warm.rows * (spec.calibrationFraction ?? 0.2)));
-  const take = (idx: number[]) => {
-    const d = new Float64Array(idx.length * warm.cols);
-    idx.forEach((r, k) => d.set(warm.data.subarray(r * warm.cols, (r + 1) * warm.cols), k * warm.cols));
-    return { data: d, rows: idx.length, cols: warm.cols, names: warm.names };
-  };
-  const fitRows = take(order.slice(nCal).sort((a, b) => a - b));
-  const calRows = take(order.slice(0, nCal).sort((a, b) => a - b));
-  const prep = fitPreprocess(frameOf(fitRows), { log1p: true, scale: "minmax", dropConstant: false });
+  const fitRows = takeRows(warm, order.slice(nCal).sort((a, b) => a - b));
+  const calRows = takeRows(warm, order.slice(0, nCal).sort((a, b) => a - b));
+  const prep = fitPreprocess(matrixToFrame(fitRows), { log1p: true, scale: "minmax", dropConstant: false });
   const stream = concatRows(parts);
   const y = new Uint8Array(stream.rows), category: string[] = [];
   let at = 0;
@@ -136,8 +113,8 @@ export async function captureStream(
     id: `captures-${spec.detector.name}`,
     test: "captures",
     fit: prep.train,
-    calibration: prep.apply(frameOf(calRows)),
-    stream: prep.apply(frameOf(stream)),
+    calibration: prep.apply(matrixToFrame(calRows)),
+    stream: prep.apply(matrixToFrame(stream)),
     y,
     category,
     detector: spec.detector,
