@@ -43,7 +43,7 @@
  * ```
  * @module
  */
-import { type Matrix, matrix, takeRows } from "../data/matrix.ts";
+import { concatRows, type Matrix, matrix, takeRows } from "../data/matrix.ts";
 import { loadDetector } from "../detectors/registry.ts";
 import { type Detector, isStreaming, type StreamingDetector } from "../detectors/types.ts";
 import { fitThreshold } from "../thresholds/index.ts";
@@ -253,8 +253,7 @@ export class ModelAdapter {
    * copy, never the detector scoring now, is changed: `score` must not see a model half-updated.
    */
   async #learnOn(x: Matrix): Promise<void> {
-    const d = this.#detector, saved = await d.save();
-    const next = await loadDetector(d.name, saved, { ...d.params }, this.#o.seed ?? 0) as StreamingDetector;
+    const next = await this.#copy() as StreamingDetector;
     for (let i = 0; i < x.rows; i++) next.learnOne(x.data.subarray(i * x.cols, (i + 1) * x.cols));
     await this.#replace(next);
   }
@@ -265,22 +264,18 @@ export class ModelAdapter {
    * overwrite what the model knew), instead of training from scratch on everything.
    */
   async #partialFit(fresh: Matrix): Promise<void> {
-    const d = this.#detector, saved = await d.save();
-    const next = await loadDetector(d.name, saved, { ...d.params }, this.#o.seed ?? 0);
+    const next = await this.#copy();
     const pool = this.pool.matrix(this.names);
     const old = Math.max(0, pool.rows - fresh.rows); // the pool's rows before this update's
-    const k = Math.min(fresh.rows, old);
-    const pick = this.#o.rng.sampleIndices(old, k);
-    const data = new Float64Array((fresh.rows + k) * fresh.cols);
-    data.set(fresh.data);
-    for (let i = 0; i < k; i++) {
-      data.set(
-        pool.data.subarray(pick[i] * pool.cols, (pick[i] + 1) * pool.cols),
-        (fresh.rows + i) * fresh.cols,
-      );
-    }
-    await next.partialFit!(matrix(data, fresh.rows + k, fresh.cols, this.names));
+    const rehearsed = takeRows(pool, this.#o.rng.sampleIndices(old, Math.min(fresh.rows, old)));
+    await next.partialFit!(concatRows([fresh, rehearsed]));
     await this.#replace(next);
+  }
+
+  /** A copy of the detector scoring now (through its saved state), for an update to change. */
+  async #copy(): Promise<Detector> {
+    const d = this.#detector;
+    return await loadDetector(d.name, await d.save(), { ...d.params }, this.#o.seed ?? 0);
   }
 
   async #replace(next: Detector): Promise<void> {
