@@ -161,29 +161,12 @@ export class AlertStore {
    * (restart, or `serve --alerts`).
    */
   loadFile(path: string): number {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return 0;
-      throw e;
-    }
-    const lines = text.split("\n");
     let n = 0;
-    lines.forEach((l, i) => {
-      if (!l.trim()) return;
-      let v: unknown;
-      try {
-        v = JSON.parse(l);
-      } catch {
-        // A torn last line (crash mid-write) is skipped; anything else is reported.
-        if (i >= lines.length - 2) return;
-        throw new InputError("invalid JSON line", { file: path, line: i + 1 });
-      }
+    forEachJsonLine(path, (v) => {
       const before = this.total;
       const p = this.#addLine(v);
-      if (p.length) throw new InputError(p.join("; "), { file: path, line: i + 1 });
       n += this.total - before;
+      return p.length ? p.join("; ") : undefined;
     });
     return n;
   }
@@ -366,32 +349,46 @@ export class AlertStore {
    * line is skipped; any other bad line is an InputError naming the file and line.
    */
   loadFeedback(path = this.feedbackFile): FeedbackLine[] {
-    if (!path) return [];
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return [];
-      throw e;
-    }
-    const lines = text.split("\n"), out: FeedbackLine[] = [];
-    lines.forEach((l, i) => {
-      if (!l.trim()) return;
-      let v: FeedbackLine;
-      try {
-        v = JSON.parse(l);
-      } catch {
-        if (i >= lines.length - 2) return; // torn by a crash mid-write
-        throw new InputError("invalid JSON line", { file: path, line: i + 1 });
-      }
+    const out: FeedbackLine[] = [];
+    if (!path) return out;
+    forEachJsonLine(path, (v) => {
       const bad = feedbackLineProblem(v);
-      if (bad) throw new InputError(bad, { file: path, line: i + 1 });
-      const held = this.#byId.get(v.alert_id);
-      if (held) held.alert.feedback = v.verdict;
-      out.push(v);
+      if (bad) return bad;
+      const line = v as FeedbackLine;
+      const held = this.#byId.get(line.alert_id);
+      if (held) held.alert.feedback = line.verdict;
+      out.push(line);
     });
     return out;
   }
+}
+
+/**
+ * Calls `f` with each parsed line of a JSON-lines file the sensor appends to (nothing when the file
+ * does not exist). A torn last line (a crash mid-write) is skipped; any other line that is not JSON,
+ * or that `f` returns a problem for, is an InputError naming the file and line.
+ */
+function forEachJsonLine(path: string, f: (v: unknown) => string | undefined): void {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  const lines = text.split("\n");
+  lines.forEach((l, i) => {
+    if (!l.trim()) return;
+    let v: unknown;
+    try {
+      v = JSON.parse(l);
+    } catch {
+      if (i >= lines.length - 2) return;
+      throw new InputError("invalid JSON line", { file: path, line: i + 1 });
+    }
+    const problem = f(v);
+    if (problem) throw new InputError(problem, { file: path, line: i + 1 });
+  });
 }
 
 function feedbackLineProblem(v: unknown): string | undefined {
