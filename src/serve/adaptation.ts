@@ -26,13 +26,14 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { type Matrix, matrix } from "../data/matrix.ts";
 import { ModelAdapter } from "../adapt/adapter.ts";
 import { checkPolicy, type UpdatePolicy } from "../adapt/policy.ts";
 import { hashMatrix, loadModel, type Manifest, readManifest, saveModel } from "../detectors/model_dir.ts";
 import {
   commitVersion,
+  headDir,
   initHistory,
   isModelHistory,
   type Lineage,
@@ -300,7 +301,8 @@ export class LiveAdaptation {
    */
   async followHead(): Promise<void> {
     if (this.#busy) return;
-    const head = (await readHistory(this.home)).head;
+    // HEAD.json alone: this runs every few seconds, and readHistory would read every version's lineage.
+    const head = basename(await headDir(this.home));
     if (head === this.#version || this.#busy) return;
     await this.#exclusive(async () => {
       const from = this.#version;
