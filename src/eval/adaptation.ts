@@ -232,7 +232,7 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
       create: () => createDetector(input.detector.name, input.detector.params ?? {}, seed),
       seed,
       threshold: input.threshold,
-      names: names ?? Array.from({ length: cols }, (_, j) => `f${j}`),
+      names,
       guard,
       capacity: opts.capacity ?? xFit.rows,
       calibrationCapacity: Math.max(xVal.rows, 1),
@@ -278,10 +278,7 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
     xs = takeRows(xTest, order);
     ys = Uint8Array.from(order, (r) => test.y[r]);
     const heldOut = takeRows(xTest, heldIdx);
-    const before = (await adapter.detector.score(heldOut)).reduce((n, v) =>
-      n + (v > adapter.threshold ? 1 : 0), 0) /
-      heldIdx.length;
-    poisonCtx = { injected, heldOut, before, category };
+    poisonCtx = { injected, heldOut, before: await detected(adapter, heldOut), category };
   }
 
   // The stream starts where training ended: the drift detector first sees the benign calibration scores, so
@@ -387,11 +384,7 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
   const precision = t.tp + t.fp ? t.tp / (t.tp + t.fp) : 0, recall = t.attacks ? t.tp / t.attacks : NaN;
   let poison: AdaptationResult["poison"];
   if (poisonCtx) {
-    const after = (await adapter.detector.score(poisonCtx.heldOut)).reduce(
-      (n, v) => n + (v > adapter.threshold ? 1 : 0),
-      0,
-    ) /
-      poisonCtx.heldOut.rows;
+    const after = await detected(adapter, poisonCtx.heldOut);
     poison = {
       category: poisonCtx.category,
       injected: poisonCtx.injected.size,
@@ -428,6 +421,12 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
     window: W,
     orderBy: opts.orderBy ?? null,
   };
+}
+
+/** Share of `x`'s rows the adapter's model and threshold alert on. */
+async function detected(adapter: ModelAdapter, x: Matrix): Promise<number> {
+  const s = await adapter.detector.score(x);
+  return s.reduce((n, v) => n + (v > adapter.threshold ? 1 : 0), 0) / x.rows;
 }
 
 /** The test set with its rows sorted by `column` (numbers numerically, else as text; stable). */
