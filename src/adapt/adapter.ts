@@ -43,7 +43,7 @@
  * ```
  * @module
  */
-import { concatRows, type Matrix, matrix, takeRows } from "../data/matrix.ts";
+import { concatRows, type Matrix, takeRows } from "../data/matrix.ts";
 import { loadDetector } from "../detectors/registry.ts";
 import { type Detector, isStreaming, type StreamingDetector } from "../detectors/types.ts";
 import { fitThreshold } from "../thresholds/index.ts";
