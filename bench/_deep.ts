@@ -28,6 +28,11 @@ export interface Split {
   test: Matrix;
   /** 1 = attack, per test row. */
   labels: Int32Array;
+  /**
+   * The raw rows behind `train` and `test` (before the split's own transform), for models that bring
+   * their own preprocessing (a pre-trained checkpoint's).
+   */
+  frames?: { train: pl.DataFrame; test: pl.DataFrame };
 }
 
 function takeRows(m: Matrix, idx: ArrayLike<number>): Matrix {
@@ -85,6 +90,7 @@ export function cicSplit(opts: { seed?: number } = {}): Split {
     train: fit.matrix,
     test: fit.transform.apply(testDf),
     labels: labels(testDf),
+    frames: { train: trainDf, test: testDf },
   };
 }
 

@@ -8,7 +8,7 @@
  * test data); nothing is tuned on test labels.
  *
  * Usage: `deno run -A bench/llm_quality.ts [--train-rows N] [--seeds S,S,…] [--detectors a,b,c]
- * [--datasets nsl-kdd,cic] [--params '{"flow-lm":{"epochs":5}}']`
+ * [--datasets nsl-kdd,cic] [--params '{"flow-lm":{"epochs":5}}'] [--pretrain DIR,DIR | none]`
  * (`--seed S` is `--seeds S`; default seed 1). With several seeds every row is one seed's, and the
  * aggregates table gives the mean over them.
  * (or `main(args)` from bench/main.ts). `--train-rows` bounds the NSL-KDD
@@ -24,6 +24,10 @@ import { createDetector, detectorBackend } from "../src/detectors/registry.ts";
 import { aggregateSurprisal, type FieldStats, type SurprisalAggregate } from "../src/detectors/flow_lm.ts";
 import { backendLine, initTf } from "../src/detectors/tf_backend.ts";
 import { cicSplit, nslKddSplit, type Split } from "./_deep.ts";
+import type { Matrix } from "../src/data/matrix.ts";
+import { appliedAsFit, fineTuneFrom } from "../src/detectors/train.ts";
+import type { Detector } from "../src/detectors/types.ts";
+import { pretrain } from "../src/eval/pretrain.ts";
 import { type Cell, printTable, saveRecord, type Table } from "./_record.ts";
 
 /** One result. */
@@ -52,9 +56,20 @@ const VARIANTS: readonly (readonly [SurprisalAggregate, number])[] = [
   ["ztopk", 5],
 ];
 
-function variantLabel(how: SurprisalAggregate, k: number): string {
-  return how === "max" || how === "zmean" ? `flow-lm score=${how}` : `flow-lm score=${how} topK=${k}`;
+function variantLabel(how: SurprisalAggregate, k: number, base = "flow-lm"): string {
+  return how === "max" || how === "zmean" ? `${base} score=${how}` : `${base} score=${how} topK=${k}`;
 }
+
+/** The aggregates reported for the pre-training rows (the two that standardise fields, beside the mean). */
+const PRETRAIN_VARIANTS: readonly (readonly [SurprisalAggregate, number])[] = [["zmean", 1], ["ztopk", 5]];
+
+/**
+ * The unlabelled corpus flow-lm is pre-trained on for the CIC sample (every capture under
+ * ../shared/data; metered with the cic feature set, the sample's columns). `--pretrain none` skips it.
+ */
+const PRETRAIN_CORPUS = ["../shared/data/pcaps", "../shared/data/nfstream/pcaps"];
+const PRETRAINED = "flow-lm pretrained";
+const PRETRAIN_CONTROL = "flow-lm pretrain columns, no pretraining";
 
 function variantColumn(how: SurprisalAggregate, k: number): string {
   return { max: "max", zmean: "z mean", topk: `top-${k} mean`, ztopk: `z top-${k} mean`, mean: "mean" }[how];
@@ -76,6 +91,13 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
   const which = (arg(args, "--datasets") ?? DEFAULT_DATASETS).split(",");
   const overrides = JSON.parse(arg(args, "--params") ?? "{}") as Record<string, Record<string, unknown>>;
   const rows: QualityRow[] = [];
+  const corpusArg = arg(args, "--pretrain");
+  const corpus = corpusArg === "none"
+    ? []
+    : corpusArg
+    ? corpusArg.split(",")
+    : PRETRAIN_CORPUS.filter((p) => existsDir(p));
+  const trainedOn: { files?: number; flows?: number; uniqueFlows?: number } = {};
   const splits: ((seed: number) => Split)[] = [];
   if (which.includes("nsl-kdd")) splits.push((seed) => nslKddSplit({ trainRows, seed }));
   if (which.includes("cic")) splits.push((seed) => cicSplit({ seed }));
@@ -108,24 +130,13 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
         rows.push(row);
         console.error(`  ${name}: AUROC ${row.auroc.toFixed(4)} (${trainSeconds.toFixed(0)} s)`);
         // Other surprisal aggregates of the same fitted flow-lm, reported as variants (not tuned on these labels).
-        const lm = d as unknown as { surprisal?: (x: typeof split.test) => Promise<Float32Array> };
-        if (name === "flow-lm" && typeof lm.surprisal === "function") {
-          const sur = await lm.surprisal(split.test);
-          const T = sur.length / split.test.rows;
-          const stats = (d as unknown as { fieldStats?: FieldStats }).fieldStats;
-          for (const [how, k] of VARIANTS) {
-            rows.push({
-              ...row,
-              detector: variantLabel(how, k),
-              auroc: rocAuc(split.labels, aggregateSurprisal(sur, T, how, k, stats)),
-            });
-            console.error(
-              `  ${rows[rows.length - 1].detector}: AUROC ${rows[rows.length - 1].auroc.toFixed(4)}`,
-            );
-          }
-        }
+        if (name === "flow-lm") rows.push(...await variantRows(d, split.test, split.labels, row, VARIANTS));
         d.dispose?.();
       }
+      const pre = split.frames && corpus.length
+        ? await pretrainRows(split, split.frames, corpus, seed, trainedOn)
+        : [];
+      rows.push(...pre);
     }
   }
   console.log(
@@ -150,6 +161,17 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
     notes: [
       "flow-lm score=… rows are other surprisal aggregates of the same fitted flow-lm (its train s repeated); " +
       "the default aggregate is the mean.",
+      ...(corpus.length
+        ? [
+          `${PRETRAINED}: pre-trained (seeded, default hyperparameters) on ${trainedOn.flows} flows ` +
+          `(${trainedOn.uniqueFlows} distinct) metered with the cic feature set from ${trainedOn.files} captures ` +
+          `(${
+            corpus.join(", ")
+          }), then fine-tuned (partialFit) on the same benign training rows through the ` +
+          `checkpoint's preprocessing; train s is the fine-tune only. ${PRETRAIN_CONTROL}: the same rows and ` +
+          "columns, fitted from scratch (isolates the weights from the columns the corpus keeps).",
+        ]
+        : []),
     ],
   };
   const tables = [auroc];
@@ -190,6 +212,8 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
       datasets: which,
       overrides,
       tfBackend: backendLine(),
+      pretrainCorpus: corpus,
+      ...(corpus.length ? { pretrainCorpusFlows: trainedOn } : {}),
       // A subset of the comparison, or non-default hyperparameters, is recorded but not quoted by the docs.
       partial: detectors.join(",") !== DEFAULT_DETECTORS || which.join(",") !== DEFAULT_DATASETS ||
         Object.keys(overrides).length > 0,
@@ -200,3 +224,85 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
 }
 
 if (import.meta.main) await main(Deno.args);
+
+function existsDir(p: string): boolean {
+  try {
+    return Deno.statSync(p).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** Rows for other surprisal aggregates of a fitted flow-lm `d` (labelled `base score=…`). */
+async function variantRows(
+  d: Detector,
+  test: Matrix,
+  y: Int32Array,
+  row: QualityRow,
+  variants: readonly (readonly [SurprisalAggregate, number])[],
+): Promise<QualityRow[]> {
+  const lm = d as unknown as { surprisal: (x: Matrix) => Promise<Float32Array>; fieldStats?: FieldStats };
+  const sur = await lm.surprisal(test);
+  const T = sur.length / test.rows;
+  return variants.map(([how, k]) => {
+    const r = {
+      ...row,
+      detector: variantLabel(how, k, row.detector),
+      auroc: rocAuc(y, aggregateSurprisal(sur, T, how, k, lm.fieldStats)),
+    };
+    console.error(`  ${r.detector}: AUROC ${r.auroc.toFixed(4)}`);
+    return r;
+  });
+}
+
+/**
+ * Pre-training on the unlabelled corpus (issue 14, scope 3), measured on a split with raw frames: the
+ * checkpoint fine-tuned on the split's benign training rows through its own preprocessing, and, as a
+ * control, a flow-lm fitted from scratch on exactly those rows and columns.
+ */
+async function pretrainRows(
+  split: Split,
+  frames: NonNullable<Split["frames"]>,
+  corpus: string[],
+  seed: number,
+  trainedOn: { files?: number; flows?: number; uniqueFlows?: number },
+): Promise<QualityRow[]> {
+  const { result: pre, corpus: c } = await pretrain(corpus, { seed, silent: true });
+  Object.assign(trainedOn, {
+    files: c.files.length,
+    flows: c.matrix.rows,
+    uniqueFlows: pre.trainRows + pre.valRows,
+  });
+  const t = pre.transform;
+  const missing = t.inputColumns.filter((n) => !frames.train.columns.includes(n));
+  if (missing.length) {
+    pre.detector.dispose?.();
+    console.error(`  (no pre-training rows for ${split.name}: it lacks ${missing.length} corpus columns)`);
+    return [];
+  }
+  const x = appliedAsFit(t, frames.train, t.inputColumns, true).matrix;
+  const test = t.apply(frames.test);
+  const out: QualityRow[] = [];
+  const measure = async (label: string, d: Detector, train: () => Promise<void>) => {
+    const t0 = performance.now();
+    await train();
+    const row: QualityRow = {
+      dataset: split.name,
+      seed,
+      detector: label,
+      trainRows: x.rows,
+      testRows: test.rows,
+      auroc: rocAuc(split.labels, await d.score(test)),
+      trainSeconds: (performance.now() - t0) / 1000,
+    };
+    console.error(`  ${label}: AUROC ${row.auroc.toFixed(4)} (${row.trainSeconds.toFixed(0)} s)`);
+    out.push(row, ...await variantRows(d, test, split.labels, row, PRETRAIN_VARIANTS));
+    d.dispose?.();
+  };
+  const start = await fineTuneFrom(pre.detector, t, "the pre-training corpus", {}, seed);
+  pre.detector.dispose?.();
+  await measure(PRETRAINED, start.detector, async () => await start.detector.partialFit!(x));
+  const scratch = createDetector("flow-lm", {}, seed);
+  await measure(PRETRAIN_CONTROL, scratch, async () => await scratch.fit(x));
+  return out;
+}

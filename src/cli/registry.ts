@@ -59,6 +59,11 @@ export const COMMANDS: LazyCommand[] = [
     load: lazy("./train.ts"),
   },
   {
+    name: "pretrain",
+    summary: "Pre-train flow-lm on unlabelled captures or flow files (a checkpoint for train --init)",
+    load: lazy("./pretrain.ts"),
+  },
+  {
     name: "model",
     summary: "Versioned model histories: init, history, rollback",
     load: lazy("./model.ts"),

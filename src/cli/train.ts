@@ -119,6 +119,11 @@ export const command: Command = {
       description: "Keep exact duplicate training rows (default: kept only for streaming/sequence detectors)",
     },
     "max-rows": { type: "number", arg: "N", description: "Train on at most N benign rows (seeded sample)" },
+    init: {
+      type: "string",
+      arg: "DIR",
+      description: "Fine-tune this fitted model (e.g. `nadir pretrain` output) instead of fitting a new one",
+    },
   },
   moreHelp: async () => {
     const { listDetectors } = await import("../detectors/registry.ts");
@@ -133,9 +138,27 @@ DIR/weights/ (docs/models.md). Detectors and their parameters: docs/detectors.md
 Examples:
   deno task nadir train --detector knn --dataset nsl-kdd-train --out models/knn
   deno task nadir train --detector isolation-forest --dataset nsl-kdd-train --threshold fpr:0.01
-  deno task nadir train --detector kitnet --path flows.csv --assume-benign --param fmGrace=1000`,
+  deno task nadir train --detector kitnet --path flows.csv --assume-benign --param fmGrace=1000
+  deno task nadir train --detector flow-lm --init models/flow-lm-pretrained --dataset cic-ids2017
+
+--init DIR continues training a fitted model (flow-lm, autoencoder: detectors with partialFit) on this
+data's benign rows: DIR's preprocessing is applied as it was fitted, not refitted, and --param may only
+change training knobs (epochs, lr, ...), not the model's shape. --detector, when given, must match DIR's.`,
   async run(args) {
-    const detector = str(args, "detector");
+    const initDir = str(args, "init");
+    const init = initDir ? await (await import("../detectors/model_dir.ts")).loadModel(initDir) : undefined;
+    const initName = init?.manifest.detector.name;
+    if (initName && str(args, "detector") && str(args, "detector") !== initName) {
+      throw new UsageError(
+        `nadir train: --detector ${
+          str(args, "detector")
+        } differs from the --init model's detector ${initName}`,
+      );
+    }
+    if (init && str(args, "features") !== "all") {
+      throw new UsageError("nadir train: --init takes its features from the model; drop --features");
+    }
+    const detector = str(args, "detector") ?? initName;
     const { listDetectors, getDetectorFactory } = await import("../detectors/registry.ts");
     if (!detector) {
       throw new UsageError(
@@ -158,14 +181,15 @@ Examples:
     const { parseParamArgs } = await import("../detectors/params.ts");
     const { parseThresholdSpec } = await import("../thresholds/index.ts");
     const { loadTable } = await import("../data/table.ts");
-    const { trainOnFrame, saveTrained } = await import("../detectors/train.ts");
+    const { trainOnFrame, saveTrained, fineTuneStart } = await import("../detectors/train.ts");
     const params = parseParamArgs((args.options.param as string[] | undefined) ?? []);
     const threshold = parseThresholdSpec(str(args, "threshold") ?? "percentile:0.99");
     const seed = num(args, "seed") ?? 0;
     const source = (dataset ?? path)!;
     const df = await loadTable(source, str(args, "schema"));
-    const fset = str(args, "features") ?? "all";
-    const features = await featureColumnsFor(df, fset);
+    const start = init ? await fineTuneStart(init, params, seed) : undefined;
+    const fset = init ? init.manifest.features.set ?? "all" : str(args, "features") ?? "all";
+    const features = start ? start.transform.inputColumns : await featureColumnsFor(df, fset);
     const r = await trainOnFrame(df, {
       detector,
       params,
@@ -179,6 +203,7 @@ Examples:
       nanPolicy: str(args, "nan-policy") as "median",
       maxRows: num(args, "max-rows"),
       dropDuplicates: bool(args, "keep-duplicates") ? false : undefined,
+      init: start,
     });
     const out = str(args, "out") ?? `models/${detector}`;
     const dataHash = await fileSha256(source);
@@ -186,7 +211,11 @@ Examples:
       seed,
       featureSet: fset,
       trainingDataHash: dataHash,
-      training: { source, assumeBenign: bool(args, "assume-benign") },
+      training: {
+        source,
+        assumeBenign: bool(args, "assume-benign"),
+        ...(init ? { initFrom: { dir: init.dir, dataSha256: init.manifest.training.dataSha256 } } : {}),
+      },
     });
     r.detector.dispose?.();
     console.log(JSON.stringify({

@@ -86,31 +86,54 @@ export const flowLmParams = defineParams({
       "words for values outside the benign range: graded by distance (≤0.1, 0.1–1, 1–10, >10 ranges) or one per side",
   },
   epochs: {
+    tunable: true,
     type: "int",
     default: 0,
     min: 0,
     description:
       "maximum training epochs; 0 = auto: about 1.2M row-passes on the native engine (20 epochs at 60k rows), 360k on tfjs (6), 3–50 epochs",
   },
-  batchSize: { type: "int", default: 128, min: 1, description: "mini-batch size" },
-  lr: { type: "number", default: 3e-3, min: 0, description: "Adam learning rate" },
-  dropout: { type: "number", default: 0, min: 0, max: 0.9, description: "dropout on residual branches" },
-  patience: { type: "int", default: 2, min: 0, description: "early-stopping patience in epochs (0 = off)" },
-  valFraction: { type: "number", default: 0.1, min: 0, max: 0.5, description: "benign rows held out" },
+  batchSize: { tunable: true, type: "int", default: 128, min: 1, description: "mini-batch size" },
+  lr: { tunable: true, type: "number", default: 3e-3, min: 0, description: "Adam learning rate" },
+  dropout: {
+    tunable: true,
+    type: "number",
+    default: 0,
+    min: 0,
+    max: 0.9,
+    description: "dropout on residual branches",
+  },
+  patience: {
+    tunable: true,
+    type: "int",
+    default: 2,
+    min: 0,
+    description: "early-stopping patience in epochs (0 = off)",
+  },
+  valFraction: {
+    tunable: true,
+    type: "number",
+    default: 0.1,
+    min: 0,
+    max: 0.5,
+    description: "benign rows held out",
+  },
   maxTrainRows: {
+    tunable: true,
     type: "int",
     default: 60000,
     min: 1,
     description: "seeded subsample of training rows (bounds training time)",
   },
   score: {
+    tunable: true,
     type: "string",
     default: "mean",
     choices: ["mean", "max", "topk", "zmean", "ztopk"],
     description: "token surprisal aggregate (topk = mean of the topK highest field surprisals; z… = each " +
       "field's surprisal standardised by its benign mean and spread on held-out rows first)",
   },
-  topK: { type: "int", default: 5, min: 1, description: "fields averaged by score=topk" },
+  topK: { tunable: true, type: "int", default: 5, min: 1, description: "fields averaged by score=topk" },
 });
 
 /** Validated hyperparameters of flow-lm. */
@@ -402,16 +425,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
   async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
     checkFitInput(NAME, x, 2);
     const rng = new Rng(this.seed);
-    let train = x;
-    const cap = this.params.maxTrainRows;
-    if (x.rows > cap) {
-      const idx = rng.fork().sampleIndices(x.rows, cap).sort();
-      const data = new Float64Array(cap * x.cols);
-      for (let k = 0; k < cap; k++) {
-        data.set(x.data.subarray(idx[k] * x.cols, (idx[k] + 1) * x.cols), k * x.cols);
-      }
-      train = { data, rows: cap, cols: x.cols, names: x.names };
-    }
+    const train = this.#capRows(x, rng);
     this.#tok = fitTokenizer(train, {
       bins: this.params.bins,
       outEdges: this.params.outOfRange === "single" ? [] : OUT_OF_RANGE_EDGES,
@@ -428,7 +442,14 @@ class FlowLm extends TfDetector<FlowLmParams> {
    */
   async partialFit(x: Matrix, options: FitOptions = {}): Promise<void> {
     if (this.nFeatures === undefined) return await this.fit(x, options);
-    await this.#train(x, options, checkPartialFit(NAME, this.seed, this.nFeatures, x));
+    const rng = checkPartialFit(NAME, this.seed, this.nFeatures, x);
+    await this.#train(this.#capRows(x, rng), options, rng);
+  }
+
+  /** At most `maxTrainRows` rows of `x`, a seeded sample in row order (bounds training time). */
+  #capRows(x: Matrix, rng: Rng): Matrix {
+    const cap = this.params.maxTrainRows;
+    return x.rows > cap ? takeRows(x, rng.fork().sampleIndices(x.rows, cap).sort()) : x;
   }
 
   async #train(train: Matrix, options: FitOptions, rng: Rng): Promise<void> {

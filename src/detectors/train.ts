@@ -28,13 +28,13 @@ import pl from "nodejs-polars";
 import { fitTransform, type NanPolicy, type ScaleMethod, type Transform } from "../data/preprocess.ts";
 import { featureColumns, TARGET_COLUMNS } from "../data/schema.ts";
 import type { Matrix } from "../data/matrix.ts";
-import { InputError } from "../util/errors.ts";
+import { InputError, withFile } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 import { Rng } from "../util/random.ts";
 import { fitThreshold } from "../thresholds/index.ts";
 import type { Threshold } from "../thresholds/types.ts";
-import { createDetector } from "./registry.ts";
-import { hashMatrix, type Manifest, saveModel } from "./model_dir.ts";
+import { createDetector, getDetectorFactory, loadDetector } from "./registry.ts";
+import { hashMatrix, type LoadedModel, type Manifest, saveModel } from "./model_dir.ts";
 import { type BenignProfile, benignProfile } from "./explain.ts";
 import { type Detector, isStreaming, type ScoreContext } from "./types.ts";
 
@@ -69,6 +69,79 @@ export interface TrainOptions {
   context?: ScoreContext;
   /** No progress bar. */
   silent?: boolean;
+  /**
+   * Continue training a fitted model instead of fitting a new one (`nadir train --init`; see
+   * {@link fineTuneStart}): its preprocessing is applied, not refitted, and the detector's
+   * `partialFit` trains further on the benign training rows. `detector` and `params` are then ignored.
+   */
+  init?: FineTuneStart;
+}
+
+/** A fitted model to continue training: the detector (params already merged) and its preprocessing. */
+export interface FineTuneStart {
+  detector: Detector;
+  transform: Transform;
+  /** Where it came from (a model directory), for the record. */
+  from: string;
+}
+
+/**
+ * The start of a fine-tune from a fitted detector and its preprocessing: a copy of the detector
+ * (seeded `seed`; the original is left as it is), with `params` changing only the hyperparameters its
+ * factory marks `tunable` (training knobs, score aggregates; the others fix the weights' shapes). The
+ * detector must have `partialFit`.
+ */
+export async function fineTuneFrom(
+  fitted: Detector,
+  transform: Transform,
+  from: string,
+  params: Record<string, unknown> = {},
+  seed = 0,
+): Promise<FineTuneStart> {
+  const specs = getDetectorFactory(fitted.name).params;
+  const fixed = Object.keys(params).filter((k) => specs[k] && !specs[k].tunable);
+  if (fixed.length) {
+    throw new InputError(
+      `cannot change ${fixed.join(", ")} when fine-tuning the ${fitted.name} model from ${from}: ` +
+        `they fix its weights' shapes; tunable: ${
+          Object.keys(specs).filter((k) => specs[k].tunable).join(", ")
+        }`,
+    );
+  }
+  if (!fitted.partialFit) {
+    throw new InputError(
+      `the ${fitted.name} detector cannot continue training a fitted model (no partialFit); ` +
+        `fine-tuning works for detectors that have it (flow-lm, autoencoder)`,
+    );
+  }
+  const detector = await loadDetector(
+    fitted.name,
+    await fitted.save(),
+    { ...fitted.params, ...params },
+    seed,
+  );
+  return { detector, transform, from };
+}
+
+/** {@link fineTuneFrom} a model directory (`nadir train --init DIR`); it needs a preprocessing transform. */
+export async function fineTuneStart(
+  model: LoadedModel,
+  params: Record<string, unknown>,
+  seed: number,
+): Promise<FineTuneStart> {
+  const { transformOf } = await import("./predict.ts");
+  const transform = transformOf(model);
+  if (!transform) {
+    throw new InputError(
+      "the model has no preprocessing transform to apply to the fine-tuning rows (expected a model " +
+        "written by nadir train or nadir pretrain)",
+      { file: `${model.dir}/manifest.json` },
+    );
+  }
+  return await withFile(
+    `${model.dir}/manifest.json`,
+    () => fineTuneFrom(model.detector, transform, model.dir, params, seed),
+  );
 }
 
 /** What {@link trainOnFrame} returns. */
@@ -139,7 +212,7 @@ export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promis
       `valFraction must be in (0, 1): the threshold is fitted on held-out benign rows; found ${valFraction}`,
     );
   }
-  const detector = createDetector(opts.detector, opts.params ?? {}, seed);
+  const detector = opts.init?.detector ?? createDetector(opts.detector, opts.params ?? {}, seed);
   // Benign rows.
   let benign: number[];
   if (opts.assumeBenign) benign = Array.from({ length: df.height }, (_, i) => i);
@@ -183,15 +256,22 @@ export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promis
   const context = opts.context ?? contextFromFrame(df);
   const trainDf = df.filter(mask(df.height, trainIdx));
   const valDf = df.filter(mask(df.height, valIdx));
-  const features = opts.features ? [...opts.features] : featureColumns(df, opts.featureSet ?? "all");
+  const features = opts.init
+    ? opts.init.transform.inputColumns
+    : opts.features
+    ? [...opts.features]
+    : featureColumns(df, opts.featureSet ?? "all");
   const leaks = features.filter((f) => (TARGET_COLUMNS as readonly string[]).includes(f));
   if (leaks.length) throw new InputError(`target column(s) ${leaks.join(", ")} cannot be features`);
-  const fitted = fitTransform(trainDf, {
-    features,
-    scale: opts.scale ?? "minmax",
-    nanPolicy: opts.nanPolicy ?? "median",
-    dropDuplicates: opts.dropDuplicates ?? split === "random",
-  });
+  const dropDuplicates = opts.dropDuplicates ?? split === "random";
+  const fitted = opts.init
+    ? appliedAsFit(opts.init.transform, trainDf, features, dropDuplicates)
+    : fitTransform(trainDf, {
+      features,
+      scale: opts.scale ?? "minmax",
+      nanPolicy: opts.nanPolicy ?? "median",
+      dropDuplicates,
+    });
   const x: Matrix = fitted.matrix;
   const trainCtx = subContext(subContext(context, trainIdx), fitted.rows);
   const valApplied = fitted.transform.applyDetailed(valDf);
@@ -201,15 +281,17 @@ export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promis
   );
   const progress = new Progress({ label: `train ${opts.detector}`, total: 1, silent: opts.silent });
   const t0 = performance.now();
-  await detector.fit(x, {
+  const fitOptions = {
     context: trainCtx,
-    onProgress: (p) => {
+    onProgress: (p: { step: number; total: number; loss?: number; valLoss?: number }) => {
       const extra: Record<string, number> = {};
       if (p.loss !== undefined && Number.isFinite(p.loss)) extra.loss = p.loss;
       if (p.valLoss !== undefined && Number.isFinite(p.valLoss)) extra.val_loss = p.valLoss;
       progress.update(p.step / p.total, extra);
     },
-  });
+  };
+  if (opts.init) await detector.partialFit!(x, fitOptions);
+  else await detector.fit(x, fitOptions);
   const trainSeconds = (performance.now() - t0) / 1000;
   progress.done();
   const valScores = Float64Array.from(await detector.score(valApplied.matrix, valCtx));
@@ -228,7 +310,44 @@ export async function trainOnFrame(df: pl.DataFrame, opts: TrainOptions): Promis
     split,
     trainingMatrixHash: hashMatrix(x),
     profile: benignProfile(x),
-    report: { ...fitted.report },
+    report: { ...fitted.report, ...(opts.init ? { initFrom: opts.init.from } : {}) },
+  };
+}
+
+/**
+ * A fitted transform applied to fine-tuning rows, shaped like a fit's result: exact duplicates of the
+ * input columns dropped first (as a fit drops them), then the transform applied.
+ */
+export function appliedAsFit(
+  t: Transform,
+  df: pl.DataFrame,
+  features: readonly string[],
+  dropDuplicates: boolean,
+): { matrix: Matrix; transform: Transform; rows: Uint32Array; report: Record<string, unknown> } {
+  const missing = features.filter((f) => !df.columns.includes(f));
+  if (missing.length) {
+    throw new InputError(
+      `the fine-tuning rows lack ${missing.length} of the model's ${features.length} input columns: ${
+        missing.slice(0, 5).join(", ")
+      }${missing.length > 5 ? ", …" : ""}`,
+    );
+  }
+  let keep = Uint32Array.from({ length: df.height }, (_, i) => i);
+  if (dropDuplicates) {
+    const u = df.select(...features).withRowIndex("__nadir_row").unique({
+      subset: [...features],
+      keep: "first",
+      maintainOrder: true,
+    });
+    keep = Uint32Array.from(u.getColumn("__nadir_row").toArray() as number[]);
+  }
+  const applied = t.applyDetailed(df.filter(mask(df.height, keep)));
+  const rows = applied.rows ? Uint32Array.from(applied.rows, (r) => keep[r]) : keep;
+  return {
+    matrix: applied.matrix,
+    transform: t,
+    rows,
+    report: { ...applied.report, duplicatesDropped: df.height - keep.length },
   };
 }
 

@@ -85,6 +85,11 @@ export interface ParamSpec {
   min?: number;
   max?: number;
   choices?: readonly string[];
+  /**
+   * May change when a fitted model trains further (`nadir train --init`): training knobs and score
+   * aggregates. The others fix the fitted model's shape.
+   */
+  tunable?: boolean;
 }
 
 /** A registry entry: how to build and restore a detector. */

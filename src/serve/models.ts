@@ -34,6 +34,7 @@ import { basicFeatures } from "../flows/features/basic.ts";
 import { cicFeatures } from "../flows/features/cic.ts";
 import { kddFeatures } from "../flows/features/kdd.ts";
 import type { FeatureSet } from "../flows/features/types.ts";
+import { modelColumns } from "../flows/corpus.ts";
 import type { Transform } from "../data/preprocess.ts";
 import { InputError } from "../util/errors.ts";
 import type { PredictModel } from "./api.ts";
@@ -47,6 +48,9 @@ const FEATURE_SETS: Record<string, () => FeatureSet> = {
   cic: () => cicFeatures as FeatureSet,
   kdd: () => kddFeatures() as FeatureSet,
 };
+
+/** The numeric, non-metadata columns of a feature set (src/flows/corpus.ts). */
+export { modelColumns };
 
 /** The feature set called `name` ("basic"/"nfstream", "cic", "kdd"; a fresh instance for kdd). */
 export function featureSetByName(name: string): FeatureSet {
@@ -67,11 +71,6 @@ export function inferFeatureSet(names: readonly string[]): FeatureSet | undefine
     if (names.every((n) => cols.has(n))) return fs;
   }
   return undefined;
-}
-
-/** The numeric, non-metadata columns of a feature set: what a flow model is trained on. */
-export function modelColumns(fs: FeatureSet): string[] {
-  return fs.columns.filter((c) => !c.meta && c.type !== "str").map((c) => c.name);
 }
 
 /**
