@@ -124,6 +124,24 @@ export function percentile(p: BenignProfile, j: number, v: number): number {
   return 100;
 }
 
+/**
+ * The 1st and 99th benign percentiles of feature `j` (where 98 % of benign training values lie), or
+ * undefined for a profile without those levels.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { benignProfile, benignRange } from "./explain.ts";
+ * import { matrixFromRows } from "../data/matrix.ts";
+ * const p = benignProfile(matrixFromRows(Array.from({ length: 101 }, (_, i) => [i]), ["x"]));
+ * assert.deepEqual(benignRange(p, 0), [1, 99]);
+ * ```
+ */
+export function benignRange(p: BenignProfile, j: number): [number, number] | undefined {
+  const lo = p.levels.indexOf(0.01), hi = p.levels.indexOf(0.99);
+  return lo < 0 || hi < 0 ? undefined : [p.quantiles[j][lo], p.quantiles[j][hi]];
+}
+
 /** One piece of evidence. */
 export interface FeatureEvidence {
   /** Feature (or token field) name. */
@@ -134,6 +152,8 @@ export interface FeatureEvidence {
   percentile?: number;
   /** Benign median (numeric features). */
   benignMedian?: number;
+  /** Where 98 % of benign training values lie: the 1st and 99th percentiles (numeric features). */
+  benignRange?: [number, number];
   /** This feature's part of the score (same units as the method's total). */
   contribution: number;
   /** contribution / total, 0–1. */
@@ -184,7 +204,10 @@ function describe(e: FeatureEvidence): string {
     else if (p <= 0) where = "below every benign value seen in training";
     else where = `at the ${ordinal(p)} percentile of benign traffic`;
   }
-  const med = e.benignMedian !== undefined ? ` (benign median ${fmt(e.benignMedian)})` : "";
+  const range = e.benignRange
+    ? `, 98% of benign values in [${fmt(e.benignRange[0])}, ${fmt(e.benignRange[1])}]`
+    : "";
+  const med = e.benignMedian !== undefined ? ` (benign median ${fmt(e.benignMedian)}${range})` : "";
   return `${e.name} = ${fmt(e.value)}${where ? `, ${where}` : ""}${med}`;
 }
 
@@ -248,6 +271,7 @@ export async function explain(
     value: one.data[j],
     percentile: percentile(profile, j, one.data[j]),
     benignMedian: median(j),
+    benignRange: benignRange(profile, j),
     contribution,
     share: 0,
   });

@@ -30,6 +30,8 @@ export interface FeatureDeviation {
   deviation: number;
   /** Benign percentile of the value (0–100), when the model has a benign profile. */
   percentile?: number;
+  /** The 1st and 99th benign percentiles (where 98 % of benign training values lie), with a profile. */
+  benign_range?: [number, number];
 }
 
 /** An alert as written to sinks (one JSON line each). */

@@ -19,6 +19,7 @@ import { createDetector } from "../detectors/registry.ts";
 import {
   type BenignProfile,
   benignProfile,
+  benignRange,
   checkProfile,
   explain,
   type FeatureEvidence,
@@ -170,6 +171,7 @@ function evidence(f: FeatureEvidence): FeatureDeviation {
     value: f.value as number,
     deviation: Math.round(f.share * 1000) / 1000,
     ...(f.percentile !== undefined ? { percentile: Math.round(f.percentile * 100) / 100 } : {}),
+    ...(f.benignRange ? { benign_range: f.benignRange } : {}),
   };
 }
 
@@ -211,6 +213,7 @@ export function flowExplainer(
       value: values[j],
       percentile: percentile(profile, j, values[j]),
       benignMedian: median[j],
+      benignRange: benignRange(profile, j),
       contribution: ((values[j] - median[j]) / spread[j]) ** 2,
       share: 0,
     }));

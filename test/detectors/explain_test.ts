@@ -101,6 +101,19 @@ Deno.test("explain: autoencoder, flow-lm and profile-based evidence point at the
   assert.equal(e3.method, "token-surprisal");
   assertSummary(e3, "bytes");
   assert.ok(e3.features.some((f) => f.name === "proto" && (f.value === "tcp" || f.value === "udp")));
+  // Each numeric field the model found unlikely comes with its benign range (1st–99th percentile).
+  const bytes = e3.features.find((f) => f.name === "bytes")!;
+  const j = train.names.indexOf("bytes");
+  const lv = profile.levels;
+  assert.deepEqual(bytes.benignRange, [
+    profile.quantiles[j][lv.indexOf(0.01)],
+    profile.quantiles[j][lv.indexOf(0.99)],
+  ]);
+  assert.ok(bytes.benignRange![1] < 50_000);
+  assert.match(
+    e3.summary,
+    /bytes = 50000, above every benign value seen in training \(benign median [\d.]+, 98% of benign values in \[[\d.]+, [\d.]+\]\)/,
+  );
   await assert.rejects(() => explain(ae, probe, 3, { profile }), /row 3 is out of range/);
   ae.dispose?.();
   lm.dispose?.();
