@@ -97,7 +97,7 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
     : corpusArg
     ? corpusArg.split(",")
     : PRETRAIN_CORPUS.filter((p) => existsDir(p));
-  const trainedOn: { files?: number; flows?: number; uniqueFlows?: number } = {};
+  const trainedOn: { files?: number; flows?: number; distinctFlows?: number } = {};
   const splits: ((seed: number) => Split)[] = [];
   if (which.includes("nsl-kdd")) splits.push((seed) => nslKddSplit({ trainRows, seed }));
   if (which.includes("cic")) splits.push((seed) => cicSplit({ seed }));
@@ -164,7 +164,7 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
       ...(corpus.length
         ? [
           `${PRETRAINED}: pre-trained (seeded, default hyperparameters) on ${trainedOn.flows} flows ` +
-          `(${trainedOn.uniqueFlows} distinct) metered with the cic feature set from ${trainedOn.files} captures ` +
+          `(${trainedOn.distinctFlows} distinct) metered with the cic feature set from ${trainedOn.files} captures ` +
           `(${
             corpus.join(", ")
           }), then fine-tuned (partialFit) on the same benign training rows through the ` +
@@ -265,13 +265,13 @@ async function pretrainRows(
   frames: NonNullable<Split["frames"]>,
   corpus: string[],
   seed: number,
-  trainedOn: { files?: number; flows?: number; uniqueFlows?: number },
+  trainedOn: { files?: number; flows?: number; distinctFlows?: number },
 ): Promise<QualityRow[]> {
   const { result: pre, corpus: c } = await pretrain(corpus, { seed, silent: true });
   Object.assign(trainedOn, {
     files: c.files.length,
     flows: c.matrix.rows,
-    uniqueFlows: pre.trainRows + pre.valRows,
+    distinctFlows: distinctRows(c.matrix),
   });
   const t = pre.transform;
   const missing = t.inputColumns.filter((n) => !frames.train.columns.includes(n));
@@ -305,4 +305,11 @@ async function pretrainRows(
   const scratch = createDetector("flow-lm", {}, seed);
   await measure(PRETRAIN_CONTROL, scratch, async () => await scratch.fit(x));
   return out;
+}
+
+/** Rows of `m` that differ from every earlier row. */
+function distinctRows(m: Matrix): number {
+  const seen = new Set<string>();
+  for (let i = 0; i < m.rows; i++) seen.add(m.data.subarray(i * m.cols, (i + 1) * m.cols).join(","));
+  return seen.size;
 }
