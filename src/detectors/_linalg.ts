@@ -212,15 +212,17 @@ export function i32Blob(
 
 /**
  * The format of a saved state whose `found` format field may be absent (1:
- * written before formats were numbered). This nadir reads format 1 and the
- * `current` one; anything else is an InputError naming `what` ("flow-lm: saved
+ * written before formats were numbered). This nadir reads every format from 1
+ * to `current`; anything else is an InputError naming `what` ("flow-lm: saved
  * model") and the format found.
  */
 export function savedFormat(found: unknown, current: number, what: string): number {
   const format = found ?? 1;
-  if (format !== 1 && format !== current) {
+  if (!(typeof format === "number" && Number.isInteger(format) && format >= 1 && format <= current)) {
     throw new InputError(
-      `${what} has format ${JSON.stringify(found)}; this nadir reads formats 1 and ${current}`,
+      `${what} has format ${JSON.stringify(found)}; this nadir reads formats ${
+        current === 2 ? "1 and 2" : `1 to ${current}`
+      }`,
     );
   }
   return format;

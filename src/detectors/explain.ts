@@ -283,12 +283,15 @@ export async function explain(
     method = "token-surprisal";
     const s = await lm.surprisal(one);
     const tokens = lm.tokenizer.encode(one);
-    features = lm.tokenizer.fields.map((f, k) => {
-      if (f.kind === "onehot") {
-        return { name: f.name, value: f.labels[tokens[k]], contribution: s[k], share: 0 };
-      }
-      return numeric(f.cols[0], s[k]);
+    // A fine field's surprisal belongs to its column, as does the coarse one's.
+    const byField = new Map<number, FeatureEvidence>();
+    lm.tokenizer.fields.forEach((f, k) => {
+      if (f.kind === "fine") byField.get(f.of!)!.contribution += s[k];
+      else if (f.kind === "onehot") {
+        byField.set(k, { name: f.name, value: f.labels[tokens[k]], contribution: s[k], share: 0 });
+      } else byField.set(k, numeric(f.cols[0], s[k]));
     });
+    features = [...byField.values()];
   } else if (typeof ae.featureErrors === "function") {
     method = "reconstruction-error";
     const e = await ae.featureErrors(one);

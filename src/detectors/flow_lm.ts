@@ -78,6 +78,14 @@ export const flowLmParams = defineParams({
     description: "tokens each position attends to (0 = whole flow)",
   },
   bins: { type: "int", default: 16, min: 2, max: 256, description: "quantile bins per numeric field" },
+  fine: {
+    type: "int",
+    default: 0,
+    min: 0,
+    max: 64,
+    description:
+      "fine tokens: a second token per numeric field, its value's quantile sub-bin (up to this many) inside its bin (0 = off)",
+  },
   outOfRange: {
     type: "string",
     default: "graded",
@@ -133,6 +141,14 @@ export const flowLmParams = defineParams({
     description: "token surprisal aggregate (topk = mean of the topK highest field surprisals; z… = each " +
       "field's surprisal standardised by its benign mean and spread on held-out rows first)",
   },
+  orders: {
+    type: "int",
+    default: 1,
+    min: 1,
+    max: 8,
+    description: "field orders: one network per seeded order of the fields, surprisals averaged over them " +
+      "(order 1 is the vocabulary-size order; native engine only)",
+  },
   topK: { tunable: true, type: "int", default: 5, min: 1, description: "fields averaged by score=topk" },
 });
 
@@ -182,12 +198,14 @@ class FlowLm extends TfDetector<FlowLmParams> {
    */
   #fieldStats: FieldStats | undefined;
   #consts: { mask: Tensor; outMasks: Tensor[] } | undefined;
-  /** The native network over `this.native` (rebuilt when the weights are replaced). */
-  #lm: { net: CausalLm; over: Params } | undefined;
-  /** Sequence position → field index (fields sorted by vocabulary size). */
+  /** Per field order: the native network over its weights in `this.native` (rebuilt when they are replaced). */
+  #lms: ({ net: CausalLm; over: Params } | undefined)[] = [];
+  /** Sequence position → field index (fields sorted by vocabulary size): the first field order. */
   #perm: number[] = [];
-  /** Contiguous position ranges whose fields share a padded output vocabulary. */
-  #buckets: { start: number; len: number; K: number }[] = [];
+  /** Contiguous position ranges whose fields share a padded output vocabulary (first order). */
+  #buckets: Bucket[] = [];
+  /** The further field orders (`orders` > 1): each a seeded shuffle of the first order's buckets. */
+  #more: { perm: number[]; buckets: Bucket[] }[] = [];
 
   constructor(params: FlowLmParams, seed: number) {
     const w = params.width, h = params.heads;
@@ -209,27 +227,38 @@ class FlowLm extends TfDetector<FlowLmParams> {
     return [...this.#perm];
   }
 
-  /** The weight layout for `tok` (also fixes the field order and output buckets). */
-  #layout(tok: Tokenizer, rng: Rng): WeightSpec[] {
+  /**
+   * The weight layout for `tok` (also fixes the field orders and output buckets). Further orders
+   * are `orders` (restored) or drawn from `rng` (fit); their weights carry the prefix `o<k>.`.
+   */
+  #layout(tok: Tokenizer, rng: Rng, orders?: number[][]): WeightSpec[] {
+    // Order fields by vocabulary size and bucket them (sizes within 2×), so each
+    // bucket's output head is a dense [len, d, K] batch matmul with little padding.
+    // Fine fields come after every coarse one, so each is predicted knowing its bin.
+    const vocab = tok.fields.map((f) => f.labels.length);
+    const late = tok.fields.map((f) => f.kind === "fine" ? 1 : 0);
+    this.#perm = vocab.map((_, i) => i).sort((a, b) => late[a] - late[b] || vocab[a] - vocab[b] || a - b);
+    this.#buckets = bucketize(this.#perm, vocab);
+    const s = this.#specs(tok, this.#buckets, rng, "");
+    this.#more = [];
+    for (let k = 1; k < this.params.orders; k++) {
+      const perm = orders?.[k - 1] ?? shuffledOrder(this.#perm, this.#buckets, late, rng);
+      const buckets = bucketize(perm, vocab);
+      this.#more.push({ perm, buckets });
+      s.push(...this.#specs(tok, buckets, rng, `o${k}.`));
+    }
+    return s;
+  }
+
+  /** One network's weights (names prefixed `prefix`). */
+  #specs(tok: Tokenizer, buckets: readonly Bucket[], rng: Rng, prefix: string): WeightSpec[] {
     const d = this.params.width;
     const L = this.params.layers;
     const m = d * this.params.mlpRatio;
     const T = tok.fields.length;
-    // Order fields by vocabulary size and bucket them (sizes within 2×), so each
-    // bucket's output head is a dense [len, d, K] batch matmul with little padding.
-    const vocab = tok.fields.map((f) => f.labels.length);
-    this.#perm = vocab.map((_, i) => i).sort((a, b) => vocab[a] - vocab[b] || a - b);
-    this.#buckets = [];
-    for (let t = 0; t < T; t++) {
-      const v = vocab[this.#perm[t]];
-      const last = this.#buckets[this.#buckets.length - 1];
-      if (last && v <= 2 * vocab[this.#perm[last.start]]) {
-        last.len++;
-        last.K = v;
-      } else this.#buckets.push({ start: t, len: 1, K: v });
-    }
     const s: WeightSpec[] = [];
-    const add = (name: string, shape: number[], values: Float32Array) => s.push([name, shape, values]);
+    const add = (name: string, shape: number[], values: Float32Array) =>
+      s.push([prefix + name, shape, values]);
     const resid = 0.02 / Math.sqrt(2 * L);
     add("tokEmb", [tok.vocabSize + 1, d], normalInit(rng, (tok.vocabSize + 1) * d, 0.02));
     add("posEmb", [T, d], normalInit(rng, T * d, 0.02));
@@ -251,7 +280,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
     }
     add("lnf.g", [d], new Float32Array(d).fill(1));
     add("lnf.b", [d], new Float32Array(d));
-    this.#buckets.forEach((b, i) => {
+    buckets.forEach((b, i) => {
       add(`head${i}.W`, [b.len, d, b.K], glorot(rng, d, b.K, b.len * d * b.K));
       add(`head${i}.b`, [b.len, 1, b.K], new Float32Array(b.len * b.K));
     });
@@ -283,13 +312,32 @@ class FlowLm extends TfDetector<FlowLmParams> {
     this.#consts = { mask: tf.keep(tf.tensor2d(mask, [T, T])), outMasks };
   }
 
-  /** The native network over the current weights (same layout, names and maths as the tfjs path). */
-  #net(): CausalLm {
+  /** The field orders: the first, then {@link #more}. */
+  #orders(): { perm: number[]; buckets: Bucket[] }[] {
+    return [{ perm: this.#perm, buckets: this.#buckets }, ...this.#more];
+  }
+
+  /**
+   * The weights of field order `k` (shared with `this.native`): order 0's are unprefixed, order k's
+   * carry `o<k>.`.
+   */
+  #orderParams(k: number): Params {
+    const all = this.native!;
+    if (this.params.orders === 1) return all;
+    const p = `o${k}.`;
+    return all.select((n) =>
+      k === 0 ? (/^o\d+\./.test(n) ? undefined : n) : n.startsWith(p) ? n.slice(p.length) : undefined
+    );
+  }
+
+  /** The native network of field order `k` over the current weights (same layout, names and maths as the tfjs path). */
+  #net(k = 0): CausalLm {
     const params = this.native!;
-    if (this.#lm?.over !== params) {
+    if (this.#lms[k]?.over !== params) {
       const tok = this.#tok!;
-      const vocab = this.#perm.map((f) => tok.fields[f].labels.length);
-      const net = new CausalLm(params, {
+      const { perm, buckets } = this.#orders()[k];
+      const vocab = perm.map((f) => tok.fields[f].labels.length);
+      const net = new CausalLm(this.#orderParams(k), {
         seqLen: tok.fields.length,
         width: this.params.width,
         heads: this.params.heads,
@@ -298,22 +346,25 @@ class FlowLm extends TfDetector<FlowLmParams> {
         context: this.params.context,
         tokens: tok.vocabSize + 1,
         vocab,
-        buckets: this.#buckets,
+        buckets,
       });
-      this.#lm = { net, over: params };
+      this.#lms[k] = { net, over: params };
     }
-    return this.#lm.net;
+    return this.#lms[k]!.net;
   }
 
   /** Input ids [B, T] (global, BOS first) and targets [T, B] (local) for rows `ids` of `tokens`. */
-  #batch(tokens: Int32Array, ids: ArrayLike<number>): { inp: Int32Array; tgt: Int32Array } {
+  #batch(
+    tokens: Int32Array,
+    ids: ArrayLike<number>,
+    perm = this.#perm,
+  ): { inp: Int32Array; tgt: Int32Array } {
     const tok = this.#tok!;
     const T = tok.fields.length;
     const B = ids.length;
     const inp = new Int32Array(B * T);
     const tgt = new Int32Array(T * B);
     const bos = tok.vocabSize;
-    const perm = this.#perm;
     for (let b = 0; b < B; b++) {
       const r = ids[b] * T;
       inp[b * T] = bos;
@@ -424,11 +475,13 @@ class FlowLm extends TfDetector<FlowLmParams> {
 
   async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
     checkFitInput(NAME, x, 2);
+    this.#checkOrders();
     const rng = new Rng(this.seed);
     const train = this.#capRows(x, rng);
     this.#tok = fitTokenizer(train, {
       bins: this.params.bins,
       outEdges: this.params.outOfRange === "single" ? [] : OUT_OF_RANGE_EDGES,
+      fine: this.params.fine,
     });
     await this.initWeights(this.#layout(this.#tok, rng.fork()));
     this.nFeatures = x.cols;
@@ -496,7 +549,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
    * Native training: the same epoch loop, Adam (tfjs's defaults) and global
    * gradient-norm clip 1 as the tfjs path; dropout masks come from `stepRng`.
    */
-  #fitNative(
+  async #fitNative(
     tokens: Int32Array,
     loop: Omit<
       EpochLoopOptions<Map<string, Float32Array>>,
@@ -504,28 +557,43 @@ class FlowLm extends TfDetector<FlowLmParams> {
     >,
     stepRng: Rng,
   ): Promise<TrainResult> {
-    const params = this.native!;
-    const net = this.#net();
-    const opt = new Adam(params, { lr: this.params.lr, clipNorm: 1 });
-    const rate = this.params.dropout;
-    const drop = rate > 0 ? { rate, rng: stepRng } : undefined;
-    return runEpochs({
-      ...loop,
-      valChunk: NATIVE_CHUNK,
-      snapshot: () => params.snapshot(),
-      restore: (s) => params.restore(s),
-      trainBatch: (ids) => {
-        const { inp, tgt } = this.#batch(tokens, ids);
-        params.zeroGrad();
-        const loss = net.trainStep(inp, tgt, ids.length, drop);
-        opt.step();
-        return loss;
-      },
-      valLoss: (ids) => {
-        const { inp, tgt } = this.#batch(tokens, ids);
-        return net.meanLoss(inp, tgt, ids.length);
-      },
-    });
+    // Each field order trains its own network (own optimiser, early stopping) on the same split; the
+    // first order draws its batches from `loop.rng` and `stepRng`, as a single-order model always has.
+    const orders = this.#orders();
+    let first: TrainResult | undefined;
+    for (let k = 0; k < orders.length; k++) {
+      const params = this.#orderParams(k);
+      const net = this.#net(k);
+      const perm = orders[k].perm;
+      const opt = new Adam(params, { lr: this.params.lr, clipNorm: 1 });
+      const rate = this.params.dropout;
+      const own = k === 0 ? undefined : new Rng((this.seed + 1_000_003 * k) >>> 0);
+      const drop = rate > 0 ? { rate, rng: own?.fork() ?? stepRng } : undefined;
+      const progress = loop.onProgress;
+      const r = await runEpochs({
+        ...loop,
+        rng: own?.fork() ?? loop.rng,
+        onProgress: progress && orders.length > 1
+          ? (p) => progress({ ...p, step: k * p.total + p.step, total: orders.length * p.total })
+          : progress,
+        valChunk: NATIVE_CHUNK,
+        snapshot: () => params.snapshot(),
+        restore: (s) => params.restore(s),
+        trainBatch: (ids) => {
+          const { inp, tgt } = this.#batch(tokens, ids, perm);
+          params.zeroGrad();
+          const loss = net.trainStep(inp, tgt, ids.length, drop);
+          opt.step();
+          return loss;
+        },
+        valLoss: (ids) => {
+          const { inp, tgt } = this.#batch(tokens, ids, perm);
+          return net.meanLoss(inp, tgt, ids.length);
+        },
+      });
+      first ??= r;
+    }
+    return first!;
   }
 
   /** Per-field surprisal (nats), rows × fields, row-major. */
@@ -536,18 +604,24 @@ class FlowLm extends TfDetector<FlowLmParams> {
     const tokens = tok.encode(x);
     const out = new Float32Array(x.rows * T);
     if (this.engine === "native") {
-      const net = this.#net();
-      for (let r = 0; r < x.rows; r += NATIVE_CHUNK) {
-        const n = Math.min(NATIVE_CHUNK, x.rows - r);
-        const ids = new Int32Array(n);
-        for (let i = 0; i < n; i++) ids[i] = r + i;
-        const { inp, tgt } = this.#batch(tokens, ids);
-        const v = net.forward(inp, tgt, n); // [T, n], sequence order
-        for (let p = 0; p < T; p++) {
-          const f = this.#perm[p];
-          for (let i = 0; i < n; i++) out[(r + i) * T + f] = v[p * n + i];
+      // Several field orders: each field's surprisal is the mean over the orders' networks.
+      const orders = this.#orders();
+      const w = 1 / orders.length;
+      orders.forEach(({ perm }, k) => {
+        const net = this.#net(k);
+        for (let r = 0; r < x.rows; r += NATIVE_CHUNK) {
+          const n = Math.min(NATIVE_CHUNK, x.rows - r);
+          const ids = new Int32Array(n);
+          for (let i = 0; i < n; i++) ids[i] = r + i;
+          const { inp, tgt } = this.#batch(tokens, ids, perm);
+          const v = net.forward(inp, tgt, n); // [T, n], sequence order
+          for (let p = 0; p < T; p++) {
+            const f = perm[p];
+            if (orders.length === 1) { for (let i = 0; i < n; i++) out[(r + i) * T + f] = v[p * n + i]; }
+            else for (let i = 0; i < n; i++) out[(r + i) * T + f] += w * v[p * n + i];
+          }
         }
-      }
+      });
       return out;
     }
     const tf = this.tf!;
@@ -589,7 +663,17 @@ class FlowLm extends TfDetector<FlowLmParams> {
       nFeatures: this.nFeatures,
       tokenizer: this.#tok.toJSON(),
       ...(this.#fieldStats ? { fieldStats: this.#fieldStats } : {}),
+      ...(this.#more.length ? { orders: this.#more.map((o) => o.perm) } : {}),
     });
+  }
+
+  /** Several field orders run on the native engine only (the tfjs path builds one network). */
+  #checkOrders(): void {
+    if (this.params.orders > 1 && this.engine !== "native") {
+      throw new InputError(
+        `${NAME}: orders ${this.params.orders} needs the native engine (OpenBLAS); this run uses ${this.engine}`,
+      );
+    }
   }
 
   async restore(saved: DetectorState): Promise<void> {
@@ -600,9 +684,11 @@ class FlowLm extends TfDetector<FlowLmParams> {
     if (tok.nCols !== nF) {
       throw new InputError(`${NAME}: saved tokenizer expects ${tok.nCols} columns, model ${nF}`);
     }
+    this.#checkOrders();
+    const orders = checkOrders(st.orders, this.params.orders, tok.fields.length);
     await this.restoreWeights(saved, () => {
       this.#tok = tok;
-      return this.#layout(tok, new Rng(0));
+      return this.#layout(tok, new Rng(0), orders);
     });
     if (this.engine === "tfjs") this.#tfConsts(this.tf!, tok);
     this.#fieldStats = st.fieldStats === undefined
@@ -618,7 +704,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
   override dispose(): void {
     super.dispose();
     this.#disposeConsts();
-    this.#lm = undefined;
+    this.#lms = [];
   }
 
   #disposeConsts(): void {
@@ -661,6 +747,22 @@ export function fieldStats(s: Float32Array, T: number, from: FieldStats["from"])
   for (let i = 0; i < n; i++) for (let t = 0; t < T; t++) mean[t] += s[i * T + t] / n;
   for (let i = 0; i < n; i++) for (let t = 0; t < T; t++) std[t] += (s[i * T + t] - mean[t]) ** 2 / n;
   return { mean, std: std.map(Math.sqrt), from };
+}
+
+/** The saved further field orders: `orders − 1` permutations of the `T` fields. */
+function checkOrders(v: unknown, orders: number, T: number): number[][] | undefined {
+  if (orders === 1 && v === undefined) return undefined;
+  const ok = Array.isArray(v) && v.length === orders - 1 &&
+    v.every((p) =>
+      Array.isArray(p) && p.length === T && new Set(p).size === T &&
+      p.every((f) => Number.isInteger(f) && f >= 0 && f < T)
+    );
+  if (!ok) {
+    throw new InputError(
+      `${NAME}: saved orders: expected ${orders - 1} permutation(s) of the ${T} fields (orders ${orders})`,
+    );
+  }
+  return v as number[][];
 }
 
 function checkFieldStats(v: unknown, T: number): FieldStats {
@@ -747,3 +849,48 @@ export const flowLmFactory: DetectorFactory = defineDetector({
   conformanceParams: flowLmTestParams,
   backend: nnBackendName,
 });
+
+/** Positions `start … start+len−1` of a field order that share one output head of padded size `K`. */
+interface Bucket {
+  start: number;
+  len: number;
+  K: number;
+}
+
+/**
+ * Buckets of consecutive positions of `perm` whose vocabularies lie within 2× of the bucket's first
+ * (never smaller than it), so each bucket's output head is one dense batched product.
+ */
+function bucketize(perm: readonly number[], vocab: readonly number[]): Bucket[] {
+  const out: Bucket[] = [];
+  for (let t = 0; t < perm.length; t++) {
+    const v = vocab[perm[t]];
+    const last = out[out.length - 1];
+    const first = last ? vocab[perm[last.start]] : 0;
+    if (last && v >= first && v <= 2 * first) {
+      last.len++;
+      last.K = Math.max(last.K, v);
+    } else out.push({ start: t, len: 1, K: v });
+  }
+  return out;
+}
+
+/**
+ * Another field order: the first order's buckets in a seeded random order, and the fields inside each
+ * in a seeded random order, so the buckets (and the cost of the output heads) stay as they are. Fine
+ * fields (`late`) stay after every coarse field, as in the first order.
+ */
+function shuffledOrder(
+  perm: readonly number[],
+  buckets: readonly Bucket[],
+  late: readonly number[],
+  rng: Rng,
+): number[] {
+  const groups = buckets.map((b) => perm.slice(b.start, b.start + b.len));
+  const early = groups.filter((g) => !late[g[0]]), after = groups.filter((g) => late[g[0]]);
+  const out: number[] = [];
+  for (const part of [early, after]) {
+    for (const i of rng.shuffle(part.map((_, i) => i))) out.push(...rng.shuffle(part[i].slice()));
+  }
+  return out;
+}

@@ -21,8 +21,16 @@
  *   preprocessor's `field=__unknown__` column, or no column set) are likewise
  *   words the model never saw.
  *
+ * - **Fine tokens** (`fine` > 0, off by default): a numeric field whose bins
+ *   hold a spread of values gets a second field, `name~fine`, placed after
+ *   every coarse field: the value's position inside its bin, in up to `fine`
+ *   quantile sub-bins fitted on the training values of that bin (`n/a` out of
+ *   range, where the graded words already say how far). The coarse token says
+ *   roughly where a value lies; the fine one lets a shift inside a wide bin
+ *   cost surprisal too, which one token per field cannot show.
+ *
  * A row becomes `[f1=t1, f2=t2, …, fK=tK]` with one token per field, in column
- * order; ids are local to each field (`0 … vocab(field) − 1`), and
+ * order (fine fields last); ids are local to each field (`0 … vocab(field) − 1`), and
  * {@link Tokenizer.offsets} maps them to a global vocabulary (field id + bin),
  * so `bytes=bin3` and `duration=bin3` are different words.
  *
@@ -48,7 +56,7 @@ import { savedFormat } from "./_linalg.ts";
 export interface TokenField {
   /** Field name (column name, or the one-hot prefix). */
   name: string;
-  kind: "onehot" | "numeric";
+  kind: "onehot" | "numeric" | "fine";
   /** Matrix columns feeding this field. */
   cols: number[];
   /** Token labels, one per local id. */
@@ -64,6 +72,13 @@ export interface TokenField {
    * format-1 tokenizers, which have one word per side.
    */
   outEdges?: number[];
+  /**
+   * Fine only: per bin of the numeric field `of` (same column), the sorted sub-cut points; sub-bin =
+   * #sub-cuts strictly below the value. The last label is `n/a` (out of range).
+   */
+  subCuts?: number[][];
+  /** Fine only: index of the numeric field this one refines. */
+  of?: number;
 }
 
 /**
@@ -73,8 +88,8 @@ export interface TokenField {
  */
 export const OUT_OF_RANGE_EDGES: readonly number[] = [0.1, 1, 10];
 
-/** Current tokenizer state format; 1 (no `version` field) is still read. */
-export const TOKENIZER_FORMAT = 2;
+/** Current tokenizer state format; 1 (no `version` field) and 2 (no fine fields) are still read. */
+export const TOKENIZER_FORMAT = 3;
 
 /** Options for {@link fitTokenizer}. */
 export interface TokenizerOptions {
@@ -87,6 +102,8 @@ export interface TokenizerOptions {
    * {@link OUT_OF_RANGE_EDGES}); `[]` = one word per side.
    */
   outEdges?: readonly number[];
+  /** Quantile sub-bins per bin for fine tokens (default 0: none). */
+  fine?: number;
 }
 
 /** Serialisable tokenizer state. */
@@ -124,6 +141,13 @@ export class Tokenizer {
 
   /** Token of field `f` for matrix row `r` (local id). */
   tokenOf(f: TokenField, data: Float64Array, base: number): number {
+    if (f.kind === "fine") {
+      const coarse = this.fields[f.of!];
+      const v = data[base + f.cols[0]];
+      const b = this.tokenOf(coarse, data, base);
+      if (b > coarse.cuts!.length) return f.labels.length - 1; // out of range: n/a
+      return below(f.subCuts![b], v);
+    }
     if (f.kind === "onehot") {
       let best = -1, bestV = 0.5;
       for (let k = 0; k < f.cols.length; k++) {
@@ -148,13 +172,7 @@ export class Tokenizer {
       if (range > 0) { while (k < edges.length && dist > edges[k] * range) k++; }
       return (v < f.min! ? nb : nb + g) + k;
     }
-    let lo = 0, hi = cuts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cuts[mid] < v) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return below(cuts, v);
   }
 
   /** Local token ids, rows × fields, row-major. */
@@ -190,7 +208,7 @@ export class Tokenizer {
     for (const f of st.fields) {
       if (
         !f || !Array.isArray(f.cols) || !Array.isArray(f.labels) ||
-        (f.kind !== "onehot" && f.kind !== "numeric")
+        (f.kind !== "onehot" && f.kind !== "numeric" && !(f.kind === "fine" && version >= 3))
       ) {
         throw new InputError(`${what}: saved tokenizer field ${JSON.stringify(f?.name)} is malformed`);
       }
@@ -214,8 +232,29 @@ export class Tokenizer {
         }
       }
     }
+    st.fields.forEach((f, i) => {
+      if (f.kind !== "fine") return;
+      const c = st.fields[f.of as number];
+      const ok = Number.isInteger(f.of) && f.of! < i && c?.kind === "numeric" && c.cols[0] === f.cols[0] &&
+        Array.isArray(f.subCuts) && f.subCuts.length === c.cuts!.length + 1 &&
+        f.subCuts.every((sc) => Array.isArray(sc) && sc.length + 2 <= f.labels.length);
+      if (!ok) {
+        throw new InputError(`${what}: saved tokenizer fine field "${f.name}" does not match its numeric field`);
+      }
+    });
     return new Tokenizer(st);
   }
+}
+
+/** How many of the sorted `cuts` lie strictly below `v`. */
+function below(cuts: readonly number[], v: number): number {
+  let lo = 0, hi = cuts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cuts[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Groups `field=value` columns (≥ 2 sharing a prefix); returns prefix → column indices. */
@@ -288,6 +327,8 @@ export function fitTokenizer(x: Matrix, opts: TokenizerOptions): Tokenizer {
     );
   }
   const fields: TokenField[] = [];
+  const fine: TokenField[] = [];
+  const nFine = Math.max(0, Math.floor(opts.fine ?? 0));
   const col = new Float64Array(x.rows);
   for (const f of columnFields(x.names, x.cols, opts.onehot !== false)) {
     if (f.group !== undefined) {
@@ -325,6 +366,46 @@ export function fitTokenizer(x: Matrix, opts: TokenizerOptions): Tokenizer {
     for (let k = 0; k <= outEdges.length; k++) labels.push(`<${fmtNum(min)}${grade(k)}`);
     for (let k = 0; k <= outEdges.length; k++) labels.push(`>${fmtNum(max)}${grade(k)}`);
     fields.push({ name: x.names[j], kind: "numeric", cols: [j], labels, cuts, min, max, outEdges });
+    if (nFine > 1) {
+      const f = fineField(sorted, cuts, nFine, x.names[j], j, fields.length - 1);
+      if (f) fine.push(f);
+    }
   }
-  return new Tokenizer({ fields, nCols: x.cols });
+  return new Tokenizer({ fields: [...fields, ...fine], nCols: x.cols });
+}
+
+/**
+ * The fine field of a numeric column (sorted training values, its bins' `cuts`): per bin, up to
+ * `n` quantile sub-bins of the values in it; undefined when no bin holds more than one distinct value.
+ */
+function fineField(
+  sorted: Float64Array,
+  cuts: readonly number[],
+  n: number,
+  name: string,
+  col: number,
+  of: number,
+): TokenField | undefined {
+  const subCuts: number[][] = [];
+  let start = 0;
+  for (let b = 0; b <= cuts.length; b++) {
+    // Values of bin b: (cuts[b-1], cuts[b]] (the first bin also holds the minimum).
+    let end = start;
+    while (end < sorted.length && (b === cuts.length || sorted[end] <= cuts[b])) end++;
+    const inBin = sorted.subarray(start, end);
+    const sc: number[] = [];
+    const top = inBin.length ? inBin[inBin.length - 1] : 0;
+    for (let q = 1; q < n && inBin.length; q++) {
+      const c = inBin[Math.min(inBin.length - 1, Math.floor((q / n) * inBin.length))];
+      if (c < top && (sc.length === 0 || c > sc[sc.length - 1])) sc.push(c);
+    }
+    if (sc.length === 0 && inBin.length && inBin[0] < top) sc.push(inBin[0]);
+    subCuts.push(sc);
+    start = end;
+  }
+  const width = Math.max(...subCuts.map((c) => c.length));
+  if (width === 0) return undefined;
+  const labels = Array.from({ length: width + 1 }, (_, k) => `·${k}`);
+  labels.push("n/a");
+  return { name: `${name}~fine`, kind: "fine", cols: [col], labels, subCuts, of };
 }

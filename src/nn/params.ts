@@ -116,6 +116,20 @@ export class Params {
     return [...this.#byName.values()];
   }
 
+  /**
+   * A set over some of these parameters, sharing their values and gradients: `rename` maps each name
+   * to its name in the new set, or undefined to leave it out. (flow-lm's field orders each train
+   * their own network, with their own optimiser, inside one saved set.)
+   */
+  select(rename: (name: string) => string | undefined): Params {
+    const out = new Params();
+    for (const [k, p] of this.#byName) {
+      const n = rename(k);
+      if (n !== undefined) out.#byName.set(n, { ...p, name: n });
+    }
+    return out;
+  }
+
   /** Number of scalar parameters. */
   count(): number {
     let n = 0;

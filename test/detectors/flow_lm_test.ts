@@ -60,7 +60,7 @@ Deno.test("tokenizer: quantile bins, out-of-range tokens, one-hot groups, JSON r
   assert.deepEqual(Array.from(Tokenizer.fromJSON(v1State).encode(probe)), [2, 4, 0, 1, 5, 1]);
   assert.throws(
     () => Tokenizer.fromJSON({ ...v1, version: 7 }),
-    /format 7; this nadir reads formats 1 and 2/,
+    /format 7; this nadir reads formats 1 to 3/,
   );
   const badLen = JSON.parse(JSON.stringify(tok.toJSON()));
   badLen.fields[1].labels.pop();
@@ -68,6 +68,41 @@ Deno.test("tokenizer: quantile bins, out-of-range tokens, one-hot groups, JSON r
   const back = Tokenizer.fromJSON(JSON.parse(JSON.stringify(tok.toJSON())));
   assert.deepEqual(back.encode(x), ids);
   assert.throws(() => Tokenizer.fromJSON({ fields: [{ name: "a" }], nCols: 1 }), /malformed/);
+});
+
+Deno.test("tokenizer: fine tokens place a value inside its bin, come last, and round-trip; format 2 still reads", () => {
+  const n = 100, names = ["bytes", "flag"];
+  const data = new Float64Array(n * 2);
+  for (let i = 0; i < n; i++) data.set([i, i < 90 ? 0 : 1], i * 2);
+  const x = matrix(data, n, 2, names);
+  const tok = fitTokenizer(x, { bins: 4, fine: 4 });
+  // flag's bins each hold one value: nothing to refine, so only bytes gets a fine field, after every coarse one.
+  assert.deepEqual(tok.fields.map((f) => [f.name, f.kind]), [
+    ["bytes", "numeric"],
+    ["flag", "numeric"],
+    ["bytes~fine", "fine"],
+  ]);
+  const fine = tok.fields[2];
+  assert.equal(fine.of, 0);
+  assert.deepEqual(fine.subCuts![0], [6, 13, 19], "bin [0, 25] (26 values) splits at its own quantiles");
+  assert.deepEqual(fine.labels, ["·0", "·1", "·2", "·3", "n/a"]);
+  const probe = matrix(Float64Array.from([3, 0, 24, 0, 26, 0, 500, 1]), 4, 2, names);
+  const ids = tok.encode(probe);
+  const at = (r: number) => Array.from(ids.subarray(r * 3, r * 3 + 3));
+  assert.deepEqual(at(0), [0, 0, 0], "3: first bin, first sub-bin");
+  assert.deepEqual(at(1), [0, 0, 3], "24: first bin, last sub-bin");
+  assert.deepEqual(at(2)[0], 1, "26: second bin");
+  assert.deepEqual(at(3)[2], 4, "out of range: n/a (the graded word says how far)");
+  const json = JSON.parse(JSON.stringify(tok.toJSON()));
+  assert.equal(json.version, 3);
+  assert.deepEqual(Tokenizer.fromJSON(json).encode(probe), ids);
+  const bad = JSON.parse(JSON.stringify(json));
+  bad.fields[2].subCuts.pop();
+  assert.throws(() => Tokenizer.fromJSON(bad), /fine field "bytes~fine" does not match its numeric field/);
+  // A format-2 state (before fine tokens) reads and encodes as it did; it cannot hold fine fields.
+  const v2 = JSON.parse(JSON.stringify({ ...fitTokenizer(x, { bins: 4 }).toJSON(), version: 2 }));
+  assert.deepEqual(Array.from(Tokenizer.fromJSON(v2).encode(probe)), [0, 0, 0, 0, 1, 0, 4 + 4 + 2, 1]);
+  assert.throws(() => Tokenizer.fromJSON({ ...json, version: 2 }), /field "bytes~fine" is malformed/);
 });
 
 /** Rows where field b copies field a and field c is noise; categorical d depends on a. */
@@ -270,3 +305,76 @@ Deno.test("flow-lm: benign per-field surprisal statistics come from held-out row
   );
   for (const d of [lm, z, meanModel, zOld]) d.dispose?.();
 });
+
+Deno.test("flow-lm: fine tokens — fine fields follow every coarse one, stay causal, save and load", async () => {
+  const x = structured(400, 7);
+  const lm = flowLmFactory.create({ ...P, epochs: 2, fine: 4 }, 3);
+  await lm.fit(x);
+  const m = lm as unknown as {
+    tokenizer: Tokenizer;
+    seqOrder: number[];
+    surprisal(x: Matrix): Promise<Float32Array>;
+  };
+  const kinds = m.tokenizer.fields.map((f) => f.kind);
+  assert.ok(kinds.includes("fine"), JSON.stringify(m.tokenizer.fields.map((f) => f.name)));
+  const firstFine = m.seqOrder.findIndex((f) => kinds[f] === "fine");
+  assert.ok(m.seqOrder.slice(firstFine).every((f) => kinds[f] === "fine"), "fine fields come last");
+  const s = await m.surprisal(x);
+  assert.equal(s.length, x.rows * kinds.length);
+  const back = await flowLmFactory.load(await lm.save(), { ...P, epochs: 2, fine: 4 }, 3);
+  assert.deepEqual(Array.from(await back.score(x)), Array.from(await lm.score(x)));
+  lm.dispose?.();
+  back.dispose?.();
+});
+
+testWhen(
+  [needBlas()],
+  "flow-lm: field orders — the first order is the single-order model, the others are bucket-preserving shuffles averaged in",
+  async () => {
+    const x = structured(400, 8);
+    const params = { ...P, epochs: 2, fine: 4 };
+    try {
+      setNnEngine("native");
+      const one = flowLmFactory.create(params, 4), three = flowLmFactory.create({ ...params, orders: 3 }, 4);
+      await one.fit(x);
+      await three.fit(x);
+      const a = await one.save(), b = await three.save();
+      // Order 0's weights (unprefixed) are exactly the single-order model's; orders 1 and 2 add their own.
+      for (const [k, blob] of Object.entries(a.blobs ?? {})) assert.deepEqual(b.blobs![k], blob, k);
+      const extra = Object.keys(b.blobs ?? {}).filter((k) => !(k in (a.blobs ?? {})));
+      assert.ok(extra.length > 0 && extra.every((k) => /^w\.o[12]\./.test(k)), extra.join(","));
+      const perms = b.state!.orders as number[][];
+      const tok = (three as unknown as { tokenizer: Tokenizer }).tokenizer;
+      const first = (three as unknown as { seqOrder: number[] }).seqOrder;
+      assert.equal(perms.length, 2);
+      for (const p of perms) {
+        assert.deepEqual([...p].sort((u, v) => u - v), first.map((_, i) => i), "a permutation of the fields");
+        const fine = p.map((f) => tok.fields[f].kind === "fine");
+        assert.equal(fine.indexOf(true), fine.filter((f) => !f).length, "fine fields stay last");
+      }
+      assert.notDeepEqual(perms[0], first);
+      // The averaged surprisal differs from the first order's alone, and survives save/load.
+      assert.notDeepEqual(Array.from(await three.score(x)), Array.from(await one.score(x)));
+      const back = await flowLmFactory.load(
+        { state: JSON.parse(JSON.stringify(b.state)), blobs: b.blobs },
+        { ...params, orders: 3 },
+        4,
+      );
+      assert.deepEqual(Array.from(await back.score(x)), Array.from(await three.score(x)));
+      const broken = JSON.parse(JSON.stringify(b.state));
+      broken.orders[1] = broken.orders[1].slice(1);
+      await assert.rejects(
+        async () => await flowLmFactory.load({ state: broken, blobs: b.blobs }, { ...params, orders: 3 }, 4),
+        /saved orders: expected 2 permutation\(s\) of the \d+ fields/,
+      );
+      setNnEngine("tfjs");
+      await assert.rejects(
+        async () => await flowLmFactory.create({ ...params, orders: 2 }, 4).fit(x),
+        /orders 2 needs the native engine/,
+      );
+      for (const d of [one, three, back]) d.dispose?.();
+    } finally {
+      setNnEngine(undefined);
+    }
+  },
+);
