@@ -239,7 +239,9 @@ export class Tokenizer {
         Array.isArray(f.subCuts) && f.subCuts.length === c.cuts!.length + 1 &&
         f.subCuts.every((sc) => Array.isArray(sc) && sc.length + 2 <= f.labels.length);
       if (!ok) {
-        throw new InputError(`${what}: saved tokenizer fine field "${f.name}" does not match its numeric field`);
+        throw new InputError(
+          `${what}: saved tokenizer fine field "${f.name}" does not match its numeric field`,
+        );
       }
     });
     return new Tokenizer(st);
