@@ -24,11 +24,16 @@ export async function featureColumnsFor(df: pl.DataFrame, set: string): Promise<
   const { FEATURE_SET_NAMES, featureSet } = await import("../flows/features/mod.ts");
   const present = new Set(df.columns);
   const names = (FEATURE_SET_NAMES as readonly string[]).includes(set) ? [set] : [...FEATURE_SET_NAMES];
+  // The largest set the table carries whole (`packets` output also carries every `basic` column).
+  let best: string[] | undefined;
   for (const n of names) {
     const cols = featureSet(n as "basic").columns;
     const feats = cols.filter((c) => !c.meta).map((c) => c.name);
-    if (feats.length && feats.every((f) => present.has(f))) return feats;
+    if (feats.length && feats.every((f) => present.has(f)) && feats.length > (best?.length ?? 0)) {
+      best = feats;
+    }
   }
+  if (best) return best;
   if (set !== "all") {
     throw new UsageError(
       `feature set "${set}" does not apply: the input matches no dataset schema and no flows feature set`,

@@ -1,6 +1,7 @@
 /**
- * Feature-set registry: `featureSet("basic" | "cic" | "kdd")` returns a fresh
- * instance (kdd keeps window state across flows, so never share one).
+ * Feature-set registry: `featureSet("basic" | "cic" | "kdd" | "packets")` returns
+ * a fresh instance (kdd and packets keep state across flows, so never share one).
+ * `packets` is `basic` plus each flow's first packets (./packets.ts).
  *
  * @example
  * ```ts
@@ -13,10 +14,11 @@
 import { basicFeatures } from "./basic.ts";
 import { cicFeatures } from "./cic.ts";
 import { kddFeatures } from "./kdd.ts";
+import { withFirstPackets } from "./packets.ts";
 import type { FeatureSet } from "./types.ts";
 
 /** Names accepted by {@link featureSet}. */
-export const FEATURE_SET_NAMES = ["basic", "cic", "kdd"] as const;
+export const FEATURE_SET_NAMES = ["basic", "cic", "kdd", "packets"] as const;
 export type FeatureSetName = typeof FEATURE_SET_NAMES[number];
 
 /** A fresh feature set by name. */
@@ -28,6 +30,8 @@ export function featureSet(name: FeatureSetName): FeatureSet<any> {
       return cicFeatures;
     case "kdd":
       return kddFeatures();
+    case "packets":
+      return withFirstPackets(basicFeatures, "packets");
   }
   throw new RangeError(`unknown feature set "${name}", expected one of ${FEATURE_SET_NAMES.join(", ")}`);
 }
