@@ -15,6 +15,7 @@ const BENCHES: Record<string, string> = {
   capture: "./_capture_read.ts",
   llm: "./llm_quality.ts",
   "flow-lm-sizes": "./flow_lm_sizes.ts",
+  captures: "./captures_quality.ts",
 };
 const name = Deno.args[0];
 if (!name || !(name in BENCHES)) {

@@ -1,6 +1,6 @@
 /**
  * Packets to flows: a flow meter with NFStream's semantics ({@link FlowMeter}),
- * per-flow feature sets (`basic`, CIC-IDS2017's `cic`, KDD's header `kdd`, `packets`,
+ * per-flow feature sets (`basic`, CIC-IDS2017's `cic`, KDD's header `kdd`, `packets`, `context`,
  * Kitsune's AfterImage), {@link meterFile} from a capture file to rows, row
  * sinks (CSV, Parquet) and rule-based labelling of flows. docs/features.md,
  * docs/capture.md and docs/labelling.md describe each.
@@ -12,7 +12,7 @@
  * import { DATA_DIR } from "nadir/data";
  * import { FEATURE_SET_NAMES, featureSet, meterFile } from "nadir/flows";
  *
- * assert.deepEqual(FEATURE_SET_NAMES, ["basic", "cic", "kdd", "packets"]);
+ * assert.deepEqual(FEATURE_SET_NAMES, ["basic", "cic", "kdd", "packets", "context"]);
  * const rows: (number | string)[][] = [];
  * let names: string[] = [];
  * const s = await meterFile(join(DATA_DIR, "pcaps/http_dvwa_sqlinjection.pcapng"), {

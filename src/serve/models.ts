@@ -35,6 +35,7 @@ import { basicFeatures } from "../flows/features/basic.ts";
 import { cicFeatures } from "../flows/features/cic.ts";
 import { kddFeatures } from "../flows/features/kdd.ts";
 import { withFirstPackets } from "../flows/features/packets.ts";
+import { withHostContext } from "../flows/features/host_context.ts";
 import type { FeatureSet } from "../flows/features/types.ts";
 import { modelColumns } from "../flows/corpus.ts";
 import type { Transform } from "../data/preprocess.ts";
@@ -50,6 +51,7 @@ const FEATURE_SETS: Record<string, () => FeatureSet> = {
   cic: () => cicFeatures as FeatureSet,
   kdd: () => kddFeatures() as FeatureSet,
   packets: () => withFirstPackets(basicFeatures, "packets") as FeatureSet,
+  context: () => withHostContext(withFirstPackets(basicFeatures, "packets"), "context") as FeatureSet,
 };
 
 /** The numeric, non-metadata columns of a feature set (src/flows/corpus.ts). */
@@ -66,9 +68,17 @@ export function featureSetByName(name: string): FeatureSet {
   return fs();
 }
 
-/** The first feature set (basic, cic, kdd, packets) whose columns include every name, if any. */
+/** The first feature set (basic, cic, kdd, packets, context) whose columns include every name, if any. */
 export function inferFeatureSet(names: readonly string[]): FeatureSet | undefined {
-  for (const make of [FEATURE_SETS.basic, FEATURE_SETS.cic, FEATURE_SETS.kdd, FEATURE_SETS.packets]) {
+  for (
+    const make of [
+      FEATURE_SETS.basic,
+      FEATURE_SETS.cic,
+      FEATURE_SETS.kdd,
+      FEATURE_SETS.packets,
+      FEATURE_SETS.context,
+    ]
+  ) {
     const fs = make();
     const cols = new Set(fs.columns.map((c) => c.name));
     if (names.every((n) => cols.has(n))) return fs;

@@ -1,7 +1,9 @@
 /**
- * Feature-set registry: `featureSet("basic" | "cic" | "kdd" | "packets")` returns
- * a fresh instance (kdd and packets keep state across flows, so never share one).
- * `packets` is `basic` plus each flow's first packets (./packets.ts).
+ * Feature-set registry: `featureSet("basic" | "cic" | "kdd" | "packets" | "context")`
+ * returns a fresh instance (kdd, packets and context keep state across flows, so
+ * never share one). `packets` is `basic` plus each flow's first packets
+ * (./packets.ts); `context` is `packets` plus the source host's recent flows
+ * (./host_context.ts).
  *
  * @example
  * ```ts
@@ -14,11 +16,12 @@
 import { basicFeatures } from "./basic.ts";
 import { cicFeatures } from "./cic.ts";
 import { kddFeatures } from "./kdd.ts";
+import { withHostContext } from "./host_context.ts";
 import { withFirstPackets } from "./packets.ts";
 import type { FeatureSet } from "./types.ts";
 
 /** Names accepted by {@link featureSet}. */
-export const FEATURE_SET_NAMES = ["basic", "cic", "kdd", "packets"] as const;
+export const FEATURE_SET_NAMES = ["basic", "cic", "kdd", "packets", "context"] as const;
 export type FeatureSetName = typeof FEATURE_SET_NAMES[number];
 
 /** A fresh feature set by name. */
@@ -32,6 +35,8 @@ export function featureSet(name: FeatureSetName): FeatureSet<any> {
       return kddFeatures();
     case "packets":
       return withFirstPackets(basicFeatures, "packets");
+    case "context":
+      return withHostContext(withFirstPackets(basicFeatures, "packets"), "context");
   }
   throw new RangeError(`unknown feature set "${name}", expected one of ${FEATURE_SET_NAMES.join(", ")}`);
 }
