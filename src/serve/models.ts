@@ -102,7 +102,7 @@ async function transformOfModel(m: LoadedModel): Promise<Transform | null> {
  * carries a preprocessing transform (scaling, one-hot categories, non-finite fill): its input columns
  * must be columns of the feature set, which the monitor computes per flow and hands to the transform
  * before scoring. The feature set is the manifest's `features.set` when it names one the monitor
- * computes (basic, cic, kdd), else the first whose columns include every input column (`nadir train`
+ * computes (basic, cic, kdd, packets, context), else the first whose columns include every input column (`nadir train`
  * records "all" unless `--features` names the set).
  */
 export async function flowScoringFromDir(modelOrHistory: string): Promise<FlowScoring> {
