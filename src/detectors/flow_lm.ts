@@ -245,7 +245,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
       const perm = orders?.[k - 1] ?? shuffledOrder(this.#perm, this.#buckets, late, rng);
       const buckets = bucketize(perm, vocab);
       this.#more.push({ perm, buckets });
-      s.push(...this.#specs(tok, buckets, rng, `o${k}.`));
+      for (const w of this.#specs(tok, buckets, rng, `o${k}.`)) s.push(w);
     }
     return s;
   }
@@ -890,7 +890,9 @@ function shuffledOrder(
   const early = groups.filter((g) => !late[g[0]]), after = groups.filter((g) => late[g[0]]);
   const out: number[] = [];
   for (const part of [early, after]) {
-    for (const i of rng.shuffle(part.map((_, i) => i))) out.push(...rng.shuffle(part[i].slice()));
+    for (const i of rng.shuffle(part.map((_, i) => i))) {
+      for (const f of rng.shuffle(part[i].slice())) out.push(f);
+    }
   }
   return out;
 }

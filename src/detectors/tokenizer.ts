@@ -405,7 +405,7 @@ function fineField(
     subCuts.push(sc);
     start = end;
   }
-  const width = Math.max(...subCuts.map((c) => c.length));
+  const width = subCuts.reduce((m, c) => Math.max(m, c.length), 0);
   if (width === 0) return undefined;
   const labels = Array.from({ length: width + 1 }, (_, k) => `·${k}`);
   labels.push("n/a");

@@ -132,7 +132,7 @@ export async function capturesSplit(
   const names = modelColumns(featureSet(features));
   const benign: number[] = [];
   for (const file of await corpusFiles(CAPTURES_PROTOCOL.benign.map((p) => join(dir, p)))) {
-    benign.push(...(await meter(file, features)).x);
+    append(benign, (await meter(file, features)).x, 0, Infinity);
   }
   const nB = benign.length / names.length;
   const order = Array.from({ length: nB }, (_, i) => i);
@@ -148,7 +148,7 @@ export async function capturesSplit(
   const attack: string[] = [];
   const testBenign = order.slice(nTrain).sort((a, b) => a - b);
   for (const r of testBenign) {
-    test.push(...benign.slice(r * names.length, (r + 1) * names.length));
+    append(test, benign, r * names.length, (r + 1) * names.length);
     attack.push("");
   }
   let unknownLeftOut = 0, benignInAttackCaptures = 0;
@@ -157,7 +157,7 @@ export async function capturesSplit(
     const m = await meter(join(dir, a.pcap), features, join(DATA_DIR, a.rules));
     m.labels.forEach((l, r) => {
       if (l.label === "unknown") return void unknownLeftOut++;
-      test.push(...m.x.slice(r * names.length, (r + 1) * names.length));
+      append(test, m.x, r * names.length, (r + 1) * names.length);
       const isAttack = l.label !== "benign";
       attack.push(isAttack ? l.attack : "");
       if (isAttack) counts[l.attack] = (counts[l.attack] ?? 0) + 1;
@@ -178,4 +178,9 @@ export async function capturesSplit(
       unknownLeftOut,
     },
   };
+}
+
+/** Appends `from[start … end)` to `to` (a loop: a spread of a whole capture's values could overflow the stack). */
+function append(to: number[], from: readonly number[], start: number, end: number): void {
+  for (let i = start; i < Math.min(end, from.length); i++) to.push(from[i]);
 }
