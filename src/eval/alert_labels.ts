@@ -25,20 +25,13 @@ import type { Alert } from "../ids/types.ts";
 import { type FlowTuple, matchAlerts, type MatchOptions } from "./match.ts";
 import { cicFlows } from "./ids_baseline.ts";
 import { InputError } from "../util/errors.ts";
+import { FLOW_KEY_COLUMNS } from "../flows/label.ts";
 
 /** Flow tuples of a nadir/NFStream or CIC-IDS2017 frame. */
 export function flowTuples(df: pl.DataFrame, tzOffsetMinutes = 0): FlowTuple[] {
   const cols = new Set(df.columns);
   if (cols.has("Src IP")) return cicFlows(df, tzOffsetMinutes);
-  const need = [
-    "src_ip",
-    "src_port",
-    "dst_ip",
-    "dst_port",
-    "protocol",
-    "bidirectional_first_seen_ms",
-    "bidirectional_last_seen_ms",
-  ];
+  const need = FLOW_KEY_COLUMNS;
   const missing = need.filter((c) => !cols.has(c));
   if (missing.length) {
     throw new InputError(

@@ -30,7 +30,7 @@ import { matrixToFrame } from "../data/preprocess.ts";
 import { DATA_DIR } from "../data/source.ts";
 import { corpusFiles, modelColumns } from "../flows/corpus.ts";
 import { featureSet, type FeatureSetName } from "../flows/features/mod.ts";
-import { labelFlow, loadRules } from "../flows/label.ts";
+import { FLOW_KEY_COLUMNS, labelFlow, loadRules } from "../flows/label.ts";
 import { meterFile } from "../flows/pipeline.ts";
 import { Rng } from "../util/random.ts";
 import { fitPreprocess } from "./prep.ts";
@@ -86,16 +86,7 @@ async function meter(path: string, features: FeatureSetName, rules?: string): Pr
   const names = modelColumns(fs);
   const at = fs.columns.map((c) => c.name);
   const idx = names.map((n) => at.indexOf(n));
-  const key = [
-    "src_ip",
-    "src_port",
-    "dst_ip",
-    "dst_port",
-    "protocol",
-    "bidirectional_first_seen_ms",
-    "bidirectional_last_seen_ms",
-  ]
-    .map((n) => at.indexOf(n));
+  const key = FLOW_KEY_COLUMNS.map((n) => at.indexOf(n));
   const compiled = rules ? await loadRules(rules) : undefined;
   const out: Metered = { x: [], labels: [] };
   await meterFile(path, {

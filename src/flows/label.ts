@@ -49,6 +49,20 @@ export interface LabelRulesFile {
   rules: LabelRuleSpec[];
 }
 
+/**
+ * The columns of a nadir flow table (`basic`, `packets`, `context`) that hold {@link FlowKeyFields}, in
+ * its order (the times in ms).
+ */
+export const FLOW_KEY_COLUMNS = [
+  "src_ip",
+  "src_port",
+  "dst_ip",
+  "dst_port",
+  "protocol",
+  "bidirectional_first_seen_ms",
+  "bidirectional_last_seen_ms",
+] as const;
+
 /** The flow fields a rule looks at. Times in µs since the epoch. */
 export interface FlowKeyFields {
   srcIp: string;
