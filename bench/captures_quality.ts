@@ -20,6 +20,7 @@ import { CAPTURES_PROTOCOL, capturesSplit } from "../src/eval/captures_protocol.
 import type { FeatureSetName } from "../src/flows/features/mod.ts";
 import type { Matrix } from "../src/data/matrix.ts";
 import { join } from "node:path";
+import { existsSync } from "../src/util/fs.ts";
 import { type Cell, printTable, saveRecord, type Table } from "./_record.ts";
 
 const DEFAULT_DETECTORS = "flow-lm,autoencoder,kitnet";
@@ -55,7 +56,7 @@ export async function main(args: string[] = []): Promise<Row[]> {
   const detectors = (arg(args, "--detectors") ?? DEFAULT_DETECTORS).split(",");
   const sets = (arg(args, "--features") ?? DEFAULT_FEATURES).split(",") as FeatureSetName[];
   const shared = "../shared/data";
-  const captureDir = existsDir(join(shared, "nfstream/pcaps")) ? shared : undefined;
+  const captureDir = existsSync(join(shared, "nfstream/pcaps")) ? shared : undefined;
   const rows: Row[] = [];
   let counts: Record<string, unknown> = {};
   for (const seed of seeds) {
@@ -145,14 +146,6 @@ export async function main(args: string[] = []): Promise<Row[]> {
     tables: [table],
   });
   return rows;
-}
-
-function existsDir(p: string): boolean {
-  try {
-    return Deno.statSync(p).isDirectory;
-  } catch {
-    return false;
-  }
 }
 
 if (import.meta.main) await main(Deno.args);

@@ -28,6 +28,7 @@ import type { Matrix } from "../src/data/matrix.ts";
 import { appliedAsFit, fineTuneFrom } from "../src/detectors/train.ts";
 import type { Detector } from "../src/detectors/types.ts";
 import { pretrain } from "../src/eval/pretrain.ts";
+import { existsSync } from "../src/util/fs.ts";
 import { type Cell, printTable, saveRecord, type Table } from "./_record.ts";
 
 /** One result. */
@@ -96,7 +97,7 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
     ? []
     : corpusArg
     ? corpusArg.split(",")
-    : PRETRAIN_CORPUS.filter((p) => existsDir(p));
+    : PRETRAIN_CORPUS.filter((p) => existsSync(p));
   const trainedOn: { files?: number; flows?: number; distinctFlows?: number } = {};
   const splits: ((seed: number) => Split)[] = [];
   if (which.includes("nsl-kdd")) splits.push((seed) => nslKddSplit({ trainRows, seed }));
@@ -224,14 +225,6 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
 }
 
 if (import.meta.main) await main(Deno.args);
-
-function existsDir(p: string): boolean {
-  try {
-    return Deno.statSync(p).isDirectory;
-  } catch {
-    return false;
-  }
-}
 
 /** Rows for other surprisal aggregates of a fitted flow-lm `d` (labelled `base score=…`). */
 async function variantRows(

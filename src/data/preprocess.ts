@@ -90,6 +90,28 @@ export interface PreprocessOptions {
   maxCategories?: number;
 }
 
+/**
+ * Row indices of the first occurrence of each distinct combination of `subset`'s values, in row order:
+ * the rows a fit keeps when it drops exact duplicates.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
+ * import { firstOccurrences } from "./preprocess.ts";
+ * const df = pl.DataFrame({ a: [1, 2, 1, 3], b: ["x", "y", "x", "x"] });
+ * assert.deepEqual(Array.from(firstOccurrences(df, ["a", "b"])), [0, 1, 3]);
+ * ```
+ */
+export function firstOccurrences(df: pl.DataFrame, subset: readonly string[]): Uint32Array {
+  const u = df.select(...subset).withRowIndex("__nadir_row").unique({
+    subset: [...subset],
+    keep: "first",
+    maintainOrder: true,
+  });
+  return Uint32Array.from(u.getColumn("__nadir_row").toArray() as number[]);
+}
+
 /** What fitting or applying did. */
 export interface TransformReport {
   inputRows: number;
@@ -535,12 +557,7 @@ export function fitTransform(train: pl.DataFrame, options: PreprocessOptions = {
       ...features,
       ...TARGET_COLUMNS.filter((t) => t !== "category" && train.columns.includes(t)),
     ];
-    const u = train.select(...subset).withRowIndex("__nadir_row").unique({
-      subset,
-      keep: "first",
-      maintainOrder: true,
-    });
-    rows = Uint32Array.from(u.getColumn("__nadir_row").toArray() as number[]);
+    rows = firstOccurrences(train, subset);
   } else {
     rows = Uint32Array.from({ length: train.height }, (_, i) => i);
   }

@@ -200,12 +200,12 @@ class FlowLm extends TfDetector<FlowLmParams> {
   #consts: { mask: Tensor; outMasks: Tensor[] } | undefined;
   /** Per field order: the native network over its weights in `this.native` (rebuilt when they are replaced). */
   #lms: ({ net: CausalLm; over: Params } | undefined)[] = [];
-  /** Sequence position → field index (fields sorted by vocabulary size): the first field order. */
-  #perm: number[] = [];
-  /** Contiguous position ranges whose fields share a padded output vocabulary (first order). */
-  #buckets: Bucket[] = [];
-  /** The further field orders (`orders` > 1): each a seeded shuffle of the first order's buckets. */
-  #more: { perm: number[]; buckets: Bucket[] }[] = [];
+  /**
+   * The field orders: sequence position → field index, and the contiguous position ranges whose
+   * fields share a padded output vocabulary. The first sorts fields by vocabulary size; the others
+   * (`orders` > 1) are seeded shuffles of its buckets.
+   */
+  #orders: FieldOrder[] = [];
 
   constructor(params: FlowLmParams, seed: number) {
     const w = params.width, h = params.heads;
@@ -227,6 +227,16 @@ class FlowLm extends TfDetector<FlowLmParams> {
     return [...this.#perm];
   }
 
+  /** The first field order's permutation (the one the tfjs path and single-order models use). */
+  get #perm(): number[] {
+    return this.#orders[0]?.perm ?? [];
+  }
+
+  /** The first field order's output buckets. */
+  get #buckets(): Bucket[] {
+    return this.#orders[0]?.buckets ?? [];
+  }
+
   /**
    * The weight layout for `tok` (also fixes the field orders and output buckets). Further orders
    * are `orders` (restored) or drawn from `rng` (fit); their weights carry the prefix `o<k>.`.
@@ -237,14 +247,13 @@ class FlowLm extends TfDetector<FlowLmParams> {
     // Fine fields come after every coarse one, so each is predicted knowing its bin.
     const vocab = tok.fields.map((f) => f.labels.length);
     const late = tok.fields.map((f) => f.kind === "fine" ? 1 : 0);
-    this.#perm = vocab.map((_, i) => i).sort((a, b) => late[a] - late[b] || vocab[a] - vocab[b] || a - b);
-    this.#buckets = bucketize(this.#perm, vocab);
+    const first = vocab.map((_, i) => i).sort((a, b) => late[a] - late[b] || vocab[a] - vocab[b] || a - b);
+    this.#orders = [{ perm: first, buckets: bucketize(first, vocab) }];
     const s = this.#specs(tok, this.#buckets, rng, "");
-    this.#more = [];
     for (let k = 1; k < this.params.orders; k++) {
-      const perm = orders?.[k - 1] ?? shuffledOrder(this.#perm, this.#buckets, late, rng);
+      const perm = orders?.[k - 1] ?? shuffledOrder(first, this.#buckets, late, rng);
       const buckets = bucketize(perm, vocab);
-      this.#more.push({ perm, buckets });
+      this.#orders.push({ perm, buckets });
       for (const w of this.#specs(tok, buckets, rng, `o${k}.`)) s.push(w);
     }
     return s;
@@ -312,11 +321,6 @@ class FlowLm extends TfDetector<FlowLmParams> {
     this.#consts = { mask: tf.keep(tf.tensor2d(mask, [T, T])), outMasks };
   }
 
-  /** The field orders: the first, then {@link #more}. */
-  #orders(): { perm: number[]; buckets: Bucket[] }[] {
-    return [{ perm: this.#perm, buckets: this.#buckets }, ...this.#more];
-  }
-
   /**
    * The weights of field order `k` (shared with `this.native`): order 0's are unprefixed, order k's
    * carry `o<k>.`.
@@ -335,7 +339,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
     const params = this.native!;
     if (this.#lms[k]?.over !== params) {
       const tok = this.#tok!;
-      const { perm, buckets } = this.#orders()[k];
+      const { perm, buckets } = this.#orders[k];
       const vocab = perm.map((f) => tok.fields[f].labels.length);
       const net = new CausalLm(this.#orderParams(k), {
         seqLen: tok.fields.length,
@@ -559,7 +563,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
   ): Promise<TrainResult> {
     // Each field order trains its own network (own optimiser, early stopping) on the same split; the
     // first order draws its batches from `loop.rng` and `stepRng`, as a single-order model always has.
-    const orders = this.#orders();
+    const orders = this.#orders;
     let first: TrainResult | undefined;
     for (let k = 0; k < orders.length; k++) {
       const params = this.#orderParams(k);
@@ -605,7 +609,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
     const out = new Float32Array(x.rows * T);
     if (this.engine === "native") {
       // Several field orders: each field's surprisal is the mean over the orders' networks.
-      const orders = this.#orders();
+      const orders = this.#orders;
       const w = 1 / orders.length;
       orders.forEach(({ perm }, k) => {
         const net = this.#net(k);
@@ -615,10 +619,10 @@ class FlowLm extends TfDetector<FlowLmParams> {
           for (let i = 0; i < n; i++) ids[i] = r + i;
           const { inp, tgt } = this.#batch(tokens, ids, perm);
           const v = net.forward(inp, tgt, n); // [T, n], sequence order
+          // `out` starts at 0, so one order (w = 1) writes its surprisals exactly.
           for (let p = 0; p < T; p++) {
             const f = perm[p];
-            if (orders.length === 1) { for (let i = 0; i < n; i++) out[(r + i) * T + f] = v[p * n + i]; }
-            else for (let i = 0; i < n; i++) out[(r + i) * T + f] += w * v[p * n + i];
+            for (let i = 0; i < n; i++) out[(r + i) * T + f] += w * v[p * n + i];
           }
         }
       });
@@ -663,7 +667,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
       nFeatures: this.nFeatures,
       tokenizer: this.#tok.toJSON(),
       ...(this.#fieldStats ? { fieldStats: this.#fieldStats } : {}),
-      ...(this.#more.length ? { orders: this.#more.map((o) => o.perm) } : {}),
+      ...(this.#orders.length > 1 ? { orders: this.#orders.slice(1).map((o) => o.perm) } : {}),
     });
   }
 
@@ -849,6 +853,12 @@ export const flowLmFactory: DetectorFactory = defineDetector({
   conformanceParams: flowLmTestParams,
   backend: nnBackendName,
 });
+
+/** One field order of flow-lm: sequence position → field, and its output buckets. */
+interface FieldOrder {
+  perm: number[];
+  buckets: Bucket[];
+}
 
 /** Positions `start … start+len−1` of a field order that share one output head of padded size `K`. */
 interface Bucket {

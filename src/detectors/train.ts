@@ -25,7 +25,13 @@
  * @module
  */
 import pl from "nodejs-polars";
-import { fitTransform, type NanPolicy, type ScaleMethod, type Transform } from "../data/preprocess.ts";
+import {
+  firstOccurrences,
+  fitTransform,
+  type NanPolicy,
+  type ScaleMethod,
+  type Transform,
+} from "../data/preprocess.ts";
 import { featureColumns, TARGET_COLUMNS } from "../data/schema.ts";
 import type { Matrix } from "../data/matrix.ts";
 import { InputError, withFile } from "../util/errors.ts";
@@ -332,15 +338,9 @@ export function appliedAsFit(
       }${missing.length > 5 ? ", …" : ""}`,
     );
   }
-  let keep = Uint32Array.from({ length: df.height }, (_, i) => i);
-  if (dropDuplicates) {
-    const u = df.select(...features).withRowIndex("__nadir_row").unique({
-      subset: [...features],
-      keep: "first",
-      maintainOrder: true,
-    });
-    keep = Uint32Array.from(u.getColumn("__nadir_row").toArray() as number[]);
-  }
+  const keep: Uint32Array = dropDuplicates
+    ? firstOccurrences(df, features)
+    : Uint32Array.from({ length: df.height }, (_, i) => i);
   const applied = t.applyDetailed(df.filter(mask(df.height, keep)));
   const rows = applied.rows ? Uint32Array.from(applied.rows, (r) => keep[r]) : keep;
   return {

@@ -28,10 +28,9 @@ import { join } from "node:path";
 import type { Matrix } from "../data/matrix.ts";
 import { matrixToFrame } from "../data/preprocess.ts";
 import { DATA_DIR } from "../data/source.ts";
-import { corpusFiles, modelColumns } from "../flows/corpus.ts";
+import { corpusFiles, meterModelRows, modelColumns } from "../flows/corpus.ts";
 import { featureSet, type FeatureSetName } from "../flows/features/mod.ts";
 import { FLOW_KEY_COLUMNS, labelFlow, loadRules } from "../flows/label.ts";
-import { meterFile } from "../flows/pipeline.ts";
 import { Rng } from "../util/random.ts";
 import { fitPreprocess } from "./prep.ts";
 
@@ -82,30 +81,23 @@ interface Metered {
 
 /** Meters one capture with `features`; labels each flow with `rules` when given. */
 async function meter(path: string, features: FeatureSetName, rules?: string): Promise<Metered> {
-  const fs = featureSet(features);
-  const names = modelColumns(fs);
-  const at = fs.columns.map((c) => c.name);
-  const idx = names.map((n) => at.indexOf(n));
+  const at = featureSet(features).columns.map((c) => c.name);
   const key = FLOW_KEY_COLUMNS.map((n) => at.indexOf(n));
   const compiled = rules ? await loadRules(rules) : undefined;
   const out: Metered = { x: [], labels: [] };
-  await meterFile(path, {
-    features,
-    onRow: (row) => {
-      for (const i of idx) out.x.push(Number(row[i]));
-      if (!compiled) return void out.labels.push({ label: "benign", attack: "" });
-      const [si, sp, di, dp, pr, t0, t1] = key.map((k) => row[k]);
-      const l = labelFlow(compiled, {
-        srcIp: String(si),
-        srcPort: Number(sp),
-        dstIp: String(di),
-        dstPort: Number(dp),
-        protocol: Number(pr),
-        startUs: Number(t0) * 1000,
-        endUs: Number(t1) * 1000,
-      });
-      out.labels.push({ label: l.label, attack: l.attack });
-    },
+  await meterModelRows(path, features, out.x, (row) => {
+    if (!compiled) return void out.labels.push({ label: "benign", attack: "" });
+    const [si, sp, di, dp, pr, t0, t1] = key.map((k) => row[k]);
+    const l = labelFlow(compiled, {
+      srcIp: String(si),
+      srcPort: Number(sp),
+      dstIp: String(di),
+      dstPort: Number(dp),
+      protocol: Number(pr),
+      startUs: Number(t0) * 1000,
+      endUs: Number(t1) * 1000,
+    });
+    out.labels.push({ label: l.label, attack: l.attack });
   });
   return out;
 }

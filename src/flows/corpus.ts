@@ -26,11 +26,11 @@
  */
 import { extname, join } from "node:path";
 import type { Matrix } from "../data/matrix.ts";
-import { InputError } from "../util/errors.ts";
+import { InputError, withFile } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 import { featureSet, type FeatureSetName } from "./features/mod.ts";
-import type { FeatureSet } from "./features/types.ts";
-import { meterFile } from "./pipeline.ts";
+import type { Column, FeatureSet } from "./features/types.ts";
+import { meterFile, type MeterFileSummary } from "./pipeline.ts";
 
 /** Extensions a folder is searched for. */
 export const CAPTURE_EXTENSIONS: readonly string[] = [".pcap", ".pcapng", ".cap"];
@@ -106,14 +106,35 @@ export async function corpusFiles(inputs: readonly string[]): Promise<string[]> 
   return out;
 }
 
+/**
+ * Meters a capture with `features` and appends each flow's model columns ({@link modelColumns}, in
+ * order) to `values`; `onRow` also sees the whole row (metadata included), e.g. to label it.
+ */
+export async function meterModelRows(
+  file: string,
+  features: FeatureSetName,
+  values: number[],
+  onRow?: (row: readonly (number | string)[], columns: readonly Column[]) => void,
+): Promise<MeterFileSummary> {
+  const fs = featureSet(features);
+  const at = fs.columns.map((c) => c.name);
+  const idx = modelColumns(fs).map((n) => at.indexOf(n));
+  return await meterFile(file, {
+    features,
+    onRow: (row, columns) => {
+      for (const i of idx) values.push(Number(row[i]));
+      onRow?.(row, columns);
+    },
+  });
+}
+
 /** Meters and reads every file of `inputs` (see the module docs) into one matrix. */
 export async function flowCorpus(
   inputs: readonly string[],
   opts: FlowCorpusOptions = {},
 ): Promise<FlowCorpus> {
   const features = opts.features ?? "cic";
-  const fs = featureSet(features);
-  const names = modelColumns(fs);
+  const names = modelColumns(featureSet(features));
   const files = await corpusFiles(inputs);
   const values: number[] = [];
   const done: CorpusFile[] = [];
@@ -122,14 +143,7 @@ export async function flowCorpus(
     if (TABLE_EXTENSIONS.some((e) => file.toLowerCase().endsWith(e))) {
       done.push(await readFlowTable(file, names, values));
     } else {
-      const at = fs.columns.map((c) => c.name);
-      const idx = names.map((n) => at.indexOf(n));
-      const s = await meterFile(file, {
-        features,
-        onRow: (row) => {
-          for (const i of idx) values.push(Number(row[i]));
-        },
-      });
+      const s = await meterModelRows(file, features, values);
       done.push({ file, kind: "capture", flows: s.flows, packets: s.capture.packets, damage: s.damage });
     }
     bar.update(done.length, { flows: values.length / names.length });
@@ -146,6 +160,7 @@ export async function flowCorpus(
 /** Appends a flow table's feature columns (row-major) to `values`. */
 async function readFlowTable(file: string, names: string[], values: number[]): Promise<CorpusFile> {
   const { loadTable } = await import("../data/table.ts");
+  const { numericColumn } = await import("../data/frame.ts");
   const df = await loadTable(file);
   const missing = names.filter((n) => !df.columns.includes(n));
   if (missing.length) {
@@ -156,18 +171,7 @@ async function readFlowTable(file: string, names: string[], values: number[]): P
       { file },
     );
   }
-  const cols = names.map((n) => {
-    const a = df.getColumn(n).toArray() as unknown[];
-    return a.map((v, i) => {
-      const x = typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : v === null ? NaN : Number(v);
-      if (typeof v === "string" && v.trim() !== "" && Number.isNaN(x)) {
-        throw new InputError(`expected a number in column "${n}" at data row ${i + 1}, found "${v}"`, {
-          file,
-        });
-      }
-      return x;
-    });
-  });
+  const cols = await withFile(file, () => Promise.resolve(names.map((n) => numericColumn(df, n))));
   for (let r = 0; r < df.height; r++) for (const c of cols) values.push(c[r]);
   return { file, kind: "flows", flows: df.height };
 }
