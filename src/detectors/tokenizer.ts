@@ -341,13 +341,7 @@ export function fitTokenizer(x: Matrix, opts: TokenizerOptions): Tokenizer {
     for (let i = 0; i < x.rows; i++) col[i] = x.data[i * x.cols + j];
     const sorted = Float64Array.from(col).sort();
     const min = sorted[0], max = sorted[sorted.length - 1];
-    const cuts: number[] = [];
-    for (let q = 1; q < bins; q++) {
-      const c = sorted[Math.min(sorted.length - 1, Math.floor((q / bins) * sorted.length))];
-      if (c < max && (cuts.length === 0 || c > cuts[cuts.length - 1])) cuts.push(c);
-    }
-    // Make sure the minimum has a bin of its own when the column is mostly one value.
-    if (cuts.length === 0 && max > min) cuts.push(min);
+    const cuts = quantileCuts(sorted, bins);
     const labels: string[] = [];
     let lo = min;
     for (let b = 0; b <= cuts.length; b++) {
@@ -377,6 +371,23 @@ export function fitTokenizer(x: Matrix, opts: TokenizerOptions): Tokenizer {
 }
 
 /**
+ * Up to `bins − 1` cut points at the quantiles of `sorted` (ascending values), ties merged and never at
+ * the maximum; when that leaves none but the values differ, the minimum is the cut, so it gets a bin of
+ * its own (a column that is mostly one value). None for fewer than two distinct values.
+ */
+function quantileCuts(sorted: Float64Array, bins: number): number[] {
+  const cuts: number[] = [];
+  if (sorted.length === 0) return cuts;
+  const min = sorted[0], max = sorted[sorted.length - 1];
+  for (let q = 1; q < bins; q++) {
+    const c = sorted[Math.min(sorted.length - 1, Math.floor((q / bins) * sorted.length))];
+    if (c < max && (cuts.length === 0 || c > cuts[cuts.length - 1])) cuts.push(c);
+  }
+  if (cuts.length === 0 && max > min) cuts.push(min);
+  return cuts;
+}
+
+/**
  * The fine field of a numeric column (sorted training values, its bins' `cuts`): per bin, up to
  * `n` quantile sub-bins of the values in it; undefined when no bin holds more than one distinct value.
  */
@@ -394,15 +405,7 @@ function fineField(
     // Values of bin b: (cuts[b-1], cuts[b]] (the first bin also holds the minimum).
     let end = start;
     while (end < sorted.length && (b === cuts.length || sorted[end] <= cuts[b])) end++;
-    const inBin = sorted.subarray(start, end);
-    const sc: number[] = [];
-    const top = inBin.length ? inBin[inBin.length - 1] : 0;
-    for (let q = 1; q < n && inBin.length; q++) {
-      const c = inBin[Math.min(inBin.length - 1, Math.floor((q / n) * inBin.length))];
-      if (c < top && (sc.length === 0 || c > sc[sc.length - 1])) sc.push(c);
-    }
-    if (sc.length === 0 && inBin.length && inBin[0] < top) sc.push(inBin[0]);
-    subCuts.push(sc);
+    subCuts.push(quantileCuts(sorted.subarray(start, end), n));
     start = end;
   }
   const width = subCuts.reduce((m, c) => Math.max(m, c.length), 0);
