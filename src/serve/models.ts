@@ -31,11 +31,7 @@ import type { FeatureDeviation } from "./alert.ts";
 import { fitThreshold } from "../thresholds/index.ts";
 import { forEachPacket } from "../capture/reader.ts";
 import { FlowMeter } from "../flows/meter.ts";
-import { basicFeatures } from "../flows/features/basic.ts";
-import { cicFeatures } from "../flows/features/cic.ts";
-import { kddFeatures } from "../flows/features/kdd.ts";
-import { withFirstPackets } from "../flows/features/packets.ts";
-import { withHostContext } from "../flows/features/host_context.ts";
+import { FEATURE_SET_NAMES, featureSet } from "../flows/features/mod.ts";
 import type { FeatureSet } from "../flows/features/types.ts";
 import { modelColumns } from "../flows/corpus.ts";
 import type { Transform } from "../data/preprocess.ts";
@@ -44,20 +40,20 @@ import type { PredictModel } from "./api.ts";
 import type { FlowExplanation, FlowScoring } from "./monitor.ts";
 import { basename } from "node:path";
 
-// Factories: kdd keeps host/service windows across flows, so every monitor gets a fresh instance.
+// The flows registry's sets (a fresh instance each: kdd, packets and context keep state across flows),
+// plus "nfstream", the monitor's name for basic.
 const FEATURE_SETS: Record<string, () => FeatureSet> = {
-  basic: () => basicFeatures as FeatureSet,
-  nfstream: () => basicFeatures as FeatureSet,
-  cic: () => cicFeatures as FeatureSet,
-  kdd: () => kddFeatures() as FeatureSet,
-  packets: () => withFirstPackets(basicFeatures, "packets") as FeatureSet,
-  context: () => withHostContext(withFirstPackets(basicFeatures, "packets"), "context") as FeatureSet,
+  ...Object.fromEntries(FEATURE_SET_NAMES.map((n) => [n, () => featureSet(n) as FeatureSet])),
+  nfstream: () => featureSet("basic") as FeatureSet,
 };
 
 /** The numeric, non-metadata columns of a feature set (src/flows/corpus.ts). */
 export { modelColumns };
 
-/** The feature set called `name` ("basic"/"nfstream", "cic", "kdd"; a fresh instance for kdd). */
+/**
+ * The feature set called `name`: a {@link FEATURE_SET_NAMES} name, or "nfstream" for basic; always a fresh
+ * instance.
+ */
 export function featureSetByName(name: string): FeatureSet {
   const fs = FEATURE_SETS[name];
   if (!fs) {
@@ -70,16 +66,8 @@ export function featureSetByName(name: string): FeatureSet {
 
 /** The first feature set (basic, cic, kdd, packets, context) whose columns include every name, if any. */
 export function inferFeatureSet(names: readonly string[]): FeatureSet | undefined {
-  for (
-    const make of [
-      FEATURE_SETS.basic,
-      FEATURE_SETS.cic,
-      FEATURE_SETS.kdd,
-      FEATURE_SETS.packets,
-      FEATURE_SETS.context,
-    ]
-  ) {
-    const fs = make();
+  for (const name of FEATURE_SET_NAMES) {
+    const fs = featureSet(name) as FeatureSet;
     const cols = new Set(fs.columns.map((c) => c.name));
     if (names.every((n) => cols.has(n))) return fs;
   }
