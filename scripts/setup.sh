@@ -10,13 +10,13 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 t0=$(date +%s)
 
 # --- Debian packages: Jupyter (Deno kernel host), libpcap (live capture), tshark/wireshark-common/ndpiReader/
-# tcpdump/tcpreplay (peers and tests), nmap/hping3/ping (traffic in namespace tests), nats-server (alert sink),
+# tcpdump/tcpreplay (peers and tests), argus-server/nfdump (pure flow-meter peers of bench flows), nmap/hping3/ping (traffic in namespace tests), nats-server (alert sink),
 # openssl (TLS test certificate), systemd (systemd-analyze checks the unit file), time (bench CPU/RSS), git
 # (provenance), OpenBLAS (sgemm of the native neural engine, src/nn/blas.ts), sklearn (speed peer), onnx
 # (tiny test model), chromium (report/dashboard tests), fonts for figures. Every program a test or bench spawns is listed in test/_shared.ts PROGRAMS with its package here;
 # test/setup_test.ts fails when one is missing from this list.
 APT_PACKAGES=(jupyter-notebook jupyter-nbconvert python3-ipykernel jupyter-client python3-nbclient python3-nbformat
-  libpcap0.8 tshark wireshark-common tcpdump tcpreplay libndpi-bin nmap hping3 iputils-ping nats-server iproute2
+  libpcap0.8 tshark wireshark-common tcpdump tcpreplay libndpi-bin argus-server nfdump nmap hping3 iputils-ping nats-server iproute2
   openssl systemd time git bash dash python3 util-linux mount
   libopenblas0-pthread python3-sklearn python3-scipy python3-numpy python3-onnx chromium fonts-dejavu-core ca-certificates)
 missing=()

@@ -54,6 +54,7 @@ export function sharedPath(...parts: string[]): string {
  * developer happened to have) is caught before CI on a brand-new machine.
  */
 export const PROGRAMS = {
+  argus: "argus-server",
   bash: "bash",
   capinfos: "wireshark-common",
   chromium: "chromium",
@@ -64,6 +65,7 @@ export const PROGRAMS = {
   mount: "mount",
   "nats-server": "nats-server",
   ndpiReader: "libndpi-bin",
+  nfpcapd: "nfdump",
   nmap: "nmap",
   openssl: "openssl",
   ping: "iputils-ping",
