@@ -130,6 +130,13 @@ export const command: Command = {
       arg: "N",
       description: "Scored flows per update window (default 5000)",
     },
+    workers: {
+      type: "number",
+      arg: "N",
+      description:
+        "Meter and score on N worker threads, flows split by a symmetric hash (--pcap with --model; " +
+        "default 1)",
+    },
     "max-flows": {
       type: "number",
       arg: "N",
@@ -180,6 +187,7 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
     if (num(args, "idle-timeout") !== undefined) cfg.flows.idle_timeout_s = num(args, "idle-timeout");
     if (num(args, "rescore") !== undefined) cfg.flows.rescore_interval_s = num(args, "rescore");
     if (num(args, "max-flows") !== undefined) cfg.flows.max_flows = num(args, "max-flows");
+    if (num(args, "workers") !== undefined) cfg.workers = num(args, "workers");
     if (num(args, "port") !== undefined || str(args, "host") || str(args, "token-file")) {
       cfg.api = { ...(cfg.api ?? {}) };
       if (num(args, "port") !== undefined) cfg.api.port = num(args, "port");

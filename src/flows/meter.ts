@@ -200,6 +200,11 @@ export interface MeterOptions {
   onFlow: (flow: Flow) => void;
   /** Per-flow features. */
   features?: FlowFeatureSet;
+  /**
+   * Flow ids: the first and the step between two (default 0 and 1). Meters that share one id space (the
+   * shards of a sensor, src/serve/shard.ts) take first = shard index, step = shard count.
+   */
+  ids?: { first: number; step: number };
 }
 
 /** Meter counters. */
@@ -261,6 +266,17 @@ export function flowKey(p: Packet): string {
     : a + KEY_SEP + p.srcPort + KEY_SEP + b + KEY_SEP + p.dstPort + tail;
 }
 
+/**
+ * Why a packet is not metered: 0 it is, 1 not IP, 2 a frame NFStream's engine drops (the decoder marked
+ * it: too short, a later IPv4 fragment, broken IPv6; or a later fragment from a source without marks).
+ */
+function unmetered(p: Packet): 0 | 1 | 2 {
+  if (p.ipVersion === 0) return 1;
+  if (p.meterable === false) return 2;
+  if (p.laterFragment && (p.ipVersion === 6 || p.meterable === undefined)) return 2;
+  return 0;
+}
+
 /** Streaming bidirectional flow meter; O(1) per packet. */
 export class FlowMeter {
   /** String-keyed flows (IPv6, packets without numeric addresses). */
@@ -288,6 +304,7 @@ export class FlowMeter {
   #tickUs = -Infinity;
   #lastScanUs = -Infinity;
   #nextId = 0;
+  readonly #idStep: number;
   readonly stats: MeterStats = {
     packets: 0,
     metered: 0,
@@ -315,6 +332,16 @@ export class FlowMeter {
     this.#onFlow = opts.onFlow;
     this.#features = opts.features;
     this.#wrap16 = opts.nfstreamBytes16 ?? false;
+    this.#nextId = opts.ids?.first ?? 0;
+    this.#idStep = opts.ids?.step ?? 1;
+    if (
+      !(Number.isInteger(this.#nextId) && this.#nextId >= 0 && Number.isInteger(this.#idStep) &&
+        this.#idStep >= 1)
+    ) {
+      throw new RangeError(
+        `ids expects integers first >= 0 and step >= 1, found ${JSON.stringify(opts.ids)}`,
+      );
+    }
   }
 
   /** Current packet-time clock (µs), the largest timestamp seen. */
@@ -322,33 +349,46 @@ export class FlowMeter {
     return this.#tickUs;
   }
 
-  /** Meters one packet. */
-  add(p: Packet): void {
-    const st = this.stats;
-    st.packets++;
+  /** Moves the packet clock to `tsUs` (never back) and returns the packet's time on it. */
+  #clock(tsUs: number): number {
     // NFStream forces time order: a packet older than the clock takes the clock's time.
-    let ts = p.tsUs;
+    let ts = tsUs;
     if (ts > this.#tickUs) this.#tickUs = ts;
     else ts = this.#tickUs;
     if (this.#closingHead < this.#closing.length) this.#drainClosing(ts);
-    if (p.ipVersion === 0) {
-      st.nonIp++;
-      return;
-    }
-    if (p.meterable === false) {
-      // The decoder marks frames NFStream's engine drops (too short, later IPv4 fragment, broken IPv6).
-      st.ignored++;
-      return;
-    }
-    if (p.laterFragment && (p.ipVersion === 6 || p.meterable === undefined)) {
-      st.ignored++;
-      return;
-    }
-    // Periodic idle scan from the LRU head keeps memory bounded on long captures.
+    return ts;
+  }
+
+  /** Periodic idle scan from the LRU head (once a second of packet time) keeps memory bounded. */
+  #scan(ts: number): void {
     if (ts - this.#lastScanUs >= 1e6) {
       this.#lastScanUs = ts;
       this.#scanIdle(ts);
     }
+  }
+
+  /**
+   * A packet that another meter of the same traffic meters (the shards of a sensor, src/serve/shard.ts)
+   * went by: the clock, linger and idle scan move exactly as {@link FlowMeter.add} would move them, so
+   * this meter's flows end at the same packet as in a single meter. Nothing is counted.
+   */
+  pass(p: Packet): void {
+    const ts = this.#clock(p.tsUs);
+    if (unmetered(p) === 0) this.#scan(ts);
+  }
+
+  /** Meters one packet. */
+  add(p: Packet): void {
+    const st = this.stats;
+    st.packets++;
+    const ts = this.#clock(p.tsUs);
+    const skip = unmetered(p);
+    if (skip !== 0) {
+      if (skip === 1) st.nonIp++;
+      else st.ignored++;
+      return;
+    }
+    this.#scan(ts);
     st.metered++;
     let key: number | string;
     let sw: boolean;
@@ -462,7 +502,8 @@ export class FlowMeter {
       this.#end(this.#head, Expiration.EVICTED);
     }
     const f = new Flow();
-    f.id = this.#nextId++;
+    f.id = this.#nextId;
+    this.#nextId += this.#idStep;
     f.key = key;
     f.swapped = sw;
     f.ka = ka;

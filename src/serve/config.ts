@@ -23,6 +23,8 @@ import type { AdaptConfig } from "./adaptation.ts";
 /** The configuration (snake_case as in the file). */
 export interface MonitorConfig {
   sensor?: string;
+  /** Shards on as many cores (src/serve/shard.ts); default 1. */
+  workers?: number;
   source?: {
     interface?: string;
     pcap?: string;

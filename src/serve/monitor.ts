@@ -60,7 +60,6 @@ import {
   EvidenceBuffer,
   type EvidenceOptions,
   EvidenceWriter,
-  type FlowEvidence,
   pcapBytes,
 } from "./evidence.ts";
 import type { MonitorMetrics } from "./metrics.ts";
@@ -71,7 +70,7 @@ import { type DriftOptions, type DriftRecord, DriftWatch } from "./drift.ts";
 import type { EveRecord } from "./eve.ts";
 import { type FlowScoring, FlowScoringMode } from "./monitor/flow_mode.ts";
 import { type PacketScoring, PacketScoringMode } from "./monitor/packet_mode.ts";
-import type { Explainer, ModeHost, ScoringMode } from "./monitor/mode.ts";
+import type { Explainer, FlowCounters, ModeHost, ScoringMode } from "./monitor/mode.ts";
 
 export type { FlowExplanation, FlowScoring } from "./monitor/flow_mode.ts";
 export type { PacketFeaturizer, PacketScoring } from "./monitor/packet_mode.ts";
@@ -137,6 +136,27 @@ export interface MonitorOptions {
    * of this process, i.e. what the latency would be on an otherwise idle core.
    */
   cpuClock?: () => number;
+  /**
+   * Shard mode (src/serve/shard.ts): raised alerts are not filtered, written or stored here but handed,
+   * explained and with their evidence pcap, to this callback; the monitor that owns the sinks takes them
+   * with {@link Monitor.acceptAlert}. The rules then see every shard's alerts, as one sensor's.
+   */
+  handoff?: (r: HandedAlert) => void;
+  /** Flow ids of this monitor's meter (see MeterOptions.ids); shards take disjoint ones. */
+  flowIds?: { first: number; step: number };
+}
+
+/** A raised alert passed from a shard to the monitor that owns the filter, sinks and store. */
+export interface HandedAlert {
+  /** The alert, explanation included. */
+  alert: Alert;
+  /** The flow's first frames as a pcap (undefined: none were kept). */
+  pcap?: Uint8Array;
+  names: readonly string[];
+  values: number[];
+  model?: { names?: readonly string[]; values: Float64Array };
+  /** When the triggering packet entered the pipeline: ms since the Unix epoch (performance.timeOrigin based). */
+  triggerEpochMs: number;
 }
 
 /** See the module doc. Drive it with {@link Monitor.packet}, {@link Monitor.tick}, {@link Monitor.finish}. */
@@ -178,7 +198,7 @@ export class Monitor {
     this.o = o;
     this.#sensor = o.sensor ?? hostName();
     this.evidence = new EvidenceBuffer(o.evidence);
-    if (o.evidenceDir) {
+    if (o.evidenceDir && !o.handoff) {
       Deno.mkdirSync(o.evidenceDir, { recursive: true });
       this.evidenceWriter = o.evidenceWriter ?? new EvidenceWriter(o.evidenceDir, {
         onWritten: () => o.metrics.sinkWritten.inc(1, { sink: "evidence" }),
@@ -195,8 +215,8 @@ export class Monitor {
       metrics: o.metrics,
       stats: o.stats,
       wallNow: () => this.#currentWall ||= performance.now(),
-      raise: (f, score, tsUs, state, triggerWall, names, vals, triggerCpu, modelRow) =>
-        this.#raise(f, score, tsUs, state, triggerWall, names, vals, triggerCpu, modelRow),
+      raise: (f, score, tsUs, state, triggerWall, names, vals, triggerCpu, modelRow, at) =>
+        this.#raise(f, score, tsUs, state, triggerWall, names, vals, triggerCpu, modelRow, at),
       forget: (f) => this.#forget(f),
       nonFinite: (score) => this.#nonFinite(score),
       observe: (score, vals, tsUs, flowId) => this.drift?.observe(score, vals, tsUs, flowId),
@@ -239,6 +259,7 @@ export class Monitor {
       maxFlows: o.maxFlows ?? defaultMaxFlows(),
       features: wrapper,
       onFlow: (f) => this.#flowEnded(f),
+      ids: o.flowIds,
     });
   }
 
@@ -283,6 +304,16 @@ export class Monitor {
         this.#gauges();
       }
     }
+  }
+
+  /**
+   * A packet another shard meters went by (src/serve/shard.ts): keeps this monitor's packet clock
+   * (flow timeouts, re-scoring moments) the same as the single monitor's.
+   */
+  advance(p: Packet): void {
+    this.#currentWall = 0;
+    this.meter.pass(p);
+    this.#mode.advance?.(p.tsUs);
   }
 
   #wallNow(): number {
@@ -428,6 +459,7 @@ export class Monitor {
     vals: ArrayLike<number>,
     triggerCpu?: number,
     modelRow?: { names?: readonly string[]; values: ArrayLike<number> },
+    at?: FlowCounters,
   ): void {
     const o = this.o;
     this.alertsRaised++;
@@ -440,18 +472,16 @@ export class Monitor {
       score = Number.MAX_VALUE;
     }
     // Filter first (cheap key): suppressed/duplicate alerts never pay for features and formatting.
-    const verdict = o.filter.check({
-      src_ip: f.srcIp,
-      dest_ip: f.dstIp,
-      dest_port: f.dstPort,
-      proto: protoName(f.protocol),
-      detector: o.scoring.name,
-    });
-    if (verdict !== "pass") {
-      o.metrics.alertsSuppressed.inc(1, { reason: verdict });
-      this.alertsDropped[verdict] = (this.alertsDropped[verdict] ?? 0) + 1;
-      return;
-    }
+    // A shard leaves it to the monitor it hands its alerts to, which sees every shard's.
+    if (
+      !o.handoff && !this.#passes({
+        src_ip: f.srcIp,
+        dest_ip: f.dstIp,
+        dest_port: f.dstPort,
+        proto: protoName(f.protocol),
+        detector: o.scoring.name,
+      })
+    ) return;
     const a = makeAlert({
       tsUs,
       flowId: f.id,
@@ -465,10 +495,11 @@ export class Monitor {
       threshold: this.#mode.threshold,
       host: this.#sensor,
       startUs: f.firstUs,
-      endUs: f.lastUs,
-      packets: f.packets,
-      bytes: f.bytes,
-      state: state === "ended" || f.expirationId !== -1 ? "ended" : "active",
+      endUs: at?.lastUs ?? f.lastUs,
+      packets: at?.packets ?? f.packets,
+      bytes: at?.bytes ?? f.bytes,
+      // A row taken while the flow was active reports it active, even if it ended before its batch.
+      state: state === "ended" || (at === undefined && f.expirationId !== -1) ? "ended" : "active",
       topFeatures: this.#mode.baseline.top(vals, o.topFeatures ?? 5),
       ...(extra ? { extra } : {}),
     });
@@ -483,19 +514,67 @@ export class Monitor {
     } catch (e) {
       ex = `(explanation failed: ${(e as Error).message})`;
     }
+    // The pcap is built only where it will be written (here, or by the monitor a shard hands to).
+    const pcap = (this.evidenceWriter || (o.handoff && o.evidenceDir)) && ev?.packets.length
+      ? pcapBytes(ev)
+      : undefined;
+    const then = (text: string | undefined) => {
+      if (!o.handoff) return this.#deliver(a, text, pcap, names, values, triggerWall, triggerCpu, model);
+      a.explanation = text ?? defaultExplanation(a);
+      o.handoff({
+        alert: a,
+        pcap,
+        names,
+        values,
+        model,
+        triggerEpochMs: performance.timeOrigin + triggerWall,
+      });
+    };
     if (ex instanceof Promise) {
-      this.#track(
-        ex
-          .catch((e) => `(explanation failed: ${(e as Error).message})`)
-          .then((text) => this.#deliver(a, text, ev, names, values, triggerWall, triggerCpu, model)),
-      );
-    } else this.#deliver(a, ex, ev, names, values, triggerWall, triggerCpu, model);
+      this.#track(ex.catch((e) => `(explanation failed: ${(e as Error).message})`).then(then));
+    } else then(ex);
+  }
+
+  /** The rules' verdict on a raised alert; a dropped one is counted by reason. */
+  #passes(key: Parameters<AlertFilter["check"]>[0]): boolean {
+    const verdict = this.o.filter.check(key);
+    if (verdict === "pass") return true;
+    this.o.metrics.alertsSuppressed.inc(1, { reason: verdict });
+    this.alertsDropped[verdict] = (this.alertsDropped[verdict] ?? 0) + 1;
+    return false;
+  }
+
+  /**
+   * Takes an alert a shard raised ({@link MonitorOptions.handoff}): the rules, the evidence pcap, every
+   * sink and the store, as for an alert raised here.
+   */
+  acceptAlert(r: HandedAlert): void {
+    this.alertsRaised++;
+    const a = r.alert;
+    if (
+      !this.#passes({
+        src_ip: a.src_ip,
+        dest_ip: a.dest_ip,
+        dest_port: a.dest_port,
+        proto: a.proto,
+        detector: a.detector,
+      })
+    ) {
+      return;
+    }
+    const triggerWall = r.triggerEpochMs - performance.timeOrigin;
+    this.#deliver(a, a.explanation, r.pcap, r.names, r.values, triggerWall, undefined, r.model);
+  }
+
+  /** Takes a drift event a shard's detectors raised: sinks, store and counts, as one raised here. */
+  acceptDrift(d: DriftRecord): void {
+    this.#driftEvent(d);
   }
 
   #deliver(
     a: Alert,
     explanation: string | undefined,
-    ev: FlowEvidence | undefined,
+    pcap: Uint8Array | undefined,
     names: readonly string[],
     values: number[],
     triggerWall: number,
@@ -513,8 +592,8 @@ export class Monitor {
     // write leaves no file and no `evidence` field, and is counted (EvidenceWriter).
     const w = this.evidenceWriter;
     if (w !== undefined) {
-      if (ev === undefined || !ev.packets.length) w.missing++;
-      else if (w.write(`${a.id}.pcap`, pcapBytes(ev))) a.evidence = `${a.id}.pcap`;
+      if (pcap === undefined) w.missing++;
+      else if (w.write(`${a.id}.pcap`, pcap)) a.evidence = `${a.id}.pcap`;
     }
     this.#send(a);
     const latencyMs = performance.now() - triggerWall;

@@ -58,6 +58,7 @@ import { startApi } from "./pipeline/server.ts";
 import { shutdown } from "./pipeline/shutdown.ts";
 import { openSinks, repairAlertFile, type SinkReport, sinkReports } from "./pipeline/sinks.ts";
 import { type LiveOpener, packetSource, replaySpeed, type SourceReport } from "./pipeline/source.ts";
+import { runShards, shardCount, type ShardTotals } from "./shard.ts";
 
 export type { FeaturizerFactory } from "./pipeline/scoring.ts";
 export type { LiveOpener, LiveSource } from "./pipeline/source.ts";
@@ -125,6 +126,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   if (!src.interface && !src.pcap) throw new UsageError("nadir monitor: give --interface IF or --pcap FILE");
   if (!cfg.model && !cfg.detector) throw new UsageError("nadir monitor: give --model DIR or --detector NAME");
   const speed = replaySpeed(src.replay);
+  const shards = shardCount(cfg);
   const t0 = performance.now();
 
   // An adaptive monitor scores from a model history (created from --model on first run).
@@ -193,10 +195,21 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   ro.onReady?.({ monitor, store, metrics, stats });
 
   stats.running = true;
-  const stopTicker = startTicker(monitor, source.live, log);
+  // Shards tick their own monitors; this one only takes their alerts.
+  const stopTicker = shards > 1 ? () => {} : startTicker(monitor, source.live, log);
   let report: SourceReport;
+  let sharded: ShardTotals | undefined;
   try {
-    report = await source.run(monitor, stop.signal);
+    if (shards > 1) {
+      log(`nadir monitor: ${shards} workers, flows split by a symmetric hash`);
+      sharded = await runShards(
+        cfg,
+        shards,
+        { monitor, metrics, stats, evidenceDir: alerting.evidenceDir },
+        stop.signal,
+      );
+      report = sharded.report;
+    } else report = await source.run(monitor, stop.signal);
     if (report.damage) log(`nadir monitor: capture damage: ${report.damage}`);
   } finally {
     await shutdown({ stopTicker, monitor, stats, sinks, server, signal: stop.signal, stay: ro.stay, log });
@@ -204,7 +217,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     await adaptation?.settle();
     adaptation?.dispose();
   }
-  const ms = monitor.meter.stats;
+  const ms = sharded?.meter ?? monitor.meter.stats;
   return {
     packets: metrics.packets.get(),
     flows: ms.created,
@@ -214,7 +227,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     evicted: ms.evicted,
     alertsRaised: monitor.alertsRaised,
     alertsDropped: { ...monitor.alertsDropped },
-    nonFiniteScores: monitor.nonFiniteScores,
+    nonFiniteScores: monitor.nonFiniteScores + (sharded?.nonFiniteScores ?? 0),
     driftEvents: monitor.driftEvents,
     seconds: (performance.now() - t0) / 1000,
     captureDamage: report.damage,
@@ -226,7 +239,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
           written: monitor.evidenceWriter.written,
           lost: monitor.evidenceWriter.lost,
           missing: monitor.evidenceWriter.missing,
-          bufferEvicted: monitor.evidence.evicted,
+          bufferEvicted: monitor.evidence.evicted + (sharded?.bufferEvicted ?? 0),
         },
       }
       : {}),

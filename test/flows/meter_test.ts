@@ -206,3 +206,31 @@ Deno.test("meter: 50k distinct IPv4 flows (hashed table with chains) keep every 
   assert.ok(flows.every((f) => f.packets === 2 && f.s2dPackets === 1 && f.d2sPackets === 1));
   assert.equal(m.stats.active, 0);
 });
+
+Deno.test("FlowMeter.pass: meters that split a capture end every flow at the same packet as one meter", async () => {
+  const { forEachPacket } = await import("../../src/capture/reader.ts");
+  const { dataPath } = await import("../_shared.ts");
+  // idle 15 s and TCP ends: on this 10-minute capture most flows end while it runs, not at the flush.
+  const opts = { idleTimeout: 15, tcpTermination: true };
+  const ended = (meter: () => FlowMeter, out: string[]) => (f: Flow) =>
+    out.push(
+      `${f.srcIp}:${f.srcPort}>${f.dstIp}:${f.dstPort}/${f.protocol} ${f.packets} ${f.expirationId} ${meter().nowUs}`,
+    );
+  const one: string[] = [];
+  const single: FlowMeter = new FlowMeter({ ...opts, onFlow: ended(() => single, one) });
+  const split: string[] = [];
+  const parts: FlowMeter[] = [0, 1].map((k) =>
+    new FlowMeter({ ...opts, ids: { first: k, step: 2 }, onFlow: ended(() => parts[k], split) })
+  );
+  await forEachPacket(dataPath("pcaps", "stratosphere-test7-malicious.pcap"), (p) => {
+    single.add(p);
+    const k = (p.srcPort ^ p.dstPort) & 1; // same for both directions
+    parts[k].add(p);
+    parts[1 - k].pass(p);
+  });
+  for (const m of [single, ...parts]) m.flush();
+  assert.ok(one.length > 100);
+  assert.ok(one.filter((l) => / 0 \d+$/.test(l)).length > 20, "flows end by idle timeout mid-capture");
+  assert.deepEqual(split.sort(), one.sort());
+  assert.equal(parts[0].stats.created + parts[1].stats.created, single.stats.created);
+});

@@ -20,7 +20,7 @@ import type { FeatureSet } from "../../flows/features/types.ts";
 import type { Flow } from "../../flows/meter.ts";
 import type { FeatureDeviation } from "../alert.ts";
 import { FeatureStats } from "./feature_stats.ts";
-import type { Explainer, ModeHost, ScoringMode } from "./mode.ts";
+import type { Explainer, FlowCounters, ModeHost, ScoringMode } from "./mode.ts";
 
 /** A batch-trained flow model plus how to build its rows. */
 export interface FlowScoring {
@@ -81,6 +81,10 @@ interface PendingRow {
   triggerWall: number;
   tsUs: number;
   triggerCpu?: number;
+  /** The flow's counters when the row was taken (the alert reports the flow as scored). */
+  at?: FlowCounters;
+  /** The row's text columns for the transform's categories. */
+  cats?: (string | null)[];
 }
 
 /** See the module doc. */
@@ -100,6 +104,12 @@ export class FlowScoringMode implements ScoringMode {
   readonly #lastScoredUs = new Map<number, number>();
   readonly #scoredPackets = new Map<number, number>();
   #queue: PendingRow[] = [];
+  #clockUs = -Infinity;
+  /** Rows queued per flow id, and ended flows whose forgetting waits for their last queued row. */
+  readonly #pending = new Map<number, number>();
+  readonly #endedWaiting = new Set<number>();
+  /** The queued rows' values, row-major (grown as needed; handed to the batch when it is scored). */
+  #qData = new Float64Array(0);
   #queueSince = 0;
   #flushScheduled = false;
   #lastRescoreUs = -Infinity;
@@ -170,11 +180,7 @@ export class FlowScoringMode implements ScoringMode {
   }
 
   packet(p: Packet): void {
-    const ri = this.#rescoreS;
-    if (ri > 0 && p.tsUs - this.#lastRescoreUs >= ri * 1e6) {
-      if (this.#lastRescoreUs !== -Infinity) this.#rescore(p.tsUs, ri * 1e6, this.#host.wallNow());
-      this.#lastRescoreUs = p.tsUs;
-    }
+    this.advance(p.tsUs);
     if (this.#queue.length) {
       if (
         this.#queue.length >= this.#batchSize ||
@@ -182,6 +188,18 @@ export class FlowScoringMode implements ScoringMode {
       ) {
         this.#scoreQueue();
       }
+    }
+  }
+
+  advance(packetUs: number): void {
+    // The packet clock never goes back (as the meter's): an out-of-order packet takes the clock's time,
+    // so the replay ticker (which passes the meter's clock) cannot find a re-scoring moment packets missed.
+    if (packetUs > this.#clockUs) this.#clockUs = packetUs;
+    const tsUs = this.#clockUs;
+    const ri = this.#rescoreS;
+    if (ri > 0 && tsUs - this.#lastRescoreUs >= ri * 1e6) {
+      if (this.#lastRescoreUs !== -Infinity) this.#rescore(tsUs, ri * 1e6, this.#host.wallNow());
+      this.#lastRescoreUs = tsUs;
     }
   }
 
@@ -196,12 +214,28 @@ export class FlowScoringMode implements ScoringMode {
 
   flowEnded(f: Flow): void {
     // Score it unless it was already scored with exactly these packets (a rescore just before it ended).
-    if (this.#scoredPackets.get(f.id) === f.packets) this.#forget(f);
-    else this.#enqueue({ flow: f, state: "ended", triggerWall: this.#host.wallNow(), tsUs: f.lastUs });
+    if (this.#scoredPackets.get(f.id) === f.packets) {
+      // Its last row may still wait in the queue: forgetting now would drop the evidence and the
+      // "already alerted" mark that row needs. It is forgotten when that row is settled.
+      if (this.#pending.has(f.id)) this.#endedWaiting.add(f.id);
+      else this.#forget(f);
+    } else this.#enqueue({ flow: f, state: "ended", triggerWall: this.#host.wallNow(), tsUs: f.lastUs });
   }
 
   finish(): void {
     if (this.#queue.length) this.#scoreQueue();
+  }
+
+  /** A queued row was judged (or dropped): the flow is forgotten after its last row once it ended. */
+  #settle(r: PendingRow): void {
+    const id = r.flow.id;
+    const left = (this.#pending.get(id) ?? 1) - 1;
+    if (left > 0) {
+      this.#pending.set(id, left);
+      return;
+    }
+    this.#pending.delete(id);
+    if (r.state === "ended" || this.#endedWaiting.delete(id)) this.#forget(r.flow);
   }
 
   #forget(f: Flow): void {
@@ -210,8 +244,37 @@ export class FlowScoringMode implements ScoringMode {
     this.#host.forget(f);
   }
 
+  /**
+   * Queues a flow's row for the next batch. The row is taken now, not when the batch is scored: its
+   * features and the alert's counters are the flow's at this packet, so a replay scores the same rows
+   * whatever the batch timing (and a sharded sensor the same as a single one).
+   */
   #enqueue(r: PendingRow): void {
     if (this.#cpuClock) r.triggerCpu = this.#cpuClock();
+    const f = r.flow, s = this.#s, cols = s.featureNames.length, buf = this.#rowBuf, idx = this.#colIdx;
+    const at = this.#queue.length * cols;
+    if (at + cols > this.#qData.length) {
+      const grown = new Float64Array(Math.max(2 * this.#qData.length, at + cols));
+      grown.set(this.#qData);
+      this.#qData = grown;
+    }
+    s.featureSet.row(f, f.state, buf);
+    const data = this.#qData;
+    for (let j = 0; j < cols; j++) {
+      const v = buf[idx[j]];
+      data[at + j] = typeof v === "number" ? v : Number(v);
+    }
+    const ci = this.#catIdx;
+    if (ci?.length) {
+      r.cats = new Array(ci.length);
+      for (let k = 0; k < ci.length; k++) {
+        const v = buf[ci[k]];
+        r.cats[k] = v === undefined || v === null ? null : String(v);
+      }
+    }
+    r.at = { packets: f.packets, bytes: f.bytes, lastUs: f.lastUs };
+    this.#pending.set(f.id, (this.#pending.get(f.id) ?? 0) + 1);
+    this.#scoredPackets.set(f.id, f.packets);
     if (!this.#queue.length) {
       this.#queueSince = performance.now();
       // Score what is waiting before the source next yields to the event loop (an I/O wait or a
@@ -249,27 +312,11 @@ export class FlowScoringMode implements ScoringMode {
     const rows = this.#queue;
     this.#queue = [];
     const cols = s.featureNames.length;
-    const data = new Float64Array(rows.length * cols);
-    const idx = this.#colIdx;
-    const buf = this.#rowBuf;
-    // Text columns for the transform's categories, taken from the same row (row() runs once per flow).
-    const ci = this.#catIdx;
-    const catVals = ci?.length ? Array.from(ci, () => new Array<string | null>(rows.length)) : undefined;
-    for (let i = 0; i < rows.length; i++) {
-      const f = rows[i].flow;
-      s.featureSet.row(f, f.state, buf);
-      for (let j = 0; j < cols; j++) {
-        const v = buf[idx[j]];
-        data[i * cols + j] = typeof v === "number" ? v : Number(v);
-      }
-      if (catVals) {
-        for (let k = 0; k < catVals.length; k++) {
-          const v = buf[ci![k]];
-          catVals[k][i] = v === undefined || v === null ? null : String(v);
-        }
-      }
-      this.#scoredPackets.set(f.id, f.packets);
-    }
+    // The rows were taken at enqueue time; the buffer goes with the batch (scoring may be async).
+    const data = this.#qData.subarray(0, rows.length * cols);
+    this.#qData = new Float64Array(this.#qData.length);
+    const nCat = this.#catIdx?.length ?? 0;
+    const catVals = nCat ? Array.from({ length: nCat }, (_, k) => rows.map((r) => r.cats![k])) : undefined;
     const raw: Matrix = { data, rows: rows.length, cols, names: s.featureNames };
     const t0 = performance.now();
     let x = raw;
@@ -284,7 +331,7 @@ export class FlowScoringMode implements ScoringMode {
         console.error(
           `nadir monitor: preprocessing failed, ${rows.length} flow(s) unscored: ${(e as Error).message}`,
         );
-        for (const r of rows) if (r.state === "ended") this.#forget(r.flow);
+        for (const r of rows) this.#settle(r);
         return;
       }
     }
@@ -353,7 +400,7 @@ export class FlowScoringMode implements ScoringMode {
       const score = scores[i];
       if (dropped !== null && dropped[i] === 1) {
         // Dropped by the transform (non-finite values under nanPolicy "drop"): nothing to judge.
-        if (r.state === "ended") this.#forget(r.flow);
+        this.#settle(r);
         continue;
       }
       const vals = x.data.subarray(i * cols, (i + 1) * cols);
@@ -367,9 +414,9 @@ export class FlowScoringMode implements ScoringMode {
         host.raise(r.flow, score, r.tsUs, r.state, r.triggerWall, x.names, vals, r.triggerCpu, {
           names: model.names,
           values: model.data.subarray(m * mc, (m + 1) * mc),
-        });
+        }, r.at);
       } else if (finite) this.baseline.add(vals);
-      if (r.state === "ended") this.#forget(r.flow);
+      this.#settle(r);
     }
   }
 }

@@ -36,6 +36,13 @@ export type Explainer = (
  * and alerted set live and hands every anomalous score back through {@link ModeHost.raise}, so
  * filtering, evidence and delivery stay identical across modes.
  */
+/** A flow's counters at one moment (when its row was taken for scoring). */
+export interface FlowCounters {
+  packets: number;
+  bytes: number;
+  lastUs: number;
+}
+
 export interface ModeHost {
   /** Flows the meter holds now, by flow id (a mode re-scores long flows from it). */
   readonly active: ReadonlyMap<number, Flow>;
@@ -60,6 +67,8 @@ export interface ModeHost {
     triggerCpu?: number,
     /** The row as the model scored it (after its transform), kept with the alert for feedback. */
     modelRow?: { names?: readonly string[]; values: ArrayLike<number> },
+    /** The flow's counters when its row was taken (default: as they are now). */
+    at?: FlowCounters,
   ): void;
   /**
    * Every batch a flow model scored, in the model's columns (after its transform), with its scores;
@@ -99,6 +108,11 @@ export interface ScoringMode {
   readonly explain?: Explainer;
   /** One metered packet; `flow` is the flow the meter put it in (undefined when it was not metered). */
   packet(p: Packet, flow: Flow | undefined): void;
+  /**
+   * Packet time moved to `tsUs` on a packet another shard meters (src/serve/shard.ts): work due on the
+   * packet clock (re-scoring) runs at the same packet as in a single monitor.
+   */
+  advance?(tsUs: number): void;
   /**
    * Periodic work: `nowUs` is the current time (live: the wall clock, replay: the last packet's
    * time), `wall` the performance.now() of this tick.

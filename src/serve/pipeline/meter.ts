@@ -9,7 +9,7 @@ import type { Matrix } from "../../data/matrix.ts";
 import type { Alert } from "../alert.ts";
 import type { MonitorConfig } from "../config.ts";
 import type { MonitorMetrics } from "../metrics.ts";
-import { type FlowScoring, Monitor, type PacketScoring } from "../monitor.ts";
+import { type FlowScoring, type HandedAlert, Monitor, type PacketScoring } from "../monitor.ts";
 import type { AlertSink } from "../sinks/sink.ts";
 import { EvidenceJanitor } from "../evidence.ts";
 import type { LiveStats } from "../store.ts";
@@ -34,6 +34,10 @@ export interface MonitorHooks {
   onScored?: (x: Matrix, scores: ArrayLike<number>) => void;
   /** Log line sink (stderr by default). */
   log?: (line: string) => void;
+  /** Shard mode: raised alerts go here (see MonitorOptions.handoff). */
+  handoff?: (r: HandedAlert) => void;
+  /** Flow ids of a shard (see MonitorOptions.flowIds). */
+  flowIds?: { first: number; step: number };
 }
 
 /**
@@ -71,6 +75,8 @@ export function createMonitor(cfg: MonitorConfig, parts: MonitorParts, hooks: Mo
     onDrift: hooks.onDrift,
     onScored: hooks.onScored,
     log: hooks.log,
+    handoff: hooks.handoff,
+    flowIds: hooks.flowIds,
   });
 }
 

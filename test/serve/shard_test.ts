@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { forEachPacket } from "../../src/capture/reader.ts";
+import type { Alert } from "../../src/serve/alert.ts";
+import type { MonitorMetrics } from "../../src/serve/metrics.ts";
+import { runMonitor } from "../../src/serve/run.ts";
+import { shardCount, shardOf } from "../../src/serve/shard.ts";
+import { dataPath } from "../_shared.ts";
+import { benignFlowModel } from "./_helpers.ts";
+
+Deno.test("shardOf: both directions of every flow of a real capture land on one shard, shards share the load", async () => {
+  const counts = [0, 0, 0];
+  const seen = new Map<string, number>();
+  await forEachPacket(dataPath("pcaps", "stratosphere-test7-malicious.pcap"), (p) => {
+    const k = shardOf(p, 3);
+    counts[k]++;
+    if (p.ipVersion === 0) return;
+    const a = `${p.srcIp}:${p.srcPort}`, b = `${p.dstIp}:${p.dstPort}`;
+    const key = (a < b ? a + b : b + a) + p.protocol;
+    const was = seen.get(key);
+    if (was === undefined) seen.set(key, k);
+    else assert.equal(k, was, `flow ${key}`);
+  });
+  const total = counts.reduce((s, c) => s + c, 0);
+  for (const c of counts) assert.ok(c > total / 10, `each shard gets a share: ${counts}`);
+  assert.ok(seen.size > 100);
+});
+
+Deno.test("shardOf: IPv6 addresses (strings) hash symmetrically", () => {
+  const p = {
+    ipVersion: 6,
+    srcIp: "2001:db8::1",
+    dstIp: "2001:db8::2",
+    srcPort: 5353,
+    dstPort: 53,
+    protocol: 17,
+  };
+  const back = { ...p, srcIp: p.dstIp, dstIp: p.srcIp, srcPort: p.dstPort, dstPort: p.srcPort };
+  for (const n of [2, 3, 8]) assert.equal(shardOf(p as never, n), shardOf(back as never, n));
+});
+
+Deno.test("shardCount: refuses what cannot be sharded, with the reason", () => {
+  assert.equal(shardCount({}), 1);
+  assert.equal(shardCount({ workers: 2, model: "m", source: { pcap: "x" } }), 2);
+  assert.throws(() => shardCount({ workers: 0 }), /--workers expects an integer from 1 to 64, found 0/);
+  assert.throws(() => shardCount({ workers: 2, detector: "kitnet" }), /streaming detector/);
+  assert.throws(
+    () => shardCount({ workers: 2, model: "m", adapt: { policy: "sliding" } }),
+    /updating model/,
+  );
+  assert.throws(() => shardCount({ workers: 2, model: "m", source: { interface: "eth0" } }), /live capture/);
+});
+
+/** The alerts of a run as comparable keys (flow 5-tuple, score, state, packets), sorted. */
+function keys(alerts: Alert[]): string[] {
+  return alerts.map((a) =>
+    [
+      a.src_ip,
+      a.src_port,
+      a.dest_ip,
+      a.dest_port,
+      a.proto,
+      a.score.toPrecision(12),
+      a.flow.state,
+      a.flow.pkts,
+      a.timestamp,
+    ]
+      .join(" ")
+  ).sort();
+}
+
+Deno.test("monitor --workers 2: the same flows, alerts and evidence as one worker", async () => {
+  const model = await benignFlowModel();
+  const pcap = dataPath("pcaps", "stratosphere-test7-malicious.pcap");
+  const runs: {
+    alerts: Alert[];
+    flows: number;
+    packets: number;
+    evidence: number;
+    metrics: MonitorMetrics;
+  }[] = [];
+  for (const workers of [1, 2]) {
+    const out = Deno.makeTempDirSync({ prefix: `nadir-shard-${workers}-` });
+    const alerts: Alert[] = [];
+    let metrics: MonitorMetrics | undefined;
+    const r = await runMonitor(
+      {
+        source: { pcap },
+        model,
+        workers,
+        alerts: { file: join(out, "alerts.jsonl") },
+        rules: { dedup_window_s: 0, per_host_per_minute: 0 },
+      },
+      { log: () => {}, onAlert: (a) => alerts.push(a), onReady: (x) => (metrics = x.metrics) },
+    );
+    assert.equal(r.lost, 0);
+    const lines = Deno.readTextFileSync(join(out, "alerts.jsonl")).split("\n").filter(Boolean);
+    assert.equal(lines.length, r.alerts + r.driftEvents);
+    const evidence = [...Deno.readDirSync(join(out, "evidence"))].length;
+    runs.push({ alerts, flows: r.flows, packets: r.packets, evidence, metrics: metrics! });
+  }
+  const [one, two] = runs;
+  assert.ok(one.alerts.length > 50, `the capture raises alerts: ${one.alerts.length}`);
+  // A flow alerts once, whatever the batch timing (a queued row once outlived its flow's "alerted" mark).
+  assert.equal(new Set(one.alerts.map((a) => a.flow_id)).size, one.alerts.length, "one alert per flow");
+  assert.equal(two.packets, one.packets);
+  assert.equal(two.flows, one.flows);
+  assert.deepEqual(keys(two.alerts), keys(one.alerts));
+  const tuple = new Map<number, string>();
+  for (const a of two.alerts) {
+    const t = `${a.src_ip}:${a.src_port}-${a.dest_ip}:${a.dest_port}/${a.proto}`;
+    assert.equal(tuple.get(a.flow_id) ?? t, t, `flow id ${a.flow_id} names one flow across shards`);
+    tuple.set(a.flow_id, t);
+  }
+  assert.equal(two.evidence, one.evidence, "every alert's evidence pcap is written once");
+  assert.equal(two.metrics.flowsEnded.get(), one.metrics.flowsEnded.get());
+  assert.equal(two.metrics.flowsScored.get(), one.metrics.flowsScored.get());
+  assert.equal(two.metrics.packets.get(), one.metrics.packets.get());
+});
