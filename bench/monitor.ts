@@ -1,5 +1,5 @@
 /**
- * `deno task bench monitor [--packets N] [--model kmeans|isolation-forest] [--keep]`
+ * `deno task bench monitor [--packets N] [--model kmeans|isolation-forest] [--workers N] [--keep]`
  * `deno task bench monitor --flood [N] [--max-flows CAP]` (issue 19 soak, default 1.5 M flows)
  *
  * Replays a ≥ 1 M-packet capture at full speed through the whole monitor
@@ -11,7 +11,9 @@
  *   plain metering + CSV writing),
  * - p50/p99 wall latency from a flow's triggering packet entering the pipeline to its alert being
  *   written (every alert, from the latency reservoir),
- * - peak RSS (VmHWM) of each process.
+ * - peak RSS (VmHWM) of each process,
+ * - the sharded monitor (issue 18): `--workers N` (default 2; 1 skips it) against one worker at full speed,
+ *   then N workers replaying at 80 % of their own maximum rate, with the alert latency at that load.
  *
  * The figures are printed as tables (throughput, alerts, latency) and written with them to
  * `bench/results/monitor-<stamp>.json` (bench/_record.ts); `--flood` writes
@@ -103,13 +105,24 @@ async function buildCapture(cache: string, target: number): Promise<{ path: stri
 }
 
 /** Child phase: the monitor pipeline on `pcap` with `model`; prints one JSON line. */
-async function phaseMonitor(pcap: string, model: string, out: string): Promise<void> {
+async function phaseMonitor(
+  pcap: string,
+  model: string,
+  out: string,
+  workers = 1,
+  replay?: string,
+): Promise<void> {
   let metrics: MonitorMetrics | undefined;
   const cpuLat: number[] = [];
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
   const r = await runMonitor(
-    { source: { pcap }, model, alerts: { file: join(out, "alerts.jsonl") } },
+    {
+      source: { pcap, replay },
+      model,
+      workers,
+      alerts: { file: join(out, `alerts-${workers}-${replay ?? "fast"}.jsonl`) },
+    },
     {
       onReady: (x) => (metrics = x.metrics),
       log: () => {},
@@ -143,6 +156,85 @@ async function phaseMonitor(pcap: string, model: string, out: string): Promise<v
   }));
 }
 
+/** What one monitor phase prints (see {@link phaseMonitor}). */
+interface PhaseResult {
+  packets: number;
+  flows: number;
+  alerts: number;
+  wall: number;
+  cpu: number;
+  p50ms: number;
+  p99ms: number;
+  maxms: number;
+  latencyN: number;
+  rssMiB: number;
+}
+
+/**
+ * The sharded monitor (issue 18): 1 worker against `n` at full speed on the same capture, then `n`
+ * workers replaying at 80 % of their measured maximum (`--replay xK`, K from the capture's own packet
+ * rate), where the alert latency is what a sensor at that load would see.
+ */
+async function shardedRuns(
+  phase: (workers: number, replay?: string) => PhaseResult,
+  n: number,
+  one: PhaseResult,
+  path: string,
+): Promise<Table> {
+  const many = phase(n);
+  let first = Infinity, last = -Infinity;
+  await forEachPacket(path, (p) => {
+    if (p.tsUs < first) first = p.tsUs;
+    if (p.tsUs > last) last = p.tsUs;
+  });
+  const native = many.packets / ((last - first) / 1e6);
+  const maxRate = many.packets / many.wall;
+  const factor = (0.8 * maxRate) / native;
+  const paced = phase(n, `x${factor.toFixed(3)}`);
+  const rate = (r: PhaseResult) => r.packets / r.wall;
+  const row = (label: string, r: PhaseResult) => ({
+    run: label,
+    perWall: rate(r),
+    wall: r.wall,
+    cpu: r.cpu,
+    speedup: rate(r) / rate(one),
+    alerts: r.alerts,
+    flows: r.flows,
+    p50: r.p50ms,
+    p99: r.p99ms,
+    rss: r.rssMiB,
+  });
+  const speedup = rate(many) / rate(one);
+  return {
+    id: "workers",
+    title: `Sharded monitor: --workers ${n} against 1 on the same capture (${n} cores here)`,
+    columns: [
+      { key: "run", label: "run" },
+      { key: "perWall", label: "packets/s wall", int: true },
+      { key: "wall", label: "wall s" },
+      { key: "cpu", label: "CPU s" },
+      { key: "speedup", label: "vs 1 worker", suffix: "×" },
+      { key: "flows", label: "flows", int: true },
+      { key: "alerts", label: "alerts", int: true },
+      { key: "p50", label: "p50 ms" },
+      { key: "p99", label: "p99 ms" },
+      { key: "rss", label: "peak RSS MiB", digits: 0 },
+    ],
+    rows: [
+      row("1 worker, full speed", one),
+      row(`${n} workers, full speed`, many),
+      row(`${n} workers, paced at 80 % of their maximum (x${factor.toFixed(1)})`, paced),
+    ],
+    notes: [
+      `Targets: ≥ 1.8× the single worker's packets/s → ${speedup >= 1.8 ? "met" : "NOT met"} (${
+        speedup.toFixed(2)
+      }×); p99 packet→alert < 50 ms at 80 % of the maximum rate → ${paced.p99ms < 50 ? "met" : "NOT met"}.`,
+      "Latency: the triggering packet entering its shard's pipeline → the alert written by the main thread " +
+      "(rules verdict and hand-over included), wall clock.",
+    ],
+  };
+}
+
 /** Runs `nadir flows` on the file in a child bash that reports the child's CPU time. */
 function peerFlows(pcap: string, out: string): { wall: number; cpu: number } {
   const script = `
@@ -170,7 +262,7 @@ function peerFlows(pcap: string, out: string): { wall: number; cpu: number } {
 /** `deno task bench monitor`. */
 export async function main(args: string[]): Promise<void> {
   if (args[0] === "--phase") {
-    await phaseMonitor(args[1], args[2], args[3]);
+    await phaseMonitor(args[1], args[2], args[3], Number(args[4] ?? 1), args[5] || undefined);
     return;
   }
   const opt = (name: string, d: string) => {
@@ -194,18 +286,26 @@ export async function main(args: string[]): Promise<void> {
     );
 
     const peer = peerFlows(path, work);
-    const child = run(Deno.execPath(), [
-      "run",
-      "-A",
-      "--unstable-ffi",
-      join(ROOT, "bench", "monitor.ts"),
-      "--phase",
-      path,
-      model,
-      work,
-    ]);
-    if (!child.ok) throw new Error(`monitor phase failed: ${child.err}`);
-    const m = JSON.parse(child.out.trim().split("\n").pop()!);
+    const phase = (workers: number, replay = "") => {
+      const child = run(Deno.execPath(), [
+        "run",
+        "-A",
+        "--unstable-ffi",
+        "--v8-flags=--heap-growing-percent=25", // as `deno task nadir`
+        join(ROOT, "bench", "monitor.ts"),
+        "--phase",
+        path,
+        model,
+        work,
+        String(workers),
+        replay,
+      ]);
+      if (!child.ok) throw new Error(`monitor phase (${workers} workers) failed: ${child.err}`);
+      return JSON.parse(child.out.trim().split("\n").pop()!);
+    };
+    const m = phase(1);
+    const nWorkers = Number(opt("--workers", "2"));
+    const shards = nWorkers > 1 ? await shardedRuns(phase, nWorkers, m, path) : undefined;
     const monPerCore = m.packets / m.cpu;
     const peerPerCore = packets / peer.cpu;
     const f = (x: number) => Math.round(x).toLocaleString("en-US");
@@ -287,6 +387,7 @@ export async function main(args: string[]): Promise<void> {
         notes: [load],
       },
     ];
+    if (shards) tables.push(shards);
     console.log(
       `\nnadir monitor bench — ${f(packets)} packets (${path}), flow model: ${detector}, features: basic`,
     );

@@ -60,10 +60,11 @@ import {
   EvidenceBuffer,
   type EvidenceOptions,
   EvidenceWriter,
+  type FlowEvidence,
   pcapBytes,
 } from "./evidence.ts";
 import type { MonitorMetrics } from "./metrics.ts";
-import type { AlertFilter } from "./rules.ts";
+import type { AlertFilter, AlertKey } from "./rules.ts";
 import type { AlertSink } from "./sinks/sink.ts";
 import type { AlertStore, LiveStats } from "./store.ts";
 import { type DriftOptions, type DriftRecord, DriftWatch } from "./drift.ts";
@@ -137,13 +138,22 @@ export interface MonitorOptions {
    */
   cpuClock?: () => number;
   /**
-   * Shard mode (src/serve/shard.ts): raised alerts are not filtered, written or stored here but handed,
-   * explained and with their evidence pcap, to this callback; the monitor that owns the sinks takes them
-   * with {@link Monitor.acceptAlert}. The rules then see every shard's alerts, as one sensor's.
+   * Shard mode (src/serve/shard.ts): this monitor meters and scores a share of the flows; the rules,
+   * evidence writer, sinks and store are the main monitor's, reached through this link.
    */
-  handoff?: (r: HandedAlert) => void;
+  shard?: ShardLink;
   /** Flow ids of this monitor's meter (see MeterOptions.ids); shards take disjoint ones. */
   flowIds?: { first: number; step: number };
+}
+
+/** How a shard reaches the main monitor (src/serve/shard.ts carries these over worker messages). */
+export interface ShardLink {
+  /** The rules' verdict on a raised alert (the main monitor's {@link Monitor.judge}). */
+  judge(key: AlertKey, flowId: number): Promise<boolean>;
+  /** A passed alert, built and explained, with its evidence ({@link Monitor.acceptAlert}). */
+  alert(r: HandedAlert): void;
+  /** A flow this shard raised alerts for was forgotten ({@link Monitor.acceptEnded}). */
+  ended(flowId: number): void;
 }
 
 /** A raised alert passed from a shard to the monitor that owns the filter, sinks and store. */
@@ -174,6 +184,10 @@ export class Monitor {
   readonly #sensor: string;
   #lastFlowOfPacket: Flow | undefined;
   #alertedFlows = new Set<number>();
+  /** Shard mode: flows this monitor raised alerts for (the main monitor is told when they are forgotten). */
+  #handed = new Set<number>();
+  /** Main monitor of shards: flows whose alert passed the rules (later ones are not raised again). */
+  #acceptedFlows = new Set<number>();
   #nPackets = 0;
   #nBytes = 0;
   #syncedPackets = 0;
@@ -198,7 +212,7 @@ export class Monitor {
     this.o = o;
     this.#sensor = o.sensor ?? hostName();
     this.evidence = new EvidenceBuffer(o.evidence);
-    if (o.evidenceDir && !o.handoff) {
+    if (o.evidenceDir && !o.shard) {
       Deno.mkdirSync(o.evidenceDir, { recursive: true });
       this.evidenceWriter = o.evidenceWriter ?? new EvidenceWriter(o.evidenceDir, {
         onWritten: () => o.metrics.sinkWritten.inc(1, { sink: "evidence" }),
@@ -396,6 +410,7 @@ export class Monitor {
   /** Shared per-flow state of an ended flow; the mode drops its own first. */
   #forget(f: Flow): void {
     this.#alertedFlows.delete(f.id);
+    if (this.#handed.delete(f.id)) this.o.shard?.ended(f.id);
     this.evidence.drop(f.id);
   }
 
@@ -471,43 +486,70 @@ export class Monitor {
       extra = { reason: "non_finite_score", raw_score: String(score) };
       score = Number.MAX_VALUE;
     }
-    // Filter first (cheap key): suppressed/duplicate alerts never pay for features and formatting.
-    // A shard leaves it to the monitor it hands its alerts to, which sees every shard's.
-    if (
-      !o.handoff && !this.#passes({
-        src_ip: f.srcIp,
-        dest_ip: f.dstIp,
-        dest_port: f.dstPort,
-        proto: protoName(f.protocol),
-        detector: o.scoring.name,
-      })
-    ) return;
-    const a = makeAlert({
-      tsUs,
-      flowId: f.id,
-      srcIp: f.srcIp,
-      srcPort: f.srcPort,
-      destIp: f.dstIp,
-      destPort: f.dstPort,
-      protocol: f.protocol,
+    const key: AlertKey = {
+      src_ip: f.srcIp,
+      dest_ip: f.dstIp,
+      dest_port: f.dstPort,
+      proto: protoName(f.protocol),
       detector: o.scoring.name,
-      score,
-      threshold: this.#mode.threshold,
-      host: this.#sensor,
-      startUs: f.firstUs,
-      endUs: at?.lastUs ?? f.lastUs,
-      packets: at?.packets ?? f.packets,
-      bytes: at?.bytes ?? f.bytes,
-      // A row taken while the flow was active reports it active, even if it ended before its batch.
-      state: state === "ended" || (at === undefined && f.expirationId !== -1) ? "ended" : "active",
-      topFeatures: this.#mode.baseline.top(vals, o.topFeatures ?? 5),
-      ...(extra ? { extra } : {}),
-    });
-    this.#alertedFlows.add(f.id);
-    // Evidence is taken now: the flow may end (and its buffer be dropped) before an async explanation returns.
+    };
+    // What the alert needs is taken now: the flow may end (and its evidence be dropped) before the rules
+    // answer (shard mode) or an async explanation returns.
+    const topFeatures = this.#mode.baseline.top(vals, o.topFeatures ?? 5);
+    const emit = () => {
+      const a = makeAlert({
+        tsUs,
+        flowId: f.id,
+        srcIp: f.srcIp,
+        srcPort: f.srcPort,
+        destIp: f.dstIp,
+        destPort: f.dstPort,
+        protocol: f.protocol,
+        detector: o.scoring.name,
+        score,
+        threshold: this.#mode.threshold,
+        host: this.#sensor,
+        startUs: f.firstUs,
+        endUs: at?.lastUs ?? f.lastUs,
+        packets: at?.packets ?? f.packets,
+        bytes: at?.bytes ?? f.bytes,
+        // A row taken while the flow was active reports it active, even if it ended before its batch.
+        state: state === "ended" || (at === undefined && f.expirationId !== -1) ? "ended" : "active",
+        topFeatures,
+        ...(extra ? { extra } : {}),
+      });
+      this.#explainAndSend(a, frames, names, values, triggerWall, triggerCpu, model);
+    };
     const ev = this.evidence.get(f.id);
+    const frames = ev && { ...ev, packets: ev.packets.slice() };
     const values = Array.from(vals);
     const model = modelRow && { names: modelRow.names, values: Float64Array.from(modelRow.values) };
+    const shard = o.shard;
+    if (shard) {
+      // The rules belong to the main monitor, which sees every shard's alerts: it judges the cheap key,
+      // and only a passed alert is built, explained and sent with its pcap.
+      this.#handed.add(f.id);
+      this.#track(shard.judge(key, f.id).then((pass) => pass ? emit() : undefined));
+      return;
+    }
+    // Filter first (cheap key): suppressed/duplicate alerts never pay for features and formatting.
+    if (!this.#passes(key)) return;
+    // A flow raises until one of its alerts passes the rules.
+    this.#alertedFlows.add(f.id);
+    emit();
+  }
+
+  /** Explains `a` (maybe asynchronously), then delivers it here or hands it to the main monitor. */
+  #explainAndSend(
+    a: Alert,
+    ev: FlowEvidence | undefined,
+    names: readonly string[],
+    values: number[],
+    triggerWall: number,
+    triggerCpu: number | undefined,
+    model: { names?: readonly string[]; values: Float64Array } | undefined,
+  ): void {
+    const o = this.o;
     let ex: string | undefined | Promise<string | undefined>;
     try {
       ex = o.explain ? o.explain(a, names, values) : undefined;
@@ -515,13 +557,13 @@ export class Monitor {
       ex = `(explanation failed: ${(e as Error).message})`;
     }
     // The pcap is built only where it will be written (here, or by the monitor a shard hands to).
-    const pcap = (this.evidenceWriter || (o.handoff && o.evidenceDir)) && ev?.packets.length
+    const pcap = (this.evidenceWriter || (o.shard && o.evidenceDir)) && ev?.packets.length
       ? pcapBytes(ev)
       : undefined;
     const then = (text: string | undefined) => {
-      if (!o.handoff) return this.#deliver(a, text, pcap, names, values, triggerWall, triggerCpu, model);
+      if (!o.shard) return this.#deliver(a, text, pcap, names, values, triggerWall, triggerCpu, model);
       a.explanation = text ?? defaultExplanation(a);
-      o.handoff({
+      o.shard.alert({
         alert: a,
         pcap,
         names,
@@ -536,7 +578,7 @@ export class Monitor {
   }
 
   /** The rules' verdict on a raised alert; a dropped one is counted by reason. */
-  #passes(key: Parameters<AlertFilter["check"]>[0]): boolean {
+  #passes(key: AlertKey): boolean {
     const verdict = this.o.filter.check(key);
     if (verdict === "pass") return true;
     this.o.metrics.alertsSuppressed.inc(1, { reason: verdict });
@@ -545,25 +587,27 @@ export class Monitor {
   }
 
   /**
-   * Takes an alert a shard raised ({@link MonitorOptions.handoff}): the rules, the evidence pcap, every
-   * sink and the store, as for an alert raised here.
+   * The rules' verdict on an alert a shard raised ({@link MonitorOptions.shard}): true = the shard builds
+   * it and hands it over with {@link Monitor.acceptAlert}. An alert of a flow whose earlier alert passed
+   * is not counted as raised (a single monitor would not have raised it).
    */
-  acceptAlert(r: HandedAlert): void {
+  judge(key: AlertKey, flowId: number): boolean {
+    if (this.#acceptedFlows.has(flowId)) return false;
     this.alertsRaised++;
-    const a = r.alert;
-    if (
-      !this.#passes({
-        src_ip: a.src_ip,
-        dest_ip: a.dest_ip,
-        dest_port: a.dest_port,
-        proto: a.proto,
-        detector: a.detector,
-      })
-    ) {
-      return;
-    }
+    if (!this.#passes(key)) return false;
+    this.#acceptedFlows.add(flowId);
+    return true;
+  }
+
+  /** Takes an alert a shard built after {@link Monitor.judge} passed it: evidence pcap, every sink, the store. */
+  acceptAlert(r: HandedAlert): void {
     const triggerWall = r.triggerEpochMs - performance.timeOrigin;
-    this.#deliver(a, a.explanation, r.pcap, r.names, r.values, triggerWall, undefined, r.model);
+    this.#deliver(r.alert, r.alert.explanation, r.pcap, r.names, r.values, triggerWall, undefined, r.model);
+  }
+
+  /** A shard forgot a flow it handed alerts for (see {@link ShardLink.ended}). */
+  acceptEnded(flowId: number): void {
+    this.#acceptedFlows.delete(flowId);
   }
 
   /** Takes a drift event a shard's detectors raised: sinks, store and counts, as one raised here. */

@@ -40,6 +40,7 @@ import type { MonitorConfig } from "./config.ts";
 import type { DriftRecord } from "./drift.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import type { HandedAlert, Monitor } from "./monitor.ts";
+import type { AlertKey } from "./rules.ts";
 import type { SourceReport } from "./pipeline/source.ts";
 import { LiveStats } from "./store.ts";
 
@@ -110,8 +111,10 @@ export interface StatsDelta {
 
 /** What a shard posts to the main thread. */
 export type ShardMessage =
+  | { t: "judge"; req: number; key: AlertKey; flowId: number }
   | { t: "alert"; r: HandedAlert }
   | { t: "drift"; d: DriftRecord }
+  | { t: "ended"; flowId: number }
   | { t: "report"; stats: StatsDelta; counters: Record<string, number>; gauges: Record<string, number> }
   | {
     t: "done";
@@ -125,7 +128,8 @@ export type ShardMessage =
 /** What the main thread posts to a shard. */
 export type ShardCommand =
   | { t: "start"; cfg: MonitorConfig; index: number; count: number; evidenceDir?: string }
-  | { t: "stop" };
+  | { t: "stop" }
+  | { t: "verdict"; req: number; pass: boolean };
 
 /** A LiveStats that also records what it was told, for the shard to report as a {@link StatsDelta}. */
 export class StatsRelay extends LiveStats {
@@ -224,8 +228,12 @@ export function runShards(
       w.onmessage = (e: MessageEvent<ShardMessage>) => {
         const m = e.data;
         try {
-          if (m.t === "alert") main.monitor.acceptAlert(m.r);
+          if (m.t === "judge") {
+            const pass = main.monitor.judge(m.key, m.flowId);
+            w.postMessage({ t: "verdict", req: m.req, pass } satisfies ShardCommand);
+          } else if (m.t === "alert") main.monitor.acceptAlert(m.r);
           else if (m.t === "drift") main.monitor.acceptDrift(m.d);
+          else if (m.t === "ended") main.monitor.acceptEnded(m.flowId);
           else if (m.t === "report") {
             applyStats(m.stats);
             counters[i] = m.counters;

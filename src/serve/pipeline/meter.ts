@@ -9,7 +9,7 @@ import type { Matrix } from "../../data/matrix.ts";
 import type { Alert } from "../alert.ts";
 import type { MonitorConfig } from "../config.ts";
 import type { MonitorMetrics } from "../metrics.ts";
-import { type FlowScoring, type HandedAlert, Monitor, type PacketScoring } from "../monitor.ts";
+import { type FlowScoring, Monitor, type PacketScoring, type ShardLink } from "../monitor.ts";
 import type { AlertSink } from "../sinks/sink.ts";
 import { EvidenceJanitor } from "../evidence.ts";
 import type { LiveStats } from "../store.ts";
@@ -34,8 +34,8 @@ export interface MonitorHooks {
   onScored?: (x: Matrix, scores: ArrayLike<number>) => void;
   /** Log line sink (stderr by default). */
   log?: (line: string) => void;
-  /** Shard mode: raised alerts go here (see MonitorOptions.handoff). */
-  handoff?: (r: HandedAlert) => void;
+  /** Shard mode: the link to the main monitor (see MonitorOptions.shard). */
+  shard?: ShardLink;
   /** Flow ids of a shard (see MonitorOptions.flowIds). */
   flowIds?: { first: number; step: number };
 }
@@ -75,7 +75,7 @@ export function createMonitor(cfg: MonitorConfig, parts: MonitorParts, hooks: Mo
     onDrift: hooks.onDrift,
     onScored: hooks.onScored,
     log: hooks.log,
-    handoff: hooks.handoff,
+    shard: hooks.shard,
     flowIds: hooks.flowIds,
   });
 }
