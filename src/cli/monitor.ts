@@ -22,8 +22,9 @@ export const command: Command = {
     pcap: { type: "string", arg: "FILE", description: "Replay a pcap/pcapng file instead" },
     replay: {
       type: "string",
-      arg: "fast|realtime|xN",
-      description: "Replay speed for --pcap (default fast)",
+      arg: "fast|realtime|xN|Npps",
+      description:
+        "Replay speed for --pcap: as fast as possible (default), as captured, N× packet time, or N packets/s",
     },
     model: {
       type: "string",

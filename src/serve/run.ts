@@ -57,7 +57,7 @@ import { type FeaturizerFactory, resolveScoring } from "./pipeline/scoring.ts";
 import { startApi } from "./pipeline/server.ts";
 import { shutdown } from "./pipeline/shutdown.ts";
 import { openSinks, repairAlertFile, type SinkReport, sinkReports } from "./pipeline/sinks.ts";
-import { type LiveOpener, packetSource, replaySpeed, type SourceReport } from "./pipeline/source.ts";
+import { type LiveOpener, packetSource, parseReplay, type SourceReport } from "./pipeline/source.ts";
 import { runShards, shardCount, type ShardTotals } from "./shard.ts";
 
 export type { FeaturizerFactory } from "./pipeline/scoring.ts";
@@ -125,7 +125,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   const src = cfg.source ?? {};
   if (!src.interface && !src.pcap) throw new UsageError("nadir monitor: give --interface IF or --pcap FILE");
   if (!cfg.model && !cfg.detector) throw new UsageError("nadir monitor: give --model DIR or --detector NAME");
-  const speed = replaySpeed(src.replay);
+  const replay = parseReplay(src.replay);
   const shards = shardCount(cfg);
   const t0 = performance.now();
 
@@ -145,7 +145,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   const metrics = new MonitorMetrics();
   const stats = new LiveStats();
   stats.source = src.interface ? `interface ${src.interface}` : `pcap ${src.pcap}`;
-  const source = packetSource(src, { speed, liveOpener: ro.liveOpener, metrics, log });
+  const source = packetSource(src, { replay, liveOpener: ro.liveOpener, metrics, log });
   // Before the store reads the alerts file and before any sink appends to it.
   const repairs = repairAlertFile(cfg, log);
   const alerting = openAlerting(cfg);

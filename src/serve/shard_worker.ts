@@ -13,7 +13,7 @@ import type { AlertStore } from "./store.ts";
 import type { DriftRecord } from "./drift.ts";
 import { createMonitor, startTicker } from "./pipeline/meter.ts";
 import { resolveScoring } from "./pipeline/scoring.ts";
-import { packetSource, pcapFast, replaySpeed } from "./pipeline/source.ts";
+import { packetSource, parseReplay, pcapFast } from "./pipeline/source.ts";
 import { type ShardCommand, type ShardMessage, shardOf, StatsRelay } from "./shard.ts";
 
 const post = (m: ShardMessage, transfer: Transferable[] = []) => self.postMessage(m, transfer);
@@ -55,12 +55,12 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
   });
   const report = () => post({ t: "report", stats: stats.take(), ...StatsRelay.counters(metrics) });
   const reporter = setInterval(report, 250);
-  const speed = replaySpeed(cfg.source?.replay);
+  const replay = parseReplay(cfg.source?.replay);
   // 1 MiB reads (the single monitor's are 256 KiB): every shard reads the whole file, and fewer, larger
   // reads cut that shared cost (~20 % of a shard's time on the bench capture); a chunk is ~3 ms of work.
-  const src = cfg.source?.pcap && speed === Infinity
+  const src = cfg.source?.pcap && replay.kind === "fast"
     ? pcapFast(cfg.source.pcap, 1024 * 1024)
-    : packetSource(cfg.source ?? {}, { speed, metrics, log });
+    : packetSource(cfg.source ?? {}, { replay, metrics, log });
   const stopTicker = startTicker(monitor, src.live, log);
   try {
     const r = await src.run({

@@ -10,12 +10,13 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { replaySpeed } from "./source.ts";
+ * import { parseReplay } from "./source.ts";
  *
- * assert.equal(replaySpeed(undefined), Infinity);
- * assert.equal(replaySpeed("realtime"), 1);
- * assert.equal(replaySpeed("x10"), 10);
- * assert.throws(() => replaySpeed("x0"), /--replay expects fast, realtime or xN/);
+ * assert.deepEqual(parseReplay(undefined), { kind: "fast" });
+ * assert.deepEqual(parseReplay("realtime"), { kind: "scale", factor: 1 });
+ * assert.deepEqual(parseReplay("x10"), { kind: "scale", factor: 10 });
+ * assert.deepEqual(parseReplay("50000pps"), { kind: "rate", pps: 50000 });
+ * assert.throws(() => parseReplay("x0"), /--replay expects fast, realtime, xN/);
  * ```
  * @module
  */
@@ -66,23 +67,31 @@ export interface PacketSource {
 }
 
 /**
- * Parses `--replay`: `fast` (default, Infinity), `realtime` (1) or `xN` (N times packet time).
- * Checked before anything is loaded so a typo fails at once.
+ * How a capture file is replayed: as fast as it can be read, at a multiple of packet time (`realtime` is
+ * 1), or at a fixed number of packets per second (as `tcpreplay --pps`; a load test at a chosen rate).
  */
-export function replaySpeed(r: string | undefined): number {
-  if (!r || r === "fast") return Infinity;
-  if (r === "realtime") return 1;
+export type Replay = { kind: "fast" } | { kind: "scale"; factor: number } | { kind: "rate"; pps: number };
+
+/**
+ * Parses `--replay`: `fast` (default), `realtime`, `xN` (N times packet time) or `Npps` (N packets per
+ * second). Checked before anything is loaded so a typo fails at once.
+ */
+export function parseReplay(r: string | undefined): Replay {
+  if (!r || r === "fast") return { kind: "fast" };
+  if (r === "realtime") return { kind: "scale", factor: 1 };
   const m = /^x([0-9]+(?:\.[0-9]+)?)$/.exec(r);
-  if (!m || !(Number(m[1]) > 0)) {
-    throw new UsageError(`--replay expects fast, realtime or xN (e.g. x10), found "${r}"`);
-  }
-  return Number(m[1]);
+  if (m && Number(m[1]) > 0) return { kind: "scale", factor: Number(m[1]) };
+  const p = /^([0-9]+(?:\.[0-9]+)?)pps$/.exec(r);
+  if (p && Number(p[1]) > 0) return { kind: "rate", pps: Number(p[1]) };
+  throw new UsageError(
+    `--replay expects fast, realtime, xN (e.g. x10) or Npps (e.g. 50000pps), found "${r}"`,
+  );
 }
 
 /** Options for {@link packetSource}. */
 export interface PacketSourceOptions {
-  /** From {@link replaySpeed}; only used for a pcap. */
-  speed: number;
+  /** From {@link parseReplay}; only used for a pcap. */
+  replay: Replay;
   /** Live capture opener; default src/serve/live_source.ts (libpcap). */
   liveOpener?: LiveOpener;
   /** Receives the kernel and interface drop counters of a live capture. */
@@ -106,7 +115,7 @@ export function packetSource(
       log: o.log,
     });
   }
-  return o.speed === Infinity ? pcapFast(src.pcap!) : pcapPaced(src.pcap!, o.speed);
+  return o.replay.kind === "fast" ? pcapFast(src.pcap!) : pcapPaced(src.pcap!, o.replay);
 }
 
 /**
@@ -127,24 +136,28 @@ export function pcapFast(path: string, chunkSize = 256 * 1024): PacketSource {
 }
 
 /**
- * A capture file replayed at `speed` times packet time (1 = as captured): packet k is due
- * (its time − the first packet's time) / speed after the first was delivered. Waits shorter than
- * 2 ms are skipped, as timers cannot honour them anyway.
+ * A capture file replayed at `factor` times packet time (1 = as captured): packet k is due (its time −
+ * the first packet's time) / factor after the first was delivered; or at `pps` packets per second: packet
+ * k is due k / pps s after the first. Waits shorter than 2 ms are skipped, as timers cannot honour them
+ * anyway.
  */
-export function pcapPaced(path: string, speed: number): PacketSource {
+export function pcapPaced(path: string, replay: Exclude<Replay, { kind: "fast" }>): PacketSource {
+  const msPerPacket = replay.kind === "rate" ? 1000 / replay.pps : 0;
+  const speed = replay.kind === "scale" ? replay.factor : 1;
   return {
     live: false,
     async run(consumer, signal) {
       const cs = newStats();
       let first = NaN;
       let wall0 = 0;
+      let k = 0;
       for await (const p of readPackets(path, { stats: cs, signal })) {
         if (signal.aborted) break;
         if (Number.isNaN(first)) {
           first = p.tsUs;
           wall0 = performance.now();
         }
-        const due = wall0 + (p.tsUs - first) / 1000 / speed;
+        const due = wall0 + (msPerPacket ? k++ * msPerPacket : (p.tsUs - first) / 1000 / speed);
         const wait = due - performance.now();
         if (wait > 2) await sleepAbortable(wait, signal);
         if (signal.aborted) break;
