@@ -270,7 +270,7 @@ export function flowKey(p: Packet): string {
  * Why a packet is not metered: 0 it is, 1 not IP, 2 a frame NFStream's engine drops (the decoder marked
  * it: too short, a later IPv4 fragment, broken IPv6; or a later fragment from a source without marks).
  */
-function unmetered(p: Packet): 0 | 1 | 2 {
+export function unmetered(p: Packet): 0 | 1 | 2 {
   if (p.ipVersion === 0) return 1;
   if (p.meterable === false) return 2;
   if (p.laterFragment && (p.ipVersion === 6 || p.meterable === undefined)) return 2;
@@ -369,12 +369,13 @@ export class FlowMeter {
 
   /**
    * A packet that another meter of the same traffic meters (the shards of a sensor, src/serve/shard.ts)
-   * went by: the clock, linger and idle scan move exactly as {@link FlowMeter.add} would move them, so
-   * this meter's flows end at the same packet as in a single meter. Nothing is counted.
+   * went by at `tsUs`; `metered` = {@link unmetered} says 0 for it. The clock, linger and idle scan move
+   * exactly as {@link FlowMeter.add} would move them, so this meter's flows end at the same packet as in a
+   * single meter. Nothing is counted.
    */
-  pass(p: Packet): void {
-    const ts = this.#clock(p.tsUs);
-    if (unmetered(p) === 0) this.#scan(ts);
+  pass(tsUs: number, metered: boolean): void {
+    const ts = this.#clock(tsUs);
+    if (metered) this.#scan(ts);
   }
 
   /** Meters one packet. */

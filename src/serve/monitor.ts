@@ -321,13 +321,13 @@ export class Monitor {
   }
 
   /**
-   * A packet another shard meters went by (src/serve/shard.ts): keeps this monitor's packet clock
-   * (flow timeouts, re-scoring moments) the same as the single monitor's.
+   * A packet another shard meters went by at `tsUs` (src/serve/shard.ts; `metered`: see FlowMeter.pass):
+   * keeps this monitor's packet clock (flow timeouts, re-scoring moments) the same as the single monitor's.
    */
-  advance(p: Packet): void {
+  advance(tsUs: number, metered: boolean): void {
     this.#currentWall = 0;
-    this.meter.pass(p);
-    this.#mode.advance?.(p.tsUs);
+    this.meter.pass(tsUs, metered);
+    this.#mode.advance?.(tsUs);
   }
 
   #wallNow(): number {

@@ -57,7 +57,14 @@ import { type FeaturizerFactory, resolveScoring } from "./pipeline/scoring.ts";
 import { startApi } from "./pipeline/server.ts";
 import { shutdown } from "./pipeline/shutdown.ts";
 import { openSinks, repairAlertFile, type SinkReport, sinkReports } from "./pipeline/sinks.ts";
-import { type LiveOpener, packetSource, parseReplay, type SourceReport } from "./pipeline/source.ts";
+import {
+  type LiveOpener,
+  packetSource,
+  parseReplay,
+  pcapFast,
+  type SourceReport,
+} from "./pipeline/source.ts";
+import { macrotask } from "./shard_ring.ts";
 import { runShards, shardCount, type ShardTotals } from "./shard.ts";
 
 export type { FeaturizerFactory } from "./pipeline/scoring.ts";
@@ -145,7 +152,11 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   const metrics = new MonitorMetrics();
   const stats = new LiveStats();
   stats.source = src.interface ? `interface ${src.interface}` : `pcap ${src.pcap}`;
-  const source = packetSource(src, { replay, liveOpener: ro.liveOpener, metrics, log });
+  // A sharded replay reads synchronously in 1 MiB chunks (see ReadOptions.betweenChunks): the workers
+  // keep both cores busy, and an async read per chunk waited for one each time.
+  const source = shards > 1 && src.pcap && !src.interface && replay.kind === "fast"
+    ? pcapFast(src.pcap, 1024 * 1024, macrotask)
+    : packetSource(src, { replay, liveOpener: ro.liveOpener, metrics, log });
   // Before the store reads the alerts file and before any sink appends to it.
   const repairs = repairAlertFile(cfg, log);
   const alerting = openAlerting(cfg);
@@ -206,6 +217,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
         cfg,
         shards,
         { monitor, metrics, stats, evidenceDir: alerting.evidenceDir },
+        source,
         stop.signal,
       );
       report = sharded.report;

@@ -7,17 +7,25 @@
  * metrics and the dashboard statistics.
  *
  * Packets are split by {@link shardOf}, a hash of the flow key that is the
- * same for both directions, so every packet of a flow reaches the same shard
- * and each shard's flows, scores and alerts are exactly those the single
- * monitor would have found for them. From a capture file every shard reads
- * the file itself and keeps its share: reading and decoding a packet costs
- * ~0.1 µs against ~2–3 µs to meter and score it (measured on the bench's
- * 1.1 M-packet file), so N readers beat one reader feeding N rings, which
- * would copy every frame once more and serialise on the reader.
+ * same for both directions, so every packet of a flow reaches the same shard.
+ * The main thread reads the source once (a capture file, or one live
+ * capture) and puts each packet in its shard's ring (src/serve/shard_ring.ts,
+ * shared memory, no message per packet), and a tick with its time in the
+ * others': each shard's packet clock then moves packet by packet as the single
+ * monitor's does ({@link Monitor.advance}), so its flows end, are re-scored
+ * and alert at the same packets. A replay gives the same flows and alerts as
+ * one monitor (test/serve/shard_test.ts).
  *
- * Shards hand their alerts (explained, with the flow's evidence pcap) and
- * drift events to the main monitor ({@link Monitor.acceptAlert}); counters
- * and dashboard statistics come over as deltas every 250 ms and at the end.
+ * Measured choice: shards that each read the whole file and keep their share
+ * were tried first; reading and decoding every packet in every shard, plus
+ * the pass over the others' packets, cost as much as the work saved on this
+ * 2-core machine. One reader costs a copy per frame into a ring instead.
+ *
+ * Shards ask the main monitor's rules about each raised alert
+ * ({@link Monitor.judge}) and hand over only what passed, explained and with
+ * the flow's evidence pcap ({@link Monitor.acceptAlert}); drift events too;
+ * counters and dashboard statistics come over as deltas every 250 ms and at
+ * the end.
  * Flow ids stay unique: shard k numbers its flows k, k + N, k + 2N, ...
  *
  * Only a frozen flow model shards: a streaming detector (KitNET) learns from
@@ -41,7 +49,9 @@ import type { DriftRecord } from "./drift.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import type { HandedAlert, Monitor } from "./monitor.ts";
 import type { AlertKey } from "./rules.ts";
-import type { SourceReport } from "./pipeline/source.ts";
+import type { PacketSource, SourceReport } from "./pipeline/source.ts";
+import { PacketRing } from "./shard_ring.ts";
+import { unmetered } from "../flows/meter.ts";
 import { LiveStats } from "./store.ts";
 
 function mix32(h: number): number {
@@ -82,8 +92,6 @@ export function shardCount(cfg: MonitorConfig): number {
     ? "a streaming detector (--detector) learns from every packet in order; give a saved flow model (--model)"
     : (cfg.adapt?.policy ?? "frozen") !== "frozen" || cfg.adapt?.history
     ? "an updating model (--adapt/--history) must stay one model"
-    : cfg.source?.interface
-    ? "live capture is read by one worker for now; --workers shards a --pcap replay"
     : "";
   if (why) throw new UsageError(`nadir monitor: --workers ${n} cannot be used here: ${why}`);
   return n;
@@ -116,19 +124,23 @@ export type ShardMessage =
   | { t: "drift"; d: DriftRecord }
   | { t: "ended"; flowId: number }
   | { t: "report"; stats: StatsDelta; counters: Record<string, number>; gauges: Record<string, number> }
-  | {
-    t: "done";
-    meter: MeterStats;
-    report: SourceReport;
-    nonFiniteScores: number;
-    bufferEvicted: number;
-  }
+  | { t: "ready" }
+  | { t: "done"; meter: MeterStats; nonFiniteScores: number; bufferEvicted: number }
   | { t: "error"; message: string; stack?: string };
 
 /** What the main thread posts to a shard. */
 export type ShardCommand =
-  | { t: "start"; cfg: MonitorConfig; index: number; count: number; evidenceDir?: string }
-  | { t: "stop" }
+  | {
+    t: "start";
+    cfg: MonitorConfig;
+    index: number;
+    count: number;
+    evidenceDir?: string;
+    /** The shard's packet ring (src/serve/shard_ring.ts). */
+    ring: SharedArrayBuffer;
+    /** Whether packet time is the wall clock (live capture: flows expire on it). */
+    live: boolean;
+  }
   | { t: "verdict"; req: number; pass: boolean };
 
 /** A LiveStats that also records what it was told, for the shard to report as a {@link StatsDelta}. */
@@ -177,22 +189,28 @@ export interface ShardTotals {
   bufferEvicted: number;
 }
 
+/** Bytes of each shard's packet ring: ~35 k average frames of the bench capture, ~20 ms of packets. */
+const RING_BYTES = 16 << 20;
+
 /**
- * Runs `count` shards over `cfg`'s capture file and feeds their alerts, drift events, counters and
- * statistics to `main`. Resolves when every shard has ended its flows and handed its last alert; rejects
- * (stopping the others) when one fails. `signal` stops them as SIGINT stops a single monitor.
+ * Runs `count` shards fed by `source` and feeds their alerts, drift events, counters and statistics to
+ * `main`. The source is read once, here: each packet goes to the ring of its flow's shard, and a tick
+ * with its time to the others. Resolves when the source ended (or `signal` stopped it) and every shard
+ * has ended its flows and handed its last alert; rejects (stopping the others) when one fails.
  */
-export function runShards(
+export async function runShards(
   cfg: MonitorConfig,
   count: number,
   main: { monitor: Monitor; metrics: MonitorMetrics; stats: LiveStats; evidenceDir?: string },
+  source: PacketSource,
   signal: AbortSignal,
 ): Promise<ShardTotals> {
   const url = new URL("./shard_worker.ts", import.meta.url).href;
   const workers: Worker[] = [];
+  const rings: PacketRing[] = [];
   const counters: Record<string, number>[] = [];
   const gauges: Record<string, number>[] = [];
-  const done: (ShardTotals | undefined)[] = new Array(count).fill(undefined);
+  const done: (ShardDone | undefined)[] = new Array(count).fill(undefined);
   const applyStats = (d: StatsDelta) => {
     const st = main.stats;
     if (d.packets) st.packets(d.packets);
@@ -206,64 +224,104 @@ export function runShards(
     for (const k of SUMMED_COUNTERS) m[k].setTotal(counters.reduce((s, c) => s + (c?.[k] ?? 0), 0));
     for (const k of SUMMED_GAUGES) m[k].set(gauges.reduce((s, g) => s + (g?.[k] ?? 0), 0));
   };
-  return new Promise<ShardTotals>((resolve, reject) => {
-    let failed = false;
-    const fail = (e: Error) => {
-      if (failed) return;
-      failed = true;
-      for (const w of workers) w.terminate();
-      reject(e);
+  let failure: Error | undefined;
+  let settle: { ready: () => void; done: () => void; fail: (e: Error) => void } | undefined;
+  let ready = 0;
+  const fail = (e: Error) => {
+    if (failure) return;
+    failure = e;
+    for (const w of workers) w.terminate();
+    for (const r of rings) r.abort();
+    settle?.fail(e);
+  };
+  for (let i = 0; i < count; i++) {
+    const ring = PacketRing.create(RING_BYTES);
+    rings.push(ring);
+    const w = new Worker(url, { type: "module", name: `nadir-shard-${i}` });
+    workers.push(w);
+    w.onerror = (e) => {
+      e.preventDefault();
+      fail(new Error(`nadir monitor: shard ${i} failed: ${e.message}`));
     };
-    const stop = () => {
-      for (const w of workers) w.postMessage({ t: "stop" } satisfies ShardCommand);
-    };
-    signal.addEventListener("abort", stop, { once: true });
-    for (let i = 0; i < count; i++) {
-      const w = new Worker(url, { type: "module", name: `nadir-shard-${i}` });
-      workers.push(w);
-      w.onerror = (e) => {
-        e.preventDefault();
-        fail(new Error(`nadir monitor: shard ${i} failed: ${e.message}`));
-      };
-      w.onmessage = (e: MessageEvent<ShardMessage>) => {
-        const m = e.data;
-        try {
-          if (m.t === "judge") {
-            const pass = main.monitor.judge(m.key, m.flowId);
-            w.postMessage({ t: "verdict", req: m.req, pass } satisfies ShardCommand);
-          } else if (m.t === "alert") main.monitor.acceptAlert(m.r);
-          else if (m.t === "drift") main.monitor.acceptDrift(m.d);
-          else if (m.t === "ended") main.monitor.acceptEnded(m.flowId);
-          else if (m.t === "report") {
-            applyStats(m.stats);
-            counters[i] = m.counters;
-            gauges[i] = m.gauges;
-            applyMetrics();
-          } else if (m.t === "error") {
-            const err = new Error(m.message);
-            if (m.stack) err.stack = m.stack;
-            fail(err);
-          } else if (m.t === "done") {
-            done[i] = m;
-            w.terminate();
-            if (done.every((d) => d !== undefined)) {
-              signal.removeEventListener("abort", stop);
-              resolve(sumTotals(done as ShardTotals[]));
-            }
-          }
-        } catch (err) {
-          fail(err as Error);
+    w.onmessage = (e: MessageEvent<ShardMessage>) => {
+      const m = e.data;
+      try {
+        if (m.t === "judge") {
+          const pass = main.monitor.judge(m.key, m.flowId);
+          w.postMessage({ t: "verdict", req: m.req, pass } satisfies ShardCommand);
+        } else if (m.t === "alert") main.monitor.acceptAlert(m.r);
+        else if (m.t === "ended") main.monitor.acceptEnded(m.flowId);
+        else if (m.t === "drift") main.monitor.acceptDrift(m.d);
+        else if (m.t === "report") {
+          applyStats(m.stats);
+          counters[i] = m.counters;
+          gauges[i] = m.gauges;
+          applyMetrics();
+        } else if (m.t === "ready") {
+          if (++ready === count) settle?.ready();
+        } else if (m.t === "error") {
+          const err = new Error(m.message);
+          if (m.stack) err.stack = m.stack;
+          fail(err);
+        } else if (m.t === "done") {
+          done[i] = m;
+          w.terminate();
+          if (done.every((d) => d !== undefined)) settle?.done();
         }
+      } catch (err) {
+        fail(err as Error);
+      }
+    };
+    w.postMessage(
+      {
+        t: "start",
+        cfg,
+        index: i,
+        count,
+        evidenceDir: main.evidenceDir,
+        ring: ring.buffer,
+        live: source.live,
+      } satisfies ShardCommand,
+    );
+  }
+  const until = (phase: "ready" | "done") =>
+    new Promise<void>((resolve, reject) => {
+      if (failure) return reject(failure);
+      if (phase === "ready" && ready === count) return resolve();
+      if (phase === "done" && done.every((d) => d !== undefined)) return resolve();
+      settle = {
+        ready: phase === "ready" ? resolve : () => {},
+        done: phase === "done" ? resolve : () => {},
+        fail: reject,
       };
-      w.postMessage(
-        { t: "start", cfg, index: i, count, evidenceDir: main.evidenceDir } satisfies ShardCommand,
-      );
-    }
-    if (signal.aborted) stop();
-  });
+    });
+  try {
+    // Every shard has its model loaded before the first packet: a ring filling up during a slow start
+    // would otherwise block this thread, and with it the messages that say a shard failed.
+    await until("ready");
+    const report = await source.run({
+      packet(p) {
+        const k = shardOf(p, count);
+        const metered = unmetered(p) === 0;
+        for (let i = 0; i < count; i++) {
+          if (i === k) rings[i].packet(p);
+          else rings[i].tick(p.tsUs, metered);
+        }
+      },
+    }, signal);
+    for (const r of rings) r.close();
+    await until("done");
+    return { ...sumTotals(done as ShardDone[]), report };
+  } catch (e) {
+    fail(e as Error);
+    throw failure ?? e;
+  }
 }
 
-function sumTotals(parts: ShardTotals[]): ShardTotals {
+/** What a shard reports when it is done. */
+type ShardDone = Extract<ShardMessage, { t: "done" }>;
+
+function sumTotals(parts: ShardDone[]): Omit<ShardTotals, "report"> {
   const meter = { ...parts[0].meter };
   for (const p of parts.slice(1)) {
     for (const k of Object.keys(meter) as (keyof MeterStats)[]) {
@@ -272,11 +330,8 @@ function sumTotals(parts: ShardTotals[]): ShardTotals {
   }
   // Each shard's peak came at its own moment: their sum bounds the sensor's peak from above.
   meter.peakActive = parts.reduce((s, p) => s + p.meter.peakActive, 0);
-  const damage = parts.map((p) => p.report.damage).find((d) => d);
   return {
     meter,
-    // Every shard reads the whole file: damage is the file's, reported once.
-    report: { kernelDrops: 0, ...(damage ? { damage } : {}) },
     nonFiniteScores: parts.reduce((s, p) => s + p.nonFiniteScores, 0),
     bufferEvicted: parts.reduce((s, p) => s + p.bufferEvicted, 0),
   };

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import type { Packet } from "../../src/capture/packet.ts";
-import { Expiration, type Flow, FlowMeter, type MeterOptions, TCP } from "../../src/flows/meter.ts";
+import {
+  Expiration,
+  type Flow,
+  FlowMeter,
+  type MeterOptions,
+  TCP,
+  unmetered,
+} from "../../src/flows/meter.ts";
 import { basicFeatures, type BasicState } from "../../src/flows/features/basic.ts";
 
 // Field values taken from zeek-ftp-bruteforce.pcap (frames 1-3 of tcp.stream 0), varied per test.
@@ -226,7 +233,7 @@ Deno.test("FlowMeter.pass: meters that split a capture end every flow at the sam
     single.add(p);
     const k = (p.srcPort ^ p.dstPort) & 1; // same for both directions
     parts[k].add(p);
-    parts[1 - k].pass(p);
+    parts[1 - k].pass(p.tsUs, unmetered(p) === 0);
   });
   for (const m of [single, ...parts]) m.flush();
   assert.ok(one.length > 100);

@@ -122,14 +122,18 @@ export function packetSource(
  * A capture file read as fast as possible. Small reads (256 KiB): microtasks (batch flushes, async
  * explanations) run between chunks, so an alert never waits for a multi-MiB chunk to be parsed.
  */
-export function pcapFast(path: string, chunkSize = 256 * 1024): PacketSource {
+export function pcapFast(
+  path: string,
+  chunkSize = 256 * 1024,
+  betweenChunks?: () => Promise<void>,
+): PacketSource {
   return {
     live: false,
     async run(consumer, signal) {
       const cs = await forEachPacket(path, (p) => {
         if (signal.aborted) return false;
         consumer.packet(p);
-      }, { signal, chunkSize });
+      }, { signal, chunkSize, betweenChunks });
       return { kernelDrops: 0, damage: damageSummary(cs) || undefined };
     },
   };

@@ -1,0 +1,250 @@
+/**
+ * A single-producer, single-consumer ring of packet records in a
+ * SharedArrayBuffer: how the reader of a sharded monitor (src/serve/shard.ts)
+ * hands each shard its packets without a message per packet.
+ *
+ * Records are 8-byte aligned and never straddle the end (a wrap marker sends
+ * the reader back to 0):
+ * - packet: type 1, link type, captured length, time, wire length, interface,
+ *   then the frame bytes;
+ * - tick: type 2 and a time — a packet another shard meters went by, which
+ *   this shard's clock must see (flow timeouts, re-scoring moments);
+ * - wrap: type 3.
+ *
+ * The writer publishes records in batches (every 512, and at least every
+ * millisecond while packets come) and blocks (Atomics.wait, in short slices)
+ * while the ring is full; the reader waits asynchronously (Atomics.waitAsync)
+ * for the next batch, so a worker's event loop keeps running. Each side wakes
+ * the other only when it said it was waiting.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PacketRing } from "./shard_ring.ts";
+ * import { DecodedPacket } from "../capture/decode.ts";
+ *
+ * const ring = PacketRing.create(1 << 16);
+ * ring.tick(1_000, true);
+ * ring.close();
+ * const reader = PacketRing.attach(ring.buffer);
+ * const seen: number[] = [];
+ * const n = reader.read({ packet: () => {}, tick: (ts) => void seen.push(ts) }, new DecodedPacket(), 100);
+ * assert.equal(n, 1);
+ * assert.deepEqual(seen, [1_000]);
+ * assert.equal(reader.read({ packet: () => {}, tick: () => {} }, new DecodedPacket(), 100), -1, "closed and drained");
+ * ```
+ * @module
+ */
+import { DecodedPacket, decodeFrame } from "../capture/decode.ts";
+import type { Packet } from "../capture/packet.ts";
+
+const HEAD = 0, TAIL = 1, CLOSED = 2, READER_WAITING = 3, WRITER_WAITING = 4, ABORTED = 5;
+const CTL_BYTES = 64;
+const PACKET = 1, TICK = 2, WRAP = 3;
+const PACKET_HEADER = 24, TICK_BYTES = 16;
+
+/** What the reader calls per record. */
+export interface RingHandlers {
+  /** A packet of this shard (the object is reused: copy what you keep). */
+  packet(p: DecodedPacket): void;
+  /** Another shard's packet went by at `tsUs`; `metered` = a meter would have metered it. */
+  tick(tsUs: number, metered: boolean): void;
+}
+
+/** See the module doc. One side writes, the other reads. */
+export class PacketRing {
+  readonly buffer: SharedArrayBuffer;
+  readonly #ctl: Int32Array;
+  readonly #data: Uint8Array;
+  readonly #dv: DataView;
+  readonly #cap: number;
+  // Writer: the tail it owns, records since the last publish.
+  #tail = 0;
+  #unpublished = 0;
+  #publishedAt = 0;
+
+  private constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
+    this.#ctl = new Int32Array(buffer, 0, CTL_BYTES / 4);
+    this.#data = new Uint8Array(buffer, CTL_BYTES);
+    this.#dv = new DataView(buffer, CTL_BYTES);
+    this.#cap = this.#data.length;
+    this.#tail = Atomics.load(this.#ctl, TAIL);
+  }
+
+  /** A new ring of `capacity` bytes (a multiple of 8, at least 64 KiB). */
+  static create(capacity: number): PacketRing {
+    if (!(capacity >= 65536 && capacity % 8 === 0)) {
+      throw new RangeError(`ring capacity must be a multiple of 8 and ≥ 65536 bytes, found ${capacity}`);
+    }
+    return new PacketRing(new SharedArrayBuffer(CTL_BYTES + capacity));
+  }
+
+  /** The other side of a ring made by {@link PacketRing.create} (posted to a worker). */
+  static attach(buffer: SharedArrayBuffer): PacketRing {
+    return new PacketRing(buffer);
+  }
+
+  // --- writer ---
+
+  /** Room for `len` bytes at the tail (wrapping when needed); blocks while the reader catches up. */
+  #reserve(len: number): number {
+    const ctl = this.#ctl, cap = this.#cap;
+    if (len > cap / 2) throw new RangeError(`a ${len}-byte record does not fit a ${cap}-byte ring`);
+    for (;;) {
+      if (Atomics.load(ctl, ABORTED) === 1) throw new Error("the shard reading this ring stopped");
+      const head = Atomics.load(ctl, HEAD);
+      const tail = this.#tail;
+      // Bytes free before the reader's position (one 8-byte slot kept empty: head === tail means empty).
+      const free = head > tail ? head - tail - 8 : cap - tail + head - 8;
+      const toEnd = cap - tail;
+      if (len <= toEnd && len <= free) return tail;
+      if (len > toEnd && toEnd + len <= free) {
+        this.#dv.setUint8(tail, WRAP);
+        this.#tail = 0;
+        continue;
+      }
+      // Full: publish what is written (the reader may be waiting for it) and wait for room.
+      this.#publish();
+      Atomics.store(ctl, WRITER_WAITING, 1);
+      if (Atomics.load(ctl, HEAD) === head) Atomics.wait(ctl, HEAD, head, 20);
+      Atomics.store(ctl, WRITER_WAITING, 0);
+    }
+  }
+
+  #advance(at: number, len: number): void {
+    this.#tail = at + len;
+    if (this.#tail === this.#cap) this.#tail = 0;
+    // Published in batches (each publish is two atomic operations and maybe a wake-up), and at least
+    // every millisecond so a slow link does not hold packets back from a waiting reader.
+    const n = ++this.#unpublished;
+    if (n >= 512 || ((n & 15) === 0 && performance.now() - this.#publishedAt > 1)) this.#publish();
+  }
+
+  /** Makes the written records visible to the reader now (it wakes if it waits). */
+  flush(): void {
+    this.#publish();
+  }
+
+  #publish(): void {
+    this.#unpublished = 0;
+    this.#publishedAt = performance.now();
+    Atomics.store(this.#ctl, TAIL, this.#tail);
+    if (Atomics.load(this.#ctl, READER_WAITING) === 1) Atomics.notify(this.#ctl, TAIL);
+  }
+
+  /** Appends a packet of the reader's shard. */
+  packet(p: Packet): void {
+    const raw = p.raw;
+    const capLen = raw ? raw.length : 0;
+    const len = (PACKET_HEADER + capLen + 7) & ~7;
+    const at = this.#reserve(len);
+    const dv = this.#dv;
+    dv.setUint8(at, PACKET);
+    dv.setUint16(at + 2, p.linkType, true);
+    dv.setUint32(at + 4, capLen, true);
+    dv.setFloat64(at + 8, p.tsUs, true);
+    dv.setUint32(at + 16, p.wireLen, true);
+    dv.setUint32(at + 20, p.ifIndex, true);
+    if (raw) this.#data.set(raw, at + PACKET_HEADER);
+    this.#advance(at, len);
+  }
+
+  /** Appends a tick: another shard's packet at `tsUs`. */
+  tick(tsUs: number, metered: boolean): void {
+    const at = this.#reserve(TICK_BYTES);
+    this.#dv.setUint8(at, TICK);
+    this.#dv.setUint8(at + 1, metered ? 1 : 0);
+    this.#dv.setFloat64(at + 8, tsUs, true);
+    this.#advance(at, TICK_BYTES);
+  }
+
+  /** No more records: the reader drains the ring, then {@link PacketRing.read} returns -1. */
+  close(): void {
+    this.#publish();
+    Atomics.store(this.#ctl, CLOSED, 1);
+    Atomics.notify(this.#ctl, TAIL);
+  }
+
+  /** Either side gives up (a shard failed): a blocked writer throws, the reader stops. */
+  abort(): void {
+    Atomics.store(this.#ctl, ABORTED, 1);
+    Atomics.notify(this.#ctl, HEAD);
+    Atomics.notify(this.#ctl, TAIL);
+  }
+
+  // --- reader ---
+
+  /**
+   * Reads up to `max` records into `handlers` (decoding packets into `pkt`). Returns how many it read:
+   * 0 when the ring is empty for now, -1 when it is closed and drained.
+   */
+  read(handlers: RingHandlers, pkt: DecodedPacket, max: number): number {
+    const ctl = this.#ctl, dv = this.#dv, data = this.#data;
+    if (Atomics.load(ctl, ABORTED) === 1) return -1;
+    // Read CLOSED before TAIL: a close after this load still leaves every record before it visible.
+    const closed = Atomics.load(ctl, CLOSED) === 1;
+    const tail = Atomics.load(ctl, TAIL);
+    let head = Atomics.load(ctl, HEAD);
+    const start = head;
+    let n = 0;
+    while (head !== tail && n < max) {
+      const type = dv.getUint8(head);
+      if (type === WRAP) {
+        head = 0;
+        continue;
+      }
+      if (type === TICK) {
+        handlers.tick(dv.getFloat64(head + 8, true), dv.getUint8(head + 1) === 1);
+        head += TICK_BYTES;
+      } else {
+        const capLen = dv.getUint32(head + 4, true);
+        decodeFrame(pkt, data, head + PACKET_HEADER, capLen, dv.getUint16(head + 2, true));
+        pkt.tsUs = dv.getFloat64(head + 8, true);
+        pkt.wireLen = dv.getUint32(head + 16, true);
+        pkt.ifIndex = dv.getUint32(head + 20, true);
+        handlers.packet(pkt);
+        head += (PACKET_HEADER + capLen + 7) & ~7;
+      }
+      if (head === this.#cap) head = 0;
+      n++;
+    }
+    if (head !== start) {
+      Atomics.store(ctl, HEAD, head);
+      if (Atomics.load(ctl, WRITER_WAITING) === 1) Atomics.notify(ctl, HEAD);
+    }
+    if (n > 0) return n;
+    return closed && head === tail ? -1 : 0;
+  }
+
+  /** Resolves when records may have arrived (or after `timeoutMs`), without blocking the event loop. */
+  async wait(timeoutMs: number): Promise<void> {
+    const ctl = this.#ctl;
+    const tail = Atomics.load(ctl, TAIL);
+    Atomics.store(ctl, READER_WAITING, 1);
+    try {
+      if (Atomics.load(ctl, HEAD) !== tail || Atomics.load(ctl, CLOSED) === 1) return;
+      const w = Atomics.waitAsync(ctl, TAIL, tail, timeoutMs);
+      if (w.async) await w.value;
+    } finally {
+      Atomics.store(ctl, READER_WAITING, 0);
+    }
+  }
+}
+
+/**
+ * Resolves after the event loop has run once more (queued messages and due timers first): a yield
+ * between batches of synchronous work that, unlike `setTimeout(0)`, is not clamped to 4 ms when repeated.
+ */
+export function macrotask(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
+}
+
+export { DecodedPacket };
