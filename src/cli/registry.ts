@@ -64,6 +64,11 @@ export const COMMANDS: LazyCommand[] = [
     load: lazy("./pretrain.ts"),
   },
   {
+    name: "collect",
+    summary: "Collect many sensors' alerts from NATS JetStream into one store, API and dashboard",
+    load: lazy("./collect.ts"),
+  },
+  {
     name: "model",
     summary: "Versioned model histories: init, history, rollback",
     load: lazy("./model.ts"),

@@ -72,7 +72,18 @@ export interface MonitorConfig {
   sinks?: {
     webhook?: { url: string; headers?: Record<string, string>; spool?: string; timeout_ms?: number };
     syslog?: { host: string; port: number; transport?: "udp" | "tcp"; facility?: number };
-    nats?: { host: string; port: number; subject?: string; token_file?: string };
+    nats?: {
+      host: string;
+      port: number;
+      subject?: string;
+      token_file?: string;
+      /** Publish into a JetStream stream (retention while the collector is away; dedup by record id). */
+      jetstream?: boolean;
+      /** The stream (default NADIR). */
+      stream?: string;
+      /** Seconds between health records (default 5; 0 = none). */
+      health_interval_s?: number;
+    };
   };
   api?: {
     host?: string;

@@ -66,6 +66,9 @@ import {
 } from "./pipeline/source.ts";
 import { macrotask } from "./shard_ring.ts";
 import { runShards, shardCount, type ShardTotals } from "./shard.ts";
+import { NatsSink } from "./sinks/nats.ts";
+import type { AlertSink } from "./sinks/sink.ts";
+import { hostName } from "./alert.ts";
 
 export type { FeaturizerFactory } from "./pipeline/scoring.ts";
 export type { LiveOpener, LiveSource } from "./pipeline/source.ts";
@@ -121,6 +124,45 @@ export interface RunOptions {
   onDrift?: (d: DriftRecord) => void;
   /** Log line sink (stderr by default). */
   log?: (line: string) => void;
+}
+
+/**
+ * Health records on the NATS sink (subject `nadir.<sensor>.health` with JetStream): what the sensor
+ * counted so far, every `sinks.nats.health_interval_s` (default 5 s) and once at the end, so a collector
+ * sees which sensors are alive and how busy. Returns the function that sends the last one and stops.
+ */
+function startHealth(
+  cfg: MonitorConfig,
+  sinks: AlertSink[],
+  monitor: Monitor,
+  m: MonitorMetrics,
+): () => void {
+  const nats = sinks.find((s): s is NatsSink => s instanceof NatsSink);
+  const every = cfg.sinks?.nats?.health_interval_s ?? 5;
+  if (!nats || !(every > 0)) return () => {};
+  const host = cfg.sensor ?? hostName();
+  const boot = Date.now();
+  let seq = 0;
+  const send = (final: boolean) =>
+    nats.sendHealth({
+      host,
+      id: `${host}-${boot}-${seq++}`,
+      timestamp: new Date().toISOString(),
+      final,
+      uptime_s: (Date.now() - boot) / 1000,
+      packets: m.packets.get(),
+      flows_active: m.flowsActive.get(),
+      flows_ended: m.flowsEnded.get(),
+      alerts: monitor.alertCount,
+      kernel_drops: m.kernelDrops.get(),
+      drift_events: monitor.driftEvents,
+    });
+  send(false);
+  const t = setInterval(() => send(false), every * 1000);
+  return () => {
+    clearInterval(t);
+    send(true);
+  };
 }
 
 /** How often the monitor checks whether the model history's head moved (a rollback from the CLI). */
@@ -210,6 +252,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   const stopTicker = shards > 1 ? () => {} : startTicker(monitor, source.live, log);
   let report: SourceReport;
   let sharded: ShardTotals | undefined;
+  const stopHealth = startHealth(cfg, sinks, monitor, metrics);
   try {
     if (shards > 1) {
       log(`nadir monitor: ${shards} workers, flows split by a symmetric hash`);
@@ -224,7 +267,17 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     } else report = await source.run(monitor, stop.signal);
     if (report.damage) log(`nadir monitor: capture damage: ${report.damage}`);
   } finally {
-    await shutdown({ stopTicker, monitor, stats, sinks, server, signal: stop.signal, stay: ro.stay, log });
+    await shutdown({
+      stopTicker,
+      monitor,
+      stats,
+      sinks,
+      server,
+      signal: stop.signal,
+      stay: ro.stay,
+      log,
+      beforeSinksClose: stopHealth,
+    });
     if (followHead) clearInterval(followHead);
     await adaptation?.settle();
     adaptation?.dispose();

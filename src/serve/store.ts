@@ -242,7 +242,7 @@ export class AlertStore {
 
   /** Newest first; `before` is a cursor (an alert id). */
   list(
-    o: { limit?: number; before?: string; severity?: number; srcIp?: string } = {},
+    o: { limit?: number; before?: string; severity?: number; srcIp?: string; sensor?: string } = {},
   ): { alerts: Alert[]; next: string | null; total: number } {
     const limit = o.limit ?? 100;
     let i = this.#order.length - 1;
@@ -255,6 +255,7 @@ export class AlertStore {
       const a = this.#byId.get(this.#order[i])!.alert;
       if (o.severity !== undefined && a.severity > o.severity) continue;
       if (o.srcIp !== undefined && a.src_ip !== o.srcIp) continue;
+      if (o.sensor !== undefined && a.host !== o.sensor) continue;
       out.push(a);
     }
     const more = i >= 0 && out.length === limit;

@@ -101,8 +101,12 @@ export function listAlerts(ctx: RouteContext): Response {
   }
   const srcIp = q.get("src_ip") ?? undefined;
   if (srcIp !== undefined && srcIp.length > 64) errs.push({ field: "src_ip", message: "too long" });
+  const sensor = q.get("sensor") ?? undefined;
+  if (sensor !== undefined && (sensor.length < 1 || sensor.length > 255)) {
+    errs.push({ field: "sensor", message: "expected 1-255 characters" });
+  }
   if (errs.length) return jsonError(400, "invalid query", errs);
-  return json(ctx.api.store.list({ limit, before, severity, srcIp }));
+  return json(ctx.api.store.list({ limit, before, severity, srcIp, sensor }));
 }
 
 /**

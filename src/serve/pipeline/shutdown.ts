@@ -27,6 +27,8 @@ export interface ShutdownParts {
   /** After a replay that ended by itself, keep the API up until `signal` aborts. */
   stay?: boolean;
   log: (line: string) => void;
+  /** Runs once every flow is scored, before the sinks close (the last health record). */
+  beforeSinksClose?: () => void;
 }
 
 /** Stops the pipeline in the order of the module doc; call once the source has returned or thrown. */
@@ -38,6 +40,7 @@ export async function shutdown(p: ShutdownParts): Promise<void> {
     p.log("nadir monitor: replay finished; serving the API until SIGINT/SIGTERM");
     await new Promise<void>((r) => p.signal.addEventListener("abort", () => r(), { once: true }));
   }
+  p.beforeSinksClose?.();
   await closeSinks(p.sinks, p.log);
   // Alerts a sink lost (disk full…) are said plainly: the run "worked" but the record is incomplete.
   for (const l of lossLines(p.monitor.alertCount, sinkReports(p.sinks), p.monitor.driftEvents)) p.log(l);

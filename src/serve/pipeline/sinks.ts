@@ -76,6 +76,29 @@ export function repairAlertFile(cfg: MonitorConfig, log: (line: string) => void)
   return [line];
 }
 
+/** Queues every record of the alerts file on `sink` (lines that are not records are skipped). */
+function resendAlertFile(file: string, sink: NatsSink, log: (line: string) => void): void {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  let n = 0;
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line);
+      if (typeof r?.id === "string" && typeof r?.host === "string") {
+        sink.send(r);
+        n++;
+      }
+    } catch { /* repairAlertFile moved torn lines aside; anything left is not ours to send */ }
+  }
+  if (n) log(`nadir monitor: ${n} records of ${file} queued again for JetStream (repeats are dropped by id)`);
+}
+
 /** Per-sink counts for the run summary. */
 export interface SinkReport extends SinkStats {
   name: string;
@@ -179,9 +202,13 @@ export function openSinks(cfg: MonitorConfig, o: OpenSinksOptions): AlertSink[] 
         port: sk.nats.port,
         subject: sk.nats.subject,
         token,
+        jetstream: sk.nats.jetstream ? { stream: sk.nats.stream ?? "NADIR" } : undefined,
         onError: onErr("nats"),
       }),
     );
+    // With JetStream, what the alerts file holds is sent again on start: records written before a crash
+    // but never acknowledged by the stream are not lost, and the rest are dropped as repeats (message id).
+    if (sk.nats.jetstream && alertsFile) resendAlertFile(alertsFile, sinks.at(-1) as NatsSink, o.log);
   }
   if (!sinks.length) {
     o.log("nadir monitor: no alert sink configured (--alerts FILE); alerts are only kept for the API");

@@ -20,6 +20,7 @@
 import type { EveRecord } from "../eve.ts";
 import type { AlertSink, SinkStats } from "./sink.ts";
 import { RetryQueue } from "./retry_queue.ts";
+import { ensureStream, jsPublish } from "./jetstream.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -43,6 +44,8 @@ export interface NatsMsg {
   sid: string;
   reply?: string;
   data: Uint8Array;
+  /** Headers (HMSG): the status line as `:status` ("408 Request Timeout"), then each header. */
+  headers?: Record<string, string>;
 }
 
 /** One connection to a NATS server. */
@@ -55,6 +58,10 @@ export class NatsClient {
   #closed = false;
   #error?: Error;
   #writeChain: Promise<void> = Promise.resolve();
+  #muxSid = "";
+  #muxPrefix = "";
+  #nextToken = 1;
+  readonly #waiting = new Map<string, (m: NatsMsg) => void>();
   /** The server's INFO object. */
   info: Record<string, unknown> = {};
   readonly #readLoop: Promise<void>;
@@ -76,6 +83,8 @@ export class NatsClient {
         verbose: false,
         pedantic: false,
         lang: "deno",
+        headers: true,
+        no_responders: true,
         version: "0.1.0",
         protocol: 1,
         name: o.name ?? "nadir",
@@ -107,18 +116,82 @@ export class NatsClient {
     return this.#writeChain;
   }
 
-  /** Publishes `data` on `subject`. */
-  publish(subject: string, data: string | Uint8Array): Promise<void> {
-    if (!/^[^\s*>]+(\.[^\s.]+)*$/.test(subject) || /\s/.test(subject)) {
-      return Promise.reject(new Error(`invalid NATS subject "${subject}"`));
+  /**
+   * Publishes `data` on `subject`; `reply` names where answers go, `headers` are sent with HPUB (the
+   * server must support headers, as every JetStream server does).
+   */
+  publish(
+    subject: string,
+    data: string | Uint8Array,
+    o: { reply?: string; headers?: Record<string, string> } = {},
+  ): Promise<void> {
+    for (const s of [subject, o.reply]) {
+      if (s !== undefined && (!/^[^\s*>]+(\.[^\s.]+)*$/.test(s) || /\s/.test(s))) {
+        return Promise.reject(new Error(`invalid NATS subject "${s}"`));
+      }
     }
     const payload = typeof data === "string" ? enc.encode(data) : data;
-    const head = enc.encode(`PUB ${subject} ${payload.length}\r\n`);
-    const msg = new Uint8Array(head.length + payload.length + 2);
+    const reply = o.reply ? ` ${o.reply}` : "";
+    let hdr = new Uint8Array(0);
+    if (o.headers) {
+      let h = "NATS/1.0\r\n";
+      for (const [k, v] of Object.entries(o.headers)) {
+        if (/[\r\n:]/.test(k) || /[\r\n]/.test(v)) {
+          return Promise.reject(new Error(`invalid NATS header ${JSON.stringify(k)}: ${JSON.stringify(v)}`));
+        }
+        h += `${k}: ${v}\r\n`;
+      }
+      hdr = enc.encode(h + "\r\n");
+    }
+    const head = enc.encode(
+      o.headers
+        ? `HPUB ${subject}${reply} ${hdr.length} ${hdr.length + payload.length}\r\n`
+        : `PUB ${subject}${reply} ${payload.length}\r\n`,
+    );
+    const msg = new Uint8Array(head.length + hdr.length + payload.length + 2);
     msg.set(head);
-    msg.set(payload, head.length);
-    msg.set([13, 10], head.length + payload.length);
+    msg.set(hdr, head.length);
+    msg.set(payload, head.length + hdr.length);
+    msg.set([13, 10], msg.length - 2);
     return this.#write(msg);
+  }
+
+  /** Removes a subscription. */
+  async unsubscribe(sid: string): Promise<void> {
+    this.#subs.delete(sid);
+    await this.#write(`UNSUB ${sid}\r\n`);
+  }
+
+  /** A fresh reply subject under this connection's inbox. */
+  inbox(): string {
+    return `_INBOX.${crypto.randomUUID().replaceAll("-", "")}`;
+  }
+
+  /**
+   * Sends `data` to `subject` and resolves with the first answer (NATS request/reply); rejects after
+   * `timeoutMs` (default 5000) without one.
+   */
+  async request(
+    subject: string,
+    data: string | Uint8Array,
+    o: { timeoutMs?: number; headers?: Record<string, string> } = {},
+  ): Promise<NatsMsg> {
+    if (!this.#muxSid) {
+      this.#muxPrefix = this.inbox();
+      this.#muxSid = await this.subscribe(`${this.#muxPrefix}.*`, (m) => {
+        const token = m.subject.slice(this.#muxPrefix.length + 1);
+        this.#waiting.get(token)?.(m);
+        this.#waiting.delete(token);
+      });
+    }
+    const token = String(this.#nextToken++);
+    const answer = new Promise<NatsMsg>((resolve) => this.#waiting.set(token, resolve));
+    try {
+      await this.publish(subject, data, { reply: `${this.#muxPrefix}.${token}`, headers: o.headers });
+      return await withTimeout(answer, o.timeoutMs ?? 5000, `request to ${subject}`);
+    } finally {
+      this.#waiting.delete(token);
+    }
   }
 
   /** Subscribes; returns the sid. */
@@ -184,6 +257,31 @@ export class NatsClient {
       if (eol < 0) break;
       const line = dec.decode(b.subarray(pos, eol));
       const op = line.split(" ", 1)[0].toUpperCase();
+      if (op === "HMSG") {
+        // HMSG <subject> <sid> [reply] <header bytes> <total bytes>
+        const parts = line.split(" ");
+        const total = Number(parts[parts.length - 1]), hlen = Number(parts[parts.length - 2]);
+        if (eol + 2 + total + 2 > b.length) break;
+        const raw = b.subarray(eol + 2, eol + 2 + hlen);
+        const data = b.slice(eol + 2 + hlen, eol + 2 + total);
+        pos = eol + 2 + total + 2;
+        const headers: Record<string, string> = {};
+        const lines = dec.decode(raw).split("\r\n");
+        headers[":status"] = lines[0].replace(/^NATS\/1\.0\s*/, "");
+        for (const l of lines.slice(1)) {
+          const i = l.indexOf(":");
+          if (i > 0) headers[l.slice(0, i).trim()] = l.slice(i + 1).trim();
+        }
+        const msg: NatsMsg = {
+          subject: parts[1],
+          sid: parts[2],
+          reply: parts.length === 6 ? parts[3] : undefined,
+          data,
+          headers,
+        };
+        this.#subs.get(msg.sid)?.(msg);
+        continue;
+      }
       if (op === "MSG") {
         const parts = line.split(" ");
         const size = Number(parts[parts.length - 1]);
@@ -234,8 +332,17 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /** Options for {@link NatsSink}. */
 export interface NatsSinkOptions extends NatsConnectOptions {
-  /** Subject; `{host}` is replaced by the alert's host. Default "nadir.alerts.{host}". */
+  /**
+   * Subject; `{host}` is replaced by the record's host (the sensor), `{event}` by its kind (alert,
+   * drift, health). Default "nadir.alerts.{host}", with `jetstream` "nadir.{host}.{event}".
+   */
   subject?: string;
+  /**
+   * Publish into this JetStream stream (created on `nadir.>` when missing): each record is stored by the
+   * server before it leaves the queue, with its id as message id, so a collector that was away still
+   * gets it and a record sent twice (a retry, a restart) is stored once.
+   */
+  jetstream?: { stream: string };
   /** Alerts kept in memory while the server is unreachable. Default 10000. */
   maxQueue?: number;
   onError?: (e: Error) => void;
@@ -246,7 +353,7 @@ export class NatsSink implements AlertSink {
   readonly name = "nats";
   readonly #o: NatsSinkOptions;
   #client?: NatsClient;
-  readonly #queue: RetryQueue<{ subject: string; data: string }>;
+  readonly #queue: RetryQueue<{ subject: string; data: string; id?: string }>;
   dropped = 0;
   published = 0;
 
@@ -269,22 +376,47 @@ export class NatsSink implements AlertSink {
   }
 
   send(r: EveRecord): void {
-    const subject = (this.#o.subject ?? "nadir.alerts.{host}").replace(
-      "{host}",
-      r.host.replace(/[^A-Za-z0-9_-]/g, "_"),
-    );
-    this.dropped += this.#queue.push({ subject, data: JSON.stringify(r) }, this.#o.maxQueue ?? 10_000);
+    this.#push(r.host, r.event_type, r.id, JSON.stringify(r));
   }
 
-  async #deliver(queue: { subject: string; data: string }[]): Promise<boolean> {
+  /** Publishes a sensor's health record (event_type "health"; not an alert: not counted as written). */
+  sendHealth(h: { host: string; id: string } & Record<string, unknown>): void {
+    this.#push(h.host, "health", h.id, JSON.stringify({ ...h, event_type: "health" }), false);
+  }
+
+  #push(host: string, event: string, id: string, data: string, counted = true): void {
+    const template = this.#o.subject ?? (this.#o.jetstream ? "nadir.{host}.{event}" : "nadir.alerts.{host}");
+    const subject = template.replace("{host}", host.replace(/[^A-Za-z0-9_-]/g, "_")).replace(
+      "{event}",
+      event,
+    );
+    const lost = this.#queue.push({ subject, data, id: counted ? id : `~${id}` }, this.#o.maxQueue ?? 10_000);
+    if (counted) this.dropped += lost;
+  }
+
+  async #deliver(queue: { subject: string; data: string; id?: string }[]): Promise<boolean> {
     try {
-      if (!this.#client || this.#client.closed) this.#client = await NatsClient.connect(this.#o);
+      if (!this.#client || this.#client.closed) {
+        this.#client = await NatsClient.connect(this.#o);
+        if (this.#o.jetstream) {
+          await ensureStream(this.#client, { name: this.#o.jetstream.stream, subjects: ["nadir.>"] });
+        }
+      }
+      const js = this.#o.jetstream;
+      const batch = queue.slice(0, js ? 200 : 1000);
+      if (js) {
+        // Stored by the stream (publish acknowledgements) before the records leave the queue.
+        const c = this.#client;
+        await Promise.all(batch.map((m) => jsPublish(c, m.subject, m.data, m.id!.replace(/^~/, ""))));
+        queue.splice(0, batch.length);
+        this.published += batch.filter((m) => !m.id!.startsWith("~")).length;
+        return true;
+      }
       // Publish what is queued, then confirm with PING/PONG before dropping it from the queue.
-      const batch = queue.slice(0, 1000);
       for (const m of batch) await this.#client.publish(m.subject, m.data);
       await this.#client.flush();
       queue.splice(0, batch.length);
-      this.published += batch.length;
+      this.published += batch.filter((m) => !m.id?.startsWith("~")).length;
       return true;
     } catch (e) {
       this.#o.onError?.(e as Error);

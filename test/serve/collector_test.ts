@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { CollectorDb } from "../../src/serve/collector.ts";
+import { parseNatsUrl } from "../../src/cli/collect.ts";
+import { InputError } from "../../src/util/errors.ts";
+
+const alert = (id: string, host = "s1") => ({
+  id,
+  event_type: "alert",
+  host,
+  timestamp: "2026-01-01T00:00:00Z",
+});
+
+Deno.test("CollectorDb: each record stored once; health keeps the newest per sensor; junk is skipped", () => {
+  const path = Deno.makeTempFileSync({ suffix: ".db" });
+  const db = CollectorDb.open(path);
+  try {
+    const health = (t: string) => ({
+      id: `h${t}`,
+      event_type: "health",
+      host: "s1",
+      timestamp: t,
+      packets: Number(t),
+    });
+    assert.deepEqual(
+      db.store([alert("a"), alert("b", "s2"), alert("a"), health("2"), health("1"), { x: 1 }, null]),
+      { alerts: 2, drift: 0, health: 2, repeats: 1, skipped: 2 },
+    );
+    assert.deepEqual(db.store([alert("b", "s2"), { ...alert("d"), event_type: "drift" }]), {
+      alerts: 0,
+      drift: 1,
+      health: 0,
+      repeats: 1,
+      skipped: 0,
+    });
+    assert.equal(db.count("alerts"), 2);
+    assert.deepEqual(db.sensors().map((s) => [s.name, s.health.packets]), [["s1", 2]]);
+    assert.deepEqual(db.recentAlerts(10).map((a) => a.id), ["a", "b"]);
+  } finally {
+    db.close();
+  }
+  // Reopened: the same rows, no migration run twice.
+  const again = CollectorDb.open(path);
+  assert.equal(again.count("alerts"), 2);
+  again.close();
+});
+
+Deno.test("CollectorDb: a damaged file or a newer schema is refused with the file named", () => {
+  const junk = Deno.makeTempFileSync({ suffix: ".db" });
+  Deno.writeTextFileSync(
+    junk,
+    "this is not a database, just text that is long enough to be read as a header",
+  );
+  assert.throws(() => CollectorDb.open(junk), (e) => e instanceof InputError && e.message.includes(junk));
+  const newer = Deno.makeTempFileSync({ suffix: ".db" });
+  const raw = new DatabaseSync(newer);
+  raw.exec("PRAGMA user_version = 99");
+  raw.close();
+  assert.throws(() => CollectorDb.open(newer), /schema version 99 is newer than this nadir knows \(1\)/);
+});
+
+Deno.test("nadir collect --nats: HOST:PORT, nats://HOST:PORT, default port; anything else is a usage error", () => {
+  assert.deepEqual(parseNatsUrl("127.0.0.1:4223"), { host: "127.0.0.1", port: 4223 });
+  assert.deepEqual(parseNatsUrl("nats://nats.example:4222"), { host: "nats.example", port: 4222 });
+  assert.deepEqual(parseNatsUrl("collector"), { host: "collector", port: 4222 });
+  assert.throws(
+    () => parseNatsUrl("http://x:1/y"),
+    /--nats expects HOST:PORT or nats:\/\/HOST:PORT, found "http:\/\/x:1\/y"/,
+  );
+  assert.throws(() => parseNatsUrl("x:99999"), /--nats expects/);
+});
