@@ -51,7 +51,7 @@ function setup(opts: { token?: string; maxBody?: number } = {}) {
   return { dir, store, filter, metrics, call };
 }
 
-function addAlert(store: AlertStore, i: number, src = "192.0.2.1") {
+function addAlert(store: AlertStore, i: number, src = "192.0.2.1", host = HOSTILE) {
   const a = makeAlert({
     tsUs: 1.7e15 + i,
     flowId: i,
@@ -64,7 +64,7 @@ function addAlert(store: AlertStore, i: number, src = "192.0.2.1") {
     score: 5,
     threshold: 1,
     explanation: HOSTILE,
-    host: HOSTILE,
+    host,
   });
   store.add({ alert: a, featureNames: FEATURES, features: [1, 2, 3] });
   return a;
@@ -236,7 +236,9 @@ Deno.test("off-loopback without a token refuses to start; loopback detection", (
 Deno.test("alerts: paging, filters, 404, bad query, feedback adds suppression and benign row", async () => {
   const { call, store, dir, filter } = setup();
   const ids = [];
-  for (let i = 0; i < 7; i++) ids.push(addAlert(store, i, i % 2 ? "192.0.2.1" : "192.0.2.2").id);
+  for (let i = 0; i < 7; i++) {
+    ids.push(addAlert(store, i, i % 2 ? "192.0.2.1" : "192.0.2.2", i >= 4 ? "s1" : HOSTILE).id);
+  }
   let r = await call("/alerts?limit=3");
   let j = await r.json();
   assert.deepEqual(j.alerts.map((a: { id: string }) => a.id), ids.slice(4).reverse());
@@ -250,6 +252,11 @@ Deno.test("alerts: paging, filters, 404, bad query, feedback adds suppression an
   assert.equal(j.next, null);
   j = await (await call("/alerts?src_ip=192.0.2.2")).json();
   assert.equal(j.alerts.length, 4);
+  // A collector holds many sensors' alerts: ?sensor= keeps one (the alert's host).
+  j = await (await call("/alerts?sensor=s1")).json();
+  assert.deepEqual(j.alerts.map((a: { id: string }) => a.id), ids.slice(4).reverse());
+  assert.equal((await (await call("/alerts?sensor=nowhere")).json()).alerts.length, 0);
+  assert.equal((await call(`/alerts?sensor=${"x".repeat(300)}`)).status, 400);
   r = await call("/alerts?limit=abc&severity=9");
   assert.equal(r.status, 400);
   j = await r.json();

@@ -107,6 +107,12 @@ testWhen([needPrograms("chromium")], {
       // Replay still feeding alerts: more rows than at first sight, real ones from the capture.
       const rows = await page.locator('[data-testid="alert-row"]').count();
       assert.ok(rows >= 2, `rows: ${rows}`);
+      // The sensor filter (a collector shows many sensors): only the hostile sensor's one alert, then all.
+      await page.locator('[data-testid="sensor-filter"]').selectOption(HOSTILE);
+      assert.equal(await page.locator('[data-testid="alert-row"]').count(), 1);
+      assert.equal(await page.locator('[data-testid="alert-row"] td.host').textContent(), HOSTILE);
+      await page.locator('[data-testid="sensor-filter"]').selectOption("");
+      assert.ok((await page.locator('[data-testid="alert-row"]').count()) >= rows);
       assert.deepEqual(errors, [], "no page errors");
 
       Deno.mkdirSync(join(ROOT, "test", "artifacts"), { recursive: true });

@@ -85,9 +85,25 @@ function addAlert(a, atFront) {
   while (state.alerts.length > state.maxAlerts) state.ids.delete(state.alerts.pop().id);
 }
 
+/** The sensor filter lists every sensor seen (a collector holds many); "" shows all. */
+function renderSensorFilter() {
+  const sel = document.getElementById("sensorFilter");
+  if (!sel) return;
+  const known = new Set(Array.from(sel.options, (o) => o.value));
+  for (const a of state.alerts) {
+    if (typeof a.host === "string" && !known.has(a.host)) {
+      known.add(a.host);
+      sel.append(el("option", { value: a.host }, a.host));
+    }
+  }
+}
+
 function renderAlerts() {
   const body = document.getElementById("alertsBody");
-  const rows = state.alerts.slice(0, 200).map((a) => {
+  renderSensorFilter();
+  const sensor = document.getElementById("sensorFilter")?.value ?? "";
+  const shown = sensor ? state.alerts.filter((a) => a.host === sensor) : state.alerts;
+  const rows = shown.slice(0, 200).map((a) => {
     const tr = el(
       "tr",
       { "data-id": a.id, "data-testid": "alert-row" },
@@ -559,6 +575,7 @@ function init() {
   );
   document.getElementById("modelUpdate").addEventListener("click", () => modelAction("update"));
   document.getElementById("modelRollback").addEventListener("click", () => modelAction("rollback"));
+  document.getElementById("sensorFilter").addEventListener("change", renderAlerts);
   Promise.all([loadAlerts(), loadDrift()]).then(renderTimeline).catch(() => {});
   streamAlerts();
   pollStats();
