@@ -37,6 +37,12 @@ export const command: Command = {
       default: "nadir-collector",
     },
     "token-file": { type: "string", arg: "FILE", description: "NATS token (file holding it)" },
+    tls: { type: "boolean", description: "TLS to the NATS server (used anyway when the server requires it)" },
+    "tls-ca": {
+      type: "string",
+      arg: "FILE",
+      description: "PEM of the CA that signed the NATS server's certificate",
+    },
     port: { type: "number", arg: "N", description: "Serve the API and dashboard on this port" },
     host: { type: "string", arg: "ADDR", description: "API bind address (default 127.0.0.1)" },
     "api-token-file": { type: "string", arg: "FILE", description: "Bearer token the API requires" },
@@ -63,7 +69,11 @@ at any time. GET /alerts?sensor=NAME lists one sensor's alerts. See docs/monitor
     try {
       const port = num(args, "port");
       const r = await runCollector({
-        nats: { ...nats, token },
+        nats: {
+          ...nats,
+          token,
+          tls: args.options.tls || str(args, "tls-ca") ? { caFile: str(args, "tls-ca") } : undefined,
+        },
         db: str(args, "db")!,
         stream: str(args, "stream"),
         durable: str(args, "durable"),

@@ -176,7 +176,7 @@ export class CollectorDb {
 
 /** Options for {@link runCollector}. */
 export interface CollectorOptions {
-  nats: { host: string; port: number; token?: string };
+  nats: { host: string; port: number; token?: string; tls?: { caFile?: string } };
   /** SQLite file. */
   db: string;
   /** JetStream stream the sensors publish into (default NADIR) and the durable consumer's name. */

@@ -83,6 +83,8 @@ export interface MonitorConfig {
       stream?: string;
       /** Seconds between health records (default 5; 0 = none). */
       health_interval_s?: number;
+      /** TLS to the server (always used when the server requires it); `ca_file` when its CA is private. */
+      tls?: { ca_file?: string };
     };
   };
   api?: {

@@ -258,3 +258,81 @@ testWhen([needPrograms("nats-server")], "NATS sink publishes alerts to a real na
     await proc.status;
   }
 });
+
+testWhen(
+  [needPrograms("nats-server", "openssl")],
+  "NATS over TLS: a sink with the server's CA publishes; without TLS it says so",
+  async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "nadir-nats-tls-" });
+    const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
+    const g = new Deno.Command("openssl", {
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    assert.ok(g.success, "openssl made a certificate");
+    const port = freePort();
+    const conf = join(dir, "nats.conf");
+    Deno.writeTextFileSync(
+      conf,
+      `listen: 127.0.0.1:${port}\ntls { cert_file: "${cert}"\n key_file: "${key}" }\n`,
+    );
+    const proc = new Deno.Command(programPath("nats-server")!, {
+      args: ["-c", conf],
+      stdout: "null",
+      stderr: "null",
+    })
+      .spawn();
+    let sub: NatsClient | undefined;
+    try {
+      for (let i = 0;; i++) {
+        try {
+          sub = await NatsClient.connect({ host: "127.0.0.1", port, timeoutMs: 500, tls: { caFile: cert } });
+          break;
+        } catch (e) {
+          if (i > 40) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      await assert.rejects(
+        NatsClient.connect({ host: "127.0.0.1", port, timeoutMs: 2000 }),
+        /requires TLS; configure tls/,
+      );
+      const got: string[] = [];
+      await sub.subscribe("nadir.alerts.>", (m) => got.push(JSON.parse(new TextDecoder().decode(m.data)).id));
+      await sub.flush();
+      const s = new NatsSink({ host: "127.0.0.1", port, tls: { caFile: cert } });
+      const sent = [alert(1), alert(2)];
+      for (const a of sent) s.send(a);
+      await s.close();
+      for (let i = 0; i < 50 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(got, sent.map((a) => a.id));
+      assert.deepEqual(s.stats(), { written: 2, lost: 0 });
+    } finally {
+      sub?.close();
+      proc.kill("SIGTERM");
+      await proc.status;
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);

@@ -203,6 +203,7 @@ export function openSinks(cfg: MonitorConfig, o: OpenSinksOptions): AlertSink[] 
         subject: sk.nats.subject,
         token,
         jetstream: sk.nats.jetstream ? { stream: sk.nats.stream ?? "NADIR" } : undefined,
+        tls: sk.nats.tls ? { caFile: sk.nats.tls.ca_file } : undefined,
         onError: onErr("nats"),
       }),
     );

@@ -4,8 +4,11 @@
  * one place (`nats-server` from Debian; subscribe to `nadir.alerts.>`).
  *
  * Written against the protocol description at docs.nats.io ("Client
- * Protocol"); no TLS or JetStream. `flush()` is a PING/PONG round trip: when
- * it resolves the server has processed every PUB sent before it.
+ * Protocol"), with headers (HPUB/HMSG), request/reply, and TLS: the
+ * connection is upgraded after the server's INFO when it requires TLS or the
+ * options ask for it (JetStream: src/serve/sinks/jetstream.ts). `flush()` is a
+ * PING/PONG round trip: when it resolves the server has processed every PUB
+ * sent before it.
  *
  * @example
  * ```ts ignore
@@ -36,6 +39,11 @@ export interface NatsConnectOptions {
   name?: string;
   /** Connect + handshake timeout. Default 3000 ms. */
   timeoutMs?: number;
+  /**
+   * Use TLS (also used whenever the server's INFO requires it). `caFile`: PEM of the CA that signed the
+   * server's certificate, when it is not one the system trusts; the server name checked is `host`.
+   */
+  tls?: { caFile?: string };
 }
 
 /** A received message. */
@@ -50,7 +58,7 @@ export interface NatsMsg {
 
 /** One connection to a NATS server. */
 export class NatsClient {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   #buf = new Uint8Array(0);
   #pongs: { resolve: () => void; reject: (e: Error) => void }[] = [];
   #subs = new Map<string, (m: NatsMsg) => void>();
@@ -67,18 +75,41 @@ export class NatsClient {
   readonly #readLoop: Promise<void>;
   #onInfo?: (() => void) | undefined;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn, info: Record<string, unknown>) {
     this.#conn = conn;
+    this.info = info;
     this.#readLoop = this.#read();
   }
 
-  /** Connects, waits for INFO, sends CONNECT and checks it with a PING/PONG. */
+  /**
+   * Connects, reads INFO (upgrading to TLS when the server requires it or `tls` is given), sends CONNECT
+   * and checks it with a PING/PONG.
+   */
   static async connect(o: NatsConnectOptions): Promise<NatsClient> {
     const timeout = o.timeoutMs ?? 3000;
-    const conn = await withTimeout(Deno.connect({ hostname: o.host, port: o.port }), timeout, "connect");
-    const c = new NatsClient(conn);
+    let conn: Deno.Conn = await withTimeout(
+      Deno.connect({ hostname: o.host, port: o.port }),
+      timeout,
+      "connect",
+    );
+    let c: NatsClient | undefined;
     try {
-      await withTimeout(new Promise<void>((r) => (c.#onInfo = r)), timeout, "INFO");
+      const info = await withTimeout(readInfo(conn), timeout, "INFO");
+      if (o.tls || info.tls_required === true) {
+        if (!o.tls) {
+          throw new Error(
+            `NATS server ${o.host}:${o.port} requires TLS; configure tls (a CA file if needed)`,
+          );
+        }
+        const caCerts = o.tls.caFile ? [Deno.readTextFileSync(o.tls.caFile)] : undefined;
+        conn = await withTimeout(
+          Deno.startTls(conn as Deno.TcpConn, { hostname: o.host, caCerts }),
+          timeout,
+          "TLS handshake",
+        );
+        await withTimeout((conn as Deno.TlsConn).handshake(), timeout, "TLS handshake");
+      }
+      c = new NatsClient(conn, info);
       const connect: Record<string, unknown> = {
         verbose: false,
         pedantic: false,
@@ -95,7 +126,12 @@ export class NatsClient {
       await c.#write(`CONNECT ${JSON.stringify(connect)}\r\n`);
       await withTimeout(c.flush(), timeout, "CONNECT/PONG");
     } catch (e) {
-      c.close();
+      if (c) c.close();
+      else {
+        try {
+          conn.close();
+        } catch { /* closed */ }
+      }
       throw e;
     }
     return c;
@@ -317,6 +353,27 @@ export class NatsClient {
   /** Waits for the read loop to end (after close). */
   async closed_(): Promise<void> {
     await this.#readLoop;
+  }
+}
+
+/** Reads the server's first line (INFO {...}) byte by byte, so nothing after it is consumed before TLS. */
+async function readInfo(conn: Deno.Conn): Promise<Record<string, unknown>> {
+  const line: number[] = [];
+  const one = new Uint8Array(1);
+  while (line.length < 65536) {
+    const n = await conn.read(one);
+    if (n === null) throw new Error("NATS server closed the connection before INFO");
+    if (one[0] === 10) break;
+    if (one[0] !== 13) line.push(one[0]);
+  }
+  const text = dec.decode(new Uint8Array(line));
+  if (!text.startsWith("INFO ")) {
+    throw new Error(`expected INFO from the NATS server, found ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  try {
+    return JSON.parse(text.slice(5));
+  } catch {
+    throw new Error(`the NATS server's INFO is not JSON: ${JSON.stringify(text.slice(0, 200))}`);
   }
 }
 
