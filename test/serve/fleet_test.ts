@@ -85,8 +85,9 @@ testWhen(
         return { dir, args: ["monitor", "--config", cfg] };
       });
       const db = join(work, "fleet.db");
-      const collect = ["collect", "--nats", `127.0.0.1:${port}`, "--db", db];
-      let collector = nadir(collect, join(work, "collector.log"));
+      const startCollector = () =>
+        nadir(["collect", "--nats", `127.0.0.1:${port}`, "--db", db], join(work, "collector.log"));
+      let collector = startCollector();
       const sensors = sensorArgs.map((s) => nadir(s.args, join(s.dir, "log")));
       procs.push(collector, ...sensors);
       // Mid-run: kill sensor 0 (its capture takes 4 s at 500 packets/s) and the collector, hard.
@@ -96,7 +97,7 @@ testWhen(
       collector.kill("SIGKILL");
       await collector.status;
       await sleep(500);
-      collector = nadir(collect, join(work, "collector.log"));
+      collector = startCollector();
       const again = nadir(sensorArgs[0].args, join(sensorArgs[0].dir, "log"));
       procs.push(collector, again);
       for (const p of [again, sensors[1], sensors[2]]) {
