@@ -138,9 +138,15 @@ export function isoMicros(tsUs: number): string {
 }
 
 let seq = 0;
-const bootTag = Date.now().toString(36);
+/**
+ * Start time (base 36) and 30 random bits: the shards of a sensor (worker threads, each with its own copy
+ * of this module) and the sensors of a fleet start within the same millisecond, and their ids must
+ * still differ (a collector keys alerts by id; evidence pcaps are named by it).
+ */
+const bootTag = Date.now().toString(36) +
+  (crypto.getRandomValues(new Uint32Array(1))[0] >>> 2).toString(36).padStart(6, "0");
 
-/** A new alert id: boot tag + sequence, unique per process and sortable within it. */
+/** A new alert id: boot tag + sequence, unique across processes and threads, sortable within one. */
 export function newAlertId(): string {
   seq++;
   return `${bootTag}-${seq.toString().padStart(8, "0")}`;

@@ -102,6 +102,12 @@ Deno.test("monitor --workers 2: the same flows, alerts and evidence as one worke
   }
   const [one, two] = runs;
   assert.ok(one.alerts.length > 50, `the capture raises alerts: ${one.alerts.length}`);
+  // Alert ids are made in the shards' threads: they must not collide (evidence pcaps are named by them).
+  assert.equal(
+    new Set(two.alerts.map((a) => a.id)).size,
+    two.alerts.length,
+    "alert ids unique across shards",
+  );
   // A flow alerts once, whatever the batch timing (a queued row once outlived its flow's "alerted" mark).
   assert.equal(new Set(one.alerts.map((a) => a.flow_id)).size, one.alerts.length, "one alert per flow");
   assert.equal(two.packets, one.packets);
