@@ -320,3 +320,48 @@ export function git(cwd: string, ...args: string[]): string {
   if (!r.success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
   return new TextDecoder().decode(r.stdout).trim();
 }
+
+/** A TCP port free on 127.0.0.1 right now (for a server a test starts). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = l.addr.port;
+  l.close();
+  return p;
+}
+
+/**
+ * A self-signed EC certificate and key for 127.0.0.1 (CN `cn`), valid one day, written to `dir` with
+ * openssl (callers declare it with needPrograms("openssl")).
+ */
+export function selfSignedCert(dir: string, cn = "localhost"): { cert: string; key: string } {
+  const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
+  const g = new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${cn}`,
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  if (!g.success) {
+    throw new Error(`openssl could not make a certificate: ${new TextDecoder().decode(g.stderr)}`);
+  }
+  return { cert, key };
+}

@@ -33,6 +33,7 @@
  * @module
  */
 import { InputError } from "../util/errors.ts";
+import { readTextIfExists } from "../util/fs.ts";
 
 /** The alert fields the rules look at. */
 export interface AlertKey {
@@ -245,13 +246,8 @@ export class SuppressionList {
   }
 
   #load(file: string): void {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(file);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return;
-      throw e;
-    }
+    const text = readTextIfExists(file);
+    if (text === undefined) return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

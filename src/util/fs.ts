@@ -6,10 +6,11 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { exists, existsSync } from "./fs.ts";
+ * import { exists, existsSync, readTextIfExists } from "./fs.ts";
  * const dir = Deno.makeTempDirSync();
  * assert.equal(await exists(dir), true);
  * assert.equal(existsSync(`${dir}/missing`), false);
+ * assert.equal(readTextIfExists(`${dir}/missing`), undefined);
  * ```
  * @module
  */
@@ -31,5 +32,18 @@ export function existsSync(path: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * A text file's contents, or undefined when it does not exist (a file a program keeps across runs and
+ * may not have written yet); any other error is thrown.
+ */
+export function readTextIfExists(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
   }
 }

@@ -9,7 +9,7 @@ import type { FeatureSet } from "../../src/flows/features/types.ts";
 import { AlertStore } from "../../src/serve/store.ts";
 import { runMonitor } from "../../src/serve/run.ts";
 import { WebhookSink } from "../../src/serve/sinks/webhook.ts";
-import { dataPath, needPrograms, ROOT, testWhen } from "../_shared.ts";
+import { dataPath, needPrograms, ROOT, selfSignedCert, testWhen } from "../_shared.ts";
 import { benignFlowModel } from "./_helpers.ts";
 
 function cli(args: string[], env: Record<string, string> = {}): { code: number; err: string } {
@@ -74,33 +74,7 @@ testWhen([needPrograms("openssl")], {
   sanitizeResources: false,
   async fn() {
     const dir = Deno.makeTempDirSync();
-    const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
-    const g = new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).outputSync();
-    assert.ok(g.success, new TextDecoder().decode(g.stderr));
+    const { cert, key } = selfSignedCert(dir);
     const ac = new AbortController();
     const ready = Promise.withResolvers<number>();
     const server = serveApi({

@@ -2,15 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CollectorDb } from "../../src/serve/collector.ts";
 import { NatsClient } from "../../src/serve/sinks/nats.ts";
-import { dataPath, needPrograms, programPath, ROOT, testWhen } from "../_shared.ts";
+import { dataPath, freePort, needPrograms, programPath, ROOT, testWhen } from "../_shared.ts";
 import { benignFlowModel } from "./_helpers.ts";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = l.addr.port;
-  l.close();
-  return p;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

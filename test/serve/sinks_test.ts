@@ -6,7 +6,7 @@ import { FileSink } from "../../src/serve/sinks/sink.ts";
 import { WebhookSink } from "../../src/serve/sinks/webhook.ts";
 import { formatRfc5424, SyslogSink } from "../../src/serve/sinks/syslog.ts";
 import { NatsClient, NatsSink } from "../../src/serve/sinks/nats.ts";
-import { needPrograms, programPath, testWhen } from "../_shared.ts";
+import { freePort, needPrograms, programPath, selfSignedCert, testWhen } from "../_shared.ts";
 
 function alert(i: number, extra: Partial<{ src: string }> = {}): Alert {
   return makeAlert({
@@ -214,13 +214,6 @@ Deno.test("syslog sink over UDP and TCP reaches a local listener", async () => {
   for (const m of msgs) assert.match(m, /^<1\d\d>1 /);
 });
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = l.addr.port;
-  l.close();
-  return p;
-}
-
 testWhen([needPrograms("nats-server")], "NATS sink publishes alerts to a real nats-server", async (t) => {
   const bin = programPath("nats-server")!;
   const port = freePort();
@@ -264,33 +257,7 @@ testWhen(
   "NATS over TLS: a sink with the server's CA publishes; without TLS it says so",
   async () => {
     const dir = Deno.makeTempDirSync({ prefix: "nadir-nats-tls-" });
-    const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
-    const g = new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    assert.ok(g.success, "openssl made a certificate");
+    const { cert, key } = selfSignedCert(dir, "127.0.0.1");
     const port = freePort();
     const conf = join(dir, "nats.conf");
     Deno.writeTextFileSync(

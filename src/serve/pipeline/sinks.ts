@@ -46,6 +46,7 @@ import { WebhookSink } from "../sinks/webhook.ts";
 import { SyslogSink } from "../sinks/syslog.ts";
 import { NatsSink } from "../sinks/nats.ts";
 import { join } from "node:path";
+import { readTextIfExists } from "../../util/fs.ts";
 
 /** Options for {@link openSinks}. */
 export interface OpenSinksOptions {
@@ -78,13 +79,8 @@ export function repairAlertFile(cfg: MonitorConfig, log: (line: string) => void)
 
 /** Queues every record of the alerts file on `sink` (lines that are not records are skipped). */
 function resendAlertFile(file: string, sink: NatsSink, log: (line: string) => void): void {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
-    throw e;
-  }
+  const text = readTextIfExists(file);
+  if (text === undefined) return;
   let n = 0;
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
