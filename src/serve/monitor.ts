@@ -493,10 +493,18 @@ export class Monitor {
       proto: protoName(f.protocol),
       detector: o.scoring.name,
     };
-    // What the alert needs is taken now: the flow may end (and its evidence be dropped) before the rules
-    // answer (shard mode) or an async explanation returns.
-    const topFeatures = this.#mode.baseline.top(vals, o.topFeatures ?? 5);
-    const emit = () => {
+    // What the alert needs, taken when it is built: the flow may end (and its evidence be dropped) before
+    // the rules answer (shard mode) or an async explanation returns.
+    const take = () => {
+      const ev = this.evidence.get(f.id);
+      return {
+        topFeatures: this.#mode.baseline.top(vals, o.topFeatures ?? 5),
+        frames: ev && { ...ev, packets: ev.packets.slice() },
+        values: Array.from(vals),
+        model: modelRow && { names: modelRow.names, values: Float64Array.from(modelRow.values) },
+      };
+    };
+    const emit = (t: ReturnType<typeof take>) => {
       const a = makeAlert({
         tsUs,
         flowId: f.id,
@@ -515,28 +523,25 @@ export class Monitor {
         bytes: at?.bytes ?? f.bytes,
         // A row taken while the flow was active reports it active, even if it ended before its batch.
         state: state === "ended" || (at === undefined && f.expirationId !== -1) ? "ended" : "active",
-        topFeatures,
+        topFeatures: t.topFeatures,
         ...(extra ? { extra } : {}),
       });
-      this.#explainAndSend(a, frames, names, values, triggerWall, triggerCpu, model);
+      this.#explainAndSend(a, t.frames, names, t.values, triggerWall, triggerCpu, t.model);
     };
-    const ev = this.evidence.get(f.id);
-    const frames = ev && { ...ev, packets: ev.packets.slice() };
-    const values = Array.from(vals);
-    const model = modelRow && { names: modelRow.names, values: Float64Array.from(modelRow.values) };
     const shard = o.shard;
     if (shard) {
       // The rules belong to the main monitor, which sees every shard's alerts: it judges the cheap key,
       // and only a passed alert is built, explained and sent with its pcap.
       this.#handed.add(f.id);
-      this.#track(shard.judge(key, f.id).then((pass) => pass ? emit() : undefined));
+      const t = take();
+      this.#track(shard.judge(key, f.id).then((pass) => pass ? emit(t) : undefined));
       return;
     }
     // Filter first (cheap key): suppressed/duplicate alerts never pay for features and formatting.
     if (!this.#passes(key)) return;
     // A flow raises until one of its alerts passes the rules.
     this.#alertedFlows.add(f.id);
-    emit();
+    emit(take());
   }
 
   /** Explains `a` (maybe asynchronously), then delivers it here or hands it to the main monitor. */
