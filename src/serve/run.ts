@@ -128,7 +128,7 @@ export interface RunOptions {
 
 /**
  * Health records on the NATS sink (subject `nadir.<sensor>.health` with JetStream): what the sensor
- * counted so far, every `sinks.nats.health_interval_s` (default 5 s) and once at the end, so a collector
+ * counted so far (packets, bytes, flows, alerts, drops) and a flow summary (top talkers), every `sinks.nats.health_interval_s` (default 5 s) and once at the end, so a collector
  * sees which sensors are alive and how busy. Returns the function that sends the last one and stops.
  */
 function startHealth(
@@ -136,6 +136,7 @@ function startHealth(
   sinks: AlertSink[],
   monitor: Monitor,
   m: MonitorMetrics,
+  stats: LiveStats,
 ): () => void {
   const nats = sinks.find((s): s is NatsSink => s instanceof NatsSink);
   const every = cfg.sinks?.nats?.health_interval_s ?? 5;
@@ -151,11 +152,14 @@ function startHealth(
       final,
       uptime_s: (Date.now() - boot) / 1000,
       packets: m.packets.get(),
+      bytes: m.bytes.get(),
       flows_active: m.flowsActive.get(),
       flows_ended: m.flowsEnded.get(),
       alerts: monitor.alertCount,
       kernel_drops: m.kernelDrops.get(),
       drift_events: monitor.driftEvents,
+      // The flow summary: the sources that sent the most bytes so far (the dashboard's top talkers).
+      top_talkers: (stats.snapshot({}).top_talkers as unknown[]).slice(0, 5),
     });
   send(false);
   const t = setInterval(() => send(false), every * 1000);
@@ -252,7 +256,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   const stopTicker = shards > 1 ? () => {} : startTicker(monitor, source.live, log);
   let report: SourceReport;
   let sharded: ShardTotals | undefined;
-  const stopHealth = startHealth(cfg, sinks, monitor, metrics);
+  const stopHealth = startHealth(cfg, sinks, monitor, metrics, stats);
   try {
     if (shards > 1) {
       log(`nadir monitor: ${shards} workers, flows split by a symmetric hash`);

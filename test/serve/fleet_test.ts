@@ -124,7 +124,13 @@ testWhen(
         );
         const sensorsSeen = d.sensors();
         assert.deepEqual(sensorsSeen.map((s) => s.name), ["sensor0", "sensor1", "sensor2"]);
-        for (const s of sensorsSeen) assert.equal(s.health.final, true, `${s.name} said it ended`);
+        for (const s of sensorsSeen) {
+          assert.equal(s.health.final, true, `${s.name} said it ended`);
+          assert.ok(
+            (s.health.packets as number) > 0 && (s.health.top_talkers as unknown[]).length > 0,
+            s.name,
+          );
+        }
       } finally {
         d.close();
       }
