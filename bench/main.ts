@@ -16,6 +16,7 @@ const BENCHES: Record<string, string> = {
   llm: "./llm_quality.ts",
   "flow-lm-sizes": "./flow_lm_sizes.ts",
   captures: "./captures_quality.ts",
+  big: "./big_files.ts",
 };
 const name = Deno.args[0];
 if (!name || !(name in BENCHES)) {

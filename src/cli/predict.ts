@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type Command, num, str } from "./command.ts";
+import { type Command, num, type ParsedArgs, str } from "./command.ts";
 import { UsageError, withFile } from "../util/errors.ts";
 
 export const command: Command = {
@@ -31,6 +31,13 @@ export const command: Command = {
       description: "Dataset name/family of --input when detection fails",
     },
     out: { type: "string", arg: "FILE.jsonl", description: "Output file (default: stdout)" },
+    "batch-rows": {
+      type: "number",
+      arg: "N",
+      description:
+        "Read a CSV N rows at a time, memory bounded (default: 100,000 for CSVs over 64 MiB; 0 = " +
+        "whole file)",
+    },
     threshold: { type: "number", arg: "X", description: "Override the model's saved threshold" },
   },
   details: `Label columns in the input are ignored; the model's saved transform is applied to the raw columns.
@@ -42,6 +49,11 @@ Examples:
     const modelDir = str(args, "model"), input = str(args, "input");
     if (!modelDir) throw new UsageError("nadir predict: --model DIR is required");
     if (!input) throw new UsageError("nadir predict: --input FILE is required");
+    const batchRows = num(args, "batch-rows") ?? (bigCsv(input) ? 100_000 : 0);
+    if (!(Number.isInteger(batchRows) && batchRows >= 0)) {
+      throw new UsageError(`nadir predict: --batch-rows expects an integer ≥ 0, found ${batchRows}`);
+    }
+    if (batchRows > 0) return await streamed(args, modelDir, input, batchRows);
     const { loadModel } = await import("../detectors/model_dir.ts");
     const { resolveModelDir } = await import("../detectors/model_history.ts");
     const { predictBatch } = await import("../detectors/predict.ts");
@@ -54,15 +66,10 @@ Examples:
         threshold: num(args, "threshold"),
         context: contextFromFrame(df),
       }));
+    const { scoreLine } = await import("../eval/predict_stream.ts");
     const lines: string[] = new Array(r.scores.length);
     for (let i = 0; i < r.scores.length; i++) {
-      const s = r.scores[i];
-      // JSON has no NaN or Infinity: a non-finite score is null, with the reason.
-      lines[i] = r.dropped[i]
-        ? `{"score":null,"is_anomaly":false,"reason":"dropped"}`
-        : r.nonFinite[i]
-        ? `{"score":null,"is_anomaly":true,"reason":"non_finite_score"}`
-        : `{"score":${s},"is_anomaly":${r.isAnomaly[i]}}`;
+      lines[i] = scoreLine(r.scores[i], r.isAnomaly[i], r.dropped[i] === 1, r.nonFinite[i] === 1);
     }
     if (r.nonFiniteCount) {
       console.error(
@@ -93,3 +100,73 @@ Examples:
     return 0;
   },
 };
+
+/** A CSV file (not a dataset name, folder or Parquet) big enough that reading it whole costs gigabytes. */
+function bigCsv(input: string): boolean {
+  if (/\.(parquet|pq)$/i.test(input)) return false;
+  try {
+    const st = Deno.statSync(input);
+    return st.isFile && st.size > 64 * 2 ** 20;
+  } catch {
+    return false; // a dataset name
+  }
+}
+
+/** `--batch-rows N`: the file scored chunk by chunk (src/eval/predict_stream.ts). */
+async function streamed(
+  args: ParsedArgs,
+  modelDir: string,
+  input: string,
+  rowsPerChunk: number,
+): Promise<number> {
+  const { loadModel } = await import("../detectors/model_dir.ts");
+  const { resolveModelDir } = await import("../detectors/model_history.ts");
+  const { predictCsvStream } = await import("../eval/predict_stream.ts");
+  if (/\.(parquet|pq)$/i.test(input) || !Deno.statSync(input).isFile) {
+    throw new UsageError(
+      `nadir predict: --batch-rows reads one CSV file (.csv or .csv.gz), found "${input}"`,
+    );
+  }
+  const model = await loadModel(await resolveModelDir(modelDir));
+  const out = str(args, "out");
+  const file = out ? await Deno.open(out, { write: true, create: true, truncate: true }) : undefined;
+  const sink = file ?? Deno.stdout;
+  const write = async (bytes: Uint8Array) => {
+    for (let off = 0; off < bytes.length;) off += await sink.write(bytes.subarray(off));
+  };
+  const t0 = performance.now();
+  try {
+    const r = await predictCsvStream(input, model, {
+      schema: str(args, "schema"),
+      threshold: num(args, "threshold"),
+      rowsPerChunk,
+      write,
+      progress: out !== undefined && Deno.stderr.isTerminal(),
+    });
+    if (r.nonFinite) {
+      console.error(
+        `nadir predict: ${r.nonFinite} of ${r.rows} rows scored NaN or ±Infinity (the model failed on them): ` +
+          `written as "score": null, "is_anomaly": true, "reason": "non_finite_score"`,
+      );
+    }
+    if (out) {
+      const seconds = (performance.now() - t0) / 1000;
+      console.log(JSON.stringify({
+        model: modelDir,
+        input,
+        rows: r.rows,
+        anomalies: r.anomalies,
+        non_finite_scores: r.nonFinite,
+        threshold: r.threshold,
+        out,
+        batch_rows: rowsPerChunk,
+        chunks: r.chunks,
+        rows_per_second: Math.round(r.rows / seconds),
+      }));
+    }
+  } finally {
+    file?.close();
+    model.detector.dispose?.();
+  }
+  return 0;
+}

@@ -1,0 +1,165 @@
+/**
+ * `deno task bench big [--rows 250000,2500000] [--cache DIR]`: `nadir predict`
+ * on CIC-IDS2017-shaped CSVs of growing size, reading the whole file (the
+ * loaders' way, `--batch-rows 0`) against streaming it in 100,000-row chunks
+ * (`--batch-rows 100000`, the default for CSVs over 64 MiB), measured in the
+ * same run: wall time, rows/s and peak RSS of the whole process
+ * (/usr/bin/time). The whole-file run is skipped above 2.5 M rows (it needs
+ * ~2.2 KB of memory per row).
+ *
+ * The files repeat the rows of the vendored CIC-IDS2017 sample (data/cic-ids2017, 2,500 rows per class)
+ * in order until they hold N rows, under its header; cached in --cache. The model is an isolation forest
+ * trained on the sample. Writes `bench/results/big-<stamp>.json` (bench/_record.ts).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { saveRecord, type Table } from "./_record.ts";
+import { existsSync } from "../src/util/fs.ts";
+import { loadDataset } from "../src/data/datasets.ts";
+import { saveTrained, trainOnFrame } from "../src/detectors/train.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+function arg(args: string[], name: string, def: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : def;
+}
+
+/** Writes (or reuses) a CSV of `rows` rows cycling through the vendored CIC-IDS2017 sample. */
+function buildCsv(cache: string, rows: number): string {
+  const file = join(cache, `cic-shaped-${rows}.csv`);
+  if (existsSync(file)) return file;
+  const dir = join(ROOT, "data", "cic-ids2017");
+  let header = "";
+  const body: string[] = [];
+  for (
+    const e of [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".csv.gz")).sort((a, b) =>
+      a.name < b.name ? -1 : 1
+    )
+  ) {
+    const lines = new TextDecoder().decode(gunzipSync(Deno.readFileSync(join(dir, e.name)))).split("\n");
+    header ||= lines[0];
+    if (lines[0] !== header) throw new Error(`${e.name}: a different header from the other sample files`);
+    for (const l of lines.slice(1)) if (l.trim()) body.push(l);
+  }
+  const tmp = file + ".part";
+  const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+  const enc = new TextEncoder();
+  const write = (s: string) => {
+    const b = enc.encode(s);
+    for (let o = 0; o < b.length;) o += f.writeSync(b.subarray(o));
+  };
+  write(header + "\n");
+  const block = 10_000;
+  for (let i = 0; i < rows; i += block) {
+    const parts: string[] = [];
+    for (let j = i; j < Math.min(rows, i + block); j++) parts.push(body[j % body.length]);
+    write(parts.join("\n") + "\n");
+  }
+  f.close();
+  Deno.renameSync(tmp, file);
+  return file;
+}
+
+function timed(
+  cmd: string[],
+): { wall: number; rssMiB: number; cpu: number; out: string; ok: boolean; err: string } {
+  const r = new Deno.Command("/usr/bin/time", {
+    args: ["-f", "__TIME__ %e %M %U %S", ...cmd],
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  const err = new TextDecoder().decode(r.stderr);
+  const m = err.match(/__TIME__ ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/);
+  return {
+    wall: m ? Number(m[1]) : NaN,
+    rssMiB: m ? Number(m[2]) / 1024 : NaN,
+    cpu: m ? Number(m[3]) + Number(m[4]) : NaN,
+    out: new TextDecoder().decode(r.stdout),
+    ok: r.success,
+    err: err.slice(-500),
+  };
+}
+
+export async function main(args: string[]): Promise<void> {
+  const sizes = arg(args, "rows", "250000,2500000").split(",").map(Number);
+  const cache = arg(args, "cache", Deno.env.get("NADIR_BENCH_CACHE") ?? "/tmp/nadir-bench-cache");
+  Deno.mkdirSync(cache, { recursive: true });
+  const work = Deno.makeTempDirSync({ prefix: "nadir-bench-big-" });
+  try {
+    const model = join(work, "iforest-cic");
+    const r = await trainOnFrame(loadDataset("cic-ids2017").df, {
+      detector: "isolation-forest",
+      seed: 1,
+      silent: true,
+    });
+    await saveTrained(model, r, { seed: 1 });
+    const rows: Record<string, number | string | null>[] = [];
+    for (const n of sizes) {
+      const csv = buildCsv(cache, n);
+      const mib = Deno.statSync(csv).size / 2 ** 20;
+      console.log(`\n${n.toLocaleString("en-US")} rows: ${csv} (${mib.toFixed(0)} MiB)`);
+      for (const batch of n <= 2_500_000 ? [0, 100_000] : [100_000]) {
+        const t = timed([
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--unstable-ffi",
+          "--v8-flags=--heap-growing-percent=25",
+          join(ROOT, "src", "cli.ts"),
+          "predict",
+          "--model",
+          model,
+          "--input",
+          csv,
+          "--out",
+          "/dev/null",
+          "--batch-rows",
+          String(batch),
+        ]);
+        if (!t.ok) throw new Error(`nadir predict failed on ${csv}: ${t.err}`);
+        const row = {
+          rows: n,
+          mode: batch ? `chunks of ${batch.toLocaleString("en-US")} rows` : "whole file",
+          fileMiB: mib,
+          wall: t.wall,
+          cpu: t.cpu,
+          rowsPerS: n / t.wall,
+          rssMiB: t.rssMiB,
+        };
+        rows.push(row);
+        console.log(
+          `  ${row.mode.padEnd(22)} ${t.wall.toFixed(1)} s, ${
+            Math.round(row.rowsPerS).toLocaleString("en-US")
+          } rows/s, ` +
+            `peak RSS ${t.rssMiB.toFixed(0)} MiB`,
+        );
+      }
+    }
+    const table: Table = {
+      id: "predict",
+      title: "nadir predict on CIC-IDS2017-shaped CSVs: whole file against 100 k-row chunks (same run)",
+      columns: [
+        { key: "rows", label: "rows", int: true },
+        { key: "mode", label: "read" },
+        { key: "fileMiB", label: "file MiB", int: true },
+        { key: "wall", label: "wall s", digits: 1 },
+        { key: "cpu", label: "CPU s", digits: 1 },
+        { key: "rowsPerS", label: "rows/s", int: true },
+        { key: "rssMiB", label: "peak RSS MiB", int: true },
+      ],
+      rows,
+      notes: [
+        "Goal (issue 18): the 2.5 M-row file at ≤ 1 GB peak RSS and ≥ 100,000 rows/s.",
+        "Whole process, start-up included; model: isolation forest trained on the vendored sample.",
+      ],
+    };
+    await saveRecord("big", { params: { sizes, model: "isolation-forest", cache }, tables: [table] });
+  } finally {
+    Deno.removeSync(work, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main(Deno.args);
