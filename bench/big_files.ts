@@ -1,5 +1,5 @@
 /**
- * `deno task bench big [--rows 250000,2500000] [--cache DIR]`: `nadir predict`
+ * `deno task bench big [--rows 250000,2500000,16000000] [--cache DIR]`: `nadir predict`
  * on CIC-IDS2017-shaped CSVs of growing size, reading the whole file (the
  * loaders' way, `--batch-rows 0`) against streaming it in 100,000-row chunks
  * (`--batch-rows 100000`, the default for CSVs over 64 MiB), measured in the
@@ -84,7 +84,7 @@ function timed(
 }
 
 export async function main(args: string[]): Promise<void> {
-  const sizes = arg(args, "rows", "250000,2500000").split(",").map(Number);
+  const sizes = arg(args, "rows", "250000,2500000,16000000").split(",").map(Number);
   const cache = arg(args, "cache", Deno.env.get("NADIR_BENCH_CACHE") ?? "/tmp/nadir-bench-cache");
   Deno.mkdirSync(cache, { recursive: true });
   const work = Deno.makeTempDirSync({ prefix: "nadir-bench-big-" });
