@@ -3,14 +3,14 @@
  *
  *   nadir data list                      dataset names, files, descriptions
  *   nadir data info nsl-kdd-train        one JSON object: rows, columns, features, label/category counts
- *   nadir data info unsw-nb15 --path F   datasets without a vendored copy need --path
+ *   nadir data info unsw-nb15 --path F   datasets without a vendored copy need --path; CSVs over 64 MiB are read in chunks
  *   nadir data verify                    sha256 of every file in data/SHA256SUMS (exit 1 naming bad files)
  *   nadir data checksum data/x           SHA256SUMS lines for newly vendored files
  *
  * @module
  */
-import { type Command, str } from "./command.ts";
-import { InputError } from "../util/errors.ts";
+import { type Command, num, str } from "./command.ts";
+import { InputError, UsageError } from "../util/errors.ts";
 
 const list: Command = {
   name: "list",
@@ -50,14 +50,40 @@ const info: Command = {
       description: "Feature set to count (all, kdd-header)",
       default: "all",
     },
+    "batch-rows": {
+      type: "number",
+      arg: "N",
+      description:
+        "Read a CSV N rows at a time, memory bounded (default: 100,000 for CSVs over 64 MiB; 0 = " +
+        "whole file)",
+    },
   },
   details: `Example:
   deno task nadir data info nsl-kdd-train
   {"dataset":"nsl-kdd-train","rows":125973,"columns":45,"features":41,"label_counts":{"0":67343,"1":58630},...}`,
   async run(args) {
     const { datasetInfo, loadDataset } = await import("../data/datasets.ts");
+    const { csvInfo, isBigCsv } = await import("../data/stream.ts");
     const name = args.positionals[0];
     const path = str(args, "path");
+    const batchRows = num(args, "batch-rows") ?? (path && isBigCsv(path) ? 100_000 : 0);
+    if (!(Number.isInteger(batchRows) && batchRows >= 0)) {
+      throw new UsageError(`nadir data info: --batch-rows expects an integer ≥ 0, found ${batchRows}`);
+    }
+    if (batchRows > 0) {
+      if (!path) throw new UsageError("nadir data info: --batch-rows reads a CSV file: give --path FILE");
+      const features = str(args, "features") ?? "all";
+      const { Progress } = await import("../util/progress.ts");
+      const bar = new Progress({ label: "reading", unit: " rows" });
+      const r = await csvInfo(name, path, {
+        rowsPerChunk: batchRows,
+        features,
+        onFrame: (f) => bar.tick(f.df.height),
+      });
+      bar.done();
+      console.log(JSON.stringify(r));
+      return 0;
+    }
     const { df, features } = loadDataset(path ? { name, path } : name, { features: str(args, "features") });
     console.log(JSON.stringify(datasetInfo(name, df, features)));
     return 0;

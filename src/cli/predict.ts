@@ -49,7 +49,8 @@ Examples:
     const modelDir = str(args, "model"), input = str(args, "input");
     if (!modelDir) throw new UsageError("nadir predict: --model DIR is required");
     if (!input) throw new UsageError("nadir predict: --input FILE is required");
-    const batchRows = num(args, "batch-rows") ?? (bigCsv(input) ? 100_000 : 0);
+    const { isBigCsv } = await import("../data/stream.ts");
+    const batchRows = num(args, "batch-rows") ?? (isBigCsv(input) ? 100_000 : 0);
     if (!(Number.isInteger(batchRows) && batchRows >= 0)) {
       throw new UsageError(`nadir predict: --batch-rows expects an integer ≥ 0, found ${batchRows}`);
     }
@@ -100,17 +101,6 @@ Examples:
     return 0;
   },
 };
-
-/** A CSV file (not a dataset name, folder or Parquet) big enough that reading it whole costs gigabytes. */
-function bigCsv(input: string): boolean {
-  if (/\.(parquet|pq)$/i.test(input)) return false;
-  try {
-    const st = Deno.statSync(input);
-    return st.isFile && st.size > 64 * 2 ** 20;
-  } catch {
-    return false; // a dataset name
-  }
-}
 
 /** `--batch-rows N`: the file scored chunk by chunk (src/eval/predict_stream.ts). */
 async function streamed(

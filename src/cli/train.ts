@@ -124,6 +124,12 @@ export const command: Command = {
       description: "Keep exact duplicate training rows (default: kept only for streaming/sequence detectors)",
     },
     "max-rows": { type: "number", arg: "N", description: "Train on at most N benign rows (seeded sample)" },
+    "sample-rows": {
+      type: "number",
+      arg: "N",
+      description: "Read --path in chunks and keep a seeded uniform sample of N rows, memory bounded " +
+        "(default: 500,000 for CSVs over 64 MiB; 0 = the whole file)",
+    },
     init: {
       type: "string",
       arg: "DIR",
@@ -145,6 +151,10 @@ Examples:
   deno task nadir train --detector isolation-forest --dataset nsl-kdd-train --threshold fpr:0.01
   deno task nadir train --detector kitnet --path flows.csv --assume-benign --param fmGrace=1000
   deno task nadir train --detector flow-lm --init models/flow-lm-pretrained --dataset cic-ids2017
+
+A CSV over 64 MiB given with --path is read in chunks, and the model trains on a seeded uniform sample
+of 500,000 of its rows (--sample-rows N to change, 0 for every row): memory stays that of the
+sample whatever the file's size. The manifest records sampledRows and sourceRows.
 
 --init DIR continues training a fitted model (flow-lm, autoencoder: detectors with partialFit) on this
 data's benign rows: DIR's preprocessing is applied as it was fitted, not refitted, and --param may only
@@ -191,7 +201,33 @@ change training knobs (epochs, lr, ...), not the model's shape. --detector, when
     const threshold = parseThresholdSpec(str(args, "threshold") ?? "percentile:0.99");
     const seed = num(args, "seed") ?? 0;
     const source = (dataset ?? path)!;
-    const df = await loadTable(source, str(args, "schema"));
+    const { isBigCsv, sampleCsv } = await import("../data/stream.ts");
+    const sampleRows = num(args, "sample-rows") ?? (path && isBigCsv(path) ? 500_000 : 0);
+    if (!(Number.isInteger(sampleRows) && sampleRows >= 0)) {
+      throw new UsageError(`nadir train: --sample-rows expects an integer ≥ 0, found ${sampleRows}`);
+    }
+    if (sampleRows && !path) {
+      throw new UsageError("nadir train: --sample-rows reads a file: give --path FILE");
+    }
+    let sampled: { rows: number; of: number } | undefined;
+    let df;
+    if (sampleRows) {
+      const { Progress } = await import("../util/progress.ts");
+      const bar = new Progress({ label: "sampling", unit: " rows" });
+      const s = await sampleCsv(path!, {
+        rows: sampleRows,
+        seed,
+        schema: str(args, "schema"),
+        onFrame: (f) => bar.tick(f.df.height),
+      });
+      bar.done();
+      df = s.df;
+      sampled = { rows: df.height, of: s.sourceRows };
+      console.error(
+        `nadir train: ${path}: a seeded uniform sample of ${df.height.toLocaleString("en-US")} of its ` +
+          `${s.sourceRows.toLocaleString("en-US")} rows, read in chunks (--sample-rows; 0 = the whole file)`,
+      );
+    } else df = await loadTable(source, str(args, "schema"));
     const start = init ? await fineTuneStart(init, params, seed) : undefined;
     const fset = init ? init.manifest.features.set ?? "all" : str(args, "features") ?? "all";
     const features = start ? start.transform.inputColumns : await featureColumnsFor(df, fset);
@@ -219,6 +255,7 @@ change training knobs (epochs, lr, ...), not the model's shape. --detector, when
       training: {
         source,
         assumeBenign: bool(args, "assume-benign"),
+        ...(sampled ? { sampledRows: sampled.rows, sourceRows: sampled.of } : {}),
         ...(init ? { initFrom: { dir: init.dir, dataSha256: init.manifest.training.dataSha256 } } : {}),
       },
     });

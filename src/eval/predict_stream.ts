@@ -17,13 +17,11 @@
  * ```
  * @module
  */
-import { join } from "node:path";
 import type { LoadedModel } from "../detectors/model_dir.ts";
 import { predictBatch } from "../detectors/predict.ts";
 import { contextFromFrame } from "../detectors/train.ts";
-import { csvChunks } from "../data/chunks.ts";
-import { detectFamily, loadTable, sniffFirstLine } from "../data/table.ts";
-import { InputError, UsageError } from "../util/errors.ts";
+import { csvFrames } from "../data/stream.ts";
+import { UsageError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 
 /** Options for {@link predictCsvStream}. */
@@ -65,18 +63,6 @@ export async function predictCsvStream(
   model: LoadedModel,
   o: PredictStreamOptions,
 ): Promise<PredictStreamSummary> {
-  const family = o.schema ?? await detectFamily(input);
-  const first = await sniffFirstLine(input);
-  // KDD-style files and UNSW-NB15's released CSVs have no header line; the others do.
-  const header = family === undefined || family === "cic-ids2017" ||
-    (family === "unsw-nb15" && /attack_cat/i.test(first));
-  // Each chunk is handed to the loader as a file: in memory (/dev/shm) where the system has one.
-  let shm: string | undefined;
-  try {
-    shm = Deno.statSync("/dev/shm").isDirectory ? "/dev/shm" : undefined;
-  } catch { /* not Linux */ }
-  const dir = await Deno.makeTempDir({ prefix: "nadir-predict-", dir: shm });
-  const chunkFile = join(dir, "chunk.csv");
   const sum: PredictStreamSummary = {
     rows: 0,
     anomalies: 0,
@@ -90,17 +76,10 @@ export async function predictCsvStream(
     size = (await Deno.stat(input)).size;
   } catch { /* the chunker reports it */ }
   const bar = new Progress({ label: "rows", total: size, unit: "B", silent: !o.progress });
-  let readBytes = 0;
   const enc = new TextEncoder();
   try {
-    for await (const c of csvChunks(input, { rowsPerChunk: o.rowsPerChunk ?? 100_000, header })) {
-      await Deno.writeFile(chunkFile, c.bytes);
-      let df;
-      try {
-        df = await loadTable(chunkFile, family);
-      } catch (e) {
-        throw relocate(e, input, chunkFile, c.firstLine, header);
-      }
+    for await (const f of csvFrames(input, { schema: o.schema, rowsPerChunk: o.rowsPerChunk })) {
+      const df = f.df;
       const context = contextFromFrame(df);
       if (context && sum.chunks === 0 && model.manifest.detector.name === "lstm") {
         throw new UsageError(
@@ -112,7 +91,7 @@ export async function predictCsvStream(
       try {
         r = await predictBatch(df, model, { threshold: o.threshold, context });
       } catch (e) {
-        throw relocate(e, input, chunkFile, c.firstLine, header);
+        throw f.relocate(e);
       }
       const lines: string[] = new Array(r.scores.length);
       for (let i = 0; i < r.scores.length; i++) {
@@ -125,20 +104,10 @@ export async function predictCsvStream(
       sum.threshold = r.threshold;
       sum.chunks++;
       if (lines.length) await o.write(enc.encode(lines.join("\n") + "\n"));
-      readBytes += c.bytes.length;
-      bar.update(Math.min(size, readBytes), { rows: sum.rows });
+      bar.update(Math.min(size, f.bytesRead), { rows: sum.rows });
     }
   } finally {
     bar.done();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   return sum;
-}
-
-/** An error found in a chunk, told against the input file and its own line numbers. */
-function relocate(e: unknown, input: string, chunkFile: string, firstLine: number, header: boolean): unknown {
-  if (!(e instanceof InputError) || e.location.file !== chunkFile) return e;
-  const l = e.location.line;
-  const line = l === undefined ? undefined : header ? (l === 1 ? 1 : firstLine + l - 2) : firstLine + l - 1;
-  return new InputError(e.detail, { ...e.location, file: input, line }, { cause: e });
 }

@@ -24,6 +24,18 @@ Deno.test("nadir data info prints exactly one JSON object with the expected coun
   assert.equal(JSON.parse(h.stdout).features, 28);
 });
 
+Deno.test("nadir data info --batch-rows: read in chunks, the same object as the whole file", async () => {
+  const path = dataPath("nsl-kdd", "KDDTest+.txt.gz");
+  const whole = await nadir("data", "info", "nsl-kdd", "--path", path);
+  const chunked = await nadir("data", "info", "nsl-kdd", "--path", path, "--batch-rows", "5000");
+  assert.equal(chunked.code, 0, chunked.stderr);
+  assert.equal(chunked.stdout, whole.stdout);
+  assert.equal(JSON.parse(chunked.stdout).rows, 22544);
+  const bad = await nadir("data", "info", "nsl-kdd-test", "--batch-rows", "100");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /give --path FILE/);
+});
+
 Deno.test("nadir data info: usage errors exit 2, missing path for unsw-nb15 is explained", async () => {
   const r = await nadir("data", "info");
   assert.equal(r.code, 2);

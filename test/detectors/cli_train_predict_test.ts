@@ -122,3 +122,47 @@ Deno.test("cli: usage and input errors", async () => {
   assert.equal(noModel.code, 1);
   assert.match(noModel.stderr, /model directory not found/);
 });
+
+Deno.test("cli: train --sample-rows reads the file in chunks and trains on a seeded sample; predict --batch-rows streams the same scores", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nadir-cli-sample-" });
+  try {
+    const file = dataPath("cic-ids2017", "Portscan_2500.csv.gz");
+    const model = join(dir, "if");
+    const t = await nadir(
+      "train",
+      "--detector",
+      "isolation-forest",
+      "--path",
+      file,
+      "--assume-benign",
+      "--sample-rows",
+      "1000",
+      "--seed",
+      "3",
+      "--out",
+      model,
+    );
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stderr, /a seeded uniform sample of 1,000 of its 2,500 rows/);
+    const m = JSON.parse(await Deno.readTextFile(join(model, "manifest.json")));
+    assert.equal(m.training.sampledRows, 1000);
+    assert.equal(m.training.sourceRows, 2500);
+    const dup = m.training.preprocess?.duplicatesDropped ?? 0;
+    assert.equal(
+      m.training.trainRows + m.training.valRows + dup,
+      1000,
+      JSON.stringify(m.training.preprocess),
+    );
+    const whole = await nadir("predict", "--model", model, "--input", file, "--batch-rows", "0");
+    const chunked = await nadir("predict", "--model", model, "--input", file, "--batch-rows", "600");
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.equal(chunked.code, 0, chunked.stderr);
+    assert.equal(jsonl(chunked.stdout).length, 2500);
+    assert.equal(chunked.stdout, whole.stdout);
+    const bad = await nadir("train", "--detector", "knn", "--dataset", "cic-ids2017", "--sample-rows", "10");
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--sample-rows reads a file: give --path FILE/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

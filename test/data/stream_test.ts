@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import pl from "nodejs-polars";
+import { datasetInfo, loadDataset } from "../../src/data/datasets.ts";
+import { csvFrames, csvInfo, isBigCsv, sampleCsv } from "../../src/data/stream.ts";
+import { loadTable } from "../../src/data/table.ts";
+import { InputError } from "../../src/util/errors.ts";
+import { dataPath, ROOT } from "../_shared.ts";
+
+const CIC = dataPath("cic-ids2017", "DDoS_2500.csv.gz");
+const KDD = dataPath("nsl-kdd", "KDDTest-21.txt.gz");
+
+/** The real CIC sample file, as plain text with a row marked by a unique value in its first feature. */
+function cicLines(): string[] {
+  return new TextDecoder().decode(gunzipSync(Deno.readFileSync(CIC))).split("\n");
+}
+
+Deno.test("csvFrames: frames of a real file, stacked, equal the whole file loaded at once (with and without header)", async () => {
+  for (const [file, schema] of [[CIC, "cic-ids2017"], [KDD, "nsl-kdd"]]) {
+    const whole = await loadTable(file, schema);
+    const frames: pl.DataFrame[] = [];
+    let before = 0;
+    for await (const f of csvFrames(file, { rowsPerChunk: 333 })) {
+      assert.equal(f.rowsBefore, before);
+      before += f.df.height;
+      frames.push(f.df);
+    }
+    assert.ok(frames.length >= 7, file);
+    assert.ok(pl.concat(frames).frameEqual(whole, true), file);
+  }
+});
+
+Deno.test("csvFrames: a malformed row in a late chunk is named by the file's own line", async () => {
+  const lines = cicLines();
+  const fields = lines[2100].split(",");
+  fields.pop(); // one field short
+  lines[2100] = fields.join(",");
+  const bad = join(Deno.makeTempDirSync({ prefix: "nadir-frames-" }), "bad.csv");
+  Deno.writeTextFileSync(bad, lines.join("\n"));
+  await assert.rejects(
+    async () => {
+      for await (const _ of csvFrames(bad, { rowsPerChunk: 500 })) { /* read on */ }
+    },
+    (e: unknown) => e instanceof InputError && e.location.file === bad && e.location.line === 2101,
+  );
+});
+
+Deno.test("sampleCsv: seeded, uniform, in file order, independent of the chunk size", async () => {
+  const whole = await loadTable(CIC, "cic-ids2017");
+  const a = await sampleCsv(CIC, { rows: 400, seed: 7, rowsPerChunk: 100 });
+  const b = await sampleCsv(CIC, { rows: 400, seed: 7, rowsPerChunk: 1000 });
+  const c = await sampleCsv(CIC, { rows: 400, seed: 8, rowsPerChunk: 100 });
+  assert.equal(a.sourceRows, whole.height);
+  assert.equal(a.df.height, 400);
+  assert.deepEqual(a.df.columns, whole.columns);
+  assert.ok(a.df.frameEqual(b.df, true), "the sample does not depend on the chunk size");
+  assert.ok(!a.df.frameEqual(c.df, true), "another seed, another sample");
+  // Each sampled row is a row of the file, in the file's order: find them by their timestamp + flow id.
+  const key = (df: pl.DataFrame) => {
+    const cols = ["Flow ID", "Timestamp", "Flow Duration", "Total Fwd Packets"].filter((k) =>
+      df.columns.includes(k)
+    );
+    const arrs = cols.map((k) => df.getColumn(k).toArray());
+    return Array.from({ length: df.height }, (_, i) => arrs.map((x) => x[i]).join("|"));
+  };
+  const pos = new Map<string, number[]>();
+  key(whole).forEach((k, i) => pos.set(k, [...(pos.get(k) ?? []), i]));
+  let last = -1;
+  const at: number[] = [];
+  for (const k of key(a.df)) {
+    const next = (pos.get(k) ?? []).find((i) => i > last);
+    assert.ok(next !== undefined, `sampled row ${k} found later in the file`);
+    at.push(last = next);
+  }
+  // Uniform: a quarter of the sample in each quarter of the file, within 4 standard deviations.
+  const n = whole.height;
+  for (let q = 0; q < 4; q++) {
+    const inQ = at.filter((i) => i >= (q * n) / 4 && i < ((q + 1) * n) / 4).length;
+    assert.ok(Math.abs(inQ - 100) < 4 * Math.sqrt(400 * 0.25 * 0.75), `quarter ${q}: ${inQ} of 400`);
+  }
+  // Asking for more rows than the file has gives the whole file.
+  const all = await sampleCsv(CIC, { rows: 10_000, seed: 1, rowsPerChunk: 300 });
+  assert.ok(all.df.frameEqual(whole, true));
+  await assert.rejects(sampleCsv(CIC, { rows: 0 }), /integer ≥ 1, found 0/);
+});
+
+Deno.test("csvInfo: read in chunks, the same summary as the whole file", async () => {
+  for (const [name, file] of [["cic-ids2017", CIC], ["nsl-kdd", KDD]]) {
+    const d = loadDataset({ name, path: file });
+    assert.deepEqual(await csvInfo(name, file, { rowsPerChunk: 250 }), datasetInfo(name, d.df, d.features));
+  }
+  const kh = loadDataset({ name: "nsl-kdd", path: KDD }, { features: "kdd-header" });
+  assert.deepEqual(
+    await csvInfo("nsl-kdd", KDD, { rowsPerChunk: 1000, features: "kdd-header" }),
+    datasetInfo("nsl-kdd", kh.df, kh.features),
+  );
+});
+
+Deno.test("isBigCsv: only files over 64 MiB that are not Parquet", () => {
+  assert.equal(isBigCsv(CIC), false);
+  assert.equal(isBigCsv("cic-ids2017"), false);
+  assert.equal(isBigCsv(join(ROOT, "data")), false);
+  const big = Deno.makeTempFileSync({ suffix: ".csv" });
+  const f = Deno.openSync(big, { write: true });
+  f.truncateSync(65 * 2 ** 20); // sparse: no disk used
+  f.close();
+  assert.equal(isBigCsv(big), true);
+  Deno.removeSync(big);
+});
