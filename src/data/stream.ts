@@ -138,18 +138,17 @@ export interface SampleCsvOptions extends CsvFramesOptions {
   /** Rows to keep (the whole file when it has no more). */
   rows: number;
   seed?: number;
-  /** Called after each chunk (progress). */
+  /** Called after each chunk of the second pass (progress). */
   onFrame?: (f: CsvFrame) => void;
 }
 
-const KEY = "__nadir_sample_key";
-const ROW = "__nadir_sample_row";
-
 /**
  * A uniform random sample of `rows` rows of `input` without replacement, in the file's order, read in
- * chunks: every row draws a seeded key and the `rows` smallest keys are kept (bottom-k sampling), so
- * memory holds at most twice the sample plus one chunk whatever the file's size, and the same seed and
- * file give the same sample.
+ * chunks, twice: the first pass counts the rows (no parsing beyond the line breaks), a seeded draw picks
+ * which (Floyd's algorithm), and the second pass keeps them from each loaded chunk. Memory holds the
+ * sample and one chunk whatever the file's size; the same seed and file give the same sample, whatever
+ * the chunk size. A blank line counts as a row when drawing (the loaders skip it), so a file with blank
+ * lines can give a few rows fewer.
  */
 export async function sampleCsv(
   input: string,
@@ -158,37 +157,39 @@ export async function sampleCsv(
   if (!(Number.isInteger(o.rows) && o.rows >= 1)) {
     throw new RangeError(`sample rows must be an integer ≥ 1, found ${o.rows}`);
   }
-  const rng = new Rng(o.seed ?? 0);
-  // Chunks' candidate rows wait in `parts` and are merged (one concat, one sort) only when they reach
-  // twice the sample: a concat per chunk would copy the sample each time.
-  let parts: pl.DataFrame[] = [];
-  let held = 0;
-  let cut = Infinity; // keys at or above this cannot be among the smallest `rows`
-  let total = 0;
-  const compact = () => {
-    const all = parts.length === 1 ? parts[0] : pl.concat(parts, { how: "vertical", rechunk: false });
-    const top = all.height > o.rows ? all.sort(KEY).head(o.rows) : all;
-    if (all.height > o.rows) cut = top.getColumn(KEY).get(top.height - 1) as number;
-    parts = [top];
-    held = top.height;
-  };
+  const { header } = await csvLayout(input, o.schema);
+  let lines = 0;
+  for await (const c of csvChunks(input, { rowsPerChunk: 100_000, header })) lines += c.rows;
+  const pick = drawSorted(lines, o.rows, new Rng(o.seed ?? 0));
+  const parts: pl.DataFrame[] = [];
+  let total = 0, at = 0;
   for await (const f of csvFrames(input, o)) {
     const n = f.df.height;
-    const keys = new Float64Array(n);
-    const index = new Float64Array(n);
-    for (let i = 0; i < n; i++) (keys[i] = rng.next(), index[i] = total + i);
+    const from = at;
+    while (at < pick.length && pick[at] < total + n) at++;
+    if (at - from === n) parts.push(f.df);
+    else if (at > from) {
+      const mask = new Array<boolean>(n).fill(false);
+      for (let i = from; i < at; i++) mask[pick[i] - total] = true;
+      parts.push(f.df.filter(pl.Series(mask)));
+    }
     total += n;
-    let part = f.df.withColumns(pl.Series(KEY, keys), pl.Series(ROW, index));
-    if (cut !== Infinity) part = part.filter(pl.col(KEY).lt(cut));
-    parts.push(part);
-    held += part.height;
-    if (held >= 2 * o.rows) compact();
     o.onFrame?.(f);
   }
-  if (!parts.length) throw new InputError("no data rows", { file: input });
-  compact();
-  const kept = parts[0];
-  return { df: kept.sort(ROW).drop([KEY, ROW]), sourceRows: total };
+  if (total === 0) throw new InputError("no data rows", { file: input });
+  const df = parts.length === 1 ? parts[0] : pl.concat(parts, { how: "vertical" });
+  return { df, sourceRows: total };
+}
+
+/** `k` distinct integers of [0, n) drawn uniformly (Floyd's algorithm), ascending; all of them when k ≥ n. */
+function drawSorted(n: number, k: number, rng: Rng): Float64Array {
+  if (k >= n) return Float64Array.from({ length: n }, (_, i) => i);
+  const chosen = new Set<number>();
+  for (let j = n - k; j < n; j++) {
+    const t = rng.int(j + 1);
+    chosen.add(chosen.has(t) ? j : t);
+  }
+  return Float64Array.from(chosen).sort();
 }
 
 /** `nadir data info` of a file read in chunks: the same object as {@link datasetInfo} of the whole file. */

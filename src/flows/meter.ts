@@ -277,6 +277,13 @@ export function unmetered(p: Packet): 0 | 1 | 2 {
   return 0;
 }
 
+/**
+ * Packet time between the meter's idle scans: a scan runs at a metered packet whose time (the clock) is at
+ * least this far past the previous scan's. A sharded sensor's reader replays this schedule to tell each
+ * shard when to scan (src/serve/shard.ts).
+ */
+export const IDLE_SCAN_US = 1e6;
+
 /** Streaming bidirectional flow meter; O(1) per packet. */
 export class FlowMeter {
   /** String-keyed flows (IPv6, packets without numeric addresses). */
@@ -361,7 +368,7 @@ export class FlowMeter {
 
   /** Periodic idle scan from the LRU head (once a second of packet time) keeps memory bounded. */
   #scan(ts: number): void {
-    if (ts - this.#lastScanUs >= 1e6) {
+    if (ts - this.#lastScanUs >= IDLE_SCAN_US) {
       this.#lastScanUs = ts;
       this.#scanIdle(ts);
     }

@@ -309,7 +309,7 @@ export class Monitor {
     this.#currentWall = 0;
     this.#lastFlowOfPacket = undefined;
     this.meter.add(p);
-    this.#mode.packet(p, this.#lastFlowOfPacket);
+    this.#mode.packet(p, this.#lastFlowOfPacket, this.meter.nowUs);
     if ((this.#nPackets & 4095) === 0) {
       this.#syncCounters();
       const wall = performance.now();
@@ -321,8 +321,25 @@ export class Monitor {
   }
 
   /**
-   * A packet another shard meters went by at `tsUs` (src/serve/shard.ts; `metered`: see FlowMeter.pass):
-   * keeps this monitor's packet clock (flow timeouts, re-scoring moments) the same as the single monitor's.
+   * A packet of a shard (src/serve/shard.ts) with the sensor's packet clock `clockUs` (the latest time of
+   * every shard's packets so far): this meter's clock catches up first, so the packet is timed, and flows
+   * lingering after a TCP end are closed, as in a single monitor.
+   */
+  packetAt(p: Packet, clockUs: number): void {
+    this.#currentWall = 0;
+    this.meter.pass(clockUs, false);
+    this.packet(p);
+  }
+
+  /** Packet time between re-scorings of active flows (0: none). */
+  get rescoreUs(): number {
+    return this.#mode.rescoreUs ?? 0;
+  }
+
+  /**
+   * A packet another shard meters went by at `tsUs` when the meter's idle scan or a re-scoring was due
+   * (src/serve/shard.ts; `metered`: see FlowMeter.pass): this monitor's flows end and are re-scored at the
+   * same packet as in a single monitor.
    */
   advance(tsUs: number, metered: boolean): void {
     this.#currentWall = 0;

@@ -10,11 +10,13 @@
  * same for both directions, so every packet of a flow reaches the same shard.
  * The main thread reads the source once (a capture file, or one live
  * capture) and puts each packet in its shard's ring (src/serve/shard_ring.ts,
- * shared memory, no message per packet), and a tick with its time in the
- * others': each shard's packet clock then moves packet by packet as the single
- * monitor's does ({@link Monitor.advance}), so its flows end, are re-scored
- * and alert at the same packets. A replay gives the same flows and alerts as
- * one monitor (test/serve/shard_test.ts).
+ * shared memory, no message per packet) with the sensor's packet clock. The
+ * others hear of it only when work on packet time falls due at it (the
+ * meter's idle scan, re-scoring): the reader replays those schedules, so every
+ * shard's flows end, are re-scored and alert at the same packets as in a
+ * single monitor ({@link Monitor.packetAt}, {@link Monitor.advance}), with one
+ * tick a second instead of one per packet. A replay gives the same flows and
+ * alerts as one monitor (test/serve/shard_test.ts).
  *
  * Measured choice: shards that each read the whole file and keep their share
  * were tried first; reading and decoding every packet in every shard, plus
@@ -51,7 +53,7 @@ import type { HandedAlert, Monitor } from "./monitor.ts";
 import type { AlertKey } from "./rules.ts";
 import type { PacketSource, SourceReport } from "./pipeline/source.ts";
 import { PacketRing } from "./shard_ring.ts";
-import { unmetered } from "../flows/meter.ts";
+import { IDLE_SCAN_US, unmetered } from "../flows/meter.ts";
 import { LiveStats } from "./store.ts";
 
 function mix32(h: number): number {
@@ -124,7 +126,7 @@ export type ShardMessage =
   | { t: "drift"; d: DriftRecord }
   | { t: "ended"; flowId: number }
   | { t: "report"; stats: StatsDelta; counters: Record<string, number>; gauges: Record<string, number> }
-  | { t: "ready" }
+  | { t: "ready"; rescoreUs: number }
   | { t: "done"; meter: MeterStats; nonFiniteScores: number; bufferEvicted: number }
   | { t: "error"; message: string; stack?: string };
 
@@ -227,6 +229,7 @@ export async function runShards(
   let failure: Error | undefined;
   let settle: { ready: () => void; done: () => void; fail: (e: Error) => void } | undefined;
   let ready = 0;
+  let rescoreUs = 0;
   const fail = (e: Error) => {
     if (failure) return;
     failure = e;
@@ -258,6 +261,7 @@ export async function runShards(
           gauges[i] = m.gauges;
           applyMetrics();
         } else if (m.t === "ready") {
+          rescoreUs = m.rescoreUs;
           if (++ready === count) settle?.ready();
         } else if (m.t === "error") {
           const err = new Error(m.message);
@@ -299,14 +303,19 @@ export async function runShards(
     // Every shard has its model loaded before the first packet: a ring filling up during a slow start
     // would otherwise block this thread, and with it the messages that say a shard failed.
     await until("ready");
+    // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
+    // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
+    let clock = -Infinity, lastScan = -Infinity, lastRescore = -Infinity;
     const report = await source.run({
       packet(p) {
         const k = shardOf(p, count);
         const metered = unmetered(p) === 0;
-        for (let i = 0; i < count; i++) {
-          if (i === k) rings[i].packet(p);
-          else rings[i].tick(p.tsUs, metered);
-        }
+        if (p.tsUs > clock) clock = p.tsUs;
+        let due = false;
+        if (metered && clock - lastScan >= IDLE_SCAN_US) (lastScan = clock, due = true);
+        if (rescoreUs > 0 && clock - lastRescore >= rescoreUs) (lastRescore = clock, due = true);
+        rings[k].packet(p, clock);
+        if (due) { for (let i = 0; i < count; i++) if (i !== k) rings[i].tick(clock, metered); }
       },
     }, signal);
     for (const r of rings) r.close();

@@ -6,9 +6,9 @@
  * Records are 8-byte aligned and never straddle the end (a wrap marker sends
  * the reader back to 0):
  * - packet: type 1, link type, captured length, time, wire length, interface,
- *   then the frame bytes;
- * - tick: type 2 and a time — a packet another shard meters went by, which
- *   this shard's clock must see (flow timeouts, re-scoring moments);
+ *   the sensor's packet clock, then the frame bytes;
+ * - tick: type 2 and a time — another shard's packet went by when work due on
+ *   packet time (the meter's idle scan, re-scoring) was due in every shard;
  * - wrap: type 3.
  *
  * The writer publishes records in batches (every 512, and at least every
@@ -41,13 +41,16 @@ import type { Packet } from "../capture/packet.ts";
 const HEAD = 0, TAIL = 1, CLOSED = 2, READER_WAITING = 3, WRITER_WAITING = 4, ABORTED = 5;
 const CTL_BYTES = 64;
 const PACKET = 1, TICK = 2, WRAP = 3;
-const PACKET_HEADER = 24, TICK_BYTES = 16;
+const PACKET_HEADER = 32, TICK_BYTES = 16;
 
 /** What the reader calls per record. */
 export interface RingHandlers {
-  /** A packet of this shard (the object is reused: copy what you keep). */
-  packet(p: DecodedPacket): void;
-  /** Another shard's packet went by at `tsUs`; `metered` = a meter would have metered it. */
+  /**
+   * A packet of this shard (the object is reused: copy what you keep); `clockUs` is the sensor's packet
+   * clock at it (the latest time of all shards' packets so far).
+   */
+  packet(p: DecodedPacket, clockUs: number): void;
+  /** Another shard's packet went by at `tsUs`, when work was due; `metered` = a meter would have metered it. */
   tick(tsUs: number, metered: boolean): void;
 }
 
@@ -133,8 +136,8 @@ export class PacketRing {
     if (Atomics.load(this.#ctl, READER_WAITING) === 1) Atomics.notify(this.#ctl, TAIL);
   }
 
-  /** Appends a packet of the reader's shard. */
-  packet(p: Packet): void {
+  /** Appends a packet of the reader's shard, with the sensor's packet clock. */
+  packet(p: Packet, clockUs: number): void {
     const raw = p.raw;
     const capLen = raw ? raw.length : 0;
     const len = (PACKET_HEADER + capLen + 7) & ~7;
@@ -146,6 +149,7 @@ export class PacketRing {
     dv.setFloat64(at + 8, p.tsUs, true);
     dv.setUint32(at + 16, p.wireLen, true);
     dv.setUint32(at + 20, p.ifIndex, true);
+    dv.setFloat64(at + 24, clockUs, true);
     if (raw) this.#data.set(raw, at + PACKET_HEADER);
     this.#advance(at, len);
   }
@@ -203,7 +207,7 @@ export class PacketRing {
         pkt.tsUs = dv.getFloat64(head + 8, true);
         pkt.wireLen = dv.getUint32(head + 16, true);
         pkt.ifIndex = dv.getUint32(head + 20, true);
-        handlers.packet(pkt);
+        handlers.packet(pkt, dv.getFloat64(head + 24, true));
         head += (PACKET_HEADER + capLen + 7) & ~7;
       }
       if (head === this.#cap) head = 0;

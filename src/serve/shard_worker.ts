@@ -60,9 +60,9 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
     const report = () => post({ t: "report", stats: stats.take(), ...StatsRelay.counters(metrics) });
     const reporter = setInterval(report, 250);
     const stopTicker = startTicker(monitor, c.live, log);
-    post({ t: "ready" });
+    post({ t: "ready", rescoreUs: monitor.rescoreUs });
     const handlers: RingHandlers = {
-      packet: (p) => monitor.packet(p),
+      packet: (p, clockUs) => monitor.packetAt(p, clockUs),
       tick: (tsUs, metered) => monitor.advance(tsUs, metered),
     };
     const pkt = new DecodedPacket();

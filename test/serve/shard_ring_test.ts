@@ -18,7 +18,7 @@ Deno.test("PacketRing: packets and ticks come out as they went in, across many w
   };
   let pending = 0, bytes = 0;
   await forEachPacket(dataPath("pcaps", "http_espn.pcapng"), (p) => {
-    ring.packet(p);
+    ring.packet(p, p.tsUs);
     bytes += p.capLen;
     sent.push(
       `P ${p.tsUs} ${p.wireLen} ${p.capLen} ${p.srcIp}:${p.srcPort}>${p.dstIp}:${p.dstPort} ${p.raw[13]}`,
@@ -45,11 +45,11 @@ Deno.test("PacketRing: an aborted ring stops a blocked writer with an error", ()
   const reader = PacketRing.attach(ring.buffer);
   reader.abort();
   const p = { tsUs: 1, wireLen: 60, capLen: 60, ifIndex: 0, linkType: 1, raw: new Uint8Array(60) };
-  assert.throws(() => ring.packet(p as never), /the shard reading this ring stopped/);
+  assert.throws(() => ring.packet(p as never, 0), /the shard reading this ring stopped/);
 });
 
 Deno.test("PacketRing: a record larger than half the ring is refused with its size", () => {
   const ring = PacketRing.create(65536);
   const p = { tsUs: 1, wireLen: 40000, capLen: 40000, ifIndex: 0, linkType: 1, raw: new Uint8Array(40000) };
-  assert.throws(() => ring.packet(p as never), /a 40024-byte record does not fit a 65536-byte ring/);
+  assert.throws(() => ring.packet(p as never, 0), /a 40032-byte record does not fit a 65536-byte ring/);
 });

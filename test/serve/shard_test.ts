@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { forEachPacket } from "../../src/capture/reader.ts";
 import type { Alert } from "../../src/serve/alert.ts";
 import type { MonitorMetrics } from "../../src/serve/metrics.ts";
+import type { MonitorConfig } from "../../src/serve/config.ts";
 import { type LiveOpener, runMonitor } from "../../src/serve/run.ts";
 import type { DecodedPacket } from "../../src/capture/decode.ts";
 import { shardCount, shardOf } from "../../src/serve/shard.ts";
@@ -70,9 +71,18 @@ function keys(alerts: Alert[]): string[] {
   ).sort();
 }
 
-Deno.test("monitor --workers 2: the same flows, alerts and evidence as one worker", async () => {
+Deno.test("monitor --workers 2: the same flows, alerts and evidence as one worker (default timers, and short ones)", async (t) => {
   const model = await benignFlowModel();
   const pcap = dataPath("pcaps", "stratosphere-test7-malicious.pcap");
+  // Short timers make the shards' schedules busy: idle scans ending flows and re-scoring every second.
+  for (
+    const flows of [undefined, { idle_timeout_s: 2, rescore_interval_s: 1 }] as MonitorConfig["flows"][]
+  ) {
+    await t.step(flows ? "idle 2 s, re-scoring every 1 s" : "defaults", () => sameAsOne(model, pcap, flows));
+  }
+});
+
+async function sameAsOne(model: string, pcap: string, flows: MonitorConfig["flows"]): Promise<void> {
   const runs: {
     alerts: Alert[];
     flows: number;
@@ -91,6 +101,7 @@ Deno.test("monitor --workers 2: the same flows, alerts and evidence as one worke
         workers,
         alerts: { file: join(out, "alerts.jsonl") },
         rules: { dedup_window_s: 0, per_host_per_minute: 0 },
+        flows,
       },
       { log: () => {}, onAlert: (a) => alerts.push(a), onReady: (x) => (metrics = x.metrics) },
     );
@@ -123,7 +134,7 @@ Deno.test("monitor --workers 2: the same flows, alerts and evidence as one worke
   assert.equal(two.metrics.flowsEnded.get(), one.metrics.flowsEnded.get());
   assert.equal(two.metrics.flowsScored.get(), one.metrics.flowsScored.get());
   assert.equal(two.metrics.packets.get(), one.metrics.packets.get());
-});
+}
 
 Deno.test("monitor --workers 2 on a live source: one capture, flows split over the shards, nothing lost", async () => {
   const model = await benignFlowModel();

@@ -179,8 +179,12 @@ export class FlowScoringMode implements ScoringMode {
     this.#host.stats.threshold = threshold;
   }
 
-  packet(p: Packet): void {
-    this.advance(p.tsUs);
+  get rescoreUs(): number {
+    return this.#rescoreS * 1e6;
+  }
+
+  packet(_p: Packet, _f: Flow | undefined, clockUs: number): void {
+    this.advance(clockUs);
     if (this.#queue.length) {
       if (
         this.#queue.length >= this.#batchSize ||
@@ -196,9 +200,9 @@ export class FlowScoringMode implements ScoringMode {
     // so the replay ticker (which passes the meter's clock) cannot find a re-scoring moment packets missed.
     if (packetUs > this.#clockUs) this.#clockUs = packetUs;
     const tsUs = this.#clockUs;
-    const ri = this.#rescoreS;
-    if (ri > 0 && tsUs - this.#lastRescoreUs >= ri * 1e6) {
-      if (this.#lastRescoreUs !== -Infinity) this.#rescore(tsUs, ri * 1e6, this.#host.wallNow());
+    const ri = this.rescoreUs;
+    if (ri > 0 && tsUs - this.#lastRescoreUs >= ri) {
+      if (this.#lastRescoreUs !== -Infinity) this.#rescore(tsUs, ri, this.#host.wallNow());
       this.#lastRescoreUs = tsUs;
     }
   }

@@ -106,8 +106,13 @@ export interface ScoringMode {
   readonly threshold: number;
   /** The explainer the mode offers when the Monitor is given none (a model's benign profile). */
   readonly explain?: Explainer;
-  /** One metered packet; `flow` is the flow the meter put it in (undefined when it was not metered). */
-  packet(p: Packet, flow: Flow | undefined): void;
+  /**
+   * One packet; `flow` is the flow the meter put it in (undefined when it was not metered), `clockUs` the
+   * meter's packet clock after it (its time, or a later packet's when it came out of order).
+   */
+  packet(p: Packet, flow: Flow | undefined, clockUs: number): void;
+  /** Packet time between re-scorings of active flows (0: none); a sharded sensor's reader replays it. */
+  readonly rescoreUs?: number;
   /**
    * Packet time moved to `tsUs` on a packet another shard meters (src/serve/shard.ts): work due on the
    * packet clock (re-scoring) runs at the same packet as in a single monitor.
