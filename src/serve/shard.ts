@@ -1,27 +1,31 @@
 /**
  * A sensor on several cores: `nadir monitor --workers N` runs N shards, each a
- * {@link Monitor} in its own worker thread that meters, scores and raises
- * alerts for its share of the flows, and one monitor on the main thread that
- * owns what must be one per sensor — the rules (dedup, per-host rate,
- * suppressions), the evidence writer, every sink, the API's store, the
- * metrics and the dashboard statistics.
+ * {@link Monitor} that meters, scores and raises alerts for its share of the
+ * flows, and one monitor on the main thread that owns what must be one per
+ * sensor — the rules (dedup, per-host rate, suppressions), the evidence
+ * writer, every sink, the API's store, the metrics and the dashboard
+ * statistics.
  *
  * Packets are split by {@link shardOf}, a hash of the flow key that is the
  * same for both directions, so every packet of a flow reaches the same shard.
  * The main thread reads the source once (a capture file, or one live
- * capture) and puts each packet in its shard's ring (src/serve/shard_ring.ts,
- * shared memory, no message per packet) with the sensor's packet clock. The
- * others hear of it only when work on packet time falls due at it (the
- * meter's idle scan, re-scoring): the reader replays those schedules, so every
- * shard's flows end, are re-scored and alert at the same packets as in a
- * single monitor ({@link Monitor.packetAt}, {@link Monitor.advance}), with one
- * tick a second instead of one per packet. A replay gives the same flows and
- * alerts as one monitor (test/serve/shard_test.ts).
+ * capture) and runs shard 0 itself; shards 1.. run in worker threads, and the
+ * reader puts each of their packets in the shard's ring
+ * (src/serve/shard_ring.ts, shared memory, no message per packet) with the
+ * sensor's packet clock. The other shards hear of a packet only when work on
+ * packet time falls due at it (the meter's idle scan, re-scoring): the reader
+ * replays those schedules, so every shard's flows end, are re-scored and
+ * alert at the same packets as in a single monitor ({@link Monitor.packetAt},
+ * {@link Monitor.advance}), with a tick a second instead of one per packet. A
+ * replay gives the same flows and alerts as one monitor
+ * (test/serve/shard_test.ts).
  *
- * Measured choice: shards that each read the whole file and keep their share
- * were tried first; reading and decoding every packet in every shard, plus
- * the pass over the others' packets, cost as much as the work saved on this
- * 2-core machine. One reader costs a copy per frame into a ring instead.
+ * Measured choices (docs/monitor.md): shards that each read the whole file
+ * and keep their share were tried first; reading and decoding every packet in
+ * every shard cost as much as the work saved on this 2-core machine. A reader
+ * thread of its own feeding N workers left three threads on two cores; the
+ * reader running shard 0 is a thread fewer, and half the packets never cross
+ * a ring.
  *
  * Shards ask the main monitor's rules about each raised alert
  * ({@link Monitor.judge}) and hand over only what passed, explained and with
@@ -53,8 +57,9 @@ import type { HandedAlert, Monitor } from "./monitor.ts";
 import type { AlertKey } from "./rules.ts";
 import type { PacketSource, SourceReport } from "./pipeline/source.ts";
 import { PacketRing } from "./shard_ring.ts";
+import { type OpenShard, openShard, type StatsDelta, SUMMED_COUNTERS, SUMMED_GAUGES } from "./shard_open.ts";
 import { IDLE_SCAN_US, unmetered } from "../flows/meter.ts";
-import { LiveStats } from "./store.ts";
+import type { LiveStats } from "./store.ts";
 
 function mix32(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -99,26 +104,6 @@ export function shardCount(cfg: MonitorConfig): number {
   return n;
 }
 
-/** Counters a shard reports; the main monitor's metrics hold their sums. */
-const SUMMED_COUNTERS = [
-  "packets",
-  "bytes",
-  "flowsEnded",
-  "flowsScored",
-  "flowsEvicted",
-  "nonFiniteScores",
-] as const;
-const SUMMED_GAUGES = ["flowsActive", "evidenceBytes"] as const;
-
-/** Dashboard traffic a shard saw since its last report. */
-export interface StatsDelta {
-  packets: number;
-  flows: number;
-  talkers: [string, number, number][];
-  scores: number[];
-  threshold: number | null;
-}
-
 /** What a shard posts to the main thread. */
 export type ShardMessage =
   | { t: "judge"; req: number; key: AlertKey; flowId: number }
@@ -145,44 +130,6 @@ export type ShardCommand =
   }
   | { t: "verdict"; req: number; pass: boolean };
 
-/** A LiveStats that also records what it was told, for the shard to report as a {@link StatsDelta}. */
-export class StatsRelay extends LiveStats {
-  #d: StatsDelta = { packets: 0, flows: 0, talkers: [], scores: [], threshold: null };
-  #talkers = new Map<string, [string, number, number]>();
-  override packets(n: number, nowMs?: number): void {
-    this.#d.packets += n;
-    super.packets(n, nowMs);
-  }
-  override flows(n: number, nowMs?: number): void {
-    this.#d.flows += n;
-    super.flows(n, nowMs);
-  }
-  override talker(ip: string, bytes: number, packets: number): void {
-    const t = this.#talkers.get(ip);
-    if (t) (t[1] += bytes, t[2] += packets);
-    else this.#talkers.set(ip, [ip, bytes, packets]);
-  }
-  override score(s: number): void {
-    if (Number.isFinite(s) && this.#d.scores.length < 500) this.#d.scores.push(s);
-  }
-  /** What was recorded since the last call. */
-  take(): StatsDelta {
-    const d = this.#d;
-    d.talkers = [...this.#talkers.values()];
-    d.threshold = this.threshold;
-    this.#talkers.clear();
-    this.#d = { packets: 0, flows: 0, talkers: [], scores: [], threshold: null };
-    return d;
-  }
-  /** The counters and gauges of `m` the main monitor sums over shards. */
-  static counters(m: MonitorMetrics): { counters: Record<string, number>; gauges: Record<string, number> } {
-    return {
-      counters: Object.fromEntries(SUMMED_COUNTERS.map((k) => [k, m[k].get()])),
-      gauges: Object.fromEntries(SUMMED_GAUGES.map((k) => [k, m[k].get()])),
-    };
-  }
-}
-
 /** Totals of a finished sharded run, for the run summary. */
 export interface ShardTotals {
   meter: MeterStats;
@@ -196,9 +143,10 @@ const RING_BYTES = 16 << 20;
 
 /**
  * Runs `count` shards fed by `source` and feeds their alerts, drift events, counters and statistics to
- * `main`. The source is read once, here: each packet goes to the ring of its flow's shard, and a tick
- * with its time to the others. Resolves when the source ended (or `signal` stopped it) and every shard
- * has ended its flows and handed its last alert; rejects (stopping the others) when one fails.
+ * `main`. The source is read once, here, on the main thread, which also runs shard 0 (a thread fewer
+ * competing for the cores, and half the packets never cross a ring on two workers); shards 1.. run in
+ * worker threads, each fed through its ring. Resolves when the source ended (or `signal` stopped it) and
+ * every shard has ended its flows and handed its last alert; rejects (stopping the others) when one fails.
  */
 export async function runShards(
   cfg: MonitorConfig,
@@ -209,6 +157,7 @@ export async function runShards(
 ): Promise<ShardTotals> {
   const url = new URL("./shard_worker.ts", import.meta.url).href;
   const workers: Worker[] = [];
+  /** Rings of shards 1..count-1 (index i - 1). */
   const rings: PacketRing[] = [];
   const counters: Record<string, number>[] = [];
   const gauges: Record<string, number>[] = [];
@@ -226,6 +175,12 @@ export async function runShards(
     for (const k of SUMMED_COUNTERS) m[k].setTotal(counters.reduce((s, c) => s + (c?.[k] ?? 0), 0));
     for (const k of SUMMED_GAUGES) m[k].set(gauges.reduce((s, g) => s + (g?.[k] ?? 0), 0));
   };
+  const report = (i: number) => (d: StatsDelta, c: Record<string, number>, g: Record<string, number>) => {
+    applyStats(d);
+    counters[i] = c;
+    gauges[i] = g;
+    applyMetrics();
+  };
   let failure: Error | undefined;
   let settle: { ready: () => void; done: () => void; fail: (e: Error) => void } | undefined;
   let ready = 0;
@@ -237,7 +192,7 @@ export async function runShards(
     for (const r of rings) r.abort();
     settle?.fail(e);
   };
-  for (let i = 0; i < count; i++) {
+  for (let i = 1; i < count; i++) {
     const ring = PacketRing.create(RING_BYTES);
     rings.push(ring);
     const w = new Worker(url, { type: "module", name: `nadir-shard-${i}` });
@@ -246,6 +201,7 @@ export async function runShards(
       e.preventDefault();
       fail(new Error(`nadir monitor: shard ${i} failed: ${e.message}`));
     };
+    const reportTo = report(i);
     w.onmessage = (e: MessageEvent<ShardMessage>) => {
       const m = e.data;
       try {
@@ -255,14 +211,10 @@ export async function runShards(
         } else if (m.t === "alert") main.monitor.acceptAlert(m.r);
         else if (m.t === "ended") main.monitor.acceptEnded(m.flowId);
         else if (m.t === "drift") main.monitor.acceptDrift(m.d);
-        else if (m.t === "report") {
-          applyStats(m.stats);
-          counters[i] = m.counters;
-          gauges[i] = m.gauges;
-          applyMetrics();
-        } else if (m.t === "ready") {
+        else if (m.t === "report") reportTo(m.stats, m.counters, m.gauges);
+        else if (m.t === "ready") {
           rescoreUs = m.rescoreUs;
-          if (++ready === count) settle?.ready();
+          if (++ready === count - 1) settle?.ready();
         } else if (m.t === "error") {
           const err = new Error(m.message);
           if (m.stack) err.stack = m.stack;
@@ -291,7 +243,7 @@ export async function runShards(
   const until = (phase: "ready" | "done") =>
     new Promise<void>((resolve, reject) => {
       if (failure) return reject(failure);
-      if (phase === "ready" && ready === count) return resolve();
+      if (phase === "ready" && ready === count - 1) return resolve();
       if (phase === "done" && done.every((d) => d !== undefined)) return resolve();
       settle = {
         ready: phase === "ready" ? resolve : () => {},
@@ -299,14 +251,25 @@ export async function runShards(
         fail: reject,
       };
     });
+  let local: OpenShard | undefined;
   try {
+    // Shard 0, here: its verdicts and hand-overs are direct calls.
+    local = await openShard(cfg, { index: 0, count, evidenceDir: main.evidenceDir, live: source.live }, {
+      judge: (key, flowId) => Promise.resolve(main.monitor.judge(key, flowId)),
+      alert: (r) => main.monitor.acceptAlert(r),
+      ended: (flowId) => main.monitor.acceptEnded(flowId),
+      drift: (d) => main.monitor.acceptDrift(d),
+      report: report(0),
+    });
+    const shard0 = local.monitor;
     // Every shard has its model loaded before the first packet: a ring filling up during a slow start
     // would otherwise block this thread, and with it the messages that say a shard failed.
     await until("ready");
     // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
     // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
     let clock = -Infinity, lastScan = -Infinity, lastRescore = -Infinity;
-    const report = await source.run({
+    rescoreUs = shard0.rescoreUs;
+    const report0 = await source.run({
       packet(p) {
         const k = shardOf(p, count);
         const metered = unmetered(p) === 0;
@@ -314,16 +277,30 @@ export async function runShards(
         let due = false;
         if (metered && clock - lastScan >= IDLE_SCAN_US) (lastScan = clock, due = true);
         if (rescoreUs > 0 && clock - lastRescore >= rescoreUs) (lastRescore = clock, due = true);
-        rings[k].packet(p, clock);
-        if (due) { for (let i = 0; i < count; i++) if (i !== k) rings[i].tick(clock, metered); }
+        if (k === 0) shard0.packetAt(p, clock);
+        else rings[k - 1].packet(p, clock);
+        if (due) {
+          if (k !== 0) shard0.advance(clock, metered);
+          for (let i = 1; i < count; i++) if (i !== k) rings[i - 1].tick(clock, metered);
+        }
       },
     }, signal);
     for (const r of rings) r.close();
+    await shard0.finish();
+    local.close();
+    done[0] = {
+      t: "done",
+      meter: { ...shard0.meter.stats },
+      nonFiniteScores: shard0.nonFiniteScores,
+      bufferEvicted: shard0.evidence.evicted,
+    };
     await until("done");
-    return { ...sumTotals(done as ShardDone[]), report };
+    return { ...sumTotals(done as ShardDone[]), report: report0 };
   } catch (e) {
     fail(e as Error);
     throw failure ?? e;
+  } finally {
+    local?.close();
   }
 }
 

@@ -1,0 +1,134 @@
+/**
+ * One shard of a sharded sensor (src/serve/shard.ts): a {@link Monitor} with
+ * no sinks, rules or store of its own, whose raised alerts are judged by the
+ * main monitor's rules and handed over with their evidence. The same code runs
+ * a shard in a worker thread (src/serve/shard_worker.ts, over messages) and
+ * shard 0 on the main thread beside the reader (direct calls).
+ *
+ * @module
+ */
+import type { MonitorConfig } from "./config.ts";
+import type { DriftRecord } from "./drift.ts";
+import { MonitorMetrics } from "./metrics.ts";
+import type { Monitor, ShardLink } from "./monitor.ts";
+import { createMonitor, startTicker } from "./pipeline/meter.ts";
+import { resolveScoring } from "./pipeline/scoring.ts";
+import { AlertFilter } from "./rules.ts";
+import { type AlertStore, LiveStats } from "./store.ts";
+
+/** Where a shard's alerts, drift events and counters go. */
+export interface ShardOutlet extends ShardLink {
+  drift(d: DriftRecord): void;
+  /** Counter and statistics deltas, every 250 ms and at the end. */
+  report(stats: StatsDelta, counters: Record<string, number>, gauges: Record<string, number>): void;
+}
+
+/** Where a shard stands: drive `monitor` with packets, then call `close` once it finished. */
+export interface OpenShard {
+  monitor: Monitor;
+  /** Sends the last report and stops the shard's timers. */
+  close(): void;
+}
+
+/** Opens shard `index` of `count`; see the module doc. */
+export async function openShard(
+  cfg: MonitorConfig,
+  o: { index: number; count: number; evidenceDir?: string; live: boolean },
+  out: ShardOutlet,
+): Promise<OpenShard> {
+  const { scoring } = await resolveScoring(cfg, undefined);
+  const metrics = new MonitorMetrics();
+  const stats = new StatsRelay();
+  // Only drift events reach the store from a shard: they go to the main monitor's.
+  const store = { addDrift: (d: DriftRecord) => out.drift(d) } as unknown as AlertStore;
+  const log = (l: string) => console.error(l);
+  const monitor = createMonitor(cfg, {
+    scoring,
+    metrics,
+    stats,
+    sinks: [],
+    filter: new AlertFilter({}),
+    store,
+    evidenceDir: o.evidenceDir,
+    feedback: [],
+  }, {
+    log,
+    shard: out,
+    flowIds: { first: o.index, step: o.count },
+  });
+  const report = () => {
+    const c = StatsRelay.counters(metrics);
+    out.report(stats.take(), c.counters, c.gauges);
+  };
+  const reporter = setInterval(report, 250);
+  const stopTicker = startTicker(monitor, o.live, log);
+  let closed = false;
+  return {
+    monitor,
+    close() {
+      if (closed) return;
+      closed = true;
+      stopTicker();
+      clearInterval(reporter);
+      report();
+    },
+  };
+}
+
+/** Counters a shard reports; the main monitor's metrics hold their sums. */
+export const SUMMED_COUNTERS = [
+  "packets",
+  "bytes",
+  "flowsEnded",
+  "flowsScored",
+  "flowsEvicted",
+  "nonFiniteScores",
+] as const;
+export const SUMMED_GAUGES = ["flowsActive", "evidenceBytes"] as const;
+
+/** Dashboard traffic a shard saw since its last report. */
+export interface StatsDelta {
+  packets: number;
+  flows: number;
+  talkers: [string, number, number][];
+  scores: number[];
+  threshold: number | null;
+}
+
+/** A LiveStats that also records what it was told, for the shard to report as a {@link StatsDelta}. */
+export class StatsRelay extends LiveStats {
+  #d: StatsDelta = { packets: 0, flows: 0, talkers: [], scores: [], threshold: null };
+  #talkers = new Map<string, [string, number, number]>();
+  override packets(n: number, nowMs?: number): void {
+    this.#d.packets += n;
+    super.packets(n, nowMs);
+  }
+  override flows(n: number, nowMs?: number): void {
+    this.#d.flows += n;
+    super.flows(n, nowMs);
+  }
+  override talker(ip: string, bytes: number, packets: number): void {
+    const t = this.#talkers.get(ip);
+    if (t) (t[1] += bytes, t[2] += packets);
+    else this.#talkers.set(ip, [ip, bytes, packets]);
+  }
+  override score(s: number): void {
+    if (Number.isFinite(s) && this.#d.scores.length < 500) this.#d.scores.push(s);
+  }
+  /** What was recorded since the last call. */
+  take(): StatsDelta {
+    const d = this.#d;
+    d.talkers = [...this.#talkers.values()];
+    d.threshold = this.threshold;
+    this.#talkers.clear();
+    this.#d = { packets: 0, flows: 0, talkers: [], scores: [], threshold: null };
+    return d;
+  }
+  /** The counters and gauges of `m` the main monitor sums over shards. */
+  static counters(m: MonitorMetrics): { counters: Record<string, number>; gauges: Record<string, number> } {
+    return {
+      counters: Object.fromEntries(SUMMED_COUNTERS.map((k) => [k, m[k].get()])),
+      gauges: Object.fromEntries(SUMMED_GAUGES.map((k) => [k, m[k].get()])),
+    };
+  }
+}
