@@ -213,12 +213,12 @@ change training knobs (epochs, lr, ...), not the model's shape. --detector, when
     let df;
     if (sampleRows) {
       const { Progress } = await import("../util/progress.ts");
-      const bar = new Progress({ label: "sampling", unit: " rows" });
+      const bar = new Progress({ label: "sampling (2 passes)", unit: " rows" });
       const s = await sampleCsv(path!, {
         rows: sampleRows,
         seed,
         schema: str(args, "schema"),
-        onFrame: (f) => bar.tick(f.df.height),
+        onChunk: (n) => bar.tick(n),
       });
       bar.done();
       df = s.df;

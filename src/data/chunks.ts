@@ -29,6 +29,10 @@ export interface CsvChunk {
   /** 1-based line of the file the chunk's first row starts on. */
   firstLine: number;
   rows: number;
+  /** Bytes of the header in front (0 without one): the first row starts there. */
+  headerLength: number;
+  /** With `rowEnds`: where each row ends in `bytes` (after its newline). */
+  rowEnds?: Int32Array;
 }
 
 /** Options for {@link csvChunks}. */
@@ -36,6 +40,8 @@ export interface CsvChunkOptions {
   rowsPerChunk: number;
   /** Whether the first line is a header (repeated at the front of every chunk). */
   header: boolean;
+  /** Record where each row ends ({@link CsvChunk.rowEnds}). */
+  rowEnds?: boolean;
 }
 
 /** Reads `path` in chunks of at most `rowsPerChunk` rows; blank lines are passed on (the loaders count them). */
@@ -69,13 +75,18 @@ export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerat
   let chunkFirstLine = 0;
   let header: Uint8Array | undefined;
   let needHeader = o.header;
+  const ends = o.rowEnds ? new Int32Array(o.rowsPerChunk) : undefined;
   const emit = (end: number): CsvChunk => {
     const rows = buf.subarray(rowStart, end);
     const h = header ?? new Uint8Array(0);
     const out = new Uint8Array(h.length + rows.length);
     out.set(h);
     out.set(rows, h.length);
-    const c = { bytes: out, firstLine: chunkFirstLine, rows: rowsInChunk };
+    const c: CsvChunk = { bytes: out, firstLine: chunkFirstLine, rows: rowsInChunk, headerLength: h.length };
+    if (ends) {
+      c.rowEnds = ends.slice(0, rowsInChunk);
+      for (let i = 0; i < c.rowEnds.length; i++) c.rowEnds[i] += h.length - rowStart;
+    }
     rowStart = end;
     rowsInChunk = 0;
     return c;
@@ -88,6 +99,7 @@ export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerat
         len -= rowStart;
         scan -= rowStart;
         rowsEnd -= rowStart;
+        if (ends) { for (let i = 0; i < rowsInChunk; i++) ends[i] -= rowStart; }
         rowStart = 0;
         if (len + part.length > buf.length) {
           const grown = new Uint8Array(Math.max(buf.length * 2, len + part.length));
@@ -132,6 +144,7 @@ export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerat
           if (rowsInChunk === 0) chunkFirstLine = rowLine;
           rowLine = line;
           rowsEnd = scan + 1;
+          if (ends) ends[rowsInChunk] = scan + 1;
           if (++rowsInChunk === o.rowsPerChunk) yield emit(scan + 1);
         }
       }
@@ -140,10 +153,14 @@ export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerat
     if (len > Math.max(rowsEnd, rowStart)) {
       // A last row without a newline: given one, after the complete rows still held.
       if (rowsInChunk === 0) chunkFirstLine = rowLine;
-      rowsInChunk++;
       const tail = new Uint8Array(len - rowStart + 1);
       tail.set(buf.subarray(rowStart, len));
       tail[tail.length - 1] = 0x0a;
+      if (ends) {
+        for (let i = 0; i < rowsInChunk; i++) ends[i] -= rowStart;
+        ends[rowsInChunk] = tail.length;
+      }
+      rowsInChunk++;
       buf = tail;
       rowStart = 0;
       len = tail.length;

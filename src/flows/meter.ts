@@ -351,6 +351,11 @@ export class FlowMeter {
     }
   }
 
+  /** Idle timeout (µs): a flow without a packet for this long has ended. */
+  get idleUs(): number {
+    return this.#idleMs * 1000;
+  }
+
   /** Current packet-time clock (µs), the largest timestamp seen. */
   get nowUs(): number {
     return this.#tickUs;

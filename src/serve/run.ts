@@ -90,6 +90,8 @@ export interface RunSummary {
   /** Drift events written beside the alerts (the sinks' written counts include them). */
   driftEvents: number;
   seconds: number;
+  /** Packets each shard metered (`--workers N` > 1). */
+  shardPackets?: number[];
   captureDamage?: string;
   /** Alerts some sink could not write (sum over sinks; the CLI exits 3 when non-zero). */
   lost: number;
@@ -299,6 +301,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     nonFiniteScores: monitor.nonFiniteScores + (sharded?.nonFiniteScores ?? 0),
     driftEvents: monitor.driftEvents,
     seconds: (performance.now() - t0) / 1000,
+    ...(sharded ? { shardPackets: sharded.shardPackets } : {}),
     captureDamage: report.damage,
     lost: sinkReports(sinks).reduce((n, s) => n + s.lost, 0),
     sinks: sinkReports(sinks),

@@ -40,3 +40,27 @@ Deno.test("csvChunks: quoted newlines stay in their row; a last row without newl
   assert.deepEqual(await chunksOf(path, 10, true), []);
   await assert.rejects(chunksOf("/nonexistent/x.csv", 10, true), /file not found/);
 });
+
+Deno.test("csvChunks rowEnds: each row's bytes, quoted newlines and a last row without newline included", async () => {
+  const path = Deno.makeTempFileSync({ suffix: ".csv" });
+  Deno.writeTextFileSync(path, 'a,b\n"x\ny",1\n"q""",2\n3,4\nlast,5');
+  const rows: string[] = [];
+  const heads: string[] = [];
+  for await (const c of csvChunks(path, { rowsPerChunk: 2, header: true, rowEnds: true })) {
+    heads.push(dec.decode(c.bytes.subarray(0, c.headerLength)));
+    let from = c.headerLength;
+    for (const end of c.rowEnds!) (rows.push(dec.decode(c.bytes.subarray(from, end))), from = end);
+    assert.equal(c.rowEnds!.length, c.rows);
+  }
+  assert.deepEqual(rows, ['"x\ny",1\n', '"q""",2\n', "3,4\n", "last,5\n"]);
+  assert.deepEqual(heads, ["a,b\n", "a,b\n"]);
+  // A buffer that must shift and grow (rows longer than its first size) keeps the ends right.
+  const long = "v".repeat(700_000);
+  Deno.writeTextFileSync(path, `h\n${long}\n${long}x\n${long}yy\n`);
+  const got: number[] = [];
+  for await (const c of csvChunks(path, { rowsPerChunk: 2, header: true, rowEnds: true })) {
+    let from = c.headerLength;
+    for (const end of c.rowEnds!) (got.push(end - from), from = end);
+  }
+  assert.deepEqual(got, [700_001, 700_002, 700_003]);
+});

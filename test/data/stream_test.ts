@@ -85,6 +85,19 @@ Deno.test("sampleCsv: seeded, uniform, in file order, independent of the chunk s
   await assert.rejects(sampleCsv(CIC, { rows: 0 }), /integer ≥ 1, found 0/);
 });
 
+Deno.test("sampleCsv: a malformed row in the sample is named by the file's own line", async () => {
+  const lines = cicLines();
+  const fields = lines[1700].split(",");
+  fields[12] = "twelve";
+  lines[1700] = fields.join(",");
+  const bad = join(Deno.makeTempDirSync({ prefix: "nadir-sample-" }), "bad.csv");
+  Deno.writeTextFileSync(bad, lines.join("\n"));
+  await assert.rejects(
+    sampleCsv(bad, { rows: 5000, rowsPerChunk: 300 }),
+    (e: unknown) => e instanceof InputError && e.location.file === bad && e.location.line === 1701,
+  );
+});
+
 Deno.test("csvInfo: read in chunks, the same summary as the whole file", async () => {
   for (const [name, file] of [["cic-ids2017", CIC], ["nsl-kdd", KDD]]) {
     const d = loadDataset({ name, path: file });

@@ -6,7 +6,7 @@ import type { MonitorMetrics } from "../../src/serve/metrics.ts";
 import type { MonitorConfig } from "../../src/serve/config.ts";
 import { type LiveOpener, runMonitor } from "../../src/serve/run.ts";
 import type { DecodedPacket } from "../../src/capture/decode.ts";
-import { shardCount, shardOf } from "../../src/serve/shard.ts";
+import { shardCount, ShardMap, shardOf } from "../../src/serve/shard.ts";
 import { dataPath } from "../_shared.ts";
 import { benignFlowModel } from "./_helpers.ts";
 
@@ -26,6 +26,41 @@ Deno.test("shardOf: both directions of every flow of a real capture land on one 
   const total = counts.reduce((s, c) => s + c, 0);
   for (const c of counts) assert.ok(c > total / 10, `each shard gets a share: ${counts}`);
   assert.ok(seen.size > 100);
+});
+
+Deno.test("ShardMap: a flow stays on one shard while it lives, buckets move only after a quiet spell, shares even out", async () => {
+  const pcap = dataPath("pcaps", "stratosphere-test7-malicious.pcap");
+  const idleUs = 5e6;
+  const split = async () => {
+    const map = new ShardMap(2, { idleUs, readerLoad: 0.2 });
+    const out: number[] = [];
+    let clock = -Infinity;
+    const last = new Map<string, { k: number; ts: number }>();
+    let moved = 0;
+    await forEachPacket(pcap, (p) => {
+      if (p.tsUs > clock) clock = p.tsUs;
+      const k = map.shard(p, clock);
+      out.push(k);
+      if (p.ipVersion === 0) return assert.equal(k, 0, "non-IP packets go to shard 0");
+      const a = `${p.srcIp}:${p.srcPort}`, b = `${p.dstIp}:${p.dstPort}`;
+      const key = (a < b ? a + b : b + a) + p.protocol;
+      const was = last.get(key);
+      // Within the idle timeout the packet belongs to the same flow: it must reach the same shard.
+      if (was && clock - was.ts <= idleUs) assert.equal(k, was.k, `flow ${key} moved while alive`);
+      else if (was && was.k !== k) moved++;
+      last.set(key, { k, ts: clock });
+    });
+    return { out, packets: [...map.packets], moved };
+  };
+  const a = await split();
+  const b = await split();
+  assert.deepEqual(a.out, b.out, "the same packets split the same way");
+  const total = a.packets[0] + a.packets[1];
+  assert.equal(total, a.out.length);
+  // Shard 0 pays for reading every packet, so it is given fewer of them; both get a real share.
+  assert.ok(a.packets[0] < a.packets[1], `shard 0 lighter: ${a.packets}`);
+  assert.ok(a.packets[0] > 0.3 * total, `shard 0 share: ${a.packets}`);
+  assert.ok(a.moved > 0, "buckets quiet for longer than the idle timeout are given out again");
 });
 
 Deno.test("shardOf: IPv6 addresses (strings) hash symmetrically", () => {
