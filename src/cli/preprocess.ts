@@ -67,6 +67,13 @@ export const command: Command = {
       choices: ["csv", "parquet"],
       description: "Output format (default: from the OUT extension)",
     },
+    "batch-rows": {
+      type: "number",
+      arg: "N",
+      description:
+        "Apply the transform to a CSV N rows at a time, writing CSV as it goes (default: 100,000 " +
+        "for CSVs over 64 MiB; 0 = whole file)",
+    },
   },
   details: `Fitting happens on training data only: with --fit-on the input is transformed, never fitted;
 without it the input is the training data and OUT holds its deduplicated rows. A saved transform
@@ -75,7 +82,8 @@ without it the input is the training data and OUT holds its deduplicated rows. A
 Examples:
   deno task nadir preprocess nsl-kdd-train train.parquet --save-transform nsl.json --scale standard
   deno task nadir preprocess nsl-kdd-test test.parquet --transform nsl.json
-  deno task nadir preprocess data/cic-ids2017 cic.csv --nan-policy median --scale robust`,
+  deno task nadir preprocess data/cic-ids2017 cic.csv --nan-policy median --scale robust
+  deno task nadir preprocess big.csv big-scaled.csv --transform cic.json     # CSVs over 64 MiB: in chunks`,
   async run(args) {
     const { preprocess_data } = await import("../data/preprocess.ts");
     const [input, output] = args.positionals;
@@ -95,6 +103,7 @@ Examples:
       dropConstant: !bool(args, "keep-constant"),
       maxCategories: num(args, "max-categories"),
       format: str(args, "format") as "csv" | undefined,
+      batchRows: num(args, "batch-rows"),
     });
     const { transform: _t, ...summary } = r;
     console.log(JSON.stringify(summary));

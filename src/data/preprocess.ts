@@ -740,6 +740,12 @@ export interface PreprocessDataOptions extends PreprocessOptions {
   format?: "csv" | "parquet";
   /** Append the label/attack/category columns of the kept rows (default true). */
   keepTargets?: boolean;
+  /**
+   * Read a CSV input this many rows at a time and write each chunk's rows before reading on (CSV output
+   * only; a transform to apply, or --fit-on, is needed: fitting sees all its rows at once). Default:
+   * 100,000 for CSV files over 64 MiB (src/data/stream.ts), 0 = the whole file.
+   */
+  batchRows?: number;
 }
 
 /** What {@link preprocess_data} did. */
@@ -783,6 +789,12 @@ export async function preprocess_data(
   if (format !== "csv" && format !== "parquet") {
     throw new UsageError(`format must be csv or parquet, found "${format}"`);
   }
+  const { isBigCsv } = await import("./stream.ts");
+  const batchRows = options.batchRows ?? (isBigCsv(inputPath) ? 100_000 : 0);
+  if (!(Number.isInteger(batchRows) && batchRows >= 0)) {
+    throw new UsageError(`batch rows must be an integer ≥ 0, found ${batchRows}`);
+  }
+  if (batchRows > 0) return await preprocessChunked(inputPath, outputPath, format, batchRows, options);
   const input = await loadTable(inputPath, options.schema);
   let transform: Transform;
   let fitReport: TransformReport;
@@ -837,6 +849,111 @@ export async function preprocess_data(
     fitOn,
     fitReport,
     applyReport: applied.report,
+    transform,
+  };
+}
+
+/**
+ * {@link preprocess_data} over a CSV read in chunks: the transform (given, or fitted on `fitOn`) is
+ * applied to each chunk and its rows appended to the CSV output, so memory holds one chunk.
+ */
+async function preprocessChunked(
+  inputPath: string,
+  outputPath: string,
+  format: "csv" | "parquet",
+  batchRows: number,
+  options: PreprocessDataOptions,
+): Promise<PreprocessDataResult> {
+  const { csvFrames } = await import("./stream.ts");
+  const { loadTable } = await import("./table.ts");
+  const whole = "read the whole file with --batch-rows 0 (it needs ~3.5× its size in memory)";
+  if (format !== "csv") {
+    throw new UsageError(
+      `a CSV read in chunks is written chunk by chunk, to CSV only: give OUT.csv, or ${whole}`,
+    );
+  }
+  if (!options.transform && !options.fitOn) {
+    throw new UsageError(
+      `fitting sees all its rows at once: fit on a sample or a smaller file (--fit-on TRAIN) or a saved ` +
+        `transform (--transform FILE) and apply it to ${inputPath} chunk by chunk, or ${whole}`,
+    );
+  }
+  if (options.transform && options.fitOn) {
+    throw new UsageError("give either a transform to apply or data to fit on, not both");
+  }
+  let transform: Transform;
+  let fitReport: TransformReport;
+  let fitOn: string;
+  if (options.transform) {
+    transform = typeof options.transform === "string" ? Transform.load(options.transform) : options.transform;
+    fitOn = typeof options.transform === "string" ? options.transform : "(transform object)";
+    fitReport = transform.fitReport;
+  } else {
+    const fit = fitTransform(await loadTable(options.fitOn!, options.schema), options);
+    transform = fit.transform;
+    fitReport = fit.report;
+    fitOn = options.fitOn!;
+  }
+  if (options.saveTransform) transform.save(options.saveTransform);
+  let sum: TransformReport | undefined;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(outputPath, { write: true, create: true, truncate: true });
+  } catch (e) {
+    throw new InputError(`cannot write csv: ${(e as Error).message}`, { file: outputPath });
+  }
+  let columns = 0;
+  const tmp = await Deno.makeTempFile({ prefix: "nadir-preprocess-", suffix: ".csv" });
+  try {
+    for await (const f of csvFrames(inputPath, { schema: options.schema, rowsPerChunk: batchRows })) {
+      let applied: Applied;
+      try {
+        applied = transform.applyDetailed(f.df);
+      } catch (e) {
+        throw f.relocate(e);
+      }
+      const r = applied.report;
+      if (!sum) sum = { ...r };
+      else {
+        for (
+          const k of [
+            "inputRows",
+            "outputRows",
+            "duplicatesDropped",
+            "nonFiniteRowsDropped",
+            "nonFiniteValuesReplaced",
+            "unknownCategories",
+          ] as const
+        ) sum[k] += r[k];
+      }
+      columns = applied.matrix.cols;
+      let frame = matrixToFrame(applied.matrix);
+      if (options.keepTargets ?? true) {
+        const targets = TARGET_COLUMNS.filter((t) => f.df.columns.includes(t));
+        if (targets.length) {
+          let t = f.df.select(...targets);
+          if (applied.rows) t = t.select(pl.all().gather(Array.from(applied.rows)));
+          frame = frame.hstack(t);
+        }
+      }
+      // polars writes a CSV to a file path: each chunk goes through a scratch file, the header once.
+      frame.writeCSV(tmp, { includeHeader: f.rowsBefore === 0 });
+      const bytes = await Deno.readFile(tmp);
+      for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+    }
+  } finally {
+    file.close();
+    await Deno.remove(tmp).catch(() => {});
+  }
+  return {
+    input: inputPath,
+    output: outputPath,
+    rows: sum?.outputRows ?? 0,
+    columns,
+    fitted: !options.transform,
+    fitOn,
+    fitReport,
+    applyReport: sum ?? { ...fitReport, inputRows: 0, outputRows: 0 },
     transform,
   };
 }

@@ -253,3 +253,30 @@ Deno.test("dropConstant false: a column constant on the fit rows is kept (range 
   // Outside the training range passes through: a = 20 → 2, wrong_fragment = 3 → 3.
   assert.deepEqual(Array.from(kept.transform.apply(test).data), [2, 3, 0.5, 0]);
 });
+
+Deno.test("preprocess_data in chunks: the same CSV as the whole file (header and headerless inputs); refusals", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-pre-chunks-" });
+  for (
+    const [train, input] of [
+      ["nsl-kdd-train-20", "data/nsl-kdd/KDDTest-21.txt.gz"],
+      ["cic-ids2017", "data/cic-ids2017/DDoS_2500.csv.gz"],
+    ]
+  ) {
+    const t = `${dir}/${train}.json`;
+    await preprocess_data(train, `${dir}/fit.csv`, { saveTransform: t, nanPolicy: "median" });
+    const whole = await preprocess_data(input, `${dir}/whole.csv`, { transform: t, batchRows: 0 });
+    const chunked = await preprocess_data(input, `${dir}/chunked.csv`, { transform: t, batchRows: 700 });
+    assert.equal(
+      Deno.readTextFileSync(`${dir}/chunked.csv`),
+      Deno.readTextFileSync(`${dir}/whole.csv`),
+      input,
+    );
+    assert.deepEqual(chunked.applyReport, whole.applyReport);
+    assert.equal(chunked.rows, whole.rows);
+    await assert.rejects(
+      preprocess_data(input, `${dir}/x.parquet`, { transform: t, batchRows: 700 }),
+      /to CSV only: give OUT.csv/,
+    );
+    await assert.rejects(preprocess_data(input, `${dir}/x.csv`, { batchRows: 700 }), /--fit-on TRAIN/);
+  }
+});
