@@ -25,6 +25,7 @@ import { damageSummary, forEachPacket, newStats, readBatches } from "../../captu
 import { UsageError } from "../../util/errors.ts";
 import type { MonitorConfig } from "../config.ts";
 import type { MonitorMetrics } from "../metrics.ts";
+import { macrotask } from "../shard_ring.ts";
 
 /** A live packet source (libpcap); see `openLiveSource` in src/serve/live_source.ts. */
 export interface LiveSource {
@@ -157,8 +158,9 @@ export function pcapPaced(path: string, replay: Exclude<Replay, { kind: "fast" }
       let k = 0;
       // A chunk's packets at a time (about 1 MiB of capture), read synchronously: an await per packet cost
       // more than the monitor's own work at a few hundred thousand packets/s, so the replay fell behind
-      // its rate. Only a packet due more than 2 ms ahead waits.
-      const batches = readBatches(path, { stats: cs, signal, betweenChunks: () => Promise.resolve() });
+      // its rate. Only a packet due more than 2 ms ahead waits; between chunks the event loop runs once
+      // (timers, a sharded sensor's messages) even when the replay is behind.
+      const batches = readBatches(path, { stats: cs, signal, betweenChunks: macrotask });
       outer: for await (const batch of batches) {
         for (const p of batch) {
           if (signal.aborted) break outer;
