@@ -160,7 +160,12 @@ export function pcapPaced(path: string, replay: Exclude<Replay, { kind: "fast" }
       // more than the monitor's own work at a few hundred thousand packets/s, so the replay fell behind
       // its rate. Only a packet due more than 2 ms ahead waits; between chunks the event loop runs once
       // (timers, a sharded sensor's messages) even when the replay is behind.
-      const batches = readBatches(path, { stats: cs, signal, betweenChunks: macrotask });
+      const batches = readBatches(path, {
+        stats: cs,
+        signal,
+        betweenChunks: macrotask,
+        chunkSize: 64 * 1024,
+      });
       outer: for await (const batch of batches) {
         for (const p of batch) {
           if (signal.aborted) break outer;
