@@ -183,6 +183,27 @@ export function num(args: ParsedArgs, name: string): number | undefined {
   const v = args.options[name];
   return v === undefined ? undefined : Number(v);
 }
+/**
+ * `--name N` as a count (an integer ≥ 0), `def` when absent; a usage error naming the command and the
+ * value otherwise.
+ */
+export function count(args: ParsedArgs, name: string, command: string, def: number): number {
+  const n = num(args, name) ?? def;
+  if (!(Number.isInteger(n) && n >= 0)) {
+    throw new UsageError(`nadir ${command}: --${name} expects an integer ≥ 0, found ${args.options[name]}`);
+  }
+  return n;
+}
+
+/** `--batch-rows N` of the commands that read a big CSV in chunks (src/data/stream.ts). */
+export function batchRowsOption(what = "Read a CSV N rows at a time, memory bounded"): OptionSpec {
+  return {
+    type: "number",
+    arg: "N",
+    description: `${what} (default: 100,000 for CSVs over 64 MiB; 0 = whole file)`,
+  };
+}
+
 export function bool(args: ParsedArgs, name: string): boolean {
   return args.options[name] === true;
 }

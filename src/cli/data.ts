@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Command, num, str } from "./command.ts";
+import { batchRowsOption, type Command, count, str } from "./command.ts";
 import { InputError, UsageError } from "../util/errors.ts";
 
 const list: Command = {
@@ -50,13 +50,7 @@ const info: Command = {
       description: "Feature set to count (all, kdd-header)",
       default: "all",
     },
-    "batch-rows": {
-      type: "number",
-      arg: "N",
-      description:
-        "Read a CSV N rows at a time, memory bounded (default: 100,000 for CSVs over 64 MiB; 0 = " +
-        "whole file)",
-    },
+    "batch-rows": batchRowsOption(),
   },
   details: `Example:
   deno task nadir data info nsl-kdd-train
@@ -66,10 +60,7 @@ const info: Command = {
     const { csvInfo, isBigCsv } = await import("../data/stream.ts");
     const name = args.positionals[0];
     const path = str(args, "path");
-    const batchRows = num(args, "batch-rows") ?? (path && isBigCsv(path) ? 100_000 : 0);
-    if (!(Number.isInteger(batchRows) && batchRows >= 0)) {
-      throw new UsageError(`nadir data info: --batch-rows expects an integer ≥ 0, found ${batchRows}`);
-    }
+    const batchRows = count(args, "batch-rows", "data info", path && isBigCsv(path) ? 100_000 : 0);
     if (batchRows > 0) {
       if (!path) throw new UsageError("nadir data info: --batch-rows reads a CSV file: give --path FILE");
       const features = str(args, "features") ?? "all";

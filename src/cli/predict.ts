@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type Command, num, type ParsedArgs, str } from "./command.ts";
+import { batchRowsOption, type Command, count, num, type ParsedArgs, str } from "./command.ts";
 import { UsageError, withFile } from "../util/errors.ts";
 
 export const command: Command = {
@@ -31,13 +31,7 @@ export const command: Command = {
       description: "Dataset name/family of --input when detection fails",
     },
     out: { type: "string", arg: "FILE.jsonl", description: "Output file (default: stdout)" },
-    "batch-rows": {
-      type: "number",
-      arg: "N",
-      description:
-        "Read a CSV N rows at a time, memory bounded (default: 100,000 for CSVs over 64 MiB; 0 = " +
-        "whole file)",
-    },
+    "batch-rows": batchRowsOption(),
     threshold: { type: "number", arg: "X", description: "Override the model's saved threshold" },
   },
   details: `Label columns in the input are ignored; the model's saved transform is applied to the raw columns.
@@ -50,10 +44,7 @@ Examples:
     if (!modelDir) throw new UsageError("nadir predict: --model DIR is required");
     if (!input) throw new UsageError("nadir predict: --input FILE is required");
     const { isBigCsv } = await import("../data/stream.ts");
-    const batchRows = num(args, "batch-rows") ?? (isBigCsv(input) ? 100_000 : 0);
-    if (!(Number.isInteger(batchRows) && batchRows >= 0)) {
-      throw new UsageError(`nadir predict: --batch-rows expects an integer ≥ 0, found ${batchRows}`);
-    }
+    const batchRows = count(args, "batch-rows", "predict", isBigCsv(input) ? 100_000 : 0);
     if (batchRows > 0) return await streamed(args, modelDir, input, batchRows);
     const { loadModel } = await import("../detectors/model_dir.ts");
     const { resolveModelDir } = await import("../detectors/model_history.ts");

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { bool, type Command, num, str } from "./command.ts";
+import { batchRowsOption, bool, type Command, num, str } from "./command.ts";
 
 export const command: Command = {
   name: "preprocess",
@@ -67,13 +67,7 @@ export const command: Command = {
       choices: ["csv", "parquet"],
       description: "Output format (default: from the OUT extension)",
     },
-    "batch-rows": {
-      type: "number",
-      arg: "N",
-      description:
-        "Apply the transform to a CSV N rows at a time, writing CSV as it goes (default: 100,000 " +
-        "for CSVs over 64 MiB; 0 = whole file)",
-    },
+    "batch-rows": batchRowsOption("Apply the transform to a CSV N rows at a time, writing CSV as it goes"),
   },
   details: `Fitting happens on training data only: with --fit-on the input is transformed, never fitted;
 without it the input is the training data and OUT holds its deduplicated rows. A saved transform

@@ -7,7 +7,7 @@
 import type pl from "nodejs-polars";
 import { join } from "node:path";
 import { filesSha256 } from "../util/hash.ts";
-import { bool, type Command, num, str } from "./command.ts";
+import { bool, type Command, count, num, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
 
 const META_LIKE = /(^|_)(ip|mac|port|id)$|^id$|first_seen|last_seen|timestamp|^flow id$/i;
@@ -202,10 +202,7 @@ change training knobs (epochs, lr, ...), not the model's shape. --detector, when
     const seed = num(args, "seed") ?? 0;
     const source = (dataset ?? path)!;
     const { isBigCsv, sampleCsv } = await import("../data/stream.ts");
-    const sampleRows = num(args, "sample-rows") ?? (path && isBigCsv(path) ? 500_000 : 0);
-    if (!(Number.isInteger(sampleRows) && sampleRows >= 0)) {
-      throw new UsageError(`nadir train: --sample-rows expects an integer ≥ 0, found ${sampleRows}`);
-    }
+    const sampleRows = count(args, "sample-rows", "train", path && isBigCsv(path) ? 500_000 : 0);
     if (sampleRows && !path) {
       throw new UsageError("nadir train: --sample-rows reads a file: give --path FILE");
     }
