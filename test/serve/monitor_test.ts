@@ -108,6 +108,30 @@ Deno.test("paced replay follows packet time (x20 on a 23 s capture takes about 1
   assert.ok(took < (spanS / 20) * 3 + 1, `took ${took.toFixed(2)} s: pacing far too slow`);
 });
 
+Deno.test("paced replay at a packet rate: the fast replay's packets, flows and alerts, at that rate", async () => {
+  const model = await benignFlowModel();
+  const pcap = dataPath("pcaps", "stratosphere-test7-malicious.pcap");
+  const n = (await readAllPackets(pcap)).length;
+  const run = async (replay?: string) => {
+    const alerts: string[] = [];
+    const t0 = performance.now();
+    const r = await runMonitor({
+      source: { pcap, replay },
+      model,
+      rules: { dedup_window_s: 0, per_host_per_minute: 0 },
+    }, { log: () => {}, onAlert: (a) => void alerts.push(`${a.flow_id} ${a.score.toPrecision(12)}`) });
+    return { r, alerts: alerts.sort(), took: (performance.now() - t0) / 1000 };
+  };
+  const fast = await run();
+  const pps = Math.round(n / 0.8); // about 0.8 s
+  const paced = await run(`${pps}pps`);
+  assert.equal(paced.r.packets, n);
+  assert.equal(paced.r.flows, fast.r.flows);
+  assert.deepEqual(paced.alerts, fast.alerts);
+  assert.ok(paced.took >= 0.9 * (n / pps), `took ${paced.took.toFixed(2)} s for ${n} packets at ${pps} pps`);
+  assert.ok(paced.took < 3 * (n / pps) + 1, `took ${paced.took.toFixed(2)} s: pacing far too slow`);
+});
+
 Deno.test("config: the example validates; problems name the field", () => {
   const ex = loadConfig(join(ROOT, "deploy", "nadir.example.json"));
   assert.equal(ex.source?.interface, "eth0");
