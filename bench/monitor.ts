@@ -1,5 +1,5 @@
 /**
- * `deno task bench monitor [--packets N] [--model kmeans|isolation-forest] [--workers N] [--keep]`
+ * `deno task bench monitor [--packets N] [--model kmeans|isolation-forest] [--workers N] [--reps N] [--keep]`
  * `deno task bench monitor --flood [N] [--max-flows CAP]` (issue 19 soak, default 1.5 M flows)
  *
  * Replays a ≥ 1 M-packet capture at full speed through the whole monitor
@@ -13,7 +13,8 @@
  *   written (every alert, from the latency reservoir),
  * - peak RSS (VmHWM) of each process,
  * - the sharded monitor (issue 18): `--workers N` (default 2; 1 skips it) against one worker at full speed,
- *   then N workers replaying at 80 % of their own maximum rate, with the alert latency at that load.
+ *   then N workers replaying at 80 % of their own maximum rate, with the alert latency at that load;
+ *   with the ceiling (N single-worker processes at once), medians of `--reps` (3) interleaved runs.
  *
  * The figures are printed as tables (throughput, alerts, latency) and written with them to
  * `bench/results/monitor-<stamp>.json` (bench/_record.ts); `--flood` writes
@@ -179,14 +180,26 @@ async function shardedRuns(
   phase: (workers: number, replay?: string) => PhaseResult,
   phaseAsync: (workers: number) => Promise<PhaseResult>,
   n: number,
-  one: PhaseResult,
+  first: PhaseResult,
+  reps: number,
 ): Promise<Table> {
-  // What the machine allows: n single-worker monitors, each its own process on the same file, at once.
-  // A single worker already keeps more than one core busy part of the time (V8's garbage collector and
-  // compiler threads), so their summed rate bounds what n workers of one process can reach here.
-  const apart = await Promise.all(Array.from({ length: n }, () => phaseAsync(1)));
+  // This machine's timings drift by ±15 % between runs: the single worker, the ceiling and the sharded
+  // run are interleaved `reps` times and each row is the median run.
+  const ones = [first], aparts: PhaseResult[][] = [], manys: PhaseResult[] = [];
+  for (let r = 0; r < reps; r++) {
+    if (r > 0) ones.push(phase(1));
+    // What the machine allows: n single-worker monitors, each its own process on the same file, at once.
+    // A single worker already keeps more than one core busy part of the time (V8's garbage collector and
+    // compiler threads), so their summed rate bounds what n workers of one process can reach here.
+    aparts.push(await Promise.all(Array.from({ length: n }, () => phaseAsync(1))));
+    manys.push(phase(n));
+  }
+  const median = <T>(xs: T[], key: (x: T) => number): T =>
+    [...xs].sort((a, b) => key(a) - key(b))[Math.floor((xs.length - 1) / 2)];
+  const one = median(ones, (r) => r.wall);
+  const apart = median(aparts, (a) => Math.max(...a.map((r) => r.wall)));
   const apartRate = apart.reduce((sum, r) => sum + r.packets, 0) / Math.max(...apart.map((r) => r.wall));
-  const many = phase(n);
+  const many = median(manys, (r) => r.wall);
   const maxRate = many.packets / many.wall;
   const pps = Math.round(0.8 * maxRate);
   const paced = phase(n, `${pps}pps`);
@@ -207,7 +220,9 @@ async function shardedRuns(
   const ceiling = apartRate / rate(one);
   return {
     id: "workers",
-    title: `Sharded monitor: --workers ${n} against 1 on the same capture (${n} cores here)`,
+    title:
+      `Sharded monitor: --workers ${n} against 1 on the same capture (${n} cores here; medians of ${reps} ` +
+      `interleaved runs)`,
     columns: [
       { key: "run", label: "run" },
       { key: "perWall", label: "packets/s wall", int: true },
@@ -334,7 +349,8 @@ export async function main(args: string[]): Promise<void> {
     };
     const m = phase(1);
     const nWorkers = Number(opt("--workers", "2"));
-    const shards = nWorkers > 1 ? await shardedRuns(phase, phaseAsync, nWorkers, m) : undefined;
+    const reps = Number(opt("--reps", "3"));
+    const shards = nWorkers > 1 ? await shardedRuns(phase, phaseAsync, nWorkers, m, reps) : undefined;
     const monPerCore = m.packets / m.cpu;
     const peerPerCore = packets / peer.cpu;
     const f = (x: number) => Math.round(x).toLocaleString("en-US");
@@ -422,7 +438,15 @@ export async function main(args: string[]): Promise<void> {
     );
     for (const t of tables) printTable(t);
     await saveRecord("monitor", {
-      params: { packets, capture: path, model: detector, features: "basic", trainedOn: "http_espn.pcapng" },
+      params: {
+        packets,
+        capture: path,
+        model: detector,
+        features: "basic",
+        trainedOn: "http_espn.pcapng",
+        workers: nWorkers,
+        reps,
+      },
       tables,
     });
   } finally {

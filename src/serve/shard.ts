@@ -93,10 +93,11 @@ export function shardOf(p: Packet, n: number): number {
 }
 
 /**
- * What reading, decoding and dispatching a packet costs the main thread, in packets of shard work: 0.19 s
- * for the bench's 1 M packets against ~1.1 s of metering and scoring them (measured here).
+ * What the main thread pays besides its own shard, in packets of shard work (metering and scoring one
+ * packet, ~1.1 µs here): reading and decoding every packet (~0.19 µs), and copying one into another shard's
+ * ring (~0.2 µs). Measured on the bench capture; with these, shard 0 gets ~36 % of the packets of two.
  */
-const READER_LOAD = 0.2;
+const MAIN_LOAD = { read: 0.17, forward: 0.18 };
 
 /** Buckets of {@link ShardMap}: enough that a bucket rarely holds two busy flows. */
 const BUCKETS = 1 << 16;
@@ -107,8 +108,8 @@ const BUCKETS = 1 << 16;
  * flow can be (the idle timeout, plus 2 s for the idle scan): every flow that was in it has ended, so a
  * move splits no flow. A hash alone spreads flows, not packets — on the bench capture, whose top flow
  * carries 10 % of the packets, shard 0 got 64 % of them. Load is packets, halved every second of packet
- * time so that it follows the traffic of now; shard 0 also pays `readerLoad` per packet read (it runs on
- * the reader's thread). Decisions depend only on the packets in order, so a replay splits the same way
+ * time so that it follows the traffic of now; shard 0 also pays `read` per packet read and `forward` per
+ * packet it hands to another shard (it runs on the reader's thread). Decisions depend only on the packets in order, so a replay splits the same way
  * every time. Non-IP packets go to shard 0.
  */
 export class ShardMap {
@@ -116,16 +117,18 @@ export class ShardMap {
   readonly #seen = new Float64Array(BUCKETS);
   readonly #load: Float64Array;
   readonly #quietUs: number;
-  readonly #readerLoad: number;
+  readonly #read: number;
+  readonly #forward: number;
   #decayAt = -Infinity;
   /** Packets given to each shard. */
   readonly packets: Float64Array;
 
-  constructor(count: number, o: { idleUs: number; readerLoad?: number }) {
+  constructor(count: number, o: { idleUs: number; read?: number; forward?: number }) {
     this.#load = new Float64Array(count);
     this.packets = new Float64Array(count);
     this.#quietUs = o.idleUs + 2e6;
-    this.#readerLoad = o.readerLoad ?? 0;
+    this.#read = o.read ?? 0;
+    this.#forward = o.forward ?? 0;
   }
 
   /** The shard of `p`, read when the sensor's packet clock is `clockUs`. */
@@ -135,7 +138,7 @@ export class ShardMap {
       this.#decayAt = clockUs;
       for (let i = 0; i < load.length; i++) load[i] *= 0.5;
     }
-    load[0] += this.#readerLoad;
+    load[0] += this.#read;
     const h = flowHash(p);
     let k = 0;
     if (h >= 0) {
@@ -149,6 +152,7 @@ export class ShardMap {
       this.#seen[b] = clockUs;
     }
     load[k]++;
+    if (k !== 0) load[0] += this.#forward;
     this.packets[k]++;
     return k;
   }
@@ -337,7 +341,7 @@ export async function runShards(
     // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
     let clock = -Infinity, lastScan = -Infinity, lastRescore = -Infinity;
     rescoreUs = shard0.rescoreUs;
-    const shardMap = new ShardMap(count, { idleUs: shard0.meter.idleUs, readerLoad: READER_LOAD });
+    const shardMap = new ShardMap(count, { idleUs: shard0.meter.idleUs, ...MAIN_LOAD });
     const report0 = await source.run({
       packet(p) {
         const metered = unmetered(p) === 0;

@@ -32,7 +32,7 @@ Deno.test("ShardMap: a flow stays on one shard while it lives, buckets move only
   const pcap = dataPath("pcaps", "stratosphere-test7-malicious.pcap");
   const idleUs = 5e6;
   const split = async () => {
-    const map = new ShardMap(2, { idleUs, readerLoad: 0.2 });
+    const map = new ShardMap(2, { idleUs, read: 0.17, forward: 0.18 });
     const out: number[] = [];
     let clock = -Infinity;
     const last = new Map<string, { k: number; ts: number }>();
