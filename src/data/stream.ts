@@ -26,7 +26,7 @@
  */
 import pl from "nodejs-polars";
 import { join } from "node:path";
-import { type CsvChunk, csvChunks } from "./chunks.ts";
+import { csvChunks } from "./chunks.ts";
 import { type DatasetInfo, datasetInfo, loadDataset } from "./datasets.ts";
 import { featureColumns } from "./schema.ts";
 import { detectFamily, loadTable, sniffFirstLine } from "./table.ts";
