@@ -63,6 +63,11 @@ function buildCsv(cache: string, rows: number): string {
   return file;
 }
 
+/** The arguments of one `nadir` command (after `deno run ... src/cli.ts`). */
+function nadirArgv(...args: string[]): string[] {
+  return args;
+}
+
 function timed(
   cmd: string[],
 ): { wall: number; rssMiB: number; cpu: number; out: string; ok: boolean; err: string } {
@@ -104,40 +109,52 @@ export async function main(args: string[]): Promise<void> {
       const runs: [string, string, string[]][] = [];
       for (const whole of n <= 2_500_000 ? [true, false] : [false]) {
         runs.push(
-          ["data info", whole ? "whole file" : "chunks of 100,000 rows", [
-            "data",
-            "info",
-            "cic-ids2017",
-            "--path",
-            csv,
-            "--batch-rows",
-            whole ? "0" : "100000",
-          ]],
-          ["train", whole ? "whole file" : "sample of 500,000 rows", [
+          [
+            "data info",
+            whole ? "whole file" : "chunks of 100,000 rows",
+            nadirArgv(
+              "data",
+              "info",
+              "cic-ids2017",
+              "--path",
+              csv,
+              "--batch-rows",
+              whole ? "0" : "100000",
+            ),
+          ],
+          [
             "train",
-            "--detector",
-            "isolation-forest",
-            "--path",
-            csv,
-            "--assume-benign",
-            "--seed",
-            "1",
-            "--out",
-            join(work, "trained"),
-            "--sample-rows",
-            whole ? "0" : "500000",
-          ]],
-          ["predict", whole ? "whole file" : "chunks of 100,000 rows", [
+            whole ? "whole file" : "sample of 500,000 rows",
+            nadirArgv(
+              "train",
+              "--detector",
+              "isolation-forest",
+              "--path",
+              csv,
+              "--assume-benign",
+              "--seed",
+              "1",
+              "--out",
+              join(work, "trained"),
+              "--sample-rows",
+              whole ? "0" : "500000",
+            ),
+          ],
+          [
             "predict",
-            "--model",
-            model,
-            "--input",
-            csv,
-            "--out",
-            "/dev/null",
-            "--batch-rows",
-            whole ? "0" : "100000",
-          ]],
+            whole ? "whole file" : "chunks of 100,000 rows",
+            nadirArgv(
+              "predict",
+              "--model",
+              model,
+              "--input",
+              csv,
+              "--out",
+              "/dev/null",
+              "--batch-rows",
+              whole ? "0" : "100000",
+            ),
+          ],
         );
       }
       for (const [command, mode, argv] of runs) {

@@ -826,14 +826,7 @@ export async function preprocess_data(
   if (options.saveTransform) transform.save(options.saveTransform);
   const out = matrixToFrame(applied.matrix);
   let frame = out;
-  if (options.keepTargets ?? true) {
-    const targets = TARGET_COLUMNS.filter((t) => input.columns.includes(t));
-    if (targets.length) {
-      let t = input.select(...targets);
-      if (applied.rows) t = t.select(pl.all().gather(Array.from(applied.rows)));
-      frame = out.hstack(t);
-    }
-  }
+  if (options.keepTargets ?? true) frame = withTargets(out, input, applied.rows);
   try {
     if (format === "parquet") frame.writeParquet(outputPath, { compression: "zstd" });
     else frame.writeCSV(outputPath);
@@ -928,14 +921,7 @@ async function preprocessChunked(
       }
       columns = applied.matrix.cols;
       let frame = matrixToFrame(applied.matrix);
-      if (options.keepTargets ?? true) {
-        const targets = TARGET_COLUMNS.filter((t) => f.df.columns.includes(t));
-        if (targets.length) {
-          let t = f.df.select(...targets);
-          if (applied.rows) t = t.select(pl.all().gather(Array.from(applied.rows)));
-          frame = frame.hstack(t);
-        }
-      }
+      if (options.keepTargets ?? true) frame = withTargets(frame, f.df, applied.rows);
       // polars writes a CSV to a file path: each chunk goes through a scratch file, the header once.
       frame.writeCSV(tmp, { includeHeader: f.rowsBefore === 0 });
       const bytes = await Deno.readFile(tmp);
@@ -956,6 +942,15 @@ async function preprocessChunked(
     applyReport: sum ?? { ...fitReport, inputRows: 0, outputRows: 0 },
     transform,
   };
+}
+
+/** `out` with the target columns (label, attack, category) of `input`'s kept `rows` (null: all) appended. */
+function withTargets(out: pl.DataFrame, input: pl.DataFrame, rows: Uint32Array | null): pl.DataFrame {
+  const targets = TARGET_COLUMNS.filter((t) => input.columns.includes(t));
+  if (!targets.length) return out;
+  let t = input.select(...targets);
+  if (rows) t = t.select(pl.all().gather(Array.from(rows)));
+  return out.hstack(t);
 }
 
 /** camelCase alias of {@link preprocess_data}. */
