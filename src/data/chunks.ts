@@ -44,9 +44,13 @@ export interface CsvChunkOptions {
   rowEnds?: boolean;
 }
 
-/** Reads `path` in chunks of at most `rowsPerChunk` rows; blank lines are passed on (the loaders count them). */
-export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerator<CsvChunk> {
-  if (!(o.rowsPerChunk >= 1)) throw new RangeError(`rowsPerChunk must be ≥ 1, found ${o.rowsPerChunk}`);
+/**
+ * The bytes of `path` as a stream, gunzipped when the file starts with the gzip magic number (whatever its
+ * name). The stream closes the file when read to the end or cancelled; `file` is there to close it early.
+ */
+export async function openBytes(
+  path: string,
+): Promise<{ file: Deno.FsFile; stream: ReadableStream<Uint8Array> }> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -62,6 +66,13 @@ export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerat
       new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
     );
   }
+  return { file, stream };
+}
+
+/** Reads `path` in chunks of at most `rowsPerChunk` rows; blank lines are passed on (the loaders count them). */
+export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerator<CsvChunk> {
+  if (!(o.rowsPerChunk >= 1)) throw new RangeError(`rowsPerChunk must be ≥ 1, found ${o.rowsPerChunk}`);
+  const { file, stream } = await openBytes(path);
   let buf = new Uint8Array(1 << 20);
   let len = 0; // bytes held in buf
   let rowStart = 0; // start of the first row not yet emitted

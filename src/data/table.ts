@@ -19,24 +19,11 @@ import { InputError } from "../util/errors.ts";
 import { familyOf, loadDataset } from "./datasets.ts";
 import { checkCsvShape, listSourceFiles, polarsMessage, readBytes, splitCsvLine } from "./csv.ts";
 import { VENDORED } from "./source.ts";
+import { openBytes } from "./chunks.ts";
 
 /** The first line of a (possibly gzipped) file, reading only its start. */
 export async function sniffFirstLine(path: string, maxBytes = 1 << 16): Promise<string> {
-  let f: Deno.FsFile;
-  try {
-    f = await Deno.open(path, { read: true });
-  } catch {
-    throw new InputError("file not found", { file: path });
-  }
-  const head = new Uint8Array(2);
-  const n = await f.read(head);
-  await f.seek(0, Deno.SeekMode.Start);
-  let stream: ReadableStream<Uint8Array> = f.readable;
-  if (n === 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    stream = stream.pipeThrough(
-      new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
-    );
-  }
+  const { stream } = await openBytes(path);
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
