@@ -368,6 +368,55 @@ export interface AlertFilterOptions {
 /** Verdict of {@link AlertFilter.check}. */
 export type FilterVerdict = "pass" | "suppressed" | "duplicate" | "rate_limited";
 
+/** The dedup key of an alert: the same alert again within the window is a duplicate. */
+export function alertKeyString(a: AlertKey): string {
+  return `${a.src_ip}|${a.dest_ip}|${a.dest_port}|${a.proto}|${a.detector}`;
+}
+
+/**
+ * What {@link AlertFilter.hint} says will not pass for a while: alerts with this key until `keyUntil`
+ * (epoch ms; `keyVerdict` is why), alerts from this source host until `hostUntil`.
+ */
+export interface FilterHint {
+  key: string;
+  keyVerdict?: FilterVerdict;
+  keyUntil?: number;
+  host: string;
+  hostUntil?: number;
+}
+
+/**
+ * The {@link FilterHint}s a shard of a sharded sensor holds: which alerts the main monitor's rules would
+ * drop now, checked in the rules' order (suppression and dedup by key, then the host's rate).
+ */
+export class HintBook {
+  readonly #keys = new Map<string, { verdict: FilterVerdict; until: number }>();
+  readonly #hosts = new Map<string, number>();
+
+  add(h: FilterHint): void {
+    if (h.keyUntil !== undefined && h.keyVerdict) {
+      this.#keys.set(h.key, { verdict: h.keyVerdict, until: h.keyUntil });
+    }
+    if (h.hostUntil !== undefined) this.#hosts.set(h.host, h.hostUntil);
+    // Expired hints go when the books grow: they are only ever consulted until their time.
+    if (this.#keys.size > 50_000 || this.#hosts.size > 50_000) this.#prune(Date.now());
+  }
+
+  /** The verdict the rules would give `a` at `nowMs` as far as the hints tell; undefined = ask them. */
+  verdict(a: AlertKey, nowMs = Date.now()): FilterVerdict | undefined {
+    const k = this.#keys.get(alertKeyString(a));
+    if (k && nowMs < k.until) return k.verdict;
+    const h = this.#hosts.get(a.src_ip);
+    if (h !== undefined && nowMs < h) return "rate_limited";
+    return undefined;
+  }
+
+  #prune(nowMs: number): void {
+    for (const [k, v] of this.#keys) if (v.until <= nowMs) this.#keys.delete(k);
+    for (const [k, v] of this.#hosts) if (v <= nowMs) this.#hosts.delete(k);
+  }
+}
+
 /** Suppression + dedup + per-host rate limit, in that order. */
 export class AlertFilter {
   readonly suppressions: SuppressionList;
@@ -387,7 +436,7 @@ export class AlertFilter {
   /** Decides about one alert at wall time `nowMs`; a "pass" updates dedup and rate state. */
   check(a: AlertKey, nowMs = Date.now()): FilterVerdict {
     if (this.suppressions.match(a, nowMs)) return "suppressed";
-    const key = `${a.src_ip}|${a.dest_ip}|${a.dest_port}|${a.proto}|${a.detector}`;
+    const key = alertKeyString(a);
     if (this.#dedupMs > 0) {
       const last = this.#lastSeen.get(key);
       if (last !== undefined && nowMs - last < this.#dedupMs) return "duplicate";
@@ -405,6 +454,24 @@ export class AlertFilter {
     }
     if (this.#dedupMs > 0) this.#remember(this.#lastSeen, key, nowMs);
     return "pass";
+  }
+
+  /**
+   * After {@link AlertFilter.check} said `verdict` for `a` at `nowMs`: until when alerts with the same key,
+   * or from the same source host, cannot pass — what the state says now, exact for the dedup window and
+   * the rate limit (tokens only come back with time); a suppression rule holds for a second (rules change
+   * while the sensor runs). A sharded sensor's shards drop such alerts without asking.
+   */
+  hint(a: AlertKey, verdict: FilterVerdict, nowMs = Date.now()): FilterHint | undefined {
+    const h: FilterHint = { key: alertKeyString(a), host: a.src_ip };
+    if (verdict === "suppressed") (h.keyVerdict = "suppressed", h.keyUntil = nowMs + 1000);
+    else if (verdict !== "pass") return undefined;
+    else {
+      if (this.#dedupMs > 0) (h.keyVerdict = "duplicate", h.keyUntil = nowMs + this.#dedupMs);
+      const b = this.#perMin > 0 ? this.#buckets.get(a.src_ip) : undefined;
+      if (b && b.tokens < 1) h.hostUntil = nowMs + ((1 - b.tokens) / this.#perMin) * 60_000;
+    }
+    return h.keyUntil === undefined && h.hostUntil === undefined ? undefined : h;
   }
 
   #remember<V>(m: Map<string, V>, k: string, v: V): void {

@@ -27,11 +27,13 @@
  * reader running shard 0 is a thread fewer, and half the packets never cross
  * a ring.
  *
- * Shards ask the main monitor's rules about each raised alert
- * ({@link Monitor.judge}) and hand over only what passed, explained and with
- * the flow's evidence pcap ({@link Monitor.acceptAlert}); drift events too;
- * counters and dashboard statistics come over as deltas every 250 ms and at
- * the end.
+ * Shards hand each raised alert over, explained and with the flow's evidence
+ * pcap, and the main monitor's rules judge it as it arrives
+ * ({@link Monitor.acceptAlert}); the rules tell the shards ahead what they
+ * will drop for a while (a key within its dedup window, a host over its rate:
+ * `FilterHint`), so those are dropped in the shard, unbuilt, and counted.
+ * Drift events come over too; counters and dashboard statistics as deltas
+ * every 250 ms and at the end.
  * Flow ids stay unique: shard k numbers its flows k, k + N, k + 2N, ...
  *
  * Only a frozen flow model shards: a streaming detector (KitNET) learns from
@@ -54,7 +56,7 @@ import type { MonitorConfig } from "./config.ts";
 import type { DriftRecord } from "./drift.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import type { HandedAlert, Monitor } from "./monitor.ts";
-import type { AlertKey } from "./rules.ts";
+import type { FilterHint, FilterVerdict } from "./rules.ts";
 import type { PacketSource, SourceReport } from "./pipeline/source.ts";
 import { PacketRing } from "./shard_ring.ts";
 import { type OpenShard, openShard, type StatsDelta, SUMMED_COUNTERS, SUMMED_GAUGES } from "./shard_open.ts";
@@ -176,11 +178,16 @@ export function shardCount(cfg: MonitorConfig): number {
 
 /** What a shard posts to the main thread. */
 export type ShardMessage =
-  | { t: "judge"; req: number; key: AlertKey; flowId: number }
   | { t: "alert"; r: HandedAlert }
   | { t: "drift"; d: DriftRecord }
   | { t: "ended"; flowId: number }
-  | { t: "report"; stats: StatsDelta; counters: Record<string, number>; gauges: Record<string, number> }
+  | {
+    t: "report";
+    stats: StatsDelta;
+    counters: Record<string, number>;
+    gauges: Record<string, number>;
+    dropped: Partial<Record<FilterVerdict, number>>;
+  }
   | { t: "ready"; rescoreUs: number }
   | { t: "done"; meter: MeterStats; nonFiniteScores: number; bufferEvicted: number }
   | { t: "error"; message: string; stack?: string };
@@ -198,7 +205,8 @@ export type ShardCommand =
     /** Whether packet time is the wall clock (live capture: flows expire on it). */
     live: boolean;
   }
-  | { t: "verdict"; req: number; pass: boolean };
+  | { t: "hint"; h: FilterHint }
+  | { t: "accepted"; flowId: number };
 
 /** Totals of a finished sharded run, for the run summary. */
 export interface ShardTotals {
@@ -247,7 +255,14 @@ export async function runShards(
     for (const k of SUMMED_COUNTERS) m[k].setTotal(counters.reduce((s, c) => s + (c?.[k] ?? 0), 0));
     for (const k of SUMMED_GAUGES) m[k].set(gauges.reduce((s, g) => s + (g?.[k] ?? 0), 0));
   };
-  const report = (i: number) => (d: StatsDelta, c: Record<string, number>, g: Record<string, number>) => {
+  const report = (i: number) =>
+  (
+    d: StatsDelta,
+    c: Record<string, number>,
+    g: Record<string, number>,
+    dropped: Partial<Record<FilterVerdict, number>>,
+  ) => {
+    main.monitor.acceptDropped(dropped);
     applyStats(d);
     counters[i] = c;
     gauges[i] = g;
@@ -277,13 +292,10 @@ export async function runShards(
     w.onmessage = (e: MessageEvent<ShardMessage>) => {
       const m = e.data;
       try {
-        if (m.t === "judge") {
-          const pass = main.monitor.judge(m.key, m.flowId);
-          w.postMessage({ t: "verdict", req: m.req, pass } satisfies ShardCommand);
-        } else if (m.t === "alert") main.monitor.acceptAlert(m.r);
+        if (m.t === "alert") main.monitor.acceptAlert(m.r);
         else if (m.t === "ended") main.monitor.acceptEnded(m.flowId);
         else if (m.t === "drift") main.monitor.acceptDrift(m.d);
-        else if (m.t === "report") reportTo(m.stats, m.counters, m.gauges);
+        else if (m.t === "report") reportTo(m.stats, m.counters, m.gauges, m.dropped);
         else if (m.t === "ready") {
           rescoreUs = m.rescoreUs;
           if (++ready === count - 1) settle?.ready();
@@ -327,13 +339,26 @@ export async function runShards(
   try {
     // Shard 0, here: its verdicts and hand-overs are direct calls.
     local = await openShard(cfg, { index: 0, count, evidenceDir: main.evidenceDir, live: source.live }, {
-      judge: (key, flowId) => Promise.resolve(main.monitor.judge(key, flowId)),
       alert: (r) => main.monitor.acceptAlert(r),
       ended: (flowId) => main.monitor.acceptEnded(flowId),
       drift: (d) => main.monitor.acceptDrift(d),
       report: report(0),
     });
     const shard0 = local.monitor;
+    const hints0 = local.hints;
+    // What the rules will drop for a while goes to every shard; a passed alert's flow to its own shard
+    // (flow ids: shard k numbers k, k + N, ...), which raises no more for it.
+    main.monitor.shardHints = {
+      hint(h) {
+        hints0.add(h);
+        for (const w of workers) w.postMessage({ t: "hint", h } satisfies ShardCommand);
+      },
+      accepted(flowId) {
+        const k = flowId % count;
+        if (k === 0) shard0.markAlerted(flowId);
+        else workers[k - 1].postMessage({ t: "accepted", flowId } satisfies ShardCommand);
+      },
+    };
     // Every shard has its model loaded before the first packet: a ring filling up during a slow start
     // would otherwise block this thread, and with it the messages that say a shard failed.
     await until("ready");

@@ -13,19 +13,29 @@ import { MonitorMetrics } from "./metrics.ts";
 import type { Monitor, ShardLink } from "./monitor.ts";
 import { createMonitor, startTicker } from "./pipeline/meter.ts";
 import { resolveScoring } from "./pipeline/scoring.ts";
-import { AlertFilter } from "./rules.ts";
+import { AlertFilter, type FilterVerdict, HintBook } from "./rules.ts";
 import { type AlertStore, LiveStats } from "./store.ts";
 
 /** Where a shard's alerts, drift events and counters go. */
-export interface ShardOutlet extends ShardLink {
+export interface ShardOutlet extends Omit<ShardLink, "precheck" | "dropped"> {
   drift(d: DriftRecord): void;
-  /** Counter and statistics deltas, every 250 ms and at the end. */
-  report(stats: StatsDelta, counters: Record<string, number>, gauges: Record<string, number>): void;
+  /**
+   * Counter and statistics deltas, every 250 ms and at the end; `dropped` = alerts dropped on the rules'
+   * hints since the last report, by verdict.
+   */
+  report(
+    stats: StatsDelta,
+    counters: Record<string, number>,
+    gauges: Record<string, number>,
+    dropped: Partial<Record<FilterVerdict, number>>,
+  ): void;
 }
 
 /** Where a shard stands: drive `monitor` with packets, then call `close` once it finished. */
 export interface OpenShard {
   monitor: Monitor;
+  /** What the main monitor's rules said ahead ({@link HintBook.add} each hint it sends). */
+  hints: HintBook;
   /** Sends the last report and stops the shard's timers. */
   close(): void;
 }
@@ -42,6 +52,8 @@ export async function openShard(
   // Only drift events reach the store from a shard: they go to the main monitor's.
   const store = { addDrift: (d: DriftRecord) => out.drift(d) } as unknown as AlertStore;
   const log = (l: string) => console.error(l);
+  const hints = new HintBook();
+  let dropped: Partial<Record<FilterVerdict, number>> = {};
   const monitor = createMonitor(cfg, {
     scoring,
     metrics,
@@ -53,18 +65,25 @@ export async function openShard(
     feedback: [],
   }, {
     log,
-    shard: out,
+    shard: {
+      ...out,
+      precheck: (key) => hints.verdict(key),
+      dropped: (v) => void (dropped[v] = (dropped[v] ?? 0) + 1),
+    },
     flowIds: { first: o.index, step: o.count },
   });
   const report = () => {
     const c = StatsRelay.counters(metrics);
-    out.report(stats.take(), c.counters, c.gauges);
+    const d = dropped;
+    dropped = {};
+    out.report(stats.take(), c.counters, c.gauges, d);
   };
   const reporter = setInterval(report, 250);
   const stopTicker = startTicker(monitor, o.live, log);
   let closed = false;
   return {
     monitor,
+    hints,
     close() {
       if (closed) return;
       closed = true;

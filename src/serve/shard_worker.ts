@@ -11,28 +11,21 @@
 /// <reference lib="deno.worker" />
 import { DecodedPacket } from "../capture/decode.ts";
 import type { ShardCommand, ShardMessage } from "./shard.ts";
-import { openShard } from "./shard_open.ts";
+import { type OpenShard, openShard } from "./shard_open.ts";
 import { macrotask, PacketRing, type RingHandlers } from "./shard_ring.ts";
 
 const post = (m: ShardMessage, transfer: Transferable[] = []) => self.postMessage(m, transfer);
-/** Verdicts of the main monitor's rules awaited by this shard, by request number. */
-const verdicts = new Map<number, (pass: boolean) => void>();
-let nextReq = 0;
+/** The shard once open: hints and "accepted" messages go to it. */
+let open: OpenShard | undefined;
 
 async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
   const ring = PacketRing.attach(c.ring);
   try {
-    const shard = await openShard(c.cfg, c, {
-      judge: (key, flowId) =>
-        new Promise<boolean>((resolve) => {
-          const req = nextReq++;
-          verdicts.set(req, resolve);
-          post({ t: "judge", req, key, flowId });
-        }),
+    const shard = open = await openShard(c.cfg, c, {
       alert: (r) => post({ t: "alert", r }, r.pcap ? [r.pcap.buffer as ArrayBuffer] : []),
       ended: (flowId) => post({ t: "ended", flowId }),
       drift: (d) => post({ t: "drift", d }),
-      report: (stats, counters, gauges) => post({ t: "report", stats, counters, gauges }),
+      report: (stats, counters, gauges, dropped) => post({ t: "report", stats, counters, gauges, dropped }),
     });
     const { monitor } = shard;
     post({ t: "ready", rescoreUs: monitor.rescoreUs });
@@ -69,10 +62,9 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
 
 self.onmessage = (e: MessageEvent<ShardCommand>) => {
   const c = e.data;
-  if (c.t === "verdict") {
-    verdicts.get(c.req)?.(c.pass);
-    verdicts.delete(c.req);
-  } else {
+  if (c.t === "hint") open?.hints.add(c.h);
+  else if (c.t === "accepted") open?.monitor.markAlerted(c.flowId);
+  else {
     run(c).catch((err: Error) => post({ t: "error", message: err.message, stack: err.stack }));
   }
 };
