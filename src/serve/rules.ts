@@ -385,6 +385,9 @@ export interface FilterHint {
   hostUntil?: number;
 }
 
+/** Most hints a {@link HintBook} holds. */
+const HINTS_MAX = 100_000;
+
 /**
  * The {@link FilterHint}s a shard of a sharded sensor holds: which alerts the main monitor's rules would
  * drop now, checked in the rules' order (suppression and dedup by key, then the host's rate).
@@ -393,13 +396,26 @@ export class HintBook {
   readonly #keys = new Map<string, { verdict: FilterVerdict; until: number }>();
   readonly #hosts = new Map<string, number>();
 
+  #prunedAt = 0;
+
   add(h: FilterHint): void {
     if (h.keyUntil !== undefined && h.keyVerdict) {
+      this.#keys.delete(h.key); // re-inserted last: the maps stay in order of arrival
       this.#keys.set(h.key, { verdict: h.keyVerdict, until: h.keyUntil });
     }
-    if (h.hostUntil !== undefined) this.#hosts.set(h.host, h.hostUntil);
-    // Expired hints go when the books grow: they are only ever consulted until their time.
-    if (this.#keys.size > 50_000 || this.#hosts.size > 50_000) this.#prune(Date.now());
+    if (h.hostUntil !== undefined) (this.#hosts.delete(h.host), this.#hosts.set(h.host, h.hostUntil));
+    // Expired hints go when the books grow (at most once a second); past the cap the oldest go too — a
+    // hint forgotten only costs building an alert the rules then drop.
+    if (this.#keys.size + this.#hosts.size > HINTS_MAX) {
+      const now = Date.now();
+      if (now - this.#prunedAt >= 1000) (this.#prunedAt = now, this.#prune(now));
+      for (const m of [this.#keys, this.#hosts] as Map<string, unknown>[]) {
+        for (const k of m.keys()) {
+          if (m.size <= HINTS_MAX / 2) break;
+          m.delete(k);
+        }
+      }
+    }
   }
 
   /** The verdict the rules would give `a` at `nowMs` as far as the hints tell; undefined = ask them. */

@@ -8,7 +8,7 @@ import { type LiveOpener, runMonitor } from "../../src/serve/run.ts";
 import type { DecodedPacket } from "../../src/capture/decode.ts";
 import { shardCount, ShardMap, shardOf } from "../../src/serve/shard.ts";
 import { dataPath } from "../_shared.ts";
-import { AlertFilter, HintBook } from "../../src/serve/rules.ts";
+import { AlertFilter, alertKeyString, HintBook } from "../../src/serve/rules.ts";
 import { Rng } from "../../src/util/random.ts";
 import { benignFlowModel } from "./_helpers.ts";
 
@@ -229,6 +229,20 @@ Deno.test("HintBook: what the rules' hints say matches what the rules would say,
     if (h) book.add(h);
   }
   assert.ok(told > 5_000, `the hints answered for many alerts: ${told}`);
+  // Past its cap the book forgets its oldest hints (bounded memory); the newest still answer.
+  const many = new HintBook();
+  const key = (i: number) => ({
+    src_ip: "10.1.0.1",
+    dest_ip: `x${i}`,
+    dest_port: 1,
+    proto: "TCP",
+    detector: "d",
+  });
+  for (let i = 0; i < 120_000; i++) {
+    many.add({ key: alertKeyString(key(i)), keyVerdict: "duplicate", keyUntil: 9e15, host: "10.1.0.1" });
+  }
+  assert.equal(many.verdict(key(119_999), 0), "duplicate");
+  assert.equal(many.verdict(key(0), 0), undefined);
 });
 
 Deno.test("monitor --workers 2 with the rules on: every raised alert is written or counted as dropped", async () => {
