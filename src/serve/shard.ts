@@ -6,8 +6,9 @@
  * writer, every sink, the API's store, the metrics and the dashboard
  * statistics.
  *
- * Packets are split by {@link shardOf}, a hash of the flow key that is the
- * same for both directions, so every packet of a flow reaches the same shard.
+ * Packets are split by {@link ShardMap} over {@link flowHash}, a hash of the
+ * flow key that is the same for both directions, so every packet of a flow
+ * reaches the same shard.
  * The main thread reads the source once (a capture file, or one live
  * capture) and runs shard 0 itself; shards 1.. run in worker threads, and the
  * reader puts each of their packets in the shard's ring
@@ -42,10 +43,10 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { shardOf } from "./shard.ts";
+ * import { flowHash } from "./shard.ts";
  * const p = { ipVersion: 4, srcIp4: 0x0a000001, dstIp4: 0x0a000002, srcPort: 40000, dstPort: 443, protocol: 6 };
  * const back = { ...p, srcIp4: p.dstIp4, dstIp4: p.srcIp4, srcPort: p.dstPort, dstPort: p.srcPort };
- * assert.equal(shardOf(p as never, 4), shardOf(back as never, 4));
+ * assert.equal(flowHash(p as never), flowHash(back as never));
  * ```
  * @module
  */
@@ -87,13 +88,6 @@ export function flowHash(p: Packet): number {
   return mix32(h ^ Math.imul(p.srcPort ^ p.dstPort, 0x9e3779b1) ^ (p.protocol << 24));
 }
 
-/** The shard (0..n-1) of a packet's flow by {@link flowHash} alone; non-IP packets go to shard 0. */
-export function shardOf(p: Packet, n: number): number {
-  if (n <= 1) return 0;
-  const h = flowHash(p);
-  return h < 0 ? 0 : h % n;
-}
-
 /**
  * What the main thread pays besides its own shard, in packets of shard work (metering and scoring one
  * packet, ~1.1 µs here): reading and decoding every packet (~0.19 µs), and copying one into another shard's
@@ -111,8 +105,8 @@ const BUCKETS = 1 << 16;
  * move splits no flow. A hash alone spreads flows, not packets — on the bench capture, whose top flow
  * carries 10 % of the packets, shard 0 got 64 % of them. Load is packets, halved every second of packet
  * time so that it follows the traffic of now; shard 0 also pays `read` per packet read and `forward` per
- * packet it hands to another shard (it runs on the reader's thread). Decisions depend only on the packets in order, so a replay splits the same way
- * every time. Non-IP packets go to shard 0.
+ * packet it hands to another shard (it runs on the reader's thread). Decisions depend only on the packets
+ * in order, so a replay splits the same way every time. Non-IP packets go to shard 0.
  */
 export class ShardMap {
   readonly #owner = new Int16Array(BUCKETS).fill(-1);
@@ -386,12 +380,7 @@ export async function runShards(
     for (const r of rings) r.close();
     await shard0.finish();
     local.close();
-    done[0] = {
-      t: "done",
-      meter: { ...shard0.meter.stats },
-      nonFiniteScores: shard0.nonFiniteScores,
-      bufferEvicted: shard0.evidence.evicted,
-    };
+    done[0] = { t: "done", ...local.totals() };
     await until("done");
     return { ...sumTotals(done as ShardDone[]), report: report0, shardPackets: [...shardMap.packets] };
   } catch (e) {

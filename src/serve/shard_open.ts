@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { MeterStats } from "../flows/meter.ts";
 import type { MonitorConfig } from "./config.ts";
 import type { DriftRecord } from "./drift.ts";
 import { MonitorMetrics } from "./metrics.ts";
@@ -38,6 +39,8 @@ export interface OpenShard {
   hints: HintBook;
   /** Sends the last report and stops the shard's timers. */
   close(): void;
+  /** What the finished shard counted, for the run summary. */
+  totals(): { meter: MeterStats; nonFiniteScores: number; bufferEvicted: number };
 }
 
 /** Opens shard `index` of `count`; see the module doc. */
@@ -84,6 +87,11 @@ export async function openShard(
   return {
     monitor,
     hints,
+    totals: () => ({
+      meter: { ...monitor.meter.stats },
+      nonFiniteScores: monitor.nonFiniteScores,
+      bufferEvicted: monitor.evidence.evicted,
+    }),
     close() {
       if (closed) return;
       closed = true;

@@ -45,12 +45,7 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       }
       await monitor.finish();
       shard.close();
-      post({
-        t: "done",
-        meter: { ...monitor.meter.stats },
-        nonFiniteScores: monitor.nonFiniteScores,
-        bufferEvicted: monitor.evidence.evicted,
-      });
+      post({ t: "done", ...shard.totals() });
     } finally {
       shard.close();
     }
