@@ -161,34 +161,28 @@ export function pcapPaced(path: string, replay: Exclude<Replay, { kind: "fast" }
       // chunk is copied aside and delivered between chunks, each after its wait. An await per packet cost
       // more than the monitor's own work at a few hundred thousand packets/s (the replay fell behind its
       // rate), and the event loop runs between chunks even when the replay is behind.
-      let waiting: DecodedPacket[] = [];
+      let held: { p: DecodedPacket; due: number }[] = [];
       const arena = new ByteArena();
-      const dueOf = (p: Packet) => {
+      const cs = await forEachPacket(path, (p) => {
+        if (signal.aborted) return false;
         if (Number.isNaN(first)) {
           first = p.tsUs;
           wall0 = performance.now();
         }
-        return wall0 + (msPerPacket ? k++ * msPerPacket : (p.tsUs - first) / 1000 / speed);
-      };
-      const dues: number[] = [];
-      const cs = await forEachPacket(path, (p) => {
-        if (signal.aborted) return false;
-        const due = dueOf(p);
-        if (waiting.length || due - performance.now() > 2) {
-          waiting.push(p.clone(arena));
-          dues.push(due);
-        } else consumer.packet(p);
+        const due = wall0 + (msPerPacket ? k++ * msPerPacket : (p.tsUs - first) / 1000 / speed);
+        if (held.length || due - performance.now() > 2) held.push({ p: p.clone(arena), due });
+        else consumer.packet(p);
       }, {
         signal,
         chunkSize: 256 * 1024,
         betweenChunks: async () => {
-          const held = waiting, at = dues.splice(0);
-          waiting = [];
-          for (let i = 0; i < held.length && !signal.aborted; i++) {
-            const wait = at[i] - performance.now();
+          const now = held;
+          held = [];
+          for (const { p, due } of now) {
+            const wait = due - performance.now();
             if (wait > 2) await sleepAbortable(wait, signal);
             if (signal.aborted) break;
-            consumer.packet(held[i]);
+            consumer.packet(p);
           }
           await macrotask();
         },
