@@ -799,22 +799,12 @@ export async function preprocess_data(
   let transform: Transform;
   let fitReport: TransformReport;
   let applied: Applied;
-  let fitted = false;
+  let fitted: boolean;
   let fitOn: string;
-  if (options.transform) {
-    if (options.fitOn) throw new UsageError("give either a transform to apply or data to fit on, not both");
-    transform = typeof options.transform === "string" ? Transform.load(options.transform) : options.transform;
-    fitOn = typeof options.transform === "string" ? options.transform : "(transform object)";
-    fitReport = transform.fitReport;
+  const given = await givenTransform(options);
+  if (given) {
+    ({ transform, fitReport, fitted, fitOn } = given);
     applied = transform.applyDetailed(input);
-  } else if (options.fitOn) {
-    const train = await loadTable(options.fitOn, options.schema);
-    const fit = fitTransform(train, options);
-    transform = fit.transform;
-    fitReport = fit.report;
-    applied = transform.applyDetailed(input);
-    fitted = true;
-    fitOn = options.fitOn;
   } else {
     const fit = fitTransform(input, options);
     transform = fit.transform;
@@ -858,7 +848,6 @@ async function preprocessChunked(
   options: PreprocessDataOptions,
 ): Promise<PreprocessDataResult> {
   const { csvFrames } = await import("./stream.ts");
-  const { loadTable } = await import("./table.ts");
   const whole = "read the whole file with --batch-rows 0 (it needs ~3.5× its size in memory)";
   if (format !== "csv") {
     throw new UsageError(
@@ -871,22 +860,7 @@ async function preprocessChunked(
         `transform (--transform FILE) and apply it to ${inputPath} chunk by chunk, or ${whole}`,
     );
   }
-  if (options.transform && options.fitOn) {
-    throw new UsageError("give either a transform to apply or data to fit on, not both");
-  }
-  let transform: Transform;
-  let fitReport: TransformReport;
-  let fitOn: string;
-  if (options.transform) {
-    transform = typeof options.transform === "string" ? Transform.load(options.transform) : options.transform;
-    fitOn = typeof options.transform === "string" ? options.transform : "(transform object)";
-    fitReport = transform.fitReport;
-  } else {
-    const fit = fitTransform(await loadTable(options.fitOn!, options.schema), options);
-    transform = fit.transform;
-    fitReport = fit.report;
-    fitOn = options.fitOn!;
-  }
+  const { transform, fitReport, fitted, fitOn } = (await givenTransform(options))!;
   if (options.saveTransform) transform.save(options.saveTransform);
   let sum: TransformReport | undefined;
   let file: Deno.FsFile;
@@ -936,12 +910,33 @@ async function preprocessChunked(
     output: outputPath,
     rows: sum?.outputRows ?? 0,
     columns,
-    fitted: !options.transform,
+    fitted,
     fitOn,
     fitReport,
     applyReport: sum ?? { ...fitReport, inputRows: 0, outputRows: 0 },
     transform,
   };
+}
+
+/**
+ * The transform `options` give: a saved one to apply, or one fitted on `fitOn`; undefined when neither
+ * (the input is the training data).
+ */
+async function givenTransform(
+  options: PreprocessDataOptions,
+): Promise<{ transform: Transform; fitReport: TransformReport; fitted: boolean; fitOn: string } | undefined> {
+  if (options.transform && options.fitOn) {
+    throw new UsageError("give either a transform to apply or data to fit on, not both");
+  }
+  if (options.transform) {
+    const t = typeof options.transform === "string" ? Transform.load(options.transform) : options.transform;
+    const fitOn = typeof options.transform === "string" ? options.transform : "(transform object)";
+    return { transform: t, fitReport: t.fitReport, fitted: false, fitOn };
+  }
+  if (!options.fitOn) return undefined;
+  const { loadTable } = await import("./table.ts");
+  const fit = fitTransform(await loadTable(options.fitOn, options.schema), options);
+  return { transform: fit.transform, fitReport: fit.report, fitted: true, fitOn: options.fitOn };
 }
 
 /** `out` with the target columns (label, attack, category) of `input`'s kept `rows` (null: all) appended. */
