@@ -58,24 +58,14 @@ Examples:
         threshold: num(args, "threshold"),
         context: contextFromFrame(df),
       }));
-    const { scoreLine } = await import("../eval/predict_stream.ts");
-    const lines: string[] = new Array(r.scores.length);
-    for (let i = 0; i < r.scores.length; i++) {
-      lines[i] = scoreLine(r.scores[i], r.isAnomaly[i], r.dropped[i] === 1, r.nonFinite[i] === 1);
-    }
-    if (r.nonFiniteCount) {
-      console.error(
-        `nadir predict: ${r.nonFiniteCount} of ${r.scores.length} rows scored NaN or ±Infinity (the model ` +
-          `failed on them): written as "score": null, "is_anomaly": true, "reason": "non_finite_score"`,
-      );
-    }
+    const { scoreLines } = await import("../eval/predict_stream.ts");
+    const { lines, anomalies } = scoreLines(r);
+    warnNonFinite(r.nonFiniteCount, r.scores.length);
     const text = lines.length ? lines.join("\n") + "\n" : "";
     const out = str(args, "out");
     if (out) await Deno.writeTextFile(out, text);
     else await Deno.stdout.write(new TextEncoder().encode(text));
     model.detector.dispose?.();
-    let anomalies = 0;
-    for (const a of r.isAnomaly) if (a) anomalies++;
     if (out) {
       console.log(
         JSON.stringify({
@@ -92,6 +82,15 @@ Examples:
     return 0;
   },
 };
+
+/** Says on stderr how many rows scored NaN or ±Infinity, and how they were written. */
+function warnNonFinite(n: number, rows: number): void {
+  if (!n) return;
+  console.error(
+    `nadir predict: ${n} of ${rows} rows scored NaN or ±Infinity (the model failed on them): ` +
+      `written as "score": null, "is_anomaly": true, "reason": "non_finite_score"`,
+  );
+}
 
 /** `--batch-rows N`: the file scored chunk by chunk (src/eval/predict_stream.ts). */
 async function streamed(
@@ -124,12 +123,7 @@ async function streamed(
       write,
       progress: out !== undefined && Deno.stderr.isTerminal(),
     });
-    if (r.nonFinite) {
-      console.error(
-        `nadir predict: ${r.nonFinite} of ${r.rows} rows scored NaN or ±Infinity (the model failed on them): ` +
-          `written as "score": null, "is_anomaly": true, "reason": "non_finite_score"`,
-      );
-    }
+    warnNonFinite(r.nonFinite, r.rows);
     if (out) {
       const seconds = (performance.now() - t0) / 1000;
       console.log(JSON.stringify({

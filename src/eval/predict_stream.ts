@@ -18,7 +18,7 @@
  * @module
  */
 import type { LoadedModel } from "../detectors/model_dir.ts";
-import { predictBatch } from "../detectors/predict.ts";
+import { type BatchPrediction, predictBatch } from "../detectors/predict.ts";
 import { contextFromFrame } from "../detectors/train.ts";
 import { csvFrames } from "../data/stream.ts";
 import { UsageError } from "../util/errors.ts";
@@ -57,6 +57,20 @@ export function scoreLine(score: number, isAnomaly: boolean, dropped: boolean, n
     : `{"score":${score},"is_anomaly":${isAnomaly}}`;
 }
 
+/** The JSON lines of a batch's scores (as `nadir predict` writes them), with its anomalies and dropped rows. */
+export function scoreLines(
+  r: Pick<BatchPrediction, "scores" | "isAnomaly" | "dropped" | "nonFinite">,
+): { lines: string[]; anomalies: number; dropped: number } {
+  const lines: string[] = new Array(r.scores.length);
+  let anomalies = 0, dropped = 0;
+  for (let i = 0; i < r.scores.length; i++) {
+    lines[i] = scoreLine(r.scores[i], r.isAnomaly[i], r.dropped[i] === 1, r.nonFinite[i] === 1);
+    if (r.isAnomaly[i]) anomalies++;
+    if (r.dropped[i]) dropped++;
+  }
+  return { lines, anomalies, dropped };
+}
+
 /** Scores `input` chunk by chunk with `model`; see the module doc. */
 export async function predictCsvStream(
   input: string,
@@ -93,12 +107,9 @@ export async function predictCsvStream(
       } catch (e) {
         throw f.relocate(e);
       }
-      const lines: string[] = new Array(r.scores.length);
-      for (let i = 0; i < r.scores.length; i++) {
-        lines[i] = scoreLine(r.scores[i], r.isAnomaly[i] === true, r.dropped[i] === 1, r.nonFinite[i] === 1);
-        if (r.isAnomaly[i]) sum.anomalies++;
-        if (r.dropped[i]) sum.dropped++;
-      }
+      const { lines, anomalies, dropped } = scoreLines(r);
+      sum.anomalies += anomalies;
+      sum.dropped += dropped;
       sum.rows += r.scores.length;
       sum.nonFinite += r.nonFiniteCount;
       sum.threshold = r.threshold;
