@@ -1,6 +1,7 @@
 /**
- * Multi-head causal self-attention, forward and hand-written backward, for
- * the native engine's transformer (src/nn/transformer.ts).
+ * Multi-head self-attention, causal or bidirectional, forward and
+ * hand-written backward, for the native engine's transformer
+ * (src/nn/transformer.ts).
  *
  * Queries, keys and values are `B · T` rows of width `d` (heads side by
  * side: head `h` is columns `h·hd … h·hd+hd−1`, `hd = d / heads`, the
@@ -13,11 +14,13 @@
  * JS loop even counting only the causal half, so packing heads into
  * contiguous blocks would only add copies.
  *
- * The mask is flow-lm's: position `i` sees `j ≤ i`, and with a `context`
- * window only `i − j < context`. tfjs adds −1e9 to masked scores, whose
+ * The mask is flow-lm's: causal, position `i` sees `j ≤ i`, and with a
+ * `context` window only `i − j < context`; bidirectional (`causal: false`,
+ * the masked-field objective), every position sees every other one. tfjs
+ * adds −1e9 to masked scores, whose
  * exponentials are exactly 0 in float32; here masked entries are written as
  * 0, which gives the same probabilities. The softmax runs in WebAssembly
- * SIMD (simd.ts `causalSoftmax`, with a lane mask for the visible keys; rows
+ * SIMD (simd.ts `attentionSoftmax`, with a lane mask for the visible keys; rows
  * are padded to a multiple of 4 floats for it): exponentials and the JS
  * passes around them were most of the forward's time.
  *
@@ -38,7 +41,7 @@
  * @module
  */
 import { sgemm } from "./blas.ts";
-import { causalSoftmax, causalSoftmaxBackward } from "./simd.ts";
+import { attentionSoftmax, attentionSoftmaxBackward } from "./simd.ts";
 
 /** Sizes of one attention call. */
 export interface AttentionShape {
@@ -49,8 +52,10 @@ export interface AttentionShape {
   /** Model width (all heads together). */
   d: number;
   heads: number;
-  /** Tokens each position attends to, itself included (0 = all earlier ones). */
+  /** Tokens each position attends to, itself included (0 = all earlier ones; causal only). */
   context: number;
+  /** Position `i` sees only `j ≤ i` (default true); false: every position sees all `T` (bidirectional). */
+  causal?: boolean;
   /**
    * Row stride of `q`, `k`, `v` and of `dq`, `dk`, `dv` (default `d`): the
    * transformer keeps q, k and v side by side in one `[B·T, 3d]` buffer (one
@@ -70,9 +75,19 @@ function check(s: AttentionShape): number {
   return s.d / s.heads;
 }
 
-/** First key position row `i` may attend to. */
+/** First key position row `i` may attend to (`context` < 0: bidirectional, every key). */
 function firstKey(i: number, context: number): number {
   return context > 0 ? Math.max(0, i - context + 1) : 0;
+}
+
+/** Last key position row `i` of `T` may attend to (`context` < 0: bidirectional, every key). */
+function lastKey(i: number, T: number, context: number): number {
+  return context < 0 ? T - 1 : i;
+}
+
+/** The window the softmax loops take: −1 for bidirectional attention, else the shape's `context`. */
+function windowOf(s: AttentionShape): number {
+  return s.causal === false ? -1 : Math.max(0, s.context);
 }
 
 /** Row stride of the attention weights: `T` rounded up to a multiple of 4 (whole SIMD vectors a row). */
@@ -85,17 +100,17 @@ export function probsPerSequence(T: number, heads: number): number {
   return heads * T * probsStride(T);
 }
 
-/** Softmax of one group's blocks in plain JS (no WebAssembly SIMD): same result as `causalSoftmax`. */
+/** Softmax of one group's blocks in plain JS (no WebAssembly SIMD): same result as `attentionSoftmax`. */
 function softmaxLoops(p: Float32Array, blocks: number, T: number, Tp: number, context: number): void {
   for (let r0 = 0; r0 < blocks * T * Tp; r0 += T * Tp) {
     for (let i = 0; i < T; i++) {
-      const r = r0 + i * Tp, lo = firstKey(i, context);
+      const r = r0 + i * Tp, lo = firstKey(i, context), hi = lastKey(i, T, context);
       let m = -Infinity;
-      for (let j = lo; j <= i; j++) if (p[r + j] > m) m = p[r + j];
+      for (let j = lo; j <= hi; j++) if (p[r + j] > m) m = p[r + j];
       let sum = 0;
-      for (let j = lo; j <= i; j++) sum += p[r + j] = Math.exp(p[r + j] - m);
+      for (let j = lo; j <= hi; j++) sum += p[r + j] = Math.exp(p[r + j] - m);
       const inv = 1 / sum;
-      for (let j = 0; j < Tp; j++) p[r + j] = j >= lo && j <= i ? p[r + j] * inv : 0;
+      for (let j = 0; j < Tp; j++) p[r + j] = j >= lo && j <= hi ? p[r + j] * inv : 0;
     }
   }
 }
@@ -138,7 +153,8 @@ export function attentionForward(
   out: Float32Array,
 ): void {
   const hd = check(s);
-  const { B, T, d, heads: H, context } = s;
+  const { B, T, d, heads: H } = s;
+  const context = windowOf(s), causal = context >= 0;
   const ld = s.stride ?? d;
   const Tp = probsStride(T), TT = T * Tp, per = H * TT;
   // Sequences per group: all of them when probs keeps every weight, else as many as the scratch holds.
@@ -174,7 +190,9 @@ export function attentionForward(
     }
     // Softmax over each row's visible keys, in WebAssembly SIMD when available (simd.ts).
     const blocks = probs.subarray(base, base + nb * per);
-    if (!causalSoftmax(blocks, nb * H, T, Tp, context)) softmaxLoops(blocks, nb * H, T, Tp, context);
+    if (!attentionSoftmax(blocks, nb * H, T, Tp, context, causal)) {
+      softmaxLoops(blocks, nb * H, T, Tp, context);
+    }
     for (let b = b0; b < b0 + nb; b++) {
       for (let h = 0; h < H; h++) {
         const p = pv[first + (b - b0) * H + h];
@@ -184,7 +202,7 @@ export function attentionForward(
   }
 }
 
-/** dS from dP in plain JS (no WebAssembly SIMD), for `blocks` blocks with row stride `Tp`: as `causalSoftmaxBackward`. */
+/** dS from dP in plain JS (no WebAssembly SIMD), for `blocks` blocks with row stride `Tp`: as `attentionSoftmaxBackward`. */
 function softmaxBackLoops(
   p: Float32Array,
   ds: Float32Array,
@@ -196,12 +214,12 @@ function softmaxBackLoops(
 ): void {
   for (let r0 = 0; r0 < blocks * T * Tp; r0 += T * Tp) {
     for (let i = 0; i < T; i++) {
-      const r = r0 + i * Tp, lo = firstKey(i, context);
+      const r = r0 + i * Tp, lo = firstKey(i, context), hi = lastKey(i, T, context);
       let dot = 0;
-      for (let j = lo; j <= i; j++) dot += ds[r + j] * p[r + j];
+      for (let j = lo; j <= hi; j++) dot += ds[r + j] * p[r + j];
       for (let j = 0; j < lo; j++) ds[r + j] = 0;
-      for (let j = lo; j <= i; j++) ds[r + j] = p[r + j] * (ds[r + j] - dot) * scale;
-      for (let j = i + 1; j < Tp; j++) ds[r + j] = 0;
+      for (let j = lo; j <= hi; j++) ds[r + j] = p[r + j] * (ds[r + j] - dot) * scale;
+      for (let j = hi + 1; j < Tp; j++) ds[r + j] = 0;
     }
   }
 }
@@ -216,7 +234,7 @@ function softmaxBackLoops(
  *
  * Per group of (sequence, head) blocks: dV = Pᵀ dO and dP = dO Vᵀ by
  * sgemm, then dS = P ⊙ (dP − Σ dP ⊙ P) / √hd for the whole group in
- * WebAssembly SIMD (`causalSoftmaxBackward`), then dQ = dS K and dK = dSᵀ Q.
+ * WebAssembly SIMD (`attentionSoftmaxBackward`), then dQ = dS K and dK = dSᵀ Q.
  */
 export function attentionBackward(
   q: Float32Array,
@@ -231,7 +249,8 @@ export function attentionBackward(
   scratch: Float32Array,
 ): void {
   const hd = check(s);
-  const { B, T, d, heads: H, context } = s;
+  const { B, T, d, heads: H } = s;
+  const context = windowOf(s), causal = context >= 0;
   const ld = s.stride ?? d;
   const Tp = probsStride(T), TT = T * Tp, n = B * H;
   if (probs.length < n * TT) {
@@ -268,7 +287,9 @@ export function attentionBackward(
     }
     // dS = P ⊙ (dP − Σ_j dP ⊙ P) / √hd (masked entries have P = 0).
     const p = probs.subarray(i0 * TT, (i0 + nb) * TT), ds = scratch.subarray(0, nb * TT);
-    if (!causalSoftmaxBackward(p, ds, nb, T, Tp, scale)) softmaxBackLoops(p, ds, nb, T, Tp, context, scale);
+    if (!attentionSoftmaxBackward(p, ds, nb, T, Tp, scale, causal)) {
+      softmaxBackLoops(p, ds, nb, T, Tp, context, scale);
+    }
     for (let i = i0; i < i0 + nb; i++) {
       const b = (i / H) | 0, h = i - b * H, dS = dsv[i - i0];
       // dQ = dS K; dK = dSᵀ Q.

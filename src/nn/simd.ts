@@ -13,7 +13,7 @@
  * memory, fed in chunks by {@link expInPlace}, {@link geluForward},
  * {@link geluBackward}, the layer norms ({@link layerNormRows},
  * {@link layerNormTrainRows}, {@link layerNormBackRows}) and
- * {@link causalSoftmax}. Copying a chunk in and out costs about 0.1 ns a
+ * {@link attentionSoftmax}. Copying a chunk in and out costs about 0.1 ns a
  * float here (measured), far less than the JS loops it replaces. Where
  * WebAssembly SIMD is missing they fall back to plain loops with the same
  * formulas, or return false for the caller's own ({@link simdAvailable}
@@ -113,6 +113,7 @@ const I = {
   bitselect: simdOp(0x52),
   fmax: [0x97],
   i32gtS: [0x4a],
+  i32ltS: [0x48],
   i32eq: [0x46],
   select: [0x1b],
   ifVoid: [0x04, 0x40],
@@ -607,15 +608,16 @@ function layerNormBackKernel(accumulate: boolean): { type: number[]; code: numbe
 }
 
 /**
- * Causal softmax over attention blocks: `softmax(ptr, blocks, T, tp4, ctx)`
- * treats `blocks · T` rows of `4·tp4` floats (row `i` of each block sees keys
- * `lo … i`, `lo = max(0, i − ctx + 1)` when `ctx` > 0, else 0) and writes
+ * Softmax over attention blocks: `softmax(ptr, blocks, T, tp4, ctx)` treats
+ * `blocks · T` rows of `4·tp4` floats (row `i` of each block sees keys
+ * `lo … i`, `lo = max(0, i − ctx + 1)` when `ctx` > 0, else 0; every key
+ * `0 … T−1` when `ctx` < 0, the bidirectional case) and writes
  * `exp(x − max) / Σ` on the visible keys, exactly 0 elsewhere (padding
  * included). Visibility is a lane mask from the key index, so every pass is
  * whole vectors: max (masked lanes −∞), exp and sum (masked lanes zeroed),
- * scale — over the row's first ⌊i/4⌋ + 1 vectors only (the causal half: no
- * key past i is visible), then the vectors after them are zeroed. That
- * halves the exponentials, most of the kernel's time.
+ * scale — over the row's first ⌊i/4⌋ + 1 vectors only when causal (no key
+ * past i is visible), then the vectors after them are zeroed. That halves
+ * the exponentials, most of the kernel's time.
  */
 function softmaxKernel(): { type: number[]; code: number[] } {
   const [PTR, BLOCKS, T, TP4, CTX] = [0, 1, 2, 3, 4];
@@ -669,12 +671,17 @@ function softmaxKernel(): { type: number[]; code: number[] } {
     ...op,
   ];
   const row = [
-    // HV = ⌊i / 4⌋ + 1 vectors hold every visible key
+    // HV = ⌊i / 4⌋ + 1 vectors hold every visible key (causal), all TP4 of them when ctx < 0 (bidirectional)
+    ...I.get(TP4),
     ...I.get(ROW),
     ...I.i32(2),
     0x76, // i32.shr_u
     ...I.i32(1),
     ...I.i32add,
+    ...I.get(CTX),
+    ...I.i32(0),
+    ...I.i32ltS,
+    ...I.select,
     ...I.set(HV),
     // lo = ctx > 0 ? max(0, i − ctx + 1) : 0
     ...I.get(ROW),
@@ -696,7 +703,15 @@ function softmaxKernel(): { type: number[]; code: number[] } {
     ...I.select,
     ...I.i32x4splat,
     ...I.set(v("lov")),
+    // hi = ctx < 0 ? T − 1 : i (the last visible key)
+    ...I.get(T),
+    ...I.i32(1),
+    ...I.i32sub,
     ...I.get(ROW),
+    ...I.get(CTX),
+    ...I.i32(0),
+    ...I.i32ltS,
+    ...I.select,
     ...I.i32x4splat,
     ...I.set(v("hiv")),
     // pass 1: row max over visible keys
@@ -841,17 +856,18 @@ function softmaxKernel(): { type: number[]; code: number[] } {
 }
 
 /**
- * Backward of the causal softmax over attention blocks:
- * `softmaxBack(p, ds, blocks, T, tp4, scale)` treats `blocks · T` rows of
+ * Backward of the attention softmax over attention blocks:
+ * `softmaxBack(p, ds, blocks, T, tp4, scale, full)` treats `blocks · T` rows of
  * `4·tp4` floats; `ds` holds dP = ∂loss/∂P and becomes
  * `dS = P ⊙ (dP − Σ_j dP ⊙ P) · scale` on the row's first ⌊i/4⌋ + 1
- * vectors (masked keys have P = 0, so their dS is 0), exactly 0 after them.
- * Two passes a row (the dot, then dS) and a zero fill.
+ * vectors (every vector when `full` ≠ 0: bidirectional attention; masked
+ * keys have P = 0, so their dS is 0), exactly 0 after them. Two passes a
+ * row (the dot, then dS) and a zero fill.
  */
 function softmaxBackKernel(): { type: number[]; code: number[] } {
-  const [PP, DSP, BLOCKS, T, TP4, SCALE] = [0, 1, 2, 3, 4, 5]; // SCALE is f32
-  const [ROW, C, P, D, ROWS, HV] = [6, 7, 8, 9, 10, 11]; // i32 locals
-  const [ACC, DOTV, SCALEV, ZERO] = [12, 13, 14, 15]; // v128 locals
+  const [PP, DSP, BLOCKS, T, TP4, SCALE, FULL] = [0, 1, 2, 3, 4, 5, 6]; // SCALE is f32
+  const [ROW, C, P, D, ROWS, HV] = [7, 8, 9, 10, 11, 12]; // i32 locals
+  const [ACC, DOTV, SCALEV, ZERO] = [13, 14, 15, 16]; // v128 locals
   const adv = (a: number, b: number) => [
     ...I.get(a),
     ...I.i32(16),
@@ -865,11 +881,15 @@ function softmaxBackKernel(): { type: number[]; code: number[] } {
   const countdown = [...I.get(C), ...I.i32(1), ...I.i32sub, ...I.tee(C), ...I.brIf(0)];
   const start = [...I.get(HV), ...I.set(C), ...I.get(PP), ...I.set(P), ...I.get(DSP), ...I.set(D)];
   const row = [
+    // HV = ⌊i / 4⌋ + 1 (causal), or every vector of the row when FULL (bidirectional)
+    ...I.get(TP4),
     ...I.get(ROW),
     ...I.i32(2),
     0x76, // i32.shr_u
     ...I.i32(1),
     ...I.i32add,
+    ...I.get(FULL),
+    ...I.select,
     ...I.set(HV),
     // pass 1: acc = Σ dP ⊙ P
     ...I.get(ZERO),
@@ -982,7 +1002,7 @@ function softmaxBackKernel(): { type: number[]; code: number[] } {
     ...I.end,
   ];
   return {
-    type: funcType([I32, I32, I32, I32, I32, F32], []),
+    type: funcType([I32, I32, I32, I32, I32, F32, I32], []),
     code: funcBody([[6, I32], [4, V128]], expr),
   };
 }
@@ -1387,7 +1407,15 @@ interface Kernels {
   addLnKeep: LnKeepKernel;
   lnBack: LnBackKernel;
   lnBackAdd: LnBackKernel;
-  softmaxBack: (p: number, ds: number, blocks: number, T: number, tp4: number, scale: number) => void;
+  softmaxBack: (
+    p: number,
+    ds: number,
+    blocks: number,
+    T: number,
+    tp4: number,
+    scale: number,
+    full: number,
+  ) => void;
   geluKeep: (src: number, dst: number, sig: number, n: number) => void;
   logSoftmaxStats: LogSoftmaxKernel;
   logSoftmaxProbs: LogSoftmaxKernel;
@@ -1709,49 +1737,54 @@ export function layerNormBackRows(
 }
 
 /**
- * Causal softmax of `blocks` attention blocks of `T` rows × `Tp` columns
- * (row stride `Tp`, a multiple of 4 ≥ T) in place: row `i` keeps keys
- * `lo … i` (`lo = max(0, i − context + 1)` with a window, else 0) as
- * `exp(s − max) / Σ`, every other entry (padding included) becomes exactly 0.
- * Returns false — doing nothing — without SIMD or when one block does not
- * fit the kernel's memory; the caller then runs its own loops.
+ * Softmax of `blocks` attention blocks of `T` rows × `Tp` columns (row
+ * stride `Tp`, a multiple of 4 ≥ T) in place. Causal (the default): row `i`
+ * keeps keys `lo … i` (`lo = max(0, i − context + 1)` with a window, else
+ * 0); bidirectional (`causal` false, `context` unused): every row keeps keys
+ * `0 … T−1`. Kept keys become `exp(s − max) / Σ`, every other entry (padding
+ * included) exactly 0. Returns false — doing nothing — without SIMD or when
+ * one block does not fit the kernel's memory; the caller then runs its own
+ * loops.
  */
-export function causalSoftmax(
+export function attentionSoftmax(
   p: Float32Array,
   blocks: number,
   T: number,
   Tp: number,
   context: number,
+  causal = true,
 ): boolean {
   const k = load();
   const per = T * Tp;
   if (!k || Tp % 4 !== 0 || Tp < T || per > 3 * CHUNK) return false;
   const group = Math.max(1, Math.floor((3 * CHUNK) / per));
+  const ctx = causal ? Math.max(0, context) : -1; // the kernel reads ctx < 0 as bidirectional
   for (let b = 0; b < blocks; b += group) {
     const nb = Math.min(group, blocks - b), o = b * per, n = nb * per;
     k.mem.set(p.subarray(o, o + n), 0);
-    k.softmax(A, nb, T, Tp / 4, context);
+    k.softmax(A, nb, T, Tp / 4, ctx);
     p.set(k.mem.subarray(0, n), o);
   }
   return true;
 }
 
 /**
- * Backward of {@link causalSoftmax} for `blocks` blocks of `T` rows ×
+ * Backward of {@link attentionSoftmax} for `blocks` blocks of `T` rows ×
  * `Tp` columns: `ds` holds dP (the gradient of the weights `p`) and becomes
- * `dS = p ⊙ (dP − Σ_j dP ⊙ p) · scale` row by row, exactly 0 past each
- * row's diagonal vector (and wherever p is 0: masked keys, padding; dP must
- * be finite there). The JS loop it replaces cost ≈ 1 ms a flow-lm training
- * step. Returns false — doing nothing — without SIMD or when one block
- * does not fit the kernel's memory.
+ * `dS = p ⊙ (dP − Σ_j dP ⊙ p) · scale` row by row — causal: exactly 0 past
+ * each row's diagonal vector; both: 0 wherever p is 0 (masked keys, padding;
+ * dP must be finite there). The JS loop it replaces cost ≈ 1 ms a flow-lm
+ * training step. Returns false — doing nothing — without SIMD or when one
+ * block does not fit the kernel's memory.
  */
-export function causalSoftmaxBackward(
+export function attentionSoftmaxBackward(
   p: Float32Array,
   ds: Float32Array,
   blocks: number,
   T: number,
   Tp: number,
   scale: number,
+  causal = true,
 ): boolean {
   const k = load();
   const per = T * Tp;
@@ -1761,7 +1794,7 @@ export function causalSoftmaxBackward(
     const nb = Math.min(group, blocks - b), o = b * per, n = nb * per;
     k.mem.set(p.subarray(o, o + n), 0);
     k.mem.set(ds.subarray(o, o + n), 2 * CHUNK);
-    k.softmaxBack(A, C, nb, T, Tp / 4, scale);
+    k.softmaxBack(A, C, nb, T, Tp / 4, scale, causal ? 0 : 1);
     ds.set(k.mem.subarray(2 * CHUNK, 2 * CHUNK + n), o);
   }
   return true;

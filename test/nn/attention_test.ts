@@ -10,12 +10,15 @@ import { initTf, type Tf } from "../../src/detectors/tf_backend.ts";
 import { needBlas, testWhen } from "../_shared.ts";
 import { assertClose, finiteDiff, rand, Rng } from "./_grad.ts";
 
-/** flow-lm's additive mask: j ≤ i and, with a window, i − j < context. */
-function mask(T: number, context: number): Float32Array {
-  const m = new Float32Array(T * T);
-  for (let i = 0; i < T; i++) {
-    for (let j = 0; j < T; j++) m[i * T + j] = j <= i && (context === 0 || i - j < context) ? 0 : -1e9;
-  }
+/** Whether row i may see key j: causal, j ≤ i and, with a window, i − j < context; bidirectional, always. */
+function visible(s: AttentionShape, i: number, j: number): boolean {
+  return s.causal === false || (j <= i && (s.context === 0 || i - j < s.context));
+}
+
+/** flow-lm's additive mask. */
+function mask(s: AttentionShape): Float32Array {
+  const T = s.T, m = new Float32Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) m[i * T + j] = visible(s, i, j) ? 0 : -1e9;
   return m;
 }
 
@@ -25,7 +28,7 @@ function tfAttention(tf: Tf, q: any, k: any, v: any, s: AttentionShape): any {
   const heads = (t: any) =>
     tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]);
   const qk = tf.matMul(heads(q), heads(k), false, true);
-  const att = tf.softmax(tf.add(tf.mul(qk, 1 / Math.sqrt(hd)), tf.tensor2d(mask(T, s.context), [T, T])));
+  const att = tf.softmax(tf.add(tf.mul(qk, 1 / Math.sqrt(hd)), tf.tensor2d(mask(s), [T, T])));
   return tf.reshape(tf.transpose(tf.reshape(tf.matMul(att, heads(v)), [B, H, T, hd]), [0, 2, 1, 3]), [
     B * T,
     d,
@@ -57,11 +60,14 @@ const SHAPES: AttentionShape[] = [
   { B: 1, T: 1, d: 1, heads: 1, context: 0 },
   { B: 2, T: 9, d: 8, heads: 2, context: 4 },
   { B: 4, T: 7, d: 10, heads: 5, context: 1 },
+  // Bidirectional (the masked-field objective): every position sees every key; T 5 and 9 leave padding.
+  { B: 3, T: 5, d: 6, heads: 3, context: 0, causal: false },
+  { B: 2, T: 9, d: 8, heads: 2, context: 0, causal: false },
 ];
 
 testWhen(
   [needBlas()],
-  "attention: forward and q/k/v gradients match tfjs (1e-4), context window on and off",
+  "attention: forward and q/k/v gradients match tfjs (1e-4), context window on and off, bidirectional",
   async () => {
     const tf = await initTf();
     for (const [i, s] of SHAPES.entries()) {
@@ -91,7 +97,7 @@ testWhen(
   [needBlas()],
   "attention: gradients match finite differences; masked weights are 0; rows sum to 1",
   () => {
-    for (const s of [SHAPES[0], SHAPES[1]]) {
+    for (const s of [SHAPES[0], SHAPES[1], SHAPES[5]]) {
       const n = nativeAttention(s, 5);
       const g = n.grads();
       assertClose("dq (finite differences)", g.dq, finiteDiff(n.q, n.loss, 1e-3), 2e-2, 2e-3);
@@ -105,7 +111,7 @@ testWhen(
           // Padding columns (j ≥ T) are 0 too.
           for (let j = 0; j < Tp; j++) {
             const p = n.probs[bh * T * Tp + i * Tp + j];
-            const allowed = j <= i && (s.context === 0 || i - j < s.context);
+            const allowed = j < T && visible(s, i, j);
             assert.ok(!Number.isNaN(p));
             if (!allowed) assert.equal(p, 0, `masked weight (${i}, ${j}) of ${JSON.stringify(s)}`);
             sum += p;
@@ -149,7 +155,7 @@ testWhen(
   [needBlas()],
   "attention: q, k, v packed side by side (stride 3d, as the transformer keeps them) give the same output and gradients",
   () => {
-    for (const s of [SHAPES[0], SHAPES[3]]) {
+    for (const s of [SHAPES[0], SHAPES[3], SHAPES[6]]) {
       const ref = nativeAttention(s, 11);
       const g = ref.grads();
       const { B, T, d } = s, N = B * T, ld = 3 * d;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
-  causalSoftmax,
-  causalSoftmaxBackward,
+  attentionSoftmax,
+  attentionSoftmaxBackward,
   expInPlace,
   geluBackward,
   geluForward,
@@ -85,40 +85,46 @@ Deno.test("simd: layerNormRows runs for widths that are multiples of 4 and decli
   }
 });
 
-Deno.test("simd: causalSoftmax matches a float64 masked softmax (context on/off, odd T); padding and masked keys are 0", () => {
+/** Softmax cases: [T, context]; context −1 marks the bidirectional ones. */
+const SOFTMAX_CASES: [number, number][] = [[1, 0], [5, 0], [5, 2], [39, 0], [39, 7], [8, 3], [5, -1], [
+  39,
+  -1,
+]];
+
+Deno.test("simd: attentionSoftmax matches a float64 masked softmax (context on/off, bidirectional, odd T); padding and masked keys are 0", () => {
   const rng = new Rng(6);
-  for (const [T, ctx] of [[1, 0], [5, 0], [5, 2], [39, 0], [39, 7], [8, 3]]) {
+  for (const [T, ctx] of SOFTMAX_CASES) {
     const Tp = Math.ceil(T / 4) * 4, blocks = 3;
     const p = rand(rng, blocks * T * Tp, 10);
     const want = new Float64Array(p.length);
     for (let b = 0; b < blocks; b++) {
       for (let i = 0; i < T; i++) {
-        const r = (b * T + i) * Tp, lo = ctx > 0 ? Math.max(0, i - ctx + 1) : 0;
+        const r = (b * T + i) * Tp, lo = ctx > 0 ? Math.max(0, i - ctx + 1) : 0, hi = ctx < 0 ? T - 1 : i;
         let m = -Infinity, sum = 0;
-        for (let j = lo; j <= i; j++) m = Math.max(m, p[r + j]);
-        for (let j = lo; j <= i; j++) sum += Math.exp(p[r + j] - m);
-        for (let j = lo; j <= i; j++) want[r + j] = Math.exp(p[r + j] - m) / sum;
+        for (let j = lo; j <= hi; j++) m = Math.max(m, p[r + j]);
+        for (let j = lo; j <= hi; j++) sum += Math.exp(p[r + j] - m);
+        for (let j = lo; j <= hi; j++) want[r + j] = Math.exp(p[r + j] - m) / sum;
       }
     }
-    const ran = causalSoftmax(p, blocks, T, Tp, ctx);
+    const ran = attentionSoftmax(p, blocks, T, Tp, Math.max(0, ctx), ctx >= 0);
     assert.equal(ran, simdAvailable());
     if (!ran) continue; // the JS loops in attention.ts take over (tested there)
     assertClose(`T ${T}, context ${ctx}`, p, want, 1e-6, 1e-7);
     for (let i = 0; i < p.length; i++) if (want[i] === 0) assert.equal(p[i], 0, `masked entry ${i}`);
   }
   // A row stride that is not a multiple of 4 is declined.
-  assert.equal(causalSoftmax(new Float32Array(6), 1, 2, 3, 0), false);
+  assert.equal(attentionSoftmax(new Float32Array(6), 1, 2, 3, 0), false);
 });
 
 testWhen(
   [simdAvailable() ? undefined : { kind: "unavailable", why: "WebAssembly SIMD is off (NADIR_SIMD=off)" }],
-  "simd: causalSoftmaxBackward matches float64 dS = P ⊙ (dP − Σ dP ⊙ P)·scale; zero past the diagonal and where P is 0",
+  "simd: attentionSoftmaxBackward matches float64 dS = P ⊙ (dP − Σ dP ⊙ P)·scale; zero past the diagonal and where P is 0",
   () => {
     const rng = new Rng(7);
-    for (const [T, ctx] of [[1, 0], [5, 0], [5, 2], [39, 0], [39, 7]]) {
+    for (const [T, ctx] of SOFTMAX_CASES) {
       const Tp = Math.ceil(T / 4) * 4, blocks = 30; // 30 blocks of 39 × 40 span two kernel calls
       const p = rand(rng, blocks * T * Tp, 4);
-      assert.ok(causalSoftmax(p, blocks, T, Tp, ctx));
+      assert.ok(attentionSoftmax(p, blocks, T, Tp, Math.max(0, ctx), ctx >= 0));
       const dp = rand(rng, blocks * T * Tp, 2);
       const want = new Float64Array(p.length);
       for (let r = 0; r < blocks * T; r++) {
@@ -127,14 +133,14 @@ testWhen(
         for (let j = 0; j < Tp; j++) dot += dp[o + j] * p[o + j];
         for (let j = 0; j < Tp; j++) want[o + j] = p[o + j] * (dp[o + j] - dot) * 0.25;
       }
-      assert.ok(causalSoftmaxBackward(p, dp, blocks, T, Tp, 0.25));
+      assert.ok(attentionSoftmaxBackward(p, dp, blocks, T, Tp, 0.25, ctx >= 0));
       assertClose(`T ${T}, context ${ctx}`, dp, want, 1e-5, 1e-6);
       // ±0 (P · (dP − dot) with P = 0 may be −0; either is the same in the products that follow).
       for (let i = 0; i < p.length; i++) {
         if (p[i] === 0) assert.ok(dp[i] === 0, `entry ${i} (P = 0): ${dp[i]}`);
       }
     }
-    assert.equal(causalSoftmaxBackward(new Float32Array(6), new Float32Array(6), 1, 2, 3, 1), false);
+    assert.equal(attentionSoftmaxBackward(new Float32Array(6), new Float32Array(6), 1, 2, 3, 1), false);
   },
 );
 
