@@ -13,7 +13,13 @@
  * into buckets that share a padded size `K`, with weights `head{i}.W`
  * [len, d, K] and `head{i}.b` [len, 1, K]; logits past `vocab[t]` are masked
  * out (probability exactly 0, as tfjs's −1e9 gives). The loss is the mean
- * token surprisal (log-softmax cross-entropy, nats).
+ * token surprisal (log-softmax cross-entropy, nats), or its weighted mean
+ * when the caller gives per-position weights.
+ *
+ * With `causal: false` the same network is a bidirectional masked-token
+ * model (BERT-style): every position attends to every other one, the
+ * caller replaces some inputs by a mask token and weights the loss to the
+ * masked positions (flow-lm's `objective=masked`).
  *
  * Weight names and shapes are flow-lm's tfjs layout (`tokEmb`, `posEmb`,
  * `l{l}.ln1.g`, `l{l}.q.W`, …, `lnf.b`, `head{i}.W`), so a model saved by
@@ -95,6 +101,8 @@ export interface CausalLmConfig {
   mlp: number;
   /** Tokens each position attends to, itself included (0 = all earlier ones). */
   context: number;
+  /** Causal attention (default true); false: bidirectional, every position sees all (context must be 0). */
+  causal?: boolean;
   /** Rows of `tokEmb` (input vocabulary, BOS included). */
   tokens: number;
   /** Output vocabulary size per sequence position. */
@@ -325,6 +333,9 @@ export class CausalLm {
     if (!(heads >= 1) || d % heads !== 0) {
       throw new RangeError(`CausalLm: width ${d} must be a positive multiple of heads ${heads}`);
     }
+    if (cfg.causal === false && cfg.context > 0) {
+      throw new RangeError(`CausalLm: a context window (${cfg.context}) needs causal attention`);
+    }
     this.config = { ...cfg, vocab: vocab.slice() };
     this.#buckets = bucketsOf(cfg).map((b) => ({ ...b }));
     this.#posBucket = new Int32Array(T).fill(-1);
@@ -479,7 +490,7 @@ export class CausalLm {
     if (B === 0) return nll;
     const x = this.#x, br = this.#branch;
     embedForward(this.#tok.v, this.#pos.v, inp, B, T, d, x);
-    const shape: AttentionShape = { B, T, d, heads, context, stride: 3 * d };
+    const shape: AttentionShape = { B, T, d, heads, context, causal: this.config.causal, stride: 3 * d };
     // The residual add of each branch is folded into the layer norm that follows it.
     let pending: Float32Array | undefined;
     for (let l = 0; l < this.#layers.length; l++) {
@@ -545,9 +556,11 @@ export class CausalLm {
   /**
    * Backward of the mean surprisal of the last training {@link forward}
    * (`scale` multiplies the loss, e.g. to weight batches): accumulates into
-   * the parameters' gradients.
+   * the parameters' gradients. With `weights` (`T · B`, position-major like
+   * the surprisals) the loss is the weighted mean `Σ w·nll / Σ w` — the
+   * masked objective's loss over its masked positions only.
    */
-  backward(scale = 1): void {
+  backward(scale = 1, weights?: Float32Array): void {
     const last = this.#last;
     if (!last) throw new Error("CausalLm.backward: call forward with { training: true } first");
     const { inp, tgt, B, dropped } = last;
@@ -555,18 +568,19 @@ export class CausalLm {
     const { seqLen: T, width: d, mlp: m, heads, context } = this.config;
     const N = B * T;
     const hf = this.#hf, dX = this.#dX, dH = this.#dH;
-    // Output heads: dlogits = (p − onehot) · scale / (T·B), in place over the kept probabilities.
-    const k = scale / N;
+    // Output heads: dlogits = (p − onehot) · scale · w / Σw, in place over the kept probabilities.
+    const total = weights ? weightSum(weights, N) : N;
+    const k = total > 0 ? scale / total : 0;
     for (let t = 0; t < T; t++) {
       const bi = this.#posBucket[t], tt = this.#posInBucket[t], K = this.#buckets[bi].K, K4 = padK(K);
       const [W, bias] = this.#heads[bi];
       const lg = this.#out.subarray(this.#posOut[t] * B);
       const bo = tt * K;
       for (let b = 0; b < B; b++) {
-        const o = b * K4;
+        const o = b * K4, kb = weights ? k * weights[t * B + b] : k;
         lg[o + tgt[t * B + b]] -= 1;
         for (let j = 0; j < K; j++) {
-          lg[o + j] *= k;
+          lg[o + j] *= kb;
           bias.g[bo + j] += lg[o + j];
         }
       }
@@ -590,7 +604,7 @@ export class CausalLm {
       false,
       fuse ? lastFc2 : undefined,
     );
-    const shape: AttentionShape = { B, T, d, heads, context, stride: 3 * d };
+    const shape: AttentionShape = { B, T, d, heads, context, causal: this.config.causal, stride: 3 * d };
     const ones = this.#ones;
     for (let l = this.#layers.length - 1; l >= 0; l--) {
       const w = this.#layers[l], a = this.#train[l];
@@ -653,22 +667,51 @@ export class CausalLm {
 
   /**
    * One training step's loss and gradients: forward (training), backward of
-   * the mean surprisal, gradients accumulated (zero them first). Returns the
-   * mean surprisal of the batch (0 for an empty batch).
+   * the mean surprisal (weighted by `weights` when given, as in
+   * {@link backward}), gradients accumulated (zero them first). Returns the
+   * batch's (weighted) mean surprisal (0 for an empty batch).
    */
-  trainStep(inp: Int32Array, tgt: Int32Array, B: number, dropout?: DropoutOption): number {
+  trainStep(
+    inp: Int32Array,
+    tgt: Int32Array,
+    B: number,
+    dropout?: DropoutOption,
+    weights?: Float32Array,
+  ): number {
     const nll = this.forward(inp, tgt, B, { training: true, dropout });
-    let s = 0;
-    for (let i = 0; i < nll.length; i++) s += nll[i];
-    this.backward();
-    return nll.length ? s / nll.length : 0;
+    const loss = meanOf(nll, weights);
+    this.backward(1, weights);
+    return loss;
   }
 
-  /** Mean surprisal of a batch without training (for validation). */
-  meanLoss(inp: Int32Array, tgt: Int32Array, B: number): number {
-    const nll = this.forward(inp, tgt, B);
+  /** (Weighted) mean surprisal of a batch without training (for validation). */
+  meanLoss(inp: Int32Array, tgt: Int32Array, B: number, weights?: Float32Array): number {
+    return meanOf(this.forward(inp, tgt, B), weights);
+  }
+}
+
+/** Σ of the first `n` weights, refusing negative or non-finite ones. */
+function weightSum(w: Float32Array, n: number): number {
+  if (w.length < n) throw new RangeError(`CausalLm: expected ${n} loss weights, found ${w.length}`);
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    if (!(w[i] >= 0 && w[i] < Infinity)) {
+      throw new RangeError(`CausalLm: loss weight ${i} is ${w[i]}, expected a finite number ≥ 0`);
+    }
+    s += w[i];
+  }
+  return s;
+}
+
+/** Mean of the surprisals `nll`, weighted by `w` when given (0 when nothing carries weight). */
+function meanOf(nll: Float32Array, w?: Float32Array): number {
+  if (!w) {
     let s = 0;
     for (let i = 0; i < nll.length; i++) s += nll[i];
     return nll.length ? s / nll.length : 0;
   }
+  const total = weightSum(w, nll.length);
+  let s = 0;
+  for (let i = 0; i < nll.length; i++) s += w[i] * nll[i];
+  return total > 0 ? s / total : 0;
 }

@@ -60,7 +60,9 @@ function tfNll(
   const dense = (a: any, n: string) => tf.add(tf.matMul(a, w.get(n + ".W")), w.get(n + ".b"));
   const m = new Float32Array(T * T);
   for (let i = 0; i < T; i++) {
-    for (let j = 0; j < T; j++) m[i * T + j] = j <= i && (context === 0 || i - j < context) ? 0 : -1e9;
+    for (let j = 0; j < T; j++) {
+      m[i * T + j] = cfg.causal === false || (j <= i && (context === 0 || i - j < context)) ? 0 : -1e9;
+    }
   }
   const mask = tf.tensor2d(m, [T, T]);
   const heads = (t: any) =>
@@ -103,20 +105,35 @@ function tfNll(
 }
 
 // Width 6 runs the layer norms and embeddings in JS; width 8 (a multiple of 4) in WebAssembly SIMD.
-for (const [context, width, heads] of [[0, 6, 3], [2, 6, 3], [0, 8, 2], [2, 8, 4]]) {
+// The bidirectional runs (causal false: the masked-field objective) weight the loss to some positions.
+for (
+  const [context, width, heads, causal] of [
+    [0, 6, 3, true],
+    [2, 6, 3, true],
+    [0, 8, 2, true],
+    [2, 8, 4, true],
+    [0, 6, 3, false],
+    [0, 8, 2, false],
+  ] as const
+) {
   testWhen(
     [needBlas()],
-    `CausalLm (context ${context}, width ${width}): per-position surprisal and every weight gradient match tfjs (1e-4)`,
+    `CausalLm (${
+      causal ? `context ${context}` : "bidirectional, weighted loss"
+    }, width ${width}): per-position surprisal and every weight gradient match tfjs (1e-4)`,
     async () => {
       const tf = await initTf();
-      const cfg = { ...CFG, context, width, heads };
+      const cfg = { ...CFG, context, width, heads, causal };
       const B = 3;
       const p = params(cfg, 21 + context);
       const { inp, tgt } = batch(cfg, B, 5);
+      // Weights 0, 1 or 2 a position (position-major), a few of them 0 as masked-out positions are.
+      const wRng = new Rng(13);
+      const weights = causal ? undefined : Float32Array.from({ length: B * cfg.seqLen }, () => wRng.int(3));
       const lm = new CausalLm(p, cfg);
       const nll = lm.forward(inp, tgt, B).slice();
       p.zeroGrad();
-      const loss = lm.trainStep(inp, tgt, B);
+      const loss = lm.trainStep(inp, tgt, B, undefined, weights);
       const vars = new Map(
         p.list().map((
           q,
@@ -124,9 +141,12 @@ for (const [context, width, heads] of [[0, 6, 3], [2, 6, 3], [0, 8, 2], [2, 8, 4
       );
       const ref = tf.tidy(() => tfNll(tf, cfg, vars, inp, tgt, B));
       assertClose("surprisal", nll, await ref.data(), 1e-4, 1e-5);
-      const { value, grads } = tf.variableGrads(() => tf.mean(tfNll(tf, cfg, vars, inp, tgt, B)) as any, [
-        ...vars.values(),
-      ]);
+      const w = weights ? tf.tensor2d(weights, [cfg.seqLen, B]) : undefined;
+      const tfLoss = () => {
+        const n = tfNll(tf, cfg, vars, inp, tgt, B);
+        return (w ? tf.div(tf.sum(tf.mul(n, w)), tf.sum(w)) : tf.mean(n)) as any;
+      };
+      const { value, grads } = tf.variableGrads(tfLoss, [...vars.values()]);
       assertClose("loss", [loss], await value.data(), 1e-5, 1e-6);
       for (const q of p.list()) {
         const g = grads[vars.get(q.name)!.name];
@@ -134,7 +154,7 @@ for (const [context, width, heads] of [[0, 6, 3], [2, 6, 3], [0, 8, 2], [2, 8, 4
       }
       // Inference (one shared buffer set for every layer) gives the training forward's values.
       assertClose("inference vs training forward", lm.forward(inp, tgt, B), nll, 1e-6, 1e-7);
-      tf.dispose([...vars.values(), ref, value, ...Object.values(grads)]);
+      tf.dispose([...vars.values(), ref, value, ...Object.values(grads), ...(w ? [w] : [])]);
     },
   );
 }
@@ -231,6 +251,24 @@ testWhen(
       /position 3 has vocabulary 7, expected 1…4/,
     );
     assert.throws(() => new CausalLm(p, { ...CFG, width: 8, heads: 3 }), /multiple of heads 3/);
+    assert.throws(
+      () => new CausalLm(p, { ...CFG, context: 2, causal: false }),
+      /context window \(2\) needs causal attention/,
+    );
+    const weights = new Float32Array(5);
+    assert.throws(
+      () => lm.trainStep(inp, tgt, 1, undefined, weights.subarray(1)),
+      /expected 5 loss weights, found 4/,
+    );
+    weights[3] = -1;
+    assert.throws(
+      () => lm.meanLoss(inp, tgt, 1, weights),
+      /loss weight 3 is -1, expected a finite number ≥ 0/,
+    );
+    // All weights 0: nothing to learn from, loss 0 and no gradient.
+    p.zeroGrad();
+    assert.equal(lm.trainStep(inp, tgt, 1, undefined, new Float32Array(5)), 0);
+    assert.equal(p.gradNorm(), 0);
     assert.throws(
       () => new CausalLm(p, { ...CFG, mlp: 11 }),
       /l0\.fc1\.W has shape \[6,10\], expected \[6,11\]/,
