@@ -150,6 +150,29 @@ export const flowLmParams = defineParams({
       "(order 1 is the vocabulary-size order; native engine only)",
   },
   topK: { tunable: true, type: "int", default: 5, min: 1, description: "fields averaged by score=topk" },
+  objective: {
+    type: "string",
+    default: "causal",
+    choices: ["causal", "masked"],
+    description:
+      "causal: p(field | earlier fields); masked: BERT-style bidirectional model of masked fields, " +
+      "scored by pseudo-likelihood (each field predicted from the others; native engine only)",
+  },
+  maskRate: {
+    tunable: true,
+    type: "number",
+    default: 0.15,
+    min: 0.01,
+    max: 0.9,
+    description: "objective=masked: share of a row's fields masked in training (at least one)",
+  },
+  maskGroups: {
+    type: "int",
+    default: 0,
+    min: 0,
+    description: "objective=masked: scoring passes; 0 = one per field (exact pseudo-likelihood), G > 0 = " +
+      "fields dealt into G groups, each pass masks one group (G× the causal scoring cost instead of T×)",
+  },
 });
 
 /** Validated hyperparameters of flow-lm. */
@@ -210,7 +233,24 @@ class FlowLm extends TfDetector<FlowLmParams> {
   constructor(params: FlowLmParams, seed: number) {
     const w = params.width, h = params.heads;
     if (w % h !== 0) throw new InputError(`detector "${NAME}": width ${w} must be a multiple of heads ${h}`);
+    if (params.objective === "masked" && (params.orders > 1 || params.context > 0)) {
+      throw new InputError(
+        `detector "${NAME}": objective "masked" reads every field at once, so it takes neither orders ` +
+          `(found ${params.orders}, expected 1) nor a context window (found ${params.context}, expected 0)`,
+      );
+    }
     super(params, seed);
+  }
+
+  /** Whether this model is the bidirectional masked-field model (`objective=masked`). */
+  get #masked(): boolean {
+    return this.params.objective === "masked";
+  }
+
+  /** Scoring passes of the masked objective: `maskGroups`, or one per field (0), at most one per field. */
+  #groups(T: number): number {
+    const g = this.params.maskGroups;
+    return g > 0 ? Math.min(g, T) : T;
   }
 
   protected override get nativeImplemented(): boolean {
@@ -348,6 +388,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
         layers: this.params.layers,
         mlp: this.params.width * this.params.mlpRatio,
         context: this.params.context,
+        causal: !this.#masked,
         tokens: tok.vocabSize + 1,
         vocab,
         buckets,
@@ -380,6 +421,46 @@ class FlowLm extends TfDetector<FlowLmParams> {
       }
     }
     return { inp, tgt };
+  }
+
+  /**
+   * The masked objective's batch for rows `ids` of `tokens`: input ids [B, T] (global; no BOS), where
+   * the positions `masked(b, t)` says hold the mask token (tokEmb's BOS row, unused without BOS),
+   * targets [T, B] (local) and loss weights [T, B] (1 on masked positions, else 0).
+   */
+  #maskedBatch(
+    tokens: Int32Array,
+    ids: ArrayLike<number>,
+    masked: (b: number, t: number) => boolean,
+  ): { inp: Int32Array; tgt: Int32Array; weights: Float32Array } {
+    const tok = this.#tok!, perm = this.#perm;
+    const T = tok.fields.length, B = ids.length, mask = tok.vocabSize;
+    const inp = new Int32Array(B * T), tgt = new Int32Array(T * B), weights = new Float32Array(T * B);
+    for (let b = 0; b < B; b++) {
+      const r = ids[b] * T;
+      for (let t = 0; t < T; t++) {
+        const f = perm[t], v = tokens[r + f], m = masked(b, t);
+        inp[b * T + t] = m ? mask : tok.offsets[f] + v;
+        tgt[t * B + b] = v;
+        if (m) weights[t * B + b] = 1;
+      }
+    }
+    return { inp, tgt, weights };
+  }
+
+  /**
+   * Training masks: each position masked with probability `maskRate`, at least one a row (drawn from
+   * `rng`). Returns `masked(b, t)` for {@link #maskedBatch}.
+   */
+  #trainingMask(B: number, T: number, rng: Rng): (b: number, t: number) => boolean {
+    const rate = this.params.maskRate;
+    const on = new Uint8Array(B * T);
+    for (let b = 0; b < B; b++) {
+      let any = false;
+      for (let t = 0; t < T; t++) if (rng.next() < rate) on[b * T + t] = 1, any = true;
+      if (!any) on[b * T + rng.int(T)] = 1;
+    }
+    return (b, t) => on[b * T + t] === 1;
   }
 
   /**
@@ -479,7 +560,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
 
   async fit(x: Matrix, options: FitOptions = {}): Promise<void> {
     checkFitInput(NAME, x, 2);
-    this.#checkOrders();
+    this.#checkEngine();
     const rng = new Rng(this.seed);
     const train = this.#capRows(x, rng);
     this.#tok = fitTokenizer(train, {
@@ -564,6 +645,9 @@ class FlowLm extends TfDetector<FlowLmParams> {
     // Each field order trains its own network (own optimiser, early stopping) on the same split; the
     // first order draws its batches from `loop.rng` and `stepRng`, as a single-order model always has.
     const orders = this.#orders;
+    const T = this.#tok!.fields.length, G = this.#groups(T);
+    // The masked objective draws its training masks from a generator of its own (dropout keeps stepRng).
+    const maskRng = this.#masked ? stepRng.fork() : undefined;
     let first: TrainResult | undefined;
     for (let k = 0; k < orders.length; k++) {
       const params = this.#orderParams(k);
@@ -584,13 +668,25 @@ class FlowLm extends TfDetector<FlowLmParams> {
         snapshot: () => params.snapshot(),
         restore: (s) => params.restore(s),
         trainBatch: (ids) => {
-          const { inp, tgt } = this.#batch(tokens, ids, perm);
           params.zeroGrad();
-          const loss = net.trainStep(inp, tgt, ids.length, drop);
+          let loss: number;
+          if (maskRng) {
+            const mask = this.#trainingMask(ids.length, T, maskRng);
+            const { inp, tgt, weights } = this.#maskedBatch(tokens, ids, mask);
+            loss = net.trainStep(inp, tgt, ids.length, drop, weights);
+          } else {
+            const { inp, tgt } = this.#batch(tokens, ids, perm);
+            loss = net.trainStep(inp, tgt, ids.length, drop);
+          }
           opt.step();
           return loss;
         },
         valLoss: (ids) => {
+          if (maskRng) {
+            // The same masks every epoch: row r masks scoring group r mod G.
+            const { inp, tgt, weights } = this.#maskedBatch(tokens, ids, (b, t) => t % G === ids[b] % G);
+            return net.meanLoss(inp, tgt, ids.length, weights);
+          }
           const { inp, tgt } = this.#batch(tokens, ids, perm);
           return net.meanLoss(inp, tgt, ids.length);
         },
@@ -607,6 +703,24 @@ class FlowLm extends TfDetector<FlowLmParams> {
     const T = tok.fields.length;
     const tokens = tok.encode(x);
     const out = new Float32Array(x.rows * T);
+    if (this.engine === "native" && this.#masked) {
+      // Pseudo-likelihood: each pass masks one group of positions (t mod G) and keeps their surprisals.
+      const net = this.#net(0), perm = this.#perm, G = this.#groups(T);
+      for (let r = 0; r < x.rows; r += NATIVE_CHUNK) {
+        const n = Math.min(NATIVE_CHUNK, x.rows - r);
+        const ids = new Int32Array(n);
+        for (let i = 0; i < n; i++) ids[i] = r + i;
+        for (let g = 0; g < G; g++) {
+          const { inp, tgt } = this.#maskedBatch(tokens, ids, (_, t) => t % G === g);
+          const v = net.forward(inp, tgt, n); // [T, n], sequence order
+          for (let p = g; p < T; p += G) {
+            const f = perm[p];
+            for (let i = 0; i < n; i++) out[(r + i) * T + f] = v[p * n + i];
+          }
+        }
+      }
+      return out;
+    }
     if (this.engine === "native") {
       // Several field orders: each field's surprisal is the mean over the orders' networks.
       const orders = this.#orders;
@@ -668,14 +782,24 @@ class FlowLm extends TfDetector<FlowLmParams> {
       tokenizer: this.#tok.toJSON(),
       ...(this.#fieldStats ? { fieldStats: this.#fieldStats } : {}),
       ...(this.#orders.length > 1 ? { orders: this.#orders.slice(1).map((o) => o.perm) } : {}),
+      ...(this.#masked ? { objective: "masked" } : {}),
     });
   }
 
-  /** Several field orders run on the native engine only (the tfjs path builds one network). */
-  #checkOrders(): void {
-    if (this.params.orders > 1 && this.engine !== "native") {
+  /**
+   * Several field orders and the masked objective run on the native engine only (the tfjs path builds
+   * one causal network).
+   */
+  #checkEngine(): void {
+    if (this.engine === "native") return;
+    const what = this.params.orders > 1
+      ? `orders ${this.params.orders}`
+      : this.#masked
+      ? `objective "masked"`
+      : undefined;
+    if (what) {
       throw new InputError(
-        `${NAME}: orders ${this.params.orders} needs the native engine (OpenBLAS); this run uses ${this.engine}`,
+        `${NAME}: ${what} needs the native engine (OpenBLAS); this run uses ${this.engine}`,
       );
     }
   }
@@ -688,7 +812,14 @@ class FlowLm extends TfDetector<FlowLmParams> {
     if (tok.nCols !== nF) {
       throw new InputError(`${NAME}: saved tokenizer expects ${tok.nCols} columns, model ${nF}`);
     }
-    this.#checkOrders();
+    this.#checkEngine();
+    const objective = st.objective ?? "causal";
+    if (objective !== this.params.objective) {
+      throw new InputError(
+        `${NAME}: saved model was trained with objective "${objective}", the parameters say ` +
+          `"${this.params.objective}"`,
+      );
+    }
     const orders = checkOrders(st.orders, this.params.orders, tok.fields.length);
     await this.restoreWeights(saved, () => {
       this.#tok = tok;

@@ -378,3 +378,67 @@ testWhen(
     }
   },
 );
+
+testWhen(
+  [needBlas()],
+  "flow-lm: masked objective — a field never sees its own group, earlier fields see later ones, dependencies learnt, save/load",
+  async () => {
+    const x = structured(600, 2);
+    const params = { ...P, objective: "masked", maskRate: 0.3 };
+    const sur = (m: unknown, r: Matrix) =>
+      (m as { surprisal(x: Matrix): Promise<Float32Array> }).surprisal(r);
+    const ok = matrix(Float64Array.from([2, 20, 0.5, 0, 1]), 1, 5, x.names);
+    const broken = matrix(Float64Array.from([2, 10, 0.5, 0, 1]), 1, 5, x.names); // b does not match a
+    try {
+      setNnEngine("native");
+      // Two scoring groups: positions 0, 2 are masked together, and 1, 3.
+      const two = flowLmFactory.create({ ...params, maskGroups: 2 }, 3);
+      await two.fit(x);
+      const fields = (two as unknown as { tokenizer: Tokenizer }).tokenizer.fields.map((f) => f.name);
+      const order = (two as unknown as { seqOrder: number[] }).seqOrder;
+      const b = fields.indexOf("b"), pos = order.indexOf(b);
+      const [s0, s1] = [await sur(two, ok), await sur(two, broken)];
+      assert.notEqual(s0[b], s1[b], "the changed field's own surprisal changes (its target)");
+      for (let p = pos % 2; p < order.length; p += 2) {
+        if (p !== pos) assert.equal(s0[order[p]], s1[order[p]], `${fields[order[p]]}, masked with b, saw b`);
+      }
+      assert.ok(
+        order.some((f, p) => p % 2 !== pos % 2 && s0[f] !== s1[f]),
+        "fields of the other group see b",
+      );
+      // One field a pass (exact pseudo-likelihood): a field before b in the order sees b too, which a
+      // causal model never allows; both a and b carry the surprise of their mismatch.
+      const one = flowLmFactory.create(params, 3);
+      await one.fit(x);
+      const [f0, f1] = [await sur(one, ok), await sur(one, broken)];
+      const a = fields.indexOf("a");
+      const first = order.indexOf(a) < pos ? a : b, second = first === a ? b : a;
+      assert.ok(f1[first] > f0[first] + 1, `${fields[first]} (earlier) ${f1[first]} vs ${f0[first]} nats`);
+      assert.ok(f1[second] > f0[second] + 1, `${fields[second]} ${f1[second]} vs ${f0[second]} nats`);
+      assert.ok((await one.score(broken))[0] > (await one.score(ok))[0]);
+      // Save/load: same scores; the state records the objective, and a causal model's parameters refuse it.
+      const saved = await one.save();
+      assert.equal(saved.state!.objective, "masked");
+      const back = await flowLmFactory.load(
+        { state: JSON.parse(JSON.stringify(saved.state)), blobs: saved.blobs },
+        params,
+        3,
+      );
+      assert.deepEqual(Array.from(await back.score(x)), Array.from(await one.score(x)));
+      await assert.rejects(
+        async () => await flowLmFactory.load(saved, P, 3),
+        /trained with objective "masked", the parameters say "causal"/,
+      );
+      assert.throws(() => flowLmFactory.create({ ...params, orders: 2 }, 1), /takes neither orders/);
+      assert.throws(() => flowLmFactory.create({ ...params, context: 2 }, 1), /nor a context window/);
+      setNnEngine("tfjs");
+      await assert.rejects(
+        async () => await flowLmFactory.create(params, 4).fit(x),
+        /objective "masked" needs the native engine/,
+      );
+      for (const d of [one, two, back]) d.dispose?.();
+    } finally {
+      setNnEngine(undefined);
+    }
+  },
+);
