@@ -150,6 +150,13 @@ export const flowLmParams = defineParams({
       "(order 1 is the vocabulary-size order; native engine only)",
   },
   topK: { tunable: true, type: "int", default: 5, min: 1, description: "fields averaged by score=topk" },
+  tail: {
+    type: "string",
+    default: "none",
+    choices: ["none", "log"],
+    description: "a-priori cost added to a value outside its field's benign range: log = + ln(1 + distance " +
+      "in benign ranges) nats (the model never saw such words, so it cannot rank far out above just out)",
+  },
   objective: {
     type: "string",
     default: "causal",
@@ -696,8 +703,21 @@ class FlowLm extends TfDetector<FlowLmParams> {
     return first!;
   }
 
-  /** Per-field surprisal (nats), rows × fields, row-major. */
+  /**
+   * Per-field surprisal (nats), rows × fields, row-major; with `tail=log`, a value outside its field's
+   * benign range adds ln(1 + its distance in benign ranges).
+   */
   async surprisal(x: Matrix): Promise<Float32Array> {
+    const out = await this.#modelSurprisal(x);
+    if (this.params.tail === "log") {
+      const d = this.#tok!.outOfRange(x);
+      for (let i = 0; i < out.length; i++) if (d[i] > 0) out[i] += Math.log1p(d[i]);
+    }
+    return out;
+  }
+
+  /** The network's own per-field surprisal (nats), rows × fields, row-major. */
+  async #modelSurprisal(x: Matrix): Promise<Float32Array> {
     checkScoreInput(NAME, x, this.nFeatures);
     const tok = this.#tok!;
     const T = tok.fields.length;

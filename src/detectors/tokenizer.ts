@@ -189,6 +189,33 @@ export class Tokenizer {
     return out;
   }
 
+  /**
+   * How far each numeric value lies outside its field's benign range, in
+   * units of that range (`max − min`; the value's magnitude, at least 1, for
+   * a column that was constant in training): 0 inside the range and for
+   * categorical and fine fields. Rows × fields, row-major, like
+   * {@link encode}. flow-lm's `tail` cost reads it: the model never saw an
+   * out-of-range word, so it cannot tell "just out" from "far out".
+   */
+  outOfRange(x: Matrix): Float32Array {
+    if (x.cols !== this.nCols) {
+      throw new InputError(`tokenizer: expected ${this.nCols} feature columns, found ${x.cols}`);
+    }
+    const F = this.fields.length;
+    const out = new Float32Array(x.rows * F);
+    this.fields.forEach((f, k) => {
+      if (f.kind !== "numeric") return;
+      const lo = f.min!, hi = f.max!, c = f.cols[0];
+      const unit = hi > lo ? hi - lo : Math.max(Math.abs(hi), 1);
+      for (let r = 0; r < x.rows; r++) {
+        const v = x.data[r * x.cols + c];
+        if (v < lo) out[r * F + k] = (lo - v) / unit;
+        else if (v > hi) out[r * F + k] = (v - hi) / unit;
+      }
+    });
+    return out;
+  }
+
   /** Human-readable `field=label` words of one encoded row. */
   words(tokens: ArrayLike<number>): string[] {
     return this.fields.map((f, i) => `${f.name}=${f.labels[tokens[i]]}`);

@@ -201,6 +201,26 @@ Deno.test("flow-lm: a value outside the benign range raises the score, farther g
   const ids = tok.encode(matrix(Float64Array.from(rows.flat()), 3, 5, x.names));
   const c = tok.fields.findIndex((f) => f.name === "c"), F = tok.fields.length;
   assert.notEqual(ids[F + c], ids[2 * F + c], "5 R and 500 R above are different words");
+  // Distance outside the benign range, in ranges: 0 inside and for the categorical field.
+  const dist = tok.outOfRange(matrix(Float64Array.from(rows.flat()), 3, 5, x.names));
+  const cf = tok.fields[c], R = cf.max! - cf.min!;
+  assert.deepEqual(
+    [dist[c], dist[F + c], dist[2 * F + c]],
+    [0, (6 - cf.max!) / R, (500 - cf.max!) / R].map(Math.fround),
+  );
+  assert.equal(dist.filter((v) => v > 0).length, 2);
+  // tail=log: the same weights, each out-of-range field's surprisal + ln(1 + distance), the rest unchanged.
+  const lmState = await lm.save();
+  const tail = await flowLmFactory.load(lmState, { ...P, epochs: 6, tail: "log" }, 7);
+  const probe = matrix(Float64Array.from(rows.flat()), 3, 5, x.names);
+  const sur = (m: unknown) => (m as { surprisal(x: Matrix): Promise<Float32Array> }).surprisal(probe);
+  const [plain, tailed] = [await sur(lm), await sur(tail)];
+  for (let i = 0; i < plain.length; i++) {
+    assert.ok(Math.abs(tailed[i] - plain[i] - Math.log1p(dist[i])) < 1e-5, `entry ${i}`);
+  }
+  const ts = await tail.score(probe);
+  assert.ok(ts[2] - ts[1] > (s[2] - s[1]) + 0.5, `far out ranks above just out: ${ts[1]}, ${ts[2]}`);
+  tail.dispose?.();
   // The format-1 layout (one word per side) still saves, loads from a state without `format`, and scores alike.
   const single = flowLmFactory.create({ ...P, epochs: 1, outOfRange: "single" }, 7);
   await single.fit(x);
