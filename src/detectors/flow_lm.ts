@@ -15,6 +15,16 @@
  * Trained with Adam (gradient clipping) in the shared epoch loop, seeded init
  * and shuffling, early stopping on a held-out benign split.
  *
+ * `objective=masked` trains the same network bidirectionally instead
+ * (BERT-style): the input is `[f1, …, fK]` with a seeded `maskRate` share of
+ * the fields replaced by a mask token, and the loss is the surprisal of the
+ * masked fields only. A flow's per-field surprisal is then its
+ * pseudo-likelihood: −log p(f_i | every other field), with field i masked —
+ * one pass per field, or per group of fields with `maskGroups`. `tail=log`
+ * adds an a-priori ln(1 + distance in benign ranges) to a value outside its
+ * field's benign range, which the model, never having seen such a word,
+ * cannot rank.
+ *
  * Two engines, one network: the native engine (src/nn/transformer.ts, every
  * product through OpenBLAS sgemm, a hand-written backward pass) is the
  * default; the tfjs ops below (tfjs-layers has no multi-head attention) are
@@ -998,7 +1008,7 @@ export const flowLmTestParams: Record<string, unknown> = {
 export const flowLmFactory: DetectorFactory = defineDetector({
   name: NAME,
   summary:
-    "causal transformer LM over tokenised flows (native sgemm engine, tfjs fallback); score = mean token surprisal",
+    "transformer LM over tokenised flows, causal or masked-field (native sgemm engine, tfjs fallback); score = mean token surprisal",
   params: flowLmParams,
   create: (params, seed) => new FlowLm(params, seed),
   conformanceParams: flowLmTestParams,
