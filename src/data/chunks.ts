@@ -33,6 +33,11 @@ export interface CsvChunk {
   headerLength: number;
   /** With `rowEnds`: where each row ends in `bytes` (after its newline). */
   rowEnds?: Int32Array;
+  /**
+   * Bytes of the file on disk read so far (compressed bytes for a gzip file), for progress against
+   * its size; reads run a little ahead of the rows emitted.
+   */
+  fileBytes: number;
 }
 
 /** Options for {@link csvChunks}. */
@@ -47,10 +52,11 @@ export interface CsvChunkOptions {
 /**
  * The bytes of `path` as a stream, gunzipped when the file starts with the gzip magic number (whatever its
  * name). The stream closes the file when read to the end or cancelled; `file` is there to close it early.
+ * `read()` says how many bytes of the file on disk were read so far (compressed ones for a gzip file).
  */
 export async function openBytes(
   path: string,
-): Promise<{ file: Deno.FsFile; stream: ReadableStream<Uint8Array> }> {
+): Promise<{ file: Deno.FsFile; stream: ReadableStream<Uint8Array>; read: () => number }> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -60,19 +66,27 @@ export async function openBytes(
   const head = new Uint8Array(2);
   const n = await file.read(head);
   await file.seek(0, Deno.SeekMode.Start);
-  let stream: ReadableStream<Uint8Array> = file.readable;
+  let read = 0;
+  let stream: ReadableStream<Uint8Array> = file.readable.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, out) {
+        read += chunk.length;
+        out.enqueue(chunk);
+      },
+    }),
+  );
   if (n === 2 && head[0] === 0x1f && head[1] === 0x8b) {
     stream = stream.pipeThrough(
       new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
     );
   }
-  return { file, stream };
+  return { file, stream, read: () => read };
 }
 
 /** Reads `path` in chunks of at most `rowsPerChunk` rows; blank lines are passed on (the loaders count them). */
 export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerator<CsvChunk> {
   if (!(o.rowsPerChunk >= 1)) throw new RangeError(`rowsPerChunk must be ≥ 1, found ${o.rowsPerChunk}`);
-  const { file, stream } = await openBytes(path);
+  const { file, stream, read } = await openBytes(path);
   let buf = new Uint8Array(1 << 20);
   let len = 0; // bytes held in buf
   let rowStart = 0; // start of the first row not yet emitted
@@ -93,7 +107,13 @@ export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerat
     const out = new Uint8Array(h.length + rows.length);
     out.set(h);
     out.set(rows, h.length);
-    const c: CsvChunk = { bytes: out, firstLine: chunkFirstLine, rows: rowsInChunk, headerLength: h.length };
+    const c: CsvChunk = {
+      bytes: out,
+      firstLine: chunkFirstLine,
+      rows: rowsInChunk,
+      headerLength: h.length,
+      fileBytes: read(),
+    };
     if (ends) {
       c.rowEnds = ends.slice(0, rowsInChunk);
       for (let i = 0; i < c.rowEnds.length; i++) c.rowEnds[i] += h.length - rowStart;

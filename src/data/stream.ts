@@ -62,7 +62,7 @@ export interface CsvFrame {
   df: pl.DataFrame;
   /** 1-based line of the file the frame's first row is on. */
   firstLine: number;
-  /** Bytes of the file (uncompressed) read so far, for progress. */
+  /** Bytes of the file on disk read so far (compressed ones for a gzip file), for progress against its size. */
   bytesRead: number;
   /** Rows of the file before this frame. */
   rowsBefore: number;
@@ -92,7 +92,7 @@ export async function csvLayout(
 export async function* csvFrames(input: string, o: CsvFramesOptions = {}): AsyncGenerator<CsvFrame> {
   const { family, header } = await csvLayout(input, o.schema);
   const scratch = await Scratch.open("chunk.csv");
-  let bytesRead = 0, rowsBefore = 0;
+  let rowsBefore = 0;
   try {
     for await (const c of csvChunks(input, { rowsPerChunk: o.rowsPerChunk ?? 100_000, header })) {
       const chunkFile = await scratch.write(c.bytes);
@@ -105,8 +105,7 @@ export async function* csvFrames(input: string, o: CsvFramesOptions = {}): Async
       } catch (e) {
         throw relocate(e);
       }
-      bytesRead += c.bytes.length;
-      yield { df, firstLine: c.firstLine, bytesRead, rowsBefore, relocate };
+      yield { df, firstLine: c.firstLine, bytesRead: c.fileBytes, rowsBefore, relocate };
       rowsBefore += df.height;
     }
   } finally {

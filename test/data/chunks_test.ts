@@ -6,9 +6,9 @@ import { dataPath } from "../_shared.ts";
 const dec = new TextDecoder();
 
 async function chunksOf(path: string, rows: number, header: boolean) {
-  const out: { text: string; firstLine: number; rows: number }[] = [];
+  const out: { text: string; firstLine: number; rows: number; fileBytes: number }[] = [];
   for await (const c of csvChunks(path, { rowsPerChunk: rows, header })) {
-    out.push({ text: dec.decode(c.bytes), firstLine: c.firstLine, rows: c.rows });
+    out.push({ text: dec.decode(c.bytes), firstLine: c.firstLine, rows: c.rows, fileBytes: c.fileBytes });
   }
   return out;
 }
@@ -26,15 +26,20 @@ Deno.test("csvChunks: a real gzip CSV comes back whole, header in front of every
     rebuilt += c.text.slice(lines[0].length + 1);
   });
   assert.equal(rebuilt, lines.join("\n") + "\n");
+  // Progress counts the file's bytes on disk (compressed), so it ends at the file's size, not the text's.
+  const fileBytes = chunks.map((c) => c.fileBytes);
+  assert.ok(fileBytes.every((b, k) => k === 0 || b >= fileBytes[k - 1]), "never goes back");
+  assert.equal(fileBytes[fileBytes.length - 1], Deno.statSync(path).size);
 });
 
 Deno.test("csvChunks: quoted newlines stay in their row; a last row without newline is kept; blank file", async () => {
   const path = Deno.makeTempFileSync({ suffix: ".csv" });
   Deno.writeTextFileSync(path, 'a,b\n"x\ny",1\n"q""",2\nlast,3');
+  const size = Deno.statSync(path).size; // one read takes the whole small file
   assert.deepEqual(await chunksOf(path, 1, true), [
-    { text: 'a,b\n"x\ny",1\n', firstLine: 2, rows: 1 },
-    { text: 'a,b\n"q""",2\n', firstLine: 4, rows: 1 },
-    { text: "a,b\nlast,3\n", firstLine: 5, rows: 1 },
+    { text: 'a,b\n"x\ny",1\n', firstLine: 2, rows: 1, fileBytes: size },
+    { text: 'a,b\n"q""",2\n', firstLine: 4, rows: 1, fileBytes: size },
+    { text: "a,b\nlast,3\n", firstLine: 5, rows: 1, fileBytes: size },
   ]);
   Deno.writeTextFileSync(path, "");
   assert.deepEqual(await chunksOf(path, 10, true), []);
