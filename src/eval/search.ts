@@ -19,7 +19,13 @@
  *   of classification-based anomaly detection (Steinwart, Hush & Scovel, JMLR
  *   2005; Hempstalk, Frank & Witten, ECML 2008). It ranks how well a candidate
  *   models the joint benign distribution, which is a proxy, not a detection
- *   claim.
+ *   claim. When it cannot rank the best candidates (two or more reach AUROC
+ *   ≥ 0.999 within 0.001 of each other), they are ranked again on harder sets:
+ *   rows with only some of their columns permuted, half as many each time
+ *   (down to one), until one set tells them apart ({@link permuteSomeColumns}).
+ *   A row that is odd in a few fields is the case where aggregates of per-field
+ *   evidence differ, so a set that every candidate separates perfectly says
+ *   nothing about it.
  *
  * Ties keep the earlier candidate, and the first candidate is the config's own
  * `params`/`preprocess` with the first value of each searched field, so a search
@@ -38,9 +44,10 @@
 import pl from "nodejs-polars";
 import type { ExperimentConfig, PreprocessOptions, SearchConfig } from "./config.ts";
 import type { ProtocolSplit } from "./protocols.ts";
-import { fitPreprocess, gather } from "./prep.ts";
+import { fitPreprocess, gather, type Prepared } from "./prep.ts";
 import { rocAuc } from "./metrics.ts";
 import { createDetector } from "../detectors/registry.ts";
+import type { Detector } from "../detectors/types.ts";
 import { Rng } from "../util/random.ts";
 import { InputError } from "../util/errors.ts";
 import { fitThreshold } from "../thresholds/index.ts";
@@ -92,6 +99,92 @@ export function permuteColumns(df: pl.DataFrame, seed: number): pl.DataFrame {
   return df.select(...cols);
 }
 
+/**
+ * Replaces `k` of every row's columns (a seeded choice per row, among `columns`) with that column's value
+ * in another row (a seeded permutation per column): a row that is benign except in `k` fields, each of
+ * them a value the column holds. With `k` = every column it is {@link permuteColumns}' kind of row.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
+ * import { permuteSomeColumns } from "./search.ts";
+ * const df = pl.DataFrame({ a: [1, 2, 3, 4], b: [10, 20, 30, 40], c: [5, 5, 5, 5] });
+ * const p = permuteSomeColumns(df, 1, 7, ["a", "b"]);
+ * const changed = p.rows().map((r, i) => r.filter((v, j) => v !== df.rows()[i][j]).length);
+ * assert.ok(changed.every((n) => n <= 1), "at most one field of a row differs");
+ * assert.ok([...p.getColumn("a").toArray()].every((v) => [1, 2, 3, 4].includes(Number(v))));
+ * ```
+ */
+export function permuteSomeColumns(
+  df: pl.DataFrame,
+  k: number,
+  seed: number,
+  columns: readonly string[] = df.columns,
+): pl.DataFrame {
+  const n = df.height, m = columns.length;
+  if (!Number.isInteger(k) || k < 1 || k > m) {
+    throw new RangeError(`permuteSomeColumns: k must be an integer from 1 to ${m} (the columns), found ${k}`);
+  }
+  for (const c of columns) {
+    if (!df.columns.includes(c)) throw new RangeError(`permuteSomeColumns: no column "${c}" in the frame`);
+  }
+  const rng = new Rng(seed);
+  const perms = columns.map(() => rng.sampleIndices(n, n));
+  const idx = columns.map(() => Uint32Array.from({ length: n }, (_, i) => i));
+  for (let i = 0; i < n; i++) {
+    for (const j of rng.sampleIndices(m, k)) idx[j][i] = perms[j][i];
+  }
+  const at = new Map(columns.map((c, j) => [c, j]));
+  return df.select(
+    ...df.columns.map((c) => {
+      const j = at.get(c);
+      return j === undefined ? pl.col(c) : pl.col(c).gather(pl.Series("i", Array.from(idx[j]), pl.UInt32));
+    }),
+  );
+}
+
+/** AUROC at or above this cannot rank candidates on a synthetic set (see the module doc). */
+export const SATURATED_AUROC = 0.999;
+
+/**
+ * True when a selection set cannot rank `aurocs`: the best reaches {@link SATURATED_AUROC} and the
+ * runner-up is within 0.001 of it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { saturated } from "./search.ts";
+ * assert.equal(saturated([1, 0.9999, 0.9991]), true);
+ * assert.equal(saturated([1, 0.995]), false);
+ * assert.equal(saturated([0.97, 0.97]), false);
+ * assert.equal(saturated([1]), false);
+ * ```
+ */
+export function saturated(aurocs: readonly number[]): boolean {
+  if (aurocs.length < 2) return false;
+  const [top, second] = [...aurocs].sort((a, b) => b - a);
+  return top >= SATURATED_AUROC && second >= top - 1e-3;
+}
+
+/**
+ * How many columns each harder synthetic set permutes, after the set with all `m` permuted: half as
+ * many each time, rounded up, down to one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { harderLevels } from "./search.ts";
+ * assert.deepEqual(harderLevels(74), [37, 19, 10, 5, 3, 2, 1]);
+ * assert.deepEqual(harderLevels(1), []);
+ * ```
+ */
+export function harderLevels(m: number): number[] {
+  const out: number[] = [];
+  for (let k = m; k > 1;) out.push(k = Math.ceil(k / 2));
+  return out;
+}
+
 /** Builds the selection set of a split (`seed` drives sampling and permutation). */
 export function selectionSet(split: ProtocolSplit, seed: number): SelectionSet {
   const val = gather(split.frames[split.validation.frame], split.validation.rows);
@@ -139,6 +232,15 @@ export interface ThresholdCandidateResult {
   balanced_accuracy: number;
 }
 
+/** A harder synthetic set the candidates were ranked on (see the module doc). */
+export interface HarderSetResult {
+  /** Columns permuted in each anomalous row (of `of` that vary among the benign validation rows). */
+  columnsPermuted: number;
+  of: number;
+  /** Each candidate's ROC AUC on this set, in candidate order. */
+  aurocs: number[];
+}
+
 /** What {@link selectModel} found; written to search.json. */
 export interface SearchResult {
   criterion: "roc_auc";
@@ -146,7 +248,13 @@ export interface SearchResult {
   selectionSet: string;
   seed: number;
   fitRows: number;
+  /** Each candidate's `auroc` is on the first set. */
   candidates: CandidateResult[];
+  /**
+   * The harder sets, when the first could not rank the best candidates ({@link saturated}); the last
+   * one ranked them. Absent when the first set decided.
+   */
+  harder?: HarderSetResult[];
   /** Index into `candidates` of the one the seeds run with. */
   chosen: number;
   /** With `search.threshold`: every threshold parameter set, ranked on the chosen model. */
@@ -192,24 +300,42 @@ export async function selectModel(
   const results: CandidateResult[] = [];
   let chosen = 0;
   let chosenScores = new Float64Array(0);
-  for (const [i, c] of candidates.entries()) {
-    const t0 = performance.now();
-    const prep = fitPreprocess(trainDf, c.preprocess);
-    const det = createDetector(config.detector, c.params, opts.seed);
-    await det.fit(prep.train);
-    const scores = await det.score(prep.apply(sel.frame));
-    det.dispose?.();
-    const auroc = rocAuc(sel.y, scores);
-    results.push({ ...c, auroc, seconds: (performance.now() - t0) / 1000 });
-    if (i === 0 || auroc > results[chosen].auroc) {
-      chosen = i;
-      chosenScores = Float64Array.from(scores);
+  // A synthetic set may not rank the best candidates: they stay fitted for the harder sets.
+  const kept: { det: Detector; prep: Prepared }[] = [];
+  let harder: HarderSetResult[] | undefined;
+  try {
+    for (const [i, c] of candidates.entries()) {
+      const t0 = performance.now();
+      const prep = fitPreprocess(trainDf, c.preprocess);
+      const det = createDetector(config.detector, c.params, opts.seed);
+      // Kept before fitting, so a failure still frees it (finally below).
+      kept.push({ det, prep });
+      await det.fit(prep.train);
+      const scores = await det.score(prep.apply(sel.frame));
+      if (sel.kind !== "synthetic") kept.pop()!.det.dispose?.();
+      const auroc = rocAuc(sel.y, scores);
+      results.push({ ...c, auroc, seconds: (performance.now() - t0) / 1000 });
+      if (i === 0 || auroc > results[chosen].auroc) {
+        chosen = i;
+        chosenScores = Float64Array.from(scores);
+      }
+      opts.log?.(
+        `search ${i + 1}/${candidates.length}: ${JSON.stringify(c.params)} ${
+          JSON.stringify(c.preprocess)
+        } → selection AUROC ${auroc.toFixed(4)}`,
+      );
     }
-    opts.log?.(
-      `search ${i + 1}/${candidates.length}: ${JSON.stringify(c.params)} ${
-        JSON.stringify(c.preprocess)
-      } → selection AUROC ${auroc.toFixed(4)}`,
-    );
+    if (sel.kind === "synthetic" && saturated(results.map((r) => r.auroc))) {
+      harder = await rankHarder(
+        sel,
+        kept.map(({ det, prep }) => (rows) => det.score(prep.apply(rows))),
+        opts,
+      );
+      const last = harder.at(-1)?.aurocs;
+      if (last) chosen = last.reduce((best, a, i) => (a > last[best] ? i : best), 0);
+    }
+  } finally {
+    for (const k of kept) k.det.dispose?.();
   }
   let thresholds: ThresholdCandidateResult[] | undefined, chosenThreshold: number | undefined;
   if (config.search?.threshold) {
@@ -246,7 +372,41 @@ export async function selectModel(
     seed: opts.seed,
     fitRows: trainRows.length,
     candidates: results,
+    ...(harder ? { harder } : {}),
     chosen,
     ...(thresholds ? { thresholds, chosenThreshold } : {}),
   };
+}
+
+/**
+ * Ranks fitted candidates (`scorers`: rows → scores) on harder synthetic sets ({@link harderLevels}) until
+ * one is not {@link saturated}, or one column per row is permuted; the benign half of `sel` is the same on
+ * every set. Called by {@link selectModel} when `sel` itself could not rank them.
+ */
+export async function rankHarder(
+  sel: SelectionSet,
+  scorers: ((rows: pl.DataFrame) => Promise<ArrayLike<number>> | ArrayLike<number>)[],
+  opts: { seed: number; log?: (line: string) => void },
+): Promise<HarderSetResult[]> {
+  const n = sel.y.length - sel.y.reduce((s, v) => s + v, 0);
+  const benign = sel.frame.head(n);
+  // A column with one value among the benign rows (the label, a constant feature) would be permuted
+  // without effect; only the columns that vary count.
+  const varying = benign.columns.filter((c) => benign.getColumn(c).nUnique() > 1);
+  const out: HarderSetResult[] = [];
+  for (const k of harderLevels(varying.length)) {
+    opts.log?.(
+      `search: the set cannot rank the best candidates (AUROC ≥ ${SATURATED_AUROC}); ranking again with ` +
+        `${k} of ${varying.length} columns permuted per row`,
+    );
+    const frame = pl.concat([benign, permuteSomeColumns(benign, k, opts.seed + 109 + k, varying)], {
+      how: "vertical",
+    });
+    const aurocs: number[] = [];
+    for (const score of scorers) aurocs.push(rocAuc(sel.y, await score(frame)));
+    out.push({ columnsPermuted: k, of: varying.length, aurocs });
+    opts.log?.(`search: ${aurocs.map((a) => a.toFixed(4)).join(", ")}`);
+    if (!saturated(aurocs)) break;
+  }
+  return out;
 }

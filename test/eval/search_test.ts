@@ -7,12 +7,18 @@ import { runExperiment } from "../../src/eval/runner.ts";
 import { gather } from "../../src/eval/prep.ts";
 import {
   balancedAccuracy,
+  harderLevels,
   permuteColumns,
+  permuteSomeColumns,
+  rankHarder,
+  saturated,
   searchCandidates,
   type SearchResult,
   selectionSet,
   selectModel,
 } from "../../src/eval/search.ts";
+import { createDetector } from "../../src/detectors/registry.ts";
+import { fitPreprocess } from "../../src/eval/prep.ts";
 
 const nsl = defineExperiment({
   id: "test-nsl-knn-search",
@@ -75,6 +81,93 @@ Deno.test("search: permuting columns keeps every column's values and breaks the 
   const same = rows(p).filter((r) => orig.has(r)).length;
   assert.ok(same < val.height / 10, `${same} of ${val.height} permuted rows equal an original row`);
   assert.deepEqual(rows(permuteColumns(val, 7)), rows(p), "seeded");
+});
+
+Deno.test("search: permuting some columns changes at most k chosen fields a row, each to a value of its column", async () => {
+  const split = await getProtocol("cic-ids2017").load({ seed: 0, maxRows: 600 });
+  const val = gather(split.frames[split.validation.frame], split.validation.rows);
+  const cols = val.columns.filter((c) => val.getColumn(c).nUnique() > 1);
+  const untouched = val.columns.find((c) => !cols.includes(c))!;
+  const rows = (df: pl.DataFrame) => df.rows().map((r) => JSON.stringify(r));
+  for (const k of [1, 3, cols.length]) {
+    const p = permuteSomeColumns(val, k, 11, cols);
+    assert.deepEqual(p.columns, val.columns);
+    let changed = 0, most = 0;
+    for (let i = 0; i < val.height; i++) {
+      let d = 0;
+      for (const c of cols) if (String(p.getColumn(c).get(i)) !== String(val.getColumn(c).get(i))) d++;
+      most = Math.max(most, d);
+      changed += d;
+    }
+    assert.ok(most <= k, `k=${k}: a row differs in ${most} fields`);
+    // A replaced value may equal the original; most do not, so on average close to k fields change.
+    assert.ok(
+      changed / val.height > 0.5 * k,
+      `k=${k}: ${changed / val.height} fields changed a row on average`,
+    );
+    for (const c of [cols[0], cols[cols.length - 1]]) {
+      const values = (df: pl.DataFrame) => [...df.getColumn(c).toArray()].map(String);
+      const seen = new Set(values(val));
+      assert.ok(values(p).every((v) => seen.has(v)), `${c}: every value is one the column had`);
+      if (k === cols.length) {
+        assert.deepEqual(values(p).sort(), values(val).sort(), `${c}: all permuted, as a whole`);
+      }
+    }
+    assert.deepEqual(
+      p.getColumn(untouched).toArray(),
+      val.getColumn(untouched).toArray(),
+      "other columns as they were",
+    );
+    assert.deepEqual(rows(permuteSomeColumns(val, k, 11, cols)), rows(p), "seeded");
+  }
+  assert.throws(
+    () => permuteSomeColumns(val, 0, 1, cols),
+    /k must be an integer from 1 to \d+ \(the columns\), found 0/,
+  );
+  assert.throws(() => permuteSomeColumns(val, 1, 1, ["nope"]), /no column "nope"/);
+});
+
+Deno.test("search: a saturated synthetic set is ranked again on harder ones until one tells the candidates apart", async () => {
+  assert.equal(saturated([1, 1, 0.5]), true);
+  assert.equal(saturated([0.9995, 0.9984]), false, "the runner-up is more than 0.001 below");
+  assert.deepEqual(harderLevels(10), [5, 3, 2, 1]);
+  const split = await getProtocol("cic-ids2017").load({ seed: 0, maxRows: 1500 });
+  const sel = selectionSet(split, 0);
+  assert.equal(sel.kind, "synthetic");
+  const train = gather(split.frames[split.train.frame], split.train.rows);
+  const scorers = [1, 10].map((k) => {
+    const prep = fitPreprocess(train, { scale: "minmax", dropConstant: false });
+    const det = createDetector("knn", { k }, 0);
+    return { prep, det, fit: det.fit(prep.train) };
+  });
+  for (const s of scorers) await s.fit;
+  const lines: string[] = [];
+  const harder = await rankHarder(
+    sel,
+    scorers.map(({ det, prep }) => (rows) => det.score(prep.apply(rows))),
+    {
+      seed: 0,
+      log: (l) => lines.push(l),
+    },
+  );
+  const m = harder[0].of;
+  assert.deepEqual(harder.map((h) => h.columnsPermuted), harderLevels(m).slice(0, harder.length));
+  for (const h of harder.slice(0, -1)) {
+    assert.ok(saturated(h.aurocs), "only a saturated set is followed by another");
+  }
+  const last = harder.at(-1)!;
+  assert.ok(!saturated(last.aurocs) || last.columnsPermuted === 1, "stops at the first set that ranks them");
+  for (const h of harder) {
+    assert.equal(h.aurocs.length, 2);
+    for (const a of h.aurocs) assert.ok(a > 0.5 && a <= 1, `AUROC ${a} beats chance`);
+  }
+  assert.ok(lines.some((l) => /ranking again with \d+ of \d+ columns permuted per row/.test(l)));
+  // The benign half is what the first set held; only the anomalies change.
+  const again = await rankHarder(sel, scorers.map(({ det, prep }) => (rows) => det.score(prep.apply(rows))), {
+    seed: 0,
+  });
+  assert.deepEqual(again, harder, "seeded");
+  for (const s of scorers) s.det.dispose?.();
 });
 
 Deno.test("search: nsl-kdd ranks on KDDTrain+ attacks, cic-ids2017 on synthetic rows — never on test rows", async () => {
