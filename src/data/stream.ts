@@ -82,9 +82,9 @@ export async function csvLayout(
   schema?: string,
 ): Promise<{ family?: string; header: boolean }> {
   const family = schema ?? await detectFamily(input);
-  const first = await sniffFirstLine(input);
+  // Only UNSW-NB15 comes both with a header (the train/test sets) and without (the raw parts).
   const header = family === undefined || family === "cic-ids2017" ||
-    (family === "unsw-nb15" && /attack_cat/i.test(first));
+    (family === "unsw-nb15" && /attack_cat/i.test(await sniffFirstLine(input)));
   return { family, header };
 }
 
