@@ -136,12 +136,11 @@ export function permuteSomeColumns(
     for (const j of rng.sampleIndices(m, k)) idx[j][i] = perms[j][i];
   }
   const at = new Map(columns.map((c, j) => [c, j]));
-  return df.select(
-    ...df.columns.map((c) => {
-      const j = at.get(c);
-      return j === undefined ? pl.col(c) : pl.col(c).gather(pl.Series("i", Array.from(idx[j]), pl.UInt32));
-    }),
-  );
+  const cols = df.columns.map((c) => {
+    const j = at.get(c);
+    return j === undefined ? pl.col(c) : pl.col(c).gather(pl.Series("i", Array.from(idx[j]), pl.UInt32));
+  });
+  return df.select(...cols);
 }
 
 /** AUROC at or above this cannot rank candidates on a synthetic set (see the module doc). */
