@@ -289,6 +289,13 @@ export async function selectModel(
   opts: { seed: number; maxFitRows?: number; log?: (line: string) => void },
 ): Promise<SearchResult> {
   const sel = selectionSet(split, opts.seed);
+  // Refused before any candidate is fitted: the answer does not depend on them.
+  if (config.search?.threshold && sel.kind !== "labelled-training-split") {
+    throw new InputError(
+      `search.threshold needs attack-labelled training rows; protocol ${config.protocol} has none ` +
+        `(its anomalies are all test rows), so a threshold cannot be chosen without test labels`,
+    );
+  }
   let trainRows = split.train.rows;
   if (opts.maxFitRows && trainRows.length > opts.maxFitRows) {
     const rng = new Rng(opts.seed + 107);
@@ -338,12 +345,6 @@ export async function selectModel(
   }
   let thresholds: ThresholdCandidateResult[] | undefined, chosenThreshold: number | undefined;
   if (config.search?.threshold) {
-    if (sel.kind !== "labelled-training-split") {
-      throw new InputError(
-        `search.threshold needs attack-labelled training rows; protocol ${config.protocol} has none ` +
-          `(its anomalies are all test rows), so a threshold cannot be chosen without test labels`,
-      );
-    }
     // The selection set's benign rows are the validation rows the seeds' thresholds are fit on.
     const benign = chosenScores.filter((_, i) => sel.y[i] === 0);
     thresholds = config.search.threshold.map((t) => {
