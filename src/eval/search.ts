@@ -184,6 +184,13 @@ export function harderLevels(m: number): number[] {
   return out;
 }
 
+/** Index of the highest value; a tie keeps the earlier one (the config's own candidate comes first). */
+function firstBest(values: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
 /** Builds the selection set of a split (`seed` drives sampling and permutation). */
 export function selectionSet(split: ProtocolSplit, seed: number): SelectionSet {
   const val = gather(split.frames[split.validation.frame], split.validation.rows);
@@ -338,7 +345,7 @@ export async function selectModel(
         opts,
       );
       const last = harder.at(-1)?.aurocs;
-      if (last) chosen = last.reduce((best, a, i) => (a > last[best] ? i : best), 0);
+      if (last) chosen = firstBest(last);
     }
   } finally {
     for (const k of kept) k.det.dispose?.();
@@ -352,10 +359,7 @@ export async function selectModel(
       const value = fitThreshold(config.threshold.strategy, benign, params).value;
       return { params, value, balanced_accuracy: balancedAccuracy(sel.y, chosenScores, value) };
     });
-    chosenThreshold = 0;
-    thresholds.forEach((t, i) => {
-      if (t.balanced_accuracy > thresholds![chosenThreshold!].balanced_accuracy) chosenThreshold = i;
-    });
+    chosenThreshold = firstBest(thresholds.map((t) => t.balanced_accuracy));
     opts.log?.(
       `search: threshold ${
         thresholds.map((t) =>
