@@ -20,6 +20,7 @@
 import { join } from "node:path";
 import type { EveRecord } from "./eve.ts";
 import type { AlertSink, SinkStats } from "./sinks/sink.ts";
+import { SpareFiles, type SpareFilesOptions } from "./spare_files.ts";
 
 /** One stored frame. */
 export interface EvidencePacket {
@@ -210,14 +211,30 @@ export class EvidenceWriter {
   missing = 0;
   lastError?: string;
   readonly #logged = new Set<string>();
+  #spares?: SpareFiles;
 
   constructor(readonly dir: string, readonly events: EvidenceWriterEvents = {}) {}
+
+  /**
+   * Writes each pcap through a file created ahead of time ({@link SpareFiles}, kept full from timer
+   * turns) until the returned function is called, which removes the spares left. The monitor's run
+   * does this: a burst of alerts then pays a write and a rename per pcap, not a file creation.
+   */
+  keepSpares(opts?: SpareFilesOptions): () => void {
+    this.#spares?.close();
+    const spares = this.#spares = new SpareFiles(this.dir, opts);
+    spares.start();
+    return () => {
+      spares.close();
+      if (this.#spares === spares) this.#spares = undefined;
+    };
+  }
 
   /** Writes `bytes` as file `name` of the directory; false (counted, partial file removed) on failure. */
   write(name: string, bytes: Uint8Array): boolean {
     const path = join(this.dir, name);
     try {
-      Deno.writeFileSync(path, bytes);
+      if (!this.#spares?.writeAs(path, bytes)) Deno.writeFileSync(path, bytes);
       this.written++;
       this.events.onWritten?.();
       return true;

@@ -262,6 +262,8 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   let report: SourceReport;
   let sharded: ShardTotals | undefined;
   const stopHealth = startHealth(cfg, sinks, monitor, metrics, stats);
+  // Evidence pcaps are written through files created ahead of time (src/serve/spare_files.ts).
+  const stopSpares = monitor.evidenceWriter?.keepSpares() ?? (() => {});
   try {
     if (shards > 1) {
       log(`nadir monitor: ${shards} workers, flows split by a symmetric hash`);
@@ -276,17 +278,21 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     } else report = await source.run(monitor, stop.signal);
     if (report.damage) log(`nadir monitor: capture damage: ${report.damage}`);
   } finally {
-    await shutdown({
-      stopTicker,
-      monitor,
-      stats,
-      sinks,
-      server,
-      signal: stop.signal,
-      stay: ro.stay,
-      log,
-      beforeSinksClose: stopHealth,
-    });
+    try {
+      await shutdown({
+        stopTicker,
+        monitor,
+        stats,
+        sinks,
+        server,
+        signal: stop.signal,
+        stay: ro.stay,
+        log,
+        beforeSinksClose: stopHealth,
+      });
+    } finally {
+      stopSpares();
+    }
     if (followHead) clearInterval(followHead);
     await adaptation?.settle();
     adaptation?.dispose();
