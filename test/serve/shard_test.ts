@@ -127,6 +127,7 @@ async function sameAsOne(model: string, pcap: string, flows: MonitorConfig["flow
     flows: number;
     packets: number;
     evidence: number;
+    written: number;
     metrics: MonitorMetrics;
   }[] = [];
   for (const workers of [1, 2]) {
@@ -147,8 +148,12 @@ async function sameAsOne(model: string, pcap: string, flows: MonitorConfig["flow
     assert.equal(r.lost, 0);
     const lines = Deno.readTextFileSync(join(out, "alerts.jsonl")).split("\n").filter(Boolean);
     assert.equal(lines.length, r.alerts + r.driftEvents);
-    const evidence = [...Deno.readDirSync(join(out, "evidence"))].length;
-    runs.push({ alerts, flows: r.flows, packets: r.packets, evidence, metrics: metrics! });
+    const entries = [...Deno.readDirSync(join(out, "evidence"))];
+    const evidence = entries.length;
+    // Only pcaps are left: the spare files (src/serve/spare_files.ts) are gone with the run.
+    assert.ok(entries.every((e) => e.isFile && e.name.endsWith(".pcap")), "only pcaps left in evidence/");
+    const written = r.evidence?.written ?? -1;
+    runs.push({ alerts, flows: r.flows, packets: r.packets, evidence, written, metrics: metrics! });
   }
   const [one, two] = runs;
   assert.ok(one.alerts.length > 50, `the capture raises alerts: ${one.alerts.length}`);
@@ -170,6 +175,8 @@ async function sameAsOne(model: string, pcap: string, flows: MonitorConfig["flow
     tuple.set(a.flow_id, t);
   }
   assert.equal(two.evidence, one.evidence, "every alert's evidence pcap is written once");
+  assert.equal(two.written, two.evidence, "the run summary counts every pcap");
+  assert.equal(one.written, one.evidence);
   assert.equal(two.metrics.flowsEnded.get(), one.metrics.flowsEnded.get());
   assert.equal(two.metrics.flowsScored.get(), one.metrics.flowsScored.get());
   assert.equal(two.metrics.packets.get(), one.metrics.packets.get());
@@ -264,6 +271,12 @@ Deno.test("monitor --workers 2 with the rules on: every raised alert is written 
   const dropped = Object.values(r.alertsDropped).reduce((s, n) => s + (n ?? 0), 0);
   assert.ok(dropped > 0 && r.alerts > 0, `some pass, some are dropped: ${r.alerts} / ${dropped}`);
   assert.equal(r.alertsRaised, r.alerts + dropped);
+  // A dropped alert leaves no pcap behind.
+  const named = Deno.readTextFileSync(join(out, "alerts.jsonl")).split("\n").filter(Boolean)
+    .map((l) => JSON.parse(l).evidence).filter(Boolean).sort();
+  const onDisk = [...Deno.readDirSync(join(out, "evidence"))].map((e) => e.name).sort();
+  assert.deepEqual(onDisk, named, "exactly the written alerts' pcaps are on disk");
+  assert.equal(r.evidence?.written, named.length);
   for (const reason of ["duplicate", "rate_limited"] as const) {
     assert.equal(metrics!.alertsSuppressed.get({ reason }), r.alertsDropped[reason] ?? 0, reason);
   }
