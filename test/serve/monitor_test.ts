@@ -5,7 +5,12 @@ import { runMonitor } from "../../src/serve/run.ts";
 import type { MonitorMetrics } from "../../src/serve/metrics.ts";
 import { alertProblems } from "../../src/serve/alert.ts";
 import { configProblems, loadConfig } from "../../src/serve/config.ts";
-import { EvidenceBuffer } from "../../src/serve/evidence.ts";
+import {
+  EVIDENCE_FLOW_OVERHEAD,
+  EVIDENCE_PACKET_OVERHEAD,
+  EvidenceBuffer,
+  pcapBytes,
+} from "../../src/serve/evidence.ts";
 import { AlertFilter, Cidr, parseIp } from "../../src/serve/rules.ts";
 import { dataPath, ROOT } from "../_shared.ts";
 import { benignFlowModel, concatCaptures, repeatCapture } from "./_helpers.ts";
@@ -185,6 +190,40 @@ Deno.test("rules: CIDR v4/v6, suppression, dedup window, per-host token bucket",
   assert.equal(f.check({ ...k, dest_port: 25 }, 40_000), "suppressed");
   assert.equal(f.check({ ...k, dest_port: 25 }, 60_000), "pass", "expired rule");
   assert.throws(() => f.suppressions.add({ src: "nope" }), /expected an IP address or CIDR/);
+});
+
+Deno.test("evidence buffer: frames of a real capture kept byte for byte in per-flow chunks", async () => {
+  const pcap = dataPath("pcaps", "zeek-ftp-bruteforce.pcap");
+  const ev = new EvidenceBuffer({ maxBytes: 1 << 30 });
+  // forEachPacket hands frames that are views into its read buffer, reused for the next chunk: the buffer
+  // must copy them.
+  const want = new Map<number, Uint8Array[]>();
+  let k = 0, linkType = -1;
+  await forEachPacket(pcap, (p) => {
+    const id = k++ % 7;
+    linkType = p.linkType;
+    ev.add(id, p.tsUs, p.wireLen, p.raw!, p.linkType);
+    const w = want.get(id) ?? [];
+    if (w.length < 32) w.push(p.raw!.slice());
+    want.set(id, w);
+  });
+  let frames = 0, stored = 0;
+  for (const [id, w] of want) {
+    const got = ev.get(id)!;
+    assert.equal(got.packets.length, w.length);
+    got.packets.forEach((q, i) => assert.deepEqual(q.data, w[i], `flow ${id} frame ${i}`));
+    assert.equal(pcapBytes(got).length, 24 + w.reduce((s, f) => s + 16 + f.length, 0));
+    assert.equal(got.linkType, linkType);
+    frames += w.length;
+    stored += got.bytes;
+  }
+  assert.equal(frames, 7 * 32, "the capture has more than 32 frames a flow here");
+  const overhead = 7 * EVIDENCE_FLOW_OVERHEAD + frames * EVIDENCE_PACKET_OVERHEAD;
+  // Chunks grow to twice what a flow holds: what is counted lies between the frames and twice them.
+  assert.ok(
+    ev.bytes >= stored + overhead && ev.bytes <= 2 * stored + overhead,
+    `${ev.bytes} for ${stored} bytes`,
+  );
 });
 
 Deno.test("evidence buffer: per-flow and global caps", () => {
