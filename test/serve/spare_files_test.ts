@@ -45,22 +45,44 @@ Deno.test("spare files: spares a killed run left are used again, and their old b
   Deno.removeSync(dir, { recursive: true });
 });
 
-Deno.test("spare files: a spare removed from outside falls back; a failed rename throws and leaves no spare", () => {
+Deno.test("spare files: a spare removed from outside or a missing target directory falls back to the caller", () => {
   const dir = Deno.makeTempDirSync();
-  const spares = new SpareFiles(dir, { size: 2 });
+  // One spare held open, one by path: both kinds must fall back the same way.
+  const spares = new SpareFiles(dir, { size: 2, open: 1 });
   assert.equal(spares.fill(), 2);
+  assert.equal(spares.open, 1);
   for (const n of names(join(dir, SPARE_DIR))) Deno.removeSync(join(dir, SPARE_DIR, n));
   assert.equal(spares.writeAs(join(dir, "c.pcap"), new Uint8Array([1])), false);
   assert.equal(spares.writeAs(join(dir, "c.pcap"), new Uint8Array([1])), false);
   assert.equal(spares.ready, 0);
+  assert.equal(spares.open, 0, "the open spare was closed");
+  assert.deepEqual(names(dir), [SPARE_DIR], "nothing written under the target's name");
   assert.equal(spares.fill(), 2);
-  assert.throws(
-    () => spares.writeAs(join(dir, "no-such-dir", "d.pcap"), new Uint8Array([1])),
-    Deno.errors.NotFound,
-  );
+  // The caller's own write then fails and counts the loss (EvidenceWriter), as without spares.
+  assert.equal(spares.writeAs(join(dir, "no-such-dir", "d.pcap"), new Uint8Array([1])), false);
   assert.equal(names(join(dir, SPARE_DIR)).length, 1, "the failed write's spare is removed, the other kept");
   assert.throws(() => new SpareFiles(dir, { size: -1 }), /size must be an integer ≥ 0, found -1/);
   spares.close();
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("spare files: open spares stay within their budget and are closed with the pool", () => {
+  const dir = Deno.makeTempDirSync();
+  const spares = new SpareFiles(dir, { size: 6, open: 4 });
+  assert.equal(spares.fill(), 6);
+  assert.equal(spares.open, 4);
+  // The last created are written first (a stack): two by path, then four open ones.
+  for (let i = 0; i < 6; i++) {
+    const bytes = new Uint8Array(3000 + i).fill(i);
+    assert.equal(spares.writeAs(join(dir, `f${i}.pcap`), bytes), true);
+    assert.deepEqual(Deno.readFileSync(join(dir, `f${i}.pcap`)), bytes);
+  }
+  assert.equal(spares.open, 0);
+  assert.equal(spares.fill(3), 3);
+  assert.equal(spares.open, 3);
+  spares.close();
+  assert.equal(spares.open, 0);
+  assert.equal(names(dir).length, 6, "only the written files are left");
   Deno.removeSync(dir, { recursive: true });
 });
 
