@@ -241,6 +241,8 @@ export class EvidenceWriter {
   lastError?: string;
   readonly #logged = new Set<string>();
   #spares?: SpareFiles;
+  /** The pcap written last: the disk budget takes its size from here instead of a stat() (EvidenceJanitor). */
+  lastWritten?: { name: string; size: number };
 
   constructor(readonly dir: string, readonly events: EvidenceWriterEvents = {}) {}
 
@@ -264,6 +266,7 @@ export class EvidenceWriter {
     const path = join(this.dir, name);
     try {
       if (!this.#spares?.writeAs(path, bytes)) Deno.writeFileSync(path, bytes);
+      this.lastWritten = { name, size: bytes.length };
       this.written++;
       this.events.onWritten?.();
       return true;
@@ -405,15 +408,19 @@ export class EvidenceDisk {
     if (e.size !== undefined) this.#bytes -= e.size;
   }
 
-  /** Records the pcap of a new alert (file `name` in the directory), then enforces the budget. */
-  add(name: string): void {
+  /**
+   * Records the pcap of a new alert (file `name` in the directory), then enforces the budget. `size`, when
+   * the caller wrote the file and knows it, saves the stat().
+   */
+  add(name: string, size?: number): void {
     if (!isPlainName(name)) return;
     // One stat() of this name only (the monitor wrote the file before the alert reached the sinks);
     // names not on disk yet wait for the next settle.
-    let size: number | undefined;
-    try {
-      size = Deno.statSync(join(this.dir, name)).size;
-    } catch { /* not written (yet) */ }
+    if (size === undefined) {
+      try {
+        size = Deno.statSync(join(this.dir, name)).size;
+      } catch { /* not written (yet) */ }
+    }
     this.#track({ name, size });
     if (++this.#sinceSettle >= SETTLE_EVERY) this.settle();
     else this.#enforce();
@@ -526,7 +533,11 @@ export class EvidenceJanitor implements AlertSink {
     return this.writer?.stats() ?? { written: 0, lost: 0 };
   }
   send(r: EveRecord): void {
-    if (r.event_type === "alert" && r.evidence) this.disk.add(r.evidence);
+    if (r.event_type !== "alert" || !r.evidence) return;
+    // The monitor's writer wrote this pcap just before the alert came here: its size saves a stat() an
+    // alert (11 µs of the ~0.1 ms the main thread spends on an alert, docs/monitor.md).
+    const w = this.writer?.lastWritten;
+    this.disk.add(r.evidence, w?.name === r.evidence ? w.size : undefined);
   }
   flush(): Promise<void> {
     this.disk.settle();

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { EvidenceDisk } from "../../src/serve/evidence.ts";
+import { EvidenceDisk, EvidenceJanitor, EvidenceWriter } from "../../src/serve/evidence.ts";
+import type { EveRecord } from "../../src/serve/eve.ts";
 import { needPrograms, needRoot, testWhen } from "../_shared.ts";
 import { monitorOnFullDisk } from "./_helpers.ts";
 
@@ -86,5 +87,24 @@ Deno.test("evidence disk budget: names sized in batches, a name whose file never
   disk.settle();
   assert.equal(disk.files, 540, "the 60 missing names are forgotten after two settles");
   assert.equal(disk.bytes, 540 * 100);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("evidence janitor: a pcap the monitor's writer just wrote is sized from the writer, others by stat()", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-evjan-" });
+  const writer = new EvidenceWriter(dir);
+  const disk = new EvidenceDisk(dir);
+  const janitor = new EvidenceJanitor(disk, writer);
+  const alert = (evidence: string) => ({ event_type: "alert", evidence }) as unknown as EveRecord;
+  assert.equal(writer.write("a.pcap", new Uint8Array(100)), true);
+  // Cut behind the writer's back: a stat() would now say 50; the size the writer wrote is taken.
+  Deno.truncateSync(join(dir, "a.pcap"), 50);
+  janitor.send(alert("a.pcap"));
+  assert.equal(disk.bytes, 100, "no stat() for the pcap just written");
+  // Another process's file (not the last one written): stat() sizes it.
+  Deno.writeFileSync(join(dir, "b.pcap"), new Uint8Array(40));
+  janitor.send(alert("b.pcap"));
+  assert.equal(disk.bytes, 140);
+  assert.equal(disk.files, 2);
   Deno.removeSync(dir, { recursive: true });
 });
