@@ -92,11 +92,7 @@ export interface SelectionSet {
 
 /** Independently permutes every column of `df` (seeded): draws from the product of its marginals. */
 export function permuteColumns(df: pl.DataFrame, seed: number): pl.DataFrame {
-  const rng = new Rng(seed);
-  const cols = df.columns.map((c) =>
-    pl.col(c).gather(pl.Series("i", Array.from(rng.sampleIndices(df.height, df.height)), pl.UInt32))
-  );
-  return df.select(...cols);
+  return df.width ? permuteSomeColumns(df, df.width, seed) : df;
 }
 
 /**
@@ -131,9 +127,13 @@ export function permuteSomeColumns(
   }
   const rng = new Rng(seed);
   const perms = columns.map(() => rng.sampleIndices(n, n));
-  const idx = columns.map(() => Uint32Array.from({ length: n }, (_, i) => i));
-  for (let i = 0; i < n; i++) {
-    for (const j of rng.sampleIndices(m, k)) idx[j][i] = perms[j][i];
+  // Every column of every row replaced: the permutations themselves ({@link permuteColumns}).
+  let idx = perms;
+  if (k < m) {
+    idx = columns.map(() => Uint32Array.from({ length: n }, (_, i) => i));
+    for (let i = 0; i < n; i++) {
+      for (const j of rng.sampleIndices(m, k)) idx[j][i] = perms[j][i];
+    }
   }
   const at = new Map(columns.map((c, j) => [c, j]));
   const cols = df.columns.map((c) => {
