@@ -9,24 +9,27 @@
  * Packets are split by {@link ShardMap} over {@link flowHash}, a hash of the
  * flow key that is the same for both directions, so every packet of a flow
  * reaches the same shard.
- * The main thread reads the source once (a capture file, or one live
- * capture) and runs shard 0 itself; shards 1.. run in worker threads, and the
- * reader puts each of their packets in the shard's ring
+ * Every shard routes the sensor's packets in order with a {@link ShardRouter}
+ * (the same decisions in every thread) and meters its own. A capture file
+ * replayed as fast as it can be read is read whole by every shard, each
+ * keeping its own packets: no packet is copied between threads. Otherwise
+ * (a live capture, a paced replay) the main thread reads the source once and
+ * puts each packet of shards 1.. in the shard's ring
  * (src/serve/shard_ring.ts, shared memory, no message per packet) with the
- * sensor's packet clock. The other shards hear of a packet only when work on
- * packet time falls due at it (the meter's idle scan, re-scoring): the reader
- * replays those schedules, so every shard's flows end, are re-scored and
- * alert at the same packets as in a single monitor ({@link Monitor.packetAt},
- * {@link Monitor.advance}), with a tick a second instead of one per packet. A
- * replay gives the same flows and alerts as one monitor
+ * sensor's packet clock. Shard 0 runs on the main thread, shards 1.. in worker
+ * threads. A shard hears of another's packet only when work on packet time
+ * falls due at it (the meter's idle scan, re-scoring): the router replays
+ * those schedules, so every shard's flows end, are re-scored and alert at the
+ * same packets as in a single monitor ({@link Monitor.packetAt},
+ * {@link Monitor.advance}), with a tick a second instead of one per packet.
+ * A replay gives the same flows and alerts as one monitor, either way
  * (test/serve/shard_test.ts).
  *
- * Measured choices (docs/monitor.md): shards that each read the whole file
- * and keep their share were tried first; reading and decoding every packet in
- * every shard cost as much as the work saved on this 2-core machine. A reader
- * thread of its own feeding N workers left three threads on two cores; the
- * reader running shard 0 is a thread fewer, and half the packets never cross
- * a ring.
+ * Measured choices (docs/monitor.md): a reader thread of its own feeding N
+ * workers left three threads on two cores; the reader running shard 0 is a
+ * thread fewer. For a file, every shard reading it whole beat one reader
+ * copying packets into a ring by ~4 % of wall time on the bench capture (each
+ * shard decodes every packet, ~0.19 µs, instead of a copy and a ring read).
  *
  * Shards hand each raised alert over, explained and with the flow's evidence
  * pcap, and the main monitor's rules judge it as it arrives
@@ -58,7 +61,7 @@ import type { DriftRecord } from "./drift.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import type { HandedAlert, Monitor } from "./monitor.ts";
 import type { FilterHint, FilterVerdict } from "./rules.ts";
-import type { PacketSource, SourceReport } from "./pipeline/source.ts";
+import type { PacketConsumer, PacketSource, SourceReport } from "./pipeline/source.ts";
 import { PacketRing } from "./shard_ring.ts";
 import { type OpenShard, openShard, type StatsDelta, SUMMED_COUNTERS, SUMMED_GAUGES } from "./shard_open.ts";
 import { IDLE_SCAN_US, unmetered } from "../flows/meter.ts";
@@ -93,7 +96,21 @@ export function flowHash(p: Packet): number {
  * packet, ~1.1 µs here): reading and decoding every packet (~0.19 µs), and copying one into another shard's
  * ring (~0.2 µs). Measured on the bench capture; with these, shard 0 gets ~36 % of the packets of two.
  */
-const MAIN_LOAD = { read: 0.17, forward: 0.18 };
+const MAIN_LOAD: ShardLoad = { read: 0.17, forward: 0.18 };
+
+/** What shard 0 pays besides its own packets, in packets of shard work (see {@link ShardMap}). */
+export interface ShardLoad {
+  /** Per packet read. */
+  read: number;
+  /** Per packet of another shard. */
+  forward: number;
+}
+
+/**
+ * The same when every shard reads the file itself: shard 0 (the main thread) pays for no copy, only for
+ * what is one per sensor (the rules, evidence and sinks of every shard's alerts).
+ */
+const FILE_LOAD: ShardLoad = { read: 0, forward: 0 };
 
 /** Buckets of {@link ShardMap}: enough that a bucket rarely holds two busy flows. */
 const BUCKETS = 1 << 16;
@@ -119,7 +136,7 @@ export class ShardMap {
   /** Packets given to each shard. */
   readonly packets: Float64Array;
 
-  constructor(count: number, o: { idleUs: number; read?: number; forward?: number }) {
+  constructor(count: number, o: { idleUs: number } & Partial<ShardLoad>) {
     this.#load = new Float64Array(count);
     this.packets = new Float64Array(count);
     this.#quietUs = o.idleUs + 2e6;
@@ -154,6 +171,52 @@ export class ShardMap {
   }
 }
 
+/**
+ * Routes a sensor's packets, in order, to their shards and replays the single monitor's schedules on
+ * packet time (FlowMeter's idle scan, FlowScoringMode's re-scoring): after {@link ShardRouter.route},
+ * `clock` is the sensor's packet clock and `due` says whether work on packet time falls due at this
+ * packet, which every shard must then hear of. Deterministic: the same packets route the same way in
+ * every thread that routes them.
+ */
+export class ShardRouter {
+  /** The sensor's packet clock: the latest packet time so far. */
+  clock = -Infinity;
+  /** Whether the idle scan or a re-scoring falls due at the packet just routed. */
+  due = false;
+  /** Whether the packet just routed is metered (see FlowMeter.pass). */
+  metered = false;
+  #lastScan = -Infinity;
+  #lastRescore = -Infinity;
+  readonly #map: ShardMap;
+  readonly #rescoreUs: number;
+
+  constructor(map: ShardMap, rescoreUs: number) {
+    this.#map = map;
+    this.#rescoreUs = rescoreUs;
+  }
+
+  /** Packets given to each shard. */
+  get packets(): Float64Array {
+    return this.#map.packets;
+  }
+
+  /** The shard of `p`, the next packet of the sensor. */
+  route(p: Packet): number {
+    const metered = this.metered = unmetered(p) === 0;
+    if (p.tsUs > this.clock) this.clock = p.tsUs;
+    const clock = this.clock;
+    const k = this.#map.shard(p, clock);
+    let due = false;
+    if (metered && clock - this.#lastScan >= IDLE_SCAN_US) (this.#lastScan = clock, due = true);
+    if (this.#rescoreUs > 0 && clock - this.#lastRescore >= this.#rescoreUs) {
+      this.#lastRescore = clock;
+      due = true;
+    }
+    this.due = due;
+    return k;
+  }
+}
+
 /** How many shards a run gets: `workers` from the config, checked against what can be sharded. */
 export function shardCount(cfg: MonitorConfig): number {
   const n = cfg.workers ?? 1;
@@ -182,7 +245,7 @@ export type ShardMessage =
     gauges: Record<string, number>;
     dropped: Partial<Record<FilterVerdict, number>>;
   }
-  | { t: "ready"; rescoreUs: number }
+  | { t: "ready" }
   | { t: "done"; meter: MeterStats; nonFiniteScores: number; bufferEvicted: number }
   | { t: "error"; message: string; stack?: string };
 
@@ -194,13 +257,20 @@ export type ShardCommand =
     index: number;
     count: number;
     evidenceDir?: string;
-    /** The shard's packet ring (src/serve/shard_ring.ts). */
-    ring: SharedArrayBuffer;
+    /** The shard's packet ring (src/serve/shard_ring.ts), or none when it reads `file` itself. */
+    ring?: SharedArrayBuffer;
+    /**
+     * The capture file the shard reads whole itself, keeping the packets {@link ShardRouter} gives it,
+     * routed over a {@link ShardMap} with `load`, as every other shard does.
+     */
+    file?: { path: string; chunkSize: number; load: ShardLoad };
     /** Whether packet time is the wall clock (live capture: flows expire on it). */
     live: boolean;
   }
   | { t: "hint"; h: FilterHint }
-  | { t: "accepted"; flowId: number };
+  | { t: "accepted"; flowId: number }
+  /** Stop reading `file` (the run was stopped); the shard then finishes as at the end of the file. */
+  | { t: "stop" };
 
 /** Totals of a finished sharded run, for the run summary. */
 export interface ShardTotals {
@@ -265,7 +335,6 @@ export async function runShards(
   let failure: Error | undefined;
   let settle: { ready: () => void; done: () => void; fail: (e: Error) => void } | undefined;
   let ready = 0;
-  let rescoreUs = 0;
   const fail = (e: Error) => {
     if (failure) return;
     failure = e;
@@ -273,9 +342,10 @@ export async function runShards(
     for (const r of rings) r.abort();
     settle?.fail(e);
   };
+  const file = source.file && { ...source.file, load: FILE_LOAD };
   for (let i = 1; i < count; i++) {
-    const ring = PacketRing.create(RING_BYTES);
-    rings.push(ring);
+    const ring = file ? undefined : PacketRing.create(RING_BYTES);
+    if (ring) rings.push(ring);
     const w = new Worker(url, { type: "module", name: `nadir-shard-${i}` });
     workers.push(w);
     w.onerror = (e) => {
@@ -291,7 +361,6 @@ export async function runShards(
         else if (m.t === "drift") main.monitor.acceptDrift(m.d);
         else if (m.t === "report") reportTo(m.stats, m.counters, m.gauges, m.dropped);
         else if (m.t === "ready") {
-          rescoreUs = m.rescoreUs;
           if (++ready === count - 1) settle?.ready();
         } else if (m.t === "error") {
           const err = new Error(m.message);
@@ -313,7 +382,8 @@ export async function runShards(
         index: i,
         count,
         evidenceDir: main.evidenceDir,
-        ring: ring.buffer,
+        ring: ring?.buffer,
+        file,
         live: source.live,
       } satisfies ShardCommand,
     );
@@ -358,37 +428,57 @@ export async function runShards(
     await until("ready");
     // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
     // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
-    let clock = -Infinity, lastScan = -Infinity, lastRescore = -Infinity;
-    rescoreUs = shard0.rescoreUs;
-    const shardMap = new ShardMap(count, { idleUs: shard0.meter.idleUs, ...MAIN_LOAD });
-    const report0 = await source.run({
-      packet(p) {
-        const metered = unmetered(p) === 0;
-        if (p.tsUs > clock) clock = p.tsUs;
-        const k = shardMap.shard(p, clock);
-        let due = false;
-        if (metered && clock - lastScan >= IDLE_SCAN_US) (lastScan = clock, due = true);
-        if (rescoreUs > 0 && clock - lastRescore >= rescoreUs) (lastRescore = clock, due = true);
-        if (k === 0) shard0.packetAt(p, clock);
-        else rings[k - 1].packet(p, clock);
-        if (due) {
-          if (k !== 0) shard0.advance(clock, metered);
-          for (let i = 1; i < count; i++) if (i !== k) rings[i - 1].tick(clock, metered);
-        }
+    const router = new ShardRouter(
+      new ShardMap(count, { idleUs: shard0.meter.idleUs, ...(file?.load ?? MAIN_LOAD) }),
+      shard0.rescoreUs,
+    );
+    const stopOthers = () => {
+      for (const w of workers) w.postMessage({ t: "stop" } satisfies ShardCommand);
+    };
+    if (signal.aborted) stopOthers();
+    else signal.addEventListener("abort", stopOthers, { once: true });
+    const report0 = await source.run(
+      file ? routeTo(router, 0, shard0) : {
+        packet(p) {
+          const k = router.route(p);
+          const clock = router.clock;
+          if (k === 0) shard0.packetAt(p, clock);
+          else rings[k - 1].packet(p, clock);
+          if (router.due) {
+            if (k !== 0) shard0.advance(clock, router.metered);
+            for (let i = 1; i < count; i++) if (i !== k) rings[i - 1].tick(clock, router.metered);
+          }
+        },
       },
-    }, signal);
+      signal,
+    );
+    signal.removeEventListener("abort", stopOthers);
     for (const r of rings) r.close();
     await shard0.finish();
     local.close();
     done[0] = { t: "done", ...local.totals() };
     await until("done");
-    return { ...sumTotals(done as ShardDone[]), report: report0, shardPackets: [...shardMap.packets] };
+    return { ...sumTotals(done as ShardDone[]), report: report0, shardPackets: [...router.packets] };
   } catch (e) {
     fail(e as Error);
     throw failure ?? e;
   } finally {
     local?.close();
   }
+}
+
+/**
+ * The consumer of shard `index` when every shard reads the whole source: its own packets are metered,
+ * the others' only advance its clock when work on packet time falls due.
+ */
+export function routeTo(router: ShardRouter, index: number, shard: Monitor): PacketConsumer {
+  return {
+    packet(p) {
+      const k = router.route(p);
+      if (k === index) shard.packetAt(p, router.clock);
+      else if (router.due) shard.advance(router.clock, router.metered);
+    },
+  };
 }
 
 /** What a shard reports when it is done. */

@@ -10,16 +10,20 @@
  */
 /// <reference lib="deno.worker" />
 import { DecodedPacket } from "../capture/decode.ts";
-import type { ShardCommand, ShardMessage } from "./shard.ts";
+import type { Monitor } from "./monitor.ts";
+import { pcapFast } from "./pipeline/source.ts";
+import { routeTo, type ShardCommand, ShardMap, type ShardMessage, ShardRouter } from "./shard.ts";
 import { type OpenShard, openShard } from "./shard_open.ts";
 import { macrotask, PacketRing, type RingHandlers } from "./shard_ring.ts";
 
 const post = (m: ShardMessage, transfer: Transferable[] = []) => self.postMessage(m, transfer);
 /** The shard once open: hints and "accepted" messages go to it. */
 let open: OpenShard | undefined;
+/** Stops reading the capture file (a shard that reads it itself). */
+const stop = new AbortController();
 
 async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
-  const ring = PacketRing.attach(c.ring);
+  const ring = c.ring && PacketRing.attach(c.ring);
   try {
     const shard = open = await openShard(c.cfg, c, {
       alert: (r) => post({ t: "alert", r }, r.pcap ? [r.pcap.buffer as ArrayBuffer] : []),
@@ -28,20 +32,13 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       report: (stats, counters, gauges, dropped) => post({ t: "report", stats, counters, gauges, dropped }),
     });
     const { monitor } = shard;
-    post({ t: "ready", rescoreUs: monitor.rescoreUs });
-    const handlers: RingHandlers = {
-      packet: (p, clockUs) => monitor.packetAt(p, clockUs),
-      tick: (tsUs, metered) => monitor.advance(tsUs, metered),
-    };
-    const pkt = new DecodedPacket();
+    post({ t: "ready" });
     try {
-      for (;;) {
-        // Up to 4 k records (a few ms) per turn, then the event loop runs (verdicts, scoring flushes,
-        // timers): while waiting for the reader's next batch when the ring ran dry, else at once.
-        const n = ring.read(handlers, pkt, 4096);
-        if (n < 0) break;
-        if (n < 4096) await ring.wait(20);
-        else await macrotask();
+      if (ring) await readRing(ring, monitor);
+      else if (c.file) {
+        const map = new ShardMap(c.count, { idleUs: monitor.meter.idleUs, ...c.file.load });
+        const source = pcapFast(c.file.path, c.file.chunkSize, macrotask);
+        await source.run(routeTo(new ShardRouter(map, monitor.rescoreUs), c.index, monitor), stop.signal);
       }
       await monitor.finish();
       shard.close();
@@ -50,8 +47,25 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       shard.close();
     }
   } catch (e) {
-    ring.abort(); // a reader blocked on this ring must not wait for it
+    ring?.abort(); // a reader blocked on this ring must not wait for it
     throw e;
+  }
+}
+
+/** Feeds `monitor` from the main thread's reader until it closes the ring. */
+async function readRing(ring: PacketRing, monitor: Monitor): Promise<void> {
+  const handlers: RingHandlers = {
+    packet: (p, clockUs) => monitor.packetAt(p, clockUs),
+    tick: (tsUs, metered) => monitor.advance(tsUs, metered),
+  };
+  const pkt = new DecodedPacket();
+  for (;;) {
+    // Up to 4 k records (a few ms) per turn, then the event loop runs (verdicts, scoring flushes,
+    // timers): while waiting for the reader's next batch when the ring ran dry, else at once.
+    const n = ring.read(handlers, pkt, 4096);
+    if (n < 0) return;
+    if (n < 4096) await ring.wait(20);
+    else await macrotask();
   }
 }
 
@@ -59,6 +73,7 @@ self.onmessage = (e: MessageEvent<ShardCommand>) => {
   const c = e.data;
   if (c.t === "hint") open?.hints.add(c.h);
   else if (c.t === "accepted") open?.monitor.markAlerted(c.flowId);
+  else if (c.t === "stop") stop.abort();
   else {
     run(c).catch((err: Error) => post({ t: "error", message: err.message, stack: err.stack }));
   }

@@ -117,11 +117,50 @@ Deno.test("monitor --workers 2: the same flows, alerts and evidence as one worke
   for (
     const flows of [undefined, { idle_timeout_s: 2, rescore_interval_s: 1 }] as MonitorConfig["flows"][]
   ) {
+    // A fast replay: every shard reads the file itself.
     await t.step(flows ? "idle 2 s, re-scoring every 1 s" : "defaults", () => sameAsOne(model, pcap, flows));
+  }
+  // A paced replay: one reader feeds the other shard's ring, with ticks when work on packet time is due.
+  await t.step(
+    "paced replay, idle 2 s: shards fed over a ring",
+    () => sameAsOne(model, pcap, { idle_timeout_s: 2, rescore_interval_s: 1 }, "2000000pps"),
+  );
+});
+
+Deno.test("monitor --workers 2, fast replay: a stop ends every shard's read of the file", async () => {
+  const model = await benignFlowModel();
+  const one = Deno.readFileSync(dataPath("pcaps", "stratosphere-test7-malicious.pcap"));
+  const out = Deno.makeTempDirSync({ prefix: "nadir-shard-stop-" });
+  try {
+    // The capture 40 times over: long enough that a shard which did not stop would read for a while.
+    const pcap = join(out, "long.pcap");
+    const fh = Deno.openSync(pcap, { write: true, create: true });
+    fh.writeSync(one);
+    for (let i = 1; i < 40; i++) fh.writeSync(one.subarray(24));
+    fh.close();
+    let total = 0;
+    await forEachPacket(pcap, () => void total++);
+    const stop = new AbortController();
+    let metrics: MonitorMetrics | undefined;
+    // Stopped before the first packet: each shard hears of it between two chunks of its read.
+    const r = await runMonitor(
+      { source: { pcap }, model, workers: 2, alerts: { file: join(out, "alerts.jsonl") } },
+      { log: () => {}, signal: stop.signal, onReady: (x) => (metrics = x.metrics, stop.abort()) },
+    );
+    const metered = metrics!.packets.get();
+    assert.ok(metered < total / 10, `both shards stopped early: ${metered} of ${total} packets metered`);
+    assert.ok(r.packets < total / 10, `the read stopped early: ${r.packets} of ${total}`);
+  } finally {
+    Deno.removeSync(out, { recursive: true });
   }
 });
 
-async function sameAsOne(model: string, pcap: string, flows: MonitorConfig["flows"]): Promise<void> {
+async function sameAsOne(
+  model: string,
+  pcap: string,
+  flows: MonitorConfig["flows"],
+  replay?: string,
+): Promise<void> {
   const runs: {
     alerts: Alert[];
     flows: number;
@@ -136,7 +175,7 @@ async function sameAsOne(model: string, pcap: string, flows: MonitorConfig["flow
     let metrics: MonitorMetrics | undefined;
     const r = await runMonitor(
       {
-        source: { pcap },
+        source: { pcap, replay },
         model,
         workers,
         alerts: { file: join(out, "alerts.jsonl") },

@@ -66,6 +66,11 @@ export interface PacketSource {
   readonly live: boolean;
   /** Delivers every packet to `consumer` until the source ends or `signal` aborts. */
   run(consumer: PacketConsumer, signal: AbortSignal): Promise<SourceReport>;
+  /**
+   * A capture file read as fast as it can be, which any thread can read again for itself: a sharded
+   * monitor's shards then each read it whole and keep their own packets (src/serve/shard.ts).
+   */
+  readonly file?: { path: string; chunkSize: number };
 }
 
 /**
@@ -131,6 +136,7 @@ export function pcapFast(
 ): PacketSource {
   return {
     live: false,
+    file: { path, chunkSize },
     async run(consumer, signal) {
       const cs = await forEachPacket(path, (p) => {
         if (signal.aborted) return false;
