@@ -155,6 +155,31 @@ Deno.test("monitor --workers 2, fast replay: a stop ends every shard's read of t
   }
 });
 
+Deno.test("monitor --workers 2 on a capture from a pipe: one reader feeds the shards, nothing lost", async () => {
+  // Readers of a FIFO would split its bytes between them: a pipe goes through the ring, as live traffic.
+  const model = await benignFlowModel();
+  const pcap = dataPath("pcaps", "zeek-ftp-bruteforce.pcap");
+  let total = 0;
+  await forEachPacket(pcap, () => void total++);
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-shard-fifo-" });
+  try {
+    const fifo = join(dir, "capture.pcap");
+    const made = new Deno.Command("mkfifo", { args: [fifo] }).outputSync();
+    assert.ok(made.success, new TextDecoder().decode(made.stderr));
+    // Written by another process: a sharded replay reads synchronously, so a writer on this thread
+    // would wait for the reader that waits for it.
+    const writer = new Deno.Command("sh", { args: ["-c", 'cat "$0" > "$1"', pcap, fifo] }).output();
+    const r = await runMonitor(
+      { source: { pcap: fifo }, model, workers: 2, alerts: { file: join(dir, "alerts.jsonl") } },
+      { log: () => {} },
+    );
+    assert.ok((await writer).success, "cat wrote the capture into the pipe");
+    assert.equal(r.packets, total);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 async function sameAsOne(
   model: string,
   pcap: string,

@@ -67,8 +67,9 @@ export interface PacketSource {
   /** Delivers every packet to `consumer` until the source ends or `signal` aborts. */
   run(consumer: PacketConsumer, signal: AbortSignal): Promise<SourceReport>;
   /**
-   * A capture file read as fast as it can be, which any thread can read again for itself: a sharded
-   * monitor's shards then each read it whole and keep their own packets (src/serve/shard.ts).
+   * A capture file (a regular file) read as fast as it can be, which any thread can read again for
+   * itself: a sharded monitor's shards then each read it whole and keep their own packets
+   * (src/serve/shard.ts).
    */
   readonly file?: { path: string; chunkSize: number };
 }
@@ -136,7 +137,8 @@ export function pcapFast(
 ): PacketSource {
   return {
     live: false,
-    file: { path, chunkSize },
+    // Only a regular file reads the same for every reader: readers of a pipe would split its bytes.
+    file: isRegularFile(path) ? { path, chunkSize } : undefined,
     async run(consumer, signal) {
       const cs = await forEachPacket(path, (p) => {
         if (signal.aborted) return false;
@@ -145,6 +147,14 @@ export function pcapFast(
       return { kernelDrops: 0, damage: damageSummary(cs) || undefined };
     },
   };
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false; // the read names the error
+  }
 }
 
 /**
