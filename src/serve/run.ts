@@ -126,6 +126,11 @@ export interface RunOptions {
   onDrift?: (d: DriftRecord) => void;
   /** Log line sink (stderr by default). */
   log?: (line: string) => void;
+  /**
+   * With `--workers N`: feed the shards from one reader over rings even when every shard could read the
+   * capture file itself — the way a live capture and a paced replay are fed (benchmarks compare the two).
+   */
+  ringFeed?: boolean;
 }
 
 /**
@@ -273,6 +278,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
         { monitor, metrics, stats, evidenceDir: alerting.evidenceDir },
         source,
         stop.signal,
+        { ring: ro.ringFeed },
       );
       report = sharded.report;
     } else report = await source.run(monitor, stop.signal);

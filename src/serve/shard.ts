@@ -291,6 +291,7 @@ const RING_BYTES = 16 << 20;
  * competing for the cores, and half the packets never cross a ring on two workers); shards 1.. run in
  * worker threads, each fed through its ring. Resolves when the source ended (or `signal` stopped it) and
  * every shard has ended its flows and handed its last alert; rejects (stopping the others) when one fails.
+ * `o.ring`: feed the shards over rings even from a capture file every shard could read itself.
  */
 export async function runShards(
   cfg: MonitorConfig,
@@ -298,6 +299,7 @@ export async function runShards(
   main: { monitor: Monitor; metrics: MonitorMetrics; stats: LiveStats; evidenceDir?: string },
   source: PacketSource,
   signal: AbortSignal,
+  o: { ring?: boolean } = {},
 ): Promise<ShardTotals> {
   const url = new URL("./shard_worker.ts", import.meta.url).href;
   const workers: Worker[] = [];
@@ -342,7 +344,7 @@ export async function runShards(
     for (const r of rings) r.abort();
     settle?.fail(e);
   };
-  const file = source.file && { ...source.file, load: FILE_LOAD };
+  const file = !o.ring && source.file ? { ...source.file, load: FILE_LOAD } : undefined;
   for (let i = 1; i < count; i++) {
     const ring = file ? undefined : PacketRing.create(RING_BYTES);
     if (ring) rings.push(ring);
