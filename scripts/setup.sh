@@ -17,7 +17,7 @@ t0=$(date +%s)
 # test/setup_test.ts fails when one is missing from this list.
 APT_PACKAGES=(jupyter-notebook jupyter-nbconvert python3-ipykernel jupyter-client python3-nbclient python3-nbformat
   libpcap0.8 tshark wireshark-common tcpdump tcpreplay libndpi-bin argus-server nfdump nmap hping3 iputils-ping nats-server iproute2
-  openssl systemd time git bash dash python3 util-linux mount
+  openssl systemd time git bash dash coreutils python3 util-linux mount
   libopenblas0-pthread python3-sklearn python3-scipy python3-numpy python3-onnx chromium fonts-dejavu-core ca-certificates)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

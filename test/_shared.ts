@@ -62,6 +62,7 @@ export const PROGRAMS = {
   git: "git",
   ip: "iproute2",
   mergecap: "wireshark-common",
+  mkfifo: "coreutils",
   mount: "mount",
   "nats-server": "nats-server",
   ndpiReader: "libndpi-bin",
