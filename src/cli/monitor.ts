@@ -222,6 +222,7 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
         signal: stop.signal,
         stay: args.options.stay === true,
         featurizer: afterImageFeaturizer,
+        progress: true,
       });
       console.error(
         `nadir monitor: ${r.packets} packets, ${r.flows} flows, ${r.alerts} alerts, ` +

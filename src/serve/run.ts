@@ -63,6 +63,7 @@ import {
   parseReplay,
   pcapFast,
   type SourceReport,
+  withProgress,
 } from "./pipeline/source.ts";
 import { macrotask } from "./shard_ring.ts";
 import { runShards, shardCount, type ShardTotals } from "./shard.ts";
@@ -126,6 +127,8 @@ export interface RunOptions {
   onDrift?: (d: DriftRecord) => void;
   /** Log line sink (stderr by default). */
   log?: (line: string) => void;
+  /** A progress bar on stderr while a capture file is replayed (files of 16 MiB and more). */
+  progress?: boolean;
   /**
    * With `--workers N`: feed the shards from one reader over rings even when every shard could read the
    * capture file itself — the way a live capture and a paced replay are fed (benchmarks compare the two).
@@ -210,9 +213,10 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   // between chunks, and a worker's alert waits for it (the rules' verdict): measured, 1 MiB chunks held
   // that round trip 12 ms (median) to 75 ms (p99), 256 KiB ones 14 to 43 ms at the same packets/s (64 KiB:
   // 4 to 28 ms, but 9 % fewer packets/s).
-  const source = shards > 1 && src.pcap && !src.interface && replay.kind === "fast"
+  const read = shards > 1 && src.pcap && !src.interface && replay.kind === "fast"
     ? pcapFast(src.pcap, 256 * 1024, macrotask)
     : packetSource(src, { replay, liveOpener: ro.liveOpener, metrics, log });
+  const source = ro.progress && src.pcap && !src.interface ? withProgress(read, src.pcap) : read;
   // Before the store reads the alerts file and before any sink appends to it.
   const repairs = repairAlertFile(cfg, log);
   const alerting = openAlerting(cfg);

@@ -16,6 +16,7 @@ import { dataPath, ROOT } from "../_shared.ts";
 import { benignFlowModel, concatCaptures, repeatCapture } from "./_helpers.ts";
 import { afterImageFeaturizer } from "../../src/serve/featurizer.ts";
 import type { Alert } from "../../src/serve/alert.ts";
+import { pcapFast, withProgress } from "../../src/serve/pipeline/source.ts";
 
 Deno.test("monitor replays a capture: eve-style alerts, evidence pcaps, consistent counters", async () => {
   const model = await benignFlowModel();
@@ -237,6 +238,47 @@ Deno.test("evidence buffer: per-flow and global caps", () => {
   assert.ok(ev.evicted > 0);
   ev.drop(19);
   assert.equal(ev.get(19), undefined);
+});
+
+Deno.test("nadir monitor --pcap: a progress bar over the capture's bytes, also with every shard reading it", async () => {
+  const model = await benignFlowModel();
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-progress-" });
+  try {
+    // Over the 16 MiB below which no bar is shown.
+    const big = join(dir, "big.pcap");
+    await repeatCapture(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), big, 320);
+    const size = Deno.statSync(big).size;
+    assert.ok(size > 16 << 20, `${size} bytes`);
+    // The bar leaves the source as it was: a sharded replay still has every shard read the file.
+    const fast = pcapFast(big);
+    assert.deepEqual(withProgress(fast, big, { silent: true }).file, fast.file);
+    assert.ok(fast.file);
+    for (const workers of ["1", "2"]) {
+      const res = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--unstable-ffi",
+          join(ROOT, "src", "cli.ts"),
+          "monitor",
+          "--pcap",
+          big,
+          "--model",
+        ]
+          .concat([model, "--alerts", join(dir, `alerts-${workers}.jsonl`), "--workers", workers]),
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const err = new TextDecoder().decode(res.stderr);
+      assert.equal(res.code, 0, err);
+      // Not a terminal: log lines, the last one whole.
+      assert.match(err, /^bytes \[#{24}\] 100% \S+\/\S+B /m, err);
+      assert.match(err, /nadir monitor: \d+ packets, \d+ flows, \d+ alerts/);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("SIGTERM under load: the monitor flushes and the alerts file is complete JSON lines", async () => {

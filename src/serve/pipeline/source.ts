@@ -24,6 +24,7 @@ import type { Packet } from "../../capture/packet.ts";
 import { damageSummary, forEachPacket } from "../../capture/reader.ts";
 import { ByteArena, type DecodedPacket } from "../../capture/decode.ts";
 import { UsageError } from "../../util/errors.ts";
+import { Progress } from "../../util/progress.ts";
 import type { MonitorConfig } from "../config.ts";
 import type { MonitorMetrics } from "../metrics.ts";
 import { macrotask } from "../shard_ring.ts";
@@ -204,6 +205,46 @@ export function pcapPaced(path: string, replay: Exclude<Replay, { kind: "fast" }
         },
       });
       return { kernelDrops: 0, damage: damageSummary(cs) || undefined };
+    },
+  };
+}
+
+/**
+ * `source` (a replay of the capture file `path`) with a progress bar over the file's bytes on stderr
+ * (src/util/progress.ts: redrawn on a terminal, a line now and then in a log), updated every 65,536
+ * packets; files under 16 MiB show none. Everything else about the source is unchanged, its
+ * {@link PacketSource.file} included.
+ */
+export function withProgress(source: PacketSource, path: string, o: { silent?: boolean } = {}): PacketSource {
+  return {
+    live: source.live,
+    file: source.file,
+    async run(consumer, signal) {
+      let size = 0;
+      try {
+        size = (await Deno.stat(path)).size;
+      } catch { /* the read names the error */ }
+      const bar = new Progress({
+        label: "bytes",
+        total: size,
+        unit: "B",
+        silent: o.silent || size < 16 << 20,
+      });
+      let n = 0;
+      try {
+        return await source.run({
+          packet(p) {
+            if ((++n & 0xffff) === 0) {
+              const at = (p as Partial<DecodedPacket>).fileOffset ?? -1;
+              if (at >= 0) bar.update(at);
+            }
+            consumer.packet(p);
+          },
+        }, signal);
+      } finally {
+        if (!signal.aborted) bar.update(size);
+        bar.done();
+      }
     },
   };
 }
