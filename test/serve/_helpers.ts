@@ -76,6 +76,11 @@ export async function concatCaptures(
  * once the monitor exits (copy what it wrote out of the tmpfs, which vanishes with the namespace).
  * Needs root, unshare, mount and sh (callers declare them with testWhen). Exit 99 = the mount failed.
  */
+/** The `deno` arguments that run `nadir ARGS` from this checkout (spawn with `Deno.execPath()`). */
+export function nadirArgs(...args: string[]): string[] {
+  return ["run", "-A", "--unstable-ffi", join(ROOT, "src", "cli.ts"), ...args];
+}
+
 export async function monitorOnFullDisk(
   mnt: string,
   args: string,

@@ -13,7 +13,7 @@ import {
 } from "../../src/serve/evidence.ts";
 import { AlertFilter, Cidr, parseIp } from "../../src/serve/rules.ts";
 import { dataPath, ROOT } from "../_shared.ts";
-import { benignFlowModel, concatCaptures, repeatCapture } from "./_helpers.ts";
+import { benignFlowModel, concatCaptures, nadirArgs, repeatCapture } from "./_helpers.ts";
 import { afterImageFeaturizer } from "../../src/serve/featurizer.ts";
 import type { Alert } from "../../src/serve/alert.ts";
 import { pcapFast, withProgress } from "../../src/serve/pipeline/source.ts";
@@ -255,17 +255,16 @@ Deno.test("nadir monitor --pcap: a progress bar over the capture's bytes, also w
     assert.ok(fast.file);
     for (const workers of ["1", "2"]) {
       const res = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--unstable-ffi",
-          join(ROOT, "src", "cli.ts"),
+        args: nadirArgs(
           "monitor",
           "--pcap",
           big,
           "--model",
-        ]
-          .concat([model, "--alerts", join(dir, `alerts-${workers}.jsonl`), "--workers", workers]),
+          model,
+          "--alerts",
+          join(dir, `a-${workers}.jsonl`),
+        )
+          .concat(["--workers", workers]),
         stdout: "piped",
         stderr: "piped",
         env: { NO_COLOR: "1" },
@@ -288,21 +287,7 @@ Deno.test("SIGTERM under load: the monitor flushes and the alerts file is comple
   await repeatCapture(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), big, 400);
   const alerts = join(dir, "alerts.jsonl");
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--unstable-ffi",
-      join(ROOT, "src", "cli.ts"),
-      "monitor",
-      "--pcap",
-      big,
-      "--model",
-      model,
-      "--alerts",
-      alerts,
-      "--replay",
-      "x2000",
-    ],
+    args: nadirArgs("monitor", "--pcap", big, "--model", model, "--alerts", alerts, "--replay", "x2000"),
     stdout: "piped",
     stderr: "piped",
     env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
