@@ -267,7 +267,8 @@ Deno.test("nadir monitor --pcap: a progress bar over the capture's bytes, also w
           .concat(["--workers", workers]),
         stdout: "piped",
         stderr: "piped",
-        env: { NO_COLOR: "1" },
+        // The test runner silences progress bars (NADIR_PROGRESS=0); this child must show its own.
+        env: { NO_COLOR: "1", NADIR_PROGRESS: "1" },
       }).output();
       const err = new TextDecoder().decode(res.stderr);
       assert.equal(res.code, 0, err);
