@@ -132,11 +132,11 @@ export const command: Command = {
       description: "Scored flows per update window (default 5000)",
     },
     workers: {
-      type: "number",
-      arg: "N",
+      type: "string",
+      arg: "N|auto",
       description:
-        "Meter and score on N worker threads, flows split by a symmetric hash (--pcap with --model; " +
-        "default 1)",
+        "Meter and score on N worker threads, flows split by a symmetric hash (with --model); auto: one " +
+        "per core where the run can be sharded (default 1)",
     },
     "max-flows": {
       type: "number",
@@ -188,7 +188,15 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
     if (num(args, "idle-timeout") !== undefined) cfg.flows.idle_timeout_s = num(args, "idle-timeout");
     if (num(args, "rescore") !== undefined) cfg.flows.rescore_interval_s = num(args, "rescore");
     if (num(args, "max-flows") !== undefined) cfg.flows.max_flows = num(args, "max-flows");
-    if (num(args, "workers") !== undefined) cfg.workers = num(args, "workers");
+    const workers = str(args, "workers");
+    if (workers !== undefined) {
+      if (workers !== "auto" && !/^[0-9]+$/.test(workers)) {
+        throw new UsageError(
+          `nadir monitor: --workers expects an integer from 1 to 64 or auto, found ${workers}`,
+        );
+      }
+      cfg.workers = workers === "auto" ? "auto" : Number(workers);
+    }
     if (num(args, "port") !== undefined || str(args, "host") || str(args, "token-file")) {
       cfg.api = { ...(cfg.api ?? {}) };
       if (num(args, "port") !== undefined) cfg.api.port = num(args, "port");

@@ -23,8 +23,8 @@ import type { AdaptConfig } from "./adaptation.ts";
 /** The configuration (snake_case as in the file). */
 export interface MonitorConfig {
   sensor?: string;
-  /** Shards on as many cores (src/serve/shard.ts); default 1. */
-  workers?: number;
+  /** Shards on as many cores (src/serve/shard.ts); "auto": one per core where it can shard; default 1. */
+  workers?: number | "auto";
   source?: {
     interface?: string;
     pcap?: string;

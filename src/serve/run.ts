@@ -66,7 +66,7 @@ import {
   withProgress,
 } from "./pipeline/source.ts";
 import { macrotask } from "./shard_ring.ts";
-import { runShards, shardCount, type ShardTotals } from "./shard.ts";
+import { runShards, shardCount, shardRefusal, type ShardTotals } from "./shard.ts";
 import { NatsSink } from "./sinks/nats.ts";
 import type { AlertSink } from "./sinks/sink.ts";
 import { hostName } from "./alert.ts";
@@ -190,6 +190,10 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   if (!cfg.model && !cfg.detector) throw new UsageError("nadir monitor: give --model DIR or --detector NAME");
   const replay = parseReplay(src.replay);
   const shards = shardCount(cfg);
+  if (cfg.workers === "auto" && shards === 1) {
+    const why = shardRefusal(cfg);
+    log(`nadir monitor: --workers auto: 1 worker (${why || `${navigator.hardwareConcurrency} core`})`);
+  }
   const t0 = performance.now();
 
   // An adaptive monitor scores from a model history (created from --model on first run).

@@ -217,18 +217,30 @@ export class ShardRouter {
   }
 }
 
-/** How many shards a run gets: `workers` from the config, checked against what can be sharded. */
-export function shardCount(cfg: MonitorConfig): number {
-  const n = cfg.workers ?? 1;
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new UsageError(`nadir monitor: --workers expects an integer from 1 to 64, found ${n}`);
-  }
-  if (n === 1) return 1;
-  const why = !cfg.model
+/**
+ * Why this configuration cannot be sharded ("" when it can): only a saved, frozen flow model can; a
+ * streaming detector learns from every packet in order, and an updating model must stay one model.
+ */
+export function shardRefusal(cfg: MonitorConfig): string {
+  return !cfg.model
     ? "a streaming detector (--detector) learns from every packet in order; give a saved flow model (--model)"
     : (cfg.adapt?.policy ?? "frozen") !== "frozen" || cfg.adapt?.history
     ? "an updating model (--adapt/--history) must stay one model"
     : "";
+}
+
+/**
+ * How many shards a run gets: `workers` from the config, checked against what can be sharded. `"auto"`
+ * is one per core (`cores`, default the machine's), or 1 where the run cannot be sharded.
+ */
+export function shardCount(cfg: MonitorConfig, cores = navigator.hardwareConcurrency): number {
+  if (cfg.workers === "auto") return shardRefusal(cfg) ? 1 : Math.min(64, Math.max(1, cores || 1));
+  const n = cfg.workers ?? 1;
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new UsageError(`nadir monitor: --workers expects an integer from 1 to 64 or auto, found ${n}`);
+  }
+  if (n === 1) return 1;
+  const why = shardRefusal(cfg);
   if (why) throw new UsageError(`nadir monitor: --workers ${n} cannot be used here: ${why}`);
   return n;
 }

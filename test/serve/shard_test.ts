@@ -3,14 +3,14 @@ import { join } from "node:path";
 import { forEachPacket } from "../../src/capture/reader.ts";
 import type { Alert } from "../../src/serve/alert.ts";
 import type { MonitorMetrics } from "../../src/serve/metrics.ts";
-import type { MonitorConfig } from "../../src/serve/config.ts";
+import { configProblems, type MonitorConfig } from "../../src/serve/config.ts";
 import { type LiveOpener, runMonitor } from "../../src/serve/run.ts";
 import type { DecodedPacket } from "../../src/capture/decode.ts";
 import { flowHash, shardCount, ShardMap } from "../../src/serve/shard.ts";
 import { dataPath } from "../_shared.ts";
 import { AlertFilter, alertKeyString, HintBook } from "../../src/serve/rules.ts";
 import { Rng } from "../../src/util/random.ts";
-import { benignFlowModel } from "./_helpers.ts";
+import { benignFlowModel, nadirArgs } from "./_helpers.ts";
 
 Deno.test("flowHash: both directions of every flow of a real capture land on one shard, shards share the load", async () => {
   const counts = [0, 0, 0];
@@ -83,13 +83,28 @@ Deno.test("flowHash: IPv6 addresses (strings) hash symmetrically", () => {
 Deno.test("shardCount: refuses what cannot be sharded, with the reason", () => {
   assert.equal(shardCount({}), 1);
   assert.equal(shardCount({ workers: 2, model: "m", source: { pcap: "x" } }), 2);
-  assert.throws(() => shardCount({ workers: 0 }), /--workers expects an integer from 1 to 64, found 0/);
+  assert.throws(
+    () => shardCount({ workers: 0 }),
+    /--workers expects an integer from 1 to 64 or auto, found 0/,
+  );
   assert.throws(() => shardCount({ workers: 2, detector: "kitnet" }), /streaming detector/);
   assert.throws(
     () => shardCount({ workers: 2, model: "m", adapt: { policy: "sliding" } }),
     /updating model/,
   );
   assert.equal(shardCount({ workers: 3, model: "m", source: { interface: "eth0" } }), 3);
+  // auto: one per core where the run can be sharded, else 1 (no error: nothing was asked for).
+  assert.equal(shardCount({ workers: "auto", model: "m" }, 4), 4);
+  assert.equal(shardCount({ workers: "auto", model: "m" }, 1), 1);
+  assert.equal(shardCount({ workers: "auto", model: "m" }, 200), 64);
+  assert.equal(shardCount({ workers: "auto", detector: "kitnet" }, 4), 1);
+  assert.equal(shardCount({ workers: "auto", model: "m", adapt: { policy: "sliding" } }, 4), 1);
+  assert.throws(() => shardCount({ workers: 1.5 }), /from 1 to 64 or auto, found 1.5/);
+  assert.deepEqual(configProblems({ workers: "auto" }), []);
+  assert.deepEqual(configProblems({ workers: "all" }), [
+    'field "workers": expected a value matching /^auto$/, found "all"',
+  ]);
+  assert.deepEqual(configProblems({ workers: 0 }), ['field "workers": expected a number ≥ 1, found 0']);
 });
 
 /** The alerts of a run as comparable keys (flow 5-tuple, score, state, packets), sorted. */
@@ -109,6 +124,29 @@ function keys(alerts: Alert[]): string[] {
       .join(" ")
   ).sort();
 }
+
+Deno.test("nadir monitor --workers: auto runs one worker where the run cannot shard, and says why; a bad value is refused", async () => {
+  const run = async (...args: string[]) => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: nadirArgs("monitor", "--pcap", dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), ...args),
+      stdout: "piped",
+      stderr: "piped",
+      env: { NADIR_PROGRESS: "0" },
+    }).output();
+    return { code: r.code, err: new TextDecoder().decode(r.stderr) };
+  };
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-workers-auto-" });
+  try {
+    const auto = await run("--detector", "kitnet", "--workers", "auto", "--alerts", join(dir, "a.jsonl"));
+    assert.equal(auto.code, 0, auto.err);
+    assert.match(auto.err, /--workers auto: 1 worker \(a streaming detector/);
+    const bad = await run("--detector", "kitnet", "--workers", "many");
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /--workers expects an integer from 1 to 64 or auto, found many/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
 
 Deno.test("monitor --workers 2: the same flows, alerts and evidence as one worker (default timers, and short ones)", async (t) => {
   const model = await benignFlowModel();
