@@ -126,7 +126,7 @@ function keys(alerts: Alert[]): string[] {
 }
 
 Deno.test("nadir monitor --workers: auto runs one worker where the run cannot shard, and says why; a bad value is refused", async () => {
-  const run = async (...args: string[]) => {
+  const monitor = async (...args: string[]) => {
     const r = await new Deno.Command(Deno.execPath(), {
       args: nadirArgs("monitor", "--pcap", dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), ...args),
       stdout: "piped",
@@ -137,10 +137,10 @@ Deno.test("nadir monitor --workers: auto runs one worker where the run cannot sh
   };
   const dir = Deno.makeTempDirSync({ prefix: "nadir-workers-auto-" });
   try {
-    const auto = await run("--detector", "kitnet", "--workers", "auto", "--alerts", join(dir, "a.jsonl"));
+    const auto = await monitor("--detector", "kitnet", "--workers", "auto", "--alerts", join(dir, "a.jsonl"));
     assert.equal(auto.code, 0, auto.err);
     assert.match(auto.err, /--workers auto: 1 worker \(a streaming detector/);
-    const bad = await run("--detector", "kitnet", "--workers", "many");
+    const bad = await monitor("--detector", "kitnet", "--workers", "many");
     assert.notEqual(bad.code, 0);
     assert.match(bad.err, /--workers expects an integer from 1 to 64 or auto, found many/);
   } finally {
