@@ -190,9 +190,13 @@ export class ShardRouter {
   readonly #map: ShardMap;
   readonly #rescoreUs: number;
 
-  constructor(map: ShardMap, rescoreUs: number) {
-    this.#map = map;
-    this.#rescoreUs = rescoreUs;
+  /**
+   * The router of `count` shards, with `shard`'s meter and scoring timers (the same in every shard: one
+   * config) and shard 0 charged `load`. Every thread builds it here, so every thread decides alike.
+   */
+  constructor(count: number, shard: Monitor, load: ShardLoad) {
+    this.#map = new ShardMap(count, { idleUs: shard.meter.idleUs, ...load });
+    this.#rescoreUs = shard.rescoreUs;
   }
 
   /** Packets given to each shard. */
@@ -299,11 +303,11 @@ const RING_BYTES = 16 << 20;
 
 /**
  * Runs `count` shards fed by `source` and feeds their alerts, drift events, counters and statistics to
- * `main`. The source is read once, here, on the main thread, which also runs shard 0 (a thread fewer
- * competing for the cores, and half the packets never cross a ring on two workers); shards 1.. run in
- * worker threads, each fed through its ring. Resolves when the source ended (or `signal` stopped it) and
- * every shard has ended its flows and handed its last alert; rejects (stopping the others) when one fails.
- * `o.ring`: feed the shards over rings even from a capture file every shard could read itself.
+ * `main`. The main thread runs shard 0 (a thread fewer competing for the cores); shards 1.. run in worker
+ * threads. A capture file replayed as fast as it can be read (`source.file`) is read whole by every
+ * shard; any other source is read once, here, and shards 1.. are fed through their rings (`o.ring`: so
+ * even a file). Resolves when the source ended (or `signal` stopped it) and every shard has ended its
+ * flows and handed its last alert; rejects (stopping the others) when one fails.
  */
 export async function runShards(
   cfg: MonitorConfig,
@@ -442,10 +446,7 @@ export async function runShards(
     await until("ready");
     // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
     // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
-    const router = new ShardRouter(
-      new ShardMap(count, { idleUs: shard0.meter.idleUs, ...(file?.load ?? MAIN_LOAD) }),
-      shard0.rescoreUs,
-    );
+    const router = new ShardRouter(count, shard0, file?.load ?? MAIN_LOAD);
     const stopOthers = () => {
       for (const w of workers) w.postMessage({ t: "stop" } satisfies ShardCommand);
     };

@@ -12,7 +12,7 @@
 import { DecodedPacket } from "../capture/decode.ts";
 import type { Monitor } from "./monitor.ts";
 import { pcapFast } from "./pipeline/source.ts";
-import { routeTo, type ShardCommand, ShardMap, type ShardMessage, ShardRouter } from "./shard.ts";
+import { routeTo, type ShardCommand, type ShardMessage, ShardRouter } from "./shard.ts";
 import { type OpenShard, openShard } from "./shard_open.ts";
 import { macrotask, PacketRing, type RingHandlers } from "./shard_ring.ts";
 
@@ -36,9 +36,11 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
     try {
       if (ring) await readRing(ring, monitor);
       else if (c.file) {
-        const map = new ShardMap(c.count, { idleUs: monitor.meter.idleUs, ...c.file.load });
         const source = pcapFast(c.file.path, c.file.chunkSize, macrotask);
-        await source.run(routeTo(new ShardRouter(map, monitor.rescoreUs), c.index, monitor), stop.signal);
+        await source.run(
+          routeTo(new ShardRouter(c.count, monitor, c.file.load), c.index, monitor),
+          stop.signal,
+        );
       }
       await monitor.finish();
       shard.close();
