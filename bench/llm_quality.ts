@@ -48,21 +48,27 @@ const DEFAULT_DETECTORS = "flow-lm,autoencoder,knn";
  * Other aggregates of the same fitted flow-lm, reported beside the default mean: the max, top-k means,
  * and (`z…`) each field standardised by its benign surprisal on held-out rows first.
  */
-const VARIANTS: readonly (readonly [SurprisalAggregate, number])[] = [
+const VARIANTS: readonly (readonly [Aggregate, number])[] = [
   ["max", 1],
   ["topk", 3],
   ["topk", 5],
   ["topk", 10],
   ["zmean", 1],
   ["ztopk", 5],
+  ["knn", 5],
 ];
 
-function variantLabel(how: SurprisalAggregate, k: number, base = "flow-lm"): string {
-  return how === "max" || how === "zmean" ? `${base} score=${how}` : `${base} score=${how} topK=${k}`;
+/** A surprisal aggregate, or score=knn (the hidden states' distance to the benign rows; k = its knnK). */
+type Aggregate = SurprisalAggregate | "knn";
+
+function variantLabel(how: Aggregate, k: number, base = "flow-lm"): string {
+  return how === "max" || how === "zmean" || how === "knn"
+    ? `${base} score=${how}`
+    : `${base} score=${how} topK=${k}`;
 }
 
 /** The aggregates reported for the pre-training rows (the two that standardise fields, beside the mean). */
-const PRETRAIN_VARIANTS: readonly (readonly [SurprisalAggregate, number])[] = [["zmean", 1], ["ztopk", 5]];
+const PRETRAIN_VARIANTS: readonly (readonly [Aggregate, number])[] = [["zmean", 1], ["ztopk", 5]];
 
 /**
  * The unlabelled corpus flow-lm is pre-trained on for the CIC sample (every capture under
@@ -72,8 +78,15 @@ const PRETRAIN_CORPUS = ["../shared/data/pcaps", "../shared/data/nfstream/pcaps"
 const PRETRAINED = "flow-lm pretrained";
 const PRETRAIN_CONTROL = "flow-lm pretrain columns, no pretraining";
 
-function variantColumn(how: SurprisalAggregate, k: number): string {
-  return { max: "max", zmean: "z mean", topk: `top-${k} mean`, ztopk: `z top-${k} mean`, mean: "mean" }[how];
+function variantColumn(how: Aggregate, k: number): string {
+  return {
+    max: "max",
+    zmean: "z mean",
+    topk: `top-${k} mean`,
+    ztopk: `z top-${k} mean`,
+    mean: "mean",
+    knn: "hidden-state kNN",
+  }[how];
 }
 const DEFAULT_DATASETS = "nsl-kdd,cic";
 
@@ -232,16 +245,23 @@ async function variantRows(
   test: Matrix,
   y: Int32Array,
   row: QualityRow,
-  variants: readonly (readonly [SurprisalAggregate, number])[],
+  variants: readonly (readonly [Aggregate, number])[],
 ): Promise<QualityRow[]> {
-  const lm = d as unknown as { surprisal: (x: Matrix) => Promise<Float32Array>; fieldStats?: FieldStats };
+  const lm = d as unknown as {
+    surprisal: (x: Matrix) => Promise<Float32Array>;
+    fieldStats?: FieldStats;
+    neighbourScore: (x: Matrix) => Float64Array;
+  };
   const sur = await lm.surprisal(test);
   const T = sur.length / test.rows;
   return variants.map(([how, k]) => {
     const r = {
       ...row,
       detector: variantLabel(how, k, row.detector),
-      auroc: rocAuc(y, aggregateSurprisal(sur, T, how, k, lm.fieldStats)),
+      auroc: rocAuc(
+        y,
+        how === "knn" ? lm.neighbourScore(test) : aggregateSurprisal(sur, T, how, k, lm.fieldStats),
+      ),
     };
     console.error(`  ${r.detector}: AUROC ${r.auroc.toFixed(4)}`);
     return r;

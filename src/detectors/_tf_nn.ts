@@ -485,14 +485,20 @@ export abstract class TfDetector<P extends Record<string, unknown>> implements D
   abstract score(x: Matrix, context?: ScoreContext): Promise<Float64Array>;
   abstract save(): DetectorState;
 
-  /** Saved state `{ ...head, shapes, history }` plus the weight blobs; throws when not fitted. */
-  protected saveWeights(head: Record<string, unknown>): DetectorState {
+  /**
+   * Saved state `{ ...head, shapes, history }` plus the weight blobs (named `w.…`) and the detector's `extra`
+   * blobs; throws when not fitted.
+   */
+  protected saveWeights(
+    head: Record<string, unknown>,
+    extra: Record<string, Uint8Array> = {},
+  ): DetectorState {
     const w = this.native ?? this.store;
     if (!w || this.nFeatures === undefined) {
       throw new InputError(`${this.name}.save: the model is not fitted`);
     }
     const { shapes, blobs } = w.toBlobs();
-    return { state: { ...head, shapes, history: this.trainHistory }, blobs };
+    return { state: { ...head, shapes, history: this.trainHistory }, blobs: { ...blobs, ...extra } };
   }
 
   /**

@@ -51,7 +51,7 @@ import type { Tensor } from "@tensorflow/tfjs";
 import { type Matrix, takeRows } from "../data/matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
-import { checkFitInput, checkPartialFit, checkScoreInput, savedFormat } from "./_linalg.ts";
+import { checkFitInput, checkPartialFit, checkScoreInput, i32Blob, savedFormat, toBytes } from "./_linalg.ts";
 import {
   dropout,
   glorot,
@@ -66,6 +66,7 @@ import { Adam } from "../nn/adam.ts";
 import type { Params } from "../nn/params.ts";
 import { type EpochLoopOptions, runEpochs, type TrainResult } from "../nn/train.ts";
 import { CausalLm } from "../nn/transformer.ts";
+import { kthNeighbourDistance, normaliseRows } from "../nn/neighbours.ts";
 import { defineDetector } from "./factory.ts";
 import { nnBackendName } from "./nn_backend.ts";
 import { defineParams, type ParamValues } from "./params.ts";
@@ -147,9 +148,25 @@ export const flowLmParams = defineParams({
     tunable: true,
     type: "string",
     default: "mean",
-    choices: ["mean", "max", "topk", "zmean", "ztopk"],
+    choices: ["mean", "max", "topk", "zmean", "ztopk", "knn"],
     description: "token surprisal aggregate (topk = mean of the topK highest field surprisals; z… = each " +
-      "field's surprisal standardised by its benign mean and spread on held-out rows first)",
+      "field's surprisal standardised by its benign mean and spread on held-out rows first), or knn: the " +
+      "distance from the row's hidden states to those of its knnK-th nearest benign training row (native " +
+      "engine only)",
+  },
+  knnK: {
+    tunable: true,
+    type: "int",
+    default: 5,
+    min: 1,
+    description: "score=knn: the neighbour whose distance is the score (5, as the knn detector and PyOD)",
+  },
+  knnRows: {
+    type: "int",
+    default: 10000,
+    min: 1,
+    description: "distinct benign training rows kept as score=knn's reference, a seeded sample beyond it " +
+      "(bounds scoring time and memory: each costs width × fields × orders floats)",
   },
   orders: {
     type: "int",
@@ -228,6 +245,8 @@ const SCORE_CHUNK = 4096;
  * 512 · T rows already run at full sgemm speed.
  */
 const NATIVE_CHUNK = 512;
+/** Rows embedded at once by score=knn (their hidden states: rows × fields × width × orders floats). */
+const KNN_CHUNK = 2048;
 
 class FlowLm extends TfDetector<FlowLmParams> {
   readonly name = NAME;
@@ -246,6 +265,13 @@ class FlowLm extends TfDetector<FlowLmParams> {
    * (`orders` > 1) are seeded shuffles of its buckets.
    */
   #orders: FieldOrder[] = [];
+  /**
+   * score=knn's reference: distinct benign training rows as tokens (rows × fields), kept in the saved
+   * model so that their hidden states can be recomputed from the weights. Absent in models saved before.
+   */
+  #reference: Int32Array | undefined;
+  /** The reference rows' embeddings ({@link FlowLm.embed}), computed on first use. */
+  #referenceEmb: Float32Array | undefined;
 
   constructor(params: FlowLmParams, seed: number) {
     const w = params.width, h = params.heads;
@@ -580,6 +606,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
     this.#checkEngine();
     const rng = new Rng(this.seed);
     const train = this.#capRows(x, rng);
+    this.#reference = undefined;
     this.#tok = fitTokenizer(train, {
       bins: this.params.bins,
       outEdges: this.params.outOfRange === "single" ? [] : OUT_OF_RANGE_EDGES,
@@ -645,6 +672,16 @@ class FlowLm extends TfDetector<FlowLmParams> {
       this.#tok!.fields.length,
       fromVal ? "validation" : "training",
     );
+    // After every other draw, so that adding the reference changed no trained weight. A partial fit adds
+    // its rows to the reference it had.
+    const T = this.#tok!.fields.length;
+    this.#reference = referenceRows(
+      this.#reference ? [this.#reference, tokens] : [tokens],
+      T,
+      this.params.knnRows,
+      rng.fork(),
+    );
+    this.#referenceEmb = undefined;
   }
 
   /**
@@ -789,11 +826,82 @@ class FlowLm extends TfDetector<FlowLmParams> {
     return out;
   }
 
+  /**
+   * Each row's representation in the network: the final layer norm's output at every sequence position,
+   * of every field order's network, concatenated and scaled to unit length (rows × {@link FlowLm.embedDim},
+   * row-major). A causal network's positions read every field but the last one of its order. Native
+   * engine only.
+   */
+  embed(x: Matrix): Float32Array {
+    checkScoreInput(NAME, x, this.nFeatures);
+    if (this.engine !== "native") {
+      throw new InputError(
+        `${NAME}: hidden states need the native engine (OpenBLAS); this run uses ${this.engine}`,
+      );
+    }
+    return this.#embedTokens(this.#tok!.encode(x), x.rows);
+  }
+
+  /** Values per row of {@link FlowLm.embed}. */
+  get embedDim(): number {
+    return (this.#tok?.fields.length ?? 0) * this.params.width * this.#orders.length;
+  }
+
+  #embedTokens(tokens: Int32Array, rows: number): Float32Array {
+    const T = this.#tok!.fields.length, d = this.params.width, dim = this.embedDim, per = T * d;
+    const out = new Float32Array(rows * dim);
+    this.#orders.forEach(({ perm }, k) => {
+      const net = this.#net(k);
+      for (let r = 0; r < rows; r += NATIVE_CHUNK) {
+        const n = Math.min(NATIVE_CHUNK, rows - r);
+        const ids = new Int32Array(n);
+        for (let i = 0; i < n; i++) ids[i] = r + i;
+        const { inp, tgt } = this.#masked
+          ? this.#maskedBatch(tokens, ids, () => false)
+          : this.#batch(tokens, ids, perm);
+        net.forward(inp, tgt, n);
+        const h = net.hidden; // row b·T + t
+        for (let i = 0; i < n; i++) out.set(h.subarray(i * per, (i + 1) * per), (r + i) * dim + k * per);
+      }
+    });
+    return normaliseRows(out, dim);
+  }
+
+  /**
+   * score=knn's value for each row, whatever the `score` parameter says: the distance from its
+   * {@link FlowLm.embed} to that of the `knnK`-th nearest benign reference row (0 = on it, at most 2).
+   */
+  neighbourScore(x: Matrix): Float64Array {
+    checkScoreInput(NAME, x, this.nFeatures);
+    if (this.engine !== "native") {
+      throw new InputError(
+        `${NAME}: score "knn" needs the native engine (OpenBLAS); this run uses ${this.engine}`,
+      );
+    }
+    if (!this.#reference) {
+      throw new InputError(
+        `${NAME}: score "knn" needs the benign reference rows, which this model (saved before they were ` +
+          `kept) lacks; refit it, or use another score`,
+      );
+    }
+    const T = this.#tok!.fields.length, dim = this.embedDim;
+    const ref = this.#referenceEmb ??= this.#embedTokens(this.#reference, this.#reference.length / T);
+    const tokens = this.#tok!.encode(x);
+    const out = new Float64Array(x.rows);
+    for (let r = 0; r < x.rows; r += KNN_CHUNK) {
+      const n = Math.min(KNN_CHUNK, x.rows - r);
+      const q = this.#embedTokens(tokens.subarray(r * T, (r + n) * T), n);
+      out.set(kthNeighbourDistance(ref, q, dim, this.params.knnK), r);
+    }
+    return out;
+  }
+
   async score(x: Matrix): Promise<Float64Array> {
     checkScoreInput(NAME, x, this.nFeatures);
     const out = new Float64Array(x.rows);
     if (x.rows === 0) return out;
     const T = this.#tok!.fields.length;
+    if (this.params.score === "knn") return this.neighbourScore(x);
     const how = this.params.score as SurprisalAggregate;
     if ((how === "zmean" || how === "ztopk") && !this.#fieldStats) {
       throw new InputError(
@@ -813,11 +921,12 @@ class FlowLm extends TfDetector<FlowLmParams> {
       ...(this.#fieldStats ? { fieldStats: this.#fieldStats } : {}),
       ...(this.#orders.length > 1 ? { orders: this.#orders.slice(1).map((o) => o.perm) } : {}),
       ...(this.#masked ? { objective: "masked" } : {}),
-    });
+      ...(this.#reference ? { referenceRows: this.#reference.length / this.#tok.fields.length } : {}),
+    }, this.#reference ? { reference: toBytes(this.#reference) } : {});
   }
 
   /**
-   * Several field orders and the masked objective run on the native engine only (the tfjs path builds
+   * Several field orders, the masked objective and score=knn run on the native engine only (the tfjs path builds
    * one causal network).
    */
   #checkEngine(): void {
@@ -826,6 +935,8 @@ class FlowLm extends TfDetector<FlowLmParams> {
       ? `orders ${this.params.orders}`
       : this.#masked
       ? `objective "masked"`
+      : this.params.score === "knn"
+      ? `score "knn"`
       : undefined;
     if (what) {
       throw new InputError(
@@ -859,6 +970,8 @@ class FlowLm extends TfDetector<FlowLmParams> {
     this.#fieldStats = st.fieldStats === undefined
       ? undefined
       : checkFieldStats(st.fieldStats, tok.fields.length);
+    this.#reference = st.referenceRows === undefined ? undefined : checkReference(saved, tok);
+    this.#referenceEmb = undefined;
   }
 
   /** Benign per-field surprisal statistics (undefined for a model saved before they were kept). */
@@ -870,6 +983,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
     super.dispose();
     this.#disposeConsts();
     this.#lms = [];
+    this.#referenceEmb = undefined;
   }
 
   #disposeConsts(): void {
@@ -882,7 +996,53 @@ class FlowLm extends TfDetector<FlowLmParams> {
 /** Rows needed in the validation split to take the benign per-field statistics from it. */
 const MIN_STATS_ROWS = 50;
 
-/** The aggregates {@link aggregateSurprisal} knows (flow-lm's `score` parameter). */
+/**
+ * The distinct rows of the token matrices `parts` (rows × `T` each, in order, first occurrence kept), at
+ * most `cap` of them: a seeded sample in row order beyond it.
+ */
+export function referenceRows(parts: readonly Int32Array[], T: number, cap: number, rng: Rng): Int32Array {
+  const seen = new Set<string>();
+  const keep: Int32Array[] = [];
+  for (const p of parts) {
+    for (let r = 0; r < p.length / T; r++) {
+      const row = p.subarray(r * T, (r + 1) * T);
+      const key = String.fromCharCode(...row);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      keep.push(row);
+    }
+  }
+  const idx = keep.length > cap
+    ? Array.from(rng.sampleIndices(keep.length, cap)).sort((a, b) => a - b)
+    : null;
+  const n = idx ? idx.length : keep.length;
+  const out = new Int32Array(n * T);
+  for (let i = 0; i < n; i++) out.set(keep[idx ? idx[i] : i], i * T);
+  return out;
+}
+
+/** The saved reference rows of score=knn: `referenceRows` rows of tokens, each inside its field's vocabulary. */
+function checkReference(saved: DetectorState, tok: Tokenizer): Int32Array {
+  const rows = saved.state.referenceRows, T = tok.fields.length;
+  if (!Number.isInteger(rows) || (rows as number) < 1) {
+    throw new InputError(
+      `${NAME}: saved referenceRows must be a positive integer, found ${JSON.stringify(rows)}`,
+    );
+  }
+  const ref = i32Blob(saved.blobs, "reference", NAME, (rows as number) * T);
+  for (let i = 0; i < ref.length; i++) {
+    const f = i % T, K = tok.fields[f].labels.length;
+    if (!(ref[i] >= 0 && ref[i] < K)) {
+      throw new InputError(
+        `${NAME}: saved reference row ${Math.floor(i / T)} has token ${ref[i]} for field ` +
+          `"${tok.fields[f].name}", expected 0…${K - 1} (corrupt weights)`,
+      );
+    }
+  }
+  return ref;
+}
+
+/** The aggregates {@link aggregateSurprisal} knows (flow-lm's `score` parameter but knn). */
 export type SurprisalAggregate = "mean" | "max" | "topk" | "zmean" | "ztopk";
 
 /** Each field's benign surprisal: mean and standard deviation, and which rows they came from. */

@@ -322,6 +322,7 @@ export class CausalLm {
 
   // The last training forward, for backward().
   #last: { inp: Int32Array; tgt: Int32Array; B: number; dropped: boolean } | undefined;
+  #lastRows = 0;
 
   constructor(params: Params, cfg: CausalLmConfig) {
     const { seqLen: T, width: d, heads, vocab } = cfg;
@@ -514,8 +515,18 @@ export class CausalLm {
     }
     const [gf, bf] = this.#lnf;
     layerNormForward(x, N, d, gf.v, bf.v, this.#hf, this.#xhatf, this.#rstdf, { add: pending });
+    this.#lastRows = N;
     this.#outputs(tgt, B, training, nll);
     return nll;
+  }
+
+  /**
+   * The final layer norm's output of the last {@link forward}: `B·T` rows (row `b·T + t`) of `width`
+   * values, the representation the output heads read. A view into an internal buffer, valid until the
+   * next call.
+   */
+  get hidden(): Float32Array {
+    return this.#hf.subarray(0, this.#lastRows * this.config.width);
   }
 
   /**

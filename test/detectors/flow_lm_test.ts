@@ -462,3 +462,84 @@ testWhen(
     }
   },
 );
+
+testWhen(
+  [needBlas()],
+  "flow-lm: score=knn — distinct benign reference rows, far rows score higher, saved and restored, refused without them",
+  async () => {
+    const x = structured(600, 8);
+    const params = { ...P, epochs: 3, score: "knn", knnK: 3 };
+    setNnEngine("native");
+    try {
+      const lm = flowLmFactory.create(params, 5);
+      await lm.fit(x);
+      const saved = await lm.save();
+      const T = (lm as unknown as { tokenizer: Tokenizer }).tokenizer.fields.length;
+      const rows = saved.state.referenceRows as number;
+      // a takes 4 values and c is noise in 8 bins: at most 32 distinct token rows, each kept once.
+      assert.ok(rows > 4 && rows <= 32, `reference rows ${rows}`);
+      assert.equal(saved.blobs!.reference.byteLength, rows * T * 4);
+      // A training row lies on the reference (its k-th neighbour is near); a row breaking b = 10a is far.
+      const ok = matrix(Float64Array.from([2, 20, 0.5, 0, 1]), 1, 5, x.names);
+      const broken = matrix(Float64Array.from([2, 0, 0.5, 1, 0]), 1, 5, x.names);
+      const [so, sb] = [(await lm.score(ok))[0], (await lm.score(broken))[0]];
+      assert.ok(sb > so && sb > 0, `broken ${sb} vs ok ${so}`);
+      // Embeddings are unit rows of fields × width values.
+      const emb = lm as unknown as { embed(m: Matrix): Float32Array; embedDim: number };
+      assert.equal(emb.embedDim, T * P.width);
+      const e = emb.embed(ok);
+      assert.ok(Math.abs(e.reduce((s, v) => s + v * v, 0) - 1) < 1e-5);
+      // The reference travels in the saved model: the same scores after a JSON round trip.
+      const back = await flowLmFactory.load(
+        { state: JSON.parse(JSON.stringify(saved.state)), blobs: saved.blobs },
+        params,
+        5,
+      );
+      assert.deepEqual(await back.score(x), await lm.score(x));
+      // The other aggregates of the same weights are unchanged by the reference (drawn after training).
+      const plain = flowLmFactory.create({ ...params, score: "mean" }, 5);
+      await plain.fit(x);
+      const asMean = await flowLmFactory.load(saved, { ...params, score: "mean" }, 5);
+      assert.deepEqual(await asMean.score(x), await plain.score(x));
+      // A model saved before the reference was kept scores with the others and says why knn cannot.
+      const old = { state: { ...saved.state }, blobs: { ...saved.blobs } };
+      delete old.state.referenceRows;
+      delete old.blobs.reference;
+      const knnOld = await flowLmFactory.load(old, params, 5);
+      await assert.rejects(() => Promise.resolve(knnOld.score(x)), /needs the benign reference rows/);
+      // A corrupt reference names the row and field.
+      const bad = new Int32Array(saved.blobs!.reference.slice().buffer);
+      bad[T + 1] = 999;
+      await assert.rejects(
+        async () =>
+          await flowLmFactory.load(
+            { ...saved, blobs: { ...saved.blobs, reference: new Uint8Array(bad.buffer) } },
+            params,
+            5,
+          ),
+        /reference row 1 has token 999 for field/,
+      );
+      await assert.rejects(
+        async () =>
+          await flowLmFactory.load({ ...saved, state: { ...saved.state, referenceRows: 1.5 } }, params, 5),
+        /referenceRows must be a positive integer/,
+      );
+      // A partial fit keeps the old reference rows and adds the new ones.
+      await lm.partialFit!(structured(200, 9));
+      assert.ok(((await lm.save()).state.referenceRows as number) >= rows);
+      // knnRows caps the reference (a seeded sample).
+      const capped = flowLmFactory.create({ ...params, knnRows: 4 }, 5);
+      await capped.fit(x);
+      assert.equal((await capped.save()).state.referenceRows, 4);
+      for (const d of [lm, back, plain, asMean, knnOld, capped]) d.dispose?.();
+      // The tfjs fallback refuses it before training.
+      setNnEngine("tfjs");
+      await assert.rejects(
+        async () => await flowLmFactory.create(params, 5).fit(x),
+        /score "knn" needs the native engine/,
+      );
+    } finally {
+      setNnEngine(undefined);
+    }
+  },
+);
