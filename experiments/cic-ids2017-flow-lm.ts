@@ -3,8 +3,9 @@ import { defineExperiment } from "../src/eval/config.ts";
 /**
  * flow-lm: small causal transformer language model of flows (fields tokenised, numeric ones into
  * quantile bins), trained from scratch on normal rows; score = mean token surprisal in nats.
- * Model selection (the number of field orders averaged, `orders` 1 or 3; the surprisal aggregate:
- * mean, or each field standardised by its benign held-out surprisal first: zmean, ztopk): ranked on
+ * Model selection (the number of field orders averaged, `orders` 1 or 3; the score: mean surprisal,
+ * or each field standardised by its benign held-out surprisal first: zmean, ztopk; or knn, the
+ * hidden states' distance to the 5th nearest benign training row): ranked on
  * benign validation rows against the same rows with columns permuted — the protocol's only anomalies
  * are test rows (docs/protocols.md "Model selection").
  * Other hyperparameters: registry defaults.
@@ -20,6 +21,6 @@ export default defineExperiment({
   preprocess: { scale: "minmax", dropConstant: false },
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2, 3, 4],
-  search: { params: { score: ["mean", "zmean", "ztopk"], orders: [1, 3] } },
+  search: { params: { score: ["mean", "zmean", "ztopk", "knn"], orders: [1, 3] } },
   quick: { maxRows: 1500, seeds: [0], params: { epochs: 1 } },
 });

@@ -3,9 +3,9 @@ import { defineExperiment } from "../src/eval/config.ts";
 /**
  * flow-lm: small causal transformer language model of flows (fields tokenised, numeric ones into
  * quantile bins), trained from scratch on normal rows; score = mean token surprisal in nats.
- * Model selection (the number of field orders averaged, `orders` 1 or 3; the surprisal aggregate —
- * mean, or each field standardised by its benign held-out surprisal first: zmean, ztopk — and the
- * threshold percentile): ranked on KDDTrain+ attack rows beside benign validation rows, never on the
+ * Model selection (the number of field orders averaged, `orders` 1 or 3; the score — mean surprisal,
+ * or each field standardised by its benign held-out surprisal first: zmean, ztopk; or knn, the hidden
+ * states' distance to the 5th nearest benign training row — and the threshold percentile): ranked on KDDTrain+ attack rows beside benign validation rows, never on the
  * test files (search block; docs/protocols.md "Model selection").
  * Other parameters: as below.
  * Protocol: NSL-KDD, KDDTrain+ normal rows → KDDTest+ / KDDTest-21 — see docs/protocols.md.
@@ -22,7 +22,7 @@ export default defineExperiment({
   threshold: { strategy: "percentile", params: { q: 0.99 } },
   seeds: [0, 1, 2, 3, 4],
   search: {
-    params: { score: ["mean", "zmean", "ztopk"], orders: [1, 3] },
+    params: { score: ["mean", "zmean", "ztopk", "knn"], orders: [1, 3] },
     maxFitRows: 20000,
     threshold: [{ q: 0.9 }, { q: 0.95 }, { q: 0.97 }, { q: 0.98 }, { q: 0.99 }, { q: 0.995 }],
   },
