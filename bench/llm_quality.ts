@@ -143,7 +143,7 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
         };
         rows.push(row);
         console.error(`  ${name}: AUROC ${row.auroc.toFixed(4)} (${trainSeconds.toFixed(0)} s)`);
-        // Other surprisal aggregates of the same fitted flow-lm, reported as variants (not tuned on these labels).
+        // Other scores of the same fitted flow-lm, reported as variants (not tuned on these labels).
         if (name === "flow-lm") rows.push(...await variantRows(d, split.test, split.labels, row, VARIANTS));
         d.dispose?.();
       }
@@ -173,8 +173,9 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
     ],
     rows: rows.map((r) => ({ ...r })),
     notes: [
-      "flow-lm score=… rows are other surprisal aggregates of the same fitted flow-lm (its train s repeated); " +
-      "the default aggregate is the mean.",
+      "flow-lm score=… rows are other scores of the same fitted flow-lm (its train s repeated): surprisal " +
+      "aggregates, and score=knn, the distance from its hidden states to the 5th nearest benign training row's; " +
+      "the default score is the mean surprisal.",
       ...(corpus.length
         ? [
           `${PRETRAINED}: pre-trained (seeded, default hyperparameters) on ${trainedOn.flows} flows ` +
@@ -199,7 +200,8 @@ export async function main(args: string[] = []): Promise<QualityRow[]> {
     tables.push({
       id: "aggregates",
       title:
-        "flow-lm AUROC by surprisal aggregate (same fitted model; the default stays mean, chosen a priori)" +
+        "flow-lm AUROC by score: surprisal aggregates and hidden-state kNN (same fitted model; the default " +
+        "stays the mean, chosen a priori)" +
         (seeds.length > 1 ? `, mean of seeds ${seeds.join(", ")}` : ""),
       columns: [
         { key: "dataset", label: "dataset" },
