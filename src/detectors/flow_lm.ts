@@ -1000,13 +1000,13 @@ const MIN_STATS_ROWS = 50;
  * The distinct rows of the token matrices `parts` (rows × `T` each, in order, first occurrence kept), at
  * most `cap` of them: a seeded sample in row order beyond it.
  */
-export function referenceRows(parts: readonly Int32Array[], T: number, cap: number, rng: Rng): Int32Array {
+function referenceRows(parts: readonly Int32Array[], T: number, cap: number, rng: Rng): Int32Array {
   const seen = new Set<string>();
   const keep: Int32Array[] = [];
   for (const p of parts) {
     for (let r = 0; r < p.length / T; r++) {
       const row = p.subarray(r * T, (r + 1) * T);
-      const key = String.fromCharCode(...row);
+      const key = row.join(",");
       if (seen.has(key)) continue;
       seen.add(key);
       keep.push(row);
