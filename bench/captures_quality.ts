@@ -83,12 +83,17 @@ export async function main(args: string[] = []): Promise<Row[]> {
         };
         push(name, score);
         if (name === "flow-lm") {
-          const lm = d as unknown as { surprisal(x: Matrix): Promise<Float32Array>; fieldStats?: FieldStats };
+          const lm = d as unknown as {
+            surprisal(x: Matrix): Promise<Float32Array>;
+            fieldStats?: FieldStats;
+            neighbourScore(x: Matrix): Float64Array;
+          };
           const sur = await lm.surprisal(s.test);
           push(
             "flow-lm score=ztopk",
             aggregateSurprisal(sur, sur.length / s.test.rows, "ztopk", 5, lm.fieldStats),
           );
+          push("flow-lm score=knn", lm.neighbourScore(s.test));
         }
         d.dispose?.();
       }
@@ -127,7 +132,8 @@ export async function main(args: string[] = []): Promise<Row[]> {
       "gap); context: packets plus the source host's flows in the last 60 s (counts, distinct ports and " +
       "addresses) and its last 4 flows (port, protocol, packets, bytes, gap).",
       "Per-attack columns: that attack's flows against every benign test flow. flow-lm score=ztopk is the same " +
-      "fitted flow-lm with each field's surprisal standardised by its benign held-out spread, top 5 fields.",
+      "fitted flow-lm with each field's surprisal standardised by its benign held-out spread, top 5 fields; " +
+      "flow-lm score=knn the same model's hidden states' distance to the 5th nearest benign training row's.",
       `Captures from ${captureDir ?? "the repository's data/"}. Flows: ${JSON.stringify(counts)}.`,
       "KitNET's feature-mapping grace is a tenth of the training rows (its default, 5,000, exceeds them).",
     ],
