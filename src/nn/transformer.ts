@@ -488,6 +488,7 @@ export class CausalLm {
     else this.#reserveInfer(B);
     this.#last = training ? { inp, tgt, B, dropped: !!drop } : undefined;
     const nll = this.#nll.subarray(0, N);
+    this.#lastRows = N;
     if (B === 0) return nll;
     const x = this.#x, br = this.#branch;
     embedForward(this.#tok.v, this.#pos.v, inp, B, T, d, x);
@@ -515,7 +516,6 @@ export class CausalLm {
     }
     const [gf, bf] = this.#lnf;
     layerNormForward(x, N, d, gf.v, bf.v, this.#hf, this.#xhatf, this.#rstdf, { add: pending });
-    this.#lastRows = N;
     this.#outputs(tgt, B, training, nll);
     return nll;
   }

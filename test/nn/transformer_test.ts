@@ -233,6 +233,12 @@ testWhen(
     const p = params(CFG, 3);
     const lm = new CausalLm(p, CFG);
     assert.equal(lm.forward(new Int32Array(0), new Int32Array(0), 0).length, 0);
+    // The hidden states follow the last call: B·T rows of width values, none after an empty batch.
+    const one = batch(CFG, 1, 1);
+    lm.forward(one.inp, one.tgt, 1);
+    assert.equal(lm.hidden.length, CFG.seqLen * CFG.width);
+    lm.forward(new Int32Array(0), new Int32Array(0), 0);
+    assert.equal(lm.hidden.length, 0);
     p.zeroGrad();
     assert.equal(lm.trainStep(new Int32Array(0), new Int32Array(0), 0), 0);
     assert.equal(p.gradNorm(), 0);
