@@ -263,6 +263,11 @@ export function stepWhen(
   return t.step({ ...def, ignore: ignore || def.ignore });
 }
 
+/** The `deno` arguments that run `nadir ARGS` from this checkout (spawn with `Deno.execPath()`). */
+export function nadirArgs(...args: string[]): string[] {
+  return ["run", "-A", "--unstable-ffi", join(ROOT, "src", "cli.ts"), ...args];
+}
+
 /** Runs the nadir CLI in a subprocess (no progress bars, no colour); returns exit code, stdout and stderr. */
 export function nadir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return nadirIn(undefined, ...args);
@@ -274,7 +279,7 @@ export async function nadirIn(
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-ffi", join(ROOT, "src/cli.ts"), ...args],
+    args: nadirArgs(...args),
     cwd,
     env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
     stdout: "piped",

@@ -12,7 +12,7 @@ import { trainFlowModelFromPcap } from "../../src/serve/models.ts";
 import { runMonitor } from "../../src/serve/run.ts";
 import type { MonitorConfig } from "../../src/serve/config.ts";
 import type { AlertStore } from "../../src/serve/store.ts";
-import { dataPath, ROOT } from "../_shared.ts";
+import { dataPath, nadirArgs } from "../_shared.ts";
 
 let modelDir: Promise<string> | undefined;
 
@@ -76,18 +76,13 @@ export async function concatCaptures(
  * once the monitor exits (copy what it wrote out of the tmpfs, which vanishes with the namespace).
  * Needs root, unshare, mount and sh (callers declare them with testWhen). Exit 99 = the mount failed.
  */
-/** The `deno` arguments that run `nadir ARGS` from this checkout (spawn with `Deno.execPath()`). */
-export function nadirArgs(...args: string[]): string[] {
-  return ["run", "-A", "--unstable-ffi", join(ROOT, "src", "cli.ts"), ...args];
-}
-
 export async function monitorOnFullDisk(
   mnt: string,
   args: string,
   after: string,
 ): Promise<{ code: number; stderr: string }> {
   const model = await benignFlowModel();
-  const deno = [Deno.execPath(), "run", "-A", "--unstable-ffi", join(ROOT, "src", "cli.ts")].join(" ");
+  const deno = [Deno.execPath(), ...nadirArgs()].join(" ");
   const pcap = dataPath("pcaps", "stratosphere-test7-malicious.pcap");
   const script = `mount -t tmpfs -o size=64k tmpfs ${mnt} || exit 99
 ${deno} monitor --pcap ${pcap} --model ${model} ${args}

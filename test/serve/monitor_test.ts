@@ -12,8 +12,8 @@ import {
   pcapBytes,
 } from "../../src/serve/evidence.ts";
 import { AlertFilter, Cidr, parseIp } from "../../src/serve/rules.ts";
-import { dataPath, ROOT } from "../_shared.ts";
-import { benignFlowModel, concatCaptures, nadirArgs, repeatCapture } from "./_helpers.ts";
+import { dataPath, nadirArgs, ROOT } from "../_shared.ts";
+import { benignFlowModel, concatCaptures, repeatCapture } from "./_helpers.ts";
 import { afterImageFeaturizer } from "../../src/serve/featurizer.ts";
 import type { Alert } from "../../src/serve/alert.ts";
 import { pcapFast, withProgress } from "../../src/serve/pipeline/source.ts";

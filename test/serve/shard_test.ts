@@ -7,10 +7,10 @@ import { configProblems, type MonitorConfig } from "../../src/serve/config.ts";
 import { type LiveOpener, runMonitor } from "../../src/serve/run.ts";
 import type { DecodedPacket } from "../../src/capture/decode.ts";
 import { flowHash, shardCount, ShardMap } from "../../src/serve/shard.ts";
-import { dataPath } from "../_shared.ts";
+import { dataPath, nadirArgs } from "../_shared.ts";
 import { AlertFilter, alertKeyString, HintBook } from "../../src/serve/rules.ts";
 import { Rng } from "../../src/util/random.ts";
-import { benignFlowModel, nadirArgs } from "./_helpers.ts";
+import { benignFlowModel } from "./_helpers.ts";
 
 Deno.test("flowHash: both directions of every flow of a real capture land on one shard, shards share the load", async () => {
   const counts = [0, 0, 0];
