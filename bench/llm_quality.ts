@@ -45,8 +45,9 @@ export interface QualityRow {
 const DEFAULT_DETECTORS = "flow-lm,autoencoder,knn";
 
 /**
- * Other aggregates of the same fitted flow-lm, reported beside the default mean: the max, top-k means,
- * and (`z…`) each field standardised by its benign surprisal on held-out rows first.
+ * Other scores of the same fitted flow-lm, reported beside the default mean: the max, top-k means,
+ * (`z…`) each field standardised by its benign surprisal on held-out rows first, and the hidden-state
+ * neighbours (`knn`).
  */
 const VARIANTS: readonly (readonly [Aggregate, number])[] = [
   ["max", 1],

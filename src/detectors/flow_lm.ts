@@ -873,6 +873,11 @@ class FlowLm extends TfDetector<FlowLmParams> {
    */
   neighbourScore(x: Matrix): Float64Array {
     checkScoreInput(NAME, x, this.nFeatures);
+    return this.#neighbourScore(x);
+  }
+
+  /** {@link FlowLm.neighbourScore} of a checked `x`. */
+  #neighbourScore(x: Matrix): Float64Array {
     if (this.engine !== "native") {
       throw new InputError(
         `${NAME}: score "knn" needs the native engine (OpenBLAS); this run uses ${this.engine}`,
@@ -901,7 +906,7 @@ class FlowLm extends TfDetector<FlowLmParams> {
     const out = new Float64Array(x.rows);
     if (x.rows === 0) return out;
     const T = this.#tok!.fields.length;
-    if (this.params.score === "knn") return this.neighbourScore(x);
+    if (this.params.score === "knn") return this.#neighbourScore(x);
     const how = this.params.score as SurprisalAggregate;
     if ((how === "zmean" || how === "ztopk") && !this.#fieldStats) {
       throw new InputError(
