@@ -102,7 +102,7 @@ async function buildTestFile(
 }
 
 /** Writes a pcap of `n` TCP SYNs with distinct (src IP, src port): n distinct flows. */
-async function buildFlood(cache: string, n: number): Promise<string> {
+export async function buildFlood(cache: string, n: number): Promise<string> {
   const file = join(cache, `flood-${n}.pcap`);
   try {
     await Deno.stat(file);

@@ -79,54 +79,57 @@ export interface FlowFeatureSet<S = unknown> {
   update(state: S, flow: Flow, pkt: Packet, dir: 0 | 1): void;
 }
 
-/** A flow record as the meter keeps it. Times are microseconds since the epoch. */
+/**
+ * A flow record as the meter keeps it. Times are microseconds since the epoch.
+ *
+ * One record lives for every active flow, so its size is the meter's memory per flow (a flood of 1 M
+ * single-packet flows holds 1 M of them). Every slot of a V8 object costs 8 bytes here and a double
+ * stored in a field costs a 16-byte box besides, so the record keeps only what cannot be derived:
+ * totals are the sums of the two directions, the ports follow from the key's endpoints, small codes
+ * share one integer, and every time but the first is an offset from the first (an integer that fits
+ * in a slot while a flow lasts less than 35 min, the active timeout's default being 30). Its getters
+ * read as the fields they replace.
+ */
 export class Flow {
   /** Sequence number in order of creation, from 0. */
   id = 0;
-  /** One of {@link Expiration}; -1 while active. */
-  expirationId = -1;
   /** Table key: a numeric hash (IPv4, chained through `bucketNext`) or the string key (IPv6). */
   key: number | string = "";
-  /** Canonical endpoints of the key (IPv4 fast path): lower address/port first. */
+  /**
+   * Canonical endpoints of the key: lower address/port first. The IPv4 addresses are kept as signed
+   * 32-bit integers (the same bits), which V8 stores without a box; `ka`/`kb` are 0 for string keys.
+   */
   ka = 0;
   kap = 0;
   kb = 0;
   kbp = 0;
   bucketNext: Flow | null = null;
-  /** Whether the first packet's source is the key's second endpoint (direction test). */
-  swapped = false;
-  /** Address strings: set for IPv6 / string-keyed flows; IPv4 flows format `ka`/`kb` on first read. */
-  _srcIp: string | undefined = undefined;
-  _dstIp: string | undefined = undefined;
-  srcPort = 0;
-  dstPort = 0;
-  protocol = 0;
-  ipVersion = 0;
-  vlanId = 0;
+  /**
+   * protocol (bits 0–7), IP version (8–11), swapped (12), TCP close bits (13–15), expiration id + 1
+   * (16–18), VLAN id (19–30).
+   */
+  _bits = 0;
+  /**
+   * Addresses as the packets gave them as strings (IPv6, packets not from the decoder); undefined for the
+   * decoder's IPv4 flows, whose addresses come from `ka`/`kb` and MACs from the four halves below.
+   */
+  _strs: FlowStrings | undefined = undefined;
   tunnelId = 0;
-  /** MACs as two 24-bit halves (hi -1: none), formatted on first read; `_srcMac`/`_dstMac` cache the strings. */
+  /** MACs as two 24-bit halves (hi -1: none). */
   _smHi = -1;
   _smLo = 0;
   _dmHi = -1;
   _dmLo = 0;
-  _srcMac: string | undefined = undefined;
-  _dstMac: string | undefined = undefined;
   firstUs = 0;
-  lastUs = 0;
-  packets = 0;
-  bytes = 0;
-  s2dFirstUs = 0;
-  s2dLastUs = 0;
+  /** Offsets from `firstUs` (µs) of the last src→dst packet, the first and last dst→src ones, the close (-1: open). */
+  _s2dLast = 0;
+  _d2sFirst = 0;
+  _d2sLast = 0;
+  _closed = -1;
   s2dPackets = 0;
   s2dBytes = 0;
-  d2sFirstUs = 0;
-  d2sLastUs = 0;
   d2sPackets = 0;
   d2sBytes = 0;
-  /** TCP close tracking (only with `tcpTermination`): bit 1 FIN src→dst, bit 2 FIN dst→src, bit 4 RST. */
-  tcpClose = 0;
-  /** Time the connection closed (µs), 0 while open. */
-  closedUs = 0;
   /** Feature-set state. */
   state: unknown = undefined;
   /**
@@ -141,33 +144,96 @@ export class Flow {
   prev: Flow | null = null;
   next: Flow | null = null;
 
-  /** Source address of the first packet (IPv4 dotted quad, IPv6 as inet_ntop). */
-  get srcIp(): string {
-    return this._srcIp ??= formatIp4(this.swapped ? this.kb : this.ka);
+  /** IP protocol number. */
+  get protocol(): number {
+    return this._bits & 255;
   }
-  set srcIp(v: string) {
-    this._srcIp = v;
+  /** 802.1Q VLAN id (0: none). */
+  get vlanId(): number {
+    return (this._bits >>> 19) & 4095;
+  }
+  /** 4, 6, or 0 for a packet without IP. */
+  get ipVersion(): number {
+    return (this._bits >>> 8) & 15;
+  }
+  /** Whether the first packet's source is the key's second endpoint (direction test). */
+  get swapped(): boolean {
+    return (this._bits & 4096) !== 0;
+  }
+  /** TCP close tracking (only with `tcpTermination`): bit 1 FIN src→dst, bit 2 FIN dst→src, bit 4 RST. */
+  get tcpClose(): number {
+    return (this._bits >>> 13) & 7;
+  }
+  set tcpClose(v: number) {
+    this._bits = (this._bits & ~(7 << 13)) | ((v & 7) << 13);
+  }
+  /** One of {@link Expiration}; -1 while active. */
+  get expirationId(): number {
+    return ((this._bits >>> 16) & 7) - 1;
+  }
+  set expirationId(v: number) {
+    this._bits = (this._bits & ~(7 << 16)) | (((v + 1) & 7) << 16);
+  }
+  /** Source / destination port of the first packet (0 without ports). */
+  get srcPort(): number {
+    return (this._bits & 4096) !== 0 ? this.kbp : this.kap;
+  }
+  get dstPort(): number {
+    return (this._bits & 4096) !== 0 ? this.kap : this.kbp;
+  }
+  /** Packets and bytes, both directions. */
+  get packets(): number {
+    return this.s2dPackets + this.d2sPackets;
+  }
+  get bytes(): number {
+    return this.s2dBytes + this.d2sBytes;
+  }
+  /** Time of the last packet (µs): the clock only moves forward, so the later of the two directions'. */
+  get lastUs(): number {
+    return this.firstUs + (this._d2sLast > this._s2dLast ? this._d2sLast : this._s2dLast);
+  }
+  get s2dFirstUs(): number {
+    return this.firstUs;
+  }
+  get s2dLastUs(): number {
+    return this.firstUs + this._s2dLast;
+  }
+  /** First / last dst→src packet (µs), 0 while there is none. */
+  get d2sFirstUs(): number {
+    return this.d2sPackets === 0 ? 0 : this.firstUs + this._d2sFirst;
+  }
+  get d2sLastUs(): number {
+    return this.d2sPackets === 0 ? 0 : this.firstUs + this._d2sLast;
+  }
+  /** Time the connection closed (µs), 0 while open. */
+  get closedUs(): number {
+    return this._closed < 0 ? 0 : this.firstUs + this._closed;
+  }
+
+  /**
+   * Source address of the first packet (IPv4 dotted quad, IPv6 as inet_ntop). The decoder's IPv4 flows
+   * format it at each read (rows read it once): a cached string would cost every flow a slot.
+   */
+  get srcIp(): string {
+    return this._strs?.srcIp ?? formatIp4(this.swapped ? this.kb : this.ka);
   }
   get dstIp(): string {
-    return this._dstIp ??= formatIp4(this.swapped ? this.ka : this.kb);
-  }
-  set dstIp(v: string) {
-    this._dstIp = v;
+    return this._strs?.dstIp ?? formatIp4(this.swapped ? this.ka : this.kb);
   }
   /** Source / destination MAC of the first packet (lower-case colon hex), undefined when the link has none. */
   get srcMac(): string | undefined {
-    if (this._srcMac === undefined && this._smHi >= 0) this._srcMac = formatMac48(this._smHi, this._smLo);
-    return this._srcMac;
-  }
-  set srcMac(v: string | undefined) {
-    this._srcMac = v;
+    return this._strs !== undefined
+      ? this._strs.srcMac
+      : this._smHi >= 0
+      ? formatMac48(this._smHi, this._smLo)
+      : undefined;
   }
   get dstMac(): string | undefined {
-    if (this._dstMac === undefined && this._dmHi >= 0) this._dstMac = formatMac48(this._dmHi, this._dmLo);
-    return this._dstMac;
-  }
-  set dstMac(v: string | undefined) {
-    this._dstMac = v;
+    return this._strs !== undefined
+      ? this._strs.dstMac
+      : this._dmHi >= 0
+      ? formatMac48(this._dmHi, this._dmLo)
+      : undefined;
   }
 
   /** First seen in ms, truncated as NFStream does (sec*1000 + usec/1000). */
@@ -177,6 +243,26 @@ export class Flow {
   get lastMs(): number {
     return Math.floor(this.lastUs / 1000);
   }
+}
+
+/** The addresses of a flow whose packets gave them as strings (see {@link Flow}). */
+export class FlowStrings {
+  constructor(
+    readonly srcIp: string,
+    readonly dstIp: string,
+    readonly srcMac: string | undefined,
+    readonly dstMac: string | undefined,
+  ) {}
+}
+
+/**
+ * `ts` as an offset from the flow's first packet. A difference of doubles stays a double in V8, and a field
+ * that once held a double boxes every value it holds (16 bytes a flow a field), so an offset that fits is
+ * made an integer; a longer one (over 35 min) stays a double, exact, at the cost of the boxes.
+ */
+function offsetUs(ts: number, f: Flow): number {
+  const off = ts - f.firstUs;
+  return off < 2147483648 ? off | 0 : off;
 }
 
 /** Options for {@link FlowMeter}. */
@@ -230,6 +316,9 @@ export interface MeterStats {
 }
 
 const KEY_SEP = "|";
+
+/** The bits of {@link Flow._bits} that a table lookup compares: protocol and VLAN id. */
+const PROTO_VLAN = 255 | (4095 << 19);
 
 /** Set by {@link flowKey}: whether the packet's source is the key's second endpoint. */
 let swapped = false;
@@ -411,22 +500,25 @@ export class FlowMeter {
       // IPv4: numeric hash into a chained bucket; no string is built per packet.
       const a = p.srcIp4 >>> 0, b = p.dstIp4 >>> 0;
       sw = !(a < b || (a === b && p.srcPort <= p.dstPort));
-      if (sw) ka = b, kap = p.dstPort, kb = a, kbp = p.srcPort;
-      else ka = a, kap = p.srcPort, kb = b, kbp = p.dstPort;
+      if (sw) ka = b | 0, kap = p.dstPort, kb = a | 0, kbp = p.srcPort;
+      else ka = a | 0, kap = p.srcPort, kb = b | 0, kbp = p.dstPort;
       let h = Math.imul(ka ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(kb + 0x632be5ab, 0xc2b2ae35);
       h = Math.imul(h ^ ((kap << 16) | kbp), 0x27d4eb2f) ^
         Math.imul(p.protocol + (p.vlanId << 8) + (p.tunnelId << 20), 0x165667b1);
       key = (h ^ (h >>> 15)) & 0x3fffffff;
+      const pv = (p.protocol & 255) | ((p.vlanId & 4095) << 19);
       let c: Flow | null = this.#buckets[key & this.#mask];
       while (
         c !== null &&
-        !(c.ka === ka && c.kb === kb && c.kap === kap && c.kbp === kbp && c.protocol === p.protocol &&
-          c.vlanId === p.vlanId && c.tunnelId === p.tunnelId)
+        !(c.ka === ka && c.kb === kb && c.kap === kap && c.kbp === kbp && (c._bits & PROTO_VLAN) === pv &&
+          c.tunnelId === p.tunnelId)
       ) c = c.bucketNext;
       f = c ?? undefined;
     } else {
       key = flowKey(p);
       sw = swapped;
+      if (sw) kap = p.dstPort, kbp = p.srcPort;
+      else kap = p.srcPort, kbp = p.dstPort;
       f = this.#table.get(key as string);
     }
     let prev: Flow | undefined;
@@ -440,7 +532,7 @@ export class FlowMeter {
         this.#end(f, Expiration.ACTIVE);
         prev = f;
         f = undefined;
-      } else if (f.closedUs !== 0 && (p.tcpFlags & (TCP.SYN | TCP.ACK)) === TCP.SYN) {
+      } else if (f._closed >= 0 && (p.tcpFlags & (TCP.SYN | TCP.ACK)) === TCP.SYN) {
         // A new connection reuses the 5-tuple of one that closed.
         this.#end(f, Expiration.TCP_END);
         f = undefined;
@@ -454,22 +546,20 @@ export class FlowMeter {
     // (both endpoints equal: always src→dst).
     const dir: 0 | 1 = sw === f.swapped ? 0 : 1;
     const size = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
-    f.packets++;
-    f.bytes += size;
-    f.lastUs = ts;
+    const off = offsetUs(ts, f);
     if (dir === 0) {
       f.s2dPackets++;
       f.s2dBytes += size;
-      f.s2dLastUs = ts;
+      f._s2dLast = off;
     } else {
-      if (f.d2sPackets === 0) f.d2sFirstUs = ts;
+      if (f.d2sPackets === 0) f._d2sFirst = off;
       f.d2sPackets++;
       f.d2sBytes += size;
-      f.d2sLastUs = ts;
+      f._d2sLast = off;
     }
     this.#touch(f);
     if (this.#features !== undefined) this.#features.update(f.state, f, p, dir);
-    if (this.#tcpEnd && p.protocol === 6 && f.closedUs === 0) this.#trackTcp(f, p, dir, ts);
+    if (this.#tcpEnd && p.protocol === 6 && f._closed < 0) this.#trackTcp(f, p, dir, ts);
   }
 
   /** Ends flows that are idle or too old at time `nowUs` (live capture: call with the wall clock). */
@@ -491,7 +581,7 @@ export class FlowMeter {
     let f = this.#head;
     while (f !== null) {
       const next = f.next;
-      this.#end(f, f.closedUs !== 0 ? Expiration.TCP_END : Expiration.FLUSH);
+      this.#end(f, f._closed >= 0 ? Expiration.TCP_END : Expiration.FLUSH);
       f = next;
     }
     this.#closing = [];
@@ -518,23 +608,15 @@ export class FlowMeter {
     f.id = this.#nextId;
     this.#nextId += this.#idStep;
     f.key = key;
-    f.swapped = sw;
+    f._bits = (p.protocol & 255) | ((p.ipVersion & 15) << 8) | (sw ? 4096 : 0) | ((p.vlanId & 4095) << 19);
     f.ka = ka;
     f.kap = kap;
     f.kb = kb;
     f.kbp = kbp;
     // Strings are made only when a row needs them: IPv4 addresses come from the numeric key, MACs from the bytes.
-    if (typeof key !== "number") {
-      f._srcIp = p.srcIp;
-      f._dstIp = p.dstIp;
-    }
-    f.srcPort = p.srcPort;
-    f.dstPort = p.dstPort;
-    f.protocol = p.protocol;
-    f.ipVersion = p.ipVersion;
-    f.vlanId = p.vlanId;
     f.tunnelId = p.tunnelId;
     if (p instanceof DecodedPacket) {
+      if (typeof key !== "number") f._strs = new FlowStrings(p.srcIp, p.dstIp, p.srcMac, p.dstMac);
       const b = p._buf, so = p.srcMacOffset(), d = p.dstMacOffset();
       if (so >= 0) {
         f._smHi = (b[so] << 16) | (b[so + 1] << 8) | b[so + 2];
@@ -544,17 +626,10 @@ export class FlowMeter {
         f._dmHi = (b[d] << 16) | (b[d + 1] << 8) | b[d + 2];
         f._dmLo = (b[d + 3] << 16) | (b[d + 4] << 8) | b[d + 5];
       }
-    } else {
-      f._srcMac = p.srcMac;
-      f._dstMac = p.dstMac;
-    }
-    f.firstUs =
-      f.lastUs =
-      f.s2dFirstUs =
-      f.s2dLastUs =
-        ts;
-    f.packets = f.s2dPackets = 1;
-    f.bytes = f.s2dBytes = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
+    } else f._strs = new FlowStrings(p.srcIp, p.dstIp, p.srcMac, p.dstMac);
+    f.firstUs = ts;
+    f.s2dPackets = 1;
+    f.s2dBytes = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
     if (typeof key === "number") {
       if (++this.#numeric > this.#buckets.length) this.#grow(); // before f is linked: #grow walks the table's flows
       const i = key & this.#mask;
@@ -606,7 +681,7 @@ export class FlowMeter {
     if (fl & TCP.RST) f.tcpClose |= 4;
     if (fl & TCP.FIN) f.tcpClose |= dir === 0 ? 1 : 2;
     if ((f.tcpClose & 4) !== 0 || (f.tcpClose & 3) === 3) {
-      f.closedUs = ts;
+      f._closed = offsetUs(ts, f);
       this.#closing.push(f);
     }
   }

@@ -19,13 +19,17 @@ const DIRS = ["bidirectional", "src2dst", "dst2src"] as const;
 const FLAGS = ["syn", "cwr", "ece", "urg", "ack", "psh", "rst", "fin"] as const;
 const FLAG_BITS = [TCP.SYN, TCP.CWR, TCP.ECE, TCP.URG, TCP.ACK, TCP.PSH, TCP.RST, TCP.FIN];
 
-// Per direction: packet sizes (n, mean, m2, min, max), inter-arrival ms (n, mean, m2, min, max), last ms, 8 flags.
-const PS = 0, PIAT = 5, LAST = 10, FL = 11, DIR = 19;
+// Per direction block: packet sizes (mean, m2, min, max), inter-arrival ms (mean, m2, min, max), last ms, then
+// for src→dst and dst→src 8 flag counts. The counts are the flow's own (a direction's inter-arrival times are
+// one fewer than its packets) and the bidirectional flags are the two directions' sums, so neither is kept.
+const PS = 0, PIAT = 4, LAST = 8, FL = 9;
+/** Where each block starts: bidirectional (no flags), src→dst, dst→src. */
+const BLOCK = [0, 9, 26] as const;
 
 /**
- * Per-flow state: one packed array of doubles (3 directions × 19 values). A plain array rather than a
- * Float64Array: V8 allocates it on the heap with a pointer bump, while every typed array over 64 bytes gets an
- * off-heap backing store and ArrayBuffer bookkeeping (about 2 µs and 250 bytes more per flow).
+ * Per-flow state: one packed array of 43 doubles (344 bytes of values, 48 of headers). A plain array rather
+ * than a Float64Array: V8 allocates it on the heap with a pointer bump, while every typed array over 64 bytes
+ * gets an off-heap backing store and ArrayBuffer bookkeeping (about 2 µs and 250 bytes more per flow).
  */
 export type BasicState = number[] | number;
 
@@ -36,15 +40,15 @@ export type BasicState = number[] | number;
 function materialize(flow: Flow, first: number): number[] {
   const s = ZERO.slice();
   const size = Math.floor(first / 512), flags = first % 512;
-  s[LAST] = s[DIR + LAST] = flow.firstMs;
-  addStat(s, PS, size);
-  addStat(s, DIR + PS, size);
-  if (flags !== 0) addFlags(s, 1, flags);
+  s[LAST] = s[BLOCK[1] + LAST] = flow.firstMs;
+  addStat(s, PS, size, 1);
+  addStat(s, BLOCK[1] + PS, size, 1);
+  if (flags !== 0) addFlags(s, BLOCK[1], flags);
   return s;
 }
 
 /** Zeroed template in PACKED_DOUBLE_ELEMENTS form: `slice()` copies keep that form (no per-flow transition). */
-const ZERO: number[] = new Array(3 * DIR);
+const ZERO: number[] = new Array(BLOCK[2] + FL + 8);
 for (let i = 0; i < ZERO.length; i++) ZERO[i] = 0.5;
 for (let i = 0; i < ZERO.length; i++) ZERO[i] = 0;
 
@@ -89,28 +93,21 @@ for (const d of DIRS) {
 }
 for (const d of DIRS) for (const f of FLAGS) COLUMNS.push({ name: `${d}_${f}_packets`, type: "int" });
 
-/** Welford update of (n, mean, m2, min, max) at offset o. */
-function addStat(s: number[], o: number, x: number): void {
-  const n = ++s[o];
+/** Welford update of (mean, m2, min, max) at offset o with the n-th value x. */
+function addStat(s: number[], o: number, x: number, n: number): void {
   if (n === 1) {
-    s[o + 1] = s[o + 3] = s[o + 4] = x;
+    s[o] = s[o + 2] = s[o + 3] = x;
     return;
   }
-  if (x < s[o + 3]) s[o + 3] = x;
-  if (x > s[o + 4]) s[o + 4] = x;
-  const d = x - s[o + 1];
-  s[o + 1] += d / n;
-  s[o + 2] += d * (x - s[o + 1]);
+  if (x < s[o + 2]) s[o + 2] = x;
+  if (x > s[o + 3]) s[o + 3] = x;
+  const d = x - s[o];
+  s[o] += d / n;
+  s[o + 1] += d * (x - s[o]);
 }
 
-function addFlags(s: number[], d: number, flags: number): void {
-  if (flags === 0) return;
-  for (let i = 0; i < 8; i++) {
-    if (flags & FLAG_BITS[i]) {
-      s[FL + i]++;
-      s[d * DIR + FL + i]++;
-    }
-  }
+function addFlags(s: number[], b: number, flags: number): void {
+  for (let i = 0; i < 8; i++) if (flags & FLAG_BITS[i]) s[b + FL + i]++;
 }
 
 const ms = (us: number) => Math.floor(us / 1000);
@@ -120,16 +117,17 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
   const s = typeof state === "number" ? materialize(f, state) : state;
   w.num(f.id);
   w.num(f.expirationId);
-  // Addresses and MACs go to the writer as numbers when no string was made yet (IPv4 keys, link MACs).
-  if (f._srcIp === undefined) w.ip4(f.swapped ? f.kb : f.ka);
-  else w.str(f._srcIp);
-  if (f._srcMac === undefined && f._smHi >= 0) w.mac48(f._smHi, f._smLo);
-  else w.str(f._srcMac ?? "");
+  // The decoder's IPv4 flows hand their addresses and MACs to the writer as numbers: no string is made.
+  const strs = f._strs;
+  if (strs === undefined) w.ip4(f.swapped ? f.kb : f.ka);
+  else w.str(strs.srcIp);
+  if (strs === undefined && f._smHi >= 0) w.mac48(f._smHi, f._smLo);
+  else w.str(strs?.srcMac ?? "");
   w.num(f.srcPort);
-  if (f._dstIp === undefined) w.ip4(f.swapped ? f.ka : f.kb);
-  else w.str(f._dstIp);
-  if (f._dstMac === undefined && f._dmHi >= 0) w.mac48(f._dmHi, f._dmLo);
-  else w.str(f._dstMac ?? "");
+  if (strs === undefined) w.ip4(f.swapped ? f.ka : f.kb);
+  else w.str(strs.dstIp);
+  if (strs === undefined && f._dmHi >= 0) w.mac48(f._dmHi, f._dmLo);
+  else w.str(strs?.dstMac ?? "");
   w.num(f.dstPort);
   w.num(f.protocol);
   w.num(f.ipVersion);
@@ -154,16 +152,20 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
   w.num(d2sLast - d2sFirst);
   w.num(f.d2sPackets);
   w.num(f.d2sBytes);
+  const counts = [f.packets, f.s2dPackets, f.d2sPackets];
   for (let base = PS; base <= PIAT; base += PIAT - PS) {
     for (let d = 0; d < 3; d++) {
-      const o = d * DIR + base, n = s[o];
+      const o = BLOCK[d] + base, n = base === PS ? counts[d] : Math.max(0, counts[d] - 1);
+      w.num(n ? s[o + 2] : 0);
+      w.num(n ? s[o] : 0);
+      w.num(n > 1 ? Math.sqrt(s[o + 1] / (n - 1)) : 0);
       w.num(n ? s[o + 3] : 0);
-      w.num(n ? s[o + 1] : 0);
-      w.num(n > 1 ? Math.sqrt(s[o + 2] / (n - 1)) : 0);
-      w.num(n ? s[o + 4] : 0);
     }
   }
-  for (let d = 0; d < 3; d++) for (let k = 0; k < 8; k++) w.num(s[d * DIR + FL + k]);
+  const a = BLOCK[1] + FL, b = BLOCK[2] + FL;
+  for (let k = 0; k < 8; k++) w.num(s[a + k] + s[b + k]);
+  for (let k = 0; k < 8; k++) w.num(s[a + k]);
+  for (let k = 0; k < 8; k++) w.num(s[b + k]);
 }
 
 const NO_ROW: (number | string)[] = [];
@@ -198,14 +200,16 @@ export const basicFeatures: FeatureSet<BasicState> = {
   update(state: BasicState, flow: Flow, p: Packet, dir: 0 | 1): void {
     const s = typeof state === "number" ? (flow.state = materialize(flow, state)) : state;
     const ms = flow.lastMs;
-    const d = (dir + 1) * DIR;
-    addStat(s, PS, p.wireLen);
-    addStat(s, d + PS, p.wireLen);
-    addStat(s, PIAT, ms - s[LAST]);
+    // The flow's counts already include this packet.
+    const n = flow.packets, nd = dir === 0 ? flow.s2dPackets : flow.d2sPackets;
+    const d = BLOCK[dir + 1];
+    addStat(s, PS, p.wireLen, n);
+    addStat(s, d + PS, p.wireLen, nd);
+    addStat(s, PIAT, ms - s[LAST], n - 1);
     s[LAST] = ms;
-    if (dir === 0 || flow.d2sPackets > 1) addStat(s, d + PIAT, ms - s[d + LAST]);
+    if (nd > 1) addStat(s, d + PIAT, ms - s[d + LAST], nd - 1);
     s[d + LAST] = ms;
-    if (p.protocol === 6) addFlags(s, dir + 1, p.tcpFlags);
+    if (p.protocol === 6 && p.tcpFlags !== 0) addFlags(s, d, p.tcpFlags);
   },
   row(f: Flow, state: BasicState, out: (number | string)[]): void {
     const w = ARRAY_WRITER;
