@@ -317,7 +317,6 @@ export async function main(args: string[]): Promise<void> {
       });
     }
   }
-  await Deno.remove(nfDir, { recursive: true });
   const peerTable: Table = {
     id: "throughput",
     title: `pcap → flows, ${runs} interleaved runs per file, whole process (medians)`,
@@ -372,18 +371,32 @@ export async function main(args: string[]): Promise<void> {
       run: `nadir flows --max-flows ${cap}`,
       rss: t.rssKb / 1024,
       wall: t.wall,
+      cpu: t.cpu,
       flows: s.flows,
       peak: s.peakActiveFlows,
       evicted: s.evictedFlows,
+      perFlow: (t.rssKb - (baseRss.get(tools(empty, 0, "")[0][0]) ?? 0)) * 1024 / s.peakActiveFlows,
     });
   }
+  // The pure meters hold every flow too (one SYN each, 10 s of traffic: none reaches their 60 s idle timeout),
+  // so their growth over an empty capture is their memory per active flow once nfpcapd's node cache is full.
+  const floodPeers: [string, string[]][] = tools(flood, 0, nfDir).filter(([n]) => PURE_METERS.includes(n));
   if (has("ndpiReader") && !args.includes("--no-flood-peer")) {
-    const t = await timed(["ndpiReader", "-i", flood, "-q"]);
-    console.log(
-      `  ndpiReader -q (peer)    peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${t.wall.toFixed(2)} s`,
-    );
-    floodRows.push({ run: "ndpiReader -q (peer)", rss: t.rssKb / 1024, wall: t.wall });
+    floodPeers.push(["ndpiReader -q (peer)", ["ndpiReader", "-i", flood, "-q"]]);
   }
+  for (const [name, cmd] of floodPeers) {
+    const t = await timed(cmd);
+    console.log(`  ${name.padEnd(22)} peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${t.wall.toFixed(2)} s`);
+    const base = baseRss.get(name);
+    floodRows.push({
+      run: name,
+      rss: t.rssKb / 1024,
+      wall: t.wall,
+      cpu: t.cpu,
+      perFlow: base === undefined ? "-" : (t.rssKb - base) * 1024 / floodN,
+    });
+  }
+  await Deno.remove(nfDir, { recursive: true });
   const floodTable: Table = {
     id: "flood",
     title: `Flood: ${floodN.toLocaleString("en-US")} distinct TCP SYN flows`,
@@ -391,11 +404,18 @@ export async function main(args: string[]): Promise<void> {
       { key: "run", label: "run" },
       { key: "rss", label: "peak RSS MiB", int: true },
       { key: "wall", label: "wall s" },
+      { key: "cpu", label: "CPU s" },
       { key: "flows", label: "flows", int: true },
       { key: "peak", label: "peak table", int: true },
       { key: "evicted", label: "evicted", int: true },
+      { key: "perFlow", label: "B per active flow", int: true },
     ],
     rows: floodRows,
+    notes: [
+      "B per active flow = (peak RSS − peak RSS on an empty capture) / flows held at the peak: nadir's peak table, " +
+      "every flow for the peers (a SYN each, none idle for 60 s). Past its 524,288-node cache, nfpcapd's figure is " +
+      "its real cost per flow.",
+    ],
   };
   await saveRecord("flows", {
     params: {

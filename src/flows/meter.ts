@@ -578,10 +578,17 @@ export class FlowMeter {
 
   /** Ends every flow still in the table (end of a capture file). */
   flush(): void {
+    // Every flow ends, so the table is emptied at once instead of unlinking each flow from its hash chain
+    // (a random memory access a flow: a third of the time a flood of 1 M one-packet flows took to flush).
     let f = this.#head;
+    this.#head = this.#tail = null;
+    this.#buckets.fill(null);
+    this.#table.clear();
+    this.#numeric = 0;
     while (f !== null) {
       const next = f.next;
-      this.#end(f, f._closed >= 0 ? Expiration.TCP_END : Expiration.FLUSH);
+      f.prev = f.next = f.bucketNext = null;
+      this.#ended(f, f._closed >= 0 ? Expiration.TCP_END : Expiration.FLUSH);
       f = next;
     }
     this.#closing = [];
@@ -715,7 +722,6 @@ export class FlowMeter {
   }
 
   #end(f: Flow, why: number): void {
-    f.expirationId = why;
     if (typeof f.key === "number") {
       const i = f.key & this.#mask;
       const head = this.#buckets[i];
@@ -728,12 +734,18 @@ export class FlowMeter {
       }
       f.bucketNext = null;
     } else this.#table.delete(f.key as string);
-    this.#count--;
     if (f.prev !== null) f.prev.next = f.next;
     else this.#head = f.next;
     if (f.next !== null) f.next.prev = f.prev;
     else this.#tail = f.prev;
     f.prev = f.next = null;
+    this.#ended(f, why);
+  }
+
+  /** Counts and hands over `f`, already out of the table. */
+  #ended(f: Flow, why: number): void {
+    f.expirationId = why;
+    this.#count--;
     this.stats.ended++;
     this.stats.active = this.#count;
     this.#onFlow(f);

@@ -37,8 +37,7 @@ export type BasicState = number[] | number;
  * A flow's state stays a single number (first frame size × 512 + its TCP flags) until its second packet:
  * one-packet flows (scans, SYN floods, DNS) then cost no array at all.
  */
-function materialize(flow: Flow, first: number): number[] {
-  const s = ZERO.slice();
+function materialize(flow: Flow, first: number, s = ZERO.slice()): number[] {
   const size = Math.floor(first / 512), flags = first % 512;
   s[LAST] = s[BLOCK[1] + LAST] = flow.firstMs;
   addStat(s, PS, size, 1);
@@ -51,6 +50,9 @@ function materialize(flow: Flow, first: number): number[] {
 const ZERO: number[] = new Array(BLOCK[2] + FL + 8);
 for (let i = 0; i < ZERO.length; i++) ZERO[i] = 0.5;
 for (let i = 0; i < ZERO.length; i++) ZERO[i] = 0;
+
+/** Where {@link emit} expands a one-packet flow's state (emit keeps no reference to it). */
+const SCRATCH = ZERO.slice();
 
 const COLUMNS: Column[] = [
   { name: "id", type: "int", meta: true },
@@ -114,7 +116,8 @@ const ms = (us: number) => Math.floor(us / 1000);
 
 /** The one definition of a basic row, shared by {@link FeatureSet.row} and {@link FeatureSet.writeRow}. */
 function emit(f: Flow, state: BasicState, w: RowWriter): void {
-  const s = typeof state === "number" ? materialize(f, state) : state;
+  // A one-packet flow's row is made in a scratch array: nothing is allocated for it.
+  const s = typeof state === "number" ? materialize(f, state, SCRATCH.fill(0)) : state;
   w.num(f.id);
   w.num(f.expirationId);
   // The decoder's IPv4 flows hand their addresses and MACs to the writer as numbers: no string is made.
