@@ -241,3 +241,55 @@ Deno.test("FlowMeter.pass: meters that split a capture end every flow at the sam
   assert.deepEqual(split.sort(), one.sort());
   assert.equal(parts[0].stats.created + parts[1].stats.created, single.stats.created);
 });
+
+Deno.test("meter: the compact flow record reads back every value, past the int32 ranges it packs into", () => {
+  // Addresses >= 128.0.0.0 (stored as signed 32-bit), the largest VLAN id, a 32-bit tunnel id, and times
+  // 3 h apart: offsets past 2^31 µs fall back to doubles and must stay exact.
+  const hi = (203 << 24) | (113 << 8) | 9, lo = (198 << 24) | (51 << 16) | (100 << 8) | 7;
+  const t0 = 1_700_000_000_123_457, later = t0 + 3 * 3600e6 + 1;
+  const over = { vlanId: 4095, tunnelId: 0xfffffffe, protocol: 17, srcPort: 5353, dstPort: 53 };
+  const fwd = { ...over, srcIp4: hi, dstIp4: lo, srcIp: "203.0.113.9", dstIp: "198.51.100.7" };
+  const rev = {
+    ...over,
+    srcIp4: lo,
+    dstIp4: hi,
+    srcIp: "198.51.100.7",
+    dstIp: "203.0.113.9",
+    srcPort: 53,
+    dstPort: 5353,
+  };
+  const flows: Flow[] = [];
+  const m = new FlowMeter({ idleTimeout: 1e6, activeTimeout: 1e6, onFlow: (f) => flows.push(f) });
+  m.add(pkt(t0, true, fwd));
+  m.add(pkt(t0 + 10, true, fwd));
+  m.add(pkt(later, false, rev));
+  m.add(pkt(later + 5, true, fwd));
+  m.flush();
+  assert.equal(flows.length, 1);
+  const f = flows[0];
+  assert.deepEqual([f.srcIp, f.srcPort, f.dstIp, f.dstPort], ["203.0.113.9", 5353, "198.51.100.7", 53]);
+  assert.deepEqual([f.protocol, f.ipVersion, f.vlanId, f.tunnelId], [17, 4, 4095, 0xfffffffe]);
+  assert.deepEqual([f.firstUs, f.s2dFirstUs, f.s2dLastUs, f.d2sFirstUs, f.d2sLastUs, f.lastUs], [
+    t0,
+    t0,
+    later + 5,
+    later,
+    later,
+    later + 5,
+  ]);
+  assert.deepEqual([f.packets, f.bytes, f.closedUs, f.expirationId], [4, 264, 0, Expiration.FLUSH]);
+
+  // A flow that never heard back reports 0 for its dst→src times; a RST records the close time.
+  const one: Flow[] = [];
+  const t = new FlowMeter({ tcpTermination: true, onFlow: (x) => one.push(x) });
+  t.add(pkt(t0, true, { tcpFlags: TCP.SYN }));
+  t.add(pkt(t0 + 7, true, { tcpFlags: TCP.RST }));
+  t.flush();
+  assert.deepEqual([one[0].d2sFirstUs, one[0].d2sLastUs, one[0].closedUs, one[0].tcpClose], [
+    0,
+    0,
+    t0 + 7,
+    4,
+  ]);
+  assert.equal(one[0].expirationId, Expiration.TCP_END);
+});
