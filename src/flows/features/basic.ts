@@ -19,17 +19,21 @@ const DIRS = ["bidirectional", "src2dst", "dst2src"] as const;
 const FLAGS = ["syn", "cwr", "ece", "urg", "ack", "psh", "rst", "fin"] as const;
 const FLAG_BITS = [TCP.SYN, TCP.CWR, TCP.ECE, TCP.URG, TCP.ACK, TCP.PSH, TCP.RST, TCP.FIN];
 
-// Per direction block: packet sizes (mean, m2, min, max), inter-arrival ms (mean, m2, min, max), last ms, then
-// for src→dst and dst→src 8 flag counts. The counts are the flow's own (a direction's inter-arrival times are
-// one fewer than its packets) and the bidirectional flags are the two directions' sums, so neither is kept.
-const PS = 0, PIAT = 4, LAST = 8, FL = 9;
-/** Where each block starts: bidirectional (no flags), src→dst, dst→src. */
-const BLOCK = [0, 9, 26] as const;
+// Per direction block (bidirectional, src→dst, dst→src): packet sizes (mean, m2, min, max), inter-arrival ms
+// (mean, m2, min, max), last ms; then, for a TCP flow only, 8 flag counts src→dst and 8 dst→src. The counts
+// are the flow's own (a direction's inter-arrival times are one fewer than its packets) and the
+// bidirectional flags are the two directions' sums, so neither is kept.
+const PS = 0, PIAT = 4, LAST = 8;
+/** Where each block starts: bidirectional, src→dst, dst→src. */
+const BLOCK = [0, 9, 18] as const;
+/** Where the flag counts of src→dst and dst→src start (TCP flows only). */
+const FLAGS_S2D = 27, FLAGS_D2S = 35;
 
 /**
- * Per-flow state: one packed array of 43 doubles (344 bytes of values, 48 of headers). A plain array rather
- * than a Float64Array: V8 allocates it on the heap with a pointer bump, while every typed array over 64 bytes
- * gets an off-heap backing store and ArrayBuffer bookkeeping (about 2 µs and 250 bytes more per flow).
+ * Per-flow state: one packed array of 43 doubles for a TCP flow (344 bytes of values, 48 of headers), 27 for
+ * any other (no flags). A plain array rather than a Float64Array: V8 allocates it on the heap with a pointer
+ * bump, while every typed array over 64 bytes gets an off-heap backing store and ArrayBuffer bookkeeping
+ * (about 2 µs and 250 bytes more per flow).
  */
 export type BasicState = number[] | number;
 
@@ -37,19 +41,24 @@ export type BasicState = number[] | number;
  * A flow's state stays a single number (first frame size × 512 + its TCP flags) until its second packet:
  * one-packet flows (scans, SYN floods, DNS) then cost no array at all.
  */
-function materialize(flow: Flow, first: number, s = ZERO.slice()): number[] {
+function materialize(
+  flow: Flow,
+  first: number,
+  s = flow.protocol === 6 ? ZERO.slice() : ZERO_NO_FLAGS.slice(),
+): number[] {
   const size = Math.floor(first / 512), flags = first % 512;
   s[LAST] = s[BLOCK[1] + LAST] = flow.firstMs;
   addStat(s, PS, size, 1);
   addStat(s, BLOCK[1] + PS, size, 1);
-  if (flags !== 0) addFlags(s, BLOCK[1], flags);
+  if (flags !== 0) addFlags(s, FLAGS_S2D, flags);
   return s;
 }
 
 /** Zeroed template in PACKED_DOUBLE_ELEMENTS form: `slice()` copies keep that form (no per-flow transition). */
-const ZERO: number[] = new Array(BLOCK[2] + FL + 8);
+const ZERO: number[] = new Array(FLAGS_D2S + 8);
 for (let i = 0; i < ZERO.length; i++) ZERO[i] = 0.5;
 for (let i = 0; i < ZERO.length; i++) ZERO[i] = 0;
+const ZERO_NO_FLAGS = ZERO.slice(0, FLAGS_S2D);
 
 /** Where {@link emit} expands a one-packet flow's state (emit keeps no reference to it). */
 const SCRATCH = ZERO.slice();
@@ -108,8 +117,8 @@ function addStat(s: number[], o: number, x: number, n: number): void {
   s[o + 1] += d * (x - s[o]);
 }
 
-function addFlags(s: number[], b: number, flags: number): void {
-  for (let i = 0; i < 8; i++) if (flags & FLAG_BITS[i]) s[b + FL + i]++;
+function addFlags(s: number[], at: number, flags: number): void {
+  for (let i = 0; i < 8; i++) if (flags & FLAG_BITS[i]) s[at + i]++;
 }
 
 const ms = (us: number) => Math.floor(us / 1000);
@@ -165,10 +174,12 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
       w.num(n ? s[o + 3] : 0);
     }
   }
-  const a = BLOCK[1] + FL, b = BLOCK[2] + FL;
-  for (let k = 0; k < 8; k++) w.num(s[a + k] + s[b + k]);
-  for (let k = 0; k < 8; k++) w.num(s[a + k]);
-  for (let k = 0; k < 8; k++) w.num(s[b + k]);
+  if (s.length > FLAGS_S2D) {
+    const a = FLAGS_S2D, b = FLAGS_D2S;
+    for (let k = 0; k < 8; k++) w.num(s[a + k] + s[b + k]);
+    for (let k = 0; k < 8; k++) w.num(s[a + k]);
+    for (let k = 0; k < 8; k++) w.num(s[b + k]);
+  } else for (let k = 0; k < 24; k++) w.num(0);
 }
 
 const NO_ROW: (number | string)[] = [];
@@ -212,7 +223,7 @@ export const basicFeatures: FeatureSet<BasicState> = {
     s[LAST] = ms;
     if (nd > 1) addStat(s, d + PIAT, ms - s[d + LAST], nd - 1);
     s[d + LAST] = ms;
-    if (p.protocol === 6 && p.tcpFlags !== 0) addFlags(s, d, p.tcpFlags);
+    if (p.protocol === 6 && p.tcpFlags !== 0) addFlags(s, dir === 0 ? FLAGS_S2D : FLAGS_D2S, p.tcpFlags);
   },
   row(f: Flow, state: BasicState, out: (number | string)[]): void {
     const w = ARRAY_WRITER;
