@@ -375,11 +375,10 @@ export async function main(args: string[]): Promise<void> {
       flows: s.flows,
       peak: s.peakActiveFlows,
       evicted: s.evictedFlows,
-      perFlow: (t.rssKb - (baseRss.get(tools(empty, 0, "")[0][0]) ?? 0)) * 1024 / s.peakActiveFlows,
+      perFlow: t.rssKb * 1024 / s.peakActiveFlows,
     });
   }
-  // The pure meters hold every flow too (one SYN each, 10 s of traffic: none reaches their 60 s idle timeout),
-  // so their growth over an empty capture is their memory per active flow once nfpcapd's node cache is full.
+  // The pure meters hold every flow too (one SYN each, 10 s of traffic: none reaches their 60 s idle timeout).
   const floodPeers: [string, string[]][] = tools(flood, 0, nfDir).filter(([n]) => PURE_METERS.includes(n));
   if (has("ndpiReader") && !args.includes("--no-flood-peer")) {
     floodPeers.push(["ndpiReader -q (peer)", ["ndpiReader", "-i", flood, "-q"]]);
@@ -387,13 +386,12 @@ export async function main(args: string[]): Promise<void> {
   for (const [name, cmd] of floodPeers) {
     const t = await timed(cmd);
     console.log(`  ${name.padEnd(22)} peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${t.wall.toFixed(2)} s`);
-    const base = baseRss.get(name);
     floodRows.push({
       run: name,
       rss: t.rssKb / 1024,
       wall: t.wall,
       cpu: t.cpu,
-      perFlow: base === undefined ? "-" : (t.rssKb - base) * 1024 / floodN,
+      perFlow: name.startsWith("ndpiReader") ? "-" : t.rssKb * 1024 / floodN,
     });
   }
   await Deno.remove(nfDir, { recursive: true });
@@ -408,13 +406,13 @@ export async function main(args: string[]): Promise<void> {
       { key: "flows", label: "flows", int: true },
       { key: "peak", label: "peak table", int: true },
       { key: "evicted", label: "evicted", int: true },
-      { key: "perFlow", label: "B per active flow", int: true },
+      { key: "perFlow", label: "RSS B per flow held", int: true },
     ],
     rows: floodRows,
     notes: [
-      "B per active flow = (peak RSS − peak RSS on an empty capture) / flows held at the peak: nadir's peak table, " +
-      "every flow for the peers (a SYN each, none idle for 60 s). Past its 524,288-node cache, nfpcapd's figure is " +
-      "its real cost per flow.",
+      "RSS B per flow held = the whole process's peak RSS / the flows it held at the peak: nadir's peak table, " +
+      "every flow for nfpcapd and Argus (a SYN each, 10 s of traffic: none reaches their 60 s idle timeout). " +
+      "The whole process, start-up included, so that nfpcapd's node cache (allocated up front) counts.",
     ],
   };
   await saveRecord("flows", {

@@ -319,6 +319,8 @@ const KEY_SEP = "|";
 
 /** The bits of {@link Flow._bits} that a table lookup compares: protocol and VLAN id. */
 const PROTO_VLAN = 255 | (4095 << 19);
+/** The bits of {@link Flow._bits} that are not 0 once a flow has ended (its expiration id + 1). */
+const ENDED = 7 << 16;
 
 /** Set by {@link flowKey}: whether the packet's source is the key's second endpoint. */
 let swapped = false;
@@ -524,11 +526,13 @@ export class FlowMeter {
     let prev: Flow | undefined;
     if (f !== undefined) {
       const nowMs = Math.floor(ts / 1000);
-      if (nowMs - f.lastMs >= this.#idleMs) {
+      // The getters' arithmetic spelt out: this is the per-packet path, where V8 stops inlining calls.
+      const firstUs = f.firstUs, lastOff = f._d2sLast > f._s2dLast ? f._d2sLast : f._s2dLast;
+      if (nowMs - Math.floor((firstUs + lastOff) / 1000) >= this.#idleMs) {
         this.#end(f, Expiration.IDLE);
         prev = f;
         f = undefined;
-      } else if (nowMs - f.firstMs >= this.#activeMs) {
+      } else if (nowMs - Math.floor(firstUs / 1000) >= this.#activeMs) {
         this.#end(f, Expiration.ACTIVE);
         prev = f;
         f = undefined;
@@ -544,7 +548,7 @@ export class FlowMeter {
     }
     // Direction as NFStream: anything not matching the first packet's endpoints is dst→src
     // (both endpoints equal: always src→dst).
-    const dir: 0 | 1 = sw === f.swapped ? 0 : 1;
+    const dir: 0 | 1 = sw === ((f._bits & 4096) !== 0) ? 0 : 1;
     const size = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
     const off = offsetUs(ts, f);
     if (dir === 0) {
@@ -697,11 +701,11 @@ export class FlowMeter {
     const q = this.#closing;
     while (this.#closingHead < q.length) {
       const f = q[this.#closingHead];
-      if (f.expirationId !== -1) {
+      if ((f._bits & ENDED) !== 0) {
         this.#closingHead++;
         continue;
       }
-      if (nowUs - f.closedUs < this.#lingerUs) break;
+      if (nowUs - (f.firstUs + f._closed) < this.#lingerUs) break;
       this.#closingHead++;
       this.#end(f, Expiration.TCP_END);
     }
