@@ -15,7 +15,9 @@
  * RSS. A second table sets nadir against the faster pure meter on each file:
  * CPU per packet and memory per concurrent flow (peak RSS above the tool's own
  * RSS on an empty capture). Then a generated flood of N distinct TCP SYN
- * flows (default 1 M) is metered with and without a flow-table cap.
+ * flows (default 1 M) is metered with and without a flow-table cap, beside
+ * nfpcapd and Argus holding the same flows; last, what one active flow holds
+ * on nadir's heap (bench/_flow_heap.ts), without RSS's headroom.
  *
  * Tables are written with the run's parameters to
  * `bench/results/flows-<stamp>.json` (bench/_record.ts); docs/features.md's
@@ -395,6 +397,51 @@ export async function main(args: string[]): Promise<void> {
     });
   }
   await Deno.remove(nfDir, { recursive: true });
+
+  // What a flow holds on the heap, apart from RSS's headroom (bench/_flow_heap.ts).
+  const heapRows: Record<string, Cell>[] = [];
+  const heapFiles: [string, string, number][] = [
+    [files[1].label, files[1].file, files[1].packets],
+    [files[2].label, files[2].file, 600_000],
+    ["flood (one SYN a flow)", flood, floodN],
+  ];
+  for (const [label, file, packets] of heapFiles) {
+    for (const features of ["none", "basic"]) {
+      const r = await sh([
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--v8-flags=--expose-gc",
+        join(ROOT, "bench", "_flow_heap.ts"),
+        file,
+        String(packets),
+        features,
+      ], { quiet: true });
+      if (r.code !== 0) throw new Error(`bench/_flow_heap.ts ${file} failed: ${r.err.slice(-400)}`);
+      const h = JSON.parse(r.out.trim().split("\n").pop()!);
+      console.log(
+        `  heap per flow, ${label}, ${features}: ${h.bytesPerFlow.toFixed(0)} B (${h.flows} flows)`,
+      );
+      heapRows.push({ file: label, packets, features, flows: h.flows, bytes: h.bytesPerFlow });
+    }
+  }
+  const heapTable: Table = {
+    id: "heap",
+    title: "What an active flow holds on nadir's heap (after a full garbage collection)",
+    columns: [
+      { key: "file", label: "file" },
+      { key: "packets", label: "packets read", int: true },
+      { key: "features", label: "features" },
+      { key: "flows", label: "flows held", int: true },
+      { key: "bytes", label: "heap B per flow", int: true },
+    ],
+    rows: heapRows,
+    notes: [
+      "No timeouts: every flow stays active. Bytes = growth of V8's used heap between the first half and the " +
+      "whole prefix ÷ the flows added (what does not grow with the flows drops out). `none` is the flow record alone.",
+    ],
+  };
+
   const floodTable: Table = {
     id: "flood",
     title: `Flood: ${floodN.toLocaleString("en-US")} distinct TCP SYN flows`,
@@ -424,7 +471,7 @@ export async function main(args: string[]): Promise<void> {
       floodFlows: floodN,
       floodPeer: !args.includes("--no-flood-peer"),
     },
-    tables: [peerTable, goalTable, floodTable],
+    tables: [peerTable, goalTable, floodTable, heapTable],
   });
 }
 
