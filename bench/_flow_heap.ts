@@ -57,6 +57,11 @@ if (import.meta.main) {
   await meterPrefix(file, Math.floor(limit / 2), basic);
   const half = await meterPrefix(file, Math.floor(limit / 2), basic);
   const whole = await meterPrefix(file, limit, basic);
+  if (whole.flows <= half.flows) {
+    throw new Error(
+      `${file}: the second half of the first ${limit} packets opened no flow; nothing to measure`,
+    );
+  }
   console.log(JSON.stringify({
     flows: whole.flows,
     bytesPerFlow: (whole.heap - half.heap) / (whole.flows - half.flows),
