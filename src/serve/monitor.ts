@@ -725,18 +725,19 @@ export class Monitor {
 
 /**
  * Heap bytes one active single-packet flow costs the monitor's flow table (flow record, `basic`
- * feature state, table entries), measured with Deno.memoryUsage() over 100 k flows of the SYN flood
- * (docs/monitor.md): 481. Its evidence frames are bounded apart, by the evidence buffer's own cap
+ * feature state, table entries, talker counters): 328, the growth of the used heap after full
+ * collections between 100 k and 200 k flows of the SYN flood (docs/monitor.md; 504 before the flow
+ * record shrank on 2026-12-06). Its evidence frames are bounded apart, by the evidence buffer's own cap
  * (`evidence.max_bytes`, 64 MiB), which counts their bookkeeping too (~528 bytes a one-frame flow).
  */
-export const BYTES_PER_FLOW = 500;
+export const BYTES_PER_FLOW = 340;
 
 /** Heap the default flow-table cap allows at most: {@link BYTES_PER_FLOW} × cap ≤ this. */
 export const FLOW_TABLE_BUDGET = 192 * 2 ** 20;
 
 /**
  * The default flow-table cap: {@link FLOW_TABLE_BUDGET} (or a 16th of the machine's memory when that
- * is less) at {@link BYTES_PER_FLOW}, at least 10,000: 402,653 flows. A fixed budget, not a share of
+ * is less) at {@link BYTES_PER_FLOW}, at least 10,000: 592,137 flows. A fixed budget, not a share of
  * the machine: V8 lets garbage grow to a multiple of the live heap before it collects, so a 1 M-flow
  * table (~1 GB live with its evidence) peaked at 4.1 GB RSS under a flood (issue 19). A flood beyond
  * the cap evicts the least recently active flows (scored, counted in `flows_evicted_total` and the run
@@ -746,8 +747,8 @@ export const FLOW_TABLE_BUDGET = 192 * 2 ** 20;
  * ```ts
  * import assert from "node:assert/strict";
  * import { defaultMaxFlows } from "./monitor.ts";
- * assert.equal(defaultMaxFlows(16 * 2 ** 30), 402_653);
- * assert.equal(defaultMaxFlows(2 * 2 ** 30), 268_435);
+ * assert.equal(defaultMaxFlows(16 * 2 ** 30), 592_137);
+ * assert.equal(defaultMaxFlows(2 * 2 ** 30), 394_758);
  * assert.equal(defaultMaxFlows(0), 10_000);
  * ```
  */
