@@ -732,12 +732,16 @@ export class Monitor {
  */
 export const BYTES_PER_FLOW = 340;
 
-/** Heap the default flow-table cap allows at most: {@link BYTES_PER_FLOW} × cap ≤ this. */
-export const FLOW_TABLE_BUDGET = 192 * 2 ** 20;
+/**
+ * Heap the default flow-table cap allows at most: {@link BYTES_PER_FLOW} × cap ≤ this. 160 MiB keeps the full
+ * 1.5 M-flow flood, every flow alerting, under issue 19's 1 GiB of peak RSS with room to spare: 192 MiB at
+ * 340 bytes a flow (592,137 flows) peaked at 996 MiB, 192 MiB at 500 bytes (402,653) at 906 MiB.
+ */
+export const FLOW_TABLE_BUDGET = 160 * 2 ** 20;
 
 /**
  * The default flow-table cap: {@link FLOW_TABLE_BUDGET} (or a 16th of the machine's memory when that
- * is less) at {@link BYTES_PER_FLOW}, at least 10,000: 592,137 flows. A fixed budget, not a share of
+ * is less) at {@link BYTES_PER_FLOW}, at least 10,000: 493,447 flows. A fixed budget, not a share of
  * the machine: V8 lets garbage grow to a multiple of the live heap before it collects, so a 1 M-flow
  * table (~1 GB live with its evidence) peaked at 4.1 GB RSS under a flood (issue 19). A flood beyond
  * the cap evicts the least recently active flows (scored, counted in `flows_evicted_total` and the run
@@ -747,7 +751,7 @@ export const FLOW_TABLE_BUDGET = 192 * 2 ** 20;
  * ```ts
  * import assert from "node:assert/strict";
  * import { defaultMaxFlows } from "./monitor.ts";
- * assert.equal(defaultMaxFlows(16 * 2 ** 30), 592_137);
+ * assert.equal(defaultMaxFlows(16 * 2 ** 30), 493_447);
  * assert.equal(defaultMaxFlows(2 * 2 ** 30), 394_758);
  * assert.equal(defaultMaxFlows(0), 10_000);
  * ```
