@@ -93,8 +93,6 @@ export interface FlowFeatureSet<S = unknown> {
 export class Flow {
   /** Sequence number in order of creation, from 0. */
   id = 0;
-  /** Table key: a numeric hash (IPv4, chained through `bucketNext`) or the string key (IPv6). */
-  key: number | string = "";
   /**
    * Canonical endpoints of the key: lower address/port first. The IPv4 addresses are kept as signed
    * 32-bit integers (the same bits), which V8 stores without a box; `ka`/`kb` are 0 for string keys.
@@ -132,18 +130,14 @@ export class Flow {
   d2sBytes = 0;
   /** Feature-set state. */
   state: unknown = undefined;
-  /**
-   * Counters a consumer has already reported (the monitor's top-talker table adds only the growth
-   * since): four small fields here cost 32 bytes a flow, a side table ~280.
-   */
-  acctS2dPackets = 0;
-  acctS2dBytes = 0;
-  acctD2sPackets = 0;
-  acctD2sBytes = 0;
   // LRU list links (least recently updated first).
   prev: Flow | null = null;
   next: Flow | null = null;
 
+  /** Table key: the string key of a string-keyed flow (IPv6), else the hash of its IPv4 key's fields. */
+  get key(): number | string {
+    return this._strs?.key ?? flowHash(this);
+  }
   /** IP protocol number. */
   get protocol(): number {
     return this._bits & 255;
@@ -252,7 +246,33 @@ export class FlowStrings {
     readonly dstIp: string,
     readonly srcMac: string | undefined,
     readonly dstMac: string | undefined,
+    /** The table key of a string-keyed flow; undefined when the flow is in the IPv4 hash table. */
+    readonly key: string | undefined,
   ) {}
+}
+
+/**
+ * The hash of an IPv4 flow key (its bucket is `hash & mask`). The record recomputes it from its own fields
+ * when it leaves the table rather than keeping it: 8 bytes a flow.
+ */
+function keyHash(
+  ka: number,
+  kap: number,
+  kb: number,
+  kbp: number,
+  proto: number,
+  vlan: number,
+  tunnel: number,
+): number {
+  let h = Math.imul(ka ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(kb + 0x632be5ab, 0xc2b2ae35);
+  h = Math.imul(h ^ ((kap << 16) | kbp), 0x27d4eb2f) ^
+    Math.imul(proto + (vlan << 8) + (tunnel << 20), 0x165667b1);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}
+
+/** {@link keyHash} of a flow in the IPv4 table. */
+function flowHash(f: Flow): number {
+  return keyHash(f.ka, f.kap, f.kb, f.kbp, f._bits & 255, (f._bits >>> 19) & 4095, f.tunnelId);
 }
 
 /**
@@ -284,6 +304,12 @@ export interface MeterOptions {
   nfstreamBytes16?: boolean;
   /** Receives every ended flow. */
   onFlow: (flow: Flow) => void;
+  /**
+   * The class of the flow records (default {@link Flow}): a consumer that keeps a little state of its own
+   * per flow subclasses it, rather than every flow of every meter carrying that state (the monitor's
+   * top-talker counters: 32 bytes a flow, against ~280 in a side table).
+   */
+  flowClass?: new () => Flow;
   /** Per-flow features. */
   features?: FlowFeatureSet;
   /**
@@ -395,6 +421,7 @@ export class FlowMeter {
   readonly #onFlow: (f: Flow) => void;
   readonly #features: FlowFeatureSet | undefined;
   readonly #wrap16: boolean;
+  readonly #flowClass: new () => Flow;
   #head: Flow | null = null; // least recently updated
   #tail: Flow | null = null;
   #closing: Flow[] = [];
@@ -430,6 +457,7 @@ export class FlowMeter {
     this.#onFlow = opts.onFlow;
     this.#features = opts.features;
     this.#wrap16 = opts.nfstreamBytes16 ?? false;
+    this.#flowClass = opts.flowClass ?? Flow;
     this.#nextId = opts.ids?.first ?? 0;
     this.#idStep = opts.ids?.step ?? 1;
     if (
@@ -504,10 +532,7 @@ export class FlowMeter {
       sw = !(a < b || (a === b && p.srcPort <= p.dstPort));
       if (sw) ka = b | 0, kap = p.dstPort, kb = a | 0, kbp = p.srcPort;
       else ka = a | 0, kap = p.srcPort, kb = b | 0, kbp = p.dstPort;
-      let h = Math.imul(ka ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(kb + 0x632be5ab, 0xc2b2ae35);
-      h = Math.imul(h ^ ((kap << 16) | kbp), 0x27d4eb2f) ^
-        Math.imul(p.protocol + (p.vlanId << 8) + (p.tunnelId << 20), 0x165667b1);
-      key = (h ^ (h >>> 15)) & 0x3fffffff;
+      key = keyHash(ka, kap, kb, kbp, p.protocol & 255, p.vlanId & 4095, p.tunnelId);
       const pv = (p.protocol & 255) | ((p.vlanId & 4095) << 19);
       let c: Flow | null = this.#buckets[key & this.#mask];
       while (
@@ -615,10 +640,9 @@ export class FlowMeter {
       st.evicted++;
       this.#end(this.#head, Expiration.EVICTED);
     }
-    const f = new Flow();
+    const f = new this.#flowClass();
     f.id = this.#nextId;
     this.#nextId += this.#idStep;
-    f.key = key;
     f._bits = (p.protocol & 255) | ((p.ipVersion & 15) << 8) | (sw ? 4096 : 0) | ((p.vlanId & 4095) << 19);
     f.ka = ka;
     f.kap = kap;
@@ -627,7 +651,7 @@ export class FlowMeter {
     // Strings are made only when a row needs them: IPv4 addresses come from the numeric key, MACs from the bytes.
     f.tunnelId = p.tunnelId;
     if (p instanceof DecodedPacket) {
-      if (typeof key !== "number") f._strs = new FlowStrings(p.srcIp, p.dstIp, p.srcMac, p.dstMac);
+      if (typeof key !== "number") f._strs = new FlowStrings(p.srcIp, p.dstIp, p.srcMac, p.dstMac, key);
       const b = p._buf, so = p.srcMacOffset(), d = p.dstMacOffset();
       if (so >= 0) {
         f._smHi = (b[so] << 16) | (b[so + 1] << 8) | b[so + 2];
@@ -637,7 +661,15 @@ export class FlowMeter {
         f._dmHi = (b[d] << 16) | (b[d + 1] << 8) | b[d + 2];
         f._dmLo = (b[d + 3] << 16) | (b[d + 4] << 8) | b[d + 5];
       }
-    } else f._strs = new FlowStrings(p.srcIp, p.dstIp, p.srcMac, p.dstMac);
+    } else {
+      f._strs = new FlowStrings(
+        p.srcIp,
+        p.dstIp,
+        p.srcMac,
+        p.dstMac,
+        typeof key === "number" ? undefined : key,
+      );
+    }
     f.firstUs = ts;
     f.s2dPackets = 1;
     f.s2dBytes = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
@@ -665,8 +697,8 @@ export class FlowMeter {
     const b = new Array<Flow | null>(size).fill(null);
     const mask = size - 1;
     for (let f = this.#head; f !== null; f = f.next) {
-      if (typeof f.key !== "number") continue;
-      const i = f.key & mask;
+      if (f._strs?.key !== undefined) continue;
+      const i = flowHash(f) & mask;
       f.bucketNext = b[i];
       b[i] = f;
     }
@@ -726,8 +758,9 @@ export class FlowMeter {
   }
 
   #end(f: Flow, why: number): void {
-    if (typeof f.key === "number") {
-      const i = f.key & this.#mask;
+    const stringKey = f._strs?.key;
+    if (stringKey === undefined) {
+      const i = flowHash(f) & this.#mask;
       const head = this.#buckets[i];
       this.#numeric--;
       if (head === f) this.#buckets[i] = f.bucketNext;
@@ -737,7 +770,7 @@ export class FlowMeter {
         if (c !== null) c.bucketNext = f.bucketNext;
       }
       f.bucketNext = null;
-    } else this.#table.delete(f.key as string);
+    } else this.#table.delete(stringKey);
     if (f.prev !== null) f.prev.next = f.next;
     else this.#head = f.next;
     if (f.next !== null) f.next.prev = f.prev;

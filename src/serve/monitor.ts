@@ -54,7 +54,7 @@
 import type { Packet } from "../capture/packet.ts";
 import type { Matrix } from "../data/matrix.ts";
 import type { Detector } from "../detectors/types.ts";
-import { Expiration, type Flow, type FlowFeatureSet, FlowMeter } from "../flows/meter.ts";
+import { Expiration, Flow, type FlowFeatureSet, FlowMeter } from "../flows/meter.ts";
 import { type Alert, hostName, makeAlert, protoName } from "./alert.ts";
 import {
   EvidenceBuffer,
@@ -281,6 +281,7 @@ export class Monitor {
       features: wrapper,
       onFlow: (f) => this.#flowEnded(f),
       ids: o.flowIds,
+      flowClass: TalkerFlow,
     });
   }
 
@@ -372,10 +373,11 @@ export class Monitor {
 
   /**
    * Adds a flow's traffic since it was last accounted to the top-talker table. What was accounted
-   * lives on the flow record (`Flow.acct*`): a Map of Float64Array per active flow cost ~280 bytes a
-   * flow, a quarter of the table's memory under a flow flood.
+   * lives on the flow record ({@link TalkerFlow}): a Map of Float64Array per active flow cost ~280 bytes
+   * a flow, a quarter of the table's memory under a flow flood.
    */
-  #accountTalkers(f: Flow): void {
+  #accountTalkers(flow: Flow): void {
+    const f = flow as TalkerFlow; // every flow of this monitor's meter (flowClass)
     const st = this.o.stats;
     if (f.s2dPackets > f.acctS2dPackets) {
       st.talker(f.srcIp, f.s2dBytes - f.acctS2dBytes, f.s2dPackets - f.acctS2dPackets);
@@ -724,10 +726,21 @@ export class Monitor {
 }
 
 /**
+ * The monitor's flow record: a {@link Flow} with the counters its top-talker table has already taken
+ * (it adds only the growth since). `nadir flows` and the other meters do without them.
+ */
+export class TalkerFlow extends Flow {
+  acctS2dPackets = 0;
+  acctS2dBytes = 0;
+  acctD2sPackets = 0;
+  acctD2sBytes = 0;
+}
+
+/**
  * Heap bytes one active single-packet flow costs the monitor's flow table (flow record, `basic`
- * feature state, table entries, talker counters): 328, the growth of the used heap after full
- * collections between 100 k and 200 k flows of the SYN flood (docs/monitor.md; 504 before the flow
- * record shrank on 2026-12-06). Its evidence frames are bounded apart, by the evidence buffer's own cap
+ * feature state, table entries, talker counters): 320, the growth of the used heap after full
+ * collections between 100 k and 200 k flows of the SYN flood (bench/_monitor_heap.ts, docs/monitor.md;
+ * 552 before the flow record shrank on 2026-12-06). Its evidence frames are bounded apart, by the evidence buffer's own cap
  * (`evidence.max_bytes`, 64 MiB), which counts their bookkeeping too (~528 bytes a one-frame flow).
  */
 export const BYTES_PER_FLOW = 340;

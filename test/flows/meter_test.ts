@@ -293,3 +293,25 @@ Deno.test("meter: the compact flow record reads back every value, past the int32
   ]);
   assert.equal(one[0].expirationId, Expiration.TCP_END);
 });
+
+Deno.test("meter: an IPv4 flow leaves its hash chain when it ends (the record recomputes its bucket)", () => {
+  // VLAN 4095, a 32-bit tunnel id and UDP: every field of the key goes into the recomputed hash.
+  const over = {
+    vlanId: 4095,
+    tunnelId: 0xfffffffe,
+    protocol: 17,
+    srcIp4: (203 << 24) | 9,
+    dstIp4: (10 << 24) | 7,
+  };
+  const flows: Flow[] = [];
+  const m = new FlowMeter({ idleTimeout: 1, onFlow: (f) => flows.push(f) });
+  for (let i = 0; i < 5000; i++) m.add(pkt(1e12 + i, true, { ...over, srcPort: 1024 + i }));
+  m.expire(1e12 + 3e6);
+  assert.deepEqual([flows.length, m.stats.active], [5000, 0]);
+  // The same keys again: new flows, none found in a chain it should have left.
+  for (let i = 0; i < 5000; i++) m.add(pkt(1e12 + 4e6 + i, true, { ...over, srcPort: 1024 + i }));
+  assert.equal(m.stats.created, 10_000);
+  m.flush();
+  assert.deepEqual([flows.length, m.stats.active, m.stats.ended], [10_000, 0, 10_000]);
+  assert.ok(flows.every((f) => f.packets === 1 && f.vlanId === 4095 && f.tunnelId === 0xfffffffe));
+});
