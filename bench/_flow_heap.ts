@@ -9,16 +9,31 @@
  * @module
  */
 import { forEachPacket } from "../src/capture/reader.ts";
+import type { Packet } from "../src/capture/packet.ts";
 import { FlowMeter } from "../src/flows/meter.ts";
 import { basicFeatures } from "../src/flows/features/basic.ts";
 
-/** Heap bytes after full collections. */
-function heapAfterGc(): number {
+/** Heap bytes after full collections (the process runs with --expose-gc). */
+export function heapAfterGc(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error("bench/_flow_heap.ts needs --v8-flags=--expose-gc");
+  if (gc === undefined) throw new Error("measuring the heap needs --v8-flags=--expose-gc");
   gc();
   gc();
   return Deno.memoryUsage().heapUsed;
+}
+
+/** Hands the first `limit` packets of `file` to `onPacket`. */
+export async function readPrefix(file: string, limit: number, onPacket: (p: Packet) => void): Promise<void> {
+  let n = 0;
+  const stop = new Error("prefix read");
+  try {
+    await forEachPacket(file, (p) => {
+      if (n++ >= limit) throw stop;
+      onPacket(p);
+    });
+  } catch (e) {
+    if (e !== stop) throw e;
+  }
 }
 
 /** Flows held and heap bytes after metering the first `limit` packets of `file`. */
@@ -33,16 +48,7 @@ async function meterPrefix(
     idleTimeout: 1e9,
     activeTimeout: 1e9,
   });
-  let n = 0;
-  const stop = new Error("prefix read");
-  try {
-    await forEachPacket(file, (p) => {
-      if (n++ >= limit) throw stop;
-      meter.add(p);
-    });
-  } catch (e) {
-    if (e !== stop) throw e;
-  }
+  await readPrefix(file, limit, (p) => meter.add(p));
   const heap = heapAfterGc();
   if (meter.stats.active === 0) throw new Error(`${file}: no flow in the first ${limit} packets`);
   return { flows: meter.stats.active, heap };

@@ -15,18 +15,10 @@ import { flowScoringFromDir, trainFlowModelFromPcap } from "../src/serve/models.
 import { MonitorMetrics } from "../src/serve/metrics.ts";
 import { AlertStore, LiveStats } from "../src/serve/store.ts";
 import { AlertFilter } from "../src/serve/rules.ts";
-import { forEachPacket } from "../src/capture/reader.ts";
+import { heapAfterGc, readPrefix } from "./_flow_heap.ts";
 import { writeSynFlood } from "../test/serve/_flood.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error("bench/_monitor_heap.ts needs --v8-flags=--expose-gc");
-  gc();
-  gc();
-  return Deno.memoryUsage().heapUsed;
-}
 
 /** Flows held and heap bytes after the monitor took the first `limit` packets of `pcap`. */
 async function monitorPrefix(
@@ -48,16 +40,7 @@ async function monitorPrefix(
     maxFlows: 4_000_000,
     evidence: { maxBytes: 0 }, // frames are counted apart (the evidence buffer's own cap)
   });
-  let n = 0;
-  const stop = new Error("prefix read");
-  try {
-    await forEachPacket(pcap, (p) => {
-      if (n++ >= limit) throw stop;
-      m.packet(p);
-    });
-  } catch (e) {
-    if (e !== stop) throw e;
-  }
+  await readPrefix(pcap, limit, (p) => m.packet(p));
   return { flows: m.meter.stats.active, heap: heapAfterGc() };
 }
 
