@@ -608,7 +608,7 @@ export class FlowMeter {
   /** Ends every flow still in the table (end of a capture file). */
   flush(): void {
     // Every flow ends, so the table is emptied at once instead of unlinking each flow from its hash chain
-    // (a random memory access a flow: a third of the time a flood of 1 M one-packet flows took to flush).
+    // (a random memory access a flow: ~0.6 s of a 4.6 s profile of a flood of 1 M one-packet flows).
     let f = this.#head;
     this.#head = this.#tail = null;
     this.#buckets.fill(null);

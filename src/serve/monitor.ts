@@ -740,8 +740,9 @@ export class TalkerFlow extends Flow {
  * Heap bytes one active single-packet flow costs the monitor's flow table (flow record, `basic`
  * feature state, table entries, talker counters): 320, the growth of the used heap after full
  * collections between 100 k and 200 k flows of the SYN flood (bench/_monitor_heap.ts, docs/monitor.md;
- * 552 before the flow record shrank on 2026-12-06). Its evidence frames are bounded apart, by the evidence buffer's own cap
- * (`evidence.max_bytes`, 64 MiB), which counts their bookkeeping too (~528 bytes a one-frame flow).
+ * 552 before the flow record shrank on 2026-12-06). Its evidence frames are bounded apart, by the
+ * evidence buffer's own cap (`evidence.max_bytes`, 64 MiB), which counts their bookkeeping too (~528
+ * bytes a one-frame flow).
  */
 export const BYTES_PER_FLOW = 340;
 

@@ -164,10 +164,11 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
   w.num(d2sLast - d2sFirst);
   w.num(f.d2sPackets);
   w.num(f.d2sBytes);
-  const counts = [f.packets, f.s2dPackets, f.d2sPackets];
+  const s2dN = f.s2dPackets, d2sN = f.d2sPackets;
   for (let base = PS; base <= PIAT; base += PIAT - PS) {
     for (let d = 0; d < 3; d++) {
-      const o = BLOCK[d] + base, n = base === PS ? counts[d] : Math.max(0, counts[d] - 1);
+      const packets = d === 0 ? s2dN + d2sN : d === 1 ? s2dN : d2sN;
+      const o = BLOCK[d] + base, n = base === PS ? packets : Math.max(0, packets - 1);
       w.num(n ? s[o + 2] : 0);
       w.num(n ? s[o] : 0);
       w.num(n > 1 ? Math.sqrt(s[o + 1] / (n - 1)) : 0);
