@@ -44,18 +44,27 @@ async function monitorPrefix(
   return { flows: m.meter.stats.active, heap: heapAfterGc() };
 }
 
+/**
+ * Writes the seeded SYN flood of `n` flows (test/serve/_flood.ts, seed 19) and trains the kmeans flow
+ * model the monitor benches score it with (basic features of data/pcaps/http_espn.pcapng) into `work`.
+ */
+export async function synFloodAndModel(work: string, n: number): Promise<{ pcap: string; model: string }> {
+  const pcap = join(work, "flood.pcap");
+  await writeSynFlood(pcap, n, 19);
+  const model = join(work, "model");
+  await trainFlowModelFromPcap(join(ROOT, "data", "pcaps", "http_espn.pcapng"), model, {
+    detector: "kmeans",
+    seed: 1,
+  });
+  return { pcap, model };
+}
+
 if (import.meta.main) {
   const flows = Number(Deno.args[0] ?? 200_000);
   if (!(flows >= 1000)) throw new Error(`expected at least 1,000 flows, found ${Deno.args[0]}`);
   const work = Deno.makeTempDirSync({ prefix: "nadir-monitor-heap-" });
   try {
-    const pcap = join(work, "flood.pcap");
-    await writeSynFlood(pcap, flows, 19);
-    const model = join(work, "model");
-    await trainFlowModelFromPcap(join(ROOT, "data", "pcaps", "http_espn.pcapng"), model, {
-      detector: "kmeans",
-      seed: 1,
-    });
+    const { pcap, model } = await synFloodAndModel(work, flows);
     await monitorPrefix(pcap, model, flows / 2); // warm-up: compiled code is there before measuring
     const half = await monitorPrefix(pcap, model, flows / 2);
     const whole = await monitorPrefix(pcap, model, flows);

@@ -544,16 +544,11 @@ export async function main(args: string[]): Promise<void> {
  * evictions and alerts raised vs written vs dropped.
  */
 async function flood(n: number, maxFlows: string): Promise<void> {
-  const { soakChildArgs, writeSynFlood } = await import("../test/serve/_flood.ts");
+  const { soakChildArgs } = await import("../test/serve/_flood.ts");
+  const { synFloodAndModel } = await import("./_monitor_heap.ts");
   const work = Deno.makeTempDirSync({ prefix: "nadir-bench-flood-" });
   try {
-    const pcap = join(work, "flood.pcap");
-    await writeSynFlood(pcap, n, 19);
-    const model = join(work, "model");
-    await trainFlowModelFromPcap(join(ROOT, "data", "pcaps", "http_espn.pcapng"), model, {
-      detector: "kmeans",
-      seed: 1,
-    });
+    const { pcap, model } = await synFloodAndModel(work, n);
     const out = join(work, "out");
     Deno.mkdirSync(out);
     const child = run(Deno.execPath(), soakChildArgs(pcap, model, out, maxFlows));
