@@ -1017,9 +1017,7 @@ function referenceRows(parts: readonly Int32Array[], T: number, cap: number, rng
       keep.push(row);
     }
   }
-  const idx = keep.length > cap
-    ? Array.from(rng.sampleIndices(keep.length, cap)).sort((a, b) => a - b)
-    : null;
+  const idx = keep.length > cap ? rng.sampleIndices(keep.length, cap).sort() : null;
   const n = idx ? idx.length : keep.length;
   const out = new Int32Array(n * T);
   for (let i = 0; i < n; i++) out.set(keep[idx ? idx[i] : i], i * T);
