@@ -15,7 +15,7 @@
  */
 import { rocAuc } from "../src/eval/metrics.ts";
 import { createDetector, detectorBackend } from "../src/detectors/registry.ts";
-import { aggregateSurprisal, type FieldStats } from "../src/detectors/flow_lm.ts";
+import { aggregateSurprisal, type FlowLmScores } from "../src/detectors/flow_lm.ts";
 import { CAPTURES_PROTOCOL, capturesSplit } from "../src/eval/captures_protocol.ts";
 import type { FeatureSetName } from "../src/flows/features/mod.ts";
 import type { Matrix } from "../src/data/matrix.ts";
@@ -83,11 +83,7 @@ export async function main(args: string[] = []): Promise<Row[]> {
         };
         push(name, score);
         if (name === "flow-lm") {
-          const lm = d as unknown as {
-            surprisal(x: Matrix): Promise<Float32Array>;
-            fieldStats?: FieldStats;
-            neighbourScore(x: Matrix): Float64Array;
-          };
+          const lm = d as unknown as FlowLmScores;
           const sur = await lm.surprisal(s.test);
           push(
             "flow-lm score=ztopk",

@@ -21,7 +21,7 @@
  */
 import { rocAuc } from "../src/eval/metrics.ts";
 import { createDetector, detectorBackend } from "../src/detectors/registry.ts";
-import { aggregateSurprisal, type FieldStats, type SurprisalAggregate } from "../src/detectors/flow_lm.ts";
+import { aggregateSurprisal, type FlowLmScores, type SurprisalAggregate } from "../src/detectors/flow_lm.ts";
 import { backendLine, initTf } from "../src/detectors/tf_backend.ts";
 import { cicSplit, nslKddSplit, type Split } from "./_deep.ts";
 import type { Matrix } from "../src/data/matrix.ts";
@@ -250,11 +250,7 @@ async function variantRows(
   row: QualityRow,
   variants: readonly (readonly [Aggregate, number])[],
 ): Promise<QualityRow[]> {
-  const lm = d as unknown as {
-    surprisal: (x: Matrix) => Promise<Float32Array>;
-    fieldStats?: FieldStats;
-    neighbourScore: (x: Matrix) => Float64Array;
-  };
+  const lm = d as unknown as FlowLmScores;
   const sur = await lm.surprisal(test);
   const T = sur.length / test.rows;
   return variants.map(([how, k]) => {

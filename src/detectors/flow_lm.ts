@@ -248,7 +248,17 @@ const NATIVE_CHUNK = 512;
 /** Rows embedded at once by score=knn (their hidden states: rows × fields × width × orders floats). */
 const KNN_CHUNK = 2048;
 
-class FlowLm extends TfDetector<FlowLmParams> {
+/**
+ * What a fitted flow-lm gives besides its score, for reading several scores off one model (the benches'
+ * variants): the per-field surprisals, their benign statistics, and score=knn's value whatever `score` says.
+ */
+export interface FlowLmScores {
+  surprisal(x: Matrix): Promise<Float32Array>;
+  readonly fieldStats: FieldStats | undefined;
+  neighbourScore(x: Matrix): Float64Array;
+}
+
+class FlowLm extends TfDetector<FlowLmParams> implements FlowLmScores {
   readonly name = NAME;
   #tok: Tokenizer | undefined;
   /**
