@@ -113,7 +113,7 @@ export class Flow {
    */
   _strs: FlowStrings | undefined = undefined;
   tunnelId = 0;
-  /** MACs as two 24-bit halves (hi -1: none). */
+  /** MACs as two 24-bit halves (hi -1: none, or given as strings in `_strs`). */
   _smHi = -1;
   _smLo = 0;
   _dmHi = -1;
@@ -216,18 +216,10 @@ export class Flow {
   }
   /** Source / destination MAC of the first packet (lower-case colon hex), undefined when the link has none. */
   get srcMac(): string | undefined {
-    return this._strs !== undefined
-      ? this._strs.srcMac
-      : this._smHi >= 0
-      ? formatMac48(this._smHi, this._smLo)
-      : undefined;
+    return this._smHi >= 0 ? formatMac48(this._smHi, this._smLo) : this._strs?.srcMac;
   }
   get dstMac(): string | undefined {
-    return this._strs !== undefined
-      ? this._strs.dstMac
-      : this._dmHi >= 0
-      ? formatMac48(this._dmHi, this._dmLo)
-      : undefined;
+    return this._dmHi >= 0 ? formatMac48(this._dmHi, this._dmLo) : this._strs?.dstMac;
   }
 
   /** First seen in ms, truncated as NFStream does (sec*1000 + usec/1000). */
@@ -239,7 +231,10 @@ export class Flow {
   }
 }
 
-/** The addresses of a flow whose packets gave them as strings (see {@link Flow}). */
+/**
+ * The addresses of a flow whose packets gave them as strings, and its string key (see {@link Flow}). The
+ * MACs are kept here only for a packet not from the decoder; the decoder's are the record's halves.
+ */
 export class FlowStrings {
   constructor(
     readonly srcIp: string,
@@ -651,7 +646,8 @@ export class FlowMeter {
     // Strings are made only when a row needs them: IPv4 addresses come from the numeric key, MACs from the bytes.
     f.tunnelId = p.tunnelId;
     if (p instanceof DecodedPacket) {
-      if (typeof key !== "number") f._strs = new FlowStrings(p.srcIp, p.dstIp, p.srcMac, p.dstMac, key);
+      // The MACs come from the halves below, for a string-keyed flow too.
+      if (typeof key !== "number") f._strs = new FlowStrings(p.srcIp, p.dstIp, undefined, undefined, key);
       const b = p._buf, so = p.srcMacOffset(), d = p.dstMacOffset();
       if (so >= 0) {
         f._smHi = (b[so] << 16) | (b[so + 1] << 8) | b[so + 2];

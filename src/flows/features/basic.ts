@@ -129,16 +129,16 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
   const s = typeof state === "number" ? materialize(f, state, SCRATCH.fill(0)) : state;
   w.num(f.id);
   w.num(f.expirationId);
-  // The decoder's IPv4 flows hand their addresses and MACs to the writer as numbers: no string is made.
+  // The decoder's flows hand their IPv4 addresses and MACs to the writer as numbers: no string is made.
   const strs = f._strs;
   if (strs === undefined) w.ip4(f.swapped ? f.kb : f.ka);
   else w.str(strs.srcIp);
-  if (strs === undefined && f._smHi >= 0) w.mac48(f._smHi, f._smLo);
+  if (f._smHi >= 0) w.mac48(f._smHi, f._smLo);
   else w.str(strs?.srcMac ?? "");
   w.num(f.srcPort);
   if (strs === undefined) w.ip4(f.swapped ? f.ka : f.kb);
   else w.str(strs.dstIp);
-  if (strs === undefined && f._dmHi >= 0) w.mac48(f._dmHi, f._dmLo);
+  if (f._dmHi >= 0) w.mac48(f._dmHi, f._dmLo);
   else w.str(strs?.dstMac ?? "");
   w.num(f.dstPort);
   w.num(f.protocol);
