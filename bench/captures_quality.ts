@@ -18,7 +18,6 @@ import { createDetector, detectorBackend } from "../src/detectors/registry.ts";
 import { aggregateSurprisal, type FlowLmScores } from "../src/detectors/flow_lm.ts";
 import { CAPTURES_PROTOCOL, capturesSplit } from "../src/eval/captures_protocol.ts";
 import type { FeatureSetName } from "../src/flows/features/mod.ts";
-import type { Matrix } from "../src/data/matrix.ts";
 import { join } from "node:path";
 import { existsSync } from "../src/util/fs.ts";
 import { type Cell, printTable, saveRecord, type Table } from "./_record.ts";
