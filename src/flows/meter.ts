@@ -86,9 +86,11 @@ export interface FlowFeatureSet<S = unknown> {
  * single-packet flows holds 1 M of them). Every slot of a V8 object costs 8 bytes here and a double
  * stored in a field costs a 16-byte box besides, so the record keeps only what cannot be derived:
  * totals are the sums of the two directions, the ports follow from the key's endpoints, small codes
- * share one integer, and every time but the first is an offset from the first (an integer that fits
- * in a slot while a flow lasts less than 35 min, the active timeout's default being 30). Its getters
- * read as the fields they replace.
+ * share one integer, as do the two ports, the MACs take three integers for their 96 bits, the first
+ * time is two integers (seconds, microseconds), and every later time is an offset from it (an integer
+ * that fits in a slot while a flow lasts less than 35 min, the active timeout's default being 30).
+ * What few flows have (address strings, a tunnel id) lives in a side object. Its getters read as the
+ * fields they replace.
  */
 export class Flow {
   /** Sequence number in order of creation, from 0. */
@@ -96,29 +98,32 @@ export class Flow {
   /**
    * Canonical endpoints of the key: lower address/port first. The IPv4 addresses are kept as signed
    * 32-bit integers (the same bits), which V8 stores without a box; `ka`/`kb` are 0 for string keys.
+   * The two ports share `_kp` (first endpoint's in the high 16 bits).
    */
   ka = 0;
-  kap = 0;
   kb = 0;
-  kbp = 0;
+  _kp = 0;
   bucketNext: Flow | null = null;
   /**
-   * protocol (bits 0–7), IP version (8–11), swapped (12), TCP close bits (13–15), expiration id + 1
-   * (16–18), VLAN id (19–30).
+   * protocol (bits 0–7), IP version / 2 (8–9), decoded source MAC (10), decoded destination MAC (11),
+   * swapped (12), TCP close bits (13–15), expiration id + 1 (16–18), VLAN id (19–30).
    */
   _bits = 0;
   /**
-   * Addresses as the packets gave them as strings (IPv6, packets not from the decoder); undefined for the
-   * decoder's IPv4 flows, whose addresses come from `ka`/`kb` and MACs from the four halves below.
+   * What few flows need: address strings (IPv6, packets not from the decoder) and a tunnel id; undefined
+   * for the decoder's untunnelled IPv4 flows, whose addresses come from `ka`/`kb` and MACs from `_m*`.
    */
-  _strs: FlowStrings | undefined = undefined;
-  tunnelId = 0;
-  /** MACs as two 24-bit halves (hi -1: none, or given as strings in `_strs`). */
-  _smHi = -1;
-  _smLo = 0;
-  _dmHi = -1;
-  _dmLo = 0;
-  firstUs = 0;
+  _x: FlowExtras | undefined = undefined;
+  /**
+   * The decoder's MACs, 96 bits in three 32-bit integers: the source's first four bytes, the
+   * destination's, and the two last bytes of each (source high). Bits 10/11 of `_bits` say which exist.
+   */
+  _mS = 0;
+  _mD = 0;
+  _mLo = 0;
+  /** The first packet's time as whole seconds and microseconds: two integers need no box, a double would. */
+  _t0s = 0;
+  _t0u = 0;
   /** Offsets from `firstUs` (µs) of the last src→dst packet, the first and last dst→src ones, the close (-1: open). */
   _s2dLast = 0;
   _d2sFirst = 0;
@@ -136,7 +141,7 @@ export class Flow {
 
   /** Table key: the string key of a string-keyed flow (IPv6), else the hash of its IPv4 key's fields. */
   get key(): number | string {
-    return this._strs?.key ?? flowHash(this);
+    return this._x?.key ?? flowHash(this);
   }
   /** IP protocol number. */
   get protocol(): number {
@@ -148,7 +153,18 @@ export class Flow {
   }
   /** 4, 6, or 0 for a packet without IP. */
   get ipVersion(): number {
-    return (this._bits >>> 8) & 15;
+    return ((this._bits >>> 8) & 3) << 1;
+  }
+  /** Tunnel id of the first packet (0: none). */
+  get tunnelId(): number {
+    return this._x?.tunnelId ?? 0;
+  }
+  /** The ports of the key's two endpoints. */
+  get kap(): number {
+    return this._kp >>> 16;
+  }
+  get kbp(): number {
+    return this._kp & 0xffff;
   }
   /** Whether the first packet's source is the key's second endpoint (direction test). */
   get swapped(): boolean {
@@ -170,10 +186,10 @@ export class Flow {
   }
   /** Source / destination port of the first packet (0 without ports). */
   get srcPort(): number {
-    return (this._bits & 4096) !== 0 ? this.kbp : this.kap;
+    return (this._bits & 4096) !== 0 ? this._kp & 0xffff : this._kp >>> 16;
   }
   get dstPort(): number {
-    return (this._bits & 4096) !== 0 ? this.kap : this.kbp;
+    return (this._bits & 4096) !== 0 ? this._kp >>> 16 : this._kp & 0xffff;
   }
   /** Packets and bytes, both directions. */
   get packets(): number {
@@ -181,6 +197,10 @@ export class Flow {
   }
   get bytes(): number {
     return this.s2dBytes + this.d2sBytes;
+  }
+  /** Time of the first packet (µs). */
+  get firstUs(): number {
+    return this._t0s * 1e6 + this._t0u;
   }
   /** Time of the last packet (µs): the clock only moves forward, so the later of the two directions'. */
   get lastUs(): number {
@@ -209,17 +229,19 @@ export class Flow {
    * format it at each read (rows read it once): a cached string would cost every flow a slot.
    */
   get srcIp(): string {
-    return this._strs?.srcIp ?? formatIp4(this.swapped ? this.kb : this.ka);
+    return this._x?.srcIp ?? formatIp4(this.swapped ? this.kb : this.ka);
   }
   get dstIp(): string {
-    return this._strs?.dstIp ?? formatIp4(this.swapped ? this.ka : this.kb);
+    return this._x?.dstIp ?? formatIp4(this.swapped ? this.ka : this.kb);
   }
   /** Source / destination MAC of the first packet (lower-case colon hex), undefined when the link has none. */
   get srcMac(): string | undefined {
-    return this._smHi >= 0 ? formatMac48(this._smHi, this._smLo) : this._strs?.srcMac;
+    const hi = srcMacHi(this);
+    return hi >= 0 ? formatMac48(hi, srcMacLo(this)) : this._x?.srcMac;
   }
   get dstMac(): string | undefined {
-    return this._dmHi >= 0 ? formatMac48(this._dmHi, this._dmLo) : this._strs?.dstMac;
+    const hi = dstMacHi(this);
+    return hi >= 0 ? formatMac48(hi, dstMacLo(this)) : this._x?.dstMac;
   }
 
   /** First seen in ms, truncated as NFStream does (sec*1000 + usec/1000). */
@@ -232,42 +254,56 @@ export class Flow {
 }
 
 /**
- * The addresses of a flow whose packets gave them as strings, and its string key (see {@link Flow}). The
- * MACs are kept here only for a packet not from the decoder; the decoder's are the record's halves.
+ * What only some flows need, kept apart so that the rest do not pay a slot for it (see {@link Flow}): the
+ * addresses of a flow whose packets gave them as strings and its string key, a tunnel id. The MACs are
+ * kept here only for a packet not from the decoder; the decoder's are in the record.
  */
-export class FlowStrings {
+export class FlowExtras {
   constructor(
-    readonly srcIp: string,
-    readonly dstIp: string,
+    /** Undefined for an IPv4 flow from the decoder (its addresses are the record's `ka`/`kb`). */
+    readonly srcIp: string | undefined,
+    readonly dstIp: string | undefined,
     readonly srcMac: string | undefined,
     readonly dstMac: string | undefined,
     /** The table key of a string-keyed flow; undefined when the flow is in the IPv4 hash table. */
     readonly key: string | undefined,
+    readonly tunnelId: number,
   ) {}
+}
+
+/** Bits of {@link Flow._bits}: the record holds the decoder's source / destination MAC. */
+const SRC_MAC = 1 << 10;
+const DST_MAC = 1 << 11;
+
+/** The first three bytes of a flow's decoded source / destination MAC as one integer; -1 when it has none. */
+export function srcMacHi(f: Flow): number {
+  return (f._bits & SRC_MAC) !== 0 ? f._mS >>> 8 : -1;
+}
+export function dstMacHi(f: Flow): number {
+  return (f._bits & DST_MAC) !== 0 ? f._mD >>> 8 : -1;
+}
+/** The last three bytes of a flow's decoded source / destination MAC as one integer. */
+export function srcMacLo(f: Flow): number {
+  return ((f._mS & 255) << 16) | (f._mLo >>> 16);
+}
+export function dstMacLo(f: Flow): number {
+  return ((f._mD & 255) << 16) | (f._mLo & 0xffff);
 }
 
 /**
  * The hash of an IPv4 flow key (its bucket is `hash & mask`). The record recomputes it from its own fields
  * when it leaves the table rather than keeping it: 8 bytes a flow.
  */
-function keyHash(
-  ka: number,
-  kap: number,
-  kb: number,
-  kbp: number,
-  proto: number,
-  vlan: number,
-  tunnel: number,
-): number {
+function keyHash(ka: number, kb: number, kp: number, proto: number, vlan: number, tunnel: number): number {
   let h = Math.imul(ka ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(kb + 0x632be5ab, 0xc2b2ae35);
-  h = Math.imul(h ^ ((kap << 16) | kbp), 0x27d4eb2f) ^
+  h = Math.imul(h ^ kp, 0x27d4eb2f) ^
     Math.imul(proto + (vlan << 8) + (tunnel << 20), 0x165667b1);
   return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
 /** {@link keyHash} of a flow in the IPv4 table. */
 function flowHash(f: Flow): number {
-  return keyHash(f.ka, f.kap, f.kb, f.kbp, f._bits & 255, (f._bits >>> 19) & 4095, f.tunnelId);
+  return keyHash(f.ka, f.kb, f._kp, f._bits & 255, (f._bits >>> 19) & 4095, f._x?.tunnelId ?? 0);
 }
 
 /**
@@ -276,7 +312,7 @@ function flowHash(f: Flow): number {
  * made an integer; a longer one (over 35 min) stays a double, exact, at the cost of the boxes.
  */
 function offsetUs(ts: number, f: Flow): number {
-  const off = ts - f.firstUs;
+  const off = ts - (f._t0s * 1e6 + f._t0u);
   return off < 2147483648 ? off | 0 : off;
 }
 
@@ -520,34 +556,40 @@ export class FlowMeter {
     let key: number | string;
     let sw: boolean;
     let f: Flow | undefined;
-    let ka = 0, kb = 0, kap = 0, kbp = 0;
+    let ka = 0, kb = 0, kp: number;
+    const sp = p.srcPort, dp = p.dstPort;
+    if (((sp | dp) & ~0xffff) !== 0) {
+      throw new RangeError(
+        `flow meter: expected ports 0–65535, found ${sp} → ${dp} (packet at ${p.tsUs} µs)`,
+      );
+    }
     if (p.ipVersion === 4 && p.srcIp4 !== undefined && p.dstIp4 !== undefined) {
       // IPv4: numeric hash into a chained bucket; no string is built per packet.
       const a = p.srcIp4 >>> 0, b = p.dstIp4 >>> 0;
-      sw = !(a < b || (a === b && p.srcPort <= p.dstPort));
-      if (sw) ka = b | 0, kap = p.dstPort, kb = a | 0, kbp = p.srcPort;
-      else ka = a | 0, kap = p.srcPort, kb = b | 0, kbp = p.dstPort;
-      key = keyHash(ka, kap, kb, kbp, p.protocol & 255, p.vlanId & 4095, p.tunnelId);
+      sw = !(a < b || (a === b && sp <= dp));
+      if (sw) ka = b | 0, kb = a | 0, kp = (dp << 16) | sp;
+      else ka = a | 0, kb = b | 0, kp = (sp << 16) | dp;
+      const tun = p.tunnelId;
+      key = keyHash(ka, kb, kp, p.protocol & 255, p.vlanId & 4095, tun);
       const pv = (p.protocol & 255) | ((p.vlanId & 4095) << 19);
       let c: Flow | null = this.#buckets[key & this.#mask];
       while (
         c !== null &&
-        !(c.ka === ka && c.kb === kb && c.kap === kap && c.kbp === kbp && (c._bits & PROTO_VLAN) === pv &&
-          c.tunnelId === p.tunnelId)
+        !(c.ka === ka && c.kb === kb && c._kp === kp && (c._bits & PROTO_VLAN) === pv &&
+          (c._x === undefined ? 0 : c._x.tunnelId) === tun)
       ) c = c.bucketNext;
       f = c ?? undefined;
     } else {
       key = flowKey(p);
       sw = swapped;
-      if (sw) kap = p.dstPort, kbp = p.srcPort;
-      else kap = p.srcPort, kbp = p.dstPort;
+      kp = sw ? (dp << 16) | sp : (sp << 16) | dp;
       f = this.#table.get(key as string);
     }
     let prev: Flow | undefined;
     if (f !== undefined) {
       const nowMs = Math.floor(ts / 1000);
       // The getters' arithmetic spelt out: this is the per-packet path, where V8 stops inlining calls.
-      const firstUs = f.firstUs, lastOff = f._d2sLast > f._s2dLast ? f._d2sLast : f._s2dLast;
+      const firstUs = f._t0s * 1e6 + f._t0u, lastOff = f._d2sLast > f._s2dLast ? f._d2sLast : f._s2dLast;
       if (nowMs - Math.floor((firstUs + lastOff) / 1000) >= this.#idleMs) {
         this.#end(f, Expiration.IDLE);
         prev = f;
@@ -563,7 +605,7 @@ export class FlowMeter {
       }
     }
     if (f === undefined) {
-      this.#create(key, p, ts, prev, sw, ka, kap, kb, kbp);
+      this.#create(key, p, ts, prev, sw, ka, kb, kp);
       return;
     }
     // Direction as NFStream: anything not matching the first packet's endpoints is dst→src
@@ -626,9 +668,8 @@ export class FlowMeter {
     prev: Flow | undefined,
     sw: boolean,
     ka: number,
-    kap: number,
     kb: number,
-    kbp: number,
+    kp: number,
   ): void {
     const st = this.stats;
     if (this.#count >= this.#max && this.#head !== null) {
@@ -638,35 +679,38 @@ export class FlowMeter {
     const f = new this.#flowClass();
     f.id = this.#nextId;
     this.#nextId += this.#idStep;
-    f._bits = (p.protocol & 255) | ((p.ipVersion & 15) << 8) | (sw ? 4096 : 0) | ((p.vlanId & 4095) << 19);
+    let bits = (p.protocol & 255) | (((p.ipVersion >>> 1) & 3) << 8) | (sw ? 4096 : 0) |
+      ((p.vlanId & 4095) << 19);
     f.ka = ka;
-    f.kap = kap;
     f.kb = kb;
-    f.kbp = kbp;
+    f._kp = kp;
     // Strings are made only when a row needs them: IPv4 addresses come from the numeric key, MACs from the bytes.
-    f.tunnelId = p.tunnelId;
+    const tun = p.tunnelId, strKey = typeof key === "number" ? undefined : key;
     if (p instanceof DecodedPacket) {
-      // The MACs come from the halves below, for a string-keyed flow too.
-      if (typeof key !== "number") f._strs = new FlowStrings(p.srcIp, p.dstIp, undefined, undefined, key);
+      // The MACs are the record's, for a string-keyed flow too.
+      if (strKey !== undefined || tun !== 0) {
+        f._x = strKey === undefined
+          ? new FlowExtras(undefined, undefined, undefined, undefined, undefined, tun)
+          : new FlowExtras(p.srcIp, p.dstIp, undefined, undefined, strKey, tun);
+      }
       const b = p._buf, so = p.srcMacOffset(), d = p.dstMacOffset();
       if (so >= 0) {
-        f._smHi = (b[so] << 16) | (b[so + 1] << 8) | b[so + 2];
-        f._smLo = (b[so + 3] << 16) | (b[so + 4] << 8) | b[so + 5];
+        bits |= SRC_MAC;
+        f._mS = (b[so] << 24) | (b[so + 1] << 16) | (b[so + 2] << 8) | b[so + 3];
+        f._mLo = (b[so + 4] << 24) | (b[so + 5] << 16);
       }
       if (d >= 0) {
-        f._dmHi = (b[d] << 16) | (b[d + 1] << 8) | b[d + 2];
-        f._dmLo = (b[d + 3] << 16) | (b[d + 4] << 8) | b[d + 5];
+        bits |= DST_MAC;
+        f._mD = (b[d] << 24) | (b[d + 1] << 16) | (b[d + 2] << 8) | b[d + 3];
+        f._mLo |= (b[d + 4] << 8) | b[d + 5];
       }
-    } else {
-      f._strs = new FlowStrings(
-        p.srcIp,
-        p.dstIp,
-        p.srcMac,
-        p.dstMac,
-        typeof key === "number" ? undefined : key,
-      );
-    }
-    f.firstUs = ts;
+    } else f._x = new FlowExtras(p.srcIp, p.dstIp, p.srcMac, p.dstMac, strKey, tun);
+    f._bits = bits;
+    // Whole seconds and the rest, made int32 where they fit (an arithmetic result stays a double in V8, and
+    // a field that once held a double boxes every value it holds): exact for any `ts`.
+    const t0s = Math.floor(ts / 1e6), t0u = ts - t0s * 1e6;
+    f._t0s = t0s < 2147483648 && t0s >= -2147483648 ? t0s | 0 : t0s;
+    f._t0u = t0u === (t0u | 0) ? t0u | 0 : t0u;
     f.s2dPackets = 1;
     f.s2dBytes = this.#wrap16 ? p.wireLen & 0xffff : p.wireLen;
     if (typeof key === "number") {
@@ -693,7 +737,7 @@ export class FlowMeter {
     const b = new Array<Flow | null>(size).fill(null);
     const mask = size - 1;
     for (let f = this.#head; f !== null; f = f.next) {
-      if (f._strs?.key !== undefined) continue;
+      if (f._x?.key !== undefined) continue;
       const i = flowHash(f) & mask;
       f.bucketNext = b[i];
       b[i] = f;
@@ -733,7 +777,7 @@ export class FlowMeter {
         this.#closingHead++;
         continue;
       }
-      if (nowUs - (f.firstUs + f._closed) < this.#lingerUs) break;
+      if (nowUs - (f._t0s * 1e6 + f._t0u + f._closed) < this.#lingerUs) break;
       this.#closingHead++;
       this.#end(f, Expiration.TCP_END);
     }
@@ -754,7 +798,7 @@ export class FlowMeter {
   }
 
   #end(f: Flow, why: number): void {
-    const stringKey = f._strs?.key;
+    const stringKey = f._x?.key;
     if (stringKey === undefined) {
       const i = flowHash(f) & this.#mask;
       const head = this.#buckets[i];

@@ -294,6 +294,38 @@ Deno.test("meter: the compact flow record reads back every value, past the int32
   assert.equal(one[0].expirationId, Expiration.TCP_END);
 });
 
+Deno.test("meter: ports up to 65535 share one packed field; a port past 16 bits is refused, not folded", () => {
+  // Ports >= 32768 set the packed field's sign bit; both directions must still find the one flow.
+  const ip = { srcIp4: (10 << 24) | 1, dstIp4: (10 << 24) | 2 };
+  const rev = { srcIp4: ip.dstIp4, dstIp4: ip.srcIp4, srcPort: 40000, dstPort: 65535 };
+  const { flows } = run([
+    pkt(1e12, true, { ...ip, srcPort: 65535, dstPort: 40000 }),
+    pkt(1e12 + 1, false, rev),
+    pkt(1e12 + 2, true, { ...ip, srcPort: 65535, dstPort: 40000 }),
+  ]);
+  assert.equal(flows.length, 1);
+  assert.deepEqual([flows[0].srcPort, flows[0].dstPort, flows[0].s2dPackets, flows[0].d2sPackets], [
+    65535,
+    40000,
+    2,
+    1,
+  ]);
+  const m = new FlowMeter({ onFlow: () => {} });
+  assert.throws(() => m.add(pkt(1e12, true, { srcPort: 70000 })), /expected ports 0–65535, found 70000 → 21/);
+});
+
+Deno.test("meter: the first packet's time reads back exactly: fractional microseconds, past 2038", () => {
+  // Whole seconds and the rest are kept apart as integers where they fit; any other time must stay exact.
+  for (const t0 of [1_700_000_000_123_456.5, 2_200_000_000_000_001, 1_000_000, 0]) {
+    const { flows } = run([pkt(t0, true), pkt(t0 + 3, false)]);
+    assert.deepEqual(
+      [flows[0].firstUs, flows[0].lastUs, flows[0].d2sFirstUs],
+      [t0, t0 + 3, t0 + 3],
+      `t0 ${t0}`,
+    );
+  }
+});
+
 Deno.test("meter: an IPv4 flow leaves its hash chain when it ends (the record recomputes its bucket)", () => {
   // VLAN 4095, a 32-bit tunnel id and UDP: every field of the key goes into the recomputed hash.
   const over = {

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Packet } from "../../capture/packet.ts";
-import { type Flow, formatIp4, formatMac48, TCP } from "../meter.ts";
+import { dstMacHi, dstMacLo, type Flow, formatIp4, formatMac48, srcMacHi, srcMacLo, TCP } from "../meter.ts";
 import type { Column, FeatureSet, RowWriter } from "./types.ts";
 
 const DIRS = ["bidirectional", "src2dst", "dst2src"] as const;
@@ -130,16 +130,18 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
   w.num(f.id);
   w.num(f.expirationId);
   // The decoder's flows hand their IPv4 addresses and MACs to the writer as numbers: no string is made.
-  const strs = f._strs;
-  if (strs === undefined) w.ip4(f.swapped ? f.kb : f.ka);
-  else w.str(strs.srcIp);
-  if (f._smHi >= 0) w.mac48(f._smHi, f._smLo);
-  else w.str(strs?.srcMac ?? "");
+  const x = f._x, srcIp = x?.srcIp, dstIp = x?.dstIp;
+  if (srcIp === undefined) w.ip4(f.swapped ? f.kb : f.ka);
+  else w.str(srcIp);
+  const sm = srcMacHi(f);
+  if (sm >= 0) w.mac48(sm, srcMacLo(f));
+  else w.str(x?.srcMac ?? "");
   w.num(f.srcPort);
-  if (strs === undefined) w.ip4(f.swapped ? f.ka : f.kb);
-  else w.str(strs.dstIp);
-  if (f._dmHi >= 0) w.mac48(f._dmHi, f._dmLo);
-  else w.str(strs?.dstMac ?? "");
+  if (dstIp === undefined) w.ip4(f.swapped ? f.ka : f.kb);
+  else w.str(dstIp);
+  const dm = dstMacHi(f);
+  if (dm >= 0) w.mac48(dm, dstMacLo(f));
+  else w.str(x?.dstMac ?? "");
   w.num(f.dstPort);
   w.num(f.protocol);
   w.num(f.ipVersion);
