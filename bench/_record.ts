@@ -87,6 +87,20 @@ export interface BenchRecord {
   notes: string[];
 }
 
+/**
+ * The `deno run` arguments of deno.json's `nadir` task before `src/cli.ts` (permissions, V8 flags), so that
+ * a bench runs nadir exactly as `deno task nadir` does.
+ */
+export function nadirRunArgs(): string[] {
+  const deno = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
+  const words = (deno.tasks.nadir as string).split(/\s+/);
+  const cli = words.indexOf("src/cli.ts");
+  if (words[0] !== "deno" || words[1] !== "run" || cli < 0) {
+    throw new Error(`deno.json's nadir task: expected "deno run … src/cli.ts", found ${deno.tasks.nadir}`);
+  }
+  return words.slice(1, cli);
+}
+
 /** The bench/results/ folder of this checkout, or `$NADIR_BENCH_RESULTS`. */
 export function resultsDir(): string {
   return Deno.env.get("NADIR_BENCH_RESULTS") || new URL("./results/", import.meta.url).pathname;

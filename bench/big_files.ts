@@ -15,7 +15,7 @@
  */
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { saveRecord, type Table } from "./_record.ts";
+import { nadirRunArgs, saveRecord, type Table } from "./_record.ts";
 import { existsSync } from "../src/util/fs.ts";
 import { loadDataset } from "../src/data/datasets.ts";
 import { saveTrained, trainOnFrame } from "../src/detectors/train.ts";
@@ -160,9 +160,7 @@ export async function main(args: string[]): Promise<void> {
       for (const [command, mode, argv] of runs) {
         const t = timed([
           Deno.execPath(),
-          "run",
-          "-A",
-          "--unstable-ffi",
+          ...nadirRunArgs(), // as `deno task nadir`
           join(ROOT, "src", "cli.ts"),
           ...argv,
         ]);

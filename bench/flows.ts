@@ -27,7 +27,7 @@
  */
 import { join } from "node:path";
 import { sharedDataDir } from "../test/_shared.ts";
-import { type Cell, saveRecord, type Table } from "./_record.ts";
+import { type Cell, nadirRunArgs, saveRecord, type Table } from "./_record.ts";
 import { existsSync } from "../src/util/fs.ts";
 import { writePcap } from "../src/capture/writer.ts";
 import { generateTraffic, PROFILES, type TrafficSummary } from "./_traffic.ts";
@@ -208,7 +208,7 @@ const TRAFFIC_VERSION = 1;
  * NFStream's semantics (the `basic` default) and with those timeouts (like for like with the C meters).
  */
 function tools(file: string, packets: number, nfDir: string): [string, string[]][] {
-  const nadir = [Deno.execPath(), "run", "-A", "--unstable-ffi", "--v8-flags=--heap-growing-percent=25"];
+  const nadir = [Deno.execPath(), ...nadirRunArgs()];
   nadir.push(join(ROOT, "src/cli.ts"), "flows", file, "--out", "/dev/null");
   const out: [string, string[]][] = [
     ["nadir flows (basic)", nadir],

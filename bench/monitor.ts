@@ -35,7 +35,7 @@ import { createWriter } from "../src/capture/writer.ts";
 import { runMonitor } from "../src/serve/run.ts";
 import type { MonitorMetrics } from "../src/serve/metrics.ts";
 import { trainFlowModelFromPcap } from "../src/serve/models.ts";
-import { printTable, saveRecord, type Table } from "./_record.ts";
+import { nadirRunArgs, printTable, saveRecord, type Table } from "./_record.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -345,7 +345,7 @@ async function shardedRuns(
 function peerFlows(pcap: string, out: string): { wall: number; cpu: number } {
   const script = `
     start=$(date +%s.%N)
-    "${Deno.execPath()}" run -A --unstable-ffi "${
+    "${Deno.execPath()}" ${nadirRunArgs().join(" ")} "${
     join(ROOT, "src", "cli.ts")
   }" flows "${pcap}" --features basic --out "${join(out, "flows.csv")}" >/dev/null 2>"${
     join(out, "flows.err")
@@ -400,10 +400,7 @@ export async function main(args: string[]): Promise<void> {
 
     const peer = peerFlows(path, work);
     const phaseArgs = (workers: number, replay = "", feed = "") => [
-      "run",
-      "-A",
-      "--unstable-ffi",
-      "--v8-flags=--heap-growing-percent=25", // as `deno task nadir`
+      ...nadirRunArgs(), // as `deno task nadir`
       join(ROOT, "bench", "monitor.ts"),
       "--phase",
       path,

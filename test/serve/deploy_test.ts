@@ -7,6 +7,22 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { needPrograms, ROOT, testWhen, type Unmet } from "../_shared.ts";
 
+/** The `--v8-flags=…` argument of deno.json's `nadir` task, which every other launcher must repeat. */
+function taskV8Flags(): string {
+  const task = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).tasks.nadir as string;
+  const flags = task.split(" ").find((a) => a.startsWith("--v8-flags="));
+  assert.ok(flags, `deno.json's nadir task has no --v8-flags: ${task}`);
+  return flags;
+}
+
+Deno.test("the V8 flags the nadir task runs with (heap growth, young generation) are the compiled binary's too", () => {
+  const sh = Deno.readTextFileSync(join(ROOT, "deploy", "compile.sh"));
+  assert.ok(
+    sh.includes(`deno compile --allow-all --unstable-ffi --no-check ${taskV8Flags()} `),
+    taskV8Flags(),
+  );
+});
+
 const unit = () => Deno.readTextFileSync(join(ROOT, "deploy", "nadir.service"));
 
 Deno.test("systemd unit: sandboxing and capability settings", () => {
@@ -48,7 +64,12 @@ Deno.test("Dockerfile: non-root, capabilities on the runtime, libpcap, monitor e
   assert.match(d, /^USER deno$/m);
   assert.match(
     d,
-    /^ENTRYPOINT \["deno", "run", "--allow-all", "--unstable-ffi", "--v8-flags=--heap-growing-percent=25", "\/opt\/nadir\/src\/cli\.ts"\]$/m,
+    new RegExp(
+      `^ENTRYPOINT \\["deno", "run", "--allow-all", "--unstable-ffi", "${
+        taskV8Flags().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+      }", "/opt/nadir/src/cli\\.ts"\\]$`,
+      "m",
+    ),
   );
   for (const m of d.matchAll(/^COPY (\S+)/gm)) {
     if (m[1].startsWith("--")) continue;
