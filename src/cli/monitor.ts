@@ -142,7 +142,7 @@ export const command: Command = {
       type: "number",
       arg: "N",
       description:
-        "Flow-table cap; the least recently active flow is evicted (default 493,447: 160 MiB at ~340 B a flow)",
+        "Flow-table cap; the least recently active flow is evicted (default 541,200: 160 MiB at ~310 B a flow)",
     },
   },
   details: `

@@ -738,13 +738,13 @@ export class TalkerFlow extends Flow {
 
 /**
  * Heap bytes one active single-packet flow costs the monitor's flow table (flow record, `basic`
- * feature state, table entries, talker counters): 320, the growth of the used heap after full
+ * feature state, table entries, talker counters): 288, the growth of the used heap after full
  * collections between 100 k and 200 k flows of the SYN flood (bench/_monitor_heap.ts, docs/monitor.md;
- * 552 before the flow record shrank on 2026-12-06). Its evidence frames are bounded apart, by the
+ * 552 before the flow record shrank on 2026-12-06, 320 after its first step). Its evidence frames are bounded apart, by the
  * evidence buffer's own cap (`evidence.max_bytes`, 64 MiB), which counts their bookkeeping too (~528
  * bytes a one-frame flow).
  */
-export const BYTES_PER_FLOW = 340;
+export const BYTES_PER_FLOW = 310;
 
 /**
  * Heap the default flow-table cap allows at most: {@link BYTES_PER_FLOW} × cap ≤ this. 160 MiB keeps the full
@@ -755,7 +755,7 @@ export const FLOW_TABLE_BUDGET = 160 * 2 ** 20;
 
 /**
  * The default flow-table cap: {@link FLOW_TABLE_BUDGET} (or a 16th of the machine's memory when that
- * is less) at {@link BYTES_PER_FLOW}, at least 10,000: 493,447 flows. A fixed budget, not a share of
+ * is less) at {@link BYTES_PER_FLOW}, at least 10,000: 541,200 flows. A fixed budget, not a share of
  * the machine: V8 lets garbage grow to a multiple of the live heap before it collects, so a 1 M-flow
  * table (~1 GB live with its evidence) peaked at 4.1 GB RSS under a flood (issue 19). A flood beyond
  * the cap evicts the least recently active flows (scored, counted in `flows_evicted_total` and the run

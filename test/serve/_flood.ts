@@ -19,16 +19,8 @@ import { forEachPacket } from "../../src/capture/reader.ts";
 import { createWriter } from "../../src/capture/writer.ts";
 import { Rng } from "../../src/util/random.ts";
 import { dataPath, ROOT } from "../_shared.ts";
+import { nadirRunArgs } from "../../bench/_record.ts";
 import { join } from "node:path";
-
-/**
- * The `--v8-flags=…` of the `nadir` task in deno.json (how `deno task nadir monitor` runs): the soak
- * child runs under them, so its peak RSS is the product's.
- */
-export function nadirV8Flags(): string[] {
-  const tasks = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).tasks as Record<string, string>;
-  return tasks.nadir.split(/\s+/).filter((a) => a.startsWith("--v8-flags="));
-}
 
 /**
  * The `deno` arguments that run test/serve/_soak_child.ts as `deno task nadir monitor` runs (same V8
@@ -41,10 +33,7 @@ export function soakChildArgs(
   maxFlows?: number | string,
 ): string[] {
   return [
-    "run",
-    "-A",
-    "--unstable-ffi",
-    ...nadirV8Flags(),
+    ...nadirRunArgs(),
     join(ROOT, "test", "serve", "_soak_child.ts"),
     pcap,
     model,

@@ -5,13 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { nadirRunArgs } from "../../bench/_record.ts";
 import { needPrograms, ROOT, testWhen, type Unmet } from "../_shared.ts";
 
 /** The `--v8-flags=…` argument of deno.json's `nadir` task, which every other launcher must repeat. */
 function taskV8Flags(): string {
-  const task = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).tasks.nadir as string;
-  const flags = task.split(" ").find((a) => a.startsWith("--v8-flags="));
-  assert.ok(flags, `deno.json's nadir task has no --v8-flags: ${task}`);
+  const flags = nadirRunArgs().find((a) => a.startsWith("--v8-flags="));
+  assert.ok(flags, "deno.json's nadir task has no --v8-flags");
   return flags;
 }
 
