@@ -66,18 +66,29 @@ export interface EvidenceOptions {
 }
 
 /**
- * A flow's frames as the buffer holds them: each frame a view into the flow's current chunk. A chunk is
- * allocated when a frame does not fit the last one, twice the flow's bytes so far (the first exactly the
- * first frame), so 32 frames take about 6 allocations instead of 32. The per-frame ArrayBuffers were
- * 9.5 % of a shard's CPU time and much of its garbage collection (docs/monitor.md).
+ * A flow's frames as the buffer holds them: their bytes packed into the flow's chunks, and five numbers a
+ * frame (time, wire length, chunk, offset, captured length) in one array. A chunk is allocated when a frame
+ * does not fit the last one, twice the flow's bytes so far (the first exactly the first frame), so 32
+ * frames take about 6 allocations instead of 32. A frame's view and record are made only when an alert
+ * asks for them ({@link EvidenceBuffer.get}): made per frame, they were most of the buffer's cost on a
+ * shard (docs/monitor.md).
  */
-interface HeldEvidence extends FlowEvidence {
-  chunk?: Uint8Array;
-  /** Bytes of `chunk` in use. */
+interface HeldEvidence {
+  linkType: number;
+  /** Per frame: tsUs, wireLen, chunk index, offset in that chunk, captured length. */
+  meta: number[];
+  chunks: Uint8Array[];
+  /** Frames held. */
+  n: number;
+  /** Captured bytes held. */
+  bytes: number;
+  /** Bytes of the last chunk in use. */
   used: number;
   /** Bytes of every chunk allocated for the flow (what it holds in memory, counted against the cap). */
   capacity: number;
 }
+
+const META = 5;
 
 /** See the module doc. */
 export class EvidenceBuffer {
@@ -109,32 +120,33 @@ export class EvidenceBuffer {
   /** True when flow `id` still has room (check before touching the frame: getting it may allocate). */
   wants(id: number): boolean {
     const f = this.#flows.get(id);
-    return f === undefined || (f.packets.length < this.#perFlowPackets && f.bytes < this.#perFlowBytes);
+    return f === undefined || (f.n < this.#perFlowPackets && f.bytes < this.#perFlowBytes);
   }
 
   /** Stores a copy of `frame` for flow `id` if the flow still has room. */
   add(id: number, tsUs: number, wireLen: number, frame: Uint8Array, linkType: number): void {
     let f = this.#flows.get(id);
     if (!f) {
-      f = { linkType, packets: [], bytes: 0, used: 0, capacity: 0 };
+      f = { linkType, meta: [], chunks: [], n: 0, bytes: 0, used: 0, capacity: 0 };
       this.#flows.set(id, f);
       this.#bytes += EVIDENCE_FLOW_OVERHEAD;
-    } else if (f.packets.length >= this.#perFlowPackets) return;
+    } else if (f.n >= this.#perFlowPackets) return;
     const room = this.#perFlowBytes - f.bytes;
     if (room <= 0) return;
     const len = Math.min(frame.length, room);
-    let chunk = f.chunk;
-    if (chunk === undefined || chunk.length - f.used < len) {
+    let ci = f.chunks.length - 1;
+    if (ci < 0 || f.chunks[ci].length - f.used < len) {
       const size = Math.max(len, Math.min(room, 2 * f.bytes));
-      chunk = f.chunk = new Uint8Array(size);
+      f.chunks.push(new Uint8Array(size));
+      ci++;
       f.used = 0;
       f.capacity += size;
       this.#bytes += size;
     }
-    const data = chunk.subarray(f.used, f.used + len);
-    data.set(len === frame.length ? frame : frame.subarray(0, len));
+    f.chunks[ci].set(len === frame.length ? frame : frame.subarray(0, len), f.used);
+    f.meta.push(tsUs, wireLen, ci, f.used, len);
     f.used += len;
-    f.packets.push({ tsUs, wireLen, data });
+    f.n++;
     f.bytes += len;
     this.#bytes += EVIDENCE_PACKET_OVERHEAD;
     while (this.#bytes > this.#maxBytes && this.#flows.size > 1) {
@@ -153,9 +165,17 @@ export class EvidenceBuffer {
     }
   }
 
-  /** The stored frames of flow `id`. */
+  /** The stored frames of flow `id` (views of the held bytes, which are never written again). */
   get(id: number): FlowEvidence | undefined {
-    return this.#flows.get(id);
+    const f = this.#flows.get(id);
+    if (f === undefined) return undefined;
+    const packets: EvidencePacket[] = new Array(f.n);
+    const m = f.meta;
+    for (let i = 0, o = 0; i < f.n; i++, o += META) {
+      const off = m[o + 3];
+      packets[i] = { tsUs: m[o], wireLen: m[o + 1], data: f.chunks[m[o + 2]].subarray(off, off + m[o + 4]) };
+    }
+    return { linkType: f.linkType, packets, bytes: f.bytes };
   }
 
   /** Forgets flow `id` (flow ended without alert, or evidence written). */
@@ -169,7 +189,7 @@ export class EvidenceBuffer {
 
 /** What a flow's evidence counts against the buffer's cap. */
 function held(f: HeldEvidence): number {
-  return f.capacity + EVIDENCE_FLOW_OVERHEAD + f.packets.length * EVIDENCE_PACKET_OVERHEAD;
+  return f.capacity + EVIDENCE_FLOW_OVERHEAD + f.n * EVIDENCE_PACKET_OVERHEAD;
 }
 
 /**

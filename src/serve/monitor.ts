@@ -525,7 +525,7 @@ export class Monitor {
       const ev = this.evidence.get(f.id);
       return {
         topFeatures: this.#mode.baseline.top(vals, o.topFeatures ?? 5),
-        frames: ev && { ...ev, packets: ev.packets.slice() },
+        frames: ev, // a snapshot: views of bytes the buffer never writes again
         values: Array.from(vals),
         model: modelRow && { names: modelRow.names, values: Float64Array.from(modelRow.values) },
       };

@@ -199,20 +199,34 @@ Deno.test("evidence buffer: frames of a real capture kept byte for byte in per-f
   // forEachPacket hands frames that are views into its read buffer, reused for the next chunk: the buffer
   // must copy them.
   const want = new Map<number, Uint8Array[]>();
+  const times = new Map<number, [number, number][]>();
   let k = 0, linkType = -1;
+  // A flow's frames taken early (as an alert takes them) must not change as later frames arrive.
+  let early: { data: Uint8Array; copy: Uint8Array; tsUs: number }[] | undefined;
   await forEachPacket(pcap, (p) => {
     const id = k++ % 7;
     linkType = p.linkType;
     ev.add(id, p.tsUs, p.wireLen, p.raw!, p.linkType);
     const w = want.get(id) ?? [];
-    if (w.length < 32) w.push(p.raw!.slice());
+    const t = times.get(id) ?? [];
+    if (w.length < 32) w.push(p.raw!.slice()), t.push([p.tsUs, p.wireLen]);
     want.set(id, w);
+    times.set(id, t);
+    if (k === 30) {
+      early = ev.get(3)!.packets.map((q) => ({ data: q.data, copy: q.data.slice(), tsUs: q.tsUs }));
+    }
+  });
+  assert.ok(early && early.length > 0);
+  early.forEach((q, i) => {
+    assert.deepEqual(q.data, q.copy, `early frame ${i}`);
+    assert.equal(q.tsUs, times.get(3)![i][0]);
   });
   let frames = 0, stored = 0;
   for (const [id, w] of want) {
     const got = ev.get(id)!;
     assert.equal(got.packets.length, w.length);
     got.packets.forEach((q, i) => assert.deepEqual(q.data, w[i], `flow ${id} frame ${i}`));
+    assert.deepEqual(got.packets.map((q) => [q.tsUs, q.wireLen]), times.get(id), `flow ${id} times, lengths`);
     assert.equal(pcapBytes(got).length, 24 + w.reduce((s, f) => s + 16 + f.length, 0));
     assert.equal(got.linkType, linkType);
     frames += w.length;
