@@ -47,8 +47,9 @@ export interface FlowEvidence {
 export const EVIDENCE_FLOW_OVERHEAD = 200;
 /**
  * See {@link EVIDENCE_FLOW_OVERHEAD}: the per-frame part. Measured when every frame had its own
- * ArrayBuffer; frames now share their flow's chunks, so for all but a flow's first frame this overstates
- * the cost and the cap errs on the safe side.
+ * ArrayBuffer, view and record; frames now share their flow's chunks and keep five numbers in one array
+ * (views and records are made only for an alert), so this overstates the cost and the cap errs on the
+ * safe side.
  */
 export const EVIDENCE_PACKET_OVERHEAD = 270;
 
