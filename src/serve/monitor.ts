@@ -765,8 +765,8 @@ export const FLOW_TABLE_BUDGET = 160 * 2 ** 20;
  * ```ts
  * import assert from "node:assert/strict";
  * import { defaultMaxFlows } from "./monitor.ts";
- * assert.equal(defaultMaxFlows(16 * 2 ** 30), 493_447);
- * assert.equal(defaultMaxFlows(2 * 2 ** 30), 394_758);
+ * assert.equal(defaultMaxFlows(16 * 2 ** 30), 541_200);
+ * assert.equal(defaultMaxFlows(2 * 2 ** 30), 432_960);
  * assert.equal(defaultMaxFlows(0), 10_000);
  * ```
  */
