@@ -7,7 +7,7 @@ import { bool, type Command, num, type ParsedArgs, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
 import { FEATURE_SET_NAMES, type FeatureSetName } from "../flows/features/mod.ts";
 import { meterFile } from "../flows/pipeline.ts";
-import { CsvSink, sinkFor } from "../flows/writer.ts";
+import { rowWriterOf, sinkFor } from "../flows/writer.ts";
 
 export const command: Command = {
   name: "flows",
@@ -83,7 +83,7 @@ With --out, a JSON summary goes to stdout; without, CSV goes to stdout and the s
       progress: bool(args, "progress") || undefined,
       onColumns: (c) => sink.header(c),
       onRow: (r) => sink.row(r),
-      writer: sink instanceof CsvSink ? sink : undefined,
+      writer: rowWriterOf(sink),
     });
     await sink.close();
     const json = JSON.stringify(

@@ -1,6 +1,6 @@
 /**
- * Flow-row sinks: streaming CSV (file or stdout) and Parquet / Arrow IPC via
- * nodejs-polars (columns collected in memory, written at the end).
+ * Flow-row sinks: streaming CSV (file or stdout), streaming Arrow IPC ({@link ArrowFileSink}) and
+ * Parquet via nodejs-polars (columns collected in memory, written at the end).
  *
  * @example
  * ```ts
@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { ArrowFileSink } from "./arrow_sink.ts";
 import type { Column, RowWriter } from "./features/types.ts";
 
 /** Formats one CSV field (RFC 4180 quoting). */
@@ -292,7 +293,7 @@ function write9(b: Uint8Array, p: number, x: number): number {
   return p + 9;
 }
 
-/** Collects columns, then writes Parquet (`.parquet`) or Arrow IPC (`.arrow`/`.ipc`/`.feather`). */
+/** Collects columns, then writes Parquet (`.parquet`) or Arrow IPC through polars. */
 export class PolarsSink implements RowSink {
   #cols: readonly Column[] = [];
   #data: (number | string)[][] = [];
@@ -319,13 +320,21 @@ export class PolarsSink implements RowSink {
   }
 }
 
-/** Picks a sink from the output file name (undefined: CSV on stdout). */
-export function sinkFor(path: string | undefined): RowSink {
+/**
+ * Picks a sink from the output file name (undefined: CSV on stdout). CSV and Arrow IPC stream their rows
+ * out in bounded memory; Parquet collects every row first (polars writes a whole frame).
+ */
+export function sinkFor(path: string | undefined): RowSink & Partial<RowWriter> {
   if (!path) return new CsvSink();
   const lower = path.toLowerCase();
   if (lower.endsWith(".parquet")) return new PolarsSink(path, "parquet");
   if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) {
-    return new PolarsSink(path, "arrow");
+    return new ArrowFileSink(path);
   }
   return new CsvSink(path);
+}
+
+/** The sink as a {@link RowWriter} when it is one (rows handed over value by value, no row array). */
+export function rowWriterOf(sink: RowSink & Partial<RowWriter>): RowWriter | undefined {
+  return sink.num && sink.str && sink.ip4 && sink.mac48 && sink.end ? sink as RowWriter : undefined;
 }
