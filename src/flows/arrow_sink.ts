@@ -58,17 +58,13 @@ interface StrBuf {
   offsets: Int32Array;
   bytes: Uint8Array;
 }
-type Buf = (IntBuf | FloatBuf | StrBuf) & { valid: Uint8Array };
+/** `nulls`: the rows of this batch that are null (only an int column has any: the rare unsafe integer). */
+type Buf = (IntBuf | FloatBuf | StrBuf) & { nulls: number[] };
 
 const MAGIC = new TextEncoder().encode("ARROW1\0\0");
 const HEX = new TextEncoder().encode("0123456789abcdef");
 const enc = new TextEncoder();
 const TWO32 = 4294967296;
-const POPCOUNT = Uint8Array.from({ length: 256 }, (_, i) => {
-  let c = 0;
-  for (let x = i; x; x >>= 1) c += x & 1;
-  return c;
-});
 
 /** Writes flow rows as an Arrow IPC file, one record batch at a time (see the module doc). */
 export class ArrowFileSink implements RowSink, RowWriter {
@@ -93,18 +89,18 @@ export class ArrowFileSink implements RowSink, RowWriter {
 
   header(columns: readonly FlowColumn[]): void {
     this.#cols = columns;
-    const n = this.#batchRows, valid = () => new Uint8Array((n + 7) >> 3);
+    const n = this.#batchRows;
     this.#bufs = columns.map((c): Buf => {
       if (c.type === "int") {
         const values = new BigInt64Array(n);
-        return { kind: "int", values, words: new Int32Array(values.buffer), valid: valid() };
+        return { kind: "int", values, words: new Int32Array(values.buffer), nulls: [] };
       }
-      if (c.type === "float") return { kind: "float", values: new Float64Array(n), valid: valid() };
+      if (c.type === "float") return { kind: "float", values: new Float64Array(n), nulls: [] };
       return {
         kind: "str",
         offsets: new Int32Array(n + 1),
         bytes: new Uint8Array(16 * n),
-        valid: valid(),
+        nulls: [],
       };
     });
   }
@@ -130,17 +126,17 @@ export class ArrowFileSink implements RowSink, RowWriter {
 
   num(v: number): void {
     const b = this.#bufs[this.#col++], r = this.#n;
-    if (b.kind === "float") {
-      b.values[r] = v;
-      b.valid[r >> 3] |= 1 << (r & 7);
-    } else if (b.kind === "int") {
-      if (Number.isSafeInteger(v)) {
+    if (b.kind === "int") {
+      if ((v | 0) === v) {
+        b.words[2 * r] = v;
+        b.words[2 * r + 1] = v >> 31;
+      } else if (Number.isSafeInteger(v)) {
         const hi = Math.floor(v / TWO32);
         b.words[2 * r] = (v - hi * TWO32) | 0;
         b.words[2 * r + 1] = hi | 0;
-        b.valid[r >> 3] |= 1 << (r & 7);
-      } // else null: its validity bit stays 0
-    } else this.#ascii(b, String(v));
+      } else b.nulls.push(r);
+    } else if (b.kind === "float") b.values[r] = v;
+    else this.#ascii(b, String(v));
   }
 
   str(v: string): void {
@@ -212,11 +208,11 @@ export class ArrowFileSink implements RowSink, RowWriter {
   /** Forgets the values of a row that failed half way: the next row takes its place. */
   #abandonRow(): void {
     const r = this.#n;
-    for (const b of this.#bufs) b.valid[r >> 3] &= ~(1 << (r & 7));
+    for (const b of this.#bufs) if (b.nulls.length && b.nulls[b.nulls.length - 1] === r) b.nulls.pop();
     this.#col = 0;
   }
 
-  #strBuf(): StrBuf & { valid: Uint8Array } {
+  #strBuf(): StrBuf {
     const b = this.#bufs[this.#col++];
     if (b.kind !== "str") {
       throw new TypeError(`ArrowFileSink: column "${this.#cols[this.#col - 1].name}" is ${b.kind}, not str`);
@@ -224,7 +220,7 @@ export class ArrowFileSink implements RowSink, RowWriter {
     return b;
   }
 
-  #ascii(b: StrBuf & { valid: Uint8Array }, s: string): void {
+  #ascii(b: StrBuf, s: string): void {
     const at = b.offsets[this.#n];
     this.#room(b, at + 3 * s.length);
     this.#close(b, at + enc.encodeInto(s, b.bytes.subarray(at)).written);
@@ -238,10 +234,9 @@ export class ArrowFileSink implements RowSink, RowWriter {
     b.bytes = grown;
   }
 
-  #close(b: StrBuf & { valid: Uint8Array }, end: number): void {
+  #close(b: StrBuf, end: number): void {
     const r = this.#n;
     b.offsets[r + 1] = end;
-    b.valid[r >> 3] |= 1 << (r & 7);
   }
 
   /** Encodes the rows gathered so far as one record batch, writes it, and starts the next. */
@@ -250,11 +245,12 @@ export class ArrowFileSink implements RowSink, RowWriter {
     this.#cols.forEach((c, i) => {
       const b = this.#bufs[i];
       const type = b.kind === "int" ? int64() : b.kind === "float" ? float64() : utf8();
-      const bits = b.valid.subarray(0, (n + 7) >> 3);
-      let set = 0;
-      for (let k = 0; k < bits.length; k++) set += POPCOUNT[bits[k]];
-      const nullCount = n - set;
-      const validity = nullCount ? bits.slice() : new Uint8Array(0);
+      const nullCount = b.nulls.length;
+      let validity = new Uint8Array(0);
+      if (nullCount) {
+        validity = new Uint8Array((n + 7) >> 3).fill(255);
+        for (const r of b.nulls) validity[r >> 3] &= ~(1 << (r & 7));
+      }
       const common = { length: n, nullCount, type, validity };
       const Batch = batchType(type);
       const batch = b.kind === "str"
@@ -266,22 +262,27 @@ export class ArrowFileSink implements RowSink, RowWriter {
         : new Batch({ ...common, values: b.values.subarray(0, n) });
       columns[c.name] = new Column([batch]);
     });
-    const ipc = tableToIPC(tableFromColumns(columns), { format: "stream" })!;
-    const view = new DataView(ipc.buffer, ipc.byteOffset, ipc.byteLength);
+    // Encoded into a list of the encoder's own buffers (the column arrays among them), not joined into one.
+    const chunks: Uint8Array[] = [];
+    const sink = {
+      write: (b: Uint8Array) => chunks.push(b),
+      pad: (k: number) => chunks.push(new Uint8Array(k)),
+    };
+    const table = tableFromColumns(columns);
+    tableToIPC(table, { format: "stream", sink: { ...sink, finish: () => null } });
+    const ipc = new Chunks(chunks);
     // The stream: the schema message, this batch's message, the 8-byte end-of-stream marker. Each message
     // is a continuation marker, its metadata's length, the metadata (8-aligned) and its body.
-    const schemaEnd = 8 + view.getInt32(4, true);
+    const schemaEnd = 8 + ipc.int32(4);
     const end = ipc.length - 8;
     if (this.#schema === undefined) {
-      this.#write(ipc.subarray(0, schemaEnd));
-      this.#schema = tableFromColumns(columns).schema;
+      ipc.copy(0, schemaEnd, (b) => this.#write(b));
+      this.#schema = table.schema;
     }
-    {
-      const metadataLength = 8 + view.getInt32(schemaEnd + 4, true);
-      this.#blocks.push({ offset: this.#pos, metadataLength, bodyLength: end - schemaEnd - metadataLength });
-      this.#write(ipc.subarray(schemaEnd, end));
-    }
-    for (const b of this.#bufs) b.valid.fill(0);
+    const metadataLength = 8 + ipc.int32(schemaEnd + 4);
+    this.#blocks.push({ offset: this.#pos, metadataLength, bodyLength: end - schemaEnd - metadataLength });
+    ipc.copy(schemaEnd, end, (b) => this.#write(b));
+    for (const b of this.#bufs) b.nulls.length = 0;
     this.#n = 0;
   }
 
@@ -289,6 +290,33 @@ export class ArrowFileSink implements RowSink, RowWriter {
     let off = 0;
     while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
     this.#pos += bytes.length;
+  }
+}
+
+/** A byte sequence held as a list of buffers. */
+class Chunks {
+  readonly length: number;
+  constructor(readonly parts: Uint8Array[]) {
+    this.length = parts.reduce((n, p) => n + p.length, 0);
+  }
+  /** Hands `fn` the bytes [from, to) as views of the parts. */
+  copy(from: number, to: number, fn: (b: Uint8Array) => void): void {
+    let at = 0;
+    for (const p of this.parts) {
+      const a = Math.max(from, at), z = Math.min(to, at + p.length);
+      if (a < z) fn(p.subarray(a - at, z - at));
+      at += p.length;
+    }
+  }
+  /** The little-endian int32 at `pos`. */
+  int32(pos: number): number {
+    const b = new Uint8Array(4);
+    let k = 0;
+    this.copy(pos, pos + 4, (v) => {
+      b.set(v, k);
+      k += v.length;
+    });
+    return new DataView(b.buffer).getInt32(0, true);
   }
 }
 
