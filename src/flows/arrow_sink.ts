@@ -2,9 +2,9 @@
  * Streaming Arrow IPC file output for flow rows (`nadir flows --out F.arrow`): rows are gathered into
  * column buffers of `batchRows` rows (typed arrays; IPv4 addresses and MACs written as ASCII bytes, no
  * string made), and each full batch is encoded and written at once, so memory stays bounded however many
- * flows a capture holds. The file is the Arrow IPC *file* format (what `pl.readIPC`, pyarrow's
- * `ipc.open_file` and flechette's `tableFromIPC` read): a magic, the schema, one record batch per
- * `batchRows` rows, and a footer that points at them.
+ * flows a capture holds. The file is the Arrow IPC *file* format (what `pl.readIPC` and flechette's
+ * `tableFromIPC` read): a magic, the schema, one record batch per `batchRows` rows, and a footer that
+ * points at them.
  *
  * Types: `int` columns are Int64 (a value that is not a safe integer is written as null), `float` columns
  * Float64 (NaN and ±Infinity kept as they are, as polars writes them), `str` columns Utf8.
