@@ -31,7 +31,7 @@
  * @module
  */
 import type { Packet } from "../capture/packet.ts";
-import { DecodedPacket } from "../capture/decode.ts";
+import { DecodedPacket, formatIpv6 } from "../capture/decode.ts";
 
 const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
@@ -229,10 +229,14 @@ export class Flow {
    * format it at each read (rows read it once): a cached string would cost every flow a slot.
    */
   get srcIp(): string {
-    return this._x?.srcIp ?? formatIp4(this.swapped ? this.kb : this.ka);
+    const x = this._x;
+    if (x instanceof Ip6Extras) return x.text(this.swapped);
+    return x?.srcIp ?? formatIp4(this.swapped ? this.kb : this.ka);
   }
   get dstIp(): string {
-    return this._x?.dstIp ?? formatIp4(this.swapped ? this.ka : this.kb);
+    const x = this._x;
+    if (x instanceof Ip6Extras) return x.text(!this.swapped);
+    return x?.dstIp ?? formatIp4(this.swapped ? this.ka : this.kb);
   }
   /** Source / destination MAC of the first packet (lower-case colon hex), undefined when the link has none. */
   get srcMac(): string | undefined {
@@ -265,11 +269,47 @@ export class FlowExtras {
     readonly dstIp: string | undefined,
     readonly srcMac: string | undefined,
     readonly dstMac: string | undefined,
-    /** The table key of a string-keyed flow; undefined when the flow is in the IPv4 hash table. */
+    /** The table key of a string-keyed flow; undefined when the flow is in the numeric hash table. */
     readonly key: string | undefined,
     readonly tunnelId: number,
   ) {}
 }
+
+/**
+ * The extras of an IPv6 flow in the numeric table: its two addresses as 4 words each, in the key's order
+ * (lower first). Their text is made when a row asks for it, not kept.
+ */
+export class Ip6Extras extends FlowExtras {
+  a0: number;
+  a1: number;
+  a2: number;
+  a3: number;
+  b0: number;
+  b1: number;
+  b2: number;
+  b3: number;
+  constructor(w: Int32Array, tunnelId: number) {
+    super(undefined, undefined, undefined, undefined, undefined, tunnelId);
+    this.a0 = w[0], this.a1 = w[1], this.a2 = w[2], this.a3 = w[3];
+    this.b0 = w[4], this.b1 = w[5], this.b2 = w[6], this.b3 = w[7];
+  }
+  /** Whether `w` (8 words, the key's order) holds this flow's addresses. */
+  same(w: Int32Array): boolean {
+    return this.a0 === w[0] && this.a1 === w[1] && this.a2 === w[2] && this.a3 === w[3] && this.b0 === w[4] &&
+      this.b1 === w[5] && this.b2 === w[6] && this.b3 === w[7];
+  }
+  /** The key's first (`second` false) or second endpoint as inet_ntop text. */
+  text(second: boolean): string {
+    const b = V6_TEXT,
+      w = second ? [this.b0, this.b1, this.b2, this.b3] : [this.a0, this.a1, this.a2, this.a3];
+    for (let i = 0; i < 4; i++) {
+      b[4 * i] = w[i] >>> 24, b[4 * i + 1] = (w[i] >>> 16) & 255, b[4 * i + 2] = (w[i] >>> 8) & 255;
+      b[4 * i + 3] = w[i] & 255;
+    }
+    return formatIpv6(b, 0);
+  }
+}
+const V6_TEXT = new Uint8Array(16);
 
 /** Bits of {@link Flow._bits}: the record holds the decoder's source / destination MAC. */
 const SRC_MAC = 1 << 10;
@@ -301,7 +341,25 @@ function keyHash(ka: number, kb: number, kp: number, proto: number, vlan: number
   return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
-/** {@link keyHash} of a flow in the IPv4 table. */
+/** Sign of the unsigned 128-bit comparison of words [i, i+4) and [j, j+4) of `w`. */
+function compare128(w: Int32Array, i: number, j: number): number {
+  for (let k = 0; k < 4; k++) {
+    const x = w[i + k] >>> 0, y = w[j + k] >>> 0;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** A 32-bit hash of the 4 words at `i` (an IPv6 address): what an IPv6 record keeps in `ka` / `kb`. */
+function hash128(w: Int32Array, i: number): number {
+  let h = Math.imul(w[i] ^ 0x27d4eb2f, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ w[i + 1], 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ w[i + 2], 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ w[i + 3], 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** {@link keyHash} of a flow in the numeric table. */
 function flowHash(f: Flow): number {
   return keyHash(f.ka, f.kb, f._kp, f._bits & 255, (f._bits >>> 19) & 4095, f._x?.tunnelId ?? 0);
 }
@@ -374,8 +432,8 @@ export interface MeterStats {
 
 const KEY_SEP = "|";
 
-/** The bits of {@link Flow._bits} that a table lookup compares: protocol and VLAN id. */
-const PROTO_VLAN = 255 | (4095 << 19);
+/** The bits of {@link Flow._bits} that a table lookup compares: protocol, IP version and VLAN id. */
+const PROTO_VLAN = 255 | (3 << 8) | (4095 << 19);
 /** The bits of {@link Flow._bits} that are not 0 once a flow has ended (its expiration id + 1). */
 const ENDED = 7 << 16;
 
@@ -443,6 +501,8 @@ export class FlowMeter {
   #buckets: (Flow | null)[] = new Array<Flow | null>(4096).fill(null);
   #mask = 4095;
   #numeric = 0;
+  /** Scratch of the IPv6 lookup: the two addresses, 4 words each (in the key's order once swapped). */
+  readonly #v6 = new Int32Array(8);
   #count = 0;
   readonly #idleMs: number;
   readonly #activeMs: number;
@@ -571,12 +631,41 @@ export class FlowMeter {
       else ka = a | 0, kb = b | 0, kp = (sp << 16) | dp;
       const tun = p.tunnelId;
       key = keyHash(ka, kb, kp, p.protocol & 255, p.vlanId & 4095, tun);
-      const pv = (p.protocol & 255) | ((p.vlanId & 4095) << 19);
+      const pv = (p.protocol & 255) | (2 << 8) | ((p.vlanId & 4095) << 19);
       let c: Flow | null = this.#buckets[key & this.#mask];
       while (
         c !== null &&
         !(c.ka === ka && c.kb === kb && c._kp === kp && (c._bits & PROTO_VLAN) === pv &&
           (c._x === undefined ? 0 : c._x.tunnelId) === tun)
+      ) c = c.bucketNext;
+      f = c ?? undefined;
+    } else if (p.ipVersion === 6 && p instanceof DecodedPacket && p.ipOffset >= 0) {
+      // IPv6 from the decoder: numeric as well. The addresses are read as 4 words each; the record keeps a
+      // 32-bit hash of each in ka/kb and both addresses whole in its extras, compared on a hash match.
+      const w = this.#v6, buf = p._buf, o = p._off + p.ipOffset + 8;
+      for (let i = 0; i < 8; i++) {
+        const q = o + 4 * i;
+        w[i] = (buf[q] << 24) | (buf[q + 1] << 16) | (buf[q + 2] << 8) | buf[q + 3];
+      }
+      const cmp = compare128(w, 0, 4);
+      sw = !(cmp < 0 || (cmp === 0 && sp <= dp));
+      const ha = hash128(w, 0), hb = hash128(w, 4);
+      if (sw) {
+        ka = hb, kb = ha, kp = (dp << 16) | sp;
+        for (let i = 0; i < 4; i++) {
+          const t = w[i];
+          w[i] = w[i + 4];
+          w[i + 4] = t;
+        }
+      } else ka = ha, kb = hb, kp = (sp << 16) | dp;
+      const tun = p.tunnelId;
+      key = keyHash(ka, kb, kp, p.protocol & 255, p.vlanId & 4095, tun);
+      const pv = (p.protocol & 255) | (3 << 8) | ((p.vlanId & 4095) << 19);
+      let c: Flow | null = this.#buckets[key & this.#mask];
+      while (
+        c !== null &&
+        !(c.ka === ka && c.kb === kb && c._kp === kp && (c._bits & PROTO_VLAN) === pv && c._x !== undefined &&
+          c._x.tunnelId === tun && (c._x as Ip6Extras).same(w))
       ) c = c.bucketNext;
       f = c ?? undefined;
     } else {
@@ -687,12 +776,12 @@ export class FlowMeter {
     // Strings are made only when a row needs them: IPv4 addresses come from the numeric key, MACs from the bytes.
     const tun = p.tunnelId, strKey = typeof key === "number" ? undefined : key;
     if (p instanceof DecodedPacket) {
-      // The MACs are the record's, for a string-keyed flow too.
-      if (strKey !== undefined || tun !== 0) {
-        f._x = strKey === undefined
-          ? new FlowExtras(undefined, undefined, undefined, undefined, undefined, tun)
-          : new FlowExtras(p.srcIp, p.dstIp, undefined, undefined, strKey, tun);
-      }
+      // The MACs are the record's, for a string-keyed flow too. A numeric IPv6 flow keeps its addresses
+      // as the lookup's words (the key's order), no text.
+      if (strKey === undefined && (bits & (3 << 8)) === 3 << 8) f._x = new Ip6Extras(this.#v6, tun);
+      else if (strKey !== undefined) {
+        f._x = new FlowExtras(p.srcIp, p.dstIp, undefined, undefined, strKey, tun);
+      } else if (tun !== 0) f._x = new FlowExtras(undefined, undefined, undefined, undefined, undefined, tun);
       const b = p._buf, so = p.srcMacOffset(), d = p.dstMacOffset();
       if (so >= 0) {
         bits |= SRC_MAC;

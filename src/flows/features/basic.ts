@@ -12,7 +12,17 @@
  * @module
  */
 import type { Packet } from "../../capture/packet.ts";
-import { dstMacHi, dstMacLo, type Flow, formatIp4, formatMac48, srcMacHi, srcMacLo, TCP } from "../meter.ts";
+import {
+  dstMacHi,
+  dstMacLo,
+  type Flow,
+  formatIp4,
+  formatMac48,
+  Ip6Extras,
+  srcMacHi,
+  srcMacLo,
+  TCP,
+} from "../meter.ts";
 import type { Column, FeatureSet, RowWriter } from "./types.ts";
 
 const DIRS = ["bidirectional", "src2dst", "dst2src"] as const;
@@ -130,15 +140,16 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
   w.num(f.id);
   w.num(f.expirationId);
   // The decoder's flows hand their IPv4 addresses and MACs to the writer as numbers: no string is made.
-  const x = f._x, srcIp = x?.srcIp, dstIp = x?.dstIp;
-  if (srcIp === undefined) w.ip4(f.swapped ? f.kb : f.ka);
-  else w.str(srcIp);
+  // Addresses as text only where the record holds no IPv4 numbers (IPv6, strings given by the packets).
+  const x = f._x, numeric4 = x === undefined || (x.srcIp === undefined && !(x instanceof Ip6Extras));
+  if (numeric4) w.ip4(f.swapped ? f.kb : f.ka);
+  else w.str(f.srcIp);
   const sm = srcMacHi(f);
   if (sm >= 0) w.mac48(sm, srcMacLo(f));
   else w.str(x?.srcMac ?? "");
   w.num(f.srcPort);
-  if (dstIp === undefined) w.ip4(f.swapped ? f.ka : f.kb);
-  else w.str(dstIp);
+  if (numeric4) w.ip4(f.swapped ? f.ka : f.kb);
+  else w.str(f.dstIp);
   const dm = dstMacHi(f);
   if (dm >= 0) w.mac48(dm, dstMacLo(f));
   else w.str(x?.dstMac ?? "");
