@@ -2,10 +2,11 @@
  * `deno task bench flows [--runs N] [--packets N] [--seed N] [--no-long] [--flood N] [--cache DIR]`:
  * pcap → flows CPU time and memory of `nadir flows` against the pure C flow
  * meters nfpcapd (nfdump) and Argus, and against ndpiReader (nDPI: metering
- * plus protocol detection) and tshark, on four files measured in one run:
+ * plus protocol detection) and tshark, on five files measured in one run:
  *
  * - real, small: the Ethernet captures of ../shared/data merged (~80 k packets);
  * - real: copies of it shifted in time to ≥ 1 M packets;
+ * - real, IPv6: that file with every IPv4 frame rewritten as IPv6 (bench/_ipv6.ts);
  * - many: ≥ 1 M packets in ≥ 200 k flows, generated (bench/_traffic.ts, seeded);
  * - long: ≥ 10 M packets over half an hour, flows ending by idle timeout (generated).
  *
@@ -27,6 +28,7 @@
  */
 import { join } from "node:path";
 import { sharedDataDir } from "../test/_shared.ts";
+import { toIpv6 } from "./_ipv6.ts";
 import { type Cell, nadirRunArgs, saveRecord, type Table } from "./_record.ts";
 import { existsSync } from "../src/util/fs.ts";
 import { writePcap } from "../src/capture/writer.ts";
@@ -250,9 +252,12 @@ export async function main(args: string[]): Promise<void> {
     if (!has(t)) console.log(`${t} not found (Debian ${t === "argus" ? "argus-server" : "nfdump"}): skipped`);
   }
   const real = await buildTestFile(cache, minPackets);
+  const real6 = real.file.replace(/\.pcap$/, "-ipv6.pcap");
+  if (!existsSync(real6)) Deno.writeFileSync(real6, toIpv6(Deno.readFileSync(real.file)));
   const files: BenchFile[] = [
     { label: "real, small: the Ethernet captures merged", ...real.base },
     { label: `real: merged captures ×${real.copies}`, file: real.file, packets: real.packets },
+    { label: `real, IPv6: the same, rewritten as IPv6`, file: real6, packets: real.packets },
     trafficFile(cache, "many", seed),
   ];
   if (!args.includes("--no-long")) files.push(trafficFile(cache, "long", seed));

@@ -10,6 +10,7 @@ import { forEachPacket } from "../../src/capture/reader.ts";
 import { basicFeatures } from "../../src/flows/features/basic.ts";
 import { FlowMeter } from "../../src/flows/meter.ts";
 import { dataPath } from "../_shared.ts";
+import { toIpv6 } from "../../bench/_ipv6.ts";
 
 /** basic rows of `pcap`, metering the decoder's packets (`plain` false) or plain copies of them. */
 async function rows(pcap: string, plain: boolean): Promise<string[]> {
@@ -24,37 +25,6 @@ async function rows(pcap: string, plain: boolean): Promise<string[]> {
   });
   await forEachPacket(pcap, (p) => m.add(plain ? p.toJSON() as Packet : p));
   m.flush();
-  return out;
-}
-
-/**
- * Rewrites a classic Ethernet pcap's IPv4 frames (20-byte headers) as IPv6, each address becoming
- * 2001:db8::a.b.c.d: the same traffic, now keyed by 128-bit addresses. Derived from a real capture.
- */
-function toIpv6(bytes: Uint8Array): Uint8Array {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const parts: Uint8Array[] = [bytes.subarray(0, 24)];
-  for (let off = 24; off + 16 <= bytes.length;) {
-    const incl = dv.getUint32(off + 8, true), orig = dv.getUint32(off + 12, true);
-    const hdr = bytes.slice(off, off + 16), rec = bytes.subarray(off + 16, off + 16 + incl);
-    off += 16 + incl;
-    if (!(incl >= 34 && rec[12] === 0x08 && rec[13] === 0 && rec[14] === 0x45)) {
-      parts.push(hdr, rec);
-      continue;
-    }
-    const f = new Uint8Array(incl + 20), payload = ((rec[16] << 8) | rec[17]) - 20;
-    f.set(rec.subarray(0, 12));
-    f.set([0x86, 0xdd, 0x60, 0, 0, 0, payload >> 8, payload & 255, rec[23], rec[22]], 12);
-    const prefix = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0];
-    f.set(prefix, 22), f.set(rec.subarray(26, 30), 34), f.set(prefix, 38), f.set(rec.subarray(30, 34), 50);
-    f.set(rec.subarray(34), 54);
-    const h = new DataView(hdr.buffer);
-    h.setUint32(8, incl + 20, true), h.setUint32(12, orig + 20, true);
-    parts.push(hdr, f);
-  }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, at), at += p.length;
   return out;
 }
 
