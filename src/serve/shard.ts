@@ -53,6 +53,7 @@
  * ```
  * @module
  */
+import { DecodedPacket } from "../capture/decode.ts";
 import type { Packet } from "../capture/packet.ts";
 import type { MeterStats } from "../flows/meter.ts";
 import { UsageError } from "../util/errors.ts";
@@ -79,6 +80,13 @@ function strHash(s: string): number {
   return h >>> 0;
 }
 
+/** FNV-1a of the 16 bytes at `o` (an IPv6 address). */
+function bytesHash(b: Uint8Array, o: number): number {
+  let h = 0x811c9dc5;
+  for (let i = o; i < o + 16; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
 /**
  * A hash of a packet's addresses, ports and protocol that is symmetric (xor of the two endpoints), so
  * both directions of a flow get the same value; -1 for a packet without IP.
@@ -86,7 +94,11 @@ function strHash(s: string): number {
 export function flowHash(p: Packet): number {
   let h: number;
   if (p.ipVersion === 4 && p.srcIp4 !== undefined && p.dstIp4 !== undefined) h = (p.srcIp4 ^ p.dstIp4) >>> 0;
-  else if (p.ipVersion === 4 || p.ipVersion === 6) h = strHash(p.srcIp) ^ strHash(p.dstIp);
+  else if (p.ipVersion === 6 && p instanceof DecodedPacket && p.ipOffset >= 0) {
+    // The decoder's IPv6 addresses hashed from their bytes: text would be made for every packet.
+    const o = p._off + p.ipOffset + 8;
+    h = bytesHash(p._buf, o) ^ bytesHash(p._buf, o + 16);
+  } else if (p.ipVersion === 4 || p.ipVersion === 6) h = strHash(p.srcIp) ^ strHash(p.dstIp);
   else return -1;
   return mix32(h ^ Math.imul(p.srcPort ^ p.dstPort, 0x9e3779b1) ^ (p.protocol << 24));
 }
