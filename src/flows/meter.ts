@@ -97,7 +97,8 @@ export class Flow {
   id = 0;
   /**
    * Canonical endpoints of the key: lower address/port first. The IPv4 addresses are kept as signed
-   * 32-bit integers (the same bits), which V8 stores without a box; `ka`/`kb` are 0 for string keys.
+   * 32-bit integers (the same bits), which V8 stores without a box; an IPv6 flow from the decoder keeps a
+   * 32-bit hash of each address here (the addresses are in its {@link Ip6Extras}); 0 for string keys.
    * The two ports share `_kp` (first endpoint's in the high 16 bits).
    */
   ka = 0;
@@ -110,8 +111,9 @@ export class Flow {
    */
   _bits = 0;
   /**
-   * What few flows need: address strings (IPv6, packets not from the decoder) and a tunnel id; undefined
-   * for the decoder's untunnelled IPv4 flows, whose addresses come from `ka`/`kb` and MACs from `_m*`.
+   * What few flows need: address strings (packets not from the decoder), a decoded IPv6 flow's addresses
+   * ({@link Ip6Extras}), a tunnel id; undefined for the decoder's untunnelled IPv4 flows, whose addresses
+   * come from `ka`/`kb` and MACs from `_m*`.
    */
   _x: FlowExtras | undefined = undefined;
   /**
@@ -139,7 +141,7 @@ export class Flow {
   prev: Flow | null = null;
   next: Flow | null = null;
 
-  /** Table key: the string key of a string-keyed flow (IPv6), else the hash of its IPv4 key's fields. */
+  /** Table key: the string key of a string-keyed flow (packets not from the decoder), else its hash. */
   get key(): number | string {
     return this._x?.key ?? flowHash(this);
   }
@@ -225,7 +227,7 @@ export class Flow {
   }
 
   /**
-   * Source address of the first packet (IPv4 dotted quad, IPv6 as inet_ntop). The decoder's IPv4 flows
+   * Source address of the first packet (IPv4 dotted quad, IPv6 as inet_ntop). The decoder's IPv4 and IPv6 flows
    * format it at each read (rows read it once): a cached string would cost every flow a slot.
    */
   get srcIp(): string {
@@ -331,7 +333,8 @@ export function dstMacLo(f: Flow): number {
 }
 
 /**
- * The hash of an IPv4 flow key (its bucket is `hash & mask`). The record recomputes it from its own fields
+ * The hash of a numeric flow key (its bucket is `hash & mask`; an IPv6 key's `ka`/`kb` are its addresses'
+ * hashes). The record recomputes it from its own fields
  * when it leaves the table rather than keeping it: 8 bytes a flow.
  */
 function keyHash(ka: number, kb: number, kp: number, proto: number, vlan: number, tunnel: number): number {
@@ -492,10 +495,10 @@ export const IDLE_SCAN_US = 1e6;
 
 /** Streaming bidirectional flow meter; O(1) per packet. */
 export class FlowMeter {
-  /** String-keyed flows (IPv6, packets without numeric addresses). */
+  /** String-keyed flows (packets not from the decoder, without numeric addresses). */
   readonly #table = new Map<string, Flow>();
   /**
-   * IPv4 flows: an open hash table of chains (`Flow.bucketNext`) indexed by the key hash; a plain array load
+   * The decoder's IPv4 and IPv6 flows: an open hash table of chains (`Flow.bucketNext`) indexed by the key hash; a plain array load
    * per packet instead of a Map lookup. Doubled (rehashed) when the chains average more than one flow.
    */
   #buckets: (Flow | null)[] = new Array<Flow | null>(4096).fill(null);
