@@ -626,26 +626,19 @@ export class FlowMeter {
         `flow meter: expected ports 0–65535, found ${sp} → ${dp} (packet at ${p.tsUs} µs)`,
       );
     }
+    // The decoder's IPv4 and IPv6 packets: a numeric hash into a chained bucket, no string built per packet.
+    // IPv6 addresses are read as 4 words each; the record keeps a 32-bit hash of each in ka/kb and both
+    // addresses whole in its extras, compared once the rest of the key matches.
+    let ver = 0;
+    const w = this.#v6;
     if (p.ipVersion === 4 && p.srcIp4 !== undefined && p.dstIp4 !== undefined) {
-      // IPv4: numeric hash into a chained bucket; no string is built per packet.
       const a = p.srcIp4 >>> 0, b = p.dstIp4 >>> 0;
       sw = !(a < b || (a === b && sp <= dp));
-      if (sw) ka = b | 0, kb = a | 0, kp = (dp << 16) | sp;
-      else ka = a | 0, kb = b | 0, kp = (sp << 16) | dp;
-      const tun = p.tunnelId;
-      key = keyHash(ka, kb, kp, p.protocol & 255, p.vlanId & 4095, tun);
-      const pv = (p.protocol & 255) | (2 << 8) | ((p.vlanId & 4095) << 19);
-      let c: Flow | null = this.#buckets[key & this.#mask];
-      while (
-        c !== null &&
-        !(c.ka === ka && c.kb === kb && c._kp === kp && (c._bits & PROTO_VLAN) === pv &&
-          (c._x === undefined ? 0 : c._x.tunnelId) === tun)
-      ) c = c.bucketNext;
-      f = c ?? undefined;
+      if (sw) ka = b | 0, kb = a | 0;
+      else ka = a | 0, kb = b | 0;
+      ver = 2;
     } else if (p.ipVersion === 6 && p instanceof DecodedPacket && p.ipOffset >= 0) {
-      // IPv6 from the decoder: numeric as well. The addresses are read as 4 words each; the record keeps a
-      // 32-bit hash of each in ka/kb and both addresses whole in its extras, compared on a hash match.
-      const w = this.#v6, buf = p._buf, o = p._off + p.ipOffset + 8;
+      const buf = p._buf, o = p._off + p.ipOffset + 8;
       for (let i = 0; i < 8; i++) {
         const q = o + 4 * i;
         w[i] = (buf[q] << 24) | (buf[q + 1] << 16) | (buf[q + 2] << 8) | buf[q + 3];
@@ -654,21 +647,25 @@ export class FlowMeter {
       sw = !(cmp < 0 || (cmp === 0 && sp <= dp));
       const ha = hash128(w, 0), hb = hash128(w, 4);
       if (sw) {
-        ka = hb, kb = ha, kp = (dp << 16) | sp;
+        ka = hb, kb = ha;
         for (let i = 0; i < 4; i++) {
           const t = w[i];
           w[i] = w[i + 4];
           w[i + 4] = t;
         }
-      } else ka = ha, kb = hb, kp = (sp << 16) | dp;
+      } else ka = ha, kb = hb;
+      ver = 3;
+    } else sw = false;
+    if (ver !== 0) {
+      kp = sw ? (dp << 16) | sp : (sp << 16) | dp;
       const tun = p.tunnelId;
       key = keyHash(ka, kb, kp, p.protocol & 255, p.vlanId & 4095, tun);
-      const pv = (p.protocol & 255) | (3 << 8) | ((p.vlanId & 4095) << 19);
+      const pv = (p.protocol & 255) | (ver << 8) | ((p.vlanId & 4095) << 19);
       let c: Flow | null = this.#buckets[key & this.#mask];
       while (
         c !== null &&
-        !(c.ka === ka && c.kb === kb && c._kp === kp && (c._bits & PROTO_VLAN) === pv && c._x !== undefined &&
-          c._x.tunnelId === tun && (c._x as Ip6Extras).same(w))
+        !(c.ka === ka && c.kb === kb && c._kp === kp && (c._bits & PROTO_VLAN) === pv &&
+          (c._x === undefined ? 0 : c._x.tunnelId) === tun && (ver === 2 || (c._x as Ip6Extras).same(w)))
       ) c = c.bucketNext;
       f = c ?? undefined;
     } else {
