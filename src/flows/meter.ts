@@ -717,6 +717,15 @@ export class FlowMeter {
     if (this.#tcpEnd && p.protocol === 6 && f._closed < 0) this.#trackTcp(f, p, dir, ts);
   }
 
+  /**
+   * The flows in the table, least recently updated first. Nothing may add packets or end flows while it
+   * is iterated: the order is the table's own list, not a copy (a copy, or a Map of the flows by id,
+   * would cost every flow of a sensor's table memory of its own).
+   */
+  *flows(): IterableIterator<Flow> {
+    for (let f = this.#head; f !== null; f = f.next) yield f;
+  }
+
   /** Ends flows that are idle or too old at time `nowUs` (live capture: call with the wall clock). */
   expire(nowUs: number): void {
     if (nowUs > this.#tickUs) this.#tickUs = nowUs;

@@ -184,7 +184,6 @@ export class Monitor {
   /** Writes the evidence pcaps (undefined without `evidenceDir`). */
   readonly evidenceWriter?: EvidenceWriter;
   readonly #mode: ScoringMode;
-  readonly #active = new Map<number, Flow>();
   #inflight = new Set<Promise<void>>();
   #currentWall = 0;
   #lastGaugeWall = 0;
@@ -231,7 +230,7 @@ export class Monitor {
       });
     }
     const host: ModeHost = {
-      active: this.#active,
+      activeFlows: () => this.meter.flows(),
       alerted: this.#alertedFlows,
       metrics: o.metrics,
       stats: o.stats,
@@ -261,7 +260,6 @@ export class Monitor {
     const wrapper: FlowFeatureSet = {
       name: inner?.name ?? "monitor",
       init: (flow, pkt, prev) => {
-        this.#active.set(flow.id, flow);
         this.#lastFlowOfPacket = flow;
         if (keepEvidence) this.#keep(flow.id, pkt);
         return inner ? inner.init(flow, pkt, prev) : undefined;
@@ -400,7 +398,7 @@ export class Monitor {
     this.#currentWall = wall;
     this.#syncCounters();
     if (nowUs !== undefined) this.meter.expire(nowUs);
-    for (const f of this.#active.values()) this.#accountTalkers(f);
+    for (const f of this.meter.flows()) this.#accountTalkers(f);
     this.#mode.tick(nowUs ?? this.meter.nowUs, wall);
     this.#gauges();
   }
@@ -426,7 +424,6 @@ export class Monitor {
   }
 
   #flowEnded(f: Flow): void {
-    this.#active.delete(f.id);
     this.#accountTalkers(f);
     this.o.metrics.flowsEnded.inc();
     this.o.stats.flows(1);
@@ -738,9 +735,11 @@ export class TalkerFlow extends Flow {
 
 /**
  * Heap bytes one active single-packet flow costs the monitor's flow table (flow record, `basic`
- * feature state, table entries, talker counters): 288, the growth of the used heap after full
+ * feature state, table entries, talker counters): 251, the growth of the used heap after full
  * collections between 100 k and 200 k flows of the SYN flood (bench/_monitor_heap.ts, docs/monitor.md;
- * 552 before the flow record shrank on 2026-12-06, 320 after its first step). Its evidence frames are bounded apart, by the
+ * 552 before the flow record shrank on 2026-12-06, 320 and 288 after its first steps, before the
+ * monitor's own map of active flows went). Kept at 310, a margin the full flood's peak was measured with
+ * (948 MiB at 288 bytes a flow, 874 MiB at 251). Its evidence frames are bounded apart, by the
  * evidence buffer's own cap (`evidence.max_bytes`, 64 MiB), which counts their bookkeeping too (~528
  * bytes a one-frame flow).
  */

@@ -301,7 +301,7 @@ export class FlowScoringMode implements ScoringMode {
 
   #rescore(nowUs: number, intervalUs: number, wall: number): void {
     const minP = this.#rescoreMinPackets;
-    for (const f of this.#host.active.values()) {
+    for (const f of this.#host.activeFlows()) {
       if (f.packets < minP || f.expirationId !== -1) continue;
       const last = this.#lastScoredUs.get(f.id) ?? f.firstUs;
       if (nowUs - last < intervalUs) continue;

@@ -44,8 +44,8 @@ export interface FlowCounters {
 }
 
 export interface ModeHost {
-  /** Flows the meter holds now, by flow id (a mode re-scores long flows from it). */
-  readonly active: ReadonlyMap<number, Flow>;
+  /** Flows the meter holds now (a mode re-scores long flows from them); see FlowMeter.flows. */
+  activeFlows(): Iterable<Flow>;
   /** Flows that already raised an alert: at most one alert per flow. */
   readonly alerted: ReadonlySet<number>;
   readonly metrics: MonitorMetrics;
