@@ -789,7 +789,75 @@ export class CaptureParser {
 }
 
 /** Reads chunks of `file` through `parser` until EOF, a stop, or an abort; yields after each parsed chunk. */
-async function* drive(file: Deno.FsFile, parser: CaptureParser, opts: ReadOptions): AsyncGenerator<void> {
+function drive(file: Deno.FsFile, parser: CaptureParser, opts: ReadOptions): AsyncGenerator<void> {
+  return opts.betweenChunks ? driveInTurns(file, parser, opts) : driveAhead(file, parser, opts);
+}
+
+/** Headroom in front of each chunk of {@link driveAhead}: where the previous chunk's unfinished record goes. */
+const CARRY = 256 * 1024;
+
+/**
+ * {@link drive} with the next chunk read while this one is parsed: two buffers, each a headroom and a
+ * chunk. The file is read into the chunk part of one while the other is parsed; then the unparsed end of
+ * the parsed one (a record cut by the chunk's end) is copied into the headroom just before the new bytes,
+ * so the record is whole again without moving the chunk. A carry larger than the headroom (a record
+ * over 256 KiB, a block still short of what the parser needs) is joined by copying, the rare case. Reading
+ * a 472 MB capture took ~20 % of `nadir flows`' wall time while the parser waited for it.
+ */
+async function* driveAhead(
+  file: Deno.FsFile,
+  parser: CaptureParser,
+  opts: ReadOptions,
+): AsyncGenerator<void> {
+  const size = Math.max(64 * 1024, opts.chunkSize ?? 4 * 1024 * 1024);
+  let buf = new Uint8Array(CARRY + size), spare = new Uint8Array(CARRY + size);
+  const first = await file.read(buf.subarray(CARRY));
+  // `base` is the file offset of buf[0]; the data is buf[start, end).
+  let start = CARRY, end = CARRY + (first ?? 0), base = -CARRY, eof = first === null;
+  let pending = eof ? undefined : file.read(spare.subarray(CARRY));
+  for (;;) {
+    if (opts.signal?.aborted) {
+      await pending; // the read in flight writes into a buffer: let it finish before the file is closed
+      return;
+    }
+    start = parser.parse(buf, new DataView(buf.buffer), start, end, base, eof);
+    yield;
+    if (parser.stopped || eof) {
+      await pending;
+      return;
+    }
+    const n = (await pending!) ?? null;
+    pending = undefined;
+    const carry = end - start, got = n ?? 0;
+    let next: Uint8Array<ArrayBuffer>, at: number;
+    if (carry <= CARRY) {
+      next = spare;
+      at = CARRY - carry;
+      next.set(buf.subarray(start, end), at);
+      spare = buf;
+    } else {
+      // A long record: join what is left and the new bytes in a buffer of their own.
+      next = new Uint8Array(carry + got + size);
+      next.set(buf.subarray(start, end), 0);
+      next.set(spare.subarray(CARRY, CARRY + got), carry);
+      at = 0;
+      if (spare.length < CARRY + size) spare = new Uint8Array(CARRY + size);
+    }
+    base += start - at;
+    buf = next;
+    start = at;
+    end = at + carry + got;
+    if (n === null) eof = true;
+    else pending = file.read(spare.subarray(CARRY, CARRY + size));
+  }
+}
+
+/** {@link drive} one chunk at a time, read synchronously, with `opts.betweenChunks` awaited after each. */
+async function* driveInTurns(
+  file: Deno.FsFile,
+  parser: CaptureParser,
+  opts: ReadOptions,
+): AsyncGenerator<void> {
   let size = Math.max(64 * 1024, opts.chunkSize ?? 4 * 1024 * 1024);
   let buf = new Uint8Array(size);
   let dv = new DataView(buf.buffer);
@@ -812,7 +880,7 @@ async function* drive(file: Deno.FsFile, parser: CaptureParser, opts: ReadOption
         dv = new DataView(buf.buffer);
       }
       while (end < buf.length) {
-        const n = opts.betweenChunks ? file.readSync(buf.subarray(end)) : await file.read(buf.subarray(end));
+        const n = file.readSync(buf.subarray(end));
         if (n === null) {
           eof = true;
           break;
@@ -821,7 +889,7 @@ async function* drive(file: Deno.FsFile, parser: CaptureParser, opts: ReadOption
       }
     }
     start = parser.parse(buf, dv, start, end, base, eof);
-    if (opts.betweenChunks) await opts.betweenChunks();
+    await opts.betweenChunks!();
     yield;
     if (parser.stopped || eof) return;
   }
