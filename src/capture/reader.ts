@@ -815,40 +815,39 @@ async function* driveAhead(
   // `base` is the file offset of buf[0]; the data is buf[start, end).
   let start = CARRY, end = CARRY + (first ?? 0), base = -CARRY, eof = first === null;
   let pending = eof ? undefined : file.read(spare.subarray(CARRY));
-  for (;;) {
-    if (opts.signal?.aborted) {
-      await pending; // the read in flight writes into a buffer: let it finish before the file is closed
-      return;
+  try {
+    for (;;) {
+      if (opts.signal?.aborted) return;
+      start = parser.parse(buf, new DataView(buf.buffer), start, end, base, eof);
+      yield;
+      if (parser.stopped || eof) return;
+      const n = (await pending!) ?? null;
+      pending = undefined;
+      const carry = end - start, got = n ?? 0;
+      let next: Uint8Array<ArrayBuffer>, at: number;
+      if (carry <= CARRY) {
+        next = spare;
+        at = CARRY - carry;
+        next.set(buf.subarray(start, end), at);
+        spare = buf;
+      } else {
+        // A long record: join what is left and the new bytes in a buffer of their own.
+        next = new Uint8Array(carry + got + size);
+        next.set(buf.subarray(start, end), 0);
+        next.set(spare.subarray(CARRY, CARRY + got), carry);
+        at = 0;
+      }
+      base += start - at;
+      buf = next;
+      start = at;
+      end = at + carry + got;
+      if (n === null) eof = true;
+      else pending = file.read(spare.subarray(CARRY, CARRY + size));
     }
-    start = parser.parse(buf, new DataView(buf.buffer), start, end, base, eof);
-    yield;
-    if (parser.stopped || eof) {
-      await pending;
-      return;
-    }
-    const n = (await pending!) ?? null;
-    pending = undefined;
-    const carry = end - start, got = n ?? 0;
-    let next: Uint8Array<ArrayBuffer>, at: number;
-    if (carry <= CARRY) {
-      next = spare;
-      at = CARRY - carry;
-      next.set(buf.subarray(start, end), at);
-      spare = buf;
-    } else {
-      // A long record: join what is left and the new bytes in a buffer of their own.
-      next = new Uint8Array(carry + got + size);
-      next.set(buf.subarray(start, end), 0);
-      next.set(spare.subarray(CARRY, CARRY + got), carry);
-      at = 0;
-      if (spare.length < CARRY + size) spare = new Uint8Array(CARRY + size);
-    }
-    base += start - at;
-    buf = next;
-    start = at;
-    end = at + carry + got;
-    if (n === null) eof = true;
-    else pending = file.read(spare.subarray(CARRY, CARRY + size));
+  } finally {
+    // However the read ends (done, stopped, aborted, a parse error, a consumer that stops iterating), the
+    // read in flight is let finish before the caller closes the file: it would fail unheard otherwise.
+    await pending?.catch(() => null);
   }
 }
 
