@@ -147,6 +147,13 @@ export interface ReadOptions {
    * per 1 M packets in 256 KiB reads.
    */
   betweenChunks?: () => Promise<void>;
+  /**
+   * Read the next chunk while this one is parsed (default true; ignored with `betweenChunks`). Off, each
+   * chunk is read when the parser needs it, and the read's wait is a turn of the event loop: the monitor
+   * replays files so, as its API, timers and sinks run in those turns (with read-ahead a replay's
+   * `/metrics` went unanswered for its last ~90 k packets, test/serve/kill_loop_test.ts).
+   */
+  readAhead?: boolean;
 }
 
 /** Callback of {@link forEachPacket}; return `false` to stop reading. */
@@ -790,7 +797,9 @@ export class CaptureParser {
 
 /** Reads chunks of `file` through `parser` until EOF, a stop, or an abort; yields after each parsed chunk. */
 function drive(file: Deno.FsFile, parser: CaptureParser, opts: ReadOptions): AsyncGenerator<void> {
-  return opts.betweenChunks ? driveInTurns(file, parser, opts) : driveAhead(file, parser, opts);
+  return opts.betweenChunks || opts.readAhead === false
+    ? driveInTurns(file, parser, opts)
+    : driveAhead(file, parser, opts);
 }
 
 /** Headroom in front of each chunk of {@link driveAhead}: where the previous chunk's unfinished record goes. */
@@ -851,7 +860,10 @@ async function* driveAhead(
   }
 }
 
-/** {@link drive} one chunk at a time, read synchronously, with `opts.betweenChunks` awaited after each. */
+/**
+ * {@link drive} one chunk at a time: read when the parser needs it (synchronously with
+ * `opts.betweenChunks`, awaited after each chunk).
+ */
 async function* driveInTurns(
   file: Deno.FsFile,
   parser: CaptureParser,
@@ -879,7 +891,7 @@ async function* driveInTurns(
         dv = new DataView(buf.buffer);
       }
       while (end < buf.length) {
-        const n = file.readSync(buf.subarray(end));
+        const n = opts.betweenChunks ? file.readSync(buf.subarray(end)) : await file.read(buf.subarray(end));
         if (n === null) {
           eof = true;
           break;
@@ -888,7 +900,7 @@ async function* driveInTurns(
       }
     }
     start = parser.parse(buf, dv, start, end, base, eof);
-    await opts.betweenChunks!();
+    if (opts.betweenChunks) await opts.betweenChunks();
     yield;
     if (parser.stopped || eof) return;
   }

@@ -144,7 +144,7 @@ export function pcapFast(
       const cs = await forEachPacket(path, (p) => {
         if (signal.aborted) return false;
         consumer.packet(p);
-      }, { signal, chunkSize, betweenChunks });
+      }, { signal, chunkSize, betweenChunks, readAhead: false });
       return { kernelDrops: 0, damage: damageSummary(cs) || undefined };
     },
   };
