@@ -136,7 +136,7 @@ export class ArrowFileSink implements RowSink, RowWriter {
         b.words[2 * r + 1] = hi | 0;
       } else b.nulls.push(r);
     } else if (b.kind === "float") b.values[r] = v;
-    else this.#ascii(b, String(v));
+    else this.#text(b, String(v));
   }
 
   str(v: string): void {
@@ -148,10 +148,7 @@ export class ArrowFileSink implements RowSink, RowWriter {
         }`,
       );
     }
-    const at = b.offsets[this.#n];
-    this.#room(b, at + 3 * v.length);
-    const { written } = enc.encodeInto(v, b.bytes.subarray(at));
-    this.#close(b, at + written);
+    this.#text(b, v);
   }
 
   ip4(x: number): void {
@@ -220,7 +217,8 @@ export class ArrowFileSink implements RowSink, RowWriter {
     return b;
   }
 
-  #ascii(b: StrBuf, s: string): void {
+  /** Appends `s` (UTF-8) as the current row's value of string column `b`. */
+  #text(b: StrBuf, s: string): void {
     const at = b.offsets[this.#n];
     this.#room(b, at + 3 * s.length);
     this.#close(b, at + enc.encodeInto(s, b.bytes.subarray(at)).written);
