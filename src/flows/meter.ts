@@ -436,7 +436,7 @@ export interface MeterStats {
 const KEY_SEP = "|";
 
 /** The bits of {@link Flow._bits} that a table lookup compares: protocol, IP version and VLAN id. */
-const PROTO_VLAN = 255 | (3 << 8) | (4095 << 19);
+const KEY_BITS = 255 | (3 << 8) | (4095 << 19);
 /** The bits of {@link Flow._bits} that are not 0 once a flow has ended (its expiration id + 1). */
 const ENDED = 7 << 16;
 
@@ -616,10 +616,10 @@ export class FlowMeter {
     }
     this.#scan(ts);
     st.metered++;
-    let key: number | string;
+    let key: number | string = 0;
     let sw: boolean;
     let f: Flow | undefined;
-    let ka = 0, kb = 0, kp: number;
+    let ka = 0, kb = 0;
     const sp = p.srcPort, dp = p.dstPort;
     if (((sp | dp) & ~0xffff) !== 0) {
       throw new RangeError(
@@ -655,25 +655,23 @@ export class FlowMeter {
         }
       } else ka = ha, kb = hb;
       ver = 3;
-    } else sw = false;
+    } else {
+      key = flowKey(p);
+      sw = swapped;
+    }
+    const kp = sw ? (dp << 16) | sp : (sp << 16) | dp;
     if (ver !== 0) {
-      kp = sw ? (dp << 16) | sp : (sp << 16) | dp;
       const tun = p.tunnelId;
       key = keyHash(ka, kb, kp, p.protocol & 255, p.vlanId & 4095, tun);
       const pv = (p.protocol & 255) | (ver << 8) | ((p.vlanId & 4095) << 19);
       let c: Flow | null = this.#buckets[key & this.#mask];
       while (
         c !== null &&
-        !(c.ka === ka && c.kb === kb && c._kp === kp && (c._bits & PROTO_VLAN) === pv &&
+        !(c.ka === ka && c.kb === kb && c._kp === kp && (c._bits & KEY_BITS) === pv &&
           (c._x === undefined ? 0 : c._x.tunnelId) === tun && (ver === 2 || (c._x as Ip6Extras).same(w)))
       ) c = c.bucketNext;
       f = c ?? undefined;
-    } else {
-      key = flowKey(p);
-      sw = swapped;
-      kp = sw ? (dp << 16) | sp : (sp << 16) | dp;
-      f = this.#table.get(key as string);
-    }
+    } else f = this.#table.get(key as string);
     let prev: Flow | undefined;
     if (f !== undefined) {
       const nowMs = Math.floor(ts / 1000);
@@ -787,7 +785,7 @@ export class FlowMeter {
     if (p instanceof DecodedPacket) {
       // The MACs are the record's, for a string-keyed flow too. A numeric IPv6 flow keeps its addresses
       // as the lookup's words (the key's order), no text.
-      if (strKey === undefined && (bits & (3 << 8)) === 3 << 8) f._x = new Ip6Extras(this.#v6, tun);
+      if (strKey === undefined && p.ipVersion === 6) f._x = new Ip6Extras(this.#v6, tun);
       else if (strKey !== undefined) {
         f._x = new FlowExtras(p.srcIp, p.dstIp, undefined, undefined, strKey, tun);
       } else if (tun !== 0) f._x = new FlowExtras(undefined, undefined, undefined, undefined, undefined, tun);
