@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { existsSync } from "../src/util/fs.ts";
 
 /** The capture `bytes` rewritten (see the module doc). */
 export function toIpv6(bytes: Uint8Array): Uint8Array {
@@ -39,4 +40,13 @@ export function toIpv6(bytes: Uint8Array): Uint8Array {
   let at = 0;
   for (const p of parts) out.set(p, at), at += p.length;
   return out;
+}
+
+/**
+ * `src` rewritten by {@link toIpv6} into `dst` (default: beside it, `-ipv6.pcap`), kept when it is already
+ * there (a bench's cached copy); returns `dst`.
+ */
+export function ipv6Copy(src: string, dst = src.replace(/\.pcap$/, "-ipv6.pcap")): string {
+  if (!existsSync(dst)) Deno.writeFileSync(dst, toIpv6(Deno.readFileSync(src)));
+  return dst;
 }

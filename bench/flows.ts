@@ -28,7 +28,7 @@
  */
 import { join } from "node:path";
 import { sharedDataDir } from "../test/_shared.ts";
-import { toIpv6 } from "./_ipv6.ts";
+import { ipv6Copy } from "./_ipv6.ts";
 import { type Cell, nadirRunArgs, saveRecord, type Table } from "./_record.ts";
 import { existsSync } from "../src/util/fs.ts";
 import { writePcap } from "../src/capture/writer.ts";
@@ -252,8 +252,7 @@ export async function main(args: string[]): Promise<void> {
     if (!has(t)) console.log(`${t} not found (Debian ${t === "argus" ? "argus-server" : "nfdump"}): skipped`);
   }
   const real = await buildTestFile(cache, minPackets);
-  const real6 = real.file.replace(/\.pcap$/, "-ipv6.pcap");
-  if (!existsSync(real6)) Deno.writeFileSync(real6, toIpv6(Deno.readFileSync(real.file)));
+  const real6 = ipv6Copy(real.file);
   const files: BenchFile[] = [
     { label: "real, small: the Ethernet captures merged", ...real.base },
     { label: `real: merged captures ×${real.copies}`, file: real.file, packets: real.packets },
@@ -405,8 +404,7 @@ export async function main(args: string[]): Promise<void> {
 
   // What a flow holds on the heap, apart from RSS's headroom (bench/_flow_heap.ts).
   const heapRows: Record<string, Cell>[] = [];
-  const small6 = real.base.file.replace(/\.pcap$/, "-ipv6.pcap");
-  if (!existsSync(small6)) Deno.writeFileSync(small6, toIpv6(Deno.readFileSync(real.base.file)));
+  const small6 = ipv6Copy(real.base.file);
   const many = files.find((f) => f.label.startsWith("many"))!;
   const heapFiles: [string, string, number][] = [
     // The small real file, not its shifted copies: with no timeouts a copy's packets join the first copy's flows.

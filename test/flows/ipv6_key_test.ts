@@ -10,7 +10,7 @@ import { forEachPacket } from "../../src/capture/reader.ts";
 import { basicFeatures } from "../../src/flows/features/basic.ts";
 import { FlowMeter } from "../../src/flows/meter.ts";
 import { dataPath } from "../_shared.ts";
-import { toIpv6 } from "../../bench/_ipv6.ts";
+import { ipv6Copy } from "../../bench/_ipv6.ts";
 
 /** basic rows of `pcap`, metering the decoder's packets (`plain` false) or plain copies of them. */
 async function rows(pcap: string, plain: boolean): Promise<string[]> {
@@ -40,8 +40,7 @@ Deno.test("flow keys: numeric IPv4/IPv6 keying makes the same flows as string ke
 Deno.test("flow keys: the FTP brute force rewritten as IPv6 gives its IPv4 flows, address for address", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "nadir-ipv6-" });
   try {
-    const v4 = dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), v6 = join(dir, "ftp6.pcap");
-    Deno.writeFileSync(v6, toIpv6(Deno.readFileSync(v4)));
+    const v4 = dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), v6 = ipv6Copy(v4, join(dir, "ftp6.pcap"));
     const [a, b, c] = [await rows(v4, false), await rows(v6, false), await rows(v6, true)];
     assert.equal(a.length, 30);
     assert.deepEqual(b, c, "numeric and string IPv6 keys");

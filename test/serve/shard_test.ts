@@ -7,7 +7,7 @@ import { configProblems, type MonitorConfig } from "../../src/serve/config.ts";
 import { type LiveOpener, runMonitor } from "../../src/serve/run.ts";
 import type { DecodedPacket } from "../../src/capture/decode.ts";
 import { flowHash, shardCount, ShardMap } from "../../src/serve/shard.ts";
-import { toIpv6 } from "../../bench/_ipv6.ts";
+import { ipv6Copy } from "../../bench/_ipv6.ts";
 import { dataPath, nadirArgs } from "../_shared.ts";
 import { AlertFilter, alertKeyString, HintBook } from "../../src/serve/rules.ts";
 import { Rng } from "../../src/util/random.ts";
@@ -20,8 +20,7 @@ Deno.test("flowHash: both directions of every flow of a real capture land on one
 Deno.test("flowHash: the same for the decoder's IPv6 packets (hashed from their bytes), FTP brute force as IPv6", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "nadir-shard6-" });
   try {
-    const v6 = `${dir}/ftp6.pcap`;
-    Deno.writeFileSync(v6, toIpv6(Deno.readFileSync(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"))));
+    const v6 = ipv6Copy(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), `${dir}/ftp6.pcap`);
     await sameShardBothWays(v6, 2);
   } finally {
     Deno.removeSync(dir, { recursive: true });
