@@ -139,6 +139,10 @@ export class ArrowFileSink implements RowSink, RowWriter {
     else this.#text(b, String(v));
   }
 
+  nums(v: Float64Array, n: number): void {
+    for (let i = 0; i < n; i++) this.num(v[i]);
+  }
+
   str(v: string): void {
     const b = this.#bufs[this.#col++];
     if (b.kind !== "str") {

@@ -82,6 +82,30 @@ export class CsvSink implements RowSink, RowWriter {
     if (this.#col++ !== 0) this.#buf[p++] = CH_COMMA;
     this.#numAt(p, v);
   }
+  /** Appends `v[0..n)` as number fields: one room check, the int32 digits written in this loop. */
+  nums(v: Float64Array, n: number): void {
+    if (this.#pos + n * 26 > this.#buf.length) this.#room(n * 26);
+    const b = this.#buf;
+    let p = this.#pos, col = this.#col;
+    for (let i = 0; i < n; i++) {
+      if (col++ !== 0) b[p++] = CH_COMMA;
+      const x = v[i];
+      if ((x | 0) === x && x !== -2147483648) {
+        let u = x;
+        if (u < 0) {
+          b[p++] = CH_MINUS;
+          u = -u;
+        }
+        p = writeUint(b, p, u);
+      } else {
+        this.#pos = p;
+        this.#num(x);
+        p = this.#pos;
+      }
+    }
+    this.#pos = p;
+    this.#col = col;
+  }
   /** Appends a text field (quoted when needed) to the current row. */
   str(v: string): void {
     if (this.#pos + 1 > this.#buf.length) this.#room(1);

@@ -154,47 +154,54 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
   if (dm >= 0) w.mac48(dm, dstMacLo(f));
   else w.str(x?.dstMac ?? "");
   w.num(f.dstPort);
-  w.num(f.protocol);
-  w.num(f.ipVersion);
-  w.num(f.vlanId);
-  w.num(f.tunnelId);
+  // The 67 numbers after dst_port go over in one typed array: no boxed double per value.
+  const r = ROW;
+  r[0] = f.protocol;
+  r[1] = f.ipVersion;
+  r[2] = f.vlanId;
+  r[3] = f.tunnelId;
   const first = f.firstMs, last = f.lastMs;
-  w.num(first);
-  w.num(last);
-  w.num(last - first);
-  w.num(f.packets);
-  w.num(f.bytes);
+  r[4] = first;
+  r[5] = last;
+  r[6] = last - first;
+  r[7] = f.packets;
+  r[8] = f.bytes;
   const s2dFirst = ms(f.s2dFirstUs), s2dLast = ms(f.s2dLastUs);
-  w.num(s2dFirst);
-  w.num(s2dLast);
-  w.num(s2dLast - s2dFirst);
-  w.num(f.s2dPackets);
-  w.num(f.s2dBytes);
+  r[9] = s2dFirst;
+  r[10] = s2dLast;
+  r[11] = s2dLast - s2dFirst;
+  r[12] = f.s2dPackets;
+  r[13] = f.s2dBytes;
   const d2s = f.d2sPackets > 0;
   const d2sFirst = d2s ? ms(f.d2sFirstUs) : 0, d2sLast = d2s ? ms(f.d2sLastUs) : 0;
-  w.num(d2sFirst);
-  w.num(d2sLast);
-  w.num(d2sLast - d2sFirst);
-  w.num(f.d2sPackets);
-  w.num(f.d2sBytes);
+  r[14] = d2sFirst;
+  r[15] = d2sLast;
+  r[16] = d2sLast - d2sFirst;
+  r[17] = f.d2sPackets;
+  r[18] = f.d2sBytes;
+  let i = 19;
   const s2dN = f.s2dPackets, d2sN = f.d2sPackets;
   for (let base = PS; base <= PIAT; base += PIAT - PS) {
     for (let d = 0; d < 3; d++) {
       const packets = d === 0 ? s2dN + d2sN : d === 1 ? s2dN : d2sN;
       const o = BLOCK[d] + base, n = base === PS ? packets : Math.max(0, packets - 1);
-      w.num(n ? s[o + 2] : 0);
-      w.num(n ? s[o] : 0);
-      w.num(n > 1 ? Math.sqrt(s[o + 1] / (n - 1)) : 0);
-      w.num(n ? s[o + 3] : 0);
+      r[i++] = n ? s[o + 2] : 0;
+      r[i++] = n ? s[o] : 0;
+      r[i++] = n > 1 ? Math.sqrt(s[o + 1] / (n - 1)) : 0;
+      r[i++] = n ? s[o + 3] : 0;
     }
   }
   if (s.length > FLAGS_S2D) {
     const a = FLAGS_S2D, b = FLAGS_D2S;
-    for (let k = 0; k < 8; k++) w.num(s[a + k] + s[b + k]);
-    for (let k = 0; k < 8; k++) w.num(s[a + k]);
-    for (let k = 0; k < 8; k++) w.num(s[b + k]);
-  } else for (let k = 0; k < 24; k++) w.num(0);
+    for (let k = 0; k < 8; k++) r[i++] = s[a + k] + s[b + k];
+    for (let k = 0; k < 8; k++) r[i++] = s[a + k];
+    for (let k = 0; k < 8; k++) r[i++] = s[b + k];
+  } else r.fill(0, i, i += 24);
+  w.nums(r, i);
 }
+
+/** The numeric tail of a row (protocol … dst2src_fin_packets), filled by {@link emit}. */
+const ROW = new Float64Array(67);
 
 const NO_ROW: (number | string)[] = [];
 
@@ -204,6 +211,9 @@ class ArrayWriter implements RowWriter {
   i = 0;
   num(v: number): void {
     this.out[this.i++] = v;
+  }
+  nums(v: Float64Array, n: number): void {
+    for (let k = 0; k < n; k++) this.out[this.i++] = v[k];
   }
   str(v: string): void {
     this.out[this.i++] = v;

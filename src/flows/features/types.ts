@@ -23,6 +23,11 @@ export interface Column {
  */
 export interface RowWriter {
   num(v: number): void;
+  /**
+   * Appends `v[0..n)` as `n` number fields. A feature set that fills a Float64Array hands its values over
+   * unboxed: a double passed to `num` at a call site V8 does not inline is boxed first, a heap allocation.
+   */
+  nums(v: Float64Array, n: number): void;
   str(v: string): void;
   /** Appends an IPv4 address (dotted quad) given as an unsigned 32-bit number: no string is made for it. */
   ip4(x: number): void;
