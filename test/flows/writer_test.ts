@@ -160,3 +160,38 @@ Deno.test("CsvSink ip4/mac48 print what the Flow getters print", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("CsvSink num() and nums() print integers of every digit count as String() does", async () => {
+  // Seeded (xorshift) integers of 1–16 digits, both signs, plus each power of ten and its neighbours.
+  let seed = 12345;
+  const rand = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 4294967296;
+  };
+  const vals: number[] = [];
+  for (let d = 0; d <= 15; d++) {
+    const p = 10 ** d;
+    vals.push(p - 1, p, p + 1, -p);
+    for (let k = 0; k < 50; k++) vals.push(Math.floor(p + rand() * 9 * p) * (k % 2 ? -1 : 1));
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/ints.csv`;
+    const sink = new CsvSink(path);
+    for (const v of vals) {
+      sink.num(v);
+      sink.end();
+    }
+    sink.nums(Float64Array.from(vals), vals.length);
+    sink.end();
+    await sink.close();
+    const lines = (await Deno.readTextFile(path)).split("\n");
+    const want = vals.map(String);
+    assert.deepEqual(lines.slice(0, vals.length), want);
+    assert.equal(lines[vals.length], want.join(","));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
