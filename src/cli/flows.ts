@@ -17,8 +17,7 @@ export const command: Command = {
     out: {
       type: "string",
       arg: "FILE",
-      description:
-        "Write flows to FILE (.csv, .arrow: streamed; .parquet: held in memory to the end); default CSV on stdout",
+      description: "Write flows to FILE (.csv, .arrow or .parquet, all streamed); default CSV on stdout",
     },
     features: { type: "string", choices: FEATURE_SET_NAMES, default: "basic", description: "Feature set" },
     "idle-timeout": {

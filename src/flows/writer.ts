@@ -1,6 +1,6 @@
 /**
  * Flow-row sinks: streaming CSV (file or stdout), streaming Arrow IPC ({@link ArrowFileSink}) and
- * Parquet via nodejs-polars (columns collected in memory, written at the end).
+ * streaming Parquet ({@link ParquetFileSink}).
  *
  * @example
  * ```ts
@@ -11,6 +11,7 @@
  * @module
  */
 import { ArrowFileSink } from "./arrow_sink.ts";
+import { ParquetFileSink } from "./parquet_sink.ts";
 import type { Column, RowWriter } from "./features/types.ts";
 
 /** Formats one CSV field (RFC 4180 quoting). */
@@ -334,41 +335,14 @@ function write9(b: Uint8Array, p: number, x: number): number {
   return p + 9;
 }
 
-/** Collects columns, then writes Parquet (`.parquet`) or Arrow IPC through polars. */
-export class PolarsSink implements RowSink {
-  #cols: readonly Column[] = [];
-  #data: (number | string)[][] = [];
-
-  constructor(readonly path: string, readonly format: "parquet" | "arrow") {}
-  header(columns: readonly Column[]): void {
-    this.#cols = columns;
-    this.#data = columns.map(() => []);
-  }
-  row(values: readonly (number | string)[]): void {
-    for (let i = 0; i < values.length; i++) this.#data[i].push(values[i]);
-  }
-  async close(): Promise<void> {
-    const pl = (await import("nodejs-polars")).default;
-    const series = this.#cols.map((c, i) =>
-      c.type === "str"
-        ? pl.Series(c.name, this.#data[i] as string[], pl.Utf8)
-        : pl.Series(c.name, this.#data[i] as number[], c.type === "int" ? pl.Int64 : pl.Float64)
-    );
-    const df = pl.DataFrame(series);
-    // Write from an in-memory buffer: nodejs-polars' path writers may leave the file unflushed until GC.
-    const bytes = this.format === "parquet" ? df.writeParquet() : df.writeIPC();
-    await Deno.writeFile(this.path, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  }
-}
-
 /**
- * Picks a sink from the output file name (undefined: CSV on stdout). CSV and Arrow IPC stream their rows
- * out in bounded memory; Parquet collects every row first (polars writes a whole frame).
+ * Picks a sink from the output file name (undefined: CSV on stdout). Every format streams its rows out in
+ * bounded memory.
  */
 export function sinkFor(path: string | undefined): RowSink & Partial<RowWriter> {
   if (!path) return new CsvSink();
   const lower = path.toLowerCase();
-  if (lower.endsWith(".parquet")) return new PolarsSink(path, "parquet");
+  if (lower.endsWith(".parquet")) return new ParquetFileSink(path);
   if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) {
     return new ArrowFileSink(path);
   }
