@@ -13,7 +13,7 @@ find_dist() { ls -d node_modules/$1/dist/$2 node_modules/.deno/${1/\//+}@*/node_
 PLOT=$(find_dist @observablehq/plot plot.umd.min.js)
 D3=$(find_dist d3 d3.min.js)
 [ -n "$PLOT" ] && [ -n "$D3" ] || { echo "compile.sh: run deno install first (Plot/d3 bundles for the dashboard not found)" >&2; exit 1; }
-deno compile --allow-all --unstable-ffi --no-check --v8-flags=--heap-growing-percent=25,--max-semi-space-size=8 \
+deno compile --allow-all --unstable-ffi --no-check --v8-flags=--heap-growing-percent=25,--max-semi-space-size=8,--initial-old-space-size=64 \
   --include src/cli --include src/serve/dashboard --include "$PLOT" --include "$D3" \
   --include src/serve/run.ts --include src/serve/featurizer.ts --include src/serve/live_source.ts \
   --include src/serve/api.ts --include src/serve/models.ts --include src/serve/store.ts \
