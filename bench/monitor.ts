@@ -388,6 +388,7 @@ export async function main(args: string[]): Promise<void> {
   const cache = Deno.env.get("NADIR_BENCH_CACHE") ?? "/tmp/nadir-bench-cache";
   const { path, packets } = await buildCapture(cache, target);
   const work = Deno.makeTempDirSync({ prefix: "nadir-bench-monitor-" });
+  const keep = args.includes("--keep");
   try {
     const model = join(work, `model-${detector}`);
     const trained = await trainFlowModelFromPcap(join(ROOT, "data", "pcaps", "http_espn.pcapng"), model, {
@@ -399,30 +400,37 @@ export async function main(args: string[]): Promise<void> {
     );
 
     const peer = peerFlows(path, work);
-    const phaseArgs = (workers: number, replay = "", feed = "") => [
-      ...nadirRunArgs(), // as `deno task nadir`
-      join(ROOT, "bench", "monitor.ts"),
-      "--phase",
-      path,
-      model,
-      work,
-      String(workers),
-      replay,
-      feed,
-    ];
+    // Every phase writes into a folder of its own, removed after it: a monitor opening a folder that earlier
+    // phases filled pays at start-up for their files (the evidence folder's size is taken file by file, the
+    // alerts file is read back for the API), and the ceiling's runs always started in empty ones.
+    let phaseRun = 0;
+    const phaseArgs = (workers: number, replay = "", feed = "") => {
+      const own = join(work, `phase-${phaseRun++}`);
+      Deno.mkdirSync(own, { recursive: true });
+      const args = [
+        ...nadirRunArgs(), // as `deno task nadir`
+        join(ROOT, "bench", "monitor.ts"),
+        "--phase",
+        path,
+        model,
+        own,
+        String(workers),
+        replay,
+        feed,
+      ];
+      return { args, own };
+    };
     const phase = (workers: number, replay = "", feed = "") => {
-      const child = run(Deno.execPath(), phaseArgs(workers, replay, feed));
+      const { args, own } = phaseArgs(workers, replay, feed);
+      const child = run(Deno.execPath(), args);
+      if (!keep) Deno.removeSync(own, { recursive: true });
       if (!child.ok) throw new Error(`monitor phase (${workers} workers) failed: ${child.err}`);
       return JSON.parse(child.out.trim().split("\n").pop()!);
     };
-    let apartRun = 0;
     const phaseAsync = async (workers: number) => {
-      // Each its own output folder: runs at once must not share an alerts file.
-      const own = join(work, `apart-${apartRun++}`);
-      Deno.mkdirSync(own, { recursive: true });
-      const args = phaseArgs(workers);
-      args[args.indexOf(work)] = own;
+      const { args, own } = phaseArgs(workers);
       const r = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" }).output();
+      if (!keep) await Deno.remove(own, { recursive: true });
       if (!r.success) {
         throw new Error(`monitor phase (apart) failed: ${new TextDecoder().decode(r.stderr)}`);
       }
@@ -531,7 +539,7 @@ export async function main(args: string[]): Promise<void> {
       tables,
     });
   } finally {
-    if (!args.includes("--keep")) Deno.removeSync(work, { recursive: true });
+    if (!keep) Deno.removeSync(work, { recursive: true });
   }
 }
 
