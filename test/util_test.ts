@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../src/util/random.ts";
 import { InputError } from "../src/util/errors.ts";
 import { Progress } from "../src/util/progress.ts";
+import { forEachLine } from "../src/util/lines.ts";
 
 Deno.test("Rng: same seed same stream, different seed different stream", () => {
   const a = new Rng(7), b = new Rng(7), c = new Rng(8);
@@ -46,4 +47,36 @@ Deno.test("Progress counts silently", () => {
   p.update(9);
   p.done();
   assert.equal(p.count, 9);
+});
+
+Deno.test("forEachLine: the lines text.split gives, whatever the chunk size (a real eve.json; edge cases)", () => {
+  const real = "data/alerts/suricata/stratosphere-test6-eve-head300.json";
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-lines-" });
+  try {
+    const cases: Record<string, string> = {
+      real: Deno.readTextFileSync(real),
+      empty: "",
+      newline: "\n",
+      blank: "\n\n\n",
+      unterminated: "a\nb",
+      // a multi-byte character across every chunk boundary, and a line longer than a chunk
+      utf8: "é✓𝄞 x\n" + "ü".repeat(40) + "\n€",
+    };
+    for (const [name, text] of Object.entries(cases)) {
+      const path = `${dir}/${name}`;
+      Deno.writeTextFileSync(path, text);
+      const want = text.split("\n");
+      if (want.at(-1) === "") want.pop(); // a "\n" ends the last line; it starts no empty one
+      for (const chunkBytes of [1, 2, 3, 7, 4096, undefined]) {
+        const got: string[] = [];
+        const nos: number[] = [];
+        assert.equal(forEachLine(path, (l, n) => (got.push(l), nos.push(n)), { chunkBytes }), true);
+        assert.deepEqual(got, want, `${name}, chunks of ${chunkBytes}`);
+        assert.deepEqual(nos, want.map((_, i) => i + 1), `${name} line numbers`);
+      }
+    }
+    assert.equal(forEachLine(`${dir}/missing`, () => assert.fail("called")), false);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -21,6 +21,7 @@ import { join } from "node:path";
 import type { EveRecord } from "./eve.ts";
 import type { AlertSink, SinkStats } from "./sinks/sink.ts";
 import { SpareFiles, type SpareFilesOptions } from "./spare_files.ts";
+import { forEachLine } from "../util/lines.ts";
 
 /** One stored frame. */
 export interface EvidencePacket {
@@ -490,16 +491,17 @@ export class EvidenceDisk {
 
   /** Removes the pcaps the alerts in JSON-lines file `path` refer to (called before the file is deleted). */
   removeFor(path: string): void {
-    let text: string;
+    // A regular expression, not JSON.parse: this runs on the capture thread at rotation, over up to
+    // max_bytes of alerts; evidence names are `<alert id>.pcap` and need no unescaping. Line by line
+    // (src/util/lines.ts): a file past V8's string limit would otherwise fail to read and leave its pcaps.
+    const names: string[] = [];
     try {
-      text = Deno.readTextFileSync(path);
+      forEachLine(path, (line) => {
+        for (const m of line.matchAll(/"evidence":"([A-Za-z0-9._-]+\.pcap)"/g)) names.push(m[1]);
+      });
     } catch {
       return;
     }
-    // A regular expression, not JSON.parse: this runs on the capture thread at rotation, over up to
-    // max_bytes of alerts; evidence names are `<alert id>.pcap` and need no unescaping.
-    const names: string[] = [];
-    for (const m of text.matchAll(/"evidence":"([A-Za-z0-9._-]+\.pcap)"/g)) names.push(m[1]);
     this.remove(names);
   }
 

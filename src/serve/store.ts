@@ -12,6 +12,7 @@ import { driftProblems, type DriftRecord } from "./drift.ts";
 import type { AlertFilter, SuppressionRule } from "./rules.ts";
 import { join } from "node:path";
 import { InputError } from "../util/errors.ts";
+import { forEachLine } from "../util/lines.ts";
 
 /** An alert plus what the API needs beside it. */
 export interface AlertRecord {
@@ -370,25 +371,21 @@ export class AlertStore {
  * or that `f` returns a problem for, is an InputError naming the file and line.
  */
 function forEachJsonLine(path: string, f: (v: unknown) => string | undefined): void {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
-    throw e;
-  }
-  const lines = text.split("\n");
-  lines.forEach((l, i) => {
+  // Read in chunks (src/util/lines.ts): an alerts file that is never rotated outgrows one string.
+  // A line that is not JSON is an error only once a non-blank line follows it: the last one may be torn.
+  let torn: InputError | undefined;
+  forEachLine(path, (l, line) => {
     if (!l.trim()) return;
+    if (torn) throw torn;
     let v: unknown;
     try {
       v = JSON.parse(l);
     } catch {
-      if (i >= lines.length - 2) return;
-      throw new InputError("invalid JSON line", { file: path, line: i + 1 });
+      torn = new InputError("invalid JSON line", { file: path, line });
+      return;
     }
     const problem = f(v);
-    if (problem) throw new InputError(problem, { file: path, line: i + 1 });
+    if (problem) throw new InputError(problem, { file: path, line });
   });
 }
 

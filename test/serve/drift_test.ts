@@ -23,6 +23,7 @@ import { SyslogSink } from "../../src/serve/sinks/syslog.ts";
 import { driftOptions } from "../../src/cli/monitor.ts";
 import type { StreamingDetector } from "../../src/detectors/types.ts";
 import { alertProblems } from "../../src/serve/alert.ts";
+import { InputError } from "../../src/util/errors.ts";
 import { dataPath } from "../_shared.ts";
 import { benignFlowModel, concatCaptures } from "./_helpers.ts";
 
@@ -130,6 +131,17 @@ Deno.test("drift: a replay that switches captures fires on the score stream — 
     const again = new AlertStore();
     assert.equal(again.loadFile(file), r.alerts, "alerts loaded");
     assert.equal(again.listDrift().total, drift.length, "drift events loaded");
+    // The file is read in chunks now: a torn last line is still skipped, and a line that is not JSON
+    // before others is still an error naming it.
+    const written: string[] = Deno.readTextFileSync(file).split("\n").filter((l) => l !== "");
+    const torn = join(dir, "torn.jsonl"), bad = join(dir, "bad.jsonl");
+    Deno.writeTextFileSync(torn, written.join("\n") + "\n" + written[0].slice(0, 40));
+    assert.equal(new AlertStore().loadFile(torn), r.alerts, "a torn last line is skipped");
+    Deno.writeTextFileSync(bad, [written[0], "{not json", ...written.slice(1)].join("\n") + "\n");
+    assert.throws(
+      () => new AlertStore().loadFile(bad),
+      (e: unknown) => e instanceof InputError && e.location.file === bad && e.location.line === 2,
+    );
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
