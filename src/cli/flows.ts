@@ -72,7 +72,7 @@ With --out, a JSON summary goes to stdout; without, CSV goes to stdout and the s
         throw new UsageError(`nadir flows: --${k} expects a number > 0, found ${v}`);
       }
     }
-    const sink = sinkFor(out);
+    const sink = await sinkFor(out);
     const summary = await meterFile(input, {
       features,
       idleTimeout: num(args, "idle-timeout"),

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { parseArgv, parseCommand } from "../../src/cli/command.ts";
+import { UsageError } from "../../src/util/errors.ts";
+
+const OPTS = {
+  out: { type: "string" as const, short: "o" },
+  tag: { type: "string" as const, multiple: true },
+  verbose: { type: "boolean" as const, short: "v" },
+  quiet: { type: "boolean" as const, short: "q" },
+  n: { type: "string" as const },
+};
+
+Deno.test("parseArgv: long, short, =, --, -, repeats, several values, negative numbers", () => {
+  const r = parseArgv(
+    [
+      "in.pcap",
+      "-o",
+      "a.csv",
+      "--out=b.csv",
+      "-vq",
+      "--tag",
+      "x",
+      "--tag=",
+      "--n",
+      "-1.5",
+      "-",
+      "--",
+      "-o",
+      "--zz",
+    ],
+    OPTS,
+  );
+  assert.deepEqual(r.values, { out: "b.csv", verbose: true, quiet: true, tag: ["x", ""], n: "-1.5" });
+  assert.deepEqual(r.positionals, ["in.pcap", "-", "-o", "--zz"]);
+  assert.deepEqual(parseArgv([], OPTS), { values: {}, positionals: [] });
+  assert.deepEqual(parseArgv(["--out=--odd"], OPTS).values, { out: "--odd" });
+});
+
+Deno.test("parseArgv: each misuse is a UsageError saying what was expected and found", () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus"], /^unknown option --bogus$/],
+    [["-z"], /^unknown option -z$/],
+    [["-vo", "x"], /"-vo": only options without a value can be given together/],
+    [["--out"], /^option --out expects a value$/],
+    [["-o"], /^option -o expects a value$/],
+    [["--verbose=yes"], /^option --verbose takes no value, found "yes"$/],
+    [
+      ["--out", "--verbose"],
+      /option --out expects a value, found the option "--verbose" \(write --out=--verbose/,
+    ],
+  ];
+  for (const [argv, re] of cases) {
+    assert.throws(
+      () => parseArgv(argv, OPTS),
+      (e: unknown) => e instanceof UsageError && re.test(e.message),
+      argv.join(" "),
+    );
+  }
+});
+
+Deno.test("parseCommand: defaults, numbers, choices and positionals checked; errors name the command", () => {
+  const cmd = {
+    name: "x",
+    summary: "",
+    options: {
+      k: { type: "number" as const, description: "", default: 3 },
+      mode: { type: "string" as const, description: "", choices: ["a", "b"] },
+    },
+    positionals: [{ name: "IN", description: "" }],
+  };
+  assert.deepEqual(parseCommand(cmd, ["f", "--k", "-2"], ["x"]).options, {
+    k: -2,
+    mode: undefined,
+    help: undefined,
+  });
+  assert.deepEqual(parseCommand(cmd, ["f"], ["x"]).options.k, 3);
+  assert.throws(
+    () => parseCommand(cmd, ["f", "--k", "two"], ["x"]),
+    /nadir x: --k expects a number, found "two"$/,
+  );
+  assert.throws(() => parseCommand(cmd, ["f", "--mode=c"], ["x"]), /--mode expects one of a, b, found "c"/);
+  assert.throws(() => parseCommand(cmd, [], ["x"]), /nadir x: missing argument IN \(see --help\)$/);
+  assert.throws(() => parseCommand(cmd, ["f", "g"], ["x"]), /unexpected argument "g"/);
+  assert.throws(
+    () => parseCommand(cmd, ["f", "--nope"], ["x"]),
+    /nadir x: unknown option --nope \(see --help\)$/,
+  );
+  assert.equal(parseCommand(cmd, ["-h"], ["x"]).options.help, true);
+});
