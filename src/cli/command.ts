@@ -134,7 +134,7 @@ export function parseArgv(
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") {
-      positionals.push(...argv.slice(i + 1));
+      for (let k = i + 1; k < argv.length; k++) positionals.push(argv[k]);
       break;
     }
     if (a.length < 2 || a[0] !== "-") {

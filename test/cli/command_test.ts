@@ -13,9 +13,9 @@ const OPTS = {
 Deno.test("parseArgv: long, short, =, --, -, repeats, several values, negative numbers", () => {
   const r = parseArgv(
     [
-      "in.pcap",
       "-o",
       "a.csv",
+      "in.pcap",
       "--out=b.csv",
       "-vq",
       "--tag",
@@ -68,21 +68,21 @@ Deno.test("parseCommand: defaults, numbers, choices and positionals checked; err
     },
     positionals: [{ name: "IN", description: "" }],
   };
-  assert.deepEqual(parseCommand(cmd, ["f", "--k", "-2"], ["x"]).options, {
+  assert.deepEqual(parseCommand(cmd, ["--k", "-2", "f"], ["x"]).options, {
     k: -2,
     mode: undefined,
     help: undefined,
   });
   assert.deepEqual(parseCommand(cmd, ["f"], ["x"]).options.k, 3);
   assert.throws(
-    () => parseCommand(cmd, ["f", "--k", "two"], ["x"]),
+    () => parseCommand(cmd, ["--k", "two", "f"], ["x"]),
     /nadir x: --k expects a number, found "two"$/,
   );
-  assert.throws(() => parseCommand(cmd, ["f", "--mode=c"], ["x"]), /--mode expects one of a, b, found "c"/);
+  assert.throws(() => parseCommand(cmd, ["--mode=c", "f"], ["x"]), /--mode expects one of a, b, found "c"/);
   assert.throws(() => parseCommand(cmd, [], ["x"]), /nadir x: missing argument IN \(see --help\)$/);
   assert.throws(() => parseCommand(cmd, ["f", "g"], ["x"]), /unexpected argument "g"/);
   assert.throws(
-    () => parseCommand(cmd, ["f", "--nope"], ["x"]),
+    () => parseCommand(cmd, ["--nope", "f"], ["x"]),
     /nadir x: unknown option --nope \(see --help\)$/,
   );
   assert.equal(parseCommand(cmd, ["-h"], ["x"]).options.help, true);
