@@ -32,6 +32,7 @@
  */
 import { zstdCompressSync } from "node:zlib";
 import { BatchSink, type BatchSinkOptions, type ColumnBuffer, writeAll } from "./batch_sink.ts";
+import { Compact, zigzag } from "../util/thrift.ts";
 
 /** Options for {@link ParquetFileSink}. */
 export interface ParquetSinkOptions extends BatchSinkOptions {
@@ -255,109 +256,4 @@ function fileMetadata(
   w.string(6, "nadir");
   w.stop();
   return w.bytes();
-}
-
-/** Zigzag: signed → unsigned (0, -1, 1, -2 … → 0, 1, 2, 3 …), for numbers up to ±2^52. */
-function zigzag(v: number): number {
-  return v >= 0 ? 2 * v : -2 * v - 1;
-}
-
-/**
- * A Thrift compact-protocol writer, enough for Parquet's metadata: structs (field headers with id deltas),
- * i32/i64 (zigzag varints), binary/string, lists.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Compact } from "./parquet_sink.ts";
- * const w = new Compact();
- * w.i32(1, -1); // field 1, type i32 (5): header 0x15, zigzag(-1) = 1
- * w.string(3, "hi"); // delta 2, type binary (8): 0x28, length 2, "hi"
- * w.stop();
- * assert.deepEqual([...w.bytes()], [0x15, 0x01, 0x28, 0x02, 0x68, 0x69, 0x00]);
- * ```
- */
-export class Compact {
-  static readonly I32 = 5;
-  static readonly I64 = 6;
-  static readonly BINARY = 8;
-  static readonly LIST = 9;
-  static readonly STRUCT = 12;
-  #buf = new Uint8Array(256);
-  #pos = 0;
-  /** The last field id written in each struct being written (ids are written as deltas). */
-  #last: number[] = [0];
-
-  bytes(): Uint8Array {
-    return this.#buf.slice(0, this.#pos);
-  }
-  byte(b: number): void {
-    if (this.#pos === this.#buf.length) {
-      const grown = new Uint8Array(2 * this.#buf.length);
-      grown.set(this.#buf);
-      this.#buf = grown;
-    }
-    this.#buf[this.#pos++] = b;
-  }
-  /** An unsigned varint, 7 bits a byte, low first (arithmetic, not bitwise: values reach 2^53). */
-  varint(v: number): void {
-    while (v >= 128) {
-      this.byte((v % 128) | 128);
-      v = Math.floor(v / 128);
-    }
-    this.byte(v);
-  }
-  binary(b: Uint8Array): void {
-    this.varint(b.length);
-    for (const x of b) this.byte(x);
-  }
-  i32(id: number, v: number): void {
-    this.#field(id, Compact.I32);
-    this.varint(zigzag(v));
-  }
-  i64(id: number, v: number): void {
-    this.#field(id, Compact.I64);
-    this.varint(zigzag(v));
-  }
-  string(id: number, s: string): void {
-    this.#field(id, Compact.BINARY);
-    this.binary(enc.encode(s));
-  }
-  /** A struct field; `body` writes its fields. */
-  struct(id: number, body: () => void): void {
-    this.#field(id, Compact.STRUCT);
-    this.#nested(body);
-  }
-  /** A list field of `n` elements; `item(k)` writes element k (a struct element's fields, or a value). */
-  list(id: number, type: number, n: number, item: (k: number) => void): void {
-    this.#field(id, Compact.LIST);
-    if (n < 15) this.byte((n << 4) | type);
-    else {
-      this.byte(0xf0 | type);
-      this.varint(n);
-    }
-    for (let k = 0; k < n; k++) {
-      if (type === Compact.STRUCT) this.#nested(() => item(k));
-      else item(k);
-    }
-  }
-  /** Ends the struct being written. */
-  stop(): void {
-    this.byte(0);
-  }
-  #nested(body: () => void): void {
-    this.#last.push(0);
-    body();
-    this.stop();
-    this.#last.pop();
-  }
-  #field(id: number, type: number): void {
-    const last = this.#last.length - 1, delta = id - this.#last[last];
-    if (delta > 0 && delta <= 15) this.byte((delta << 4) | type);
-    else {
-      this.byte(type);
-      this.varint(zigzag(id));
-    }
-    this.#last[last] = id;
-  }
 }

@@ -1,0 +1,447 @@
+/**
+ * A Parquet file read one row group at a time, for inputs bigger than memory (`nadir predict
+ * --batch-rows` on a `.parquet`): nodejs-polars 0.25.2 reads a whole file, and neither of its ways to read
+ * part of one is bounded — `scanParquet(…).slice(…)` grew 65 MiB per 100 k-row slice of a 1 M-flow file and
+ * a collection did not give it back, and `readParquet` ignores `numRows` (measured 2026-12-06).
+ *
+ * Written for nadir from the Apache Parquet format specification. It reads flat schemas (REQUIRED or
+ * OPTIONAL columns, no nesting) of BOOLEAN, INT32, INT64, FLOAT, DOUBLE and BYTE_ARRAY values in PLAIN or
+ * dictionary encoding (booleans also RLE), data pages of version 1 and 2, uncompressed or compressed with
+ * snappy, gzip or zstd — what polars, pyarrow and nadir's own writer produce by default. Anything else
+ * (nested columns, INT96, delta encodings, LZ4, Brotli) is an error naming the file, row group and column.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import pl from "nodejs-polars";
+ * import { parquetRowGroups } from "./parquet.ts";
+ * const path = Deno.makeTempFileSync({ suffix: ".parquet" });
+ * pl.DataFrame({ id: [1, 2, 3], ip: ["a", null, "a"] }).writeParquet(path, { compression: "snappy" });
+ * const groups = [...parquetRowGroups(path)];
+ * assert.deepEqual(groups.map((g) => g.rows), [3]);
+ * assert.deepEqual(groups[0].columns.map((c) => [c.name, [...c.values]]), [
+ *   ["id", [1, 2, 3]],
+ *   ["ip", ["a", null, "a"]],
+ * ]);
+ * Deno.removeSync(path);
+ * ```
+ * @module
+ */
+import { gunzipSync, zstdDecompressSync } from "node:zlib";
+import { InputError } from "../util/errors.ts";
+import { CompactReader, type ThriftStruct, type ThriftValue } from "../util/thrift.ts";
+
+/** One column of a row group. */
+export interface ParquetColumn {
+  name: string;
+  /** What the values are: `int` (INT32/INT64), `float` (FLOAT/DOUBLE), `str` (BYTE_ARRAY), `bool`. */
+  kind: "int" | "float" | "str" | "bool";
+  /** The physical type's bit width for numbers (32 or 64), for a reader that keeps it. */
+  bits: number;
+  /** One value a row; null where the row has none. */
+  values: (number | string | boolean | null)[];
+}
+
+/** One row group, read. */
+export interface ParquetRowGroup {
+  rows: number;
+  /** Rows of the file before this group. */
+  rowsBefore: number;
+  /** Bytes of the file read up to the end of this group (for progress against its size). */
+  bytesRead: number;
+  columns: ParquetColumn[];
+}
+
+/** The schema and row groups of a file (its footer). */
+export interface ParquetLayout {
+  rows: number;
+  columns: { name: string; type: number; optional: boolean; str: boolean }[];
+  groups: { rows: number; chunks: { offset: number; length: number; codec: number; values: number }[] }[];
+}
+
+const TYPES = ["BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"];
+const CODECS = ["UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"];
+const ENCODINGS: Record<number, string> = {
+  0: "PLAIN",
+  2: "PLAIN_DICTIONARY",
+  3: "RLE",
+  4: "BIT_PACKED",
+  5: "DELTA_BINARY_PACKED",
+  6: "DELTA_LENGTH_BYTE_ARRAY",
+  7: "DELTA_BYTE_ARRAY",
+  8: "RLE_DICTIONARY",
+  9: "BYTE_STREAM_SPLIT",
+};
+const MAGIC = "PAR1";
+const dec = new TextDecoder("utf-8", { fatal: false });
+
+/** Reads the footer of `path` (see {@link ParquetLayout}). */
+export function parquetLayout(path: string): ParquetLayout {
+  const file = openFile(path);
+  try {
+    const size = file.statSync().size;
+    const fail = (what: string) => new InputError(`not a Parquet file: ${what}`, { file: path });
+    if (size < 12) throw fail(`${size} bytes, fewer than the 12 of two magics and a footer length`);
+    const tail = readAt(file, size - 8, 8);
+    if (dec.decode(tail.subarray(4)) !== MAGIC || dec.decode(readAt(file, 0, 4)) !== MAGIC) {
+      throw fail(`expected the magic "${MAGIC}" at both ends`);
+    }
+    const len = new DataView(tail.buffer, tail.byteOffset).getUint32(0, true);
+    if (len > size - 12) throw fail(`footer length ${len} exceeds the file (${size} bytes)`);
+    let meta: ThriftStruct;
+    try {
+      meta = new CompactReader(readAt(file, size - 8 - len, len)).struct();
+    } catch (e) {
+      throw new InputError(`damaged Parquet footer: ${(e as Error).message}`, { file: path });
+    }
+    return layoutOf(meta, path);
+  } finally {
+    file.close();
+  }
+}
+
+function layoutOf(meta: ThriftStruct, path: string): ParquetLayout {
+  const schema = (meta[2] ?? []) as ThriftStruct[];
+  const root = schema[0];
+  const leaves = schema.slice(1);
+  const nested = leaves.find((e) => (e[5] as number | undefined) !== undefined || e[3] === 2);
+  if (!root || nested || (root[5] as number) !== leaves.length) {
+    throw new InputError(
+      `nested Parquet schemas are not read here${nested ? ` (column "${text(nested[4])}")` : ""}: ` +
+        `expected flat columns`,
+      { file: path },
+    );
+  }
+  // BYTE_ARRAY values are read as UTF-8 text: flow tables hold no raw binary columns.
+  const columns = leaves.map((e) => ({
+    name: text(e[4]),
+    type: e[1] as number,
+    optional: e[3] === 1,
+    str: e[1] === 6,
+  }));
+  const groups = ((meta[4] ?? []) as ThriftStruct[]).map((g) => {
+    const chunks = ((g[1] ?? []) as ThriftStruct[]).map((c, k) => {
+      const m = c[3] as ThriftStruct | undefined;
+      if (!m) throw new InputError(`row group column ${k} has no metadata`, { file: path });
+      const data = m[9] as number, dict = m[11] as number | undefined;
+      const offset = dict !== undefined && dict > 0 && dict < data ? dict : data;
+      return { offset, length: m[7] as number, codec: m[4] as number, values: m[5] as number };
+    });
+    if (chunks.length !== columns.length) {
+      throw new InputError(`a row group has ${chunks.length} columns, the schema ${columns.length}`, {
+        file: path,
+      });
+    }
+    return { rows: g[3] as number, chunks };
+  });
+  return { rows: meta[3] as number, columns, groups };
+}
+
+/** Reads `path` one row group at a time (see the module doc). */
+export function* parquetRowGroups(path: string): Generator<ParquetRowGroup> {
+  const layout = parquetLayout(path);
+  const file = openFile(path);
+  let rowsBefore = 0;
+  try {
+    for (let g = 0; g < layout.groups.length; g++) {
+      const group = layout.groups[g];
+      let end = 0;
+      const columns = layout.columns.map((c, k): ParquetColumn => {
+        const chunk = group.chunks[k];
+        const where = `row group ${g}, column "${c.name}"`;
+        end = Math.max(end, chunk.offset + chunk.length);
+        try {
+          return readChunk(readAt(file, chunk.offset, chunk.length), c, chunk.codec, group.rows);
+        } catch (e) {
+          if (e instanceof InputError) throw e;
+          throw new InputError(`${where}: ${(e as Error).message}`, { file: path });
+        }
+      });
+      yield { rows: group.rows, rowsBefore, bytesRead: end, columns };
+      rowsBefore += group.rows;
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** The values of one column chunk: its pages (a dictionary page, then data pages) decoded. */
+function readChunk(
+  bytes: Uint8Array,
+  c: ParquetLayout["columns"][number],
+  codec: number,
+  rows: number,
+): ParquetColumn {
+  const type = c.type;
+  if (!(type === 0 || type === 1 || type === 2 || type === 4 || type === 5 || type === 6)) {
+    throw new RangeError(`the physical type ${TYPES[type] ?? type} is not read here`);
+  }
+  if (!(codec === 0 || codec === 1 || codec === 2 || codec === 6)) {
+    throw new RangeError(
+      `the ${CODECS[codec] ?? codec} compression is not read here (snappy, gzip, zstd are)`,
+    );
+  }
+  const out: (number | string | boolean | null)[] = [];
+  let dict: (number | string | boolean)[] | undefined;
+  const r = new CompactReader(bytes);
+  while (out.length < rows && r.pos < bytes.length) {
+    const h = r.struct();
+    const kind = h[1] as number, size = h[3] as number, start = r.pos;
+    if (start + size > bytes.length) {
+      throw new RangeError(`a page of ${size} bytes runs past its column chunk`);
+    }
+    r.pos = start + size;
+    const body = bytes.subarray(start, start + size);
+    if (kind === 2) { // dictionary page
+      const dh = h[7] as ThriftStruct;
+      const raw = decompress(body, codec, h[2] as number);
+      dict = plainValues(raw, 0, dh[1] as number, type).values as (number | string | boolean)[];
+    } else if (kind === 0 || kind === 3) {
+      readDataPage(h, kind, body, codec, c, type, dict, out);
+    } else if (kind !== 1) throw new RangeError(`unknown page type ${kind}`);
+  }
+  if (out.length !== rows) throw new RangeError(`expected ${rows} values, found ${out.length}`);
+  const kindOf = type === 0 ? "bool" : type === 6 ? "str" : type === 4 || type === 5 ? "float" : "int";
+  return { name: c.name, kind: kindOf, bits: type === 1 || type === 4 ? 32 : 64, values: out };
+}
+
+function readDataPage(
+  h: ThriftStruct,
+  kind: number,
+  body: Uint8Array,
+  codec: number,
+  c: ParquetLayout["columns"][number],
+  type: number,
+  dict: (number | string | boolean)[] | undefined,
+  out: (number | string | boolean | null)[],
+): void {
+  let n: number, encoding: number, levels: Uint8Array | undefined, values: Uint8Array;
+  if (kind === 0) {
+    const dh = h[5] as ThriftStruct;
+    n = dh[1] as number;
+    encoding = dh[2] as number;
+    const raw = decompress(body, codec, h[2] as number);
+    let p = 0;
+    if (c.optional) {
+      const len = new DataView(raw.buffer, raw.byteOffset).getUint32(0, true);
+      levels = raw.subarray(4, 4 + len);
+      p = 4 + len;
+    }
+    values = raw.subarray(p);
+  } else {
+    const dh = h[8] as ThriftStruct;
+    n = dh[1] as number;
+    encoding = dh[4] as number;
+    const dl = dh[5] as number, rl = dh[6] as number;
+    if (rl !== 0) throw new RangeError(`repetition levels in a flat column`);
+    levels = c.optional ? body.subarray(0, dl) : undefined;
+    const compressed = dh[7] !== false;
+    const rest = body.subarray(dl + rl);
+    values = compressed ? decompress(rest, codec, (h[2] as number) - dl - rl) : rest;
+  }
+  // Definition levels (bit width 1: 1 = a value, 0 = null).
+  let present: Uint8Array | undefined;
+  let count = n;
+  if (levels) {
+    present = new Uint8Array(n);
+    hybrid(levels, 0, levels.length, 1, n, present);
+    count = 0;
+    for (let i = 0; i < n; i++) count += present[i];
+  }
+  let vals: (number | string | boolean)[];
+  if (encoding === 0) vals = plainValues(values, 0, count, type).values;
+  else if (encoding === 2 || encoding === 8) {
+    if (!dict) throw new RangeError(`a dictionary-encoded page without a dictionary page`);
+    const width = values[0];
+    const idx = new Uint32Array(count);
+    hybrid(values, 1, values.length, width, count, idx);
+    vals = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const v = dict[idx[i]];
+      if (v === undefined) throw new RangeError(`dictionary index ${idx[i]} past its ${dict.length} entries`);
+      vals[i] = v;
+    }
+  } else if (encoding === 3 && type === 0) {
+    const len = new DataView(values.buffer, values.byteOffset).getUint32(0, true);
+    const bits = new Uint8Array(count);
+    hybrid(values, 4, 4 + len, 1, count, bits);
+    vals = Array.from(bits, (b) => b === 1);
+  } else throw new RangeError(`the ${ENCODINGS[encoding] ?? encoding} encoding is not read here`);
+  if (!present) {
+    for (let i = 0; i < vals.length; i++) out.push(vals[i]);
+    return;
+  }
+  let k = 0;
+  for (let i = 0; i < n; i++) out.push(present[i] ? vals[k++] : null);
+}
+
+/** `count` PLAIN values of physical `type` from `b` at `p`. */
+function plainValues(b: Uint8Array, p: number, count: number, type: number): {
+  values: (number | string | boolean)[];
+  end: number;
+} {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const values: (number | string | boolean)[] = new Array(count);
+  const need = (bytes: number) => {
+    if (p + bytes > b.length) throw new RangeError(`PLAIN values run past their page (${count} expected)`);
+  };
+  if (type === 0) {
+    need(Math.ceil(count / 8));
+    for (let i = 0; i < count; i++) values[i] = ((b[p + (i >> 3)] >> (i & 7)) & 1) === 1;
+    return { values, end: p + Math.ceil(count / 8) };
+  }
+  const width = type === 1 || type === 4 ? 4 : 8;
+  if (type !== 6) need(width * count);
+  for (let i = 0; i < count; i++) {
+    if (type === 1) values[i] = view.getInt32(p, true);
+    else if (type === 2) values[i] = Number(view.getBigInt64(p, true));
+    else if (type === 4) values[i] = view.getFloat32(p, true);
+    else if (type === 5) values[i] = view.getFloat64(p, true);
+    else {
+      need(4);
+      const len = view.getUint32(p, true);
+      need(4 + len);
+      values[i] = dec.decode(b.subarray(p + 4, p + 4 + len));
+      p += 4 + len;
+      continue;
+    }
+    p += width;
+  }
+  return { values, end: p };
+}
+
+/**
+ * Decodes `count` values of the RLE / bit-packing hybrid (bit width `width`) from `b[p..end)` into `out`:
+ * runs of a header varint, then one value (`header >> 1` times) or `header >> 1` groups of 8 packed values.
+ */
+export function hybrid(
+  b: Uint8Array,
+  p: number,
+  end: number,
+  width: number,
+  count: number,
+  out: Uint8Array | Uint32Array,
+): void {
+  if (width > 32) throw new RangeError(`bit width ${width} exceeds 32`);
+  const bytes = (width + 7) >> 3;
+  let i = 0;
+  while (i < count) {
+    if (p >= end) throw new RangeError(`RLE/bit-packed values end after ${i} of ${count}`);
+    let header = 0, mul = 1;
+    for (;;) {
+      const x = b[p++];
+      header += (x & 127) * mul;
+      if (x < 128) break;
+      mul *= 128;
+    }
+    if (header % 2 === 0) {
+      const run = header / 2;
+      let v = 0;
+      for (let k = 0; k < bytes; k++) v += b[p + k] * 2 ** (8 * k);
+      p += bytes;
+      const stop = Math.min(count, i + run);
+      while (i < stop) out[i++] = v;
+    } else {
+      const groups = (header - 1) / 2, n = groups * 8;
+      if (p + groups * width > end) throw new RangeError(`bit-packed values run past their page`);
+      for (let k = 0; k < n && i < count; k++) {
+        let v = 0;
+        const bit0 = k * width;
+        for (let j = 0; j < width; j++) {
+          const bit = bit0 + j;
+          if ((b[p + (bit >> 3)] >> (bit & 7)) & 1) v += 2 ** j;
+        }
+        out[i++] = v;
+      }
+      p += groups * width;
+    }
+  }
+}
+
+function decompress(b: Uint8Array, codec: number, size: number): Uint8Array {
+  let out: Uint8Array;
+  if (codec === 0) return b;
+  if (codec === 1) out = snappy(b);
+  else if (codec === 2) out = new Uint8Array(gunzipSync(b));
+  else out = new Uint8Array(zstdDecompressSync(b));
+  if (out.length !== size) {
+    throw new RangeError(`a page decompressed to ${out.length} bytes, expected ${size}`);
+  }
+  return out;
+}
+
+/** Snappy's raw block format (what Parquet's SNAPPY codec holds): a length, then literals and copies. */
+export function snappy(b: Uint8Array): Uint8Array {
+  let p = 0, len = 0, mul = 1;
+  for (;;) {
+    const x = b[p++];
+    len += (x & 127) * mul;
+    if (x < 128) break;
+    mul *= 128;
+  }
+  const out = new Uint8Array(len);
+  let o = 0;
+  while (p < b.length) {
+    const tag = b[p++];
+    const t = tag & 3;
+    if (t === 0) {
+      let n = tag >> 2;
+      if (n >= 60) {
+        const k = n - 59;
+        n = 0;
+        for (let j = 0; j < k; j++) n += b[p + j] * 2 ** (8 * j);
+        p += k;
+      }
+      n += 1;
+      if (p + n > b.length || o + n > len) throw new RangeError(`snappy: a literal runs past the block`);
+      out.set(b.subarray(p, p + n), o);
+      p += n;
+      o += n;
+      continue;
+    }
+    let n: number, off: number;
+    if (t === 1) {
+      n = ((tag >> 2) & 7) + 4;
+      off = ((tag >> 5) << 8) | b[p++];
+    } else if (t === 2) {
+      n = (tag >> 2) + 1;
+      off = b[p] | (b[p + 1] << 8);
+      p += 2;
+    } else {
+      n = (tag >> 2) + 1;
+      off = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+      p += 4;
+    }
+    if (off === 0 || off > o || o + n > len) {
+      throw new RangeError(`snappy: a copy reaches outside the output`);
+    }
+    for (let j = 0; j < n; j++, o++) out[o] = out[o - off];
+  }
+  if (o !== len) throw new RangeError(`snappy: expected ${len} bytes, found ${o}`);
+  return out;
+}
+
+function openFile(path: string): Deno.FsFile {
+  try {
+    return Deno.openSync(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new InputError("file not found", { file: path });
+    throw e;
+  }
+}
+
+function readAt(file: Deno.FsFile, offset: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  file.seekSync(offset, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < length) {
+    const n = file.readSync(out.subarray(got));
+    if (n === null) throw new RangeError(`the file ends ${length - got} bytes before a column chunk does`);
+    got += n;
+  }
+  return out;
+}
+
+function text(v: ThriftValue | undefined): string {
+  return v instanceof Uint8Array ? dec.decode(v) : String(v);
+}
