@@ -31,7 +31,12 @@ export const command: Command = {
       description: "Dataset name/family of --input when detection fails",
     },
     out: { type: "string", arg: "FILE.jsonl", description: "Output file (default: stdout)" },
-    "batch-rows": batchRowsOption(),
+    "batch-rows": {
+      ...batchRowsOption("Score a CSV or Parquet file N rows at a time, memory bounded"),
+      description:
+        "Score a CSV or Parquet file N rows at a time, memory bounded (default: 100,000 for CSVs over 64 MiB " +
+        "and Parquet files over 16 MiB; 0 = whole file)",
+    },
     threshold: { type: "number", arg: "X", description: "Override the model's saved threshold" },
   },
   details: `Label columns in the input are ignored; the model's saved transform is applied to the raw columns.
@@ -43,8 +48,9 @@ Examples:
     const modelDir = str(args, "model"), input = str(args, "input");
     if (!modelDir) throw new UsageError("nadir predict: --model DIR is required");
     if (!input) throw new UsageError("nadir predict: --input FILE is required");
-    const { isBigCsv } = await import("../data/stream.ts");
-    const batchRows = count(args, "batch-rows", "predict", isBigCsv(input) ? 100_000 : 0);
+    const { isBigCsv, isBigParquet } = await import("../data/stream.ts");
+    const big = isBigCsv(input) || isBigParquet(input);
+    const batchRows = count(args, "batch-rows", "predict", big ? 100_000 : 0);
     if (batchRows > 0) return await streamed(args, modelDir, input, batchRows);
     const { loadModel } = await import("../detectors/model_dir.ts");
     const { resolveModelDir } = await import("../detectors/model_history.ts");
@@ -102,9 +108,13 @@ async function streamed(
   const { loadModel } = await import("../detectors/model_dir.ts");
   const { resolveModelDir } = await import("../detectors/model_history.ts");
   const { predictCsvStream } = await import("../eval/predict_stream.ts");
-  if (/\.(parquet|pq)$/i.test(input) || !Deno.statSync(input).isFile) {
+  let isFile = false;
+  try {
+    isFile = Deno.statSync(input).isFile;
+  } catch { /* a dataset name, or missing */ }
+  if (!isFile) {
     throw new UsageError(
-      `nadir predict: --batch-rows reads one CSV file (.csv or .csv.gz), found "${input}"`,
+      `nadir predict: --batch-rows reads one CSV (.csv, .csv.gz) or Parquet file, found "${input}"`,
     );
   }
   const model = await loadModel(await resolveModelDir(modelDir));

@@ -20,7 +20,7 @@
  * const groups = [...parquetRowGroups(path)];
  * assert.deepEqual(groups.map((g) => g.rows), [3]);
  * assert.deepEqual(groups[0].columns.map((c) => [c.name, [...c.values]]), [
- *   ["id", [1, 2, 3]],
+ *   ["id", [1, 2, 3]], // a numeric column without nulls: a typed array (Float64Array here)
  *   ["ip", ["a", null, "a"]],
  * ]);
  * Deno.removeSync(path);
@@ -38,8 +38,12 @@ export interface ParquetColumn {
   kind: "int" | "float" | "str" | "bool";
   /** The physical type's bit width for numbers (32 or 64), for a reader that keeps it. */
   bits: number;
-  /** One value a row; null where the row has none. */
-  values: (number | string | boolean | null)[];
+  /**
+   * One value a row. A numeric column without nulls is a typed array of its physical type (Int32Array,
+   * BigInt64Array, Float32Array, Float64Array: what polars builds a Series from without a copy per value);
+   * otherwise a plain array with null where a row has none (INT64 as numbers).
+   */
+  values: Int32Array | BigInt64Array | Float32Array | Float64Array | (number | string | boolean | null)[];
 }
 
 /** One row group, read. */
@@ -165,6 +169,22 @@ export function* parquetRowGroups(path: string): Generator<ParquetRowGroup> {
   }
 }
 
+/** Numbers of a physical type, as a typed array (INT32, INT64, FLOAT, DOUBLE). */
+type Numbers = Int32Array | BigInt64Array | Float32Array | Float64Array;
+/** Decoded values of a page or dictionary: numbers typed, text and booleans in plain arrays. */
+type Decoded = Numbers | (string | boolean)[];
+
+/** A typed array of `n` values of physical type `type` (1 INT32, 2 INT64, 4 FLOAT, 5 DOUBLE). */
+function numbers(type: number, n: number): Numbers {
+  return type === 1
+    ? new Int32Array(n)
+    : type === 2
+    ? new BigInt64Array(n)
+    : type === 4
+    ? new Float32Array(n)
+    : new Float64Array(n);
+}
+
 /** The values of one column chunk: its pages (a dictionary page, then data pages) decoded. */
 function readChunk(
   bytes: Uint8Array,
@@ -181,10 +201,15 @@ function readChunk(
       `the ${CODECS[codec] ?? codec} compression is not read here (snappy, gzip, zstd are)`,
     );
   }
-  const out: (number | string | boolean | null)[] = [];
-  let dict: (number | string | boolean)[] | undefined;
+  // Numbers go straight into one typed array of the group's rows (a null leaves a 0 and is marked);
+  // text and booleans into a plain array.
+  const typed = type === 1 || type === 2 || type === 4 || type === 5;
+  const col: Decoded = typed ? numbers(type, rows) : new Array(rows);
+  let nulls: Uint8Array | undefined;
+  let at = 0;
+  let dict: Decoded | undefined;
   const r = new CompactReader(bytes);
-  while (out.length < rows && r.pos < bytes.length) {
+  while (at < rows && r.pos < bytes.length) {
     const h = r.struct();
     const kind = h[1] as number, size = h[3] as number, start = r.pos;
     if (start + size > bytes.length) {
@@ -194,17 +219,42 @@ function readChunk(
     const body = bytes.subarray(start, start + size);
     if (kind === 2) { // dictionary page
       const dh = h[7] as ThriftStruct;
-      const raw = decompress(body, codec, h[2] as number);
-      dict = plainValues(raw, 0, dh[1] as number, type).values as (number | string | boolean)[];
+      dict = plainValues(decompress(body, codec, h[2] as number), dh[1] as number, type);
     } else if (kind === 0 || kind === 3) {
-      readDataPage(h, kind, body, codec, c, type, dict, out);
+      const page = readDataPage(h, kind, body, codec, c, type, dict);
+      if (at + page.n > rows) throw new RangeError(`pages hold more than the group's ${rows} rows`);
+      const { present, values } = page;
+      if (!present) {
+        if (typed) (col as Numbers).set(values as never, at);
+        else {for (let i = 0; i < page.n; i++) {
+            (col as (string | boolean | null)[])[at + i] = (values as never[])[i];
+          }}
+      } else {
+        nulls ??= new Uint8Array(rows);
+        for (let i = 0, k = 0; i < page.n; i++) {
+          if (present[i]) (col as unknown as unknown[])[at + i] = values[k++];
+          else {
+            nulls[at + i] = 1;
+            if (!typed) (col as unknown[])[at + i] = null;
+          }
+        }
+      }
+      at += page.n;
     } else if (kind !== 1) throw new RangeError(`unknown page type ${kind}`);
   }
-  if (out.length !== rows) throw new RangeError(`expected ${rows} values, found ${out.length}`);
+  if (at !== rows) throw new RangeError(`expected ${rows} values, found ${at}`);
   const kindOf = type === 0 ? "bool" : type === 6 ? "str" : type === 4 || type === 5 ? "float" : "int";
-  return { name: c.name, kind: kindOf, bits: type === 1 || type === 4 ? 32 : 64, values: out };
+  let values: ParquetColumn["values"] = col as ParquetColumn["values"];
+  if (typed && nulls) {
+    // Nulls in a numeric column: a plain array holding them (rare in flow tables).
+    const out: (number | null)[] = new Array(rows);
+    for (let i = 0; i < rows; i++) out[i] = nulls[i] ? null : Number((col as Numbers)[i]);
+    values = out;
+  }
+  return { name: c.name, kind: kindOf, bits: type === 1 || type === 4 ? 32 : 64, values };
 }
 
+/** One data page: its row count, which rows hold a value (undefined: all) and the values they hold. */
 function readDataPage(
   h: ThriftStruct,
   kind: number,
@@ -212,9 +262,8 @@ function readDataPage(
   codec: number,
   c: ParquetLayout["columns"][number],
   type: number,
-  dict: (number | string | boolean)[] | undefined,
-  out: (number | string | boolean | null)[],
-): void {
+  dict: Decoded | undefined,
+): { n: number; present: Uint8Array | undefined; values: Decoded } {
   let n: number, encoding: number, levels: Uint8Array | undefined, values: Uint8Array;
   if (kind === 0) {
     const dh = h[5] as ThriftStruct;
@@ -247,19 +296,19 @@ function readDataPage(
     hybrid(levels, 0, levels.length, 1, n, present);
     count = 0;
     for (let i = 0; i < n; i++) count += present[i];
+    if (count === n) present = undefined;
   }
-  let vals: (number | string | boolean)[];
-  if (encoding === 0) vals = plainValues(values, 0, count, type).values;
+  let vals: Decoded;
+  if (encoding === 0) vals = plainValues(values, count, type);
   else if (encoding === 2 || encoding === 8) {
     if (!dict) throw new RangeError(`a dictionary-encoded page without a dictionary page`);
-    const width = values[0];
     const idx = new Uint32Array(count);
-    hybrid(values, 1, values.length, width, count, idx);
-    vals = new Array(count);
+    hybrid(values, 1, values.length, values[0], count, idx);
+    vals = ArrayBuffer.isView(dict) ? numbers(type, count) : new Array(count);
+    const size = dict.length;
     for (let i = 0; i < count; i++) {
-      const v = dict[idx[i]];
-      if (v === undefined) throw new RangeError(`dictionary index ${idx[i]} past its ${dict.length} entries`);
-      vals[i] = v;
+      if (idx[i] >= size) throw new RangeError(`dictionary index ${idx[i]} past its ${size} entries`);
+      (vals as unknown[])[i] = dict[idx[i]];
     }
   } else if (encoding === 3 && type === 0) {
     const len = new DataView(values.buffer, values.byteOffset).getUint32(0, true);
@@ -267,47 +316,35 @@ function readDataPage(
     hybrid(values, 4, 4 + len, 1, count, bits);
     vals = Array.from(bits, (b) => b === 1);
   } else throw new RangeError(`the ${ENCODINGS[encoding] ?? encoding} encoding is not read here`);
-  if (!present) {
-    for (let i = 0; i < vals.length; i++) out.push(vals[i]);
-    return;
-  }
-  let k = 0;
-  for (let i = 0; i < n; i++) out.push(present[i] ? vals[k++] : null);
+  return { n, present, values: vals };
 }
 
-/** `count` PLAIN values of physical `type` from `b` at `p`. */
-function plainValues(b: Uint8Array, p: number, count: number, type: number): {
-  values: (number | string | boolean)[];
-  end: number;
-} {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const values: (number | string | boolean)[] = new Array(count);
-  const need = (bytes: number) => {
-    if (p + bytes > b.length) throw new RangeError(`PLAIN values run past their page (${count} expected)`);
-  };
+/** `count` PLAIN values of physical `type` from `b`: numbers copied as they lie (little-endian). */
+function plainValues(b: Uint8Array, count: number, type: number): Decoded {
+  const short = () => new RangeError(`PLAIN values run past their page (${count} expected)`);
   if (type === 0) {
-    need(Math.ceil(count / 8));
-    for (let i = 0; i < count; i++) values[i] = ((b[p + (i >> 3)] >> (i & 7)) & 1) === 1;
-    return { values, end: p + Math.ceil(count / 8) };
+    if (Math.ceil(count / 8) > b.length) throw short();
+    const out: boolean[] = new Array(count);
+    for (let i = 0; i < count; i++) out[i] = ((b[i >> 3] >> (i & 7)) & 1) === 1;
+    return out;
   }
-  const width = type === 1 || type === 4 ? 4 : 8;
-  if (type !== 6) need(width * count);
+  if (type !== 6) {
+    const out = numbers(type, count);
+    if (out.byteLength > b.length) throw short();
+    new Uint8Array(out.buffer).set(b.subarray(0, out.byteLength));
+    return out;
+  }
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out: string[] = new Array(count);
+  let p = 0;
   for (let i = 0; i < count; i++) {
-    if (type === 1) values[i] = view.getInt32(p, true);
-    else if (type === 2) values[i] = Number(view.getBigInt64(p, true));
-    else if (type === 4) values[i] = view.getFloat32(p, true);
-    else if (type === 5) values[i] = view.getFloat64(p, true);
-    else {
-      need(4);
-      const len = view.getUint32(p, true);
-      need(4 + len);
-      values[i] = dec.decode(b.subarray(p + 4, p + 4 + len));
-      p += 4 + len;
-      continue;
-    }
-    p += width;
+    if (p + 4 > b.length) throw short();
+    const len = view.getUint32(p, true);
+    if (p + 4 + len > b.length) throw short();
+    out[i] = dec.decode(b.subarray(p + 4, p + 4 + len));
+    p += 4 + len;
   }
-  return { values, end: p };
+  return out;
 }
 
 /**
@@ -344,14 +381,29 @@ export function hybrid(
     } else {
       const groups = (header - 1) / 2, n = groups * 8;
       if (p + groups * width > end) throw new RangeError(`bit-packed values run past their page`);
-      for (let k = 0; k < n && i < count; k++) {
-        let v = 0;
-        const bit0 = k * width;
-        for (let j = 0; j < width; j++) {
-          const bit = bit0 + j;
-          if ((b[p + (bit >> 3)] >> (bit & 7)) & 1) v += 2 ** j;
+      if (width <= 24) {
+        // Values lie LSB first: shift bytes into an accumulator and take `width` bits at a time.
+        const mask = (1 << width) - 1;
+        let acc = 0, held = 0, q = p;
+        for (let k = 0; k < n && i < count; k++) {
+          while (held < width) {
+            acc |= b[q++] << held;
+            held += 8;
+          }
+          out[i++] = acc & mask;
+          acc >>>= width;
+          held -= width;
         }
-        out[i++] = v;
+      } else {
+        for (let k = 0; k < n && i < count; k++) {
+          let v = 0;
+          const bit0 = k * width;
+          for (let j = 0; j < width; j++) {
+            const bit = bit0 + j;
+            if ((b[p + (bit >> 3)] >> (bit & 7)) & 1) v += 2 ** j;
+          }
+          out[i++] = v;
+        }
       }
       p += groups * width;
     }

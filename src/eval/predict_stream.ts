@@ -1,8 +1,9 @@
 /**
- * `nadir predict` over a CSV bigger than memory: the file is read in chunks
- * of whole rows (src/data/chunks.ts), each chunk goes through the ordinary
- * loader for the file's dataset family and {@link predictBatch}, and its
- * scores are written before the next chunk is read. Memory stays that of one
+ * `nadir predict` over a CSV or Parquet file bigger than memory: a CSV is
+ * read in chunks of whole rows (src/data/chunks.ts), each going through the
+ * ordinary loader for the file's dataset family, a Parquet file one row group
+ * at a time (src/data/parquet.ts); each chunk goes through
+ * {@link predictBatch}, and its scores are written before the next chunk is read. Memory stays that of one
  * chunk whatever the file's size; the output is the same as scoring the whole
  * file at once for every detector that scores rows one by one (a sequence
  * model, which scores rows in the context of the rows around them, is
@@ -20,7 +21,7 @@
 import type { LoadedModel } from "../detectors/model_dir.ts";
 import { type BatchPrediction, predictBatch } from "../detectors/predict.ts";
 import { contextFromFrame } from "../detectors/train.ts";
-import { csvFrames } from "../data/stream.ts";
+import { csvFrames, parquetFrames } from "../data/stream.ts";
 import { UsageError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 
@@ -92,7 +93,10 @@ export async function predictCsvStream(
   const bar = new Progress({ label: "rows", total: size, unit: "B", silent: !o.progress });
   const enc = new TextEncoder();
   try {
-    for await (const f of csvFrames(input, { schema: o.schema, rowsPerChunk: o.rowsPerChunk })) {
+    const frames = /\.(parquet|pq)$/i.test(input)
+      ? parquetFrames(input, { rowsPerChunk: o.rowsPerChunk })
+      : csvFrames(input, { schema: o.schema, rowsPerChunk: o.rowsPerChunk });
+    for await (const f of frames) {
       const df = f.df;
       const context = contextFromFrame(df);
       if (context && sum.chunks === 0 && model.manifest.detector.name === "lstm") {

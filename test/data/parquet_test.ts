@@ -16,7 +16,7 @@ function sameAsPolars(path: string, what: string): number {
     groups++;
     for (const c of g.columns) {
       const held = got.get(c.name) ?? [];
-      for (const v of c.values) held.push(v);
+      for (const v of c.values) held.push(typeof v === "bigint" ? Number(v) : v);
       got.set(c.name, held);
     }
   }
@@ -131,6 +131,22 @@ Deno.test("hybrid and snappy decode hand-made runs (formats no file here is know
   const out = new Uint32Array(11);
   hybrid(new Uint8Array([6, 5, 3, 0b10001000, 0b11000110, 0b11111010]), 0, 6, 3, 11, out);
   assert.deepEqual([...out], [5, 5, 5, 0, 1, 2, 3, 4, 5, 6, 7]);
+  // Bit-packed groups at every width 1–32 (seeded values), packed here bit by bit, LSB first.
+  let seed = 7;
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+  for (let width = 1; width <= 32; width++) {
+    const vals = Array.from({ length: 16 }, () => Math.floor(rand() * 2 ** width));
+    const packed = new Uint8Array(1 + 2 * width);
+    packed[0] = (2 << 1) | 1; // two groups of 8
+    vals.forEach((v, k) => {
+      for (let j = 0; j < width; j++) {
+        if (Math.floor(v / 2 ** j) % 2) packed[1 + ((k * width + j) >> 3)] |= 1 << ((k * width + j) & 7);
+      }
+    });
+    const got = new Uint32Array(16);
+    hybrid(packed, 0, packed.length, width, 16, got);
+    assert.deepEqual([...got], vals, `width ${width}`);
+  }
   // "abcabcabcX": literal "abc", a copy of 6 at offset 3 (1-byte offset form), literal "X".
   const block = new Uint8Array([10, 2 << 2, 97, 98, 99, ((6 - 4) << 2) | 1, 3, 0, 88]);
   assert.equal(new TextDecoder().decode(snappy(block)), "abcabcabcX");

@@ -8,12 +8,13 @@ import { loadDataset } from "../../src/data/datasets.ts";
 import { loadTable } from "../../src/data/table.ts";
 import { predictCsvStream, scoreLine } from "../../src/eval/predict_stream.ts";
 import { InputError } from "../../src/util/errors.ts";
+import { ParquetFileSink } from "../../src/flows/parquet_sink.ts";
 import { dataPath } from "../_shared.ts";
 
 const dec = new TextDecoder();
 
 /** Scores of the whole file at once, as `nadir predict --batch-rows 0` writes them. */
-async function whole(path: string, schema: string, modelDir: string): Promise<string> {
+async function whole(path: string, schema: string | undefined, modelDir: string): Promise<string> {
   const model = await loadModel(modelDir);
   const df = await loadTable(path, schema);
   const r = await predictBatch(df, model, { context: contextFromFrame(df) });
@@ -80,4 +81,34 @@ Deno.test("predictCsvStream: a bad row in a late chunk is named by the input's o
     streamed(bad, "cic-ids2017", modelDir, 400),
     (e: unknown) => e instanceof InputError && e.location.file === bad && e.location.line === 1501,
   );
+});
+
+Deno.test("predictCsvStream on Parquet: row group by row group, the same scores as the whole file", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-stream-pq-" });
+  try {
+    const modelDir = join(dir, "m");
+    await train("cic-ids2017", modelDir);
+    const df = await loadTable(dataPath("cic-ids2017", "DDoS_2500.csv.gz"), "cic-ids2017");
+    // One file from polars (one row group, cut into chunks), one from nadir's writer (row groups of 600).
+    const byPolars = join(dir, "polars.parquet"), byNadir = join(dir, "nadir.parquet");
+    df.writeParquet(byPolars, { compression: "zstd" });
+    const sink = new ParquetFileSink(byNadir, { batchRows: 600 });
+    sink.header(
+      df.getColumns().map((c) => ({
+        name: c.name,
+        type: /Utf8|String/.test(String(c.dtype)) ? "str" : /Int/.test(String(c.dtype)) ? "int" : "float",
+      })),
+    );
+    for (const row of df.rows()) sink.row(row as (number | string)[]);
+    await sink.close();
+    for (const [path, rows] of [[byPolars, 777], [byNadir, 1000]] as const) {
+      const want = await whole(path, undefined, modelDir);
+      const got = await streamed(path, undefined, modelDir, rows);
+      assert.equal(got.text, want, path);
+      assert.equal(got.summary.rows, 2500);
+      assert.ok(got.summary.chunks >= 4, `${got.summary.chunks} chunks`);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
