@@ -789,8 +789,8 @@ export async function preprocess_data(
   if (format !== "csv" && format !== "parquet") {
     throw new UsageError(`format must be csv or parquet, found "${format}"`);
   }
-  const { isBigCsv } = await import("./stream.ts");
-  const batchRows = options.batchRows ?? (isBigCsv(inputPath) ? 100_000 : 0);
+  const { isBigCsv, isBigParquet } = await import("./stream.ts");
+  const batchRows = options.batchRows ?? (isBigCsv(inputPath) || isBigParquet(inputPath) ? 100_000 : 0);
   if (!(Number.isInteger(batchRows) && batchRows >= 0)) {
     throw new UsageError(`batch rows must be an integer ≥ 0, found ${batchRows}`);
   }
@@ -847,13 +847,8 @@ async function preprocessChunked(
   batchRows: number,
   options: PreprocessDataOptions,
 ): Promise<PreprocessDataResult> {
-  const { csvFrames } = await import("./stream.ts");
+  const { csvFrames, parquetFrames } = await import("./stream.ts");
   const whole = "read the whole file with --batch-rows 0 (it needs ~3.5× its size in memory)";
-  if (format !== "csv") {
-    throw new UsageError(
-      `a CSV read in chunks is written chunk by chunk, to CSV only: give OUT.csv, or ${whole}`,
-    );
-  }
   if (!options.transform && !options.fitOn) {
     throw new UsageError(
       `fitting sees all its rows at once: fit on a sample or a smaller file (--fit-on TRAIN) or a saved ` +
@@ -863,16 +858,13 @@ async function preprocessChunked(
   const { transform, fitReport, fitted, fitOn } = (await givenTransform(options))!;
   if (options.saveTransform) transform.save(options.saveTransform);
   let sum: TransformReport | undefined;
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(outputPath, { write: true, create: true, truncate: true });
-  } catch (e) {
-    throw new InputError(`cannot write csv: ${(e as Error).message}`, { file: outputPath });
-  }
+  const out = await ChunkWriter.open(outputPath, format);
   let columns = 0;
-  const tmp = await Deno.makeTempFile({ prefix: "nadir-preprocess-", suffix: ".csv" });
   try {
-    for await (const f of csvFrames(inputPath, { schema: options.schema, rowsPerChunk: batchRows })) {
+    const frames = /\.(parquet|pq)$/i.test(inputPath)
+      ? parquetFrames(inputPath, { rowsPerChunk: batchRows })
+      : csvFrames(inputPath, { schema: options.schema, rowsPerChunk: batchRows });
+    for await (const f of frames) {
       let applied: Applied;
       try {
         applied = transform.applyDetailed(f.df);
@@ -896,14 +888,10 @@ async function preprocessChunked(
       columns = applied.matrix.cols;
       let frame = matrixToFrame(applied.matrix);
       if (options.keepTargets ?? true) frame = withTargets(frame, f.df, applied.rows);
-      // polars writes a CSV to a file path: each chunk goes through a scratch file, the header once.
-      frame.writeCSV(tmp, { includeHeader: f.rowsBefore === 0 });
-      const bytes = await Deno.readFile(tmp);
-      for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+      await out.write(frame, f.rowsBefore === 0);
     }
   } finally {
-    file.close();
-    await Deno.remove(tmp).catch(() => {});
+    await out.close();
   }
   return {
     input: inputPath,
@@ -916,6 +904,79 @@ async function preprocessChunked(
     applyReport: sum ?? { ...fitReport, inputRows: 0, outputRows: 0 },
     transform,
   };
+}
+
+/**
+ * Appends preprocessed chunks to one output: CSV through polars (each chunk via a scratch file, the header
+ * once), or Parquet through nadir's streaming writer (src/flows/parquet_sink.ts), one row group a chunk.
+ */
+class ChunkWriter {
+  #file?: Deno.FsFile;
+  #tmp?: string;
+  #parquet?: import("../flows/parquet_sink.ts").ParquetFileSink;
+  #names: string[] = [];
+  private constructor(readonly path: string, readonly format: "csv" | "parquet") {}
+
+  static async open(path: string, format: "csv" | "parquet"): Promise<ChunkWriter> {
+    const w = new ChunkWriter(path, format);
+    try {
+      if (format === "csv") {
+        w.#file = await Deno.open(path, { write: true, create: true, truncate: true });
+        w.#tmp = await Deno.makeTempFile({ prefix: "nadir-preprocess-", suffix: ".csv" });
+      } else {
+        const { ParquetFileSink } = await import("../flows/parquet_sink.ts");
+        w.#parquet = new ParquetFileSink(path);
+      }
+    } catch (e) {
+      throw new InputError(`cannot write ${format}: ${(e as Error).message}`, { file: path });
+    }
+    return w;
+  }
+
+  async write(frame: pl.DataFrame, first: boolean): Promise<void> {
+    if (this.#file) {
+      frame.writeCSV(this.#tmp!, { includeHeader: first });
+      const bytes = await Deno.readFile(this.#tmp!);
+      for (let off = 0; off < bytes.length;) off += await this.#file.write(bytes.subarray(off));
+      return;
+    }
+    const sink = this.#parquet!;
+    if (first) {
+      this.#names = frame.columns;
+      sink.header(
+        frame.getColumns().map((c) => ({
+          name: c.name,
+          type: /Utf8|String|Categorical/.test(String(c.dtype))
+            ? "str" as const
+            : /Int|Bool/.test(String(c.dtype))
+            ? "int" as const
+            : "float" as const,
+        })),
+      );
+    } else if (frame.columns.join("\0") !== this.#names.join("\0")) {
+      throw new InputError(`a chunk's columns differ from the first chunk's: ${frame.columns.join(", ")}`, {
+        file: this.path,
+      });
+    }
+    // Value by value into the sink: numbers stay numbers, text stays text, a null stays null.
+    const cols = frame.getColumns().map((c) => c.toArray());
+    for (let i = 0; i < frame.height; i++) {
+      for (let j = 0; j < cols.length; j++) {
+        const v = cols[j][i];
+        if (v === null || v === undefined) sink.nul();
+        else if (typeof v === "string") sink.str(v);
+        else sink.num(Number(v));
+      }
+      sink.end();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#file) {
+      this.#file.close();
+      await Deno.remove(this.#tmp!).catch(() => {});
+    } else await this.#parquet?.close();
+  }
 }
 
 /**

@@ -55,7 +55,10 @@ export interface StrBuffer {
   offsets: Int32Array;
   bytes: Uint8Array;
 }
-/** `nulls`: the rows of this batch that are null, ascending (only an int column has any: the rare unsafe integer). */
+/**
+ * `nulls`: the rows of this batch that are null, ascending: an int value that is not a safe integer, or a
+ * value given as {@link BatchSink.nul}.
+ */
 export type ColumnBuffer = (IntBuffer | FloatBuffer | StrBuffer) & { nulls: number[] };
 
 const HEX = new TextEncoder().encode("0123456789abcdef");
@@ -137,6 +140,15 @@ export abstract class BatchSink implements RowSink, RowWriter {
       }
     } else if (b.kind === "float") b.values[r] = v;
     else this.#text(b, String(v));
+  }
+
+  /** Appends a null (no value) to the current row: in any column, unlike NaN, which only a float holds. */
+  nul(): void {
+    const b = this.#bufs[this.#col++], r = this.#n;
+    if (b.kind === "int") b.words[2 * r] = b.words[2 * r + 1] = 0;
+    else if (b.kind === "float") b.values[r] = 0;
+    else b.offsets[r + 1] = b.offsets[r];
+    b.nulls.push(r);
   }
 
   nums(v: Float64Array, n: number): void {

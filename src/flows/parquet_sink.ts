@@ -139,8 +139,13 @@ function pageData(n: number, b: ColumnBuffer): Uint8Array {
   out.set(levels, 4);
   let p = 4 + levels.length;
   if (b.kind === "str") {
-    // No str value is ever null (see BatchSink), so every row has its length and bytes.
+    // A null row has no value (its offsets are equal, so its bytes count nothing in the size above).
+    let k = 0;
     for (let r = 0; r < n; r++) {
+      if (k < b.nulls.length && b.nulls[k] === r) {
+        k++;
+        continue;
+      }
       const a = b.offsets[r], z = b.offsets[r + 1];
       view.setUint32(p, z - a, true);
       out.set(b.bytes.subarray(a, z), p + 4);

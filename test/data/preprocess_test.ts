@@ -11,6 +11,7 @@ import {
   UNKNOWN,
 } from "../../src/data/preprocess.ts";
 import { matrixFromRows } from "../../src/data/matrix.ts";
+import { loadTable } from "../../src/data/table.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { fixture, nadir } from "./_helpers.ts";
 
@@ -273,10 +274,35 @@ Deno.test("preprocess_data in chunks: the same CSV as the whole file (header and
     );
     assert.deepEqual(chunked.applyReport, whole.applyReport);
     assert.equal(chunked.rows, whole.rows);
-    await assert.rejects(
-      preprocess_data(input, `${dir}/x.parquet`, { transform: t, batchRows: 700 }),
-      /to CSV only: give OUT.csv/,
-    );
+    // Parquet out, chunk by chunk (row groups of 65,536 rows), and Parquet in, row group by row group: the
+    // same frame as the whole file's CSV.
+    const want = pl.readCSV(`${dir}/whole.csv`);
+    await preprocess_data(input, `${dir}/chunked.parquet`, { transform: t, batchRows: 700 });
+    assertSameFrame(pl.readParquet(`${dir}/chunked.parquet`), want, `${input} → Parquet`);
+    const rawPq = `${dir}/input.parquet`;
+    (await loadTable(input)).writeParquet(rawPq, { compression: "snappy" });
+    const fromPq = await preprocess_data(rawPq, `${dir}/from-parquet.csv`, { transform: t, batchRows: 700 });
+    assertSameFrame(pl.readCSV(`${dir}/from-parquet.csv`), want, `${input} as Parquet → CSV`);
+    assert.equal(fromPq.rows, whole.rows);
     await assert.rejects(preprocess_data(input, `${dir}/x.csv`, { batchRows: 700 }), /--fit-on TRAIN/);
   }
 });
+
+/** Same columns, dtypes aside, and the same values (numbers within float64's own rounding of CSV text). */
+function assertSameFrame(got: pl.DataFrame, want: pl.DataFrame, what: string): void {
+  assert.deepEqual(got.columns, want.columns, what);
+  assert.equal(got.height, want.height, what);
+  for (const name of want.columns) {
+    const g = got.getColumn(name).toArray(), w = want.getColumn(name).toArray();
+    for (let i = 0; i < w.length; i++) {
+      const a = typeof g[i] === "bigint" ? Number(g[i]) : g[i],
+        b = typeof w[i] === "bigint" ? Number(w[i]) : w[i];
+      if (
+        !(a === b ||
+          (typeof a === "number" && typeof b === "number" && Math.abs(a - b) <= 1e-12 * Math.abs(b)))
+      ) {
+        assert.fail(`${what} ${name}[${i}]: ${a} against ${b}`);
+      }
+    }
+  }
+}

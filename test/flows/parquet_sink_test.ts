@@ -81,14 +81,19 @@ Deno.test("ParquetFileSink: no rows is a valid file with the columns; nulls, NaN
     s.row([-(2 ** 40) - 1, 0.1, "a,b"]);
     s.row([7, 1.5, "x"]);
     s.row([2 ** 60, 2, "y"]);
+    s.nul(); // a null in every kind of column: none is a 0, a NaN or an empty text
+    s.nul();
+    s.nul();
+    s.end();
     assert.throws(() => s.row([1, "x", "y"]), /ParquetFileSink: column "x" is float, found the string "x"/);
     assert.throws(() => s.row([1, 2]), /a row has 2 values, the header 3 columns/);
     await s.close();
     const df = pl.readParquet(`${dir}/odd.parquet`);
-    assert.deepEqual(df.getColumn("n").toArray(), [null, -3, -(2 ** 40) - 1, 7, null]);
+    assert.deepEqual(df.getColumn("n").toArray(), [null, -3, -(2 ** 40) - 1, 7, null, null]);
     const x = df.getColumn("x").toArray() as number[];
     assert.ok(Number.isNaN(x[0]) && x[1] === -Infinity && x[2] === 0.1 && x[3] === 1.5 && x[4] === 2);
-    assert.deepEqual(df.getColumn("s").toArray(), ["", "ü", "a,b", "x", "y"]);
+    assert.equal(x[5], null);
+    assert.deepEqual(df.getColumn("s").toArray(), ["", "ü", "a,b", "x", "y", null]);
     assert.throws(
       () => new ParquetFileSink(`${dir}/bad.parquet`, { batchRows: 0 }),
       /batchRows expects an integer > 0/,
