@@ -288,12 +288,12 @@ export function count(args: ParsedArgs, name: string, command: string, def: numb
 }
 
 /** `--batch-rows N` of the commands that read a big CSV in chunks (src/data/stream.ts). */
-export function batchRowsOption(what = "Read a CSV N rows at a time, memory bounded"): OptionSpec {
-  return {
-    type: "number",
-    arg: "N",
-    description: `${what} (default: 100,000 for CSVs over 64 MiB; 0 = whole file)`,
-  };
+export function batchRowsOption(
+  what = "Read a CSV N rows at a time, memory bounded",
+  parquet = false,
+): OptionSpec {
+  const big = parquet ? "CSVs over 64 MiB and Parquet files over 16 MiB" : "CSVs over 64 MiB";
+  return { type: "number", arg: "N", description: `${what} (default: 100,000 for ${big}; 0 = whole file)` };
 }
 
 export function bool(args: ParsedArgs, name: string): boolean {

@@ -31,12 +31,7 @@ export const command: Command = {
       description: "Dataset name/family of --input when detection fails",
     },
     out: { type: "string", arg: "FILE.jsonl", description: "Output file (default: stdout)" },
-    "batch-rows": {
-      ...batchRowsOption("Score a CSV or Parquet file N rows at a time, memory bounded"),
-      description:
-        "Score a CSV or Parquet file N rows at a time, memory bounded (default: 100,000 for CSVs over 64 MiB " +
-        "and Parquet files over 16 MiB; 0 = whole file)",
-    },
+    "batch-rows": batchRowsOption("Score a CSV or Parquet file N rows at a time, memory bounded", true),
     threshold: { type: "number", arg: "X", description: "Override the model's saved threshold" },
   },
   details: `Label columns in the input are ignored; the model's saved transform is applied to the raw columns.

@@ -67,7 +67,10 @@ export const command: Command = {
       choices: ["csv", "parquet"],
       description: "Output format (default: from the OUT extension)",
     },
-    "batch-rows": batchRowsOption("Apply the transform to a CSV N rows at a time, writing CSV as it goes"),
+    "batch-rows": batchRowsOption(
+      "Apply the transform to a CSV or Parquet file N rows at a time, writing the output as it goes",
+      true,
+    ),
   },
   details: `Fitting happens on training data only: with --fit-on the input is transformed, never fitted;
 without it the input is the training data and OUT holds its deduplicated rows. A saved transform
