@@ -128,7 +128,7 @@ export const command: Command = {
       type: "number",
       arg: "N",
       description: "Read --path in chunks and keep a seeded uniform sample of N rows, memory bounded " +
-        "(default: 500,000 for CSVs over 64 MiB; 0 = the whole file)",
+        "(default: 500,000 for CSVs over 64 MiB and Parquet files over 16 MiB; 0 = the whole file)",
     },
     init: {
       type: "string",
@@ -201,8 +201,9 @@ change training knobs (epochs, lr, ...), not the model's shape. --detector, when
     const threshold = parseThresholdSpec(str(args, "threshold") ?? "percentile:0.99");
     const seed = num(args, "seed") ?? 0;
     const source = (dataset ?? path)!;
-    const { isBigCsv, sampleCsv } = await import("../data/stream.ts");
-    const sampleRows = count(args, "sample-rows", "train", path && isBigCsv(path) ? 500_000 : 0);
+    const { isBigCsv, isBigParquet, sampleCsv, sampleParquet } = await import("../data/stream.ts");
+    const big = path !== undefined && (isBigCsv(path) || isBigParquet(path));
+    const sampleRows = count(args, "sample-rows", "train", big ? 500_000 : 0);
     if (sampleRows && !path) {
       throw new UsageError("nadir train: --sample-rows reads a file: give --path FILE");
     }
@@ -210,13 +211,16 @@ change training knobs (epochs, lr, ...), not the model's shape. --detector, when
     let df;
     if (sampleRows) {
       const { Progress } = await import("../util/progress.ts");
-      const bar = new Progress({ label: "sampling (2 passes)", unit: " rows" });
-      const s = await sampleCsv(path!, {
-        rows: sampleRows,
-        seed,
-        schema: str(args, "schema"),
-        onChunk: (n) => bar.tick(n),
-      });
+      const parquet = /\.(parquet|pq)$/i.test(path!);
+      const bar = new Progress({ label: parquet ? "sampling" : "sampling (2 passes)", unit: " rows" });
+      const s = parquet
+        ? await sampleParquet(path!, { rows: sampleRows, seed, onChunk: (n) => bar.tick(n) })
+        : await sampleCsv(path!, {
+          rows: sampleRows,
+          seed,
+          schema: str(args, "schema"),
+          onChunk: (n) => bar.tick(n),
+        });
       bar.done();
       df = s.df;
       sampled = { rows: df.height, of: s.sourceRows };

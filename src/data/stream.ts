@@ -149,14 +149,7 @@ export async function* parquetFrames(
         const v = c.values;
         // A typed array (a numeric column without nulls) becomes a Series of its own type as it lies.
         if (ArrayBuffer.isView(v)) return pl.Series(c.name, v.subarray(start, end) as unknown as number[]);
-        const dtype = c.kind === "str"
-          ? pl.Utf8
-          : c.kind === "bool"
-          ? pl.Bool
-          : c.kind === "float"
-          ? (c.bits === 32 ? pl.Float32 : pl.Float64)
-          : (c.bits === 32 ? pl.Int32 : pl.Int64);
-        return pl.Series(c.name, v.slice(start, end), dtype);
+        return pl.Series(c.name, v.slice(start, end), dtypeOf(c));
       }));
       const rowsBefore = g.rowsBefore + start;
       const relocate = (e: unknown) =>
@@ -168,6 +161,51 @@ export async function* parquetFrames(
       yield { df, firstLine: rowsBefore + 1, bytesRead: g.bytesRead, rowsBefore, relocate };
     }
   }
+}
+
+/** The dtype polars gives a Parquet column of this kind when it reads the whole file. */
+function dtypeOf(c: { kind: "int" | "float" | "str" | "bool"; bits: number }): pl.DataType {
+  return c.kind === "str"
+    ? pl.Utf8
+    : c.kind === "bool"
+    ? pl.Bool
+    : c.kind === "float"
+    ? (c.bits === 32 ? pl.Float32 : pl.Float64)
+    : (c.bits === 32 ? pl.Int32 : pl.Int64);
+}
+
+/**
+ * A uniform random sample of `rows` rows of a Parquet file, in the file's order, as {@link sampleCsv}
+ * draws it (the same seed and row count pick the same rows): the count comes from the footer, then the
+ * row groups are read one at a time and the picked rows kept. Memory holds the sample and one row group.
+ */
+export async function sampleParquet(
+  input: string,
+  o: { rows: number; seed?: number; onChunk?: (rows: number) => void },
+): Promise<{ df: pl.DataFrame; sourceRows: number }> {
+  if (!(Number.isInteger(o.rows) && o.rows >= 1)) {
+    throw new RangeError(`sample rows must be an integer ≥ 1, found ${o.rows}`);
+  }
+  const { parquetLayout, parquetRowGroups } = await import("./parquet.ts");
+  const total = parquetLayout(input).rows;
+  if (total === 0) throw new InputError("no data rows", { file: input });
+  const pick = drawSorted(total, o.rows, new Rng(o.seed ?? 0));
+  let cols: { name: string; kind: "int" | "float" | "str" | "bool"; bits: number; values: unknown[] }[] = [];
+  let at = 0;
+  for (const g of parquetRowGroups(input)) {
+    if (g.rowsBefore === 0) {
+      cols = g.columns.map((c) => ({ name: c.name, kind: c.kind, bits: c.bits, values: [] }));
+    }
+    for (; at < pick.length && pick[at] < g.rowsBefore + g.rows; at++) {
+      const r = pick[at] - g.rowsBefore;
+      for (let j = 0; j < cols.length; j++) {
+        const v = g.columns[j].values[r];
+        cols[j].values.push(typeof v === "bigint" ? Number(v) : v);
+      }
+    }
+    o.onChunk?.(g.rows);
+  }
+  return { df: pl.DataFrame(cols.map((c) => pl.Series(c.name, c.values, dtypeOf(c)))), sourceRows: total };
 }
 
 /**

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import pl from "nodejs-polars";
 import { datasetInfo, loadDataset } from "../../src/data/datasets.ts";
-import { csvFrames, csvInfo, isBigCsv, sampleCsv } from "../../src/data/stream.ts";
+import { csvFrames, csvInfo, isBigCsv, sampleCsv, sampleParquet } from "../../src/data/stream.ts";
+import { ParquetFileSink } from "../../src/flows/parquet_sink.ts";
 import { loadTable } from "../../src/data/table.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { dataPath, ROOT } from "../_shared.ts";
@@ -120,4 +121,32 @@ Deno.test("isBigCsv: only files over 64 MiB that are not Parquet", () => {
   f.close();
   assert.equal(isBigCsv(big), true);
   Deno.removeSync(big);
+});
+
+Deno.test("sampleParquet: the rows sampleCsv draws from the same rows, row group by row group", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-sample-pq-" });
+  try {
+    const whole = await loadTable(CIC, "cic-ids2017");
+    const pq = `${dir}/cic.parquet`;
+    // Row groups of 300 rows from nadir's writer, with each column's own type.
+    const sink = new ParquetFileSink(pq, { batchRows: 300 });
+    sink.header(
+      whole.getColumns().map((c) => ({
+        name: c.name,
+        type: /Utf8|String/.test(String(c.dtype)) ? "str" : /Int/.test(String(c.dtype)) ? "int" : "float",
+      })),
+    );
+    for (const row of whole.rows()) sink.row(row as (number | string)[]);
+    await sink.close();
+    const fromCsv = await sampleCsv(CIC, { rows: 400, seed: 7, rowsPerChunk: 100 });
+    let groups = 0;
+    const fromPq = await sampleParquet(pq, { rows: 400, seed: 7, onChunk: () => groups++ });
+    assert.equal(fromPq.sourceRows, whole.height);
+    assert.ok(groups > 1, `${groups} row groups`);
+    assert.ok(fromPq.df.frameEqual(fromCsv.df, true), "the same rows, values and order");
+    const other = await sampleParquet(pq, { rows: 400, seed: 8 });
+    assert.ok(!other.df.frameEqual(fromPq.df, true), "another seed, another sample");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
