@@ -5,7 +5,9 @@
  * reading it in chunks (the default for CSVs over 64 MiB: 100,000-row chunks;
  * training on a seeded 500 k-row sample), measured in the same run: wall time,
  * rows/s and peak RSS of the whole process (/usr/bin/time). Whole-file runs
- * are skipped above 2.5 M rows (they need ~2.2 KB of memory per row).
+ * are skipped above 2.5 M rows (they need ~2.2 KB of memory per row). Up to 2.5 M rows the same rows are
+ * also written as Parquet (polars, zstd), and train and predict run on it: whole (polars) against row
+ * groups (src/data/parquet.ts).
  *
  * The files repeat the rows of the vendored CIC-IDS2017 sample (data/cic-ids2017, 2,500 rows per class)
  * in order until they hold N rows, under its header; cached in --cache. The model is an isolation forest
@@ -63,6 +65,19 @@ function buildCsv(cache: string, rows: number): string {
   return file;
 }
 
+/**
+ * Writes (or reuses) the same rows as {@link buildCsv}'s file as Parquet (polars, zstd, its own row groups),
+ * for the sizes polars can convert whole here (it reads the CSV into memory first).
+ */
+async function buildParquet(csv: string): Promise<string> {
+  const file = csv.replace(/\.csv$/, ".parquet");
+  if (existsSync(file)) return file;
+  const pl = (await import("nodejs-polars")).default;
+  pl.readCSV(csv, { inferSchemaLength: 10000 }).writeParquet(file + ".part", { compression: "zstd" });
+  Deno.renameSync(file + ".part", file);
+  return file;
+}
+
 /** The arguments of one `nadir` command (after `deno run ... src/cli.ts`). */
 function nadirArgv(...args: string[]): string[] {
   return args;
@@ -103,92 +118,139 @@ export async function main(args: string[]): Promise<void> {
     await saveTrained(model, r, { seed: 1 });
     const rows: Record<string, number | string | null>[] = [];
     for (const n of sizes) {
-      const csv = buildCsv(cache, n);
-      const mib = Deno.statSync(csv).size / 2 ** 20;
-      console.log(`\n${n.toLocaleString("en-US")} rows: ${csv} (${mib.toFixed(0)} MiB)`);
-      const runs: [string, string, string[]][] = [];
-      for (const whole of n <= 2_500_000 ? [true, false] : [false]) {
-        runs.push(
-          [
-            "data info",
-            whole ? "whole file" : "chunks of 100,000 rows",
-            nadirArgv(
-              "data",
-              "info",
-              "cic-ids2017",
-              "--path",
-              csv,
-              "--batch-rows",
-              whole ? "0" : "100000",
-            ),
-          ],
-          [
-            "train",
-            whole ? "whole file" : "sample of 500,000 rows",
-            nadirArgv(
+      const csvFile = buildCsv(cache, n);
+      // The same rows as Parquet too, up to the size polars converts in memory: predict and train read it
+      // by row groups (src/data/parquet.ts) against polars reading it whole.
+      const files = n <= 2_500_000 ? [csvFile, await buildParquet(csvFile)] : [csvFile];
+      for (const csv of files) {
+        const format = csv.endsWith(".parquet") ? "Parquet" : "CSV";
+        const mib = Deno.statSync(csv).size / 2 ** 20;
+        console.log(`\n${n.toLocaleString("en-US")} rows: ${csv} (${mib.toFixed(0)} MiB)`);
+        const runs: [string, string, string[]][] = [];
+        for (const whole of n <= 2_500_000 ? [true, false] : [false]) {
+          // data info reads a Parquet file whole either way: not timed twice.
+          if (format === "Parquet") {
+            runs.push(
+              [
+                "train",
+                whole ? "whole file" : "sample of 500,000 rows",
+                nadirArgv(
+                  "train",
+                  "--detector",
+                  "isolation-forest",
+                  "--path",
+                  csv,
+                  "--assume-benign",
+                  "--seed",
+                  "1",
+                  "--out",
+                  join(work, "trained"),
+                  "--sample-rows",
+                  whole ? "0" : "500000",
+                ),
+              ],
+              [
+                "predict",
+                whole ? "whole file" : "row groups, 100,000 rows",
+                nadirArgv(
+                  "predict",
+                  "--model",
+                  model,
+                  "--input",
+                  csv,
+                  "--out",
+                  "/dev/null",
+                  "--batch-rows",
+                  whole ? "0" : "100000",
+                ),
+              ],
+            );
+            continue;
+          }
+          runs.push(
+            [
+              "data info",
+              whole ? "whole file" : "chunks of 100,000 rows",
+              nadirArgv(
+                "data",
+                "info",
+                "cic-ids2017",
+                "--path",
+                csv,
+                "--batch-rows",
+                whole ? "0" : "100000",
+              ),
+            ],
+            [
               "train",
-              "--detector",
-              "isolation-forest",
-              "--path",
-              csv,
-              "--assume-benign",
-              "--seed",
-              "1",
-              "--out",
-              join(work, "trained"),
-              "--sample-rows",
-              whole ? "0" : "500000",
-            ),
-          ],
-          [
-            "predict",
-            whole ? "whole file" : "chunks of 100,000 rows",
-            nadirArgv(
+              whole ? "whole file" : "sample of 500,000 rows",
+              nadirArgv(
+                "train",
+                "--detector",
+                "isolation-forest",
+                "--path",
+                csv,
+                "--assume-benign",
+                "--seed",
+                "1",
+                "--out",
+                join(work, "trained"),
+                "--sample-rows",
+                whole ? "0" : "500000",
+              ),
+            ],
+            [
               "predict",
-              "--model",
-              model,
-              "--input",
-              csv,
-              "--out",
-              "/dev/null",
-              "--batch-rows",
-              whole ? "0" : "100000",
-            ),
-          ],
-        );
-      }
-      for (const [command, mode, argv] of runs) {
-        const t = timed([
-          Deno.execPath(),
-          ...nadirRunArgs(), // as `deno task nadir`
-          join(ROOT, "src", "cli.ts"),
-          ...argv,
-        ]);
-        if (!t.ok) throw new Error(`nadir ${command} failed on ${csv}: ${t.err}`);
-        const row = {
-          rows: n,
-          command,
-          mode,
-          fileMiB: mib,
-          wall: t.wall,
-          cpu: t.cpu,
-          rowsPerS: n / t.wall,
-          rssMiB: t.rssMiB,
-        };
-        rows.push(row);
-        console.log(
-          `  ${command.padEnd(10)} ${mode.padEnd(24)} ${t.wall.toFixed(1)} s, ${
-            Math.round(row.rowsPerS).toLocaleString("en-US")
-          } rows/s, peak RSS ${t.rssMiB.toFixed(0)} MiB`,
-        );
+              whole ? "whole file" : "chunks of 100,000 rows",
+              nadirArgv(
+                "predict",
+                "--model",
+                model,
+                "--input",
+                csv,
+                "--out",
+                "/dev/null",
+                "--batch-rows",
+                whole ? "0" : "100000",
+              ),
+            ],
+          );
+        }
+        for (const [command, mode, argv] of runs) {
+          const t = timed([
+            Deno.execPath(),
+            ...nadirRunArgs(), // as `deno task nadir`
+            join(ROOT, "src", "cli.ts"),
+            ...argv,
+          ]);
+          if (!t.ok) throw new Error(`nadir ${command} failed on ${csv}: ${t.err}`);
+          const row = {
+            rows: n,
+            format,
+            command,
+            mode,
+            fileMiB: mib,
+            wall: t.wall,
+            cpu: t.cpu,
+            rowsPerS: n / t.wall,
+            rssMiB: t.rssMiB,
+          };
+          rows.push(row);
+          console.log(
+            `  ${command.padEnd(10)} ${mode.padEnd(24)} ${t.wall.toFixed(1)} s, ${
+              Math.round(row.rowsPerS).toLocaleString("en-US")
+            } rows/s, peak RSS ${t.rssMiB.toFixed(0)} MiB`,
+          );
+        }
       }
     }
     const table: Table = {
       id: "big",
       title:
-        "nadir data info, train and predict on CIC-IDS2017-shaped CSVs: whole file against chunks (same run)",
+        "nadir data info, train and predict on CIC-IDS2017-shaped CSV and Parquet files: whole file against chunks (same run)",
       columns: [
         { key: "rows", label: "rows", int: true },
+        { key: "format", label: "file" },
         { key: "command", label: "nadir" },
         { key: "mode", label: "read" },
         { key: "fileMiB", label: "file MiB", int: true },
@@ -200,6 +262,8 @@ export async function main(args: string[]): Promise<void> {
       rows,
       notes: [
         "Goal (issue 18): the 2.5 M-row file at ≤ 1 GB peak RSS and ≥ 100,000 rows/s.",
+        "Parquet: the same rows written by polars (zstd, its own row groups of ~278 k rows); chunked runs read " +
+        "it by row groups with nadir's reader, whole-file runs through polars.",
         "Whole process, start-up included. predict: an isolation forest trained on the vendored sample; " +
         "train: isolation forest on every row (--assume-benign), whole file or a seeded 500 k-row sample.",
       ],
