@@ -5,7 +5,8 @@
  * format's encoder, so memory stays bounded however many flows a capture holds.
  *
  * Types: `int` columns hold 64-bit integers (a value that is not a safe integer becomes null), `float`
- * columns doubles (NaN and ±Infinity kept as they are), `str` columns UTF-8.
+ * columns doubles (NaN and ±Infinity kept as they are), `str` columns UTF-8; {@link BatchSink.nul} makes
+ * a null in any of them.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 /**
- * The lines of a text file read in chunks, for the JSON-lines files a sensor appends to (the alerts file,
- * the feedback file, a webhook spool). Reading one whole into a string fails past V8's string limit
+ * The lines of a text file read in chunks, for the JSON-lines files a sensor appends to and reads back (the
+ * alerts file, the feedback file). Reading one whole into a string fails past V8's string limit
  * (~512 MiB: "buffer exceeds maximum length", measured on a 620 MB alerts file) and holds the text twice
  * meanwhile; here memory holds one chunk and the line being cut.
  *
