@@ -141,27 +141,50 @@ function layoutOf(meta: ThriftStruct, path: string): ParquetLayout {
   return { rows: meta[3] as number, columns, groups };
 }
 
-/** Reads `path` one row group at a time (see the module doc). */
-export function* parquetRowGroups(path: string): Generator<ParquetRowGroup> {
+/** Options for {@link parquetRowGroups}. */
+export interface ParquetReadOptions {
+  /**
+   * Rows a piece holds at most (default: the whole row group). A row group is cut into pieces of this many
+   * rows, decoded page by page as they are asked for: memory holds the group's compressed bytes and one
+   * piece's values, not the whole group's.
+   */
+  rowsPerChunk?: number;
+}
+
+/** Reads `path` one row group at a time, or in pieces of a row group (see {@link ParquetReadOptions}). */
+export function* parquetRowGroups(path: string, o: ParquetReadOptions = {}): Generator<ParquetRowGroup> {
   const layout = parquetLayout(path);
   const file = openFile(path);
   let rowsBefore = 0;
   try {
     for (let g = 0; g < layout.groups.length; g++) {
       const group = layout.groups[g];
+      const step = Math.max(1, Math.min(group.rows, o.rowsPerChunk ?? group.rows));
       let end = 0;
-      const columns = layout.columns.map((c, k): ParquetColumn => {
+      const where = (k: number) => `row group ${g}, column "${layout.columns[k].name}"`;
+      const fail = (k: number, e: unknown) =>
+        e instanceof InputError ? e : new InputError(`${where(k)}: ${(e as Error).message}`, { file: path });
+      const cursors = layout.columns.map((c, k) => {
         const chunk = group.chunks[k];
-        const where = `row group ${g}, column "${c.name}"`;
         end = Math.max(end, chunk.offset + chunk.length);
         try {
-          return readChunk(readAt(file, chunk.offset, chunk.length), c, chunk.codec, group.rows);
+          return new ColumnCursor(readAt(file, chunk.offset, chunk.length), c, chunk.codec, group.rows);
         } catch (e) {
-          if (e instanceof InputError) throw e;
-          throw new InputError(`${where}: ${(e as Error).message}`, { file: path });
+          throw fail(k, e);
         }
       });
-      yield { rows: group.rows, rowsBefore, bytesRead: end, columns };
+      for (let from = 0; from < group.rows || (from === 0 && group.rows === 0); from += step) {
+        const to = Math.min(group.rows, from + step);
+        const columns = cursors.map((cur, k) => {
+          try {
+            return cur.take(from, to);
+          } catch (e) {
+            throw fail(k, e);
+          }
+        });
+        yield { rows: to - from, rowsBefore: rowsBefore + from, bytesRead: end, columns };
+        if (group.rows === 0) break;
+      }
       rowsBefore += group.rows;
     }
   } finally {
@@ -185,73 +208,121 @@ function numbers(type: number, n: number): Numbers {
     : new Float64Array(n);
 }
 
-/** The values of one column chunk: its pages (a dictionary page, then data pages) decoded. */
-function readChunk(
-  bytes: Uint8Array,
-  c: ParquetLayout["columns"][number],
-  codec: number,
-  rows: number,
-): ParquetColumn {
-  const type = c.type;
-  if (!(type === 0 || type === 1 || type === 2 || type === 4 || type === 5 || type === 6)) {
-    throw new RangeError(`the physical type ${TYPES[type] ?? type} is not read here`);
-  }
-  if (!(codec === 0 || codec === 1 || codec === 2 || codec === 6)) {
-    throw new RangeError(
-      `the ${CODECS[codec] ?? codec} compression is not read here (snappy, gzip, zstd are)`,
-    );
-  }
-  // Numbers go straight into one typed array of the group's rows (a null leaves a 0 and is marked);
-  // text and booleans into a plain array.
-  const typed = type === 1 || type === 2 || type === 4 || type === 5;
-  const col: Decoded = typed ? numbers(type, rows) : new Array(rows);
-  let nulls: Uint8Array | undefined;
-  let at = 0;
-  let dict: Decoded | undefined;
-  const r = new CompactReader(bytes);
-  while (at < rows && r.pos < bytes.length) {
-    const h = r.struct();
-    const kind = h[1] as number, size = h[3] as number, start = r.pos;
-    if (start + size > bytes.length) {
-      throw new RangeError(`a page of ${size} bytes runs past its column chunk`);
+/** A decoded data page: its first row, rows, values and where each row's value is (-1: null; none: all). */
+interface Page {
+  at: number;
+  n: number;
+  values: Decoded;
+  index: Int32Array | undefined;
+}
+
+/**
+ * One column chunk read in order, a piece at a time: {@link take} decodes the pages the rows it asks for
+ * lie in (a dictionary page first, when there is one), keeping the last page for the next piece.
+ */
+class ColumnCursor {
+  readonly #r: CompactReader;
+  readonly #typed: boolean;
+  #dict: Decoded | undefined;
+  /** The page decoded last. */
+  #page: Page | undefined;
+  #next = 0;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly c: ParquetLayout["columns"][number],
+    readonly codec: number,
+    readonly rows: number,
+  ) {
+    const type = c.type;
+    if (!(type === 0 || type === 1 || type === 2 || type === 4 || type === 5 || type === 6)) {
+      throw new RangeError(`the physical type ${TYPES[type] ?? type} is not read here`);
     }
-    r.pos = start + size;
-    const body = bytes.subarray(start, start + size);
-    if (kind === 2) { // dictionary page
-      const dh = h[7] as ThriftStruct;
-      dict = plainValues(decompress(body, codec, h[2] as number), dh[1] as number, type);
-    } else if (kind === 0 || kind === 3) {
-      const page = readDataPage(h, kind, body, codec, c, type, dict);
-      if (at + page.n > rows) throw new RangeError(`pages hold more than the group's ${rows} rows`);
-      const { present, values } = page;
-      if (!present) {
-        if (typed) (col as Numbers).set(values as never, at);
-        else {for (let i = 0; i < page.n; i++) {
-            (col as (string | boolean | null)[])[at + i] = (values as never[])[i];
+    if (!(codec === 0 || codec === 1 || codec === 2 || codec === 6)) {
+      throw new RangeError(
+        `the ${CODECS[codec] ?? codec} compression is not read here (snappy, gzip, zstd are)`,
+      );
+    }
+    this.#r = new CompactReader(bytes);
+    this.#typed = type === 1 || type === 2 || type === 4 || type === 5;
+  }
+
+  /** The values of rows [from, to): `from` is where the last piece ended. */
+  take(from: number, to: number): ParquetColumn {
+    const type = this.c.type, n = to - from;
+    // Numbers go straight into one typed array (a null leaves a 0 and is marked); text and booleans into a
+    // plain array.
+    const col: Decoded = this.#typed ? numbers(type, n) : new Array(n);
+    let nulls: Uint8Array | undefined;
+    for (let row = from; row < to;) {
+      const held = this.#page;
+      const p = held === undefined || row >= held.at + held.n ? this.#readPage() : held;
+      const stop = Math.min(to, p.at + p.n);
+      const i0 = row - p.at, i1 = stop - p.at;
+      if (!p.index) {
+        if (this.#typed) (col as Numbers).set((p.values as Numbers).subarray(i0, i1) as never, row - from);
+        else {for (let i = i0; i < i1; i++) {
+            (col as unknown[])[row - from + i - i0] = (p.values as unknown[])[i];
           }}
       } else {
-        nulls ??= new Uint8Array(rows);
-        for (let i = 0, k = 0; i < page.n; i++) {
-          if (present[i]) (col as unknown as unknown[])[at + i] = values[k++];
+        for (let i = i0; i < i1; i++) {
+          const k = p.index[i], at = row - from + i - i0;
+          if (k >= 0) (col as unknown[])[at] = p.values[k];
           else {
-            nulls[at + i] = 1;
-            if (!typed) (col as unknown[])[at + i] = null;
+            (nulls ??= new Uint8Array(n))[at] = 1;
+            if (!this.#typed) (col as unknown[])[at] = null;
           }
         }
       }
-      at += page.n;
-    } else if (kind !== 1) throw new RangeError(`unknown page type ${kind}`);
+      row = stop;
+    }
+    const kind = type === 0 ? "bool" : type === 6 ? "str" : type === 4 || type === 5 ? "float" : "int";
+    let values: ParquetColumn["values"] = col as ParquetColumn["values"];
+    if (this.#typed && nulls) {
+      // Nulls in a numeric column: a plain array holding them (rare in flow tables).
+      const out: (number | null)[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = nulls[i] ? null : Number((col as Numbers)[i]);
+      values = out;
+    }
+    return { name: this.c.name, kind, bits: type === 1 || type === 4 ? 32 : 64, values };
   }
-  if (at !== rows) throw new RangeError(`expected ${rows} values, found ${at}`);
-  const kindOf = type === 0 ? "bool" : type === 6 ? "str" : type === 4 || type === 5 ? "float" : "int";
-  let values: ParquetColumn["values"] = col as ParquetColumn["values"];
-  if (typed && nulls) {
-    // Nulls in a numeric column: a plain array holding them (rare in flow tables).
-    const out: (number | null)[] = new Array(rows);
-    for (let i = 0; i < rows; i++) out[i] = nulls[i] ? null : Number((col as Numbers)[i]);
-    values = out;
+
+  /** Decodes the next data page (reading a dictionary page met on the way). */
+  #readPage(): Page {
+    const r = this.#r, bytes = this.bytes;
+    for (;;) {
+      if (this.#next >= this.rows || r.pos >= bytes.length) {
+        throw new RangeError(`expected ${this.rows} values, found ${this.#next}`);
+      }
+      const h = r.struct();
+      const kind = h[1] as number, size = h[3] as number, start = r.pos;
+      if (start + size > bytes.length) {
+        throw new RangeError(`a page of ${size} bytes runs past its column chunk`);
+      }
+      r.pos = start + size;
+      const body = bytes.subarray(start, start + size);
+      if (kind === 2) { // dictionary page
+        const dh = h[7] as ThriftStruct;
+        this.#dict = plainValues(decompress(body, this.codec, h[2] as number), dh[1] as number, this.c.type);
+        continue;
+      }
+      if (kind === 1) continue; // an index page: nothing to read
+      if (kind !== 0 && kind !== 3) throw new RangeError(`unknown page type ${kind}`);
+      const page = readDataPage(h, kind, body, this.codec, this.c, this.c.type, this.#dict);
+      if (this.#next + page.n > this.rows) {
+        throw new RangeError(`pages hold more than the group's ${this.rows} rows`);
+      }
+      let index: Int32Array | undefined;
+      if (page.present) {
+        index = new Int32Array(page.n);
+        for (let i = 0, k = 0; i < page.n; i++) index[i] = page.present[i] ? k++ : -1;
+      }
+      const p = { at: this.#next, n: page.n, values: page.values, index };
+      this.#next += page.n;
+      this.#page = p;
+      return p;
+    }
   }
-  return { name: c.name, kind: kindOf, bits: type === 1 || type === 4 ? 32 : 64, values };
 }
 
 /** One data page: its row count, which rows hold a value (undefined: all) and the values they hold. */

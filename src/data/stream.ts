@@ -131,8 +131,9 @@ export async function* csvFrames(input: string, o: CsvFramesOptions = {}): Async
 }
 
 /**
- * Reads a Parquet file as frames of at most `rowsPerChunk` rows, one row group at a time
- * (src/data/parquet.ts): memory holds one row group's values, whatever the file's size. A frame's
+ * Reads a Parquet file as frames of at most `rowsPerChunk` rows, each row group cut into pieces decoded as
+ * they come (src/data/parquet.ts): memory holds a group's compressed bytes and one frame's values, whatever
+ * the file's size. A frame's
  * `firstLine` is its first row's 1-based number. The columns keep the dtypes polars gives them when it reads
  * the whole file (Int32/Int64, Float32/Float64, String, Boolean), so a frame scores as that file would.
  */
@@ -141,25 +142,22 @@ export async function* parquetFrames(
   o: { rowsPerChunk?: number } = {},
 ): AsyncGenerator<CsvFrame> {
   const { parquetRowGroups } = await import("./parquet.ts");
-  for (const g of parquetRowGroups(input)) {
-    const step = Math.max(1, o.rowsPerChunk ?? g.rows);
-    for (let start = 0; start < g.rows; start += step) {
-      const end = Math.min(g.rows, start + step);
-      const df = pl.DataFrame(g.columns.map((c) => {
-        const v = c.values;
-        // A typed array (a numeric column without nulls) becomes a Series of its own type as it lies.
-        if (ArrayBuffer.isView(v)) return pl.Series(c.name, v.subarray(start, end) as unknown as number[]);
-        return pl.Series(c.name, v.slice(start, end), dtypeOf(c));
-      }));
-      const rowsBefore = g.rowsBefore + start;
-      const relocate = (e: unknown) =>
-        e instanceof InputError && e.location.file === undefined
-          ? new InputError(`rows ${rowsBefore + 1}–${rowsBefore + df.height}: ${e.detail}`, { file: input }, {
-            cause: e,
-          })
-          : e;
-      yield { df, firstLine: rowsBefore + 1, bytesRead: g.bytesRead, rowsBefore, relocate };
-    }
+  // Pieces of a row group are decoded as they come: memory holds one piece's values, not the group's.
+  for (const g of parquetRowGroups(input, { rowsPerChunk: o.rowsPerChunk })) {
+    const df = pl.DataFrame(g.columns.map((c) => {
+      const v = c.values;
+      // A typed array (a numeric column without nulls) becomes a Series of its own type as it lies.
+      if (ArrayBuffer.isView(v)) return pl.Series(c.name, v as unknown as number[]);
+      return pl.Series(c.name, v, dtypeOf(c));
+    }));
+    const rowsBefore = g.rowsBefore;
+    const relocate = (e: unknown) =>
+      e instanceof InputError && e.location.file === undefined
+        ? new InputError(`rows ${rowsBefore + 1}–${rowsBefore + df.height}: ${e.detail}`, { file: input }, {
+          cause: e,
+        })
+        : e;
+    yield { df, firstLine: rowsBefore + 1, bytesRead: g.bytesRead, rowsBefore, relocate };
   }
 }
 
@@ -177,7 +175,8 @@ function dtypeOf(c: { kind: "int" | "float" | "str" | "bool"; bits: number }): p
 /**
  * A uniform random sample of `rows` rows of a Parquet file, in the file's order, as {@link sampleCsv}
  * draws it (the same seed and row count pick the same rows): the count comes from the footer, then the
- * row groups are read one at a time and the picked rows kept. Memory holds the sample and one row group.
+ * row groups are read in pieces of 100,000 rows and the picked rows kept. Memory holds the sample and one
+ * piece.
  */
 export async function sampleParquet(
   input: string,

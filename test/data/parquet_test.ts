@@ -8,11 +8,11 @@ import { InputError } from "../../src/util/errors.ts";
 import { dataPath } from "../_shared.ts";
 
 /** Every row group of `path` read here, joined, against polars' own reading of the whole file. */
-function sameAsPolars(path: string, what: string): number {
+function sameAsPolars(path: string, what: string, rowsPerChunk?: number): number {
   const want = pl.readParquet(path);
   const got = new Map<string, unknown[]>();
   let groups = 0;
-  for (const g of parquetRowGroups(path)) {
+  for (const g of parquetRowGroups(path, { rowsPerChunk })) {
     groups++;
     for (const c of g.columns) {
       const held = got.get(c.name) ?? [];
@@ -55,6 +55,8 @@ Deno.test("parquetRowGroups reads what polars writes, every codec, real CIC-IDS2
         const path = `${dir}/${name}-${compression}.parquet`;
         withNulls.writeParquet(path, { compression });
         sameAsPolars(path, `${name} ${compression}`);
+        // In pieces that cut pages: the same values, in 7-row pieces decoded page by page.
+        assert.ok(sameAsPolars(path, `${name} ${compression} in pieces`, 7) > 100);
       }
     }
   } finally {
@@ -83,6 +85,8 @@ Deno.test("parquetRowGroups: nadir's own files row group by row group; a polars 
       .writeParquet(big, { compression: "zstd" });
     const groups = sameAsPolars(big, "600 k rows");
     assert.ok(groups > 1, `${groups} row group(s)`);
+    const pieces = parquetLayout(big).groups.reduce((k, g) => k + Math.ceil(g.rows / 100_000), 0);
+    assert.equal(sameAsPolars(big, "600 k rows in pieces", 100_000), pieces, "pieces never span groups");
     assert.equal(parquetLayout(big).rows, n);
   } finally {
     Deno.removeSync(dir, { recursive: true });
