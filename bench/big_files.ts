@@ -127,60 +127,18 @@ export async function main(args: string[]): Promise<void> {
         const mib = Deno.statSync(csv).size / 2 ** 20;
         console.log(`\n${n.toLocaleString("en-US")} rows: ${csv} (${mib.toFixed(0)} MiB)`);
         const runs: [string, string, string[]][] = [];
+        const chunks = format === "Parquet" ? "row groups, 100,000 rows" : "chunks of 100,000 rows";
         for (const whole of n <= 2_500_000 ? [true, false] : [false]) {
+          const batch = ["--batch-rows", whole ? "0" : "100000"];
           // data info reads a Parquet file whole either way: not timed twice.
-          if (format === "Parquet") {
-            runs.push(
-              [
-                "train",
-                whole ? "whole file" : "sample of 500,000 rows",
-                nadirArgv(
-                  "train",
-                  "--detector",
-                  "isolation-forest",
-                  "--path",
-                  csv,
-                  "--assume-benign",
-                  "--seed",
-                  "1",
-                  "--out",
-                  join(work, "trained"),
-                  "--sample-rows",
-                  whole ? "0" : "500000",
-                ),
-              ],
-              [
-                "predict",
-                whole ? "whole file" : "row groups, 100,000 rows",
-                nadirArgv(
-                  "predict",
-                  "--model",
-                  model,
-                  "--input",
-                  csv,
-                  "--out",
-                  "/dev/null",
-                  "--batch-rows",
-                  whole ? "0" : "100000",
-                ),
-              ],
-            );
-            continue;
+          if (format === "CSV") {
+            runs.push([
+              "data info",
+              whole ? "whole file" : chunks,
+              nadirArgv("data", "info", "cic-ids2017", "--path", csv, ...batch),
+            ]);
           }
           runs.push(
-            [
-              "data info",
-              whole ? "whole file" : "chunks of 100,000 rows",
-              nadirArgv(
-                "data",
-                "info",
-                "cic-ids2017",
-                "--path",
-                csv,
-                "--batch-rows",
-                whole ? "0" : "100000",
-              ),
-            ],
             [
               "train",
               whole ? "whole file" : "sample of 500,000 rows",
@@ -201,18 +159,8 @@ export async function main(args: string[]): Promise<void> {
             ],
             [
               "predict",
-              whole ? "whole file" : "chunks of 100,000 rows",
-              nadirArgv(
-                "predict",
-                "--model",
-                model,
-                "--input",
-                csv,
-                "--out",
-                "/dev/null",
-                "--batch-rows",
-                whole ? "0" : "100000",
-              ),
+              whole ? "whole file" : chunks,
+              nadirArgv("predict", "--model", model, "--input", csv, "--out", "/dev/null", ...batch),
             ],
           );
         }

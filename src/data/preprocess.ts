@@ -941,34 +941,16 @@ class ChunkWriter {
       return;
     }
     const sink = this.#parquet!;
+    const { frameColumns, writeFrame } = await import("../flows/batch_sink.ts");
     if (first) {
       this.#names = frame.columns;
-      sink.header(
-        frame.getColumns().map((c) => ({
-          name: c.name,
-          type: /Utf8|String|Categorical/.test(String(c.dtype))
-            ? "str" as const
-            : /Int|Bool/.test(String(c.dtype))
-            ? "int" as const
-            : "float" as const,
-        })),
-      );
+      sink.header(frameColumns(frame));
     } else if (frame.columns.join("\0") !== this.#names.join("\0")) {
       throw new InputError(`a chunk's columns differ from the first chunk's: ${frame.columns.join(", ")}`, {
         file: this.path,
       });
     }
-    // Value by value into the sink: numbers stay numbers, text stays text, a null stays null.
-    const cols = frame.getColumns().map((c) => c.toArray());
-    for (let i = 0; i < frame.height; i++) {
-      for (let j = 0; j < cols.length; j++) {
-        const v = cols[j][i];
-        if (v === null || v === undefined) sink.nul();
-        else if (typeof v === "string") sink.str(v);
-        else sink.num(Number(v));
-      }
-      sink.end();
-    }
+    writeFrame(sink, frame);
   }
 
   async close(): Promise<void> {

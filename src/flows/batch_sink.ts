@@ -29,6 +29,7 @@
  * ```
  * @module
  */
+import type pl from "nodejs-polars";
 import type { Column, RowWriter } from "./features/types.ts";
 import type { RowSink } from "./writer.ts";
 
@@ -253,6 +254,34 @@ export abstract class BatchSink implements RowSink, RowWriter {
     for (const b of this.#bufs) b.nulls.length = 0;
     this.#n = 0;
     this.#batches++;
+  }
+}
+
+/** The columns of a polars frame as a sink's header: text (and categories) `str`, integers and booleans `int`, the rest `float`. */
+export function frameColumns(df: pl.DataFrame): Column[] {
+  return df.getColumns().map((c) => {
+    const t = String(c.dtype);
+    return {
+      name: c.name,
+      type: /Utf8|String|Categorical/.test(t) ? "str" : /Int|Bool/.test(t) ? "int" : "float",
+    };
+  });
+}
+
+/**
+ * Appends the rows of a polars frame (columns as {@link frameColumns} gives them) to `sink`, value by value:
+ * numbers stay numbers, text stays text, a null stays null.
+ */
+export function writeFrame(sink: BatchSink, df: pl.DataFrame): void {
+  const cols = df.getColumns().map((c) => c.toArray());
+  for (let i = 0; i < df.height; i++) {
+    for (let j = 0; j < cols.length; j++) {
+      const v = cols[j][i];
+      if (v === null || v === undefined) sink.nul();
+      else if (typeof v === "string") sink.str(v);
+      else sink.num(Number(v));
+    }
+    sink.end();
   }
 }
 

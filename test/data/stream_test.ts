@@ -5,6 +5,7 @@ import pl from "nodejs-polars";
 import { datasetInfo, loadDataset } from "../../src/data/datasets.ts";
 import { csvFrames, csvInfo, isBigCsv, sampleCsv, sampleParquet } from "../../src/data/stream.ts";
 import { ParquetFileSink } from "../../src/flows/parquet_sink.ts";
+import { frameColumns, writeFrame } from "../../src/flows/batch_sink.ts";
 import { loadTable } from "../../src/data/table.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { dataPath, ROOT } from "../_shared.ts";
@@ -130,13 +131,8 @@ Deno.test("sampleParquet: the rows sampleCsv draws from the same rows, row group
     const pq = `${dir}/cic.parquet`;
     // Row groups of 300 rows from nadir's writer, with each column's own type.
     const sink = new ParquetFileSink(pq, { batchRows: 300 });
-    sink.header(
-      whole.getColumns().map((c) => ({
-        name: c.name,
-        type: /Utf8|String/.test(String(c.dtype)) ? "str" : /Int/.test(String(c.dtype)) ? "int" : "float",
-      })),
-    );
-    for (const row of whole.rows()) sink.row(row as (number | string)[]);
+    sink.header(frameColumns(whole));
+    writeFrame(sink, whole);
     await sink.close();
     const fromCsv = await sampleCsv(CIC, { rows: 400, seed: 7, rowsPerChunk: 100 });
     let groups = 0;

@@ -9,6 +9,7 @@ import { loadTable } from "../../src/data/table.ts";
 import { predictCsvStream, scoreLine } from "../../src/eval/predict_stream.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { ParquetFileSink } from "../../src/flows/parquet_sink.ts";
+import { frameColumns, writeFrame } from "../../src/flows/batch_sink.ts";
 import { dataPath } from "../_shared.ts";
 
 const dec = new TextDecoder();
@@ -93,13 +94,8 @@ Deno.test("predictCsvStream on Parquet: row group by row group, the same scores 
     const byPolars = join(dir, "polars.parquet"), byNadir = join(dir, "nadir.parquet");
     df.writeParquet(byPolars, { compression: "zstd" });
     const sink = new ParquetFileSink(byNadir, { batchRows: 600 });
-    sink.header(
-      df.getColumns().map((c) => ({
-        name: c.name,
-        type: /Utf8|String/.test(String(c.dtype)) ? "str" : /Int/.test(String(c.dtype)) ? "int" : "float",
-      })),
-    );
-    for (const row of df.rows()) sink.row(row as (number | string)[]);
+    sink.header(frameColumns(df));
+    writeFrame(sink, df);
     await sink.close();
     for (const [path, rows] of [[byPolars, 777], [byNadir, 1000]] as const) {
       const want = await whole(path, undefined, modelDir);

@@ -1,52 +1,15 @@
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
-import { dataPath } from "../_shared.ts";
 import { definitionLevels, ParquetFileSink } from "../../src/flows/parquet_sink.ts";
-import { meterFile } from "../../src/flows/pipeline.ts";
-import { CsvSink } from "../../src/flows/writer.ts";
-import { featureSet, type FeatureSetName } from "../../src/flows/features/mod.ts";
-
-/** The text CSV gives a value, from what polars read out of the Parquet file. */
-function asCsvText(v: unknown): string {
-  if (v === null || v === undefined) return "";
-  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "";
-  return String(v);
-}
+import { featureSet } from "../../src/flows/features/mod.ts";
+import { sameRowsAsCsv } from "./_sink_check.ts";
 
 Deno.test("ParquetFileSink: row group by row group, the same rows as the CSV on a real capture, every feature set", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-parquet-" });
-  try {
-    const pcap = dataPath("pcaps", "zeek-ftp-bruteforce.pcap");
-    for (const features of ["basic", "cic", "kdd", "packets", "context"] as FeatureSetName[]) {
-      const csvPath = `${dir}/${features}.csv`, pqPath = `${dir}/${features}.parquet`;
-      const csv = new CsvSink(csvPath);
-      await meterFile(pcap, {
-        features,
-        onColumns: (c) => csv.header(c),
-        onRow: (r) => csv.row(r),
-        writer: csv,
-      });
-      await csv.close();
-      // 7 rows a row group: the 30 flows take 5 row groups, the last one short.
-      const pq = new ParquetFileSink(pqPath, { batchRows: 7 });
-      await meterFile(pcap, {
-        features,
-        onColumns: (c) => pq.header(c),
-        onRow: (r) => pq.row(r),
-        writer: features === "basic" ? pq : undefined, // basic's value-by-value path, the others' rows
-      });
-      await pq.close();
-      const want = pl.readCSV(csvPath, { inferSchemaLength: 0 });
-      const got = pl.readParquet(pqPath);
-      assert.deepEqual(got.columns, want.columns, features);
-      assert.equal(got.height, 30, features);
-      for (const name of want.columns) {
-        const w = want.getColumn(name).toArray().map((v) => v ?? "");
-        const g = got.getColumn(name).toArray().map(asCsvText);
-        g.forEach((v, i) =>
-          assert.ok(v === w[i] || Number(v) === Number(w[i]), `${features} ${name}[${i}]: ${v} ${w[i]}`)
-        );
-      }
+  await sameRowsAsCsv(
+    "parquet",
+    (path) => new ParquetFileSink(path, { batchRows: 7 }),
+    (path) => pl.readParquet(path),
+    (features, _path, got) =>
       // The dtypes a reader sees: Int64, Float64 and text, as the columns declare.
       featureSet(features).columns.forEach((c) =>
         assert.equal(
@@ -54,11 +17,8 @@ Deno.test("ParquetFileSink: row group by row group, the same rows as the CSV on 
           `DataType(${c.type === "int" ? "Int64" : c.type === "float" ? "Float64" : "String"})`,
           `${features} ${c.name}`,
         )
-      );
-    }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+      ),
+  );
 });
 
 Deno.test("ParquetFileSink: no rows is a valid file with the columns; nulls, NaN and bad rows", async () => {

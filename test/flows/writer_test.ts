@@ -113,26 +113,35 @@ Deno.test("CsvSink's short-decimal fast path prints what String() prints (seeded
         : rnd() * 10 ** Math.floor(rnd() * 12),
     );
   }
+  const got = await csvLines(vals);
+  const bad = vals.filter((v, i) => got[i] !== String(v));
+  assert.deepEqual(
+    bad.slice(0, 5),
+    [],
+    `${bad.length} of ${vals.length} numbers print differently from String()`,
+  );
+});
+
+/** The lines CsvSink writes for `vals`: one num() a line, then (with `all`) every value on one line by nums(). */
+async function csvLines(vals: number[], all = false): Promise<string[]> {
   const dir = await Deno.makeTempDir();
   try {
-    const path = `${dir}/floats.csv`;
+    const path = `${dir}/numbers.csv`;
     const sink = new CsvSink(path);
     for (const v of vals) {
       sink.num(v);
       sink.end();
     }
+    if (all) {
+      sink.nums(Float64Array.from(vals), vals.length);
+      sink.end();
+    }
     await sink.close();
-    const got = (await Deno.readTextFile(path)).split("\n");
-    const bad = vals.filter((v, i) => got[i] !== String(v));
-    assert.deepEqual(
-      bad.slice(0, 5),
-      [],
-      `${bad.length} of ${vals.length} numbers print differently from String()`,
-    );
+    return (await Deno.readTextFile(path)).split("\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
+}
 
 Deno.test("CsvSink ip4/mac48 print what the Flow getters print", async () => {
   const { formatIp4, formatMac48 } = await import("../../src/flows/meter.ts");
@@ -176,22 +185,8 @@ Deno.test("CsvSink num() and nums() print integers of every digit count as Strin
     vals.push(p - 1, p, p + 1, -p);
     for (let k = 0; k < 50; k++) vals.push(Math.floor(p + rand() * 9 * p) * (k % 2 ? -1 : 1));
   }
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/ints.csv`;
-    const sink = new CsvSink(path);
-    for (const v of vals) {
-      sink.num(v);
-      sink.end();
-    }
-    sink.nums(Float64Array.from(vals), vals.length);
-    sink.end();
-    await sink.close();
-    const lines = (await Deno.readTextFile(path)).split("\n");
-    const want = vals.map(String);
-    assert.deepEqual(lines.slice(0, vals.length), want);
-    assert.equal(lines[vals.length], want.join(","));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const lines = await csvLines(vals, true);
+  const want = vals.map(String);
+  assert.deepEqual(lines.slice(0, vals.length), want);
+  assert.equal(lines[vals.length], want.join(","));
 });
