@@ -78,6 +78,14 @@ export function readBytes(path: string): Uint8Array {
     throw new InputError(`cannot read: ${(e as Error).message}`, { file: path });
   }
   let bytes = raw;
+  if (raw.length >= 4 && raw[0] === 0x50 && raw[1] === 0x41 && raw[2] === 0x52 && raw[3] === 0x31) {
+    // "PAR1": the dataset loaders parse CSV text, and a Parquet file read as one gave a header of binary.
+    throw new InputError(
+      "expected CSV text (plain or gzip), found a Parquet file: the dataset loaders read CSV; give it without " +
+        "a dataset name or --schema to read it as a table",
+      { file: path },
+    );
+  }
   if (raw.length >= 2 && raw[0] === GZIP_MAGIC[0] && raw[1] === GZIP_MAGIC[1]) {
     try {
       bytes = gunzipSync(raw);
