@@ -1,8 +1,8 @@
 /**
- * A Parquet file read one row group at a time, for inputs bigger than memory (`nadir predict
- * --batch-rows` on a `.parquet`): nodejs-polars 0.25.2 reads a whole file, and neither of its ways to read
- * part of one is bounded — `scanParquet(…).slice(…)` grew 65 MiB per 100 k-row slice of a 1 M-flow file and
- * a collection did not give it back, and `readParquet` ignores `numRows` (measured 2026-12-06).
+ * A Parquet file read one row group, or one piece of a row group, at a time, for inputs bigger than memory
+ * (`nadir predict`, `preprocess` and `train` on a big `.parquet`): nodejs-polars 0.25.2 reads a whole file, its
+ * `readParquet` row limit takes no offset, and `scanParquet(…).slice(…)` grew 65 MiB per 100 k-row slice of
+ * a 1 M-flow file, which no collection gave back (measured 2026-12-06).
  *
  * Written for nadir from the Apache Parquet format specification. It reads flat schemas (REQUIRED or
  * OPTIONAL columns, no nesting) of BOOLEAN, INT32, INT64, FLOAT, DOUBLE and BYTE_ARRAY values in PLAIN or

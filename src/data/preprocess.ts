@@ -908,7 +908,7 @@ async function preprocessChunked(
 
 /**
  * Appends preprocessed chunks to one output: CSV through polars (each chunk via a scratch file, the header
- * once), or Parquet through nadir's streaming writer (src/flows/parquet_sink.ts), one row group a chunk.
+ * once), or Parquet through nadir's streaming writer (src/flows/parquet_sink.ts), in row groups of 65,536 rows.
  */
 class ChunkWriter {
   #file?: Deno.FsFile;
