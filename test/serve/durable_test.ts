@@ -10,6 +10,7 @@ import { runMonitor } from "../../src/serve/run.ts";
 import { MonitorMetrics } from "../../src/serve/metrics.ts";
 import { FileSink } from "../../src/serve/sinks/sink.ts";
 import { WebhookSink } from "../../src/serve/sinks/webhook.ts";
+import { repairJsonLines } from "../../src/serve/sinks/repair.ts";
 import { closeSinks, openSinks } from "../../src/serve/pipeline/sinks.ts";
 import { EvidenceDisk } from "../../src/serve/evidence.ts";
 import { dataPath, needPrograms, needRoot, testWhen } from "../_shared.ts";
@@ -307,4 +308,41 @@ Deno.test("monitor: evidence stays within evidence.disk_max_files and follows ro
   assert.deepEqual(left, all.slice(-10).map((a) => a.evidence).sort());
   Deno.removeSync(dir, { recursive: true });
   Deno.removeSync(dir2, { recursive: true });
+});
+
+Deno.test("repairJsonLines, read line by line: a torn tail cut inside a character, and invalid lines past 1 MiB", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-repair-lines-" });
+  try {
+    // Real eve.json lines, repeated past the reader's 1 MiB chunk; one hand-made line with multi-byte text.
+    const real = Deno.readTextFileSync(dataPath("alerts", "suricata", "stratosphere-test6-eve-head300.json"))
+      .split("\n").filter((l) => l);
+    const lines: string[] = [];
+    while (lines.join("\n").length < 3 << 20) lines.push(...real.slice(0, 100));
+    const wide = JSON.stringify({ msg: "café ✓ 日本" });
+    const bytes = new TextEncoder().encode(wide);
+    const torn = bytes.subarray(0, bytes.length - 6); // inside "本" (3 bytes) … cut mid-character
+
+    // Tail only: the file is truncated to its complete lines, byte for byte.
+    const tailFile = join(dir, "tail.jsonl");
+    const good = new TextEncoder().encode(lines.join("\n") + "\n" + wide + "\n");
+    Deno.writeFileSync(tailFile, new Uint8Array([...good, ...torn]));
+    const t = repairJsonLines(tailFile, { scanAll: true, now: new Date("2026-12-06T00:00:00Z") })!;
+    assert.equal(t.kind, "tail");
+    assert.equal(t.line, lines.length + 2);
+    assert.deepEqual(Deno.readFileSync(tailFile), good);
+
+    // Invalid lines in the middle, with `all`: moved aside, the rest rewritten in order.
+    const allFile = join(dir, "all.jsonl");
+    const damaged = [...lines];
+    damaged.splice(5000, 0, "{not json");
+    damaged.splice(20, 0, "also not json");
+    Deno.writeTextFileSync(allFile, damaged.join("\n") + "\n");
+    assert.throws(() => repairJsonLines(allFile, { scanAll: true }), /all\.jsonl:21: invalid JSON line/);
+    const a = repairJsonLines(allFile, { all: true, now: new Date("2026-12-06T00:00:01Z") })!;
+    assert.deepEqual([a.kind, a.line, a.lines], ["all", 21, 2]);
+    assert.equal(Deno.readTextFileSync(allFile), lines.join("\n") + "\n");
+    assert.equal(Deno.readTextFileSync(a.movedTo), "also not json\n{not json\n");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -41,6 +41,7 @@
 import { InputError } from "../../util/errors.ts";
 import { basename } from "node:path";
 import { existsSync as exists } from "../../util/fs.ts";
+import { forEachLine } from "../../util/lines.ts";
 
 /** What {@link repairJsonLines} did. */
 export interface RepairReport {
@@ -187,14 +188,40 @@ function countLines(path: string, upTo: number): number {
 }
 
 function repairAll(path: string, opts: RepairOptions): RepairReport | undefined {
-  const text = Deno.readTextFileSync(path);
-  const lines = text.split("\n");
-  const unterminated = lines.pop() ?? ""; // "" when the file ends with a newline
+  // Line by line (src/util/lines.ts): a spool that grew through a long outage can outgrow one string.
+  // Only the invalid lines' text is held; the kept ones are streamed again when the file is rewritten.
+  const size = Deno.statSync(path).size;
+  const last = new Uint8Array(1);
+  const f = Deno.openSync(path, { read: true });
+  try {
+    f.seekSync(size - 1, Deno.SeekMode.Start);
+    f.readSync(last);
+  } finally {
+    f.close();
+  }
+  const endsWithNewline = last[0] === 0x0a;
   const bad: number[] = [];
-  for (let i = 0; i < lines.length; i++) if (lines[i].trim() !== "" && !isJson(lines[i])) bad.push(i);
+  const badText = new Map<number, string>();
+  let count = 0, unterminated = "";
+  // Bytes of each line as written back (text re-encoded, as the kept lines are), for the truncation below.
+  const lineBytes: number[] = [];
+  forEachLine(path, (l, n) => {
+    count = n;
+    lineBytes.push(enc.encode(l).length + 1);
+    if (l.trim() !== "" && !isJson(l)) {
+      bad.push(n - 1);
+      badText.set(n - 1, l);
+    }
+  });
+  // An unterminated last line is the torn tail, moved whatever it holds; the complete lines come before it.
+  const complete = endsWithNewline ? count : count - 1;
+  if (!endsWithNewline) {
+    unterminated = badText.get(complete) ?? lastLineOf(path, complete);
+    if (bad.at(-1) === complete) bad.pop();
+  }
   const tornTail = unterminated !== "";
   // Without `all`, only the tail may be moved: the last complete line, and the fragment after it.
-  const tailStart = lines.length - 1;
+  const tailStart = complete - 1;
   const early = bad.find((i) => i < tailStart);
   if (!opts.all && early !== undefined) {
     throw new InputError(
@@ -203,31 +230,60 @@ function repairAll(path: string, opts: RepairOptions): RepairReport | undefined 
     );
   }
   if (!bad.length && !tornTail) return undefined;
-  const badSet = new Set(bad);
-  const keep = lines.filter((_, i) => !badSet.has(i));
-  const moved = bad.map((i) => lines[i] + "\n").join("") + unterminated;
+  const moved = bad.map((i) => badText.get(i)! + "\n").join("") + unterminated;
   const movedTo = sideName(path, opts.now ?? new Date());
   const movedBytes = enc.encode(moved);
   writeDurably(movedTo, movedBytes);
   if (!bad.length || bad.every((i) => i === tailStart)) {
-    // Only the tail: truncating keeps the file's inode (a tail -F reader, open handles).
-    Deno.truncateSync(path, enc.encode(keep.map((l) => l + "\n").join("")).length);
+    // Only the tail: truncating keeps the file's inode (a tail -F reader, open handles). The length is the
+    // kept lines' (a fragment cut inside a character decodes longer than its bytes).
+    let keep = 0;
+    for (let i = 0; i < complete; i++) if (i !== bad[0]) keep += lineBytes[i];
+    Deno.truncateSync(path, keep);
   } else {
     const tmp = `${path}.repair-${Deno.pid}`;
     try {
       Deno.removeSync(tmp);
     } catch { /* absent */ }
-    writeDurably(tmp, enc.encode(keep.map((l) => l + "\n").join("")));
+    const badSet = new Set(bad);
+    const out = Deno.openSync(tmp, { write: true, createNew: true });
+    try {
+      let held: string[] = [], heldBytes = 0;
+      const flush = () => {
+        const b = enc.encode(held.join(""));
+        for (let off = 0; off < b.length;) off += out.writeSync(b.subarray(off));
+        held = [];
+        heldBytes = 0;
+      };
+      forEachLine(path, (l, n) => {
+        if (n > complete || badSet.has(n - 1)) return;
+        held.push(l + "\n");
+        if ((heldBytes += l.length) > 1 << 20) flush();
+      });
+      flush();
+      out.syncSync();
+    } finally {
+      out.close();
+    }
     Deno.renameSync(tmp, path);
   }
   return {
     path,
-    line: (bad[0] ?? lines.length) + 1,
+    line: (bad[0] ?? complete) + 1,
     lines: bad.length + (tornTail ? 1 : 0),
     bytes: movedBytes.length,
     movedTo,
     kind: bad.some((i) => i < tailStart) ? "all" : "tail",
   };
+}
+
+/** The text of line `index` (0-based) of `path`. */
+function lastLineOf(path: string, index: number): string {
+  let text = "";
+  forEachLine(path, (l, n) => {
+    if (n - 1 === index) text = l;
+  });
+  return text;
 }
 
 /** One log line for a repair: `alerts.jsonl:61: torn last line (312 bytes) moved to alerts.jsonl.torn-…`. */

@@ -25,6 +25,7 @@ import type { AlertSink, SinkEvents, SinkStats } from "./sink.ts";
 import { RetryQueue } from "./retry_queue.ts";
 import { describeRepair, repairJsonLines, type RepairReport } from "./repair.ts";
 import { dirname } from "node:path";
+import { forEachLine } from "../../util/lines.ts";
 
 /** Options for {@link WebhookSink}. */
 export interface WebhookOptions {
@@ -101,17 +102,14 @@ export class WebhookSink implements AlertSink {
       all: opts.repair,
     });
     if (fixed) this.repair = describeRepair(fixed);
-    let lines: string[] = [];
-    try {
-      lines = Deno.readTextFileSync(opts.spoolPath).split("\n");
-    } catch { /* no spool yet */ }
+    // Line by line (src/util/lines.ts): a spool that grew through a long outage can outgrow one string.
     // One push per line: spreading 200 k lines into push() overflows the call stack.
     const items = this.#queue.items;
     let seen = 0;
-    for (const l of lines) {
-      if (l.trim() === "") continue;
+    forEachLine(opts.spoolPath, (l) => {
+      if (l.trim() === "") return;
       if (seen++ >= done) items.push(l);
-    }
+    });
     this.#done = Math.min(done, seen);
     this.#spool = Deno.openSync(opts.spoolPath, { append: true, create: true });
     this.#spoolSize = this.#spool.statSync().size;
@@ -217,22 +215,19 @@ export class WebhookSink implements AlertSink {
 
 /** Invalid non-blank lines among the first `count` non-blank lines of `path` (0 when absent). */
 function invalidLinesBefore(path: string, count: number): number {
-  let text = "";
+  let bad = 0, seen = 0;
   try {
-    text = Deno.readTextFileSync(path);
+    forEachLine(path, (l) => {
+      if (seen >= count || l.trim() === "") return;
+      seen++;
+      try {
+        JSON.parse(l);
+      } catch {
+        bad++;
+      }
+    });
   } catch {
     return 0;
-  }
-  let bad = 0, seen = 0;
-  for (const l of text.split("\n")) {
-    if (seen >= count) break;
-    if (l.trim() === "") continue;
-    seen++;
-    try {
-      JSON.parse(l);
-    } catch {
-      bad++;
-    }
   }
   return bad;
 }
