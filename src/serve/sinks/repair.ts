@@ -117,7 +117,12 @@ export function repairJsonLines(path: string, opts: RepairOptions = {}): RepairR
     throw e;
   }
   if (size === 0) return undefined;
-  if (opts.all || opts.scanAll) return repairAll(path, opts);
+  if (opts.all || opts.scanAll) return repairAll(path, size, opts);
+  return repairTail(path, size, opts);
+}
+
+/** Moves the unterminated fragment and an invalid last complete line of `path` aside (see the module doc). */
+function repairTail(path: string, size: number, opts: RepairOptions): RepairReport | undefined {
   // Tail only: the last 64 KiB hold the unterminated fragment and the last complete line (an
   // alert line is a few KiB); a longer last line is read whole below.
   const f = Deno.openSync(path, { read: true });
@@ -187,39 +192,32 @@ function countLines(path: string, upTo: number): number {
   }
 }
 
-function repairAll(path: string, opts: RepairOptions): RepairReport | undefined {
+function repairAll(path: string, size: number, opts: RepairOptions): RepairReport | undefined {
   // Line by line (src/util/lines.ts): a spool that grew through a long outage can outgrow one string.
   // Only the invalid lines' text is held; the kept ones are streamed again when the file is rewritten.
-  const size = Deno.statSync(path).size;
-  const last = new Uint8Array(1);
-  const f = Deno.openSync(path, { read: true });
-  try {
-    f.seekSync(size - 1, Deno.SeekMode.Start);
-    f.readSync(last);
-  } finally {
-    f.close();
-  }
-  const endsWithNewline = last[0] === 0x0a;
   const bad: number[] = [];
   const badText = new Map<number, string>();
-  let count = 0, unterminated = "";
-  // Bytes of each line as written back (text re-encoded, as the kept lines are), for the truncation below.
-  const lineBytes: number[] = [];
+  let count = 0, last = "";
   forEachLine(path, (l, n) => {
     count = n;
-    lineBytes.push(enc.encode(l).length + 1);
+    last = l;
     if (l.trim() !== "" && !isJson(l)) {
       bad.push(n - 1);
       badText.set(n - 1, l);
     }
   });
   // An unterminated last line is the torn tail, moved whatever it holds; the complete lines come before it.
-  const complete = endsWithNewline ? count : count - 1;
-  if (!endsWithNewline) {
-    unterminated = badText.get(complete) ?? lastLineOf(path, complete);
-    if (bad.at(-1) === complete) bad.pop();
+  const lastByte = new Uint8Array(1);
+  const f = Deno.openSync(path, { read: true });
+  try {
+    f.seekSync(size - 1, Deno.SeekMode.Start);
+    f.readSync(lastByte);
+  } finally {
+    f.close();
   }
-  const tornTail = unterminated !== "";
+  const complete = lastByte[0] === 0x0a ? count : count - 1;
+  const unterminated = complete < count ? last : "";
+  if (bad.at(-1) === complete) bad.pop();
   // Without `all`, only the tail may be moved: the last complete line, and the fragment after it.
   const tailStart = complete - 1;
   const early = bad.find((i) => i < tailStart);
@@ -229,61 +227,46 @@ function repairAll(path: string, opts: RepairOptions): RepairReport | undefined 
       { file: path, line: early + 1 },
     );
   }
-  if (!bad.length && !tornTail) return undefined;
+  if (!bad.length && unterminated === "") return undefined;
+  // Only the tail is damaged: the tail repair moves it, truncating to the bytes before it.
+  if (early === undefined) return repairTail(path, size, opts);
   const moved = bad.map((i) => badText.get(i)! + "\n").join("") + unterminated;
   const movedTo = sideName(path, opts.now ?? new Date());
   const movedBytes = enc.encode(moved);
   writeDurably(movedTo, movedBytes);
-  if (!bad.length || bad.every((i) => i === tailStart)) {
-    // Only the tail: truncating keeps the file's inode (a tail -F reader, open handles). The length is the
-    // kept lines' (a fragment cut inside a character decodes longer than its bytes).
-    let keep = 0;
-    for (let i = 0; i < complete; i++) if (i !== bad[0]) keep += lineBytes[i];
-    Deno.truncateSync(path, keep);
-  } else {
-    const tmp = `${path}.repair-${Deno.pid}`;
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* absent */ }
-    const badSet = new Set(bad);
-    const out = Deno.openSync(tmp, { write: true, createNew: true });
-    try {
-      let held: string[] = [], heldBytes = 0;
-      const flush = () => {
-        const b = enc.encode(held.join(""));
-        for (let off = 0; off < b.length;) off += out.writeSync(b.subarray(off));
-        held = [];
-        heldBytes = 0;
-      };
-      forEachLine(path, (l, n) => {
-        if (n > complete || badSet.has(n - 1)) return;
-        held.push(l + "\n");
-        if ((heldBytes += l.length) > 1 << 20) flush();
-      });
-      flush();
-      out.syncSync();
-    } finally {
-      out.close();
-    }
-    Deno.renameSync(tmp, path);
+  const tmp = `${path}.repair-${Deno.pid}`;
+  try {
+    Deno.removeSync(tmp);
+  } catch { /* absent */ }
+  const badSet = new Set(bad);
+  const out = Deno.openSync(tmp, { write: true, createNew: true });
+  try {
+    let held: string[] = [], heldBytes = 0;
+    const flush = () => {
+      const b = enc.encode(held.join(""));
+      for (let off = 0; off < b.length;) off += out.writeSync(b.subarray(off));
+      held = [];
+      heldBytes = 0;
+    };
+    forEachLine(path, (l, n) => {
+      if (n > complete || badSet.has(n - 1)) return;
+      held.push(l + "\n");
+      if ((heldBytes += l.length) > 1 << 20) flush();
+    });
+    flush();
+    out.syncSync();
+  } finally {
+    out.close();
   }
+  Deno.renameSync(tmp, path);
   return {
     path,
-    line: (bad[0] ?? complete) + 1,
-    lines: bad.length + (tornTail ? 1 : 0),
+    line: bad[0] + 1,
+    lines: bad.length + (unterminated !== "" ? 1 : 0),
     bytes: movedBytes.length,
     movedTo,
-    kind: bad.some((i) => i < tailStart) ? "all" : "tail",
+    kind: "all",
   };
-}
-
-/** The text of line `index` (0-based) of `path`. */
-function lastLineOf(path: string, index: number): string {
-  let text = "";
-  forEachLine(path, (l, n) => {
-    if (n - 1 === index) text = l;
-  });
-  return text;
 }
 
 /** One log line for a repair: `alerts.jsonl:61: torn last line (312 bytes) moved to alerts.jsonl.torn-…`. */
