@@ -195,7 +195,7 @@ change training knobs (epochs, lr, ...), not the model's shape. --detector, when
     }
     const { parseParamArgs } = await import("../detectors/params.ts");
     const { parseThresholdSpec } = await import("../thresholds/index.ts");
-    const { loadTable } = await import("../data/table.ts");
+    const { isParquetPath, loadTable } = await import("../data/table.ts");
     const { trainOnFrame, saveTrained, fineTuneStart } = await import("../detectors/train.ts");
     const params = parseParamArgs((args.options.param as string[] | undefined) ?? []);
     const threshold = parseThresholdSpec(str(args, "threshold") ?? "percentile:0.99");
@@ -211,7 +211,7 @@ change training knobs (epochs, lr, ...), not the model's shape. --detector, when
     let df;
     if (sampleRows) {
       const { Progress } = await import("../util/progress.ts");
-      const parquet = /\.(parquet|pq)$/i.test(path!);
+      const parquet = isParquetPath(path!);
       const bar = new Progress({ label: parquet ? "sampling" : "sampling (2 passes)", unit: " rows" });
       const s = parquet
         ? await sampleParquet(path!, { rows: sampleRows, seed, onChunk: (n) => bar.tick(n) })

@@ -784,8 +784,8 @@ export async function preprocess_data(
   outputPath: string,
   options: PreprocessDataOptions = {},
 ): Promise<PreprocessDataResult> {
-  const { loadTable } = await import("./table.ts");
-  const format = options.format ?? (/\.(parquet|pq)$/i.test(outputPath) ? "parquet" : "csv");
+  const { isParquetPath, loadTable } = await import("./table.ts");
+  const format = options.format ?? (isParquetPath(outputPath) ? "parquet" : "csv");
   if (format !== "csv" && format !== "parquet") {
     throw new UsageError(`format must be csv or parquet, found "${format}"`);
   }
@@ -847,7 +847,7 @@ async function preprocessChunked(
   batchRows: number,
   options: PreprocessDataOptions,
 ): Promise<PreprocessDataResult> {
-  const { csvFrames, parquetFrames } = await import("./stream.ts");
+  const { tableFrames } = await import("./stream.ts");
   const whole = "read the whole file with --batch-rows 0 (it needs ~3.5× its size in memory)";
   if (!options.transform && !options.fitOn) {
     throw new UsageError(
@@ -861,10 +861,7 @@ async function preprocessChunked(
   const out = await ChunkWriter.open(outputPath, format);
   let columns = 0;
   try {
-    const frames = /\.(parquet|pq)$/i.test(inputPath)
-      ? parquetFrames(inputPath, { rowsPerChunk: batchRows })
-      : csvFrames(inputPath, { schema: options.schema, rowsPerChunk: batchRows });
-    for await (const f of frames) {
+    for await (const f of tableFrames(inputPath, { schema: options.schema, rowsPerChunk: batchRows })) {
       let applied: Applied;
       try {
         applied = transform.applyDetailed(f.df);

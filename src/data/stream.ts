@@ -29,7 +29,7 @@ import { join } from "node:path";
 import { csvChunks } from "./chunks.ts";
 import { type DatasetInfo, datasetInfo, loadDataset } from "./datasets.ts";
 import { featureColumns } from "./schema.ts";
-import { detectFamily, loadTable, sniffFirstLine } from "./table.ts";
+import { detectFamily, isParquetPath, loadTable, sniffFirstLine } from "./table.ts";
 import { InputError } from "../util/errors.ts";
 import { Rng } from "../util/random.ts";
 
@@ -38,10 +38,14 @@ export const BIG_CSV_BYTES = 64 * 2 ** 20;
 
 /** Whether `source` is a CSV file (plain or gzip; not a dataset name, folder or Parquet) over {@link BIG_CSV_BYTES}. */
 export function isBigCsv(source: string): boolean {
-  if (/\.(parquet|pq)$/i.test(source)) return false;
+  return !isParquetPath(source) && fileOver(source, BIG_CSV_BYTES);
+}
+
+/** Whether `source` is a file of more than `bytes` (false for a dataset name or a folder). */
+function fileOver(source: string, bytes: number): boolean {
   try {
     const st = Deno.statSync(source);
-    return st.isFile && st.size > BIG_CSV_BYTES;
+    return st.isFile && st.size > bytes;
   } catch {
     return false; // a dataset name
   }
@@ -55,13 +59,12 @@ export const BIG_PARQUET_BYTES = 16 * 2 ** 20;
 
 /** Whether `source` is a Parquet file (`.parquet`, `.pq`) over {@link BIG_PARQUET_BYTES}. */
 export function isBigParquet(source: string): boolean {
-  if (!/\.(parquet|pq)$/i.test(source)) return false;
-  try {
-    const st = Deno.statSync(source);
-    return st.isFile && st.size > BIG_PARQUET_BYTES;
-  } catch {
-    return false;
-  }
+  return isParquetPath(source) && fileOver(source, BIG_PARQUET_BYTES);
+}
+
+/** {@link parquetFrames} for a Parquet file, {@link csvFrames} for anything else. */
+export function tableFrames(input: string, o: CsvFramesOptions = {}): AsyncGenerator<CsvFrame> {
+  return isParquetPath(input) ? parquetFrames(input, { rowsPerChunk: o.rowsPerChunk }) : csvFrames(input, o);
 }
 
 /** Options for {@link csvFrames}. */

@@ -54,12 +54,17 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Whether `path` names a Parquet file (`.parquet`, `.pq`): what the readers here tell the formats by. */
+export function isParquetPath(path: string): boolean {
+  return /\.(parquet|pq)$/i.test(path);
+}
+
 /**
  * The dataset family a file (or directory, by its first file) belongs to, from its first line:
  * "cic-ids2017", "unsw-nb15", "nsl-kdd", "kdd99", or undefined for anything else.
  */
 export async function detectFamily(path: string): Promise<string | undefined> {
-  if (/\.(parquet|pq)$/i.test(path)) return undefined;
+  if (isParquetPath(path)) return undefined;
   const files = listSourceFiles(path, /\.(csv|txt)(\.gz)?$|\.gz$|\.data/i);
   const line = await sniffFirstLine(files[0]);
   const fields = splitCsvLine(line).map((f) => f.trim());
@@ -77,7 +82,7 @@ export async function detectFamily(path: string): Promise<string | undefined> {
 /** Reads any CSV (.gz ok) or Parquet file with type inference; errors name the file. */
 export function readGenericTable(path: string): pl.DataFrame {
   try {
-    if (/\.(parquet|pq)$/i.test(path)) return pl.readParquet(path);
+    if (isParquetPath(path)) return pl.readParquet(path);
     const bytes = readBytes(path);
     if (bytes.length === 0) {
       throw new InputError("empty file: expected a CSV header and rows", { file: path });

@@ -21,7 +21,7 @@
 import type { LoadedModel } from "../detectors/model_dir.ts";
 import { type BatchPrediction, predictBatch } from "../detectors/predict.ts";
 import { contextFromFrame } from "../detectors/train.ts";
-import { csvFrames, parquetFrames } from "../data/stream.ts";
+import { tableFrames } from "../data/stream.ts";
 import { UsageError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 
@@ -93,10 +93,7 @@ export async function predictCsvStream(
   const bar = new Progress({ label: "rows", total: size, unit: "B", silent: !o.progress });
   const enc = new TextEncoder();
   try {
-    const frames = /\.(parquet|pq)$/i.test(input)
-      ? parquetFrames(input, { rowsPerChunk: o.rowsPerChunk })
-      : csvFrames(input, { schema: o.schema, rowsPerChunk: o.rowsPerChunk });
-    for await (const f of frames) {
+    for await (const f of tableFrames(input, { schema: o.schema, rowsPerChunk: o.rowsPerChunk })) {
       const df = f.df;
       const context = contextFromFrame(df);
       if (context && sum.chunks === 0 && model.manifest.detector.name === "lstm") {
