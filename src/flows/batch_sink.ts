@@ -31,7 +31,7 @@
  */
 import type pl from "nodejs-polars";
 import type { Column, RowWriter } from "./features/types.ts";
-import type { RowSink } from "./writer.ts";
+import { type RowSink, writeIp4, writeMac48 } from "./writer.ts";
 
 /** Options for the batch sinks. */
 export interface BatchSinkOptions {
@@ -63,7 +63,6 @@ export interface StrBuffer {
  */
 export type ColumnBuffer = (IntBuffer | FloatBuffer | StrBuffer) & { nulls: number[] };
 
-const HEX = new TextEncoder().encode("0123456789abcdef");
 const enc = new TextEncoder();
 const TWO32 = 4294967296;
 
@@ -171,28 +170,16 @@ export abstract class BatchSink implements RowSink, RowWriter {
 
   ip4(x: number): void {
     const b = this.#strBuf();
-    let p = b.offsets[this.#n];
+    const p = b.offsets[this.#n];
     this.#room(b, p + 15);
-    const out = b.bytes;
-    for (let k = 24; k >= 0; k -= 8) {
-      p = digits(out, p, (x >>> k) & 255);
-      if (k) out[p++] = 46; // "."
-    }
-    b.offsets[this.#n + 1] = p;
+    b.offsets[this.#n + 1] = writeIp4(b.bytes, p, x);
   }
 
   mac48(hi: number, lo: number): void {
     const b = this.#strBuf();
-    let p = b.offsets[this.#n];
+    const p = b.offsets[this.#n];
     this.#room(b, p + 17);
-    const out = b.bytes;
-    for (let k = 0; k < 6; k++) {
-      const x = k < 3 ? (hi >>> (16 - 8 * k)) & 255 : (lo >>> (40 - 8 * k)) & 255;
-      if (k) out[p++] = 58; // ":"
-      out[p++] = HEX[x >>> 4];
-      out[p++] = HEX[x & 15];
-    }
-    b.offsets[this.#n + 1] = p;
+    b.offsets[this.#n + 1] = writeMac48(b.bytes, p, hi, lo);
   }
 
   end(): void {
@@ -283,14 +270,6 @@ export function writeFrame(sink: BatchSink, df: pl.DataFrame): void {
     }
     sink.end();
   }
-}
-
-/** Writes 0–255 in decimal at `p`; returns the position after it. */
-function digits(out: Uint8Array, p: number, x: number): number {
-  if (x >= 100) out[p++] = 48 + Math.floor(x / 100);
-  if (x >= 10) out[p++] = 48 + (Math.floor(x / 10) % 10);
-  out[p++] = 48 + (x % 10);
-  return p;
 }
 
 /** Writes `bytes` to `file` in full (writeSync may write less than asked). */

@@ -121,13 +121,7 @@ export class CsvSink implements RowSink, RowWriter {
     const b = this.#buf;
     let p = this.#pos;
     if (this.#col++ !== 0) b[p++] = CH_COMMA;
-    p = writeUint(b, p, x >>> 24);
-    b[p++] = CH_DOT;
-    p = writeUint(b, p, (x >>> 16) & 255);
-    b[p++] = CH_DOT;
-    p = writeUint(b, p, (x >>> 8) & 255);
-    b[p++] = CH_DOT;
-    this.#pos = writeUint(b, p, x & 255);
+    this.#pos = writeIp4(b, p, x);
   }
   /** Appends a MAC address (two 24-bit halves) as lower-case colon hex. */
   mac48(hi: number, lo: number): void {
@@ -135,13 +129,7 @@ export class CsvSink implements RowSink, RowWriter {
     const b = this.#buf;
     let p = this.#pos;
     if (this.#col++ !== 0) b[p++] = CH_COMMA;
-    for (let k = 0; k < 6; k++) {
-      const x = k < 3 ? (hi >>> (16 - 8 * k)) & 255 : (lo >>> (40 - 8 * k)) & 255;
-      if (k) b[p++] = 58; // ":"
-      b[p++] = HEX[x >>> 4];
-      b[p++] = HEX[x & 15];
-    }
-    this.#pos = p;
+    this.#pos = writeMac48(b, p, hi, lo);
   }
   /** Ends the current row. */
   end(): void {
@@ -237,6 +225,28 @@ export class CsvSink implements RowSink, RowWriter {
     this.#file?.close();
     return Promise.resolve();
   }
+}
+
+/** Writes an IPv4 address (an unsigned 32-bit number) as a dotted quad at `p` (≤ 15 bytes); returns the end. */
+export function writeIp4(b: Uint8Array, p: number, x: number): number {
+  p = writeUint(b, p, x >>> 24);
+  b[p++] = CH_DOT;
+  p = writeUint(b, p, (x >>> 16) & 255);
+  b[p++] = CH_DOT;
+  p = writeUint(b, p, (x >>> 8) & 255);
+  b[p++] = CH_DOT;
+  return writeUint(b, p, x & 255);
+}
+
+/** Writes a MAC address (two 24-bit halves) as lower-case colon hex at `p` (17 bytes); returns the end. */
+export function writeMac48(b: Uint8Array, p: number, hi: number, lo: number): number {
+  for (let k = 0; k < 6; k++) {
+    const x = k < 3 ? (hi >>> (16 - 8 * k)) & 255 : (lo >>> (40 - 8 * k)) & 255;
+    if (k) b[p++] = 58; // ":"
+    b[p++] = HEX[x >>> 4];
+    b[p++] = HEX[x & 15];
+  }
+  return p;
 }
 
 /** "00" to "99": digits are written two at a time, halving the divisions. */
