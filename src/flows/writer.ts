@@ -97,9 +97,8 @@ export class CsvSink implements RowSink, RowWriter {
         }
         p = writeUint(b, p, u);
       } else if (x > 0 && x < 9007199254740992 && Math.floor(x) === x) {
-        // Millisecond timestamps (one in ten of a basic row's numbers): two halves, as in #num.
-        const hi = Math.floor(x / 1e9);
-        p = write9(b, writeUint(b, p, hi), x - hi * 1e9);
+        // Millisecond timestamps (one in ten of a basic row's numbers) are written here, not through #num.
+        p = writeUint53(b, p, x);
       } else {
         this.#pos = p;
         this.#num(x);
@@ -166,16 +165,10 @@ export class CsvSink implements RowSink, RowWriter {
     const b = this.#buf;
     let p = this.#pos;
     if (Number.isInteger(v) && v > -9007199254740992 && v < 9007199254740992) {
-      // Up to 2^53 (ms timestamps, byte counts): two int32-sized halves, the low one zero-padded to 9 digits.
-      let x = v;
-      if (x < 0) {
+      if (v < 0) {
         b[p++] = CH_MINUS;
-        x = -x;
-      }
-      const hi = Math.floor(x / 1e9), lo = x - hi * 1e9;
-      if (hi > 0) p = write9(b, writeUint(b, p, hi), lo);
-      else p = writeUint(b, p, lo);
-      this.#pos = p;
+        this.#pos = writeUint53(b, p, -v);
+      } else this.#pos = writeUint53(b, p, v);
       return;
     }
     if (!Number.isFinite(v)) return; // NaN / ±Infinity: empty field
@@ -333,6 +326,15 @@ function writeFixed(b: Uint8Array, p: number, v: number, d: number): number {
     frac = t;
   }
   return p + d;
+}
+
+/**
+ * Writes the digits of a non-negative integer below 2^53 (ms timestamps, byte counts) at `p`: two int32-sized
+ * halves, the low one zero-padded to 9 digits. Returns the end.
+ */
+function writeUint53(b: Uint8Array, p: number, x: number): number {
+  const hi = Math.floor(x / 1e9), lo = x - hi * 1e9;
+  return hi > 0 ? write9(b, writeUint(b, p, hi), lo) : writeUint(b, p, lo);
 }
 
 /** Writes exactly 9 digits (zero-padded) of a non-negative integer below 10^9 at `p`; returns the end. */
