@@ -911,6 +911,7 @@ class ChunkWriter {
   #file?: Deno.FsFile;
   #tmp?: string;
   #parquet?: import("../flows/parquet_sink.ts").ParquetFileSink;
+  #frames?: typeof import("../flows/batch_sink.ts");
   #names: string[] = [];
   private constructor(readonly path: string, readonly format: "csv" | "parquet") {}
 
@@ -923,6 +924,7 @@ class ChunkWriter {
       } else {
         const { ParquetFileSink } = await import("../flows/parquet_sink.ts");
         w.#parquet = new ParquetFileSink(path);
+        w.#frames = await import("../flows/batch_sink.ts");
       }
     } catch (e) {
       throw new InputError(`cannot write ${format}: ${(e as Error).message}`, { file: path });
@@ -938,7 +940,7 @@ class ChunkWriter {
       return;
     }
     const sink = this.#parquet!;
-    const { frameColumns, writeFrame } = await import("../flows/batch_sink.ts");
+    const { frameColumns, writeFrame } = this.#frames!;
     if (first) {
       this.#names = frame.columns;
       sink.header(frameColumns(frame));
