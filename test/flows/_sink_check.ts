@@ -68,3 +68,37 @@ export async function sameRowsAsCsv(
     Deno.removeSync(dir, { recursive: true });
   }
 }
+
+/**
+ * The edge rows both sinks are checked on: a file with no rows reads back with its columns (`read`), then a
+ * sink of 2-row batches gets an unsafe integer (a null), NaN, -Infinity, non-ASCII text and a comma, and
+ * refuses a string in a float column and a short row. Returns that sink, open, for more rows.
+ */
+export async function emptyThenOddRows(
+  dir: string,
+  ext: string,
+  open: (path: string, batchRows?: number) => BatchSink,
+  read: (path: string) => pl.DataFrame,
+): Promise<BatchSink> {
+  const cols = [{ name: "n", type: "int" as const }, { name: "x", type: "float" as const }, {
+    name: "s",
+    type: "str" as const,
+  }];
+  const empty = open(`${dir}/empty.${ext}`);
+  const name = empty.name;
+  empty.header(cols);
+  await empty.close();
+  const e = read(`${dir}/empty.${ext}`);
+  assert.deepEqual([e.height, e.columns], [0, ["n", "x", "s"]]);
+  const s = open(`${dir}/odd.${ext}`, 2);
+  s.header(cols);
+  s.row([2 ** 53, NaN, ""]); // past the safe integers: null, not a rounded integer
+  s.row([-3, -Infinity, "ü"]);
+  s.row([-(2 ** 40) - 1, 0.1, "a,b"]);
+  assert.throws(
+    () => s.row([1, "x", "y"]),
+    new RegExp(`^\\w*Error: ${name}: column "x" is float, found the string "x"`),
+  );
+  assert.throws(() => s.row([1, 2]), /a row has 2 values, the header 3 columns/);
+  return s;
+}

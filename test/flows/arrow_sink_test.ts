@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import pl from "nodejs-polars";
 import { tableFromIPC } from "@uwdata/flechette";
 import { ArrowFileSink } from "../../src/flows/arrow_sink.ts";
-import { sameRowsAsCsv } from "./_sink_check.ts";
+import { emptyThenOddRows, sameRowsAsCsv } from "./_sink_check.ts";
 
 Deno.test("ArrowFileSink: batch by batch, the same rows as the CSV on a real capture, every feature set", async () => {
   await sameRowsAsCsv(
@@ -21,23 +21,12 @@ Deno.test("ArrowFileSink: batch by batch, the same rows as the CSV on a real cap
 Deno.test("ArrowFileSink: no rows is a valid file with the columns; nulls, NaN and bad rows", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "nadir-arrow-" });
   try {
-    const cols = [{ name: "n", type: "int" as const }, { name: "x", type: "float" as const }, {
-      name: "s",
-      type: "str" as const,
-    }];
-    const empty = new ArrowFileSink(`${dir}/empty.arrow`);
-    empty.header(cols);
-    await empty.close();
-    const e = pl.readIPC(Buffer.from(Deno.readFileSync(`${dir}/empty.arrow`)));
-    assert.deepEqual([e.height, e.columns], [0, ["n", "x", "s"]]);
-
-    const s = new ArrowFileSink(`${dir}/odd.arrow`, { batchRows: 2 });
-    s.header(cols);
-    s.row([2 ** 53, NaN, ""]); // past the safe integers: null, not a rounded integer
-    s.row([-3, -Infinity, "ü"]);
-    s.row([-(2 ** 40) - 1, 0.1, "a,b"]);
-    assert.throws(() => s.row([1, "x", "y"]), /column "x" is float, found the string "x"/);
-    assert.throws(() => s.row([1, 2]), /a row has 2 values, the header 3 columns/);
+    const s = await emptyThenOddRows(
+      dir,
+      "arrow",
+      (path, batchRows) => new ArrowFileSink(path, { batchRows }),
+      (path) => pl.readIPC(Buffer.from(Deno.readFileSync(path))),
+    );
     await s.close();
     const t = tableFromIPC(Deno.readFileSync(`${dir}/odd.arrow`), { useBigInt: true });
     assert.deepEqual(t.getChild("n")!.toArray(), [null, -3n, -(2n ** 40n) - 1n]);
