@@ -173,7 +173,8 @@ export function* parquetRowGroups(path: string, o: ParquetReadOptions = {}): Gen
           throw fail(k, e);
         }
       });
-      for (let from = 0; from < group.rows || (from === 0 && group.rows === 0); from += step) {
+      // At least one piece a group, an empty one for a group of no rows.
+      for (let from = 0;; from += step) {
         const to = Math.min(group.rows, from + step);
         const columns = cursors.map((cur, k) => {
           try {
@@ -183,7 +184,7 @@ export function* parquetRowGroups(path: string, o: ParquetReadOptions = {}): Gen
           }
         });
         yield { rows: to - from, rowsBefore: rowsBefore + from, bytesRead: end, columns };
-        if (group.rows === 0) break;
+        if (to >= group.rows) break;
       }
       rowsBefore += group.rows;
     }
