@@ -70,7 +70,7 @@ Deno.test("forEachLine: the lines text.split gives, whatever the chunk size (a r
       for (const chunkBytes of [1, 2, 3, 7, 4096, undefined]) {
         const got: string[] = [];
         const nos: number[] = [];
-        assert.equal(forEachLine(path, (l, n) => (got.push(l), nos.push(n)), { chunkBytes }), true);
+        assert.equal(forEachLine(path, (l, n) => void (got.push(l), nos.push(n)), { chunkBytes }), true);
         assert.deepEqual(got, want, `${name}, chunks of ${chunkBytes}`);
         assert.deepEqual(nos, want.map((_, i) => i + 1), `${name} line numbers`);
       }
@@ -78,5 +78,31 @@ Deno.test("forEachLine: the lines text.split gives, whatever the chunk size (a r
     assert.equal(forEachLine(`${dir}/missing`, () => assert.fail("called")), false);
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("forEachLine: endByte is where the next line starts; start resumes there, false stops", () => {
+  const real = "data/alerts/suricata/stratosphere-test6-eve-head300.json";
+  const bytes = Deno.readFileSync(real);
+  const text = new TextDecoder().decode(bytes);
+  const want = text.split("\n");
+  if (want.at(-1) === "") want.pop();
+  for (const chunkBytes of [5, 4096, undefined]) {
+    const ends: number[] = [];
+    forEachLine(real, (_l, _n, end) => void ends.push(end), { chunkBytes });
+    assert.equal(ends.at(-1), bytes.length, "the last line ends at the file's end");
+    for (let i = 0; i < ends.length - 1; i++) {
+      assert.equal(bytes[ends[i] - 1], 10, `line ${i + 1} ends after its "\\n"`);
+    }
+    // Resume after line 100, and stop after 3 lines.
+    const got: string[] = [];
+    const nos: number[] = [];
+    forEachLine(real, (l, n) => {
+      got.push(l);
+      nos.push(n);
+      return got.length < 3;
+    }, { chunkBytes, start: ends[99] });
+    assert.deepEqual(got, want.slice(100, 103), `chunks of ${chunkBytes}`);
+    assert.deepEqual(nos, [1, 2, 3]);
   }
 });

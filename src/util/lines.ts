@@ -22,16 +22,19 @@
 export interface ForEachLineOptions {
   /** Bytes read at a time (default 1 MiB); a longer line grows the buffer to hold it. */
   chunkBytes?: number;
+  /** Byte offset to start at (default 0): the start of a line, as an earlier call's `endByte` gave it. */
+  start?: number;
 }
 
 /**
- * Calls `f` with each line of `path` (without its "\n") and its 1-based number, in order; a last line without
- * "\n" is passed too, one ending in "\n" is not followed by an empty one. Returns false when the file does
- * not exist (nothing is called); other read errors are thrown.
+ * Calls `f` with each line of `path` (without its "\n"), its 1-based number (counted from `opts.start`) and
+ * the byte offset just past it (past its "\n"), in order; a last line without "\n" is passed too, one ending
+ * in "\n" is not followed by an empty one. `f` returning `false` stops the read there. Returns false when the
+ * file does not exist (nothing is called); other read errors are thrown.
  */
 export function forEachLine(
   path: string,
-  f: (line: string, lineNo: number) => void,
+  f: (line: string, lineNo: number, endByte: number) => void | boolean,
   opts: ForEachLineOptions = {},
 ): boolean {
   let file: Deno.FsFile;
@@ -46,6 +49,9 @@ export function forEachLine(
     let buf = new Uint8Array(Math.max(1, opts.chunkBytes ?? 1 << 20));
     let held = 0; // bytes of a line not yet ended, at buf[0 .. held)
     let lineNo = 0;
+    // The file offset of buf[0].
+    let base = opts.start ?? 0;
+    if (base > 0) file.seekSync(base, Deno.SeekMode.Start);
     for (;;) {
       if (held === buf.length) {
         const grown = new Uint8Array(2 * buf.length);
@@ -58,14 +64,15 @@ export function forEachLine(
       let start = 0;
       // UTF-8 never uses the byte 0x0a inside a character, so a line can be cut at it before decoding.
       for (let nl = buf.indexOf(10, held); nl !== -1 && nl < end; nl = buf.indexOf(10, start)) {
-        f(dec.decode(buf.subarray(start, nl)), ++lineNo);
+        if (f(dec.decode(buf.subarray(start, nl)), ++lineNo, base + nl + 1) === false) return true;
         start = nl + 1;
         if (start >= end) break;
       }
       buf.copyWithin(0, start, end);
+      base += start;
       held = end - start;
     }
-    if (held > 0) f(dec.decode(buf.subarray(0, held)), ++lineNo);
+    if (held > 0) f(dec.decode(buf.subarray(0, held)), ++lineNo, base + held);
     return true;
   } finally {
     file.close();

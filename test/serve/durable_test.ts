@@ -209,8 +209,67 @@ Deno.test("webhook spool of 200 000 lines loads (no stack overflow) and resumes 
     backoffMs: 60_000,
   });
   assert.equal(s.pending(), n - 1000);
+  assert.equal(s.held, 1024, "memory holds the default window; the rest waits in the spool");
   await s.close();
   Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("webhook backlog past memoryLines: held on disk, read back in order, once each, across a restart", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-backlog-" });
+  const spool = join(dir, "webhook.spool");
+  const got: number[] = [];
+  // The receiver is down, then takes 50 alerts and goes down again, then takes the rest.
+  let accept = 0;
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    async (req) => {
+      const id = JSON.parse(await req.text()).flow_id;
+      if (accept <= 0) return new Response("down", { status: 503 });
+      accept--;
+      got.push(id);
+      return new Response("ok");
+    },
+  );
+  const open = () =>
+    new WebhookSink({
+      url: `http://127.0.0.1:${server.addr.port}/`,
+      spoolPath: spool,
+      memoryLines: 8,
+      backoffMs: 5,
+      maxBackoffMs: 10,
+      closeTimeoutMs: 0,
+    });
+  try {
+    const s1 = open();
+    for (let i = 0; i < 100; i++) s1.send(alert(i));
+    assert.equal(s1.pending(), 100);
+    assert.equal(s1.held, 8);
+    await s1.close();
+
+    const s2 = open();
+    assert.equal(s2.pending(), 100);
+    assert.equal(s2.held, 8);
+    accept = 50;
+    while (got.length < 50) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 100; i < 130; i++) s2.send(alert(i));
+    assert.ok(s2.held <= 8, `held ${s2.held}`);
+    assert.equal(s2.pending(), 80);
+    await s2.close();
+
+    const s3 = open();
+    assert.equal(s3.pending(), 80, "the restart resumes after the 50 recorded in .done");
+    accept = Infinity;
+    await s3.flush(10_000);
+    assert.equal(s3.pending(), 0);
+    await s3.close();
+    assert.deepEqual(got, Array.from({ length: 130 }, (_, i) => i), "every alert, in order, once");
+    assert.equal(Deno.statSync(spool).size, 0, "the drained spool is truncated");
+  } finally {
+    ac.abort();
+    await server.finished;
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("webhook spool with a torn tail: moved aside, the rest delivered, new alerts on a clean line", async () => {

@@ -12,6 +12,12 @@
  * the alert goes to `<spool>.rejected` (kept, not retried) so one bad alert
  * cannot block the queue.
  *
+ * Memory holds at most `memoryLines` alerts of the queue; the rest of a
+ * backlog stays in the spool and is read back, in order, as the queue drains.
+ * A receiver down for days while alerts keep coming then costs disk, not
+ * memory (the queue once held every undelivered alert as a string: a
+ * weekend's outage at 10 alerts/s is gigabytes).
+ *
  * On start the spool is checked like the alerts file (./repair.ts): a torn
  * tail is moved to `<spool>.torn-<UTC>`, an invalid line before it is an
  * error naming spool:line unless `repair` is set. A spool write that fails
@@ -46,6 +52,8 @@ export interface WebhookOptions {
   onError?: (e: Error) => void;
   /** Move invalid spool lines anywhere (not just a torn tail) to the side file. Default false. */
   repair?: boolean;
+  /** Undelivered alerts held in memory at most; the rest wait in the spool. Default 1,024. */
+  memoryLines?: number;
 }
 
 const enc = new TextEncoder();
@@ -54,7 +62,7 @@ const enc = new TextEncoder();
 export class WebhookSink implements AlertSink {
   readonly name = "webhook";
   readonly #o:
-    & Required<Omit<WebhookOptions, "headers" | "onError" | "repair">>
+    & Required<Omit<WebhookOptions, "headers" | "onError" | "repair" | "memoryLines">>
     & Pick<WebhookOptions, "headers" | "onError">
     & SinkEvents;
   readonly #queue: RetryQueue<string>;
@@ -65,6 +73,11 @@ export class WebhookSink implements AlertSink {
   #spooled = 0;
   #lost = 0;
   #lastError?: string;
+  readonly #memoryLines: number;
+  /** Spool byte offset of the first undelivered line not in memory (the spool's size when all are). */
+  #diskFrom = 0;
+  /** Undelivered lines in the spool past `#diskFrom`, not yet read into memory. */
+  #onDisk = 0;
   /** What the start-up check moved out of the spool, as a log line. */
   readonly repair?: string;
   /** Delivered alerts (this process). */
@@ -83,6 +96,10 @@ export class WebhookSink implements AlertSink {
       maxBackoffMs: opts.maxBackoffMs ?? 30_000,
       closeTimeoutMs: opts.closeTimeoutMs ?? 5000,
     };
+    this.#memoryLines = opts.memoryLines ?? 1024;
+    if (!Number.isInteger(this.#memoryLines) || this.#memoryLines < 1) {
+      throw new RangeError(`webhook sink: memoryLines expects an integer ≥ 1, found ${opts.memoryLines}`);
+    }
     this.#queue = new RetryQueue({
       deliver: (items) => this.#deliver(items),
       backoffMs: (attempt) =>
@@ -103,12 +120,16 @@ export class WebhookSink implements AlertSink {
     });
     if (fixed) this.repair = describeRepair(fixed);
     // Line by line (src/util/lines.ts): a spool that grew through a long outage can outgrow one string.
-    // One push per line: spreading 200 k lines into push() overflows the call stack.
+    // The first `memoryLines` undelivered lines are read; the rest are counted and left where they are.
     const items = this.#queue.items;
     let seen = 0;
-    forEachLine(opts.spoolPath, (l) => {
-      if (l.trim() === "") return;
-      if (seen++ >= done) items.push(l);
+    forEachLine(opts.spoolPath, (l, _n, end) => {
+      const blank = l.trim() === "";
+      if (!blank && seen++ >= done) {
+        if (this.#onDisk > 0 || items.length >= this.#memoryLines) return void this.#onDisk++;
+        items.push(l);
+      }
+      if (this.#onDisk === 0) this.#diskFrom = end;
     });
     this.#done = Math.min(done, seen);
     this.#spool = Deno.openSync(opts.spoolPath, { append: true, create: true });
@@ -116,7 +137,13 @@ export class WebhookSink implements AlertSink {
     this.#queue.start();
   }
 
+  /** Undelivered alerts: in memory and in the spool. */
   pending(): number {
+    return this.#queue.items.length + this.#onDisk;
+  }
+
+  /** Undelivered alerts held in memory (at most `memoryLines`). */
+  get held(): number {
     return this.#queue.items.length;
   }
 
@@ -146,7 +173,38 @@ export class WebhookSink implements AlertSink {
     this.#spoolSize += b.length;
     this.#spooled++;
     this.#o.onWritten?.();
-    this.#queue.push(line);
+    if (this.#onDisk > 0 || this.#queue.items.length >= this.#memoryLines) {
+      this.#onDisk++;
+      // Only after a failed read-back can the queue be empty with lines in the spool: try again now.
+      if (!this.#queue.items.length) this.#tryReadBack();
+    } else {
+      this.#diskFrom = this.#spoolSize;
+      this.#queue.push(line);
+    }
+  }
+
+  #tryReadBack(): void {
+    try {
+      this.#readBack();
+    } catch (e) {
+      this.#o.onError?.(e as Error);
+    }
+  }
+
+  /**
+   * Reads spooled lines into memory, in order, up to `memoryLines` held. Called as the queue drains, before
+   * it can run dry, so an empty queue always means nothing is left in the spool.
+   */
+  #readBack(): void {
+    const items = this.#queue.items;
+    forEachLine(this.#o.spoolPath, (l, _n, end) => {
+      if (l.trim() !== "") {
+        this.#queue.push(l); // wakes the loop, which may wait on an empty queue after a failed read
+        this.#onDisk--;
+      }
+      this.#diskFrom = end;
+      return this.#onDisk > 0 && items.length < this.#memoryLines;
+    }, { start: this.#diskFrom });
   }
 
   async #deliver(queue: string[]): Promise<boolean> {
@@ -162,10 +220,12 @@ export class WebhookSink implements AlertSink {
     } else this.delivered++;
     queue.shift();
     this.#done++;
+    if (this.#onDisk > 0 && queue.length <= this.#memoryLines >> 1) this.#tryReadBack();
     try {
-      if (!queue.length) {
+      if (!queue.length && this.#onDisk === 0) {
         this.#spool.truncateSync(0);
         this.#spoolSize = 0;
+        this.#diskFrom = 0;
         this.#done = 0;
       }
       Deno.writeTextFileSync(this.#o.spoolPath + ".done", String(this.#done));
