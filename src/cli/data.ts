@@ -3,7 +3,8 @@
  *
  *   nadir data list                      dataset names, files, descriptions
  *   nadir data info nsl-kdd-train        one JSON object: rows, columns, features, label/category counts
- *   nadir data info unsw-nb15 --path F   datasets without a vendored copy need --path; CSVs over 64 MiB are read in chunks
+ *   nadir data info unsw-nb15 --path F   datasets without a vendored copy need --path (CSV or Parquet); CSVs over
+ *                                        64 MiB and Parquet files over 16 MiB are read in chunks
  *   nadir data verify                    sha256 of every file in data/SHA256SUMS (exit 1 naming bad files)
  *   nadir data checksum data/x           SHA256SUMS lines for newly vendored files
  *
@@ -50,19 +51,22 @@ const info: Command = {
       description: "Feature set to count (all, kdd-header)",
       default: "all",
     },
-    "batch-rows": batchRowsOption(),
+    "batch-rows": batchRowsOption("Read a CSV or Parquet file N rows at a time, memory bounded", true),
   },
   details: `Example:
   deno task nadir data info nsl-kdd-train
   {"dataset":"nsl-kdd-train","rows":125973,"columns":45,"features":41,"label_counts":{"0":67343,"1":58630},...}`,
   async run(args) {
     const { datasetInfo, loadDataset } = await import("../data/datasets.ts");
-    const { csvInfo, isBigCsv } = await import("../data/stream.ts");
+    const { csvInfo, isBigCsv, isBigParquet } = await import("../data/stream.ts");
     const name = args.positionals[0];
     const path = str(args, "path");
-    const batchRows = count(args, "batch-rows", "data info", path && isBigCsv(path) ? 100_000 : 0);
+    const big = path !== undefined && (isBigCsv(path) || isBigParquet(path));
+    const batchRows = count(args, "batch-rows", "data info", big ? 100_000 : 0);
     if (batchRows > 0) {
-      if (!path) throw new UsageError("nadir data info: --batch-rows reads a CSV file: give --path FILE");
+      if (!path) {
+        throw new UsageError("nadir data info: --batch-rows reads a CSV or Parquet file: give --path FILE");
+      }
       const features = str(args, "features") ?? "all";
       const { Progress } = await import("../util/progress.ts");
       const bar = new Progress({ label: "reading", unit: " rows" });

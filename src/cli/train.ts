@@ -214,7 +214,12 @@ change training knobs (epochs, lr, ...), not the model's shape. --detector, when
       const parquet = isParquetPath(path!);
       const bar = new Progress({ label: parquet ? "sampling" : "sampling (2 passes)", unit: " rows" });
       const s = parquet
-        ? await sampleParquet(path!, { rows: sampleRows, seed, onChunk: (n) => bar.tick(n) })
+        ? await sampleParquet(path!, {
+          rows: sampleRows,
+          seed,
+          schema: str(args, "schema"),
+          onChunk: (n) => bar.tick(n),
+        })
         : await sampleCsv(path!, {
           rows: sampleRows,
           seed,

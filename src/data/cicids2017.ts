@@ -18,7 +18,16 @@
  * @module
  */
 import pl from "nodejs-polars";
-import { type ColumnSpec, firstLine, listSourceFiles, parseTable, readBytes, splitCsvLine } from "./csv.ts";
+import {
+  type ColumnSpec,
+  firstLine,
+  isParquetPath,
+  listSourceFiles,
+  parseTable,
+  readBytes,
+  splitCsvLine,
+  typedFrame,
+} from "./csv.ts";
 import { CIC_COLUMNS, CIC_IDS2017_SCHEMA } from "./schema.ts";
 import { cicAttackName, cicCategory, labelFromCategory, mapDistinct, withTargets } from "./targets.ts";
 import { type LoaderOptions, resolveSource, selectColumns } from "./source.ts";
@@ -64,9 +73,15 @@ const RENAME_LOWER = new Map(Object.entries(CIC_ORIGINAL_RENAME).map(([k, v]) =>
 /** Which layout a header is in. */
 export type CicLayout = "improved" | "original";
 
-/** Maps a header line to canonical column specs; throws InputError for names it does not know. */
-export function cicHeader(line: string, file: string): { columns: ColumnSpec[]; layout: CicLayout } {
-  const raw = splitCsvLine(line).map((h) => h.trim());
+/**
+ * Maps a header line (or a Parquet file's column names) to canonical column specs; throws InputError for
+ * names it does not know.
+ */
+export function cicHeader(
+  line: string | readonly string[],
+  file: string,
+): { columns: ColumnSpec[]; layout: CicLayout } {
+  const raw = (typeof line === "string" ? splitCsvLine(line) : line).map((h) => h.trim());
   const seen = new Set<string>();
   let original = false;
   const columns: ColumnSpec[] = raw.map((h, i) => {
@@ -123,17 +138,8 @@ export function loadCicIds2017(source: string, opts: CicOptions = {}): pl.DataFr
   const parts: pl.DataFrame[] = [];
   let firstCols: string | undefined;
   for (const file of files) {
-    const bytes = readBytes(file);
-    const { columns } = cicHeader(firstLine(bytes), file);
-    const { df, emptyRowsSkipped } = parseTable(bytes, {
-      file,
-      columns,
-      header: true,
-      skipEmptyRows: true,
-      encoding: "utf8-lossy",
-    });
-    if (emptyRowsSkipped) warn(`${file}: skipped ${emptyRowsSkipped} rows whose every field is empty`);
-    const kept = df.select(...df.columns.filter((c) => !c.startsWith(DROP_PREFIX)));
+    const kept = (isParquetPath(file) ? cicParquetColumns(pl.readParquet(file), file) : undefined) ??
+      cicCsvColumns(readBytes(file), file, warn);
     const sig = kept.columns.join(",");
     if (firstCols !== undefined && sig !== firstCols) {
       throw new InputError(`columns differ from ${files[0]}; a directory must hold files of one layout`, {
@@ -144,7 +150,45 @@ export function loadCicIds2017(source: string, opts: CicOptions = {}): pl.DataFr
     firstCols = sig;
     parts.push(kept);
   }
-  const df = parts.length === 1 ? parts[0] : pl.concat(parts, { how: "vertical" });
+  return cicTargets(parts.length === 1 ? parts[0] : pl.concat(parts, { how: "vertical" }), opts);
+}
+
+/**
+ * A CIC-IDS2017 frame as Parquet holds it (`raw`, a whole file or a piece of one) loaded as
+ * {@link loadCicIds2017} loads its CSV, straight from its columns; undefined when only the CSV text of
+ * those rows can tell (see {@link typedFrame}), and the caller reads that instead.
+ */
+export function cicFromParquet(
+  raw: pl.DataFrame,
+  file: string,
+  opts: CicOptions = {},
+): pl.DataFrame | undefined {
+  const kept = cicParquetColumns(raw, file);
+  return kept && cicTargets(kept, opts);
+}
+
+/** The canonical columns of a CIC-IDS2017 CSV file's bytes, every empty row skipped and counted. */
+function cicCsvColumns(bytes: Uint8Array, file: string, warn: (m: string) => void): pl.DataFrame {
+  const { columns } = cicHeader(firstLine(bytes), file);
+  const { df, emptyRowsSkipped } = parseTable(bytes, {
+    file,
+    columns,
+    header: true,
+    skipEmptyRows: true,
+    encoding: "utf8-lossy",
+  });
+  if (emptyRowsSkipped) warn(`${file}: skipped ${emptyRowsSkipped} rows whose every field is empty`);
+  return df.select(...df.columns.filter((c) => !c.startsWith(DROP_PREFIX)));
+}
+
+/** The same from a Parquet frame's columns, or undefined (see {@link typedFrame}). */
+function cicParquetColumns(raw: pl.DataFrame, file: string): pl.DataFrame | undefined {
+  const df = typedFrame(raw, cicHeader(raw.columns, file).columns);
+  return df && df.select(...df.columns.filter((c) => !c.startsWith(DROP_PREFIX)));
+}
+
+/** Attack name, category and label from the `Label` column, then the canonical column selection. */
+function cicTargets(df: pl.DataFrame, opts: CicOptions): pl.DataFrame {
   const attack = mapDistinct(df.getColumn("Label"), "attack", (v) => cicAttackName(v ?? ""));
   const benignAttempts = opts.attempted === "benign";
   const category = mapDistinct(attack, "category", (v) => {

@@ -62,11 +62,22 @@ export interface ParsedTable {
 const SENTINEL = "__nadir_extra_field__";
 const GZIP_MAGIC = [0x1f, 0x8b];
 
+/** Options for {@link readBytes}. */
+export interface ReadBytesOptions {
+  /** Whether the CSV form of a Parquet file starts with its column names (default true; KDD files have none). */
+  header?: boolean;
+}
+
 /**
  * Reads a file into bytes, gunzipping `.gz` (detected by magic number, not by name) and removing a
  * UTF-8 byte-order mark. Truncated or corrupt gzip data becomes an InputError naming the file.
+ *
+ * A Parquet file (detected by its magic "PAR1") comes back as CSV text, its rows in order and its column
+ * names as the header: CIC-IDS2017 and UNSW-NB15 are passed around as Parquet as much as CSV, and the
+ * loaders' checks and label handling are then the same for both. An error the loader finds at a line of
+ * that text names the Parquet row instead ({@link atParquetRow}).
  */
-export function readBytes(path: string): Uint8Array {
+export function readBytes(path: string, o: ReadBytesOptions = {}): Uint8Array {
   let raw: Uint8Array;
   try {
     raw = Deno.readFileSync(path);
@@ -78,14 +89,7 @@ export function readBytes(path: string): Uint8Array {
     throw new InputError(`cannot read: ${(e as Error).message}`, { file: path });
   }
   let bytes = raw;
-  if (raw.length >= 4 && raw[0] === 0x50 && raw[1] === 0x41 && raw[2] === 0x52 && raw[3] === 0x31) {
-    // "PAR1": the dataset loaders parse CSV text, and a Parquet file read as one gave a header of binary.
-    throw new InputError(
-      "expected CSV text (plain or gzip), found a Parquet file: the dataset loaders read CSV; give it without " +
-        "a dataset name or --schema to read it as a table",
-      { file: path },
-    );
-  }
+  if (isParquetBytes(raw)) return parquetAsCsv(path, o.header ?? true);
   if (raw.length >= 2 && raw[0] === GZIP_MAGIC[0] && raw[1] === GZIP_MAGIC[1]) {
     try {
       bytes = gunzipSync(raw);
@@ -106,6 +110,72 @@ export function readBytes(path: string): Uint8Array {
     bytes = bytes.subarray(3);
   }
   return bytes;
+}
+
+/** Whether `path` names a Parquet file (`.parquet`, `.pq`): what the readers here tell the formats by. */
+export function isParquetPath(path: string): boolean {
+  return /\.(parquet|pq)$/i.test(path);
+}
+
+/** Whether `b` starts with "PAR1", the magic of a Parquet file. */
+export function isParquetBytes(b: Uint8Array): boolean {
+  return b.length >= 4 && b[0] === 0x50 && b[1] === 0x41 && b[2] === 0x52 && b[3] === 0x31;
+}
+
+/** The rows of a Parquet file as CSV text, after the column names when `header`. */
+function parquetAsCsv(path: string, header: boolean): Uint8Array {
+  let df: pl.DataFrame;
+  try {
+    df = pl.readParquet(path);
+  } catch (e) {
+    throw new InputError(`cannot read Parquet: ${polarsMessage(e)}`, { file: path });
+  }
+  return frameAsCsv(df, header);
+}
+
+/**
+ * A frame of a Parquet file (`raw`, columns in file order) with the names and types {@link parseTable}
+ * gives `columns`, when its columns already hold what the CSV text of those rows would parse to: text as
+ * text, integers as integers, doubles or integers as doubles, and no value missing where one is required.
+ * Otherwise undefined — a float32 column (its CSV text is the shortest decimal, not the float32's double),
+ * numbers kept as text, missing values (empty rows to skip, or an error to locate) — and the caller parses
+ * the CSV text instead, which decides and names the row.
+ */
+export function typedFrame(raw: pl.DataFrame, columns: readonly ColumnSpec[]): pl.DataFrame | undefined {
+  if (raw.width !== columns.length || raw.height === 0) return undefined;
+  const out: pl.Series[] = [];
+  for (let i = 0; i < columns.length; i++) {
+    const c = columns[i], s = raw.getColumn(raw.columns[i]);
+    const t = String(s.dtype).replace(/^DataType\((.*)\)$/, "$1");
+    const int = /^U?Int(8|16|32|64)$/.test(t) && t !== "UInt64";
+    const ok = c.type === "str" ? t === "String" : c.type === "int" ? int : int || t === "Float64";
+    if (!ok || (!c.nullable && s.nullCount() > 0)) return undefined;
+    out.push(s.cast(dtypeOf(c.type)).rename(c.name));
+  }
+  return pl.DataFrame(out);
+}
+
+/** A frame as CSV text (polars writes each float so that it reads back to the same value). */
+export function frameAsCsv(df: pl.DataFrame, header: boolean): Uint8Array {
+  return df.writeCSV({ includeHeader: header });
+}
+
+/**
+ * An error a loader found at a line of the CSV form of a Parquet file ({@link readBytes}), told as the
+ * file's row (`rowOf` maps the k-th row of that text to the file's 1-based row; identity by default) or,
+ * at line 1 of a form with a header, as its column names. Other errors come back unchanged.
+ */
+export function atParquetRow(
+  e: unknown,
+  header: boolean,
+  file: string,
+  rowOf: (k: number) => number | undefined = (k) => k,
+): unknown {
+  if (!(e instanceof InputError) || e.location.line === undefined) return e;
+  const k = header ? e.location.line - 1 : e.location.line;
+  const row = k >= 1 ? rowOf(k) : undefined;
+  const where = row !== undefined ? `row ${row}` : k === 0 ? "column names" : "a row";
+  return new InputError(`${where}: ${e.detail}`, { file, column: e.location.column }, { cause: e });
 }
 
 function hex(b: Uint8Array): string {
@@ -329,7 +399,7 @@ function clip(s: string): string {
  * The files a source stands for: the file itself, or every file matching `pattern` in a directory
  * (sorted by name, so concatenation order is stable).
  */
-export function listSourceFiles(path: string, pattern: RegExp = /\.csv(\.gz)?$/i): string[] {
+export function listSourceFiles(path: string, pattern: RegExp = /\.csv(\.gz)?$|\.(parquet|pq)$/i): string[] {
   let st: Deno.FileInfo;
   try {
     st = Deno.statSync(path);

@@ -16,7 +16,7 @@
 import type pl from "nodejs-polars";
 import { InputError, UsageError } from "../util/errors.ts";
 import { loadKdd99, loadNslKdd } from "./kdd.ts";
-import { type CicOptions, loadCicIds2017 } from "./cicids2017.ts";
+import { cicFromParquet, type CicOptions, loadCicIds2017 } from "./cicids2017.ts";
 import { loadUnswNb15 } from "./unsw_nb15.ts";
 import {
   CIC_IDS2017_SCHEMA,
@@ -28,6 +28,12 @@ import {
   UNSW_NB15_SCHEMA,
 } from "./schema.ts";
 import { type LoaderOptions, PATH_ONLY, VENDORED } from "./source.ts";
+import { atParquetRow, isParquetPath } from "./csv.ts";
+
+/** Whether the family's files name their columns on a first line (the KDD files do not). */
+export function hasHeader(family: string): boolean {
+  return family !== "nsl-kdd" && family !== "kdd99";
+}
 
 /** A dataset reference: a name, or a name (family) with a path. */
 export type DatasetRef = string | { name: string; path?: string };
@@ -57,13 +63,36 @@ export function datasetNames(): { name: string; family: string; description: str
 
 const FAMILIES: Record<
   string,
-  { load: (src: string, o: CicOptions) => pl.DataFrame; schema: DatasetSchema }
+  {
+    load: (src: string, o: CicOptions) => pl.DataFrame;
+    schema: DatasetSchema;
+    /** Loads a frame read from Parquet straight from its columns, or undefined (then its CSV text is parsed). */
+    fromParquet?: (raw: pl.DataFrame, file: string, o: CicOptions) => pl.DataFrame | undefined;
+  }
 > = {
   "nsl-kdd": { load: loadNslKdd, schema: NSL_KDD_SCHEMA },
   "kdd99": { load: loadKdd99, schema: KDD99_SCHEMA },
-  "cic-ids2017": { load: loadCicIds2017, schema: CIC_IDS2017_SCHEMA },
+  "cic-ids2017": { load: loadCicIds2017, schema: CIC_IDS2017_SCHEMA, fromParquet: cicFromParquet },
   "unsw-nb15": { load: loadUnswNb15, schema: UNSW_NB15_SCHEMA },
 };
+
+/**
+ * A piece of a Parquet file of dataset family `family` (`raw`, as read) loaded as the family's loader loads
+ * the same rows of a CSV, straight from the columns where the family can (CIC-IDS2017: ~2× faster than
+ * parsing the rows' CSV text); undefined where only that text can tell, and the caller parses it.
+ */
+export function fromParquet(
+  family: string,
+  raw: pl.DataFrame,
+  file: string,
+  opts: LoaderOptions & CicOptions = {},
+): pl.DataFrame | undefined {
+  try {
+    return FAMILIES[familyOf(family)].fromParquet?.(raw, file, opts);
+  } catch (e) {
+    throw atParquetRow(e, hasHeader(familyOf(family)), file);
+  }
+}
 
 /** The family ("nsl-kdd", "kdd99", "cic-ids2017", "unsw-nb15") a dataset name or family name belongs to. */
 export function familyOf(name: string): string {
@@ -90,7 +119,15 @@ export function loadDataset(ref: DatasetRef, opts: LoaderOptions & CicOptions = 
       `dataset "${name}" has no vendored copy: give its path (--path FILE or { name, path })`,
     );
   }
-  const df = FAMILIES[fam].load(path ?? name, opts);
+  let df: pl.DataFrame;
+  try {
+    df = FAMILIES[fam].load(path ?? name, opts);
+  } catch (e) {
+    // A Parquet file reaches the loaders as CSV text (readBytes): its errors name rows, not lines of that text.
+    const file = e instanceof InputError ? e.location.file : undefined;
+    if (file === undefined || !isParquetPath(file)) throw e;
+    throw atParquetRow(e, hasHeader(fam), file);
+  }
   const schema = schemaOf(df) ?? FAMILIES[fam].schema;
   return {
     name,

@@ -26,7 +26,9 @@ const KDD_SPECS: ColumnSpec[] = KDD_FEATURES.map((name) => ({
 function readKdd(files: string[], nsl: boolean): pl.DataFrame {
   const columns: ColumnSpec[] = [...KDD_SPECS, { name: "raw_label", type: "str" }];
   if (nsl) columns.push({ name: "difficulty", type: "int" });
-  const parts = files.map((file) => parseTable(readBytes(file), { file, columns, header: false }).df);
+  const parts = files.map((file) =>
+    parseTable(readBytes(file, { header: false }), { file, columns, header: false }).df
+  );
   return parts.length === 1 ? parts[0] : pl.concat(parts, { how: "vertical" });
 }
 

@@ -27,7 +27,8 @@
 import pl from "nodejs-polars";
 import { join } from "node:path";
 import { csvChunks } from "./chunks.ts";
-import { type DatasetInfo, datasetInfo, loadDataset } from "./datasets.ts";
+import { type DatasetInfo, datasetInfo, fromParquet, hasHeader, loadDataset } from "./datasets.ts";
+import { atParquetRow, frameAsCsv } from "./csv.ts";
 import { featureColumns } from "./schema.ts";
 import { detectFamily, isParquetPath, loadTable, sniffFirstLine } from "./table.ts";
 import { InputError } from "../util/errors.ts";
@@ -62,9 +63,14 @@ export function isBigParquet(source: string): boolean {
   return isParquetPath(source) && fileOver(source, BIG_PARQUET_BYTES);
 }
 
-/** {@link parquetFrames} for a Parquet file, {@link csvFrames} for anything else. */
-export function tableFrames(input: string, o: CsvFramesOptions = {}): AsyncGenerator<CsvFrame> {
-  return isParquetPath(input) ? parquetFrames(input, { rowsPerChunk: o.rowsPerChunk }) : csvFrames(input, o);
+/**
+ * {@link parquetFrames} for a Parquet file of no known dataset family, {@link csvFrames} for anything else
+ * (a Parquet file of a family goes through its loader, as its CSV would).
+ */
+export async function* tableFrames(input: string, o: CsvFramesOptions = {}): AsyncGenerator<CsvFrame> {
+  if (isParquetPath(input) && !(o.schema ?? await detectFamily(input))) {
+    yield* parquetFrames(input, { rowsPerChunk: o.rowsPerChunk });
+  } else yield* csvFrames(input, o);
 }
 
 /** Options for {@link csvFrames}. */
@@ -102,19 +108,39 @@ export async function csvLayout(
   schema?: string,
 ): Promise<{ family?: string; header: boolean }> {
   const family = schema ?? await detectFamily(input);
+  // The CSV form of a Parquet file (readBytes) names its columns unless the family's files never do.
+  if (isParquetPath(input)) return { family, header: family === undefined || hasHeader(family) };
   // Only UNSW-NB15 comes both with a header (the train/test sets) and without (the raw parts).
   const header = family === undefined || family === "cic-ids2017" ||
     (family === "unsw-nb15" && /attack_cat/i.test(await sniffFirstLine(input)));
   return { family, header };
 }
 
-/** Reads `input` as frames of at most `rowsPerChunk` rows; see the module doc. */
+/**
+ * Reads `input` as frames of at most `rowsPerChunk` rows; see the module doc. A Parquet file is read by row
+ * group ({@link parquetFrames}), each piece loaded by its family's loader ({@link loadParquetPiece}).
+ */
 export async function* csvFrames(input: string, o: CsvFramesOptions = {}): AsyncGenerator<CsvFrame> {
   const { family, header } = await csvLayout(input, o.schema);
   const scratch = await Scratch.open("chunk.csv");
+  const rowsPerChunk = o.rowsPerChunk ?? 100_000;
   let rowsBefore = 0;
   try {
-    for await (const c of csvChunks(input, { rowsPerChunk: o.rowsPerChunk ?? 100_000, header })) {
+    if (isParquetPath(input)) {
+      for await (const f of parquetFrames(input, { rowsPerChunk })) {
+        const before = f.rowsBefore;
+        const df = await loadParquetPiece(
+          f.df,
+          input,
+          scratch,
+          { family, header, features: o.features },
+          (k) => before + k,
+        );
+        yield { ...f, df };
+      }
+      return;
+    }
+    for await (const c of csvChunks(input, { rowsPerChunk, header })) {
       const chunkFile = await scratch.write(c.bytes);
       const relocate = (e: unknown) => relocated(e, input, chunkFile, c.firstLine, header);
       let df: pl.DataFrame;
@@ -164,6 +190,36 @@ export async function* parquetFrames(
   }
 }
 
+/**
+ * Rows read from a Parquet file of dataset family `o.family` (a piece, or a sample), loaded as the family's
+ * loader loads the same rows of a CSV: straight from their columns where it can ({@link fromParquet}),
+ * else from their CSV text, written to `scratch` — an error then names the file's row (`rowOf` maps the
+ * k-th row of `raw` to it). Without a family, `raw` as it is.
+ */
+async function loadParquetPiece(
+  raw: pl.DataFrame,
+  input: string,
+  scratch: Scratch,
+  o: { family?: string; header: boolean; features?: string },
+  rowOf: (k: number) => number,
+): Promise<pl.DataFrame> {
+  if (!o.family) return raw;
+  const opts = o.features ? { features: o.features } : {};
+  const direct = fromParquet(o.family, raw, input, opts);
+  if (direct) return direct;
+  const file = await scratch.write(frameAsCsv(raw, o.header));
+  try {
+    return loadDataset({ name: o.family, path: file }, opts).df;
+  } catch (e) {
+    throw fromScratch(e, file, (e) => atParquetRow(e, o.header, input, rowOf));
+  }
+}
+
+/** `e` passed through `tell` when it is an InputError about the scratch file `file`; unchanged otherwise. */
+function fromScratch(e: unknown, file: string, tell: (e: InputError) => unknown): unknown {
+  return e instanceof InputError && e.location.file === file ? tell(e) : e;
+}
+
 /** The dtype polars gives a Parquet column of this kind when it reads the whole file. */
 function dtypeOf(c: { kind: "int" | "float" | "str" | "bool"; bits: number }): pl.DataType {
   return c.kind === "str"
@@ -183,7 +239,7 @@ function dtypeOf(c: { kind: "int" | "float" | "str" | "bool"; bits: number }): p
  */
 export async function sampleParquet(
   input: string,
-  o: { rows: number; seed?: number; onChunk?: (rows: number) => void },
+  o: { rows: number; seed?: number; schema?: string; onChunk?: (rows: number) => void },
 ): Promise<{ df: pl.DataFrame; sourceRows: number }> {
   if (!(Number.isInteger(o.rows) && o.rows >= 1)) {
     throw new RangeError(`sample rows must be an integer ≥ 1, found ${o.rows}`);
@@ -207,7 +263,18 @@ export async function sampleParquet(
     }
     o.onChunk?.(g.rows);
   }
-  return { df: pl.DataFrame(cols.map((c) => pl.Series(c.name, c.values, dtypeOf(c)))), sourceRows: total };
+  const df = pl.DataFrame(cols.map((c) => pl.Series(c.name, c.values, dtypeOf(c))));
+  // A file of a dataset family: the sample goes through the family's loader, as a CSV sample does.
+  const scratch = await Scratch.open("sample.csv");
+  try {
+    const layout = await csvLayout(input, o.schema);
+    return {
+      df: await loadParquetPiece(df, input, scratch, layout, (k) => pick[k - 1] + 1),
+      sourceRows: total,
+    };
+  } finally {
+    await scratch.close();
+  }
 }
 
 /**

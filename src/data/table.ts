@@ -17,7 +17,14 @@ import pl from "nodejs-polars";
 import { Buffer } from "node:buffer";
 import { InputError } from "../util/errors.ts";
 import { familyOf, loadDataset } from "./datasets.ts";
-import { checkCsvShape, listSourceFiles, polarsMessage, readBytes, splitCsvLine } from "./csv.ts";
+import {
+  checkCsvShape,
+  isParquetPath,
+  listSourceFiles,
+  polarsMessage,
+  readBytes,
+  splitCsvLine,
+} from "./csv.ts";
 import { VENDORED } from "./source.ts";
 import { openBytes } from "./chunks.ts";
 
@@ -54,21 +61,22 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Whether `path` names a Parquet file (`.parquet`, `.pq`): what the readers here tell the formats by. */
-export function isParquetPath(path: string): boolean {
-  return /\.(parquet|pq)$/i.test(path);
-}
+export { isParquetPath };
 
 /**
  * The dataset family a file (or directory, by its first file) belongs to, from its first line:
  * "cic-ids2017", "unsw-nb15", "nsl-kdd", "kdd99", or undefined for anything else.
  */
 export async function detectFamily(path: string): Promise<string | undefined> {
-  if (isParquetPath(path)) return undefined;
-  const files = listSourceFiles(path, /\.(csv|txt)(\.gz)?$|\.gz$|\.data/i);
-  const line = await sniffFirstLine(files[0]);
-  const fields = splitCsvLine(line).map((f) => f.trim());
+  const files = listSourceFiles(path, /\.(csv|txt)(\.gz)?$|\.gz$|\.data|\.(parquet|pq)$/i);
+  // A Parquet file's column names stand for a CSV header (it has no first line of values to look at).
+  const fields = isParquetPath(files[0])
+    ? (await import("./parquet.ts")).parquetLayout(files[0]).columns.map((c) => c.name.trim())
+    : splitCsvLine(await sniffFirstLine(files[0])).map((f) => f.trim());
   const lower = fields.map((f) => f.toLowerCase());
+  // A table a loader already made (`nadir preprocess`, a frame written out) carries its targets as
+  // label, attack and category: it is read as it is, not loaded again.
+  if (["label", "attack", "category"].every((c) => lower.includes(c))) return undefined;
   if (lower.includes("flow duration") && lower.includes("label")) return "cic-ids2017";
   if (lower.includes("attack_cat") || (fields.length === 49 && /^\d+\.\d+\.\d+\.\d+$/.test(fields[0]))) {
     return "unsw-nb15";

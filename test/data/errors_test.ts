@@ -196,26 +196,3 @@ Deno.test("a transform applied to a frame of another feature set says so and wha
   // One column short is a damaged file, not another feature set: no hint.
   assert.throws(() => t.apply(nsl.drop("src_bytes")), (err: Error) => !/has none of them/.test(err.message));
 });
-
-Deno.test("a Parquet file given to a dataset loader is named as Parquet, not parsed as a CSV header", async () => {
-  const { loadTable } = await import("../../src/data/table.ts");
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-pq-loader-" });
-  try {
-    const path = `${dir}/cic.parquet`;
-    loadCicIds2017(dataPath("cic-ids2017", "Botnet_736.csv.gz")).writeParquet(path, { compression: "zstd" });
-    for (
-      const load of [
-        () => loadCicIds2017(path),
-        () => loadNslKdd(path),
-        () => loadDataset({ name: "cic-ids2017", path }),
-      ]
-    ) {
-      const e = inputError(load, /expected CSV text \(plain or gzip\), found a Parquet file/);
-      assert.equal(e.location.file, path);
-    }
-    // Without a dataset name it is read as a table.
-    assert.equal((await loadTable(path)).height, 736);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});

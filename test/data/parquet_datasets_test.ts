@@ -1,0 +1,125 @@
+/**
+ * Dataset files given as Parquet: the real vendored CIC-IDS2017 and NSL-KDD files, converted by polars
+ * (typed columns as a Parquet release has them, and all-text columns), must load as their CSV does,
+ * whole, in chunks and sampled; errors name the Parquet row.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Buffer } from "node:buffer";
+import pl from "nodejs-polars";
+import { datasetInfo, loadDataset } from "../../src/data/datasets.ts";
+import { readBytes } from "../../src/data/csv.ts";
+import { csvFrames, csvInfo, sampleCsv, sampleParquet, tableFrames } from "../../src/data/stream.ts";
+import { detectFamily, loadTable } from "../../src/data/table.ts";
+import { InputError } from "../../src/util/errors.ts";
+import { dataPath } from "../_shared.ts";
+
+const CIC = dataPath("cic-ids2017", "DDoS_2500.csv.gz");
+const KDD = dataPath("nsl-kdd", "KDDTest-21.txt.gz");
+
+/** A real CSV as Parquet: polars' typed reading (`typed`) or every column as text. */
+function asParquet(csv: string, out: string, o: { typed: boolean; header: boolean }): string {
+  const text = Buffer.from(readBytes(csv));
+  const df = pl.readCSV(text, { hasHeader: o.header, inferSchemaLength: o.typed ? 10_000 : 0 });
+  df.writeParquet(out, { compression: "zstd" });
+  return out;
+}
+
+function tempDir(): string {
+  return Deno.makeTempDirSync({ prefix: "nadir-pq-datasets-" });
+}
+
+Deno.test("CIC-IDS2017 and NSL-KDD files as Parquet load as their CSVs do (typed and text columns)", async () => {
+  const dir = tempDir();
+  try {
+    for (const typed of [true, false]) {
+      const cic = asParquet(CIC, join(dir, `cic-${typed}.parquet`), { typed, header: true });
+      const want = loadDataset({ name: "cic-ids2017", path: CIC }).df;
+      assert.ok(
+        loadDataset({ name: "cic-ids2017", path: cic }).df.frameEqual(want, true),
+        `CIC, typed ${typed}`,
+      );
+      assert.equal(await detectFamily(cic), "cic-ids2017", "told by its column names");
+      assert.ok((await loadTable(cic)).frameEqual(want, true), "loadTable finds the family itself");
+
+      // KDD files name no columns: the family is given.
+      const kdd = asParquet(KDD, join(dir, `kdd-${typed}.parquet`), { typed, header: false });
+      const kddWant = loadDataset({ name: "nsl-kdd", path: KDD }).df;
+      assert.ok(
+        loadDataset({ name: "nsl-kdd", path: kdd }).df.frameEqual(kddWant, true),
+        `KDD, typed ${typed}`,
+      );
+      assert.ok((await loadTable(kdd, "nsl-kdd")).frameEqual(kddWant, true));
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a Parquet dataset in chunks: frames, data info and a seeded sample equal the CSV's", async () => {
+  const dir = tempDir();
+  try {
+    const cic = asParquet(CIC, join(dir, "cic.parquet"), { typed: true, header: true });
+    const whole = loadDataset({ name: "cic-ids2017", path: CIC }).df;
+    for (const frames of [csvFrames(cic, { rowsPerChunk: 333 }), tableFrames(cic, { rowsPerChunk: 333 })]) {
+      const parts: pl.DataFrame[] = [];
+      for await (const f of frames) parts.push(f.df);
+      assert.ok(parts.length >= 7);
+      assert.ok(pl.concat(parts).frameEqual(whole, true));
+    }
+    assert.deepEqual(
+      await csvInfo("cic-ids2017", cic, { rowsPerChunk: 333 }),
+      datasetInfo("cic-ids2017", whole),
+    );
+    // The same seed draws the same rows from either form.
+    const a = await sampleParquet(cic, { rows: 300, seed: 5 });
+    const b = await sampleCsv(CIC, { rows: 300, seed: 5, rowsPerChunk: 700 });
+    assert.equal(a.sourceRows, b.sourceRows);
+    assert.ok(a.df.frameEqual(b.df, true));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a bad value in a Parquet dataset is named by its row and column, whole, in chunks and sampled", async () => {
+  const dir = tempDir();
+  try {
+    const df = pl.readCSV(Buffer.from(readBytes(CIC)), { inferSchemaLength: 0 });
+    const col = "Flow Duration";
+    const values = df.getColumn(col).toArray() as string[];
+    values[1999] = "12x"; // row 2000
+    const bad = join(dir, "bad.parquet");
+    df.withColumns(pl.Series(col, values)).writeParquet(bad);
+    const named = (e: unknown) =>
+      e instanceof InputError && e.location.file === bad && /^row 2000: /.test(e.detail) &&
+      /12x/.test(e.message) && e.location.column === col;
+    assert.throws(() => loadDataset({ name: "cic-ids2017", path: bad }), named);
+    await assert.rejects(async () => {
+      for await (const _ of csvFrames(bad, { rowsPerChunk: 300 })) { /* read on */ }
+    }, named);
+    await assert.rejects(() => sampleParquet(bad, { rows: 2500, seed: 1 }), named);
+    // A CIC file given as NSL-KDD: the wrong shape, named at its first row.
+    assert.throws(
+      () => loadDataset({ name: "nsl-kdd", path: bad }),
+      (e: unknown) => e instanceof InputError && /^row 1: expected 43 columns/.test(e.detail),
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a table a loader made (label, attack, category) reads back as it is, CSV or Parquet", async () => {
+  const dir = tempDir();
+  try {
+    const loaded = loadDataset({ name: "cic-ids2017", path: CIC }).df;
+    for (const name of ["loaded.csv", "loaded.parquet"]) {
+      const path = join(dir, name);
+      if (name.endsWith(".csv")) loaded.writeCSV(path);
+      else loaded.writeParquet(path);
+      assert.equal(await detectFamily(path), undefined, name);
+      assert.ok((await loadTable(path)).frameEqual(loaded, true), name);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
