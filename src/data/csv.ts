@@ -137,9 +137,9 @@ function parquetAsCsv(path: string, header: boolean): Uint8Array {
  * A frame of a Parquet file (`raw`, columns in file order) with the names and types {@link parseTable}
  * gives `columns`, when its columns already hold what the CSV text of those rows would parse to: text as
  * text, integers as integers, doubles or integers as doubles, and no value missing where one is required.
- * Otherwise undefined — a float32 column (its CSV text is the shortest decimal, not the float32's double),
- * numbers kept as text, missing values (empty rows to skip, or an error to locate) — and the caller parses
- * the CSV text instead, which decides and names the row.
+ * A float32 column becomes the double of its shortest decimal, as its CSV text does (not the float32's own
+ * double). Otherwise undefined — numbers kept as text, missing values (empty rows to skip, or an error to
+ * locate) — and the caller parses the CSV text instead, which decides and names the row.
  */
 export function typedFrame(raw: pl.DataFrame, columns: readonly ColumnSpec[]): pl.DataFrame | undefined {
   if (raw.width !== columns.length || raw.height === 0) return undefined;
@@ -148,9 +148,10 @@ export function typedFrame(raw: pl.DataFrame, columns: readonly ColumnSpec[]): p
     const c = columns[i], s = raw.getColumn(raw.columns[i]);
     const t = String(s.dtype).replace(/^DataType\((.*)\)$/, "$1");
     const int = /^U?Int(8|16|32|64)$/.test(t) && t !== "UInt64";
-    const ok = c.type === "str" ? t === "String" : c.type === "int" ? int : int || t === "Float64";
+    const f32 = c.type === "num" && t === "Float32";
+    const ok = c.type === "str" ? t === "String" : c.type === "int" ? int : int || f32 || t === "Float64";
     if (!ok || (!c.nullable && s.nullCount() > 0)) return undefined;
-    out.push(s.cast(dtypeOf(c.type)).rename(c.name));
+    out.push((f32 ? s.cast(pl.Utf8) : s).cast(dtypeOf(c.type)).rename(c.name));
   }
   return pl.DataFrame(out);
 }

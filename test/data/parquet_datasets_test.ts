@@ -1,14 +1,15 @@
 /**
  * Dataset files given as Parquet: the real vendored CIC-IDS2017 and NSL-KDD files, converted by polars
- * (typed columns as a Parquet release has them, and all-text columns), must load as their CSV does,
- * whole, in chunks and sampled; errors name the Parquet row.
+ * (typed columns as a Parquet release has them, doubles narrowed to float32 as some releases do, and
+ * all-text columns), must load as their CSV text does, whole, in chunks and sampled, whether the loader
+ * takes the columns as they are or parses the text; errors name the Parquet row.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import pl from "nodejs-polars";
 import { datasetInfo, loadDataset } from "../../src/data/datasets.ts";
-import { readBytes } from "../../src/data/csv.ts";
+import { frameAsCsv, readBytes } from "../../src/data/csv.ts";
 import { csvFrames, csvInfo, sampleCsv, sampleParquet, tableFrames } from "../../src/data/stream.ts";
 import { detectFamily, loadTable } from "../../src/data/table.ts";
 import { InputError } from "../../src/util/errors.ts";
@@ -17,11 +18,25 @@ import { dataPath } from "../_shared.ts";
 const CIC = dataPath("cic-ids2017", "DDoS_2500.csv.gz");
 const KDD = dataPath("nsl-kdd", "KDDTest-21.txt.gz");
 
-/** A real CSV as Parquet: polars' typed reading (`typed`) or every column as text. */
-function asParquet(csv: string, out: string, o: { typed: boolean; header: boolean }): string {
+type Columns = "typed" | "float32" | "text";
+
+/** A real CSV as Parquet: polars' typed reading, the same with its doubles as float32, or all text. */
+function asParquet(csv: string, out: string, o: { columns: Columns; header: boolean }): string {
   const text = Buffer.from(readBytes(csv));
-  const df = pl.readCSV(text, { hasHeader: o.header, inferSchemaLength: o.typed ? 10_000 : 0 });
+  let df = pl.readCSV(text, { hasHeader: o.header, inferSchemaLength: o.columns === "text" ? 0 : 10_000 });
+  if (o.columns === "float32") {
+    const doubles = df.columns.filter((c) => String(df.getColumn(c).dtype).includes("Float64"));
+    assert.ok(doubles.length > 5);
+    df = df.withColumns(...doubles.map((c) => pl.col(c).cast(pl.Float32)));
+  }
   df.writeParquet(out, { compression: "zstd" });
+  return out;
+}
+
+/** The CSV text of a Parquet file's rows (what the loaders read where its columns cannot be taken as they are). */
+function textOf(parquet: string, header: boolean): string {
+  const out = parquet.replace(/\.parquet$/, ".csv");
+  Deno.writeFileSync(out, frameAsCsv(pl.readParquet(parquet), header));
   return out;
 }
 
@@ -29,25 +44,28 @@ function tempDir(): string {
   return Deno.makeTempDirSync({ prefix: "nadir-pq-datasets-" });
 }
 
-Deno.test("CIC-IDS2017 and NSL-KDD files as Parquet load as their CSVs do (typed and text columns)", async () => {
+Deno.test("CIC-IDS2017 and NSL-KDD files as Parquet load as their CSVs do (typed, float32 and text columns)", async () => {
   const dir = tempDir();
   try {
-    for (const typed of [true, false]) {
-      const cic = asParquet(CIC, join(dir, `cic-${typed}.parquet`), { typed, header: true });
-      const want = loadDataset({ name: "cic-ids2017", path: CIC }).df;
+    for (const columns of ["typed", "float32", "text"] as const) {
+      const cic = asParquet(CIC, join(dir, `cic-${columns}.parquet`), { columns, header: true });
+      // float32 values are not the CSV's: the reference is then the file's own text.
+      const want =
+        loadDataset({ name: "cic-ids2017", path: columns === "float32" ? textOf(cic, true) : CIC }).df;
       assert.ok(
         loadDataset({ name: "cic-ids2017", path: cic }).df.frameEqual(want, true),
-        `CIC, typed ${typed}`,
+        `CIC, ${columns}`,
       );
       assert.equal(await detectFamily(cic), "cic-ids2017", "told by its column names");
       assert.ok((await loadTable(cic)).frameEqual(want, true), "loadTable finds the family itself");
 
       // KDD files name no columns: the family is given.
-      const kdd = asParquet(KDD, join(dir, `kdd-${typed}.parquet`), { typed, header: false });
-      const kddWant = loadDataset({ name: "nsl-kdd", path: KDD }).df;
+      const kdd = asParquet(KDD, join(dir, `kdd-${columns}.parquet`), { columns, header: false });
+      const kddWant =
+        loadDataset({ name: "nsl-kdd", path: columns === "float32" ? textOf(kdd, false) : KDD }).df;
       assert.ok(
         loadDataset({ name: "nsl-kdd", path: kdd }).df.frameEqual(kddWant, true),
-        `KDD, typed ${typed}`,
+        `KDD, ${columns}`,
       );
       assert.ok((await loadTable(kdd, "nsl-kdd")).frameEqual(kddWant, true));
     }
@@ -59,8 +77,9 @@ Deno.test("CIC-IDS2017 and NSL-KDD files as Parquet load as their CSVs do (typed
 Deno.test("a Parquet dataset in chunks: frames, data info and a seeded sample equal the CSV's", async () => {
   const dir = tempDir();
   try {
-    const cic = asParquet(CIC, join(dir, "cic.parquet"), { typed: true, header: true });
-    const whole = loadDataset({ name: "cic-ids2017", path: CIC }).df;
+    const cic = asParquet(CIC, join(dir, "cic.parquet"), { columns: "float32", header: true });
+    const text = textOf(cic, true);
+    const whole = loadDataset({ name: "cic-ids2017", path: text }).df;
     for (const frames of [csvFrames(cic, { rowsPerChunk: 333 }), tableFrames(cic, { rowsPerChunk: 333 })]) {
       const parts: pl.DataFrame[] = [];
       for await (const f of frames) parts.push(f.df);
@@ -73,7 +92,7 @@ Deno.test("a Parquet dataset in chunks: frames, data info and a seeded sample eq
     );
     // The same seed draws the same rows from either form.
     const a = await sampleParquet(cic, { rows: 300, seed: 5 });
-    const b = await sampleCsv(CIC, { rows: 300, seed: 5, rowsPerChunk: 700 });
+    const b = await sampleCsv(text, { rows: 300, seed: 5, rowsPerChunk: 700 });
     assert.equal(a.sourceRows, b.sourceRows);
     assert.ok(a.df.frameEqual(b.df, true));
   } finally {
