@@ -8,7 +8,7 @@
  * seeds. Default hyperparameters; nothing is tuned on these labels.
  *
  * Usage: `deno task bench captures [--seeds 1,2,3] [--detectors flow-lm,autoencoder,kitnet]
- * [--features basic,packets,context]`. Writes `bench/results/captures-<stamp>.json`; docs/llm.md's table is
+ * [--features basic,packets,context,hosts]`. Writes `bench/results/captures-<stamp>.json`; docs/llm.md's table is
  * generated from the newest full record.
  *
  * @module
@@ -23,7 +23,7 @@ import { existsSync } from "../src/util/fs.ts";
 import { type Cell, printTable, saveRecord, type Table } from "./_record.ts";
 
 const DEFAULT_DETECTORS = "flow-lm,autoencoder,kitnet";
-const DEFAULT_FEATURES = "basic,packets,context";
+const DEFAULT_FEATURES = "basic,packets,context,hosts";
 const DEFAULT_SEEDS = "1,2,3";
 
 function arg(args: string[], name: string): string | undefined {
@@ -125,7 +125,9 @@ export async function main(args: string[] = []): Promise<Row[]> {
     notes: [
       "basic: NFStream's whole-flow columns; packets: the same plus each flow's first 8 packets (signed size, " +
       "gap); context: packets plus the source host's flows in the last 60 s (counts, distinct ports and " +
-      "addresses) and its last 4 flows (port, protocol, packets, bytes, gap).",
+      "addresses) and its last 4 flows (port, protocol, packets, bytes, gap); hosts: context plus the " +
+      "destination's flows in the last 60 s (count, distinct sources, same port) and the service's (protocol " +
+      "and destination port: count, distinct sources and destinations).",
       "Per-attack columns: that attack's flows against every benign test flow. flow-lm score=ztopk is the same " +
       "fitted flow-lm with each field's surprisal standardised by its benign held-out spread, top 5 fields; " +
       "flow-lm score=knn the same model's hidden states' distance to the 5th nearest benign training row's.",

@@ -12,7 +12,7 @@
  * import { DATA_DIR } from "nadir/data";
  * import { FEATURE_SET_NAMES, featureSet, meterFile } from "nadir/flows";
  *
- * assert.deepEqual(FEATURE_SET_NAMES, ["basic", "cic", "kdd", "packets", "context"]);
+ * assert.deepEqual(FEATURE_SET_NAMES, ["basic", "cic", "kdd", "packets", "context", "hosts"]);
  * const rows: (number | string)[][] = [];
  * let names: string[] = [];
  * const s = await meterFile(join(DATA_DIR, "pcaps/http_dvwa_sqlinjection.pcapng"), {

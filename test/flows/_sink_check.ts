@@ -32,7 +32,7 @@ export async function sameRowsAsCsv(
   const dir = Deno.makeTempDirSync({ prefix: `nadir-${ext}-` });
   try {
     const pcap = dataPath("pcaps", "zeek-ftp-bruteforce.pcap");
-    for (const features of ["basic", "cic", "kdd", "packets", "context"] as FeatureSetName[]) {
+    for (const features of ["basic", "cic", "kdd", "packets", "context", "hosts"] as FeatureSetName[]) {
       const csvPath = `${dir}/${features}.csv`, path = `${dir}/${features}.${ext}`;
       const csv = new CsvSink(csvPath);
       await meterFile(pcap, {

@@ -14,8 +14,22 @@
  *   `src_prev<i>_gap_ms` (this flow's end minus that flow's end), all 0 and a
  *   gap of −1 when the source has fewer flows.
  *
- * Memory is bounded: 64 flows per source, and sources silent for longer than
- * the window are dropped as time moves on.
+ * With `destination` (the `hosts` feature set), two more sides, the traffic
+ * features of KDD Cup 99 (Stolfo et al. 2000: `dst_host_count`,
+ * `dst_host_same_srv_rate`, `srv_count`), counted here over the window:
+ *
+ * - the destination's: `dst_flows_60s`, `dst_src_ips_60s`, `dst_same_port_60s`,
+ *   how many flows to the same destination address ended within the window,
+ *   from how many distinct sources, and how many to the same port;
+ * - the service's (protocol and destination port): `svc_flows_60s`,
+ *   `svc_src_ips_60s`, `svc_dst_ips_60s`, how many flows to the same service
+ *   ended within the window, from how many sources, to how many destinations.
+ *
+ * A flood from spoofed sources, one flow each, has no history on its source's
+ * side; the destination's or the service's side shows it.
+ *
+ * Memory is bounded: 64 flows per host or service, and those silent for
+ * longer than the window are dropped as time moves on.
  *
  * @example
  * ```ts
@@ -38,6 +52,11 @@ export interface HostContextOptions {
   windowMs?: number;
   /** Flows remembered per source (default 64). */
   history?: number;
+  /**
+   * Also the destination's and the service's side (default false; see the module doc): `dst_flows_60s`,
+   * `dst_src_ips_60s`, `dst_same_port_60s`, `svc_flows_60s`, `svc_src_ips_60s`, `svc_dst_ips_60s`.
+   */
+  destination?: boolean;
 }
 
 interface Past {
@@ -81,9 +100,28 @@ export function withHostContext<S>(
     }
     extra.push({ name: `src_prev${i}_gap_ms`, type: "int" });
   }
+  if (o.destination) {
+    extra.push(
+      { name: "dst_flows_60s", type: "int" },
+      { name: "dst_src_ips_60s", type: "int" },
+      { name: "dst_same_port_60s", type: "int" },
+      { name: "svc_flows_60s", type: "int" },
+      { name: "svc_src_ips_60s", type: "int" },
+      { name: "svc_dst_ips_60s", type: "int" },
+    );
+  }
   const hosts = new Map<string, Past[]>();
+  // The destination's side: its flows, with `dst` holding their source address. The service's side
+  // (protocol and destination port): its flows, with `dst` holding "source destination".
+  const dsts = new Map<string, Past[]>(), services = new Map<string, Past[]>();
   let seen = 0;
   const baseLen = base.columns.length;
+  const remember = (m: Map<string, Past[]>, host: string, flow: Past) => {
+    const past = m.get(host);
+    if (!past) return void m.set(host, [flow]);
+    past.push(flow);
+    if (past.length > H) past.shift();
+  };
   return {
     name,
     columns: [...base.columns, ...extra],
@@ -115,19 +153,49 @@ export function withHostContext<S>(
         out[j++] = q ? q.bytes : 0;
         out[j++] = q ? Math.max(0, now - q.endMs) : -1;
       }
-      past.push({
+      const flow: Past = {
         endMs: now,
         dport: Number(dport),
         proto: Number(proto),
         packets: Number(packets),
         bytes: Number(bytes),
         dst: String(dst),
-      });
-      if (past.length > H) past.shift();
-      hosts.set(String(src), past);
-      // Forget sources silent for longer than the window, now and then.
+      };
+      remember(hosts, String(src), flow);
+      if (o.destination) {
+        const into = dsts.get(String(dst)) ?? [];
+        let m = 0, same = 0;
+        const srcs = new Set<string>();
+        for (const q of into) {
+          if (now - q.endMs > window) continue;
+          m++;
+          srcs.add(q.dst);
+          if (q.dport === flow.dport) same++;
+        }
+        out[j++] = m;
+        out[j++] = srcs.size;
+        out[j++] = same;
+        remember(dsts, String(dst), { ...flow, dst: String(src) });
+        const svc = `${proto}/${dport}`;
+        let v = 0;
+        const vSrcs = new Set<string>(), vDsts = new Set<string>();
+        for (const q of services.get(svc) ?? []) {
+          if (now - q.endMs > window) continue;
+          v++;
+          const sp = q.dst.indexOf(" ");
+          vSrcs.add(q.dst.slice(0, sp));
+          vDsts.add(q.dst.slice(sp + 1));
+        }
+        out[j++] = v;
+        out[j++] = vSrcs.size;
+        out[j++] = vDsts.size;
+        remember(services, svc, { ...flow, dst: `${src} ${dst}` });
+      }
+      // Forget hosts silent for longer than the window, now and then.
       if ((++seen & 4095) === 0) {
-        for (const [h, q] of hosts) if (now - q[q.length - 1].endMs > window) hosts.delete(h);
+        for (const m of [hosts, dsts, services]) {
+          for (const [h, q] of m) if (now - q[q.length - 1].endMs > window) m.delete(h);
+        }
       }
     },
   };

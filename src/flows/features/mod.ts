@@ -1,5 +1,5 @@
 /**
- * Feature-set registry: `featureSet("basic" | "cic" | "kdd" | "packets" | "context")`
+ * Feature-set registry: `featureSet("basic" | "cic" | "kdd" | "packets" | "context" | "hosts")`
  * returns a fresh instance (kdd, packets and context keep state across flows, so
  * never share one). `packets` is `basic` plus each flow's first packets
  * (./packets.ts); `context` is `packets` plus the source host's recent flows
@@ -21,7 +21,7 @@ import { withFirstPackets } from "./packets.ts";
 import type { FeatureSet } from "./types.ts";
 
 /** Names accepted by {@link featureSet}. */
-export const FEATURE_SET_NAMES = ["basic", "cic", "kdd", "packets", "context"] as const;
+export const FEATURE_SET_NAMES = ["basic", "cic", "kdd", "packets", "context", "hosts"] as const;
 export type FeatureSetName = typeof FEATURE_SET_NAMES[number];
 
 /** A fresh feature set by name. */
@@ -37,6 +37,8 @@ export function featureSet(name: FeatureSetName): FeatureSet<any> {
       return withFirstPackets(basicFeatures, "packets");
     case "context":
       return withHostContext(withFirstPackets(basicFeatures, "packets"), "context");
+    case "hosts":
+      return withHostContext(withFirstPackets(basicFeatures, "packets"), "hosts", { destination: true });
   }
   throw new RangeError(`unknown feature set "${name}", expected one of ${FEATURE_SET_NAMES.join(", ")}`);
 }
