@@ -90,7 +90,7 @@ async function transformOfModel(m: LoadedModel): Promise<Transform | null> {
  * carries a preprocessing transform (scaling, one-hot categories, non-finite fill): its input columns
  * must be columns of the feature set, which the monitor computes per flow and hands to the transform
  * before scoring. The feature set is the manifest's `features.set` when it names one the monitor
- * computes (basic, cic, kdd, packets, context), else the first whose columns include every input column (`nadir train`
+ * computes (basic, cic, kdd, packets, context, hosts), else the first whose columns include every input column (`nadir train`
  * records "all" unless `--features` names the set).
  */
 export async function flowScoringFromDir(modelOrHistory: string): Promise<FlowScoring> {
@@ -154,8 +154,8 @@ export async function flowScoringFromDir(modelOrHistory: string): Promise<FlowSc
     featureSet: fs,
     featureNames,
     ...(transform ? { transform, categoricalNames } : {}),
-    // kdd's row() adds the connection to its 2 s / 100-connection windows: once per flow only.
-    ...(fs.name === "kdd" ? { endedOnly: true } : {}),
+    // Its rows count other flows (kdd's windows, the host context): one row a flow, at its end.
+    ...(fs.crossFlow ? { endedOnly: true } : {}),
     threshold: m.threshold.value,
     // A profile describes the detector's input columns; alerts of a transformed model show raw
     // flow values, so the monitor's running benign statistics explain them instead.

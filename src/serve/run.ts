@@ -189,10 +189,10 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   if (!src.interface && !src.pcap) throw new UsageError("nadir monitor: give --interface IF or --pcap FILE");
   if (!cfg.model && !cfg.detector) throw new UsageError("nadir monitor: give --model DIR or --detector NAME");
   const replay = parseReplay(src.replay);
-  const shards = shardCount(cfg);
+  let shards = shardCount(cfg);
+  const autoOne = (why: string) => log(`nadir monitor: --workers auto: 1 worker (${why})`);
   if (cfg.workers === "auto" && shards === 1) {
-    const why = shardRefusal(cfg);
-    log(`nadir monitor: --workers auto: 1 worker (${why || `${navigator.hardwareConcurrency} core`})`);
+    autoOne(shardRefusal(cfg) || `${navigator.hardwareConcurrency} core`);
   }
   const t0 = performance.now();
 
@@ -209,6 +209,16 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     history ? { ...cfg, model: history } : cfg,
     ro.featurizer,
   );
+  if (shards > 1 && scoring.kind === "flow" && scoring.featureSet.crossFlow) {
+    // Each shard would count only its own share of a host's flows.
+    const why = `the model's feature set (${scoring.featureSet.name}) counts each flow's neighbours ` +
+      "(other flows of its hosts or of the last seconds), which no shard sees whole";
+    if (cfg.workers !== "auto") {
+      throw new UsageError(`nadir monitor: --workers ${shards} cannot be used here: ${why}`);
+    }
+    autoOne(why);
+    shards = 1;
+  }
   const metrics = new MonitorMetrics();
   const stats = new LiveStats();
   stats.source = src.interface ? `interface ${src.interface}` : `pcap ${src.pcap}`;

@@ -12,6 +12,8 @@ import { dataPath, nadirArgs } from "../_shared.ts";
 import { AlertFilter, alertKeyString, HintBook } from "../../src/serve/rules.ts";
 import { Rng } from "../../src/util/random.ts";
 import { benignFlowModel } from "./_helpers.ts";
+import { featureSet } from "../../src/flows/features/mod.ts";
+import { flowScoringFromDir, trainFlowModelFromPcap } from "../../src/serve/models.ts";
 
 Deno.test("flowHash: both directions of every flow of a real capture land on one shard, shards share the load", async () => {
   await sameShardBothWays(dataPath("pcaps", "stratosphere-test7-malicious.pcap"));
@@ -161,6 +163,53 @@ Deno.test("nadir monitor --workers: auto runs one worker where the run cannot sh
     const bad = await monitor("--detector", "kitnet", "--workers", "many");
     assert.notEqual(bad.code, 0);
     assert.match(bad.err, /--workers expects an integer from 1 to 64 or auto, found many/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a model whose features count other flows (context, hosts, kdd) is scored once a flow, and is not sharded", async () => {
+  for (const name of ["basic", "cic", "packets"] as const) assert.ok(!featureSet(name).crossFlow, name);
+  for (const name of ["kdd", "context", "hosts"] as const) {
+    assert.equal(featureSet(name).crossFlow, true, name);
+  }
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-crossflow-" });
+  try {
+    const model = join(dir, "context-model");
+    await trainFlowModelFromPcap(dataPath("pcaps", "http_espn.pcapng"), model, {
+      detector: "kmeans",
+      featureSet: "context",
+      seed: 1,
+    });
+    // Re-scoring an active flow would record it in its hosts' history again.
+    const s = await flowScoringFromDir(model);
+    assert.equal(s.endedOnly, true);
+    assert.ok(!(await flowScoringFromDir(await benignFlowModel())).endedOnly);
+    const monitor = async (workers: string) => {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: nadirArgs(
+          "monitor",
+          "--pcap",
+          dataPath("pcaps", "zeek-ftp-bruteforce.pcap"),
+          "--model",
+          model,
+          "--workers",
+          workers,
+          "--alerts",
+          join(dir, `alerts-${workers}.jsonl`),
+        ),
+        stdout: "piped",
+        stderr: "piped",
+        env: { NADIR_PROGRESS: "0" },
+      }).output();
+      return { code: r.code, err: new TextDecoder().decode(r.stderr) };
+    };
+    const two = await monitor("2");
+    assert.equal(two.code, 2, two.err);
+    assert.match(two.err, /--workers 2 cannot be used here: the model's feature set \(context\) counts/);
+    const auto = await monitor("auto");
+    assert.equal(auto.code, 0, auto.err);
+    assert.match(auto.err, /--workers auto: 1 worker \(the model's feature set \(context\)/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -126,6 +126,7 @@ export function withHostContext<S>(
     name,
     columns: [...base.columns, ...extra],
     meterDefaults: base.meterDefaults,
+    crossFlow: true,
     init: (flow: Flow, p, prev) => base.init(flow, p, prev),
     update: (state, flow, p, dir) => base.update(state, flow, p, dir),
     row(f: Flow, state: S, out: (number | string)[]): void {

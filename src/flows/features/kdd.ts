@@ -270,6 +270,7 @@ export function kddFeatures(opts: KddOptions = {}): FeatureSet<KddState> {
     columns,
     // KDD connections are TCP sessions: end them at teardown.
     meterDefaults: { tcpTermination: true },
+    crossFlow: true,
     init(_flow: Flow, p: Packet): KddState {
       const s = new KddState();
       s.icmpType = p.icmpType;

@@ -45,6 +45,13 @@ export interface FeatureSet<S = unknown> extends FlowFeatureSet<S> {
   writeRow?(flow: Flow, state: S, w: RowWriter): void;
   /** Meter settings this feature set is defined with (e.g. CIC: TCP termination, 120 s flow timeout). */
   readonly meterDefaults?: Partial<Omit<MeterOptions, "onFlow" | "features">>;
+  /**
+   * Whether a flow's row depends on other flows: {@link row} records the flow in windows that later rows
+   * read (kdd's 2 s and 100-connection windows, the host context). So a flow's row is taken once, when it
+   * ends (a monitor re-scoring an active flow would count it again), and every flow of the sensor must
+   * pass through one instance (shards that each see part of them would count less).
+   */
+  readonly crossFlow?: boolean;
 }
 
 /** Welford running statistics (count, mean, M2, min, max). */
