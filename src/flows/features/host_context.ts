@@ -65,7 +65,105 @@ interface Past {
   proto: number;
   packets: number;
   bytes: number;
-  dst: string;
+  /** The two values a side counts distinct: see {@link History}. */
+  a: string | number;
+  b: string | number;
+}
+
+/**
+ * A host's (or a service's) last flows, at most `limit`, in the order the meter emitted them, with how many
+ * of them hold each value of `a` and of `b` (the source's side: destination address and port; the
+ * destination's: source address and port; the service's: source and destination address). While every one
+ * of them ended within the window — the usual case for a busy host — the counts answer a flow's columns
+ * without a pass over the flows; otherwise {@link History.count} takes that pass.
+ */
+class History {
+  readonly flows: Past[] = [];
+  readonly #a = new Map<string | number, number>();
+  readonly #b = new Map<string | number, number>();
+  /** Flows in the window, distinct `a` and `b` values among them, and how many have `b === same`. */
+  n = 0;
+  distinctA = 0;
+  distinctB = 0;
+  sameB = 0;
+
+  /**
+   * The flows' end times, in a ring: the window check reads these rather than the flow objects spread over
+   * the heap (the `hosts` set on the 200 k-flow bench capture: 6.4–6.6 → 5.7 s of CPU).
+   */
+  readonly #ends: Float64Array;
+  #next = 0;
+
+  constructor(readonly limit: number) {
+    this.#ends = new Float64Array(limit);
+  }
+
+  add(p: Past): void {
+    this.#ends[this.#next] = p.endMs;
+    this.#next = this.#next + 1 === this.limit ? 0 : this.#next + 1;
+    this.flows.push(p);
+    inc(this.#a, p.a);
+    inc(this.#b, p.b);
+    if (this.flows.length > this.limit) {
+      const q = this.flows.shift()!;
+      dec(this.#a, q.a);
+      dec(this.#b, q.b);
+    }
+  }
+
+  /** Fills n, distinctA, distinctB and sameB for a flow ending at `now`. */
+  count(now: number, windowMs: number, same: string | number): void {
+    const f = this.flows, ends = this.#ends;
+    let inWindow = 0;
+    for (let i = 0; i < f.length; i++) if (now - ends[i] <= windowMs) inWindow++;
+    this.n = inWindow;
+    const old = f.length - inWindow;
+    if (old === 0) {
+      this.distinctA = this.#a.size;
+      this.distinctB = this.#b.size;
+      this.sameB = this.#b.get(same) ?? 0;
+      return;
+    }
+    // Count whichever part is smaller, the flows out of the window or those in it.
+    const outside = old <= inWindow;
+    SCRATCH_A.clear();
+    SCRATCH_B.clear();
+    for (const q of f) {
+      if (now - q.endMs > windowMs !== outside) continue;
+      inc(SCRATCH_A, q.a);
+      inc(SCRATCH_B, q.b);
+    }
+    if (outside) {
+      // A value leaves the count when every flow that holds it is out of the window.
+      this.distinctA = this.#a.size - gone(SCRATCH_A, this.#a);
+      this.distinctB = this.#b.size - gone(SCRATCH_B, this.#b);
+      this.sameB = (this.#b.get(same) ?? 0) - (SCRATCH_B.get(same) ?? 0);
+    } else {
+      this.distinctA = SCRATCH_A.size;
+      this.distinctB = SCRATCH_B.size;
+      this.sameB = SCRATCH_B.get(same) ?? 0;
+    }
+  }
+}
+
+/** Scratch counts of {@link History.count} (one row is counted at a time). */
+const SCRATCH_A = new Map<string | number, number>(), SCRATCH_B = new Map<string | number, number>();
+
+/** How many values of `part` occur there as often as in `all`. */
+function gone(part: Map<string | number, number>, all: Map<string | number, number>): number {
+  let n = 0;
+  for (const [v, c] of part) if (all.get(v) === c) n++;
+  return n;
+}
+
+function inc(m: Map<string | number, number>, k: string | number): void {
+  m.set(k, (m.get(k) ?? 0) + 1);
+}
+
+function dec(m: Map<string | number, number>, k: string | number): void {
+  const n = m.get(k)! - 1;
+  if (n === 0) m.delete(k);
+  else m.set(k, n);
 }
 
 /** The base columns the context reads; a base set must have them. */
@@ -110,18 +208,16 @@ export function withHostContext<S>(
       { name: "svc_dst_ips_60s", type: "int" },
     );
   }
-  const hosts = new Map<string, Past[]>();
-  // The destination's side: its flows, with `dst` holding their source address. The service's side
-  // (protocol and destination port): its flows, with `dst` holding "source destination".
-  const dsts = new Map<string, Past[]>(), services = new Map<string, Past[]>();
+  const hosts = new Map<string, History>(), dsts = new Map<string, History>();
+  const services = new Map<number, History>();
   let seen = 0;
   const baseLen = base.columns.length;
-  const remember = (m: Map<string, Past[]>, host: string, flow: Past) => {
-    const past = m.get(host);
-    if (!past) return void m.set(host, [flow]);
-    past.push(flow);
-    if (past.length > H) past.shift();
+  const historyOf = <K>(m: Map<K, History>, key: K) => {
+    let h = m.get(key);
+    if (!h) m.set(key, h = new History(H));
+    return h;
   };
+  const [iSrc, iDst, iPort, iProto, iPackets, iBytes, iEnd] = at;
   return {
     name,
     columns: [...base.columns, ...extra],
@@ -131,21 +227,16 @@ export function withHostContext<S>(
     update: (state, flow, p, dir) => base.update(state, flow, p, dir),
     row(f: Flow, state: S, out: (number | string)[]): void {
       base.row(f, state, out);
-      const [src, dst, dport, proto, packets, bytes, end] = at.map((i) => out[i]);
-      const now = Number(end);
-      const past = hosts.get(String(src)) ?? [];
-      let n = 0;
-      const ports = new Set<number>(), ips = new Set<string>();
-      for (const q of past) {
-        if (now - q.endMs > window) continue;
-        n++;
-        ports.add(q.dport);
-        ips.add(q.dst);
-      }
+      const src = String(out[iSrc]), dst = String(out[iDst]), now = Number(out[iEnd]);
+      const dport = Number(out[iPort]), proto = Number(out[iProto]);
+      const packets = Number(out[iPackets]), bytes = Number(out[iBytes]);
+      const from = historyOf(hosts, src);
+      from.count(now, window, dport);
       let j = baseLen;
-      out[j++] = n;
-      out[j++] = ports.size;
-      out[j++] = ips.size;
+      out[j++] = from.n;
+      out[j++] = from.distinctB; // destination ports
+      out[j++] = from.distinctA; // destination addresses
+      const past = from.flows;
       for (let i = 0; i < K; i++) {
         const q = past[past.length - 1 - i];
         out[j++] = q ? q.dport : 0;
@@ -154,48 +245,25 @@ export function withHostContext<S>(
         out[j++] = q ? q.bytes : 0;
         out[j++] = q ? Math.max(0, now - q.endMs) : -1;
       }
-      const flow: Past = {
-        endMs: now,
-        dport: Number(dport),
-        proto: Number(proto),
-        packets: Number(packets),
-        bytes: Number(bytes),
-        dst: String(dst),
-      };
-      remember(hosts, String(src), flow);
+      from.add({ endMs: now, dport, proto, packets, bytes, a: dst, b: dport });
       if (o.destination) {
-        const into = dsts.get(String(dst)) ?? [];
-        let m = 0, same = 0;
-        const srcs = new Set<string>();
-        for (const q of into) {
-          if (now - q.endMs > window) continue;
-          m++;
-          srcs.add(q.dst);
-          if (q.dport === flow.dport) same++;
-        }
-        out[j++] = m;
-        out[j++] = srcs.size;
-        out[j++] = same;
-        remember(dsts, String(dst), { ...flow, dst: String(src) });
-        const svc = `${proto}/${dport}`;
-        let v = 0;
-        const vSrcs = new Set<string>(), vDsts = new Set<string>();
-        for (const q of services.get(svc) ?? []) {
-          if (now - q.endMs > window) continue;
-          v++;
-          const sp = q.dst.indexOf(" ");
-          vSrcs.add(q.dst.slice(0, sp));
-          vDsts.add(q.dst.slice(sp + 1));
-        }
-        out[j++] = v;
-        out[j++] = vSrcs.size;
-        out[j++] = vDsts.size;
-        remember(services, svc, { ...flow, dst: `${src} ${dst}` });
+        const to = historyOf(dsts, dst);
+        to.count(now, window, dport);
+        out[j++] = to.n;
+        out[j++] = to.distinctA; // source addresses
+        out[j++] = to.sameB; // to this port
+        to.add({ endMs: now, dport, proto, packets, bytes, a: src, b: dport });
+        const svc = historyOf(services, proto * 65536 + dport);
+        svc.count(now, window, dport);
+        out[j++] = svc.n;
+        out[j++] = svc.distinctA; // source addresses
+        out[j++] = svc.distinctB; // destination addresses
+        svc.add({ endMs: now, dport, proto, packets, bytes, a: src, b: dst });
       }
       // Forget hosts silent for longer than the window, now and then.
       if ((++seen & 4095) === 0) {
-        for (const m of [hosts, dsts, services]) {
-          for (const [h, q] of m) if (now - q[q.length - 1].endMs > window) m.delete(h);
+        for (const m of [hosts, dsts, services] as Map<string | number, History>[]) {
+          for (const [k, h] of m) if (now - h.flows[h.flows.length - 1].endMs > window) m.delete(k);
         }
       }
     },
