@@ -417,5 +417,14 @@ export function listSourceFiles(path: string, pattern: RegExp = /\.csv(\.gz)?$|\
   if (!files.length) {
     throw new InputError(`directory holds no data files (names matching ${pattern})`, { file: path });
   }
+  // Both forms of one dataset side by side (a CSV folder with its Parquet copies) would load every row twice.
+  const parquet = files.filter(isParquetPath).length;
+  if (parquet > 0 && parquet < files.length) {
+    throw new InputError(
+      `directory holds both Parquet (${parquet}) and other data files (${files.length - parquet}); ` +
+        "expected one format: give a folder of one, or one file",
+      { file: path },
+    );
+  }
   return files.sort();
 }

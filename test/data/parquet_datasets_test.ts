@@ -142,3 +142,30 @@ Deno.test("a table a loader made (label, attack, category) reads back as it is, 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("a folder of CIC Parquet files loads as the folder of CSVs; a folder of both forms is refused", async () => {
+  const dir = tempDir();
+  try {
+    const csvs = ["Botnet_736.csv.gz", "Heartbleed_11.csv.gz"].map((f) => dataPath("cic-ids2017", f));
+    const pq = join(dir, "pq"), both = join(dir, "both");
+    Deno.mkdirSync(pq);
+    Deno.mkdirSync(both);
+    for (const f of csvs) {
+      const name = f.split("/").at(-1)!.replace(".csv.gz", "");
+      asParquet(f, join(pq, `${name}.parquet`), { columns: "typed", header: true });
+      Deno.copyFileSync(f, join(both, `${name}.csv.gz`));
+    }
+    const want = pl.concat(csvs.map((f) => loadDataset({ name: "cic-ids2017", path: f }).df));
+    assert.ok(loadDataset({ name: "cic-ids2017", path: pq }).df.frameEqual(want, true));
+    assert.equal(await detectFamily(pq), "cic-ids2017");
+    Deno.copyFileSync(join(pq, "Botnet_736.parquet"), join(both, "Botnet_736.parquet"));
+    assert.throws(
+      () => loadDataset({ name: "cic-ids2017", path: both }),
+      (e: unknown) =>
+        e instanceof InputError && e.location.file === both &&
+        /both Parquet \(1\) and other data files \(2\)/.test(e.detail),
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
