@@ -419,9 +419,10 @@ export function listSourceFiles(path: string, pattern: RegExp = /\.csv(\.gz)?$|\
   }
   // Both forms of one dataset side by side (a CSV folder with its Parquet copies) would load every row twice.
   const parquet = files.filter(isParquetPath).length;
-  if (parquet > 0 && parquet < files.length) {
+  const text = files.filter((f) => /\.(csv|txt|data)(\.gz)?$|\.gz$/i.test(f)).length;
+  if (parquet > 0 && text > 0) {
     throw new InputError(
-      `directory holds both Parquet (${parquet}) and other data files (${files.length - parquet}); ` +
+      `directory holds both Parquet (${parquet}) and text data files (${text}); ` +
         "expected one format: give a folder of one, or one file",
       { file: path },
     );

@@ -163,7 +163,7 @@ Deno.test("a folder of CIC Parquet files loads as the folder of CSVs; a folder o
       () => loadDataset({ name: "cic-ids2017", path: both }),
       (e: unknown) =>
         e instanceof InputError && e.location.file === both &&
-        /both Parquet \(1\) and other data files \(2\)/.test(e.detail),
+        /both Parquet \(1\) and text data files \(2\)/.test(e.detail),
     );
   } finally {
     Deno.removeSync(dir, { recursive: true });
