@@ -25,6 +25,7 @@ import {
   listSourceFiles,
   parseTable,
   readBytes,
+  readParquetFile,
   splitCsvLine,
   typedFrame,
 } from "./csv.ts";
@@ -138,7 +139,7 @@ export function loadCicIds2017(source: string, opts: CicOptions = {}): pl.DataFr
   const parts: pl.DataFrame[] = [];
   let firstCols: string | undefined;
   for (const file of files) {
-    const kept = (isParquetPath(file) ? cicParquetColumns(pl.readParquet(file), file) : undefined) ??
+    const kept = (isParquetPath(file) ? cicParquetColumns(readParquetFile(file), file) : undefined) ??
       cicCsvColumns(readBytes(file), file, warn);
     const sig = kept.columns.join(",");
     if (firstCols !== undefined && sig !== firstCols) {

@@ -124,13 +124,16 @@ export function isParquetBytes(b: Uint8Array): boolean {
 
 /** The rows of a Parquet file as CSV text, after the column names when `header`. */
 function parquetAsCsv(path: string, header: boolean): Uint8Array {
-  let df: pl.DataFrame;
+  return frameAsCsv(readParquetFile(path), header);
+}
+
+/** A whole Parquet file through polars; a damaged or foreign file is an InputError naming it. */
+export function readParquetFile(path: string): pl.DataFrame {
   try {
-    df = pl.readParquet(path);
+    return pl.readParquet(path);
   } catch (e) {
     throw new InputError(`cannot read Parquet: ${polarsMessage(e)}`, { file: path });
   }
-  return frameAsCsv(df, header);
 }
 
 /**

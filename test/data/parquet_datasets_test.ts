@@ -169,3 +169,23 @@ Deno.test("a folder of CIC Parquet files loads as the folder of CSVs; a folder o
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("a cut or foreign Parquet file given as a dataset is an error naming it", async () => {
+  const dir = tempDir();
+  try {
+    const whole = asParquet(CIC, join(dir, "cic.parquet"), { columns: "typed", header: true });
+    const bytes = Deno.readFileSync(whole);
+    const cut = join(dir, "cut.parquet"), foreign = join(dir, "foreign.parquet");
+    Deno.writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
+    Deno.writeFileSync(foreign, new TextEncoder().encode("PAR1 but not a Parquet file"));
+    for (const file of [cut, foreign]) {
+      const named = (e: unknown) => e instanceof InputError && e.location.file === file;
+      assert.throws(() => loadDataset({ name: "cic-ids2017", path: file }), named);
+      assert.throws(() => loadDataset({ name: "nsl-kdd", path: file }), named);
+      await assert.rejects(() => loadTable(file), named);
+      await assert.rejects(() => detectFamily(file), named);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
