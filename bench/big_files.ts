@@ -130,14 +130,11 @@ export async function main(args: string[]): Promise<void> {
         const chunks = format === "Parquet" ? "row groups, 100,000 rows" : "chunks of 100,000 rows";
         for (const whole of n <= 2_500_000 ? [true, false] : [false]) {
           const batch = ["--batch-rows", whole ? "0" : "100000"];
-          // data info reads a Parquet file whole either way: not timed twice.
-          if (format === "CSV") {
-            runs.push([
-              "data info",
-              whole ? "whole file" : chunks,
-              nadirArgv("data", "info", "cic-ids2017", "--path", csv, ...batch),
-            ]);
-          }
+          runs.push([
+            "data info",
+            whole ? "whole file" : chunks,
+            nadirArgv("data", "info", "cic-ids2017", "--path", csv, ...batch),
+          ]);
           runs.push(
             [
               "train",
