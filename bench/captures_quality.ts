@@ -7,7 +7,7 @@
  * flood: each attack's flows against all benign test flows), mean of the
  * seeds. Default hyperparameters; nothing is tuned on these labels.
  *
- * Usage: `deno task bench captures [--seeds 1,2,3] [--detectors flow-lm,autoencoder,kitnet]
+ * Usage: `deno task bench captures [--seeds 1,2,3,4,5] [--detectors flow-lm,autoencoder,kitnet]
  * [--features basic,packets,context,hosts]`. Writes `bench/results/captures-<stamp>.json`; docs/llm.md's table is
  * generated from the newest full record.
  *
@@ -24,7 +24,7 @@ import { type Cell, printTable, saveRecord, type Table } from "./_record.ts";
 
 const DEFAULT_DETECTORS = "flow-lm,autoencoder,kitnet";
 const DEFAULT_FEATURES = "basic,packets,context,hosts";
-const DEFAULT_SEEDS = "1,2,3";
+const DEFAULT_SEEDS = "1,2,3,4,5";
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
