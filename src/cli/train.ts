@@ -77,7 +77,8 @@ export const command: Command = {
     features: {
       type: "string",
       arg: "SET",
-      description: "Feature set (all, kdd-header, ...; for flows files: basic, cic, kdd, packets, context, hosts)",
+      description:
+        "Feature set (all, kdd-header, ...; for flows files: basic, cic, kdd, packets, context, hosts)",
       default: "all",
     },
     "assume-benign": { type: "boolean", description: "Train on every row (unlabelled flows)" },
