@@ -86,7 +86,7 @@ Deno.test({
   const args = ["--pcap", big, "--model", model, "--config", cfg, "--alerts", alerts, "--port", "0"];
   const rng = new Rng(19); // seeded: the kill points are the same on every run
   const acknowledged: string[] = [];
-  let repairs = 0;
+  let repairs = 0, finished = 0;
   const kills = 10;
   for (let k = 0; k < kills; k++) {
     const before = new Set(completeIds(alerts));
@@ -108,6 +108,7 @@ Deno.test({
     let metrics = "";
     let packets = 0;
     let failures = 0;
+    let ended: Deno.CommandStatus | undefined;
     for (let t = 0; t < 3000 && packets < target; t++) {
       // A fresh connection each time: ports recur across runs, and a pooled keep-alive connection to
       // an earlier, killed monitor on the same port would fail the request.
@@ -120,6 +121,11 @@ Deno.test({
         // in ~60 runs); the durability question needs only the last successful read, so a few retries
         // are allowed, never a kill on a stale count (metrics is the last good read).
         if (++failures > 5) {
+          // A replay can leave /metrics answered but unsent until it ends when the machine is busy (seen
+          // about once in 6 full test runs: the last read 60–90 k packets before the kill point, then the
+          // monitor gone). A run that ended by itself, cleanly, is no kill but no loss either: counted below.
+          ended = await Promise.race([child.status, new Promise<undefined>((r) => setTimeout(r, 200))]);
+          if (ended?.success) break;
           throw new Error(
             `run ${k}: GET /metrics failed ${failures} times in a row at ${packets} of its ${target}-packet ` +
               `kill point (${(e as Error).message}: ${
@@ -135,6 +141,19 @@ Deno.test({
       packets = Number(/^nadir_packets_total (\d+)$/m.exec(metrics)?.[1] ?? 0);
       if (packets < target) await new Promise((r) => setTimeout(r, 10));
     }
+    if (ended?.success) {
+      // It wrote and flushed every alert of its run before exiting: all of them are acknowledged.
+      await err.done;
+      finished++;
+      const mine = completeIds(alerts).filter((id) => !before.has(id));
+      assert.match(
+        err.text(),
+        new RegExp(`nadir monitor: ${PACKETS} packets`),
+        `run ${k} ended early:\n${err.text()}`,
+      );
+      acknowledged.push(...mine);
+      continue;
+    }
     assert.ok(packets >= target, `run ${k} never reached ${target} packets:\n${metrics}`);
     child.kill("SIGKILL");
     const status = await child.status;
@@ -149,6 +168,8 @@ Deno.test({
     assert.ok(mine.length >= acked, `run ${k}: ${acked} acknowledged, only ${mine.length} in the file`);
     acknowledged.push(...mine.slice(0, acked));
   }
+  // Most runs must be real kills, or the test would prove nothing about them.
+  assert.ok(finished <= 3, `${finished} of ${kills} runs ended before their kill point`);
   // A last run to the end: it repairs what the last kill left and exits cleanly.
   const last = monitor([
     "--pcap",
@@ -168,7 +189,10 @@ Deno.test({
   for (const id of acknowledged) assert.ok(ids.has(id), `acknowledged alert ${id} lost`);
   assert.ok(acknowledged.length > 0, "the kills came after some alerts were written");
   console.log(
-    `kill loop: ${kills} kills, ${acknowledged.length} acknowledged alerts kept, ${repairs} repairs, ` +
+    `kill loop: ${
+      kills - finished
+    } kills (${finished} runs ended first), ${acknowledged.length} acknowledged ` +
+      `alerts kept, ${repairs} repairs, ` +
       `${[1, 2, 3, 4, 5].filter((i) => exists(`${alerts}.${i}`)).length} rotated files`,
   );
   Deno.removeSync(dir, { recursive: true });
