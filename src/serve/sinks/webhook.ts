@@ -120,18 +120,16 @@ export class WebhookSink implements AlertSink {
     });
     if (fixed) this.repair = describeRepair(fixed);
     // Line by line (src/util/lines.ts): a spool that grew through a long outage can outgrow one string.
-    // The first `memoryLines` undelivered lines are read; the rest are counted and left where they are.
-    const items = this.#queue.items;
+    // The undelivered lines are counted where they lie, and the first `memoryLines` read back as the queue
+    // reads them later.
     let seen = 0;
     forEachLine(opts.spoolPath, (l, _n, end) => {
-      const blank = l.trim() === "";
-      if (!blank && seen++ >= done) {
-        if (this.#onDisk > 0 || items.length >= this.#memoryLines) return void this.#onDisk++;
-        items.push(l);
-      }
-      if (this.#onDisk === 0) this.#diskFrom = end;
+      if (l.trim() === "") return;
+      if (seen++ < done) this.#diskFrom = end;
+      else this.#onDisk++;
     });
     this.#done = Math.min(done, seen);
+    if (this.#onDisk > 0) this.#readBack();
     this.#spool = Deno.openSync(opts.spoolPath, { append: true, create: true });
     this.#spoolSize = this.#spool.statSync().size;
     this.#queue.start();
