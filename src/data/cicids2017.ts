@@ -21,6 +21,7 @@ import pl from "nodejs-polars";
 import {
   type ColumnSpec,
   firstLine,
+  frameAsCsv,
   isParquetPath,
   listSourceFiles,
   parseTable,
@@ -139,8 +140,11 @@ export function loadCicIds2017(source: string, opts: CicOptions = {}): pl.DataFr
   const parts: pl.DataFrame[] = [];
   let firstCols: string | undefined;
   for (const file of files) {
-    const kept = (isParquetPath(file) ? cicParquetColumns(readParquetFile(file), file) : undefined) ??
-      cicCsvColumns(readBytes(file), file, warn);
+    // A Parquet file's columns as they are where they can be taken so, else the CSV text of its rows (what
+    // readBytes makes of it), from the frame already read.
+    const raw = isParquetPath(file) ? readParquetFile(file) : undefined;
+    const kept = (raw && cicParquetColumns(raw, file)) ??
+      cicCsvColumns(raw ? frameAsCsv(raw, true) : readBytes(file), file, warn);
     const sig = kept.columns.join(",");
     if (firstCols !== undefined && sig !== firstCols) {
       throw new InputError(`columns differ from ${files[0]}; a directory must hold files of one layout`, {
