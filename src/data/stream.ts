@@ -68,9 +68,11 @@ export function isBigParquet(source: string): boolean {
  * (a Parquet file of a family goes through its loader, as its CSV would).
  */
 export async function* tableFrames(input: string, o: CsvFramesOptions = {}): AsyncGenerator<CsvFrame> {
-  if (isParquetPath(input) && !(o.schema ?? await detectFamily(input))) {
-    yield* parquetFrames(input, { rowsPerChunk: o.rowsPerChunk });
-  } else yield* csvFrames(input, o);
+  if (!isParquetPath(input)) return yield* csvFrames(input, o);
+  // The family found here is handed on, so that the footer is read once.
+  const family = o.schema ?? await detectFamily(input);
+  if (family) yield* csvFrames(input, { ...o, schema: family });
+  else yield* parquetFrames(input, { rowsPerChunk: o.rowsPerChunk });
 }
 
 /** Options for {@link csvFrames}. */
@@ -330,10 +332,11 @@ function relocated(
   firstLine: number,
   header: boolean,
 ): unknown {
-  if (!(e instanceof InputError) || e.location.file !== chunkFile) return e;
-  const l = e.location.line;
-  const line = l === undefined ? undefined : header ? (l === 1 ? 1 : firstLine + l - 2) : firstLine + l - 1;
-  return new InputError(e.detail, { ...e.location, file: input, line }, { cause: e });
+  return fromScratch(e, chunkFile, (e) => {
+    const l = e.location.line;
+    const line = l === undefined ? undefined : header ? (l === 1 ? 1 : firstLine + l - 2) : firstLine + l - 1;
+    return new InputError(e.detail, { ...e.location, file: input, line }, { cause: e });
+  });
 }
 
 /** Options for {@link sampleCsv}. */
@@ -403,11 +406,12 @@ export async function sampleCsv(
     try {
       return { df: await loadTable(file, family), sourceRows: total };
     } catch (e) {
-      if (!(e instanceof InputError) || e.location.file !== file) throw e;
-      const l = e.location.line;
-      const k = l === undefined ? -1 : header ? l - 2 : l - 1;
-      const line = k >= 0 && k < lines.length ? lines[k] : l === 1 && header ? 1 : undefined;
-      throw new InputError(e.detail, { ...e.location, file: input, line }, { cause: e });
+      throw fromScratch(e, file, (e) => {
+        const l = e.location.line;
+        const k = l === undefined ? -1 : header ? l - 2 : l - 1;
+        const line = k >= 0 && k < lines.length ? lines[k] : l === 1 && header ? 1 : undefined;
+        return new InputError(e.detail, { ...e.location, file: input, line }, { cause: e });
+      });
     }
   } finally {
     await scratch.close();
