@@ -61,11 +61,9 @@ import {
   type LiveOpener,
   packetSource,
   parseReplay,
-  pcapFast,
   type SourceReport,
   withProgress,
 } from "./pipeline/source.ts";
-import { macrotask } from "./shard_ring.ts";
 import { runShards, shardCount, shardRefusal, type ShardTotals } from "./shard.ts";
 import { NatsSink } from "./sinks/nats.ts";
 import type { AlertSink } from "./sinks/sink.ts";
@@ -222,14 +220,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   const metrics = new MonitorMetrics();
   const stats = new LiveStats();
   stats.source = src.interface ? `interface ${src.interface}` : `pcap ${src.pcap}`;
-  // A sharded replay reads synchronously in 256 KiB chunks (see ReadOptions.betweenChunks): the workers
-  // keep both cores busy, and an async read per chunk waited for one each time. The event loop runs
-  // between chunks, and a worker's alert waits for it (the rules' verdict): measured, 1 MiB chunks held
-  // that round trip 12 ms (median) to 75 ms (p99), 256 KiB ones 14 to 43 ms at the same packets/s (64 KiB:
-  // 4 to 28 ms, but 9 % fewer packets/s).
-  const read = shards > 1 && src.pcap && !src.interface && replay.kind === "fast"
-    ? pcapFast(src.pcap, 256 * 1024, macrotask)
-    : packetSource(src, { replay, liveOpener: ro.liveOpener, metrics, log });
+  const read = packetSource(src, { replay, liveOpener: ro.liveOpener, metrics, log });
   const source = ro.progress && src.pcap && !src.interface ? withProgress(read, src.pcap) : read;
   // Before the store reads the alerts file and before any sink appends to it.
   const repairs = repairAlertFile(cfg, log);
