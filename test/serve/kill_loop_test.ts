@@ -121,9 +121,9 @@ Deno.test({
         // in ~60 runs); the durability question needs only the last successful read, so a few retries
         // are allowed, never a kill on a stale count (metrics is the last good read).
         if (++failures > 5) {
-          // A replay can leave /metrics answered but unsent until it ends when the machine is busy (seen
-          // about once in 6 full test runs: the last read 60–90 k packets before the kill point, then the
-          // monitor gone). A run that ended by itself, cleanly, is no kill but no loss either: counted below.
+          // A replay used to leave /metrics answered but unsent until it ended when the machine was busy
+          // (about once in 6 full test runs; cause and cure in docs/monitor.md, "Why the API starved"). A
+          // run that ends by itself, cleanly, is no kill but no loss either: counted below.
           ended = await Promise.race([child.status, new Promise<undefined>((r) => setTimeout(r, 200))]);
           if (ended?.success) break;
           throw new Error(
