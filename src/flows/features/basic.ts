@@ -12,17 +12,8 @@
  * @module
  */
 import type { Packet } from "../../capture/packet.ts";
-import {
-  dstMacHi,
-  dstMacLo,
-  type Flow,
-  formatIp4,
-  formatMac48,
-  Ip6Extras,
-  srcMacHi,
-  srcMacLo,
-  TCP,
-} from "../meter.ts";
+import { dstMacHi, dstMacLo, type Flow, Ip6Extras, srcMacHi, srcMacLo, TCP } from "../meter.ts";
+import { rowInto } from "./array_writer.ts";
 import type { Column, FeatureSet, RowWriter } from "./types.ts";
 
 const DIRS = ["bidirectional", "src2dst", "dst2src"] as const;
@@ -203,31 +194,6 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
 /** The numeric tail of a row (protocol … dst2src_fin_packets), filled by {@link emit}. */
 const ROW = new Float64Array(67);
 
-const NO_ROW: (number | string)[] = [];
-
-/** Collects a row into an array (for {@link FeatureSet.row}). */
-class ArrayWriter implements RowWriter {
-  out: (number | string)[] = NO_ROW;
-  i = 0;
-  num(v: number): void {
-    this.out[this.i++] = v;
-  }
-  nums(v: Float64Array, n: number): void {
-    for (let k = 0; k < n; k++) this.out[this.i++] = v[k];
-  }
-  str(v: string): void {
-    this.out[this.i++] = v;
-  }
-  ip4(x: number): void {
-    this.out[this.i++] = formatIp4(x);
-  }
-  mac48(hi: number, lo: number): void {
-    this.out[this.i++] = formatMac48(hi, lo);
-  }
-  end(): void {}
-}
-const ARRAY_WRITER = new ArrayWriter();
-
 /** NFStream's columns for one flow. */
 export const basicFeatures: FeatureSet<BasicState> = {
   name: "basic",
@@ -250,11 +216,7 @@ export const basicFeatures: FeatureSet<BasicState> = {
     if (p.protocol === 6 && p.tcpFlags !== 0) addFlags(s, dir === 0 ? FLAGS_S2D : FLAGS_D2S, p.tcpFlags);
   },
   row(f: Flow, state: BasicState, out: (number | string)[]): void {
-    const w = ARRAY_WRITER;
-    w.out = out;
-    w.i = 0;
-    emit(f, state, w);
-    w.out = NO_ROW;
+    rowInto(out, emit, f, state);
   },
   writeRow(f: Flow, state: BasicState, w: RowWriter): void {
     emit(f, state, w);

@@ -21,7 +21,8 @@
  */
 import type { Packet } from "../../capture/packet.ts";
 import { type Flow, TCP } from "../meter.ts";
-import { type Column, type FeatureSet, RunningStats } from "./types.ts";
+import { rowInto } from "./array_writer.ts";
+import type { Column, FeatureSet, RowWriter } from "./types.ts";
 
 /** CICFlowMeter's activity timeout for the Active/Idle columns (µs). */
 export const CIC_ACTIVITY_TIMEOUT_US = 5_000_000;
@@ -123,78 +124,96 @@ const NAMES: [string, Column["type"], boolean?][] = [
 /** Column names of the cic feature set, in output order. */
 export const CIC_COLUMNS: readonly string[] = NAMES.map((n) => n[0]);
 
-/** Bulk tracking for one direction (CICFlowMeter's definition: ≥ 4 payload packets, gaps ≤ 1 s). */
-class Bulk {
-  startHelper = 0;
-  lastTs = 0;
-  countHelper = 0;
-  sizeHelper = 0;
-  states = 0;
-  packets = 0;
-  bytes = 0;
-  durationUs = 0;
+// The per-flow state is one packed array of doubles (see CicState). Running statistics (Welford) take 6
+// slots: count, mean, M2, min, max, sum.
+const N = 0, MEAN = 1, M2 = 2, MIN = 3, MAX = 4, SUM = 5;
+const FWD_LEN = 0,
+  BWD_LEN = 6,
+  ALL_LEN = 12,
+  FLOW_IAT = 18,
+  FWD_IAT = 24,
+  BWD_IAT = 30,
+  ACTIVE = 36,
+  IDLE = 42;
+// A direction's bulk (CICFlowMeter's definition: ≥ 4 payload packets, gaps ≤ 1 s) takes 8: the current
+// bulk's start, last time, packets and bytes, then the totals of the bulks: count, packets, bytes, µs.
+const B_START = 0, B_LAST = 1, B_COUNT = 2, B_SIZE = 3, B_STATES = 4, B_PACKETS = 5, B_BYTES = 6, B_US = 7;
+const FWD_BULK = 48, BWD_BULK = 56;
+const LAST = 64, FWD_LAST = 65, BWD_LAST = 66, START_ACTIVE = 67, END_ACTIVE = 68;
+const F_PSH = 69, B_PSH = 70, F_URG = 71, B_URG = 72, F_RST = 73, B_RST = 74, F_HDR = 75, B_HDR = 76;
+/** FIN SYN RST PSH ACK URG CWR ECE counts. */
+const FLAGS = 77;
+const INIT_WIN_FWD = 85,
+  INIT_WIN_BWD = 86,
+  FWD_ACT_DATA = 87,
+  FWD_HDR_MIN = 88,
+  ICMP_CODE = 89,
+  ICMP_TYPE = 90;
+/** Start of the TCP connection this flow belongs to (µs), for 'Total TCP Flow Time'. */
+const CONN_START = 91;
+const SLOTS = 92;
 
-  add(ts: number, size: number, otherLastTs: number): void {
-    if (otherLastTs > this.startHelper) this.startHelper = 0;
-    if (size <= 0) return;
-    if (this.startHelper === 0 || ts - this.lastTs > BULK_GAP_US) {
-      this.startHelper = ts;
-      this.lastTs = ts;
-      this.countHelper = 1;
-      this.sizeHelper = size;
-      return;
-    }
-    this.countHelper++;
-    this.sizeHelper += size;
-    if (this.countHelper === 4) {
-      this.states++;
-      this.packets += this.countHelper;
-      this.bytes += this.sizeHelper;
-      this.durationUs += ts - this.startHelper;
-    } else if (this.countHelper > 4) {
-      this.packets++;
-      this.bytes += size;
-      this.durationUs += ts - this.lastTs;
-    }
-    this.lastTs = ts;
-  }
+/**
+ * Per-flow CIC state: 92 doubles in one plain array (736 bytes of values). It was an object holding eight
+ * running-statistics objects, two bulk trackers and a Float64Array: eleven allocations a flow, and every
+ * double field boxed on the heap besides. A packed array of doubles is one allocation with the values
+ * inline (see {@link BasicState} in basic.ts for why not a typed array).
+ */
+export type CicState = number[];
+
+/** Zeroed template in PACKED_DOUBLE_ELEMENTS form: `slice()` copies keep that form (no per-flow transition). */
+const ZERO: number[] = new Array(SLOTS);
+for (let i = 0; i < SLOTS; i++) ZERO[i] = 0.5;
+for (let i = 0; i < SLOTS; i++) ZERO[i] = 0;
+
+function isCicState(x: unknown): x is CicState {
+  return Array.isArray(x) && x.length === SLOTS;
 }
 
-/** Per-flow CIC state. */
-export class CicState {
-  fwdLen = new RunningStats();
-  bwdLen = new RunningStats();
-  allLen = new RunningStats();
-  flowIat = new RunningStats();
-  fwdIat = new RunningStats();
-  bwdIat = new RunningStats();
-  active = new RunningStats();
-  idle = new RunningStats();
-  fwdBulk = new Bulk();
-  bwdBulk = new Bulk();
-  lastUs = 0;
-  fwdLastUs = 0;
-  bwdLastUs = 0;
-  startActiveUs = 0;
-  endActiveUs = 0;
-  fPsh = 0;
-  bPsh = 0;
-  fUrg = 0;
-  bUrg = 0;
-  fRst = 0;
-  bRst = 0;
-  fHdr = 0;
-  bHdr = 0;
-  /** FIN SYN RST PSH ACK URG CWR ECE counts. */
-  flags = new Float64Array(8);
-  initWinFwd = 0;
-  initWinBwd = -1;
-  fwdActData = 0;
-  fwdHdrMin = Infinity;
-  icmpCode = -1;
-  icmpType = -1;
-  /** Start of the TCP connection this flow belongs to (µs), for 'Total TCP Flow Time'. */
-  connStartUs = 0;
+/** Welford update of the statistics at offset `o` with `x`. */
+function statAdd(s: number[], o: number, x: number): void {
+  const n = ++s[o + N];
+  s[o + SUM] += x;
+  if (n === 1) {
+    s[o + MEAN] = s[o + MIN] = s[o + MAX] = x;
+    s[o + M2] = 0;
+    return;
+  }
+  if (x < s[o + MIN]) s[o + MIN] = x;
+  if (x > s[o + MAX]) s[o + MAX] = x;
+  const d = x - s[o + MEAN];
+  s[o + MEAN] += d / n;
+  s[o + M2] += d * (x - s[o + MEAN]);
+}
+
+/** Sample standard deviation (n − 1) of the statistics at `o`, 0 below 2 values. */
+function statStd(s: number[], o: number): number {
+  return s[o + N] > 1 ? Math.sqrt(s[o + M2] / (s[o + N] - 1)) : 0;
+}
+
+function bulkAdd(s: number[], o: number, ts: number, size: number, otherLastTs: number): void {
+  if (otherLastTs > s[o + B_START]) s[o + B_START] = 0;
+  if (size <= 0) return;
+  if (s[o + B_START] === 0 || ts - s[o + B_LAST] > BULK_GAP_US) {
+    s[o + B_START] = ts;
+    s[o + B_LAST] = ts;
+    s[o + B_COUNT] = 1;
+    s[o + B_SIZE] = size;
+    return;
+  }
+  const count = ++s[o + B_COUNT];
+  s[o + B_SIZE] += size;
+  if (count === 4) {
+    s[o + B_STATES]++;
+    s[o + B_PACKETS] += count;
+    s[o + B_BYTES] += s[o + B_SIZE];
+    s[o + B_US] += ts - s[o + B_START];
+  } else if (count > 4) {
+    s[o + B_PACKETS]++;
+    s[o + B_BYTES] += size;
+    s[o + B_US] += ts - s[o + B_LAST];
+  }
+  s[o + B_LAST] = ts;
 }
 
 const FLAG_ORDER = [TCP.FIN, TCP.SYN, TCP.RST, TCP.PSH, TCP.ACK, TCP.URG, TCP.CWR, TCP.ECE];
@@ -209,27 +228,27 @@ function headerOf(p: Packet): number {
 
 function onPacket(s: CicState, p: Packet, ts: number, dir: 0 | 1): void {
   const pay = payloadOf(p);
-  s.allLen.add(pay);
+  statAdd(s, ALL_LEN, pay);
   const fl = p.protocol === 6 ? p.tcpFlags : 0;
-  if (fl !== 0) { for (let i = 0; i < 8; i++) if (fl & FLAG_ORDER[i]) s.flags[i]++; }
+  if (fl !== 0) { for (let i = 0; i < 8; i++) if (fl & FLAG_ORDER[i]) s[FLAGS + i]++; }
   if (dir === 0) {
-    s.fwdBulk.add(ts, pay, s.bwdBulk.lastTs);
-    s.fwdLen.add(pay);
-    s.fHdr += headerOf(p);
+    bulkAdd(s, FWD_BULK, ts, pay, s[BWD_BULK + B_LAST]);
+    statAdd(s, FWD_LEN, pay);
     const h = headerOf(p);
-    if (h < s.fwdHdrMin) s.fwdHdrMin = h;
-    if (pay >= 1) s.fwdActData++;
-    if (fl & TCP.PSH) s.fPsh++;
-    if (fl & TCP.URG) s.fUrg++;
-    if (fl & TCP.RST) s.fRst++;
+    s[F_HDR] += h;
+    if (h < s[FWD_HDR_MIN]) s[FWD_HDR_MIN] = h;
+    if (pay >= 1) s[FWD_ACT_DATA]++;
+    if (fl & TCP.PSH) s[F_PSH]++;
+    if (fl & TCP.URG) s[F_URG]++;
+    if (fl & TCP.RST) s[F_RST]++;
   } else {
-    s.bwdBulk.add(ts, pay, s.fwdBulk.lastTs);
-    s.bwdLen.add(pay);
-    s.bHdr += headerOf(p);
-    if (s.initWinBwd < 0 && p.protocol === 6) s.initWinBwd = p.tcpWindow;
-    if (fl & TCP.PSH) s.bPsh++;
-    if (fl & TCP.URG) s.bUrg++;
-    if (fl & TCP.RST) s.bRst++;
+    bulkAdd(s, BWD_BULK, ts, pay, s[FWD_BULK + B_LAST]);
+    statAdd(s, BWD_LEN, pay);
+    s[B_HDR] += headerOf(p);
+    if (s[INIT_WIN_BWD] < 0 && p.protocol === 6) s[INIT_WIN_BWD] = p.tcpWindow;
+    if (fl & TCP.PSH) s[B_PSH]++;
+    if (fl & TCP.URG) s[B_URG]++;
+    if (fl & TCP.RST) s[B_RST]++;
   }
 }
 
@@ -237,23 +256,122 @@ function pad2(n: number): string {
   return n < 10 ? "0" + n : String(n);
 }
 
+// Consecutive flows mostly start in the same second: its text is made once.
+let tsSecond = NaN, tsPrefix = "";
+
 /** 'YYYY-MM-DD hh:mm:ss.ffffff' in UTC (the CSVs use the capture site's local time). */
 export function cicTimestamp(us: number): string {
-  const d = new Date(Math.floor(us / 1000));
-  const frac = String(Math.floor(us) % 1_000_000).padStart(6, "0");
-  return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ` +
-    `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.${frac}`;
+  const second = Math.floor(Math.floor(us / 1000) / 1000);
+  if (second !== tsSecond) {
+    const d = new Date(second * 1000);
+    tsPrefix = `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ` +
+      `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.`;
+    tsSecond = second;
+  }
+  return tsPrefix + String(Math.floor(us) % 1_000_000).padStart(6, "0");
 }
 
-function stats4(r: RunningStats, out: (number | string)[], i: number, order: "mmms" | "msmm"): number {
-  // order mmms: max min mean std (packet lengths); msmm: mean std max min (IAT, active, idle)
-  if (r.n === 0) {
-    out[i++] = 0, out[i++] = 0, out[i++] = 0, out[i++] = 0;
-    return i;
+/** Appends max min mean std (packet lengths) of the statistics at `o`, from `r[i]`; returns the next index. */
+function lengths4(s: number[], o: number, r: Float64Array, i: number): number {
+  if (s[o + N] === 0) {
+    r[i] =
+      r[i + 1] =
+      r[i + 2] =
+      r[i + 3] =
+        0;
+  } else r[i] = s[o + MAX], r[i + 1] = s[o + MIN], r[i + 2] = s[o + MEAN], r[i + 3] = statStd(s, o);
+  return i + 4;
+}
+
+/** Appends mean std max min (IAT, active, idle) of the statistics at `o`, from `r[i]`; returns the next index. */
+function times4(s: number[], o: number, r: Float64Array, i: number): number {
+  if (s[o + N] === 0) {
+    r[i] =
+      r[i + 1] =
+      r[i + 2] =
+      r[i + 3] =
+        0;
+  } else r[i] = s[o + MEAN], r[i + 1] = statStd(s, o), r[i + 2] = s[o + MAX], r[i + 3] = s[o + MIN];
+  return i + 4;
+}
+
+/** The numbers after 'Timestamp', filled by {@link emit} and handed over at once (no boxed double each). */
+const ROW = new Float64Array(NAMES.length - 8);
+
+/** The one definition of a cic row, shared by {@link FeatureSet.row} and {@link FeatureSet.writeRow}. */
+function emit(f: Flow, s: CicState, w: RowWriter): void {
+  const F = f.s2dPackets, B = f.d2sPackets, n = F + B;
+  const dur = f.lastUs - f.firstUs;
+  const secs = dur / 1e6;
+  const proto = f.protocol === 6 || f.protocol === 17 || f.protocol === 1 ? f.protocol : 0;
+  const src = f.srcIp, dst = f.dstIp, sport = f.srcPort, dport = f.dstPort;
+  w.num(f.id);
+  w.str(`${src}-${dst}-${sport}-${dport}-${proto}`);
+  w.str(src);
+  w.num(sport);
+  w.str(dst);
+  w.num(dport);
+  w.num(proto);
+  w.str(cicTimestamp(f.firstUs));
+  const r = ROW;
+  let i = 0;
+  const fwdSum = s[FWD_LEN + SUM], bwdSum = s[BWD_LEN + SUM];
+  r[i++] = dur;
+  r[i++] = F;
+  r[i++] = B;
+  r[i++] = fwdSum;
+  r[i++] = bwdSum;
+  i = lengths4(s, FWD_LEN, r, i);
+  i = lengths4(s, BWD_LEN, r, i);
+  r[i++] = dur > 0 ? (fwdSum + bwdSum) / secs : 0;
+  r[i++] = dur > 0 ? n / secs : 0;
+  i = times4(s, FLOW_IAT, r, i);
+  r[i++] = s[FWD_IAT + N] ? s[FWD_IAT + SUM] : 0;
+  i = times4(s, FWD_IAT, r, i);
+  r[i++] = s[BWD_IAT + N] ? s[BWD_IAT + SUM] : 0;
+  i = times4(s, BWD_IAT, r, i);
+  r[i++] = s[F_PSH];
+  r[i++] = s[B_PSH];
+  r[i++] = s[F_URG];
+  r[i++] = s[B_URG];
+  r[i++] = s[F_RST];
+  r[i++] = s[B_RST];
+  r[i++] = s[F_HDR];
+  r[i++] = s[B_HDR];
+  r[i++] = dur > 0 ? F / secs : 0;
+  r[i++] = dur > 0 ? B / secs : 0;
+  const all = s[ALL_LEN + N];
+  r[i++] = all ? s[ALL_LEN + MIN] : 0;
+  r[i++] = all ? s[ALL_LEN + MAX] : 0;
+  r[i++] = all ? s[ALL_LEN + MEAN] : 0;
+  r[i++] = statStd(s, ALL_LEN);
+  r[i++] = all > 1 ? s[ALL_LEN + M2] / (all - 1) : 0;
+  for (let k = 0; k < 8; k++) r[i++] = s[FLAGS + k];
+  r[i++] = F > 0 ? B / F : 0;
+  r[i++] = n > 0 ? s[ALL_LEN + SUM] / n : 0;
+  r[i++] = s[FWD_LEN + N] ? s[FWD_LEN + MEAN] : 0;
+  r[i++] = s[BWD_LEN + N] ? s[BWD_LEN + MEAN] : 0;
+  for (const b of [FWD_BULK, BWD_BULK]) {
+    const states = s[b + B_STATES], us = s[b + B_US];
+    r[i++] = states ? s[b + B_BYTES] / states : 0;
+    r[i++] = states ? s[b + B_PACKETS] / states : 0;
+    r[i++] = us ? s[b + B_BYTES] / (us / 1e6) : 0;
   }
-  if (order === "mmms") out[i++] = r.max, out[i++] = r.min, out[i++] = r.mean, out[i++] = r.std;
-  else out[i++] = r.mean, out[i++] = r.std, out[i++] = r.max, out[i++] = r.min;
-  return i;
+  // As in the CSVs: the subflow count equals the packet count (integer division).
+  r[i++] = n ? Math.floor(F / n) : 0;
+  r[i++] = n ? Math.floor(fwdSum / n) : 0;
+  r[i++] = n ? Math.floor(B / n) : 0;
+  r[i++] = n ? Math.floor(bwdSum / n) : 0;
+  r[i++] = s[INIT_WIN_FWD];
+  r[i++] = s[INIT_WIN_BWD] < 0 ? 0 : s[INIT_WIN_BWD];
+  r[i++] = s[FWD_ACT_DATA];
+  r[i++] = Number.isFinite(s[FWD_HDR_MIN]) ? s[FWD_HDR_MIN] : 0;
+  i = times4(s, ACTIVE, r, i);
+  i = times4(s, IDLE, r, i);
+  r[i++] = s[ICMP_CODE];
+  r[i++] = s[ICMP_TYPE];
+  r[i++] = f.protocol === 6 ? f.lastUs - s[CONN_START] : 0;
+  w.nums(r, i);
 }
 
 /** The CIC-IDS2017 (improved) feature set. */
@@ -263,23 +381,26 @@ export const cicFeatures: FeatureSet<CicState> = {
   // CICFlowMeter: 120 s flow timeout counted from the first packet; TCP flows end on teardown.
   meterDefaults: { activeTimeout: 120, idleTimeout: 120, tcpTermination: true },
   init(flow: Flow, p: Packet, prev?: Flow): CicState {
-    const s = new CicState();
+    const s = ZERO.slice();
     const ts = flow.firstUs;
-    s.lastUs =
-      s.fwdLastUs =
-      s.startActiveUs =
-      s.endActiveUs =
+    s[LAST] =
+      s[FWD_LAST] =
+      s[START_ACTIVE] =
+      s[END_ACTIVE] =
         ts;
-    s.initWinFwd = p.protocol === 6 ? p.tcpWindow : 0;
+    s[INIT_WIN_FWD] = p.protocol === 6 ? p.tcpWindow : 0;
+    s[INIT_WIN_BWD] = -1;
+    s[FWD_HDR_MIN] = Infinity;
+    s[ICMP_CODE] = s[ICMP_TYPE] = -1;
     if (p.icmpType >= 0) {
-      s.icmpType = p.icmpType;
-      s.icmpCode = p.icmpCode;
+      s[ICMP_TYPE] = p.icmpType;
+      s[ICMP_CODE] = p.icmpCode;
     }
     // A TCP connection cut by a timeout keeps counting from its real start.
-    const prevState = prev?.state as CicState | undefined;
-    s.connStartUs = p.protocol === 6 && prevState instanceof CicState && (p.tcpFlags & TCP.SYN) === 0 &&
+    const prevState = prev?.state;
+    s[CONN_START] = p.protocol === 6 && isCicState(prevState) && (p.tcpFlags & TCP.SYN) === 0 &&
         prev!.closedUs === 0
-      ? prevState.connStartUs
+      ? prevState[CONN_START]
       : ts;
     onPacket(s, p, ts, 0);
     return s;
@@ -287,89 +408,27 @@ export const cicFeatures: FeatureSet<CicState> = {
   update(s: CicState, flow: Flow, p: Packet, dir: 0 | 1): void {
     const ts = flow.lastUs;
     // Active/idle periods: a gap longer than the activity timeout closes an active period.
-    if (ts - s.endActiveUs > CIC_ACTIVITY_TIMEOUT_US) {
-      if (s.endActiveUs - s.startActiveUs > 0) s.active.add(s.endActiveUs - s.startActiveUs);
-      s.idle.add(ts - s.endActiveUs);
-      s.startActiveUs = s.endActiveUs = ts;
-    } else s.endActiveUs = ts;
-    s.flowIat.add(ts - s.lastUs);
-    s.lastUs = ts;
+    if (ts - s[END_ACTIVE] > CIC_ACTIVITY_TIMEOUT_US) {
+      if (s[END_ACTIVE] - s[START_ACTIVE] > 0) statAdd(s, ACTIVE, s[END_ACTIVE] - s[START_ACTIVE]);
+      statAdd(s, IDLE, ts - s[END_ACTIVE]);
+      s[START_ACTIVE] = s[END_ACTIVE] = ts;
+    } else s[END_ACTIVE] = ts;
+    statAdd(s, FLOW_IAT, ts - s[LAST]);
+    s[LAST] = ts;
     if (dir === 0) {
-      s.fwdIat.add(ts - s.fwdLastUs);
-      s.fwdLastUs = ts;
+      statAdd(s, FWD_IAT, ts - s[FWD_LAST]);
+      s[FWD_LAST] = ts;
     } else {
-      if (flow.d2sPackets > 1) s.bwdIat.add(ts - s.bwdLastUs);
-      s.bwdLastUs = ts;
+      if (flow.d2sPackets > 1) statAdd(s, BWD_IAT, ts - s[BWD_LAST]);
+      s[BWD_LAST] = ts;
     }
     onPacket(s, p, ts, dir);
   },
   row(f: Flow, s: CicState, out: (number | string)[]): void {
-    const F = f.s2dPackets, B = f.d2sPackets, N = F + B;
-    const dur = f.lastUs - f.firstUs;
-    const secs = dur / 1e6;
-    const proto = f.protocol === 6 || f.protocol === 17 || f.protocol === 1 ? f.protocol : 0;
-    let i = 0;
-    out[i++] = f.id;
-    out[i++] = `${f.srcIp}-${f.dstIp}-${f.srcPort}-${f.dstPort}-${proto}`;
-    out[i++] = f.srcIp;
-    out[i++] = f.srcPort;
-    out[i++] = f.dstIp;
-    out[i++] = f.dstPort;
-    out[i++] = proto;
-    out[i++] = cicTimestamp(f.firstUs);
-    out[i++] = dur;
-    out[i++] = F;
-    out[i++] = B;
-    out[i++] = s.fwdLen.sum;
-    out[i++] = s.bwdLen.sum;
-    i = stats4(s.fwdLen, out, i, "mmms");
-    i = stats4(s.bwdLen, out, i, "mmms");
-    out[i++] = dur > 0 ? (s.fwdLen.sum + s.bwdLen.sum) / secs : 0;
-    out[i++] = dur > 0 ? N / secs : 0;
-    i = stats4(s.flowIat, out, i, "msmm");
-    out[i++] = s.fwdIat.n ? s.fwdIat.sum : 0;
-    i = stats4(s.fwdIat, out, i, "msmm");
-    out[i++] = s.bwdIat.n ? s.bwdIat.sum : 0;
-    i = stats4(s.bwdIat, out, i, "msmm");
-    out[i++] = s.fPsh;
-    out[i++] = s.bPsh;
-    out[i++] = s.fUrg;
-    out[i++] = s.bUrg;
-    out[i++] = s.fRst;
-    out[i++] = s.bRst;
-    out[i++] = s.fHdr;
-    out[i++] = s.bHdr;
-    out[i++] = dur > 0 ? F / secs : 0;
-    out[i++] = dur > 0 ? B / secs : 0;
-    const a = s.allLen;
-    out[i++] = a.n ? a.min : 0;
-    out[i++] = a.n ? a.max : 0;
-    out[i++] = a.n ? a.mean : 0;
-    out[i++] = a.std;
-    out[i++] = a.variance;
-    for (let k = 0; k < 8; k++) out[i++] = s.flags[k];
-    out[i++] = F > 0 ? B / F : 0;
-    out[i++] = N > 0 ? a.sum / N : 0;
-    out[i++] = s.fwdLen.n ? s.fwdLen.mean : 0;
-    out[i++] = s.bwdLen.n ? s.bwdLen.mean : 0;
-    for (const b of [s.fwdBulk, s.bwdBulk]) {
-      out[i++] = b.states ? b.bytes / b.states : 0;
-      out[i++] = b.states ? b.packets / b.states : 0;
-      out[i++] = b.durationUs ? b.bytes / (b.durationUs / 1e6) : 0;
-    }
-    // As in the CSVs: the subflow count equals the packet count (integer division).
-    out[i++] = N ? Math.floor(F / N) : 0;
-    out[i++] = N ? Math.floor(s.fwdLen.sum / N) : 0;
-    out[i++] = N ? Math.floor(B / N) : 0;
-    out[i++] = N ? Math.floor(s.bwdLen.sum / N) : 0;
-    out[i++] = s.initWinFwd;
-    out[i++] = s.initWinBwd < 0 ? 0 : s.initWinBwd;
-    out[i++] = s.fwdActData;
-    out[i++] = Number.isFinite(s.fwdHdrMin) ? s.fwdHdrMin : 0;
-    i = stats4(s.active, out, i, "msmm");
-    i = stats4(s.idle, out, i, "msmm");
-    out[i++] = s.icmpCode;
-    out[i++] = s.icmpType;
-    out[i++] = f.protocol === 6 ? f.lastUs - s.connStartUs : 0;
+    rowInto(out, emit, f, s);
+  },
+  writeRow(f: Flow, s: CicState, w: RowWriter): void {
+    emit(f, s, w);
+    w.end();
   },
 };
