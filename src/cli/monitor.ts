@@ -136,7 +136,7 @@ export const command: Command = {
       arg: "N|auto",
       description:
         "Meter and score on N worker threads, flows split by a symmetric hash (with --model); auto: one " +
-        "per core where the run can be sharded (default 1)",
+        "per core where the run can be sharded, on 3 cores or more (default 1)",
     },
     "max-flows": {
       type: "number",

@@ -64,7 +64,7 @@ import {
   type SourceReport,
   withProgress,
 } from "./pipeline/source.ts";
-import { runShards, shardCount, shardRefusal, type ShardTotals } from "./shard.ts";
+import { AUTO_MIN_CORES, runShards, shardCount, shardRefusal, type ShardTotals } from "./shard.ts";
 import { NatsSink } from "./sinks/nats.ts";
 import type { AlertSink } from "./sinks/sink.ts";
 import { hostName } from "./alert.ts";
@@ -188,9 +188,12 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   if (!cfg.model && !cfg.detector) throw new UsageError("nadir monitor: give --model DIR or --detector NAME");
   const replay = parseReplay(src.replay);
   let shards = shardCount(cfg);
-  const autoOne = (why: string) => log(`nadir monitor: --workers auto: 1 worker (${why})`);
+  // Why `--workers auto` gave one worker (logged once the model is known: its feature set may be the reason).
+  let autoWhy = "";
   if (cfg.workers === "auto" && shards === 1) {
-    autoOne(shardRefusal(cfg) || `${navigator.hardwareConcurrency} core`);
+    const cores = navigator.hardwareConcurrency;
+    autoWhy = shardRefusal(cfg) ||
+      `${cores} core${cores === 1 ? "" : "s"}: below ${AUTO_MIN_CORES} cores, several workers gain nothing`;
   }
   const t0 = performance.now();
 
@@ -207,16 +210,19 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     history ? { ...cfg, model: history } : cfg,
     ro.featurizer,
   );
-  if (shards > 1 && scoring.kind === "flow" && scoring.featureSet.crossFlow) {
+  if (
+    scoring.kind === "flow" && scoring.featureSet.crossFlow && (shards > 1 || (autoWhy && !shardRefusal(cfg)))
+  ) {
     // Each shard would count only its own share of a host's flows.
     const why = `the model's feature set (${scoring.featureSet.name}) counts each flow's neighbours ` +
       "(other flows of its hosts or of the last seconds), which no shard sees whole";
     if (cfg.workers !== "auto") {
       throw new UsageError(`nadir monitor: --workers ${shards} cannot be used here: ${why}`);
     }
-    autoOne(why);
+    autoWhy = why;
     shards = 1;
   }
+  if (autoWhy) log(`nadir monitor: --workers auto: 1 worker (${autoWhy})`);
   const metrics = new MonitorMetrics();
   const stats = new LiveStats();
   stats.source = src.interface ? `interface ${src.interface}` : `pcap ${src.pcap}`;

@@ -246,11 +246,21 @@ export function shardRefusal(cfg: MonitorConfig): string {
 }
 
 /**
+ * Below this many cores `"auto"` gives one worker: on 2 cores, two workers replayed at 0.84–1.04× one
+ * worker's packets/s (which keeps ~1.3 cores busy with V8's collector threads), with 1.5× its memory
+ * (bench monitor, 2026-12-06; docs/monitor.md).
+ */
+export const AUTO_MIN_CORES = 3;
+
+/**
  * How many shards a run gets: `workers` from the config, checked against what can be sharded. `"auto"`
- * is one per core (`cores`, default the machine's), or 1 where the run cannot be sharded.
+ * is one per core (`cores`, default the machine's), or 1 where the run cannot be sharded or the machine has
+ * fewer than {@link AUTO_MIN_CORES} cores.
  */
 export function shardCount(cfg: MonitorConfig, cores = navigator.hardwareConcurrency): number {
-  if (cfg.workers === "auto") return shardRefusal(cfg) ? 1 : Math.min(64, Math.max(1, cores || 1));
+  if (cfg.workers === "auto") {
+    return shardRefusal(cfg) || (cores || 1) < AUTO_MIN_CORES ? 1 : Math.min(64, cores);
+  }
   const n = cfg.workers ?? 1;
   if (!Number.isInteger(n) || n < 1 || n > 64) {
     throw new UsageError(`nadir monitor: --workers expects an integer from 1 to 64 or auto, found ${n}`);

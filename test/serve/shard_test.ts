@@ -116,6 +116,9 @@ Deno.test("shardCount: refuses what cannot be sharded, with the reason", () => {
   // auto: one per core where the run can be sharded, else 1 (no error: nothing was asked for).
   assert.equal(shardCount({ workers: "auto", model: "m" }, 4), 4);
   assert.equal(shardCount({ workers: "auto", model: "m" }, 1), 1);
+  // Two cores: two workers gained nothing over one in the bench.
+  assert.equal(shardCount({ workers: "auto", model: "m" }, 2), 1);
+  assert.equal(shardCount({ workers: "auto", model: "m" }, 3), 3);
   assert.equal(shardCount({ workers: "auto", model: "m" }, 200), 64);
   assert.equal(shardCount({ workers: "auto", detector: "kitnet" }, 4), 1);
   assert.equal(shardCount({ workers: "auto", model: "m", adapt: { policy: "sliding" } }, 4), 1);
