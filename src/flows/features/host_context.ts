@@ -65,9 +65,27 @@ interface Past {
   proto: number;
   packets: number;
   bytes: number;
-  /** The two values a side counts distinct: see {@link History}. */
-  a: string | number;
-  b: string | number;
+  src: string;
+  dst: string;
+}
+
+/**
+ * Which side of a flow a {@link History} counts: the source's (its `a` values are destination addresses,
+ * `b` destination ports), the destination's (source addresses, destination ports) or the service's
+ * (source addresses, destination addresses). One {@link Past} a flow then serves all three.
+ */
+const enum Side {
+  Source,
+  Destination,
+  Service,
+}
+
+function keyA(side: Side, q: Past): string {
+  return side === Side.Source ? q.dst : q.src;
+}
+
+function keyB(side: Side, q: Past): string | number {
+  return side === Side.Service ? q.dst : q.dport;
 }
 
 /**
@@ -75,12 +93,14 @@ interface Past {
  * of them hold each value of `a` and of `b` (the source's side: destination address and port; the
  * destination's: source address and port; the service's: source and destination address). While every one
  * of them ended within the window — the usual case for a busy host — the counts answer a flow's columns
- * without a pass over the flows; otherwise {@link History.count} takes that pass.
+ * without a pass over the flows; otherwise {@link History.count} takes that pass. Most hosts have a few flows
+ * only: up to {@link SMALL} of them the counts are not kept, and a pass over the flows answers.
  */
 class History {
   readonly flows: Past[] = [];
-  readonly #a = new Map<string | number, number>();
-  readonly #b = new Map<string | number, number>();
+  /** Made once the history holds more than {@link SMALL} flows. */
+  #a: Map<string | number, number> | undefined;
+  #b: Map<string | number, number> | undefined;
   /** Flows in the window, distinct `a` and `b` values among them, and how many have `b === same`. */
   n = 0;
   distinctA = 0;
@@ -89,39 +109,50 @@ class History {
 
   /**
    * The flows' end times, in a ring: the window check reads these rather than the flow objects spread over
-   * the heap (the `hosts` set on the 200 k-flow bench capture: 6.4–6.6 → 5.7 s of CPU).
+   * the heap (the `hosts` set on the 200 k-flow bench capture: 6.4–6.6 → 5.7 s of CPU). A plain array of
+   * doubles, grown as flows come: a typed array of 64 would take an off-heap store for every host.
    */
-  readonly #ends: Float64Array;
+  readonly #ends: number[] = [];
   #next = 0;
 
-  constructor(readonly limit: number) {
-    this.#ends = new Float64Array(limit);
-  }
+  constructor(readonly limit: number, readonly side: Side) {}
 
   add(p: Past): void {
-    this.#ends[this.#next] = p.endMs;
+    const ends = this.#ends;
+    if (ends.length < this.limit) ends.push(p.endMs);
+    else ends[this.#next] = p.endMs;
     this.#next = this.#next + 1 === this.limit ? 0 : this.#next + 1;
-    this.flows.push(p);
-    inc(this.#a, p.a);
-    inc(this.#b, p.b);
-    if (this.flows.length > this.limit) {
-      const q = this.flows.shift()!;
-      dec(this.#a, q.a);
-      dec(this.#b, q.b);
+    const f = this.flows;
+    f.push(p);
+    let a = this.#a, b = this.#b;
+    if (a === undefined || b === undefined) {
+      if (f.length <= SMALL) return;
+      a = this.#a = new Map();
+      b = this.#b = new Map();
+      for (const q of f) inc(a, keyA(this.side, q)), inc(b, keyB(this.side, q));
+    } else {
+      inc(a, keyA(this.side, p));
+      inc(b, keyB(this.side, p));
+    }
+    if (f.length > this.limit) {
+      const q = f.shift()!;
+      dec(a, keyA(this.side, q));
+      dec(b, keyB(this.side, q));
     }
   }
 
   /** Fills n, distinctA, distinctB and sameB for a flow ending at `now`. */
   count(now: number, windowMs: number, same: string | number): void {
-    const f = this.flows, ends = this.#ends;
+    const f = this.flows, ends = this.#ends, all = this.#a, allB = this.#b;
+    if (all === undefined || allB === undefined) return this.#countFew(now, windowMs, same);
     let inWindow = 0;
     for (let i = 0; i < f.length; i++) if (now - ends[i] <= windowMs) inWindow++;
     this.n = inWindow;
     const old = f.length - inWindow;
     if (old === 0) {
-      this.distinctA = this.#a.size;
-      this.distinctB = this.#b.size;
-      this.sameB = this.#b.get(same) ?? 0;
+      this.distinctA = all.size;
+      this.distinctB = allB.size;
+      this.sameB = allB.get(same) ?? 0;
       return;
     }
     // Count whichever part is smaller, the flows out of the window or those in it.
@@ -130,21 +161,50 @@ class History {
     SCRATCH_B.clear();
     for (const q of f) {
       if (now - q.endMs > windowMs !== outside) continue;
-      inc(SCRATCH_A, q.a);
-      inc(SCRATCH_B, q.b);
+      inc(SCRATCH_A, keyA(this.side, q));
+      inc(SCRATCH_B, keyB(this.side, q));
     }
     if (outside) {
       // A value leaves the count when every flow that holds it is out of the window.
-      this.distinctA = this.#a.size - gone(SCRATCH_A, this.#a);
-      this.distinctB = this.#b.size - gone(SCRATCH_B, this.#b);
-      this.sameB = (this.#b.get(same) ?? 0) - (SCRATCH_B.get(same) ?? 0);
+      this.distinctA = all.size - gone(SCRATCH_A, all);
+      this.distinctB = allB.size - gone(SCRATCH_B, allB);
+      this.sameB = (allB.get(same) ?? 0) - (SCRATCH_B.get(same) ?? 0);
     } else {
       this.distinctA = SCRATCH_A.size;
       this.distinctB = SCRATCH_B.size;
       this.sameB = SCRATCH_B.get(same) ?? 0;
     }
   }
+
+  /** {@link count} of a history of at most {@link SMALL} flows: each flow against those before it. */
+  #countFew(now: number, windowMs: number, same: string | number): void {
+    const f = this.flows, side = this.side;
+    let n = 0, distinctA = 0, distinctB = 0, sameB = 0;
+    for (let i = 0; i < f.length; i++) {
+      const q = f[i];
+      if (now - q.endMs > windowMs) continue;
+      n++;
+      const a = keyA(side, q), b = keyB(side, q);
+      if (b === same) sameB++;
+      let newA = true, newB = true;
+      for (let j = 0; j < i && (newA || newB); j++) {
+        const r = f[j];
+        if (now - r.endMs > windowMs) continue;
+        if (keyA(side, r) === a) newA = false;
+        if (keyB(side, r) === b) newB = false;
+      }
+      if (newA) distinctA++;
+      if (newB) distinctB++;
+    }
+    this.n = n;
+    this.distinctA = distinctA;
+    this.distinctB = distinctB;
+    this.sameB = sameB;
+  }
 }
+
+/** Flows a {@link History} holds before it keeps counts by value. */
+const SMALL = 8;
 
 /** Scratch counts of {@link History.count} (one row is counted at a time). */
 const SCRATCH_A = new Map<string | number, number>(), SCRATCH_B = new Map<string | number, number>();
@@ -212,9 +272,9 @@ export function withHostContext<S>(
   const services = new Map<number, History>();
   let seen = 0;
   const baseLen = base.columns.length;
-  const historyOf = <K>(m: Map<K, History>, key: K) => {
+  const historyOf = <K>(m: Map<K, History>, key: K, side: Side) => {
     let h = m.get(key);
-    if (!h) m.set(key, h = new History(H));
+    if (!h) m.set(key, h = new History(H, side));
     return h;
   };
   const [iSrc, iDst, iPort, iProto, iPackets, iBytes, iEnd] = at;
@@ -230,7 +290,7 @@ export function withHostContext<S>(
       const src = String(out[iSrc]), dst = String(out[iDst]), now = Number(out[iEnd]);
       const dport = Number(out[iPort]), proto = Number(out[iProto]);
       const packets = Number(out[iPackets]), bytes = Number(out[iBytes]);
-      const from = historyOf(hosts, src);
+      const from = historyOf(hosts, src, Side.Source);
       from.count(now, window, dport);
       let j = baseLen;
       out[j++] = from.n;
@@ -245,20 +305,21 @@ export function withHostContext<S>(
         out[j++] = q ? q.bytes : 0;
         out[j++] = q ? Math.max(0, now - q.endMs) : -1;
       }
-      from.add({ endMs: now, dport, proto, packets, bytes, a: dst, b: dport });
+      const flow: Past = { endMs: now, dport, proto, packets, bytes, src, dst };
+      from.add(flow);
       if (o.destination) {
-        const to = historyOf(dsts, dst);
+        const to = historyOf(dsts, dst, Side.Destination);
         to.count(now, window, dport);
         out[j++] = to.n;
         out[j++] = to.distinctA; // source addresses
         out[j++] = to.sameB; // to this port
-        to.add({ endMs: now, dport, proto, packets, bytes, a: src, b: dport });
-        const svc = historyOf(services, proto * 65536 + dport);
+        to.add(flow);
+        const svc = historyOf(services, proto * 65536 + dport, Side.Service);
         svc.count(now, window, dport);
         out[j++] = svc.n;
         out[j++] = svc.distinctA; // source addresses
         out[j++] = svc.distinctB; // destination addresses
-        svc.add({ endMs: now, dport, proto, packets, bytes, a: src, b: dst });
+        svc.add(flow);
       }
       // Forget hosts silent for longer than the window, now and then.
       if ((++seen & 4095) === 0) {
