@@ -190,9 +190,10 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   let shards = shardCount(cfg);
   // Why `--workers auto` gave one worker (logged once the model is known: its feature set may be the reason).
   let autoWhy = "";
+  const refusal = shardRefusal(cfg);
   if (cfg.workers === "auto" && shards === 1) {
     const cores = navigator.hardwareConcurrency;
-    autoWhy = shardRefusal(cfg) ||
+    autoWhy = refusal ||
       `${cores} core${cores === 1 ? "" : "s"}: below ${AUTO_MIN_CORES} cores, several workers gain nothing`;
   }
   const t0 = performance.now();
@@ -211,7 +212,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
     ro.featurizer,
   );
   if (
-    scoring.kind === "flow" && scoring.featureSet.crossFlow && (shards > 1 || (autoWhy && !shardRefusal(cfg)))
+    scoring.kind === "flow" && scoring.featureSet.crossFlow && (shards > 1 || (autoWhy && !refusal))
   ) {
     // Each shard would count only its own share of a host's flows.
     const why = `the model's feature set (${scoring.featureSet.name}) counts each flow's neighbours ` +

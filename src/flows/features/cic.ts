@@ -271,29 +271,20 @@ export function cicTimestamp(us: number): string {
   return tsPrefix + String(Math.floor(us) % 1_000_000).padStart(6, "0");
 }
 
-/** Appends max min mean std (packet lengths) of the statistics at `o`, from `r[i]`; returns the next index. */
-function lengths4(s: number[], o: number, r: Float64Array, i: number): number {
-  if (s[o + N] === 0) {
-    r[i] =
-      r[i + 1] =
-      r[i + 2] =
-      r[i + 3] =
-        0;
-  } else r[i] = s[o + MAX], r[i + 1] = s[o + MIN], r[i + 2] = s[o + MEAN], r[i + 3] = statStd(s, o);
-  return i + 4;
-}
-
-/** Appends mean std max min (IAT, active, idle) of the statistics at `o`, from `r[i]`; returns the next index. */
-function times4(s: number[], o: number, r: Float64Array, i: number): number {
-  if (s[o + N] === 0) {
-    r[i] =
-      r[i + 1] =
-      r[i + 2] =
-      r[i + 3] =
-        0;
+/**
+ * Appends four figures of the statistics at `o`, from `r[i]`, and returns the next index: max min mean std
+ * for packet lengths, mean std max min for times (IAT, active, idle), as the CSVs order them; 0s when empty.
+ */
+function stats4(s: number[], o: number, r: Float64Array, i: number, order: "lengths" | "times"): number {
+  if (s[o + N] === 0) r.fill(0, i, i + 4);
+  else if (order === "lengths") {
+    r[i] = s[o + MAX], r[i + 1] = s[o + MIN], r[i + 2] = s[o + MEAN], r[i + 3] = statStd(s, o);
   } else r[i] = s[o + MEAN], r[i + 1] = statStd(s, o), r[i + 2] = s[o + MAX], r[i + 3] = s[o + MIN];
   return i + 4;
 }
+
+/** Where each direction's bulk figures start. */
+const BULKS = [FWD_BULK, BWD_BULK] as const;
 
 /** The numbers after 'Timestamp', filled by {@link emit} and handed over at once (no boxed double each). */
 const ROW = new Float64Array(NAMES.length - 8);
@@ -321,15 +312,15 @@ function emit(f: Flow, s: CicState, w: RowWriter): void {
   r[i++] = B;
   r[i++] = fwdSum;
   r[i++] = bwdSum;
-  i = lengths4(s, FWD_LEN, r, i);
-  i = lengths4(s, BWD_LEN, r, i);
+  i = stats4(s, FWD_LEN, r, i, "lengths");
+  i = stats4(s, BWD_LEN, r, i, "lengths");
   r[i++] = dur > 0 ? (fwdSum + bwdSum) / secs : 0;
   r[i++] = dur > 0 ? n / secs : 0;
-  i = times4(s, FLOW_IAT, r, i);
+  i = stats4(s, FLOW_IAT, r, i, "times");
   r[i++] = s[FWD_IAT + N] ? s[FWD_IAT + SUM] : 0;
-  i = times4(s, FWD_IAT, r, i);
+  i = stats4(s, FWD_IAT, r, i, "times");
   r[i++] = s[BWD_IAT + N] ? s[BWD_IAT + SUM] : 0;
-  i = times4(s, BWD_IAT, r, i);
+  i = stats4(s, BWD_IAT, r, i, "times");
   r[i++] = s[F_PSH];
   r[i++] = s[B_PSH];
   r[i++] = s[F_URG];
@@ -351,7 +342,7 @@ function emit(f: Flow, s: CicState, w: RowWriter): void {
   r[i++] = n > 0 ? s[ALL_LEN + SUM] / n : 0;
   r[i++] = s[FWD_LEN + N] ? s[FWD_LEN + MEAN] : 0;
   r[i++] = s[BWD_LEN + N] ? s[BWD_LEN + MEAN] : 0;
-  for (const b of [FWD_BULK, BWD_BULK]) {
+  for (const b of BULKS) {
     const states = s[b + B_STATES], us = s[b + B_US];
     r[i++] = states ? s[b + B_BYTES] / states : 0;
     r[i++] = states ? s[b + B_PACKETS] / states : 0;
@@ -366,8 +357,8 @@ function emit(f: Flow, s: CicState, w: RowWriter): void {
   r[i++] = s[INIT_WIN_BWD] < 0 ? 0 : s[INIT_WIN_BWD];
   r[i++] = s[FWD_ACT_DATA];
   r[i++] = Number.isFinite(s[FWD_HDR_MIN]) ? s[FWD_HDR_MIN] : 0;
-  i = times4(s, ACTIVE, r, i);
-  i = times4(s, IDLE, r, i);
+  i = stats4(s, ACTIVE, r, i, "times");
+  i = stats4(s, IDLE, r, i, "times");
   r[i++] = s[ICMP_CODE];
   r[i++] = s[ICMP_TYPE];
   r[i++] = f.protocol === 6 ? f.lastUs - s[CONN_START] : 0;
