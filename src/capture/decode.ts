@@ -70,8 +70,44 @@ export function formatIpv4(b: Uint8Array, o: number): string {
  * ```
  */
 export function formatIpv6(b: Uint8Array, o: number): string {
-  const g = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = (b[o + 2 * i] << 8) | b[o + 2 * i + 1];
+  return formatIpv6Words(word(b, o), word(b, o + 4), word(b, o + 8), word(b, o + 12));
+}
+
+/** The big-endian 32-bit word at `o`. */
+function word(b: Uint8Array, o: number): number {
+  return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+}
+
+/** {@link formatIpv6} of the address whose four big-endian 32-bit words are `w0`…`w3`. */
+export function formatIpv6Words(w0: number, w1: number, w2: number, w3: number): string {
+  const t = V6_TEXT, n = writeIpv6Text(t, 0, w0, w1, w2, w3);
+  let s = "";
+  for (let i = 0; i < n; i++) s += String.fromCharCode(t[i]);
+  return s;
+}
+const V6_TEXT = new Uint8Array(40);
+
+/** Lower-case hex digits as bytes. */
+const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
+/** Scratch of {@link writeIpv6Text}: the eight 16-bit groups. */
+const GROUPS = new Int32Array(8);
+
+/**
+ * Writes the text of an IPv6 address (as {@link formatIpv6}) given its four big-endian 32-bit words, as
+ * ASCII bytes at `p` of `out` (at most 39 bytes); returns the end. A CSV or Arrow writer puts a flow's
+ * address straight into its buffer this way, with no string made for it.
+ */
+export function writeIpv6Text(
+  out: Uint8Array,
+  p: number,
+  w0: number,
+  w1: number,
+  w2: number,
+  w3: number,
+): number {
+  const g = GROUPS;
+  g[0] = w0 >>> 16, g[1] = w0 & 0xffff, g[2] = w1 >>> 16, g[3] = w1 & 0xffff;
+  g[4] = w2 >>> 16, g[5] = w2 & 0xffff, g[6] = w3 >>> 16, g[7] = w3 & 0xffff;
   let bestStart = -1, bestLen = 0;
   for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
@@ -86,22 +122,50 @@ export function formatIpv6(b: Uint8Array, o: number): string {
     }
     i = j;
   }
-  if (bestLen < 2) bestStart = -1;
+  if (bestLen < 2) bestStart = -1, bestLen = 0;
   // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible forms as inet_ntop prints them.
   if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
-    return (bestLen === 5 ? "::ffff:" : "::") + formatIpv4(b, o + 12);
+    out[p++] = 58, out[p++] = 58;
+    if (bestLen === 5) {
+      for (let k = 0; k < 4; k++) out[p++] = 102; // "ffff"
+      out[p++] = 58;
+    }
+    return writeIpv4Text(out, p, w3);
   }
-  let s = "";
+  const gapEnd = bestStart + bestLen;
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) {
-      s += "::";
-      i += bestLen - 1;
+      out[p++] = 58, out[p++] = 58;
+      i = gapEnd - 1;
       continue;
     }
-    if (s !== "" && !s.endsWith(":")) s += ":";
-    s += g[i].toString(16);
+    if (i !== 0 && i !== gapEnd) out[p++] = 58;
+    const x = g[i];
+    if (x >= 0x1000) out[p++] = HEX_DIGITS[x >>> 12];
+    if (x >= 0x100) out[p++] = HEX_DIGITS[(x >>> 8) & 15];
+    if (x >= 0x10) out[p++] = HEX_DIGITS[(x >>> 4) & 15];
+    out[p++] = HEX_DIGITS[x & 15];
   }
-  return s;
+  return p;
+}
+
+/**
+ * Writes an IPv4 address (an unsigned 32-bit number, or its int32 bits) as a dotted quad of ASCII bytes at
+ * `p` of `out` (at most 15 bytes); returns the end.
+ */
+export function writeIpv4Text(out: Uint8Array, p: number, x: number): number {
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    const v = (x >>> shift) & 255;
+    if (v >= 100) {
+      const h = (v / 100) | 0, t = ((v / 10) | 0) % 10;
+      out[p++] = 48 + h, out[p++] = 48 + t, out[p++] = 48 + v % 10;
+    } else if (v >= 10) {
+      const t = (v / 10) | 0;
+      out[p++] = 48 + t, out[p++] = 48 + v - 10 * t;
+    } else out[p++] = 48 + v;
+    if (shift !== 0) out[p++] = 46; // "."
+  }
+  return p;
 }
 
 /** Formats 6 bytes as a lower-case colon-separated MAC address. */

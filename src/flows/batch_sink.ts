@@ -31,7 +31,8 @@
  */
 import type pl from "nodejs-polars";
 import type { Column, RowWriter } from "./features/types.ts";
-import { type RowSink, writeIp4, writeMac48 } from "./writer.ts";
+import { writeIpv4Text, writeIpv6Text } from "../capture/decode.ts";
+import { type RowSink, writeMac48 } from "./writer.ts";
 
 /** Options for the batch sinks. */
 export interface BatchSinkOptions {
@@ -172,7 +173,14 @@ export abstract class BatchSink implements RowSink, RowWriter {
     const b = this.#strBuf();
     const p = b.offsets[this.#n];
     this.#room(b, p + 15);
-    b.offsets[this.#n + 1] = writeIp4(b.bytes, p, x);
+    b.offsets[this.#n + 1] = writeIpv4Text(b.bytes, p, x);
+  }
+
+  ip6(w0: number, w1: number, w2: number, w3: number): void {
+    const b = this.#strBuf();
+    const p = b.offsets[this.#n];
+    this.#room(b, p + 39);
+    b.offsets[this.#n + 1] = writeIpv6Text(b.bytes, p, w0, w1, w2, w3);
   }
 
   mac48(hi: number, lo: number): void {

@@ -31,7 +31,8 @@
  * @module
  */
 import type { Packet } from "../capture/packet.ts";
-import { DecodedPacket, formatIpv6 } from "../capture/decode.ts";
+import { DecodedPacket, formatIpv6Words } from "../capture/decode.ts";
+import type { RowWriter } from "./features/types.ts";
 
 const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
@@ -302,16 +303,16 @@ export class Ip6Extras extends FlowExtras {
   }
   /** The key's first (`second` false) or second endpoint as inet_ntop text. */
   text(second: boolean): string {
-    const b = V6_TEXT,
-      w = second ? [this.b0, this.b1, this.b2, this.b3] : [this.a0, this.a1, this.a2, this.a3];
-    for (let i = 0; i < 4; i++) {
-      b[4 * i] = w[i] >>> 24, b[4 * i + 1] = (w[i] >>> 16) & 255, b[4 * i + 2] = (w[i] >>> 8) & 255;
-      b[4 * i + 3] = w[i] & 255;
-    }
-    return formatIpv6(b, 0);
+    return second
+      ? formatIpv6Words(this.b0, this.b1, this.b2, this.b3)
+      : formatIpv6Words(this.a0, this.a1, this.a2, this.a3);
+  }
+  /** Hands the key's first (`second` false) or second endpoint to a row writer, as {@link text} prints it. */
+  writeTo(w: RowWriter, second: boolean): void {
+    if (second) w.ip6(this.b0, this.b1, this.b2, this.b3);
+    else w.ip6(this.a0, this.a1, this.a2, this.a3);
   }
 }
-const V6_TEXT = new Uint8Array(16);
 
 /** Bits of {@link Flow._bits}: the record holds the decoder's source / destination MAC. */
 const SRC_MAC = 1 << 10;

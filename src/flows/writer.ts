@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { writeIpv4Text, writeIpv6Text } from "../capture/decode.ts";
 import type { Column, RowWriter } from "./features/types.ts";
 
 /** Formats one CSV field (RFC 4180 quoting). */
@@ -120,7 +121,15 @@ export class CsvSink implements RowSink, RowWriter {
     const b = this.#buf;
     let p = this.#pos;
     if (this.#col++ !== 0) b[p++] = CH_COMMA;
-    this.#pos = writeIp4(b, p, x);
+    this.#pos = writeIpv4Text(b, p, x);
+  }
+  /** Appends an IPv6 address given as four big-endian 32-bit words (RFC 5952 text, no string made). */
+  ip6(w0: number, w1: number, w2: number, w3: number): void {
+    if (this.#pos + 40 > this.#buf.length) this.#room(40);
+    const b = this.#buf;
+    let p = this.#pos;
+    if (this.#col++ !== 0) b[p++] = CH_COMMA;
+    this.#pos = writeIpv6Text(b, p, w0, w1, w2, w3);
   }
   /** Appends a MAC address (two 24-bit halves) as lower-case colon hex. */
   mac48(hi: number, lo: number): void {
@@ -218,17 +227,6 @@ export class CsvSink implements RowSink, RowWriter {
     this.#file?.close();
     return Promise.resolve();
   }
-}
-
-/** Writes an IPv4 address (an unsigned 32-bit number) as a dotted quad at `p` (≤ 15 bytes); returns the end. */
-export function writeIp4(b: Uint8Array, p: number, x: number): number {
-  p = writeUint(b, p, x >>> 24);
-  b[p++] = CH_DOT;
-  p = writeUint(b, p, (x >>> 16) & 255);
-  b[p++] = CH_DOT;
-  p = writeUint(b, p, (x >>> 8) & 255);
-  b[p++] = CH_DOT;
-  return writeUint(b, p, x & 255);
 }
 
 /** Writes a MAC address (two 24-bit halves) as lower-case colon hex at `p` (17 bytes); returns the end. */

@@ -16,7 +16,7 @@ import {
   readAllPackets,
   readPackets,
 } from "../../src/capture/reader.ts";
-import { formatIpv6 } from "../../src/capture/decode.ts";
+import { formatIpv6, writeIpv6Text } from "../../src/capture/decode.ts";
 import {
   epochToUs,
   needWireshark,
@@ -578,6 +578,48 @@ Deno.test("decoder: IPv6 formatting follows inet_ntop (RFC 5952)", () => {
   assert.equal(formatIpv6(b("20010db8000100000001000000000001"), 0), "2001:db8:1:0:1::1");
   assert.equal(formatIpv6(b("00000000000000000000ffffc0000201"), 0), "::ffff:192.0.2.1");
   assert.equal(formatIpv6(b("20010db8000000010000000000000000"), 0), "2001:db8:0:1::");
+});
+
+Deno.test("decoder: IPv6 text equals the C library's inet_ntop on 3,000 seeded addresses", async () => {
+  // Groups are zero half the time, so runs of every length and position occur, with the IPv4-mapped and
+  // IPv4-compatible prefixes forced in some; Python's socket.inet_ntop is the C library's.
+  let seed = 2026;
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const addrs: Uint8Array[] = [];
+  for (let k = 0; k < 3000; k++) {
+    const a = new Uint8Array(16);
+    for (let g = 0; g < 8; g++) {
+      if (rand() < 0.5) continue;
+      const v = rand() < 0.3 ? Math.floor(rand() * 16) : Math.floor(rand() * 65536);
+      a[2 * g] = v >> 8, a[2 * g + 1] = v & 255;
+    }
+    if (k % 10 === 0) a.fill(0, 0, 10), a[10] = a[11] = 255;
+    if (k % 10 === 1) a.fill(0, 0, 12);
+    addrs.push(a);
+  }
+  const hex = addrs.map((a) => [...a].map((x) => x.toString(16).padStart(2, "0")).join(""));
+  const py = new Deno.Command("/usr/bin/python3", {
+    args: [
+      "-c",
+      "import socket,sys\nfor l in sys.stdin: print(socket.inet_ntop(socket.AF_INET6, bytes.fromhex(l.strip())))",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const w = py.stdin.getWriter();
+  await w.write(new TextEncoder().encode(hex.join("\n") + "\n"));
+  await w.close();
+  const out = await py.output();
+  assert.equal(out.code, 0);
+  const want = new TextDecoder().decode(out.stdout).trimEnd().split("\n");
+  assert.equal(want.length, addrs.length);
+  const bytes = new Uint8Array(64);
+  for (let k = 0; k < addrs.length; k++) {
+    assert.equal(formatIpv6(addrs[k], 0), want[k], hex[k]);
+    const dv = new DataView(addrs[k].buffer);
+    const n = writeIpv6Text(bytes, 3, dv.getInt32(0), dv.getInt32(4), dv.getInt32(8), dv.getInt32(12));
+    assert.equal(new TextDecoder().decode(bytes.subarray(3, n)), want[k], hex[k]);
+  }
 });
 
 Deno.test("decoder: IPv4 fragments (ip_frag_source) and IPv6 fragments are flagged; later fragments carry no ports", async () => {

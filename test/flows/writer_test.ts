@@ -143,6 +143,32 @@ async function csvLines(vals: number[], all = false): Promise<string[]> {
   }
 }
 
+Deno.test("CsvSink ip6 prints what the Flow getters print", async () => {
+  const { formatIpv6Words } = await import("../../src/capture/decode.ts");
+  const addrs = [[0, 0, 0, 1], [0x20010db8, 0, 0, 1], [0, 0, 0xffff, 0xc0000201], [-1, -1, -1, -1], [
+    0xfe800000,
+    0,
+    0x02163eff,
+    0xfe0a0b0c,
+  ]];
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/addr6.csv`;
+    const sink = new CsvSink(path);
+    for (const [a, b, c, d] of addrs) {
+      sink.num(7);
+      sink.ip6(a, b, c, d);
+      sink.end();
+    }
+    await sink.close();
+    const expected = addrs.map(([a, b, c, d]) => `7,${formatIpv6Words(a, b, c, d)}\n`).join("");
+    assert.equal(await Deno.readTextFile(path), expected);
+    assert.equal(formatIpv6Words(0, 0, 0xffff, 0xc0000201), "::ffff:192.0.2.1");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("CsvSink ip4/mac48 print what the Flow getters print", async () => {
   const { formatIp4, formatMac48 } = await import("../../src/flows/meter.ts");
   const ips = [0, 1, 0xffffffff, 0x7f000001, 0xc0a80001, 0x0a00000a, 0x80000000, 0x01020304];

@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { formatIpv6Words } from "../../capture/decode.ts";
 import { formatIp4, formatMac48 } from "../meter.ts";
 import type { RowWriter } from "./types.ts";
 
@@ -34,6 +35,9 @@ class ArrayWriter implements RowWriter {
   }
   ip4(x: number): void {
     this.out[this.i++] = formatIp4(x);
+  }
+  ip6(w0: number, w1: number, w2: number, w3: number): void {
+    this.out[this.i++] = formatIpv6Words(w0, w1, w2, w3);
   }
   mac48(hi: number, lo: number): void {
     this.out[this.i++] = formatMac48(hi, lo);

@@ -131,15 +131,17 @@ function emit(f: Flow, state: BasicState, w: RowWriter): void {
   w.num(f.id);
   w.num(f.expirationId);
   // The decoder's flows hand their IPv4 addresses and MACs to the writer as numbers: no string is made.
-  // Addresses as text only where the record holds no IPv4 numbers (IPv6, strings given by the packets).
+  // The decoder's IPv6 addresses go over as words; as text only when the packets gave strings.
   const x = f._x, numeric4 = x === undefined || (x.srcIp === undefined && !(x instanceof Ip6Extras));
   if (numeric4) w.ip4(f.swapped ? f.kb : f.ka);
+  else if (x instanceof Ip6Extras) x.writeTo(w, f.swapped);
   else w.str(f.srcIp);
   const sm = srcMacHi(f);
   if (sm >= 0) w.mac48(sm, srcMacLo(f));
   else w.str(x?.srcMac ?? "");
   w.num(f.srcPort);
   if (numeric4) w.ip4(f.swapped ? f.ka : f.kb);
+  else if (x instanceof Ip6Extras) x.writeTo(w, !f.swapped);
   else w.str(f.dstIp);
   const dm = dstMacHi(f);
   if (dm >= 0) w.mac48(dm, dstMacLo(f));

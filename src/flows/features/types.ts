@@ -31,6 +31,8 @@ export interface RowWriter {
   str(v: string): void;
   /** Appends an IPv4 address (dotted quad) given as an unsigned 32-bit number: no string is made for it. */
   ip4(x: number): void;
+  /** Appends an IPv6 address given as its four big-endian 32-bit words (RFC 5952 text, as inet_ntop). */
+  ip6(w0: number, w1: number, w2: number, w3: number): void;
   /** Appends a MAC address (lower-case colon hex) given as two 24-bit halves (see {@link Flow}). */
   mac48(hi: number, lo: number): void;
   end(): void;
