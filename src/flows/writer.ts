@@ -316,7 +316,7 @@ function writeFixed(b: Uint8Array, p: number, v: number, d: number): number {
   const r = Math.round(v * s);
   const q = Math.floor(r / s);
   p = writeUint(b, p, q);
-  b[p++] = 46; // "."
+  b[p++] = CH_DOT;
   let frac = r - q * s;
   for (let i = p + d - 1; i >= p; i--) {
     const t = (frac / 10) | 0;
