@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jupyterPath, notebookToolsMissing, pythonPath } from "../src/figures/report.ts";
 import { ROOT, testWhen } from "./_shared.ts";
+import { scratchDir } from "./_scratch.ts";
 
 const COOKBOOK = join(ROOT, "docs", "cookbook.md");
 
@@ -73,7 +74,7 @@ Deno.test("cookbook: every import is a public nadir/… module or a package", ()
 });
 
 Deno.test("cookbook: the snippets type-check together with deno.json (nadir/… imports)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "nadir-cookbook-" });
+  const dir = scratchDir("nadir-cookbook-");
   try {
     // In a temporary folder, like check:notebooks: only --config makes the import map apply.
     const file = join(dir, "cookbook.ts");
@@ -89,7 +90,7 @@ const missing = notebookToolsMissing();
 testWhen([missing ? { kind: "setup", why: `needs Jupyter and the Deno kernel: ${missing}` } : undefined], {
   name: "cookbook: the snippets run as notebook cells in the Deno kernel (cwd notebooks/) on NSL-KDD",
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "nadir-cookbook-" });
+    const dir = scratchDir("nadir-cookbook-");
     try {
       const cells = tsBlocks(await Deno.readTextFile(COOKBOOK)).map((source, i) => ({
         cell_type: "code",
@@ -112,7 +113,8 @@ testWhen([missing ? { kind: "setup", why: `needs Jupyter and the Deno kernel: ${
         cwd: ROOT,
         stdout: "piped",
         stderr: "piped",
-        env: { JUPYTER_PATH: jupyterPath(), NO_COLOR: "1", NADIR_PROGRESS: "0" },
+        // The snippets' own temporary folders (the saved model) go inside `dir`, removed below.
+        env: { JUPYTER_PATH: jupyterPath(), NO_COLOR: "1", NADIR_PROGRESS: "0", TMPDIR: dir },
       }).output();
       const log = new TextDecoder().decode(r.stderr);
       const ran = JSON.parse(await Deno.readTextFile(output)) as {

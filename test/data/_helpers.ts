@@ -5,6 +5,7 @@
  */
 import { gunzipSync, gzipSync } from "node:zlib";
 import { dataPath, nadir, ROOT } from "../_shared.ts";
+import { scratchDir } from "../_scratch.ts";
 
 export { dataPath, nadir, ROOT };
 
@@ -21,7 +22,7 @@ export function realLines(rel: string, n: number): string[] {
 
 /** Writes text (gzipped when the name ends in .gz) to a new temp file and returns its path. */
 export function tempFile(name: string, content: string | Uint8Array): string {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-data-" });
+  const dir = scratchDir("nadir-data-");
   const path = `${dir}/${name}`;
   const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
   Deno.writeFileSync(path, name.endsWith(".gz") && typeof content === "string" ? gzipSync(bytes) : bytes);

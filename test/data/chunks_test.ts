@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { csvChunks } from "../../src/data/chunks.ts";
 import { dataPath } from "../_shared.ts";
+import { scratchFile } from "../_scratch.ts";
 
 const dec = new TextDecoder();
 
@@ -33,7 +34,7 @@ Deno.test("csvChunks: a real gzip CSV comes back whole, header in front of every
 });
 
 Deno.test("csvChunks: quoted newlines stay in their row; a last row without newline is kept; blank file", async () => {
-  const path = Deno.makeTempFileSync({ suffix: ".csv" });
+  const path = scratchFile({ suffix: ".csv" });
   Deno.writeTextFileSync(path, 'a,b\n"x\ny",1\n"q""",2\nlast,3');
   const size = Deno.statSync(path).size; // one read takes the whole small file
   assert.deepEqual(await chunksOf(path, 1, true), [
@@ -47,7 +48,7 @@ Deno.test("csvChunks: quoted newlines stay in their row; a last row without newl
 });
 
 Deno.test("csvChunks rowEnds: each row's bytes, quoted newlines and a last row without newline included", async () => {
-  const path = Deno.makeTempFileSync({ suffix: ".csv" });
+  const path = scratchFile({ suffix: ".csv" });
   Deno.writeTextFileSync(path, 'a,b\n"x\ny",1\n"q""",2\n3,4\nlast,5');
   const rows: string[] = [];
   const heads: string[] = [];

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { dataPath, nadir } from "./_helpers.ts";
 import { parseSums, verifyData } from "../../src/data/verify.ts";
+import { scratchDir } from "../_scratch.ts";
 
 Deno.test("nadir data info prints exactly one JSON object with the expected counts", async () => {
   const r = await nadir("data", "info", "nsl-kdd-train");
@@ -66,7 +67,7 @@ Deno.test("nadir data verify: exit 0 on the tree, 1 naming a changed or missing 
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^verified \d+ files/);
   // A copy of part of data/ with one byte changed and one file missing.
-  const dir = Deno.makeTempDirSync();
+  const dir = scratchDir("nadir-test-");
   Deno.mkdirSync(`${dir}/nsl-kdd`);
   Deno.mkdirSync(`${dir}/kdd99`);
   const sums = parseSums(Deno.readTextFileSync(dataPath("SHA256SUMS")));

@@ -14,6 +14,7 @@ import { matrixFromRows } from "../../src/data/matrix.ts";
 import { loadTable } from "../../src/data/table.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { fixture, nadir } from "./_helpers.ts";
+import { scratchDir } from "../_scratch.ts";
 
 const train = loadDataset("nsl-kdd-train-20").df;
 const test = loadDataset("nsl-kdd-test-21").df;
@@ -102,7 +103,7 @@ Deno.test("determinism: two fits give identical JSON and identical matrices", ()
 
 Deno.test("JSON round trip: a saved and loaded transform applies bit-identically", () => {
   const { transform } = fitTransform(train, { scale: "minmax", clip: true });
-  const dir = Deno.makeTempDirSync();
+  const dir = scratchDir("nadir-test-");
   transform.save(`${dir}/t.json`);
   const loaded = Transform.load(`${dir}/t.json`);
   assert.deepEqual(loaded.apply(test).data, transform.apply(test).data);
@@ -181,7 +182,7 @@ Deno.test("duplicates: exact duplicates of the fit data are dropped, first kept,
 
 Deno.test("preprocess_data: fit on train, apply to test, CSV and Parquet out, reload transform", async () => {
   assert.equal(preprocessData, preprocess_data);
-  const dir = Deno.makeTempDirSync();
+  const dir = scratchDir("nadir-test-");
   const r1 = await preprocess_data("nsl-kdd-train-20", `${dir}/train.parquet`, {
     saveTransform: `${dir}/t.json`,
     scale: "standard",
@@ -213,7 +214,7 @@ Deno.test("preprocess_data: fit on train, apply to test, CSV and Parquet out, re
 });
 
 Deno.test("CLI: nadir preprocess writes OUT and prints a JSON report", async () => {
-  const dir = Deno.makeTempDirSync();
+  const dir = scratchDir("nadir-test-");
   const r = await nadir(
     "preprocess",
     "nsl-kdd-test-21",
@@ -256,7 +257,7 @@ Deno.test("dropConstant false: a column constant on the fit rows is kept (range 
 });
 
 Deno.test("preprocess_data in chunks: the same CSV as the whole file (header and headerless inputs); refusals", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-pre-chunks-" });
+  const dir = scratchDir("nadir-pre-chunks-");
   for (
     const [train, input] of [
       ["nsl-kdd-train-20", "data/nsl-kdd/KDDTest-21.txt.gz"],

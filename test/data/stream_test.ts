@@ -9,6 +9,7 @@ import { frameColumns, writeFrame } from "../../src/flows/batch_sink.ts";
 import { loadTable } from "../../src/data/table.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { dataPath, ROOT } from "../_shared.ts";
+import { scratchDir, scratchFile } from "../_scratch.ts";
 
 const CIC = dataPath("cic-ids2017", "DDoS_2500.csv.gz");
 const KDD = dataPath("nsl-kdd", "KDDTest-21.txt.gz");
@@ -38,7 +39,7 @@ Deno.test("csvFrames: a malformed row in a late chunk is named by the file's own
   const fields = lines[2100].split(",");
   fields.pop(); // one field short
   lines[2100] = fields.join(",");
-  const bad = join(Deno.makeTempDirSync({ prefix: "nadir-frames-" }), "bad.csv");
+  const bad = join(scratchDir("nadir-frames-"), "bad.csv");
   Deno.writeTextFileSync(bad, lines.join("\n"));
   await assert.rejects(
     async () => {
@@ -92,7 +93,7 @@ Deno.test("sampleCsv: a malformed row in the sample is named by the file's own l
   const fields = lines[1700].split(",");
   fields[12] = "twelve";
   lines[1700] = fields.join(",");
-  const bad = join(Deno.makeTempDirSync({ prefix: "nadir-sample-" }), "bad.csv");
+  const bad = join(scratchDir("nadir-sample-"), "bad.csv");
   Deno.writeTextFileSync(bad, lines.join("\n"));
   await assert.rejects(
     sampleCsv(bad, { rows: 5000, rowsPerChunk: 300 }),
@@ -116,7 +117,7 @@ Deno.test("isBigCsv: only files over 64 MiB that are not Parquet", () => {
   assert.equal(isBigCsv(CIC), false);
   assert.equal(isBigCsv("cic-ids2017"), false);
   assert.equal(isBigCsv(join(ROOT, "data")), false);
-  const big = Deno.makeTempFileSync({ suffix: ".csv" });
+  const big = scratchFile({ suffix: ".csv" });
   const f = Deno.openSync(big, { write: true });
   f.truncateSync(65 * 2 ** 20); // sparse: no disk used
   f.close();
@@ -125,7 +126,7 @@ Deno.test("isBigCsv: only files over 64 MiB that are not Parquet", () => {
 });
 
 Deno.test("sampleParquet: the rows sampleCsv draws from the same rows, row group by row group", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-sample-pq-" });
+  const dir = scratchDir("nadir-sample-pq-");
   try {
     const whole = await loadTable(CIC, "cic-ids2017");
     const pq = `${dir}/cic.parquet`;

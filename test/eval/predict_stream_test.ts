@@ -11,6 +11,7 @@ import { InputError } from "../../src/util/errors.ts";
 import { ParquetFileSink } from "../../src/flows/parquet_sink.ts";
 import { frameColumns, writeFrame } from "../../src/flows/batch_sink.ts";
 import { dataPath } from "../_shared.ts";
+import { scratchDir } from "../_scratch.ts";
 
 const dec = new TextDecoder();
 
@@ -48,7 +49,7 @@ async function train(dataset: string, dir: string): Promise<void> {
 }
 
 Deno.test("predictCsvStream: chunk by chunk, the same scores as the whole file (CIC with header, NSL-KDD without)", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-stream-" });
+  const dir = scratchDir("nadir-stream-");
   for (
     const [dataset, file, schema] of [
       ["cic-ids2017", dataPath("cic-ids2017", "DDoS_2500.csv.gz"), "cic-ids2017"],
@@ -67,7 +68,7 @@ Deno.test("predictCsvStream: chunk by chunk, the same scores as the whole file (
 });
 
 Deno.test("predictCsvStream: a bad row in a late chunk is named by the input's own line", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-stream-bad-" });
+  const dir = scratchDir("nadir-stream-bad-");
   const modelDir = join(dir, "m");
   await train("cic-ids2017", modelDir);
   const lines = dec.decode(gunzipSync(Deno.readFileSync(dataPath("cic-ids2017", "DDoS_2500.csv.gz")))).split(
@@ -85,7 +86,7 @@ Deno.test("predictCsvStream: a bad row in a late chunk is named by the input's o
 });
 
 Deno.test("predictCsvStream on Parquet: row group by row group, the same scores as the whole file", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-stream-pq-" });
+  const dir = scratchDir("nadir-stream-pq-");
   try {
     const modelDir = join(dir, "m");
     await train("cic-ids2017", modelDir);

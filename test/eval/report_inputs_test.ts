@@ -16,6 +16,7 @@ import {
 import { noteInput, readInputsLog } from "../../src/util/inputs.ts";
 import { loadRuns } from "../../src/eval/runs.ts";
 import { REPO_ROOT } from "../../src/figures/report.ts";
+import { scratchDir, scratchFile } from "../_scratch.ts";
 
 function write(path: string, text: string) {
   Deno.mkdirSync(join(path, ".."), { recursive: true });
@@ -35,7 +36,7 @@ function notebook(code: string): string {
 
 /** A repository with notebooks/n.ipynb importing src/a.ts (which imports src/b.ts lazily) and one run. */
 function repo(): string {
-  const root = Deno.makeTempDirSync({ prefix: "nadir-inputs-" });
+  const root = scratchDir("nadir-inputs-");
   write(join(root, "src", "a.ts"), `export const a = 1;\nexport const lazy = () => import("./b.ts");\n`);
   write(
     join(root, "src", "b.ts"),
@@ -52,7 +53,7 @@ function repo(): string {
 
 /** Renders n.ipynb's inputs the way `nadir report` does: the loaders log what they read. */
 async function record(root: string) {
-  const log = Deno.makeTempFileSync();
+  const log = scratchFile();
   Deno.env.set("NADIR_INPUTS_LOG", log);
   try {
     await loadRuns(join(root, "results"), { latestOnly: true });
@@ -184,7 +185,7 @@ Deno.test("report inputs: checkReports flags quick renderings and reports withou
 });
 
 Deno.test("report inputs: the inputs log is written only when NADIR_INPUTS_LOG is set; a bad line is named", () => {
-  const log = Deno.makeTempFileSync();
+  const log = scratchFile();
   noteInput({ kind: "run", path: "results/x/1" });
   assert.deepEqual(readInputsLog(log), []);
   Deno.writeTextFileSync(log, `{"kind":"run","path":"/r/x/1"}\nnot json\n`);

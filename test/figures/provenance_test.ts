@@ -7,12 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { gitDirty, gitSha } from "../../src/figures/provenance.ts";
 import { git, needPrograms, testWhen } from "../_shared.ts";
+import { scratchDir } from "../_scratch.ts";
 
 testWhen([needPrograms("git")], {
   name:
     "provenance: gitSha reads <sha>+dirty for modified tracked files and a modified or untracked notebook",
   fn() {
-    const dir = Deno.makeTempDirSync({ prefix: "nadir-git-" });
+    const dir = scratchDir("nadir-git-");
     try {
       git(dir, "init", "-q");
       Deno.mkdirSync(join(dir, "notebooks"));
@@ -53,7 +54,7 @@ testWhen([needPrograms("git")], {
       assert.equal(gitSha(dir), `${head}+dirty`);
       assert.equal(gitSha(dir, { paths: [nb] }), `${head}+dirty`);
 
-      assert.equal(gitDirty(Deno.makeTempDirSync()), undefined, "outside a repository");
+      assert.equal(gitDirty(scratchDir("nadir-test-")), undefined, "outside a repository");
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }

@@ -13,6 +13,7 @@ import { runMonitor } from "../../src/serve/run.ts";
 import type { MonitorConfig } from "../../src/serve/config.ts";
 import type { AlertStore } from "../../src/serve/store.ts";
 import { dataPath, nadirArgs } from "../_shared.ts";
+import { scratchDir } from "../_scratch.ts";
 
 let modelDir: Promise<string> | undefined;
 
@@ -23,7 +24,7 @@ let modelDir: Promise<string> | undefined;
  */
 export function benignFlowModel(): Promise<string> {
   modelDir ??= (async () => {
-    const dir = join(Deno.makeTempDirSync({ prefix: "nadir-model-" }), "kmeans-basic");
+    const dir = join(scratchDir("nadir-model-"), "kmeans-basic");
     await trainFlowModelFromPcap(dataPath("pcaps", "http_espn.pcapng"), dir, { detector: "kmeans", seed: 1 });
     return dir;
   })();

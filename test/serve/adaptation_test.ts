@@ -20,6 +20,7 @@ import { matrix } from "../../src/data/matrix.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { dataPath } from "../_shared.ts";
 import { benignFlowModel, repeatCapture, whileServing } from "./_helpers.ts";
+import { scratchDir } from "../_scratch.ts";
 
 /** http_espn (the model's own benign traffic) eight times over. */
 async function benignMix(dir: string): Promise<string> {
@@ -29,7 +30,7 @@ async function benignMix(dir: string): Promise<string> {
 }
 
 Deno.test("adaptation: a sliding policy writes versions of the model history, each loadable, with its parent and rows", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-adapt-" });
+  const dir = scratchDir("nadir-adapt-");
   const home = join(dir, "history");
   const logs: string[] = [];
   let metrics: MonitorMetrics | undefined;
@@ -79,7 +80,7 @@ Deno.test("adaptation: a sliding policy writes versions of the model history, ea
 });
 
 Deno.test("adaptation: verdicts through the API are learned and survive a restart; rollback swaps the live model back", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-adapt-api-" });
+  const dir = scratchDir("nadir-adapt-api-");
   const home = join(dir, "history");
   const cfg: MonitorConfig = {
     // Malicious traffic the benign model alerts on, so there are alerts to judge.
@@ -165,7 +166,7 @@ Deno.test("adaptation: verdicts through the API are learned and survive a restar
 });
 
 Deno.test("adaptation: a frozen plain model has no /model; adaptive policies need a history and a saved model", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-adapt-cfg-" });
+  const dir = scratchDir("nadir-adapt-cfg-");
   const model = await benignFlowModel();
   const pcap = dataPath("pcaps", "http_espn.pcapng");
   await assert.rejects(
@@ -194,12 +195,12 @@ Deno.test("adaptation: a frozen plain model has no /model; adaptive policies nee
 });
 
 Deno.test("adaptation: damaged kept rows are an error naming the file", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-adapt-state-" });
+  const dir = scratchDir("nadir-adapt-state-");
   const m = (n: number) => matrix(Float64Array.from({ length: 2 * n }, (_, i) => i), n, 2);
   await writeAdaptState(dir, { pool: m(3), calibration: m(2), attacks: m(0) });
   const st = await readAdaptState(dir, 2);
   assert.deepEqual([...st!.pool.data], [...m(3).data]);
-  assert.equal(await readAdaptState(Deno.makeTempDirSync(), 2), undefined);
+  assert.equal(await readAdaptState(scratchDir("nadir-test-"), 2), undefined);
   await assert.rejects(() => readAdaptState(dir, 3), (e: Error) => {
     assert.ok(e instanceof InputError);
     assert.match(e.message, /state\.json.*expected format 1 and 3 columns/s);

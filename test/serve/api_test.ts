@@ -13,6 +13,7 @@ import { AlertStore, LiveStats } from "../../src/serve/store.ts";
 import { AlertFilter, SuppressionList } from "../../src/serve/rules.ts";
 import { MonitorMetrics } from "../../src/serve/metrics.ts";
 import { isUserError } from "../../src/util/errors.ts";
+import { scratchDir } from "../_scratch.ts";
 
 const FEATURES = ["bidirectional_packets", "bidirectional_bytes", "bidirectional_duration_ms"];
 /** A scoring function that is easy to check: the sum of the row. */
@@ -31,7 +32,7 @@ const TOKEN = "test-token-0123456789abcdef";
 const HOSTILE = `<img src=x onerror="alert(1)">\u0000\u202e"]`;
 
 function setup(opts: { token?: string; maxBody?: number } = {}) {
-  const dir = Deno.makeTempDirSync();
+  const dir = scratchDir("nadir-test-");
   const filter = new AlertFilter({ suppressions: new SuppressionList(join(dir, "suppressions.json")) });
   const store = new AlertStore({
     evidenceDir: join(dir, "evidence"),
@@ -355,7 +356,7 @@ Deno.test("parsePredictInput caps the number of reported errors", () => {
 });
 
 Deno.test("store.follow picks up alerts appended by another writer, survives rotation and bad lines", async () => {
-  const dir = Deno.makeTempDirSync();
+  const dir = scratchDir("nadir-test-");
   const path = join(dir, "alerts.jsonl");
   const store = new AlertStore();
   const ac = new AbortController();

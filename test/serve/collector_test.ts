@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { CollectorDb } from "../../src/serve/collector.ts";
 import { parseNatsUrl } from "../../src/cli/collect.ts";
 import { InputError } from "../../src/util/errors.ts";
+import { scratchFile } from "../_scratch.ts";
 
 const alert = (id: string, host = "s1") => ({
   id,
@@ -12,7 +13,7 @@ const alert = (id: string, host = "s1") => ({
 });
 
 Deno.test("CollectorDb: each record stored once; health keeps the newest per sensor; junk is skipped", () => {
-  const path = Deno.makeTempFileSync({ suffix: ".db" });
+  const path = scratchFile({ suffix: ".db" });
   const db = CollectorDb.open(path);
   try {
     const health = (t: string) => ({
@@ -46,13 +47,13 @@ Deno.test("CollectorDb: each record stored once; health keeps the newest per sen
 });
 
 Deno.test("CollectorDb: a damaged file or a newer schema is refused with the file named", () => {
-  const junk = Deno.makeTempFileSync({ suffix: ".db" });
+  const junk = scratchFile({ suffix: ".db" });
   Deno.writeTextFileSync(
     junk,
     "this is not a database, just text that is long enough to be read as a header",
   );
   assert.throws(() => CollectorDb.open(junk), (e) => e instanceof InputError && e.message.includes(junk));
-  const newer = Deno.makeTempFileSync({ suffix: ".db" });
+  const newer = scratchFile({ suffix: ".db" });
   const raw = new DatabaseSync(newer);
   raw.exec("PRAGMA user_version = 99");
   raw.close();

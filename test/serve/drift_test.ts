@@ -26,6 +26,7 @@ import { alertProblems } from "../../src/serve/alert.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { dataPath } from "../_shared.ts";
 import { benignFlowModel, concatCaptures } from "./_helpers.ts";
+import { scratchDir } from "../_scratch.ts";
 
 /**
  * synscan.pcapng (1,994 SYN-scan flows the benign kmeans model scores ≈ 0.49, nearly constant),
@@ -33,7 +34,7 @@ import { benignFlowModel, concatCaptures } from "./_helpers.ts";
  * distribution at a known time. ~0.3 s per run.
  */
 async function replay(drift: MonitorConfig["drift"]) {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-drift-" });
+  const dir = scratchDir("nadir-drift-");
   const pcap = join(dir, "mix.pcap");
   const { starts } = await concatCaptures(
     [dataPath("pcaps", "synscan.pcapng"), dataPath("pcaps", "stratosphere-test7-malicious.pcap")],

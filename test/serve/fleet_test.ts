@@ -4,6 +4,7 @@ import { CollectorDb } from "../../src/serve/collector.ts";
 import { NatsClient } from "../../src/serve/sinks/nats.ts";
 import { dataPath, freePort, needPrograms, programPath, ROOT, testWhen } from "../_shared.ts";
 import { benignFlowModel } from "./_helpers.ts";
+import { scratchDir } from "../_scratch.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,7 +42,7 @@ testWhen(
   "fleet: 3 sensors and a collector over JetStream; a sensor and the collector killed mid-run lose and repeat nothing",
   async () => {
     const model = await benignFlowModel();
-    const work = Deno.makeTempDirSync({ prefix: "nadir-fleet-" });
+    const work = scratchDir("nadir-fleet-");
     const port = freePort();
     const nats = new Deno.Command(programPath("nats-server")!, {
       args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", join(work, "js")],

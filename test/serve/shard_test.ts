@@ -14,13 +14,14 @@ import { Rng } from "../../src/util/random.ts";
 import { benignFlowModel } from "./_helpers.ts";
 import { featureSet } from "../../src/flows/features/mod.ts";
 import { flowScoringFromDir, trainFlowModelFromPcap } from "../../src/serve/models.ts";
+import { scratchDir } from "../_scratch.ts";
 
 Deno.test("flowHash: both directions of every flow of a real capture land on one shard, shards share the load", async () => {
   await sameShardBothWays(dataPath("pcaps", "stratosphere-test7-malicious.pcap"));
 });
 
 Deno.test("flowHash: the same for the decoder's IPv6 packets (hashed from their bytes), FTP brute force as IPv6", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-shard6-" });
+  const dir = scratchDir("nadir-shard6-");
   try {
     const v6 = ipv6Copy(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), `${dir}/ftp6.pcap`);
     await sameShardBothWays(v6, 2);
@@ -158,7 +159,7 @@ Deno.test("nadir monitor --workers: auto runs one worker where the run cannot sh
     }).output();
     return { code: r.code, err: new TextDecoder().decode(r.stderr) };
   };
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-workers-auto-" });
+  const dir = scratchDir("nadir-workers-auto-");
   try {
     const auto = await monitor("--detector", "kitnet", "--workers", "auto", "--alerts", join(dir, "a.jsonl"));
     assert.equal(auto.code, 0, auto.err);
@@ -176,7 +177,7 @@ Deno.test("a model whose features count other flows (context, hosts, kdd) is sco
   for (const name of ["kdd", "context", "hosts"] as const) {
     assert.equal(featureSet(name).crossFlow, true, name);
   }
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-crossflow-" });
+  const dir = scratchDir("nadir-crossflow-");
   try {
     const model = join(dir, "context-model");
     await trainFlowModelFromPcap(dataPath("pcaps", "http_espn.pcapng"), model, {
@@ -238,7 +239,7 @@ Deno.test("monitor --workers 2: the same flows, alerts and evidence as one worke
 Deno.test("monitor --workers 2, fast replay: a stop ends every shard's read of the file", async () => {
   const model = await benignFlowModel();
   const one = Deno.readFileSync(dataPath("pcaps", "stratosphere-test7-malicious.pcap"));
-  const out = Deno.makeTempDirSync({ prefix: "nadir-shard-stop-" });
+  const out = scratchDir("nadir-shard-stop-");
   try {
     // The capture 40 times over: long enough that a shard which did not stop would read for a while.
     const pcap = join(out, "long.pcap");
@@ -269,7 +270,7 @@ Deno.test("monitor --workers 2 on a capture from a pipe: one reader feeds the sh
   const pcap = dataPath("pcaps", "zeek-ftp-bruteforce.pcap");
   let total = 0;
   await forEachPacket(pcap, () => void total++);
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-shard-fifo-" });
+  const dir = scratchDir("nadir-shard-fifo-");
   try {
     const fifo = join(dir, "capture.pcap");
     const made = new Deno.Command("mkfifo", { args: [fifo] }).outputSync();
@@ -303,7 +304,7 @@ async function sameAsOne(
     metrics: MonitorMetrics;
   }[] = [];
   for (const workers of [1, 2]) {
-    const out = Deno.makeTempDirSync({ prefix: `nadir-shard-${workers}-` });
+    const out = scratchDir(`nadir-shard-${workers}-`);
     const alerts: Alert[] = [];
     let metrics: MonitorMetrics | undefined;
     const r = await runMonitor(
@@ -428,7 +429,7 @@ Deno.test("HintBook: what the rules' hints say matches what the rules would say,
 
 Deno.test("monitor --workers 2 with the rules on: every raised alert is written or counted as dropped", async () => {
   const model = await benignFlowModel();
-  const out = Deno.makeTempDirSync({ prefix: "nadir-shard-rules-" });
+  const out = scratchDir("nadir-shard-rules-");
   let metrics: MonitorMetrics | undefined;
   const r = await runMonitor(
     {

@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { benignFlowModel } from "./_helpers.ts";
 import { soakChildArgs, writeSynFlood } from "./_flood.ts";
+import { scratchDir } from "../_scratch.ts";
 
 /** Runs test/serve/_soak_child.ts on an `n`-flow SYN flood; returns its JSON summary. */
 async function soak(n: number, maxFlows: number) {
-  const dir = Deno.makeTempDirSync({ prefix: "nadir-soak-" });
+  const dir = scratchDir("nadir-soak-");
   try {
     const pcap = join(dir, "flood.pcap");
     await writeSynFlood(pcap, n, 19);
