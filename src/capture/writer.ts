@@ -14,6 +14,7 @@
  * w.writePacket(1_700_000_000_000_000, new Uint8Array(60));
  * w.close();
  * assert.ok(Deno.statSync(path).size > 60);
+ * Deno.removeSync(path);
  * ```
  *
  * @module

@@ -17,6 +17,7 @@
  *   chunks.push([new TextDecoder().decode(c.bytes), c.firstLine, c.rows]);
  * }
  * assert.deepEqual(chunks, [['a,b\n1,"x\ny"\n2,z\n', 2, 2], ["a,b\n3,w\n", 5, 1]]);
+ * Deno.removeSync(path);
  * ```
  * @module
  */

@@ -77,7 +77,9 @@ export function gitDirty(cwd: string = ROOT, paths: readonly string[] = []): boo
  * ```ts
  * import assert from "node:assert/strict";
  * import { gitSha } from "./provenance.ts";
- * assert.equal(gitSha(Deno.makeTempDirSync()), undefined); // not a repository
+ * const dir = Deno.makeTempDirSync();
+ * assert.equal(gitSha(dir), undefined); // not a repository
+ * Deno.removeSync(dir);
  * ```
  */
 export function gitSha(cwd: string = ROOT, opts: { paths?: readonly string[] } = {}): string | undefined {

@@ -11,6 +11,7 @@
  * const out = await saveFigure(lossCurve([{ name: "ae", loss: [1, 0.5] }]), dir, "loss", { title: "Loss" });
  * assert.ok(out.png.endsWith("loss.png"));
  * assert.ok(out.svg.endsWith("loss.svg"));
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -14,11 +14,13 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { CollectorDb } from "./collector.ts";
- * const db = CollectorDb.open(Deno.makeTempFileSync({ suffix: ".db" }));
+ * const path = Deno.makeTempFileSync({ suffix: ".db" });
+ * const db = CollectorDb.open(path);
  * const a = { id: "a1", event_type: "alert", host: "s1", timestamp: "2026-01-01T00:00:00Z" };
  * assert.deepEqual(db.store([a, a]), { alerts: 1, drift: 0, health: 0, repeats: 1, skipped: 0 });
  * assert.equal(db.count("alerts"), 1);
  * db.close();
+ * Deno.removeSync(path);
  * ```
  * @module
  */

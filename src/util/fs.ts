@@ -11,6 +11,7 @@
  * assert.equal(await exists(dir), true);
  * assert.equal(existsSync(`${dir}/missing`), false);
  * assert.equal(readTextIfExists(`${dir}/missing`), undefined);
+ * Deno.removeSync(dir);
  * ```
  * @module
  */

@@ -6,8 +6,9 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { gitCommit } from "./git.ts";
- * const sha = gitCommit(Deno.makeTempDirSync()); // not a repository
- * assert.equal(sha, undefined);
+ * const dir = Deno.makeTempDirSync();
+ * assert.equal(gitCommit(dir), undefined); // not a repository
+ * Deno.removeSync(dir);
  * ```
  * @module
  */

@@ -15,6 +15,7 @@
  * Deno.env.delete("NADIR_INPUTS_LOG");
  * noteInput({ kind: "run", path: "not/logged" });
  * assert.equal(readInputsLog(log).length, 1);
+ * Deno.removeSync(log);
  * ```
  * @module
  */
