@@ -372,24 +372,33 @@ export async function sampleCsv(
     o.onChunk?.(c.rows, 1);
   }
   if (total === 0) throw new InputError("no data rows", { file: input });
+  // A sample of every row is the file: read it whole, as the loaders do (memory holds the sample anyway).
+  if (total <= o.rows) return { df: await loadTable(input, family), sourceRows: total };
   const pick = drawSorted(total, o.rows, new Rng(o.seed ?? 0));
   const parts: Uint8Array[] = [];
   const lines = new Float64Array(pick.length); // the file line of each picked row
   let head: Uint8Array | undefined;
   let before = 0, at = 0;
   for await (const c of csvChunks(input, { rowsPerChunk, header, rowEnds: true })) {
-    const ends = c.rowEnds!;
+    const ends = c.rowEnds!, b = c.bytes;
     const start0 = c.headerLength;
-    if (header && !head) head = c.bytes.subarray(0, start0);
+    if (header && !head) head = b.subarray(0, start0);
     let line = c.firstLine, lineAt = start0;
     while (at < pick.length && pick[at] < before + c.rows) {
-      const r = pick[at] - before;
-      const from = r === 0 ? start0 : ends[r - 1];
-      // Lines to this row: rows may hold quoted newlines, so count them.
-      for (let i = lineAt; i < from; i++) if (c.bytes[i] === 0x0a) line++;
+      // A run of picked rows that follow each other in the file is one copy.
+      const r0 = pick[at] - before, from = r0 === 0 ? start0 : ends[r0 - 1];
+      // Lines to each row: rows may hold quoted newlines, so they are counted (indexOf: no loop per byte).
+      for (let i = b.indexOf(0x0a, lineAt); i !== -1 && i < from; i = b.indexOf(0x0a, i + 1)) line++;
       lineAt = from;
-      parts.push(c.bytes.slice(from, ends[r]));
-      lines[at++] = line;
+      let r = r0;
+      for (;;) {
+        lines[at++] = line;
+        for (let i = b.indexOf(0x0a, lineAt); i !== -1 && i < ends[r]; i = b.indexOf(0x0a, i + 1)) line++;
+        lineAt = ends[r];
+        if (!(at < pick.length && pick[at] === before + r + 1 && r + 1 < c.rows)) break;
+        r++;
+      }
+      parts.push(b.slice(from, ends[r]));
     }
     before += c.rows;
     o.onChunk?.(c.rows, 2);

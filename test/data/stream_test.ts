@@ -101,6 +101,32 @@ Deno.test("sampleCsv: a malformed row in the sample is named by the file's own l
   );
 });
 
+Deno.test("sampleCsv: dense and sparse samples name a bad row by the file's own line", async () => {
+  // A hand-edited real row; dense samples copy long runs of rows at once, the line count must follow.
+  const lines = cicLines();
+  const fields = lines[1700].split(",");
+  fields[12] = "twelve";
+  lines[1700] = fields.join(",");
+  const bad = join(scratchDir("nadir-sample-"), "bad.csv");
+  Deno.writeTextFileSync(bad, lines.join("\n"));
+  const total = lines.filter((l) => l.trim()).length - 1;
+  for (const rows of [total - 1, total - 7, Math.floor(total / 2)]) {
+    for (const seed of [1, 2, 3]) {
+      const picked = await sampleCsv(bad, { rows, seed, rowsPerChunk: 300 }).then(
+        () => false,
+        (e: unknown) => {
+          assert.ok(e instanceof InputError, String(e));
+          assert.equal(e.location.file, bad);
+          assert.equal(e.location.line, 1701, `rows ${rows}, seed ${seed}: ${e.message}`);
+          return true;
+        },
+      );
+      if (rows === total - 1 && !picked) continue; // the one row left out was the bad one
+      if (rows >= total - 7) assert.ok(picked, `rows ${rows}, seed ${seed}: the bad row was sampled`);
+    }
+  }
+});
+
 Deno.test("csvInfo: read in chunks, the same summary as the whole file", async () => {
   for (const [name, file] of [["cic-ids2017", CIC], ["nsl-kdd", KDD]]) {
     const d = loadDataset({ name, path: file });
