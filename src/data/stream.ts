@@ -253,6 +253,9 @@ export async function sampleParquet(
   const { parquetLayout, parquetRowGroups } = await import("./parquet.ts");
   const total = parquetLayout(input).rows;
   if (total === 0) throw new InputError("no data rows", { file: input });
+  if (total <= o.rows) { // every row: the file whole, as sampleCsv reads it
+    return { df: await loadTable(input, (await csvLayout(input, o.schema)).family), sourceRows: total };
+  }
   const pick = drawSorted(total, o.rows, new Rng(o.seed ?? 0));
   let cols: { name: string; kind: "int" | "float" | "str" | "bool"; bits: number; values: unknown[] }[] = [];
   let at = 0;

@@ -169,6 +169,10 @@ Deno.test("sampleParquet: the rows sampleCsv draws from the same rows, row group
     assert.ok(fromPq.df.frameEqual(fromCsv.df, true), "the same rows, values and order");
     const other = await sampleParquet(pq, { rows: 400, seed: 8 });
     assert.ok(!other.df.frameEqual(fromPq.df, true), "another seed, another sample");
+    // A sample of every row is the whole file, as from the CSV.
+    const all = await sampleParquet(pq, { rows: whole.height, seed: 1 });
+    assert.equal(all.sourceRows, whole.height);
+    assert.ok(all.df.frameEqual(whole, true), "every row: the whole file");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
