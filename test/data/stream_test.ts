@@ -88,21 +88,9 @@ Deno.test("sampleCsv: seeded, uniform, in file order, independent of the chunk s
   await assert.rejects(sampleCsv(CIC, { rows: 0 }), /integer ≥ 1, found 0/);
 });
 
-Deno.test("sampleCsv: a malformed row in the sample is named by the file's own line", async () => {
-  const lines = cicLines();
-  const fields = lines[1700].split(",");
-  fields[12] = "twelve";
-  lines[1700] = fields.join(",");
-  const bad = join(scratchDir("nadir-sample-"), "bad.csv");
-  Deno.writeTextFileSync(bad, lines.join("\n"));
-  await assert.rejects(
-    sampleCsv(bad, { rows: 5000, rowsPerChunk: 300 }),
-    (e: unknown) => e instanceof InputError && e.location.file === bad && e.location.line === 1701,
-  );
-});
-
-Deno.test("sampleCsv: dense and sparse samples name a bad row by the file's own line", async () => {
-  // A hand-edited real row; dense samples copy long runs of rows at once, the line count must follow.
+Deno.test("sampleCsv: a malformed row in the sample is named by the file's own line, dense or sparse", async () => {
+  // A hand-edited real row. More rows than the file has read it whole; dense samples copy long runs of
+  // rows at once, and the line count must follow them.
   const lines = cicLines();
   const fields = lines[1700].split(",");
   fields[12] = "twelve";
@@ -110,7 +98,7 @@ Deno.test("sampleCsv: dense and sparse samples name a bad row by the file's own 
   const bad = join(scratchDir("nadir-sample-"), "bad.csv");
   Deno.writeTextFileSync(bad, lines.join("\n"));
   const total = lines.filter((l) => l.trim()).length - 1;
-  for (const rows of [total - 1, total - 7, Math.floor(total / 2)]) {
+  for (const rows of [5000, total - 1, total - 7, Math.floor(total / 2)]) {
     for (const seed of [1, 2, 3]) {
       const picked = await sampleCsv(bad, { rows, seed, rowsPerChunk: 300 }).then(
         () => false,
