@@ -67,6 +67,8 @@ export class IsolationForestDetector implements Detector {
   #left: Int32Array = new Int32Array(0);
   #right: Int32Array = new Int32Array(0);
   #roots: Int32Array = new Int32Array(0);
+  /** The trees as scoring walks them ({@link heapLayout}), or undefined where they are too deep for it. */
+  #heap: HeapTrees | undefined;
 
   constructor(params: IsolationForestParams, seed: number) {
     this.params = params;
@@ -153,6 +155,7 @@ export class IsolationForestDetector implements Detector {
     this.#roots = roots;
     this.#psi = psi;
     this.#d = d;
+    this.#heap = heapLayout(this.#feature, this.#split, this.#left, this.#right, roots);
   }
 
   score(x: Matrix): Float64Array {
@@ -165,6 +168,46 @@ export class IsolationForestDetector implements Detector {
       roots = this.#roots;
     const norm = averagePathLength(this.#psi) * nTrees;
     const out = new Float64Array(x.rows);
+    const heap = this.#heap;
+    if (heap !== undefined) {
+      // Tree by tree over a block of rows: one tree's nodes stay in the first-level cache while the rows
+      // go by. Every walk takes `depth` steps with no branch to mispredict (see heapLayout). Each row still
+      // adds its trees' terms in tree order, so the scores are the same doubles as a walk by child index.
+      const hf = heap.feature, hs = heap.split, size = heap.size, depth = heap.depth;
+      const totals = new Float64Array(SCORE_BLOCK);
+      for (let b0 = 0; b0 < x.rows; b0 += SCORE_BLOCK) {
+        const b1 = Math.min(x.rows, b0 + SCORE_BLOCK);
+        totals.fill(0);
+        for (let t = 0, at = 0; t < nTrees; t++, at += size) {
+          // Four rows' walks side by side: each step waits on the loads of the one before, four chains keep
+          // the processor busy while they do.
+          let i = b0;
+          for (; i + 4 <= b1; i += 4) {
+            const r0 = i * d, r1 = r0 + d, r2 = r1 + d, r3 = r2 + d;
+            let k0 = 0, k1 = 0, k2 = 0, k3 = 0;
+            for (let j = 0; j < depth; j++) {
+              k0 = 2 * k0 + 2 - +(data[r0 + hf[at + k0]] < hs[at + k0]);
+              k1 = 2 * k1 + 2 - +(data[r1 + hf[at + k1]] < hs[at + k1]);
+              k2 = 2 * k2 + 2 - +(data[r2 + hf[at + k2]] < hs[at + k2]);
+              k3 = 2 * k3 + 2 - +(data[r3 + hf[at + k3]] < hs[at + k3]);
+            }
+            const o = i - b0;
+            totals[o] += hs[at + k0];
+            totals[o + 1] += hs[at + k1];
+            totals[o + 2] += hs[at + k2];
+            totals[o + 3] += hs[at + k3];
+          }
+          for (; i < b1; i++) {
+            const base = i * d;
+            let k = 0;
+            for (let j = 0; j < depth; j++) k = 2 * k + 2 - +(data[base + hf[at + k]] < hs[at + k]);
+            totals[i - b0] += hs[at + k];
+          }
+        }
+        for (let i = b0; i < b1; i++) out[i] = norm > 0 ? Math.pow(2, -totals[i - b0] / norm) : 0.5;
+      }
+      return out;
+    }
     for (let i = 0; i < x.rows; i++) {
       const base = i * d;
       let total = 0;
@@ -207,17 +250,84 @@ export class IsolationForestDetector implements Detector {
     this.#roots = i32Blob(saved.blobs, "roots", n, nTrees);
     this.#psi = stateNumber(s, "psi", n);
     this.#d = stateNumber(s, "nFeatures", n);
-    // Guard against a corrupt blob sending traversal out of bounds.
+    // Guard against a corrupt blob sending traversal out of bounds, or round in a cycle: children come
+    // after their node (fit numbers them so).
     for (let i = 0; i < nodes; i++) {
       const f = this.#feature[i];
       if (
-        f >= this.#d || (f >= 0 && (this.#left[i] >= nodes || this.#right[i] >= nodes || this.#left[i] <= i))
+        f >= this.#d ||
+        (f >= 0 &&
+          (this.#left[i] >= nodes || this.#right[i] >= nodes || this.#left[i] <= i || this.#right[i] <= i))
       ) {
         throw new InputError(`isolation-forest: saved tree node ${i} is inconsistent (corrupt weights)`);
       }
     }
+    for (let t = 0; t < nTrees; t++) {
+      if (!(this.#roots[t] >= 0 && this.#roots[t] < nodes)) {
+        throw new InputError(
+          `isolation-forest: saved tree ${t} has no root node ${this.#roots[t]} (corrupt weights)`,
+        );
+      }
+    }
+    this.#heap = heapLayout(this.#feature, this.#split, this.#left, this.#right, this.#roots);
     return this;
   }
+}
+
+/** Rows scored together, tree by tree ({@link IsolationForestDetector.score}). */
+const SCORE_BLOCK = 256;
+/** The deepest trees laid out for scoring: 2^13 − 1 slots a tree (ψ = 256, the default, gives depth ≤ 8). */
+const HEAP_MAX_DEPTH = 12;
+
+/** Trees as complete binary trees, one after another: node k's children at 2k + 1 and 2k + 2. */
+interface HeapTrees {
+  /** Split feature per slot (0 where the walk only passes through, see {@link heapLayout}). */
+  feature: Int32Array;
+  /** Threshold per slot (NaN where the walk only passes through); in the last level, the leaf's path length. */
+  split: Float64Array;
+  /** Levels every walk goes down: the deepest tree's depth. */
+  depth: number;
+  /** Slots a tree: 2^(depth + 1) − 1. */
+  size: number;
+}
+
+/**
+ * The fitted trees re-laid for scoring: a step reads the split feature and the threshold, and the child's
+ * place follows from the slot, so the child index arrays are not read at all. A leaf above the last level
+ * is carried down to it through slots whose threshold is NaN (no value is below NaN, so the walk goes
+ * right, as a NaN feature value does at a real split), so every walk has the same number of steps and
+ * none ends on a branch the processor mispredicts. Undefined when a tree is deeper than
+ * {@link HEAP_MAX_DEPTH} (a large `maxSamples`): those are walked by their child indices.
+ */
+function heapLayout(
+  feature: Int32Array,
+  split: Float64Array,
+  left: Int32Array,
+  right: Int32Array,
+  roots: Int32Array,
+): HeapTrees | undefined {
+  const depthOf = (node: number, depth: number): number =>
+    feature[node] < 0 || depth > HEAP_MAX_DEPTH
+      ? depth
+      : Math.max(depthOf(left[node], depth + 1), depthOf(right[node], depth + 1));
+  let depth = 0;
+  for (const r of roots) depth = Math.max(depth, depthOf(r, 0));
+  if (depth > HEAP_MAX_DEPTH) return undefined;
+  const size = 2 ** (depth + 1) - 1;
+  const hf = new Int32Array(size * roots.length), hs = new Float64Array(size * roots.length);
+  const place = (node: number, at: number, k: number, level: number): void => {
+    if (feature[node] >= 0) {
+      hf[at + k] = feature[node];
+      hs[at + k] = split[node];
+      place(left[node], at, 2 * k + 1, level + 1);
+      place(right[node], at, 2 * k + 2, level + 1);
+      return;
+    }
+    for (; level < depth; level++, k = 2 * k + 2) hs[at + k] = NaN; // carried down, to the right
+    hs[at + k] = split[node];
+  };
+  for (let t = 0; t < roots.length; t++) place(roots[t], t * size, 0, 0);
+  return { feature: hf, split: hs, depth, size };
 }
 
 /** Registry entry. */
