@@ -48,7 +48,11 @@ export interface CsvChunkOptions {
   header: boolean;
   /** Record where each row ends ({@link CsvChunk.rowEnds}). */
   rowEnds?: boolean;
+  /** False: count the rows only, `bytes` is empty (no copy of the file is made). Default true. */
+  bytes?: boolean;
 }
+
+const READ_BYTES = 1 << 20;
 
 /**
  * The bytes of `path` as a stream, gunzipped when the file starts with the gzip magic number (whatever its
@@ -68,14 +72,24 @@ export async function openBytes(
   const n = await file.read(head);
   await file.seek(0, Deno.SeekMode.Start);
   let read = 0;
-  let stream: ReadableStream<Uint8Array> = file.readable.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, out) {
-        read += chunk.length;
-        out.enqueue(chunk);
-      },
-    }),
-  );
+  // Reads of 1 MiB: a file's own readable stream hands over 64 KiB at a time, a turn of the event loop each,
+  // which cost counting a 600 MB CSV's rows about half its time.
+  let stream = new ReadableStream<Uint8Array>({
+    async pull(out) {
+      const b = new Uint8Array(READ_BYTES);
+      const n = await file.read(b);
+      if (n === null) {
+        file.close();
+        out.close();
+        return;
+      }
+      read += n;
+      out.enqueue(n === b.length ? b : b.subarray(0, n));
+    },
+    cancel() {
+      file.close();
+    },
+  });
   if (n === 2 && head[0] === 0x1f && head[1] === 0x8b) {
     stream = stream.pipeThrough(
       new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
@@ -102,17 +116,17 @@ export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerat
   let header: Uint8Array | undefined;
   let needHeader = o.header;
   const ends = o.rowEnds ? new Int32Array(o.rowsPerChunk) : undefined;
+  const copy = o.bytes ?? true;
   const emit = (end: number): CsvChunk => {
     const rows = buf.subarray(rowStart, end);
     const h = header ?? new Uint8Array(0);
-    const out = new Uint8Array(h.length + rows.length);
-    out.set(h);
-    out.set(rows, h.length);
+    const out = new Uint8Array(copy ? h.length + rows.length : 0);
+    if (copy) (out.set(h), out.set(rows, h.length));
     const c: CsvChunk = {
       bytes: out,
       firstLine: chunkFirstLine,
       rows: rowsInChunk,
-      headerLength: h.length,
+      headerLength: copy ? h.length : 0,
       fileBytes: read(),
     };
     if (ends) {

@@ -370,7 +370,7 @@ export async function sampleCsv(
   const { family, header } = await csvLayout(input, o.schema);
   const rowsPerChunk = o.rowsPerChunk ?? 100_000;
   let total = 0;
-  for await (const c of csvChunks(input, { rowsPerChunk, header })) {
+  for await (const c of csvChunks(input, { rowsPerChunk, header, bytes: false })) {
     total += c.rows;
     o.onChunk?.(c.rows, 1);
   }

@@ -33,6 +33,25 @@ Deno.test("csvChunks: a real gzip CSV comes back whole, header in front of every
   assert.equal(fileBytes[fileBytes.length - 1], Deno.statSync(path).size);
 });
 
+Deno.test("csvChunks: a plain CSV of several reads comes back whole; counting only gives the same rows", async () => {
+  // The real rows repeated past 3 MiB, so the file takes several 1 MiB reads and rows cross them.
+  const text = dec.decode(gunzipSync(Deno.readFileSync(dataPath("cic-ids2017", "Botnet_736.csv.gz"))));
+  const [head, ...rest] = text.trimEnd().split("\n");
+  let body = "";
+  while (body.length < 3.2 * 2 ** 20) body += rest.join("\n") + "\n";
+  const path = scratchFile({ suffix: ".csv" });
+  Deno.writeTextFileSync(path, head + "\n" + body);
+  const chunks = await chunksOf(path, 1000, true);
+  assert.equal(chunks.map((c) => c.text.slice(head.length + 1)).join(""), body);
+  assert.equal(chunks[chunks.length - 1].fileBytes, Deno.statSync(path).size);
+  const counted = [];
+  for await (const c of csvChunks(path, { rowsPerChunk: 1000, header: true, bytes: false })) {
+    assert.equal(c.bytes.length, 0);
+    counted.push([c.firstLine, c.rows]);
+  }
+  assert.deepEqual(counted, chunks.map((c) => [c.firstLine, c.rows]));
+});
+
 Deno.test("csvChunks: quoted newlines stay in their row; a last row without newline is kept; blank file", async () => {
   const path = scratchFile({ suffix: ".csv" });
   Deno.writeTextFileSync(path, 'a,b\n"x\ny",1\n"q""",2\nlast,3');
