@@ -378,14 +378,20 @@ export async function sampleCsv(
   // A sample of every row is the file: read it whole, as the loaders do (memory holds the sample anyway).
   if (total <= o.rows) return { df: await loadTable(input, family), sourceRows: total };
   const pick = drawSorted(total, o.rows, new Rng(o.seed ?? 0));
-  const parts: Uint8Array[] = [];
+  // The picked rows' bytes, after room for the header: grown by doubling, no array per row or run.
+  let bytes = new Uint8Array(1 << 20), size = 0;
   const lines = new Float64Array(pick.length); // the file line of each picked row
-  let head: Uint8Array | undefined;
+  let headed = !header;
   let before = 0, at = 0;
   for await (const c of csvChunks(input, { rowsPerChunk, header, rowEnds: true })) {
     const ends = c.rowEnds!, b = c.bytes;
     const start0 = c.headerLength;
-    if (header && !head) head = b.subarray(0, start0);
+    if (!headed) {
+      if (start0 > bytes.length) bytes = new Uint8Array(2 * start0);
+      bytes.set(b.subarray(0, start0));
+      size = start0;
+      headed = true;
+    }
     let line = c.firstLine, lineAt = start0;
     while (at < pick.length && pick[at] < before + c.rows) {
       // A run of picked rows that follow each other in the file is one copy.
@@ -401,20 +407,22 @@ export async function sampleCsv(
         if (!(at < pick.length && pick[at] === before + r + 1 && r + 1 < c.rows)) break;
         r++;
       }
-      parts.push(b.slice(from, ends[r]));
+      const n = ends[r] - from;
+      if (size + n > bytes.length) {
+        const grown = new Uint8Array(Math.max(2 * bytes.length, size + n));
+        grown.set(bytes.subarray(0, size));
+        bytes = grown;
+      }
+      bytes.set(b.subarray(from, ends[r]), size);
+      size += n;
     }
     before += c.rows;
     o.onChunk?.(c.rows, 2);
   }
-  const size = (head?.length ?? 0) + parts.reduce((n, p) => n + p.length, 0);
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  if (head) (bytes.set(head), off = head.length);
-  for (const p of parts) (bytes.set(p, off), off += p.length);
-  parts.length = 0;
   const scratch = await Scratch.open("sample.csv");
   try {
-    const file = await scratch.write(bytes);
+    const file = await scratch.write(bytes.subarray(0, size));
+    bytes = new Uint8Array(0); // the loader reads the file: let the copy go
     try {
       return { df: await loadTable(file, family), sourceRows: total };
     } catch (e) {
