@@ -256,23 +256,55 @@ export async function sampleParquet(
   if (total <= o.rows) { // every row: the file whole, as sampleCsv reads it
     return { df: await loadTable(input, (await csvLayout(input, o.schema)).family), sourceRows: total };
   }
-  const pick = drawSorted(total, o.rows, new Rng(o.seed ?? 0));
-  let cols: { name: string; kind: "int" | "float" | "str" | "bool"; bits: number; values: unknown[] }[] = [];
+  const pick = drawSorted(total, o.rows, new Rng(o.seed ?? 0)), n = pick.length;
+  // A numeric column without nulls is gathered into a typed array of its own type, as parquetFrames hands
+  // it to polars (the same dtype); text, booleans and columns with nulls into plain arrays. Pushing every
+  // value as a plain number was most of a sample's time (and polars then converted each one).
+  type Typed = Int32Array | BigInt64Array | Float32Array | Float64Array;
+  type Col = {
+    name: string;
+    kind: "int" | "float" | "str" | "bool";
+    bits: number;
+    typed?: Typed;
+    values: unknown[];
+  };
+  let cols: Col[] = [];
   let at = 0;
   for (const g of parquetRowGroups(input)) {
     if (g.rowsBefore === 0) {
-      cols = g.columns.map((c) => ({ name: c.name, kind: c.kind, bits: c.bits, values: [] }));
+      cols = g.columns.map((c) => {
+        const v = c.values;
+        const typed = ArrayBuffer.isView(v) ? new (v.constructor as new (n: number) => Typed)(n) : undefined;
+        return { name: c.name, kind: c.kind, bits: c.bits, typed, values: [] };
+      });
     }
-    for (; at < pick.length && pick[at] < g.rowsBefore + g.rows; at++) {
-      const r = pick[at] - g.rowsBefore;
-      for (let j = 0; j < cols.length; j++) {
-        const v = g.columns[j].values[r];
-        cols[j].values.push(typeof v === "bigint" ? Number(v) : v);
+    const a0 = at, base = g.rowsBefore;
+    while (at < n && pick[at] < base + g.rows) at++;
+    for (let j = 0; j < cols.length; j++) {
+      const col = cols[j], src = g.columns[j].values;
+      if (col.typed !== undefined && src.constructor === col.typed.constructor) {
+        const t = col.typed as Float64Array, from = src as Float64Array;
+        for (let k = a0; k < at; k++) t[k] = from[pick[k] - base];
+        continue;
+      }
+      if (col.typed !== undefined) { // nulls in this group: plain values from here on
+        col.values = Array.from(col.typed.subarray(0, a0) as Float64Array, Number);
+        col.typed = undefined;
+      }
+      for (let k = a0; k < at; k++) {
+        const v = src[pick[k] - base];
+        col.values.push(typeof v === "bigint" ? Number(v) : v);
       }
     }
     o.onChunk?.(g.rows);
   }
-  const df = pl.DataFrame(cols.map((c) => pl.Series(c.name, c.values, dtypeOf(c))));
+  const df = pl.DataFrame(
+    cols.map((c) =>
+      c.typed !== undefined
+        ? pl.Series(c.name, c.typed as unknown as number[])
+        : pl.Series(c.name, c.values, dtypeOf(c))
+    ),
+  );
   // A file of a dataset family: the sample goes through the family's loader, as a CSV sample does.
   const scratch = await Scratch.open("sample.csv");
   try {

@@ -115,6 +115,30 @@ Deno.test("sampleCsv: a malformed row in the sample is named by the file's own l
   }
 });
 
+Deno.test("sampleParquet: a column with nulls only in a later row group keeps its values and dtype", async () => {
+  // A hand-built table (no dataset family): an id, an integer, and a float with one null in the third
+  // row group — gathered typed from the first two groups, plain from the third on.
+  const n = 1000;
+  const whole = pl.DataFrame({
+    id: pl.Series("id", Int32Array.from({ length: n }, (_, i) => i)),
+    big: pl.Series("big", Array.from({ length: n }, (_, i) => i * 1000), pl.Int64),
+    x: pl.Series("x", Array.from({ length: n }, (_, i) => (i === 700 ? null : i / 4)), pl.Float64),
+  });
+  const pq = join(scratchDir("nadir-sample-pq-"), "t.parquet");
+  const sink = new ParquetFileSink(pq, { batchRows: 300 });
+  sink.header(frameColumns(whole));
+  writeFrame(sink, whole);
+  await sink.close();
+  const s = await sampleParquet(pq, { rows: 900, seed: 3 });
+  const read = pl.readParquet(pq); // the file as polars reads it whole: the dtypes a sample must keep
+  assert.equal(s.df.height, 900);
+  assert.deepEqual(s.df.dtypes.map(String), read.dtypes.map(String));
+  const ids = s.df.getColumn("id").toArray() as number[];
+  assert.ok(ids.every((v, i) => i === 0 || v > ids[i - 1]), "in file order");
+  assert.ok(ids.includes(700), "the row with the null is in this sample");
+  assert.ok(s.df.frameEqual(read.filter(pl.col("id").isIn(ids)), true));
+});
+
 Deno.test("csvInfo: read in chunks, the same summary as the whole file", async () => {
   for (const [name, file] of [["cic-ids2017", CIC], ["nsl-kdd", KDD]]) {
     const d = loadDataset({ name, path: file });
