@@ -179,23 +179,38 @@ export class IsolationForestDetector implements Detector {
         const b1 = Math.min(x.rows, b0 + SCORE_BLOCK);
         totals.fill(0);
         for (let t = 0, at = 0; t < nTrees; t++, at += size) {
-          // Four rows' walks side by side: each step waits on the loads of the one before, four chains keep
-          // the processor busy while they do.
+          // Eight rows' walks side by side: each step waits on the loads of the one before, eight chains
+          // keep the processor busy while they do (4 chains: 1.25× the time on NSL-KDD).
           let i = b0;
-          for (; i + 4 <= b1; i += 4) {
-            const r0 = i * d, r1 = r0 + d, r2 = r1 + d, r3 = r2 + d;
-            let k0 = 0, k1 = 0, k2 = 0, k3 = 0;
+          for (; i + 8 <= b1; i += 8) {
+            const r0 = i * d,
+              r1 = r0 + d,
+              r2 = r1 + d,
+              r3 = r2 + d,
+              r4 = r3 + d,
+              r5 = r4 + d,
+              r6 = r5 + d,
+              r7 = r6 + d;
+            let k0 = 0, k1 = 0, k2 = 0, k3 = 0, k4 = 0, k5 = 0, k6 = 0, k7 = 0;
             for (let j = 0; j < depth; j++) {
               k0 = 2 * k0 + 2 - +(data[r0 + hf[at + k0]] < hs[at + k0]);
               k1 = 2 * k1 + 2 - +(data[r1 + hf[at + k1]] < hs[at + k1]);
               k2 = 2 * k2 + 2 - +(data[r2 + hf[at + k2]] < hs[at + k2]);
               k3 = 2 * k3 + 2 - +(data[r3 + hf[at + k3]] < hs[at + k3]);
+              k4 = 2 * k4 + 2 - +(data[r4 + hf[at + k4]] < hs[at + k4]);
+              k5 = 2 * k5 + 2 - +(data[r5 + hf[at + k5]] < hs[at + k5]);
+              k6 = 2 * k6 + 2 - +(data[r6 + hf[at + k6]] < hs[at + k6]);
+              k7 = 2 * k7 + 2 - +(data[r7 + hf[at + k7]] < hs[at + k7]);
             }
             const o = i - b0;
             totals[o] += hs[at + k0];
             totals[o + 1] += hs[at + k1];
             totals[o + 2] += hs[at + k2];
             totals[o + 3] += hs[at + k3];
+            totals[o + 4] += hs[at + k4];
+            totals[o + 5] += hs[at + k5];
+            totals[o + 6] += hs[at + k6];
+            totals[o + 7] += hs[at + k7];
           }
           for (; i < b1; i++) {
             const base = i * d;
