@@ -310,7 +310,7 @@ interface HeapTrees {
  * The fitted trees re-laid for scoring: a step reads the split feature and the threshold, and the child's
  * place follows from the slot, so the child index arrays are not read at all. A leaf above the last level
  * is carried down to it through slots whose threshold is NaN (no value is below NaN, so the walk goes
- * right, as a NaN feature value does at a real split), so every walk has the same number of steps and
+ * right), so every walk has the same number of steps and
  * none ends on a branch the processor mispredicts. Undefined when a tree is deeper than
  * {@link HEAP_MAX_DEPTH} (a large `maxSamples`): those are walked by their child indices.
  */
