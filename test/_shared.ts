@@ -74,6 +74,7 @@ export const PROGRAMS = {
   sh: "dash",
   "systemd-analyze": "systemd",
   tcpdump: "tcpdump",
+  tcpreplay: "tcpreplay",
   time: "time",
   tshark: "tshark",
   unshare: "util-linux",

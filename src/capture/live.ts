@@ -44,6 +44,7 @@ const SYMBOLS = {
   pcap_next_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   pcap_stats: { parameters: ["pointer", "buffer"], result: "i32" },
   pcap_datalink: { parameters: ["pointer"], result: "i32" },
+  pcap_fileno: { parameters: ["pointer"], result: "i32" },
   pcap_set_datalink: { parameters: ["pointer", "i32"], result: "i32" },
   pcap_close: { parameters: ["pointer"], result: "void" },
   pcap_lib_version: { parameters: [], result: "pointer" },
@@ -58,9 +59,14 @@ let lib: Lib | undefined;
  * libpcap's ring per packet (about 2× faster than UnsafePointer.create +
  * UnsafePointerView.copyInto).
  */
-const LIBC = { memcpy: { parameters: ["buffer", "usize", "usize"], result: "void" } } as const;
+const LIBC = {
+  memcpy: { parameters: ["buffer", "usize", "usize"], result: "void" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
 let libc: Deno.DynamicLibrary<typeof LIBC>["symbols"] | null | undefined;
-function memcpyFn(): ((dst: Uint8Array, src: number, n: number) => void) | null {
+function libcSymbols(): Deno.DynamicLibrary<typeof LIBC>["symbols"] | null {
   if (libc === undefined) {
     try {
       libc = Deno.dlopen("libc.so.6", LIBC).symbols;
@@ -68,6 +74,10 @@ function memcpyFn(): ((dst: Uint8Array, src: number, n: number) => void) | null 
       libc = null;
     }
   }
+  return libc;
+}
+function memcpyFn(): ((dst: Uint8Array, src: number, n: number) => void) | null {
+  const libc = libcSymbols();
   // usize parameters accept numbers at runtime (addresses stay below 2^53); the typings only say bigint.
   const f = libc?.memcpy as unknown as ((dst: Uint8Array, src: number, n: number) => void) | undefined;
   return f ?? null;
@@ -199,6 +209,53 @@ export interface LiveOptions {
   immediate?: boolean;
   /** Block timeout in ms: the longest a captured packet waits before it is handed over (default 10). */
   timeoutMs?: number;
+  /**
+   * Join Linux PACKET_FANOUT group `fanoutGroup` (0–65535), or `"new"` to found a group with an id no
+   * other group in this network namespace has ({@link LiveSource.fanoutGroup} then says which). Every handle of
+   * a group gets a share of the interface's packets, split by the kernel's symmetric flow hash, so both
+   * directions of a flow reach the same handle. IP fragments are reassembled before the hash
+   * (PACKET_FANOUT_FLAG_DEFRAG): a first fragment is hashed without its ports, so it could otherwise reach
+   * another handle than its flow's other packets. A handle then sees the whole datagram.
+   */
+  fanoutGroup?: number | "new";
+}
+
+/** Linux `<linux/if_packet.h>`: SOL_PACKET, PACKET_FANOUT, PACKET_FANOUT_HASH with its flags. */
+const SOL_PACKET = 263, PACKET_FANOUT = 18, FANOUT_DEFRAG = 0x8000, FANOUT_UNIQUEID = 0x2000;
+
+/**
+ * Puts libpcap's socket in fanout group `group` ("new": a new group, id chosen by the kernel) after
+ * activation, as the kernel needs the socket bound to its interface. Returns the group's id. Throws with
+ * the kernel's errno when it refuses (not Linux, a group of another kind, another interface).
+ */
+function joinFanout(h: Deno.PointerValue, name: string, group: number | "new"): number {
+  if (group !== "new" && (!Number.isInteger(group) || group < 0 || group > 0xffff)) {
+    throw new InputError(`fanout group must be "new" or an integer from 0 to 65535, found ${group}`);
+  }
+  const fd = libpcap().pcap_fileno(h);
+  const c = libcSymbols();
+  if (fd < 0 || !c) throw new InputError(`cannot join a fanout group on "${name}": no socket or no libc`);
+  const flags = FANOUT_DEFRAG | (group === "new" ? FANOUT_UNIQUEID : 0);
+  const arg = new Uint32Array([((group === "new" ? 0 : group) | (flags << 16)) >>> 0, 4]);
+  const bytes = new Uint8Array(arg.buffer);
+  if (c.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, bytes.subarray(0, 4), 4) !== 0) {
+    const errno = new Deno.UnsafePointerView(c.__errno_location()!).getInt32();
+    const why: Record<number, string> = {
+      1: "EPERM",
+      22: "EINVAL: a group of this id exists on another interface or of another kind",
+      92: "ENOPROTOOPT: this kernel has no PACKET_FANOUT",
+    };
+    throw new InputError(
+      `cannot join PACKET_FANOUT group ${group} on "${name}": errno ${errno}` +
+        (why[errno] ? ` (${why[errno]})` : ""),
+    );
+  }
+  if (group !== "new") return group;
+  // The kernel's answer: the id in the low 16 bits, the mode and flags above.
+  if (c.getsockopt(fd, SOL_PACKET, PACKET_FANOUT, bytes.subarray(0, 4), bytes.subarray(4, 8)) !== 0) {
+    throw new InputError(`cannot read the PACKET_FANOUT group the kernel chose on "${name}"`);
+  }
+  return arg[0] & 0xffff;
 }
 
 /** Counters of a live source. */
@@ -252,7 +309,13 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
   private readonly counters = { packets: 0, bytes: 0 };
   private wake: (() => void) | undefined;
 
-  private constructor(handle: Deno.PointerValue, private readonly opts: LiveOptions, warning: string) {
+  private constructor(
+    handle: Deno.PointerValue,
+    private readonly opts: LiveOptions,
+    warning: string,
+    /** The PACKET_FANOUT group this capture joined (see {@link LiveOptions.fanoutGroup}); undefined: none. */
+    readonly fanoutGroup: number | undefined,
+  ) {
     this.handle = handle;
     this.interface = opts.interface;
     this.linkType = libpcap().pcap_datalink(handle);
@@ -300,6 +363,7 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
           `interface "${name}" cannot deliver link type ${opts.linkType}: ${cstr(L.pcap_geterr(h))}`,
         );
       }
+      const group = opts.fanoutGroup === undefined ? undefined : joinFanout(h, name, opts.fanoutGroup);
       if (L.pcap_setnonblock(h, 1, err) !== 0) throw new Error(`pcap_setnonblock: ${errText()}`);
       if (opts.filter) {
         const prog = new Uint8Array(16);
@@ -313,7 +377,7 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
         }
       }
       ok = true;
-      return new LiveSource(h, opts, warning);
+      return new LiveSource(h, opts, warning, group);
     } finally {
       if (!ok) L.pcap_close(h);
     }

@@ -138,6 +138,12 @@ export const command: Command = {
         "Meter and score on N worker threads, flows split by a symmetric hash (with --model); auto: one " +
         "per core where the run can be sharded, on 3 cores or more (default 1)",
     },
+    split: {
+      type: "string",
+      arg: "fanout|ring",
+      description: "With --interface and --workers: fanout = every worker captures its share (Linux " +
+        "PACKET_FANOUT, default); ring = one capture, packets copied to the workers",
+    },
     "max-flows": {
       type: "number",
       arg: "N",
@@ -162,6 +168,13 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
     const src = { ...(cfg.source ?? {}) };
     eitherOption(src, args, "interface", "pcap");
     if (str(args, "replay")) src.replay = str(args, "replay");
+    const split = str(args, "split");
+    if (split !== undefined) {
+      if (split !== "fanout" && split !== "ring") {
+        throw new UsageError(`nadir monitor: --split expects fanout or ring, found "${split}"`);
+      }
+      src.split = split;
+    }
     cfg.source = src;
     eitherOption(cfg, args, "model", "detector");
     if (num(args, "grace") !== undefined) cfg.grace = num(args, "grace");
@@ -244,7 +257,8 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
             ? `; evidence pcaps: ${r.evidence.written} written, ${r.evidence.lost} lost, ${r.evidence.missing} ` +
               `alerts without frames (${r.evidence.bufferEvicted} flows over the evidence buffer cap)`
             : "") +
-          (r.captureDamage ? `; capture damage: ${r.captureDamage}` : ""),
+          (r.captureDamage ? `; capture damage: ${r.captureDamage}` : "") +
+          (r.shardPackets ? `; packets per worker: ${r.shardPackets.join(", ")}` : ""),
       );
       for (const x of r.repairs) console.error(`nadir monitor: repaired on start: ${x}`);
       // 3 = ran, but some sink lost alerts (disk full…): the record is incomplete (docs/monitor.md).

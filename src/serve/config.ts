@@ -32,6 +32,8 @@ export interface MonitorConfig {
     bpf?: string;
     snaplen?: number;
     buffer_mib?: number;
+    /** How a live capture reaches several workers (src/serve/shard.ts); default "fanout". */
+    split?: "fanout" | "ring";
   };
   model?: string;
   detector?: string;

@@ -16,9 +16,11 @@ export const openLiveSource: LiveOpener = (iface, o) => {
     filter: o.bpf,
     bufferMb: o.bufferMib,
     pollMs: 2,
+    fanoutGroup: o.fanoutGroup,
   });
   if (src.warning) console.error(`nadir monitor: libpcap on ${iface}: ${src.warning}`);
   const out: LiveSource = {
+    fanoutGroup: src.fanoutGroup,
     async run(cb, signal) {
       const stop = () => src.stop();
       signal.addEventListener("abort", stop, { once: true });

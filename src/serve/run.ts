@@ -294,7 +294,7 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
         { monitor, metrics, stats, evidenceDir: alerting.evidenceDir },
         source,
         stop.signal,
-        { ring: ro.ringFeed },
+        { ring: ro.ringFeed, split: cfg.source?.split, log },
       );
       report = sharded.report;
     } else report = await source.run(monitor, stop.signal);

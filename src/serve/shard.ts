@@ -62,9 +62,24 @@ import type { DriftRecord } from "./drift.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import type { HandedAlert, Monitor } from "./monitor.ts";
 import type { FilterHint, FilterVerdict } from "./rules.ts";
-import type { PacketConsumer, PacketSource, SourceReport } from "./pipeline/source.ts";
+import {
+  driveLive,
+  type LiveShare,
+  type LiveSource,
+  openLive,
+  type PacketConsumer,
+  type PacketSource,
+  type SourceReport,
+} from "./pipeline/source.ts";
 import { PacketRing } from "./shard_ring.ts";
-import { type OpenShard, openShard, type StatsDelta, SUMMED_COUNTERS, SUMMED_GAUGES } from "./shard_open.ts";
+import {
+  CAPTURE_COUNTERS,
+  type OpenShard,
+  openShard,
+  type StatsDelta,
+  SUMMED_COUNTERS,
+  SUMMED_GAUGES,
+} from "./shard_open.ts";
 import { IDLE_SCAN_US, unmetered } from "../flows/meter.ts";
 import type { LiveStats } from "./store.ts";
 
@@ -284,7 +299,15 @@ export type ShardMessage =
     dropped: Partial<Record<FilterVerdict, number>>;
   }
   | { t: "ready" }
-  | { t: "done"; meter: MeterStats; nonFiniteScores: number; bufferEvicted: number }
+  | {
+    t: "done";
+    meter: MeterStats;
+    nonFiniteScores: number;
+    bufferEvicted: number;
+    /** A shard's own capture (split fanout): packets its kernel buffer dropped, and packets skipped. */
+    kernelDrops?: number;
+    skipped?: number;
+  }
   | { t: "error"; message: string; stack?: string };
 
 /** What the main thread posts to a shard. */
@@ -302,9 +325,19 @@ export type ShardCommand =
      * routed over a {@link ShardMap} with `load`, as every other shard does.
      */
     file?: { path: string; chunkSize: number; load: ShardLoad };
+    /**
+     * The live interface the shard captures its own share of, in PACKET_FANOUT group `fanoutGroup`. It
+     * joins before it says "ready" and reads once told "go".
+     */
+    capture?: LiveShare & { fanoutGroup: number };
     /** Whether packet time is the wall clock (live capture: flows expire on it). */
     live: boolean;
   }
+  /**
+   * Every shard has joined the fanout group: read from now on, skipping what was captured before `fromUs`
+   * (packet time, µs), which the kernel split while shards were still joining.
+   */
+  | { t: "go"; fromUs: number }
   | { t: "hint"; h: FilterHint }
   | { t: "accepted"; flowId: number }
   /** Stop reading `file` (the run was stopped); the shard then finishes as at the end of the file. */
@@ -337,7 +370,7 @@ export async function runShards(
   main: { monitor: Monitor; metrics: MonitorMetrics; stats: LiveStats; evidenceDir?: string },
   source: PacketSource,
   signal: AbortSignal,
-  o: { ring?: boolean } = {},
+  o: { ring?: boolean; split?: "fanout" | "ring"; log?: (line: string) => void } = {},
 ): Promise<ShardTotals> {
   const url = new URL("./shard_worker.ts", import.meta.url).href;
   const workers: Worker[] = [];
@@ -356,7 +389,8 @@ export async function runShards(
   };
   const applyMetrics = () => {
     const m = main.metrics;
-    for (const k of SUMMED_COUNTERS) m[k].setTotal(counters.reduce((s, c) => s + (c?.[k] ?? 0), 0));
+    const summed = share ? [...SUMMED_COUNTERS, ...CAPTURE_COUNTERS] : SUMMED_COUNTERS;
+    for (const k of summed) m[k].setTotal(counters.reduce((s, c) => s + (c?.[k] ?? 0), 0));
     for (const k of SUMMED_GAUGES) m[k].set(gauges.reduce((s, g) => s + (g?.[k] ?? 0), 0));
   };
   const report = (i: number) =>
@@ -380,11 +414,21 @@ export async function runShards(
     failure = e;
     for (const w of workers) w.terminate();
     for (const r of rings) r.abort();
+    ownStop.abort(); // this thread's own capture (split fanout)
     settle?.fail(e);
   };
   const file = !o.ring && source.file ? { ...source.file, load: FILE_LOAD } : undefined;
+  // A live interface: every shard captures its own share (a PACKET_FANOUT group this thread founds),
+  // unless the ring is asked for.
+  const share = !file && !o.ring && o.split !== "ring" ? source.capture : undefined;
+  let own: LiveSource | undefined;
+  const ownStop = new AbortController();
+  if (share) {
+    own = await openLive({ ...share, fanoutGroup: "new" });
+  }
+  const capture = share && { ...share, fanoutGroup: own!.fanoutGroup! };
   for (let i = 1; i < count; i++) {
-    const ring = file ? undefined : PacketRing.create(RING_BYTES);
+    const ring = file || share ? undefined : PacketRing.create(RING_BYTES);
     if (ring) rings.push(ring);
     const w = new Worker(url, { type: "module", name: `nadir-shard-${i}` });
     workers.push(w);
@@ -424,6 +468,7 @@ export async function runShards(
         evidenceDir: main.evidenceDir,
         ring: ring?.buffer,
         file,
+        capture,
         live: source.live,
       } satisfies ShardCommand,
     );
@@ -464,16 +509,45 @@ export async function runShards(
       },
     };
     // Every shard has its model loaded before the first packet: a ring filling up during a slow start
-    // would otherwise block this thread, and with it the messages that say a shard failed.
+    // would otherwise block this thread, and with it the messages that say a shard failed. With split
+    // fanout every shard has joined the group by then.
     await until("ready");
-    // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
-    // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
-    const router = new ShardRouter(count, shard0, file?.load ?? MAIN_LOAD);
     const stopOthers = () => {
       for (const w of workers) w.postMessage({ t: "stop" } satisfies ShardCommand);
     };
     if (signal.aborted) stopOthers();
     else signal.addEventListener("abort", stopOthers, { once: true });
+    if (own) {
+      // The kernel split packets by the group's size at their arrival: what came before the last shard
+      // joined is skipped by every shard alike (a flow's packets could sit in two shards' buffers).
+      const fromUs = Date.now() * 1000;
+      for (const w of workers) w.postMessage({ t: "go", fromUs } satisfies ShardCommand);
+      o.log?.(
+        `nadir monitor: capturing on ${share!.iface}${share!.bpf ? ` (filter ${share!.bpf})` : ""}, ` +
+          `${count} captures in PACKET_FANOUT group ${capture!.fanoutGroup} (split fanout)`,
+      );
+      const skip = { packets: 0 };
+      signal.addEventListener("abort", () => ownStop.abort(), { once: true });
+      const report0 = await driveLive(own, liveShard(shard0, fromUs, skip), ownStop.signal, local.metrics);
+      if (failure) throw failure;
+      own = undefined;
+      signal.removeEventListener("abort", stopOthers);
+      await shard0.finish();
+      local.close();
+      done[0] = { t: "done", ...local.totals(), kernelDrops: report0.kernelDrops, skipped: skip.packets };
+      await until("done");
+      const parts = done as ShardDone[];
+      const skipped = parts.reduce((s, d) => s + (d.skipped ?? 0), 0);
+      if (skipped) o.log?.(`nadir monitor: ${skipped} packet(s) captured before every shard joined, skipped`);
+      return {
+        ...sumTotals(parts),
+        report: { kernelDrops: parts.reduce((s, d) => s + (d.kernelDrops ?? 0), 0) },
+        shardPackets: parts.map((d) => d.meter.packets),
+      };
+    }
+    // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
+    // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
+    const router = new ShardRouter(count, shard0, file?.load ?? MAIN_LOAD);
     const report0 = await source.run(
       file ? routeTo(router, 0, shard0) : {
         packet(p) {
@@ -501,7 +575,23 @@ export async function runShards(
     throw failure ?? e;
   } finally {
     local?.close();
+    own?.close();
   }
+}
+
+/**
+ * The consumer of a shard that captures its own share of a live interface: packets from before `fromUs`
+ * are counted in `skip` and dropped, the rest metered on the shard's packet clock.
+ */
+export function liveShard(shard: Monitor, fromUs: number, skip: { packets: number }): PacketConsumer {
+  let clock = -Infinity;
+  return {
+    packet(p) {
+      if (p.tsUs < fromUs) return void skip.packets++;
+      if (p.tsUs > clock) clock = p.tsUs;
+      shard.packetAt(p, clock);
+    },
+  };
 }
 
 /**

@@ -35,6 +35,8 @@ export interface ShardOutlet extends Omit<ShardLink, "precheck" | "dropped"> {
 /** Where a shard stands: drive `monitor` with packets, then call `close` once it finished. */
 export interface OpenShard {
   monitor: Monitor;
+  /** The shard's own metrics, reported to the main monitor as deltas (a fanout capture's drops too). */
+  metrics: MonitorMetrics;
   /** What the main monitor's rules said ahead ({@link HintBook.add} each hint it sends). */
   hints: HintBook;
   /** Sends the last report and stops the shard's timers. */
@@ -86,6 +88,7 @@ export async function openShard(
   let closed = false;
   return {
     monitor,
+    metrics,
     hints,
     totals: () => ({
       meter: { ...monitor.meter.stats },
@@ -112,6 +115,8 @@ export const SUMMED_COUNTERS = [
   "nonFiniteScores",
 ] as const;
 export const SUMMED_GAUGES = ["flowsActive", "evidenceBytes"] as const;
+/** Drop counters of a shard's own capture (split fanout): summed only when every shard captures. */
+export const CAPTURE_COUNTERS = ["kernelDrops", "ifDrops"] as const;
 
 /** Dashboard traffic a shard saw since its last report. */
 export interface StatsDelta {
@@ -154,7 +159,7 @@ export class StatsRelay extends LiveStats {
   /** The counters and gauges of `m` the main monitor sums over shards. */
   static counters(m: MonitorMetrics): { counters: Record<string, number>; gauges: Record<string, number> } {
     return {
-      counters: Object.fromEntries(SUMMED_COUNTERS.map((k) => [k, m[k].get()])),
+      counters: Object.fromEntries([...SUMMED_COUNTERS, ...CAPTURE_COUNTERS].map((k) => [k, m[k].get()])),
       gauges: Object.fromEntries(SUMMED_GAUGES.map((k) => [k, m[k].get()])),
     };
   }

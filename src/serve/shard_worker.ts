@@ -11,16 +11,19 @@
 /// <reference lib="deno.worker" />
 import { DecodedPacket } from "../capture/decode.ts";
 import type { Monitor } from "./monitor.ts";
-import { pcapFast } from "./pipeline/source.ts";
-import { routeTo, type ShardCommand, type ShardMessage, ShardRouter } from "./shard.ts";
+import { driveLive, type LiveSource, openLive, pcapFast } from "./pipeline/source.ts";
+import { liveShard, routeTo, type ShardCommand, type ShardMessage, ShardRouter } from "./shard.ts";
 import { type OpenShard, openShard } from "./shard_open.ts";
 import { macrotask, PacketRing, type RingHandlers } from "./shard_ring.ts";
 
 const post = (m: ShardMessage, transfer: Transferable[] = []) => self.postMessage(m, transfer);
 /** The shard once open: hints and "accepted" messages go to it. */
 let open: OpenShard | undefined;
-/** Stops reading the capture file (a shard that reads it itself). */
+/** Stops reading the capture file or interface (a shard that reads it itself). */
 const stop = new AbortController();
+/** Resolves with the packet time to read from once every shard joined the fanout group ("go"). */
+let go: (fromUs: number) => void = () => {};
+const started = new Promise<number>((r) => go = r);
 
 async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
   const ring = c.ring && PacketRing.attach(c.ring);
@@ -32,9 +35,23 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       report: (stats, counters, gauges, dropped) => post({ t: "report", stats, counters, gauges, dropped }),
     });
     const { monitor } = shard;
+    // Split fanout: this shard's own capture joins the group before the shard says it is ready.
+    let capture: LiveSource | undefined = c.capture && await openLive(c.capture);
     post({ t: "ready" });
+    const skip = { packets: 0 };
+    let kernelDrops: number | undefined;
     try {
-      if (ring) await readRing(ring, monitor);
+      if (capture) {
+        const fromUs = await started;
+        const live = capture;
+        capture = undefined;
+        ({ kernelDrops } = await driveLive(
+          live,
+          liveShard(monitor, fromUs, skip),
+          stop.signal,
+          shard.metrics,
+        ));
+      } else if (ring) await readRing(ring, monitor);
       else if (c.file) {
         const source = pcapFast(c.file.path, c.file.chunkSize, macrotask);
         await source.run(
@@ -44,8 +61,9 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       }
       await monitor.finish();
       shard.close();
-      post({ t: "done", ...shard.totals() });
+      post({ t: "done", ...shard.totals(), kernelDrops, skipped: skip.packets });
     } finally {
+      capture?.close();
       shard.close();
     }
   } catch (e) {
@@ -75,7 +93,8 @@ self.onmessage = (e: MessageEvent<ShardCommand>) => {
   const c = e.data;
   if (c.t === "hint") open?.hints.add(c.h);
   else if (c.t === "accepted") open?.monitor.markAlerted(c.flowId);
-  else if (c.t === "stop") stop.abort();
+  else if (c.t === "stop") (stop.abort(), go(Infinity)); // stopped before "go": read nothing
+  else if (c.t === "go") go(c.fromUs);
   else {
     run(c).catch((err: Error) => post({ t: "error", message: err.message, stack: err.stack }));
   }

@@ -36,13 +36,26 @@ export interface LiveSource {
   /** Kernel counters (libpcap pcap_stats). */
   stats(): { received: number; kernelDrops: number; ifDrops: number };
   close(): void;
+  /** The PACKET_FANOUT group the capture joined (the kernel's id for a "new" one); undefined: none. */
+  readonly fanoutGroup?: number;
 }
 
 /** Opens a live capture; replaced in tests. Loads src/capture/live.ts lazily (it needs --unstable-ffi). */
 export type LiveOpener = (
   iface: string,
-  o: { snaplen: number; bufferMib: number; bpf?: string },
+  o: { snaplen: number; bufferMib: number; bpf?: string; fanoutGroup?: number | "new" },
 ) => Promise<LiveSource>;
+
+/**
+ * A live interface as plain data, so that a worker thread can open it for itself: each of a sharded
+ * sensor's threads then captures its own share (a PACKET_FANOUT group, src/serve/shard.ts).
+ */
+export interface LiveShare {
+  iface: string;
+  snaplen: number;
+  bufferMib: number;
+  bpf?: string;
+}
 
 /** What receives packets: the Monitor. The packet object may be reused after the call returns. */
 export interface PacketConsumer {
@@ -73,6 +86,8 @@ export interface PacketSource {
    * (src/serve/shard.ts).
    */
   readonly file?: { path: string; chunkSize: number };
+  /** A live interface, which each thread of a sharded sensor can capture its own share of. */
+  readonly capture?: LiveShare;
 }
 
 /**
@@ -259,11 +274,7 @@ export function withProgress(source: PacketSource, path: string, o: { silent?: b
 }
 
 /** Options for {@link liveCapture}. */
-export interface LiveCaptureOptions {
-  iface: string;
-  snaplen: number;
-  bufferMib: number;
-  bpf?: string;
+export interface LiveCaptureOptions extends LiveShare {
   opener?: LiveOpener;
   metrics: MonitorMetrics;
   log: (line: string) => void;
@@ -275,30 +286,54 @@ export interface LiveCaptureOptions {
  * second while capturing, and once more after it stops so the summary has the final count.
  */
 export function liveCapture(o: LiveCaptureOptions): PacketSource {
+  const { iface, snaplen, bufferMib, bpf } = o;
   return {
     live: true,
+    // A stand-in opener (tests) cannot be opened again by another thread: such a source is read here.
+    ...(o.opener ? {} : { capture: { iface, snaplen, bufferMib, bpf } }),
     async run(consumer, signal) {
-      const opener = o.opener ?? (await defaultLiveOpener());
-      const source = await opener(o.iface, { snaplen: o.snaplen, bufferMib: o.bufferMib, bpf: o.bpf });
+      const source = await openLive(o);
       o.log(`nadir monitor: capturing on ${o.iface}${o.bpf ? ` (filter ${o.bpf})` : ""}`);
-      let kernelDrops = 0;
-      const syncDrops = () => {
-        const s = source.stats();
-        kernelDrops = s.kernelDrops;
-        o.metrics.kernelDrops.setTotal(s.kernelDrops);
-        o.metrics.ifDrops.setTotal(s.ifDrops);
-      };
-      const dropTicker = setInterval(syncDrops, 1000);
-      try {
-        await source.run((p) => consumer.packet(p), signal);
-      } finally {
-        clearInterval(dropTicker);
-        syncDrops();
-        source.close();
-      }
-      return { kernelDrops };
+      return driveLive(source, consumer, signal, o.metrics);
     },
   };
+}
+
+/** Opens `o.iface` with `o.opener` (default libpcap), in PACKET_FANOUT group `fanoutGroup` when given. */
+export async function openLive(
+  o: LiveShare & { opener?: LiveOpener; fanoutGroup?: number | "new" },
+): Promise<LiveSource> {
+  const opener = o.opener ?? (await defaultLiveOpener());
+  const { snaplen, bufferMib, bpf, fanoutGroup } = o;
+  return opener(o.iface, { snaplen, bufferMib, bpf, fanoutGroup });
+}
+
+/**
+ * Delivers `source`'s packets to `consumer` until `signal` aborts, then closes it. Its drop counters go
+ * to `metrics` every second and once more at the end.
+ */
+export async function driveLive(
+  source: LiveSource,
+  consumer: PacketConsumer,
+  signal: AbortSignal,
+  metrics: MonitorMetrics,
+): Promise<SourceReport> {
+  let kernelDrops = 0;
+  const syncDrops = () => {
+    const s = source.stats();
+    kernelDrops = s.kernelDrops;
+    metrics.kernelDrops.setTotal(s.kernelDrops);
+    metrics.ifDrops.setTotal(s.ifDrops);
+  };
+  const dropTicker = setInterval(syncDrops, 1000);
+  try {
+    await source.run((p) => consumer.packet(p), signal);
+  } finally {
+    clearInterval(dropTicker);
+    syncDrops();
+    source.close();
+  }
+  return { kernelDrops };
 }
 
 /** Resolves after `ms`, or as soon as `signal` aborts (a paced replay must stop at once on SIGINT). */
