@@ -16,7 +16,10 @@
  *   with every shard reading the file and with one reader feeding rings (as a live capture), then N
  *   workers replaying at 80 % of the ring-fed maximum rate (`--reps` runs, the median p99), with the
  *   alert latency at that load;
- *   with the ceiling (N single-worker processes at once), medians of `--reps` (3) interleaved runs.
+ *   with the ceiling (N single-worker processes at once), medians of `--reps` (3) interleaved runs,
+ * - a live capture on a veth fed by tcpreplay (bench/_live_split.ts; root, `ip netns` and tcpreplay, else
+ *   left out with the reason; `--no-live` skips it): one worker against N workers that each capture their
+ *   share (`--split fanout`) and N fed from one capture over rings (`--split ring`).
  *
  * The figures are printed as tables (throughput, alerts, latency) and written with them to
  * `bench/results/monitor-<stamp>.json` (bench/_record.ts); `--flood` writes
@@ -36,6 +39,7 @@ import { runMonitor } from "../src/serve/run.ts";
 import type { MonitorMetrics } from "../src/serve/metrics.ts";
 import { trainFlowModelFromPcap } from "../src/serve/models.ts";
 import { nadirRunArgs, printTable, saveRecord, type Table } from "./_record.ts";
+import { liveSplitRuns, liveSplitUnmet } from "./_live_split.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -522,6 +526,25 @@ export async function main(args: string[]): Promise<void> {
       },
     ];
     if (shards) tables.push(shards);
+    const liveWhy = nWorkers < 2
+      ? "--workers 1"
+      : args.includes("--no-live")
+      ? "--no-live"
+      : liveSplitUnmet();
+    if (liveWhy) console.error(`bench monitor: live capture table left out: ${liveWhy}`);
+    else {
+      tables.push(
+        await liveSplitRuns({
+          capture: path,
+          cache,
+          packets: Math.min(packets, 1_000_000),
+          model,
+          work,
+          n: nWorkers,
+          reps,
+        }),
+      );
+    }
     console.log(
       `\nnadir monitor bench — ${f(packets)} packets (${path}), flow model: ${detector}, features: basic`,
     );

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { alertBursts } from "../bench/monitor.ts";
+import { threadCpu } from "../bench/_live_split.ts";
 
 Deno.test("bench monitor: alertBursts finds the run of alerts the p99 alert was written in", () => {
   // 100 alerts 0.5 ms apart from t = 10 (latencies growing along the run), then 5 lone ones.
@@ -21,4 +22,22 @@ Deno.test("bench monitor: alertBursts finds the run of alerts the p99 alert was 
   // A lone slow alert is a run of one.
   assert.deepEqual(alertBursts([0, 10, 20], [1, 90, 1]), { alerts: 1, spanMs: 0, inLargeRuns: 0 });
   assert.equal(alertBursts([], []), null);
+});
+
+Deno.test({
+  name: "bench monitor: threadCpu reads each thread's CPU seconds from /proc, the busiest first",
+  fn() {
+    const before = threadCpu(Deno.pid);
+    // Spin this thread for 300 ms of wall time.
+    const end = performance.now() + 300;
+    while (performance.now() < end) { /* busy */ }
+    const after = threadCpu(Deno.pid);
+    assert.ok(after.threads.length > 1, "Deno runs more than one thread");
+    for (let i = 1; i < after.threads.length; i++) assert.ok(after.threads[i - 1][1] >= after.threads[i][1]);
+    assert.ok(Math.abs(after.total - after.threads.reduce((s, t) => s + t[1], 0)) < 1e-9);
+    // The thread that runs this test (the main one under `deno run`, a runtime thread under `deno test`).
+    const was = new Map(before.threads.map((t) => [t[2], t[1]]));
+    const spent = Math.max(...after.threads.map((t) => t[1] - (was.get(t[2]) ?? 0)));
+    assert.ok(spent >= 0.2 && spent <= 0.5, `the spinning thread gained ${spent} s of CPU in 0.3 s`);
+  },
 });
