@@ -12,8 +12,10 @@
  * Every shard routes the sensor's packets in order with a {@link ShardRouter}
  * (the same decisions in every thread) and meters its own. A capture file
  * replayed as fast as it can be read is read whole by every shard, each
- * keeping its own packets: no packet is copied between threads. Otherwise
- * (a live capture, a paced replay) the main thread reads the source once and
+ * keeping its own packets: no packet is copied between threads. A live
+ * interface is captured by every shard for itself (split "fanout": one Linux
+ * PACKET_FANOUT group, the kernel's symmetric hash deciding; {@link liveShard}).
+ * Otherwise (a paced replay, split "ring") the main thread reads the source once and
  * puts each packet of shards 1.. in the shard's ring
  * (src/serve/shard_ring.ts, shared memory, no message per packet) with the
  * sensor's packet clock. Shard 0 runs on the main thread, shards 1.. in worker
