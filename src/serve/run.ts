@@ -288,6 +288,9 @@ export async function runMonitor(cfg: MonitorConfig, ro: RunOptions = {}): Promi
   try {
     if (shards > 1) {
       log(`nadir monitor: ${shards} workers, flows split by a symmetric hash`);
+      if (cfg.source?.split && source.capture === undefined) {
+        log(`nadir monitor: source.split "${cfg.source.split}" applies to a live interface only; ignored`);
+      }
       sharded = await runShards(
         cfg,
         shards,

@@ -422,11 +422,18 @@ export async function runShards(
   const file = !o.ring && source.file ? { ...source.file, load: FILE_LOAD } : undefined;
   // A live interface: every shard captures its own share (a PACKET_FANOUT group this thread founds),
   // unless the ring is asked for.
-  const share = !file && !o.ring && o.split !== "ring" ? source.capture : undefined;
+  let share = !file && !o.ring && o.split !== "ring" ? source.capture : undefined;
   let own: LiveSource | undefined;
   const ownStop = new AbortController();
   if (share) {
-    own = await openLive({ ...share, fanoutGroup: "new" });
+    try {
+      own = await openLive({ ...share, fanoutGroup: "new" });
+    } catch (e) {
+      // Fanout by default: where the kernel refuses it, the ring still works; asked for, it must not.
+      if (o.split === "fanout") throw e;
+      o.log?.(`nadir monitor: ${(e as Error).message}; one capture feeds the workers instead (split ring)`);
+      share = undefined;
+    }
   }
   const capture = share && { ...share, fanoutGroup: own!.fanoutGroup! };
   for (let i = 1; i < count; i++) {

@@ -254,3 +254,58 @@ testWhen([needRoot("live capture")], {
     assert.equal(src.linkType, 1);
   },
 });
+
+testWhen([needRoot("live capture")], {
+  name: "live: a PACKET_FANOUT group splits loopback flows between its handles, both directions in one",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { LiveSource } = await import("../../src/capture/live.ts");
+    // Only this test's connection attempts: 40 closed ports, each a SYN and the kernel's RST.
+    const filter = "tcp and host 127.0.0.1 and portrange 41000-41039";
+    const a = LiveSource.open({ interface: "lo", fanoutGroup: "new", filter, pollMs: 2 });
+    const b = LiveSource.open({ interface: "lo", fanoutGroup: a.fanoutGroup, filter, pollMs: 2 });
+    try {
+      assert.equal(b.fanoutGroup, a.fanoutGroup);
+      const seen = [new Map<number, number>(), new Map<number, number>()];
+      const count = (i: number) => (p: { srcPort: number; dstPort: number }) => {
+        const port = p.srcPort >= 41000 && p.srcPort < 41040 ? p.srcPort : p.dstPort;
+        seen[i].set(port, (seen[i].get(port) ?? 0) + 1);
+      };
+      const runs = [a.forEach(count(0)), b.forEach(count(1))];
+      for (let port = 41000; port < 41040; port++) {
+        await Deno.connect({ hostname: "127.0.0.1", port }).then((c) => c.close(), () => {});
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      a.stop();
+      b.stop();
+      await Promise.all(runs);
+      const ports = new Set([...seen[0].keys(), ...seen[1].keys()]);
+      assert.equal(ports.size, 40, "every attempt captured once, by one handle or the other");
+      for (const [port, n] of seen[0]) assert.ok(!seen[1].has(port), `port ${port}: in both handles (${n})`);
+      for (const m of seen) {
+        for (const [port, n] of m) assert.equal(n, 2, `port ${port}: SYN and RST together`);
+      }
+      assert.ok(
+        seen[0].size > 0 && seen[1].size > 0,
+        `both handles got flows: ${seen[0].size}, ${seen[1].size}`,
+      );
+      // The group is lo's: another interface cannot join it, and the error says why.
+      assert.throws(
+        () => LiveSource.open({ interface: "any", fanoutGroup: a.fanoutGroup }),
+        (e: unknown) => {
+          assert.ok(e instanceof InputError);
+          assert.match(e.message, /cannot join PACKET_FANOUT group \d+ on "any": errno 22 \(EINVAL/);
+          return true;
+        },
+      );
+      assert.throws(
+        () => LiveSource.open({ interface: "lo", fanoutGroup: 70000 }),
+        /from 0 to 65535, found 70000/,
+      );
+    } finally {
+      a.close();
+      b.close();
+    }
+  },
+});
