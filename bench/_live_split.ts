@@ -224,7 +224,7 @@ export async function liveSplitRuns(
       const cmd of [
         ["ip", "netns", "add", ns],
         // No IPv6 of the veths' own (router solicitations): the monitor sees the replay alone.
-        ["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
+        ["ip", "netns", "exec", ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"],
         ["ip", "-n", ns, "link", "add", tx, "type", "veth", "peer", "name", rx],
         ["ip", "-n", ns, "link", "set", tx, "mtu", "65535"],
         ["ip", "-n", ns, "link", "set", rx, "mtu", "65535"],

@@ -109,8 +109,15 @@ testWhen([needNetns("tcpreplay")], {
         const cmd of [
           ["ip", "netns", "add", NS],
           // No IPv6 of the veths' own (router solicitations, MLD): the runs must see the replay alone.
-          ["ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
-          ["ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
+          [
+            "ip",
+            "netns",
+            "exec",
+            NS,
+            "sh",
+            "-c",
+            "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6",
+          ],
           ["ip", "-n", NS, "link", "add", IF_TX, "type", "veth", "peer", "name", IF_RX],
           // Some frames of these captures are larger than Ethernet's 1,500 bytes (offloaded segments).
           ["ip", "-n", NS, "link", "set", IF_TX, "mtu", "9000"],
