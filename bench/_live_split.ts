@@ -241,7 +241,16 @@ export async function liveSplitRuns(
         const own = join(o.work, `live-${k++}`);
         Deno.mkdirSync(own, { recursive: true });
         console.error(`bench monitor: live, ${modes[m][0]}, run ${r + 1} of ${o.reps}`);
-        runs[m].push(await liveRun(ns, tx, rx, src.path, o.model, own, modes[m][2]));
+        const got = await liveRun(ns, tx, rx, src.path, o.model, own, modes[m][2]);
+        runs[m].push(got);
+        console.error(
+          `bench monitor: live, ${
+            modes[m][1]
+          }: ${got.packets} packets, ${got.flows} flows, ${got.drops} drops, ` +
+            `busiest thread ${got.busiest.toFixed(2)} s (${got.busiestName}), sent at ${
+              Math.round(got.offered)
+            } packets/s`,
+        );
         Deno.removeSync(own, { recursive: true });
       }
     }

@@ -220,6 +220,9 @@ export interface LiveOptions {
   fanoutGroup?: number | "new";
 }
 
+/** Slack beyond the block timeout before a drained buffer vouches for a packet's arrival (kernel timer jitter). */
+const DRAIN_MARGIN_US = 50_000;
+
 /** Linux `<linux/if_packet.h>`: SOL_PACKET, PACKET_FANOUT, PACKET_FANOUT_HASH with its flags. */
 const SOL_PACKET = 263, PACKET_FANOUT = 18, FANOUT_DEFRAG = 0x8000, FANOUT_UNIQUEID = 0x2000;
 
@@ -470,13 +473,24 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
 
   /**
    * Calls `cb` for each packet until stop() (or `cb` returns false). The
-   * packet object is reused: copy what you keep (`p.clone()`).
+   * packet object is reused: copy what you keep (`p.clone()`). `drained` is
+   * called each time a poll finds the kernel's buffer empty, with a wall-clock
+   * time (µs) before which every packet that arrived has been delivered: the
+   * poll's start, less the block timeout (the newest packets wait in an open
+   * block until it is handed over).
    */
-  async forEach(cb: (p: DecodedPacket) => void | boolean): Promise<LiveStats> {
+  async forEach(
+    cb: (p: DecodedPacket) => void | boolean,
+    drained?: (beforeUs: number) => void,
+  ): Promise<LiveStats> {
     const batch = this.opts.batch ?? 4096;
     const poll = this.opts.pollMs ?? 5;
     let consumerStopped = false;
+    const heldUs = 1000 * (this.opts.timeoutMs ?? 10) + DRAIN_MARGIN_US;
     while (!this.stopped && !this.closed) {
+      // Read before the poll: a thread preempted after finding the buffer empty must not claim the time
+      // it was away.
+      const startUs = drained ? Date.now() * 1000 : 0;
       let n = 0;
       for (; n < batch && !this.stopped; n++) {
         const p = this.next();
@@ -487,8 +501,10 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
         }
       }
       if (this.stopped) break;
-      if (n < batch) await this.sleep(poll);
-      else await new Promise((r) => setTimeout(r, 0));
+      if (n < batch) {
+        drained?.(startUs - heldUs);
+        await this.sleep(poll);
+      } else await new Promise((r) => setTimeout(r, 0));
     }
     // stop() (Ctrl-C, a timer): hand over what the kernel already captured instead of dropping it.
     if (!consumerStopped && !this.closed) {

@@ -21,11 +21,11 @@ export const openLiveSource: LiveOpener = (iface, o) => {
   if (src.warning) console.error(`nadir monitor: libpcap on ${iface}: ${src.warning}`);
   const out: LiveSource = {
     fanoutGroup: src.fanoutGroup,
-    async run(cb, signal) {
+    async run(cb, signal, drained) {
       const stop = () => src.stop();
       signal.addEventListener("abort", stop, { once: true });
       try {
-        if (!signal.aborted) await src.forEach((p) => cb(p));
+        if (!signal.aborted) await src.forEach((p) => cb(p), drained);
       } finally {
         signal.removeEventListener("abort", stop);
       }

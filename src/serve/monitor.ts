@@ -306,6 +306,20 @@ export class Monitor {
     await Promise.allSettled([...this.#inflight]);
   }
 
+  #caughtUpUs: number | undefined = undefined;
+
+  /**
+   * The live source has delivered every packet that arrived before `nowUs` (it found the kernel's buffer
+   * empty). From the first call on, {@link tick} moves the clock no further than the latest such time. A
+   * sensor behind the wire (a burst, a busy machine) then times its flows by their packets: a wall-clock
+   * tick past packets still waiting in the buffer made them take the clock's time when read (the meter
+   * keeps time in order), squeezing their flows' durations and gaps, and ended closing connections
+   * before their last packets (test/serve/monitor_test.ts, "behind the wire").
+   */
+  caughtUp(nowUs: number): void {
+    if (this.#caughtUpUs === undefined || nowUs > this.#caughtUpUs) this.#caughtUpUs = nowUs;
+  }
+
   /** Feeds one packet (the packet object may be reused by the caller after return). */
   packet(p: Packet): void {
     this.#nPackets++;
@@ -397,6 +411,9 @@ export class Monitor {
     const wall = performance.now();
     this.#currentWall = wall;
     this.#syncCounters();
+    // A live source that says how far it has delivered (caughtUp) bounds the wall clock: packets still
+    // waiting in the kernel's buffer must not find the clock past them.
+    if (nowUs !== undefined && this.#caughtUpUs !== undefined) nowUs = Math.min(nowUs, this.#caughtUpUs);
     if (nowUs !== undefined) this.meter.expire(nowUs);
     for (const f of this.meter.flows()) this.#accountTalkers(f);
     this.#mode.tick(nowUs ?? this.meter.nowUs, wall);

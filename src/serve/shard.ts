@@ -557,6 +557,7 @@ export async function runShards(
     // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
     // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
     const router = new ShardRouter(count, shard0, file?.load ?? MAIN_LOAD);
+    let caughtUpSent = -Infinity;
     const report0 = await source.run(
       file ? routeTo(router, 0, shard0) : {
         packet(p) {
@@ -568,6 +569,14 @@ export async function runShards(
             if (k !== 0) shard0.advance(clock, router.metered);
             for (let i = 1; i < count; i++) if (i !== k) rings[i - 1].tick(clock, router.metered);
           }
+        },
+        // A live capture found its buffer empty: every shard has been given what arrived before `nowUs`
+        // (a worker learns it in order, after the packets in its ring).
+        caughtUp(nowUs) {
+          shard0.caughtUp(nowUs);
+          if (nowUs - caughtUpSent < 50_000) return;
+          caughtUpSent = nowUs;
+          for (const r of rings) r.caughtUp(nowUs);
         },
       },
       signal,
@@ -600,6 +609,7 @@ export function liveShard(shard: Monitor, fromUs: number, skip: { packets: numbe
       if (p.tsUs > clock) clock = p.tsUs;
       shard.packetAt(p, clock);
     },
+    caughtUp: (nowUs) => shard.caughtUp(nowUs),
   };
 }
 

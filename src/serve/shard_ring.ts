@@ -52,6 +52,8 @@ export interface RingHandlers {
   packet(p: DecodedPacket, clockUs: number): void;
   /** Another shard's packet went by at `tsUs`, when work was due; `metered` = a meter would have metered it. */
   tick(tsUs: number, metered: boolean): void;
+  /** The live capture had delivered every packet that arrived before `tsUs` when this record was written. */
+  caughtUp?(tsUs: number): void;
 }
 
 /** See the module doc. One side writes, the other reads. */
@@ -156,9 +158,21 @@ export class PacketRing {
 
   /** Appends a tick: another shard's packet at `tsUs`. */
   tick(tsUs: number, metered: boolean): void {
+    this.#tick(tsUs, metered ? 1 : 0);
+  }
+
+  /**
+   * Appends a caught-up mark: the live capture had delivered, up to here in the ring, every packet that
+   * arrived before `tsUs` (see Monitor.caughtUp).
+   */
+  caughtUp(tsUs: number): void {
+    this.#tick(tsUs, 2);
+  }
+
+  #tick(tsUs: number, kind: number): void {
     const at = this.#reserve(TICK_BYTES);
     this.#dv.setUint8(at, TICK);
-    this.#dv.setUint8(at + 1, metered ? 1 : 0);
+    this.#dv.setUint8(at + 1, kind);
     this.#dv.setFloat64(at + 8, tsUs, true);
     this.#advance(at, TICK_BYTES);
   }
@@ -199,7 +213,9 @@ export class PacketRing {
         continue;
       }
       if (type === TICK) {
-        handlers.tick(dv.getFloat64(head + 8, true), dv.getUint8(head + 1) === 1);
+        const kind = dv.getUint8(head + 1), ts = dv.getFloat64(head + 8, true);
+        if (kind === 2) handlers.caughtUp?.(ts);
+        else handlers.tick(ts, kind === 1);
         head += TICK_BYTES;
       } else {
         const capLen = dv.getUint32(head + 4, true);

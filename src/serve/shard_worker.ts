@@ -77,6 +77,7 @@ async function readRing(ring: PacketRing, monitor: Monitor): Promise<void> {
   const handlers: RingHandlers = {
     packet: (p, clockUs) => monitor.packetAt(p, clockUs),
     tick: (tsUs, metered) => monitor.advance(tsUs, metered),
+    caughtUp: (tsUs) => monitor.caughtUp(tsUs),
   };
   const pkt = new DecodedPacket();
   for (;;) {

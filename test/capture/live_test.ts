@@ -309,3 +309,44 @@ testWhen([needRoot("live capture")], {
     }
   },
 });
+
+testWhen([needRoot("live capture")], {
+  name: "live: drained(beforeUs) vouches that no packet that arrived before it is still to come",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { LiveSource } = await import("../../src/capture/live.ts");
+    const port = 41100 + (Deno.pid % 500);
+    const src = LiveSource.open({ interface: "lo", filter: `udp and dst port ${port}`, pollMs: 1 });
+    // In order: packets as [time µs], drained marks as [time µs, "d"].
+    const events: [number, string?][] = [];
+    const run = src.forEach((p) => void events.push([p.tsUs]), (b) => void events.push([b, "d"]));
+    const { createSocket } = await import("node:dgram");
+    const sock = createSocket("udp4");
+    try {
+      const data = new Uint8Array(64);
+      const end = performance.now() + 400;
+      // Bursts and pauses, so that polls find the buffer both full and empty.
+      for (let i = 0; performance.now() < end; i++) {
+        await new Promise((r) => sock.send(data, port, "127.0.0.1", r));
+        if (i % 50 === 49) await new Promise((r) => setTimeout(r, 15));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      src.stop();
+      await run;
+      src.close();
+      sock.close();
+    }
+    const packets = events.filter((e) => e[1] === undefined).length;
+    const marks = events.filter((e) => e[1] === "d");
+    assert.ok(packets > 100, `packets captured: ${packets}`);
+    assert.ok(marks.length > 5, `drained marks: ${marks.length}`);
+    let vouched = -Infinity;
+    for (const [t, kind] of events) {
+      if (kind === "d") vouched = Math.max(vouched, t);
+      else assert.ok(t >= vouched, `a packet of ${t} came after the buffer vouched for ${vouched}`);
+    }
+    assert.ok(vouched > Date.now() * 1000 - 5e6 && vouched < Date.now() * 1000, "marks are wall-clock µs");
+  },
+});

@@ -394,3 +394,50 @@ Deno.test("long flows are re-scored while active; with --rescore 0 only when the
   assert.equal(on.flows, off.flows);
   assert.ok(on.scored > on.flows, `active flows re-scored (${on.scored} scores for ${on.flows} flows)`);
 });
+
+Deno.test("monitor, live: a sensor behind the wire times flows by their packets once its source says what it delivered", async () => {
+  const { Monitor } = await import("../../src/serve/monitor.ts");
+  const { MonitorMetrics } = await import("../../src/serve/metrics.ts");
+  const { AlertStore, LiveStats } = await import("../../src/serve/store.ts");
+  const { flowScoringFromDir } = await import("../../src/serve/models.ts");
+  // Real HTTP connections, closed by FIN from both sides and then a last ACK.
+  const packets = await readAllPackets(dataPath("pcaps", "zeek-http-methods.pcap"));
+  const scoring = await flowScoringFromDir(await benignFlowModel());
+  /** Every row the model scored (the flows' features), in order. */
+  const rows = async (how: "replayed" | "behind" | "behind, caught-up known") => {
+    const filter = new AlertFilter({});
+    const out: number[] = [];
+    const m = new Monitor({
+      scoring,
+      metrics: new MonitorMetrics(),
+      store: new AlertStore({ filter }),
+      stats: new LiveStats(),
+      filter,
+      sinks: [],
+      onScored: (x) => void out.push(...x.data),
+    });
+    let tick = -Infinity;
+    for (const p of packets) {
+      if (how !== "replayed") {
+        // Live, 3 s behind the wire: each packet is read 3 s after it arrived, and the ticker fires
+        // every 500 ms of wall time, as startTicker's does.
+        const wall = p.tsUs + 3e6;
+        if (tick === -Infinity) tick = Math.ceil(wall / 5e5) * 5e5;
+        for (; tick <= wall; tick += 5e5) {
+          // What the source had delivered by then: every packet that arrived 3 s before.
+          if (how === "behind, caught-up known") m.caughtUp(tick - 3e6);
+          m.tick(tick);
+        }
+      }
+      m.packet(p);
+    }
+    await m.finish();
+    return out;
+  };
+  const replayed = await rows("replayed");
+  assert.ok(replayed.length > 1000);
+  assert.deepEqual(await rows("behind, caught-up known"), replayed);
+  // Without it the ticks move the clock past packets still waiting, which then take the clock's time
+  // (durations and gaps squeezed) and closing connections end before their last packets.
+  assert.notDeepEqual(await rows("behind"), replayed);
+});

@@ -31,8 +31,12 @@ import { macrotask } from "../shard_ring.ts";
 
 /** A live packet source (libpcap); see `openLiveSource` in src/serve/live_source.ts. */
 export interface LiveSource {
-  /** Delivers packets until `signal` aborts; the packet object may be reused. */
-  run(cb: (p: Packet) => void, signal: AbortSignal): Promise<void>;
+  /**
+   * Delivers packets until `signal` aborts; the packet object may be reused. `drained`, when given, is
+   * called whenever the kernel's buffer was found empty, with a wall-clock time (µs) before which every
+   * packet that arrived has been delivered.
+   */
+  run(cb: (p: Packet) => void, signal: AbortSignal, drained?: (beforeUs: number) => void): Promise<void>;
   /** Kernel counters (libpcap pcap_stats). */
   stats(): { received: number; kernelDrops: number; ifDrops: number };
   close(): void;
@@ -60,6 +64,8 @@ export interface LiveShare {
 /** What receives packets: the Monitor. The packet object may be reused after the call returns. */
 export interface PacketConsumer {
   packet(p: Packet): void;
+  /** A live source has delivered every packet that arrived before `nowUs` (see Monitor.caughtUp). */
+  caughtUp?(nowUs: number): void;
 }
 
 /** What a source knows once it stops, for the run summary. */
@@ -326,8 +332,9 @@ export async function driveLive(
     metrics.ifDrops.setTotal(s.ifDrops);
   };
   const dropTicker = setInterval(syncDrops, 1000);
+  const caughtUp = consumer.caughtUp?.bind(consumer);
   try {
-    await source.run((p) => consumer.packet(p), signal);
+    await source.run((p) => consumer.packet(p), signal, caughtUp);
   } finally {
     clearInterval(dropTicker);
     syncDrops();
