@@ -4,7 +4,7 @@ import { forEachPacket } from "../../src/capture/reader.ts";
 import { PacketRing } from "../../src/serve/shard_ring.ts";
 import { dataPath } from "../_shared.ts";
 
-Deno.test("PacketRing: packets and ticks come out as they went in, across many wraps of a small ring", async () => {
+Deno.test("PacketRing: packets, ticks and caught-up marks come out as they went in, across many wraps of a small ring", async () => {
   const ring = PacketRing.create(65536);
   const reader = PacketRing.attach(ring.buffer);
   const sent: string[] = [], got: string[] = [];
@@ -15,6 +15,7 @@ Deno.test("PacketRing: packets and ticks come out as they went in, across many w
         `P ${p.tsUs} ${p.wireLen} ${p.capLen} ${p.srcIp}:${p.srcPort}>${p.dstIp}:${p.dstPort} ${p.raw[13]}`,
       ),
     tick: (ts: number, metered: boolean) => void got.push(`T ${ts} ${metered}`),
+    caughtUp: (ts: number) => void got.push(`C ${ts}`),
   };
   let pending = 0, bytes = 0;
   await forEachPacket(dataPath("pcaps", "http_espn.pcapng"), (p) => {
@@ -25,6 +26,7 @@ Deno.test("PacketRing: packets and ticks come out as they went in, across many w
     );
     ring.tick(p.tsUs + 1, p.capLen % 2 === 0);
     sent.push(`T ${p.tsUs + 1} ${p.capLen % 2 === 0}`);
+    if (p.capLen % 3 === 0) (ring.caughtUp(p.tsUs - 7), sent.push(`C ${p.tsUs - 7}`));
     // Read every few records so the 64 KiB ring never fills (this test has one thread).
     if (++pending === 8) {
       ring.flush();

@@ -83,7 +83,8 @@ export function createMonitor(cfg: MonitorConfig, parts: MonitorParts, hooks: Mo
 /**
  * Calls {@link Monitor.tick} on a timer until the returned function is called. Live capture ticks
  * every 500 ms with the wall clock, so flows on a quiet link still time out and waiting rows are
- * scored; a replay ticks every second on packet time only (its flows expire deterministically).
+ * scored (no further than the capture says it has delivered: {@link Monitor.caughtUp}); a replay ticks
+ * every second on packet time only (its flows expire deterministically).
  * A failing tick is logged, not thrown: one bad batch must not stop the sensor.
  */
 export function startTicker(monitor: Monitor, live: boolean, log: (line: string) => void): () => void {
