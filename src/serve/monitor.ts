@@ -313,8 +313,8 @@ export class Monitor {
    * empty). From the first call on, {@link tick} moves the clock no further than the latest such time. A
    * sensor behind the wire (a burst, a busy machine) then times its flows by their packets: a wall-clock
    * tick past packets still waiting in the buffer made them take the clock's time when read (the meter
-   * keeps time in order), squeezing their flows' durations and gaps, and ended closing connections
-   * before their last packets (test/serve/monitor_test.ts, "behind the wire").
+   * keeps time in order), squeezing their flows' durations and gaps, and ran the TCP linger and idle
+   * timeouts on the wall clock instead of the packets (test/serve/monitor_test.ts, "behind the wire").
    */
   caughtUp(nowUs: number): void {
     if (this.#caughtUpUs === undefined || nowUs > this.#caughtUpUs) this.#caughtUpUs = nowUs;
