@@ -298,7 +298,10 @@ export async function liveSplitRuns(
       "tcpreplay keeps one of the cores busy, so the sensor's packets/s here is the sender's; what bounds the " +
       "sensor is its busiest thread (CPU seconds read from /proc/PID/task just before the stop, idle polling " +
       "included). Its ranges over the runs: " +
-      runs.map((xs, i) => `${modes[i][1]} ${range(xs)}`).join("; ") + ".",
+      runs.map((xs, i) => `${modes[i][1]} ${range(xs)}`).join("; ") + ". Kernel drops, run by run: " +
+      runs.map((xs, i) => `${modes[i][1]} ${xs.map((x) => x.drops.toLocaleString("en-US")).join(" / ")}`)
+        .join("; ") +
+      ".",
       "Fanout reassembles IP fragments before the kernel's hash (PACKET_FANOUT_FLAG_DEFRAG), so a fragmented " +
       "datagram is captured as one packet: the difference in the captured column.",
     ],
