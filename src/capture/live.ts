@@ -261,6 +261,15 @@ function joinFanout(h: Deno.PointerValue, name: string, group: number | "new"): 
   return arg[0] & 0xffff;
 }
 
+/** A buffer of libpcap's that pcap_next_ex points into, viewed in place once its address repeats. */
+interface Seen {
+  /** The address viewed (-1: none yet), and the last address handed back. */
+  at: number;
+  last: number;
+  view: DataView | undefined;
+  bytes: Uint8Array;
+}
+
 /** Counters of a live source. */
 export interface LiveStats {
   /** Packets delivered to the consumer. */
@@ -306,6 +315,17 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
   private readonly dataWords = new Uint32Array(this.dataPtr.buffer);
   private readonly memcpy = memcpyFn();
   private buf: Uint8Array;
+  /** Bytes libpcap may hand over per packet: the length of a view of its packet buffer. */
+  private readonly snaplen: number;
+  /**
+   * pcap_next_ex hands back pointers into buffers libpcap reuses on every call: the pcap_t's packet
+   * header, and on Linux's memory-mapped ring the "oneshot" buffer it copies each packet into (the ring's
+   * block goes back to the kernel on the next read). Once an address comes back a second time in a row,
+   * it is viewed in place (`Deno.UnsafePointerView.getArrayBuffer`) and read there: no copy and no FFI
+   * call beyond pcap_next_ex itself. An address not seen before is copied out, as any would be.
+   */
+  private readonly hdrSeen: Seen = { at: -1, last: -1, view: undefined, bytes: new Uint8Array(0) };
+  private readonly dataSeen: Seen = { at: -1, last: -1, view: undefined, bytes: new Uint8Array(0) };
   /** struct pcap_pkthdr on 64-bit Linux: timeval (2 × 8 bytes), caplen, len. */
   private readonly hdrBuf = new Uint8Array(24);
   private readonly hdrView = new DataView(this.hdrBuf.buffer);
@@ -323,7 +343,8 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
     this.interface = opts.interface;
     this.linkType = libpcap().pcap_datalink(handle);
     this.warning = warning;
-    this.buf = new Uint8Array(Math.max(opts.snaplen ?? 262144, 65536));
+    this.snaplen = opts.snaplen ?? 262144;
+    this.buf = new Uint8Array(Math.max(this.snaplen, 65536));
   }
 
   /**
@@ -420,27 +441,28 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
     const L = libpcap();
     const rc = L.pcap_next_ex(this.handle, this.hdrOut, this.dataOut);
     if (rc === 1) {
-      // The out-pointers are read as two 32-bit halves (no BigInt), then copied with memcpy by address.
+      // The out-pointers are read as two 32-bit halves (no BigInt).
       const hdrAddr = this.hdrWords[0] + this.hdrWords[1] * 4294967296;
       const dataAddr = this.dataWords[0] + this.dataWords[1] * 4294967296;
-      const mc = this.memcpy;
-      if (mc) mc(this.hdrBuf, hdrAddr, 24);
-      else Deno.UnsafePointerView.copyInto(Deno.UnsafePointer.create(BigInt(hdrAddr))!, this.hdrBuf);
-      const hv = this.hdrView;
+      let hv: DataView = this.hdrView;
+      if (hdrAddr === this.hdrSeen.at) hv = this.hdrSeen.view!;
+      else if (!this.seenAgain(this.hdrSeen, hdrAddr, 24)) this.copy(this.hdrBuf, hdrAddr, 24);
+      else hv = this.hdrSeen.view!;
       const sec = hv.getUint32(0, true) + hv.getInt32(4, true) * 4294967296;
       const usec = hv.getUint32(8, true);
       const cap = hv.getUint32(16, true);
       const wire = hv.getUint32(20, true);
-      if (cap > this.buf.length) this.buf = new Uint8Array(cap);
-      if (cap > 0) {
-        if (mc) mc(this.buf, dataAddr, cap);
-        else {Deno.UnsafePointerView.copyInto(
-            Deno.UnsafePointer.create(BigInt(dataAddr))!,
-            this.buf.subarray(0, cap),
-          );}
+      let buf: Uint8Array;
+      if (dataAddr === this.dataSeen.at && cap <= this.dataSeen.bytes.length) buf = this.dataSeen.bytes;
+      else if (cap <= this.snaplen && this.seenAgain(this.dataSeen, dataAddr, this.snaplen)) {
+        buf = this.dataSeen.bytes;
+      } else {
+        if (cap > this.buf.length) this.buf = new Uint8Array(cap);
+        if (cap > 0) this.copy(this.buf, dataAddr, cap);
+        buf = this.buf;
       }
       const p = this.pkt;
-      decodeFrame(p, this.buf, 0, cap, this.linkType);
+      decodeFrame(p, buf, 0, cap, this.linkType);
       p.tsUs = sec * 1e6 + usec;
       p.wireLen = wire;
       p.ifIndex = 0;
@@ -455,6 +477,26 @@ export class LiveSource implements AsyncIterable<DecodedPacket> {
       return undefined;
     }
     throw new Error(`pcap_next_ex on "${this.interface}": ${cstr(L.pcap_geterr(this.handle))}`);
+  }
+
+  /** Whether `addr` came back twice in a row: then `seen` views `bytes` bytes there from now on. */
+  private seenAgain(seen: Seen, addr: number, bytes: number): boolean {
+    if (addr !== seen.last) {
+      seen.last = addr;
+      return false;
+    }
+    const ab = Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(addr))!, bytes);
+    seen.at = addr;
+    seen.view = new DataView(ab);
+    seen.bytes = new Uint8Array(ab);
+    return true;
+  }
+
+  /** Copies `n` bytes at address `addr` into `dst` (libc memcpy by address, else a pointer view). */
+  private copy(dst: Uint8Array, addr: number, n: number): void {
+    const mc = this.memcpy;
+    if (mc) mc(dst, addr, n);
+    else Deno.UnsafePointerView.copyInto(Deno.UnsafePointer.create(BigInt(addr))!, dst.subarray(0, n));
   }
 
   private sleep(ms: number): Promise<void> {
