@@ -311,7 +311,7 @@ testWhen([needRoot("live capture")], {
 });
 
 testWhen([needRoot("live capture")], {
-  name: "live: drained(beforeUs) vouches that no packet that arrived before it is still to come",
+  name: "live: each packet's own bytes, read in libpcap's buffer; drained(beforeUs) leaves none behind it",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -320,7 +320,13 @@ testWhen([needRoot("live capture")], {
     const src = LiveSource.open({ interface: "lo", filter: `udp and dst port ${port}`, pollMs: 1 });
     // In order: packets as [time µs], drained marks as [time µs, "d"].
     const events: [number, string?][] = [];
-    const run = src.forEach((p) => void events.push([p.tsUs]), (b) => void events.push([b, "d"]));
+    // Each datagram carries its number: the payload read must be the packet's own, not a stale one.
+    const numbers: number[] = [];
+    const run = src.forEach((p) => {
+      events.push([p.tsUs]);
+      // The 64-byte payload ends the frame.
+      numbers.push(new DataView(p.raw.buffer, p.raw.byteOffset + p.raw.length - 64, 4).getUint32(0));
+    }, (b) => void events.push([b, "d"]));
     const { createSocket } = await import("node:dgram");
     const sock = createSocket("udp4");
     try {
@@ -328,6 +334,7 @@ testWhen([needRoot("live capture")], {
       const end = performance.now() + 400;
       // Bursts and pauses, so that polls find the buffer both full and empty.
       for (let i = 0; performance.now() < end; i++) {
+        new DataView(data.buffer).setUint32(0, i);
         await new Promise((r) => sock.send(data, port, "127.0.0.1", r));
         if (i % 50 === 49) await new Promise((r) => setTimeout(r, 15));
       }
@@ -341,6 +348,7 @@ testWhen([needRoot("live capture")], {
     const packets = events.filter((e) => e[1] === undefined).length;
     const marks = events.filter((e) => e[1] === "d");
     assert.ok(packets > 100, `packets captured: ${packets}`);
+    assert.deepEqual(numbers, numbers.map((_, i) => i), "every datagram once, in order, with its own bytes");
     assert.ok(marks.length > 5, `drained marks: ${marks.length}`);
     let vouched = -Infinity;
     for (const [t, kind] of events) {
