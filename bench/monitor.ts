@@ -537,7 +537,8 @@ export async function main(args: string[]): Promise<void> {
         await liveSplitRuns({
           capture: path,
           cache,
-          packets: Math.min(packets, 1_000_000),
+          // 3 M packets, so that each isolate's warm-up weighs little beside the run (docs/monitor.md).
+          packets: Math.min(packets, 3_000_000),
           model,
           work,
           n: nWorkers,
