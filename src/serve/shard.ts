@@ -536,7 +536,8 @@ export async function runShards(
           `${count} captures in PACKET_FANOUT group ${capture!.fanoutGroup} (split fanout)`,
       );
       const skip = { packets: 0 };
-      signal.addEventListener("abort", () => ownStop.abort(), { once: true });
+      if (signal.aborted) ownStop.abort();
+      else signal.addEventListener("abort", () => ownStop.abort(), { once: true });
       const report0 = await driveLive(own, liveShard(shard0, fromUs, skip), ownStop.signal, local.metrics);
       if (failure) throw failure;
       own = undefined;
