@@ -21,7 +21,7 @@
 import { join } from "node:path";
 import { forEachPacket } from "../src/capture/reader.ts";
 import { createWriter } from "../src/capture/writer.ts";
-import { nadirRunArgs, type Table } from "./_record.ts";
+import { cacheCapture, cachedCapture, nadirRunArgs, type Table } from "./_record.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** Linux's clock ticks a second (USER_HZ), the unit of /proc's utime and stime. */
@@ -57,11 +57,8 @@ async function replayable(
   packets: number,
 ): Promise<{ path: string; packets: number }> {
   const path = join(cache, `live-${packets}.pcap`);
-  const meta = path + ".json";
-  try {
-    const m = JSON.parse(Deno.readTextFileSync(meta));
-    if (Deno.statSync(path).size === m.bytes) return { path, packets: m.packets };
-  } catch { /* build */ }
+  const cached = cachedCapture(path);
+  if (cached !== undefined) return { path, packets: cached };
   const w = createWriter(path, { format: "pcap", linkType: 1 });
   let n = 0;
   await forEachPacket(src, (p) => {
@@ -70,7 +67,7 @@ async function replayable(
     return ++n < packets;
   });
   w.close();
-  Deno.writeTextFileSync(meta, JSON.stringify({ packets: n, bytes: Deno.statSync(path).size }));
+  cacheCapture(path, n);
   return { path, packets: n };
 }
 
@@ -104,31 +101,79 @@ export function threadCpu(pid: number): { threads: [string, number, number][]; t
   return { threads, total: threads.reduce((s, t) => s + t[1], 0) };
 }
 
-/** One monitor run on `rx` while `pcap` is sent on `tx` at top speed. */
-async function liveRun(
-  ns: string,
-  tx: string,
-  rx: string,
+/** A veth pair inside a network namespace of its own: tcpreplay sends on `tx`, the monitor captures `rx`. */
+export interface Veth {
+  ns: string;
+  tx: string;
+  rx: string;
+  /** Deletes the namespace and the pair with it. */
+  close(): void;
+}
+
+/**
+ * Creates a {@link Veth} (names from `tag` and the process id). Its ends take 65,535-byte frames (the
+ * captures hold offloaded segments larger than Ethernet's), and the namespace has no IPv6 of its own
+ * (router solicitations, MLD), so the monitor sees the replay alone.
+ */
+export function vethPair(tag: string): Veth {
+  const id = Deno.pid % 100000;
+  const ns = `nadir${tag}${id}`, tx = `n${tag}${id}t`, rx = `n${tag}${id}r`;
+  const close = () => void sh(["ip", "netns", "del", ns]);
+  try {
+    for (
+      const cmd of [
+        ["ip", "netns", "add", ns],
+        [
+          "ip",
+          "netns",
+          "exec",
+          ns,
+          "sh",
+          "-c",
+          "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6",
+        ],
+        ["ip", "-n", ns, "link", "add", tx, "type", "veth", "peer", "name", rx],
+        ["ip", "-n", ns, "link", "set", tx, "mtu", "65535"],
+        ["ip", "-n", ns, "link", "set", rx, "mtu", "65535"],
+        ["ip", "-n", ns, "link", "set", tx, "up"],
+        ["ip", "-n", ns, "link", "set", rx, "up"],
+      ]
+    ) {
+      const r = sh(cmd);
+      if (!r.ok) throw new Error(`${cmd.join(" ")}: ${r.out}`);
+    }
+  } catch (e) {
+    close();
+    throw e;
+  }
+  return { ns, tx, rx, close };
+}
+
+/**
+ * One `nadir monitor --interface` run on `v.rx` with `args` while tcpreplay sends `pcap` on `v.tx`, at top
+ * speed or `o.pps`; the monitor is stopped 1 s after the last packet was sent. Returns the run summary's
+ * figures, each thread's CPU just before the stop, and the monitor's stderr lines.
+ */
+export async function liveRun(
+  v: Veth,
   pcap: string,
   model: string,
-  own: string,
   args: string[],
-) {
+  o: { pps?: number } = {},
+): Promise<LiveRun & { lines: string[] }> {
   const mon = new Deno.Command("ip", {
     args: [
       "netns",
       "exec",
-      ns,
+      v.ns,
       Deno.execPath(),
       ...nadirRunArgs(),
       join(ROOT, "src", "cli.ts"),
       "monitor",
       "--interface",
-      rx,
+      v.rx,
       "--model",
       model,
-      "--alerts",
-      join(own, "alerts.jsonl"),
       ...args,
     ],
     stdout: "null",
@@ -144,6 +189,7 @@ async function liveRun(
       buf = parts.pop()!;
       lines.push(...parts);
     }
+    if (buf) lines.push(buf);
   })();
   try {
     for (let i = 0; i < 600 && !lines.some((l) => l.includes("capturing on")); i++) {
@@ -152,7 +198,8 @@ async function liveRun(
     if (!lines.some((l) => l.includes("capturing on"))) {
       throw new Error(`monitor did not start:\n${lines.join("\n")}`);
     }
-    const tx1 = sh(["ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", tx, "--topspeed", pcap]);
+    const rate = o.pps ? `--pps=${o.pps}` : "--topspeed";
+    const tx1 = sh(["ip", "netns", "exec", v.ns, "tcpreplay", "-q", "-i", v.tx, rate, pcap]);
     if (!tx1.ok) throw new Error(`tcpreplay: ${tx1.out}`);
     const offered = Number(/Mbps, ([\d.]+) pps/.exec(tx1.out)?.[1] ?? NaN);
     // Everything captured is metered by now: a block is handed over within 10 ms, the shards poll every 2 ms.
@@ -176,7 +223,8 @@ async function liveRun(
       busiest: cpu.threads[0][1],
       busiestName: cpu.threads[0][0],
       perWorker: w ? w[1].split(", ").map(Number) : [],
-    } satisfies LiveRun;
+      lines,
+    };
   } finally {
     try {
       mon.kill("SIGKILL");
@@ -201,8 +249,6 @@ export async function liveSplitRuns(
   },
 ): Promise<Table> {
   const src = await replayable(o.capture, o.cache, o.packets);
-  const id = Deno.pid % 100000;
-  const ns = `nadirb${id}`, tx = `nb${id}t`, rx = `nb${id}r`;
   const modes: [label: string, short: string, args: string[]][] = [
     ["1 worker", "1 worker", []],
     [`${o.n} workers, --split fanout (each captures its share)`, "fanout", [
@@ -219,29 +265,19 @@ export async function liveSplitRuns(
     ]],
   ];
   const runs: LiveRun[][] = modes.map(() => []);
+  const v = vethPair("b");
   try {
-    for (
-      const cmd of [
-        ["ip", "netns", "add", ns],
-        // No IPv6 of the veths' own (router solicitations): the monitor sees the replay alone.
-        ["ip", "netns", "exec", ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"],
-        ["ip", "-n", ns, "link", "add", tx, "type", "veth", "peer", "name", rx],
-        ["ip", "-n", ns, "link", "set", tx, "mtu", "65535"],
-        ["ip", "-n", ns, "link", "set", rx, "mtu", "65535"],
-        ["ip", "-n", ns, "link", "set", tx, "up"],
-        ["ip", "-n", ns, "link", "set", rx, "up"],
-      ]
-    ) {
-      const r = sh(cmd);
-      if (!r.ok) throw new Error(`${cmd.join(" ")}: ${r.out}`);
-    }
     let k = 0;
     for (let r = 0; r < o.reps; r++) {
       for (let m = 0; m < modes.length; m++) {
         const own = join(o.work, `live-${k++}`);
         Deno.mkdirSync(own, { recursive: true });
         console.error(`bench monitor: live, ${modes[m][0]}, run ${r + 1} of ${o.reps}`);
-        const got = await liveRun(ns, tx, rx, src.path, o.model, own, modes[m][2]);
+        const got = await liveRun(v, src.path, o.model, [
+          "--alerts",
+          join(own, "alerts.jsonl"),
+          ...modes[m][2],
+        ]);
         runs[m].push(got);
         console.error(
           `bench monitor: live, ${
@@ -255,7 +291,7 @@ export async function liveSplitRuns(
       }
     }
   } finally {
-    sh(["ip", "netns", "del", ns]);
+    v.close();
   }
   const median = (xs: LiveRun[]) =>
     [...xs].sort((a, b) => a.busiest - b.busiest)[Math.floor((xs.length - 1) / 2)];

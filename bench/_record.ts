@@ -26,6 +26,26 @@
 import { join } from "node:path";
 import { gitCommit } from "../src/util/git.ts";
 
+/**
+ * A capture the bench built before and cached (`$NADIR_BENCH_CACHE`): its packet count, when the file is
+ * there whole (its size as recorded in `<path>.json` by {@link cacheCapture}); undefined otherwise.
+ */
+export function cachedCapture(path: string): number | undefined {
+  try {
+    const m = JSON.parse(Deno.readTextFileSync(path + ".json"));
+    if (Deno.statSync(path).size === m.bytes) return m.packets;
+  } catch { /* not built yet */ }
+  return undefined;
+}
+
+/** Records a capture just built at `path` (its packets, size and `extra` facts) for {@link cachedCapture}. */
+export function cacheCapture(path: string, packets: number, extra: Record<string, unknown> = {}): void {
+  Deno.writeTextFileSync(
+    path + ".json",
+    JSON.stringify({ packets, bytes: Deno.statSync(path).size, ...extra }),
+  );
+}
+
 /** A table cell: a number (formatted by its column), text, or missing. */
 export type Cell = number | string | null;
 

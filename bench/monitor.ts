@@ -38,7 +38,7 @@ import { createWriter } from "../src/capture/writer.ts";
 import { runMonitor } from "../src/serve/run.ts";
 import type { MonitorMetrics } from "../src/serve/metrics.ts";
 import { trainFlowModelFromPcap } from "../src/serve/models.ts";
-import { nadirRunArgs, printTable, saveRecord, type Table } from "./_record.ts";
+import { cacheCapture, cachedCapture, nadirRunArgs, printTable, saveRecord, type Table } from "./_record.ts";
 import { liveSplitRuns, liveSplitUnmet } from "./_live_split.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -64,11 +64,8 @@ function run(cmd: string, args: string[]): { ok: boolean; out: string; err: stri
 /** Builds (or reuses) the bench capture. */
 async function buildCapture(cache: string, target: number): Promise<{ path: string; packets: number }> {
   const path = join(cache, `monitor-${target}.pcap`);
-  const meta = path + ".json";
-  try {
-    const m = JSON.parse(Deno.readTextFileSync(meta));
-    if (Deno.statSync(path).size === m.bytes) return { path, packets: m.packets };
-  } catch { /* build */ }
+  const cached = cachedCapture(path);
+  if (cached !== undefined) return { path, packets: cached };
   Deno.mkdirSync(cache, { recursive: true });
   const shared = join(ROOT, "..", "shared", "data", "nfstream", "pcaps");
   let dir = join(ROOT, "data", "pcaps");
@@ -101,10 +98,7 @@ async function buildCapture(cache: string, target: number): Promise<{ path: stri
     }
   }
   w.close();
-  Deno.writeTextFileSync(
-    meta,
-    JSON.stringify({ packets: n, bytes: Deno.statSync(path).size, source: dir, files: ether.length }),
-  );
+  cacheCapture(path, n, { source: dir, files: ether.length });
   console.error(
     `bench monitor: wrote ${n} packets (${frames.length} distinct, repeated with shifted time) to ${path}`,
   );

@@ -10,82 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { dataPath, nadirArgs, needNetns, testWhen } from "../_shared.ts";
+import { liveRun, vethPair } from "../../bench/_live_split.ts";
+import { dataPath, needNetns, testWhen } from "../_shared.ts";
 import { scratchDir } from "../_scratch.ts";
 import { benignFlowModel, concatCaptures } from "./_helpers.ts";
-
-const NS = `nadirf${Deno.pid % 100000}`;
-const IF_TX = `nf${Deno.pid % 100000}t`;
-const IF_RX = `nf${Deno.pid % 100000}r`;
-
-function sh(args: string[]): { ok: boolean; out: string } {
-  const r = new Deno.Command(args[0], { args: args.slice(1), stdout: "piped", stderr: "piped" }).outputSync();
-  return { ok: r.success, out: new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr) };
-}
-
-/** Runs the monitor on IF_RX while tcpreplay sends `pcap` on IF_TX; returns its stderr lines. */
-async function monitorDuring(pcap: string, model: string, args: string[]): Promise<string[]> {
-  const mon = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      NS,
-      Deno.execPath(),
-      ...nadirArgs(),
-      "monitor",
-      "--interface",
-      IF_RX,
-      "--model",
-      model,
-      ...args,
-    ],
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1", NADIR_PROGRESS: "0" },
-  }).spawn();
-  const lines: string[] = [];
-  const read = (async () => {
-    let buf = "";
-    for await (const chunk of mon.stderr.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      const parts = buf.split("\n");
-      buf = parts.pop()!;
-      lines.push(...parts);
-    }
-    if (buf) lines.push(buf);
-  })();
-  try {
-    for (let i = 0; i < 300 && !lines.some((l) => l.includes("capturing on")); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(lines.some((l) => l.includes("capturing on")), `monitor did not start:\n${lines.join("\n")}`);
-    const tx = sh(["ip", "netns", "exec", NS, "tcpreplay", "-q", "-i", IF_TX, "--pps", "20000", pcap]);
-    assert.ok(tx.ok, `tcpreplay: ${tx.out}`);
-    // The kernel hands a block over after at most its 10 ms timeout; the shards poll every 2 ms.
-    await new Promise((r) => setTimeout(r, 1000));
-  } finally {
-    try {
-      mon.kill("SIGTERM");
-    } catch { /* gone */ }
-    await mon.status;
-    await read;
-  }
-  return lines;
-}
-
-/** The numbers of the monitor's run summary. */
-function summary(lines: string[]): { packets: number; flows: number; drops: number; perWorker: number[] } {
-  const l = lines.find((x) => /nadir monitor: \d+ packets/.test(x));
-  assert.ok(l, `no run summary:\n${lines.join("\n")}`);
-  const m = /: (\d+) packets, (\d+) flows, \d+ alerts, (\d+) kernel drops/.exec(l!)!;
-  const w = /packets per worker: ([\d, ]+)/.exec(l!);
-  return {
-    packets: Number(m[1]),
-    flows: Number(m[2]),
-    drops: Number(m[3]),
-    perWorker: w ? w[1].split(", ").map(Number) : [],
-  };
-}
 
 testWhen([needNetns("tcpreplay")], {
   name: "live: --workers 2 --split fanout meters the same packets and flows as one worker and as the ring",
@@ -104,36 +32,14 @@ testWhen([needNetns("tcpreplay")], {
       0,
     );
     const model = await benignFlowModel();
+    const v = vethPair("f");
     try {
-      for (
-        const cmd of [
-          ["ip", "netns", "add", NS],
-          // No IPv6 of the veths' own (router solicitations, MLD): the runs must see the replay alone.
-          [
-            "ip",
-            "netns",
-            "exec",
-            NS,
-            "sh",
-            "-c",
-            "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 && echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6",
-          ],
-          ["ip", "-n", NS, "link", "add", IF_TX, "type", "veth", "peer", "name", IF_RX],
-          // Some frames of these captures are larger than Ethernet's 1,500 bytes (offloaded segments).
-          ["ip", "-n", NS, "link", "set", IF_TX, "mtu", "9000"],
-          ["ip", "-n", NS, "link", "set", IF_RX, "mtu", "9000"],
-          ["ip", "-n", NS, "link", "set", IF_TX, "up"],
-          ["ip", "-n", NS, "link", "set", IF_RX, "up"],
-        ]
-      ) {
-        const r = sh(cmd);
-        assert.ok(r.ok, `${cmd.join(" ")}: ${r.out}`);
-      }
-      const one = summary(await monitorDuring(pcap, model, []));
-      const fanLines = await monitorDuring(pcap, model, ["--workers", "2", "--split", "fanout"]);
-      assert.ok(fanLines.some((l) => /2 captures in PACKET_FANOUT group \d+/.test(l)), fanLines.join("\n"));
-      const fan = summary(fanLines);
-      const ring = summary(await monitorDuring(pcap, model, ["--workers", "2", "--split", "ring"]));
+      // tcpreplay at a fixed pace: how many flows this traffic makes depends on its timing on the wire.
+      const run = (args: string[]) => liveRun(v, pcap, model, args, { pps: 20_000 });
+      const one = await run([]);
+      const fan = await run(["--workers", "2", "--split", "fanout"]);
+      assert.ok(fan.lines.some((l) => /2 captures in PACKET_FANOUT group \d+/.test(l)), fan.lines.join("\n"));
+      const ring = await run(["--workers", "2", "--split", "ring"]);
       for (const [name, r] of [["one worker", one], ["fanout", fan], ["ring", ring]] as const) {
         assert.equal(r.drops, 0, `${name}: kernel drops`);
         assert.equal(r.packets, packets, `${name}: every replayed packet captured`);
@@ -144,7 +50,7 @@ testWhen([needNetns("tcpreplay")], {
       assert.equal(fan.perWorker[0] + fan.perWorker[1], packets);
       assert.ok(Math.min(...fan.perWorker) > packets / 10, `both captures got a share: ${fan.perWorker}`);
     } finally {
-      sh(["ip", "netns", "del", NS]);
+      v.close();
     }
   },
 });
