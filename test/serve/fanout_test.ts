@@ -41,7 +41,7 @@ testWhen([needNetns("tcpreplay")], {
         JSON.stringify({ rules: { dedup_window_s: 0, per_host_per_minute: 0 } }),
       );
       // tcpreplay at a fixed pace: how many flows this traffic makes depends on its timing on the wire.
-      const run = (name: string, args: string[]) =>
+      const replayTo = (name: string, args: string[]) =>
         liveRun(v, pcap, model, ["--config", config, "--alerts", join(dir, `${name}.jsonl`), ...args], {
           pps: 20_000,
         });
@@ -58,10 +58,10 @@ testWhen([needNetns("tcpreplay")], {
               { score: a.score as number, threshold: a.threshold as number },
             ]),
         );
-      const one = await run("one", []);
-      const fan = await run("fanout", ["--workers", "2", "--split", "fanout"]);
+      const one = await replayTo("one", []);
+      const fan = await replayTo("fanout", ["--workers", "2", "--split", "fanout"]);
       assert.ok(fan.lines.some((l) => /2 captures in PACKET_FANOUT group \d+/.test(l)), fan.lines.join("\n"));
-      const ring = await run("ring", ["--workers", "2", "--split", "ring"]);
+      const ring = await replayTo("ring", ["--workers", "2", "--split", "ring"]);
       for (const [name, r] of [["one worker", one], ["fanout", fan], ["ring", ring]] as const) {
         assert.equal(r.drops, 0, `${name}: kernel drops`);
         assert.equal(r.packets, packets, `${name}: every replayed packet captured`);
