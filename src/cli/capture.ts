@@ -81,7 +81,12 @@ const record: Command = {
     duration: { type: "number", arg: "S", description: "Stop after S seconds" },
     count: { type: "number", arg: "N", description: "Stop after N packets" },
     "no-promisc": { type: "boolean", description: "Do not put the interface in promiscuous mode" },
-    "buffer-mb": { type: "number", arg: "N", description: "Kernel capture buffer size in MiB" },
+    "buffer-mb": {
+      type: "number",
+      arg: "N",
+      description: "Kernel capture buffer size in MiB (default 64, as the monitor's: libpcap's own 2 MiB " +
+        "dropped 0.07–0.36 % at ~390 k packets/s)",
+    },
     dlt: { type: "number", arg: "N", description: "Link type to request (e.g. 276 = Linux SLL2 on `any`)" },
     json: { type: "boolean", description: "Print the summary as JSON on stdout" },
   },
@@ -119,7 +124,7 @@ Example:
       snaplen,
       filter: str(args, "filter"),
       promisc: !bool(args, "no-promisc"),
-      bufferMb: num(args, "buffer-mb"),
+      bufferMb: num(args, "buffer-mb") ?? 64,
       linkType: num(args, "dlt"),
     });
     if (src.warning) console.error(`nadir capture record: warning: ${src.warning}`);
