@@ -526,6 +526,9 @@ export async function runShards(
     };
     if (signal.aborted) stopOthers();
     else signal.addEventListener("abort", stopOthers, { once: true });
+    const skip = { packets: 0 };
+    let report0: SourceReport;
+    let shardPackets: () => number[];
     if (own) {
       // The kernel split packets by the group's size at their arrival: what came before the last shard
       // joined is skipped by every shard alike (a flow's packets could sit in two shards' buffers).
@@ -535,60 +538,55 @@ export async function runShards(
         `nadir monitor: capturing on ${share!.iface}${share!.bpf ? ` (filter ${share!.bpf})` : ""}, ` +
           `${count} captures in PACKET_FANOUT group ${capture!.fanoutGroup} (split fanout)`,
       );
-      const skip = { packets: 0 };
       if (signal.aborted) ownStop.abort();
       else signal.addEventListener("abort", () => ownStop.abort(), { once: true });
-      const report0 = await driveLive(own, liveShard(shard0, fromUs, skip), ownStop.signal, local.metrics);
+      report0 = await driveLive(own, liveShard(shard0, fromUs, skip), ownStop.signal, local.metrics);
       if (failure) throw failure;
       own = undefined;
-      signal.removeEventListener("abort", stopOthers);
-      await shard0.finish();
-      local.close();
-      done[0] = { t: "done", ...local.totals(), kernelDrops: report0.kernelDrops, skipped: skip.packets };
-      await until("done");
-      const parts = done as ShardDone[];
-      const skipped = parts.reduce((s, d) => s + (d.skipped ?? 0), 0);
-      if (skipped) o.log?.(`nadir monitor: ${skipped} packet(s) captured before every shard joined, skipped`);
-      return {
-        ...sumTotals(parts),
-        report: { kernelDrops: parts.reduce((s, d) => s + (d.kernelDrops ?? 0), 0) },
-        shardPackets: parts.map((d) => d.meter.packets),
-      };
+      // Each shard captured for itself: what it metered is what it was given.
+      shardPackets = () => done.map((d) => d!.meter.packets);
+    } else {
+      // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
+      // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
+      const router = new ShardRouter(count, shard0, file?.load ?? MAIN_LOAD);
+      let caughtUpSent = -Infinity;
+      report0 = await source.run(
+        file ? routeTo(router, 0, shard0) : {
+          packet(p) {
+            const k = router.route(p);
+            const clock = router.clock;
+            if (k === 0) shard0.packetAt(p, clock);
+            else rings[k - 1].packet(p, clock);
+            if (router.due) {
+              if (k !== 0) shard0.advance(clock, router.metered);
+              for (let i = 1; i < count; i++) if (i !== k) rings[i - 1].tick(clock, router.metered);
+            }
+          },
+          // A live capture found its buffer empty: every shard has been given what arrived before `nowUs`
+          // (a worker learns it in order, after the packets in its ring).
+          caughtUp(nowUs) {
+            shard0.caughtUp(nowUs);
+            if (nowUs - caughtUpSent < 50_000) return;
+            caughtUpSent = nowUs;
+            for (const r of rings) r.caughtUp(nowUs);
+          },
+        },
+        signal,
+      );
+      shardPackets = () => [...router.packets];
     }
-    // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
-    // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
-    const router = new ShardRouter(count, shard0, file?.load ?? MAIN_LOAD);
-    let caughtUpSent = -Infinity;
-    const report0 = await source.run(
-      file ? routeTo(router, 0, shard0) : {
-        packet(p) {
-          const k = router.route(p);
-          const clock = router.clock;
-          if (k === 0) shard0.packetAt(p, clock);
-          else rings[k - 1].packet(p, clock);
-          if (router.due) {
-            if (k !== 0) shard0.advance(clock, router.metered);
-            for (let i = 1; i < count; i++) if (i !== k) rings[i - 1].tick(clock, router.metered);
-          }
-        },
-        // A live capture found its buffer empty: every shard has been given what arrived before `nowUs`
-        // (a worker learns it in order, after the packets in its ring).
-        caughtUp(nowUs) {
-          shard0.caughtUp(nowUs);
-          if (nowUs - caughtUpSent < 50_000) return;
-          caughtUpSent = nowUs;
-          for (const r of rings) r.caughtUp(nowUs);
-        },
-      },
-      signal,
-    );
     signal.removeEventListener("abort", stopOthers);
     for (const r of rings) r.close();
     await shard0.finish();
     local.close();
-    done[0] = { t: "done", ...local.totals() };
+    done[0] = { t: "done", ...local.totals(), kernelDrops: report0.kernelDrops, skipped: skip.packets };
     await until("done");
-    return { ...sumTotals(done as ShardDone[]), report: report0, shardPackets: [...router.packets] };
+    const parts = done as ShardDone[];
+    const skipped = parts.reduce((s, d) => s + (d.skipped ?? 0), 0);
+    if (skipped) o.log?.(`nadir monitor: ${skipped} packet(s) captured before every shard joined, skipped`);
+    // Drops: this thread's capture, plus each worker's own with split fanout.
+    const kernelDrops = parts.reduce((s, d) => s + (d.kernelDrops ?? 0), 0);
+    return { ...sumTotals(parts), report: { ...report0, kernelDrops }, shardPackets: shardPackets() };
   } catch (e) {
     fail(e as Error);
     throw failure ?? e;

@@ -11,7 +11,7 @@
 /// <reference lib="deno.worker" />
 import { DecodedPacket } from "../capture/decode.ts";
 import type { Monitor } from "./monitor.ts";
-import { driveLive, type LiveSource, openLive, pcapFast } from "./pipeline/source.ts";
+import { driveLive, openLive, pcapFast } from "./pipeline/source.ts";
 import { liveShard, routeTo, type ShardCommand, type ShardMessage, ShardRouter } from "./shard.ts";
 import { type OpenShard, openShard } from "./shard_open.ts";
 import { macrotask, PacketRing, type RingHandlers } from "./shard_ring.ts";
@@ -36,17 +36,15 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
     });
     const { monitor } = shard;
     // Split fanout: this shard's own capture joins the group before the shard says it is ready.
-    let capture: LiveSource | undefined = c.capture && await openLive(c.capture);
+    const capture = c.capture && await openLive(c.capture);
     post({ t: "ready" });
     const skip = { packets: 0 };
     let kernelDrops: number | undefined;
     try {
       if (capture) {
         const fromUs = await started;
-        const live = capture;
-        capture = undefined;
         ({ kernelDrops } = await driveLive(
-          live,
+          capture,
           liveShard(monitor, fromUs, skip),
           stop.signal,
           shard.metrics,
@@ -63,7 +61,7 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       shard.close();
       post({ t: "done", ...shard.totals(), kernelDrops, skipped: skip.packets });
     } finally {
-      capture?.close();
+      capture?.close(); // driveLive closed it unless the run failed first (closing twice is harmless)
       shard.close();
     }
   } catch (e) {
