@@ -128,7 +128,7 @@ export function damageSummary(s: CaptureStats): string {
 export interface ReadOptions {
   /** Stop at the first damage with an InputError naming the byte offset (default false: skip and count). */
   strict?: boolean;
-  /** Read size in bytes (default 4 MiB). */
+  /** Read size in bytes (default 256 KiB). */
   chunkSize?: number;
   /** Largest captured packet accepted (default 262,144, raised to the file's snaplen up to 64 MiB). */
   maxPacketBytes?: number;
@@ -149,20 +149,13 @@ export interface ReadOptions {
    */
   betweenChunks?: () => Promise<void>;
   /**
-   * With `betweenChunks`, the longest stretch of synchronous reads (default 5 ms): then one read is awaited.
+   * The longest stretch of synchronous reads (a regular file; default 5 ms): then one read is awaited.
    * A macrotask alone lets messages and timers run but not the sockets: a turn whose task is always ready
    * again never lets Deno's runtime wait for I/O, which it then polls only every few dozen turns. So an
    * HTTP request to a replaying monitor waited ~27 chunks (measured: 136 ms at 5 ms a chunk, against 5 ms
    * with an awaited read every 5 ms; an awaited read per chunk costs ~85 µs, a macrotask ~18 µs).
    */
   ioEveryMs?: number;
-  /**
-   * Read the next chunk while this one is parsed (default true; ignored with `betweenChunks`). Off, each
-   * chunk is read when the parser needs it, and the read's wait is a turn of the event loop: the monitor
-   * replays files so, as its API, timers and sinks run in those turns (with read-ahead a replay's
-   * `/metrics` went unanswered for its last ~90 k packets, test/serve/kill_loop_test.ts).
-   */
-  readAhead?: boolean;
 }
 
 /** Callback of {@link forEachPacket}; return `false` to stop reading. */
@@ -804,81 +797,20 @@ export class CaptureParser {
   }
 }
 
-/** Reads chunks of `file` through `parser` until EOF, a stop, or an abort; yields after each parsed chunk. */
-function drive(file: Deno.FsFile, parser: CaptureParser, opts: ReadOptions): AsyncGenerator<void> {
-  return opts.betweenChunks || opts.readAhead === false
-    ? driveInTurns(file, parser, opts)
-    : driveAhead(file, parser, opts);
-}
-
-/** Headroom in front of each chunk of {@link driveAhead}: where the previous chunk's unfinished record goes. */
-const CARRY = 256 * 1024;
-
 /**
- * {@link drive} with the next chunk read while this one is parsed: two buffers, each a headroom and a
- * chunk. The file is read into the chunk part of one while the other is parsed; then the unparsed end of
- * the parsed one (a record cut by the chunk's end) is copied into the headroom just before the new bytes,
- * so the record is whole again without moving the chunk. A carry larger than the headroom (a record
- * over 256 KiB, a block still short of what the parser needs) is joined by copying, the rare case. Reading
- * a 472 MB capture took ~20 % of `nadir flows`' wall time while the parser waited for it.
+ * Reads chunks of `file` through `parser` until EOF, a stop, or an abort; yields after each parsed chunk.
+ * Each chunk is read when the parser needs it, on this thread, and small enough to stay in this core's
+ * cache until it is parsed. Reading the next chunk on a helper thread while this one was parsed cost more:
+ * measured with `nadir flows` on a 472 MB capture (1 M packets, in the page cache), 0.62 s of CPU in 4 MiB
+ * chunks read ahead against 0.56 s in 256 KiB ones read in place, the same wall time: the bytes the
+ * other thread copied were cold when parsed (the parser's first read of each record header took ~9 % of
+ * its time). A regular file is read synchronously, but for one awaited read every `opts.ioEveryMs` so that
+ * timers and I/O still run; a pipe or device with an awaited read per chunk, since its read waits for
+ * the writer (or, with `opts.betweenChunks`, synchronously too, as the caller asked).
  */
-async function* driveAhead(
-  file: Deno.FsFile,
-  parser: CaptureParser,
-  opts: ReadOptions,
-): AsyncGenerator<void> {
-  const size = Math.max(64 * 1024, opts.chunkSize ?? 4 * 1024 * 1024);
-  let buf = new Uint8Array(CARRY + size), spare = new Uint8Array(CARRY + size);
-  const first = await file.read(buf.subarray(CARRY));
-  // `base` is the file offset of buf[0]; the data is buf[start, end).
-  let start = CARRY, end = CARRY + (first ?? 0), base = -CARRY, eof = first === null;
-  let pending = eof ? undefined : file.read(spare.subarray(CARRY));
-  try {
-    for (;;) {
-      if (opts.signal?.aborted) return;
-      start = parser.parse(buf, new DataView(buf.buffer), start, end, base, eof);
-      yield;
-      if (parser.stopped || eof) return;
-      const n = (await pending!) ?? null;
-      pending = undefined;
-      const carry = end - start, got = n ?? 0;
-      let next: Uint8Array<ArrayBuffer>, at: number;
-      if (carry <= CARRY) {
-        next = spare;
-        at = CARRY - carry;
-        next.set(buf.subarray(start, end), at);
-        spare = buf;
-      } else {
-        // A long record: join what is left and the new bytes in a buffer of their own.
-        next = new Uint8Array(carry + got + size);
-        next.set(buf.subarray(start, end), 0);
-        next.set(spare.subarray(CARRY, CARRY + got), carry);
-        at = 0;
-      }
-      base += start - at;
-      buf = next;
-      start = at;
-      end = at + carry + got;
-      if (n === null) eof = true;
-      else pending = file.read(spare.subarray(CARRY, CARRY + size));
-    }
-  } finally {
-    // However the read ends (done, stopped, aborted, a parse error, a consumer that stops iterating), the
-    // read in flight is let finish before the caller closes the file: it would fail unheard otherwise.
-    await pending?.catch(() => null);
-  }
-}
-
-/**
- * {@link drive} one chunk at a time: read when the parser needs it (awaited; with `opts.betweenChunks`
- * synchronously, but for one awaited read every `opts.ioEveryMs`).
- */
-async function* driveInTurns(
-  file: Deno.FsFile,
-  parser: CaptureParser,
-  opts: ReadOptions,
-): AsyncGenerator<void> {
-  let size = Math.max(64 * 1024, opts.chunkSize ?? 4 * 1024 * 1024);
+async function* drive(file: Deno.FsFile, parser: CaptureParser, opts: ReadOptions): AsyncGenerator<void> {
+  const sync = opts.betweenChunks !== undefined || (await file.stat()).isFile;
+  let size = Math.max(64 * 1024, opts.chunkSize ?? 256 * 1024);
   let buf = new Uint8Array(size);
   let dv = new DataView(buf.buffer);
   let start = 0, end = 0, base = 0, eof = false;
@@ -903,7 +835,7 @@ async function* driveInTurns(
       }
       while (end < buf.length) {
         let n: number | null;
-        if (opts.betweenChunks && performance.now() - lastAwait < ioEveryMs) {
+        if (sync && performance.now() - lastAwait < ioEveryMs) {
           n = file.readSync(buf.subarray(end));
         } else {
           n = await file.read(buf.subarray(end));

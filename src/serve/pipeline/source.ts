@@ -174,7 +174,7 @@ export function pcapFast(
       const cs = await forEachPacket(path, (p) => {
         if (signal.aborted) return false;
         consumer.packet(p);
-      }, { signal, chunkSize, betweenChunks, readAhead: false });
+      }, { signal, chunkSize, betweenChunks });
       return { kernelDrops: 0, damage: damageSummary(cs) || undefined };
     },
   };
