@@ -364,41 +364,66 @@ export async function main(args: string[]): Promise<void> {
 
   const flood = await buildFlood(cache, floodN);
   console.log(`\nflood: ${floodN} distinct TCP SYN flows (${flood})`);
-  for (const cap of [4_000_000, 100_000]) {
-    const t = await timed([...tools(flood, 0, "")[0][1], "--max-flows", String(cap)]);
-    const s = JSON.parse(t.out);
-    console.log(
-      `  --max-flows ${String(cap).padEnd(8)} peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${
-        t.wall.toFixed(2)
-      } s, ` +
-        `flows ${s.flows}, peak table ${s.peakActiveFlows}, evicted ${s.evictedFlows}`,
-    );
-    floodRows.push({
-      run: `nadir flows --max-flows ${cap}`,
-      rss: t.rssKb / 1024,
-      wall: t.wall,
-      cpu: t.cpu,
-      flows: s.flows,
-      peak: s.peakActiveFlows,
-      evicted: s.evictedFlows,
-      perFlow: t.rssKb * 1024 / s.peakActiveFlows,
-    });
-  }
+  // The runs whose memory per flow is compared (nadir holding every flow, nfpcapd) are interleaved `runs`
+  // times and their medians kept: one run's peak RSS moves by ~10 % with the garbage collector's timing.
+  // The capped nadir run, Argus and ndpiReader (slow) run once.
+  type FloodRun = { name: string; cmd: string[]; repeat: boolean; cap?: number };
+  const floodRuns: FloodRun[] = [4_000_000, 100_000].map((cap) => ({
+    name: `nadir flows --max-flows ${cap}`,
+    cmd: [...tools(flood, 0, "")[0][1], "--max-flows", String(cap)],
+    repeat: cap > floodN,
+    cap,
+  }));
   // The pure meters hold every flow too (one SYN each, 10 s of traffic: none reaches their 60 s idle timeout).
-  const floodPeers: [string, string[]][] = tools(flood, 0, nfDir).filter(([n]) => PURE_METERS.includes(n));
-  if (has("ndpiReader") && !args.includes("--no-flood-peer")) {
-    floodPeers.push(["ndpiReader -q (peer)", ["ndpiReader", "-i", flood, "-q"]]);
+  for (const [name, cmd] of tools(flood, 0, nfDir).filter(([n]) => PURE_METERS.includes(n))) {
+    floodRuns.push({ name, cmd, repeat: name.startsWith("nfpcapd") });
   }
-  for (const [name, cmd] of floodPeers) {
-    const t = await timed(cmd);
-    console.log(`  ${name.padEnd(22)} peak RSS ${(t.rssKb / 1024).toFixed(0)} MiB, ${t.wall.toFixed(2)} s`);
-    floodRows.push({
-      run: name,
-      rss: t.rssKb / 1024,
-      wall: t.wall,
-      cpu: t.cpu,
-      perFlow: name.startsWith("ndpiReader") ? "-" : t.rssKb * 1024 / floodN,
-    });
+  if (has("ndpiReader") && !args.includes("--no-flood-peer")) {
+    floodRuns.push({ name: "ndpiReader -q (peer)", cmd: ["ndpiReader", "-i", flood, "-q"], repeat: false });
+  }
+  const floodTimes: Run[][] = floodRuns.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    for (let i = 0; i < floodRuns.length; i++) {
+      if (r > 0 && !floodRuns[i].repeat) continue;
+      for (const e of Deno.readDirSync(nfDir)) Deno.removeSync(join(nfDir, e.name));
+      floodTimes[i].push(await timed(floodRuns[i].cmd));
+    }
+  }
+  for (let i = 0; i < floodRuns.length; i++) {
+    const { name, cap } = floodRuns[i], ts = floodTimes[i];
+    const rssKb = median(ts.map((t) => t.rssKb)), wall = median(ts.map((t) => t.wall));
+    const cpu = median(ts.map((t) => t.cpu));
+    const n = ts.length > 1 ? ` (median of ${ts.length})` : "";
+    if (cap !== undefined) {
+      const s = JSON.parse(ts[0].out);
+      console.log(
+        `  --max-flows ${String(cap).padEnd(8)} peak RSS ${(rssKb / 1024).toFixed(0)} MiB, ${
+          wall.toFixed(2)
+        } s${n}, ` +
+          `flows ${s.flows}, peak table ${s.peakActiveFlows}, evicted ${s.evictedFlows}`,
+      );
+      floodRows.push({
+        run: name,
+        runs: ts.length,
+        rss: rssKb / 1024,
+        wall,
+        cpu,
+        flows: s.flows,
+        peak: s.peakActiveFlows,
+        evicted: s.evictedFlows,
+        perFlow: rssKb * 1024 / s.peakActiveFlows,
+      });
+    } else {
+      console.log(`  ${name.padEnd(22)} peak RSS ${(rssKb / 1024).toFixed(0)} MiB, ${wall.toFixed(2)} s${n}`);
+      floodRows.push({
+        run: name,
+        runs: ts.length,
+        rss: rssKb / 1024,
+        wall,
+        cpu,
+        perFlow: name.startsWith("ndpiReader") ? "-" : rssKb * 1024 / floodN,
+      });
+    }
   }
   await Deno.remove(nfDir, { recursive: true });
 
@@ -455,6 +480,7 @@ export async function main(args: string[]): Promise<void> {
     title: `Flood: ${floodN.toLocaleString("en-US")} distinct TCP SYN flows`,
     columns: [
       { key: "run", label: "run" },
+      { key: "runs", label: "runs", int: true },
       { key: "rss", label: "peak RSS MiB", int: true },
       { key: "wall", label: "wall s" },
       { key: "cpu", label: "CPU s" },
@@ -468,6 +494,7 @@ export async function main(args: string[]): Promise<void> {
       "RSS B per flow held = the whole process's peak RSS / the flows it held at the peak: nadir's peak table, " +
       "every flow for nfpcapd and Argus (a SYN each, 10 s of traffic: none reaches their 60 s idle timeout). " +
       "The whole process, start-up included, so that nfpcapd's node cache (allocated up front) counts.",
+      "Runs > 1: interleaved, medians (peak RSS, wall and CPU each).",
     ],
   };
   await saveRecord("flows", {
