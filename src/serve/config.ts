@@ -60,7 +60,9 @@ export interface MonitorConfig {
     max_batch_delay_ms?: number;
   };
   rules?: {
+    /** Seconds of packet time in which an alert with the same key is a duplicate (default 60). */
     dedup_window_s?: number;
+    /** Alerts a source host may pass per minute of packet time (token bucket; default 60). */
     per_host_per_minute?: number;
     suppressions_file?: string;
     /** Suppression rules from the config file (the feedback-only fields are not accepted here). */

@@ -374,12 +374,15 @@ export function alertKeyString(a: AlertKey): string {
 }
 
 /**
- * What {@link AlertFilter.hint} says will not pass for a while: alerts with this key until `keyUntil`
- * (epoch ms; `keyVerdict` is why), alerts from this source host until `hostUntil`.
+ * What {@link AlertFilter.hint} says will not pass for a while: alerts with this key after `keyFrom` and
+ * before `keyUntil` (`keyVerdict` is why), alerts from this source host before `hostUntil`. The
+ * times are on the sensor's packet clock (ms), as the rules' dedup window and rate limit run; a
+ * suppression's hint alone is on the wall clock (epoch ms), as the analysts' rules are.
  */
 export interface FilterHint {
   key: string;
   keyVerdict?: FilterVerdict;
+  keyFrom?: number;
   keyUntil?: number;
   host: string;
   hostUntil?: number;
@@ -393,22 +396,24 @@ const HINTS_MAX = 100_000;
  * drop now, checked in the rules' order (suppression and dedup by key, then the host's rate).
  */
 export class HintBook {
-  readonly #keys = new Map<string, { verdict: FilterVerdict; until: number }>();
+  readonly #keys = new Map<string, { verdict: FilterVerdict; from: number; until: number }>();
   readonly #hosts = new Map<string, number>();
 
   #prunedAt = 0;
+  /** The latest packet clock a verdict was asked at (what expires the packet-clock hints). */
+  #clockMs = -Infinity;
 
   add(h: FilterHint): void {
     if (h.keyUntil !== undefined && h.keyVerdict) {
       this.#keys.delete(h.key); // re-inserted last: the maps stay in order of arrival
-      this.#keys.set(h.key, { verdict: h.keyVerdict, until: h.keyUntil });
+      this.#keys.set(h.key, { verdict: h.keyVerdict, from: h.keyFrom ?? -Infinity, until: h.keyUntil });
     }
     if (h.hostUntil !== undefined) (this.#hosts.delete(h.host), this.#hosts.set(h.host, h.hostUntil));
     // Expired hints go when the books grow (at most once a second); past the cap the oldest go too — a
     // hint forgotten only costs building an alert the rules then drop.
     if (this.#keys.size + this.#hosts.size > HINTS_MAX) {
       const now = Date.now();
-      if (now - this.#prunedAt >= 1000) (this.#prunedAt = now, this.#prune(now));
+      if (now - this.#prunedAt >= 1000) (this.#prunedAt = now, this.#prune(this.#clockMs, now));
       for (const m of [this.#keys, this.#hosts] as Map<string, unknown>[]) {
         for (const k of m.keys()) {
           if (m.size <= HINTS_MAX / 2) break;
@@ -418,17 +423,25 @@ export class HintBook {
     }
   }
 
-  /** The verdict the rules would give `a` at `nowMs` as far as the hints tell; undefined = ask them. */
-  verdict(a: AlertKey, nowMs = Date.now()): FilterVerdict | undefined {
+  /**
+   * The verdict the rules would give `a` at packet clock `nowMs` (wall clock `wallMs`) as far as the hints
+   * tell; undefined = ask them.
+   */
+  verdict(a: AlertKey, nowMs = Date.now(), wallMs = nowMs): FilterVerdict | undefined {
+    if (nowMs > this.#clockMs) this.#clockMs = nowMs;
     const k = this.#keys.get(alertKeyString(a));
-    if (k && nowMs < k.until) return k.verdict;
+    if (k && (k.verdict === "suppressed" ? wallMs < k.until : k.from < nowMs && nowMs < k.until)) {
+      return k.verdict;
+    }
     const h = this.#hosts.get(a.src_ip);
     if (h !== undefined && nowMs < h) return "rate_limited";
     return undefined;
   }
 
-  #prune(nowMs: number): void {
-    for (const [k, v] of this.#keys) if (v.until <= nowMs) this.#keys.delete(k);
+  #prune(nowMs: number, wallMs: number): void {
+    for (const [k, v] of this.#keys) {
+      if (v.until <= (v.verdict === "suppressed" ? wallMs : nowMs)) this.#keys.delete(k);
+    }
     for (const [k, v] of this.#hosts) if (v <= nowMs) this.#hosts.delete(k);
   }
 }
@@ -449,13 +462,22 @@ export class AlertFilter {
     this.#maxKeys = opts.maxKeys ?? 100_000;
   }
 
-  /** Decides about one alert at wall time `nowMs`; a "pass" updates dedup and rate state. */
-  check(a: AlertKey, nowMs = Date.now()): FilterVerdict {
-    if (this.suppressions.match(a, nowMs)) return "suppressed";
+  /**
+   * Decides about one alert at `nowMs` on the sensor's packet clock (the newest packet's time when the
+   * alert was triggered; for a live sensor about the wall clock), with suppression rules' expiry read on
+   * the wall clock `wallMs`; a "pass" updates dedup and rate state. The dedup window and the rate limit
+   * run on packet time, as Suricata's thresholds do: a capture replayed at any speed gets the alerts it
+   * would get live (on the wall clock a 60 s window spanned all of a fast replay). An alert older than one
+   * judged before it (possible only across a sharded sensor's threads) is a duplicate within the window
+   * either side, and gives its host no tokens back.
+   */
+  check(a: AlertKey, nowMs = Date.now(), wallMs = nowMs): FilterVerdict {
+    if (this.suppressions.match(a, wallMs)) return "suppressed";
     const key = alertKeyString(a);
+    let last: number | undefined;
     if (this.#dedupMs > 0) {
-      const last = this.#lastSeen.get(key);
-      if (last !== undefined && nowMs - last < this.#dedupMs) return "duplicate";
+      last = this.#lastSeen.get(key);
+      if (last !== undefined && Math.abs(nowMs - last) < this.#dedupMs) return "duplicate";
     }
     if (this.#perMin > 0) {
       let b = this.#buckets.get(a.src_ip);
@@ -463,29 +485,39 @@ export class AlertFilter {
         b = { tokens: this.#perMin, atMs: nowMs };
         this.#remember(this.#buckets, a.src_ip, b);
       }
-      b.tokens = Math.min(this.#perMin, b.tokens + ((nowMs - b.atMs) / 60_000) * this.#perMin);
-      b.atMs = nowMs;
+      if (nowMs > b.atMs) {
+        b.tokens = Math.min(this.#perMin, b.tokens + ((nowMs - b.atMs) / 60_000) * this.#perMin);
+        b.atMs = nowMs;
+      }
       if (b.tokens < 1) return "rate_limited";
       b.tokens -= 1;
     }
-    if (this.#dedupMs > 0) this.#remember(this.#lastSeen, key, nowMs);
+    if (this.#dedupMs > 0) {
+      this.#remember(this.#lastSeen, key, last === undefined ? nowMs : Math.max(last, nowMs));
+    }
     return "pass";
   }
 
   /**
-   * After {@link AlertFilter.check} said `verdict` for `a` at `nowMs`: until when alerts with the same key,
-   * or from the same source host, cannot pass — what the state says now, exact for the dedup window and
-   * the rate limit (tokens only come back with time); a suppression rule holds for a second (rules change
-   * while the sensor runs). A sharded sensor's shards drop such alerts without asking.
+   * After {@link AlertFilter.check} said `verdict` for `a` at packet clock `nowMs` (wall clock `wallMs`):
+   * which alerts with the same key, or from the same source host, cannot pass — what the state says now,
+   * exact for the dedup window (either side of the latest pass) and the rate limit (tokens only come back
+   * with time); a suppression rule holds for a second of wall time (rules change while the sensor runs).
+   * A sharded sensor's shards drop such alerts without asking.
    */
-  hint(a: AlertKey, verdict: FilterVerdict, nowMs = Date.now()): FilterHint | undefined {
+  hint(a: AlertKey, verdict: FilterVerdict, nowMs = Date.now(), wallMs = nowMs): FilterHint | undefined {
     const h: FilterHint = { key: alertKeyString(a), host: a.src_ip };
-    if (verdict === "suppressed") (h.keyVerdict = "suppressed", h.keyUntil = nowMs + 1000);
+    if (verdict === "suppressed") (h.keyVerdict = "suppressed", h.keyUntil = wallMs + 1000);
     else if (verdict !== "pass") return undefined;
     else {
-      if (this.#dedupMs > 0) (h.keyVerdict = "duplicate", h.keyUntil = nowMs + this.#dedupMs);
+      const last = this.#dedupMs > 0 ? this.#lastSeen.get(h.key) : undefined;
+      if (last !== undefined) {
+        h.keyVerdict = "duplicate";
+        h.keyFrom = last - this.#dedupMs;
+        h.keyUntil = last + this.#dedupMs;
+      }
       const b = this.#perMin > 0 ? this.#buckets.get(a.src_ip) : undefined;
-      if (b && b.tokens < 1) h.hostUntil = nowMs + ((1 - b.tokens) / this.#perMin) * 60_000;
+      if (b && b.tokens < 1) h.hostUntil = b.atMs + ((1 - b.tokens) / this.#perMin) * 60_000;
     }
     return h.keyUntil === undefined && h.hostUntil === undefined ? undefined : h;
   }

@@ -72,7 +72,7 @@ export async function openShard(
     log,
     shard: {
       ...out,
-      precheck: (key) => hints.verdict(key),
+      precheck: (key, clockMs) => hints.verdict(key, clockMs, Date.now()),
       dropped: (v) => void (dropped[v] = (dropped[v] ?? 0) + 1),
     },
     flowIds: { first: o.index, step: o.count },

@@ -190,6 +190,24 @@ Deno.test("rules: CIDR v4/v6, suppression, dedup window, per-host token bucket",
   f.suppressions.add({ src: "192.0.2.0/24", dest_port: 25, until: new Date(50_000).toISOString() });
   assert.equal(f.check({ ...k, dest_port: 25 }, 40_000), "suppressed");
   assert.equal(f.check({ ...k, dest_port: 25 }, 60_000), "pass", "expired rule");
+  // Packet clock and wall clock apart (a replay): the window and the bucket run on the packet clock, a
+  // suppression's expiry on the wall clock.
+  const g = new AlertFilter({ dedupWindowS: 10, perHostPerMinute: 1 });
+  g.suppressions.add({ dest_port: 25, until: new Date(50_000).toISOString() });
+  assert.equal(
+    g.check({ ...k, dest_port: 25 }, 1e12, 40_000),
+    "suppressed",
+    "still in force on the wall clock",
+  );
+  assert.equal(g.check(k, 100_000, 1e12), "pass");
+  assert.equal(g.check(k, 95_000, 1e12), "duplicate", "an older alert within the window is a duplicate too");
+  assert.equal(
+    g.check(k, 89_000, 1e12),
+    "rate_limited",
+    "outside the window; no token comes back going back",
+  );
+  assert.equal(g.check(k, 109_000, 1e12), "duplicate", "the window is kept from the latest pass");
+  assert.equal(g.check({ ...k, dest_port: 23 }, 160_000, 1e12), "pass", "a token back after 60 s of packets");
   assert.throws(() => f.suppressions.add({ src: "nope" }), /expected an IP address or CIDR/);
 });
 
@@ -440,4 +458,37 @@ Deno.test("monitor, live: a sensor behind the wire times flows by their packets 
   // Without it the ticks move the clock past packets still waiting, which then take the clock's time
   // (durations and gaps squeezed) and closing connections end before their last packets.
   assert.notDeepEqual(await rows("behind"), replayed);
+});
+
+Deno.test("monitor rules run on packet time: the same alerts pass at full speed and paced", async () => {
+  // 2,000 packets over 642 s of traffic: at full speed they go by in a few ms of wall time, paced at
+  // 4,000 packets/s in half a second. On the wall clock a 1 s dedup window and a 5-a-minute rate held the
+  // whole fast replay, and the paced one differently; on packet time both see the capture's 642 s.
+  const model = await benignFlowModel();
+  const pcap = dataPath("pcaps", "stratosphere-test7-malicious.pcap");
+  const runs: { keys: string[]; dropped: Record<string, number | undefined> }[] = [];
+  for (const replay of [undefined, "4000pps"]) {
+    const alerts: Alert[] = [];
+    const r = await runMonitor(
+      {
+        source: { pcap, replay },
+        model,
+        workers: 1,
+        rules: { dedup_window_s: 30, per_host_per_minute: 5 },
+      },
+      { log: () => {}, onAlert: (a) => alerts.push(a) },
+    );
+    assert.equal(r.alerts, alerts.length);
+    runs.push({
+      keys: alerts.map((a) => `${a.src_ip}:${a.src_port}-${a.dest_ip}:${a.dest_port} ${a.timestamp}`).sort(),
+      dropped: r.alertsDropped,
+    });
+  }
+  const [fast, paced] = runs;
+  assert.ok((fast.dropped.duplicate ?? 0) > 0, `some duplicates: ${JSON.stringify(fast.dropped)}`);
+  assert.ok((fast.dropped.rate_limited ?? 0) > 0, `some over the rate: ${JSON.stringify(fast.dropped)}`);
+  // Over 642 s a host earns ~53 tokens more than the 5 it starts with: far more pass than on the wall clock.
+  assert.ok(fast.keys.length > 20, `alerts passed: ${fast.keys.length}`);
+  assert.deepEqual(paced.keys, fast.keys);
+  assert.deepEqual(paced.dropped, fast.dropped);
 });

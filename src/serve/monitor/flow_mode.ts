@@ -80,6 +80,8 @@ interface PendingRow {
   state: "ended" | "active";
   triggerWall: number;
   tsUs: number;
+  /** The packet clock when the row was queued: its alert is judged at it (set by #enqueue). */
+  clockUs?: number;
   triggerCpu?: number;
   /** The flow's counters when the row was taken (the alert reports the flow as scored). */
   at?: FlowCounters;
@@ -255,6 +257,7 @@ export class FlowScoringMode implements ScoringMode {
    */
   #enqueue(r: PendingRow): void {
     if (this.#cpuClock) r.triggerCpu = this.#cpuClock();
+    r.clockUs = this.#host.clockUs();
     const f = r.flow, s = this.#s, cols = s.featureNames.length, buf = this.#rowBuf, idx = this.#colIdx;
     const at = this.#queue.length * cols;
     if (at + cols > this.#qData.length) {
@@ -415,7 +418,7 @@ export class FlowScoringMode implements ScoringMode {
       else host.nonFinite(score);
       if ((!finite || score > this.threshold) && !host.alerted.has(r.flow.id)) {
         const m = modelRow ? modelRow[i] : i, mc = model.cols;
-        host.raise(r.flow, score, r.tsUs, r.state, r.triggerWall, x.names, vals, r.triggerCpu, {
+        host.raise(r.flow, score, r.tsUs, r.clockUs!, r.state, r.triggerWall, x.names, vals, r.triggerCpu, {
           names: model.names,
           values: model.data.subarray(m * mc, (m + 1) * mc),
         }, r.at);

@@ -55,11 +55,15 @@ export interface ModeHost {
    * and once per packet: a clock read per packet is a measurable share of the per-packet budget.
    */
   wallNow(): number;
+  /** The sensor's packet clock (the meter's): when a row is queued, what its alert will be judged at. */
+  clockUs(): number;
   /** Filters, builds and delivers an alert for `f` (see the Monitor's module doc). */
   raise(
     f: Flow,
     score: number,
     tsUs: number,
+    /** The sensor's packet clock when the alert was triggered (what the rules judge it at). */
+    clockUs: number,
     state: "ended" | "active",
     triggerWall: number,
     names: readonly string[],

@@ -77,7 +77,7 @@ export class PacketScoringMode implements ScoringMode {
     return this.#threshold;
   }
 
-  packet(p: Packet, f: Flow | undefined): void {
+  packet(p: Packet, f: Flow | undefined, clockUs: number): void {
     const wall = this.#host.wallNow();
     const s = this.#s;
     if (p.ipVersion === 0) return;
@@ -101,7 +101,7 @@ export class PacketScoringMode implements ScoringMode {
       // the calibration set (it would poison the fitted threshold).
       this.#host.nonFinite(score);
       if (f && !Number.isNaN(this.#threshold) && !this.#alerted.has(f.id)) {
-        this.#host.raise(f, score, p.tsUs, "active", wall, s.featurizer.names, v);
+        this.#host.raise(f, score, p.tsUs, clockUs, "active", wall, s.featurizer.names, v);
       }
       return;
     }
@@ -117,7 +117,9 @@ export class PacketScoringMode implements ScoringMode {
       return;
     }
     if (score > this.#threshold && f) {
-      if (!this.#alerted.has(f.id)) this.#host.raise(f, score, p.tsUs, "active", wall, s.featurizer.names, v);
+      if (!this.#alerted.has(f.id)) {
+        this.#host.raise(f, score, p.tsUs, clockUs, "active", wall, s.featurizer.names, v);
+      }
     } else this.baseline.add(v);
   }
 
