@@ -169,6 +169,8 @@ export interface HandedAlert {
   key: AlertKey;
   /** The sensor's packet clock (ms) when the alert was triggered: what the rules judge it at. */
   clockMs: number;
+  /** The alert's time (µs; the flow's last packet), which orders alerts triggered at one clock. */
+  tsUs: number;
   /** The flow's first frames as a pcap (undefined: none were kept). */
   pcap?: Uint8Array;
   names: readonly string[];
@@ -238,6 +240,8 @@ export class Monitor {
       stats: o.stats,
       wallNow: () => this.#currentWall ||= performance.now(),
       clockUs: () => this.meter.nowUs,
+      hold: (c) => this.#hold(c),
+      release: (c) => this.#release(c),
       raise: (f, score, tsUs, clockUs, state, triggerWall, names, vals, triggerCpu, modelRow, at) =>
         this.#raise(f, score, tsUs, clockUs, state, triggerWall, names, vals, triggerCpu, modelRow, at),
       forget: (f) => this.#forget(f),
@@ -502,6 +506,32 @@ export class Monitor {
   }
 
   /** Keeps `work` in the set {@link Monitor.finish} waits for until it settles. */
+  /** Packet clocks (µs) of rows and alerts still on their way to the rules, with their counts. */
+  readonly #holds = new Map<number, number>();
+
+  #hold(clockUs: number): void {
+    this.#holds.set(clockUs, (this.#holds.get(clockUs) ?? 0) + 1);
+  }
+
+  #release(clockUs: number): void {
+    const n = (this.#holds.get(clockUs) ?? 1) - 1;
+    if (n > 0) this.#holds.set(clockUs, n);
+    else this.#holds.delete(clockUs);
+  }
+
+  /**
+   * Shard mode: every alert this monitor will still hand over has a packet clock at or after this (µs).
+   * The meter's clock never goes back, and a live source that caught up has delivered every packet
+   * captured before its mark; rows queued for scoring and alerts being explained hold it back. The main
+   * monitor judges the shards' alerts in packet-clock order up to the lowest watermark (src/serve/shard.ts).
+   */
+  watermarkUs(): number {
+    let w = this.meter.nowUs;
+    if (this.#caughtUpUs !== undefined && this.#caughtUpUs > w) w = this.#caughtUpUs;
+    for (const c of this.#holds.keys()) if (c < w) w = c;
+    return w;
+  }
+
   #track(work: Promise<void>): void {
     const p = work.finally(() => this.#inflight.delete(p));
     this.#inflight.add(p);
@@ -571,7 +601,18 @@ export class Monitor {
         topFeatures: t.topFeatures,
         ...(extra ? { extra } : {}),
       });
-      this.#explainAndSend(a, t.frames, names, t.values, triggerWall, triggerCpu, t.model, shardKey, clockMs);
+      this.#explainAndSend(
+        a,
+        t.frames,
+        names,
+        t.values,
+        triggerWall,
+        triggerCpu,
+        t.model,
+        shardKey,
+        clockMs,
+        tsUs,
+      );
     };
     const shard = o.shard;
     if (shard) {
@@ -603,6 +644,7 @@ export class Monitor {
     model: { names?: readonly string[]; values: Float64Array } | undefined,
     shardKey?: AlertKey,
     clockMs = 0,
+    tsUs = 0,
   ): void {
     const o = this.o;
     let ex: string | undefined | Promise<string | undefined>;
@@ -622,6 +664,7 @@ export class Monitor {
         alert: a,
         key: shardKey!,
         clockMs,
+        tsUs,
         pcap,
         names,
         values,
@@ -630,7 +673,14 @@ export class Monitor {
       });
     };
     if (ex instanceof Promise) {
-      this.#track(ex.catch((e) => `(explanation failed: ${(e as Error).message})`).then(then));
+      // Until it is handed over, the alert holds its shard's watermark back.
+      const held = clockMs * 1000;
+      this.#hold(held);
+      this.#track(
+        ex.catch((e) => `(explanation failed: ${(e as Error).message})`).then(then).finally(() =>
+          this.#release(held)
+        ),
+      );
     } else then(ex);
   }
 

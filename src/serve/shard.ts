@@ -74,6 +74,7 @@ import {
   type SourceReport,
 } from "./pipeline/source.ts";
 import { PacketRing } from "./shard_ring.ts";
+import { AlertMerge } from "./shard_merge.ts";
 import {
   CAPTURE_COUNTERS,
   type OpenShard,
@@ -293,6 +294,8 @@ export type ShardMessage =
   | { t: "alert"; r: HandedAlert }
   | { t: "drift"; d: DriftRecord }
   | { t: "ended"; flowId: number }
+  /** The shard's watermark (µs): it will hand over no alert triggered before it (`Monitor.watermarkUs`). */
+  | { t: "clock"; us: number }
   | {
     t: "report";
     stats: StatsDelta;
@@ -436,6 +439,16 @@ export async function runShards(
     }
   }
   const capture = share && { ...share, fanoutGroup: own!.fanoutGroup! };
+  // The rules judge the shards' alerts in packet-clock order, as one monitor would (src/serve/shard_merge.ts).
+  const merge = new AlertMerge<HandedAlert>(count, {
+    judge: (r) => main.monitor.acceptAlert(r),
+    ended: (flowId) => main.monitor.acceptEnded(flowId),
+  });
+  const toMerge = (i: number, r: HandedAlert) =>
+    merge.add(i, { clockMs: r.clockMs, tsUs: r.tsUs, flowId: r.alert.flow_id, item: r });
+  let local: OpenShard | undefined;
+  /** Shard 0's watermark, read here (its alerts are direct calls) whenever another shard's news comes. */
+  const mark0 = () => local && merge.mark(0, local.monitor.watermarkUs());
   for (let i = 1; i < count; i++) {
     const ring = file || share ? undefined : PacketRing.create(RING_BYTES);
     if (ring) rings.push(ring);
@@ -449,8 +462,9 @@ export async function runShards(
     w.onmessage = (e: MessageEvent<ShardMessage>) => {
       const m = e.data;
       try {
-        if (m.t === "alert") main.monitor.acceptAlert(m.r);
-        else if (m.t === "ended") main.monitor.acceptEnded(m.flowId);
+        if (m.t === "alert") toMerge(i, m.r);
+        else if (m.t === "clock") (mark0(), merge.mark(i, m.us));
+        else if (m.t === "ended") merge.ended(m.flowId);
         else if (m.t === "drift") main.monitor.acceptDrift(m.d);
         else if (m.t === "report") reportTo(m.stats, m.counters, m.gauges, m.dropped);
         else if (m.t === "ready") {
@@ -460,6 +474,7 @@ export async function runShards(
           if (m.stack) err.stack = m.stack;
           fail(err);
         } else if (m.t === "done") {
+          merge.mark(i, Infinity);
           done[i] = m;
           w.terminate();
           if (done.every((d) => d !== undefined)) settle?.done();
@@ -493,17 +508,19 @@ export async function runShards(
         fail: reject,
       };
     });
-  let local: OpenShard | undefined;
+  let marking: ReturnType<typeof setInterval> | undefined;
   try {
     // Shard 0, here: its verdicts and hand-overs are direct calls.
     local = await openShard(cfg, { index: 0, count, evidenceDir: main.evidenceDir, live: source.live }, {
-      alert: (r) => main.monitor.acceptAlert(r),
-      ended: (flowId) => main.monitor.acceptEnded(flowId),
+      alert: (r) => (toMerge(0, r), mark0()),
+      ended: (flowId) => merge.ended(flowId),
       drift: (d) => main.monitor.acceptDrift(d),
       report: report(0),
     });
     const shard0 = local.monitor;
     const hints0 = local.hints;
+    // Alerts of the other shards also wait for this thread's shard between their watermarks.
+    marking = setInterval(mark0, 1);
     // What the rules will drop for a while goes to every shard; a passed alert's flow to its own shard
     // (flow ids: shard k numbers k, k + N, ...), which raises no more for it.
     main.monitor.shardHints = {
@@ -578,6 +595,7 @@ export async function runShards(
     signal.removeEventListener("abort", stopOthers);
     for (const r of rings) r.close();
     await shard0.finish();
+    merge.mark(0, Infinity);
     local.close();
     done[0] = { t: "done", ...local.totals(), kernelDrops: report0.kernelDrops, skipped: skip.packets };
     await until("done");
@@ -591,6 +609,11 @@ export async function runShards(
     fail(e as Error);
     throw failure ?? e;
   } finally {
+    clearInterval(marking);
+    // What waits still goes to the rules and sinks (a failed run keeps the alerts its shards raised).
+    try {
+      merge.flush();
+    } catch { /* the run's own error is the one to report */ }
     local?.close();
     own?.close();
   }

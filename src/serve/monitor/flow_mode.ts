@@ -234,6 +234,7 @@ export class FlowScoringMode implements ScoringMode {
 
   /** A queued row was judged (or dropped): the flow is forgotten after its last row once it ended. */
   #settle(r: PendingRow): void {
+    this.#host.release(r.clockUs!);
     const id = r.flow.id;
     const left = (this.#pending.get(id) ?? 1) - 1;
     if (left > 0) {
@@ -258,6 +259,7 @@ export class FlowScoringMode implements ScoringMode {
   #enqueue(r: PendingRow): void {
     if (this.#cpuClock) r.triggerCpu = this.#cpuClock();
     r.clockUs = this.#host.clockUs();
+    this.#host.hold(r.clockUs);
     const f = r.flow, s = this.#s, cols = s.featureNames.length, buf = this.#rowBuf, idx = this.#colIdx;
     const at = this.#queue.length * cols;
     if (at + cols > this.#qData.length) {

@@ -57,6 +57,12 @@ export interface ModeHost {
   wallNow(): number;
   /** The sensor's packet clock (the meter's): when a row is queued, what its alert will be judged at. */
   clockUs(): number;
+  /**
+   * A row queued at packet clock `clockUs` may still raise an alert: held until {@link ModeHost.release}d
+   * (after it was judged), so a shard's watermark stays below it (see `Monitor.watermarkUs`).
+   */
+  hold(clockUs: number): void;
+  release(clockUs: number): void;
   /** Filters, builds and delivers an alert for `f` (see the Monitor's module doc). */
   raise(
     f: Flow,
