@@ -167,8 +167,8 @@ export interface HandedAlert {
   alert: Alert;
   /** What the rules judge it by. */
   key: AlertKey;
-  /** The sensor's packet clock (ms) when the alert was triggered: what the rules judge it at. */
-  clockMs: number;
+  /** The sensor's packet clock (µs) when the alert was triggered: what the rules judge it at. */
+  clockUs: number;
   /** The alert's time (µs; the flow's last packet), which orders alerts triggered at one clock. */
   tsUs: number;
   /** The flow's first frames as a pcap (undefined: none were kept). */
@@ -505,7 +505,6 @@ export class Monitor {
     }
   }
 
-  /** Keeps `work` in the set {@link Monitor.finish} waits for until it settles. */
   /** Packet clocks (µs) of rows and alerts still on their way to the rules, with their counts. */
   readonly #holds = new Map<number, number>();
 
@@ -532,6 +531,7 @@ export class Monitor {
     return w;
   }
 
+  /** Keeps `work` in the set {@link Monitor.finish} waits for until it settles. */
   #track(work: Promise<void>): void {
     const p = work.finally(() => this.#inflight.delete(p));
     this.#inflight.add(p);
@@ -609,9 +609,7 @@ export class Monitor {
         triggerWall,
         triggerCpu,
         t.model,
-        shardKey,
-        clockMs,
-        tsUs,
+        shardKey && { key: shardKey, clockUs, tsUs },
       );
     };
     const shard = o.shard;
@@ -642,9 +640,8 @@ export class Monitor {
     triggerWall: number,
     triggerCpu: number | undefined,
     model: { names?: readonly string[]; values: Float64Array } | undefined,
-    shardKey?: AlertKey,
-    clockMs = 0,
-    tsUs = 0,
+    /** Shard mode: what the main monitor's rules judge the alert by, and in which order. */
+    handed?: Pick<HandedAlert, "key" | "clockUs" | "tsUs">,
   ): void {
     const o = this.o;
     let ex: string | undefined | Promise<string | undefined>;
@@ -662,9 +659,7 @@ export class Monitor {
       a.explanation = text ?? defaultExplanation(a);
       o.shard.alert({
         alert: a,
-        key: shardKey!,
-        clockMs,
-        tsUs,
+        ...handed!,
         pcap,
         names,
         values,
@@ -673,14 +668,11 @@ export class Monitor {
       });
     };
     if (ex instanceof Promise) {
-      // Until it is handed over, the alert holds its shard's watermark back.
-      const held = clockMs * 1000;
-      this.#hold(held);
-      this.#track(
-        ex.catch((e) => `(explanation failed: ${(e as Error).message})`).then(then).finally(() =>
-          this.#release(held)
-        ),
-      );
+      // A shard's alert holds its watermark back until it is handed over.
+      const held = handed?.clockUs;
+      if (held !== undefined) this.#hold(held);
+      const sent = ex.catch((e) => `(explanation failed: ${(e as Error).message})`).then(then);
+      this.#track(held === undefined ? sent : sent.finally(() => this.#release(held)));
     } else then(ex);
   }
 
@@ -740,7 +732,7 @@ export class Monitor {
 
   /** Takes an alert a shard raised: judged by the rules, then evidence pcap, every sink, the store. */
   acceptAlert(r: HandedAlert): void {
-    if (!this.judge(r.key, r.alert.flow_id, r.clockMs)) return;
+    if (!this.judge(r.key, r.alert.flow_id, r.clockUs / 1000)) return;
     const triggerWall = r.triggerEpochMs - performance.timeOrigin;
     this.#deliver(r.alert, r.alert.explanation, r.pcap, r.names, r.values, triggerWall, undefined, r.model);
   }

@@ -445,7 +445,7 @@ export async function runShards(
     ended: (flowId) => main.monitor.acceptEnded(flowId),
   });
   const toMerge = (i: number, r: HandedAlert) =>
-    merge.add(i, { clockMs: r.clockMs, tsUs: r.tsUs, flowId: r.alert.flow_id, item: r });
+    merge.add(i, { clockUs: r.clockUs, tsUs: r.tsUs, flowId: r.alert.flow_id, item: r });
   let local: OpenShard | undefined;
   /** Shard 0's watermark, read here (its alerts are direct calls) whenever another shard's news comes. */
   const mark0 = () => local && merge.mark(0, local.monitor.watermarkUs());

@@ -19,8 +19,8 @@
  *   judge: (a) => void judged.push(a),
  *   ended: () => {},
  * });
- * m.add(1, { clockMs: 20, tsUs: 20_000, flowId: 1, item: "late" });
- * m.add(0, { clockMs: 10, tsUs: 10_000, flowId: 2, item: "early" });
+ * m.add(1, { clockUs: 20_000, tsUs: 20_000, flowId: 1, item: "late" });
+ * m.add(0, { clockUs: 10_000, tsUs: 10_000, flowId: 2, item: "early" });
  * m.mark(0, 15_000); // shard 0 holds nothing older than 15 ms; shard 1 has said nothing yet
  * assert.deepEqual(judged, []);
  * m.mark(1, 25_000);
@@ -34,8 +34,8 @@
 
 /** An alert waiting for its turn. */
 export interface MergeEntry<T> {
-  /** The packet clock (ms) it was triggered at: what the rules judge it at. */
-  clockMs: number;
+  /** The packet clock (µs) it was triggered at: what the rules judge it at. */
+  clockUs: number;
   /** The alert's own time (µs): the flow's last packet. Breaks ties between shards. */
   tsUs: number;
   flowId: number;
@@ -59,7 +59,7 @@ export interface MergeSink<T> {
 export class AlertMerge<T> {
   readonly #marks: number[];
   readonly #sink: MergeSink<T>;
-  /** Sorted by (clockMs, tsUs, shard, seq); `#head` is the first one not yet released. */
+  /** Sorted by (clockUs, tsUs, shard, seq); `#head` is the first one not yet released. */
   #queue: Waiting<T>[] = [];
   #head = 0;
   #seq = 0;
@@ -113,7 +113,7 @@ export class AlertMerge<T> {
   #release(upTo = Math.min(...this.#marks)): void {
     const q = this.#queue;
     // An alert at the watermark itself may still have company from a shard at that clock: strictly below.
-    while (this.#head < q.length && q[this.#head].clockMs * 1000 < upTo) {
+    while (this.#head < q.length && q[this.#head].clockUs < upTo) {
       const w = q[this.#head++];
       const left = this.#perFlow.get(w.flowId)! - 1;
       if (left > 0) this.#perFlow.set(w.flowId, left);
@@ -129,7 +129,7 @@ export class AlertMerge<T> {
 }
 
 function before<T>(a: Waiting<T>, b: Waiting<T>): boolean {
-  if (a.clockMs !== b.clockMs) return a.clockMs < b.clockMs;
+  if (a.clockUs !== b.clockUs) return a.clockUs < b.clockUs;
   if (a.tsUs !== b.tsUs) return a.tsUs < b.tsUs;
   if (a.shard !== b.shard) return a.shard < b.shard;
   return a.seq < b.seq;
