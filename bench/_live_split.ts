@@ -270,6 +270,8 @@ export async function liveSplitRuns(
     let k = 0;
     for (let r = 0; r < o.reps; r++) {
       for (let m = 0; m < modes.length; m++) {
+        // Removed with o.work at the end: deleting a run's files just before the next run slows its file
+        // creation (bench/monitor.ts, phaseArgs).
         const own = join(o.work, `live-${k++}`);
         Deno.mkdirSync(own, { recursive: true });
         console.error(`bench monitor: live, ${modes[m][0]}, run ${r + 1} of ${o.reps}`);
@@ -287,7 +289,6 @@ export async function liveSplitRuns(
               Math.round(got.offered)
             } packets/s`,
         );
-        Deno.removeSync(own, { recursive: true });
       }
     }
   } finally {

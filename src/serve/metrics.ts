@@ -215,6 +215,7 @@ export class MonitorMetrics {
   readonly scoringLatency: Histogram;
   readonly alertLatency: Histogram;
   readonly evidenceBytes: Gauge;
+  readonly alertsWaiting: Gauge;
   readonly startTime: Gauge;
 
   constructor(registry = new MetricsRegistry()) {
@@ -282,6 +283,10 @@ export class MonitorMetrics {
       LATENCY_BUCKETS,
     );
     this.evidenceBytes = r.gauge("evidence_buffer_bytes", "Bytes held in the evidence ring buffer");
+    this.alertsWaiting = r.gauge(
+      "alerts_waiting",
+      "Alerts of a sharded sensor's shards waiting for every shard's packet clock to pass them",
+    );
     this.startTime = r.gauge("start_time_seconds", "Unix time the process started");
     this.startTime.set(Math.floor(Date.now() / 1000));
   }

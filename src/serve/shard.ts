@@ -34,8 +34,9 @@
  * shard decodes every packet, ~0.19 µs, instead of a copy and a ring read).
  *
  * Shards hand each raised alert over, explained and with the flow's evidence
- * pcap, and the main monitor's rules judge it as it arrives
- * ({@link Monitor.acceptAlert}); the rules tell the shards ahead what they
+ * pcap, and the main monitor's rules judge the shards' alerts in packet-clock
+ * order, each once every shard's watermark has passed it (src/serve/shard_merge.ts,
+ * {@link Monitor.acceptAlert}); the rules tell the shards ahead what they
  * will drop for a while (a key within its dedup window, a host over its rate:
  * `FilterHint`), so those are dropped in the shard, unbuilt, and counted.
  * Drift events come over too; counters and dashboard statistics as deltas
@@ -443,6 +444,7 @@ export async function runShards(
   const merge = new AlertMerge<HandedAlert>(count, {
     judge: (r) => main.monitor.acceptAlert(r),
     ended: (flowId) => main.monitor.acceptEnded(flowId),
+    waiting: (n) => main.metrics.alertsWaiting.set(n),
   });
   const toMerge = (i: number, r: HandedAlert) =>
     merge.add(i, { clockUs: r.clockUs, tsUs: r.tsUs, flowId: r.alert.flow_id, item: r });
@@ -580,10 +582,11 @@ export async function runShards(
             }
           },
           // A live capture found its buffer empty: every shard has been given what arrived before `nowUs`
-          // (a worker learns it in order, after the packets in its ring).
+          // (a worker learns it in order, after the packets in its ring). It also moves a quiet worker's
+          // watermark, which the other shards' alerts wait for: every 5 ms at most (a ring record each).
           caughtUp(nowUs) {
             shard0.caughtUp(nowUs);
-            if (nowUs - caughtUpSent < 50_000) return;
+            if (nowUs - caughtUpSent < 5_000) return;
             caughtUpSent = nowUs;
             for (const r of rings) r.caughtUp(nowUs);
           },

@@ -53,6 +53,8 @@ export interface MergeSink<T> {
   judge(item: T): void;
   /** A shard forgot flow `flowId`; called only once none of its alerts waits here. */
   ended(flowId: number): void;
+  /** How many alerts wait now (after each alert or watermark that came in). */
+  waiting?(n: number): void;
 }
 
 /** See the module doc. */
@@ -125,6 +127,7 @@ export class AlertMerge<T> {
       this.#queue = q.slice(this.#head);
       this.#head = 0;
     }
+    this.#sink.waiting?.(this.waiting);
   }
 }
 

@@ -22,18 +22,21 @@ const entry = (clockMs: number, flowId: number, tsUs = clockMs * 1000): MergeEnt
 
 function merged(shards: number) {
   const judged: string[] = [], ended: number[] = [];
+  const said = { waiting: -1 };
   const m = new AlertMerge<string>(shards, {
     judge: (a) => void judged.push(a),
     ended: (id) => void ended.push(id),
+    waiting: (n) => void (said.waiting = n),
   });
-  return { m, judged, ended };
+  return { m, judged, ended, said };
 }
 
 Deno.test("AlertMerge: alerts go to the rules in packet-clock order, up to the lowest watermark", () => {
-  const { m, judged } = merged(3);
+  const { m, judged, said } = merged(3);
   m.add(2, entry(30, 3));
   m.add(1, entry(20, 2));
   m.add(1, entry(40, 4));
+  assert.equal(said.waiting, 3, "the waiting count is said as it changes");
   m.mark(1, 50_000);
   m.mark(2, 50_000);
   assert.deepEqual(judged, [], "shard 0 has said nothing");
@@ -46,6 +49,7 @@ Deno.test("AlertMerge: alerts go to the rules in packet-clock order, up to the l
   assert.equal(m.waiting, 1, "a watermark never goes back");
   m.mark(0, Infinity);
   assert.deepEqual(judged, ["2@20", "6@30", "3@30", "4@40"]);
+  assert.equal(said.waiting, 0);
 });
 
 Deno.test("AlertMerge: a flow's end waits for its alerts; flush judges what is left", () => {

@@ -373,6 +373,7 @@ async function sameAsOne(
   assert.equal(two.metrics.flowsEnded.get(), one.metrics.flowsEnded.get());
   assert.equal(two.metrics.flowsScored.get(), one.metrics.flowsScored.get());
   assert.equal(two.metrics.packets.get(), one.metrics.packets.get());
+  assert.equal(two.metrics.alertsWaiting.get(), 0, "no alert left waiting for the shards' packet clocks");
 }
 
 Deno.test("monitor --workers 2 on a live source: one capture, flows split over the shards, nothing lost", async () => {
