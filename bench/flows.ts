@@ -394,36 +394,17 @@ export async function main(args: string[]): Promise<void> {
     const rssKb = median(ts.map((t) => t.rssKb)), wall = median(ts.map((t) => t.wall));
     const cpu = median(ts.map((t) => t.cpu));
     const n = ts.length > 1 ? ` (median of ${ts.length})` : "";
+    const row: Record<string, Cell> = { run: name, runs: ts.length, rss: rssKb / 1024, wall, cpu };
+    let line = `  ${name.padEnd(22)} peak RSS ${(rssKb / 1024).toFixed(0)} MiB, ${wall.toFixed(2)} s${n}`;
     if (cap !== undefined) {
+      // nadir's own counts: the flows it held at its peak are what its memory is divided by.
       const s = JSON.parse(ts[0].out);
-      console.log(
-        `  --max-flows ${String(cap).padEnd(8)} peak RSS ${(rssKb / 1024).toFixed(0)} MiB, ${
-          wall.toFixed(2)
-        } s${n}, ` +
-          `flows ${s.flows}, peak table ${s.peakActiveFlows}, evicted ${s.evictedFlows}`,
-      );
-      floodRows.push({
-        run: name,
-        runs: ts.length,
-        rss: rssKb / 1024,
-        wall,
-        cpu,
-        flows: s.flows,
-        peak: s.peakActiveFlows,
-        evicted: s.evictedFlows,
-        perFlow: rssKb * 1024 / s.peakActiveFlows,
-      });
-    } else {
-      console.log(`  ${name.padEnd(22)} peak RSS ${(rssKb / 1024).toFixed(0)} MiB, ${wall.toFixed(2)} s${n}`);
-      floodRows.push({
-        run: name,
-        runs: ts.length,
-        rss: rssKb / 1024,
-        wall,
-        cpu,
-        perFlow: name.startsWith("ndpiReader") ? "-" : rssKb * 1024 / floodN,
-      });
-    }
+      Object.assign(row, { flows: s.flows, peak: s.peakActiveFlows, evicted: s.evictedFlows });
+      row.perFlow = rssKb * 1024 / s.peakActiveFlows;
+      line += `, flows ${s.flows}, peak table ${s.peakActiveFlows}, evicted ${s.evictedFlows}`;
+    } else row.perFlow = name.startsWith("ndpiReader") ? "-" : rssKb * 1024 / floodN;
+    console.log(line);
+    floodRows.push(row);
   }
   await Deno.remove(nfDir, { recursive: true });
 

@@ -112,7 +112,13 @@ export class AlertMerge<T> {
     this.#release(Infinity);
   }
 
-  #release(upTo = Math.min(...this.#marks)): void {
+  #lowest(): number {
+    let w = Infinity;
+    for (const m of this.#marks) if (m < w) w = m;
+    return w;
+  }
+
+  #release(upTo = this.#lowest()): void {
     const q = this.#queue;
     // At the watermark itself too. A shard may still raise an alert at that very clock (another packet of
     // the same µs, or one its meter clamped to its clock), which then follows those released here: the
