@@ -261,19 +261,21 @@ testWhen([needRoot("live capture")], {
   sanitizeOps: false,
   async fn() {
     const { LiveSource } = await import("../../src/capture/live.ts");
-    // Only this test's connection attempts: 40 closed ports, each a SYN and the kernel's RST.
-    const filter = "tcp and host 127.0.0.1 and portrange 41000-41039";
+    // Only this test's connection attempts: 40 closed ports, each a SYN and the kernel's RST. The ports lie
+    // below Linux's ephemeral range (32768–60999): a client port there (this test's own, or a connection of
+    // a test running beside it) once matched the filter and showed up in both handles.
+    const filter = "tcp and host 127.0.0.1 and portrange 29000-29039";
     const a = LiveSource.open({ interface: "lo", fanoutGroup: "new", filter, pollMs: 2 });
     const b = LiveSource.open({ interface: "lo", fanoutGroup: a.fanoutGroup, filter, pollMs: 2 });
     try {
       assert.equal(b.fanoutGroup, a.fanoutGroup);
       const seen = [new Map<number, number>(), new Map<number, number>()];
       const count = (i: number) => (p: { srcPort: number; dstPort: number }) => {
-        const port = p.srcPort >= 41000 && p.srcPort < 41040 ? p.srcPort : p.dstPort;
+        const port = p.srcPort >= 29000 && p.srcPort < 29040 ? p.srcPort : p.dstPort;
         seen[i].set(port, (seen[i].get(port) ?? 0) + 1);
       };
       const runs = [a.forEach(count(0)), b.forEach(count(1))];
-      for (let port = 41000; port < 41040; port++) {
+      for (let port = 29000; port < 29040; port++) {
         await Deno.connect({ hostname: "127.0.0.1", port }).then((c) => c.close(), () => {});
       }
       await new Promise((r) => setTimeout(r, 200));
