@@ -208,24 +208,28 @@ export function pcapPaced(path: string, replay: Exclude<Replay, { kind: "fast" }
       // chunk is copied aside and delivered between chunks, each after its wait. An await per packet cost
       // more than the monitor's own work at a few hundred thousand packets/s (the replay fell behind its
       // rate), and the event loop runs between chunks even when the replay is behind.
+      // The clock is read again only for a packet not yet due at the last reading: one read a packet was
+      // 0.46 s of the main thread's 5.8 s in a paced 4 M-packet replay (op_now, a CPU profile, 2026-12-06).
       let held: { p: DecodedPacket; due: number }[] = [];
       const arena = new ByteArena();
+      let now = -Infinity;
       const cs = await forEachPacket(path, (p) => {
         if (signal.aborted) return false;
         if (Number.isNaN(first)) {
           first = p.tsUs;
-          wall0 = performance.now();
+          wall0 = now = performance.now();
         }
         const due = wall0 + (msPerPacket ? k++ * msPerPacket : (p.tsUs - first) / 1000 / speed);
-        if (held.length || due - performance.now() > 2) held.push({ p: p.clone(arena), due });
+        if (!held.length && due - now > 2) now = performance.now();
+        if (held.length || due - now > 2) held.push({ p: p.clone(arena), due });
         else consumer.packet(p);
       }, {
         signal,
         chunkSize: 256 * 1024,
         betweenChunks: async () => {
-          const now = held;
+          const waiting = held;
           held = [];
-          for (const { p, due } of now) {
+          for (const { p, due } of waiting) {
             const wait = due - performance.now();
             if (wait > 2) await sleepAbortable(wait, signal);
             if (signal.aborted) break;
