@@ -35,7 +35,7 @@
  *
  * Shards hand each raised alert over, explained and with the flow's evidence
  * pcap, and the main monitor's rules judge the shards' alerts in packet-clock
- * order, each once every shard's watermark has passed it (src/serve/shard_merge.ts,
+ * order, each once every shard's watermark has reached it (src/serve/shard_merge.ts,
  * {@link Monitor.acceptAlert}); the rules tell the shards ahead what they
  * will drop for a while (a key within its dedup window, a host over its rate:
  * `FilterHint`), so those are dropped in the shard, unbuilt, and counted.
