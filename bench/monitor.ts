@@ -406,10 +406,11 @@ export async function main(args: string[]): Promise<void> {
     // Every phase writes into a folder of its own: a monitor opening a folder that earlier phases filled
     // pays at start-up for their files (the evidence folder's size is taken file by file, the alerts file is
     // read back for the API), and the ceiling's runs always started in empty ones. The folders go at the
-    // end, not after each phase: on this host's ext4 (no journal) a file created within ~10 s of thousands
-    // being deleted cost ~0.5 ms of system time, as the inode allocator steps over every recently deleted
-    // inode (perf: find_inode_bit → recently_deleted), against ~0.04 ms otherwise. One phase's 5,991
-    // evidence pcaps deleted before the next made that one take 5.2–6.5 s instead of 2.8 s (2026-12-06).
+    // end, not after each phase: on this host's ext4 a file created soon after thousands were deleted
+    // near it (seconds to minutes later) cost ~0.5 ms of system time, as the inode allocator steps over
+    // every recently deleted inode (perf: find_inode_bit → recently_deleted), against ~0.03–0.04 ms
+    // otherwise. One phase's 5,991 evidence pcaps deleted before the next made that one take 5.2–6.5 s
+    // instead of 2.8 s (2026-12-06; in /var/tmp too, right after 18,000 pcaps there were deleted).
     let phaseRun = 0;
     const phaseArgs = (workers: number, replay = "", feed = "") => {
       const own = join(work, `phase-${phaseRun++}`);
