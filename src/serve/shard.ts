@@ -448,9 +448,6 @@ export async function runShards(
   });
   const toMerge = (i: number, r: HandedAlert) =>
     merge.add(i, { clockUs: r.clockUs, tsUs: r.tsUs, flowId: r.alert.flow_id, item: r });
-  let local: OpenShard | undefined;
-  /** Shard 0's watermark, read here (its alerts are direct calls) whenever another shard's news comes. */
-  const mark0 = () => local && merge.mark(0, local.monitor.watermarkUs());
   for (let i = 1; i < count; i++) {
     const ring = file || share ? undefined : PacketRing.create(RING_BYTES);
     if (ring) rings.push(ring);
@@ -465,7 +462,7 @@ export async function runShards(
       const m = e.data;
       try {
         if (m.t === "alert") toMerge(i, m.r);
-        else if (m.t === "clock") (mark0(), merge.mark(i, m.us));
+        else if (m.t === "clock") merge.mark(i, m.us);
         else if (m.t === "ended") merge.ended(m.flowId);
         else if (m.t === "drift") main.monitor.acceptDrift(m.d);
         else if (m.t === "report") reportTo(m.stats, m.counters, m.gauges, m.dropped);
@@ -510,19 +507,18 @@ export async function runShards(
         fail: reject,
       };
     });
-  let marking: ReturnType<typeof setInterval> | undefined;
+  let local: OpenShard | undefined;
   try {
     // Shard 0, here: its verdicts and hand-overs are direct calls.
     local = await openShard(cfg, { index: 0, count, evidenceDir: main.evidenceDir, live: source.live }, {
-      alert: (r) => (toMerge(0, r), mark0()),
+      alert: (r) => toMerge(0, r),
       ended: (flowId) => merge.ended(flowId),
       drift: (d) => main.monitor.acceptDrift(d),
       report: report(0),
+      clock: (us) => merge.mark(0, us),
     });
     const shard0 = local.monitor;
     const hints0 = local.hints;
-    // Alerts of the other shards also wait for this thread's shard between their watermarks.
-    marking = setInterval(mark0, 1);
     // What the rules will drop for a while goes to every shard; a passed alert's flow to its own shard
     // (flow ids: shard k numbers k, k + N, ...), which raises no more for it.
     main.monitor.shardHints = {
@@ -612,7 +608,6 @@ export async function runShards(
     fail(e as Error);
     throw failure ?? e;
   } finally {
-    clearInterval(marking);
     // What waits still goes to the rules and sinks (a failed run keeps the alerts its shards raised).
     try {
       merge.flush();

@@ -30,6 +30,12 @@ export interface ShardOutlet extends Omit<ShardLink, "precheck" | "dropped"> {
     gauges: Record<string, number>,
     dropped: Partial<Record<FilterVerdict, number>>,
   ): void;
+  /**
+   * The shard's watermark (`Monitor.watermarkUs`) whenever it moved, checked every millisecond (timers run
+   * between chunks and ring batches): the main monitor judges every shard's alerts in packet-clock order up
+   * to the lowest one (src/serve/shard_merge.ts).
+   */
+  clock(us: number): void;
 }
 
 /** Where a shard stands: drive `monitor` with packets, then call `close` once it finished. */
@@ -84,6 +90,11 @@ export async function openShard(
     out.report(stats.take(), c.counters, c.gauges, d);
   };
   const reporter = setInterval(report, 250);
+  let mark = -Infinity;
+  const marking = setInterval(() => {
+    const w = monitor.watermarkUs();
+    if (w > mark) out.clock(mark = w);
+  }, 1);
   const stopTicker = startTicker(monitor, o.live, log);
   let closed = false;
   return {
@@ -100,6 +111,7 @@ export async function openShard(
       closed = true;
       stopTicker();
       clearInterval(reporter);
+      clearInterval(marking);
       report();
     },
   };

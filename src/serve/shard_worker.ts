@@ -33,15 +33,9 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       ended: (flowId) => post({ t: "ended", flowId }),
       drift: (d) => post({ t: "drift", d }),
       report: (stats, counters, gauges, dropped) => post({ t: "report", stats, counters, gauges, dropped }),
+      clock: (us) => post({ t: "clock", us }),
     });
     const { monitor } = shard;
-    // The watermark goes to the main thread as it moves (timers run between chunks and ring batches):
-    // the rules there judge every shard's alerts in packet-clock order up to the lowest one.
-    let mark = -Infinity;
-    const marking = setInterval(() => {
-      const w = monitor.watermarkUs();
-      if (w > mark) post({ t: "clock", us: mark = w });
-    }, 1);
     // Split fanout: this shard's own capture joins the group before the shard says it is ready.
     const capture = c.capture && await openLive(c.capture);
     post({ t: "ready" });
@@ -68,7 +62,6 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       shard.close();
       post({ t: "done", ...shard.totals(), kernelDrops, skipped: skip.packets });
     } finally {
-      clearInterval(marking);
       capture?.close(); // driveLive closed it unless the run failed first (closing twice is harmless)
       shard.close();
     }
