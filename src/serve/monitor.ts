@@ -240,8 +240,9 @@ export class Monitor {
       stats: o.stats,
       wallNow: () => this.#currentWall ||= performance.now(),
       clockUs: () => this.meter.nowUs,
-      hold: (c) => this.#hold(c),
-      release: (c) => this.#release(c),
+      // Only a shard has a watermark to hold back: a single monitor skips the bookkeeping per row.
+      hold: o.shard ? (c) => this.#hold(c) : () => {},
+      release: o.shard ? (c) => this.#release(c) : () => {},
       raise: (f, score, tsUs, clockUs, state, triggerWall, names, vals, triggerCpu, modelRow, at) =>
         this.#raise(f, score, tsUs, clockUs, state, triggerWall, names, vals, triggerCpu, modelRow, at),
       forget: (f) => this.#forget(f),
@@ -614,10 +615,10 @@ export class Monitor {
     };
     const shard = o.shard;
     if (shard) {
-      // The rules belong to the main monitor, which sees every shard's alerts and judges them in packet-clock
-      // order (src/serve/shard_merge.ts); asking first cost a round trip per alert (measured: 13 ms median, 40 ms p99 of the
-      // packet → alert latency). What the rules said ahead (dedup windows, hosts over their rate) drops an
-      // alert here, unbuilt, as the main monitor would.
+      // The rules belong to the main monitor, which sees every shard's alerts and judges them in
+      // packet-clock order (src/serve/shard_merge.ts); asking first cost a round trip per alert (measured:
+      // 13 ms median, 40 ms p99 of the packet → alert latency). What the rules said ahead (dedup windows,
+      // hosts over their rate) drops an alert here, unbuilt, as the main monitor would.
       const ahead = shard.precheck(key, clockMs);
       if (ahead) return shard.dropped(ahead);
       this.#handed.add(f.id);
