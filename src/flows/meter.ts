@@ -61,6 +61,24 @@ export const Expiration = {
   FLUSH: 4,
 } as const;
 
+/**
+ * The ordered passes in which the meter ends flows at a packet-clock time, in the order it runs them when
+ * the clock moves ({@link FlowMeter.endPhase}):
+ *
+ * - `LINGER`: closed TCP connections whose linger ran out, in the order they closed (their close times,
+ *   {@link FlowMeter.endOrderUs}, never decrease), before anything else at that clock; no later packet at
+ *   the same clock ends another this way (a linger ends after the clock it started at).
+ * - `SCAN`: the idle scan, least recently seen first (their last packets' times never decrease); every flow
+ *   it leaves was seen later than all it ended, and none is idle until the clock moves again.
+ * - `OTHER`: anything else (a packet's own flow, evictions, the end of the input), in no promised order.
+ *
+ * A sharded sensor's rules rely on these promises to judge one shard's alerts while another is still busy
+ * with a burst at the same clock (src/serve/shard_merge.ts).
+ */
+export const EndPhase = { LINGER: 0, SCAN: 1, OTHER: 2 } as const;
+/** See {@link EndPhase}. */
+export type EndPhase = typeof EndPhase[keyof typeof EndPhase];
+
 /** TCP flag bits as in {@link Packet.tcpFlags}. */
 export const TCP = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32, ECE: 64, CWR: 128, NS: 256 } as const;
 
@@ -868,15 +886,24 @@ export class FlowMeter {
 
   #drainClosing(nowUs: number): void {
     const q = this.#closing;
-    while (this.#closingHead < q.length) {
-      const f = q[this.#closingHead];
-      if ((f._bits & ENDED) !== 0) {
+    // With no linger a connection closed at the current clock ends at the next packet of that clock, after
+    // others ended at it: not in the order EndPhase.LINGER promises.
+    this.#endPhase = this.#lingerUs > 0 ? EndPhase.LINGER : EndPhase.OTHER;
+    try {
+      while (this.#closingHead < q.length) {
+        const f = q[this.#closingHead];
+        if ((f._bits & ENDED) !== 0) {
+          this.#closingHead++;
+          continue;
+        }
+        const closedUs = f._t0s * 1e6 + f._t0u + f._closed;
+        if (nowUs - closedUs < this.#lingerUs) break;
         this.#closingHead++;
-        continue;
+        this.#endOrderUs = closedUs;
+        this.#end(f, Expiration.TCP_END);
       }
-      if (nowUs - (f._t0s * 1e6 + f._t0u + f._closed) < this.#lingerUs) break;
-      this.#closingHead++;
-      this.#end(f, Expiration.TCP_END);
+    } finally {
+      this.#endPhase = EndPhase.OTHER;
     }
     if (this.#closingHead > 1024 && this.#closingHead * 2 > q.length) {
       this.#closing = q.slice(this.#closingHead);
@@ -887,11 +914,33 @@ export class FlowMeter {
   #scanIdle(ts: number): void {
     const nowMs = Math.floor(ts / 1000);
     let f = this.#head;
-    while (f !== null && nowMs - f.lastMs >= this.#idleMs) {
-      const next = f.next;
-      this.#end(f, Expiration.IDLE);
-      f = next;
+    this.#endPhase = EndPhase.SCAN;
+    try {
+      while (f !== null && nowMs - f.lastMs >= this.#idleMs) {
+        const next = f.next;
+        this.#endOrderUs = f.lastUs;
+        this.#end(f, Expiration.IDLE);
+        f = next;
+      }
+    } finally {
+      this.#endPhase = EndPhase.OTHER;
     }
+  }
+
+  #endPhase: EndPhase = EndPhase.OTHER;
+  #endOrderUs = 0;
+
+  /**
+   * Which of its ordered passes the meter is ending flows in, read by `onFlow` ({@link EndPhase}), and
+   * the time the pass orders the flow being ended by ({@link FlowMeter.endOrderUs}).
+   */
+  get endPhase(): EndPhase {
+    return this.#endPhase;
+  }
+
+  /** See {@link EndPhase}; meaningful only while {@link FlowMeter.endPhase} is not `OTHER`. */
+  get endOrderUs(): number {
+    return this.#endOrderUs;
   }
 
   #end(f: Flow, why: number): void {

@@ -18,12 +18,16 @@ type Labels = Record<string, string>;
 
 function labelKey(l?: Labels): string {
   if (!l) return "";
-  const keys = Object.keys(l).sort();
+  const keys = Object.keys(l);
+  // One label (the common case: an alert's severity, a drop's reason) needs no sorting or joining: the key
+  // is built per alert and per dropped alert.
+  if (keys.length === 1) return `{${keys[0]}="${escapeLabel(l[keys[0]])}"}`;
   if (!keys.length) return "";
-  return "{" + keys.map((k) => `${k}="${escapeLabel(l[k])}"`).join(",") + "}";
+  return "{" + keys.sort().map((k) => `${k}="${escapeLabel(l[k])}"`).join(",") + "}";
 }
 
 function escapeLabel(v: string): string {
+  if (!/[\\\n"]/.test(v)) return v;
   return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 

@@ -54,7 +54,7 @@
 import type { Packet } from "../capture/packet.ts";
 import type { Matrix } from "../data/matrix.ts";
 import type { Detector } from "../detectors/types.ts";
-import { Expiration, Flow, type FlowFeatureSet, FlowMeter } from "../flows/meter.ts";
+import { EndPhase, Expiration, Flow, type FlowFeatureSet, FlowMeter } from "../flows/meter.ts";
 import { type Alert, hostName, makeAlert, protoName } from "./alert.ts";
 import {
   EvidenceBuffer,
@@ -71,7 +71,7 @@ import { type DriftOptions, type DriftRecord, DriftWatch } from "./drift.ts";
 import type { EveRecord } from "./eve.ts";
 import { type FlowScoring, FlowScoringMode } from "./monitor/flow_mode.ts";
 import { type PacketScoring, PacketScoringMode } from "./monitor/packet_mode.ts";
-import type { Explainer, FlowCounters, ModeHost, ScoringMode } from "./monitor/mode.ts";
+import type { Explainer, FlowCounters, ModeHost, RowOrder, ScoringMode } from "./monitor/mode.ts";
 
 export type { FlowExplanation, FlowScoring } from "./monitor/flow_mode.ts";
 export type { PacketFeaturizer, PacketScoring } from "./monitor/packet_mode.ts";
@@ -159,6 +159,12 @@ export interface ShardLink {
   alert(r: HandedAlert): void;
   /** A flow this shard raised alerts for was forgotten ({@link Monitor.acceptEnded}). */
   ended(flowId: number): void;
+  /**
+   * The alert just handed over came with every alert this shard raised before it, and none it raises later
+   * comes before it in the rules' order (`HandedAlert`'s `clockUs`, `phase`, `orderUs`): the main monitor may
+   * judge other shards' alerts up to it (src/serve/shard_merge.ts).
+   */
+  mark?(clockUs: number, phase: EndPhase, orderUs: number): void;
 }
 
 /** A raised alert passed from a shard to the monitor that owns the filter, sinks and store. */
@@ -169,8 +175,12 @@ export interface HandedAlert {
   key: AlertKey;
   /** The sensor's packet clock (µs) when the alert was triggered: what the rules judge it at. */
   clockUs: number;
-  /** The alert's time (µs; the flow's last packet), which orders alerts triggered at one clock. */
-  tsUs: number;
+  /**
+   * What orders alerts triggered at one clock: the meter's pass that ended the flow, then the time that pass
+   * orders flows by (`RowOrder` in src/serve/monitor/mode.ts).
+   */
+  phase: EndPhase;
+  orderUs: number;
   /** The flow's first frames as a pcap (undefined: none were kept). */
   pcap?: Uint8Array;
   names: readonly string[];
@@ -243,8 +253,21 @@ export class Monitor {
       // Only a shard has a watermark to hold back: a single monitor skips the bookkeeping per row.
       hold: o.shard ? (c) => this.#hold(c) : () => {},
       release: o.shard ? (c) => this.#release(c) : () => {},
-      raise: (f, score, tsUs, clockUs, state, triggerWall, names, vals, triggerCpu, modelRow, at) =>
-        this.#raise(f, score, tsUs, clockUs, state, triggerWall, names, vals, triggerCpu, modelRow, at),
+      raise: (f, score, tsUs, clockUs, state, triggerWall, names, vals, triggerCpu, modelRow, at, order) =>
+        this.#raise(
+          f,
+          score,
+          tsUs,
+          clockUs,
+          state,
+          triggerWall,
+          names,
+          vals,
+          triggerCpu,
+          modelRow,
+          at,
+          order,
+        ),
       forget: (f) => this.#forget(f),
       nonFinite: (score) => this.#nonFinite(score),
       observe: (score, vals, tsUs, flowId) => this.drift?.observe(score, vals, tsUs, flowId),
@@ -452,7 +475,8 @@ export class Monitor {
     this.#accountTalkers(f);
     this.o.metrics.flowsEnded.inc();
     this.o.stats.flows(1);
-    this.#mode.flowEnded(f);
+    const m = this.meter;
+    this.#mode.flowEnded(f, m.endPhase, m.endPhase === EndPhase.OTHER ? f.lastUs : m.endOrderUs);
   }
 
   /** Shared per-flow state of an ended flow; the mode drops its own first. */
@@ -550,6 +574,7 @@ export class Monitor {
     triggerCpu?: number,
     modelRow?: { names?: readonly string[]; values: ArrayLike<number> },
     at?: FlowCounters,
+    order?: RowOrder,
   ): void {
     const o = this.o;
     this.alertsRaised++;
@@ -610,7 +635,9 @@ export class Monitor {
         triggerWall,
         triggerCpu,
         t.model,
-        shardKey && { key: shardKey, clockUs, tsUs },
+        shardKey &&
+          { key: shardKey, clockUs, phase: order?.phase ?? EndPhase.OTHER, orderUs: order?.us ?? tsUs },
+        order?.first === true,
       );
     };
     const shard = o.shard;
@@ -642,7 +669,9 @@ export class Monitor {
     triggerCpu: number | undefined,
     model: { names?: readonly string[]; values: Float64Array } | undefined,
     /** Shard mode: what the main monitor's rules judge the alert by, and in which order. */
-    handed?: Pick<HandedAlert, "key" | "clockUs" | "tsUs">,
+    handed?: Pick<HandedAlert, "key" | "clockUs" | "phase" | "orderUs">,
+    /** `RowOrder.first` (src/serve/monitor/mode.ts). */
+    first = false,
   ): void {
     const o = this.o;
     let ex: string | undefined | Promise<string | undefined>;
@@ -672,10 +701,27 @@ export class Monitor {
       // A shard's alert holds its watermark back until it is handed over.
       const held = handed?.clockUs;
       if (held !== undefined) this.#hold(held);
+      this.#explaining++;
       const sent = ex.catch((e) => `(explanation failed: ${(e as Error).message})`).then(then);
-      this.#track(held === undefined ? sent : sent.finally(() => this.#release(held)));
-    } else then(ex);
+      this.#track(
+        sent.finally(() => {
+          this.#explaining--;
+          if (held !== undefined) this.#release(held);
+        }),
+      );
+    } else {
+      then(ex);
+      // Handed over in the rules' order with everything before it: the main monitor may judge other shards'
+      // alerts up to this one now, not once this shard is done with the packet clock (a burst of alerts at
+      // one clock otherwise all waited for the last of them; see src/serve/shard_merge.ts).
+      if (first && this.#explaining === 0 && handed) {
+        o.shard?.mark?.(handed.clockUs, handed.phase, handed.orderUs);
+      }
+    }
   }
+
+  /** Alerts whose explanation is still being written (asynchronously). */
+  #explaining = 0;
 
   /** The rules' verdict on a raised alert at packet clock `clockMs`; a dropped one is counted by reason. */
   #passes(key: AlertKey, clockMs: number): boolean {

@@ -5,10 +5,19 @@
  * The rules' dedup window and per-host rate (src/serve/rules.ts) depend on which alert of a group comes
  * first. Each shard hands its alerts over in the order of its own packet clock, but the shards run apart:
  * a shard ahead of the others would have its later alerts judged before their earlier ones, and take the
- * tokens and windows a single monitor gives those. So alerts wait here until every shard's watermark
- * (`Monitor.watermarkUs`: no alert it still hands over is older) has passed them, and go to the rules
- * oldest first. Ties (alerts of one packet, or one idle scan, in two shards) go by the alert's own time,
- * the flow's last packet, as the meter ends and re-scores flows least recently seen first.
+ * tokens and windows a single monitor gives those. So alerts wait here until every shard has said it will
+ * hand over none before them, and go to the rules in order.
+ *
+ * The order: packet clock, then, among alerts of one clock, the meter's pass that ended the flow
+ * (`EndPhase` in src/flows/meter.ts: lingers ran out, then the idle scan, then anything else, as one meter
+ * runs them when its clock moves) and the time that pass orders flows by (a linger's close, the idle
+ * scan's last packet; the flow's last packet for the rest), then the shard.
+ *
+ * What a shard says ({@link AlertMerge.mark}): its watermark (`Monitor.watermarkUs`: no alert before that
+ * clock), every millisecond; and, as it hands over an alert of an ordered pass with everything before it,
+ * that alert's place: none of its later alerts comes before it (the meter's passes promise their order).
+ * The second lets a burst of one clock (an idle scan ending thousands of flows where a capture's time
+ * jumps) go to the rules as it is built, not once the slowest shard is done with it.
  *
  * @example
  * ```ts
@@ -19,8 +28,8 @@
  *   judge: (a) => void judged.push(a),
  *   ended: () => {},
  * });
- * m.add(1, { clockUs: 20_000, tsUs: 20_000, flowId: 1, item: "late" });
- * m.add(0, { clockUs: 10_000, tsUs: 10_000, flowId: 2, item: "early" });
+ * m.add(1, { clockUs: 20_000, orderUs: 20_000, flowId: 1, item: "late" });
+ * m.add(0, { clockUs: 10_000, orderUs: 10_000, flowId: 2, item: "early" });
  * m.mark(0, 15_000); // shard 0 holds nothing older than 15 ms; shard 1 has said nothing yet
  * assert.deepEqual(judged, []);
  * m.mark(1, 25_000);
@@ -36,13 +45,16 @@
 export interface MergeEntry<T> {
   /** The packet clock (µs) it was triggered at: what the rules judge it at. */
   clockUs: number;
-  /** The alert's own time (µs): the flow's last packet. Breaks ties between shards. */
-  tsUs: number;
+  /** The meter's pass that ended the flow (`EndPhase`; default 2, `OTHER`). */
+  phase?: number;
+  /** The time that pass orders the flow by (µs). */
+  orderUs: number;
   flowId: number;
   item: T;
 }
 
 interface Waiting<T> extends MergeEntry<T> {
+  phase: number;
   shard: number;
   seq: number;
 }
@@ -59,9 +71,12 @@ export interface MergeSink<T> {
 
 /** See the module doc. */
 export class AlertMerge<T> {
+  /** Per shard, the place before which it hands over nothing more: (packet clock, phase, order time). */
   readonly #marks: number[];
+  readonly #markPhase: number[];
+  readonly #markUs: number[];
   readonly #sink: MergeSink<T>;
-  /** Sorted by (clockUs, tsUs, shard, seq); `#head` is the first one not yet released. */
+  /** Sorted by (clockUs, phase, orderUs, shard, seq); `#head` is the first one not yet released. */
   #queue: Waiting<T>[] = [];
   #head = 0;
   #seq = 0;
@@ -71,6 +86,8 @@ export class AlertMerge<T> {
 
   constructor(shards: number, sink: MergeSink<T>) {
     this.#marks = new Array(shards).fill(-Infinity);
+    this.#markPhase = new Array(shards).fill(-Infinity);
+    this.#markUs = new Array(shards).fill(-Infinity);
     this.#sink = sink;
   }
 
@@ -81,7 +98,7 @@ export class AlertMerge<T> {
 
   /** An alert shard `shard` handed over (each shard's in the order it raised them). */
   add(shard: number, e: MergeEntry<T>): void {
-    const w: Waiting<T> = { ...e, shard, seq: this.#seq++ };
+    const w: Waiting<T> = { ...e, phase: e.phase ?? 2, shard, seq: this.#seq++ };
     const q = this.#queue;
     // Binary search from the head: alerts mostly arrive near the end of the order.
     let lo = this.#head, hi = q.length;
@@ -101,32 +118,48 @@ export class AlertMerge<T> {
     else this.#sink.ended(flowId);
   }
 
-  /** Shard `shard` will hand over no alert older than `us` (µs; Infinity once it is done). */
-  mark(shard: number, us: number): void {
-    if (us > this.#marks[shard]) this.#marks[shard] = us;
+  /**
+   * Shard `shard` will hand over no alert triggered before packet clock `us` (µs; Infinity once it is
+   * done), nor, at `us`, one before (`phase`, `orderUs`) in the order of the module doc. A watermark (no
+   * phase) lets every alert at `us` go: see the note in #releaseUpTo. A place never goes back.
+   */
+  mark(shard: number, us: number, phase = Infinity, orderUs = Infinity): void {
+    if (cmp(us, phase, orderUs, this.#marks[shard], this.#markPhase[shard], this.#markUs[shard]) > 0) {
+      this.#marks[shard] = us;
+      this.#markPhase[shard] = phase;
+      this.#markUs[shard] = orderUs;
+    }
     this.#release();
   }
 
   /** Judges every waiting alert in order, whatever the watermarks say (the run is over or failed). */
   flush(): void {
-    this.#release(Infinity);
+    this.#releaseUpTo(Infinity, Infinity, Infinity);
   }
 
-  #lowest(): number {
-    let w = Infinity;
-    for (const m of this.#marks) if (m < w) w = m;
-    return w;
+  #release(): void {
+    // The lowest place over the shards.
+    let us = Infinity, phase = Infinity, at = Infinity;
+    for (let i = 0; i < this.#marks.length; i++) {
+      const m = this.#marks[i], p = this.#markPhase[i], u = this.#markUs[i];
+      if (cmp(m, p, u, us, phase, at) < 0) (us = m, phase = p, at = u);
+    }
+    this.#releaseUpTo(us, phase, at);
   }
 
-  #release(upTo = this.#lowest()): void {
+  #releaseUpTo(upTo: number, phase: number, at: number): void {
     const q = this.#queue;
-    // At the watermark itself too. A shard may still raise an alert at that very clock (another packet of
-    // the same µs, or one its meter clamped to its clock), which then follows those released here: the
-    // order within one clock is not one monitor's anyway (see the module doc). Waiting for the clock to move
-    // past it held every alert of a capture whose time ran backwards until its next jump forward (the
-    // meter holds its clock): 1.5–1.8 s p99 on the bench capture, paced, against 0.28–0.30 s.
-    while (this.#head < q.length && q[this.#head].clockUs <= upTo) {
-      const w = q[this.#head++];
+    // A watermark lets alerts at its clock go too. A shard may still raise an alert at that very clock (another
+    // packet of the same µs, or one its meter clamped to its clock), which then follows those released here:
+    // the order within one clock is not one monitor's anyway (see the module doc). Waiting for the clock to
+    // move past it held every alert of a capture whose time ran backwards until its next jump forward (the
+    // meter holds its clock): 1.5–1.8 s p99 on the bench capture, paced, against 0.28–0.30 s. A place
+    // within a clock lets those before it go, not those at it (another shard's alert at the same place
+    // comes first only if that shard's index is lower).
+    while (this.#head < q.length) {
+      const w = q[this.#head];
+      if (cmp(w.clockUs, w.phase, w.orderUs, upTo, phase, at) >= 0) break;
+      this.#head++;
       const left = this.#perFlow.get(w.flowId)! - 1;
       if (left > 0) this.#perFlow.set(w.flowId, left);
       else this.#perFlow.delete(w.flowId);
@@ -142,8 +175,16 @@ export class AlertMerge<T> {
 }
 
 function before<T>(a: Waiting<T>, b: Waiting<T>): boolean {
-  if (a.clockUs !== b.clockUs) return a.clockUs < b.clockUs;
-  if (a.tsUs !== b.tsUs) return a.tsUs < b.tsUs;
+  const c = cmp(a.clockUs, a.phase, a.orderUs, b.clockUs, b.phase, b.orderUs);
+  if (c !== 0) return c < 0;
   if (a.shard !== b.shard) return a.shard < b.shard;
   return a.seq < b.seq;
+}
+
+/** Compares two places (clock, phase, order time): negative when the first comes first. */
+function cmp(u1: number, p1: number, t1: number, u2: number, p2: number, t2: number): number {
+  if (u1 !== u2) return u1 < u2 ? -1 : 1;
+  if (p1 !== p2) return p1 < p2 ? -1 : 1;
+  if (t1 !== t2) return t1 < t2 ? -1 : 1;
+  return 0;
 }

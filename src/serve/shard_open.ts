@@ -18,7 +18,7 @@ import { AlertFilter, type FilterVerdict, HintBook } from "./rules.ts";
 import { type AlertStore, LiveStats } from "./store.ts";
 
 /** Where a shard's alerts, drift events and counters go. */
-export interface ShardOutlet extends Omit<ShardLink, "precheck" | "dropped"> {
+export interface ShardOutlet extends Omit<ShardLink, "precheck" | "dropped" | "mark"> {
   drift(d: DriftRecord): void;
   /**
    * Counter and statistics deltas, every 250 ms and at the end; `dropped` = alerts dropped on the rules'
@@ -31,11 +31,13 @@ export interface ShardOutlet extends Omit<ShardLink, "precheck" | "dropped"> {
     dropped: Partial<Record<FilterVerdict, number>>,
   ): void;
   /**
-   * The shard's watermark (`Monitor.watermarkUs`) whenever it moved, checked every millisecond (timers run
-   * between chunks and ring batches): the main monitor judges every shard's alerts in packet-clock order up
-   * to the lowest one (src/serve/shard_merge.ts).
+   * Where the shard stands in the rules' order (src/serve/shard_merge.ts, `AlertMerge.mark`): it will hand
+   * over no alert before packet clock `us` (µs), nor, at `us`, one before (`phase`, `orderUs`); Infinity for
+   * both: its watermark, none at `us` at all. Told whenever it moved: the watermark (`Monitor.watermarkUs`)
+   * checked every millisecond (timers run between chunks and ring batches), and the place of each alert of
+   * an ordered pass handed over with everything before it ({@link ShardLink.mark}).
    */
-  clock(us: number): void;
+  clock(us: number, phase: number, orderUs: number): void;
 }
 
 /** Where a shard stands: drive `monitor` with packets, then call `close` once it finished. */
@@ -64,6 +66,17 @@ export async function openShard(
   const store = { addDrift: (d: DriftRecord) => out.drift(d) } as unknown as AlertStore;
   const log = (l: string) => console.error(l);
   const hints = new HintBook();
+  // The last place told (see ShardOutlet.clock): only a later one is sent.
+  let markUs = -Infinity, markPhase = -Infinity, markAt = -Infinity;
+  const markPlace = (us: number, phase: number, at: number) => {
+    if (us < markUs || (us === markUs && (phase < markPhase || (phase === markPhase && at <= markAt)))) {
+      return;
+    }
+    markUs = us;
+    markPhase = phase;
+    markAt = at;
+    out.clock(us, phase, at);
+  };
   let dropped: Partial<Record<FilterVerdict, number>> = {};
   const monitor = createMonitor(cfg, {
     scoring,
@@ -78,6 +91,7 @@ export async function openShard(
     log,
     shard: {
       ...out,
+      mark: markPlace,
       precheck: (key, clockMs) => hints.verdict(key, clockMs, Date.now()),
       dropped: (v) => void (dropped[v] = (dropped[v] ?? 0) + 1),
     },
@@ -90,11 +104,7 @@ export async function openShard(
     out.report(stats.take(), c.counters, c.gauges, d);
   };
   const reporter = setInterval(report, 250);
-  let mark = -Infinity;
-  const marking = setInterval(() => {
-    const w = monitor.watermarkUs();
-    if (w > mark) out.clock(mark = w);
-  }, 1);
+  const marking = setInterval(() => markPlace(monitor.watermarkUs(), Infinity, Infinity), 1);
   const stopTicker = startTicker(monitor, o.live, log);
   let closed = false;
   return {

@@ -12,7 +12,14 @@
 import { DecodedPacket } from "../capture/decode.ts";
 import type { Monitor } from "./monitor.ts";
 import { driveLive, openLive, pcapFast } from "./pipeline/source.ts";
-import { liveShard, routeTo, type ShardCommand, type ShardMessage, ShardRouter } from "./shard.ts";
+import {
+  liveShard,
+  NamesCache,
+  routeTo,
+  type ShardCommand,
+  type ShardMessage,
+  ShardRouter,
+} from "./shard.ts";
 import { type OpenShard, openShard } from "./shard_open.ts";
 import { macrotask, PacketRing, type RingHandlers } from "./shard_ring.ts";
 
@@ -26,14 +33,18 @@ let go: (fromUs: number) => void = () => {};
 const started = new Promise<number>((r) => go = r);
 
 async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
+  const names = new NamesCache();
   const ring = c.ring && PacketRing.attach(c.ring);
   try {
     const shard = open = await openShard(c.cfg, c, {
-      alert: (r) => post({ t: "alert", r }, r.pcap ? [r.pcap.buffer as ArrayBuffer] : []),
+      alert: (r) => {
+        const sameNames = names.strip(r);
+        post({ t: "alert", r, sameNames }, r.pcap ? [r.pcap.buffer as ArrayBuffer] : []);
+      },
       ended: (flowId) => post({ t: "ended", flowId }),
       drift: (d) => post({ t: "drift", d }),
       report: (stats, counters, gauges, dropped) => post({ t: "report", stats, counters, gauges, dropped }),
-      clock: (us) => post({ t: "clock", us }),
+      clock: (us, phase, orderUs) => post({ t: "clock", us, phase, orderUs }),
     });
     const { monitor } = shard;
     // Split fanout: this shard's own capture joins the group before the shard says it is ready.
@@ -91,9 +102,10 @@ async function readRing(ring: PacketRing, monitor: Monitor): Promise<void> {
 
 self.onmessage = (e: MessageEvent<ShardCommand>) => {
   const c = e.data;
-  if (c.t === "hint") open?.hints.add(c.h);
-  else if (c.t === "accepted") open?.monitor.markAlerted(c.flowId);
-  else if (c.t === "stop") (stop.abort(), go(Infinity)); // stopped before "go": read nothing
+  if (c.t === "verdicts") {
+    for (const h of c.hints) open?.hints.add(h);
+    for (const id of c.accepted) open?.monitor.markAlerted(id);
+  } else if (c.t === "stop") (stop.abort(), go(Infinity)); // stopped before "go": read nothing
   else if (c.t === "go") go(c.fromUs);
   else {
     run(c).catch((err: Error) => post({ t: "error", message: err.message, stack: err.stack }));

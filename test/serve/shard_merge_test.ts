@@ -13,9 +13,9 @@ import { dataPath } from "../_shared.ts";
 
 // AlertMerge is checked on made-up alerts (what it orders is tested on real captures in shard_test.ts).
 
-const entry = (clockMs: number, flowId: number, tsUs = clockMs * 1000): MergeEntry<string> => ({
+const entry = (clockMs: number, flowId: number, orderUs = clockMs * 1000): MergeEntry<string> => ({
   clockUs: clockMs * 1000,
-  tsUs,
+  orderUs,
   flowId,
   item: `${flowId}@${clockMs}`,
 });

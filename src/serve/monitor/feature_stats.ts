@@ -53,23 +53,29 @@ export class FeatureStats {
    * 0.001), largest first; features seen fewer than twice are left out as they have no spread yet.
    */
   top(x: ArrayLike<number>, k: number): FeatureDeviation[] {
-    const out: FeatureDeviation[] = [];
+    // Only the k largest are kept, in order, as they are found (ties keep the feature order): building and
+    // sorting a record for every feature was 13 µs of a shard's ~110 µs per alert (a CPU profile).
+    const idx: number[] = [], dev: number[] = [];
     for (let j = 0; j < this.names.length; j++) {
       const n = this.n[j];
-      const sd = n > 1 ? Math.sqrt(this.m2[j] / (n - 1)) : 0;
-      const v = x[j];
       if (n < 2) continue;
+      const sd = Math.sqrt(this.m2[j] / (n - 1));
+      const v = x[j];
       // A feature constant so far that now differs is reported at a capped 1000 σ.
       const z = sd > 1e-12
         ? (v - this.mean[j]) / sd
         : v === this.mean[j]
         ? 0
         : Math.sign(v - this.mean[j]) * 1e3;
-      if (Number.isFinite(z) && z !== 0) {
-        out.push({ name: this.names[j], value: v, deviation: Math.round(z * 1000) / 1000 });
-      }
+      if (!Number.isFinite(z) || z === 0) continue;
+      const d = Math.round(z * 1000) / 1000, a = Math.abs(d);
+      let at = idx.length;
+      while (at > 0 && Math.abs(dev[at - 1]) < a) at--;
+      if (at >= k) continue;
+      idx.splice(at, 0, j);
+      dev.splice(at, 0, d);
+      if (idx.length > k) (idx.pop(), dev.pop());
     }
-    out.sort((a, b) => Math.abs(b.deviation) - Math.abs(a.deviation));
-    return out.slice(0, k);
+    return idx.map((j, i) => ({ name: this.names[j], value: x[j], deviation: dev[i] }));
   }
 }

@@ -17,7 +17,7 @@ import type { Matrix } from "../../data/matrix.ts";
 import type { Transform } from "../../data/preprocess.ts";
 import type { Detector } from "../../detectors/types.ts";
 import type { FeatureSet } from "../../flows/features/types.ts";
-import type { Flow } from "../../flows/meter.ts";
+import { EndPhase, type Flow } from "../../flows/meter.ts";
 import type { FeatureDeviation } from "../alert.ts";
 import { FeatureStats } from "./feature_stats.ts";
 import type { Explainer, FlowCounters, ModeHost, ScoringMode } from "./mode.ts";
@@ -87,6 +87,11 @@ interface PendingRow {
   at?: FlowCounters;
   /** The row's text columns for the transform's categories. */
   cats?: (string | null)[];
+  /** Queue order (set by #enqueue). */
+  seq?: number;
+  /** The meter's pass that ended the flow and the time it orders the flow by (see RowOrder). */
+  phase?: EndPhase;
+  orderUs?: number;
 }
 
 /** See the module doc. */
@@ -106,6 +111,10 @@ export class FlowScoringMode implements ScoringMode {
   readonly #lastScoredUs = new Map<number, number>();
   readonly #scoredPackets = new Map<number, number>();
   #queue: PendingRow[] = [];
+  /** Queue order: the next row's, and the oldest row not yet settled (rows settled out of order wait). */
+  #nextSeq = 0;
+  #nextSettle = 0;
+  readonly #settledAhead = new Set<number>();
   #clockUs = -Infinity;
   /** Rows queued per flow id, and ended flows whose forgetting waits for their last queued row. */
   readonly #pending = new Map<number, number>();
@@ -218,14 +227,21 @@ export class FlowScoringMode implements ScoringMode {
     if (this.#queue.length) this.#scoreQueue();
   }
 
-  flowEnded(f: Flow): void {
+  flowEnded(f: Flow, phase: EndPhase = EndPhase.OTHER, orderUs = f.lastUs): void {
     // Score it unless it was already scored with exactly these packets (a rescore just before it ended).
     if (this.#scoredPackets.get(f.id) === f.packets) {
       // Its last row may still wait in the queue: forgetting now would drop the evidence and the
       // "already alerted" mark that row needs. It is forgotten when that row is settled.
       if (this.#pending.has(f.id)) this.#endedWaiting.add(f.id);
       else this.#forget(f);
-    } else this.#enqueue({ flow: f, state: "ended", triggerWall: this.#host.wallNow(), tsUs: f.lastUs });
+    } else {this.#enqueue({
+        flow: f,
+        state: "ended",
+        triggerWall: this.#host.wallNow(),
+        tsUs: f.lastUs,
+        phase,
+        orderUs,
+      });}
   }
 
   finish(): void {
@@ -235,6 +251,10 @@ export class FlowScoringMode implements ScoringMode {
   /** A queued row was judged (or dropped): the flow is forgotten after its last row once it ended. */
   #settle(r: PendingRow): void {
     this.#host.release(r.clockUs!);
+    if (r.seq === this.#nextSettle) {
+      this.#nextSettle++;
+      while (this.#settledAhead.delete(this.#nextSettle)) this.#nextSettle++;
+    } else this.#settledAhead.add(r.seq!);
     const id = r.flow.id;
     const left = (this.#pending.get(id) ?? 1) - 1;
     if (left > 0) {
@@ -257,6 +277,7 @@ export class FlowScoringMode implements ScoringMode {
    * whatever the batch timing (and a sharded sensor the same as a single one).
    */
   #enqueue(r: PendingRow): void {
+    r.seq = this.#nextSeq++;
     if (this.#cpuClock) r.triggerCpu = this.#cpuClock();
     r.clockUs = this.#host.clockUs();
     this.#host.hold(r.clockUs);
@@ -420,10 +441,27 @@ export class FlowScoringMode implements ScoringMode {
       else host.nonFinite(score);
       if ((!finite || score > this.threshold) && !host.alerted.has(r.flow.id)) {
         const m = modelRow ? modelRow[i] : i, mc = model.cols;
-        host.raise(r.flow, score, r.tsUs, r.clockUs!, r.state, r.triggerWall, x.names, vals, r.triggerCpu, {
-          names: model.names,
-          values: model.data.subarray(m * mc, (m + 1) * mc),
-        }, r.at);
+        host.raise(
+          r.flow,
+          score,
+          r.tsUs,
+          r.clockUs!,
+          r.state,
+          r.triggerWall,
+          x.names,
+          vals,
+          r.triggerCpu,
+          {
+            names: model.names,
+            values: model.data.subarray(m * mc, (m + 1) * mc),
+          },
+          r.at,
+          {
+            phase: r.phase ?? EndPhase.OTHER,
+            us: r.orderUs ?? r.tsUs,
+            first: r.phase !== undefined && r.phase !== EndPhase.OTHER && r.seq === this.#nextSettle,
+          },
+        );
       } else if (finite) this.baseline.add(vals);
       this.#settle(r);
     }

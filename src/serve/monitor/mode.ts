@@ -15,7 +15,7 @@
  */
 import type { Packet } from "../../capture/packet.ts";
 import type { Matrix } from "../../data/matrix.ts";
-import type { Flow, FlowFeatureSet } from "../../flows/meter.ts";
+import type { EndPhase, Flow, FlowFeatureSet } from "../../flows/meter.ts";
 import type { Alert } from "../alert.ts";
 import type { MonitorMetrics } from "../metrics.ts";
 import type { LiveStats } from "../store.ts";
@@ -36,6 +36,21 @@ export type Explainer = (
  * and alerted set live and hands every anomalous score back through {@link ModeHost.raise}, so
  * filtering, evidence and delivery stay identical across modes.
  */
+/**
+ * Where a scored row stands in the order a sharded sensor's rules judge alerts in (src/serve/shard_merge.ts):
+ * by packet clock, then the meter's pass that ended the flow (`EndPhase`), then `us`, the time that pass
+ * orders flows by (a linger's close, the idle scan's last packet; the flow's last packet otherwise).
+ */
+export interface RowOrder {
+  phase: EndPhase;
+  us: number;
+  /**
+   * Every row queued before this one was judged, and the row came from an ordered pass (not `OTHER`): none
+   * of this monitor's later alerts comes before it.
+   */
+  first: boolean;
+}
+
 /** A flow's counters at one moment (when its row was taken for scoring). */
 export interface FlowCounters {
   packets: number;
@@ -79,6 +94,8 @@ export interface ModeHost {
     modelRow?: { names?: readonly string[]; values: ArrayLike<number> },
     /** The flow's counters when its row was taken (default: as they are now). */
     at?: FlowCounters,
+    /** Where the alert stands in the rules' order among those of its packet clock ({@link RowOrder}). */
+    order?: RowOrder,
   ): void;
   /**
    * Every batch a flow model scored, in the model's columns (after its transform), with its scores;
@@ -134,7 +151,11 @@ export interface ScoringMode {
    */
   tick(nowUs: number, wall: number): void;
   /** The meter ended `f`; the mode scores it or calls {@link ModeHost.forget}. */
-  flowEnded(f: Flow): void;
+  /**
+   * `phase` and `orderUs`: the meter's pass that ended it and the time that pass orders it by
+   * (`FlowMeter.endPhase`, `FlowMeter.endOrderUs`; default: no ordered pass).
+   */
+  flowEnded(f: Flow, phase?: EndPhase, orderUs?: number): void;
   /** Starts scoring whatever is still waiting; asynchronous work goes through {@link ModeHost.track}. */
   finish(): void;
 }
