@@ -390,6 +390,8 @@ export async function main(args: string[]): Promise<void> {
   // creating a file there cost 0.55 ms of system time (ext4's inode allocator stepping over freed inodes,
   // perf: find_inode_bit), against 0.026 ms in /var/tmp (6,000 pcaps of 11 kB each, 2026-12-06).
   const workParent = Deno.env.get("NADIR_BENCH_WORK") || undefined;
+  // Made when missing: makeTempDirSync's NotFound names no path ("tmpdir").
+  if (workParent) Deno.mkdirSync(workParent, { recursive: true });
   const work = Deno.makeTempDirSync({ prefix: "nadir-bench-monitor-", dir: workParent });
   const keep = args.includes("--keep");
   try {
