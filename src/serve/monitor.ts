@@ -747,7 +747,7 @@ export class Monitor {
     this.alertsRaised++;
     const wallMs = Date.now();
     const verdict = this.o.filter.check(key, clockMs, wallMs);
-    const hint = this.shardHints && this.o.filter.hint(key, verdict, clockMs, wallMs);
+    const hint = this.shardHints && this.o.filter.hint(key, verdict, wallMs);
     if (hint) this.shardHints!.hint(hint);
     if (verdict !== "pass") {
       this.#countDropped(verdict, 1);

@@ -499,13 +499,13 @@ export class AlertFilter {
   }
 
   /**
-   * After {@link AlertFilter.check} said `verdict` for `a` at packet clock `nowMs` (wall clock `wallMs`):
+   * After {@link AlertFilter.check} said `verdict` for `a` (at wall clock `wallMs`):
    * which alerts with the same key, or from the same source host, cannot pass — what the state says now,
    * exact for the dedup window (either side of the latest pass) and the rate limit (tokens only come back
    * with time); a suppression rule holds for a second of wall time (rules change while the sensor runs).
    * A sharded sensor's shards drop such alerts without asking.
    */
-  hint(a: AlertKey, verdict: FilterVerdict, nowMs = Date.now(), wallMs = nowMs): FilterHint | undefined {
+  hint(a: AlertKey, verdict: FilterVerdict, wallMs = Date.now()): FilterHint | undefined {
     const h: FilterHint = { key: alertKeyString(a), host: a.src_ip };
     if (verdict === "suppressed") (h.keyVerdict = "suppressed", h.keyUntil = wallMs + 1000);
     else if (verdict !== "pass") return undefined;

@@ -432,7 +432,7 @@ Deno.test("HintBook: what the rules' hints say matches what the rules would say,
     const ahead = book.verdict(a, t, wall);
     const v = filter.check(a, t, wall);
     if (ahead !== undefined) (assert.equal(ahead, v, `alert ${i} at ${t}`), told++);
-    const h = filter.hint(a, v, t, wall);
+    const h = filter.hint(a, v, wall);
     if (h) book.add(h);
   }
   assert.ok(told > 5_000, `the hints answered for many alerts: ${told}`);
