@@ -347,3 +347,55 @@ Deno.test("meter: an IPv4 flow leaves its hash chain when it ends (the record re
   assert.deepEqual([flows.length, m.stats.active, m.stats.ended], [10_000, 0, 10_000]);
   assert.ok(flows.every((f) => f.packets === 1 && f.vlanId === 4095 && f.tunnelId === 0xfffffffe));
 });
+
+Deno.test("meter: the ordered passes (EndPhase) end flows in the order they promise, on every vendored capture", async () => {
+  const { forEachPacket } = await import("../../src/capture/reader.ts");
+  const { dataPath } = await import("../_shared.ts");
+  const { EndPhase } = await import("../../src/flows/meter.ts");
+  const files = [...Deno.readDirSync(dataPath("pcaps"))].map((e) => e.name).filter((n) =>
+    /\.pcap(ng)?$/.test(n)
+  );
+  const seen = [0, 0, 0];
+  for (const name of files.sort()) {
+    // Short timers, so that lingers run out and idle scans end flows often, at clocks held by packets whose
+    // time runs backwards too.
+    let clock = -Infinity, phase = -1, order = -Infinity;
+    let scanMaxUs = -Infinity, scanClock = -Infinity;
+    const meter: FlowMeter = new FlowMeter({
+      idleTimeout: 2,
+      tcpTermination: true,
+      tcpLinger: 1,
+      onFlow: (f) => {
+        const c = meter.nowUs, p = meter.endPhase;
+        const at = p === EndPhase.OTHER ? f.lastUs : meter.endOrderUs;
+        seen[p]++;
+        if (c !== clock) (clock = c, phase = -1, order = -Infinity);
+        const where = `${name}: flow ${f.id} ended at clock ${c} in pass ${p}`;
+        // At one clock: lingers, then the scan, then the rest; within a pass of the first two, never back.
+        assert.ok(p >= phase, `${where}, after pass ${phase}`);
+        if (p !== phase) order = -Infinity;
+        if (p !== EndPhase.OTHER) assert.ok(at >= order, `${where}: ${at} after ${order}`);
+        if (p === EndPhase.LINGER) assert.equal(at, f.closedUs, where);
+        if (p === EndPhase.SCAN) {
+          assert.equal(at, f.lastUs, where);
+          scanMaxUs = scanClock === c ? Math.max(scanMaxUs, at) : at;
+          scanClock = c;
+        }
+        phase = p;
+        order = at;
+      },
+    });
+    await forEachPacket(dataPath("pcaps", name), (p) => {
+      meter.add(p);
+      // Every flow the scan left was seen later than all it ended.
+      if (scanClock === meter.nowUs) {
+        for (const f of meter.flows()) {
+          assert.ok(f.lastUs > scanMaxUs, `${name}: flow ${f.id} left by the scan`);
+        }
+        scanClock = -Infinity;
+      }
+    });
+    meter.flush();
+  }
+  assert.ok(seen[EndPhase.LINGER] > 100 && seen[EndPhase.SCAN] > 100, `both passes ran: ${seen}`);
+});

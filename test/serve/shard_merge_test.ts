@@ -72,6 +72,43 @@ Deno.test("AlertMerge: a flow's end waits for its alerts; flush judges what is l
   assert.equal(m.waiting, 0);
 });
 
+Deno.test("AlertMerge: alerts of one clock go by pass then order time; a place lets those before it go", () => {
+  const { m, judged } = merged(2);
+  const at = (clockMs: number, phase: number, orderMs: number, flowId: number): MergeEntry<string> => ({
+    clockUs: clockMs * 1000,
+    phase,
+    orderUs: orderMs * 1000,
+    flowId,
+    item: `${flowId}@${clockMs}/${phase}/${orderMs}`,
+  });
+  // One clock (50 ms): shard 1 busy with its idle scan (pass 1), shard 0 with a linger (pass 0) and a scan.
+  m.add(1, at(50, 1, 10, 1));
+  m.add(0, at(50, 0, 45, 2));
+  m.add(0, at(50, 1, 12, 3));
+  m.add(1, at(50, 1, 20, 4));
+  m.mark(0, 50_000); // shard 0 is done with the clock
+  assert.deepEqual(judged, [], "shard 1 said nothing yet");
+  m.mark(1, 50_000, 1, 10_000); // shard 1 handed its scan's alert at 10 ms with all before it
+  assert.deepEqual(
+    judged,
+    ["2@50/0/45"],
+    "the linger comes before any scan; 1@50/1/10 is at the place, not before",
+  );
+  m.mark(1, 50_000, 1, 15_000);
+  assert.deepEqual(judged, ["2@50/0/45", "1@50/1/10", "3@50/1/12"]);
+  m.mark(1, 50_000, 1, 12_000);
+  assert.equal(m.waiting, 1, "a place never goes back");
+  m.add(0, at(50, 2, 49, 5)); // shard 0's own flow, at the same clock, after its scan
+  m.mark(1, 50_000); // shard 1's watermark: done with the clock
+  assert.deepEqual(judged, ["2@50/0/45", "1@50/1/10", "3@50/1/12", "4@50/1/20", "5@50/2/49"]);
+  m.add(1, at(60, 1, 30, 6));
+  m.mark(1, 60_000, 1, 31_000);
+  m.mark(0, 60_000, 0, Infinity); // shard 0 past all its lingers at 60 ms, not its scan
+  assert.equal(judged.length, 5, "6 waits for shard 0's scan at 60 ms");
+  m.mark(0, 60_000, 1, 30_001);
+  assert.deepEqual(judged.at(-1), "6@60/1/30");
+});
+
 Deno.test("AlertMerge: shards handing over in their own order, watermarks moving apart, give the sorted order", () => {
   const rng = new Rng(11);
   const shards = 4, per = 2_000;
@@ -151,4 +188,60 @@ Deno.test("a shard's watermark: no alert is handed over older than a watermark i
   assert.ok(handed > 1000, `alerts handed over: ${handed}`);
   assert.equal(older, 0, "an alert older than a watermark given before it");
   assert.ok(mark > 0, "the watermark moved");
+});
+
+Deno.test("a shard's place: no alert is handed over before a place it gave, and bursts give places", async () => {
+  // Real captures with many flows ending at once (a SYN scan, an FTP brute force, a DHCP flood) and a short
+  // idle timeout: idle scans and lingers end flows in bursts, whose alerts the shard places as it goes.
+  const filter = new AlertFilter({ dedupWindowS: 0, perHostPerMinute: 0 });
+  let places = 0, handed = 0, before = 0;
+  const names = [...Deno.readDirSync(dataPath("pcaps"))].map((e) => e.name).filter((n) =>
+    /\.pcap(ng)?$/.test(n)
+  );
+  for (const name of names.sort()) {
+    let place: [number, number, number] = [-Infinity, -Infinity, -Infinity];
+    const m = new Monitor({
+      metrics: new MonitorMetrics(),
+      store: new AlertStore({ filter }),
+      stats: new LiveStats(),
+      filter,
+      sinks: [],
+      idleTimeoutS: 1,
+      // Re-scoring too: its rows (and a packet's own flow) come in no promised order, and give no place.
+      rescoreIntervalS: 1,
+      rescoreMinPackets: 1,
+      scoring: {
+        kind: "flow",
+        name: "all",
+        detector: {
+          name: "all",
+          score: (x: Matrix) => new Float64Array(x.rows).fill(1),
+        } as unknown as Detector,
+        featureSet: basicFeatures,
+        featureNames: ["bidirectional_packets", "bidirectional_bytes"],
+        threshold: 0,
+      },
+      shard: {
+        precheck: () => undefined,
+        dropped() {},
+        alert(r) {
+          handed++;
+          const [u, p, o] = place;
+          if (r.clockUs < u || (r.clockUs === u && (r.phase < p || (r.phase === p && r.orderUs < o)))) {
+            before++;
+          }
+        },
+        mark(us, phase, orderUs) {
+          places++;
+          place = [us, phase, orderUs];
+        },
+        ended() {},
+      },
+    });
+    for (const p of await readAllPackets(dataPath("pcaps", name))) m.packet(p);
+    await m.finish();
+  }
+  assert.ok(handed > 1000, `alerts handed over: ${handed}`);
+  assert.ok(places > handed / 4, `places given: ${places} for ${handed} alerts`);
+  assert.equal(before, 0, "an alert handed over before a place given earlier");
 });
