@@ -234,14 +234,10 @@ export class FlowScoringMode implements ScoringMode {
       // "already alerted" mark that row needs. It is forgotten when that row is settled.
       if (this.#pending.has(f.id)) this.#endedWaiting.add(f.id);
       else this.#forget(f);
-    } else {this.#enqueue({
-        flow: f,
-        state: "ended",
-        triggerWall: this.#host.wallNow(),
-        tsUs: f.lastUs,
-        phase,
-        orderUs,
-      });}
+    } else {
+      const wall = this.#host.wallNow();
+      this.#enqueue({ flow: f, state: "ended", triggerWall: wall, tsUs: f.lastUs, phase, orderUs });
+    }
   }
 
   finish(): void {
