@@ -6,7 +6,7 @@ import type { Matrix } from "../../src/data/matrix.ts";
 import type { Detector } from "../../src/detectors/types.ts";
 import { basicFeatures } from "../../src/flows/features/basic.ts";
 import { MonitorMetrics } from "../../src/serve/metrics.ts";
-import { Monitor } from "../../src/serve/monitor.ts";
+import { Monitor, type MonitorOptions } from "../../src/serve/monitor.ts";
 import { AlertFilter } from "../../src/serve/rules.ts";
 import { AlertStore, LiveStats } from "../../src/serve/store.ts";
 import { dataPath } from "../_shared.ts";
@@ -139,26 +139,9 @@ Deno.test("a shard's watermark: no alert is handed over older than a watermark i
   // A real capture (a SYN scan: a flow per probed port), a model that flags every flow, and explanations
   // that answer late: queued rows and alerts being explained must hold the watermark back.
   const packets = await readAllPackets(dataPath("pcaps", "synscan.pcapng"));
-  const filter = new AlertFilter({ dedupWindowS: 0, perHostPerMinute: 0 });
   const later: (() => void)[] = [];
   let mark = -Infinity, handed = 0, older = 0;
-  const m = new Monitor({
-    metrics: new MonitorMetrics(),
-    store: new AlertStore({ filter }),
-    stats: new LiveStats(),
-    filter,
-    sinks: [],
-    scoring: {
-      kind: "flow",
-      name: "all",
-      detector: {
-        name: "all",
-        score: (x: Matrix) => new Float64Array(x.rows).fill(1),
-      } as unknown as Detector,
-      featureSet: basicFeatures,
-      featureNames: ["bidirectional_packets", "bidirectional_bytes"],
-      threshold: 0,
-    },
+  const m = flagEveryFlow({
     explain: () => new Promise<string>((resolve) => later.push(() => resolve("late"))),
     shard: {
       precheck: () => undefined,
@@ -191,36 +174,19 @@ Deno.test("a shard's watermark: no alert is handed over older than a watermark i
 });
 
 Deno.test("a shard's place: no alert is handed over before a place it gave, and bursts give places", async () => {
-  // Real captures with many flows ending at once (a SYN scan, an FTP brute force, a DHCP flood) and a short
-  // idle timeout: idle scans and lingers end flows in bursts, whose alerts the shard places as it goes.
-  const filter = new AlertFilter({ dedupWindowS: 0, perHostPerMinute: 0 });
+  // Every vendored capture (a SYN scan, an FTP brute force, a DHCP flood among them) with a short idle
+  // timeout: idle scans and lingers end flows in bursts, whose alerts the shard places as it goes.
   let places = 0, handed = 0, before = 0;
   const names = [...Deno.readDirSync(dataPath("pcaps"))].map((e) => e.name).filter((n) =>
     /\.pcap(ng)?$/.test(n)
   );
   for (const name of names.sort()) {
     let place: [number, number, number] = [-Infinity, -Infinity, -Infinity];
-    const m = new Monitor({
-      metrics: new MonitorMetrics(),
-      store: new AlertStore({ filter }),
-      stats: new LiveStats(),
-      filter,
-      sinks: [],
+    const m = flagEveryFlow({
       idleTimeoutS: 1,
       // Re-scoring too: its rows (and a packet's own flow) come in no promised order, and give no place.
       rescoreIntervalS: 1,
       rescoreMinPackets: 1,
-      scoring: {
-        kind: "flow",
-        name: "all",
-        detector: {
-          name: "all",
-          score: (x: Matrix) => new Float64Array(x.rows).fill(1),
-        } as unknown as Detector,
-        featureSet: basicFeatures,
-        featureNames: ["bidirectional_packets", "bidirectional_bytes"],
-        threshold: 0,
-      },
       shard: {
         precheck: () => undefined,
         dropped() {},
@@ -245,3 +211,27 @@ Deno.test("a shard's place: no alert is handed over before a place it gave, and 
   assert.ok(places > handed / 4, `places given: ${places} for ${handed} alerts`);
   assert.equal(before, 0, "an alert handed over before a place given earlier");
 });
+
+/** A monitor whose model flags every flow, no rules, and options `o` (a shard link, timers). */
+function flagEveryFlow(o: Partial<MonitorOptions>): Monitor {
+  const filter = new AlertFilter({ dedupWindowS: 0, perHostPerMinute: 0 });
+  return new Monitor({
+    metrics: new MonitorMetrics(),
+    store: new AlertStore({ filter }),
+    stats: new LiveStats(),
+    filter,
+    sinks: [],
+    scoring: {
+      kind: "flow",
+      name: "all",
+      detector: {
+        name: "all",
+        score: (x: Matrix) => new Float64Array(x.rows).fill(1),
+      } as unknown as Detector,
+      featureSet: basicFeatures,
+      featureNames: ["bidirectional_packets", "bidirectional_bytes"],
+      threshold: 0,
+    },
+    ...o,
+  });
+}
