@@ -888,22 +888,17 @@ export class FlowMeter {
     const q = this.#closing;
     // With no linger a connection closed at the current clock ends at the next packet of that clock, after
     // others ended at it: not in the order EndPhase.LINGER promises.
-    this.#endPhase = this.#lingerUs > 0 ? EndPhase.LINGER : EndPhase.OTHER;
-    try {
-      while (this.#closingHead < q.length) {
-        const f = q[this.#closingHead];
-        if ((f._bits & ENDED) !== 0) {
-          this.#closingHead++;
-          continue;
-        }
-        const closedUs = f._t0s * 1e6 + f._t0u + f._closed;
-        if (nowUs - closedUs < this.#lingerUs) break;
+    const phase = this.#lingerUs > 0 ? EndPhase.LINGER : EndPhase.OTHER;
+    while (this.#closingHead < q.length) {
+      const f = q[this.#closingHead];
+      if ((f._bits & ENDED) !== 0) {
         this.#closingHead++;
-        this.#endOrderUs = closedUs;
-        this.#end(f, Expiration.TCP_END);
+        continue;
       }
-    } finally {
-      this.#endPhase = EndPhase.OTHER;
+      const closedUs = f._t0s * 1e6 + f._t0u + f._closed;
+      if (nowUs - closedUs < this.#lingerUs) break;
+      this.#closingHead++;
+      this.#endIn(phase, closedUs, f, Expiration.TCP_END);
     }
     if (this.#closingHead > 1024 && this.#closingHead * 2 > q.length) {
       this.#closing = q.slice(this.#closingHead);
@@ -914,14 +909,23 @@ export class FlowMeter {
   #scanIdle(ts: number): void {
     const nowMs = Math.floor(ts / 1000);
     let f = this.#head;
-    this.#endPhase = EndPhase.SCAN;
+    while (f !== null && nowMs - f.lastMs >= this.#idleMs) {
+      const next = f.next;
+      this.#endIn(EndPhase.SCAN, f.lastUs, f, Expiration.IDLE);
+      f = next;
+    }
+  }
+
+  /**
+   * Ends `f` in pass `phase`, which orders it by `orderUs` ({@link EndPhase}): what `onFlow` reads while it
+   * runs. Set per flow ended, not per pass: the linger is drained at every packet while connections linger,
+   * mostly ending none.
+   */
+  #endIn(phase: EndPhase, orderUs: number, f: Flow, why: number): void {
+    this.#endPhase = phase;
+    this.#endOrderUs = orderUs;
     try {
-      while (f !== null && nowMs - f.lastMs >= this.#idleMs) {
-        const next = f.next;
-        this.#endOrderUs = f.lastUs;
-        this.#end(f, Expiration.IDLE);
-        f = next;
-      }
+      this.#end(f, why);
     } finally {
       this.#endPhase = EndPhase.OTHER;
     }

@@ -475,8 +475,7 @@ export class Monitor {
     this.#accountTalkers(f);
     this.o.metrics.flowsEnded.inc();
     this.o.stats.flows(1);
-    const m = this.meter;
-    this.#mode.flowEnded(f, m.endPhase, m.endPhase === EndPhase.OTHER ? f.lastUs : m.endOrderUs);
+    this.#mode.flowEnded(f, this.meter.endPhase, this.meter.endOrderUs);
   }
 
   /** Shared per-flow state of an ended flow; the mode drops its own first. */

@@ -124,7 +124,9 @@ export class AlertMerge<T> {
    * phase) lets every alert at `us` go: see the note in #releaseUpTo. A place never goes back.
    */
   mark(shard: number, us: number, phase = Infinity, orderUs = Infinity): void {
-    if (cmp(us, phase, orderUs, this.#marks[shard], this.#markPhase[shard], this.#markUs[shard]) > 0) {
+    if (
+      comparePlaces(us, phase, orderUs, this.#marks[shard], this.#markPhase[shard], this.#markUs[shard]) > 0
+    ) {
       this.#marks[shard] = us;
       this.#markPhase[shard] = phase;
       this.#markUs[shard] = orderUs;
@@ -142,7 +144,7 @@ export class AlertMerge<T> {
     let us = Infinity, phase = Infinity, at = Infinity;
     for (let i = 0; i < this.#marks.length; i++) {
       const m = this.#marks[i], p = this.#markPhase[i], u = this.#markUs[i];
-      if (cmp(m, p, u, us, phase, at) < 0) (us = m, phase = p, at = u);
+      if (comparePlaces(m, p, u, us, phase, at) < 0) (us = m, phase = p, at = u);
     }
     this.#releaseUpTo(us, phase, at);
   }
@@ -158,7 +160,7 @@ export class AlertMerge<T> {
     // comes first only if that shard's index is lower).
     while (this.#head < q.length) {
       const w = q[this.#head];
-      if (cmp(w.clockUs, w.phase, w.orderUs, upTo, phase, at) >= 0) break;
+      if (comparePlaces(w.clockUs, w.phase, w.orderUs, upTo, phase, at) >= 0) break;
       this.#head++;
       const left = this.#perFlow.get(w.flowId)! - 1;
       if (left > 0) this.#perFlow.set(w.flowId, left);
@@ -175,14 +177,21 @@ export class AlertMerge<T> {
 }
 
 function before<T>(a: Waiting<T>, b: Waiting<T>): boolean {
-  const c = cmp(a.clockUs, a.phase, a.orderUs, b.clockUs, b.phase, b.orderUs);
+  const c = comparePlaces(a.clockUs, a.phase, a.orderUs, b.clockUs, b.phase, b.orderUs);
   if (c !== 0) return c < 0;
   if (a.shard !== b.shard) return a.shard < b.shard;
   return a.seq < b.seq;
 }
 
-/** Compares two places (clock, phase, order time): negative when the first comes first. */
-function cmp(u1: number, p1: number, t1: number, u2: number, p2: number, t2: number): number {
+/** Compares two places (packet clock, phase, order time): negative when the first comes first. */
+export function comparePlaces(
+  u1: number,
+  p1: number,
+  t1: number,
+  u2: number,
+  p2: number,
+  t2: number,
+): number {
   if (u1 !== u2) return u1 < u2 ? -1 : 1;
   if (p1 !== p2) return p1 < p2 ? -1 : 1;
   if (t1 !== t2) return t1 < t2 ? -1 : 1;

@@ -15,6 +15,7 @@ import type { Monitor, ShardLink } from "./monitor.ts";
 import { createMonitor, startTicker } from "./pipeline/meter.ts";
 import { resolveScoring } from "./pipeline/scoring.ts";
 import { AlertFilter, type FilterVerdict, HintBook } from "./rules.ts";
+import { comparePlaces } from "./shard_merge.ts";
 import { type AlertStore, LiveStats } from "./store.ts";
 
 /** Where a shard's alerts, drift events and counters go. */
@@ -69,9 +70,7 @@ export async function openShard(
   // The last place told (see ShardOutlet.clock): only a later one is sent.
   let markUs = -Infinity, markPhase = -Infinity, markAt = -Infinity;
   const markPlace = (us: number, phase: number, at: number) => {
-    if (us < markUs || (us === markUs && (phase < markPhase || (phase === markPhase && at <= markAt)))) {
-      return;
-    }
+    if (comparePlaces(us, phase, at, markUs, markPhase, markAt) <= 0) return;
     markUs = us;
     markPhase = phase;
     markAt = at;

@@ -20,7 +20,7 @@ import type { FeatureSet } from "../../flows/features/types.ts";
 import { EndPhase, type Flow } from "../../flows/meter.ts";
 import type { FeatureDeviation } from "../alert.ts";
 import { FeatureStats } from "./feature_stats.ts";
-import type { Explainer, FlowCounters, ModeHost, ScoringMode } from "./mode.ts";
+import type { Explainer, FlowCounters, ModeHost, RowOrder, ScoringMode } from "./mode.ts";
 
 /** A batch-trained flow model plus how to build its rows. */
 export interface FlowScoring {
@@ -89,7 +89,7 @@ interface PendingRow {
   cats?: (string | null)[];
   /** Queue order (set by #enqueue). */
   seq?: number;
-  /** The meter's pass that ended the flow and the time it orders the flow by (see RowOrder). */
+  /** The meter's pass that ended the flow and, for an ordered pass, the time it orders the flow by (RowOrder). */
   phase?: EndPhase;
   orderUs?: number;
 }
@@ -227,7 +227,7 @@ export class FlowScoringMode implements ScoringMode {
     if (this.#queue.length) this.#scoreQueue();
   }
 
-  flowEnded(f: Flow, phase: EndPhase = EndPhase.OTHER, orderUs = f.lastUs): void {
+  flowEnded(f: Flow, phase: EndPhase = EndPhase.OTHER, orderUs = 0): void {
     // Score it unless it was already scored with exactly these packets (a rescore just before it ended).
     if (this.#scoredPackets.get(f.id) === f.packets) {
       // Its last row may still wait in the queue: forgetting now would drop the evidence and the
@@ -452,14 +452,17 @@ export class FlowScoringMode implements ScoringMode {
             values: model.data.subarray(m * mc, (m + 1) * mc),
           },
           r.at,
-          {
-            phase: r.phase ?? EndPhase.OTHER,
-            us: r.orderUs ?? r.tsUs,
-            first: r.phase !== undefined && r.phase !== EndPhase.OTHER && r.seq === this.#nextSettle,
-          },
+          rowOrder(r, r.seq === this.#nextSettle),
         );
       } else if (finite) this.baseline.add(vals);
       this.#settle(r);
     }
   }
+}
+
+/** Where row `r` stands in the rules' order ({@link RowOrder}); `allBefore`: every earlier row was judged. */
+function rowOrder(r: PendingRow, allBefore: boolean): RowOrder {
+  const phase = r.phase ?? EndPhase.OTHER;
+  const ordered = phase !== EndPhase.OTHER;
+  return { phase, us: ordered ? r.orderUs! : r.tsUs, first: ordered && allBefore };
 }

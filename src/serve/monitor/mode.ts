@@ -32,11 +32,6 @@ export type Explainer = (
 ) => string | undefined | Promise<string | undefined>;
 
 /**
- * What the Monitor lends a mode. The mode keeps no copy of shared state: it reads the flow table
- * and alerted set live and hands every anomalous score back through {@link ModeHost.raise}, so
- * filtering, evidence and delivery stay identical across modes.
- */
-/**
  * Where a scored row stands in the order a sharded sensor's rules judge alerts in (src/serve/shard_merge.ts):
  * by packet clock, then the meter's pass that ended the flow (`EndPhase`), then `us`, the time that pass
  * orders flows by (a linger's close, the idle scan's last packet; the flow's last packet otherwise).
@@ -58,6 +53,11 @@ export interface FlowCounters {
   lastUs: number;
 }
 
+/**
+ * What the Monitor lends a mode. The mode keeps no copy of shared state: it reads the flow table
+ * and alerted set live and hands every anomalous score back through {@link ModeHost.raise}, so
+ * filtering, evidence and delivery stay identical across modes.
+ */
 export interface ModeHost {
   /** Flows the meter holds now (a mode re-scores long flows from them); see FlowMeter.flows. */
   activeFlows(): Iterable<Flow>;
