@@ -318,7 +318,58 @@ export type ShardMessage =
     kernelDrops?: number;
     skipped?: number;
   }
-  | { t: "error"; message: string; stack?: string };
+  | { t: "error"; message: string; stack?: string }
+  /** Alerts, places, ended flows and drift events in the order the shard raised them ({@link HandOver}). */
+  | { t: "batch"; items: BatchedMessage[] };
+
+/** What a shard's {@link HandOver} batches. */
+export type BatchedMessage = Extract<ShardMessage, { t: "alert" | "clock" | "ended" | "drift" }>;
+
+/**
+ * A worker shard's hand-overs to the main thread, in one message per turn of the worker (or per
+ * millisecond within a long one, such as a burst of alerts where an idle scan ends thousands of flows).
+ * Each message costs the main thread a turn of its event loop, which also runs the reader's next chunk
+ * of packets: with a message per alert and one per place, a burst's alerts reached the main thread
+ * 10 ms (median) to 40 ms (p99) after they were built in the paced bench (docs/monitor.md). A place
+ * followed by another with nothing between them says nothing more than the second, and is left out.
+ */
+export class HandOver {
+  readonly #post: (m: ShardMessage, transfer: Transferable[]) => void;
+  readonly #maxDelayMs: number;
+  #items: BatchedMessage[] = [];
+  #transfer: Transferable[] = [];
+  #since = 0;
+
+  /** `post` sends one message; a batch waits at most `maxDelayMs` (wall) for the end of the turn. */
+  constructor(post: (m: ShardMessage, transfer: Transferable[]) => void, maxDelayMs = 1) {
+    this.#post = post;
+    this.#maxDelayMs = maxDelayMs;
+  }
+
+  /** Queues `m` (with `transfer`, the buffers that move with it). */
+  add(m: BatchedMessage, transfer?: Transferable): void {
+    const items = this.#items;
+    if (!items.length) {
+      this.#since = performance.now();
+      queueMicrotask(() => this.flush());
+    } else if (m.t === "clock" && items[items.length - 1].t === "clock") {
+      items[items.length - 1] = m;
+      return;
+    }
+    items.push(m);
+    if (transfer) this.#transfer.push(transfer);
+    if (m.t === "alert" && performance.now() - this.#since >= this.#maxDelayMs) this.flush();
+  }
+
+  /** Posts what is queued now (before any message that must follow it, such as "done"). */
+  flush(): void {
+    if (!this.#items.length) return;
+    const items = this.#items, transfer = this.#transfer;
+    this.#items = [];
+    this.#transfer = [];
+    this.#post(items.length === 1 ? items[0] : { t: "batch", items }, transfer);
+  }
+}
 
 /** What the main thread posts to a shard. */
 export type ShardCommand =
@@ -472,13 +523,17 @@ export async function runShards(
     };
     const reportTo = report(i);
     const names = new NamesCache();
+    const take = (m: BatchedMessage) => {
+      if (m.t === "alert") toMerge(i, names.restore(m.r, m.sameNames));
+      else if (m.t === "clock") merge.mark(i, m.us, m.phase, m.orderUs);
+      else if (m.t === "ended") merge.ended(m.flowId);
+      else main.monitor.acceptDrift(m.d);
+    };
     w.onmessage = (e: MessageEvent<ShardMessage>) => {
       const m = e.data;
       try {
-        if (m.t === "alert") toMerge(i, names.restore(m.r, m.sameNames));
-        else if (m.t === "clock") merge.mark(i, m.us, m.phase, m.orderUs);
-        else if (m.t === "ended") merge.ended(m.flowId);
-        else if (m.t === "drift") main.monitor.acceptDrift(m.d);
+        if (m.t === "batch") { for (const b of m.items) take(b); }
+        else if (m.t === "alert" || m.t === "clock" || m.t === "ended" || m.t === "drift") take(m);
         else if (m.t === "report") reportTo(m.stats, m.counters, m.gauges, m.dropped);
         else if (m.t === "ready") {
           if (++ready === count - 1) settle?.ready();

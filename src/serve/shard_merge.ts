@@ -136,31 +136,46 @@ export class AlertMerge<T> {
 
   /** Judges every waiting alert in order, whatever the watermarks say (the run is over or failed). */
   flush(): void {
-    this.#releaseUpTo(Infinity, Infinity, Infinity);
+    this.#releaseWhile(() => true);
   }
 
   #release(): void {
-    // The lowest place over the shards.
-    let us = Infinity, phase = Infinity, at = Infinity;
-    for (let i = 0; i < this.#marks.length; i++) {
-      const m = this.#marks[i], p = this.#markPhase[i], u = this.#markUs[i];
-      if (comparePlaces(m, p, u, us, phase, at) < 0) (us = m, phase = p, at = u);
-    }
-    this.#releaseUpTo(us, phase, at);
+    this.#releaseWhile((w) => this.#due(w));
   }
 
-  #releaseUpTo(upTo: number, phase: number, at: number): void {
+  /**
+   * Whether no alert still to come goes before `w`. Ties (one place) go by shard, then arrival: a shard
+   * after `w`'s, or `w`'s own (its later alerts arrive later), may still hand one over at `w`'s place;
+   * a shard before it must be past that place. Requiring every shard to be past it held a burst whose
+   * alerts share a place (a capture whose time ran backwards: the meter holds its clock, and every flow
+   * it then ends has the same last packet time) until the slowest shard's watermark: 95–130 ms of the
+   * paced bench's p99 (docs/monitor.md).
+   */
+  #due(w: Waiting<T>): boolean {
+    for (let i = 0; i < this.#marks.length; i++) {
+      const c = comparePlaces(
+        this.#marks[i],
+        this.#markPhase[i],
+        this.#markUs[i],
+        w.clockUs,
+        w.phase,
+        w.orderUs,
+      );
+      if (c < 0 || (c === 0 && i < w.shard)) return false;
+    }
+    return true;
+  }
+
+  #releaseWhile(due: (w: Waiting<T>) => boolean): void {
     const q = this.#queue;
-    // A watermark lets alerts at its clock go too. A shard may still raise an alert at that very clock (another
-    // packet of the same µs, or one its meter clamped to its clock), which then follows those released here:
-    // the order within one clock is not one monitor's anyway (see the module doc). Waiting for the clock to
-    // move past it held every alert of a capture whose time ran backwards until its next jump forward (the
-    // meter holds its clock): 1.5–1.8 s p99 on the bench capture, paced, against 0.28–0.30 s. A place
-    // within a clock lets those before it go, not those at it (another shard's alert at the same place
-    // comes first only if that shard's index is lower).
+    // A watermark (no phase) lets the alerts at its clock go too. A shard may still raise an alert at that very
+    // clock (another packet of the same µs, or one its meter clamped to its clock), which then follows those
+    // released here: the order within one clock is not one monitor's anyway (see the module doc). Waiting for
+    // the clock to move past it held every alert of a capture whose time ran backwards until its next jump
+    // forward (the meter holds its clock): 1.5–1.8 s p99 on the bench capture, paced, against 0.28–0.30 s.
     while (this.#head < q.length) {
       const w = q[this.#head];
-      if (comparePlaces(w.clockUs, w.phase, w.orderUs, upTo, phase, at) >= 0) break;
+      if (!due(w)) break;
       this.#head++;
       const left = this.#perFlow.get(w.flowId)! - 1;
       if (left > 0) this.#perFlow.set(w.flowId, left);

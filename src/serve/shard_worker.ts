@@ -13,6 +13,7 @@ import { DecodedPacket } from "../capture/decode.ts";
 import type { Monitor } from "./monitor.ts";
 import { driveLive, openLive, pcapFast } from "./pipeline/source.ts";
 import {
+  HandOver,
   liveShard,
   NamesCache,
   routeTo,
@@ -24,6 +25,8 @@ import { type OpenShard, openShard } from "./shard_open.ts";
 import { macrotask, PacketRing, type RingHandlers } from "./shard_ring.ts";
 
 const post = (m: ShardMessage, transfer: Transferable[] = []) => self.postMessage(m, transfer);
+/** Alerts, places, ended flows and drift events go in batches, in order. */
+const handOver = new HandOver(post);
 /** The shard once open: hints and "accepted" messages go to it. */
 let open: OpenShard | undefined;
 /** Stops reading the capture file or interface (a shard that reads it itself). */
@@ -39,12 +42,12 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
     const shard = open = await openShard(c.cfg, c, {
       alert: (r) => {
         const sameNames = names.strip(r);
-        post({ t: "alert", r, sameNames }, r.pcap ? [r.pcap.buffer as ArrayBuffer] : []);
+        handOver.add({ t: "alert", r, sameNames }, r.pcap?.buffer as ArrayBuffer | undefined);
       },
-      ended: (flowId) => post({ t: "ended", flowId }),
-      drift: (d) => post({ t: "drift", d }),
+      ended: (flowId) => handOver.add({ t: "ended", flowId }),
+      drift: (d) => handOver.add({ t: "drift", d }),
       report: (stats, counters, gauges, dropped) => post({ t: "report", stats, counters, gauges, dropped }),
-      clock: (us, phase, orderUs) => post({ t: "clock", us, phase, orderUs }),
+      clock: (us, phase, orderUs) => handOver.add({ t: "clock", us, phase, orderUs }),
     });
     const { monitor } = shard;
     // Split fanout: this shard's own capture joins the group before the shard says it is ready.
@@ -71,6 +74,7 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       }
       await monitor.finish();
       shard.close();
+      handOver.flush();
       post({ t: "done", ...shard.totals(), kernelDrops, skipped: skip.packets });
     } finally {
       capture?.close(); // driveLive closed it unless the run failed first (closing twice is harmless)
@@ -78,6 +82,7 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
     }
   } catch (e) {
     ring?.abort(); // a reader blocked on this ring must not wait for it
+    handOver.flush();
     throw e;
   }
 }

@@ -91,8 +91,8 @@ Deno.test("AlertMerge: alerts of one clock go by pass then order time; a place l
   m.mark(1, 50_000, 1, 10_000); // shard 1 handed its scan's alert at 10 ms with all before it
   assert.deepEqual(
     judged,
-    ["2@50/0/45"],
-    "the linger comes before any scan; 1@50/1/10 is at the place, not before",
+    ["2@50/0/45", "1@50/1/10"],
+    "the linger comes before any scan; 1@50/1/10 is at shard 1's own place (its later alerts arrive later)",
   );
   m.mark(1, 50_000, 1, 15_000);
   assert.deepEqual(judged, ["2@50/0/45", "1@50/1/10", "3@50/1/12"]);
@@ -109,30 +109,62 @@ Deno.test("AlertMerge: alerts of one clock go by pass then order time; a place l
   assert.deepEqual(judged.at(-1), "6@60/1/30");
 });
 
-Deno.test("AlertMerge: shards handing over in their own order, watermarks moving apart, give the sorted order", () => {
+Deno.test("AlertMerge: alerts at one place go by shard: a later shard at that place does not hold an earlier one", () => {
+  const { m, judged } = merged(3);
+  // A held clock: every flow ended at 70 ms has the same last packet time, 60 ms, in every shard.
+  const tie = (shard: number, flowId: number) =>
+    m.add(shard, { clockUs: 70_000, phase: 1, orderUs: 60_000, flowId, item: `${flowId}/s${shard}` });
+  tie(1, 1);
+  tie(0, 2);
+  tie(2, 3);
+  m.mark(0, 70_000, 1, 60_000);
+  m.mark(2, 70_000, 1, 60_000);
+  assert.deepEqual(
+    judged,
+    [],
+    "shard 1 has said nothing: shard 0's alert could still be followed by one of its own",
+  );
+  m.mark(1, 70_000, 1, 60_000);
+  assert.deepEqual(
+    judged,
+    ["2/s0"],
+    "shards 1 and 2 may still hand over alerts at the place: shard 0's go first",
+  );
+  tie(0, 4);
+  assert.deepEqual(judged, ["2/s0", "4/s0"], "shard 0's next alert at its own place goes at once");
+  m.mark(0, 70_000); // shard 0 done with the clock
+  assert.deepEqual(judged, ["2/s0", "4/s0", "1/s1"], "shard 2 is at the place, after shard 1");
+  tie(1, 5);
+  assert.deepEqual(judged.at(-1), "5/s1");
+  m.mark(1, 70_000);
+  assert.deepEqual(judged, ["2/s0", "4/s0", "1/s1", "5/s1", "3/s2"]);
+});
+
+Deno.test("AlertMerge: shards handing over in their own order, watermarks and places moving apart, give the sorted order", () => {
   const rng = new Rng(11);
   const shards = 4, per = 2_000;
   const { m, judged } = merged(shards);
   const clocks = Array.from({ length: shards }, () => 0);
   const sent = Array.from({ length: shards }, () => 0);
-  const all: { c: number; id: number }[] = [];
+  const all: { c: number; id: number; s: number }[] = [];
   let id = 0;
   while (sent.some((n) => n < per)) {
     const s = rng.int(shards);
     if (sent[s] === per) continue;
-    clocks[s] += rng.int(30); // each shard's clock only goes forward
+    clocks[s] += rng.int(4); // each shard's clock only goes forward; shards often share a place
     const c = clocks[s];
     m.add(s, entry(c, id));
-    all.push({ c, id: id++ });
+    all.push({ c, id: id++, s });
     sent[s]++;
-    if (rng.int(4) === 0) m.mark(s, c * 1000); // alerts at c may still come
+    const say = rng.int(4);
+    if (say === 0) (m.mark(s, c * 1000), clocks[s]++); // a watermark: done with clock c
+    else if (say === 1) m.mark(s, c * 1000, 2, c * 1000); // a place: none before this alert's
     if (sent[s] === per) m.mark(s, Infinity);
   }
   assert.equal(m.waiting, 0, "every shard done: nothing waits");
-  const want = all.sort((a, b) => a.c - b.c || a.id - b.id).map((a) => `${a.id}@${a.c}`);
-  // Equal clocks and times: by shard, then arrival; compare as multisets per clock and the clocks' order.
-  assert.deepEqual(judged.map((j) => Number(j.split("@")[1])), want.map((j) => Number(j.split("@")[1])));
-  assert.deepEqual([...judged].sort(), [...want].sort());
+  // One place: by shard, then arrival.
+  const want = all.sort((a, b) => a.c - b.c || a.s - b.s || a.id - b.id).map((a) => `${a.id}@${a.c}`);
+  assert.deepEqual(judged, want);
 });
 
 Deno.test("a shard's watermark: no alert is handed over older than a watermark it gave before", async () => {

@@ -6,7 +6,7 @@ import type { MonitorMetrics } from "../../src/serve/metrics.ts";
 import { configProblems, type MonitorConfig } from "../../src/serve/config.ts";
 import { type LiveOpener, runMonitor } from "../../src/serve/run.ts";
 import type { DecodedPacket } from "../../src/capture/decode.ts";
-import { flowHash, shardCount, ShardMap } from "../../src/serve/shard.ts";
+import { flowHash, HandOver, shardCount, ShardMap, type ShardMessage } from "../../src/serve/shard.ts";
 import { ipv6Copy } from "../../bench/_ipv6.ts";
 import { dataPath, nadirArgs } from "../_shared.ts";
 import { AlertFilter, alertKeyString, HintBook } from "../../src/serve/rules.ts";
@@ -407,6 +407,38 @@ Deno.test("monitor --workers 2 on a live source: one capture, flows split over t
     assert.equal(r.packets, frames.length);
   }
   assert.deepEqual(counts[1], counts[0]);
+});
+
+Deno.test("HandOver: a turn's hand-overs go in one message, in order, places coalesced, buffers moved with them", async () => {
+  const sent: { m: ShardMessage; transfer: Transferable[] }[] = [];
+  const h = new HandOver((m, transfer) => void sent.push({ m, transfer }), 1_000);
+  const pcap = new Uint8Array(24);
+  const alert = (id: number) => ({ t: "alert", r: { alert: { flow_id: id } }, sameNames: false }) as never;
+  h.add({ t: "clock", us: 1, phase: 0, orderUs: 1 });
+  h.add(alert(7), pcap.buffer);
+  h.add({ t: "clock", us: 2, phase: 1, orderUs: 2 });
+  h.add({ t: "clock", us: 3, phase: 1, orderUs: 3 });
+  h.add({ t: "ended", flowId: 7 });
+  assert.equal(sent.length, 0, "nothing goes before the end of the turn");
+  await Promise.resolve();
+  assert.equal(sent.length, 1);
+  const { m, transfer } = sent[0];
+  assert.equal(m.t, "batch");
+  assert.deepEqual(
+    (m as Extract<ShardMessage, { t: "batch" }>).items.map((i) => i.t === "clock" ? `clock@${i.us}` : i.t),
+    ["clock@1", "alert", "clock@3", "ended"],
+    "in order; the place at 2 says nothing the one at 3 does not",
+  );
+  assert.deepEqual(transfer, [pcap.buffer]);
+  h.add({ t: "ended", flowId: 8 });
+  h.flush();
+  assert.deepEqual(sent[1].m, { t: "ended", flowId: 8 }, "one item goes as itself");
+  await Promise.resolve();
+  assert.equal(sent.length, 2, "a flushed turn posts nothing more");
+  // A long turn (a burst of alerts): posted once the batch is older than the limit.
+  const quick = new HandOver((m) => void sent.push({ m, transfer: [] }), 0);
+  quick.add(alert(1));
+  assert.equal(sent.length, 3, "an alert past the delay limit goes at once");
 });
 
 Deno.test("HintBook: what the rules' hints say matches what the rules would say, in the rules' order", () => {
