@@ -598,7 +598,7 @@ export class Monitor {
       const ev = this.evidence.get(f.id);
       return {
         topFeatures: this.#mode.baseline.top(vals, o.topFeatures ?? 5),
-        frames: ev, // a snapshot: views of bytes the buffer never writes again
+        frames: ev, // views of the buffer's bytes: made into a pcap before the flow can be dropped
         values: Array.from(vals),
         model: modelRow && { names: modelRow.names, values: Float64Array.from(modelRow.values) },
       };

@@ -259,6 +259,34 @@ Deno.test("evidence buffer: frames of a real capture kept byte for byte in per-f
   );
 });
 
+Deno.test("evidence buffer: chunks of dropped flows are used again without touching the frames of kept ones", async () => {
+  // A real capture's frames, copied into shared memory at every alignment (as a shard's ring hands them),
+  // spread over many short flows of which most are dropped (ended without alert) as the capture goes.
+  const frames: Uint8Array[] = [];
+  await forEachPacket(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), (p) => void frames.push(p.raw!.slice()));
+  const shared = new Uint8Array(new SharedArrayBuffer(1 << 20));
+  const ev = new EvidenceBuffer({ maxBytes: 1 << 30 });
+  const kept = new Map<number, Uint8Array[]>();
+  let at = 0;
+  frames.forEach((f, i) => {
+    const id = i >> 2; // 4 frames a flow
+    at = (at + 8 + (i % 8)) % ((1 << 20) - 4096); // start at every alignment modulo 8
+    shared.set(f, at);
+    ev.add(id, i, f.length, shared.subarray(at, at + f.length), 1);
+    at += f.length;
+    if (id % 5 === 0) (kept.get(id) ?? kept.set(id, []).get(id)!).push(f);
+    else if (i % 4 === 3) ev.drop(id);
+  });
+  assert.ok(kept.size >= 20, `${kept.size} flows kept`);
+  for (const [id, want] of kept) {
+    const got = ev.get(id)!;
+    assert.equal(got.packets.length, want.length);
+    got.packets.forEach((q, i) => assert.deepEqual(q.data, want[i], `flow ${id} frame ${i}`));
+  }
+  const last = (frames.length - 1) >> 2, open = last % 5 !== 0 && frames.length % 4 !== 0 ? 1 : 0;
+  assert.equal(ev.size, kept.size + open, "the dropped flows are gone");
+});
+
 Deno.test("evidence buffer: per-flow and global caps", () => {
   const ev = new EvidenceBuffer({ perFlowPackets: 3, perFlowBytes: 250, maxBytes: 1000 });
   for (let i = 0; i < 10; i++) ev.add(1, i, 100, new Uint8Array(100), 1);
