@@ -226,6 +226,28 @@ export class EvidenceBuffer {
     return { linkType: f.linkType, packets, bytes: f.bytes };
   }
 
+  /**
+   * Flow `id`'s frames as a classic pcap, the bytes {@link pcapBytes} makes of {@link get}'s frames, built
+   * straight from the chunks (an alert's pcap is built as it is raised: a record and a view a frame first
+   * were a fifth of building it); undefined when the flow holds none.
+   */
+  pcap(id: number): Uint8Array | undefined {
+    const f = this.#flows.get(id);
+    if (f === undefined || f.n === 0) return undefined;
+    const out = new Uint8Array(PCAP_HEADER + PCAP_RECORD * f.n + f.bytes);
+    const dv = new DataView(out.buffer);
+    pcapHeader(dv, f.linkType);
+    const m = f.meta;
+    let at = PCAP_HEADER;
+    for (let i = 0, o = 0; i < f.n; i++, o += META) {
+      const off = m[o + 3], len = m[o + 4];
+      pcapRecord(dv, at, m[o], len, m[o + 1]);
+      out.set(f.chunks[m[o + 2]].subarray(off, off + len), at + PCAP_RECORD);
+      at += PCAP_RECORD + len;
+    }
+    return out;
+  }
+
   /** Forgets flow `id` (flow ended without alert, or evidence written). */
   drop(id: number): void {
     const f = this.#flows.get(id);
@@ -248,25 +270,37 @@ function held(f: HeldEvidence): number {
  * (256 KiB buffer per file) costs more than the frames themselves.
  */
 export function pcapBytes(ev: FlowEvidence): Uint8Array {
-  const total = 24 + ev.packets.reduce((s, p) => s + 16 + p.data.length, 0);
+  const total = PCAP_HEADER + ev.packets.reduce((s, p) => s + PCAP_RECORD + p.data.length, 0);
   const out = new Uint8Array(total);
   const dv = new DataView(out.buffer);
+  pcapHeader(dv, ev.linkType);
+  let off = PCAP_HEADER;
+  for (const p of ev.packets) {
+    pcapRecord(dv, off, p.tsUs, p.data.length, p.wireLen);
+    out.set(p.data, off + PCAP_RECORD);
+    off += PCAP_RECORD + p.data.length;
+  }
+  return out;
+}
+
+const PCAP_HEADER = 24, PCAP_RECORD = 16;
+
+/** A classic little-endian pcap's file header (magic a1b2c3d4, µs timestamps, version 2.4). */
+function pcapHeader(dv: DataView, linkType: number): void {
   dv.setUint32(0, 0xa1b2c3d4, true);
   dv.setUint16(4, 2, true);
   dv.setUint16(6, 4, true);
   dv.setUint32(16, 262144, true);
-  dv.setUint32(20, ev.linkType, true);
-  let off = 24;
-  for (const p of ev.packets) {
-    const sec = Math.floor(p.tsUs / 1e6);
-    dv.setUint32(off, sec >>> 0, true);
-    dv.setUint32(off + 4, Math.round(p.tsUs - sec * 1e6) >>> 0, true);
-    dv.setUint32(off + 8, p.data.length, true);
-    dv.setUint32(off + 12, Math.max(p.wireLen, p.data.length), true);
-    out.set(p.data, off + 16);
-    off += 16 + p.data.length;
-  }
-  return out;
+  dv.setUint32(20, linkType, true);
+}
+
+/** A record header at `at`: the time, `capLen` bytes captured of a `wireLen`-byte frame. */
+function pcapRecord(dv: DataView, at: number, tsUs: number, capLen: number, wireLen: number): void {
+  const sec = Math.floor(tsUs / 1e6);
+  dv.setUint32(at, sec >>> 0, true);
+  dv.setUint32(at + 4, Math.round(tsUs - sec * 1e6) >>> 0, true);
+  dv.setUint32(at + 8, capLen, true);
+  dv.setUint32(at + 12, Math.max(wireLen, capLen), true);
 }
 
 /** Callbacks of {@link EvidenceWriter} (the monitor wires them to the sink metrics and its log). */

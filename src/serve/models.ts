@@ -219,9 +219,7 @@ export function flowExplainer(
       contribution[j] = c;
       total += Math.max(0, c);
     }
-    const order = Array.from({ length: n }, (_, j) => j);
-    order.sort((a, b) => contribution[b] - contribution[a]);
-    const feats: FeatureEvidence[] = order.slice(0, top).map((j) => ({
+    const feats: FeatureEvidence[] = topIndices(contribution, top).map((j) => ({
       name: names[j],
       value: values[j],
       percentile: percentile(profile, j, values[j]),
@@ -233,6 +231,32 @@ export function flowExplainer(
     const base = { detector: det.name, score, method: "profile-deviation" as const, features: feats };
     return { summary: templateSummary(base), features: feats.map(evidence) };
   };
+}
+
+/**
+ * The indices of the `k` largest of `c`, largest first, ties in index order, NaN after every number: what a
+ * stable sort of all indices by value would begin with. Only the best k are kept as they are found (sorting
+ * every index with a comparator closure was ~a tenth of an alert's cost on a shard). The sort this replaced
+ * compared by `c[b] - c[a]`, which a NaN makes inconsistent: where it then put a NaN differed between V8's
+ * interpreter and its optimised code (20,000 random cases: identical without optimisation, not with it).
+ */
+export function topIndices(c: ArrayLike<number>, k: number): number[] {
+  const idx: number[] = [];
+  // A NaN is placed only after everything before it (it moves past nothing), so NaNs keep their order.
+  for (let j = 0; j < c.length; j++) {
+    const v = c[j];
+    let at = idx.length;
+    if (v === v) { while (at > 0 && lessThan(c[idx[at - 1]], v)) at--; }
+    if (at >= k) continue;
+    idx.splice(at, 0, j);
+    if (idx.length > k) idx.pop();
+  }
+  return idx;
+}
+
+/** `a` ranks below `b` (a NaN below any number). */
+function lessThan(a: number, b: number): boolean {
+  return a !== a || a < b;
 }
 
 /**

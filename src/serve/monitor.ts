@@ -56,13 +56,7 @@ import type { Matrix } from "../data/matrix.ts";
 import type { Detector } from "../detectors/types.ts";
 import { EndPhase, Expiration, Flow, type FlowFeatureSet, FlowMeter } from "../flows/meter.ts";
 import { type Alert, hostName, makeAlert, protoName } from "./alert.ts";
-import {
-  EvidenceBuffer,
-  type EvidenceOptions,
-  EvidenceWriter,
-  type FlowEvidence,
-  pcapBytes,
-} from "./evidence.ts";
+import { EvidenceBuffer, type EvidenceOptions, EvidenceWriter } from "./evidence.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import type { AlertFilter, AlertKey, FilterHint, FilterVerdict } from "./rules.ts";
 import type { AlertSink } from "./sinks/sink.ts";
@@ -595,10 +589,10 @@ export class Monitor {
     // What the alert needs, taken when it is built: the flow may end (and its evidence be dropped) before
     // the rules answer (shard mode) or an async explanation returns.
     const take = () => {
-      const ev = this.evidence.get(f.id);
       return {
         topFeatures: this.#mode.baseline.top(vals, o.topFeatures ?? 5),
-        frames: ev, // views of the buffer's bytes: made into a pcap before the flow can be dropped
+        // The pcap is built only where it will be written (here, or by the monitor a shard hands to).
+        pcap: this.evidenceWriter || (o.shard && o.evidenceDir) ? this.evidence.pcap(f.id) : undefined,
         values: Array.from(vals),
         model: modelRow && { names: modelRow.names, values: Float64Array.from(modelRow.values) },
       };
@@ -628,7 +622,7 @@ export class Monitor {
       });
       this.#explainAndSend(
         a,
-        t.frames,
+        t.pcap,
         names,
         t.values,
         triggerWall,
@@ -661,7 +655,7 @@ export class Monitor {
   /** Explains `a` (maybe asynchronously), then delivers it here or hands it to the main monitor. */
   #explainAndSend(
     a: Alert,
-    ev: FlowEvidence | undefined,
+    pcap: Uint8Array | undefined,
     names: readonly string[],
     values: number[],
     triggerWall: number,
@@ -679,10 +673,6 @@ export class Monitor {
     } catch (e) {
       ex = `(explanation failed: ${(e as Error).message})`;
     }
-    // The pcap is built only where it will be written (here, or by the monitor a shard hands to).
-    const pcap = (this.evidenceWriter || (o.shard && o.evidenceDir)) && ev?.packets.length
-      ? pcapBytes(ev)
-      : undefined;
     const then = (text: string | undefined) => {
       if (!o.shard) return this.#deliver(a, text, pcap, names, values, triggerWall, triggerCpu, model);
       a.explanation = text ?? defaultExplanation(a);

@@ -246,6 +246,7 @@ Deno.test("evidence buffer: frames of a real capture kept byte for byte in per-f
     got.packets.forEach((q, i) => assert.deepEqual(q.data, w[i], `flow ${id} frame ${i}`));
     assert.deepEqual(got.packets.map((q) => [q.tsUs, q.wireLen]), times.get(id), `flow ${id} times, lengths`);
     assert.equal(pcapBytes(got).length, 24 + w.reduce((s, f) => s + 16 + f.length, 0));
+    assert.deepEqual(ev.pcap(id), pcapBytes(got), `flow ${id}: the pcap built from the chunks`);
     assert.equal(got.linkType, linkType);
     frames += w.length;
     stored += got.bytes;
@@ -282,7 +283,9 @@ Deno.test("evidence buffer: chunks of dropped flows are used again without touch
     const got = ev.get(id)!;
     assert.equal(got.packets.length, want.length);
     got.packets.forEach((q, i) => assert.deepEqual(q.data, want[i], `flow ${id} frame ${i}`));
+    assert.deepEqual(ev.pcap(id), pcapBytes(got));
   }
+  assert.equal(ev.pcap(1), undefined, "a dropped flow has no pcap");
   const last = (frames.length - 1) >> 2, open = last % 5 !== 0 && frames.length % 4 !== 0 ? 1 : 0;
   assert.equal(ev.size, kept.size + open, "the dropped flows are gone");
 });
