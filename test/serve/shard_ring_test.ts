@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DecodedPacket } from "../../src/capture/decode.ts";
+import { DecodedPacket, decodeFrame } from "../../src/capture/decode.ts";
 import { forEachPacket } from "../../src/capture/reader.ts";
 import { PacketRing } from "../../src/serve/shard_ring.ts";
 import { dataPath } from "../_shared.ts";
@@ -54,4 +54,43 @@ Deno.test("PacketRing: a record larger than half the ring is refused with its si
   const ring = PacketRing.create(65536);
   const p = { tsUs: 1, wireLen: 40000, capLen: 40000, ifIndex: 0, linkType: 1, raw: new Uint8Array(40000) };
   assert.throws(() => ring.packet(p as never, 0), /a 40032-byte record does not fit a 65536-byte ring/);
+});
+
+Deno.test("PacketRing: frames come out whole, at their source's address modulo 8 (V8 copies shared memory word by word only then)", async () => {
+  const ring = PacketRing.create(65536);
+  const reader = PacketRing.attach(ring.buffer);
+  const pkt = new DecodedPacket();
+  const sent: { bytes: Uint8Array; shift: number }[] = [];
+  const got: { bytes: Uint8Array; shift: number }[] = [];
+  const handlers = {
+    packet: (p: DecodedPacket) => void got.push({ bytes: p.raw.slice(), shift: p.raw.byteOffset & 7 }),
+    tick: () => {},
+  };
+  // A real capture's frames, each decoded again from a copy placed at the next alignment modulo 8.
+  const frames: { raw: Uint8Array; tsUs: number; linkType: number }[] = [];
+  await forEachPacket(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), (p) => {
+    frames.push({ raw: p.raw.slice(), tsUs: p.tsUs, linkType: p.linkType });
+  });
+  const src = new DecodedPacket();
+  frames.forEach((f, i) => {
+    const shift = i % 8, buf = new Uint8Array(f.raw.length + 8);
+    buf.set(f.raw, shift);
+    decodeFrame(src, buf, shift, f.raw.length, f.linkType);
+    src.tsUs = f.tsUs;
+    src.wireLen = f.raw.length;
+    ring.packet(src, f.tsUs);
+    sent.push({ bytes: f.raw, shift: (buf.byteOffset + shift) & 7 });
+    if (i % 4 === 3) {
+      ring.flush();
+      while (reader.read(handlers, pkt, 16) > 0) { /* drain */ }
+    }
+  });
+  ring.close();
+  while (reader.read(handlers, pkt, 1000) > 0) { /* drain */ }
+  assert.equal(got.length, sent.length);
+  assert.deepEqual(new Set(sent.map((s) => s.shift)).size, 8, "every alignment was sent");
+  got.forEach((g, i) => {
+    assert.deepEqual(g.bytes, sent[i].bytes, `frame ${i}`);
+    assert.equal(g.shift, sent[i].shift, `frame ${i} alignment`);
+  });
 });
