@@ -36,6 +36,7 @@ import type { FeatureSet } from "../flows/features/types.ts";
 import { modelColumns } from "../flows/corpus.ts";
 import type { Transform } from "../data/preprocess.ts";
 import { InputError } from "../util/errors.ts";
+import { topIndices } from "../util/top.ts";
 import type { PredictModel } from "./api.ts";
 import type { FlowExplanation, FlowScoring } from "./monitor.ts";
 import { basename } from "node:path";
@@ -209,8 +210,8 @@ export function flowExplainer(
       }));
     }
     // Every feature's contribution, but the evidence (percentile, benign range) only for the `top` kept: a
-    // record for each of ~60 features was a third of the explanation's cost, paid on every alert. The
-    // indices are sorted with the comparison the records were, so ties and NaNs keep the same order.
+    // record for each of ~60 features was a third of the explanation's cost, paid on every alert. Ties keep
+    // the feature order; a NaN contribution ranks last.
     const n = names.length;
     const contribution = new Float64Array(n);
     let total = 0;
@@ -231,32 +232,6 @@ export function flowExplainer(
     const base = { detector: det.name, score, method: "profile-deviation" as const, features: feats };
     return { summary: templateSummary(base), features: feats.map(evidence) };
   };
-}
-
-/**
- * The indices of the `k` largest of `c`, largest first, ties in index order, NaN after every number: what a
- * stable sort of all indices by value would begin with. Only the best k are kept as they are found (sorting
- * every index with a comparator closure was ~a tenth of an alert's cost on a shard). The sort this replaced
- * compared by `c[b] - c[a]`, which a NaN makes inconsistent: where it then put a NaN differed between V8's
- * interpreter and its optimised code (20,000 random cases: identical without optimisation, not with it).
- */
-export function topIndices(c: ArrayLike<number>, k: number): number[] {
-  const idx: number[] = [];
-  // A NaN is placed only after everything before it (it moves past nothing), so NaNs keep their order.
-  for (let j = 0; j < c.length; j++) {
-    const v = c[j];
-    let at = idx.length;
-    if (v === v) { while (at > 0 && lessThan(c[idx[at - 1]], v)) at--; }
-    if (at >= k) continue;
-    idx.splice(at, 0, j);
-    if (idx.length > k) idx.pop();
-  }
-  return idx;
-}
-
-/** `a` ranks below `b` (a NaN below any number). */
-function lessThan(a: number, b: number): boolean {
-  return a !== a || a < b;
 }
 
 /**
