@@ -63,7 +63,8 @@ export interface EvidenceOptions {
   /**
    * Memory kept in all: frame bytes plus {@link EVIDENCE_FLOW_OVERHEAD} a flow and
    * {@link EVIDENCE_PACKET_OVERHEAD} a frame. Default 64 MiB (~125 k one-frame flows of a SYN flood).
-   * Free chunks kept for reuse come on top: at most 1/8 of this, and 8 MiB.
+   * Free chunks kept for reuse count against it too: they fill the room the held flows leave, and are let go
+   * first when the held flows need it.
    */
   maxBytes?: number;
 }
@@ -98,8 +99,6 @@ interface HeldEvidence {
 const META = 5;
 /** Chunks are 2^6 (a SYN's frame fits) to 2^16 bytes; a larger one (a frame over 64 KiB) is not reused. */
 const MIN_CLASS = 6, MAX_CLASS = 16;
-/** Most bytes of free chunks kept for reuse (and at most 1/8 of the buffer's cap). */
-const POOL_MAX = 8 << 20;
 
 /** See the module doc. */
 export class EvidenceBuffer {
@@ -111,7 +110,6 @@ export class EvidenceBuffer {
   /** Free chunks by size class (log2 of their length), and their bytes. */
   readonly #free: Uint8Array[][] = [];
   #freeBytes = 0;
-  readonly #poolMax: number;
   #oldest: MapIterator<[number, HeldEvidence]> | undefined;
   /** Flows forgotten because of the global cap. */
   evicted = 0;
@@ -120,12 +118,16 @@ export class EvidenceBuffer {
     this.#perFlowPackets = opts.perFlowPackets ?? 32;
     this.#perFlowBytes = opts.perFlowBytes ?? 64 * 1024;
     this.#maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
-    this.#poolMax = Math.min(POOL_MAX, this.#maxBytes / 8);
   }
 
   /** Memory held now (frame bytes plus bookkeeping, as counted against `maxBytes`). */
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Bytes of free chunks kept for reuse: with {@link bytes}, at most `maxBytes`. */
+  get freeBytes(): number {
+    return this.#freeBytes;
   }
 
   /** Flows held now. */
@@ -169,6 +171,7 @@ export class EvidenceBuffer {
     f.n++;
     f.bytes += len;
     this.#bytes += EVIDENCE_PACKET_OVERHEAD;
+    if (this.#bytes + this.#freeBytes > this.#maxBytes) this.#shed();
     while (this.#bytes > this.#maxBytes && this.#flows.size > 1) {
       // One iterator kept across calls: a fresh `entries().next()` walks past every deleted entry at
       // the front of the map first, O(n) per eviction once the cap is reached (a flood evicts per flow).
@@ -204,9 +207,19 @@ export class EvidenceBuffer {
   #recycle(f: HeldEvidence): void {
     for (const c of f.chunks) {
       const cls = 31 - Math.clz32(c.length);
-      if (cls > MAX_CLASS || this.#freeBytes + c.length > this.#poolMax) continue;
+      if (cls > MAX_CLASS || this.#bytes + this.#freeBytes + c.length > this.#maxBytes) continue;
       (this.#free[cls] ??= []).push(c);
       this.#freeBytes += c.length;
+    }
+  }
+
+  /** Lets free chunks go, the largest first, until held and free bytes fit the cap again (or none is left). */
+  #shed(): void {
+    for (let cls = MAX_CLASS; cls >= MIN_CLASS && this.#bytes + this.#freeBytes > this.#maxBytes; cls--) {
+      const free = this.#free[cls];
+      while (free?.length && this.#bytes + this.#freeBytes > this.#maxBytes) {
+        this.#freeBytes -= free.pop()!.length;
+      }
     }
   }
 

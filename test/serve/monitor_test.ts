@@ -290,6 +290,28 @@ Deno.test("evidence buffer: chunks of dropped flows are used again without touch
   assert.equal(ev.size, kept.size + open, "the dropped flows are gone");
 });
 
+Deno.test("evidence buffer: free chunks fill the room held flows leave, and go before any held flow does", () => {
+  const max = 64 * 1024;
+  const ev = new EvidenceBuffer({ maxBytes: max, perFlowPackets: 4 });
+  const frame = new Uint8Array(600);
+  const fits = () =>
+    assert.ok(ev.bytes + ev.freeBytes <= max, `held ${ev.bytes} + free ${ev.freeBytes} > ${max}`);
+  for (let id = 0; id < 20; id++) {
+    for (let k = 0; k < 4; k++) ev.add(id, k, 600, frame, 1), fits();
+  }
+  for (let id = 0; id < 20; id++) ev.drop(id), fits();
+  assert.equal(ev.bytes, 0);
+  // Not a fixed share of the cap: a burst of ended flows leaves its chunks for the flows after it.
+  assert.ok(ev.freeBytes > max / 2, `${ev.freeBytes} free bytes kept`);
+  const evicted = ev.evicted;
+  // Ten flows fit the cap on their own: they take free chunks, and the rest make room for them.
+  for (let id = 100; id < 110; id++) {
+    for (let k = 0; k < 4; k++) ev.add(id, k, 600, frame, 1), fits();
+  }
+  assert.equal(ev.evicted, evicted, "no held flow forgotten while free chunks were left to let go");
+  assert.equal(ev.size, 10);
+});
+
 Deno.test("evidence buffer: per-flow and global caps", () => {
   const ev = new EvidenceBuffer({ perFlowPackets: 3, perFlowBytes: 250, maxBytes: 1000 });
   for (let i = 0; i < 10; i++) ev.add(1, i, 100, new Uint8Array(100), 1);
