@@ -8,10 +8,13 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { EvidenceBuffer, pcapBytes } from "./evidence.ts";
+ * import { EvidenceBuffer } from "./evidence.ts";
  * const ev = new EvidenceBuffer({ perFlowPackets: 2 });
  * ev.add(1, 1_000_000, 60, new Uint8Array(60), 1);
- * assert.equal(pcapBytes(ev.get(1)!).length, 24 + 16 + 60);
+ * assert.equal(ev.pcap(1)!.length, 24 + 16 + 60); // file header, record header, frame
+ * assert.equal(ev.pcap(2), undefined); // a flow that kept no frame
+ * ev.drop(1);
+ * assert.equal(ev.size, 0);
  * ```
  * {@link EvidenceDisk} keeps the written pcaps within a disk budget.
  *
@@ -23,23 +26,9 @@ import type { AlertSink, SinkStats } from "./sinks/sink.ts";
 import { SpareFiles, type SpareFilesOptions } from "./spare_files.ts";
 import { forEachLine } from "../util/lines.ts";
 
-/** One stored frame. */
-export interface EvidencePacket {
-  tsUs: number;
-  wireLen: number;
-  data: Uint8Array;
-}
-
-/** A flow's stored frames. */
-export interface FlowEvidence {
-  linkType: number;
-  packets: EvidencePacket[];
-  bytes: number;
-}
-
 /**
- * Heap bytes a flow's evidence costs beyond its frames: the map entry and {@link FlowEvidence}
- * record, and per frame its {@link EvidencePacket}, Uint8Array and ArrayBuffer. Measured with
+ * Heap bytes a flow's evidence costs beyond its frames: the map entry and the flow's record, and per frame
+ * a record, view and buffer of its own (as frames were held when this was measured). Measured with
  * Deno.memoryUsage() over 100 k single-packet flows of the SYN flood (test/serve/_flood.ts): 528
  * bytes a flow for a 58-byte frame (docs/monitor.md). {@link EvidenceBuffer} counts these against its
  * cap: counting frame bytes alone let a flood of one-frame flows hold 8× the cap (~500 MB at 1 M
@@ -73,9 +62,9 @@ export interface EvidenceOptions {
  * A flow's frames as the buffer holds them: their bytes packed into the flow's chunks, and five numbers a
  * frame (time, wire length, chunk, offset, captured length) in one array. A chunk is taken when a frame
  * does not fit the last one, twice the flow's bytes so far (the first just the first frame), rounded up to
- * a power of two, so 32 frames take about 6 chunks instead of 32. A frame's view and record are made only
- * when an alert asks for them ({@link EvidenceBuffer.get}): made per frame, they were most of the buffer's
- * cost on a shard (docs/monitor.md).
+ * a power of two, so 32 frames take about 6 chunks instead of 32. No view or record is made per frame: made
+ * per frame, they were most of the buffer's cost on a shard (docs/monitor.md); an alert's pcap is copied
+ * straight from the chunks ({@link EvidenceBuffer.pcap}).
  *
  * Chunks of flows that end without an alert (most of them) are used again: allocating each one (a zeroed
  * ArrayBuffer the garbage collector tracks) was ~80 % of the cost of storing a frame, 0.63 against
@@ -224,25 +213,11 @@ export class EvidenceBuffer {
   }
 
   /**
-   * The stored frames of flow `id`: views of the held bytes, valid until the flow is dropped or evicted
-   * (its chunks are then used again): copy them first, as {@link pcapBytes} does.
-   */
-  get(id: number): FlowEvidence | undefined {
-    const f = this.#flows.get(id);
-    if (f === undefined) return undefined;
-    const packets: EvidencePacket[] = new Array(f.n);
-    const m = f.meta;
-    for (let i = 0, o = 0; i < f.n; i++, o += META) {
-      const off = m[o + 3];
-      packets[i] = { tsUs: m[o], wireLen: m[o + 1], data: f.chunks[m[o + 2]].subarray(off, off + m[o + 4]) };
-    }
-    return { linkType: f.linkType, packets, bytes: f.bytes };
-  }
-
-  /**
-   * Flow `id`'s frames as a classic pcap, the bytes {@link pcapBytes} makes of {@link get}'s frames, built
-   * straight from the chunks (an alert's pcap is built as it is raised: a record and a view a frame first
-   * were a fifth of building it); undefined when the flow holds none.
+   * Flow `id`'s frames as a classic little-endian pcap (magic a1b2c3d4, µs timestamps, version 2.4), sized
+   * exactly and copied straight from the chunks, so it stays whole when they are used again; undefined when
+   * the flow holds none. It runs once per alert on the capture thread, where src/capture/writer.ts's
+   * buffered writer (256 KiB a file) cost more than the frames, and a record and a view a frame first were
+   * a fifth of the cost.
    */
   pcap(id: number): Uint8Array | undefined {
     const f = this.#flows.get(id);
@@ -274,26 +249,6 @@ export class EvidenceBuffer {
 /** What a flow's evidence counts against the buffer's cap. */
 function held(f: HeldEvidence): number {
   return f.capacity + EVIDENCE_FLOW_OVERHEAD + f.n * EVIDENCE_PACKET_OVERHEAD;
-}
-
-/**
- * Serialises a flow's frames as a classic little-endian pcap (magic
- * a1b2c3d4, µs timestamps, version 2.4), sized exactly: this runs once per
- * alert on the capture thread, where src/capture/writer.ts's buffered writer
- * (256 KiB buffer per file) costs more than the frames themselves.
- */
-export function pcapBytes(ev: FlowEvidence): Uint8Array {
-  const total = PCAP_HEADER + ev.packets.reduce((s, p) => s + PCAP_RECORD + p.data.length, 0);
-  const out = new Uint8Array(total);
-  const dv = new DataView(out.buffer);
-  pcapHeader(dv, ev.linkType);
-  let off = PCAP_HEADER;
-  for (const p of ev.packets) {
-    pcapRecord(dv, off, p.tsUs, p.data.length, p.wireLen);
-    out.set(p.data, off + PCAP_RECORD);
-    off += PCAP_RECORD + p.data.length;
-  }
-  return out;
 }
 
 const PCAP_HEADER = 24, PCAP_RECORD = 16;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { forEachPacket, readAllPackets } from "../../src/capture/reader.ts";
+import { damageSummary, forEachPacket, parseCaptureBytes, readAllPackets } from "../../src/capture/reader.ts";
 import { runMonitor } from "../../src/serve/run.ts";
 import type { MonitorMetrics } from "../../src/serve/metrics.ts";
 import { alertProblems } from "../../src/serve/alert.ts";
@@ -9,7 +9,6 @@ import {
   EVIDENCE_FLOW_OVERHEAD,
   EVIDENCE_PACKET_OVERHEAD,
   EvidenceBuffer,
-  pcapBytes,
 } from "../../src/serve/evidence.ts";
 import { AlertFilter, Cidr, parseIp } from "../../src/serve/rules.ts";
 import { dataPath, nadirArgs, ROOT } from "../_shared.ts";
@@ -211,6 +210,20 @@ Deno.test("rules: CIDR v4/v6, suppression, dedup window, per-host token bucket",
   assert.throws(() => f.suppressions.add({ src: "nope" }), /expected an IP address or CIDR/);
 });
 
+/** An evidence pcap as the capture reader decodes it: each frame (a copy), its time and length on the wire. */
+function framesOf(
+  pcap: Uint8Array | undefined,
+): { data: Uint8Array; tsUs: number; wireLen: number; linkType: number }[] {
+  const out: { data: Uint8Array; tsUs: number; wireLen: number; linkType: number }[] = [];
+  if (pcap === undefined) return out;
+  const st = parseCaptureBytes(pcap, (p) => {
+    out.push({ data: p.raw!.slice(), tsUs: p.tsUs, wireLen: p.wireLen, linkType: p.linkType });
+  });
+  assert.equal(damageSummary(st), "", "the evidence pcap reads back whole");
+  assert.equal(st.format, "pcap");
+  return out;
+}
+
 Deno.test("evidence buffer: frames of a real capture kept byte for byte in per-flow chunks", async () => {
   const pcap = dataPath("pcaps", "zeek-ftp-bruteforce.pcap");
   const ev = new EvidenceBuffer({ maxBytes: 1 << 30 });
@@ -219,8 +232,8 @@ Deno.test("evidence buffer: frames of a real capture kept byte for byte in per-f
   const want = new Map<number, Uint8Array[]>();
   const times = new Map<number, [number, number][]>();
   let k = 0, linkType = -1;
-  // A flow's frames taken early (as an alert takes them) must not change as later frames arrive.
-  let early: { data: Uint8Array; copy: Uint8Array; tsUs: number }[] | undefined;
+  // A flow's pcap taken early (as an alert takes it) holds its frames so far, whatever comes after.
+  let early: Uint8Array | undefined;
   await forEachPacket(pcap, (p) => {
     const id = k++ % 7;
     linkType = p.linkType;
@@ -230,26 +243,25 @@ Deno.test("evidence buffer: frames of a real capture kept byte for byte in per-f
     if (w.length < 32) w.push(p.raw!.slice()), t.push([p.tsUs, p.wireLen]);
     want.set(id, w);
     times.set(id, t);
-    if (k === 30) {
-      early = ev.get(3)!.packets.map((q) => ({ data: q.data, copy: q.data.slice(), tsUs: q.tsUs }));
-    }
+    if (k === 30) early = ev.pcap(3);
   });
-  assert.ok(early && early.length > 0);
-  early.forEach((q, i) => {
-    assert.deepEqual(q.data, q.copy, `early frame ${i}`);
+  const soFar = framesOf(early);
+  assert.equal(soFar.length, 4, "flow 3 had 4 frames when its pcap was taken");
+  soFar.forEach((q, i) => {
+    assert.deepEqual(q.data, want.get(3)![i], `early frame ${i}`);
     assert.equal(q.tsUs, times.get(3)![i][0]);
   });
   let frames = 0, stored = 0;
   for (const [id, w] of want) {
-    const got = ev.get(id)!;
-    assert.equal(got.packets.length, w.length);
-    got.packets.forEach((q, i) => assert.deepEqual(q.data, w[i], `flow ${id} frame ${i}`));
-    assert.deepEqual(got.packets.map((q) => [q.tsUs, q.wireLen]), times.get(id), `flow ${id} times, lengths`);
-    assert.equal(pcapBytes(got).length, 24 + w.reduce((s, f) => s + 16 + f.length, 0));
-    assert.deepEqual(ev.pcap(id), pcapBytes(got), `flow ${id}: the pcap built from the chunks`);
-    assert.equal(got.linkType, linkType);
+    const pcap = ev.pcap(id)!;
+    const got = framesOf(pcap);
+    assert.equal(got.length, w.length);
+    got.forEach((q, i) => assert.deepEqual(q.data, w[i], `flow ${id} frame ${i}`));
+    assert.deepEqual(got.map((q) => [q.tsUs, q.wireLen]), times.get(id), `flow ${id} times, lengths`);
+    assert.equal(pcap.length, 24 + w.reduce((s, f) => s + 16 + f.length, 0), "sized exactly");
+    assert.ok(got.every((q) => q.linkType === linkType));
     frames += w.length;
-    stored += got.bytes;
+    stored += w.reduce((s, f) => s + f.length, 0);
   }
   assert.equal(frames, 7 * 32, "the capture has more than 32 frames a flow here");
   const overhead = 7 * EVIDENCE_FLOW_OVERHEAD + frames * EVIDENCE_PACKET_OVERHEAD;
@@ -280,10 +292,9 @@ Deno.test("evidence buffer: chunks of dropped flows are used again without touch
   });
   assert.ok(kept.size >= 20, `${kept.size} flows kept`);
   for (const [id, want] of kept) {
-    const got = ev.get(id)!;
-    assert.equal(got.packets.length, want.length);
-    got.packets.forEach((q, i) => assert.deepEqual(q.data, want[i], `flow ${id} frame ${i}`));
-    assert.deepEqual(ev.pcap(id), pcapBytes(got));
+    const got = framesOf(ev.pcap(id));
+    assert.equal(got.length, want.length);
+    got.forEach((q, i) => assert.deepEqual(q.data, want[i], `flow ${id} frame ${i}`));
   }
   assert.equal(ev.pcap(1), undefined, "a dropped flow has no pcap");
   const last = (frames.length - 1) >> 2, open = last % 5 !== 0 && frames.length % 4 !== 0 ? 1 : 0;
@@ -315,14 +326,19 @@ Deno.test("evidence buffer: free chunks fill the room held flows leave, and go b
 Deno.test("evidence buffer: per-flow and global caps", () => {
   const ev = new EvidenceBuffer({ perFlowPackets: 3, perFlowBytes: 250, maxBytes: 1000 });
   for (let i = 0; i < 10; i++) ev.add(1, i, 100, new Uint8Array(100), 1);
-  assert.equal(ev.get(1)!.packets.length, 3);
-  assert.equal(ev.get(1)!.bytes, 250, "the third frame is cut to the per-flow byte cap");
+  const kept = framesOf(ev.pcap(1));
+  assert.deepEqual(
+    kept.map((q) => [q.data.length, q.wireLen]),
+    [[100, 100], [100, 100], [50, 100]],
+    "the third frame is cut to the per-flow byte cap, as a snaplen would",
+  );
   for (let id = 2; id < 20; id++) ev.add(id, 0, 200, new Uint8Array(200), 1);
   assert.ok(ev.bytes <= 1000, `global cap held (${ev.bytes})`);
-  assert.equal(ev.get(1), undefined, "oldest flow forgotten first");
+  assert.equal(ev.pcap(1), undefined, "oldest flow forgotten first");
   assert.ok(ev.evicted > 0);
+  assert.ok(ev.pcap(19));
   ev.drop(19);
-  assert.equal(ev.get(19), undefined);
+  assert.equal(ev.pcap(19), undefined);
 });
 
 Deno.test("nadir monitor --pcap: a progress bar over the capture's bytes, also with every shard reading it", async () => {
