@@ -213,21 +213,26 @@ export class EvidenceBuffer {
   }
 
   /**
-   * Flow `id`'s frames as a classic little-endian pcap (magic a1b2c3d4, µs timestamps, version 2.4), sized
+   * Flow `id`'s frames (the first `frames` of them) as a classic little-endian pcap (magic a1b2c3d4, µs
+   * timestamps, version 2.4), sized
    * exactly and copied straight from the chunks, so it stays whole when they are used again; undefined when
    * the flow holds none. It runs once per alert on the capture thread, where src/capture/writer.ts's
    * buffered writer (256 KiB a file) cost more than the frames, and a record and a view a frame first were
    * a fifth of the cost.
    */
-  pcap(id: number): Uint8Array | undefined {
+  pcap(id: number, frames = Infinity): Uint8Array | undefined {
     const f = this.#flows.get(id);
-    if (f === undefined || f.n === 0) return undefined;
-    const out = new Uint8Array(PCAP_HEADER + PCAP_RECORD * f.n + f.bytes);
+    if (f === undefined) return undefined;
+    const n = Math.min(f.n, frames);
+    if (n === 0) return undefined;
+    const m = f.meta;
+    let bytes = f.bytes;
+    for (let i = n, o = n * META; i < f.n; i++, o += META) bytes -= m[o + 4];
+    const out = new Uint8Array(PCAP_HEADER + PCAP_RECORD * n + bytes);
     const dv = new DataView(out.buffer);
     pcapHeader(dv, f.linkType);
-    const m = f.meta;
     let at = PCAP_HEADER;
-    for (let i = 0, o = 0; i < f.n; i++, o += META) {
+    for (let i = 0, o = 0; i < n; i++, o += META) {
       const off = m[o + 3], len = m[o + 4];
       pcapRecord(dv, at, m[o], len, m[o + 1]);
       out.set(f.chunks[m[o + 2]].subarray(off, off + len), at + PCAP_RECORD);

@@ -206,6 +206,7 @@ export class MonitorMetrics {
   readonly flowsScored: Counter;
   readonly alerts: Counter;
   readonly alertsSuppressed: Counter;
+  readonly alertsTwins: Counter;
   readonly sinkErrors: Counter;
   readonly nonFiniteScores: Counter;
   readonly driftEvents: Counter;
@@ -244,6 +245,11 @@ export class MonitorMetrics {
     this.alertsSuppressed = r.counter(
       "alerts_suppressed_total",
       "Alerts dropped by dedup, rate limit or suppression, by reason",
+    );
+    this.alertsTwins = r.counter(
+      "alerts_twins_total",
+      "Alerts a shard raised with the rule key and packet clock of one it had just handed over: judged in " +
+        "their place, built only if the rules passed them (sharded sensor)",
     );
     this.sinkErrors = r.counter("sink_errors_total", "Failed sink deliveries (retried), by sink");
     this.nonFiniteScores = r.counter(

@@ -63,7 +63,7 @@ import { UsageError } from "../util/errors.ts";
 import type { MonitorConfig } from "./config.ts";
 import type { DriftRecord } from "./drift.ts";
 import type { MonitorMetrics } from "./metrics.ts";
-import type { HandedAlert, Monitor } from "./monitor.ts";
+import type { HandedAlert, HandedTwin, Monitor } from "./monitor.ts";
 import type { FilterHint, FilterVerdict } from "./rules.ts";
 import {
   driveLive,
@@ -297,6 +297,8 @@ export type ShardMessage =
    * left out of `r` ({@link NamesCache}).
    */
   | { t: "alert"; r: HandedAlert; sameNames?: boolean }
+  /** A twin (`ShardLink.twin` in src/serve/monitor.ts): judged in its place, built only if it passes. */
+  | { t: "twin"; r: HandedTwin }
   | { t: "drift"; d: DriftRecord }
   | { t: "ended"; flowId: number }
   /** Where the shard stands in the rules' order (`ShardOutlet.clock` in src/serve/shard_open.ts). */
@@ -323,7 +325,7 @@ export type ShardMessage =
   | { t: "batch"; items: BatchedMessage[] };
 
 /** What a shard's {@link HandOver} batches. */
-export type BatchedMessage = Extract<ShardMessage, { t: "alert" | "clock" | "ended" | "drift" }>;
+export type BatchedMessage = Extract<ShardMessage, { t: "alert" | "twin" | "clock" | "ended" | "drift" }>;
 
 /**
  * A worker shard's hand-overs to the main thread, in one message per turn of the worker (or per
@@ -358,7 +360,9 @@ export class HandOver {
     }
     items.push(m);
     if (transfer) this.#transfer.push(transfer);
-    if (m.t === "alert" && performance.now() - this.#since >= this.#maxDelayMs) this.flush();
+    if ((m.t === "alert" || m.t === "twin") && performance.now() - this.#since >= this.#maxDelayMs) {
+      this.flush();
+    }
   }
 
   /** Posts what is queued now (before any message that must follow it, such as "done"). */
@@ -401,9 +405,10 @@ export type ShardCommand =
   | { t: "go"; fromUs: number }
   /**
    * What the main monitor's rules said since the last such message: what they will drop for a while, and
-   * which of this shard's flows had an alert pass (it raises no more for them).
+   * which of this shard's flows had an alert pass (it raises no more for them), and which of its twins
+   * passed (to be built now) or were dropped (`Monitor.twinVerdict`).
    */
-  | { t: "verdicts"; hints: FilterHint[]; accepted: number[] }
+  | { t: "verdicts"; hints: FilterHint[]; accepted: number[]; twinsPassed: number[]; twinsDropped: number[] }
   /** Stop reading `file` (the run was stopped); the shard then finishes as at the end of the file. */
   | { t: "stop" };
 
@@ -499,19 +504,24 @@ export async function runShards(
   }
   const capture = share && { ...share, fanoutGroup: own!.fanoutGroup! };
   // The rules judge the shards' alerts in packet-clock order, as one monitor would (src/serve/shard_merge.ts).
-  const merge = new AlertMerge<HandedAlert>(count, {
-    judge: (r) => main.monitor.acceptAlert(r),
+  // The rules' verdict on a shard's twin goes back to that shard (set once the shards are open).
+  let twinJudged = (_r: HandedTwin, _passed: boolean) => {};
+  const merge = new AlertMerge<HandedAlert | HandedTwin>(count, {
+    judge: (r) => "twin" in r ? twinJudged(r, main.monitor.judgeTwin(r)) : main.monitor.acceptAlert(r),
     ended: (flowId) => main.monitor.acceptEnded(flowId),
     waiting: (n) => main.metrics.alertsWaiting.set(n),
   });
-  const toMerge = (i: number, r: HandedAlert) =>
+  const toMerge = (i: number, r: HandedAlert | HandedTwin) => {
+    // A twin the rules passed, built afterwards: its place was judged already.
+    if ("alert" in r && r.judged) return main.monitor.acceptAlert(r);
     merge.add(i, {
       clockUs: r.clockUs,
       phase: r.phase,
       orderUs: r.orderUs,
-      flowId: r.alert.flow_id,
+      flowId: "twin" in r ? r.flowId : r.alert.flow_id,
       item: r,
     });
+  };
   for (let i = 1; i < count; i++) {
     const ring = file || share ? undefined : PacketRing.create(RING_BYTES);
     if (ring) rings.push(ring);
@@ -525,6 +535,7 @@ export async function runShards(
     const names = new NamesCache();
     const take = (m: BatchedMessage) => {
       if (m.t === "alert") toMerge(i, names.restore(m.r, m.sameNames));
+      else if (m.t === "twin") toMerge(i, m.r);
       else if (m.t === "clock") merge.mark(i, m.us, m.phase, m.orderUs);
       else if (m.t === "ended") merge.ended(m.flowId);
       else main.monitor.acceptDrift(m.d);
@@ -533,8 +544,9 @@ export async function runShards(
       const m = e.data;
       try {
         if (m.t === "batch") { for (const b of m.items) take(b); }
-        else if (m.t === "alert" || m.t === "clock" || m.t === "ended" || m.t === "drift") take(m);
-        else if (m.t === "report") reportTo(m.stats, m.counters, m.gauges, m.dropped);
+        else if (m.t === "alert" || m.t === "twin" || m.t === "clock" || m.t === "ended" || m.t === "drift") {
+          take(m);
+        } else if (m.t === "report") reportTo(m.stats, m.counters, m.gauges, m.dropped);
         else if (m.t === "ready") {
           if (++ready === count - 1) settle?.ready();
         } else if (m.t === "error") {
@@ -581,6 +593,7 @@ export async function runShards(
     // Shard 0, here: its verdicts and hand-overs are direct calls.
     local = await openShard(cfg, { index: 0, count, evidenceDir: main.evidenceDir, live: source.live }, {
       alert: (r) => toMerge(0, r),
+      twin: (r) => toMerge(0, r),
       ended: (flowId) => merge.ended(flowId),
       drift: (d) => main.monitor.acceptDrift(d),
       report: report(0),
@@ -592,19 +605,31 @@ export async function runShards(
     // (flow ids: shard k numbers k, k + N, ...), which raises no more for it.
     // The workers get them in one message per turn of this thread: a message per alert (one hint to every
     // worker, one "accepted" to the alert's own) was ~15 µs of the main thread's ~120 µs per alert.
-    const toWorkers = workers.map(() => ({ hints: [] as FilterHint[], accepted: [] as number[] }));
+    const toWorkers = workers.map(() => ({
+      hints: [] as FilterHint[],
+      accepted: [] as number[],
+      twinsPassed: [] as number[],
+      twinsDropped: [] as number[],
+    }));
     let posting = false;
     const post = () => {
       posting = false;
       toWorkers.forEach((v, k) => {
-        if (!v.hints.length && !v.accepted.length) return;
+        if (!v.hints.length && !v.accepted.length && !v.twinsPassed.length && !v.twinsDropped.length) return;
         workers[k].postMessage({ t: "verdicts", ...v } satisfies ShardCommand);
         v.hints = [];
         v.accepted = [];
+        v.twinsPassed = [];
+        v.twinsDropped = [];
       });
     };
     const later = () => {
       if (!posting) (posting = true, queueMicrotask(post));
+    };
+    twinJudged = (r, passed) => {
+      if (r.shard === 0) return shard0.twinVerdict(r.twin, passed);
+      toWorkers[r.shard - 1][passed ? "twinsPassed" : "twinsDropped"].push(r.twin);
+      later();
     };
     main.monitor.shardHints = {
       hint(h) {

@@ -11,7 +11,7 @@ import type { MeterStats } from "../flows/meter.ts";
 import type { MonitorConfig } from "./config.ts";
 import type { DriftRecord } from "./drift.ts";
 import { MonitorMetrics } from "./metrics.ts";
-import type { Monitor, ShardLink } from "./monitor.ts";
+import type { HandedTwin, Monitor, ShardLink } from "./monitor.ts";
 import { createMonitor, startTicker } from "./pipeline/meter.ts";
 import { resolveScoring } from "./pipeline/scoring.ts";
 import { AlertFilter, type FilterVerdict, HintBook } from "./rules.ts";
@@ -19,7 +19,9 @@ import { comparePlaces } from "./shard_merge.ts";
 import { type AlertStore, LiveStats } from "./store.ts";
 
 /** Where a shard's alerts, drift events and counters go. */
-export interface ShardOutlet extends Omit<ShardLink, "precheck" | "dropped" | "mark"> {
+export interface ShardOutlet extends Omit<ShardLink, "precheck" | "dropped" | "mark" | "twin"> {
+  /** {@link ShardLink.twin}, with the shard's index. */
+  twin(r: HandedTwin): void;
   drift(d: DriftRecord): void;
   /**
    * Counter and statistics deltas, every 250 ms and at the end; `dropped` = alerts dropped on the rules'
@@ -91,6 +93,7 @@ export async function openShard(
     shard: {
       ...out,
       mark: markPlace,
+      twin: (r) => out.twin({ ...r, shard: o.index }),
       precheck: (key, clockMs) => hints.verdict(key, clockMs, Date.now()),
       dropped: (v) => void (dropped[v] = (dropped[v] ?? 0) + 1),
     },
@@ -134,6 +137,7 @@ export const SUMMED_COUNTERS = [
   "flowsScored",
   "flowsEvicted",
   "nonFiniteScores",
+  "alertsTwins",
 ] as const;
 export const SUMMED_GAUGES = ["flowsActive", "evidenceBytes"] as const;
 /** Drop counters of a shard's own capture (split fanout): summed only when every shard captures. */

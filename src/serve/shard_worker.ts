@@ -44,6 +44,7 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
         const sameNames = names.strip(r);
         handOver.add({ t: "alert", r, sameNames }, r.pcap?.buffer as ArrayBuffer | undefined);
       },
+      twin: (r) => handOver.add({ t: "twin", r }),
       ended: (flowId) => handOver.add({ t: "ended", flowId }),
       drift: (d) => handOver.add({ t: "drift", d }),
       report: (stats, counters, gauges, dropped) => post({ t: "report", stats, counters, gauges, dropped }),
@@ -110,6 +111,8 @@ self.onmessage = (e: MessageEvent<ShardCommand>) => {
   if (c.t === "verdicts") {
     for (const h of c.hints) open?.hints.add(h);
     for (const id of c.accepted) open?.monitor.markAlerted(id);
+    for (const id of c.twinsPassed) open?.monitor.twinVerdict(id, true);
+    for (const id of c.twinsDropped) open?.monitor.twinVerdict(id, false);
   } else if (c.t === "stop") (stop.abort(), go(Infinity)); // stopped before "go": read nothing
   else if (c.t === "go") go(c.fromUs);
   else {

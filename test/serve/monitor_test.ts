@@ -260,6 +260,8 @@ Deno.test("evidence buffer: frames of a real capture kept byte for byte in per-f
     assert.deepEqual(got.map((q) => [q.tsUs, q.wireLen]), times.get(id), `flow ${id} times, lengths`);
     assert.equal(pcap.length, 24 + w.reduce((s, f) => s + 16 + f.length, 0), "sized exactly");
     assert.ok(got.every((q) => q.linkType === linkType));
+    // The first packets only: what an alert's row was taken at, whatever came after.
+    assert.deepEqual(framesOf(ev.pcap(id, 3)).map((q) => q.data), w.slice(0, 3), `flow ${id}, 3 frames`);
     frames += w.length;
     stored += w.reduce((s, f) => s + f.length, 0);
   }
