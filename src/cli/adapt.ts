@@ -82,7 +82,12 @@ export const command: Command = {
       description: "Replay the test rows sorted by this column (e.g. Timestamp) instead of file order",
     },
     quick: { type: "boolean", description: "Cap the protocol's rows (smoke test)" },
-    out: { type: "string", arg: "FILE", description: "Write every run and window as JSON here" },
+    out: {
+      type: "string",
+      arg: "FILE",
+      description: "Write every run and window as JSON here",
+      writes: "file",
+    },
   },
   details: `Fits the config's detector as nadir experiment does (same split, preprocessing, threshold), then
 scores the main test set in file order, a window at a time. After each window the policy may refit the

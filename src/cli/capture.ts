@@ -69,6 +69,7 @@ const record: Command = {
       type: "string",
       short: "o",
       arg: "FILE",
+      writes: "file",
       description: "Output file (.pcapng, or .pcap for classic pcap)",
     },
     filter: { type: "string", short: "f", arg: "BPF", description: "BPF filter (tcpdump syntax)" },

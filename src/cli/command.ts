@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { dirname, resolve } from "node:path";
 import { UsageError } from "../util/errors.ts";
 
 /** One `--flag`. */
@@ -19,6 +20,8 @@ export interface OptionSpec {
   default?: string | boolean | number;
   /** May be given several times (values collected into an array). */
   multiple?: boolean;
+  /** The option names a file (or a directory) the command writes: checked before any work, see {@link writablePath}. */
+  writes?: "file" | "dir";
 }
 
 /** One positional argument. */
@@ -28,6 +31,8 @@ export interface PositionalSpec {
   optional?: boolean;
   /** Takes all remaining positionals. */
   variadic?: boolean;
+  /** The argument names a file the command writes (see {@link OptionSpec.writes}). */
+  writes?: "file" | "dir";
 }
 
 /** Parsed, typed arguments handed to {@link Command.run}. */
@@ -211,8 +216,9 @@ export function parseCommand(cmd: Command, argv: string[], path: string[]): Pars
     }
     const check = (v: string): string | number => {
       if (o.type === "number") {
-        const n = Number(v);
-        if (v.trim() === "" || !Number.isFinite(n)) {
+        // Decimal only: Number() also reads "0x10" (16), "0b1" and "" (0), which no one means here.
+        const n = DECIMAL.test(v.trim()) ? Number(v) : NaN;
+        if (!Number.isFinite(n)) {
           throw new UsageError(`${where}: --${name} expects a number, found "${v}"`);
         }
         return n;
@@ -228,6 +234,15 @@ export function parseCommand(cmd: Command, argv: string[], path: string[]): Pars
   }
   values.help = parsed.values.help as boolean | undefined;
   const pos = parsed.positionals;
+  if (!values.help) {
+    for (const [name, o] of Object.entries(specs)) {
+      const v = values[name];
+      if (o.writes && typeof v === "string") writablePath(where, `--${name}`, v, o.writes);
+    }
+    (cmd.positionals ?? []).forEach((p, i) => {
+      if (p.writes && pos[i] !== undefined) writablePath(where, p.name, pos[i], p.writes);
+    });
+  }
   const specsPos = cmd.positionals ?? [];
   const required = specsPos.filter((p) => !p.optional).length;
   const variadic = specsPos.some((p) => p.variadic);
@@ -241,6 +256,45 @@ export function parseCommand(cmd: Command, argv: string[], path: string[]): Pars
     }
   }
   return { options: values, positionals: pos };
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * Checks a path the command will write before it starts: a file must not be a directory and its directory
+ * must exist; a directory must not be an existing file (its parents are made). Found only when the result
+ * was written, these were uncaught NotFound / IsADirectory errors after all the work (or a panic inside
+ * polars), with a stack trace instead of a message.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writablePath } from "./command.ts";
+ * writablePath("nadir flows", "--out", "/dev/null", "file");
+ * assert.throws(() => writablePath("nadir flows", "--out", "/no/such/dir/x.csv", "file"), /directory \/no\/such\/dir does not exist/);
+ * assert.throws(() => writablePath("nadir flows", "--out", "/tmp", "file"), /is a directory/);
+ * ```
+ */
+export function writablePath(where: string, what: string, path: string, kind: "file" | "dir"): void {
+  const stat = (p: string) => {
+    try {
+      return Deno.statSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const st = stat(path);
+  if (kind === "dir") {
+    if (st && !st.isDirectory) {
+      throw new UsageError(`${where}: ${what} ${path} is a file; expected a directory (new or existing)`);
+    }
+    return;
+  }
+  if (st?.isDirectory) throw new UsageError(`${where}: ${what} ${path} is a directory; expected a file`);
+  const dir = dirname(resolve(path));
+  const d = stat(dir);
+  if (!d) throw new UsageError(`${where}: ${what} ${path}: directory ${dir} does not exist`);
+  if (!d.isDirectory) throw new UsageError(`${where}: ${what} ${path}: ${dir} is not a directory`);
 }
 
 /** Finds the command for argv (walking subcommands) and returns it with the rest. */

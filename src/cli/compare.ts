@@ -27,6 +27,7 @@ export const command: Command = {
     },
     out: {
       type: "string",
+      writes: "dir",
       description: "Where the HTML page and figure go",
       default: "reports/compare",
       arg: "DIR",

@@ -186,7 +186,13 @@ export const command: Command = {
   name: "figures",
   summary: "Render the slide figures (SVG + PNG, 1600x900)",
   options: {
-    out: { type: "string", arg: "DIR", description: "Output folder", default: "reports/figures" },
+    out: {
+      type: "string",
+      arg: "DIR",
+      description: "Output folder",
+      default: "reports/figures",
+      writes: "dir",
+    },
     results: { type: "string", arg: "DIR", description: "Runs root to read", default: "results" },
   },
   details:

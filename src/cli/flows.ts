@@ -17,6 +17,7 @@ export const command: Command = {
     out: {
       type: "string",
       arg: "FILE",
+      writes: "file",
       description: "Write flows to FILE (.csv, .arrow or .parquet, all streamed); default CSV on stdout",
     },
     features: { type: "string", choices: FEATURE_SET_NAMES, default: "basic", description: "Feature set" },

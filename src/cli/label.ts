@@ -116,6 +116,7 @@ export const command: Command = {
     out: {
       type: "string",
       arg: "FILE",
+      writes: "file",
       description:
         "Write the labelled table here (.csv, .parquet, .arrow); default: overwrite nothing, print CSV",
     },

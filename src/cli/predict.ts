@@ -30,7 +30,7 @@ export const command: Command = {
       arg: "NAME",
       description: "Dataset name/family of --input when detection fails",
     },
-    out: { type: "string", arg: "FILE.jsonl", description: "Output file (default: stdout)" },
+    out: { type: "string", arg: "FILE.jsonl", description: "Output file (default: stdout)", writes: "file" },
     "batch-rows": batchRowsOption("Score a CSV or Parquet file N rows at a time, memory bounded", true),
     threshold: { type: "number", arg: "X", description: "Override the model's saved threshold" },
   },

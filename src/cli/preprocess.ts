@@ -15,7 +15,7 @@ export const command: Command = {
       name: "IN",
       description: "Input: dataset name (nsl-kdd-test, ...) or a file/directory (CSV, .gz, Parquet)",
     },
-    { name: "OUT", description: "Output file: .csv or .parquet" },
+    { name: "OUT", description: "Output file: .csv or .parquet", writes: "file" },
   ],
   options: {
     schema: {
@@ -34,7 +34,12 @@ export const command: Command = {
       arg: "FILE",
       description: "Apply a saved transform (JSON) instead of fitting",
     },
-    "save-transform": { type: "string", arg: "FILE", description: "Save the fitted transform as JSON" },
+    "save-transform": {
+      type: "string",
+      arg: "FILE",
+      description: "Save the fitted transform as JSON",
+      writes: "file",
+    },
     scale: {
       type: "string",
       choices: ["minmax", "standard", "robust", "none"],

@@ -21,6 +21,7 @@ export const command: Command = {
     out: {
       type: "string",
       arg: "DIR",
+      writes: "dir",
       description: "Checkpoint directory",
       default: "models/flow-lm-pretrained",
     },

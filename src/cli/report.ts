@@ -12,7 +12,7 @@ export const command: Command = {
   summary: "Execute notebooks headless and render HTML reports",
   options: {
     quick: { type: "boolean", description: "Run on small slices (QUICK = true; what CI runs)" },
-    out: { type: "string", arg: "DIR", description: "Output folder", default: "reports" },
+    out: { type: "string", arg: "DIR", description: "Output folder", default: "reports", writes: "dir" },
     only: {
       type: "string",
       arg: "NAME",

@@ -82,7 +82,12 @@ export const command: Command = {
       default: "all",
     },
     "assume-benign": { type: "boolean", description: "Train on every row (unlabelled flows)" },
-    out: { type: "string", arg: "DIR", description: "Model directory (default models/<detector>)" },
+    out: {
+      type: "string",
+      arg: "DIR",
+      description: "Model directory (default models/<detector>)",
+      writes: "dir",
+    },
     seed: { type: "number", arg: "N", description: "Seed for splits and model randomness", default: 0 },
     param: {
       type: "string",

@@ -87,3 +87,49 @@ Deno.test("parseCommand: defaults, numbers, choices and positionals checked; err
   );
   assert.equal(parseCommand(cmd, ["-h"], ["x"]).options.help, true);
 });
+
+Deno.test("parseCommand: numbers are decimal; an output path is checked before the command runs", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-cli-out-" });
+  const file = `${dir}/existing.txt`;
+  Deno.writeTextFileSync(file, "x");
+  const cmd = {
+    name: "x",
+    summary: "",
+    options: {
+      k: { type: "number" as const, description: "" },
+      out: { type: "string" as const, description: "", writes: "file" as const },
+      model: { type: "string" as const, description: "", writes: "dir" as const },
+    },
+    positionals: [{ name: "OUT", description: "", optional: true, writes: "file" as const }],
+  };
+  for (const v of ["1.5", "-2", "1e3", ".5", "+7"]) {
+    assert.equal(parseCommand(cmd, ["--k", v], ["x"]).options.k, Number(v));
+  }
+  for (const v of ["0x10", "0b1", " ", "1_000", "Infinity"]) {
+    assert.throws(() => parseCommand(cmd, ["--k", v], ["x"]), /--k expects a number/, v);
+  }
+  // New files in an existing folder, an existing file, /dev/null, a new or existing model folder: fine.
+  parseCommand(cmd, ["--out", `${dir}/new.csv`, "--model", `${dir}/m/sub`, `${dir}/o.csv`], ["x"]);
+  parseCommand(cmd, ["--out", file, "--model", dir, "/dev/null"], ["x"]);
+  assert.throws(
+    () => parseCommand(cmd, ["--out", `${dir}/no/such/x.csv`], ["x"]),
+    new RegExp(`^UsageError: nadir x: --out ${dir}/no/such/x.csv: directory ${dir}/no/such does not exist$`),
+  );
+  assert.throws(
+    () => parseCommand(cmd, ["--out", dir], ["x"]),
+    /nadir x: --out .* is a directory; expected a file$/,
+  );
+  assert.throws(
+    () => parseCommand(cmd, [`${file}/x.csv`], ["x"]),
+    /nadir x: OUT .*: .*existing.txt is not a directory$/,
+  );
+  assert.throws(
+    () => parseCommand(cmd, ["--model", file], ["x"]),
+    /--model .* is a file; expected a directory/,
+  );
+  assert.ok(
+    parseCommand(cmd, ["--out", dir, "-h"], ["x"]).options.help,
+    "--help is not refused for a bad path",
+  );
+  Deno.removeSync(dir, { recursive: true });
+});
