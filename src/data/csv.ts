@@ -261,6 +261,26 @@ export function parseTable(bytes: Uint8Array, opts: ParseTableOptions): ParsedTa
 export const MAX_LINE_BYTES = 1 << 20;
 
 /**
+ * A header naming a column twice: polars renames the second `<name>_duplicated_0`, and a model trained on
+ * it silently lost the real column of that name.
+ */
+function duplicateHeader(bytes: Uint8Array, from: number, to: number, file: string): void {
+  const names = new TextDecoder().decode(bytes.subarray(from, to)).replace(/^\uFEFF/, "").split(",")
+    .map((n) => n.trim().replace(/^"(.*)"$/, "$1"));
+  const seen = new Map<string, number>();
+  names.forEach((n, i) => {
+    const first = seen.get(n);
+    if (first !== undefined) {
+      throw new InputError(`column "${n}" appears twice in the header (columns ${first + 1} and ${i + 1})`, {
+        file,
+        line: 1,
+      });
+    }
+    seen.set(n, i);
+  });
+}
+
+/**
  * Checks the shape of CSV bytes in one pass without decoding them: every line
  * holds as many fields as the first (the header), and no line is longer than
  * `maxLineBytes`. polars alone turns a short row into nulls and an extra field
@@ -279,12 +299,25 @@ export const MAX_LINE_BYTES = 1 << 20;
  */
 export function checkCsvShape(bytes: Uint8Array, file: string, maxLineBytes = MAX_LINE_BYTES): number {
   const n = bytes.length;
-  let line = 1, fields = 1, expected = -1, start = 0, quoted = false, rows = 0;
+  // `line`: the physical line a row starts on (a quoted field may hold newlines); `phys`: the current one.
+  let line = 1, phys = 1, lineStart = 0, fields = 1, expected = -1, start = 0, quoted = false, rows = 0;
+  let quoteLine = 0, quoteCol = 0;
+  // A quote left open swallows the lines after it into one row: say so, rather than only "found N fields".
+  const unclosed = (what: string) =>
+    new InputError(
+      `${what}: the quote opened at line ${quoteLine}, column ${quoteCol} is not closed before ` +
+        (phys > quoteLine ? `line ${phys}` : "the end of the line"),
+      { file, line: quoteLine },
+    );
   for (let i = 0; i <= n; i++) {
     const b = i < n ? bytes[i] : 0x0a;
-    if (b === 0x22) quoted = !quoted; // a doubled "" inside quotes toggles twice: no net change
-    else if (!quoted && b === 0x2c) fields++;
+    if (b === 0x22) {
+      // a doubled "" inside quotes toggles twice: no net change
+      quoted = !quoted;
+      if (quoted) (quoteLine = phys, quoteCol = i - lineStart + 1);
+    } else if (!quoted && b === 0x2c) fields++;
     else if (b === 0x0a && (!quoted || i === n)) {
+      if (quoted && i === n && i > start) throw unclosed("unterminated quoted field");
       const len = i - start - (i > start && bytes[i - 1] === 0x0d ? 1 : 0);
       if (len > maxLineBytes) {
         throw new InputError(`line of ${len} bytes; expected CSV rows under ${maxLineBytes} bytes`, {
@@ -296,10 +329,13 @@ export function checkCsvShape(bytes: Uint8Array, file: string, maxLineBytes = MA
         if (len === 0) {
           throw new InputError(`empty line; expected ${expected} comma-separated fields`, { file, line });
         }
-        if (expected < 0) expected = fields;
-        else {
+        if (expected < 0) {
+          expected = fields;
+          duplicateHeader(bytes, start, start + len, file);
+        } else {
           rows++;
           if (fields !== expected) {
+            if (phys > line) throw unclosed(`expected ${expected} fields (as the header), found ${fields}`);
             throw new InputError(`expected ${expected} fields (as the header), found ${fields}`, {
               file,
               line,
@@ -307,12 +343,14 @@ export function checkCsvShape(bytes: Uint8Array, file: string, maxLineBytes = MA
           }
         }
       }
-      line++;
+      phys++;
+      line = phys;
+      lineStart = i + 1;
       fields = 1;
       start = i + 1;
       quoted = false;
       continue;
-    }
+    } else if (b === 0x0a) (phys++, lineStart = i + 1);
     if (i - start > maxLineBytes) {
       throw new InputError(
         `line longer than ${maxLineBytes} bytes (no newline?); expected CSV rows`,

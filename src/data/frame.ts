@@ -17,6 +17,7 @@ import pl from "nodejs-polars";
 import { type Matrix, matrix } from "./matrix.ts";
 import { InputError } from "../util/errors.ts";
 import { featureColumns } from "./schema.ts";
+import { textNumber } from "./number_text.ts";
 
 /** A numeric column as float64 (nulls become NaN; numbers written as text are read). Throws for other text. */
 export function numericColumn(df: pl.DataFrame, name: string): Float64Array {
@@ -38,17 +39,6 @@ export function numericColumn(df: pl.DataFrame, name: string): Float64Array {
     : (f.toTypedArray() as Float64Array);
   return arr;
 }
-
-const NUMBER_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
-const SPECIAL: Record<string, number> = {
-  inf: Infinity,
-  "+inf": Infinity,
-  "-inf": -Infinity,
-  infinity: Infinity,
-  "+infinity": Infinity,
-  "-infinity": -Infinity,
-  nan: NaN,
-};
 
 /**
  * A text column that should be numeric. CSV type inference makes a column
@@ -83,13 +73,6 @@ function numbersFromText(s: pl.Series, name: string): Float64Array {
       } of a CSV with a header)`,
     { column: name },
   );
-}
-
-/** The number a CSV field spells (empty: NaN), or undefined when it is not one. */
-function textNumber(v: string | null): number | undefined {
-  if (v === null || v === "") return NaN;
-  if (NUMBER_TEXT.test(v)) return Number(v);
-  return SPECIAL[v.trim().toLowerCase()];
 }
 
 /**

@@ -16,6 +16,7 @@
  */
 import type pl from "nodejs-polars";
 import { InputError, UsageError } from "../util/errors.ts";
+import { mostlyNumbers } from "./number_text.ts";
 
 /** The three target columns every loader appends. Never features. */
 export const TARGET_COLUMNS = ["label", "attack", "category"] as const;
@@ -501,9 +502,14 @@ export function categoricalColumns(of: DatasetSchema | pl.DataFrame, columns?: r
   if (isSchema(of)) return cols.filter((c) => of.categorical.includes(c));
   const schema = schemaOf(of);
   if (schema) return cols.filter((c) => schema.categorical.includes(c));
-  return cols.filter((c) =>
-    String(of.getColumn(c).dtype).includes("String") || String(of.getColumn(c).dtype).includes("Utf8")
-  );
+  // A text column is categorical unless most of its values are numbers: then CSV type inference made it
+  // text for a few bad cells, which numericColumn (src/data/frame.ts) names with their rows. One "abc"
+  // in a byte count had turned the column into a one-hot category per distinct number.
+  return cols.filter((c) => {
+    const s = of.getColumn(c), dt = String(s.dtype);
+    if (!dt.includes("String") && !dt.includes("Utf8")) return false;
+    return !mostlyNumbers(s.toArray() as (string | null)[]);
+  });
 }
 
 function isSchema(x: unknown): x is DatasetSchema {

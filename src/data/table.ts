@@ -27,6 +27,9 @@ import {
 } from "./csv.ts";
 import { VENDORED } from "./source.ts";
 import { openBytes } from "./chunks.ts";
+import { numericColumn } from "./frame.ts";
+import { mostlyNumbers } from "./number_text.ts";
+import { featureColumns } from "./schema.ts";
 
 /** The first line of a (possibly gzipped) file, reading only its start. */
 export async function sniffFirstLine(path: string, maxBytes = 1 << 16): Promise<string> {
@@ -96,11 +99,23 @@ export function readGenericTable(path: string): pl.DataFrame {
       throw new InputError("empty file: expected a CSV header and rows", { file: path });
     }
     checkCsvShape(bytes, path);
-    return pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+    const df = pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
       inferSchemaLength: 10000,
     });
+    // A numeric feature column that type inference read as text for a few bad cells ("abc", "0x1F") is
+    // named here, by the line of the file: later, rows may be gone (train drops duplicates first) and the
+    // row number with them, and a text column of an unknown table had been one-hot encoded instead.
+    for (const c of featureColumns(df)) {
+      const s = df.getColumn(c), dt = String(s.dtype);
+      if ((dt.includes("String") || dt.includes("Utf8")) && mostlyNumbers(s.toArray() as (string | null)[])) {
+        numericColumn(df, c);
+      }
+    }
+    return df;
   } catch (e) {
-    if (e instanceof InputError) throw e;
+    if (e instanceof InputError) {
+      throw e.location.file === undefined ? new InputError(e.detail, { ...e.location, file: path }) : e;
+    }
     throw new InputError(`cannot read table: ${polarsMessage(e)}`, { file: path });
   }
 }

@@ -54,12 +54,13 @@ Deno.test("generic table: a line without end stops at the line limit, not after 
 Deno.test("generic table: text in a numeric column names row and column; Infinity reads as a number", async () => {
   const lines = await realFlows();
   const c = column(lines, "bidirectional_packets");
-  const txt = readGenericTable(await damaged("text.csv", 31, (f) => f.map((v, i) => (i === c ? "abc" : v))));
-  assert.throws(() => numericColumn(txt, "bidirectional_packets"), (e: unknown) => {
+  const txt = await damaged("text.csv", 31, (f) => f.map((v, i) => (i === c ? "abc" : v)));
+  // Named as the file is read, with the file: later steps may drop rows and their numbers with them.
+  assert.throws(() => readGenericTable(txt), (e: unknown) => {
     assert.ok(e instanceof InputError);
     assert.match(
       e.message,
-      /column "bidirectional_packets": expected a number, found "abc" in data row 30 \(line 31/,
+      /text\.csv, column "bidirectional_packets": expected a number, found "abc" in data row 30 \(line 31/,
     );
     return true;
   });
@@ -88,6 +89,61 @@ Deno.test("nadir predict: text in a flow column is one line naming file, column 
   const s = await nadir("predict", "--model", model, "--input", short, "--out", join(dir, "s.jsonl"));
   assert.equal(s.code, 1);
   assert.match(s.stderr, /short2\.csv:31: expected \d+ fields/);
+});
+
+Deno.test("nadir train and preprocess: text in a numeric flow column is an error, not a category per number", async () => {
+  // CSV type inference made the column text, and a text column of an unknown table was one-hot encoded:
+  // train exited 0 with 57 features instead of 33 (bidirectional_bytes=1477, =1478, …, =abc).
+  const lines = await realFlows();
+  const c = column(lines, "bidirectional_bytes");
+  for (const bad of ["abc", "0x1F"]) {
+    const p = await damaged(`bad-${bad}.csv`, 31, (f) => f.map((v, i) => (i === c ? bad : v)));
+    const t = await nadir(
+      "train",
+      "--detector",
+      "knn",
+      "--path",
+      p,
+      "--assume-benign",
+      "--out",
+      join(dir, "m2"),
+    );
+    assert.equal(t.code, 1, t.stderr);
+    const found = new RegExp(
+      `column "bidirectional_bytes": expected a number, found "${bad}" in data row 30`,
+    );
+    assert.match(t.stderr, found);
+    const pp = await nadir("preprocess", p, join(dir, "pp.csv"));
+    assert.equal(pp.code, 1, pp.stderr);
+    assert.match(pp.stderr, found);
+  }
+  // Infinity is a number: the NaN policy decides (its default, "error", refuses it).
+  const inf = await damaged("bad-inf.csv", 31, (f) => f.map((v, i) => (i === c ? "Infinity" : v)));
+  const pi = await nadir("preprocess", inf, join(dir, "pp.csv"));
+  assert.equal(pi.code, 1, pi.stderr);
+  assert.match(pi.stderr, /"bidirectional_bytes": non-finite value Infinity/);
+});
+
+Deno.test("generic table: a column named twice and a quote left open are errors saying so", async () => {
+  const lines = await realFlows();
+  const dup = join(dir, "dup.csv");
+  const header = lines[0].split(",");
+  header[column(lines, "bidirectional_packets")] = "bidirectional_bytes";
+  await Deno.writeTextFile(dup, [header.join(","), ...lines.slice(1)].join("\n") + "\n");
+  assert.throws(
+    () => readGenericTable(dup),
+    /dup\.csv:1: column "bidirectional_bytes" appears twice in the header \(columns \d+ and \d+\)/,
+  );
+  const q = await damaged("quote.csv", 11, (f) => f.map((v, i) => (i === 3 ? '"' + v : v)));
+  assert.throws(
+    () => readGenericTable(q),
+    /quote\.csv:11: unterminated quoted field: the quote opened at line 11, column \d+ is not closed/,
+  );
+  const crlf = new TextEncoder().encode('a,b\r\n1,"x\r\ny"\r\n2,"3\r\n4,5\r\n');
+  assert.throws(
+    () => checkCsvShape(crlf, "c.csv"),
+    /c\.csv:4: unterminated quoted field: .* line 4, column 3 is not closed before line 6/,
+  );
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
