@@ -6,7 +6,7 @@
 import { Buffer } from "node:buffer";
 import { type Command, type ParsedArgs, str } from "./command.ts";
 import { InputError, UsageError } from "../util/errors.ts";
-import { type FlowKeyFields, labelFlow, loadRules, protocolNumber } from "../flows/label.ts";
+import { type FlowKeyFields, labelFlow, loadRules, parseIp, protocolNumber } from "../flows/label.ts";
 
 /** Reads a flow table (CSV, Parquet or Arrow IPC, by extension) with nodejs-polars. */
 async function readTable(path: string) {
@@ -23,16 +23,50 @@ async function readTable(path: string) {
     if (lower.endsWith(".arrow") || lower.endsWith(".ipc") || lower.endsWith(".feather")) {
       return pl.readIPC(Buffer.from(await Deno.readFile(path)));
     }
-    return pl.readCSV(path, { inferSchemaLength: 10000 });
+    // The generic reader checks the CSV's shape first: a short row is an error naming its line, not a row
+    // whose missing fields polars fills with nulls (and the labelled table then writes out empty).
+    const { readGenericTable } = await import("../data/table.ts");
+    return readGenericTable(path);
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(`cannot read the flow table: ${(e as Error).message}`, { file: path });
   }
+}
+
+/**
+ * What is wrong with a row's rule fields, or undefined: a source address of "999.1.1.1" or a port of "abc"
+ * matched no rule and was labelled benign, with exit 0.
+ */
+function rowProblem(k: FlowKeyFields): string | undefined {
+  const port = (p: number) => Number.isInteger(p) && p >= 0 && p <= 65535;
+  if (!parseIp(k.srcIp)) return `expected an IPv4 or IPv6 source address, found "${k.srcIp}"`;
+  if (!parseIp(k.dstIp)) return `expected an IPv4 or IPv6 destination address, found "${k.dstIp}"`;
+  const shown = (v: number) => Number.isNaN(v) ? "text that is not a number" : String(v);
+  if (!port(k.srcPort)) return `expected a source port 0–65535, found ${shown(k.srcPort)}`;
+  if (!port(k.dstPort)) return `expected a destination port 0–65535, found ${shown(k.dstPort)}`;
+  if (!(Number.isInteger(k.protocol) && k.protocol >= 0 && k.protocol <= 255)) {
+    return `expected a protocol number 0–255 (or tcp, udp, icmp), found ${shown(k.protocol)}`;
+  }
+  if (!Number.isFinite(k.startUs) || !Number.isFinite(k.endUs)) {
+    return "expected the flow's first and last times";
+  }
+  return undefined;
 }
 
 /** How to get the rule fields out of a row, for each feature set nadir writes. */
 function keyReader(cols: string[], file: string): (get: (c: string) => unknown) => FlowKeyFields {
   const has = (c: string) => cols.includes(c);
+  const need = (kind: string, names: string[]) => {
+    const missing = names.filter((c) => !has(c));
+    if (missing.length) {
+      throw new InputError(
+        `a ${kind} flow table needs column(s) ${missing.map((c) => `"${c}"`).join(", ")}, not found`,
+        { file },
+      );
+    }
+  };
   if (has("bidirectional_first_seen_ms")) { // basic (NFStream names)
+    need("basic", ["src_ip", "dst_ip", "src_port", "dst_port", "protocol", "bidirectional_last_seen_ms"]);
     return (g) => ({
       srcIp: String(g("src_ip")),
       dstIp: String(g("dst_ip")),
@@ -44,6 +78,7 @@ function keyReader(cols: string[], file: string): (get: (c: string) => unknown) 
     });
   }
   if (has("Flow ID") && has("Timestamp")) { // cic (nadir writes Timestamp in UTC)
+    need("cic", ["Src IP", "Dst IP", "Src Port", "Dst Port", "Protocol", "Flow Duration"]);
     return (g) => {
       const start = Date.parse(String(g("Timestamp")).replace(" ", "T") + "Z") * 1000;
       return {
@@ -58,6 +93,7 @@ function keyReader(cols: string[], file: string): (get: (c: string) => unknown) 
     };
   }
   if (has("first_seen_us") && has("protocol_type")) { // kdd
+    need("kdd", ["src_ip", "dst_ip", "src_port", "dst_port", "duration"]);
     return (g) => ({
       srcIp: String(g("src_ip")),
       dstIp: String(g("dst_ip")),
@@ -199,8 +235,15 @@ Example: deno task nadir label /tmp/ftp.csv --rules data/labels/zeek-ftp-brutefo
     const byLabel: Record<string, number> = {};
     for (let i = 0; i < n; i++) {
       const k = read((c) => col(c)[i]);
-      if (!k.srcIp || !k.dstIp || !Number.isFinite(k.startUs)) {
-        throw new InputError("row without addresses or time", { file: flowsPath, line: i + 2 });
+      const bad = rowProblem(k);
+      // Row i of the table is line i + 2 of a CSV (after its header); a Parquet or Arrow file says the row.
+      if (bad) {
+        throw new InputError(
+          bad,
+          /\.csv(\.gz)?$/i.test(flowsPath)
+            ? { file: flowsPath, line: i + 2 }
+            : { file: `${flowsPath} (row ${i + 1})` },
+        );
       }
       const r = labelFlow(rules, k);
       labels[i] = r.label;

@@ -178,7 +178,7 @@ const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58
 
 /** Protocol name or number → number. */
 export function protocolNumber(p: string | number): number | undefined {
-  if (typeof p === "number") return p;
+  if (typeof p === "number") return Number.isInteger(p) && p >= 0 && p <= 255 ? p : undefined;
   const s = p.trim().toLowerCase();
   if (s in PROTOCOLS) return PROTOCOLS[s];
   const n = Number(s);
@@ -197,10 +197,59 @@ function parseTime(s: string, offset: string | undefined, where: string): number
   return ms * 1000;
 }
 
+const FILE_KEYS = ["default", "utc_offset", "rules"];
+const RULE_KEYS = [
+  "name",
+  "attack",
+  "category",
+  "label",
+  "attacker",
+  "victim",
+  "ports",
+  "protocol",
+  "windows",
+];
+
+/** A key the format does not have (a misspelt "victims" left a rule without its victim constraint). */
+function unknownKey(o: object, known: readonly string[], what: string, where: string): void {
+  const bad = Object.keys(o).find((k) => !known.includes(k));
+  if (bad !== undefined) {
+    throw new InputError(`${what} has an unknown key "${bad}"; expected ${known.join(", ")}`, {
+      file: where,
+    });
+  }
+}
+
+/** `v`, which must be a list of strings (addresses, CIDRs) when present. */
+function stringList(v: unknown, key: string, where: string): string[] | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+    throw new InputError(
+      `"${key}" must be a list of addresses or CIDRs (strings), found ${JSON.stringify(v)}`,
+      {
+        file: where,
+      },
+    );
+  }
+  return v;
+}
+
 /** Validates and compiles a rules object (`where` names it in errors). */
 export function compileRules(spec: LabelRulesFile, where: string): LabelRules {
-  if (!spec || typeof spec !== "object" || !Array.isArray(spec.rules)) {
+  if (!spec || typeof spec !== "object" || Array.isArray(spec) || !Array.isArray(spec.rules)) {
     throw new InputError(`expected an object with a "rules" array`, { file: where });
+  }
+  unknownKey(spec, FILE_KEYS, "the rules file", where);
+  if (
+    spec.utc_offset !== undefined &&
+    (typeof spec.utc_offset !== "string" || !/^[+-]\d{2}:?\d{2}$|^Z$/i.test(spec.utc_offset))
+  ) {
+    throw new InputError(
+      `"utc_offset" must be like "-03:00" or "Z", found ${JSON.stringify(spec.utc_offset)}`,
+      {
+        file: where,
+      },
+    );
   }
   const def = spec.default ?? "benign";
   if (def !== "benign" && def !== "unknown") {
@@ -208,12 +257,24 @@ export function compileRules(spec: LabelRulesFile, where: string): LabelRules {
   }
   const rules = spec.rules.map((r, i): CompiledRule => {
     const at = `${where} (rule ${i + 1})`;
-    if (!r || typeof r.attack !== "string" || !r.attack) {
+    if (!r || typeof r !== "object" || Array.isArray(r)) {
+      throw new InputError(`expected a rule object, found ${JSON.stringify(r)}`, { file: at });
+    }
+    unknownKey(r, RULE_KEYS, "the rule", at);
+    if (typeof r.attack !== "string" || !r.attack) {
       throw new InputError(`each rule needs an "attack" name`, { file: at });
     }
+    for (const k of ["name", "category", "label"] as const) {
+      if (r[k] !== undefined && typeof r[k] !== "string") {
+        throw new InputError(`"${k}" must be a string, found ${JSON.stringify(r[k])}`, { file: at });
+      }
+    }
+    const attacker = stringList(r.attacker, "attacker", at), victim = stringList(r.victim, "victim", at);
     let protocol: number | null = null;
     if (r.protocol !== undefined) {
-      const p = protocolNumber(r.protocol);
+      const p = typeof r.protocol === "string" || typeof r.protocol === "number"
+        ? protocolNumber(r.protocol)
+        : undefined;
       if (p === undefined) {
         throw new InputError(`unknown protocol "${r.protocol}" (tcp, udp, icmp or a number)`, { file: at });
       }
@@ -223,6 +284,18 @@ export function compileRules(spec: LabelRulesFile, where: string): LabelRules {
       r.ports && (!Array.isArray(r.ports) || r.ports.some((p) => !Number.isInteger(p) || p < 0 || p > 65535))
     ) {
       throw new InputError(`"ports" must be a list of integers 0..65535`, { file: at });
+    }
+    if (
+      r.windows !== undefined &&
+      (!Array.isArray(r.windows) ||
+        r.windows.some((w) =>
+          !w || typeof w !== "object" || typeof w.start !== "string" || typeof w.end !== "string"
+        ))
+    ) {
+      throw new InputError(
+        `"windows" must be a list of {"start": time, "end": time}, found ${JSON.stringify(r.windows)}`,
+        { file: at },
+      );
     }
     const windows = r.windows?.map((w) => {
       const s = parseTime(w.start, spec.utc_offset, at), e = parseTime(w.end, spec.utc_offset, at);
@@ -234,8 +307,8 @@ export function compileRules(spec: LabelRulesFile, where: string): LabelRules {
       label: r.label ?? "attack",
       attack: r.attack,
       category: r.category ?? "",
-      attacker: r.attacker ? r.attacker.map((a) => parseNet(a, at)) : null,
-      victim: r.victim ? r.victim.map((a) => parseNet(a, at)) : null,
+      attacker: attacker && attacker.map((a) => parseNet(a, at)),
+      victim: victim && victim.map((a) => parseNet(a, at)),
       ports: r.ports ? new Set(r.ports) : null,
       protocol,
       windows,

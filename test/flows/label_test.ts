@@ -3,6 +3,7 @@ import { dataPath } from "../_shared.ts";
 import { compileRules, labelFlow, loadRules, parseIp } from "../../src/flows/label.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { main } from "../../src/cli.ts";
+import { command } from "../../src/cli/label.ts";
 
 const flow = {
   srcIp: "192.168.56.1",
@@ -59,6 +60,81 @@ Deno.test("label: bad rules name the problem", () => {
     () => compileRules({ rules: [{ attack: "A", protocol: "tcpx" }] }, "r.json"),
     /unknown protocol/,
   );
+});
+
+Deno.test("label: a misspelt key or a value of the wrong type in a rule is an error naming the rule", () => {
+  const bad: [unknown, RegExp][] = [
+    // "victims" was ignored: the rule matched every victim.
+    [
+      { rules: [{ attack: "A", victims: ["10.0.0.1"] }] },
+      /\(rule 1\): the rule has an unknown key "victims"/,
+    ],
+    [{ rules: [], utc_ofset: "-03:00" }, /the rules file has an unknown key "utc_ofset"/],
+    [
+      { rules: [{ attack: "A", attacker: "10.0.0.1" }] },
+      /"attacker" must be a list of addresses .* found "10\.0\.0\.1"/,
+    ],
+    [{ rules: [{ attack: "A", victim: [5] }] }, /"victim" must be a list of addresses .* found \[5\]/],
+    [{ rules: [{ attack: "A", windows: { start: "x", end: "y" } }] }, /"windows" must be a list of/],
+    [{ rules: [{ attack: "A", windows: [{ end: "2020-01-01T00:00Z" }] }] }, /"windows" must be a list of/],
+    [{ rules: [{ attack: "A", protocol: 6.5 }] }, /unknown protocol "6\.5"/],
+    [{ rules: [{ attack: "A", category: 3 }] }, /"category" must be a string, found 3/],
+    [{ rules: ["A"] }, /\(rule 1\): expected a rule object, found "A"/],
+    [{ rules: [], utc_offset: "3h" }, /"utc_offset" must be like "-03:00"/],
+  ];
+  for (const [spec, want] of bad) {
+    assert.throws(() => compileRules(spec as never, "r.json"), (e: unknown) => {
+      assert.ok(e instanceof InputError, String(e));
+      assert.match(e.message, /^r\.json/);
+      assert.match(e.message, want);
+      return true;
+    });
+  }
+});
+
+Deno.test("label: a flow row with a bad address, port or a missing field is an error naming its line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const flows = `${dir}/ftp.csv`, rules = dataPath("labels", "zeek-ftp-bruteforce.json");
+    assert.equal(await main(["flows", dataPath("pcaps", "zeek-ftp-bruteforce.pcap"), "--out", flows]), 0);
+    const lines = (await Deno.readTextFile(flows)).trimEnd().split("\n");
+    const col = (name: string) => lines[0].split(",").indexOf(name);
+    const edited = async (name: string, edit: (f: string[]) => string[]) => {
+      const copy = [...lines];
+      copy[6] = edit(copy[6].split(",")).join(",");
+      await Deno.writeTextFile(`${dir}/${name}`, copy.join("\n") + "\n");
+      return `${dir}/${name}`;
+    };
+    const errors: string[] = [];
+    const run = async (file: string) => {
+      try {
+        await command.run!({ options: { rules, out: `${dir}/o.csv` }, positionals: [file] });
+      } catch (e) {
+        assert.ok(e instanceof InputError, String(e));
+        errors.push((e as Error).message);
+        return;
+      }
+      errors.push("(no error)");
+    };
+    // Before, each of these was labelled (benign: no rule matched it) and the run exited 0.
+    await run(await edited("ip.csv", (f) => f.map((v, i) => (i === col("src_ip") ? "999.1.1.1" : v))));
+    await run(await edited("port.csv", (f) => f.map((v, i) => (i === col("dst_port") ? "abc" : v))));
+    await run(await edited("short.csv", (f) => f.slice(0, -1)));
+    await run(await edited("nocol.csv", (f) => f));
+    assert.match(errors[0], /ip\.csv:7: expected an IPv4 or IPv6 source address, found "999\.1\.1\.1"/);
+    assert.match(
+      errors[1],
+      /port\.csv:7: expected a destination port 0–65535, found text that is not a number/,
+    );
+    assert.match(errors[2], /short\.csv:7: expected \d+ fields \(as the header\), found \d+/);
+    assert.equal(errors[3], "(no error)", "the untouched table labels");
+    const noSrc = lines.map((l) => l.split(",").filter((_, i) => i !== col("src_ip")).join(","));
+    await Deno.writeTextFile(`${dir}/nosrc.csv`, noSrc.join("\n") + "\n");
+    await run(`${dir}/nosrc.csv`);
+    assert.match(errors[4], /nosrc\.csv: a basic flow table needs column\(s\) "src_ip", not found/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("label: nadir flows | nadir label on the FTP brute force (worked example of docs/labelling.md)", async () => {
