@@ -210,7 +210,11 @@ export class LiveAdaptation {
     const since = Date.parse(hist.versions.find((v) => v.version === hist.head)?.createdAt ?? "") ||
       -Infinity;
     let fp = 0, tp = 0;
+    // One verdict an alert, its first (AlertStore.feedback refuses a second; older files may repeat one).
+    const judged = new Set<string>();
     for (const l of feedback) {
+      if (judged.has(l.alert_id)) continue;
+      judged.add(l.alert_id);
       if (!(Date.parse(l.timestamp) > since) || !l.model_features) continue;
       if (l.model_features.length !== a.#names.length) continue; // a verdict on another model's row
       const row = Float64Array.from(l.model_features, (v) => v ?? NaN);

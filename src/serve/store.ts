@@ -69,6 +69,18 @@ export interface FeedbackInput {
   suppress_for_s?: number;
 }
 
+/** A verdict on an alert that already has the other one ({@link AlertStore.feedback}); the API answers 409. */
+export class VerdictConflictError extends Error {
+  constructor(readonly alertId: string, readonly had: string, readonly wanted: string) {
+    super(
+      `alert "${alertId}" already has the verdict ${had}, which its model row and any suppression rule were ` +
+        `learned from; a second verdict (${wanted}) is refused (if the first was wrong, remove the suppression ` +
+        `rule it made from the suppressions file)`,
+    );
+    this.name = "VerdictConflictError";
+  }
+}
+
 /** See the module doc. */
 export class AlertStore {
   readonly #byId = new Map<string, AlertRecord>();
@@ -286,9 +298,15 @@ export class AlertStore {
    * @throws {InputError} for an unknown alert or a `suppress_for_s` out of range.
    * @throws {RuleLimitError} (from rules.ts) when the suppression list is full.
    */
-  feedback(id: string, f: FeedbackInput): { suppression?: SuppressionRule } {
+  feedback(id: string, f: FeedbackInput): { suppression?: SuppressionRule; unchanged?: true } {
     const r = this.#byId.get(id);
     if (!r) throw new InputError(`no alert with id "${id}"`);
+    // One verdict an alert. The same one again (a retried request) changes nothing; before, each repeat
+    // was learned again (200 posts of one false positive made 80 % of the next refit's pool one flow).
+    // The other one would leave the first learned, and its suppression rule in force: refused.
+    const had = r.alert.feedback;
+    if (had === f.label) return { unchanged: true };
+    if (had !== undefined) throw new VerdictConflictError(id, had, f.label);
     const t = f.suppress_for_s;
     if (t !== undefined && !(Number.isFinite(t) && t > 0 && t <= MAX_SUPPRESS_FOR_S)) {
       throw new InputError(`suppress_for_s: expected seconds > 0 and ≤ ${MAX_SUPPRESS_FOR_S}, found ${t}`);
@@ -358,7 +376,8 @@ export class AlertStore {
       if (bad) return bad;
       const line = v as FeedbackLine;
       const held = this.#byId.get(line.alert_id);
-      if (held) held.alert.feedback = line.verdict;
+      // An alert's first verdict stands (feedback() refuses another; files from before may repeat one).
+      if (held && held.alert.feedback === undefined) held.alert.feedback = line.verdict;
       out.push(line);
     });
     return out;

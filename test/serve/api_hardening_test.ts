@@ -475,7 +475,7 @@ Deno.test("feedback rules: identical false positives merge (later expiry, hits c
   assert.equal(store.get(b3.id)!.alert.feedback, undefined, "a refused request leaves the label as it was");
   rules = filter.suppressions.rules();
   assert.equal(rules.length, 3);
-  // A repeat of a held rule still merges when the list is full.
+  // A repeated verdict changes nothing, even with the list full.
   assert.equal((await feedback(b1.id, { label: "false_positive" })).status, 200);
   assert.equal(filter.suppressions.rules().length, 3);
   // A file written before rules merged loads once per rule.
@@ -485,6 +485,54 @@ Deno.test("feedback rules: identical false positives merge (later expiry, hits c
   const loaded = new SuppressionList(file).rules();
   assert.equal(loaded.length, 1);
   assert.equal(loaded[0].hits, 50);
+  cleanup();
+});
+
+Deno.test("feedback: one verdict an alert; the same again changes nothing, the other is 409", async () => {
+  const { store, feedback, filter, dir, cleanup } = setup();
+  const flows = await realFlows();
+  const [a, b] = [alertFrom(flows, 0), alertFrom(flows, 7)];
+  const learned: string[] = [];
+  store.onVerdict = (r, label) => void learned.push(`${r.alert.id} ${label}`);
+  for (const x of [a, b]) store.add({ alert: x });
+  const rows = () => Deno.readTextFileSync(join(dir, "feedback.jsonl")).trim().split("\n").length;
+  // Before, each of these was learned again: 200 posts of one false positive made most of a refit's pool.
+  for (let i = 0; i < 5; i++) {
+    const r = await feedback(a.id, { label: "false_positive", scope: "src" });
+    assert.equal(r.status, 200);
+    assert.deepEqual(
+      await r.json(),
+      i === 0 ? { ok: true, suppression: filter.suppressions.rules()[0] } : {
+        ok: true,
+        unchanged: true,
+      },
+    );
+  }
+  assert.deepEqual(learned, [`${a.id} false_positive`]);
+  assert.equal(rows(), 1, "one feedback line");
+  assert.equal(filter.suppressions.rules()[0].hits ?? 1, 1);
+  // The other verdict would leave the first learned and its rule in force.
+  const flip = await feedback(a.id, { label: "true_positive" });
+  assert.equal(flip.status, 409);
+  assert.match((await flip.json()).error, /already has the verdict false_positive/);
+  assert.equal(store.get(a.id)!.alert.feedback, "false_positive");
+  assert.equal(filter.suppressions.rules().length, 1);
+  assert.equal((await feedback(b.id, { label: "true_positive" })).status, 200);
+  assert.equal((await feedback(b.id, { label: "true_positive" })).status, 200);
+  assert.equal((await feedback(b.id, { label: "false_positive" })).status, 409);
+  assert.deepEqual(learned, [`${a.id} false_positive`, `${b.id} true_positive`]);
+  assert.equal(rows(), 2);
+  // A file from before, with a verdict repeated and then flipped: the first one stands on reload.
+  const again = new AlertStore({ feedbackFile: join(dir, "feedback.jsonl") });
+  for (const x of [a, b]) again.add({ alert: { ...x, feedback: undefined } });
+  const old = Deno.readTextFileSync(join(dir, "feedback.jsonl")).trim().split("\n");
+  const flipped = { ...JSON.parse(old[0]), verdict: "true_positive", label: "attack" };
+  Deno.writeTextFileSync(
+    join(dir, "feedback.jsonl"),
+    [old[0], old[0], JSON.stringify(flipped), old[1]].join("\n") + "\n",
+  );
+  again.loadFeedback();
+  assert.equal(again.get(a.id)!.alert.feedback, "false_positive");
   cleanup();
 });
 

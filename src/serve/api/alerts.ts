@@ -19,6 +19,7 @@
  * @module
  */
 import { RuleLimitError } from "../rules.ts";
+import { VerdictConflictError } from "../store.ts";
 import { type AlertRecord, type FeedbackInput, MAX_SUPPRESS_FOR_S } from "../store.ts";
 import type { RouteContext } from "./context.ts";
 import {
@@ -227,7 +228,7 @@ export async function postFeedback(ctx: RouteContext): Promise<Response> {
   try {
     return json({ ok: true, ...store.feedback(id, o as unknown as FeedbackInput) });
   } catch (e) {
-    if (!(e instanceof RuleLimitError)) throw e;
+    if (!(e instanceof RuleLimitError) && !(e instanceof VerdictConflictError)) throw e;
     return jsonError(409, e.message);
   }
 }
