@@ -792,3 +792,40 @@ Deno.test("nadir predict: a row whose distance overflows saturates and is flagge
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("an upload the client abandons mid-body is answered without logging it as the server's error", async () => {
+  const { h, cleanup } = setup();
+  const logged: string[] = [];
+  const origError = console.error;
+  console.error = (...a: unknown[]) => logged.push(a.join(" "));
+  const answered: number[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const r = await h(req);
+    answered.push(r.status);
+    return r;
+  });
+  try {
+    for (const path of ["/predict", "/alerts/x/feedback"]) {
+      // A body promised at 500 bytes, 9 sent, then the connection closed (before: a 500 and three lines of
+      // stack trace in the log for every such request, so a slow-read flood filled the log).
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+      await conn.write(
+        new TextEncoder().encode(
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"rows":[`,
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      conn.close();
+    }
+    for (let i = 0; i < 50 && answered.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(answered, [400, 400]);
+    assert.deepEqual(logged.filter((l) => l.includes("nadir api")), []);
+    const ok = await fetch(`http://127.0.0.1:${server.addr.port}/health`);
+    assert.equal(ok.status, 200, "the server still answers");
+    await ok.body?.cancel();
+  } finally {
+    console.error = origError;
+    await server.shutdown();
+    cleanup();
+  }
+});

@@ -167,6 +167,30 @@ Deno.test("predict: malformed input gets 400 naming each field; wrong types; hos
   );
   j = await r.json();
   assert.deepEqual(j.errors[0].field, "line 2.bidirectional_bytes");
+  // Decimal numbers only, as `nadir predict` reads a CSV: Number() took 0x10 as 16.
+  for (const v of ["0x10", "0b11", "0o7"]) {
+    r = await post(
+      `bidirectional_packets,bidirectional_bytes,bidirectional_duration_ms\n1,${v},3\n`,
+      "text/csv",
+    );
+    j = await r.json();
+    assert.equal(r.status, 400, v);
+    assert.deepEqual(j.errors, [{
+      field: "line 2.bidirectional_bytes",
+      message: `expected a finite number, found "${v}"`,
+    }]);
+  }
+  // A column named twice: the first copy had been used and the second ignored.
+  r = await post(
+    "bidirectional_packets,bidirectional_bytes,bidirectional_duration_ms,bidirectional_packets\n1,2,3,999\n",
+    "text/csv",
+  );
+  j = await r.json();
+  assert.equal(r.status, 400);
+  assert.deepEqual(j.errors, [{
+    field: "header.bidirectional_packets",
+    message: 'column "bidirectional_packets" appears twice (columns 1 and 4)',
+  }]);
   r = await post("x", "application/xml");
   assert.equal(r.status, 415);
   r = await call("/predict?model=nope", {

@@ -100,6 +100,18 @@ export class BodyTooLargeError extends Error {
 }
 
 /**
+ * The client closed its connection before its request body arrived (Deno's BadResource). Not the server's
+ * error: answered without a log line, as a slow-read flood of aborted POSTs otherwise wrote three lines of
+ * stack trace each.
+ */
+export class ClientGoneError extends Error {
+  constructor(cause: unknown) {
+    super("the client closed the connection before its request body arrived", { cause });
+    this.name = "ClientGoneError";
+  }
+}
+
+/**
  * Reads the body as bytes, stopping as soon as it passes `limit`: a
  * Content-Length above the limit is refused before reading, and a missing or
  * lying one does not help because the count is kept while the chunks arrive.
@@ -124,7 +136,13 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (true) {
-    const { done, value } = await reader.read();
+    let step: ReadableStreamReadResult<Uint8Array>;
+    try {
+      step = await reader.read();
+    } catch (e) {
+      throw new ClientGoneError(e);
+    }
+    const { done, value } = step;
     if (done) break;
     size += value.length;
     if (size > limit) {

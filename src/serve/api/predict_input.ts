@@ -19,6 +19,7 @@
  */
 import type { Matrix } from "../../data/matrix.ts";
 import { splitCsvLine } from "../../data/csv_line.ts";
+import { textNumber } from "../../data/number_text.ts";
 import { describeValue, type FieldError, parseJsonBody } from "./http.ts";
 
 /** A model that POST /predict can use. */
@@ -182,6 +183,12 @@ function parseCsv(text: string, c: Collector, maxRows: number): PredictInput {
     return { errors: [{ field: "body", message: "expected a CSV header line, found an empty body" }] };
   }
   const header = splitCsvLine(lines[0]).map((h) => h.trim());
+  // A column named twice: the first was used and the second ignored, where `nadir predict` refuses it.
+  header.forEach((h, i) => {
+    const first = header.indexOf(h);
+    if (first < i) c.push(`header.${h}`, `column "${h}" appears twice (columns ${first + 1} and ${i + 1})`);
+  });
+  if (errors.length) return { errors };
   const idx = names.map((n) => header.indexOf(n));
   names.forEach((n, j) =>
     idx[j] < 0 && c.push(`header.${n}`, `missing column "${n}" required by model ${model.name}`)
@@ -210,7 +217,8 @@ function parseCsv(text: string, c: Collector, maxRows: number): PredictInput {
         data[i * cols + j] = NaN;
         continue;
       }
-      const v = raw === "" ? NaN : Number(raw);
+      // Decimal text only, as `nadir predict` reads it: Number() also takes "0x10", "0b11" and "0o7".
+      const v = raw === "" ? NaN : textNumber(raw) ?? NaN;
       if (!(raw === "" && allowMissing) && !Number.isFinite(v)) {
         c.push(
           `line ${i + 2}.${names[j]}`,

@@ -34,7 +34,7 @@ import spec from "../../../docs/openapi.json" with { type: "json" };
 import { getAlert, getAlertPcap, listAlerts, listDrift, listSuppressions, postFeedback } from "./alerts.ts";
 import { checkBearer, hostProblem, isPublicPath } from "./auth.ts";
 import { type ApiOptions, resolveOptions, type RouteHandler } from "./context.ts";
-import { BodyTooLargeError, json, jsonError, mediaType } from "./http.ts";
+import { BodyTooLargeError, ClientGoneError, json, jsonError, mediaType } from "./http.ts";
 import { listModels, predict } from "./predict.ts";
 import { getModel, postRollback, postUpdate } from "./model.ts";
 import { INDEX_HTML, serveStatic, staticFile } from "./static.ts";
@@ -183,6 +183,8 @@ export function createHandler(o: ApiOptions): (req: Request) => Promise<Response
       }
       // decodeURIComponent of a malformed %-escape: the client's URL is wrong, not the server.
       if (e instanceof URIError) return jsonError(400, `malformed %-escape in ${path.slice(0, 100)}`);
+      // Nobody reads this answer; the point is not to log an aborted upload as the server's fault.
+      if (e instanceof ClientGoneError) return jsonError(400, e.message);
       console.error(`nadir api: ${method} ${path}: ${(e as Error).stack ?? e}`);
       return jsonError(500, "internal error");
     }
