@@ -47,6 +47,12 @@ export interface ApiOptions {
   sseMaxQueueBytes?: number;
   /** Rows /predict scores per slice before letting other requests run. Default 2048. */
   predictChunkRows?: number;
+  /**
+   * Most /predict requests read, parsed and scored at once; one more is 503 with `Retry-After`. Default 4:
+   * each holds its body, rows and scores (an 8 MiB body of 76 k rows), and 100 at once took the server to
+   * 3.7 GB and stalled /health for 18 s.
+   */
+  predictConcurrency?: number;
   /** The live model's history and update policy (`/model`); absent without a model history. */
   model?: ModelControl;
 }
@@ -66,6 +72,8 @@ export interface ApiState {
   /** The /alerts/stream clients and their queues. */
   sse: SseClients;
   predictChunkRows: number;
+  /** /predict requests being served, and the most at once ({@link ApiOptions.predictConcurrency}). */
+  predictSlots: { busy: number; max: number };
   /** Rows /predict answered null + anomalous because the model's score was not finite, by model. */
   predictNonFinite?: Counter;
   /** `Date.now()` when the handler was built (for `/health`'s uptime). */
@@ -86,6 +94,7 @@ export function resolveOptions(o: ApiOptions): ApiState {
     allowedHosts: new Set((o.allowedHosts ?? []).map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, "$1"))),
     sse: new SseClients({ maxQueueBytes: o.sseMaxQueueBytes, metrics: o.metrics }),
     predictChunkRows: o.predictChunkRows ?? 2048,
+    predictSlots: { busy: 0, max: o.predictConcurrency ?? 4 },
     predictNonFinite: o.metrics?.registry.counter(
       "api_predict_non_finite_scores_total",
       "POST /predict rows whose score was not finite (answered null and anomalous), by model",

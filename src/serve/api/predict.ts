@@ -168,8 +168,28 @@ export function predictFields(
  * rows without a score.
  */
 export async function predict(ctx: RouteContext): Promise<Response> {
-  const { models, maxBodyBytes, maxRows } = ctx.api;
+  const { models } = ctx.api;
   if (!models.length) return jsonError(404, "no model loaded (start with --model DIR)");
+  const slots = ctx.api.predictSlots;
+  if (slots.busy >= slots.max) {
+    // Refused before its body is read: what a request holds is what bounds the server's memory.
+    return jsonError(
+      503,
+      `busy: ${slots.busy} /predict requests are being scored, the most at once; retry shortly`,
+      undefined,
+      { "retry-after": "1" },
+    );
+  }
+  slots.busy++;
+  try {
+    return await predictOne(ctx);
+  } finally {
+    slots.busy--;
+  }
+}
+
+async function predictOne(ctx: RouteContext): Promise<Response> {
+  const { models, maxBodyBytes, maxRows } = ctx.api;
   const csv = mediaType(ctx.req) === "text/csv";
   const body = await readBody(ctx.req, maxBodyBytes);
   let value: unknown;
