@@ -101,30 +101,32 @@ const verify: Command = {
   async run(args) {
     const { verifyData } = await import("../data/verify.ts");
     const r = await verifyData(str(args, "data-dir"));
+    // Messages name the directory checked (the repository's data/ unless --data-dir says otherwise).
+    const d = (str(args, "data-dir") ?? "data").replace(/\/+$/, "");
     if (r.unlisted.length) {
       // Group by folder so a newly vendored set of 300 files is one line, not 300.
       const byDir = new Map<string, number>();
       for (const u of r.unlisted) {
-        const d = u.includes("/") ? u.slice(0, u.lastIndexOf("/")) : ".";
-        byDir.set(d, (byDir.get(d) ?? 0) + 1);
+        const dir = u.includes("/") ? u.slice(0, u.lastIndexOf("/")) + "/" : "";
+        byDir.set(dir, (byDir.get(dir) ?? 0) + 1);
       }
-      const where = [...byDir].map(([d, n]) => `data/${d}/ (${n})`).join(", ");
+      const where = [...byDir].map(([dir, n]) => `${d}/${dir} (${n})`).join(", ");
       console.error(
-        `nadir: warning: ${r.unlisted.length} files not listed in data/SHA256SUMS: ${where}; add them with \`deno task nadir data checksum FILE...\` (see data/SOURCES.md)`,
+        `nadir: warning: ${r.unlisted.length} files not listed in ${d}/SHA256SUMS: ${where}; add them with \`deno task nadir data checksum FILE...\` (see data/SOURCES.md)`,
       );
     }
-    for (const b of r.bad) console.error(`nadir: data/${b.path}: ${b.reason}`);
+    for (const b of r.bad) console.error(`nadir: ${d}/${b.path}: ${b.reason}`);
     if (r.bad.length) {
       throw new InputError(
         `${r.bad.length} of ${r.ok.length + r.bad.length} vendored files failed verification: ${
-          r.bad.map((b) => `data/${b.path}`).join(", ")
+          r.bad.map((b) => `${d}/${b.path}`).join(", ")
         }`,
       );
     }
     if (args.options.strict && r.unlisted.length) {
-      throw new InputError(`${r.unlisted.length} files under data/ are not listed in data/SHA256SUMS`);
+      throw new InputError(`${r.unlisted.length} files under ${d}/ are not listed in ${d}/SHA256SUMS`);
     }
-    console.log(`verified ${r.ok.length} files against data/SHA256SUMS`);
+    console.log(`verified ${r.ok.length} files against ${d}/SHA256SUMS`);
     return 0;
   },
 };

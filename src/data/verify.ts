@@ -29,7 +29,9 @@ export interface SumEntry {
 /** Parses a SHA256SUMS file; malformed lines are InputErrors naming the line. */
 export function parseSums(text: string, file = "data/SHA256SUMS"): SumEntry[] {
   const out: SumEntry[] = [];
-  text.split("\n").forEach((raw, i) => {
+  const seen = new Map<string, number>();
+  // A byte-order mark (an editor's) is not part of the first line's hash.
+  text.replace(/^\uFEFF/, "").split("\n").forEach((raw, i) => {
     const line = raw.replace(/\r$/, "");
     if (!line.trim() || line.startsWith("#")) return;
     const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
@@ -39,7 +41,17 @@ export function parseSums(text: string, file = "data/SHA256SUMS"): SumEntry[] {
         line: i + 1,
       });
     }
-    out.push({ sha256: m[1], path: m[2].replace(/^\.\//, ""), line: i + 1 });
+    const path = m[2].replace(/^\.\//, "");
+    // A path that leaves the data directory ("../../etc/hostname") passed as a verified vendored file.
+    if (path.startsWith("/") || path.split("/").includes("..")) {
+      throw new InputError(`expected a path inside the data directory, found "${path}"`, { file, line: i + 1 });
+    }
+    const first = seen.get(path);
+    if (first !== undefined) {
+      throw new InputError(`"${path}" is listed twice (lines ${first} and ${i + 1})`, { file, line: i + 1 });
+    }
+    seen.set(path, i + 1);
+    out.push({ sha256: m[1], path, line: i + 1 });
   });
   return out;
 }

@@ -81,10 +81,29 @@ Deno.test("nadir data verify: exit 0 on the tree, 1 naming a changed or missing 
   Deno.writeTextFileSync(`${dir}/SHA256SUMS`, pick.map((s) => `${s.sha256}  ${s.path}`).join("\n") + "\n");
   const bad = await nadir("data", "verify", "--data-dir", dir);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /data\/kdd99\/corrected\.gz: sha256 mismatch/);
-  assert.match(bad.stderr, /data\/nsl-kdd\/KDDTest-21\.txt\.gz: missing/);
+  // Named under the directory checked, not the repository's data/.
+  assert.ok(bad.stderr.includes(`${dir}/kdd99/corrected.gz: sha256 mismatch`), bad.stderr);
+  assert.ok(bad.stderr.includes(`${dir}/nsl-kdd/KDDTest-21.txt.gz: missing`), bad.stderr);
   const r = await verifyData(dir);
   assert.equal(r.ok.length, pick.length - 2);
+});
+
+Deno.test("data verify: a listed path outside the data directory, or listed twice, is an error; a BOM is not", () => {
+  const sum = "0".repeat(64);
+  // "../../../../etc/hostname" had passed as a verified vendored file.
+  for (const p of ["../../../../etc/hostname", "sub/../../x", "/etc/hostname"]) {
+    assert.throws(
+      () => parseSums(`${sum}  a.txt\n${sum}  ${p}\n`, "S"),
+      new RegExp(
+        `^InputError: S:2: expected a path inside the data directory, found "${p.replace(/\./g, "\\.")}"$`,
+      ),
+    );
+  }
+  assert.throws(
+    () => parseSums(`${sum}  a.txt\n${sum}  ./a.txt\n`, "S"),
+    /S:2: "a\.txt" is listed twice \(lines 1 and 2\)/,
+  );
+  assert.deepEqual(parseSums(`\uFEFF${sum}  a.txt\r\n`, "S").map((e) => e.path), ["a.txt"]);
 });
 
 Deno.test("data/SOURCES.md lists every file of data/SHA256SUMS with the same sha256", () => {
