@@ -44,7 +44,10 @@ export function parseSums(text: string, file = "data/SHA256SUMS"): SumEntry[] {
     const path = m[2].replace(/^\.\//, "");
     // A path that leaves the data directory ("../../etc/hostname") passed as a verified vendored file.
     if (path.startsWith("/") || path.split("/").includes("..")) {
-      throw new InputError(`expected a path inside the data directory, found "${path}"`, { file, line: i + 1 });
+      throw new InputError(`expected a path inside the data directory, found "${path}"`, {
+        file,
+        line: i + 1,
+      });
     }
     const first = seen.get(path);
     if (first !== undefined) {

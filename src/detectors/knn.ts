@@ -409,6 +409,13 @@ export class KnnDetector implements Detector {
   restore(saved: DetectorState): this {
     const n = this.name, s = saved.state;
     const d = stateNumber(s, "nFeatures", n), rows = stateNumber(s, "distinctRows", n);
+    // fit() refuses this; a manifest edited (or damaged) to ask for it scored every row MAX_VALUE.
+    if (this.params.k > rows) {
+      throw new InputError(
+        `knn: parameter k = ${this.params.k} exceeds the ${rows} distinct training rows the model holds ` +
+          `(manifest detector.params.k)`,
+      );
+    }
     this.#points = f64Blob(saved.blobs, "points", n, rows * d);
     this.#order = i32Blob(saved.blobs, "order", n, d);
     const seen = new Uint8Array(d);

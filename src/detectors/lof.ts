@@ -337,6 +337,13 @@ export class LofDetector implements Detector {
   restore(saved: DetectorState): this {
     const n = this.name, s = saved.state;
     const d = stateNumber(s, "nFeatures", n), rows = stateNumber(s, "distinctRows", n);
+    // fit() refuses this (see its message); an edited manifest must not get past loading.
+    if (this.params.k >= rows) {
+      throw new InputError(
+        `lof: parameter k = ${this.params.k} needs more than ${rows} distinct training rows, which the model holds ` +
+          `(manifest detector.params.k)`,
+      );
+    }
     const nodes = stateNumber(s, "nodes", n);
     const points = f64Blob(saved.blobs, "points", n, rows * d);
     const order = i32Blob(saved.blobs, "order", n, d);

@@ -77,6 +77,16 @@ Deno.test("model dir: unknown format, missing/corrupt files, bad JSON, unknown d
       JSON.stringify({ ...m, detector: { ...m.detector, name: "svm" } }),
     );
     await rejects(dir, /unknown detector "svm"/);
+    // A k that fit() would refuse scored every row MAX_VALUE, with exit 0.
+    const rows = m.detector.state.distinctRows;
+    await Deno.writeTextFile(
+      manifestPath,
+      JSON.stringify({ ...m, detector: { ...m.detector, params: { ...m.detector.params, k: rows + 1 } } }),
+    );
+    await rejects(
+      dir,
+      new RegExp(`knn: parameter k = ${rows + 1} exceeds the ${rows} distinct training rows`),
+    );
     await Deno.writeTextFile(manifestPath, original);
 
     const blob = await Deno.readFile(join(dir, rel));
