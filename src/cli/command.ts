@@ -20,6 +20,12 @@ export interface OptionSpec {
   default?: string | boolean | number;
   /** May be given several times (values collected into an array). */
   multiple?: boolean;
+  /** Number options: a whole number only. */
+  integer?: boolean;
+  /** Number options: the smallest value allowed. */
+  min?: number;
+  /** Number options: the largest value allowed. */
+  max?: number;
   /** The option names a file (or a directory) the command writes: checked before any work, see {@link writablePath}. */
   writes?: "file" | "dir";
 }
@@ -218,8 +224,19 @@ export function parseCommand(cmd: Command, argv: string[], path: string[]): Pars
       if (o.type === "number") {
         // Decimal only: Number() also reads "0x10" (16), "0b1" and "" (0), which no one means here.
         const n = DECIMAL.test(v.trim()) ? Number(v) : NaN;
-        if (!Number.isFinite(n)) {
-          throw new UsageError(`${where}: --${name} expects a number, found "${v}"`);
+        const what = o.integer ? "an integer" : "a number";
+        const range = o.min !== undefined && o.max !== undefined
+          ? ` ${o.min}–${o.max}`
+          : o.min !== undefined
+          ? ` ≥ ${o.min}`
+          : o.max !== undefined
+          ? ` ≤ ${o.max}`
+          : "";
+        if (
+          !Number.isFinite(n) || (o.integer && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) ||
+          (o.max !== undefined && n > o.max)
+        ) {
+          throw new UsageError(`${where}: --${name} expects ${what}${range}, found "${v}"`);
         }
         return n;
       }

@@ -42,6 +42,8 @@ export const command: Command = {
     "max-flows": {
       type: "number",
       arg: "N",
+      integer: true,
+      min: 1,
       description: "Flow-table cap; least recently updated flow is evicted beyond it",
       default: 4000000,
     },
@@ -72,6 +74,14 @@ With --out, a JSON summary goes to stdout; without, CSV goes to stdout and the s
       if (v !== undefined && !(v > 0)) {
         throw new UsageError(`nadir flows: --${k} expects a number > 0, found ${v}`);
       }
+    }
+    // By extension: .csv, .arrow (.ipc, .feather) or .parquet; none (/dev/null, a pipe) is CSV. Another one
+    // (x.txt, x.json) got CSV without a word.
+    const ext = out?.match(/\.([^./]+)$/)?.[1].toLowerCase();
+    if (ext !== undefined && !["csv", "arrow", "ipc", "feather", "parquet"].includes(ext)) {
+      throw new UsageError(
+        `nadir flows: --out ${out}: expected a .csv, .arrow or .parquet file, found .${ext}`,
+      );
     }
     const sink = await sinkFor(out);
     const summary = await meterFile(input, {

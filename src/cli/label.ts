@@ -130,12 +130,16 @@ export const command: Command = {
     "tolerance-ms": {
       type: "number",
       arg: "MS",
+      min: 0,
       description: "With --alerts: slack around each flow's [first, last] seen time",
       default: 1000,
     },
     year: {
       type: "number",
       arg: "YYYY",
+      integer: true,
+      min: 1970,
+      max: 2100,
       description: "With --alerts: year for Snort timestamps (they have none; default: current year)",
     },
     "alert-tz-offset": {

@@ -64,6 +64,8 @@ export const command: Command = {
     "max-categories": {
       type: "number",
       arg: "N",
+      integer: true,
+      min: 1,
       description: "Most frequent categories kept per column; the rest go to __unknown__",
       default: 1000,
     },

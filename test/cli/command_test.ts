@@ -133,3 +133,29 @@ Deno.test("parseCommand: numbers are decimal; an output path is checked before t
   );
   Deno.removeSync(dir, { recursive: true });
 });
+
+Deno.test("parseCommand: integer, min and max of a number option are checked, the range said", () => {
+  const cmd = {
+    name: "x",
+    summary: "",
+    options: {
+      n: { type: "number" as const, description: "", integer: true, min: 1 },
+      t: { type: "number" as const, description: "", min: 0 },
+      y: { type: "number" as const, description: "", integer: true, min: 1970, max: 2100 },
+    },
+  };
+  assert.deepEqual(parseCommand(cmd, ["--n", "3", "--t", "0", "--y", "2026"], ["x"]).options, {
+    n: 3,
+    t: 0,
+    y: 2026,
+    help: undefined,
+  });
+  // Accepted before: a table cap of 1.5 flows, a negative tolerance, the year 99999.
+  assert.throws(() => parseCommand(cmd, ["--n", "1.5"], ["x"]), /--n expects an integer ≥ 1, found "1\.5"$/);
+  assert.throws(() => parseCommand(cmd, ["--n", "0"], ["x"]), /--n expects an integer ≥ 1, found "0"$/);
+  assert.throws(() => parseCommand(cmd, ["--t", "-5"], ["x"]), /--t expects a number ≥ 0, found "-5"$/);
+  assert.throws(
+    () => parseCommand(cmd, ["--y", "99999"], ["x"]),
+    /--y expects an integer 1970–2100, found "99999"$/,
+  );
+});
