@@ -106,6 +106,7 @@ export function readBytes(path: string, o: ReadBytesOptions = {}): Uint8Array {
       { file: path },
     );
   }
+  notACapture(bytes, path);
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     bytes = bytes.subarray(3);
   }
@@ -208,6 +209,7 @@ function dtypeOf(t: ColumnSpec["type"]) {
 /** Parses CSV bytes strictly against `columns`; see the module doc. */
 export function parseTable(bytes: Uint8Array, opts: ParseTableOptions): ParsedTable {
   const { file, columns, header } = opts;
+  notACapture(bytes, file);
   if (bytes.length === 0 || hasNoRows(bytes, header)) {
     throw new InputError(
       `empty file: expected ${
@@ -261,6 +263,35 @@ export function parseTable(bytes: Uint8Array, opts: ParseTableOptions): ParsedTa
 export const MAX_LINE_BYTES = 1 << 20;
 
 /**
+ * A packet capture where a table was expected: said as such, with the step that makes a table of it. Read as
+ * CSV it failed on whatever its bytes happened to hold ("line 3: empty line", "invalid UTF-8 byte").
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { notACapture } from "./csv.ts";
+ * notACapture(new TextEncoder().encode("a,b\n"), "t.csv");
+ * assert.throws(() => notACapture(new Uint8Array([0xd4, 0xc3, 0xb2, 0xa1, 2, 0]), "x.pcap"), /x\.pcap: a pcap packet capture/);
+ * ```
+ */
+export function notACapture(bytes: Uint8Array, file: string): void {
+  if (bytes.length < 4) return;
+  const m = ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0;
+  const kind = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(m)
+    ? "pcap"
+    : m === 0x0a0d0d0a
+    ? "pcapng"
+    : undefined;
+  if (kind) {
+    throw new InputError(
+      `a ${kind} packet capture, not a table of flows: make one first with \`deno task nadir flows ${file} ` +
+        `--out flows.csv\``,
+      { file },
+    );
+  }
+}
+
+/**
  * A header naming a column twice: polars renames the second `<name>_duplicated_0`, and a model trained on
  * it silently lost the real column of that name.
  */
@@ -298,6 +329,7 @@ function duplicateHeader(bytes: Uint8Array, from: number, to: number, file: stri
  * ```
  */
 export function checkCsvShape(bytes: Uint8Array, file: string, maxLineBytes = MAX_LINE_BYTES): number {
+  notACapture(bytes, file);
   const n = bytes.length;
   // `line`: the physical line a row starts on (a quoted field may hold newlines); `phys`: the current one.
   let line = 1, phys = 1, lineStart = 0, fields = 1, expected = -1, start = 0, quoted = false, rows = 0;

@@ -146,4 +146,19 @@ Deno.test("generic table: a column named twice and a quote left open are errors 
   );
 });
 
+Deno.test("a packet capture given where a table goes says so and names the step that makes one", async () => {
+  // Read as CSV it had failed on its bytes: "line 3: empty line", or an unknown CIC-IDS2017 column of binary.
+  for (const f of ["zeek-smtp.pcap", "sessionhijacking.pcapng"]) {
+    const p = dataPath("pcaps", f);
+    const kind = f.endsWith(".pcapng") ? "pcapng" : "pcap";
+    const said = new RegExp(
+      `${f.replace(".", "\\.")}: a ${kind} packet capture, not a table of flows: make one first`,
+    );
+    assert.throws(() => readGenericTable(p), said);
+    const r = await nadir("data", "info", "cic-ids2017", "--path", p);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, said);
+  }
+});
+
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
