@@ -865,3 +865,54 @@ Deno.test("predict: at most 4 requests are scored at once; one more is 503 with 
     cleanup();
   }
 });
+
+Deno.test("query parameters: unknown, repeated or out of their set are 400 naming them; feedback fields a verdict ignores too", async () => {
+  const { store, call, feedback, cleanup } = setup();
+  const flows = await realFlows();
+  const a = alertFrom(flows, 0);
+  store.add({ alert: a });
+  try {
+    const bad = async (path: string, field: string, message: RegExp) => {
+      const r = await call(path);
+      assert.equal(r.status, 400, path);
+      const j = await r.json();
+      assert.equal(j.errors[0].field, field, path);
+      assert.match(j.errors[0].message, message, path);
+    };
+    // Before: every alert (the typo ignored), the first limit, any stream name.
+    await bad(
+      "/alerts?limt=1",
+      "limt",
+      /^unknown query parameter \(expected limit, before, severity, src_ip, sensor\)$/,
+    );
+    await bad("/alerts?limit=2&limit=x", "limit", /^given more than once$/);
+    await bad("/drift?stream=bogus", "stream", /^expected "score" or "feature:<name>", found "bogus"$/);
+    await bad("/drift?limit=5&x=1", "x", /^unknown query parameter/);
+    assert.equal((await call("/alerts?limit=1")).status, 200);
+    assert.equal((await call("/drift?stream=feature:bidirectional_bytes")).status, 200);
+    assert.equal((await call("/drift?stream=score")).status, 200);
+    const p = await call("/predict?model=sum&x=1", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(p.status, 400);
+    assert.equal((await p.json()).errors[0].field, "x");
+    const both = await call("/predict?model=sum", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "other", rows: [] }),
+    });
+    assert.equal(both.status, 400);
+    assert.match((await both.json()).errors[0].message, /^the query names model "sum" and the body "other"$/);
+    const tp = await feedback(a.id, { label: "true_positive", scope: "flow", suppress_for_s: 100 });
+    assert.equal(tp.status, 400);
+    assert.deepEqual((await tp.json()).errors.map((e: { field: string }) => e.field), [
+      "scope",
+      "suppress_for_s",
+    ]);
+    assert.equal(store.get(a.id)!.alert.feedback, undefined, "nothing changed");
+  } finally {
+    cleanup();
+  }
+});

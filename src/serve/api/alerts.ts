@@ -19,8 +19,7 @@
  * @module
  */
 import { RuleLimitError } from "../rules.ts";
-import { VerdictConflictError } from "../store.ts";
-import { type AlertRecord, type FeedbackInput, MAX_SUPPRESS_FOR_S } from "../store.ts";
+import { type AlertRecord, type FeedbackInput, MAX_SUPPRESS_FOR_S, VerdictConflictError } from "../store.ts";
 import type { RouteContext } from "./context.ts";
 import {
   describeValue,
@@ -28,6 +27,7 @@ import {
   json,
   jsonError,
   parseJsonBody,
+  queryProblems,
   readBody,
   SECURITY_HEADERS,
 } from "./http.ts";
@@ -91,8 +91,8 @@ function queryInt(
 
 /** GET /alerts?limit&before&severity&src_ip: newest first, `next` is the cursor for `before`. */
 export function listAlerts(ctx: RouteContext): Response {
-  const errs: FieldError[] = [];
   const q = ctx.url.searchParams;
+  const errs = queryProblems(q, ["limit", "before", "severity", "src_ip", "sensor"]);
   const int = (name: string, lo: number, hi: number) => queryInt(q, errs, name, lo, hi);
   const limit = int("limit", 1, 1000);
   const severity = int("severity", 1, 3);
@@ -115,12 +115,15 @@ export function listAlerts(ctx: RouteContext): Response {
  * 1000), newest first; `stream` keeps one stream ("score", "feature:<name>").
  */
 export function listDrift(ctx: RouteContext): Response {
-  const errs: FieldError[] = [];
   const q = ctx.url.searchParams;
+  const errs = queryProblems(q, ["limit", "stream"]);
   const limit = queryInt(q, errs, "limit", 1, 1000);
   const stream = q.get("stream") ?? undefined;
-  if (stream !== undefined && (stream.length < 1 || stream.length > 200)) {
-    errs.push({ field: "stream", message: `expected 1-200 characters, found ${stream.length}` });
+  if (stream !== undefined && !/^(score|feature:.{1,192})$/.test(stream)) {
+    errs.push({
+      field: "stream",
+      message: `expected "score" or "feature:<name>", found ${JSON.stringify(stream.slice(0, 40))}`,
+    });
   }
   if (errs.length) return jsonError(400, "invalid query", errs);
   return json(ctx.api.store.listDrift({ limit, stream }));
@@ -189,10 +192,22 @@ export function feedbackErrors(o: Record<string, unknown>): FieldError[] {
     });
   }
   if (o.note !== undefined && (typeof o.note !== "string" || o.note.length > 2000)) {
-    errs.push({ field: "note", message: "expected a string of at most 2000 characters" });
+    const found = typeof o.note === "string" ? `${o.note.length} characters` : describeValue(o.note);
+    errs.push({ field: "note", message: `expected a string of at most 2000 characters, found ${found}` });
   }
   if (o.scope !== undefined && !["pair", "src", "flow"].includes(o.scope as string)) {
-    errs.push({ field: "scope", message: `expected "pair", "src" or "flow"` });
+    errs.push({
+      field: "scope",
+      message: `expected "pair", "src" or "flow", found ${describeValue(o.scope)}`,
+    });
+  }
+  // They shape the suppression rule a false positive makes; with a true positive they were ignored.
+  if (o.label === "true_positive") {
+    for (const k of ["scope", "suppress_for_s"]) {
+      if (o[k] !== undefined) {
+        errs.push({ field: k, message: `applies to a false_positive only (it makes no rule)` });
+      }
+    }
   }
   const t = o.suppress_for_s;
   // Checked here, before anything changes: 1e300 s once passed this and failed (500) in toISOString

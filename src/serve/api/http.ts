@@ -295,3 +295,19 @@ export function mediaType(req: Request): string {
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/**
+ * Query parameters a route does not take, or takes once and was given twice: errors, as unknown body fields
+ * are. Before, `/alerts?limt=1` answered every alert and `limit=2&limit=x` used the first.
+ */
+export function queryProblems(q: URLSearchParams, known: readonly string[]): FieldError[] {
+  const errs: FieldError[] = [];
+  const seen = new Set<string>();
+  for (const k of q.keys()) {
+    if (!known.includes(k)) {
+      errs.push({ field: k.slice(0, 40), message: `unknown query parameter (expected ${known.join(", ")})` });
+    } else if (seen.has(k)) errs.push({ field: k, message: "given more than once" });
+    seen.add(k);
+  }
+  return errs;
+}

@@ -31,7 +31,15 @@
  */
 import type { Matrix } from "../../data/matrix.ts";
 import type { RouteContext } from "./context.ts";
-import { json, jsonError, mediaType, parseJsonBody, readBody, yieldToEventLoop } from "./http.ts";
+import {
+  json,
+  jsonError,
+  mediaType,
+  parseJsonBody,
+  queryProblems,
+  readBody,
+  yieldToEventLoop,
+} from "./http.ts";
 import { parsePredictInput, predictInputFromJson, type PredictModel } from "./predict_input.ts";
 
 /** GET /models: the models /predict can use and the columns each row must carry. */
@@ -190,6 +198,8 @@ export async function predict(ctx: RouteContext): Promise<Response> {
 
 async function predictOne(ctx: RouteContext): Promise<Response> {
   const { models, maxBodyBytes, maxRows } = ctx.api;
+  const qErrs = queryProblems(ctx.url.searchParams, ["model"]);
+  if (qErrs.length) return jsonError(400, "invalid query", qErrs);
   const csv = mediaType(ctx.req) === "text/csv";
   const body = await readBody(ctx.req, maxBodyBytes);
   let value: unknown;
@@ -199,7 +209,16 @@ async function predictOne(ctx: RouteContext): Promise<Response> {
     if (p.error) return jsonError(400, "validation failed", [p.error]);
     value = p.value;
   }
-  const name = ctx.url.searchParams.get("model") ?? (csv ? undefined : modelInJson(value));
+  const inQuery = ctx.url.searchParams.get("model") ?? undefined,
+    inBody = csv ? undefined : modelInJson(value);
+  // Both given and different: which one was meant is the client's to say (the query had won silently).
+  if (inQuery !== undefined && inBody !== undefined && inQuery !== inBody) {
+    return jsonError(400, "validation failed", [{
+      field: "model",
+      message: `the query names model ${JSON.stringify(inQuery)} and the body ${JSON.stringify(inBody)}`,
+    }]);
+  }
+  const name = inQuery ?? inBody;
   const model = chooseModel(models, name);
   if (model instanceof Response) return model;
   const parsed = csv

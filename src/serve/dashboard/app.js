@@ -550,7 +550,12 @@ async function pollStats() {
 function init() {
   const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
   if (m) {
-    state.token = decodeURIComponent(m[1]);
+    // A malformed %-escape in the link must not stop the dashboard before its handlers are attached.
+    try {
+      state.token = decodeURIComponent(m[1]);
+    } catch {
+      state.token = m[1];
+    }
     sessionStorage.setItem("nadirToken", state.token);
     history.replaceState(null, "", location.pathname);
   } else state.token = sessionStorage.getItem("nadirToken");
