@@ -68,6 +68,14 @@ export interface AdaptConfig {
   seed?: number;
 }
 
+/** What one update did: a new version (`refit`), or rows learned into the pool and why there is none. */
+export interface UpdateOutcome {
+  refit: boolean;
+  learned: number;
+  version?: string;
+  note?: string;
+}
+
 /** What `GET /model` shows. */
 export interface AdaptationStatus {
   policy: UpdatePolicy;
@@ -277,14 +285,14 @@ export class LiveAdaptation {
    * Learns from the rows collected so far now (`POST /model/update`) instead of at the end of the
    * window. Throws a UsageError under the frozen policy or while an update runs.
    */
-  async updateNow(): Promise<AdaptationStatus> {
+  async updateNow(): Promise<AdaptationStatus & { update: UpdateOutcome }> {
     if (this.policy === "frozen") throw new UsageError("the model's update policy is frozen");
     if (this.#busy) throw new UsageError("an update is already running");
     if (!this.#winRows && !this.#pendingFp.length) {
       throw new UsageError("no scored flows since the last update");
     }
-    await this.#startUpdate("requested through the API", true);
-    return this.status();
+    const update = (await this.#startUpdate("requested through the API", true))!;
+    return { ...(await this.status()), update };
   }
 
   /** Makes `to` (default: the head's parent) the head and scores with it. */
@@ -402,7 +410,7 @@ export class LiveAdaptation {
   }
 
   /** Runs an update beside the capture; a failure is logged (and with `rethrow` also thrown). */
-  #startUpdate(reason: string, rethrow = false): Promise<void> {
+  #startUpdate(reason: string, rethrow = false): Promise<UpdateOutcome | undefined> {
     const run = this.#update(reason);
     this.#busy = run.catch(() => {}).finally(() => (this.#busy = null));
     return run.catch((e) => {
@@ -410,10 +418,11 @@ export class LiveAdaptation {
         `nadir monitor: model update failed, still scoring with ${this.#version}: ${(e as Error).message}`,
       );
       if (rethrow) throw e;
+      return undefined;
     });
   }
 
-  async #update(reason: string): Promise<void> {
+  async #update(reason: string): Promise<UpdateOutcome> {
     const c = this.#names.length, n = this.#winRows, fps = this.#pendingFp.splice(0);
     const rows = n + fps.length;
     const data = new Float64Array(rows * c);
@@ -440,11 +449,11 @@ export class LiveAdaptation {
     }
     if (!r.refit) {
       // Calibrating (no cut yet) or filling the pool: nothing new to score with.
+      const note = `pool ${a.pool.size} of the ${this.#cfg.min_pool_rows ?? 1000} rows a refit needs`;
       this.#host.log(
-        `nadir monitor: ${this.policy}: ${r.learned} flow(s) learned, ${r.calibrated} calibrate; ` +
-          `pool ${a.pool.size} of the ${this.#cfg.min_pool_rows ?? 1000} rows a refit needs`,
+        `nadir monitor: ${this.policy}: ${r.learned} flow(s) learned, ${r.calibrated} calibrate; ${note}`,
       );
-      return;
+      return { refit: false, learned: r.learned, note: `no new version: ${note}` };
     }
     const lin = await commitVersion(this.home, (dir) => this.#save(dir), {
       reason,
@@ -468,6 +477,7 @@ export class LiveAdaptation {
         `(${fps.length} false positive(s) from analysts), threshold ${threshold.toPrecision(4)} → ` +
         `${a.threshold.toPrecision(4)}`,
     );
+    return { refit: true, learned: r.learned, version: lin.version };
   }
 
   /** Writes the adapter's model as a model directory plus its rows (`adapt/`). */

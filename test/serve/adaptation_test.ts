@@ -129,6 +129,10 @@ Deno.test("adaptation: verdicts through the API are learned and survive a restar
     assert.equal(u1.status, 200, await u1.clone().text());
     const after = (await u1.json()).model;
     assert.equal(after.version, "v0002");
+    // What the update did, said: a 200 had not told a new version from rows only pooled.
+    assert.equal(after.update.refit, true);
+    assert.equal(after.update.version, "v0002");
+    assert.ok(after.update.learned > 0);
     assert.ok(after.cut !== null && after.rows.calibration > 0);
     assert.deepEqual(after.versions[1].feedback, { fp: 1, tp: 0 });
     assert.equal(after.rows.pending_false_positives, 0);
@@ -141,13 +145,22 @@ Deno.test("adaptation: verdicts through the API are learned and survive a restar
     assert.equal((await post(`${base}/model/rollback`, { to: "v0001", force: true })).status, 400);
     const unknown = await post(`${base}/model/rollback`, { to: "v0042" });
     assert.equal(unknown.status, 409);
-    assert.match((await unknown.json()).error, /v0042/);
+    const why = (await unknown.json()).error;
+    assert.match(why, /v0042/);
+    assert.ok(!why.includes(home), `no path of the sensor's disk in the answer: ${why}`);
     const rb = await post(`${base}/model/rollback`, {});
     assert.equal(rb.status, 200, await rb.clone().text());
     const back = (await rb.json()).model;
     assert.equal(back.version, "v0001");
     assert.equal(back.rollbacks, 1);
     assert.equal(back.rows.attacks, 1, "confirmed attacks stay known across a rollback");
+    // v0001 has no parent: refused, and the answer names no file of the sensor's disk (it had named the
+    // history's lineage.json by its full path).
+    const none = await post(`${base}/model/rollback`, {});
+    assert.equal(none.status, 409);
+    const said = (await none.json()).error;
+    assert.match(said, /v0001/);
+    assert.ok(!said.includes(home), said);
     assert.equal(await headDir(home), join(home, "v0001"));
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /nadir_model_rollbacks_total 1/);

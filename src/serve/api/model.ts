@@ -81,7 +81,9 @@ async function refused(f: () => Promise<unknown>): Promise<Response> {
   try {
     return json({ ok: true, model: await f() });
   } catch (e) {
-    if (e instanceof UsageError || e instanceof InputError) return jsonError(409, (e as Error).message);
+    // The detail only: an InputError's location is a path on the sensor (its model history), not the client's.
+    if (e instanceof InputError) return jsonError(409, e.detail);
+    if (e instanceof UsageError) return jsonError(409, e.message);
     throw e;
   }
 }
