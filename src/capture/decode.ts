@@ -47,6 +47,24 @@ export const LINKTYPE = {
   LINUX_SLL2: 276,
 } as const;
 
+const DECODED = new Set<number>(Object.values(LINKTYPE));
+
+/**
+ * Whether the decoder reads frames of this link type (one of {@link LINKTYPE}); any other gives packets
+ * without IP fields, which a meter counts as non-IP.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodesLinkType } from "./decode.ts";
+ * assert.equal(decodesLinkType(1), true); // Ethernet
+ * assert.equal(decodesLinkType(127), false); // 802.11 radiotap
+ * ```
+ */
+export function decodesLinkType(linkType: number): boolean {
+  return DECODED.has(linkType);
+}
+
 /** NFStream's tunnel type numbers (engine_cc.c `nfstream_packet_tunnel`). */
 export const TUNNEL = { NONE: 0, GTP: 1, CAPWAP: 2, TZSP: 3 } as const;
 

@@ -8,6 +8,7 @@ import { UsageError } from "../util/errors.ts";
 import { FEATURE_SET_NAMES, type FeatureSetName } from "../flows/features/mod.ts";
 import { meterFile } from "../flows/pipeline.ts";
 import { rowWriterOf, sinkFor } from "../flows/writer.ts";
+import { decodesLinkType } from "../capture/decode.ts";
 
 export const command: Command = {
   name: "flows",
@@ -118,6 +119,15 @@ With --out, a JSON summary goes to stdout; without, CSV goes to stdout and the s
       2,
     );
     if (summary.damage) console.error(`nadir flows: warning: ${input}: ${summary.damage}`);
+    // A capture of a link layer the decoder does not read made no flows and said nothing.
+    for (const [lt, n] of Object.entries(summary.capture.linkTypes)) {
+      if (n > 0 && !decodesLinkType(Number(lt))) {
+        console.error(
+          `nadir flows: warning: ${input}: ${n} packet(s) of link type ${lt}, which nadir does not decode ` +
+            `(it reads Ethernet, Linux cooked, raw IP, loopback, PPP and HDLC): counted as non-IP, no flows`,
+        );
+      }
+    }
     if (out) console.log(json);
     else console.error(json);
   },

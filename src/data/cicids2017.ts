@@ -83,6 +83,9 @@ export function cicHeader(
   line: string | readonly string[],
   file: string,
 ): { columns: ColumnSpec[]; layout: CicLayout } {
+  if (typeof line === "string" && line.trim() === "") {
+    throw new InputError("empty file: expected a CIC-IDS2017 header line and rows", { file });
+  }
   const raw = (typeof line === "string" ? splitCsvLine(line) : line).map((h) => h.trim());
   const seen = new Set<string>();
   let original = false;

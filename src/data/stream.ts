@@ -145,11 +145,14 @@ export async function* csvFrames(input: string, o: CsvFramesOptions = {}): Async
     for await (const c of csvChunks(input, { rowsPerChunk, header })) {
       const chunkFile = await scratch.write(c.bytes);
       const relocate = (e: unknown) => relocated(e, input, chunkFile, c.firstLine, header);
+      // A loader's note names the file it read: the user's, not this scratch copy of a piece of it.
+      const warn = (m: string) =>
+        console.warn(m.replaceAll(chunkFile, `${input} (the piece from line ${c.firstLine})`));
       let df: pl.DataFrame;
       try {
         df = o.features && family
-          ? loadDataset({ name: family, path: chunkFile }, { features: o.features }).df
-          : await loadTable(chunkFile, family);
+          ? loadDataset({ name: family, path: chunkFile }, { features: o.features, warn }).df
+          : await loadTable(chunkFile, family, warn);
       } catch (e) {
         throw relocate(e);
       }

@@ -124,11 +124,16 @@ export function readGenericTable(path: string): pl.DataFrame {
  * Loads a table: `schema` (dataset name or family) forces a loader; a vendored dataset name loads
  * that dataset; otherwise the family is detected from the file and unknown files are read generically.
  */
-export async function loadTable(source: string, schema?: string): Promise<pl.DataFrame> {
+export async function loadTable(
+  source: string,
+  schema?: string,
+  /** Notes about skipped rows (default: console.warn). */
+  warn?: (message: string) => void,
+): Promise<pl.DataFrame> {
   if (schema) {
     familyOf(schema); // validates the name
-    if (source === schema && VENDORED[source]) return loadDataset(source).df;
-    return loadDataset({ name: schema, path: source }).df;
+    if (source === schema && VENDORED[source]) return loadDataset(source, { warn }).df;
+    return loadDataset({ name: schema, path: source }, { warn }).df;
   }
   if (VENDORED[source]) return loadDataset(source).df;
   let isPath = true;

@@ -161,4 +161,27 @@ Deno.test("a packet capture given where a table goes says so and names the step 
   }
 });
 
+Deno.test("CIC-IDS2017: an empty file says so; a note from a piece read in chunks names the user's file", async () => {
+  const empty = join(dir, "cic-empty.csv");
+  Deno.writeFileSync(empty, new Uint8Array(0));
+  const e = await nadir("data", "info", "cic-ids2017", "--path", empty);
+  assert.equal(e.code, 1);
+  // It had said: unknown CIC-IDS2017 column "".
+  assert.match(e.stderr, /cic-empty\.csv: empty file: expected a CIC-IDS2017 header line and rows/);
+  const gz = Deno.openSync(dataPath("cic-ids2017", "Heartbleed_11.csv.gz")).readable;
+  const text = await new Response(gz.pipeThrough(new DecompressionStream("gzip"))).text();
+  const lines = text.trimEnd().split("\n");
+  const blank = ",".repeat(lines[0].split(",").length - 1);
+  const withBlank = join(dir, "cic-blank.csv");
+  Deno.writeTextFileSync(withBlank, [...lines.slice(0, 8), blank, ...lines.slice(8)].join("\n") + "\n");
+  const r = await nadir("data", "info", "cic-ids2017", "--path", withBlank, "--batch-rows", "5");
+  assert.equal(r.code, 0, r.stderr);
+  // It had named a scratch file (/dev/shm/nadir-chunk-…/chunk.csv).
+  assert.match(
+    r.stderr,
+    /cic-blank\.csv \(the piece from line \d+\): skipped 1 rows whose every field is empty/,
+  );
+  assert.ok(!r.stderr.includes("nadir-chunk"), r.stderr);
+});
+
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));

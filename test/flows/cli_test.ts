@@ -35,3 +35,39 @@ Deno.test("nadir flows: bad input is a clear error, bad options a usage error", 
   assert.equal(await main(["flows", dataPath("pcaps", "synscan.pcapng"), "--idle-timeout", "0"]), 2);
   assert.equal(await main(["flows", dataPath("pcaps", "synscan.pcapng"), "--features", "xyz"]), 2);
 });
+
+Deno.test("nadir flows: a link type the decoder does not read is warned about; a wrong --out extension refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The FTP capture with its header's link type set to 999: every packet is non-IP. It had given 0 flows
+    // without a word.
+    const bytes = Deno.readFileSync(dataPath("pcaps", "zeek-ftp-bruteforce.pcap"));
+    new DataView(bytes.buffer).setUint32(20, 999, true);
+    Deno.writeFileSync(`${dir}/lt999.pcap`, bytes);
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--unstable-ffi",
+        new URL("../../src/cli.ts", import.meta.url).pathname,
+        "flows",
+        `${dir}/lt999.pcap`,
+        "--out",
+        `${dir}/f.csv`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 0, err);
+    assert.match(
+      err,
+      /lt999\.pcap: 606 packet\(s\) of link type 999, which nadir does not decode .* no flows/,
+    );
+    assert.equal(JSON.parse(new TextDecoder().decode(r.stdout)).nonIpPackets, 606);
+    assert.equal(await main(["flows", dataPath("pcaps", "synscan.pcapng"), "--out", `${dir}/f.txt`]), 2);
+    assert.equal(await main(["flows", dataPath("pcaps", "synscan.pcapng"), "--max-flows", "1.5"]), 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -180,6 +180,13 @@ Deno.test("predict: malformed input gets 400 naming each field; wrong types; hos
       message: `expected a finite number, found "${v}"`,
     }]);
   }
+  // Lines ended by CR alone (old Mac style) are lines: it had read them as one header line.
+  r = await post(
+    "bidirectional_packets,bidirectional_bytes,bidirectional_duration_ms\r1,2,3\r4,5,6\r",
+    "text/csv",
+  );
+  assert.equal(r.status, 200, await r.clone().text());
+  assert.equal((await r.json()).scores.length, 2);
   // A column named twice: the first copy had been used and the second ignored.
   r = await post(
     "bidirectional_packets,bidirectional_bytes,bidirectional_duration_ms,bidirectional_packets\n1,2,3,999\n",

@@ -177,7 +177,7 @@ function parseCsv(text: string, c: Collector, maxRows: number): PredictInput {
   const { model, errors, allowMissing } = c;
   const names = model.featureNames;
   const cols = names.length;
-  const lines = text.split(/\r?\n/);
+  const lines = text.split(/\r\n|\r|\n/); // CR-only line ends too (they had read as one header line)
   while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
   if (!lines.length) {
     return { errors: [{ field: "body", message: "expected a CSV header line, found an empty body" }] };
