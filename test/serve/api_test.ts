@@ -198,6 +198,14 @@ Deno.test("predict: malformed input gets 400 naming each field; wrong types; hos
     field: "header.bidirectional_packets",
     message: 'column "bidirectional_packets" appears twice (columns 1 and 4)',
   }]);
+  // A gzip body had been read as its compressed bytes: 400 "expected UTF-8 text".
+  r = await call("/predict", {
+    method: "POST",
+    headers: { "content-type": "application/json", "content-encoding": "gzip" },
+    body: new Uint8Array([0x1f, 0x8b, 8, 0]),
+  });
+  assert.equal(r.status, 415);
+  assert.match((await r.json()).error, /^content-encoding "gzip" is not accepted/);
   r = await post("x", "application/xml");
   assert.equal(r.status, 415);
   r = await call("/predict?model=nope", {

@@ -164,6 +164,16 @@ export function createHandler(o: ApiOptions): (req: Request) => Promise<Response
       const found = matchRoute(routeMethod, path);
       if (!found) return jsonError(404, `no route ${routeMethod} ${path.slice(0, 100)}`);
       if (routeMethod === "POST") {
+        // A compressed body was read as its compressed bytes ("expected UTF-8 text"): say what is wrong.
+        const encoding = (req.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+        if (encoding !== "identity") {
+          return jsonError(
+            415,
+            `content-encoding ${
+              JSON.stringify(encoding.slice(0, 40))
+            } is not accepted; send the body uncompressed`,
+          );
+        }
         const accepts = found.route.accepts ?? ["application/json"];
         const type = mediaType(req);
         if (!accepts.includes(type)) {
