@@ -161,6 +161,15 @@ export function toModelMatrix(
       return { x: a.matrix, kept: a.rows, inputRows: input.height };
     }
     const missing = names.filter((n) => !input.columns.includes(n));
+    // One-hot names ("protocol_type=tcp") are made by a transform: without one in the manifest the model
+    // directory is incomplete, which "the input lacks" had blamed on the input.
+    const made = missing.filter((n) => n.includes("=") && input.columns.includes(n.slice(0, n.indexOf("="))));
+    if (made.length) {
+      throw new InputError(
+        `the model's features include columns a transform makes (${made.slice(0, 3).join(", ")}), but its ` +
+          `manifest has no "transform" to make them: the model directory is incomplete (retrain or restore it)`,
+      );
+    }
     if (missing.length) {
       throw new InputError(
         `input lacks ${missing.length} of the model's ${d} feature columns: ${

@@ -54,6 +54,16 @@ Deno.test("cli: train knn on NSL-KDD benign rows, predict one line per input row
     // KDDTest-21 is ~82 % attacks: a working model flags most rows.
     const flagged = rows.filter((r) => r.is_anomaly).length / rows.length;
     assert.ok(flagged > 0.5, `only ${flagged} flagged`);
+    // Its manifest without the transform: the model directory is what is wrong, not the input (which it had
+    // blamed: "input lacks 11 of the model's … feature columns").
+    delete manifest.transform;
+    await Deno.writeTextFile(join(model, "manifest.json"), JSON.stringify(manifest));
+    const q = await nadir("predict", "--model", model, "--input", dataPath("nsl-kdd", "KDDTest-21.txt.gz"));
+    assert.equal(q.code, 1);
+    assert.match(
+      q.stderr,
+      /the model's features include columns a transform makes \(.*=.*\), but its manifest has no "transform"/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
