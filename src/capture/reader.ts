@@ -524,6 +524,17 @@ export class CaptureParser {
     }
   }
 
+  /**
+   * A pcapng file cut inside its first block, the section header: no packet can be read, so it is an error,
+   * as a cut pcap file header is (it had been a warning and exit 0 with no packets).
+   */
+  private cutSectionHeader(have: number, want: number): never {
+    throw new InputError(`truncated pcapng section header block: ${have} of ${want} bytes`, {
+      file: this.name,
+      offset: 0,
+    });
+  }
+
   private truncated(offset: number, what: string): void {
     this.stats.truncated++;
     this.damage(offset, what);
@@ -590,6 +601,7 @@ export class CaptureParser {
       }
       if (end - p < 12) {
         if (eof) {
+          if (end > p && base + p === 0) this.cutSectionHeader(end - p, 28);
           if (end > p) this.truncated(base + p, `file ends inside a block header (${end - p} bytes)`);
           return end;
         }
@@ -639,6 +651,7 @@ export class CaptureParser {
             p += 1;
             continue;
           }
+          if (base + p === 0) this.cutSectionHeader(end - p, len);
           this.truncated(base + p, `file ends inside a block (${end - p} of ${len} bytes)`);
           return end;
         }

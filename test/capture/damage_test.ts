@@ -97,6 +97,22 @@ Deno.test("damage: bad magic, empty file and a cut header are errors naming the 
   );
   assert.throws(() => collect(new Uint8Array(0)), /empty file/);
   assert.throws(() => collect(Deno.readFileSync(PCAP).slice(0, 10)), /truncated pcap header: 10 of 24 bytes/);
+  // A pcapng file cut inside its section header block is no more readable: an error too (it had been a
+  // warning, exit 0, no packets). Cut after it, the blocks that arrived are read and the cut one counted.
+  const ng = Deno.readFileSync(PCAPNG);
+  const shb = pcapngBlocks(ng)[0].len;
+  assert.throws(
+    () => collect(ng.slice(0, 4)),
+    /test\.pcap, byte offset 0: truncated pcapng section header block: 4 of 28 bytes/,
+  );
+  for (const cut of [8, 12, shb - 1]) {
+    assert.throws(
+      () => collect(ng.slice(0, cut)),
+      new RegExp(`truncated pcapng section header block: ${cut} of ${shb} bytes`),
+    );
+  }
+  const after = collect(ng.slice(0, pcapngBlocks(ng)[2].off + 10));
+  assert.equal(after.stats.truncated, 1);
   await assert.rejects(() => forEachPacket("/nonexistent/x.pcap", () => {}), /x\.pcap: no such file/);
 });
 
