@@ -34,11 +34,19 @@ export const command: Command = {
     pick: {
       type: "string",
       arg: "HOW",
+      choices: ["random", "borderline", "coverage"],
       description: "Alerts the analyst reviews: random, borderline (lowest-scoring first), or coverage " +
         "(one per densest group of alerts, skipping ones like a confirmed attack)",
       default: "random",
     },
-    window: { type: "number", arg: "N", description: "Stream rows per window", default: 2000 },
+    window: {
+      type: "number",
+      arg: "N",
+      description: "Stream rows per window",
+      default: 2000,
+      integer: true,
+      min: 1,
+    },
     seed: {
       type: "number",
       arg: "N",
@@ -48,10 +56,19 @@ export const command: Command = {
     "accept-quantile": {
       type: "number",
       arg: "Q",
+      min: 0,
+      max: 1,
       description: "Learn only rows scoring at or below this quantile of the benign calibration scores",
       default: 0.9,
     },
-    "max-learn": { type: "number", arg: "N", description: "Rows learned per update at most", default: 2000 },
+    "max-learn": {
+      type: "number",
+      arg: "N",
+      description: "Rows learned per update at most",
+      default: 2000,
+      integer: true,
+      min: 1,
+    },
     poison: {
       type: "string",
       arg: "CATEGORY",

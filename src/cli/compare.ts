@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type { Command } from "./command.ts";
-import { InputError, UsageError } from "../util/errors.ts";
+import { InputError, UsageError, withFile } from "../util/errors.ts";
 
 export const command: Command = {
   name: "compare",
@@ -127,9 +127,18 @@ export const command: Command = {
     console.error(`html: ${html}`);
     if (options["update-readme"]) {
       const readme = options.readme as string;
-      const text = await Deno.readTextFile(readme);
+      let text: string;
+      try {
+        text = await Deno.readTextFile(readme);
+      } catch (e) {
+        throw new InputError(`cannot read the README to update: ${(e as Error).message}`, { file: readme });
+      }
       const readmeRows = cmp.compareRows(cmp.latestRuns(runs), { published: true });
-      await Deno.writeTextFile(readme, cmp.replaceBetweenMarkers(text, cmp.readmeBlock(readmeRows)));
+      const updated = await withFile(
+        readme,
+        () => Promise.resolve(cmp.replaceBetweenMarkers(text, cmp.readmeBlock(readmeRows))),
+      );
+      await Deno.writeTextFile(readme, updated);
       console.error(`updated ${readme}`);
     }
   },

@@ -123,7 +123,7 @@ export const command: Command = {
       type: "boolean",
       description: "Skip a config that already has a finished run recording the same config.json",
     },
-    root: { type: "string", description: "Results root", default: "results", arg: "DIR" },
+    root: { type: "string", description: "Results root", default: "results", arg: "DIR", writes: "dir" },
     path: {
       type: "string",
       arg: "NAME=FILE",

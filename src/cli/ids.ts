@@ -51,6 +51,19 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `--id`, the name of the results folder the evaluation writes: one folder name, as `nadir experiment`'s
+ * ids are. "../../escape" had written outside the results root, and "A/B" nested folders.
+ */
+function resultId(id: string): string {
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(id) || id.includes("..")) {
+    throw new UsageError(
+      `nadir ids eval: --id expects a folder name (letters, digits, ".", "_", "-"), found "${id}"`,
+    );
+  }
+  return id;
+}
+
 const evalCmd: Command = {
   name: "eval",
   summary: "Score recorded IDS alerts against labelled CIC-IDS2017 flows (writes a result folder)",
@@ -69,25 +82,40 @@ const evalCmd: Command = {
       default: "snort3-cic-ids2017",
       arg: "ID",
     },
-    out: { type: "string", description: "Results root", default: "results", arg: "DIR" },
+    out: { type: "string", description: "Results root", default: "results", arg: "DIR", writes: "dir" },
     "tolerance-ms": {
       type: "number",
+      min: 0,
       description: "Slack around each flow's [start, end]",
       default: 1000,
       arg: "MS",
     },
-    "tz-offset": { type: "number", description: "Flow clock minus UTC, minutes", default: 0, arg: "MIN" },
+    "tz-offset": {
+      type: "number",
+      description: "Flow clock minus UTC, minutes",
+      default: 0,
+      arg: "MIN",
+      integer: true,
+      min: -1440,
+      max: 1440,
+    },
     "alert-tz-offset": {
       type: "number",
       description: "Snort local time minus UTC, minutes",
       default: 0,
       arg: "MIN",
+      integer: true,
+      min: -1440,
+      max: 1440,
     },
     year: {
       type: "number",
       description: "Year for Snort timestamps (they have none)",
       default: 2017,
       arg: "YYYY",
+      integer: true,
+      min: 1970,
+      max: 2100,
     },
     dataset: { type: "string", description: "CIC-IDS2017 directory (default: vendored sample)", arg: "PATH" },
     "allow-empty-alerts": {
@@ -104,7 +132,7 @@ Prints recall/FPR on all flows, on the flows inside the alert files' time covera
     const alerts = (options.alerts as string[] | undefined) ?? [join(sharedAlertsDir(), "snort3-cicids2017")];
     const files = await expandAlertPaths(alerts);
     const { dir, result } = await runIdsBaseline({
-      id: options.id as string,
+      id: resultId(options.id as string),
       root: options.out as string,
       engine: options.engine as string,
       files,
@@ -137,12 +165,22 @@ const parseCmd: Command = {
   summary: "Parse a Snort (alert_json/alert_fast) or Suricata (eve.json) file and print a JSON summary",
   positionals: [{ name: "FILE", description: "Alert file" }],
   options: {
-    year: { type: "number", description: "Year for Snort timestamps", arg: "YYYY" },
+    year: {
+      type: "number",
+      description: "Year for Snort timestamps",
+      arg: "YYYY",
+      integer: true,
+      min: 1970,
+      max: 2100,
+    },
     "tz-offset": {
       type: "number",
       description: "Snort local time minus UTC, minutes",
       default: 0,
       arg: "MIN",
+      integer: true,
+      min: -1440,
+      max: 1440,
     },
     strict: {
       type: "boolean",

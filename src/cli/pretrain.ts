@@ -50,7 +50,13 @@ export const command: Command = {
       description: "Rows held out (early stopping and the checkpoint's threshold)",
       default: 0.1,
     },
-    "max-rows": { type: "number", arg: "N", description: "Train on at most N flows (seeded sample)" },
+    "max-rows": {
+      type: "number",
+      arg: "N",
+      description: "Train on at most N flows (seeded sample)",
+      integer: true,
+      min: 1,
+    },
   },
   details: `Every capture is metered as \`nadir flows --features SET\` meters it; every flow counts as
 training data (pre-training is unsupervised: attack captures in the corpus are fine, the fine-tune

@@ -31,6 +31,7 @@
  * @module
  */
 import type { Matrix } from "../data/matrix.ts";
+import { UsageError } from "../util/errors.ts";
 import { matrix, takeRows } from "../data/matrix.ts";
 import { createDetector } from "../detectors/registry.ts";
 import { createDriftDetector } from "../adapt/mod.ts";
@@ -217,10 +218,10 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
     share = opts.feedback ?? 0,
     pick = opts.pick ?? "random";
   if (pick !== "random" && pick !== "borderline" && pick !== "coverage") {
-    throw new RangeError(`adaptation: pick must be "random", "borderline" or "coverage", found "${pick}"`);
+    throw new UsageError(`adaptation: pick must be "random", "borderline" or "coverage", found "${pick}"`);
   }
   const guard: GuardRails = { ...DEFAULT_GUARD_RAILS, ...opts.guard };
-  if (!(W >= 1)) throw new RangeError(`adaptation: window must be ≥ 1 row, found ${W}`);
+  if (!(W >= 1)) throw new UsageError(`adaptation: window must be ≥ 1 row, found ${W}`);
   const xFit = input.fit, xVal = input.calibration, xTest = input.stream;
   const test = { name: input.test, y: input.y, category: input.category };
   const cols = xFit.cols, names = xFit.names;
@@ -252,7 +253,8 @@ export async function replayStream(input: StreamInput, opts: AdaptationOptions):
     for (let i = 0; i < xTest.rows; i++) if (test.y[i] && test.category[i] === category) rowsC.push(i);
     if (rowsC.length < 2) {
       const cats = [...new Set(test.category.filter((_, i) => test.y[i]))].join(", ");
-      throw new RangeError(
+      // What the user asked for (--poison, --order-by): a one-line usage error, not a stack trace.
+      throw new UsageError(
         `adaptation: poison: no attack rows of category "${category}" in ${test.name} (${cats})`,
       );
     }
@@ -432,7 +434,7 @@ async function detected(adapter: ModelAdapter, x: Matrix): Promise<number> {
 /** The test set with its rows sorted by `column` (numbers numerically, else as text; stable). */
 function orderedBy(frame: pl.DataFrame, test: TestSet, column: string): TestSet {
   if (!frame.columns.includes(column)) {
-    throw new RangeError(
+    throw new UsageError(
       `adaptation: orderBy: the test frame has no column "${column}" (columns: ${frame.columns.join(", ")})`,
     );
   }

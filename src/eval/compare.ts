@@ -20,6 +20,7 @@
 import { PUBLISHED } from "./published.ts";
 import type { Run } from "./runs.ts";
 import { relative } from "node:path";
+import { InputError } from "../util/errors.ts";
 
 /** One table row. */
 export interface CompareRow {
@@ -291,7 +292,9 @@ ${svg ? `<figure>${svg}</figure>` : ""}
 export function replaceBetweenMarkers(text: string, body: string, name = "results"): string {
   const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
   const i = text.indexOf(start), j = text.indexOf(end);
-  if (i < 0 || j < 0 || j < i) throw new Error(`README lacks the ${start} / ${end} markers`);
+  if (i < 0 || j < 0 || j < i) {
+    throw new InputError(`expected the markers ${start} and ${end} (in that order) around the results block`);
+  }
   // A blank line before the end marker: deno fmt separates the closing HTML comment from a paragraph.
   return text.slice(0, i + start.length) + "\n" + body.trim() + "\n\n" + text.slice(j);
 }

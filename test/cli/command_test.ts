@@ -159,3 +159,29 @@ Deno.test("parseCommand: integer, min and max of a number option are checked, th
     /--y expects an integer 1970–2100, found "99999"$/,
   );
 });
+
+Deno.test("commands' options: adapt, ids and pretrain refuse values outside their ranges in one line", async () => {
+  const { main } = await import("../../src/cli.ts");
+  const errors: string[] = [];
+  const orig = console.error;
+  console.error = (...a: unknown[]) => void errors.push(a.join(" "));
+  try {
+    // Each had been accepted (changing results), or had ended in a stack trace.
+    for (
+      const argv of [
+        ["adapt", "x.ts", "--max-learn", "-3"],
+        ["adapt", "x.ts", "--accept-quantile", "1.5"],
+        ["adapt", "x.ts", "--window", "0"],
+        ["adapt", "x.ts", "--pick", "bogus"],
+        ["pretrain", "x.pcap", "--max-rows", "2.5"],
+        ["ids", "eval", "--tolerance-ms", "-5"],
+        ["ids", "parse", "x.json", "--year", "-5"],
+        ["ids", "parse", "x.json", "--tz-offset", "99999"],
+      ]
+    ) assert.equal(await main(argv), 2, argv.join(" "));
+    assert.equal(await main(["ids", "eval", "--id", "../../escape"]), 2);
+    assert.match(errors.at(-1)!, /--id expects a folder name .* found "\.\.\/\.\.\/escape"/);
+  } finally {
+    console.error = orig;
+  }
+});
