@@ -39,10 +39,30 @@ export interface Run {
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
+  let v: unknown;
   try {
-    return JSON.parse(await Deno.readTextFile(path));
+    v = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
     throw new InputError(`cannot read result file (${(e as Error).message})`, { file: path });
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    const found = v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
+    throw new InputError(`expected a JSON object, found ${found}`, { file: path });
+  }
+  return v as Record<string, unknown>;
+}
+
+/** Metrics that are shares: a run whose file says otherwise ("abc", 7) is damaged, not a result to show. */
+const SHARES = ["accuracy", "precision", "recall", "f1", "fpr", "roc_auc", "pr_auc", "f1_oracle"];
+
+function checkShares(m: Record<string, unknown>, file: string): void {
+  for (const k of SHARES) {
+    const v = m[k];
+    if (v !== undefined && v !== null && !(typeof v === "number" && v >= 0 && v <= 1)) {
+      throw new InputError(`field "${k}": expected a number in [0, 1] or null, found ${JSON.stringify(v)}`, {
+        file,
+      });
+    }
   }
 }
 
@@ -65,7 +85,10 @@ export async function loadRun(dir: string): Promise<Run> {
   const metrics: Run["metrics"] = {};
   for (const e of Deno.readDirSync(dir)) {
     const m = /^metrics(?:\.(.+))?\.json$/.exec(e.name);
-    if (m) metrics[m[1] ?? "main"] = await readJson(join(dir, e.name));
+    if (m) {
+      const file = join(dir, e.name);
+      checkShares(metrics[m[1] ?? "main"] = await readJson(file), file);
+    }
   }
   if (!metrics.main) throw new InputError("run folder has no metrics.json", { file: dir });
   noteInput({ kind: "run", path: dir });
@@ -94,6 +117,8 @@ export interface LoadRunsOptions {
   ids?: string[];
   /** Also load `--quick` runs (default: skipped, so their numbers reach no table or figure). */
   includeQuick?: boolean;
+  /** Told of each run folder left out because it cannot be read (default: console.warn). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -123,6 +148,8 @@ export async function loadRuns(root = "results", opts: LoadRunsOptions = {}): Pr
         run = await loadRun(join(root, id, s));
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
+        // Said, not skipped in silence: an older run of the id would stand in as its latest result.
+        (opts.warn ?? ((m: string) => console.warn(m)))(`nadir: warning: ${e.message}; that run is left out`);
         continue;
       }
       if (run.quick && !opts.includeQuick) continue;

@@ -132,6 +132,48 @@ Deno.test("a quick run next to full ones is left out unless asked; unmarked old 
   }
 });
 
+Deno.test("a run folder whose files are damaged is left out with a warning naming the file, not in silence", async () => {
+  const root = await Deno.makeTempDir({ prefix: "nadir-runner-" });
+  try {
+    const full = await runExperiment(tiny, { root, silent: true, figures: false, seeds: 1 });
+    const older = join(root, tiny.id, "20260101T000000Z-aaaaaaa");
+    await Deno.rename(full.dir, older);
+    const damage: [string, (f: string) => void, RegExp][] = [
+      [
+        "truncated",
+        (f) => Deno.writeTextFileSync(f, Deno.readTextFileSync(f).slice(0, 100)),
+        /cannot read result file/,
+      ],
+      ["array", (f) => Deno.writeTextFileSync(f, "[]"), /expected a JSON object, found an array/],
+      [
+        "text f1",
+        (f) =>
+          Deno.writeTextFileSync(f, JSON.stringify({ ...JSON.parse(Deno.readTextFileSync(f)), f1: "abc" })),
+        /field "f1": expected a number in \[0, 1\] or null, found "abc"/,
+      ],
+      [
+        "f1 of 7",
+        (f) => Deno.writeTextFileSync(f, JSON.stringify({ ...JSON.parse(Deno.readTextFileSync(f)), f1: 7 })),
+        /field "f1": .* found 7/,
+      ],
+    ];
+    for (const [what, spoil, said] of damage) {
+      const newer = await copyRun(older, "20270101T000000Z-ccccccc", () => {});
+      spoil(join(newer, "metrics.json"));
+      const warned: string[] = [];
+      const runs = await loadRuns(root, { latestOnly: true, warn: (m) => void warned.push(m) });
+      // The older run stands in as the latest, and that is said.
+      assert.deepEqual(runs.map((r) => r.dir), [older], what);
+      assert.equal(warned.length, 1, what);
+      assert.match(warned[0], said, what);
+      assert.ok(warned[0].includes(join(newer, "metrics.json")), what);
+      await Deno.remove(newer, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("a failed run leaves a partial folder and no metrics file", async () => {
   const root = await Deno.makeTempDir({ prefix: "nadir-runner-" });
   try {
