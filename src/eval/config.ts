@@ -82,6 +82,16 @@ export function validateSearch(s: unknown, file: string): SearchConfig {
   if (o.preprocess !== undefined && (!Array.isArray(o.preprocess) || o.preprocess.length === 0)) {
     throw bad(`preprocess must be a non-empty list of overrides, found ${JSON.stringify(o.preprocess)}`);
   }
+  // An empty list had ended in "Cannot read properties of undefined (reading 'params')".
+  if (
+    o.threshold !== undefined &&
+    (!Array.isArray(o.threshold) || o.threshold.length === 0 ||
+      o.threshold.some((t) => typeof t !== "object" || t === null || Array.isArray(t)))
+  ) {
+    throw bad(
+      `threshold must be a non-empty list of parameter objects, found ${JSON.stringify(o.threshold)}`,
+    );
+  }
   if (o.seed !== undefined && !Number.isInteger(o.seed)) {
     throw bad(`seed must be an integer, found ${o.seed}`);
   }
@@ -148,11 +158,105 @@ export function validateConfig(c: unknown, file = "config"): ExperimentConfig {
   }
   const t = o.threshold as Record<string, unknown> | undefined;
   if (!t || typeof t.strategy !== "string") throw bad(`field "threshold" must be { strategy, params? }`);
-  if (!Array.isArray(o.seeds) || !o.seeds.length || !o.seeds.every((s) => Number.isInteger(s))) {
-    throw bad(`field "seeds" must be a non-empty array of integers, found ${JSON.stringify(o.seeds)}`);
+  seedList(o.seeds, "seeds", bad);
+  // A misspelt key was ignored: "paramz" ran the defaults, "maxrows" the default 2000 rows.
+  unknownKeys(o, CONFIG_KEYS, "", bad);
+  for (const k of ["description", "variant", "features"]) {
+    if (o[k] !== undefined && typeof o[k] !== "string") {
+      throw bad(`field "${k}" must be a string, found ${JSON.stringify(o[k])}`);
+    }
+  }
+  for (const k of ["params", "paths"]) {
+    if (o[k] !== undefined && !isObject(o[k])) {
+      throw bad(`field "${k}" must be an object, found ${JSON.stringify(o[k])}`);
+    }
+  }
+  if (o.paths !== undefined) {
+    for (const [k, v] of Object.entries(o.paths as object)) {
+      if (typeof v !== "string") {
+        throw bad(`field "paths.${k}" must be a file path, found ${JSON.stringify(v)}`);
+      }
+    }
+  }
+  const vf = o.validationFraction;
+  // -0.2 had held out 80 % of the normal rows; 1.5 and 0 failed later without naming the field.
+  if (vf !== undefined && !(typeof vf === "number" && vf > 0 && vf < 1)) {
+    throw bad(`field "validationFraction" must be a number in (0, 1), found ${JSON.stringify(vf)}`);
+  }
+  if (o.preprocess !== undefined) {
+    const p = o.preprocess;
+    if (!isObject(p)) throw bad(`field "preprocess" must be an object, found ${JSON.stringify(p)}`);
+    unknownKeys(p, PREPROCESS_KEYS, "preprocess.", bad);
+    for (const k of ["log1p", "dropConstant", "dropDuplicates", "clip"]) {
+      if (p[k] !== undefined && typeof p[k] !== "boolean") {
+        throw bad(`field "preprocess.${k}" must be true or false, found ${JSON.stringify(p[k])}`);
+      }
+    }
+  }
+  if (o.quick !== undefined) {
+    const q = o.quick;
+    if (!isObject(q)) throw bad(`field "quick" must be an object, found ${JSON.stringify(q)}`);
+    unknownKeys(q, ["maxRows", "params", "seeds"], "quick.", bad);
+    // -10 had kept 2 test rows and recorded F1 = AUROC = 1.000; 0 ran the whole data as "quick".
+    if (q.maxRows !== undefined && !(Number.isInteger(q.maxRows) && (q.maxRows as number) >= 1)) {
+      throw bad(`field "quick.maxRows" must be an integer ≥ 1, found ${JSON.stringify(q.maxRows)}`);
+    }
+    if (q.params !== undefined && !isObject(q.params)) {
+      throw bad(`field "quick.params" must be an object, found ${JSON.stringify(q.params)}`);
+    }
+    if (q.seeds !== undefined) seedList(q.seeds, "quick.seeds", bad);
   }
   if (o.search !== undefined) validateSearch(o.search, file);
   return o as unknown as ExperimentConfig;
+}
+
+const CONFIG_KEYS = [
+  "id",
+  "description",
+  "protocol",
+  "detector",
+  "variant",
+  "params",
+  "features",
+  "preprocess",
+  "threshold",
+  "seeds",
+  "validationFraction",
+  "paths",
+  "search",
+  "quick",
+];
+/** What the runner's preprocessing reads (src/eval/prep.ts, src/data/preprocess.ts). */
+const PREPROCESS_KEYS = [
+  "scale",
+  "nanPolicy",
+  "log1p",
+  "dropConstant",
+  "dropDuplicates",
+  "clip",
+  "clipAt",
+  "maxCategories",
+  "categorical",
+];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function unknownKeys(o: object, known: readonly string[], prefix: string, bad: (m: string) => Error): void {
+  const k = Object.keys(o).find((k) => !known.includes(k));
+  if (k !== undefined) {
+    throw bad(`unknown field "${prefix}${k}" (expected one of ${known.map((n) => prefix + n).join(", ")})`);
+  }
+}
+
+/** A non-empty list of distinct integers: a seed given twice had counted as two runs (± 0.000 over "2 seeds"). */
+function seedList(v: unknown, field: string, bad: (m: string) => Error): void {
+  if (!Array.isArray(v) || !v.length || !v.every((s) => Number.isInteger(s))) {
+    throw bad(`field "${field}" must be a non-empty array of integers, found ${JSON.stringify(v)}`);
+  }
+  const twice = v.find((s, i) => v.indexOf(s) !== i);
+  if (twice !== undefined) throw bad(`field "${field}" lists seed ${twice} twice`);
 }
 
 /** Loads `experiments/<id>.ts` (any module path) and validates its default export. */

@@ -209,6 +209,32 @@ Deno.test("config validation and stamps", () => {
     /seeds/,
   );
   assert.equal(runStamp(new Date(Date.UTC(2026, 10, 23, 12, 0, 0)), "abc1234"), "20261123T120000Z-abc1234");
+  // Each of these had run: a misspelt key ignored, a negative quick.maxRows recording F1 = AUROC = 1, a
+  // seed counted twice, 80 % of the normal rows held out.
+  const base = { id: "x", protocol: "p", detector: "d", threshold: { strategy: "s" }, seeds: [0] };
+  const refused: [Record<string, unknown>, RegExp][] = [
+    [{ paramz: {} }, /unknown field "paramz" \(expected one of id, /],
+    [{ preprocess: { scael: "standard" } }, /unknown field "preprocess\.scael"/],
+    [{ preprocess: { log1p: "yes" } }, /field "preprocess\.log1p" must be true or false, found "yes"/],
+    [{ quick: { maxrows: 10 } }, /unknown field "quick\.maxrows"/],
+    [{ quick: { maxRows: -10 } }, /field "quick\.maxRows" must be an integer ≥ 1, found -10/],
+    [{ quick: { maxRows: 0 } }, /quick\.maxRows/],
+    [{ quick: { seeds: [] } }, /field "quick\.seeds" must be a non-empty array/],
+    [{ seeds: [0, 0] }, /field "seeds" lists seed 0 twice/],
+    [{ validationFraction: -0.2 }, /field "validationFraction" must be a number in \(0, 1\), found -0\.2/],
+    [{ validationFraction: "0.2" }, /validationFraction/],
+    [{ validationFraction: 1.5 }, /validationFraction/],
+    [{ variant: 5 }, /field "variant" must be a string, found 5/],
+    [{ paths: "x" }, /field "paths" must be an object/],
+    [{ search: { threshold: [] } }, /field "search": threshold must be a non-empty list/],
+  ];
+  for (const [extra, said] of refused) {
+    assert.throws(() => validateConfig({ ...base, ...extra }, "e.ts"), said, JSON.stringify(extra));
+  }
+  validateConfig(
+    { ...base, validationFraction: 0.2, quick: { maxRows: 1500, seeds: [0], params: {} } },
+    "e.ts",
+  );
 });
 
 Deno.test("rowsSeenIn counts held-out rows that are exact copies of fit rows", async () => {
