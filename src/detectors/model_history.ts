@@ -64,9 +64,9 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { InputError } from "../util/errors.ts";
-import { readManifest } from "./model_dir.ts";
+import { loadModel, readManifest } from "./model_dir.ts";
 
 /** The contents of a version's `lineage.json`. */
 export interface Lineage {
@@ -224,6 +224,10 @@ async function readLineage(home: string, version: string): Promise<Lineage> {
     ? `field version should be "${version}" (the directory's name), found ${shown(l.version)}`
     : !(l.parent === null || (typeof l.parent === "string" && VERSION_NAME.test(l.parent)))
     ? `field parent should be null or a version name like "v0001", found ${shown(l.parent)}`
+    // A version is made from the head, so its parent is older: a later or equal one is a cycle (rollbacks
+    // went v0003 → v0002 → v0001 → v0003, forward) or an edit, not a history.
+    : l.parent !== null && versionNumber(l.parent as string) >= versionNumber(version)
+    ? `field parent should be an older version than ${version}, found ${shown(l.parent)}`
     : typeof l.createdAt !== "string"
     ? `field createdAt should be an ISO-8601 string, found ${shown(l.createdAt)}`
     : typeof l.reason !== "string"
@@ -343,7 +347,14 @@ export async function initHistory(
       { file: fromModelDir },
     );
   }
-  await readManifest(fromModelDir);
+  (await loadModel(fromModelDir)).detector.dispose?.();
+  // Copied into itself until "File name too long", leaving an empty folder inside the source model.
+  const src = resolve(fromModelDir), dst = resolve(home);
+  if (dst === src || dst.startsWith(src + "/")) {
+    throw new InputError(`the new model history would be inside the model it starts from (${fromModelDir})`, {
+      file: home,
+    });
+  }
   try {
     const st = await Deno.stat(home);
     if (!st.isDirectory) {
@@ -389,7 +400,15 @@ export async function commitVersion(
 export async function readHistory(home: string): Promise<History> {
   const head = await readHead(home);
   const versions: Lineage[] = [];
-  for (const v of await listVersions(home)) versions.push(await readLineage(home, v));
+  const names = await listVersions(home);
+  for (const v of names) versions.push(await readLineage(home, v));
+  for (const l of versions) {
+    if (l.parent !== null && !names.includes(l.parent)) {
+      throw new InputError(`field parent names ${l.parent}, which is not a version of this history`, {
+        file: join(home, l.version, LINEAGE),
+      });
+    }
+  }
   const log: LogEntry[] = [];
   const file = join(home, LOG);
   let text = "";
@@ -437,6 +456,9 @@ export async function rollback(
   home: string,
   options: RollbackOptions = {},
 ): Promise<{ from: string; to: string }> {
+  // The whole history first: a rollback had appended to a log that `history` could no longer read, and
+  // followed lineage that went in a circle.
+  await readHistory(home);
   const from = await readHead(home);
   let to = options.to;
   if (to === undefined) {
@@ -459,7 +481,9 @@ export async function rollback(
   }
   if (to === from) throw new InputError(`${to} already is the head; nothing to roll back`, { file: home });
   await readLineage(home, to);
-  await readManifest(join(home, to));
+  // Loaded whole, weights checked against the manifest: a version with a truncated weight file had become
+  // the head, and every predict with it failed after.
+  (await loadModel(join(home, to))).detector.dispose?.();
   await writeHead(home, to);
   await appendLog(home, {
     at: new Date().toISOString(),

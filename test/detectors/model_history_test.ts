@@ -150,6 +150,65 @@ Deno.test("model history: rollback to the parent, to a named version, never dele
   }
 });
 
+Deno.test("model history: rollback refuses a damaged target, a lineage that loops or names no version, a torn log", async () => {
+  const { tmp, model, home } = await fixture();
+  try {
+    await commitVersion(home, writer(await knn(2)), { reason: "u1" });
+    await commitVersion(home, writer(await knn(3)), { reason: "u2" });
+    // v0002's weights cut short: it had become the head, and every predict with it failed.
+    const m2 = JSON.parse(Deno.readTextFileSync(join(home, "v0002", "manifest.json")));
+    const w = join(home, "v0002", Object.keys(m2.files)[0]);
+    const weights = Deno.readFileSync(w);
+    Deno.writeFileSync(w, weights.slice(0, 10));
+    await rejectsInput(() => rollback(home), /weight file has 10 bytes, the manifest says \d+/);
+    assert.equal(await headDir(home), join(home, "v0003"), "HEAD unchanged");
+    Deno.writeFileSync(w, weights);
+    // v0001's parent edited to v0003: rollbacks had gone round, forward in time.
+    const l1 = join(home, "v0001", "lineage.json");
+    const lineage = Deno.readTextFileSync(l1);
+    Deno.writeTextFileSync(l1, JSON.stringify({ ...JSON.parse(lineage), parent: "v0003" }));
+    await rejectsInput(
+      () => readHistory(home),
+      /v0001\/lineage\.json: field parent should be an older version than v0001, found "v0003"/,
+    );
+    await rejectsInput(() => rollback(home), /field parent should be an older version/);
+    Deno.writeTextFileSync(
+      join(home, "v0002", "lineage.json"),
+      JSON.stringify({
+        ...JSON.parse(Deno.readTextFileSync(join(home, "v0002", "lineage.json"))),
+        parent: "v0000",
+      }),
+    );
+    Deno.writeTextFileSync(l1, lineage);
+    await rejectsInput(
+      () => readHistory(home),
+      /v0002\/lineage\.json: field parent names v0000, which is not a version/,
+    );
+    Deno.writeTextFileSync(
+      join(home, "v0002", "lineage.json"),
+      JSON.stringify({
+        ...JSON.parse(Deno.readTextFileSync(join(home, "v0002", "lineage.json"))),
+        parent: "v0001",
+      }),
+    );
+    // A torn last log line: the rollback had appended after it, and `history` failed from then on.
+    const log = join(home, "log.jsonl");
+    const text = Deno.readTextFileSync(log);
+    Deno.writeTextFileSync(log, text + '{"at": "2026');
+    await rejectsInput(() => rollback(home), /log\.jsonl:\d+: invalid JSON/);
+    assert.equal(Deno.readTextFileSync(log), text + '{"at": "2026', "nothing appended");
+    Deno.writeTextFileSync(log, text);
+    // A new history inside the model it starts from had copied into itself until "File name too long".
+    await rejectsInput(
+      () => initHistory(join(model, "h"), model),
+      /would be inside the model it starts from/,
+    );
+    assert.deepEqual((await rollback(home)).to, "v0002");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test("model history: a failed write leaves HEAD unchanged and no temp dir", async () => {
   const { tmp, home } = await fixture();
   try {
