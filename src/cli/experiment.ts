@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import type { Command } from "./command.ts";
-import { MissingDataError, UsageError } from "../util/errors.ts";
+import { InputError, MissingDataError, UsageError } from "../util/errors.ts";
 import type { RunRecord } from "../eval/runner.ts";
 import { sha256Hex } from "../util/hash.ts";
 
@@ -177,6 +177,24 @@ Examples:
     if (opts.seeds !== undefined && (!Number.isInteger(opts.seeds) || opts.seeds < 1)) {
       throw new UsageError(`nadir experiment: --seeds expects a whole number ≥ 1, found ${opts.seeds}`);
     }
+    const { getProtocol } = await import("../eval/protocols.ts");
+    if (Object.keys(paths).length) {
+      // --path goes to every config of the batch: a name none of their protocols reads was ignored.
+      const reads = new Set<string>();
+      for (const path of positionals) {
+        try {
+          for (const k of getProtocol((await loadConfig(path)).protocol).requiredPaths ?? []) reads.add(k);
+        } catch { /* the config's own error comes in its turn below */ }
+      }
+      for (const name of Object.keys(paths)) {
+        if (!reads.has(name)) {
+          throw new UsageError(
+            `nadir experiment: --path ${name}=…: no config given reads a dataset file of that name (they read ` +
+              `${reads.size ? [...reads].join(", ") : "none"})`,
+          );
+        }
+      }
+    }
     const batch = positionals.length > 1;
     const n = positionals.length;
     const outcomes: Outcome[] = [];
@@ -195,6 +213,17 @@ Examples:
           ? { ...loaded, paths: { ...loaded.paths, ...paths } }
           : loaded;
         id = config.id;
+        // A name the protocol reads no file by was ignored (a typo ran without the file).
+        const reads = getProtocol(config.protocol).requiredPaths ?? [];
+        for (const name of Object.keys(loaded.paths ?? {})) {
+          if (!reads.includes(name)) {
+            throw new InputError(
+              `protocol ${config.protocol} reads no dataset file named "${name}" (paths, --path); it reads ` +
+                (reads.length ? reads.join(", ") : "none"),
+              { file: path },
+            );
+          }
+        }
         if (options.missing) {
           const found = await findRecordedRun(opts.root, runRecord(config, opts));
           if (found) {
@@ -221,7 +250,13 @@ Examples:
         console.log(dir);
         if (batch) done("ok", id, dir);
       } catch (e) {
-        if (!batch) throw e; // one config: its error and exit code as always
+        // One config: its error and exit code as always, with the config named when the error does not
+        // say which file it is about (an unknown detector, a bad threshold parameter).
+        if (!batch) {
+          throw e instanceof InputError && e.location.file === undefined
+            ? new InputError(e.detail, { ...e.location, file: path }, { cause: e })
+            : e;
+        }
         if (e instanceof MissingDataError) done("skipped", id, oneLine(e));
         else done("failed", id, oneLine(e));
       }

@@ -230,6 +230,17 @@ Deno.test("experiment --path: user-supplied dataset files; a batch skips configs
     const bad = await captured(() => main(["experiment", unsw, "--path", "unsw-nb15-train", "--root", root]));
     assert.equal(bad.value, 2);
     assert.match(bad.err, /--path expects NAME=FILE, found "unsw-nb15-train"/);
+    // A name no config reads had been ignored: a typo ran without the file.
+    const typo = await captured(() =>
+      main(["experiment", cic, "--path", "unsw-nb15-trian=x.csv", "--root", root])
+    );
+    assert.equal(typo.value, 2);
+    assert.match(typo.err, /--path unsw-nb15-trian=…: no config given reads a dataset file of that name/);
+    // One config's error names the config when the error itself names no file.
+    const det = await writeConfig(tmp, "d.ts", tiny("test-batch-det", "hbso", {}));
+    const unknown = await captured(() => main(["experiment", det, "--quick", "--root", root]));
+    assert.equal(unknown.value, 1);
+    assert.match(unknown.err, /d\.ts: unknown detector "hbso"/);
     // Given, the files reach the protocol (the hand-written 8-row fixture is too small to search on,
     // which the search says by name) and the config as run would record them.
     const fixture = join(Deno.cwd(), "test", "fixtures", "data", "unsw", "UNSW_NB15_training-set.csv");
