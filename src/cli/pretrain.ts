@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import { type Command, num, type ParsedArgs, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
 import { FEATURE_SET_NAMES, type FeatureSetName } from "../flows/features/mod.ts";
@@ -77,6 +78,15 @@ Examples:
     const { filesSha256 } = await import("../util/hash.ts");
     const detector = str(args, "detector") ?? "flow-lm";
     const seed = num(args, "seed") ?? 0;
+    // One file twice: its flows counted twice, and copies of one flow in both the training and held-out rows.
+    const seen = new Map<string, string>();
+    for (const f of args.positionals) {
+      const key = resolve(f);
+      if (seen.has(key)) {
+        throw new UsageError(`nadir pretrain: ${f} is given twice (as ${seen.get(key)} too)`);
+      }
+      seen.set(key, f);
+    }
     const { result: r, corpus } = await pretrain(args.positionals, {
       features,
       detector,

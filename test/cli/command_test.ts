@@ -179,6 +179,9 @@ Deno.test("commands' options: adapt, ids and pretrain refuse values outside thei
         ["ids", "parse", "x.json", "--tz-offset", "99999"],
       ]
     ) assert.equal(await main(argv), 2, argv.join(" "));
+    // One capture twice had counted its flows twice (copies in both training and held-out rows).
+    assert.equal(await main(["pretrain", "data/pcaps/http_espn.pcapng", "./data/pcaps/http_espn.pcapng"]), 2);
+    assert.match(errors.at(-1)!, /\.\/data\/pcaps\/http_espn\.pcapng is given twice/);
     assert.equal(await main(["ids", "eval", "--id", "../../escape"]), 2);
     assert.match(errors.at(-1)!, /--id expects a folder name .* found "\.\.\/\.\.\/escape"/);
   } finally {
