@@ -303,3 +303,18 @@ testWhen(
     }
   },
 );
+
+Deno.test("sinks: NATS and syslog TCP servers that cannot be reached: what was never delivered is lost, with why", async () => {
+  // Before, a server that could not be reached lost every alert at shutdown with exit 0 and no word.
+  const port = freePort(); // nothing listens there
+  const nats = new NatsSink({ host: "127.0.0.1", port, maxQueue: 100 });
+  const syslog = new SyslogSink({ host: "127.0.0.1", port, transport: "tcp" });
+  for (let i = 0; i < 3; i++) nats.send(alert(i)), syslog.send(alert(i));
+  await Promise.all([nats.close(), syslog.close()]);
+  for (const s of [nats.stats(), syslog.stats()]) {
+    assert.equal(s.written, 0);
+    assert.equal(s.lost, 3);
+    assert.match(s.lastError ?? "", /^not delivered: .*refused/i);
+  }
+  assert.equal(nats.pending(), 0);
+});

@@ -414,9 +414,16 @@ export class NatsSink implements AlertSink {
   dropped = 0;
   published = 0;
 
-  /** Alerts confirmed by the server (`written`) and dropped from a full queue (`lost`). */
+  /** Why the last delivery failed (the run summary says it with the alerts lost). */
+  #lastError?: string;
+
+  /** Alerts confirmed by the server (`written`) and lost: dropped from a full queue or unsent at the end. */
   stats(): SinkStats {
-    return { written: this.published, lost: this.dropped };
+    return {
+      written: this.published,
+      lost: this.dropped,
+      ...(this.#lastError ? { lastError: this.#lastError } : {}),
+    };
   }
 
   constructor(opts: NatsSinkOptions) {
@@ -476,6 +483,7 @@ export class NatsSink implements AlertSink {
       this.published += batch.filter((m) => !m.id?.startsWith("~")).length;
       return true;
     } catch (e) {
+      this.#lastError = `not delivered: ${(e as Error).message}`;
       this.#o.onError?.(e as Error);
       this.#client?.close();
       this.#client = undefined;
@@ -491,5 +499,9 @@ export class NatsSink implements AlertSink {
     await this.flush();
     await this.#queue.stop();
     this.#client?.close();
+    // What the server never confirmed is lost to this run: counted, so the summary names the sink and the
+    // run exits 3. Before, a server that could not be reached lost every alert with exit 0.
+    this.dropped += this.#queue.items.filter((m) => !m.id?.startsWith("~")).length;
+    this.#queue.items.length = 0;
   }
 }

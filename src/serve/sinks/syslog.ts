@@ -92,9 +92,16 @@ export class SyslogSink implements AlertSink {
   dropped = 0;
   sent = 0;
 
-  /** Messages delivered (`written`) and dropped from a full queue (`lost`). */
+  /** Why the last delivery failed (the run summary says it with the messages lost). */
+  #lastError?: string;
+
+  /** Messages delivered (`written`) and lost: dropped from a full queue or unsent at the end. */
   stats(): SinkStats {
-    return { written: this.sent, lost: this.dropped };
+    return {
+      written: this.sent,
+      lost: this.dropped,
+      ...(this.#lastError ? { lastError: this.#lastError } : {}),
+    };
   }
 
   constructor(opts: SyslogOptions) {
@@ -181,6 +188,7 @@ export class SyslogSink implements AlertSink {
       this.sent++;
       return true;
     } catch (e) {
+      this.#lastError = `not delivered: ${(e as Error).message}`;
       this.#o.onError?.(e as Error);
       try {
         this.#tcp?.close();
@@ -200,6 +208,9 @@ export class SyslogSink implements AlertSink {
     this.#closed = true;
     await this.flush();
     await this.#queue.stop();
+    // Messages a TCP server never took are lost to this run: counted (the summary names the sink, exit 3).
+    this.dropped += this.#queue.items.length;
+    this.#queue.items.length = 0;
     if (this.#udp) {
       // Let queued datagrams leave before closing the socket.
       await new Promise<void>((r) => setTimeout(r, 20));
