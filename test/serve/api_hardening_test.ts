@@ -916,3 +916,32 @@ Deno.test("query parameters: unknown, repeated or out of their set are 400 namin
     cleanup();
   }
 });
+
+Deno.test("feedback file: a torn last line is moved aside at start, so the next verdict starts on a clean line", async () => {
+  const { openAlerting } = await import("../../src/serve/pipeline/alerting.ts");
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-fb-torn-" });
+  const origError = console.error;
+  const logged: string[] = [];
+  console.error = (...a: unknown[]) => void logged.push(a.join(" "));
+  try {
+    const flows = await realFlows();
+    const a = alertFrom(flows, 0);
+    Deno.writeTextFileSync(join(dir, "alerts.jsonl"), JSON.stringify(a) + "\n");
+    // A crash mid-write left this; the next verdict had been glued onto it and the start after refused the file.
+    Deno.writeTextFileSync(join(dir, "feedback.jsonl"), '{"id":"x');
+    const cfg = { alerts: { file: join(dir, "alerts.jsonl") } };
+    const first = openAlerting(cfg);
+    assert.match(logged.join("\n"), /repaired .*feedback\.jsonl/);
+    first.store.feedback(a.id, { label: "false_positive" });
+    const again = openAlerting(cfg);
+    assert.equal(again.store.get(a.id)!.alert.feedback, "false_positive");
+    assert.equal(again.feedback.length, 1);
+    assert.ok(
+      [...Deno.readDirSync(dir)].some((e) => e.name.startsWith("feedback.jsonl.torn-")),
+      "the fragment kept aside",
+    );
+  } finally {
+    console.error = origError;
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

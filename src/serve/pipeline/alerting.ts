@@ -12,6 +12,7 @@ import type { MonitorConfig } from "../config.ts";
 import { AlertFilter, SuppressionList } from "../rules.ts";
 import { AlertStore, type FeedbackLine } from "../store.ts";
 import { dirname, join } from "node:path";
+import { describeRepair, repairJsonLines } from "../sinks/repair.ts";
 
 /** The filter and store the Monitor and the API share. */
 export interface Alerting {
@@ -54,6 +55,13 @@ export function openAlerting(cfg: MonitorConfig): Alerting {
   // Read before any sink appends to the file, so the store holds exactly the earlier runs' alerts.
   if (alertsFile) store.loadFile(alertsFile);
   // Verdicts survive restarts: each held alert gets its label back (the update policy reads them again).
+  // Its torn tail first, as the alerts file's: the next verdict had been appended onto the fragment (both
+  // lost), and the start after that refused the file, --repair or not.
+  const feedbackFile = store.feedbackFile;
+  if (feedbackFile) {
+    const r = repairJsonLines(feedbackFile, { all: cfg.alerts?.repair });
+    if (r) console.error(`nadir monitor: repaired ${describeRepair(r)}`);
+  }
   const feedback = store.loadFeedback();
   return { filter, store, evidenceDir, baseDir, feedback };
 }
