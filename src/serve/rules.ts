@@ -67,6 +67,19 @@ export interface SuppressionRule {
 /** Default most rules a {@link SuppressionList} holds. */
 export const DEFAULT_MAX_RULES = 1000;
 
+/** The suppressions file could not be written ({@link SuppressionList.add}); the list is as it was. */
+export class RuleSaveError extends Error {
+  constructor(readonly file: string, cause: unknown) {
+    super(
+      `cannot save the suppression rules to ${file}: ${(cause as Error)?.message ?? cause}; nothing changed`,
+      {
+        cause,
+      },
+    );
+    this.name = "RuleSaveError";
+  }
+}
+
 /** Thrown by {@link SuppressionList.add} when the list is full (the API answers 409). */
 export class RuleLimitError extends Error {
   /** @param limit The most rules the list holds. */
@@ -308,18 +321,28 @@ export class SuppressionList {
    *
    * @throws {InputError} when the rule is invalid.
    * @throws {RuleLimitError} when it is new and the list already holds `maxRules` unexpired rules.
+   * @throws {RuleSaveError} when the backing file cannot be written.
    * Either way nothing has changed.
    */
   add(rule: SuppressionRule, nowMs = Date.now()): SuppressionRule {
     const p = ruleProblems(rule);
     if (p.length) throw new InputError(p.join("; "));
+    // Undone when the file cannot be written: the rule had taken effect while the request failed (500).
+    const before = this.rules().map((r) => ({ ...r }));
     let held = this.#merge(rule);
     if (!held) {
       if (this.#rules.length >= this.maxRules) this.#prune(nowMs);
       if (this.#rules.length >= this.maxRules) throw new RuleLimitError(this.maxRules);
       held = this.#compile({ ...rule, created: rule.created ?? new Date(nowMs).toISOString() }).rule;
     }
-    this.save();
+    try {
+      this.save();
+    } catch (e) {
+      this.#rules = [];
+      this.#byKey.clear();
+      for (const r of before) this.#compile(r);
+      throw new RuleSaveError(this.file!, e);
+    }
     return held;
   }
 

@@ -945,3 +945,28 @@ Deno.test("feedback file: a torn last line is moved aside at start, so the next 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("feedback: a suppressions file that cannot be written is a 500 naming it, and the rule does not take effect", async () => {
+  const { store, feedback, filter, dir, cleanup } = setup();
+  const flows = await realFlows();
+  const a = alertFrom(flows, 0);
+  store.add({ alert: a });
+  // The rules are written through "<file>.tmp": a directory there makes every save fail.
+  Deno.mkdirSync(join(dir, "suppressions.json.tmp"));
+  try {
+    const r = await feedback(a.id, { label: "false_positive" });
+    assert.equal(r.status, 500);
+    assert.match(
+      (await r.json()).error,
+      /^cannot save the suppression rules to .*suppressions\.json: .*; nothing changed$/,
+    );
+    // Before, the rule was in force (GET /suppressions listed it) while the request had failed.
+    assert.deepEqual(filter.suppressions.rules(), []);
+    assert.equal(store.get(a.id)!.alert.feedback, undefined);
+    Deno.removeSync(join(dir, "suppressions.json.tmp"));
+    assert.equal((await feedback(a.id, { label: "false_positive" })).status, 200);
+    assert.equal(filter.suppressions.rules().length, 1);
+  } finally {
+    cleanup();
+  }
+});

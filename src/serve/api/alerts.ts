@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { RuleLimitError } from "../rules.ts";
+import { RuleLimitError, RuleSaveError } from "../rules.ts";
 import { type AlertRecord, type FeedbackInput, MAX_SUPPRESS_FOR_S, VerdictConflictError } from "../store.ts";
 import type { RouteContext } from "./context.ts";
 import {
@@ -243,6 +243,8 @@ export async function postFeedback(ctx: RouteContext): Promise<Response> {
   try {
     return json({ ok: true, ...store.feedback(id, o as unknown as FeedbackInput) });
   } catch (e) {
+    // The rules file could not be written: the server's trouble, said with the file (nothing changed).
+    if (e instanceof RuleSaveError) return jsonError(500, e.message);
     if (!(e instanceof RuleLimitError) && !(e instanceof VerdictConflictError)) throw e;
     return jsonError(409, e.message);
   }
