@@ -70,12 +70,14 @@ export const Expiration = {
  *   the same clock ends another this way (a linger ends after the clock it started at).
  * - `SCAN`: the idle scan, least recently seen first (their last packets' times never decrease); every flow
  *   it leaves was seen later than all it ended, and none is idle until the clock moves again.
- * - `OTHER`: anything else (a packet's own flow, evictions, the end of the input), in no promised order.
+ * - `OTHER`: anything else (a packet's own flow, evictions), in no promised order.
+ * - `FLUSH`: the end of the input ({@link FlowMeter.flush}), after everything else at the last clock, least
+ *   recently seen first (their last packets' times never decrease).
  *
  * A sharded sensor's rules rely on these promises to judge one shard's alerts while another is still busy
  * with a burst at the same clock (src/serve/shard_merge.ts).
  */
-export const EndPhase = { LINGER: 0, SCAN: 1, OTHER: 2 } as const;
+export const EndPhase = { LINGER: 0, SCAN: 1, OTHER: 2, FLUSH: 3 } as const;
 /** See {@link EndPhase}. */
 export type EndPhase = typeof EndPhase[keyof typeof EndPhase];
 
@@ -766,11 +768,17 @@ export class FlowMeter {
     this.#buckets.fill(null);
     this.#table.clear();
     this.#numeric = 0;
-    while (f !== null) {
-      const next = f.next;
-      f.prev = f.next = f.bucketNext = null;
-      this.#ended(f, f._closed >= 0 ? Expiration.TCP_END : Expiration.FLUSH);
-      f = next;
+    this.#endPhase = EndPhase.FLUSH;
+    try {
+      while (f !== null) {
+        const next = f.next;
+        f.prev = f.next = f.bucketNext = null;
+        this.#endOrderUs = f.lastUs;
+        this.#ended(f, f._closed >= 0 ? Expiration.TCP_END : Expiration.FLUSH);
+        f = next;
+      }
+    } finally {
+      this.#endPhase = EndPhase.OTHER;
     }
     this.#closing = [];
     this.#closingHead = 0;

@@ -237,7 +237,9 @@ export class Monitor {
   #twinClock = NaN;
   #twinSeq = 0;
   /** Twins waiting for the rules' verdict: how to build each, and the flow whose evidence it needs. */
-  readonly #twins = new Map<number, { flowId: number; build: () => void; settle: () => void }>();
+  readonly #twins = new Map<number, { flowId: number; build: () => void }>();
+  /** Called once no twin waits for its verdict ({@link Monitor.twinsSettled}). */
+  #twinsDone: (() => void)[] = [];
   /** Flows with twins waiting (how many): their evidence stays until the last verdict. */
   readonly #pinned = new Map<number, number>();
   /** Pinned flows forgotten meanwhile: their evidence goes with their last twin's verdict. */
@@ -698,7 +700,7 @@ export class Monitor {
           t.pcap = pcapOf();
           emit(t, key, true);
         };
-        this.#track(new Promise<void>((settle) => this.#twins.set(id, { flowId: f.id, build, settle })));
+        this.#twins.set(id, { flowId: f.id, build });
         shard.twin({ twin: id, key, clockUs, phase, orderUs, flowId: f.id });
         if (order?.first === true) shard.mark?.(clockUs, phase, orderUs);
         return;
@@ -742,7 +744,16 @@ export class Monitor {
       this.#pinned.delete(t.flowId);
       if (this.#forgottenPinned.delete(t.flowId)) this.evidence.drop(t.flowId);
     }
-    t.settle();
+    if (this.#twins.size === 0) { for (const done of this.#twinsDone.splice(0)) done(); }
+  }
+
+  /**
+   * Shard mode: resolves once every twin handed over has its verdict (a passed one built and handed
+   * over too). A shard waits for it at the end after telling the rules it will hand over nothing more
+   * (its place past everything): the verdicts need the rules to reach the twins, which needs that place.
+   */
+  twinsSettled(): Promise<void> {
+    return this.#twins.size === 0 ? Promise.resolve() : new Promise((r) => this.#twinsDone.push(r));
   }
 
   /** Explains `a` (maybe asynchronously), then delivers it here or hands it to the main monitor. */

@@ -656,6 +656,8 @@ export async function runShards(
     const skip = { packets: 0 };
     let report0: SourceReport;
     let shardPackets: () => number[];
+    /** The router of a replay (not of a split live capture): its clock is the sensor's at the end. */
+    let routed: ShardRouter | undefined;
     if (own) {
       // The kernel split packets by the group's size at their arrival: what came before the last shard
       // joined is skipped by every shard alike (a flow's packets could sit in two shards' buffers).
@@ -675,7 +677,7 @@ export async function runShards(
     } else {
       // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
       // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
-      const router = new ShardRouter(count, shard0, file?.load ?? MAIN_LOAD);
+      const router = routed = new ShardRouter(count, shard0, file?.load ?? MAIN_LOAD);
       let caughtUpSent = -Infinity;
       report0 = await source.run(
         file ? routeTo(router, 0, shard0) : {
@@ -704,9 +706,15 @@ export async function runShards(
       shardPackets = () => [...router.packets];
     }
     signal.removeEventListener("abort", stopOthers);
+    if (routed) {
+      endOfInput(shard0, routed);
+      // Fed over rings, the workers learn the end's clock in order, after their last packets.
+      for (const r of rings) r.tick(routed.clock, false);
+    }
     for (const r of rings) r.close();
     await shard0.finish();
     merge.mark(0, Infinity);
+    await shard0.twinsSettled();
     local.close();
     done[0] = { t: "done", ...local.totals(), kernelDrops: report0.kernelDrops, skipped: skip.packets };
     await until("done");
@@ -749,6 +757,17 @@ export function liveShard(shard: Monitor, fromUs: number, skip: { packets: numbe
  * The consumer of shard `index` when every shard reads the whole source: its own packets are metered,
  * the others' only advance its clock when work on packet time falls due.
  */
+/**
+ * The end of the input, for a shard that routes the file itself: its clock moves to the sensor's last
+ * packet, where a single monitor's is when it ends every flow left. A shard's own last packet can be
+ * earlier, and its flows then ended at an earlier clock: their alerts went to the rules before other
+ * shards' ones from the same end, and another alert of a group passed (tcp_ports.pcapng: port 2829's
+ * alert instead of 2827's, with --workers 2).
+ */
+export function endOfInput(shard: Monitor, router: ShardRouter): void {
+  shard.advance(router.clock, false);
+}
+
 export function routeTo(router: ShardRouter, index: number, shard: Monitor): PacketConsumer {
   return {
     packet(p) {

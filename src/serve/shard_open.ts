@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { MeterStats } from "../flows/meter.ts";
+import { EndPhase, type MeterStats } from "../flows/meter.ts";
 import type { MonitorConfig } from "./config.ts";
 import type { DriftRecord } from "./drift.ts";
 import { MonitorMetrics } from "./metrics.ts";
@@ -106,7 +106,10 @@ export async function openShard(
     out.report(stats.take(), c.counters, c.gauges, d);
   };
   const reporter = setInterval(report, 250);
-  const marking = setInterval(() => markPlace(monitor.watermarkUs(), Infinity, Infinity), 1);
+  const marking = setInterval(() => {
+    const [us, phase, at] = watermarkPlace(monitor);
+    markPlace(us, phase, at);
+  }, 1);
   const stopTicker = startTicker(monitor, o.live, log);
   let closed = false;
   return {
@@ -127,6 +130,17 @@ export async function openShard(
       report();
     },
   };
+}
+
+/**
+ * The place a shard's watermark stands at: it hands over nothing more before it. Everything at the
+ * watermark's clock but the end of the input (`EndPhase.FLUSH`), which ends the flows left at the last
+ * clock after the shard has given its watermark there. Told "nothing more at this clock" (as it was), the
+ * rules judged other shards' alerts of a capture's end before this shard's own end was handed over: with
+ * `--workers 2` another alert of a group passed the dedup window than with one.
+ */
+export function watermarkPlace(monitor: Monitor): [number, number, number] {
+  return [monitor.watermarkUs(), EndPhase.FLUSH, -Infinity];
 }
 
 /** Counters a shard reports; the main monitor's metrics hold their sums. */

@@ -13,6 +13,7 @@ import { DecodedPacket } from "../capture/decode.ts";
 import type { Monitor } from "./monitor.ts";
 import { driveLive, openLive, pcapFast } from "./pipeline/source.ts";
 import {
+  endOfInput,
   HandOver,
   liveShard,
   NamesCache,
@@ -68,12 +69,15 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       } else if (ring) await readRing(ring, monitor);
       else if (c.file) {
         const source = pcapFast(c.file.path, c.file.chunkSize, macrotask);
-        await source.run(
-          routeTo(new ShardRouter(c.count, monitor, c.file.load), c.index, monitor),
-          stop.signal,
-        );
+        const router = new ShardRouter(c.count, monitor, c.file.load);
+        await source.run(routeTo(router, c.index, monitor), stop.signal);
+        endOfInput(monitor, router);
       }
       await monitor.finish();
+      // Everything is handed over: past every place, so the rules can judge the twins still waiting.
+      handOver.add({ t: "clock", us: Infinity, phase: Infinity, orderUs: Infinity });
+      handOver.flush();
+      await monitor.twinsSettled();
       shard.close();
       handOver.flush();
       post({ t: "done", ...shard.totals(), kernelDrops, skipped: skip.packets });
