@@ -58,7 +58,23 @@ at any time. GET /alerts?sensor=NAME lists one sensor's alerts. See docs/monitor
     if (!url) throw new UsageError("nadir collect: give --nats HOST:PORT");
     const nats = parseNatsUrl(url);
     const tokenFile = str(args, "token-file");
-    const token = tokenFile ? Deno.readTextFileSync(tokenFile).trim() : undefined;
+    let token: string | undefined;
+    try {
+      token = tokenFile ? Deno.readTextFileSync(tokenFile).trim() : undefined;
+    } catch (e) {
+      throw new UsageError(`nadir collect: cannot read --token-file ${tokenFile}: ${(e as Error).message}`);
+    }
+    const apiTokenFile = str(args, "api-token-file");
+    if (apiTokenFile !== undefined) {
+      // Checked here, by its own name: the API's reader called it --token-file, another option of this command.
+      try {
+        Deno.statSync(apiTokenFile);
+      } catch (e) {
+        throw new UsageError(
+          `nadir collect: cannot read --api-token-file ${apiTokenFile}: ${(e as Error).message}`,
+        );
+      }
+    }
     const { runCollector } = await import("../serve/collector.ts");
     const stop = new AbortController();
     const onSignal = () => {

@@ -6,7 +6,7 @@
  */
 import { type Command, num, type ParsedArgs, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
-import { configProblems, loadConfig, type MonitorConfig } from "../serve/config.ts";
+import { configPathProblems, configProblems, loadConfig, type MonitorConfig } from "../serve/config.ts";
 import { InputError } from "../util/errors.ts";
 
 export const command: Command = {
@@ -223,7 +223,8 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
       if (str(args, "history")) cfg.adapt.history = str(args, "history");
       if (num(args, "adapt-window") !== undefined) cfg.adapt.window_flows = num(args, "adapt-window");
     }
-    const problems = configProblems(cfg);
+    let problems = configProblems(cfg);
+    if (!problems.length) problems = configPathProblems(cfg);
     if (problems.length) throw new InputError(problems.join("; "), { file: cfgFile ?? "command line" });
 
     const { runMonitor } = await import("../serve/run.ts");

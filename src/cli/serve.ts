@@ -67,6 +67,14 @@ Examples:
       names.add(m.name);
     }
     const alerts = str(args, "alerts");
+    // A directory had been followed forever, "Is a directory" logged once a second.
+    let st: Deno.FileInfo | undefined;
+    try {
+      st = alerts === undefined ? undefined : Deno.statSync(alerts);
+    } catch { /* not written yet: followed until it is */ }
+    if (st?.isDirectory) {
+      throw new UsageError(`nadir serve: --alerts ${alerts} is a directory; expected the alerts file`);
+    }
     const base = alerts ? dirname(alerts) : undefined;
     const filter = new AlertFilter({
       suppressions: new SuppressionList(base ? join(base, "suppressions.json") : undefined),

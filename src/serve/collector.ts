@@ -216,7 +216,11 @@ export async function runCollector(o: CollectorOptions): Promise<CollectorSummar
   stats.source = `collector ${o.nats.host}:${o.nats.port} stream ${stream}`;
   stats.running = true;
   const metrics = new MonitorMetrics();
-  const server = startApi(o.api, { store, stats, metrics, models: [] }, { log, onListen: o.onListen });
+  const server = startApi(o.api, { store, stats, metrics, models: [] }, {
+    log,
+    command: "nadir collect",
+    onListen: o.onListen,
+  });
   const sum: CollectorSummary = { alerts: 0, drift: 0, health: 0, repeats: 0, skipped: 0, reconnects: 0 };
   log(`nadir collect: ${db.count("alerts")} alerts in ${o.db}; reading stream ${stream} as ${durable}`);
   let client: NatsClient | undefined;

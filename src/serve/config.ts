@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { dirname, join } from "node:path";
 import schema from "../../deploy/nadir.schema.json" with { type: "json" };
 import { InputError } from "../util/errors.ts";
 import type { SuppressionRule } from "./rules.ts";
@@ -192,6 +193,49 @@ export function validateSchema(v: unknown, s: Schema, path: string, out: string[
 }
 
 /** Problems with a parsed configuration (empty when valid). Checks the schema, then cross-field rules. */
+/**
+ * What is wrong with the paths a valid config names, on this machine: a file where a directory goes or the
+ * other way round, a token, CA or TLS file that is not there. Each had ended in a stack trace when the
+ * monitor first used it (an evidence directory that is a file: "AlreadyExists … mkdir").
+ */
+export function configPathProblems(c: MonitorConfig): string[] {
+  const out: string[] = [];
+  const stat = (p: string) => {
+    try {
+      return Deno.statSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const base = c.alerts?.file ? dirname(c.alerts.file) : undefined;
+  const notDir = (field: string, p: string | undefined) => {
+    if (p !== undefined && stat(p)?.isDirectory) {
+      out.push(`field "${field}": ${p} is a directory; expected a file`);
+    }
+  };
+  const dirOrAbsent = (field: string, p: string | undefined) => {
+    const st = p === undefined ? undefined : stat(p);
+    if (st && !st.isDirectory) out.push(`field "${field}": ${p} is a file; expected a directory`);
+  };
+  const file = (field: string, p: string | undefined) => {
+    if (p === undefined) return;
+    const st = stat(p);
+    if (!st) out.push(`field "${field}": ${p} does not exist`);
+    else if (!st.isFile) out.push(`field "${field}": ${p} is not a file`);
+  };
+  notDir("alerts.file", c.alerts?.file);
+  dirOrAbsent("evidence.dir", c.evidence?.dir ?? (base ? join(base, "evidence") : undefined));
+  notDir("rules.suppressions_file", c.rules?.suppressions_file);
+  notDir("feedback_file", c.feedback_file ?? (base ? join(base, "feedback.jsonl") : undefined));
+  notDir("sinks.webhook.spool", c.sinks?.webhook?.spool);
+  file("sinks.nats.token_file", c.sinks?.nats?.token_file);
+  file("sinks.nats.tls.ca_file", c.sinks?.nats?.tls?.ca_file);
+  file("api.token_file", c.api?.token_file);
+  file("api.cert", c.api?.cert);
+  file("api.key", c.api?.key);
+  return out;
+}
+
 export function configProblems(v: unknown): string[] {
   const out: string[] = [];
   validateSchema(v, schema as Schema, "", out);

@@ -970,3 +970,70 @@ Deno.test("feedback: a suppressions file that cannot be written is a 500 naming 
     cleanup();
   }
 });
+
+Deno.test("serveApi: a port in use or out of range, or a TLS file that is not PEM, is one line naming it", async () => {
+  const { serveApi } = await import("../../src/serve/api/server.ts");
+  const handler = () => Promise.resolve(new Response("x"));
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-serve-" });
+  try {
+    const port = (busy.addr as Deno.NetAddr).port;
+    // Each had been an uncaught AddrInUse / RangeError / TLS error with a stack trace.
+    assert.throws(
+      () => serveApi({ host: "127.0.0.1", port, handler }),
+      new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`),
+    );
+    assert.throws(
+      () => serveApi({ host: "127.0.0.1", port: 70000, handler }),
+      /expected a port 0–65535 to listen on, found 70000/,
+    );
+    Deno.writeTextFileSync(join(dir, "cert.pem"), "not a certificate");
+    assert.throws(
+      () =>
+        serveApi({
+          host: "127.0.0.1",
+          port: 0,
+          handler,
+          certFile: join(dir, "cert.pem"),
+          keyFile: join(dir, "cert.pem"),
+        }),
+      /cert\.pem: expected a PEM certificate/,
+    );
+    assert.throws(
+      () =>
+        serveApi({
+          host: "127.0.0.1",
+          port: 0,
+          handler,
+          certFile: join(dir, "none.pem"),
+          keyFile: join(dir, "none.pem"),
+        }),
+      /none\.pem: cannot read the TLS certificate/,
+    );
+  } finally {
+    busy.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("monitor config: paths of the wrong kind or missing are named by field before anything opens", async () => {
+  const { configPathProblems } = await import("../../src/serve/config.ts");
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-cfgpath-" });
+  try {
+    Deno.writeTextFileSync(join(dir, "evidence"), "");
+    Deno.mkdirSync(join(dir, "sup"));
+    const problems = configPathProblems({
+      alerts: { file: join(dir, "a.jsonl") },
+      rules: { suppressions_file: join(dir, "sup") },
+      sinks: { nats: { host: "127.0.0.1", port: 4222, token_file: join(dir, "no-token") } },
+    });
+    assert.deepEqual(problems, [
+      `field "evidence.dir": ${join(dir, "evidence")} is a file; expected a directory`,
+      `field "rules.suppressions_file": ${join(dir, "sup")} is a directory; expected a file`,
+      `field "sinks.nats.token_file": ${join(dir, "no-token")} does not exist`,
+    ]);
+    assert.deepEqual(configPathProblems({ alerts: { file: join(dir, "b", "a.jsonl") } }), []);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

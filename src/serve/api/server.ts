@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { UsageError } from "../../util/errors.ts";
+import { InputError, UsageError } from "../../util/errors.ts";
 import { isLoopback } from "./auth.ts";
 
 /** Options for {@link serveApi}. */
@@ -48,14 +48,47 @@ export function serveApi(o: ServeOptions): Deno.HttpServer<Deno.NetAddr> {
   if ((o.certFile === undefined) !== (o.keyFile === undefined)) {
     throw new UsageError("--cert and --key go together");
   }
+  if (!(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) {
+    throw new UsageError(`expected a port 0–65535 to listen on, found ${o.port}`);
+  }
+  const pem = (file: string, what: string) => {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch (e) {
+      throw new InputError(`cannot read the TLS ${what}: ${(e as Error).message}`, { file });
+    }
+    if (!/-----BEGIN [A-Z ]+-----/.test(text)) {
+      throw new InputError(`expected a PEM ${what} ("-----BEGIN …-----"), found none`, { file });
+    }
+    return text;
+  };
   const tls = o.certFile && o.keyFile
-    ? { cert: Deno.readTextFileSync(o.certFile), key: Deno.readTextFileSync(o.keyFile) }
+    ? { cert: pem(o.certFile, "certificate"), key: pem(o.keyFile, "key") }
     : {};
-  return Deno.serve({
-    hostname: o.host,
-    port: o.port,
-    signal: o.signal,
-    ...tls,
-    onListen: (addr) => o.onListen?.(addr as Deno.NetAddr),
-  }, o.handler);
+  // What a user gets wrong here (a port in use, an address not of this machine, a key that does not
+  // match) had ended in a stack trace: said in one line, naming what was asked for.
+  try {
+    return Deno.serve({
+      hostname: o.host,
+      port: o.port,
+      signal: o.signal,
+      ...tls,
+      onListen: (addr) => o.onListen?.(addr as Deno.NetAddr),
+    }, o.handler);
+  } catch (e) {
+    const where = `${o.host}:${o.port}`;
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new InputError(
+        `cannot listen on ${where}: the port is in use (another nadir, or another program)`,
+      );
+    }
+    if (
+      e instanceof Deno.errors.AddrNotAvailable || e instanceof TypeError ||
+      e instanceof Deno.errors.InvalidData
+    ) {
+      throw new InputError(`cannot listen on ${where}: ${(e as Error).message}`);
+    }
+    throw e;
+  }
 }

@@ -25,6 +25,8 @@ export interface ApiState {
 /** Options for {@link startApi}. */
 export interface StartApiOptions {
   log: (line: string) => void;
+  /** The command its log lines name (default "nadir monitor"). */
+  command?: string;
   /** Called once the API listens (port 0 → the real port). */
   onListen?: (addr: Deno.NetAddr) => void;
 }
@@ -58,7 +60,9 @@ export function startApi(
     }),
     onListen: (addr) => {
       o.log(
-        `nadir monitor: API and dashboard on ${api.cert ? "https" : "http"}://${addr.hostname}:${addr.port}/`,
+        `${o.command ?? "nadir monitor"}: API and dashboard on ${
+          api.cert ? "https" : "http"
+        }://${addr.hostname}:${addr.port}/`,
       );
       o.onListen?.(addr);
     },
