@@ -13,11 +13,15 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { makeAlert } from "./alert.ts";
  * import { CollectorDb } from "./collector.ts";
  * const path = Deno.makeTempFileSync({ suffix: ".db" });
  * const db = CollectorDb.open(path);
- * const a = { id: "a1", event_type: "alert", host: "s1", timestamp: "2026-01-01T00:00:00Z" };
- * assert.deepEqual(db.store([a, a]), { alerts: 1, drift: 0, health: 0, repeats: 1, skipped: 0 });
+ * const a = makeAlert({ tsUs: 1.7e15, flowId: 1, srcIp: "10.0.0.1", srcPort: 5, destIp: "10.0.0.2", destPort: 80,
+ *   protocol: 6, detector: "knn", score: 3, threshold: 1, host: "s1" });
+ * assert.deepEqual(db.store([a, a, { id: "x", event_type: "alert", host: "s1" }]), {
+ *   alerts: 1, drift: 0, health: 0, repeats: 1, skipped: 1, // the last: no alert's fields
+ * });
  * assert.equal(db.count("alerts"), 1);
  * db.close();
  * Deno.removeSync(path);
@@ -26,7 +30,8 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { InputError } from "../util/errors.ts";
-import type { Alert } from "./alert.ts";
+import { type Alert, alertProblems } from "./alert.ts";
+import { driftProblems } from "./drift.ts";
 import type { MonitorConfig } from "./config.ts";
 import { MonitorMetrics } from "./metrics.ts";
 import { startApi } from "./pipeline/server.ts";
@@ -125,6 +130,16 @@ export class CollectorDb {
         }
         const ts = typeof x.timestamp === "string" ? x.timestamp : now;
         const json = JSON.stringify(x);
+        // Checked as the monitor and `serve` check a line of an alerts file: a record without the fields
+        // the API and dashboard read ({"id","host","event_type"} only, or "score": "x") had been stored and
+        // served as an alert.
+        if (
+          (x.event_type === "alert" && alertProblems(x).length) ||
+          (x.event_type === "drift" && driftProblems(x).length)
+        ) {
+          c.skipped++;
+          continue;
+        }
         if (x.event_type === "alert") {
           if (insAlert.run(x.id, x.host, ts, json, now).changes) c.alerts++;
           else c.repeats++;

@@ -1,15 +1,37 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import { makeAlert } from "../../src/serve/alert.ts";
 import { CollectorDb } from "../../src/serve/collector.ts";
 import { parseNatsUrl } from "../../src/cli/collect.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { scratchFile } from "../_scratch.ts";
 
+/** A real alert record (what a monitor publishes) with this id and sensor. */
 const alert = (id: string, host = "s1") => ({
+  ...makeAlert({
+    tsUs: Date.UTC(2026, 0, 1) * 1000,
+    flowId: 1,
+    srcIp: "10.0.0.1",
+    srcPort: 5000,
+    destIp: "10.0.0.2",
+    destPort: 80,
+    protocol: 6,
+    detector: "knn",
+    score: 3,
+    threshold: 1,
+    host,
+  }),
   id,
-  event_type: "alert",
+});
+/** A drift record with this id. */
+const drift = (id: string, host = "s1") => ({
+  id,
+  event_type: "drift",
   host,
   timestamp: "2026-01-01T00:00:00Z",
+  stream: "score",
+  detector: "adwin",
+  drift: { index: 10 },
 });
 
 Deno.test("CollectorDb: each record stored once; health keeps the newest per sensor; junk is skipped", () => {
@@ -27,13 +49,21 @@ Deno.test("CollectorDb: each record stored once; health keeps the newest per sen
       db.store([alert("a"), alert("b", "s2"), alert("a"), health("2"), health("1"), { x: 1 }, null]),
       { alerts: 2, drift: 0, health: 2, repeats: 1, skipped: 2 },
     );
-    assert.deepEqual(db.store([alert("b", "s2"), { ...alert("d"), event_type: "drift" }]), {
+    assert.deepEqual(db.store([alert("b", "s2"), drift("d")]), {
       alerts: 0,
       drift: 1,
       health: 0,
       repeats: 1,
       skipped: 0,
     });
+    // A record that names itself an alert or a drift event without their fields is not stored (it had been
+    // served as an alert).
+    const junk = [
+      { id: "evil-1", host: "s9", event_type: "alert" },
+      { ...alert("evil-2"), src_ip: 5, score: "x" },
+      { ...drift("evil-3"), drift: "x" },
+    ];
+    assert.deepEqual(db.store(junk), { alerts: 0, drift: 0, health: 0, repeats: 0, skipped: 3 });
     assert.equal(db.count("alerts"), 2);
     assert.deepEqual(db.sensors().map((s) => [s.name, s.health.packets]), [["s1", 2]]);
     assert.deepEqual(db.recentAlerts(10).map((a) => a.id), ["a", "b"]);
