@@ -33,6 +33,7 @@
  * @module
  */
 import { InputError } from "../util/errors.ts";
+import { protoNumber } from "./alert.ts";
 import { readTextIfExists } from "../util/fs.ts";
 
 /** The alert fields the rules look at. */
@@ -190,6 +191,8 @@ interface CompiledRule {
   rule: SuppressionRule;
   src?: Cidr;
   dest?: Cidr;
+  /** The rule's protocol as a number ("tcp", "TCP" and "6" alike). */
+  proto?: number;
   untilMs: number;
 }
 
@@ -232,6 +235,12 @@ export function ruleProblems(r: unknown, where = "rule"): string[] {
   }
   for (const k of ["proto", "detector", "reason", "from_alert", "created"]) {
     if (o[k] !== undefined && typeof o[k] !== "string") out.push(`${where}.${k}: expected a string`);
+  }
+  // "TCPX" had been accepted and then matched nothing, ever.
+  if (typeof o.proto === "string" && !(protoNumber(o.proto) <= 255)) {
+    out.push(
+      `${where}.proto: expected a protocol name (TCP, UDP, ICMP, …) or number 0-255, found "${o.proto}"`,
+    );
   }
   if (o.until !== undefined && (typeof o.until !== "string" || Number.isNaN(Date.parse(o.until)))) {
     out.push(`${where}.until: expected an ISO 8601 time, found ${JSON.stringify(o.until)}`);
@@ -282,6 +291,7 @@ export class SuppressionList {
       src: rule.src ? new Cidr(rule.src) : undefined,
       dest: rule.dest ? new Cidr(rule.dest) : undefined,
       untilMs: rule.until ? Date.parse(rule.until) : Infinity,
+      ...(rule.proto !== undefined ? { proto: protoNumber(rule.proto) } : {}),
     };
     this.#rules.push(c);
     this.#byKey.set(ruleKey(rule), c);
@@ -366,7 +376,7 @@ export class SuppressionList {
       if (r.untilMs < nowMs) continue;
       const q = r.rule;
       if (q.dest_port !== undefined && q.dest_port !== a.dest_port) continue;
-      if (q.proto !== undefined && q.proto.toLowerCase() !== a.proto.toLowerCase()) continue;
+      if (r.proto !== undefined && r.proto !== protoNumber(a.proto)) continue;
       if (q.detector !== undefined && q.detector !== a.detector) continue;
       if (r.src && !r.src.contains(ipS ??= parseIp(a.src_ip) ?? new Uint8Array(16).fill(0xff))) continue;
       if (r.dest && !r.dest.contains(ipD ??= parseIp(a.dest_ip) ?? new Uint8Array(16).fill(0xff))) continue;

@@ -563,3 +563,18 @@ Deno.test("monitor rules run on packet time: the same alerts pass at full speed 
   assert.deepEqual(paced.keys, fast.keys);
   assert.deepEqual(paced.dropped, fast.dropped);
 });
+
+Deno.test("rules: a suppression's proto is a protocol name or number, matched as a number", async () => {
+  const { ruleProblems, SuppressionList } = await import("../../src/serve/rules.ts");
+  // "TCPX" had been accepted and matched nothing; "6" never matched a TCP alert (compared as text).
+  assert.deepEqual(ruleProblems({ src: "10.0.0.1", proto: "TCPX" }), [
+    'rule.proto: expected a protocol name (TCP, UDP, ICMP, …) or number 0-255, found "TCPX"',
+  ]);
+  const key = { src_ip: "10.0.0.1", dest_ip: "10.0.0.2", dest_port: 80, proto: "TCP", detector: "knn" };
+  for (const proto of ["tcp", "TCP", "6"]) {
+    const l = new SuppressionList();
+    l.add({ src: "10.0.0.1", proto });
+    assert.ok(l.match(key), proto);
+    assert.equal(l.match({ ...key, proto: "UDP" }), undefined, proto);
+  }
+});
