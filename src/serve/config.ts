@@ -17,7 +17,7 @@
 import { dirname, join } from "node:path";
 import schema from "../../deploy/nadir.schema.json" with { type: "json" };
 import { InputError } from "../util/errors.ts";
-import type { SuppressionRule } from "./rules.ts";
+import { ruleProblems, type SuppressionRule } from "./rules.ts";
 import { type DriftConfig, driftConfigProblems } from "./drift.ts";
 import type { AdaptConfig } from "./adaptation.ts";
 
@@ -249,6 +249,12 @@ export function configProblems(v: unknown): string[] {
     out.push(`field "api.cert": cert and key go together`);
   }
   for (const p of c.drift ? driftConfigProblems(c.drift) : []) out.push(p);
+  // Checked here, with the config's file and the rule's place: at start they had said only "rule.src: …".
+  (c.rules?.allowlist ?? []).forEach((r, i) => {
+    for (const p of ruleProblems({ ...r }, `rules.allowlist[${i}]`)) {
+      out.push(`field "${p.replace(/: /, '": ')}`);
+    }
+  });
   return out;
 }
 

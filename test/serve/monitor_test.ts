@@ -149,6 +149,15 @@ Deno.test("config: the example validates; problems name the field", () => {
   const text = p.join("\n");
   assert.match(text, /field "flows\.idle_timeout_s": expected a number ≥ 0\.1, found -1/);
   assert.match(text, /field "flows\.bogus": unknown/);
+  // A rule's own checks, named by its place (at start they had said only "rule.src: …", no file or index).
+  const rules = configProblems({
+    rules: { allowlist: [{ src: "10.0.0.1" }, { src: "not-an-ip", proto: "TCPX" }] },
+  });
+  assert.ok(rules.some((m) => m.startsWith('field "rules.allowlist[1].src": ')), rules.join("\n"));
+  assert.ok(
+    rules.some((m) => m.startsWith('field "rules.allowlist[1].proto": expected a protocol name')),
+    rules.join("\n"),
+  );
   assert.match(text, /field "source\.replay": expected a value matching/);
   assert.match(text, /field "sinks\.syslog\.port": expected a number ≤ 65535/);
   assert.match(text, /field "sinks\.syslog\.transport": expected one of "udp", "tcp"/);
