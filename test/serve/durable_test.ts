@@ -160,6 +160,29 @@ Deno.test("an invalid line in the middle stops the start naming file:line; alert
   Deno.removeSync(dir, { recursive: true });
 });
 
+Deno.test("a line that is JSON but no record (not an alert, not a drift event) is repaired like one that is not JSON", async () => {
+  // --repair had left these ([1,2,3] at the end, {"foo":1} in the middle), and the start refused them still.
+  const dir = Deno.makeTempDirSync({ prefix: "nadir-notrec-" });
+  const lines = await realAlertLines(dir);
+  const file = join(dir, "alerts.jsonl");
+  const cfg = {
+    source: { pcap: dataPath("pcaps", "tcp_ports.pcapng") },
+    model: await benignFlowModel(),
+    alerts: { file },
+  };
+  Deno.writeTextFileSync(file, [lines[0], lines[1], "[1,2,3]"].join("\n") + "\n");
+  await runMonitor(cfg, { log: () => {} }); // the tail: moved aside without asking
+  assert.ok(parseAll(file).every((v) => !Array.isArray(v)));
+  Deno.writeTextFileSync(file, [lines[0], '{"foo":1}', lines[1]].join("\n") + "\n");
+  await assert.rejects(runMonitor(cfg, { log: () => {} }), /alerts\.jsonl:2: id: expected a string/);
+  const r = await runMonitor({ ...cfg, alerts: { file, repair: true } }, { log: () => {} });
+  assert.equal(parseAll(file).length, 2 + r.alerts + r.driftEvents);
+  assert.ok(
+    sideFiles(dir, "alerts.jsonl").some((n) => Deno.readTextFileSync(join(dir, n)).includes('{"foo":1}')),
+  );
+  Deno.removeSync(dir, { recursive: true });
+});
+
 testWhen(
   [needRoot("a small tmpfs in a private mount namespace"), needPrograms("unshare", "mount", "sh")],
   "disk full (64 KiB tmpfs): exit 3, the summary says raised/written/lost, the file ends on a line",

@@ -47,6 +47,8 @@ import { SyslogSink } from "../sinks/syslog.ts";
 import { NatsSink } from "../sinks/nats.ts";
 import { join } from "node:path";
 import { readTextIfExists } from "../../util/fs.ts";
+import { alertProblems } from "../alert.ts";
+import { driftProblems } from "../drift.ts";
 
 /** Options for {@link openSinks}. */
 export interface OpenSinksOptions {
@@ -70,7 +72,11 @@ export interface OpenSinksOptions {
 export function repairAlertFile(cfg: MonitorConfig, log: (line: string) => void): string[] {
   const file = cfg.alerts?.file;
   if (!file) return [];
-  const r = repairJsonLines(file, { all: cfg.alerts?.repair });
+  // A good line is a record the store reads back: an alert, or a drift event.
+  const valid = (v: unknown) =>
+    ((v as { event_type?: unknown } | null)?.event_type === "drift" ? driftProblems(v) : alertProblems(v))
+      .length === 0;
+  const r = repairJsonLines(file, { all: cfg.alerts?.repair, valid });
   if (!r) return [];
   const line = describeRepair(r);
   log(`nadir monitor: repaired ${line}`);

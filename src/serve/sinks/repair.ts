@@ -67,19 +67,25 @@ export interface RepairOptions {
   scanAll?: boolean;
   /** Clock for the side file's name (tests). */
   now?: Date;
+  /**
+   * What a good line holds, beyond being JSON (the alerts file: an alert or drift record). A line that is
+   * JSON but not that (`[1,2,3]`, `{"foo":1}`) had been left by `--repair`, and the start refused it still.
+   */
+  valid?: (v: unknown) => boolean;
 }
 
 const TAIL_BYTES = 64 * 1024;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function isJson(line: string): boolean {
+function isGood(line: string, opts: RepairOptions): boolean {
+  let v: unknown;
   try {
-    JSON.parse(line);
-    return true;
+    v = JSON.parse(line);
   } catch {
     return false;
   }
+  return opts.valid === undefined || opts.valid(v);
 }
 
 /** `<path>.torn-YYYYMMDDTHHMMSSZ`, with `-2`, `-3`… when a repair already happened this second. */
@@ -154,7 +160,7 @@ function repairTail(path: string, size: number, opts: RepairOptions): RepairRepo
   if (lastNl >= 0) {
     const prevNl = tail.subarray(0, lastNl).lastIndexOf(0x0a);
     const lastLine = dec.decode(tail.subarray(prevNl + 1, lastNl));
-    if (lastLine.trim() !== "" && !isJson(lastLine)) cut = prevNl + 1;
+    if (lastLine.trim() !== "" && !isGood(lastLine, opts)) cut = prevNl + 1;
   }
   if (start + cut === size) return undefined;
   const moved = tail.subarray(cut);
@@ -201,7 +207,7 @@ function repairAll(path: string, size: number, opts: RepairOptions): RepairRepor
   forEachLine(path, (l, n) => {
     count = n;
     last = l;
-    if (l.trim() !== "" && !isJson(l)) {
+    if (l.trim() !== "" && !isGood(l, opts)) {
       bad.push(n - 1);
       badText.set(n - 1, l);
     }
