@@ -57,6 +57,16 @@ at any time. GET /alerts?sensor=NAME lists one sensor's alerts. See docs/monitor
     const url = str(args, "nats");
     if (!url) throw new UsageError("nadir collect: give --nats HOST:PORT");
     const nats = parseNatsUrl(url);
+    // JetStream names cannot hold ".", "*", ">", "/", "\\" or white space: the server never answers for such
+    // a stream, and the collector had asked again every 5 s, forever ("STREAM.INFO timed out").
+    for (const k of ["stream", "durable"]) {
+      const v = str(args, k);
+      if (v !== undefined && !/^[A-Za-z0-9_-]{1,255}$/.test(v)) {
+        throw new UsageError(
+          `nadir collect: --${k} expects a JetStream name (letters, digits, "_", "-"), found "${v}"`,
+        );
+      }
+    }
     const tokenFile = str(args, "token-file");
     let token: string | undefined;
     try {

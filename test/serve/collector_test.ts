@@ -100,3 +100,22 @@ Deno.test("nadir collect --nats: HOST:PORT, nats://HOST:PORT, default port; anyt
   );
   assert.throws(() => parseNatsUrl("x:99999"), /--nats expects/);
 });
+
+Deno.test("nadir collect: a --stream or --durable name JetStream cannot hold is a usage error at once", async () => {
+  const { main } = await import("../../src/cli.ts");
+  const orig = console.error;
+  const said: string[] = [];
+  console.error = (...a: unknown[]) => void said.push(a.join(" "));
+  try {
+    // It had asked the server every 5 s, forever ("STREAM.INFO timed out").
+    for (const [k, v] of [["--stream", "bad.name"], ["--durable", "a b"], ["--stream", "x>"]]) {
+      assert.equal(
+        await main(["collect", "--nats", "127.0.0.1:1", k, v, "--db", scratchFile({ suffix: ".db" })]),
+        2,
+      );
+      assert.match(said.at(-1)!, new RegExp(`${k} expects a JetStream name`));
+    }
+  } finally {
+    console.error = orig;
+  }
+});
