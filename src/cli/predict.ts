@@ -9,7 +9,7 @@
  * @module
  */
 import { batchRowsOption, type Command, count, num, type ParsedArgs, str } from "./command.ts";
-import { UsageError, withFile } from "../util/errors.ts";
+import { InputError, UsageError, withFile } from "../util/errors.ts";
 
 export const command: Command = {
   name: "predict",
@@ -54,6 +54,10 @@ Examples:
     const { loadTable } = await import("../data/table.ts");
     const model = await loadModel(await resolveModelDir(modelDir));
     const df = await loadTable(input, str(args, "schema"));
+    // As train and data info say it: a header alone had scored nothing, written nothing and exited 0.
+    if (df.height === 0) {
+      throw new InputError("no rows to score: the table has a header and no rows", { file: input });
+    }
     const r = await withFile(input, () =>
       predictBatch(df, model, {
         threshold: num(args, "threshold"),

@@ -131,6 +131,21 @@ Deno.test("cli: usage and input errors", async () => {
   const noModel = await nadir("predict", "--model", "/nonexistent/model", "--input", "nsl-kdd-test-21");
   assert.equal(noModel.code, 1);
   assert.match(noModel.stderr, /model directory not found/);
+  // A table with a header and no rows: train refused it, predict had written nothing and exited 0.
+  const dir = await Deno.makeTempDir({ prefix: "nadir-cli-empty-" });
+  try {
+    const flows = join(dir, "flows.csv"), model = join(dir, "m");
+    assert.equal((await nadir("flows", dataPath("pcaps", "synscan.pcapng"), "--out", flows)).code, 0);
+    const t = await nadir("train", "--detector", "hbos", "--path", flows, "--assume-benign", "--out", model);
+    assert.equal(t.code, 0, t.stderr);
+    const header = join(dir, "header.csv");
+    Deno.writeTextFileSync(header, Deno.readTextFileSync(flows).split("\n")[0] + "\n");
+    const empty = await nadir("predict", "--model", model, "--input", header);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /header\.csv: no rows to score: the table has a header and no rows/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("cli: train --sample-rows reads the file in chunks and trains on a seeded sample; predict --batch-rows streams the same scores", async () => {
