@@ -182,6 +182,18 @@ Deno.test("CIC-IDS2017: an empty file says so; a note from a piece read in chunk
     /cic-blank\.csv \(the piece from line \d+\): skipped 1 rows whose every field is empty/,
   );
   assert.ok(!r.stderr.includes("nadir-chunk"), r.stderr);
+  // A quote left open: said as such (it had been "expected 91 columns, found 11").
+  const quoted = join(dir, "cic-quote.csv");
+  Deno.writeTextFileSync(
+    quoted,
+    [...lines.slice(0, 5), lines[5].replace(",", ',"'), ...lines.slice(6)].join("\n") + "\n",
+  );
+  const q = await nadir("data", "info", "cic-ids2017", "--path", quoted);
+  assert.equal(q.code, 1);
+  assert.match(
+    q.stderr,
+    /cic-quote\.csv:6: unterminated quoted field: the quote at character \d+ is not closed on this line/,
+  );
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
