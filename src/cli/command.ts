@@ -7,6 +7,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { UsageError } from "../util/errors.ts";
+import { statIfExists } from "../util/fs.ts";
 
 /** One `--flag`. */
 export interface OptionSpec {
@@ -293,14 +294,7 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
  * ```
  */
 export function writablePath(where: string, what: string, path: string, kind: "file" | "dir"): void {
-  const stat = (p: string) => {
-    try {
-      return Deno.statSync(p);
-    } catch {
-      return undefined;
-    }
-  };
-  const st = stat(path);
+  const st = statIfExists(path);
   if (kind === "dir") {
     if (st && !st.isDirectory) {
       throw new UsageError(`${where}: ${what} ${path} is a file; expected a directory (new or existing)`);
@@ -309,7 +303,7 @@ export function writablePath(where: string, what: string, path: string, kind: "f
   }
   if (st?.isDirectory) throw new UsageError(`${where}: ${what} ${path} is a directory; expected a file`);
   const dir = dirname(resolve(path));
-  const d = stat(dir);
+  const d = statIfExists(dir);
   if (!d) throw new UsageError(`${where}: ${what} ${path}: directory ${dir} does not exist`);
   if (!d.isDirectory) throw new UsageError(`${where}: ${what} ${path}: ${dir} is not a directory`);
 }

@@ -17,6 +17,7 @@
 import { dirname, join } from "node:path";
 import schema from "../../deploy/nadir.schema.json" with { type: "json" };
 import { InputError } from "../util/errors.ts";
+import { statIfExists } from "../util/fs.ts";
 import { ruleProblems, type SuppressionRule } from "./rules.ts";
 import { type DriftConfig, driftConfigProblems } from "./drift.ts";
 import type { AdaptConfig } from "./adaptation.ts";
@@ -200,26 +201,19 @@ export function validateSchema(v: unknown, s: Schema, path: string, out: string[
  */
 export function configPathProblems(c: MonitorConfig): string[] {
   const out: string[] = [];
-  const stat = (p: string) => {
-    try {
-      return Deno.statSync(p);
-    } catch {
-      return undefined;
-    }
-  };
   const base = c.alerts?.file ? dirname(c.alerts.file) : undefined;
   const notDir = (field: string, p: string | undefined) => {
-    if (p !== undefined && stat(p)?.isDirectory) {
+    if (p !== undefined && statIfExists(p)?.isDirectory) {
       out.push(`field "${field}": ${p} is a directory; expected a file`);
     }
   };
   const dirOrAbsent = (field: string, p: string | undefined) => {
-    const st = p === undefined ? undefined : stat(p);
+    const st = p === undefined ? undefined : statIfExists(p);
     if (st && !st.isDirectory) out.push(`field "${field}": ${p} is a file; expected a directory`);
   };
   const file = (field: string, p: string | undefined) => {
     if (p === undefined) return;
-    const st = stat(p);
+    const st = statIfExists(p);
     if (!st) out.push(`field "${field}": ${p} does not exist`);
     else if (!st.isFile) out.push(`field "${field}": ${p} is not a file`);
   };

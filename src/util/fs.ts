@@ -6,11 +6,13 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { exists, existsSync, readTextIfExists } from "./fs.ts";
+ * import { exists, existsSync, readTextIfExists, statIfExists } from "./fs.ts";
  * const dir = Deno.makeTempDirSync();
  * assert.equal(await exists(dir), true);
  * assert.equal(existsSync(`${dir}/missing`), false);
  * assert.equal(readTextIfExists(`${dir}/missing`), undefined);
+ * assert.equal(statIfExists(dir)?.isDirectory, true);
+ * assert.equal(statIfExists(`${dir}/missing`), undefined);
  * Deno.removeSync(dir);
  * ```
  * @module
@@ -33,6 +35,18 @@ export function existsSync(path: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * What `Deno.statSync` finds at `path` (links followed), or undefined when it finds nothing it can read:
+ * for checks that only tell "a file", "a directory" and "not there" apart.
+ */
+export function statIfExists(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
   }
 }
 
