@@ -193,7 +193,6 @@ export function validateSchema(v: unknown, s: Schema, path: string, out: string[
   }
 }
 
-/** Problems with a parsed configuration (empty when valid). Checks the schema, then cross-field rules. */
 /**
  * What is wrong with the paths a valid config names, on this machine: a file where a directory goes or the
  * other way round, a token, CA or TLS file that is not there. Each had ended in a stack trace when the
@@ -230,6 +229,7 @@ export function configPathProblems(c: MonitorConfig): string[] {
   return out;
 }
 
+/** Problems with a parsed configuration (empty when valid). Checks the schema, then cross-field rules. */
 export function configProblems(v: unknown): string[] {
   const out: string[] = [];
   validateSchema(v, schema as Schema, "", out);
