@@ -6,6 +6,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
+import { textNumber } from "../data/number_text.ts";
 import { UsageError } from "../util/errors.ts";
 import { statIfExists } from "../util/fs.ts";
 
@@ -224,7 +225,7 @@ export function parseCommand(cmd: Command, argv: string[], path: string[]): Pars
     const check = (v: string): string | number => {
       if (o.type === "number") {
         // Decimal only: Number() also reads "0x10" (16), "0b1" and "" (0), which no one means here.
-        const n = DECIMAL.test(v.trim()) ? Number(v) : NaN;
+        const n = textNumber(v) ?? NaN;
         const what = o.integer ? "an integer" : "a number";
         const range = o.min !== undefined && o.max !== undefined
           ? ` ${o.min}–${o.max}`
@@ -275,8 +276,6 @@ export function parseCommand(cmd: Command, argv: string[], path: string[]): Pars
   }
   return { options: values, positionals: pos };
 }
-
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 /**
  * Checks a path the command will write before it starts: a file must not be a directory and its directory
