@@ -218,7 +218,7 @@ function parseCsv(text: string, c: Collector, maxRows: number): PredictInput {
         continue;
       }
       // Decimal text only, as `nadir predict` reads it: Number() also takes "0x10", "0b11" and "0o7".
-      const v = raw === "" ? NaN : textNumber(raw) ?? NaN;
+      const v = textNumber(raw) ?? NaN;
       if (!(raw === "" && allowMissing) && !Number.isFinite(v)) {
         c.push(
           `line ${i + 2}.${names[j]}`,
