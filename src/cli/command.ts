@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
 import { textNumber } from "../data/number_text.ts";
 import { UsageError } from "../util/errors.ts";
-import { statIfExists } from "../util/fs.ts";
+import { parentDir, statIfExists } from "../util/fs.ts";
 
 /** One `--flag`. */
 export interface OptionSpec {
@@ -301,7 +300,7 @@ export function writablePath(where: string, what: string, path: string, kind: "f
     return;
   }
   if (st?.isDirectory) throw new UsageError(`${where}: ${what} ${path} is a directory; expected a file`);
-  const dir = dirname(resolve(path));
+  const dir = parentDir(path);
   const d = statIfExists(dir);
   if (!d) throw new UsageError(`${where}: ${what} ${path}: directory ${dir} does not exist`);
   if (!d.isDirectory) throw new UsageError(`${where}: ${what} ${path}: ${dir} is not a directory`);
