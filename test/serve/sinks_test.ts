@@ -5,8 +5,10 @@ import { type Alert, makeAlert } from "../../src/serve/alert.ts";
 import { FileSink } from "../../src/serve/sinks/sink.ts";
 import { WebhookSink } from "../../src/serve/sinks/webhook.ts";
 import { formatRfc5424, SyslogSink } from "../../src/serve/sinks/syslog.ts";
-import { NatsClient, NatsSink } from "../../src/serve/sinks/nats.ts";
+import { NatsClient, NatsConfigError, NatsSink } from "../../src/serve/sinks/nats.ts";
+import { runCollector } from "../../src/serve/collector.ts";
 import { freePort, needPrograms, programPath, selfSignedCert, testWhen } from "../_shared.ts";
+import { scratchFile } from "../_scratch.ts";
 
 function alert(i: number, extra: Partial<{ src: string }> = {}): Alert {
   return makeAlert({
@@ -318,3 +320,80 @@ Deno.test("sinks: NATS and syslog TCP servers that cannot be reached: what was n
   }
   assert.equal(nats.pending(), 0);
 });
+
+/** Starts nats-server with `args` on a free port and waits until a plain client gets its INFO. */
+async function startNats(args: string[]): Promise<{ port: number; stop: () => Promise<void> }> {
+  const port = freePort();
+  const proc = new Deno.Command(programPath("nats-server")!, {
+    args: ["-a", "127.0.0.1", "-p", String(port), ...args],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    proc.kill("SIGTERM");
+    await proc.status;
+  };
+  for (let i = 0;; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return { port, stop };
+    } catch (e) {
+      if (i > 40) {
+        await stop();
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+testWhen(
+  [needPrograms("nats-server")],
+  "NATS settings the server refuses end at once: TLS asked of a plain server, a wrong token",
+  async () => {
+    // Before, the collector retried these every 10 s forever and the sink queued until the run ended.
+    const plain = await startNats([]);
+    const auth = await startNats(["--auth", "right-token"]);
+    try {
+      const started = Date.now();
+      await assert.rejects(
+        NatsClient.connect({ host: "127.0.0.1", port: plain.port, tls: {} }),
+        (e) => e instanceof NatsConfigError && /does not offer TLS/.test(e.message),
+      );
+      await assert.rejects(
+        NatsClient.connect({ host: "127.0.0.1", port: auth.port, token: "wrong-token" }),
+        (e) =>
+          e instanceof NatsConfigError &&
+          /refused the credentials given \(Authorization Violation\)/.test(e.message),
+      );
+      (await NatsClient.connect({ host: "127.0.0.1", port: auth.port, token: "right-token" })).close();
+
+      const sink = new NatsSink({ host: "127.0.0.1", port: plain.port, tls: {} });
+      sink.send(alert(1));
+      await sink.flush(2000);
+      sink.send(alert(2)); // after the refusal: counted lost at once, not queued
+      assert.equal(sink.pending(), 0);
+      await sink.close();
+      const st = sink.stats();
+      assert.equal(st.written, 0);
+      assert.equal(st.lost, 2);
+      assert.match(st.lastError ?? "", /^not delivered: .*does not offer TLS/);
+
+      const logged: string[] = [];
+      await assert.rejects(
+        runCollector({
+          nats: { host: "127.0.0.1", port: auth.port, token: "wrong-token" },
+          db: scratchFile({ suffix: ".db" }),
+          signal: new AbortController().signal,
+          log: (l) => logged.push(l),
+        }),
+        /refused the credentials given/,
+      );
+      assert.equal(logged.filter((l) => /retrying/.test(l)).length, 0);
+      // Well under one connect timeout (3 s) per case: nothing waited for a handshake that never comes.
+      assert.ok(Date.now() - started < 6000, `took ${Date.now() - started} ms`);
+    } finally {
+      await Promise.all([plain.stop(), auth.stop()]);
+    }
+  },
+);

@@ -24,6 +24,7 @@ import type { EveRecord } from "../eve.ts";
 import type { AlertSink, SinkStats } from "./sink.ts";
 import { RetryQueue } from "./retry_queue.ts";
 import { ensureStream, jsPublish } from "./jetstream.ts";
+import { InputError } from "../../util/errors.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -44,6 +45,18 @@ export interface NatsConnectOptions {
    * server's certificate, when it is not one the system trusts; the server name checked is `host`.
    */
   tls?: { caFile?: string };
+}
+
+/**
+ * A connection refused for a reason that retrying cannot mend: TLS asked of a server that offers none, a
+ * server that requires TLS reached without it, credentials the server rejects. The collector stops on it
+ * and the alert sink counts what it holds as lost, instead of retrying every 10 s forever.
+ */
+export class NatsConfigError extends InputError {
+  constructor(detail: string) {
+    super(detail);
+    this.name = "NatsConfigError";
+  }
 }
 
 /** A received message. */
@@ -97,8 +110,15 @@ export class NatsClient {
       const info = await withTimeout(readInfo(conn), timeout, "INFO");
       if (o.tls || info.tls_required === true) {
         if (!o.tls) {
-          throw new Error(
+          throw new NatsConfigError(
             `NATS server ${o.host}:${o.port} requires TLS; configure tls (a CA file if needed)`,
+          );
+        }
+        // A plain server would never answer the handshake: each try would wait out the timeout.
+        if (info.tls_required !== true && info.tls_available !== true) {
+          throw new NatsConfigError(
+            `NATS server ${o.host}:${o.port} does not offer TLS (its INFO has neither tls_required nor ` +
+              `tls_available); turn TLS on at the server, or connect without tls`,
           );
         }
         const caCerts = o.tls.caFile ? [Deno.readTextFileSync(o.tls.caFile)] : undefined;
@@ -131,6 +151,14 @@ export class NatsClient {
         try {
           conn.close();
         } catch { /* closed */ }
+      }
+      const m = /'(Authorization Violation|User Authentication Expired)'/i.exec(
+        (e as Error).message,
+      );
+      if (m) {
+        throw new NatsConfigError(
+          `NATS server ${o.host}:${o.port} refused the credentials given (${m[1]}); check the token or user`,
+        );
       }
       throw e;
     }
@@ -416,6 +444,8 @@ export class NatsSink implements AlertSink {
 
   /** Why the last delivery failed (the run summary says it with the alerts lost). */
   #lastError?: string;
+  /** The server refused this sink's settings (a {@link NatsConfigError}): nothing more is tried. */
+  #refused = false;
 
   /** Alerts confirmed by the server (`written`) and lost: dropped from a full queue or unsent at the end. */
   stats(): SinkStats {
@@ -449,6 +479,10 @@ export class NatsSink implements AlertSink {
   }
 
   #push(host: string, event: string, id: string, data: string, counted = true): void {
+    if (this.#refused) {
+      if (counted) this.dropped++;
+      return;
+    }
     const template = this.#o.subject ?? (this.#o.jetstream ? "nadir.{host}.{event}" : "nadir.alerts.{host}");
     const subject = template.replace("{host}", host.replace(/[^A-Za-z0-9_-]/g, "_")).replace(
       "{event}",
@@ -487,6 +521,13 @@ export class NatsSink implements AlertSink {
       this.#o.onError?.(e as Error);
       this.#client?.close();
       this.#client = undefined;
+      if (e instanceof NatsConfigError) {
+        // Retrying cannot mend it: what waits and what comes later is lost, counted, with the reason.
+        this.#refused = true;
+        this.dropped += queue.filter((m) => !m.id?.startsWith("~")).length;
+        queue.length = 0;
+        return true;
+      }
       return false;
     }
   }
