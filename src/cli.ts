@@ -52,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
     return (await cmd.run(args)) ?? 0;
   } catch (e) {
     if (isUserError(e)) {
-      console.error(`nadir: ${e.message}`);
+      // Most messages already name the command ("nadir flows: …"): not "nadir: nadir flows: …".
+      console.error(/^nadir[ :]/.test(e.message) ? e.message : `nadir: ${e.message}`);
       return e.exitCode;
     }
     // A parameter or an input too large for this machine is the user's to fix, not a bug: say so in one line.

@@ -80,3 +80,33 @@ Deno.test("cli: --model FILE and a parameter too large for memory end in one lin
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("cli: monitor names a bad value by the option that gave it, a config file's by the file", async () => {
+  // Before, `--idle-timeout -5` was reported as a field of a config file called "command line" (exit 1).
+  const pcap = "data/pcaps/synscan.pcapng";
+  const opt = await quiet(() =>
+    main(["monitor", "--pcap", pcap, "--detector", "knn", "--idle-timeout", "-5"])
+  );
+  assert.equal(opt.value, 2);
+  assert.equal(opt.err.trim(), "nadir monitor: --idle-timeout: expected a number ≥ 0.1, found -5");
+
+  const drift = await quiet(() =>
+    main(["monitor", "--pcap", pcap, "--detector", "knn", "--drift", "adwin", "--drift-param", "delta=-1"])
+  );
+  assert.equal(drift.value, 2);
+  assert.match(drift.err, /^nadir monitor: --drift-param\b.*delta.*-1/);
+
+  const dir = Deno.makeTempDirSync();
+  try {
+    const cfg = `${dir}/monitor.json`;
+    Deno.writeTextFileSync(cfg, JSON.stringify({ flows: { idle_timeout_s: -1 } }));
+    const file = await quiet(() => main(["monitor", "--config", cfg, "--pcap", pcap, "--detector", "knn"]));
+    assert.equal(file.value, 1);
+    assert.equal(
+      file.err.trim(),
+      `nadir: ${cfg}: field "flows.idle_timeout_s": expected a number ≥ 0.1, found -1`,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -225,7 +225,7 @@ Ends on SIGINT/SIGTERM (or at the end of --pcap): every open flow is scored, ale
     }
     let problems = configProblems(cfg);
     if (!problems.length) problems = configPathProblems(cfg);
-    if (problems.length) throw new InputError(problems.join("; "), { file: cfgFile ?? "command line" });
+    if (problems.length) throw optionOrFileError(problems, args, cfgFile);
 
     const { runMonitor } = await import("../serve/run.ts");
     const { afterImageFeaturizer } = await import("../serve/featurizer.ts");
@@ -294,6 +294,57 @@ export function driftOptions(cfg: MonitorConfig, args: ParsedArgs): void {
     const v = m[2].trim() !== "" && Number.isFinite(Number(m[2])) ? Number(m[2]) : m[2];
     d.options = { ...(d.options ?? {}), [m[1]]: v };
   }
+}
+
+/** The config fields each option sets: a problem with one of them is the option's when it was given. */
+const OPTION_FIELDS: Record<string, string> = {
+  interface: "source.interface",
+  pcap: "source.pcap",
+  replay: "source.replay",
+  split: "source.split",
+  model: "model",
+  detector: "detector",
+  grace: "grace",
+  param: "detector_params",
+  threshold: "threshold",
+  alerts: "alerts.file",
+  "evidence-max-bytes": "evidence.disk_max_bytes",
+  "evidence-max-files": "evidence.disk_max_files",
+  "idle-timeout": "flows.idle_timeout_s",
+  rescore: "flows.rescore_interval_s",
+  "max-flows": "flows.max_flows",
+  workers: "workers",
+  port: "api.port",
+  host: "api.host",
+  "token-file": "api.token_file",
+  drift: "drift.detector",
+  "drift-features": "drift.features",
+  "drift-param": "drift.options",
+  adapt: "adapt.policy",
+  history: "adapt.history",
+  "adapt-window": "adapt.window_flows",
+};
+
+/**
+ * The error for the merged config's problems, each named by where its value came from: an option given on
+ * the command line by the option (`--idle-timeout: expected a number ≥ 0.1, found -5`, a usage error, exit
+ * 2), the rest by the config file (exit 1). Before, an option's bad value was reported as a config field of
+ * a file called "command line".
+ */
+export function optionOrFileError(problems: string[], args: ParsedArgs, cfgFile?: string): Error {
+  const given = Object.entries(OPTION_FIELDS).filter(([o]) => args.options[o] !== undefined);
+  const fromOptions: string[] = [], fromFile: string[] = [];
+  for (const p of problems) {
+    const m = /^field "([^"]+)": (.*)$/s.exec(p);
+    const hit = m &&
+      given.find(([, f]) => m[1] === f || m[1].startsWith(`${f}.`) || m[1].startsWith(`${f}[`));
+    if (!m || !hit) fromFile.push(p);
+    else if (m[1] === hit[1]) fromOptions.push(`--${hit[0]}: ${m[2]}`);
+    else fromOptions.push(`--${hit[0]} (${m[1].slice(hit[1].length + 1)}): ${m[2]}`);
+  }
+  if (!fromOptions.length) return new InputError(fromFile.join("; "), { file: cfgFile ?? "command line" });
+  const rest = fromFile.length ? `; ${cfgFile ?? "command line"}: ${fromFile.join("; ")}` : "";
+  return new UsageError(`nadir monitor: ${fromOptions.join("; ")}${rest}`);
 }
 
 /**
