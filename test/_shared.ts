@@ -372,3 +372,29 @@ export function selfSignedCert(dir: string, cn = "localhost"): { cert: string; k
   }
   return { cert, key };
 }
+
+/** Starts nats-server with `args` on a free port and waits until it accepts connections. */
+export async function startNats(args: string[]): Promise<{ port: number; stop: () => Promise<void> }> {
+  const port = freePort();
+  const proc = new Deno.Command(programPath("nats-server")!, {
+    args: ["-a", "127.0.0.1", "-p", String(port), ...args],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    proc.kill("SIGTERM");
+    await proc.status;
+  };
+  for (let i = 0;; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return { port, stop };
+    } catch (e) {
+      if (i > 40) {
+        await stop();
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

@@ -30,13 +30,15 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { InputError } from "../util/errors.ts";
+import { existsSync, readTextIfExists } from "../util/fs.ts";
 import { type Alert, alertProblems } from "./alert.ts";
-import { driftProblems } from "./drift.ts";
+import { driftProblems, type DriftRecord } from "./drift.ts";
 import type { MonitorConfig } from "./config.ts";
 import { MonitorMetrics } from "./metrics.ts";
 import { startApi } from "./pipeline/server.ts";
 import { ensureConsumer, ensureStream, fetch } from "./sinks/jetstream.ts";
-import { NatsClient } from "./sinks/nats.ts";
+import { NatsClient, subjectToken } from "./sinks/nats.ts";
+import { ALERT_ID_RE } from "./api/alerts.ts";
 import { AlertStore, LiveStats } from "./store.ts";
 
 /**
@@ -105,9 +107,36 @@ export class CollectorDb {
     return new CollectorDb(db, path);
   }
 
-  /** Stores a batch of sensor records in one transaction (repeats by id are counted, not stored). */
-  store(records: unknown[]): StoreCounts {
+  /**
+   * Stores a batch of sensor records in one transaction (repeats by id are counted, not stored).
+   * `subjects[i]`, the NATS subject record i came on, must name its sensor (`nadir.<sensor>.<event>`,
+   * the sensor as {@link subjectToken} writes it): NATS permissions let a sensor publish only under its
+   * own name, and this check makes the record's `host` field keep to it. `onStored` sees each alert and
+   * drift event newly stored, after the transaction committed.
+   */
+  store(
+    records: unknown[],
+    o: { subjects?: (string | undefined)[]; onStored?: (r: Alert | DriftRecord) => void } = {},
+  ): StoreCounts {
+    try {
+      return this.#store(records, o);
+    } catch (e) {
+      // A file damaged under a running collector: an error naming it, not a retry every 10 s forever.
+      if (/malformed|not a database|disk I\/O error/i.test((e as Error).message)) {
+        throw new InputError(`the collector's SQLite store is damaged: ${(e as Error).message}`, {
+          file: this.path,
+        });
+      }
+      throw e;
+    }
+  }
+
+  #store(
+    records: unknown[],
+    o: { subjects?: (string | undefined)[]; onStored?: (r: Alert | DriftRecord) => void },
+  ): StoreCounts {
     const c: StoreCounts = { alerts: 0, drift: 0, health: 0, repeats: 0, skipped: 0 };
+    const stored: (Alert | DriftRecord)[] = [];
     const now = new Date().toISOString();
     const insAlert = this.#db.prepare(
       "INSERT OR IGNORE INTO alerts (id, sensor, timestamp, record, received) VALUES (?, ?, ?, ?, ?)",
@@ -120,12 +149,29 @@ export class CollectorDb {
         "ON CONFLICT(name) DO UPDATE SET last_seen = excluded.last_seen, health = excluded.health " +
         "WHERE excluded.last_seen >= sensors.last_seen",
     );
+    // Health is ordered by the sensor's clock (a redelivered record must not replace a newer one), but
+    // never past the collector's: a record stamped in 2030 by a wrong clock had kept every later one out.
+    const nowMs = Date.now();
+    const healthTime = (ts: string) => {
+      const ms = Date.parse(ts);
+      return new Date(Number.isFinite(ms) && ms < nowMs ? ms : nowMs).toISOString();
+    };
     this.#db.exec("BEGIN");
     try {
-      for (const r of records) {
-        const x = r as Record<string, unknown>;
-        if (typeof x?.id !== "string" || typeof x.host !== "string" || typeof x.event_type !== "string") {
+      for (let i = 0; i < records.length; i++) {
+        const x = records[i] as Record<string, unknown>;
+        if (
+          typeof x?.id !== "string" || typeof x.host !== "string" || typeof x.event_type !== "string" ||
+          // An id the API can name (GET /alerts/{id}, ?before=): any other had been stored and then broke
+          // paging for every alert after it.
+          !ALERT_ID_RE.test(x.id)
+        ) {
           c.skipped++;
+          continue;
+        }
+        const subject = o.subjects?.[i];
+        if (subject !== undefined && subject.split(".")[1] !== subjectToken(x.host)) {
+          c.skipped++; // a sensor speaking for another
           continue;
         }
         const ts = typeof x.timestamp === "string" ? x.timestamp : now;
@@ -141,21 +187,24 @@ export class CollectorDb {
           continue;
         }
         if (x.event_type === "alert") {
-          if (insAlert.run(x.id, x.host, ts, json, now).changes) c.alerts++;
-          else c.repeats++;
+          if (insAlert.run(x.id, x.host, ts, json, now).changes) {
+            c.alerts++, stored.push(x as unknown as Alert);
+          } else c.repeats++;
         } else if (x.event_type === "drift") {
-          if (insDrift.run(x.id, x.host, ts, json).changes) c.drift++;
-          else c.repeats++;
+          if (insDrift.run(x.id, x.host, ts, json).changes) {
+            c.drift++, stored.push(x as unknown as DriftRecord);
+          } else c.repeats++;
         } else if (x.event_type === "health") {
-          upHealth.run(x.host, ts, json);
+          upHealth.run(x.host, healthTime(ts), json);
           c.health++;
         } else c.skipped++;
       }
       this.#db.exec("COMMIT");
     } catch (e) {
-      this.#db.exec("ROLLBACK");
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw e;
     }
+    if (o.onStored) { for (const r of stored) o.onStored(r); }
     return c;
   }
 
@@ -175,6 +224,22 @@ export class CollectorDb {
       "SELECT record FROM (SELECT record, rowid FROM alerts ORDER BY rowid DESC LIMIT ?) ORDER BY rowid",
     ).all(limit) as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as Alert);
+  }
+
+  /** The newest `limit` drift events, oldest first. */
+  recentDrift(limit: number): DriftRecord[] {
+    const rows = this.#db.prepare(
+      "SELECT record FROM (SELECT record, rowid FROM drift ORDER BY rowid DESC LIMIT ?) ORDER BY rowid",
+    ).all(limit) as { record: string }[];
+    return rows.map((r) => JSON.parse(r.record) as DriftRecord);
+  }
+
+  /** Stored alerts by severity (the API's running totals after a restart). */
+  alertsBySeverity(): Map<string, number> {
+    const rows = this.#db.prepare(
+      "SELECT json_extract(record, '$.severity') AS s, count(*) AS n FROM alerts GROUP BY s",
+    ).all() as { s: number | null; n: number }[];
+    return new Map(rows.map((r) => [String(r.s), Number(r.n)]));
   }
 
   /** Each sensor's last health record. */
@@ -222,15 +287,69 @@ export interface CollectorSummary {
 
 /** Runs the collector until `signal` aborts. */
 export async function runCollector(o: CollectorOptions): Promise<CollectorSummary> {
+  const unlock = lockStore(o.db);
+  try {
+    return await collect(o);
+  } finally {
+    unlock();
+  }
+}
+
+/**
+ * One collector per store: `<db>.lock` holds the pid of the collector using it. Two on one file had each
+ * served only its share of the alerts (the stream hands each message to one of them). A lock whose
+ * process is gone (a collector killed) is taken over. Returns the release.
+ */
+export function lockStore(db: string): () => void {
+  const lock = `${db}.lock`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      Deno.writeTextFileSync(lock, `${Deno.pid}\n`, { createNew: true });
+      return () => {
+        try {
+          if (Deno.readTextFileSync(lock).trim() === String(Deno.pid)) Deno.removeSync(lock);
+        } catch { /* already gone */ }
+      };
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) {
+        throw new InputError(`cannot create the lock file ${lock}: ${(e as Error).message}`, { file: db });
+      }
+      const pid = Number(readTextIfExists(lock)?.trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && existsSync(`/proc/${pid}`)) {
+        throw new InputError(
+          `another collector (pid ${pid}) uses this store; stop it or give another --db ` +
+            `(if none runs, remove ${lock})`,
+          { file: db },
+        );
+      }
+      try {
+        Deno.removeSync(lock); // stale: its collector is gone
+      } catch { /* another collector took it over first: the next try says so */ }
+    }
+  }
+  throw new InputError(`cannot take the lock file ${lock}`, { file: db });
+}
+
+async function collect(o: CollectorOptions): Promise<CollectorSummary> {
   const log = o.log ?? ((l: string) => console.error(l));
   const stream = o.stream ?? "NADIR", durable = o.durable ?? "nadir-collector";
   const db = CollectorDb.open(o.db);
   const store = new AlertStore({ capacity: o.keep ?? 100_000 });
-  for (const a of db.recentAlerts(o.keep ?? 100_000)) store.add({ alert: a, featureNames: [], features: [] });
+  const metrics = new MonitorMetrics();
+  try {
+    for (const a of db.recentAlerts(o.keep ?? 100_000)) {
+      store.add({ alert: a, featureNames: [], features: [] });
+    }
+    for (const d of db.recentDrift(store.driftCapacity)) store.addDrift(d);
+    // The dashboard's totals are these counters (by severity, as the monitor counts them): from the file.
+    for (const [severity, n] of db.alertsBySeverity()) metrics.alerts.inc(n, { severity });
+  } catch (e) {
+    db.close();
+    throw new InputError(`cannot read the collector's SQLite store: ${(e as Error).message}`, { file: o.db });
+  }
   const stats = new LiveStats();
   stats.source = `collector ${o.nats.host}:${o.nats.port} stream ${stream}`;
   stats.running = true;
-  const metrics = new MonitorMetrics();
   const server = startApi(o.api, { store, stats, metrics, models: [] }, {
     log,
     command: "nadir collect",
@@ -259,19 +378,23 @@ export async function runCollector(o: CollectorOptions): Promise<CollectorSummar
             return undefined; // counted as skipped, and acknowledged: it will never parse
           }
         });
-        const c = db.store(records);
+        // Only what was newly stored reaches the API, its rates and its totals: a record the file refused
+        // had been served until the next restart, and a repeat counted again in /stats.
+        const c = db.store(records, {
+          subjects: msgs.map((m) => m.subject),
+          onStored: (r) => {
+            if (r.event_type === "drift") return store.addDrift(r as DriftRecord);
+            const a = r as Alert;
+            store.add({ alert: a, featureNames: [], features: [] });
+            stats.alert(a.src_ip);
+            metrics.alerts.inc(1, { severity: String(a.severity) });
+          },
+        });
         for (const k of Object.keys(c) as (keyof StoreCounts)[]) sum[k] += c[k];
-        for (const r of records) {
-          if (r?.event_type === "alert" && !store.get(r.id)) {
-            store.add({ alert: r, featureNames: [], features: [] });
-          }
-          if (r?.event_type === "alert") stats.alert(r.src_ip);
-        }
         // Acknowledged only once the transaction committed: a crash before this line means a redelivery,
         // which the ids turn into repeats.
         for (const m of msgs) await m.ack();
         await client.flush();
-        metrics.alerts.inc(c.alerts);
         o.onBatch?.(c);
       } catch (e) {
         if (o.signal.aborted) break;

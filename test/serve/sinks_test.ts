@@ -7,7 +7,7 @@ import { WebhookSink } from "../../src/serve/sinks/webhook.ts";
 import { formatRfc5424, SyslogSink } from "../../src/serve/sinks/syslog.ts";
 import { NatsClient, NatsConfigError, NatsSink } from "../../src/serve/sinks/nats.ts";
 import { runCollector } from "../../src/serve/collector.ts";
-import { freePort, needPrograms, programPath, selfSignedCert, testWhen } from "../_shared.ts";
+import { freePort, needPrograms, programPath, selfSignedCert, startNats, testWhen } from "../_shared.ts";
 import { scratchFile } from "../_scratch.ts";
 
 function alert(i: number, extra: Partial<{ src: string }> = {}): Alert {
@@ -321,32 +321,6 @@ Deno.test("sinks: NATS and syslog TCP servers that cannot be reached: what was n
   assert.equal(nats.pending(), 0);
 });
 
-/** Starts nats-server with `args` on a free port and waits until a plain client gets its INFO. */
-async function startNats(args: string[]): Promise<{ port: number; stop: () => Promise<void> }> {
-  const port = freePort();
-  const proc = new Deno.Command(programPath("nats-server")!, {
-    args: ["-a", "127.0.0.1", "-p", String(port), ...args],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const stop = async () => {
-    proc.kill("SIGTERM");
-    await proc.status;
-  };
-  for (let i = 0;; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return { port, stop };
-    } catch (e) {
-      if (i > 40) {
-        await stop();
-        throw e;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 testWhen(
   [needPrograms("nats-server")],
   "NATS settings the server refuses end at once: TLS asked of a plain server, a wrong token",
@@ -394,6 +368,52 @@ testWhen(
       assert.ok(Date.now() - started < 6000, `took ${Date.now() - started} ms`);
     } finally {
       await Promise.all([plain.stop(), auth.stop()]);
+    }
+  },
+);
+
+testWhen(
+  [needPrograms("nats-server")],
+  "NATS JetStream sink: an earlier run's records sent again never count as this run's, nor push its alerts out",
+  async () => {
+    // Before, re-sending an alerts file larger than the queue dropped the excess and counted it as lost.
+    const dir = Deno.makeTempDirSync({ prefix: "nadir-nats-js-" });
+    const nats = await startNats(["-js", "-sd", dir]);
+    const unreachable = new NatsSink({
+      host: "127.0.0.1",
+      port: freePort(),
+      maxQueue: 100,
+      jetstream: { stream: "T" },
+    });
+    try {
+      const old = Array.from({ length: 250 }, (_, i) => alert(1000 + i));
+      const s = new NatsSink({
+        host: "127.0.0.1",
+        port: nats.port,
+        maxQueue: 100,
+        jetstream: { stream: "T" },
+      });
+      s.resend(old);
+      assert.ok(s.pending() <= 50, `${s.pending()} queued at once`);
+      for (let i = 0; i < 10; i++) s.send(alert(i));
+      s.resend(old.slice(0, 5)); // already stored: the stream drops them by id
+      await s.close();
+      assert.deepEqual(s.stats(), { written: 10, lost: 0 });
+      const c = await NatsClient.connect({ host: "127.0.0.1", port: nats.port });
+      const info = JSON.parse(new TextDecoder().decode((await c.request("$JS.API.STREAM.INFO.T", "")).data));
+      c.close();
+      assert.equal(info.state.messages, 260);
+
+      // Nothing reachable: this run's 10 alerts are lost, the 250 re-sends are not counted.
+      unreachable.resend(old);
+      for (let i = 0; i < 10; i++) unreachable.send(alert(i));
+      await unreachable.close();
+      assert.equal(unreachable.stats().written, 0);
+      assert.equal(unreachable.stats().lost, 10);
+    } finally {
+      await unreachable.close();
+      await nats.stop();
+      Deno.removeSync(dir, { recursive: true });
     }
   },
 );

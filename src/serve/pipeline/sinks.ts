@@ -45,6 +45,7 @@ import { EvidenceDisk, EvidenceJanitor, EvidenceWriter } from "../evidence.ts";
 import { WebhookSink } from "../sinks/webhook.ts";
 import { SyslogSink } from "../sinks/syslog.ts";
 import { NatsSink } from "../sinks/nats.ts";
+import type { EveRecord } from "../eve.ts";
 import { join } from "node:path";
 import { readTextIfExists } from "../../util/fs.ts";
 import { alertProblems } from "../alert.ts";
@@ -87,17 +88,16 @@ export function repairAlertFile(cfg: MonitorConfig, log: (line: string) => void)
 function resendAlertFile(file: string, sink: NatsSink, log: (line: string) => void): void {
   const text = readTextIfExists(file);
   if (text === undefined) return;
-  let n = 0;
+  const records: EveRecord[] = [];
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
     try {
       const r = JSON.parse(line);
-      if (typeof r?.id === "string" && typeof r?.host === "string") {
-        sink.send(r);
-        n++;
-      }
+      if (typeof r?.id === "string" && typeof r?.host === "string") records.push(r);
     } catch { /* repairAlertFile moved torn lines aside; anything left is not ours to send */ }
   }
+  sink.resend(records);
+  const n = records.length;
   if (n) log(`nadir monitor: ${n} records of ${file} queued again for JetStream (repeats are dropped by id)`);
 }
 

@@ -59,6 +59,14 @@ export class NatsConfigError extends InputError {
   }
 }
 
+/**
+ * A sensor name as one token of a NATS subject (`nadir.<token>.alert`): letters, digits, `_` and `-` kept,
+ * anything else (`.`, `*`, `>`, spaces) as `_`. The collector checks a record's subject against it.
+ */
+export function subjectToken(host: string): string {
+  return host.replace(/[^A-Za-z0-9_-]/g, "_");
+}
+
 /** A received message. */
 export interface NatsMsg {
   subject: string;
@@ -478,18 +486,50 @@ export class NatsSink implements AlertSink {
     this.#push(h.host, "health", h.id, JSON.stringify({ ...h, event_type: "health" }), false);
   }
 
+  /**
+   * Records of an earlier run sent again (the alerts file, on start, for JetStream to drop what it already
+   * holds): counted neither as written nor as lost, since this run did not raise them, and fed into the
+   * queue only as it drains, so they never push this run's alerts out of a full queue. Before, a file of
+   * 12,000 records went into the 10,000-record queue at once: 2,000 re-sends were dropped and counted as
+   * this run's losses (exit 3 after a run that lost nothing).
+   */
+  resend(records: EveRecord[]): void {
+    if (this.#refused) return;
+    for (const r of records) {
+      this.#backlog.push({
+        subject: this.#subject(r.host, r.event_type),
+        data: JSON.stringify(r),
+        id: `~${r.id}`,
+      });
+    }
+    this.#topUp(this.#queue.items);
+  }
+
+  /** Records waiting for {@link resend}'s room in the queue, from `#backlogHead` on. */
+  #backlog: { subject: string; data: string; id: string }[] = [];
+  #backlogHead = 0;
+
+  #topUp(queue: { subject: string; data: string; id?: string }[]): void {
+    const room = Math.floor((this.#o.maxQueue ?? 10_000) / 2) - queue.length; // half: room left for new alerts
+    const end = Math.min(this.#backlog.length, this.#backlogHead + Math.max(0, room));
+    for (let i = this.#backlogHead; i < end; i++) this.#queue.push(this.#backlog[i]);
+    this.#backlogHead = end;
+    if (end === this.#backlog.length) this.#backlog = [], this.#backlogHead = 0;
+  }
+
+  #subject(host: string, event: string): string {
+    const template = this.#o.subject ?? (this.#o.jetstream ? "nadir.{host}.{event}" : "nadir.alerts.{host}");
+    return template.replace("{host}", subjectToken(host)).replace("{event}", event);
+  }
+
   #push(host: string, event: string, id: string, data: string, counted = true): void {
     if (this.#refused) {
       if (counted) this.dropped++;
       return;
     }
-    const template = this.#o.subject ?? (this.#o.jetstream ? "nadir.{host}.{event}" : "nadir.alerts.{host}");
-    const subject = template.replace("{host}", host.replace(/[^A-Za-z0-9_-]/g, "_")).replace(
-      "{event}",
-      event,
-    );
-    const lost = this.#queue.push({ subject, data, id: counted ? id : `~${id}` }, this.#o.maxQueue ?? 10_000);
-    if (counted) this.dropped += lost;
+    const item = { subject: this.#subject(host, event), data, id: counted ? id : `~${id}` };
+    // Only this run's alerts count as lost when a full queue drops them (not health records or re-sends).
+    this.#queue.push(item, this.#o.maxQueue ?? 10_000, (d) => d.id?.startsWith("~") || this.dropped++);
   }
 
   async #deliver(queue: { subject: string; data: string; id?: string }[]): Promise<boolean> {
@@ -508,6 +548,7 @@ export class NatsSink implements AlertSink {
         await Promise.all(batch.map((m) => jsPublish(c, m.subject, m.data, m.id!.replace(/^~/, ""))));
         queue.splice(0, batch.length);
         this.published += batch.filter((m) => !m.id!.startsWith("~")).length;
+        this.#topUp(queue);
         return true;
       }
       // Publish what is queued, then confirm with PING/PONG before dropping it from the queue.
@@ -515,6 +556,7 @@ export class NatsSink implements AlertSink {
       await this.#client.flush();
       queue.splice(0, batch.length);
       this.published += batch.filter((m) => !m.id?.startsWith("~")).length;
+      this.#topUp(queue);
       return true;
     } catch (e) {
       this.#lastError = `not delivered: ${(e as Error).message}`;
@@ -526,6 +568,8 @@ export class NatsSink implements AlertSink {
         this.#refused = true;
         this.dropped += queue.filter((m) => !m.id?.startsWith("~")).length;
         queue.length = 0;
+        this.#backlog = [];
+        this.#backlogHead = 0;
         return true;
       }
       return false;

@@ -66,14 +66,15 @@ export class RetryQueue<T> {
   }
 
   /**
-   * Appends one item; while more than `max` wait, drops the oldest.
+   * Appends one item; while more than `max` wait, drops the oldest (each passed to `onDrop`).
    * Returns how many were dropped.
    */
-  push(item: T, max = Infinity): number {
+  push(item: T, max = Infinity, onDrop?: (dropped: T) => void): number {
     this.items.push(item);
     let dropped = 0;
     while (this.items.length > max) {
-      this.items.shift();
+      const d = this.items.shift()!;
+      onDrop?.(d);
       dropped++;
     }
     this.#wake?.();
