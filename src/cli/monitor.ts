@@ -148,7 +148,8 @@ export const command: Command = {
       type: "number",
       arg: "N",
       description:
-        "Flow-table cap; the least recently active flow is evicted (default 541,200: 160 MiB at ~310 B a flow)",
+        "Flow-table cap of the sensor, split over --workers; the least recently active flow is evicted " +
+        "(default 541,200: 160 MiB at ~310 B a flow)",
     },
   },
   details: `

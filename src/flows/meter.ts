@@ -585,6 +585,14 @@ export class FlowMeter {
     }
   }
 
+  /**
+   * How long (µs) a closed TCP connection lingers before it ends, or -1 without TCP termination: a
+   * connection closed at clock t ends at the first packet, of any flow, at t + lingerUs or later.
+   */
+  get lingerUs(): number {
+    return this.#tcpEnd ? this.#lingerUs : -1;
+  }
+
   /** Idle timeout (µs): a flow without a packet for this long has ended. */
   get idleUs(): number {
     return this.#idleMs * 1000;

@@ -44,6 +44,9 @@ export const EVIDENCE_FLOW_OVERHEAD = 200;
 export const EVIDENCE_PACKET_OVERHEAD = 270;
 
 /** Limits for {@link EvidenceBuffer}. */
+/** The evidence buffer's default memory cap (`evidence.max_bytes`): 64 MiB a sensor. */
+export const EVIDENCE_BUFFER_BYTES = 64 * 1024 * 1024;
+
 export interface EvidenceOptions {
   /** Packets kept per flow. Default 32. */
   perFlowPackets?: number;
@@ -106,7 +109,7 @@ export class EvidenceBuffer {
   constructor(opts: EvidenceOptions = {}) {
     this.#perFlowPackets = opts.perFlowPackets ?? 32;
     this.#perFlowBytes = opts.perFlowBytes ?? 64 * 1024;
-    this.#maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+    this.#maxBytes = opts.maxBytes ?? EVIDENCE_BUFFER_BYTES;
   }
 
   /** Memory held now (frame bytes plus bookkeeping, as counted against `maxBytes`). */

@@ -103,7 +103,10 @@ export class Histogram implements Metric {
     this.#counts = new Float64Array(this.buckets.length);
     this.#reservoirCap = reservoirCap;
   }
+  /** Called with every observation (a shard relays its own to the sensor's metrics this way). */
+  tap?: (v: number) => void;
   observe(v: number): void {
+    this.tap?.(v);
     this.#sum += v;
     this.#count++;
     for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]) this.#counts[i]++;

@@ -59,7 +59,7 @@
 import { DecodedPacket } from "../capture/decode.ts";
 import type { Packet } from "../capture/packet.ts";
 import type { MeterStats } from "../flows/meter.ts";
-import { UsageError } from "../util/errors.ts";
+import { InputError, isUserError, UsageError } from "../util/errors.ts";
 import type { MonitorConfig } from "./config.ts";
 import type { DriftRecord } from "./drift.ts";
 import type { MonitorMetrics } from "./metrics.ts";
@@ -84,7 +84,7 @@ import {
   SUMMED_COUNTERS,
   SUMMED_GAUGES,
 } from "./shard_open.ts";
-import { IDLE_SCAN_US, unmetered } from "../flows/meter.ts";
+import { IDLE_SCAN_US, TCP, unmetered } from "../flows/meter.ts";
 import type { LiveStats } from "./store.ts";
 
 function mix32(h: number): number {
@@ -228,7 +228,18 @@ export class ShardRouter {
   constructor(count: number, shard: Monitor, load: ShardLoad) {
     this.#map = new ShardMap(count, { idleUs: shard.meter.idleUs, ...load });
     this.#rescoreUs = shard.rescoreUs;
+    this.#lingerUs = shard.meter.lingerUs;
   }
+
+  readonly #lingerUs: number;
+  /**
+   * When closed TCP connections may end (FlowMeter's linger): the clock of every FIN or RST plus the
+   * linger, in clock order. A superset of the meter's own close times, so every shard hears of the first
+   * packet at or after each one. Without it a shard ended a closed connection at its own next packet, up to
+   * a linger late, and the rules judged its alert after a later one (another alert of a group passed).
+   */
+  #lingers: number[] = [];
+  #lingerHead = 0;
 
   /** Packets given to each shard. */
   get packets(): Float64Array {
@@ -246,6 +257,22 @@ export class ShardRouter {
     if (this.#rescoreUs > 0 && clock - this.#lastRescore >= this.#rescoreUs) {
       this.#lastRescore = clock;
       due = true;
+    }
+    if (this.#lingerUs >= 0) {
+      const q = this.#lingers;
+      if (this.#lingerHead < q.length && clock >= q[this.#lingerHead]) {
+        due = true;
+        while (this.#lingerHead < q.length && q[this.#lingerHead] <= clock) this.#lingerHead++;
+        if (this.#lingerHead === q.length) this.#lingers = [], this.#lingerHead = 0;
+        else if (this.#lingerHead > 1024 && this.#lingerHead * 2 > q.length) {
+          this.#lingers = q.slice(this.#lingerHead);
+          this.#lingerHead = 0;
+        }
+      }
+      if (p.protocol === 6 && (p.tcpFlags & (TCP.FIN | TCP.RST)) !== 0) {
+        const at = clock + this.#lingerUs;
+        if (this.#lingers.at(-1) !== at) this.#lingers.push(at);
+      }
     }
     this.due = due;
     return k;
@@ -320,7 +347,7 @@ export type ShardMessage =
     kernelDrops?: number;
     skipped?: number;
   }
-  | { t: "error"; message: string; stack?: string }
+  | { t: "error"; message: string; stack?: string; user?: "input" | "usage" }
   /** Alerts, places, ended flows and drift events in the order the shard raised them ({@link HandOver}). */
   | { t: "batch"; items: BatchedMessage[] };
 
@@ -455,6 +482,7 @@ export async function runShards(
     for (const [ip, b, p] of d.talkers) st.talker(ip, b, p);
     for (const s of d.scores) st.score(s);
     if (d.threshold !== null) st.threshold = d.threshold;
+    for (const v of d.latency) main.metrics.scoringLatency.observe(v);
   };
   const applyMetrics = () => {
     const m = main.metrics;
@@ -550,8 +578,14 @@ export async function runShards(
         else if (m.t === "ready") {
           if (++ready === count - 1) settle?.ready();
         } else if (m.t === "error") {
-          const err = new Error(m.message);
-          if (m.stack) err.stack = m.stack;
+          // A user's error (a damaged capture) stays one: one line and its exit code, as with one worker,
+          // not an uncaught Error with a worker's stack.
+          const err = m.user === "input"
+            ? new InputError(m.message)
+            : m.user === "usage"
+            ? new UsageError(m.message)
+            : new Error(m.message);
+          if (m.stack && !m.user) err.stack = m.stack;
           fail(err);
         } else if (m.t === "done") {
           merge.mark(i, Infinity);
@@ -655,7 +689,6 @@ export async function runShards(
     else signal.addEventListener("abort", stopOthers, { once: true });
     const skip = { packets: 0 };
     let report0: SourceReport;
-    let shardPackets: () => number[];
     /** The router of a replay (not of a split live capture): its clock is the sensor's at the end. */
     let routed: ShardRouter | undefined;
     if (own) {
@@ -672,8 +705,6 @@ export async function runShards(
       report0 = await driveLive(own, liveShard(shard0, fromUs, skip), ownStop.signal, local.metrics);
       if (failure) throw failure;
       own = undefined;
-      // Each shard captured for itself: what it metered is what it was given.
-      shardPackets = () => done.map((d) => d!.meter.packets);
     } else {
       // The sensor's packet clock and the moments work is due on it, replayed from the single monitor's
       // rules (FlowMeter's idle scan, FlowScoringMode's re-scoring): other shards hear of a packet only then.
@@ -703,7 +734,6 @@ export async function runShards(
         },
         signal,
       );
-      shardPackets = () => [...router.packets];
     }
     signal.removeEventListener("abort", stopOthers);
     if (routed) {
@@ -723,10 +753,16 @@ export async function runShards(
     if (skipped) o.log?.(`nadir monitor: ${skipped} packet(s) captured before every shard joined, skipped`);
     // Drops: this thread's capture, plus each worker's own with split fanout.
     const kernelDrops = parts.reduce((s, d) => s + (d.kernelDrops ?? 0), 0);
-    return { ...sumTotals(parts), report: { ...report0, kernelDrops }, shardPackets: shardPackets() };
+    // What each shard metered: each captured for itself (fanout), or was given (rings), or read the file
+    // itself and, stopped early (SIGINT), stopped at its own place (shard 0's router counted only what it
+    // routed).
+    const shardPackets = parts.map((d) => d.meter.packets);
+    return { ...sumTotals(parts), report: { ...report0, kernelDrops }, shardPackets };
   } catch (e) {
     fail(e as Error);
-    throw failure ?? e;
+    // This thread's own error when it is the user's (every shard reads the same damaged file) and a
+    // worker's came first.
+    throw isUserError(e) ? e : failure ?? e;
   } finally {
     // What waits still goes to the rules and sinks (a failed run keeps the alerts its shards raised).
     try {

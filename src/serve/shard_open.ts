@@ -11,7 +11,8 @@ import { EndPhase, type MeterStats } from "../flows/meter.ts";
 import type { MonitorConfig } from "./config.ts";
 import type { DriftRecord } from "./drift.ts";
 import { MonitorMetrics } from "./metrics.ts";
-import type { HandedTwin, Monitor, ShardLink } from "./monitor.ts";
+import { defaultMaxFlows, type HandedTwin, type Monitor, type ShardLink } from "./monitor.ts";
+import { EVIDENCE_BUFFER_BYTES } from "./evidence.ts";
 import { createMonitor, startTicker } from "./pipeline/meter.ts";
 import { resolveScoring } from "./pipeline/scoring.ts";
 import { AlertFilter, type FilterVerdict, HintBook } from "./rules.ts";
@@ -56,12 +57,29 @@ export interface OpenShard {
   totals(): { meter: MeterStats; nonFiniteScores: number; bufferEvicted: number };
 }
 
+/**
+ * The sensor's memory caps split over its `count` shards: `flows.max_flows` (default
+ * {@link defaultMaxFlows}) and `evidence.max_bytes` (default {@link EVIDENCE_BUFFER_BYTES}) are the
+ * sensor's, each shard holding its share, rounded up. Before, every shard took the whole cap: N workers
+ * held N times the memory the docs promise. An over-full table then evicts each shard's least recently
+ * active flow, not the sensor's: under eviction the shards' flows differ from one monitor's.
+ */
+export function shardCaps(cfg: MonitorConfig, count: number): MonitorConfig {
+  const share = (v: number) => Math.max(1, Math.ceil(v / count));
+  return {
+    ...cfg,
+    flows: { ...cfg.flows, max_flows: share(cfg.flows?.max_flows ?? defaultMaxFlows()) },
+    evidence: { ...cfg.evidence, max_bytes: share(cfg.evidence?.max_bytes ?? EVIDENCE_BUFFER_BYTES) },
+  };
+}
+
 /** Opens shard `index` of `count`; see the module doc. */
 export async function openShard(
-  cfg: MonitorConfig,
+  sensorCfg: MonitorConfig,
   o: { index: number; count: number; evidenceDir?: string; live: boolean },
   out: ShardOutlet,
 ): Promise<OpenShard> {
+  const cfg = shardCaps(sensorCfg, o.count);
   const { scoring } = await resolveScoring(cfg, undefined);
   const metrics = new MonitorMetrics();
   const stats = new StatsRelay();
@@ -99,11 +117,16 @@ export async function openShard(
     },
     flowIds: { first: o.index, step: o.count },
   });
+  let latency: number[] = [];
+  metrics.scoringLatency.tap = (v) => latency.push(v);
   const report = () => {
     const c = StatsRelay.counters(metrics);
     const d = dropped;
     dropped = {};
-    out.report(stats.take(), c.counters, c.gauges, d);
+    const delta = stats.take();
+    delta.latency = latency;
+    latency = [];
+    out.report(delta, c.counters, c.gauges, d);
   };
   const reporter = setInterval(report, 250);
   const marking = setInterval(() => {
@@ -164,11 +187,13 @@ export interface StatsDelta {
   talkers: [string, number, number][];
   scores: number[];
   threshold: number | null;
+  /** Scoring latencies (s) observed since the last report: the sensor's histogram observes each. */
+  latency: number[];
 }
 
 /** A LiveStats that also records what it was told, for the shard to report as a {@link StatsDelta}. */
 export class StatsRelay extends LiveStats {
-  #d: StatsDelta = { packets: 0, flows: 0, talkers: [], scores: [], threshold: null };
+  #d: StatsDelta = { packets: 0, flows: 0, talkers: [], scores: [], threshold: null, latency: [] };
   #talkers = new Map<string, [string, number, number]>();
   override packets(n: number, nowMs?: number): void {
     this.#d.packets += n;
@@ -192,7 +217,7 @@ export class StatsRelay extends LiveStats {
     d.talkers = [...this.#talkers.values()];
     d.threshold = this.threshold;
     this.#talkers.clear();
-    this.#d = { packets: 0, flows: 0, talkers: [], scores: [], threshold: null };
+    this.#d = { packets: 0, flows: 0, talkers: [], scores: [], threshold: null, latency: [] };
     return d;
   }
   /** The counters and gauges of `m` the main monitor sums over shards. */

@@ -10,6 +10,7 @@
  */
 /// <reference lib="deno.worker" />
 import { DecodedPacket } from "../capture/decode.ts";
+import { InputError, UsageError } from "../util/errors.ts";
 import type { Monitor } from "./monitor.ts";
 import { driveLive, openLive, pcapFast } from "./pipeline/source.ts";
 import {
@@ -120,6 +121,13 @@ self.onmessage = (e: MessageEvent<ShardCommand>) => {
   } else if (c.t === "stop") (stop.abort(), go(Infinity)); // stopped before "go": read nothing
   else if (c.t === "go") go(c.fromUs);
   else {
-    run(c).catch((err: Error) => post({ t: "error", message: err.message, stack: err.stack }));
+    run(c).catch((err: Error) =>
+      post({
+        t: "error",
+        message: err.message,
+        stack: err.stack,
+        user: err instanceof InputError ? "input" : err instanceof UsageError ? "usage" : undefined,
+      })
+    );
   }
 };

@@ -6,7 +6,18 @@ import type { MonitorMetrics } from "../../src/serve/metrics.ts";
 import { configProblems, type MonitorConfig } from "../../src/serve/config.ts";
 import { type LiveOpener, runMonitor } from "../../src/serve/run.ts";
 import type { DecodedPacket } from "../../src/capture/decode.ts";
-import { flowHash, HandOver, shardCount, ShardMap, type ShardMessage } from "../../src/serve/shard.ts";
+import {
+  flowHash,
+  HandOver,
+  shardCount,
+  ShardMap,
+  type ShardMessage,
+  ShardRouter,
+} from "../../src/serve/shard.ts";
+import { EndPhase, FlowMeter } from "../../src/flows/meter.ts";
+import { defaultMaxFlows, type Monitor } from "../../src/serve/monitor.ts";
+import { shardCaps } from "../../src/serve/shard_open.ts";
+import { EVIDENCE_BUFFER_BYTES } from "../../src/serve/evidence.ts";
 import { ipv6Copy } from "../../bench/_ipv6.ts";
 import { dataPath, nadirArgs } from "../_shared.ts";
 import { AlertFilter, alertKeyString, HintBook } from "../../src/serve/rules.ts";
@@ -405,6 +416,8 @@ async function sameAsOne(
   assert.equal(two.metrics.flowsScored.get(), one.metrics.flowsScored.get());
   assert.equal(two.metrics.packets.get(), one.metrics.packets.get());
   assert.equal(two.metrics.alertsWaiting.get(), 0, "no alert left waiting for the shards' packet clocks");
+  // Each shard scores its own batches: their latencies reach the sensor's histogram (it had stayed empty).
+  assert.ok(one.metrics.scoringLatency.count > 0 && two.metrics.scoringLatency.count > 0);
   if (expect.twins) assert.ok(two.metrics.alertsTwins.get() > 0, "some alerts were handed over as twins");
   assert.equal(one.metrics.alertsTwins.get(), 0, "one monitor has no twins");
   assert.deepEqual(two.pcaps, one.pcaps, "the same evidence pcap for each alert, byte for byte");
@@ -545,4 +558,73 @@ Deno.test("monitor --workers 2 with the rules on: every raised alert is written 
   for (const reason of ["duplicate", "rate_limited"] as const) {
     assert.equal(metrics!.alertsSuppressed.get({ reason }), r.alertsDropped[reason] ?? 0, reason);
   }
+});
+
+Deno.test("ShardRouter: every shard hears of each packet at which a closed TCP connection's linger ends", async () => {
+  // Before, a shard heard of other shards' packets only at idle scans and re-scorings: it ended a closed
+  // connection at its own next packet, up to a linger late, and the rules judged its alert after a later
+  // one (another alert of a group passed with --workers 2).
+  for (
+    const name of [
+      "synscan.pcapng",
+      "stratosphere-test7-malicious.pcap",
+      "zeek-http-methods.pcap",
+      "zeek-ftp-bruteforce.pcap",
+    ]
+  ) {
+    const lingerEnds = new Set<number>(), dues = new Set<number>();
+    let i = -1;
+    const meter: FlowMeter = new FlowMeter({
+      tcpTermination: true,
+      tcpLinger: 1,
+      onFlow: () => void (meter.endPhase === EndPhase.LINGER && lingerEnds.add(i)),
+    });
+    const router = new ShardRouter(2, { meter, rescoreUs: 0 } as unknown as Monitor, {
+      read: 0.17,
+      forward: 0.18,
+    });
+    await forEachPacket(dataPath("pcaps", name), (p) => {
+      i++;
+      router.route(p);
+      if (router.due) dues.add(i);
+      meter.add(p);
+    });
+    assert.ok(lingerEnds.size >= 3, `${name}: ${lingerEnds.size} packets end a lingering connection`);
+    assert.deepEqual(
+      [...lingerEnds].filter((j) => !dues.has(j)),
+      [],
+      `${name}: packets no other shard hears of`,
+    );
+  }
+});
+
+Deno.test("nadir monitor --workers 2 on a file that is not a capture: one line naming it, exit 1, as one worker", async () => {
+  // Before, a worker's error came back as a plain Error: an uncaught stack trace from shard_worker.ts.
+  const model = await benignFlowModel();
+  for (const workers of ["1", "2"]) {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: nadirArgs("monitor", "--pcap", dataPath("SOURCES.md"), "--model", model, "--workers", workers),
+      stdout: "piped",
+      stderr: "piped",
+      env: { NADIR_PROGRESS: "0", NO_COLOR: "1" },
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 1, err);
+    assert.match(err, /^nadir: .*SOURCES\.md, byte offset 0: not a capture file/m);
+    assert.doesNotMatch(err, /Uncaught|    at /);
+  }
+});
+
+Deno.test("shardCaps: the flow table and evidence buffer caps are the sensor's, split over its shards", () => {
+  // Before, every shard took the whole cap: --workers 3 --max-flows 20 held up to 60 flows.
+  const three = shardCaps({
+    flows: { max_flows: 20, idle_timeout_s: 5 },
+    evidence: { max_bytes: 4096, dir: "e" },
+  }, 3);
+  assert.deepEqual(three.flows, { max_flows: 7, idle_timeout_s: 5 });
+  assert.deepEqual(three.evidence, { max_bytes: 1366, dir: "e" });
+  const two = shardCaps({}, 2);
+  assert.equal(two.flows?.max_flows, Math.ceil(defaultMaxFlows() / 2));
+  assert.equal(two.evidence?.max_bytes, EVIDENCE_BUFFER_BYTES / 2);
+  assert.equal(shardCaps({ flows: { max_flows: 1 } }, 4).flows?.max_flows, 1);
 });
