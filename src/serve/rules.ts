@@ -262,9 +262,23 @@ export class SuppressionList {
   #rules: CompiledRule[] = [];
   readonly #byKey = new Map<string, CompiledRule>();
   readonly maxRules: number;
+  /** Called after {@link add} changed the list (a sharded sensor then sends the rules to its shards). */
+  onChange?: () => void;
   constructor(readonly file?: string, opts: SuppressionListOptions = {}) {
     this.maxRules = opts.maxRules ?? DEFAULT_MAX_RULES;
     if (file) this.#load(file);
+  }
+
+  /** A list holding a copy of `rules` as they are (a shard's copy of its sensor's list: no file). */
+  static copyOf(rules: readonly SuppressionRule[]): SuppressionList {
+    const l = new SuppressionList(undefined, { maxRules: Infinity });
+    for (const r of rules) l.#compile(structuredClone(r));
+    return l;
+  }
+
+  /** Rules held (expired ones included until pruned). */
+  get size(): number {
+    return this.#rules.length;
   }
 
   #load(file: string): void {
@@ -353,6 +367,7 @@ export class SuppressionList {
       for (const r of before) this.#compile(r);
       throw new RuleSaveError(this.file!, e);
     }
+    this.onChange?.();
     return held;
   }
 
@@ -429,6 +444,12 @@ const HINTS_MAX = 100_000;
  * drop now, checked in the rules' order (suppression and dedup by key, then the host's rate).
  */
 export class HintBook {
+  /**
+   * The sensor's suppression rules, checked first as the rules check them: without them an alert a rule
+   * suppresses, from a host over its rate, was dropped here as rate-limited (the counts differed from one
+   * monitor's). A copy, sent when the sensor's list changes; rules are only added or expire.
+   */
+  suppressions?: SuppressionList;
   readonly #keys = new Map<string, { verdict: FilterVerdict; from: number; until: number }>();
   readonly #hosts = new Map<string, number>();
 
@@ -462,6 +483,7 @@ export class HintBook {
    */
   verdict(a: AlertKey, nowMs = Date.now(), wallMs = nowMs): FilterVerdict | undefined {
     if (nowMs > this.#clockMs) this.#clockMs = nowMs;
+    if (this.suppressions?.size && this.suppressions.match(a, wallMs)) return "suppressed";
     const k = this.#keys.get(alertKeyString(a));
     if (k && (k.verdict === "suppressed" ? wallMs < k.until : k.from < nowMs && nowMs < k.until)) {
       return k.verdict;

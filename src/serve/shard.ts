@@ -64,7 +64,7 @@ import type { MonitorConfig } from "./config.ts";
 import type { DriftRecord } from "./drift.ts";
 import type { MonitorMetrics } from "./metrics.ts";
 import type { HandedAlert, HandedTwin, Monitor } from "./monitor.ts";
-import type { FilterHint, FilterVerdict } from "./rules.ts";
+import type { FilterHint, FilterVerdict, SuppressionRule } from "./rules.ts";
 import {
   driveLive,
   type LiveShare,
@@ -435,7 +435,15 @@ export type ShardCommand =
    * which of this shard's flows had an alert pass (it raises no more for them), and which of its twins
    * passed (to be built now) or were dropped (`Monitor.twinVerdict`).
    */
-  | { t: "verdicts"; hints: FilterHint[]; accepted: number[]; twinsPassed: number[]; twinsDropped: number[] }
+  | {
+    t: "verdicts";
+    hints: FilterHint[];
+    accepted: number[];
+    twinsPassed: number[];
+    twinsDropped: number[];
+    /** The sensor's suppression rules, when they changed since the last message (and in the first). */
+    suppressions?: SuppressionRule[];
+  }
   /** Stop reading `file` (the run was stopped); the shard then finishes as at the end of the file. */
   | { t: "stop" };
 
@@ -646,11 +654,21 @@ export async function runShards(
       twinsDropped: [] as number[],
     }));
     let posting = false;
+    // The shards check the sensor's suppression rules before their other hints, in the rules' order:
+    // shard 0 reads the list itself, the workers get a copy whenever it changes (first in the first post).
+    const rules = main.monitor.o.filter.suppressions;
+    hints0.suppressions = rules;
+    let rulesChanged = true;
     const post = () => {
       posting = false;
+      const suppressions = rulesChanged ? rules.rules() : undefined;
+      rulesChanged = false;
       toWorkers.forEach((v, k) => {
-        if (!v.hints.length && !v.accepted.length && !v.twinsPassed.length && !v.twinsDropped.length) return;
-        workers[k].postMessage({ t: "verdicts", ...v } satisfies ShardCommand);
+        if (
+          !v.hints.length && !v.accepted.length && !v.twinsPassed.length && !v.twinsDropped.length &&
+          !suppressions
+        ) return;
+        workers[k].postMessage({ t: "verdicts", ...v, suppressions } satisfies ShardCommand);
         v.hints = [];
         v.accepted = [];
         v.twinsPassed = [];
@@ -660,6 +678,8 @@ export async function runShards(
     const later = () => {
       if (!posting) (posting = true, queueMicrotask(post));
     };
+    rules.onChange = () => (rulesChanged = true, later());
+    later();
     twinJudged = (r, passed) => {
       if (r.shard === 0) return shard0.twinVerdict(r.twin, passed);
       toWorkers[r.shard - 1][passed ? "twinsPassed" : "twinsDropped"].push(r.twin);

@@ -11,6 +11,7 @@
 /// <reference lib="deno.worker" />
 import { DecodedPacket } from "../capture/decode.ts";
 import { InputError, UsageError } from "../util/errors.ts";
+import { SuppressionList } from "./rules.ts";
 import type { Monitor } from "./monitor.ts";
 import { driveLive, openLive, pcapFast } from "./pipeline/source.ts";
 import {
@@ -31,6 +32,8 @@ const post = (m: ShardMessage, transfer: Transferable[] = []) => self.postMessag
 const handOver = new HandOver(post);
 /** The shard once open: hints and "accepted" messages go to it. */
 let open: OpenShard | undefined;
+/** The sensor's suppression rules, as last sent (kept for the shard when they come before it opens). */
+let suppressions: SuppressionList | undefined;
 /** Stops reading the capture file or interface (a shard that reads it itself). */
 const stop = new AbortController();
 /** Resolves with the packet time to read from once every shard joined the fanout group ("go"). */
@@ -41,7 +44,7 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
   const names = new NamesCache();
   const ring = c.ring && PacketRing.attach(c.ring);
   try {
-    const shard = open = await openShard(c.cfg, c, {
+    const shard = await openShard(c.cfg, c, {
       alert: (r) => {
         const sameNames = names.strip(r);
         handOver.add({ t: "alert", r, sameNames }, r.pcap?.buffer as ArrayBuffer | undefined);
@@ -52,6 +55,8 @@ async function run(c: Extract<ShardCommand, { t: "start" }>): Promise<void> {
       report: (stats, counters, gauges, dropped) => post({ t: "report", stats, counters, gauges, dropped }),
       clock: (us, phase, orderUs) => handOver.add({ t: "clock", us, phase, orderUs }),
     });
+    open = shard;
+    shard.hints.suppressions = suppressions; // sent before this shard was open
     const { monitor } = shard;
     // Split fanout: this shard's own capture joins the group before the shard says it is ready.
     const capture = c.capture && await openLive(c.capture);
@@ -114,6 +119,10 @@ async function readRing(ring: PacketRing, monitor: Monitor): Promise<void> {
 self.onmessage = (e: MessageEvent<ShardCommand>) => {
   const c = e.data;
   if (c.t === "verdicts") {
+    if (c.suppressions) {
+      suppressions = SuppressionList.copyOf(c.suppressions);
+      if (open) open.hints.suppressions = suppressions;
+    }
     for (const h of c.hints) open?.hints.add(h);
     for (const id of c.accepted) open?.monitor.markAlerted(id);
     for (const id of c.twinsPassed) open?.monitor.twinVerdict(id, true);
