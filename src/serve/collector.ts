@@ -39,7 +39,7 @@ import { startApi } from "./pipeline/server.ts";
 import { ensureConsumer, ensureStream, fetch } from "./sinks/jetstream.ts";
 import { NatsClient, subjectToken } from "./sinks/nats.ts";
 import { ALERT_ID_RE } from "./api/alerts.ts";
-import { AlertStore, LiveStats } from "./store.ts";
+import { AlertStore, LiveStats, type SensorSummary } from "./store.ts";
 
 /**
  * Schema migrations, in order; `user_version` holds how many ran. A new version appends one (never edit
@@ -242,6 +242,26 @@ export class CollectorDb {
     return new Map(rows.map((r) => [String(r.s), Number(r.n)]));
   }
 
+  /**
+   * Every sensor the file knows (an alert or a health record), by name: its alerts stored, its newest
+   * alert, and when its newest health record was stamped — a sensor that stopped reporting shows by it.
+   */
+  sensorSummaries(): SensorSummary[] {
+    const rows = this.#db.prepare(
+      `SELECT name, sum(alerts) AS alerts, max(last_alert) AS last_alert, max(last_seen) AS last_seen FROM (
+         SELECT sensor AS name, count(*) AS alerts, max(timestamp) AS last_alert, NULL AS last_seen
+           FROM alerts GROUP BY sensor
+         UNION ALL SELECT name, 0, NULL, last_seen FROM sensors
+       ) GROUP BY name ORDER BY name`,
+    ).all() as { name: string; alerts: number; last_alert: string | null; last_seen: string | null }[];
+    return rows.map((r) => ({
+      name: r.name,
+      alerts: Number(r.alerts),
+      ...(r.last_alert !== null ? { last_alert: r.last_alert } : {}),
+      ...(r.last_seen !== null ? { last_seen: r.last_seen } : {}),
+    }));
+  }
+
   /** Each sensor's last health record. */
   sensors(): { name: string; last_seen: string; health: Record<string, unknown> }[] {
     return (this.#db.prepare("SELECT name, last_seen, health FROM sensors ORDER BY name").all() as {
@@ -350,7 +370,7 @@ async function collect(o: CollectorOptions): Promise<CollectorSummary> {
   const stats = new LiveStats();
   stats.source = `collector ${o.nats.host}:${o.nats.port} stream ${stream}`;
   stats.running = true;
-  const server = startApi(o.api, { store, stats, metrics, models: [] }, {
+  const server = startApi(o.api, { store, stats, metrics, models: [], sensors: () => db.sensorSummaries() }, {
     log,
     command: "nadir collect",
     onListen: o.onListen,

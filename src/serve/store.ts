@@ -81,6 +81,17 @@ export class VerdictConflictError extends Error {
   }
 }
 
+/** One sensor as `GET /sensors` lists it. */
+export interface SensorSummary {
+  name: string;
+  /** Its alerts held (a collector: stored). */
+  alerts: number;
+  /** Its newest alert's timestamp, when it has one. */
+  last_alert?: string;
+  /** When its newest health record was stamped (a collector's sensors: clamped to the collector's clock). */
+  last_seen?: string;
+}
+
 /** See the module doc. */
 export class AlertStore {
   readonly #byId = new Map<string, AlertRecord>();
@@ -273,6 +284,18 @@ export class AlertStore {
     }
     const more = i >= 0 && out.length === limit;
     return { alerts: out, next: more ? out[out.length - 1].id : null, total: this.#order.length };
+  }
+
+  /** The sensors of the alerts held, by name: a collector holds many, a monitor its own. */
+  sensors(): SensorSummary[] {
+    const by = new Map<string, SensorSummary>();
+    for (const id of this.#order) {
+      const a = this.#byId.get(id)!.alert;
+      const s = by.get(a.host) ?? by.set(a.host, { name: a.host, alerts: 0 }).get(a.host)!;
+      s.alerts++;
+      if (s.last_alert === undefined || a.timestamp > s.last_alert) s.last_alert = a.timestamp;
+    }
+    return [...by.values()].sort((x, y) => x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
   }
 
   /** Registers a live subscriber; returns the unsubscribe function. */

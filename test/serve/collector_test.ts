@@ -245,8 +245,10 @@ testWhen(
       await pub("nadir.s1.alert", { id: "junk", host: "s1", event_type: "alert" }, "m3");
       await pub("nadir.s1.alert", alert("s2-says", "s2"), "m4");
       await pub("nadir.s1.drift", drift("d1"), "m5");
+      const seen = new Date(Date.now() - 5000).toISOString();
+      await pub("nadir.s3.health", { id: "h1", event_type: "health", host: "s3", timestamp: seen }, "m6");
       c.close();
-      let port = 0, seen = 0;
+      let port = 0, stored = 0;
       const done = runCollector({
         nats: { host: "127.0.0.1", port: nats.port },
         db: join(dir, "fleet.db"),
@@ -254,15 +256,20 @@ testWhen(
         signal: stop.signal,
         log: () => {},
         onListen: (a) => port = a.port,
-        onBatch: (n) => seen += n.alerts + n.drift + n.repeats + n.skipped,
+        onBatch: (n) => stored += n.alerts + n.drift + n.health + n.repeats + n.skipped,
       });
-      for (let i = 0; i < 100 && seen < 5; i++) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(seen, 5);
+      for (let i = 0; i < 100 && stored < 6; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(stored, 6);
       const get = async (path: string) => await (await fetch(`http://127.0.0.1:${port}${path}`)).json();
       assert.deepEqual((await get("/alerts")).alerts.map((a: { id: string }) => a.id), ["a1"]);
       assert.deepEqual((await get("/drift")).events.map((d: { id: string }) => d.id), ["d1"]);
       const st = await get("/stats");
       assert.equal(st.totals.alerts, 1);
+      // Every sensor the file knows: s3 has sent only health (the dashboard's filter offers it too).
+      assert.deepEqual((await get("/sensors")).sensors, [
+        { name: "s1", alerts: 1, last_alert: alert("a1").timestamp },
+        { name: "s3", alerts: 0, last_seen: new Date(Date.parse(seen)).toISOString() },
+      ]);
       stop.abort();
       await done;
     } finally {

@@ -129,6 +129,13 @@ export function listDrift(ctx: RouteContext): Response {
   return json(ctx.api.store.listDrift({ limit, stream }));
 }
 
+/** GET /sensors: every sensor known, by name, with its alert count and newest alert (and health). */
+export function listSensors(ctx: RouteContext): Response {
+  const errs = queryProblems(ctx.url.searchParams, []);
+  if (errs.length) return jsonError(400, "invalid query", errs);
+  return json({ sensors: ctx.api.sensors() });
+}
+
 /** GET /alerts/{id}. */
 export function getAlert(ctx: RouteContext): Response {
   const found = findAlert(ctx);

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { type AlertStore, LiveStats } from "../store.ts";
+import { type AlertStore, LiveStats, type SensorSummary } from "../store.ts";
 import type { Counter, MonitorMetrics } from "../metrics.ts";
 import type { PredictModel } from "./predict_input.ts";
 import { SseClients } from "./sse.ts";
@@ -55,6 +55,11 @@ export interface ApiOptions {
   predictConcurrency?: number;
   /** The live model's history and update policy (`/model`); absent without a model history. */
   model?: ModelControl;
+  /**
+   * `GET /sensors`: every sensor known (a collector: all it stored, with their health), not only those
+   * of the alerts held. Default: the store's ({@link AlertStore.sensors}).
+   */
+  sensors?: () => SensorSummary[];
 }
 
 /** {@link ApiOptions} with the defaults filled in, plus the handler's start time. */
@@ -79,12 +84,14 @@ export interface ApiState {
   /** `Date.now()` when the handler was built (for `/health`'s uptime). */
   started: number;
   model?: ModelControl;
+  sensors: () => SensorSummary[];
 }
 
 /** Fills in the defaults of {@link ApiOptions}. */
 export function resolveOptions(o: ApiOptions): ApiState {
   return {
     store: o.store,
+    sensors: o.sensors ?? (() => o.store.sensors()),
     stats: o.stats ?? new LiveStats(),
     metrics: o.metrics,
     models: o.models ?? [],

@@ -305,7 +305,8 @@ export function queryProblems(q: URLSearchParams, known: readonly string[]): Fie
   const seen = new Set<string>();
   for (const k of q.keys()) {
     if (!known.includes(k)) {
-      errs.push({ field: k.slice(0, 40), message: `unknown query parameter (expected ${known.join(", ")})` });
+      const expected = known.length ? `expected ${known.join(", ")}` : "this path takes none";
+      errs.push({ field: k.slice(0, 40), message: `unknown query parameter (${expected})` });
     } else if (seen.has(k)) errs.push({ field: k, message: "given more than once" });
     seen.add(k);
   }

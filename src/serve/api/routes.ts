@@ -31,7 +31,15 @@
  * @module
  */
 import spec from "../../../docs/openapi.json" with { type: "json" };
-import { getAlert, getAlertPcap, listAlerts, listDrift, listSuppressions, postFeedback } from "./alerts.ts";
+import {
+  getAlert,
+  getAlertPcap,
+  listAlerts,
+  listDrift,
+  listSensors,
+  listSuppressions,
+  postFeedback,
+} from "./alerts.ts";
 import { checkBearer, hostProblem, isPublicPath } from "./auth.ts";
 import { type ApiOptions, resolveOptions, type RouteHandler } from "./context.ts";
 import { BodyTooLargeError, ClientGoneError, json, jsonError, mediaType } from "./http.ts";
@@ -71,6 +79,7 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", path: "/models", handler: listModels },
   { method: "GET", path: "/suppressions", handler: listSuppressions },
   { method: "GET", path: "/drift", handler: listDrift },
+  { method: "GET", path: "/sensors", handler: listSensors },
   { method: "GET", path: "/alerts", handler: listAlerts },
   { method: "GET", path: "/alerts/stream", handler: (c) => c.api.sse.stream(c.api.store) },
   { method: "GET", path: "/alerts/:id", handler: getAlert },

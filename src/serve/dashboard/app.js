@@ -21,6 +21,8 @@ const state = {
   model: undefined,
   modelBusy: false,
   modelSeq: 0, // a GET /model answer older than the last update/rollback is dropped
+  sensors: [], // GET /sensors: every sensor known (a collector: all it stored), not only the loaded alerts'
+  sensorView: null, // { name, alerts }: GET /alerts?sensor=NAME, when the filter picks one
 };
 
 function el(tag, attrs, ...children) {
@@ -85,24 +87,56 @@ function addAlert(a, atFront) {
   while (state.alerts.length > state.maxAlerts) state.ids.delete(state.alerts.pop().id);
 }
 
-/** The sensor filter lists every sensor seen (a collector holds many); "" shows all. */
+/**
+ * The sensor filter lists every sensor known (GET /sensors: a collector's quiet sensors too, whose alerts
+ * are not among the last 500) and every one seen since; "" shows all.
+ */
 function renderSensorFilter() {
   const sel = document.getElementById("sensorFilter");
   if (!sel) return;
   const known = new Set(Array.from(sel.options, (o) => o.value));
-  for (const a of state.alerts) {
-    if (typeof a.host === "string" && !known.has(a.host)) {
-      known.add(a.host);
-      sel.append(el("option", { value: a.host }, a.host));
+  const names = state.sensors.map((s) => s.name).concat(state.alerts.map((a) => a.host));
+  for (const name of names) {
+    if (typeof name === "string" && name && !known.has(name)) {
+      known.add(name);
+      sel.append(el("option", { value: name }, name));
     }
   }
+}
+
+/** The alerts of the sensor picked: the live ones, then its own page from the server (newest first). */
+function sensorAlerts(sensor) {
+  const live = state.alerts.filter((a) => a.host === sensor);
+  if (state.sensorView?.name !== sensor) return live;
+  const ids = new Set(live.map((a) => a.id));
+  return live.concat(state.sensorView.alerts.filter((a) => !ids.has(a.id)));
+}
+
+async function loadSensors() {
+  const r = await api("/sensors");
+  if (!r.ok) return;
+  const body = await r.json();
+  if (Array.isArray(body.sensors)) state.sensors = body.sensors;
+  renderSensorFilter();
+}
+
+async function pickSensor() {
+  const sensor = document.getElementById("sensorFilter")?.value ?? "";
+  renderAlerts();
+  if (!sensor) return;
+  const r = await api(`/alerts?sensor=${encodeURIComponent(sensor)}&limit=500`);
+  if (!r.ok) return;
+  const page = await r.json();
+  if ((document.getElementById("sensorFilter")?.value ?? "") !== sensor) return; // picked another meanwhile
+  state.sensorView = { name: sensor, alerts: page.alerts };
+  renderAlerts();
 }
 
 function renderAlerts() {
   const body = document.getElementById("alertsBody");
   renderSensorFilter();
   const sensor = document.getElementById("sensorFilter")?.value ?? "";
-  const shown = sensor ? state.alerts.filter((a) => a.host === sensor) : state.alerts;
+  const shown = sensor ? sensorAlerts(sensor) : state.alerts;
   const rows = shown.slice(0, 200).map((a) => {
     const tr = el(
       "tr",
@@ -580,8 +614,10 @@ function init() {
   );
   document.getElementById("modelUpdate").addEventListener("click", () => modelAction("update"));
   document.getElementById("modelRollback").addEventListener("click", () => modelAction("rollback"));
-  document.getElementById("sensorFilter").addEventListener("change", renderAlerts);
+  document.getElementById("sensorFilter").addEventListener("change", () => pickSensor().catch(() => {}));
   Promise.all([loadAlerts(), loadDrift()]).then(renderTimeline).catch(() => {});
+  loadSensors().catch(() => {});
+  setInterval(() => loadSensors().catch(() => {}), 15000);
   streamAlerts();
   pollStats();
   pollModel();

@@ -8,7 +8,7 @@
 import { createHandler, loadToken, type PredictModel, serveApi } from "../api.ts";
 import type { MonitorConfig } from "../config.ts";
 import type { MonitorMetrics } from "../metrics.ts";
-import type { AlertStore, LiveStats } from "../store.ts";
+import type { AlertStore, LiveStats, SensorSummary } from "../store.ts";
 import type { ModelControl } from "../api/model.ts";
 
 /** The live state the API serves. */
@@ -20,6 +20,8 @@ export interface ApiState {
   models: PredictModel[];
   /** The live model's history and update policy (`/model`), with a model history. */
   adaptation?: ModelControl;
+  /** `GET /sensors` (a collector: every sensor it stored); default the store's. */
+  sensors?: () => SensorSummary[];
 }
 
 /** Options for {@link startApi}. */
@@ -55,6 +57,7 @@ export function startApi(
       metrics: state.metrics,
       models: state.models,
       model: state.adaptation,
+      sensors: state.sensors,
       token,
       maxBodyBytes: api.max_body_bytes,
     }),
