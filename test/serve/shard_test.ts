@@ -611,7 +611,7 @@ Deno.test("nadir monitor --workers 2 on a file that is not a capture: one line n
     const err = new TextDecoder().decode(r.stderr);
     assert.equal(r.code, 1, err);
     assert.match(err, /^nadir: .*SOURCES\.md, byte offset 0: not a capture file/m);
-    assert.doesNotMatch(err, /Uncaught|    at /);
+    assert.doesNotMatch(err, /Uncaught| {4}at /);
   }
 });
 
