@@ -184,7 +184,8 @@ Deno.test("lockStore: one collector per store; a lock left by a killed collector
   const release = lockStore(db);
   try {
     // Another process holding it: this one (its pid) written by hand as a second collector would.
-    const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+    const child = new Deno.Command(Deno.execPath(), { args: ["eval", "setTimeout(() => {}, 30_000)"] })
+      .spawn();
     try {
       release();
       Deno.writeTextFileSync(`${db}.lock`, `${child.pid}\n`);
