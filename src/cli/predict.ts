@@ -118,12 +118,16 @@ async function streamed(
   }
   const model = await loadModel(await resolveModelDir(modelDir));
   const out = str(args, "out");
-  const file = out ? await Deno.open(out, { write: true, create: true, truncate: true }) : undefined;
+  // Written beside, renamed over --out once every chunk is scored: a run that fails half way (a bad row
+  // in a late chunk) had left the first chunks' scores in --out, looking like a finished file.
+  const partial = out ? `${out}.partial` : undefined;
+  const file = partial ? await Deno.open(partial, { write: true, create: true, truncate: true }) : undefined;
   const sink = file ?? Deno.stdout;
   const write = async (bytes: Uint8Array) => {
     for (let off = 0; off < bytes.length;) off += await sink.write(bytes.subarray(off));
   };
   const t0 = performance.now();
+  let done = false;
   try {
     const r = await predictCsvStream(input, model, {
       schema: str(args, "schema"),
@@ -134,6 +138,9 @@ async function streamed(
     });
     warnNonFinite(r.nonFinite, r.rows);
     if (out) {
+      file!.close();
+      Deno.renameSync(partial!, out);
+      done = true;
       const seconds = (performance.now() - t0) / 1000;
       console.log(JSON.stringify({
         model: modelDir,
@@ -149,7 +156,14 @@ async function streamed(
       }));
     }
   } finally {
-    file?.close();
+    if (partial && !done) {
+      try {
+        file!.close();
+      } catch { /* closed */ }
+      try {
+        Deno.removeSync(partial);
+      } catch { /* never made */ }
+    }
     model.detector.dispose?.();
   }
   return 0;

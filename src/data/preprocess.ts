@@ -887,8 +887,9 @@ async function preprocessChunked(
       if (options.keepTargets ?? true) frame = withTargets(frame, f.df, applied.rows);
       await out.write(frame, f.rowsBefore === 0);
     }
+    await out.close(true);
   } finally {
-    await out.close();
+    await out.close(false); // after an error: nothing is left at the output path
   }
   return {
     input: inputPath,
@@ -906,6 +907,8 @@ async function preprocessChunked(
 /**
  * Appends preprocessed chunks to one output: CSV through polars (each chunk via a scratch file, the header
  * once), or Parquet through nadir's streaming writer (src/flows/parquet_sink.ts), in row groups of 65,536 rows.
+ * Written to `<path>.partial` and renamed over `path` only once every chunk is in: a run that failed half
+ * way (a bad row in a late chunk) had left a valid Parquet file of the first chunks, exit 1 aside.
  */
 class ChunkWriter {
   #file?: Deno.FsFile;
@@ -913,17 +916,22 @@ class ChunkWriter {
   #parquet?: import("../flows/parquet_sink.ts").ParquetFileSink;
   #frames?: typeof import("../flows/batch_sink.ts");
   #names: string[] = [];
+  #closed = false;
   private constructor(readonly path: string, readonly format: "csv" | "parquet") {}
+
+  get #partial(): string {
+    return `${this.path}.partial`;
+  }
 
   static async open(path: string, format: "csv" | "parquet"): Promise<ChunkWriter> {
     const w = new ChunkWriter(path, format);
     try {
       if (format === "csv") {
-        w.#file = await Deno.open(path, { write: true, create: true, truncate: true });
+        w.#file = await Deno.open(w.#partial, { write: true, create: true, truncate: true });
         w.#tmp = await Deno.makeTempFile({ prefix: "nadir-preprocess-", suffix: ".csv" });
       } else {
         const { ParquetFileSink } = await import("../flows/parquet_sink.ts");
-        w.#parquet = new ParquetFileSink(path);
+        w.#parquet = new ParquetFileSink(w.#partial);
         w.#frames = await import("../flows/batch_sink.ts");
       }
     } catch (e) {
@@ -952,11 +960,20 @@ class ChunkWriter {
     writeFrame(sink, frame);
   }
 
-  async close(): Promise<void> {
-    if (this.#file) {
-      this.#file.close();
-      await Deno.remove(this.#tmp!).catch(() => {});
-    } else await this.#parquet?.close();
+  /** Finishes the file (`ok`: renamed over the output) or drops it; only the first call counts. */
+  async close(ok: boolean): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      if (this.#file) {
+        this.#file.close();
+        await Deno.remove(this.#tmp!).catch(() => {});
+      } else await this.#parquet?.close();
+    } catch (e) {
+      if (ok) throw e;
+    }
+    if (ok) await Deno.rename(this.#partial, this.path);
+    else await Deno.remove(this.#partial).catch(() => {});
   }
 }
 

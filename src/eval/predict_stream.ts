@@ -22,7 +22,7 @@ import type { LoadedModel } from "../detectors/model_dir.ts";
 import { type BatchPrediction, predictBatch } from "../detectors/predict.ts";
 import { contextFromFrame } from "../detectors/train.ts";
 import { tableFrames } from "../data/stream.ts";
-import { UsageError } from "../util/errors.ts";
+import { InputError, UsageError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 
 /** Options for {@link predictCsvStream}. */
@@ -120,6 +120,10 @@ export async function predictCsvStream(
     }
   } finally {
     bar.done();
+  }
+  // As the whole-file path says it: a header alone (or an empty file) had scored nothing and exited 0.
+  if (sum.rows === 0) {
+    throw new InputError("no rows to score: the table has no data rows", { file: input });
   }
   return sum;
 }

@@ -12,6 +12,7 @@ import { ParquetFileSink } from "../../src/flows/parquet_sink.ts";
 import { frameColumns, writeFrame } from "../../src/flows/batch_sink.ts";
 import { dataPath } from "../_shared.ts";
 import { scratchDir } from "../_scratch.ts";
+import { existsSync } from "../../src/util/fs.ts";
 
 const dec = new TextDecoder();
 
@@ -107,5 +108,50 @@ Deno.test("predictCsvStream on Parquet: row group by row group, the same scores 
     }
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("nadir predict --batch-rows: a run that fails leaves no output; a header alone is an error", async () => {
+  // Before, a bad row in a late chunk left the earlier chunks' scores in --out (exit 1, but a file that
+  // looked finished), and a header alone scored nothing with exit 0.
+  const { main } = await import("../../src/cli.ts");
+  const dir = scratchDir("nadir-stream-out-");
+  const modelDir = join(dir, "m");
+  await train("cic-ids2017", modelDir);
+  const lines = dec.decode(gunzipSync(Deno.readFileSync(dataPath("cic-ids2017", "DDoS_2500.csv.gz")))).split(
+    "\n",
+  );
+  const fields = lines[2001].split(",");
+  fields[10] = "abc";
+  lines[2001] = fields.join(",");
+  const bad = join(dir, "bad.csv"), header = join(dir, "header.csv"), out = join(dir, "scores.jsonl");
+  Deno.writeTextFileSync(bad, lines.join("\n"));
+  Deno.writeTextFileSync(header, lines[0] + "\n");
+  const orig = console.error;
+  console.error = () => {};
+  try {
+    assert.equal(
+      await main(["predict", "--model", modelDir, "--input", bad, "--batch-rows", "500", "--out", out]),
+      1,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["bad.csv", "header.csv", "m"]);
+    assert.equal(await main(["predict", "--model", modelDir, "--input", header, "--batch-rows", "7"]), 1);
+    // The good file: written whole under --out, nothing left beside it.
+    lines[2001] = lines[2002];
+    Deno.writeTextFileSync(bad, lines.join("\n"));
+    const log = console.log;
+    console.log = () => {};
+    try {
+      assert.equal(
+        await main(["predict", "--model", modelDir, "--input", bad, "--batch-rows", "500", "--out", out]),
+        0,
+      );
+    } finally {
+      console.log = log;
+    }
+    assert.equal(Deno.readTextFileSync(out).split("\n").length - 1, 2500);
+    assert.ok(!existsSync(`${out}.partial`));
+  } finally {
+    console.error = orig;
   }
 });
