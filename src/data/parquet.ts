@@ -36,14 +36,29 @@ export interface ParquetColumn {
   name: string;
   /** What the values are: `int` (INT32/INT64), `float` (FLOAT/DOUBLE), `str` (BYTE_ARRAY), `bool`. */
   kind: "int" | "float" | "str" | "bool";
-  /** The physical type's bit width for numbers (32 or 64), for a reader that keeps it. */
+  /**
+   * The bit width of the numbers (32 or 64 by the physical type; 8 or 16 for an INT32 column annotated so),
+   * for a reader that keeps it.
+   */
   bits: number;
+  /**
+   * Integers annotated unsigned (UINT_32, INT(32, false)…): their values are unsigned views of the physical
+   * ones (Uint32Array, BigUint64Array). Read as signed, a UInt32 column's values ≥ 2³¹ had come out negative.
+   */
+  unsigned?: boolean;
   /**
    * One value a row. A numeric column without nulls is a typed array of its physical type (Int32Array,
    * BigInt64Array, Float32Array, Float64Array: what polars builds a Series from without a copy per value);
    * otherwise a plain array with null where a row has none (INT64 as numbers).
    */
-  values: Int32Array | BigInt64Array | Float32Array | Float64Array | (number | string | boolean | null)[];
+  values:
+    | Int32Array
+    | Uint32Array
+    | BigInt64Array
+    | BigUint64Array
+    | Float32Array
+    | Float64Array
+    | (number | string | boolean | null)[];
 }
 
 /** One row group, read. */
@@ -59,7 +74,14 @@ export interface ParquetRowGroup {
 /** The schema and row groups of a file (its footer). */
 export interface ParquetLayout {
   rows: number;
-  columns: { name: string; type: number; optional: boolean; str: boolean }[];
+  columns: {
+    name: string;
+    type: number;
+    optional: boolean;
+    str: boolean;
+    bits?: number;
+    unsigned?: boolean;
+  }[];
   groups: { rows: number; chunks: { offset: number; length: number; codec: number; values: number }[] }[];
 }
 
@@ -122,6 +144,7 @@ function layoutOf(meta: ThriftStruct, path: string): ParquetLayout {
     type: e[1] as number,
     optional: e[3] === 1,
     str: e[1] === 6,
+    ...(e[1] === 1 || e[1] === 2 ? intAnnotation(e) : {}),
   }));
   const groups = ((meta[4] ?? []) as ThriftStruct[]).map((g) => {
     const chunks = ((g[1] ?? []) as ThriftStruct[]).map((c, k) => {
@@ -139,6 +162,21 @@ function layoutOf(meta: ThriftStruct, path: string): ParquetLayout {
     return { rows: g[3] as number, chunks };
   });
   return { rows: meta[3] as number, columns, groups };
+}
+
+/**
+ * The integer annotation of an INT32/INT64 schema element: the logical type INTEGER (field 10, its
+ * IntType: bit width, signed) or the older converted type (field 6: UINT_8…UINT_64 = 11…14, INT_8…INT_64
+ * = 15…18). Nothing when there is none (a plain INT32/INT64).
+ */
+function intAnnotation(e: ThriftStruct): { bits: number; unsigned: boolean } | Record<never, never> {
+  const int = (e[10] as ThriftStruct | undefined)?.[10] as ThriftStruct | undefined;
+  if (int && typeof int[1] === "number") return { bits: int[1], unsigned: int[2] === false };
+  const ct = e[6];
+  if (typeof ct === "number" && ct >= 11 && ct <= 18) {
+    return { bits: 8 << ((ct - 11) % 4), unsigned: ct <= 14 };
+  }
+  return {};
 }
 
 /** Options for {@link parquetRowGroups}. */
@@ -279,13 +317,22 @@ class ColumnCursor {
     }
     const kind = type === 0 ? "bool" : type === 6 ? "str" : type === 4 || type === 5 ? "float" : "int";
     let values: ParquetColumn["values"] = col as ParquetColumn["values"];
+    const unsigned = this.c.unsigned === true && kind === "int";
+    if (unsigned && col instanceof Int32Array) {
+      values = new Uint32Array(col.buffer, col.byteOffset, col.length);
+    }
+    if (unsigned && col instanceof BigInt64Array) {
+      values = new BigUint64Array(col.buffer, col.byteOffset, col.length);
+    }
     if (this.#typed && nulls) {
       // Nulls in a numeric column: a plain array holding them (rare in flow tables).
       const out: (number | null)[] = new Array(n);
-      for (let i = 0; i < n; i++) out[i] = nulls[i] ? null : Number((col as Numbers)[i]);
+      const typed = values as Numbers | Uint32Array | BigUint64Array;
+      for (let i = 0; i < n; i++) out[i] = nulls[i] ? null : Number(typed[i]);
       values = out;
     }
-    return { name: this.c.name, kind, bits: type === 1 || type === 4 ? 32 : 64, values };
+    const bits = this.c.bits ?? (type === 1 || type === 4 ? 32 : 64);
+    return { name: this.c.name, kind, bits, ...(unsigned ? { unsigned } : {}), values };
   }
 
   /** Decodes the next data page (reading a dictionary page met on the way). */

@@ -178,12 +178,7 @@ export async function* parquetFrames(
   const { parquetRowGroups } = await import("./parquet.ts");
   // Pieces of a row group are decoded as they come: memory holds one piece's values, not the group's.
   for (const g of parquetRowGroups(input, { rowsPerChunk: o.rowsPerChunk })) {
-    const df = pl.DataFrame(g.columns.map((c) => {
-      const v = c.values;
-      // A typed array (a numeric column without nulls) becomes a Series of its own type as it lies.
-      if (ArrayBuffer.isView(v)) return pl.Series(c.name, v as unknown as number[]);
-      return pl.Series(c.name, v, dtypeOf(c));
-    }));
+    const df = pl.DataFrame(g.columns.map((c) => seriesOf(c, c.values)));
     const rowsBefore = g.rowsBefore;
     const relocate = (e: unknown) =>
       e instanceof InputError && e.location.file === undefined
@@ -229,15 +224,33 @@ function fromScratch(e: unknown, file: string, tell: (e: InputError) => unknown)
   return e instanceof InputError && e.location.file === file ? tell(e) : e;
 }
 
+/**
+ * A Parquet column's values as a Series of the dtype polars gives the column reading the whole file. A typed
+ * array (a numeric column without nulls) becomes a Series of its own type as it lies; integers narrower
+ * than their physical INT32 (Int8, Int16, UInt8, UInt16) are then cast to their width.
+ */
+function seriesOf(
+  c: { name: string; kind: "int" | "float" | "str" | "bool"; bits: number; unsigned?: boolean },
+  values: ArrayBufferView | unknown[],
+): pl.Series {
+  const dtype = dtypeOf(c);
+  const s = ArrayBuffer.isView(values)
+    ? pl.Series(c.name, values as unknown as number[])
+    : pl.Series(c.name, values as unknown[], dtype);
+  return c.kind === "int" && c.bits < 32 ? s.cast(dtype) : s;
+}
+
 /** The dtype polars gives a Parquet column of this kind when it reads the whole file. */
-function dtypeOf(c: { kind: "int" | "float" | "str" | "bool"; bits: number }): pl.DataType {
-  return c.kind === "str"
-    ? pl.Utf8
-    : c.kind === "bool"
-    ? pl.Bool
-    : c.kind === "float"
-    ? (c.bits === 32 ? pl.Float32 : pl.Float64)
-    : (c.bits === 32 ? pl.Int32 : pl.Int64);
+function dtypeOf(
+  c: { kind: "int" | "float" | "str" | "bool"; bits: number; unsigned?: boolean },
+): pl.DataType {
+  if (c.kind === "str") return pl.Utf8;
+  if (c.kind === "bool") return pl.Bool;
+  if (c.kind === "float") return c.bits === 32 ? pl.Float32 : pl.Float64;
+  const ints = c.unsigned
+    ? [pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64]
+    : [pl.Int8, pl.Int16, pl.Int32, pl.Int64];
+  return ints[Math.max(0, Math.log2(c.bits) - 3)] ?? pl.Int64;
 }
 
 /**
@@ -263,11 +276,12 @@ export async function sampleParquet(
   // A numeric column without nulls is gathered into a typed array of its own type, as parquetFrames hands
   // it to polars (the same dtype); text, booleans and columns with nulls into plain arrays. Pushing every
   // value as a plain number was most of a sample's time (and polars then converted each one).
-  type Typed = Int32Array | BigInt64Array | Float32Array | Float64Array;
+  type Typed = Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
   type Col = {
     name: string;
     kind: "int" | "float" | "str" | "bool";
     bits: number;
+    unsigned?: boolean;
     typed?: Typed;
     values: unknown[];
   };
@@ -278,7 +292,7 @@ export async function sampleParquet(
       cols = g.columns.map((c) => {
         const v = c.values;
         const typed = ArrayBuffer.isView(v) ? new (v.constructor as new (n: number) => Typed)(n) : undefined;
-        return { name: c.name, kind: c.kind, bits: c.bits, typed, values: [] };
+        return { name: c.name, kind: c.kind, bits: c.bits, unsigned: c.unsigned, typed, values: [] };
       });
     }
     const a0 = at, base = g.rowsBefore;
@@ -302,11 +316,7 @@ export async function sampleParquet(
     o.onChunk?.(g.rows);
   }
   const df = pl.DataFrame(
-    cols.map((c) =>
-      c.typed !== undefined
-        ? pl.Series(c.name, c.typed as unknown as number[])
-        : pl.Series(c.name, c.values, dtypeOf(c))
-    ),
+    cols.map((c) => seriesOf(c, c.typed ?? c.values)),
   );
   // A file of a dataset family: the sample goes through the family's loader, as a CSV sample does.
   const scratch = await Scratch.open("sample.csv");
