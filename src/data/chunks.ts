@@ -98,7 +98,10 @@ export async function openBytes(
   return { file, stream, read: () => read };
 }
 
-/** Reads `path` in chunks of at most `rowsPerChunk` rows; blank lines are passed on (the loaders count them). */
+/**
+ * Reads `path` in chunks of at most `rowsPerChunk` rows. Blank lines are not rows: between rows they are
+ * passed on (the loaders count them in line numbers and skip them), leading a chunk they are left out.
+ */
 export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerator<CsvChunk> {
   if (!(o.rowsPerChunk >= 1)) throw new RangeError(`rowsPerChunk must be ≥ 1, found ${o.rowsPerChunk}`);
   const { file, stream, read } = await openBytes(path);
@@ -187,6 +190,15 @@ export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerat
             rowLine = line;
             continue;
           }
+          // A blank line (empty, or a lone CR) is not a row: a chunk of only blank lines had been "a file
+          // with no data rows", and a sample had counted one as a row and dropped a real one.
+          const begin = Math.max(rowsEnd, rowStart);
+          if (scan === begin || (scan === begin + 1 && buf[begin] === 0x0d)) {
+            if (rowsInChunk === 0) rowStart = scan + 1; // leading a chunk: left out of it
+            rowsEnd = scan + 1;
+            rowLine = line;
+            continue;
+          }
           if (rowsInChunk === 0) chunkFirstLine = rowLine;
           rowLine = line;
           rowsEnd = scan + 1;
@@ -196,7 +208,8 @@ export async function* csvChunks(path: string, o: CsvChunkOptions): AsyncGenerat
       }
     }
     if (needHeader) return; // a header and nothing else (or nothing)
-    if (len > Math.max(rowsEnd, rowStart)) {
+    const tailStart = Math.max(rowsEnd, rowStart);
+    if (len > tailStart && !(len === tailStart + 1 && buf[tailStart] === 0x0d)) {
       // A last row without a newline: given one, after the complete rows still held.
       if (rowsInChunk === 0) chunkFirstLine = rowLine;
       const tail = new Uint8Array(len - rowStart + 1);

@@ -337,8 +337,8 @@ export function checkCsvShape(bytes: Uint8Array, file: string, maxLineBytes = MA
   // A quote left open swallows the lines after it into one row: say so, rather than only "found N fields".
   const unclosed = (what: string) =>
     new InputError(
-      `${what}: the quote opened at line ${quoteLine}, column ${quoteCol} is not closed before ` +
-        (phys > quoteLine ? `line ${phys}` : "the end of the line"),
+      `${what}: the quote opened on this line, at character ${quoteCol}, is not closed ` +
+        (phys > quoteLine ? `within the ${phys - quoteLine} line(s) after it` : "before the end of the line"),
       { file, line: quoteLine },
     );
   for (let i = 0; i <= n; i++) {
@@ -420,16 +420,41 @@ export function locateError(bytes: Uint8Array, opts: ParseTableOptions): InputEr
   }
   const n = columns.length;
   let pos = 0;
-  let line = 0;
+  let next = 1; // the physical line the next record starts on
+  let first = true;
   while (pos < text.length) {
-    let end = text.indexOf("\n", pos);
-    if (end < 0) end = text.length;
-    line++;
+    // One record: to a newline outside quotes, as the loaders read it (a quoted field may hold newlines).
+    // Split at every newline, a record after a quoted newline had been named by the wrong line.
+    let end = pos, quoted = false, inner = 0;
+    for (; end < text.length; end++) {
+      const ch = text.charCodeAt(end);
+      if (ch === 0x22) quoted = !quoted;
+      else if (ch === 0x0a) {
+        if (!quoted) break;
+        inner++;
+      }
+    }
+    const line = next;
+    next += inner + 1;
+    if (quoted) {
+      // A quote left open to the end of the text: its record starts here.
+      const open = text.slice(pos, end).indexOf('"');
+      throw new InputError(
+        `unterminated quoted field: the quote at character ${open + 1} is not closed before the end ` +
+          "of the file",
+        { file, line },
+      );
+    }
     const raw = text.slice(pos, end).replace(/\r$/, "");
     pos = end + 1;
-    if (header && line === 1) continue;
+    if (header && first) {
+      first = false;
+      continue;
+    }
+    first = false;
     if (raw.length === 0) {
-      if (pos >= text.length) break; // the final newline
+      if (opts.skipEmptyRows) continue;
+      // A blank line, at the end too ("\n\n"): the final newline alone never makes an empty record here.
       throw new InputError(`empty line; expected ${n} comma-separated fields`, { file, line });
     }
     const fields = splitCsvLine(raw);

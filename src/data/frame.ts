@@ -64,15 +64,15 @@ function numbersFromText(s: pl.Series, name: string): Float64Array {
   if (firstBad < 0) return out;
   const v = values[firstBad]!;
   const shown = v.length > 40 ? v.slice(0, 40) + "…" : v;
-  throw new InputError(
-    numeric === 0
-      ? `expected numbers, found text (e.g. "${shown}"); one-hot encode a categorical column first ` +
-        `(see src/data/preprocess.ts)`
-      : `expected a number, found "${shown}" in data row ${firstBad + 1} (line ${
-        firstBad + 2
-      } of a CSV with a header)`,
-    { column: name },
-  );
+  // A column of text only is a category to encode; one bad cell among numbers, a bad cell (named by its
+  // data row: the caller knows the file, and a chunked read where the chunk starts).
+  throw numeric === 0 && values.length > 1
+    ? new InputError(
+      `expected numbers, found text (e.g. "${shown}"); one-hot encode a categorical column first ` +
+        `(see src/data/preprocess.ts)`,
+      { column: name },
+    )
+    : new InputError(`expected a number, found "${shown}"`, { column: name, row: firstBad + 1 });
 }
 
 /**

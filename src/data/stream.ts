@@ -144,7 +144,8 @@ export async function* csvFrames(input: string, o: CsvFramesOptions = {}): Async
     }
     for await (const c of csvChunks(input, { rowsPerChunk, header })) {
       const chunkFile = await scratch.write(c.bytes);
-      const relocate = (e: unknown) => relocated(e, input, chunkFile, c.firstLine, header);
+      const before = rowsBefore;
+      const relocate = (e: unknown) => relocated(e, input, chunkFile, c.firstLine, header, before);
       // A loader's note names the file it read: the user's, not this scratch copy of a piece of it.
       const warn = (m: string) =>
         console.warn(m.replaceAll(chunkFile, `${input} (the piece from line ${c.firstLine})`));
@@ -181,11 +182,13 @@ export async function* parquetFrames(
     const df = pl.DataFrame(g.columns.map((c) => seriesOf(c, c.values)));
     const rowsBefore = g.rowsBefore;
     const relocate = (e: unknown) =>
-      e instanceof InputError && e.location.file === undefined
-        ? new InputError(`rows ${rowsBefore + 1}–${rowsBefore + df.height}: ${e.detail}`, { file: input }, {
+      !(e instanceof InputError) || e.location.file !== undefined ? e : e.location.row !== undefined // a row of this frame: the file's row
+        ? new InputError(e.detail, { ...e.location, file: input, row: rowsBefore + e.location.row }, {
           cause: e,
         })
-        : e;
+        : new InputError(`rows ${rowsBefore + 1}–${rowsBefore + df.height}: ${e.detail}`, { file: input }, {
+          cause: e,
+        });
     yield { df, firstLine: rowsBefore + 1, bytesRead: g.bytesRead, rowsBefore, relocate };
     // A turn of the event loop: polars frees a frame's memory in a finalizer, which runs only there. A
     // consumer that awaits nothing else (data info) held every piece until the end: 3.8 GB against ~0.9 GB
@@ -372,18 +375,28 @@ class Scratch {
   }
 }
 
-/** An error found in a chunk, told against the input file and its own line numbers. */
+/**
+ * An error found in a chunk, told against the input file and its own line numbers; one that names a row
+ * of the chunk's frame and no file (a cell found wrong once the rows were read), against the file's row.
+ */
 function relocated(
   e: unknown,
   input: string,
   chunkFile: string,
   firstLine: number,
   header: boolean,
+  rowsBefore: number,
 ): unknown {
+  if (e instanceof InputError && e.location.file === undefined && e.location.row !== undefined) {
+    return new InputError(e.detail, { ...e.location, file: input, row: rowsBefore + e.location.row }, {
+      cause: e,
+    });
+  }
   return fromScratch(e, chunkFile, (e) => {
     const l = e.location.line;
     const line = l === undefined ? undefined : header ? (l === 1 ? 1 : firstLine + l - 2) : firstLine + l - 1;
-    return new InputError(e.detail, { ...e.location, file: input, line }, { cause: e });
+    const row = e.location.row === undefined ? undefined : rowsBefore + e.location.row;
+    return new InputError(e.detail, { ...e.location, file: input, line, row }, { cause: e });
   });
 }
 

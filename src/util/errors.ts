@@ -11,6 +11,11 @@ export interface Location {
   file?: string;
   /** 1-based line number. */
   line?: number;
+  /**
+   * 1-based data row of a table (the header not counted), where the line is not known: a frame's rows
+   * are not its file's lines once blank lines or quoted newlines come between them.
+   */
+  row?: number;
   /** Column name or 1-based column number. */
   column?: string | number;
   /** Byte offset inside a binary file. */
@@ -22,6 +27,7 @@ export function formatLocation(loc: Location): string {
   const parts: string[] = [];
   if (loc.file !== undefined) parts.push(loc.line !== undefined ? `${loc.file}:${loc.line}` : loc.file);
   else if (loc.line !== undefined) parts.push(`line ${loc.line}`);
+  if (loc.row !== undefined && loc.line === undefined) parts.push(`data row ${loc.row}`);
   if (loc.column !== undefined) {
     parts.push(typeof loc.column === "number" ? `column ${loc.column}` : `column "${loc.column}"`);
   }

@@ -60,7 +60,7 @@ Deno.test("generic table: text in a numeric column names row and column; Infinit
     assert.ok(e instanceof InputError);
     assert.match(
       e.message,
-      /text\.csv, column "bidirectional_packets": expected a number, found "abc" in data row 30 \(line 31/,
+      /text\.csv, data row 30, column "bidirectional_packets": expected a number, found "abc"/,
     );
     return true;
   });
@@ -83,7 +83,7 @@ Deno.test("nadir predict: text in a flow column is one line naming file, column 
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
-    /^nadir: .*text2\.csv, column "bidirectional_packets": expected a number, found "abc" in data row 30/,
+    /^nadir: .*text2\.csv, data row 30, column "bidirectional_packets": expected a number, found "abc"/,
   );
   const short = await damaged("short2.csv", 31, (f) => f.slice(0, 20));
   const s = await nadir("predict", "--model", model, "--input", short, "--out", join(dir, "s.jsonl"));
@@ -110,7 +110,7 @@ Deno.test("nadir train and preprocess: text in a numeric flow column is an error
     );
     assert.equal(t.code, 1, t.stderr);
     const found = new RegExp(
-      `column "bidirectional_bytes": expected a number, found "${bad}" in data row 30`,
+      `data row 30, column "bidirectional_bytes": expected a number, found "${bad}"`,
     );
     assert.match(t.stderr, found);
     const pp = await nadir("preprocess", p, join(dir, "pp.csv"));
@@ -137,12 +137,12 @@ Deno.test("generic table: a column named twice and a quote left open are errors 
   const q = await damaged("quote.csv", 11, (f) => f.map((v, i) => (i === 3 ? '"' + v : v)));
   assert.throws(
     () => readGenericTable(q),
-    /quote\.csv:11: unterminated quoted field: the quote opened at line 11, column \d+ is not closed/,
+    /quote\.csv:11: unterminated quoted field: the quote opened on this line, at character \d+, is not closed/,
   );
   const crlf = new TextEncoder().encode('a,b\r\n1,"x\r\ny"\r\n2,"3\r\n4,5\r\n');
   assert.throws(
     () => checkCsvShape(crlf, "c.csv"),
-    /c\.csv:4: unterminated quoted field: .* line 4, column 3 is not closed before line 6/,
+    /c\.csv:4: unterminated quoted field: the quote opened on this line, at character 3, is not closed within the 2 line\(s\) after it/,
   );
 });
 
@@ -192,7 +192,7 @@ Deno.test("CIC-IDS2017: an empty file says so; a note from a piece read in chunk
   assert.equal(q.code, 1);
   assert.match(
     q.stderr,
-    /cic-quote\.csv:6: unterminated quoted field: the quote at character \d+ is not closed on this line/,
+    /cic-quote\.csv:6: unterminated quoted field: the quote at character \d+ is not closed before the end of the file/,
   );
 });
 

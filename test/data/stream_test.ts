@@ -3,11 +3,20 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import pl from "nodejs-polars";
 import { datasetInfo, loadDataset } from "../../src/data/datasets.ts";
-import { csvFrames, csvInfo, isBigCsv, sampleCsv, sampleParquet } from "../../src/data/stream.ts";
+import {
+  csvFrames,
+  csvInfo,
+  isBigCsv,
+  sampleCsv,
+  sampleParquet,
+  tableFrames,
+} from "../../src/data/stream.ts";
 import { ParquetFileSink } from "../../src/flows/parquet_sink.ts";
 import { frameColumns, writeFrame } from "../../src/flows/batch_sink.ts";
 import { loadTable } from "../../src/data/table.ts";
-import { InputError } from "../../src/util/errors.ts";
+import { InputError, withFile } from "../../src/util/errors.ts";
+import { numericColumn } from "../../src/data/frame.ts";
+import { locateError } from "../../src/data/csv.ts";
 import { dataPath, ROOT } from "../_shared.ts";
 import { scratchDir, scratchFile } from "../_scratch.ts";
 
@@ -188,4 +197,69 @@ Deno.test("sampleParquet: the rows sampleCsv draws from the same rows, row group
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("tableFrames: a bad cell of a generic table is named alike whole and in chunks; quoted newlines keep lines", async () => {
+  // The real CIC rows under a header no loader claims (a generic table). Before, a chunk's error named the
+  // chunk's own row ("data row 4 (line 5 …") and a quoted newline put every later line number off.
+  const lines = cicLines();
+  lines[0] = lines[0].split(",").map((c, i) => `c${i}_${c.trim().replace(/\W+/g, "_")}`).join(",");
+  const column = lines[0].split(",")[10];
+  const cells = lines[2001].split(",");
+  cells[10] = "abc";
+  lines[2001] = cells.join(",");
+  const dir = scratchDir("nadir-frames-generic-");
+  const bad = join(dir, "generic.csv");
+  Deno.writeTextFileSync(bad, lines.join("\n"));
+  // As predict reads it: the column's numbers, whole or a frame at a time.
+  const said = async (rowsPerChunk?: number) => {
+    try {
+      if (rowsPerChunk === undefined) {
+        await withFile(bad, async () => numericColumn(await loadTable(bad), column));
+      } else {
+        for await (const f of tableFrames(bad, { rowsPerChunk })) {
+          try {
+            numericColumn(f.df, column);
+          } catch (e) {
+            throw f.relocate(e);
+          }
+        }
+      }
+    } catch (e) {
+      assert.ok(e instanceof InputError, String(e));
+      return e.message;
+    }
+    assert.fail("no error");
+  };
+  const whole = await said();
+  assert.match(
+    whole,
+    /generic\.csv, data row 2001, column "c10_Total_Bwd_packets": expected a number, found "abc"/,
+  );
+  for (const n of [333, 1000]) assert.equal(await said(n), whole, `rows per chunk ${n}`);
+});
+
+Deno.test("locateError: a record whose quoted field holds a newline; the line after it is its physical line", () => {
+  // Before, every newline was a record: the row after a quoted newline was checked as two broken lines.
+  const locate = (text: string, b: "num" | "str") => {
+    try {
+      return locateError(new TextEncoder().encode(text), {
+        file: "q.csv",
+        header: true,
+        columns: [{ name: "a", type: "num" }, { name: "b", type: b }],
+      })?.message;
+    } catch (e) {
+      assert.ok(e instanceof InputError);
+      return e.message;
+    }
+  };
+  // Text in a numeric column, named at line 2, where its record starts.
+  assert.equal(locate('a,b\n1,"x\ny"\n2,3\n', "num"), 'q.csv:2, column "b": expected a number, found "x\ny"');
+  assert.equal(locate('a,b\n1,"x\ny"\n2,3\n4,abc\n', "str"), undefined);
+  assert.equal(
+    locate('a,b\n1,"x\ny"\n2,3\nz,4\n', "str"),
+    'q.csv:5, column "a": expected a number, found "z"',
+  );
+  assert.equal(locate("a,b\n1,2\n\n", "num"), "q.csv:3: empty line; expected 2 comma-separated fields");
+  assert.match(locate('a,b\n1,2\n3,"4\n5,6\n', "str")!, /^q\.csv:3: unterminated quoted field/);
 });
