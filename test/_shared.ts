@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { blasAvailable, blasInfo } from "../src/nn/blas.ts";
@@ -397,4 +398,17 @@ export async function startNats(args: string[]): Promise<{ port: number; stop: (
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/**
+ * The vendored CIC-IDS2017 sample (DDoS_2500, 2,500 rows) as its text lines, with cell `col` of line index
+ * `at` (0 = the header) set to `value`: a real file with one bad cell.
+ */
+export function cicLinesWith(at: number, col: number, value: string): string[] {
+  const gz = Deno.readFileSync(dataPath("cic-ids2017", "DDoS_2500.csv.gz"));
+  const lines = new TextDecoder().decode(gunzipSync(gz)).split("\n");
+  const cells = lines[at].split(",");
+  cells[col] = value;
+  lines[at] = cells.join(",");
+  return lines;
 }

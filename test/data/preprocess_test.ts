@@ -15,8 +15,8 @@ import { loadTable } from "../../src/data/table.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { fixture, nadir } from "./_helpers.ts";
 import { scratchDir } from "../_scratch.ts";
+import { cicLinesWith } from "../_shared.ts";
 import { existsSync } from "../../src/util/fs.ts";
-import { gunzipSync } from "node:zlib";
 
 const train = loadDataset("nsl-kdd-train-20").df;
 const test = loadDataset("nsl-kdd-test-21").df;
@@ -291,11 +291,7 @@ Deno.test("preprocess_data in chunks: the same CSV as the whole file (header and
   }
   // A bad cell in a late chunk: an error, and nothing at the output path (it had held a valid Parquet file of
   // the chunks before it).
-  const lines = new TextDecoder().decode(gunzipSync(Deno.readFileSync("data/cic-ids2017/DDoS_2500.csv.gz")))
-    .split("\n");
-  const cells = lines[2001].split(",");
-  cells[10] = "abc";
-  lines[2001] = cells.join(",");
+  const lines = cicLinesWith(2001, 10, "abc");
   const bad = `${dir}/bad.csv`;
   Deno.writeTextFileSync(bad, lines.join("\n"));
   for (const out of [`${dir}/bad-out.parquet`, `${dir}/bad-out.csv`]) {

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { loadModel } from "../../src/detectors/model_dir.ts";
 import { predictBatch } from "../../src/detectors/predict.ts";
 import { contextFromFrame, saveTrained, trainOnFrame } from "../../src/detectors/train.ts";
@@ -10,7 +9,7 @@ import { predictCsvStream, scoreLine } from "../../src/eval/predict_stream.ts";
 import { InputError } from "../../src/util/errors.ts";
 import { ParquetFileSink } from "../../src/flows/parquet_sink.ts";
 import { frameColumns, writeFrame } from "../../src/flows/batch_sink.ts";
-import { dataPath } from "../_shared.ts";
+import { cicLinesWith, dataPath } from "../_shared.ts";
 import { scratchDir } from "../_scratch.ts";
 import { existsSync } from "../../src/util/fs.ts";
 
@@ -72,12 +71,7 @@ Deno.test("predictCsvStream: a bad row in a late chunk is named by the input's o
   const dir = scratchDir("nadir-stream-bad-");
   const modelDir = join(dir, "m");
   await train("cic-ids2017", modelDir);
-  const lines = dec.decode(gunzipSync(Deno.readFileSync(dataPath("cic-ids2017", "DDoS_2500.csv.gz")))).split(
-    "\n",
-  );
-  const fields = lines[1500].split(",");
-  fields[10] = "not-a-number";
-  lines[1500] = fields.join(",");
+  const lines = cicLinesWith(1500, 10, "not-a-number");
   const bad = join(dir, "bad.csv");
   Deno.writeTextFileSync(bad, lines.join("\n"));
   await assert.rejects(
@@ -118,12 +112,7 @@ Deno.test("nadir predict --batch-rows: a run that fails leaves no output; a head
   const dir = scratchDir("nadir-stream-out-");
   const modelDir = join(dir, "m");
   await train("cic-ids2017", modelDir);
-  const lines = dec.decode(gunzipSync(Deno.readFileSync(dataPath("cic-ids2017", "DDoS_2500.csv.gz")))).split(
-    "\n",
-  );
-  const fields = lines[2001].split(",");
-  fields[10] = "abc";
-  lines[2001] = fields.join(",");
+  const lines = cicLinesWith(2001, 10, "abc");
   const bad = join(dir, "bad.csv"), header = join(dir, "header.csv"), out = join(dir, "scores.jsonl");
   Deno.writeTextFileSync(bad, lines.join("\n"));
   Deno.writeTextFileSync(header, lines[0] + "\n");
