@@ -29,15 +29,21 @@ Deno.test({
   fn() {
     const before = threadCpu(Deno.pid);
     // Spin this thread for 300 ms of wall time.
-    const end = performance.now() + 300;
+    const start = performance.now(), end = start + 300;
     while (performance.now() < end) { /* busy */ }
     const after = threadCpu(Deno.pid);
+    const wall = (performance.now() - start) / 1000;
     assert.ok(after.threads.length > 1, "Deno runs more than one thread");
     for (let i = 1; i < after.threads.length; i++) assert.ok(after.threads[i - 1][1] >= after.threads[i][1]);
     assert.ok(Math.abs(after.total - after.threads.reduce((s, t) => s + t[1], 0)) < 1e-9);
     // The thread that runs this test (the main one under `deno run`, a runtime thread under `deno test`).
     const was = new Map(before.threads.map((t) => [t[2], t[1]]));
     const spent = Math.max(...after.threads.map((t) => t[1] - (was.get(t[2]) ?? 0)));
-    assert.ok(spent >= 0.2 && spent <= 0.5, `the spinning thread gained ${spent} s of CPU in 0.3 s`);
+    // Seconds, not clock ticks: more than a few ticks, and no more than the wall time it spun (on a machine
+    // busy with other tests it gets only its share of a core: 0.15 s of 0.3 once).
+    assert.ok(
+      spent >= 0.03 && spent <= wall + 0.02,
+      `the spinning thread gained ${spent} s of CPU in ${wall} s`,
+    );
   },
 });
