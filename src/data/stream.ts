@@ -182,10 +182,10 @@ export async function* parquetFrames(
     const df = pl.DataFrame(g.columns.map((c) => seriesOf(c, c.values)));
     const rowsBefore = g.rowsBefore;
     const relocate = (e: unknown) =>
-      !(e instanceof InputError) || e.location.file !== undefined ? e : e.location.row !== undefined // a row of this frame: the file's row
-        ? new InputError(e.detail, { ...e.location, file: input, row: rowsBefore + e.location.row }, {
-          cause: e,
-        })
+      !(e instanceof InputError) || e.location.file !== undefined
+        ? e
+        : e.location.row !== undefined
+        ? atFileRow(e, input, rowsBefore)
         : new InputError(`rows ${rowsBefore + 1}–${rowsBefore + df.height}: ${e.detail}`, { file: input }, {
           cause: e,
         });
@@ -388,15 +388,23 @@ function relocated(
   rowsBefore: number,
 ): unknown {
   if (e instanceof InputError && e.location.file === undefined && e.location.row !== undefined) {
-    return new InputError(e.detail, { ...e.location, file: input, row: rowsBefore + e.location.row }, {
-      cause: e,
-    });
+    return atFileRow(e, input, rowsBefore);
   }
   return fromScratch(e, chunkFile, (e) => {
     const l = e.location.line;
     const line = l === undefined ? undefined : header ? (l === 1 ? 1 : firstLine + l - 2) : firstLine + l - 1;
-    const row = e.location.row === undefined ? undefined : rowsBefore + e.location.row;
-    return new InputError(e.detail, { ...e.location, file: input, line, row }, { cause: e });
+    return atFileRow(e, input, rowsBefore, line);
+  });
+}
+
+/**
+ * `e`, found in a frame that starts after `rowsBefore` rows of `input`, told against the file: its data
+ * row (if it names one) counted from the file's first, and `line` when the caller mapped one.
+ */
+function atFileRow(e: InputError, input: string, rowsBefore: number, line?: number): InputError {
+  const row = e.location.row === undefined ? undefined : rowsBefore + e.location.row;
+  return new InputError(e.detail, { ...e.location, file: input, line: line ?? e.location.line, row }, {
+    cause: e,
   });
 }
 
