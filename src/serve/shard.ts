@@ -810,10 +810,6 @@ export function liveShard(shard: Monitor, fromUs: number, skip: { packets: numbe
 }
 
 /**
- * The consumer of shard `index` when every shard reads the whole source: its own packets are metered,
- * the others' only advance its clock when work on packet time falls due.
- */
-/**
  * The end of the input, for a shard that routes the file itself: its clock moves to the sensor's last
  * packet, where a single monitor's is when it ends every flow left. A shard's own last packet can be
  * earlier, and its flows then ended at an earlier clock: their alerts went to the rules before other
@@ -824,6 +820,10 @@ export function endOfInput(shard: Monitor, router: ShardRouter): void {
   shard.advance(router.clock, false);
 }
 
+/**
+ * The consumer of shard `index` when every shard reads the whole source: its own packets are metered,
+ * the others' only advance its clock when work on packet time falls due.
+ */
 export function routeTo(router: ShardRouter, index: number, shard: Monitor): PacketConsumer {
   return {
     packet(p) {

@@ -117,16 +117,12 @@ export async function openShard(
     },
     flowIds: { first: o.index, step: o.count },
   });
-  let latency: number[] = [];
-  metrics.scoringLatency.tap = (v) => latency.push(v);
+  metrics.scoringLatency.tap = (v) => stats.latency(v);
   const report = () => {
     const c = StatsRelay.counters(metrics);
     const d = dropped;
     dropped = {};
-    const delta = stats.take();
-    delta.latency = latency;
-    latency = [];
-    out.report(delta, c.counters, c.gauges, d);
+    out.report(stats.take(), c.counters, c.gauges, d);
   };
   const reporter = setInterval(report, 250);
   const marking = setInterval(() => {
@@ -195,6 +191,10 @@ export interface StatsDelta {
 export class StatsRelay extends LiveStats {
   #d: StatsDelta = { packets: 0, flows: 0, talkers: [], scores: [], threshold: null, latency: [] };
   #talkers = new Map<string, [string, number, number]>();
+  /** A scoring latency (s) of this shard's, for the sensor's histogram. */
+  latency(s: number): void {
+    this.#d.latency.push(s);
+  }
   override packets(n: number, nowMs?: number): void {
     this.#d.packets += n;
     super.packets(n, nowMs);
