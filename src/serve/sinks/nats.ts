@@ -441,6 +441,16 @@ export interface NatsSinkOptions extends NatsConnectOptions {
   onError?: (e: Error) => void;
 }
 
+/**
+ * How many of `items` are this run's alerts, counted as written or lost: health records and an earlier
+ * run's re-sends are queued with an id marked `~`.
+ */
+function countedIn(items: readonly { id?: string }[]): number {
+  let n = 0;
+  for (const m of items) if (!m.id?.startsWith("~")) n++;
+  return n;
+}
+
 /** Publishes each alert as JSON; reconnects with backoff and queues meanwhile. */
 export class NatsSink implements AlertSink {
   readonly name = "nats";
@@ -529,7 +539,7 @@ export class NatsSink implements AlertSink {
     }
     const item = { subject: this.#subject(host, event), data, id: counted ? id : `~${id}` };
     // Only this run's alerts count as lost when a full queue drops them (not health records or re-sends).
-    this.#queue.push(item, this.#o.maxQueue ?? 10_000, (d) => d.id?.startsWith("~") || this.dropped++);
+    this.#queue.push(item, this.#o.maxQueue ?? 10_000, (d) => this.dropped += countedIn([d]));
   }
 
   async #deliver(queue: { subject: string; data: string; id?: string }[]): Promise<boolean> {
@@ -547,7 +557,7 @@ export class NatsSink implements AlertSink {
         const c = this.#client;
         await Promise.all(batch.map((m) => jsPublish(c, m.subject, m.data, m.id!.replace(/^~/, ""))));
         queue.splice(0, batch.length);
-        this.published += batch.filter((m) => !m.id!.startsWith("~")).length;
+        this.published += countedIn(batch);
         this.#topUp(queue);
         return true;
       }
@@ -555,7 +565,7 @@ export class NatsSink implements AlertSink {
       for (const m of batch) await this.#client.publish(m.subject, m.data);
       await this.#client.flush();
       queue.splice(0, batch.length);
-      this.published += batch.filter((m) => !m.id?.startsWith("~")).length;
+      this.published += countedIn(batch);
       this.#topUp(queue);
       return true;
     } catch (e) {
@@ -566,7 +576,7 @@ export class NatsSink implements AlertSink {
       if (e instanceof NatsConfigError) {
         // Retrying cannot mend it: what waits and what comes later is lost, counted, with the reason.
         this.#refused = true;
-        this.dropped += queue.filter((m) => !m.id?.startsWith("~")).length;
+        this.dropped += countedIn(queue);
         queue.length = 0;
         this.#backlog = [];
         this.#backlogHead = 0;
@@ -586,7 +596,7 @@ export class NatsSink implements AlertSink {
     this.#client?.close();
     // What the server never confirmed is lost to this run: counted, so the summary names the sink and the
     // run exits 3. Before, a server that could not be reached lost every alert with exit 0.
-    this.dropped += this.#queue.items.filter((m) => !m.id?.startsWith("~")).length;
+    this.dropped += countedIn(this.#queue.items);
     this.#queue.items.length = 0;
   }
 }
