@@ -81,6 +81,18 @@ export class VerdictConflictError extends Error {
   }
 }
 
+function isDrift(v: unknown): boolean {
+  return (v as { event_type?: unknown } | null)?.event_type === "drift";
+}
+
+/**
+ * What keeps a parsed line of an alerts file from being a record the store reads back: an alert, or a
+ * drift event (`event_type: "drift"`, which the sinks write to the same file). Empty when it is one.
+ */
+export function alertFileLineProblems(v: unknown): string[] {
+  return isDrift(v) ? driftProblems(v) : alertProblems(v);
+}
+
 /** One sensor as `GET /sensors` lists it. */
 export interface SensorSummary {
   name: string;
@@ -170,13 +182,10 @@ export class AlertStore {
    * the sinks write to the same file). Returns the problems that make it neither.
    */
   #addLine(v: unknown): string[] {
-    if ((v as { event_type?: unknown } | null)?.event_type === "drift") {
-      const p = driftProblems(v);
-      if (!p.length) this.addDrift(v as DriftRecord);
-      return p;
-    }
-    const p = alertProblems(v);
-    if (!p.length && !this.#byId.has((v as Alert).id)) this.add({ alert: v as Alert });
+    const p = alertFileLineProblems(v);
+    if (p.length) return p;
+    if (isDrift(v)) this.addDrift(v as DriftRecord);
+    else if (!this.#byId.has((v as Alert).id)) this.add({ alert: v as Alert });
     return p;
   }
 

@@ -48,8 +48,7 @@ import { NatsSink } from "../sinks/nats.ts";
 import type { EveRecord } from "../eve.ts";
 import { join } from "node:path";
 import { readTextIfExists } from "../../util/fs.ts";
-import { alertProblems } from "../alert.ts";
-import { driftProblems } from "../drift.ts";
+import { alertFileLineProblems } from "../store.ts";
 
 /** Options for {@link openSinks}. */
 export interface OpenSinksOptions {
@@ -74,9 +73,7 @@ export function repairAlertFile(cfg: MonitorConfig, log: (line: string) => void)
   const file = cfg.alerts?.file;
   if (!file) return [];
   // A good line is a record the store reads back: an alert, or a drift event.
-  const valid = (v: unknown) =>
-    ((v as { event_type?: unknown } | null)?.event_type === "drift" ? driftProblems(v) : alertProblems(v))
-      .length === 0;
+  const valid = (v: unknown) => alertFileLineProblems(v).length === 0;
   const r = repairJsonLines(file, { all: cfg.alerts?.repair, valid });
   if (!r) return [];
   const line = describeRepair(r);
