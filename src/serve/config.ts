@@ -194,13 +194,29 @@ export function validateSchema(v: unknown, s: Schema, path: string, out: string[
 }
 
 /**
+ * Where the monitor keeps its state when the config does not say: the evidence pcaps and the analysts'
+ * verdicts beside the alerts file (none without one). What the monitor opens and what the config check
+ * stats.
+ */
+export function statePaths(
+  c: MonitorConfig,
+): { baseDir?: string; evidenceDir?: string; feedbackFile?: string } {
+  const baseDir = c.alerts?.file ? dirname(c.alerts.file) : undefined;
+  return {
+    baseDir,
+    evidenceDir: c.evidence?.dir ?? (baseDir ? join(baseDir, "evidence") : undefined),
+    feedbackFile: c.feedback_file ?? (baseDir ? join(baseDir, "feedback.jsonl") : undefined),
+  };
+}
+
+/**
  * What is wrong with the paths a valid config names, on this machine: a file where a directory goes or the
  * other way round, a token, CA or TLS file that is not there. Each had ended in a stack trace when the
  * monitor first used it (an evidence directory that is a file: "AlreadyExists … mkdir").
  */
 export function configPathProblems(c: MonitorConfig): string[] {
   const out: string[] = [];
-  const base = c.alerts?.file ? dirname(c.alerts.file) : undefined;
+  const { evidenceDir, feedbackFile } = statePaths(c);
   const notDir = (field: string, p: string | undefined) => {
     if (p !== undefined && statIfExists(p)?.isDirectory) {
       out.push(`field "${field}": ${p} is a directory; expected a file`);
@@ -217,9 +233,9 @@ export function configPathProblems(c: MonitorConfig): string[] {
     else if (!st.isFile) out.push(`field "${field}": ${p} is not a file`);
   };
   notDir("alerts.file", c.alerts?.file);
-  dirOrAbsent("evidence.dir", c.evidence?.dir ?? (base ? join(base, "evidence") : undefined));
+  dirOrAbsent("evidence.dir", evidenceDir);
   notDir("rules.suppressions_file", c.rules?.suppressions_file);
-  notDir("feedback_file", c.feedback_file ?? (base ? join(base, "feedback.jsonl") : undefined));
+  notDir("feedback_file", feedbackFile);
   notDir("sinks.webhook.spool", c.sinks?.webhook?.spool);
   file("sinks.nats.token_file", c.sinks?.nats?.token_file);
   file("sinks.nats.tls.ca_file", c.sinks?.nats?.tls?.ca_file);

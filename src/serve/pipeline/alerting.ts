@@ -8,10 +8,9 @@
  *
  * @module
  */
-import type { MonitorConfig } from "../config.ts";
+import { type MonitorConfig, statePaths } from "../config.ts";
 import { AlertFilter, SuppressionList } from "../rules.ts";
 import { AlertStore, type FeedbackLine } from "../store.ts";
-import { dirname, join } from "node:path";
 import { describeRepair, repairJsonLines } from "../sinks/repair.ts";
 
 /** The filter and store the Monitor and the API share. */
@@ -44,11 +43,10 @@ export function openAlerting(cfg: MonitorConfig): Alerting {
     suppressions,
   });
   const alertsFile = cfg.alerts?.file;
-  const baseDir = alertsFile ? dirname(alertsFile) : undefined;
-  const evidenceDir = cfg.evidence?.dir ?? (baseDir ? join(baseDir, "evidence") : undefined);
+  const { baseDir, evidenceDir, feedbackFile } = statePaths(cfg);
   const store = new AlertStore({
     evidenceDir,
-    feedbackFile: cfg.feedback_file ?? (baseDir ? join(baseDir, "feedback.jsonl") : undefined),
+    feedbackFile,
     filter,
     driftCapacity: cfg.drift?.max_events,
   });
@@ -57,7 +55,6 @@ export function openAlerting(cfg: MonitorConfig): Alerting {
   // Verdicts survive restarts: each held alert gets its label back (the update policy reads them again).
   // Its torn tail first, as the alerts file's: the next verdict had been appended onto the fragment (both
   // lost), and the start after that refused the file, --repair or not.
-  const feedbackFile = store.feedbackFile;
   if (feedbackFile) {
     const r = repairJsonLines(feedbackFile, { all: cfg.alerts?.repair });
     if (r) console.error(`nadir monitor: repaired ${describeRepair(r)}`);
