@@ -12,8 +12,23 @@
  * @module
  */
 import { join } from "node:path";
-import type { Command } from "./command.ts";
+import type { Command, OptionSpec } from "./command.ts";
 import { InputError, UsageError } from "../util/errors.ts";
+
+/** An offset of a clock from UTC in whole minutes, at most a day either way (default 0). */
+function minutesFromUtc(description: string): OptionSpec {
+  return { type: "number", description, default: 0, arg: "MIN", integer: true, min: -1440, max: 1440 };
+}
+
+/** The year Snort's alert_fast lines leave out. */
+const SNORT_YEAR: OptionSpec = {
+  type: "number",
+  description: "Year for Snort timestamps",
+  arg: "YYYY",
+  integer: true,
+  min: 1970,
+  max: 2100,
+};
 
 function sharedAlertsDir(): string {
   const env = Deno.env.get("NADIR_SHARED_DATA");
@@ -90,33 +105,9 @@ const evalCmd: Command = {
       default: 1000,
       arg: "MS",
     },
-    "tz-offset": {
-      type: "number",
-      description: "Flow clock minus UTC, minutes",
-      default: 0,
-      arg: "MIN",
-      integer: true,
-      min: -1440,
-      max: 1440,
-    },
-    "alert-tz-offset": {
-      type: "number",
-      description: "Snort local time minus UTC, minutes",
-      default: 0,
-      arg: "MIN",
-      integer: true,
-      min: -1440,
-      max: 1440,
-    },
-    year: {
-      type: "number",
-      description: "Year for Snort timestamps (they have none)",
-      default: 2017,
-      arg: "YYYY",
-      integer: true,
-      min: 1970,
-      max: 2100,
-    },
+    "tz-offset": minutesFromUtc("Flow clock minus UTC, minutes"),
+    "alert-tz-offset": minutesFromUtc("Snort local time minus UTC, minutes"),
+    year: { ...SNORT_YEAR, description: "Year for Snort timestamps (they have none)", default: 2017 },
     dataset: { type: "string", description: "CIC-IDS2017 directory (default: vendored sample)", arg: "PATH" },
     "allow-empty-alerts": {
       type: "boolean",
@@ -165,23 +156,8 @@ const parseCmd: Command = {
   summary: "Parse a Snort (alert_json/alert_fast) or Suricata (eve.json) file and print a JSON summary",
   positionals: [{ name: "FILE", description: "Alert file" }],
   options: {
-    year: {
-      type: "number",
-      description: "Year for Snort timestamps",
-      arg: "YYYY",
-      integer: true,
-      min: 1970,
-      max: 2100,
-    },
-    "tz-offset": {
-      type: "number",
-      description: "Snort local time minus UTC, minutes",
-      default: 0,
-      arg: "MIN",
-      integer: true,
-      min: -1440,
-      max: 1440,
-    },
+    year: SNORT_YEAR,
+    "tz-offset": minutesFromUtc("Snort local time minus UTC, minutes"),
     strict: {
       type: "boolean",
       description:
