@@ -6,6 +6,7 @@
  */
 import { type Command, num, str } from "./command.ts";
 import { UsageError } from "../util/errors.ts";
+import { statIfExists } from "../util/fs.ts";
 
 export const command: Command = {
   name: "serve",
@@ -67,12 +68,9 @@ Examples:
       names.add(m.name);
     }
     const alerts = str(args, "alerts");
-    // A directory had been followed forever, "Is a directory" logged once a second.
-    let st: Deno.FileInfo | undefined;
-    try {
-      st = alerts === undefined ? undefined : Deno.statSync(alerts);
-    } catch { /* not written yet: followed until it is */ }
-    if (st?.isDirectory) {
+    // A directory had been followed forever, "Is a directory" logged once a second. A file not there yet
+    // is followed until it is written.
+    if (alerts !== undefined && statIfExists(alerts)?.isDirectory) {
       throw new UsageError(`nadir serve: --alerts ${alerts} is a directory; expected the alerts file`);
     }
     const base = alerts ? dirname(alerts) : undefined;
