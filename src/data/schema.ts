@@ -502,14 +502,26 @@ export function categoricalColumns(of: DatasetSchema | pl.DataFrame, columns?: r
   if (isSchema(of)) return cols.filter((c) => of.categorical.includes(c));
   const schema = schemaOf(of);
   if (schema) return cols.filter((c) => schema.categorical.includes(c));
-  // A text column is categorical unless most of its values are numbers: then CSV type inference made it
-  // text for a few bad cells, which numericColumn (src/data/frame.ts) names with their rows. One "abc"
-  // in a byte count had turned the column into a one-hot category per distinct number.
+  // A text column is categorical unless it is numbers read as text for a few bad cells, which
+  // numericColumn (src/data/frame.ts) names with their rows. One "abc" in a byte count had turned the
+  // column into a one-hot category per distinct number.
   return cols.filter((c) => {
-    const s = of.getColumn(c), dt = String(s.dtype);
-    if (!dt.includes("String") && !dt.includes("Utf8")) return false;
-    return !mostlyNumbers(s.toArray() as (string | null)[]);
+    const s = of.getColumn(c);
+    return isText(s) && !numbersAsText(s);
   });
+}
+
+function isText(s: pl.Series): boolean {
+  const dt = String(s.dtype);
+  return dt.includes("String") || dt.includes("Utf8");
+}
+
+/**
+ * Whether CSV type inference read a numeric column as text for a few bad cells ("abc", "0x1F"): a text
+ * column whose values are mostly numbers. Such a column is an error to name, not a category.
+ */
+export function numbersAsText(s: pl.Series): boolean {
+  return isText(s) && mostlyNumbers(s.toArray() as (string | null)[]);
 }
 
 function isSchema(x: unknown): x is DatasetSchema {

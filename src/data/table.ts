@@ -28,8 +28,7 @@ import {
 import { VENDORED } from "./source.ts";
 import { openBytes } from "./chunks.ts";
 import { numericColumn } from "./frame.ts";
-import { mostlyNumbers } from "./number_text.ts";
-import { featureColumns } from "./schema.ts";
+import { featureColumns, numbersAsText } from "./schema.ts";
 
 /** The first line of a (possibly gzipped) file, reading only its start. */
 export async function sniffFirstLine(path: string, maxBytes = 1 << 16): Promise<string> {
@@ -105,12 +104,7 @@ export function readGenericTable(path: string): pl.DataFrame {
     // A numeric feature column that type inference read as text for a few bad cells ("abc", "0x1F") is
     // named here, by the line of the file: later, rows may be gone (train drops duplicates first) and the
     // row number with them, and a text column of an unknown table had been one-hot encoded instead.
-    for (const c of featureColumns(df)) {
-      const s = df.getColumn(c), dt = String(s.dtype);
-      if ((dt.includes("String") || dt.includes("Utf8")) && mostlyNumbers(s.toArray() as (string | null)[])) {
-        numericColumn(df, c);
-      }
-    }
+    for (const c of featureColumns(df)) if (numbersAsText(df.getColumn(c))) numericColumn(df, c);
     return df;
   } catch (e) {
     if (e instanceof InputError) {
